@@ -1,0 +1,79 @@
+package dev.pekkoprover.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Every protocol message round-trips through the binding that crosses nodes, with its typed payload intact. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SerializationTest {
+  private final ActorTestKit testKit = ActorTestKit.create("serialization", TestConfig.config());
+  private final Serialization serialization =
+      SerializationExtension.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private Object roundTrip(Object message) {
+    var serializer = serialization.findSerializerFor(message);
+    assertEquals("org.apache.pekko.serialization.jackson.JacksonCborSerializer", serializer.getClass().getName());
+    byte[] bytes = serialization.serialize(message).get();
+    String manifest = Serializers.manifestFor(serializer, message);
+    return serialization.deserialize(bytes, serializer.identifier(), manifest).get();
+  }
+
+  @Test
+  void envelopeKeepsItsTypedPayload() {
+    TaskEnvelope task =
+        new TaskEnvelope("f:1", "f", "run-1", "add", 2, new Pair(Num.of(3), new Num(4, "hold:x")));
+    assertEquals(task, roundTrip(task));
+    TaskEnvelope plain = new TaskEnvelope("f:2", "f", "run-1", "square", 1, 42L);
+    assertEquals(plain, roundTrip(plain));
+  }
+
+  @Test
+  void queueMessagesRoundTrip() {
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    List<Object> messages =
+        List.of(
+            new QueueCommand.Enqueue(
+                List.of(new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2))), flow.getRef()),
+            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square", "add"), 4),
+            new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4)),
+            new QueueCommand.TaskFailed("w1", "i1", "f:1", "square", 1, "boom", true),
+            new TaskOutcome.Succeeded("f:1", "f", "r", "square", 1, "w1", Num.of(4)),
+            new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
+            new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7)), 2, 9),
+            new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}"))),
+            new WorkerStateChanged("w1", "i1", WorkerState.READY));
+    for (Object message : messages) {
+      assertEquals(message, roundTrip(message));
+    }
+  }
+
+  @Test
+  void aPayloadClassOutsideTheMarkerIsRefused() {
+    TaskEnvelope task = new TaskEnvelope("f:1", "f", "r", "square", 1, new StringBuilder("not a record"));
+    Throwable error = assertThrows(Throwable.class, () -> serialization.serialize(task).get());
+    String text = String.valueOf(error.getMessage()) + error.getCause();
+    assertTrue(text.contains("CborSerializable"), text);
+  }
+}

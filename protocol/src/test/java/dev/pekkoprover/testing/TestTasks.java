@@ -1,0 +1,195 @@
+package dev.pekkoprover.testing;
+
+import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.PermanentTaskFailure;
+import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.TaskType;
+import dev.pekkoprover.protocol.WorkerFault;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Task types for the framework's own tests. A {@link Num}'s {@code mode} steers what {@code compute} does, so a test
+ * can make one particular task fail, crash its worker or hang, across a serialisation boundary:
+ *
+ * <ul>
+ *   <li>{@code ""}: the plain computation
+ *   <li>{@code "fail"}: throw every time (retried, then the flow fails)
+ *   <li>{@code "permanent"}: throw {@link PermanentTaskFailure}
+ *   <li>{@code "crash-once:K"}: the first run under key K throws {@link WorkerFault} (its worker restarts)
+ *   <li>{@code "hold:K"}: wait until {@link #release(String)} K (to hold a task on a worker)
+ * </ul>
+ *
+ * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran what.
+ */
+public final class TestTasks {
+  private TestTasks() {}
+
+  public record Num(long value, String mode) implements CborSerializable {
+    public static Num of(long value) {
+      return new Num(value, "");
+    }
+  }
+
+  public record Pair(Num left, Num right) implements CborSerializable {}
+
+  /** Verification keys as the test compile task makes them. */
+  public record Keys(String key) implements CborSerializable {}
+
+  public record CompileRequest(String circuit) implements CborSerializable {}
+
+  /** One run of a test task. */
+  public record Run(String taskType, long value, String workerId) {}
+
+  public static final Queue<Run> runs = new ConcurrentLinkedQueue<>();
+  private static final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
+  private static final Map<String, AtomicInteger> crashes = new ConcurrentHashMap<>();
+  /** Worker ids whose prepare ran, per type, in order. */
+  public static final Queue<String> prepares = new ConcurrentLinkedQueue<>();
+
+  public static void reset() {
+    runs.clear();
+    prepares.clear();
+    holds.values().forEach(CountDownLatch::countDown);
+    holds.clear();
+    crashes.clear();
+  }
+
+  public static void release(String key) {
+    latch(key).countDown();
+  }
+
+  private static CountDownLatch latch(String key) {
+    return holds.computeIfAbsent(key, k -> new CountDownLatch(1));
+  }
+
+  static Num apply(String type, Num input, long value, String workerId) throws InterruptedException {
+    String mode = input.mode();
+    runs.add(new Run(type, input.value(), workerId));
+    if (mode.equals("fail")) {
+      throw new IllegalStateException("simulated failure of " + type + " on " + input.value());
+    }
+    if (mode.equals("permanent")) {
+      throw new PermanentTaskFailure("simulated bad input " + input.value());
+    }
+    if (mode.startsWith("crash-once:")
+        && crashes.computeIfAbsent(mode, k -> new AtomicInteger()).getAndIncrement() == 0) {
+      throw new WorkerFault("simulated prover crash on " + input.value());
+    }
+    if (mode.startsWith("hold:")) {
+      if (!latch(mode.substring(5)).await(30, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("hold " + mode + " was never released");
+      }
+    }
+    return Num.of(value);
+  }
+
+  /** Leaf: squares its input. Regular; its prepare needs the registration keys. */
+  public static final class Square implements TaskType<Num, Num> {
+    public static final Square INSTANCE = new Square();
+
+    @Override
+    public String name() {
+      return "square";
+    }
+
+    @Override
+    public Class<Num> inputType() {
+      return Num.class;
+    }
+
+    @Override
+    public Class<Num> resultType() {
+      return Num.class;
+    }
+
+    @Override
+    public Object prepare(TaskContext context) {
+      Keys keys = context.registration(Keys.class);
+      prepares.add(name() + " " + context.workerId());
+      return keys.key();
+    }
+
+    @Override
+    public Num compute(Num input, TaskContext context) throws Exception {
+      if (!"test-key".equals(context.prepared(String.class))) {
+        throw new IllegalStateException("square ran without its prepared key");
+      }
+      return apply(name(), input, input.value() * input.value(), context.workerId());
+    }
+  }
+
+  /** Reduction: adds two numbers. Regular. */
+  public static final class Add implements TaskType<Pair, Num> {
+    public static final Add INSTANCE = new Add();
+
+    @Override
+    public String name() {
+      return "add";
+    }
+
+    @Override
+    public Class<Pair> inputType() {
+      return Pair.class;
+    }
+
+    @Override
+    public Class<Num> resultType() {
+      return Num.class;
+    }
+
+    @Override
+    public Object prepare(TaskContext context) {
+      prepares.add(name() + " " + context.workerId());
+      return null;
+    }
+
+    @Override
+    public Num compute(Pair input, TaskContext context) throws Exception {
+      Num left = input.left();
+      String mode = left.mode().isEmpty() ? input.right().mode() : left.mode();
+      return apply(name(), new Num(left.value(), mode), left.value() + input.right().value(), context.workerId());
+    }
+  }
+
+  /** The test's circuit compiler: unprepared, returns the keys workers get at registration. */
+  public static final class Compile implements TaskType<CompileRequest, Keys> {
+    public static final Compile INSTANCE = new Compile();
+
+    @Override
+    public String name() {
+      return "compile";
+    }
+
+    @Override
+    public Class<CompileRequest> inputType() {
+      return CompileRequest.class;
+    }
+
+    @Override
+    public Class<Keys> resultType() {
+      return Keys.class;
+    }
+
+    @Override
+    public boolean isUnprepared() {
+      return true;
+    }
+
+    @Override
+    public Keys compute(CompileRequest input, TaskContext context) {
+      runs.add(new Run(name(), 0, context.workerId()));
+      return new Keys("test-key");
+    }
+  }
+
+  public static List<TaskType<?, ?>> all() {
+    return List.of(Square.INSTANCE, Add.INSTANCE, Compile.INSTANCE);
+  }
+}
