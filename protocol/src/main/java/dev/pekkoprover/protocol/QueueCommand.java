@@ -9,12 +9,14 @@ import org.apache.pekko.actor.typed.ActorRef;
 /**
  * Everything the task queue accepts. Sequencer and workers speak only this protocol, so they cannot tell the local
  * queue from the sharded one. Every message names the task type it is about, so that a front can route it to the
- * type's shard.
+ * type's shard. Not sealed: a queue implementation adds its own private messages (timers, watch signals).
  */
-public sealed interface QueueCommand extends CborSerializable {
+public interface QueueCommand extends CborSerializable {
 
   /** The task type this message is about, or null when it concerns the whole queue. */
-  String taskType();
+  default String taskType() {
+    return null;
+  }
 
   // ---- flow -> queue ----
 
@@ -31,12 +33,7 @@ public sealed interface QueueCommand extends CborSerializable {
   }
 
   /** Drops the pending tasks of a flow that has finished or failed; tasks in flight finish and are ignored. */
-  record CancelFlow(String flowId) implements QueueCommand {
-    @Override
-    public String taskType() {
-      return null;
-    }
-  }
+  record CancelFlow(String flowId) implements QueueCommand {}
 
   // ---- worker -> queue ----
 
@@ -47,12 +44,7 @@ public sealed interface QueueCommand extends CborSerializable {
    */
   record WorkerServes(
       ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity)
-      implements QueueCommand {
-    @Override
-    public String taskType() {
-      return null;
-    }
-  }
+      implements QueueCommand {}
 
   /** A task ran to completion on a worker. */
   record TaskSucceeded(
@@ -78,10 +70,5 @@ public sealed interface QueueCommand extends CborSerializable {
   // ---- anyone -> queue ----
 
   /** Asks for the queue's counters. */
-  record GetStats(ActorRef<QueueStats> replyTo) implements QueueCommand {
-    @Override
-    public String taskType() {
-      return null;
-    }
-  }
+  record GetStats(ActorRef<QueueStats> replyTo) implements QueueCommand {}
 }
