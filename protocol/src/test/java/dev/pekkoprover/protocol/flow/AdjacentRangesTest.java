@@ -1,0 +1,100 @@
+package dev.pekkoprover.protocol.flow;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class AdjacentRangesTest {
+
+  @Test
+  void mergesAdjacentLeavesAsSoonAsBothAreThere() {
+    AdjacentRanges<String> ranges = new AdjacentRanges<>(4);
+    assertNull(ranges.leaf(0, "a"));
+    assertNull(ranges.leaf(2, "c"), "0 and 2 are not adjacent");
+    AdjacentRanges.Merge<String> merge = ranges.leaf(1, "b");
+    assertEquals(new AdjacentRanges.Merge<>(0, 1, 2, "a", "b"), merge, "left neighbour first");
+    assertEquals(new AdjacentRanges.Merge<>(0, 2, 3, "ab", "c"), ranges.merged(0, 2, "ab"),
+        "[0,2) merges with the finished [2,3) at once, without waiting for leaf 3");
+    assertNull(ranges.leaf(3, "d"), "[0,3) is merging, so d waits");
+    assertEquals(new AdjacentRanges.Merge<>(0, 3, 4, "abc", "d"), ranges.merged(0, 3, "abc"));
+    assertFalse(ranges.isComplete());
+    assertNull(ranges.merged(0, 4, "abcd"));
+    assertEquals("abcd", ranges.root());
+  }
+
+  @Test
+  void neverMergesAcrossAGapAndKeepsOrder() {
+    for (int seed = 0; seed < 200; seed++) {
+      Random random = new Random(seed);
+      int size = 1 + random.nextInt(40);
+      AdjacentRanges<String> ranges = new AdjacentRanges<>(size);
+      List<Integer> order = new ArrayList<>();
+      for (int i = 0; i < size; i++) {
+        order.add(i);
+      }
+      Collections.shuffle(order, random);
+      Deque<AdjacentRanges.Merge<String>> inFlight = new ArrayDeque<>();
+      int merges = 0;
+      for (int leaf : order) {
+        AdjacentRanges.Merge<String> merge = ranges.leaf(leaf, "(" + leaf + ")");
+        if (merge != null) {
+          inFlight.add(merge);
+        }
+        // complete some merges in random order as we go
+        while (!inFlight.isEmpty() && random.nextBoolean()) {
+          merges += complete(ranges, inFlight, random);
+        }
+      }
+      while (!inFlight.isEmpty()) {
+        merges += complete(ranges, inFlight, random);
+      }
+      assertTrue(ranges.isComplete(), ranges.describe());
+      StringBuilder expected = new StringBuilder();
+      for (int i = 0; i < size; i++) {
+        expected.append("(").append(i).append(")");
+      }
+      assertEquals(expected.toString(), ranges.root().replace("+", ""));
+      assertEquals(size - 1, merges, "n leaves take exactly n-1 merges");
+    }
+  }
+
+  private static int complete(
+      AdjacentRanges<String> ranges, Deque<AdjacentRanges.Merge<String>> inFlight, Random random) {
+    AdjacentRanges.Merge<String> merge = random.nextBoolean() ? inFlight.pollFirst() : inFlight.pollLast();
+    assertEquals(merge.middle(), merge.middle());
+    AdjacentRanges.Merge<String> next = ranges.merged(merge.from(), merge.to(), merge.left() + "+" + merge.right());
+    if (next != null) {
+      assertTrue(next.from() < next.middle() && next.middle() < next.to());
+      inFlight.add(next);
+    }
+    return 1;
+  }
+
+  @Test
+  void refusesWhatWasNotHandedOut() {
+    AdjacentRanges<String> ranges = new AdjacentRanges<>(3);
+    ranges.leaf(0, "a");
+    assertThrows(IllegalStateException.class, () -> ranges.leaf(0, "again"));
+    assertThrows(IllegalArgumentException.class, () -> ranges.leaf(3, "outside"));
+    assertThrows(IllegalStateException.class, () -> ranges.merged(0, 2, "never asked"));
+    assertFalse(ranges.isComplete());
+    assertThrows(IllegalArgumentException.class, () -> new AdjacentRanges<String>(0));
+  }
+
+  @Test
+  void aSingleLeafIsTheRoot() {
+    AdjacentRanges<String> ranges = new AdjacentRanges<>(1);
+    assertNull(ranges.leaf(0, "only"));
+    assertEquals("only", ranges.root());
+  }
+}

@@ -1,0 +1,195 @@
+package dev.pekkoprover.sequencer;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.TaskType;
+import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.protocol.flow.FlowScope;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One flow: a unit of proving work run by a {@link FlowLogic}. It hands the logic a {@link FlowScope}, sends the
+ * tasks the logic pushes to the queue (all tasks pushed while handling one message travel in one {@code Enqueue}),
+ * runs each task's callback once with its first result, and ends with {@link FlowResult.Completed} or {@link
+ * FlowResult.Failed}.
+ *
+ * <p>It accepts the first result per task id and drops duplicates (the queue delivers at least once) and results
+ * stamped with another run id (a task of an earlier sequencer run), counting both. A task that fails for good, or
+ * that the queue refuses, fails the flow with an error naming task, type, attempts and reason.
+ */
+public final class Flow<R> extends AbstractBehavior<Flow.Command> implements FlowScope<R> {
+
+  /** The flow's messages: only the queue's outcomes, wrapped. */
+  public interface Command {}
+
+  private record WrappedOutcome(TaskOutcome outcome) implements Command {}
+
+  private record Pending(TaskType<?, ?> type, Consumer<Object> onResult) {}
+
+  private final String flowId;
+  private final String runId;
+  private final ActorRef<QueueCommand> queue;
+  private final ActorRef<FlowResult> replyTo;
+  private final ActorRef<TaskOutcome> outcomes;
+  private final Map<String, Pending> pending = new HashMap<>();
+  private List<TaskEnvelope> outbox = new ArrayList<>();
+  private long sequence;
+  private int duplicates;
+  private int staleResults;
+  private boolean done;
+
+  public static <R> Behavior<Command> create(
+      String flowId, String runId, ActorRef<QueueCommand> queue, FlowLogic<R> logic, ActorRef<FlowResult> replyTo) {
+    return Behaviors.setup(
+        context -> {
+          Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo);
+          flow.begin(logic);
+          return flow.done ? Behaviors.stopped() : flow;
+        });
+  }
+
+  private Flow(
+      ActorContext<Command> context,
+      String flowId,
+      String runId,
+      ActorRef<QueueCommand> queue,
+      ActorRef<FlowResult> replyTo) {
+    super(context);
+    this.flowId = flowId;
+    this.runId = runId;
+    this.queue = queue;
+    this.replyTo = replyTo;
+    this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
+  }
+
+  private void begin(FlowLogic<R> logic) {
+    try {
+      logic.start(this);
+    } catch (RuntimeException e) {
+      fail("flow logic threw while starting: " + e);
+    }
+    flush();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder().onMessage(WrappedOutcome.class, this::onOutcome).build();
+  }
+
+  private Behavior<Command> onOutcome(WrappedOutcome wrapped) {
+    TaskOutcome outcome = wrapped.outcome();
+    if (!runId.equals(outcome.runId())) {
+      staleResults++;
+      getContext().getLog().warn(
+          "Flow {} dropped an outcome of task {} (type {}) from run {}; this run is {}",
+          flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
+      return this;
+    }
+    Pending task = pending.remove(outcome.taskId());
+    if (task == null) {
+      duplicates++;
+      getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
+      return this;
+    }
+    if (outcome instanceof TaskOutcome.Succeeded success) {
+      accept(task, success);
+    } else if (outcome instanceof TaskOutcome.Failed failure) {
+      fail("task " + failure.taskId() + " (type " + failure.taskType() + ") failed after " + failure.attempts()
+          + " attempt(s): " + failure.reason());
+    } else if (outcome instanceof TaskOutcome.Rejected rejection) {
+      fail("task " + rejection.taskId() + " (type " + rejection.taskType() + ") was refused by the queue: "
+          + rejection.reason());
+    }
+    flush();
+    return done ? Behaviors.stopped() : this;
+  }
+
+  private void accept(Pending task, TaskOutcome.Succeeded success) {
+    Object result = success.result();
+    Class<?> expected = task.type().resultType();
+    if (result == null || !expected.isInstance(result)) {
+      fail("task " + success.taskId() + " (type " + success.taskType() + ") returned "
+          + (result == null ? "null" : result.getClass().getName()) + " where " + expected.getName()
+          + " was expected");
+      return;
+    }
+    try {
+      task.onResult().accept(result);
+    } catch (RuntimeException e) {
+      fail("flow logic threw on the result of task " + success.taskId() + " (type " + success.taskType() + "): " + e);
+    }
+  }
+
+  private void flush() {
+    if (!outbox.isEmpty() && !done) {
+      queue.tell(new QueueCommand.Enqueue(outbox, outcomes));
+      outbox = new ArrayList<>();
+    }
+  }
+
+  // ---- FlowScope ----
+
+  @Override
+  public String flowId() {
+    return flowId;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public <I, O> void push(TaskType<I, O> type, I input, Consumer<? super O> onResult) {
+    if (done) {
+      return;
+    }
+    String taskId = flowId + ":" + (++sequence);
+    pending.put(taskId, new Pending(type, (Consumer<Object>) onResult));
+    outbox.add(new TaskEnvelope(taskId, flowId, runId, type.name(), 1, input));
+  }
+
+  @Override
+  public void complete(R result) {
+    if (done) {
+      return;
+    }
+    done = true;
+    withdrawPending();
+    replyTo.tell(new FlowResult.Completed(flowId, result, stats()));
+  }
+
+  @Override
+  public void fail(String reason) {
+    if (done) {
+      return;
+    }
+    done = true;
+    getContext().getLog().error("Flow {} failed: {}", flowId, reason);
+    withdrawPending();
+    replyTo.tell(new FlowResult.Failed(flowId, reason, stats()));
+  }
+
+  private void withdrawPending() {
+    if (!pending.isEmpty()) {
+      queue.tell(new QueueCommand.CancelFlow(flowId));
+    }
+    outbox.clear();
+  }
+
+  @Override
+  public boolean isDone() {
+    return done;
+  }
+
+  private FlowResult.FlowStats stats() {
+    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults);
+  }
+}

@@ -1,0 +1,131 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The flow actor against a queue played by a probe: batching, eager reduction, duplicates, stale runs, failure. */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FlowTest {
+  private static final String RUN = "run-1";
+  private final ActorTestKit testKit = ActorTestKit.create("flow", TestConfig.config());
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private FanOutReduce<Num, Num, Pair> sumOfSquares(int leaves) {
+    List<Num> inputs = java.util.stream.LongStream.rangeClosed(1, leaves).mapToObj(Num::of).toList();
+    return new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new);
+  }
+
+  private static TaskOutcome.Succeeded success(TaskEnvelope task, long value, String run) {
+    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), run, task.taskType(), 1, "w", Num.of(value));
+  }
+
+  @Test
+  void fansOutInOneMessageAndReducesAdjacentResultsEagerly() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
+
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(4, leaves.tasks().size(), "all leaves travel in one Enqueue");
+    List<TaskEnvelope> tasks = leaves.tasks();
+    tasks.forEach(task -> assertEquals(RUN, task.runId()));
+
+    leaves.replyTo().tell(success(tasks.get(1), 4, RUN));
+    leaves.replyTo().tell(success(tasks.get(2), 9, RUN));
+    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(4), Num.of(9)), merge.tasks().get(0).payload(), "leaves 1 and 2 merge at once");
+
+    leaves.replyTo().tell(success(tasks.get(0), 1, RUN));
+    queue.expectNoMessage(Duration.ofMillis(100)); // [0,1) waits: its neighbour [1,3) is merging
+    leaves.replyTo().tell(success(merge.tasks().get(0), 13, RUN));
+    QueueCommand.Enqueue second = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(1), Num.of(13)), second.tasks().get(0).payload());
+
+    leaves.replyTo().tell(success(tasks.get(3), 16, RUN));
+    leaves.replyTo().tell(success(second.tasks().get(0), 14, RUN));
+    QueueCommand.Enqueue root = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(14), Num.of(16)), root.tasks().get(0).payload());
+    leaves.replyTo().tell(success(root.tasks().get(0), 30, RUN));
+
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(30), done.result());
+    assertEquals(7, done.stats().tasks(), "4 leaves and 3 merges");
+  }
+
+  @Test
+  void dropsDuplicatesAndResultsOfAnotherRun() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope first = leaves.tasks().get(0);
+    TaskEnvelope second = leaves.tasks().get(1);
+
+    leaves.replyTo().tell(success(first, 1000, "earlier-run"));
+    leaves.replyTo().tell(success(first, 1, RUN));
+    leaves.replyTo().tell(success(first, 1, RUN));
+    leaves.replyTo().tell(success(second, 4, RUN));
+    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(1), Num.of(4)), merge.tasks().get(0).payload(), "the stale 1000 was not used");
+    leaves.replyTo().tell(success(merge.tasks().get(0), 5, RUN));
+
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(5), done.result());
+    assertEquals(1, done.stats().duplicates());
+    assertEquals(1, done.stats().staleResults());
+  }
+
+  @Test
+  void aTaskThatFailsForGoodFailsTheFlowNamingIt() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope task = leaves.tasks().get(1);
+    leaves.replyTo().tell(
+        new TaskOutcome.Failed(task.taskId(), task.flowId(), RUN, task.taskType(), 5, "IllegalStateException: boom"));
+
+    FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
+    assertTrue(failed.reason().contains(task.taskId()), failed.reason());
+    assertTrue(failed.reason().contains("square"), failed.reason());
+    assertTrue(failed.reason().contains("5 attempt"), failed.reason());
+    assertTrue(failed.reason().contains("boom"), failed.reason());
+    assertEquals(new QueueCommand.CancelFlow(task.flowId()), queue.expectMessageClass(QueueCommand.CancelFlow.class),
+        "the flow withdraws its other pending tasks");
+  }
+
+  @Test
+  void aRejectedTaskFailsTheFlow() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope task = leaves.tasks().get(0);
+    leaves.replyTo().tell(new TaskOutcome.Rejected(task.taskId(), task.flowId(), RUN, "square", "unknown task type"));
+    FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
+    assertTrue(failed.reason().contains("refused by the queue: unknown task type"), failed.reason());
+  }
+}
