@@ -24,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code "permanent"}: throw {@link PermanentTaskFailure}
  *   <li>{@code "crash-once:K"}: the first run under key K throws {@link WorkerFault} (its worker restarts)
  *   <li>{@code "hold:K"}: wait until {@link #release(String)} K (to hold a task on a worker)
+ *   <li>{@code "hold-once:K"}: the first run under key K waits for {@link #release(String)} K; later runs do not
  * </ul>
  *
  * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran what.
@@ -59,6 +60,8 @@ public final class TestTasks {
     holds.values().forEach(CountDownLatch::countDown);
     holds.clear();
     crashes.clear();
+    maxConcurrent.clear();
+    running.clear();
   }
 
   public static void release(String key) {
@@ -69,7 +72,21 @@ public final class TestTasks {
     return holds.computeIfAbsent(key, k -> new CountDownLatch(1));
   }
 
+  /** The most tasks each worker ever ran at the same time. */
+  public static final Map<String, Integer> maxConcurrent = new ConcurrentHashMap<>();
+  private static final Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
+
   static Num apply(String type, Num input, long value, String workerId) throws InterruptedException {
+    AtomicInteger now = running.computeIfAbsent(workerId, k -> new AtomicInteger());
+    maxConcurrent.merge(workerId, now.incrementAndGet(), Math::max);
+    try {
+      return run(type, input, value, workerId);
+    } finally {
+      now.decrementAndGet();
+    }
+  }
+
+  private static Num run(String type, Num input, long value, String workerId) throws InterruptedException {
     String mode = input.mode();
     runs.add(new Run(type, input.value(), workerId));
     if (mode.equals("fail")) {
@@ -82,8 +99,13 @@ public final class TestTasks {
         && crashes.computeIfAbsent(mode, k -> new AtomicInteger()).getAndIncrement() == 0) {
       throw new WorkerFault("simulated prover crash on " + input.value());
     }
-    if (mode.startsWith("hold:")) {
-      if (!latch(mode.substring(5)).await(30, TimeUnit.SECONDS)) {
+    boolean hold =
+        mode.startsWith("hold:")
+            || (mode.startsWith("hold-once:")
+                && crashes.computeIfAbsent(mode, k -> new AtomicInteger()).getAndIncrement() == 0);
+    if (hold) {
+      String key = mode.substring(mode.indexOf(':') + 1);
+      if (!latch(key).await(30, TimeUnit.SECONDS)) {
         throw new IllegalStateException("hold " + mode + " was never released");
       }
     }
