@@ -1,0 +1,93 @@
+package dev.pekkoprover.queue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The task queue's settings, read once from {@code prover.queue} (defaults and the reasons for them in this module's
+ * {@code reference.conf}).
+ *
+ * @param defaultLease how long a worker may hold a task before it is given to another worker
+ * @param leasePerType lease overrides by task type name
+ * @param leaseCheckInterval how often overrun leases are looked for
+ * @param maxAttempts attempts a task gets (failed computes, overrun leases and worker crashes count) before it fails
+ * @param retryMinBackoff delay before the first retry of a failed compute
+ * @param retryMaxBackoff longest delay between retries
+ * @param retryRandomFactor jitter added to each retry delay, 0 to 1
+ */
+public record QueueSettings(
+    Duration defaultLease,
+    Map<String, Duration> leasePerType,
+    Duration leaseCheckInterval,
+    int maxAttempts,
+    Duration retryMinBackoff,
+    Duration retryMaxBackoff,
+    double retryRandomFactor) {
+
+  public QueueSettings {
+    Objects.requireNonNull(defaultLease, "defaultLease");
+    Objects.requireNonNull(leaseCheckInterval, "leaseCheckInterval");
+    Objects.requireNonNull(retryMinBackoff, "retryMinBackoff");
+    Objects.requireNonNull(retryMaxBackoff, "retryMaxBackoff");
+    leasePerType = Map.copyOf(Objects.requireNonNull(leasePerType, "leasePerType"));
+    requirePositive("prover.queue.default-lease", defaultLease);
+    leasePerType.forEach((type, lease) -> requirePositive("prover.queue.lease-per-type." + type, lease));
+    requirePositive("prover.queue.lease-check-interval", leaseCheckInterval);
+    requirePositive("prover.queue.retry.min-backoff", retryMinBackoff);
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("prover.queue.max-attempts must be at least 1, was " + maxAttempts);
+    }
+    if (retryMaxBackoff.compareTo(retryMinBackoff) < 0) {
+      throw new IllegalArgumentException(
+          "prover.queue.retry.max-backoff (" + retryMaxBackoff + ") must not be below min-backoff ("
+              + retryMinBackoff + ")");
+    }
+    if (retryRandomFactor < 0 || retryRandomFactor > 1) {
+      throw new IllegalArgumentException(
+          "prover.queue.retry.random-factor must be between 0 and 1, was " + retryRandomFactor);
+    }
+  }
+
+  /** Reads {@code prover.queue} from a full config (an actor system's, or {@code ConfigFactory.load()}). */
+  public static QueueSettings fromConfig(Config config) {
+    Config queue = config.getConfig("prover.queue");
+    Config perType = queue.getConfig("lease-per-type");
+    Map<String, Duration> leases = new LinkedHashMap<>();
+    for (String type : perType.root().keySet()) {
+      leases.put(type, perType.getDuration(ConfigUtil.joinPath(type)));
+    }
+    return new QueueSettings(
+        queue.getDuration("default-lease"),
+        leases,
+        queue.getDuration("lease-check-interval"),
+        queue.getInt("max-attempts"),
+        queue.getDuration("retry.min-backoff"),
+        queue.getDuration("retry.max-backoff"),
+        queue.getDouble("retry.random-factor"));
+  }
+
+  /** The lease of tasks of this type. */
+  public Duration leaseFor(String taskType) {
+    return leasePerType.getOrDefault(taskType, defaultLease);
+  }
+
+  /**
+   * The delay before the retry that follows the {@code failures}-th failure: min-backoff doubled per earlier failure,
+   * capped at max-backoff, plus {@code random} (0 to 1) times the random factor of jitter.
+   */
+  public Duration retryBackoff(int failures, double random) {
+    double base = retryMinBackoff.toNanos() * Math.pow(2, Math.max(0, failures - 1));
+    double capped = Math.min(base, retryMaxBackoff.toNanos());
+    return Duration.ofNanos((long) (capped * (1.0 + random * retryRandomFactor)));
+  }
+
+  private static void requirePositive(String key, Duration value) {
+    if (value.isNegative() || value.isZero()) {
+      throw new IllegalArgumentException(key + " must be positive, was " + value);
+    }
+  }
+}

@@ -1,0 +1,293 @@
+package dev.pekkoprover.queue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
+import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.QueueCommand.GetStats;
+import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
+import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The local queue as flows and workers see it: test probes play both, every message is serialised. Each test
+ * spawns its own queue with short leases and backoffs.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(LogCapturingExtension.class)
+class LocalTaskQueueTest {
+
+  private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
+  private static final Duration QUIET = Duration.ofMillis(300);
+  private static final String SETTINGS =
+      """
+      prover.queue {
+        default-lease = 20s
+        lease-check-interval = 50ms
+        max-attempts = 3
+        retry { min-backoff = 20ms, max-backoff = 100ms }
+      }
+      """;
+
+  private final ActorTestKit testKit = ActorTestKit.create("LocalTaskQueueTest", TestConfig.config());
+
+  @AfterAll
+  void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  private ActorRef<QueueCommand> spawnQueue(String overrides) {
+    QueueSettings settings = QueueSettings.fromConfig(TestConfig.config(overrides + "\n" + SETTINGS));
+    return testKit.spawn(LocalTaskQueue.create(CATALOG, settings));
+  }
+
+  private ActorRef<QueueCommand> spawnQueue() {
+    return spawnQueue("");
+  }
+
+  private TestProbe<WorkerCommand> worker(
+      ActorRef<QueueCommand> queue, String workerId, int capacity, String... types) {
+    TestProbe<WorkerCommand> probe = testKit.createTestProbe(WorkerCommand.class);
+    queue.tell(new WorkerServes(probe.getRef(), workerId, "inc-1", Set.of(types), capacity));
+    return probe;
+  }
+
+  private static TaskEnvelope square(String taskId, String flowId) {
+    return new TaskEnvelope(taskId, flowId, "run-1", "square", 1, Num.of(7));
+  }
+
+  private static TaskEnvelope expectDispatch(TestProbe<WorkerCommand> worker) {
+    return worker.expectMessageClass(WorkerCommand.Dispatch.class).task();
+  }
+
+  private static void succeed(ActorRef<QueueCommand> queue, String workerId, TaskEnvelope task) {
+    queue.tell(new TaskSucceeded(workerId, "inc-1", task.taskId(), task.taskType(), task.attempt(), Num.of(49)));
+  }
+
+  private static TaskOutcome.Succeeded succeeded(TaskEnvelope task, String workerId) {
+    return new TaskOutcome.Succeeded(
+        task.taskId(), task.flowId(), task.runId(), task.taskType(), task.attempt(), workerId, Num.of(49));
+  }
+
+  private QueueStats stats(ActorRef<QueueCommand> queue) {
+    TestProbe<QueueStats> probe = testKit.createTestProbe(QueueStats.class);
+    queue.tell(new GetStats(probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  @Test
+  void anUnknownTypeIsRejectedNamingTheType() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    queue.tell(new Enqueue(List.of(new TaskEnvelope("x1", "f1", "run-1", "no-such-type", 1, Num.of(1))), flow.getRef()));
+    TaskOutcome.Rejected rejected = flow.expectMessageClass(TaskOutcome.Rejected.class);
+    assertEquals("x1", rejected.taskId());
+    assertTrue(rejected.reason().contains("'no-such-type'"), rejected.reason());
+  }
+
+  @Test
+  void aWorkerOfCapacityOneGetsTheNextTaskOnlyAfterItReports() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1"), square("t3", "f1")), flow.getRef()));
+    for (String id : List.of("t1", "t2", "t3")) {
+      TaskEnvelope task = expectDispatch(w1);
+      assertEquals(square(id, "f1"), task);
+      w1.expectNoMessage(QUIET);
+      succeed(queue, "w1", task);
+      flow.expectMessage(succeeded(task, "w1"));
+    }
+    assertEquals(new QueueStats.TypeStats(0, 0, 3, 0, 0, 0, 0), stats(queue).of("square"));
+  }
+
+  @Test
+  void onlyWorkersServingATypeGetIt() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> adder = worker(queue, "adder", 4, "add");
+    TestProbe<WorkerCommand> squarer = worker(queue, "squarer", 4, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1")), flow.getRef()));
+    assertEquals("t1", expectDispatch(squarer).taskId());
+    assertEquals("t2", expectDispatch(squarer).taskId());
+    adder.expectNoMessage(QUIET);
+
+    TaskEnvelope add = new TaskEnvelope("a1", "f1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)));
+    queue.tell(new Enqueue(List.of(add), flow.getRef()));
+    assertEquals(add, expectDispatch(adder));
+    squarer.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void tasksOfAStoppedWorkerGoToAnotherWorker() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 2, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1")), flow.getRef()));
+    expectDispatch(w1);
+    expectDispatch(w1);
+    TestProbe<WorkerCommand> w2 = worker(queue, "w2", 2, "square");
+    w2.expectNoMessage(QUIET);
+
+    w1.stop();
+    TaskEnvelope first = expectDispatch(w2);
+    TaskEnvelope second = expectDispatch(w2);
+    assertEquals(List.of(square("t1", "f1").withAttempt(2), square("t2", "f1").withAttempt(2)), List.of(first, second));
+    succeed(queue, "w2", first);
+    flow.expectMessage(succeeded(first, "w2"));
+    QueueStats stats = stats(queue);
+    assertEquals(1, stats.workers());
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0), stats.of("square"));
+  }
+
+  @Test
+  void aNewIncarnationGetsItsOldTasksRedelivered() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 2, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1")), flow.getRef()));
+    expectDispatch(w1);
+    expectDispatch(w1);
+
+    // Restarted under its supervisor: same actor, new incarnation.
+    queue.tell(new WorkerServes(w1.getRef(), "w1", "inc-2", Set.of("square"), 2));
+    assertEquals(square("t1", "f1").withAttempt(2), expectDispatch(w1));
+    assertEquals(square("t2", "f1").withAttempt(2), expectDispatch(w1));
+    w1.expectNoMessage(QUIET);
+    assertEquals(2, stats(queue).of("square").redelivered());
+  }
+
+  @Test
+  void aDeclinedTaskGoesToAnotherWorker() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 2, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    TaskEnvelope task = expectDispatch(w1);
+    TestProbe<WorkerCommand> w2 = worker(queue, "w2", 1, "square");
+
+    // w1 has more free slots than w2, but it has just declined the task.
+    queue.tell(new TaskDeclined("w1", "inc-1", "t1", "square", 1, "not serving square while registered"));
+    assertEquals(task.withAttempt(2), expectDispatch(w2));
+    w1.expectNoMessage(QUIET);
+    flow.expectNoMessage(Duration.ZERO);
+    QueueStats.TypeStats stats = stats(queue).of("square");
+    assertEquals(1, stats.redelivered());
+    assertEquals(0, stats.failed());
+  }
+
+  @Test
+  void anOverrunLeaseIsRedeliveredAndTheLateResultDropped() {
+    ActorRef<QueueCommand> queue = spawnQueue("prover.queue.lease-per-type.square = 500ms");
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> slow = worker(queue, "slow", 1, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    TaskEnvelope first = expectDispatch(slow);
+    TestProbe<WorkerCommand> fast = worker(queue, "fast", 1, "square");
+
+    TaskEnvelope second = fast.expectMessageClass(WorkerCommand.Dispatch.class, Duration.ofSeconds(5)).task();
+    assertEquals(first.withAttempt(2), second);
+    succeed(queue, "fast", second);
+    flow.expectMessage(succeeded(second, "fast"));
+
+    succeed(queue, "slow", first);
+    flow.expectNoMessage(QUIET);
+    slow.expectNoMessage(Duration.ZERO);
+    QueueStats stats = stats(queue);
+    assertEquals(1, stats.unknownResults());
+    assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0), stats.of("square"));
+  }
+
+  @Test
+  void aFailingTaskIsRetriedUpToMaxAttemptsThenFailsItsFlow() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      TaskEnvelope task = expectDispatch(w1);
+      assertEquals(attempt, task.attempt());
+      flow.expectNoMessage(Duration.ZERO);
+      queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
+    }
+    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 3, "prover ran out of memory 3"));
+    w1.expectNoMessage(QUIET);
+    QueueStats.TypeStats stats = stats(queue).of("square");
+    assertEquals(2, stats.retried());
+    assertEquals(1, stats.failed());
+    assertEquals(0, stats.pending() + stats.inFlight());
+  }
+
+  @Test
+  void aNonRetryableFailureFailsTheFlowAtOnce() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    expectDispatch(w1);
+    queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", 1, "proof does not verify", false));
+    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 1, "proof does not verify"));
+    w1.expectNoMessage(QUIET);
+    assertEquals(0, stats(queue).of("square").retried());
+  }
+
+  @Test
+  void aResultForAnUnknownTaskIsCountedAndTheQueueGoesOn() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    queue.tell(new TaskSucceeded("w1", "inc-1", "made-up", "square", 1, Num.of(1)));
+    queue.tell(new TaskSucceeded("stranger", "inc-7", "made-up-too", "square", 1, Num.of(1)));
+    w1.awaitAssert(() -> {
+      assertEquals(2, stats(queue).unknownResults());
+      return null;
+    });
+
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    TaskEnvelope task = expectDispatch(w1);
+    succeed(queue, "w1", task);
+    flow.expectMessage(succeeded(task, "w1"));
+    flow.expectNoMessage(QUIET);
+  }
+
+  @Test
+  void cancellingAFlowDropsItsPendingTasks() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flowA = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<TaskOutcome> flowB = testKit.createTestProbe(TaskOutcome.class);
+    queue.tell(new Enqueue(List.of(square("a1", "fa"), square("a2", "fa"), square("a3", "fa")), flowA.getRef()));
+    queue.tell(new Enqueue(List.of(square("b1", "fb")), flowB.getRef()));
+    queue.tell(new CancelFlow("fa"));
+    assertEquals(1, stats(queue).of("square").pending());
+
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 4, "square");
+    TaskEnvelope task = expectDispatch(w1);
+    assertEquals(square("b1", "fb"), task);
+    w1.expectNoMessage(QUIET);
+    succeed(queue, "w1", task);
+    flowB.expectMessage(succeeded(task, "w1"));
+    flowA.expectNoMessage(Duration.ZERO);
+  }
+}

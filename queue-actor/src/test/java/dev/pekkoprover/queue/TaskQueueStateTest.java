@@ -1,0 +1,441 @@
+package dev.pekkoprover.queue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.queue.TaskQueueState.Redelivery;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The queue's bookkeeping without an actor: workers and flows are plain names, time is a manual clock. */
+class TaskQueueStateTest {
+
+  private static final Duration LEASE = Duration.ofSeconds(10);
+  private static final Duration ADD_LEASE = Duration.ofSeconds(30);
+  private static final int MAX_ATTEMPTS = 3;
+
+  record Sent(String worker, TaskEnvelope task) {}
+
+  record Retry(String taskId, int failures, String reason) {}
+
+  record PutBack(String taskId, int attempt, String workerId, Redelivery cause) {}
+
+  /** Records every effect; {@code now} is the clock. */
+  static final class Recorder implements TaskQueueState.Effects<String, String> {
+    final List<Sent> sent = new ArrayList<>();
+    final List<TaskOutcome> outcomes = new ArrayList<>();
+    final List<Retry> retries = new ArrayList<>();
+    final List<PutBack> putBacks = new ArrayList<>();
+    final Map<String, Integer> running = new HashMap<>();
+    long now;
+
+    @Override
+    public void dispatch(String worker, TaskEnvelope task) {
+      sent.add(new Sent(worker, task));
+    }
+
+    @Override
+    public void reply(String replyTo, TaskOutcome outcome) {
+      outcomes.add(outcome);
+    }
+
+    @Override
+    public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
+      retries.add(new Retry(task.taskId(), failures, reason));
+    }
+
+    @Override
+    public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {
+      putBacks.add(new PutBack(task.taskId(), task.attempt(), workerId, cause));
+    }
+
+    List<String> sentIds() {
+      return sent.stream().map(s -> s.task().taskId()).collect(Collectors.toList());
+    }
+
+    List<String> sentTo(String worker) {
+      return sent.stream().filter(s -> s.worker().equals(worker)).map(s -> s.task().taskId()).toList();
+    }
+
+    Sent last() {
+      return sent.get(sent.size() - 1);
+    }
+  }
+
+  private final Recorder effects = new Recorder();
+  private final TaskQueueState<String, String> queue = new TaskQueueState<>(
+      TaskCatalog.of(TestTasks.all()),
+      new QueueSettings(LEASE, Map.of("add", ADD_LEASE), Duration.ofSeconds(1), MAX_ATTEMPTS,
+          Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
+      effects,
+      () -> effects.now);
+
+  private static TaskEnvelope square(String id) {
+    return new TaskEnvelope(id, "flow-1", "run-1", "square", 1, Num.of(3));
+  }
+
+  private static TaskEnvelope add(String id) {
+    return new TaskEnvelope(id, "flow-1", "run-1", "add", 1,
+        new TestTasks.Pair(Num.of(1), Num.of(2)));
+  }
+
+  private void serve(String worker, int capacity, String... types) {
+    queue.workerServes(worker, "inc-1", worker, Set.of(types), capacity);
+  }
+
+  private void enqueueSquares(String... ids) {
+    for (String id : ids) {
+      queue.enqueue(square(id), "flow-1");
+    }
+  }
+
+  private boolean succeed(String worker, String taskId) {
+    return queue.succeeded(worker, "inc-1", taskId, 1, Num.of(9));
+  }
+
+  private QueueStats.TypeStats squareStats() {
+    return queue.stats().of("square");
+  }
+
+  @Test
+  void aWorkerNeverHoldsMoreThanItsCapacity() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1", "t2", "t3", "t4", "t5");
+    assertEquals(List.of("t1", "t2"), effects.sentIds());
+    assertEquals(2, queue.slotsTaken("w1"));
+    assertEquals(new QueueStats.TypeStats(3, 2, 0, 0, 0, 0, 0), squareStats());
+
+    assertTrue(succeed("w1", "t2"));
+    assertEquals(List.of("t1", "t2", "t3"), effects.sentIds());
+    assertEquals(2, queue.slotsTaken("w1"));
+
+    // The worker announces a lower capacity: it gets nothing more until it is under it.
+    serve("w1", 1, "square");
+    assertTrue(succeed("w1", "t1"));
+    assertEquals(3, effects.sent.size());
+    assertTrue(succeed("w1", "t3"));
+    assertEquals(List.of("t1", "t2", "t3", "t4"), effects.sentIds());
+    assertEquals(1, queue.slotsTaken("w1"));
+  }
+
+  @Test
+  void tasksOfATypeGoOutInEnqueueOrder() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2", "t3", "t4");
+    for (String id : List.of("t1", "t2", "t3", "t4")) {
+      assertEquals(id, effects.last().task().taskId());
+      assertTrue(succeed("w1", id));
+    }
+    assertEquals(List.of("t1", "t2", "t3", "t4"), effects.sentIds());
+    assertEquals(4, squareStats().completed());
+    assertEquals(4, effects.outcomes.size());
+    TaskOutcome.Succeeded first = assertInstanceOf(TaskOutcome.Succeeded.class, effects.outcomes.get(0));
+    assertEquals(new TaskOutcome.Succeeded("t1", "flow-1", "run-1", "square", 1, "w1", Num.of(9)), first);
+    assertEquals(0, queue.size());
+  }
+
+  @Test
+  void onlyWorkersServingATypeGetIt() {
+    serve("adder", 4, "add");
+    enqueueSquares("t1");
+    assertTrue(effects.sent.isEmpty());
+    serve("squarer", 4, "square");
+    queue.enqueue(add("a1"), "flow-1");
+    assertEquals(List.of(new Sent("squarer", square("t1")), new Sent("adder", add("a1"))), effects.sent);
+  }
+
+  @Test
+  void aPutBackTaskGoesToTheHeadWithTheNextAttempt() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1", "t2", "t3", "t4");
+    assertEquals(List.of("t1", "t2"), effects.sentIds());
+
+    assertEquals(List.of("w1"), queue.workerTerminated("w1"));
+    assertEquals(
+        List.of(new PutBack("t2", 2, "w1", Redelivery.WORKER_TERMINATED),
+            new PutBack("t1", 2, "w1", Redelivery.WORKER_TERMINATED)),
+        effects.putBacks);
+    assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0), squareStats());
+    assertEquals(0, queue.stats().workers());
+
+    serve("w2", 1, "square");
+    assertEquals("t1", effects.last().task().taskId());
+    assertEquals(2, effects.last().task().attempt());
+    assertTrue(queue.succeeded("w2", "inc-1", "t1", 2, Num.of(9)));
+    assertEquals(square("t2").withAttempt(2), effects.last().task());
+    assertTrue(queue.succeeded("w2", "inc-1", "t2", 2, Num.of(9)));
+    assertEquals(square("t3"), effects.last().task());
+  }
+
+  @Test
+  void idleCapacityGetsWorkFirstAndTiesAlternate() {
+    serve("w1", 3, "square");
+    enqueueSquares("t1", "t2");
+    serve("w2", 3, "square");
+    // w1 has 1 free slot, w2 has 3: w2 first until they are level, then in turn.
+    enqueueSquares("t3", "t4", "t5", "t6");
+    assertEquals(List.of("t1", "t2"), effects.sentTo("w1").subList(0, 2));
+    assertEquals(List.of("w2", "w2", "w1", "w2"),
+        effects.sent.subList(2, 6).stream().map(Sent::worker).toList());
+
+    serve("a", 1, "add");
+    serve("b", 1, "add");
+    serve("c", 1, "add");
+    queue.enqueue(add("a1"), "flow-1");
+    queue.enqueue(add("a2"), "flow-1");
+    queue.enqueue(add("a3"), "flow-1");
+    assertEquals(Set.of("a", "b", "c"),
+        effects.sent.subList(6, 9).stream().map(Sent::worker).collect(Collectors.toSet()));
+  }
+
+  @Test
+  void roundRobinSpreadsWorkOverEqualWorkers() {
+    serve("w1", 2, "square");
+    serve("w2", 2, "square");
+    for (int i = 0; i < 20; i++) {
+      enqueueSquares("t" + i);
+      String worker = effects.last().worker();
+      assertTrue(succeed(worker, "t" + i));
+    }
+    assertEquals(10, effects.sentTo("w1").size());
+    assertEquals(10, effects.sentTo("w2").size());
+  }
+
+  @Test
+  void anOverrunLeaseIsPutBackAndTheHungWorkersSlotStaysTaken() {
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    enqueueSquares("t1");
+    String first = effects.last().worker();
+    String second = first.equals("w1") ? "w2" : "w1";
+
+    effects.now += LEASE.toNanos() - 1;
+    assertEquals(0, queue.expireLeases());
+    effects.now += 1;
+    assertEquals(1, queue.expireLeases());
+    assertEquals(List.of(new PutBack("t1", 2, first, Redelivery.LEASE_OVERRUN)), effects.putBacks);
+    assertEquals(new Sent(second, square("t1").withAttempt(2)), effects.last());
+    assertEquals(1, queue.slotsTaken(first));
+
+    // The hung worker gets nothing while its slot is a zombie.
+    enqueueSquares("t2");
+    assertEquals(2, effects.sent.size());
+
+    // Its late result is the first one: accepted; the other worker's run of it is now the zombie.
+    assertTrue(succeed(first, "t1"));
+    assertEquals(List.of("t1"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
+    assertEquals(new Sent(first, square("t2")), effects.last());
+    assertFalse(queue.succeeded(second, "inc-1", "t1", 2, Num.of(9)));
+    assertEquals(1, queue.stats().unknownResults());
+    assertEquals(1, effects.outcomes.size());
+    assertEquals(0, queue.slotsTaken(second));
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 1, 0, 0), squareStats());
+  }
+
+  @Test
+  void aLateResultAfterTheRedeliveryCompletedIsDropped() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    queue.expireLeases();
+    serve("w2", 1, "square");
+    assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
+    assertTrue(queue.succeeded("w2", "inc-1", "t1", 2, Num.of(9)));
+    assertFalse(succeed("w1", "t1"));
+    assertEquals(1, effects.outcomes.size());
+    assertEquals(1, queue.stats().unknownResults());
+    assertEquals(0, queue.slotsTaken("w1"));
+  }
+
+  @Test
+  void leasesAreCheckedPerTypeWithItsOwnDuration() {
+    serve("w1", 2, "square", "add");
+    queue.enqueue(add("a1"), "flow-1");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals("t1", effects.putBacks.get(0).taskId());
+    effects.now += ADD_LEASE.toNanos() - LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals("a1", effects.putBacks.get(1).taskId());
+  }
+
+  @Test
+  void aTaskThatHangsEveryWorkerFailsAfterMaxAttempts() {
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    serve("w3", 1, "square");
+    enqueueSquares("t1");
+    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      assertEquals(attempt, effects.last().task().attempt());
+      effects.now += LEASE.toNanos();
+      assertEquals(1, queue.expireLeases());
+    }
+    assertEquals(MAX_ATTEMPTS, effects.sent.size());
+    TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
+    assertEquals(MAX_ATTEMPTS, failed.attempts());
+    assertTrue(failed.reason().contains("lease"), failed.reason());
+    assertEquals(1, squareStats().failed());
+    assertEquals(0, queue.size());
+  }
+
+  @Test
+  void failuresAreRetriedUpToMaxAttemptsThenFailTheTask() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    for (int failure = 1; failure < MAX_ATTEMPTS; failure++) {
+      assertTrue(queue.failed("w1", "inc-1", "t1", "boom " + failure, true));
+      assertEquals(new Retry("t1", failure, "boom " + failure), effects.retries.get(failure - 1));
+      // While t1 waits out its backoff, the free slot goes to the next task.
+      assertEquals("t2", effects.last().task().taskId());
+      assertEquals(2, squareStats().pending() + squareStats().inFlight());
+      assertTrue(succeed("w1", "t2"));
+      queue.enqueue(square("t2-" + failure), "flow-1");
+      assertTrue(succeed("w1", "t2-" + failure));
+      queue.retryDue("t1");
+      assertEquals(square("t1").withAttempt(failure + 1), effects.last().task());
+      enqueueSquares("t2");
+    }
+    assertTrue(queue.failed("w1", "inc-1", "t1", "boom last", true));
+    TaskOutcome.Failed failed = effects.outcomes.stream()
+        .filter(o -> o instanceof TaskOutcome.Failed).map(TaskOutcome.Failed.class::cast).findFirst().orElseThrow();
+    assertEquals(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", MAX_ATTEMPTS, "boom last"), failed);
+    assertEquals(MAX_ATTEMPTS - 1, squareStats().retried());
+    assertEquals(1, squareStats().failed());
+  }
+
+  @Test
+  void aNonRetryableFailureFailsAtOnce() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    assertTrue(queue.failed("w1", "inc-1", "t1", "bad proof", false));
+    assertEquals(List.of(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", 1, "bad proof")), effects.outcomes);
+    assertTrue(effects.retries.isEmpty());
+  }
+
+  @Test
+  void crashesCountAsFailedAttempts() {
+    enqueueSquares("t1");
+    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      queue.workerServes("w1", "inc-" + attempt, "w1", Set.of("square"), 1);
+      assertEquals(attempt, effects.last().task().attempt());
+    }
+    queue.workerServes("w1", "inc-last", "w1", Set.of("square"), 1);
+    TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
+    assertTrue(failed.reason().contains("restarted"), failed.reason());
+    assertEquals(MAX_ATTEMPTS, effects.sent.size());
+    assertEquals(MAX_ATTEMPTS - 1, squareStats().redelivered());
+  }
+
+  @Test
+  void aNewIncarnationGetsItsOldTasksBackAndAnOldResultStillCounts() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1", "t2");
+    queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 2);
+    assertEquals(List.of(new Sent("w1", square("t1").withAttempt(2)), new Sent("w1", square("t2").withAttempt(2))),
+        effects.sent.subList(2, 4));
+    assertEquals(2, queue.slotsTaken("w1"));
+    // A result of the old incarnation is the first result for t1: accepted; the new run of t1 holds a zombie slot.
+    assertTrue(queue.succeeded("w1", "inc-1", "t1", 1, Num.of(9)));
+    assertEquals(2, queue.slotsTaken("w1"));
+    assertFalse(queue.succeeded("w1", "inc-2", "t1", 2, Num.of(9)));
+    assertEquals(1, queue.slotsTaken("w1"));
+    // A failure reported by the old incarnation does not touch the new run.
+    assertFalse(queue.failed("w1", "inc-1", "t2", "old", true));
+    assertEquals(1, squareStats().inFlight());
+    assertEquals(2, queue.stats().unknownResults());
+  }
+
+  @Test
+  void aDeclinedTaskGoesToAnotherWorkerWhenThereIsOne() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1");
+    serve("w2", 1, "square");
+    // w1 has more free slots, but it just declined t1.
+    assertTrue(queue.declined("w1", "inc-1", "t1"));
+    assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
+    assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.DECLINED)), effects.putBacks);
+    // Declines are not failures: with only the decliner left it gets the task again, many times over.
+    queue.workerTerminated("w2");
+    for (int attempt = 3; attempt < 3 + 2 * MAX_ATTEMPTS; attempt++) {
+      assertEquals(new Sent("w1", square("t1").withAttempt(attempt)), effects.last());
+      assertTrue(queue.declined("w1", "inc-1", "t1"));
+    }
+    assertTrue(effects.outcomes.isEmpty());
+  }
+
+  @Test
+  void anUnknownResultIsCountedAndChangesNothing() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    assertFalse(succeed("w1", "made-up"));
+    assertFalse(queue.failed("w1", "inc-1", "made-up", "x", true));
+    assertFalse(queue.declined("nobody", "inc-9", "t2"));
+    assertFalse(succeed("nobody", "made-up"));
+    assertEquals(4, queue.stats().unknownResults());
+    assertEquals(1, queue.slotsTaken("w1"));
+    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 0, 0), squareStats());
+    assertTrue(succeed("w1", "t1"));
+    assertEquals("t2", effects.last().task().taskId());
+  }
+
+  @Test
+  void badTasksAreRejectedWithAReason() {
+    queue.enqueue(new TaskEnvelope("x1", "flow-1", "run-1", "nope", 1, Num.of(1)), "flow-1");
+    queue.enqueue(new TaskEnvelope("x2", "flow-1", "run-1", "square", 1, new ArrayList<>()), "flow-1");
+    enqueueSquares("t1");
+    enqueueSquares("t1");
+    List<TaskOutcome.Rejected> rejected = effects.outcomes.stream().map(TaskOutcome.Rejected.class::cast).toList();
+    assertEquals(List.of("x1", "x2", "t1"), rejected.stream().map(TaskOutcome::taskId).toList());
+    assertTrue(rejected.get(0).reason().contains("'nope'"), rejected.get(0).reason());
+    assertTrue(rejected.get(1).reason().contains("java.util.ArrayList"), rejected.get(1).reason());
+    assertTrue(rejected.get(1).reason().contains("CborSerializable"), rejected.get(1).reason());
+    assertTrue(rejected.get(2).reason().contains("unique"), rejected.get(2).reason());
+    assertEquals(2, squareStats().rejected());
+    assertEquals(1, squareStats().pending());
+  }
+
+  @Test
+  void cancellingAFlowDropsItsPendingAndWaitingTasksOnly() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
+    assertTrue(queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
+    assertEquals(1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
+    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0), squareStats());
+    queue.retryDue("t1");
+    assertTrue(succeed("w1", "t2")); // the cancelled flow's result is not passed on
+    assertTrue(effects.outcomes.isEmpty());
+    assertEquals(new Sent("w1", new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1))), effects.last());
+    assertNotEquals("t1", effects.last().task().taskId());
+  }
+
+  @Test
+  void workTypesTakeTurnsOnAWorkerServingSeveral() {
+    serve("w1", 1, "square", "add");
+    enqueueSquares("t1", "t2", "t3");
+    queue.enqueue(add("a1"), "flow-1");
+    queue.enqueue(add("a2"), "flow-1");
+    for (int i = 0; i < 4; i++) {
+      assertTrue(succeed("w1", effects.last().task().taskId()));
+    }
+    List<String> types = effects.sent.stream().map(s -> s.task().taskType()).toList();
+    // Without turns, the three squares would all go before the first add.
+    assertEquals(2, types.subList(1, 5).stream().filter("add"::equals).count(), types.toString());
+  }
+}

@@ -1,0 +1,81 @@
+package dev.pekkoprover.worker;
+
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskType;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Which of a worker's configured task types it serves in each life-cycle state, which ones it must prepare, and why
+ * it declines a type it does not serve. Computed once per worker from its catalog; immutable.
+ */
+final class ServedTypes {
+  private final TaskCatalog catalog;
+  private final Set<String> unprepared;
+  private final Set<String> registered;
+  private final Set<String> ready;
+  private final List<TaskType<?, ?>> regular;
+
+  ServedTypes(TaskCatalog catalog) {
+    this.catalog = Objects.requireNonNull(catalog, "catalog");
+    Set<String> unpreparedNames = new LinkedHashSet<>();
+    Set<String> all = new LinkedHashSet<>();
+    List<TaskType<?, ?>> regularTypes = new ArrayList<>();
+    for (TaskType<?, ?> type : catalog.types()) {
+      all.add(type.name());
+      if (type.isUnprepared()) {
+        unpreparedNames.add(type.name());
+      } else {
+        regularTypes.add(type);
+      }
+    }
+    all.remove(WorkerRegistrationTask.NAME);
+    Set<String> unpreparedButRegistration = new LinkedHashSet<>(unpreparedNames);
+    unpreparedButRegistration.remove(WorkerRegistrationTask.NAME);
+    this.unprepared = Collections.unmodifiableSet(unpreparedNames);
+    this.registered = Collections.unmodifiableSet(unpreparedButRegistration);
+    this.ready = Collections.unmodifiableSet(all);
+    this.regular = List.copyOf(regularTypes);
+  }
+
+  TaskCatalog catalog() {
+    return catalog;
+  }
+
+  /** The type names served in that state, in catalog order. */
+  Set<String> served(WorkerState state) {
+    return switch (state) {
+      case UNPREPARED -> unprepared;
+      case REGISTERED -> registered;
+      case READY -> ready;
+    };
+  }
+
+  /** The regular types (those with a prepare step), in catalog order: what Registered prepares. */
+  List<TaskType<?, ?>> regular() {
+    return regular;
+  }
+
+  /** Why a worker in {@code state} declines a task of {@code taskType}, which it does not serve in that state. */
+  String notServedReason(String workerId, WorkerState state, String taskType) {
+    if (!catalog.contains(taskType)) {
+      return "worker " + workerId + " is not configured for task type '" + taskType + "'; it is configured for "
+          + ready;
+    }
+    if (taskType.equals(WorkerRegistrationTask.NAME)) {
+      return "worker " + workerId + " is already registered";
+    }
+    return switch (state) {
+      case UNPREPARED -> "worker " + workerId + " is not registered yet; until then it serves only " + unprepared;
+      case REGISTERED -> "worker " + workerId + " is still preparing its task types; until then it serves only "
+          + registered;
+      case READY -> "worker " + workerId + " does not serve task type '" + taskType + "'";
+    };
+  }
+}

@@ -1,0 +1,67 @@
+package dev.pekkoprover.worker;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A worker's settings, read once from {@code prover.worker} (defaults in this module's {@code reference.conf}).
+ *
+ * @param workerId names the worker in the queue's registry and in every log line; unique per node and cluster
+ * @param concurrency tasks the worker runs at once (the capacity it announces to the queue)
+ * @param restartMinBackoff first delay before a crashed worker restarts
+ * @param restartMaxBackoff longest delay between restarts of a worker that keeps crashing
+ * @param restartRandomFactor jitter added to each restart delay
+ * @param computeDispatcher config path of the dispatcher that runs {@code compute} and {@code prepare}
+ */
+public record WorkerSettings(
+    String workerId,
+    int concurrency,
+    Duration restartMinBackoff,
+    Duration restartMaxBackoff,
+    double restartRandomFactor,
+    String computeDispatcher) {
+
+  public WorkerSettings {
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(restartMinBackoff, "restartMinBackoff");
+    Objects.requireNonNull(restartMaxBackoff, "restartMaxBackoff");
+    Objects.requireNonNull(computeDispatcher, "computeDispatcher");
+    if (workerId.isBlank()) {
+      throw new IllegalArgumentException("workerId must not be blank");
+    }
+    if (concurrency < 1) {
+      throw new IllegalArgumentException(
+          "prover.worker.concurrency must be at least 1, was " + concurrency + " (worker " + workerId + ")");
+    }
+    if (restartMinBackoff.isNegative() || restartMinBackoff.isZero()) {
+      throw new IllegalArgumentException("prover.worker.restart.min-backoff must be positive, was " + restartMinBackoff);
+    }
+    if (restartMaxBackoff.compareTo(restartMinBackoff) < 0) {
+      throw new IllegalArgumentException(
+          "prover.worker.restart.max-backoff (" + restartMaxBackoff + ") must not be below min-backoff ("
+              + restartMinBackoff + ")");
+    }
+    if (restartRandomFactor < 0 || restartRandomFactor > 1) {
+      throw new IllegalArgumentException(
+          "prover.worker.restart.random-factor must be between 0 and 1, was " + restartRandomFactor);
+    }
+  }
+
+  /** Reads {@code prover.worker} from a full config (an actor system's, or {@code ConfigFactory.load()}). */
+  public static WorkerSettings fromConfig(Config config, String workerId) {
+    Config worker = config.getConfig("prover.worker");
+    return new WorkerSettings(
+        workerId,
+        worker.getInt("concurrency"),
+        worker.getDuration("restart.min-backoff"),
+        worker.getDuration("restart.max-backoff"),
+        worker.getDouble("restart.random-factor"),
+        worker.getString("compute-dispatcher-path"));
+  }
+
+  public WorkerSettings withConcurrency(int newConcurrency) {
+    return new WorkerSettings(
+        workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, computeDispatcher);
+  }
+}

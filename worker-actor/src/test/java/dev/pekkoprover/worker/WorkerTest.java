@@ -1,0 +1,470 @@
+package dev.pekkoprover.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.PermanentTaskFailure;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
+import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskType;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
+import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Compile;
+import dev.pekkoprover.testing.TestTasks.CompileRequest;
+import dev.pekkoprover.testing.TestTasks.Keys;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The worker's life cycle and its answers to dispatched tasks, against a probe standing in for the queue. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@ExtendWith(LogCapturingExtension.class)
+class WorkerTest {
+  // Short restart backoff so that the crash test does not wait the production 200 ms..10 s.
+  private final ActorTestKit testKit =
+      ActorTestKit.create(
+          "worker",
+          TestConfig.config(
+              """
+              prover.worker.restart.min-backoff = 20ms
+              prover.worker.restart.max-backoff = 200ms
+              """));
+  private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
+  private static final Set<String> UNPREPARED_TYPES = Set.of("compile", WorkerRegistrationTask.NAME);
+  private static final Set<String> REGISTERED_TYPES = Set.of("compile");
+  private static final Set<String> READY_TYPES = Set.of("compile", "square", "add");
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void resetTasks() {
+    TestTasks.reset();
+  }
+
+  private WorkerSettings settings(String workerId) {
+    return WorkerSettings.fromConfig(testKit.system().settings().config(), workerId);
+  }
+
+  private static Dispatch dispatch(String taskId, String type, Object payload) {
+    return dispatch(taskId, type, 1, payload);
+  }
+
+  private static Dispatch dispatch(String taskId, String type, int attempt, Object payload) {
+    return new Dispatch(new TaskEnvelope(taskId, "flow-1", "run-1", type, attempt, payload));
+  }
+
+  /** A worker under test, its queue probe and the incarnation it announced last. */
+  private record Spawned(ActorRef<WorkerCommand> worker, TestProbe<QueueCommand> queue, String incarnation) {}
+
+  private Spawned spawnUnprepared(WorkerSettings settings, TaskCatalog catalog, ActorRef<WorkerStateChanged> listener) {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerCommand> worker =
+        testKit.spawn(Worker.create(settings, catalog, queue.getRef(), listener), settings.workerId());
+    WorkerServes serves = queue.expectMessageClass(WorkerServes.class);
+    assertEquals(worker, serves.worker());
+    assertEquals(settings.workerId(), serves.workerId());
+    assertEquals(settings.concurrency(), serves.capacity());
+    return new Spawned(worker, queue, serves.incarnation());
+  }
+
+  /** Registers an Unprepared worker with the test keys and waits until it is Ready serving {@code readyTypes}. */
+  private void register(Spawned spawned, String workerId, Set<String> readyTypes) {
+    spawned.worker().tell(dispatch("reg-" + workerId, WorkerRegistrationTask.NAME, new Keys("test-key")));
+    TaskSucceeded registered = spawned.queue().expectMessageClass(TaskSucceeded.class);
+    assertEquals("reg-" + workerId, registered.taskId());
+    assertEquals(new WorkerRegistrationTask.Registered(workerId), registered.result());
+    WorkerServes whileRegistered = spawned.queue().expectMessageClass(WorkerServes.class);
+    assertEquals(spawned.incarnation(), whileRegistered.incarnation());
+    WorkerServes whenReady = spawned.queue().expectMessageClass(WorkerServes.class);
+    assertEquals(spawned.incarnation(), whenReady.incarnation());
+    assertEquals(readyTypes, whenReady.taskTypes());
+  }
+
+  private Spawned readyWorker(String workerId, int concurrency) {
+    Spawned spawned = spawnUnprepared(settings(workerId).withConcurrency(concurrency), CATALOG, null);
+    register(spawned, workerId, READY_TYPES);
+    return spawned;
+  }
+
+  @Test
+  void anUnpreparedWorkerServesOnlyUnpreparedTypes() {
+    Spawned w = spawnUnprepared(settings("w1"), CATALOG, null);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("t1", "square", Num.of(3)));
+    TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
+    assertEquals("t1", declined.taskId());
+    assertEquals("square", declined.taskType());
+    assertEquals(w.incarnation(), declined.incarnation());
+    assertTrue(declined.reason().contains("not registered"), declined.reason());
+
+    w.worker().tell(dispatch("t2", "compile", new CompileRequest("c")));
+    TaskSucceeded compiled = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals("t2", compiled.taskId());
+    assertEquals(new Keys("test-key"), compiled.result());
+    assertEquals(List.of(new TestTasks.Run("compile", 0, "w1")), List.copyOf(TestTasks.runs));
+  }
+
+  @Test
+  void theFirstAnnouncementNamesOnlyTheUnpreparedTypes() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    testKit.spawn(Worker.create(settings("w1b"), CATALOG, queue.getRef(), null));
+    assertEquals(UNPREPARED_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+  }
+
+  @Test
+  void registrationPreparesTheRegularTypesThenTheWorkerIsReady() {
+    TestProbe<WorkerStateChanged> listener = testKit.createTestProbe();
+    TestProbe<WorkerStateChanged> events = testKit.createTestProbe();
+    testKit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, events.getRef()));
+    Spawned w = spawnUnprepared(settings("w2"), CATALOG, listener.getRef());
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("reg-1", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    TaskSucceeded registered = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals(new WorkerRegistrationTask.Registered("w2"), registered.result());
+    WorkerServes whileRegistered = queue.expectMessageClass(WorkerServes.class);
+    assertEquals(REGISTERED_TYPES, whileRegistered.taskTypes());
+    WorkerServes whenReady = queue.expectMessageClass(WorkerServes.class);
+    assertEquals(READY_TYPES, whenReady.taskTypes());
+    assertEquals(w.incarnation(), whenReady.incarnation());
+    assertEquals(List.of("square w2", "add w2"), List.copyOf(TestTasks.prepares));
+
+    for (WorkerState expected : WorkerState.values()) {
+      assertEquals(new WorkerStateChanged("w2", w.incarnation(), expected), listener.receiveMessage());
+    }
+    List<WorkerState> published = new ArrayList<>();
+    events.fishForMessage(
+        Duration.ofSeconds(3),
+        changed -> {
+          if (!changed.workerId().equals("w2")) {
+            return FishingOutcomes.continueAndIgnore();
+          }
+          published.add(changed.state());
+          return changed.state() == WorkerState.READY ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore();
+        });
+    assertEquals(List.of(WorkerState.values()), published);
+
+    // the prepared state reaches compute: Square fails without its prepared key
+    w.worker().tell(dispatch("sq-1", "square", Num.of(7)));
+    assertEquals(Num.of(49), queue.expectMessageClass(TaskSucceeded.class).result());
+
+    w.worker().tell(dispatch("reg-2", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    TaskDeclined again = queue.expectMessageClass(TaskDeclined.class);
+    assertEquals("reg-2", again.taskId());
+    assertTrue(again.reason().contains("already registered"), again.reason());
+    assertEquals(List.of("square w2", "add w2"), List.copyOf(TestTasks.prepares));
+  }
+
+  /** A regular type whose prepare blocks until the test releases it, and records the thread it ran on. */
+  private static final class SlowPrepare implements TaskType<Num, Num> {
+    final CountDownLatch entered = new CountDownLatch(1);
+    final CountDownLatch release = new CountDownLatch(1);
+    volatile String prepareThread;
+
+    @Override
+    public String name() {
+      return "slow";
+    }
+
+    @Override
+    public Class<Num> inputType() {
+      return Num.class;
+    }
+
+    @Override
+    public Class<Num> resultType() {
+      return Num.class;
+    }
+
+    @Override
+    public Object prepare(TaskContext context) throws InterruptedException {
+      prepareThread = Thread.currentThread().getName();
+      entered.countDown();
+      if (!release.await(30, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("slow prepare was never released");
+      }
+      return "slow-state";
+    }
+
+    @Override
+    public Num compute(Num input, TaskContext context) {
+      return new Num(input.value(), context.prepared(String.class));
+    }
+  }
+
+  @Test
+  void prepareRunsOffTheActorThread() throws InterruptedException {
+    SlowPrepare slow = new SlowPrepare();
+    Spawned w = spawnUnprepared(settings("w3"), TaskCatalog.of(slow, Compile.INSTANCE), null);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("reg-3", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals(REGISTERED_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    assertTrue(slow.entered.await(10, TimeUnit.SECONDS), "prepare never started");
+
+    // while prepare blocks, the worker answers
+    w.worker().tell(dispatch("c-3", "compile", new CompileRequest("c")));
+    TaskSucceeded compiled = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals("c-3", compiled.taskId());
+    w.worker().tell(dispatch("s-3", "slow", Num.of(1)));
+    assertTrue(queue.expectMessageClass(TaskDeclined.class).reason().contains("still preparing"));
+
+    slow.release.countDown();
+    assertEquals(Set.of("compile", "slow"), queue.expectMessageClass(WorkerServes.class).taskTypes());
+    assertTrue(slow.prepareThread.contains("prover.worker.compute-dispatcher"), slow.prepareThread);
+    w.worker().tell(dispatch("s-4", "slow", Num.of(2)));
+    assertEquals(new Num(2, "slow-state"), queue.expectMessageClass(TaskSucceeded.class).result());
+  }
+
+  @Test
+  void aCrashRestartsTheWorkerUnpreparedUnderANewIncarnation() {
+    TestProbe<WorkerStateChanged> listener = testKit.createTestProbe();
+    Spawned first = spawnUnprepared(settings("w4").withConcurrency(2), CATALOG, listener.getRef());
+    register(first, "w4", READY_TYPES);
+    TestProbe<QueueCommand> queue = first.queue();
+
+    // one task held on the worker when it crashes: its result must not be reported by the next incarnation
+    first.worker().tell(dispatch("held", "square", new Num(3, "hold:w4")));
+    first.worker().tell(dispatch("crash", "square", new Num(5, "crash-once:w4")));
+
+    WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
+    assertNotEquals(first.incarnation(), restarted.incarnation());
+    assertEquals(UNPREPARED_TYPES, restarted.taskTypes());
+    assertEquals(first.worker(), restarted.worker());
+    TestTasks.release("w4");
+    queue.expectNoMessage(Duration.ofMillis(300));
+
+    Spawned second = new Spawned(first.worker(), queue, restarted.incarnation());
+    register(second, "w4", READY_TYPES);
+    assertEquals(List.of("square w4", "add w4", "square w4", "add w4"), List.copyOf(TestTasks.prepares));
+
+    second.worker().tell(dispatch("crash", "square", 2, new Num(5, "crash-once:w4")));
+    TaskSucceeded redone = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals("crash", redone.taskId());
+    assertEquals(2, redone.attempt());
+    assertEquals(second.incarnation(), redone.incarnation());
+    assertEquals(Num.of(25), redone.result());
+
+    List<WorkerState> states = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      states.add(listener.receiveMessage().state());
+    }
+    assertEquals(
+        List.of(WorkerState.UNPREPARED, WorkerState.REGISTERED, WorkerState.READY,
+            WorkerState.UNPREPARED, WorkerState.REGISTERED, WorkerState.READY),
+        states);
+  }
+
+  /** A regular type whose first prepare throws. */
+  private static final class PrepareFailsOnce implements TaskType<Num, Num> {
+    final AtomicInteger prepares = new AtomicInteger();
+
+    @Override
+    public String name() {
+      return "fragile";
+    }
+
+    @Override
+    public Class<Num> inputType() {
+      return Num.class;
+    }
+
+    @Override
+    public Class<Num> resultType() {
+      return Num.class;
+    }
+
+    @Override
+    public Object prepare(TaskContext context) {
+      if (prepares.getAndIncrement() == 0) {
+        throw new IllegalStateException("circuit file unreadable");
+      }
+      return null;
+    }
+
+    @Override
+    public Num compute(Num input, TaskContext context) {
+      return input;
+    }
+  }
+
+  @Test
+  void aFailingPrepareRestartsTheWorkerUnprepared() {
+    PrepareFailsOnce fragile = new PrepareFailsOnce();
+    Spawned first = spawnUnprepared(settings("w9"), TaskCatalog.of(fragile), null);
+    TestProbe<QueueCommand> queue = first.queue();
+
+    first.worker().tell(dispatch("reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals(Set.of(), queue.expectMessageClass(WorkerServes.class).taskTypes());
+    WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
+    assertNotEquals(first.incarnation(), restarted.incarnation());
+    assertEquals(Set.of(WorkerRegistrationTask.NAME), restarted.taskTypes());
+
+    register(new Spawned(first.worker(), queue, restarted.incarnation()), "w9", Set.of("fragile"));
+    assertEquals(2, fragile.prepares.get());
+  }
+
+  @Test
+  void aBadPayloadFailsItsTaskForGoodAndTheWorkerGoesOn() {
+    Spawned w = readyWorker("w5", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("bad-1", "square", new EncodedPayload("{not json")));
+    TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
+    assertFalse(failed.retryable());
+    assertEquals("bad-1", failed.taskId());
+    assertTrue(failed.reason().contains("bad-1"), failed.reason());
+    assertTrue(failed.reason().contains("square"), failed.reason());
+    assertTrue(failed.reason().contains(Num.class.getName()), failed.reason());
+
+    w.worker().tell(dispatch("bad-2", "square", "not a Num"));
+    TaskFailed wrongType = queue.expectMessageClass(TaskFailed.class);
+    assertFalse(wrongType.retryable());
+    assertTrue(wrongType.reason().contains("java.lang.String"), wrongType.reason());
+
+    w.worker().tell(dispatch("good-1", "square", Num.of(4)));
+    assertEquals(Num.of(16), queue.expectMessageClass(TaskSucceeded.class).result());
+    w.worker().tell(dispatch("good-2", "square", new EncodedPayload("{\"value\": 6, \"mode\": \"\"}")));
+    TaskSucceeded decoded = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals("good-2", decoded.taskId());
+    assertEquals(Num.of(36), decoded.result());
+  }
+
+  @Test
+  void aWorkerNeverHoldsMoreTasksThanItsConcurrency() {
+    Spawned w = readyWorker("w6", 2);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("h1", "square", new Num(2, "hold:w6")));
+    w.worker().tell(dispatch("h2", "square", new Num(3, "hold:w6")));
+    w.worker().tell(dispatch("h3", "square", new Num(4, "hold:w6")));
+    TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
+    assertEquals("h3", declined.taskId());
+    assertTrue(declined.reason().contains("over capacity"), declined.reason());
+
+    TestTasks.release("w6");
+    Set<String> done = Set.of(
+        queue.expectMessageClass(TaskSucceeded.class).taskId(), queue.expectMessageClass(TaskSucceeded.class).taskId());
+    assertEquals(Set.of("h1", "h2"), done);
+    assertEquals(2, TestTasks.maxConcurrent.get("w6"));
+
+    // capacity is free again
+    w.worker().tell(dispatch("h4", "square", Num.of(5)));
+    assertEquals(Num.of(25), queue.expectMessageClass(TaskSucceeded.class).result());
+  }
+
+  /** An inline type whose compute throws what its input names. */
+  private static final class InlineThrower implements TaskType<String, String> {
+    @Override
+    public String name() {
+      return "inline";
+    }
+
+    @Override
+    public Class<String> inputType() {
+      return String.class;
+    }
+
+    @Override
+    public Class<String> resultType() {
+      return String.class;
+    }
+
+    @Override
+    public boolean isUnprepared() {
+      return true;
+    }
+
+    @Override
+    public boolean runsInline() {
+      return true;
+    }
+
+    @Override
+    public String compute(String input, TaskContext context) {
+      return switch (input) {
+        case "fail" -> throw new IllegalArgumentException("inline failure");
+        case "permanent" -> throw new PermanentTaskFailure("inline bad input");
+        default -> input + " on " + Thread.currentThread().getName();
+      };
+    }
+  }
+
+  @Test
+  void computeFailuresAreReportedRetryableUnlessPermanent() {
+    Spawned w = readyWorker("w7", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("f1", "square", new Num(3, "fail")));
+    TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
+    assertEquals("f1", failed.taskId());
+    assertTrue(failed.retryable());
+    assertEquals("java.lang.IllegalStateException: simulated failure of square on 3", failed.reason());
+
+    w.worker().tell(dispatch("f2", "add", new TestTasks.Pair(new Num(1, "permanent"), Num.of(2))));
+    TaskFailed permanent = queue.expectMessageClass(TaskFailed.class);
+    assertEquals("f2", permanent.taskId());
+    assertFalse(permanent.retryable());
+    assertEquals("simulated bad input 1", permanent.reason());
+
+    // the worker still computes after both failures
+    w.worker().tell(dispatch("f3", "add", new TestTasks.Pair(Num.of(1), Num.of(2))));
+    assertEquals(Num.of(3), queue.expectMessageClass(TaskSucceeded.class).result());
+  }
+
+  @Test
+  void inlineComputeFailuresAreReportedTheSameWay() {
+    Spawned w = spawnUnprepared(settings("w8"), TaskCatalog.of(new InlineThrower()), null);
+    TestProbe<QueueCommand> queue = w.queue();
+
+    w.worker().tell(dispatch("i1", "inline", "fail"));
+    TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
+    assertTrue(failed.retryable());
+    assertEquals("java.lang.IllegalArgumentException: inline failure", failed.reason());
+
+    w.worker().tell(dispatch("i2", "inline", "permanent"));
+    TaskFailed permanent = queue.expectMessageClass(TaskFailed.class);
+    assertFalse(permanent.retryable());
+    assertEquals("inline bad input", permanent.reason());
+
+    w.worker().tell(dispatch("i3", "inline", "ok"));
+    String result = (String) queue.expectMessageClass(TaskSucceeded.class).result();
+    assertFalse(result.contains("compute-dispatcher"), result);
+  }
+}
