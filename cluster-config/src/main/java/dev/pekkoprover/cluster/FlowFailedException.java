@@ -1,0 +1,15 @@
+package dev.pekkoprover.cluster;
+
+/** A flow ended in failure; the message names the task, its type, its attempts and the last reason. */
+public final class FlowFailedException extends RuntimeException {
+  private final String flowId;
+
+  public FlowFailedException(String flowId, String reason) {
+    super("flow " + flowId + " failed: " + reason);
+    this.flowId = flowId;
+  }
+
+  public String flowId() {
+    return flowId;
+  }
+}

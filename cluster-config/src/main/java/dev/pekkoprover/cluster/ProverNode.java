@@ -1,0 +1,333 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.queue.LocalTaskQueue;
+import dev.pekkoprover.queue.QueueSettings;
+import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.StartupPlan;
+import dev.pekkoprover.sequencer.WorkerReadyGate;
+import dev.pekkoprover.sequencer.WorkerRegistrationFlow;
+import dev.pekkoprover.worker.Worker;
+import dev.pekkoprover.worker.WorkerSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which task types its
+ * workers serve, and a way to wait until it is ready and to run flows. The reference appchain and the launcher use
+ * this and nothing private.
+ *
+ * <pre>{@code
+ * ProverNode node = ProverNode.builder("appchain")
+ *     .catalog(TaskCatalog.of(myTypes))
+ *     .localQueue()
+ *     .sequencer(StartupPlan.of(compileType, requests, results -> keys))
+ *     .workers(WorkerGroup.allTypes(2, 4))
+ *     .start();
+ * node.ready().toCompletableFuture().join();
+ * R root = node.run("block-1", logic).toCompletableFuture().join();
+ * }</pre>
+ */
+public final class ProverNode implements AutoCloseable {
+
+  /** How long edge calls (stats, status, spawning a worker) wait for an answer. */
+  private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * A flow takes as long as its proving (hours for a large batch); its failures come back as FlowResult.Failed, so
+   * this bound only guards against a sequencer that vanished.
+   */
+  private static final Duration FLOW_TIMEOUT = Duration.ofDays(7);
+
+  private final ActorSystem<Guardian.Command> system;
+  private final Guardian.Started started;
+  private final CompletableFuture<Void> ready;
+  private final TaskCatalog catalog;
+  private final Config config;
+  private int workerCounter;
+
+  private ProverNode(
+      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, Config config,
+      int workers) {
+    this.system = system;
+    this.started = started;
+    this.catalog = catalog;
+    this.config = config;
+    this.workerCounter = workers;
+    CompletableFuture<?> sequencerStarted =
+        started.sequencerStarted() == null ? CompletableFuture.completedFuture(null) : started.sequencerStarted();
+    this.ready = CompletableFuture.allOf(sequencerStarted, started.workersReady());
+  }
+
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  public ActorSystem<?> system() {
+    return system;
+  }
+
+  public ActorRef<QueueCommand> queue() {
+    return started.queue();
+  }
+
+  /** Completes when start-up is done (if this node runs the sequencer) and every local worker is Ready. */
+  public CompletionStage<Void> ready() {
+    return ready;
+  }
+
+  /** The registration parameters the sequencer distributed, once start-up is done. */
+  public CompletionStage<Object> registrationParameters() {
+    if (started.sequencerStarted() == null) {
+      throw new IllegalStateException("this node runs no sequencer");
+    }
+    return started.sequencerStarted();
+  }
+
+  /** Runs a flow on this node's sequencer; completes with its root or fails with {@link FlowFailedException}. */
+  @SuppressWarnings("unchecked")
+  public <R> CompletionStage<R> run(String name, FlowLogic<R> logic) {
+    return runWithStats(name, logic).thenApply(done -> (R) done.result());
+  }
+
+  /** Like {@link #run} but yields the whole completion, with the flow's counters. */
+  public <R> CompletionStage<FlowResult.Completed> runWithStats(String name, FlowLogic<R> logic) {
+    ActorRef<Sequencer.Command> sequencer = requireSequencer();
+    CompletionStage<FlowResult> result =
+        AskPattern.ask(
+            sequencer,
+            (ActorRef<FlowResult> replyTo) -> new Sequencer.RunFlow<>(name, logic, replyTo),
+            FLOW_TIMEOUT,
+            system.scheduler());
+    return result.thenApply(
+        outcome -> {
+          if (outcome instanceof FlowResult.Failed failed) {
+            throw new FlowFailedException(failed.flowId(), failed.reason());
+          }
+          return (FlowResult.Completed) outcome;
+        });
+  }
+
+  public CompletionStage<QueueStats> queueStats() {
+    return AskPattern.ask(started.queue(), QueueCommand.GetStats::new, ASK_TIMEOUT, system.scheduler());
+  }
+
+  public CompletionStage<Sequencer.Status> sequencerStatus() {
+    return AskPattern.ask(requireSequencer(), Sequencer.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+  }
+
+  /** The registration loop's counters (how many workers registered, whether a task is on offer). */
+  public CompletionStage<WorkerRegistrationFlow.Status> registrationStatus() {
+    return sequencerStatus()
+        .thenCompose(
+            status -> {
+              if (status.registration() == null) {
+                return CompletableFuture.completedFuture(new WorkerRegistrationFlow.Status(0, false, List.of()));
+              }
+              return AskPattern.ask(
+                  status.registration(), WorkerRegistrationFlow.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+            });
+  }
+
+  /** The node's workers by id, in start order. */
+  public Map<String, ActorRef<WorkerCommand>> workers() {
+    return started.workers();
+  }
+
+  /** Starts one more worker on this node (it registers through the loop like any other); returns its id. */
+  public CompletionStage<String> addWorker(List<String> taskTypes, int concurrency) {
+    String workerId = system.name() + "-w" + (++workerCounter);
+    return AskPattern.ask(
+        system,
+        (ActorRef<ActorRef<WorkerCommand>> replyTo) ->
+            new Guardian.SpawnWorker(workerId, workerCatalog(catalog, taskTypes), concurrency, replyTo),
+        ASK_TIMEOUT,
+        system.scheduler())
+        .thenApply(ref -> workerId);
+  }
+
+  /** Stops a worker for good (not a crash: its supervisor does not restart it); the queue redelivers its tasks. */
+  public void stopWorker(String workerId) {
+    system.tell(new Guardian.StopWorker(workerId));
+  }
+
+  private ActorRef<Sequencer.Command> requireSequencer() {
+    if (started.sequencer() == null) {
+      throw new IllegalStateException("this node runs no sequencer: build it with .sequencer(plan)");
+    }
+    return started.sequencer();
+  }
+
+  @Override
+  public void close() {
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().join();
+  }
+
+  static TaskCatalog workerCatalog(TaskCatalog catalog, List<String> taskTypes) {
+    return taskTypes.isEmpty() ? catalog : catalog.subset(taskTypes);
+  }
+
+  /** Assembles a node. */
+  public static final class Builder {
+    private final String name;
+    private Config config;
+    private TaskCatalog catalog;
+    private boolean localQueue;
+    private StartupPlan<?, ?> plan;
+    private final List<WorkerGroup> groups = new ArrayList<>();
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    /** The node's configuration; defaults to the classpath's application.conf / reference.conf. */
+    public Builder config(Config config) {
+      this.config = config;
+      return this;
+    }
+
+    public Builder catalog(TaskCatalog catalog) {
+      this.catalog = catalog;
+      return this;
+    }
+
+    /** Runs the queue in this JVM ({@code LocalTaskQueue}). */
+    public Builder localQueue() {
+      this.localQueue = true;
+      return this;
+    }
+
+    /** Runs the sequencer here, starting with this plan (compile circuits, then register workers). */
+    public Builder sequencer(StartupPlan<?, ?> plan) {
+      this.plan = plan;
+      return this;
+    }
+
+    public Builder workers(WorkerGroup group) {
+      groups.add(group);
+      return this;
+    }
+
+    public ProverNode start() {
+      if (catalog == null) {
+        throw new IllegalStateException("a node needs a TaskCatalog: call .catalog(...)");
+      }
+      if (!localQueue) {
+        throw new IllegalStateException("this node has no queue: call .localQueue()");
+      }
+      Config effective = config == null ? ConfigFactory.load() : config;
+      Map<String, WorkerSpec> workers = new LinkedHashMap<>();
+      int n = 0;
+      for (WorkerGroup group : groups) {
+        for (int i = 0; i < group.count(); i++) {
+          String workerId = name + "-w" + (++n);
+          workers.put(workerId, new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
+        }
+      }
+      CompletableFuture<Guardian.Started> started = new CompletableFuture<>();
+      ActorSystem<Guardian.Command> system =
+          ActorSystem.create(Guardian.create(catalog, plan, workers, effective, started), name, effective);
+      return new ProverNode(system, started.join(), catalog, effective, n);
+    }
+  }
+
+  record WorkerSpec(TaskCatalog types, int concurrency) {}
+
+  /** The node's root actor: spawns its parts and later workers. Local only. */
+  static final class Guardian {
+    interface Command extends NoSerializationVerificationNeeded {}
+
+    record SpawnWorker(
+        String workerId, TaskCatalog types, int concurrency, ActorRef<ActorRef<WorkerCommand>> replyTo)
+        implements Command {}
+
+    record StopWorker(String workerId) implements Command {}
+
+    record Started(
+        ActorRef<QueueCommand> queue,
+        ActorRef<Sequencer.Command> sequencer,
+        CompletableFuture<Object> sequencerStarted,
+        CompletableFuture<Void> workersReady,
+        Map<String, ActorRef<WorkerCommand>> workers) {}
+
+    static Behavior<Command> create(
+        TaskCatalog catalog,
+        StartupPlan<?, ?> plan,
+        Map<String, WorkerSpec> workers,
+        Config config,
+        CompletableFuture<Started> started) {
+      return Behaviors.setup(
+          context -> {
+            ActorRef<QueueCommand> queue =
+                context.spawn(LocalTaskQueue.create(catalog, QueueSettings.fromConfig(config)), "queue");
+            CompletableFuture<Void> workersReady = new CompletableFuture<>();
+            ActorRef<WorkerStateChanged> gate =
+                context.spawn(WorkerReadyGate.create(Set.copyOf(workers.keySet()), workersReady), "worker-ready-gate");
+            Map<String, ActorRef<WorkerCommand>> refs = new java.util.concurrent.ConcurrentHashMap<>();
+            workers.forEach(
+                (workerId, spec) ->
+                    refs.put(workerId, spawnWorker(context, config, workerId, spec, queue, gate)));
+            ActorRef<Sequencer.Command> sequencer = null;
+            CompletableFuture<Object> sequencerStarted = null;
+            if (plan != null) {
+              sequencerStarted = new CompletableFuture<>();
+              sequencer = context.spawn(Sequencer.create(queue, plan, sequencerStarted), "sequencer");
+            }
+            started.complete(new Started(queue, sequencer, sequencerStarted, workersReady, refs));
+            return Behaviors.receive(Command.class)
+                .onMessage(
+                    SpawnWorker.class,
+                    spawn -> {
+                      ActorRef<WorkerCommand> ref =
+                          spawnWorker(context, config, spawn.workerId(),
+                              new WorkerSpec(spawn.types(), spawn.concurrency()), queue, null);
+                      refs.put(spawn.workerId(), ref);
+                      spawn.replyTo().tell(ref);
+                      return Behaviors.same();
+                    })
+                .onMessage(
+                    StopWorker.class,
+                    stop -> {
+                      ActorRef<WorkerCommand> ref = refs.remove(stop.workerId());
+                      if (ref != null) {
+                        context.stop(ref);
+                      }
+                      return Behaviors.same();
+                    })
+                .build();
+          });
+    }
+
+    private static ActorRef<WorkerCommand> spawnWorker(
+        org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
+        Config config,
+        String workerId,
+        WorkerSpec spec,
+        ActorRef<QueueCommand> queue,
+        ActorRef<WorkerStateChanged> listener) {
+      WorkerSettings settings = WorkerSettings.fromConfig(config, workerId).withConcurrency(spec.concurrency());
+      return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
+    }
+  }
+}

@@ -1,0 +1,111 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
+import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.sequencer.WorkerRegistrationFlow;
+import dev.pekkoprover.testing.TestTasks;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Items 2 and 3: workers started at different times all reach Ready through the registration loop; the loop ran
+ * exactly once per worker and keeps one task on offer; the ready gate opens only with the local worker Ready.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RegistrationLoopTest {
+  private ProverNode node;
+  private ActorTestKit kit;
+
+  @BeforeAll
+  void start() {
+    TestTasks.reset();
+    node = TestNodes.node("registration", "").workers(WorkerGroup.allTypes(1, 1)).start();
+    kit = ActorTestKit.create(node.system());
+  }
+
+  @AfterAll
+  void stop() {
+    node.close();
+  }
+
+  @Test
+  void threeWorkersStartedAtDifferentTimesAllRegisterOnce() {
+    TestProbe<WorkerStateChanged> states = TestNodes.stateProbe(kit);
+    TestNodes.await(node.ready());
+    String first = node.workers().keySet().iterator().next();
+
+    String second = TestNodes.await(node.addWorker(List.of(), 1));
+    awaitReady(states, second);
+    String third = TestNodes.await(node.addWorker(List.of(), 1));
+    awaitReady(states, third);
+
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      WorkerRegistrationFlow.Status status = TestNodes.await(node.registrationStatus());
+      assertEquals(List.of(first, second, third), status.registeredWorkers(),
+          "each worker registered exactly once, in start order");
+      assertTrue(status.onOffer(), "the next registration task is already on offer");
+      assertEquals(1, TestNodes.stats(node).of(WorkerRegistrationTask.NAME).pending(),
+          "exactly one registration task waits in the queue, untaken by the three Ready workers");
+      return null;
+    });
+  }
+
+  private static void awaitReady(TestProbe<WorkerStateChanged> states, String workerId) {
+    awaitState(states, workerId, WorkerState.READY);
+  }
+
+  private static void awaitState(TestProbe<WorkerStateChanged> states, String workerId, WorkerState state) {
+    states.fishForMessage(Duration.ofSeconds(15), changed ->
+        changed.workerId().equals(workerId) && changed.state() == state
+            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
+  }
+
+  @Test
+  void theGateOpensOnlyWhenTheLocalWorkerIsReady() {
+    // a node whose only worker cannot become Ready: it serves the regular types, but nobody compiles the keys
+    // (its sequencer's compile type is served by no worker), so it never gets a registration task
+    ProverNode stuck =
+        ProverNode.builder("stuck")
+            .config(dev.pekkoprover.testing.TestConfig.config(TestNodes.FAST))
+            .catalog(TestNodes.catalog())
+            .localQueue()
+            .sequencer(TestNodes.compilePlan())
+            .workers(WorkerGroup.of(1, List.of("square", "add"), 1))
+            .start();
+    try {
+      ActorTestKit stuckKit = ActorTestKit.create(stuck.system());
+      TestProbe<WorkerStateChanged> states = TestNodes.stateProbe(stuckKit);
+      awaitState(states, "stuck-w1", WorkerState.UNPREPARED);
+      states.expectNoMessage(Duration.ofMillis(500)); // it can never register: no state change follows
+      assertFalse(stuck.ready().toCompletableFuture().isDone(), "worker still Unprepared: the gate stays shut");
+    } finally {
+      stuck.close();
+    }
+    ProverNode noWorker =
+        ProverNode.builder("no-worker")
+            .config(dev.pekkoprover.testing.TestConfig.config(TestNodes.FAST))
+            .catalog(TestNodes.catalog())
+            .localQueue()
+            .start();
+    try {
+      TestNodes.await(noWorker.ready());
+    } finally {
+      noWorker.close();
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.sequencer.StartupPlan;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+
+/** Builds single-JVM nodes of the test task types, with short leases and backoffs so redelivery is quick. */
+final class TestNodes {
+  private TestNodes() {}
+
+  static final String FAST =
+      """
+      prover.queue.default-lease = 3s
+      prover.queue.lease-check-interval = 100ms
+      prover.queue.retry.min-backoff = 20ms
+      prover.queue.retry.max-backoff = 100ms
+      prover.queue.max-attempts = 3
+      prover.worker.restart.min-backoff = 50ms
+      prover.worker.restart.max-backoff = 200ms
+      """;
+
+  static TaskCatalog catalog() {
+    return TaskCatalog.of(TestTasks.all());
+  }
+
+  static StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> compilePlan() {
+    return StartupPlan.of(
+        TestTasks.Compile.INSTANCE, List.of(new TestTasks.CompileRequest("square")), results -> results.get(0));
+  }
+
+  static ProverNode.Builder node(String name, String overrides) {
+    return ProverNode.builder(name)
+        .config(TestConfig.config(overrides + "\n" + FAST))
+        .catalog(catalog())
+        .localQueue()
+        .sequencer(compilePlan());
+  }
+
+  static <T> T await(java.util.concurrent.CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("waited 30 s in vain: " + e, e);
+    }
+  }
+
+  static QueueStats stats(ProverNode node) {
+    return await(node.queueStats());
+  }
+
+  /** A probe that sees every worker state change of the node's actor system. */
+  static TestProbe<WorkerStateChanged> stateProbe(ActorTestKit kit) {
+    TestProbe<WorkerStateChanged> probe = kit.createTestProbe();
+    kit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, probe.getRef()));
+    return probe;
+  }
+}
