@@ -1,6 +1,8 @@
 package dev.pekkoprover.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkoprover.protocol.AnyValue;
+import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.QueueCommand;
@@ -59,6 +61,11 @@ public final class Worker {
    */
   private record PrepareDone(String incarnation, int index, Object state, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
+
+  /** Time to repeat the announcement of what this worker serves; also its timer key. Sent only to self. */
+  private enum Announce implements WorkerCommand, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
 
   /** A served task type with the context its tasks run with in the current state. */
   private record Slot(TaskType<Object, Object> type, TaskContext context) {}
@@ -120,7 +127,15 @@ public final class Worker {
     Objects.requireNonNull(queue, "queue");
     ServedTypes served = new ServedTypes(Objects.requireNonNull(types, "types"));
     Behavior<WorkerCommand> worker =
-        Behaviors.setup(context -> new Worker(context, settings, served, queue, listener).unprepared());
+        Behaviors.setup(
+            context ->
+                Behaviors.withTimers(
+                    timers -> {
+                      if (!settings.announceInterval().isZero()) {
+                        timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
+                      }
+                      return new Worker(context, settings, served, queue, listener).unprepared();
+                    }));
     return Behaviors.supervise(worker)
         .onFailure(
             Exception.class,
@@ -136,6 +151,7 @@ public final class Worker {
         .onMessage(Dispatch.class, this::onDispatchWhileUnprepared)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
+        .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .build();
   }
 
@@ -152,6 +168,7 @@ public final class Worker {
         .onMessage(Dispatch.class, this::onDispatch)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onPrepareDone)
+        .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .build();
   }
 
@@ -161,6 +178,7 @@ public final class Worker {
         .onMessage(Dispatch.class, this::onDispatch)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
+        .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .build();
   }
 
@@ -169,8 +187,7 @@ public final class Worker {
     state = newState;
     served = slots(newState);
     var serves = types.served(newState);
-    queue.tell(
-        new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation, serves, settings.concurrency()));
+    announce();
     WorkerStateChanged changed = new WorkerStateChanged(workerId, incarnation, newState);
     context.getSystem().eventStream().tell(new EventStream.Publish<>(changed));
     if (listener != null) {
@@ -179,6 +196,17 @@ public final class Worker {
     context.getLog().info(
         "Worker {} (incarnation {}) is {} ({}); serves {} with capacity {}",
         workerId, incarnation, newState, detail, serves, settings.concurrency());
+  }
+
+  private void announce() {
+    queue.tell(
+        new QueueCommand.WorkerServes(
+            context.getSelf(), workerId, incarnation, types.served(state), settings.concurrency()));
+  }
+
+  private Behavior<WorkerCommand> onAnnounce() {
+    announce();
+    return Behaviors.same();
   }
 
   @SuppressWarnings("unchecked")
@@ -306,8 +334,7 @@ public final class Worker {
       report(task, failure);
       return;
     }
-    queue.tell(
-        new QueueCommand.TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
+    succeed(task, result);
   }
 
   private void computeOffThread(TaskEnvelope task, Slot slot, Object input) {
@@ -338,13 +365,24 @@ public final class Worker {
     }
     running--;
     if (done.failure() == null) {
-      queue.tell(
-          new QueueCommand.TaskSucceeded(
-              workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), done.result()));
+      succeed(task, done.result());
     } else {
       report(task, done.failure());
     }
     return Behaviors.same();
+  }
+
+  /** Reports a result; one that could not cross a node fails its task for good instead of being lost in transit. */
+  private void succeed(TaskEnvelope task, Object result) {
+    if (result == null || !AnyValue.isAllowed(result.getClass())) {
+      failForGood(task, "task " + task.taskId() + " (type " + task.taskType() + ") returned "
+          + (result == null ? "null" : "a " + result.getClass().getName())
+          + ", which cannot travel as a task result: return a record implementing "
+          + CborSerializable.class.getName());
+      return;
+    }
+    queue.tell(
+        new QueueCommand.TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
   }
 
   /** Reports a compute that threw; a {@link WorkerFault} or {@link Error} crashes this worker instead. */

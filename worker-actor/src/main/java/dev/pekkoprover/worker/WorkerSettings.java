@@ -13,6 +13,8 @@ import java.util.Objects;
  * @param restartMaxBackoff longest delay between restarts of a worker that keeps crashing
  * @param restartRandomFactor jitter added to each restart delay
  * @param computeDispatcher config path of the dispatcher that runs {@code compute} and {@code prepare}
+ * @param announceInterval how often the worker repeats what it serves, so that a queue that lost its state (a
+ *     sharded queue entity moved to another node) learns it again; zero turns the repetition off
  */
 public record WorkerSettings(
     String workerId,
@@ -20,9 +22,15 @@ public record WorkerSettings(
     Duration restartMinBackoff,
     Duration restartMaxBackoff,
     double restartRandomFactor,
-    String computeDispatcher) {
+    String computeDispatcher,
+    Duration announceInterval) {
 
   public WorkerSettings {
+    Objects.requireNonNull(announceInterval, "announceInterval");
+    if (announceInterval.isNegative()) {
+      throw new IllegalArgumentException("prover.worker.announce-interval must not be negative, was "
+          + announceInterval);
+    }
     Objects.requireNonNull(workerId, "workerId");
     Objects.requireNonNull(restartMinBackoff, "restartMinBackoff");
     Objects.requireNonNull(restartMaxBackoff, "restartMaxBackoff");
@@ -57,11 +65,13 @@ public record WorkerSettings(
         worker.getDuration("restart.min-backoff"),
         worker.getDuration("restart.max-backoff"),
         worker.getDouble("restart.random-factor"),
-        worker.getString("compute-dispatcher-path"));
+        worker.getString("compute-dispatcher-path"),
+        worker.getDuration("announce-interval"));
   }
 
   public WorkerSettings withConcurrency(int newConcurrency) {
     return new WorkerSettings(
-        workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, computeDispatcher);
+        workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, computeDispatcher,
+        announceInterval);
   }
 }

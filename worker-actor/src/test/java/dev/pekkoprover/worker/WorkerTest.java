@@ -58,6 +58,8 @@ class WorkerTest {
               """
               prover.worker.restart.min-backoff = 20ms
               prover.worker.restart.max-backoff = 200ms
+              # the tests read the queue probe message by message: no periodic re-announcement in between
+              prover.worker.announce-interval = 0s
               """));
   private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
   private static final Set<String> UNPREPARED_TYPES = Set.of("compile", WorkerRegistrationTask.NAME);
@@ -466,5 +468,62 @@ class WorkerTest {
     w.worker().tell(dispatch("i3", "inline", "ok"));
     String result = (String) queue.expectMessageClass(TaskSucceeded.class).result();
     assertFalse(result.contains("compute-dispatcher"), result);
+  }
+
+  @Test
+  void repeatsItsAnnouncementSoThatAQueueThatLostItsStateLearnsItAgain() {
+    WorkerSettings settings =
+        WorkerSettings.fromConfig(
+            com.typesafe.config.ConfigFactory.parseString("prover.worker.announce-interval = 100ms")
+                .withFallback(testKit.system().settings().config()),
+            "w-announcing");
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    testKit.spawn(Worker.create(settings, CATALOG, queue.getRef(), null), "w-announcing");
+    WorkerServes first = queue.expectMessageClass(WorkerServes.class);
+    WorkerServes again = queue.expectMessageClass(WorkerServes.class, java.time.Duration.ofSeconds(3));
+    assertEquals(first, again, "the same incarnation, types and capacity");
+  }
+
+  @Test
+  void aResultThatCannotCrossANodeFailsItsTaskForGood() {
+    Spawned w = spawnUnprepared(settings("w-builder"), TaskCatalog.of(new BuilderResult()), null);
+    w.worker().tell(dispatch("r1", "builder", "x"));
+    TaskFailed failed = w.queue().expectMessageClass(TaskFailed.class);
+    assertFalse(failed.retryable());
+    assertTrue(failed.reason().contains("java.lang.StringBuilder"), failed.reason());
+    assertTrue(failed.reason().contains("CborSerializable"), "says what to do: " + failed.reason());
+  }
+
+  /** Unprepared and inline, returning a value that is no task value. */
+  private static final class BuilderResult implements TaskType<String, Object> {
+    @Override
+    public String name() {
+      return "builder";
+    }
+
+    @Override
+    public Class<String> inputType() {
+      return String.class;
+    }
+
+    @Override
+    public Class<Object> resultType() {
+      return Object.class;
+    }
+
+    @Override
+    public boolean isUnprepared() {
+      return true;
+    }
+
+    @Override
+    public boolean runsInline() {
+      return true;
+    }
+
+    @Override
+    public Object compute(String input, TaskContext context) {
+      return new StringBuilder(input);
+    }
   }
 }
