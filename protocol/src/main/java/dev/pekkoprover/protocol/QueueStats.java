@@ -8,8 +8,9 @@ import java.util.Map;
  * @param types per task type
  * @param workers workers currently known to the queue
  * @param unknownResults results for a task the queue does not hold (late, duplicate or made up), dropped
+ * @param repeatedEnqueues enqueues of a task the queue already held (a flow re-sending an overdue task), ignored
  */
-public record QueueStats(Map<String, TypeStats> types, int workers, long unknownResults)
+public record QueueStats(Map<String, TypeStats> types, int workers, long unknownResults, long repeatedEnqueues)
     implements CborSerializable {
 
   public TypeStats of(String taskType) {

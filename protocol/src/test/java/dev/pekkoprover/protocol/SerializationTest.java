@@ -61,7 +61,7 @@ class SerializationTest {
             new QueueCommand.TaskFailed("w1", "i1", "f:1", "square", 1, "boom", true),
             new TaskOutcome.Succeeded("f:1", "f", "r", "square", 1, "w1", Num.of(4)),
             new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
-            new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7)), 2, 9),
+            new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7)), 2, 9, 10),
             new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}"))),
             new WorkerStateChanged("w1", "i1", WorkerState.READY));
     for (Object message : messages) {

@@ -13,7 +13,9 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -60,6 +62,8 @@ public final class LocalTaskQueue {
   private final Logger log;
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
+  /** The last announcement of each worker, so that periodic repeats are not logged. */
+  private final Map<String, WorkerServes> announcements = new HashMap<>();
 
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
@@ -121,8 +125,10 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes msg) {
-    log.info("worker {} (incarnation {}) serves {} with capacity {}",
-        msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
+    if (!msg.equals(announcements.put(msg.workerId(), msg))) {
+      log.info("worker {} (incarnation {}) serves {} with capacity {}",
+          msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
+    } // else a periodic repeat: nothing changed, nothing to log
     if (watched.add(msg.worker())) {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
@@ -133,6 +139,7 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
     for (String workerId : state.workerTerminated(msg.worker())) {
+      announcements.remove(workerId);
       log.warn("worker {} terminated ({}); the tasks it held were put back", workerId, msg.worker().path());
     }
     return Behaviors.same();

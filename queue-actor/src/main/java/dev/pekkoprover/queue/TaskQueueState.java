@@ -99,6 +99,7 @@ public final class TaskQueueState<W, R> {
   private final Map<String, Worker> workers = new HashMap<>();
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
+  private long repeatedEnqueues;
 
   /**
    * @param catalog the task types this queue accepts; one queue per type
@@ -137,9 +138,10 @@ public final class TaskQueueState<W, R> {
     }
     Task task = new Task(envelope, replyTo, type);
     if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
-      type.rejected++;
-      reject(envelope, replyTo, "task id " + envelope.taskId()
-          + " is already queued or running; task ids must be unique within a sequencer run");
+      // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first Enqueue or the
+      // outcome may have been lost between nodes, or a queue entity that moved lost it); while the queue still
+      // holds the task, the repeat changes nothing.
+      repeatedEnqueues++;
       return;
     }
     type.pending.addLast(task);
@@ -396,7 +398,7 @@ public final class TaskQueueState<W, R> {
       byType.put(name, new QueueStats.TypeStats(
           t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.redelivered, t.retried, t.rejected));
     }
-    return new QueueStats(byType, workers.size(), unknownResults);
+    return new QueueStats(byType, workers.size(), unknownResults, repeatedEnqueues);
   }
 
   /** Slots of this worker that are taken (in flight plus zombies), or -1 for an unknown worker. */
