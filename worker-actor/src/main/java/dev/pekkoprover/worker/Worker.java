@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -140,7 +141,8 @@ public final class Worker {
         .onFailure(
             Exception.class,
             SupervisorStrategy.restartWithBackoff(
-                settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor()));
+                    settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor())
+                .withResetBackoffAfter(settings.restartResetAfter()));
   }
 
   // ---- states ----
@@ -202,6 +204,14 @@ public final class Worker {
     queue.tell(
         new QueueCommand.WorkerServes(
             context.getSelf(), workerId, incarnation, types.served(state), settings.concurrency()));
+  }
+
+  /**
+   * Just before crashing: tells the queue this incarnation serves nothing any more, so the tasks it held go to other
+   * workers at once instead of waiting out the restart backoff (up to seconds) until the next incarnation announces.
+   */
+  private void announceDown() {
+    queue.tell(new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation + "/down", Set.of(), 0));
   }
 
   private Behavior<WorkerCommand> onAnnounce() {
@@ -391,6 +401,7 @@ public final class Worker {
       context.getLog().error(
           "{} crashed worker {} (incarnation {}): {}; the worker restarts and the queue redelivers the task",
           task.describe(), workerId, incarnation, failure.toString());
+      announceDown();
       throw failure instanceof WorkerFault fault
           ? fault
           : new WorkerFault(task.describe() + " crashed worker " + workerId, failure);
@@ -437,6 +448,7 @@ public final class Worker {
       context.getLog().error(
           "Prepare of task type {} failed on worker {} (incarnation {}): {}; the worker restarts",
           typeName, workerId, incarnation, done.failure().toString());
+      announceDown();
       throw new WorkerFault("prepare of task type '" + typeName + "' failed on worker " + workerId, done.failure());
     }
     preparedStates[done.index()] = done.state();

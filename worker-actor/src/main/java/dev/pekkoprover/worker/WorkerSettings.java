@@ -12,6 +12,7 @@ import java.util.Objects;
  * @param restartMinBackoff first delay before a crashed worker restarts
  * @param restartMaxBackoff longest delay between restarts of a worker that keeps crashing
  * @param restartRandomFactor jitter added to each restart delay
+ * @param restartResetAfter a worker that ran this long without crashing starts again from the shortest delay
  * @param computeDispatcher config path of the dispatcher that runs {@code compute} and {@code prepare}
  * @param announceInterval how often the worker repeats what it serves, so that a queue that lost its state (a
  *     sharded queue entity moved to another node) learns it again; zero turns the repetition off
@@ -22,11 +23,13 @@ public record WorkerSettings(
     Duration restartMinBackoff,
     Duration restartMaxBackoff,
     double restartRandomFactor,
+    Duration restartResetAfter,
     String computeDispatcher,
     Duration announceInterval) {
 
   public WorkerSettings {
     Objects.requireNonNull(announceInterval, "announceInterval");
+    Objects.requireNonNull(restartResetAfter, "restartResetAfter");
     if (announceInterval.isNegative()) {
       throw new IllegalArgumentException("prover.worker.announce-interval must not be negative, was "
           + announceInterval);
@@ -65,13 +68,15 @@ public record WorkerSettings(
         worker.getDuration("restart.min-backoff"),
         worker.getDuration("restart.max-backoff"),
         worker.getDouble("restart.random-factor"),
+        worker.getDuration("restart.reset-after"),
         worker.getString("compute-dispatcher-path"),
         worker.getDuration("announce-interval"));
   }
 
   public WorkerSettings withConcurrency(int newConcurrency) {
     return new WorkerSettings(
-        workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, computeDispatcher,
+        workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
+        computeDispatcher,
         announceInterval);
   }
 }

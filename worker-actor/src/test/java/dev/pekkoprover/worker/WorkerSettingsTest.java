@@ -16,7 +16,7 @@ class WorkerSettingsTest {
     Config config = ConfigFactory.load();
     WorkerSettings settings = WorkerSettings.fromConfig(config, "w1");
     assertEquals(
-        new WorkerSettings("w1", 1, Duration.ofMillis(200), Duration.ofSeconds(10), 0.2,
+        new WorkerSettings("w1", 1, Duration.ofMillis(200), Duration.ofSeconds(10), 0.2, Duration.ofSeconds(5),
             "prover.worker.compute-dispatcher", Duration.ofSeconds(5)),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());

@@ -264,7 +264,14 @@ class WorkerTest {
     first.worker().tell(dispatch("held", "square", new Num(3, "hold:w4")));
     first.worker().tell(dispatch("crash", "square", new Num(5, "crash-once:w4")));
 
+    // before it goes down it tells the queue it serves nothing, so its tasks are put back without waiting out the
+    // restart backoff
+    WorkerServes down = queue.expectMessageClass(WorkerServes.class);
+    assertEquals(Set.of(), down.taskTypes());
+    assertEquals(0, down.capacity());
+    assertNotEquals(first.incarnation(), down.incarnation());
     WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
+    assertNotEquals(down.incarnation(), restarted.incarnation());
     assertNotEquals(first.incarnation(), restarted.incarnation());
     assertEquals(UNPREPARED_TYPES, restarted.taskTypes());
     assertEquals(first.worker(), restarted.worker());
@@ -334,6 +341,7 @@ class WorkerTest {
     first.worker().tell(dispatch("reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     assertEquals(Set.of(), queue.expectMessageClass(WorkerServes.class).taskTypes());
+    assertEquals(0, queue.expectMessageClass(WorkerServes.class).capacity(), "announced down before the restart");
     WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
     assertNotEquals(first.incarnation(), restarted.incarnation());
     assertEquals(Set.of(WorkerRegistrationTask.NAME), restarted.taskTypes());

@@ -1,0 +1,231 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.appchain.Appchain;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.Workload;
+import dev.pekkoprover.appchain.flow.BatchProof;
+import dev.pekkoprover.appchain.flow.BatchProvingFlow;
+import dev.pekkoprover.appchain.proof.CompileRequest;
+import dev.pekkoprover.appchain.proof.CompiledCircuit;
+import dev.pekkoprover.appchain.proof.VerificationKeys;
+import dev.pekkoprover.appchain.task.CircuitCompilerTask;
+import dev.pekkoprover.appchain.task.NewBlockTask;
+import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.sequencer.StartupPlan;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The reference appchain's main job, on any node that runs the sequencer: generate a seeded workload of signed
+ * transfers, admit it through the mempool, produce blocks, prove them in batches through the queue and workers,
+ * and check every batch proof against the sequencer's direct computation (state root, block hash, chaining).
+ */
+public final class AppchainJob {
+  private AppchainJob() {}
+
+  /**
+   * @param accounts funded accounts in the genesis state
+   * @param blocks blocks to produce
+   * @param txPerBlock transactions per block
+   * @param blocksPerBatch blocks per batch proof (one flow each; batches are proven side by side)
+   * @param seed the workload's seed: the same seed gives the same chain
+   */
+  public record Options(int accounts, int blocks, int txPerBlock, int blocksPerBatch, long seed) {
+    public Options {
+      if (accounts < 2 || blocks < 1 || txPerBlock < 1 || blocksPerBatch < 1) {
+        throw new IllegalArgumentException(
+            "need accounts >= 2, blocks >= 1, txs per block >= 1 and blocks per batch >= 1");
+      }
+    }
+  }
+
+  /** What the job did and whether the proofs matched. */
+  public record Summary(
+      int blocks,
+      int transactions,
+      int refused,
+      Map<String, Long> tasksPerType,
+      Duration wallTime,
+      String provenStateRoot,
+      String directStateRoot,
+      String provenLastBlockHash,
+      String directLastBlockHash,
+      List<String> failures) {
+
+    public long tasks() {
+      return tasksPerType.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    public boolean rootsMatch() {
+      return provenStateRoot != null
+          && provenStateRoot.equals(directStateRoot)
+          && provenLastBlockHash.equals(directLastBlockHash);
+    }
+
+    public boolean ok() {
+      return failures.isEmpty() && rootsMatch();
+    }
+
+    public String render() {
+      StringBuilder text = new StringBuilder();
+      text.append("== summary ==\n");
+      text.append(String.format("blocks            %d%n", blocks));
+      text.append(String.format("transactions      %d (refused at the mempool: %d)%n", transactions, refused));
+      text.append("tasks per type\n");
+      tasksPerType.forEach((type, n) -> text.append(String.format("  %-30s %d%n", type, n)));
+      double seconds = wallTime.toNanos() / 1e9;
+      text.append(String.format("wall time         %.2f s (start-up excluded)%n", seconds));
+      text.append(String.format("tasks/s           %.0f%n", tasks() / Math.max(seconds, 1e-9)));
+      text.append(String.format("proven state root %s%n", provenStateRoot));
+      text.append(String.format("direct state root %s%n", directStateRoot));
+      text.append(String.format("proven last block %s%n", provenLastBlockHash));
+      text.append(String.format("direct last block %s%n", directLastBlockHash));
+      failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));
+      text.append(ok() ? "RESULT OK: the batch proofs match the direct computation\n"
+          : "RESULT FAILED: " + (failures.isEmpty() ? "the roots differ" : failures.size() + " failure(s)") + "\n");
+      return text.toString();
+    }
+  }
+
+  /** The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker (0: never). */
+  public static TaskCatalog catalog(long crashEvery) {
+    return TaskCatalog.of(CrashingTaskType.wrap(Appchain.taskTypes(), crashEvery));
+  }
+
+  /** Compile every circuit on some worker, then register workers with the verification keys. */
+  public static StartupPlan<CompileRequest, CompiledCircuit> startupPlan(AppchainSettings settings) {
+    return StartupPlan.of(CircuitCompilerTask.INSTANCE, Appchain.compileRequests(settings), Appchain::registrationParams);
+  }
+
+  /** Runs the job on a node with a sequencer; progress lines go to {@code out} once a second. */
+  public static Summary run(ProverNode node, AppchainSettings settings, Options options, PrintStream out) {
+    node.ready().toCompletableFuture().join();
+    VerificationKeys keys = (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
+
+    Workload workload = Workload.generate(options.seed(), options.accounts(), options.blocks(), options.txPerBlock());
+    Chain chain = Chain.create(workload.genesis(), settings);
+    int accepted = workload.submitAll(chain);
+    int refused = workload.transfers().size() - accepted;
+    List<BlockTrace> traces = new ArrayList<>();
+    for (Optional<BlockTrace> block = chain.produceBlock(options.txPerBlock());
+        block.isPresent();
+        block = chain.produceBlock(options.txPerBlock())) {
+      traces.add(block.get());
+    }
+    out.printf("produced %d blocks of %d transactions (%d refused at the mempool); proving in batches of %d%n",
+        traces.size(), accepted, refused, options.blocksPerBatch());
+
+    long start = System.nanoTime();
+    List<List<BlockTrace>> batches = new ArrayList<>();
+    for (int i = 0; i < traces.size(); i += options.blocksPerBatch()) {
+      batches.add(traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch())));
+    }
+    List<CompletableFuture<BatchProof>> proofs = new ArrayList<>();
+    for (int i = 0; i < batches.size(); i++) {
+      proofs.add(node.run("batch-" + i, BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
+    }
+    ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "appchain-progress");
+      thread.setDaemon(true);
+      return thread;
+    });
+    progress.scheduleAtFixedRate(() -> printProgress(node, traces.size(), out), 1, 1, TimeUnit.SECONDS);
+    List<String> failures = new ArrayList<>();
+    List<BatchProof> proven = new ArrayList<>();
+    try {
+      for (int i = 0; i < proofs.size(); i++) {
+        try {
+          proven.add(proofs.get(i).join());
+        } catch (RuntimeException e) {
+          failures.add("batch " + i + ": " + rootCause(e).getMessage());
+        }
+      }
+    } finally {
+      progress.shutdownNow();
+    }
+    Duration wall = Duration.ofNanos(System.nanoTime() - start);
+    if (failures.isEmpty()) {
+      failures.addAll(checkChain(proven, chain, keys));
+    }
+    BatchProof last = proven.isEmpty() ? null : proven.get(proven.size() - 1);
+    return new Summary(
+        traces.size(),
+        accepted,
+        refused,
+        tasksPerType(node.queueStats().toCompletableFuture().join()),
+        wall,
+        last == null ? null : last.stateRoot(),
+        chain.stateRoot(),
+        last == null ? null : last.lastBlockHash(),
+        chain.lastBlockHash(),
+        failures);
+  }
+
+  /** Every batch proof verifies under the compiled keys, and each one starts where the one before ended. */
+  static List<String> checkChain(List<BatchProof> proofs, Chain chain, VerificationKeys keys) {
+    List<String> problems = new ArrayList<>();
+    String root = chain.genesisStateRoot();
+    String previousBlock = null;
+    for (int i = 0; i < proofs.size(); i++) {
+      BatchProof proof = proofs.get(i);
+      try {
+        proof.proof().verify(keys);
+      } catch (RuntimeException e) {
+        problems.add("batch " + i + " proof does not verify: " + e.getMessage());
+      }
+      if (!proof.stateRootBefore().equals(root)) {
+        problems.add("batch " + i + " starts from state root " + proof.stateRootBefore() + ", expected " + root);
+      }
+      if (previousBlock != null && !proof.prevBlockHash().equals(previousBlock)) {
+        problems.add("batch " + i + " follows block " + proof.prevBlockHash() + ", expected " + previousBlock);
+      }
+      root = proof.stateRoot();
+      previousBlock = proof.lastBlockHash();
+    }
+    return problems;
+  }
+
+  private static Map<String, Long> tasksPerType(QueueStats stats) {
+    Map<String, Long> perType = new LinkedHashMap<>();
+    stats.types().forEach((type, counts) -> {
+      if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() > 0) {
+        perType.put(type, counts.completed());
+      }
+    });
+    return perType;
+  }
+
+  private static void printProgress(ProverNode node, int blocks, PrintStream out) {
+    node.queueStats().thenAccept(stats -> {
+      long proven = stats.of(NewBlockTask.NAME).completed();
+      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
+      stats.types().forEach((type, counts) -> {
+        if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
+          line.append(' ').append(type).append('=').append(counts.completed());
+        }
+      });
+      out.println(line);
+    });
+  }
+
+  private static Throwable rootCause(Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null && !(cause instanceof FlowFailedException)) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+}
