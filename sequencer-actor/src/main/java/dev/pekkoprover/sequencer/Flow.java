@@ -6,6 +6,7 @@ import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -35,7 +36,29 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
 
-  private record Pending(TaskType<?, ?> type, Consumer<Object> onResult) {}
+  /** Time to re-send tasks whose outcome is overdue; also its timer key. Sent only to self. */
+  private enum ResendTick implements Command {
+    INSTANCE
+  }
+
+  /** A task whose outcome the flow still waits for. */
+  private static final class Pending {
+    final TaskType<?, ?> type;
+    final Consumer<Object> onResult;
+    final TaskEnvelope envelope;
+    long resendAt;
+    int resends;
+
+    Pending(TaskType<?, ?> type, Consumer<Object> onResult, TaskEnvelope envelope, long resendAt) {
+      this.type = type;
+      this.onResult = onResult;
+      this.envelope = envelope;
+      this.resendAt = resendAt;
+    }
+  }
+
+  /** Re-sends back off: after resend-after, then 2x, 4x and at most 8x that since the last one. */
+  private static final int MAX_RESEND_SHIFT = 3;
 
   private final String flowId;
   private final String runId;
@@ -44,32 +67,61 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private final ActorRef<TaskOutcome> outcomes;
   private final Map<String, Pending> pending = new HashMap<>();
   private List<TaskEnvelope> outbox = new ArrayList<>();
+  private final long resendAfterNanos;
   private long sequence;
   private int duplicates;
   private int staleResults;
+  private int resent;
   private boolean done;
 
+  /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
   public static <R> Behavior<Command> create(
       String flowId, String runId, ActorRef<QueueCommand> queue, FlowLogic<R> logic, ActorRef<FlowResult> replyTo) {
-    return Behaviors.setup(
-        context -> {
-          Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo);
-          flow.begin(logic);
-          return flow.done ? Behaviors.stopped() : flow;
-        });
+    return create(flowId, runId, queue, logic, replyTo, Duration.ZERO);
   }
+
+  /**
+   * @param resendAfter when a task's outcome has not come back this long after it was sent, send it again (the
+   *     queue ignores a task it still holds, so this only matters when a message or a queue entity's state was
+   *     lost between nodes); zero never re-sends
+   */
+  public static <R> Behavior<Command> create(
+      String flowId,
+      String runId,
+      ActorRef<QueueCommand> queue,
+      FlowLogic<R> logic,
+      ActorRef<FlowResult> replyTo,
+      Duration resendAfter) {
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  if (!resendAfter.isZero()) {
+                    Duration every = resendAfter.dividedBy(4);
+                    timers.startTimerWithFixedDelay(
+                        ResendTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
+                  }
+                  Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo, resendAfter);
+                  flow.begin(logic);
+                  return flow.done ? Behaviors.stopped() : flow;
+                }));
+  }
+
+  private static final Duration MIN_TICK = Duration.ofMillis(50);
 
   private Flow(
       ActorContext<Command> context,
       String flowId,
       String runId,
       ActorRef<QueueCommand> queue,
-      ActorRef<FlowResult> replyTo) {
+      ActorRef<FlowResult> replyTo,
+      Duration resendAfter) {
     super(context);
     this.flowId = flowId;
     this.runId = runId;
     this.queue = queue;
     this.replyTo = replyTo;
+    this.resendAfterNanos = resendAfter.toNanos();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
   }
 
@@ -84,7 +136,31 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   @Override
   public Receive<Command> createReceive() {
-    return newReceiveBuilder().onMessage(WrappedOutcome.class, this::onOutcome).build();
+    return newReceiveBuilder()
+        .onMessage(WrappedOutcome.class, this::onOutcome)
+        .onMessageEquals(ResendTick.INSTANCE, this::onResendTick)
+        .build();
+  }
+
+  private Behavior<Command> onResendTick() {
+    long now = System.nanoTime();
+    int count = 0;
+    for (Pending task : pending.values()) {
+      if (task.resendAt - now <= 0) {
+        task.resends++;
+        task.resendAt = now + (resendAfterNanos << Math.min(task.resends, MAX_RESEND_SHIFT));
+        outbox.add(task.envelope);
+        count++;
+      }
+    }
+    if (count > 0) {
+      resent += count;
+      getContext().getLog().warn(
+          "Flow {} re-sends {} task(s) whose outcome is overdue (a message or a queue entity's state may have been "
+              + "lost between nodes); {} task(s) pending", flowId, count, pending.size());
+      flush();
+    }
+    return this;
   }
 
   private Behavior<Command> onOutcome(WrappedOutcome wrapped) {
@@ -117,7 +193,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private void accept(Pending task, TaskOutcome.Succeeded success) {
     Object result = success.result();
-    Class<?> expected = task.type().resultType();
+    Class<?> expected = task.type.resultType();
     if (result == null || !expected.isInstance(result)) {
       fail("task " + success.taskId() + " (type " + success.taskType() + ") returned "
           + (result == null ? "null" : result.getClass().getName()) + " where " + expected.getName()
@@ -125,7 +201,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return;
     }
     try {
-      task.onResult().accept(result);
+      task.onResult.accept(result);
     } catch (RuntimeException e) {
       fail("flow logic threw on the result of task " + success.taskId() + " (type " + success.taskType() + "): " + e);
     }
@@ -152,8 +228,10 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return;
     }
     String taskId = flowId + ":" + (++sequence);
-    pending.put(taskId, new Pending(type, (Consumer<Object>) onResult));
-    outbox.add(new TaskEnvelope(taskId, flowId, runId, type.name(), 1, input));
+    TaskEnvelope envelope = new TaskEnvelope(taskId, flowId, runId, type.name(), 1, input);
+    long resendAt = resendAfterNanos == 0 ? Long.MAX_VALUE : System.nanoTime() + resendAfterNanos;
+    pending.put(taskId, new Pending(type, (Consumer<Object>) onResult, envelope, resendAt));
+    outbox.add(envelope);
   }
 
   @Override
@@ -190,6 +268,6 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   }
 
   private FlowResult.FlowStats stats() {
-    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults);
+    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, resent);
   }
 }

@@ -66,6 +66,8 @@ public final class Sequencer {
   private final StartupPlan<?, ?> plan;
   private final CompletableFuture<Object> whenStarted;
   private final String runId = UUID.randomUUID().toString();
+  /** See {@code prover.sequencer.resend-after}. */
+  private final Duration resendAfter;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
   private ActorRef<WorkerRegistrationFlow.Command> registration;
@@ -103,6 +105,7 @@ public final class Sequencer {
     this.plan = plan;
     this.whenStarted = whenStarted;
     this.flowEnded = context.messageAdapter(FlowResult.class, FlowEnded::new);
+    this.resendAfter = context.getSystem().settings().config().getDuration("prover.sequencer.resend-after");
     context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
     startCompile();
   }
@@ -110,7 +113,7 @@ public final class Sequencer {
   private void startCompile() {
     startupAttempts++;
     context.spawn(
-        Flow.create(COMPILE_FLOW + "-" + startupAttempts, runId, queue, plan.compileFlow(), flowEnded),
+        Flow.create(COMPILE_FLOW + "-" + startupAttempts, runId, queue, plan.compileFlow(), flowEnded, resendAfter),
         COMPILE_FLOW + "-" + startupAttempts);
   }
 
@@ -158,7 +161,7 @@ public final class Sequencer {
       context.getLog().warn("Sequencer still starting and {} flows waiting: refusing flow {}", stash.size(),
           request.name());
       request.replyTo().tell(new FlowResult.Failed(request.name(), "sequencer is still starting and its waiting "
-          + "list is full; submit again later", new FlowResult.FlowStats(0, 0, 0)));
+          + "list is full; submit again later", new FlowResult.FlowStats(0, 0, 0, 0)));
     } else {
       stash.stash(request);
     }
@@ -169,7 +172,8 @@ public final class Sequencer {
   private Behavior<Command> onRunFlow(RunFlow request) {
     String flowId = request.name() + "-" + (++flowCounter);
     requesters.put(flowId, request.replyTo());
-    context.spawn(Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded), flowId);
+    context.spawn(
+        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter), flowId);
     return Behaviors.same();
   }
 

@@ -1,0 +1,271 @@
+package dev.pekkoprover.queue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
+import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.QueueCommand.GetStats;
+import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
+import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+
+/**
+ * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link LocalTaskQueue}, so
+ * the sequencer and the workers on this node cannot tell the difference, and routes each message to the entity of
+ * its task type (or partition, {@code type#n}). It also keeps the cross-node paths bounded: a large Enqueue goes out
+ * in slices of {@code max-tasks-per-message}, and a task input or result over {@code max-payload-size} is refused
+ * with a reason rather than dropped by the transport.
+ *
+ * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
+ * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
+ * serves the registration type).
+ */
+public final class QueueFront {
+
+  private final ActorContext<QueueCommand> context;
+  private final ActorRef<ShardingEnvelope<QueueCommand>> region;
+  private final TaskCatalog catalog;
+  private final FrontSettings settings;
+  private final Serialization serialization;
+  /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
+  private final Map<String, Set<String>> announced = new HashMap<>();
+
+  public static Behavior<QueueCommand> create(
+      ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings) {
+    return Behaviors.setup(context -> new QueueFront(context, region, catalog, settings).routing());
+  }
+
+  private QueueFront(
+      ActorContext<QueueCommand> context,
+      ActorRef<ShardingEnvelope<QueueCommand>> region,
+      TaskCatalog catalog,
+      FrontSettings settings) {
+    this.context = context;
+    this.region = region;
+    this.catalog = catalog;
+    this.settings = settings;
+    this.serialization = SerializationExtension.get(Adapter.toClassic(context.getSystem()));
+  }
+
+  private Behavior<QueueCommand> routing() {
+    return Behaviors.receive(QueueCommand.class)
+        .onMessage(TaskSucceeded.class, this::onTaskSucceeded)
+        .onMessage(Enqueue.class, this::onEnqueue)
+        .onMessage(TaskFailed.class, this::onTaskFailed)
+        .onMessage(TaskDeclined.class, this::onTaskDeclined)
+        .onMessage(WorkerServes.class, this::onWorkerServes)
+        .onMessage(CancelFlow.class, this::onCancelFlow)
+        .onMessage(GetStats.class, this::onGetStats)
+        .build();
+  }
+
+  // ---- routing ----
+
+  /** The entity of a task: its type, or one partition of it chosen by the task id. */
+  String entityOf(String taskType, String taskId) {
+    int partitions = settings.partitionsOf(taskType);
+    return partitions == 1 ? taskType : taskType + "#" + Math.floorMod(taskId.hashCode(), partitions);
+  }
+
+  /** Every entity of a type. */
+  List<String> entitiesOf(String taskType) {
+    int partitions = settings.partitionsOf(taskType);
+    if (partitions == 1) {
+      return List.of(taskType);
+    }
+    List<String> ids = new ArrayList<>(partitions);
+    for (int i = 0; i < partitions; i++) {
+      ids.add(taskType + "#" + i);
+    }
+    return ids;
+  }
+
+  private void send(String entityId, QueueCommand message) {
+    region.tell(new ShardingEnvelope<>(entityId, message));
+  }
+
+  private Behavior<QueueCommand> onEnqueue(Enqueue enqueue) {
+    Map<String, List<TaskEnvelope>> byEntity = new LinkedHashMap<>();
+    for (TaskEnvelope task : enqueue.tasks()) {
+      if (!catalog.contains(task.taskType())) {
+        reject(enqueue, task, catalog.unknownTypeMessage(task.taskType()));
+        continue;
+      }
+      String oversize = oversize("input", task.taskId(), task.taskType(), task.payload());
+      if (oversize != null) {
+        reject(enqueue, task, oversize);
+        continue;
+      }
+      List<TaskEnvelope> slice =
+          byEntity.computeIfAbsent(entityOf(task.taskType(), task.taskId()), id -> new ArrayList<>());
+      slice.add(task);
+      if (slice.size() == settings.maxTasksPerMessage()) {
+        send(entityOf(task.taskType(), task.taskId()), new Enqueue(List.copyOf(slice), enqueue.replyTo()));
+        slice.clear();
+      }
+    }
+    byEntity.forEach((entity, slice) -> {
+      if (!slice.isEmpty()) {
+        send(entity, new Enqueue(slice, enqueue.replyTo()));
+      }
+    });
+    return Behaviors.same();
+  }
+
+  private void reject(Enqueue enqueue, TaskEnvelope task, String reason) {
+    context.getLog().warn("{} refused: {}", task.describe(), reason);
+    enqueue.replyTo().tell(
+        new TaskOutcome.Rejected(task.taskId(), task.flowId(), task.runId(), task.taskType(), reason));
+  }
+
+  private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
+    String oversize = oversize("result", result.taskId(), result.taskType(), result.result());
+    QueueCommand message =
+        oversize == null
+            ? result
+            : new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
+                result.attempt(), oversize, false);
+    send(entityOf(result.taskType(), result.taskId()), message);
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onTaskFailed(TaskFailed failure) {
+    send(entityOf(failure.taskType(), failure.taskId()), failure);
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onTaskDeclined(TaskDeclined decline) {
+    send(entityOf(decline.taskType(), decline.taskId()), decline);
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onWorkerServes(WorkerServes announcement) {
+    Set<String> types = new HashSet<>(announcement.taskTypes());
+    Set<String> before = announced.put(announcement.workerId(), Set.copyOf(types));
+    if (before != null) {
+      types.addAll(before);
+    }
+    for (String type : types) {
+      if (catalog.contains(type)) {
+        for (String entity : entitiesOf(type)) {
+          send(entity, announcement);
+        }
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onCancelFlow(CancelFlow cancel) {
+    for (String type : catalog.names()) {
+      for (String entity : entitiesOf(type)) {
+        send(entity, cancel);
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onGetStats(GetStats request) {
+    List<String> entities = new ArrayList<>();
+    for (String type : catalog.names()) {
+      entities.addAll(entitiesOf(type));
+    }
+    ActorRef<QueueStats> collector =
+        context.spawnAnonymous(StatsCollector.create(entities.size(), settings.statsTimeout(), request.replyTo()));
+    for (String entity : entities) {
+      send(entity, new GetStats(collector));
+    }
+    return Behaviors.same();
+  }
+
+  /**
+   * The reason to refuse a task input or result whose serialised form exceeds the limit, or null. Costs one
+   * serialisation of the value: the price of never losing a task to the transport's frame limit silently.
+   */
+  private String oversize(String what, String taskId, String taskType, Object value) {
+    if (settings.maxPayloadBytes() <= 0 || value == null) {
+      return null;
+    }
+    int size;
+    try {
+      size = serialization.serialize(value).get().length;
+    } catch (RuntimeException e) {
+      return "its " + what + " (" + value.getClass().getName() + ") does not serialise: " + e.getMessage();
+    }
+    if (size <= settings.maxPayloadBytes()) {
+      return null;
+    }
+    return "the " + what + " of task " + taskId + " (type " + taskType + ") is " + size + " bytes serialised, over the "
+        + settings.maxPayloadBytes() + "-byte limit (prover.queue.cluster.max-payload-size): split the work into "
+        + "smaller tasks, or raise that limit together with pekko.remote.artery.advanced.maximum-frame-size";
+  }
+
+  /** Sums the entities' counters; answers with what it has when some entity is slow. */
+  static final class StatsCollector {
+    private enum Timeout implements NoSerializationVerificationNeeded {
+      INSTANCE
+    }
+
+    static Behavior<QueueStats> create(int expected, java.time.Duration timeout, ActorRef<QueueStats> replyTo) {
+      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
+        timers.startSingleTimer(Timeout.INSTANCE, timeout);
+        List<QueueStats> answers = new ArrayList<>();
+        return Behaviors.receive(Object.class)
+            .onMessage(QueueStats.class, stats -> {
+              answers.add(stats);
+              if (answers.size() < expected) {
+                return Behaviors.same();
+              }
+              replyTo.tell(merge(answers));
+              return Behaviors.stopped();
+            })
+            .onMessageEquals(Timeout.INSTANCE, () -> {
+              context.getLog().warn("queue stats: {} of {} entities answered in {}", answers.size(), expected, timeout);
+              replyTo.tell(merge(answers));
+              return Behaviors.stopped();
+            })
+            .build();
+      })).narrow();
+    }
+
+    static QueueStats merge(List<QueueStats> answers) {
+      Map<String, QueueStats.TypeStats> types = new LinkedHashMap<>();
+      int workers = 0;
+      long unknown = 0;
+      long repeated = 0;
+      for (QueueStats stats : answers) {
+        stats.types().forEach((type, counts) -> types.merge(type, counts, StatsCollector::add));
+        // a worker serving several types is known to several entities: the largest count is a lower bound
+        workers = Math.max(workers, stats.workers());
+        unknown += stats.unknownResults();
+        repeated += stats.repeatedEnqueues();
+      }
+      return new QueueStats(types, workers, unknown, repeated);
+    }
+
+    private static QueueStats.TypeStats add(QueueStats.TypeStats a, QueueStats.TypeStats b) {
+      return new QueueStats.TypeStats(a.pending() + b.pending(), a.inFlight() + b.inFlight(),
+          a.completed() + b.completed(), a.failed() + b.failed(), a.redelivered() + b.redelivered(),
+          a.retried() + b.retried(), a.rejected() + b.rejected());
+    }
+  }
+}
