@@ -8,8 +8,11 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.queue.FrontSettings;
 import dev.pekkoprover.queue.LocalTaskQueue;
+import dev.pekkoprover.queue.QueueFront;
 import dev.pekkoprover.queue.QueueSettings;
+import dev.pekkoprover.queue.ShardedTaskQueue;
 import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.sequencer.Sequencer;
 import dev.pekkoprover.sequencer.StartupPlan;
@@ -31,6 +34,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
  * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which task types its
@@ -64,11 +70,13 @@ public final class ProverNode implements AutoCloseable {
   private final CompletableFuture<Void> ready;
   private final TaskCatalog catalog;
   private final Config config;
+  private final String nodeId;
   private int workerCounter;
 
   private ProverNode(
       ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, Config config,
-      int workers) {
+      String nodeId, int workers) {
+    this.nodeId = nodeId;
     this.system = system;
     this.started = started;
     this.catalog = catalog;
@@ -156,7 +164,7 @@ public final class ProverNode implements AutoCloseable {
 
   /** Starts one more worker on this node (it registers through the loop like any other); returns its id. */
   public CompletionStage<String> addWorker(List<String> taskTypes, int concurrency) {
-    String workerId = system.name() + "-w" + (++workerCounter);
+    String workerId = nodeId + "-w" + (++workerCounter);
     return AskPattern.ask(
         system,
         (ActorRef<ActorRef<WorkerCommand>> replyTo) ->
@@ -191,14 +199,24 @@ public final class ProverNode implements AutoCloseable {
   /** Assembles a node. */
   public static final class Builder {
     private final String name;
+    private String nodeId;
     private Config config;
     private TaskCatalog catalog;
-    private boolean localQueue;
+    private Deployment deployment;
     private StartupPlan<?, ?> plan;
     private final List<WorkerGroup> groups = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
+    }
+
+    /**
+     * Names this node's workers ({@code <nodeId>-w1}, ...); worker ids must be unique across a cluster, whose nodes
+     * share one actor system name. Defaults to the system name.
+     */
+    public Builder nodeId(String nodeId) {
+      this.nodeId = nodeId;
+      return this;
     }
 
     /** The node's configuration; defaults to the classpath's application.conf / reference.conf. */
@@ -212,13 +230,26 @@ public final class ProverNode implements AutoCloseable {
       return this;
     }
 
-    /** Runs the queue in this JVM ({@code LocalTaskQueue}). */
+    /** Runs the queue in this JVM ({@code LocalTaskQueue}): the single-JVM deployment. */
     public Builder localQueue() {
-      this.localQueue = true;
+      this.deployment = Deployment.LOCAL;
       return this;
     }
 
-    /** Runs the sequencer here, starting with this plan (compile circuits, then register workers). */
+    /**
+     * Joins the cluster deployment: the queue is sharded (entities on nodes with role {@code queue}, this node
+     * reaches it through a local front) and the sequencer, if this node runs one, is a cluster singleton on role
+     * {@code sequencer}. The configuration must make the actor system a cluster member (see {@code cluster.conf}).
+     */
+    public Builder clusterQueue() {
+      this.deployment = Deployment.CLUSTER;
+      return this;
+    }
+
+    /**
+     * Runs the sequencer here (as a cluster singleton on role {@code sequencer} in the cluster deployment),
+     * starting with this plan: compile circuits, then register workers.
+     */
     public Builder sequencer(StartupPlan<?, ?> plan) {
       this.plan = plan;
       return this;
@@ -233,26 +264,49 @@ public final class ProverNode implements AutoCloseable {
       if (catalog == null) {
         throw new IllegalStateException("a node needs a TaskCatalog: call .catalog(...)");
       }
-      if (!localQueue) {
-        throw new IllegalStateException("this node has no queue: call .localQueue()");
+      if (deployment == null) {
+        throw new IllegalStateException("choose a deployment: .localQueue() or .clusterQueue()");
       }
       Config effective = config == null ? ConfigFactory.load() : config;
+      if (deployment == Deployment.CLUSTER) {
+        if (!"cluster".equals(effective.getString("pekko.actor.provider"))) {
+          throw new IllegalStateException(
+              "the cluster deployment needs pekko.actor.provider = cluster: load cluster.conf");
+        }
+        if (plan != null && !effective.getStringList("pekko.cluster.roles").contains(SEQUENCER_ROLE)) {
+          throw new IllegalStateException("this node runs the sequencer, so it needs the role '" + SEQUENCER_ROLE
+              + "' in pekko.cluster.roles");
+        }
+      }
       Map<String, WorkerSpec> workers = new LinkedHashMap<>();
       int n = 0;
       for (WorkerGroup group : groups) {
         for (int i = 0; i < group.count(); i++) {
-          String workerId = name + "-w" + (++n);
+          String workerId = (nodeId == null ? name : nodeId) + "-w" + (++n);
           workers.put(workerId, new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
         }
       }
       CompletableFuture<Guardian.Started> started = new CompletableFuture<>();
       ActorSystem<Guardian.Command> system =
-          ActorSystem.create(Guardian.create(catalog, plan, workers, effective, started), name, effective);
-      return new ProverNode(system, started.join(), catalog, effective, n);
+          ActorSystem.create(
+              Guardian.create(deployment, catalog, plan, workers, effective, started), name, effective);
+      return new ProverNode(system, started.join(), catalog, effective, nodeId == null ? name : nodeId, n);
     }
   }
 
   record WorkerSpec(TaskCatalog types, int concurrency) {}
+
+  /** Where the queue lives. */
+  enum Deployment {
+    LOCAL,
+    CLUSTER
+  }
+
+  /** Nodes with this role host the sharded queue's entities. */
+  public static final String QUEUE_ROLE = "queue";
+
+  /** The sequencer singleton runs on the oldest node with this role. */
+  public static final String SEQUENCER_ROLE = "sequencer";
 
   /** The node's root actor: spawns its parts and later workers. Local only. */
   static final class Guardian {
@@ -272,6 +326,7 @@ public final class ProverNode implements AutoCloseable {
         Map<String, ActorRef<WorkerCommand>> workers) {}
 
     static Behavior<Command> create(
+        Deployment deployment,
         TaskCatalog catalog,
         StartupPlan<?, ?> plan,
         Map<String, WorkerSpec> workers,
@@ -280,7 +335,15 @@ public final class ProverNode implements AutoCloseable {
       return Behaviors.setup(
           context -> {
             ActorRef<QueueCommand> queue =
-                context.spawn(LocalTaskQueue.create(catalog, QueueSettings.fromConfig(config)), "queue");
+                deployment == Deployment.LOCAL
+                    ? context.spawn(LocalTaskQueue.create(catalog, QueueSettings.fromConfig(config)), "queue")
+                    : context.spawn(
+                        QueueFront.create(
+                            ShardedTaskQueue.init(
+                                context.getSystem(), catalog, QueueSettings.fromConfig(config), QUEUE_ROLE),
+                            catalog,
+                            FrontSettings.fromConfig(config)),
+                        "queue");
             CompletableFuture<Void> workersReady = new CompletableFuture<>();
             ActorRef<WorkerStateChanged> gate =
                 context.spawn(WorkerReadyGate.create(Set.copyOf(workers.keySet()), workersReady), "worker-ready-gate");
@@ -292,7 +355,16 @@ public final class ProverNode implements AutoCloseable {
             CompletableFuture<Object> sequencerStarted = null;
             if (plan != null) {
               sequencerStarted = new CompletableFuture<>();
-              sequencer = context.spawn(Sequencer.create(queue, plan, sequencerStarted), "sequencer");
+              Behavior<Sequencer.Command> behavior = Sequencer.create(queue, plan, sequencerStarted);
+              sequencer =
+                  deployment == Deployment.LOCAL
+                      ? context.spawn(behavior, "sequencer")
+                      : ClusterSingleton.get(context.getSystem())
+                          .init(
+                              SingletonActor.of(behavior, "sequencer")
+                                  .withSettings(
+                                      ClusterSingletonSettings.create(context.getSystem())
+                                          .withRole(SEQUENCER_ROLE)));
             }
             started.complete(new Started(queue, sequencer, sequencerStarted, workersReady, refs));
             return Behaviors.receive(Command.class)

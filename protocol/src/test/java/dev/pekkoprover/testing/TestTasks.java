@@ -211,6 +211,38 @@ public final class TestTasks {
     }
   }
 
+  /** Text of a given size, for payload-size tests; {@code doubled} makes the result twice as long. */
+  public record Text(String text, boolean doubled) implements CborSerializable {
+    public static Text ofSize(int chars, boolean doubled) {
+      return new Text("x".repeat(chars), doubled);
+    }
+  }
+
+  /** Returns its input (twice over when asked): a task whose input and result sizes a test chooses. */
+  public static final class Echo implements TaskType<Text, Text> {
+    public static final Echo INSTANCE = new Echo();
+
+    @Override
+    public String name() {
+      return "echo";
+    }
+
+    @Override
+    public Class<Text> inputType() {
+      return Text.class;
+    }
+
+    @Override
+    public Class<Text> resultType() {
+      return Text.class;
+    }
+
+    @Override
+    public Text compute(Text input, TaskContext context) {
+      return input.doubled() ? new Text(input.text() + input.text(), false) : input;
+    }
+  }
+
   public static List<TaskType<?, ?>> all() {
     return List.of(Square.INSTANCE, Add.INSTANCE, Compile.INSTANCE);
   }

@@ -10,12 +10,17 @@ import java.util.Map;
  *
  * @param partitions task type -> number of partitions (entities) for hot types; absent means one
  * @param maxTasksPerMessage an Enqueue is split into messages of at most this many tasks per entity
+ * @param maxBytesPerMessage ... and of at most this many payload bytes (when payload sizes are measured)
  * @param maxPayloadBytes a task input or result whose serialised size is above this fails its task with a reason
  *     instead of being dropped by the transport; 0 turns the check off
  * @param statsTimeout how long GetStats waits for every entity
  */
 public record FrontSettings(
-    Map<String, Integer> partitions, int maxTasksPerMessage, int maxPayloadBytes, Duration statsTimeout) {
+    Map<String, Integer> partitions,
+    int maxTasksPerMessage,
+    int maxBytesPerMessage,
+    int maxPayloadBytes,
+    Duration statsTimeout) {
 
   public FrontSettings {
     partitions = Map.copyOf(partitions);
@@ -39,6 +44,7 @@ public record FrontSettings(
     return new FrontSettings(
         partitions,
         cluster.getInt("max-tasks-per-message"),
+        (int) cluster.getMemorySize("max-bytes-per-message").toBytes(),
         (int) cluster.getMemorySize("max-payload-size").toBytes(),
         cluster.getDuration("stats-timeout"));
   }

@@ -105,31 +105,37 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue enqueue) {
-    Map<String, List<TaskEnvelope>> byEntity = new LinkedHashMap<>();
+    Map<String, Slice> byEntity = new LinkedHashMap<>();
     for (TaskEnvelope task : enqueue.tasks()) {
       if (!catalog.contains(task.taskType())) {
         reject(enqueue, task, catalog.unknownTypeMessage(task.taskType()));
         continue;
       }
-      String oversize = oversize("input", task.taskId(), task.taskType(), task.payload());
-      if (oversize != null) {
-        reject(enqueue, task, oversize);
+      int size = sizeOf(task.payload());
+      if (size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0) {
+        reject(enqueue, task, oversize("input", task.taskId(), task.taskType(), size));
         continue;
       }
-      List<TaskEnvelope> slice =
-          byEntity.computeIfAbsent(entityOf(task.taskType(), task.taskId()), id -> new ArrayList<>());
-      slice.add(task);
-      if (slice.size() == settings.maxTasksPerMessage()) {
-        send(entityOf(task.taskType(), task.taskId()), new Enqueue(List.copyOf(slice), enqueue.replyTo()));
-        slice.clear();
+      String entity = entityOf(task.taskType(), task.taskId());
+      Slice slice = byEntity.computeIfAbsent(entity, id -> new Slice());
+      if (!slice.tasks.isEmpty()
+          && (slice.tasks.size() == settings.maxTasksPerMessage()
+              || slice.bytes + size > settings.maxBytesPerMessage())) {
+        send(entity, new Enqueue(slice.tasks, enqueue.replyTo()));
+        slice.tasks = new ArrayList<>();
+        slice.bytes = 0;
       }
+      slice.tasks.add(task);
+      slice.bytes += size;
     }
-    byEntity.forEach((entity, slice) -> {
-      if (!slice.isEmpty()) {
-        send(entity, new Enqueue(slice, enqueue.replyTo()));
-      }
-    });
+    byEntity.forEach((entity, slice) -> send(entity, new Enqueue(slice.tasks, enqueue.replyTo())));
     return Behaviors.same();
+  }
+
+  /** Tasks bound for one entity, not yet sent. */
+  private static final class Slice {
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    long bytes;
   }
 
   private void reject(Enqueue enqueue, TaskEnvelope task, String reason) {
@@ -139,12 +145,12 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
-    String oversize = oversize("result", result.taskId(), result.taskType(), result.result());
+    int size = sizeOf(result.result());
     QueueCommand message =
-        oversize == null
-            ? result
-            : new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
-                result.attempt(), oversize, false);
+        size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0
+            ? new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
+                result.attempt(), oversize("result", result.taskId(), result.taskType(), size), false)
+            : result;
     send(entityOf(result.taskType(), result.taskId()), message);
     return Behaviors.same();
   }
@@ -198,21 +204,27 @@ public final class QueueFront {
   }
 
   /**
-   * The reason to refuse a task input or result whose serialised form exceeds the limit, or null. Costs one
-   * serialisation of the value: the price of never losing a task to the transport's frame limit silently.
+   * The serialised size of a task input or result, or 0 when the check is off. Costs one serialisation of the
+   * value: the price of never losing a task to the transport's frame limit silently. A value that does not
+   * serialise counts as oversized (the queue or worker refuses it with its own reason).
    */
-  private String oversize(String what, String taskId, String taskType, Object value) {
+  private int sizeOf(Object value) {
     if (settings.maxPayloadBytes() <= 0 || value == null) {
-      return null;
+      return 0;
     }
-    int size;
     try {
-      size = serialization.serialize(value).get().length;
+      return serialization.serialize(value).get().length;
     } catch (RuntimeException e) {
-      return "its " + what + " (" + value.getClass().getName() + ") does not serialise: " + e.getMessage();
+      context.getLog().warn("a task value of class {} does not serialise: {}", value.getClass().getName(),
+          e.getMessage());
+      return Integer.MAX_VALUE;
     }
-    if (size <= settings.maxPayloadBytes()) {
-      return null;
+  }
+
+  private String oversize(String what, String taskId, String taskType, int size) {
+    if (size == Integer.MAX_VALUE) {
+      return "the " + what + " of task " + taskId + " (type " + taskType + ") does not serialise: make it a record"
+          + " implementing dev.pekkoprover.protocol.CborSerializable";
     }
     return "the " + what + " of task " + taskId + " (type " + taskType + ") is " + size + " bytes serialised, over the "
         + settings.maxPayloadBytes() + "-byte limit (prover.queue.cluster.max-payload-size): split the work into "

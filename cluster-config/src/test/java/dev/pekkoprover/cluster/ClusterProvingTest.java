@@ -1,0 +1,194 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.appchain.Appchain;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.Workload;
+import dev.pekkoprover.appchain.flow.BatchProof;
+import dev.pekkoprover.appchain.flow.BatchProvingFlow;
+import dev.pekkoprover.appchain.task.StateTransitionReductionTask;
+import dev.pekkoprover.appchain.task.StateTransitionTask;
+import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskType;
+import dev.pekkoprover.sequencer.FlowResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Issue 4, items 1-3: the appchain proven by a cluster of actor systems in one JVM (sharded queue, singleton
+ * sequencer, workers on their own nodes), with worker nodes joining, leaving and being downed mid-run.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClusterProvingTest {
+  private static final List<String> TRANSITION_TASKS =
+      List.of(StateTransitionTask.NAME, StateTransitionReductionTask.NAME);
+
+  private final TaskCatalog catalog = TaskCatalog.of(RecordingTaskType.wrap(Appchain.taskTypes()));
+
+  @BeforeEach
+  void reset() {
+    RecordingTaskType.reset();
+  }
+
+  /** A chain of {@code blocks} blocks, produced and traced by the sequencer's own execution. */
+  private static final class Blocks {
+    final Chain chain;
+    final List<BlockTrace> traces = new ArrayList<>();
+
+    Blocks(long seed, int blocks, int txPerBlock, AppchainSettings settings) {
+      Workload workload = Workload.generate(seed, 50, blocks, txPerBlock, 0);
+      chain = Chain.create(workload.genesis(), settings);
+      workload.submitAll(chain);
+      for (Optional<BlockTrace> block = chain.produceBlock(txPerBlock); block.isPresent();
+          block = chain.produceBlock(txPerBlock)) {
+        traces.add(block.get());
+      }
+    }
+
+    /** Proves the blocks in batches of {@code perBatch}, all batches side by side. */
+    List<CompletableFuture<FlowResult.Completed>> prove(ProverNode sequencer, int perBatch) {
+      List<CompletableFuture<FlowResult.Completed>> batches = new ArrayList<>();
+      for (int i = 0; i < traces.size(); i += perBatch) {
+        batches.add(sequencer.runWithStats("batch", BatchProvingFlow.create(
+            traces.subList(i, Math.min(traces.size(), i + perBatch)))).toCompletableFuture());
+      }
+      return batches;
+    }
+
+    /** Every batch completes; the last one's roots equal the direct computation. */
+    List<FlowResult.Completed> assertProven(List<CompletableFuture<FlowResult.Completed>> batches) {
+      List<FlowResult.Completed> done = new ArrayList<>();
+      for (CompletableFuture<FlowResult.Completed> batch : batches) {
+        done.add(TestNodes.await(batch));
+      }
+      BatchProof last = (BatchProof) done.get(done.size() - 1).result();
+      assertEquals(chain.stateRoot(), last.stateRoot(), "proven state root = direct computation");
+      assertEquals(chain.lastBlockHash(), last.lastBlockHash(), "proven last block hash = direct computation");
+      return done;
+    }
+  }
+
+  private ProverNode sequencerNode(ClusterNodes cluster, AppchainSettings settings, String overrides) {
+    return cluster.start("A", "sequencer,queue", overrides,
+        b -> b.catalog(catalog).sequencer(AppchainJob.startupPlan(settings)));
+  }
+
+  private ProverNode workerNode(ClusterNodes cluster, String id, List<String> types, String overrides) {
+    return cluster.start(id, "worker", overrides, b -> b.catalog(catalog).workers(WorkerGroup.of(1, types, 2)));
+  }
+
+  private static List<String> allBut(List<String> excluded) {
+    List<String> names = new ArrayList<>();
+    for (TaskType<?, ?> type : Appchain.taskTypes()) {
+      if (!excluded.contains(type.name())) {
+        names.add(type.name());
+      }
+    }
+    return names;
+  }
+
+  @Test
+  void specialisedWorkerNodesProveBlocksWithCorrectRoots() {
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", ""));
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode sequencer = sequencerNode(cluster, settings, "");
+      ProverNode transitions = workerNode(cluster, "B", TRANSITION_TASKS, "");
+      ProverNode rest = workerNode(cluster, "C", allBut(TRANSITION_TASKS), "");
+      TestNodes.await(sequencer.ready());
+      TestNodes.await(transitions.ready());
+      TestNodes.await(rest.ready());
+
+      Blocks blocks = new Blocks(7, 6, 8, settings);
+      blocks.assertProven(blocks.prove(sequencer, 3));
+
+      assertTrue(RecordingTaskType.ranOn("B-") > 0, "the transition worker proved transitions");
+      assertEquals(RecordingTaskType.ranOn("B-"),
+          RecordingTaskType.ranOn("B-", StateTransitionTask.NAME)
+              + RecordingTaskType.ranOn("B-", StateTransitionReductionTask.NAME),
+          "the transition worker ran nothing else");
+      assertEquals(0, RecordingTaskType.ranOn("C-", StateTransitionTask.NAME)
+          + RecordingTaskType.ranOn("C-", StateTransitionReductionTask.NAME), "the other worker ran no transition");
+    }
+  }
+
+  @Test
+  void aWorkerNodeJoiningMidRunRegistersAndTakesWork() {
+    // enough proving work that the run is still going when the new node is Ready
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(3000);
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode sequencer = sequencerNode(cluster, settings, "");
+      ProverNode first = workerNode(cluster, "B", List.of(), "");
+      TestNodes.await(sequencer.ready());
+      TestNodes.await(first.ready());
+
+      Blocks blocks = new Blocks(11, 8, 16, settings);
+      List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 4);
+      ProverNode joining = workerNode(cluster, "C", List.of(), "");
+      TestNodes.await(joining.ready());
+      assertTrue(batches.stream().anyMatch(batch -> !batch.isDone()), "joined while blocks were being proven");
+
+      blocks.assertProven(batches);
+      assertTrue(RecordingTaskType.ranOn("C-") > 0, "the joining worker received work");
+      assertEquals(List.of("B-w1", "C-w1"), TestNodes.await(sequencer.registrationStatus()).registeredWorkers(),
+          "each worker registered once: no Ready worker took the re-offered registration task");
+    }
+  }
+
+  @Test
+  void tasksOfAWorkerNodeThatLeavesOrIsDownedAreRedelivered() {
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", ""));
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode sequencer = sequencerNode(cluster, settings, "");
+      ProverNode leaving = workerNode(cluster, "B", List.of(), "");
+      ProverNode downed = workerNode(cluster, "C", List.of(), "");
+      ProverNode survivor = workerNode(cluster, "D", List.of(), "");
+      for (ProverNode node : List.of(sequencer, leaving, downed, survivor)) {
+        TestNodes.await(node.ready());
+      }
+      RecordingTaskType.hold("B-");
+      RecordingTaskType.hold("C-");
+      RecordingTaskType.hold("D-"); // until B and C hold tasks, so that they surely get some
+
+      Blocks blocks = new Blocks(13, 6, 8, settings);
+      List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 3);
+      ActorTestKit kit = ActorTestKit.create(sequencer.system());
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+        assertTrue(RecordingTaskType.ranOn("B-") >= 2 && RecordingTaskType.ranOn("C-") >= 2,
+            "both doomed nodes hold tasks");
+        return null;
+      });
+      long held = RecordingTaskType.ranOn("B-") + RecordingTaskType.ranOn("C-");
+
+      ClusterNodes.leave(leaving);
+      Cluster.get(sequencer.system()).manager().tell(
+          new Down(Cluster.get(downed.system()).selfMember().address()));
+      RecordingTaskType.release("D-");
+
+      // a result accepted twice would offer a range twice to a reduction and fail its flow: the batches completing
+      // with the direct roots shows each result was taken once
+      blocks.assertProven(batches);
+      RecordingTaskType.release("B-");
+      RecordingTaskType.release("C-");
+      QueueStats stats = TestNodes.stats(sequencer);
+      long redelivered = stats.types().values().stream().mapToLong(QueueStats.TypeStats::redelivered).sum();
+      assertTrue(redelivered >= held, "every held task was put back: " + redelivered + " of " + held);
+    }
+  }
+}
