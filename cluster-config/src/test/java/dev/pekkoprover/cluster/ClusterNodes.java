@@ -39,7 +39,7 @@ final class ClusterNodes implements AutoCloseable {
       prover.worker.restart.min-backoff = 50ms
       prover.worker.restart.max-backoff = 200ms
       prover.worker.announce-interval = 1s
-      prover.sequencer.resend-after = 10s
+      prover.sequencer.resend-after = 30s
       """;
 
   private final List<ProverNode> nodes = new ArrayList<>();
