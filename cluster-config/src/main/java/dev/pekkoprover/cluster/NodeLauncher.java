@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.AppchainSettings;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Option;
     name = "prover-node",
     mixinStandardHelpOptions = true,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
-    subcommands = {NodeLauncher.Run.class})
+    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class})
 public final class NodeLauncher {
 
   public static void main(String[] args) {
@@ -32,6 +33,40 @@ public final class NodeLauncher {
     @Option(names = "--concurrency", defaultValue = "2", description = "tasks per worker at once (default: ${DEFAULT-VALUE})")
     int concurrency;
 
+    @picocli.CommandLine.Mixin JobOptions job = new JobOptions();
+
+    @Option(names = "--crash-every", defaultValue = "0",
+        description = "drill: every Nth proving compute crashes its worker, which restarts (0: never)")
+    long crashEvery;
+
+    @Override
+    public Integer call() {
+      Config config = ConfigFactory.load("single-jvm");
+      AppchainSettings settings = job.settings(config);
+      System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
+              + "proving-work %d%s%n",
+          workers, concurrency, job.blocks, job.txPerBlock, job.seed, settings.provingWork(),
+          crashEvery > 0 ? ", a crash every " + crashEvery + " proving computes" : "");
+      long start = System.nanoTime();
+      try (ProverNode node = ProverNode.builder("appchain")
+          .config(config)
+          .catalog(AppchainJob.catalog(crashEvery))
+          .localQueue()
+          .sequencer(AppchainJob.startupPlan(settings))
+          .workers(WorkerGroup.allTypes(workers, concurrency))
+          .start()) {
+        node.ready().toCompletableFuture().join();
+        System.out.printf("ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
+            (System.nanoTime() - start) / 1_000_000, workers);
+        AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
+        System.out.print(summary.render());
+        return summary.ok() ? 0 : 1;
+      }
+    }
+  }
+
+  /** Options of the appchain job, shared by the embedded run and a cluster node with the sequencer role. */
+  static final class JobOptions {
     @Option(names = "--blocks", defaultValue = "20", description = "blocks to produce (default: ${DEFAULT-VALUE})")
     int blocks;
 
@@ -47,40 +82,110 @@ public final class NodeLauncher {
     @Option(names = "--seed", defaultValue = "42", description = "workload seed (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--proving-work", description = "SHA-256 iterations per proof (default: prover.appchain.proving-work of run.conf)")
+    @Option(names = "--proving-work",
+        description = "SHA-256 iterations per proof (default: prover.appchain.proving-work of the configuration)")
     Long provingWork;
 
-    @Option(names = "--crash-every", defaultValue = "0",
-        description = "drill: every Nth proving compute crashes its worker, which restarts (0: never)")
-    long crashEvery;
+    AppchainJob.Options options() {
+      return new AppchainJob.Options(accounts, blocks, txPerBlock, blocksPerBatch, seed);
+    }
 
-    @Override
-    public Integer call() {
-      Config config = ConfigFactory.load("single-jvm");
+    AppchainSettings settings(Config config) {
       AppchainSettings settings = AppchainSettings.fromConfig(config);
-      if (provingWork != null) {
-        settings = settings.withProvingWork(provingWork);
-      }
-      System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
-              + "proving-work %d%s%n",
-          workers, concurrency, blocks, txPerBlock, seed, settings.provingWork(),
-          crashEvery > 0 ? ", a crash every " + crashEvery + " proving computes" : "");
-      long start = System.nanoTime();
-      try (ProverNode node = ProverNode.builder("appchain")
-          .config(config)
-          .catalog(AppchainJob.catalog(crashEvery))
-          .localQueue()
-          .sequencer(AppchainJob.startupPlan(settings))
-          .workers(WorkerGroup.allTypes(workers, concurrency))
-          .start()) {
-        node.ready().toCompletableFuture().join();
-        System.out.printf("ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
-            (System.nanoTime() - start) / 1_000_000, workers);
-        AppchainJob.Summary summary = AppchainJob.run(
-            node, settings, new AppchainJob.Options(accounts, blocks, txPerBlock, blocksPerBatch, seed), System.out);
-        System.out.print(summary.render());
-        return summary.ok() ? 0 : 1;
-      }
+      return provingWork == null ? settings : settings.withProvingWork(provingWork);
     }
   }
+
+  /** One node of the cluster deployment, with any of the roles sequencer, queue and worker. */
+  @Command(
+      name = "node",
+      mixinStandardHelpOptions = true,
+      description = "Start one cluster node. With the sequencer role it runs the appchain job once the cluster is "
+          + "up; with the worker role it proves; with the queue role it hosts the sharded queue.")
+  static final class Node implements Callable<Integer> {
+    @Option(names = "--roles", required = true, split = ",",
+        description = "any of sequencer, queue, worker (comma-separated)")
+    List<String> roles;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "address to bind and advertise (default: ${DEFAULT-VALUE})")
+    String host;
+
+    @Option(names = "--port", defaultValue = "7355", description = "cluster port (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--seeds", split = ",",
+        description = "seed nodes as host:port (default: this node itself, which starts a new cluster)")
+    List<String> seeds;
+
+    @Option(names = "--workers", defaultValue = "1", description = "workers on this node, with the worker role (default: ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--concurrency", defaultValue = "2", description = "tasks per worker at once (default: ${DEFAULT-VALUE})")
+    int concurrency;
+
+    @Option(names = "--tasks", split = ",",
+        description = "task types this node's workers serve (default: all), e.g. StateTransitionTask,StateTransitionReductionTask")
+    List<String> tasks;
+
+    @Option(names = "--crash-every", defaultValue = "0",
+        description = "drill: every Nth proving compute on this node crashes its worker (0: never)")
+    long crashEvery;
+
+    @Option(names = "--exit-when-done",
+        description = "with the sequencer role: leave the cluster and exit after the job (code 0 when the proofs match)")
+    boolean exitWhenDone;
+
+    @picocli.CommandLine.Mixin JobOptions job = new JobOptions();
+
+    @Override
+    public Integer call() throws Exception {
+      for (String role : roles) {
+        if (!List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE, WORKER_ROLE).contains(role)) {
+          throw new CommandLine.ParameterException(
+              new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
+        }
+      }
+      List<String> seedAddresses = new java.util.ArrayList<>();
+      for (String seed : seeds == null ? List.of(host + ":" + port) : seeds) {
+        seedAddresses.add("\"pekko://" + SYSTEM + "@" + seed.trim() + "\"");
+      }
+      Config config = ConfigFactory.parseString(
+              "pekko.cluster.roles = [" + String.join(",", roles) + "]\n"
+                  + "pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
+                  + "pekko.remote.artery.canonical.port = " + port + "\n"
+                  + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n")
+          .withFallback(ConfigFactory.load("cluster"));
+      AppchainSettings settings = job.settings(config);
+      ProverNode.Builder builder = ProverNode.builder(SYSTEM)
+          .nodeId(host + ":" + port)
+          .config(config)
+          .catalog(AppchainJob.catalog(crashEvery))
+          .clusterQueue();
+      boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
+      if (sequencer) {
+        builder.sequencer(AppchainJob.startupPlan(settings));
+      }
+      if (roles.contains(WORKER_ROLE)) {
+        builder.workers(WorkerGroup.of(workers, tasks == null ? List.of() : tasks, concurrency));
+      }
+      ProverNode node = builder.start();
+      System.out.printf("node %s:%d up with roles %s%n", host, port, roles);
+      if (!sequencer) {
+        node.system().getWhenTerminated().toCompletableFuture().join();
+        return 0;
+      }
+      AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
+      System.out.print(summary.render());
+      System.out.flush();
+      if (exitWhenDone) {
+        node.close();
+        return summary.ok() ? 0 : 1;
+      }
+      node.system().getWhenTerminated().toCompletableFuture().join();
+      return summary.ok() ? 0 : 1;
+    }
+  }
+
+  static final String SYSTEM = "prover";
+  static final String WORKER_ROLE = "worker";
 }
