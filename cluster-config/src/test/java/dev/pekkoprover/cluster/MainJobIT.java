@@ -1,0 +1,58 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 3, item 4: the README's main job, started as the README starts it, prints the summary with matching roots
+ * and exits 0; with workers that crash on some tasks it still ends with matching roots.
+ */
+class MainJobIT {
+
+  private record Outcome(int exit, String output) {}
+
+  private static Outcome run(String... args) throws Exception {
+    String jar = System.getProperty("prover.jar", "target/prover-node.jar");
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "run"));
+    command.addAll(List.of(args));
+    Path log = Files.createTempFile("main-job", ".txt");
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the main job ends within two minutes");
+      return new Outcome(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    } finally {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+      Files.deleteIfExists(log);
+    }
+  }
+
+  @Test
+  void withItsDefaultsItProvesEveryBlockAndTheRootsMatch() throws Exception {
+    Outcome outcome = run();
+    assertEquals(0, outcome.exit(), outcome.output());
+    assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
+    assertTrue(outcome.output().contains("blocks            20"), outcome.output());
+    assertTrue(outcome.output().matches("(?s).*proving: blocks \\d+/20 proven.*"), "shows progress:\n"
+        + outcome.output());
+  }
+
+  @Test
+  void withWorkersThatCrashOnSomeTasksTheRootsStillMatch() throws Exception {
+    Outcome outcome = run("--crash-every", "300");
+    assertEquals(0, outcome.exit(), outcome.output());
+    assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
+    assertTrue(outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
+    assertTrue(outcome.output().contains("registered (task register-worker-flow:3"),
+        "a crashed worker registered again:\n" + outcome.output());
+  }
+}
