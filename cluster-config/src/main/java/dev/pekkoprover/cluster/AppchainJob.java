@@ -14,6 +14,7 @@ import dev.pekkoprover.appchain.task.NewBlockTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
@@ -103,6 +104,17 @@ public final class AppchainJob {
   /** The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker (0: never). */
   public static TaskCatalog catalog(long crashEvery) {
     return TaskCatalog.of(CrashingTaskType.wrap(Appchain.taskTypes(), crashEvery));
+  }
+
+  /** The names of the appchain's task types other than {@code excluded}: the rest of a split worker fleet. */
+  public static List<String> typesExcept(List<String> excluded) {
+    List<String> names = new ArrayList<>();
+    for (TaskType<?, ?> type : Appchain.taskTypes()) {
+      if (!excluded.contains(type.name())) {
+        names.add(type.name());
+      }
+    }
+    return names;
   }
 
   /** Compile every circuit on some worker, then register workers with the verification keys. */

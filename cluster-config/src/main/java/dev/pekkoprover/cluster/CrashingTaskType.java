@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.protocol.ForwardingTaskType;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerFault;
@@ -13,13 +14,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * this JVM throws {@link WorkerFault}, so its worker crashes, restarts Unprepared, registers again and the queue
  * redelivers the task. The proven result must not change.
  */
-final class CrashingTaskType<I, R> implements TaskType<I, R> {
-  private final TaskType<I, R> inner;
+final class CrashingTaskType<I, R> extends ForwardingTaskType<I, R> {
   private final long every;
   private final AtomicLong computes;
 
   private CrashingTaskType(TaskType<I, R> inner, long every, AtomicLong computes) {
-    this.inner = inner;
+    super(inner);
     this.every = every;
     this.computes = computes;
   }
@@ -39,41 +39,11 @@ final class CrashingTaskType<I, R> implements TaskType<I, R> {
   }
 
   @Override
-  public String name() {
-    return inner.name();
-  }
-
-  @Override
-  public Class<I> inputType() {
-    return inner.inputType();
-  }
-
-  @Override
-  public Class<R> resultType() {
-    return inner.resultType();
-  }
-
-  @Override
-  public boolean isUnprepared() {
-    return inner.isUnprepared();
-  }
-
-  @Override
-  public boolean runsInline() {
-    return inner.runsInline();
-  }
-
-  @Override
-  public Object prepare(TaskContext context) throws Exception {
-    return inner.prepare(context);
-  }
-
-  @Override
   public R compute(I input, TaskContext context) throws Exception {
     if (computes.incrementAndGet() % every == 0) {
-      throw new WorkerFault("injected crash (crash-every = " + every + ") in " + inner.name() + " on "
+      throw new WorkerFault("injected crash (crash-every = " + every + ") in " + name() + " on "
           + context.workerId());
     }
-    return inner.compute(input, context);
+    return super.compute(input, context);
   }
 }

@@ -14,7 +14,6 @@ import dev.pekkoprover.appchain.task.StateTransitionReductionTask;
 import dev.pekkoprover.appchain.task.StateTransitionTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.protocol.TaskCatalog;
-import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.testing.TestConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,16 +56,6 @@ class AppchainProvingTest {
     return node;
   }
 
-  private static List<String> allBut(List<String> excluded) {
-    List<String> names = new ArrayList<>();
-    for (TaskType<?, ?> type : Appchain.taskTypes()) {
-      if (!excluded.contains(type.name())) {
-        names.add(type.name());
-      }
-    }
-    return names;
-  }
-
   /**
    * Proves one seeded random workload (random blocks, block sizes and batch sizes) and checks every batch against
    * the direct computation; returns how many blocks it proved.
@@ -106,8 +95,8 @@ class AppchainProvingTest {
     List<ProverNode> nodes = List.of(
         node("one-worker", WorkerGroup.allTypes(1, 1)),
         node("two-workers", WorkerGroup.allTypes(2, 2)),
-        node("three-split", WorkerGroup.of(1, TRANSITIONS, 2), WorkerGroup.of(2, allBut(TRANSITIONS), 2)),
-        node("four-split", WorkerGroup.of(2, TRANSITIONS, 1), WorkerGroup.of(2, allBut(TRANSITIONS), 3)));
+        node("three-split", WorkerGroup.of(1, TRANSITIONS, 2), WorkerGroup.of(2, AppchainJob.typesExcept(TRANSITIONS), 2)),
+        node("four-split", WorkerGroup.of(2, TRANSITIONS, 1), WorkerGroup.of(2, AppchainJob.typesExcept(TRANSITIONS), 3)));
     try {
       long seed = 1000;
       for (ProverNode node : nodes) {
@@ -124,7 +113,7 @@ class AppchainProvingTest {
 
   @Test
   void aTransitionOnlyWorkerAndOneServingTheRestProveTogether() {
-    ProverNode node = node("split", WorkerGroup.of(1, TRANSITIONS, 2), WorkerGroup.of(1, allBut(TRANSITIONS), 2));
+    ProverNode node = node("split", WorkerGroup.of(1, TRANSITIONS, 2), WorkerGroup.of(1, AppchainJob.typesExcept(TRANSITIONS), 2));
     try {
       proveRandomWorkload(node, 77);
       proveRandomWorkload(node, 78);

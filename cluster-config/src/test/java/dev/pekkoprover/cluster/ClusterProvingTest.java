@@ -14,7 +14,6 @@ import dev.pekkoprover.appchain.task.StateTransitionTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
-import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.sequencer.FlowResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -94,23 +93,13 @@ class ClusterProvingTest {
     return cluster.start(id, "worker", overrides, b -> b.catalog(catalog).workers(WorkerGroup.of(1, types, 2)));
   }
 
-  private static List<String> allBut(List<String> excluded) {
-    List<String> names = new ArrayList<>();
-    for (TaskType<?, ?> type : Appchain.taskTypes()) {
-      if (!excluded.contains(type.name())) {
-        names.add(type.name());
-      }
-    }
-    return names;
-  }
-
   @Test
   void specialisedWorkerNodesProveBlocksWithCorrectRoots() {
     AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", ""));
     try (ClusterNodes cluster = new ClusterNodes()) {
       ProverNode sequencer = sequencerNode(cluster, settings, "");
       ProverNode transitions = workerNode(cluster, "B", TRANSITION_TASKS, "");
-      ProverNode rest = workerNode(cluster, "C", allBut(TRANSITION_TASKS), "");
+      ProverNode rest = workerNode(cluster, "C", AppchainJob.typesExcept(TRANSITION_TASKS), "");
       TestNodes.await(sequencer.ready());
       TestNodes.await(transitions.ready());
       TestNodes.await(rest.ready());

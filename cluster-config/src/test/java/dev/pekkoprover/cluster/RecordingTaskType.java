@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.protocol.ForwardingTaskType;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskType;
 import java.util.ArrayList;
@@ -17,16 +18,15 @@ import java.util.concurrent.TimeUnit;
  * whose id starts with a given prefix (a node's workers) until released, so a test can stop a node while its
  * workers hold tasks.
  */
-final class RecordingTaskType<I, R> implements TaskType<I, R> {
+final class RecordingTaskType<I, R> extends ForwardingTaskType<I, R> {
   record Run(String taskType, String workerId) {}
 
   static final Queue<Run> runs = new ConcurrentLinkedQueue<>();
   private static final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
 
-  private final TaskType<I, R> inner;
 
   private RecordingTaskType(TaskType<I, R> inner) {
-    this.inner = inner;
+    super(inner);
   }
 
   static List<TaskType<?, ?>> wrap(Collection<? extends TaskType<?, ?>> types) {
@@ -70,43 +70,13 @@ final class RecordingTaskType<I, R> implements TaskType<I, R> {
   }
 
   @Override
-  public String name() {
-    return inner.name();
-  }
-
-  @Override
-  public Class<I> inputType() {
-    return inner.inputType();
-  }
-
-  @Override
-  public Class<R> resultType() {
-    return inner.resultType();
-  }
-
-  @Override
-  public boolean isUnprepared() {
-    return inner.isUnprepared();
-  }
-
-  @Override
-  public boolean runsInline() {
-    return inner.runsInline();
-  }
-
-  @Override
-  public Object prepare(TaskContext context) throws Exception {
-    return inner.prepare(context);
-  }
-
-  @Override
   public R compute(I input, TaskContext context) throws Exception {
-    runs.add(new Run(inner.name(), context.workerId()));
+    runs.add(new Run(name(), context.workerId()));
     for (Map.Entry<String, CountDownLatch> hold : holds.entrySet()) {
       if (context.workerId().startsWith(hold.getKey())) {
         hold.getValue().await(60, TimeUnit.SECONDS);
       }
     }
-    return inner.compute(input, context);
+    return super.compute(input, context);
   }
 }
