@@ -69,18 +69,16 @@ public final class ProverNode implements AutoCloseable {
   private final Guardian.Started started;
   private final CompletableFuture<Void> ready;
   private final TaskCatalog catalog;
-  private final Config config;
   private final String nodeId;
   private int workerCounter;
 
   private ProverNode(
-      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, Config config,
-      String nodeId, int workers) {
+      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, String nodeId,
+      int workers) {
     this.nodeId = nodeId;
     this.system = system;
     this.started = started;
     this.catalog = catalog;
-    this.config = config;
     this.workerCounter = workers;
     CompletableFuture<?> sequencerStarted =
         started.sequencerStarted() == null ? CompletableFuture.completedFuture(null) : started.sequencerStarted();
@@ -290,7 +288,7 @@ public final class ProverNode implements AutoCloseable {
       ActorSystem<Guardian.Command> system =
           ActorSystem.create(
               Guardian.create(deployment, catalog, plan, workers, effective, started), name, effective);
-      return new ProverNode(system, started.join(), catalog, effective, nodeId == null ? name : nodeId, n);
+      return new ProverNode(system, started.join(), catalog, nodeId == null ? name : nodeId, n);
     }
   }
 
