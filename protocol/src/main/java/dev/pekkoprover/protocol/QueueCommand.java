@@ -67,6 +67,18 @@ public interface QueueCommand extends CborSerializable {
       String workerId, String incarnation, String taskId, String taskType, int attempt, String reason)
       implements QueueCommand {}
 
+  /**
+   * Several worker reports for one queue in one message: a node's queue front gathers the reports that arrive while
+   * it is busy and sends them together, so that results cross the network in batches under load and one by one when
+   * idle. (Three typed lists rather than one list of the interface: Jackson then needs no type ids.)
+   */
+  record Reports(List<TaskSucceeded> succeeded, List<TaskFailed> failed, List<TaskDeclined> declined)
+      implements QueueCommand {
+    public int size() {
+      return succeeded.size() + failed.size() + declined.size();
+    }
+  }
+
   // ---- anyone -> queue ----
 
   /** Asks for the queue's counters. */

@@ -63,7 +63,14 @@ class SerializationTest {
             new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
             new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7)), 2, 9, 10),
             new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}"))),
-            new WorkerStateChanged("w1", "i1", WorkerState.READY));
+            new WorkerStateChanged("w1", "i1", WorkerState.READY),
+            new WorkerCommand.DispatchAll(List.of(
+                new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),
+                new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2))))),
+            new QueueCommand.Reports(
+                List.of(new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4))),
+                List.of(new QueueCommand.TaskFailed("w1", "i1", "f:2", "add", 1, "boom", false)),
+                List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:3", "add", 1, "busy"))));
     for (Object message : messages) {
       assertEquals(message, roundTrip(message));
     }

@@ -4,6 +4,7 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
+import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
@@ -13,7 +14,10 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -62,6 +66,11 @@ public final class LocalTaskQueue {
   private final Logger log;
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
+  /** The first dispatch decided while handling the current message (see {@link #sendDispatches}). */
+  private ActorRef<WorkerCommand> firstWorker;
+  private TaskEnvelope firstTask;
+  /** All dispatches of the current message by worker, once there is more than one. */
+  private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
 
@@ -80,6 +89,7 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> running() {
     return Behaviors.receive(QueueCommand.class)
         .onMessage(TaskSucceeded.class, this::onTaskSucceeded)
+        .onMessage(Reports.class, this::onReports)
         .onMessage(Enqueue.class, this::onEnqueue)
         .onMessage(TaskFailed.class, this::onTaskFailed)
         .onMessage(TaskDeclined.class, this::onTaskDeclined)
@@ -96,32 +106,56 @@ public final class LocalTaskQueue {
     for (TaskEnvelope task : msg.tasks()) {
       state.enqueue(task, msg.replyTo());
     }
+    sendDispatches();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded msg) {
+    succeeded(msg);
+    sendDispatches();
+    return Behaviors.same();
+  }
+
+  private void succeeded(TaskSucceeded msg) {
     if (!state.succeeded(msg.workerId(), msg.incarnation(), msg.taskId(), msg.attempt(), msg.result())) {
       logUnknown("result", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     }
+  }
+
+  /** A batch of worker reports: each as if it came alone, then one round of dispatches for all of them. */
+  private Behavior<QueueCommand> onReports(Reports msg) {
+    msg.succeeded().forEach(this::succeeded);
+    msg.failed().forEach(this::failed);
+    msg.declined().forEach(this::declined);
+    sendDispatches();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskFailed(TaskFailed msg) {
-    if (state.failed(msg.workerId(), msg.incarnation(), msg.taskId(), msg.reason(), msg.retryable())) {
-      return Behaviors.same();
-    }
-    logUnknown("failure (" + msg.reason() + ")", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
+    failed(msg);
+    sendDispatches();
     return Behaviors.same();
   }
 
+  private void failed(TaskFailed msg) {
+    if (!state.failed(msg.workerId(), msg.incarnation(), msg.taskId(), msg.reason(), msg.retryable())) {
+      logUnknown("failure (" + msg.reason() + ")", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
+    }
+  }
+
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined msg) {
+    declined(msg);
+    sendDispatches();
+    return Behaviors.same();
+  }
+
+  private void declined(TaskDeclined msg) {
     if (!state.declined(msg.workerId(), msg.incarnation(), msg.taskId())) {
       logUnknown("decline", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     } else {
       log.info("worker {} declined task {} (type {}, attempt {}): {}",
           msg.workerId(), msg.taskId(), msg.taskType(), msg.attempt(), msg.reason());
     }
-    return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes msg) {
@@ -133,6 +167,7 @@ public final class LocalTaskQueue {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
     state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity());
+    sendDispatches();
     return Behaviors.same();
   }
 
@@ -142,16 +177,19 @@ public final class LocalTaskQueue {
       announcements.remove(workerId);
       log.warn("worker {} terminated ({}); the tasks it held were put back", workerId, msg.worker().path());
     }
+    sendDispatches();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onLeaseTick() {
     state.expireLeases();
+    sendDispatches();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onRetryDue(RetryDue msg) {
     state.retryDue(msg.taskId());
+    sendDispatches();
     return Behaviors.same();
   }
 
@@ -166,6 +204,25 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
+  /**
+   * Sends the dispatches decided while handling the current message: one message per worker, with all its new
+   * tasks. The common case (one task to one worker) allocates nothing beyond the Dispatch.
+   */
+  private void sendDispatches() {
+    if (firstWorker == null) {
+      return;
+    }
+    if (moreDispatches == null) {
+      firstWorker.tell(new WorkerCommand.Dispatch(firstTask));
+    } else {
+      moreDispatches.forEach((worker, tasks) ->
+          worker.tell(tasks.size() == 1 ? new WorkerCommand.Dispatch(tasks.get(0)) : new WorkerCommand.DispatchAll(tasks)));
+      moreDispatches = null;
+    }
+    firstWorker = null;
+    firstTask = null;
+  }
+
   private void logUnknown(String what, String taskId, String taskType, String workerId, String incarnation) {
     log.warn("dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
             + "(late after a redelivery, a duplicate, or made up)",
@@ -176,7 +233,16 @@ public final class LocalTaskQueue {
   private final class Effects implements TaskQueueState.Effects<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> {
     @Override
     public void dispatch(ActorRef<WorkerCommand> worker, TaskEnvelope task) {
-      worker.tell(new WorkerCommand.Dispatch(task));
+      if (firstWorker == null) {
+        firstWorker = worker;
+        firstTask = task;
+        return;
+      }
+      if (moreDispatches == null) {
+        moreDispatches = new LinkedHashMap<>();
+        moreDispatches.computeIfAbsent(firstWorker, w -> new ArrayList<>()).add(firstTask);
+      }
+      moreDispatches.computeIfAbsent(worker, w -> new ArrayList<>()).add(task);
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
+import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
@@ -33,8 +34,9 @@ import org.apache.pekko.serialization.SerializationExtension;
  * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link LocalTaskQueue}, so
  * the sequencer and the workers on this node cannot tell the difference, and routes each message to the entity of
  * its task type (or partition, {@code type#n}). It also keeps the cross-node paths bounded: a large Enqueue goes out
- * in slices of {@code max-tasks-per-message}, and a task input or result over {@code max-payload-size} is refused
- * with a reason rather than dropped by the transport.
+ * in slices of {@code max-tasks-per-message}, worker reports that arrive while it is busy go out together in one
+ * {@link Reports} per entity, and a task input or result over {@code max-payload-size} is refused with a reason
+ * rather than dropped by the transport.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
  * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
@@ -42,11 +44,28 @@ import org.apache.pekko.serialization.SerializationExtension;
  */
 public final class QueueFront {
 
+  /**
+   * Time to send the worker reports gathered so far; sent to itself when the first report of a batch arrives, so it
+   * comes after the reports already waiting in the mailbox. Never leaves the node.
+   */
+  private enum SendReports implements QueueCommand, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
+  /** Worker reports bound for one entity, not yet sent. */
+  private static final class ReportBatch {
+    final List<TaskSucceeded> succeeded = new ArrayList<>();
+    final List<TaskFailed> failed = new ArrayList<>();
+    final List<TaskDeclined> declined = new ArrayList<>();
+  }
+
   private final ActorContext<QueueCommand> context;
   private final ActorRef<ShardingEnvelope<QueueCommand>> region;
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final Serialization serialization;
+  /** Worker reports by entity, gathered until {@link SendReports} comes round. */
+  private Map<String, ReportBatch> reports = new LinkedHashMap<>();
   /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
   private final Map<String, Set<String>> announced = new HashMap<>();
 
@@ -76,6 +95,7 @@ public final class QueueFront {
         .onMessage(WorkerServes.class, this::onWorkerServes)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .build();
   }
 
@@ -146,22 +166,48 @@ public final class QueueFront {
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
     int size = sizeOf(result.result());
-    QueueCommand message =
-        size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0
-            ? new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
-                result.attempt(), oversize("result", result.taskId(), result.taskType(), size), false)
-            : result;
-    send(entityOf(result.taskType(), result.taskId()), message);
+    if (size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0) {
+      batchFor(result.taskType(), result.taskId()).failed.add(
+          new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
+              result.attempt(), oversize("result", result.taskId(), result.taskType(), size), false));
+    } else {
+      batchFor(result.taskType(), result.taskId()).succeeded.add(result);
+    }
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskFailed(TaskFailed failure) {
-    send(entityOf(failure.taskType(), failure.taskId()), failure);
+    batchFor(failure.taskType(), failure.taskId()).failed.add(failure);
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined decline) {
-    send(entityOf(decline.taskType(), decline.taskId()), decline);
+    batchFor(decline.taskType(), decline.taskId()).declined.add(decline);
+    return Behaviors.same();
+  }
+
+  private ReportBatch batchFor(String taskType, String taskId) {
+    if (reports.isEmpty()) {
+      context.getSelf().tell(SendReports.INSTANCE);
+    }
+    return reports.computeIfAbsent(entityOf(taskType, taskId), entity -> new ReportBatch());
+  }
+
+  /** One message per entity: the lone report itself, or all of them in one {@link Reports}. */
+  private Behavior<QueueCommand> onSendReports() {
+    reports.forEach((entity, batch) -> {
+      int size = batch.succeeded.size() + batch.failed.size() + batch.declined.size();
+      if (size > 1) {
+        send(entity, new Reports(batch.succeeded, batch.failed, batch.declined));
+      } else if (!batch.succeeded.isEmpty()) {
+        send(entity, batch.succeeded.get(0));
+      } else if (!batch.failed.isEmpty()) {
+        send(entity, batch.failed.get(0));
+      } else {
+        send(entity, batch.declined.get(0));
+      }
+    });
+    reports = new LinkedHashMap<>();
     return Behaviors.same();
   }
 

@@ -20,7 +20,11 @@ import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -78,8 +82,24 @@ class LocalTaskQueueTest {
     return new TaskEnvelope(taskId, flowId, "run-1", "square", 1, Num.of(7));
   }
 
-  private static TaskEnvelope expectDispatch(TestProbe<WorkerCommand> worker) {
-    return worker.expectMessageClass(WorkerCommand.Dispatch.class).task();
+  /** Tasks a probe worker received in a DispatchAll and the test has not looked at yet. */
+  private final Map<TestProbe<WorkerCommand>, Deque<TaskEnvelope>> received = new HashMap<>();
+
+  /** The next task handed to the worker, whether it came alone (Dispatch) or with others (DispatchAll). */
+  private TaskEnvelope expectDispatch(TestProbe<WorkerCommand> worker) {
+    Deque<TaskEnvelope> buffered = received.computeIfAbsent(worker, w -> new ArrayDeque<>());
+    if (buffered.isEmpty()) {
+      WorkerCommand message = worker.receiveMessage();
+      if (message instanceof WorkerCommand.Dispatch dispatch) {
+        buffered.add(dispatch.task());
+      } else if (message instanceof WorkerCommand.DispatchAll all) {
+        assertTrue(all.tasks().size() > 1, "a batch holds more than one task");
+        buffered.addAll(all.tasks());
+      } else {
+        throw new AssertionError("expected a dispatch, got " + message);
+      }
+    }
+    return buffered.poll();
   }
 
   private static void succeed(ActorRef<QueueCommand> queue, String workerId, TaskEnvelope task) {
@@ -289,5 +309,29 @@ class LocalTaskQueueTest {
     succeed(queue, "w1", task);
     flowB.expectMessage(succeeded(task, "w1"));
     flowA.expectNoMessage(Duration.ZERO);
+  }
+
+  @Test
+  void tasksForOneWorkerTravelTogetherAndABatchOfReportsIsHandledAsOne() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    List<TaskEnvelope> tasks = List.of(square("b1", "fb"), square("b2", "fb"), square("b3", "fb"));
+    queue.tell(new Enqueue(tasks, flow.getRef()));
+    TestProbe<WorkerCommand> worker = worker(queue, "wb", 3, "square");
+
+    WorkerCommand.DispatchAll batch = worker.expectMessageClass(WorkerCommand.DispatchAll.class);
+    assertEquals(tasks, batch.tasks(), "one message with the three tasks, in queue order");
+
+    queue.tell(new QueueCommand.Reports(
+        List.of(new TaskSucceeded("wb", "inc-1", "b1", "square", 1, Num.of(49)),
+            new TaskSucceeded("wb", "inc-1", "b3", "square", 1, Num.of(49))),
+        List.of(new TaskFailed("wb", "inc-1", "b2", "square", 1, "boom", false)),
+        List.of()));
+    assertEquals(succeeded(tasks.get(0), "wb"), flow.receiveMessage());
+    assertEquals(succeeded(tasks.get(2), "wb"), flow.receiveMessage());
+    assertTrue(flow.receiveMessage() instanceof TaskOutcome.Failed);
+    QueueStats.TypeStats counts = stats(queue).of("square");
+    assertEquals(2, counts.completed());
+    assertEquals(1, counts.failed());
   }
 }

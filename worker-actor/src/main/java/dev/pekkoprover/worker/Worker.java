@@ -12,6 +12,7 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
+import dev.pekkoprover.protocol.WorkerCommand.DispatchAll;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
@@ -151,6 +152,7 @@ public final class Worker {
     enter(WorkerState.UNPREPARED, "started");
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(Dispatch.class, this::onDispatchWhileUnprepared)
+        .onMessage(DispatchAll.class, this::onDispatchAllWhileUnprepared)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
@@ -168,6 +170,7 @@ public final class Worker {
     startPrepare(0);
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(Dispatch.class, this::onDispatch)
+        .onMessage(DispatchAll.class, this::onDispatchAll)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onPrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
@@ -178,6 +181,7 @@ public final class Worker {
     enter(WorkerState.READY, "prepared");
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(Dispatch.class, this::onDispatch)
+        .onMessage(DispatchAll.class, this::onDispatchAll)
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
@@ -240,9 +244,34 @@ public final class Worker {
 
   private Behavior<WorkerCommand> onDispatchWhileUnprepared(Dispatch dispatch) {
     TaskEnvelope task = dispatch.task();
-    if (!WorkerRegistrationTask.NAME.equals(task.taskType())) {
-      return onDispatch(dispatch);
+    if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
+      return register(task);
     }
+    run(task);
+    return Behaviors.same();
+  }
+
+  /**
+   * The tasks in order. A registration among them changes the state: the tasks after it go back to this worker's
+   * mailbox, to be handled by the new state.
+   */
+  private Behavior<WorkerCommand> onDispatchAllWhileUnprepared(DispatchAll batch) {
+    List<TaskEnvelope> tasks = batch.tasks();
+    for (int i = 0; i < tasks.size(); i++) {
+      TaskEnvelope task = tasks.get(i);
+      if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
+        if (i + 1 < tasks.size()) {
+          context.getSelf().tell(new DispatchAll(List.copyOf(tasks.subList(i + 1, tasks.size()))));
+        }
+        return register(task);
+      }
+      run(task);
+    }
+    return Behaviors.same();
+  }
+
+  /** Takes the registration parameters from a registration task and becomes Registered. */
+  private Behavior<WorkerCommand> register(TaskEnvelope task) {
     Slot slot = served.get(task.taskType());
     Object parameters = admit(task, slot);
     if (parameters == REFUSED) {
@@ -262,18 +291,29 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onDispatch(Dispatch dispatch) {
-    TaskEnvelope task = dispatch.task();
+    run(dispatch.task());
+    return Behaviors.same();
+  }
+
+  private Behavior<WorkerCommand> onDispatchAll(DispatchAll batch) {
+    for (TaskEnvelope task : batch.tasks()) {
+      run(task);
+    }
+    return Behaviors.same();
+  }
+
+  /** Runs a task this worker was handed, or answers it at once (declined, or failed for a bad payload). */
+  private void run(TaskEnvelope task) {
     Slot slot = served.get(task.taskType());
     Object input = admit(task, slot);
     if (input == REFUSED) {
-      return Behaviors.same();
+      return;
     }
     if (slot.type().runsInline()) {
       computeInline(task, slot, input);
     } else {
       computeOffThread(task, slot, input);
     }
-    return Behaviors.same();
   }
 
   /**
