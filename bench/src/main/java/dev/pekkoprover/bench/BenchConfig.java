@@ -1,0 +1,20 @@
+package dev.pekkoprover.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+
+/**
+ * The configuration of every measured node: the {@code --conf} overrides, then {@code bench.conf} (logging only),
+ * then the modules' defaults. Nothing is tuned for the benchmark: what is measured is the framework as shipped.
+ */
+public record BenchConfig(Config config, String overrides) {
+
+  public static BenchConfig load(String overrides) {
+    Config config =
+        ConfigFactory.parseString(overrides)
+            .withFallback(ConfigFactory.parseResources("bench.conf"))
+            .withFallback(ConfigFactory.load())
+            .resolve();
+    return new BenchConfig(config, overrides);
+  }
+}

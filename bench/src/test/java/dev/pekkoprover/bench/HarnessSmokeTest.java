@@ -1,0 +1,59 @@
+package dev.pekkoprover.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks trees' roots). */
+class HarnessSmokeTest {
+
+  private static List<Ratios.Result> run(String... args) {
+    List<String> lines = new ArrayList<>();
+    boolean ok = Harness.run(Options.parse(args), lines::add);
+    assertTrue(ok, "a workload failed: " + lines);
+    assertTrue(lines.get(0).startsWith("# ours harness "), lines.get(0));
+    return Ratios.parse(lines);
+  }
+
+  private static Ratios.Result only(List<Ratios.Result> results, String kind, String key, String value) {
+    List<Ratios.Result> found =
+        results.stream().filter(r -> r.kind().equals(kind) && (key == null || r.has(key, value))).toList();
+    assertEquals(1, found.size(), kind + " " + key + "=" + value + " in " + results);
+    return found.get(0);
+  }
+
+  @Test
+  void everyOneJvmWorkloadPrintsItsMeasurement() {
+    List<Ratios.Result> results =
+        run("all", "pending-heap", "--quick", "--conc", "1,4", "--lat-conc", "1,2", "--pending", "2000");
+    assertTrue(only(results, "throughput", "c", "4").number("tasks_per_s") > 0);
+    assertTrue(only(results, "throughput", "c", "1").number("tasks_per_s") > 0);
+    Ratios.Result sequential = only(results, "latency", "mode", "sequential");
+    assertTrue(sequential.number("p50_ms") <= sequential.number("p99_ms"));
+    assertEquals(2, results.stream().filter(r -> r.kind().equals("latency") && r.has("mode", "paced")).count());
+    assertTrue(only(results, "tree", "mode", "flow").number("median_ms") > 0);
+    assertTrue(only(results, "tree", "mode", "pairs").number("median_ms") > 0);
+    for (String mode : List.of("flow", "pairs")) {
+      Ratios.Result sched = only(results, "sched", "mode", mode);
+      assertTrue(sched.number("ratio") >= 1.0, "no schedule beats the optimal one: " + sched);
+      assertEquals(5.0, sched.number("ideal_steps"), "8 leaves on 4 slots");
+    }
+    assertTrue(only(results, "fleet", null, null).number("ready_ms") > 0);
+    assertTrue(only(results, "join", null, null).number("ready_ms") > 0);
+    Ratios.Result queue = only(results, "pending-heap", "mode", "queue");
+    assertEquals("2000", queue.get("tasks"));
+    assertTrue(queue.number("heap_mb") > 0, "2,000 pending tasks take some heap: " + queue);
+    assertTrue(results.stream().allMatch(r -> r.has("deployment", "jvm")));
+  }
+
+  @Test
+  void theClusterDeploymentSaysWhyItSkips() {
+    List<Ratios.Result> results = run("throughput", "join", "--quick", "--deployment", "cluster", "--conc", "64");
+    Ratios.Result throughput = only(results, "throughput", "c", "64");
+    assertTrue(throughput.skipped() && !throughput.get("reason").isBlank(), throughput.toString());
+    assertTrue(only(results, "join", null, null).skipped());
+  }
+}
