@@ -92,6 +92,7 @@ public final class QueueFront {
         .onMessage(Enqueue.class, this::onEnqueue)
         .onMessage(TaskFailed.class, this::onTaskFailed)
         .onMessage(TaskDeclined.class, this::onTaskDeclined)
+        .onMessage(Reports.class, this::onReports)
         .onMessage(WorkerServes.class, this::onWorkerServes)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
@@ -183,6 +184,14 @@ public final class QueueFront {
 
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined decline) {
     batchFor(decline.taskType(), decline.taskId()).declined.add(decline);
+    return Behaviors.same();
+  }
+
+  /** A worker's own batch: each report joins the batch of its entity (types may differ). */
+  private Behavior<QueueCommand> onReports(Reports reports) {
+    reports.succeeded().forEach(this::onTaskSucceeded);
+    reports.failed().forEach(this::onTaskFailed);
+    reports.declined().forEach(this::onTaskDeclined);
     return Behaviors.same();
   }
 

@@ -17,6 +17,7 @@ import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,6 +65,15 @@ public final class Worker {
   private record PrepareDone(String incarnation, int index, Object state, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
+  /**
+   * Time to send the reports gathered so far: sent to itself with the first report of a batch, so it comes after
+   * the messages already waiting (more results, more dispatches). One report goes out at once; a burst goes out as
+   * one {@link QueueCommand.Reports}. Sent only to self.
+   */
+  private enum SendReports implements WorkerCommand, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
   /** Time to repeat the announcement of what this worker serves; also its timer key. Sent only to self. */
   private enum Announce implements WorkerCommand, NoSerializationVerificationNeeded {
     INSTANCE
@@ -89,6 +99,10 @@ public final class Worker {
   private WorkerState state;
   /** The types served in {@link #state}, by name, each with its task context. */
   private Map<String, Slot> served = Map.of();
+  /** Reports not sent yet (see {@link SendReports}); empty between batches. */
+  private List<QueueCommand.TaskSucceeded> succeededReports = new ArrayList<>();
+  private List<QueueCommand.TaskFailed> failedReports = new ArrayList<>();
+  private List<QueueCommand.TaskDeclined> declinedReports = new ArrayList<>();
   /** Tasks handed to the compute dispatcher whose result has not come back yet. */
   private int running;
   /** The registration parameters, once registered. */
@@ -156,6 +170,7 @@ public final class Worker {
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .build();
   }
 
@@ -174,6 +189,7 @@ public final class Worker {
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onPrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .build();
   }
 
@@ -185,6 +201,7 @@ public final class Worker {
         .onMessage(ComputeDone.class, this::onComputeDone)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .build();
   }
 
@@ -215,7 +232,42 @@ public final class Worker {
    * workers at once instead of waiting out the restart backoff (up to seconds) until the next incarnation announces.
    */
   private void announceDown() {
+    sendReports(); // what this incarnation finished is not lost with it
     queue.tell(new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation + "/down", Set.of(), 0));
+  }
+
+  /** Asks for a {@link SendReports} when the first report of a batch is added. */
+  private void reportSoon() {
+    if (succeededReports.size() + failedReports.size() + declinedReports.size() == 1) {
+      context.getSelf().tell(SendReports.INSTANCE);
+    }
+  }
+
+  private Behavior<WorkerCommand> onSendReports() {
+    sendReports();
+    return Behaviors.same();
+  }
+
+  /** The gathered reports: a lone one as itself, several as one Reports message. */
+  private void sendReports() {
+    int count = succeededReports.size() + failedReports.size() + declinedReports.size();
+    if (count == 0) {
+      return;
+    }
+    if (count > 1) {
+      queue.tell(new QueueCommand.Reports(succeededReports, failedReports, declinedReports));
+      succeededReports = new ArrayList<>();
+      failedReports = new ArrayList<>();
+      declinedReports = new ArrayList<>();
+      return;
+    }
+    if (!succeededReports.isEmpty()) {
+      queue.tell(succeededReports.remove(0));
+    } else if (!failedReports.isEmpty()) {
+      queue.tell(failedReports.remove(0));
+    } else {
+      queue.tell(declinedReports.remove(0));
+    }
   }
 
   private Behavior<WorkerCommand> onAnnounce() {
@@ -361,16 +413,18 @@ public final class Worker {
 
   private void decline(TaskEnvelope task, String reason) {
     context.getLog().debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
-    queue.tell(
+    declinedReports.add(
         new QueueCommand.TaskDeclined(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason));
+    reportSoon();
   }
 
   private void failForGood(TaskEnvelope task, String reason) {
     context.getLog().warn("{} failed for good on worker {}: {}", task.describe(), workerId, reason);
-    queue.tell(
+    failedReports.add(
         new QueueCommand.TaskFailed(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, false));
+    reportSoon();
   }
 
   // ---- compute ----
@@ -431,8 +485,9 @@ public final class Worker {
           + CborSerializable.class.getName());
       return;
     }
-    queue.tell(
+    succeededReports.add(
         new QueueCommand.TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
+    reportSoon();
   }
 
   /** Reports a compute that threw; a {@link WorkerFault} or {@link Error} crashes this worker instead. */
@@ -452,9 +507,10 @@ public final class Worker {
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
     context.getLog().warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
-    queue.tell(
+    failedReports.add(
         new QueueCommand.TaskFailed(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, true));
+    reportSoon();
   }
 
   // ---- prepare ----

@@ -389,14 +389,28 @@ class WorkerTest {
     assertTrue(declined.reason().contains("over capacity"), declined.reason());
 
     TestTasks.release("w6");
-    Set<String> done = Set.of(
-        queue.expectMessageClass(TaskSucceeded.class).taskId(), queue.expectMessageClass(TaskSucceeded.class).taskId());
-    assertEquals(Set.of("h1", "h2"), done);
+    assertEquals(Set.of("h1", "h2"), succeededIds(queue, 2));
     assertEquals(2, TestTasks.maxConcurrent.get("w6"));
 
     // capacity is free again
     w.worker().tell(dispatch("h4", "square", Num.of(5)));
     assertEquals(Num.of(25), queue.expectMessageClass(TaskSucceeded.class).result());
+  }
+
+  /** The ids of the next {@code count} successes, reported alone or together in a Reports message. */
+  private static Set<String> succeededIds(TestProbe<QueueCommand> queue, int count) {
+    Set<String> ids = new java.util.HashSet<>();
+    while (ids.size() < count) {
+      QueueCommand message = queue.receiveMessage();
+      if (message instanceof TaskSucceeded success) {
+        ids.add(success.taskId());
+      } else if (message instanceof QueueCommand.Reports reports) {
+        reports.succeeded().forEach(success -> ids.add(success.taskId()));
+      } else {
+        throw new AssertionError("expected results, got " + message);
+      }
+    }
+    return ids;
   }
 
   /** An inline type whose compute throws what its input names. */
@@ -500,6 +514,21 @@ class WorkerTest {
     assertFalse(failed.retryable());
     assertTrue(failed.reason().contains("java.lang.StringBuilder"), failed.reason());
     assertTrue(failed.reason().contains("CborSerializable"), "says what to do: " + failed.reason());
+  }
+
+  @Test
+  void tasksHandedOverTogetherAreReportedTogether() {
+    Spawned w = spawnUnprepared(settings("w-batch").withConcurrency(4), TaskCatalog.of(new InlineThrower()), null);
+    w.worker().tell(new WorkerCommand.DispatchAll(List.of(
+        new TaskEnvelope("b1", "flow-1", "run-1", "inline", 1, "ok"),
+        new TaskEnvelope("b2", "flow-1", "run-1", "inline", 1, "fail"),
+        new TaskEnvelope("b3", "flow-1", "run-1", "inline", 1, "ok"))));
+    QueueCommand.Reports reports = w.queue().expectMessageClass(QueueCommand.Reports.class);
+    assertEquals(List.of("b1", "b3"), reports.succeeded().stream().map(TaskSucceeded::taskId).toList());
+    assertEquals(List.of("b2"), reports.failed().stream().map(TaskFailed::taskId).toList());
+    // and a lone task is reported on its own, without waiting for company
+    w.worker().tell(dispatch("b4", "inline", "ok"));
+    assertEquals("b4", w.queue().expectMessageClass(TaskSucceeded.class).taskId());
   }
 
   /** Unprepared and inline, returning a value that is no task value. */

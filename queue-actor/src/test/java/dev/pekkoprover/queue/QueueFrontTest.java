@@ -1,0 +1,145 @@
+package dev.pekkoprover.queue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.QueueCommand.Reports;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The cluster queue's node-local front, with a probe standing in for the shard region. */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class QueueFrontTest {
+  private final ActorTestKit testKit = ActorTestKit.create("front", TestConfig.config());
+  private final TaskCatalog catalog = TaskCatalog.of(
+      TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Echo.INSTANCE);
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private record Front(ActorRef<QueueCommand> front, TestProbe<ShardingEnvelope<QueueCommand>> region) {}
+
+  private Front front(FrontSettings settings) {
+    TestProbe<ShardingEnvelope<QueueCommand>> region = testKit.createTestProbe();
+    return new Front(testKit.spawn(QueueFront.create(region.getRef(), catalog, settings)), region);
+  }
+
+  private static FrontSettings settings(int maxTasks, int maxBytes, int maxPayload, Map<String, Integer> partitions) {
+    return new FrontSettings(partitions, maxTasks, maxBytes, maxPayload, Duration.ofSeconds(1));
+  }
+
+  private static TaskEnvelope task(String id, String type, Object payload) {
+    return new TaskEnvelope(id, "f", "run-1", type, 1, payload);
+  }
+
+  @Test
+  void aLargeEnqueueGoesOutInSlicesPerEntityAndUnknownTypesAreRefused() {
+    Front f = front(settings(3, 1 << 20, 1 << 20, Map.of()));
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      tasks.add(task("s" + i, "square", Num.of(i)));
+    }
+    tasks.add(task("a0", "add", new TestTasks.Pair(Num.of(1), Num.of(2))));
+    tasks.add(task("x0", "no-such-type", Num.of(1)));
+    f.front().tell(new Enqueue(tasks, flow.getRef()));
+
+    TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
+    assertEquals("x0", rejected.taskId());
+    assertTrue(rejected.reason().contains("unknown task type 'no-such-type'"), rejected.reason());
+    Map<String, List<Integer>> slices = new HashMap<>();
+    int tasksSent = 0;
+    while (tasksSent < 8) {
+      ShardingEnvelope<QueueCommand> sent = f.region().receiveMessage();
+      int size = ((Enqueue) sent.message()).tasks().size();
+      slices.computeIfAbsent(sent.entityId(), id -> new ArrayList<>()).add(size);
+      tasksSent += size;
+    }
+    assertEquals(Map.of("square", List.of(3, 3, 1), "add", List.of(1)), slices);
+  }
+
+  @Test
+  void slicesAlsoRespectTheByteBudgetAndOversizedInputsAreRefused() {
+    Front f = front(settings(100, 2_500, 2_000, Map.of()));
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    TestTasks.Text kilobyte = TestTasks.Text.ofSize(1_000, false);
+    f.front().tell(new Enqueue(List.of(task("e1", "echo", kilobyte), task("e2", "echo", kilobyte),
+        task("e3", "echo", kilobyte), task("big", "echo", TestTasks.Text.ofSize(3_000, false))), flow.getRef()));
+    TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
+    assertEquals("big", rejected.taskId());
+    assertTrue(rejected.reason().contains("2000-byte limit"), rejected.reason());
+    assertTrue(rejected.reason().contains("split the work"), "says what to do: " + rejected.reason());
+    List<Integer> slices = new ArrayList<>();
+    for (int sent = 0; sent < 3; ) {
+      int size = ((Enqueue) f.region().receiveMessage().message()).tasks().size();
+      slices.add(size);
+      sent += size;
+    }
+    assertEquals(List.of(2, 1), slices, "two ~1 KB inputs fit the 2.5 KB budget, the third starts a new slice");
+  }
+
+  @Test
+  void aWorkerAnnouncementReachesTheEntitiesOfTheTypesItServesAndOfThoseItDropped() {
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("worker-registration", "compile"), 2));
+    assertEquals(Set.of("worker-registration", "compile"), entities(f, 2));
+    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("compile", "square"), 2));
+    assertEquals(Set.of("worker-registration", "compile", "square#0", "square#1"), entities(f, 4),
+        "the registration entity hears that w1 no longer serves it; both partitions of square hear of w1");
+  }
+
+  private static Set<String> entities(Front f, int count) {
+    Set<String> ids = new java.util.HashSet<>();
+    for (int i = 0; i < count; i++) {
+      ids.add(f.region().receiveMessage().entityId());
+    }
+    return ids;
+  }
+
+  @Test
+  void reportsThatArriveTogetherTravelTogetherAndALoneOneAlone() {
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of()));
+    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)));
+    ShardingEnvelope<QueueCommand> alone = f.region().receiveMessage();
+    assertEquals(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)), alone.message());
+
+    f.front().tell(new Reports(List.of(new TaskSucceeded("w1", "i1", "t2", "square", 1, Num.of(4)),
+        new TaskSucceeded("w1", "i1", "t3", "square", 1, Num.of(9)),
+        new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13))), List.of(), List.of()));
+    Map<String, QueueCommand> byEntity = new HashMap<>();
+    for (int i = 0; i < 2; i++) {
+      ShardingEnvelope<QueueCommand> sent = f.region().receiveMessage();
+      byEntity.put(sent.entityId(), sent.message());
+    }
+    assertEquals(2, ((Reports) byEntity.get("square")).succeeded().size(), "both square results in one message");
+    assertEquals(new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13)), byEntity.get("add"));
+  }
+}
