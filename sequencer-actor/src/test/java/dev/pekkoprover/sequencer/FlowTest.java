@@ -43,7 +43,7 @@ class FlowTest {
   }
 
   @Test
-  void fansOutInOneMessageAndReducesAdjacentResultsEagerly() {
+  void fansOutInOneMessageAndReducesPairsAsSoonAsBothAreDone() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(Flow.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
@@ -53,21 +53,22 @@ class FlowTest {
     List<TaskEnvelope> tasks = leaves.tasks();
     tasks.forEach(task -> assertEquals(RUN, task.runId()));
 
+    // the tree over 4 leaves pairs 0+1 and 2+3: leaves 1 and 2 are neighbours but not a pair
     leaves.replyTo().tell(success(tasks.get(1), 4, RUN));
     leaves.replyTo().tell(success(tasks.get(2), 9, RUN));
-    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(4), Num.of(9)), merge.tasks().get(0).payload(), "leaves 1 and 2 merge at once");
-
+    queue.expectNoMessage(Duration.ofMillis(100));
     leaves.replyTo().tell(success(tasks.get(0), 1, RUN));
-    queue.expectNoMessage(Duration.ofMillis(100)); // [0,1) waits: its neighbour [1,3) is merging
-    leaves.replyTo().tell(success(merge.tasks().get(0), 13, RUN));
-    QueueCommand.Enqueue second = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(1), Num.of(13)), second.tasks().get(0).payload());
+    QueueCommand.Enqueue left = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(1), Num.of(4)), left.tasks().get(0).payload(), "0+1 merge as soon as both are in");
 
     leaves.replyTo().tell(success(tasks.get(3), 16, RUN));
-    leaves.replyTo().tell(success(second.tasks().get(0), 14, RUN));
+    QueueCommand.Enqueue right = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(9), Num.of(16)), right.tasks().get(0).payload(), "no barrier: 2+3 while 0+1 runs");
+
+    leaves.replyTo().tell(success(right.tasks().get(0), 25, RUN));
+    leaves.replyTo().tell(success(left.tasks().get(0), 5, RUN));
     QueueCommand.Enqueue root = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(14), Num.of(16)), root.tasks().get(0).payload());
+    assertEquals(new Pair(Num.of(5), Num.of(25)), root.tasks().get(0).payload(), "order kept: left half first");
     leaves.replyTo().tell(success(root.tasks().get(0), 30, RUN));
 
     FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);

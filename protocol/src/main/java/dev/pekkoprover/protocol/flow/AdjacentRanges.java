@@ -1,12 +1,17 @@
 package dev.pekkoprover.protocol.flow;
 
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * Bookkeeping for an eager, order-keeping pairwise reduction over leaves {@code 0..n-1}: a finished value covers a
- * half-open range of leaves, and two finished ranges merge as soon as they are adjacent (no level-by-level barrier).
- * Only adjacent ranges ever merge, the lower one on the left, so the root covers the leaves in order.
+ * half-open range of leaves, and two adjacent finished ranges merge as soon as both are there (no level-by-level
+ * barrier), the lower one on the left, so the root covers the leaves in order.
+ *
+ * <p>Which ranges pair up is fixed in advance: they are the two halves of a node of the balanced binary tree over
+ * {@code [0, n)} (split at the midpoint). Merging whichever neighbour happens to be finished first (as Protokit
+ * does) builds lopsided trees up to n-1 merges deep when results arrive out of order; pairing within the fixed tree
+ * keeps the depth at ceil(log2 n) whatever the order, which shortens the critical path, and gives the same merges
+ * for the same inputs on every run, so merged proofs can be cached and compared.
  *
  * <p>A plain class with no actor in it: {@link Reduction} drives it from a flow.
  */
@@ -54,22 +59,47 @@ public final class AdjacentRanges<R> {
   }
 
   private Merge<R> finished(int from, int to, R value) {
-    Map.Entry<Integer, Slot<R>> before = slots.lowerEntry(from);
-    if (before != null && before.getValue().to() == from && !before.getValue().merging()) {
-      int leftFrom = before.getKey();
-      R left = before.getValue().value();
-      slots.remove(from);
-      slots.put(leftFrom, new Slot<>(to, null, true));
-      return new Merge<>(leftFrom, from, to, left, value);
+    int lo = 0;
+    int hi = size;
+    while (!(lo == from && hi == to)) {
+      int mid = (lo + hi) >>> 1;
+      if (to <= mid) {
+        if (from == lo && to == mid) {
+          return pairWith(from, to, value, mid, hi, lo, true);
+        }
+        hi = mid;
+      } else if (from >= mid) {
+        if (from == mid && to == hi) {
+          return pairWith(from, to, value, lo, mid, lo, false);
+        }
+        lo = mid;
+      } else {
+        throw new IllegalStateException("[" + from + "," + to + ") is not a range of the reduction tree over [0,"
+            + size + ")");
+      }
     }
-    Slot<R> after = slots.get(to);
-    if (after != null && !after.merging()) {
-      slots.remove(to);
-      slots.put(from, new Slot<>(after.to(), null, true));
-      return new Merge<>(from, to, after.to(), value, after.value());
-    }
-    slots.put(from, new Slot<>(to, value, false));
+    slots.put(from, new Slot<>(to, value, false)); // the root
     return null;
+  }
+
+  /**
+   * The range [from, to) is finished; its sibling in the tree is [siblingFrom, siblingTo) and their parent starts at
+   * {@code parentFrom}. Merges with the sibling if it is finished, else waits for it.
+   */
+  private Merge<R> pairWith(
+      int from, int to, R value, int siblingFrom, int siblingTo, int parentFrom, boolean isLeft) {
+    Slot<R> sibling = slots.get(siblingFrom);
+    if (sibling == null || sibling.merging() || sibling.to() != siblingTo) {
+      slots.put(from, new Slot<>(to, value, false));
+      return null;
+    }
+    slots.remove(siblingFrom);
+    slots.remove(from);
+    int parentTo = isLeft ? siblingTo : to;
+    slots.put(parentFrom, new Slot<>(parentTo, null, true));
+    return isLeft
+        ? new Merge<>(from, to, siblingTo, value, sibling.value())
+        : new Merge<>(siblingFrom, from, to, sibling.value(), value);
   }
 
   /** True when one finished range covers every leaf. */

@@ -17,19 +17,69 @@ import org.junit.jupiter.api.Test;
 class AdjacentRangesTest {
 
   @Test
-  void mergesAdjacentLeavesAsSoonAsBothAreThere() {
-    AdjacentRanges<String> ranges = new AdjacentRanges<>(4);
-    assertNull(ranges.leaf(0, "a"));
-    assertNull(ranges.leaf(2, "c"), "0 and 2 are not adjacent");
-    AdjacentRanges.Merge<String> merge = ranges.leaf(1, "b");
-    assertEquals(new AdjacentRanges.Merge<>(0, 1, 2, "a", "b"), merge, "left neighbour first");
-    assertEquals(new AdjacentRanges.Merge<>(0, 2, 3, "ab", "c"), ranges.merged(0, 2, "ab"),
-        "[0,2) merges with the finished [2,3) at once, without waiting for leaf 3");
-    assertNull(ranges.leaf(3, "d"), "[0,3) is merging, so d waits");
-    assertEquals(new AdjacentRanges.Merge<>(0, 3, 4, "abc", "d"), ranges.merged(0, 3, "abc"));
+  void mergesTwoSiblingsAsSoonAsBothAreThere() {
+    AdjacentRanges<String> ranges = new AdjacentRanges<>(4); // tree: [0,2) = 0+1, [2,4) = 2+3, root = both
+    assertNull(ranges.leaf(1, "b"));
+    assertNull(ranges.leaf(2, "c"), "1 and 2 are adjacent but not siblings: no lopsided merge");
+    assertEquals(new AdjacentRanges.Merge<>(0, 1, 2, "a", "b"), ranges.leaf(0, "a"));
+    assertNull(ranges.merged(0, 2, "ab"), "[2,4) is not finished yet");
+    assertEquals(new AdjacentRanges.Merge<>(2, 3, 4, "c", "d"), ranges.leaf(3, "d"));
+    assertEquals(new AdjacentRanges.Merge<>(0, 2, 4, "ab", "cd"), ranges.merged(2, 4, "cd"));
     assertFalse(ranges.isComplete());
     assertNull(ranges.merged(0, 4, "abcd"));
     assertEquals("abcd", ranges.root());
+  }
+
+  @Test
+  void theTreeIsBalancedAndTheSameWhateverTheOrder() {
+    for (int size : new int[] {2, 3, 5, 8, 13, 64, 100}) {
+      String expected = null;
+      int depthBound = 32 - Integer.numberOfLeadingZeros(size - 1); // ceil(log2 size)
+      for (int seed = 0; seed < 20; seed++) {
+        Random random = new Random(seed);
+        AdjacentRanges<String> ranges = new AdjacentRanges<>(size);
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+          order.add(i);
+        }
+        Collections.shuffle(order, random);
+        Deque<AdjacentRanges.Merge<String>> inFlight = new ArrayDeque<>();
+        for (int leaf : order) {
+          AdjacentRanges.Merge<String> merge = ranges.leaf(leaf, "" + leaf);
+          if (merge != null) {
+            inFlight.add(merge);
+          }
+          while (!inFlight.isEmpty() && random.nextBoolean()) {
+            AdjacentRanges.Merge<String> next = inFlight.poll();
+            AdjacentRanges.Merge<String> followUp =
+                ranges.merged(next.from(), next.to(), "(" + next.left() + " " + next.right() + ")");
+            if (followUp != null) {
+              inFlight.add(followUp);
+            }
+          }
+        }
+        while (!inFlight.isEmpty()) {
+          AdjacentRanges.Merge<String> next = inFlight.poll();
+          AdjacentRanges.Merge<String> followUp =
+              ranges.merged(next.from(), next.to(), "(" + next.left() + " " + next.right() + ")");
+          if (followUp != null) {
+            inFlight.add(followUp);
+          }
+        }
+        String root = ranges.root();
+        if (expected == null) {
+          expected = root;
+        }
+        assertEquals(expected, root, "size " + size + ", seed " + seed + ": the same tree whatever the order");
+        int depth = 0;
+        int max = 0;
+        for (char c : root.toCharArray()) {
+          depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+          max = Math.max(max, depth);
+        }
+        assertTrue(max <= depthBound, "size " + size + ": depth " + max + " > " + depthBound + " in " + root);
+      }
+    }
   }
 
   @Test
