@@ -100,6 +100,8 @@ public final class TaskQueueState<W, R> {
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
+  /** Tasks accepted so far: each task's sequence number, so a worker's free slot goes to its oldest task. */
+  private long enqueued;
 
   /**
    * @param catalog the task types this queue accepts; one queue per type
@@ -136,7 +138,7 @@ public final class TaskQueueState<W, R> {
           + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
-    Task task = new Task(envelope, replyTo, type);
+    Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first Enqueue or the
       // outcome may have been lost between nodes, or a queue entity that moved lost it); while the queue still
@@ -421,36 +423,45 @@ public final class TaskQueueState<W, R> {
 
   /** Hands the head of this type's queue to the best workers while both exist. */
   private void dispatch(TypeQueue type) {
-    ArrayDeque<Task> pending = type.pending;
-    Task task;
-    while (type.top > 0 && (task = pending.peekFirst()) != null) {
-      Worker w = type.heads[type.top].worker;
-      if (task.avoid != null) {
-        if (task.avoid == w) {
-          Seat other = type.bestExcept(w);
-          if (other != null) {
-            w = other.worker;
-          }
-        }
-        task.avoid = null;
-      }
-      pending.pollFirst();
-      start(task, w);
+    while (type.top > 0 && !type.pending.isEmpty()) {
+      dispatchOne(type);
     }
   }
 
-  /** A slot of this worker came free: offer it its types in turn (rotating, so no type starves another). */
+  /** Hands the head of this type's queue to the worker serving it with the most free slots. */
+  private void dispatchOne(TypeQueue type) {
+    Task task = type.pending.pollFirst();
+    Worker w = type.heads[type.top].worker;
+    if (task.avoid != null) {
+      if (task.avoid == w) {
+        Seat other = type.bestExcept(w);
+        if (other != null) {
+          w = other.worker;
+        }
+      }
+      task.avoid = null;
+    }
+    start(task, w);
+  }
+
+  /**
+   * A slot of this worker came free: it goes to the oldest task among the types it serves (first enqueued, first
+   * served, across types), so a reduction does not overtake the leaves enqueued before it and no type starves.
+   */
   private void dispatchFor(Worker w) {
     Seat[] seats = w.seats;
-    int n = seats.length;
-    if (n == 0) {
-      return;
-    }
-    int first = w.rotor;
-    w.rotor = first + 1 < n ? first + 1 : 0;
-    for (int i = 0; i < n && w.free() > 0; i++) {
-      int k = first + i;
-      dispatch(seats[k < n ? k : k - n].type);
+    while (w.free() > 0) {
+      TypeQueue oldest = null;
+      for (Seat seat : seats) {
+        Task head = seat.type.pending.peekFirst();
+        if (head != null && seat.type.top > 0 && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
+          oldest = seat.type;
+        }
+      }
+      if (oldest == null) {
+        return;
+      }
+      dispatchOne(oldest);
     }
   }
 
@@ -577,6 +588,8 @@ public final class TaskQueueState<W, R> {
   /** One task, from enqueue until its outcome: also its node in its type's lease list and its worker's held list. */
   private final class Task {
     TaskEnvelope envelope;
+    /** Order of acceptance; kept on redelivery and retry, so a task put back stays older than later ones. */
+    final long seq;
     final R replyTo;
     final TypeQueue type;
     byte state = PENDING;
@@ -591,8 +604,9 @@ public final class TaskQueueState<W, R> {
     Task heldPrev;
     Task heldNext;
 
-    Task(TaskEnvelope envelope, R replyTo, TypeQueue type) {
+    Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq) {
       this.envelope = envelope;
+      this.seq = seq;
       this.replyTo = replyTo;
       this.type = type;
     }
@@ -758,7 +772,6 @@ public final class TaskQueueState<W, R> {
     /** Taken slots: tasks in flight here plus zombies. */
     int busy;
     Seat[] seats = newSeats(0);
-    int rotor;
     Task heldHead;
     Task heldTail;
     /** Tasks whose lease overran here; each keeps a slot until this worker reports on it. Rare, so a set. */
@@ -785,7 +798,6 @@ public final class TaskQueueState<W, R> {
       for (Seat seat : seats) {
         seat.type.unseat(seat);
       }
-      rotor = 0;
     }
 
     void addZombie(String taskId) {

@@ -450,4 +450,19 @@ class TaskQueueStateTest {
     // Without turns, the three squares would all go before the first add.
     assertEquals(2, types.subList(1, 5).stream().filter("add"::equals).count(), types.toString());
   }
+
+  @Test
+  void aFreedSlotGoesToTheOldestTaskAcrossTheWorkersTypes() {
+    serve("w1", 1, "square", "add");
+    enqueueSquares("s1", "s2");
+    queue.enqueue(new TaskEnvelope("a1", "flow-1", "run-1", "add", 1,
+        new TestTasks.Pair(Num.of(1), Num.of(2))), "flow-1");
+    enqueueSquares("s3");
+    assertEquals(List.of("s1"), effects.sentIds());
+    assertTrue(succeed("w1", "s1"));
+    assertTrue(succeed("w1", "s2"));
+    assertTrue(queue.succeeded("w1", "inc-1", "a1", 1, Num.of(3)));
+    assertEquals(List.of("s1", "s2", "a1", "s3"), effects.sentIds(),
+        "in the order they were enqueued, whatever their type");
+  }
 }
