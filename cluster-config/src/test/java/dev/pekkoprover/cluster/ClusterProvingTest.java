@@ -180,4 +180,35 @@ class ClusterProvingTest {
       assertTrue(redelivered >= held, "every held task was put back: " + redelivered + " of " + held);
     }
   }
+
+  @Test
+  void whenTheQueueNodeLeavesItsEntitiesRestartElsewhereAndFlowsReSendWhatWasLost() {
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(3000);
+    String quickResend = "prover.sequencer.resend-after = 3s";
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode sequencer = cluster.start("A", "sequencer", quickResend,
+          b -> b.catalog(catalog).sequencer(AppchainJob.startupPlan(settings)));
+      ProverNode firstQueue = cluster.start("Q", "queue", "", b -> b.catalog(catalog));
+      ProverNode worker = workerNode(cluster, "B", List.of(), "");
+      TestNodes.await(sequencer.ready());
+      TestNodes.await(worker.ready());
+      // every entity lives on Q; a second queue node joins, but nothing is rebalanced onto it
+      ProverNode secondQueue = cluster.start("R", "queue", "", b -> b.catalog(catalog));
+
+      Blocks blocks = new Blocks(17, 6, 12, settings);
+      List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 3);
+      ActorTestKit kit = ActorTestKit.create(sequencer.system());
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+        assertTrue(RecordingTaskType.ranOn("B-") >= 20, "proving is under way");
+        return null;
+      });
+      ClusterNodes.leave(firstQueue); // its entities, with their pending and in-flight tasks, are gone
+
+      List<FlowResult.Completed> done = blocks.assertProven(batches);
+      int resent = done.stream().mapToInt(batch -> batch.stats().resent()).sum();
+      assertTrue(resent > 0, "the flows re-sent the tasks the lost entities held");
+      assertTrue(TestNodes.stats(secondQueue).types().values().stream()
+          .mapToLong(QueueStats.TypeStats::completed).sum() > 0, "the entities now live on R and serve");
+    }
+  }
 }
