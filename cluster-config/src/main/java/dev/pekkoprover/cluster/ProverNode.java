@@ -28,10 +28,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -323,79 +325,87 @@ public final class ProverNode implements AutoCloseable {
         CompletableFuture<Void> workersReady,
         Map<String, ActorRef<WorkerCommand>> workers) {}
 
+    private final ActorContext<Command> context;
+    private final Config config;
+    private final ActorRef<QueueCommand> queue;
+    /** Read from outside (the node's edge API) as well: a concurrent map. */
+    private final Map<String, ActorRef<WorkerCommand>> workers = new ConcurrentHashMap<>();
+
+    private Guardian(ActorContext<Command> context, Config config, ActorRef<QueueCommand> queue) {
+      this.context = context;
+      this.config = config;
+      this.queue = queue;
+    }
+
     static Behavior<Command> create(
         Deployment deployment,
         TaskCatalog catalog,
         StartupPlan<?, ?> plan,
-        Map<String, WorkerSpec> workers,
+        Map<String, WorkerSpec> workerSpecs,
         Config config,
         CompletableFuture<Started> started) {
-      return Behaviors.setup(
-          context -> {
-            ActorRef<QueueCommand> queue =
-                deployment == Deployment.LOCAL
-                    ? context.spawn(LocalTaskQueue.create(catalog, QueueSettings.fromConfig(config)), "queue")
-                    : context.spawn(
-                        QueueFront.create(
-                            ShardedTaskQueue.init(
-                                context.getSystem(), catalog, QueueSettings.fromConfig(config), QUEUE_ROLE),
-                            catalog,
-                            FrontSettings.fromConfig(config)),
-                        "queue");
-            CompletableFuture<Void> workersReady = new CompletableFuture<>();
-            ActorRef<WorkerStateChanged> gate =
-                context.spawn(WorkerReadyGate.create(Set.copyOf(workers.keySet()), workersReady), "worker-ready-gate");
-            Map<String, ActorRef<WorkerCommand>> refs = new java.util.concurrent.ConcurrentHashMap<>();
-            workers.forEach(
-                (workerId, spec) ->
-                    refs.put(workerId, spawnWorker(context, config, workerId, spec, queue, gate)));
-            ActorRef<Sequencer.Command> sequencer = null;
-            CompletableFuture<Object> sequencerStarted = null;
-            if (plan != null) {
-              sequencerStarted = new CompletableFuture<>();
-              Behavior<Sequencer.Command> behavior = Sequencer.create(queue, plan, sequencerStarted);
-              sequencer =
-                  deployment == Deployment.LOCAL
-                      ? context.spawn(behavior, "sequencer")
-                      : ClusterSingleton.get(context.getSystem())
-                          .init(
-                              SingletonActor.of(behavior, "sequencer")
-                                  .withSettings(
-                                      ClusterSingletonSettings.create(context.getSystem())
-                                          .withRole(SEQUENCER_ROLE)));
-            }
-            started.complete(new Started(queue, sequencer, sequencerStarted, workersReady, refs));
-            return Behaviors.receive(Command.class)
-                .onMessage(
-                    SpawnWorker.class,
-                    spawn -> {
-                      ActorRef<WorkerCommand> ref =
-                          spawnWorker(context, config, spawn.workerId(),
-                              new WorkerSpec(spawn.types(), spawn.concurrency()), queue, null);
-                      refs.put(spawn.workerId(), ref);
-                      spawn.replyTo().tell(ref);
-                      return Behaviors.same();
-                    })
-                .onMessage(
-                    StopWorker.class,
-                    stop -> {
-                      ActorRef<WorkerCommand> ref = refs.remove(stop.workerId());
-                      if (ref != null) {
-                        context.stop(ref);
-                      }
-                      return Behaviors.same();
-                    })
-                .build();
-          });
+      return Behaviors.setup(context -> {
+        Guardian guardian = new Guardian(context, config, spawnQueue(context, deployment, catalog, config));
+        started.complete(guardian.startParts(deployment, plan, workerSpecs));
+        return guardian.running();
+      });
     }
 
-    private static ActorRef<WorkerCommand> spawnWorker(
-        org.apache.pekko.actor.typed.javadsl.ActorContext<Command> context,
-        Config config,
-        String workerId,
-        WorkerSpec spec,
-        ActorRef<QueueCommand> queue,
-        ActorRef<WorkerStateChanged> listener) {
+    private static ActorRef<QueueCommand> spawnQueue(
+        ActorContext<Command> context, Deployment deployment, TaskCatalog catalog, Config config) {
+      QueueSettings settings = QueueSettings.fromConfig(config);
+      if (deployment == Deployment.LOCAL) {
+        return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
+      }
+      var region = ShardedTaskQueue.init(context.getSystem(), catalog, settings, QUEUE_ROLE);
+      return context.spawn(QueueFront.create(region, catalog, FrontSettings.fromConfig(config)), "queue");
+    }
+
+    /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */
+    private Started startParts(Deployment deployment, StartupPlan<?, ?> plan, Map<String, WorkerSpec> workerSpecs) {
+      CompletableFuture<Void> workersReady = new CompletableFuture<>();
+      ActorRef<WorkerStateChanged> gate =
+          context.spawn(WorkerReadyGate.create(Set.copyOf(workerSpecs.keySet()), workersReady), "worker-ready-gate");
+      workerSpecs.forEach((workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
+      if (plan == null) {
+        return new Started(queue, null, null, workersReady, workers);
+      }
+      CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
+      Behavior<Sequencer.Command> behavior = Sequencer.create(queue, plan, sequencerStarted);
+      ActorRef<Sequencer.Command> sequencer =
+          deployment == Deployment.LOCAL
+              ? context.spawn(behavior, "sequencer")
+              : ClusterSingleton.get(context.getSystem())
+                  .init(SingletonActor.of(behavior, "sequencer")
+                      .withSettings(ClusterSingletonSettings.create(context.getSystem()).withRole(SEQUENCER_ROLE)));
+      return new Started(queue, sequencer, sequencerStarted, workersReady, workers);
+    }
+
+    private Behavior<Command> running() {
+      return Behaviors.receive(Command.class)
+          .onMessage(SpawnWorker.class, this::onSpawnWorker)
+          .onMessage(StopWorker.class, this::onStopWorker)
+          .build();
+    }
+
+    private Behavior<Command> onSpawnWorker(SpawnWorker spawn) {
+      ActorRef<WorkerCommand> ref =
+          spawnWorker(spawn.workerId(), new WorkerSpec(spawn.types(), spawn.concurrency()), null);
+      workers.put(spawn.workerId(), ref);
+      spawn.replyTo().tell(ref);
+      return Behaviors.same();
+    }
+
+    private Behavior<Command> onStopWorker(StopWorker stop) {
+      ActorRef<WorkerCommand> ref = workers.remove(stop.workerId());
+      if (ref != null) {
+        context.stop(ref);
+      }
+      return Behaviors.same();
+    }
+
+    private ActorRef<WorkerCommand> spawnWorker(
+        String workerId, WorkerSpec spec, ActorRef<WorkerStateChanged> listener) {
       WorkerSettings settings = WorkerSettings.fromConfig(config, workerId).withConcurrency(spec.concurrency());
       return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
     }

@@ -119,8 +119,8 @@ class ClusterProvingTest {
 
   @Test
   void aWorkerNodeJoiningMidRunRegistersAndTakesWork() {
-    // enough proving work that the run is still going when the new node is Ready
-    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(3000);
+    // enough proving work (about 10 ms a proof) that the run is still going when the new node is Ready
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(10_000);
     try (ClusterNodes cluster = new ClusterNodes()) {
       ProverNode sequencer = sequencerNode(cluster, settings, "");
       ProverNode first = workerNode(cluster, "B", List.of(), "");

@@ -53,12 +53,16 @@ class RedeliveryTest {
     });
     String rescuer = TestNodes.await(node.addWorker(List.of(), 2));
     node.stopWorker(holder);
-    TestTasks.release("stop"); // the rescuer must not hang on the same inputs; the stopped worker's threads end too
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
+      assertEquals(2, TestNodes.stats(node).of("square").redelivered(), "each held task was put back");
+      return null;
+    });
+    TestTasks.release("stop"); // only now: the stopped worker's computations end, unseen; the rescuer's finish
 
     FlowResult.Completed done = TestNodes.await(flow);
     assertEquals(Num.of(13), done.result());
     QueueStats stats = TestNodes.stats(node);
-    assertEquals(2, stats.of("square").redelivered(), "each held task was put back");
+    assertEquals(2, stats.of("square").redelivered(), "put back once each, no more");
     long rescued = TestTasks.runs.stream()
         .filter(run -> run.taskType().equals("square") && run.workerId().equals(rescuer)).count();
     assertEquals(2, rescued, "the other worker ran both again");
