@@ -3,20 +3,26 @@
 # same run, with the ratios. Absolute figures on a shared 2-core machine drift by 15-50% over an hour: compare only
 # figures from one run of this script.
 #
-#   bench/run.sh [--bullmq] [--quick] [--runs N] [--bullmq-runs N] [--workloads LIST] [--no-build] [--no-wait]
-#                [--profile] [--jmh] [--xmx SIZE] [--out DIR] [--bullmq-dir DIR] [-- HARNESS_ARGS...]
+#   bench/run.sh [--bullmq] [--quick] [--runs N] [--bullmq-runs N] [--workloads LIST] [--cluster-workloads LIST]
+#                [--no-build] [--no-wait] [--profile] [--jmh] [--xmx SIZE] [--out DIR] [--bullmq-dir DIR]
+#                [-- HARNESS_ARGS...]
 #
 #   --bullmq         also run the BullMQ baseline (needs redis-server, node and npm: installed with apt-get when
 #                    missing, as the baseline's README says) and print ours/bullmq ratios
 #   --quick          tiny sizes, one run each (a smoke run of the whole chain, not figures)
 #   --runs N         measured runs per measurement of our harness (default: each workload's own, 3 to 10)
 #   --bullmq-runs N  runs of the baseline (default 1; about 1 minute per run)
-#   --workloads L    what our harness runs (default all,memory,cluster): one-JVM workloads (all = throughput,
-#                    latency,tree,sched,fleet,join), memory (heap workloads, in a JVM of their own with a fixed
-#                    -Xmx) and cluster (the cross-process workloads)
+#   --workloads L    what our harness runs (default all,memory,cluster,cluster-nocheck): one-JVM workloads (all =
+#                    throughput,latency,tree,sched,fleet,join), memory (heap workloads, in a JVM of their own with
+#                    a fixed -Xmx), cluster (the cross-process workloads: the worker in a process of its own,
+#                    joined over loopback) and cluster-nocheck (cross-process throughput at c=8,64 and latency at
+#                    c=1 once more with the payload size check off, prover.queue.cluster.max-payload-size = 0: what
+#                    the check costs; into ours-nocheck.txt, not judged)
+#   --cluster-workloads L  which workloads the cluster part runs (default throughput,latency,tree,join)
 #   --no-build       use bench/target/bench.jar as it is
 #   --no-wait        do not wait for a quiet machine
-#   --profile        record the one-JVM run with JFR (1 ms sampling) and print its hot methods
+#   --profile        record the runs with JFR (1 ms sampling) and print their hot methods: the one-JVM run, and
+#                    in the cluster run the bench JVM and each worker process
 #   --jmh            also run the JMH benchmarks of the queue's bookkeeping (TaskQueueState), about 2 minutes
 #   --xmx SIZE       fixed heap of the memory run (default 1g)
 #   --out DIR        where the results go (default bench/bench-results/<date-time>)
@@ -24,15 +30,18 @@
 #   after --          more arguments for our harness (e.g. --conf 'pekko.actor...=2')
 #
 # Results in the output folder: ours.txt (our harness's lines), bullmq.txt (the baseline's), ratios.txt
-# (ratio and target lines), machine.txt, with --profile profile.jfr and hot-methods.txt, with --jmh jmh.txt.
-# Environment: JAVA_OPTS for our one-JVM runs (default -Xms1g -Xmx1g); PORT for the baseline's Redis (6390).
+# (ratio and target lines), machine.txt, ours-nocheck.txt (cluster-nocheck), with --profile profile*.jfr and
+# hot-methods*.txt, with --jmh jmh.txt.
+# Environment: JAVA_OPTS for our JVMs but the memory run (default -Xms1g -Xmx1g; a worker process gets the same heap);
+# PORT for the baseline's Redis (6390).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 JAR="$HERE/target/bench.jar"
 
-BULLMQ=0; QUICK=0; RUNS=""; BULLMQ_RUNS=1; WORKLOADS="all,memory,cluster"; BUILD=1; WAIT=1; PROFILE=0; JMH=0; XMX=1g
+BULLMQ=0; QUICK=0; RUNS=""; BULLMQ_RUNS=1; WORKLOADS="all,memory,cluster,cluster-nocheck"; BUILD=1; WAIT=1
+PROFILE=0; JMH=0; XMX=1g; CLUSTER_WORKLOADS="throughput,latency,tree,join"
 OUT=""; BULLMQ_DIR="$ROOT/../shared/bench/bullmq"; EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,6 +50,7 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift ;;
     --bullmq-runs) BULLMQ_RUNS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
+    --cluster-workloads) CLUSTER_WORKLOADS=$2; shift ;;
     --no-build) BUILD=0 ;;
     --no-wait) WAIT=0 ;;
     --profile) PROFILE=1 ;;
@@ -49,7 +59,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --bullmq-dir) BULLMQ_DIR=$2; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -107,19 +117,23 @@ HARNESS_ARGS=()
 [ "$QUICK" = 1 ] && HARNESS_ARGS+=(--quick)
 [ -n "$RUNS" ] && HARNESS_ARGS+=(--runs "$RUNS")
 HARNESS_ARGS+=("${EXTRA[@]+"${EXTRA[@]}"}")
-PROFILE_OPTS=()
+PROFILE_OPTS=(); CLUSTER_PROFILE_OPTS=()
 if [ "$PROFILE" = 1 ]; then
   # the JDK's profile settings, with CPU samples every millisecond instead of every 10-20 ms
   sed -e '/jdk.ExecutionSample/,/<\/event>/ s#<setting name="period"\([^>]*\)>[^<]*</setting>#<setting name="period"\1>1 ms</setting>#' \
     "$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")/lib/jfr/profile.jfc" > "$OUT/profile.jfc"
   PROFILE_OPTS=("-XX:StartFlightRecording=filename=$OUT/profile.jfr,settings=$OUT/profile.jfc")
+  # the cluster run: the bench JVM, and each worker process ({n}: its number) through bench.worker.java-opts
+  CLUSTER_PROFILE_OPTS=("-XX:StartFlightRecording=filename=$OUT/profile-cluster.jfr,settings=$OUT/profile.jfc"
+    "-Dbench.worker.java-opts=-XX:StartFlightRecording=filename=$OUT/profile-worker{n}.jfr,settings=$OUT/profile.jfc")
 fi
 
-JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0
+JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0; RUN_NOCHECK=0
 for w in ${WORKLOADS//,/ }; do
   case "$w" in
     memory) RUN_MEMORY=1 ;;
     cluster) RUN_CLUSTER=1 ;;
+    cluster-nocheck) RUN_NOCHECK=1 ;;
     *) JVM_WORKLOADS+=("$w") ;;
   esac
 done
@@ -134,11 +148,22 @@ if [ ${#JVM_WORKLOADS[@]} -gt 0 ]; then
     "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" | tee -a "$OUT/ours.txt" || ours_status=1
 fi
 if [ "$RUN_CLUSTER" = 1 ]; then
-  echo "# ours: java $JAVA_OPTS -jar bench.jar throughput latency tree join --deployment cluster ${HARNESS_ARGS[*]-}" \
+  echo "# ours: java $JAVA_OPTS -jar bench.jar $CLUSTER_WORKLOADS --deployment cluster ${HARNESS_ARGS[*]-}" \
     | tee -a "$OUT/ours.txt"
   # shellcheck disable=SC2086
-  java $JAVA_OPTS -jar "$JAR" throughput latency tree join --deployment cluster \
-    "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" | tee -a "$OUT/ours.txt" || ours_status=1
+  java $JAVA_OPTS "${CLUSTER_PROFILE_OPTS[@]+"${CLUSTER_PROFILE_OPTS[@]}"}" -jar "$JAR" "$CLUSTER_WORKLOADS" \
+    --deployment cluster "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" | tee -a "$OUT/ours.txt" || ours_status=1
+fi
+if [ "$RUN_NOCHECK" = 1 ]; then
+  # cross-process throughput (c=8, 64) and latency (c=1) once more with the payload size check off, to compare
+  # with the same lines of ours.txt (not judged: a file of its own)
+  NOCHECK=(throughput,latency --deployment cluster --conc 8,64 --lat-conc 1
+    --conf "prover.queue.cluster.max-payload-size = 0")
+  echo "# ours: java $JAVA_OPTS -jar bench.jar ${NOCHECK[*]:0:7} --conf '${NOCHECK[8]}' ${HARNESS_ARGS[*]-}" \
+    | tee "$OUT/ours-nocheck.txt"
+  # shellcheck disable=SC2086
+  java $JAVA_OPTS -jar "$JAR" "${NOCHECK[@]}" "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" \
+    | tee -a "$OUT/ours-nocheck.txt" || ours_status=1
 fi
 if [ "$RUN_MEMORY" = 1 ]; then
   echo "# ours: java -Xms$XMX -Xmx$XMX -jar bench.jar memory ${HARNESS_ARGS[*]-}" | tee -a "$OUT/ours.txt"
@@ -146,8 +171,12 @@ if [ "$RUN_MEMORY" = 1 ]; then
     || ours_status=1
 fi
 if [ "$PROFILE" = 1 ]; then
-  java -cp "$JAR" dev.pekkoprover.bench.HotMethods "$OUT/profile.jfr" 40 > "$OUT/hot-methods.txt"
-  echo "# hot methods of the one-JVM run: $OUT/hot-methods.txt"
+  for jfr in "$OUT"/profile*.jfr; do
+    [ -f "$jfr" ] || continue
+    name=$(basename "$jfr" .jfr); name=${name#profile}
+    java -cp "$JAR" dev.pekkoprover.bench.HotMethods "$jfr" 40 > "$OUT/hot-methods$name.txt"
+    echo "# hot methods of $(basename "$jfr"): $OUT/hot-methods$name.txt"
+  done
 fi
 
 if [ "$JMH" = 1 ]; then

@@ -19,20 +19,43 @@ final class CpuMeter {
   private long wall0;
   private long self0;
   private double machine0;
+  private double children0;
 
   void start() {
     wall0 = System.nanoTime();
     self0 = os.getProcessCpuTime();
     machine0 = machineBusySeconds();
+    children0 = childrenBusySeconds();
   }
 
-  /** [this JVM's CPU %, everything else's CPU %] since {@link #start()}. */
+  /**
+   * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %] since {@link #start()}. The
+   * children are the worker node processes of the cross-process deployment; they are not counted in "everything
+   * else". Children that started or ended in between count only for what they used while the meter saw them.
+   */
   double[] stop() {
     double wall = (System.nanoTime() - wall0) / 1e9;
     double self = (os.getProcessCpuTime() - self0) / 1e9;
     double machine = machineBusySeconds() - machine0;
-    double other = Double.isNaN(machine) ? Double.NaN : Math.max(0, machine - self);
-    return new double[] {100 * self / wall, 100 * other / wall};
+    double children = Math.max(0, childrenBusySeconds() - children0);
+    double other = Double.isNaN(machine) ? Double.NaN : Math.max(0, machine - self - children);
+    return new double[] {100 * self / wall, 100 * other / wall, 100 * children / wall};
+  }
+
+  /** CPU seconds used so far by this JVM's live child processes, from /proc/[pid]/stat (utime + stime). */
+  static double childrenBusySeconds() {
+    return ProcessHandle.current().children().mapToDouble(CpuMeter::processBusySeconds).sum();
+  }
+
+  private static double processBusySeconds(ProcessHandle process) {
+    try {
+      String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
+      // after the command name in parentheses: state, then 10 fields, then utime and stime (fields 14 and 15)
+      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS_PER_SECOND;
+    } catch (IOException | RuntimeException e) {
+      return 0;
+    }
   }
 
   /** Busy CPU seconds of the whole machine (all cores), from /proc/stat: total minus idle and iowait. */

@@ -24,12 +24,13 @@ public interface Deployment {
   record BenchNode(ProverNode node, AutoCloseable others) implements AutoCloseable {
     @Override
     public void close() throws Exception {
+      // the others first: a worker node leaves the cluster gracefully while this node is still there to see it go
       try {
-        node.close();
-      } finally {
         if (others != null) {
           others.close();
         }
+      } finally {
+        node.close();
       }
     }
   }

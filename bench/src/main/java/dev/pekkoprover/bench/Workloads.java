@@ -88,8 +88,10 @@ final class Workloads {
     for (int c : options.conc()) {
       Line line = Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
       try (BenchNode bench = deployment.start("tp-c" + c, WorkerGroup.allTypes(1, c))) {
-        int runs = options.runsOr(10);
-        int warmup = options.warmupOr(10);
+        // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and keep the spread
+        boolean acrossProcesses = deployment instanceof ClusterDeployment;
+        int runs = options.runsOr(acrossProcesses ? 5 : 10);
+        int warmup = options.warmupOr(acrossProcesses ? 3 : 10);
         double[] perSecond = new double[runs];
         double[] endToEnd = new double[runs];
         CpuMeter series = new CpuMeter();
@@ -112,8 +114,8 @@ final class Workloads {
           }
         }
         double[] load = series.stop();
-        out.accept(line.spread("tasks_per_s", perSecond, 0).value("e2e_tasks_per_s", Line.median(endToEnd), 0)
-            .tag("runs", runs).value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0).toString());
+        out.accept(cpu(line.spread("tasks_per_s", perSecond, 0).value("e2e_tasks_per_s", Line.median(endToEnd), 0)
+            .tag("runs", runs), load).toString());
       } catch (WorkloadSkipped skipped) {
         skippedLine(line, skipped);
       }
@@ -265,9 +267,8 @@ final class Workloads {
 
     /** The summary line; {@code load} is [this JVM's CPU %, everything else's] over all measured runs. */
     Line summary(Line line, double[] load) {
-      return line.spread("p50_ms", p50, 4).spread("p90_ms", p90, 4).spread("p99_ms", p99, 4)
-          .spread("max_ms", max, 3).value("mean_ms", Line.median(mean), 4).tag("runs", p50.length)
-          .value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0);
+      return cpu(line.spread("p50_ms", p50, 4).spread("p90_ms", p90, 4).spread("p99_ms", p99, 4)
+          .spread("max_ms", max, 3).value("mean_ms", Line.median(mean), 4).tag("runs", p50.length), load);
     }
   }
 
@@ -349,7 +350,7 @@ final class Workloads {
             .value("simple_bound_ms", IdealSchedule.simpleBound(leaves, c) * workMs, 3);
       }
       double[] load = series.stop();
-      out.accept(line.tag("runs", runs).value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0).toString());
+      out.accept(cpu(line.tag("runs", runs), load).toString());
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
     }
@@ -397,8 +398,8 @@ final class Workloads {
       }
     }
     double[] load = series.stop();
-    out.accept(line.spread("ready_ms", ready, 2).spread("with_system_ms", withSystem, 2).tag("runs", runs)
-        .value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0).toString());
+    out.accept(cpu(line.spread("ready_ms", ready, 2).spread("with_system_ms", withSystem, 2).tag("runs", runs), load)
+        .toString());
   }
 
   /**
@@ -407,8 +408,8 @@ final class Workloads {
    */
   private void join() throws Exception {
     Line line = Line.ours("join").tag("deployment", deployment.name());
-    if (!deployment.name().equals("jvm")) {
-      skippedLine(line.tag("from", "member_up"), new WorkloadSkipped(ClusterDeployment.NOT_YET));
+    if (deployment instanceof ClusterDeployment cluster) {
+      clusterJoin(cluster, line.tag("from", "member_up"));
       return;
     }
     line.tag("from", "add_worker");
@@ -455,8 +456,55 @@ final class Workloads {
         }
       }
       double[] load = series.stop();
-      out.accept(line.spread("ready_ms", ready, 3).tag("runs", runs).value("cpu_pct", load[0], 0)
-          .value("other_cpu_pct", load[1], 0).toString());
+      out.accept(cpu(line.spread("ready_ms", ready, 3).tag("runs", runs), load).toString());
+    }
+  }
+
+  /**
+   * A worker node process joining a running cluster (the bench node, with one worker process already serving):
+   * {@code ready_ms} from the new member's Up to its worker Ready (its node's {@code ready()}), wall clock on this
+   * machine. Up is the earlier of two sightings: the bench node's {@code MemberUp} event and the new node's own
+   * (its {@code registerOnMemberUp}); Pekko publishes member events once gossip has converged, so neither is the
+   * leader's decision itself and either may come first. {@code seen_up_ms}: the new node's sighting minus the bench
+   * node's. {@code launch_to_up_ms}: from starting the process (a fresh JVM, as a
+   * joining node is) to the bench node's sighting, for scale.
+   */
+  private void clusterJoin(ClusterDeployment cluster, Line line) throws Exception {
+    try (BenchNode bench = cluster.start("join", WorkerGroup.allTypes(1, 1))) {
+      ProverNode node = bench.node();
+      Map<String, CompletableFuture<Long>> upAt = ClusterDeployment.memberUpTimes(node);
+      int runs = options.runsOr(5);
+      int warmup = options.warmupOr(1);
+      double[] ready = new double[runs];
+      double[] seenUp = new double[runs];
+      double[] launchToUp = new double[runs];
+      CpuMeter series = new CpuMeter();
+      for (int r = -warmup; r < runs; r++) {
+        if (r == 0) {
+          series.start();
+        }
+        try (ClusterDeployment.WorkerProcess joining =
+            cluster.launchWorker(node, "joining" + (r + warmup + 1), WorkerGroup.allTypes(1, 1))) {
+          long readyMicros = joining.awaitReady(90);
+          String address = joining.address(10);
+          long upMicros = Harness.await(upAt.computeIfAbsent(address, a -> new CompletableFuture<>()), 10);
+          ClusterDeployment.awaitRegistered(node, joining.workerIds(), 10);
+          long seenUpMicros = joining.seenUpMicros(10);
+          if (r >= 0) {
+            // the earlier of the two sightings of Up: a node publishes MemberUp only once gossip converges, so the
+            // bench node (the leader, which decided it) may hear it after the new node does
+            ready[r] = (readyMicros - Math.min(upMicros, seenUpMicros)) / 1e3;
+            seenUp[r] = (seenUpMicros - upMicros) / 1e3;
+            launchToUp[r] = (upMicros - joining.launchedMicros()) / 1e3;
+            comment(Line.ours("join").tag("run", r + 1).value("ready_ms", ready[r], 3)
+                .value("seen_up_ms", seenUp[r], 3).value("launch_to_up_ms", launchToUp[r], 1));
+          }
+        }
+      }
+      double[] load = series.stop();
+      out.accept(cpu(line.spread("ready_ms", ready, 3).spread("seen_up_ms", seenUp, 3)
+          .spread("launch_to_up_ms", launchToUp, 1).tag("runs", runs),
+          new double[] {load[0], load[1] + load[2]}).toString());
     }
   }
 
@@ -469,7 +517,7 @@ final class Workloads {
   private void idleHeap() throws Exception {
     Line line = Line.ours("idle-heap").tag("deployment", deployment.name()).tag("workers", options.workers());
     if (!deployment.name().equals("jvm")) {
-      skippedLine(line, new WorkloadSkipped(ClusterDeployment.NOT_YET));
+      skippedLine(line, new WorkloadSkipped(ONE_JVM_ONLY));
       return;
     }
     int runs = options.runsOr(3);
@@ -512,7 +560,7 @@ final class Workloads {
       int n = options.pending();
       Line line = Line.ours("pending-heap").tag("mode", mode).tag("deployment", deployment.name()).tag("tasks", n);
       if (!deployment.name().equals("jvm")) {
-        skippedLine(line, new WorkloadSkipped(ClusterDeployment.NOT_YET));
+        skippedLine(line, new WorkloadSkipped(ONE_JVM_ONLY));
         continue;
       }
       int runs = options.runsOr(3);
@@ -605,6 +653,17 @@ final class Workloads {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  private static final String ONE_JVM_ONLY = "a_one-JVM_measurement(heap_of_one_JVM)";
+
+  /**
+   * CPU over the measured runs ({@link CpuMeter#stop()}): this JVM's, the rest of the machine's, and, when the worker
+   * runs in a process of its own (cross-process deployment), that process's as {@code worker_cpu_pct}.
+   */
+  static Line cpu(Line line, double[] load) {
+    line.value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0);
+    return load.length > 2 && load[2] > 0 ? line.value("worker_cpu_pct", load[2], 0) : line;
+  }
 
   private void skippedLine(Line line, WorkloadSkipped skipped) {
     out.accept(line + " skipped reason=" + skipped.getMessage());

@@ -50,10 +50,16 @@ class HarnessSmokeTest {
   }
 
   @Test
-  void theClusterDeploymentSaysWhyItSkips() {
-    List<Ratios.Result> results = run("throughput", "join", "--quick", "--deployment", "cluster", "--conc", "64");
-    Ratios.Result throughput = only(results, "throughput", "c", "64");
-    assertTrue(throughput.skipped() && !throughput.get("reason").isBlank(), throughput.toString());
-    assertTrue(only(results, "join", null, null).skipped());
+  void theClusterDeploymentRunsTheWorkerInAProcessOfItsOwnAndLeavesNoProcessBehind() {
+    List<Ratios.Result> results =
+        run("throughput", "join", "--quick", "--deployment", "cluster", "--conc", "4", "--tasks", "200");
+    Ratios.Result throughput = only(results, "throughput", "c", "4");
+    assertTrue(throughput.number("tasks_per_s") > 0, throughput.toString());
+    assertTrue(throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
+    Ratios.Result join = only(results, "join", "from", "member_up");
+    assertTrue(Double.isFinite(join.number("ready_ms")) && join.number("launch_to_up_ms") > 0, join.toString());
+    assertTrue(results.stream().allMatch(r -> r.has("deployment", "cluster")));
+    assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+        "every worker process is gone");
   }
 }
