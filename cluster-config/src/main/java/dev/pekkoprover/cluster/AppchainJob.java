@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -122,7 +123,7 @@ public final class AppchainJob {
     return StartupPlan.of(CircuitCompilerTask.INSTANCE, Appchain.compileRequests(settings), Appchain::registrationParams);
   }
 
-  /** Runs the job on a node with a sequencer; progress lines go to {@code out} once a second. */
+  /** Runs the job on a node with a sequencer; progress lines go to {@code out} once a second and once at the end. */
   public static Summary run(ProverNode node, AppchainSettings settings, Options options, PrintStream out) {
     node.ready().toCompletableFuture().join();
     VerificationKeys keys = (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
@@ -169,6 +170,8 @@ public final class AppchainJob {
       progress.shutdownNow();
     }
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
+    // A last progress line once every flow has ended, so a run shorter than a second still shows where it got to.
+    printProgress(node, traces.size(), out).toCompletableFuture().join();
     if (failures.isEmpty()) {
       failures.addAll(checkChain(proven, chain, keys));
     }
@@ -220,8 +223,8 @@ public final class AppchainJob {
     return perType;
   }
 
-  private static void printProgress(ProverNode node, int blocks, PrintStream out) {
-    node.queueStats().thenAccept(stats -> {
+  private static CompletionStage<Void> printProgress(ProverNode node, int blocks, PrintStream out) {
+    return node.queueStats().thenAccept(stats -> {
       long proven = stats.of(NewBlockTask.NAME).completed();
       StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
       stats.types().forEach((type, counts) -> {
