@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
@@ -14,6 +15,9 @@ import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.eventstream.EventStream;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -89,9 +93,23 @@ class RegistrationLoopTest {
             .start();
     try {
       ActorTestKit stuckKit = ActorTestKit.create(stuck.system());
-      TestProbe<WorkerStateChanged> states = TestNodes.stateProbe(stuckKit);
-      awaitState(states, "stuck-w1", WorkerState.UNPREPARED);
-      states.expectNoMessage(Duration.ofMillis(500)); // it can never register: no state change follows
+      // its Unprepared event may be published before any subscription: watch only for the states it must not reach
+      TestProbe<WorkerStateChanged> beyondUnprepared = stuckKit.createTestProbe();
+      ActorRef<WorkerStateChanged> filter = stuckKit.spawn(Behaviors.receiveMessage(changed -> {
+        if (changed.state() != WorkerState.UNPREPARED) {
+          beyondUnprepared.getRef().tell(changed);
+        }
+        return Behaviors.same();
+      }));
+      stuckKit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, filter));
+      stuckKit.createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
+        QueueStats stats = TestNodes.stats(stuck);
+        assertEquals(1, stats.workers(), "the worker is up and has told the queue what it serves");
+        assertEquals(1, stats.of(TestTasks.Compile.INSTANCE.name()).pending(), "the compile task waits: no worker serves it");
+        return null;
+      });
+      beyondUnprepared.expectNoMessage(Duration.ofMillis(500)); // it can never register: it never leaves Unprepared
+      assertTrue(TestNodes.await(stuck.registrationStatus()).registeredWorkers().isEmpty(), "nobody registered");
       assertFalse(stuck.ready().toCompletableFuture().isDone(), "worker still Unprepared: the gate stays shut");
     } finally {
       stuck.close();
