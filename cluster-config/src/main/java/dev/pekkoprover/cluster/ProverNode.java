@@ -328,13 +328,17 @@ public final class ProverNode implements AutoCloseable {
     private final ActorContext<Command> context;
     private final Config config;
     private final ActorRef<QueueCommand> queue;
+    /** Largest result a worker sends to a queue entity on another node; 0 in one JVM, where nothing crosses. */
+    private final long maxResultBytes;
     /** Read from outside (the node's edge API) as well: a concurrent map. */
     private final Map<String, ActorRef<WorkerCommand>> workers = new ConcurrentHashMap<>();
 
-    private Guardian(ActorContext<Command> context, Config config, ActorRef<QueueCommand> queue) {
+    private Guardian(
+        ActorContext<Command> context, Config config, ActorRef<QueueCommand> queue, long maxResultBytes) {
       this.context = context;
       this.config = config;
       this.queue = queue;
+      this.maxResultBytes = maxResultBytes;
     }
 
     static Behavior<Command> create(
@@ -345,7 +349,10 @@ public final class ProverNode implements AutoCloseable {
         Config config,
         CompletableFuture<Started> started) {
       return Behaviors.setup(context -> {
-        Guardian guardian = new Guardian(context, config, spawnQueue(context, deployment, catalog, config));
+        long maxResultBytes =
+            deployment == Deployment.CLUSTER ? FrontSettings.fromConfig(config).maxPayloadBytes() : 0;
+        Guardian guardian =
+            new Guardian(context, config, spawnQueue(context, deployment, catalog, config), maxResultBytes);
         started.complete(guardian.startParts(deployment, plan, workerSpecs));
         return guardian.running();
       });
@@ -406,7 +413,9 @@ public final class ProverNode implements AutoCloseable {
 
     private ActorRef<WorkerCommand> spawnWorker(
         String workerId, WorkerSpec spec, ActorRef<WorkerStateChanged> listener) {
-      WorkerSettings settings = WorkerSettings.fromConfig(config, workerId).withConcurrency(spec.concurrency());
+      WorkerSettings settings = WorkerSettings.fromConfig(config, workerId)
+          .withConcurrency(spec.concurrency())
+          .withMaxResultBytes(maxResultBytes);
       return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
     }
   }

@@ -52,6 +52,7 @@ class SerializationTest {
   void queueMessagesRoundTrip() {
     TestProbe<TaskOutcome> flow = testKit.createTestProbe();
     TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
     List<Object> messages =
         List.of(
             new QueueCommand.Enqueue(
@@ -62,11 +63,11 @@ class SerializationTest {
             new TaskOutcome.Succeeded("f:1", "f", "r", "square", 1, "w1", Num.of(4)),
             new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
             new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7)), 2, 9, 10),
-            new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}"))),
+            new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}")), queue.getRef()),
             new WorkerStateChanged("w1", "i1", WorkerState.READY),
             new WorkerCommand.DispatchAll(List.of(
                 new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),
-                new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2))))),
+                new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2)))), queue.getRef()),
             new QueueCommand.Reports(
                 List.of(new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4))),
                 List.of(new QueueCommand.TaskFailed("w1", "i1", "f:2", "add", 1, "boom", false)),

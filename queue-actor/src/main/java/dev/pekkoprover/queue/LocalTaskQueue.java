@@ -61,6 +61,8 @@ public final class LocalTaskQueue {
   }
 
   private final ActorContext<QueueCommand> context;
+  /** Where workers report the tasks this queue dispatched to them: itself (in a cluster, this entity). */
+  private final ActorRef<QueueCommand> self;
   private final TimerScheduler<QueueCommand> timers;
   private final QueueSettings settings;
   private final Logger log;
@@ -80,6 +82,7 @@ public final class LocalTaskQueue {
       TaskCatalog catalog,
       QueueSettings settings) {
     this.context = context;
+    this.self = context.getSelf();
     this.timers = timers;
     this.settings = settings;
     this.log = context.getLog();
@@ -213,10 +216,12 @@ public final class LocalTaskQueue {
       return;
     }
     if (moreDispatches == null) {
-      firstWorker.tell(new WorkerCommand.Dispatch(firstTask));
+      firstWorker.tell(new WorkerCommand.Dispatch(firstTask, self));
     } else {
       moreDispatches.forEach((worker, tasks) ->
-          worker.tell(tasks.size() == 1 ? new WorkerCommand.Dispatch(tasks.get(0)) : new WorkerCommand.DispatchAll(tasks)));
+          worker.tell(tasks.size() == 1
+              ? new WorkerCommand.Dispatch(tasks.get(0), self)
+              : new WorkerCommand.DispatchAll(tasks, self)));
       moreDispatches = null;
     }
     firstWorker = null;

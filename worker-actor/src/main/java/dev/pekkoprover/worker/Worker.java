@@ -19,6 +19,7 @@ import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -34,7 +35,10 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -55,7 +59,8 @@ public final class Worker {
    * A compute that ran on the compute dispatcher has finished. Never leaves this JVM (it is sent only to self through
    * pipeToSelf) and carries an arbitrary result object or a Throwable, so it is exempt from serialisation checks.
    */
-  private record ComputeDone(String incarnation, TaskEnvelope task, Object result, Throwable failure)
+  private record ComputeDone(
+      String incarnation, TaskEnvelope task, ActorRef<QueueCommand> replyTo, Object result, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   /**
@@ -79,6 +84,13 @@ public final class Worker {
     INSTANCE
   }
 
+  /** Reports bound for one queue (entity). */
+  private static final class ReportBatch {
+    final List<QueueCommand.TaskSucceeded> succeeded = new ArrayList<>();
+    final List<QueueCommand.TaskFailed> failed = new ArrayList<>();
+    final List<QueueCommand.TaskDeclined> declined = new ArrayList<>();
+  }
+
   /** A served task type with the context its tasks run with in the current state. */
   private record Slot(TaskType<Object, Object> type, TaskContext context) {}
 
@@ -99,10 +111,12 @@ public final class Worker {
   private WorkerState state;
   /** The types served in {@link #state}, by name, each with its task context. */
   private Map<String, Slot> served = Map.of();
-  /** Reports not sent yet (see {@link SendReports}); empty between batches. */
-  private List<QueueCommand.TaskSucceeded> succeededReports = new ArrayList<>();
-  private List<QueueCommand.TaskFailed> failedReports = new ArrayList<>();
-  private List<QueueCommand.TaskDeclined> declinedReports = new ArrayList<>();
+  /** Reports not sent yet (see {@link SendReports}), by the queue (entity) that dispatched their task. */
+  private final Map<ActorRef<QueueCommand>, ReportBatch> reports = new LinkedHashMap<>();
+  /** How many reports {@link #reports} holds; 0 between batches. */
+  private int unsentReports;
+  /** Serialises a result bound for another node to check its size; null when there is no limit. */
+  private final Serialization serialization;
   /** Tasks handed to the compute dispatcher whose result has not come back yet. */
   private int running;
   /** The registration parameters, once registered. */
@@ -125,6 +139,8 @@ public final class Worker {
     this.computeExecutor =
         context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.computeDispatcher()));
     this.json = JacksonObjectMapperProvider.get(context.getSystem()).getOrCreate("jackson-json", Optional.empty());
+    this.serialization =
+        settings.maxResultBytes() > 0 ? SerializationExtension.get(Adapter.toClassic(context.getSystem())) : null;
   }
 
   /**
@@ -236,11 +252,17 @@ public final class Worker {
     queue.tell(new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation + "/down", Set.of(), 0));
   }
 
-  /** Asks for a {@link SendReports} when the first report of a batch is added. */
-  private void reportSoon() {
-    if (succeededReports.size() + failedReports.size() + declinedReports.size() == 1) {
+  /** The batch of reports for {@code to}; asks for a {@link SendReports} when the first report of a burst comes. */
+  private ReportBatch batchFor(ActorRef<QueueCommand> to) {
+    if (unsentReports++ == 0) {
       context.getSelf().tell(SendReports.INSTANCE);
     }
+    ReportBatch batch = reports.get(to);
+    if (batch == null) {
+      batch = new ReportBatch();
+      reports.put(to, batch);
+    }
+    return batch;
   }
 
   private Behavior<WorkerCommand> onSendReports() {
@@ -248,26 +270,25 @@ public final class Worker {
     return Behaviors.same();
   }
 
-  /** The gathered reports: a lone one as itself, several as one Reports message. */
+  /** The gathered reports, one message per queue (entity): a lone report as itself, several as one Reports. */
   private void sendReports() {
-    int count = succeededReports.size() + failedReports.size() + declinedReports.size();
-    if (count == 0) {
+    if (unsentReports == 0) {
       return;
     }
-    if (count > 1) {
-      queue.tell(new QueueCommand.Reports(succeededReports, failedReports, declinedReports));
-      succeededReports = new ArrayList<>();
-      failedReports = new ArrayList<>();
-      declinedReports = new ArrayList<>();
-      return;
-    }
-    if (!succeededReports.isEmpty()) {
-      queue.tell(succeededReports.remove(0));
-    } else if (!failedReports.isEmpty()) {
-      queue.tell(failedReports.remove(0));
-    } else {
-      queue.tell(declinedReports.remove(0));
-    }
+    reports.forEach((to, batch) -> {
+      int count = batch.succeeded.size() + batch.failed.size() + batch.declined.size();
+      if (count > 1) {
+        to.tell(new QueueCommand.Reports(batch.succeeded, batch.failed, batch.declined));
+      } else if (!batch.succeeded.isEmpty()) {
+        to.tell(batch.succeeded.get(0));
+      } else if (!batch.failed.isEmpty()) {
+        to.tell(batch.failed.get(0));
+      } else {
+        to.tell(batch.declined.get(0));
+      }
+    });
+    reports.clear();
+    unsentReports = 0;
   }
 
   private Behavior<WorkerCommand> onAnnounce() {
@@ -297,9 +318,9 @@ public final class Worker {
   private Behavior<WorkerCommand> onDispatchWhileUnprepared(Dispatch dispatch) {
     TaskEnvelope task = dispatch.task();
     if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
-      return register(task);
+      return register(task, dispatch.replyTo());
     }
-    run(task);
+    run(task, dispatch.replyTo());
     return Behaviors.same();
   }
 
@@ -313,19 +334,19 @@ public final class Worker {
       TaskEnvelope task = tasks.get(i);
       if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
         if (i + 1 < tasks.size()) {
-          context.getSelf().tell(new DispatchAll(List.copyOf(tasks.subList(i + 1, tasks.size()))));
+          context.getSelf().tell(new DispatchAll(List.copyOf(tasks.subList(i + 1, tasks.size())), batch.replyTo()));
         }
-        return register(task);
+        return register(task, batch.replyTo());
       }
-      run(task);
+      run(task, batch.replyTo());
     }
     return Behaviors.same();
   }
 
   /** Takes the registration parameters from a registration task and becomes Registered. */
-  private Behavior<WorkerCommand> register(TaskEnvelope task) {
+  private Behavior<WorkerCommand> register(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     Slot slot = served.get(task.taskType());
-    Object parameters = admit(task, slot);
+    Object parameters = admit(task, slot, replyTo);
     if (parameters == REFUSED) {
       return Behaviors.same();
     }
@@ -333,38 +354,38 @@ public final class Worker {
     try {
       registered = slot.type().compute(parameters, slot.context());
     } catch (Throwable failure) {
-      report(task, failure);
+      report(task, failure, replyTo);
       return Behaviors.same();
     }
-    queue.tell(
+    replyTo.tell(
         new QueueCommand.TaskSucceeded(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), registered));
     return registered(parameters, task);
   }
 
   private Behavior<WorkerCommand> onDispatch(Dispatch dispatch) {
-    run(dispatch.task());
+    run(dispatch.task(), dispatch.replyTo());
     return Behaviors.same();
   }
 
   private Behavior<WorkerCommand> onDispatchAll(DispatchAll batch) {
     for (TaskEnvelope task : batch.tasks()) {
-      run(task);
+      run(task, batch.replyTo());
     }
     return Behaviors.same();
   }
 
   /** Runs a task this worker was handed, or answers it at once (declined, or failed for a bad payload). */
-  private void run(TaskEnvelope task) {
+  private void run(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     Slot slot = served.get(task.taskType());
-    Object input = admit(task, slot);
+    Object input = admit(task, slot, replyTo);
     if (input == REFUSED) {
       return;
     }
     if (slot.type().runsInline()) {
-      computeInline(task, slot, input);
+      computeInline(task, replyTo, slot, input);
     } else {
-      computeOffThread(task, slot, input);
+      computeOffThread(task, replyTo, slot, input);
     }
   }
 
@@ -372,13 +393,13 @@ public final class Worker {
    * The task's input when this worker can run it now; otherwise answers the task (declined: type not served or no
    * capacity; failed for good: a payload that is not its type's input) and returns {@link #REFUSED}.
    */
-  private Object admit(TaskEnvelope task, Slot slot) {
+  private Object admit(TaskEnvelope task, Slot slot, ActorRef<QueueCommand> replyTo) {
     if (slot == null) {
-      decline(task, types.notServedReason(workerId, state, task.taskType()));
+      decline(task, replyTo, types.notServedReason(workerId, state, task.taskType()));
       return REFUSED;
     }
     if (running >= settings.concurrency()) {
-      decline(task, "worker " + workerId + " is over capacity (" + running + " of " + settings.concurrency()
+      decline(task, replyTo, "worker " + workerId + " is over capacity (" + running + " of " + settings.concurrency()
           + " tasks running)");
       return REFUSED;
     }
@@ -389,18 +410,18 @@ public final class Worker {
       try {
         decoded = json.readValue(encoded.json(), inputType);
       } catch (Exception e) {
-        failForGood(task, badInput(task, inputType, "its JSON payload does not decode: " + e.getMessage()));
+        failForGood(task, replyTo, badInput(task, inputType, "its JSON payload does not decode: " + e.getMessage()));
         return REFUSED;
       }
       if (decoded == null) {
-        failForGood(task, badInput(task, inputType, "its JSON payload is null"));
+        failForGood(task, replyTo, badInput(task, inputType, "its JSON payload is null"));
         return REFUSED;
       }
       return decoded;
     }
     if (!inputType.isInstance(payload)) {
       String what = payload == null ? "null" : "a " + payload.getClass().getName();
-      failForGood(task, badInput(task, inputType, "its payload is " + what));
+      failForGood(task, replyTo, badInput(task, inputType, "its payload is " + what));
       return REFUSED;
     }
     return payload;
@@ -411,51 +432,50 @@ public final class Worker {
         + why;
   }
 
-  private void decline(TaskEnvelope task, String reason) {
+  private void decline(TaskEnvelope task, ActorRef<QueueCommand> replyTo, String reason) {
     context.getLog().debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
-    declinedReports.add(
+    batchFor(replyTo).declined.add(
         new QueueCommand.TaskDeclined(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason));
-    reportSoon();
   }
 
-  private void failForGood(TaskEnvelope task, String reason) {
+  private void failForGood(TaskEnvelope task, ActorRef<QueueCommand> replyTo, String reason) {
     context.getLog().warn("{} failed for good on worker {}: {}", task.describe(), workerId, reason);
-    failedReports.add(
+    batchFor(replyTo).failed.add(
         new QueueCommand.TaskFailed(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, false));
-    reportSoon();
   }
 
   // ---- compute ----
 
   /** On the actor's thread, for types whose compute costs less than a hand-off; allocates only the result message. */
-  private void computeInline(TaskEnvelope task, Slot slot, Object input) {
+  private void computeInline(TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot, Object input) {
     Object result;
     try {
       result = slot.type().compute(input, slot.context());
     } catch (Throwable failure) {
-      report(task, failure);
+      report(task, failure, replyTo);
       return;
     }
-    succeed(task, result);
+    succeed(task, result, replyTo);
   }
 
-  private void computeOffThread(TaskEnvelope task, Slot slot, Object input) {
+  private void computeOffThread(TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot, Object input) {
     running++;
     String ownIncarnation = incarnation;
     CompletableFuture<ComputeDone> done =
-        CompletableFuture.supplyAsync(() -> compute(ownIncarnation, task, slot, input), computeExecutor);
+        CompletableFuture.supplyAsync(() -> compute(ownIncarnation, task, replyTo, slot, input), computeExecutor);
     context.pipeToSelf(
-        done, (finished, failure) -> finished != null ? finished : new ComputeDone(ownIncarnation, task, null, failure));
+        done, (finished, failure) -> finished != null ? finished : new ComputeDone(ownIncarnation, task, replyTo, null, failure));
   }
 
   /** Runs on the compute dispatcher; never throws, so every outcome comes back as one message. */
-  private static ComputeDone compute(String incarnation, TaskEnvelope task, Slot slot, Object input) {
+  private static ComputeDone compute(
+      String incarnation, TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot, Object input) {
     try {
-      return new ComputeDone(incarnation, task, slot.type().compute(input, slot.context()), null);
+      return new ComputeDone(incarnation, task, replyTo, slot.type().compute(input, slot.context()), null);
     } catch (Throwable failure) {
-      return new ComputeDone(incarnation, task, null, failure);
+      return new ComputeDone(incarnation, task, replyTo, null, failure);
     }
   }
 
@@ -469,29 +489,59 @@ public final class Worker {
     }
     running--;
     if (done.failure() == null) {
-      succeed(task, done.result());
+      succeed(task, done.result(), done.replyTo());
     } else {
-      report(task, done.failure());
+      report(task, done.failure(), done.replyTo());
     }
     return Behaviors.same();
   }
 
   /** Reports a result; one that could not cross a node fails its task for good instead of being lost in transit. */
-  private void succeed(TaskEnvelope task, Object result) {
+  private void succeed(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
     if (result == null || !AnyValue.isAllowed(result.getClass())) {
-      failForGood(task, "task " + task.taskId() + " (type " + task.taskType() + ") returned "
+      failForGood(task, replyTo, "task " + task.taskId() + " (type " + task.taskType() + ") returned "
           + (result == null ? "null" : "a " + result.getClass().getName())
           + ", which cannot travel as a task result: return a record implementing "
           + CborSerializable.class.getName());
       return;
     }
-    succeededReports.add(
+    String oversize = oversizeResult(task, result, replyTo);
+    if (oversize != null) {
+      failForGood(task, replyTo, oversize);
+      return;
+    }
+    batchFor(replyTo).succeeded.add(
         new QueueCommand.TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
-    reportSoon();
+  }
+
+  /**
+   * Why a result cannot go to {@code replyTo}, or null when it can: a result bound for another node must fit the
+   * transport's frame ({@code max-result-size}); Artery would otherwise drop it with a log line on its own side and
+   * the task would come back only when its lease ran out. Costs one serialisation per remote result when the limit
+   * is on; a result for a queue in this JVM is never serialised, so never measured.
+   */
+  private String oversizeResult(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
+    if (serialization == null || !replyTo.path().address().hasGlobalScope()) {
+      return null;
+    }
+    long size;
+    try {
+      size = serialization.serialize(result).get().length;
+    } catch (RuntimeException e) {
+      return "task " + task.taskId() + " (type " + task.taskType() + ") returned a " + result.getClass().getName()
+          + " that does not serialise (" + e.getMessage() + "): make it a record implementing "
+          + CborSerializable.class.getName();
+    }
+    if (size <= settings.maxResultBytes()) {
+      return null;
+    }
+    return "the result of task " + task.taskId() + " (type " + task.taskType() + ") is " + size + " bytes serialised,"
+        + " over the " + settings.maxResultBytes() + "-byte limit (prover.queue.cluster.max-payload-size): split the"
+        + " work into smaller tasks, or raise that limit together with pekko.remote.artery.advanced.maximum-frame-size";
   }
 
   /** Reports a compute that threw; a {@link WorkerFault} or {@link Error} crashes this worker instead. */
-  private void report(TaskEnvelope task, Throwable failure) {
+  private void report(TaskEnvelope task, Throwable failure, ActorRef<QueueCommand> replyTo) {
     if (failure instanceof WorkerFault || failure instanceof Error) {
       context.getLog().error(
           "{} crashed worker {} (incarnation {}): {}; the worker restarts and the queue redelivers the task",
@@ -502,15 +552,14 @@ public final class Worker {
           : new WorkerFault(task.describe() + " crashed worker " + workerId, failure);
     }
     if (failure instanceof PermanentTaskFailure) {
-      failForGood(task, String.valueOf(failure.getMessage()));
+      failForGood(task, replyTo, String.valueOf(failure.getMessage()));
       return;
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
     context.getLog().warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
-    failedReports.add(
+    batchFor(replyTo).failed.add(
         new QueueCommand.TaskFailed(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, true));
-    reportSoon();
   }
 
   // ---- prepare ----

@@ -16,6 +16,9 @@ import java.util.Objects;
  * @param computeDispatcher config path of the dispatcher that runs {@code compute} and {@code prepare}
  * @param announceInterval how often the worker repeats what it serves, so that a queue that lost its state (a
  *     sharded queue entity moved to another node) learns it again; zero turns the repetition off
+ * @param maxResultBytes largest serialised result the worker sends to a queue on another node; a larger one fails
+ *     its task for good with the reason. 0 (the single-JVM default) checks nothing; the cluster deployment sets it to
+ *     {@code prover.queue.cluster.max-payload-size}
  */
 public record WorkerSettings(
     String workerId,
@@ -25,7 +28,8 @@ public record WorkerSettings(
     double restartRandomFactor,
     Duration restartResetAfter,
     String computeDispatcher,
-    Duration announceInterval) {
+    Duration announceInterval,
+    long maxResultBytes) {
 
   public WorkerSettings {
     Objects.requireNonNull(announceInterval, "announceInterval");
@@ -38,6 +42,9 @@ public record WorkerSettings(
     Objects.requireNonNull(restartMinBackoff, "restartMinBackoff");
     Objects.requireNonNull(restartMaxBackoff, "restartMaxBackoff");
     Objects.requireNonNull(computeDispatcher, "computeDispatcher");
+    if (maxResultBytes < 0) {
+      throw new IllegalArgumentException("the result size limit must not be negative, was " + maxResultBytes);
+    }
     if (workerId.isBlank()) {
       throw new IllegalArgumentException("workerId must not be blank");
     }
@@ -70,13 +77,20 @@ public record WorkerSettings(
         worker.getDouble("restart.random-factor"),
         worker.getDuration("restart.reset-after"),
         worker.getString("compute-dispatcher-path"),
-        worker.getDuration("announce-interval"));
+        worker.getDuration("announce-interval"),
+        0);
   }
 
   public WorkerSettings withConcurrency(int newConcurrency) {
     return new WorkerSettings(
         workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
-        computeDispatcher,
-        announceInterval);
+        computeDispatcher, announceInterval, maxResultBytes);
+  }
+
+  /** The same settings with a limit on results sent to another node (0: none). */
+  public WorkerSettings withMaxResultBytes(long newMaxResultBytes) {
+    return new WorkerSettings(
+        workerId, concurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
+        computeDispatcher, announceInterval, newMaxResultBytes);
   }
 }

@@ -17,7 +17,7 @@ class WorkerSettingsTest {
     WorkerSettings settings = WorkerSettings.fromConfig(config, "w1");
     assertEquals(
         new WorkerSettings("w1", 1, Duration.ofMillis(200), Duration.ofSeconds(10), 0.2, Duration.ofSeconds(5),
-            "prover.worker.compute-dispatcher", Duration.ofSeconds(5)),
+            "prover.worker.compute-dispatcher", Duration.ofSeconds(5), 0),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());
     assertEquals("thread-pool-executor", dispatcher.getString("executor"));

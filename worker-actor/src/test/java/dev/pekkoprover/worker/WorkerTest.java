@@ -80,12 +80,13 @@ class WorkerTest {
     return WorkerSettings.fromConfig(testKit.system().settings().config(), workerId);
   }
 
-  private static Dispatch dispatch(String taskId, String type, Object payload) {
-    return dispatch(taskId, type, 1, payload);
+  /** A task for worker {@code w}, to be reported to its queue probe. */
+  private static Dispatch dispatch(Spawned w, String taskId, String type, Object payload) {
+    return dispatch(w, taskId, type, 1, payload);
   }
 
-  private static Dispatch dispatch(String taskId, String type, int attempt, Object payload) {
-    return new Dispatch(new TaskEnvelope(taskId, "flow-1", "run-1", type, attempt, payload));
+  private static Dispatch dispatch(Spawned w, String taskId, String type, int attempt, Object payload) {
+    return new Dispatch(new TaskEnvelope(taskId, "flow-1", "run-1", type, attempt, payload), w.queue().getRef());
   }
 
   /** A worker under test, its queue probe and the incarnation it announced last. */
@@ -104,7 +105,7 @@ class WorkerTest {
 
   /** Registers an Unprepared worker with the test keys and waits until it is Ready serving {@code readyTypes}. */
   private void register(Spawned spawned, String workerId, Set<String> readyTypes) {
-    spawned.worker().tell(dispatch("reg-" + workerId, WorkerRegistrationTask.NAME, new Keys("test-key")));
+    spawned.worker().tell(dispatch(spawned, "reg-" + workerId, WorkerRegistrationTask.NAME, new Keys("test-key")));
     TaskSucceeded registered = spawned.queue().expectMessageClass(TaskSucceeded.class);
     assertEquals("reg-" + workerId, registered.taskId());
     assertEquals(new WorkerRegistrationTask.Registered(workerId), registered.result());
@@ -126,14 +127,14 @@ class WorkerTest {
     Spawned w = spawnUnprepared(settings("w1"), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("t1", "square", Num.of(3)));
+    w.worker().tell(dispatch(w, "t1", "square", Num.of(3)));
     TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
     assertEquals("t1", declined.taskId());
     assertEquals("square", declined.taskType());
     assertEquals(w.incarnation(), declined.incarnation());
     assertTrue(declined.reason().contains("not registered"), declined.reason());
 
-    w.worker().tell(dispatch("t2", "compile", new CompileRequest("c")));
+    w.worker().tell(dispatch(w, "t2", "compile", new CompileRequest("c")));
     TaskSucceeded compiled = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals("t2", compiled.taskId());
     assertEquals(new Keys("test-key"), compiled.result());
@@ -155,7 +156,7 @@ class WorkerTest {
     Spawned w = spawnUnprepared(settings("w2"), CATALOG, listener.getRef());
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("reg-1", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.worker().tell(dispatch(w, "reg-1", WorkerRegistrationTask.NAME, new Keys("test-key")));
     TaskSucceeded registered = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals(new WorkerRegistrationTask.Registered("w2"), registered.result());
     WorkerServes whileRegistered = queue.expectMessageClass(WorkerServes.class);
@@ -181,10 +182,10 @@ class WorkerTest {
     assertEquals(List.of(WorkerState.values()), published);
 
     // the prepared state reaches compute: Square fails without its prepared key
-    w.worker().tell(dispatch("sq-1", "square", Num.of(7)));
+    w.worker().tell(dispatch(w, "sq-1", "square", Num.of(7)));
     assertEquals(Num.of(49), queue.expectMessageClass(TaskSucceeded.class).result());
 
-    w.worker().tell(dispatch("reg-2", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.worker().tell(dispatch(w, "reg-2", WorkerRegistrationTask.NAME, new Keys("test-key")));
     TaskDeclined again = queue.expectMessageClass(TaskDeclined.class);
     assertEquals("reg-2", again.taskId());
     assertTrue(again.reason().contains("already registered"), again.reason());
@@ -234,22 +235,22 @@ class WorkerTest {
     Spawned w = spawnUnprepared(settings("w3"), TaskCatalog.of(slow, Compile.INSTANCE), null);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("reg-3", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.worker().tell(dispatch(w, "reg-3", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     assertEquals(REGISTERED_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
     assertTrue(slow.entered.await(10, TimeUnit.SECONDS), "prepare never started");
 
     // while prepare blocks, the worker answers
-    w.worker().tell(dispatch("c-3", "compile", new CompileRequest("c")));
+    w.worker().tell(dispatch(w, "c-3", "compile", new CompileRequest("c")));
     TaskSucceeded compiled = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals("c-3", compiled.taskId());
-    w.worker().tell(dispatch("s-3", "slow", Num.of(1)));
+    w.worker().tell(dispatch(w, "s-3", "slow", Num.of(1)));
     assertTrue(queue.expectMessageClass(TaskDeclined.class).reason().contains("still preparing"));
 
     slow.release.countDown();
     assertEquals(Set.of("compile", "slow"), queue.expectMessageClass(WorkerServes.class).taskTypes());
     assertTrue(slow.prepareThread.contains("prover.worker.compute-dispatcher"), slow.prepareThread);
-    w.worker().tell(dispatch("s-4", "slow", Num.of(2)));
+    w.worker().tell(dispatch(w, "s-4", "slow", Num.of(2)));
     assertEquals(new Num(2, "slow-state"), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
@@ -261,8 +262,8 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = first.queue();
 
     // one task held on the worker when it crashes: its result must not be reported by the next incarnation
-    first.worker().tell(dispatch("held", "square", new Num(3, "hold:w4")));
-    first.worker().tell(dispatch("crash", "square", new Num(5, "crash-once:w4")));
+    first.worker().tell(dispatch(first, "held", "square", new Num(3, "hold:w4")));
+    first.worker().tell(dispatch(first, "crash", "square", new Num(5, "crash-once:w4")));
 
     // before it goes down it tells the queue it serves nothing, so its tasks are put back without waiting out the
     // restart backoff
@@ -282,7 +283,7 @@ class WorkerTest {
     register(second, "w4", READY_TYPES);
     assertEquals(List.of("square w4", "add w4", "square w4", "add w4"), List.copyOf(TestTasks.prepares));
 
-    second.worker().tell(dispatch("crash", "square", 2, new Num(5, "crash-once:w4")));
+    second.worker().tell(dispatch(second, "crash", "square", 2, new Num(5, "crash-once:w4")));
     TaskSucceeded redone = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals("crash", redone.taskId());
     assertEquals(2, redone.attempt());
@@ -338,7 +339,7 @@ class WorkerTest {
     Spawned first = spawnUnprepared(settings("w9"), TaskCatalog.of(fragile), null);
     TestProbe<QueueCommand> queue = first.queue();
 
-    first.worker().tell(dispatch("reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    first.worker().tell(dispatch(first, "reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     assertEquals(Set.of(), queue.expectMessageClass(WorkerServes.class).taskTypes());
     assertEquals(0, queue.expectMessageClass(WorkerServes.class).capacity(), "announced down before the restart");
@@ -355,7 +356,7 @@ class WorkerTest {
     Spawned w = readyWorker("w5", 1);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("bad-1", "square", new EncodedPayload("{not json")));
+    w.worker().tell(dispatch(w, "bad-1", "square", new EncodedPayload("{not json")));
     TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
     assertFalse(failed.retryable());
     assertEquals("bad-1", failed.taskId());
@@ -363,14 +364,14 @@ class WorkerTest {
     assertTrue(failed.reason().contains("square"), failed.reason());
     assertTrue(failed.reason().contains(Num.class.getName()), failed.reason());
 
-    w.worker().tell(dispatch("bad-2", "square", "not a Num"));
+    w.worker().tell(dispatch(w, "bad-2", "square", "not a Num"));
     TaskFailed wrongType = queue.expectMessageClass(TaskFailed.class);
     assertFalse(wrongType.retryable());
     assertTrue(wrongType.reason().contains("java.lang.String"), wrongType.reason());
 
-    w.worker().tell(dispatch("good-1", "square", Num.of(4)));
+    w.worker().tell(dispatch(w, "good-1", "square", Num.of(4)));
     assertEquals(Num.of(16), queue.expectMessageClass(TaskSucceeded.class).result());
-    w.worker().tell(dispatch("good-2", "square", new EncodedPayload("{\"value\": 6, \"mode\": \"\"}")));
+    w.worker().tell(dispatch(w, "good-2", "square", new EncodedPayload("{\"value\": 6, \"mode\": \"\"}")));
     TaskSucceeded decoded = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals("good-2", decoded.taskId());
     assertEquals(Num.of(36), decoded.result());
@@ -381,9 +382,9 @@ class WorkerTest {
     Spawned w = readyWorker("w6", 2);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("h1", "square", new Num(2, "hold:w6")));
-    w.worker().tell(dispatch("h2", "square", new Num(3, "hold:w6")));
-    w.worker().tell(dispatch("h3", "square", new Num(4, "hold:w6")));
+    w.worker().tell(dispatch(w, "h1", "square", new Num(2, "hold:w6")));
+    w.worker().tell(dispatch(w, "h2", "square", new Num(3, "hold:w6")));
+    w.worker().tell(dispatch(w, "h3", "square", new Num(4, "hold:w6")));
     TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
     assertEquals("h3", declined.taskId());
     assertTrue(declined.reason().contains("over capacity"), declined.reason());
@@ -393,7 +394,7 @@ class WorkerTest {
     assertEquals(2, TestTasks.maxConcurrent.get("w6"));
 
     // capacity is free again
-    w.worker().tell(dispatch("h4", "square", Num.of(5)));
+    w.worker().tell(dispatch(w, "h4", "square", Num.of(5)));
     assertEquals(Num.of(25), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
@@ -455,20 +456,20 @@ class WorkerTest {
     Spawned w = readyWorker("w7", 1);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("f1", "square", new Num(3, "fail")));
+    w.worker().tell(dispatch(w, "f1", "square", new Num(3, "fail")));
     TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
     assertEquals("f1", failed.taskId());
     assertTrue(failed.retryable());
     assertEquals("java.lang.IllegalStateException: simulated failure of square on 3", failed.reason());
 
-    w.worker().tell(dispatch("f2", "add", new TestTasks.Pair(new Num(1, "permanent"), Num.of(2))));
+    w.worker().tell(dispatch(w, "f2", "add", new TestTasks.Pair(new Num(1, "permanent"), Num.of(2))));
     TaskFailed permanent = queue.expectMessageClass(TaskFailed.class);
     assertEquals("f2", permanent.taskId());
     assertFalse(permanent.retryable());
     assertEquals("simulated bad input 1", permanent.reason());
 
     // the worker still computes after both failures
-    w.worker().tell(dispatch("f3", "add", new TestTasks.Pair(Num.of(1), Num.of(2))));
+    w.worker().tell(dispatch(w, "f3", "add", new TestTasks.Pair(Num.of(1), Num.of(2))));
     assertEquals(Num.of(3), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
@@ -477,17 +478,17 @@ class WorkerTest {
     Spawned w = spawnUnprepared(settings("w8"), TaskCatalog.of(new InlineThrower()), null);
     TestProbe<QueueCommand> queue = w.queue();
 
-    w.worker().tell(dispatch("i1", "inline", "fail"));
+    w.worker().tell(dispatch(w, "i1", "inline", "fail"));
     TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
     assertTrue(failed.retryable());
     assertEquals("java.lang.IllegalArgumentException: inline failure", failed.reason());
 
-    w.worker().tell(dispatch("i2", "inline", "permanent"));
+    w.worker().tell(dispatch(w, "i2", "inline", "permanent"));
     TaskFailed permanent = queue.expectMessageClass(TaskFailed.class);
     assertFalse(permanent.retryable());
     assertEquals("inline bad input", permanent.reason());
 
-    w.worker().tell(dispatch("i3", "inline", "ok"));
+    w.worker().tell(dispatch(w, "i3", "inline", "ok"));
     String result = (String) queue.expectMessageClass(TaskSucceeded.class).result();
     assertFalse(result.contains("compute-dispatcher"), result);
   }
@@ -509,11 +510,32 @@ class WorkerTest {
   @Test
   void aResultThatCannotCrossANodeFailsItsTaskForGood() {
     Spawned w = spawnUnprepared(settings("w-builder"), TaskCatalog.of(new BuilderResult()), null);
-    w.worker().tell(dispatch("r1", "builder", "x"));
+    w.worker().tell(dispatch(w, "r1", "builder", "x"));
     TaskFailed failed = w.queue().expectMessageClass(TaskFailed.class);
     assertFalse(failed.retryable());
     assertTrue(failed.reason().contains("java.lang.StringBuilder"), failed.reason());
     assertTrue(failed.reason().contains("CborSerializable"), "says what to do: " + failed.reason());
+  }
+
+  @Test
+  void eachReportGoesToTheQueueThatDispatchedItsTask() {
+    // in a cluster each task type's queue is an entity of its own; a worker reports straight to the dispatcher
+    Spawned w = readyWorker("w-reply", 4);
+    TestProbe<QueueCommand> squares = testKit.createTestProbe();
+    TestProbe<QueueCommand> adds = testKit.createTestProbe();
+    w.worker().tell(new Dispatch(new TaskEnvelope("sq", "flow-1", "run-1", "square", 1, Num.of(6)), squares.getRef()));
+    w.worker().tell(new WorkerCommand.DispatchAll(List.of(
+        new TaskEnvelope("a1", "flow-1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2))),
+        new TaskEnvelope("x1", "flow-1", "run-1", "no-such-type", 1, Num.of(1))), adds.getRef()));
+
+    TaskSucceeded square = squares.expectMessageClass(TaskSucceeded.class);
+    assertEquals("sq", square.taskId());
+    assertEquals(Num.of(36), square.result());
+    QueueCommand.Reports fromAdds = adds.expectMessageClass(QueueCommand.Reports.class);
+    assertEquals(List.of("a1"), fromAdds.succeeded().stream().map(TaskSucceeded::taskId).toList());
+    assertEquals(List.of("x1"), fromAdds.declined().stream().map(TaskDeclined::taskId).toList());
+    squares.expectNoMessage(Duration.ofMillis(100));
+    w.queue().expectNoMessage(Duration.ZERO); // the worker's own queue ref got none of them
   }
 
   @Test
@@ -522,12 +544,12 @@ class WorkerTest {
     w.worker().tell(new WorkerCommand.DispatchAll(List.of(
         new TaskEnvelope("b1", "flow-1", "run-1", "inline", 1, "ok"),
         new TaskEnvelope("b2", "flow-1", "run-1", "inline", 1, "fail"),
-        new TaskEnvelope("b3", "flow-1", "run-1", "inline", 1, "ok"))));
+        new TaskEnvelope("b3", "flow-1", "run-1", "inline", 1, "ok")), w.queue().getRef()));
     QueueCommand.Reports reports = w.queue().expectMessageClass(QueueCommand.Reports.class);
     assertEquals(List.of("b1", "b3"), reports.succeeded().stream().map(TaskSucceeded::taskId).toList());
     assertEquals(List.of("b2"), reports.failed().stream().map(TaskFailed::taskId).toList());
     // and a lone task is reported on its own, without waiting for company
-    w.worker().tell(dispatch("b4", "inline", "ok"));
+    w.worker().tell(dispatch(w, "b4", "inline", "ok"));
     assertEquals("b4", w.queue().expectMessageClass(TaskSucceeded.class).taskId());
   }
 

@@ -1,0 +1,157 @@
+package dev.pekkoprover.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.protocol.CborSerializable;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+
+/**
+ * The floor under the cross-process latency figures: the same round trip with no framework at all. One JVM asks an
+ * echo actor in a second JVM, over Artery TCP on loopback with the cluster deployment's dispatcher settings and the
+ * same Jackson CBOR serializer, for a message of about the bench task's size, one at a time, and prints the round
+ * trip's p50/p90/p99/max in the harness's line format ({@code bare roundtrip ...}). Whatever this prints is paid by
+ * every task that crosses processes before our queue does anything; the queue's own path adds two more remote
+ * messages per task (task to the worker, result back) on top of the sequencer's local hops.
+ *
+ * <pre>{@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]}</pre>
+ */
+public final class BareRoundTrip {
+  private BareRoundTrip() {}
+
+  /** A ping, answered by the echo actor with the same body. */
+  public record Ping(long seq, byte[] body, ActorRef<Pong> replyTo) implements CborSerializable {}
+
+  /** The echo of a {@link Ping}. */
+  public record Pong(long seq, byte[] body) implements CborSerializable {}
+
+  private static Config config(int port) {
+    return ConfigFactory.parseString(
+            "pekko.actor.provider = remote\n"
+                + "pekko.remote.artery.canonical.port = " + port + "\n"
+                + "pekko.loglevel = WARNING\n")
+        .withFallback(ConfigFactory.load("cluster"));
+  }
+
+  private static Behavior<Ping> echo() {
+    return Behaviors.receiveMessage(ping -> {
+      ping.replyTo().tell(new Pong(ping.seq(), ping.body()));
+      return Behaviors.same();
+    });
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals("echo")) {
+      runEcho();
+      return;
+    }
+    int count = 2000;
+    int runs = 5;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--count" -> count = Integer.parseInt(args[i + 1]);
+        case "--runs" -> runs = Integer.parseInt(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--count N, --runs N)");
+      }
+    }
+    runPing(count, runs);
+  }
+
+  /** The far side: prints its echo actor's address, then serves until its stdin closes. */
+  private static void runEcho() throws Exception {
+    ActorSystem<Ping> system = ActorSystem.create(echo(), "bare", config(0));
+    String path = ActorRefResolver.get(system).toSerializationFormat(system);
+    System.out.println("ECHO " + path);
+    System.out.flush();
+    while (System.in.read() >= 0) {
+      // serve until the parent closes the pipe
+    }
+    system.terminate();
+    system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private static void runPing(int count, int runs) throws Exception {
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms1g", "-Xmx1g", "-cp",
+        System.getProperty("java.class.path")));
+    // the same Pekko settings on both sides: -Dpekko.* given to this JVM go to the echo JVM too
+    System.getProperties().stringPropertyNames().stream()
+        .filter(name -> name.startsWith("pekko."))
+        .sorted()
+        .forEach(name -> command.add(command.size() - 2, "-D" + name + "=" + System.getProperty(name)));
+    command.addAll(List.of(BareRoundTrip.class.getName(), "echo"));
+    Process echoProcess = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bare", config(0));
+    try {
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(echoProcess.getInputStream(), StandardCharsets.UTF_8));
+      String line = out.readLine();
+      if (line == null || !line.startsWith("ECHO ")) {
+        throw new IllegalStateException("the echo process did not start: " + line);
+      }
+      ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
+      byte[] body = new byte[200];
+      Duration timeout = Duration.ofSeconds(5);
+      for (int w = 0; w < 3 * count; w++) { // warm-up: JIT and Artery's compression tables
+        ask(system, echoRef, w, body, timeout);
+      }
+      long[][] all = new long[runs][];
+      for (int r = 0; r < runs; r++) {
+        long[] nanos = new long[count];
+        for (int i = 0; i < count; i++) {
+          long start = System.nanoTime();
+          ask(system, echoRef, i, body, timeout);
+          nanos[i] = System.nanoTime() - start;
+        }
+        Arrays.sort(nanos);
+        all[r] = nanos;
+        System.out.printf("# bare roundtrip run=%d p50_ms=%.4f p99_ms=%.4f max_ms=%.3f%n",
+            r + 1, ms(nanos, 0.50), ms(nanos, 0.99), nanos[count - 1] / 1e6);
+      }
+      System.out.printf("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=%d runs=%d p50_ms=%.4f p90_ms=%.4f "
+              + "p99_ms=%.4f max_ms=%.3f%n",
+          count, runs, median(all, 0.50), median(all, 0.90), median(all, 0.99), median(all, 1.0));
+    } finally {
+      echoProcess.getOutputStream().close();
+      echoProcess.waitFor(15, TimeUnit.SECONDS);
+      echoProcess.destroyForcibly();
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void ask(ActorSystem<?> system, ActorRef<Ping> echo, long seq, byte[] body, Duration timeout)
+      throws Exception {
+    CompletableFuture<Pong> reply = AskPattern.<Ping, Pong>ask(
+        echo, replyTo -> new Ping(seq, body, replyTo), timeout, system.scheduler()).toCompletableFuture();
+    Pong pong = reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    if (pong.seq() != seq) {
+      throw new IllegalStateException("echo of " + pong.seq() + " for ping " + seq);
+    }
+  }
+
+  private static double ms(long[] sorted, double q) {
+    int index = Math.min(sorted.length - 1, (int) Math.ceil(q * sorted.length) - 1);
+    return sorted[Math.max(0, index)] / 1e6;
+  }
+
+  /** The median over runs of one quantile. */
+  private static double median(long[][] runs, double q) {
+    double[] values = Arrays.stream(runs).mapToDouble(r -> ms(r, q)).sorted().toArray();
+    return values[values.length / 2];
+  }
+}
