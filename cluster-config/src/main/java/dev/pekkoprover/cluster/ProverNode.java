@@ -290,6 +290,9 @@ public final class ProverNode implements AutoCloseable {
       ActorSystem<Guardian.Command> system =
           ActorSystem.create(
               Guardian.create(deployment, catalog, plan, workers, effective, started), name, effective);
+      if (deployment == Deployment.CLUSTER) {
+        SerializationWarmUp.start(system, catalog); // while the node joins: its first messages then cost less
+      }
       return new ProverNode(system, started.join(), catalog, nodeId == null ? name : nodeId, n);
     }
   }
