@@ -8,9 +8,7 @@ import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -45,14 +43,14 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private static final class Pending {
     final TaskType<?, ?> type;
     final Consumer<Object> onResult;
-    final TaskEnvelope envelope;
+    /** Set right after the window numbered it: the id carries that number. */
+    TaskEnvelope envelope;
     long resendAt;
     int resends;
 
-    Pending(TaskType<?, ?> type, Consumer<Object> onResult, TaskEnvelope envelope, long resendAt) {
+    Pending(TaskType<?, ?> type, Consumer<Object> onResult, long resendAt) {
       this.type = type;
       this.onResult = onResult;
-      this.envelope = envelope;
       this.resendAt = resendAt;
     }
   }
@@ -65,7 +63,8 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private final ActorRef<QueueCommand> queue;
   private final ActorRef<FlowResult> replyTo;
   private final ActorRef<TaskOutcome> outcomes;
-  private final Map<String, Pending> pending = new HashMap<>();
+  /** Tasks pushed and not answered yet, by the sequence number in their id ({@code flowId:n}). */
+  private final SequenceWindow<Pending> pending = new SequenceWindow<>();
   private List<TaskEnvelope> outbox = new ArrayList<>();
   private final long resendAfterNanos;
   private long sequence;
@@ -144,15 +143,15 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private Behavior<Command> onResendTick() {
     long now = System.nanoTime();
-    int count = 0;
-    for (Pending task : pending.values()) {
+    int before = outbox.size();
+    pending.forEach(task -> {
       if (task.resendAt - now <= 0) {
         task.resends++;
         task.resendAt = now + (resendAfterNanos << Math.min(task.resends, MAX_RESEND_SHIFT));
         outbox.add(task.envelope);
-        count++;
       }
-    }
+    });
+    int count = outbox.size() - before;
     if (count > 0) {
       resent += count;
       getContext().getLog().warn(
@@ -172,7 +171,8 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
           flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
       return this;
     }
-    Pending task = pending.remove(outcome.taskId());
+    long sequence = sequenceOf(outcome.taskId());
+    Pending task = sequence < 0 ? null : pending.remove(sequence);
     if (task == null) {
       duplicates++;
       getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
@@ -189,6 +189,23 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     }
     flush();
     return done ? Behaviors.stopped() : this;
+  }
+
+  /** The n of a task id {@code flowId:n} of this flow; -1 for any other id. */
+  private long sequenceOf(String taskId) {
+    int prefix = flowId.length();
+    if (taskId.length() <= prefix + 1 || taskId.charAt(prefix) != ':' || !taskId.startsWith(flowId)) {
+      return -1;
+    }
+    long n = 0;
+    for (int i = prefix + 1; i < taskId.length(); i++) {
+      char c = taskId.charAt(i);
+      if (c < '0' || c > '9' || n > (Long.MAX_VALUE - 9) / 10) {
+        return -1;
+      }
+      n = n * 10 + (c - '0');
+    }
+    return n;
   }
 
   private void accept(Pending task, TaskOutcome.Succeeded success) {
@@ -227,11 +244,12 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     if (done) {
       return;
     }
-    String taskId = flowId + ":" + (++sequence);
-    TaskEnvelope envelope = new TaskEnvelope(taskId, flowId, runId, type.name(), 1, input);
     long resendAt = resendAfterNanos == 0 ? Long.MAX_VALUE : System.nanoTime() + resendAfterNanos;
-    pending.put(taskId, new Pending(type, (Consumer<Object>) onResult, envelope, resendAt));
-    outbox.add(envelope);
+    Pending task = new Pending(type, (Consumer<Object>) onResult, resendAt);
+    long n = pending.add(task);
+    sequence = n;
+    task.envelope = new TaskEnvelope(flowId + ":" + n, flowId, runId, type.name(), 1, input);
+    outbox.add(task.envelope);
   }
 
   @Override
