@@ -68,9 +68,10 @@ public interface QueueCommand extends CborSerializable {
       implements QueueCommand {}
 
   /**
-   * Several worker reports for one queue in one message: a node's queue front gathers the reports that arrive while
-   * it is busy and sends them together, so that results cross the network in batches under load and one by one when
-   * idle. (Three typed lists rather than one list of the interface: Jackson then needs no type ids.)
+   * Several worker reports for one queue in one message: a worker gathers the reports it makes while handling the
+   * messages already in its mailbox and sends them together, one message per queue (entity) that dispatched the
+   * tasks, so that results cross the network in batches under load and one by one when idle. (Three typed lists
+   * rather than one list of the interface: Jackson then needs no type ids.)
    */
   record Reports(List<TaskSucceeded> succeeded, List<TaskFailed> failed, List<TaskDeclined> declined)
       implements QueueCommand {

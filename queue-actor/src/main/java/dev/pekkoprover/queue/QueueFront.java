@@ -34,9 +34,13 @@ import org.apache.pekko.serialization.SerializationExtension;
  * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link LocalTaskQueue}, so
  * the sequencer and the workers on this node cannot tell the difference, and routes each message to the entity of
  * its task type (or partition, {@code type#n}). It also keeps the cross-node paths bounded: a large Enqueue goes out
- * in slices of {@code max-tasks-per-message}, worker reports that arrive while it is busy go out together in one
- * {@link Reports} per entity, and a task input or result over {@code max-payload-size} is refused with a reason
- * rather than dropped by the transport.
+ * in slices of {@code max-tasks-per-message}, and a task input over {@code max-payload-size} is refused with a
+ * reason rather than dropped by the transport.
+ *
+ * <p>Workers report straight to the entity that dispatched the task (its ref comes with every dispatch), and check
+ * the size of a result bound for another node themselves. The front still accepts reports sent to it (any client of
+ * the queue protocol may), routes them by type, gathers those that arrive while it is busy into one {@link Reports}
+ * per entity, and checks their results' size the same way.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
  * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
