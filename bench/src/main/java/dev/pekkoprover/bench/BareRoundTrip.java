@@ -68,7 +68,7 @@ public final class BareRoundTrip {
         default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--count N, --runs N)");
       }
     }
-    runPing(count, runs);
+    run(count, runs, System.out::println);
   }
 
   /** The far side: prints its echo actor's address, then serves until its stdin closes. */
@@ -84,10 +84,11 @@ public final class BareRoundTrip {
     system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  private static void runPing(int count, int runs) throws Exception {
+  /** Starts the echo JVM, measures, prints {@code #} lines per run and the summary line to {@code out}, stops it. */
+  static void run(int count, int runs, java.util.function.Consumer<String> out) throws Exception {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms1g", "-Xmx1g", "-cp",
-        System.getProperty("java.class.path")));
+        ClusterDeployment.classPath()));
     // the same Pekko settings on both sides: -Dpekko.* given to this JVM go to the echo JVM too
     System.getProperties().stringPropertyNames().stream()
         .filter(name -> name.startsWith("pekko."))
@@ -97,12 +98,18 @@ public final class BareRoundTrip {
     Process echoProcess = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bare", config(0));
     try {
-      BufferedReader out =
+      BufferedReader echoOut =
           new BufferedReader(new InputStreamReader(echoProcess.getInputStream(), StandardCharsets.UTF_8));
-      String line = out.readLine();
-      if (line == null || !line.startsWith("ECHO ")) {
-        throw new IllegalStateException("the echo process did not start: " + line);
+      String line = echoOut.readLine();
+      while (line != null && !line.startsWith("ECHO ")) { // logging set-up may print first
+        line = echoOut.readLine();
       }
+      if (line == null) {
+        throw new IllegalStateException("the echo process ended before printing its address (see its stderr)");
+      }
+      Thread drain = new Thread(() -> echoOut.lines().forEach(ignored -> { }), "bare-echo-stdout");
+      drain.setDaemon(true); // whatever else it prints must not fill the pipe and stall it
+      drain.start();
       ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
       byte[] body = new byte[200];
       Duration timeout = Duration.ofSeconds(5);
@@ -119,16 +126,18 @@ public final class BareRoundTrip {
         }
         Arrays.sort(nanos);
         all[r] = nanos;
-        System.out.printf("# bare roundtrip run=%d p50_ms=%.4f p99_ms=%.4f max_ms=%.3f%n",
-            r + 1, ms(nanos, 0.50), ms(nanos, 0.99), nanos[count - 1] / 1e6);
+        out.accept(String.format("# bare roundtrip run=%d p50_ms=%.4f p99_ms=%.4f max_ms=%.3f",
+            r + 1, ms(nanos, 0.50), ms(nanos, 0.99), nanos[count - 1] / 1e6));
       }
-      System.out.printf("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=%d runs=%d p50_ms=%.4f p90_ms=%.4f "
-              + "p99_ms=%.4f max_ms=%.3f%n",
-          count, runs, median(all, 0.50), median(all, 0.90), median(all, 0.99), median(all, 1.0));
+      out.accept(String.format("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=%d runs=%d p50_ms=%.4f "
+              + "p90_ms=%.4f p99_ms=%.4f max_ms=%.3f",
+          count, runs, median(all, 0.50), median(all, 0.90), median(all, 0.99), median(all, 1.0)));
     } finally {
       echoProcess.getOutputStream().close();
-      echoProcess.waitFor(15, TimeUnit.SECONDS);
-      echoProcess.destroyForcibly();
+      if (!echoProcess.waitFor(15, TimeUnit.SECONDS)) {
+        echoProcess.destroyForcibly();
+        echoProcess.waitFor(10, TimeUnit.SECONDS);
+      }
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }

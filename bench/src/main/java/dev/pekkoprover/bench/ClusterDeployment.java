@@ -213,7 +213,7 @@ final class ClusterDeployment implements Deployment {
   }
 
   /** The harness's own class path (bench.jar when run with -jar; the test class path under Maven). */
-  private static String classPath() {
+  static String classPath() {
     String explicit = System.getProperty("bench.worker.classpath");
     if (explicit != null) {
       return explicit;

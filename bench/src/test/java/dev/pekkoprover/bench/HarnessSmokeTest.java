@@ -62,4 +62,17 @@ class HarnessSmokeTest {
     assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
         "every worker process is gone");
   }
+
+  @Test
+  void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwn() throws Exception {
+    List<String> lines = new ArrayList<>();
+    BareRoundTrip.run(50, 2, lines::add);
+    assertEquals(3, lines.size(), lines.toString());
+    assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
+    String summary = lines.get(2);
+    assertTrue(summary.startsWith("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=50 runs=2 "), summary);
+    double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
+    double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
+    assertTrue(p50 > 0 && p50 <= p99, summary);
+  }
 }
