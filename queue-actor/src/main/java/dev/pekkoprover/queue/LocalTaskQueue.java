@@ -176,9 +176,23 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
+    Map<String, Integer> held = new HashMap<>();
+    announcements.forEach((workerId, serves) -> {
+      if (serves.worker().equals(msg.worker())) {
+        held.put(workerId, state.slotsTaken(workerId));
+      }
+    });
     for (String workerId : state.workerTerminated(msg.worker())) {
       announcements.remove(workerId);
-      log.warn("worker {} terminated ({}); the tasks it held were put back", workerId, msg.worker().path());
+      int tasks = held.getOrDefault(workerId, -1);
+      if (tasks > 0) {
+        // each put-back task has its own line too; this one says why they moved
+        log.warn("worker {} terminated ({}); the {} task(s) it held here were put back", workerId,
+            msg.worker().path(), tasks);
+      } else {
+        // in a cluster every entity of a type it served sees this: only those that held its tasks warn
+        log.debug("worker {} terminated ({}); it held no task here", workerId, msg.worker().path());
+      }
     }
     sendDispatches();
     return Behaviors.same();

@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -171,7 +172,11 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w2 = worker(queue, "w2", 2, "square");
     w2.expectNoMessage(QUIET);
 
-    w1.stop();
+    LoggingTestKit.warn("worker w1 terminated").withMessageContains("the 2 task(s) it held here were put back")
+        .expect(testKit.system(), () -> {
+          w1.stop();
+          return null;
+        });
     TaskEnvelope first = expectDispatch(w2);
     TaskEnvelope second = expectDispatch(w2);
     assertEquals(List.of(square("t1", "f1").withAttempt(2), square("t2", "f1").withAttempt(2)), List.of(first, second));
@@ -180,6 +185,18 @@ class LocalTaskQueueTest {
     QueueStats stats = stats(queue);
     assertEquals(1, stats.workers());
     assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0), stats.of("square"));
+
+    // a worker that held nothing here leaves without a warning (in a cluster every entity of its types sees it go)
+    LoggingTestKit.warn("terminated").withOccurrences(0).expect(testKit.system(), () -> {
+      TestProbe<WorkerCommand> idle = worker(queue, "w3", 1, "add");
+      assertEquals(2, stats(queue).workers());
+      idle.stop();
+      testKit.createTestProbe().awaitAssert(() -> {
+        assertEquals(1, stats(queue).workers(), "w3 is forgotten");
+        return null;
+      });
+      return null;
+    });
   }
 
   @Test
