@@ -195,14 +195,21 @@ class ClusterProvingTest {
       // every entity lives on Q; a second queue node joins, but nothing is rebalanced onto it
       ProverNode secondQueue = cluster.start("R", "queue", "", b -> b.catalog(catalog));
 
+      // the worker holds its first tasks until Q has gone: Q's entities surely hold tasks in flight and pending
+      // when it leaves, however fast this machine proves
+      RecordingTaskType.hold("B-");
       Blocks blocks = new Blocks(17, 6, 12, settings);
       List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 3);
       ActorTestKit kit = ActorTestKit.create(sequencer.system());
       kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-        assertTrue(RecordingTaskType.ranOn("B-") >= 20, "proving is under way");
+        assertTrue(RecordingTaskType.ranOn("B-") >= 2, "the worker holds tasks");
+        long pending = TestNodes.stats(firstQueue).types().values().stream()
+            .mapToLong(QueueStats.TypeStats::pending).sum();
+        assertTrue(pending > 0, "the queue's entities on Q hold tasks that wait for a worker");
         return null;
       });
       ClusterNodes.leave(firstQueue); // its entities, with their pending and in-flight tasks, are gone
+      RecordingTaskType.release("B-");
 
       List<FlowResult.Completed> done = blocks.assertProven(batches);
       int resent = done.stream().mapToInt(batch -> batch.stats().resent()).sum();
