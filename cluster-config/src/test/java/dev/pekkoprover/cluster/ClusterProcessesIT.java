@@ -116,8 +116,10 @@ class ClusterProcessesIT {
     assertEquals(0, sequencer.exitValue(), output);
     assertTrue(output.contains("RESULT OK"), output);
     assertTrue(output.contains("blocks            12"), output);
+    // the killed worker's tasks were put back; in the rare case that it held none at the kill (between a report
+    // and its next task), the cluster still removed it and RESULT OK shows nothing was lost
     assertTrue(output.matches("(?s).*put back as attempt \\d+: worker .* terminated.*")
-            || output.matches("(?s).*worker \\S+ terminated.*"),
+            || output.matches("(?s).*(is downing|removing unreachable node).*"),
         "the killed worker's tasks were put back:\n" + output);
   }
 }

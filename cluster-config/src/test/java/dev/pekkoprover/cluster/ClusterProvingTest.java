@@ -119,19 +119,27 @@ class ClusterProvingTest {
 
   @Test
   void aWorkerNodeJoiningMidRunRegistersAndTakesWork() {
-    // enough proving work (about 10 ms a proof) that the run is still going when the new node is Ready
-    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(10_000);
+    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", ""));
     try (ClusterNodes cluster = new ClusterNodes()) {
       ProverNode sequencer = sequencerNode(cluster, settings, "");
       ProverNode first = workerNode(cluster, "B", List.of(), "");
       TestNodes.await(sequencer.ready());
       TestNodes.await(first.ready());
 
+      // the first worker holds its first tasks until the new node is Ready: the run is surely still going then,
+      // however fast this machine proves
+      RecordingTaskType.hold("B-");
       Blocks blocks = new Blocks(11, 8, 16, settings);
       List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 4);
       ProverNode joining = workerNode(cluster, "C", List.of(), "");
       TestNodes.await(joining.ready());
       assertTrue(batches.stream().anyMatch(batch -> !batch.isDone()), "joined while blocks were being proven");
+      ActorTestKit kit = ActorTestKit.create(sequencer.system());
+      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+        assertTrue(RecordingTaskType.ranOn("C-") > 0, "the joining worker takes the work the busy one cannot");
+        return null;
+      });
+      RecordingTaskType.release("B-");
 
       blocks.assertProven(batches);
       assertTrue(RecordingTaskType.ranOn("C-") > 0, "the joining worker received work");
