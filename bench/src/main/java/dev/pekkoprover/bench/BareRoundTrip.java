@@ -42,6 +42,7 @@ public final class BareRoundTrip {
   private static Config config(int port) {
     return ConfigFactory.parseString(
             "pekko.actor.provider = remote\n"
+                + "pekko.remote.warn-about-direct-use = off\n" // remoting without the cluster is the point here
                 + "pekko.remote.artery.canonical.port = " + port + "\n"
                 + "pekko.loglevel = WARNING\n")
         .withFallback(ConfigFactory.load("cluster"));
