@@ -171,8 +171,8 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
           flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
       return this;
     }
-    long sequence = sequenceOf(outcome.taskId());
-    Pending task = sequence < 0 ? null : pending.remove(sequence);
+    long n = sequenceOf(outcome.taskId());
+    Pending task = n < 0 ? null : pending.remove(n);
     if (task == null) {
       duplicates++;
       getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
