@@ -1,6 +1,7 @@
 package dev.pekkoprover.bench;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskType;
@@ -96,28 +97,12 @@ public final class BenchTasks {
     timedRuns.increment();
   }
 
-  private static final class Leaf implements TaskType<Work, Long> {
-    private final String name;
+  private static final class Leaf extends NamedTaskType<Work, Long> {
     private final boolean inline;
 
     Leaf(String name, boolean inline) {
-      this.name = name;
+      super(name, Work.class, Long.class);
       this.inline = inline;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public Class<Work> inputType() {
-      return Work.class;
-    }
-
-    @Override
-    public Class<Long> resultType() {
-      return Long.class;
     }
 
     @Override
@@ -132,28 +117,12 @@ public final class BenchTasks {
     }
   }
 
-  private static final class Merger implements TaskType<Merge, Long> {
-    private final String name;
+  private static final class Merger extends NamedTaskType<Merge, Long> {
     private final boolean inline;
 
     Merger(String name, boolean inline) {
-      this.name = name;
+      super(name, Merge.class, Long.class);
       this.inline = inline;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public Class<Merge> inputType() {
-      return Merge.class;
-    }
-
-    @Override
-    public Class<Long> resultType() {
-      return Long.class;
     }
 
     @Override
@@ -168,28 +137,12 @@ public final class BenchTasks {
     }
   }
 
-  private static final class NodeType implements TaskType<Node, Long> {
-    private final String name;
+  private static final class NodeType extends NamedTaskType<Node, Long> {
     private final boolean inline;
 
     NodeType(String name, boolean inline) {
-      this.name = name;
+      super(name, Node.class, Long.class);
       this.inline = inline;
-    }
-
-    @Override
-    public String name() {
-      return name;
-    }
-
-    @Override
-    public Class<Node> inputType() {
-      return Node.class;
-    }
-
-    @Override
-    public Class<Long> resultType() {
-      return Long.class;
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskType;
@@ -63,20 +64,9 @@ class BadInputTest {
   }
 
   /** A type the node's catalog does not hold. */
-  private static final class Unknown implements TaskType<Num, Num> {
-    @Override
-    public String name() {
-      return "no-such-type";
-    }
-
-    @Override
-    public Class<Num> inputType() {
-      return Num.class;
-    }
-
-    @Override
-    public Class<Num> resultType() {
-      return Num.class;
+  private static final class Unknown extends NamedTaskType<Num, Num> {
+    private Unknown() {
+      super("no-such-type", Num.class, Num.class);
     }
 
     @Override

@@ -6,28 +6,15 @@ package dev.pekkoprover.protocol;
  * on offer at all times. Only a worker that is still Unprepared serves this type: it takes the parameters, stops
  * serving the type and becomes Registered.
  */
-public final class WorkerRegistrationTask implements TaskType<Object, WorkerRegistrationTask.Registered> {
+public final class WorkerRegistrationTask extends NamedTaskType<Object, WorkerRegistrationTask.Registered> {
   public static final String NAME = "worker-registration";
   public static final WorkerRegistrationTask INSTANCE = new WorkerRegistrationTask();
 
   /** The registration result: which worker took the parameters. */
   public record Registered(String workerId) implements CborSerializable {}
 
-  private WorkerRegistrationTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<Object> inputType() {
-    return Object.class;
-  }
-
-  @Override
-  public Class<Registered> resultType() {
-    return Registered.class;
+  private WorkerRegistrationTask() {
+    super(NAME, Object.class, Registered.class);
   }
 
   @Override

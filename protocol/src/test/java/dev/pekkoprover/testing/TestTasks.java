@@ -1,6 +1,7 @@
 package dev.pekkoprover.testing;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskType;
@@ -113,22 +114,11 @@ public final class TestTasks {
   }
 
   /** Leaf: squares its input. Regular; its prepare needs the registration keys. */
-  public static final class Square implements TaskType<Num, Num> {
+  public static final class Square extends NamedTaskType<Num, Num> {
     public static final Square INSTANCE = new Square();
 
-    @Override
-    public String name() {
-      return "square";
-    }
-
-    @Override
-    public Class<Num> inputType() {
-      return Num.class;
-    }
-
-    @Override
-    public Class<Num> resultType() {
-      return Num.class;
+    public Square() {
+      super("square", Num.class, Num.class);
     }
 
     @Override
@@ -148,22 +138,11 @@ public final class TestTasks {
   }
 
   /** Reduction: adds two numbers. Regular. */
-  public static final class Add implements TaskType<Pair, Num> {
+  public static final class Add extends NamedTaskType<Pair, Num> {
     public static final Add INSTANCE = new Add();
 
-    @Override
-    public String name() {
-      return "add";
-    }
-
-    @Override
-    public Class<Pair> inputType() {
-      return Pair.class;
-    }
-
-    @Override
-    public Class<Num> resultType() {
-      return Num.class;
+    public Add() {
+      super("add", Pair.class, Num.class);
     }
 
     @Override
@@ -181,22 +160,11 @@ public final class TestTasks {
   }
 
   /** The test's circuit compiler: unprepared, returns the keys workers get at registration. */
-  public static final class Compile implements TaskType<CompileRequest, Keys> {
+  public static final class Compile extends NamedTaskType<CompileRequest, Keys> {
     public static final Compile INSTANCE = new Compile();
 
-    @Override
-    public String name() {
-      return "compile";
-    }
-
-    @Override
-    public Class<CompileRequest> inputType() {
-      return CompileRequest.class;
-    }
-
-    @Override
-    public Class<Keys> resultType() {
-      return Keys.class;
+    public Compile() {
+      super("compile", CompileRequest.class, Keys.class);
     }
 
     @Override
@@ -219,22 +187,11 @@ public final class TestTasks {
   }
 
   /** Returns its input (twice over when asked): a task whose input and result sizes a test chooses. */
-  public static final class Echo implements TaskType<Text, Text> {
+  public static final class Echo extends NamedTaskType<Text, Text> {
     public static final Echo INSTANCE = new Echo();
 
-    @Override
-    public String name() {
-      return "echo";
-    }
-
-    @Override
-    public Class<Text> inputType() {
-      return Text.class;
-    }
-
-    @Override
-    public Class<Text> resultType() {
-      return Text.class;
+    public Echo() {
+      super("echo", Text.class, Text.class);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
@@ -70,23 +71,12 @@ public final class StartupPlan<I, O> {
   }
 
   /** Stands in for a compile type when there is nothing to compile; never enqueued. */
-  private static final class NoCompile implements TaskType<Object, Object> {
+  private static final class NoCompile extends NamedTaskType<Object, Object> {
+    private NoCompile() {
+      super("no-compile", Object.class, Object.class);
+    }
+
     static final NoCompile INSTANCE = new NoCompile();
-
-    @Override
-    public String name() {
-      return "no-compile";
-    }
-
-    @Override
-    public Class<Object> inputType() {
-      return Object.class;
-    }
-
-    @Override
-    public Class<Object> resultType() {
-      return Object.class;
-    }
 
     @Override
     public boolean isUnprepared() {

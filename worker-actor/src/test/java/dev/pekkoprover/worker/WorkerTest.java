@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
@@ -15,7 +16,6 @@ import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskEnvelope;
-import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
@@ -193,25 +193,14 @@ class WorkerTest {
   }
 
   /** A regular type whose prepare blocks until the test releases it, and records the thread it ran on. */
-  private static final class SlowPrepare implements TaskType<Num, Num> {
+  private static final class SlowPrepare extends NamedTaskType<Num, Num> {
+    private SlowPrepare() {
+      super("slow", Num.class, Num.class);
+    }
+
     final CountDownLatch entered = new CountDownLatch(1);
     final CountDownLatch release = new CountDownLatch(1);
     volatile String prepareThread;
-
-    @Override
-    public String name() {
-      return "slow";
-    }
-
-    @Override
-    public Class<Num> inputType() {
-      return Num.class;
-    }
-
-    @Override
-    public Class<Num> resultType() {
-      return Num.class;
-    }
 
     @Override
     public Object prepare(TaskContext context) throws InterruptedException {
@@ -301,23 +290,12 @@ class WorkerTest {
   }
 
   /** A regular type whose first prepare throws. */
-  private static final class PrepareFailsOnce implements TaskType<Num, Num> {
+  private static final class PrepareFailsOnce extends NamedTaskType<Num, Num> {
+    private PrepareFailsOnce() {
+      super("fragile", Num.class, Num.class);
+    }
+
     final AtomicInteger prepares = new AtomicInteger();
-
-    @Override
-    public String name() {
-      return "fragile";
-    }
-
-    @Override
-    public Class<Num> inputType() {
-      return Num.class;
-    }
-
-    @Override
-    public Class<Num> resultType() {
-      return Num.class;
-    }
 
     @Override
     public Object prepare(TaskContext context) {
@@ -415,20 +393,9 @@ class WorkerTest {
   }
 
   /** An inline type whose compute throws what its input names. */
-  private static final class InlineThrower implements TaskType<String, String> {
-    @Override
-    public String name() {
-      return "inline";
-    }
-
-    @Override
-    public Class<String> inputType() {
-      return String.class;
-    }
-
-    @Override
-    public Class<String> resultType() {
-      return String.class;
+  private static final class InlineThrower extends NamedTaskType<String, String> {
+    private InlineThrower() {
+      super("inline", String.class, String.class);
     }
 
     @Override
@@ -570,20 +537,9 @@ class WorkerTest {
   }
 
   /** Unprepared and inline, returning a value that is no task value. */
-  private static final class BuilderResult implements TaskType<String, Object> {
-    @Override
-    public String name() {
-      return "builder";
-    }
-
-    @Override
-    public Class<String> inputType() {
-      return String.class;
-    }
-
-    @Override
-    public Class<Object> resultType() {
-      return Object.class;
+  private static final class BuilderResult extends NamedTaskType<String, Object> {
+    private BuilderResult() {
+      super("builder", String.class, Object.class);
     }
 
     @Override

@@ -3,9 +3,9 @@ package dev.pekkoprover.appchain.task;
 import dev.pekkoprover.appchain.proof.Circuit;
 import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.List;
 
 /**
@@ -14,25 +14,12 @@ import java.util.List;
  * state root). Public input: the first proof's; output: the last one's, so it names the final state root and the
  * last block hash.
  */
-public final class BlockBuildingTask implements TaskType<BlockBuildingInput, MockProof> {
+public final class BlockBuildingTask extends NamedTaskType<BlockBuildingInput, MockProof> {
   public static final String NAME = "BlockBuildingTask";
   public static final BlockBuildingTask INSTANCE = new BlockBuildingTask();
 
-  private BlockBuildingTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<BlockBuildingInput> inputType() {
-    return BlockBuildingInput.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
+  private BlockBuildingTask() {
+    super(NAME, BlockBuildingInput.class, MockProof.class);
   }
 
   @Override

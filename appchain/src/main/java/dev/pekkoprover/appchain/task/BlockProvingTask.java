@@ -5,9 +5,9 @@ import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.appchain.state.StateTransition;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.List;
 
 /**
@@ -16,25 +16,12 @@ import java.util.List;
  * Public input: [index, transaction commitment before, transition commitment before]; output: [index + 1, both
  * commitments after].
  */
-public final class BlockProvingTask implements TaskType<BlockProvingInput, MockProof> {
+public final class BlockProvingTask extends NamedTaskType<BlockProvingInput, MockProof> {
   public static final String NAME = "BlockProvingTask";
   public static final BlockProvingTask INSTANCE = new BlockProvingTask();
 
-  private BlockProvingTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<BlockProvingInput> inputType() {
-    return BlockProvingInput.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
+  private BlockProvingTask() {
+    super(NAME, BlockProvingInput.class, MockProof.class);
   }
 
   @Override

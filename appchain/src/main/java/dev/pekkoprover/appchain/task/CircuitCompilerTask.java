@@ -6,9 +6,9 @@ import dev.pekkoprover.appchain.proof.CompileRequest;
 import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.state.Sha256;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -18,25 +18,12 @@ import java.util.Map;
  * its result is what registers them. The key is derived from the request's seed and the circuit, so compiling twice
  * gives the same key; it costs the circuit's proving work once.
  */
-public final class CircuitCompilerTask implements TaskType<CompileRequest, CompiledCircuit> {
+public final class CircuitCompilerTask extends NamedTaskType<CompileRequest, CompiledCircuit> {
   public static final String NAME = "CircuitCompilerTask";
   public static final CircuitCompilerTask INSTANCE = new CircuitCompilerTask();
 
-  private CircuitCompilerTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<CompileRequest> inputType() {
-    return CompileRequest.class;
-  }
-
-  @Override
-  public Class<CompiledCircuit> resultType() {
-    return CompiledCircuit.class;
+  private CircuitCompilerTask() {
+    super(NAME, CompileRequest.class, CompiledCircuit.class);
   }
 
   @Override

@@ -5,9 +5,9 @@ import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.appchain.trace.BlockHeader;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.List;
 
 /**
@@ -16,25 +16,12 @@ import java.util.List;
  * from the start, and they must give the header's commitments and state roots. Public input: [number, parent hash,
  * state root before]; output: [number + 1, block hash, state root after].
  */
-public final class NewBlockTask implements TaskType<NewBlockInput, MockProof> {
+public final class NewBlockTask extends NamedTaskType<NewBlockInput, MockProof> {
   public static final String NAME = "NewBlockTask";
   public static final NewBlockTask INSTANCE = new NewBlockTask();
 
-  private NewBlockTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<NewBlockInput> inputType() {
-    return NewBlockInput.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
+  private NewBlockTask() {
+    super(NAME, NewBlockInput.class, MockProof.class);
   }
 
   @Override

@@ -3,35 +3,19 @@ package dev.pekkoprover.appchain.task;
 import dev.pekkoprover.appchain.proof.Circuit;
 import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 
 /**
  * A reduction of one circuit: merges the proofs of two adjacent ranges after verifying both and their chaining
  * ({@link Chaining#merge}). The transition and the transaction reductions differ only in name and circuit.
  */
-abstract class ProofMergeTask implements TaskType<ProofPair, MockProof> {
-  private final String name;
+abstract class ProofMergeTask extends NamedTaskType<ProofPair, MockProof> {
   private final Circuit circuit;
 
   ProofMergeTask(String name, Circuit circuit) {
-    this.name = name;
+    super(name, ProofPair.class, MockProof.class);
     this.circuit = circuit;
-  }
-
-  @Override
-  public String name() {
-    return name;
-  }
-
-  @Override
-  public Class<ProofPair> inputType() {
-    return ProofPair.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
   }
 
   @Override

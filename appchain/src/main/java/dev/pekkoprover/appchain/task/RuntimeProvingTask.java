@@ -9,9 +9,9 @@ import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.RuntimeInput;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.appchain.tx.TransferRules;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.List;
 
 /**
@@ -19,25 +19,12 @@ import java.util.List;
  * reads, runs the transfer and commits to the state transitions it emits. Public input: the transaction hash;
  * output: the commitment of its transitions.
  */
-public final class RuntimeProvingTask implements TaskType<RuntimeInput, MockProof> {
+public final class RuntimeProvingTask extends NamedTaskType<RuntimeInput, MockProof> {
   public static final String NAME = "RuntimeProvingTask";
   public static final RuntimeProvingTask INSTANCE = new RuntimeProvingTask();
 
-  private RuntimeProvingTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<RuntimeInput> inputType() {
-    return RuntimeInput.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
+  private RuntimeProvingTask() {
+    super(NAME, RuntimeInput.class, MockProof.class);
   }
 
   @Override

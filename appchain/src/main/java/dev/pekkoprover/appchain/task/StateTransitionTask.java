@@ -10,9 +10,9 @@ import dev.pekkoprover.appchain.state.SparseMerkleTree;
 import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.StateTransitionBatch;
 import dev.pekkoprover.appchain.trace.TracedTransition;
+import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.Arrays;
 import java.util.List;
 
@@ -22,25 +22,12 @@ import java.util.List;
  * commitment before]; output: [end index, root after, commitment after]. A witness that does not match fails the
  * task permanently, naming the transition.
  */
-public final class StateTransitionTask implements TaskType<StateTransitionBatch, MockProof> {
+public final class StateTransitionTask extends NamedTaskType<StateTransitionBatch, MockProof> {
   public static final String NAME = "StateTransitionTask";
   public static final StateTransitionTask INSTANCE = new StateTransitionTask();
 
-  private StateTransitionTask() {}
-
-  @Override
-  public String name() {
-    return NAME;
-  }
-
-  @Override
-  public Class<StateTransitionBatch> inputType() {
-    return StateTransitionBatch.class;
-  }
-
-  @Override
-  public Class<MockProof> resultType() {
-    return MockProof.class;
+  private StateTransitionTask() {
+    super(NAME, StateTransitionBatch.class, MockProof.class);
   }
 
   @Override
