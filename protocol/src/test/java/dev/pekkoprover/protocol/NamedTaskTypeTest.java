@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 
 class NamedTaskTypeTest {
 
-  private static final class Double extends NamedTaskType<Long, Long> {
-    Double(String name) {
+  private static final class Doubling extends NamedTaskType<Long, Long> {
+    Doubling(String name) {
       super(name, Long.class, Long.class);
     }
 
@@ -21,7 +21,7 @@ class NamedTaskTypeTest {
 
   @Test
   void theConstructorsArgumentsAreTheTypesNameAndClasses() {
-    TaskType<Long, Long> type = new Double("double");
+    TaskType<Long, Long> type = new Doubling("double");
     assertEquals("double", type.name());
     assertEquals(Long.class, type.inputType());
     assertEquals(Long.class, type.resultType());
@@ -31,8 +31,8 @@ class NamedTaskTypeTest {
 
   @Test
   void aBlankNameIsRefusedSayingWhyItMatters() {
-    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new Double(" "));
+    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new Doubling(" "));
     assertTrue(refused.getMessage().contains("queue"), refused.getMessage());
-    assertThrows(NullPointerException.class, () -> new Double(null));
+    assertThrows(NullPointerException.class, () -> new Doubling(null));
   }
 }
