@@ -46,6 +46,36 @@ public interface QueueCommand extends CborSerializable {
       ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity)
       implements QueueCommand {}
 
+  /**
+   * What a worker holds now: the tasks it is running and those it was handed beyond its free slots, which it starts
+   * as slots free up (in a cluster each task type's queue is its own entity and decides alone, so two entities may
+   * hand a worker its last free slot at once; the worker keeps the second task rather than bouncing it). Sent to the
+   * worker's queue when that set changes (only where {@code prover.worker} is told the queue is sharded) and every
+   * {@code announce-interval} ({@code periodic}); a front passes it on to every entity of the worker's types.
+   *
+   * <p>An entity uses it twice: it counts the slots the worker spends on other entities' tasks, so it never hands
+   * the worker more than its capacity in all; and a task it handed this worker that is missing from the worker's
+   * reports for {@code prover.queue.lost-after} was lost between nodes (a dispatch or a report that never arrived),
+   * so it is put back instead of waiting for its lease.
+   */
+  record WorkerLoad(
+      ActorRef<WorkerCommand> worker, String workerId, String incarnation, List<String> heldTaskIds, boolean periodic)
+      implements QueueCommand {}
+
+  /**
+   * This worker incarnation is going down on purpose, right before its supervisor restarts it: a compute crashed it
+   * ({@link WorkerFault} or an {@link Error}), a task hung past its lease and ignored its cancellation, or a prepare
+   * failed. The queue puts back at once everything the incarnation held: each task in {@code causedBy} spends one of
+   * its {@code max-worker-losses} (so a task that crashes every worker still ends as poison), the others go back
+   * without spending anything, because they did nothing wrong.
+   *
+   * @param causedBy ids of the tasks whose compute brought the worker down; empty when none did (a failed prepare)
+   * @param reason what happened, for the log and a failed task's reason
+   */
+  record WorkerGoingDown(
+      ActorRef<WorkerCommand> worker, String workerId, String incarnation, List<String> causedBy, String reason)
+      implements QueueCommand {}
+
   /** A task ran to completion on a worker. */
   record TaskSucceeded(
       String workerId,
@@ -81,6 +111,13 @@ public interface QueueCommand extends CborSerializable {
   }
 
   // ---- anyone -> queue ----
+
+  /**
+   * Which of these tasks of one type does the queue not hold (pending, waiting out a retry backoff, or in flight)?
+   * Answered with {@link MissingTasks}. A flow asks this about tasks whose outcome is long overdue, and sends again
+   * only those that are missing: a long queue is not a lost message.
+   */
+  record CheckHeld(String taskType, List<String> taskIds, ActorRef<MissingTasks> replyTo) implements QueueCommand {}
 
   /** Asks for the queue's counters. */
   record GetStats(ActorRef<QueueStats> replyTo) implements QueueCommand {}

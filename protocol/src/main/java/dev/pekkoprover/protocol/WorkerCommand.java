@@ -34,4 +34,19 @@ public interface WorkerCommand extends CborSerializable {
       Objects.requireNonNull(replyTo, "replyTo");
     }
   }
+
+  /**
+   * Stop these tasks: the queue has put them back (their lease ran out, or this worker's node was unreachable) and
+   * handed them to another worker. A task not started yet is dropped; a running compute is interrupted. A compute that
+   * has not returned {@code prover.worker.cancel-grace} later means the worker is hung: it restarts, abandoning that
+   * thread, so that it can take work again.
+   *
+   * @param reason why, for the worker's log line
+   */
+  record Cancel(List<String> taskIds, String reason) implements WorkerCommand {
+    public Cancel {
+      taskIds = List.copyOf(taskIds);
+      Objects.requireNonNull(reason, "reason");
+    }
+  }
 }
