@@ -334,9 +334,7 @@ public final class QueueFront {
     }
 
     private static QueueStats.TypeStats add(QueueStats.TypeStats a, QueueStats.TypeStats b) {
-      return new QueueStats.TypeStats(a.pending() + b.pending(), a.inFlight() + b.inFlight(),
-          a.completed() + b.completed(), a.failed() + b.failed(), a.redelivered() + b.redelivered(),
-          a.retried() + b.retried(), a.rejected() + b.rejected());
+      return a.plus(b);
     }
   }
 }

@@ -398,7 +398,8 @@ public final class TaskQueueState<W, R> {
     for (String name : catalog.names()) {
       TypeQueue t = types.get(name);
       byType.put(name, new QueueStats.TypeStats(
-          t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.redelivered, t.retried, t.rejected));
+          t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.redelivered, t.retried, t.rejected,
+          0, 0, 0));
     }
     return new QueueStats(byType, workers.size(), unknownResults, repeatedEnqueues);
   }

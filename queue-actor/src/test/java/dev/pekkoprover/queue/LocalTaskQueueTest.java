@@ -141,7 +141,7 @@ class LocalTaskQueueTest {
       succeed(queue, "w1", task);
       flow.expectMessage(succeeded(task, "w1"));
     }
-    assertEquals(new QueueStats.TypeStats(0, 0, 3, 0, 0, 0, 0), stats(queue).of("square"));
+    assertEquals(new QueueStats.TypeStats(0, 0, 3, 0, 0, 0, 0, 0, 0, 0), stats(queue).of("square"));
   }
 
   @Test
@@ -184,7 +184,7 @@ class LocalTaskQueueTest {
     flow.expectMessage(succeeded(first, "w2"));
     QueueStats stats = stats(queue);
     assertEquals(1, stats.workers());
-    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0), stats.of("square"));
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0, 0, 0, 0), stats.of("square"));
 
     // a worker that held nothing here leaves without a warning (in a cluster every entity of its types sees it go)
     LoggingTestKit.warn("terminated").withOccurrences(0).expect(testKit.system(), () -> {
@@ -254,7 +254,7 @@ class LocalTaskQueueTest {
     slow.expectNoMessage(Duration.ZERO);
     QueueStats stats = stats(queue);
     assertEquals(1, stats.unknownResults());
-    assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0), stats.of("square"));
+    assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0, 0, 0, 0), stats.of("square"));
   }
 
   @Test

@@ -118,7 +118,7 @@ class TaskQueueStateTest {
     enqueueSquares("t1", "t2", "t3", "t4", "t5");
     assertEquals(List.of("t1", "t2"), effects.sentIds());
     assertEquals(2, queue.slotsTaken("w1"));
-    assertEquals(new QueueStats.TypeStats(3, 2, 0, 0, 0, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(3, 2, 0, 0, 0, 0, 0, 0, 0, 0), squareStats());
 
     assertTrue(succeed("w1", "t2"));
     assertEquals(List.of("t1", "t2", "t3"), effects.sentIds());
@@ -170,7 +170,7 @@ class TaskQueueStateTest {
         List.of(new PutBack("t2", 2, "w1", Redelivery.WORKER_TERMINATED),
             new PutBack("t1", 2, "w1", Redelivery.WORKER_TERMINATED)),
         effects.putBacks);
-    assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0, 0, 0, 0), squareStats());
     assertEquals(0, queue.stats().workers());
 
     serve("w2", 1, "square");
@@ -244,7 +244,7 @@ class TaskQueueStateTest {
     assertEquals(1, queue.stats().unknownResults());
     assertEquals(1, effects.outcomes.size());
     assertEquals(0, queue.slotsTaken(second));
-    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 1, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 1, 0, 0, 0, 0, 0), squareStats());
   }
 
   @Test
@@ -389,7 +389,7 @@ class TaskQueueStateTest {
     assertFalse(succeed("nobody", "made-up"));
     assertEquals(4, queue.stats().unknownResults());
     assertEquals(1, queue.slotsTaken("w1"));
-    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 0, 0, 0, 0, 0), squareStats());
     assertTrue(succeed("w1", "t1"));
     assertEquals("t2", effects.last().task().taskId());
   }
@@ -413,7 +413,7 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     enqueueSquares("t1", "t2"); // a flow re-sending overdue tasks: t1 in flight, t2 pending
-    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 0, 0, 0, 0, 0), squareStats());
     assertEquals(2, queue.stats().repeatedEnqueues());
     assertTrue(effects.outcomes.isEmpty(), "no rejection");
     assertTrue(succeed("w1", "t1"));
@@ -429,7 +429,7 @@ class TaskQueueStateTest {
     queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
     assertTrue(queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
     assertEquals(1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
-    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0, 0, 0, 0), squareStats());
     queue.retryDue("t1");
     assertTrue(succeed("w1", "t2")); // the cancelled flow's result is not passed on
     assertTrue(effects.outcomes.isEmpty());
