@@ -368,7 +368,7 @@ public final class ProverNode implements AutoCloseable {
         return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
       }
       var region = ShardedTaskQueue.init(context.getSystem(), catalog, settings, QUEUE_ROLE);
-      return context.spawn(QueueFront.create(region, catalog, FrontSettings.fromConfig(config)), "queue");
+      return context.spawn(QueueFront.create(region, catalog, FrontSettings.fromConfig(config), QUEUE_ROLE), "queue");
     }
 
     /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */
@@ -418,7 +418,8 @@ public final class ProverNode implements AutoCloseable {
         String workerId, WorkerSpec spec, ActorRef<WorkerStateChanged> listener) {
       WorkerSettings settings = WorkerSettings.fromConfig(config, workerId)
           .withConcurrency(spec.concurrency())
-          .withMaxResultBytes(maxResultBytes);
+          .withMaxResultBytes(maxResultBytes)
+          .withReportLoad(maxResultBytes > 0 || config.getString("pekko.actor.provider").equals("cluster"));
       return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
     }
   }

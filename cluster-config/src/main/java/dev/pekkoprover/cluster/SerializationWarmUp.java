@@ -108,6 +108,9 @@ final class SerializationWarmUp {
     samples.add(new QueueCommand.Enqueue(List.of(task), flow));
     samples.add(new TaskOutcome.Succeeded(task.taskId(), "f", "r", task.taskType(), 1, "w", registered));
     samples.add(new TaskOutcome.Failed(task.taskId(), "f", "r", task.taskType(), 1, "warm-up"));
+    samples.add(new QueueCommand.WorkerLoad(worker, "w", "i", List.of(task.taskId()), true));
+    samples.add(new QueueCommand.WorkerGoingDown(worker, "w", "i", List.of(task.taskId()), "warm-up"));
+    samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), "warm-up"));
     return samples;
   }
 }

@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code "crash-once:K"}: the first run under key K throws {@link WorkerFault} (its worker restarts)
  *   <li>{@code "hold:K"}: wait until {@link #release(String)} K (to hold a task on a worker)
  *   <li>{@code "hold-once:K"}: the first run under key K waits for {@link #release(String)} K; later runs do not
+ *   <li>{@code "hold-hard:K"}: like hold, but ignores interrupts: a compute that is hung for good (until released)
  * </ul>
  *
  * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran what.
@@ -99,6 +100,20 @@ public final class TestTasks {
     if (mode.startsWith("crash-once:")
         && crashes.computeIfAbsent(mode, k -> new AtomicInteger()).getAndIncrement() == 0) {
       throw new WorkerFault("simulated prover crash on " + input.value());
+    }
+    if (mode.startsWith("hold-hard:")) {
+      String key = mode.substring(mode.indexOf(':') + 1);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < deadline) {
+        try {
+          if (latch(key).await(100, TimeUnit.MILLISECONDS)) {
+            break;
+          }
+        } catch (InterruptedException ignored) {
+          // a compute hung for good does not notice interrupts
+        }
+      }
+      return Num.of(value);
     }
     boolean hold =
         mode.startsWith("hold:")

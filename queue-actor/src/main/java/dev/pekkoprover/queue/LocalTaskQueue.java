@@ -1,13 +1,17 @@
 package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
+import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
+import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -22,12 +26,16 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 import org.slf4j.Logger;
 
 /**
@@ -35,7 +43,10 @@ import org.slf4j.Logger;
  * translates messages into calls on {@link TaskQueueState} and that state's effects into messages, timers and log
  * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there.
  *
- * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must enqueue again.
+ * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must enqueue again. As a
+ * sharded entity ({@link #createInCluster}) it also follows the cluster's reachability: the tasks of a worker on a node
+ * that becomes unreachable go back at once (the failure detector notices a dead process in about 3 s), instead of
+ * after the downing decision or the lease.
  */
 public final class LocalTaskQueue {
 
@@ -53,9 +64,31 @@ public final class LocalTaskQueue {
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
+  /** A cluster node became unreachable or reachable again (sharded entities only). */
+  private record NodeReachability(ClusterEvent.ReachabilityEvent event)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
+  /** The queue of one JVM: nothing can be lost between nodes. */
   public static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings) {
+    return create(catalog, settings, false);
+  }
+
+  /**
+   * The behavior of one sharded queue entity: as {@link #create}, and it follows the cluster's reachability events
+   * (the actor system must be a cluster member).
+   */
+  public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings) {
+    return create(catalog, settings, true);
+  }
+
+  private static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, boolean inCluster) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(LeaseTick.INSTANCE, settings.leaseCheckInterval());
+      if (inCluster) {
+        Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
+            context.messageAdapter(ClusterEvent.ReachabilityEvent.class, NodeReachability::new),
+            ClusterEvent.ReachabilityEvent.class));
+      }
       return new LocalTaskQueue(context, timers, catalog, settings).running();
     }));
   }
@@ -75,6 +108,11 @@ public final class LocalTaskQueue {
   private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
+  /** Workers refused because another worker of the same id is alive on another node; logged once each. */
+  private final Set<ActorRef<WorkerCommand>> refused = new HashSet<>();
+  /** Cancellations decided while handling the current message, by worker: one Cancel message each. */
+  private Map<ActorRef<WorkerCommand>, List<String>> cancels;
+  private String cancelReason;
 
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
@@ -96,8 +134,12 @@ public final class LocalTaskQueue {
         .onMessage(Enqueue.class, this::onEnqueue)
         .onMessage(TaskFailed.class, this::onTaskFailed)
         .onMessage(TaskDeclined.class, this::onTaskDeclined)
+        .onMessage(WorkerLoad.class, this::onWorkerLoad)
         .onMessage(WorkerServes.class, this::onWorkerServes)
+        .onMessage(WorkerGoingDown.class, this::onWorkerGoingDown)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
+        .onMessage(NodeReachability.class, this::onNodeReachability)
+        .onMessage(CheckHeld.class, this::onCheckHeld)
         .onMessageEquals(LeaseTick.INSTANCE, this::onLeaseTick)
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessage(CancelFlow.class, this::onCancelFlow)
@@ -162,7 +204,21 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes msg) {
-    if (!msg.equals(announcements.put(msg.workerId(), msg))) {
+    WorkerServes previous = announcements.get(msg.workerId());
+    if (previous != null && !previous.worker().equals(msg.worker())
+        && !nodeOf(previous.worker()).equals(nodeOf(msg.worker()))) {
+      // Another worker of this id is alive (not terminated: that would have removed it) on another node.
+      if (refused.add(msg.worker())) {
+        log.error("worker id {} is announced by {} while a worker of the same id is alive at {}: worker ids must be "
+                + "unique across the cluster (give each node its own node id, or let it default to its host:port); "
+                + "the second one gets no work until the first one's node leaves or is downed",
+            msg.workerId(), msg.worker().path(), previous.worker().path());
+      }
+      return Behaviors.same();
+    }
+    refused.remove(msg.worker());
+    announcements.put(msg.workerId(), msg);
+    if (!msg.equals(previous)) {
       log.info("worker {} (incarnation {}) serves {} with capacity {}",
           msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
     } // else a periodic repeat: nothing changed, nothing to log
@@ -174,8 +230,70 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
+  private Behavior<QueueCommand> onWorkerLoad(WorkerLoad msg) {
+    WorkerServes known = announcements.get(msg.workerId());
+    if (known != null && known.worker().equals(msg.worker())) {
+      state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds());
+      sendDispatches();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onWorkerGoingDown(WorkerGoingDown msg) {
+    WorkerServes known = announcements.get(msg.workerId());
+    if (known == null || !known.worker().equals(msg.worker())) {
+      return Behaviors.same();
+    }
+    int held = state.workerGoingDown(msg.workerId(), msg.incarnation(), Set.copyOf(msg.causedBy()));
+    if (held > 0) {
+      log.warn("worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",
+          msg.workerId(), msg.incarnation(), msg.reason(), held);
+    }
+    sendDispatches();
+    return Behaviors.same();
+  }
+
+  /** The cluster address of the node a worker lives on (this node's for a local reference). */
+  private Address nodeOf(ActorRef<?> ref) {
+    Address address = ref.path().address();
+    return address.hasGlobalScope() ? address : context.getSystem().address();
+  }
+
+  private Behavior<QueueCommand> onNodeReachability(NodeReachability msg) {
+    Address node = msg.event().member().address();
+    boolean unreachable = msg.event() instanceof ClusterEvent.UnreachableMember;
+    List<String> workers = new ArrayList<>();
+    announcements.forEach((workerId, serves) -> {
+      if (nodeOf(serves.worker()).equals(node)) {
+        workers.add(workerId);
+      }
+    });
+    for (String workerId : workers) {
+      if (unreachable) {
+        int held = state.workerUnreachable(workerId);
+        if (held > 0) {
+          log.warn("node {} of worker {} is unreachable: the {} task(s) it held here were put back; it gets no work "
+              + "until it is reachable again", node, workerId, held);
+        }
+      } else {
+        state.workerReachable(workerId);
+      }
+    }
+    if (!unreachable && !workers.isEmpty()) {
+      log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
+    }
+    sendDispatches();
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onCheckHeld(CheckHeld msg) {
+    msg.replyTo().tell(new MissingTasks(msg.taskType(), state.notHeld(msg.taskIds())));
+    return Behaviors.same();
+  }
+
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
+    refused.remove(msg.worker());
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach((workerId, serves) -> {
       if (serves.worker().equals(msg.worker())) {
@@ -212,7 +330,10 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onCancelFlow(CancelFlow msg) {
     int dropped = state.cancelFlow(msg.flowId());
-    log.info("flow {} cancelled: {} pending tasks dropped", msg.flowId(), dropped);
+    if (dropped > 0) { // in a cluster every entity hears of every cancelled flow
+      log.info("flow {} cancelled: {} pending task(s) dropped here", msg.flowId(), dropped);
+    }
+    sendDispatches(); // the cancellations of its tasks in flight
     return Behaviors.same();
   }
 
@@ -226,6 +347,12 @@ public final class LocalTaskQueue {
    * tasks. The common case (one task to one worker) allocates nothing beyond the Dispatch.
    */
   private void sendDispatches() {
+    if (cancels != null) {
+      String reason = cancelReason;
+      cancels.forEach((worker, ids) -> worker.tell(new WorkerCommand.Cancel(ids, reason)));
+      cancels = null;
+      cancelReason = null;
+    }
     if (firstWorker == null) {
       return;
     }
@@ -242,9 +369,13 @@ public final class LocalTaskQueue {
     firstTask = null;
   }
 
+  /**
+   * DEBUG: after a redelivery, a late or cancelled report is normal (counted in the stats as unknown results), and
+   * every redelivery already has its own line.
+   */
   private void logUnknown(String what, String taskId, String taskType, String workerId, String incarnation) {
-    log.warn("dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
-            + "(late after a redelivery, a duplicate, or made up)",
+    log.debug("dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
+            + "(late after a redelivery, cancelled, a duplicate, or made up)",
         what, taskId, taskType, workerId, incarnation);
   }
 
@@ -283,6 +414,15 @@ public final class LocalTaskQueue {
           task.describe(), workerId, failures, settings.maxAttempts(), delay.toMillis(), reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
+    }
+
+    @Override
+    public void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
+      if (cancels == null) {
+        cancels = new LinkedHashMap<>();
+        cancelReason = reason;
+      }
+      cancels.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(taskId);
     }
 
     @Override

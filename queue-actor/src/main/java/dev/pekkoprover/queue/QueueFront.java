@@ -1,13 +1,17 @@
 package dev.pekkoprover.queue;
 
+import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
+import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
+import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -24,18 +28,19 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
-import org.apache.pekko.serialization.Serialization;
-import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link LocalTaskQueue}, so
  * the sequencer and the workers on this node cannot tell the difference, and routes each message to the entity of
  * its task type (or partition, {@code type#n}). It also keeps the cross-node paths bounded: a large Enqueue goes out
- * in slices of {@code max-tasks-per-message}, and a task input over {@code max-payload-size} is refused with a
- * reason rather than dropped by the transport.
+ * in slices of {@code max-tasks-per-message}, and a task input over {@code max-payload-size}, or one that serialises
+ * but could not be read on the other side, is refused with a reason rather than lost in transit ({@link
+ * PayloadCheck}).
  *
  * <p>Workers report straight to the entity that dispatched the task (its ref comes with every dispatch), and check
  * the size of a result bound for another node themselves. The front still accepts reports sent to it (any client of
@@ -44,7 +49,9 @@ import org.apache.pekko.serialization.SerializationExtension;
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
  * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
- * serves the registration type).
+ * serves the registration type). Load reports and going-down notices of a worker go to the same entities. When a node
+ * with the queue role is removed, its entities start again empty elsewhere: the front repeats its workers' last
+ * announcements at once, so they get work again without waiting for their periodic repeat.
  */
 public final class QueueFront {
 
@@ -55,6 +62,10 @@ public final class QueueFront {
   private enum SendReports implements QueueCommand, NoSerializationVerificationNeeded {
     INSTANCE
   }
+
+  /** A cluster member was removed (subscribed only where the system is a cluster member). */
+  private record MemberRemoved(ClusterEvent.MemberRemoved event)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
 
   /** Worker reports bound for one entity, not yet sent. */
   private static final class ReportBatch {
@@ -67,27 +78,50 @@ public final class QueueFront {
   private final ActorRef<ShardingEnvelope<QueueCommand>> region;
   private final TaskCatalog catalog;
   private final FrontSettings settings;
-  private final Serialization serialization;
+  private final PayloadCheck payloads;
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
   private Map<String, ReportBatch> reports = new LinkedHashMap<>();
   /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
   private final Map<String, Set<String>> announced = new HashMap<>();
+  /** Each worker's last announcement, repeated when a queue node goes away. */
+  private final Map<String, WorkerServes> lastAnnouncement = new HashMap<>();
+  private final String queueRole;
 
+  /** A front that does not follow cluster membership (tests of the routing alone). */
   public static Behavior<QueueCommand> create(
       ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings) {
-    return Behaviors.setup(context -> new QueueFront(context, region, catalog, settings).routing());
+    return create(region, catalog, settings, null);
+  }
+
+  /**
+   * @param queueRole the role of the nodes that host queue entities: when one is removed, this front repeats its
+   *     workers' announcements; null follows nothing
+   */
+  public static Behavior<QueueCommand> create(
+      ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings,
+      String queueRole) {
+    return Behaviors.setup(context -> {
+      if (queueRole != null) {
+        Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
+            context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new),
+            ClusterEvent.MemberRemoved.class));
+      }
+      return new QueueFront(context, region, catalog, settings, queueRole).routing();
+    });
   }
 
   private QueueFront(
       ActorContext<QueueCommand> context,
       ActorRef<ShardingEnvelope<QueueCommand>> region,
       TaskCatalog catalog,
-      FrontSettings settings) {
+      FrontSettings settings,
+      String queueRole) {
     this.context = context;
+    this.queueRole = queueRole;
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
-    this.serialization = SerializationExtension.get(Adapter.toClassic(context.getSystem()));
+    this.payloads = new PayloadCheck(context.getSystem(), settings.maxPayloadBytes());
   }
 
   private Behavior<QueueCommand> routing() {
@@ -98,6 +132,10 @@ public final class QueueFront {
         .onMessage(TaskDeclined.class, this::onTaskDeclined)
         .onMessage(Reports.class, this::onReports)
         .onMessage(WorkerServes.class, this::onWorkerServes)
+        .onMessage(WorkerLoad.class, this::onWorkerLoad)
+        .onMessage(WorkerGoingDown.class, this::onWorkerGoingDown)
+        .onMessage(CheckHeld.class, this::onCheckHeld)
+        .onMessage(MemberRemoved.class, this::onMemberRemoved)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
@@ -136,11 +174,12 @@ public final class QueueFront {
         reject(enqueue, task, catalog.unknownTypeMessage(task.taskType()));
         continue;
       }
-      int size = sizeOf(task.payload());
-      if (size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0) {
-        reject(enqueue, task, oversize("input", task.taskId(), task.taskType(), size));
+      PayloadCheck.Verdict verdict = payloads.check("input", task.taskId(), task.taskType(), task.payload());
+      if (!verdict.ok()) {
+        reject(enqueue, task, verdict.problem());
         continue;
       }
+      int size = verdict.bytes();
       String entity = entityOf(task.taskType(), task.taskId());
       Slice slice = byEntity.computeIfAbsent(entity, id -> new Slice());
       if (!slice.tasks.isEmpty()
@@ -170,11 +209,11 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
-    int size = sizeOf(result.result());
-    if (size > settings.maxPayloadBytes() && settings.maxPayloadBytes() > 0) {
+    String problem = payloads.problem("result", result.taskId(), result.taskType(), result.result());
+    if (problem != null) {
       batchFor(result.taskType(), result.taskId()).failed.add(
           new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
-              result.attempt(), oversize("result", result.taskId(), result.taskType(), size), false));
+              result.attempt(), problem, false));
     } else {
       batchFor(result.taskType(), result.taskId()).succeeded.add(result);
     }
@@ -227,15 +266,78 @@ public final class QueueFront {
   private Behavior<QueueCommand> onWorkerServes(WorkerServes announcement) {
     Set<String> types = new HashSet<>(announcement.taskTypes());
     Set<String> before = announced.put(announcement.workerId(), Set.copyOf(types));
+    lastAnnouncement.put(announcement.workerId(), announcement);
     if (before != null) {
       types.addAll(before);
     }
+    for (String entity : entitiesOfTypes(types)) {
+      send(entity, announcement);
+    }
+    return Behaviors.same();
+  }
+
+  /** The entities of these types (those in the catalog), each once. */
+  private Set<String> entitiesOfTypes(Set<String> types) {
+    Set<String> entities = new java.util.LinkedHashSet<>();
     for (String type : types) {
       if (catalog.contains(type)) {
-        for (String entity : entitiesOf(type)) {
+        entities.addAll(entitiesOf(type));
+      }
+    }
+    return entities;
+  }
+
+  /**
+   * To every entity of the worker's types. A report of a change goes only where the worker can be shared between
+   * entities: one entity knows everything it handed out, and the periodic report still finds lost messages.
+   */
+  private Behavior<QueueCommand> onWorkerLoad(WorkerLoad load) {
+    Set<String> types = announced.get(load.workerId());
+    if (types == null) {
+      return Behaviors.same(); // not announced through this front (yet): its announcement comes first
+    }
+    Set<String> entities = entitiesOfTypes(types);
+    if (load.periodic() || entities.size() > 1) {
+      for (String entity : entities) {
+        send(entity, load);
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onWorkerGoingDown(WorkerGoingDown down) {
+    Set<String> types = announced.get(down.workerId());
+    if (types != null) {
+      for (String entity : entitiesOfTypes(types)) {
+        send(entity, down);
+      }
+    }
+    return Behaviors.same();
+  }
+
+  /** Split by entity: each answers for the ids it would hold. */
+  private Behavior<QueueCommand> onCheckHeld(CheckHeld check) {
+    if (!catalog.contains(check.taskType())) {
+      check.replyTo().tell(new dev.pekkoprover.protocol.MissingTasks(check.taskType(), check.taskIds()));
+      return Behaviors.same();
+    }
+    Map<String, List<String>> byEntity = new LinkedHashMap<>();
+    for (String id : check.taskIds()) {
+      byEntity.computeIfAbsent(entityOf(check.taskType(), id), e -> new ArrayList<>()).add(id);
+    }
+    byEntity.forEach((entity, ids) -> send(entity, new CheckHeld(check.taskType(), ids, check.replyTo())));
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onMemberRemoved(MemberRemoved removed) {
+    if (removed.event().member().hasRole(queueRole) && !lastAnnouncement.isEmpty()) {
+      context.getLog().info("queue node {} was removed: its queues start again on another queue node; repeating the "
+          + "announcements of {} worker(s) of this node", removed.event().member().address(), lastAnnouncement.size());
+      lastAnnouncement.values().forEach(announcement -> {
+        for (String entity : entitiesOfTypes(announced.get(announcement.workerId()))) {
           send(entity, announcement);
         }
-      }
+      });
     }
     return Behaviors.same();
   }
@@ -260,34 +362,6 @@ public final class QueueFront {
       send(entity, new GetStats(collector));
     }
     return Behaviors.same();
-  }
-
-  /**
-   * The serialised size of a task input or result, or 0 when the check is off. Costs one serialisation of the
-   * value: the price of never losing a task to the transport's frame limit silently. A value that does not
-   * serialise counts as oversized (the queue or worker refuses it with its own reason).
-   */
-  private int sizeOf(Object value) {
-    if (settings.maxPayloadBytes() <= 0 || value == null) {
-      return 0;
-    }
-    try {
-      return serialization.serialize(value).get().length;
-    } catch (RuntimeException e) {
-      context.getLog().warn("a task value of class {} does not serialise: {}", value.getClass().getName(),
-          e.getMessage());
-      return Integer.MAX_VALUE;
-    }
-  }
-
-  private String oversize(String what, String taskId, String taskType, int size) {
-    if (size == Integer.MAX_VALUE) {
-      return "the " + what + " of task " + taskId + " (type " + taskType + ") does not serialise: make it a record"
-          + " implementing dev.pekkoprover.protocol.CborSerializable";
-    }
-    return "the " + what + " of task " + taskId + " (type " + taskType + ") is " + size + " bytes serialised, over the "
-        + settings.maxPayloadBytes() + "-byte limit (prover.queue.cluster.max-payload-size): split the work into "
-        + "smaller tasks, or raise that limit together with pekko.remote.artery.advanced.maximum-frame-size";
   }
 
   /** Sums the entities' counters; answers with what it has when some entity is slow. */

@@ -14,7 +14,11 @@ import java.util.Objects;
  * @param defaultLease how long a worker may hold a task before it is given to another worker
  * @param leasePerType lease overrides by task type name
  * @param leaseCheckInterval how often overrun leases are looked for
- * @param maxAttempts attempts a task gets (failed computes, overrun leases and worker crashes count) before it fails
+ * @param maxAttempts attempts a task gets before it fails: failed computes and leases overrun on a live worker count
+ * @param maxWorkerLosses times a task may be put back because its worker went away (stopped, crashed because of it,
+ *     restarted, unreachable, a message lost in transit) before it fails as poison
+ * @param lostAfter how long a dispatched task may be missing from its worker's load reports before it counts as lost
+ *     in transit and is put back
  * @param retryMinBackoff delay before the first retry of a failed compute
  * @param retryMaxBackoff longest delay between retries
  * @param retryRandomFactor jitter added to each retry delay, 0 to 1
@@ -24,6 +28,8 @@ public record QueueSettings(
     Map<String, Duration> leasePerType,
     Duration leaseCheckInterval,
     int maxAttempts,
+    int maxWorkerLosses,
+    Duration lostAfter,
     Duration retryMinBackoff,
     Duration retryMaxBackoff,
     double retryRandomFactor) {
@@ -38,6 +44,11 @@ public record QueueSettings(
     leasePerType.forEach((type, lease) -> requirePositive("prover.queue.lease-per-type." + type, lease));
     requirePositive("prover.queue.lease-check-interval", leaseCheckInterval);
     requirePositive("prover.queue.retry.min-backoff", retryMinBackoff);
+    Objects.requireNonNull(lostAfter, "lostAfter");
+    requirePositive("prover.queue.lost-after", lostAfter);
+    if (maxWorkerLosses < 1) {
+      throw new IllegalArgumentException("prover.queue.max-worker-losses must be at least 1, was " + maxWorkerLosses);
+    }
     if (maxAttempts < 1) {
       throw new IllegalArgumentException("prover.queue.max-attempts must be at least 1, was " + maxAttempts);
     }
@@ -65,6 +76,8 @@ public record QueueSettings(
         leases,
         queue.getDuration("lease-check-interval"),
         queue.getInt("max-attempts"),
+        queue.getInt("max-worker-losses"),
+        queue.getDuration("lost-after"),
         queue.getDuration("retry.min-backoff"),
         queue.getDuration("retry.max-backoff"),
         queue.getDouble("retry.random-factor"));

@@ -7,8 +7,11 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import java.util.ArrayDeque;
+import dev.pekkoprover.protocol.RunIds;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -37,10 +40,20 @@ import java.util.function.LongSupplier;
  * <p>Slots: a worker holds at most its capacity. A task whose lease overran is put back, but its worker's slot stays
  * taken ("zombie") until that worker reports on it, restarts or terminates, so a hung worker gets no more work.
  *
- * <p>Declines: a task a worker declined is given to another eligible worker (serving the type, with a free slot) if
- * there is one at that moment, else to the same worker again. A worker announces a state change before it declines
- * tasks because of it, so the queue already knows; a worker that declines a type it still announces has a bug, and
- * every such decline is logged.
+ * <p>Failure classes (the README has the table): what is the task's own fault spends one of its {@code max-attempts}
+ * (a compute that threw, a lease overrun on a live worker); what is infrastructure spends one of its {@code
+ * max-worker-losses} (its worker terminated, restarted, was unreachable, a message was lost in transit, or the task
+ * crashed the worker); a task that only ran beside the task that crashed its worker spends nothing. A lease overrun
+ * on a worker that then goes away turns from an attempt into a loss. Each budget bounds its class on its own.
+ *
+ * <p>Shared slots: in a cluster each type (partition) is its own queue entity, so a worker serving several types is
+ * known to several entities. The worker's load reports ({@link #workerLoad}) tell each entity how many slots the
+ * worker spends on tasks it did not hand out itself; the same reports reveal a task that never reached the worker, or
+ * whose report never came back.
+ *
+ * <p>Declines: a worker declines only a task of a type it does not serve in its current state; the declined task goes
+ * to another eligible worker, and the decliner gets no more of that type until its next announcement, so a decline
+ * can never bounce between the queue and one worker.
  *
  * @param <W> how a worker is addressed ({@code ActorRef<WorkerCommand>} in the actor)
  * @param <R> how a flow is addressed ({@code ActorRef<TaskOutcome>} in the actor)
@@ -63,6 +76,12 @@ public final class TaskQueueState<W, R> {
 
     /** A task was put back at the head of its queue ({@code task} carries the new attempt). */
     void putBack(TaskEnvelope task, String workerId, Redelivery cause);
+
+    /**
+     * Tell this worker to stop a task it may still hold: the queue has put it back (lease overrun, unreachable node)
+     * or its flow is gone. Rare; the actor gathers them into one message per worker.
+     */
+    void cancel(W worker, String taskId, String reason);
   }
 
   /** Why a task in flight went back to its queue. */
@@ -70,7 +89,11 @@ public final class TaskQueueState<W, R> {
     DECLINED("declined by worker %s"),
     LEASE_OVERRUN("lease overran on worker %s"),
     WORKER_TERMINATED("worker %s terminated"),
-    WORKER_RESTARTED("worker %s restarted (new incarnation)");
+    WORKER_RESTARTED("worker %s restarted (new incarnation)"),
+    WORKER_CRASHED("it crashed worker %s"),
+    CRASH_COLLATERAL("worker %s went down because of another task; this one spends nothing"),
+    WORKER_UNREACHABLE("worker %s is on an unreachable node"),
+    LOST_IN_TRANSIT("worker %s does not have it: the dispatch or its report was lost between nodes");
 
     private final String format;
 
@@ -82,12 +105,22 @@ public final class TaskQueueState<W, R> {
     public String describe(String workerId) {
       return String.format(format, workerId);
     }
+
+    /** Whether this cause spends one of the task's worker losses. */
+    boolean spendsALoss() {
+      return this != DECLINED && this != LEASE_OVERRUN && this != CRASH_COLLATERAL;
+    }
   }
 
-  private static final byte PENDING = 0;
-  private static final byte IN_FLIGHT = 1;
-  private static final byte BACKOFF = 2;
-  private static final byte DONE = 3;
+  /** Where a task is. */
+  private enum TaskState {
+    PENDING,
+    IN_FLIGHT,
+    /** Waiting out a retry backoff after a failed compute. */
+    BACKOFF,
+    /** Finished, failed for good or dropped: no longer indexed anywhere. */
+    DONE
+  }
 
   private final TaskCatalog catalog;
   private final QueueSettings settings;
@@ -97,6 +130,7 @@ public final class TaskQueueState<W, R> {
   private final List<TypeQueue> typeList;
   private final Map<String, Task> tasks = new HashMap<>(1 << 14);
   private final Map<String, Worker> workers = new HashMap<>();
+  private final long lostAfterNanos;
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
@@ -112,6 +146,7 @@ public final class TaskQueueState<W, R> {
     this.settings = settings;
     this.effects = effects;
     this.nanoClock = nanoClock;
+    this.lostAfterNanos = settings.lostAfter().toNanos();
     for (String name : catalog.names()) {
       types.put(name, new TypeQueue(name, settings.leaseFor(name).toNanos()));
     }
@@ -146,9 +181,26 @@ public final class TaskQueueState<W, R> {
       repeatedEnqueues++;
       return;
     }
+    if (type.name.equals(WorkerRegistrationTask.NAME)) {
+      dropRegistrationsOfOlderRuns(type, envelope.runId());
+    }
     type.pending.addLast(task);
     if (type.top > 0) {
       dispatch(type);
+    }
+  }
+
+  /**
+   * A registration task of a newer sequencer run replaces those of older runs still waiting: their registration loop
+   * is gone, and a worker that took one would be registered with parameters no current flow uses.
+   */
+  private void dropRegistrationsOfOlderRuns(TypeQueue type, String runId) {
+    for (Iterator<Task> it = type.pending.iterator(); it.hasNext(); ) {
+      Task old = it.next();
+      if (RunIds.isNewer(runId, old.envelope.runId())) {
+        it.remove();
+        forget(old);
+      }
     }
   }
 
@@ -163,20 +215,21 @@ public final class TaskQueueState<W, R> {
       if (!Objects.equals(task.envelope.flowId(), flowId)) {
         continue;
       }
-      if (task.state == IN_FLIGHT) {
+      if (task.state == TaskState.IN_FLIGHT) {
         task.cancelled = true;
+        effects.cancel(task.holder.ref, task.envelope.taskId(), "flow " + flowId + " is over");
         continue;
       }
-      if (task.state == BACKOFF) {
+      if (task.state == TaskState.BACKOFF) {
         task.type.waiting--;
       }
-      task.state = DONE;
+      task.state = TaskState.DONE;
       it.remove();
       dropped++;
     }
     if (dropped > 0) {
       for (TypeQueue type : typeList) {
-        type.pending.removeIf(task -> task.state == DONE);
+        type.pending.removeIf(task -> task.state == TaskState.DONE);
       }
     }
     return dropped;
@@ -186,7 +239,9 @@ public final class TaskQueueState<W, R> {
 
   /**
    * A worker serves these types with this capacity now. A new incarnation of a known worker puts back everything its
-   * old incarnation held (each counts as a failed attempt). Types not in the catalog are ignored.
+   * old incarnation still held here (each a worker loss, unless the old incarnation said why it went down: {@link
+   * #workerGoingDown}). A repeated announcement also ends a suspension after a decline. Types not in the catalog are
+   * ignored.
    */
   public void workerServes(String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity) {
     Worker w = workers.get(workerId);
@@ -197,8 +252,10 @@ public final class TaskQueueState<W, R> {
     } else {
       w.ref = worker;
       if (!Objects.equals(w.incarnation, incarnation)) {
-        touched = putBackAll(w, Redelivery.WORKER_RESTARTED);
+        touched = putBackAll(w, Redelivery.WORKER_RESTARTED, Set.of());
         w.incarnation = incarnation;
+        w.down = false;
+        w.elsewhere = 0;
       }
     }
     w.capacity = Math.max(0, capacity);
@@ -222,8 +279,29 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A worker actor terminated: every task it held goes back (each counts as a failed attempt) and it is forgotten.
-   * Returns the ids of the workers forgotten: none when no known worker has that address (never registered).
+   * A worker incarnation says it is going down (a compute crashed it, a task hung, a prepare failed): everything it
+   * held goes back now. Tasks in {@code causedBy} spend a worker loss; the others spend nothing. The worker gets no
+   * work until its next incarnation announces itself. Ignored for an incarnation the queue does not know (already
+   * replaced). Returns the number of tasks put back or given up.
+   */
+  public int workerGoingDown(String workerId, String incarnation, Set<String> causedBy) {
+    Worker w = workers.get(workerId);
+    if (w == null || !Objects.equals(w.incarnation, incarnation)) {
+      return 0;
+    }
+    int held = w.busy - w.zombieCount();
+    List<TypeQueue> touched = putBackAll(w, Redelivery.CRASH_COLLATERAL, causedBy);
+    w.down = true;
+    w.reseat();
+    for (TypeQueue type : touched) {
+      dispatch(type);
+    }
+    return held;
+  }
+
+  /**
+   * A worker actor terminated: every task it held goes back (each a worker loss) and it is forgotten. Returns the ids
+   * of the workers forgotten: none when no known worker has that address (never registered).
    */
   public List<String> workerTerminated(W worker) {
     List<Worker> gone = new ArrayList<>(1);
@@ -236,7 +314,7 @@ public final class TaskQueueState<W, R> {
       workers.remove(w.workerId);
       w.unseatAll();
       w.seats = newSeats(0);
-      for (TypeQueue type : putBackAll(w, Redelivery.WORKER_TERMINATED)) {
+      for (TypeQueue type : putBackAll(w, Redelivery.WORKER_TERMINATED, Set.of())) {
         dispatch(type);
       }
     }
@@ -245,6 +323,111 @@ public final class TaskQueueState<W, R> {
       ids.add(w.workerId);
     }
     return ids;
+  }
+
+  /**
+   * The worker's node is unreachable: its tasks go back now (each a worker loss; a late result is still taken if it
+   * comes first), the worker is told to cancel them, and it gets no work until {@link #workerReachable}. Returns the
+   * number of tasks put back or given up.
+   */
+  public int workerUnreachable(String workerId) {
+    Worker w = workers.get(workerId);
+    if (w == null || w.unreachable) {
+      return 0;
+    }
+    int held = w.busy - w.zombieCount();
+    for (Task task = w.heldHead; task != null; task = task.heldNext) {
+      effects.cancel(w.ref, task.envelope.taskId(), "node unreachable; the queue put the task back");
+    }
+    List<TypeQueue> touched = putBackAll(w, Redelivery.WORKER_UNREACHABLE, Set.of());
+    w.unreachable = true;
+    w.reseat();
+    for (TypeQueue type : touched) {
+      dispatch(type);
+    }
+    return held;
+  }
+
+  /** The worker's node is reachable again: it gets work again. */
+  public void workerReachable(String workerId) {
+    Worker w = workers.get(workerId);
+    if (w == null || !w.unreachable) {
+      return;
+    }
+    w.unreachable = false;
+    w.reseat();
+    dispatchFor(w);
+  }
+
+  /**
+   * What a worker holds now (running, or handed to it beyond its free slots): every task id, from any queue entity.
+   * Counts the slots it spends on tasks not held here; frees the slot of an overrun task the worker no longer has;
+   * and puts back (a worker loss) a task held here that the worker's reports have left out for {@code lost-after}:
+   * its dispatch or its report was lost between nodes. Ignored for an unknown worker or incarnation.
+   */
+  public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
+    Worker w = workers.get(workerId);
+    if (w == null || !Objects.equals(w.incarnation, incarnation)) {
+      return;
+    }
+    Set<String> held = heldTaskIds instanceof Set<String> set ? set : new HashSet<>(heldTaskIds);
+    long now = nanoClock.getAsLong();
+    int mine = 0;
+    List<Task> lost = null;
+    for (Task task = w.heldHead; task != null; task = task.heldNext) {
+      if (held.contains(task.envelope.taskId())) {
+        mine++;
+        task.absent = false;
+      } else if (!task.absent) {
+        task.absent = true; // suspect: maybe still on its way to the worker, or its report on its way back
+        task.absentSince = now;
+      } else if (now - task.absentSince >= lostAfterNanos) {
+        if (lost == null) {
+          lost = new ArrayList<>(2);
+        }
+        lost.add(task);
+      }
+    }
+    if (w.zombies != null) {
+      for (Iterator<String> it = w.zombies.iterator(); it.hasNext(); ) {
+        if (held.contains(it.next())) {
+          mine++;
+        } else {
+          it.remove(); // its report was lost, or it was cancelled before it started: the slot is free again
+          w.busy--;
+        }
+      }
+    }
+    w.elsewhere = held.size() - mine;
+    if (lost != null) {
+      List<TypeQueue> touched = new ArrayList<>(2);
+      for (Task task : lost) {
+        Worker holder = task.holder;
+        detach(task);
+        holder.busy--;
+        if (putBackOne(task, holder, Redelivery.LOST_IN_TRANSIT) && !touched.contains(task.type)) {
+          touched.add(task.type);
+        }
+      }
+      w.reseat();
+      for (TypeQueue type : touched) {
+        dispatch(type);
+      }
+    } else {
+      w.reseat();
+    }
+    dispatchFor(w);
+  }
+
+  /** The ids among these that the queue does not hold (pending, waiting out a backoff or in flight). */
+  public List<String> notHeld(Collection<String> taskIds) {
+    List<String> missing = new ArrayList<>();
+    for (String id : taskIds) {
+      if (!tasks.containsKey(id)) {
+        missing.add(id);
+      }
+    }
+    return missing;
   }
 
   // ---- results ----
@@ -258,7 +441,7 @@ public final class TaskQueueState<W, R> {
     if (task != null && task.heldBy(workerId, incarnation)) {
       Worker w = task.holder;
       release(task);
-      task.state = DONE;
+      task.state = TaskState.DONE;
       complete(task, workerId, attempt, result);
       dispatchFor(w);
       return true;
@@ -271,18 +454,20 @@ public final class TaskQueueState<W, R> {
       }
       return false;
     }
-    // A late result (lease overrun, or an earlier incarnation) for a task still held: the first result wins.
+    // A late result (lease overrun, an unreachable node, an earlier incarnation) for a task still held: the first
+    // result wins.
     switch (task.state) {
       case IN_FLIGHT -> {
         Worker other = task.holder;
         detach(task);
         other.addZombie(taskId); // it is still running the task: its slot stays taken until it reports
+        effects.cancel(other.ref, taskId, "another worker finished it first");
       }
       case PENDING -> task.type.pending.remove(task); // redelivered tasks sit near the head: a short search
       case BACKOFF -> task.type.waiting--;
       default -> { } // DONE: never indexed
     }
-    task.state = DONE;
+    task.state = TaskState.DONE;
     complete(task, workerId, attempt, result);
     if (reporter != null) {
       dispatchFor(reporter);
@@ -307,20 +492,24 @@ public final class TaskQueueState<W, R> {
     if (task.cancelled) {
       forget(task);
     } else if (retryable && task.failures < settings.maxAttempts()) {
-      task.state = BACKOFF;
+      task.state = TaskState.BACKOFF;
       task.type.waiting++;
       task.type.retried++;
       effects.retryLater(task.envelope, workerId, task.failures, reason);
     } else {
-      giveUp(task, reason);
+      giveUp(task, retryable
+          ? reason + " (" + budgetSpent(task) + ")"
+          : reason);
     }
     dispatchFor(w);
     return true;
   }
 
   /**
-   * A worker refused a task it holds: it goes back to the head with attempt + 1, not counted as a failure, and to
-   * another worker if one is free. Returns false (counted) when that worker incarnation does not hold the task.
+   * A worker refused a task it holds because it does not serve that type in its current state: the task goes back to
+   * the head with attempt + 1, spending nothing, and to another worker if one is free; the decliner gets no more of
+   * that type until its next announcement. Returns false (counted) when that worker incarnation does not hold the
+   * task.
    */
   public boolean declined(String workerId, String incarnation, String taskId) {
     Task task = tasks.get(taskId);
@@ -330,10 +519,10 @@ public final class TaskQueueState<W, R> {
     }
     Worker w = task.holder;
     release(task);
+    w.suspend(task.type);
     if (task.cancelled) {
       forget(task);
     } else {
-      task.avoid = w;
       redeliver(task, workerId, Redelivery.DECLINED);
       dispatch(task.type);
     }
@@ -344,7 +533,7 @@ public final class TaskQueueState<W, R> {
   /** A retry backoff is over: the task goes back to the head of its queue with attempt + 1. */
   public void retryDue(String taskId) {
     Task task = tasks.get(taskId);
-    if (task == null || task.state != BACKOFF) {
+    if (task == null || task.state != TaskState.BACKOFF) {
       return; // completed by a late result, or its flow was cancelled, while it waited
     }
     task.type.waiting--;
@@ -353,8 +542,10 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Puts back every task in flight whose lease has run out (each counts as a failed attempt); their workers' slots
-   * stay taken until they report. Work is proportional to the number of expired leases. Returns that number.
+   * Puts back every task in flight whose lease has run out (each spends an attempt: a live worker that overruns is
+   * hung, most likely on this task) and tells its worker to cancel it; the worker's slot stays taken until it
+   * reports, or its next load report no longer lists the task. Work is proportional to the number of expired
+   * leases. Returns that number.
    */
   public int expireLeases() {
     long now = nanoClock.getAsLong();
@@ -365,6 +556,8 @@ public final class TaskQueueState<W, R> {
         Worker w = task.holder;
         detach(task);
         w.addZombie(task.envelope.taskId()); // its slot stays taken until it reports, restarts or terminates
+        task.overrunOn = w;
+        task.overrunIncarnation = w.incarnation;
         scratch.add(task);
       }
       if (scratch.isEmpty()) {
@@ -376,11 +569,12 @@ public final class TaskQueueState<W, R> {
         Task t = scratch.get(i);
         t.failures++;
         String workerId = t.lastWorkerId;
+        String lease = "lease of " + type.leaseNanos / 1_000_000 + " ms";
+        effects.cancel(t.overrunOn.ref, t.envelope.taskId(), lease + " ran out");
         if (t.cancelled) {
           forget(t);
         } else if (t.failures >= settings.maxAttempts()) {
-          giveUp(t, "lease of " + type.leaseNanos / 1_000_000 + " ms overran on worker " + workerId
-              + "; a failed compute, an overrun lease or a worker crash on each of " + t.failures + " attempts");
+          giveUp(t, lease + " overran on worker " + workerId + " (" + budgetSpent(t) + ")");
         } else {
           redeliver(t, workerId, Redelivery.LEASE_OVERRUN);
         }
@@ -398,16 +592,22 @@ public final class TaskQueueState<W, R> {
     for (String name : catalog.names()) {
       TypeQueue t = types.get(name);
       byType.put(name, new QueueStats.TypeStats(
-          t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.redelivered, t.retried, t.rejected,
-          0, 0, 0));
+          t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.declined + t.lost + t.leaseOverruns,
+          t.retried, t.rejected, t.declined, t.lost, t.leaseOverruns));
     }
     return new QueueStats(byType, workers.size(), unknownResults, repeatedEnqueues);
   }
 
-  /** Slots of this worker that are taken (in flight plus zombies), or -1 for an unknown worker. */
+  /** Slots of this worker that are taken here (in flight plus zombies), or -1 for an unknown worker. */
   public int slotsTaken(String workerId) {
     Worker w = workers.get(workerId);
     return w == null ? -1 : w.busy;
+  }
+
+  /** Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1 if unknown. */
+  public int freeSlots(String workerId) {
+    Worker w = workers.get(workerId);
+    return w == null ? -1 : w.free();
   }
 
   /** Tasks the queue holds: pending, waiting out a backoff, or in flight. */
@@ -422,6 +622,12 @@ public final class TaskQueueState<W, R> {
         envelope.taskId(), envelope.flowId(), envelope.runId(), envelope.taskType(), reason));
   }
 
+  /** "3 of 3 attempts and 1 of 10 worker losses spent": for the reason of a task given up. */
+  private String budgetSpent(Task task) {
+    return task.failures + " of " + settings.maxAttempts() + " attempts and " + task.losses + " of "
+        + settings.maxWorkerLosses() + " worker losses spent";
+  }
+
   /** Hands the head of this type's queue to the best workers while both exist. */
   private void dispatch(TypeQueue type) {
     while (type.top > 0 && !type.pending.isEmpty()) {
@@ -432,17 +638,7 @@ public final class TaskQueueState<W, R> {
   /** Hands the head of this type's queue to the worker serving it with the most free slots. */
   private void dispatchOne(TypeQueue type) {
     Task task = type.pending.pollFirst();
-    Worker w = type.heads[type.top].worker;
-    if (task.avoid != null) {
-      if (task.avoid == w) {
-        Seat other = type.bestExcept(w);
-        if (other != null) {
-          w = other.worker;
-        }
-      }
-      task.avoid = null;
-    }
-    start(task, w);
+    start(task, type.heads[type.top].worker);
   }
 
   /**
@@ -455,7 +651,8 @@ public final class TaskQueueState<W, R> {
       TypeQueue oldest = null;
       for (Seat seat : seats) {
         Task head = seat.type.pending.peekFirst();
-        if (head != null && seat.type.top > 0 && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
+        if (head != null && !seat.suspended && seat.type.top > 0
+            && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
           oldest = seat.type;
         }
       }
@@ -468,9 +665,10 @@ public final class TaskQueueState<W, R> {
 
   private void start(Task task, Worker w) {
     TypeQueue type = task.type;
-    task.state = IN_FLIGHT;
+    task.state = TaskState.IN_FLIGHT;
     task.holder = w;
     task.lastWorkerId = w.workerId;
+    task.absent = false;
     task.deadline = nanoClock.getAsLong() + type.leaseNanos;
     type.linkLease(task);
     w.linkHeld(task);
@@ -516,26 +714,56 @@ public final class TaskQueueState<W, R> {
 
   private void forget(Task task) {
     tasks.remove(task.envelope.taskId());
-    task.state = DONE;
+    task.state = TaskState.DONE;
   }
 
   private void redeliver(Task task, String workerId, Redelivery cause) {
     toHead(task);
-    task.type.redelivered++;
+    switch (cause) {
+      case DECLINED -> task.type.declined++;
+      case LEASE_OVERRUN -> task.type.leaseOverruns++;
+      default -> task.type.lost++;
+    }
     effects.putBack(task.envelope, workerId, cause);
   }
 
   private void toHead(Task task) {
     task.envelope = task.envelope.withAttempt(task.envelope.attempt() + 1);
-    task.state = PENDING;
+    task.state = TaskState.PENDING;
     task.type.pending.addFirst(task);
   }
 
   /**
-   * Puts back every task this worker holds (each a failed attempt), oldest first at the head, and clears its slots.
-   * Returns the types that got tasks back; the caller dispatches them once the worker's seats are up to date.
+   * A task taken from a worker that went away, already detached: spends a loss when the cause does, then goes back
+   * at the head, or fails for good when its losses are used up, or is dropped when its flow was cancelled. Returns
+   * true when it went back to its queue.
    */
-  private List<TypeQueue> putBackAll(Worker w, Redelivery cause) {
+  private boolean putBackOne(Task task, Worker from, Redelivery cause) {
+    if (task.cancelled) {
+      forget(task);
+      return false;
+    }
+    if (cause.spendsALoss()) {
+      task.losses++;
+    }
+    if (task.losses >= settings.maxWorkerLosses()) {
+      giveUp(task, cause.describe(from.workerId) + "; it went back to the queue because its worker went away "
+          + task.losses + " times, the limit (prover.queue.max-worker-losses): a task that brings down every "
+          + "worker or node that runs it is poison (" + budgetSpent(task) + ")");
+      return false;
+    }
+    redeliver(task, from.workerId, cause);
+    return true;
+  }
+
+  /**
+   * Puts back every task this worker holds, oldest first at the head, and clears its slots: with {@code cause}, or
+   * as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A lease overrun charged to a task that this
+   * worker still ran (a zombie) was the worker's fault after all, unless the task brought it down: that attempt
+   * becomes a loss. Returns the types that got tasks back; the caller dispatches them once the worker's seats are up
+   * to date.
+   */
+  private List<TypeQueue> putBackAll(Worker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
     for (Task task = w.heldTail; task != null; ) {
       Task previous = task.heldPrev;
@@ -544,20 +772,22 @@ public final class TaskQueueState<W, R> {
       task.heldPrev = null;
       task.heldNext = null;
       task.holder = null;
-      task.failures++;
-      if (task.cancelled) {
-        forget(task);
-      } else if (task.failures >= settings.maxAttempts()) {
-        giveUp(task, "worker " + w.workerId + " " + (cause == Redelivery.WORKER_TERMINATED ? "terminated" : "restarted")
-            + " while running it; a failed compute, an overrun lease or a worker crash on each of "
-            + task.failures + " attempts");
-      } else {
-        redeliver(task, w.workerId, cause);
-        if (!touched.contains(task.type)) {
-          touched.add(task.type);
-        }
+      Redelivery why = causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
+      if (putBackOne(task, w, why) && !touched.contains(task.type)) {
+        touched.add(task.type);
       }
       task = previous;
+    }
+    if (w.zombies != null) {
+      for (String taskId : w.zombies) {
+        Task task = tasks.get(taskId);
+        if (task != null && task.overrunOn == w && Objects.equals(task.overrunIncarnation, w.incarnation)
+            && !causedBy.contains(taskId) && task.failures > 0) {
+          task.failures--;
+          task.losses++;
+          task.overrunOn = null;
+        }
+      }
     }
     w.heldHead = null;
     w.heldTail = null;
@@ -593,13 +823,21 @@ public final class TaskQueueState<W, R> {
     final long seq;
     final R replyTo;
     final TypeQueue type;
-    byte state = PENDING;
+    TaskState state = TaskState.PENDING;
     boolean cancelled;
+    /** Attempts spent: failed computes and lease overruns on a live worker (max-attempts). */
     int failures;
+    /** Worker losses spent (max-worker-losses). */
+    int losses;
     Worker holder;
     String lastWorkerId;
-    Worker avoid;
+    /** The worker whose lease overran on this task, while that overrun still counts as an attempt. */
+    Worker overrunOn;
+    String overrunIncarnation;
     long deadline;
+    /** The holder's last load report left this task out, first at {@link #absentSince}. */
+    boolean absent;
+    long absentSince;
     Task leasePrev;
     Task leaseNext;
     Task heldPrev;
@@ -627,9 +865,11 @@ public final class TaskQueueState<W, R> {
     int inFlight;
     long completed;
     long failed;
-    long redelivered;
     long retried;
     long rejected;
+    long declined;
+    long lost;
+    long leaseOverruns;
     Task leaseHead;
     Task leaseTail;
     /** heads[b] / tails[b]: workers serving this type with b free slots, longest there first. */
@@ -698,18 +938,6 @@ public final class TaskQueueState<W, R> {
       }
     }
 
-    /** The best worker with a free slot other than {@code excluded}, or null. */
-    Seat bestExcept(Worker excluded) {
-      for (int b = top; b > 0; b--) {
-        for (Seat s = heads[b]; s != null; s = s.next) {
-          if (s.worker != excluded) {
-            return s;
-          }
-        }
-      }
-      return null;
-    }
-
     private void lowerTop() {
       while (top > 0 && heads[top] == null) {
         top--;
@@ -755,6 +983,8 @@ public final class TaskQueueState<W, R> {
     final Worker worker;
     final TypeQueue type;
     int bucket;
+    /** Out of the ladder after the worker declined this type, until its next announcement. */
+    boolean suspended;
     Seat prev;
     Seat next;
 
@@ -772,6 +1002,12 @@ public final class TaskQueueState<W, R> {
     int capacity;
     /** Taken slots: tasks in flight here plus zombies. */
     int busy;
+    /** Slots the worker spends on tasks of other queue entities, from its last load report. */
+    int elsewhere;
+    /** On an unreachable node: no work until it is reachable again. */
+    boolean unreachable;
+    /** This incarnation said it is going down: no work until the next one announces itself. */
+    boolean down;
     Seat[] seats = newSeats(0);
     Task heldHead;
     Task heldTail;
@@ -785,19 +1021,37 @@ public final class TaskQueueState<W, R> {
     }
 
     int free() {
-      return capacity - busy;
+      return unreachable || down ? 0 : capacity - busy - elsewhere;
+    }
+
+    int zombieCount() {
+      return zombies == null ? 0 : zombies.size();
     }
 
     void reseat() {
-      int free = capacity - busy;
+      int free = free();
       for (Seat seat : seats) {
-        seat.type.move(seat, free);
+        if (!seat.suspended) {
+          seat.type.move(seat, free);
+        }
       }
     }
 
     void unseatAll() {
       for (Seat seat : seats) {
-        seat.type.unseat(seat);
+        if (!seat.suspended) {
+          seat.type.unseat(seat);
+        }
+      }
+    }
+
+    /** No more tasks of this type until the worker's next announcement (it declined one). */
+    void suspend(TypeQueue type) {
+      for (Seat seat : seats) {
+        if (seat.type == type && !seat.suspended) {
+          type.unseat(seat);
+          seat.suspended = true;
+        }
       }
     }
 

@@ -184,7 +184,7 @@ class LocalTaskQueueTest {
     flow.expectMessage(succeeded(first, "w2"));
     QueueStats stats = stats(queue);
     assertEquals(1, stats.workers());
-    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0, 0, 0, 0), stats.of("square"));
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0, 0, 2, 0), stats.of("square"));
 
     // a worker that held nothing here leaves without a warning (in a cluster every entity of its types sees it go)
     LoggingTestKit.warn("terminated").withOccurrences(0).expect(testKit.system(), () -> {
@@ -246,6 +246,8 @@ class LocalTaskQueueTest {
 
     TaskEnvelope second = fast.expectMessageClass(WorkerCommand.Dispatch.class, Duration.ofSeconds(5)).task();
     assertEquals(first.withAttempt(2), second);
+    // the hung worker is told to stop it
+    slow.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "lease of 500 ms ran out"));
     succeed(queue, "fast", second);
     flow.expectMessage(succeeded(second, "fast"));
 
@@ -254,7 +256,7 @@ class LocalTaskQueueTest {
     slow.expectNoMessage(Duration.ZERO);
     QueueStats stats = stats(queue);
     assertEquals(1, stats.unknownResults());
-    assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0, 0, 0, 0), stats.of("square"));
+    assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0, 0, 0, 1), stats.of("square"));
   }
 
   @Test
@@ -269,7 +271,8 @@ class LocalTaskQueueTest {
       flow.expectNoMessage(Duration.ZERO);
       queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
     }
-    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 3, "prover ran out of memory 3"));
+    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 3,
+        "prover ran out of memory 3 (3 of 3 attempts and 0 of 10 worker losses spent)"));
     w1.expectNoMessage(QUIET);
     QueueStats.TypeStats stats = stats(queue).of("square");
     assertEquals(2, stats.retried());

@@ -28,6 +28,8 @@ class TaskQueueStateTest {
   private static final Duration LEASE = Duration.ofSeconds(10);
   private static final Duration ADD_LEASE = Duration.ofSeconds(30);
   private static final int MAX_ATTEMPTS = 3;
+  private static final int MAX_LOSSES = 4;
+  private static final Duration LOST_AFTER = Duration.ofSeconds(3);
 
   record Sent(String worker, TaskEnvelope task) {}
 
@@ -35,12 +37,15 @@ class TaskQueueStateTest {
 
   record PutBack(String taskId, int attempt, String workerId, Redelivery cause) {}
 
+  record Cancelled(String worker, String taskId, String reason) {}
+
   /** Records every effect; {@code now} is the clock. */
   static final class Recorder implements TaskQueueState.Effects<String, String> {
     final List<Sent> sent = new ArrayList<>();
     final List<TaskOutcome> outcomes = new ArrayList<>();
     final List<Retry> retries = new ArrayList<>();
     final List<PutBack> putBacks = new ArrayList<>();
+    final List<Cancelled> cancels = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
     long now;
 
@@ -64,6 +69,11 @@ class TaskQueueStateTest {
       putBacks.add(new PutBack(task.taskId(), task.attempt(), workerId, cause));
     }
 
+    @Override
+    public void cancel(String worker, String taskId, String reason) {
+      cancels.add(new Cancelled(worker, taskId, reason));
+    }
+
     List<String> sentIds() {
       return sent.stream().map(s -> s.task().taskId()).collect(Collectors.toList());
     }
@@ -80,8 +90,8 @@ class TaskQueueStateTest {
   private final Recorder effects = new Recorder();
   private final TaskQueueState<String, String> queue = new TaskQueueState<>(
       TaskCatalog.of(TestTasks.all()),
-      new QueueSettings(LEASE, Map.of("add", ADD_LEASE), Duration.ofSeconds(1), MAX_ATTEMPTS,
-          Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
+      new QueueSettings(LEASE, Map.of("add", ADD_LEASE), Duration.ofSeconds(1), MAX_ATTEMPTS, MAX_LOSSES,
+          LOST_AFTER, Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
       effects,
       () -> effects.now);
 
@@ -170,7 +180,7 @@ class TaskQueueStateTest {
         List.of(new PutBack("t2", 2, "w1", Redelivery.WORKER_TERMINATED),
             new PutBack("t1", 2, "w1", Redelivery.WORKER_TERMINATED)),
         effects.putBacks);
-    assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0, 0, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0, 0, 2, 0), squareStats());
     assertEquals(0, queue.stats().workers());
 
     serve("w2", 1, "square");
@@ -236,15 +246,18 @@ class TaskQueueStateTest {
     enqueueSquares("t2");
     assertEquals(2, effects.sent.size());
 
-    // Its late result is the first one: accepted; the other worker's run of it is now the zombie.
+    assertEquals(List.of(new Cancelled(first, "t1", "lease of 10000 ms ran out")), effects.cancels);
+
+    // Its late result is the first one: accepted; the other worker's run of it is now the zombie, and cancelled.
     assertTrue(succeed(first, "t1"));
     assertEquals(List.of("t1"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
+    assertEquals(new Cancelled(second, "t1", "another worker finished it first"), effects.cancels.get(1));
     assertEquals(new Sent(first, square("t2")), effects.last());
     assertFalse(queue.succeeded(second, "inc-1", "t1", 2, Num.of(9)));
     assertEquals(1, queue.stats().unknownResults());
     assertEquals(1, effects.outcomes.size());
     assertEquals(0, queue.slotsTaken(second));
-    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 1, 0, 0, 0, 0, 0), squareStats());
+    assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 1, 0, 0, 0, 0, 1), squareStats());
   }
 
   @Test
@@ -314,7 +327,8 @@ class TaskQueueStateTest {
     assertTrue(queue.failed("w1", "inc-1", "t1", "boom last", true));
     TaskOutcome.Failed failed = effects.outcomes.stream()
         .filter(o -> o instanceof TaskOutcome.Failed).map(TaskOutcome.Failed.class::cast).findFirst().orElseThrow();
-    assertEquals(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", MAX_ATTEMPTS, "boom last"), failed);
+    assertEquals(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", MAX_ATTEMPTS,
+        "boom last (3 of 3 attempts and 0 of 4 worker losses spent)"), failed);
     assertEquals(MAX_ATTEMPTS - 1, squareStats().retried());
     assertEquals(1, squareStats().failed());
   }
@@ -329,17 +343,169 @@ class TaskQueueStateTest {
   }
 
   @Test
-  void crashesCountAsFailedAttempts() {
+  void restartsWithoutNoticeSpendWorkerLossesNotAttempts() {
     enqueueSquares("t1");
-    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    for (int attempt = 1; attempt <= MAX_LOSSES; attempt++) {
       queue.workerServes("w1", "inc-" + attempt, "w1", Set.of("square"), 1);
       assertEquals(attempt, effects.last().task().attempt());
     }
     queue.workerServes("w1", "inc-last", "w1", Set.of("square"), 1);
     TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
     assertTrue(failed.reason().contains("restarted"), failed.reason());
-    assertEquals(MAX_ATTEMPTS, effects.sent.size());
-    assertEquals(MAX_ATTEMPTS - 1, squareStats().redelivered());
+    assertTrue(failed.reason().contains("0 of 3 attempts and 4 of 4 worker losses"), failed.reason());
+    assertEquals(MAX_LOSSES, effects.sent.size());
+    assertEquals(MAX_LOSSES - 1, squareStats().lost());
+  }
+
+  @Test
+  void aCrashChargesOnlyTheTaskThatCausedItAndTheOthersGoBackFree() {
+    // Issue 8, case 3: a long healthy task T beside tasks that each crash the worker once.
+    serve("w1", 2, "square");
+    enqueueSquares("T", "c1", "c2", "c3");
+    String incarnation = "inc-1";
+    for (int crash = 1; crash <= 3; crash++) {
+      String culprit = "c" + crash;
+      assertEquals(2, queue.workerGoingDown("w1", incarnation, Set.of(culprit)));
+      assertEquals(0, queue.freeSlots("w1"), "no work for an incarnation that is going down");
+      incarnation = "inc-" + (crash + 1);
+      queue.workerServes("w1", incarnation, "w1", Set.of("square"), 2);
+      assertEquals(Set.of("T", culprit), new java.util.HashSet<>(effects.sentIds().subList(effects.sent.size() - 2,
+          effects.sent.size())), "both back on the new incarnation");
+      assertTrue(queue.succeeded("w1", incarnation, culprit, crash + 1, Num.of(9)), "succeeds on its retry");
+    }
+    assertTrue(queue.succeeded("w1", incarnation, "T", 4, Num.of(9)));
+    assertTrue(effects.outcomes.stream().allMatch(o -> o instanceof TaskOutcome.Succeeded), effects.outcomes.toString());
+    assertEquals(4, squareStats().completed());
+    assertEquals(0, squareStats().failed());
+    assertEquals(3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.CRASH_COLLATERAL).count());
+    assertEquals(3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.WORKER_CRASHED).count());
+  }
+
+  @Test
+  void aTaskThatCrashesEveryWorkerEndsAsPoisonAfterItsLosses() {
+    serve("w1", 1, "square");
+    enqueueSquares("p");
+    for (int crash = 1; crash < MAX_LOSSES; crash++) {
+      queue.workerGoingDown("w1", "inc-" + crash, Set.of("p"));
+      queue.workerServes("w1", "inc-" + (crash + 1), "w1", Set.of("square"), 1);
+      assertEquals(new Sent("w1", square("p").withAttempt(crash + 1)), effects.last());
+    }
+    queue.workerGoingDown("w1", "inc-" + MAX_LOSSES, Set.of("p"));
+    TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
+    assertTrue(failed.reason().contains("it crashed worker w1"), failed.reason());
+    assertTrue(failed.reason().contains("poison"), failed.reason());
+    assertEquals(0, queue.size());
+  }
+
+  @Test
+  void aHungTaskOnTheOnlyWorkerFailsAfterMaxAttemptsNamingItsLease() {
+    // Issue 8, case 1: the worker is told to cancel; once its load no longer lists the task, its slot is free again.
+    serve("w1", 1, "square");
+    enqueueSquares("h");
+    for (int attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      effects.now += LEASE.toNanos();
+      assertEquals(1, queue.expireLeases());
+      assertEquals(new Cancelled("w1", "h", "lease of 10000 ms ran out"), effects.cancels.get(attempt - 1));
+      assertEquals(attempt, effects.sent.size(), "its slot is taken until the worker lets go of the task");
+      queue.workerLoad("w1", "inc-1", List.of()); // interrupted: the worker no longer holds it
+      assertEquals(new Sent("w1", square("h").withAttempt(attempt + 1)), effects.last());
+    }
+    effects.now += LEASE.toNanos();
+    queue.expireLeases();
+    TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
+    assertTrue(failed.reason().contains("lease of 10000 ms overran on worker w1"), failed.reason());
+    assertTrue(failed.reason().contains("3 of 3 attempts"), failed.reason());
+    assertEquals("h", failed.taskId());
+    assertEquals("square", failed.taskType());
+  }
+
+  @Test
+  void anOverrunOnAWorkerThatThenDiesIsALossNotAnAttempt() {
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    enqueueSquares("t1");
+    String first = effects.last().worker();
+    String second = first.equals("w1") ? "w2" : "w1";
+    for (int i = 0; i < MAX_ATTEMPTS - 1; i++) {
+      effects.now += LEASE.toNanos();
+      queue.expireLeases(); // an attempt each, while the worker may be alive and hung
+    }
+    // Both workers were in fact gone (a node that stopped answering): the overruns become losses.
+    queue.workerTerminated(first);
+    queue.workerTerminated(second);
+    serve("w3", 1, "square");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases()); // a third overrun: with two attempts refunded, it has attempts left
+    assertTrue(effects.outcomes.isEmpty(), effects.outcomes.toString());
+    assertEquals(1, squareStats().pending(), "back in the queue, not failed");
+  }
+
+  @Test
+  void slotsAWorkerSpendsOnOtherEntitiesTasksAreNotHandedOutTwice() {
+    // Issue 8, case 2: this queue is one entity; the worker (concurrency 1) runs a task of another entity.
+    serve("w1", 1, "square");
+    queue.workerLoad("w1", "inc-1", List.of("other-entity:7"));
+    enqueueSquares("merge");
+    assertTrue(effects.sent.isEmpty(), "the worker's only slot is taken elsewhere");
+    queue.workerLoad("w1", "inc-1", List.of());
+    assertEquals(List.of("merge"), effects.sentIds());
+    // its own task in the report does not count twice
+    queue.workerLoad("w1", "inc-1", List.of("merge"));
+    assertEquals(0, queue.freeSlots("w1"));
+    assertTrue(succeed("w1", "merge"));
+    assertEquals(1, queue.freeSlots("w1"));
+  }
+
+  @Test
+  void aDispatchOrReportLostInTransitIsFoundByTheLoadReportsAndPutBack() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    queue.workerLoad("w1", "inc-1", List.of()); // not there yet: maybe still on its way
+    effects.now += LOST_AFTER.toNanos() - 1;
+    queue.workerLoad("w1", "inc-1", List.of());
+    assertTrue(effects.putBacks.isEmpty());
+    effects.now += 1;
+    queue.workerLoad("w1", "inc-1", List.of());
+    assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.LOST_IN_TRANSIT)), effects.putBacks);
+    assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last(), "sent again");
+    // listed once, the suspicion is over
+    queue.workerLoad("w1", "inc-1", List.of());
+    queue.workerLoad("w1", "inc-1", List.of("t1"));
+    effects.now += LOST_AFTER.toNanos();
+    queue.workerLoad("w1", "inc-1", List.of("t1"));
+    assertEquals(1, effects.putBacks.size());
+    assertEquals(1, squareStats().lost());
+  }
+
+  @Test
+  void anUnreachableWorkersTasksGoBackAtOnceAndItGetsNoWorkUntilReachable() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1", "t2", "t3");
+    assertEquals(2, queue.workerUnreachable("w1"));
+    assertEquals(Set.of("t1", "t2"), effects.cancels.stream().map(Cancelled::taskId).collect(Collectors.toSet()));
+    assertEquals(2, squareStats().lost());
+    assertEquals(2, effects.sent.size());
+    queue.workerReachable("w1");
+    assertEquals(4, effects.sent.size());
+    assertEquals(List.of("t1", "t2"), effects.sentIds().subList(2, 4), "the put-back tasks first, oldest first");
+  }
+
+  @Test
+  void theQueueSaysWhichTasksItDoesNotHold() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    assertTrue(succeed("w1", "t1"));
+    assertEquals(List.of("t1", "t9"), queue.notHeld(List.of("t1", "t2", "t9")));
+  }
+
+  @Test
+  void aRegistrationTaskOfANewerRunReplacesThoseOfOlderRuns() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    queue.enqueue(new TaskEnvelope("old:1", "reg", "r0000000000001-00000000", registration, 1, "keys-1"), "old");
+    queue.enqueue(new TaskEnvelope("new:1", "reg", "r0000000000002-00000000", registration, 1, "keys-2"), "new");
+    serve("w1", 1, registration);
+    assertEquals(List.of("new:1"), effects.sentIds());
+    assertEquals(List.of("old:1"), queue.notHeld(List.of("old:1", "new:1")));
   }
 
   @Test
@@ -362,7 +528,7 @@ class TaskQueueStateTest {
   }
 
   @Test
-  void aDeclinedTaskGoesToAnotherWorkerWhenThereIsOne() {
+  void aDeclinedTaskGoesToAnotherWorkerAndTheDeclinerGetsNoMoreOfItsTypeUntilItAnnouncesAgain() {
     serve("w1", 2, "square");
     enqueueSquares("t1");
     serve("w2", 1, "square");
@@ -370,12 +536,13 @@ class TaskQueueStateTest {
     assertTrue(queue.declined("w1", "inc-1", "t1"));
     assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
     assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.DECLINED)), effects.putBacks);
-    // Declines are not failures: with only the decliner left it gets the task again, many times over.
+    // With only the decliner left, the task waits: no decline storm.
     queue.workerTerminated("w2");
-    for (int attempt = 3; attempt < 3 + 2 * MAX_ATTEMPTS; attempt++) {
-      assertEquals(new Sent("w1", square("t1").withAttempt(attempt)), effects.last());
-      assertTrue(queue.declined("w1", "inc-1", "t1"));
-    }
+    assertEquals(2, effects.sent.size());
+    assertEquals(1, squareStats().pending());
+    serve("w1", 2, "square"); // its next announcement
+    assertEquals(new Sent("w1", square("t1").withAttempt(3)), effects.last());
+    assertEquals(1, squareStats().declined());
     assertTrue(effects.outcomes.isEmpty());
   }
 
@@ -429,6 +596,7 @@ class TaskQueueStateTest {
     queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
     assertTrue(queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
     assertEquals(1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
+    assertEquals(List.of(new Cancelled("w1", "t2", "flow flow-1 is over")), effects.cancels);
     assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0, 0, 0, 0), squareStats());
     queue.retryDue("t1");
     assertTrue(succeed("w1", "t2")); // the cancelled flow's result is not passed on

@@ -4,27 +4,31 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerCommand.Cancel;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
 import dev.pekkoprover.protocol.WorkerCommand.DispatchAll;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -35,54 +39,61 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.serialization.Serialization;
-import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
  * A stateless worker: Unprepared -> Registered -> Ready. It tells the queue which task types it serves at each state
- * change ({@link QueueCommand.WorkerServes}), runs the tasks the queue dispatches to it and reports each one back as
- * succeeded, failed or declined.
+ * change ({@link QueueCommand.WorkerServes}) and what it holds ({@link QueueCommand.WorkerLoad}), runs the tasks the
+ * queue dispatches to it and reports each one back as succeeded, failed or declined.
  *
  * <p>What a reader must not miss: the worker keeps nothing worth saving. A crash ({@link WorkerFault}, any {@link
- * Error}, a failing {@code prepare}) makes the supervisor restart it with backoff as a new <em>incarnation</em> in
- * state Unprepared; the queue sees the new incarnation and puts back the tasks the old one held, and results of the
- * old incarnation's computations that arrive later are dropped. Nothing is stashed.
+ * Error}, a failing {@code prepare}, a compute that ignores its cancellation) makes the supervisor restart it with
+ * backoff as a new <em>incarnation</em> in state Unprepared. Just before, it tells the queue it is going down and which
+ * task caused it ({@link QueueCommand.WorkerGoingDown}), so its tasks move at once and only the culprit is charged;
+ * results of the old incarnation's computations that arrive later are dropped. Nothing is stashed.
+ *
+ * <p>Slots: it runs at most {@code concurrency} computes. A task handed to it beyond that (in a cluster two queue
+ * entities may each hand it the last free slot) waits here and starts when a slot frees; it is never bounced back.
+ *
+ * <p>Runs: it remembers the sequencer run it registered for. A task of a newer run means the sequencer restarted or a
+ * standby took over: the worker goes back to Unprepared and registers again, so the new run's parameters apply.
  */
 public final class Worker {
 
-  // ---- private messages: results of work done off the actor's thread ----
+  // ---- private messages: results of work done off the actor's thread, and timers ----
 
   /**
    * A compute that ran on the compute dispatcher has finished. Never leaves this JVM (it is sent only to self through
    * pipeToSelf) and carries an arbitrary result object or a Throwable, so it is exempt from serialisation checks.
    */
-  private record ComputeDone(
-      String incarnation, TaskEnvelope task, ActorRef<QueueCommand> replyTo, Object result, Throwable failure)
+  private record ComputeDone(String incarnation, Running run, Object result, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   /**
    * The prepare of {@code index}-th regular type has finished. Same as {@link ComputeDone}: sent only to self, carries
    * a prepared state (a loaded circuit) or a Throwable, never serialised.
    */
-  private record PrepareDone(String incarnation, int index, Object state, Throwable failure)
+  private record PrepareDone(String incarnation, int registration, int index, Object state, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   /**
-   * Time to send the reports gathered so far: sent to itself with the first report of a batch, so it comes after
-   * the messages already waiting (more results, more dispatches). One report goes out at once; a burst goes out as
-   * one {@link QueueCommand.Reports}. Sent only to self.
+   * Time to send the reports gathered so far (and a changed load): sent to itself with the first report of a batch,
+   * so it comes after the messages already waiting (more results, more dispatches). One report goes out at once; a
+   * burst goes out as one {@link QueueCommand.Reports}. Sent only to self.
    */
   private enum SendReports implements WorkerCommand, NoSerializationVerificationNeeded {
     INSTANCE
   }
 
-  /** Time to repeat the announcement of what this worker serves; also its timer key. Sent only to self. */
+  /** Time to repeat the announcement and the load report; also its timer key. Sent only to self. */
   private enum Announce implements WorkerCommand, NoSerializationVerificationNeeded {
     INSTANCE
   }
+
+  /** A cancelled compute had {@code cancel-grace} to return; also its timer key. Sent only to self. */
+  private record CancelGraceOver(String taskId) implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   /** Reports bound for one queue (entity). */
   private static final class ReportBatch {
@@ -94,10 +105,58 @@ public final class Worker {
   /** A served task type with the context its tasks run with in the current state. */
   private record Slot(TaskType<Object, Object> type, TaskContext context) {}
 
-  /** What {@link #admit} returns for a task it has already answered (declined or failed). */
-  private static final Object REFUSED = new Object();
+  /** A task handed to this worker that waits for a free slot. */
+  private record Waiting(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {}
+
+  /**
+   * A compute in progress on the compute dispatcher. Its thread is known while the compute runs, so a cancellation
+   * can interrupt exactly that compute; the lock keeps an interrupt from reaching the thread after the compute has
+   * returned (and then the next task it runs).
+   */
+  private static final class Running {
+    final TaskEnvelope task;
+    final ActorRef<QueueCommand> replyTo;
+    private Thread thread;
+    private boolean cancelled;
+    /** Why it was cancelled, once it was; read on the actor's thread only. */
+    String cancelReason;
+
+    Running(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
+      this.task = task;
+      this.replyTo = replyTo;
+    }
+
+    /** On the compute thread: false when the task was cancelled before it started. */
+    synchronized boolean begin() {
+      if (cancelled) {
+        return false;
+      }
+      thread = Thread.currentThread();
+      return true;
+    }
+
+    /** On the compute thread, when the compute has returned or thrown: no interrupt may reach it after this. */
+    synchronized void end() {
+      thread = null;
+      Thread.interrupted(); // clears an interrupt that came in while the compute was finishing
+    }
+
+    /** On the actor's thread. */
+    synchronized void cancel(String reason) {
+      cancelled = true;
+      cancelReason = reason;
+      if (thread != null) {
+        thread.interrupt();
+      }
+    }
+
+    synchronized boolean isCancelled() {
+      return cancelled;
+    }
+  }
 
   private final ActorContext<WorkerCommand> context;
+  private final TimerScheduler<WorkerCommand> timers;
   private final WorkerSettings settings;
   private final String workerId;
   private final ServedTypes types;
@@ -105,6 +164,8 @@ public final class Worker {
   private final ActorRef<WorkerStateChanged> listener;
   private final Executor computeExecutor;
   private final ObjectMapper json;
+  /** Checks a result bound for another node; off (0) in one JVM, where nothing crosses. */
+  private final PayloadCheck results;
   /** Fresh at every (re)start; tells the queue that this worker restarted, and tells stale results apart. */
   private final String incarnation = UUID.randomUUID().toString();
 
@@ -113,24 +174,32 @@ public final class Worker {
   private Map<String, Slot> served = Map.of();
   /** Reports not sent yet (see {@link SendReports}), by the queue (entity) that dispatched their task. */
   private final Map<ActorRef<QueueCommand>, ReportBatch> reports = new LinkedHashMap<>();
-  /** How many reports {@link #reports} holds; 0 between batches. */
-  private int unsentReports;
-  /** Serialises a result bound for another node to check its size; null when there is no limit. */
-  private final Serialization serialization;
-  /** Tasks handed to the compute dispatcher whose result has not come back yet. */
-  private int running;
+  /** A {@link SendReports} is on its way to this actor. */
+  private boolean flushScheduled;
+  /** What this worker holds changed since the last load report. */
+  private boolean loadChanged;
+  /** Computes on the compute dispatcher whose result has not come back yet, by task id. */
+  private final Map<String, Running> running = new LinkedHashMap<>();
+  /** Tasks handed to this worker beyond its free slots, in arrival order. */
+  private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   /** The registration parameters, once registered. */
   private Object registration;
+  /** The sequencer run of the registration task this worker took; null while unregistered. */
+  private String registeredRun;
   /** What each regular type's prepare returned, by index in {@link ServedTypes#regular()}. */
   private Object[] preparedStates;
+  /** Registrations of this incarnation so far, so that a prepare of an earlier registration is told apart. */
+  private int registrations;
 
   private Worker(
       ActorContext<WorkerCommand> context,
+      TimerScheduler<WorkerCommand> timers,
       WorkerSettings settings,
       ServedTypes types,
       ActorRef<QueueCommand> queue,
       ActorRef<WorkerStateChanged> listener) {
     this.context = context;
+    this.timers = timers;
     this.settings = settings;
     this.workerId = settings.workerId();
     this.types = types;
@@ -139,8 +208,7 @@ public final class Worker {
     this.computeExecutor =
         context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.computeDispatcher()));
     this.json = JacksonObjectMapperProvider.get(context.getSystem()).getOrCreate("jackson-json", Optional.empty());
-    this.serialization =
-        settings.maxResultBytes() > 0 ? SerializationExtension.get(Adapter.toClassic(context.getSystem())) : null;
+    this.results = new PayloadCheck(context.getSystem(), settings.maxResultBytes());
   }
 
   /**
@@ -166,7 +234,7 @@ public final class Worker {
                       if (!settings.announceInterval().isZero()) {
                         timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
                       }
-                      return new Worker(context, settings, served, queue, listener).unprepared();
+                      return new Worker(context, timers, settings, served, queue, listener).unprepared("started");
                     }));
     return Behaviors.supervise(worker)
         .onFailure(
@@ -178,12 +246,17 @@ public final class Worker {
 
   // ---- states ----
 
-  private Behavior<WorkerCommand> unprepared() {
-    enter(WorkerState.UNPREPARED, "started");
+  private Behavior<WorkerCommand> unprepared(String detail) {
+    registration = null;
+    registeredRun = null;
+    preparedStates = null;
+    enter(WorkerState.UNPREPARED, detail);
     return Behaviors.receive(WorkerCommand.class)
-        .onMessage(Dispatch.class, this::onDispatchWhileUnprepared)
-        .onMessage(DispatchAll.class, this::onDispatchAllWhileUnprepared)
+        .onMessage(Dispatch.class, this::onDispatch)
+        .onMessage(DispatchAll.class, this::onDispatchAll)
         .onMessage(ComputeDone.class, this::onComputeDone)
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
@@ -192,9 +265,11 @@ public final class Worker {
 
   private Behavior<WorkerCommand> registered(Object parameters, TaskEnvelope registrationTask) {
     this.registration = parameters;
+    this.registeredRun = registrationTask.runId();
     this.preparedStates = new Object[types.regular().size()];
-    enter(WorkerState.REGISTERED, "registered by task " + registrationTask.taskId() + "; preparing "
-        + types.regular().stream().map(TaskType::name).toList());
+    this.registrations++;
+    enter(WorkerState.REGISTERED, "registered by task " + registrationTask.taskId() + " of run "
+        + registrationTask.runId() + "; preparing " + types.regular().stream().map(TaskType::name).toList());
     if (types.regular().isEmpty()) {
       return ready();
     }
@@ -203,6 +278,8 @@ public final class Worker {
         .onMessage(Dispatch.class, this::onDispatch)
         .onMessage(DispatchAll.class, this::onDispatchAll)
         .onMessage(ComputeDone.class, this::onComputeDone)
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onPrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
@@ -215,6 +292,8 @@ public final class Worker {
         .onMessage(Dispatch.class, this::onDispatch)
         .onMessage(DispatchAll.class, this::onDispatchAll)
         .onMessage(ComputeDone.class, this::onComputeDone)
+        .onMessage(Cancel.class, this::onCancel)
+        .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
@@ -244,19 +323,27 @@ public final class Worker {
   }
 
   /**
-   * Just before crashing: tells the queue this incarnation serves nothing any more, so the tasks it held go to other
-   * workers at once instead of waiting out the restart backoff (up to seconds) until the next incarnation announces.
+   * Just before this incarnation crashes on purpose: sends what it finished, then tells the queue it is going down
+   * and which task caused it, so the tasks it held go to other workers at once (only the culprit is charged) instead
+   * of waiting out the restart backoff until the next incarnation announces itself.
    */
-  private void announceDown() {
-    sendReports(); // what this incarnation finished is not lost with it
-    queue.tell(new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation + "/down", Set.of(), 0));
+  private void goingDown(List<String> causedBy, String reason) {
+    sendReports();
+    queue.tell(new QueueCommand.WorkerGoingDown(context.getSelf(), workerId, incarnation, causedBy, reason));
+  }
+
+  // ---- reports and load ----
+
+  private void scheduleFlush() {
+    if (!flushScheduled) {
+      flushScheduled = true;
+      context.getSelf().tell(SendReports.INSTANCE);
+    }
   }
 
   /** The batch of reports for {@code to}; asks for a {@link SendReports} when the first report of a burst comes. */
   private ReportBatch batchFor(ActorRef<QueueCommand> to) {
-    if (unsentReports++ == 0) {
-      context.getSelf().tell(SendReports.INSTANCE);
-    }
+    scheduleFlush();
     ReportBatch batch = reports.get(to);
     if (batch == null) {
       batch = new ReportBatch();
@@ -265,14 +352,26 @@ public final class Worker {
     return batch;
   }
 
+  /** What this worker holds changed: report it with the next flush, where the queue is sharded. */
+  private void loadChanged() {
+    if (settings.reportLoad()) {
+      loadChanged = true;
+      scheduleFlush();
+    }
+  }
+
   private Behavior<WorkerCommand> onSendReports() {
+    flushScheduled = false;
     sendReports();
+    if (loadChanged) {
+      sendLoad(false);
+    }
     return Behaviors.same();
   }
 
   /** The gathered reports, one message per queue (entity): a lone report as itself, several as one Reports. */
   private void sendReports() {
-    if (unsentReports == 0) {
+    if (reports.isEmpty()) {
       return;
     }
     reports.forEach((to, batch) -> {
@@ -288,11 +387,23 @@ public final class Worker {
       }
     });
     reports.clear();
-    unsentReports = 0;
+  }
+
+  /** Every task this worker holds: running, then waiting for a slot. */
+  private void sendLoad(boolean periodic) {
+    List<String> held = new ArrayList<>(running.size() + waiting.size());
+    held.addAll(running.keySet());
+    for (Waiting w : waiting) {
+      held.add(w.task().taskId());
+    }
+    loadChanged = false;
+    queue.tell(new QueueCommand.WorkerLoad(context.getSelf(), workerId, incarnation, held, periodic));
   }
 
   private Behavior<WorkerCommand> onAnnounce() {
     announce();
+    sendReports(); // reports first: a load report must never leave out a task whose result has not gone out yet
+    sendLoad(true);
     return Behaviors.same();
   }
 
@@ -315,38 +426,99 @@ public final class Worker {
 
   // ---- dispatch ----
 
-  private Behavior<WorkerCommand> onDispatchWhileUnprepared(Dispatch dispatch) {
-    TaskEnvelope task = dispatch.task();
-    if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
-      return register(task, dispatch.replyTo());
+  private Behavior<WorkerCommand> onDispatch(Dispatch dispatch) {
+    return handOut(dispatch.task(), dispatch.replyTo(), List.of());
+  }
+
+  /**
+   * The tasks in order. A task that changes the state (a registration, or a task of a newer run) ends the loop: the
+   * tasks after it go back to this worker's mailbox, to be handled by the new state.
+   */
+  private Behavior<WorkerCommand> onDispatchAll(DispatchAll batch) {
+    List<TaskEnvelope> tasks = batch.tasks();
+    for (int i = 0; i < tasks.size(); i++) {
+      Behavior<WorkerCommand> next = handOut(tasks.get(i), batch.replyTo(), tasks.subList(i + 1, tasks.size()));
+      if (next != Behaviors.<WorkerCommand>same()) {
+        return next;
+      }
     }
-    run(task, dispatch.replyTo());
     return Behaviors.same();
   }
 
   /**
-   * The tasks in order. A registration among them changes the state: the tasks after it go back to this worker's
-   * mailbox, to be handled by the new state.
+   * One task handed to this worker: registers on a registration task, registers again on a task of a newer run,
+   * otherwise runs it, keeps it for a free slot, or answers it at once (declined or failed).
+   *
+   * @param rest tasks of the same batch after this one, sent back to self when the state changes
    */
-  private Behavior<WorkerCommand> onDispatchAllWhileUnprepared(DispatchAll batch) {
-    List<TaskEnvelope> tasks = batch.tasks();
-    for (int i = 0; i < tasks.size(); i++) {
-      TaskEnvelope task = tasks.get(i);
-      if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
-        if (i + 1 < tasks.size()) {
-          context.getSelf().tell(new DispatchAll(List.copyOf(tasks.subList(i + 1, tasks.size())), batch.replyTo()));
-        }
-        return register(task, batch.replyTo());
+  private Behavior<WorkerCommand> handOut(TaskEnvelope task, ActorRef<QueueCommand> replyTo, List<TaskEnvelope> rest) {
+    String id = task.taskId();
+    if (running.containsKey(id) || isWaiting(id)) {
+      // The queue put the task back (an unreachable node, an overrun) and then gave it to this worker again: the run
+      // already here answers for both.
+      context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+      return Behaviors.same();
+    }
+    boolean isRegistration = WorkerRegistrationTask.NAME.equals(task.taskType());
+    if (state == WorkerState.UNPREPARED && isRegistration && served.containsKey(task.taskType())) {
+      Behavior<WorkerCommand> next = register(task, replyTo);
+      resend(rest, replyTo);
+      return next;
+    }
+    if (state != WorkerState.UNPREPARED && RunIds.isNewer(task.runId(), registeredRun)) {
+      context.getLog().info("Worker {} (incarnation {}) sees run {}, newer than run {} of its registration: it "
+          + "registers again", workerId, incarnation, task.runId(), registeredRun);
+      Behavior<WorkerCommand> next = unprepared("registering again for run " + task.runId());
+      List<TaskEnvelope> again = new ArrayList<>(rest.size() + 1);
+      again.add(task); // the new state serves it, or declines it until registered
+      again.addAll(rest);
+      resend(again, replyTo);
+      return next;
+    }
+    Slot slot = served.get(task.taskType());
+    if (slot == null) {
+      decline(task, replyTo, types.notServedReason(workerId, state, task.taskType()));
+      return Behaviors.same();
+    }
+    if (!slot.type().isUnprepared() && registeredRun != null && RunIds.isNewer(registeredRun, task.runId())) {
+      failForGood(task, replyTo, "task " + id + " (type " + task.taskType() + ") belongs to run " + task.runId()
+          + ", older than run " + registeredRun + " this worker is registered for: that run is over");
+      return Behaviors.same();
+    }
+    if (slot.type().runsInline()) {
+      Object input = decode(task, slot, replyTo);
+      if (input != REFUSED) {
+        computeInline(task, replyTo, slot, input);
       }
-      run(task, batch.replyTo());
+    } else if (running.size() >= settings.concurrency()) {
+      waiting.add(new Waiting(task, replyTo));
+      loadChanged();
+    } else {
+      start(task, replyTo, slot);
     }
     return Behaviors.same();
+  }
+
+  /** After a state change, the rest of a batch goes back to this worker's mailbox, to be handled by the new state. */
+  private void resend(List<TaskEnvelope> rest, ActorRef<QueueCommand> replyTo) {
+    if (!rest.isEmpty()) {
+      context.getSelf().tell(new DispatchAll(List.copyOf(rest), replyTo));
+    }
+  }
+
+  private boolean isWaiting(String taskId) {
+    for (Waiting w : waiting) {
+      if (w.task().taskId().equals(taskId)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Takes the registration parameters from a registration task and becomes Registered. */
   private Behavior<WorkerCommand> register(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     Slot slot = served.get(task.taskType());
-    Object parameters = admit(task, slot, replyTo);
+    Object parameters = decode(task, slot, replyTo);
     if (parameters == REFUSED) {
       return Behaviors.same();
     }
@@ -357,52 +529,18 @@ public final class Worker {
       report(task, failure, replyTo);
       return Behaviors.same();
     }
-    replyTo.tell(
+    batchFor(replyTo).succeeded.add(
         new QueueCommand.TaskSucceeded(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), registered));
+    sendReports(); // before the announcement of the new state
     return registered(parameters, task);
   }
 
-  private Behavior<WorkerCommand> onDispatch(Dispatch dispatch) {
-    run(dispatch.task(), dispatch.replyTo());
-    return Behaviors.same();
-  }
+  /** What {@link #decode} returns for a task it has already answered (failed). */
+  private static final Object REFUSED = new Object();
 
-  private Behavior<WorkerCommand> onDispatchAll(DispatchAll batch) {
-    for (TaskEnvelope task : batch.tasks()) {
-      run(task, batch.replyTo());
-    }
-    return Behaviors.same();
-  }
-
-  /** Runs a task this worker was handed, or answers it at once (declined, or failed for a bad payload). */
-  private void run(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
-    Slot slot = served.get(task.taskType());
-    Object input = admit(task, slot, replyTo);
-    if (input == REFUSED) {
-      return;
-    }
-    if (slot.type().runsInline()) {
-      computeInline(task, replyTo, slot, input);
-    } else {
-      computeOffThread(task, replyTo, slot, input);
-    }
-  }
-
-  /**
-   * The task's input when this worker can run it now; otherwise answers the task (declined: type not served or no
-   * capacity; failed for good: a payload that is not its type's input) and returns {@link #REFUSED}.
-   */
-  private Object admit(TaskEnvelope task, Slot slot, ActorRef<QueueCommand> replyTo) {
-    if (slot == null) {
-      decline(task, replyTo, types.notServedReason(workerId, state, task.taskType()));
-      return REFUSED;
-    }
-    if (running >= settings.concurrency()) {
-      decline(task, replyTo, "worker " + workerId + " is over capacity (" + running + " of " + settings.concurrency()
-          + " tasks running)");
-      return REFUSED;
-    }
+  /** The task's input as its type's input class, or {@link #REFUSED} after failing it for a payload of another type. */
+  private Object decode(TaskEnvelope task, Slot slot, ActorRef<QueueCommand> replyTo) {
     Object payload = task.payload();
     Class<?> inputType = slot.type().inputType();
     if (payload instanceof EncodedPayload encoded && inputType != EncodedPayload.class) {
@@ -460,40 +598,75 @@ public final class Worker {
     succeed(task, result, replyTo);
   }
 
-  private void computeOffThread(TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot, Object input) {
-    running++;
+  /** Starts a compute on the compute dispatcher (a slot is free). */
+  private void start(TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot) {
+    Object input = decode(task, slot, replyTo);
+    if (input == REFUSED) {
+      return;
+    }
+    Running run = new Running(task, replyTo);
+    running.put(task.taskId(), run);
+    loadChanged();
     String ownIncarnation = incarnation;
     CompletableFuture<ComputeDone> done =
-        CompletableFuture.supplyAsync(() -> compute(ownIncarnation, task, replyTo, slot, input), computeExecutor);
+        CompletableFuture.supplyAsync(() -> compute(ownIncarnation, run, slot, input), computeExecutor);
     context.pipeToSelf(
-        done, (finished, failure) -> finished != null ? finished : new ComputeDone(ownIncarnation, task, replyTo, null, failure));
+        done, (finished, failure) -> finished != null ? finished : new ComputeDone(ownIncarnation, run, null, failure));
   }
 
   /** Runs on the compute dispatcher; never throws, so every outcome comes back as one message. */
-  private static ComputeDone compute(
-      String incarnation, TaskEnvelope task, ActorRef<QueueCommand> replyTo, Slot slot, Object input) {
+  private static ComputeDone compute(String incarnation, Running run, Slot slot, Object input) {
+    if (!run.begin()) {
+      return new ComputeDone(incarnation, run, null, new InterruptedException("cancelled before it started"));
+    }
     try {
-      return new ComputeDone(incarnation, task, replyTo, slot.type().compute(input, slot.context()), null);
+      return new ComputeDone(incarnation, run, slot.type().compute(input, slot.context()), null);
     } catch (Throwable failure) {
-      return new ComputeDone(incarnation, task, replyTo, null, failure);
+      return new ComputeDone(incarnation, run, null, failure);
+    } finally {
+      run.end();
     }
   }
 
   private Behavior<WorkerCommand> onComputeDone(ComputeDone done) {
-    TaskEnvelope task = done.task();
+    Running run = done.run();
+    TaskEnvelope task = run.task;
     if (!incarnation.equals(done.incarnation())) {
       context.getLog().debug(
           "Worker {} drops the result of {} from its earlier incarnation {}",
           workerId, task.describe(), done.incarnation());
       return Behaviors.same();
     }
-    running--;
-    if (done.failure() == null) {
-      succeed(task, done.result(), done.replyTo());
+    running.remove(task.taskId());
+    timers.cancel(new CancelGraceOver(task.taskId()));
+    loadChanged();
+    if (run.isCancelled() && !(done.failure() instanceof WorkerFault) && !(done.failure() instanceof Error)) {
+      // The queue has put it back and takes a late result only if it comes first: report it either way, which also
+      // frees the slot the queue keeps for it.
+      context.getLog().debug("Worker {}: cancelled {} returned ({})", workerId, task.describe(),
+          done.failure() == null ? "with a result" : done.failure().toString());
+      if (done.failure() == null) {
+        succeed(task, done.result(), run.replyTo);
+      } else {
+        batchFor(run.replyTo).failed.add(new QueueCommand.TaskFailed(workerId, incarnation, task.taskId(),
+            task.taskType(), task.attempt(), "cancelled: " + run.cancelReason, true));
+      }
+    } else if (done.failure() == null) {
+      succeed(task, done.result(), run.replyTo);
     } else {
-      report(task, done.failure(), done.replyTo());
+      report(task, done.failure(), run.replyTo);
     }
+    startWaiting();
     return Behaviors.same();
+  }
+
+  /** Fills free slots with the tasks that waited for one, in arrival order. */
+  private void startWaiting() {
+    while (running.size() < settings.concurrency() && !waiting.isEmpty()) {
+      Waiting next = waiting.poll();
+      loadChanged();
+      handOut(next.task(), next.replyTo(), List.of());
+    }
   }
 
   /** Reports a result; one that could not cross a node fails its task for good instead of being lost in transit. */
@@ -505,39 +678,16 @@ public final class Worker {
           + CborSerializable.class.getName());
       return;
     }
-    String oversize = oversizeResult(task, result, replyTo);
-    if (oversize != null) {
-      failForGood(task, replyTo, oversize);
-      return;
+    if (results.enabled() && replyTo.path().address().hasGlobalScope()) {
+      // bound for another node: it must fit the transport's frame and be readable there, or it would be lost
+      String problem = results.problem("result", task.taskId(), task.taskType(), result);
+      if (problem != null) {
+        failForGood(task, replyTo, problem);
+        return;
+      }
     }
     batchFor(replyTo).succeeded.add(
         new QueueCommand.TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
-  }
-
-  /**
-   * Why a result cannot go to {@code replyTo}, or null when it can: a result bound for another node must fit the
-   * transport's frame ({@code max-result-size}); Artery would otherwise drop it with a log line on its own side and
-   * the task would come back only when its lease ran out. Costs one serialisation per remote result when the limit
-   * is on; a result for a queue in this JVM is never serialised, so never measured.
-   */
-  private String oversizeResult(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
-    if (serialization == null || !replyTo.path().address().hasGlobalScope()) {
-      return null;
-    }
-    long size;
-    try {
-      size = serialization.serialize(result).get().length;
-    } catch (RuntimeException e) {
-      return "task " + task.taskId() + " (type " + task.taskType() + ") returned a " + result.getClass().getName()
-          + " that does not serialise (" + e.getMessage() + "): make it a record implementing "
-          + CborSerializable.class.getName();
-    }
-    if (size <= settings.maxResultBytes()) {
-      return null;
-    }
-    return "the result of task " + task.taskId() + " (type " + task.taskType() + ") is " + size + " bytes serialised,"
-        + " over the " + settings.maxResultBytes() + "-byte limit (prover.queue.cluster.max-payload-size): split the"
-        + " work into smaller tasks, or raise that limit together with pekko.remote.artery.advanced.maximum-frame-size";
   }
 
   /** Reports a compute that threw; a {@link WorkerFault} or {@link Error} crashes this worker instead. */
@@ -546,7 +696,7 @@ public final class Worker {
       context.getLog().error(
           "{} crashed worker {} (incarnation {}): {}; the worker restarts and the queue redelivers the task",
           task.describe(), workerId, incarnation, failure.toString());
-      announceDown();
+      goingDown(List.of(task.taskId()), task.describe() + " crashed it: " + failure);
       throw failure instanceof WorkerFault fault
           ? fault
           : new WorkerFault(task.describe() + " crashed worker " + workerId, failure);
@@ -562,6 +712,60 @@ public final class Worker {
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, true));
   }
 
+  // ---- cancellation ----
+
+  /**
+   * The queue put these tasks back: drop those still waiting for a slot, interrupt those running. A running compute
+   * gets {@code cancel-grace} to return.
+   */
+  private Behavior<WorkerCommand> onCancel(Cancel cancel) {
+    List<String> interrupted = new ArrayList<>();
+    List<String> dropped = new ArrayList<>();
+    for (String taskId : cancel.taskIds()) {
+      Running run = running.get(taskId);
+      if (run != null) {
+        if (!run.isCancelled()) {
+          run.cancel(cancel.reason());
+          interrupted.add(taskId);
+          timers.startSingleTimer(new CancelGraceOver(taskId), settings.cancelGrace());
+        }
+      } else if (removeWaiting(taskId)) {
+        dropped.add(taskId);
+      }
+    }
+    if (!interrupted.isEmpty() || !dropped.isEmpty()) {
+      loadChanged();
+      context.getLog().info("Worker {} (incarnation {}) cancels task(s) {} ({}): interrupted {}, dropped before start "
+          + "{}", workerId, incarnation, cancel.taskIds(), cancel.reason(), interrupted, dropped);
+      startWaiting();
+    }
+    return Behaviors.same();
+  }
+
+  private boolean removeWaiting(String taskId) {
+    for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
+      if (it.next().task().taskId().equals(taskId)) {
+        it.remove();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A cancelled compute that has not returned is hung: restart, so that this worker can take work again. */
+  private Behavior<WorkerCommand> onCancelGraceOver(CancelGraceOver over) {
+    Running run = running.get(over.taskId());
+    if (run == null) {
+      return Behaviors.same();
+    }
+    String reason = run.task.describe() + " did not stop within " + settings.cancelGrace().toMillis()
+        + " ms of its cancellation (" + run.cancelReason + "): the compute is hung";
+    context.getLog().error("{}; worker {} (incarnation {}) restarts, abandoning that compute's thread, so that it can "
+        + "take work again", reason, workerId, incarnation);
+    goingDown(List.of(over.taskId()), reason);
+    throw new WorkerFault(reason + "; worker " + workerId + " restarts");
+  }
+
   // ---- prepare ----
 
   /** Runs the prepare of the {@code index}-th regular type on the compute dispatcher; the next starts when it is done. */
@@ -570,30 +774,32 @@ public final class Worker {
     TaskContext prepareContext =
         WorkerTaskContext.withoutPreparedState(workerId, type.name(), registration, "its prepare is still running");
     String ownIncarnation = incarnation;
+    int generation = registrations;
     CompletableFuture<PrepareDone> done =
         CompletableFuture.supplyAsync(
             () -> {
               try {
-                return new PrepareDone(ownIncarnation, index, type.prepare(prepareContext), null);
+                return new PrepareDone(ownIncarnation, generation, index, type.prepare(prepareContext), null);
               } catch (Throwable failure) {
-                return new PrepareDone(ownIncarnation, index, null, failure);
+                return new PrepareDone(ownIncarnation, generation, index, null, failure);
               }
             },
             computeExecutor);
     context.pipeToSelf(
-        done, (finished, failure) -> finished != null ? finished : new PrepareDone(ownIncarnation, index, null, failure));
+        done,
+        (finished, failure) ->
+            finished != null ? finished : new PrepareDone(ownIncarnation, generation, index, null, failure));
   }
 
   private Behavior<WorkerCommand> onPrepareDone(PrepareDone done) {
-    if (!incarnation.equals(done.incarnation())) {
+    if (!incarnation.equals(done.incarnation()) || done.registration() != registrations || preparedStates == null) {
       return onStalePrepareDone(done);
     }
     String typeName = types.regular().get(done.index()).name();
     if (done.failure() != null) {
-      context.getLog().error(
-          "Prepare of task type {} failed on worker {} (incarnation {}): {}; the worker restarts",
-          typeName, workerId, incarnation, done.failure().toString());
-      announceDown();
+      String reason = "prepare of task type '" + typeName + "' failed: " + done.failure();
+      context.getLog().error("{} on worker {} (incarnation {}); the worker restarts", reason, workerId, incarnation);
+      goingDown(List.of(), reason);
       throw new WorkerFault("prepare of task type '" + typeName + "' failed on worker " + workerId, done.failure());
     }
     preparedStates[done.index()] = done.state();
@@ -607,7 +813,8 @@ public final class Worker {
 
   private Behavior<WorkerCommand> onStalePrepareDone(PrepareDone done) {
     context.getLog().debug(
-        "Worker {} drops a prepare result of its earlier incarnation {}", workerId, done.incarnation());
+        "Worker {} drops a prepare result of its earlier incarnation or registration {}", workerId,
+        done.incarnation());
     return Behaviors.same();
   }
 }

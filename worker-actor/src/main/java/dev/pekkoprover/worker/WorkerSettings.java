@@ -19,6 +19,11 @@ import java.util.Objects;
  * @param maxResultBytes largest serialised result the worker sends to a queue on another node; a larger one fails
  *     its task for good with the reason. 0 (the single-JVM default) checks nothing; the cluster deployment sets it to
  *     {@code prover.queue.cluster.max-payload-size}
+ * @param cancelGrace how long a cancelled compute may take to return after its thread was interrupted; one still
+ *     running then is hung, and the worker restarts (abandoning the thread) so that it can take work again
+ * @param reportLoad whether to report each change of what the worker holds ({@link
+ *     dev.pekkoprover.protocol.QueueCommand.WorkerLoad}) besides the periodic report: needed where the queue is
+ *     sharded (several entities share the worker's slots); false for a queue in one JVM, which knows it already
  */
 public record WorkerSettings(
     String workerId,
@@ -29,11 +34,17 @@ public record WorkerSettings(
     Duration restartResetAfter,
     String computeDispatcher,
     Duration announceInterval,
-    long maxResultBytes) {
+    long maxResultBytes,
+    Duration cancelGrace,
+    boolean reportLoad) {
 
   public WorkerSettings {
     Objects.requireNonNull(announceInterval, "announceInterval");
     Objects.requireNonNull(restartResetAfter, "restartResetAfter");
+    Objects.requireNonNull(cancelGrace, "cancelGrace");
+    if (cancelGrace.isNegative() || cancelGrace.isZero()) {
+      throw new IllegalArgumentException("prover.worker.cancel-grace must be positive, was " + cancelGrace);
+    }
     if (announceInterval.isNegative()) {
       throw new IllegalArgumentException("prover.worker.announce-interval must not be negative, was "
           + announceInterval);
@@ -78,19 +89,28 @@ public record WorkerSettings(
         worker.getDuration("restart.reset-after"),
         worker.getString("compute-dispatcher-path"),
         worker.getDuration("announce-interval"),
-        0);
+        0,
+        worker.getDuration("cancel-grace"),
+        false);
   }
 
   public WorkerSettings withConcurrency(int newConcurrency) {
     return new WorkerSettings(
         workerId, newConcurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
-        computeDispatcher, announceInterval, maxResultBytes);
+        computeDispatcher, announceInterval, maxResultBytes, cancelGrace, reportLoad);
   }
 
   /** The same settings with a limit on results sent to another node (0: none). */
   public WorkerSettings withMaxResultBytes(long newMaxResultBytes) {
     return new WorkerSettings(
         workerId, concurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
-        computeDispatcher, announceInterval, newMaxResultBytes);
+        computeDispatcher, announceInterval, newMaxResultBytes, cancelGrace, reportLoad);
+  }
+
+  /** The same settings for a worker of a sharded queue (true) or of a queue in one JVM (false). */
+  public WorkerSettings withReportLoad(boolean newReportLoad) {
+    return new WorkerSettings(
+        workerId, concurrency, restartMinBackoff, restartMaxBackoff, restartRandomFactor, restartResetAfter,
+        computeDispatcher, announceInterval, maxResultBytes, cancelGrace, newReportLoad);
   }
 }

@@ -17,11 +17,10 @@ class WorkerSettingsTest {
     WorkerSettings settings = WorkerSettings.fromConfig(config, "w1");
     assertEquals(
         new WorkerSettings("w1", 1, Duration.ofMillis(200), Duration.ofSeconds(10), 0.2, Duration.ofSeconds(5),
-            "prover.worker.compute-dispatcher", Duration.ofSeconds(5), 0),
+            "prover.worker.compute-dispatcher", Duration.ofSeconds(5), 0, Duration.ofSeconds(5), false),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());
-    assertEquals("thread-pool-executor", dispatcher.getString("executor"));
-    assertEquals(16, dispatcher.getInt("thread-pool-executor.fixed-pool-size"));
+    assertEquals(ComputeThreadPool.class.getName(), dispatcher.getString("executor"));
   }
 
   @Test

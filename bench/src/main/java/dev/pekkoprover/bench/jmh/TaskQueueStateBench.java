@@ -97,6 +97,11 @@ public class TaskQueueStateBench {
     public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {
       throw new IllegalStateException("no task is put back in this benchmark");
     }
+
+    @Override
+    public void cancel(String worker, String taskId, String reason) {
+      throw new IllegalStateException("no task is cancelled in this benchmark");
+    }
   }
 
   @Setup(Level.Trial)

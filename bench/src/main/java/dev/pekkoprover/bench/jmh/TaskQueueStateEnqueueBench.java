@@ -51,6 +51,9 @@ public class TaskQueueStateEnqueueBench {
 
         @Override
         public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
+
+        @Override
+        public void cancel(String worker, String taskId, String reason) {}
       };
 
   @Setup(Level.Trial)
