@@ -55,4 +55,13 @@ class MainJobIT {
     assertTrue(outcome.output().contains("registered (task register-worker-flow:3"),
         "a crashed worker registered again:\n" + outcome.output());
   }
+
+  /** Issue 8, case 3 and item 3: the drill that used to end RESULT FAILED on a task that never crashed itself. */
+  @Test
+  void aCrashEveryFifthComputeWithFourSlotsPerWorkerStillEndsOk() throws Exception {
+    Outcome outcome = run("--blocks", "4", "--txs", "8", "--concurrency", "4", "--crash-every", "5");
+    assertEquals(0, outcome.exit(), outcome.output());
+    assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
+    assertTrue(outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
+  }
 }

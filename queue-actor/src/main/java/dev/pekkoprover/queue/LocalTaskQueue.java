@@ -410,8 +410,7 @@ public final class LocalTaskQueue {
     @Override
     public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
       Duration delay = settings.retryBackoff(failures, ThreadLocalRandom.current().nextDouble());
-      log.warn("{} failed on worker {} ({} of {} attempts used), retrying in {} ms: {}",
-          task.describe(), workerId, failures, settings.maxAttempts(), delay.toMillis(), reason);
+      log.warn("{} failed on worker {}, retrying in {} ms: {}", task.describe(), workerId, delay.toMillis(), reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
     }

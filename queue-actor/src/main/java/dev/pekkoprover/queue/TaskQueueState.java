@@ -69,8 +69,10 @@ public final class TaskQueueState<W, R> {
     void reply(R replyTo, TaskOutcome outcome);
 
     /**
-     * A compute failed on that worker and will be retried: call {@link #retryDue(String)} with this task's id after
-     * the backoff for {@code failures}.
+     * A compute failed on that worker, or crashed it, and will be retried: call {@link #retryDue(String)} with this
+     * task's id after the backoff for {@code failures} (the failures of that kind so far).
+     *
+     * @param reason what happened and how much of the task's budget is spent, for the log
      */
     void retryLater(TaskEnvelope task, String workerId, int failures, String reason);
 
@@ -495,7 +497,8 @@ public final class TaskQueueState<W, R> {
       task.state = TaskState.BACKOFF;
       task.type.waiting++;
       task.type.retried++;
-      effects.retryLater(task.envelope, workerId, task.failures, reason);
+      effects.retryLater(task.envelope, workerId, task.failures,
+          reason + " (" + task.failures + " of " + settings.maxAttempts() + " attempts used)");
     } else {
       giveUp(task, retryable
           ? reason + " (" + budgetSpent(task) + ")"
@@ -750,6 +753,17 @@ public final class TaskQueueState<W, R> {
       giveUp(task, cause.describe(from.workerId) + "; it went back to the queue because its worker went away "
           + task.losses + " times, the limit (prover.queue.max-worker-losses): a task that brings down every "
           + "worker or node that runs it is poison (" + budgetSpent(task) + ")");
+      return false;
+    }
+    if (cause == Redelivery.WORKER_CRASHED) {
+      // Not at once: a task that just crashed its worker waits out a backoff like a failed compute, so that it does
+      // not take down the next worker the moment that one is up (memory pressure and similar passing causes clear
+      // meanwhile), and a crash that merely hit it in passing does not hit it again by the same timing.
+      task.type.lost++;
+      task.state = TaskState.BACKOFF;
+      task.type.waiting++;
+      effects.retryLater(task.envelope, from.workerId, task.losses, cause.describe(from.workerId) + " ("
+          + task.losses + " of " + settings.maxWorkerLosses() + " worker losses spent)");
       return false;
     }
     redeliver(task, from.workerId, cause);

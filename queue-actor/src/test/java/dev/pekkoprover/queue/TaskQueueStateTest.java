@@ -313,7 +313,8 @@ class TaskQueueStateTest {
     enqueueSquares("t1", "t2");
     for (int failure = 1; failure < MAX_ATTEMPTS; failure++) {
       assertTrue(queue.failed("w1", "inc-1", "t1", "boom " + failure, true));
-      assertEquals(new Retry("t1", failure, "boom " + failure), effects.retries.get(failure - 1));
+      assertEquals(new Retry("t1", failure, "boom " + failure + " (" + failure + " of 3 attempts used)"),
+          effects.retries.get(failure - 1));
       // While t1 waits out its backoff, the free slot goes to the next task.
       assertEquals("t2", effects.last().task().taskId());
       assertEquals(2, squareStats().pending() + squareStats().inFlight());
@@ -361,7 +362,7 @@ class TaskQueueStateTest {
   void aCrashChargesOnlyTheTaskThatCausedItAndTheOthersGoBackFree() {
     // Issue 8, case 3: a long healthy task T beside tasks that each crash the worker once.
     serve("w1", 2, "square");
-    enqueueSquares("T", "c1", "c2", "c3");
+    enqueueSquares("T", "c1");
     String incarnation = "inc-1";
     for (int crash = 1; crash <= 3; crash++) {
       String culprit = "c" + crash;
@@ -369,16 +370,20 @@ class TaskQueueStateTest {
       assertEquals(0, queue.freeSlots("w1"), "no work for an incarnation that is going down");
       incarnation = "inc-" + (crash + 1);
       queue.workerServes("w1", incarnation, "w1", Set.of("square"), 2);
-      assertEquals(Set.of("T", culprit), new java.util.HashSet<>(effects.sentIds().subList(effects.sent.size() - 2,
-          effects.sent.size())), "both back on the new incarnation");
+      assertEquals("T", effects.last().task().taskId(), "T is back at once on the new incarnation");
+      queue.retryDue(culprit); // the culprit after its backoff
+      assertEquals(culprit, effects.last().task().taskId());
       assertTrue(queue.succeeded("w1", incarnation, culprit, crash + 1, Num.of(9)), "succeeds on its retry");
+      if (crash < 3) {
+        enqueueSquares("c" + (crash + 1)); // the next one, in the slot beside T
+      }
     }
     assertTrue(queue.succeeded("w1", incarnation, "T", 4, Num.of(9)));
     assertTrue(effects.outcomes.stream().allMatch(o -> o instanceof TaskOutcome.Succeeded), effects.outcomes.toString());
     assertEquals(4, squareStats().completed());
     assertEquals(0, squareStats().failed());
     assertEquals(3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.CRASH_COLLATERAL).count());
-    assertEquals(3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.WORKER_CRASHED).count());
+    assertEquals(3, effects.retries.size(), "each culprit waited out a backoff");
   }
 
   @Test
@@ -388,6 +393,10 @@ class TaskQueueStateTest {
     for (int crash = 1; crash < MAX_LOSSES; crash++) {
       queue.workerGoingDown("w1", "inc-" + crash, Set.of("p"));
       queue.workerServes("w1", "inc-" + (crash + 1), "w1", Set.of("square"), 1);
+      assertEquals(crash, effects.sent.size(), "a task that crashed its worker waits out a backoff first");
+      assertEquals(new Retry("p", crash, "it crashed worker w1 (" + crash + " of 4 worker losses spent)"),
+          effects.retries.get(crash - 1));
+      queue.retryDue("p");
       assertEquals(new Sent("w1", square("p").withAttempt(crash + 1)), effects.last());
     }
     queue.workerGoingDown("w1", "inc-" + MAX_LOSSES, Set.of("p"));

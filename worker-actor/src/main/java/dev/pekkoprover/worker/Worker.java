@@ -236,12 +236,15 @@ public final class Worker {
                       }
                       return new Worker(context, timers, settings, served, queue, listener).unprepared("started");
                     }));
-    return Behaviors.supervise(worker)
-        .onFailure(
-            Exception.class,
-            SupervisorStrategy.restartWithBackoff(
-                    settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor())
-                .withResetBackoffAfter(settings.restartResetAfter()));
+    SupervisorStrategy restart =
+        SupervisorStrategy.restartWithBackoff(
+                settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor())
+            .withResetBackoffAfter(settings.restartResetAfter());
+    // A WorkerFault is a restart on purpose, already logged with its task and reason; anything else is a bug in the
+    // worker and keeps the supervisor's log line with its stack trace.
+    return Behaviors.supervise(
+            Behaviors.supervise(worker).onFailure(WorkerFault.class, restart.withLoggingEnabled(false)))
+        .onFailure(Exception.class, restart);
   }
 
   // ---- states ----
