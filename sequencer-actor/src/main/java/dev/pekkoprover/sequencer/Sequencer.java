@@ -2,11 +2,11 @@ package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,8 +19,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 /**
  * The sequencer's proving side: runs the start-up sequence (compile circuits on a worker, then the worker
  * registration loop) and afterwards one {@link Flow} per unit of proving work. Every task it enqueues carries its
- * run id, a fresh one per incarnation, so results of an earlier run are dropped. A failed flow is reported to its
- * requester and logged; the sequencer keeps running.
+ * run id, a fresh one per incarnation and ordered by start time ({@link RunIds}), so results of an earlier run are
+ * dropped and workers can tell a newer run from an older one. A failed flow is reported to its requester and logged;
+ * the sequencer keeps running.
  */
 public final class Sequencer {
 
@@ -65,7 +66,7 @@ public final class Sequencer {
   private final ActorRef<QueueCommand> queue;
   private final StartupPlan<?, ?> plan;
   private final CompletableFuture<Object> whenStarted;
-  private final String runId = UUID.randomUUID().toString();
+  private final String runId = RunIds.next();
   /** See {@code prover.sequencer.resend-after}. */
   private final Duration resendAfter;
   private final ActorRef<FlowResult> flowEnded;
