@@ -32,12 +32,13 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  *
  * <p>What a reader must not miss: a task is sent again only when it was lost, never because it waits long. When its
  * outcome is overdue ({@code resend-after}, then backing off) the flow asks the queue whether it still holds it
- * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}: a plain Enqueue of
- * the same task id, which the queue ignores for a task it holds.
+ * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
+ * gone ({@link Sequencer.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
+ * the same task ids, which the queue ignores for tasks it holds.
  */
 public final class Flow<R> extends AbstractBehavior<Flow.Command> implements FlowScope<R> {
 
-  /** The flow's messages: the queue's outcomes and answers, wrapped. */
+  /** The flow's messages: the queue's outcomes and answers, wrapped, and {@link Sequencer.QueueNodeLost}. */
   public interface Command {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
@@ -174,6 +175,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         .onMessage(WrappedOutcome.class, this::onOutcome)
         .onMessage(WrappedMissing.class, this::onMissing)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
+        .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
@@ -225,6 +227,28 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       missingUnlogged += count;
       flush();
     }
+    return this;
+  }
+
+  /**
+   * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every pending task again at
+   * once, since the flow cannot tell which entity held which. The tasks are then asked about at the next tick: a
+   * re-send that raced with the shard's move (a node that crashed rather than handed its shards off) may be lost.
+   */
+  private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
+    if (pending.isEmpty()) {
+      getContext().getLog().debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
+      return this;
+    }
+    long now = System.nanoTime();
+    pending.forEach(task -> {
+      resend(task, now);
+      task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
+    });
+    resent += pending.size();
+    getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
+        pending.size());
+    flush();
     return this;
   }
 

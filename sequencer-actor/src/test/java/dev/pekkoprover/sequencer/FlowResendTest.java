@@ -22,6 +22,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -30,7 +31,7 @@ import org.slf4j.event.Level;
 
 /**
  * A flow sends a task again only when it was lost: overdue tasks are asked about (CheckHeld) and only those the
- * queue no longer holds are re-sent. The queue is a probe.
+ * queue no longer holds are re-sent; a lost queue node re-sends every pending task. The queue is a probe.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -143,5 +144,48 @@ class FlowResendTest {
     }
     assertEquals(List.of(1000, 1000, 500), sizes, "ids split into messages of at most 1000");
     assertEquals(new HashSet<>(ids(leaves.tasks())), asked, "every overdue task asked about once");
+  }
+
+  @Test
+  void aLostQueueNodeReSendsEveryPendingTaskAtOnceAndChecksThemSoonAfter() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<Flow.Command> flow = testKit.spawn(Flow.create("moved", RUN, queue.getRef(), sumOfSquares(3),
+        requester.getRef(), Duration.ofSeconds(2)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
+    queue.expectNoMessage(Duration.ofMillis(100));
+
+    QueueCommand.Enqueue resent =
+        LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-sent 2 pending task(s)")
+            .expect(testKit.system(), () -> {
+              flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+              return queue.expectMessageClass(QueueCommand.Enqueue.class);
+            });
+    assertEquals(leaves.tasks().subList(1, 3), resent.tasks(), "every pending task, same ids, in one Enqueue");
+
+    // asked about at the next tick (every 500 ms here), not only after resend-after: a re-send that raced with the
+    // shard's move to another node may have been lost
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(1));
+    assertEquals(ids(resent.tasks()), check.taskIds());
+    check.replyTo().tell(new MissingTasks("square", List.of()));
+
+    FlowResult.Completed done = finish(queue, requester, leaves.replyTo(), resent.tasks(), 2);
+    assertEquals(2, done.stats().resent());
+  }
+
+  /** Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success. */
+  private static FlowResult.Completed finish(
+      TestProbe<QueueCommand> queue, TestProbe<FlowResult> requester, ActorRef<TaskOutcome> replyTo,
+      List<TaskEnvelope> open, int merges) {
+    open.forEach(task -> replyTo.tell(success(task, 0)));
+    int answered = 0;
+    while (answered < merges) {
+      if (queue.receiveMessage(Duration.ofSeconds(3)) instanceof QueueCommand.Enqueue merge) {
+        merge.tasks().forEach(task -> replyTo.tell(success(task, 0)));
+        answered += merge.tasks().size();
+      }
+    }
+    return requester.expectMessageClass(FlowResult.Completed.class);
   }
 }
