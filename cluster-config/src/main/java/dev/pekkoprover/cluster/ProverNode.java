@@ -388,6 +388,9 @@ public final class ProverNode implements AutoCloseable {
               : ClusterSingleton.get(context.getSystem())
                   .init(SingletonActor.of(behavior, "sequencer")
                       .withSettings(ClusterSingletonSettings.create(context.getSystem()).withRole(SEQUENCER_ROLE)));
+      if (deployment == Deployment.CLUSTER) {
+        context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
+      }
       return new Started(queue, sequencer, sequencerStarted, workersReady, workers);
     }
 

@@ -1,5 +1,6 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -8,7 +9,9 @@ import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -26,16 +29,24 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * <p>It accepts the first result per task id and drops duplicates (the queue delivers at least once) and results
  * stamped with another run id (a task of an earlier sequencer run), counting both. A task that fails for good, or
  * that the queue refuses, fails the flow with an error naming task, type, attempts and reason.
+ *
+ * <p>What a reader must not miss: a task is sent again only when it was lost, never because it waits long. When its
+ * outcome is overdue ({@code resend-after}, then backing off) the flow asks the queue whether it still holds it
+ * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
+ * gone ({@link Sequencer.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
+ * the same task ids, which the queue ignores for tasks it holds.
  */
 public final class Flow<R> extends AbstractBehavior<Flow.Command> implements FlowScope<R> {
 
-  /** The flow's messages: only the queue's outcomes, wrapped. */
+  /** The flow's messages: the queue's outcomes and answers, wrapped, and {@link Sequencer.QueueNodeLost}. */
   public interface Command {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
 
-  /** Time to re-send tasks whose outcome is overdue; also its timer key. Sent only to self. */
-  private enum ResendTick implements Command {
+  private record WrappedMissing(MissingTasks missing) implements Command {}
+
+  /** Time to ask the queue about tasks whose outcome is overdue; also its timer key. Sent only to self. */
+  private enum CheckTick implements Command {
     INSTANCE
   }
 
@@ -45,24 +56,45 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     final Consumer<Object> onResult;
     /** Set right after the window numbered it: the id carries that number. */
     TaskEnvelope envelope;
-    long resendAt;
-    int resends;
+    /** When to ask the queue about this task next (System.nanoTime). */
+    long checkAt;
+    /** Checks since it was last sent: sets the backoff. */
+    int checks;
+    /** Asked about and not re-sent since: a MissingTasks naming it re-sends it (once, however many answers). */
+    boolean asked;
 
-    Pending(TaskType<?, ?> type, Consumer<Object> onResult, long resendAt) {
+    Pending(TaskType<?, ?> type, Consumer<Object> onResult, long checkAt) {
       this.type = type;
       this.onResult = onResult;
-      this.resendAt = resendAt;
+      this.checkAt = checkAt;
     }
   }
 
-  /** Re-sends back off: after resend-after, then 2x, 4x and at most 8x that since the last one. */
-  private static final int MAX_RESEND_SHIFT = 3;
+  /**
+   * Checks back off: after resend-after, then 2x, 4x and at most 8x that since the last one, so that a task that
+   * only waits in a long queue is asked about rarely.
+   */
+  private static final int MAX_CHECK_SHIFT = 3;
+
+  /** Ids per CheckHeld: about 20 KB, far below a frame, and one entity's answer stays small too. */
+  static final int MAX_IDS_PER_CHECK = 1000;
+
+  /**
+   * Ids asked about per tick: bounds the burst a flow with a million overdue tasks sends (100 messages); the rest
+   * stay due and are asked about at the next ticks.
+   */
+  static final int MAX_IDS_PER_TICK = 100_000;
+
+  /** Re-sent ids the WARN line names; the count says the rest. */
+  private static final int IDS_IN_LOG = 10;
 
   private final String flowId;
   private final String runId;
   private final ActorRef<QueueCommand> queue;
   private final ActorRef<FlowResult> replyTo;
   private final ActorRef<TaskOutcome> outcomes;
+  /** The same ref as {@code outcomes} (one adapter per actor): an outcome and an answer from one entity keep order. */
+  private final ActorRef<MissingTasks> answers;
   /** Tasks pushed and not answered yet, by the sequence number in their id ({@code flowId:n}). */
   private final SequenceWindow<Pending> pending = new SequenceWindow<>();
   private List<TaskEnvelope> outbox = new ArrayList<>();
@@ -71,6 +103,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private int duplicates;
   private int staleResults;
   private int resent;
+  /** Re-sent because the queue no longer held them, not logged yet: one WARN line per tick. */
+  private int missingUnlogged;
+  private final List<String> missingIdsToLog = new ArrayList<>();
   private boolean done;
 
   /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
@@ -80,9 +115,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   }
 
   /**
-   * @param resendAfter when a task's outcome has not come back this long after it was sent, send it again (the
-   *     queue ignores a task it still holds, so this only matters when a message or a queue entity's state was
-   *     lost between nodes); zero never re-sends
+   * @param resendAfter when a task's outcome has not come back this long after it was sent, ask the queue whether
+   *     it still holds the task and send it again if not (a message or a queue entity's state was lost between
+   *     nodes); zero never asks
    */
   public static <R> Behavior<Command> create(
       String flowId,
@@ -98,7 +133,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
                   if (!resendAfter.isZero()) {
                     Duration every = resendAfter.dividedBy(4);
                     timers.startTimerWithFixedDelay(
-                        ResendTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
+                        CheckTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
                   }
                   Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo, resendAfter);
                   flow.begin(logic);
@@ -122,6 +157,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     this.replyTo = replyTo;
     this.resendAfterNanos = resendAfter.toNanos();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
+    this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
   }
 
   private void begin(FlowLogic<R> logic) {
@@ -137,29 +173,102 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(WrappedOutcome.class, this::onOutcome)
-        .onMessageEquals(ResendTick.INSTANCE, this::onResendTick)
+        .onMessage(WrappedMissing.class, this::onMissing)
+        .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
+        .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
-  private Behavior<Command> onResendTick() {
+  /** Logs what the last round's answers re-sent, then asks the queue about every task now overdue. */
+  private Behavior<Command> onCheckTick() {
+    logMissing();
     long now = System.nanoTime();
-    int before = outbox.size();
+    Map<String, List<String>> overdueByType = new LinkedHashMap<>();
+    int[] asked = {0};
     pending.forEach(task -> {
-      if (task.resendAt - now <= 0) {
-        task.resends++;
-        task.resendAt = now + (resendAfterNanos << Math.min(task.resends, MAX_RESEND_SHIFT));
-        outbox.add(task.envelope);
+      if (task.checkAt - now <= 0 && asked[0] < MAX_IDS_PER_TICK) {
+        asked[0]++;
+        task.checks++;
+        task.checkAt = now + (resendAfterNanos << Math.min(task.checks, MAX_CHECK_SHIFT));
+        task.asked = true;
+        overdueByType.computeIfAbsent(task.type.name(), type -> new ArrayList<>()).add(task.envelope.taskId());
       }
     });
-    int count = outbox.size() - before;
+    overdueByType.forEach((type, ids) -> {
+      for (int from = 0; from < ids.size(); from += MAX_IDS_PER_CHECK) {
+        queue.tell(new QueueCommand.CheckHeld(
+            type, List.copyOf(ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_CHECK))), answers));
+      }
+    });
+    if (asked[0] > 0) {
+      getContext().getLog().debug("Flow {} asks the queue whether it still holds {} task(s) whose outcome is "
+          + "overdue; {} task(s) pending", flowId, asked[0], pending.size());
+    }
+    return this;
+  }
+
+  /** Re-sends the tasks the queue says it does not hold, that are still pending and were asked about. */
+  private Behavior<Command> onMissing(WrappedMissing wrapped) {
+    long now = System.nanoTime();
+    int count = 0;
+    for (String taskId : wrapped.missing().taskIds()) {
+      long n = sequenceOf(taskId);
+      Pending task = n < 0 ? null : pending.get(n);
+      if (task != null && task.asked) {
+        resend(task, now);
+        count++;
+        if (missingIdsToLog.size() < IDS_IN_LOG) {
+          missingIdsToLog.add(taskId);
+        }
+      }
+    }
     if (count > 0) {
       resent += count;
-      getContext().getLog().warn(
-          "Flow {} re-sends {} task(s) whose outcome is overdue (a message or a queue entity's state may have been "
-              + "lost between nodes); {} task(s) pending", flowId, count, pending.size());
+      missingUnlogged += count;
       flush();
     }
     return this;
+  }
+
+  /**
+   * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every pending task again at
+   * once, since the flow cannot tell which entity held which. The tasks are then asked about at the next tick: a
+   * re-send that raced with the shard's move (a node that crashed rather than handed its shards off) may be lost.
+   */
+  private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
+    if (pending.isEmpty()) {
+      getContext().getLog().debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
+      return this;
+    }
+    long now = System.nanoTime();
+    pending.forEach(task -> {
+      resend(task, now);
+      task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
+    });
+    resent += pending.size();
+    getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
+        pending.size());
+    flush();
+    return this;
+  }
+
+  /** Puts the task in the outbox; it is checked again after resend-after, like a task sent for the first time. */
+  private void resend(Pending task, long now) {
+    outbox.add(task.envelope);
+    task.asked = false;
+    task.checks = 0;
+    task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now + resendAfterNanos;
+  }
+
+  /** One WARN line for what the answers since the last one re-sent; nothing when nothing was missing. */
+  private void logMissing() {
+    if (missingUnlogged > 0) {
+      getContext().getLog().warn("Flow {} re-sent {} task(s) the queue no longer held: {}{}; {} task(s) pending",
+          flowId, missingUnlogged, String.join(", ", missingIdsToLog),
+          missingUnlogged > missingIdsToLog.size() ? ", ..." : "", pending.size());
+      missingUnlogged = 0;
+      missingIdsToLog.clear();
+    }
   }
 
   private Behavior<Command> onOutcome(WrappedOutcome wrapped) {
@@ -244,8 +353,8 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     if (done) {
       return;
     }
-    long resendAt = resendAfterNanos == 0 ? Long.MAX_VALUE : System.nanoTime() + resendAfterNanos;
-    Pending task = new Pending(type, (Consumer<Object>) onResult, resendAt);
+    long checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : System.nanoTime() + resendAfterNanos;
+    Pending task = new Pending(type, (Consumer<Object>) onResult, checkAt);
     long n = pending.add(task);
     sequence = n;
     task.envelope = new TaskEnvelope(flowId + ":" + n, flowId, runId, type.name(), 1, input);
@@ -258,6 +367,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return;
     }
     done = true;
+    logMissing();
     withdrawPending();
     replyTo.tell(new FlowResult.Completed(flowId, result, stats()));
   }
@@ -268,6 +378,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return;
     }
     done = true;
+    logMissing();
     getContext().getLog().error("Flow {} failed: {}", flowId, reason);
     withdrawPending();
     replyTo.tell(new FlowResult.Failed(flowId, reason, stats()));

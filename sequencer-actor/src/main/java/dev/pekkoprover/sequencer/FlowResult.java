@@ -26,7 +26,7 @@ public sealed interface FlowResult extends CborSerializable {
    * @param tasks tasks the flow pushed
    * @param duplicates results dropped because the task's result had already been accepted
    * @param staleResults results dropped because they carried another sequencer run id
-   * @param resent tasks sent to the queue again because their outcome was overdue
+   * @param resent tasks sent to the queue again: the queue no longer held them, or a queue node was lost
    */
   record FlowStats(int tasks, int duplicates, int staleResults, int resent) implements CborSerializable {}
 }

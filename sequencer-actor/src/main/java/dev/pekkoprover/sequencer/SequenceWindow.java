@@ -38,6 +38,13 @@ final class SequenceWindow<T> {
     return base + tail - 1;
   }
 
+  /** The value stored under {@code sequence}, left in place; null when there is none. */
+  @SuppressWarnings("unchecked")
+  T get(long sequence) {
+    long index = sequence - base;
+    return index < head || index >= tail ? null : (T) slots[(int) index];
+  }
+
   /** The value stored under {@code sequence} and removes it; null when there is none (never added, or removed). */
   @SuppressWarnings("unchecked")
   T remove(long sequence) {

@@ -2,11 +2,13 @@ package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.Map;
-import java.util.UUID;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,8 +21,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 /**
  * The sequencer's proving side: runs the start-up sequence (compile circuits on a worker, then the worker
  * registration loop) and afterwards one {@link Flow} per unit of proving work. Every task it enqueues carries its
- * run id, a fresh one per incarnation, so results of an earlier run are dropped. A failed flow is reported to its
- * requester and logged; the sequencer keeps running.
+ * run id, a fresh one per incarnation and ordered by start time ({@link RunIds}), so results of an earlier run are
+ * dropped and workers can tell a newer run from an older one. A failed flow is reported to its requester and logged;
+ * the sequencer keeps running.
+ *
+ * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells every running flow
+ * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
  */
 public final class Sequencer {
 
@@ -48,6 +54,19 @@ public final class Sequencer {
       ActorRef<WorkerRegistrationFlow.Command> registration)
       implements CborSerializable {}
 
+  /**
+   * A cluster member with role {@code queue} was removed (it left, or was downed and removed): the queue entities it
+   * hosted start again, empty, on another queue node. Every running flow re-sends all its pending tasks and the
+   * registration loop re-offers its task; the queue ignores ids it still holds. Every sequencer node's watcher
+   * tells it (through the singleton proxy, possibly from another node), so one loss may arrive more than once: it is
+   * acted on once per member incarnation.
+   *
+   * @param address the removed member's address, for the log
+   * @param uid the removed member's incarnation (a node restarted at the same address is another member)
+   */
+  public record QueueNodeLost(String address, long uid)
+      implements Command, Flow.Command, WorkerRegistrationFlow.Command, CborSerializable {}
+
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
 
   private enum RetryStartup implements Command, CborSerializable {
@@ -59,17 +78,24 @@ public final class Sequencer {
 
   private static final String COMPILE_FLOW = "compile-circuits";
 
+  /** Lost queue nodes remembered to drop repeated notices of the same loss; a cluster loses few. */
+  private static final int LOST_NODES_REMEMBERED = 100;
+
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final StashBuffer<Command> stash;
   private final ActorRef<QueueCommand> queue;
   private final StartupPlan<?, ?> plan;
   private final CompletableFuture<Object> whenStarted;
-  private final String runId = UUID.randomUUID().toString();
+  private final String runId = RunIds.next();
   /** See {@code prover.sequencer.resend-after}. */
   private final Duration resendAfter;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
+  /** Running flows by id (also the compile flow while it runs): told when a queue node is lost. */
+  private final Map<String, ActorRef<Flow.Command>> flows = new HashMap<>();
+  /** Queue nodes already handled, "address#uid", oldest first. */
+  private final Set<String> lostQueueNodes = new LinkedHashSet<>();
   private ActorRef<WorkerRegistrationFlow.Command> registration;
   private long flowCounter;
   private int completed;
@@ -112,9 +138,9 @@ public final class Sequencer {
 
   private void startCompile() {
     startupAttempts++;
-    context.spawn(
-        Flow.create(COMPILE_FLOW + "-" + startupAttempts, runId, queue, plan.compileFlow(), flowEnded, resendAfter),
-        COMPILE_FLOW + "-" + startupAttempts);
+    String flowId = COMPILE_FLOW + "-" + startupAttempts;
+    flows.put(flowId,
+        context.spawn(Flow.create(flowId, runId, queue, plan.compileFlow(), flowEnded, resendAfter), flowId));
   }
 
   private Behavior<Command> startingUp() {
@@ -123,6 +149,7 @@ public final class Sequencer {
         .onMessageEquals(RetryStartup.INSTANCE, this::onRetryStartup)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(RunFlow.class, this::onEarlyRunFlow)
+        .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
@@ -131,10 +158,12 @@ public final class Sequencer {
         .onMessage(RunFlow.class, this::onRunFlow)
         .onMessage(FlowEnded.class, this::onFlowEnded)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
   private Behavior<Command> onStartupEnded(FlowEnded ended) {
+    flows.remove(ended.result().flowId());
     if (ended.result() instanceof FlowResult.Completed done) {
       Object parameters = done.result();
       registration = context.spawn(WorkerRegistrationFlow.create(queue, runId, parameters), "worker-registration");
@@ -172,13 +201,14 @@ public final class Sequencer {
   private Behavior<Command> onRunFlow(RunFlow request) {
     String flowId = request.name() + "-" + (++flowCounter);
     requesters.put(flowId, request.replyTo());
-    context.spawn(
-        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter), flowId);
+    flows.put(flowId, context.spawn(
+        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter), flowId));
     return Behaviors.same();
   }
 
   private Behavior<Command> onFlowEnded(FlowEnded ended) {
     FlowResult result = ended.result();
+    flows.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
     if (result instanceof FlowResult.Completed) {
       completed++;
@@ -187,6 +217,22 @@ public final class Sequencer {
     }
     if (requester != null) {
       requester.tell(result);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onQueueNodeLost(QueueNodeLost lost) {
+    if (!lostQueueNodes.add(lost.address() + "#" + lost.uid())) {
+      return Behaviors.same(); // told again by another sequencer node's watcher
+    }
+    if (lostQueueNodes.size() > LOST_NODES_REMEMBERED) {
+      lostQueueNodes.remove(lostQueueNodes.iterator().next());
+    }
+    context.getLog().info("Queue node {} left: {} flow(s){} re-send their pending tasks", lost.address(),
+        flows.size(), registration == null ? "" : " and the registration loop");
+    flows.values().forEach(flow -> flow.tell(lost));
+    if (registration != null) {
+      registration.tell(lost);
     }
     return Behaviors.same();
   }

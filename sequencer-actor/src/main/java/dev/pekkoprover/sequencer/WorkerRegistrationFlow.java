@@ -1,13 +1,16 @@
 package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -19,6 +22,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * queue. When a worker completes it, the flow sends itself {@link OfferNext} and offers a new one, forever. Only a
  * worker that is still Unprepared serves the registration type, so every new or restarted worker, and only such a
  * worker, picks one up. While no worker is waiting the task just sits in the queue: the loop costs nothing.
+ *
+ * <p>What a reader must not miss: the task on offer lives in one queue entity, and when that entity's node goes
+ * away the task goes with it, and no worker would ever register again. So the loop offers the same task again when
+ * told a queue node is gone ({@link Sequencer.QueueNodeLost}), and, as a last resort for a loss nobody reported,
+ * asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task and
+ * offers it again when not. The queue ignores an offer of a task id it holds.
  */
 public final class WorkerRegistrationFlow {
 
@@ -41,8 +50,16 @@ public final class WorkerRegistrationFlow {
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
 
+  private record WrappedMissing(MissingTasks missing) implements Command {}
+
+  /** Time to ask the queue whether it still holds the task on offer. Sent only to self. */
+  private enum CheckTick implements Command {
+    INSTANCE
+  }
+
   private enum TimerKey {
-    RETRY
+    RETRY,
+    CHECK
   }
 
   public static final String FLOW_ID = "register-worker-flow";
@@ -54,20 +71,40 @@ public final class WorkerRegistrationFlow {
   private final TimerScheduler<Command> timers;
   private final ActorRef<QueueCommand> queue;
   private final ActorRef<TaskOutcome> outcomes;
+  /** The same ref as {@code outcomes} (one adapter per actor), so an entity's outcome and answer keep their order. */
+  private final ActorRef<MissingTasks> answers;
   private final String runId;
   private final Object parameters;
   private final List<String> registeredWorkers = new ArrayList<>();
+  /** "taskId worker" of every registration counted: a re-offered task id may be completed by a second worker. */
+  private final Set<String> counted = new HashSet<>();
   private long offered;
   private String taskOnOffer;
 
   /**
+   * Checks the task on offer every {@code prover.sequencer.registration-check-interval}.
+   *
    * @param parameters what every worker receives (the verification keys); a record implementing CborSerializable
    */
   public static Behavior<Command> create(ActorRef<QueueCommand> queue, String runId, Object parameters) {
     return Behaviors.setup(
         context ->
+            create(queue, runId, parameters, context.getSystem().settings().config()
+                .getDuration("prover.sequencer.registration-check-interval")));
+  }
+
+  /** @param checkEvery how often to ask the queue whether it still holds the task on offer; zero never asks */
+  public static Behavior<Command> create(
+      ActorRef<QueueCommand> queue, String runId, Object parameters, Duration checkEvery) {
+    return Behaviors.setup(
+        context ->
             Behaviors.withTimers(
-                timers -> new WorkerRegistrationFlow(context, timers, queue, runId, parameters).offering()));
+                timers -> {
+                  if (!checkEvery.isZero()) {
+                    timers.startTimerWithFixedDelay(TimerKey.CHECK, CheckTick.INSTANCE, checkEvery);
+                  }
+                  return new WorkerRegistrationFlow(context, timers, queue, runId, parameters).offering();
+                }));
   }
 
   private WorkerRegistrationFlow(
@@ -82,6 +119,7 @@ public final class WorkerRegistrationFlow {
     this.runId = runId;
     this.parameters = parameters;
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
+    this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
     offer();
   }
 
@@ -90,11 +128,19 @@ public final class WorkerRegistrationFlow {
         .onMessage(WrappedOutcome.class, this::onOutcome)
         .onMessageEquals(OfferNext.INSTANCE, this::onOfferNext)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
+        .onMessage(WrappedMissing.class, this::onMissing)
+        .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
   private void offer() {
     taskOnOffer = FLOW_ID + ":" + (++offered);
+    sendOffer();
+  }
+
+  /** Sends the task on offer (again: same id, which the queue ignores while it holds it). */
+  private void sendOffer() {
     queue.tell(
         new QueueCommand.Enqueue(
             List.of(new TaskEnvelope(taskOnOffer, FLOW_ID, runId, WorkerRegistrationTask.NAME, 1, parameters)),
@@ -103,22 +149,63 @@ public final class WorkerRegistrationFlow {
 
   private Behavior<Command> onOutcome(WrappedOutcome wrapped) {
     TaskOutcome outcome = wrapped.outcome();
-    if (!runId.equals(outcome.runId()) || !outcome.taskId().equals(taskOnOffer)) {
+    if (!runId.equals(outcome.runId())) {
       context.getLog().debug("Registration flow dropped outcome of task {} (run {})", outcome.taskId(), outcome.runId());
+      return Behaviors.same();
+    }
+    if (!outcome.taskId().equals(taskOnOffer)) {
+      // an earlier task offered again (its entity's node left) and completed by a second worker: it registered too
+      if (outcome instanceof TaskOutcome.Succeeded success) {
+        count(success);
+      } else {
+        context.getLog().debug("Registration flow dropped outcome of earlier task {}: {}", outcome.taskId(), outcome);
+      }
       return Behaviors.same();
     }
     taskOnOffer = null;
     if (outcome instanceof TaskOutcome.Succeeded success) {
-      String workerId = ((WorkerRegistrationTask.Registered) success.result()).workerId();
-      registeredWorkers.add(workerId);
-      context.getLog().info(
-          "Worker {} registered (task {}, {} registration(s) so far)",
-          workerId, outcome.taskId(), registeredWorkers.size());
+      count(success);
       context.getSelf().tell(OfferNext.INSTANCE);
     } else {
       context.getLog().warn("Registration task {} ended without a registration: {}; offering again", outcome.taskId(),
           outcome);
       timers.startSingleTimer(TimerKey.RETRY, OfferNext.INSTANCE, RETRY_AFTER_FAILURE);
+    }
+    return Behaviors.same();
+  }
+
+  private void count(TaskOutcome.Succeeded success) {
+    String workerId = ((WorkerRegistrationTask.Registered) success.result()).workerId();
+    if (!counted.add(success.taskId() + " " + workerId)) {
+      context.getLog().debug("Registration flow dropped a repeated outcome of task {}", success.taskId());
+      return;
+    }
+    registeredWorkers.add(workerId);
+    context.getLog().info(
+        "Worker {} registered (task {}, {} registration(s) so far)",
+        workerId, success.taskId(), registeredWorkers.size());
+  }
+
+  private Behavior<Command> onCheckTick() {
+    if (taskOnOffer != null) {
+      queue.tell(new QueueCommand.CheckHeld(WorkerRegistrationTask.NAME, List.of(taskOnOffer), answers));
+    }
+    return Behaviors.same();
+  }
+
+  /** The queue does not hold the task on offer: no worker could ever take it, so offer it again. */
+  private Behavior<Command> onMissing(WrappedMissing wrapped) {
+    if (taskOnOffer != null && wrapped.missing().taskIds().contains(taskOnOffer)) {
+      context.getLog().warn("Registration task {} was no longer held by the queue: offered again", taskOnOffer);
+      sendOffer();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
+    if (taskOnOffer != null) {
+      context.getLog().info("Registration flow: queue node {} left: re-offered task {}", lost.address(), taskOnOffer);
+      sendOffer();
     }
     return Behaviors.same();
   }

@@ -129,22 +129,4 @@ class FlowTest {
     FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
     assertTrue(failed.reason().contains("refused by the queue: unknown task type"), failed.reason());
   }
-
-  @Test
-  void reSendsATaskWhoseOutcomeIsOverdueUntilItComes() {
-    TestProbe<QueueCommand> queue = testKit.createTestProbe();
-    TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("resend", RUN, queue.getRef(), sumOfSquares(1), requester.getRef(),
-        Duration.ofMillis(200)));
-    QueueCommand.Enqueue first = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    // the outcome never comes (lost between nodes): the same task goes out again, then again after a longer wait
-    QueueCommand.Enqueue again = queue.expectMessageClass(QueueCommand.Enqueue.class, Duration.ofSeconds(2));
-    assertEquals(first.tasks(), again.tasks(), "the same task id, so the queue can ignore it if it holds it");
-    long before = System.nanoTime();
-    queue.expectMessageClass(QueueCommand.Enqueue.class, Duration.ofSeconds(3));
-    assertTrue(System.nanoTime() - before >= Duration.ofMillis(300).toNanos(), "the second re-send backs off");
-    first.replyTo().tell(success(first.tasks().get(0), 1, RUN));
-    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
-    assertEquals(2, done.stats().resent());
-  }
 }

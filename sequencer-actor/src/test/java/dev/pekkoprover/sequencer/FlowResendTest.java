@@ -1,0 +1,191 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.MissingTasks;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.LongStream;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.slf4j.event.Level;
+
+/**
+ * A flow sends a task again only when it was lost: overdue tasks are asked about (CheckHeld) and only those the
+ * queue no longer holds are re-sent; a lost queue node re-sends every pending task. The queue is a probe.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FlowResendTest {
+  private static final String RUN = "run-1";
+  private final ActorTestKit testKit = ActorTestKit.create("flow-resend", TestConfig.config());
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  /** Squares of 1..leaves, reduced by Add: one leaf task per input, all pushed at start. */
+  private static FanOutReduce<Num, Num, Pair> sumOfSquares(int leaves) {
+    List<Num> inputs = LongStream.rangeClosed(1, leaves).mapToObj(Num::of).toList();
+    return new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new);
+  }
+
+  private static TaskOutcome.Succeeded success(TaskEnvelope task, long value) {
+    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), RUN, task.taskType(), 1, "w", Num.of(value));
+  }
+
+  private static List<String> ids(List<TaskEnvelope> tasks) {
+    return tasks.stream().map(TaskEnvelope::taskId).toList();
+  }
+
+  @Test
+  void asksAboutOverdueTasksAndReSendsOnlyThoseTheQueueNoLongerHolds() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("lost", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
+        Duration.ofSeconds(1)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope first = leaves.tasks().get(0);
+    TaskEnvelope second = leaves.tasks().get(1);
+
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    assertEquals("square", check.taskType());
+    assertEquals(ids(leaves.tasks()), check.taskIds(), "both leaves are overdue: the flow asks about both");
+
+    QueueCommand.Enqueue resent = LoggingTestKit.warn("re-sent 1 task(s) the queue no longer held: lost:2")
+        .expect(testKit.system(), () -> {
+          check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
+          // the same answer twice (two entities, or a repeat) re-sends once
+          check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
+          return queue.expectMessageClass(QueueCommand.Enqueue.class);
+        });
+    assertEquals(List.of(second), resent.tasks(), "only the missing task, with its own id and input");
+    queue.expectNoMessage(Duration.ofMillis(300));
+
+    leaves.replyTo().tell(success(first, 1));
+    leaves.replyTo().tell(success(second, 4));
+    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    // an answer naming a task that is no longer pending (its outcome came meanwhile) re-sends nothing
+    check.replyTo().tell(new MissingTasks("square", List.of(first.taskId(), second.taskId())));
+    leaves.replyTo().tell(success(merge.tasks().get(0), 5));
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(5), done.result());
+    assertEquals(1, done.stats().resent(), "one task re-sent in all");
+    queue.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void whileTheQueueHoldsEveryOverdueTaskNothingIsReSentAndNothingWarns() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("waiting", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
+        Duration.ofMillis(200)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+
+    List<Long> checkedAt = LoggingTestKit.empty().withLogLevel(Level.WARN).withOccurrences(0)
+        .expect(testKit.system(), () -> {
+          List<Long> times = new ArrayList<>();
+          // the queue holds both tasks (they wait behind a long queue): each check is answered with nothing missing
+          for (int i = 0; i < 3; i++) {
+            QueueCommand.CheckHeld check =
+                queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+            times.add(System.nanoTime());
+            assertEquals(ids(leaves.tasks()), check.taskIds());
+            check.replyTo().tell(new MissingTasks("square", List.of()));
+          }
+          return times;
+        });
+    assertTrue(checkedAt.get(2) - checkedAt.get(1) >= Duration.ofMillis(500).toNanos(),
+        "checks back off (200 ms, 400 ms, 800 ms ...)");
+
+    leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
+    leaves.replyTo().tell(success(leaves.tasks().get(1), 4));
+    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    leaves.replyTo().tell(success(merge.tasks().get(0), 5));
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(0, done.stats().resent(), "nothing was lost, nothing re-sent");
+  }
+
+  @Test
+  void checksCarryAtMostAThousandIdsEach() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(Flow.create("wide", RUN, queue.getRef(), sumOfSquares(2500), requester.getRef(),
+        Duration.ofMillis(300)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(2500, leaves.tasks().size());
+
+    Set<String> asked = new HashSet<>();
+    List<Integer> sizes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+      sizes.add(check.taskIds().size());
+      asked.addAll(check.taskIds());
+    }
+    assertEquals(List.of(1000, 1000, 500), sizes, "ids split into messages of at most 1000");
+    assertEquals(new HashSet<>(ids(leaves.tasks())), asked, "every overdue task asked about once");
+  }
+
+  @Test
+  void aLostQueueNodeReSendsEveryPendingTaskAtOnceAndChecksThemSoonAfter() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<Flow.Command> flow = testKit.spawn(Flow.create("moved", RUN, queue.getRef(), sumOfSquares(3),
+        requester.getRef(), Duration.ofSeconds(2)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
+    queue.expectNoMessage(Duration.ofMillis(100));
+
+    QueueCommand.Enqueue resent =
+        LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-sent 2 pending task(s)")
+            .expect(testKit.system(), () -> {
+              flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+              return queue.expectMessageClass(QueueCommand.Enqueue.class);
+            });
+    assertEquals(leaves.tasks().subList(1, 3), resent.tasks(), "every pending task, same ids, in one Enqueue");
+
+    // asked about at the next tick (every 500 ms here), not only after resend-after: a re-send that raced with the
+    // shard's move to another node may have been lost
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(1));
+    assertEquals(ids(resent.tasks()), check.taskIds());
+    check.replyTo().tell(new MissingTasks("square", List.of()));
+
+    FlowResult.Completed done = finish(queue, requester, leaves.replyTo(), resent.tasks(), 2);
+    assertEquals(2, done.stats().resent());
+  }
+
+  /** Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success. */
+  private static FlowResult.Completed finish(
+      TestProbe<QueueCommand> queue, TestProbe<FlowResult> requester, ActorRef<TaskOutcome> replyTo,
+      List<TaskEnvelope> open, int merges) {
+    open.forEach(task -> replyTo.tell(success(task, 0)));
+    int answered = 0;
+    while (answered < merges) {
+      if (queue.receiveMessage(Duration.ofSeconds(3)) instanceof QueueCommand.Enqueue merge) {
+        merge.tasks().forEach(task -> replyTo.tell(success(task, 0)));
+        answered += merge.tasks().size();
+      }
+    }
+    return requester.expectMessageClass(FlowResult.Completed.class);
+  }
+}

@@ -1,0 +1,90 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The sequencer passes a lost queue node on to whatever has tasks in the queue (the compile flow during start-up,
+ * afterwards every running flow and the registration loop), once per lost node; its run ids are ordered.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SequencerQueueNodeLostTest {
+  private final ActorTestKit testKit = ActorTestKit.create("sequencer", TestConfig.config());
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void aLostQueueNodeReachesTheCompileFlowThenEveryFlowAndTheRegistrationLoopOnce() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestTasks.Keys keys = new TestTasks.Keys("k");
+    StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
+        StartupPlan.of(TestTasks.Compile.INSTANCE, List.of(new TestTasks.CompileRequest("c")), results -> keys);
+    ActorRef<Sequencer.Command> sequencer =
+        testKit.spawn(Sequencer.create(queue.getRef(), plan, new CompletableFuture<>()));
+
+    // start-up: the compile task is re-sent when a queue node goes
+    QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    sequencer.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 1));
+    assertEquals(compile.tasks(), queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+
+    TaskEnvelope task = compile.tasks().get(0);
+    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
+    sequencer.tell(new Sequencer.GetStatus(status.getRef()));
+    String runId = status.receiveMessage().runId();
+    assertTrue(runId.matches("r\\d{13}-[0-9a-f]{8}"), "a run id from RunIds, ordered by start time: " + runId);
+    assertEquals(runId, task.runId());
+    compile.replyTo().tell(
+        new TaskOutcome.Succeeded(task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", keys));
+    TaskEnvelope offer = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+    assertEquals(WorkerRegistrationTask.NAME, offer.taskType());
+
+    // running: a flow with two leaves pending
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    List<Num> inputs = List.of(Num.of(1), Num.of(2));
+    sequencer.tell(new Sequencer.RunFlow<>("sum",
+        new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new),
+        requester.getRef()));
+    List<TaskEnvelope> leaves = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks();
+
+    Sequencer.QueueNodeLost lost = new Sequencer.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
+    sequencer.tell(lost);
+    Map<String, List<TaskEnvelope>> resent = new HashMap<>();
+    for (QueueCommand message : queue.receiveSeveralMessages(2)) {
+      List<TaskEnvelope> tasks = ((QueueCommand.Enqueue) message).tasks();
+      resent.put(tasks.get(0).taskType(), tasks);
+    }
+    assertEquals(Map.of(WorkerRegistrationTask.NAME, List.of(offer), "square", leaves), resent,
+        "the registration loop re-offers its task, the flow re-sends its pending tasks");
+
+    // the same loss told again (another sequencer node's watcher) changes nothing
+    sequencer.tell(lost);
+    queue.expectNoMessage(Duration.ofMillis(200));
+  }
+}

@@ -1,0 +1,115 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pekkoprover.protocol.MissingTasks;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The registration task on offer is not lost with the queue entity that held it: the loop offers the same task again
+ * when a queue node is gone, and when the queue, asked every check interval, no longer holds it.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class WorkerRegistrationRecoveryTest {
+  private static final String RUN = "run-1";
+  private final ActorTestKit testKit = ActorTestKit.create("registration-recovery", TestConfig.config());
+  private final TestTasks.Keys keys = new TestTasks.Keys("test-key");
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static TaskOutcome.Succeeded registered(TaskEnvelope task, String workerId) {
+    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), RUN, task.taskType(), 1, workerId,
+        new WorkerRegistrationTask.Registered(workerId));
+  }
+
+  private WorkerRegistrationFlow.Status status(ActorRef<WorkerRegistrationFlow.Command> flow) {
+    TestProbe<WorkerRegistrationFlow.Status> probe = testKit.createTestProbe();
+    flow.tell(new WorkerRegistrationFlow.GetStatus(probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  @Test
+  void aLostQueueNodeReOffersTheTaskOnOffer() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ZERO));
+    TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+
+    QueueCommand.Enqueue again =
+        LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-offered task " + offered.taskId())
+            .expect(testKit.system(), () -> {
+              flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+              return queue.expectMessageClass(QueueCommand.Enqueue.class);
+            });
+    assertEquals(List.of(offered), again.tasks(), "the same task: the queue ignores it where it still holds it");
+
+    // a worker that joins afterwards takes it and registers; the loop goes on with the next task
+    again.replyTo().tell(registered(offered, "w1"));
+    TaskEnvelope next = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+    assertEquals(WorkerRegistrationTask.NAME, next.taskType());
+    assertEquals(new WorkerRegistrationFlow.Status(1, true, List.of("w1")), status(flow));
+  }
+
+  @Test
+  void aTaskTheQueueNoLongerHoldsIsOfferedAgainAtTheNextCheck() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofMillis(200)));
+    QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope offered = offer.tasks().get(0);
+
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
+    assertEquals(new QueueCommand.CheckHeld(WorkerRegistrationTask.NAME, List.of(offered.taskId()),
+        check.replyTo()), check);
+    check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of())); // held: nothing to do
+    queue.expectMessageClass(QueueCommand.CheckHeld.class);
+
+    QueueCommand.Enqueue again =
+        LoggingTestKit.warn("Registration task " + offered.taskId() + " was no longer held by the queue")
+            .expect(testKit.system(), () -> {
+              check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+              return queue.expectMessageClass(QueueCommand.Enqueue.class);
+            });
+    assertEquals(List.of(offered), again.tasks());
+    assertEquals(new WorkerRegistrationFlow.Status(0, true, List.of()), status(flow));
+  }
+
+  @Test
+  void aReOfferedTaskCompletedByTwoWorkersCountsBoth() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ZERO));
+    QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope first = offer.tasks().get(0);
+    flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+    queue.expectMessageClass(QueueCommand.Enqueue.class);
+
+    // the copy the lost entity dispatched did reach a worker after all, and the re-offered copy reached another
+    offer.replyTo().tell(registered(first, "w1"));
+    queue.expectMessageClass(QueueCommand.Enqueue.class); // the next task
+    offer.replyTo().tell(registered(first, "w2"));
+    offer.replyTo().tell(registered(first, "w2")); // a repeated outcome counts once
+    queue.expectNoMessage(Duration.ofMillis(100)); // still one task on offer
+    assertEquals(new WorkerRegistrationFlow.Status(2, true, List.of("w1", "w2")), status(flow));
+  }
+}
