@@ -65,6 +65,7 @@ public final class UnreachableWorkerDowning {
   public static Behavior<Command> create(Config config) {
     Duration after = config.getDuration("prover.cluster.down-unreachable-workers-after");
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      context.setLoggerName(UnreachableWorkerDowning.class); // not a Pekko logger, kept at WARN
       Cluster cluster = Cluster.get(context.getSystem());
       cluster.subscriptions().tell(Subscribe.create(
           context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChange::new), ClusterEvent.MemberEvent.class));

@@ -73,6 +73,7 @@ public final class WaitingForPeers {
       seeds.add(ProverNode.hostPort(AddressFromURIString.parse(seed)));
     }
     return Behaviors.setup(context -> Behaviors.withTimers((TimerScheduler<Command> timers) -> {
+      context.setLoggerName(WaitingForPeers.class); // not a Pekko logger, kept at WARN
       Cluster cluster = Cluster.get(context.getSystem());
       cluster.subscriptions().tell(Subscribe.create(
           context.messageAdapter(ClusterEvent.MemberEvent.class, ClusterChange::new), ClusterEvent.MemberEvent.class));

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -45,16 +46,20 @@ class UnreachableWorkerDowningTest {
       awaitMembers(queue, 3);
 
       long killed = System.nanoTime();
-      doomed.system().terminate();
-      doomed.system().getWhenTerminated().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
-
       ActorTestKit kit = ActorTestKit.create(queue.system());
-      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
-        for (Member member : queueCluster.state().getMembers()) {
-          assertFalse(member.address().equals(doomedAddress), "the dead node is still a member: " + member);
-        }
-        return null;
-      });
+      LoggingTestKit.info("downing worker node " + ProverNode.hostPort(doomedAddress) + ": unreachable for ")
+          .withLoggerName(UnreachableWorkerDowning.class.getName())
+          .expect(queue.system(), () -> {
+            doomed.system().terminate();
+            doomed.system().getWhenTerminated().toCompletableFuture().orTimeout(10, TimeUnit.SECONDS).join();
+            kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(100), () -> {
+              for (Member member : queueCluster.state().getMembers()) {
+                assertFalse(member.address().equals(doomedAddress), "the dead node is still a member: " + member);
+              }
+              return null;
+            });
+            return null;
+          });
       long removedAfter = Duration.ofNanos(System.nanoTime() - killed).toMillis();
       assertTrue(removedAfter < 15_000, "removed " + removedAfter + " ms after it died, long before stable-after");
       assertEquals(MemberStatus.up(), queueCluster.selfMember().status(), "the stateful node stays Up");
