@@ -41,7 +41,9 @@ public final class WaitingForPeers {
     NOTHING,
     JOIN,
     UP,
-    QUEUE
+    QUEUE,
+    /** Leaving, downed or removed: the node is going away, which its own lines say; no wait ends. */
+    GONE
   }
 
   /** How often the condition is looked at: the precision of "every 5 s" and of the wait's length. */
@@ -106,14 +108,14 @@ public final class WaitingForPeers {
     }
     Wait current = condition(selfMember);
     if (current != waiting) {
-      if (reported) {
+      if (reported && current != Wait.GONE) {
         context.getLog().info(ended(waiting, now));
       }
       waiting = current;
       waitingSince = now;
       lastReport = now;
       reported = false;
-    } else if (waiting != Wait.NOTHING && now - lastReport >= every.toNanos()) {
+    } else if (waiting != Wait.NOTHING && waiting != Wait.GONE && now - lastReport >= every.toNanos()) {
       context.getLog().info(waitingLine());
       lastReport = now;
       reported = true;
@@ -123,14 +125,17 @@ public final class WaitingForPeers {
 
   private Wait condition(Member selfMember) {
     MemberStatus status = selfMember.status();
+    if (waiting == Wait.GONE) {
+      return Wait.GONE;
+    }
     if (status == MemberStatus.removed()) {
-      return Wait.JOIN;
+      return up ? Wait.GONE : Wait.JOIN; // removed after being Up: gone, not waiting to join
     }
     if (status == MemberStatus.joining() || status == MemberStatus.weaklyUp()) {
       return Wait.UP;
     }
     if (status != MemberStatus.up()) {
-      return Wait.NOTHING; // leaving or downed: the node is going away, which its own lines say
+      return Wait.GONE;
     }
     ClusterEvent.CurrentClusterState state = cluster.state();
     Set<Member> unreachable = state.getUnreachable();
@@ -146,13 +151,14 @@ public final class WaitingForPeers {
       case JOIN -> seeds.isEmpty()
           ? String.format("node %s waiting to join the cluster for %d s; no seed nodes configured "
               + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds", self, seconds)
-          : String.format("node %s waiting to join the cluster through seeds %s for %d s; none answered yet: start a "
-              + "seed node or check --seeds", self, seeds, seconds);
+          : String.format("node %s waiting to join the cluster through seeds %s for %d s; none let it in yet: start a "
+              + "seed node or check --seeds (a restarted node waits until its previous incarnation is removed)",
+              self, seeds, seconds);
       case UP -> String.format("node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
           + "once every node is reachable or downed", self, seconds, cluster.selfMember().status());
       case QUEUE -> String.format("no node with role queue is up for %d s: this node's workers and flows wait; "
           + "start one with --roles queue", seconds);
-      case NOTHING -> "";
+      case NOTHING, GONE -> "";
     };
   }
 
@@ -163,7 +169,7 @@ public final class WaitingForPeers {
       case UP -> String.format("node %s is no longer waiting to be moved Up, after %d s", self, seconds);
       case QUEUE -> String.format("a node with role queue is up after %d s of waiting: workers and flows go on",
           seconds);
-      case NOTHING -> "";
+      case NOTHING, GONE -> "";
     };
   }
 }
