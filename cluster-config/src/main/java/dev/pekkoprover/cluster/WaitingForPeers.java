@@ -99,13 +99,6 @@ public final class WaitingForPeers {
   private Behavior<Command> look() {
     long now = System.nanoTime();
     Member selfMember = cluster.selfMember();
-    if (!up && selfMember.status() == MemberStatus.up()) {
-      up = true;
-      ClusterEvent.CurrentClusterState state = cluster.state();
-      List<String> members = new ArrayList<>();
-      state.getMembers().forEach(member -> members.add(ProverNode.hostPort(member.address())));
-      context.getLog().info("node {} is Up in the cluster of {} member(s): {}", self, members.size(), members);
-    }
     Wait current = condition(selfMember);
     if (current != waiting) {
       if (reported && current != Wait.GONE) {
@@ -119,6 +112,12 @@ public final class WaitingForPeers {
       context.getLog().info(waitingLine());
       lastReport = now;
       reported = true;
+    }
+    if (!up && selfMember.status() == MemberStatus.up()) {
+      up = true;
+      List<String> members = new ArrayList<>();
+      cluster.state().getMembers().forEach(member -> members.add(ProverNode.hostPort(member.address())));
+      context.getLog().info("node {} is Up in the cluster of {} member(s): {}", self, members.size(), members);
     }
     return Behaviors.same();
   }
