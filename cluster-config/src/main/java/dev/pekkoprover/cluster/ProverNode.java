@@ -220,7 +220,8 @@ public final class ProverNode implements AutoCloseable {
     /**
      * Names this node's workers ({@code <nodeId>-w1}, ...); worker ids must be unique across a cluster, whose nodes
      * share one actor system name. Defaults to the node's cluster address {@code host:port} in the cluster
-     * deployment (unique by construction, also with port 0) and to the system name in one JVM.
+     * deployment (unique among live nodes by construction, also with port 0; a node restarted on the same address
+     * reuses its ids, its workers told apart by their incarnation) and to the system name in one JVM.
      */
     public Builder nodeId(String nodeId) {
       this.nodeId = nodeId;
