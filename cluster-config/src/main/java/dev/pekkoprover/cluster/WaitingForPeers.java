@@ -165,7 +165,7 @@ public final class WaitingForPeers {
     long seconds = Duration.ofNanos(now - waitingSince).toSeconds();
     return switch (wait) {
       case JOIN -> String.format("node %s joined the cluster after waiting %d s", self, seconds);
-      case UP -> String.format("node %s is no longer waiting to be moved Up, after %d s", self, seconds);
+      case UP -> String.format("node %s waited %d s to be moved Up", self, seconds);
       case QUEUE -> String.format("a node with role queue is up after %d s of waiting: workers and flows go on",
           seconds);
       case NOTHING, GONE -> "";
