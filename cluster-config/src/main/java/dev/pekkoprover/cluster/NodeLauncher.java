@@ -4,7 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.AppchainSettings;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Callable;
+import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,7 +40,7 @@ public final class NodeLauncher {
     @picocli.CommandLine.Mixin JobOptions job = new JobOptions();
 
     @Option(names = "--crash-every", defaultValue = "0",
-        description = "drill: every Nth proving compute crashes its worker, which restarts (0: never)")
+        description = "drill: on average one proving compute in N crashes its worker (each at random), which restarts (0: never)")
     long crashEvery;
 
     @Override
@@ -114,7 +118,9 @@ public final class NodeLauncher {
     int port;
 
     @Option(names = "--seeds", split = ",",
-        description = "seed nodes as host:port (default: this node itself, which starts a new cluster)")
+        description = "seed nodes as host:port, the same list on every node, a stateful (sequencer or queue) node "
+            + "first: a node restarted with the same command then rejoins the running cluster (default: this node "
+            + "itself, which starts a new cluster)")
     List<String> seeds;
 
     @Option(names = "--workers", defaultValue = "1", description = "workers on this node, with the worker role (default: ${DEFAULT-VALUE})")
@@ -128,7 +134,7 @@ public final class NodeLauncher {
     List<String> tasks;
 
     @Option(names = "--crash-every", defaultValue = "0",
-        description = "drill: every Nth proving compute on this node crashes its worker (0: never)")
+        description = "drill: on average one proving compute in N on this node crashes its worker (0: never)")
     long crashEvery;
 
     @Option(names = "--exit-when-done",
@@ -156,8 +162,7 @@ public final class NodeLauncher {
                   + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n")
           .withFallback(ConfigFactory.load("cluster"));
       AppchainSettings settings = job.settings(config);
-      ProverNode.Builder builder = ProverNode.builder(SYSTEM)
-          .nodeId(host + ":" + port)
+      ProverNode.Builder builder = ProverNode.builder(SYSTEM) // workers named after the node's address (host:port)
           .config(config)
           .catalog(AppchainJob.catalog(crashEvery))
           .clusterQueue();
@@ -169,20 +174,44 @@ public final class NodeLauncher {
         builder.workers(WorkerGroup.of(workers, tasks == null ? List.of() : tasks, concurrency));
       }
       ProverNode node = builder.start();
-      System.out.printf("node %s:%d up with roles %s%n", host, port, roles);
+      String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
+      System.out.printf("node %s up with roles %s%n", self, roles);
+      NodeExit exit = new NodeExit(node.system(), self);
       if (!sequencer) {
-        node.system().getWhenTerminated().toCompletableFuture().join();
-        return 0;
+        return exit.awaitTermination();
       }
-      AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
+      CompletableFuture<AppchainJob.Summary> run = new CompletableFuture<>();
+      Thread jobThread = new Thread(() -> {
+        try {
+          run.complete(AppchainJob.run(node, settings, job.options(), System.out));
+        } catch (Throwable e) {
+          run.completeExceptionally(e);
+        }
+      }, "appchain-job");
+      jobThread.setDaemon(true); // a job whose actor system is gone must not keep the JVM alive
+      jobThread.start();
+      // The job waits on flows of this node's actor system: wait on either, so that a downed node exits.
+      CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
+      if (!run.isDone()) {
+        return exit.awaitTermination();
+      }
+      if (run.isCompletedExceptionally()) {
+        try { // a job fails when its actor system goes away under it: then the system's end decides the code
+          exit.terminated().get(10, TimeUnit.SECONDS);
+          return exit.awaitTermination();
+        } catch (TimeoutException stillRunning) {
+          run.join(); // the job's own failure: thrown, reported by picocli, exit code 1
+        }
+      }
+      AppchainJob.Summary summary = run.join();
       System.out.print(summary.render());
       System.out.flush();
       if (exitWhenDone) {
+        exit.askedFor();
         node.close();
         return summary.ok() ? 0 : 1;
       }
-      node.system().getWhenTerminated().toCompletableFuture().join();
-      return summary.ok() ? 0 : 1;
+      return exit.awaitTermination(); // the node stays in the cluster until it is stopped or downed
     }
   }
 

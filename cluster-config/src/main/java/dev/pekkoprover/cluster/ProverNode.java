@@ -2,6 +2,7 @@ package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -29,6 +30,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -36,6 +38,7 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
@@ -75,9 +78,8 @@ public final class ProverNode implements AutoCloseable {
   private int workerCounter;
 
   private ProverNode(
-      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, String nodeId,
-      int workers) {
-    this.nodeId = nodeId;
+      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, int workers) {
+    this.nodeId = started.nodeId();
     this.system = system;
     this.started = started;
     this.catalog = catalog;
@@ -93,6 +95,11 @@ public final class ProverNode implements AutoCloseable {
 
   public ActorSystem<?> system() {
     return system;
+  }
+
+  /** Names this node's workers ({@code <nodeId>-w1}, ...); see {@link Builder#nodeId}. */
+  public String nodeId() {
+    return nodeId;
   }
 
   public ActorRef<QueueCommand> queue() {
@@ -212,7 +219,9 @@ public final class ProverNode implements AutoCloseable {
 
     /**
      * Names this node's workers ({@code <nodeId>-w1}, ...); worker ids must be unique across a cluster, whose nodes
-     * share one actor system name. Defaults to the system name.
+     * share one actor system name. Defaults to the node's cluster address {@code host:port} in the cluster
+     * deployment (unique among live nodes by construction, also with port 0; a node restarted on the same address
+     * reuses its ids, its workers told apart by their incarnation) and to the system name in one JVM.
      */
     public Builder nodeId(String nodeId) {
       this.nodeId = nodeId;
@@ -277,24 +286,41 @@ public final class ProverNode implements AutoCloseable {
           throw new IllegalStateException("this node runs the sequencer, so it needs the role '" + SEQUENCER_ROLE
               + "' in pekko.cluster.roles");
         }
+        effective = withStatefulRole(effective);
       }
-      Map<String, WorkerSpec> workers = new LinkedHashMap<>();
-      int n = 0;
+      List<WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {
         for (int i = 0; i < group.count(); i++) {
-          String workerId = (nodeId == null ? name : nodeId) + "-w" + (++n);
-          workers.put(workerId, new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
+          workers.add(new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
         }
       }
       CompletableFuture<Guardian.Started> started = new CompletableFuture<>();
       ActorSystem<Guardian.Command> system =
           ActorSystem.create(
-              Guardian.create(deployment, catalog, plan, workers, effective, started), name, effective);
+              Guardian.create(deployment, catalog, plan, nodeId, workers, effective, started), name, effective);
       if (deployment == Deployment.CLUSTER) {
         SerializationWarmUp.start(system, catalog); // while the node joins: its first messages then cost less
       }
-      return new ProverNode(system, started.join(), catalog, nodeId == null ? name : nodeId, n);
+      return new ProverNode(system, started.join(), catalog, workers.size());
     }
+  }
+
+  /**
+   * Adds the role {@code stateful} to a node with role sequencer or queue: the split-brain resolver counts only
+   * those nodes ({@code keep-majority.role} in cluster.conf), so stateless workers never outvote them.
+   */
+  static Config withStatefulRole(Config config) {
+    List<String> roles = new ArrayList<>(config.getStringList("pekko.cluster.roles"));
+    if ((roles.contains(SEQUENCER_ROLE) || roles.contains(QUEUE_ROLE)) && !roles.contains(STATEFUL_ROLE)) {
+      roles.add(STATEFUL_ROLE);
+      return config.withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles));
+    }
+    return config;
+  }
+
+  /** {@code host:port} of a cluster address: how nodes are named to people and in worker ids. */
+  static String hostPort(Address address) {
+    return address.getHost().orElse("?") + ":" + address.getPort().map(String::valueOf).orElse("?");
   }
 
   record WorkerSpec(TaskCatalog types, int concurrency) {}
@@ -311,6 +337,12 @@ public final class ProverNode implements AutoCloseable {
   /** The sequencer singleton runs on the oldest node with this role. */
   public static final String SEQUENCER_ROLE = "sequencer";
 
+  /**
+   * Added by {@link Builder#start} to every node with role sequencer or queue: the nodes that hold state, the only
+   * ones the split-brain resolver counts and the ones that down dead worker nodes.
+   */
+  public static final String STATEFUL_ROLE = "stateful";
+
   /** The node's root actor: spawns its parts and later workers. Local only. */
   static final class Guardian {
     interface Command extends NoSerializationVerificationNeeded {}
@@ -322,6 +354,7 @@ public final class ProverNode implements AutoCloseable {
     record StopWorker(String workerId) implements Command {}
 
     record Started(
+        String nodeId,
         ActorRef<QueueCommand> queue,
         ActorRef<Sequencer.Command> sequencer,
         CompletableFuture<Object> sequencerStarted,
@@ -348,7 +381,8 @@ public final class ProverNode implements AutoCloseable {
         Deployment deployment,
         TaskCatalog catalog,
         StartupPlan<?, ?> plan,
-        Map<String, WorkerSpec> workerSpecs,
+        String nodeId,
+        List<WorkerSpec> workerSpecs,
         Config config,
         CompletableFuture<Started> started) {
       return Behaviors.setup(context -> {
@@ -356,9 +390,30 @@ public final class ProverNode implements AutoCloseable {
             deployment == Deployment.CLUSTER ? FrontSettings.fromConfig(config).maxPayloadBytes() : 0;
         Guardian guardian =
             new Guardian(context, config, spawnQueue(context, deployment, catalog, config), maxResultBytes);
-        started.complete(guardian.startParts(deployment, plan, workerSpecs));
+        String id = nodeId != null ? nodeId
+            : deployment == Deployment.CLUSTER ? hostPort(Cluster.get(context.getSystem()).selfMember().address())
+            : context.getSystem().name();
+        Map<String, WorkerSpec> workers = new LinkedHashMap<>();
+        for (WorkerSpec spec : workerSpecs) {
+          workers.put(id + "-w" + (workers.size() + 1), spec);
+        }
+        if (deployment == Deployment.CLUSTER) {
+          guardian.startClusterWatch();
+        }
+        started.complete(guardian.startParts(id, deployment, plan, workers));
         return guardian.running();
       });
+    }
+
+    /**
+     * Every cluster node says what it waits for; the stateful ones down worker nodes that stay unreachable (the
+     * split-brain resolver alone would wait for a stable membership that worker churn never gives).
+     */
+    private void startClusterWatch() {
+      context.spawn(WaitingForPeers.create(config), "waiting-for-peers");
+      if (Cluster.get(context.getSystem()).selfMember().hasRole(STATEFUL_ROLE)) {
+        context.spawn(UnreachableWorkerDowning.create(config), "unreachable-worker-downing");
+      }
     }
 
     private static ActorRef<QueueCommand> spawnQueue(
@@ -372,13 +427,14 @@ public final class ProverNode implements AutoCloseable {
     }
 
     /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */
-    private Started startParts(Deployment deployment, StartupPlan<?, ?> plan, Map<String, WorkerSpec> workerSpecs) {
+    private Started startParts(
+        String nodeId, Deployment deployment, StartupPlan<?, ?> plan, Map<String, WorkerSpec> workerSpecs) {
       CompletableFuture<Void> workersReady = new CompletableFuture<>();
       ActorRef<WorkerStateChanged> gate =
           context.spawn(WorkerReadyGate.create(Set.copyOf(workerSpecs.keySet()), workersReady), "worker-ready-gate");
       workerSpecs.forEach((workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
       if (plan == null) {
-        return new Started(queue, null, null, workersReady, workers);
+        return new Started(nodeId, queue, null, null, workersReady, workers);
       }
       CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
       Behavior<Sequencer.Command> behavior = Sequencer.create(queue, plan, sequencerStarted);
@@ -391,7 +447,7 @@ public final class ProverNode implements AutoCloseable {
       if (deployment == Deployment.CLUSTER) {
         context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
       }
-      return new Started(queue, sequencer, sequencerStarted, workersReady, workers);
+      return new Started(nodeId, queue, sequencer, sequencerStarted, workersReady, workers);
     }
 
     private Behavior<Command> running() {

@@ -1,0 +1,109 @@
+package dev.pekkoprover.cluster;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/**
+ * How a node process of the launcher ends once its actor system has terminated: with a code a process supervisor
+ * acts on and one line saying why. Downed by the cluster: 3; terminated for any other reason the launcher did not
+ * ask for: 2; left the cluster on the operator's word (Ctrl-C or SIGTERM, which run CoordinatedShutdown from the
+ * JVM's shutdown hook, or a Leave): 0.
+ *
+ * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number (143 for SIGTERM),
+ * which systemd and most supervisors count as a failure; a shutdown hook of this class halts the JVM with 0 once the
+ * actor system has terminated after its graceful leave.
+ */
+final class NodeExit {
+  static final int LEFT = 0;
+  static final int TERMINATED = 2;
+  static final int DOWNED = 3;
+
+  /** How long the JVM's shutdown hook waits for the graceful leave before the JVM exits with the signal's code. */
+  private static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(60);
+
+  /** The exit code and the line that says why (null: nothing to say). */
+  record Outcome(int code, String line) {}
+
+  private final ActorSystem<?> system;
+  private final String self;
+  private final AtomicBoolean askedFor = new AtomicBoolean();
+
+  NodeExit(ActorSystem<?> system, String self) {
+    this.system = system;
+    this.self = self;
+    Runtime.getRuntime().addShutdownHook(new Thread(this::onJvmShutdown, "node-exit"));
+  }
+
+  CompletableFuture<Done> terminated() {
+    return system.getWhenTerminated().toCompletableFuture();
+  }
+
+  /** The launcher stops the node itself (after the job): the code is the launcher's, nothing to report. */
+  void askedFor() {
+    askedFor.set(true);
+  }
+
+  /** Waits until the actor system has terminated, prints why (unless a signal stopped it) and returns the code. */
+  int awaitTermination() {
+    terminated().join();
+    Outcome outcome = outcome(reason(), self);
+    if (outcome.line() != null && !isSignal(reason())) {
+      System.err.println(outcome.line());
+      System.err.flush();
+    }
+    return outcome.code();
+  }
+
+  private Optional<CoordinatedShutdown.Reason> reason() {
+    return CoordinatedShutdown.get(system).getShutdownReason();
+  }
+
+  private static boolean isSignal(Optional<CoordinatedShutdown.Reason> reason) {
+    return reason.isPresent() && reason.get() == CoordinatedShutdown.jvmExitReason();
+  }
+
+  /** A signal: Pekko's own hook leaves the cluster; once the system is gone, exit with 0 instead of 143. */
+  private void onJvmShutdown() {
+    if (askedFor.get()) {
+      return;
+    }
+    try {
+      terminated().get(LEAVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return; // not gone in time: the JVM exits with the signal's code
+    }
+    if (isSignal(reason())) {
+      System.err.println(outcome(reason(), self).line());
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(LEFT);
+    }
+  }
+
+  static Outcome outcome(Optional<CoordinatedShutdown.Reason> reason, String self) {
+    if (reason.isPresent()) {
+      CoordinatedShutdown.Reason why = reason.get();
+      if (why == CoordinatedShutdown.clusterDowningReason()) {
+        return new Outcome(DOWNED, "node " + self + " was downed by the cluster (the split-brain resolver or the "
+            + "oldest stateful node found it unreachable, or an operator downed it): exiting with code " + DOWNED
+            + " so that a process supervisor restarts it");
+      }
+      if (why == CoordinatedShutdown.jvmExitReason()) {
+        return new Outcome(LEFT, "node " + self + " left the cluster: stopped by a signal, exiting with code " + LEFT);
+      }
+      if (why == CoordinatedShutdown.clusterLeavingReason()) {
+        return new Outcome(LEFT, "node " + self + " left the cluster (a Leave was given for it): exiting with code "
+            + LEFT);
+      }
+    }
+    return new Outcome(TERMINATED, "node " + self + " stopped without being asked to (CoordinatedShutdown reason: "
+        + reason.map(Object::toString).orElse("none") + "): exiting with code " + TERMINATED
+        + " so that a process supervisor restarts it");
+  }
+}

@@ -1,0 +1,174 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.AddressFromURIString;
+import org.apache.pekko.actor.NoSerializationVerificationNeeded;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Subscribe;
+
+/**
+ * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits for: to join the
+ * cluster through its seeds, to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
+ * workers and flows wait); one line when that wait ends, and one when the node is Up. The sharding region's own WARN
+ * per retry is filtered out of the log ({@link ShardRegionRetryFilter}), so these lines are what an operator sees of
+ * a missing peer.
+ */
+public final class WaitingForPeers {
+
+  /** Local only: cluster events and its own tick. */
+  public interface Command extends NoSerializationVerificationNeeded {}
+
+  private record ClusterChange(ClusterEvent.ClusterDomainEvent event) implements Command {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  /** What the node waits for. */
+  enum Wait {
+    NOTHING,
+    JOIN,
+    UP,
+    QUEUE,
+    /** Leaving, downed or removed: the node is going away, which its own lines say; no wait ends. */
+    GONE
+  }
+
+  /** How often the condition is looked at: the precision of "every 5 s" and of the wait's length. */
+  private static final Duration TICK = Duration.ofSeconds(1);
+
+  private final ActorContext<Command> context;
+  private final Cluster cluster;
+  private final Duration every;
+  private final List<String> seeds;
+  private final String self;
+  private Wait waiting = Wait.NOTHING;
+  private long waitingSince;
+  private long lastReport;
+  private boolean reported;
+  private boolean up;
+
+  private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
+    this.context = context;
+    this.cluster = Cluster.get(context.getSystem());
+    this.every = every;
+    this.seeds = seeds;
+    this.self = ProverNode.hostPort(cluster.selfMember().address());
+  }
+
+  public static Behavior<Command> create(Config config) {
+    Duration every = config.getDuration("prover.cluster.report-waiting-every");
+    List<String> seeds = new ArrayList<>();
+    for (String seed : config.getStringList("pekko.cluster.seed-nodes")) {
+      seeds.add(ProverNode.hostPort(AddressFromURIString.parse(seed)));
+    }
+    return Behaviors.setup(context -> Behaviors.withTimers((TimerScheduler<Command> timers) -> {
+      context.setLoggerName(WaitingForPeers.class); // not a Pekko logger, kept at WARN
+      Cluster cluster = Cluster.get(context.getSystem());
+      cluster.subscriptions().tell(Subscribe.create(
+          context.messageAdapter(ClusterEvent.MemberEvent.class, ClusterChange::new), ClusterEvent.MemberEvent.class));
+      cluster.subscriptions().tell(Subscribe.create(
+          context.messageAdapter(ClusterEvent.ReachabilityEvent.class, ClusterChange::new),
+          ClusterEvent.ReachabilityEvent.class));
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
+      WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
+      watcher.look();
+      return watcher.watching();
+    }));
+  }
+
+  private Behavior<Command> watching() {
+    return Behaviors.receive(Command.class)
+        .onMessage(ClusterChange.class, change -> look())
+        .onMessageEquals(Tick.INSTANCE, this::look)
+        .build();
+  }
+
+  private Behavior<Command> look() {
+    long now = System.nanoTime();
+    Member selfMember = cluster.selfMember();
+    Wait current = condition(selfMember);
+    if (current != waiting) {
+      if (reported && current != Wait.GONE) {
+        context.getLog().info(ended(waiting, now));
+      }
+      waiting = current;
+      waitingSince = now;
+      lastReport = now;
+      reported = false;
+    } else if (waiting != Wait.NOTHING && waiting != Wait.GONE && now - lastReport >= every.toNanos()) {
+      context.getLog().info(waitingLine());
+      lastReport = now;
+      reported = true;
+    }
+    if (!up && selfMember.status() == MemberStatus.up()) {
+      up = true;
+      List<String> members = new ArrayList<>();
+      cluster.state().getMembers().forEach(member -> members.add(ProverNode.hostPort(member.address())));
+      context.getLog().info("node {} is Up in the cluster of {} member(s): {}", self, members.size(), members);
+    }
+    return Behaviors.same();
+  }
+
+  private Wait condition(Member selfMember) {
+    MemberStatus status = selfMember.status();
+    if (waiting == Wait.GONE) {
+      return Wait.GONE;
+    }
+    if (status == MemberStatus.removed()) {
+      return up ? Wait.GONE : Wait.JOIN; // removed after being Up: gone, not waiting to join
+    }
+    if (status == MemberStatus.joining() || status == MemberStatus.weaklyUp()) {
+      return Wait.UP;
+    }
+    if (status != MemberStatus.up()) {
+      return Wait.GONE;
+    }
+    ClusterEvent.CurrentClusterState state = cluster.state();
+    Set<Member> unreachable = state.getUnreachable();
+    boolean queueUp = StreamSupport.stream(state.getMembers().spliterator(), false)
+        .anyMatch(member -> member.hasRole(ProverNode.QUEUE_ROLE) && member.status() == MemberStatus.up()
+            && !unreachable.contains(member));
+    return queueUp ? Wait.NOTHING : Wait.QUEUE;
+  }
+
+  private String waitingLine() {
+    long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
+    return switch (waiting) {
+      case JOIN -> seeds.isEmpty()
+          ? String.format("node %s waiting to join the cluster for %d s; no seed nodes configured "
+              + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds", self, seconds)
+          : String.format("node %s waiting to join the cluster through seeds %s for %d s; none let it in yet: start a "
+              + "seed node or check --seeds (a restarted node waits until its previous incarnation is removed)",
+              self, seeds, seconds);
+      case UP -> String.format("node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
+          + "once every node is reachable or downed", self, seconds, cluster.selfMember().status());
+      case QUEUE -> String.format("no node with role queue is up for %d s: this node's workers and flows wait; "
+          + "start one with --roles queue", seconds);
+      case NOTHING, GONE -> "";
+    };
+  }
+
+  private String ended(Wait wait, long now) {
+    long seconds = Duration.ofNanos(now - waitingSince).toSeconds();
+    return switch (wait) {
+      case JOIN -> String.format("node %s joined the cluster after waiting %d s", self, seconds);
+      case UP -> String.format("node %s waited %d s to be moved Up", self, seconds);
+      case QUEUE -> String.format("a node with role queue is up after %d s of waiting: workers and flows go on",
+          seconds);
+      case NOTHING, GONE -> "";
+    };
+  }
+}

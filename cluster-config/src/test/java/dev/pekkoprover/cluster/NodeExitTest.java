@@ -1,0 +1,36 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Optional;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.junit.jupiter.api.Test;
+
+/** The launcher's exit code for each way a node's actor system can end. */
+class NodeExitTest {
+  private static NodeExit.Outcome outcome(CoordinatedShutdown.Reason reason) {
+    return NodeExit.outcome(Optional.ofNullable(reason), "127.0.0.1:2552");
+  }
+
+  @Test
+  void downedByTheClusterExitsWith3AndSaysSo() {
+    NodeExit.Outcome downed = outcome(CoordinatedShutdown.clusterDowningReason());
+    assertEquals(3, downed.code());
+    assertEquals(true, downed.line().startsWith("node 127.0.0.1:2552 was downed by the cluster ("), downed.line());
+    assertEquals(true, downed.line().endsWith(
+        ": exiting with code 3 so that a process supervisor restarts it"), downed.line());
+  }
+
+  @Test
+  void aLeaveAskedForByTheOperatorExitsWith0() {
+    assertEquals(0, outcome(CoordinatedShutdown.jvmExitReason()).code());
+    assertEquals(0, outcome(CoordinatedShutdown.clusterLeavingReason()).code());
+  }
+
+  @Test
+  void anyOtherTerminationExitsWith2() {
+    assertEquals(2, outcome(CoordinatedShutdown.actorSystemTerminateReason()).code());
+    assertEquals(2, outcome(CoordinatedShutdown.incompatibleConfigurationDetectedReason()).code());
+    assertEquals(2, outcome(null).code());
+  }
+}

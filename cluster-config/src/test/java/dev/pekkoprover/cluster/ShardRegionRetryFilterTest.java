@@ -1,0 +1,46 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.spi.FilterReply;
+import org.junit.jupiter.api.Test;
+
+/** The logback filter denies exactly the sharding region's per-retry warnings; everything else passes. */
+class ShardRegionRetryFilterTest {
+  private final LoggerContext context = new LoggerContext();
+  private final ShardRegionRetryFilter filter = new ShardRegionRetryFilter();
+
+  private FilterReply decide(String logger, String message) {
+    return filter.decide(new LoggingEvent(
+        getClass().getName(), context.getLogger(logger), Level.WARN, message, null, null));
+  }
+
+  @Test
+  void deniesTheRegistrationRetryWarnings() {
+    String region = ShardRegionRetryFilter.SHARD_REGION;
+    assertEquals(FilterReply.DENY, decide(region, "task-queue: Trying to register to coordinator at "
+        + "[ActorSelection[Anchor(pekko://prover@127.0.0.1:2551/), Path(/system/sharding/task-queueCoordinator/"
+        + "singleton/coordinator)]], but no acknowledgement. Total [3] buffered messages. [Coordinator [Member("
+        + "pekko://prover@127.0.0.1:2551, Up)] is unreachable.]"));
+    assertEquals(FilterReply.DENY, decide(region, "task-queue: No coordinator found to register. Has Cluster "
+        + "Sharding been started on every node and nodes been configured with the correct role(s)? Total [2] "
+        + "buffered messages."));
+    assertEquals(FilterReply.DENY, decide(region, "task-queue: Requested shard homes [12,7] from coordinator at "
+        + "[Actor[pekko://prover@127.0.0.1:2551/system/sharding/task-queueCoordinator/singleton/coordinator#1]]. "
+        + "[4] total buffered messages."));
+  }
+
+  @Test
+  void letsOtherWarningsThrough() {
+    String region = ShardRegionRetryFilter.SHARD_REGION;
+    assertEquals(FilterReply.NEUTRAL, decide(region, "task-queue: Buffer is full, dropping message for shard [3]"));
+    assertEquals(FilterReply.NEUTRAL, decide(region, "task-queue: ShardRegion is using [60.0 %] of its buffer "
+        + "capacity. The coordinator might not be available. You might want to check cluster membership status."));
+    assertEquals(FilterReply.NEUTRAL, decide("dev.pekkoprover.queue.QueueFront",
+        "task-queue: No coordinator found to register."), "the same text from another logger");
+    assertEquals(FilterReply.NEUTRAL, decide(region, null));
+  }
+}
