@@ -35,6 +35,7 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -423,7 +424,11 @@ public final class ProverNode implements AutoCloseable {
         return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
       }
       var region = ShardedTaskQueue.init(context.getSystem(), catalog, settings, QUEUE_ROLE);
-      return context.spawn(QueueFront.create(region, catalog, FrontSettings.fromConfig(config), QUEUE_ROLE), "queue");
+      // A front that failed on a message it could not handle would leave the node without its queue: restart it (its
+      // only state, the workers' last announcements, comes back with their periodic repeat).
+      return context.spawn(Behaviors.supervise(
+              QueueFront.create(region, catalog, FrontSettings.fromConfig(config), QUEUE_ROLE))
+          .onFailure(SupervisorStrategy.restart()), "queue");
     }
 
     /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */

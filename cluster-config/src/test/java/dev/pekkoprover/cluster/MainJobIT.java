@@ -27,7 +27,7 @@ class MainJobIT {
     Path log = Files.createTempFile("main-job", ".txt");
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
-      assertTrue(process.waitFor(120, TimeUnit.SECONDS), "the main job ends within two minutes");
+      assertTrue(process.waitFor(300, TimeUnit.SECONDS), "the main job ends within five minutes");
       return new Outcome(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
     } finally {
       process.destroyForcibly();

@@ -60,7 +60,7 @@ public final class PayloadCheck {
     try {
       serializer = serialization.findSerializerFor(value);
       bytes = serializer.toBinary(value);
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // Jackson's checked exceptions come through Pekko's Scala API undeclared
       return new Verdict(0, task + ", a " + value.getClass().getName() + ", does not serialise (" + e.getMessage()
           + "): make it a record implementing " + CborSerializable.class.getName());
     }
@@ -71,7 +71,7 @@ public final class PayloadCheck {
     }
     try {
       serialization.deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, value)).get();
-    } catch (RuntimeException e) {
+    } catch (Exception e) { // as above: a JsonMappingException is an IOException
       return new Verdict(bytes.length, task + ", a " + value.getClass().getName() + ", serialises but cannot be "
           + "read back, so it cannot cross a node (" + firstLine(e.getMessage()) + "): give every field a concrete "
           + "type (a field of an interface or abstract type needs @JsonTypeInfo, or a concrete record)");

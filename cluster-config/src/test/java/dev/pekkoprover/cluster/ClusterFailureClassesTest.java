@@ -1,0 +1,208 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.NamedTaskType;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Issue 8, cases 2, 4 and 6 in a cluster of actor systems in one JVM: a worker's concurrency is shared by the queue
+ * entities of all its types (no decline storm); a message lost between nodes ends in a clear failure and frees the
+ * slot it took; two workers with the same id are refused with an error naming both nodes.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClusterFailureClassesTest {
+  private ClusterNodes cluster;
+
+  /** A shape behind an interface: Jackson writes it, but cannot read it back without type information. */
+  interface Shape {}
+
+  record Circle(double radius) implements Shape, CborSerializable {}
+
+  record Drawing(Shape shape) implements CborSerializable {}
+
+  /** A task whose input serialises on the sender and cannot be read on any other node. */
+  static final class Draw extends NamedTaskType<Drawing, Num> {
+    static final Draw INSTANCE = new Draw();
+
+    Draw() {
+      super("draw", Drawing.class, Num.class);
+    }
+
+    @Override
+    public Num compute(Drawing input, TaskContext context) {
+      return Num.of(1);
+    }
+  }
+
+  private final TaskCatalog catalog = TaskCatalog.of(
+      TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Echo.INSTANCE,
+      Draw.INSTANCE);
+
+  @BeforeEach
+  void start() {
+    TestTasks.reset();
+    cluster = new ClusterNodes();
+  }
+
+  @AfterEach
+  void stop() {
+    TestTasks.reset();
+    cluster.close();
+  }
+
+  private ProverNode sequencer(String overrides) {
+    return cluster.start("seq", "sequencer,queue", overrides,
+        builder -> builder.catalog(catalog).sequencer(TestNodes.compilePlan()));
+  }
+
+  private ProverNode worker(String id, String overrides, int concurrency) {
+    return cluster.start(id, "worker", overrides,
+        builder -> builder.nodeId(id).catalog(catalog).workers(WorkerGroup.allTypes(1, concurrency)));
+  }
+
+  private static long declines(QueueStats stats) {
+    return stats.types().values().stream().mapToLong(QueueStats.TypeStats::declined).sum();
+  }
+
+  /**
+   * Case 2: one worker node, concurrency 1, serving every type; a 4-leaf reduction whose third leaf holds the slot for
+   * 3 s after the first two are done. The merge of the first two waits for the slot: no decline.
+   */
+  @Test
+  void aWorkersSlotIsSharedByTheEntitiesOfAllItsTypesAndTheMergeWaitsWithoutADecline() throws Exception {
+    ProverNode sequencer = sequencer("");
+    ProverNode worker = worker("w", "", 1);
+    TestNodes.await(sequencer.ready());
+    TestNodes.await(worker.ready());
+    ActorTestKit kit = ActorTestKit.create(sequencer.system());
+
+    CompletableFuture<Num> root = sequencer.run("tree", new FanOutReduce<>(TestTasks.Square.INSTANCE,
+        List.of(Num.of(1), Num.of(2), new Num(3, "hold:third"), Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))
+        .toCompletableFuture();
+    kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
+      QueueStats stats = TestNodes.stats(sequencer);
+      assertEquals(2, stats.of("square").completed(), "the first two leaves are done");
+      assertEquals(1, stats.of("square").inFlight(), "the third holds the worker's one slot");
+      // the merge waits: in its entity, or handed to the worker, which keeps it until the slot is free
+      assertEquals(1, stats.of("add").pending() + stats.of("add").inFlight(), "their merge waits");
+      return null;
+    });
+    // the scenario: the third leaf keeps the slot for 3 s while the merge waits in another entity
+    CompletableFuture.delayedExecutor(3, TimeUnit.SECONDS).execute(() -> TestTasks.release("third"));
+
+    assertEquals(Num.of(1 + 4 + 9 + 16), root.get(30, TimeUnit.SECONDS));
+    QueueStats stats = TestNodes.stats(sequencer);
+    assertEquals(0, declines(stats), "no decline: " + stats);
+    assertEquals(0, stats.of("add").redelivered() + stats.of("square").redelivered(), stats.toString());
+    assertEquals(1, TestTasks.maxConcurrent.get("w-w1"), "never two tasks at once on the worker");
+  }
+
+  /**
+   * Case 4, with serialize-messages off as in production: a task input that serialises on the sender but cannot be
+   * read on the worker's node fails its flow with a reason saying so, and later work is unaffected.
+   */
+  @Test
+  void anInputThatCannotBeReadOnTheOtherNodeFailsItsFlowAndLaterWorkRuns() throws Exception {
+    String production = "pekko.actor.serialize-messages = off";
+    ProverNode sequencer = sequencer(production);
+    ProverNode worker = worker("w", production, 1);
+    TestNodes.await(sequencer.ready());
+    TestNodes.await(worker.ready());
+
+    FlowLogic<Num> draw = scope -> scope.push(Draw.INSTANCE, new Drawing(new Circle(2)), scope::complete);
+    String reason = failure(sequencer.run("draw", draw).toCompletableFuture());
+    assertTrue(reason.contains("cannot cross a node"), reason);
+    assertTrue(reason.contains(Drawing.class.getName()), reason);
+    assertTrue(reason.contains("type draw"), reason);
+
+    assertEquals(Num.of(9), TestNodes.await(sequencer.run("after", new FanOutReduce<>(TestTasks.Square.INSTANCE,
+        List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new))));
+  }
+
+  /**
+   * Case 4, another way a message can be lost: the payload check is off and a dispatch is over the transport's frame
+   * size, so Artery drops it. The worker's load reports never list the task: it is put back as lost in transit, and
+   * after max-worker-losses the flow fails with a reason saying so. The slot it took is free again for later work.
+   */
+  @Test
+  void aDispatchTheTransportDropsIsFoundLostFreesItsSlotAndEndsInAClearFailure() throws Exception {
+    String settings = """
+        pekko.actor.serialize-messages = off
+        prover.queue.cluster.max-payload-size = 0
+        prover.queue.max-worker-losses = 2
+        prover.queue.lost-after = 1s
+        """;
+    ProverNode sequencer = sequencer(settings);
+    ProverNode worker = worker("w", settings, 1);
+    TestNodes.await(sequencer.ready());
+    TestNodes.await(worker.ready());
+
+    FlowLogic<TestTasks.Text> big = scope -> scope.push(TestTasks.Echo.INSTANCE,
+        TestTasks.Text.ofSize(3_000_000, false), scope::complete);
+    String reason = failure(sequencer.run("big", big).toCompletableFuture());
+    assertTrue(reason.contains("lost between nodes"), reason);
+    assertTrue(reason.contains("type echo"), reason);
+    QueueStats.TypeStats echo = TestNodes.stats(sequencer).of("echo");
+    assertEquals(1, echo.lost(), "lost once and put back; lost again and given up: " + echo);
+    assertEquals(1, echo.failed(), echo.toString());
+
+    assertEquals(Num.of(16), TestNodes.await(sequencer.run("after", new FanOutReduce<>(TestTasks.Square.INSTANCE,
+        List.of(Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))));
+  }
+
+  /** Case 6: two worker nodes that name their workers alike: the second is refused, with both nodes named. */
+  @Test
+  void twoWorkersWithTheSameIdAreRefusedWithAnErrorNamingBothNodes() throws Exception {
+    ProverNode sequencer = sequencer("");
+    ProverNode first = worker("same", "", 1);
+    TestNodes.await(sequencer.ready());
+    TestNodes.await(first.ready());
+    ActorTestKit kit = ActorTestKit.create(sequencer.system());
+    String firstNode = first.system().address().toString();
+
+    ProverNode second = LoggingTestKit.error("worker id same-w1 is announced by")
+        .withMessageContains("while a worker of the same id is alive at " + firstNode)
+        .withOccurrences(2) // the entities of both types it serves while unregistered
+        .expect(kit.system(), () -> worker("same", "", 1));
+
+    assertEquals(Num.of(25), TestNodes.await(sequencer.run("works", new FanOutReduce<>(TestTasks.Square.INSTANCE,
+        List.of(Num.of(5)), TestTasks.Add.INSTANCE, Pair::new))));
+    QueueStats stats = TestNodes.stats(sequencer);
+    assertEquals(1, stats.workers(), "the second one never got in: " + stats);
+    assertEquals(0, stats.of("square").redelivered(), "nothing was taken from the first one as a 'restart'");
+  }
+
+  private static String failure(CompletableFuture<?> flow) throws Exception {
+    try {
+      Object result = flow.get(60, TimeUnit.SECONDS);
+      throw new AssertionError("expected the flow to fail, it completed with " + result);
+    } catch (ExecutionException e) {
+      return assertInstanceOf(FlowFailedException.class, e.getCause()).getMessage();
+    }
+  }
+}
