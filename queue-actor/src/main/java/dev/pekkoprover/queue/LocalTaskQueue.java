@@ -160,7 +160,7 @@ public final class LocalTaskQueue {
     this.timers = timers;
     this.settings = settings;
     this.log = context.getLog();
-    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime);
+    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
     this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
     this.meters = new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
@@ -415,7 +415,7 @@ public final class LocalTaskQueue {
       }
       workers.put(type, byState);
     }
-    meters.publish(new QueueMeters.Snapshot(state.stats(), putBack, workers));
+    meters.publish(new QueueMeters.Snapshot(state.stats(), putBack, workers, meters.timesNow()));
   }
 
   /** This queue's part of the fleet: the workers it knows, its own types, its recent failures. */

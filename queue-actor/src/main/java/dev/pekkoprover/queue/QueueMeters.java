@@ -3,25 +3,25 @@ package dev.pekkoprover.queue;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.protocol.metrics.TimeHistogram;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 
 /**
  * One queue's (one queue entity's) meters, tagged {@code task_type} and {@code entity} (the entity id, {@code local}
  * for the queue of one JVM). Counters and gauges cost nothing per task: they read a {@link Snapshot} the queue
  * actor publishes every {@code prover.metrics.refresh-interval} from the counters it keeps anyway. Only the wait and
- * run timers are recorded per task, once per completed task each.
+ * run histograms are recorded per task, once per completed task each, into plain {@link TimeHistogram}s the actor
+ * owns (a scan of the bucket bounds and three increments; no atomics, no clock).
  *
  * <p>Names follow Prometheus conventions once rendered: {@code prover_queue_pending_tasks}, {@code
  * prover_tasks_completed_total}, {@code prover_tasks_redelivered_total{reason=...}}, {@code
@@ -34,8 +34,9 @@ final class QueueMeters {
    * entity per type that exports them) its workers by state.
    */
   record Snapshot(
-      QueueStats stats, Map<String, long[]> putBackByCause, Map<String, int[]> workersByState) {
-    static final Snapshot EMPTY = new Snapshot(new QueueStats(Map.of(), 0, 0, 0), Map.of(), Map.of());
+      QueueStats stats, Map<String, long[]> putBackByCause, Map<String, int[]> workersByState,
+      Map<String, TimeHistogram.Snapshot[]> times) {
+    static final Snapshot EMPTY = new Snapshot(new QueueStats(Map.of(), 0, 0, 0), Map.of(), Map.of(), Map.of());
   }
 
   private static final String ENTITY = "entity";
@@ -48,8 +49,11 @@ final class QueueMeters {
   }
 
   private final ProverMetrics metrics;
+  private final boolean enabled;
   private final List<Meter> meters = new ArrayList<>();
-  private final Map<String, Timer[]> timers = new HashMap<>();
+  private final List<AutoCloseable> histograms = new ArrayList<>();
+  /** Wait and run histograms by type; written by the queue actor only. */
+  private final Map<String, TimeHistogram[]> times = new HashMap<>();
   private volatile Snapshot snapshot = Snapshot.EMPTY;
 
   /**
@@ -60,6 +64,7 @@ final class QueueMeters {
    */
   QueueMeters(ProverMetrics metrics, List<String> types, String entity, boolean exportWorkers) {
     this.metrics = metrics;
+    this.enabled = metrics.enabled();
     MeterRegistry registry = metrics.registry();
     for (String type : types) {
       Tags tags = Tags.of(ProverMetrics.TASK_TYPE, type, ENTITY, entity);
@@ -94,12 +99,13 @@ final class QueueMeters {
           meters.add(gauge);
         }
       }
-      Timer wait = metrics.taskTimer("prover.task.wait",
-          "How long a task waited for the dispatch that completed it (since enqueued or last put back)", tags);
-      Timer run = metrics.taskTimer("prover.task.run", "How long a completed task ran: dispatch to result", tags);
-      meters.add(wait);
-      meters.add(run);
-      timers.put(type, new Timer[] {wait, run});
+      times.put(type, new TimeHistogram[] {metrics.newTimeHistogram(), metrics.newTimeHistogram()});
+      Map<String, String> labels = Map.of(ProverMetrics.TASK_TYPE, type, ENTITY, entity);
+      histograms.add(metrics.histogram("prover_task_wait_seconds",
+          "How long a completed task waited for the dispatch that completed it (since enqueued or last put back)",
+          labels, () -> timesOf(type, 0)));
+      histograms.add(metrics.histogram("prover_task_run_seconds",
+          "How long a completed task ran: dispatch to result", labels, () -> timesOf(type, 1)));
     }
     Tags queueTags = Tags.of(ENTITY, entity);
     counter(registry, "prover.queue.unknown.results", "Results for a task the queue does not hold (late after a "
@@ -125,13 +131,29 @@ final class QueueMeters {
         .register(registry));
   }
 
-  /** A task completed: one record in each of its type's wait and run histograms. */
+  private TimeHistogram.Snapshot timesOf(String type, int which) {
+    TimeHistogram.Snapshot[] pair = snapshot.times().get(type);
+    return pair != null ? pair[which] : null;
+  }
+
+  /** A task completed: one record in each of its type's wait and run histograms. Hot path: the actor's thread. */
   void completed(String taskType, long waitNanos, long runNanos) {
-    Timer[] pair = timers.get(taskType);
-    if (pair != null) {
-      pair[0].record(waitNanos, TimeUnit.NANOSECONDS);
-      pair[1].record(runNanos, TimeUnit.NANOSECONDS);
+    if (!enabled) {
+      return;
     }
+    TimeHistogram[] pair = times.get(taskType);
+    if (pair != null) {
+      pair[0].record(waitNanos);
+      pair[1].record(runNanos);
+    }
+  }
+
+  /** Copies of the histograms, for the next snapshot. */
+  Map<String, TimeHistogram.Snapshot[]> timesNow() {
+    Map<String, TimeHistogram.Snapshot[]> copies = new HashMap<>();
+    times.forEach((type, pair) -> copies.put(type,
+        new TimeHistogram.Snapshot[] {pair[0].snapshot(), pair[1].snapshot()}));
+    return copies;
   }
 
   void publish(Snapshot next) {
@@ -142,5 +164,13 @@ final class QueueMeters {
   void close() {
     metrics.remove(meters);
     meters.clear();
+    for (AutoCloseable histogram : histograms) {
+      try {
+        histogram.close();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    histograms.clear();
   }
 }

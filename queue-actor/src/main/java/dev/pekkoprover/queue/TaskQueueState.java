@@ -143,6 +143,14 @@ public final class TaskQueueState<W, R> {
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
+  /**
+   * The clock reading of the call in progress, where one call reads the clock once for several uses (a result's run
+   * time and the dispatch its freed slot makes); {@link #NO_TIME} outside such a call. The clock is the one cost of
+   * timing on the hot path, so each call reads it at most once.
+   */
+  private long callTime = NO_TIME;
+  private static final long NO_TIME = Long.MIN_VALUE;
+  private final boolean measureWaits;
   /** Tasks accepted so far: each task's sequence number, so a worker's free slot goes to its oldest task. */
   private long enqueued;
 
@@ -151,6 +159,18 @@ public final class TaskQueueState<W, R> {
    * @param nanoClock monotonic time in nanoseconds ({@code System::nanoTime}; a manual clock in tests)
    */
   public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock) {
+    this(catalog, settings, effects, nanoClock, true);
+  }
+
+  /**
+   * @param measureWaits whether to time how long tasks wait, for {@link Effects#completed}: one clock reading at the
+   *     enqueue of a task that cannot be dispatched at once. Off where nobody reads the wait ({@code
+   *     prover.metrics.enabled = off}); run times are measured either way (the fleet view and the autoscaling signal
+   *     need them) at no extra reading where the result's freed slot is refilled at once.
+   */
+  public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock,
+      boolean measureWaits) {
+    this.measureWaits = measureWaits;
     this.catalog = catalog;
     this.settings = settings;
     this.effects = effects;
@@ -182,7 +202,7 @@ public final class TaskQueueState<W, R> {
           + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
-    Task task = new Task(envelope, replyTo, type, ++enqueued, nanoClock.getAsLong());
+    Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first Enqueue or the
       // outcome may have been lost between nodes, or a queue entity that moved lost it); while the queue still
@@ -195,7 +215,10 @@ public final class TaskQueueState<W, R> {
     }
     type.pending.addLast(task);
     if (type.top > 0) {
-      dispatch(type);
+      dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see start)
+    }
+    if (task.state == TaskState.PENDING && measureWaits) {
+      task.pendingSince = nanoClock.getAsLong();
     }
   }
 
@@ -464,7 +487,12 @@ public final class TaskQueueState<W, R> {
         type.runNanos += run;
         effects.completed(type.name, task.dispatchedAt - task.pendingSince, run);
       }
-      dispatchFor(w);
+      callTime = now; // the dispatch into the freed slot happens now too
+      try {
+        dispatchFor(w);
+      } finally {
+        callTime = NO_TIME;
+      }
       return true;
     }
     Worker reporter = freeZombieSlot(workerId, incarnation, taskId);
@@ -667,7 +695,9 @@ public final class TaskQueueState<W, R> {
     long oldest = 0;
     int seen = 0;
     for (Task task : t.pending) {
-      oldest = Math.max(oldest, now - task.pendingSince);
+      if (task.pendingSince != NO_TIME) { // unknown where waits are not measured
+        oldest = Math.max(oldest, now - task.pendingSince);
+      }
       if (++seen == OLDEST_SCAN) {
         break;
       }
@@ -752,7 +782,10 @@ public final class TaskQueueState<W, R> {
     task.holder = w;
     task.lastWorkerId = w.workerId;
     task.absent = false;
-    long now = nanoClock.getAsLong();
+    long now = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
+    if (task.pendingSince == NO_TIME) {
+      task.pendingSince = now; // dispatched within its enqueue: it did not wait
+    }
     task.dispatchedAt = now;
     task.deadline = now + type.leaseNanos;
     type.linkLease(task);
@@ -936,7 +969,10 @@ public final class TaskQueueState<W, R> {
     Worker overrunOn;
     String overrunIncarnation;
     long deadline;
-    /** When it last became pending (enqueued, put back, or its retry came due), and when it was last dispatched. */
+    /**
+     * When it last became pending (enqueued, put back, or its retry came due; {@link #NO_TIME} until its enqueue is
+     * over), and when it was last dispatched.
+     */
     long pendingSince;
     long dispatchedAt;
     /** The holder's last load report left this task out, first at {@link #absentSince}. */
@@ -947,12 +983,12 @@ public final class TaskQueueState<W, R> {
     Task heldPrev;
     Task heldNext;
 
-    Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq, long now) {
+    Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq) {
       this.envelope = envelope;
       this.seq = seq;
       this.replyTo = replyTo;
       this.type = type;
-      this.pendingSince = now;
+      this.pendingSince = NO_TIME;
     }
 
     boolean heldBy(String workerId, String incarnation) {

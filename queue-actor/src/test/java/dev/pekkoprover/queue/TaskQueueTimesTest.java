@@ -32,6 +32,7 @@ class TaskQueueTimesTest {
   private final List<Timed> timed = new ArrayList<>();
   private final List<String> dispatched = new ArrayList<>();
   private long now;
+  private int clockReads;
 
   private final TaskQueueState<String, String> queue = new TaskQueueState<>(
       TaskCatalog.of(TestTasks.all()),
@@ -60,7 +61,10 @@ class TaskQueueTimesTest {
           timed.add(new Timed(taskType, waitNanos, runNanos));
         }
       },
-      () -> now);
+      () -> {
+        clockReads++;
+        return now;
+      });
 
   private static TaskEnvelope square(String id) {
     return new TaskEnvelope(id, "flow-1", "run-1", "square", 1, Num.of(3));
@@ -84,6 +88,58 @@ class TaskQueueTimesTest {
     // a duplicate, late result is neither timed nor counted again
     assertFalse(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));
     assertEquals(2, timed.size());
+  }
+
+  @Test
+  void theHotPathReadsTheClockOncePerCallAndATaskDispatchedAtOnceWaitedNothing() {
+    queue.workerServes("w1", "i1", "w1", Set.of("square"), 1);
+    now = 10 * MS;
+    clockReads = 0;
+    queue.enqueue(square("t1"), "flow"); // a free slot: dispatched within its enqueue
+    assertEquals(1, clockReads, "the dispatch's reading only");
+    queue.enqueue(square("t2"), "flow"); // waits
+    assertEquals(2, clockReads);
+    now = 25 * MS;
+    clockReads = 0;
+    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // t2 goes into the freed slot
+    assertEquals(1, clockReads, "one reading for the result and the dispatch it frees");
+    assertEquals(List.of(new Timed("square", 0, 15 * MS)), timed);
+    now = 26 * MS;
+    assertTrue(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));
+    assertEquals(new Timed("square", 15 * MS, MS), timed.get(1));
+  }
+
+  @Test
+  void withoutWaitMeasurementAWaitingTaskCostsNoClockReading() {
+    int[] reads = {0};
+    TaskQueueState<String, String> untimed = new TaskQueueState<>(TaskCatalog.of(TestTasks.all()),
+        new QueueSettings(Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(1), 3, 4, Duration.ofSeconds(3),
+            Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
+        new TaskQueueTimesTestEffects(), () -> {
+          reads[0]++;
+          return now;
+        }, false);
+    untimed.enqueue(square("t1"), "flow");
+    assertEquals(0, reads[0]);
+    assertEquals(0, untimed.typeTimes("square").oldestPendingNanos(), "unknown, not a wrapped-around figure");
+  }
+
+  /** Effects that do nothing. */
+  private static final class TaskQueueTimesTestEffects implements TaskQueueState.Effects<String, String> {
+    @Override
+    public void dispatch(String worker, TaskEnvelope task) {}
+
+    @Override
+    public void reply(String replyTo, TaskOutcome outcome) {}
+
+    @Override
+    public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
+
+    @Override
+    public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
+
+    @Override
+    public void cancel(String worker, String taskId, String reason) {}
   }
 
   @Test

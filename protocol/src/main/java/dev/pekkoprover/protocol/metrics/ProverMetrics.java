@@ -3,8 +3,6 @@ package dev.pekkoprover.protocol.metrics;
 import com.typesafe.config.Config;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Tags;
-import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -13,10 +11,19 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.model.registry.Collector;
+import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
+import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricSnapshot;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
@@ -57,13 +64,14 @@ public final class ProverMetrics implements Extension {
   private final MeterRegistry registry;
   private final PrometheusMeterRegistry prometheus;
   private final Duration refreshInterval;
-  private final Duration[] timeBuckets;
+  private final List<Duration> timeBuckets;
+  /** The histograms registered through {@link #histogram}, by metric name: one Prometheus collector each. */
+  private final Map<String, HistogramFamily> histograms = new ConcurrentHashMap<>();
 
   private ProverMetrics(ActorSystem<?> system) {
     Config config = system.settings().config().getConfig("prover.metrics");
     this.refreshInterval = config.getDuration("refresh-interval");
-    List<Duration> buckets = config.getDurationList("time-buckets");
-    this.timeBuckets = buckets.toArray(new Duration[0]);
+    this.timeBuckets = config.getDurationList("time-buckets").stream().sorted().toList();
     if (config.getBoolean("enabled")) {
       prometheus = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       registry = prometheus;
@@ -103,17 +111,80 @@ public final class ProverMetrics implements Extension {
     return refreshInterval;
   }
 
+  /** A histogram of task times with the configured bucket bounds ({@code prover.metrics.time-buckets}). */
+  public TimeHistogram newTimeHistogram() {
+    return new TimeHistogram(timeBuckets);
+  }
+
   /**
-   * A timer of task times (wait, run) with the configured histogram buckets ({@code prover.metrics.time-buckets}):
-   * a fixed, short list rather than Micrometer's percentile histogram of about 70 buckets, so a record costs a
-   * binary search over a dozen bounds and a scrape stays small per task type.
+   * Exports what {@code source} returns (the last {@link TimeHistogram.Snapshot} its owner published, or null before
+   * the first; it must be safe to call from the scrape's thread) as one series of the Prometheus histogram {@code name} (e.g. {@code
+   * prover_task_run_seconds}, rendered with {@code _bucket}, {@code _count} and {@code _sum}), with these labels.
+   * Every source of one name must use the same label names. Close the returned handle when the owner stops.
    */
-  public Timer taskTimer(String name, String description, Tags tags) {
-    return Timer.builder(name)
-        .description(description)
-        .tags(tags)
-        .serviceLevelObjectives(timeBuckets)
-        .register(registry);
+  public AutoCloseable histogram(String name, String help, Map<String, String> labels,
+      Supplier<TimeHistogram.Snapshot> source) {
+    if (prometheus == null) {
+      return () -> {};
+    }
+    HistogramFamily family = histograms.computeIfAbsent(name, n -> {
+      HistogramFamily created = new HistogramFamily(n, help);
+      prometheus.getPrometheusRegistry().register(created);
+      return created;
+    });
+    HistogramSource entry = new HistogramSource(labelsOf(labels), source);
+    family.sources.add(entry);
+    return () -> family.sources.remove(entry);
+  }
+
+  private static Labels labelsOf(Map<String, String> labels) {
+    List<String> pairs = new ArrayList<>();
+    labels.forEach((key, value) -> {
+      pairs.add(key);
+      pairs.add(value);
+    });
+    return Labels.of(pairs.toArray(new String[0]));
+  }
+
+  private record HistogramSource(Labels labels, Supplier<TimeHistogram.Snapshot> source) {}
+
+  /** One histogram metric: a series per registered source, in seconds. */
+  private final class HistogramFamily implements Collector {
+    final String name;
+    final String help;
+    final List<HistogramSource> sources = new CopyOnWriteArrayList<>();
+
+    HistogramFamily(String name, String help) {
+      this.name = name;
+      this.help = help;
+    }
+
+    @Override
+    public MetricSnapshot collect() {
+      double[] bounds = new double[timeBuckets.size() + 1];
+      for (int i = 0; i < timeBuckets.size(); i++) {
+        bounds[i] = timeBuckets.get(i).toNanos() / 1e9;
+      }
+      bounds[timeBuckets.size()] = Double.POSITIVE_INFINITY;
+      HistogramSnapshot.Builder snapshot = HistogramSnapshot.builder().name(name).help(help);
+      for (HistogramSource source : sources) {
+        TimeHistogram.Snapshot data = source.source().get();
+        if (data == null || data.counts().length != bounds.length) {
+          continue; // nothing published yet
+        }
+        snapshot.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
+            .labels(source.labels())
+            .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, data.counts()))
+            .sum(data.sumNanos() / 1e9)
+            .build());
+      }
+      return snapshot.build();
+    }
+
+    @Override
+    public String getPrometheusName() {
+      return name;
+    }
   }
 
   /** Removes meters an actor registered, when it stops. */
