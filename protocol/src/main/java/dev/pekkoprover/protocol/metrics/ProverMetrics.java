@@ -167,10 +167,12 @@ public final class ProverMetrics implements Extension {
       }
       bounds[timeBuckets.size()] = Double.POSITIVE_INFINITY;
       HistogramSnapshot.Builder snapshot = HistogramSnapshot.builder().name(name).help(help);
+      java.util.Set<Labels> seen = new java.util.HashSet<>();
       for (HistogramSource source : sources) {
         TimeHistogram.Snapshot data = source.source().get();
-        if (data == null || data.counts().length != bounds.length) {
-          continue; // nothing published yet
+        if (data == null || data.counts().length != bounds.length || !seen.add(source.labels())) {
+          continue; // nothing published yet; or a second source of the same series (two local queues in one
+                    // test system), which would make the whole scrape fail
         }
         snapshot.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
             .labels(source.labels())
