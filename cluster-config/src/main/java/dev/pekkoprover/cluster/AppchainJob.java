@@ -16,6 +16,9 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -29,6 +32,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The reference appchain's main job, on any node that runs the sequencer: generate a seeded workload of signed
@@ -146,9 +150,13 @@ public final class AppchainJob {
     for (int i = 0; i < traces.size(); i += options.blocksPerBatch()) {
       batches.add(traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch())));
     }
+    Heights heights = Heights.register(node, traces.size());
     List<CompletableFuture<BatchProof>> proofs = new ArrayList<>();
     for (int i = 0; i < batches.size(); i++) {
       proofs.add(node.run("batch-" + i, BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
+    }
+    for (CompletableFuture<BatchProof> proof : proofs) {
+      proof.whenComplete((done, error) -> heights.provenUpTo(proofs, batches));
     }
     ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(runnable -> {
       Thread thread = new Thread(runnable, "appchain-progress");
@@ -187,6 +195,36 @@ public final class AppchainJob {
         last == null ? null : last.lastBlockHash(),
         chain.lastBlockHash(),
         failures);
+  }
+
+  /**
+   * The chain's heights as gauges on the sequencer's node: {@code prover_appchain_height} (blocks produced) and
+   * {@code prover_appchain_proven_height} (blocks proven without a gap from genesis: every batch up to there has its
+   * proof).
+   */
+  private static final class Heights {
+    private final AtomicLong produced = new AtomicLong();
+    private final AtomicLong proven = new AtomicLong();
+
+    static Heights register(ProverNode node, int blocks) {
+      Heights heights = new Heights();
+      heights.produced.set(blocks);
+      MeterRegistry registry = ProverMetrics.get(node.system()).registry();
+      Gauge.builder("prover.appchain.height", heights.produced, AtomicLong::get)
+          .description("Blocks the appchain produced").strongReference(true).register(registry);
+      Gauge.builder("prover.appchain.proven.height", heights.proven, AtomicLong::get)
+          .description("Blocks proven from genesis without a gap").strongReference(true).register(registry);
+      return heights;
+    }
+
+    /** Called as each batch proof completes (on any thread): the blocks of the leading run of proven batches. */
+    synchronized void provenUpTo(List<CompletableFuture<BatchProof>> proofs, List<List<BlockTrace>> batches) {
+      long blocks = 0;
+      for (int i = 0; i < proofs.size() && proofs.get(i).isDone() && !proofs.get(i).isCompletedExceptionally(); i++) {
+        blocks += batches.get(i).size();
+      }
+      proven.set(blocks);
+    }
   }
 
   /** Every batch proof verifies under the compiled keys, and each one starts where the one before ended. */

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
     name = "prover-node",
     mixinStandardHelpOptions = true,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
-    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class})
+    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, NodeLauncher.Status.class})
 public final class NodeLauncher {
 
   public static void main(String[] args) {
@@ -43,9 +43,11 @@ public final class NodeLauncher {
         description = "drill: on average one proving compute in N crashes its worker (each at random), which restarts (0: never)")
     long crashEvery;
 
+    @picocli.CommandLine.Mixin HttpOptions http = new HttpOptions();
+
     @Override
     public Integer call() {
-      Config config = ConfigFactory.load("single-jvm");
+      Config config = http.apply(ConfigFactory.load("single-jvm"));
       AppchainSettings settings = job.settings(config);
       System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
               + "proving-work %d%s%n",
@@ -59,6 +61,7 @@ public final class NodeLauncher {
           .sequencer(AppchainJob.startupPlan(settings))
           .workers(WorkerGroup.allTypes(workers, concurrency))
           .start()) {
+        System.out.println(node.endpointsLine());
         node.ready().toCompletableFuture().join();
         System.out.printf("ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
             (System.nanoTime() - start) / 1_000_000, workers);
@@ -66,6 +69,32 @@ public final class NodeLauncher {
         System.out.print(summary.render());
         return summary.ok() ? 0 : 1;
       }
+    }
+  }
+
+  /** Where a node serves its HTTP endpoints (metrics, status, health). */
+  static final class HttpOptions {
+    @Option(names = "--http-host",
+        description = "address of the HTTP endpoints (default: prover.http.host, 127.0.0.1: this machine only; "
+            + "0.0.0.0 for a scraper or probe on another host)")
+    String host;
+
+    @Option(names = "--http-port",
+        description = "port of the HTTP endpoints: 0 a free one, printed at start-up; -1 none (default: "
+            + "prover.http.port, 0)")
+    Integer port;
+
+    Config apply(Config config) {
+      StringBuilder overrides = new StringBuilder();
+      if (host != null) {
+        overrides.append("prover.http.host = \"").append(host).append("\"\n");
+      }
+      if (port != null && port < 0) {
+        overrides.append("prover.http.enabled = off\n");
+      } else if (port != null) {
+        overrides.append("prover.http.port = ").append(port).append('\n');
+      }
+      return ConfigFactory.parseString(overrides.toString()).withFallback(config);
     }
   }
 
@@ -143,6 +172,8 @@ public final class NodeLauncher {
 
     @picocli.CommandLine.Mixin JobOptions job = new JobOptions();
 
+    @picocli.CommandLine.Mixin HttpOptions http = new HttpOptions();
+
     @Override
     public Integer call() throws Exception {
       for (String role : roles) {
@@ -160,7 +191,7 @@ public final class NodeLauncher {
                   + "pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
                   + "pekko.remote.artery.canonical.port = " + port + "\n"
                   + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n")
-          .withFallback(ConfigFactory.load("cluster"));
+          .withFallback(http.apply(ConfigFactory.load("cluster")));
       AppchainSettings settings = job.settings(config);
       ProverNode.Builder builder = ProverNode.builder(SYSTEM) // workers named after the node's address (host:port)
           .config(config)
@@ -176,6 +207,7 @@ public final class NodeLauncher {
       ProverNode node = builder.start();
       String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
       System.out.printf("node %s up with roles %s%n", self, roles);
+      System.out.println(node.endpointsLine());
       NodeExit exit = new NodeExit(node.system(), self);
       if (!sequencer) {
         return exit.awaitTermination();
@@ -212,6 +244,27 @@ public final class NodeLauncher {
         return summary.ok() ? 0 : 1;
       }
       return exit.awaitTermination(); // the node stays in the cluster until it is stopped or downed
+    }
+  }
+
+  /** A running node's status (from its HTTP endpoint) as tables. */
+  @Command(
+      name = "status",
+      mixinStandardHelpOptions = true,
+      description = "Print a running node's status as tables: workers (state, class, load, done, failed, restarts, "
+          + "last heard from), queues, flows, the autoscaling signal and recent failures. Any node of a cluster "
+          + "answers for the whole fleet.")
+  static final class Status implements Callable<Integer> {
+    @Option(names = "--node",
+        description = "the node's HTTP address, host:port, as printed at its start ('endpoints of node ...')")
+    String node;
+
+    @Option(names = "--json", description = "print the JSON the node answered instead of tables")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      return StatusClient.run(node, json, System.out, System.err);
     }
   }
 

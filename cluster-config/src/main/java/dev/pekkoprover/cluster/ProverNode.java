@@ -76,15 +76,22 @@ public final class ProverNode implements AutoCloseable {
   private final CompletableFuture<Void> ready;
   private final TaskCatalog catalog;
   private final String nodeId;
+  private final Deployment deployment;
+  /** The parts this node runs, as roles (in a cluster: its cluster roles). */
+  private final List<String> localRoles;
+  private NodeEndpoints.Urls endpoints;
   private int workerCounter;
 
   private ProverNode(
-      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, int workers) {
+      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, int workers,
+      Deployment deployment, List<String> localRoles) {
     this.nodeId = started.nodeId();
     this.system = system;
     this.started = started;
     this.catalog = catalog;
     this.workerCounter = workers;
+    this.deployment = deployment;
+    this.localRoles = localRoles;
     CompletableFuture<?> sequencerStarted =
         started.sequencerStarted() == null ? CompletableFuture.completedFuture(null) : started.sequencerStarted();
     this.ready = CompletableFuture.allOf(sequencerStarted, started.workersReady());
@@ -163,6 +170,72 @@ public final class ProverNode implements AutoCloseable {
               return AskPattern.ask(
                   status.registration(), WorkerRegistrationFlow.GetStatus::new, ASK_TIMEOUT, system.scheduler());
             });
+  }
+
+  /**
+   * The base URL of this node's HTTP endpoints ({@code /metrics}, {@code /status}, {@code /health/alive}, {@code
+   * /health/ready}), or empty when {@code prover.http.enabled} is off.
+   */
+  public java.util.Optional<String> httpUrl() {
+    return java.util.Optional.ofNullable(endpoints).map(NodeEndpoints.Urls::base);
+  }
+
+  /** The one start-up line naming this node's endpoint URLs, or a line saying they are off. */
+  public String endpointsLine() {
+    return endpoints == null
+        ? "endpoints of node " + address() + ": off (prover.http.enabled = off)"
+        : "endpoints of node " + address() + ": " + endpoints.describe();
+  }
+
+  /**
+   * Ready for traffic ({@code /health/ready}): the worker-ready gate is open (every local worker was Ready once; at
+   * once on a node without workers) and, in a cluster, this member is Up.
+   */
+  NodeStatus.Readiness readiness() {
+    if (!started.workersReady().isDone()) {
+      return new NodeStatus.Readiness(false,
+          "the worker-ready gate is closed: not every worker of this node has been Ready yet");
+    }
+    if (deployment == Deployment.CLUSTER) {
+      var status = Cluster.get(system).selfMember().status();
+      if (status != org.apache.pekko.cluster.MemberStatus.up()) {
+        return new NodeStatus.Readiness(false, "cluster member status is " + status + ", not Up");
+      }
+    }
+    return new NodeStatus.Readiness(true, null);
+  }
+
+  /** {@code host:port} in a cluster, the actor system's name in one JVM. */
+  String address() {
+    return deployment == Deployment.CLUSTER ? hostPort(Cluster.get(system).selfMember().address()) : system.name();
+  }
+
+  private StatusReport.NodeInfo info() {
+    List<String> roles = localRoles;
+    String memberStatus = "local";
+    if (deployment == Deployment.CLUSTER) {
+      var self = Cluster.get(system).selfMember();
+      roles = self.getRoles().stream().filter(role -> !role.startsWith("dc-")).sorted().toList();
+      memberStatus = self.status().toString();
+    }
+    NodeStatus.Readiness readiness = readiness();
+    return new StatusReport.NodeInfo(address(), roles, memberStatus, readiness.ready(), readiness.reason());
+  }
+
+  private void startHttp(HttpSettings settings) {
+    NodeStatus status = new NodeStatus(system, started.queue(), settings.statusTimeout(), new NodeStatus.Self() {
+      @Override
+      public StatusReport.NodeInfo info() {
+        return ProverNode.this.info();
+      }
+
+      @Override
+      public NodeStatus.Readiness readiness() {
+        return ProverNode.this.readiness();
+      }
+    });
+    endpoints = NodeEndpoints.start(system, settings, status);
+    system.log().info(endpointsLine());
   }
 
   /** The node's workers by id, in start order. */
@@ -302,7 +375,24 @@ public final class ProverNode implements AutoCloseable {
       if (deployment == Deployment.CLUSTER) {
         SerializationWarmUp.start(system, catalog); // while the node joins: its first messages then cost less
       }
-      return new ProverNode(system, started.join(), catalog, workers.size());
+      List<String> roles = new ArrayList<>(List.of(QUEUE_ROLE));
+      if (plan != null) {
+        roles.add(0, SEQUENCER_ROLE);
+      }
+      if (!workers.isEmpty()) {
+        roles.add("worker");
+      }
+      ProverNode node = new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
+      HttpSettings http = HttpSettings.fromConfig(effective);
+      if (http.enabled()) {
+        try {
+          node.startHttp(http);
+        } catch (RuntimeException e) {
+          node.close();
+          throw e;
+        }
+      }
+      return node;
     }
   }
 

@@ -39,12 +39,29 @@ public interface QueueCommand extends CborSerializable {
 
   /**
    * A worker says which task types it serves now and how many tasks it can hold at once. Sent at every state change
-   * (Unprepared, Registered, Ready). A new {@code incarnation} for a known worker means it restarted: whatever it
-   * held is put back.
+   * (Unprepared, Registered, Ready) and every {@code announce-interval}. A new {@code incarnation} for a known worker
+   * means it restarted: whatever it held is put back.
+   *
+   * @param state its life-cycle state, for the fleet view and metrics (null from a sender that does not say)
+   * @param configuredTypes every type it is configured for, which it serves once Ready (registration aside): its
+   *     worker class, the unit the autoscaling signal counts in
    */
   record WorkerServes(
-      ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity)
-      implements QueueCommand {}
+      ActorRef<WorkerCommand> worker,
+      String workerId,
+      String incarnation,
+      Set<String> taskTypes,
+      int capacity,
+      WorkerState state,
+      Set<String> configuredTypes)
+      implements QueueCommand {
+
+    /** An announcement that does not say its state; its configured types are those it serves now. */
+    public WorkerServes(
+        ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity) {
+      this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes);
+    }
+  }
 
   /**
    * What a worker holds now: the tasks it is running and those it was handed beyond its free slots, which it starts
@@ -121,4 +138,12 @@ public interface QueueCommand extends CborSerializable {
 
   /** Asks for the queue's counters. */
   record GetStats(ActorRef<QueueStats> replyTo) implements QueueCommand {}
+
+  /**
+   * Asks for the fleet as the queue sees it: every worker it knows (state, types, load, what it did, when it was
+   * last heard from), each type's queue with its run times, and its recent failures. In a cluster the front asks
+   * every entity and merges their answers ({@link FleetView#merge}). For the status API and the autoscaling signal;
+   * not on any hot path.
+   */
+  record GetFleet(ActorRef<FleetView> replyTo) implements QueueCommand {}
 }

@@ -83,6 +83,30 @@ class SerializationTest {
   }
 
   @Test
+  void statusMessagesRoundTrip() {
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    RecentFailure failure = new RecentFailure(1_700_000_000_000L, "failed", "square", "f:1", "f", "w1", "boom");
+    FleetView.WorkerView view = new FleetView.WorkerView("w1", "127.0.0.1:2552", "i1", WorkerState.READY,
+        List.of("add", "square"), List.of("add", "compile", "square"), 2, 1, 40, 3, 1, 250, true);
+    FleetView fleet = new FleetView(List.of(view),
+        Map.of("square", new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 1, 3,
+            3_000_000, 12)),
+        List.of(failure), 2, 3, 1, 1);
+    List<Object> messages =
+        List.of(
+            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
+                Set.of("square", "compile")),
+            new QueueCommand.GetFleet(testKit.<FleetView>createTestProbe().getRef()),
+            fleet,
+            new FlowsView("run-1", true, 1, 2, 3,
+                List.of(new FlowsView.FlowProgress("batch-0-1", 64, 40, 1200)),
+                List.of(new RecentFailure(1L, "flow failed", null, null, "batch-1-2", null, "task x failed"))));
+    for (Object message : messages) {
+      assertEquals(message, roundTrip(message));
+    }
+  }
+
+  @Test
   void aPayloadClassOutsideTheMarkerIsRefused() {
     TaskEnvelope task = new TaskEnvelope("f:1", "f", "r", "square", 1, new StringBuilder("not a record"));
     Throwable error = assertThrows(Throwable.class, () -> serialization.serialize(task).get());

@@ -5,6 +5,7 @@ import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.QueueCommand.GetFleet;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
@@ -13,11 +14,16 @@ import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
 import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -30,6 +36,8 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -68,29 +76,50 @@ public final class LocalTaskQueue {
   private record NodeReachability(ClusterEvent.ReachabilityEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
+  /** Time to publish the counters the metrics read; also its timer key. */
+  private enum PublishMetrics implements QueueCommand, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
+  /** The entity tag of the queue of one JVM's meters. */
+  static final String LOCAL_ENTITY = "local";
+
   /** The queue of one JVM: nothing can be lost between nodes. */
   public static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings) {
-    return create(catalog, settings, false);
+    return create(catalog, settings, null);
   }
 
   /**
    * The behavior of one sharded queue entity: as {@link #create}, and it follows the cluster's reachability events
    * (the actor system must be a cluster member).
+   *
+   * @param entityId {@code type} or {@code type#n}: the one type (partition) this entity holds, which its meters and
+   *     its part of the fleet view are about
    */
-  public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings) {
-    return create(catalog, settings, true);
+  public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings, String entityId) {
+    return create(catalog, settings, entityId);
   }
 
-  private static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, boolean inCluster) {
+  private static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, String entityId) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(LeaseTick.INSTANCE, settings.leaseCheckInterval());
-      if (inCluster) {
+      if (entityId != null) {
         Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
             context.messageAdapter(ClusterEvent.ReachabilityEvent.class, NodeReachability::new),
             ClusterEvent.ReachabilityEvent.class));
       }
-      return new LocalTaskQueue(context, timers, catalog, settings).running();
+      ProverMetrics metrics = ProverMetrics.get(context.getSystem());
+      if (metrics.enabled()) {
+        timers.startTimerWithFixedDelay(PublishMetrics.INSTANCE, metrics.refreshInterval());
+      }
+      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics).running();
     }));
+  }
+
+  /** The type of an entity id: {@code type#n} is partition n of {@code type}. */
+  static String typeOfEntity(String entityId) {
+    int hash = entityId.lastIndexOf('#');
+    return hash < 0 ? entityId : entityId.substring(0, hash);
   }
 
   private final ActorContext<QueueCommand> context;
@@ -113,18 +142,29 @@ public final class LocalTaskQueue {
   /** Cancellations decided while handling the current message, by worker: one Cancel message each. */
   private Map<ActorRef<WorkerCommand>, List<String>> cancels;
   private String cancelReason;
+  /** The task types this queue holds: every type of the catalog, or an entity's one type. */
+  private final List<String> ownTypes;
+  private final QueueMeters meters;
+  /** The last few failures, newest last, for the fleet view. */
+  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
 
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
       TimerScheduler<QueueCommand> timers,
       TaskCatalog catalog,
-      QueueSettings settings) {
+      QueueSettings settings,
+      String entityId,
+      ProverMetrics metrics) {
     this.context = context;
     this.self = context.getSelf();
     this.timers = timers;
     this.settings = settings;
     this.log = context.getLog();
-    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime);
+    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
+    this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
+    boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
+    this.meters = new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
+    publishMetrics();
   }
 
   private Behavior<QueueCommand> running() {
@@ -144,7 +184,16 @@ public final class LocalTaskQueue {
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(GetFleet.class, this::onGetFleet)
+        .onMessageEquals(PublishMetrics.INSTANCE, this::onPublishMetrics)
+        .onSignal(PostStop.class, signal -> onStop())
+        .onSignal(PreRestart.class, signal -> onStop())
         .build();
+  }
+
+  private Behavior<QueueCommand> onStop() {
+    meters.close();
+    return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
@@ -342,6 +391,89 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
+  private Behavior<QueueCommand> onPublishMetrics() {
+    publishMetrics();
+    return Behaviors.same();
+  }
+
+  /** Copies what the meters read: the counters, put-backs by cause, workers per type and state. */
+  private void publishMetrics() {
+    Map<String, long[]> putBack = new HashMap<>();
+    Map<String, int[]> workers = new HashMap<>();
+    TaskQueueState.Redelivery[] causes = TaskQueueState.Redelivery.values();
+    for (String type : ownTypes) {
+      long[] byCause = new long[causes.length];
+      for (TaskQueueState.Redelivery cause : causes) {
+        byCause[cause.ordinal()] = state.putBack(type, cause);
+      }
+      putBack.put(type, byCause);
+      int[] byState = new int[QueueMeters.STATES.size()];
+      for (WorkerServes serves : announcements.values()) {
+        if (serves.configuredTypes().contains(type) || serves.taskTypes().contains(type)) {
+          byState[QueueMeters.stateIndex(serves.state())]++;
+        }
+      }
+      workers.put(type, byState);
+    }
+    meters.publish(new QueueMeters.Snapshot(state.stats(), putBack, workers, meters.timesNow()));
+  }
+
+  /** This queue's part of the fleet: the workers it knows, its own types, its recent failures. */
+  private Behavior<QueueCommand> onGetFleet(GetFleet msg) {
+    List<FleetView.WorkerView> workers = new ArrayList<>();
+    announcements.forEach((workerId, serves) -> {
+      TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
+      if (numbers != null) {
+        workers.add(new FleetView.WorkerView(workerId, nodeName(serves.worker()), serves.incarnation(),
+            serves.state(), sorted(serves.taskTypes()), sorted(serves.configuredTypes()), serves.capacity(),
+            numbers.inFlight(), numbers.done(), numbers.failed(), numbers.restarts(),
+            numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable()));
+      }
+    });
+    QueueStats stats = state.stats();
+    Map<String, FleetView.TypeView> types = new LinkedHashMap<>();
+    for (String type : ownTypes) {
+      int serving = 0;
+      for (WorkerServes serves : announcements.values()) {
+        if (serves.taskTypes().contains(type)) {
+          serving++;
+        }
+      }
+      TaskQueueState.TypeTimes times = state.typeTimes(type);
+      types.put(type, new FleetView.TypeView(stats.of(type), serving, times.runs(), times.runNanos(),
+          times.oldestPendingNanos() / 1_000_000));
+    }
+    List<RecentFailure> failures = new ArrayList<>(recentFailures);
+    java.util.Collections.reverse(failures);
+    msg.replyTo().tell(FleetView.merge(List.of(new FleetView(workers, types, failures, stats.unknownResults(),
+        stats.repeatedEnqueues(), 1, 1)), 1));
+    return Behaviors.same();
+  }
+
+  private static List<String> sorted(Set<String> names) {
+    return names == null ? List.of() : names.stream().sorted().toList();
+  }
+
+  /** {@code host:port} of a worker's node, or the actor system's name in one JVM. */
+  private String nodeName(ActorRef<?> ref) {
+    Address address = nodeOf(ref);
+    return address.getHost().isPresent()
+        ? address.getHost().get() + ":" + address.getPort().map(String::valueOf).orElse("?")
+        : address.system();
+  }
+
+  private void remember(String kind, TaskEnvelope task, String workerId, String reason) {
+    remember(new RecentFailure(System.currentTimeMillis(), kind, task.taskType(), task.taskId(), task.flowId(),
+        workerId, reason));
+  }
+
+  private void remember(RecentFailure failure) {
+    if (recentFailures.size() == RecentFailure.KEEP) {
+      recentFailures.removeFirst();
+    }
+    recentFailures.addLast(failure);
+  }
+
   /**
    * Sends the dispatches decided while handling the current message: one message per worker, with all its new
    * tasks. The common case (one task to one worker) allocates nothing beyond the Dispatch.
@@ -400,9 +532,13 @@ public final class LocalTaskQueue {
       if (outcome instanceof TaskOutcome.Failed failed) {
         log.error("task {} (type {}, flow {}) failed for good after {} attempts: {}",
             failed.taskId(), failed.taskType(), failed.flowId(), failed.attempts(), failed.reason());
+        remember(new RecentFailure(System.currentTimeMillis(), "failed", failed.taskType(), failed.taskId(),
+            failed.flowId(), null, failed.reason()));
       } else if (outcome instanceof TaskOutcome.Rejected rejected) {
         log.warn("task {} (type {}, flow {}) rejected: {}",
             rejected.taskId(), rejected.taskType(), rejected.flowId(), rejected.reason());
+        remember(new RecentFailure(System.currentTimeMillis(), "rejected", rejected.taskType(), rejected.taskId(),
+            rejected.flowId(), null, rejected.reason()));
       }
       replyTo.tell(outcome);
     }
@@ -411,6 +547,7 @@ public final class LocalTaskQueue {
     public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
       Duration delay = settings.retryBackoff(failures, ThreadLocalRandom.current().nextDouble());
       log.warn("{} failed on worker {}, retrying in {} ms: {}", task.describe(), workerId, delay.toMillis(), reason);
+      remember("retrying", task, workerId, reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
     }
@@ -431,6 +568,12 @@ public final class LocalTaskQueue {
       }
       log.warn("task {} (type {}, flow {}) put back as attempt {}: {}",
           task.taskId(), task.taskType(), task.flowId(), task.attempt(), cause.describe(workerId));
+      remember("put back", task, workerId, cause.describe(workerId));
+    }
+
+    @Override
+    public void completed(String taskType, long waitNanos, long runNanos) {
+      meters.completed(taskType, waitNanos, runNanos);
     }
   }
 }

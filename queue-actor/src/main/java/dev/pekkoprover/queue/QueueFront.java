@@ -5,6 +5,8 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.QueueCommand.GetFleet;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
@@ -138,6 +140,7 @@ public final class QueueFront {
         .onMessage(MemberRemoved.class, this::onMemberRemoved)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
+        .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .build();
   }
@@ -352,16 +355,64 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onGetStats(GetStats request) {
-    List<String> entities = new ArrayList<>();
-    for (String type : catalog.names()) {
-      entities.addAll(entitiesOf(type));
-    }
+    List<String> entities = allEntities();
     ActorRef<QueueStats> collector =
         context.spawnAnonymous(StatsCollector.create(entities.size(), settings.statsTimeout(), request.replyTo()));
     for (String entity : entities) {
       send(entity, new GetStats(collector));
     }
     return Behaviors.same();
+  }
+
+  /** Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the stats timeout. */
+  private Behavior<QueueCommand> onGetFleet(GetFleet request) {
+    List<String> entities = allEntities();
+    int expected = entities.size();
+    ActorRef<FleetView> collector = context.spawnAnonymous(Gather.create(FleetView.class, expected,
+        settings.statsTimeout(), request.replyTo(), answers -> FleetView.merge(answers, expected), "fleet view"));
+    for (String entity : entities) {
+      send(entity, new GetFleet(collector));
+    }
+    return Behaviors.same();
+  }
+
+  private List<String> allEntities() {
+    List<String> entities = new ArrayList<>();
+    for (String type : catalog.names()) {
+      entities.addAll(entitiesOf(type));
+    }
+    return entities;
+  }
+
+  /** Gathers the entities' answers to one question and replies with their merge; with what it has after a timeout. */
+  static final class Gather {
+    private enum Timeout implements NoSerializationVerificationNeeded {
+      INSTANCE
+    }
+
+    static <T> Behavior<T> create(Class<T> answerClass, int expected, java.time.Duration timeout, ActorRef<T> replyTo,
+        java.util.function.Function<List<T>, T> merge, String what) {
+      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
+        timers.startSingleTimer(Timeout.INSTANCE, timeout);
+        List<T> answers = new ArrayList<>();
+        return Behaviors.receive(Object.class)
+            .onMessage(answerClass, answer -> {
+              answers.add(answer);
+              if (answers.size() < expected) {
+                return Behaviors.same();
+              }
+              replyTo.tell(merge.apply(answers));
+              return Behaviors.stopped();
+            })
+            .onMessageEquals(Timeout.INSTANCE, () -> {
+              context.getLog().warn("{}: {} of {} queue entities answered in {}", what, answers.size(), expected,
+                  timeout);
+              replyTo.tell(merge.apply(answers));
+              return Behaviors.stopped();
+            })
+            .build();
+      })).narrow();
+    }
   }
 
   /** Sums the entities' counters; answers with what it has when some entity is slow. */

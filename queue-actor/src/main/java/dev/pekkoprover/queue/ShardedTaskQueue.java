@@ -31,6 +31,6 @@ public final class ShardedTaskQueue {
   public static ActorRef<ShardingEnvelope<QueueCommand>> init(
       ActorSystem<?> system, TaskCatalog catalog, QueueSettings settings, String role) {
     return ClusterSharding.get(system)
-        .init(Entity.of(ENTITY, context -> LocalTaskQueue.createInCluster(catalog, settings)).withRole(role));
+        .init(Entity.of(ENTITY, context -> LocalTaskQueue.createInCluster(catalog, settings, context.getEntityId())).withRole(role));
   }
 }

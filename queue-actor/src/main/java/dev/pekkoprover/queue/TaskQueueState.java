@@ -84,6 +84,13 @@ public final class TaskQueueState<W, R> {
      * or its flow is gone. Rare; the actor gathers them into one message per worker.
      */
     void cancel(W worker, String taskId, String reason);
+
+    /**
+     * A task's result from the worker that held it went to its flow: how long the task waited for that dispatch
+     * (since it was enqueued or last put back) and how long the run took (dispatch to result). For the wait and run
+     * histograms. Hot path: one call per completed task.
+     */
+    default void completed(String taskType, long waitNanos, long runNanos) {}
   }
 
   /** Why a task in flight went back to its queue. */
@@ -136,6 +143,14 @@ public final class TaskQueueState<W, R> {
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
+  /**
+   * The clock reading of the call in progress, where one call reads the clock once for several uses (a result's run
+   * time and the dispatch its freed slot makes); {@link #NO_TIME} outside such a call. The clock is the one cost of
+   * timing on the hot path, so each call reads it at most once.
+   */
+  private long callTime = NO_TIME;
+  private static final long NO_TIME = Long.MIN_VALUE;
+  private final boolean measureWaits;
   /** Tasks accepted so far: each task's sequence number, so a worker's free slot goes to its oldest task. */
   private long enqueued;
 
@@ -144,6 +159,18 @@ public final class TaskQueueState<W, R> {
    * @param nanoClock monotonic time in nanoseconds ({@code System::nanoTime}; a manual clock in tests)
    */
   public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock) {
+    this(catalog, settings, effects, nanoClock, true);
+  }
+
+  /**
+   * @param measureWaits whether to time how long tasks wait, for {@link Effects#completed}: one clock reading at the
+   *     enqueue of a task that cannot be dispatched at once. Off where nobody reads the wait ({@code
+   *     prover.metrics.enabled = off}); run times are measured either way (the fleet view and the autoscaling signal
+   *     need them) at no extra reading where the result's freed slot is refilled at once.
+   */
+  public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock,
+      boolean measureWaits) {
+    this.measureWaits = measureWaits;
     this.catalog = catalog;
     this.settings = settings;
     this.effects = effects;
@@ -188,7 +215,10 @@ public final class TaskQueueState<W, R> {
     }
     type.pending.addLast(task);
     if (type.top > 0) {
-      dispatch(type);
+      dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see start)
+    }
+    if (task.state == TaskState.PENDING && measureWaits) {
+      task.pendingSince = nanoClock.getAsLong();
     }
   }
 
@@ -258,8 +288,10 @@ public final class TaskQueueState<W, R> {
         w.incarnation = incarnation;
         w.down = false;
         w.elsewhere = 0;
+        w.restarts++;
       }
     }
+    w.lastHeard = nanoClock.getAsLong();
     w.capacity = Math.max(0, capacity);
     w.unseatAll();
     List<Seat> seats = new ArrayList<>(taskTypes.size());
@@ -374,6 +406,7 @@ public final class TaskQueueState<W, R> {
     }
     Set<String> held = heldTaskIds instanceof Set<String> set ? set : new HashSet<>(heldTaskIds);
     long now = nanoClock.getAsLong();
+    w.lastHeard = now;
     int mine = 0;
     List<Task> lost = null;
     for (Task task = w.heldHead; task != null; task = task.heldNext) {
@@ -442,10 +475,24 @@ public final class TaskQueueState<W, R> {
     Task task = tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
     if (task != null && task.heldBy(workerId, incarnation)) {
       Worker w = task.holder;
+      long now = nanoClock.getAsLong();
+      w.lastHeard = now;
+      w.done++;
       release(task);
       task.state = TaskState.DONE;
-      complete(task, workerId, attempt, result);
-      dispatchFor(w);
+      if (complete(task, workerId, attempt, result)) {
+        TypeQueue type = task.type;
+        long run = now - task.dispatchedAt;
+        type.runs++;
+        type.runNanos += run;
+        effects.completed(type.name, task.dispatchedAt - task.pendingSince, run);
+      }
+      callTime = now; // the dispatch into the freed slot happens now too
+      try {
+        dispatchFor(w);
+      } finally {
+        callTime = NO_TIME;
+      }
       return true;
     }
     Worker reporter = freeZombieSlot(workerId, incarnation, taskId);
@@ -489,6 +536,8 @@ public final class TaskQueueState<W, R> {
       return false;
     }
     Worker w = task.holder;
+    w.lastHeard = nanoClock.getAsLong();
+    w.failed++;
     release(task);
     task.failures++;
     if (task.cancelled) {
@@ -521,6 +570,7 @@ public final class TaskQueueState<W, R> {
       return false;
     }
     Worker w = task.holder;
+    w.lastHeard = nanoClock.getAsLong();
     release(task);
     w.suspend(task.type);
     if (task.cancelled) {
@@ -601,6 +651,66 @@ public final class TaskQueueState<W, R> {
     return new QueueStats(byType, workers.size(), unknownResults, repeatedEnqueues);
   }
 
+  /**
+   * What the queue knows of one worker, for the fleet view.
+   *
+   * @param inFlight slots taken here (tasks in flight plus overrun tasks it still runs)
+   * @param done results it delivered that went to their flow
+   * @param failed computes that failed on it
+   * @param restarts new incarnations seen
+   * @param lastHeardNanosAgo since its last announcement, load report or report on a task it held
+   * @param reachable false while its node is unreachable
+   */
+  public record WorkerNumbers(
+      int inFlight, long done, long failed, int restarts, long lastHeardNanosAgo, boolean reachable) {}
+
+  /** What the queue knows of this worker, or null for an unknown worker. */
+  public WorkerNumbers workerNumbers(String workerId) {
+    Worker w = workers.get(workerId);
+    if (w == null) {
+      return null;
+    }
+    return new WorkerNumbers(
+        w.busy, w.done, w.failed, w.restarts, nanoClock.getAsLong() - w.lastHeard, !w.unreachable);
+  }
+
+  /**
+   * Run times and waiting of one type, for the fleet view and the autoscaling signal.
+   *
+   * @param runs tasks whose run time was measured (results from the worker that held the task)
+   * @param runNanos their run times added up
+   * @param oldestPendingNanos the longest any of the first {@link #OLDEST_SCAN} pending tasks has waited, 0 when none
+   */
+  public record TypeTimes(long runs, long runNanos, long oldestPendingNanos) {}
+
+  /** Pending tasks looked at for the oldest: put-backs go to the head, so the oldest is near it. */
+  static final int OLDEST_SCAN = 1000;
+
+  public TypeTimes typeTimes(String taskType) {
+    TypeQueue t = types.get(taskType);
+    if (t == null) {
+      return new TypeTimes(0, 0, 0);
+    }
+    long now = nanoClock.getAsLong();
+    long oldest = 0;
+    int seen = 0;
+    for (Task task : t.pending) {
+      if (task.pendingSince != NO_TIME) { // unknown where waits are not measured
+        oldest = Math.max(oldest, now - task.pendingSince);
+      }
+      if (++seen == OLDEST_SCAN) {
+        break;
+      }
+    }
+    return new TypeTimes(t.runs, t.runNanos, oldest);
+  }
+
+  /** Tasks of this type put back for this cause so far (one that crashed its worker: when its backoff starts). */
+  public long putBack(String taskType, Redelivery cause) {
+    TypeQueue t = types.get(taskType);
+    return t == null ? 0 : t.putBack[cause.ordinal()];
+  }
+
   /** Slots of this worker that are taken here (in flight plus zombies), or -1 for an unknown worker. */
   public int slotsTaken(String workerId) {
     Worker w = workers.get(workerId);
@@ -672,7 +782,12 @@ public final class TaskQueueState<W, R> {
     task.holder = w;
     task.lastWorkerId = w.workerId;
     task.absent = false;
-    task.deadline = nanoClock.getAsLong() + type.leaseNanos;
+    long now = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
+    if (task.pendingSince == NO_TIME) {
+      task.pendingSince = now; // dispatched within its enqueue: it did not wait
+    }
+    task.dispatchedAt = now;
+    task.deadline = now + type.leaseNanos;
     type.linkLease(task);
     w.linkHeld(task);
     type.inFlight++;
@@ -697,14 +812,16 @@ public final class TaskQueueState<W, R> {
     task.holder = null;
   }
 
-  private void complete(Task task, String workerId, int attempt, Object result) {
+  /** Passes the result on to the flow; false (nothing sent) when the flow was cancelled. */
+  private boolean complete(Task task, String workerId, int attempt, Object result) {
     if (task.cancelled) {
-      return;
+      return false;
     }
     TaskEnvelope e = task.envelope;
     task.type.completed++;
     effects.reply(task.replyTo, new TaskOutcome.Succeeded(
         e.taskId(), e.flowId(), e.runId(), e.taskType(), attempt, workerId, result));
+    return true;
   }
 
   private void giveUp(Task task, String reason) {
@@ -722,6 +839,7 @@ public final class TaskQueueState<W, R> {
 
   private void redeliver(Task task, String workerId, Redelivery cause) {
     toHead(task);
+    task.type.putBack[cause.ordinal()]++;
     switch (cause) {
       case DECLINED -> task.type.declined++;
       case LEASE_OVERRUN -> task.type.leaseOverruns++;
@@ -733,6 +851,7 @@ public final class TaskQueueState<W, R> {
   private void toHead(Task task) {
     task.envelope = task.envelope.withAttempt(task.envelope.attempt() + 1);
     task.state = TaskState.PENDING;
+    task.pendingSince = nanoClock.getAsLong();
     task.type.pending.addFirst(task);
   }
 
@@ -760,6 +879,7 @@ public final class TaskQueueState<W, R> {
       // not take down the next worker the moment that one is up (memory pressure and similar passing causes clear
       // meanwhile), and a crash that merely hit it in passing does not hit it again by the same timing.
       task.type.lost++;
+      task.type.putBack[cause.ordinal()]++;
       task.state = TaskState.BACKOFF;
       task.type.waiting++;
       effects.retryLater(task.envelope, from.workerId, task.losses, cause.describe(from.workerId) + " ("
@@ -849,6 +969,12 @@ public final class TaskQueueState<W, R> {
     Worker overrunOn;
     String overrunIncarnation;
     long deadline;
+    /**
+     * When it last became pending (enqueued, put back, or its retry came due; {@link #NO_TIME} until its enqueue is
+     * over), and when it was last dispatched.
+     */
+    long pendingSince;
+    long dispatchedAt;
     /** The holder's last load report left this task out, first at {@link #absentSince}. */
     boolean absent;
     long absentSince;
@@ -862,6 +988,7 @@ public final class TaskQueueState<W, R> {
       this.seq = seq;
       this.replyTo = replyTo;
       this.type = type;
+      this.pendingSince = NO_TIME;
     }
 
     boolean heldBy(String workerId, String incarnation) {
@@ -884,6 +1011,11 @@ public final class TaskQueueState<W, R> {
     long declined;
     long lost;
     long leaseOverruns;
+    /** Tasks put back, by {@link Redelivery} ordinal. */
+    final long[] putBack = new long[Redelivery.values().length];
+    /** Run times measured (see {@link Effects#completed}): how many, and their sum. */
+    long runs;
+    long runNanos;
     Task leaseHead;
     Task leaseTail;
     /** heads[b] / tails[b]: workers serving this type with b free slots, longest there first. */
@@ -1022,6 +1154,11 @@ public final class TaskQueueState<W, R> {
     boolean unreachable;
     /** This incarnation said it is going down: no work until the next one announces itself. */
     boolean down;
+    /** For the fleet view: results passed on, failed computes, new incarnations seen, last word from it (nanos). */
+    long done;
+    long failed;
+    int restarts;
+    long lastHeard;
     Seat[] seats = newSeats(0);
     Task heldHead;
     Task heldTail;

@@ -1,5 +1,7 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -7,6 +9,8 @@ import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,6 +46,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   public interface Command {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
+
+  /** Asks for the flow's progress (tasks pushed and answered so far), for the status API. */
+  public record GetProgress(ActorRef<FlowsView.FlowProgress> replyTo) implements Command, CborSerializable {}
 
   private record WrappedMissing(MissingTasks missing) implements Command {}
 
@@ -107,6 +114,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private int missingUnlogged;
   private final List<String> missingIdsToLog = new ArrayList<>();
   private boolean done;
+  private final long startedAt = System.nanoTime();
 
   /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
   public static <R> Behavior<Command> create(
@@ -176,7 +184,23 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         .onMessage(WrappedMissing.class, this::onMissing)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(GetProgress.class, this::onGetProgress)
         .build();
+  }
+
+  private Behavior<Command> onGetProgress(GetProgress request) {
+    request.replyTo().tell(new FlowsView.FlowProgress(flowId, sequence, sequence - pending.size(),
+        (System.nanoTime() - startedAt) / 1_000_000));
+    return this;
+  }
+
+  /** A result dropped (a duplicate, or of another run): rare, so the counter is looked up each time. */
+  private void countDropped(String reason) {
+    Counter.builder("prover.flow.results.dropped")
+        .description("Task outcomes a flow dropped: a duplicate of an accepted result, or from another run")
+        .tag("reason", reason)
+        .register(ProverMetrics.get(getContext().getSystem()).registry())
+        .increment();
   }
 
   /** Logs what the last round's answers re-sent, then asks the queue about every task now overdue. */
@@ -275,6 +299,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     TaskOutcome outcome = wrapped.outcome();
     if (!runId.equals(outcome.runId())) {
       staleResults++;
+      countDropped("stale_run");
       getContext().getLog().warn(
           "Flow {} dropped an outcome of task {} (type {}) from run {}; this run is {}",
           flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
@@ -284,6 +309,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     Pending task = n < 0 ? null : pending.remove(n);
     if (task == null) {
       duplicates++;
+      countDropped("duplicate");
       getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
       return this;
     }

@@ -1,18 +1,31 @@
 package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
@@ -40,6 +53,19 @@ public final class Sequencer {
       implements Command, NoSerializationVerificationNeeded {}
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
+
+  /**
+   * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to {@link
+   * #PROGRESS_TIMEOUT}) and recent failed flows. The sequencer registers for it with the receptionist under {@link
+   * #FLOWS_KEY}, so the status API of any node of the cluster can find the singleton.
+   */
+  public record GetFlows(ActorRef<FlowsView> replyTo) implements Command, CborSerializable {}
+
+  /** Where the status API finds the sequencer (the singleton's current incarnation) from any node. */
+  public static final ServiceKey<GetFlows> FLOWS_KEY = ServiceKey.create(GetFlows.class, "prover-sequencer-flows");
+
+  /** How long the sequencer waits for its flows' progress before answering GetFlows with those that answered. */
+  static final Duration PROGRESS_TIMEOUT = Duration.ofSeconds(2);
 
   /**
    * @param started start-up is done: circuits compiled, registration loop running
@@ -92,8 +118,15 @@ public final class Sequencer {
   private final Duration resendAfter;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
-  /** Running flows by id (also the compile flow while it runs): told when a queue node is lost. */
-  private final Map<String, ActorRef<Flow.Command>> flows = new HashMap<>();
+  /** Running flows by id, oldest first (also the compile flow while it runs): told when a queue node is lost. */
+  private final Map<String, ActorRef<Flow.Command>> flows = new LinkedHashMap<>();
+  /** The flows requested by someone and running: what prover_flows_running reads. */
+  private final AtomicInteger running = new AtomicInteger();
+  private final Gauge runningGauge;
+  private final Counter completedCounter;
+  private final Counter failedCounter;
+  /** The last failed flows, newest last. */
+  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
   /** Queue nodes already handled, "address#uid", oldest first. */
   private final Set<String> lostQueueNodes = new LinkedHashSet<>();
   private ActorRef<WorkerRegistrationFlow.Command> registration;
@@ -132,6 +165,19 @@ public final class Sequencer {
     this.whenStarted = whenStarted;
     this.flowEnded = context.messageAdapter(FlowResult.class, FlowEnded::new);
     this.resendAfter = context.getSystem().settings().config().getDuration("prover.sequencer.resend-after");
+    var registry = ProverMetrics.get(context.getSystem()).registry();
+    this.runningGauge = Gauge.builder("prover.flows.running", running, AtomicInteger::get)
+        .description("Flows running on the sequencer").register(registry);
+    this.completedCounter = Counter.builder("prover.flows.completed")
+        .description("Flows that completed").register(registry);
+    this.failedCounter = Counter.builder("prover.flows.failed")
+        .description("Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
+        .register(registry);
+    context.getSystem().receptionist().tell(Receptionist.register(FLOWS_KEY, context.getSelf().narrow()));
+    AutoscaleSettings autoscale = AutoscaleSettings.fromConfig(context.getSystem().settings().config());
+    if (autoscale.enabled()) {
+      context.spawn(AutoscaleReporter.create(queue, autoscale), "autoscale-reporter");
+    }
     context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
     startCompile();
   }
@@ -148,8 +194,10 @@ public final class Sequencer {
         .onMessage(FlowEnded.class, this::onStartupEnded)
         .onMessageEquals(RetryStartup.INSTANCE, this::onRetryStartup)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(RunFlow.class, this::onEarlyRunFlow)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
 
@@ -158,7 +206,9 @@ public final class Sequencer {
         .onMessage(RunFlow.class, this::onRunFlow)
         .onMessage(FlowEnded.class, this::onFlowEnded)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
 
@@ -201,6 +251,7 @@ public final class Sequencer {
   private Behavior<Command> onRunFlow(RunFlow request) {
     String flowId = request.name() + "-" + (++flowCounter);
     requesters.put(flowId, request.replyTo());
+    running.set(requesters.size());
     flows.put(flowId, context.spawn(
         Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter), flowId));
     return Behaviors.same();
@@ -210,10 +261,18 @@ public final class Sequencer {
     FlowResult result = ended.result();
     flows.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
+    running.set(requesters.size());
     if (result instanceof FlowResult.Completed) {
       completed++;
+      completedCounter.increment();
     } else {
       failed++;
+      failedCounter.increment();
+      if (recentFailures.size() == RecentFailure.KEEP) {
+        recentFailures.removeFirst();
+      }
+      recentFailures.addLast(new RecentFailure(System.currentTimeMillis(), "flow failed", null, null,
+          result.flowId(), null, ((FlowResult.Failed) result).reason()));
     }
     if (requester != null) {
       requester.tell(result);
@@ -235,6 +294,69 @@ public final class Sequencer {
       registration.tell(lost);
     }
     return Behaviors.same();
+  }
+
+  /** Asks every running flow for its progress (a child gathers the answers) and answers with the counts. */
+  private Behavior<Command> onGetFlows(GetFlows request) {
+    List<ActorRef<Flow.Command>> listed = new ArrayList<>();
+    for (Map.Entry<String, ActorRef<Flow.Command>> flow : flows.entrySet()) {
+      if (requesters.containsKey(flow.getKey()) && listed.size() < FlowsView.LISTED) {
+        listed.add(flow.getValue());
+      }
+    }
+    List<RecentFailure> failures = new ArrayList<>(recentFailures);
+    java.util.Collections.reverse(failures);
+    FlowsView counts = new FlowsView(runId, registration != null, requesters.size(), completed, failed, List.of(),
+        List.copyOf(failures));
+    context.spawnAnonymous(ProgressGather.create(listed, counts, request.replyTo()));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onStop() {
+    ProverMetrics.get(context.getSystem()).remove(List.of(runningGauge));
+    return Behaviors.same();
+  }
+
+  /** Asks flows for their progress and answers with the counts and what came back within the timeout. */
+  private static final class ProgressGather {
+    private enum Timeout implements NoSerializationVerificationNeeded {
+      INSTANCE
+    }
+
+    static Behavior<FlowsView.FlowProgress> create(
+        List<ActorRef<Flow.Command>> flows, FlowsView counts, ActorRef<FlowsView> replyTo) {
+      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
+        List<FlowsView.FlowProgress> answers = new ArrayList<>();
+        if (flows.isEmpty()) {
+          replyTo.tell(counts);
+          return Behaviors.stopped();
+        }
+        ActorRef<FlowsView.FlowProgress> self = context.getSelf().narrow();
+        flows.forEach(flow -> flow.tell(new Flow.GetProgress(self)));
+        timers.startSingleTimer(Timeout.INSTANCE, PROGRESS_TIMEOUT);
+        return Behaviors.receive(Object.class)
+            .onMessage(FlowsView.FlowProgress.class, progress -> {
+              answers.add(progress);
+              if (answers.size() < flows.size()) {
+                return Behaviors.same();
+              }
+              replyTo.tell(with(counts, answers));
+              return Behaviors.stopped();
+            })
+            .onMessageEquals(Timeout.INSTANCE, () -> {
+              replyTo.tell(with(counts, answers));
+              return Behaviors.stopped();
+            })
+            .build();
+      })).narrow();
+    }
+
+    private static FlowsView with(FlowsView counts, List<FlowsView.FlowProgress> progress) {
+      List<FlowsView.FlowProgress> sorted = new ArrayList<>(progress);
+      sorted.sort(java.util.Comparator.comparingLong(FlowsView.FlowProgress::runningMillis).reversed());
+      return new FlowsView(counts.runId(), counts.started(), counts.running(), counts.completed(), counts.failed(),
+          List.copyOf(sorted), counts.recentFailures());
+    }
   }
 
   private Behavior<Command> onGetStatus(GetStatus request) {

@@ -6,6 +6,8 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -181,6 +183,10 @@ public final class WorkerRegistrationFlow {
       return;
     }
     registeredWorkers.add(workerId);
+    Counter.builder("prover.worker.registrations")
+        .description("Workers registered by the registration loop (a restarted worker registers again)")
+        .register(ProverMetrics.get(context.getSystem()).registry())
+        .increment();
     context.getLog().info(
         "Worker {} registered (task {}, {} registration(s) so far)",
         workerId, success.taskId(), registeredWorkers.size());

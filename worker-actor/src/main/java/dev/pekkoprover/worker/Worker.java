@@ -32,10 +32,14 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
+import org.apache.pekko.actor.typed.Signal;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -166,6 +170,7 @@ public final class Worker {
   private final ObjectMapper json;
   /** Checks a result bound for another node; off (0) in one JVM, where nothing crosses. */
   private final PayloadCheck results;
+  private final WorkerMeters meters;
   /** Fresh at every (re)start; tells the queue that this worker restarted, and tells stale results apart. */
   private final String incarnation = UUID.randomUUID().toString();
 
@@ -209,6 +214,7 @@ public final class Worker {
         context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.computeDispatcher()));
     this.json = JacksonObjectMapperProvider.get(context.getSystem()).getOrCreate("jackson-json", Optional.empty());
     this.results = new PayloadCheck(context.getSystem(), settings.maxResultBytes());
+    this.meters = WorkerMeters.get(context.getSystem());
   }
 
   /**
@@ -226,11 +232,15 @@ public final class Worker {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(queue, "queue");
     ServedTypes served = new ServedTypes(Objects.requireNonNull(types, "types"));
+    AtomicInteger starts = new AtomicInteger();
     Behavior<WorkerCommand> worker =
         Behaviors.setup(
             context ->
                 Behaviors.withTimers(
                     timers -> {
+                      if (starts.getAndIncrement() > 0) {
+                        WorkerMeters.get(context.getSystem()).restarted();
+                      }
                       if (!settings.announceInterval().isZero()) {
                         timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
                       }
@@ -263,6 +273,8 @@ public final class Worker {
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onSignal(PostStop.class, this::onStopping)
+        .onSignal(PreRestart.class, this::onStopping)
         .build();
   }
 
@@ -286,6 +298,8 @@ public final class Worker {
         .onMessage(PrepareDone.class, this::onPrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onSignal(PostStop.class, this::onStopping)
+        .onSignal(PreRestart.class, this::onStopping)
         .build();
   }
 
@@ -300,12 +314,21 @@ public final class Worker {
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onSignal(PostStop.class, this::onStopping)
+        .onSignal(PreRestart.class, this::onStopping)
         .build();
+  }
+
+  /** This incarnation stops or is about to restart: it no longer counts in its node's workers by state. */
+  private Behavior<WorkerCommand> onStopping(Signal signal) {
+    meters.gone(workerId);
+    return Behaviors.same();
   }
 
   /** Switches the served types, then tells the queue, the event stream and the listener. */
   private void enter(WorkerState newState, String detail) {
     state = newState;
+    meters.entered(workerId, newState);
     served = slots(newState);
     var serves = types.served(newState);
     announce();
@@ -321,8 +344,8 @@ public final class Worker {
 
   private void announce() {
     queue.tell(
-        new QueueCommand.WorkerServes(
-            context.getSelf(), workerId, incarnation, types.served(state), settings.concurrency()));
+        new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation, types.served(state),
+            settings.concurrency(), state, types.served(WorkerState.READY)));
   }
 
   /**
@@ -675,6 +698,7 @@ public final class Worker {
   /** Reports a result; one that could not cross a node fails its task for good instead of being lost in transit. */
   private void succeed(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
     if (result == null || !AnyValue.isAllowed(result.getClass())) {
+      meters.resultRefused("not_serializable");
       failForGood(task, replyTo, "task " + task.taskId() + " (type " + task.taskType() + ") returned "
           + (result == null ? "null" : "a " + result.getClass().getName())
           + ", which cannot travel as a task result: return a record implementing "
@@ -683,9 +707,10 @@ public final class Worker {
     }
     if (results.enabled() && replyTo.path().address().hasGlobalScope()) {
       // bound for another node: it must fit the transport's frame and be readable there, or it would be lost
-      String problem = results.problem("result", task.taskId(), task.taskType(), result);
-      if (problem != null) {
-        failForGood(task, replyTo, problem);
+      PayloadCheck.Verdict verdict = results.check("result", task.taskId(), task.taskType(), result);
+      if (!verdict.ok()) {
+        meters.resultRefused(verdict.bytes() > settings.maxResultBytes() ? "too_large" : "unreadable");
+        failForGood(task, replyTo, verdict.problem());
         return;
       }
     }

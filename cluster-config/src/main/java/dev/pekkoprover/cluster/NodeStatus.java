@@ -1,0 +1,94 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.FlowsView;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.sequencer.AutoscaleSettings;
+import dev.pekkoprover.sequencer.AutoscaleSignal;
+import dev.pekkoprover.sequencer.Sequencer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+
+/**
+ * Puts a node's {@link StatusReport} together: the fleet from the queue ({@link QueueCommand.GetFleet}, through this
+ * node's queue or queue front), the flows from the sequencer wherever it runs (found through the receptionist), this
+ * node's readiness, and the autoscaling signal computed from the fleet. Whatever does not answer within {@code
+ * prover.http.status-timeout} is left out and named in {@code problems}; the report itself always comes.
+ */
+final class NodeStatus {
+
+  /** What {@code /health/ready} answers: ready, or why not. */
+  record Readiness(boolean ready, String reason) {}
+
+  /** This node's address, roles and member status, and its readiness, at the moment of asking. */
+  interface Self {
+    StatusReport.NodeInfo info();
+
+    Readiness readiness();
+  }
+
+  private final ActorSystem<?> system;
+  private final ActorRef<QueueCommand> queue;
+  private final Duration timeout;
+  private final AutoscaleSettings autoscale;
+  private final Self self;
+
+  NodeStatus(ActorSystem<?> system, ActorRef<QueueCommand> queue, Duration timeout, Self self) {
+    this.system = system;
+    this.queue = queue;
+    this.timeout = timeout;
+    this.autoscale = AutoscaleSettings.fromConfig(system.settings().config());
+    this.self = self;
+  }
+
+  Readiness readiness() {
+    return self.readiness();
+  }
+
+  CompletionStage<StatusReport> report() {
+    CompletableFuture<FleetView> fleet = orNull(
+        AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
+    CompletableFuture<FlowsView> flows = orNull(sequencer().thenCompose(sequencer -> sequencer == null
+        ? CompletableFuture.completedFuture(null)
+        : AskPattern.ask(sequencer, Sequencer.GetFlows::new, timeout, system.scheduler())));
+    return fleet.thenCombine(flows, (fleetView, flowsView) -> {
+      List<String> problems = new ArrayList<>();
+      List<AutoscaleSignal.Demand> demands = List.of();
+      if (fleetView == null) {
+        problems.add("the queue did not answer within " + timeout + ": no workers, queues or queue failures");
+      } else {
+        if (fleetView.answered() < fleetView.asked()) {
+          problems.add("only " + fleetView.answered() + " of " + fleetView.asked() + " queue entities answered "
+              + "in time: workers and queues are partial");
+        }
+        demands = new AutoscaleSignal(autoscale).update(fleetView, System.nanoTime());
+      }
+      if (flowsView == null) {
+        problems.add("no sequencer answered within " + timeout + " (none running, or still starting): no flows");
+      }
+      return StatusReport.of(self.info(), fleetView, flowsView, demands, problems);
+    });
+  }
+
+  /** The sequencer's flows endpoint from the receptionist (any node of the cluster), or null when none is listed. */
+  private CompletionStage<ActorRef<Sequencer.GetFlows>> sequencer() {
+    CompletionStage<Receptionist.Listing> listing = AskPattern.ask(system.receptionist(),
+        (ActorRef<Receptionist.Listing> replyTo) -> Receptionist.find(Sequencer.FLOWS_KEY, replyTo), timeout,
+        system.scheduler());
+    return listing.thenApply(found -> {
+      var instances = found.getServiceInstances(Sequencer.FLOWS_KEY);
+      return instances.isEmpty() ? null : instances.iterator().next();
+    });
+  }
+
+  private static <T> CompletableFuture<T> orNull(CompletionStage<T> stage) {
+    return stage.toCompletableFuture().exceptionally(error -> null);
+  }
+}
