@@ -106,9 +106,13 @@ class WorkerChurnIT {
     NodeProcesses.assertResultOk(sequencer, BLOCKS);
 
     // every kill whose worker held tasks: each put-back line naming that worker, between its kill and the next kill
-    // of the same node (its replacement has the same id), comes within 5 s of the kill
+    // of the same node (its replacement has the same id), comes within 5 s of the kill. Kills are at least 5 s apart,
+    // so a put-back later than that would have to come after the next kill of the same node to go unnoticed, and
+    // then within the time failure detection takes for that kill (about 3 s).
     int killsWithPutBacks = 0;
     List<String> report = new ArrayList<>();
+    List<String> late = new ArrayList<>();
+    List<String> unregistered = new ArrayList<>();
     for (Kill kill : kills) {
       long until = kills.stream()
           .filter(later -> later.number() > kill.number() && later.workerId().equals(kill.workerId()))
@@ -131,10 +135,9 @@ class WorkerChurnIT {
           .filter(line -> line.millis() >= kill.at() && line.millis() < until)
           .map(line -> String.format("%.1f s", (line.millis() - kill.at()) / 1000.0))
           .findFirst().orElse("not");
-      if (replacementUp < summaryAt - REGISTERED_WITHIN_MILLIS && replacementUp < until) {
-        assertFalse(registered.equals("not"), "kill " + kill.number() + ": the replacement was Up "
-            + (summaryAt - replacementUp) / 1000 + " s before the run ended and registered in the run:\n"
-            + kill.replacement().tail(30));
+      if (replacementUp < summaryAt - REGISTERED_WITHIN_MILLIS && replacementUp < until && registered.equals("not")) {
+        unregistered.add("kill " + kill.number() + ": the replacement was Up " + (summaryAt - replacementUp) / 1000
+            + " s before the run ended but never registered:\n" + kill.replacement().tail(30));
       }
       report.add(String.format("kill %d (%s, %.1f s into the churn): %d put-back line(s) %s ms after the kill; "
               + "node downed %s after the kill; replacement Up %s, registered %s after the kill", kill.number(),
@@ -144,14 +147,17 @@ class WorkerChurnIT {
       if (!putBacks.isEmpty()) {
         killsWithPutBacks++;
         for (NodeProcesses.Line line : putBacks) {
-          assertTrue(line.millis() - kill.at() <= PUT_BACK_WITHIN_MILLIS,
-              "kill " + kill.number() + ": put back " + (line.millis() - kill.at()) + " ms after the kill, over "
-                  + PUT_BACK_WITHIN_MILLIS + " ms: " + line.text());
+          if (line.millis() - kill.at() > PUT_BACK_WITHIN_MILLIS) {
+            late.add("kill " + kill.number() + ": put back " + (line.millis() - kill.at()) + " ms after the kill: "
+                + line.text());
+          }
         }
       }
     }
     report.forEach(System.out::println);
+    assertEquals(List.of(), late, "every put-back within " + PUT_BACK_WITHIN_MILLIS + " ms of its kill");
     assertTrue(killsWithPutBacks > 0, "at least one killed worker held tasks:\n" + String.join("\n", report));
+    assertEquals(List.of(), unregistered, "every replacement Up long enough before the end registered in the run");
 
     for (NodeProcesses.Node node : processes.all()) {
       assertTrue(node.lines().stream().noneMatch(line -> line.contains("detected instability")),
