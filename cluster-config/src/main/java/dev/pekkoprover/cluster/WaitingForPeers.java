@@ -22,7 +22,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits for: to join the
  * cluster through its seeds, to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
  * workers and flows wait); one line when that wait ends, and one when the node is Up. The sharding region's own WARN
- * per retry is filtered out of the log ({@link ShardRegionRetryFilter}), so these lines are what an operator sees of
+ * per retry is filtered out of the log ({@link PeerWaitRetryFilter}), so these lines are what an operator sees of
  * a missing peer.
  */
 public final class WaitingForPeers {
@@ -59,6 +59,8 @@ public final class WaitingForPeers {
   private long lastReport;
   private boolean reported;
   private boolean up;
+  /** This node's own MemberUp event came; {@link Cluster#selfMember} may show it Up only later. */
+  private boolean selfUp;
 
   private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
     this.context = context;
@@ -91,9 +93,21 @@ public final class WaitingForPeers {
 
   private Behavior<Command> watching() {
     return Behaviors.receive(Command.class)
-        .onMessage(ClusterChange.class, change -> look())
+        .onMessage(ClusterChange.class, this::onClusterChange)
         .onMessageEquals(Tick.INSTANCE, this::look)
         .build();
+  }
+
+  /**
+   * The Up line goes out on this node's own MemberUp event: {@link Cluster#selfMember} is read from a view that another
+   * subscriber updates, and it lagged up to the next tick (a worker registered before its node said it was Up).
+   */
+  private Behavior<Command> onClusterChange(ClusterChange change) {
+    if (change.event() instanceof ClusterEvent.MemberUp memberUp
+        && memberUp.member().uniqueAddress().equals(cluster.selfMember().uniqueAddress())) {
+      selfUp = true;
+    }
+    return look();
   }
 
   private Behavior<Command> look() {
@@ -113,7 +127,7 @@ public final class WaitingForPeers {
       lastReport = now;
       reported = true;
     }
-    if (!up && selfMember.status() == MemberStatus.up()) {
+    if (!up && (selfUp || selfMember.status() == MemberStatus.up())) {
       up = true;
       List<String> members = new ArrayList<>();
       cluster.state().getMembers().forEach(member -> members.add(ProverNode.hostPort(member.address())));

@@ -1,6 +1,8 @@
 package dev.pekkoprover.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
@@ -10,23 +12,81 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Real node processes started from the runnable jar with the shipped configuration (only the heap is capped), each
- * with its output (stdout and stderr) gathered line by line. {@link #close} kills and awaits every process started.
+ * with its output (stdout and stderr) gathered line by line, every line with the wall-clock time it arrived.
+ * {@link #close} kills and awaits every process started and, when given a directory, writes every node's output
+ * there (one file per process, also when the test failed).
  */
 final class NodeProcesses implements AutoCloseable {
 
-  /** One node process and its output so far. */
-  record Node(Process process, Queue<String> lines) {
+  /** Logback's {@code %d{HH:mm:ss.SSS} %-5level} at the start of a log line (cluster-config's logback.xml). */
+  private static final Pattern LOG_TIME = Pattern.compile("^(\\d{2}:\\d{2}:\\d{2}\\.\\d{3}) ");
+  private static final long DAY_MILLIS = TimeUnit.DAYS.toMillis(1);
+
+  /** One line of a node's output and when it was written (epoch millis). */
+  record Line(long arrived, String text) {
+    /**
+     * When the node wrote it: the log line's own timestamp (same host, same clock; its date taken from the arrival)
+     * or, for a line without one (stdout), when it arrived here.
+     */
+    long millis() {
+      Matcher time = LOG_TIME.matcher(text);
+      if (!time.lookingAt()) {
+        return arrived;
+      }
+      ZonedDateTime arrival = Instant.ofEpochMilli(arrived).atZone(ZoneId.systemDefault());
+      long logged = arrival.with(LocalTime.parse(time.group(1))).toInstant().toEpochMilli();
+      if (logged - arrived > DAY_MILLIS / 2) {
+        return logged - DAY_MILLIS; // written before midnight, read after
+      }
+      return arrived - logged > DAY_MILLIS / 2 ? logged + DAY_MILLIS : logged;
+    }
+
+    boolean isLogLine() {
+      return LOG_TIME.matcher(text).lookingAt();
+    }
+  }
+
+  /** One node process, the JVM options and arguments it was started with, and its output so far. */
+  record Node(Process process, List<String> jvmOptions, List<String> args, Queue<String> lines, Queue<Line> timed,
+      Thread reader) {
     String output() {
       return String.join("\n", lines);
+    }
+
+    /** The last {@code n} lines, for assertion messages (the whole output goes to the log directory). */
+    String tail(int n) {
+      List<String> all = new ArrayList<>(lines);
+      return String.join("\n", all.subList(Math.max(0, all.size() - n), all.size()));
+    }
+
+    /** The value given to {@code --flag}, or null. */
+    String arg(String flag) {
+      int at = args.indexOf(flag);
+      return at < 0 || at + 1 >= args.size() ? null : args.get(at + 1);
+    }
+
+    /** Waits up to {@code seconds} for the process to end and its last lines to be read; false if it still runs. */
+    boolean awaitExit(long seconds) throws InterruptedException {
+      if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+        return false;
+      }
+      reader.join(TimeUnit.SECONDS.toMillis(5));
+      return true;
     }
 
     /** Waits up to {@code seconds} for a line that passes {@code test}; false if none came. */
@@ -36,13 +96,37 @@ final class NodeProcesses implements AutoCloseable {
         if (lines.stream().anyMatch(test)) {
           return true;
         }
+        if (!process.isAlive()) { // no more lines will come once the reader has read the last ones
+          reader.join(TimeUnit.SECONDS.toMillis(5));
+          return lines.stream().anyMatch(test);
+        }
         Thread.sleep(100);
       }
       return lines.stream().anyMatch(test);
     }
+
+    /** The lines that pass {@code test}, with their times. */
+    List<Line> linesWhere(Predicate<String> test) {
+      return timed.stream().filter(line -> test.test(line.text())).toList();
+    }
   }
 
-  private final List<Process> started = new ArrayList<>();
+  private final List<Node> started = new ArrayList<>();
+  private final Path logDirectory;
+
+  NodeProcesses() {
+    this(null);
+  }
+
+  /** @param logDirectory where {@link #close} writes every node's output (null: nowhere) */
+  NodeProcesses(Path logDirectory) {
+    this.logDirectory = logDirectory;
+  }
+
+  /** Every process started so far, in start order (replacements included). */
+  synchronized List<Node> all() {
+    return List.copyOf(started);
+  }
 
   static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0)) {
@@ -50,22 +134,43 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
+  /** A directory under target/ for one test's node outputs. */
+  static Path logDirectory(String test) {
+    return Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath().getParent()
+        .resolve("it-logs").resolve(test);
+  }
+
   Node launch(String... args) throws IOException {
+    return launch(List.of(), List.of(args));
+  }
+
+  /** Starts the same command again, as a process supervisor would. */
+  Node relaunch(Node node) throws IOException {
+    return launch(node.jvmOptions(), node.args());
+  }
+
+  /**
+   * @param jvmOptions besides the heap cap, e.g. {@code -Dprover.appchain.circuit-seed=x}: system properties override
+   *     the node's configuration
+   */
+  synchronized Node launch(List<String> jvmOptions, List<String> args) throws IOException {
     String jar = System.getProperty("prover.jar", "target/prover-node.jar");
     assertTrue(Files.exists(Path.of(jar)), "the runnable jar is built by package: " + jar);
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
+    command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar);
-    command.addAll(List.of(args));
+    command.addAll(args);
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    started.add(process);
     Queue<String> lines = new ConcurrentLinkedQueue<>();
+    Queue<Line> timed = new ConcurrentLinkedQueue<>();
     Thread reader = new Thread(() -> {
       try (BufferedReader out = new BufferedReader(
           new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         for (String line = out.readLine(); line != null; line = out.readLine()) {
+          timed.add(new Line(System.currentTimeMillis(), line));
           lines.add(line);
         }
       } catch (IOException ignored) {
@@ -73,19 +178,87 @@ final class NodeProcesses implements AutoCloseable {
       }
     });
     reader.setDaemon(true);
+    Node node = new Node(process, List.copyOf(jvmOptions), List.copyOf(args), lines, timed, reader);
+    started.add(node);
     reader.start();
-    return new Node(process, lines);
+    return node;
+  }
+
+  /** SIGSTOP (ProcessHandle can only terminate a process): the process is frozen, its sockets stay open. */
+  static void pause(Process process) throws IOException, InterruptedException {
+    signal("-STOP", process);
+  }
+
+  /** SIGCONT: a paused process runs on. */
+  static void resume(Process process) throws IOException, InterruptedException {
+    signal("-CONT", process);
+  }
+
+  private static void signal(String signal, Process process) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
+    assertTrue(kill.waitFor(10, TimeUnit.SECONDS), "kill " + signal + " ended");
+    assertEquals(0, kill.exitValue(), "kill " + signal + " " + process.pid());
+  }
+
+  /** The sequencer's summary says RESULT OK, with the proven state root and last block equal to the direct ones. */
+  static void assertResultOk(Node sequencer, int blocks) {
+    String output = sequencer.output();
+    assertTrue(output.contains("RESULT OK"), "RESULT OK:\n" + sequencer.tail(60));
+    assertTrue(output.contains(String.format("blocks            %d", blocks)), output);
+    assertEquals(summaryValue(sequencer, "direct state root"), summaryValue(sequencer, "proven state root"),
+        "the proven state root is the direct one");
+    assertEquals(summaryValue(sequencer, "direct last block"), summaryValue(sequencer, "proven last block"),
+        "the proven last block hash is the direct one");
+  }
+
+  private static String summaryValue(Node sequencer, String label) {
+    String value = sequencer.lines().stream()
+        .filter(line -> line.startsWith(label + " "))
+        .map(line -> line.substring(label.length()).trim())
+        .reduce((first, second) -> second)
+        .orElse(null);
+    assertNotNull(value, "the summary has '" + label + "':\n" + sequencer.tail(40));
+    assertTrue(value.matches("[0-9a-f]{64}"), label + " is a hash: " + value);
+    return value;
   }
 
   @Override
-  public void close() throws InterruptedException {
-    for (Process process : started) {
-      process.descendants().forEach(ProcessHandle::destroyForcibly);
-      process.destroyForcibly();
+  public synchronized void close() throws InterruptedException {
+    try {
+      for (Node node : started) {
+        node.process().descendants().forEach(ProcessHandle::destroyForcibly);
+        node.process().destroyForcibly();
+      }
+      for (Node node : started) {
+        Process process = node.process();
+        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "process " + process.pid() + " did not end");
+        assertFalse(process.isAlive());
+      }
+    } finally {
+      saveOutputs();
     }
-    for (Process process : started) {
-      assertTrue(process.waitFor(30, TimeUnit.SECONDS), "process " + process.pid() + " did not end");
-      assertFalse(process.isAlive());
+  }
+
+  private void saveOutputs() {
+    if (logDirectory == null) {
+      return;
+    }
+    try {
+      Files.createDirectories(logDirectory);
+      try (var previous = Files.newDirectoryStream(logDirectory, "*.log")) { // an earlier run's
+        for (Path file : previous) {
+          Files.delete(file);
+        }
+      }
+      for (int i = 0; i < started.size(); i++) {
+        Node node = started.get(i);
+        String name = String.format("%02d-%s-%s.log", i + 1,
+            String.valueOf(node.arg("--roles")).replace(',', '+'), node.arg("--port"));
+        Files.write(logDirectory.resolve(name), new ArrayList<>(node.lines()), StandardCharsets.UTF_8);
+      }
+      System.out.println("node outputs: " + logDirectory);
+    } catch (IOException e) {
+      System.out.println("could not write the node outputs to " + logDirectory + ": " + e);
     }
   }
 }

@@ -479,6 +479,12 @@ public final class TaskQueueState<W, R> {
       w.lastHeard = now;
       w.done++;
       release(task);
+      if (task.type.name.equals(WorkerRegistrationTask.NAME)) {
+        // The worker is registered now: it serves the registration type no more. Its announcement saying so comes by
+        // another path (its node's front) and can arrive after the next registration task, which the registration
+        // loop offers as soon as it has this result; that one would go to this idle worker and be declined.
+        w.suspend(task.type);
+      }
       task.state = TaskState.DONE;
       if (complete(task, workerId, attempt, result)) {
         TypeQueue type = task.type;

@@ -518,6 +518,28 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aWorkerThatJustRegisteredIsNotOfferedTheNextRegistrationTaskBeforeItAnnouncesItsNewTypes() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    String run = "r0000000000001-00000000";
+    serve("w1", 2, registration);
+    queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
+    assertEquals(List.of("reg:1"), effects.sentTo("w1"));
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    // The registration loop offers its next task as soon as it has the result, which can be before the worker's
+    // announcement of its new types (without the registration type) reaches the queue: w1 is registered now and
+    // would only decline it.
+    queue.enqueue(new TaskEnvelope("reg:2", "reg", run, registration, 1, "keys"), "reg");
+    assertEquals(List.of("reg:1"), effects.sentTo("w1"));
+    serve("w2", 1, registration);
+    assertEquals(List.of("reg:2"), effects.sentTo("w2"));
+    // Unprepared again (restarted, or told of a newer run), w1 announces the registration type and takes one.
+    queue.enqueue(new TaskEnvelope("reg:3", "reg", run, registration, 1, "keys"), "reg");
+    serve("w1", 2, registration);
+    assertEquals(List.of("reg:1", "reg:3"), effects.sentTo("w1"));
+    assertEquals(0, queue.stats().of(registration).declined());
+  }
+
+  @Test
   void aNewIncarnationGetsItsOldTasksBackAndAnOldResultStillCounts() {
     serve("w1", 2, "square");
     enqueueSquares("t1", "t2");
