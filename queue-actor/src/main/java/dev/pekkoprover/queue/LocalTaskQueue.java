@@ -274,7 +274,7 @@ public final class LocalTaskQueue {
     if (watched.add(msg.worker())) {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
-    state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity());
+    state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
     sendDispatches();
     return Behaviors.same();
   }

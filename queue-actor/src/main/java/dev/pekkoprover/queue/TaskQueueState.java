@@ -9,6 +9,7 @@ import dev.pekkoprover.protocol.TaskOutcome;
 import java.util.ArrayDeque;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -276,6 +277,17 @@ public final class TaskQueueState<W, R> {
    * ignored.
    */
   public void workerServes(String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity) {
+    workerServes(workerId, incarnation, worker, taskTypes, capacity, null);
+  }
+
+  /**
+   * As {@link #workerServes(String, String, Object, Set, int)}, knowing the worker's state ({@code null}: unknown).
+   * An announcement made while Unprepared that arrives after the worker's registration result (announcements come
+   * through the worker node's front, results straight from the worker, so they can cross) does not offer the worker
+   * the registration type again: it registered, and would only decline.
+   */
+  public void workerServes(
+      String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity, WorkerState state) {
     Worker w = workers.get(workerId);
     List<TypeQueue> touched = List.of();
     if (w == null) {
@@ -287,6 +299,7 @@ public final class TaskQueueState<W, R> {
         touched = putBackAll(w, Redelivery.WORKER_RESTARTED, Set.of());
         w.incarnation = incarnation;
         w.down = false;
+        w.justRegistered = false;
         w.elsewhere = 0;
         w.restarts++;
       }
@@ -302,9 +315,17 @@ public final class TaskQueueState<W, R> {
       }
     }
     w.seats = seats.toArray(newSeats(0));
+    if (state != null && state != WorkerState.UNPREPARED) {
+      w.justRegistered = false; // its announcement after the registration has come: later Unprepared ones are new
+    }
+    boolean staleUnprepared = w.justRegistered && state == WorkerState.UNPREPARED;
     int free = w.free();
     for (Seat seat : w.seats) {
-      seat.type.seat(seat, free);
+      if (staleUnprepared && seat.type.name.equals(WorkerRegistrationTask.NAME)) {
+        seat.suspended = true;
+      } else {
+        seat.type.seat(seat, free);
+      }
     }
     for (TypeQueue type : touched) {
       dispatch(type);
@@ -484,6 +505,7 @@ public final class TaskQueueState<W, R> {
         // another path (its node's front) and can arrive after the next registration task, which the registration
         // loop offers as soon as it has this result; that one would go to this idle worker and be declined.
         w.suspend(task.type);
+        w.justRegistered = true;
       }
       task.state = TaskState.DONE;
       if (complete(task, workerId, attempt, result)) {
@@ -1160,6 +1182,8 @@ public final class TaskQueueState<W, R> {
     boolean unreachable;
     /** This incarnation said it is going down: no work until the next one announces itself. */
     boolean down;
+    /** It completed a registration task and has not announced a state past Unprepared since. */
+    boolean justRegistered;
     /** For the fleet view: results passed on, failed computes, new incarnations seen, last word from it (nanos). */
     long done;
     long failed;

@@ -518,6 +518,24 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void anUnpreparedAnnouncementThatArrivesAfterTheRegistrationResultDoesNotOfferItTheRegistrationTypeAgain() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    String run = "r0000000000001-00000000";
+    var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
+    queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    // a periodic announcement sent while still Unprepared, overtaken by the result on its shorter path
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
+    queue.enqueue(new TaskEnvelope("reg:2", "reg", run, registration, 1, "keys"), "reg");
+    assertEquals(List.of("reg:1"), effects.sentTo("w1"), "the stale announcement lifts nothing");
+    // its announcements after the registration come; later, told of a newer run, it is Unprepared again for real
+    queue.workerServes("w1", "inc-1", "w1", Set.of("square"), 2, dev.pekkoprover.protocol.WorkerState.READY);
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
+    assertEquals(List.of("reg:1", "reg:2"), effects.sentTo("w1"));
+  }
+
+  @Test
   void aWorkerThatJustRegisteredIsNotOfferedTheNextRegistrationTaskBeforeItAnnouncesItsNewTypes() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
     String run = "r0000000000001-00000000";
