@@ -44,19 +44,31 @@ final class Browser implements AutoCloseable {
     this.profile = profile;
   }
 
-  /** Starts headless Chromium with a window of this size, or fails (skips only when told to) without it. */
-  static Browser start(int width, int height) throws IOException {
+  /**
+   * Fails, with the command that installs them, when Chromium or its driver is missing; aborts (skipped) only when
+   * told to with {@code -Ddashboard.browser=skip}. A test calls it first, before it starts anything else.
+   */
+  static void require() {
     if ("skip".equals(System.getProperty("dashboard.browser"))) {
       Assumptions.abort("-Ddashboard.browser=skip: the dashboard's browser test is skipped on request");
     }
-    if (!Files.isExecutable(Path.of(CHROMIUM)) || !Files.isExecutable(Path.of(CHROMEDRIVER))) {
-      fail("the dashboard's browser test needs headless Chromium and its driver: " + CHROMIUM + " and "
-          + CHROMEDRIVER + " (" + (Files.isExecutable(Path.of(CHROMIUM)) ? "" : CHROMIUM + " missing ")
-          + (Files.isExecutable(Path.of(CHROMEDRIVER)) ? "" : CHROMEDRIVER + " missing")
-          + "). Install them with `apt-get install -y chromium chromium-driver` (.ci/run does), point "
-          + "-Dchromium.binary and -Dchromedriver.binary at another install, or skip this test on purpose with "
-          + "-Ddashboard.browser=skip");
+    java.util.List<String> missing = new java.util.ArrayList<>();
+    for (String binary : new String[] {CHROMIUM, CHROMEDRIVER}) {
+      if (!Files.isExecutable(Path.of(binary))) {
+        missing.add(binary);
+      }
     }
+    if (!missing.isEmpty()) {
+      fail("the dashboard's browser test needs headless Chromium and its driver, and " + String.join(" and ", missing)
+          + (missing.size() == 1 ? " is" : " are") + " missing. Install them with `apt-get install -y chromium "
+          + "chromium-driver` (.ci/run does), point -Dchromium.binary and -Dchromedriver.binary at another install, "
+          + "or skip this test on purpose with -Ddashboard.browser=skip");
+    }
+  }
+
+  /** Starts headless Chromium with a window of this size (see {@link #require}). */
+  static Browser start(int width, int height) throws IOException {
+    require();
     // Selenium warns at length that it has no DevTools (CDP) module for this Chromium version: none is needed here
     Logger.getLogger("org.openqa.selenium").setLevel(Level.SEVERE);
     Path profile = Files.createTempDirectory("dashboard-chromium");

@@ -57,6 +57,7 @@ class DashboardIT {
 
   @Test
   void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
+    Browser.require(); // before any node starts: a missing browser fails at once, saying how to install it
     int seedPort = NodeProcesses.freePort();
     int seedHttp = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
