@@ -112,6 +112,12 @@ class DashboardIT {
       for (String kept : workers.subList(1, 3)) {
         assertEquals("ready", rowState(browser, kept), workersSeen(browser));
       }
+      // the sequencer node's output said so too (issue 11, item 6)
+      String stoppedNode = "127.0.0.1:" + stoppedPort;
+      assertTrue(sequencer.awaitLine(line -> line.startsWith("worker node " + stoppedNode + " is Up: "), 1),
+          sequencer.output());
+      assertTrue(sequencer.awaitLine(line -> line.equals("worker node " + stoppedNode + " left the cluster: "
+          + "1 worker node Up"), 30), sequencer.output());
       Thread.sleep(3000); // a few more samples with the smaller fleet in the charts
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
