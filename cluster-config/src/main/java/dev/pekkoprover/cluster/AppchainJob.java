@@ -10,7 +10,6 @@ import dev.pekkoprover.appchain.proof.CompileRequest;
 import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
-import dev.pekkoprover.appchain.task.NewBlockTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -28,10 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -127,9 +122,18 @@ public final class AppchainJob {
     return StartupPlan.of(CircuitCompilerTask.INSTANCE, Appchain.compileRequests(settings), Appchain::registrationParams);
   }
 
-  /** Runs the job on a node with a sequencer; progress lines go to {@code out} once a second and once at the end. */
+  /**
+   * Runs the job on a node with a sequencer; its progress goes to {@code out} ({@link JobProgress}: a bar on a
+   * terminal, else a line once a second and once at the end; what it waits for; worker nodes joining and leaving).
+   */
   public static Summary run(ProverNode node, AppchainSettings settings, Options options, PrintStream out) {
-    node.ready().toCompletableFuture().join();
+    try (JobProgress progress = JobProgress.start(node, out, CircuitCompilerTask.NAME)) {
+      return run(node, settings, options, progress);
+    }
+  }
+
+  private static Summary run(ProverNode node, AppchainSettings settings, Options options, JobProgress progress) {
+    progress.awaitReady();
     VerificationKeys keys = (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
 
     Workload workload = Workload.generate(options.seed(), options.accounts(), options.blocks(), options.txPerBlock());
@@ -142,8 +146,8 @@ public final class AppchainJob {
         block = chain.produceBlock(options.txPerBlock())) {
       traces.add(block.get());
     }
-    out.printf("produced %d blocks of %d transactions (%d refused at the mempool); proving in batches of %d%n",
-        traces.size(), accepted, refused, options.blocksPerBatch());
+    progress.println(String.format("produced %d blocks of %d transactions (%d refused at the mempool); proving in "
+        + "batches of %d", traces.size(), accepted, refused, options.blocksPerBatch()));
 
     long start = System.nanoTime();
     List<List<BlockTrace>> batches = new ArrayList<>();
@@ -158,28 +162,19 @@ public final class AppchainJob {
     for (CompletableFuture<BatchProof> proof : proofs) {
       proof.whenComplete((done, error) -> heights.provenUpTo(proofs, batches));
     }
-    ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "appchain-progress");
-      thread.setDaemon(true);
-      return thread;
-    });
-    progress.scheduleAtFixedRate(() -> printProgress(node, traces.size(), out), 1, 1, TimeUnit.SECONDS);
+    progress.proving(traces.size());
     List<String> failures = new ArrayList<>();
     List<BatchProof> proven = new ArrayList<>();
-    try {
-      for (int i = 0; i < proofs.size(); i++) {
-        try {
-          proven.add(proofs.get(i).join());
-        } catch (RuntimeException e) {
-          failures.add("batch " + i + ": " + rootCause(e).getMessage());
-        }
+    for (int i = 0; i < proofs.size(); i++) {
+      try {
+        proven.add(proofs.get(i).join());
+      } catch (RuntimeException e) {
+        failures.add("batch " + i + ": " + rootCause(e).getMessage());
       }
-    } finally {
-      progress.shutdownNow();
     }
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
-    // A last progress line once every flow has ended, so a run shorter than a second still shows where it got to.
-    printProgress(node, traces.size(), out).toCompletableFuture().join();
+    // Where proving got to once every flow has ended (a run shorter than a second shows it too).
+    progress.finish();
     if (failures.isEmpty()) {
       failures.addAll(checkChain(proven, chain, keys));
     }
@@ -259,19 +254,6 @@ public final class AppchainJob {
       }
     });
     return perType;
-  }
-
-  private static CompletionStage<Void> printProgress(ProverNode node, int blocks, PrintStream out) {
-    return node.queueStats().thenAccept(stats -> {
-      long proven = stats.of(NewBlockTask.NAME).completed();
-      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
-      stats.types().forEach((type, counts) -> {
-        if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
-          line.append(' ').append(type).append('=').append(counts.completed());
-        }
-      });
-      out.println(line);
-    });
   }
 
   private static Throwable rootCause(Throwable error) {

@@ -21,7 +21,8 @@ import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The node's HTTP server (Pekko HTTP, one per node): {@code GET /metrics} (Prometheus text), {@code GET /status}
- * (JSON, {@link StatusReport}), {@code GET /health/alive} and {@code GET /health/ready} (200, or 503 with the reason).
+ * (JSON, {@link StatusReport}), {@code GET /health/alive} and {@code GET /health/ready} (200, or 503 with the reason),
+ * and the live dashboard, {@code GET /dashboard} ({@link Dashboard}; {@code /} leads there).
  * Bound to {@code prover.http.host}, loopback by default; unbound with the actor system.
  *
  * <p>Not to miss: no authentication yet. Keep it on loopback, or on a network only the scraper and the probes reach.
@@ -46,9 +47,14 @@ final class NodeEndpoints {
       return base + "/health/ready";
     }
 
+    String dashboard() {
+      return base + "/" + Dashboard.PATH;
+    }
+
     /** The start-up line's text. */
     String describe() {
-      return "status " + status() + ", metrics " + metrics() + ", health " + alive() + " and " + ready();
+      return "dashboard " + dashboard() + ", status " + status() + ", metrics " + metrics() + ", health " + alive()
+          + " and " + ready();
     }
   }
 
@@ -92,7 +98,8 @@ final class NodeEndpoints {
               return Directives.complete(readiness.ready()
                   ? json(StatusCodes.OK, Map.of("ready", true))
                   : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("ready", false, "reason", readiness.reason())));
-            })))));
+            }))),
+        Dashboard.routes()));
   }
 
   private static HttpResponse json(StatusCode code, Object body) {

@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -62,7 +63,7 @@ public final class NodeLauncher {
           .workers(WorkerGroup.allTypes(workers, concurrency))
           .start()) {
         System.out.println(node.endpointsLine());
-        node.ready().toCompletableFuture().join();
+        JobProgress.awaitReady(node, System.out, CircuitCompilerTask.NAME); // saying what it waits for
         System.out.printf("ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
             (System.nanoTime() - start) / 1_000_000, workers);
         AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
@@ -243,6 +244,7 @@ public final class NodeLauncher {
         node.close();
         return summary.ok() ? 0 : 1;
       }
+      WorkerNodeEvents.start(node.system(), System.out::println, false); // worker nodes joining and leaving
       return exit.awaitTermination(); // the node stays in the cluster until it is stopped or downed
     }
   }

@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -153,6 +154,11 @@ public final class ProverNode implements AutoCloseable {
 
   public CompletionStage<QueueStats> queueStats() {
     return AskPattern.ask(started.queue(), QueueCommand.GetStats::new, ASK_TIMEOUT, system.scheduler());
+  }
+
+  /** The fleet as the queue sees it (every entity of the cluster's queue, merged): workers, types, failures. */
+  public CompletionStage<FleetView> fleet() {
+    return AskPattern.ask(started.queue(), QueueCommand.GetFleet::new, ASK_TIMEOUT, system.scheduler());
   }
 
   public CompletionStage<Sequencer.Status> sequencerStatus() {

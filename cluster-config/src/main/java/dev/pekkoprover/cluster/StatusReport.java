@@ -82,6 +82,11 @@ public record StatusReport(
    * @param workers workers serving it now
    * @param meanRunSeconds mean run time of its completed tasks, null before the first
    * @param oldestPendingSeconds how long its longest-waiting task has waited
+   * @param runs completed tasks whose run was timed (results from the worker that held the task)
+   * @param runSecondsTotal their runs added up: the change between two reports over the change of {@code runs} is
+   *     the mean run of the tasks completed in between (what the dashboard charts)
+   * @param waitSecondsTotal the same tasks' waits (enqueue or last put-back to dispatch) added up; stays 0 with
+   *     {@code prover.metrics.enabled = off}, where waits are not timed
    */
   public record QueueRow(
       String taskType,
@@ -97,7 +102,10 @@ public record StatusReport(
       long rejected,
       int workers,
       Double meanRunSeconds,
-      double oldestPendingSeconds) {}
+      double oldestPendingSeconds,
+      long runs,
+      double runSecondsTotal,
+      double waitSecondsTotal) {}
 
   /**
    * @param available false when no sequencer answered (none running, or not found in time)
@@ -141,7 +149,8 @@ public record StatusReport(
         QueueStats.TypeStats c = view.counts();
         queues.add(new QueueRow(type, c.pending(), c.inFlight(), c.completed(), c.failed(), c.retried(),
             c.redelivered(), c.declined(), c.lost(), c.leaseOverruns(), c.rejected(), view.workers(),
-            view.runs() == 0 ? null : view.meanRunSeconds(), view.oldestPendingMillis() / 1000.0));
+            view.runs() == 0 ? null : view.meanRunSeconds(), view.oldestPendingMillis() / 1000.0, view.runs(),
+            view.runNanos() / 1e9, view.waitNanos() / 1e9));
       });
       failures.add(fleet.recentFailures());
     }

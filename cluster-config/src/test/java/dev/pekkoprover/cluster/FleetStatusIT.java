@@ -78,7 +78,8 @@ class FleetStatusIT {
     String seed = "127.0.0.1:" + seedPort;
     NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + seedPort,
         "--http-port", "" + seedHttp, "--blocks", "4", "--txs", "8", "--batch", "2", "--proving-work", "2000");
-    assertTrue(sequencer.awaitLine(line -> line.equals("endpoints of node " + seed + ": status http://127.0.0.1:"
+    assertTrue(sequencer.awaitLine(line -> line.equals("endpoints of node " + seed + ": dashboard http://127.0.0.1:"
+            + seedHttp + "/dashboard, status http://127.0.0.1:"
             + seedHttp + "/status, metrics http://127.0.0.1:" + seedHttp + "/metrics, health http://127.0.0.1:"
             + seedHttp + "/health/alive and http://127.0.0.1:" + seedHttp + "/health/ready"), 60),
         "one start-up line with the endpoints:\n" + sequencer.output());

@@ -88,6 +88,12 @@ class StatusApiTest {
       assertEquals(1, squares.pending());
       assertEquals(1, squares.failed());
       assertEquals(2, squares.workers());
+      assertEquals(0, squares.runs()); // the failed one's run is not a completed task's
+      StatusReport.QueueRow compiles = report.queues().stream()
+          .filter(q -> q.taskType().equals("compile")).findFirst().orElseThrow();
+      assertTrue(compiles.runs() >= 1, compiles.toString());
+      assertEquals(compiles.meanRunSeconds() * compiles.runs(), compiles.runSecondsTotal(), 1e-6);
+      assertTrue(compiles.waitSecondsTotal() >= 0, compiles.toString());
       assertTrue(report.flows().available());
       assertEquals(1, report.flows().running());
       assertEquals(1, report.flows().failed());

@@ -79,11 +79,19 @@ public record FleetView(
    * @param runs tasks whose run time was measured (dispatch to result, results of the worker that held the task)
    * @param runNanos their run times added up
    * @param oldestPendingMillis how long the task at the head of the queue has waited; 0 when none waits
+   * @param waitNanos the waits of the tasks whose run was measured (enqueue or last put-back to their dispatch) added
+   *     up; 0 for tasks enqueued while waits are not timed ({@code prover.metrics.enabled = off})
    */
-  public record TypeView(QueueStats.TypeStats counts, int workers, long runs, long runNanos, long oldestPendingMillis)
+  public record TypeView(
+      QueueStats.TypeStats counts, int workers, long runs, long runNanos, long oldestPendingMillis, long waitNanos)
       implements CborSerializable {
 
-    public static final TypeView EMPTY = new TypeView(QueueStats.TypeStats.EMPTY, 0, 0, 0, 0);
+    public static final TypeView EMPTY = new TypeView(QueueStats.TypeStats.EMPTY, 0, 0, 0, 0, 0);
+
+    /** Without the waits (added later; callers that only need run times). */
+    public TypeView(QueueStats.TypeStats counts, int workers, long runs, long runNanos, long oldestPendingMillis) {
+      this(counts, workers, runs, runNanos, oldestPendingMillis, 0);
+    }
 
     /** Mean run time in seconds, or -1 when no run was measured yet. */
     public double meanRunSeconds() {
@@ -93,7 +101,8 @@ public record FleetView(
     /** Several entities (partitions) of one type: counts added; workers are known to each partition alike. */
     TypeView plus(TypeView other) {
       return new TypeView(counts.plus(other.counts), Math.max(workers, other.workers), runs + other.runs,
-          runNanos + other.runNanos, Math.max(oldestPendingMillis, other.oldestPendingMillis));
+          runNanos + other.runNanos, Math.max(oldestPendingMillis, other.oldestPendingMillis),
+          waitNanos + other.waitNanos);
     }
   }
 

@@ -17,7 +17,8 @@ class FleetViewTest {
 
   private static FleetView.TypeView type(long pending, long completed, int workers, long runs, long runNanos) {
     return new FleetView.TypeView(
-        new QueueStats.TypeStats(pending, 0, completed, 0, 0, 0, 0, 0, 0, 0), workers, runs, runNanos, 0);
+        new QueueStats.TypeStats(pending, 0, completed, 0, 0, 0, 0, 0, 0, 0), workers, runs, runNanos, 0,
+        2 * runNanos);
   }
 
   @Test
@@ -57,5 +58,6 @@ class FleetViewTest {
     assertEquals(40, merged.counts().completed());
     assertEquals(3, merged.workers());
     assertEquals(0.1, merged.meanRunSeconds(), 1e-9);
+    assertEquals(8_000_000_000L, merged.waitNanos(), "the partitions' waits added up");
   }
 }

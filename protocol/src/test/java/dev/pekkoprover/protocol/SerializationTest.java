@@ -90,7 +90,7 @@ class SerializationTest {
         List.of("add", "square"), List.of("add", "compile", "square"), 2, 1, 40, 3, 1, 250, true);
     FleetView fleet = new FleetView(List.of(view),
         Map.of("square", new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 1, 3,
-            3_000_000, 12)),
+            3_000_000, 12, 5_000_000)),
         List.of(failure), 2, 3, 1, 1);
     List<Object> messages =
         List.of(

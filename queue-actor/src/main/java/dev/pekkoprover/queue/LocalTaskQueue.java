@@ -441,7 +441,7 @@ public final class LocalTaskQueue {
       }
       TaskQueueState.TypeTimes times = state.typeTimes(type);
       types.put(type, new FleetView.TypeView(stats.of(type), serving, times.runs(), times.runNanos(),
-          times.oldestPendingNanos() / 1_000_000));
+          times.oldestPendingNanos() / 1_000_000, times.waitNanos()));
     }
     List<RecentFailure> failures = new ArrayList<>(recentFailures);
     java.util.Collections.reverse(failures);

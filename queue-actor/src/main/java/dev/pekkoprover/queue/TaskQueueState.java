@@ -511,9 +511,11 @@ public final class TaskQueueState<W, R> {
       if (complete(task, workerId, attempt, result)) {
         TypeQueue type = task.type;
         long run = now - task.dispatchedAt;
+        long wait = task.dispatchedAt - task.pendingSince;
         type.runs++;
         type.runNanos += run;
-        effects.completed(type.name, task.dispatchedAt - task.pendingSince, run);
+        type.waitNanos += wait;
+        effects.completed(type.name, wait, run);
       }
       callTime = now; // the dispatch into the freed slot happens now too
       try {
@@ -707,9 +709,11 @@ public final class TaskQueueState<W, R> {
    *
    * @param runs tasks whose run time was measured (results from the worker that held the task)
    * @param runNanos their run times added up
+   * @param waitNanos the same tasks' waits (enqueue or last put-back to the dispatch that completed them) added up;
+   *     0 for tasks enqueued while waits are not measured
    * @param oldestPendingNanos the longest any of the first {@link #OLDEST_SCAN} pending tasks has waited, 0 when none
    */
-  public record TypeTimes(long runs, long runNanos, long oldestPendingNanos) {}
+  public record TypeTimes(long runs, long runNanos, long waitNanos, long oldestPendingNanos) {}
 
   /** Pending tasks looked at for the oldest: put-backs go to the head, so the oldest is near it. */
   static final int OLDEST_SCAN = 1000;
@@ -717,7 +721,7 @@ public final class TaskQueueState<W, R> {
   public TypeTimes typeTimes(String taskType) {
     TypeQueue t = types.get(taskType);
     if (t == null) {
-      return new TypeTimes(0, 0, 0);
+      return new TypeTimes(0, 0, 0, 0);
     }
     long now = nanoClock.getAsLong();
     long oldest = 0;
@@ -730,7 +734,7 @@ public final class TaskQueueState<W, R> {
         break;
       }
     }
-    return new TypeTimes(t.runs, t.runNanos, oldest);
+    return new TypeTimes(t.runs, t.runNanos, t.waitNanos, oldest);
   }
 
   /** Tasks of this type put back for this cause so far (one that crashed its worker: when its backoff starts). */
@@ -1041,9 +1045,10 @@ public final class TaskQueueState<W, R> {
     long leaseOverruns;
     /** Tasks put back, by {@link Redelivery} ordinal. */
     final long[] putBack = new long[Redelivery.values().length];
-    /** Run times measured (see {@link Effects#completed}): how many, and their sum. */
+    /** Run times measured (see {@link Effects#completed}): how many, their sum, and the sum of their waits. */
     long runs;
     long runNanos;
+    long waitNanos;
     Task leaseHead;
     Task leaseTail;
     /** heads[b] / tails[b]: workers serving this type with b free slots, longest there first. */

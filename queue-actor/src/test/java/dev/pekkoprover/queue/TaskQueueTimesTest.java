@@ -84,6 +84,7 @@ class TaskQueueTimesTest {
     TaskQueueState.TypeTimes times = queue.typeTimes("square");
     assertEquals(2, times.runs());
     assertEquals(90 * MS, times.runNanos());
+    assertEquals(140 * MS, times.waitNanos(), "the waits of the tasks whose runs were measured, added up");
 
     // a duplicate, late result is neither timed nor counted again
     assertFalse(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));

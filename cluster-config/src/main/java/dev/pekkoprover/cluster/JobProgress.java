@@ -1,0 +1,504 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * What the main job (and the sequencer node) says while it runs, on its standard output. On a terminal ({@link
+ * System#console()} not null) one progress bar redrawn in place: blocks proven of those produced, tasks pending and in
+ * flight, tasks/s and an ETA. Otherwise the once-a-second lines it always printed ({@code proving: blocks N/M proven;
+ * tasks done ...}, which tests and scripts parse), unchanged. Either way: while it waits (to be Up in the cluster, for
+ * a queue node, for workers, for the circuits to compile, for workers to register) a line saying what for, repeated
+ * every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node joins, becomes
+ * unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
+ *
+ * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text, and the
+ * libraries that do it (progressbar with JLine) would add a terminal layer whose only use here is the width, which
+ * {@code COLUMNS} gives where set. Log lines go to standard error; while the bar is drawn they first erase its line
+ * ({@link ProgressLineClearer}), and the bar is drawn again below them at the next tick.
+ */
+public final class JobProgress implements AutoCloseable {
+
+  /** How often a wait that goes on is said again (lines), with its numbers then. */
+  static final Duration REPEAT_WAIT = Duration.ofSeconds(5);
+  /** Tasks/s are measured over this much of the latest past. */
+  static final Duration RATE_WINDOW = Duration.ofSeconds(5);
+  private static final Duration TICK = Duration.ofSeconds(1);
+  private static final Duration ASK = Duration.ofSeconds(3);
+
+  private final ProverNode node;
+  private final PrintStream out;
+  private final String compileType;
+  private final Display display;
+  private final ScheduledExecutorService ticker;
+  private final AutoCloseable memberEvents;
+  private final Function<ProverNode, String> clusterWait;
+
+  // proving
+  private volatile int blocks;
+  private long provingStart;
+  private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanos, tasks completed}
+  // waiting
+  private String waitKind;
+  private long waitStart;
+  private long waitSaid;
+
+  private JobProgress(ProverNode node, PrintStream out, String compileType, Display display) {
+    this.node = node;
+    this.out = out;
+    this.compileType = compileType;
+    this.display = display;
+    this.ticker = Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "job-progress");
+      thread.setDaemon(true);
+      return thread;
+    });
+    boolean cluster = "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
+    this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
+    this.memberEvents = cluster ? WorkerNodeEvents.start(node.system(), this::event, true) : () -> {};
+  }
+
+  /**
+   * The job's progress on {@code out}: a bar when {@code out} is this process's standard output and that is a
+   * terminal (or {@code -Dprover.progress=bar}; {@code =lines} forces the lines), else the lines.
+   *
+   * @param compileType the start-up plan's task type, whose tasks the wait for compilation counts
+   */
+  public static JobProgress start(ProverNode node, PrintStream out, String compileType) {
+    String forced = System.getProperty("prover.progress", "");
+    boolean bar = forced.equals("bar")
+        || (!forced.equals("lines") && out == System.out && System.console() != null
+            && !"dumb".equals(System.getenv("TERM")));
+    return new JobProgress(node, out, compileType, bar ? new Bar(out, columns()) : new Lines(out));
+  }
+
+  /**
+   * The terminal's width: {@code COLUMNS} where the shell exports it, else what {@code stty size} says of the
+   * terminal on standard input (a console has one), else 80.
+   */
+  static int columns() {
+    String exported = System.getenv("COLUMNS");
+    try {
+      if (exported != null) {
+        return Math.max(40, Integer.parseInt(exported.trim()));
+      }
+      Process stty = new ProcessBuilder("stty", "size").redirectInput(ProcessBuilder.Redirect.INHERIT)
+          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      if (stty.waitFor(2, TimeUnit.SECONDS) && stty.exitValue() == 0) {
+        String[] rowsColumns = new String(stty.getInputStream().readAllBytes()).trim().split("\\s+");
+        int columns = Integer.parseInt(rowsColumns[1]);
+        if (columns > 0) { // a terminal without a size (a pseudo-terminal nobody sized) says 0
+          return Math.max(40, columns);
+        }
+      }
+      stty.destroy();
+    } catch (Exception | LinkageError unknown) {
+      // no stty, or not a terminal after all
+    }
+    return 80;
+  }
+
+  /** A line of the job's own (blocks produced, summary): above the bar, or as it is. */
+  public void println(String line) {
+    display.event(line);
+  }
+
+  /** A worker node joined or left, or anything else worth a line of its own now. */
+  void event(String line) {
+    display.event(line);
+  }
+
+  /**
+   * Waits until the node is ready (start-up done, local workers Ready), saying what it waits for while it does;
+   * fails as {@code node.ready()} fails.
+   */
+  public void awaitReady() {
+    CompletableFuture<Void> ready = node.ready().toCompletableFuture();
+    long start = System.nanoTime();
+    boolean waited = false;
+    while (!ready.isDone()) {
+      try {
+        ready.get(TICK.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (TimeoutException stillWaiting) {
+        String what = startupWait();
+        if (what != null) {
+          waited = true;
+          waiting(what);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the node to be ready", e);
+      } catch (ExecutionException e) {
+        break; // thrown by join below
+      }
+    }
+    ready.join();
+    if (waited) {
+      doneWaiting(String.format(Locale.ROOT, "ready after waiting %.1f s", (System.nanoTime() - start) / 1e9));
+    }
+  }
+
+  /** Waits until the node is ready as {@link #awaitReady()} does, saying what it waits for on {@code out}. */
+  public static void awaitReady(ProverNode node, PrintStream out, String compileType) {
+    try (JobProgress progress = start(node, out, compileType)) {
+      progress.awaitReady();
+    }
+  }
+
+  /** Starts the once-a-second progress of proving {@code blocks} blocks. */
+  public void proving(int blocks) {
+    this.blocks = blocks;
+    this.provingStart = System.nanoTime();
+    ticker.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Stops the ticks and shows where proving got to one last time (a run shorter than a second shows it too). */
+  public void finish() {
+    ticker.shutdownNow();
+    try {
+      ticker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    QueueStats stats = node.queueStats().toCompletableFuture().join();
+    display.progress(stats, snapshot(stats, null), true);
+  }
+
+  @Override
+  public void close() {
+    ticker.shutdownNow();
+    try {
+      memberEvents.close();
+    } catch (Exception ignored) {
+      // the node is going away
+    }
+    display.close();
+  }
+
+  private void tick() {
+    try {
+      QueueStats stats = node.queueStats().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+      FleetView fleet = fleet();
+      Snapshot now = snapshot(stats, fleet);
+      display.progress(stats, now, false);
+      if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
+        waiting("waiting for workers: none is Ready (" + fleet.workers().size() + " known), "
+            + now.pending() + " task(s) pending");
+      } else if (waitKind != null) {
+        doneWaiting("workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
+      }
+    } catch (Exception e) {
+      // a slow answer (a busy node, a queue node moving): the next tick tries again
+    }
+  }
+
+  /** What one tick shows. */
+  record Snapshot(long proven, int blocks, long pending, long inFlight, double tasksPerSecond, Duration eta,
+      boolean etaAtLeast, int readyWorkers) {}
+
+  private synchronized Snapshot snapshot(QueueStats stats, FleetView fleet) {
+    long done = 0;
+    long pending = 0;
+    long inFlight = 0;
+    for (var entry : stats.types().entrySet()) {
+      if (!entry.getKey().equals(WorkerRegistrationTask.NAME)) {
+        done += entry.getValue().completed();
+        pending += entry.getValue().pending();
+        inFlight += entry.getValue().inFlight();
+      }
+    }
+    long now = System.nanoTime();
+    samples.addLast(new long[] {now, done});
+    while (samples.size() > 2 && now - samples.peekFirst()[0] > RATE_WINDOW.toNanos()) {
+      samples.removeFirst();
+    }
+    long[] first = samples.peekFirst();
+    double rate = now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
+    long proven = stats.of(AppchainProgressLine.BLOCK_TYPE).completed();
+    // From the blocks once some are proven; before, from the tasks known now at the present rate, which is a lower
+    // bound (a flow pushes its merges as their inputs come back)
+    Duration eta = null;
+    boolean lowerBound = false;
+    if (proven >= blocks) {
+      eta = Duration.ZERO;
+    } else if (proven > 0) {
+      eta = Duration.ofNanos((now - provingStart) / proven * (blocks - proven));
+    } else if (rate > 0) {
+      eta = Duration.ofMillis((long) ((pending + inFlight) / rate * 1000));
+      lowerBound = true;
+    }
+    int ready = 0;
+    if (fleet != null) {
+      for (FleetView.WorkerView w : fleet.workers()) {
+        if (w.state() == WorkerState.READY && w.reachable()) {
+          ready++;
+        }
+      }
+    }
+    return new Snapshot(proven, blocks, pending, inFlight, rate, eta, lowerBound, ready);
+  }
+
+  private FleetView fleet() {
+    try {
+      return node.fleet().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /** What start-up waits for now, or null when it cannot tell (it asks again at the next tick). */
+  private String startupWait() {
+    String cluster = clusterWait.apply(node);
+    if (cluster != null) {
+      return cluster;
+    }
+    FleetView fleet = fleet();
+    if (fleet == null) {
+      return null;
+    }
+    return startupWait(fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
+  }
+
+  /**
+   * Start-up's wait as the fleet shows it: no worker yet, circuits compiling, or workers registering and preparing.
+   *
+   * @param started the sequencer's start-up is done (compiled, registration loop running)
+   */
+  static String startupWait(FleetView fleet, String compileType, boolean started) {
+    int known = fleet.workers().size();
+    if (!started) {
+      QueueStats.TypeStats compile = fleet.type(compileType).counts();
+      long total = compile.pending() + compile.inFlight() + compile.completed();
+      boolean compilers = fleet.workers().stream().anyMatch(w -> w.servedTypes().contains(compileType));
+      if (known == 0 || !compilers) {
+        return "waiting for workers: " + (known == 0 ? "none has announced itself to the queue yet"
+            : "none of the " + known + " known serves " + compileType + " yet")
+            + "; the circuits are compiled on a worker";
+      }
+      return "waiting for compilation: " + compile.completed() + "/" + total + " circuit(s) compiled, "
+          + compile.inFlight() + " on workers now";
+    }
+    long ready = fleet.workers().stream().filter(w -> w.state() == WorkerState.READY).count();
+    return "waiting for workers to register and prepare: " + ready + "/" + known + " Ready";
+  }
+
+  /** In a cluster: not Up yet, or no queue node Up (else null). */
+  private static String clusterWait(ProverNode node) {
+    Cluster cluster = Cluster.get(node.system());
+    Member self = cluster.selfMember();
+    if (self.status() != MemberStatus.up()) {
+      return "waiting to be Up in the cluster (member status " + self.status() + ")";
+    }
+    var state = cluster.state();
+    boolean queueUp = StreamSupport.stream(state.getMembers().spliterator(), false)
+        .anyMatch(m -> m.hasRole(ProverNode.QUEUE_ROLE) && m.status() == MemberStatus.up()
+            && !state.getUnreachable().contains(m));
+    return queueUp ? null : "waiting for a queue node: no member with role queue is Up (start one with --roles queue)";
+  }
+
+  /** Says {@code what} when the kind of wait is new, and again every {@link #REPEAT_WAIT} (the bar: every tick). */
+  private synchronized void waiting(String what) {
+    long now = System.nanoTime();
+    String kind = what.substring(0, what.indexOf(':') < 0 ? what.length() : what.indexOf(':'));
+    if (!kind.equals(waitKind)) {
+      waitKind = kind;
+      waitStart = now;
+      waitSaid = 0;
+    }
+    long waited = now - waitStart;
+    boolean due = waitSaid == 0 || now - waitSaid >= REPEAT_WAIT.toNanos();
+    // "waiting for workers for 10 s: none has ..."
+    String line = waited < 1_000_000_000L ? what
+        : kind + " for " + (waited / 1_000_000_000L) + " s" + what.substring(kind.length());
+    display.waiting(line, due);
+    if (due) {
+      waitSaid = now;
+    }
+  }
+
+  private synchronized void doneWaiting(String line) {
+    if (waitKind != null) {
+      waitKind = null;
+      display.waitEnded(line);
+    }
+  }
+
+  /** The appchain's block count, as the lines always counted it. */
+  static final class AppchainProgressLine {
+    static final String BLOCK_TYPE = dev.pekkoprover.appchain.task.NewBlockTask.NAME;
+
+    private AppchainProgressLine() {}
+
+    /** {@code proving: blocks N/M proven; tasks done Type=n ...}: the line tests and scripts parse. */
+    static String render(QueueStats stats, int blocks) {
+      long proven = stats.of(BLOCK_TYPE).completed();
+      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
+      stats.types().forEach((type, counts) -> {
+        if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
+          line.append(' ').append(type).append('=').append(counts.completed());
+        }
+      });
+      return line.toString();
+    }
+  }
+
+  /** Where progress goes: the lines or the bar. Called from the job's thread, the ticker and cluster events. */
+  interface Display {
+    void progress(QueueStats stats, Snapshot now, boolean last);
+
+    /** A wait; {@code due}: the lines say it now (the bar shows every one). */
+    void waiting(String what, boolean due);
+
+    /** The wait is over: a line saying so (the bar comes back at the next tick). */
+    void waitEnded(String line);
+
+    void event(String line);
+
+    default void close() {}
+  }
+
+  /** Not a terminal: the lines as they always were, a wait when due, events as they come. */
+  static final class Lines implements Display {
+    private final PrintStream out;
+
+    Lines(PrintStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public synchronized void progress(QueueStats stats, Snapshot now, boolean last) {
+      out.println(AppchainProgressLine.render(stats, now.blocks()));
+    }
+
+    @Override
+    public synchronized void waiting(String what, boolean due) {
+      if (due) {
+        out.println(what);
+      }
+    }
+
+    @Override
+    public synchronized void waitEnded(String line) {
+      out.println(line);
+    }
+
+    @Override
+    public synchronized void event(String line) {
+      out.println(line);
+    }
+  }
+
+  /** A terminal: one line redrawn in place; other lines are printed above it. */
+  static final class Bar implements Display {
+    private static final String ERASE = "\r\033[K";
+    private final PrintStream out;
+    private final int columns;
+    private String shown = "";
+
+    Bar(PrintStream out, int columns) {
+      this.out = out;
+      this.columns = columns;
+    }
+
+    @Override
+    public synchronized void progress(QueueStats stats, Snapshot now, boolean last) {
+      draw(render(now, columns - 1));
+      if (last) {
+        out.print('\n');
+        out.flush();
+        shown = "";
+        ProgressLineClearer.barShown(false);
+      }
+    }
+
+    @Override
+    public synchronized void waiting(String what, boolean due) {
+      draw(fit(what, columns - 1));
+    }
+
+    @Override
+    public synchronized void waitEnded(String line) {
+      out.print(ERASE);
+      out.println(line);
+      out.flush();
+      shown = "";
+      ProgressLineClearer.barShown(false);
+    }
+
+    @Override
+    public synchronized void event(String line) {
+      out.print(ERASE);
+      out.println(line);
+      if (!shown.isEmpty()) {
+        out.print(shown);
+      }
+      out.flush();
+    }
+
+    @Override
+    public synchronized void close() {
+      if (!shown.isEmpty()) {
+        out.print('\n');
+        out.flush();
+        shown = "";
+      }
+      ProgressLineClearer.barShown(false);
+    }
+
+    private void draw(String line) {
+      shown = line;
+      ProgressLineClearer.barShown(true);
+      out.print(ERASE + line);
+      out.flush();
+    }
+
+    /**
+     * {@code [#######.......] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 0:07}, cut to {@code
+     * width}: the bar takes what the numbers leave (5 to 30 columns; the share in per cent when less is left).
+     * {@code ETA >=0:07}: a lower bound.
+     */
+    static String render(Snapshot s, int width) {
+      String rate = Double.isNaN(s.tasksPerSecond()) ? "- tasks/s"
+          : String.format(Locale.ROOT, "%,.0f tasks/s", s.tasksPerSecond());
+      String eta = s.eta() == null ? "ETA ?" : s.eta().isZero() ? "done"
+          : "ETA " + (s.etaAtLeast() ? ">=" : "") + clock(s.eta());
+      String text = String.format(Locale.ROOT, " %d/%d blocks, %,d pending, %,d in flight, %s, %s",
+          s.proven(), s.blocks(), s.pending(), s.inFlight(), rate, eta);
+      int room = width - text.length() - 2;
+      if (room < 5) { // a narrow terminal, large numbers: the share in figures instead of a bar
+        return fit((s.blocks() == 0 ? 0 : s.proven() * 100 / s.blocks()) + "%" + text, width);
+      }
+      int barWidth = Math.min(30, room);
+      int filled = s.blocks() == 0 ? 0 : (int) Math.min(barWidth, s.proven() * barWidth / s.blocks());
+      String bar = "[" + "#".repeat(filled) + ".".repeat(barWidth - filled) + "]";
+      return fit(bar + text, width);
+    }
+
+    static String clock(Duration d) {
+      long s = d.toSeconds();
+      return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+          : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+
+    static String fit(String line, int width) {
+      return line.length() <= width ? line : line.substring(0, Math.max(0, width - 3)) + "...";
+    }
+  }
+}

@@ -1,0 +1,134 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+
+/**
+ * Issue 11, "what it must show" 3: the live dashboard in headless Chromium against a real cluster started from the
+ * jar (one sequencer+queue node, a worker node with one worker, one with two): the page loads from the node (the chart
+ * library too: nothing from outside), shows the worker count the status API has, fills its charts while the job
+ * proves, and shows the state change when the one-worker node is stopped (SIGTERM: it leaves the cluster). Screenshots
+ * go to {@code target/dashboard.png} (proving) and {@code target/dashboard-worker-stopped.png}; {@code
+ * -Ddashboard.screenshot=<file>} copies the second one there (how {@code docs/dashboard.png} was made).
+ */
+class DashboardIT {
+  private final NodeProcesses processes = new NodeProcesses();
+
+  @AfterEach
+  void killEverything() throws InterruptedException {
+    processes.close();
+  }
+
+  private static String text(Browser browser, String id) {
+    return browser.driver.findElement(By.id(id)).getText().trim();
+  }
+
+  private static List<WebElement> workerRows(Browser browser) {
+    return browser.driver.findElements(By.cssSelector("#workers tbody tr[data-worker]"));
+  }
+
+  private static String rowState(Browser browser, String workerId) {
+    return browser.driver.findElement(By.cssSelector("#workers tbody tr[data-worker='" + workerId + "']"))
+        .getAttribute("data-state");
+  }
+
+  private static String workersSeen(Browser browser) {
+    StringBuilder seen = new StringBuilder("worker count '" + text(browser, "worker-count") + "'");
+    for (WebElement row : workerRows(browser)) {
+      seen.append("; ").append(row.getAttribute("data-worker")).append(' ').append(row.getAttribute("data-state"));
+    }
+    return seen.append("; problems: ").append(text(browser, "problems")).toString();
+  }
+
+  private static long chartPoints(Browser browser, String series) {
+    Object n = browser.driver.executeScript(
+        "return window.proverDashboard.points()[arguments[0]].filter(v => v != null && v > 0).length", series);
+    return ((Number) n).longValue();
+  }
+
+  @Test
+  void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
+    Browser.require(); // before any node starts: a missing browser fails at once, saying how to install it
+    int seedPort = NodeProcesses.freePort();
+    int seedHttp = NodeProcesses.freePort();
+    String seed = "127.0.0.1:" + seedPort;
+    NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + seedPort,
+        "--http-port", "" + seedHttp, "--blocks", "60", "--txs", "16", "--batch", "3", "--proving-work", "30000");
+    String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
+    assertTrue(sequencer.awaitLine(line -> line.contains("endpoints of node " + seed + ": dashboard " + dashboard),
+        60), "the start-up line names the dashboard:\n" + sequencer.output());
+
+    int stoppedPort = NodeProcesses.freePort();
+    NodeProcesses.Node stopped = processes.launch("node", "--roles", "worker", "--port", "" + stoppedPort,
+        "--seeds", seed, "--workers", "1");
+    int keptPort = NodeProcesses.freePort();
+    processes.launch("node", "--roles", "worker", "--port", "" + keptPort, "--seeds", seed, "--workers", "2");
+    String stoppedWorker = "127.0.0.1:" + stoppedPort + "-w1";
+    List<String> workers = List.of(stoppedWorker, "127.0.0.1:" + keptPort + "-w1", "127.0.0.1:" + keptPort + "-w2");
+
+    try (Browser browser = Browser.start(1400, 1500)) {
+      browser.driver.get(dashboard);
+      assertEquals("pekko-prover fleet", browser.driver.getTitle());
+      Object uplot = browser.driver.executeScript("return typeof uPlot");
+      assertEquals("function", uplot, "the chart library came from the node's jar");
+
+      // the right worker count, each Ready, the same workers the status API names
+      browser.await("three Ready workers", 120, () -> text(browser, "worker-count").equals("3")
+          && workerRows(browser).size() == 3
+          && workerRows(browser).stream().allMatch(row -> "ready".equals(row.getAttribute("data-state"))),
+          () -> workersSeen(browser));
+      assertEquals(workers.stream().sorted().toList(),
+          workerRows(browser).stream().map(row -> row.getAttribute("data-worker")).sorted().toList());
+      StatusReport status = NodeEndpoints.JSON.readValue(
+          Http.get("http://127.0.0.1:" + seedHttp + "/status").body(), StatusReport.class);
+      assertEquals(3, status.workers().size(), status.workers().toString());
+
+      // while the job proves: flows with their progress, throughput and latency charted over several seconds
+      browser.await("the job's flows", 60, () -> !browser.driver.findElements(
+          By.cssSelector("#flows tbody tr[data-flow]")).isEmpty(), () -> text(browser, "flows-summary"));
+      browser.await("ten seconds of throughput and run times in the charts", 120,
+          () -> chartPoints(browser, "rate") >= 10 && chartPoints(browser, "run") >= 10,
+          () -> "rate points " + chartPoints(browser, "rate") + ", run points " + chartPoints(browser, "run"));
+      assertTrue(chartPoints(browser, "inFlight") > 0, "queue depth charted");
+      assertEquals(3, browser.driver.findElements(By.cssSelector(".uplot")).size(), "three charts drawn");
+      browser.screenshot(Path.of("target", "dashboard.png"));
+
+      // a worker stopped: its node leaves; the page shows it gone and counts two
+      stopped.process().destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
+      assertTrue(stopped.process().waitFor(60, TimeUnit.SECONDS), "the stopped node exited");
+      browser.await("the stopped worker gone and two workers left", 60,
+          () -> "gone".equals(rowState(browser, stoppedWorker)) && text(browser, "worker-count").equals("2"),
+          () -> workersSeen(browser));
+      assertTrue(text(browser, "worker-states").contains("1 gone"), text(browser, "worker-states"));
+      for (String kept : workers.subList(1, 3)) {
+        assertEquals("ready", rowState(browser, kept), workersSeen(browser));
+      }
+      // the sequencer node's output said so too (issue 11, item 6)
+      String stoppedNode = "127.0.0.1:" + stoppedPort;
+      assertTrue(sequencer.awaitLine(line -> line.startsWith("worker node " + stoppedNode + " is Up: "), 1),
+          sequencer.output());
+      assertTrue(sequencer.awaitLine(line -> line.equals("worker node " + stoppedNode + " left the cluster: "
+          + "1 worker node Up"), 30), sequencer.output());
+      Thread.sleep(3000); // a few more samples with the smaller fleet in the charts
+      Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
+      browser.screenshot(afterStop);
+      String copy = System.getProperty("dashboard.screenshot");
+      if (copy != null && !copy.isBlank()) {
+        Path target = Path.of(copy);
+        if (target.getParent() != null) {
+          Files.createDirectories(target.getParent());
+        }
+        Files.copy(afterStop, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+}
