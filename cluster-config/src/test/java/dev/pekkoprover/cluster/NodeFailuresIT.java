@@ -56,6 +56,9 @@ class NodeFailuresIT {
     NodeProcesses.Node worker = processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(),
         "--seeds", "127.0.0.1:" + statefulPort);
     assertTrue(worker.awaitLine(line -> upWith(line, 2), 60), "the worker joined:\n" + worker.output());
+    // both launchers done starting (a SIGTERM during start-up, before the launcher's hook, exits 143)
+    assertTrue(worker.awaitLine(line -> line.contains(" up with roles "), 30), worker.output());
+    assertTrue(stateful.awaitLine(line -> line.contains(" up with roles "), 30), stateful.output());
 
     worker.process().destroy(); // SIGTERM: CoordinatedShutdown runs from the JVM's shutdown hook
     assertTrue(worker.process().waitFor(30, TimeUnit.SECONDS), "the worker exited:\n" + worker.output());
