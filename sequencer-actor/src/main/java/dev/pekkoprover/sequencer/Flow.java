@@ -72,10 +72,11 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       implements Command, CborSerializable {}
 
   /**
-   * What a flow needs when durability is on: the read view of the result store (and its claims) and the store's
-   * group-commit front.
+   * What a flow needs when durability is on: the read view of the result store (and its claims), the store's
+   * group-commit front, and the digest of the registration parameters the workers prepare with, which is part of
+   * every content key (a task's result depends on its input and on those).
    */
-  public record Durable(ResultIndex index, ActorRef<ResultWriter.Command> writer) {}
+  public record Durable(ResultIndex index, ActorRef<ResultWriter.Command> writer, String parametersDigest) {}
 
   /** Time to ask the queue about tasks whose outcome is overdue; also its timer key. Sent only to self. */
   private enum CheckTick implements Command {
@@ -506,7 +507,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   /** A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the queue. */
   private void pushDurable(Pending task, Object input) {
     try {
-      task.key = keys.keyOf(task.type, input);
+      task.key = keys.keyOf(task.type, input, durable.parametersDigest());
     } catch (RuntimeException e) {
       fail("the input of task " + task.envelope.taskId() + " (type " + task.type.name() + ") cannot be serialised "
           + "for its content key: " + e);

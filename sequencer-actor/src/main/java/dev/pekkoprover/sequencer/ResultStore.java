@@ -70,8 +70,10 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
       StoreSettings.Bounds bounds,
       ResultIndex index,
       ActorRef<Recovered> recovered) {
-    return Behaviors.setup(
-        context -> new ResultStore(context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered));
+    return Behaviors.setup(context -> {
+      context.setLoggerName(ResultStore.class); // its lines would otherwise come from a Pekko logger, kept at WARN
+      return new ResultStore(context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered);
+    });
   }
 
   private ResultStore(

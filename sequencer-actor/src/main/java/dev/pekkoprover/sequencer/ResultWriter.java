@@ -80,8 +80,10 @@ public final class ResultWriter {
   private long failedWrites;
 
   public static Behavior<Command> create(ActorRef<ResultStore.Command> store, String storeName, StoreSettings settings) {
-    return Behaviors.setup(context -> Behaviors.withTimers(
-        timers -> new ResultWriter(context, timers, store, storeName, settings).running()));
+    return Behaviors.setup(context -> {
+      context.setLoggerName(ResultWriter.class); // not a Pekko logger, which the node's logback keeps at WARN
+      return Behaviors.withTimers(timers -> new ResultWriter(context, timers, store, storeName, settings).running());
+    });
   }
 
   private ResultWriter(

@@ -144,8 +144,11 @@ public final class Sequencer {
   private int failed;
   private int startupAttempts;
   private final StoreSettings storeSettings;
-  /** Null when durability is off. */
-  private final Flow.Durable durable;
+  /** Null when durability is off, and until start-up is done (it needs the registration parameters' digest). */
+  private Flow.Durable durable;
+  private final ResultIndex results;
+  /** Flow outcomes are stored under "name @digest": a name proven under other registration parameters runs again. */
+  private String outcomeSuffix = "";
   private final ResultIndex flowOutcomes;
   private final ActorRef<ResultWriter.Command> outcomeWriter;
   private final ActorRef<ResultWriter.Command> resultWriter;
@@ -171,12 +174,14 @@ public final class Sequencer {
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(
-        context ->
-            Behaviors.withTimers(
-                timers ->
-                    Behaviors.withStash(
-                        10_000,
-                        stash -> new Sequencer(context, timers, stash, queue, plan, whenStarted).startingUp())));
+        context -> {
+          context.setLoggerName(Sequencer.class); // not a Pekko logger, which a node's logback keeps at WARN
+          return Behaviors.withTimers(
+              timers ->
+                  Behaviors.withStash(
+                      10_000,
+                      stash -> new Sequencer(context, timers, stash, queue, plan, whenStarted).startingUp()));
+        });
   }
 
   private Sequencer(
@@ -198,12 +203,11 @@ public final class Sequencer {
     if (storeSettings.enabled()) {
       ActorRef<ResultStore.Recovered> recovered =
           context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new);
-      ResultIndex results = new ResultIndex();
+      this.results = new ResultIndex();
       ActorRef<ResultStore.Command> resultStore = context.spawn(ResultStore.create(
           storeSettings.resultsId(), storeSettings, storeSettings.results(), results, recovered), "result-store");
       this.resultWriter = context.spawn(
           ResultWriter.create(resultStore, storeSettings.resultsId(), storeSettings), "result-writer");
-      this.durable = new Flow.Durable(results, resultWriter);
       this.flowOutcomes = new ResultIndex();
       ActorRef<ResultStore.Command> outcomeStore = context.spawn(ResultStore.create(
               storeSettings.flowsId(), storeSettings, storeSettings.flows(), flowOutcomes, recovered),
@@ -217,7 +221,7 @@ public final class Sequencer {
           runId, storeSettings.database());
     } else {
       this.resultWriter = null;
-      this.durable = null;
+      this.results = null;
       this.flowOutcomes = null;
       this.outcomeWriter = null;
       this.keys = null;
@@ -283,8 +287,19 @@ public final class Sequencer {
     if (!compiled || storesRecovered.size() < storesExpected) {
       return Behaviors.same();
     }
+    if (results != null) {
+      String digest;
+      try {
+        digest = keys.digest(parameters);
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("the registration parameters cannot be serialised, so results cannot be "
+            + "stored under them: " + e, e);
+      }
+      durable = new Flow.Durable(results, resultWriter, digest);
+      outcomeSuffix = " @" + digest.substring(0, 16);
+    }
     context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running{}", runId,
-        durable == null ? "" : ", " + durable.index().size() + " stored result(s) and " + flowOutcomes.size()
+        results == null ? "" : ", " + results.size() + " stored result(s) and " + flowOutcomes.size()
             + " stored flow outcome(s) in " + storeSettings.database());
     whenStarted.complete(parameters);
     return stash.unstashAll(running());
@@ -340,7 +355,7 @@ public final class Sequencer {
   /** A flow whose name completed before: its stored outcome, at once. False when there is none (or it is unreadable). */
   @SuppressWarnings("rawtypes")
   private boolean replyFromStore(String flowId, RunFlow request) {
-    StoredResult stored = flowOutcomes.lookup(request.name());
+    StoredResult stored = flowOutcomes.lookup(request.name() + outcomeSuffix);
     if (stored == null) {
       return false;
     }
@@ -363,7 +378,7 @@ public final class Sequencer {
   private boolean storeOutcome(String name, FlowResult.Completed done, ActorRef<FlowResult> requester) {
     StoredResult stored;
     try {
-      stored = keys.toStored(name, "flow", done.result());
+      stored = keys.toStored(name + outcomeSuffix, "flow", done.result());
     } catch (RuntimeException e) {
       context.getLog().warn("Flow {}'s result cannot be serialised ({}): not stored, so a later run of that name "
           + "runs again", name, e.toString());
@@ -389,7 +404,7 @@ public final class Sequencer {
     List<String> found = new ArrayList<>();
     if (flowOutcomes != null) {
       for (String name : request.names()) {
-        if (flowOutcomes.lookup(name) != null) {
+        if (flowOutcomes.lookup(name + outcomeSuffix) != null) {
           found.add(name);
         }
       }
@@ -399,11 +414,11 @@ public final class Sequencer {
   }
 
   private Behavior<Command> onGetStoreStats(GetStoreStats request) {
-    if (durable == null) {
+    if (results == null) {
       request.replyTo().tell(new StoreStats(null, 0, 0, 0));
       return Behaviors.same();
     }
-    ResultIndex index = durable.index();
+    ResultIndex index = results;
     context.pipeToSelf(
         org.apache.pekko.actor.typed.javadsl.AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(
             resultWriter, ResultWriter.GetStats::new, Duration.ofSeconds(5), context.getSystem().scheduler()),

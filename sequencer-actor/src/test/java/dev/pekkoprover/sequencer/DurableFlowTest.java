@@ -47,7 +47,7 @@ class DurableFlowTest {
   /** A store as the sequencer runs it: the event-sourced store, its writer and the read view. */
   private record Store(ResultIndex index, ActorRef<ResultStore.Command> store, ActorRef<ResultWriter.Command> writer) {
     Flow.Durable durable() {
-      return new Flow.Durable(index, writer);
+      return new Flow.Durable(index, writer, "params");
     }
   }
 
@@ -242,7 +242,7 @@ class DurableFlowTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(Flow.create("slow-store", RUN, queue.getRef(), sumOfSquares(4), requester.getRef(), Duration.ZERO,
-        new Flow.Durable(index, writer)));
+        new Flow.Durable(index, writer, "params")));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     leaves.tasks().forEach(task -> succeed(leaves, task, value(task.payload())));
 
