@@ -348,8 +348,13 @@ public final class Sequencer {
     }
     flows.put(flowId, context.spawn(
         Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter, durable),
-        flowId));
+        actorName(flowId)));
     return Behaviors.same();
+  }
+
+  /** A flow's actor name: its id, with what an actor name may not hold (a '/', a space) escaped. */
+  private static String actorName(String flowId) {
+    return java.net.URLEncoder.encode(flowId, java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** A flow whose name completed before: its stored outcome, at once. False when there is none (or it is unreadable). */

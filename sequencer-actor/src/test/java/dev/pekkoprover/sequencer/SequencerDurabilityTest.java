@@ -153,14 +153,14 @@ class SequencerDurabilityTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     Started started = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    started.sequencer().tell(new Sequencer.RunFlow<>("doomed", sumOfSquares(Num.of(40)), requester.getRef()));
+    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue first = nextFlowEnqueue(queue);
     TaskEnvelope task = first.tasks().get(0);
     first.replyTo().tell(new TaskOutcome.Failed(
         task.taskId(), task.flowId(), started.runId(), task.taskType(), 3, "IllegalStateException: boom"));
     assertTrue(requester.expectMessageClass(FlowResult.Failed.class).reason().contains("boom"));
 
-    started.sequencer().tell(new Sequencer.RunFlow<>("doomed", sumOfSquares(Num.of(40)), requester.getRef()));
+    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue retry = nextFlowEnqueue(queue);
     assertEquals(List.of(Num.of(40)), retry.tasks().stream().map(TaskEnvelope::payload).toList(),
         "neither the flow nor its failed task was stored: it runs again");
