@@ -16,14 +16,18 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.Sequencer;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
@@ -34,6 +38,11 @@ import java.util.concurrent.TimeUnit;
  * The reference appchain's main job, on any node that runs the sequencer: generate a seeded workload of signed
  * transfers, admit it through the mempool, produce blocks, prove them in batches through the queue and workers,
  * and check every batch proof against the sequencer's direct computation (state root, block hash, chaining).
+ *
+ * <p>Each batch is a flow named after its blocks and the hash of its last block, which chains the whole history
+ * before it: with durability on ({@code prover.persistence}) a batch proven by an earlier run of the same chain is
+ * returned from the store at once, and an unfinished one reuses every task result stored, so running the same job
+ * again after a crash resumes it. It says from which block, and how much it reused.
  */
 public final class AppchainJob {
   private AppchainJob() {}
@@ -65,7 +74,8 @@ public final class AppchainJob {
       String directStateRoot,
       String provenLastBlockHash,
       String directLastBlockHash,
-      List<String> failures) {
+      List<String> failures,
+      Reuse reuse) {
 
     public long tasks() {
       return tasksPerType.values().stream().mapToLong(Long::longValue).sum();
@@ -95,12 +105,26 @@ public final class AppchainJob {
       text.append(String.format("direct state root %s%n", directStateRoot));
       text.append(String.format("proven last block %s%n", provenLastBlockHash));
       text.append(String.format("direct last block %s%n", directLastBlockHash));
+      if (reuse != null) {
+        text.append(String.format("reused            %d batch proof(s) and %d task result(s) from the store%n",
+            reuse.batchesRestored(), reuse.tasksReused()));
+        text.append(String.format("result store      %s%n", reuse.store()));
+      }
       failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));
       text.append(ok() ? "RESULT OK: the batch proofs match the direct computation\n"
           : "RESULT FAILED: " + (failures.isEmpty() ? "the roots differ" : failures.size() + " failure(s)") + "\n");
       return text.toString();
     }
   }
+
+  /**
+   * What a durable run took from the store instead of computing it.
+   *
+   * @param batchesRestored batch proofs stored by an earlier run, returned without running
+   * @param tasksReused task results of the batches that ran found in the store (or computed by another batch)
+   * @param store the result store's counters: results held, writes, batch sizes, write latency
+   */
+  public record Reuse(int batchesRestored, long tasksReused, String store) {}
 
   /** The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker (0: never). */
   public static TaskCatalog catalog(long crashEvery) {
@@ -143,25 +167,38 @@ public final class AppchainJob {
 
     long start = System.nanoTime();
     List<List<BlockTrace>> batches = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (int i = 0; i < traces.size(); i += options.blocksPerBatch()) {
-      batches.add(traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch())));
+      List<BlockTrace> batch = traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch()));
+      batches.add(batch);
+      names.add(batchName(batch));
     }
-    List<CompletableFuture<BatchProof>> proofs = new ArrayList<>();
+    boolean durable = node.system().settings().config().getBoolean("prover.persistence.enabled");
+    int storedBlocks = durable ? reportResume(node, batches, names, out) : 0;
+    List<CompletableFuture<FlowResult.Completed>> proofs = new ArrayList<>();
     for (int i = 0; i < batches.size(); i++) {
-      proofs.add(node.run("batch-" + i, BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
+      proofs.add(node.runWithStats(names.get(i), BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
     }
     ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(runnable -> {
       Thread thread = new Thread(runnable, "appchain-progress");
       thread.setDaemon(true);
       return thread;
     });
-    progress.scheduleAtFixedRate(() -> printProgress(node, traces.size(), out), 1, 1, TimeUnit.SECONDS);
+    progress.scheduleAtFixedRate(
+        () -> printProgress(node, traces.size(), storedBlocks, -1, out), 1, 1, TimeUnit.SECONDS);
     List<String> failures = new ArrayList<>();
     List<BatchProof> proven = new ArrayList<>();
+    int restored = 0;
+    long reused = 0;
+    int blocksProven = 0;
     try {
       for (int i = 0; i < proofs.size(); i++) {
         try {
-          proven.add(proofs.get(i).join());
+          FlowResult.Completed done = proofs.get(i).join();
+          proven.add((BatchProof) done.result());
+          restored += done.restored() ? 1 : 0;
+          reused += done.stats().reused();
+          blocksProven += batches.get(i).size();
         } catch (RuntimeException e) {
           failures.add("batch " + i + ": " + rootCause(e).getMessage());
         }
@@ -170,8 +207,9 @@ public final class AppchainJob {
       progress.shutdownNow();
     }
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
-    // A last progress line once every flow has ended, so a run shorter than a second still shows where it got to.
-    printProgress(node, traces.size(), out).toCompletableFuture().join();
+    // A last progress line once every flow has ended, so a run shorter than a second still shows where it got to;
+    // blocks of batches that completed count as proven, also those whose proofs came from the store.
+    printProgress(node, traces.size(), 0, blocksProven, out).toCompletableFuture().join();
     if (failures.isEmpty()) {
       failures.addAll(checkChain(proven, chain, keys));
     }
@@ -186,7 +224,61 @@ public final class AppchainJob {
         chain.stateRoot(),
         last == null ? null : last.lastBlockHash(),
         chain.lastBlockHash(),
-        failures);
+        failures,
+        durable ? new Reuse(restored, reused, describe(node.storeStats().toCompletableFuture().join())) : null);
+  }
+
+  /**
+   * A batch's durable name: its block range and its last block's hash (64 bits of it), which chains every block
+   * before it: another chain (seed, sizes) gives other names.
+   */
+  static String batchName(List<BlockTrace> batch) {
+    BlockTrace first = batch.get(0);
+    BlockTrace last = batch.get(batch.size() - 1);
+    return "batch-" + first.number() + "-" + last.number() + "-" + last.blockHash().substring(0, 16);
+  }
+
+  /**
+   * Says what the store holds of this job: how many batch proofs, how many task results, and from which block the
+   * proving goes on. Returns the blocks whose batch proofs are stored.
+   */
+  private static int reportResume(
+      ProverNode node, List<List<BlockTrace>> batches, List<String> names, PrintStream out) {
+    Set<String> stored = new HashSet<>(node.storedFlows(names).toCompletableFuture().join());
+    Sequencer.StoreStats store = node.storeStats().toCompletableFuture().join();
+    List<String> ranges = new ArrayList<>();
+    long fromBlock = -1;
+    int storedBlocks = 0;
+    for (int i = 0; i < batches.size(); i++) {
+      List<BlockTrace> batch = batches.get(i);
+      if (stored.contains(names.get(i))) {
+        ranges.add(batch.get(0).number() + "-" + batch.get(batch.size() - 1).number());
+        storedBlocks += batch.size();
+      } else if (fromBlock < 0) {
+        fromBlock = batch.get(0).number();
+      }
+    }
+    if (stored.isEmpty() && store.results() == 0) {
+      out.printf("nothing stored yet: proving from block %d%n", batches.get(0).get(0).number());
+    } else if (fromBlock < 0) {
+      out.printf("resuming: all %d batch proof(s) are stored (blocks %s): nothing left to prove%n",
+          batches.size(), String.join(", ", ranges));
+    } else {
+      out.printf("resuming: %d of %d batch proof(s) stored%s, %d task result(s) stored; proving from block %d%n",
+          stored.size(), batches.size(), ranges.isEmpty() ? "" : " (blocks " + String.join(", ", ranges) + ")",
+          store.results(), fromBlock);
+    }
+    return storedBlocks;
+  }
+
+  private static String describe(Sequencer.StoreStats store) {
+    if (store.writer() == null) {
+      return store.results() + " results held";
+    }
+    return String.format("%d results held (%d KiB); this run wrote %d in %d writes (largest batch %d, mean write "
+            + "%.1f ms, longest %.1f ms)", store.results(), store.resultBytes() / 1024, store.writer().results(),
+        store.writer().writes(), store.writer().largestBatch(), store.writer().meanWriteMicros() / 1000.0,
+        store.writer().maxWriteMicros() / 1000.0);
   }
 
   /** Every batch proof verifies under the compiled keys, and each one starts where the one before ended. */
@@ -223,10 +315,17 @@ public final class AppchainJob {
     return perType;
   }
 
-  private static CompletionStage<Void> printProgress(ProverNode node, int blocks, PrintStream out) {
+  /**
+   * @param storedBlocks blocks whose batch proofs were stored at the start: counted as proven, as is every block
+   *     proof the queue completed (a block proof a resumed batch found in the store counts when its batch completes)
+   * @param provenBlocks the blocks proven, once every batch has ended (the last line); -1 while they run
+   */
+  private static CompletionStage<Void> printProgress(
+      ProverNode node, int blocks, int storedBlocks, int provenBlocks, PrintStream out) {
     return node.queueStats().thenAccept(stats -> {
-      long proven = stats.of(NewBlockTask.NAME).completed();
-      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
+      long proven = provenBlocks >= 0 ? provenBlocks : storedBlocks + stats.of(NewBlockTask.NAME).completed();
+      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done",
+          Math.min(proven, blocks), blocks));
       stats.types().forEach((type, counts) -> {
         if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
           line.append(' ').append(type).append('=').append(counts.completed());

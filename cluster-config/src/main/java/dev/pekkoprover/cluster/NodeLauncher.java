@@ -43,9 +43,21 @@ public final class NodeLauncher {
         description = "drill: on average one proving compute in N crashes its worker (each at random), which restarts (0: never)")
     long crashEvery;
 
+    @Option(names = "--data-dir", defaultValue = "prover-data",
+        description = "where the run keeps its task results and batch proofs (an H2 database): run again with the "
+            + "same directory to resume after a crash (default: ${DEFAULT-VALUE})")
+    java.nio.file.Path dataDir;
+
+    @Option(names = "--fresh", description = "start anew: delete what --data-dir holds first")
+    boolean fresh;
+
+    @Option(names = "--in-memory", description = "keep nothing on disk (no --data-dir, no resume): for benchmarks")
+    boolean inMemory;
+
     @Override
-    public Integer call() {
-      Config config = ConfigFactory.load("single-jvm");
+    public Integer call() throws Exception {
+      Config config = inMemory ? ConfigFactory.load("single-jvm")
+          : DataDirectory.open(dataDir, fresh, ConfigFactory.load("single-jvm"), System.out);
       AppchainSettings settings = job.settings(config);
       System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
               + "proving-work %d%s%n",
