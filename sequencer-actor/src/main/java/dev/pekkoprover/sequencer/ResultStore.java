@@ -162,12 +162,12 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
         .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(
             "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
             persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
-            settings.minBackoff(), settings.maxBackoff()))
+            text(settings.minBackoff()), text(settings.maxBackoff())))
         .onSignal(JournalPersistFailed.class, (state, failed) -> context.getLog().error(
             "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
                 + "retrying with backoff ({} to {})",
             persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
-            settings.minBackoff(), settings.maxBackoff()))
+            text(settings.minBackoff()), text(settings.maxBackoff())))
         .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
             "Result store {} could not save a snapshot in {}: {}; its events stay in the journal until the next one",
             persistenceId().id(), settings.database(), describe(failed.getFailure())))
@@ -189,15 +189,27 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
     recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
   }
 
+  /** A duration for a log line: "200 ms", "30 s". */
+  static String text(java.time.Duration duration) {
+    long millis = duration.toMillis();
+    return millis < 1000 || millis % 1000 != 0 ? millis + " ms" : millis / 1000 + " s";
+  }
+
   /** The failure and its causes, one line: the JDBC driver's reason is usually the innermost. */
   static String describe(Throwable failure) {
+    if (failure instanceof java.util.concurrent.TimeoutException) {
+      return "no answer in time";
+    }
     StringBuilder text = new StringBuilder();
     java.util.Set<Throwable> seen = new java.util.HashSet<>();
     for (Throwable cause = failure; cause != null && seen.add(cause); cause = cause.getCause()) {
       if (text.length() > 0) {
         text.append(" <- ");
       }
-      text.append(cause.getClass().getSimpleName()).append(": ").append(cause.getMessage());
+      String message = cause.getMessage() == null ? "" : cause.getMessage();
+      int newline = message.indexOf('\n');
+      text.append(cause.getClass().getSimpleName()).append(": ")
+          .append(newline < 0 ? message : message.substring(0, newline));
     }
     return text.toString();
   }

@@ -189,10 +189,10 @@ public final class ResultWriter {
     if (lastErrorAt == 0 || now - lastErrorAt >= REPEAT_ERROR.toNanos()) {
       lastErrorAt = now;
       context.getLog().error(
-          "Result store {} has not confirmed a write for {} s ({} in {}): {} result(s) wait and are not "
+          "Result store {} has not confirmed a write for {} s ({}; database {}): {} result(s) wait and are not "
               + "acknowledged. {}. Sending the write again every {}; nothing is lost meanwhile",
           storeName, (now - failingSince) / 1_000_000_000, ResultStore.describe(failed.cause()), settings.database(),
-          inFlight.size() + queued.size(), settings.remedy(), settings.retryInterval());
+          inFlight.size() + queued.size(), settings.remedy(), ResultStore.text(settings.retryInterval()));
     }
     timers.startSingleTimer(Retry.INSTANCE, settings.retryInterval());
     return Behaviors.same();
