@@ -246,17 +246,38 @@ public final class AppchainJob {
       ProverNode node, List<List<BlockTrace>> batches, List<String> names, PrintStream out) {
     Set<String> stored = new HashSet<>(node.storedFlows(names).toCompletableFuture().join());
     Sequencer.StoreStats store = node.storeStats().toCompletableFuture().join();
-    List<String> ranges = new ArrayList<>();
+    List<String> ranges = new ArrayList<>(); // stored batches, consecutive ones as one range of blocks
+    long rangeStart = -1;
+    long rangeEnd = -1;
     long fromBlock = -1;
     int storedBlocks = 0;
     for (int i = 0; i < batches.size(); i++) {
       List<BlockTrace> batch = batches.get(i);
+      long first = batch.get(0).number();
+      long last = batch.get(batch.size() - 1).number();
       if (stored.contains(names.get(i))) {
-        ranges.add(batch.get(0).number() + "-" + batch.get(batch.size() - 1).number());
         storedBlocks += batch.size();
-      } else if (fromBlock < 0) {
-        fromBlock = batch.get(0).number();
+        if (rangeStart >= 0 && first == rangeEnd + 1) {
+          rangeEnd = last;
+          continue;
+        }
+        if (rangeStart >= 0) {
+          ranges.add(rangeStart + "-" + rangeEnd);
+        }
+        rangeStart = first;
+        rangeEnd = last;
+      } else {
+        if (fromBlock < 0) {
+          fromBlock = first;
+        }
+        if (rangeStart >= 0) {
+          ranges.add(rangeStart + "-" + rangeEnd);
+          rangeStart = -1;
+        }
       }
+    }
+    if (rangeStart >= 0) {
+      ranges.add(rangeStart + "-" + rangeEnd);
     }
     if (stored.isEmpty() && store.results() == 0) {
       out.printf("nothing stored yet: proving from block %d%n", batches.get(0).get(0).number());
