@@ -347,12 +347,14 @@ public final class AppchainJob {
       long proven = provenBlocks >= 0 ? provenBlocks : storedBlocks + stats.of(NewBlockTask.NAME).completed();
       StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done",
           Math.min(proven, blocks), blocks));
+      long[] inFlight = {0};
       stats.types().forEach((type, counts) -> {
         if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
           line.append(' ').append(type).append('=').append(counts.completed());
+          inFlight[0] += counts.inFlight();
         }
       });
-      out.println(line);
+      out.println(line.append("; in flight ").append(inFlight[0]));
     });
   }
 
