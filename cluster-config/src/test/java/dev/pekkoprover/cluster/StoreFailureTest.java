@@ -42,6 +42,28 @@ class StoreFailureTest {
   }
 
   @Test
+  void aDatabaseDownAtStartIsWaitedForWithAnErrorLineAndTheNodeStartsWhenItIsBack() throws Exception {
+    int port = NodeProcesses.freePort();
+    String[] serverArgs = {"-tcpPort", String.valueOf(port), "-ifNotExists"};
+    Server server = Server.createTcpServer(serverArgs).start();
+    String url = "jdbc:h2:tcp://localhost:" + port + "/mem:down-at-start;DB_CLOSE_DELAY=-1";
+    ProverNode.Builder builder = TestNodes.durableNode("down-at-start", url, FAST_FAILURE) // creates the tables
+        .workers(WorkerGroup.allTypes(1, 1));
+    server.stop();
+    try (ProverNode node = builder.start()) {
+      CompletableFuture<Void> ready = node.ready().toCompletableFuture();
+      LoggingTestKit.error("cannot read its journal in H2 database " + url).expect(node.system(), () -> null);
+      assertFalse(ready.isDone(), "start-up waits for the stores: no flow runs without them");
+      server = Server.createTcpServer(serverArgs).start();
+      ready.get(30, TimeUnit.SECONDS);
+      assertEquals(Num.of(25), TestNodes.await(node.run("after-start", new FanOutReduce<>(
+          TestTasks.Square.INSTANCE, List.of(Num.of(3), Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))));
+    } finally {
+      server.stop();
+    }
+  }
+
+  @Test
   void whileTheDatabaseIsDownNothingIsAcknowledgedAndWhenItIsBackTheRunGoesOn() throws Exception {
     TestTasks.reset();
     int port = NodeProcesses.freePort();
