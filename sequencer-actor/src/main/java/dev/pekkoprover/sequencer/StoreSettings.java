@@ -36,10 +36,6 @@ public record StoreSettings(
           config.getInt("snapshot-every"),
           config.getInt("keep-snapshots"));
     }
-
-    public Bounds withMaxEntries(int entries) {
-      return new Bounds(entries, maxBytes, snapshotEvery, keepSnapshots);
-    }
   }
 
   public static StoreSettings fromConfig(Config root) {
