@@ -16,16 +16,20 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.Sequencer;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -33,6 +37,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * The reference appchain's main job, on any node that runs the sequencer: generate a seeded workload of signed
  * transfers, admit it through the mempool, produce blocks, prove them in batches through the queue and workers,
  * and check every batch proof against the sequencer's direct computation (state root, block hash, chaining).
+ *
+ * <p>Each batch is a flow named after its blocks and the hash of its last block, which chains the whole history
+ * before it: with durability on ({@code prover.persistence}) a batch proven by an earlier run of the same chain is
+ * returned from the store at once, and an unfinished one reuses every task result stored, so running the same job
+ * again after a crash resumes it. It says from which block, and how much it reused.
  */
 public final class AppchainJob {
   private AppchainJob() {}
@@ -64,7 +73,8 @@ public final class AppchainJob {
       String directStateRoot,
       String provenLastBlockHash,
       String directLastBlockHash,
-      List<String> failures) {
+      List<String> failures,
+      Reuse reuse) {
 
     public long tasks() {
       return tasksPerType.values().stream().mapToLong(Long::longValue).sum();
@@ -94,12 +104,26 @@ public final class AppchainJob {
       text.append(String.format("direct state root %s%n", directStateRoot));
       text.append(String.format("proven last block %s%n", provenLastBlockHash));
       text.append(String.format("direct last block %s%n", directLastBlockHash));
+      if (reuse != null) {
+        text.append(String.format("reused            %d batch proof(s) and %d task result(s) from the store%n",
+            reuse.batchesRestored(), reuse.tasksReused()));
+        text.append(String.format("result store      %s%n", reuse.store()));
+      }
       failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));
       text.append(ok() ? "RESULT OK: the batch proofs match the direct computation\n"
           : "RESULT FAILED: " + (failures.isEmpty() ? "the roots differ" : failures.size() + " failure(s)") + "\n");
       return text.toString();
     }
   }
+
+  /**
+   * What a durable run took from the store instead of computing it.
+   *
+   * @param batchesRestored batch proofs stored by an earlier run, returned without running
+   * @param tasksReused task results of the batches that ran found in the store (or computed by another batch)
+   * @param store the result store's counters: results held, writes, batch sizes, write latency
+   */
+  public record Reuse(int batchesRestored, long tasksReused, String store) {}
 
   /** The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker (0: never). */
   public static TaskCatalog catalog(long crashEvery) {
@@ -151,30 +175,43 @@ public final class AppchainJob {
 
     long start = System.nanoTime();
     List<List<BlockTrace>> batches = new ArrayList<>();
+    List<String> names = new ArrayList<>();
     for (int i = 0; i < traces.size(); i += options.blocksPerBatch()) {
-      batches.add(traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch())));
+      List<BlockTrace> batch = traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch()));
+      batches.add(batch);
+      names.add(batchName(batch));
     }
     Heights heights = Heights.register(node, traces.size());
-    List<CompletableFuture<BatchProof>> proofs = new ArrayList<>();
+    boolean durable = node.system().settings().config().getBoolean("prover.persistence.enabled");
+    int storedBlocks = durable ? reportResume(node, batches, names, progress) : 0;
+    List<CompletableFuture<FlowResult.Completed>> proofs = new ArrayList<>();
     for (int i = 0; i < batches.size(); i++) {
-      proofs.add(node.run("batch-" + i, BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
+      proofs.add(node.runWithStats(names.get(i), BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
     }
-    for (CompletableFuture<BatchProof> proof : proofs) {
+    for (CompletableFuture<FlowResult.Completed> proof : proofs) {
       proof.whenComplete((done, error) -> heights.provenUpTo(proofs, batches));
     }
-    progress.proving(traces.size());
+    progress.proving(traces.size(), storedBlocks);
     List<String> failures = new ArrayList<>();
     List<BatchProof> proven = new ArrayList<>();
+    int restored = 0;
+    long reused = 0;
+    int blocksProven = 0;
     for (int i = 0; i < proofs.size(); i++) {
       try {
-        proven.add(proofs.get(i).join());
+        FlowResult.Completed done = proofs.get(i).join();
+        proven.add((BatchProof) done.result());
+        restored += done.restored() ? 1 : 0;
+        reused += done.stats().reused();
+        blocksProven += batches.get(i).size();
       } catch (RuntimeException e) {
         failures.add("batch " + i + ": " + rootCause(e).getMessage());
       }
     }
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
-    // Where proving got to once every flow has ended (a run shorter than a second shows it too).
-    progress.finish();
+    // Where proving got to once every flow has ended (a run shorter than a second shows it too); blocks of batches
+    // that completed count as proven, also those whose proofs came from the store.
+    progress.finish(blocksProven);
     if (failures.isEmpty()) {
       failures.addAll(checkChain(proven, chain, keys));
     }
@@ -189,7 +226,83 @@ public final class AppchainJob {
         chain.stateRoot(),
         last == null ? null : last.lastBlockHash(),
         chain.lastBlockHash(),
-        failures);
+        failures,
+        durable ? new Reuse(restored, reused, describe(node.storeStats().toCompletableFuture().join())) : null);
+  }
+
+  /**
+   * A batch's durable name: its block range and its last block's hash (64 bits of it), which chains every block
+   * before it: another chain (seed, sizes) gives other names.
+   */
+  static String batchName(List<BlockTrace> batch) {
+    BlockTrace first = batch.get(0);
+    BlockTrace last = batch.get(batch.size() - 1);
+    return "batch-" + first.number() + "-" + last.number() + "-" + last.blockHash().substring(0, 16);
+  }
+
+  /**
+   * Says what the store holds of this job: how many batch proofs, how many task results, and from which block the
+   * proving goes on. Returns the blocks whose batch proofs are stored.
+   */
+  private static int reportResume(
+      ProverNode node, List<List<BlockTrace>> batches, List<String> names, JobProgress out) {
+    Set<String> stored = new HashSet<>(node.storedFlows(names).toCompletableFuture().join());
+    Sequencer.StoreStats store = node.storeStats().toCompletableFuture().join();
+    List<String> ranges = new ArrayList<>(); // stored batches, consecutive ones as one range of blocks
+    long rangeStart = -1;
+    long rangeEnd = -1;
+    long fromBlock = -1;
+    int storedBlocks = 0;
+    for (int i = 0; i < batches.size(); i++) {
+      List<BlockTrace> batch = batches.get(i);
+      long first = batch.get(0).number();
+      long last = batch.get(batch.size() - 1).number();
+      if (stored.contains(names.get(i))) {
+        storedBlocks += batch.size();
+        if (rangeStart >= 0 && first == rangeEnd + 1) {
+          rangeEnd = last;
+          continue;
+        }
+        if (rangeStart >= 0) {
+          ranges.add(rangeStart + "-" + rangeEnd);
+        }
+        rangeStart = first;
+        rangeEnd = last;
+      } else {
+        if (fromBlock < 0) {
+          fromBlock = first;
+        }
+        if (rangeStart >= 0) {
+          ranges.add(rangeStart + "-" + rangeEnd);
+          rangeStart = -1;
+        }
+      }
+    }
+    if (rangeStart >= 0) {
+      ranges.add(rangeStart + "-" + rangeEnd);
+    }
+    if (stored.isEmpty() && store.results() == 0) {
+      out.println(String.format("nothing stored yet: proving from block %d", batches.get(0).get(0).number()));
+    } else if (fromBlock < 0) {
+      out.println(String.format("resuming: all %d batch proof(s) are stored (blocks %s): nothing left to prove",
+          batches.size(), String.join(", ", ranges)));
+    } else {
+      out.println(String.format(
+          "resuming: %d of %d batch proof(s) stored%s, %d task result(s) stored; proving from block %d",
+          stored.size(), batches.size(), ranges.isEmpty() ? "" : " (blocks " + String.join(", ", ranges) + ")",
+          store.results(), fromBlock));
+    }
+    return storedBlocks;
+  }
+
+  private static String describe(Sequencer.StoreStats store) {
+    if (store.writer() == null) {
+      return store.results() + " results held";
+    }
+    return String.format("%d results held (%d KiB); this run wrote %d in %d writes (largest batch %d, mean write "
+            + "%.1f ms, longest %.1f ms)", store.results(), store.resultBytes() / 1024, store.writer().results(),
+        store.writer().writes(), store.writer().largestBatch(), store.writer().meanWriteMicros() / 1000.0,
+        store.writer().maxWriteMicros() / 1000.0);
   }
 
   /**
@@ -213,7 +326,7 @@ public final class AppchainJob {
     }
 
     /** Called as each batch proof completes (on any thread): the blocks of the leading run of proven batches. */
-    synchronized void provenUpTo(List<CompletableFuture<BatchProof>> proofs, List<List<BlockTrace>> batches) {
+    synchronized void provenUpTo(List<CompletableFuture<FlowResult.Completed>> proofs, List<List<BlockTrace>> batches) {
       long blocks = 0;
       for (int i = 0; i < proofs.size() && proofs.get(i).isDone() && !proofs.get(i).isCompletedExceptionally(); i++) {
         blocks += batches.get(i).size();

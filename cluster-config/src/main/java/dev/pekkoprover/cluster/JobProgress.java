@@ -53,6 +53,10 @@ public final class JobProgress implements AutoCloseable {
 
   // proving
   private volatile int blocks;
+  /** Blocks whose batch proofs were stored before this run started (a resumed job): counted as proven. */
+  private volatile int storedBlocks;
+  /** Set by {@link #finish(int)}: the blocks proven once every batch has ended, for the last line. */
+  private volatile long finalProven = -1;
   private long provingStart;
   private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanos, tasks completed}
   // waiting
@@ -162,15 +166,26 @@ public final class JobProgress implements AutoCloseable {
     }
   }
 
-  /** Starts the once-a-second progress of proving {@code blocks} blocks. */
-  public void proving(int blocks) {
+  /**
+   * Starts the once-a-second progress of proving {@code blocks} blocks.
+   *
+   * @param storedBlocks blocks whose batch proofs the store held at the start (a resumed run): counted as proven, as
+   *     is every block proof the queue completes
+   */
+  public void proving(int blocks, int storedBlocks) {
     this.blocks = blocks;
+    this.storedBlocks = storedBlocks;
     this.provingStart = System.nanoTime();
     ticker.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** Stops the ticks and shows where proving got to one last time (a run shorter than a second shows it too). */
-  public void finish() {
+  /**
+   * Stops the ticks and shows where proving got to one last time (a run shorter than a second shows it too).
+   *
+   * @param provenBlocks the blocks of the batches that completed, their proofs computed or taken from the store
+   */
+  public void finish(long provenBlocks) {
+    this.finalProven = provenBlocks;
     ticker.shutdownNow();
     try {
       ticker.awaitTermination(5, TimeUnit.SECONDS);
@@ -231,7 +246,8 @@ public final class JobProgress implements AutoCloseable {
     }
     long[] first = samples.peekFirst();
     double rate = now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
-    long proven = stats.of(AppchainProgressLine.BLOCK_TYPE).completed();
+    long proven = finalProven >= 0 ? finalProven
+        : Math.min(blocks, storedBlocks + stats.of(AppchainProgressLine.BLOCK_TYPE).completed());
     // From the blocks once some are proven; before, from the tasks known now at the present rate, which is a lower
     // bound (a flow pushes its merges as their inputs come back)
     Duration eta = null;
@@ -346,16 +362,21 @@ public final class JobProgress implements AutoCloseable {
 
     private AppchainProgressLine() {}
 
-    /** {@code proving: blocks N/M proven; tasks done Type=n ...}: the line tests and scripts parse. */
-    static String render(QueueStats stats, int blocks) {
-      long proven = stats.of(BLOCK_TYPE).completed();
+    /**
+     * {@code proving: blocks N/M proven; tasks done Type=n ...; in flight K}: the line tests and scripts parse.
+     * {@code proven} counts the blocks whose proofs were stored before the run as proven.
+     */
+    static String render(QueueStats stats, long proven, int blocks) {
       StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
-      stats.types().forEach((type, counts) -> {
-        if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
-          line.append(' ').append(type).append('=').append(counts.completed());
+      long inFlight = 0;
+      for (var entry : stats.types().entrySet()) {
+        QueueStats.TypeStats counts = entry.getValue();
+        if (!entry.getKey().equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
+          line.append(' ').append(entry.getKey()).append('=').append(counts.completed());
+          inFlight += counts.inFlight();
         }
-      });
-      return line.toString();
+      }
+      return line.append("; in flight ").append(inFlight).toString();
     }
   }
 
@@ -384,7 +405,7 @@ public final class JobProgress implements AutoCloseable {
 
     @Override
     public synchronized void progress(QueueStats stats, Snapshot now, boolean last) {
-      out.println(AppchainProgressLine.render(stats, now.blocks()));
+      out.println(AppchainProgressLine.render(stats, now.proven(), now.blocks()));
     }
 
     @Override

@@ -46,9 +46,21 @@ public final class NodeLauncher {
 
     @picocli.CommandLine.Mixin HttpOptions http = new HttpOptions();
 
+    @Option(names = "--data-dir", defaultValue = "prover-data",
+        description = "where the run keeps its task results and batch proofs (an H2 database): run again with the "
+            + "same directory to resume after a crash (default: ${DEFAULT-VALUE})")
+    java.nio.file.Path dataDir;
+
+    @Option(names = "--fresh", description = "start anew: delete what --data-dir holds first")
+    boolean fresh;
+
+    @Option(names = "--in-memory", description = "keep nothing on disk (no --data-dir, no resume): for benchmarks")
+    boolean inMemory;
+
     @Override
-    public Integer call() {
-      Config config = http.apply(ConfigFactory.load("single-jvm"));
+    public Integer call() throws Exception {
+      Config base = http.apply(ConfigFactory.load("single-jvm"));
+      Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
       AppchainSettings settings = job.settings(config);
       System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
               + "proving-work %d%s%n",
@@ -167,6 +179,20 @@ public final class NodeLauncher {
         description = "drill: on average one proving compute in N on this node crashes its worker (0: never)")
     long crashEvery;
 
+    @Option(names = "--db-url", defaultValue = "${env:PROVER_DB_URL}",
+        description = "with the sequencer role: keep task results and flow outcomes in this PostgreSQL database "
+            + "(jdbc:postgresql://host:5432/db; tables created if missing), so that a sequencer started again resumes "
+            + "its job (default: $PROVER_DB_URL; none: nothing is kept)")
+    String dbUrl;
+
+    @Option(names = "--db-user", defaultValue = "${env:PROVER_DB_USER}",
+        description = "the database user (default: $PROVER_DB_USER)")
+    String dbUser;
+
+    @Option(names = "--db-password", defaultValue = "${env:PROVER_DB_PASSWORD}",
+        description = "the database password (default: $PROVER_DB_PASSWORD)")
+    String dbPassword;
+
     @Option(names = "--exit-when-done",
         description = "with the sequencer role: leave the cluster and exit after the job (code 0 when the proofs match)")
     boolean exitWhenDone;
@@ -193,12 +219,15 @@ public final class NodeLauncher {
                   + "pekko.remote.artery.canonical.port = " + port + "\n"
                   + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n")
           .withFallback(http.apply(ConfigFactory.load("cluster")));
+      boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
+      if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
+        config = PostgresJournal.open(dbUrl, dbUser, dbPassword, config); // durable: results survive this node
+      }
       AppchainSettings settings = job.settings(config);
       ProverNode.Builder builder = ProverNode.builder(SYSTEM) // workers named after the node's address (host:port)
           .config(config)
           .catalog(AppchainJob.catalog(crashEvery))
           .clusterQueue();
-      boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
       if (sequencer) {
         builder.sequencer(AppchainJob.startupPlan(settings));
       }

@@ -161,6 +161,24 @@ public final class ProverNode implements AutoCloseable {
     return AskPattern.ask(started.queue(), QueueCommand.GetFleet::new, ASK_TIMEOUT, system.scheduler());
   }
 
+  /**
+   * Which of these flow names have a stored outcome, so that running them returns at once (durability on, {@code
+   * prover.persistence}; otherwise none). Answered once start-up is done.
+   */
+  public CompletionStage<List<String>> storedFlows(List<String> names) {
+    return AskPattern.<Sequencer.Command, Sequencer.StoredFlows>ask(
+            requireSequencer(),
+            replyTo -> new Sequencer.GetStoredFlows(List.copyOf(names), replyTo),
+            ASK_TIMEOUT,
+            system.scheduler())
+        .thenApply(Sequencer.StoredFlows::names);
+  }
+
+  /** The result store's counters: results held, writes and their batch sizes and latency (durability on). */
+  public CompletionStage<Sequencer.StoreStats> storeStats() {
+    return AskPattern.ask(requireSequencer(), Sequencer.GetStoreStats::new, ASK_TIMEOUT, system.scheduler());
+  }
+
   public CompletionStage<Sequencer.Status> sequencerStatus() {
     return AskPattern.ask(requireSequencer(), Sequencer.GetStatus::new, ASK_TIMEOUT, system.scheduler());
   }

@@ -21,8 +21,11 @@ class MainJobIT {
 
   private static Outcome run(String... args) throws Exception {
     String jar = System.getProperty("prover.jar", "target/prover-node.jar");
+    // each run on a fresh data directory: the runs share chains (seed 42), so they would resume each other's proofs
+    Path data = Files.createTempDirectory("main-job-data");
     List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "run"));
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "run",
+        "--data-dir", data.toString()));
     command.addAll(List.of(args));
     Path log = Files.createTempFile("main-job", ".txt");
     Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -33,6 +36,7 @@ class MainJobIT {
       process.destroyForcibly();
       process.waitFor(10, TimeUnit.SECONDS);
       Files.deleteIfExists(log);
+      DurableRunIT.delete(data);
     }
   }
 

@@ -1,5 +1,7 @@
 package dev.pekkoprover.cluster;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerStateChanged;
@@ -42,6 +44,28 @@ final class TestNodes {
         .catalog(catalog())
         .localQueue()
         .sequencer(compilePlan());
+  }
+
+  /**
+   * A single-JVM node of the test task types whose sequencer keeps results and flow outcomes in the H2 database at
+   * {@code jdbcUrl} (pekko-persistence-jdbc, as the launcher's run does), its tables created if missing.
+   */
+  static ProverNode.Builder durableNode(String name, String jdbcUrl, String overrides) {
+    Config config = durableConfig(jdbcUrl, overrides);
+    try {
+      JournalSchema.createIfMissing(config);
+    } catch (Exception e) {
+      throw new AssertionError("cannot create the journal's tables in " + jdbcUrl + ": " + e, e);
+    }
+    return ProverNode.builder(name).config(config).catalog(catalog()).localQueue().sequencer(compilePlan());
+  }
+
+  static Config durableConfig(String jdbcUrl, String overrides) {
+    return ConfigFactory.parseString("prover.journal.url = \"" + jdbcUrl + "\"\n"
+            + "prover.persistence.database = \"H2 database " + jdbcUrl + "\"\n" + overrides)
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-h2"))
+        .withFallback(TestConfig.config(FAST))
+        .resolve();
   }
 
   static <T> T await(java.util.concurrent.CompletionStage<T> stage) {

@@ -1,5 +1,8 @@
 package dev.pekkoprover.sequencer;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.MissingTasks;
@@ -12,6 +15,7 @@ import dev.pekkoprover.protocol.flow.FlowScope;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +23,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -39,6 +44,12 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
  * gone ({@link Sequencer.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
  * the same task ids, which the queue ignores for tasks it holds.
+ *
+ * <p>With durability on ({@link Durable}) every push gets a content key (task type + SHA-256 of the serialised
+ * input, {@link ContentKeys}). A key the result store holds completes from the store without running; a key another
+ * flow is computing waits for that flow's result ({@link ResultIndex} claims); anything else runs. A result is
+ * handed to its callback only after the store confirmed it written; failed and cancelled tasks are never stored.
+ * Callbacks of results found at push time run after the callback that pushed them returns, never inside it.
  */
 public final class Flow<R> extends AbstractBehavior<Flow.Command> implements FlowScope<R> {
 
@@ -52,15 +63,53 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private record WrappedMissing(MissingTasks missing) implements Command {}
 
+  private record WrappedStored(ResultWriter.Stored stored) implements Command {}
+
+  /**
+   * From the flow that computed a content key other flows waited for: the stored result, or null when that flow gave
+   * it up (its task failed, or the flow ended without it), in which case the waiting task runs itself.
+   *
+   * @param sequence the waiting task's number in the receiving flow
+   */
+  public record ClaimSettled(
+      long sequence,
+      @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+          Object result)
+      implements Command, CborSerializable {}
+
+  /**
+   * What a flow needs when durability is on: the read view of the result store (and its claims), the store's
+   * group-commit front, and the digest of the registration parameters the workers prepare with, which is part of
+   * every content key (a task's result depends on its input and on those).
+   */
+  public record Durable(ResultIndex index, ActorRef<ResultWriter.Command> writer, String parametersDigest) {}
+
   /** Time to ask the queue about tasks whose outcome is overdue; also its timer key. Sent only to self. */
   private enum CheckTick implements Command {
     INSTANCE
   }
 
+  /** Where a pending task is. Without durability a task is only ever QUEUED. */
+  private static final byte QUEUED = 0;
+  /** Another flow computes the same content key; its ClaimSettled ends the wait. */
+  private static final byte WAITING = 1;
+  /** Its result is in and sent to the store; the callback waits for the store's confirmation. */
+  private static final byte STORING = 2;
+  /** Its result is known and stored; its callback runs once the current message is handled. */
+  private static final byte SETTLED = 3;
+
   /** A task whose outcome the flow still waits for. */
   private static final class Pending {
     final TaskType<?, ?> type;
     final Consumer<Object> onResult;
+    long sequence;
+    /** Durable mode: the content key; null otherwise. */
+    String key;
+    /** Durable mode: the claim this task holds on its key (it computes it for every flow that pushes the same). */
+    ResultIndex.Claim claim;
+    byte stage = QUEUED;
+    /** The result, once in (STORING, SETTLED). */
+    Object result;
     /** Set right after the window numbered it: the id carries that number. */
     TaskEnvelope envelope;
     /** When to ask the queue about this task next (System.nanoTime). */
@@ -115,6 +164,14 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private final List<String> missingIdsToLog = new ArrayList<>();
   private boolean done;
   private final long startedAt = System.nanoTime();
+  /** Null when durability is off: then nothing below is used. */
+  private final Durable durable;
+  private final ContentKeys keys;
+  private final ActorRef<ResultWriter.Stored> storedAdapter;
+  /** Results known and stored whose callbacks are due, in the order they became due. */
+  private final ArrayDeque<Pending> settled = new ArrayDeque<>();
+  /** Tasks completed without running: found in the store, or computed by another flow's identical task. */
+  private int reused;
 
   /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
   public static <R> Behavior<Command> create(
@@ -134,6 +191,21 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       FlowLogic<R> logic,
       ActorRef<FlowResult> replyTo,
       Duration resendAfter) {
+    return create(flowId, runId, queue, logic, replyTo, resendAfter, null);
+  }
+
+  /**
+   * @param durable the result store's read view and writer, or null to run without durability (nothing is stored,
+   *     nothing reused)
+   */
+  public static <R> Behavior<Command> create(
+      String flowId,
+      String runId,
+      ActorRef<QueueCommand> queue,
+      FlowLogic<R> logic,
+      ActorRef<FlowResult> replyTo,
+      Duration resendAfter,
+      Durable durable) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -143,7 +215,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
                     timers.startTimerWithFixedDelay(
                         CheckTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
                   }
-                  Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo, resendAfter);
+                  Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo, resendAfter, durable);
                   flow.begin(logic);
                   return flow.done ? Behaviors.stopped() : flow;
                 }));
@@ -157,7 +229,8 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       String runId,
       ActorRef<QueueCommand> queue,
       ActorRef<FlowResult> replyTo,
-      Duration resendAfter) {
+      Duration resendAfter,
+      Durable durable) {
     super(context);
     this.flowId = flowId;
     this.runId = runId;
@@ -166,6 +239,10 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     this.resendAfterNanos = resendAfter.toNanos();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
+    this.durable = durable;
+    this.keys = durable == null ? null : new ContentKeys(context.getSystem());
+    this.storedAdapter =
+        durable == null ? null : context.messageAdapter(ResultWriter.Stored.class, WrappedStored::new);
   }
 
   private void begin(FlowLogic<R> logic) {
@@ -174,6 +251,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     } catch (RuntimeException e) {
       fail("flow logic threw while starting: " + e);
     }
+    runSettled();
     flush();
   }
 
@@ -185,6 +263,12 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(GetProgress.class, this::onGetProgress)
+        .onMessage(WrappedStored.class, this::onStored)
+        .onMessage(ClaimSettled.class, this::onClaimSettled)
+        .onSignal(PostStop.class, signal -> {
+          releaseClaims(); // stopped from outside: the flows waiting on this one run their tasks themselves
+          return this;
+        })
         .build();
   }
 
@@ -210,7 +294,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     Map<String, List<String>> overdueByType = new LinkedHashMap<>();
     int[] asked = {0};
     pending.forEach(task -> {
-      if (task.checkAt - now <= 0 && asked[0] < MAX_IDS_PER_TICK) {
+      if (task.stage == QUEUED && task.checkAt - now <= 0 && asked[0] < MAX_IDS_PER_TICK) {
         asked[0]++;
         task.checks++;
         task.checkAt = now + (resendAfterNanos << Math.min(task.checks, MAX_CHECK_SHIFT));
@@ -238,7 +322,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     for (String taskId : wrapped.missing().taskIds()) {
       long n = sequenceOf(taskId);
       Pending task = n < 0 ? null : pending.get(n);
-      if (task != null && task.asked) {
+      if (task != null && task.asked && task.stage == QUEUED) {
         resend(task, now);
         count++;
         if (missingIdsToLog.size() < IDS_IN_LOG) {
@@ -265,13 +349,17 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return this;
     }
     long now = System.nanoTime();
+    int[] count = {0};
     pending.forEach(task -> {
-      resend(task, now);
-      task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
+      if (task.stage == QUEUED) { // the others are not in the queue: waiting on another flow, or already done
+        resend(task, now);
+        task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
+        count[0]++;
+      }
     });
-    resent += pending.size();
+    resent += count[0];
     getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
-        pending.size());
+        count[0]);
     flush();
     return this;
   }
@@ -306,15 +394,26 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       return this;
     }
     long n = sequenceOf(outcome.taskId());
-    Pending task = n < 0 ? null : pending.remove(n);
-    if (task == null) {
+    // durable: a task stays in the window while its result is stored; a second outcome then is a duplicate too
+    Pending task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
+    if (task == null || task.stage != QUEUED) {
       duplicates++;
       countDropped("duplicate");
       getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
       return this;
     }
+    if (durable != null && !(outcome instanceof TaskOutcome.Succeeded)) {
+      pending.remove(n);
+      if (task.claim != null) {
+        settleClaim(task, null); // a failure is never handed on: the flows waiting on it run the task themselves
+      }
+    }
     if (outcome instanceof TaskOutcome.Succeeded success) {
-      accept(task, success);
+      if (durable == null) {
+        accept(task, success);
+      } else {
+        store(task, success);
+      }
     } else if (outcome instanceof TaskOutcome.Failed failure) {
       fail("task " + failure.taskId() + " (type " + failure.taskType() + ") failed after " + failure.attempts()
           + " attempt(s): " + failure.reason());
@@ -322,6 +421,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       fail("task " + rejection.taskId() + " (type " + rejection.taskType() + ") was refused by the queue: "
           + rejection.reason());
     }
+    runSettled();
     flush();
     return done ? Behaviors.stopped() : this;
   }
@@ -345,17 +445,169 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private void accept(Pending task, TaskOutcome.Succeeded success) {
     Object result = success.result();
+    if (checkResult(task, success.taskId(), result)) {
+      runCallback(task, success.taskId(), result);
+    }
+  }
+
+  /** True when {@code result} is of the task type's result type; otherwise fails the flow saying so. */
+  private boolean checkResult(Pending task, String taskId, Object result) {
     Class<?> expected = task.type.resultType();
     if (result == null || !expected.isInstance(result)) {
-      fail("task " + success.taskId() + " (type " + success.taskType() + ") returned "
+      fail("task " + taskId + " (type " + task.type.name() + ") returned "
           + (result == null ? "null" : result.getClass().getName()) + " where " + expected.getName()
           + " was expected");
-      return;
+      return false;
     }
+    return true;
+  }
+
+  private void runCallback(Pending task, String taskId, Object result) {
     try {
       task.onResult.accept(result);
     } catch (RuntimeException e) {
-      fail("flow logic threw on the result of task " + success.taskId() + " (type " + success.taskType() + "): " + e);
+      fail("flow logic threw on the result of task " + taskId + " (type " + task.type.name() + "): " + e);
+    }
+  }
+
+  // ---- durable mode ----
+
+  /** A task's result is in: it goes to the store; its callback runs when the store confirms it ({@link #onStored}). */
+  private void store(Pending task, TaskOutcome.Succeeded success) {
+    Object result = success.result();
+    if (!checkResult(task, success.taskId(), result)) {
+      return;
+    }
+    StoredResult stored;
+    try {
+      stored = keys.toStored(task.key, task.type.name(), result);
+    } catch (RuntimeException e) {
+      fail("the result of task " + success.taskId() + " (type " + task.type.name() + ") cannot be serialised for "
+          + "the result store: " + e);
+      return;
+    }
+    task.stage = STORING;
+    task.result = result;
+    durable.writer().tell(new ResultWriter.Put(stored, storedAdapter, task.sequence));
+  }
+
+  /** The store confirmed these results: their callbacks run, and flows waiting on the same keys get them. */
+  private Behavior<Command> onStored(WrappedStored wrapped) {
+    for (Long n : wrapped.stored().tokens()) {
+      Pending task = pending.get(n);
+      if (task == null || task.stage != STORING) {
+        continue;
+      }
+      task.stage = SETTLED;
+      settled.add(task);
+      if (task.claim != null) {
+        settleClaim(task, task.result);
+      }
+    }
+    runSettled();
+    flush();
+    return done ? Behaviors.stopped() : this;
+  }
+
+  /** Another flow computed (or gave up) a key one of this flow's tasks waited on. */
+  private Behavior<Command> onClaimSettled(ClaimSettled message) {
+    Pending task = pending.get(message.sequence());
+    if (task == null || task.stage != WAITING || done) {
+      return this;
+    }
+    Object result = message.result();
+    if (result != null && task.type.resultType().isInstance(result)) {
+      reused++;
+      task.result = result;
+      task.stage = SETTLED;
+      settled.add(task);
+    } else {
+      claimOrFind(task); // the other flow gave it up: this one runs it (or waits on a third)
+    }
+    runSettled();
+    flush();
+    return done ? Behaviors.stopped() : this;
+  }
+
+  /** A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the queue. */
+  private void pushDurable(Pending task, Object input) {
+    try {
+      task.key = keys.keyOf(task.type, input, durable.parametersDigest());
+    } catch (RuntimeException e) {
+      fail("the input of task " + task.envelope.taskId() + " (type " + task.type.name() + ") cannot be serialised "
+          + "for its content key: " + e);
+      return;
+    }
+    claimOrFind(task);
+  }
+
+  private void claimOrFind(Pending task) {
+    ResultIndex index = durable.index();
+    StoredResult stored = index.lookup(task.key);
+    ResultIndex.ClaimOutcome outcome =
+        stored != null ? new ResultIndex.Found(stored) : index.claim(task.key, getContext().getSelf(), task.sequence);
+    if (outcome instanceof ResultIndex.Found found) {
+      Object value = load(task, found.result());
+      if (value != null) {
+        reused++;
+        task.result = value;
+        task.stage = SETTLED;
+        settled.add(task);
+        return;
+      }
+      task.stage = QUEUED; // stored but unreadable now: compute it again
+      outbox.add(task.envelope);
+    } else if (outcome instanceof ResultIndex.Owned owned) {
+      task.claim = owned.claim();
+      task.stage = QUEUED;
+      outbox.add(task.envelope);
+    } else {
+      task.stage = WAITING;
+    }
+  }
+
+  /** A stored value, or null (with a WARN) when it no longer reads as the task's result type. */
+  private Object load(Pending task, StoredResult stored) {
+    try {
+      Object value = keys.fromStored(stored);
+      if (task.type.resultType().isInstance(value)) {
+        return value;
+      }
+      getContext().getLog().warn("Flow {}: the stored result under {} is a {}, not a {}: computing it again",
+          flowId, stored.key(), value == null ? "null" : value.getClass().getName(), task.type.resultType().getName());
+    } catch (RuntimeException e) {
+      getContext().getLog().warn("Flow {}: the stored result under {} does not deserialise ({}): computing it again",
+          flowId, stored.key(), e.toString());
+    }
+    return null;
+  }
+
+  /** Runs the callbacks of results that became due, in order; a callback may push tasks whose results are due too. */
+  private void runSettled() {
+    while (!settled.isEmpty() && !done) {
+      Pending task = settled.poll();
+      if (pending.remove(task.sequence) == task) {
+        runCallback(task, task.envelope.taskId(), task.result);
+      }
+    }
+  }
+
+  /** Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task when null. */
+  private void settleClaim(Pending task, Object result) {
+    for (ResultIndex.Waiter waiter : durable.index().settle(task.key, task.claim)) {
+      waiter.flow().tell(new ClaimSettled(waiter.sequence(), result));
+    }
+    task.claim = null;
+  }
+
+  /** Gives up every claim this flow still holds: their results will not come from here. */
+  private void releaseClaims() {
+    if (durable != null) {
+      pending.forEach(task -> {
+        if (task.claim != null) {
+          settleClaim(task, null);
+        }
+      });
     }
   }
 
@@ -383,8 +635,13 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     Pending task = new Pending(type, (Consumer<Object>) onResult, checkAt);
     long n = pending.add(task);
     sequence = n;
+    task.sequence = n;
     task.envelope = new TaskEnvelope(flowId + ":" + n, flowId, runId, type.name(), 1, input);
-    outbox.add(task.envelope);
+    if (durable == null) {
+      outbox.add(task.envelope);
+    } else {
+      pushDurable(task, input);
+    }
   }
 
   @Override
@@ -415,6 +672,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       queue.tell(new QueueCommand.CancelFlow(flowId));
     }
     outbox.clear();
+    releaseClaims();
   }
 
   @Override
@@ -423,6 +681,6 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   }
 
   private FlowResult.FlowStats stats() {
-    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, resent);
+    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, resent, reused);
   }
 }

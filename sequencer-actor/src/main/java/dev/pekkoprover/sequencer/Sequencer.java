@@ -40,6 +40,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  *
  * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells every running flow
  * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
+ *
+ * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children (so they move with it when it is
+ * a cluster singleton): the task results by content key, which its flows read and write ({@link Flow.Durable}), and
+ * the outcomes of completed flows by the flow's name. A flow whose name completed before is answered from the store
+ * at once, without running; a flow's completion is told to its requester only once its outcome is stored. Flows wait
+ * (stashed with start-up) until both stores have recovered.
  */
 public final class Sequencer {
 
@@ -53,6 +59,25 @@ public final class Sequencer {
       implements Command, NoSerializationVerificationNeeded {}
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
+
+  /** Which of these flow names have a stored outcome (durability on; otherwise none)? Answered after start-up. */
+  public record GetStoredFlows(List<String> names, ActorRef<StoredFlows> replyTo)
+      implements Command, CborSerializable {}
+
+  /** @param names the asked names with a stored outcome, in the order asked */
+  public record StoredFlows(List<String> names) implements CborSerializable {}
+
+  /** The result store's write counters; {@code null} stats when durability is off. */
+  public record GetStoreStats(ActorRef<StoreStats> replyTo) implements Command, CborSerializable {}
+
+  /**
+   * @param writer the results store's writer: writes, batch sizes, write latency
+   * @param results results held now
+   * @param resultBytes their size as counted against {@code max-bytes}
+   * @param evicted results evicted since the store last recovered
+   */
+  public record StoreStats(ResultWriter.Stats writer, int results, long resultBytes, long evicted)
+      implements CborSerializable {}
 
   /**
    * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to {@link
@@ -70,6 +95,9 @@ public final class Sequencer {
   /**
    * @param started start-up is done: circuits compiled, registration loop running
    * @param registration the registration loop's actor, once started
+   * @param flowsRestored flows answered from the flow-outcome store without running (durability on)
+   * @param tasksReused tasks of completed flows that completed without running: found in the result store, or
+   *     computed by another flow (durability on)
    */
   public record Status(
       String runId,
@@ -77,7 +105,9 @@ public final class Sequencer {
       int flowsRunning,
       int flowsCompleted,
       int flowsFailed,
-      ActorRef<WorkerRegistrationFlow.Command> registration)
+      ActorRef<WorkerRegistrationFlow.Command> registration,
+      int flowsRestored,
+      long tasksReused)
       implements CborSerializable {}
 
   /**
@@ -94,6 +124,16 @@ public final class Sequencer {
       implements Command, Flow.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
+
+  private record StoreRecovered(ResultStore.Recovered recovered) implements Command, CborSerializable {}
+
+  private record OutcomeStored(ResultWriter.Stored stored) implements Command, CborSerializable {}
+
+  private record ReplyStoreStats(ActorRef<StoreStats> replyTo, StoreStats stats)
+      implements Command, CborSerializable {}
+
+  /** A completed flow whose outcome is being stored; told to its requester when the store confirms it. */
+  private record Storing(ActorRef<FlowResult> requester, FlowResult.Completed completed) {}
 
   private enum RetryStartup implements Command, CborSerializable {
     INSTANCE
@@ -134,6 +174,29 @@ public final class Sequencer {
   private int completed;
   private int failed;
   private int startupAttempts;
+  private final StoreSettings storeSettings;
+  /** Null when durability is off, and until start-up is done (it needs the registration parameters' digest). */
+  private Flow.Durable durable;
+  private final ResultIndex results;
+  /** Flow outcomes are stored under "name @digest": a name proven under other registration parameters runs again. */
+  private String outcomeSuffix = "";
+  private final ResultIndex flowOutcomes;
+  private final ActorRef<ResultWriter.Command> outcomeWriter;
+  private final ActorRef<ResultWriter.Command> resultWriter;
+  private final ContentKeys keys;
+  private final ActorRef<ResultWriter.Stored> outcomeStored;
+  /** Stores that have recovered at least once; flows run when all have. */
+  private final Set<String> storesRecovered = new LinkedHashSet<>();
+  private int storesExpected;
+  /** The names of running flows by flow id (durability on): their outcomes are stored under it. */
+  private final Map<String, String> names = new HashMap<>();
+  private final Map<Long, Storing> storing = new HashMap<>();
+  private long storeToken;
+  /** Registration parameters once circuits are compiled; start-up ends when the stores are ready too. */
+  private Object parameters;
+  private boolean compiled;
+  private int restored;
+  private long tasksReused;
 
   /**
    * @param whenStarted completed with the registration parameters once start-up is done (a local hook for the node
@@ -142,12 +205,14 @@ public final class Sequencer {
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(
-        context ->
-            Behaviors.withTimers(
-                timers ->
-                    Behaviors.withStash(
-                        10_000,
-                        stash -> new Sequencer(context, timers, stash, queue, plan, whenStarted).startingUp())));
+        context -> {
+          context.setLoggerName(Sequencer.class); // not a Pekko logger, which a node's logback keeps at WARN
+          return Behaviors.withTimers(
+              timers ->
+                  Behaviors.withStash(
+                      10_000,
+                      stash -> new Sequencer(context, timers, stash, queue, plan, whenStarted).startingUp()));
+        });
   }
 
   private Sequencer(
@@ -178,7 +243,35 @@ public final class Sequencer {
     if (autoscale.enabled()) {
       context.spawn(AutoscaleReporter.create(queue, autoscale), "autoscale-reporter");
     }
-    context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
+    this.storeSettings = StoreSettings.fromConfig(context.getSystem().settings().config());
+    if (storeSettings.enabled()) {
+      ActorRef<ResultStore.Recovered> recovered =
+          context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new);
+      this.results = new ResultIndex();
+      ActorRef<ResultStore.Command> resultStore = context.spawn(ResultStore.create(
+          storeSettings.resultsId(), storeSettings, storeSettings.results(), results, recovered), "result-store");
+      this.resultWriter = context.spawn(
+          ResultWriter.create(resultStore, storeSettings.resultsId(), storeSettings), "result-writer");
+      this.flowOutcomes = new ResultIndex();
+      ActorRef<ResultStore.Command> outcomeStore = context.spawn(ResultStore.create(
+              storeSettings.flowsId(), storeSettings, storeSettings.flows(), flowOutcomes, recovered),
+          "flow-outcome-store");
+      this.outcomeWriter = context.spawn(
+          ResultWriter.create(outcomeStore, storeSettings.flowsId(), storeSettings), "flow-outcome-writer");
+      this.keys = new ContentKeys(context.getSystem());
+      this.outcomeStored = context.messageAdapter(ResultWriter.Stored.class, OutcomeStored::new);
+      this.storesExpected = 2;
+      context.getLog().info("Sequencer run {} starting: compiling circuits and recovering the result stores from {}",
+          runId, storeSettings.database());
+    } else {
+      this.resultWriter = null;
+      this.results = null;
+      this.flowOutcomes = null;
+      this.outcomeWriter = null;
+      this.keys = null;
+      this.outcomeStored = null;
+      context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
+    }
     startCompile();
   }
 
@@ -196,7 +289,11 @@ public final class Sequencer {
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(RunFlow.class, this::onEarlyRunFlow)
+        .onMessage(GetStoredFlows.class, this::onEarlyRequest)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(StoreRecovered.class, this::onStoreRecovered)
+        .onMessage(GetStoreStats.class, this::onGetStoreStats)
+        .onMessage(ReplyStoreStats.class, this::onReplyStoreStats)
         .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
@@ -208,6 +305,11 @@ public final class Sequencer {
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(GetStoredFlows.class, this::onGetStoredFlows)
+        .onMessage(OutcomeStored.class, this::onOutcomeStored)
+        .onMessage(StoreRecovered.class, this::onStoreRecovered)
+        .onMessage(GetStoreStats.class, this::onGetStoreStats)
+        .onMessage(ReplyStoreStats.class, this::onReplyStoreStats)
         .onSignal(PostStop.class, signal -> onStop())
         .build();
   }
@@ -215,17 +317,52 @@ public final class Sequencer {
   private Behavior<Command> onStartupEnded(FlowEnded ended) {
     flows.remove(ended.result().flowId());
     if (ended.result() instanceof FlowResult.Completed done) {
-      Object parameters = done.result();
+      parameters = done.result();
+      compiled = true;
       registration = context.spawn(WorkerRegistrationFlow.create(queue, runId, parameters), "worker-registration");
-      context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running", runId);
-      whenStarted.complete(parameters);
-      return stash.unstashAll(running());
+      return startedWhenReady();
     }
     FlowResult.Failed failure = (FlowResult.Failed) ended.result();
     context.getLog().error(
         "Circuit compilation failed (attempt {}): {}; retrying in {}", startupAttempts, failure.reason(),
         STARTUP_RETRY);
     timers.startSingleTimer(RetryStartup.INSTANCE, STARTUP_RETRY);
+    return Behaviors.same();
+  }
+
+  /** Start-up ends once circuits are compiled and (durability on) both stores have recovered. */
+  private Behavior<Command> startedWhenReady() {
+    if (!compiled || storesRecovered.size() < storesExpected) {
+      return Behaviors.same();
+    }
+    if (results != null) {
+      String digest;
+      try {
+        digest = keys.digest(parameters);
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("the registration parameters cannot be serialised, so results cannot be "
+            + "stored under them: " + e, e);
+      }
+      durable = new Flow.Durable(results, resultWriter, digest);
+      outcomeSuffix = " @" + digest.substring(0, 16);
+    }
+    context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running{}", runId,
+        results == null ? "" : ", " + results.size() + " stored result(s) and " + flowOutcomes.size()
+            + " stored flow outcome(s) in " + storeSettings.database());
+    whenStarted.complete(parameters);
+    return stash.unstashAll(running());
+  }
+
+  private Behavior<Command> onStoreRecovered(StoreRecovered message) {
+    boolean first = storesRecovered.add(message.recovered().persistenceId());
+    if (first && !compiled) {
+      return Behaviors.same();
+    }
+    return first ? startedWhenReady() : Behaviors.same(); // a store restarted after a journal failure: nothing to do
+  }
+
+  private Behavior<Command> onEarlyRequest(Command request) {
+    stash.stash(request);
     return Behaviors.same();
   }
 
@@ -240,7 +377,7 @@ public final class Sequencer {
       context.getLog().warn("Sequencer still starting and {} flows waiting: refusing flow {}", stash.size(),
           request.name());
       request.replyTo().tell(new FlowResult.Failed(request.name(), "sequencer is still starting and its waiting "
-          + "list is full; submit again later", new FlowResult.FlowStats(0, 0, 0, 0)));
+          + "list is full; submit again later", FlowResult.FlowStats.NONE));
     } else {
       stash.stash(request);
     }
@@ -250,10 +387,97 @@ public final class Sequencer {
   @SuppressWarnings({"rawtypes", "unchecked"})
   private Behavior<Command> onRunFlow(RunFlow request) {
     String flowId = request.name() + "-" + (++flowCounter);
+    if (durable != null && replyFromStore(flowId, request)) {
+      return Behaviors.same();
+    }
     requesters.put(flowId, request.replyTo());
     running.set(requesters.size());
+    if (durable != null) {
+      names.put(flowId, request.name());
+    }
     flows.put(flowId, context.spawn(
-        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter), flowId));
+        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter, durable),
+        actorName(flowId)));
+    return Behaviors.same();
+  }
+
+  /** A flow's actor name: its id, with what an actor name may not hold (a '/', a space) escaped. */
+  private static String actorName(String flowId) {
+    return java.net.URLEncoder.encode(flowId, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** A flow whose name completed before: its stored outcome, at once. False when there is none (or it is unreadable). */
+  @SuppressWarnings("rawtypes")
+  private boolean replyFromStore(String flowId, RunFlow request) {
+    StoredResult stored = flowOutcomes.lookup(request.name() + outcomeSuffix);
+    if (stored == null) {
+      return false;
+    }
+    Object result;
+    try {
+      result = keys.fromStored(stored);
+    } catch (RuntimeException e) {
+      context.getLog().warn("The stored outcome of flow {} does not deserialise ({}): running it again",
+          request.name(), e.toString());
+      return false;
+    }
+    restored++;
+    completed++;
+    context.getLog().debug("Flow {} completed before: answered from the store", request.name());
+    request.replyTo().tell(new FlowResult.Completed(flowId, result, FlowResult.FlowStats.NONE, true));
+    return true;
+  }
+
+  /** Stores a completed flow's outcome under its name; its requester hears of it once it is stored. */
+  private boolean storeOutcome(String name, FlowResult.Completed done, ActorRef<FlowResult> requester) {
+    StoredResult stored;
+    try {
+      stored = keys.toStored(name + outcomeSuffix, "flow", done.result());
+    } catch (RuntimeException e) {
+      context.getLog().warn("Flow {}'s result cannot be serialised ({}): not stored, so a later run of that name "
+          + "runs again", name, e.toString());
+      return false;
+    }
+    long token = ++storeToken;
+    storing.put(token, new Storing(requester, done));
+    outcomeWriter.tell(new ResultWriter.Put(stored, outcomeStored, token));
+    return true;
+  }
+
+  private Behavior<Command> onOutcomeStored(OutcomeStored message) {
+    for (Long token : message.stored().tokens()) {
+      Storing done = storing.remove(token);
+      if (done != null && done.requester() != null) {
+        done.requester().tell(done.completed());
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGetStoredFlows(GetStoredFlows request) {
+    List<String> found = new ArrayList<>();
+    if (flowOutcomes != null) {
+      for (String name : request.names()) {
+        if (flowOutcomes.lookup(name + outcomeSuffix) != null) {
+          found.add(name);
+        }
+      }
+    }
+    request.replyTo().tell(new StoredFlows(found));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onGetStoreStats(GetStoreStats request) {
+    if (results == null) {
+      request.replyTo().tell(new StoreStats(null, 0, 0, 0));
+      return Behaviors.same();
+    }
+    ResultIndex index = results;
+    context.pipeToSelf(
+        org.apache.pekko.actor.typed.javadsl.AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(
+            resultWriter, ResultWriter.GetStats::new, Duration.ofSeconds(5), context.getSystem().scheduler()),
+        (stats, failure) -> new ReplyStoreStats(request.replyTo(),
+            new StoreStats(stats, index.size(), index.bytes(), index.evicted())));
     return Behaviors.same();
   }
 
@@ -262,11 +486,16 @@ public final class Sequencer {
     flows.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
     running.set(requesters.size());
-    if (result instanceof FlowResult.Completed) {
+    String name = names.remove(result.flowId());
+    if (result instanceof FlowResult.Completed done) {
       completed++;
       completedCounter.increment();
+      tasksReused += done.stats().reused();
+      if (name != null && storeOutcome(name, done, requester)) {
+        return Behaviors.same(); // told once stored
+      }
     } else {
-      failed++;
+      failed++; // never stored: a later run of that name runs again
       failedCounter.increment();
       if (recentFailures.size() == RecentFailure.KEEP) {
         recentFailures.removeFirst();
@@ -360,8 +589,13 @@ public final class Sequencer {
   }
 
   private Behavior<Command> onGetStatus(GetStatus request) {
-    request.replyTo().tell(
-        new Status(runId, registration != null, requesters.size(), completed, failed, registration));
+    request.replyTo().tell(new Status(runId, registration != null && whenStarted.isDone(), requesters.size(),
+        completed, failed, registration, restored, tasksReused));
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onReplyStoreStats(ReplyStoreStats reply) {
+    reply.replyTo().tell(reply.stats());
     return Behaviors.same();
   }
 }

@@ -1,0 +1,125 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The journal database's tables, created at start-up when they are missing, with pekko-persistence-jdbc's own script
+ * for the configured database ({@code schema/h2/h2-create-schema.sql}, {@code schema/postgres/postgres-create-schema.sql}
+ * in the plugin's jar). A database that cannot be reached is tried again with backoff, one ERROR line per attempt
+ * naming the database and what to do, so a node started before its database waits for it.
+ */
+final class JournalSchema {
+  private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
+  private static final String DB = "pekko-persistence-jdbc.shared-databases.prover";
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+
+  private JournalSchema() {}
+
+  /** Returns once the database answers and holds the journal's tables; waits and retries until then. */
+  static void ensure(Config config) throws InterruptedException {
+    String database = config.getString("prover.persistence.database");
+    String remedy = config.getString("prover.persistence.remedy");
+    long backoff = 1000;
+    while (true) {
+      try {
+        if (createIfMissing(config)) {
+          log.info("Created the journal's tables in {}", database);
+        }
+        return;
+      } catch (SQLException | IOException | RuntimeException e) {
+        log.error("Cannot open the journal database {}: {}. {}. Trying again in {} s", database, describe(e), remedy,
+            backoff / 1000);
+        Thread.sleep(backoff);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
+      }
+    }
+  }
+
+  /** True when it created the tables, false when they were there. */
+  static boolean createIfMissing(Config config) throws SQLException, IOException {
+    Config db = config.getConfig(DB + ".db");
+    try (Connection connection =
+        DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"))) {
+      if (hasTables(connection)) {
+        return false;
+      }
+      String script = read(scriptFor(config.getString(DB + ".profile")));
+      connection.setAutoCommit(true); // PostgreSQL's CREATE INDEX CONCURRENTLY cannot run in a transaction
+      try (Statement statement = connection.createStatement()) {
+        for (String sql : script.split(";\\s*(\\n|$)")) {
+          if (!sql.isBlank()) {
+            statement.execute(sql);
+          }
+        }
+      } catch (SQLException e) {
+        if (!hasTables(connection)) { // another node created them at the same moment: fine
+          throw e;
+        }
+      }
+      return true;
+    }
+  }
+
+  private static boolean hasTables(Connection connection) throws SQLException {
+    return hasTable(connection, "event_journal") && hasTable(connection, "snapshot");
+  }
+
+  private static boolean hasTable(Connection connection, String name) throws SQLException {
+    try (ResultSet tables = connection.getMetaData().getTables(null, null, name, null)) {
+      return tables.next();
+    }
+  }
+
+  private static String scriptFor(String profile) {
+    if (profile.contains("H2Profile")) {
+      return "schema/h2/h2-create-schema.sql";
+    }
+    if (profile.contains("PostgresProfile")) {
+      return "schema/postgres/postgres-create-schema.sql";
+    }
+    throw new IllegalArgumentException("no schema script for Slick profile " + profile + ": use H2 or PostgreSQL");
+  }
+
+  private static String read(String resource) throws IOException {
+    try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) {
+        throw new IOException("pekko-persistence-jdbc's " + resource + " is not on the classpath");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The failure and its causes on one line: a JDBC driver's reason is often a cause. */
+  static String describe(Throwable failure) {
+    StringBuilder text = new StringBuilder();
+    for (Throwable cause = failure; cause != null && text.length() < 600; cause = cause.getCause()) {
+      if (text.length() > 0) {
+        text.append(" <- ");
+      }
+      text.append(cause.getClass().getSimpleName()).append(": ").append(firstLine(cause.getMessage()));
+      if (cause.getCause() == cause) {
+        break;
+      }
+    }
+    return text.toString();
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "";
+    }
+    int newline = message.indexOf('\n');
+    return newline < 0 ? message : message.substring(0, newline);
+  }
+}

@@ -1,0 +1,216 @@
+package dev.pekkoprover.sequencer;
+
+import dev.pekkoprover.protocol.CborSerializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.persistence.typed.DeleteEventsFailed;
+import org.apache.pekko.persistence.typed.DeleteSnapshotsFailed;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotFailed;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its one event is "result stored"
+ * ({@link StoredResult}); its state ({@link ResultStoreState}) evicts by count and bytes; it snapshots every {@code
+ * snapshot-every} events and deletes the events before its older kept snapshot, so the journal stays bounded too.
+ *
+ * <p>It writes what it is given as one {@code persistAll} per {@link Write} and answers {@link Written} once the
+ * journal confirmed it; {@link ResultWriter} in front of it gathers the results that arrive while a write is in
+ * flight into the next one (group commit). Results already stored are not written again, so a write repeated after
+ * a timeout adds nothing. Flows read the state through {@link ResultIndex}, which it publishes after each recovery.
+ *
+ * <p>When the journal fails (a write or the recovery) Pekko restarts it with backoff ({@code
+ * prover.persistence.restart}); each failure logs one ERROR line naming the database and what to do. Nothing it has
+ * not confirmed is acknowledged, and its writer repeats an unconfirmed write until it is.
+ */
+public final class ResultStore extends EventSourcedBehavior<ResultStore.Command, StoredResult, ResultStoreState> {
+
+  public interface Command extends CborSerializable {}
+
+  /** Store these results; {@link Written} once they are in the journal. */
+  public record Write(List<StoredResult> results, ActorRef<Written> replyTo) implements Command {}
+
+  /** @param stored results written by this write (the others were stored already) */
+  public record Written(int stored) implements CborSerializable {}
+
+  /** Told to the owner after each recovery (at start and after a restart). */
+  public record Recovered(String persistenceId, int entries, long bytes, long millis) implements CborSerializable {}
+
+  /** What a snapshot holds: the entries, oldest first. */
+  public record Snapshot(List<StoredResult> entries) implements CborSerializable {}
+
+  private final ActorContext<Command> context;
+  private final StoreSettings settings;
+  private final StoreSettings.Bounds bounds;
+  private final ResultIndex index;
+  private final ActorRef<Recovered> recovered;
+  private final long startedAt = System.nanoTime();
+
+  /**
+   * @param persistenceId the journal's id for this store (one writer at a time: the sequencer's child)
+   * @param index where flows read the store; published after each recovery
+   * @param recovered told after each recovery
+   */
+  public static Behavior<Command> create(
+      String persistenceId,
+      StoreSettings settings,
+      StoreSettings.Bounds bounds,
+      ResultIndex index,
+      ActorRef<Recovered> recovered) {
+    return Behaviors.setup(context -> {
+      context.setLoggerName(ResultStore.class); // its lines would otherwise come from a Pekko logger, kept at WARN
+      return new ResultStore(context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered);
+    });
+  }
+
+  private ResultStore(
+      ActorContext<Command> context,
+      PersistenceId persistenceId,
+      StoreSettings settings,
+      StoreSettings.Bounds bounds,
+      ResultIndex index,
+      ActorRef<Recovered> recovered) {
+    super(persistenceId,
+        SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), settings.randomFactor())
+            .withLoggingEnabled(false)); // the signal handler says why, once, in words
+    this.context = context;
+    this.settings = settings;
+    this.bounds = bounds;
+    this.index = index;
+    this.recovered = recovered;
+  }
+
+  @Override
+  public ResultStoreState emptyState() {
+    return new ResultStoreState(bounds.maxEntries(), bounds.maxBytes());
+  }
+
+  @Override
+  public String journalPluginId() {
+    return settings.journalPlugin();
+  }
+
+  @Override
+  public String snapshotPluginId() {
+    return settings.snapshotPlugin();
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(bounds.snapshotEvery(), bounds.keepSnapshots()).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SnapshotAdapter<ResultStoreState> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(ResultStoreState state) {
+        return new Snapshot(state.snapshot());
+      }
+
+      @Override
+      public ResultStoreState fromJournal(Object from) {
+        return ResultStoreState.fromSnapshot(((Snapshot) from).entries(), bounds.maxEntries(), bounds.maxBytes());
+      }
+    };
+  }
+
+  @Override
+  public CommandHandler<Command, StoredResult, ResultStoreState> commandHandler() {
+    return newCommandHandlerBuilder().forAnyState().onCommand(Write.class, this::onWrite).build();
+  }
+
+  private org.apache.pekko.persistence.typed.javadsl.Effect<StoredResult, ResultStoreState> onWrite(
+      ResultStoreState state, Write write) {
+    List<StoredResult> fresh = new ArrayList<>(write.results().size());
+    for (StoredResult result : write.results()) {
+      if (!state.holdsConfirmed(result.key())) {
+        fresh.add(result);
+      }
+    }
+    if (fresh.isEmpty()) {
+      return Effect().none().thenRun(s -> write.replyTo().tell(new Written(0)));
+    }
+    return Effect().persist(fresh).thenRun(s -> {
+      s.confirm(fresh);
+      write.replyTo().tell(new Written(fresh.size()));
+    });
+  }
+
+  @Override
+  public EventHandler<ResultStoreState, StoredResult> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onEvent(StoredResult.class, ResultStoreState::add).build();
+  }
+
+  @Override
+  public SignalHandler<ResultStoreState> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(
+            "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
+            persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
+            text(settings.minBackoff()), text(settings.maxBackoff())))
+        .onSignal(JournalPersistFailed.class, (state, failed) -> context.getLog().error(
+            "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
+                + "retrying with backoff ({} to {})",
+            persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
+            text(settings.minBackoff()), text(settings.maxBackoff())))
+        .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
+            "Result store {} could not save a snapshot in {}: {}; its events stay in the journal until the next one",
+            persistenceId().id(), settings.database(), describe(failed.getFailure())))
+        .onSignal(DeleteEventsFailed.class, (state, failed) -> context.getLog().warn(
+            "Result store {} could not delete old events in {}: {}", persistenceId().id(), settings.database(),
+            describe(failed.getFailure())))
+        .onSignal(DeleteSnapshotsFailed.class, (state, failed) -> context.getLog().warn(
+            "Result store {} could not delete old snapshots in {}: {}", persistenceId().id(), settings.database(),
+            describe(failed.getFailure())))
+        .build();
+  }
+
+  private void onRecovered(ResultStoreState state) {
+    state.goLive();
+    index.publish(state);
+    long millis = (System.nanoTime() - startedAt) / 1_000_000;
+    context.getLog().info("Result store {} recovered {} entries ({} bytes) from {} in {} ms",
+        persistenceId().id(), state.size(), state.bytes(), settings.database(), millis);
+    recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
+  }
+
+  /** A duration for a log line: "200 ms", "30 s". */
+  static String text(java.time.Duration duration) {
+    long millis = duration.toMillis();
+    return millis < 1000 || millis % 1000 != 0 ? millis + " ms" : millis / 1000 + " s";
+  }
+
+  /** The failure and its causes, one line: the JDBC driver's reason is usually the innermost. */
+  static String describe(Throwable failure) {
+    if (failure instanceof java.util.concurrent.TimeoutException) {
+      return "no answer in time";
+    }
+    StringBuilder text = new StringBuilder();
+    java.util.Set<Throwable> seen = new java.util.HashSet<>();
+    for (Throwable cause = failure; cause != null && seen.add(cause); cause = cause.getCause()) {
+      if (text.length() > 0) {
+        text.append(" <- ");
+      }
+      String message = cause.getMessage() == null ? "" : cause.getMessage();
+      int newline = message.indexOf('\n');
+      text.append(cause.getClass().getSimpleName()).append(": ")
+          .append(newline < 0 ? message : message.substring(0, newline));
+    }
+    return text.toString();
+  }
+}

@@ -1,0 +1,59 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Content keys: equal inputs, equal keys (maps too, whatever their order); type and parameters are part of it. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ContentKeysTest {
+  private final ActorTestKit testKit = ActorTestKit.create("content-keys", TestConfig.config());
+  private final ContentKeys keys = new ContentKeys(testKit.system());
+
+  record WithMap(Map<String, String> entries) implements CborSerializable {}
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void equalInputsHaveEqualKeysNamedAfterTheirType() {
+    String key = keys.keyOf(TestTasks.Square.INSTANCE, Num.of(3), "p");
+    assertEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, new Num(3, ""), "p"));
+    assertTrue(key.startsWith("square/") && key.length() == "square/".length() + 64, key);
+    assertNotEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, Num.of(4), "p"));
+    assertNotEquals(key, keys.keyOf(TestTasks.Add.INSTANCE, Num.of(3), "p"), "another type is another task");
+    assertNotEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, Num.of(3), "q"), "other registration parameters");
+  }
+
+  @Test
+  void aMapSerialisesTheSameWhateverItsIterationOrder() {
+    Map<String, String> ab = new LinkedHashMap<>();
+    ab.put("a", "1");
+    ab.put("b", "2");
+    Map<String, String> ba = new LinkedHashMap<>();
+    ba.put("b", "2");
+    ba.put("a", "1");
+    assertEquals(keys.digest(new WithMap(ab)), keys.digest(new WithMap(ba)));
+    assertEquals(keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ab), "p"),
+        keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ba), "p"));
+  }
+
+  @Test
+  void aStoredValueReadsBack() {
+    StoredResult stored = keys.toStored("k", "square", Num.of(9));
+    assertEquals(Num.of(9), keys.fromStored(stored));
+  }
+}

@@ -1,0 +1,111 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The event-sourced result store: it evicts down to its bound, and a store started again (snapshot + replay of the
+ * events after it) holds exactly what the one before held; writing what it holds adds nothing; the writer batches.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ResultStoreTest {
+  private final ActorTestKit testKit = ActorTestKit.create("result-store", DurableTestConfig.config(""));
+  private final StoreSettings settings = StoreSettings.fromConfig(testKit.system().settings().config());
+  /** 10 entries, a snapshot every 4 events: 25 writes make several snapshots and leave events after the last. */
+  private final StoreSettings.Bounds bounds = new StoreSettings.Bounds(10, Long.MAX_VALUE, 4, 2);
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static StoredResult result(int n) {
+    return new StoredResult("k" + n, "t", 1, "", ("value " + n).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private record Started(ActorRef<ResultStore.Command> store, ResultIndex index, ResultStore.Recovered recovered) {}
+
+  private Started start(String id) {
+    ResultIndex index = new ResultIndex();
+    TestProbe<ResultStore.Recovered> recovered = testKit.createTestProbe();
+    ActorRef<ResultStore.Command> store =
+        testKit.spawn(ResultStore.create(id, settings, bounds, index, recovered.getRef()));
+    return new Started(store, index, recovered.expectMessageClass(ResultStore.Recovered.class));
+  }
+
+  private void write(ActorRef<ResultStore.Command> store, List<StoredResult> results, int expectStored) {
+    TestProbe<ResultStore.Written> written = testKit.createTestProbe();
+    store.tell(new ResultStore.Write(results, written.getRef()));
+    assertEquals(expectStored, written.expectMessageClass(ResultStore.Written.class).stored());
+  }
+
+  private static List<String> held(ResultIndex index, int upTo) {
+    List<String> keys = new ArrayList<>();
+    for (int i = 1; i <= upTo; i++) {
+      if (index.lookup("k" + i) != null) {
+        keys.add("k" + i);
+      }
+    }
+    return keys;
+  }
+
+  @Test
+  void evictsDownToItsBoundAndAStoreStartedAgainHoldsTheSame() {
+    Started first = start("bounded");
+    assertEquals(0, first.recovered().entries());
+    for (int i = 1; i <= 23; i++) {
+      write(first.store(), List.of(result(i)), 1);
+    }
+    write(first.store(), List.of(result(24), result(25)), 2); // one persistAll crossing a snapshot point
+    List<String> expected = List.of("k16", "k17", "k18", "k19", "k20", "k21", "k22", "k23", "k24", "k25");
+    assertEquals(expected, held(first.index(), 25));
+    assertEquals(15, first.index().evicted());
+    testKit.stop(first.store());
+
+    Started again = start("bounded");
+    assertEquals(10, again.recovered().entries(), "recovered from the last snapshot and the events after it");
+    assertEquals(expected, held(again.index(), 25));
+    assertNull(again.index().lookup("k15"), "evicted before the restart: computed again if asked for");
+    assertEquals(new String(result(25).bytes()), new String(again.index().lookup("k25").bytes()));
+
+    write(again.store(), List.of(result(25), result(26)), 1); // k25 is held: only k26 is written
+    assertNotNull(again.index().lookup("k26"), "held now: " + held(again.index(), 30) + " size " + again.index().size());
+    assertNull(again.index().lookup("k16"), "the oldest made room");
+    testKit.stop(again.store());
+  }
+
+  @Test
+  void theWriterGroupsWhatArrivesWhileAWriteIsInFlight() {
+    Started store = start("grouped");
+    ActorRef<ResultWriter.Command> writer =
+        testKit.spawn(ResultWriter.create(store.store(), "grouped", settings));
+    TestProbe<ResultWriter.Stored> acks = testKit.createTestProbe();
+    for (int i = 1; i <= 200; i++) {
+      writer.tell(new ResultWriter.Put(result(i), acks.getRef(), i));
+    }
+    int acked = 0;
+    while (acked < 200) {
+      acked += acks.expectMessageClass(ResultWriter.Stored.class, Duration.ofSeconds(5)).tokens().size();
+    }
+    TestProbe<ResultWriter.Stats> stats = testKit.createTestProbe();
+    writer.tell(new ResultWriter.GetStats(stats.getRef()));
+    ResultWriter.Stats seen = stats.expectMessageClass(ResultWriter.Stats.class);
+    assertEquals(200, seen.results());
+    assertEquals(true, seen.writes() < 200 && seen.largestBatch() > 1,
+        "results that came while a write was in flight were written together: " + seen);
+  }
+}

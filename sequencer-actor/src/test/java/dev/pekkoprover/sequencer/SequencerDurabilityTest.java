@@ -1,0 +1,171 @@
+package dev.pekkoprover.sequencer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Durable flow outcomes: a flow whose name completed is answered from the store at once, also by a sequencer started
+ * again; its task results are reused by another flow with other names; a failed flow is not stored and runs again.
+ * The queue is a probe: every task in a flow's Enqueue is a task run.
+ */
+@ExtendWith(LogCapturingExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class SequencerDurabilityTest {
+  private final ActorTestKit testKit = ActorTestKit.create("sequencer-durable", DurableTestConfig.config(""));
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static FanOutReduce<Num, Num, Pair> sumOfSquares(Num... leaves) {
+    return new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(leaves), TestTasks.Add.INSTANCE, Pair::new);
+  }
+
+  /** The next Enqueue of a flow's tasks; the registration loop's offers and questions are skipped. */
+  private static QueueCommand.Enqueue nextFlowEnqueue(TestProbe<QueueCommand> queue) {
+    while (true) {
+      QueueCommand command = queue.receiveMessage(Duration.ofSeconds(5));
+      if (command instanceof QueueCommand.Enqueue enqueue
+          && enqueue.tasks().stream().noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
+        return enqueue;
+      }
+    }
+  }
+
+  /** For 300 ms no flow task reaches the queue. */
+  private static void noFlowEnqueue(TestProbe<QueueCommand> queue) {
+    long deadline = System.nanoTime() + Duration.ofMillis(300).toNanos();
+    while (System.nanoTime() < deadline) {
+      QueueCommand command;
+      try {
+        command = queue.receiveMessage(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+      } catch (AssertionError timeout) {
+        return;
+      }
+      if (command instanceof QueueCommand.Enqueue enqueue
+          && enqueue.tasks().stream().noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
+        throw new AssertionError("a task ran: " + enqueue.tasks());
+      }
+    }
+  }
+
+  private static void answer(QueueCommand.Enqueue enqueue, String runId) {
+    for (TaskEnvelope task : enqueue.tasks()) {
+      Object result = task.payload() instanceof Num n
+          ? Num.of(n.value() * n.value())
+          : Num.of(((Pair) task.payload()).left().value() + ((Pair) task.payload()).right().value());
+      enqueue.replyTo().tell(
+          new TaskOutcome.Succeeded(task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", result));
+    }
+  }
+
+  private record Started(ActorRef<Sequencer.Command> sequencer, String runId) {}
+
+  private Started start(TestProbe<QueueCommand> queue) {
+    CompletableFuture<Object> started = new CompletableFuture<>();
+    ActorRef<Sequencer.Command> sequencer =
+        testKit.spawn(Sequencer.create(queue.getRef(), StartupPlan.fixed(new TestTasks.Keys("k")), started));
+    started.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join(); // the stores have recovered
+    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
+    sequencer.tell(new Sequencer.GetStatus(status.getRef()));
+    return new Started(sequencer, status.receiveMessage().runId());
+  }
+
+  @Test
+  void aCompletedFlowNameIsAnsweredFromTheStoreAlsoAfterARestartAndItsResultsServeOtherFlows() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    Started first = start(queue);
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+
+    first.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    QueueCommand.Enqueue leaves = nextFlowEnqueue(queue);
+    answer(leaves, first.runId());
+    answer(nextFlowEnqueue(queue), first.runId());
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(5), done.result());
+    assertFalse(done.restored());
+
+    first.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    FlowResult.Completed again = requester.expectMessageClass(FlowResult.Completed.class);
+    assertTrue(again.restored(), "answered from the flow-outcome store");
+    assertEquals(Num.of(5), again.result());
+    noFlowEnqueue(queue);
+
+    // a sequencer started again (the process restarted): its stores recover from the journal
+    testKit.stop(first.sequencer());
+    Started second = start(queue);
+    TestProbe<Sequencer.StoredFlows> stored = testKit.createTestProbe();
+    second.sequencer().tell(new Sequencer.GetStoredFlows(List.of("batch-1", "batch-2"), stored.getRef()));
+    assertEquals(List.of("batch-1"), stored.receiveMessage().names());
+
+    second.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    assertTrue(requester.expectMessageClass(FlowResult.Completed.class).restored());
+    // another name, the same work and two more leaves: only the new leaves and the merges they take run
+    second.sequencer().tell(new Sequencer.RunFlow<>(
+        "batch-2", sumOfSquares(Num.of(1), Num.of(2), Num.of(3), Num.of(4)), requester.getRef()));
+    QueueCommand.Enqueue rest = nextFlowEnqueue(queue);
+    assertEquals(List.of(Num.of(3), Num.of(4)), rest.tasks().stream().map(TaskEnvelope::payload).toList(),
+        "leaves 1 and 2 (and their merge, 1+4) come from the result store");
+    answer(rest, second.runId());
+    QueueCommand.Enqueue merge = nextFlowEnqueue(queue);
+    assertEquals(List.of(new Pair(Num.of(9), Num.of(16))), merge.tasks().stream().map(TaskEnvelope::payload).toList());
+    answer(merge, second.runId());
+    QueueCommand.Enqueue root = nextFlowEnqueue(queue);
+    assertEquals(List.of(new Pair(Num.of(5), Num.of(25))), root.tasks().stream().map(TaskEnvelope::payload).toList());
+    answer(root, second.runId());
+    FlowResult.Completed batch2 = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(30), batch2.result());
+    assertEquals(3, batch2.stats().reused());
+
+    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
+    second.sequencer().tell(new Sequencer.GetStatus(status.getRef()));
+    Sequencer.Status seen = status.receiveMessage();
+    assertEquals(1, seen.flowsRestored());
+    assertEquals(3, seen.tasksReused());
+    testKit.stop(second.sequencer());
+  }
+
+  @Test
+  void aFailedFlowIsNotStoredAndRunsAgainUnderItsName() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    Started started = start(queue);
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    QueueCommand.Enqueue first = nextFlowEnqueue(queue);
+    TaskEnvelope task = first.tasks().get(0);
+    first.replyTo().tell(new TaskOutcome.Failed(
+        task.taskId(), task.flowId(), started.runId(), task.taskType(), 3, "IllegalStateException: boom"));
+    assertTrue(requester.expectMessageClass(FlowResult.Failed.class).reason().contains("boom"));
+
+    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    QueueCommand.Enqueue retry = nextFlowEnqueue(queue);
+    assertEquals(List.of(Num.of(40)), retry.tasks().stream().map(TaskEnvelope::payload).toList(),
+        "neither the flow nor its failed task was stored: it runs again");
+    answer(retry, started.runId());
+    assertEquals(Num.of(1600), requester.expectMessageClass(FlowResult.Completed.class).result());
+    testKit.stop(started.sequencer());
+  }
+}
