@@ -36,7 +36,10 @@ final class QueueNodeWatcher {
   }
 
   static Behavior<MemberRemoved> create(ActorRef<Sequencer.Command> sequencer) {
-    return Behaviors.setup(context -> new QueueNodeWatcher(context, sequencer).watching());
+    return Behaviors.setup(context -> {
+      context.setLoggerName(QueueNodeWatcher.class); // else a Pekko logger, which a node's logback keeps at WARN
+      return new QueueNodeWatcher(context, sequencer).watching();
+    });
   }
 
   private Behavior<MemberRemoved> watching() {

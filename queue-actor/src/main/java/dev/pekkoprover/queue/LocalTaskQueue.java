@@ -159,6 +159,7 @@ public final class LocalTaskQueue {
     this.self = context.getSelf();
     this.timers = timers;
     this.settings = settings;
+    context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
     this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
     this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));

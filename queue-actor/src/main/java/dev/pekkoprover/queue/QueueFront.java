@@ -103,6 +103,7 @@ public final class QueueFront {
       ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings,
       String queueRole) {
     return Behaviors.setup(context -> {
+      context.setLoggerName(QueueFront.class); // else a Pekko logger, which a node's logback keeps at WARN
       if (queueRole != null) {
         Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
             context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new),

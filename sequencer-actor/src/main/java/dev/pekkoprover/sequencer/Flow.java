@@ -210,6 +210,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         context ->
             Behaviors.withTimers(
                 timers -> {
+                  context.setLoggerName(Flow.class); // else a Pekko logger, which a node's logback keeps at WARN
                   if (!resendAfter.isZero()) {
                     Duration every = resendAfter.dividedBy(4);
                     timers.startTimerWithFixedDelay(

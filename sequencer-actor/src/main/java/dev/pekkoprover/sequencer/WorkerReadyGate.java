@@ -19,6 +19,7 @@ public final class WorkerReadyGate {
   public static Behavior<WorkerStateChanged> create(Set<String> localWorkerIds, CompletableFuture<Void> whenReady) {
     return Behaviors.setup(
         context -> {
+          context.setLoggerName(WorkerReadyGate.class); // else a Pekko logger, kept at WARN by a node's logback
           Set<String> waitingFor = new HashSet<>(localWorkerIds);
           if (waitingFor.isEmpty()) {
             context.getLog().info("No local worker: the worker-ready gate opens at once");

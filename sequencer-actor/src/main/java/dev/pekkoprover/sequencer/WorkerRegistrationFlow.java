@@ -102,6 +102,7 @@ public final class WorkerRegistrationFlow {
         context ->
             Behaviors.withTimers(
                 timers -> {
+                  context.setLoggerName(WorkerRegistrationFlow.class); // else a Pekko logger, kept at WARN
                   if (!checkEvery.isZero()) {
                     timers.startTimerWithFixedDelay(TimerKey.CHECK, CheckTick.INSTANCE, checkEvery);
                   }

@@ -238,6 +238,7 @@ public final class Worker {
             context ->
                 Behaviors.withTimers(
                     timers -> {
+                      context.setLoggerName(Worker.class); // else a Pekko logger, kept at WARN by a node's logback
                       if (starts.getAndIncrement() > 0) {
                         WorkerMeters.get(context.getSystem()).restarted();
                       }
