@@ -4,7 +4,7 @@
 # figures from one run of this script.
 #
 #   bench/run.sh [--bullmq] [--quick] [--runs N] [--bullmq-runs N] [--workloads LIST] [--cluster-workloads LIST]
-#                [--no-build] [--no-wait] [--profile] [--jmh] [--xmx SIZE] [--out DIR] [--bullmq-dir DIR]
+#                [--rounds N] [--no-build] [--no-wait] [--profile] [--jmh] [--xmx SIZE] [--out DIR] [--bullmq-dir DIR]
 #                [-- HARNESS_ARGS...]
 #
 #   --bullmq         also run the BullMQ baseline (needs redis-server, node and npm: installed with apt-get when
@@ -17,7 +17,14 @@
 #                    a fixed -Xmx), cluster (the cross-process workloads: the worker in a process of its own,
 #                    joined over loopback) and cluster-nocheck (cross-process throughput at c=8,64 and latency at
 #                    c=1 once more with the payload size check off, prover.queue.cluster.max-payload-size = 0: what
-#                    the check costs; into ours-nocheck.txt, not judged)
+#                    the check costs; into ours-nocheck.txt, not judged). Not in the default, add them by name:
+#                    durable (one-JVM throughput at c=64 and tree with the sequencer's journal none, h2 and
+#                    postgres, interleaved round by round; postgres needs PROVER_TEST_DB_URL, _USER, _PASSWORD or
+#                    -- --db-url ...; with --bullmq also the baseline with Redis AOF everysec, and the ratios
+#                    ours-durable/BullMQ-AOF) and metrics-off (throughput at c=8,64 and tree, one JVM and
+#                    cluster, prover.metrics.enabled on then off, alternating); both into ours.txt, the cost
+#                    lines of ratios.txt compare them with the plain set-up
+#   --rounds N       rounds of the durable and metrics-off groups (default 3; --quick 1)
 #   --cluster-workloads L  which workloads the cluster part runs (default throughput,latency,tree,join)
 #   --no-build       use bench/target/bench.jar as it is
 #   --no-wait        do not wait for a quiet machine
@@ -41,7 +48,7 @@ ROOT=$(cd "$HERE/.." && pwd)
 JAR="$HERE/target/bench.jar"
 
 BULLMQ=0; QUICK=0; RUNS=""; BULLMQ_RUNS=1; WORKLOADS="all,memory,cluster,cluster-nocheck"; BUILD=1; WAIT=1
-PROFILE=0; JMH=0; XMX=1g; CLUSTER_WORKLOADS="throughput,latency,tree,join"
+PROFILE=0; JMH=0; XMX=1g; ROUNDS=""; CLUSTER_WORKLOADS="throughput,latency,tree,join"
 OUT=""; BULLMQ_DIR="$ROOT/../shared/bench/bullmq"; EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -51,6 +58,7 @@ while [ $# -gt 0 ]; do
     --bullmq-runs) BULLMQ_RUNS=$2; shift ;;
     --workloads) WORKLOADS=$2; shift ;;
     --cluster-workloads) CLUSTER_WORKLOADS=$2; shift ;;
+    --rounds) ROUNDS=$2; shift ;;
     --no-build) BUILD=0 ;;
     --no-wait) WAIT=0 ;;
     --profile) PROFILE=1 ;;
@@ -59,7 +67,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --bullmq-dir) BULLMQ_DIR=$2; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -128,9 +136,11 @@ if [ "$PROFILE" = 1 ]; then
     "-Dbench.worker.java-opts=-XX:StartFlightRecording=filename=$OUT/profile-worker{n}.jfr,settings=$OUT/profile.jfc")
 fi
 
-JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0; RUN_NOCHECK=0
+JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0; RUN_NOCHECK=0; RUN_DURABLE=0; RUN_METRICS_OFF=0
 for w in ${WORKLOADS//,/ }; do
   case "$w" in
+    durable) RUN_DURABLE=1 ;;
+    metrics-off) RUN_METRICS_OFF=1 ;;
     memory) RUN_MEMORY=1 ;;
     cluster) RUN_CLUSTER=1 ;;
     cluster-nocheck) RUN_NOCHECK=1 ;;
@@ -164,6 +174,39 @@ if [ "$RUN_NOCHECK" = 1 ]; then
   # shellcheck disable=SC2086
   java $JAVA_OPTS -jar "$JAR" "${NOCHECK[@]}" "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" \
     | tee -a "$OUT/ours-nocheck.txt" || ours_status=1
+fi
+ROUNDS=${ROUNDS:-$([ "$QUICK" = 1 ] && echo 1 || echo 3)}
+# one harness run of the side-by-side groups: its command line in ours.txt, then its lines
+ours_run() {
+  echo "# ours: java $JAVA_OPTS -jar bench.jar $*" | tee -a "$OUT/ours.txt"
+  # shellcheck disable=SC2086
+  java $JAVA_OPTS -jar "$JAR" "$@" | tee -a "$OUT/ours.txt" || ours_status=1
+}
+if [ "$RUN_DURABLE" = 1 ]; then
+  # issue 10: the durable sequencer (--journal h2: as `prover run`; postgres: as a cluster's sequencer node) beside
+  # the in-memory one, interleaved so that drift over the run hits all three alike
+  JOURNALS=(none h2)
+  if [ -n "${PROVER_TEST_DB_URL:-}" ] || printf '%s\n' "${EXTRA[@]+"${EXTRA[@]}"}" | grep -qx -- --db-url; then
+    JOURNALS+=(postgres)
+  else
+    echo "# WARNING: durable: no PROVER_TEST_DB_URL and no --db-url: journal postgres not measured" | tee -a "$OUT/ours.txt"
+  fi
+  for round in $(seq "$ROUNDS"); do
+    for j in "${JOURNALS[@]}"; do
+      ours_run throughput,tree --deployment jvm --conc 64 --journal "$j" "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}"
+    done
+  done
+fi
+if [ "$RUN_METRICS_OFF" = 1 ]; then
+  # issue 11: what metrics cost: every meter a no-op (prover.metrics.enabled = off, in the worker process too)
+  for round in $(seq "$ROUNDS"); do
+    for d in jvm cluster; do
+      for m in on off; do
+        ours_run throughput,tree --deployment "$d" --conc 8,64 "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" \
+          --conf "prover.metrics.enabled = $m"
+      done
+    done
+  done
 fi
 if [ "$RUN_MEMORY" = 1 ]; then
   echo "# ours: java -Xms$XMX -Xmx$XMX -jar bench.jar memory ${HARNESS_ARGS[*]-}" | tee -a "$OUT/ours.txt"
@@ -227,6 +270,15 @@ if [ "$BULLMQ" = 1 ]; then
   (cd "$work/bullmq" && START=1 bash run-all.sh off bullmq 1 --only tree --work-ms "$WORK_MS" \
     "${BULL_ARGS[@]+"${BULL_ARGS[@]}"}")
   sed -e "/^bullmq tree /s/\$/ work_ms=$WORK_MS/" "$work"/bullmq/results/off-bullmq-run1.txt >> "$OUT/bullmq.txt"
+  if [ "$RUN_DURABLE" = 1 ]; then
+    # the durable counterpart: Redis with AOF, fsync every second (BullMQ's usual production setting); its lines
+    # say aof=on-everysec, and Ratios pairs them with our journal=h2|postgres lines
+    echo "# bullmq: bash run-all.sh aof bullmq $BULLMQ_RUNS --only throughput,tree ${BULL_ARGS[*]-} (durable counterpart)"
+    rm -f "$work"/bullmq/results/*.txt
+    (cd "$work/bullmq" && bash run-all.sh aof bullmq "$BULLMQ_RUNS" --only throughput,tree \
+      "${BULL_ARGS[@]+"${BULL_ARGS[@]}"}")
+    cat "$work"/bullmq/results/aof-bullmq-run*.txt >> "$OUT/bullmq.txt"
+  fi
 fi
 
 # ------------------------------------------------------------------ ratios and targets

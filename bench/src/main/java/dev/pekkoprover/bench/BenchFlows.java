@@ -117,25 +117,33 @@ final class BenchFlows {
     private final TaskType<BenchTasks.Node, Long> type;
     private final int leaves;
     private final long workNanos;
+    private final long base;
     private final java.util.Map<Long, Long> waiting = new java.util.HashMap<>();
     private FlowScope<Long> scope;
 
     Pairs(TaskType<BenchTasks.Node, Long> type, int leaves, long workNanos) {
+      this(type, leaves, workNanos, 0);
+    }
+
+    /** Leaf i's value is {@code base + i} ({@link BenchTasks#works(int, long, long)}: distinct inputs per tree). */
+    Pairs(TaskType<BenchTasks.Node, Long> type, int leaves, long workNanos, long base) {
       if (Integer.bitCount(leaves) != 1) {
         throw new IllegalArgumentException("the pairs tree needs a power of two of leaves, not " + leaves);
       }
       this.type = type;
       this.leaves = leaves;
       this.workNanos = workNanos;
+      this.base = base;
     }
 
     @Override
     public void start(FlowScope<Long> scope) {
       this.scope = scope;
       for (int i = 0; i < leaves; i++) {
-        Work work = BenchTasks.work(i, workNanos);
+        Work work = BenchTasks.work(base + i, workNanos);
         int index = i;
-        scope.push(type, new BenchTasks.Node(0, i, i, 0, workNanos, work.data()), (Long v) -> done(0, index, v));
+        scope.push(type, new BenchTasks.Node(0, i, base + i, 0, workNanos, work.data()),
+            (Long v) -> done(0, index, v));
       }
     }
 

@@ -50,9 +50,18 @@ public final class BenchTasks {
   }
 
   public static List<Work> works(int count, long workNanos) {
+    return works(count, workNanos, 0);
+  }
+
+  /**
+   * Inputs with sequence numbers {@code base} to {@code base + count - 1}: every input of one call differs, and calls
+   * with different bases share none, so that a durable sequencer (results stored by content: type + SHA-256 of the
+   * input) runs every one of them instead of answering from its store.
+   */
+  public static List<Work> works(int count, long workNanos, long base) {
     List<Work> inputs = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      inputs.add(work(i, workNanos));
+      inputs.add(work(base + i, workNanos));
     }
     return inputs;
   }

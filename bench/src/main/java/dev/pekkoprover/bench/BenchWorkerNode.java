@@ -3,6 +3,7 @@ package dev.pekkoprover.bench;
 import com.typesafe.config.Config;
 import dev.pekkoprover.cluster.ProverNode;
 import dev.pekkoprover.cluster.WorkerGroup;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
@@ -20,6 +21,7 @@ import org.apache.pekko.cluster.typed.Cluster;
  *
  * <pre>
  * NODE pekko://bench@127.0.0.1:40123      its cluster address, once its actor system runs
+ * METRICS on                              whether its meters are on (prover.metrics.enabled, from --conf)
  * UP 1764143403023456                     wall clock (microseconds since the epoch) when it sees itself Up
  * READY 1764143403123456                  wall clock when every worker is Ready
  * </pre>
@@ -66,6 +68,7 @@ public final class BenchWorkerNode {
         .workers(WorkerGroup.of(workers, new ArrayList<>(types), concurrency))
         .start();
     System.out.println("NODE " + Cluster.get(node.system()).selfMember().address());
+    System.out.println("METRICS " + (ProverMetrics.get(node.system()).enabled() ? "on" : "off"));
     System.out.flush();
     org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(node.system())).registerOnMemberUp(() -> {
       System.out.println("UP " + epochMicros());

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.cluster.ProverNode;
 import dev.pekkoprover.cluster.WorkerGroup;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -59,9 +60,16 @@ final class ClusterDeployment implements Deployment {
   }
 
   private final BenchConfig config;
+  private final Journal journal;
 
-  ClusterDeployment(BenchConfig config) {
+  ClusterDeployment(BenchConfig config, Journal journal) {
     this.config = config;
+    this.journal = journal;
+  }
+
+  @Override
+  public Journal journal() {
+    return journal;
   }
 
   @Override
@@ -71,13 +79,22 @@ final class ClusterDeployment implements Deployment {
 
   @Override
   public BenchNode start(String name, WorkerGroup workers) {
-    ProverNode node = startBenchNode(name);
+    // the journal is the sequencer's: the bench node's (a worker node has none, as in a real cluster)
+    Journal.Opened store = journal.open(
+        nodeConfig(config.overrides(), List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE), null));
+    ProverNode node = startBenchNode(name, store.config());
     WorkerProcess worker = null;
     try {
       worker = launchWorker(node, name, workers);
       worker.awaitReady(READY_TIMEOUT_S);
       awaitRegistered(node, worker.workerIds(), 30);
-      return new BenchNode(node, worker);
+      boolean here = ProverMetrics.get(node.system()).enabled();
+      boolean there = worker.metricsEnabled(10);
+      if (here != there) {
+        throw new IllegalStateException("metrics " + (here ? "on" : "off") + " in the bench node but "
+            + (there ? "on" : "off") + " in the worker process: --conf did not reach both");
+      }
+      return new BenchNode(node, worker, store.cleanup());
     } catch (RuntimeException | Error e) {
       if (worker != null) {
         worker.close();
@@ -88,10 +105,10 @@ final class ClusterDeployment implements Deployment {
   }
 
   /** The bench node alone: sequencer and queue, Up and its start-up done, no worker yet. */
-  ProverNode startBenchNode(String name) {
+  private ProverNode startBenchNode(String name, Config nodeConfig) {
     ProverNode node = ProverNode.builder(SYSTEM)
         .nodeId("bench-" + name)
-        .config(nodeConfig(config.overrides(), List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE), null))
+        .config(nodeConfig)
         .catalog(BenchTasks.catalog())
         .clusterQueue()
         .sequencer(StartupPlan.fixed(JvmDeployment.REGISTRATION))
@@ -232,6 +249,7 @@ final class ClusterDeployment implements Deployment {
     private final CompletableFuture<String> address = new CompletableFuture<>();
     private final CompletableFuture<Long> upMicros = new CompletableFuture<>();
     private final CompletableFuture<Long> readyMicros = new CompletableFuture<>();
+    private final CompletableFuture<Boolean> metrics = new CompletableFuture<>();
 
     WorkerProcess(Process process, String nodeId, List<String> workerIds, long launchedNanos, long launchedMicros) {
       this.process = process;
@@ -252,6 +270,8 @@ final class ClusterDeployment implements Deployment {
             address.complete(line.substring(5).trim());
           } else if (line.startsWith("UP ")) {
             upMicros.complete(Long.parseLong(line.substring(3).trim()));
+          } else if (line.startsWith("METRICS ")) {
+            metrics.complete(line.substring(8).trim().equals("on"));
           } else if (line.startsWith("READY ")) {
             readyMicros.complete(Long.parseLong(line.substring(6).trim()));
           } else {
@@ -266,6 +286,12 @@ final class ClusterDeployment implements Deployment {
       address.completeExceptionally(gone);
       upMicros.completeExceptionally(gone);
       readyMicros.completeExceptionally(gone);
+      metrics.completeExceptionally(gone);
+    }
+
+    /** Whether the worker process's metrics are on ({@code prover.metrics.enabled}, as its node has it). */
+    boolean metricsEnabled(long seconds) {
+      return Harness.await(metrics, seconds);
     }
 
     /** Waits for the READY line; returns its wall clock in microseconds since the epoch. */

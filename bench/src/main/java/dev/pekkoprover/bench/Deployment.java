@@ -20,8 +20,18 @@ public interface Deployment {
    */
   BenchNode start(String name, WorkerGroup workers) throws WorkloadSkipped;
 
-  /** A started node: the sequencer side to measure from, and whatever else must stop with it (worker processes). */
-  record BenchNode(ProverNode node, AutoCloseable others) implements AutoCloseable {
+  /** The journal of the nodes it starts ({@code --journal}): the {@code journal=} field of every line. */
+  Journal journal();
+
+  /**
+   * A started node: the sequencer side to measure from, whatever else must stop with it (worker processes), and what
+   * to clean up once it has stopped (its journal's store).
+   */
+  record BenchNode(ProverNode node, AutoCloseable others, AutoCloseable after) implements AutoCloseable {
+    BenchNode(ProverNode node, AutoCloseable others) {
+      this(node, others, null);
+    }
+
     @Override
     public void close() throws Exception {
       // the others first: a worker node leaves the cluster gracefully while this node is still there to see it go
@@ -30,15 +40,21 @@ public interface Deployment {
           others.close();
         }
       } finally {
-        node.close();
+        try {
+          node.close();
+        } finally {
+          if (after != null) {
+            after.close();
+          }
+        }
       }
     }
   }
 
-  static Deployment named(String name, BenchConfig config) {
+  static Deployment named(String name, BenchConfig config, Journal journal) {
     return switch (name) {
-      case "jvm" -> new JvmDeployment(config);
-      case "cluster" -> new ClusterDeployment(config);
+      case "jvm" -> new JvmDeployment(config, journal);
+      case "cluster" -> new ClusterDeployment(config, journal);
       default -> throw new IllegalArgumentException("unknown deployment " + name);
     };
   }

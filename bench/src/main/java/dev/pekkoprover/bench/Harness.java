@@ -29,6 +29,7 @@ public final class Harness {
     Options options;
     try {
       options = Options.parse(args);
+      Journal.of(options); // a missing database URL is a usage error, before anything starts
     } catch (IllegalArgumentException e) {
       System.err.println(e.getMessage().equals("help") ? Options.USAGE : e.getMessage() + "\n" + Options.USAGE);
       System.exit(2);
@@ -44,7 +45,7 @@ public final class Harness {
   /** Runs the workloads of {@code options}, handing each output line to {@code out}; false if any failed. */
   public static boolean run(Options options, Consumer<String> out) {
     BenchConfig config = BenchConfig.load(options.conf());
-    Deployment deployment = Deployment.named(options.deployment(), config);
+    Deployment deployment = Deployment.named(options.deployment(), config, Journal.of(options));
     out.accept(header(options));
     Workloads workloads = new Workloads(options, config, deployment, out);
     boolean ok = true;
@@ -59,9 +60,9 @@ public final class Harness {
     String gc = ManagementFactory.getGarbageCollectorMXBeans().stream()
         .map(bean -> bean.getName().replace(' ', '_')).reduce((a, b) -> a + "," + b).orElse("?");
     return String.format(Locale.ROOT,
-        "# ours harness java=%s vm=%s cpus=%d xmx_mb=%d gc=%s loadavg=%s deployment=%s runs=%s workloads=%s%s",
+        "# ours harness java=%s vm=%s cpus=%d xmx_mb=%d gc=%s loadavg=%s deployment=%s journal=%s runs=%s workloads=%s%s",
         System.getProperty("java.version"), System.getProperty("java.vm.name").replace(' ', '_'),
-        runtime.availableProcessors(), runtime.maxMemory() >> 20, gc, loadAverage(), options.deployment(),
+        runtime.availableProcessors(), runtime.maxMemory() >> 20, gc, loadAverage(), options.deployment(), options.journal(),
         options.runs() > 0 ? options.runs() : "default", String.join(",", options.workloads()),
         options.conf().isBlank() ? "" : " conf=" + options.conf().replaceAll("\\s+", "_"));
   }

@@ -7,9 +7,16 @@ import dev.pekkoprover.sequencer.StartupPlan;
 /** Everything in this JVM: {@code LocalTaskQueue}, the sequencer and local workers in one actor system. */
 final class JvmDeployment implements Deployment {
   private final BenchConfig config;
+  private final Journal journal;
 
-  JvmDeployment(BenchConfig config) {
+  JvmDeployment(BenchConfig config, Journal journal) {
     this.config = config;
+    this.journal = journal;
+  }
+
+  @Override
+  public Journal journal() {
+    return journal;
   }
 
   @Override
@@ -19,15 +26,25 @@ final class JvmDeployment implements Deployment {
 
   @Override
   public BenchNode start(String name, WorkerGroup workers) {
-    ProverNode node = builder(config, name).workers(workers).start();
-    Harness.await(node.ready(), 60);
-    return new BenchNode(node, null);
+    Journal.Opened store = journal.open(config.config());
+    ProverNode node = builder(store.config(), name).workers(workers).start();
+    try {
+      Harness.await(node.ready(), 60);
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    return new BenchNode(node, null, store.cleanup());
   }
 
   /** A node with the queue and a sequencer whose start-up has nothing to compile (fixed registration parameters). */
   static ProverNode.Builder builder(BenchConfig config, String name) {
+    return builder(config.config(), name);
+  }
+
+  static ProverNode.Builder builder(com.typesafe.config.Config config, String name) {
     return ProverNode.builder(name)
-        .config(config.config())
+        .config(config)
         .catalog(BenchTasks.catalog())
         .localQueue()
         .sequencer(StartupPlan.fixed(REGISTRATION));

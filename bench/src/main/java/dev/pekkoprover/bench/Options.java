@@ -24,8 +24,13 @@ import java.util.Set;
  * @param workMs simulated compute times per task in the scheduling workload, one measurement each
  * @param workers workers of the fleet start-up workload
  * @param pending tasks of the pending-heap workload
- * @param conf extra HOCON for every node (e.g. a dispatcher setting to try), or empty
+ * @param conf extra HOCON for every node (e.g. a dispatcher setting to try), or empty; several --conf join, the
+ *     later winning
  * @param histogram print the heap's top classes (a class histogram) in the heap workloads, as comment lines
+ * @param journal the sequencer's durability: none (in memory), h2 or postgres ({@link Journal})
+ * @param dbUrl PostgreSQL JDBC URL for {@code --journal postgres}, or null (then PROVER_TEST_DB_URL)
+ * @param dbUser its user, or null (then PROVER_TEST_DB_USER)
+ * @param dbPassword its password, or null (then PROVER_TEST_DB_PASSWORD)
  */
 public record Options(
     List<String> workloads,
@@ -44,7 +49,11 @@ public record Options(
     int workers,
     int pending,
     String conf,
-    boolean histogram) {
+    boolean histogram,
+    String journal,
+    String dbUrl,
+    String dbUser,
+    String dbPassword) {
 
   /** Workloads run by {@code all}; the heap workloads want a JVM of their own and a fixed -Xmx, so they are apart. */
   public static final List<String> ALL = List.of("throughput", "latency", "tree", "sched", "fleet", "join");
@@ -66,7 +75,13 @@ public record Options(
         --work-ms X[,Y]            simulated compute time per task in sched, ms (default 10,50)
         --workers N                fleet start-up (default 100)
         --pending N                pending-heap (default 1000000)
-        --conf HOCON               extra settings for every node
+        --conf HOCON               extra settings for every node (repeatable; a later one wins), e.g.
+                                   'prover.metrics.enabled = off' (every meter a no-op; the worker process too)
+        --journal none|h2|postgres the sequencer's durability (default none: in memory). h2: H2 in a file of a
+                                   fresh temporary directory, as `prover run` does; postgres: as a cluster's
+                                   sequencer node does. Only throughput, tree and sched; inputs salted per run
+        --db-url URL --db-user U --db-password P   PostgreSQL for --journal postgres (default: the environment's
+                                   PROVER_TEST_DB_URL, PROVER_TEST_DB_USER, PROVER_TEST_DB_PASSWORD)
         --histogram                heap workloads: also print the top classes on the heap
         --quick                    tiny sizes, one run, no warm-up (smoke test)
       """;
@@ -90,6 +105,10 @@ public record Options(
     String conf = "";
     boolean quick = false;
     boolean histogram = false;
+    String journal = "none";
+    String dbUrl = null;
+    String dbUser = null;
+    String dbPassword = null;
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (!arg.startsWith("--")) {
@@ -128,12 +147,19 @@ public record Options(
         case "--work-ms" -> workMs = doubles(arg, value);
         case "--workers" -> workers = positive(arg, value);
         case "--pending" -> pending = positive(arg, value);
-        case "--conf" -> conf = value;
+        case "--conf" -> conf = conf.isBlank() ? value : conf + "\n" + value;
+        case "--journal" -> journal = value;
+        case "--db-url" -> dbUrl = value;
+        case "--db-user" -> dbUser = value;
+        case "--db-password" -> dbPassword = value;
         default -> throw new IllegalArgumentException("unknown option " + arg);
       }
     }
     if (!deployment.equals("jvm") && !deployment.equals("cluster")) {
       throw new IllegalArgumentException("--deployment must be jvm or cluster, was " + deployment);
+    }
+    if (!List.of("none", "h2", "postgres").contains(journal)) {
+      throw new IllegalArgumentException("--journal must be none, h2 or postgres, was " + journal);
     }
     if (workloads.isEmpty()) {
       workloads.addAll(ALL);
@@ -152,7 +178,7 @@ public record Options(
       pending = Math.min(pending, 10_000);
     }
     return new Options(List.copyOf(workloads), deployment, runs, warmup, tasks, conc, latTasks, rate, latConc,
-        trees, leaves, treeConc, workMs, workers, pending, conf, histogram);
+        trees, leaves, treeConc, workMs, workers, pending, conf, histogram, journal, dbUrl, dbUser, dbPassword);
   }
 
   /** The measured runs of a workload: the --runs flag if given, else the workload's own default. */

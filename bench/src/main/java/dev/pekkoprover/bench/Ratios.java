@@ -83,21 +83,92 @@ public final class Ratios {
     return results;
   }
 
-  /** Prints the ratio lines and the target lines. */
+  /** Fields that say what was measured (not how fast): lines equal in these are runs of one measurement. */
+  static final List<String> IDENTITY =
+      List.of("mode", "rate", "c", "leaves", "deployment", "tasks", "trees", "work_ms", "journal", "metrics");
+
+  /** Our journal (none when the line has no {@code journal=}): durable lines pair with the baseline's AOF runs. */
+  static String journal(Result r) {
+    String journal = r.get("journal");
+    return journal == null ? "none" : journal;
+  }
+
+  static boolean metricsOff(Result r) {
+    return r.has("metrics", "off");
+  }
+
+  /** Our line in the shipped set-up: no journal, metrics on (what the issue's targets are about). */
+  static boolean plain(Result r) {
+    return journal(r).equals("none") && !metricsOff(r);
+  }
+
+  /**
+   * The baseline's persistence matching ours: a durable line (journal h2 or postgres) against Redis with AOF ({@code
+   * aof=on-everysec}), an in-memory one against Redis without persistence ({@code aof=off}, or no aof field).
+   */
+  private static boolean samePersistence(Result ours, Result bullmq) {
+    String aof = bullmq.get("aof");
+    boolean durable = aof != null && aof.startsWith("on");
+    return durable == !journal(ours).equals("none");
+  }
+
+  /** What tells a durable or metrics-off line apart in a ratio line's ids; empty for a plain line. */
+  private static String setupIds(Result r) {
+    return (journal(r).equals("none") ? "" : " journal=" + journal(r) + " vs=bullmq_aof")
+        + (metricsOff(r) ? " metrics=off" : "");
+  }
+
+  /**
+   * Several lines of one measurement (the same {@link #IDENTITY}, e.g. rounds of an interleaved run) as one: each
+   * numeric field the median of theirs, {@code lines} how many.
+   */
+  static List<Result> merged(List<Result> lines) {
+    Map<String, List<Result>> groups = new LinkedHashMap<>();
+    for (Result r : lines) {
+      StringBuilder key = new StringBuilder(r.kind());
+      for (String id : IDENTITY) {
+        key.append(' ').append(id).append('=').append(id.equals("journal") ? journal(r)
+            : id.equals("metrics") ? (metricsOff(r) ? "off" : "on") : r.get(id));
+      }
+      groups.computeIfAbsent(key.toString(), k -> new ArrayList<>()).add(r);
+    }
+    List<Result> out = new ArrayList<>();
+    for (List<Result> group : groups.values()) {
+      if (group.size() == 1) {
+        out.add(group.get(0));
+        continue;
+      }
+      Map<String, String> fields = new LinkedHashMap<>(group.get(group.size() - 1).fields());
+      for (Map.Entry<String, String> field : fields.entrySet()) {
+        if (IDENTITY.contains(field.getKey())) {
+          continue;
+        }
+        double[] values = group.stream().mapToDouble(g -> g.number(field.getKey())).toArray();
+        if (java.util.Arrays.stream(values).allMatch(Double::isFinite)) {
+          field.setValue(Line.format(Line.median(values), 4));
+        }
+      }
+      fields.put("lines", String.valueOf(group.size()));
+      out.add(new Result(group.get(0).source(), group.get(0).kind(), fields));
+    }
+    return out;
+  }
+
+  /** Prints the ratio lines, the cost lines (a journal or metrics off against the plain set-up) and the targets. */
   static void compare(List<Result> results, Consumer<String> out) {
-    List<Result> ours = results.stream().filter(r -> r.source().equals("ours") && !r.skipped()).toList();
+    List<Result> ours = merged(results.stream().filter(r -> r.source().equals("ours") && !r.skipped()).toList());
     List<Result> bullmq = results.stream().filter(r -> r.source().equals("bullmq") && !r.skipped()).toList();
     for (Result r : ours) {
       switch (r.kind()) {
         case "throughput" -> ratio(out, r, "tasks_per_s", bullmq,
-            b -> b.kind().equals("throughput") && b.has("c", r.get("c")), "jobs_per_s", true,
-            "c=" + r.get("c") + " deployment=" + r.get("deployment"));
+            b -> b.kind().equals("throughput") && b.has("c", r.get("c")) && samePersistence(r, b), "jobs_per_s", true,
+            "c=" + r.get("c") + " deployment=" + r.get("deployment") + setupIds(r));
         case "latency" -> {
           Predicate<Result> same =
               b -> b.kind().equals("latency") && b.has("mode", r.get("mode")) && b.has("c", r.get("c"))
-                  && (!"paced".equals(r.get("mode")) || b.has("rate", r.get("rate")));
+                  && (!"paced".equals(r.get("mode")) || b.has("rate", r.get("rate"))) && samePersistence(r, b);
           String ids = "mode=" + r.get("mode") + (r.get("rate") == null ? "" : " rate=" + r.get("rate")) + " c="
-              + r.get("c") + " deployment=" + r.get("deployment");
+              + r.get("c") + " deployment=" + r.get("deployment") + setupIds(r);
           for (String metric : List.of("p50_ms", "p90_ms", "p99_ms", "max_ms")) {
             ratio(out, r, metric, bullmq, same, metric, false, ids);
           }
@@ -109,19 +180,61 @@ public final class Ratios {
           for (String mode : r.has("mode", "pairs") ? List.of("events") : List.of("events", "flow")) {
             Predicate<Result> same =
                 b -> b.kind().equals("tree") && b.has("mode", mode) && b.has("c", r.get("c"))
-                    && b.has("leaves", r.get("leaves"))
+                    && b.has("leaves", r.get("leaves")) && samePersistence(r, b)
                     && (timed ? sameNumber(b.number("work_ms"), r.number("work_ms")) : !b.fields().containsKey("work_ms")
                         || b.number("work_ms") == 0);
             ratio(out, r, "median_ms", bullmq, same, "median_ms", false,
                 "mode=" + r.get("mode") + " c=" + r.get("c") + " leaves=" + r.get("leaves")
                     + (timed ? " work_ms=" + r.get("work_ms") : "")
-                    + " deployment=" + r.get("deployment") + " vs=bullmq_" + mode);
+                    + " deployment=" + r.get("deployment") + setupIds(r).replace(" vs=bullmq_aof", " aof=on")
+                    + " vs=bullmq_" + mode);
           }
         }
         default -> { }
       }
     }
-    targets(results, bullmq, out);
+    costs(ours, out);
+    targets(ours, bullmq, out);
+  }
+
+  /**
+   * Ours against ours: each durable or metrics-off line beside the plain line of the same measurement, {@code
+   * cost <kind> <ids> metric=<m> with=<x> plain=<y> with_over_plain=<x/y>}.
+   */
+  private static void costs(List<Result> ours, Consumer<String> out) {
+    for (Result r : ours) {
+      if (plain(r)) {
+        continue;
+      }
+      String metric = switch (r.kind()) {
+        case "throughput" -> "tasks_per_s";
+        case "tree", "sched" -> "median_ms";
+        case "latency" -> "p50_ms";
+        default -> null;
+      };
+      if (metric == null) {
+        continue;
+      }
+      Result base = null;
+      for (Result p : ours) {
+        if (plain(p) && p.kind().equals(r.kind()) && IDENTITY.stream()
+            .filter(id -> !id.equals("journal") && !id.equals("metrics")).allMatch(id -> p.has(id, r.get(id)))) {
+          base = p;
+        }
+      }
+      if (base == null || !Double.isFinite(base.number(metric)) || !Double.isFinite(r.number(metric))) {
+        continue;
+      }
+      StringBuilder ids = new StringBuilder();
+      for (String id : IDENTITY) {
+        if (r.get(id) != null) {
+          ids.append(' ').append(id).append('=').append(r.get(id));
+        }
+      }
+      out.accept("cost " + r.kind() + ids + " metric=" + metric + " with=" + Line.format(r.number(metric), 4)
+          + " plain=" + Line.format(base.number(metric), 4) + " with_over_plain="
+          + Line.format(r.number(metric) / base.number(metric), 4));
+    }
   }
 
   private static boolean sameNumber(double a, double b) {
@@ -147,10 +260,32 @@ public final class Ratios {
   }
 
   /** The issue's targets: each as want/got/met, or skipped when the measurement is missing or skipped. */
-  private static void targets(List<Result> results, List<Result> bullmq, Consumer<String> out) {
+  private static void targets(List<Result> ours, List<Result> bullmq, Consumer<String> out) {
+    List<Result> results = ours.stream().filter(Ratios::plain).toList();
+    Result plainC64 = results.stream().filter(r -> r.kind().equals("throughput") && r.has("c", "64")).findFirst()
+        .orElse(null);
     double bullC64 =
-        median(undisturbed(bullmq.stream().filter(b -> b.kind().equals("throughput") && b.has("c", "64")).toList())
+        median(undisturbed(bullmq.stream().filter(b -> b.kind().equals("throughput") && b.has("c", "64")
+            && (plainC64 == null || samePersistence(plainC64, b))).toList())
             .stream().mapToDouble(b -> b.number("jobs_per_s")).toArray());
+    double bullAofC64 =
+        median(undisturbed(bullmq.stream().filter(b -> b.kind().equals("throughput") && b.has("c", "64")
+            && b.get("aof") != null && b.get("aof").startsWith("on")).toList())
+            .stream().mapToDouble(b -> b.number("jobs_per_s")).toArray());
+    // the durable path (issue 10): ours with a journal against BullMQ with Redis AOF, only when measured
+    for (String journal : List.of("h2", "postgres")) {
+      Result tp = null;
+      for (Result r : ours) {
+        if (r.kind().equals("throughput") && r.has("c", "64") && r.has("deployment", "jvm") && r.has("journal", journal)
+            && !metricsOff(r)) {
+          tp = r;
+        }
+      }
+      if (tp != null) {
+        target(out, "throughput_c64_jvm_" + journal, ">=10x_bullmq_aof",
+            Double.isFinite(bullAofC64) ? tp.number("tasks_per_s") / bullAofC64 : Double.NaN, 10, true, "x", tp);
+      }
+    }
     for (String deployment : List.of("jvm", "cluster")) {
       double want = deployment.equals("jvm") ? 100 : 10;
       Result tp = find(results, "throughput", deployment, r -> r.has("c", "64"));

@@ -11,7 +11,9 @@ import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.Sequencer;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.util.ArrayList;
@@ -53,6 +55,11 @@ final class Workloads {
   /** Runs one workload by name; a failure is printed as an {@code error=} line and returned as false. */
   boolean run(String workload) {
     try {
+      if (deployment.journal().durable() && !DURABLE_WORKLOADS.contains(workload)) {
+        skippedLine(Line.ours(workload).tag("deployment", deployment.name()).tag("journal", deployment.journal().name()),
+            new WorkloadSkipped("not_measured_with_a_journal(only_" + String.join(",", DURABLE_WORKLOADS) + ")"));
+        return true;
+      }
       switch (workload) {
         case "throughput" -> throughput();
         case "latency" -> latency();
@@ -80,6 +87,62 @@ final class Workloads {
     }
   }
 
+  /** The workloads that measure a durable sequencer ({@code --journal h2|postgres}): their inputs are salted. */
+  static final List<String> DURABLE_WORKLOADS = List.of("throughput", "tree", "sched");
+
+  /** Runs so far that took a salt: see {@link #salt()}. */
+  private long salted;
+
+  /**
+   * The sequence number base of one run's inputs ({@link BenchTasks#works(int, long, long)}). With a journal, results
+   * are stored by content, so every run (warm-up, measured, each tree) gets inputs no other run of the node had: base
+   * = run number x 2^24 (a run has fewer tasks; a tree's merge inputs, sums of leaf values, then differ too). Without
+   * one, 0: the inputs are as they always were.
+   */
+  private long salt() {
+    return deployment.journal().durable() ? (++salted) << 24 : 0;
+  }
+
+  /** A flow's name: with a journal, one of its own per run (a completed name's stored outcome would answer at once). */
+  private String flowName(String name, long salt) {
+    return deployment.journal().durable() ? name + "-" + (salt >> 24) : name;
+  }
+
+  /** Results the node's result store has written (durability on), 0 without one. */
+  private static long storedResults(ProverNode node) {
+    Sequencer.StoreStats stats = Harness.await(node.storeStats(), 10);
+    return stats.writer() == null ? 0 : stats.writer().results();
+  }
+
+  /**
+   * Tags what the node measured really ran with: its journal, and whether its meters are on ({@code
+   * prover.metrics.enabled}, as the node's actor system has it).
+   */
+  private Line setup(Line line, ProverNode node) {
+    return line.tag("journal", deployment.journal().name())
+        .tag("metrics", ProverMetrics.get(node.system()).enabled() ? "on" : "off");
+  }
+
+  /**
+   * With a journal: checks that the measured runs' results were all written to the store (so the figure is not an
+   * in-memory one) and adds the store's counters to the line; {@code stored} results written over the measured runs.
+   */
+  private Line storeCheck(Line line, ProverNode node, long before, long expected) {
+    if (!deployment.journal().durable()) {
+      return line;
+    }
+    Sequencer.StoreStats stats = Harness.await(node.storeStats(), 10);
+    check(stats.writer() != null, "journal " + deployment.journal().name() + " but the node has no result store");
+    long stored = stats.writer().results() - before;
+    check(stored == expected, "the result store wrote " + stored + " results over the measured runs, expected "
+        + expected);
+    return line.tag("stored", stored).tag("store_writes", stats.writer().writes())
+        .tag("store_batch_max", stats.writer().largestBatch())
+        .tag("store_write_mean_us", stats.writer().meanWriteMicros())
+        .tag("store_write_max_us", stats.writer().maxWriteMicros())
+        .tag("store_failed_writes", stats.writer().failedWrites());
+  }
+
   // ---------------------------------------------------------------- throughput
 
   /** 20,000 no-op tasks added in bulk by one flow, one worker at concurrency c: first enqueue to last result. */
@@ -88,6 +151,8 @@ final class Workloads {
     for (int c : options.conc()) {
       Line line = Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
       try (BenchNode bench = deployment.start("tp-c" + c, WorkerGroup.allTypes(1, c))) {
+        setup(line, bench.node());
+        long storedBefore = 0;
         // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and keep the spread
         boolean acrossProcesses = deployment instanceof ClusterDeployment;
         int runs = options.runsOr(acrossProcesses ? 5 : 10);
@@ -96,15 +161,19 @@ final class Workloads {
         double[] endToEnd = new double[runs];
         CpuMeter series = new CpuMeter();
         for (int r = -warmup; r < runs; r++) {
-          BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0));
+          long salt = salt();
+          BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0, salt));
           if (r == 0) {
+            storedBefore = storedResults(bench.node());
             series.start(); // CPU over all measured runs: a single short run is below /proc/stat's 10 ms resolution
           }
           long submitted = System.nanoTime();
-          FlowResult.Completed done = Harness.await(bench.node().runWithStats("throughput", flow), 300);
+          FlowResult.Completed done =
+              Harness.await(bench.node().runWithStats(flowName("throughput", salt), flow), 300);
           long returned = System.nanoTime();
           check(done.result().equals((long) n), "throughput flow completed with " + done.result() + " results");
           check(done.stats().duplicates() == 0, "duplicates: " + done.stats().duplicates());
+          check(done.stats().reused() == 0, done.stats().reused() + " tasks answered from the store, not run");
           double seconds = (flow.lastResultNanos - flow.firstEnqueueNanos) / 1e9;
           if (r >= 0) {
             perSecond[r] = n / seconds;
@@ -114,6 +183,7 @@ final class Workloads {
           }
         }
         double[] load = series.stop();
+        storeCheck(line, bench.node(), storedBefore, (long) runs * n);
         out.accept(cpu(line.spread("tasks_per_s", perSecond, 0).value("e2e_tasks_per_s", Line.median(endToEnd), 0)
             .tag("runs", runs), load).toString());
       } catch (WorkloadSkipped skipped) {
@@ -137,6 +207,7 @@ final class Workloads {
     Line line = Line.ours("latency").tag("mode", "sequential").tag("c", c).tag("deployment", deployment.name())
         .tag("tasks", n);
     try (BenchNode bench = deployment.start("lat-seq-c" + c, WorkerGroup.allTypes(1, c))) {
+      setup(line, bench.node());
       int runs = options.runsOr(5);
       int warmup = options.warmupOr(3);
       LatencyRuns results = new LatencyRuns(runs);
@@ -169,6 +240,7 @@ final class Workloads {
     Line line = Line.ours("latency").tag("mode", "paced").tag("rate", rate).tag("c", c)
         .tag("deployment", deployment.name()).tag("tasks", n);
     try (BenchNode bench = deployment.start("lat-paced-c" + c, WorkerGroup.allTypes(1, c))) {
+      setup(line, bench.node());
       int runs = options.runsOr(3);
       int warmup = options.warmupOr(1);
       LatencyRuns results = new LatencyRuns(runs);
@@ -298,6 +370,8 @@ final class Workloads {
       return;
     }
     try (BenchNode bench = deployment.start(kind + "-" + mode + "-c" + c, WorkerGroup.allTypes(1, c))) {
+      setup(line, bench.node());
+      long storedBefore = 0;
       int runs = options.runsOr(timed ? 3 : 5);
       int warmup = options.warmupOr(timed ? 1 : 5);
       double[] medians = new double[runs];
@@ -309,22 +383,27 @@ final class Workloads {
       for (int r = -warmup; r < runs; r++) {
         double[] times = new double[trees];
         if (r == 0) {
+          storedBefore = storedResults(bench.node());
           series.start();
         }
         BenchTasks.takeMeanTimedNanos();
         for (int t = 0; t < trees; t++) {
+          long salt = salt(); // each tree its own inputs: leaf i is salt + i, so its root is leaves x salt more
           FlowLogic<Long> reduce =
               mode.equals("pairs")
-                  ? new BenchFlows.Pairs(timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos)
+                  ? new BenchFlows.Pairs(timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos,
+                      salt)
                   : new FanOutReduce<>(
                       timed ? BenchTasks.TIMED : BenchTasks.NOOP,
-                      BenchTasks.works(leaves, workNanos),
+                      BenchTasks.works(leaves, workNanos, salt),
                       timed ? BenchTasks.TIMED_MERGE : BenchTasks.NOOP_MERGE,
                       (Long left, Long right) -> new Merge(left, right, workNanos));
           BenchFlows.Timed<Long> flow = new BenchFlows.Timed<>(reduce);
           long submitted = System.nanoTime();
-          Long root = Harness.await(bench.node().run(kind, flow), 120);
-          check(root == expectedRoot, "tree root " + root + ", expected " + expectedRoot);
+          FlowResult.Completed done = Harness.await(bench.node().runWithStats(flowName(kind, salt), flow), 120);
+          long root = (Long) done.result();
+          check(root == expectedRoot + leaves * salt, "tree root " + root + ", expected " + (expectedRoot + leaves * salt));
+          check(done.stats().reused() == 0, done.stats().reused() + " tasks answered from the store, not run");
           times[t] = (flow.completedNanos - submitted) / 1e6;
         }
         double meanTask = BenchTasks.takeMeanTimedNanos() / 1e6;
@@ -350,6 +429,7 @@ final class Workloads {
             .value("simple_bound_ms", IdealSchedule.simpleBound(leaves, c) * workMs, 3);
       }
       double[] load = series.stop();
+      storeCheck(line, bench.node(), storedBefore, (long) runs * trees * IdealSchedule.tasks(leaves));
       out.accept(cpu(line.tag("runs", runs), load).toString());
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
