@@ -198,9 +198,7 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
-    for (TaskEnvelope task : msg.tasks()) {
-      state.enqueue(task, msg.replyTo());
-    }
+    state.enqueueAll(msg.tasks(), msg.replyTo());
     sendDispatches();
     return Behaviors.same();
   }

@@ -219,7 +219,27 @@ public final class TaskQueueState<W, R> {
       dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see start)
     }
     if (task.state == TaskState.PENDING && measureWaits) {
-      task.pendingSince = nanoClock.getAsLong();
+      task.pendingSince = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
+    }
+  }
+
+  /**
+   * Enqueues the tasks of one message (a flow's fan-out) as {@link #enqueue} does each, stamped with one clock
+   * reading: their enqueue and the dispatches it makes happen at the same moment to within the message's handling,
+   * and a clock reading per task was a measurable part of a microsecond task's cost.
+   */
+  public void enqueueAll(List<TaskEnvelope> envelopes, R replyTo) {
+    if (envelopes.size() == 1) {
+      enqueue(envelopes.get(0), replyTo);
+      return;
+    }
+    callTime = nanoClock.getAsLong();
+    try {
+      for (TaskEnvelope envelope : envelopes) {
+        enqueue(envelope, replyTo);
+      }
+    } finally {
+      callTime = NO_TIME;
     }
   }
 

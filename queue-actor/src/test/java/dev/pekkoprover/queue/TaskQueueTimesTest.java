@@ -111,6 +111,20 @@ class TaskQueueTimesTest {
   }
 
   @Test
+  void theTasksOfOneEnqueueMessageShareOneClockReadingForTheirDispatchesAndWaits() {
+    queue.workerServes("w1", "i1", "w1", Set.of("square"), 2);
+    now = 10 * MS;
+    clockReads = 0;
+    queue.enqueueAll(List.of(square("t1"), square("t2"), square("t3"), square("t4")), "flow");
+    assertEquals(1, clockReads, "one reading for four enqueues, two dispatches and two waits");
+    assertEquals(List.of("w1 t1", "w1 t2"), dispatched);
+    now = 30 * MS;
+    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // t3 dispatched now: waited 20 ms
+    assertTrue(queue.succeeded("w1", "i1", "t3", 1, Num.of(9)));
+    assertEquals(List.of(new Timed("square", 0, 20 * MS), new Timed("square", 20 * MS, 0)), timed);
+  }
+
+  @Test
   void withoutWaitMeasurementAWaitingTaskCostsNoClockReading() {
     int[] reads = {0};
     TaskQueueState<String, String> untimed = new TaskQueueState<>(TaskCatalog.of(TestTasks.all()),
