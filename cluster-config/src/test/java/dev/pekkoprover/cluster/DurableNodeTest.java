@@ -108,7 +108,7 @@ class DurableNodeTest {
     TestTasks.reset();
     String url = database("bounded");
     String bounds = """
-        prover.persistence.results { max-entries = 20, snapshot-every = 10, keep-snapshots = 2 }
+        prover.persistence.results { max-entries = 20, snapshot-every = 10, keep-snapshots = 2, results-per-event = 1 }
         """;
     try (ProverNode node = TestNodes.durableNode("durable-bounded", url, bounds)
         .workers(WorkerGroup.allTypes(2, 2)).start()) {

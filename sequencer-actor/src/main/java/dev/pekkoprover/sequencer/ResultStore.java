@@ -23,20 +23,22 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its one event is "result stored"
- * ({@link StoredResult}); its state ({@link ResultStoreState}) evicts by count and bytes; it snapshots every {@code
- * snapshot-every} events and deletes the events before its older kept snapshot, so the journal stays bounded too.
+ * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its event is "results stored"
+ * ({@link StoredBatch}: the results of one group commit in as few journal rows as its bounds allow); its state ({@link
+ * ResultStoreState}) evicts by count and bytes; it snapshots every {@code snapshot-every} events and deletes the events
+ * before its older kept snapshot, so the journal stays bounded too (at most about (keep-snapshots + 1) x
+ * snapshot-every events, each of at most results-per-event results and event-max-bytes).
  *
- * <p>It writes what it is given as one {@code persistAll} per {@link Write} and answers {@link Written} once the
- * journal confirmed it; {@link ResultWriter} in front of it gathers the results that arrive while a write is in
- * flight into the next one (group commit). Results already stored are not written again, so a write repeated after
+ * <p>It writes what it is given as one {@code persistAll} per {@link Write} (in events of up to {@code
+ * results-per-event} results) and answers {@link Written} once the journal confirmed it; {@link ResultWriter} in
+ * front of it gathers the results that arrive while a write is in flight into the next one (group commit). Results already stored are not written again, so a write repeated after
  * a timeout adds nothing. Flows read the state through {@link ResultIndex}, which it publishes after each recovery.
  *
  * <p>When the journal fails (a write or the recovery) Pekko restarts it with backoff ({@code
  * prover.persistence.restart}); each failure logs one ERROR line naming the database and what to do. Nothing it has
  * not confirmed is acknowledged, and its writer repeats an unconfirmed write until it is.
  */
-public final class ResultStore extends EventSourcedBehavior<ResultStore.Command, StoredResult, ResultStoreState> {
+public final class ResultStore extends EventSourcedBehavior<ResultStore.Command, StoreEvent, ResultStoreState> {
 
   public interface Command extends CborSerializable {}
 
@@ -129,11 +131,11 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
   }
 
   @Override
-  public CommandHandler<Command, StoredResult, ResultStoreState> commandHandler() {
+  public CommandHandler<Command, StoreEvent, ResultStoreState> commandHandler() {
     return newCommandHandlerBuilder().forAnyState().onCommand(Write.class, this::onWrite).build();
   }
 
-  private org.apache.pekko.persistence.typed.javadsl.Effect<StoredResult, ResultStoreState> onWrite(
+  private org.apache.pekko.persistence.typed.javadsl.Effect<StoreEvent, ResultStoreState> onWrite(
       ResultStoreState state, Write write) {
     List<StoredResult> fresh = new ArrayList<>(write.results().size());
     for (StoredResult result : write.results()) {
@@ -144,15 +146,36 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
     if (fresh.isEmpty()) {
       return Effect().none().thenRun(s -> write.replyTo().tell(new Written(0)));
     }
-    return Effect().persist(fresh).thenRun(s -> {
+    List<StoreEvent> events = new ArrayList<>();
+    int from = 0;
+    long bytes = 0;
+    for (int i = 0; i < fresh.size(); i++) {
+      long size = fresh.get(i).bytes().length;
+      if (i > from && (i - from == bounds.resultsPerEvent() || bytes + size > bounds.eventMaxBytes())) {
+        events.add(new StoredBatch(List.copyOf(fresh.subList(from, i))));
+        from = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    events.add(new StoredBatch(List.copyOf(fresh.subList(from, fresh.size()))));
+    return Effect().persist(events).thenRun(s -> {
       s.confirm(fresh);
       write.replyTo().tell(new Written(fresh.size()));
     });
   }
 
   @Override
-  public EventHandler<ResultStoreState, StoredResult> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onEvent(StoredResult.class, ResultStoreState::add).build();
+  public EventHandler<ResultStoreState, StoreEvent> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(StoredBatch.class, (state, batch) -> {
+          for (StoredResult result : batch.results()) {
+            state = state.add(result);
+          }
+          return state;
+        })
+        .onEvent(StoredResult.class, ResultStoreState::add) // a journal written by an earlier version
+        .build();
   }
 
   @Override

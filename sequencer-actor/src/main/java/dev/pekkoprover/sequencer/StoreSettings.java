@@ -27,14 +27,28 @@ public record StoreSettings(
     Bounds results,
     Bounds flows) {
 
-  /** The bounds of one store and how often it snapshots. */
-  public record Bounds(int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots) {
+  /**
+   * The bounds of one store and how often it snapshots.
+   *
+   * @param snapshotEvery a snapshot every this many events (journal rows)
+   * @param resultsPerEvent results one event holds at most
+   * @param eventMaxBytes serialised result bytes one event holds at most (a single larger result is an event alone)
+   */
+  public record Bounds(
+      int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots, int resultsPerEvent, long eventMaxBytes) {
+    /** One result per event. */
+    public Bounds(int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots) {
+      this(maxEntries, maxBytes, snapshotEvery, keepSnapshots, 1, Long.MAX_VALUE);
+    }
+
     static Bounds fromConfig(Config config) {
       return new Bounds(
           config.getInt("max-entries"),
           config.getBytes("max-bytes"),
           config.getInt("snapshot-every"),
-          config.getInt("keep-snapshots"));
+          config.getInt("keep-snapshots"),
+          Math.max(1, config.getInt("results-per-event")),
+          config.getBytes("event-max-bytes"));
     }
   }
 

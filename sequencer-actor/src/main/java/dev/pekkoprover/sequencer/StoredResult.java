@@ -1,10 +1,9 @@
 package dev.pekkoprover.sequencer;
 
-import dev.pekkoprover.protocol.CborSerializable;
-
 /**
- * One result as the result store keeps it, and the store's only event ("result stored"): the value serialised with
- * the node's serializer for it, under its content key. Only successes are ever stored.
+ * One result as the result store keeps it: the value serialised with the node's serializer for it, under its content
+ * key. Only successes are ever stored. Written in {@link StoredBatch} events; a lone one is the event journals of
+ * earlier versions hold.
  *
  * <p>{@code bytes} is never changed after construction; equality is by reference (a record over an array), which the
  * store does not rely on.
@@ -17,7 +16,7 @@ import dev.pekkoprover.protocol.CborSerializable;
  * @param bytes the serialised value
  */
 public record StoredResult(String key, String taskType, int serializerId, String manifest, byte[] bytes)
-    implements CborSerializable {
+    implements StoreEvent {
 
   /** What the entry costs against {@code max-bytes}: the value, the key and a fixed overhead per entry. */
   public long weight() {

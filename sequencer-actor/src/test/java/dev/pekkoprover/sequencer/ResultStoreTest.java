@@ -89,6 +89,31 @@ class ResultStoreTest {
   }
 
   @Test
+  void aGroupCommitIsWrittenAsEventsOfUpToResultsPerEventAndRecoveredWhole() {
+    StoreSettings.Bounds batched = new StoreSettings.Bounds(10, Long.MAX_VALUE, 2, 2, 4, Long.MAX_VALUE);
+    ResultIndex index = new ResultIndex();
+    TestProbe<ResultStore.Recovered> recovered = testKit.createTestProbe();
+    ActorRef<ResultStore.Command> store =
+        testKit.spawn(ResultStore.create("batched", settings, batched, index, recovered.getRef()));
+    recovered.expectMessageClass(ResultStore.Recovered.class);
+    List<StoredResult> first = new ArrayList<>();
+    for (int i = 1; i <= 9; i++) {
+      first.add(result(i));
+    }
+    write(store, first, 9); // 3 events of 4, 4 and 1: a snapshot after the second
+    write(store, List.of(result(10), result(11), result(12)), 3); // 1 event: 12 results, the oldest 2 evicted
+    List<String> expected = List.of("k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12");
+    assertEquals(expected, held(index, 12));
+    testKit.stop(store);
+
+    Started again = start("batched"); // the same journal, read back by a store of one result per event
+    assertEquals(10, again.recovered().entries(), "the snapshot and the batch events after it");
+    assertEquals(expected, held(again.index(), 12));
+    assertEquals(new String(result(12).bytes()), new String(again.index().lookup("k12").bytes()));
+    testKit.stop(again.store());
+  }
+
+  @Test
   void theWriterGroupsWhatArrivesWhileAWriteIsInFlight() {
     Started store = start("grouped");
     ActorRef<ResultWriter.Command> writer =
