@@ -335,6 +335,9 @@ public final class TaskQueueState<W, R> {
       }
     }
     w.seats = seats.toArray(newSeats(0));
+    if (state != null) {
+      w.announced = state;
+    }
     if (state != null && state != WorkerState.UNPREPARED) {
       w.justRegistered = false; // its announcement after the registration has come: later Unprepared ones are new
     }
@@ -525,7 +528,11 @@ public final class TaskQueueState<W, R> {
         // another path (its node's front) and can arrive after the next registration task, which the registration
         // loop offers as soon as it has this result; that one would go to this idle worker and be declined.
         w.suspend(task.type);
-        w.justRegistered = true;
+        // Unless its announcement past Unprepared came first (the two paths cross either way): then no Unprepared
+        // announcement of before the registration can still be on its way, and none that clears the mark will come
+        // to this entity (a registered worker no longer serves the registration type), so a mark set now would hide
+        // the worker from the registration of every later run.
+        w.justRegistered = w.announced == null || w.announced == WorkerState.UNPREPARED;
       }
       task.state = TaskState.DONE;
       if (complete(task, workerId, attempt, result)) {
@@ -1209,6 +1216,8 @@ public final class TaskQueueState<W, R> {
     boolean down;
     /** It completed a registration task and has not announced a state past Unprepared since. */
     boolean justRegistered;
+    /** The state its last announcement said, or null when announcements do not say. */
+    WorkerState announced;
     /** For the fleet view: results passed on, failed computes, new incarnations seen, last word from it (nanos). */
     long done;
     long failed;

@@ -536,6 +536,23 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aRegistrationResultOvertakenByTheWorkersRegisteredAnnouncementDoesNotHideItFromTheNextRunsRegistration() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
+    queue.enqueue(new TaskEnvelope("reg:1", "reg", "r0000000000001-00000000", registration, 1, "keys"), "reg");
+    // the paths crossed the other way: its announcement as Registered came before the result
+    queue.workerServes("w1", "inc-1", "w1", Set.of(), 2, dev.pekkoprover.protocol.WorkerState.REGISTERED);
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    // its announcement as Ready goes only to the entities of the types it served as Registered and serves now: in a
+    // cluster the registration type's entity (this state) does not see it
+    // a newer run (a standby sequencer took over): w1 is Unprepared again and must take that run's registration
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
+    queue.enqueue(new TaskEnvelope("reg:1b", "reg", "r0000000000002-00000000", registration, 1, "keys"), "reg");
+    assertEquals(List.of("reg:1", "reg:1b"), effects.sentTo("w1"));
+  }
+
+  @Test
   void aWorkerThatJustRegisteredIsNotOfferedTheNextRegistrationTaskBeforeItAnnouncesItsNewTypes() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
     String run = "r0000000000001-00000000";
