@@ -118,7 +118,9 @@ class DashboardIT {
           sequencer.output());
       assertTrue(sequencer.awaitLine(line -> line.equals("worker node " + stoppedNode + " left the cluster: "
           + "1 worker node Up"), 30), sequencer.output());
-      Thread.sleep(3000); // a few more samples with the smaller fleet in the charts
+      long pointsAtStop = chartPoints(browser, "rate");
+      browser.await("three more throughput samples with the smaller fleet, for the screenshot", 30,
+          () -> chartPoints(browser, "rate") >= pointsAtStop + 3, () -> "rate points " + chartPoints(browser, "rate"));
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
       String copy = System.getProperty("dashboard.screenshot");

@@ -168,7 +168,7 @@ class QueueNodeLossIT {
           ranAt.putIfAbsent(entity, now);
         }
       }
-      Thread.sleep(100);
+      Thread.sleep(100); // the sampling period of the measurement: /metrics has no event to wait on
     }
 
     assertTrue(s.awaitExit(240), "S's run ended:\n" + s.tail(60));

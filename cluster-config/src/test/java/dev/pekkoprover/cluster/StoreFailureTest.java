@@ -89,7 +89,12 @@ class StoreFailureTest {
         assertTrue(System.nanoTime() < deadline, "the leaves were computed");
         Thread.sleep(20);
       }
-      Thread.sleep(1500);
+      // a write of those results has timed out (write-timeout 1 s) and is being repeated: still nothing acknowledged
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (TestNodes.await(node.storeStats()).writer().failedWrites() < 1) {
+        assertTrue(System.nanoTime() < deadline, "a write to the stopped database failed");
+        Thread.sleep(20);
+      }
       assertFalse(run[0].isDone(), "nothing acknowledged while the store cannot write");
       assertEquals(0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
 
