@@ -89,6 +89,14 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     INSTANCE
   }
 
+  /**
+   * A check after a queue node was lost, scheduled once each (the timer's key stays CheckTick's). Sent only to self,
+   * never across nodes: no serialization.
+   */
+  private enum LossCheck implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
   /** Where a pending task is. Without durability a task is only ever QUEUED. */
   private static final byte QUEUED = 0;
   /** Another flow computes the same content key; its ClaimSettled ends the wait. */
@@ -140,6 +148,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
    * stay due and are asked about at the next ticks.
    */
   static final int MAX_IDS_PER_TICK = 100_000;
+  /** How often and how long queued tasks are asked about after a queue node was lost (see lossChecksUntil). */
+  static final Duration LOSS_CHECK_EVERY = Duration.ofSeconds(1);
+  static final Duration LOSS_CHECK_WINDOW = Duration.ofSeconds(15);
 
   /** Re-sent ids the WARN line names; the count says the rest. */
   private static final int IDS_IN_LOG = 10;
@@ -156,6 +167,12 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private List<TaskEnvelope> outbox = new ArrayList<>();
   private final long resendAfterNanos;
   private long sequence;
+  /**
+   * Until this nanoTime (after a queue node was lost) every queued task is asked about each {@link #LOSS_CHECK_EVERY}
+   * instead of with the backoff of {@code resend-after}: the re-send made at the loss can race with sharding's own
+   * clean-up of the dead node's region and be lost, and so can a question asked too soon.
+   */
+  private long lossChecksUntil = System.nanoTime(); // passed: no loss yet
   private int duplicates;
   private int staleResults;
   private int resent;
@@ -262,6 +279,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         .onMessage(WrappedOutcome.class, this::onOutcome)
         .onMessage(WrappedMissing.class, this::onMissing)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
+        .onMessageEquals(LossCheck.INSTANCE, this::onCheckTick)
         .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(GetProgress.class, this::onGetProgress)
         .onMessage(WrappedStored.class, this::onStored)
@@ -292,13 +310,21 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
   private Behavior<Command> onCheckTick() {
     logMissing();
     long now = System.nanoTime();
+    boolean afterLoss = now - lossChecksUntil < 0;
+    if (afterLoss) {
+      getContext().scheduleOnce(LOSS_CHECK_EVERY, getContext().getSelf(), LossCheck.INSTANCE);
+    }
     Map<String, List<String>> overdueByType = new LinkedHashMap<>();
     int[] asked = {0};
     pending.forEach(task -> {
       if (task.stage == QUEUED && task.checkAt - now <= 0 && asked[0] < MAX_IDS_PER_TICK) {
         asked[0]++;
-        task.checks++;
-        task.checkAt = now + (resendAfterNanos << Math.min(task.checks, MAX_CHECK_SHIFT));
+        if (afterLoss) {
+          task.checkAt = now + LOSS_CHECK_EVERY.toNanos() - 1;
+        } else {
+          task.checks++;
+          task.checkAt = now + (resendAfterNanos << Math.min(task.checks, MAX_CHECK_SHIFT));
+        }
         task.asked = true;
         overdueByType.computeIfAbsent(task.type.name(), type -> new ArrayList<>()).add(task.envelope.taskId());
       }
@@ -325,6 +351,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
       Pending task = n < 0 ? null : pending.get(n);
       if (task != null && task.asked && task.stage == QUEUED) {
         resend(task, now);
+        if (now - lossChecksUntil < 0) {
+          task.checkAt = now + LOSS_CHECK_EVERY.toNanos() - 1; // asked again soon: this re-send may be lost too
+        }
         count++;
         if (missingIdsToLog.size() < IDS_IN_LOG) {
           missingIdsToLog.add(taskId);
@@ -341,8 +370,9 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   /**
    * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every pending task again at
-   * once, since the flow cannot tell which entity held which. The tasks are then asked about at the next tick: a
-   * re-send that raced with the shard's move (a node that crashed rather than handed its shards off) may be lost.
+   * once, since the flow cannot tell which entity held which. The tasks are then asked about every second for a
+   * while ({@link #LOSS_CHECK_WINDOW}): a re-send that raced with the shard's move (a node that crashed rather than
+   * handed its shards off) may be lost, and is sent again when the queue says it does not hold it.
    */
   private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
     if (pending.isEmpty()) {
@@ -362,6 +392,13 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
     getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
         count[0]);
     flush();
+    if (resendAfterNanos != 0) {
+      boolean ticking = now - lossChecksUntil < 0;
+      lossChecksUntil = now + LOSS_CHECK_WINDOW.toNanos();
+      if (!ticking) {
+        getContext().scheduleOnce(LOSS_CHECK_EVERY, getContext().getSelf(), LossCheck.INSTANCE);
+      }
+    }
     return this;
   }
 

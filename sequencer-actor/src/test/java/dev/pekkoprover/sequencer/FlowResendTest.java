@@ -188,4 +188,32 @@ class FlowResendTest {
     }
     return requester.expectMessageClass(FlowResult.Completed.class);
   }
+
+  @Test
+  void afterAQueueNodeLossTheReSentTasksAreAskedAboutEverySecondAndALostReSendIsSentAgain() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<Flow.Command> flow = testKit.spawn(Flow.create("lossy", RUN, queue.getRef(), sumOfSquares(2),
+        requester.getRef(), Duration.ofSeconds(60))); // the cluster's resend-after: ticks every 15 s
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 7));
+    assertEquals(ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
+    // that re-send raced with the shard's move and was lost: the question a second later finds it missing
+    QueueCommand.CheckHeld first = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    assertEquals(ids(leaves.tasks()), first.taskIds());
+    first.replyTo().tell(new MissingTasks("square", first.taskIds()));
+    assertEquals(ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
+    // and it is asked about again a second later, not after the 60 s backoff
+    QueueCommand.CheckHeld second = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    assertEquals(ids(leaves.tasks()), second.taskIds());
+    second.replyTo().tell(new MissingTasks("square", List.of()));
+    leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
+    leaves.replyTo().tell(success(leaves.tasks().get(1), 4));
+    QueueCommand.Enqueue merge = queue.fishForMessage(Duration.ofSeconds(3), message ->
+        message instanceof QueueCommand.Enqueue ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).stream()
+        .filter(QueueCommand.Enqueue.class::isInstance).map(QueueCommand.Enqueue.class::cast).findFirst().orElseThrow();
+    leaves.replyTo().tell(success(merge.tasks().get(0), 5));
+    assertEquals(Num.of(5), requester.expectMessageClass(FlowResult.Completed.class).result());
+  }
 }
