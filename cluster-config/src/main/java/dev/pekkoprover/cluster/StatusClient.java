@@ -27,6 +27,11 @@ final class StatusClient {
   /** Exit code for a node that does not answer, or answers something else than a status. */
   static final int NO_STATUS = 1;
 
+  /** Short: an unreachable host should not keep the operator waiting. */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+  /** The connection and the TLS handshake (key exchange, certificate checks, a cold JVM's JSSE set-up). */
+  private static final Duration HTTPS_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
   /** Generous: the node itself waits up to prover.http.status-timeout (5 s) for the queue and the sequencer. */
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
 
@@ -48,7 +53,7 @@ final class StatusClient {
   static int run(String node, boolean json, Access access, PrintStream out, PrintStream err) {
     URI uri;
     String token;
-    HttpClient.Builder clientBuilder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+    HttpClient.Builder clientBuilder = HttpClient.newBuilder();
     try {
       uri = statusUri(node, access.https() || access.caFile() != null);
       token = access.tokenFile() == null ? null : EndpointGuard.readToken(access.tokenFile(), "--token-file");
@@ -59,6 +64,9 @@ final class StatusClient {
       err.println("status: " + e.getMessage());
       return BAD_INPUT;
     }
+    // the JDK's client counts the TLS handshake in the connect time: a cold JVM on a busy host can take seconds
+    Duration connectTimeout = "https".equals(uri.getScheme()) ? HTTPS_CONNECT_TIMEOUT : CONNECT_TIMEOUT;
+    clientBuilder.connectTimeout(connectTimeout);
     HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
@@ -67,8 +75,8 @@ final class StatusClient {
     try {
       response = clientBuilder.build().send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
-      err.println("status: nothing answered at " + uri + " within 3 s: is the host reachable, and is this the node's "
-          + "HTTP port (printed at its start: 'endpoints of node ...')?");
+      err.println("status: nothing answered at " + uri + " within " + connectTimeout.toSeconds() + " s: is the host "
+          + "reachable, and is this the node's HTTP port (printed at its start: 'endpoints of node ...')?");
       return NO_STATUS;
     } catch (HttpTimeoutException e) {
       err.println("status: " + uri + " accepted the connection but sent no status within "
