@@ -8,7 +8,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.function.Supplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import org.apache.pekko.http.javadsl.model.AttributeKeys;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -110,14 +109,14 @@ final class EndpointGuard {
   }
 
   /** {@code inner}, served only to requests the guard allows; the others get 401 or 403 with the reason. */
-  Route require(Supplier<Route> inner) {
+  Route require(Route inner) {
     if (!required) {
-      return inner.get();
+      return inner;
     }
     return Directives.extractRequest(request -> {
       Verdict verdict = check(request.getHeader("Authorization").map(HttpHeader::value), verifiedPeer(request));
       return switch (verdict.outcome()) {
-        case ALLOWED -> inner.get();
+        case ALLOWED -> inner;
         case MISSING -> Directives.complete(HttpResponse.create().withStatus(StatusCodes.UNAUTHORIZED)
             .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "prover-node")))
             .withEntity(ContentTypes.TEXT_PLAIN_UTF8, "401 Unauthorized: " + verdict.reason() + "\n"));

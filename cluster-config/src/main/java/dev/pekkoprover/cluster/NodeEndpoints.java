@@ -156,15 +156,14 @@ final class NodeEndpoints {
               ? json(StatusCodes.OK, Map.of("ready", true))
               : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("ready", false, "reason", readiness.reason())));
         })));
-    Route guarded = guard.require(() -> Directives.concat(
+    Route data = Directives.concat(
         Directives.path("metrics", () -> Directives.complete(HttpResponse.create()
             .withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape()))),
         Directives.path("status", () -> Directives.completeWithFuture(
-            status.report().thenApply(report -> json(StatusCodes.OK, report)))),
-        health));
+            status.report().thenApply(report -> json(StatusCodes.OK, report)))));
     return Directives.get(() -> openHealth
-        ? Directives.concat(Dashboard.routes(), health, guarded)
-        : Directives.concat(Dashboard.routes(), guarded));
+        ? Directives.concat(Dashboard.routes(), health, guard.require(data))
+        : Directives.concat(Dashboard.routes(), guard.require(Directives.concat(data, health))));
   }
 
   private static HttpResponse json(StatusCode code, Object body) {
