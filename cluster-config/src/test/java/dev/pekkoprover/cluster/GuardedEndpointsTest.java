@@ -33,7 +33,7 @@ import picocli.CommandLine;
  * {@code WWW-Authenticate: Bearer}, a wrong one 403, the right one gets the real status and metrics; a client
  * certificate from the node's CA needs no token, a self-signed one gets no connection; the health probes are open
  * when configured and closed otherwise; {@code prover-node status} with its token and CA; and a node asked for a
- * non-loopback address without TLS and a token refuses to start with one line.
+ * non-loopback address without TLS and a token refuses to start with one line. The key may be PKCS#8 or PKCS#1.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -191,6 +191,43 @@ class GuardedEndpointsTest {
       assertEquals(200, get(unused, url + "/health/alive", "Bearer " + TOKEN).statusCode());
       assertEquals(200, get(unused, url + "/dashboard", null).statusCode());
     }
+  }
+
+  @Test
+  void theKeyMayBePkcs1AndAFileThatIsNoKeyIsRefusedNamingIt() throws Exception {
+    // PKCS#8 wraps the PKCS#1 key: for a 2048-bit RSA key its header is 26 bytes (version, algorithm, octet string)
+    String pkcs8 = Files.readString(pki.nodeKey).replaceAll("-----[A-Z ]+-----|\\s", "");
+    byte[] der = java.util.Base64.getDecoder().decode(pkcs8);
+    byte[] pkcs1 = java.util.Arrays.copyOfRange(der, 26, der.length);
+    Path rsaKey = Files.writeString(pki.dir.resolve("node-rsa.key"), "-----BEGIN RSA PRIVATE KEY-----\n"
+        + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(pkcs1)
+        + "\n-----END RSA PRIVATE KEY-----\n");
+    SSLContext context = HttpsIdentity.server(new HttpSettings.TlsFiles(
+        java.util.Optional.of(rsaKey), java.util.Optional.of(pki.nodeCert), java.util.Optional.empty()));
+    // a TLS handshake with it: the client sees the node's certificate
+    try (javax.net.ssl.SSLServerSocket server =
+        (javax.net.ssl.SSLServerSocket) context.getServerSocketFactory().createServerSocket(0)) {
+      java.util.concurrent.CompletableFuture<Void> accepted = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) server.accept()) {
+          socket.startHandshake();
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      try (javax.net.ssl.SSLSocket client = (javax.net.ssl.SSLSocket) pki.clientTrustingCa().getSocketFactory()
+          .createSocket("127.0.0.1", server.getLocalPort())) {
+        client.startHandshake();
+        assertEquals("CN=prover node", ((java.security.cert.X509Certificate) client.getSession()
+            .getPeerCertificates()[0]).getSubjectX500Principal().getName());
+      }
+      accepted.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    EndpointsRefusedException notAKey = assertThrows(EndpointsRefusedException.class,
+        () -> HttpsIdentity.server(new HttpSettings.TlsFiles(java.util.Optional.of(pki.nodeCert),
+            java.util.Optional.of(pki.nodeCert), java.util.Optional.empty())));
+    assertTrue(notAKey.getMessage().startsWith("cannot read the node's private key " + pki.nodeCert
+        + " (prover.tls.key-file"), notAKey.getMessage());
   }
 
   @Test
