@@ -142,6 +142,7 @@ class DashboardIT {
     Browser.require();
     String token = "d4shb0ard-t0ken";
     Path tokenFile = Files.createTempFile("http-token", "");
+    tokenFile.toFile().deleteOnExit();
     Files.writeString(tokenFile, token + "\n");
     int port = NodeProcesses.freePort();
     int http = NodeProcesses.freePort();

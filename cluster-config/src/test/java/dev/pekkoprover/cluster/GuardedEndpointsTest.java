@@ -57,9 +57,12 @@ class GuardedEndpointsTest {
   }
 
   @AfterAll
-  void stop() {
+  void stop() throws IOException {
     if (node != null) {
       node.close();
+    }
+    if (pki != null) {
+      pki.delete();
     }
   }
 

@@ -53,6 +53,15 @@ final class TestPki {
     return pki;
   }
 
+  /** Deletes the directory and everything in it (test files: keys of no value). */
+  void delete() throws IOException {
+    try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+      for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(file);
+      }
+    }
+  }
+
   /** The {@code prover.tls.*} settings naming this PKI's node files and CA. */
   String tlsConfig() {
     return "prover.tls.key-file = \"" + nodeKey + "\"\nprover.tls.cert-file = \"" + nodeCert + "\"\n"
