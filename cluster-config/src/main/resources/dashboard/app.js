@@ -2,6 +2,9 @@
 // second, keeps the charts' last minutes itself (in sessionStorage, so a reload keeps them), and remembers workers
 // that left for a few minutes so that a stopped worker shows as "gone" rather than silently vanishing.
 // Plain script, no build step; the only library is uPlot, served by the node from its WebJar.
+// A node with a token (prover.http.token-file) serves this page and its files to anyone (they hold no data) but
+// /status only with "Authorization: Bearer <token>": the page takes the token from its link's fragment,
+// /dashboard#token=<token> (a fragment is never sent to the server), and says so when the node refuses.
 (function () {
   'use strict';
 
@@ -18,6 +21,28 @@
   const SERIES = ['t', 'pending', 'inFlight', 'rate', 'failRate', 'wait', 'run', 'oldest'];
 
   const $ = (id) => document.getElementById(id);
+
+  // ---------- the node's token ----------
+  const TOKEN_KEY = 'pekko-prover-token:' + location.host;
+  /** The token of the #token= link, kept for this tab (a reload keeps it) and taken out of the address bar. */
+  function readToken() {
+    const fromLink = new URLSearchParams(location.hash.replace(/^#/, '')).get('token');
+    if (fromLink) {
+      try {
+        sessionStorage.setItem(TOKEN_KEY, fromLink);
+        history.replaceState(null, '', location.pathname + location.search);
+      } catch (e) {
+        // no session storage: the token stays in the link
+      }
+      return fromLink;
+    }
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch (e) {
+      return null;
+    }
+  }
+  const TOKEN = readToken();
 
   // ---------- formatting ----------
   const int = (n) => (n == null ? '-' : Number(n).toLocaleString('en-US'));
@@ -362,13 +387,33 @@
     showProblems(['this node did not answer /status ' + since + ' (' + error + '); retrying'], true);
   }
 
+  /** The node refused this page's token (403) or wants one (401): say how to open the page. */
+  function denied(code) {
+    $('live-dot').className = 'dot stale';
+    $('node').textContent = 'access denied';
+    $('last-update').textContent = 'HTTP ' + code;
+    const link = location.origin + location.pathname + '#token=<token>';
+    showProblems([code === 401
+      ? 'This node needs a token to show its status (HTTP 401). Open this page as ' + link
+        + ', with the token of the node\'s prover.http.token-file (the part after # never leaves the browser).'
+      : 'This node refused the token this page has (HTTP 403). Open this page again as ' + link
+        + ', with the token of the node\'s prover.http.token-file.'], true);
+    document.body.setAttribute('data-denied', String(code));
+  }
+
   async function poll() {
     const started = Date.now();
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
     try {
-      const response = await fetch('status', { cache: 'no-store', signal: abort.signal });
+      const headers = TOKEN ? { Authorization: 'Bearer ' + TOKEN } : {};
+      const response = await fetch('status', { cache: 'no-store', signal: abort.signal, headers });
+      if (response.status === 401 || response.status === 403) {
+        denied(response.status);
+        return;
+      }
       if (!response.ok) throw new Error('HTTP ' + response.status);
+      document.body.removeAttribute('data-denied');
       render(await response.json());
     } catch (e) {
       failed(e && e.name === 'AbortError' ? 'no answer within ' + TIMEOUT_MS / 1000 + ' s' : String(e.message || e));

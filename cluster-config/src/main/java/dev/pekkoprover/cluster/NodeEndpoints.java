@@ -7,10 +7,15 @@ import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -25,12 +30,19 @@ import org.apache.pekko.http.javadsl.server.Route;
  * and the live dashboard, {@code GET /dashboard} ({@link Dashboard}; {@code /} leads there).
  * Bound to {@code prover.http.host}, loopback by default; unbound with the actor system.
  *
- * <p>Not to miss: no authentication yet. Keep it on loopback, or on a network only the scraper and the probes reach.
+ * <p>Not to miss: who may read them. A non-loopback address needs HTTPS and a token or client certificates ({@link
+ * HttpSettings#check}); when a token is set, every request needs it ({@link EndpointGuard}) except the dashboard's
+ * page and files (no data in them) and, with {@code prover.http.open-health}, the health probes.
  */
 final class NodeEndpoints {
 
-  /** The bound server's URLs, for the start-up line and for clients. */
-  record Urls(String base) {
+  /**
+   * The bound server's URLs, for the start-up line and for clients.
+   *
+   * @param base {@code http://host:port} or {@code https://host:port}
+   * @param access who may read them, for the start-up line; empty when anyone on loopback may
+   */
+  record Urls(String base, String access) {
     String status() {
       return base + "/status";
     }
@@ -54,8 +66,27 @@ final class NodeEndpoints {
     /** The start-up line's text. */
     String describe() {
       return "dashboard " + dashboard() + ", status " + status() + ", metrics " + metrics() + ", health " + alive()
-          + " and " + ready();
+          + " and " + ready() + (access.isEmpty() ? "" : " (" + access + ")");
     }
+  }
+
+  /**
+   * What the server needs besides its routes, prepared before the node starts so that a refused configuration starts
+   * nothing.
+   *
+   * @param guard who may read the guarded endpoints
+   * @param tls the HTTPS server context, empty for plain HTTP
+   */
+  record Access(EndpointGuard guard, Optional<SSLContext> tls) {}
+
+  /**
+   * Checks {@code settings} ({@link HttpSettings#check}), reads the token file and the PEM files; throws {@link
+   * EndpointsRefusedException} with one line saying what to configure.
+   */
+  static Access prepare(HttpSettings settings) {
+    settings.check();
+    return new Access(EndpointGuard.of(settings),
+        settings.https() ? Optional.of(HttpsIdentity.server(settings.tls())) : Optional.empty());
   }
 
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -63,13 +94,24 @@ final class NodeEndpoints {
   private NodeEndpoints() {}
 
   /** Binds the server and waits (up to 10 s) until it listens; throws with the address when it cannot. */
-  static Urls start(ActorSystem<?> system, HttpSettings settings, NodeStatus status) {
+  static Urls start(ActorSystem<?> system, HttpSettings settings, Access access, NodeStatus status) {
     ProverMetrics metrics = ProverMetrics.get(system);
-    Route routes = routes(metrics, status);
+    Route routes = routes(metrics, status, access.guard(), settings.openHealth());
     ServerBinding binding;
     try {
-      binding = Http.get(system).newServerAt(settings.host(), settings.port()).bind(routes)
-          .toCompletableFuture().get(10, TimeUnit.SECONDS);
+      ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());
+      if (access.tls().isPresent()) {
+        SSLContext context = access.tls().get();
+        boolean askForCertificate = settings.clientCertificates();
+        server = server.enableHttps(ConnectionContext.httpsServer(() -> {
+          SSLEngine engine = context.createSSLEngine();
+          engine.setUseClientMode(false);
+          engine.setWantClientAuth(askForCertificate); // wanted, not needed: a token-only client sends none
+          return engine;
+        })).adaptSettings(defaults -> defaults.withParserSettings(
+            defaults.getParserSettings().withIncludeSslSessionAttribute(true))); // the client's certificate, if any
+      }
+      binding = server.bind(routes).toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw new IllegalStateException("could not serve the node's HTTP endpoints on " + settings.host() + ":"
@@ -82,24 +124,46 @@ final class NodeEndpoints {
     if (host.contains(":")) {
       host = "[" + host + "]"; // an IPv6 literal in a URL
     }
-    return new Urls("http://" + host + ":" + address.getPort());
+    if (settings.insecureRemote()) {
+      system.log().warn("the HTTP endpoints on {} are served without {} (prover.http.allow-insecure-remote = on): "
+          + "whoever reaches {}:{} sees the fleet", settings.host(), settings.https() ? "a token" : "HTTPS",
+          settings.host(), address.getPort());
+    }
+    String scheme = access.tls().isPresent() ? "https" : "http";
+    return new Urls(scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
   }
 
-  static Route routes(ProverMetrics metrics, NodeStatus status) {
-    return Directives.get(() -> Directives.concat(
+  private static String describeAccess(HttpSettings settings, EndpointGuard guard) {
+    if (!guard.required()) {
+      return settings.remote() ? "no authentication" : "";
+    }
+    String who = settings.tokenFile().isEmpty() ? "a client certificate"
+        : settings.clientCertificates() ? "the bearer token or a client certificate" : "the bearer token";
+    return who + " required" + (settings.openHealth() ? ", health open" : ", health too")
+        + "; the dashboard's link: " + Dashboard.PATH + "#token=<token>";
+  }
+
+  /**
+   * The routes: the dashboard's page and files and (with {@code openHealth}) the health probes for anyone, the rest
+   * behind {@code guard}; anything else is 404 (401 first when the guard refuses).
+   */
+  static Route routes(ProverMetrics metrics, NodeStatus status, EndpointGuard guard, boolean openHealth) {
+    Route health = Directives.pathPrefix("health", () -> Directives.concat(
+        Directives.path("alive", () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
+        Directives.path("ready", () -> {
+          NodeStatus.Readiness readiness = status.readiness();
+          return Directives.complete(readiness.ready()
+              ? json(StatusCodes.OK, Map.of("ready", true))
+              : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("ready", false, "reason", readiness.reason())));
+        })));
+    Route data = Directives.concat(
         Directives.path("metrics", () -> Directives.complete(HttpResponse.create()
             .withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape()))),
         Directives.path("status", () -> Directives.completeWithFuture(
-            status.report().thenApply(report -> json(StatusCodes.OK, report)))),
-        Directives.pathPrefix("health", () -> Directives.concat(
-            Directives.path("alive", () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
-            Directives.path("ready", () -> {
-              NodeStatus.Readiness readiness = status.readiness();
-              return Directives.complete(readiness.ready()
-                  ? json(StatusCodes.OK, Map.of("ready", true))
-                  : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("ready", false, "reason", readiness.reason())));
-            }))),
-        Dashboard.routes()));
+            status.report().thenApply(report -> json(StatusCodes.OK, report)))));
+    return Directives.get(() -> openHealth
+        ? Directives.concat(Dashboard.routes(), health, guard.require(data))
+        : Directives.concat(Dashboard.routes(), guard.require(Directives.concat(data, health))));
   }
 
   private static HttpResponse json(StatusCode code, Object body) {

@@ -2,6 +2,7 @@ package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigUtil;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import java.util.List;
@@ -23,7 +24,26 @@ import picocli.CommandLine.Option;
 public final class NodeLauncher {
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new NodeLauncher()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * The command line with its handler of refused configurations: an {@link EndpointsRefusedException} (e.g. remote
+   * HTTP endpoints without TLS) is one line on stderr and exit code {@link EndpointsRefusedException#EXIT_CODE},
+   * not a stack trace.
+   */
+  static CommandLine commandLine() {
+    CommandLine commandLine = new CommandLine(new NodeLauncher());
+    commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof EndpointsRefusedException refused) {
+          line.getErr().println("prover-node: " + refused.getMessage());
+          return EndpointsRefusedException.EXIT_CODE;
+        }
+      }
+      throw e;
+    });
+    return commandLine;
   }
 
   /** The embedded single-JVM appchain: sequencer, local queue and workers in one actor system. */
@@ -85,12 +105,22 @@ public final class NodeLauncher {
     }
   }
 
-  /** Where a node serves its HTTP endpoints (metrics, status, health). */
+  /** Where a node serves its HTTP endpoints (metrics, status, health) and who may read them. */
   static final class HttpOptions {
     @Option(names = "--http-host",
         description = "address of the HTTP endpoints (default: prover.http.host, 127.0.0.1: this machine only; "
-            + "0.0.0.0 for a scraper or probe on another host)")
+            + "0.0.0.0 for a scraper or probe on another host, which needs --http-tls and --http-token-file)")
     String host;
+
+    @Option(names = "--http-tls",
+        description = "serve the HTTP endpoints over HTTPS with the node's PEM key and certificate (prover.tls.key-file "
+            + "and cert-file); clients with a certificate from prover.tls.ca-cert-file need no token")
+    boolean tls;
+
+    @Option(names = "--http-token-file", defaultValue = "${env:PROVER_HTTP_TOKEN_FILE}",
+        description = "a file holding the bearer token every request to the HTTP endpoints must carry (default: "
+            + "$PROVER_HTTP_TOKEN_FILE, else prover.http.token-file; none: no token)")
+    String tokenFile;
 
     @Option(names = "--http-port",
         description = "port of the HTTP endpoints: 0 a free one, printed at start-up; -1 none (default: "
@@ -101,6 +131,12 @@ public final class NodeLauncher {
       StringBuilder overrides = new StringBuilder();
       if (host != null) {
         overrides.append("prover.http.host = \"").append(host).append("\"\n");
+      }
+      if (tls) {
+        overrides.append("prover.http.https = on\n");
+      }
+      if (tokenFile != null && !tokenFile.isBlank()) {
+        overrides.append("prover.http.token-file = ").append(ConfigUtil.quoteString(tokenFile)).append('\n');
       }
       if (port != null && port < 0) {
         overrides.append("prover.http.enabled = off\n");
@@ -294,9 +330,22 @@ public final class NodeLauncher {
     @Option(names = "--json", description = "print the JSON the node answered instead of tables")
     boolean json;
 
+    @Option(names = "--token-file", defaultValue = "${env:PROVER_HTTP_TOKEN_FILE}",
+        description = "a file holding the node's bearer token, its prover.http.token-file (default: "
+            + "$PROVER_HTTP_TOKEN_FILE; none: no token)")
+    java.nio.file.Path tokenFile;
+
+    @Option(names = "--https", description = "HTTPS (also when --node is an https:// URL or --ca is given)")
+    boolean https;
+
+    @Option(names = "--ca",
+        description = "the PEM CA certificate that signed the node's certificate (the cluster CA, prover.tls"
+            + ".ca-cert-file; default: the JDK's trusted roots)")
+    java.nio.file.Path ca;
+
     @Override
     public Integer call() {
-      return StatusClient.run(node, json, System.out, System.err);
+      return StatusClient.run(node, json, new StatusClient.Access(tokenFile, https, ca), System.out, System.err);
     }
   }
 

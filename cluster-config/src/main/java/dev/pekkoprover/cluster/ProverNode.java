@@ -246,7 +246,7 @@ public final class ProverNode implements AutoCloseable {
     return new StatusReport.NodeInfo(address(), roles, memberStatus, readiness.ready(), readiness.reason());
   }
 
-  private void startHttp(HttpSettings settings) {
+  private void startHttp(HttpSettings settings, NodeEndpoints.Access access) {
     NodeStatus status = new NodeStatus(system, started.queue(), settings.statusTimeout(), new NodeStatus.Self() {
       @Override
       public StatusReport.NodeInfo info() {
@@ -258,7 +258,7 @@ public final class ProverNode implements AutoCloseable {
         return ProverNode.this.readiness();
       }
     });
-    endpoints = NodeEndpoints.start(system, settings, status);
+    endpoints = NodeEndpoints.start(system, settings, access, status);
     system.log().info(endpointsLine());
   }
 
@@ -392,6 +392,9 @@ public final class ProverNode implements AutoCloseable {
           workers.add(new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
         }
       }
+      HttpSettings http = HttpSettings.fromConfig(effective);
+      // before anything starts: a refused configuration (e.g. a remote address without TLS) starts nothing
+      NodeEndpoints.Access access = http.enabled() ? NodeEndpoints.prepare(http) : null;
       CompletableFuture<Guardian.Started> started = new CompletableFuture<>();
       ActorSystem<Guardian.Command> system =
           ActorSystem.create(
@@ -407,10 +410,9 @@ public final class ProverNode implements AutoCloseable {
         roles.add("worker");
       }
       ProverNode node = new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
-      HttpSettings http = HttpSettings.fromConfig(effective);
       if (http.enabled()) {
         try {
-          node.startHttp(http);
+          node.startHttp(http, access);
         } catch (RuntimeException e) {
           node.close();
           throw e;

@@ -10,11 +10,14 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.channels.UnresolvedAddressException;
+import java.nio.file.Path;
 import java.time.Duration;
+import javax.net.ssl.SSLException;
 
 /**
  * {@code prover-node status --node host:port}: fetches a node's {@code /status} and prints it as tables (or as the
- * JSON it got). Bad input and a node that does not answer each get one line on stderr and a non-zero exit code.
+ * JSON it got), over HTTPS and with the node's bearer token when asked ({@link Access}). Bad input, a node that does
+ * not answer and a refused token each get one line on stderr and a non-zero exit code.
  */
 final class StatusClient {
   private StatusClient() {}
@@ -24,25 +27,56 @@ final class StatusClient {
   /** Exit code for a node that does not answer, or answers something else than a status. */
   static final int NO_STATUS = 1;
 
+  /** Short: an unreachable host should not keep the operator waiting. */
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
+  /** The connection and the TLS handshake (key exchange, certificate checks, a cold JVM's JSSE set-up). */
+  private static final Duration HTTPS_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
   /** Generous: the node itself waits up to prover.http.status-timeout (5 s) for the queue and the sequencer. */
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
 
+  /**
+   * How to reach a guarded node.
+   *
+   * @param tokenFile the file holding the node's bearer token (its {@code prover.http.token-file}), or null
+   * @param https HTTPS even when {@code --node} has no {@code https://}
+   * @param caFile the PEM CA certificate to trust for the node's certificate, or null for the JDK's roots
+   */
+  record Access(Path tokenFile, boolean https, Path caFile) {
+    static final Access NONE = new Access(null, false, null);
+  }
+
   static int run(String node, boolean json, PrintStream out, PrintStream err) {
+    return run(node, json, Access.NONE, out, err);
+  }
+
+  static int run(String node, boolean json, Access access, PrintStream out, PrintStream err) {
     URI uri;
+    String token;
+    HttpClient.Builder clientBuilder = HttpClient.newBuilder();
     try {
-      uri = statusUri(node);
-    } catch (IllegalArgumentException e) {
+      uri = statusUri(node, access.https() || access.caFile() != null);
+      token = access.tokenFile() == null ? null : EndpointGuard.readToken(access.tokenFile(), "--token-file");
+      if (access.caFile() != null) {
+        clientBuilder.sslContext(HttpsIdentity.client(access.caFile(), "--ca"));
+      }
+    } catch (IllegalArgumentException | EndpointsRefusedException e) {
       err.println("status: " + e.getMessage());
       return BAD_INPUT;
     }
-    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    // the JDK's client counts the TLS handshake in the connect time: a cold JVM on a busy host can take seconds
+    Duration connectTimeout = "https".equals(uri.getScheme()) ? HTTPS_CONNECT_TIMEOUT : CONNECT_TIMEOUT;
+    clientBuilder.connectTimeout(connectTimeout);
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
     HttpResponse<String> response;
     try {
-      response = client.send(HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      response = clientBuilder.build().send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
-      err.println("status: nothing answered at " + uri + " within 3 s: is the host reachable, and is this the node's "
-          + "HTTP port (printed at its start: 'endpoints of node ...')?");
+      err.println("status: nothing answered at " + uri + " within " + connectTimeout.toSeconds() + " s: is the host "
+          + "reachable, and is this the node's HTTP port (printed at its start: 'endpoints of node ...')?");
       return NO_STATUS;
     } catch (HttpTimeoutException e) {
       err.println("status: " + uri + " accepted the connection but sent no status within "
@@ -52,12 +86,27 @@ final class StatusClient {
       err.println("status: nothing is listening at " + uri + " (" + describe(e) + "): is the node running, and is "
           + "this its HTTP port (printed at its start: 'endpoints of node ...')?");
       return NO_STATUS;
+    } catch (SSLException e) {
+      err.println("status: no TLS connection to " + uri + " (" + describe(e) + "): give the CA that signed the "
+          + "node's certificate with --ca <file>, and a host the certificate names");
+      return NO_STATUS;
     } catch (IOException e) {
-      err.println("status: could not read " + uri + ": " + describe(e));
+      err.println("status: could not read " + uri + ": " + describe(e)
+          + ("http".equals(uri.getScheme()) ? " (if the node serves HTTPS: --https)" : ""));
       return NO_STATUS;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       err.println("status: interrupted");
+      return NO_STATUS;
+    }
+    if (response.statusCode() == 401) {
+      err.println("status: " + uri + " needs authentication (HTTP 401): give the node's token with --token-file "
+          + "<file> (or PROVER_HTTP_TOKEN_FILE)" + (token == null ? "" : "; the node says: " + firstLine(response)));
+      return NO_STATUS;
+    }
+    if (response.statusCode() == 403) {
+      err.println("status: " + uri + " refused the token of " + access.tokenFile() + " (HTTP 403): it is not the "
+          + "node's prover.http.token-file");
       return NO_STATUS;
     }
     if (response.statusCode() != 200) {
@@ -82,12 +131,27 @@ final class StatusClient {
 
   /** {@code host:port}, or a URL {@code http://host:port[/status]}, as the status URL. */
   static URI statusUri(String node) {
+    return statusUri(node, false);
+  }
+
+  /**
+   * {@code host:port}, or a URL {@code http[s]://host:port[/status]}, as the status URL: HTTPS when the URL says so
+   * or {@code https}.
+   */
+  static URI statusUri(String node, boolean https) {
     if (node == null || node.isBlank()) {
       throw new IllegalArgumentException("give the node's HTTP address: --node host:port (printed at its start: "
           + "'endpoints of node ...')");
     }
     String address = node.trim();
-    if (address.startsWith("http://")) {
+    String scheme = https ? "https" : "http";
+    if (address.startsWith("https://")) {
+      scheme = "https";
+      address = address.substring("https://".length());
+    } else if (address.startsWith("http://")) {
+      if (https) {
+        throw new IllegalArgumentException("--node says http:// but --https or --ca asks for HTTPS: use https://");
+      }
       address = address.substring("http://".length());
     }
     if (address.endsWith("/status")) {
@@ -111,10 +175,14 @@ final class StatusClient {
       throw new IllegalArgumentException("--node port must be 1 to 65535, got " + port);
     }
     try {
-      return URI.create("http://" + address + "/status");
+      return URI.create(scheme + "://" + address + "/status");
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--node must be host:port, got '" + node + "'");
     }
+  }
+
+  private static String firstLine(HttpResponse<String> response) {
+    return response.body().lines().findFirst().orElse("").strip();
   }
 
   private static String describe(Throwable e) {

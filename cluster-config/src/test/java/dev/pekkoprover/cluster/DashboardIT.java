@@ -19,6 +19,9 @@ import org.openqa.selenium.WebElement;
  * proves, and shows the state change when the one-worker node is stopped (SIGTERM: it leaves the cluster). Screenshots
  * go to {@code target/dashboard.png} (proving) and {@code target/dashboard-worker-stopped.png}; {@code
  * -Ddashboard.screenshot=<file>} copies the second one there (how {@code docs/dashboard.png} was made).
+ *
+ * <p>Issue 12 part 3: with a token ({@code --http-token-file}) the page still loads, says how to open it without or
+ * with a wrong token, and shows the fleet when opened as {@code /dashboard#token=<token>}.
  */
 class DashboardIT {
   private final NodeProcesses processes = new NodeProcesses();
@@ -131,6 +134,49 @@ class DashboardIT {
         }
         Files.copy(afterStop, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
+    }
+  }
+
+  @Test
+  void withATokenThePageNeedsItsTokenLink() throws Exception {
+    Browser.require();
+    String token = "d4shb0ard-t0ken";
+    Path tokenFile = Files.createTempFile("http-token", "");
+    tokenFile.toFile().deleteOnExit();
+    Files.writeString(tokenFile, token + "\n");
+    int port = NodeProcesses.freePort();
+    int http = NodeProcesses.freePort();
+    NodeProcesses.Node node = processes.launch("node", "--roles", "sequencer,queue,worker", "--port", "" + port,
+        "--http-port", "" + http, "--http-token-file", tokenFile.toString(), "--workers", "1", "--blocks", "3");
+    String dashboard = "http://127.0.0.1:" + http + "/dashboard";
+    assertTrue(node.awaitLine(line -> line.contains(": dashboard " + dashboard) && line.contains("bearer token "
+        + "required"), 60), "the start-up line says a token is required:\n" + node.output());
+    assertTrue(!node.output().contains(token), "the token is never printed");
+
+    try (Browser browser = Browser.start(1200, 900)) {
+      browser.driver.get(dashboard);
+      browser.await("the page saying it needs a token", 30, () -> "401".equals(
+          browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")), () -> text(browser, "problems"));
+      assertTrue(text(browser, "problems").contains(dashboard + "#token=<token>"), text(browser, "problems"));
+
+      browser.driver.get("about:blank"); // a new fragment alone would not load the page again
+      browser.driver.get(dashboard + "#token=wrong");
+      browser.await("the page saying its token is refused", 30, () -> "403".equals(
+          browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")), () -> text(browser, "problems"));
+
+      browser.driver.get("about:blank");
+      browser.driver.get(dashboard + "#token=" + token);
+      browser.await("the one worker with the right token", 120, () -> text(browser, "worker-count").equals("1")
+          && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied") == null,
+          () -> workersSeen(browser));
+      assertTrue(!browser.driver.getCurrentUrl().contains(token), "the token leaves the address bar: "
+          + browser.driver.getCurrentUrl());
+
+      browser.driver.get("about:blank");
+      browser.driver.get(dashboard); // the tab keeps the token: a reload or a bookmark without it still works
+      browser.await("the worker again without the link's token", 30, () -> text(browser, "worker-count").equals("1")
+          && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied") == null,
+          () -> workersSeen(browser));
     }
   }
 }
