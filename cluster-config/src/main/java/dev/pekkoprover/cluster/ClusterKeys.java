@@ -174,6 +174,33 @@ public final class ClusterKeys {
     }
   }
 
+  /**
+   * Renews this CA's certificate: the same key and subject, valid 10 years from now, written to {@code dir/ca.crt}
+   * (the old one kept as {@code ca.crt.old}). Node certificates it issued stay valid under the renewed one (they name
+   * the CA by its subject and key id), so nodes can take the new {@code ca.crt} one by one: no overlap is needed.
+   */
+  public X509Certificate renewCa(Path dir) throws IOException {
+    try {
+      X500Name subject = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());
+      Instant now = Instant.now();
+      X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(subject, serial(),
+          Date.from(now.minus(BACKDATE)), Date.from(now.plus(CA_VALIDITY)), subject, caCert.getPublicKey())
+          .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
+          .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
+          .addExtension(Extension.subjectKeyIdentifier, false,
+              new JcaX509ExtensionUtils().createSubjectKeyIdentifier(caCert.getPublicKey()));
+      X509Certificate renewed = sign(builder, caKey);
+      Path certFile = dir.resolve(CA_CERT_FILE);
+      if (Files.exists(certFile)) {
+        writePublic(dir.resolve(CA_CERT_FILE + ".old"), Files.readString(certFile, StandardCharsets.UTF_8));
+      }
+      writePublic(certFile, pem(renewed));
+      return renewed;
+    } catch (GeneralSecurityException | OperatorCreationException e) {
+      throw new IllegalStateException("could not renew the CA: " + e.getMessage(), e);
+    }
+  }
+
   /** The cluster name this CA was made for (its O attribute), or null for a CA made elsewhere. */
   public String clusterName() {
     var rdns = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.O);
@@ -222,8 +249,10 @@ public final class ClusterKeys {
               new GeneralNames(names.toArray(GeneralName[]::new)))
           .addExtension(Extension.subjectKeyIdentifier, false,
               extensions.createSubjectKeyIdentifier(pair.getPublic()))
+          // the CA's key id only (not its name and serial): a CA certificate renewed with the same key still
+          // verifies the node certificates it issued
           .addExtension(Extension.authorityKeyIdentifier, false,
-              extensions.createAuthorityKeyIdentifier(caCert));
+              extensions.createAuthorityKeyIdentifier(caCert.getPublicKey()));
       X509Certificate cert = sign(builder, caKey);
       Files.createDirectories(dir);
       writeSecret(dir.resolve(KEY_FILE), pem(new JcaPKCS8Generator(pair.getPrivate(), null)));

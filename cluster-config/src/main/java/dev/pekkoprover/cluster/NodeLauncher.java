@@ -333,12 +333,17 @@ public final class NodeLauncher {
           + "directory per node, <out>/node-<i> with tls.key, tls.crt and ca.crt, for `node --tls <out>/node-<i>`. "
           + "With --ca, issue more or renewed node certificates from an existing CA instead (rotation).")
   static final class Keys implements Callable<Integer> {
-    @Option(names = "--out", required = true,
-        description = "directory for the CA (a new one) and the node directories node-<i>")
+    @Option(names = "--out",
+        description = "directory for the CA (a new one) and the node directories node-<i> (default: --ca's)")
     java.nio.file.Path out;
 
-    @Option(names = "--nodes", required = true, description = "how many node certificates to issue")
+    @Option(names = "--nodes", defaultValue = "0", description = "how many node certificates to issue")
     int nodes;
+
+    @Option(names = "--renew-ca",
+        description = "with --ca: renew the CA's certificate (same key, 10 more years) into <ca>/ca.crt; node "
+            + "certificates stay valid under it, so nodes can take the new ca.crt one at a time")
+    boolean renewCa;
 
     @Option(names = "--first", defaultValue = "1",
         description = "number of the first node directory (default: ${DEFAULT-VALUE}); with --ca, e.g. 4 to add "
@@ -366,9 +371,20 @@ public final class NodeLauncher {
 
     @Override
     public Integer call() {
-      if (nodes < 1 || first < 1 || days < 1) {
+      if (renewCa && ca == null) {
+        System.err.println("keys: --renew-ca renews an existing CA: give its directory with --ca");
+        return USAGE_EXIT;
+      }
+      if ((nodes < 1 && !renewCa) || nodes < 0 || first < 1 || days < 1) {
         System.err.println("keys: --nodes, --first and --days must be at least 1");
         return USAGE_EXIT;
+      }
+      if (out == null && ca == null) {
+        System.err.println("keys: give --out <dir> for the new CA and node directories");
+        return USAGE_EXIT;
+      }
+      if (out == null) {
+        out = ca;
       }
       List<String> nodeHosts = hosts == null ? List.of("127.0.0.1") : hosts.stream().map(String::trim).toList();
       if (nodeHosts.size() != 1 && nodeHosts.size() != nodes) {
@@ -398,7 +414,16 @@ public final class NodeLauncher {
             System.err.println("keys: " + invalid);
             return USAGE_EXIT;
           }
-          System.out.printf("issuing from the CA in %s for cluster '%s'%n", ca, name);
+          if (renewCa) {
+            var renewed = keys.renewCa(ca);
+            System.out.printf("renewed %s (same key), valid until %s: copy it to every node's ca.crt (the old one "
+                + "is %s.old); the nodes' certificates stay valid%n", ca.resolve(ClusterKeys.CA_CERT_FILE),
+                renewed.getNotAfter().toInstant(), ca.resolve(ClusterKeys.CA_CERT_FILE));
+            keys = ClusterKeys.loadCa(ca);
+          }
+          if (nodes > 0) {
+            System.out.printf("issuing from the CA in %s for cluster '%s'%n", ca, name);
+          }
         }
         for (int i = first; i < first + nodes; i++) {
           java.nio.file.Path dir = out.resolve("node-" + i);
@@ -407,8 +432,10 @@ public final class NodeLauncher {
           System.out.printf("node %d: %s (tls.key, tls.crt, ca.crt), %s, valid until %s: start it with --tls %s%n",
               i, dir, host, cert.getNotAfter().toInstant(), dir);
         }
-        System.out.printf("every node certificate names %s, which admits it to cluster '%s' (--cluster-name %s)%n",
-            ClusterKeys.clusterSubjectName(name), name, name);
+        if (nodes > 0) {
+          System.out.printf("every node certificate names %s, which admits it to cluster '%s' (--cluster-name %s)%n",
+              ClusterKeys.clusterSubjectName(name), name, name);
+        }
         System.out.println("keep " + (ca == null ? out : ca).resolve(ClusterKeys.CA_KEY_FILE) + " off the nodes "
             + "(offline, mode 0600): whoever has it can make a node that joins the cluster; it signs renewals and new "
             + "nodes (--ca)");

@@ -82,19 +82,28 @@ public final class TlsEngineProvider implements SSLEngineProvider {
   private void handshakeFailed(String peer, SSLHandshakeFailure failure) {
     String reason = failure.reason();
     String kind = failure.kind();
+    // a handshake cut short without a refusal (a peer that died or closed mid-handshake) is no stranger: INFO
+    boolean refusal = !kind.equals(SSLHandshakeFailure.UNKNOWN);
     if (peer == null) {
       String who = failure.peerSubject() == null ? "" : " (certificate " + failure.peerSubject() + ")";
-      report("in " + kind + " " + failure.peerSubject(), "refused a node's connection" + who + ": " + kind
-          + " [" + reason + "]");
+      report("in " + kind + " " + failure.peerSubject(), (refusal ? "refused a node's connection" : "an inbound TLS "
+          + "connection ended before its handshake completed") + who + ": " + kind + " [" + reason + "]", refusal);
     } else {
-      report("out " + peer + " " + kind, "TLS connection to " + peer + " failed: " + kind + " [" + reason + "]");
+      report("out " + peer + " " + kind, "TLS connection to " + peer + " failed: " + kind + " [" + reason + "]",
+          refusal);
     }
   }
 
   private void report(String key, String line) {
+    report(key, line, true);
+  }
+
+  private void report(String key, String line, boolean warn) {
     String logged = refusals.report(key, line);
-    if (logged != null) {
+    if (logged != null && warn) {
       log.warn(logged);
+    } else if (logged != null) {
+      log.info(logged);
     }
   }
 
@@ -138,8 +147,11 @@ public final class TlsEngineProvider implements SSLEngineProvider {
       if (text.contains("expired") || text.contains("not yet valid")) {
         return inbound ? "its certificate is expired or not yet valid" : "a certificate is expired or not yet valid";
       }
-      return "TLS handshake failed";
+      return UNKNOWN;
     }
+
+    /** A failure of no known kind: the peer closed or died mid-handshake, or an error we do not recognise. */
+    static final String UNKNOWN = "TLS handshake failed";
   }
 
   /**

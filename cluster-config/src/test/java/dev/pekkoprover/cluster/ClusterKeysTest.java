@@ -70,6 +70,21 @@ class ClusterKeysTest {
   }
 
   @Test
+  void aRenewedCaCertificateStillTrustsTheNodeCertificatesItIssued() throws Exception {
+    ClusterKeys.makeKeySet(dir, "alpha", 1, 30);
+    X509Certificate node = read(dir.resolve("node-1/tls.crt"));
+    X509Certificate renewed = ClusterKeys.loadCa(dir).renewCa(dir);
+    assertNotEquals(read(dir.resolve("ca.crt.old")).getSerialNumber(), renewed.getSerialNumber());
+    assertEquals(renewed, read(dir.resolve("ca.crt")));
+    // the JDK's PKIX check, as the TLS trust manager runs it, with only the renewed CA as trust anchor
+    var params = new java.security.cert.PKIXParameters(
+        java.util.Set.of(new java.security.cert.TrustAnchor(renewed, null)));
+    params.setRevocationEnabled(false);
+    java.security.cert.CertPathValidator.getInstance("PKIX").validate(
+        CertificateFactory.getInstance("X.509").generateCertPath(List.of(node)), params);
+  }
+
+  @Test
   void invalidClusterNamesAreRefused() {
     assertNull(ClusterKeys.invalidClusterName("prover-2_b"));
     assertNotNull(ClusterKeys.invalidClusterName("-x"));
