@@ -44,7 +44,10 @@ public final class BareRoundTrip {
             "pekko.actor.provider = remote\n"
                 + "pekko.remote.warn-about-direct-use = off\n" // remoting without the cluster is the point here
                 + "pekko.remote.artery.canonical.port = " + port + "\n"
-                + "pekko.loglevel = WARNING\n")
+                + "pekko.loglevel = WARNING\n"
+                // the floor of plain Artery TCP; the cluster deployment's TLS (on as shipped) is measured by the
+                // harness's --deployment cluster, with --tls on or off
+                + "pekko.remote.artery.transport = tcp\n")
         .withFallback(ConfigFactory.load("cluster"));
   }
 

@@ -2,6 +2,9 @@ package dev.pekkoprover.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigRenderOptions;
+import dev.pekkoprover.cluster.ClusterKeys;
+import dev.pekkoprover.cluster.ClusterTls;
 import dev.pekkoprover.cluster.ProverNode;
 import dev.pekkoprover.cluster.WorkerGroup;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
@@ -11,6 +14,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -134,11 +138,36 @@ final class ClusterDeployment implements Deployment {
             + "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"\n"
             + "pekko.remote.artery.canonical.port = 0\n"
             + "pekko.cluster.seed-nodes = [" + (seed == null ? "" : "\"" + seed + "\"") + "]\n";
-    return ConfigFactory.parseString(overrides)
+    // loaded with ClusterTls.load: prover.tls.* in the overrides must reach Pekko's TLS engine
+    return ClusterTls.load(ConfigFactory.parseString(withKeys(overrides))
         .withFallback(ConfigFactory.parseResources("bench.conf"))
-        .withFallback(ConfigFactory.parseString(placement))
-        .withFallback(ConfigFactory.load("cluster"))
-        .resolve();
+        .withFallback(ConfigFactory.parseString(placement)));
+  }
+
+  private static String keyOverrides;
+
+  /**
+   * {@code overrides} plus, when the bench cluster runs TLS (cluster.conf's default; the harness's {@code --tls off}
+   * turns it off) and they name no usable key files, the files of one key set made for this harness JVM in a
+   * temporary directory (every node of the bench cluster uses the same node certificate). The worker process gets
+   * the result in its {@code --conf}.
+   */
+  static synchronized String withKeys(String overrides) {
+    Config probe = ClusterTls.load(ConfigFactory.parseString(overrides));
+    if (!ClusterTls.enabled(probe) || ClusterTls.engineFiles(probe).problem() == null) {
+      return overrides;
+    }
+    if (keyOverrides == null) {
+      try {
+        Path dir = Files.createTempDirectory("bench-tls-");
+        ClusterKeys.makeKeySet(dir, SYSTEM, 1, 1);
+        keyOverrides = ClusterTls.NodeFiles.inDirectory(dir.resolve("node-1")).config().root()
+            .render(ConfigRenderOptions.concise());
+      } catch (IOException e) {
+        throw new IllegalStateException("could not make the bench cluster's TLS keys: " + e.getMessage(), e);
+      }
+    }
+    return overrides.isBlank() ? keyOverrides : overrides + "\n" + keyOverrides;
   }
 
   /** Starts a worker node process joined to {@code node}; returns at once (see {@link WorkerProcess#awaitReady}). */
@@ -154,7 +183,7 @@ final class ClusterDeployment implements Deployment {
         "--workers", String.valueOf(workers.count()),
         "--concurrency", String.valueOf(workers.concurrency()),
         "--types", String.join(",", workers.taskTypes()),
-        "--conf", config.overrides()));
+        "--conf", withKeys(config.overrides())));
     List<String> workerIds = new ArrayList<>();
     for (int i = 1; i <= workers.count(); i++) {
       workerIds.add(nodeId + "-w" + i); // ProverNode names its workers <nodeId>-w1, -w2, ...

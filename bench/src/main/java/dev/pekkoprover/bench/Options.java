@@ -67,6 +67,8 @@ public record Options(
         workloads: throughput latency tree sched fleet join idle-heap pending-heap | all (= the first six)
                    | memory (= idle-heap pending-heap; run it in a JVM of its own with a fixed -Xmx)
         --deployment jvm|cluster   jvm: one JVM; cluster: worker in another process (default jvm)
+        --tls on|off               cluster: mutual TLS between the nodes as shipped, with a key set made per run
+                                   (default on), or plain TCP (off), to compare
         --runs N                   measured runs per measurement (default: per workload, 3 to 10)
         --warmup N                 unreported warm-up runs (default: per workload)
         --tasks N --conc 1,8,64    throughput workload
@@ -85,6 +87,16 @@ public record Options(
         --histogram                heap workloads: also print the top classes on the heap
         --quick                    tiny sizes, one run, no warm-up (smoke test)
       """;
+
+  /** {@code --tls off}: plain TCP between the bench cluster's nodes (an override in {@code --conf}'s text). */
+  private static String withTls(String conf, String value) {
+    return switch (value) {
+      case "on" -> conf;
+      case "off" -> conf.isBlank() ? "pekko.remote.artery.transport = tcp"
+          : conf + "\npekko.remote.artery.transport = tcp";
+      default -> throw new IllegalArgumentException("--tls must be on or off, was " + value);
+    };
+  }
 
   public static Options parse(String... args) {
     Set<String> workloads = new LinkedHashSet<>();
@@ -134,6 +146,7 @@ public record Options(
       String value = args[++i];
       switch (arg) {
         case "--deployment" -> deployment = value;
+        case "--tls" -> conf = withTls(conf, value);
         case "--runs" -> runs = positive(arg, value);
         case "--warmup" -> warmup = Integer.parseInt(value);
         case "--tasks" -> tasks = positive(arg, value);

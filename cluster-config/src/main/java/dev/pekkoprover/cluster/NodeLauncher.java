@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
     name = "prover-node",
     mixinStandardHelpOptions = true,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
-    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, NodeLauncher.Status.class})
+    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, NodeLauncher.Status.class,
+        NodeLauncher.Keys.class})
 public final class NodeLauncher {
 
   public static void main(String[] args) {
@@ -229,6 +230,23 @@ public final class NodeLauncher {
         description = "the database password (default: $PROVER_DB_PASSWORD)")
     String dbPassword;
 
+    @Option(names = "--cluster-name", defaultValue = "${env:PROVER_CLUSTER_NAME:-prover}",
+        description = "the cluster's name, the same on every node (the actor system's name: nodes of clusters with "
+            + "different names never join each other) (default: $PROVER_CLUSTER_NAME, else ${DEFAULT-VALUE})")
+    String clusterName;
+
+    @Option(names = "--tls", defaultValue = "${env:PROVER_TLS_DIR}",
+        description = "directory with this node's tls.key, tls.crt and ca.crt (PEM, as `prover-node keys` makes them): "
+            + "traffic between nodes is encrypted and only nodes with a certificate of this cluster's CA join; the "
+            + "files are read again every minute, so replacing them rotates keys without a restart "
+            + "(default: $PROVER_TLS_DIR)")
+    java.nio.file.Path tls;
+
+    @Option(names = "--no-tls",
+        description = "run without TLS between nodes (plain TCP): any process that can reach the cluster port can join "
+            + "the cluster and send it tasks and results; for a trusted network or a try-out only")
+    boolean noTls;
+
     @Option(names = "--exit-when-done",
         description = "with the sequencer role: leave the cluster and exit after the job (code 0 when the proofs match)")
     boolean exitWhenDone;
@@ -245,22 +263,50 @@ public final class NodeLauncher {
               new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
         }
       }
+      String invalidName = ClusterKeys.invalidClusterName(clusterName);
+      if (invalidName != null) {
+        System.err.println("node refuses to start: " + invalidName + " (--cluster-name)");
+        return USAGE_EXIT;
+      }
+      Config transport;
+      if (noTls) {
+        transport = ClusterTls.plainTcp();
+      } else if (tls == null || tls.toString().isBlank()) {
+        System.err.println("node refuses to start without TLS: give --tls <dir> with this node's tls.key, tls.crt and "
+            + "ca.crt (make them with `prover-node keys --out <dir> --nodes <n>`, then use <dir>/node-<i>; or set "
+            + "PROVER_TLS_DIR), or --no-tls to run without (then any process that can reach port " + port
+            + " can join the cluster)");
+        return USAGE_EXIT;
+      } else {
+        ClusterTls.NodeFiles files = ClusterTls.NodeFiles.inDirectory(tls);
+        String problem = files.problem();
+        if (problem != null) {
+          System.err.println("node refuses to start: " + problem + " (--tls " + tls + ")");
+          return USAGE_EXIT;
+        }
+        transport = files.config();
+      }
       List<String> seedAddresses = new java.util.ArrayList<>();
       for (String seed : seeds == null ? List.of(host + ":" + port) : seeds) {
-        seedAddresses.add("\"pekko://" + SYSTEM + "@" + seed.trim() + "\"");
+        seedAddresses.add("\"pekko://" + clusterName + "@" + seed.trim() + "\"");
       }
-      Config config = ConfigFactory.parseString(
-              "pekko.cluster.roles = [" + String.join(",", roles) + "]\n"
-                  + "pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
-                  + "pekko.remote.artery.canonical.port = " + port + "\n"
-                  + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n")
-          .withFallback(http.apply(ConfigFactory.load("cluster")));
+      Config placement = ConfigFactory.parseString(
+          "pekko.cluster.roles = [" + String.join(",", roles) + "]\n"
+              + "pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
+              + "pekko.remote.artery.canonical.port = " + port + "\n"
+              + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n");
+      Config config = ClusterTls.load(http.apply(placement.withFallback(transport)));
+      if (noTls) {
+        org.slf4j.LoggerFactory.getLogger(NodeLauncher.class).warn("node {}:{} runs without TLS (--no-tls): traffic "
+            + "between nodes is not encrypted and any process that can reach port {} can join the cluster", host, port,
+            port);
+      }
       boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
       if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
         config = PostgresJournal.open(dbUrl, dbUser, dbPassword, config); // durable: results survive this node
       }
       AppchainSettings settings = job.settings(config);
-      ProverNode.Builder builder = ProverNode.builder(SYSTEM) // workers named after the node's address (host:port)
+      ProverNode.Builder builder = ProverNode.builder(clusterName) // workers named after the node's address (host:port)
           .config(config)
           .catalog(AppchainJob.catalog(crashEvery))
           .clusterQueue();
@@ -315,6 +361,133 @@ public final class NodeLauncher {
     }
   }
 
+  /** Makes the certificates of a cluster's mutual TLS ({@link ClusterKeys}). */
+  @Command(
+      name = "keys",
+      mixinStandardHelpOptions = true,
+      description = "Make the certificates for the cluster's mutual TLS: a CA (<out>/ca.crt, <out>/ca.key) and one "
+          + "directory per node, <out>/node-<i> with tls.key, tls.crt and ca.crt, for `node --tls <out>/node-<i>`. "
+          + "With --ca, issue more or renewed node certificates from an existing CA instead (rotation).")
+  static final class Keys implements Callable<Integer> {
+    @Option(names = "--out",
+        description = "directory for the CA (a new one) and the node directories node-<i> (default: --ca's)")
+    java.nio.file.Path out;
+
+    @Option(names = "--nodes", defaultValue = "0", description = "how many node certificates to issue")
+    int nodes;
+
+    @Option(names = "--renew-ca",
+        description = "with --ca: renew the CA's certificate (same key, 10 more years) into <ca>/ca.crt; node "
+            + "certificates stay valid under it, so nodes can take the new ca.crt one at a time")
+    boolean renewCa;
+
+    @Option(names = "--first", defaultValue = "1",
+        description = "number of the first node directory (default: ${DEFAULT-VALUE}); with --ca, e.g. 4 to add "
+            + "nodes 4.. beside nodes 1-3")
+    int first;
+
+    @Option(names = "--cluster-name",
+        description = "the cluster's name, as the nodes' --cluster-name; every node certificate names it (default: "
+            + "the CA's with --ca, else $PROVER_CLUSTER_NAME, else prover)")
+    String clusterName;
+
+    @Option(names = "--hosts", split = ",",
+        description = "the nodes' addresses (IP or DNS name) added to their certificates for HTTPS host name checks: "
+            + "one for all nodes or one per node (default: 127.0.0.1)")
+    List<String> hosts;
+
+    @Option(names = "--days", defaultValue = "365",
+        description = "validity of the node certificates in days (default: ${DEFAULT-VALUE}; the CA: 10 years)")
+    int days;
+
+    @Option(names = "--ca",
+        description = "directory of an existing CA (ca.crt, ca.key): issue node certificates from it; node "
+            + "directories that exist get a new key and certificate (renewal)")
+    java.nio.file.Path ca;
+
+    @Override
+    public Integer call() {
+      if (renewCa && ca == null) {
+        System.err.println("keys: --renew-ca renews an existing CA: give its directory with --ca");
+        return USAGE_EXIT;
+      }
+      if ((nodes < 1 && !renewCa) || nodes < 0 || first < 1 || days < 1) {
+        System.err.println("keys: --nodes, --first and --days must be at least 1");
+        return USAGE_EXIT;
+      }
+      if (out == null && ca == null) {
+        System.err.println("keys: give --out <dir> for the new CA and node directories");
+        return USAGE_EXIT;
+      }
+      if (out == null) {
+        out = ca;
+      }
+      List<String> nodeHosts = hosts == null ? List.of("127.0.0.1") : hosts.stream().map(String::trim).toList();
+      if (nodeHosts.size() != 1 && nodeHosts.size() != nodes) {
+        System.err.printf("keys: --hosts names %d addresses for %d nodes: give one for all or one per node%n",
+            nodeHosts.size(), nodes);
+        return USAGE_EXIT;
+      }
+      try {
+        ClusterKeys keys;
+        String name;
+        if (ca == null) {
+          name = clusterName != null ? clusterName : defaultClusterName();
+          String invalid = ClusterKeys.invalidClusterName(name);
+          if (invalid != null) {
+            System.err.println("keys: " + invalid);
+            return USAGE_EXIT;
+          }
+          keys = ClusterKeys.newCa(out, name);
+          System.out.printf("CA of cluster '%s': %s, %s%n", name, out.resolve(ClusterKeys.CA_CERT_FILE),
+              out.resolve(ClusterKeys.CA_KEY_FILE));
+        } else {
+          keys = ClusterKeys.loadCa(ca);
+          name = clusterName != null ? clusterName
+              : keys.clusterName() != null ? keys.clusterName() : defaultClusterName();
+          String invalid = ClusterKeys.invalidClusterName(name);
+          if (invalid != null) {
+            System.err.println("keys: " + invalid);
+            return USAGE_EXIT;
+          }
+          if (renewCa) {
+            var renewed = keys.renewCa(ca);
+            System.out.printf("renewed %s (same key), valid until %s: copy it to every node's ca.crt (the old one "
+                + "is %s.old); the nodes' certificates stay valid%n", ca.resolve(ClusterKeys.CA_CERT_FILE),
+                renewed.getNotAfter().toInstant(), ca.resolve(ClusterKeys.CA_CERT_FILE));
+            keys = ClusterKeys.loadCa(ca);
+          }
+          if (nodes > 0) {
+            System.out.printf("issuing from the CA in %s for cluster '%s'%n", ca, name);
+          }
+        }
+        for (int i = first; i < first + nodes; i++) {
+          java.nio.file.Path dir = out.resolve("node-" + i);
+          String host = nodeHosts.size() == 1 ? nodeHosts.get(0) : nodeHosts.get(i - first);
+          var cert = keys.issueNode(dir, name, i, List.of(host), days);
+          System.out.printf("node %d: %s (tls.key, tls.crt, ca.crt), %s, valid until %s: start it with --tls %s%n",
+              i, dir, host, cert.getNotAfter().toInstant(), dir);
+        }
+        if (nodes > 0) {
+          System.out.printf("every node certificate names %s, which admits it to cluster '%s' (--cluster-name %s)%n",
+              ClusterKeys.clusterSubjectName(name), name, name);
+        }
+        System.out.println("keep " + (ca == null ? out : ca).resolve(ClusterKeys.CA_KEY_FILE) + " off the nodes "
+            + "(offline, mode 0600): whoever has it can make a node that joins the cluster; it signs renewals and new "
+            + "nodes (--ca)");
+        return 0;
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        System.err.println("keys: " + e.getMessage());
+        return USAGE_EXIT;
+      }
+    }
+
+    private static String defaultClusterName() {
+      String env = System.getenv("PROVER_CLUSTER_NAME");
+      return env == null || env.isBlank() ? SYSTEM : env;
+    }
+  }
+
   /** A running node's status (from its HTTP endpoint) as tables. */
   @Command(
       name = "status",
@@ -349,6 +522,10 @@ public final class NodeLauncher {
     }
   }
 
+  /** The default cluster name: the actor system's name, in seed addresses {@code pekko://prover@host:port}. */
   static final String SYSTEM = "prover";
+
+  /** Exit code of a command that refuses to start (picocli's code for bad usage): the printed line says why. */
+  static final int USAGE_EXIT = 2;
   static final String WORKER_ROLE = "worker";
 }

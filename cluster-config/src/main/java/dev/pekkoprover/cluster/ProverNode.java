@@ -384,6 +384,14 @@ public final class ProverNode implements AutoCloseable {
           throw new IllegalStateException("this node runs the sequencer, so it needs the role '" + SEQUENCER_ROLE
               + "' in pekko.cluster.roles");
         }
+        if (ClusterTls.enabled(effective)) { // else every connection fails later, with a stack trace per attempt
+          String problem = ClusterTls.engineFiles(effective).problem();
+          if (problem != null) {
+            throw new IllegalStateException("the cluster deployment runs Artery over TLS, but " + problem
+                + ": make a node's files with `prover-node keys` and set prover.tls.key-file, cert-file and "
+                + "ca-cert-file (ClusterTls.load), or set pekko.remote.artery.transport = tcp");
+          }
+        }
         effective = withStatefulRole(effective);
       }
       List<WorkerSpec> workers = new ArrayList<>();

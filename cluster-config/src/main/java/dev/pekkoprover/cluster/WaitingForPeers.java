@@ -20,7 +20,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits for: to join the
- * cluster through its seeds, to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
+ * cluster through its seeds (with the likely causes when none lets it in: Pekko's handshake with a seed of another
+ * cluster name or a refused certificate fails without a word on the joining side), to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
  * workers and flows wait); one line when that wait ends, and one when the node is Up. The sharding region's own WARN
  * per retry is filtered out of the log ({@link PeerWaitRetryFilter}), so these lines are what an operator sees of
  * a missing peer.
@@ -54,6 +55,8 @@ public final class WaitingForPeers {
   private final Duration every;
   private final List<String> seeds;
   private final String self;
+  /** This node's transport is TLS: a certificate may be why it cannot join. */
+  private final boolean tls;
   private Wait waiting = Wait.NOTHING;
   private long waitingSince;
   private long lastReport;
@@ -68,6 +71,7 @@ public final class WaitingForPeers {
     this.every = every;
     this.seeds = seeds;
     this.self = ProverNode.hostPort(cluster.selfMember().address());
+    this.tls = "tls-tcp".equals(context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
   }
 
   public static Behavior<Command> create(Config config) {
@@ -164,9 +168,15 @@ public final class WaitingForPeers {
       case JOIN -> seeds.isEmpty()
           ? String.format("node %s waiting to join the cluster for %d s; no seed nodes configured "
               + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds", self, seconds)
-          : String.format("node %s waiting to join the cluster through seeds %s for %d s; none let it in yet: start a "
-              + "seed node or check --seeds (a restarted node waits until its previous incarnation is removed)",
-              self, seeds, seconds);
+          : String.format("node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet. "
+              + "Likely causes: no seed is running or --seeds has a wrong address; the seeds run with another "
+              + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
+              + "a restarted node also waits until its previous incarnation is removed",
+              self, context.getSystem().name(), seeds, seconds, tls
+                  ? "this node's certificate is not from the cluster's CA or names another cluster (the seeds log "
+                      + "'refused a node's connection'; make it with `prover-node keys --ca <the cluster's CA dir>`);"
+                  : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
+                      + "does not speak TLS'), give --tls;");
       case UP -> String.format("node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
           + "once every node is reachable or downed", self, seconds, cluster.selfMember().status());
       case QUEUE -> String.format("no node with role queue is up for %d s: this node's workers and flows wait; "

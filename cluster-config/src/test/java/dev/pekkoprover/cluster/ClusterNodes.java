@@ -48,6 +48,8 @@ final class ClusterNodes implements AutoCloseable {
   static Config config(String roles, String overrides) {
     return ConfigFactory.parseString(overrides)
         .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + roles + "]"))
+        // several nodes in one JVM over loopback: plain tcp (the real-process tests run the shipped TLS)
+        .withFallback(ConfigFactory.parseString("pekko.remote.artery.transport = tcp"))
         .withFallback(ConfigFactory.parseString(FAST_CLUSTER))
         .withFallback(ConfigFactory.parseString(TestConfig.TEST_SETTINGS))
         .withFallback(ConfigFactory.load("cluster"));

@@ -26,7 +26,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Real node processes started from the runnable jar with the shipped configuration (only the heap is capped), each
+ * Real node processes started from the runnable jar with the shipped configuration (only the heap is capped; TLS on,
+ * with this JVM's key set, {@link #withTls}), each
  * with its output (stdout and stderr) gathered line by line, every line with the wall-clock time it arrived.
  * {@link #close} kills and awaits every process started and, when given a directory, writes every node's output
  * there (one file per process, also when the test failed).
@@ -162,7 +163,7 @@ final class NodeProcesses implements AutoCloseable {
     command.addAll(jvmOptions);
     command.add("-jar");
     command.add(jar);
-    command.addAll(args);
+    command.addAll(withTls(args));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     Queue<String> lines = new ConcurrentLinkedQueue<>();
     Queue<Line> timed = new ConcurrentLinkedQueue<>();
@@ -182,6 +183,46 @@ final class NodeProcesses implements AutoCloseable {
     started.add(node);
     reader.start();
     return node;
+  }
+
+  /**
+   * {@code args} with {@code --tls <dir>} of this test JVM's key set added when they start a {@code node} and give
+   * neither {@code --tls} nor {@code --no-tls}: every node runs the shipped configuration, TLS on.
+   */
+  static List<String> withTls(List<String> args) {
+    if (args.isEmpty() || !args.get(0).equals("node") || args.contains("--tls") || args.contains("--no-tls")) {
+      return args;
+    }
+    List<String> withTls = new ArrayList<>(args);
+    withTls.add("--tls");
+    withTls.add(nodeTlsDir().toString());
+    return withTls;
+  }
+
+  private static Path keySet;
+
+  /**
+   * This test JVM's key set ({@link ClusterKeys#makeKeySet}, cluster name {@code prover}, made once per JVM under
+   * target/): {@code ca.crt}, {@code ca.key} and node directories; every node of a test uses the same node
+   * directory (a certificate names the cluster, not the node's address).
+   */
+  static synchronized Path keySet() {
+    if (keySet == null) {
+      Path target = Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath().getParent();
+      Path dir = target.resolve("it-keys").resolve(ProcessHandle.current().pid() + "-" + System.nanoTime());
+      try {
+        ClusterKeys.makeKeySet(dir, NodeLauncher.SYSTEM, 1, 1);
+      } catch (IOException e) {
+        throw new IllegalStateException("could not make the test key set in " + dir, e);
+      }
+      keySet = dir;
+    }
+    return keySet;
+  }
+
+  /** The node directory (tls.key, tls.crt, ca.crt) every node of this JVM's tests starts with. */
+  static Path nodeTlsDir() {
+    return keySet().resolve("node-1");
   }
 
   /** SIGSTOP (ProcessHandle can only terminate a process): the process is frozen, its sockets stay open. */

@@ -1,0 +1,134 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.Date;
+import java.util.List;
+import org.apache.pekko.pki.pem.DERPrivateKeyLoader;
+import org.apache.pekko.pki.pem.PEMDecoder;
+
+/**
+ * The cluster deployment's transport security: Artery's {@code tls-tcp} with Pekko's
+ * {@code RotatingKeysSSLEngineProvider} (inside {@link TlsEngineProvider}), whose PEM files {@code cluster.conf} takes from {@code prover.tls.key-file},
+ * {@code prover.tls.cert-file} and {@code prover.tls.ca-cert-file} by substitution.
+ *
+ * <p>What a reader must not miss: a substitution is resolved once, when the configuration is loaded. An override of
+ * {@code prover.tls.*} laid over an already loaded {@code cluster.conf} changes {@code prover.tls} but not Pekko's
+ * engine; build the node's configuration with {@link #load} instead.
+ */
+public final class ClusterTls {
+  private ClusterTls() {}
+
+  /** Where the engine's settings are in Pekko's configuration. */
+  static final String ENGINE = "pekko.remote.artery.ssl.rotating-keys-engine";
+  static final String ROTATING_PROVIDER = "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider";
+
+  /** A node's three PEM files, by Pekko's naming convention inside one directory. */
+  public record NodeFiles(Path keyFile, Path certFile, Path caCertFile) {
+    /** {@code dir/tls.key}, {@code dir/tls.crt}, {@code dir/ca.crt}. */
+    public static NodeFiles inDirectory(Path dir) {
+      return new NodeFiles(dir.resolve(ClusterKeys.KEY_FILE), dir.resolve(ClusterKeys.CERT_FILE),
+          dir.resolve(ClusterKeys.CA_CERT_FILE));
+    }
+
+    /** The files as {@code prover.tls.*} settings (absolute paths): overrides for {@link #load}. */
+    public Config config() {
+      return ConfigFactory.parseString(
+          "prover.tls.key-file = " + quoted(keyFile) + "\n"
+              + "prover.tls.cert-file = " + quoted(certFile) + "\n"
+              + "prover.tls.ca-cert-file = " + quoted(caCertFile) + "\n");
+    }
+
+    /**
+     * Null if the three files are there and read as Pekko's engine will read them (an RSA private key in PKCS#1 or
+     * unencrypted PKCS#8 PEM, X.509 certificates in PEM, the node's certificate valid now), else one line naming the
+     * file and what is wrong with it.
+     */
+    public String problem() {
+      for (Path file : new Path[] {keyFile, certFile, caCertFile}) {
+        if (!Files.exists(file)) {
+          return "TLS file " + file + " does not exist";
+        }
+        if (!Files.isReadable(file)) {
+          return "TLS file " + file + " is not readable by this user";
+        }
+      }
+      try {
+        DERPrivateKeyLoader.load(PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
+      } catch (IOException | RuntimeException e) {
+        return "TLS key file " + keyFile + " is not an RSA private key in PKCS#1 or unencrypted PKCS#8 PEM: "
+            + e.getMessage();
+      }
+      String caProblem = certificateProblem(caCertFile);
+      if (caProblem != null) {
+        return caProblem;
+      }
+      return certificateProblem(certFile);
+    }
+
+    private static String certificateProblem(Path file) {
+      try (InputStream in = Files.newInputStream(file)) {
+        X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        Date now = new Date();
+        if (now.after(cert.getNotAfter())) {
+          return "TLS certificate " + file + " expired on " + cert.getNotAfter().toInstant()
+              + ": issue a new one (prover-node keys --ca <ca dir>)";
+        }
+        if (now.before(cert.getNotBefore())) {
+          return "TLS certificate " + file + " is not valid before " + cert.getNotBefore().toInstant()
+              + ": is this host's clock right?";
+        }
+        return null;
+      } catch (IOException | GeneralSecurityException | ClassCastException e) {
+        return "TLS certificate file " + file + " holds no X.509 certificate in PEM: " + e.getMessage();
+      }
+    }
+
+    private static String quoted(Path file) {
+      return ConfigFactory.empty().withValue("v",
+              com.typesafe.config.ConfigValueFactory.fromAnyRef(file.toAbsolutePath().toString()))
+          .getValue("v").render(com.typesafe.config.ConfigRenderOptions.concise());
+    }
+  }
+
+  /** Override for a node without TLS: Artery's plain {@code tcp} (any process that reaches the port can join). */
+  public static Config plainTcp() {
+    return ConfigFactory.parseString("pekko.remote.artery.transport = tcp");
+  }
+
+  /**
+   * The cluster deployment's configuration: {@code overrides}, then system properties, then {@code cluster.conf}
+   * (which includes application.conf), then every reference.conf, resolved once all are merged, so that
+   * {@code prover.tls.*} in {@code overrides} reaches Pekko's engine. The same precedence as
+   * {@code overrides.withFallback(ConfigFactory.load("cluster"))}.
+   */
+  public static Config load(Config overrides) {
+    return overrides
+        .withFallback(ConfigFactory.defaultOverrides())
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("cluster"))
+        .withFallback(ConfigFactory.defaultReference())
+        .resolve();
+  }
+
+  /** Whether {@code config} (resolved) runs Artery over TLS with Pekko's rotating-keys engine. */
+  public static boolean enabled(Config config) {
+    return "tls-tcp".equals(config.getString("pekko.remote.artery.transport"))
+        && List.of(ROTATING_PROVIDER, TlsEngineProvider.class.getName())
+            .contains(config.getString("pekko.remote.artery.ssl.ssl-engine-provider"));
+  }
+
+  /** The files Pekko's engine will read, from a resolved configuration (whether or not TLS is on). */
+  public static NodeFiles engineFiles(Config config) {
+    Config engine = config.getConfig(ENGINE);
+    return new NodeFiles(Path.of(engine.getString("key-file")), Path.of(engine.getString("cert-file")),
+        Path.of(engine.getString("ca-cert-file")));
+  }
+}

@@ -1,0 +1,60 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.LoggingEvent;
+import ch.qos.logback.core.spi.FilterReply;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** A refused peer is one log line, then one per period with the count of refusals in between; kinds apart. */
+class PeerRefusalsTest {
+  @Test
+  void oneLinePerPeerAndKindPerPeriod() {
+    AtomicLong now = new AtomicLong();
+    PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), now::get);
+    assertEquals("refused a", refusals.report("a", "refused a"));
+    assertNull(refusals.report("a", "refused a"));
+    assertEquals("refused b", refusals.report("b", "refused b"), "another peer has its own line");
+    now.addAndGet(Duration.ofMinutes(9).toNanos());
+    assertNull(refusals.report("a", "refused a"));
+    now.addAndGet(Duration.ofMinutes(1).toNanos());
+    assertEquals("refused a (3 refusals of this kind since the last line)", refusals.report("a", "refused a"));
+  }
+
+  @Test
+  void theFilterLetsThroughThePekkoLineOfEachRefusedPeerOnce() {
+    RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
+    String other = "Dropping Handshake Request from [pekko://other@127.0.0.1:4001#-46374] addressed to unknown local "
+        + "address [pekko://other@127.0.0.1:7355]. Local address is [pekko://prover@127.0.0.1:7355].";
+    String third = other.replace("4001", "4002");
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
+    assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", third)));
+    String tls = "[outbound connection to [pekko://prover@127.0.0.1:7355], control stream] Upstream failed, cause: "
+        + "SSLHandshakeException: PKIX path building failed";
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
+    assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
+  }
+
+  @Test
+  void handshakeErrorsAreNamedByTheirLikelyCause() {
+    assertEquals("it does not speak TLS (a node started with --no-tls?)",
+        TlsEngineProvider.SSLHandshakeFailure.kind("Unrecognized SSL message, plaintext connection?", true));
+    assertEquals("its certificate is not from this cluster's CA (ca.crt)",
+        TlsEngineProvider.SSLHandshakeFailure.kind("PKIX path validation failed: signature check failed", true));
+    assertEquals("it sent no certificate",
+        TlsEngineProvider.SSLHandshakeFailure.kind("Empty client certificate chain", true));
+  }
+
+  private static LoggingEvent event(String loggerName, String message) {
+    Logger logger = new LoggerContext().getLogger(loggerName);
+    return new LoggingEvent(Logger.class.getName(), logger, Level.WARN, message, null, null);
+  }
+}
