@@ -45,6 +45,9 @@ public interface QueueCommand extends CborSerializable {
    * @param state its life-cycle state, for the fleet view and metrics (null from a sender that does not say)
    * @param configuredTypes every type it is configured for, which it serves once Ready (registration aside): its
    *     worker class, the unit the autoscaling signal counts in
+   * @param fingerprint the versions of its types and the digest of the keys it registered with; the queue gives a
+   *     worker whose catalog differs from its own no work at all. Null from a sender that does not say (tests of the
+   *     queue alone): not checked
    */
   record WorkerServes(
       ActorRef<WorkerCommand> worker,
@@ -53,13 +56,21 @@ public interface QueueCommand extends CborSerializable {
       Set<String> taskTypes,
       int capacity,
       WorkerState state,
-      Set<String> configuredTypes)
+      Set<String> configuredTypes,
+      CatalogFingerprint fingerprint)
       implements QueueCommand {
 
     /** An announcement that does not say its state; its configured types are those it serves now. */
     public WorkerServes(
         ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity) {
-      this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes);
+      this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes, null);
+    }
+
+    /** An announcement without a fingerprint: its catalog is not checked. */
+    public WorkerServes(
+        ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity,
+        WorkerState state, Set<String> configuredTypes) {
+      this(worker, workerId, incarnation, taskTypes, capacity, state, configuredTypes, null);
     }
   }
 

@@ -96,6 +96,12 @@ class SerializationTest {
         List.of(
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
                 Set.of("square", "compile")),
+            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
+                Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(dev.pekkoprover.testing.TestTasks.Square.INSTANCE))
+                    .withKeysDigest("0011223344556677")),
+            new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
+            new FleetView.WorkerView("w2", "n", "i", WorkerState.UNPREPARED, List.of(), List.of("square"), 1, 0, 0, 0,
+                0, 5, true, "its task catalog differs"),
             new QueueCommand.GetFleet(testKit.<FleetView>createTestProbe().getRef()),
             fleet,
             new FlowsView("run-1", true, 1, 2, 3,
