@@ -104,6 +104,7 @@ final class SerializationWarmUp {
     samples.add(new QueueCommand.WorkerServes(worker, "w", "i", registration, 1, WorkerState.REGISTERED,
         registration, CatalogFingerprint.of(TaskCatalog.of()).withKeysDigest("0123456789abcdef")));
     samples.add(new WorkerCommand.Refused("w", "i", "warm-up", false, null));
+    samples.add(new QueueCommand.RunCatalog("r", CatalogFingerprint.of(TaskCatalog.of()).versions(), null));
     samples.add(new WorkerCommand.Dispatch(task, queue));
     samples.add(new WorkerCommand.DispatchAll(List.of(task, task), queue));
     samples.add(succeeded);

@@ -35,6 +35,19 @@ public interface QueueCommand extends CborSerializable {
   /** Drops the pending tasks of a flow that has finished or failed; tasks in flight finish and are ignored. */
   record CancelFlow(String flowId) implements QueueCommand {}
 
+  /**
+   * What a worker must match in the run whose registration task was just offered: the task type versions of the
+   * sequencer's build and the digest of the run's registration parameters. In a cluster the queue front that takes
+   * the registration offer (the sequencer's node's, of the sequencer's build) sends it to every queue entity, so that
+   * each judges workers against the sequencer's catalog rather than that of whichever node hosts it, and knows the
+   * run's keys although only the registration type's entity holds the offer.
+   *
+   * @param versions task type name -> version, as in {@link CatalogFingerprint#versions()}
+   * @param keysDigest {@link CatalogFingerprint#keysDigestOf} of the run's registration parameters
+   */
+  record RunCatalog(String runId, java.util.TreeMap<String, String> versions, String keysDigest)
+      implements QueueCommand {}
+
   // ---- worker -> queue ----
 
   /**

@@ -10,14 +10,16 @@ import java.util.Map;
 
 /**
  * Whether the queue may hand a worker work, judged by the {@link CatalogFingerprint} of its announcement: every type it
- * is configured for must have the queue's version of that type (a type the queue does not know is a difference too),
- * and a Registered or Ready worker must hold the keys of the current run, when the queue knows them. A plain class
- * beside {@link LocalTaskQueue}, which logs and sends what it decides.
+ * is configured for must have the reference version of that type (a type the reference does not know is a difference
+ * too), and a Registered or Ready worker must hold the keys of the current run, once the queue knows them. A plain
+ * class beside {@link LocalTaskQueue}, which logs and sends what it decides.
  *
- * <p>Not to miss: the queue knows the current run's keys only where it holds the registration task on offer (the
- * queue of one JVM; in a cluster the registration type's entity, which hands out no regular work). Elsewhere only
- * the versions are checked, and a worker holding an earlier run's keys registers again at its first task of the newer
- * run, as before.
+ * <p>The reference is the sequencer's catalog and the current run's keys digest, as the front that took the run's
+ * registration offer told every entity ({@link dev.pekkoprover.protocol.QueueCommand.RunCatalog}); the queue of one
+ * JVM learns the keys from the registration task itself. Not to miss: until an entity has heard of a run (it started
+ * again on another node after a rebalance, and no registration was offered since), it compares with its own node's
+ * catalog and checks no keys; a worker holding an earlier run's keys then registers again at its first task of the
+ * newer run, as it always did.
  */
 final class CatalogCheck {
 
@@ -29,7 +31,8 @@ final class CatalogCheck {
    */
   record Refusal(String reason, boolean registerAgain) {}
 
-  private final Map<String, String> versions;
+  /** Type name -> version a worker must have: this node's catalog's, then the sequencer's once told. */
+  private Map<String, String> versions;
   /** The newest run whose registration task this queue was given, and the digest of its parameters. */
   private String currentRun;
   private String currentKeys;
@@ -54,6 +57,19 @@ final class CatalogCheck {
     }
     currentKeys = CatalogFingerprint.keysDigestOf(parameters);
     currentRun = runId;
+  }
+
+  /**
+   * The sequencer's catalog and the keys digest of run {@code runId}; ignored when a newer run is known already (a
+   * late message of a run that is over).
+   */
+  void runCatalog(String runId, Map<String, String> runVersions, String keysDigest) {
+    if (currentRun != null && RunIds.isNewer(currentRun, runId)) {
+      return;
+    }
+    versions = Map.copyOf(runVersions);
+    currentRun = runId;
+    currentKeys = keysDigest;
   }
 
   /** The refusal of this announcement, or null when the worker may get work (also when it carries no fingerprint). */

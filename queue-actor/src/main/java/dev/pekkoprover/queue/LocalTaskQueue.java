@@ -198,6 +198,7 @@ public final class LocalTaskQueue {
         .onMessageEquals(LeaseTick.INSTANCE, this::onLeaseTick)
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessage(CancelFlow.class, this::onCancelFlow)
+        .onMessage(QueueCommand.RunCatalog.class, this::onRunCatalog)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(PublishMetrics.INSTANCE, this::onPublishMetrics)
@@ -352,6 +353,14 @@ public final class LocalTaskQueue {
       log.warn("registration task {} of run {}: {}; workers' keys are not checked against it", task.taskId(),
           task.runId(), e.getMessage());
     }
+  }
+
+  /** Judges the next announcements against the sequencer's catalog and the run's keys. */
+  private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
+    log.debug("run {}: workers must have task type versions {} and keys digest {}", msg.runId(), msg.versions(),
+        msg.keysDigest());
+    catalogCheck.runCatalog(msg.runId(), msg.versions(), msg.keysDigest());
+    return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad msg) {

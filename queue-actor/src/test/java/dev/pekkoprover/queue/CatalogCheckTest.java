@@ -73,4 +73,17 @@ class CatalogCheckTest {
     assertNull(check.judge(announce(WorkerState.READY, currentKeys, "square")));
     assertNull(check.judge(announce(WorkerState.UNPREPARED, built, "square")), "an unregistered worker holds no keys");
   }
+
+  @Test
+  void theSequencersCatalogReplacesThisNodesAndALateOneOfAnEarlierRunIsIgnored() {
+    CatalogFingerprint nodeBuild = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
+    CatalogFingerprint sequencerBuild = CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2));
+    check.runCatalog("r2", sequencerBuild.versions(), "keys-2");
+    check.runCatalog("r1", nodeBuild.versions(), "keys-1");
+    assertTrue(check.judge(announce(WorkerState.UNPREPARED, nodeBuild, "square")).reason()
+        .contains("square version 1 (queue has 2)"), "judged by the sequencer's catalog, whatever this node runs");
+    assertNull(check.judge(announce(WorkerState.READY, sequencerBuild.withKeysDigest("keys-2"), "square")));
+    assertTrue(check.judge(announce(WorkerState.READY, sequencerBuild.withKeysDigest("keys-1"), "square"))
+        .registerAgain());
+  }
 }
