@@ -102,7 +102,7 @@ final class SerializationWarmUp {
     List<Object> samples = new ArrayList<>();
     Set<String> registration = Set.of(WorkerRegistrationTask.NAME);
     samples.add(new QueueCommand.WorkerServes(worker, "w", "i", registration, 1, WorkerState.REGISTERED,
-        registration, CatalogFingerprint.of(TaskCatalog.of()).withKeysDigest("0123456789abcdef")));
+        registration, CatalogFingerprint.of(TaskCatalog.of()).registeredWith("r", "0123456789abcdef")));
     samples.add(new WorkerCommand.Refused("w", "i", "warm-up", false, null));
     samples.add(new QueueCommand.RunCatalog("r", CatalogFingerprint.of(TaskCatalog.of()).versions(), null));
     samples.add(new WorkerCommand.Dispatch(task, queue));

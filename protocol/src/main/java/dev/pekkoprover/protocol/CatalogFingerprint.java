@@ -27,8 +27,11 @@ import java.util.TreeMap;
  * @param digest the first 16 hex digits of the SHA-256 of {@code versions} (for logs and the fleet view)
  * @param keysDigest the first 16 hex digits of the SHA-256 of the registration parameters ({@link #keysDigestOf}),
  *     or null while the worker is Unprepared
+ * @param keysRun the sequencer run whose registration task gave it those parameters, or null while Unprepared: keys
+ *     are out of date only when a newer run has other keys (a digest that differs within one run would be a digest
+ *     that is not deterministic, and must not make workers register again and again)
  */
-public record CatalogFingerprint(TreeMap<String, String> versions, String digest, String keysDigest)
+public record CatalogFingerprint(TreeMap<String, String> versions, String digest, String keysDigest, String keysRun)
     implements CborSerializable {
 
   public CatalogFingerprint {
@@ -42,12 +45,12 @@ public record CatalogFingerprint(TreeMap<String, String> versions, String digest
     for (TaskType<?, ?> type : catalog.types()) {
       versions.put(type.name(), type.version());
     }
-    return new CatalogFingerprint(versions, sha256Hex(versions.toString()), null);
+    return new CatalogFingerprint(versions, sha256Hex(versions.toString()), null, null);
   }
 
-  /** The same catalog, registered with parameters of that digest (null: not registered). */
-  public CatalogFingerprint withKeysDigest(String keys) {
-    return new CatalogFingerprint(versions, digest, keys);
+  /** The same catalog, registered by a task of {@code runId} with parameters of digest {@code keys}. */
+  public CatalogFingerprint registeredWith(String runId, String keys) {
+    return new CatalogFingerprint(versions, digest, keys, runId);
   }
 
   /**

@@ -98,7 +98,7 @@ class SerializationTest {
                 Set.of("square", "compile")),
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
                 Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(dev.pekkoprover.testing.TestTasks.Square.INSTANCE))
-                    .withKeysDigest("0011223344556677")),
+                    .registeredWith("r1", "0011223344556677")),
             new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
             new QueueCommand.RunCatalog("r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),
             new FleetView.WorkerView("w2", "n", "i", WorkerState.UNPREPARED, List.of(), List.of("square"), 1, 0, 0, 0,

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * Whether the queue may hand a worker work, judged by the {@link CatalogFingerprint} of its announcement: every type it
  * is configured for must have the reference version of that type (a type the reference does not know is a difference
- * too), and a Registered or Ready worker must hold the keys of the current run, once the queue knows them. A plain
+ * too), and a Registered or Ready worker registered in an earlier run must hold the keys of the current run, once the
+ * queue knows them. A plain
  * class beside {@link LocalTaskQueue}, which logs and sends what it decides.
  *
  * <p>The reference is the sequencer's catalog and the current run's keys digest, as the front that took the run's
@@ -85,9 +86,9 @@ final class CatalogCheck {
     }
     boolean registered = announcement.state() == WorkerState.REGISTERED || announcement.state() == WorkerState.READY;
     if (registered && currentKeys != null && fingerprint.keysDigest() != null
-        && !currentKeys.equals(fingerprint.keysDigest())) {
-      return new Refusal("it holds registration parameters with keys digest " + fingerprint.keysDigest()
-          + ", but the current run " + currentRun + " has " + currentKeys + "; it gets no regular work until it "
+        && !currentKeys.equals(fingerprint.keysDigest()) && RunIds.isNewer(currentRun, fingerprint.keysRun())) {
+      return new Refusal("it holds the registration parameters of run " + fingerprint.keysRun() + " (keys digest "
+          + fingerprint.keysDigest() + "), but the current run " + currentRun + " has " + currentKeys + "; it gets no regular work until it "
           + "registers again", true);
     }
     return null;

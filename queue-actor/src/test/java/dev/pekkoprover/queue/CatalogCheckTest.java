@@ -36,7 +36,7 @@ class CatalogCheckTest {
   void aWorkerOfTheSameBuildIsAccepted() {
     CatalogFingerprint same = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     assertNull(check.judge(announce(WorkerState.UNPREPARED, same, "square")));
-    assertNull(check.judge(announce(WorkerState.READY, same.withKeysDigest("any"), "square")),
+    assertNull(check.judge(announce(WorkerState.READY, same.registeredWith("r1", "any"), "square")),
         "no keys checked before a registration task was offered");
     assertNull(check.judge(announce(WorkerState.READY, null, "square")), "no fingerprint: not checked");
   }
@@ -63,14 +63,17 @@ class CatalogCheckTest {
     check.registrationOffered("r2", current);
     check.registrationOffered("r1", new TestTasks.Keys("run-1 keys")); // a late offer of an older run changes nothing
     CatalogFingerprint built = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
-    CatalogFingerprint oldKeys = built.withKeysDigest(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
+    CatalogFingerprint oldKeys = built.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
     CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.READY, oldKeys, "square"));
     assertTrue(refusal.registerAgain(), refusal.toString());
     assertTrue(refusal.reason().contains("the current run r2 has " + CatalogFingerprint.keysDigestOf(current)),
         refusal.reason());
 
-    CatalogFingerprint currentKeys = built.withKeysDigest(CatalogFingerprint.keysDigestOf(current));
+    CatalogFingerprint currentKeys = built.registeredWith("r2", CatalogFingerprint.keysDigestOf(current));
     assertNull(check.judge(announce(WorkerState.READY, currentKeys, "square")));
+    CatalogFingerprint sameRunOtherDigest = built.registeredWith("r2", "not the queue's digest");
+    assertNull(check.judge(announce(WorkerState.READY, sameRunOtherDigest, "square")),
+        "within one run a different digest is no reason to register again (it would only get the same keys)");
     assertNull(check.judge(announce(WorkerState.UNPREPARED, built, "square")), "an unregistered worker holds no keys");
   }
 
@@ -82,8 +85,8 @@ class CatalogCheckTest {
     check.runCatalog("r1", nodeBuild.versions(), "keys-1");
     assertTrue(check.judge(announce(WorkerState.UNPREPARED, nodeBuild, "square")).reason()
         .contains("square version 1 (queue has 2)"), "judged by the sequencer's catalog, whatever this node runs");
-    assertNull(check.judge(announce(WorkerState.READY, sequencerBuild.withKeysDigest("keys-2"), "square")));
-    assertTrue(check.judge(announce(WorkerState.READY, sequencerBuild.withKeysDigest("keys-1"), "square"))
+    assertNull(check.judge(announce(WorkerState.READY, sequencerBuild.registeredWith("r2", "keys-2"), "square")));
+    assertTrue(check.judge(announce(WorkerState.READY, sequencerBuild.registeredWith("r1", "keys-1"), "square"))
         .registerAgain());
   }
 }

@@ -99,8 +99,8 @@ class QueueRefusesOtherCatalogTest {
         new TestTasks.CompileRequest("c"))), flow.getRef()));
     old.expectNoMessage(QUIET); // neither the registration nor the compilation it would serve while Unprepared
 
-    queue.tell(ready(old, "old-w1", other.withKeysDigest(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
-    queue.tell(ready(good, "good-w1", same.withKeysDigest(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
+    queue.tell(ready(old, "old-w1", other.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
+    queue.tell(ready(good, "good-w1", same.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
     queue.tell(new Enqueue(List.of(square("s1"), square("s2"), square("s3")), flow.getRef()));
     List<String> ran = new ArrayList<>();
     while (ran.size() < 4) {
@@ -127,14 +127,14 @@ class QueueRefusesOtherCatalogTest {
     TestProbe<WorkerCommand> worker = testKit.createTestProbe(WorkerCommand.class);
     CatalogFingerprint built = CatalogFingerprint.of(CATALOG);
     String oldKeys = CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1"));
-    queue.tell(ready(worker, "w1", built.withKeysDigest(oldKeys)));
+    queue.tell(ready(worker, "w1", built.registeredWith("r1", oldKeys)));
     WorkerCommand.Refused refused = worker.expectMessageClass(WorkerCommand.Refused.class);
     assertTrue(refused.registerAgain(), refused.toString());
     assertEquals(oldKeys, refused.keysDigest());
 
     queue.tell(new Enqueue(List.of(square("s1")), flow.getRef()));
     worker.expectNoMessage(QUIET);
-    queue.tell(ready(worker, "w1", built.withKeysDigest(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-2")))));
+    queue.tell(ready(worker, "w1", built.registeredWith("r2", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-2")))));
     assertEquals(List.of("s1"), dispatched(worker.receiveMessage()).stream().map(TaskEnvelope::taskId).toList());
   }
 }

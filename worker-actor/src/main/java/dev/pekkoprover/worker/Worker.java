@@ -291,7 +291,7 @@ public final class Worker {
   private Behavior<WorkerCommand> registered(Object parameters, TaskEnvelope registrationTask) {
     this.registration = parameters;
     this.registeredRun = registrationTask.runId();
-    this.fingerprint = types.fingerprint().withKeysDigest(keysDigest(parameters));
+    this.fingerprint = types.fingerprint().registeredWith(registeredRun, keysDigest(parameters));
     this.preparedStates = new Object[types.regular().size()];
     this.registrations++;
     enter(WorkerState.REGISTERED, "registered by task " + registrationTask.taskId() + " of run "

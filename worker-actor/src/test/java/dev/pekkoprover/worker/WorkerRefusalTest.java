@@ -69,6 +69,7 @@ class WorkerRefusalTest {
     assertNull(w.first().fingerprint().keysDigest());
     WorkerServes ready = register(w, new Keys("k1"));
     assertEquals(CatalogFingerprint.keysDigestOf(new Keys("k1")), ready.fingerprint().keysDigest());
+    assertEquals("run-1", ready.fingerprint().keysRun(), "the run whose registration task it took");
   }
 
   @Test
