@@ -28,7 +28,8 @@ class CatalogFingerprintTest {
 
   @Test
   void theSameTypesAndVersionsMatchAndASubsetDoesToo() {
-    CatalogFingerprint worker = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE));
+    CatalogFingerprint worker =
+        CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE));
     assertEquals(List.of(), worker.differencesFrom(queue, Set.of("square", "add")));
     CatalogFingerprint squaresOnly = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     assertEquals(List.of(), squaresOnly.differencesFrom(queue, Set.of("square")));
@@ -46,7 +47,8 @@ class CatalogFingerprintTest {
 
   @Test
   void aTypeTheQueueDoesNotKnowIsADifference() {
-    CatalogFingerprint worker = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
+    CatalogFingerprint worker =
+        CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
     assertEquals(List.of("type 'echo' (unknown to the queue)"),
         worker.differencesFrom(queue, Set.of("square", "echo")));
   }
@@ -59,7 +61,8 @@ class CatalogFingerprintTest {
     Map<String, String> ba = new LinkedHashMap<>();
     ba.put("b", "2");
     ba.put("a", "1");
-    assertEquals(CatalogFingerprint.keysDigestOf(new Params(ab, 7)), CatalogFingerprint.keysDigestOf(new Params(ba, 7)));
+    assertEquals(CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
+        CatalogFingerprint.keysDigestOf(new Params(ba, 7)));
     assertNotEquals(CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
         CatalogFingerprint.keysDigestOf(new Params(ab, 8)));
     assertNotEquals(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k1")),

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
 import java.util.List;
@@ -97,7 +98,7 @@ class SerializationTest {
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
                 Set.of("square", "compile")),
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
-                Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(dev.pekkoprover.testing.TestTasks.Square.INSTANCE))
+                Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE))
                     .registeredWith("r1", "0011223344556677")),
             new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
             new QueueCommand.RunCatalog("r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),

@@ -88,8 +88,8 @@ final class CatalogCheck {
     if (registered && currentKeys != null && fingerprint.keysDigest() != null
         && !currentKeys.equals(fingerprint.keysDigest()) && RunIds.isNewer(currentRun, fingerprint.keysRun())) {
       return new Refusal("it holds the registration parameters of run " + fingerprint.keysRun() + " (keys digest "
-          + fingerprint.keysDigest() + "), but the current run " + currentRun + " has " + currentKeys + "; it gets no regular work until it "
-          + "registers again", true);
+          + fingerprint.keysDigest() + "), but the current run " + currentRun + " has " + currentKeys
+          + "; it gets no regular work until it registers again", true);
     }
     return null;
   }

@@ -297,7 +297,7 @@ public final class LocalTaskQueue {
       sendDispatches();
       return Behaviors.same();
     }
-    if (catalogRefusals.remove(msg.workerId()) != null) {
+    if (catalogRefusals.remove(msg.workerId()) != null && speaksFor(msg)) {
       log.info("worker {} (incarnation {}) is no longer refused: its catalog and keys match this queue's",
           msg.workerId(), msg.incarnation());
     }
@@ -345,7 +345,7 @@ public final class LocalTaskQueue {
     return typeOfEntity(entityId).equals(first) && (!entityId.contains("#") || entityId.endsWith("#0"));
   }
 
-  /** Remembers the current run's keys digest from its registration task; parameters that do not digest are not checked. */
+  /** Remembers the current run's keys digest from its registration task; parameters that do not digest: no check. */
   private void registrationOffered(TaskEnvelope task) {
     try {
       catalogCheck.registrationOffered(task.runId(), task.payload());

@@ -52,7 +52,8 @@ class CatalogCheckTest {
 
   @Test
   void aTypeTheQueueDoesNotKnowIsRefused() {
-    CatalogFingerprint other = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
+    CatalogFingerprint other =
+        CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
     CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.UNPREPARED, other, "square", "echo"));
     assertTrue(refusal.reason().contains("type 'echo' (unknown to the queue)"), refusal.reason());
   }
@@ -63,7 +64,8 @@ class CatalogCheckTest {
     check.registrationOffered("r2", current);
     check.registrationOffered("r1", new TestTasks.Keys("run-1 keys")); // a late offer of an older run changes nothing
     CatalogFingerprint built = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
-    CatalogFingerprint oldKeys = built.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
+    CatalogFingerprint oldKeys =
+        built.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
     CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.READY, oldKeys, "square"));
     assertTrue(refusal.registerAgain(), refusal.toString());
     assertTrue(refusal.reason().contains("the current run r2 has " + CatalogFingerprint.keysDigestOf(current)),

@@ -99,8 +99,9 @@ class QueueRefusesOtherCatalogTest {
         new TestTasks.CompileRequest("c"))), flow.getRef()));
     old.expectNoMessage(QUIET); // neither the registration nor the compilation it would serve while Unprepared
 
-    queue.tell(ready(old, "old-w1", other.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
-    queue.tell(ready(good, "good-w1", same.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k")))));
+    String keys = CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k"));
+    queue.tell(ready(old, "old-w1", other.registeredWith("r1", keys)));
+    queue.tell(ready(good, "good-w1", same.registeredWith("r1", keys)));
     queue.tell(new Enqueue(List.of(square("s1"), square("s2"), square("s3")), flow.getRef()));
     List<String> ran = new ArrayList<>();
     while (ran.size() < 4) {
@@ -134,7 +135,8 @@ class QueueRefusesOtherCatalogTest {
 
     queue.tell(new Enqueue(List.of(square("s1")), flow.getRef()));
     worker.expectNoMessage(QUIET);
-    queue.tell(ready(worker, "w1", built.registeredWith("r2", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-2")))));
+    String currentKeys = CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-2"));
+    queue.tell(ready(worker, "w1", built.registeredWith("r2", currentKeys)));
     assertEquals(List.of("s1"), dispatched(worker.receiveMessage()).stream().map(TaskEnvelope::taskId).toList());
   }
 }
