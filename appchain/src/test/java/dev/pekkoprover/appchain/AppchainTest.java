@@ -39,6 +39,15 @@ class AppchainTest {
   }
 
   @Test
+  void everyAppchainTypeHasTheConfiguredCircuitVersion() {
+    String configured = ConfigFactory.load().getString("prover.appchain.circuit-version");
+    assertEquals(configured, dev.pekkoprover.appchain.proof.Circuit.version());
+    for (TaskType<?, ?> type : Appchain.taskTypes()) {
+      assertEquals(configured, type.version(), type.name());
+    }
+  }
+
+  @Test
   void theCatalogHoldsTheNineTaskTypes() {
     TaskCatalog catalog = TaskCatalog.of(Appchain.taskTypes());
     assertEquals(

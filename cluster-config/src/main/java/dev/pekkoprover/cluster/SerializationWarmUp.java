@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -8,6 +9,7 @@ import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -98,7 +100,11 @@ final class SerializationWarmUp {
     QueueCommand.TaskDeclined declined =
         new QueueCommand.TaskDeclined("w", "i", task.taskId(), task.taskType(), 1, "warm-up");
     List<Object> samples = new ArrayList<>();
-    samples.add(new QueueCommand.WorkerServes(worker, "w", "i", Set.of(WorkerRegistrationTask.NAME), 1));
+    Set<String> registration = Set.of(WorkerRegistrationTask.NAME);
+    samples.add(new QueueCommand.WorkerServes(worker, "w", "i", registration, 1, WorkerState.REGISTERED,
+        registration, CatalogFingerprint.of(TaskCatalog.of()).registeredWith("r", "0123456789abcdef")));
+    samples.add(new WorkerCommand.Refused("w", "i", "warm-up", false, null));
+    samples.add(new QueueCommand.RunCatalog("r", CatalogFingerprint.of(TaskCatalog.of()).versions(), null));
     samples.add(new WorkerCommand.Dispatch(task, queue));
     samples.add(new WorkerCommand.DispatchAll(List.of(task, task), queue));
     samples.add(succeeded);

@@ -60,6 +60,7 @@ public record StatusReport(
    * @param restarts new incarnations the queue saw
    * @param lastHeardSecondsAgo since its last announcement, load report or result
    * @param reachable false while its node is unreachable
+   * @param refused why the queue gives it no work (its task catalog or keys differ from the queue's), or null
    */
   public record WorkerRow(
       String id,
@@ -73,7 +74,8 @@ public record StatusReport(
       long failed,
       int restarts,
       double lastHeardSecondsAgo,
-      boolean reachable) {}
+      boolean reachable,
+      String refused) {}
 
   /**
    * One type's queue; counters since its queue (entity) started.
@@ -143,7 +145,7 @@ public record StatusReport(
         workers.add(new WorkerRow(w.workerId(), w.node(),
             w.state() == null ? "unknown" : w.state().name().toLowerCase(Locale.ROOT), w.servedTypes(),
             w.configuredTypes(), w.capacity(), w.inFlight(), w.done(), w.failed(), w.restarts(),
-            w.lastHeardMillisAgo() / 1000.0, w.reachable()));
+            w.lastHeardMillisAgo() / 1000.0, w.reachable(), w.refused()));
       }
       fleet.types().forEach((type, view) -> {
         QueueStats.TypeStats c = view.counts();

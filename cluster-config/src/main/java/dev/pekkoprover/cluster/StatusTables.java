@@ -23,7 +23,8 @@ final class StatusTables {
     Table workers = new Table("ID", "NODE", "STATE", "CLASS", "CAP", "IN FLIGHT", "DONE", "FAILED", "RESTARTS",
         "LAST HEARD");
     for (StatusReport.WorkerRow w : report.workers()) {
-      workers.row(w.id(), w.node(), w.state() + (w.reachable() ? "" : " (unreachable)"),
+      workers.row(w.id(), w.node(),
+          w.state() + (w.reachable() ? "" : " (unreachable)") + (w.refused() == null ? "" : " (refused)"),
           String.join("+", w.workerClass()), w.capacity(), w.inFlight(), w.done(), w.failed(), w.restarts(),
           String.format(Locale.ROOT, "%.1f s ago", w.lastHeardSecondsAgo()));
     }

@@ -44,6 +44,7 @@ public record FleetView(
    * @param restarts new incarnations seen since the queue first knew it (a restarted node's workers count too)
    * @param lastHeardMillisAgo since its last announcement, load report or result
    * @param reachable false while its node is unreachable (it gets no work then)
+   * @param refused why the queue gives it no work (its task catalog or keys differ from the queue's), or null
    */
   public record WorkerView(
       String workerId,
@@ -58,8 +59,17 @@ public record FleetView(
       long failed,
       int restarts,
       long lastHeardMillisAgo,
-      boolean reachable)
+      boolean reachable,
+      String refused)
       implements CborSerializable {
+
+    /** A worker the queue does not refuse. */
+    public WorkerView(String workerId, String node, String incarnation, WorkerState state, List<String> servedTypes,
+        List<String> configuredTypes, int capacity, int inFlight, long done, long failed, int restarts,
+        long lastHeardMillisAgo, boolean reachable) {
+      this(workerId, node, incarnation, state, servedTypes, configuredTypes, capacity, inFlight, done, failed, restarts,
+          lastHeardMillisAgo, reachable, null);
+    }
 
     /** Two entities' views of the same worker: their own counts added, the freshest word on everything else. */
     WorkerView plus(WorkerView other) {
@@ -67,7 +77,8 @@ public record FleetView(
       return new WorkerView(workerId, fresh.node, fresh.incarnation, fresh.state, fresh.servedTypes,
           fresh.configuredTypes, fresh.capacity, inFlight + other.inFlight, done + other.done,
           failed + other.failed, Math.max(restarts, other.restarts),
-          Math.min(lastHeardMillisAgo, other.lastHeardMillisAgo), fresh.reachable);
+          Math.min(lastHeardMillisAgo, other.lastHeardMillisAgo), fresh.reachable,
+          refused != null ? refused : other.refused); // entities judge alike; one that refuses says why
     }
   }
 

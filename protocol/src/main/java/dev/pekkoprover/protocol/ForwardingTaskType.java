@@ -31,6 +31,11 @@ public abstract class ForwardingTaskType<I, R> implements TaskType<I, R> {
   }
 
   @Override
+  public String version() {
+    return delegate.version();
+  }
+
+  @Override
   public boolean isUnprepared() {
     return delegate.isUnprepared();
   }

@@ -35,6 +35,19 @@ public interface QueueCommand extends CborSerializable {
   /** Drops the pending tasks of a flow that has finished or failed; tasks in flight finish and are ignored. */
   record CancelFlow(String flowId) implements QueueCommand {}
 
+  /**
+   * What a worker must match in the run whose registration task was just offered: the task type versions of the
+   * sequencer's build and the digest of the run's registration parameters. In a cluster the queue front that takes
+   * the registration offer (the sequencer's node's, of the sequencer's build) sends it to every queue entity, so that
+   * each judges workers against the sequencer's catalog rather than that of whichever node hosts it, and knows the
+   * run's keys although only the registration type's entity holds the offer.
+   *
+   * @param versions task type name -> version, as in {@link CatalogFingerprint#versions()}
+   * @param keysDigest {@link CatalogFingerprint#keysDigestOf} of the run's registration parameters
+   */
+  record RunCatalog(String runId, java.util.TreeMap<String, String> versions, String keysDigest)
+      implements QueueCommand {}
+
   // ---- worker -> queue ----
 
   /**
@@ -45,6 +58,9 @@ public interface QueueCommand extends CborSerializable {
    * @param state its life-cycle state, for the fleet view and metrics (null from a sender that does not say)
    * @param configuredTypes every type it is configured for, which it serves once Ready (registration aside): its
    *     worker class, the unit the autoscaling signal counts in
+   * @param fingerprint the versions of its types and the digest of the keys it registered with; the queue gives a
+   *     worker whose catalog differs from its own no work at all. Null from a sender that does not say (tests of the
+   *     queue alone): not checked
    */
   record WorkerServes(
       ActorRef<WorkerCommand> worker,
@@ -53,13 +69,21 @@ public interface QueueCommand extends CborSerializable {
       Set<String> taskTypes,
       int capacity,
       WorkerState state,
-      Set<String> configuredTypes)
+      Set<String> configuredTypes,
+      CatalogFingerprint fingerprint)
       implements QueueCommand {
 
     /** An announcement that does not say its state; its configured types are those it serves now. */
     public WorkerServes(
         ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity) {
-      this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes);
+      this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes, null);
+    }
+
+    /** An announcement without a fingerprint: its catalog is not checked. */
+    public WorkerServes(
+        ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity,
+        WorkerState state, Set<String> configuredTypes) {
+      this(worker, workerId, incarnation, taskTypes, capacity, state, configuredTypes, null);
     }
   }
 

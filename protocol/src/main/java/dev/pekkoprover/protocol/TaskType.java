@@ -25,6 +25,16 @@ public interface TaskType<I, R> {
 
   Class<R> resultType();
 
+  /**
+   * The version of this type's contract: its input, its result and, for a proving type, its circuit. Bump it when any
+   * of them changes incompatibly; a worker whose version of a type differs from the queue's gets no work at all
+   * ({@link CatalogFingerprint}), so a mixed-version rollout cannot hand a task to a worker that would fail it.
+   * Default {@code "1"}.
+   */
+  default String version() {
+    return "1";
+  }
+
   /** True for types that need no {@link #prepare} and run before registration. */
   default boolean isUnprepared() {
     return false;

@@ -49,4 +49,19 @@ public interface WorkerCommand extends CborSerializable {
       Objects.requireNonNull(reason, "reason");
     }
   }
+
+  /**
+   * The queue gives this worker incarnation no work: its announcement's {@link CatalogFingerprint} differs from the
+   * queue's. Sent once per incarnation and queue (in a cluster: per queue entity of its types), so that the worker's
+   * node logs it too.
+   *
+   * @param reason the exact difference, for the worker's log line
+   * @param registerAgain true when only its registration is out of date (it holds the keys of an earlier run): it goes
+   *     back to Unprepared and takes the current run's parameters; false when its build differs, which only a
+   *     redeploy mends
+   * @param keysDigest the keys digest of the refused announcement: a worker that has registered again since ignores
+   *     a late refusal
+   */
+  record Refused(String workerId, String incarnation, String reason, boolean registerAgain, String keysDigest)
+      implements WorkerCommand {}
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
 import java.util.List;
@@ -96,6 +97,13 @@ class SerializationTest {
         List.of(
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
                 Set.of("square", "compile")),
+            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
+                Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE))
+                    .registeredWith("r1", "0011223344556677")),
+            new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
+            new QueueCommand.RunCatalog("r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),
+            new FleetView.WorkerView("w2", "n", "i", WorkerState.UNPREPARED, List.of(), List.of("square"), 1, 0, 0, 0,
+                0, 5, true, "its task catalog differs"),
             new QueueCommand.GetFleet(testKit.<FleetView>createTestProbe().getRef()),
             fleet,
             new FlowsView("run-1", true, 1, 2, 3,

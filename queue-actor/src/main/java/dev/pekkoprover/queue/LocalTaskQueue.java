@@ -21,6 +21,7 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -67,6 +68,9 @@ public final class LocalTaskQueue {
 
   /** A failed task's retry backoff is over; also its timer key. */
   private record RetryDue(String taskId) implements QueueCommand, NoSerializationVerificationNeeded {}
+
+  /** The refusal of a worker incarnation by the catalog check. */
+  private record RefusalSeen(String incarnation, String reason) {}
 
   /** A watched worker actor terminated. */
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
@@ -139,6 +143,13 @@ public final class LocalTaskQueue {
   private final Map<String, WorkerServes> announcements = new HashMap<>();
   /** Workers refused because another worker of the same id is alive on another node; logged once each. */
   private final Set<ActorRef<WorkerCommand>> refused = new HashSet<>();
+  private final CatalogCheck catalogCheck;
+  /** Worker id -> its refusal by the catalog check, so that it is logged and sent once per incarnation. */
+  private final Map<String, RefusalSeen> catalogRefusals = new HashMap<>();
+  /** Null for the queue of one JVM; else this entity's id. */
+  private final String entityId;
+  /** Every type of the node's catalog (an entity holds one of them). */
+  private final Set<String> catalogTypes;
   /** Cancellations decided while handling the current message, by worker: one Cancel message each. */
   private Map<ActorRef<WorkerCommand>, List<String>> cancels;
   private String cancelReason;
@@ -162,6 +173,9 @@ public final class LocalTaskQueue {
     context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
     this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
+    this.catalogCheck = new CatalogCheck(catalog);
+    this.entityId = entityId;
+    this.catalogTypes = catalog.names();
     this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
     this.meters = new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
@@ -184,6 +198,7 @@ public final class LocalTaskQueue {
         .onMessageEquals(LeaseTick.INSTANCE, this::onLeaseTick)
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessage(CancelFlow.class, this::onCancelFlow)
+        .onMessage(QueueCommand.RunCatalog.class, this::onRunCatalog)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(PublishMetrics.INSTANCE, this::onPublishMetrics)
@@ -198,6 +213,11 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
+    for (TaskEnvelope task : msg.tasks()) {
+      if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
+        registrationOffered(task);
+      }
+    }
     state.enqueueAll(msg.tasks(), msg.replyTo());
     sendDispatches();
     return Behaviors.same();
@@ -266,15 +286,80 @@ public final class LocalTaskQueue {
     }
     refused.remove(msg.worker());
     announcements.put(msg.workerId(), msg);
+    if (watched.add(msg.worker())) {
+      context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
+    }
+    CatalogCheck.Refusal refusal = catalogCheck.judge(msg);
+    if (refusal != null) {
+      refuse(msg, refusal);
+      // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it gets no work
+      state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
+      sendDispatches();
+      return Behaviors.same();
+    }
+    if (catalogRefusals.remove(msg.workerId()) != null && speaksFor(msg)) {
+      log.info("worker {} (incarnation {}) is no longer refused: its catalog and keys match this queue's",
+          msg.workerId(), msg.incarnation());
+    }
     if (!msg.equals(previous)) {
       log.info("worker {} (incarnation {}) serves {} with capacity {}",
           msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
     } // else a periodic repeat: nothing changed, nothing to log
-    if (watched.add(msg.worker())) {
-      context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
-    }
     state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
     sendDispatches();
+    return Behaviors.same();
+  }
+
+  /**
+   * Logs a refusal once per worker incarnation and reason, and tells the worker. In a cluster every entity of the
+   * worker's types refuses it alike; only one logs the refusal above DEBUG ({@link #speaksFor}).
+   */
+  private void refuse(WorkerServes msg, CatalogCheck.Refusal refusal) {
+    RefusalSeen seen = new RefusalSeen(msg.incarnation(), refusal.reason());
+    if (seen.equals(catalogRefusals.put(msg.workerId(), seen))) {
+      return; // a periodic repeat
+    }
+    String line = "refused worker {} at {} (incarnation {}): {}";
+    Object[] args = {msg.workerId(), nodeName(msg.worker()), msg.incarnation(), refusal.reason()};
+    if (!speaksFor(msg)) {
+      log.debug(line, args);
+    } else if (refusal.registerAgain()) {
+      log.info(line, args); // a sequencer restart with new keys: normal, and it mends itself
+    } else {
+      log.warn(line, args);
+    }
+    msg.worker().tell(new WorkerCommand.Refused(msg.workerId(), msg.incarnation(), refusal.reason(),
+        refusal.registerAgain(), msg.fingerprint().keysDigest()));
+  }
+
+  /**
+   * Whether this queue is the one that logs about the worker: the queue of one JVM, or the entity of the first (by
+   * name) of the types the worker announces, partition 0. The front sends the announcement to every entity of those
+   * types, wherever they live, so exactly one entity speaks whichever node hosts it.
+   */
+  private boolean speaksFor(WorkerServes msg) {
+    if (entityId == null) {
+      return true;
+    }
+    String first = msg.taskTypes().stream().filter(catalogTypes::contains).sorted().findFirst().orElse(null);
+    return typeOfEntity(entityId).equals(first) && (!entityId.contains("#") || entityId.endsWith("#0"));
+  }
+
+  /** Remembers the current run's keys digest from its registration task; parameters that do not digest: no check. */
+  private void registrationOffered(TaskEnvelope task) {
+    try {
+      catalogCheck.registrationOffered(task.runId(), task.payload());
+    } catch (IllegalArgumentException e) {
+      log.warn("registration task {} of run {}: {}; workers' keys are not checked against it", task.taskId(),
+          task.runId(), e.getMessage());
+    }
+  }
+
+  /** Judges the next announcements against the sequencer's catalog and the run's keys. */
+  private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
+    log.debug("run {}: workers must have task type versions {} and keys digest {}", msg.runId(), msg.versions(),
+        msg.keysDigest());
+    catalogCheck.runCatalog(msg.runId(), msg.versions(), msg.keysDigest());
     return Behaviors.same();
   }
 
@@ -342,6 +427,11 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
     refused.remove(msg.worker());
+    announcements.forEach((workerId, serves) -> {
+      if (serves.worker().equals(msg.worker())) {
+        catalogRefusals.remove(workerId);
+      }
+    });
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach((workerId, serves) -> {
       if (serves.worker().equals(msg.worker())) {
@@ -423,10 +513,12 @@ public final class LocalTaskQueue {
     announcements.forEach((workerId, serves) -> {
       TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
       if (numbers != null) {
+        RefusalSeen refusal = catalogRefusals.get(workerId);
         workers.add(new FleetView.WorkerView(workerId, nodeName(serves.worker()), serves.incarnation(),
-            serves.state(), sorted(serves.taskTypes()), sorted(serves.configuredTypes()), serves.capacity(),
-            numbers.inFlight(), numbers.done(), numbers.failed(), numbers.restarts(),
-            numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable()));
+            serves.state(), refusal == null ? sorted(serves.taskTypes()) : List.of(),
+            sorted(serves.configuredTypes()), serves.capacity(), numbers.inFlight(), numbers.done(), numbers.failed(),
+            numbers.restarts(), numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable(),
+            refusal == null ? null : refusal.reason()));
       }
     });
     QueueStats stats = state.stats();
@@ -434,7 +526,7 @@ public final class LocalTaskQueue {
     for (String type : ownTypes) {
       int serving = 0;
       for (WorkerServes serves : announcements.values()) {
-        if (serves.taskTypes().contains(type)) {
+        if (serves.taskTypes().contains(type) && !catalogRefusals.containsKey(serves.workerId())) {
           serving++;
         }
       }

@@ -1,5 +1,6 @@
 package dev.pekkoprover.queue;
 
+import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
@@ -19,6 +20,7 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -88,6 +90,8 @@ public final class QueueFront {
   /** Each worker's last announcement, repeated when a queue node goes away. */
   private final Map<String, WorkerServes> lastAnnouncement = new HashMap<>();
   private final String queueRole;
+  /** This node's task type versions: what workers must have in a run this node's sequencer offers registration for. */
+  private final java.util.TreeMap<String, String> versions;
 
   /** A front that does not follow cluster membership (tests of the routing alone). */
   public static Behavior<QueueCommand> create(
@@ -125,6 +129,7 @@ public final class QueueFront {
     this.catalog = catalog;
     this.settings = settings;
     this.payloads = new PayloadCheck(context.getSystem(), settings.maxPayloadBytes());
+    this.versions = CatalogFingerprint.of(catalog).versions();
   }
 
   private Behavior<QueueCommand> routing() {
@@ -197,7 +202,32 @@ public final class QueueFront {
       slice.bytes += size;
     }
     byEntity.forEach((entity, slice) -> send(entity, new Enqueue(slice.tasks, enqueue.replyTo())));
+    for (TaskEnvelope task : enqueue.tasks()) {
+      if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
+        announceRunCatalog(task);
+      }
+    }
     return Behaviors.same();
+  }
+
+  /**
+   * A registration task is offered through this front, so this is the sequencer's node: every entity learns this
+   * node's catalog and the run's keys digest, to judge workers by ({@link QueueCommand.RunCatalog}). Sent again with
+   * every offer, so that an entity that started again elsewhere learns it at the next registration.
+   */
+  private void announceRunCatalog(TaskEnvelope registration) {
+    String keys;
+    try {
+      keys = CatalogFingerprint.keysDigestOf(registration.payload());
+    } catch (IllegalArgumentException e) {
+      context.getLog().warn("registration task {} of run {}: {}; workers' keys are not checked against it",
+          registration.taskId(), registration.runId(), e.getMessage());
+      keys = null;
+    }
+    QueueCommand.RunCatalog runCatalog = new QueueCommand.RunCatalog(registration.runId(), versions, keys);
+    for (String entity : allEntities()) {
+      send(entity, runCatalog);
+    }
   }
 
   /** Tasks bound for one entity, not yet sent. */

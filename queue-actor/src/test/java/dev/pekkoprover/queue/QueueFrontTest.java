@@ -106,6 +106,28 @@ class QueueFrontTest {
   }
 
   @Test
+  void aRegistrationOfferTellsEveryEntityThisNodesVersionsAndTheRunsKeys() {
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    TestTasks.Keys keys = new TestTasks.Keys("k");
+    f.front().tell(new Enqueue(List.of(new TaskEnvelope("reg-1", "register", "r7",
+        dev.pekkoprover.protocol.WorkerRegistrationTask.NAME, 1, keys)), flow.getRef()));
+    ShardingEnvelope<QueueCommand> offer = f.region().receiveMessage();
+    assertEquals("worker-registration", offer.entityId());
+    assertTrue(offer.message() instanceof Enqueue, offer.toString());
+    Map<String, QueueCommand> sent = new HashMap<>();
+    for (int i = 0; i < 6; i++) { // worker-registration, square#0, square#1, add, compile, echo
+      ShardingEnvelope<QueueCommand> envelope = f.region().receiveMessage();
+      sent.put(envelope.entityId(), envelope.message());
+    }
+    assertEquals(Set.of("worker-registration", "square#0", "square#1", "add", "compile", "echo"), sent.keySet());
+    QueueCommand.RunCatalog expected = new QueueCommand.RunCatalog("r7",
+        dev.pekkoprover.protocol.CatalogFingerprint.of(catalog).versions(),
+        dev.pekkoprover.protocol.CatalogFingerprint.keysDigestOf(keys));
+    sent.values().forEach(message -> assertEquals(expected, message));
+  }
+
+  @Test
   void aWorkerAnnouncementReachesTheEntitiesOfTheTypesItServesAndOfThoseItDropped() {
     Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
     TestProbe<WorkerCommand> worker = testKit.createTestProbe();

@@ -69,6 +69,9 @@ public final class AutoscaleSignal {
         continue;
       }
       classes.add(types);
+      if (worker.refused() != null) {
+        continue; // the queue gives it no work (another build): no capacity; replacing it is the operator's call
+      }
       int[] counts = membership.computeIfAbsent(types, t -> new int[2]);
       counts[0]++;
       counts[1] += worker.capacity();

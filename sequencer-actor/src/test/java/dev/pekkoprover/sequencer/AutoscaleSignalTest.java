@@ -62,6 +62,19 @@ class AutoscaleSignalTest {
   }
 
   @Test
+  void aWorkerTheQueueRefusesIsNoCapacity() {
+    AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
+    FleetView.WorkerView good = worker("w1", 2, "a");
+    FleetView.WorkerView old = worker("w2", 2, "a");
+    FleetView.WorkerView refused = new FleetView.WorkerView(old.workerId(), old.node(), old.incarnation(),
+        WorkerState.UNPREPARED, List.of(), old.configuredTypes(), old.capacity(), 0, 0, 0, 0, 0, true,
+        "its task catalog differs from this queue's: a version 2 (queue has 1)");
+    var demand = byClass(signal.update(view(List.of(good, refused), Map.of("a", type(0, 2, 10, 30.0))), 0))
+        .get("a");
+    assertEquals(1, demand.workers(), "only the worker that gets work counts");
+  }
+
+  @Test
   void eachClassSumsItsTypesAndSharesATypeWithAnotherByCapacity() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of("leaves", Set.of("leaf"))));
     // "leaf" is served by the class "leaves" (capacity 1) and by "leaf+merge" (capacity 3)

@@ -1,5 +1,6 @@
 package dev.pekkoprover.worker;
 
+import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
@@ -21,6 +22,7 @@ final class ServedTypes {
   private final Set<String> registered;
   private final Set<String> ready;
   private final List<TaskType<?, ?>> regular;
+  private final CatalogFingerprint fingerprint;
 
   ServedTypes(TaskCatalog catalog) {
     this.catalog = Objects.requireNonNull(catalog, "catalog");
@@ -42,6 +44,12 @@ final class ServedTypes {
     this.registered = Collections.unmodifiableSet(unpreparedButRegistration);
     this.ready = Collections.unmodifiableSet(all);
     this.regular = List.copyOf(regularTypes);
+    this.fingerprint = CatalogFingerprint.of(catalog);
+  }
+
+  /** The versions of its configured types, not registered yet. */
+  CatalogFingerprint fingerprint() {
+    return fingerprint;
   }
 
   TaskCatalog catalog() {

@@ -2,6 +2,7 @@ package dev.pekkoprover.worker;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkoprover.protocol.AnyValue;
+import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
 import dev.pekkoprover.protocol.PayloadCheck;
@@ -16,6 +17,7 @@ import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerCommand.Cancel;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
 import dev.pekkoprover.protocol.WorkerCommand.DispatchAll;
+import dev.pekkoprover.protocol.WorkerCommand.Refused;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
@@ -195,6 +197,10 @@ public final class Worker {
   private Object[] preparedStates;
   /** Registrations of this incarnation so far, so that a prepare of an earlier registration is told apart. */
   private int registrations;
+  /** What it announces: its types' versions, and the digest of {@link #registration} once registered. */
+  private CatalogFingerprint fingerprint;
+  /** A refusal of this incarnation was logged: the queue (every entity of its types) may say it more than once. */
+  private boolean refusalLogged;
 
   private Worker(
       ActorContext<WorkerCommand> context,
@@ -215,6 +221,7 @@ public final class Worker {
     this.json = JacksonObjectMapperProvider.get(context.getSystem()).getOrCreate("jackson-json", Optional.empty());
     this.results = new PayloadCheck(context.getSystem(), settings.maxResultBytes());
     this.meters = WorkerMeters.get(context.getSystem());
+    this.fingerprint = types.fingerprint();
   }
 
   /**
@@ -264,6 +271,7 @@ public final class Worker {
     registration = null;
     registeredRun = null;
     preparedStates = null;
+    fingerprint = types.fingerprint();
     enter(WorkerState.UNPREPARED, detail);
     return Behaviors.receive(WorkerCommand.class)
         .onMessage(Dispatch.class, this::onDispatch)
@@ -273,6 +281,7 @@ public final class Worker {
         .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessage(Refused.class, this::onRefused)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping)
@@ -282,6 +291,7 @@ public final class Worker {
   private Behavior<WorkerCommand> registered(Object parameters, TaskEnvelope registrationTask) {
     this.registration = parameters;
     this.registeredRun = registrationTask.runId();
+    this.fingerprint = types.fingerprint().registeredWith(registeredRun, keysDigest(parameters));
     this.preparedStates = new Object[types.regular().size()];
     this.registrations++;
     enter(WorkerState.REGISTERED, "registered by task " + registrationTask.taskId() + " of run "
@@ -298,6 +308,7 @@ public final class Worker {
         .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onPrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessage(Refused.class, this::onRefused)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping)
@@ -314,6 +325,7 @@ public final class Worker {
         .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessageEquals(Announce.INSTANCE, this::onAnnounce)
+        .onMessage(Refused.class, this::onRefused)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping)
@@ -346,7 +358,40 @@ public final class Worker {
   private void announce() {
     queue.tell(
         new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation, types.served(state),
-            settings.concurrency(), state, types.served(WorkerState.READY)));
+            settings.concurrency(), state, types.served(WorkerState.READY), fingerprint));
+  }
+
+  /** The digest the queue compares; null (its keys are then not checked) for parameters that do not write as JSON. */
+  private String keysDigest(Object parameters) {
+    try {
+      return CatalogFingerprint.keysDigestOf(parameters);
+    } catch (IllegalArgumentException e) {
+      context.getLog().warn("Worker {}: {}; the queue cannot check which keys it holds", workerId, e.getMessage());
+      return null;
+    }
+  }
+
+  /**
+   * The queue gives this incarnation no work. An out-of-date registration mends itself: the worker registers again. A
+   * catalog of another build does not: one ERROR line, and the worker waits (it keeps announcing itself, so it gets
+   * work once the queue runs the same build).
+   */
+  private Behavior<WorkerCommand> onRefused(Refused refused) {
+    if (!incarnation.equals(refused.incarnation())) {
+      return Behaviors.same(); // a refusal of an earlier incarnation
+    }
+    if (refused.registerAgain()) {
+      if (state == WorkerState.UNPREPARED || !Objects.equals(refused.keysDigest(), fingerprint.keysDigest())) {
+        return Behaviors.same(); // it has registered again since
+      }
+      return unprepared("registering again: " + refused.reason());
+    }
+    if (!refusalLogged) {
+      refusalLogged = true;
+      context.getLog().error("Worker {} (incarnation {}) is refused by the queue: {}", workerId, incarnation,
+          refused.reason());
+    }
+    return Behaviors.same();
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.pekkoprover.appchain.proof;
 
+import com.typesafe.config.ConfigFactory;
 import java.util.List;
 
 /**
@@ -55,6 +56,22 @@ public enum Circuit {
 
   public boolean chained() {
     return this != RUNTIME;
+  }
+
+  /**
+   * The version of the circuits (their constraints, public inputs and outputs) and of the appchain task types built on
+   * them: {@code prover.appchain.circuit-version}, read once per JVM from the default configuration (system properties
+   * included, so {@code -Dprover.appchain.circuit-version=2} makes a worker of another circuit version). Every appchain
+   * task type reports it as its {@code version()}; bump the default in this module's {@code reference.conf} when a
+   * circuit changes incompatibly.
+   */
+  public static String version() {
+    return Version.VALUE;
+  }
+
+  /** Read on first use, not at class load: a JVM that never asks needs no configuration. */
+  private static final class Version {
+    static final String VALUE = ConfigFactory.load().getString("prover.appchain.circuit-version");
   }
 
   public static Circuit of(String id) {

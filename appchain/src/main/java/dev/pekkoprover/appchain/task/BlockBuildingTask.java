@@ -3,7 +3,6 @@ package dev.pekkoprover.appchain.task;
 import dev.pekkoprover.appchain.proof.Circuit;
 import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
@@ -14,7 +13,7 @@ import java.util.List;
  * state root). Public input: the first proof's; output: the last one's, so it names the final state root and the
  * last block hash.
  */
-public final class BlockBuildingTask extends NamedTaskType<BlockBuildingInput, MockProof> {
+public final class BlockBuildingTask extends CircuitTaskType<BlockBuildingInput, MockProof> {
   public static final String NAME = "BlockBuildingTask";
   public static final BlockBuildingTask INSTANCE = new BlockBuildingTask();
 

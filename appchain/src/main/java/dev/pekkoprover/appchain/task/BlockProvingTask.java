@@ -5,7 +5,6 @@ import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.appchain.state.StateTransition;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
@@ -16,7 +15,7 @@ import java.util.List;
  * Public input: [index, transaction commitment before, transition commitment before]; output: [index + 1, both
  * commitments after].
  */
-public final class BlockProvingTask extends NamedTaskType<BlockProvingInput, MockProof> {
+public final class BlockProvingTask extends CircuitTaskType<BlockProvingInput, MockProof> {
   public static final String NAME = "BlockProvingTask";
   public static final BlockProvingTask INSTANCE = new BlockProvingTask();
 

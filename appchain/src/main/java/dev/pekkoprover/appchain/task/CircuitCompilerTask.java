@@ -6,7 +6,6 @@ import dev.pekkoprover.appchain.proof.CompileRequest;
 import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.state.Sha256;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,7 @@ import java.util.Map;
  * its result is what registers them. The key is derived from the request's seed and the circuit, so compiling twice
  * gives the same key; it costs the circuit's proving work once.
  */
-public final class CircuitCompilerTask extends NamedTaskType<CompileRequest, CompiledCircuit> {
+public final class CircuitCompilerTask extends CircuitTaskType<CompileRequest, CompiledCircuit> {
   public static final String NAME = "CircuitCompilerTask";
   public static final CircuitCompilerTask INSTANCE = new CircuitCompilerTask();
 

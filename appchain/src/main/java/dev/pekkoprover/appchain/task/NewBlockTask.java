@@ -5,7 +5,6 @@ import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.appchain.trace.BlockHeader;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
@@ -16,7 +15,7 @@ import java.util.List;
  * from the start, and they must give the header's commitments and state roots. Public input: [number, parent hash,
  * state root before]; output: [number + 1, block hash, state root after].
  */
-public final class NewBlockTask extends NamedTaskType<NewBlockInput, MockProof> {
+public final class NewBlockTask extends CircuitTaskType<NewBlockInput, MockProof> {
   public static final String NAME = "NewBlockTask";
   public static final NewBlockTask INSTANCE = new NewBlockTask();
 

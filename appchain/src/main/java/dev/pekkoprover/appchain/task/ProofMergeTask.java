@@ -3,14 +3,13 @@ package dev.pekkoprover.appchain.task;
 import dev.pekkoprover.appchain.proof.Circuit;
 import dev.pekkoprover.appchain.proof.CircuitKeys;
 import dev.pekkoprover.appchain.proof.MockProof;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskContext;
 
 /**
  * A reduction of one circuit: merges the proofs of two adjacent ranges after verifying both and their chaining
  * ({@link Chaining#merge}). The transition and the transaction reductions differ only in name and circuit.
  */
-abstract class ProofMergeTask extends NamedTaskType<ProofPair, MockProof> {
+abstract class ProofMergeTask extends CircuitTaskType<ProofPair, MockProof> {
   private final Circuit circuit;
 
   ProofMergeTask(String name, Circuit circuit) {

@@ -9,7 +9,6 @@ import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.RuntimeInput;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.appchain.tx.TransferRules;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
@@ -19,7 +18,7 @@ import java.util.List;
  * reads, runs the transfer and commits to the state transitions it emits. Public input: the transaction hash;
  * output: the commitment of its transitions.
  */
-public final class RuntimeProvingTask extends NamedTaskType<RuntimeInput, MockProof> {
+public final class RuntimeProvingTask extends CircuitTaskType<RuntimeInput, MockProof> {
   public static final String NAME = "RuntimeProvingTask";
   public static final RuntimeProvingTask INSTANCE = new RuntimeProvingTask();
 

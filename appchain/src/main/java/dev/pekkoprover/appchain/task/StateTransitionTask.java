@@ -10,7 +10,6 @@ import dev.pekkoprover.appchain.state.SparseMerkleTree;
 import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.StateTransitionBatch;
 import dev.pekkoprover.appchain.trace.TracedTransition;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.TaskContext;
 import java.util.Arrays;
@@ -22,7 +21,7 @@ import java.util.List;
  * commitment before]; output: [end index, root after, commitment after]. A witness that does not match fails the
  * task permanently, naming the transition.
  */
-public final class StateTransitionTask extends NamedTaskType<StateTransitionBatch, MockProof> {
+public final class StateTransitionTask extends CircuitTaskType<StateTransitionBatch, MockProof> {
   public static final String NAME = "StateTransitionTask";
   public static final StateTransitionTask INSTANCE = new StateTransitionTask();
 
