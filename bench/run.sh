@@ -22,9 +22,11 @@
 #                    postgres, interleaved round by round; postgres needs PROVER_TEST_DB_URL, _USER, _PASSWORD or
 #                    -- --db-url ...; with --bullmq also the baseline with Redis AOF everysec, and the ratios
 #                    ours-durable/BullMQ-AOF) and metrics-off (throughput at c=8,64 and tree, one JVM and
-#                    cluster, prover.metrics.enabled on then off, alternating); both into ours.txt, the cost
-#                    lines of ratios.txt compare them with the plain set-up
-#   --rounds N       rounds of the durable and metrics-off groups (default 3; --quick 1)
+#                    cluster, prover.metrics.enabled on then off, alternating) and tls (cross-process
+#                    throughput at c=64 and sequential latency with mutual TLS, as shipped, then plain TCP,
+#                    alternating); all into ours.txt, the cost lines of ratios.txt compare them with the plain
+#                    (shipped) set-up
+#   --rounds N       rounds of the durable, metrics-off and tls groups (default 3; --quick 1)
 #   --cluster-workloads L  which workloads the cluster part runs (default throughput,latency,tree,join)
 #   --no-build       use bench/target/bench.jar as it is
 #   --no-wait        do not wait for a quiet machine
@@ -67,7 +69,7 @@ while [ $# -gt 0 ]; do
     --out) OUT=$2; shift ;;
     --bullmq-dir) BULLMQ_DIR=$2; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -136,11 +138,12 @@ if [ "$PROFILE" = 1 ]; then
     "-Dbench.worker.java-opts=-XX:StartFlightRecording=filename=$OUT/profile-worker{n}.jfr,settings=$OUT/profile.jfc")
 fi
 
-JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0; RUN_NOCHECK=0; RUN_DURABLE=0; RUN_METRICS_OFF=0
+JVM_WORKLOADS=(); RUN_MEMORY=0; RUN_CLUSTER=0; RUN_NOCHECK=0; RUN_DURABLE=0; RUN_METRICS_OFF=0; RUN_TLS=0
 for w in ${WORKLOADS//,/ }; do
   case "$w" in
     durable) RUN_DURABLE=1 ;;
     metrics-off) RUN_METRICS_OFF=1 ;;
+    tls) RUN_TLS=1 ;;
     memory) RUN_MEMORY=1 ;;
     cluster) RUN_CLUSTER=1 ;;
     cluster-nocheck) RUN_NOCHECK=1 ;;
@@ -205,6 +208,16 @@ if [ "$RUN_METRICS_OFF" = 1 ]; then
         ours_run throughput,tree --deployment "$d" --conc 8,64 "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}" \
           --conf "prover.metrics.enabled = $m"
       done
+    done
+  done
+fi
+if [ "$RUN_TLS" = 1 ]; then
+  # issue 12: what mutual TLS between the processes costs (the shipped cluster.conf) against plain TCP, throughput at
+  # c=64 and sequential latency, interleaved
+  for round in $(seq "$ROUNDS"); do
+    for t in on off; do
+      ours_run throughput,latency --deployment cluster --conc 64 --lat-conc 1 --tls "$t" \
+        "${HARNESS_ARGS[@]+"${HARNESS_ARGS[@]}"}"
     done
   done
 fi

@@ -85,7 +85,7 @@ public final class Ratios {
 
   /** Fields that say what was measured (not how fast): lines equal in these are runs of one measurement. */
   static final List<String> IDENTITY =
-      List.of("mode", "rate", "c", "leaves", "deployment", "tasks", "trees", "work_ms", "journal", "metrics");
+      List.of("mode", "rate", "c", "leaves", "deployment", "tasks", "trees", "work_ms", "journal", "metrics", "tls");
 
   /** Our journal (none when the line has no {@code journal=}): durable lines pair with the baseline's AOF runs. */
   static String journal(Result r) {
@@ -97,9 +97,14 @@ public final class Ratios {
     return r.has("metrics", "off");
   }
 
-  /** Our line in the shipped set-up: no journal, metrics on (what the targets are about). */
+  /** A cross-process line over plain TCP ({@code --tls off}); the shipped cluster runs mutual TLS. */
+  static boolean tlsOff(Result r) {
+    return r.has("tls", "off");
+  }
+
+  /** Our line in the shipped set-up: no journal, metrics on, TLS between processes (what the targets are about). */
   static boolean plain(Result r) {
-    return journal(r).equals("none") && !metricsOff(r);
+    return journal(r).equals("none") && !metricsOff(r) && !tlsOff(r);
   }
 
   /**
@@ -115,7 +120,7 @@ public final class Ratios {
   /** What tells a durable or metrics-off line apart in a ratio line's ids; empty for a plain line. */
   private static String setupIds(Result r) {
     return (journal(r).equals("none") ? "" : " journal=" + journal(r) + " vs=bullmq_aof")
-        + (metricsOff(r) ? " metrics=off" : "");
+        + (metricsOff(r) ? " metrics=off" : "") + (tlsOff(r) ? " tls=off" : "");
   }
 
   /**
@@ -128,7 +133,8 @@ public final class Ratios {
       StringBuilder key = new StringBuilder(r.kind());
       for (String id : IDENTITY) {
         key.append(' ').append(id).append('=').append(id.equals("journal") ? journal(r)
-            : id.equals("metrics") ? (metricsOff(r) ? "off" : "on") : r.get(id));
+            : id.equals("metrics") ? (metricsOff(r) ? "off" : "on")
+            : id.equals("tls") ? (tlsOff(r) ? "off" : "on") : r.get(id));
       }
       groups.computeIfAbsent(key.toString(), k -> new ArrayList<>()).add(r);
     }
@@ -198,7 +204,7 @@ public final class Ratios {
   }
 
   /**
-   * Ours against ours: each durable or metrics-off line beside the plain line of the same measurement, {@code
+   * Ours against ours: each durable, metrics-off or tls-off line beside the plain line of the same measurement, {@code
    * cost <kind> <ids> metric=<m> with=<x> plain=<y> with_over_plain=<x/y>}.
    */
   private static void costs(List<Result> ours, Consumer<String> out) {
@@ -218,7 +224,8 @@ public final class Ratios {
       Result base = null;
       for (Result p : ours) {
         if (plain(p) && p.kind().equals(r.kind()) && IDENTITY.stream()
-            .filter(id -> !id.equals("journal") && !id.equals("metrics")).allMatch(id -> p.has(id, r.get(id)))) {
+            .filter(id -> !id.equals("journal") && !id.equals("metrics") && !id.equals("tls"))
+            .allMatch(id -> p.has(id, r.get(id)))) {
           base = p;
         }
       }

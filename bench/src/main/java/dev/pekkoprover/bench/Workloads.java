@@ -115,12 +115,18 @@ final class Workloads {
   }
 
   /**
-   * Tags what the node measured really ran with: its journal, and whether its meters are on ({@code
-   * prover.metrics.enabled}, as the node's actor system has it).
+   * Tags what the node measured really ran with: its journal, whether its meters are on ({@code
+   * prover.metrics.enabled}, as the node's actor system has it) and, across processes, whether its transport is
+   * mutual TLS ({@code tls=on}: Artery's {@code tls-tcp}, as shipped) or plain TCP ({@code tls=off}).
    */
   private Line setup(Line line, ProverNode node) {
-    return line.tag("journal", deployment.journal().name())
+    Line tagged = line.tag("journal", deployment.journal().name())
         .tag("metrics", ProverMetrics.get(node.system()).enabled() ? "on" : "off");
+    if (!(deployment instanceof ClusterDeployment)) {
+      return tagged;
+    }
+    String transport = node.system().settings().config().getString("pekko.remote.artery.transport");
+    return tagged.tag("tls", transport.equals("tls-tcp") ? "on" : "off");
   }
 
   /**

@@ -57,6 +57,21 @@ class RatiosTest {
   }
 
   @Test
+  void plainTcpLinesAreCostLinesBesideTheShippedTlsAndNeverJudged() {
+    List<String> out = compare(
+        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=60000 journal=none metrics=on tls=on",
+        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=80000 journal=none metrics=on tls=off",
+        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=70000 journal=none metrics=on tls=on",
+        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=90000 journal=none metrics=on tls=off",
+        "bullmq throughput c=64 jobs=20000 jobs_per_s=5000 wall_s=2");
+    assertEquals("cost throughput c=64 deployment=cluster tasks=20000 journal=none metrics=on tls=off "
+            + "metric=tasks_per_s with=85000.0000 plain=65000.0000 with_over_plain=1.3077",
+        lineStarting(out, "cost throughput c=64 deployment=cluster"));
+    assertEquals("target throughput_c64_cluster want=>=10x_bullmq got=13.0000x met=yes",
+        lineStarting(out, "target throughput_c64_cluster"), "judged on the TLS lines, as shipped");
+  }
+
+  @Test
   void disturbedBaselineRunsAreLeftOutWhenQuietOnesExist() {
     List<String> out = compare(
         "ours throughput c=64 deployment=jvm tasks_per_s=600000",
