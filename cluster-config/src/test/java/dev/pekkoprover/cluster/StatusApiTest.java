@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.flow.FanOutReduce;
@@ -14,6 +15,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -65,8 +69,12 @@ class StatusApiTest {
     TestNodes.await(node.ready());
 
     // a flow whose one leaf fails for good, and one that runs while the test looks
-    node.run("doomed", new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(new Num(4, "permanent")),
-        TestTasks.Add.INSTANCE, Pair::new));
+    CompletableFuture<?> doomed = node.run("doomed", new FanOutReduce<>(TestTasks.Square.INSTANCE,
+        List.of(new Num(4, "permanent")), TestTasks.Add.INSTANCE, Pair::new)).toCompletableFuture();
+    // ... failed before the held flow starts: two flows' tasks reach the queue in no fixed order, and the held leaves
+    // must find both workers free (each then holds one) with the third leaf left pending
+    ExecutionException failed = assertThrows(ExecutionException.class, () -> doomed.get(10, TimeUnit.SECONDS));
+    assertTrue(String.valueOf(failed.getCause().getMessage()).contains("simulated bad input"), failed.toString());
     node.run("held", new FanOutReduce<>(TestTasks.Square.INSTANCE,
         List.of(new Num(2, "hold:s"), new Num(3, "hold:s"), new Num(5, "")), TestTasks.Add.INSTANCE, Pair::new));
     kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {

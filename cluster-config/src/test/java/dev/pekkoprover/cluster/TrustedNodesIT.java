@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
  * CA (same cluster name), one with a valid certificate but another {@code --cluster-name}. The seed logs one line per
  * refused stranger, the run's roots equal the direct ones, no stranger ever becomes a member (none says it is Up, the
  * seed's {@code /status} lists none of their workers) and the one with the other cluster name is told the likely
- * causes. Every node's output is written to {@code target/it-logs/TrustedNodesIT}.
+ * causes. A fourth trusted node of another build ({@code -Dprover.appchain.circuit-version=2}) joins but its worker is
+ * refused by the queue with one line naming the difference (must-show 2 across processes) and listed as refused. Every node's output is written to {@code target/it-logs/TrustedNodesIT}.
  */
 class TrustedNodesIT {
   private static final int BLOCKS = 6;
@@ -42,6 +43,10 @@ class TrustedNodesIT {
     NodeProcesses.Node rest = processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(),
         "--seeds", seed);
     assertTrue(sequencer.awaitLine(line -> line.contains(" up with roles "), 120), sequencer.tail(30));
+    // a trusted node (this CA's certificate) of another build: its circuits are version 2, the cluster's 1
+    int otherBuildPort = NodeProcesses.freePort();
+    NodeProcesses.Node otherBuild = processes.launch(List.of("-Dprover.appchain.circuit-version=2"),
+        List.of("node", "--roles", "worker", "--port", "" + otherBuildPort, "--seeds", seed));
 
     Path otherCa = NodeProcesses.keySet().resolveSibling(NodeProcesses.keySet().getFileName() + "-other-ca");
     ClusterKeys.makeKeySet(otherCa, NodeLauncher.SYSTEM, 1, 1);
@@ -73,8 +78,12 @@ class TrustedNodesIT {
     assertTrue(otherCluster.awaitLine(line -> line.contains("waiting to join cluster 'other'")
             && line.contains("the seeds run with another --cluster-name"), 60),
         "the node of another cluster name gets the clear line:\n" + otherCluster.tail(30));
-    // ... and its retries (dozens a second on Pekko's side) stay one line for 10 more seconds of retrying
-    Thread.sleep(10_000);
+    // ... and its retries (dozens a second on Pekko's side) stay one line while it keeps trying: until it has said
+    // twice more that it still waits (prover.cluster.report-waiting-every, 5 s)
+    int waited = otherCluster.linesWhere(line -> line.contains("waiting to join cluster 'other'")).size();
+    assertTrue(otherCluster.awaitLine(line -> otherCluster.linesWhere(
+            l -> l.contains("waiting to join cluster 'other'")).size() >= waited + 2, 60),
+        "the node of another cluster name keeps trying:\n" + otherCluster.tail(20));
     assertEquals(1, sequencer.linesWhere(line -> line.contains(dropped)).size(),
         "one line for the refused cluster name, not one per retry");
     assertEquals(1, sequencer.linesWhere(line -> line.contains("it does not speak TLS")).size(),
@@ -87,11 +96,23 @@ class TrustedNodesIT {
           "stranger " + stranger.arg("--port") + " never Up:\n" + stranger.tail(20));
       assertFalse(stranger.output().contains(" joined the cluster after waiting"), stranger.tail(20));
     }
+
+    // the member of another build is in the cluster but refused by the queue: one line, and it gets no work
+    String refusal = "its task catalog differs from this queue's";
+    assertEquals(1, sequencer.linesWhere(line -> line.contains("refused worker 127.0.0.1:" + otherBuildPort)
+            && line.contains(refusal) && line.contains("version 2 (queue has 1)")).size(),
+        "one line names the worker of another build and the difference:\n" + sequencer.tail(60));
+    assertTrue(otherBuild.output().contains(refusal), "the refused worker is told why:\n" + otherBuild.tail(20));
+
     Matcher url = STATUS_URL.matcher(sequencer.output());
     assertTrue(url.find(), "the seed prints its status URL");
     String status = Http.get(url.group(1)).body();
     assertTrue(status.contains("127.0.0.1:" + transitions.arg("--port")), "the members' workers are listed:\n" + status);
     assertTrue(status.contains("127.0.0.1:" + rest.arg("--port")), status);
+    Matcher refusedRow = Pattern.compile("\\{\"id\":\"127\\.0\\.0\\.1:" + otherBuildPort + "[^}]*}").matcher(status);
+    assertTrue(refusedRow.find(), "the status lists the worker of another build:\n" + status);
+    assertTrue(refusedRow.group().contains("\"refused\":\"" + refusal), "listed as refused: " + refusedRow.group());
+    assertTrue(refusedRow.group().contains("\"done\":0,"), "it ran nothing: " + refusedRow.group());
     for (int strangerPort : new int[] {plainPort, otherCaPort, otherNamePort}) {
       assertFalse(status.contains("127.0.0.1:" + strangerPort), "no worker of stranger " + strangerPort + ":\n"
           + status);
