@@ -5,7 +5,6 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 
@@ -31,17 +30,23 @@ final class NodeExit {
   record Outcome(int code, String line) {}
 
   private final ActorSystem<?> system;
+  private final CompletableFuture<Boolean> ended;
   private final String self;
   private final AtomicBoolean askedFor = new AtomicBoolean();
 
-  NodeExit(ActorSystem<?> system, String self) {
-    this.system = system;
+  NodeExit(ProverNode node, String self) {
+    this.system = node.system();
+    this.ended = node.ended();
     this.self = self;
     Runtime.getRuntime().addShutdownHook(new Thread(this::onJvmShutdown, "node-exit"));
   }
 
-  CompletableFuture<Done> terminated() {
-    return system.getWhenTerminated().toCompletableFuture();
+  /**
+   * Completes when the actor system has terminated (true), or has stalled in its last shutdown phase past the bound
+   * of {@link Termination} (false): either way the node is out of the cluster.
+   */
+  CompletableFuture<Boolean> terminated() {
+    return ended;
   }
 
   /** The launcher stops the node itself (after the job): the code is the launcher's, nothing to report. */
@@ -51,7 +56,9 @@ final class NodeExit {
 
   /** Waits until the actor system has terminated, prints why (unless a signal stopped it) and returns the code. */
   int awaitTermination() {
-    terminated().join();
+    if (!ended.join()) {
+      System.err.println(Termination.stalledLine(self));
+    }
     Outcome outcome = outcome(reason(), self);
     if (outcome.line() != null && !isSignal(reason())) {
       System.err.println(outcome.line());
@@ -74,7 +81,7 @@ final class NodeExit {
       return;
     }
     try {
-      terminated().get(LEAVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      ended.get(LEAVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     } catch (Exception e) {
       return; // not gone in time: the JVM exits with the signal's code
     }

@@ -319,7 +319,7 @@ public final class NodeLauncher {
       ProverNode node = builder.start();
       String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
       // before the line that says the node is up: a SIGTERM after it exits 0 (one during start-up exits 143)
-      NodeExit exit = new NodeExit(node.system(), self);
+      NodeExit exit = new NodeExit(node, self);
       System.out.printf("node %s up with roles %s%n", self, roles);
       System.out.println(node.endpointsLine());
       if (!sequencer) {

@@ -82,6 +82,8 @@ public final class ProverNode implements AutoCloseable {
   private final List<String> localRoles;
   private NodeEndpoints.Urls endpoints;
   private int workerCounter;
+  /** True once the actor system has terminated; false if that stalled past its bound ({@link Termination}). */
+  private final CompletableFuture<Boolean> ended;
 
   private ProverNode(
       ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, int workers,
@@ -96,6 +98,7 @@ public final class ProverNode implements AutoCloseable {
     CompletableFuture<?> sequencerStarted =
         started.sequencerStarted() == null ? CompletableFuture.completedFuture(null) : started.sequencerStarted();
     this.ready = CompletableFuture.allOf(sequencerStarted, started.workersReady());
+    this.ended = Termination.of(system);
   }
 
   public static Builder builder(String name) {
@@ -294,7 +297,18 @@ public final class ProverNode implements AutoCloseable {
   @Override
   public void close() {
     system.terminate();
-    system.getWhenTerminated().toCompletableFuture().join();
+    if (!ended.join()) {
+      org.slf4j.LoggerFactory.getLogger(ProverNode.class).warn(Termination.stalledLine(nodeId));
+    }
+  }
+
+  /**
+   * Completes with true when this node's actor system has terminated, or with false when, once CoordinatedShutdown
+   * reached its last phase, the system did not finish terminating within that phase's timeout and a margin
+   * ({@link Termination}).
+   */
+  CompletableFuture<Boolean> ended() {
+    return ended;
   }
 
   static TaskCatalog workerCatalog(TaskCatalog catalog, List<String> taskTypes) {
