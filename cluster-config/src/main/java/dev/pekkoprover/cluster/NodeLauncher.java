@@ -19,6 +19,7 @@ import picocli.CommandLine.Option;
 @Command(
     name = "prover-node",
     mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
     subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, NodeLauncher.Status.class,
         NodeLauncher.Keys.class})
@@ -51,6 +52,7 @@ public final class NodeLauncher {
   @Command(
       name = "run",
       mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
       description = "Run the reference appchain in one JVM and check its proofs against the direct computation.")
   static final class Run implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "2", description = "local workers (default: ${DEFAULT-VALUE})")
@@ -80,6 +82,11 @@ public final class NodeLauncher {
 
     @Override
     public Integer call() throws Exception {
+      if (workers < 1 || concurrency < 1) {
+        System.err.println("run refuses to start: --workers and --concurrency must be at least 1 (were " + workers
+            + " and " + concurrency + "): the embedded run proves on its own workers");
+        return USAGE_EXIT;
+      }
       Config base = http.apply(ConfigFactory.load("single-jvm"));
       Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
       AppchainSettings settings = job.settings(config);
@@ -183,6 +190,7 @@ public final class NodeLauncher {
   @Command(
       name = "node",
       mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
       description = "Start one cluster node. With the sequencer role it runs the appchain job once the cluster is "
           + "up; with the worker role it proves; with the queue role it hosts the sharded queue.")
   static final class Node implements Callable<Integer> {
@@ -266,6 +274,21 @@ public final class NodeLauncher {
       String invalidName = ClusterKeys.invalidClusterName(clusterName);
       if (invalidName != null) {
         System.err.println("node refuses to start: " + invalidName + " (--cluster-name)");
+        return USAGE_EXIT;
+      }
+      String badSeed = seeds == null ? null : invalidSeed(seeds);
+      if (badSeed != null) {
+        System.err.println("node refuses to start: " + badSeed);
+        return USAGE_EXIT;
+      }
+      if (port < 0 || port > 65535) {
+        System.err.println("node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
+        return USAGE_EXIT;
+      }
+      if (roles.contains(WORKER_ROLE) && (workers < 1 || concurrency < 1)) {
+        System.err.println("node refuses to start: a node with the worker role needs --workers and --concurrency of "
+            + "at least 1 (were " + workers + " and " + concurrency + "); leave the role out for a node without "
+            + "workers");
         return USAGE_EXIT;
       }
       Config transport;
@@ -365,6 +388,7 @@ public final class NodeLauncher {
   @Command(
       name = "keys",
       mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
       description = "Make the certificates for the cluster's mutual TLS: a CA (<out>/ca.crt, <out>/ca.key) and one "
           + "directory per node, <out>/node-<i> with tls.key, tls.crt and ca.crt, for `node --tls <out>/node-<i>`. "
           + "With --ca, issue more or renewed node certificates from an existing CA instead (rotation).")
@@ -492,6 +516,7 @@ public final class NodeLauncher {
   @Command(
       name = "status",
       mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
       description = "Print a running node's status as tables: workers (state, class, load, done, failed, restarts, "
           + "last heard from), queues, flows, the autoscaling signal and recent failures. Any node of a cluster "
           + "answers for the whole fleet.")
@@ -523,6 +548,32 @@ public final class NodeLauncher {
   }
 
   /** The default cluster name: the actor system's name, in seed addresses {@code pekko://prover@host:port}. */
+  /**
+   * Why a {@code --seeds} entry is no seed address, or null when every one is {@code host:port} (an IPv6 host in
+   * brackets, {@code [::1]:2551}) with a port of 1 to 65535.
+   */
+  static String invalidSeed(List<String> seeds) {
+    for (String seed : seeds) {
+      java.util.regex.Matcher address =
+          java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]+):(\\d{1,5})").matcher(seed.trim());
+      if (!address.matches() || Integer.parseInt(address.group(2)) < 1 || Integer.parseInt(address.group(2)) > 65535) {
+        return "--seeds entry '" + seed.trim() + "' is not host:port (e.g. 127.0.0.1:2551): give the address and "
+            + "cluster port (--port) of each seed node, the same list on every node";
+      }
+    }
+    return null;
+  }
+
+  /** {@code --version}: this build's version (from the runnable jar's manifest), Pekko's and Java's. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String version = NodeLauncher.class.getPackage().getImplementationVersion();
+      return new String[] {"prover-node " + (version == null ? "(version unknown: not run from prover-node.jar)"
+          : version) + ", Apache Pekko " + org.apache.pekko.Version.current() + ", Java " + Runtime.version()};
+    }
+  }
+
   static final String SYSTEM = "prover";
 
   /** Exit code of a command that refuses to start (picocli's code for bad usage): the printed line says why. */
