@@ -285,6 +285,11 @@ public final class NodeLauncher {
         System.err.println("node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
         return USAGE_EXIT;
       }
+      String portInUse = portInUse(host, port);
+      if (portInUse != null) {
+        System.err.println("node refuses to start: " + portInUse);
+        return USAGE_EXIT;
+      }
       if (roles.contains(WORKER_ROLE) && (workers < 1 || concurrency < 1)) {
         System.err.println("node refuses to start: a node with the worker role needs --workers and --concurrency of "
             + "at least 1 (were " + workers + " and " + concurrency + "); leave the role out for a node without "
@@ -562,6 +567,28 @@ public final class NodeLauncher {
       }
     }
     return null;
+  }
+
+  /**
+   * Why this node cannot take its cluster port, or null when it is free (checked before the actor system starts,
+   * whose own failure is about 100 lines of stack trace around the cause; another process may still take the port in
+   * between, then Pekko's failure stands).
+   */
+  static String portInUse(String host, int port) {
+    if (port == 0) {
+      return null;
+    }
+    try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+      socket.setReuseAddress(true);
+      socket.bind(new java.net.InetSocketAddress(host, port));
+      return null;
+    } catch (java.net.BindException e) {
+      return "port " + port + " on " + host + " is in use (another node or program has it): give this node another "
+          + "--port (" + e.getMessage() + ")";
+    } catch (java.io.IOException e) {
+      return "cannot bind " + host + ":" + port + " (" + e.getMessage() + "): check --host, which must be an address "
+          + "of this machine";
+    }
   }
 
   /** {@code --version}: this build's version (from the runnable jar's manifest), Pekko's and Java's. */

@@ -50,6 +50,16 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aPortInUseIsOneLine() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      assertOneLineRefusal(launch("node", "--roles", "worker", "--no-tls", "--port", "" + port),
+          "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node another --port");
+    }
+  }
+
+  @Test
   void seedAddressesAreHostAndPort() {
     assertNull(NodeLauncher.invalidSeed(List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
     assertEquals(true, NodeLauncher.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);
