@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -19,7 +16,6 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The key set that {@code prover-node keys} makes is what Pekko's rotating-keys engine reads and what its peer check
@@ -94,7 +90,7 @@ class ClusterKeysTest {
 
   @Test
   void theLauncherRefusesANodeWithoutUsableTlsFilesInOneLine() throws Exception {
-    Run none = launch("node", "--roles", "worker");
+    LauncherRun none = LauncherRun.of("node", "--roles", "worker");
     assertEquals(2, none.code());
     assertEquals(1, none.err().lines().count(), none.err());
     assertTrue(none.err().contains("--tls <dir>") && none.err().contains("prover-node keys")
@@ -102,52 +98,36 @@ class ClusterKeysTest {
 
     ClusterKeys.makeKeySet(dir, "prover", 1, 30);
     Files.delete(dir.resolve("node-1/tls.crt"));
-    Run missing = launch("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
+    LauncherRun missing = LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
     assertEquals(2, missing.code());
     assertEquals(1, missing.err().lines().count(), missing.err());
     assertTrue(missing.err().contains(dir.resolve("node-1/tls.crt").toString()), missing.err());
 
     Files.writeString(dir.resolve("node-1/tls.crt"), "not a certificate");
-    Run garbage = launch("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
+    LauncherRun garbage = LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
     assertEquals(2, garbage.code());
     assertTrue(garbage.err().contains("holds no X.509 certificate"), garbage.err());
 
-    Run badName = launch("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
+    LauncherRun badName = LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
     assertEquals(2, badName.code());
     assertTrue(badName.err().contains("cluster name 'a.b' is not valid"), badName.err());
   }
 
   @Test
   void theKeysCommandMakesACaAndNodeDirectories() throws Exception {
-    Run keys = launch("keys", "--out", dir.toString(), "--nodes", "2", "--cluster-name", "beta", "--hosts",
-        "10.0.0.1,node-b.example");
+    LauncherRun keys = LauncherRun.of("keys", "--out", dir.toString(), "--nodes", "2", "--cluster-name", "beta",
+        "--hosts", "10.0.0.1,node-b.example");
     assertEquals(0, keys.code(), keys.err());
     assertTrue(keys.out().contains("off the nodes"), keys.out());
     X509Certificate second = read(dir.resolve("node-2/tls.crt"));
     assertTrue(second.getSubjectAlternativeNames().contains(List.of(2, "node-b.example")));
     assertTrue(read(dir.resolve("node-1/tls.crt")).getSubjectAlternativeNames().contains(List.of(7, "10.0.0.1")));
 
-    Run more = launch("keys", "--ca", dir.toString(), "--out", dir.toString(), "--first", "3", "--nodes", "1");
+    LauncherRun more =
+        LauncherRun.of("keys", "--ca", dir.toString(), "--out", dir.toString(), "--first", "3", "--nodes", "1");
     assertEquals(0, more.code(), more.err());
     assertTrue(more.out().contains("cluster 'beta'"), "the CA's cluster name: " + more.out());
     assertNull(ClusterTls.NodeFiles.inDirectory(dir.resolve("node-3")).problem());
   }
 
-  record Run(int code, String out, String err) {}
-
-  private static Run launch(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream stdout = System.out;
-    PrintStream stderr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      int code = new CommandLine(new NodeLauncher()).execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(stdout);
-      System.setErr(stderr);
-    }
-  }
 }

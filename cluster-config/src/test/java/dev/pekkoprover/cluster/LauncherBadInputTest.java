@@ -4,12 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 /**
  * The launcher's bad input ends in one line on standard error and exit code 2, before anything starts (issue 13,
@@ -17,25 +13,8 @@ import picocli.CommandLine;
  */
 class LauncherBadInputTest {
 
-  record Run(int code, String out, String err) {}
 
-  private static Run launch(String... args) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    PrintStream stdout = System.out;
-    PrintStream stderr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      int code = new CommandLine(new NodeLauncher()).execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(stdout);
-      System.setErr(stderr);
-    }
-  }
-
-  private static void assertOneLineRefusal(Run run, String says) {
+  private static void assertOneLineRefusal(LauncherRun run, String says) {
     assertEquals(NodeLauncher.USAGE_EXIT, run.code(), run.err());
     assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
     assertTrue(run.err().contains(says), run.err());
@@ -43,9 +22,10 @@ class LauncherBadInputTest {
 
   @Test
   void aSeedWithoutPortIsOneLine() {
-    assertOneLineRefusal(launch("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1"),
+    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1"),
         "--seeds entry '127.0.0.1' is not host:port (e.g. 127.0.0.1:2551)");
-    assertOneLineRefusal(launch("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1:2551,host:99999"),
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1:2551,host:99999"),
         "'host:99999' is not host:port");
   }
 
@@ -54,7 +34,7 @@ class LauncherBadInputTest {
     try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
         java.net.InetAddress.getByName("127.0.0.1"))) {
       int port = taken.getLocalPort();
-      assertOneLineRefusal(launch("node", "--roles", "worker", "--no-tls", "--port", "" + port),
+      assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port", "" + port),
           "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node another --port");
     }
   }
@@ -68,16 +48,17 @@ class LauncherBadInputTest {
 
   @Test
   void noWorkersIsOneLineNotAHang() {
-    assertOneLineRefusal(launch("run", "--workers", "0", "--in-memory"), "--workers and --concurrency must be at least 1");
-    assertOneLineRefusal(launch("run", "--concurrency", "0", "--in-memory"), "(were 2 and 0)");
-    assertOneLineRefusal(launch("node", "--roles", "worker", "--no-tls", "--workers", "0"),
+    assertOneLineRefusal(LauncherRun.of("run", "--workers", "0", "--in-memory"),
+        "--workers and --concurrency must be at least 1");
+    assertOneLineRefusal(LauncherRun.of("run", "--concurrency", "0", "--in-memory"), "(were 2 and 0)");
+    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--workers", "0"),
         "a node with the worker role needs --workers and --concurrency of at least 1");
   }
 
   @Test
   void versionSaysWhichBuildRuns() {
     for (String[] args : List.of(new String[] {"--version"}, new String[] {"node", "--version"})) {
-      Run run = launch(args);
+      LauncherRun run = LauncherRun.of(args);
       assertEquals(0, run.code(), run.err());
       assertTrue(run.out().startsWith("prover-node "), run.out());
       assertTrue(run.out().contains("Apache Pekko 1."), run.out());
