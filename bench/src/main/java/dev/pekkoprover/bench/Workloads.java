@@ -13,7 +13,7 @@ import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.FlowResult;
-import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.util.ArrayList;
@@ -110,7 +110,7 @@ final class Workloads {
 
   /** Results the node's result store has written (durability on), 0 without one. */
   private static long storedResults(ProverNode node) {
-    Sequencer.StoreStats stats = Harness.await(node.storeStats(), 10);
+    ProvingOrchestrator.StoreStats stats = Harness.await(node.storeStats(), 10);
     return stats.writer() == null ? 0 : stats.writer().results();
   }
 
@@ -137,7 +137,7 @@ final class Workloads {
     if (!deployment.journal().durable()) {
       return line;
     }
-    Sequencer.StoreStats stats = Harness.await(node.storeStats(), 10);
+    ProvingOrchestrator.StoreStats stats = Harness.await(node.storeStats(), 10);
     check(stats.writer() != null, "journal " + deployment.journal().name() + " but the node has no result store");
     long stored = stats.writer().results() - before;
     check(stored == expected, "the result store wrote " + stored + " results over the measured runs, expected "

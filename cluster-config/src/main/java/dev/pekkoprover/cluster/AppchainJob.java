@@ -17,7 +17,7 @@ import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.FlowResult;
-import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import dev.pekkoprover.sequencer.StartupPlan;
@@ -247,7 +247,7 @@ public final class AppchainJob {
   private static int reportResume(
       ProverNode node, List<List<BlockTrace>> batches, List<String> names, JobProgress out) {
     Set<String> stored = new HashSet<>(node.storedFlows(names).toCompletableFuture().join());
-    Sequencer.StoreStats store = node.storeStats().toCompletableFuture().join();
+    ProvingOrchestrator.StoreStats store = node.storeStats().toCompletableFuture().join();
     List<String> ranges = new ArrayList<>(); // stored batches, consecutive ones as one range of blocks
     long rangeStart = -1;
     long rangeEnd = -1;
@@ -295,7 +295,7 @@ public final class AppchainJob {
     return storedBlocks;
   }
 
-  private static String describe(Sequencer.StoreStats store) {
+  private static String describe(ProvingOrchestrator.StoreStats store) {
     if (store.writer() == null) {
       return store.results() + " results held";
     }

@@ -5,7 +5,7 @@ import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.sequencer.AutoscaleSettings;
 import dev.pekkoprover.sequencer.AutoscaleSignal;
-import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +57,7 @@ final class NodeStatus {
         AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
     CompletableFuture<FlowsView> flows = orNull(sequencer().thenCompose(sequencer -> sequencer == null
         ? CompletableFuture.completedFuture(null)
-        : AskPattern.ask(sequencer, Sequencer.GetFlows::new, timeout, system.scheduler())));
+        : AskPattern.ask(sequencer, ProvingOrchestrator.GetFlows::new, timeout, system.scheduler())));
     return fleet.thenCombine(flows, (fleetView, flowsView) -> {
       List<String> problems = new ArrayList<>();
       List<AutoscaleSignal.Demand> demands = List.of();
@@ -78,12 +78,12 @@ final class NodeStatus {
   }
 
   /** The sequencer's flows endpoint from the receptionist (any node of the cluster), or null when none is listed. */
-  private CompletionStage<ActorRef<Sequencer.GetFlows>> sequencer() {
+  private CompletionStage<ActorRef<ProvingOrchestrator.GetFlows>> sequencer() {
     CompletionStage<Receptionist.Listing> listing = AskPattern.ask(system.receptionist(),
-        (ActorRef<Receptionist.Listing> replyTo) -> Receptionist.find(Sequencer.FLOWS_KEY, replyTo), timeout,
+        (ActorRef<Receptionist.Listing> replyTo) -> Receptionist.find(ProvingOrchestrator.FLOWS_KEY, replyTo), timeout,
         system.scheduler());
     return listing.thenApply(found -> {
-      var instances = found.getServiceInstances(Sequencer.FLOWS_KEY);
+      var instances = found.getServiceInstances(ProvingOrchestrator.FLOWS_KEY);
       return instances.isEmpty() ? null : instances.iterator().next();
     });
   }

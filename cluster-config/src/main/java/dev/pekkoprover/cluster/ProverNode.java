@@ -16,7 +16,7 @@ import dev.pekkoprover.queue.QueueFront;
 import dev.pekkoprover.queue.QueueSettings;
 import dev.pekkoprover.queue.ShardedTaskQueue;
 import dev.pekkoprover.sequencer.FlowResult;
-import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.sequencer.WorkerReadyGate;
 import dev.pekkoprover.sequencer.WorkerRegistrationFlow;
@@ -139,11 +139,11 @@ public final class ProverNode implements AutoCloseable {
 
   /** Like {@link #run} but yields the whole completion, with the flow's counters. */
   public <R> CompletionStage<FlowResult.Completed> runWithStats(String name, FlowLogic<R> logic) {
-    ActorRef<Sequencer.Command> sequencer = requireSequencer();
+    ActorRef<ProvingOrchestrator.Command> sequencer = requireSequencer();
     CompletionStage<FlowResult> result =
         AskPattern.ask(
             sequencer,
-            (ActorRef<FlowResult> replyTo) -> new Sequencer.RunFlow<>(name, logic, replyTo),
+            (ActorRef<FlowResult> replyTo) -> new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
             FLOW_TIMEOUT,
             system.scheduler());
     return result.thenApply(
@@ -169,21 +169,21 @@ public final class ProverNode implements AutoCloseable {
    * prover.persistence}; otherwise none). Answered once start-up is done.
    */
   public CompletionStage<List<String>> storedFlows(List<String> names) {
-    return AskPattern.<Sequencer.Command, Sequencer.StoredFlows>ask(
+    return AskPattern.<ProvingOrchestrator.Command, ProvingOrchestrator.StoredFlows>ask(
             requireSequencer(),
-            replyTo -> new Sequencer.GetStoredFlows(List.copyOf(names), replyTo),
+            replyTo -> new ProvingOrchestrator.GetStoredFlows(List.copyOf(names), replyTo),
             ASK_TIMEOUT,
             system.scheduler())
-        .thenApply(Sequencer.StoredFlows::names);
+        .thenApply(ProvingOrchestrator.StoredFlows::names);
   }
 
   /** The result store's counters: results held, writes and their batch sizes and latency (durability on). */
-  public CompletionStage<Sequencer.StoreStats> storeStats() {
-    return AskPattern.ask(requireSequencer(), Sequencer.GetStoreStats::new, ASK_TIMEOUT, system.scheduler());
+  public CompletionStage<ProvingOrchestrator.StoreStats> storeStats() {
+    return AskPattern.ask(requireSequencer(), ProvingOrchestrator.GetStoreStats::new, ASK_TIMEOUT, system.scheduler());
   }
 
-  public CompletionStage<Sequencer.Status> sequencerStatus() {
-    return AskPattern.ask(requireSequencer(), Sequencer.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+  public CompletionStage<ProvingOrchestrator.Status> sequencerStatus() {
+    return AskPattern.ask(requireSequencer(), ProvingOrchestrator.GetStatus::new, ASK_TIMEOUT, system.scheduler());
   }
 
   /** The registration loop's counters (how many workers registered, whether a task is on offer). */
@@ -287,7 +287,7 @@ public final class ProverNode implements AutoCloseable {
     system.tell(new Guardian.StopWorker(workerId));
   }
 
-  private ActorRef<Sequencer.Command> requireSequencer() {
+  private ActorRef<ProvingOrchestrator.Command> requireSequencer() {
     if (started.sequencer() == null) {
       throw new IllegalStateException("this node runs no sequencer: build it with .sequencer(plan)");
     }
@@ -495,7 +495,7 @@ public final class ProverNode implements AutoCloseable {
     record Started(
         String nodeId,
         ActorRef<QueueCommand> queue,
-        ActorRef<Sequencer.Command> sequencer,
+        ActorRef<ProvingOrchestrator.Command> sequencer,
         CompletableFuture<Object> sequencerStarted,
         CompletableFuture<Void> workersReady,
         Map<String, ActorRef<WorkerCommand>> workers) {}
@@ -580,8 +580,8 @@ public final class ProverNode implements AutoCloseable {
         return new Started(nodeId, queue, null, null, workersReady, workers);
       }
       CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
-      Behavior<Sequencer.Command> behavior = Sequencer.create(queue, plan, sequencerStarted);
-      ActorRef<Sequencer.Command> sequencer =
+      Behavior<ProvingOrchestrator.Command> behavior = ProvingOrchestrator.create(queue, plan, sequencerStarted);
+      ActorRef<ProvingOrchestrator.Command> sequencer =
           deployment == Deployment.LOCAL
               ? context.spawn(behavior, "sequencer")
               : ClusterSingleton.get(context.getSystem())

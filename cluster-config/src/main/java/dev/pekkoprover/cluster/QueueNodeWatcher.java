@@ -1,6 +1,6 @@
 package dev.pekkoprover.cluster;
 
-import dev.pekkoprover.sequencer.Sequencer;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
@@ -14,7 +14,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
 /**
  * Tells the sequencer when a cluster member with role {@code queue} has been removed (it left, or was downed): the
  * queue entities it hosted start again, empty, on another queue node, and only the sequencer's flows know which tasks
- * they held ({@link Sequencer.QueueNodeLost}). Runs on every node with role {@code sequencer} and tells the
+ * they held ({@link ProvingOrchestrator.QueueNodeLost}). Runs on every node with role {@code sequencer} and tells the
  * singleton through its proxy, so with a standby sequencer node the sequencer hears of one loss more than once (it
  * acts once).
  *
@@ -24,10 +24,10 @@ import org.apache.pekko.cluster.typed.Subscribe;
  */
 final class QueueNodeWatcher {
   private final ActorContext<MemberRemoved> context;
-  private final ActorRef<Sequencer.Command> sequencer;
+  private final ActorRef<ProvingOrchestrator.Command> sequencer;
   private final UniqueAddress self;
 
-  private QueueNodeWatcher(ActorContext<MemberRemoved> context, ActorRef<Sequencer.Command> sequencer) {
+  private QueueNodeWatcher(ActorContext<MemberRemoved> context, ActorRef<ProvingOrchestrator.Command> sequencer) {
     this.context = context;
     this.sequencer = sequencer;
     Cluster cluster = Cluster.get(context.getSystem());
@@ -35,7 +35,7 @@ final class QueueNodeWatcher {
     cluster.subscriptions().tell(Subscribe.create(context.getSelf(), MemberRemoved.class));
   }
 
-  static Behavior<MemberRemoved> create(ActorRef<Sequencer.Command> sequencer) {
+  static Behavior<MemberRemoved> create(ActorRef<ProvingOrchestrator.Command> sequencer) {
     return Behaviors.setup(context -> {
       context.setLoggerName(QueueNodeWatcher.class); // else a Pekko logger, which a node's logback keeps at WARN
       return new QueueNodeWatcher(context, sequencer).watching();
@@ -51,7 +51,7 @@ final class QueueNodeWatcher {
     if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
       context.getLog().debug("Queue node {} removed (was {}): telling the sequencer", member.address(),
           removed.previousStatus());
-      sequencer.tell(new Sequencer.QueueNodeLost(member.address().toString(), member.uniqueAddress().longUid()));
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLost(member.address().toString(), member.uniqueAddress().longUid()));
     }
     return Behaviors.same();
   }

@@ -21,7 +21,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 public final class ResultIndex {
 
   /** A flow task waiting on another task with the same content key. */
-  record Waiter(ActorRef<Flow.Command> flow, long sequence) {}
+  record Waiter(ActorRef<FlowRunner.Command> flow, long sequence) {}
 
   /** A result being computed by one flow's task; other flows' tasks with the same key wait on it. */
   static final class Claim {
@@ -97,10 +97,10 @@ public final class ResultIndex {
 
   /**
    * Called by a flow that pushes {@code key} and found nothing stored: takes the claim on it, or waits on another
-   * flow's (that flow then tells {@code flow} a {@link Flow.ClaimSettled} for {@code sequence}), or finds the result
+   * flow's (that flow then tells {@code flow} a {@link FlowRunner.ClaimSettled} for {@code sequence}), or finds the result
    * stored after all (stored and settled between the lookup and the claim).
    */
-  ClaimOutcome claim(String key, ActorRef<Flow.Command> flow, long sequence) {
+  ClaimOutcome claim(String key, ActorRef<FlowRunner.Command> flow, long sequence) {
     Claim mine = null;
     while (true) {
       if (mine == null) {

@@ -27,7 +27,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  *
  * <p>What a reader must not miss: the task on offer lives in one queue entity, and when that entity's node goes
  * away the task goes with it, and no worker would ever register again. So the loop offers the same task again when
- * told a queue node is gone ({@link Sequencer.QueueNodeLost}), and, as a last resort for a loss nobody reported,
+ * told a queue node is gone ({@link ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody reported,
  * asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task and
  * offers it again when not. The queue ignores an offer of a task id it holds.
  */
@@ -133,7 +133,7 @@ public final class WorkerRegistrationFlow {
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessage(WrappedMissing.class, this::onMissing)
-        .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(ProvingOrchestrator.QueueNodeLost.class, this::onQueueNodeLost)
         .build();
   }
 
@@ -209,7 +209,7 @@ public final class WorkerRegistrationFlow {
     return Behaviors.same();
   }
 
-  private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
+  private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     if (taskOnOffer != null) {
       context.getLog().info("Registration flow: queue node {} left: re-offered task {}", lost.address(), taskOnOffer);
       sendOffer();

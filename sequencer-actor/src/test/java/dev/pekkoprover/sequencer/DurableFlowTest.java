@@ -46,8 +46,8 @@ class DurableFlowTest {
 
   /** A store as the sequencer runs it: the event-sourced store, its writer and the read view. */
   private record Store(ResultIndex index, ActorRef<ResultStore.Command> store, ActorRef<ResultWriter.Command> writer) {
-    Flow.Durable durable() {
-      return new Flow.Durable(index, writer, "params");
+    FlowRunner.Durable durable() {
+      return new FlowRunner.Durable(index, writer, "params");
     }
   }
 
@@ -94,7 +94,7 @@ class DurableFlowTest {
     Store store = startStore("restart");
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    ActorRef<Flow.Command> first = testKit.spawn(Flow.create(
+    ActorRef<FlowRunner.Command> first = testKit.spawn(FlowRunner.create(
         "sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef(), Duration.ZERO, store.durable()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(4, leaves.tasks().size());
@@ -111,7 +111,7 @@ class DurableFlowTest {
 
     TestProbe<QueueCommand> queue2 = testKit.createTestProbe();
     TestProbe<FlowResult> requester2 = testKit.createTestProbe();
-    testKit.spawn(Flow.create(
+    testKit.spawn(FlowRunner.create(
         "sum", "run-2", queue2.getRef(), sumOfSquares(4), requester2.getRef(), Duration.ZERO, again.durable()));
     QueueCommand.Enqueue rest = queue2.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(List.of(Num.of(3), Num.of(4), new Pair(Num.of(1), Num.of(4))), payloads(rest),
@@ -142,10 +142,10 @@ class DurableFlowTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requesterA = testKit.createTestProbe();
     TestProbe<FlowResult> requesterB = testKit.createTestProbe();
-    testKit.spawn(Flow.create(
+    testKit.spawn(FlowRunner.create(
         "a", RUN, queue.getRef(), sumOfSquares(4), requesterA.getRef(), Duration.ZERO, store.durable()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    testKit.spawn(Flow.create(
+    testKit.spawn(FlowRunner.create(
         "b", RUN, queue.getRef(), sumOfSquares(4), requesterB.getRef(), Duration.ZERO, store.durable()));
     queue.expectNoMessage(Duration.ofMillis(200)); // b waits on a's four leaves
 
@@ -177,10 +177,10 @@ class DurableFlowTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requesterA = testKit.createTestProbe();
     TestProbe<FlowResult> requesterB = testKit.createTestProbe();
-    testKit.spawn(Flow.create(
+    testKit.spawn(FlowRunner.create(
         "a", RUN, queue.getRef(), sumOfSquares(2), requesterA.getRef(), Duration.ZERO, store.durable()));
     QueueCommand.Enqueue leavesA = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    testKit.spawn(Flow.create(
+    testKit.spawn(FlowRunner.create(
         "b", RUN, queue.getRef(), sumOfSquares(2), requesterB.getRef(), Duration.ZERO, store.durable()));
     queue.expectNoMessage(Duration.ofMillis(200)); // b waits on a's claims
 
@@ -216,13 +216,13 @@ class DurableFlowTest {
 
     // and a later flow asking for the task that failed runs it again: it is not served from the store
     TestProbe<FlowResult> requesterC = testKit.createTestProbe();
-    testKit.spawn(Flow.create("c", RUN, queue.getRef(),
+    testKit.spawn(FlowRunner.create("c", RUN, queue.getRef(),
         new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(new Num(7, "fail")), TestTasks.Add.INSTANCE, Pair::new),
         requesterC.getRef(), Duration.ZERO, store.durable()));
     QueueCommand.Enqueue failing = queue.expectMessageClass(QueueCommand.Enqueue.class);
     fail(failing, failing.tasks().get(0));
     requesterC.expectMessageClass(FlowResult.Failed.class);
-    testKit.spawn(Flow.create("d", RUN, queue.getRef(),
+    testKit.spawn(FlowRunner.create("d", RUN, queue.getRef(),
         new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(new Num(7, "fail")), TestTasks.Add.INSTANCE, Pair::new),
         TestProbe.<FlowResult>create(testKit.system()).getRef(), Duration.ZERO, store.durable()));
     QueueCommand command = queue.receiveMessage();
@@ -241,8 +241,8 @@ class DurableFlowTest {
     ResultIndex index = new ResultIndex();
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("slow-store", RUN, queue.getRef(), sumOfSquares(4), requester.getRef(), Duration.ZERO,
-        new Flow.Durable(index, writer, "params")));
+    testKit.spawn(FlowRunner.create("slow-store", RUN, queue.getRef(), sumOfSquares(4), requester.getRef(), Duration.ZERO,
+        new FlowRunner.Durable(index, writer, "params")));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     leaves.tasks().forEach(task -> succeed(leaves, task, value(task.payload())));
 

@@ -58,7 +58,7 @@ class WorkerRegistrationRecoveryTest {
     QueueCommand.Enqueue again =
         LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-offered task " + offered.taskId())
             .expect(testKit.system(), () -> {
-              flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+              flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
               return queue.expectMessageClass(QueueCommand.Enqueue.class);
             });
     assertEquals(List.of(offered), again.tasks(), "the same task: the queue ignores it where it still holds it");
@@ -101,7 +101,7 @@ class WorkerRegistrationRecoveryTest {
         testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ZERO));
     QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = offer.tasks().get(0);
-    flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
     queue.expectMessageClass(QueueCommand.Enqueue.class);
 
     // the copy the lost entity dispatched did reach a worker after all, and the re-offered copy reached another

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SequencerDurabilityTest {
+class ProvingOrchestratorDurabilityTest {
   private final ActorTestKit testKit = ActorTestKit.create("sequencer-durable", DurableTestConfig.config(""));
 
   @AfterAll
@@ -82,15 +82,15 @@ class SequencerDurabilityTest {
     }
   }
 
-  private record Started(ActorRef<Sequencer.Command> sequencer, String runId) {}
+  private record Started(ActorRef<ProvingOrchestrator.Command> sequencer, String runId) {}
 
   private Started start(TestProbe<QueueCommand> queue) {
     CompletableFuture<Object> started = new CompletableFuture<>();
-    ActorRef<Sequencer.Command> sequencer =
-        testKit.spawn(Sequencer.create(queue.getRef(), StartupPlan.fixed(new TestTasks.Keys("k")), started));
+    ActorRef<ProvingOrchestrator.Command> sequencer =
+        testKit.spawn(ProvingOrchestrator.create(queue.getRef(), StartupPlan.fixed(new TestTasks.Keys("k")), started));
     started.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join(); // the stores have recovered
-    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
-    sequencer.tell(new Sequencer.GetStatus(status.getRef()));
+    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
+    sequencer.tell(new ProvingOrchestrator.GetStatus(status.getRef()));
     return new Started(sequencer, status.receiveMessage().runId());
   }
 
@@ -100,7 +100,7 @@ class SequencerDurabilityTest {
     Started first = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
 
-    first.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    first.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     QueueCommand.Enqueue leaves = nextFlowEnqueue(queue);
     answer(leaves, first.runId());
     answer(nextFlowEnqueue(queue), first.runId());
@@ -108,7 +108,7 @@ class SequencerDurabilityTest {
     assertEquals(Num.of(5), done.result());
     assertFalse(done.restored());
 
-    first.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    first.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     FlowResult.Completed again = requester.expectMessageClass(FlowResult.Completed.class);
     assertTrue(again.restored(), "answered from the flow-outcome store");
     assertEquals(Num.of(5), again.result());
@@ -117,14 +117,14 @@ class SequencerDurabilityTest {
     // a sequencer started again (the process restarted): its stores recover from the journal
     testKit.stop(first.sequencer());
     Started second = start(queue);
-    TestProbe<Sequencer.StoredFlows> stored = testKit.createTestProbe();
-    second.sequencer().tell(new Sequencer.GetStoredFlows(List.of("batch-1", "batch-2"), stored.getRef()));
+    TestProbe<ProvingOrchestrator.StoredFlows> stored = testKit.createTestProbe();
+    second.sequencer().tell(new ProvingOrchestrator.GetStoredFlows(List.of("batch-1", "batch-2"), stored.getRef()));
     assertEquals(List.of("batch-1"), stored.receiveMessage().names());
 
-    second.sequencer().tell(new Sequencer.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    second.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     assertTrue(requester.expectMessageClass(FlowResult.Completed.class).restored());
     // another name, the same work and two more leaves: only the new leaves and the merges they take run
-    second.sequencer().tell(new Sequencer.RunFlow<>(
+    second.sequencer().tell(new ProvingOrchestrator.RunFlow<>(
         "batch-2", sumOfSquares(Num.of(1), Num.of(2), Num.of(3), Num.of(4)), requester.getRef()));
     QueueCommand.Enqueue rest = nextFlowEnqueue(queue);
     assertEquals(List.of(Num.of(3), Num.of(4)), rest.tasks().stream().map(TaskEnvelope::payload).toList(),
@@ -140,9 +140,9 @@ class SequencerDurabilityTest {
     assertEquals(Num.of(30), batch2.result());
     assertEquals(3, batch2.stats().reused());
 
-    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
-    second.sequencer().tell(new Sequencer.GetStatus(status.getRef()));
-    Sequencer.Status seen = status.receiveMessage();
+    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
+    second.sequencer().tell(new ProvingOrchestrator.GetStatus(status.getRef()));
+    ProvingOrchestrator.Status seen = status.receiveMessage();
     assertEquals(1, seen.flowsRestored());
     assertEquals(3, seen.tasksReused());
     testKit.stop(second.sequencer());
@@ -153,14 +153,14 @@ class SequencerDurabilityTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     Started started = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    started.sequencer().tell(new ProvingOrchestrator.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue first = nextFlowEnqueue(queue);
     TaskEnvelope task = first.tasks().get(0);
     first.replyTo().tell(new TaskOutcome.Failed(
         task.taskId(), task.flowId(), started.runId(), task.taskType(), 3, "IllegalStateException: boom"));
     assertTrue(requester.expectMessageClass(FlowResult.Failed.class).reason().contains("boom"));
 
-    started.sequencer().tell(new Sequencer.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    started.sequencer().tell(new ProvingOrchestrator.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue retry = nextFlowEnqueue(queue);
     assertEquals(List.of(Num.of(40)), retry.tasks().stream().map(TaskEnvelope::payload).toList(),
         "neither the flow nor its failed task was stored: it runs again");

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class SequencerQueueNodeLostTest {
+class ProvingOrchestratorQueueNodeLostTest {
   private final ActorTestKit testKit = ActorTestKit.create("sequencer", TestConfig.config());
 
   @AfterAll
@@ -46,17 +46,17 @@ class SequencerQueueNodeLostTest {
     TestTasks.Keys keys = new TestTasks.Keys("k");
     StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
         StartupPlan.of(TestTasks.Compile.INSTANCE, List.of(new TestTasks.CompileRequest("c")), results -> keys);
-    ActorRef<Sequencer.Command> sequencer =
-        testKit.spawn(Sequencer.create(queue.getRef(), plan, new CompletableFuture<>()));
+    ActorRef<ProvingOrchestrator.Command> sequencer =
+        testKit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
 
     // start-up: the compile task is re-sent when a queue node goes
     QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    sequencer.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 1));
+    sequencer.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 1));
     assertEquals(compile.tasks(), queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
 
     TaskEnvelope task = compile.tasks().get(0);
-    TestProbe<Sequencer.Status> status = testKit.createTestProbe();
-    sequencer.tell(new Sequencer.GetStatus(status.getRef()));
+    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
+    sequencer.tell(new ProvingOrchestrator.GetStatus(status.getRef()));
     String runId = status.receiveMessage().runId();
     assertTrue(runId.matches("r\\d{13}-[0-9a-f]{8}"), "a run id from RunIds, ordered by start time: " + runId);
     assertEquals(runId, task.runId());
@@ -68,12 +68,12 @@ class SequencerQueueNodeLostTest {
     // running: a flow with two leaves pending
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     List<Num> inputs = List.of(Num.of(1), Num.of(2));
-    sequencer.tell(new Sequencer.RunFlow<>("sum",
+    sequencer.tell(new ProvingOrchestrator.RunFlow<>("sum",
         new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new),
         requester.getRef()));
     List<TaskEnvelope> leaves = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks();
 
-    Sequencer.QueueNodeLost lost = new Sequencer.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
+    ProvingOrchestrator.QueueNodeLost lost = new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
     sequencer.tell(lost);
     Map<String, List<TaskEnvelope>> resent = new HashMap<>();
     for (QueueCommand message : queue.receiveSeveralMessages(2)) {

@@ -42,7 +42,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * <p>What a reader must not miss: a task is sent again only when it was lost, never because it waits long. When its
  * outcome is overdue ({@code resend-after}, then backing off) the flow asks the queue whether it still holds it
  * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
- * gone ({@link Sequencer.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
+ * gone ({@link ProvingOrchestrator.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
  * the same task ids, which the queue ignores for tasks it holds.
  *
  * <p>With durability on ({@link Durable}) every push gets a content key (task type + SHA-256 of the serialised
@@ -51,9 +51,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * handed to its callback only after the store confirmed it written; failed and cancelled tasks are never stored.
  * Callbacks of results found at push time run after the callback that pushed them returns, never inside it.
  */
-public final class Flow<R> extends AbstractBehavior<Flow.Command> implements FlowScope<R> {
+public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> implements FlowScope<R> {
 
-  /** The flow's messages: the queue's outcomes and answers, wrapped, and {@link Sequencer.QueueNodeLost}. */
+  /** The flow's messages: the queue's outcomes and answers, wrapped, and {@link ProvingOrchestrator.QueueNodeLost}. */
   public interface Command {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
@@ -227,13 +227,13 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         context ->
             Behaviors.withTimers(
                 timers -> {
-                  context.setLoggerName(Flow.class); // else a Pekko logger, which a node's logback keeps at WARN
+                  context.setLoggerName(FlowRunner.class); // else a Pekko logger, which a node's logback keeps at WARN
                   if (!resendAfter.isZero()) {
                     Duration every = resendAfter.dividedBy(4);
                     timers.startTimerWithFixedDelay(
                         CheckTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
                   }
-                  Flow<R> flow = new Flow<>(context, flowId, runId, queue, replyTo, resendAfter, durable);
+                  FlowRunner<R> flow = new FlowRunner<>(context, flowId, runId, queue, replyTo, resendAfter, durable);
                   flow.begin(logic);
                   return flow.done ? Behaviors.stopped() : flow;
                 }));
@@ -241,7 +241,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
 
   private static final Duration MIN_TICK = Duration.ofMillis(50);
 
-  private Flow(
+  private FlowRunner(
       ActorContext<Command> context,
       String flowId,
       String runId,
@@ -280,7 +280,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
         .onMessage(WrappedMissing.class, this::onMissing)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessageEquals(LossCheck.INSTANCE, this::onCheckTick)
-        .onMessage(Sequencer.QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(ProvingOrchestrator.QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(GetProgress.class, this::onGetProgress)
         .onMessage(WrappedStored.class, this::onStored)
         .onMessage(ClaimSettled.class, this::onClaimSettled)
@@ -374,7 +374,7 @@ public final class Flow<R> extends AbstractBehavior<Flow.Command> implements Flo
    * while ({@link #LOSS_CHECK_WINDOW}): a re-send that raced with the shard's move (a node that crashed rather than
    * handed its shards off) may be lost, and is sent again when the queue says it does not hold it.
    */
-  private Behavior<Command> onQueueNodeLost(Sequencer.QueueNodeLost lost) {
+  private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     if (pending.isEmpty()) {
       getContext().getLog().debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
       return this;

@@ -35,7 +35,7 @@ import org.slf4j.event.Level;
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FlowResendTest {
+class FlowRunnerResendTest {
   private static final String RUN = "run-1";
   private final ActorTestKit testKit = ActorTestKit.create("flow-resend", TestConfig.config());
 
@@ -62,7 +62,7 @@ class FlowResendTest {
   void asksAboutOverdueTasksAndReSendsOnlyThoseTheQueueNoLongerHolds() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("lost", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
+    testKit.spawn(FlowRunner.create("lost", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
         Duration.ofSeconds(1)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = leaves.tasks().get(0);
@@ -98,7 +98,7 @@ class FlowResendTest {
   void whileTheQueueHoldsEveryOverdueTaskNothingIsReSentAndNothingWarns() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("waiting", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
+    testKit.spawn(FlowRunner.create("waiting", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
         Duration.ofMillis(200)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
 
@@ -130,7 +130,7 @@ class FlowResendTest {
   void checksCarryAtMostAThousandIdsEach() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("wide", RUN, queue.getRef(), sumOfSquares(2500), requester.getRef(),
+    testKit.spawn(FlowRunner.create("wide", RUN, queue.getRef(), sumOfSquares(2500), requester.getRef(),
         Duration.ofMillis(300)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(2500, leaves.tasks().size());
@@ -150,7 +150,7 @@ class FlowResendTest {
   void aLostQueueNodeReSendsEveryPendingTaskAtOnceAndChecksThemSoonAfter() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    ActorRef<Flow.Command> flow = testKit.spawn(Flow.create("moved", RUN, queue.getRef(), sumOfSquares(3),
+    ActorRef<FlowRunner.Command> flow = testKit.spawn(FlowRunner.create("moved", RUN, queue.getRef(), sumOfSquares(3),
         requester.getRef(), Duration.ofSeconds(2)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
@@ -159,7 +159,7 @@ class FlowResendTest {
     QueueCommand.Enqueue resent =
         LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-sent 2 pending task(s)")
             .expect(testKit.system(), () -> {
-              flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+              flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
               return queue.expectMessageClass(QueueCommand.Enqueue.class);
             });
     assertEquals(leaves.tasks().subList(1, 3), resent.tasks(), "every pending task, same ids, in one Enqueue");
@@ -193,10 +193,10 @@ class FlowResendTest {
   void afterAQueueNodeLossTheReSentTasksAreAskedAboutEverySecondAndALostReSendIsSentAgain() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    ActorRef<Flow.Command> flow = testKit.spawn(Flow.create("lossy", RUN, queue.getRef(), sumOfSquares(2),
+    ActorRef<FlowRunner.Command> flow = testKit.spawn(FlowRunner.create("lossy", RUN, queue.getRef(), sumOfSquares(2),
         requester.getRef(), Duration.ofSeconds(60))); // the cluster's resend-after: ticks every 15 s
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    flow.tell(new Sequencer.QueueNodeLost("pekko://prover@10.0.0.7:2552", 7));
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 7));
     assertEquals(ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
     // that re-send raced with the shard's move and was lost: the question a second later finds it missing
     QueueCommand.CheckHeld first = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /** The flow actor against a queue played by a probe: batching, eager reduction, duplicates, stale runs, failure. */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FlowTest {
+class FlowRunnerTest {
   private static final String RUN = "run-1";
   private final ActorTestKit testKit = ActorTestKit.create("flow", TestConfig.config());
 
@@ -46,7 +46,7 @@ class FlowTest {
   void fansOutInOneMessageAndReducesPairsAsSoonAsBothAreDone() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
+    testKit.spawn(FlowRunner.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
 
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(4, leaves.tasks().size(), "all leaves travel in one Enqueue");
@@ -80,7 +80,7 @@ class FlowTest {
   void dropsDuplicatesAndResultsOfAnotherRun() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+    testKit.spawn(FlowRunner.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = leaves.tasks().get(0);
     TaskEnvelope second = leaves.tasks().get(1);
@@ -103,7 +103,7 @@ class FlowTest {
   void aTaskThatFailsForGoodFailsTheFlowNamingIt() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
+    testKit.spawn(FlowRunner.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(1);
     leaves.replyTo().tell(
@@ -122,7 +122,7 @@ class FlowTest {
   void aRejectedTaskFailsTheFlow() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(Flow.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
+    testKit.spawn(FlowRunner.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(0);
     leaves.replyTo().tell(new TaskOutcome.Rejected(task.taskId(), task.flowId(), RUN, "square", "unknown task type"));

@@ -33,7 +33,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * The sequencer's proving side: runs the start-up sequence (compile circuits on a worker, then the worker
- * registration loop) and afterwards one {@link Flow} per unit of proving work. Every task it enqueues carries its
+ * registration loop) and afterwards one {@link FlowRunner} per unit of proving work. Every task it enqueues carries its
  * run id, a fresh one per incarnation and ordered by start time ({@link RunIds}), so results of an earlier run are
  * dropped and workers can tell a newer run from an older one. A failed flow is reported to its requester and logged;
  * the sequencer keeps running.
@@ -42,12 +42,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
  *
  * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children (so they move with it when it is
- * a cluster singleton): the task results by content key, which its flows read and write ({@link Flow.Durable}), and
+ * a cluster singleton): the task results by content key, which its flows read and write ({@link FlowRunner.Durable}), and
  * the outcomes of completed flows by the flow's name. A flow whose name completed before is answered from the store
  * at once, without running; a flow's completion is told to its requester only once its outcome is stored. Flows wait
  * (stashed with start-up) until both stores have recovered.
  */
-public final class Sequencer {
+public final class ProvingOrchestrator {
 
   public interface Command {}
 
@@ -121,7 +121,7 @@ public final class Sequencer {
    * @param uid the removed member's incarnation (a node restarted at the same address is another member)
    */
   public record QueueNodeLost(String address, long uid)
-      implements Command, Flow.Command, WorkerRegistrationFlow.Command, CborSerializable {}
+      implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
 
@@ -159,7 +159,7 @@ public final class Sequencer {
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
   /** Running flows by id, oldest first (also the compile flow while it runs): told when a queue node is lost. */
-  private final Map<String, ActorRef<Flow.Command>> flows = new LinkedHashMap<>();
+  private final Map<String, ActorRef<FlowRunner.Command>> flows = new LinkedHashMap<>();
   /** The flows requested by someone and running: what prover_flows_running reads. */
   private final AtomicInteger running = new AtomicInteger();
   private final Gauge runningGauge;
@@ -176,7 +176,7 @@ public final class Sequencer {
   private int startupAttempts;
   private final StoreSettings storeSettings;
   /** Null when durability is off, and until start-up is done (it needs the registration parameters' digest). */
-  private Flow.Durable durable;
+  private FlowRunner.Durable durable;
   private final ResultIndex results;
   /** Flow outcomes are stored under "name @digest": a name proven under other registration parameters runs again. */
   private String outcomeSuffix = "";
@@ -206,16 +206,16 @@ public final class Sequencer {
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(
         context -> {
-          context.setLoggerName(Sequencer.class); // not a Pekko logger, which a node's logback keeps at WARN
+          context.setLoggerName(ProvingOrchestrator.class); // not a Pekko logger, which a node's logback keeps at WARN
           return Behaviors.withTimers(
               timers ->
                   Behaviors.withStash(
                       10_000,
-                      stash -> new Sequencer(context, timers, stash, queue, plan, whenStarted).startingUp()));
+                      stash -> new ProvingOrchestrator(context, timers, stash, queue, plan, whenStarted).startingUp()));
         });
   }
 
-  private Sequencer(
+  private ProvingOrchestrator(
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
       StashBuffer<Command> stash,
@@ -279,7 +279,7 @@ public final class Sequencer {
     startupAttempts++;
     String flowId = COMPILE_FLOW + "-" + startupAttempts;
     flows.put(flowId,
-        context.spawn(Flow.create(flowId, runId, queue, plan.compileFlow(), flowEnded, resendAfter), flowId));
+        context.spawn(FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, resendAfter), flowId));
   }
 
   private Behavior<Command> startingUp() {
@@ -343,7 +343,7 @@ public final class Sequencer {
         throw new IllegalStateException("the registration parameters cannot be serialised, so results cannot be "
             + "stored under them: " + e, e);
       }
-      durable = new Flow.Durable(results, resultWriter, digest);
+      durable = new FlowRunner.Durable(results, resultWriter, digest);
       outcomeSuffix = " @" + digest.substring(0, 16);
     }
     context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running{}", runId,
@@ -396,7 +396,7 @@ public final class Sequencer {
       names.put(flowId, request.name());
     }
     flows.put(flowId, context.spawn(
-        Flow.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter, durable),
+        FlowRunner.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter, durable),
         actorName(flowId)));
     return Behaviors.same();
   }
@@ -527,8 +527,8 @@ public final class Sequencer {
 
   /** Asks every running flow for its progress (a child gathers the answers) and answers with the counts. */
   private Behavior<Command> onGetFlows(GetFlows request) {
-    List<ActorRef<Flow.Command>> listed = new ArrayList<>();
-    for (Map.Entry<String, ActorRef<Flow.Command>> flow : flows.entrySet()) {
+    List<ActorRef<FlowRunner.Command>> listed = new ArrayList<>();
+    for (Map.Entry<String, ActorRef<FlowRunner.Command>> flow : flows.entrySet()) {
       if (requesters.containsKey(flow.getKey()) && listed.size() < FlowsView.LISTED) {
         listed.add(flow.getValue());
       }
@@ -553,7 +553,7 @@ public final class Sequencer {
     }
 
     static Behavior<FlowsView.FlowProgress> create(
-        List<ActorRef<Flow.Command>> flows, FlowsView counts, ActorRef<FlowsView> replyTo) {
+        List<ActorRef<FlowRunner.Command>> flows, FlowsView counts, ActorRef<FlowsView> replyTo) {
       return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
         List<FlowsView.FlowProgress> answers = new ArrayList<>();
         if (flows.isEmpty()) {
@@ -561,7 +561,7 @@ public final class Sequencer {
           return Behaviors.stopped();
         }
         ActorRef<FlowsView.FlowProgress> self = context.getSelf().narrow();
-        flows.forEach(flow -> flow.tell(new Flow.GetProgress(self)));
+        flows.forEach(flow -> flow.tell(new FlowRunner.GetProgress(self)));
         timers.startSingleTimer(Timeout.INSTANCE, PROGRESS_TIMEOUT);
         return Behaviors.receive(Object.class)
             .onMessage(FlowsView.FlowProgress.class, progress -> {
