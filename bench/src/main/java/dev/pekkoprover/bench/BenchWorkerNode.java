@@ -1,8 +1,8 @@
 package dev.pekkoprover.bench;
 
 import com.typesafe.config.Config;
-import dev.pekkoprover.cluster.ProverNode;
-import dev.pekkoprover.cluster.WorkerGroup;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package dev.pekkoprover.bench;
 
-import dev.pekkoprover.cluster.ProverNode;
-import dev.pekkoprover.cluster.WorkerGroup;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 
 /**
  * Where a measured node's parts run. Every workload asks its deployment for a node and measures from that node's

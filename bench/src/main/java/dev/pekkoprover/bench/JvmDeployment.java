@@ -1,7 +1,7 @@
 package dev.pekkoprover.bench;
 
-import dev.pekkoprover.cluster.ProverNode;
-import dev.pekkoprover.cluster.WorkerGroup;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.sequencer.StartupPlan;
 
 /** Everything in this JVM: {@code LocalTaskQueue}, the sequencer and local workers in one actor system. */

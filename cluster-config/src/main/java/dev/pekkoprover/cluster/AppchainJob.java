@@ -11,6 +11,8 @@ import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.node.FlowFailedException;
+import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;

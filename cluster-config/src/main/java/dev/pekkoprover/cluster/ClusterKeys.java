@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.ClusterTls;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.Writer;
@@ -69,9 +70,9 @@ public final class ClusterKeys {
   /** Pekko's actor system name rule: the cluster name is the system name. */
   static final Pattern CLUSTER_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_-]*");
 
-  public static final String KEY_FILE = "tls.key";
-  public static final String CERT_FILE = "tls.crt";
-  public static final String CA_CERT_FILE = "ca.crt";
+  public static final String KEY_FILE = ClusterTls.KEY_FILE;
+  public static final String CERT_FILE = ClusterTls.CERT_FILE;
+  public static final String CA_CERT_FILE = ClusterTls.CA_CERT_FILE;
   public static final String CA_KEY_FILE = "ca.key";
 
   /** How long a CA made here is valid: ten years; node certificates get the caller's days. */

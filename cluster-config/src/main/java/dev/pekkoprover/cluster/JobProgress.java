@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;

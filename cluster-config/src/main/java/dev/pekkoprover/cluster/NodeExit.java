@@ -1,5 +1,7 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.Termination;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;

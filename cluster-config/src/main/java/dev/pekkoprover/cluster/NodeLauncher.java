@@ -2,10 +2,15 @@ package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigUtil;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
+import dev.pekkoprover.node.ClusterTls;
+import dev.pekkoprover.node.EndpointsRefusedException;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -21,8 +26,7 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = NodeLauncher.Version.class,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
-    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, NodeLauncher.Status.class,
-        NodeLauncher.Keys.class})
+    subcommands = {NodeLauncher.Run.class, NodeLauncher.Node.class, StatusCommand.class, KeysCommand.class})
 public final class NodeLauncher {
 
   public static void main(String[] args) {
@@ -135,23 +139,24 @@ public final class NodeLauncher {
             + "prover.http.port, 0)")
     Integer port;
 
+    /** {@code config} with the options given laid over it ({@code prover.http.*}). */
     Config apply(Config config) {
-      StringBuilder overrides = new StringBuilder();
+      Map<String, Object> overrides = new LinkedHashMap<>();
       if (host != null) {
-        overrides.append("prover.http.host = \"").append(host).append("\"\n");
+        overrides.put("prover.http.host", host);
       }
       if (tls) {
-        overrides.append("prover.http.https = on\n");
+        overrides.put("prover.http.https", true);
       }
       if (tokenFile != null && !tokenFile.isBlank()) {
-        overrides.append("prover.http.token-file = ").append(ConfigUtil.quoteString(tokenFile)).append('\n');
+        overrides.put("prover.http.token-file", tokenFile);
       }
       if (port != null && port < 0) {
-        overrides.append("prover.http.enabled = off\n");
+        overrides.put("prover.http.enabled", false);
       } else if (port != null) {
-        overrides.append("prover.http.port = ").append(port).append('\n');
+        overrides.put("prover.http.port", port);
       }
-      return ConfigFactory.parseString(overrides.toString()).withFallback(config);
+      return ConfigFactory.parseMap(overrides, "the HTTP options").withFallback(config);
     }
   }
 
@@ -276,7 +281,7 @@ public final class NodeLauncher {
         System.err.println("node refuses to start: " + invalidName + " (--cluster-name)");
         return USAGE_EXIT;
       }
-      String badSeed = seeds == null ? null : invalidSeed(seeds);
+      String badSeed = seeds == null ? null : ClusterPlacement.invalidSeed(seeds);
       if (badSeed != null) {
         System.err.println("node refuses to start: " + badSeed);
         return USAGE_EXIT;
@@ -285,7 +290,7 @@ public final class NodeLauncher {
         System.err.println("node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
         return USAGE_EXIT;
       }
-      String portInUse = portInUse(host, port);
+      String portInUse = ClusterPlacement.portInUse(host, port);
       if (portInUse != null) {
         System.err.println("node refuses to start: " + portInUse);
         return USAGE_EXIT;
@@ -314,15 +319,8 @@ public final class NodeLauncher {
         }
         transport = files.config();
       }
-      List<String> seedAddresses = new java.util.ArrayList<>();
-      for (String seed : seeds == null ? List.of(host + ":" + port) : seeds) {
-        seedAddresses.add("\"pekko://" + clusterName + "@" + seed.trim() + "\"");
-      }
-      Config placement = ConfigFactory.parseString(
-          "pekko.cluster.roles = [" + String.join(",", roles) + "]\n"
-              + "pekko.remote.artery.canonical.hostname = \"" + host + "\"\n"
-              + "pekko.remote.artery.canonical.port = " + port + "\n"
-              + "pekko.cluster.seed-nodes = [" + String.join(",", seedAddresses) + "]\n");
+      Config placement =
+          ClusterPlacement.config(roles, host, port, seeds == null ? List.of() : seeds, clusterName);
       Config config = ClusterTls.load(http.apply(placement.withFallback(transport)));
       if (noTls) {
         org.slf4j.LoggerFactory.getLogger(NodeLauncher.class).warn("node {}:{} runs without TLS (--no-tls): traffic "
@@ -389,208 +387,6 @@ public final class NodeLauncher {
     }
   }
 
-  /** Makes the certificates of a cluster's mutual TLS ({@link ClusterKeys}). */
-  @Command(
-      name = "keys",
-      mixinStandardHelpOptions = true,
-    versionProvider = NodeLauncher.Version.class,
-      description = "Make the certificates for the cluster's mutual TLS: a CA (<out>/ca.crt, <out>/ca.key) and one "
-          + "directory per node, <out>/node-<i> with tls.key, tls.crt and ca.crt, for `node --tls <out>/node-<i>`. "
-          + "With --ca, issue more or renewed node certificates from an existing CA instead (rotation).")
-  static final class Keys implements Callable<Integer> {
-    @Option(names = "--out",
-        description = "directory for the CA (a new one) and the node directories node-<i> (default: --ca's)")
-    java.nio.file.Path out;
-
-    @Option(names = "--nodes", defaultValue = "0", description = "how many node certificates to issue")
-    int nodes;
-
-    @Option(names = "--renew-ca",
-        description = "with --ca: renew the CA's certificate (same key, 10 more years) into <ca>/ca.crt; node "
-            + "certificates stay valid under it, so nodes can take the new ca.crt one at a time")
-    boolean renewCa;
-
-    @Option(names = "--first", defaultValue = "1",
-        description = "number of the first node directory (default: ${DEFAULT-VALUE}); with --ca, e.g. 4 to add "
-            + "nodes 4.. beside nodes 1-3")
-    int first;
-
-    @Option(names = "--cluster-name",
-        description = "the cluster's name, as the nodes' --cluster-name; every node certificate names it (default: "
-            + "the CA's with --ca, else $PROVER_CLUSTER_NAME, else prover)")
-    String clusterName;
-
-    @Option(names = "--hosts", split = ",",
-        description = "the nodes' addresses (IP or DNS name) added to their certificates for HTTPS host name checks: "
-            + "one for all nodes or one per node (default: 127.0.0.1)")
-    List<String> hosts;
-
-    @Option(names = "--days", defaultValue = "365",
-        description = "validity of the node certificates in days (default: ${DEFAULT-VALUE}; the CA: 10 years)")
-    int days;
-
-    @Option(names = "--ca",
-        description = "directory of an existing CA (ca.crt, ca.key): issue node certificates from it; node "
-            + "directories that exist get a new key and certificate (renewal)")
-    java.nio.file.Path ca;
-
-    @Override
-    public Integer call() {
-      if (renewCa && ca == null) {
-        System.err.println("keys: --renew-ca renews an existing CA: give its directory with --ca");
-        return USAGE_EXIT;
-      }
-      if ((nodes < 1 && !renewCa) || nodes < 0 || first < 1 || days < 1) {
-        System.err.println("keys: --nodes, --first and --days must be at least 1");
-        return USAGE_EXIT;
-      }
-      if (out == null && ca == null) {
-        System.err.println("keys: give --out <dir> for the new CA and node directories");
-        return USAGE_EXIT;
-      }
-      if (out == null) {
-        out = ca;
-      }
-      List<String> nodeHosts = hosts == null ? List.of("127.0.0.1") : hosts.stream().map(String::trim).toList();
-      if (nodeHosts.size() != 1 && nodeHosts.size() != nodes) {
-        System.err.printf("keys: --hosts names %d addresses for %d nodes: give one for all or one per node%n",
-            nodeHosts.size(), nodes);
-        return USAGE_EXIT;
-      }
-      try {
-        ClusterKeys keys;
-        String name;
-        if (ca == null) {
-          name = clusterName != null ? clusterName : defaultClusterName();
-          String invalid = ClusterKeys.invalidClusterName(name);
-          if (invalid != null) {
-            System.err.println("keys: " + invalid);
-            return USAGE_EXIT;
-          }
-          keys = ClusterKeys.newCa(out, name);
-          System.out.printf("CA of cluster '%s': %s, %s%n", name, out.resolve(ClusterKeys.CA_CERT_FILE),
-              out.resolve(ClusterKeys.CA_KEY_FILE));
-        } else {
-          keys = ClusterKeys.loadCa(ca);
-          name = clusterName != null ? clusterName
-              : keys.clusterName() != null ? keys.clusterName() : defaultClusterName();
-          String invalid = ClusterKeys.invalidClusterName(name);
-          if (invalid != null) {
-            System.err.println("keys: " + invalid);
-            return USAGE_EXIT;
-          }
-          if (renewCa) {
-            var renewed = keys.renewCa(ca);
-            System.out.printf("renewed %s (same key), valid until %s: copy it to every node's ca.crt (the old one "
-                + "is %s.old); the nodes' certificates stay valid%n", ca.resolve(ClusterKeys.CA_CERT_FILE),
-                renewed.getNotAfter().toInstant(), ca.resolve(ClusterKeys.CA_CERT_FILE));
-            keys = ClusterKeys.loadCa(ca);
-          }
-          if (nodes > 0) {
-            System.out.printf("issuing from the CA in %s for cluster '%s'%n", ca, name);
-          }
-        }
-        for (int i = first; i < first + nodes; i++) {
-          java.nio.file.Path dir = out.resolve("node-" + i);
-          String host = nodeHosts.size() == 1 ? nodeHosts.get(0) : nodeHosts.get(i - first);
-          var cert = keys.issueNode(dir, name, i, List.of(host), days);
-          System.out.printf("node %d: %s (tls.key, tls.crt, ca.crt), %s, valid until %s: start it with --tls %s%n",
-              i, dir, host, cert.getNotAfter().toInstant(), dir);
-        }
-        if (nodes > 0) {
-          System.out.printf("every node certificate names %s, which admits it to cluster '%s' (--cluster-name %s)%n",
-              ClusterKeys.clusterSubjectName(name), name, name);
-        }
-        System.out.println("keep " + (ca == null ? out : ca).resolve(ClusterKeys.CA_KEY_FILE) + " off the nodes "
-            + "(offline, mode 0600): whoever has it can make a node that joins the cluster; it signs renewals and new "
-            + "nodes (--ca)");
-        return 0;
-      } catch (java.io.IOException | IllegalArgumentException e) {
-        System.err.println("keys: " + e.getMessage());
-        return USAGE_EXIT;
-      }
-    }
-
-    private static String defaultClusterName() {
-      String env = System.getenv("PROVER_CLUSTER_NAME");
-      return env == null || env.isBlank() ? SYSTEM : env;
-    }
-  }
-
-  /** A running node's status (from its HTTP endpoint) as tables. */
-  @Command(
-      name = "status",
-      mixinStandardHelpOptions = true,
-    versionProvider = NodeLauncher.Version.class,
-      description = "Print a running node's status as tables: workers (state, class, load, done, failed, restarts, "
-          + "last heard from), queues, flows, the autoscaling signal and recent failures. Any node of a cluster "
-          + "answers for the whole fleet.")
-  static final class Status implements Callable<Integer> {
-    @Option(names = "--node",
-        description = "the node's HTTP address, host:port, as printed at its start ('endpoints of node ...')")
-    String node;
-
-    @Option(names = "--json", description = "print the JSON the node answered instead of tables")
-    boolean json;
-
-    @Option(names = "--token-file", defaultValue = "${env:PROVER_HTTP_TOKEN_FILE}",
-        description = "a file holding the node's bearer token, its prover.http.token-file (default: "
-            + "$PROVER_HTTP_TOKEN_FILE; none: no token)")
-    java.nio.file.Path tokenFile;
-
-    @Option(names = "--https", description = "HTTPS (also when --node is an https:// URL or --ca is given)")
-    boolean https;
-
-    @Option(names = "--ca",
-        description = "the PEM CA certificate that signed the node's certificate (the cluster CA, prover.tls"
-            + ".ca-cert-file; default: the JDK's trusted roots)")
-    java.nio.file.Path ca;
-
-    @Override
-    public Integer call() {
-      return StatusClient.run(node, json, new StatusClient.Access(tokenFile, https, ca), System.out, System.err);
-    }
-  }
-
-  /** The default cluster name: the actor system's name, in seed addresses {@code pekko://prover@host:port}. */
-  /**
-   * Why a {@code --seeds} entry is no seed address, or null when every one is {@code host:port} (an IPv6 host in
-   * brackets, {@code [::1]:2551}) with a port of 1 to 65535.
-   */
-  static String invalidSeed(List<String> seeds) {
-    for (String seed : seeds) {
-      java.util.regex.Matcher address =
-          java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:\\[\\]]+):(\\d{1,5})").matcher(seed.trim());
-      if (!address.matches() || Integer.parseInt(address.group(2)) < 1 || Integer.parseInt(address.group(2)) > 65535) {
-        return "--seeds entry '" + seed.trim() + "' is not host:port (e.g. 127.0.0.1:2551): give the address and "
-            + "cluster port (--port) of each seed node, the same list on every node";
-      }
-    }
-    return null;
-  }
-
-  /**
-   * Why this node cannot take its cluster port, or null when it is free (checked before the actor system starts,
-   * whose own failure is about 100 lines of stack trace around the cause; another process may still take the port in
-   * between, then Pekko's failure stands).
-   */
-  static String portInUse(String host, int port) {
-    if (port == 0) {
-      return null;
-    }
-    try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
-      socket.setReuseAddress(true);
-      socket.bind(new java.net.InetSocketAddress(host, port));
-      return null;
-    } catch (java.net.BindException e) {
-      return "port " + port + " on " + host + " is in use (another node or program has it): give this node another "
-          + "--port (" + e.getMessage() + ")";
-    } catch (java.io.IOException e) {
-      return "cannot bind " + host + ":" + port + " (" + e.getMessage() + "): check --host, which must be an address "
-          + "of this machine";
-    }
-  }
-
   /** {@code --version}: this build's version (from the runnable jar's manifest), Pekko's and Java's. */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
@@ -601,6 +397,7 @@ public final class NodeLauncher {
     }
   }
 
+  /** The default cluster name: the actor system's name, in seed addresses {@code pekko://prover@host:port}. */
   static final String SYSTEM = "prover";
 
   /** Exit code of a command that refuses to start (picocli's code for bad usage): the printed line says why. */

@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.WaitingForPeers;
 import java.util.List;
 
 /**

@@ -3,6 +3,8 @@ package dev.pekkoprover.cluster;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.PeerRefusals;
+import dev.pekkoprover.node.TlsEngineProvider;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;

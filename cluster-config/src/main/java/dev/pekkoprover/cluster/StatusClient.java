@@ -1,5 +1,9 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.EndpointGuard;
+import dev.pekkoprover.node.EndpointsRefusedException;
+import dev.pekkoprover.node.HttpsIdentity;
+import dev.pekkoprover.node.StatusReport;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ConnectException;
@@ -120,7 +124,7 @@ final class StatusClient {
     }
     StatusReport report;
     try {
-      report = NodeEndpoints.JSON.readValue(response.body(), StatusReport.class);
+      report = StatusReport.fromJson(response.body());
     } catch (IOException e) {
       err.println("status: " + uri + " answered something that is not a node status (" + describe(e) + ")");
       return NO_STATUS;

@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.StatusReport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

@@ -13,6 +13,8 @@ import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.task.StateTransitionReductionTask;
 import dev.pekkoprover.appchain.task.StateTransitionTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.testing.TestConfig;
 import java.util.ArrayList;

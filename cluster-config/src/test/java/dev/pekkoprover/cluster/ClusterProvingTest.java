@@ -12,6 +12,8 @@ import dev.pekkoprover.appchain.flow.BatchProvingFlow;
 import dev.pekkoprover.appchain.task.StateTransitionReductionTask;
 import dev.pekkoprover.appchain.task.StateTransitionTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.sequencer.FlowResult;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.node.ClusterTls;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.testing.TestConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -2,6 +2,8 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.protocol.flow.FanOutReduce;

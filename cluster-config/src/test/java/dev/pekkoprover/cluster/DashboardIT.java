@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.StatusReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -91,8 +92,7 @@ class DashboardIT {
           () -> workersSeen(browser));
       assertEquals(workers.stream().sorted().toList(),
           workerRows(browser).stream().map(row -> row.getAttribute("data-worker")).sorted().toList());
-      StatusReport status = NodeEndpoints.JSON.readValue(
-          Http.get("http://127.0.0.1:" + seedHttp + "/status").body(), StatusReport.class);
+      StatusReport status = StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
       assertEquals(3, status.workers().size(), status.workers().toString());
 
       // while the job proves: flows with their progress, throughput and latency charted over several seconds

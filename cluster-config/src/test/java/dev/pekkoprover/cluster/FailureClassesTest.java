@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.FlowFailedException;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;

@@ -3,6 +3,8 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.StatusReport;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -28,7 +29,7 @@ class FleetStatusIT {
     Http.Answer answer = Http.get("http://127.0.0.1:" + httpPort + "/status");
     assertEquals(200, answer.status(), answer.body());
     try {
-      return NodeEndpoints.JSON.readValue(answer.body(), StatusReport.class);
+      return StatusReport.fromJson(answer.body());
     } catch (Exception e) {
       throw new AssertionError("not a status: " + answer.body(), e);
     }

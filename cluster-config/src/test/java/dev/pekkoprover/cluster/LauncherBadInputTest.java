@@ -41,9 +41,9 @@ class LauncherBadInputTest {
 
   @Test
   void seedAddressesAreHostAndPort() {
-    assertNull(NodeLauncher.invalidSeed(List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
-    assertEquals(true, NodeLauncher.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);
-    assertEquals(true, NodeLauncher.invalidSeed(List.of("127.0.0.1:0")) != null);
+    assertNull(ClusterPlacement.invalidSeed(List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
+    assertEquals(true, ClusterPlacement.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);
+    assertEquals(true, ClusterPlacement.invalidSeed(List.of("127.0.0.1:0")) != null);
   }
 
   @Test

@@ -8,6 +8,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.PeerRefusals;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -41,16 +42,6 @@ class PeerRefusalsTest {
     assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
     assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
     assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
-  }
-
-  @Test
-  void handshakeErrorsAreNamedByTheirLikelyCause() {
-    assertEquals("it does not speak TLS (a node started with --no-tls?)",
-        TlsEngineProvider.SSLHandshakeFailure.kind("Unrecognized SSL message, plaintext connection?", true));
-    assertEquals("its certificate is not from this cluster's CA (ca.crt)",
-        TlsEngineProvider.SSLHandshakeFailure.kind("PKIX path validation failed: signature check failed", true));
-    assertEquals("it sent no certificate",
-        TlsEngineProvider.SSLHandshakeFailure.kind("Empty client certificate chain", true));
   }
 
   private static LoggingEvent event(String loggerName, String message) {

@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.SerializationWarmUp;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.testing.TestTasks;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;

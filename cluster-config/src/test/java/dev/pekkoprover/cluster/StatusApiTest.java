@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.StatusReport;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
@@ -46,7 +49,7 @@ class StatusApiTest {
   private StatusReport status() throws Exception {
     Http.Answer answer = Http.get(node.httpUrl().orElseThrow() + "/status");
     assertEquals(200, answer.status(), answer.body());
-    return NodeEndpoints.JSON.readValue(answer.body(), StatusReport.class);
+    return StatusReport.fromJson(answer.body());
   }
 
   record Run(int code, String out, String err) {}
@@ -126,7 +129,7 @@ class StatusApiTest {
     assertTrue(tables.out().contains("simulated bad input"), tables.out());
     Run json = command(address, "--json");
     assertEquals(0, json.code());
-    assertNotNull(NodeEndpoints.JSON.readTree(json.out()).get("workers"));
+    assertNotNull(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get("workers"));
     TestTasks.release("s");
   }
 

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.testing.TestTasks;

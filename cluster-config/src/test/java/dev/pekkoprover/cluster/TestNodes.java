@@ -2,6 +2,7 @@ package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerStateChanged;

@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.HttpsIdentity;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.StatusReport;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -109,7 +110,7 @@ class TrustedNodesIT {
     String status = Http.get(url.group(1)).body();
     assertTrue(status.contains("127.0.0.1:" + transitions.arg("--port")), "the members' workers are listed:\n" + status);
     assertTrue(status.contains("127.0.0.1:" + rest.arg("--port")), status);
-    StatusReport.WorkerRow refusedRow = NodeEndpoints.JSON.readValue(status, StatusReport.class).workers().stream()
+    StatusReport.WorkerRow refusedRow = StatusReport.fromJson(status).workers().stream()
         .filter(w -> w.id().startsWith("127.0.0.1:" + otherBuildPort)).findFirst()
         .orElseThrow(() -> new AssertionError("the status lists the worker of another build:\n" + status));
     assertTrue(String.valueOf(refusedRow.refused()).startsWith(refusal), "listed as refused: " + refusedRow);

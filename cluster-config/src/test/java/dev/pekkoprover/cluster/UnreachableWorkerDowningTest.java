@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.UnreachableWorkerDowning;
+import dev.pekkoprover.node.WorkerGroup;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

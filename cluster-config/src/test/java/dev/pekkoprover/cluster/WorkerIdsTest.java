@@ -3,6 +3,8 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
 import java.util.List;
 import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,7 +25,7 @@ import org.apache.pekko.pki.pem.PEMLoadingException;
  * node's certificate in {@code prover-node status --ca}). Every failure is an {@link EndpointsRefusedException} naming
  * the file and the setting.
  */
-final class HttpsIdentity {
+public final class HttpsIdentity {
   private HttpsIdentity() {}
 
   /** The in-memory key store's password: the key never leaves this process, the store is never written. */
@@ -35,7 +35,7 @@ final class HttpsIdentity {
    * A server context with the node's key and certificate chain; with {@code caCertFile}, one that trusts that CA's
    * certificates for clients (else the JDK's default roots, unused as the server asks no certificate then).
    */
-  static SSLContext server(HttpSettings.TlsFiles files) {
+  public static SSLContext server(HttpSettings.TlsFiles files) {
     Path keyFile = files.keyFile().orElseThrow();
     Path certFile = files.certFile().orElseThrow();
     PrivateKey key;
@@ -64,7 +64,7 @@ final class HttpsIdentity {
   }
 
   /** A client context that trusts only the CA certificates in {@code caFile} (named {@code setting} in errors). */
-  static SSLContext client(Path caFile, String setting) {
+  public static SSLContext client(Path caFile, String setting) {
     try {
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(null, trust(caFile, setting).getTrustManagers(), new SecureRandom());

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 /** A flow ended in failure; the message names the task, its type, its attempts and the last reason. */
 public final class FlowFailedException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
-import dev.pekkoprover.cluster.EndpointGuard.Outcome;
+import dev.pekkoprover.node.EndpointGuard.Outcome;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;

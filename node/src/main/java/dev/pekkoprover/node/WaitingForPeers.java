@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
 import java.time.Duration;
@@ -23,7 +23,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * cluster through its seeds (with the likely causes when none lets it in: Pekko's handshake with a seed of another
  * cluster name or a refused certificate fails without a word on the joining side), to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
  * workers and flows wait); one line when that wait ends, and one when the node is Up. The sharding region's own WARN
- * per retry is filtered out of the log ({@link PeerWaitRetryFilter}), so these lines are what an operator sees of
+ * per retry is filtered out of the log (the launcher's log configuration: cluster-config's {@code PeerWaitRetryFilter}), so these lines are what an operator sees of
  * a missing peer.
  */
 public final class WaitingForPeers {

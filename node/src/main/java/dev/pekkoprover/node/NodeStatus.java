@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.FlowsView;

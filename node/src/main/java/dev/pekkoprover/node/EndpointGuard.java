@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +30,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  * <p>Not to miss: the token is compared by its SHA-256 in constant time ({@link MessageDigest#isEqual}), so neither
  * its content nor its length leaks through response times; the token itself is never logged.
  */
-final class EndpointGuard {
+public final class EndpointGuard {
 
   /** What a request gets. */
   enum Outcome { ALLOWED, MISSING, WRONG }
@@ -60,7 +60,7 @@ final class EndpointGuard {
    * The token in {@code file}: its content without surrounding blanks and line breaks, one word. Throws {@link
    * EndpointsRefusedException} (naming {@code setting}) when the file cannot be read, is empty or holds several words.
    */
-  static String readToken(Path file, String setting) {
+  public static String readToken(Path file, String setting) {
     String token;
     try {
       token = Files.readString(file, StandardCharsets.UTF_8).strip();

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.nio.ByteBuffer;
 import java.security.cert.Certificate;
@@ -23,7 +23,7 @@ import scala.Option;
  * {@code ssl-context-cache-ttl}, peers checked by {@code PeerSubjectVerifier}), with one addition: a peer it refuses
  * is logged. Pekko drops a failed inbound TLS connection without a word (the refusing node's log stays empty while a
  * stranger retries every few seconds), and the joining side sees only a stream failure per retry. Here each refusal
- * becomes one WARN line on {@code dev.pekkoprover.cluster.TlsEngineProvider} naming the kind (no TLS at all, no or
+ * becomes one WARN line on {@code dev.pekkoprover.node.TlsEngineProvider} naming the kind (no TLS at all, no or
  * another CA's certificate, a certificate of another cluster) and the fix, at most once per peer and kind every 10
  * minutes ({@link PeerRefusals}).
  *

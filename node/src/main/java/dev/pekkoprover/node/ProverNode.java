@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -8,42 +8,22 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerCommand;
-import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.protocol.flow.FlowLogic;
-import dev.pekkoprover.queue.FrontSettings;
-import dev.pekkoprover.queue.LocalTaskQueue;
-import dev.pekkoprover.queue.QueueFront;
-import dev.pekkoprover.queue.QueueSettings;
-import dev.pekkoprover.queue.ShardedTaskQueue;
 import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import dev.pekkoprover.sequencer.StartupPlan;
-import dev.pekkoprover.sequencer.WorkerReadyGate;
 import dev.pekkoprover.sequencer.WorkerRegistrationFlow;
-import dev.pekkoprover.worker.Worker;
-import dev.pekkoprover.worker.WorkerSettings;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.Address;
-import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.SupervisorStrategy;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
-import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
  * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which task types its
@@ -72,8 +52,8 @@ public final class ProverNode implements AutoCloseable {
    */
   private static final Duration FLOW_TIMEOUT = Duration.ofDays(7);
 
-  private final ActorSystem<Guardian.Command> system;
-  private final Guardian.Started started;
+  private final ActorSystem<NodeGuardian.Command> system;
+  private final NodeGuardian.Started started;
   private final CompletableFuture<Void> ready;
   private final TaskCatalog catalog;
   private final String nodeId;
@@ -86,7 +66,7 @@ public final class ProverNode implements AutoCloseable {
   private final CompletableFuture<Boolean> ended;
 
   private ProverNode(
-      ActorSystem<Guardian.Command> system, Guardian.Started started, TaskCatalog catalog, int workers,
+      ActorSystem<NodeGuardian.Command> system, NodeGuardian.Started started, TaskCatalog catalog, int workers,
       Deployment deployment, List<String> localRoles) {
     this.nodeId = started.nodeId();
     this.system = system;
@@ -276,7 +256,7 @@ public final class ProverNode implements AutoCloseable {
     return AskPattern.ask(
         system,
         (ActorRef<ActorRef<WorkerCommand>> replyTo) ->
-            new Guardian.SpawnWorker(workerId, workerCatalog(catalog, taskTypes), concurrency, replyTo),
+            new NodeGuardian.SpawnWorker(workerId, workerCatalog(catalog, taskTypes), concurrency, replyTo),
         ASK_TIMEOUT,
         system.scheduler())
         .thenApply(ref -> workerId);
@@ -284,7 +264,7 @@ public final class ProverNode implements AutoCloseable {
 
   /** Stops a worker for good (not a crash: its supervisor does not restart it); the queue redelivers its tasks. */
   public void stopWorker(String workerId) {
-    system.tell(new Guardian.StopWorker(workerId));
+    system.tell(new NodeGuardian.StopWorker(workerId));
   }
 
   private ActorRef<ProvingOrchestrator.Command> requireSequencer() {
@@ -307,7 +287,7 @@ public final class ProverNode implements AutoCloseable {
    * reached its last phase, the system did not finish terminating within that phase's timeout and a margin
    * ({@link Termination}).
    */
-  CompletableFuture<Boolean> ended() {
+  public CompletableFuture<Boolean> ended() {
     return ended;
   }
 
@@ -408,19 +388,19 @@ public final class ProverNode implements AutoCloseable {
         }
         effective = withStatefulRole(effective);
       }
-      List<WorkerSpec> workers = new ArrayList<>();
+      List<NodeGuardian.WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {
         for (int i = 0; i < group.count(); i++) {
-          workers.add(new WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
+          workers.add(new NodeGuardian.WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
         }
       }
       HttpSettings http = HttpSettings.fromConfig(effective);
       // before anything starts: a refused configuration (e.g. a remote address without TLS) starts nothing
       NodeEndpoints.Access access = http.enabled() ? NodeEndpoints.prepare(http) : null;
-      CompletableFuture<Guardian.Started> started = new CompletableFuture<>();
-      ActorSystem<Guardian.Command> system =
+      CompletableFuture<NodeGuardian.Started> started = new CompletableFuture<>();
+      ActorSystem<NodeGuardian.Command> system =
           ActorSystem.create(
-              Guardian.create(deployment, catalog, plan, nodeId, workers, effective, started), name, effective);
+              NodeGuardian.create(deployment, catalog, plan, nodeId, workers, effective, started), name, effective);
       if (deployment == Deployment.CLUSTER) {
         SerializationWarmUp.start(system, catalog); // while the node joins: its first messages then cost less
       }
@@ -458,11 +438,9 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /** {@code host:port} of a cluster address: how nodes are named to people and in worker ids. */
-  static String hostPort(Address address) {
+  public static String hostPort(Address address) {
     return address.getHost().orElse("?") + ":" + address.getPort().map(String::valueOf).orElse("?");
   }
-
-  record WorkerSpec(TaskCatalog types, int concurrency) {}
 
   /** Where the queue lives. */
   enum Deployment {
@@ -481,148 +459,4 @@ public final class ProverNode implements AutoCloseable {
    * ones the split-brain resolver counts and the ones that down dead worker nodes.
    */
   public static final String STATEFUL_ROLE = "stateful";
-
-  /** The node's root actor: spawns its parts and later workers. Local only. */
-  static final class Guardian {
-    interface Command extends NoSerializationVerificationNeeded {}
-
-    record SpawnWorker(
-        String workerId, TaskCatalog types, int concurrency, ActorRef<ActorRef<WorkerCommand>> replyTo)
-        implements Command {}
-
-    record StopWorker(String workerId) implements Command {}
-
-    record Started(
-        String nodeId,
-        ActorRef<QueueCommand> queue,
-        ActorRef<ProvingOrchestrator.Command> sequencer,
-        CompletableFuture<Object> sequencerStarted,
-        CompletableFuture<Void> workersReady,
-        Map<String, ActorRef<WorkerCommand>> workers) {}
-
-    private final ActorContext<Command> context;
-    private final Config config;
-    private final ActorRef<QueueCommand> queue;
-    /** Largest result a worker sends to a queue entity on another node; 0 in one JVM, where nothing crosses. */
-    private final long maxResultBytes;
-    /** Read from outside (the node's edge API) as well: a concurrent map. */
-    private final Map<String, ActorRef<WorkerCommand>> workers = new ConcurrentHashMap<>();
-
-    private Guardian(
-        ActorContext<Command> context, Config config, ActorRef<QueueCommand> queue, long maxResultBytes) {
-      this.context = context;
-      this.config = config;
-      this.queue = queue;
-      this.maxResultBytes = maxResultBytes;
-    }
-
-    static Behavior<Command> create(
-        Deployment deployment,
-        TaskCatalog catalog,
-        StartupPlan<?, ?> plan,
-        String nodeId,
-        List<WorkerSpec> workerSpecs,
-        Config config,
-        CompletableFuture<Started> started) {
-      return Behaviors.setup(context -> {
-        long maxResultBytes =
-            deployment == Deployment.CLUSTER ? FrontSettings.fromConfig(config).maxPayloadBytes() : 0;
-        Guardian guardian =
-            new Guardian(context, config, spawnQueue(context, deployment, catalog, config), maxResultBytes);
-        String id = nodeId != null ? nodeId
-            : deployment == Deployment.CLUSTER ? hostPort(Cluster.get(context.getSystem()).selfMember().address())
-            : context.getSystem().name();
-        Map<String, WorkerSpec> workers = new LinkedHashMap<>();
-        for (WorkerSpec spec : workerSpecs) {
-          workers.put(id + "-w" + (workers.size() + 1), spec);
-        }
-        if (deployment == Deployment.CLUSTER) {
-          guardian.startClusterWatch();
-        }
-        started.complete(guardian.startParts(id, deployment, plan, workers));
-        return guardian.running();
-      });
-    }
-
-    /**
-     * Every cluster node says what it waits for; the stateful ones down worker nodes that stay unreachable (the
-     * split-brain resolver alone would wait for a stable membership that worker churn never gives).
-     */
-    private void startClusterWatch() {
-      context.spawn(WaitingForPeers.create(config), "waiting-for-peers");
-      if (Cluster.get(context.getSystem()).selfMember().hasRole(STATEFUL_ROLE)) {
-        context.spawn(UnreachableWorkerDowning.create(config), "unreachable-worker-downing");
-      }
-    }
-
-    private static ActorRef<QueueCommand> spawnQueue(
-        ActorContext<Command> context, Deployment deployment, TaskCatalog catalog, Config config) {
-      QueueSettings settings = QueueSettings.fromConfig(config);
-      if (deployment == Deployment.LOCAL) {
-        return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
-      }
-      var region = ShardedTaskQueue.init(context.getSystem(), catalog, settings, QUEUE_ROLE);
-      // A front that failed on a message it could not handle would leave the node without its queue: restart it (its
-      // only state, the workers' last announcements, comes back with their periodic repeat).
-      return context.spawn(Behaviors.supervise(
-              QueueFront.create(region, catalog, FrontSettings.fromConfig(config), QUEUE_ROLE))
-          .onFailure(SupervisorStrategy.restart()), "queue");
-    }
-
-    /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */
-    private Started startParts(
-        String nodeId, Deployment deployment, StartupPlan<?, ?> plan, Map<String, WorkerSpec> workerSpecs) {
-      CompletableFuture<Void> workersReady = new CompletableFuture<>();
-      ActorRef<WorkerStateChanged> gate =
-          context.spawn(WorkerReadyGate.create(Set.copyOf(workerSpecs.keySet()), workersReady), "worker-ready-gate");
-      workerSpecs.forEach((workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
-      if (plan == null) {
-        return new Started(nodeId, queue, null, null, workersReady, workers);
-      }
-      CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
-      Behavior<ProvingOrchestrator.Command> behavior = ProvingOrchestrator.create(queue, plan, sequencerStarted);
-      ActorRef<ProvingOrchestrator.Command> sequencer =
-          deployment == Deployment.LOCAL
-              ? context.spawn(behavior, "sequencer")
-              : ClusterSingleton.get(context.getSystem())
-                  .init(SingletonActor.of(behavior, "sequencer")
-                      .withSettings(ClusterSingletonSettings.create(context.getSystem()).withRole(SEQUENCER_ROLE)));
-      if (deployment == Deployment.CLUSTER) {
-        context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
-      }
-      return new Started(nodeId, queue, sequencer, sequencerStarted, workersReady, workers);
-    }
-
-    private Behavior<Command> running() {
-      return Behaviors.receive(Command.class)
-          .onMessage(SpawnWorker.class, this::onSpawnWorker)
-          .onMessage(StopWorker.class, this::onStopWorker)
-          .build();
-    }
-
-    private Behavior<Command> onSpawnWorker(SpawnWorker spawn) {
-      ActorRef<WorkerCommand> ref =
-          spawnWorker(spawn.workerId(), new WorkerSpec(spawn.types(), spawn.concurrency()), null);
-      workers.put(spawn.workerId(), ref);
-      spawn.replyTo().tell(ref);
-      return Behaviors.same();
-    }
-
-    private Behavior<Command> onStopWorker(StopWorker stop) {
-      ActorRef<WorkerCommand> ref = workers.remove(stop.workerId());
-      if (ref != null) {
-        context.stop(ref);
-      }
-      return Behaviors.same();
-    }
-
-    private ActorRef<WorkerCommand> spawnWorker(
-        String workerId, WorkerSpec spec, ActorRef<WorkerStateChanged> listener) {
-      WorkerSettings settings = WorkerSettings.fromConfig(config, workerId)
-          .withConcurrency(spec.concurrency())
-          .withMaxResultBytes(maxResultBytes)
-          .withReportLoad(maxResultBytes > 0 || config.getString("pekko.actor.provider").equals("cluster"));
-      return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
-    }
-  }
 }

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 /**
  * The node will not serve its HTTP endpoints as configured (e.g. a non-loopback address without TLS and a token, a
@@ -7,7 +7,7 @@ package dev.pekkoprover.cluster;
  */
 public final class EndpointsRefusedException extends IllegalStateException {
   /** The launcher's exit code for a refused configuration (picocli's code for bad usage). */
-  static final int EXIT_CODE = 2;
+  public static final int EXIT_CODE = 2;
 
   EndpointsRefusedException(String message) {
     super(message);

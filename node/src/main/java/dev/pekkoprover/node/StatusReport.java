@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.FlowsView;
@@ -39,6 +39,15 @@ public record StatusReport(
     List<String> problems) {
 
   public static final int VERSION = 1;
+
+  /**
+   * Reads a report from the JSON a node's {@code GET /status} answers (the shape of this record).
+   *
+   * @throws java.io.IOException when {@code json} is not such a report
+   */
+  public static StatusReport fromJson(String json) throws java.io.IOException {
+    return NodeEndpoints.JSON.readValue(json, StatusReport.class);
+  }
 
   /**
    * @param address {@code host:port} in a cluster, the actor system's name in one JVM

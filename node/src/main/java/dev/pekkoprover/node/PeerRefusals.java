@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.time.Duration;
 import java.util.Map;
@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  * every few seconds for as long as it runs; one line per peer says what an operator needs, a line per retry would
  * bury the log. Thread-safe: engines on several threads report here.
  */
-final class PeerRefusals {
+public final class PeerRefusals {
   private record Seen(long lastLogged, long suppressed) {}
 
   private final long everyNanos;
@@ -19,7 +19,7 @@ final class PeerRefusals {
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
 
   /** @param nanoClock monotonic nanoseconds ({@code System::nanoTime}; a test's own) */
-  PeerRefusals(Duration every, LongSupplier nanoClock) {
+  public PeerRefusals(Duration every, LongSupplier nanoClock) {
     this.everyNanos = every.toNanos();
     this.nanoClock = nanoClock;
   }
@@ -30,7 +30,7 @@ final class PeerRefusals {
    *
    * @param key what makes two refusals the same kind (e.g. direction, peer and reason)
    */
-  String report(String key, String line) {
+  public String report(String key, String line) {
     long now = nanoClock.getAsLong();
     String[] out = new String[1];
     seen.compute(key, (k, previous) -> {

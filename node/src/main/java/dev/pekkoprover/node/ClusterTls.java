@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
@@ -12,6 +12,7 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.pki.pem.DERPrivateKeyLoader;
 import org.apache.pekko.pki.pem.PEMDecoder;
 
@@ -31,20 +32,26 @@ public final class ClusterTls {
   static final String ENGINE = "pekko.remote.artery.ssl.rotating-keys-engine";
   static final String ROTATING_PROVIDER = "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider";
 
+  /** The node's private key in a TLS directory ({@link NodeFiles#inDirectory}), Pekko's naming convention. */
+  public static final String KEY_FILE = "tls.key";
+  /** The node's certificate in a TLS directory. */
+  public static final String CERT_FILE = "tls.crt";
+  /** The cluster CA's certificate in a TLS directory. */
+  public static final String CA_CERT_FILE = "ca.crt";
+
   /** A node's three PEM files, by Pekko's naming convention inside one directory. */
   public record NodeFiles(Path keyFile, Path certFile, Path caCertFile) {
     /** {@code dir/tls.key}, {@code dir/tls.crt}, {@code dir/ca.crt}. */
     public static NodeFiles inDirectory(Path dir) {
-      return new NodeFiles(dir.resolve(ClusterKeys.KEY_FILE), dir.resolve(ClusterKeys.CERT_FILE),
-          dir.resolve(ClusterKeys.CA_CERT_FILE));
+      return new NodeFiles(dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), dir.resolve(CA_CERT_FILE));
     }
 
     /** The files as {@code prover.tls.*} settings (absolute paths): overrides for {@link #load}. */
     public Config config() {
-      return ConfigFactory.parseString(
-          "prover.tls.key-file = " + quoted(keyFile) + "\n"
-              + "prover.tls.cert-file = " + quoted(certFile) + "\n"
-              + "prover.tls.ca-cert-file = " + quoted(caCertFile) + "\n");
+      return ConfigFactory.parseMap(Map.of(
+          "prover.tls.key-file", keyFile.toAbsolutePath().toString(),
+          "prover.tls.cert-file", certFile.toAbsolutePath().toString(),
+          "prover.tls.ca-cert-file", caCertFile.toAbsolutePath().toString()), "a node's TLS files");
     }
 
     /**
@@ -91,17 +98,11 @@ public final class ClusterTls {
         return "TLS certificate file " + file + " holds no X.509 certificate in PEM: " + e.getMessage();
       }
     }
-
-    private static String quoted(Path file) {
-      return ConfigFactory.empty().withValue("v",
-              com.typesafe.config.ConfigValueFactory.fromAnyRef(file.toAbsolutePath().toString()))
-          .getValue("v").render(com.typesafe.config.ConfigRenderOptions.concise());
-    }
   }
 
   /** Override for a node without TLS: Artery's plain {@code tcp} (any process that reaches the port can join). */
   public static Config plainTcp() {
-    return ConfigFactory.parseString("pekko.remote.artery.transport = tcp");
+    return ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tcp"), "plain TCP between nodes");
   }
 
   /**

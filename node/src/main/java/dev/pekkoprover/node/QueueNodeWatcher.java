@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import org.apache.pekko.actor.typed.ActorRef;

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.util.Collection;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -16,9 +16,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * Pekko; akka/akka-core#29162 for the TLS case). A process supervisor needs the exit code, so the launcher stops
  * waiting once the system has had its last shutdown phase's timeout and a margin to finish.
  */
-final class Termination {
+public final class Termination {
   /** Beyond the actor-system-terminate phase's own timeout (Pekko's 10 s), before we call the end stalled. */
-  static final Duration MARGIN = Duration.ofSeconds(5);
+  public static final Duration MARGIN = Duration.ofSeconds(5);
 
   private Termination() {}
 
@@ -28,7 +28,7 @@ final class Termination {
    * earlier phase, the cluster leave included, has run by then). Call before the system starts shutting down: it adds
    * a task to CoordinatedShutdown.
    */
-  static CompletableFuture<Boolean> of(ActorSystem<?> system) {
+  public static CompletableFuture<Boolean> of(ActorSystem<?> system) {
     CompletableFuture<Boolean> ended = system.getWhenTerminated().toCompletableFuture().thenApply(done -> true);
     Duration bound = system.settings().config()
         .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout").plus(MARGIN);
@@ -42,7 +42,7 @@ final class Termination {
   }
 
   /** The line for a stalled end: what happened and that the process goes on without waiting. */
-  static String stalledLine(String node) {
+  public static String stalledLine(String node) {
     return "the actor system of node " + node + " did not finish terminating within the actor-system-terminate "
         + "phase's timeout + " + MARGIN.toSeconds() + " s (Pekko 1.7's remoting can wait without a deadline for a "
         + "stream to a lost peer); the node is out of the cluster, so the process ends without waiting for it any longer";

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkoprover.protocol.CatalogFingerprint;
@@ -33,13 +33,13 @@ import org.slf4j.LoggerFactory;
  * <p>It also checks that every protocol message still round-trips with its binding, and says so at once in the
  * log if one does not (a message that cannot cross nodes would otherwise fail only when first sent).
  */
-final class SerializationWarmUp {
+public final class SerializationWarmUp {
   private static final Logger LOG = LoggerFactory.getLogger(SerializationWarmUp.class);
 
   private SerializationWarmUp() {}
 
   /** Starts the warm-up on a daemon thread; the returned future completes when it is done (never exceptionally). */
-  static CompletableFuture<Void> start(ActorSystem<?> system, TaskCatalog catalog) {
+  public static CompletableFuture<Void> start(ActorSystem<?> system, TaskCatalog catalog) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     Thread thread = new Thread(() -> {
       try {
@@ -55,7 +55,11 @@ final class SerializationWarmUp {
     return done;
   }
 
-  static void run(ActorSystem<?> system, TaskCatalog catalog) {
+  /**
+   * The warm-up on the caller's thread: every task type's input and result class and every protocol message through
+   * the node's serializers; a message that does not round-trip is one ERROR line naming it.
+   */
+  public static void run(ActorSystem<?> system, TaskCatalog catalog) {
     ObjectMapper cbor = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-cbor", Optional.empty());
     for (String name : catalog.names()) {
       TaskType<?, ?> type = catalog.get(name);
