@@ -7,6 +7,7 @@ import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.EndpointsRefusedException;
 import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.ProverPlugin;
 import dev.pekkoprover.node.WorkerGroup;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -189,6 +190,21 @@ public final class NodeLauncher {
       AppchainSettings settings = AppchainSettings.fromConfig(config);
       return provingWork == null ? settings : settings.withProvingWork(provingWork);
     }
+
+    /** The options as the appchain plugin's settings ({@code prover.appchain-job}, {@code prover.appchain}). */
+    Config config(long crashEvery) {
+      Map<String, Object> settings = new LinkedHashMap<>();
+      settings.put("prover.appchain-job.accounts", accounts);
+      settings.put("prover.appchain-job.blocks", blocks);
+      settings.put("prover.appchain-job.txs", txPerBlock);
+      settings.put("prover.appchain-job.batch", blocksPerBatch);
+      settings.put("prover.appchain-job.seed", seed);
+      settings.put("prover.appchain-job.crash-every", crashEvery);
+      if (provingWork != null) {
+        settings.put("prover.appchain.proving-work", provingWork);
+      }
+      return ConfigFactory.parseMap(settings, "the appchain job's options");
+    }
   }
 
   /** One node of the cluster deployment, with any of the roles sequencer, queue and worker. */
@@ -196,8 +212,9 @@ public final class NodeLauncher {
       name = "node",
       mixinStandardHelpOptions = true,
     versionProvider = NodeLauncher.Version.class,
-      description = "Start one cluster node. With the sequencer role it runs the appchain job once the cluster is "
-          + "up; with the worker role it proves; with the queue role it hosts the sharded queue.")
+      description = "Start one cluster node. With the sequencer role it runs the plugin's job (the appchain's by "
+          + "default) once the cluster is up; with the worker role it proves; with the queue role it hosts the sharded "
+          + "queue.")
   static final class Node implements Callable<Integer> {
     @Option(names = "--roles", required = true, split = ",",
         description = "any of sequencer, queue, worker (comma-separated)")
@@ -228,6 +245,12 @@ public final class NodeLauncher {
     @Option(names = "--crash-every", defaultValue = "0",
         description = "drill: on average one proving compute in N on this node crashes its worker (0: never)")
     long crashEvery;
+
+    @Option(names = "--plugin",
+        description = "the task types and job this node runs: a ProverPlugin's name or class, on the class path "
+            + "(java -cp prover-node.jar:<your jar> dev.pekkoprover.cluster.NodeLauncher node ...), the same on "
+            + "every node (default: the only plugin on the class path, the appchain when this jar runs alone)")
+    String plugin;
 
     @Option(names = "--db-url", defaultValue = "${env:PROVER_DB_URL}",
         description = "with the sequencer role: keep task results and flow outcomes in this PostgreSQL database "
@@ -301,6 +324,11 @@ public final class NodeLauncher {
             + "workers");
         return USAGE_EXIT;
       }
+      PluginChoice.Result chosen = PluginChoice.choose(plugin);
+      if (chosen.plugin() == null) {
+        System.err.println("node refuses to start: " + chosen.refusal());
+        return USAGE_EXIT;
+      }
       Config transport;
       if (noTls) {
         transport = ClusterTls.plainTcp();
@@ -321,7 +349,8 @@ public final class NodeLauncher {
       }
       Config placement =
           ClusterPlacement.config(roles, host, port, seeds == null ? List.of() : seeds, clusterName);
-      Config config = ClusterTls.load(http.apply(placement.withFallback(transport)));
+      Config config =
+          ClusterTls.load(http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
       if (noTls) {
         org.slf4j.LoggerFactory.getLogger(NodeLauncher.class).warn("node {}:{} runs without TLS (--no-tls): traffic "
             + "between nodes is not encrypted and any process that can reach port {} can join the cluster", host, port,
@@ -331,34 +360,36 @@ public final class NodeLauncher {
       if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
         config = PostgresJournal.open(dbUrl, dbUser, dbPassword, config); // durable: results survive this node
       }
-      AppchainSettings settings = job.settings(config);
+      ProverPlugin tasksAndJob = chosen.plugin();
       ProverNode.Builder builder = ProverNode.builder(clusterName) // workers named after the node's address (host:port)
           .config(config)
-          .catalog(AppchainJob.catalog(crashEvery))
+          .catalog(tasksAndJob.catalog(config))
           .clusterQueue();
       if (sequencer) {
-        builder.sequencer(AppchainJob.startupPlan(settings));
+        builder.sequencer(tasksAndJob.startupPlan(config));
       }
       if (roles.contains(WORKER_ROLE)) {
-        builder.workers(WorkerGroup.of(workers, tasks == null ? List.of() : tasks, concurrency));
+        builder.workers(WorkerGroup.of(workers, tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks,
+            concurrency));
       }
       ProverNode node = builder.start();
       String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
       // before the line that says the node is up: a SIGTERM after it exits 0 (one during start-up exits 143)
       NodeExit exit = new NodeExit(node, self);
-      System.out.printf("node %s up with roles %s%n", self, roles);
+      System.out.printf("node %s up with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
       System.out.println(node.endpointsLine());
       if (!sequencer) {
         return exit.awaitTermination();
       }
-      CompletableFuture<AppchainJob.Summary> run = new CompletableFuture<>();
+      ProverPlugin.Job sequencerJob = tasksAndJob.job(config);
+      CompletableFuture<ProverPlugin.Outcome> run = new CompletableFuture<>();
       Thread jobThread = new Thread(() -> {
         try {
-          run.complete(AppchainJob.run(node, settings, job.options(), System.out));
+          run.complete(sequencerJob.run(node, System.out));
         } catch (Throwable e) {
           run.completeExceptionally(e);
         }
-      }, "appchain-job");
+      }, tasksAndJob.name() + "-job");
       jobThread.setDaemon(true); // a job whose actor system is gone must not keep the JVM alive
       jobThread.start();
       // The job waits on flows of this node's actor system: wait on either, so that a downed node exits.
@@ -374,8 +405,8 @@ public final class NodeLauncher {
           run.join(); // the job's own failure: thrown, reported by picocli, exit code 1
         }
       }
-      AppchainJob.Summary summary = run.join();
-      System.out.print(summary.render());
+      ProverPlugin.Outcome summary = run.join();
+      System.out.print(summary.summary());
       System.out.flush();
       if (exitWhenDone) {
         exit.askedFor();

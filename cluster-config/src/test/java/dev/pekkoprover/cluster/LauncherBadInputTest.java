@@ -40,6 +40,15 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aPluginThatIsNotThereIsOneLine() {
+    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--plugin", "com.example.NoSuchPlugin"),
+        "--plugin com.example.NoSuchPlugin: no such plugin or class (on the class path: appchain "
+            + "(dev.pekkoprover.cluster.AppchainPlugin)); add the jar that holds it to the class path");
+    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--plugin", "java.lang.String"),
+        "--plugin java.lang.String: the class does not implement dev.pekkoprover.node.ProverPlugin");
+  }
+
+  @Test
   void seedAddressesAreHostAndPort() {
     assertNull(ClusterPlacement.invalidSeed(List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
     assertEquals(true, ClusterPlacement.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);

@@ -152,7 +152,8 @@ final class NodeProcesses implements AutoCloseable {
 
   /**
    * @param jvmOptions besides the heap cap, e.g. {@code -Dprover.appchain.circuit-seed=x}: system properties override
-   *     the node's configuration
+   *     the node's configuration; {@code -cp <class path>} runs the launcher's main class from that class path (the
+   *     runnable jar and a plugin's) instead of {@code -jar}
    */
   synchronized Node launch(List<String> jvmOptions, List<String> args) throws IOException {
     String jar = System.getProperty("prover.jar", "target/prover-node.jar");
@@ -161,8 +162,12 @@ final class NodeProcesses implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
     command.addAll(jvmOptions);
-    command.add("-jar");
-    command.add(jar);
+    if (!jvmOptions.contains("-cp")) {
+      command.add("-jar");
+      command.add(jar);
+    } else {
+      command.add(NodeLauncher.class.getName());
+    }
     command.addAll(withTls(args));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     Queue<String> lines = new ConcurrentLinkedQueue<>();
