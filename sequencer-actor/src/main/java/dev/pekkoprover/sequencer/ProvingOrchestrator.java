@@ -3,15 +3,10 @@ package dev.pekkoprover.sequencer;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
-import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -19,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -151,19 +145,11 @@ public final class ProvingOrchestrator {
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
   /** Running flows by id, oldest first (also the compile flow while it runs): told when a queue node is lost. */
   private final Map<String, ActorRef<FlowRunner.Command>> flows = new LinkedHashMap<>();
-  /** The flows requested by someone and running: what prover_flows_running reads. */
-  private final AtomicInteger running = new AtomicInteger();
-  private final Gauge runningGauge;
-  private final Counter completedCounter;
-  private final Counter failedCounter;
-  /** The last failed flows, newest last. */
-  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
+  private final FlowTally tally;
   /** Queue nodes already handled, "address#uid", oldest first. */
   private final Set<String> lostQueueNodes = new LinkedHashSet<>();
   private ActorRef<WorkerRegistrationFlow.Command> registration;
   private long flowCounter;
-  private int completed;
-  private int failed;
   private int startupAttempts;
   /** Null when durability is off. */
   private final SequencerStores stores;
@@ -174,8 +160,6 @@ public final class ProvingOrchestrator {
   /** Registration parameters once circuits are compiled; start-up ends when the stores are ready too. */
   private Object parameters;
   private boolean compiled;
-  private int restored;
-  private long tasksReused;
 
   /**
    * @param whenStarted completed with the registration parameters once start-up is done (a local hook for the node
@@ -212,14 +196,7 @@ public final class ProvingOrchestrator {
     this.whenStarted = whenStarted;
     this.flowEnded = context.messageAdapter(FlowResult.class, FlowEnded::new);
     this.settings = settings;
-    var registry = ProverMetrics.get(context.getSystem()).registry();
-    this.runningGauge = Gauge.builder("prover.flows.running", running, AtomicInteger::get)
-        .description("Flows running on the sequencer").register(registry);
-    this.completedCounter = Counter.builder("prover.flows.completed")
-        .description("Flows that completed").register(registry);
-    this.failedCounter = Counter.builder("prover.flows.failed")
-        .description("Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
-        .register(registry);
+    this.tally = new FlowTally(ProverMetrics.get(context.getSystem()));
     context.getSystem().receptionist().tell(Receptionist.register(FLOWS_KEY, context.getSelf().narrow()));
     AutoscaleSettings autoscale = AutoscaleSettings.fromConfig(context.getSystem().settings().config());
     if (autoscale.enabled()) {
@@ -345,14 +322,13 @@ public final class ProvingOrchestrator {
     String flowId = request.name() + "-" + (++flowCounter);
     FlowResult.Completed stored = durable == null ? null : stores.restore(flowId, request.name());
     if (stored != null) {
-      restored++;
-      completed++;
+      tally.restored();
       context.getLog().debug("Flow {} completed before: answered from the store", request.name());
       request.replyTo().tell(stored);
       return Behaviors.same();
     }
     requesters.put(flowId, request.replyTo());
-    running.set(requesters.size());
+    tally.running(requesters.size());
     if (durable != null) {
       names.put(flowId, request.name());
     }
@@ -395,23 +371,15 @@ public final class ProvingOrchestrator {
     FlowResult result = ended.result();
     flows.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
-    running.set(requesters.size());
+    tally.running(requesters.size());
     String name = names.remove(result.flowId());
     if (result instanceof FlowResult.Completed done) {
-      completed++;
-      completedCounter.increment();
-      tasksReused += done.stats().reused();
+      tally.completed(done);
       if (name != null && stores.storeOutcome(name, done, requester)) {
         return Behaviors.same(); // told once stored
       }
     } else {
-      failed++; // never stored: a later run of that name runs again
-      failedCounter.increment();
-      if (recentFailures.size() == RecentFailure.KEEP) {
-        recentFailures.removeFirst();
-      }
-      recentFailures.addLast(new RecentFailure(System.currentTimeMillis(), "flow failed", null, null,
-          result.flowId(), null, ((FlowResult.Failed) result).reason()));
+      tally.failed((FlowResult.Failed) result); // never stored: a later run of that name runs again
     }
     if (requester != null) {
       requester.tell(result);
@@ -443,22 +411,18 @@ public final class ProvingOrchestrator {
         listed.add(flow.getValue());
       }
     }
-    List<RecentFailure> failures = new ArrayList<>(recentFailures);
-    Collections.reverse(failures);
-    FlowsView counts = new FlowsView(runId, registration != null, requesters.size(), completed, failed, List.of(),
-        List.copyOf(failures));
+    FlowsView counts = tally.counts(runId, registration != null);
     context.spawnAnonymous(FlowProgressGather.create(listed, counts, request.replyTo(), settings.progressTimeout()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onStop() {
-    ProverMetrics.get(context.getSystem()).remove(List.of(runningGauge));
+    tally.close();
     return Behaviors.same();
   }
 
   private Behavior<Command> onGetStatus(GetStatus request) {
-    request.replyTo().tell(new Status(runId, registration != null && whenStarted.isDone(), requesters.size(),
-        completed, failed, registration, restored, tasksReused));
+    request.replyTo().tell(tally.status(runId, registration != null && whenStarted.isDone(), registration));
     return Behaviors.same();
   }
 
