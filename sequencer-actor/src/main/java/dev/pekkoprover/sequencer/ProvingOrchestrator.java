@@ -36,11 +36,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells every running flow
  * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
  *
- * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children (so they move with it when it is
- * a cluster singleton): the task results by content key, which its flows read and write ({@link FlowRunner.Durable}), and
- * the outcomes of completed flows by the flow's name. A flow whose name completed before is answered from the store
- * at once, without running; a flow's completion is told to its requester only once its outcome is stored. Flows wait
- * (stashed with start-up) until both stores have recovered.
+ * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children ({@link SequencerStores}, so
+ * they move with it when it is a cluster singleton): the task results by content key, which its flows read and write
+ * ({@link FlowRunner.Durable}), and the outcomes of completed flows by the flow's name. A flow whose name completed
+ * before is answered from the store at once, without running; a flow's completion is told to its requester only once
+ * its outcome is stored. Flows wait (stashed with start-up, at most {@code prover.sequencer.startup-max-waiting})
+ * until both stores have recovered. Its settings are {@link SequencerSettings}; its counts {@link FlowTally}'s.
  */
 public final class ProvingOrchestrator {
 

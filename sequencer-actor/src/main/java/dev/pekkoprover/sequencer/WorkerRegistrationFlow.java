@@ -28,9 +28,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  *
  * <p>What a reader must not miss: the task on offer lives in one queue entity, and when that entity's node goes
  * away the task goes with it, and no worker would ever register again. So the loop offers the same task again when
- * told a queue node is gone ({@link ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody reported,
- * asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task and
- * offers it again when not. The queue ignores an offer of a task id it holds.
+ * told a queue node is gone ({@link ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody
+ * reported, asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task
+ * and offers it again when not. The queue ignores an offer of a task id it holds.
  */
 public final class WorkerRegistrationFlow {
 
@@ -91,7 +91,8 @@ public final class WorkerRegistrationFlow {
    */
   public static Behavior<Command> create(ActorRef<QueueCommand> queue, String runId, Object parameters) {
     return Behaviors.setup(
-        context -> create(queue, runId, parameters, SequencerSettings.fromConfig(context.getSystem().settings().config())));
+        context ->
+            create(queue, runId, parameters, SequencerSettings.fromConfig(context.getSystem().settings().config())));
   }
 
   /** @param checkEvery how often to ask the queue whether it still holds the task on offer; zero never asks */
