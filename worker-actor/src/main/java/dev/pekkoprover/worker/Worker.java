@@ -122,13 +122,8 @@ public final class Worker {
   /** A refusal of this incarnation was logged: the queue (every entity of its types) may say it more than once. */
   private boolean refusalLogged;
 
-  private Worker(
-      ActorContext<WorkerCommand> context,
-      TimerScheduler<WorkerCommand> timers,
-      WorkerSettings settings,
-      ServedTypes types,
-      ActorRef<QueueCommand> queue,
-      ActorRef<WorkerStateChanged> listener) {
+  private Worker(ActorContext<WorkerCommand> context, TimerScheduler<WorkerCommand> timers, WorkerSettings settings,
+      ServedTypes types, ActorRef<QueueCommand> queue, ActorRef<WorkerStateChanged> listener) {
     this.context = context;
     this.timers = timers;
     this.settings = settings;
@@ -151,29 +146,22 @@ public final class Worker {
    * @param queue where it announces itself and reports results
    * @param listener told of every state change besides the event stream (e.g. the worker-ready gate); may be null
    */
-  public static Behavior<WorkerCommand> create(
-      WorkerSettings settings,
-      TaskCatalog types,
-      ActorRef<QueueCommand> queue,
+  public static Behavior<WorkerCommand> create(WorkerSettings settings, TaskCatalog types, ActorRef<QueueCommand> queue,
       ActorRef<WorkerStateChanged> listener) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(queue, "queue");
     ServedTypes served = new ServedTypes(Objects.requireNonNull(types, "types"));
     AtomicInteger starts = new AtomicInteger();
-    Behavior<WorkerCommand> worker =
-        Behaviors.setup(
-            context ->
-                Behaviors.withTimers(
-                    timers -> {
-                      context.setLoggerName(Worker.class); // else a Pekko logger, kept at WARN by a node's logback
-                      if (starts.getAndIncrement() > 0) {
-                        WorkerMeters.get(context.getSystem()).restarted();
-                      }
-                      if (!settings.announceInterval().isZero()) {
-                        timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
-                      }
-                      return new Worker(context, timers, settings, served, queue, listener).unprepared("started");
-                    }));
+    Behavior<WorkerCommand> worker = Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      context.setLoggerName(Worker.class); // else a Pekko logger, kept at WARN by a node's logback
+      if (starts.getAndIncrement() > 0) {
+        WorkerMeters.get(context.getSystem()).restarted();
+      }
+      if (!settings.announceInterval().isZero()) {
+        timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
+      }
+      return new Worker(context, timers, settings, served, queue, listener).unprepared("started");
+    }));
     SupervisorStrategy restart =
         SupervisorStrategy.restartWithBackoff(
                 settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor())
