@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * Worker reports (results, failures, declines) gathered by where they go until their sender flushes them: then one
@@ -49,23 +50,17 @@ public final class ReportBatches<K> {
    * @return true when it is the first report since the last flush: the moment to schedule the next flush
    */
   public boolean add(K to, TaskSucceeded report) {
-    boolean first = batches.isEmpty();
-    batchFor(to).succeeded.add(report);
-    return first;
+    return add(to, batch -> batch.succeeded.add(report));
   }
 
   /** Adds a failure for {@code to}; returns as {@link #add(Object, TaskSucceeded)}. */
   public boolean add(K to, TaskFailed report) {
-    boolean first = batches.isEmpty();
-    batchFor(to).failed.add(report);
-    return first;
+    return add(to, batch -> batch.failed.add(report));
   }
 
   /** Adds a decline for {@code to}; returns as {@link #add(Object, TaskSucceeded)}. */
   public boolean add(K to, TaskDeclined report) {
-    boolean first = batches.isEmpty();
-    batchFor(to).declined.add(report);
-    return first;
+    return add(to, batch -> batch.declined.add(report));
   }
 
   /** True when nothing waits to be sent. */
@@ -89,7 +84,9 @@ public final class ReportBatches<K> {
     out.forEach((to, batch) -> send.accept(to, batch.message()));
   }
 
-  private Batch batchFor(K to) {
-    return batches.computeIfAbsent(to, key -> new Batch());
+  private boolean add(K to, Consumer<Batch> adding) {
+    boolean first = batches.isEmpty();
+    adding.accept(batches.computeIfAbsent(to, key -> new Batch()));
+    return first;
   }
 }

@@ -117,7 +117,7 @@ final class Admission {
   /**
    * What a cancellation did.
    *
-   * @param interrupted running computes cancelled now (interrupted, or kept from starting); each has its grace to return
+   * @param interrupted running computes cancelled now (interrupted, or kept from starting): each gets its grace
    * @param dropped tasks that waited for a slot, let go of
    */
   record Cancelled(List<String> interrupted, List<String> dropped) {

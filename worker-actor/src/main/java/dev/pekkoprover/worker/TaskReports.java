@@ -75,15 +75,17 @@ final class TaskReports {
       failedForGood(task, checked.problem(), replyTo);
       return;
     }
-    add(replyTo, new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result));
+    gathered(batches.add(replyTo,
+        new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result)));
   }
 
   /** The result of a registration task: the parameters it registered with, which are not checked again. */
   void registered(TaskEnvelope task, Object parameters, ActorRef<QueueCommand> replyTo) {
-    add(replyTo, new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), parameters));
+    gathered(batches.add(replyTo,
+        new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), parameters)));
   }
 
-  /** True when {@code failure} crashes the worker rather than failing its task: a {@link WorkerFault}, an {@link Error}. */
+  /** True when {@code failure} crashes the worker rather than failing its task: a {@link WorkerFault}, an Error. */
   static boolean crashes(Throwable failure) {
     return failure instanceof WorkerFault || failure instanceof Error;
   }
@@ -101,8 +103,7 @@ final class TaskReports {
       // a cancelled compute too: the queue takes a late result if it comes first, and it frees the slot kept for it
       succeeded(task, result, replyTo);
     } else if (cancelReason != null) {
-      add(replyTo, new TaskFailed(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(),
-          "cancelled: " + cancelReason, true));
+      gathered(batches.add(replyTo, failure(task, "cancelled: " + cancelReason, true)));
     } else {
       failed(task, failure, replyTo);
     }
@@ -116,19 +117,20 @@ final class TaskReports {
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
     log.warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
-    add(replyTo, new TaskFailed(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, true));
+    gathered(batches.add(replyTo, failure(task, reason, true)));
   }
 
   /** Running it again cannot help (one WARN line). */
   void failedForGood(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.warn("{} failed for good on worker {}: {}", task.describe(), workerId, reason);
-    add(replyTo, new TaskFailed(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, false));
+    gathered(batches.add(replyTo, failure(task, reason, false)));
   }
 
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
   void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
-    add(replyTo, new TaskDeclined(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason));
+    gathered(batches.add(replyTo,
+        new TaskDeclined(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason)));
   }
 
   /** What the worker holds changed: reported with the next flush, where the queue is sharded. */
@@ -174,20 +176,13 @@ final class TaskReports {
     }
   }
 
-  private void add(ActorRef<QueueCommand> to, TaskSucceeded report) {
-    if (batches.add(to, report)) {
-      scheduleFlush();
-    }
+  private TaskFailed failure(TaskEnvelope task, String reason, boolean retryable) {
+    return new TaskFailed(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, retryable);
   }
 
-  private void add(ActorRef<QueueCommand> to, TaskFailed report) {
-    if (batches.add(to, report)) {
-      scheduleFlush();
-    }
-  }
-
-  private void add(ActorRef<QueueCommand> to, TaskDeclined report) {
-    if (batches.add(to, report)) {
+  /** A report joined its queue's batch; the first of a batch asks for a flush. */
+  private void gathered(boolean firstOfBatch) {
+    if (firstOfBatch) {
       scheduleFlush();
     }
   }

@@ -68,7 +68,8 @@ final class TaskValues {
       return decoded == null ? badInput(task, inputType, "its JSON payload is null") : Checked.ok(decoded);
     }
     if (!inputType.isInstance(payload)) {
-      return badInput(task, inputType, "its payload is " + (payload == null ? "null" : "a " + payload.getClass().getName()));
+      String what = payload == null ? "null" : "a " + payload.getClass().getName();
+      return badInput(task, inputType, "its payload is " + what);
     }
     return Checked.ok(payload);
   }

@@ -59,11 +59,11 @@ public final class Worker {
 
   // ---- private messages: results of work done off the actor's thread, and timers; sent only to self ----
 
-  /** A compute has returned ({@code result}) or thrown ({@code failure}); never serialised (any result, a Throwable). */
+  /** A compute has returned {@code result} or thrown {@code failure}; never serialised (any result, a Throwable). */
   private record ComputeDone(String incarnation, RunningCompute run, Object result, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
-  /** The prepare of the {@code index}-th regular type has finished; never serialised (a loaded circuit, a Throwable). */
+  /** The prepare of the {@code index}-th regular type is done; never serialised (a loaded circuit, a Throwable). */
   private record PrepareDone(String incarnation, int registration, int index, Object state, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
@@ -181,15 +181,15 @@ public final class Worker {
     return accepting(serving).onMessage(PrepareDone.class, this::onStalePrepareDone).build();
   }
 
-  /** Takes the registration parameters from a registration task and becomes Registered, or Ready with nothing to prepare. */
-  private Behavior<WorkerCommand> register(TaskEnvelope task, ServedType registrationType, ActorRef<QueueCommand> replyTo) {
-    Object parameters = reports.input(task, registrationType.type().inputType(), replyTo);
+  /** Takes the registration parameters from a registration task: Registered, or Ready when nothing is to prepare. */
+  private Behavior<WorkerCommand> register(TaskEnvelope task, ServedType served, ActorRef<QueueCommand> replyTo) {
+    Object parameters = reports.input(task, served.type().inputType(), replyTo);
     if (parameters == null) {
       return Behaviors.same();
     }
     Object registered;
     try {
-      registered = registrationType.type().compute(parameters, registrationType.context());
+      registered = served.type().compute(parameters, served.context());
     } catch (Throwable failure) {
       computed(task, null, failure, null, replyTo);
       return Behaviors.same();
@@ -207,7 +207,7 @@ public final class Worker {
     return registered(serving, List.of());
   }
 
-  /** Prepares each regular type in turn, off the actor's thread; {@code prepared} holds what the finished ones returned. */
+  /** Prepares each regular type in turn, off the actor's thread; {@code prepared}: what the finished ones returned. */
   private Behavior<WorkerCommand> registered(Serving serving, List<Object> prepared) {
     return accepting(serving).onMessage(PrepareDone.class, done -> onPrepareDone(done, serving, prepared)).build();
   }
@@ -481,7 +481,7 @@ public final class Worker {
 
   // ---- prepare ----
 
-  /** Runs the prepare of the {@code index}-th regular type on the compute dispatcher; the next starts when it is done. */
+  /** Runs the prepare of the {@code index}-th regular type on the compute dispatcher; the next starts after it. */
   private void startPrepare(Registration registration, int index) {
     TaskType<?, ?> type = types.regular().get(index);
     TaskContext prepareContext = WorkerTaskContext.withoutPreparedState(

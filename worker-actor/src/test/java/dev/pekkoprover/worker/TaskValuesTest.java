@@ -65,7 +65,8 @@ class TaskValuesTest {
     assertTrue(values.input(task(null), Num.class).problem().endsWith("its payload is null"));
     assertTrue(values.input(task(new EncodedPayload("{")), Num.class).problem()
         .contains("its JSON payload does not decode"));
-    assertTrue(values.input(task(new EncodedPayload("null")), Num.class).problem().endsWith("its JSON payload is null"));
+    assertTrue(values.input(task(new EncodedPayload("null")), Num.class).problem()
+        .endsWith("its JSON payload is null"));
     assertNull(wrongClass.refusedAs(), "no result meter for an input");
   }
 
