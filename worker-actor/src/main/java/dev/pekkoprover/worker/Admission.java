@@ -89,6 +89,12 @@ final class Admission {
     return running.size() >= capacity ? Verdict.WAIT : Verdict.START;
   }
 
+  /** Why a task of verdict {@link Verdict#OLDER_RUN} fails for good. */
+  static String olderRunReason(TaskEnvelope task, String registeredRun) {
+    return "task " + task.taskId() + " (type " + task.taskType() + ") belongs to run " + task.runId()
+        + ", older than run " + registeredRun + " this worker is registered for: that run is over";
+  }
+
   /** Keeps a task until a slot frees; {@link #nextToStart} hands it out. */
   void waitForSlot(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     waiting.add(new Waiting(task, replyTo));

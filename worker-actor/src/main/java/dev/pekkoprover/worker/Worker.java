@@ -301,9 +301,7 @@ public final class Worker {
   /**
    * Just before this incarnation crashes on purpose ({@code throw goingDown(...)}): sends what it finished, then tells
    * the queue it is going down and which task caused it, so the tasks it held go to other workers at once (only the
-   * culprit is charged) instead of waiting out the restart backoff until the next incarnation announces itself.
-   *
-   * @return {@code fault}, for its supervisor
+   * culprit is charged) instead of waiting out the restart backoff. Returns {@code fault}, for its supervisor.
    */
   private WorkerFault goingDown(List<String> causedBy, String reason, WorkerFault fault) {
     reports.flush();
@@ -350,9 +348,7 @@ public final class Worker {
         }
         case NOT_SERVED -> reports.declined(task, types.notServedReason(workerId, serving.state(), task.taskType()),
             replyTo);
-        case OLDER_RUN -> reports.failedForGood(task, "task " + task.taskId() + " (type " + task.taskType()
-            + ") belongs to run " + task.runId() + ", older than run " + serving.registeredRun()
-            + " this worker is registered for: that run is over", replyTo);
+        case OLDER_RUN -> reports.failedForGood(task, Admission.olderRunReason(task, serving.registeredRun()), replyTo);
         case INLINE -> computeInline(task, replyTo, served);
         case WAIT -> {
           admission.waitForSlot(task, replyTo);

@@ -67,6 +67,9 @@ class AdmissionTest {
   @Test
   void aPreparedTypesTaskOfAnOlderRunFailsWhileAnUnpreparedOneStillRuns() {
     assertEquals(Verdict.OLDER_RUN, admission.admit(task("t", "square", OLD_RUN), WorkerState.READY, RUN, SQUARE));
+    assertEquals("task t (type square) belongs to run " + OLD_RUN + ", older than run " + RUN
+        + " this worker is registered for: that run is over",
+        Admission.olderRunReason(task("t", "square", OLD_RUN), RUN));
     assertEquals(Verdict.START, admission.admit(task("t", "compile", OLD_RUN), WorkerState.READY, RUN, COMPILE),
         "compilation needs no keys of a run");
   }
