@@ -50,7 +50,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * <p>Workers report straight to the entity that dispatched the task (its ref comes with every dispatch), and check
  * the size of a result bound for another node themselves. The front still accepts reports sent to it (any client of
  * the queue protocol may), routes them by type, gathers those that arrive while it is busy into one {@link Reports}
- * per entity, and checks their results' size the same way.
+ * per entity ({@link ReportBatches}, as a worker does), and checks their results' size the same way.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
  * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer

@@ -99,6 +99,10 @@ final class TaskReports {
    */
   void computed(TaskEnvelope task, Object result, Throwable failure, String cancelReason,
       ActorRef<QueueCommand> replyTo) {
+    if (cancelReason != null) {
+      log.debug("Worker {}: cancelled {} returned ({})", workerId, task.describe(),
+          failure == null ? "with a result" : failure.toString());
+    }
     if (failure == null) {
       // a cancelled compute too: the queue takes a late result if it comes first, and it frees the slot kept for it
       succeeded(task, result, replyTo);
