@@ -20,6 +20,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -478,25 +479,26 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
 
   @Override
   public void complete(R result) {
-    if (done) {
-      return;
-    }
-    done = true;
-    logMissing();
-    withdrawPending();
-    replyTo.tell(new FlowResult.Completed(flowId, result, stats()));
+    end(null, () -> new FlowResult.Completed(flowId, result, stats()));
   }
 
   @Override
   public void fail(String reason) {
+    end(reason, () -> new FlowResult.Failed(flowId, reason, stats()));
+  }
+
+  /** Ends the flow once: the first of complete and fail counts; {@code failure} is null for a completion. */
+  private void end(String failure, Supplier<FlowResult> outcome) {
     if (done) {
       return;
     }
     done = true;
     logMissing();
-    getContext().getLog().error("Flow {} failed: {}", flowId, reason);
+    if (failure != null) {
+      getContext().getLog().error("Flow {} failed: {}", flowId, failure);
+    }
     withdrawPending();
-    replyTo.tell(new FlowResult.Failed(flowId, reason, stats()));
+    replyTo.tell(outcome.get());
   }
 
   private void withdrawPending() {
