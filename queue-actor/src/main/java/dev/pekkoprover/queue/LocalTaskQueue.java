@@ -14,9 +14,6 @@ import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
 import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
-import dev.pekkoprover.protocol.FleetView;
-import dev.pekkoprover.protocol.QueueStats;
-import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -24,15 +21,14 @@ import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -90,7 +86,18 @@ public final class LocalTaskQueue {
 
   /** The queue of one JVM: nothing can be lost between nodes. */
   public static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings) {
-    return create(catalog, settings, null);
+    return create(catalog, settings, null, System::nanoTime);
+  }
+
+  /**
+   * The queue of one JVM on another clock, for tests: leases, lost-in-transit detection and the measured wait and run
+   * times follow {@code nanoClock}; timers (lease checks, retry backoffs, metrics) follow the actor system's scheduler.
+   * Under Pekko's {@code ManualTime}, give it that scheduler's time, so that one advance moves both.
+   *
+   * @param nanoClock monotonic time in nanoseconds
+   */
+  static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, LongSupplier nanoClock) {
+    return create(catalog, settings, null, nanoClock);
   }
 
   /**
@@ -101,10 +108,11 @@ public final class LocalTaskQueue {
    *     its part of the fleet view are about
    */
   public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings, String entityId) {
-    return create(catalog, settings, entityId);
+    return create(catalog, settings, entityId, System::nanoTime);
   }
 
-  private static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, String entityId) {
+  private static Behavior<QueueCommand> create(
+      TaskCatalog catalog, QueueSettings settings, String entityId, LongSupplier nanoClock) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(LeaseTick.INSTANCE, settings.leaseCheckInterval());
       if (entityId != null) {
@@ -116,7 +124,7 @@ public final class LocalTaskQueue {
       if (metrics.enabled()) {
         timers.startTimerWithFixedDelay(PublishMetrics.INSTANCE, metrics.refreshInterval());
       }
-      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics).running();
+      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics, nanoClock).running();
     }));
   }
 
@@ -127,18 +135,13 @@ public final class LocalTaskQueue {
   }
 
   private final ActorContext<QueueCommand> context;
-  /** Where workers report the tasks this queue dispatched to them: itself (in a cluster, this entity). */
-  private final ActorRef<QueueCommand> self;
   private final TimerScheduler<QueueCommand> timers;
   private final QueueSettings settings;
   private final Logger log;
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
-  /** The first dispatch decided while handling the current message (see {@link #sendDispatches}). */
-  private ActorRef<WorkerCommand> firstWorker;
-  private TaskEnvelope firstTask;
-  /** All dispatches of the current message by worker, once there is more than one. */
-  private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
+  /** The dispatches and cancellations decided while handling the current message; flushed at its end. */
+  private final WorkerOutbox outbox;
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
   /** Workers refused because another worker of the same id is alive on another node; logged once each. */
@@ -150,14 +153,8 @@ public final class LocalTaskQueue {
   private final String entityId;
   /** Every type of the node's catalog (an entity holds one of them). */
   private final Set<String> catalogTypes;
-  /** Cancellations decided while handling the current message, by worker: one Cancel message each. */
-  private Map<ActorRef<WorkerCommand>, List<String>> cancels;
-  private String cancelReason;
-  /** The task types this queue holds: every type of the catalog, or an entity's one type. */
-  private final List<String> ownTypes;
-  private final QueueMeters meters;
-  /** The last few failures, newest last, for the fleet view. */
-  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
+  /** The fleet view, the meters and the recent failures. */
+  private final QueueStatus status;
 
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
@@ -165,21 +162,24 @@ public final class LocalTaskQueue {
       TaskCatalog catalog,
       QueueSettings settings,
       String entityId,
-      ProverMetrics metrics) {
+      ProverMetrics metrics,
+      LongSupplier nanoClock) {
     this.context = context;
-    this.self = context.getSelf();
+    this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
     context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
-    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
+    this.state = new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
     this.catalogCheck = new CatalogCheck(catalog);
     this.entityId = entityId;
     this.catalogTypes = catalog.names();
-    this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
+    List<String> ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
-    this.meters = new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
-    publishMetrics();
+    QueueMeters meters =
+        new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
+    this.status = new QueueStatus(state, meters, ownTypes, this::nodeOf);
+    status.publishMetrics(announcements.values());
   }
 
   private Behavior<QueueCommand> running() {
@@ -208,7 +208,7 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onStop() {
-    meters.close();
+    status.close();
     return Behaviors.same();
   }
 
@@ -219,13 +219,13 @@ public final class LocalTaskQueue {
       }
     }
     state.enqueueAll(msg.tasks(), msg.replyTo());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded msg) {
     succeeded(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -240,13 +240,13 @@ public final class LocalTaskQueue {
     msg.succeeded().forEach(this::succeeded);
     msg.failed().forEach(this::failed);
     msg.declined().forEach(this::declined);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskFailed(TaskFailed msg) {
     failed(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -258,7 +258,7 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined msg) {
     declined(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -294,7 +294,7 @@ public final class LocalTaskQueue {
       refuse(msg, refusal);
       // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it gets no work
       state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
-      sendDispatches();
+      outbox.flush();
       return Behaviors.same();
     }
     if (catalogRefusals.remove(msg.workerId()) != null && speaksFor(msg)) {
@@ -306,7 +306,7 @@ public final class LocalTaskQueue {
           msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
     } // else a periodic repeat: nothing changed, nothing to log
     state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -320,7 +320,7 @@ public final class LocalTaskQueue {
       return; // a periodic repeat
     }
     String line = "refused worker {} at {} (incarnation {}): {}";
-    Object[] args = {msg.workerId(), nodeName(msg.worker()), msg.incarnation(), refusal.reason()};
+    Object[] args = {msg.workerId(), status.nodeName(msg.worker()), msg.incarnation(), refusal.reason()};
     if (!speaksFor(msg)) {
       log.debug(line, args);
     } else if (refusal.registerAgain()) {
@@ -367,7 +367,7 @@ public final class LocalTaskQueue {
     WorkerServes known = announcements.get(msg.workerId());
     if (known != null && known.worker().equals(msg.worker())) {
       state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds());
-      sendDispatches();
+      outbox.flush();
     }
     return Behaviors.same();
   }
@@ -382,7 +382,7 @@ public final class LocalTaskQueue {
       log.warn("worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",
           msg.workerId(), msg.incarnation(), msg.reason(), held);
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -415,7 +415,7 @@ public final class LocalTaskQueue {
     if (!unreachable && !workers.isEmpty()) {
       log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -450,19 +450,19 @@ public final class LocalTaskQueue {
         log.debug("worker {} terminated ({}); it held no task here", workerId, msg.worker().path());
       }
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onLeaseTick() {
     state.expireLeases();
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onRetryDue(RetryDue msg) {
     state.retryDue(msg.taskId());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -471,7 +471,7 @@ public final class LocalTaskQueue {
     if (dropped > 0) { // in a cluster every entity hears of every cancelled flow
       log.info("flow {} cancelled: {} pending task(s) dropped here", msg.flowId(), dropped);
     }
-    sendDispatches(); // the cancellations of its tasks in flight
+    outbox.flush(); // the cancellations of its tasks in flight
     return Behaviors.same();
   }
 
@@ -481,115 +481,16 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onPublishMetrics() {
-    publishMetrics();
+    status.publishMetrics(announcements.values());
     return Behaviors.same();
   }
 
-  /** Copies what the meters read: the counters, put-backs by cause, workers per type and state. */
-  private void publishMetrics() {
-    Map<String, long[]> putBack = new HashMap<>();
-    Map<String, int[]> workers = new HashMap<>();
-    TaskQueueState.Redelivery[] causes = TaskQueueState.Redelivery.values();
-    for (String type : ownTypes) {
-      long[] byCause = new long[causes.length];
-      for (TaskQueueState.Redelivery cause : causes) {
-        byCause[cause.ordinal()] = state.putBack(type, cause);
-      }
-      putBack.put(type, byCause);
-      int[] byState = new int[QueueMeters.STATES.size()];
-      for (WorkerServes serves : announcements.values()) {
-        if (serves.configuredTypes().contains(type) || serves.taskTypes().contains(type)) {
-          byState[QueueMeters.stateIndex(serves.state())]++;
-        }
-      }
-      workers.put(type, byState);
-    }
-    meters.publish(new QueueMeters.Snapshot(state.stats(), putBack, workers, meters.timesNow()));
-  }
-
-  /** This queue's part of the fleet: the workers it knows, its own types, its recent failures. */
   private Behavior<QueueCommand> onGetFleet(GetFleet msg) {
-    List<FleetView.WorkerView> workers = new ArrayList<>();
-    announcements.forEach((workerId, serves) -> {
-      TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
-      if (numbers != null) {
-        RefusalSeen refusal = catalogRefusals.get(workerId);
-        workers.add(new FleetView.WorkerView(workerId, nodeName(serves.worker()), serves.incarnation(),
-            serves.state(), refusal == null ? sorted(serves.taskTypes()) : List.of(),
-            sorted(serves.configuredTypes()), serves.capacity(), numbers.inFlight(), numbers.done(), numbers.failed(),
-            numbers.restarts(), numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable(),
-            refusal == null ? null : refusal.reason()));
-      }
-    });
-    QueueStats stats = state.stats();
-    Map<String, FleetView.TypeView> types = new LinkedHashMap<>();
-    for (String type : ownTypes) {
-      int serving = 0;
-      for (WorkerServes serves : announcements.values()) {
-        if (serves.taskTypes().contains(type) && !catalogRefusals.containsKey(serves.workerId())) {
-          serving++;
-        }
-      }
-      TaskQueueState.TypeTimes times = state.typeTimes(type);
-      types.put(type, new FleetView.TypeView(stats.of(type), serving, times.runs(), times.runNanos(),
-          times.oldestPendingNanos() / 1_000_000, times.waitNanos()));
-    }
-    List<RecentFailure> failures = new ArrayList<>(recentFailures);
-    java.util.Collections.reverse(failures);
-    msg.replyTo().tell(FleetView.merge(List.of(new FleetView(workers, types, failures, stats.unknownResults(),
-        stats.repeatedEnqueues(), 1, 1)), 1));
+    msg.replyTo().tell(status.fleet(announcements, workerId -> {
+      RefusalSeen refusal = catalogRefusals.get(workerId);
+      return refusal == null ? null : refusal.reason();
+    }));
     return Behaviors.same();
-  }
-
-  private static List<String> sorted(Set<String> names) {
-    return names == null ? List.of() : names.stream().sorted().toList();
-  }
-
-  /** {@code host:port} of a worker's node, or the actor system's name in one JVM. */
-  private String nodeName(ActorRef<?> ref) {
-    Address address = nodeOf(ref);
-    return address.getHost().isPresent()
-        ? address.getHost().get() + ":" + address.getPort().map(String::valueOf).orElse("?")
-        : address.system();
-  }
-
-  private void remember(String kind, TaskEnvelope task, String workerId, String reason) {
-    remember(new RecentFailure(System.currentTimeMillis(), kind, task.taskType(), task.taskId(), task.flowId(),
-        workerId, reason));
-  }
-
-  private void remember(RecentFailure failure) {
-    if (recentFailures.size() == RecentFailure.KEEP) {
-      recentFailures.removeFirst();
-    }
-    recentFailures.addLast(failure);
-  }
-
-  /**
-   * Sends the dispatches decided while handling the current message: one message per worker, with all its new
-   * tasks. The common case (one task to one worker) allocates nothing beyond the Dispatch.
-   */
-  private void sendDispatches() {
-    if (cancels != null) {
-      String reason = cancelReason;
-      cancels.forEach((worker, ids) -> worker.tell(new WorkerCommand.Cancel(ids, reason)));
-      cancels = null;
-      cancelReason = null;
-    }
-    if (firstWorker == null) {
-      return;
-    }
-    if (moreDispatches == null) {
-      firstWorker.tell(new WorkerCommand.Dispatch(firstTask, self));
-    } else {
-      moreDispatches.forEach((worker, tasks) ->
-          worker.tell(tasks.size() == 1
-              ? new WorkerCommand.Dispatch(tasks.get(0), self)
-              : new WorkerCommand.DispatchAll(tasks, self)));
-      moreDispatches = null;
-    }
-    firstWorker = null;
-    firstTask = null;
   }
 
   /**
@@ -606,16 +507,7 @@ public final class LocalTaskQueue {
   private final class Effects implements TaskQueueState.Effects<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> {
     @Override
     public void dispatch(ActorRef<WorkerCommand> worker, TaskEnvelope task) {
-      if (firstWorker == null) {
-        firstWorker = worker;
-        firstTask = task;
-        return;
-      }
-      if (moreDispatches == null) {
-        moreDispatches = new LinkedHashMap<>();
-        moreDispatches.computeIfAbsent(firstWorker, w -> new ArrayList<>()).add(firstTask);
-      }
-      moreDispatches.computeIfAbsent(worker, w -> new ArrayList<>()).add(task);
+      outbox.dispatch(worker, task);
     }
 
     @Override
@@ -623,13 +515,12 @@ public final class LocalTaskQueue {
       if (outcome instanceof TaskOutcome.Failed failed) {
         log.error("task {} (type {}, flow {}) failed for good after {} attempts: {}",
             failed.taskId(), failed.taskType(), failed.flowId(), failed.attempts(), failed.reason());
-        remember(new RecentFailure(System.currentTimeMillis(), "failed", failed.taskType(), failed.taskId(),
-            failed.flowId(), null, failed.reason()));
+        status.remember("failed", failed.taskType(), failed.taskId(), failed.flowId(), null, failed.reason());
       } else if (outcome instanceof TaskOutcome.Rejected rejected) {
         log.warn("task {} (type {}, flow {}) rejected: {}",
             rejected.taskId(), rejected.taskType(), rejected.flowId(), rejected.reason());
-        remember(new RecentFailure(System.currentTimeMillis(), "rejected", rejected.taskType(), rejected.taskId(),
-            rejected.flowId(), null, rejected.reason()));
+        status.remember(
+            "rejected", rejected.taskType(), rejected.taskId(), rejected.flowId(), null, rejected.reason());
       }
       replyTo.tell(outcome);
     }
@@ -638,18 +529,14 @@ public final class LocalTaskQueue {
     public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
       Duration delay = settings.retryBackoff(failures, ThreadLocalRandom.current().nextDouble());
       log.warn("{} failed on worker {}, retrying in {} ms: {}", task.describe(), workerId, delay.toMillis(), reason);
-      remember("retrying", task, workerId, reason);
+      status.remember("retrying", task, workerId, reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
     }
 
     @Override
     public void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
-      if (cancels == null) {
-        cancels = new LinkedHashMap<>();
-        cancelReason = reason;
-      }
-      cancels.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(taskId);
+      outbox.cancel(worker, taskId, reason);
     }
 
     @Override
@@ -659,12 +546,12 @@ public final class LocalTaskQueue {
       }
       log.warn("task {} (type {}, flow {}) put back as attempt {}: {}",
           task.taskId(), task.taskType(), task.flowId(), task.attempt(), cause.describe(workerId));
-      remember("put back", task, workerId, cause.describe(workerId));
+      status.remember("put back", task, workerId, cause.describe(workerId));
     }
 
     @Override
     public void completed(String taskType, long waitNanos, long runNanos) {
-      meters.completed(taskType, waitNanos, runNanos);
+      status.completed(taskType, waitNanos, runNanos);
     }
   }
 }

@@ -32,10 +32,9 @@ import java.util.function.LongSupplier;
  * the pending tasks of one type.
  *
  * <p>How it stays O(1) per task on the success path: tasks are found by id in one map; a task's own record is also
- * its node in two intrusive lists (its type's in-flight list, ordered by dispatch time and so by lease deadline, and
- * its worker's held list), so finishing one unlinks it without searching or allocating. The workers serving a type
- * sit in a "ladder" of buckets by free slots; the best worker is the head of the highest non-empty bucket, and one
- * that takes a task moves to the tail of the bucket below, which spreads ties round-robin.
+ * its element in two {@link IntrusiveList}s (its type's in-flight list, ordered by dispatch time and so by lease
+ * deadline, and its worker's held list), so finishing one unlinks it without searching or allocating. The workers
+ * serving a type stand in a {@link WorkerLadder}, which names the one with the most free slots, ties round-robin.
  *
  * <p>Slots: a worker holds at most its capacity. A task whose lease overran is put back, but its worker's slot stays
  * taken ("zombie") until that worker reports on it, restarts or terminates, so a hung worker gets no more work.
