@@ -10,7 +10,6 @@ import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
-import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
@@ -46,23 +45,7 @@ class QueueStatusTest {
   @BeforeEach
   void newState() {
     now = 0;
-    state = new TaskQueueState<>(CATALOG,
-        QueueSettings.fromConfig(TestConfig.config()), new TaskQueueState.Effects<>() {
-          @Override
-          public void dispatch(String worker, TaskEnvelope task) {}
-
-          @Override
-          public void reply(String replyTo, TaskOutcome outcome) {}
-
-          @Override
-          public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
-
-          @Override
-          public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
-
-          @Override
-          public void cancel(String worker, String taskId, String reason) {}
-        }, () -> now);
+    state = new TaskQueueState<>(CATALOG, QueueSettings.fromConfig(TestConfig.config()), new NoEffects<>(), () -> now);
   }
 
   @AfterAll

@@ -29,6 +29,8 @@ class WorkerLadderTest {
   }
 
   private final WorkerLadder<Named> ladder = new WorkerLadder<>();
+  private final Named a = new Named("a");
+  private final Named b = new Named("b");
 
   private String best() {
     Named best = ladder.best();
@@ -47,8 +49,6 @@ class WorkerLadderTest {
 
   @Test
   void theWorkerWithTheMostFreeSlotsIsTheBest() {
-    Named a = new Named("a");
-    Named b = new Named("b");
     ladder.add(a, 1);
     ladder.add(b, 3);
     assertEquals("b", best());
@@ -86,8 +86,6 @@ class WorkerLadderTest {
 
   @Test
   void aMoveToTheSameCountKeepsTheWorkersPlace() {
-    Named a = new Named("a");
-    Named b = new Named("b");
     ladder.add(a, 2);
     ladder.add(b, 2);
     ladder.move(a, 2); // an announcement that changed nothing
@@ -96,8 +94,6 @@ class WorkerLadderTest {
 
   @Test
   void aRemovedWorkerIsNeverTheBestAndRemovingTwiceIsHarmless() {
-    Named a = new Named("a");
-    Named b = new Named("b");
     ladder.add(a, 4);
     ladder.add(b, 1);
     assertTrue(a.onLadder());
