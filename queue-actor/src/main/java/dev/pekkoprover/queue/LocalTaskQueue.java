@@ -46,7 +46,9 @@ import org.slf4j.Logger;
 /**
  * The task queue for one JVM: a plain actor holding one queue per task type, speaking {@link QueueCommand}. It only
  * translates messages into calls on {@link TaskQueueState} and that state's effects into messages, timers and log
- * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there.
+ * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there. Beside it, plain classes too:
+ * {@link WorkerAdmission} (which announced workers get work), {@link WorkerOutbox} (one message per worker for what
+ * one message decided) and {@link QueueStatus} (fleet view, meters, recent failures).
  *
  * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must enqueue again. As a
  * sharded entity ({@link #createInCluster}) it also follows the cluster's reachability: the tasks of a worker on a node
@@ -64,9 +66,6 @@ public final class LocalTaskQueue {
 
   /** A failed task's retry backoff is over; also its timer key. */
   private record RetryDue(String taskId) implements QueueCommand, NoSerializationVerificationNeeded {}
-
-  /** The refusal of a worker incarnation by the catalog check. */
-  private record RefusalSeen(String incarnation, String reason) {}
 
   /** A watched worker actor terminated. */
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
@@ -144,15 +143,8 @@ public final class LocalTaskQueue {
   private final WorkerOutbox outbox;
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
-  /** Workers refused because another worker of the same id is alive on another node; logged once each. */
-  private final Set<ActorRef<WorkerCommand>> refused = new HashSet<>();
-  private final CatalogCheck catalogCheck;
-  /** Worker id -> its refusal by the catalog check, so that it is logged and sent once per incarnation. */
-  private final Map<String, RefusalSeen> catalogRefusals = new HashMap<>();
-  /** Null for the queue of one JVM; else this entity's id. */
-  private final String entityId;
-  /** Every type of the node's catalog (an entity holds one of them). */
-  private final Set<String> catalogTypes;
+  /** Which announced workers get work: unique ids, the run's catalog and keys. */
+  private final WorkerAdmission admission;
   /** The fleet view, the meters and the recent failures. */
   private final QueueStatus status;
 
@@ -171,9 +163,7 @@ public final class LocalTaskQueue {
     context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
     this.state = new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
-    this.catalogCheck = new CatalogCheck(catalog);
-    this.entityId = entityId;
-    this.catalogTypes = catalog.names();
+    this.admission = new WorkerAdmission(catalog, entityId, log, this::nodeOf);
     List<String> ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
     QueueMeters meters =
@@ -215,7 +205,7 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
     for (TaskEnvelope task : msg.tasks()) {
       if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
-        registrationOffered(task);
+        admission.registrationOffered(task);
       }
     }
     state.enqueueAll(msg.tasks(), msg.replyTo());
@@ -273,33 +263,18 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes msg) {
     WorkerServes previous = announcements.get(msg.workerId());
-    if (previous != null && !previous.worker().equals(msg.worker())
-        && !nodeOf(previous.worker()).equals(nodeOf(msg.worker()))) {
-      // Another worker of this id is alive (not terminated: that would have removed it) on another node.
-      if (refused.add(msg.worker())) {
-        log.error("worker id {} is announced by {} while a worker of the same id is alive at {}: worker ids must be "
-                + "unique across the cluster (give each node its own node id, or let it default to its host:port); "
-                + "the second one gets no work until the first one's node leaves or is downed",
-            msg.workerId(), msg.worker().path(), previous.worker().path());
-      }
+    if (admission.clashes(msg, previous)) {
       return Behaviors.same();
     }
-    refused.remove(msg.worker());
     announcements.put(msg.workerId(), msg);
     if (watched.add(msg.worker())) {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
-    CatalogCheck.Refusal refusal = catalogCheck.judge(msg);
-    if (refusal != null) {
-      refuse(msg, refusal);
+    if (!admission.admits(msg)) {
       // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it gets no work
       state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
       outbox.flush();
       return Behaviors.same();
-    }
-    if (catalogRefusals.remove(msg.workerId()) != null && speaksFor(msg)) {
-      log.info("worker {} (incarnation {}) is no longer refused: its catalog and keys match this queue's",
-          msg.workerId(), msg.incarnation());
     }
     if (!msg.equals(previous)) {
       log.info("worker {} (incarnation {}) serves {} with capacity {}",
@@ -310,56 +285,9 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
-  /**
-   * Logs a refusal once per worker incarnation and reason, and tells the worker. In a cluster every entity of the
-   * worker's types refuses it alike; only one logs the refusal above DEBUG ({@link #speaksFor}).
-   */
-  private void refuse(WorkerServes msg, CatalogCheck.Refusal refusal) {
-    RefusalSeen seen = new RefusalSeen(msg.incarnation(), refusal.reason());
-    if (seen.equals(catalogRefusals.put(msg.workerId(), seen))) {
-      return; // a periodic repeat
-    }
-    String line = "refused worker {} at {} (incarnation {}): {}";
-    Object[] args = {msg.workerId(), status.nodeName(msg.worker()), msg.incarnation(), refusal.reason()};
-    if (!speaksFor(msg)) {
-      log.debug(line, args);
-    } else if (refusal.registerAgain()) {
-      log.info(line, args); // a sequencer restart with new keys: normal, and it mends itself
-    } else {
-      log.warn(line, args);
-    }
-    msg.worker().tell(new WorkerCommand.Refused(msg.workerId(), msg.incarnation(), refusal.reason(),
-        refusal.registerAgain(), msg.fingerprint().keysDigest()));
-  }
-
-  /**
-   * Whether this queue is the one that logs about the worker: the queue of one JVM, or the entity of the first (by
-   * name) of the types the worker announces, partition 0. The front sends the announcement to every entity of those
-   * types, wherever they live, so exactly one entity speaks whichever node hosts it.
-   */
-  private boolean speaksFor(WorkerServes msg) {
-    if (entityId == null) {
-      return true;
-    }
-    String first = msg.taskTypes().stream().filter(catalogTypes::contains).sorted().findFirst().orElse(null);
-    return typeOfEntity(entityId).equals(first) && (!entityId.contains("#") || entityId.endsWith("#0"));
-  }
-
-  /** Remembers the current run's keys digest from its registration task; parameters that do not digest: no check. */
-  private void registrationOffered(TaskEnvelope task) {
-    try {
-      catalogCheck.registrationOffered(task.runId(), task.payload());
-    } catch (IllegalArgumentException e) {
-      log.warn("registration task {} of run {}: {}; workers' keys are not checked against it", task.taskId(),
-          task.runId(), e.getMessage());
-    }
-  }
-
   /** Judges the next announcements against the sequencer's catalog and the run's keys. */
   private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
-    log.debug("run {}: workers must have task type versions {} and keys digest {}", msg.runId(), msg.versions(),
-        msg.keysDigest());
-    catalogCheck.runCatalog(msg.runId(), msg.versions(), msg.keysDigest());
+    admission.runCatalog(msg);
     return Behaviors.same();
   }
 
@@ -426,18 +354,13 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
-    refused.remove(msg.worker());
-    announcements.forEach((workerId, serves) -> {
-      if (serves.worker().equals(msg.worker())) {
-        catalogRefusals.remove(workerId);
-      }
-    });
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach((workerId, serves) -> {
       if (serves.worker().equals(msg.worker())) {
         held.put(workerId, state.slotsTaken(workerId));
       }
     });
+    admission.workerStopped(msg.worker(), held.keySet());
     for (String workerId : state.workerTerminated(msg.worker())) {
       announcements.remove(workerId);
       int tasks = held.getOrDefault(workerId, -1);
@@ -486,10 +409,7 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onGetFleet(GetFleet msg) {
-    msg.replyTo().tell(status.fleet(announcements, workerId -> {
-      RefusalSeen refusal = catalogRefusals.get(workerId);
-      return refusal == null ? null : refusal.reason();
-    }));
+    msg.replyTo().tell(status.fleet(announcements, admission::refusalOf));
     return Behaviors.same();
   }
 

@@ -49,7 +49,11 @@ final class QueueStatus {
 
   /** {@code host:port} of a worker's node, or the actor system's name in one JVM. */
   String nodeName(ActorRef<?> worker) {
-    Address address = nodeOf.apply(worker);
+    return nodeName(nodeOf.apply(worker));
+  }
+
+  /** {@code host:port} of a node, or the actor system's name for a local address (one JVM). */
+  static String nodeName(Address address) {
     return address.getHost().isPresent()
         ? address.getHost().get() + ":" + address.getPort().map(String::valueOf).orElse("?")
         : address.system();
