@@ -81,6 +81,10 @@ public final class HotMethods {
    * Which part of the system a sample belongs to: the innermost framework actor class on the stack (queue, worker,
    * flow, sequencer), else Pekko's own machinery on a dispatcher thread, else the thread.
    */
+  /** The queue actor's plain classes (its bookkeeping and what it split out): their samples count as the actor's. */
+  private static final Set<String> PLAIN_QUEUE_CLASSES =
+      Set.of("TaskQueueState", "WorkerLadder", "IntrusiveList", "WorkerOutbox", "QueueStatus");
+
   private static String component(List<RecordedFrame> frames, String thread) {
     for (RecordedFrame frame : frames) {
       String type = frame.getMethod().getType().getName();
@@ -88,7 +92,7 @@ public final class HotMethods {
           && !type.startsWith("dev.pekkoprover.protocol.")) {
         int dollar = type.indexOf('$');
         String outer = dollar < 0 ? type : type.substring(0, dollar);
-        if (outer.endsWith(".TaskQueueState")) {
+        if (PLAIN_QUEUE_CLASSES.contains(outer.substring(outer.lastIndexOf('.') + 1))) {
           continue; // report it under the actor that called it
         }
         return outer.substring(outer.lastIndexOf('.') + 1);

@@ -5,9 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks trees' roots). */
+/**
+ * Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks trees' roots). About
+ * 40 s, so it runs only with {@code -Pbench-smoke} ({@code .ci/run} does), not in every {@code mvn verify}.
+ */
+@Tag("bench-smoke")
 class HarnessSmokeTest {
 
   private static List<Ratios.Result> run(String... args) {

@@ -17,6 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.Callable;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -31,6 +32,9 @@ import picocli.CommandLine.Option;
 public final class NodeLauncher {
 
   public static void main(String[] args) {
+    // SLF4J binds its provider here, on one thread, before Pekko starts any: when a second thread logs while the
+    // first still initialises, SLF4J replays that call and prints a three-line "replay" warning at every start.
+    LoggerFactory.getILoggerFactory();
     System.exit(commandLine().execute(args));
   }
 

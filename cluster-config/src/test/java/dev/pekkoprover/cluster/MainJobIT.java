@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -47,6 +48,8 @@ class MainJobIT {
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
     assertTrue(outcome.output().contains("blocks            20"), outcome.output());
     assertTrue(outcome.output().contains("proving: blocks 20/20 proven"), "shows progress up to the last block:\n"
+        + outcome.output());
+    assertFalse(outcome.output().contains("SLF4J"), "no SLF4J start-up warning (e.g. its 'replay' notice):\n"
         + outcome.output());
   }
 

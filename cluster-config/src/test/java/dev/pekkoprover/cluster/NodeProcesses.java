@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -129,10 +131,31 @@ final class NodeProcesses implements AutoCloseable {
     return List.copyOf(started);
   }
 
+  /** The next port {@link #freePort} tries; below Linux's ephemeral range (32768-60999 by default). */
+  private static final AtomicInteger NEXT_PORT =
+      new AtomicInteger(20_000 + (int) (ProcessHandle.current().pid() % 1_000) * 12);
+
+  /**
+   * A port that is free now, for a node's {@code --port} or {@code --http-port}. Taken below the ephemeral range and
+   * never twice from one test JVM: a port the OS handed out for bind(0) and the test then closed can be handed out
+   * again to a node binding port 0 (its HTTP endpoints by default) before the node meant to get it binds it, which
+   * once made a queue node fail on "Address already in use" (QueueNodeLossIT).
+   */
   static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
+    for (int tries = 0; tries < 5_000; tries++) {
+      int port = NEXT_PORT.getAndIncrement();
+      if (port >= 32_000) {
+        NEXT_PORT.set(20_000);
+        continue;
+      }
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.bind(new InetSocketAddress("127.0.0.1", port));
+        return port;
+      } catch (IOException inUse) {
+        // taken by another process: the next one
+      }
     }
+    throw new IOException("no free port between 20000 and 32000");
   }
 
   /** A directory under target/ for one test's node outputs. */

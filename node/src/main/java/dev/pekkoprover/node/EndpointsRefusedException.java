@@ -6,6 +6,8 @@ package dev.pekkoprover.node;
  * it alone, without a stack trace, and exits with {@link #EXIT_CODE}.
  */
 public final class EndpointsRefusedException extends IllegalStateException {
+  private static final long serialVersionUID = 1L;
+
   /** The launcher's exit code for a refused configuration (picocli's code for bad usage). */
   public static final int EXIT_CODE = 2;
 

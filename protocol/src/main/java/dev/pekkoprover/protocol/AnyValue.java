@@ -29,6 +29,8 @@ public final class AnyValue {
   }
 
   public static final class Serializer extends StdSerializer<Object> {
+    private static final long serialVersionUID = 1L;
+
     public Serializer() {
       super(Object.class);
     }
@@ -49,6 +51,8 @@ public final class AnyValue {
   }
 
   public static final class Deserializer extends StdDeserializer<Object> {
+    private static final long serialVersionUID = 1L;
+
     public Deserializer() {
       super(Object.class);
     }

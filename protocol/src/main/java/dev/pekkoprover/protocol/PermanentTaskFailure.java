@@ -6,6 +6,8 @@ package dev.pekkoprover.protocol;
  * failure gets, and its flow fails with this message.
  */
 public class PermanentTaskFailure extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
   public PermanentTaskFailure(String message) {
     super(message);
   }

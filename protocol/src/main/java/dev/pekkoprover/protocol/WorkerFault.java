@@ -6,6 +6,8 @@ package dev.pekkoprover.protocol;
  * registers again; the queue puts the task it held back for another attempt. Any {@link Error} is treated alike.
  */
 public class WorkerFault extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
   public WorkerFault(String message) {
     super(message);
   }

@@ -14,9 +14,6 @@ import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
 import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
-import dev.pekkoprover.protocol.FleetView;
-import dev.pekkoprover.protocol.QueueStats;
-import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -24,15 +21,14 @@ import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.LongSupplier;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -50,7 +46,9 @@ import org.slf4j.Logger;
 /**
  * The task queue for one JVM: a plain actor holding one queue per task type, speaking {@link QueueCommand}. It only
  * translates messages into calls on {@link TaskQueueState} and that state's effects into messages, timers and log
- * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there.
+ * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there. Beside it, plain classes too:
+ * {@link WorkerAdmission} (which announced workers get work), {@link WorkerOutbox} (one message per worker for what
+ * one message decided) and {@link QueueStatus} (fleet view, meters, recent failures).
  *
  * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must enqueue again. As a
  * sharded entity ({@link #createInCluster}) it also follows the cluster's reachability: the tasks of a worker on a node
@@ -68,9 +66,6 @@ public final class LocalTaskQueue {
 
   /** A failed task's retry backoff is over; also its timer key. */
   private record RetryDue(String taskId) implements QueueCommand, NoSerializationVerificationNeeded {}
-
-  /** The refusal of a worker incarnation by the catalog check. */
-  private record RefusalSeen(String incarnation, String reason) {}
 
   /** A watched worker actor terminated. */
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
@@ -90,7 +85,18 @@ public final class LocalTaskQueue {
 
   /** The queue of one JVM: nothing can be lost between nodes. */
   public static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings) {
-    return create(catalog, settings, null);
+    return create(catalog, settings, null, System::nanoTime);
+  }
+
+  /**
+   * The queue of one JVM on another clock, for tests: leases, lost-in-transit detection and the measured wait and run
+   * times follow {@code nanoClock}; timers (lease checks, retry backoffs, metrics) follow the actor system's scheduler.
+   * Under Pekko's {@code ManualTime}, give it that scheduler's time, so that one advance moves both.
+   *
+   * @param nanoClock monotonic time in nanoseconds
+   */
+  static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, LongSupplier nanoClock) {
+    return create(catalog, settings, null, nanoClock);
   }
 
   /**
@@ -101,10 +107,11 @@ public final class LocalTaskQueue {
    *     its part of the fleet view are about
    */
   public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings, String entityId) {
-    return create(catalog, settings, entityId);
+    return create(catalog, settings, entityId, System::nanoTime);
   }
 
-  private static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, String entityId) {
+  private static Behavior<QueueCommand> create(
+      TaskCatalog catalog, QueueSettings settings, String entityId, LongSupplier nanoClock) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(LeaseTick.INSTANCE, settings.leaseCheckInterval());
       if (entityId != null) {
@@ -116,7 +123,7 @@ public final class LocalTaskQueue {
       if (metrics.enabled()) {
         timers.startTimerWithFixedDelay(PublishMetrics.INSTANCE, metrics.refreshInterval());
       }
-      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics).running();
+      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics, nanoClock).running();
     }));
   }
 
@@ -127,37 +134,19 @@ public final class LocalTaskQueue {
   }
 
   private final ActorContext<QueueCommand> context;
-  /** Where workers report the tasks this queue dispatched to them: itself (in a cluster, this entity). */
-  private final ActorRef<QueueCommand> self;
   private final TimerScheduler<QueueCommand> timers;
   private final QueueSettings settings;
   private final Logger log;
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
-  /** The first dispatch decided while handling the current message (see {@link #sendDispatches}). */
-  private ActorRef<WorkerCommand> firstWorker;
-  private TaskEnvelope firstTask;
-  /** All dispatches of the current message by worker, once there is more than one. */
-  private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
+  /** The dispatches and cancellations decided while handling the current message; flushed at its end. */
+  private final WorkerOutbox outbox;
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
-  /** Workers refused because another worker of the same id is alive on another node; logged once each. */
-  private final Set<ActorRef<WorkerCommand>> refused = new HashSet<>();
-  private final CatalogCheck catalogCheck;
-  /** Worker id -> its refusal by the catalog check, so that it is logged and sent once per incarnation. */
-  private final Map<String, RefusalSeen> catalogRefusals = new HashMap<>();
-  /** Null for the queue of one JVM; else this entity's id. */
-  private final String entityId;
-  /** Every type of the node's catalog (an entity holds one of them). */
-  private final Set<String> catalogTypes;
-  /** Cancellations decided while handling the current message, by worker: one Cancel message each. */
-  private Map<ActorRef<WorkerCommand>, List<String>> cancels;
-  private String cancelReason;
-  /** The task types this queue holds: every type of the catalog, or an entity's one type. */
-  private final List<String> ownTypes;
-  private final QueueMeters meters;
-  /** The last few failures, newest last, for the fleet view. */
-  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
+  /** Which announced workers get work: unique ids, the run's catalog and keys. */
+  private final WorkerAdmission admission;
+  /** The fleet view, the meters and the recent failures. */
+  private final QueueStatus status;
 
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
@@ -165,21 +154,22 @@ public final class LocalTaskQueue {
       TaskCatalog catalog,
       QueueSettings settings,
       String entityId,
-      ProverMetrics metrics) {
+      ProverMetrics metrics,
+      LongSupplier nanoClock) {
     this.context = context;
-    this.self = context.getSelf();
+    this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
     context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
-    this.state = new TaskQueueState<>(catalog, settings, new Effects(), System::nanoTime, metrics.enabled());
-    this.catalogCheck = new CatalogCheck(catalog);
-    this.entityId = entityId;
-    this.catalogTypes = catalog.names();
-    this.ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
+    this.state = new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
+    this.admission = new WorkerAdmission(catalog, entityId, log, this::nodeOf);
+    List<String> ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
-    this.meters = new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
-    publishMetrics();
+    QueueMeters meters =
+        new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
+    this.status = new QueueStatus(state, meters, ownTypes, this::nodeOf);
+    status.publishMetrics(announcements.values());
   }
 
   private Behavior<QueueCommand> running() {
@@ -208,24 +198,24 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onStop() {
-    meters.close();
+    status.close();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
     for (TaskEnvelope task : msg.tasks()) {
       if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
-        registrationOffered(task);
+        admission.registrationOffered(task);
       }
     }
     state.enqueueAll(msg.tasks(), msg.replyTo());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded msg) {
     succeeded(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -240,13 +230,13 @@ public final class LocalTaskQueue {
     msg.succeeded().forEach(this::succeeded);
     msg.failed().forEach(this::failed);
     msg.declined().forEach(this::declined);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onTaskFailed(TaskFailed msg) {
     failed(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -258,7 +248,7 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined msg) {
     declined(msg);
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -273,93 +263,31 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes msg) {
     WorkerServes previous = announcements.get(msg.workerId());
-    if (previous != null && !previous.worker().equals(msg.worker())
-        && !nodeOf(previous.worker()).equals(nodeOf(msg.worker()))) {
-      // Another worker of this id is alive (not terminated: that would have removed it) on another node.
-      if (refused.add(msg.worker())) {
-        log.error("worker id {} is announced by {} while a worker of the same id is alive at {}: worker ids must be "
-                + "unique across the cluster (give each node its own node id, or let it default to its host:port); "
-                + "the second one gets no work until the first one's node leaves or is downed",
-            msg.workerId(), msg.worker().path(), previous.worker().path());
-      }
+    if (admission.clashes(msg, previous)) {
       return Behaviors.same();
     }
-    refused.remove(msg.worker());
     announcements.put(msg.workerId(), msg);
     if (watched.add(msg.worker())) {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
-    CatalogCheck.Refusal refusal = catalogCheck.judge(msg);
-    if (refusal != null) {
-      refuse(msg, refusal);
+    if (!admission.admits(msg)) {
       // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it gets no work
       state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
-      sendDispatches();
+      outbox.flush();
       return Behaviors.same();
-    }
-    if (catalogRefusals.remove(msg.workerId()) != null && speaksFor(msg)) {
-      log.info("worker {} (incarnation {}) is no longer refused: its catalog and keys match this queue's",
-          msg.workerId(), msg.incarnation());
     }
     if (!msg.equals(previous)) {
       log.info("worker {} (incarnation {}) serves {} with capacity {}",
           msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
     } // else a periodic repeat: nothing changed, nothing to log
     state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
-  }
-
-  /**
-   * Logs a refusal once per worker incarnation and reason, and tells the worker. In a cluster every entity of the
-   * worker's types refuses it alike; only one logs the refusal above DEBUG ({@link #speaksFor}).
-   */
-  private void refuse(WorkerServes msg, CatalogCheck.Refusal refusal) {
-    RefusalSeen seen = new RefusalSeen(msg.incarnation(), refusal.reason());
-    if (seen.equals(catalogRefusals.put(msg.workerId(), seen))) {
-      return; // a periodic repeat
-    }
-    String line = "refused worker {} at {} (incarnation {}): {}";
-    Object[] args = {msg.workerId(), nodeName(msg.worker()), msg.incarnation(), refusal.reason()};
-    if (!speaksFor(msg)) {
-      log.debug(line, args);
-    } else if (refusal.registerAgain()) {
-      log.info(line, args); // a sequencer restart with new keys: normal, and it mends itself
-    } else {
-      log.warn(line, args);
-    }
-    msg.worker().tell(new WorkerCommand.Refused(msg.workerId(), msg.incarnation(), refusal.reason(),
-        refusal.registerAgain(), msg.fingerprint().keysDigest()));
-  }
-
-  /**
-   * Whether this queue is the one that logs about the worker: the queue of one JVM, or the entity of the first (by
-   * name) of the types the worker announces, partition 0. The front sends the announcement to every entity of those
-   * types, wherever they live, so exactly one entity speaks whichever node hosts it.
-   */
-  private boolean speaksFor(WorkerServes msg) {
-    if (entityId == null) {
-      return true;
-    }
-    String first = msg.taskTypes().stream().filter(catalogTypes::contains).sorted().findFirst().orElse(null);
-    return typeOfEntity(entityId).equals(first) && (!entityId.contains("#") || entityId.endsWith("#0"));
-  }
-
-  /** Remembers the current run's keys digest from its registration task; parameters that do not digest: no check. */
-  private void registrationOffered(TaskEnvelope task) {
-    try {
-      catalogCheck.registrationOffered(task.runId(), task.payload());
-    } catch (IllegalArgumentException e) {
-      log.warn("registration task {} of run {}: {}; workers' keys are not checked against it", task.taskId(),
-          task.runId(), e.getMessage());
-    }
   }
 
   /** Judges the next announcements against the sequencer's catalog and the run's keys. */
   private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
-    log.debug("run {}: workers must have task type versions {} and keys digest {}", msg.runId(), msg.versions(),
-        msg.keysDigest());
-    catalogCheck.runCatalog(msg.runId(), msg.versions(), msg.keysDigest());
+    admission.runCatalog(msg);
     return Behaviors.same();
   }
 
@@ -367,7 +295,7 @@ public final class LocalTaskQueue {
     WorkerServes known = announcements.get(msg.workerId());
     if (known != null && known.worker().equals(msg.worker())) {
       state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds());
-      sendDispatches();
+      outbox.flush();
     }
     return Behaviors.same();
   }
@@ -382,7 +310,7 @@ public final class LocalTaskQueue {
       log.warn("worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",
           msg.workerId(), msg.incarnation(), msg.reason(), held);
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -415,7 +343,7 @@ public final class LocalTaskQueue {
     if (!unreachable && !workers.isEmpty()) {
       log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -426,18 +354,13 @@ public final class LocalTaskQueue {
 
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
-    refused.remove(msg.worker());
-    announcements.forEach((workerId, serves) -> {
-      if (serves.worker().equals(msg.worker())) {
-        catalogRefusals.remove(workerId);
-      }
-    });
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach((workerId, serves) -> {
       if (serves.worker().equals(msg.worker())) {
         held.put(workerId, state.slotsTaken(workerId));
       }
     });
+    admission.workerStopped(msg.worker(), held.keySet());
     for (String workerId : state.workerTerminated(msg.worker())) {
       announcements.remove(workerId);
       int tasks = held.getOrDefault(workerId, -1);
@@ -450,19 +373,19 @@ public final class LocalTaskQueue {
         log.debug("worker {} terminated ({}); it held no task here", workerId, msg.worker().path());
       }
     }
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onLeaseTick() {
     state.expireLeases();
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onRetryDue(RetryDue msg) {
     state.retryDue(msg.taskId());
-    sendDispatches();
+    outbox.flush();
     return Behaviors.same();
   }
 
@@ -471,7 +394,7 @@ public final class LocalTaskQueue {
     if (dropped > 0) { // in a cluster every entity hears of every cancelled flow
       log.info("flow {} cancelled: {} pending task(s) dropped here", msg.flowId(), dropped);
     }
-    sendDispatches(); // the cancellations of its tasks in flight
+    outbox.flush(); // the cancellations of its tasks in flight
     return Behaviors.same();
   }
 
@@ -481,115 +404,13 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onPublishMetrics() {
-    publishMetrics();
+    status.publishMetrics(announcements.values());
     return Behaviors.same();
   }
 
-  /** Copies what the meters read: the counters, put-backs by cause, workers per type and state. */
-  private void publishMetrics() {
-    Map<String, long[]> putBack = new HashMap<>();
-    Map<String, int[]> workers = new HashMap<>();
-    TaskQueueState.Redelivery[] causes = TaskQueueState.Redelivery.values();
-    for (String type : ownTypes) {
-      long[] byCause = new long[causes.length];
-      for (TaskQueueState.Redelivery cause : causes) {
-        byCause[cause.ordinal()] = state.putBack(type, cause);
-      }
-      putBack.put(type, byCause);
-      int[] byState = new int[QueueMeters.STATES.size()];
-      for (WorkerServes serves : announcements.values()) {
-        if (serves.configuredTypes().contains(type) || serves.taskTypes().contains(type)) {
-          byState[QueueMeters.stateIndex(serves.state())]++;
-        }
-      }
-      workers.put(type, byState);
-    }
-    meters.publish(new QueueMeters.Snapshot(state.stats(), putBack, workers, meters.timesNow()));
-  }
-
-  /** This queue's part of the fleet: the workers it knows, its own types, its recent failures. */
   private Behavior<QueueCommand> onGetFleet(GetFleet msg) {
-    List<FleetView.WorkerView> workers = new ArrayList<>();
-    announcements.forEach((workerId, serves) -> {
-      TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
-      if (numbers != null) {
-        RefusalSeen refusal = catalogRefusals.get(workerId);
-        workers.add(new FleetView.WorkerView(workerId, nodeName(serves.worker()), serves.incarnation(),
-            serves.state(), refusal == null ? sorted(serves.taskTypes()) : List.of(),
-            sorted(serves.configuredTypes()), serves.capacity(), numbers.inFlight(), numbers.done(), numbers.failed(),
-            numbers.restarts(), numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable(),
-            refusal == null ? null : refusal.reason()));
-      }
-    });
-    QueueStats stats = state.stats();
-    Map<String, FleetView.TypeView> types = new LinkedHashMap<>();
-    for (String type : ownTypes) {
-      int serving = 0;
-      for (WorkerServes serves : announcements.values()) {
-        if (serves.taskTypes().contains(type) && !catalogRefusals.containsKey(serves.workerId())) {
-          serving++;
-        }
-      }
-      TaskQueueState.TypeTimes times = state.typeTimes(type);
-      types.put(type, new FleetView.TypeView(stats.of(type), serving, times.runs(), times.runNanos(),
-          times.oldestPendingNanos() / 1_000_000, times.waitNanos()));
-    }
-    List<RecentFailure> failures = new ArrayList<>(recentFailures);
-    java.util.Collections.reverse(failures);
-    msg.replyTo().tell(FleetView.merge(List.of(new FleetView(workers, types, failures, stats.unknownResults(),
-        stats.repeatedEnqueues(), 1, 1)), 1));
+    msg.replyTo().tell(status.fleet(announcements, admission::refusalOf));
     return Behaviors.same();
-  }
-
-  private static List<String> sorted(Set<String> names) {
-    return names == null ? List.of() : names.stream().sorted().toList();
-  }
-
-  /** {@code host:port} of a worker's node, or the actor system's name in one JVM. */
-  private String nodeName(ActorRef<?> ref) {
-    Address address = nodeOf(ref);
-    return address.getHost().isPresent()
-        ? address.getHost().get() + ":" + address.getPort().map(String::valueOf).orElse("?")
-        : address.system();
-  }
-
-  private void remember(String kind, TaskEnvelope task, String workerId, String reason) {
-    remember(new RecentFailure(System.currentTimeMillis(), kind, task.taskType(), task.taskId(), task.flowId(),
-        workerId, reason));
-  }
-
-  private void remember(RecentFailure failure) {
-    if (recentFailures.size() == RecentFailure.KEEP) {
-      recentFailures.removeFirst();
-    }
-    recentFailures.addLast(failure);
-  }
-
-  /**
-   * Sends the dispatches decided while handling the current message: one message per worker, with all its new
-   * tasks. The common case (one task to one worker) allocates nothing beyond the Dispatch.
-   */
-  private void sendDispatches() {
-    if (cancels != null) {
-      String reason = cancelReason;
-      cancels.forEach((worker, ids) -> worker.tell(new WorkerCommand.Cancel(ids, reason)));
-      cancels = null;
-      cancelReason = null;
-    }
-    if (firstWorker == null) {
-      return;
-    }
-    if (moreDispatches == null) {
-      firstWorker.tell(new WorkerCommand.Dispatch(firstTask, self));
-    } else {
-      moreDispatches.forEach((worker, tasks) ->
-          worker.tell(tasks.size() == 1
-              ? new WorkerCommand.Dispatch(tasks.get(0), self)
-              : new WorkerCommand.DispatchAll(tasks, self)));
-      moreDispatches = null;
-    }
-    firstWorker = null;
-    firstTask = null;
   }
 
   /**
@@ -606,16 +427,7 @@ public final class LocalTaskQueue {
   private final class Effects implements TaskQueueState.Effects<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> {
     @Override
     public void dispatch(ActorRef<WorkerCommand> worker, TaskEnvelope task) {
-      if (firstWorker == null) {
-        firstWorker = worker;
-        firstTask = task;
-        return;
-      }
-      if (moreDispatches == null) {
-        moreDispatches = new LinkedHashMap<>();
-        moreDispatches.computeIfAbsent(firstWorker, w -> new ArrayList<>()).add(firstTask);
-      }
-      moreDispatches.computeIfAbsent(worker, w -> new ArrayList<>()).add(task);
+      outbox.dispatch(worker, task);
     }
 
     @Override
@@ -623,13 +435,12 @@ public final class LocalTaskQueue {
       if (outcome instanceof TaskOutcome.Failed failed) {
         log.error("task {} (type {}, flow {}) failed for good after {} attempts: {}",
             failed.taskId(), failed.taskType(), failed.flowId(), failed.attempts(), failed.reason());
-        remember(new RecentFailure(System.currentTimeMillis(), "failed", failed.taskType(), failed.taskId(),
-            failed.flowId(), null, failed.reason()));
+        status.remember("failed", failed.taskType(), failed.taskId(), failed.flowId(), null, failed.reason());
       } else if (outcome instanceof TaskOutcome.Rejected rejected) {
         log.warn("task {} (type {}, flow {}) rejected: {}",
             rejected.taskId(), rejected.taskType(), rejected.flowId(), rejected.reason());
-        remember(new RecentFailure(System.currentTimeMillis(), "rejected", rejected.taskType(), rejected.taskId(),
-            rejected.flowId(), null, rejected.reason()));
+        status.remember(
+            "rejected", rejected.taskType(), rejected.taskId(), rejected.flowId(), null, rejected.reason());
       }
       replyTo.tell(outcome);
     }
@@ -638,18 +449,14 @@ public final class LocalTaskQueue {
     public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
       Duration delay = settings.retryBackoff(failures, ThreadLocalRandom.current().nextDouble());
       log.warn("{} failed on worker {}, retrying in {} ms: {}", task.describe(), workerId, delay.toMillis(), reason);
-      remember("retrying", task, workerId, reason);
+      status.remember("retrying", task, workerId, reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
     }
 
     @Override
     public void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
-      if (cancels == null) {
-        cancels = new LinkedHashMap<>();
-        cancelReason = reason;
-      }
-      cancels.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(taskId);
+      outbox.cancel(worker, taskId, reason);
     }
 
     @Override
@@ -659,12 +466,12 @@ public final class LocalTaskQueue {
       }
       log.warn("task {} (type {}, flow {}) put back as attempt {}: {}",
           task.taskId(), task.taskType(), task.flowId(), task.attempt(), cause.describe(workerId));
-      remember("put back", task, workerId, cause.describe(workerId));
+      status.remember("put back", task, workerId, cause.describe(workerId));
     }
 
     @Override
     public void completed(String taskType, long waitNanos, long runNanos) {
-      meters.completed(taskType, waitNanos, runNanos);
+      status.completed(taskType, waitNanos, runNanos);
     }
   }
 }

@@ -17,6 +17,7 @@ import dev.pekkoprover.protocol.QueueCommand.WorkerGoingDown;
 import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.ReportBatches;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -49,7 +50,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * <p>Workers report straight to the entity that dispatched the task (its ref comes with every dispatch), and check
  * the size of a result bound for another node themselves. The front still accepts reports sent to it (any client of
  * the queue protocol may), routes them by type, gathers those that arrive while it is busy into one {@link Reports}
- * per entity, and checks their results' size the same way.
+ * per entity ({@link ReportBatches}, as a worker does), and checks their results' size the same way.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
  * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
@@ -71,20 +72,13 @@ public final class QueueFront {
   private record MemberRemoved(ClusterEvent.MemberRemoved event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
-  /** Worker reports bound for one entity, not yet sent. */
-  private static final class ReportBatch {
-    final List<TaskSucceeded> succeeded = new ArrayList<>();
-    final List<TaskFailed> failed = new ArrayList<>();
-    final List<TaskDeclined> declined = new ArrayList<>();
-  }
-
   private final ActorContext<QueueCommand> context;
   private final ActorRef<ShardingEnvelope<QueueCommand>> region;
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final PayloadCheck payloads;
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
-  private Map<String, ReportBatch> reports = new LinkedHashMap<>();
+  private final ReportBatches<String> reports = new ReportBatches<>();
   /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
   private final Map<String, Set<String>> announced = new HashMap<>();
   /** Each worker's last announcement, repeated when a queue node goes away. */
@@ -245,23 +239,18 @@ public final class QueueFront {
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
     String problem = payloads.problem("result", result.taskId(), result.taskType(), result.result());
     if (problem != null) {
-      batchFor(result.taskType(), result.taskId()).failed.add(
-          new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
-              result.attempt(), problem, false));
-    } else {
-      batchFor(result.taskType(), result.taskId()).succeeded.add(result);
+      return onTaskFailed(new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
+          result.attempt(), problem, false));
     }
-    return Behaviors.same();
+    return gathered(reports.add(entityOf(result.taskType(), result.taskId()), result));
   }
 
   private Behavior<QueueCommand> onTaskFailed(TaskFailed failure) {
-    batchFor(failure.taskType(), failure.taskId()).failed.add(failure);
-    return Behaviors.same();
+    return gathered(reports.add(entityOf(failure.taskType(), failure.taskId()), failure));
   }
 
   private Behavior<QueueCommand> onTaskDeclined(TaskDeclined decline) {
-    batchFor(decline.taskType(), decline.taskId()).declined.add(decline);
-    return Behaviors.same();
+    return gathered(reports.add(entityOf(decline.taskType(), decline.taskId()), decline));
   }
 
   /** A worker's own batch: each report joins the batch of its entity (types may differ). */
@@ -272,28 +261,17 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
-  private ReportBatch batchFor(String taskType, String taskId) {
-    if (reports.isEmpty()) {
+  /** A report joined its entity's batch; the first of a batch asks for a {@link SendReports}. */
+  private Behavior<QueueCommand> gathered(boolean firstOfBatch) {
+    if (firstOfBatch) {
       context.getSelf().tell(SendReports.INSTANCE);
     }
-    return reports.computeIfAbsent(entityOf(taskType, taskId), entity -> new ReportBatch());
+    return Behaviors.same();
   }
 
   /** One message per entity: the lone report itself, or all of them in one {@link Reports}. */
   private Behavior<QueueCommand> onSendReports() {
-    reports.forEach((entity, batch) -> {
-      int size = batch.succeeded.size() + batch.failed.size() + batch.declined.size();
-      if (size > 1) {
-        send(entity, new Reports(batch.succeeded, batch.failed, batch.declined));
-      } else if (!batch.succeeded.isEmpty()) {
-        send(entity, batch.succeeded.get(0));
-      } else if (!batch.failed.isEmpty()) {
-        send(entity, batch.failed.get(0));
-      } else {
-        send(entity, batch.declined.get(0));
-      }
-    });
-    reports = new LinkedHashMap<>();
+    reports.flush(this::send);
     return Behaviors.same();
   }
 

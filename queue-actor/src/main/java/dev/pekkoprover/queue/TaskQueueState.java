@@ -11,7 +11,6 @@ import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -33,10 +32,9 @@ import java.util.function.LongSupplier;
  * the pending tasks of one type.
  *
  * <p>How it stays O(1) per task on the success path: tasks are found by id in one map; a task's own record is also
- * its node in two intrusive lists (its type's in-flight list, ordered by dispatch time and so by lease deadline, and
- * its worker's held list), so finishing one unlinks it without searching or allocating. The workers serving a type
- * sit in a "ladder" of buckets by free slots; the best worker is the head of the highest non-empty bucket, and one
- * that takes a task moves to the tail of the bucket below, which spreads ties round-robin.
+ * its element in two {@link IntrusiveList}s (its type's in-flight list, ordered by dispatch time and so by lease
+ * deadline, and its worker's held list), so finishing one unlinks it without searching or allocating. The workers
+ * serving a type stand in a {@link WorkerLadder}, which names the one with the most free slots, ties round-robin.
  *
  * <p>Slots: a worker holds at most its capacity. A task whose lease overran is put back, but its worker's slot stays
  * taken ("zombie") until that worker reports on it, restarts or terminates, so a hung worker gets no more work.
@@ -139,7 +137,7 @@ public final class TaskQueueState<W, R> {
   private final Map<String, TypeQueue> types = new HashMap<>();
   private final List<TypeQueue> typeList;
   private final Map<String, Task> tasks = new HashMap<>(1 << 14);
-  private final Map<String, Worker> workers = new HashMap<>();
+  private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
@@ -215,7 +213,7 @@ public final class TaskQueueState<W, R> {
       dropRegistrationsOfOlderRuns(type, envelope.runId());
     }
     type.pending.addLast(task);
-    if (type.top > 0) {
+    if (type.ladder.hasFreeSlot()) {
       dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see start)
     }
     if (task.state == TaskState.PENDING && measureWaits) {
@@ -308,10 +306,10 @@ public final class TaskQueueState<W, R> {
    */
   public void workerServes(
       String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity, WorkerState state) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     List<TypeQueue> touched = List.of();
     if (w == null) {
-      w = new Worker(workerId, incarnation, worker);
+      w = new KnownWorker(workerId, incarnation, worker);
       workers.put(workerId, w);
     } else {
       w.ref = worker;
@@ -347,7 +345,7 @@ public final class TaskQueueState<W, R> {
       if (staleUnprepared && seat.type.name.equals(WorkerRegistrationTask.NAME)) {
         seat.suspended = true;
       } else {
-        seat.type.seat(seat, free);
+        seat.type.ladder.add(seat, free);
       }
     }
     for (TypeQueue type : touched) {
@@ -363,7 +361,7 @@ public final class TaskQueueState<W, R> {
    * replaced). Returns the number of tasks put back or given up.
    */
   public int workerGoingDown(String workerId, String incarnation, Set<String> causedBy) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     if (w == null || !Objects.equals(w.incarnation, incarnation)) {
       return 0;
     }
@@ -382,13 +380,13 @@ public final class TaskQueueState<W, R> {
    * of the workers forgotten: none when no known worker has that address (never registered).
    */
   public List<String> workerTerminated(W worker) {
-    List<Worker> gone = new ArrayList<>(1);
-    for (Worker w : workers.values()) {
+    List<KnownWorker> gone = new ArrayList<>(1);
+    for (KnownWorker w : workers.values()) {
       if (w.ref.equals(worker)) {
         gone.add(w);
       }
     }
-    for (Worker w : gone) {
+    for (KnownWorker w : gone) {
       workers.remove(w.workerId);
       w.unseatAll();
       w.seats = newSeats(0);
@@ -397,7 +395,7 @@ public final class TaskQueueState<W, R> {
       }
     }
     List<String> ids = new ArrayList<>(gone.size());
-    for (Worker w : gone) {
+    for (KnownWorker w : gone) {
       ids.add(w.workerId);
     }
     return ids;
@@ -409,12 +407,12 @@ public final class TaskQueueState<W, R> {
    * number of tasks put back or given up.
    */
   public int workerUnreachable(String workerId) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     if (w == null || w.unreachable) {
       return 0;
     }
     int held = w.busy - w.zombieCount();
-    for (Task task = w.heldHead; task != null; task = task.heldNext) {
+    for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       effects.cancel(w.ref, task.envelope.taskId(), "node unreachable; the queue put the task back");
     }
     List<TypeQueue> touched = putBackAll(w, Redelivery.WORKER_UNREACHABLE, Set.of());
@@ -428,7 +426,7 @@ public final class TaskQueueState<W, R> {
 
   /** The worker's node is reachable again: it gets work again. */
   public void workerReachable(String workerId) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     if (w == null || !w.unreachable) {
       return;
     }
@@ -444,7 +442,7 @@ public final class TaskQueueState<W, R> {
    * its dispatch or its report was lost between nodes. Ignored for an unknown worker or incarnation.
    */
   public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     if (w == null || !Objects.equals(w.incarnation, incarnation)) {
       return;
     }
@@ -453,7 +451,7 @@ public final class TaskQueueState<W, R> {
     w.lastHeard = now;
     int mine = 0;
     List<Task> lost = null;
-    for (Task task = w.heldHead; task != null; task = task.heldNext) {
+    for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       if (held.contains(task.envelope.taskId())) {
         mine++;
         task.absent = false;
@@ -481,7 +479,7 @@ public final class TaskQueueState<W, R> {
     if (lost != null) {
       List<TypeQueue> touched = new ArrayList<>(2);
       for (Task task : lost) {
-        Worker holder = task.holder;
+        KnownWorker holder = task.holder;
         detach(task);
         holder.busy--;
         if (putBackOne(task, holder, Redelivery.LOST_IN_TRANSIT) && !touched.contains(task.type)) {
@@ -518,7 +516,7 @@ public final class TaskQueueState<W, R> {
   public boolean succeeded(String workerId, String incarnation, String taskId, int attempt, Object result) {
     Task task = tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
     if (task != null && task.heldBy(workerId, incarnation)) {
-      Worker w = task.holder;
+      KnownWorker w = task.holder;
       long now = nanoClock.getAsLong();
       w.lastHeard = now;
       w.done++;
@@ -552,7 +550,7 @@ public final class TaskQueueState<W, R> {
       }
       return true;
     }
-    Worker reporter = freeZombieSlot(workerId, incarnation, taskId);
+    KnownWorker reporter = freeZombieSlot(workerId, incarnation, taskId);
     if (task == null) {
       unknownResults++;
       if (reporter != null) {
@@ -564,7 +562,7 @@ public final class TaskQueueState<W, R> {
     // result wins.
     switch (task.state) {
       case IN_FLIGHT -> {
-        Worker other = task.holder;
+        KnownWorker other = task.holder;
         detach(task);
         other.addZombie(taskId); // it is still running the task: its slot stays taken until it reports
         effects.cancel(other.ref, taskId, "another worker finished it first");
@@ -592,7 +590,7 @@ public final class TaskQueueState<W, R> {
       dropUnknown(workerId, incarnation, taskId);
       return false;
     }
-    Worker w = task.holder;
+    KnownWorker w = task.holder;
     w.lastHeard = nanoClock.getAsLong();
     w.failed++;
     release(task);
@@ -626,7 +624,7 @@ public final class TaskQueueState<W, R> {
       dropUnknown(workerId, incarnation, taskId);
       return false;
     }
-    Worker w = task.holder;
+    KnownWorker w = task.holder;
     w.lastHeard = nanoClock.getAsLong();
     release(task);
     w.suspend(task.type);
@@ -662,8 +660,8 @@ public final class TaskQueueState<W, R> {
     int expired = 0;
     for (TypeQueue type : typeList) {
       Task task;
-      while ((task = type.leaseHead) != null && task.deadline - now <= 0) {
-        Worker w = task.holder;
+      while ((task = type.leases.first()) != null && task.deadline - now <= 0) {
+        KnownWorker w = task.holder;
         detach(task);
         w.addZombie(task.envelope.taskId()); // its slot stays taken until it reports, restarts or terminates
         task.overrunOn = w;
@@ -723,7 +721,7 @@ public final class TaskQueueState<W, R> {
 
   /** What the queue knows of this worker, or null for an unknown worker. */
   public WorkerNumbers workerNumbers(String workerId) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     if (w == null) {
       return null;
     }
@@ -772,13 +770,13 @@ public final class TaskQueueState<W, R> {
 
   /** Slots of this worker that are taken here (in flight plus zombies), or -1 for an unknown worker. */
   public int slotsTaken(String workerId) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     return w == null ? -1 : w.busy;
   }
 
   /** Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1 if unknown. */
   public int freeSlots(String workerId) {
-    Worker w = workers.get(workerId);
+    KnownWorker w = workers.get(workerId);
     return w == null ? -1 : w.free();
   }
 
@@ -802,7 +800,7 @@ public final class TaskQueueState<W, R> {
 
   /** Hands the head of this type's queue to the best workers while both exist. */
   private void dispatch(TypeQueue type) {
-    while (type.top > 0 && !type.pending.isEmpty()) {
+    while (type.ladder.hasFreeSlot() && !type.pending.isEmpty()) {
       dispatchOne(type);
     }
   }
@@ -810,20 +808,20 @@ public final class TaskQueueState<W, R> {
   /** Hands the head of this type's queue to the worker serving it with the most free slots. */
   private void dispatchOne(TypeQueue type) {
     Task task = type.pending.pollFirst();
-    start(task, type.heads[type.top].worker);
+    start(task, type.ladder.best().worker);
   }
 
   /**
    * A slot of this worker came free: it goes to the oldest task among the types it serves (first enqueued, first
    * served, across types), so a reduction does not overtake the leaves enqueued before it and no type starves.
    */
-  private void dispatchFor(Worker w) {
+  private void dispatchFor(KnownWorker w) {
     Seat[] seats = w.seats;
     while (w.free() > 0) {
       TypeQueue oldest = null;
       for (Seat seat : seats) {
         Task head = seat.type.pending.peekFirst();
-        if (head != null && !seat.suspended && seat.type.top > 0
+        if (head != null && !seat.suspended && seat.type.ladder.hasFreeSlot()
             && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
           oldest = seat.type;
         }
@@ -835,7 +833,7 @@ public final class TaskQueueState<W, R> {
     }
   }
 
-  private void start(Task task, Worker w) {
+  private void start(Task task, KnownWorker w) {
     TypeQueue type = task.type;
     task.state = TaskState.IN_FLIGHT;
     task.holder = w;
@@ -847,8 +845,8 @@ public final class TaskQueueState<W, R> {
     }
     task.dispatchedAt = now;
     task.deadline = now + type.leaseNanos;
-    type.linkLease(task);
-    w.linkHeld(task);
+    type.leases.addLast(task);
+    w.held.addLast(task);
     type.inFlight++;
     w.busy++;
     w.reseat();
@@ -857,7 +855,7 @@ public final class TaskQueueState<W, R> {
 
   /** Unlinks a task in flight from its lease list and its holder, and frees the holder's slot. */
   private void release(Task task) {
-    Worker w = task.holder;
+    KnownWorker w = task.holder;
     detach(task);
     w.busy--;
     w.reseat();
@@ -865,8 +863,8 @@ public final class TaskQueueState<W, R> {
 
   /** Unlinks a task in flight from its lease list and its holder; the holder's slot stays taken. */
   private void detach(Task task) {
-    task.type.unlinkLease(task);
-    task.holder.unlinkHeld(task);
+    task.type.leases.remove(task);
+    task.holder.held.remove(task);
     task.type.inFlight--;
     task.holder = null;
   }
@@ -919,7 +917,7 @@ public final class TaskQueueState<W, R> {
    * at the head, or fails for good when its losses are used up, or is dropped when its flow was cancelled. Returns
    * true when it went back to its queue.
    */
-  private boolean putBackOne(Task task, Worker from, Redelivery cause) {
+  private boolean putBackOne(Task task, KnownWorker from, Redelivery cause) {
     if (task.cancelled) {
       forget(task);
       return false;
@@ -956,20 +954,17 @@ public final class TaskQueueState<W, R> {
    * becomes a loss. Returns the types that got tasks back; the caller dispatches them once the worker's seats are up
    * to date.
    */
-  private List<TypeQueue> putBackAll(Worker w, Redelivery cause, Set<String> causedBy) {
+  private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
-    for (Task task = w.heldTail; task != null; ) {
-      Task previous = task.heldPrev;
-      task.type.unlinkLease(task);
+    for (Task task; (task = w.held.last()) != null; ) {
+      w.held.remove(task);
+      task.type.leases.remove(task);
       task.type.inFlight--;
-      task.heldPrev = null;
-      task.heldNext = null;
       task.holder = null;
       Redelivery why = causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
       if (putBackOne(task, w, why) && !touched.contains(task.type)) {
         touched.add(task.type);
       }
-      task = previous;
     }
     if (w.zombies != null) {
       for (String taskId : w.zombies) {
@@ -982,8 +977,6 @@ public final class TaskQueueState<W, R> {
         }
       }
     }
-    w.heldHead = null;
-    w.heldTail = null;
     w.zombies = null;
     w.busy = 0;
     w.reseat();
@@ -993,14 +986,14 @@ public final class TaskQueueState<W, R> {
   /** A report from a worker that does not hold the task: free its zombie slot if it had one, count it, go on. */
   private void dropUnknown(String workerId, String incarnation, String taskId) {
     unknownResults++;
-    Worker reporter = freeZombieSlot(workerId, incarnation, taskId);
+    KnownWorker reporter = freeZombieSlot(workerId, incarnation, taskId);
     if (reporter != null) {
       dispatchFor(reporter);
     }
   }
 
-  private Worker freeZombieSlot(String workerId, String incarnation, String taskId) {
-    Worker w = workers.get(workerId);
+  private KnownWorker freeZombieSlot(String workerId, String incarnation, String taskId) {
+    KnownWorker w = workers.get(workerId);
     if (w == null || w.zombies == null || !Objects.equals(w.incarnation, incarnation) || !w.zombies.remove(taskId)) {
       return null;
     }
@@ -1009,8 +1002,12 @@ public final class TaskQueueState<W, R> {
     return w;
   }
 
-  /** One task, from enqueue until its outcome: also its node in its type's lease list and its worker's held list. */
-  private final class Task {
+  /**
+   * One task, from enqueue until its outcome. In flight it is also an element of two lists: its type's, ordered by
+   * dispatch and so by lease deadline ({@link IntrusiveList.Links#FIRST}), and its holder's ({@link
+   * IntrusiveList.Links#SECOND}).
+   */
+  private final class Task extends IntrusiveList.Element<Task> {
     TaskEnvelope envelope;
     /** Order of acceptance; kept on redelivery and retry, so a task put back stays older than later ones. */
     final long seq;
@@ -1022,10 +1019,10 @@ public final class TaskQueueState<W, R> {
     int failures;
     /** Worker losses spent (max-worker-losses). */
     int losses;
-    Worker holder;
+    KnownWorker holder;
     String lastWorkerId;
     /** The worker whose lease overran on this task, while that overrun still counts as an attempt. */
-    Worker overrunOn;
+    KnownWorker overrunOn;
     String overrunIncarnation;
     long deadline;
     /**
@@ -1037,10 +1034,6 @@ public final class TaskQueueState<W, R> {
     /** The holder's last load report left this task out, first at {@link #absentSince}. */
     boolean absent;
     long absentSince;
-    Task leasePrev;
-    Task leaseNext;
-    Task heldPrev;
-    Task heldNext;
 
     Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq) {
       this.envelope = envelope;
@@ -1051,7 +1044,7 @@ public final class TaskQueueState<W, R> {
     }
 
     boolean heldBy(String workerId, String incarnation) {
-      Worker w = holder;
+      KnownWorker w = holder;
       return w != null && w.workerId.equals(workerId) && Objects.equals(w.incarnation, incarnation);
     }
   }
@@ -1061,6 +1054,10 @@ public final class TaskQueueState<W, R> {
     final String name;
     final long leaseNanos;
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
+    /** Tasks in flight, oldest dispatch first: every task of a type has one lease, so this is deadline order. */
+    final IntrusiveList<Task> leases = new IntrusiveList<>(IntrusiveList.Links.FIRST);
+    /** The workers serving this type, by free slots: the best one gets the head of {@link #pending}. */
+    final WorkerLadder<Seat> ladder = new WorkerLadder<>();
     int waiting;
     int inFlight;
     long completed;
@@ -1076,132 +1073,28 @@ public final class TaskQueueState<W, R> {
     long runs;
     long runNanos;
     long waitNanos;
-    Task leaseHead;
-    Task leaseTail;
-    /** heads[b] / tails[b]: workers serving this type with b free slots, longest there first. */
-    Seat[] heads = newSeats(4);
-    Seat[] tails = newSeats(4);
-    /** Highest b >= 1 with a worker, or 0 when no worker has a free slot. */
-    int top;
 
     TypeQueue(String name, long leaseNanos) {
       this.name = name;
       this.leaseNanos = leaseNanos;
     }
-
-    // Every type has one lease, so dispatch order is deadline order: append at the tail.
-    void linkLease(Task task) {
-      task.leaseNext = null;
-      task.leasePrev = leaseTail;
-      if (leaseTail == null) {
-        leaseHead = task;
-      } else {
-        leaseTail.leaseNext = task;
-      }
-      leaseTail = task;
-    }
-
-    void unlinkLease(Task task) {
-      if (task.leasePrev == null) {
-        leaseHead = task.leaseNext;
-      } else {
-        task.leasePrev.leaseNext = task.leaseNext;
-      }
-      if (task.leaseNext == null) {
-        leaseTail = task.leasePrev;
-      } else {
-        task.leaseNext.leasePrev = task.leasePrev;
-      }
-      task.leasePrev = null;
-      task.leaseNext = null;
-    }
-
-    void seat(Seat seat, int free) {
-      int b = Math.max(0, free);
-      link(seat, b);
-      if (b > top) {
-        top = b;
-      }
-    }
-
-    void unseat(Seat seat) {
-      unlink(seat);
-      lowerTop();
-    }
-
-    /** The worker's free slots changed: it goes to the tail of its new bucket. */
-    void move(Seat seat, int free) {
-      int b = Math.max(0, free);
-      if (b == seat.bucket) {
-        return;
-      }
-      unlink(seat);
-      link(seat, b);
-      if (b > top) {
-        top = b;
-      } else {
-        lowerTop();
-      }
-    }
-
-    private void lowerTop() {
-      while (top > 0 && heads[top] == null) {
-        top--;
-      }
-    }
-
-    private void link(Seat seat, int b) {
-      if (b >= heads.length) {
-        int size = Math.max(b + 1, heads.length * 2);
-        heads = Arrays.copyOf(heads, size);
-        tails = Arrays.copyOf(tails, size);
-      }
-      seat.bucket = b;
-      seat.next = null;
-      seat.prev = tails[b];
-      if (tails[b] == null) {
-        heads[b] = seat;
-      } else {
-        tails[b].next = seat;
-      }
-      tails[b] = seat;
-    }
-
-    private void unlink(Seat seat) {
-      int b = seat.bucket;
-      if (seat.prev == null) {
-        heads[b] = seat.next;
-      } else {
-        seat.prev.next = seat.next;
-      }
-      if (seat.next == null) {
-        tails[b] = seat.prev;
-      } else {
-        seat.next.prev = seat.prev;
-      }
-      seat.prev = null;
-      seat.next = null;
-    }
   }
 
   /** A worker's place in one type's ladder. */
-  private final class Seat {
-    final Worker worker;
+  private final class Seat extends WorkerLadder.Rung {
+    final KnownWorker worker;
     final TypeQueue type;
-    int bucket;
     /** Out of the ladder after the worker declined this type, until its next announcement. */
     boolean suspended;
-    Seat prev;
-    Seat next;
 
-    Seat(Worker worker, TypeQueue type) {
+    Seat(KnownWorker worker, TypeQueue type) {
       this.worker = worker;
       this.type = type;
     }
   }
 
   /** A worker as the queue knows it: its current incarnation, capacity, types and the tasks it holds. */
-  private final class Worker {
+  private final class KnownWorker {
     final String workerId;
     String incarnation;
     W ref;
@@ -1224,12 +1117,12 @@ public final class TaskQueueState<W, R> {
     int restarts;
     long lastHeard;
     Seat[] seats = newSeats(0);
-    Task heldHead;
-    Task heldTail;
+    /** Its tasks in flight here, in dispatch order. */
+    final IntrusiveList<Task> held = new IntrusiveList<>(IntrusiveList.Links.SECOND);
     /** Tasks whose lease overran here; each keeps a slot until this worker reports on it. Rare, so a set. */
     Set<String> zombies;
 
-    Worker(String workerId, String incarnation, W ref) {
+    KnownWorker(String workerId, String incarnation, W ref) {
       this.workerId = workerId;
       this.incarnation = incarnation;
       this.ref = ref;
@@ -1247,7 +1140,7 @@ public final class TaskQueueState<W, R> {
       int free = free();
       for (Seat seat : seats) {
         if (!seat.suspended) {
-          seat.type.move(seat, free);
+          seat.type.ladder.move(seat, free);
         }
       }
     }
@@ -1255,7 +1148,7 @@ public final class TaskQueueState<W, R> {
     void unseatAll() {
       for (Seat seat : seats) {
         if (!seat.suspended) {
-          seat.type.unseat(seat);
+          seat.type.ladder.remove(seat);
         }
       }
     }
@@ -1264,7 +1157,7 @@ public final class TaskQueueState<W, R> {
     void suspend(TypeQueue type) {
       for (Seat seat : seats) {
         if (seat.type == type && !seat.suspended) {
-          type.unseat(seat);
+          type.ladder.remove(seat);
           seat.suspended = true;
         }
       }
@@ -1275,32 +1168,6 @@ public final class TaskQueueState<W, R> {
         zombies = new HashSet<>(4);
       }
       zombies.add(taskId);
-    }
-
-    void linkHeld(Task task) {
-      task.heldNext = null;
-      task.heldPrev = heldTail;
-      if (heldTail == null) {
-        heldHead = task;
-      } else {
-        heldTail.heldNext = task;
-      }
-      heldTail = task;
-    }
-
-    void unlinkHeld(Task task) {
-      if (task.heldPrev == null) {
-        heldHead = task.heldNext;
-      } else {
-        task.heldPrev.heldNext = task.heldNext;
-      }
-      if (task.heldNext == null) {
-        heldTail = task.heldPrev;
-      } else {
-        task.heldNext.heldPrev = task.heldPrev;
-      }
-      task.heldPrev = null;
-      task.heldNext = null;
     }
   }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
-import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
@@ -29,6 +28,7 @@ import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -38,14 +38,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The local queue as flows and workers see it: test probes play both, every message is serialised. Each test
- * spawns its own queue with short leases and backoffs.
+ * spawns its own queue. Time is Pekko's {@code ManualTime}, the queue's clock included: leases, lease checks and
+ * retry backoffs pass when a test says so, and "nothing more" is asserted without waiting ({@link QueueSync}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogCapturingExtension.class)
 class LocalTaskQueueTest {
 
   private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
-  private static final Duration QUIET = Duration.ofMillis(300);
   private static final String SETTINGS =
       """
       prover.queue {
@@ -56,7 +56,9 @@ class LocalTaskQueueTest {
       }
       """;
 
-  private final ActorTestKit testKit = ActorTestKit.create("LocalTaskQueueTest", TestConfig.config());
+  private final ActorTestKit testKit =
+      ActorTestKit.create("LocalTaskQueueTest", ManualTime.config().withFallback(TestConfig.config()));
+  private final ManualTime manualTime = ManualTime.get(testKit.system());
 
   @AfterAll
   void shutdown() {
@@ -65,7 +67,7 @@ class LocalTaskQueueTest {
 
   private ActorRef<QueueCommand> spawnQueue(String overrides) {
     QueueSettings settings = QueueSettings.fromConfig(TestConfig.config(overrides + "\n" + SETTINGS));
-    return testKit.spawn(LocalTaskQueue.create(CATALOG, settings));
+    return testKit.spawn(LocalTaskQueue.create(CATALOG, settings, QueueSync.manualClock(testKit)));
   }
 
   private ActorRef<QueueCommand> spawnQueue() {
@@ -113,9 +115,19 @@ class LocalTaskQueueTest {
   }
 
   private QueueStats stats(ActorRef<QueueCommand> queue) {
-    TestProbe<QueueStats> probe = testKit.createTestProbe(QueueStats.class);
-    queue.tell(new GetStats(probe.getRef()));
-    return probe.receiveMessage();
+    return QueueSync.stats(testKit, queue);
+  }
+
+  /** The queue, having handled everything the test sent it, handed this worker nothing more. */
+  private void expectNoDispatch(ActorRef<QueueCommand> queue, TestProbe<WorkerCommand> worker) {
+    Deque<TaskEnvelope> buffered = received.get(worker);
+    assertTrue(buffered == null || buffered.isEmpty(), "tasks of a batch not looked at: " + buffered);
+    QueueSync.expectNothingMore(testKit, queue, worker, QueueSync.WORKER_MARKER);
+  }
+
+  /** The queue, having handled everything the test sent it, told this flow nothing more. */
+  private void expectNoOutcome(ActorRef<QueueCommand> queue, TestProbe<TaskOutcome> flow) {
+    QueueSync.expectNothingMore(testKit, queue, flow, QueueSync.FLOW_MARKER);
   }
 
   @Test
@@ -137,7 +149,7 @@ class LocalTaskQueueTest {
     for (String id : List.of("t1", "t2", "t3")) {
       TaskEnvelope task = expectDispatch(w1);
       assertEquals(square(id, "f1"), task);
-      w1.expectNoMessage(QUIET);
+      expectNoDispatch(queue, w1);
       succeed(queue, "w1", task);
       flow.expectMessage(succeeded(task, "w1"));
     }
@@ -153,12 +165,12 @@ class LocalTaskQueueTest {
     queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1")), flow.getRef()));
     assertEquals("t1", expectDispatch(squarer).taskId());
     assertEquals("t2", expectDispatch(squarer).taskId());
-    adder.expectNoMessage(QUIET);
+    expectNoDispatch(queue, adder);
 
     TaskEnvelope add = new TaskEnvelope("a1", "f1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)));
     queue.tell(new Enqueue(List.of(add), flow.getRef()));
     assertEquals(add, expectDispatch(adder));
-    squarer.expectNoMessage(QUIET);
+    expectNoDispatch(queue, squarer);
   }
 
   @Test
@@ -170,7 +182,7 @@ class LocalTaskQueueTest {
     expectDispatch(w1);
     expectDispatch(w1);
     TestProbe<WorkerCommand> w2 = worker(queue, "w2", 2, "square");
-    w2.expectNoMessage(QUIET);
+    expectNoDispatch(queue, w2);
 
     LoggingTestKit.warn("worker w1 terminated").withMessageContains("the 2 task(s) it held here were put back")
         .expect(testKit.system(), () -> {
@@ -212,7 +224,7 @@ class LocalTaskQueueTest {
     queue.tell(new WorkerServes(w1.getRef(), "w1", "inc-2", Set.of("square"), 2));
     assertEquals(square("t1", "f1").withAttempt(2), expectDispatch(w1));
     assertEquals(square("t2", "f1").withAttempt(2), expectDispatch(w1));
-    w1.expectNoMessage(QUIET);
+    expectNoDispatch(queue, w1);
     assertEquals(2, stats(queue).of("square").redelivered());
   }
 
@@ -228,8 +240,8 @@ class LocalTaskQueueTest {
     // w1 has more free slots than w2, but it has just declined the task.
     queue.tell(new TaskDeclined("w1", "inc-1", "t1", "square", 1, "not serving square while registered"));
     assertEquals(task.withAttempt(2), expectDispatch(w2));
-    w1.expectNoMessage(QUIET);
-    flow.expectNoMessage(Duration.ZERO);
+    expectNoDispatch(queue, w1);
+    expectNoOutcome(queue, flow);
     QueueStats.TypeStats stats = stats(queue).of("square");
     assertEquals(1, stats.redelivered());
     assertEquals(0, stats.failed());
@@ -243,8 +255,12 @@ class LocalTaskQueueTest {
     queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
     TaskEnvelope first = expectDispatch(slow);
     TestProbe<WorkerCommand> fast = worker(queue, "fast", 1, "square");
+    manualTime.timePasses(Duration.ofMillis(499)); // lease checks every 50 ms: the lease has not run out yet
+    expectNoDispatch(queue, fast);
+    expectNoDispatch(queue, slow);
 
-    TaskEnvelope second = fast.expectMessageClass(WorkerCommand.Dispatch.class, Duration.ofSeconds(5)).task();
+    manualTime.timePasses(Duration.ofMillis(51)); // the lease has run out, and a lease check has come since
+    TaskEnvelope second = expectDispatch(fast);
     assertEquals(first.withAttempt(2), second);
     // the hung worker is told to stop it
     slow.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "lease of 500 ms ran out"));
@@ -252,8 +268,8 @@ class LocalTaskQueueTest {
     flow.expectMessage(succeeded(second, "fast"));
 
     succeed(queue, "slow", first);
-    flow.expectNoMessage(QUIET);
-    slow.expectNoMessage(Duration.ZERO);
+    expectNoOutcome(queue, flow);
+    expectNoDispatch(queue, slow);
     QueueStats stats = stats(queue);
     assertEquals(1, stats.unknownResults());
     assertEquals(new QueueStats.TypeStats(0, 0, 1, 0, 1, 0, 0, 0, 0, 1), stats.of("square"));
@@ -268,12 +284,20 @@ class LocalTaskQueueTest {
     for (int attempt = 1; attempt <= 3; attempt++) {
       TaskEnvelope task = expectDispatch(w1);
       assertEquals(attempt, task.attempt());
-      flow.expectNoMessage(Duration.ZERO);
       queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
+      if (attempt < 3) {
+        // backoff 20 ms doubling (max 100 ms), + up to 20 % jitter: 20-24 ms, then 40-48 ms
+        long backoff = 20L << (attempt - 1);
+        expectNoOutcome(queue, flow);
+        manualTime.timePasses(Duration.ofMillis(backoff - 1));
+        expectNoDispatch(queue, w1);
+        manualTime.timePasses(Duration.ofMillis(backoff / 5 + 2));
+      }
     }
     flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 3,
         "prover ran out of memory 3 (3 of 3 attempts and 0 of 10 worker losses spent)"));
-    w1.expectNoMessage(QUIET);
+    manualTime.timePasses(Duration.ofSeconds(1)); // no backoff runs after the last attempt
+    expectNoDispatch(queue, w1);
     QueueStats.TypeStats stats = stats(queue).of("square");
     assertEquals(2, stats.retried());
     assertEquals(1, stats.failed());
@@ -289,7 +313,8 @@ class LocalTaskQueueTest {
     expectDispatch(w1);
     queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", 1, "proof does not verify", false));
     flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 1, "proof does not verify"));
-    w1.expectNoMessage(QUIET);
+    manualTime.timePasses(Duration.ofSeconds(1)); // no retry comes due
+    expectNoDispatch(queue, w1);
     assertEquals(0, stats(queue).of("square").retried());
   }
 
@@ -309,7 +334,7 @@ class LocalTaskQueueTest {
     TaskEnvelope task = expectDispatch(w1);
     succeed(queue, "w1", task);
     flow.expectMessage(succeeded(task, "w1"));
-    flow.expectNoMessage(QUIET);
+    expectNoOutcome(queue, flow);
   }
 
   @Test
@@ -325,10 +350,10 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 4, "square");
     TaskEnvelope task = expectDispatch(w1);
     assertEquals(square("b1", "fb"), task);
-    w1.expectNoMessage(QUIET);
+    expectNoDispatch(queue, w1);
     succeed(queue, "w1", task);
     flowB.expectMessage(succeeded(task, "w1"));
-    flowA.expectNoMessage(Duration.ZERO);
+    expectNoOutcome(queue, flowA);
   }
 
   @Test

@@ -19,7 +19,6 @@ import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -42,7 +41,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(LogCapturingExtension.class)
 class QueueRefusesOtherCatalogTest {
   private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
-  private static final Duration QUIET = Duration.ofMillis(300);
 
   private final ActorTestKit testKit = ActorTestKit.create("QueueRefusesOtherCatalogTest", TestConfig.config());
 
@@ -53,6 +51,11 @@ class QueueRefusesOtherCatalogTest {
 
   private ActorRef<QueueCommand> spawnQueue() {
     return testKit.spawn(LocalTaskQueue.create(CATALOG, QueueSettings.fromConfig(TestConfig.config())));
+  }
+
+  /** The queue, having handled everything the test sent it, sent this worker nothing more (no real-time wait). */
+  private void expectNothingMore(ActorRef<QueueCommand> queue, TestProbe<WorkerCommand> worker) {
+    QueueSync.expectNothingMore(testKit, queue, worker, QueueSync.WORKER_MARKER);
   }
 
   private static WorkerServes ready(TestProbe<WorkerCommand> probe, String id, CatalogFingerprint fingerprint) {
@@ -97,7 +100,7 @@ class QueueRefusesOtherCatalogTest {
         new TestTasks.Keys("k"))), flow.getRef()));
     queue.tell(new Enqueue(List.of(new TaskEnvelope("c1", "f1", "r1", "compile", 1,
         new TestTasks.CompileRequest("c"))), flow.getRef()));
-    old.expectNoMessage(QUIET); // neither the registration nor the compilation it would serve while Unprepared
+    expectNothingMore(queue, old); // neither the registration nor the compilation it would serve while Unprepared
 
     String keys = CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k"));
     queue.tell(ready(old, "old-w1", other.registeredWith("r1", keys)));
@@ -109,7 +112,7 @@ class QueueRefusesOtherCatalogTest {
     }
     assertEquals(Set.of("c1", "s1", "s2", "s3"), Set.copyOf(ran), "every task went to the matching worker");
     // its Ready announcement shows the same difference: neither logged nor told again
-    old.expectNoMessage(QUIET);
+    expectNothingMore(queue, old);
 
     TestProbe<FleetView> fleet = testKit.createTestProbe(FleetView.class);
     queue.tell(new QueueCommand.GetFleet(fleet.getRef()));
@@ -134,7 +137,7 @@ class QueueRefusesOtherCatalogTest {
     assertEquals(oldKeys, refused.keysDigest());
 
     queue.tell(new Enqueue(List.of(square("s1")), flow.getRef()));
-    worker.expectNoMessage(QUIET);
+    expectNothingMore(queue, worker);
     String currentKeys = CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-2"));
     queue.tell(ready(worker, "w1", built.registeredWith("r2", currentKeys)));
     assertEquals(List.of("s1"), dispatched(worker.receiveMessage()).stream().map(TaskEnvelope::taskId).toList());

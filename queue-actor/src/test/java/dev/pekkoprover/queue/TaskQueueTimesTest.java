@@ -130,31 +130,13 @@ class TaskQueueTimesTest {
     TaskQueueState<String, String> untimed = new TaskQueueState<>(TaskCatalog.of(TestTasks.all()),
         new QueueSettings(Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(1), 3, 4, Duration.ofSeconds(3),
             Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
-        new TaskQueueTimesTestEffects(), () -> {
+        new NoEffects<>(), () -> {
           reads[0]++;
           return now;
         }, false);
     untimed.enqueue(square("t1"), "flow");
     assertEquals(0, reads[0]);
     assertEquals(0, untimed.typeTimes("square").oldestPendingNanos(), "unknown, not a wrapped-around figure");
-  }
-
-  /** Effects that do nothing. */
-  private static final class TaskQueueTimesTestEffects implements TaskQueueState.Effects<String, String> {
-    @Override
-    public void dispatch(String worker, TaskEnvelope task) {}
-
-    @Override
-    public void reply(String replyTo, TaskOutcome outcome) {}
-
-    @Override
-    public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
-
-    @Override
-    public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
-
-    @Override
-    public void cancel(String worker, String taskId, String reason) {}
   }
 
   @Test

@@ -8,6 +8,7 @@ import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskIds;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.flow.FlowLogic;
@@ -17,10 +18,9 @@ import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -42,14 +42,16 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * <p>What a reader must not miss: a task is sent again only when it was lost, never because it waits long. When its
  * outcome is overdue ({@code resend-after}, then backing off) the flow asks the queue whether it still holds it
  * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
- * gone ({@link ProvingOrchestrator.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain Enqueues of
- * the same task ids, which the queue ignores for tasks it holds.
+ * gone ({@link ProvingOrchestrator.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain
+ * Enqueues of the same task ids, which the queue ignores for tasks it holds. The rules are {@link PendingTasks}'s.
  *
  * <p>With durability on ({@link Durable}) every push gets a content key (task type + SHA-256 of the serialised
  * input, {@link ContentKeys}). A key the result store holds completes from the store without running; a key another
  * flow is computing waits for that flow's result ({@link ResultIndex} claims); anything else runs. A result is
  * handed to its callback only after the store confirmed it written; failed and cancelled tasks are never stored.
- * Callbacks of results found at push time run after the callback that pushed them returns, never inside it.
+ * Callbacks of results found at push time run after the callback that pushed them returns, never inside it. The
+ * keys and claims are {@link FlowDurability}'s; this class translates messages into calls on it and on {@link
+ * PendingTasks}.
  */
 public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> implements FlowScope<R> {
 
@@ -97,64 +99,6 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     INSTANCE
   }
 
-  /** Where a pending task is. Without durability a task is only ever QUEUED. */
-  private static final byte QUEUED = 0;
-  /** Another flow computes the same content key; its ClaimSettled ends the wait. */
-  private static final byte WAITING = 1;
-  /** Its result is in and sent to the store; the callback waits for the store's confirmation. */
-  private static final byte STORING = 2;
-  /** Its result is known and stored; its callback runs once the current message is handled. */
-  private static final byte SETTLED = 3;
-
-  /** A task whose outcome the flow still waits for. */
-  private static final class Pending {
-    final TaskType<?, ?> type;
-    final Consumer<Object> onResult;
-    long sequence;
-    /** Durable mode: the content key; null otherwise. */
-    String key;
-    /** Durable mode: the claim this task holds on its key (it computes it for every flow that pushes the same). */
-    ResultIndex.Claim claim;
-    byte stage = QUEUED;
-    /** The result, once in (STORING, SETTLED). */
-    Object result;
-    /** Set right after the window numbered it: the id carries that number. */
-    TaskEnvelope envelope;
-    /** When to ask the queue about this task next (System.nanoTime). */
-    long checkAt;
-    /** Checks since it was last sent: sets the backoff. */
-    int checks;
-    /** Asked about and not re-sent since: a MissingTasks naming it re-sends it (once, however many answers). */
-    boolean asked;
-
-    Pending(TaskType<?, ?> type, Consumer<Object> onResult, long checkAt) {
-      this.type = type;
-      this.onResult = onResult;
-      this.checkAt = checkAt;
-    }
-  }
-
-  /**
-   * Checks back off: after resend-after, then 2x, 4x and at most 8x that since the last one, so that a task that
-   * only waits in a long queue is asked about rarely.
-   */
-  private static final int MAX_CHECK_SHIFT = 3;
-
-  /** Ids per CheckHeld: about 20 KB, far below a frame, and one entity's answer stays small too. */
-  static final int MAX_IDS_PER_CHECK = 1000;
-
-  /**
-   * Ids asked about per tick: bounds the burst a flow with a million overdue tasks sends (100 messages); the rest
-   * stay due and are asked about at the next ticks.
-   */
-  static final int MAX_IDS_PER_TICK = 100_000;
-  /** How often and how long queued tasks are asked about after a queue node was lost (see lossChecksUntil). */
-  static final Duration LOSS_CHECK_EVERY = Duration.ofSeconds(1);
-  static final Duration LOSS_CHECK_WINDOW = Duration.ofSeconds(15);
-
-  /** Re-sent ids the WARN line names; the count says the rest. */
-  private static final int IDS_IN_LOG = 10;
-
   private final String flowId;
   private final String runId;
   private final ActorRef<QueueCommand> queue;
@@ -162,31 +106,19 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   private final ActorRef<TaskOutcome> outcomes;
   /** The same ref as {@code outcomes} (one adapter per actor): an outcome and an answer from one entity keep order. */
   private final ActorRef<MissingTasks> answers;
-  /** Tasks pushed and not answered yet, by the sequence number in their id ({@code flowId:n}). */
-  private final SequenceWindow<Pending> pending = new SequenceWindow<>();
+  /** Tasks pushed and not answered yet, by the sequence number in their id, and when to ask about or re-send them. */
+  private final PendingTasks pending;
+  private final Duration lossCheckInterval;
   private List<TaskEnvelope> outbox = new ArrayList<>();
-  private final long resendAfterNanos;
   private long sequence;
-  /**
-   * Until this nanoTime (after a queue node was lost) every queued task is asked about each {@link #LOSS_CHECK_EVERY}
-   * instead of with the backoff of {@code resend-after}: the re-send made at the loss can race with sharding's own
-   * clean-up of the dead node's region and be lost, and so can a question asked too soon.
-   */
-  private long lossChecksUntil = System.nanoTime(); // passed: no loss yet
   private int duplicates;
   private int staleResults;
-  private int resent;
-  /** Re-sent because the queue no longer held them, not logged yet: one WARN line per tick. */
-  private int missingUnlogged;
-  private final List<String> missingIdsToLog = new ArrayList<>();
   private boolean done;
   private final long startedAt = System.nanoTime();
   /** Null when durability is off: then nothing below is used. */
-  private final Durable durable;
-  private final ContentKeys keys;
-  private final ActorRef<ResultWriter.Stored> storedAdapter;
+  private final FlowDurability durable;
   /** Results known and stored whose callbacks are due, in the order they became due. */
-  private final ArrayDeque<Pending> settled = new ArrayDeque<>();
+  private final ArrayDeque<PendingTask> settled = new ArrayDeque<>();
   /** Tasks completed without running: found in the store, or computed by another flow's identical task. */
   private int reused;
 
@@ -197,6 +129,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   }
 
   /**
+   * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
+   *
    * @param resendAfter when a task's outcome has not come back this long after it was sent, ask the queue whether
    *     it still holds the task and send it again if not (a message or a queue entity's state was lost between
    *     nodes); zero never asks
@@ -212,6 +146,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   }
 
   /**
+   * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
+   *
    * @param durable the result store's read view and writer, or null to run without durability (nothing is stored,
    *     nothing reused)
    */
@@ -223,23 +159,35 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       ActorRef<FlowResult> replyTo,
       Duration resendAfter,
       Durable durable) {
+    return Behaviors.setup(context -> create(flowId, runId, queue, logic, replyTo,
+        SequencerSettings.fromConfig(context.getSystem().settings().config()).withResendAfter(resendAfter), durable));
+  }
+
+  /**
+   * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link SequencerSettings})
+   * @param durable the result store's read view and writer, or null to run without durability
+   */
+  public static <R> Behavior<Command> create(
+      String flowId,
+      String runId,
+      ActorRef<QueueCommand> queue,
+      FlowLogic<R> logic,
+      ActorRef<FlowResult> replyTo,
+      SequencerSettings settings,
+      Durable durable) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
                 timers -> {
                   context.setLoggerName(FlowRunner.class); // else a Pekko logger, which a node's logback keeps at WARN
-                  if (!resendAfter.isZero()) {
-                    Duration every = resendAfter.dividedBy(4);
-                    timers.startTimerWithFixedDelay(
-                        CheckTick.INSTANCE, every.compareTo(MIN_TICK) < 0 ? MIN_TICK : every);
+                  if (!settings.resendAfter().isZero()) {
+                    timers.startTimerWithFixedDelay(CheckTick.INSTANCE, settings.checkTick());
                   }
-                  FlowRunner<R> flow = new FlowRunner<>(context, flowId, runId, queue, replyTo, resendAfter, durable);
+                  FlowRunner<R> flow = new FlowRunner<>(context, flowId, runId, queue, replyTo, settings, durable);
                   flow.begin(logic);
                   return flow.done ? Behaviors.stopped() : flow;
                 }));
   }
-
-  private static final Duration MIN_TICK = Duration.ofMillis(50);
 
   private FlowRunner(
       ActorContext<Command> context,
@@ -247,20 +195,20 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       String runId,
       ActorRef<QueueCommand> queue,
       ActorRef<FlowResult> replyTo,
-      Duration resendAfter,
+      SequencerSettings settings,
       Durable durable) {
     super(context);
     this.flowId = flowId;
     this.runId = runId;
     this.queue = queue;
     this.replyTo = replyTo;
-    this.resendAfterNanos = resendAfter.toNanos();
+    this.pending = new PendingTasks(flowId, settings, System::nanoTime);
+    this.lossCheckInterval = settings.lossCheckInterval();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
-    this.durable = durable;
-    this.keys = durable == null ? null : new ContentKeys(context.getSystem());
-    this.storedAdapter =
-        durable == null ? null : context.messageAdapter(ResultWriter.Stored.class, WrappedStored::new);
+    this.durable = durable == null ? null : new FlowDurability(durable, new ContentKeys(context.getSystem()),
+        context.getSelf(), context.messageAdapter(ResultWriter.Stored.class, WrappedStored::new), context.getLog(),
+        flowId);
   }
 
   private void begin(FlowLogic<R> logic) {
@@ -309,60 +257,23 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   /** Logs what the last round's answers re-sent, then asks the queue about every task now overdue. */
   private Behavior<Command> onCheckTick() {
     logMissing();
-    long now = System.nanoTime();
-    boolean afterLoss = now - lossChecksUntil < 0;
-    if (afterLoss) {
-      getContext().scheduleOnce(LOSS_CHECK_EVERY, getContext().getSelf(), LossCheck.INSTANCE);
+    PendingTasks.Overdue overdue = pending.overdue();
+    if (overdue.afterLoss()) {
+      getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
     }
-    Map<String, List<String>> overdueByType = new LinkedHashMap<>();
-    int[] asked = {0};
-    pending.forEach(task -> {
-      if (task.stage == QUEUED && task.checkAt - now <= 0 && asked[0] < MAX_IDS_PER_TICK) {
-        asked[0]++;
-        if (afterLoss) {
-          task.checkAt = now + LOSS_CHECK_EVERY.toNanos() - 1;
-        } else {
-          task.checks++;
-          task.checkAt = now + (resendAfterNanos << Math.min(task.checks, MAX_CHECK_SHIFT));
-        }
-        task.asked = true;
-        overdueByType.computeIfAbsent(task.type.name(), type -> new ArrayList<>()).add(task.envelope.taskId());
-      }
-    });
-    overdueByType.forEach((type, ids) -> {
-      for (int from = 0; from < ids.size(); from += MAX_IDS_PER_CHECK) {
-        queue.tell(new QueueCommand.CheckHeld(
-            type, List.copyOf(ids.subList(from, Math.min(ids.size(), from + MAX_IDS_PER_CHECK))), answers));
-      }
-    });
-    if (asked[0] > 0) {
+    for (PendingTasks.Check check : overdue.checks()) {
+      queue.tell(new QueueCommand.CheckHeld(check.taskType(), check.taskIds(), answers));
+    }
+    if (overdue.asked() > 0) {
       getContext().getLog().debug("Flow {} asks the queue whether it still holds {} task(s) whose outcome is "
-          + "overdue; {} task(s) pending", flowId, asked[0], pending.size());
+          + "overdue; {} task(s) pending", flowId, overdue.asked(), pending.size());
     }
     return this;
   }
 
   /** Re-sends the tasks the queue says it does not hold, that are still pending and were asked about. */
   private Behavior<Command> onMissing(WrappedMissing wrapped) {
-    long now = System.nanoTime();
-    int count = 0;
-    for (String taskId : wrapped.missing().taskIds()) {
-      long n = sequenceOf(taskId);
-      Pending task = n < 0 ? null : pending.get(n);
-      if (task != null && task.asked && task.stage == QUEUED) {
-        resend(task, now);
-        if (now - lossChecksUntil < 0) {
-          task.checkAt = now + LOSS_CHECK_EVERY.toNanos() - 1; // asked again soon: this re-send may be lost too
-        }
-        count++;
-        if (missingIdsToLog.size() < IDS_IN_LOG) {
-          missingIdsToLog.add(taskId);
-        }
-      }
-    }
-    if (count > 0) {
-      resent += count;
-      missingUnlogged += count;
+    if (pending.resendMissing(wrapped.missing().taskIds(), outbox) > 0) {
       flush();
     }
     return this;
@@ -371,7 +282,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   /**
    * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every pending task again at
    * once, since the flow cannot tell which entity held which. The tasks are then asked about every second for a
-   * while ({@link #LOSS_CHECK_WINDOW}): a re-send that raced with the shard's move (a node that crashed rather than
+   * while ({@code loss-check-window}): a re-send that raced with the shard's move (a node that crashed rather than
    * handed its shards off) may be lost, and is sent again when the queue says it does not hold it.
    */
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
@@ -379,45 +290,21 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       getContext().getLog().debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
       return this;
     }
-    long now = System.nanoTime();
-    int[] count = {0};
-    pending.forEach(task -> {
-      if (task.stage == QUEUED) { // the others are not in the queue: waiting on another flow, or already done
-        resend(task, now);
-        task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
-        count[0]++;
-      }
-    });
-    resent += count[0];
+    int count = pending.resendAllQueued(outbox);
     getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
-        count[0]);
+        count);
     flush();
-    if (resendAfterNanos != 0) {
-      boolean ticking = now - lossChecksUntil < 0;
-      lossChecksUntil = now + LOSS_CHECK_WINDOW.toNanos();
-      if (!ticking) {
-        getContext().scheduleOnce(LOSS_CHECK_EVERY, getContext().getSelf(), LossCheck.INSTANCE);
-      }
+    if (pending.startLossChecks()) {
+      getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
     }
     return this;
   }
 
-  /** Puts the task in the outbox; it is checked again after resend-after, like a task sent for the first time. */
-  private void resend(Pending task, long now) {
-    outbox.add(task.envelope);
-    task.asked = false;
-    task.checks = 0;
-    task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now + resendAfterNanos;
-  }
-
   /** One WARN line for what the answers since the last one re-sent; nothing when nothing was missing. */
   private void logMissing() {
-    if (missingUnlogged > 0) {
-      getContext().getLog().warn("Flow {} re-sent {} task(s) the queue no longer held: {}{}; {} task(s) pending",
-          flowId, missingUnlogged, String.join(", ", missingIdsToLog),
-          missingUnlogged > missingIdsToLog.size() ? ", ..." : "", pending.size());
-      missingUnlogged = 0;
-      missingIdsToLog.clear();
+    String report = pending.takeMissingReport();
+    if (report != null) {
+      getContext().getLog().warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());
     }
   }
 
@@ -431,10 +318,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
           flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
       return this;
     }
-    long n = sequenceOf(outcome.taskId());
+    long n = TaskIds.sequenceIn(outcome.taskId(), flowId);
     // durable: a task stays in the window while its result is stored; a second outcome then is a duplicate too
-    Pending task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
-    if (task == null || task.stage != QUEUED) {
+    PendingTask task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
+    if (task == null || task.stage != PendingTask.QUEUED) {
       duplicates++;
       countDropped("duplicate");
       getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
@@ -442,9 +329,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     }
     if (durable != null && !(outcome instanceof TaskOutcome.Succeeded)) {
       pending.remove(n);
-      if (task.claim != null) {
-        settleClaim(task, null); // a failure is never handed on: the flows waiting on it run the task themselves
-      }
+      durable.giveUp(task); // a failure is never handed on: the flows waiting on it run the task themselves
     }
     if (outcome instanceof TaskOutcome.Succeeded success) {
       if (durable == null) {
@@ -459,29 +344,17 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       fail("task " + rejection.taskId() + " (type " + rejection.taskType() + ") was refused by the queue: "
           + rejection.reason());
     }
+    return afterHandling();
+  }
+
+  /** Runs the callbacks that became due and sends what they pushed; the flow stops once it is done. */
+  private Behavior<Command> afterHandling() {
     runSettled();
     flush();
     return done ? Behaviors.stopped() : this;
   }
 
-  /** The n of a task id {@code flowId:n} of this flow; -1 for any other id. */
-  private long sequenceOf(String taskId) {
-    int prefix = flowId.length();
-    if (taskId.length() <= prefix + 1 || taskId.charAt(prefix) != ':' || !taskId.startsWith(flowId)) {
-      return -1;
-    }
-    long n = 0;
-    for (int i = prefix + 1; i < taskId.length(); i++) {
-      char c = taskId.charAt(i);
-      if (c < '0' || c > '9' || n > (Long.MAX_VALUE - 9) / 10) {
-        return -1;
-      }
-      n = n * 10 + (c - '0');
-    }
-    return n;
-  }
-
-  private void accept(Pending task, TaskOutcome.Succeeded success) {
+  private void accept(PendingTask task, TaskOutcome.Succeeded success) {
     Object result = success.result();
     if (checkResult(task, success.taskId(), result)) {
       runCallback(task, success.taskId(), result);
@@ -489,7 +362,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   }
 
   /** True when {@code result} is of the task type's result type; otherwise fails the flow saying so. */
-  private boolean checkResult(Pending task, String taskId, Object result) {
+  private boolean checkResult(PendingTask task, String taskId, Object result) {
     Class<?> expected = task.type.resultType();
     if (result == null || !expected.isInstance(result)) {
       fail("task " + taskId + " (type " + task.type.name() + ") returned "
@@ -500,7 +373,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     return true;
   }
 
-  private void runCallback(Pending task, String taskId, Object result) {
+  private void runCallback(PendingTask task, String taskId, Object result) {
     try {
       task.onResult.accept(result);
     } catch (RuntimeException e) {
@@ -508,144 +381,13 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     }
   }
 
-  // ---- durable mode ----
-
-  /** A task's result is in: it goes to the store; its callback runs when the store confirms it ({@link #onStored}). */
-  private void store(Pending task, TaskOutcome.Succeeded success) {
-    Object result = success.result();
-    if (!checkResult(task, success.taskId(), result)) {
-      return;
-    }
-    StoredResult stored;
-    try {
-      stored = keys.toStored(task.key, task.type.name(), result);
-    } catch (RuntimeException e) {
-      fail("the result of task " + success.taskId() + " (type " + task.type.name() + ") cannot be serialised for "
-          + "the result store: " + e);
-      return;
-    }
-    task.stage = STORING;
-    task.result = result;
-    durable.writer().tell(new ResultWriter.Put(stored, storedAdapter, task.sequence));
-  }
-
-  /** The store confirmed these results: their callbacks run, and flows waiting on the same keys get them. */
-  private Behavior<Command> onStored(WrappedStored wrapped) {
-    for (Long n : wrapped.stored().tokens()) {
-      Pending task = pending.get(n);
-      if (task == null || task.stage != STORING) {
-        continue;
-      }
-      task.stage = SETTLED;
-      settled.add(task);
-      if (task.claim != null) {
-        settleClaim(task, task.result);
-      }
-    }
-    runSettled();
-    flush();
-    return done ? Behaviors.stopped() : this;
-  }
-
-  /** Another flow computed (or gave up) a key one of this flow's tasks waited on. */
-  private Behavior<Command> onClaimSettled(ClaimSettled message) {
-    Pending task = pending.get(message.sequence());
-    if (task == null || task.stage != WAITING || done) {
-      return this;
-    }
-    Object result = message.result();
-    if (result != null && task.type.resultType().isInstance(result)) {
-      reused++;
-      task.result = result;
-      task.stage = SETTLED;
-      settled.add(task);
-    } else {
-      claimOrFind(task); // the other flow gave it up: this one runs it (or waits on a third)
-    }
-    runSettled();
-    flush();
-    return done ? Behaviors.stopped() : this;
-  }
-
-  /** A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the queue. */
-  private void pushDurable(Pending task, Object input) {
-    try {
-      task.key = keys.keyOf(task.type, input, durable.parametersDigest());
-    } catch (RuntimeException e) {
-      fail("the input of task " + task.envelope.taskId() + " (type " + task.type.name() + ") cannot be serialised "
-          + "for its content key: " + e);
-      return;
-    }
-    claimOrFind(task);
-  }
-
-  private void claimOrFind(Pending task) {
-    ResultIndex index = durable.index();
-    StoredResult stored = index.lookup(task.key);
-    ResultIndex.ClaimOutcome outcome =
-        stored != null ? new ResultIndex.Found(stored) : index.claim(task.key, getContext().getSelf(), task.sequence);
-    if (outcome instanceof ResultIndex.Found found) {
-      Object value = load(task, found.result());
-      if (value != null) {
-        reused++;
-        task.result = value;
-        task.stage = SETTLED;
-        settled.add(task);
-        return;
-      }
-      task.stage = QUEUED; // stored but unreadable now: compute it again
-      outbox.add(task.envelope);
-    } else if (outcome instanceof ResultIndex.Owned owned) {
-      task.claim = owned.claim();
-      task.stage = QUEUED;
-      outbox.add(task.envelope);
-    } else {
-      task.stage = WAITING;
-    }
-  }
-
-  /** A stored value, or null (with a WARN) when it no longer reads as the task's result type. */
-  private Object load(Pending task, StoredResult stored) {
-    try {
-      Object value = keys.fromStored(stored);
-      if (task.type.resultType().isInstance(value)) {
-        return value;
-      }
-      getContext().getLog().warn("Flow {}: the stored result under {} is a {}, not a {}: computing it again",
-          flowId, stored.key(), value == null ? "null" : value.getClass().getName(), task.type.resultType().getName());
-    } catch (RuntimeException e) {
-      getContext().getLog().warn("Flow {}: the stored result under {} does not deserialise ({}): computing it again",
-          flowId, stored.key(), e.toString());
-    }
-    return null;
-  }
-
   /** Runs the callbacks of results that became due, in order; a callback may push tasks whose results are due too. */
   private void runSettled() {
     while (!settled.isEmpty() && !done) {
-      Pending task = settled.poll();
+      PendingTask task = settled.poll();
       if (pending.remove(task.sequence) == task) {
         runCallback(task, task.envelope.taskId(), task.result);
       }
-    }
-  }
-
-  /** Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task when null. */
-  private void settleClaim(Pending task, Object result) {
-    for (ResultIndex.Waiter waiter : durable.index().settle(task.key, task.claim)) {
-      waiter.flow().tell(new ClaimSettled(waiter.sequence(), result));
-    }
-    task.claim = null;
-  }
-
-  /** Gives up every claim this flow still holds: their results will not come from here. */
-  private void releaseClaims() {
-    if (durable != null) {
-      pending.forEach(task -> {
-        if (task.claim != null) {
-          settleClaim(task, null);
-        }
-      });
     }
   }
 
@@ -653,6 +395,61 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     if (!outbox.isEmpty() && !done) {
       queue.tell(new QueueCommand.Enqueue(outbox, outcomes));
       outbox = new ArrayList<>();
+    }
+  }
+
+  // ---- durable mode: FlowDurability decides, the flow sends and runs callbacks ----
+
+  /** A task's result is in: it goes to the store; its callback runs when the store confirms it ({@link #onStored}). */
+  private void store(PendingTask task, TaskOutcome.Succeeded success) {
+    Object result = success.result();
+    if (!checkResult(task, success.taskId(), result)) {
+      return;
+    }
+    try {
+      durable.store(task, result);
+    } catch (RuntimeException e) {
+      fail("the result of task " + success.taskId() + " (type " + task.type.name() + ") cannot be serialised for "
+          + "the result store: " + e);
+    }
+  }
+
+  /** The store confirmed these results: their callbacks run, and flows waiting on the same keys get them. */
+  private Behavior<Command> onStored(WrappedStored wrapped) {
+    durable.stored(wrapped.stored(), pending, settled::add);
+    return afterHandling();
+  }
+
+  /** Another flow computed (or gave up) a key one of this flow's tasks waited on. */
+  private Behavior<Command> onClaimSettled(ClaimSettled message) {
+    PendingTask task = pending.get(message.sequence());
+    if (task == null || task.stage != PendingTask.WAITING || done) {
+      return this;
+    }
+    place(task, durable.claimSettled(task, message.result()));
+    return afterHandling();
+  }
+
+  /** A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the queue. */
+  private void pushDurable(PendingTask task, Object input) {
+    try {
+      durable.key(task, input);
+    } catch (RuntimeException e) {
+      fail("the input of task " + task.envelope.taskId() + " (type " + task.type.name() + ") cannot be serialised "
+          + "for its content key: " + e);
+      return;
+    }
+    place(task, durable.place(task));
+  }
+
+  private void place(PendingTask task, FlowDurability.Placement placement) {
+    switch (placement) {
+      case REUSED -> {
+        reused++;
+        settled.add(task);
+      }
+      case RUN -> outbox.add(task.envelope);
+      case WAIT -> { } // ClaimSettled ends the wait
     }
   }
 
@@ -669,12 +466,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     if (done) {
       return;
     }
-    long checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : System.nanoTime() + resendAfterNanos;
-    Pending task = new Pending(type, (Consumer<Object>) onResult, checkAt);
+    PendingTask task = new PendingTask(type, (Consumer<Object>) onResult);
     long n = pending.add(task);
     sequence = n;
-    task.sequence = n;
-    task.envelope = new TaskEnvelope(flowId + ":" + n, flowId, runId, type.name(), 1, input);
+    task.envelope = new TaskEnvelope(TaskIds.of(flowId, n), flowId, runId, type.name(), 1, input);
     if (durable == null) {
       outbox.add(task.envelope);
     } else {
@@ -684,25 +479,26 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
 
   @Override
   public void complete(R result) {
-    if (done) {
-      return;
-    }
-    done = true;
-    logMissing();
-    withdrawPending();
-    replyTo.tell(new FlowResult.Completed(flowId, result, stats()));
+    end(null, () -> new FlowResult.Completed(flowId, result, stats()));
   }
 
   @Override
   public void fail(String reason) {
+    end(reason, () -> new FlowResult.Failed(flowId, reason, stats()));
+  }
+
+  /** Ends the flow once: the first of complete and fail counts; {@code failure} is null for a completion. */
+  private void end(String failure, Supplier<FlowResult> outcome) {
     if (done) {
       return;
     }
     done = true;
     logMissing();
-    getContext().getLog().error("Flow {} failed: {}", flowId, reason);
+    if (failure != null) {
+      getContext().getLog().error("Flow {} failed: {}", flowId, failure);
+    }
     withdrawPending();
-    replyTo.tell(new FlowResult.Failed(flowId, reason, stats()));
+    replyTo.tell(outcome.get());
   }
 
   private void withdrawPending() {
@@ -713,12 +509,19 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     releaseClaims();
   }
 
+  /** Gives up every claim this flow still holds: their results will not come from here. */
+  private void releaseClaims() {
+    if (durable != null) {
+      durable.releaseClaims(pending);
+    }
+  }
+
   @Override
   public boolean isDone() {
     return done;
   }
 
   private FlowResult.FlowStats stats() {
-    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, resent, reused);
+    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, pending.resent(), reused);
   }
 }

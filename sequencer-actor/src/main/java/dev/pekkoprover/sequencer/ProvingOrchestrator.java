@@ -3,14 +3,9 @@ package dev.pekkoprover.sequencer;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
-import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.Gauge;
-import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -19,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -27,6 +21,7 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -41,11 +36,12 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells every running flow
  * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
  *
- * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children (so they move with it when it is
- * a cluster singleton): the task results by content key, which its flows read and write ({@link FlowRunner.Durable}), and
- * the outcomes of completed flows by the flow's name. A flow whose name completed before is answered from the store
- * at once, without running; a flow's completion is told to its requester only once its outcome is stored. Flows wait
- * (stashed with start-up) until both stores have recovered.
+ * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children ({@link SequencerStores}, so
+ * they move with it when it is a cluster singleton): the task results by content key, which its flows read and write
+ * ({@link FlowRunner.Durable}), and the outcomes of completed flows by the flow's name. A flow whose name completed
+ * before is answered from the store at once, without running; a flow's completion is told to its requester only once
+ * its outcome is stored. Flows wait (stashed with start-up, at most {@code prover.sequencer.startup-max-waiting})
+ * until both stores have recovered. Its settings are {@link SequencerSettings}; its counts {@link FlowTally}'s.
  */
 public final class ProvingOrchestrator {
 
@@ -80,17 +76,14 @@ public final class ProvingOrchestrator {
       implements CborSerializable {}
 
   /**
-   * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to {@link
-   * #PROGRESS_TIMEOUT}) and recent failed flows. The sequencer registers for it with the receptionist under {@link
-   * #FLOWS_KEY}, so the status API of any node of the cluster can find the singleton.
+   * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to {@code
+   * prover.sequencer.progress-timeout}) and recent failed flows. The sequencer registers for it with the receptionist
+   * under {@link #FLOWS_KEY}, so the status API of any node of the cluster can find the singleton.
    */
   public record GetFlows(ActorRef<FlowsView> replyTo) implements Command, CborSerializable {}
 
   /** Where the status API finds the sequencer (the singleton's current incarnation) from any node. */
   public static final ServiceKey<GetFlows> FLOWS_KEY = ServiceKey.create(GetFlows.class, "prover-sequencer-flows");
-
-  /** How long the sequencer waits for its flows' progress before answering GetFlows with those that answered. */
-  static final Duration PROGRESS_TIMEOUT = Duration.ofSeconds(2);
 
   /**
    * @param started start-up is done: circuits compiled, registration loop running
@@ -132,15 +125,9 @@ public final class ProvingOrchestrator {
   private record ReplyStoreStats(ActorRef<StoreStats> replyTo, StoreStats stats)
       implements Command, CborSerializable {}
 
-  /** A completed flow whose outcome is being stored; told to its requester when the store confirms it. */
-  private record Storing(ActorRef<FlowResult> requester, FlowResult.Completed completed) {}
-
   private enum RetryStartup implements Command, CborSerializable {
     INSTANCE
   }
-
-  /** Compilation failing is most often a worker that is not up yet or broke; try again rather than give up. */
-  private static final Duration STARTUP_RETRY = Duration.ofSeconds(5);
 
   private static final String COMPILE_FLOW = "compile-circuits";
 
@@ -154,49 +141,26 @@ public final class ProvingOrchestrator {
   private final StartupPlan<?, ?> plan;
   private final CompletableFuture<Object> whenStarted;
   private final String runId = RunIds.next();
-  /** See {@code prover.sequencer.resend-after}. */
-  private final Duration resendAfter;
+  private final SequencerSettings settings;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
   /** Running flows by id, oldest first (also the compile flow while it runs): told when a queue node is lost. */
   private final Map<String, ActorRef<FlowRunner.Command>> flows = new LinkedHashMap<>();
-  /** The flows requested by someone and running: what prover_flows_running reads. */
-  private final AtomicInteger running = new AtomicInteger();
-  private final Gauge runningGauge;
-  private final Counter completedCounter;
-  private final Counter failedCounter;
-  /** The last failed flows, newest last. */
-  private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
+  private final FlowTally tally;
   /** Queue nodes already handled, "address#uid", oldest first. */
   private final Set<String> lostQueueNodes = new LinkedHashSet<>();
   private ActorRef<WorkerRegistrationFlow.Command> registration;
   private long flowCounter;
-  private int completed;
-  private int failed;
   private int startupAttempts;
-  private final StoreSettings storeSettings;
+  /** Null when durability is off. */
+  private final SequencerStores stores;
   /** Null when durability is off, and until start-up is done (it needs the registration parameters' digest). */
   private FlowRunner.Durable durable;
-  private final ResultIndex results;
-  /** Flow outcomes are stored under "name @digest": a name proven under other registration parameters runs again. */
-  private String outcomeSuffix = "";
-  private final ResultIndex flowOutcomes;
-  private final ActorRef<ResultWriter.Command> outcomeWriter;
-  private final ActorRef<ResultWriter.Command> resultWriter;
-  private final ContentKeys keys;
-  private final ActorRef<ResultWriter.Stored> outcomeStored;
-  /** Stores that have recovered at least once; flows run when all have. */
-  private final Set<String> storesRecovered = new LinkedHashSet<>();
-  private int storesExpected;
   /** The names of running flows by flow id (durability on): their outcomes are stored under it. */
   private final Map<String, String> names = new HashMap<>();
-  private final Map<Long, Storing> storing = new HashMap<>();
-  private long storeToken;
   /** Registration parameters once circuits are compiled; start-up ends when the stores are ready too. */
   private Object parameters;
   private boolean compiled;
-  private int restored;
-  private long tasksReused;
 
   /**
    * @param whenStarted completed with the registration parameters once start-up is done (a local hook for the node
@@ -207,11 +171,13 @@ public final class ProvingOrchestrator {
     return Behaviors.setup(
         context -> {
           context.setLoggerName(ProvingOrchestrator.class); // not a Pekko logger, which a node's logback keeps at WARN
+          SequencerSettings settings = SequencerSettings.fromConfig(context.getSystem().settings().config());
           return Behaviors.withTimers(
               timers ->
                   Behaviors.withStash(
-                      10_000,
-                      stash -> new ProvingOrchestrator(context, timers, stash, queue, plan, whenStarted).startingUp()));
+                      settings.startupMaxWaiting(),
+                      stash -> new ProvingOrchestrator(context, timers, stash, queue, plan, whenStarted, settings)
+                          .startingUp()));
         });
   }
 
@@ -221,7 +187,8 @@ public final class ProvingOrchestrator {
       StashBuffer<Command> stash,
       ActorRef<QueueCommand> queue,
       StartupPlan<?, ?> plan,
-      CompletableFuture<Object> whenStarted) {
+      CompletableFuture<Object> whenStarted,
+      SequencerSettings settings) {
     this.context = context;
     this.timers = timers;
     this.stash = stash;
@@ -229,47 +196,22 @@ public final class ProvingOrchestrator {
     this.plan = plan;
     this.whenStarted = whenStarted;
     this.flowEnded = context.messageAdapter(FlowResult.class, FlowEnded::new);
-    this.resendAfter = context.getSystem().settings().config().getDuration("prover.sequencer.resend-after");
-    var registry = ProverMetrics.get(context.getSystem()).registry();
-    this.runningGauge = Gauge.builder("prover.flows.running", running, AtomicInteger::get)
-        .description("Flows running on the sequencer").register(registry);
-    this.completedCounter = Counter.builder("prover.flows.completed")
-        .description("Flows that completed").register(registry);
-    this.failedCounter = Counter.builder("prover.flows.failed")
-        .description("Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
-        .register(registry);
+    this.settings = settings;
+    this.tally = new FlowTally(ProverMetrics.get(context.getSystem()));
     context.getSystem().receptionist().tell(Receptionist.register(FLOWS_KEY, context.getSelf().narrow()));
     AutoscaleSettings autoscale = AutoscaleSettings.fromConfig(context.getSystem().settings().config());
     if (autoscale.enabled()) {
       context.spawn(AutoscaleReporter.create(queue, autoscale), "autoscale-reporter");
     }
-    this.storeSettings = StoreSettings.fromConfig(context.getSystem().settings().config());
+    StoreSettings storeSettings = StoreSettings.fromConfig(context.getSystem().settings().config());
     if (storeSettings.enabled()) {
-      ActorRef<ResultStore.Recovered> recovered =
-          context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new);
-      this.results = new ResultIndex();
-      ActorRef<ResultStore.Command> resultStore = context.spawn(ResultStore.create(
-          storeSettings.resultsId(), storeSettings, storeSettings.results(), results, recovered), "result-store");
-      this.resultWriter = context.spawn(
-          ResultWriter.create(resultStore, storeSettings.resultsId(), storeSettings), "result-writer");
-      this.flowOutcomes = new ResultIndex();
-      ActorRef<ResultStore.Command> outcomeStore = context.spawn(ResultStore.create(
-              storeSettings.flowsId(), storeSettings, storeSettings.flows(), flowOutcomes, recovered),
-          "flow-outcome-store");
-      this.outcomeWriter = context.spawn(
-          ResultWriter.create(outcomeStore, storeSettings.flowsId(), storeSettings), "flow-outcome-writer");
-      this.keys = new ContentKeys(context.getSystem());
-      this.outcomeStored = context.messageAdapter(ResultWriter.Stored.class, OutcomeStored::new);
-      this.storesExpected = 2;
+      this.stores = new SequencerStores(context, storeSettings,
+          context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new),
+          context.messageAdapter(ResultWriter.Stored.class, OutcomeStored::new));
       context.getLog().info("Sequencer run {} starting: compiling circuits and recovering the result stores from {}",
           runId, storeSettings.database());
     } else {
-      this.resultWriter = null;
-      this.results = null;
-      this.flowOutcomes = null;
-      this.outcomeWriter = null;
-      this.keys = null;
-      this.outcomeStored = null;
+      this.stores = null;
       context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
     }
     startCompile();
@@ -279,7 +221,7 @@ public final class ProvingOrchestrator {
     startupAttempts++;
     String flowId = COMPILE_FLOW + "-" + startupAttempts;
     flows.put(flowId,
-        context.spawn(FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, resendAfter), flowId));
+        context.spawn(FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, settings, null), flowId));
   }
 
   private Behavior<Command> startingUp() {
@@ -319,42 +261,34 @@ public final class ProvingOrchestrator {
     if (ended.result() instanceof FlowResult.Completed done) {
       parameters = done.result();
       compiled = true;
-      registration = context.spawn(WorkerRegistrationFlow.create(queue, runId, parameters), "worker-registration");
+      registration = context.spawn(
+          WorkerRegistrationFlow.create(queue, runId, parameters, settings), "worker-registration");
       return startedWhenReady();
     }
     FlowResult.Failed failure = (FlowResult.Failed) ended.result();
     context.getLog().error(
         "Circuit compilation failed (attempt {}): {}; retrying in {}", startupAttempts, failure.reason(),
-        STARTUP_RETRY);
-    timers.startSingleTimer(RetryStartup.INSTANCE, STARTUP_RETRY);
+        settings.startupRetry());
+    timers.startSingleTimer(RetryStartup.INSTANCE, settings.startupRetry());
     return Behaviors.same();
   }
 
   /** Start-up ends once circuits are compiled and (durability on) both stores have recovered. */
   private Behavior<Command> startedWhenReady() {
-    if (!compiled || storesRecovered.size() < storesExpected) {
+    if (!compiled || (stores != null && !stores.allRecovered())) {
       return Behaviors.same();
     }
-    if (results != null) {
-      String digest;
-      try {
-        digest = keys.digest(parameters);
-      } catch (RuntimeException e) {
-        throw new IllegalStateException("the registration parameters cannot be serialised, so results cannot be "
-            + "stored under them: " + e, e);
-      }
-      durable = new FlowRunner.Durable(results, resultWriter, digest);
-      outcomeSuffix = " @" + digest.substring(0, 16);
+    if (stores != null) {
+      durable = stores.durableUnder(parameters);
     }
     context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running{}", runId,
-        results == null ? "" : ", " + results.size() + " stored result(s) and " + flowOutcomes.size()
-            + " stored flow outcome(s) in " + storeSettings.database());
+        stores == null ? "" : ", " + stores.describe());
     whenStarted.complete(parameters);
     return stash.unstashAll(running());
   }
 
   private Behavior<Command> onStoreRecovered(StoreRecovered message) {
-    boolean first = storesRecovered.add(message.recovered().persistenceId());
+    boolean first = stores.recovered(message.recovered().persistenceId());
     if (first && !compiled) {
       return Behaviors.same();
     }
@@ -387,16 +321,20 @@ public final class ProvingOrchestrator {
   @SuppressWarnings({"rawtypes", "unchecked"})
   private Behavior<Command> onRunFlow(RunFlow request) {
     String flowId = request.name() + "-" + (++flowCounter);
-    if (durable != null && replyFromStore(flowId, request)) {
+    FlowResult.Completed stored = durable == null ? null : stores.restore(flowId, request.name());
+    if (stored != null) {
+      tally.restored();
+      context.getLog().debug("Flow {} completed before: answered from the store", request.name());
+      request.replyTo().tell(stored);
       return Behaviors.same();
     }
     requesters.put(flowId, request.replyTo());
-    running.set(requesters.size());
+    tally.running(requesters.size());
     if (durable != null) {
       names.put(flowId, request.name());
     }
     flows.put(flowId, context.spawn(
-        FlowRunner.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, resendAfter, durable),
+        FlowRunner.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, settings, durable),
         actorName(flowId)));
     return Behaviors.same();
   }
@@ -406,76 +344,25 @@ public final class ProvingOrchestrator {
     return java.net.URLEncoder.encode(flowId, java.nio.charset.StandardCharsets.UTF_8);
   }
 
-  /** A flow whose name completed before: its stored outcome, at once. False when there is none (or it is unreadable). */
-  @SuppressWarnings("rawtypes")
-  private boolean replyFromStore(String flowId, RunFlow request) {
-    StoredResult stored = flowOutcomes.lookup(request.name() + outcomeSuffix);
-    if (stored == null) {
-      return false;
-    }
-    Object result;
-    try {
-      result = keys.fromStored(stored);
-    } catch (RuntimeException e) {
-      context.getLog().warn("The stored outcome of flow {} does not deserialise ({}): running it again",
-          request.name(), e.toString());
-      return false;
-    }
-    restored++;
-    completed++;
-    context.getLog().debug("Flow {} completed before: answered from the store", request.name());
-    request.replyTo().tell(new FlowResult.Completed(flowId, result, FlowResult.FlowStats.NONE, true));
-    return true;
-  }
-
-  /** Stores a completed flow's outcome under its name; its requester hears of it once it is stored. */
-  private boolean storeOutcome(String name, FlowResult.Completed done, ActorRef<FlowResult> requester) {
-    StoredResult stored;
-    try {
-      stored = keys.toStored(name + outcomeSuffix, "flow", done.result());
-    } catch (RuntimeException e) {
-      context.getLog().warn("Flow {}'s result cannot be serialised ({}): not stored, so a later run of that name "
-          + "runs again", name, e.toString());
-      return false;
-    }
-    long token = ++storeToken;
-    storing.put(token, new Storing(requester, done));
-    outcomeWriter.tell(new ResultWriter.Put(stored, outcomeStored, token));
-    return true;
-  }
-
   private Behavior<Command> onOutcomeStored(OutcomeStored message) {
-    for (Long token : message.stored().tokens()) {
-      Storing done = storing.remove(token);
-      if (done != null && done.requester() != null) {
-        done.requester().tell(done.completed());
-      }
-    }
+    stores.outcomesStored(message.stored());
     return Behaviors.same();
   }
 
   private Behavior<Command> onGetStoredFlows(GetStoredFlows request) {
-    List<String> found = new ArrayList<>();
-    if (flowOutcomes != null) {
-      for (String name : request.names()) {
-        if (flowOutcomes.lookup(name + outcomeSuffix) != null) {
-          found.add(name);
-        }
-      }
-    }
-    request.replyTo().tell(new StoredFlows(found));
+    request.replyTo().tell(new StoredFlows(stores == null ? List.of() : stores.storedNames(request.names())));
     return Behaviors.same();
   }
 
   private Behavior<Command> onGetStoreStats(GetStoreStats request) {
-    if (results == null) {
+    if (stores == null) {
       request.replyTo().tell(new StoreStats(null, 0, 0, 0));
       return Behaviors.same();
     }
-    ResultIndex index = results;
+    ResultIndex index = stores.results();
     context.pipeToSelf(
-        org.apache.pekko.actor.typed.javadsl.AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(
-            resultWriter, ResultWriter.GetStats::new, Duration.ofSeconds(5), context.getSystem().scheduler()),
+        AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(stores.resultWriter(), ResultWriter.GetStats::new,
+            settings.storeStatsTimeout(), context.getSystem().scheduler()),
         (stats, failure) -> new ReplyStoreStats(request.replyTo(),
             new StoreStats(stats, index.size(), index.bytes(), index.evicted())));
     return Behaviors.same();
@@ -485,23 +372,15 @@ public final class ProvingOrchestrator {
     FlowResult result = ended.result();
     flows.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
-    running.set(requesters.size());
+    tally.running(requesters.size());
     String name = names.remove(result.flowId());
     if (result instanceof FlowResult.Completed done) {
-      completed++;
-      completedCounter.increment();
-      tasksReused += done.stats().reused();
-      if (name != null && storeOutcome(name, done, requester)) {
+      tally.completed(done);
+      if (name != null && stores.storeOutcome(name, done, requester)) {
         return Behaviors.same(); // told once stored
       }
     } else {
-      failed++; // never stored: a later run of that name runs again
-      failedCounter.increment();
-      if (recentFailures.size() == RecentFailure.KEEP) {
-        recentFailures.removeFirst();
-      }
-      recentFailures.addLast(new RecentFailure(System.currentTimeMillis(), "flow failed", null, null,
-          result.flowId(), null, ((FlowResult.Failed) result).reason()));
+      tally.failed((FlowResult.Failed) result); // never stored: a later run of that name runs again
     }
     if (requester != null) {
       requester.tell(result);
@@ -533,64 +412,18 @@ public final class ProvingOrchestrator {
         listed.add(flow.getValue());
       }
     }
-    List<RecentFailure> failures = new ArrayList<>(recentFailures);
-    java.util.Collections.reverse(failures);
-    FlowsView counts = new FlowsView(runId, registration != null, requesters.size(), completed, failed, List.of(),
-        List.copyOf(failures));
-    context.spawnAnonymous(ProgressGather.create(listed, counts, request.replyTo()));
+    FlowsView counts = tally.counts(runId, registration != null);
+    context.spawnAnonymous(FlowProgressGather.create(listed, counts, request.replyTo(), settings.progressTimeout()));
     return Behaviors.same();
   }
 
   private Behavior<Command> onStop() {
-    ProverMetrics.get(context.getSystem()).remove(List.of(runningGauge));
+    tally.close();
     return Behaviors.same();
   }
 
-  /** Asks flows for their progress and answers with the counts and what came back within the timeout. */
-  private static final class ProgressGather {
-    private enum Timeout implements NoSerializationVerificationNeeded {
-      INSTANCE
-    }
-
-    static Behavior<FlowsView.FlowProgress> create(
-        List<ActorRef<FlowRunner.Command>> flows, FlowsView counts, ActorRef<FlowsView> replyTo) {
-      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
-        List<FlowsView.FlowProgress> answers = new ArrayList<>();
-        if (flows.isEmpty()) {
-          replyTo.tell(counts);
-          return Behaviors.stopped();
-        }
-        ActorRef<FlowsView.FlowProgress> self = context.getSelf().narrow();
-        flows.forEach(flow -> flow.tell(new FlowRunner.GetProgress(self)));
-        timers.startSingleTimer(Timeout.INSTANCE, PROGRESS_TIMEOUT);
-        return Behaviors.receive(Object.class)
-            .onMessage(FlowsView.FlowProgress.class, progress -> {
-              answers.add(progress);
-              if (answers.size() < flows.size()) {
-                return Behaviors.same();
-              }
-              replyTo.tell(with(counts, answers));
-              return Behaviors.stopped();
-            })
-            .onMessageEquals(Timeout.INSTANCE, () -> {
-              replyTo.tell(with(counts, answers));
-              return Behaviors.stopped();
-            })
-            .build();
-      })).narrow();
-    }
-
-    private static FlowsView with(FlowsView counts, List<FlowsView.FlowProgress> progress) {
-      List<FlowsView.FlowProgress> sorted = new ArrayList<>(progress);
-      sorted.sort(java.util.Comparator.comparingLong(FlowsView.FlowProgress::runningMillis).reversed());
-      return new FlowsView(counts.runId(), counts.started(), counts.running(), counts.completed(), counts.failed(),
-          List.copyOf(sorted), counts.recentFailures());
-    }
-  }
-
   private Behavior<Command> onGetStatus(GetStatus request) {
-    request.replyTo().tell(new Status(runId, registration != null && whenStarted.isDone(), requesters.size(),
-        completed, failed, registration, restored, tasksReused));
+    request.replyTo().tell(tally.status(runId, registration != null && whenStarted.isDone(), registration));
     return Behaviors.same();
   }
 

@@ -4,6 +4,7 @@ import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskIds;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
@@ -27,9 +28,9 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  *
  * <p>What a reader must not miss: the task on offer lives in one queue entity, and when that entity's node goes
  * away the task goes with it, and no worker would ever register again. So the loop offers the same task again when
- * told a queue node is gone ({@link ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody reported,
- * asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task and
- * offers it again when not. The queue ignores an offer of a task id it holds.
+ * told a queue node is gone ({@link ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody
+ * reported, asks the queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task
+ * and offers it again when not. The queue ignores an offer of a task id it holds.
  */
 public final class WorkerRegistrationFlow {
 
@@ -66,9 +67,6 @@ public final class WorkerRegistrationFlow {
 
   public static final String FLOW_ID = "register-worker-flow";
 
-  /** How long to wait before offering again after a registration task failed for good (a broken worker). */
-  private static final Duration RETRY_AFTER_FAILURE = Duration.ofSeconds(1);
-
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final ActorRef<QueueCommand> queue;
@@ -77,6 +75,8 @@ public final class WorkerRegistrationFlow {
   private final ActorRef<MissingTasks> answers;
   private final String runId;
   private final Object parameters;
+  /** How long to wait before offering again after a registration task failed for good (a broken worker). */
+  private final Duration retryAfter;
   private final List<String> registeredWorkers = new ArrayList<>();
   /** "taskId worker" of every registration counted: a re-offered task id may be completed by a second worker. */
   private final Set<String> counted = new HashSet<>();
@@ -84,20 +84,33 @@ public final class WorkerRegistrationFlow {
   private String taskOnOffer;
 
   /**
-   * Checks the task on offer every {@code prover.sequencer.registration-check-interval}.
+   * The loop with the node's {@code prover.sequencer} settings ({@code registration-check-interval}, {@code
+   * registration-retry}).
    *
    * @param parameters what every worker receives (the verification keys); a record implementing CborSerializable
    */
   public static Behavior<Command> create(ActorRef<QueueCommand> queue, String runId, Object parameters) {
     return Behaviors.setup(
         context ->
-            create(queue, runId, parameters, context.getSystem().settings().config()
-                .getDuration("prover.sequencer.registration-check-interval")));
+            create(queue, runId, parameters, SequencerSettings.fromConfig(context.getSystem().settings().config())));
   }
 
   /** @param checkEvery how often to ask the queue whether it still holds the task on offer; zero never asks */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, String runId, Object parameters, Duration checkEvery) {
+    return Behaviors.setup(
+        context -> start(queue, runId, parameters, checkEvery,
+            SequencerSettings.fromConfig(context.getSystem().settings().config()).registrationRetry()));
+  }
+
+  /** @param settings {@code registration-check-interval} and {@code registration-retry} */
+  public static Behavior<Command> create(
+      ActorRef<QueueCommand> queue, String runId, Object parameters, SequencerSettings settings) {
+    return start(queue, runId, parameters, settings.registrationCheckInterval(), settings.registrationRetry());
+  }
+
+  private static Behavior<Command> start(
+      ActorRef<QueueCommand> queue, String runId, Object parameters, Duration checkEvery, Duration retryAfter) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -106,7 +119,7 @@ public final class WorkerRegistrationFlow {
                   if (!checkEvery.isZero()) {
                     timers.startTimerWithFixedDelay(TimerKey.CHECK, CheckTick.INSTANCE, checkEvery);
                   }
-                  return new WorkerRegistrationFlow(context, timers, queue, runId, parameters).offering();
+                  return new WorkerRegistrationFlow(context, timers, queue, runId, parameters, retryAfter).offering();
                 }));
   }
 
@@ -115,8 +128,10 @@ public final class WorkerRegistrationFlow {
       TimerScheduler<Command> timers,
       ActorRef<QueueCommand> queue,
       String runId,
-      Object parameters) {
+      Object parameters,
+      Duration retryAfter) {
     this.context = context;
+    this.retryAfter = retryAfter;
     this.timers = timers;
     this.queue = queue;
     this.runId = runId;
@@ -138,7 +153,7 @@ public final class WorkerRegistrationFlow {
   }
 
   private void offer() {
-    taskOnOffer = FLOW_ID + ":" + (++offered);
+    taskOnOffer = TaskIds.of(FLOW_ID, ++offered);
     sendOffer();
   }
 
@@ -172,7 +187,7 @@ public final class WorkerRegistrationFlow {
     } else {
       context.getLog().warn("Registration task {} ended without a registration: {}; offering again", outcome.taskId(),
           outcome);
-      timers.startSingleTimer(TimerKey.RETRY, OfferNext.INSTANCE, RETRY_AFTER_FAILURE);
+      timers.startSingleTimer(TimerKey.RETRY, OfferNext.INSTANCE, retryAfter);
     }
     return Behaviors.same();
   }

@@ -1,6 +1,11 @@
 package dev.pekkoprover.worker;
 
 import com.typesafe.config.Config;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -28,5 +33,26 @@ public final class ComputeThreadPool extends ExecutorServiceConfigurator {
         ? monitorable.withName(monitorable.name() + "-" + id)
         : threadFactory;
     return () -> new ThreadPoolExecutor(0, Integer.MAX_VALUE, 60, TimeUnit.SECONDS, new SynchronousQueue<>(), named);
+  }
+
+  /**
+   * Runs {@code work} on {@code executor} (the compute dispatcher). The stage completes with what the work returned, or
+   * exceptionally with what it threw, {@link Error}s included, as it is (not wrapped in a {@code CompletionException}):
+   * so a worker that pipes it to itself sees the compute's own failure.
+   */
+  static <T> CompletionStage<T> submit(Executor executor, Callable<T> work) {
+    CompletableFuture<T> outcome = new CompletableFuture<>();
+    try {
+      executor.execute(() -> {
+        try {
+          outcome.complete(work.call());
+        } catch (Throwable failure) {
+          outcome.completeExceptionally(failure);
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      outcome.completeExceptionally(e);
+    }
+    return outcome;
   }
 }

@@ -14,6 +14,8 @@ public final class TransferRules {
 
   /** Why a transfer cannot run on the given state. */
   public static final class Rejected extends Exception {
+    private static final long serialVersionUID = 1L;
+
     private final RefusalReason reason;
 
     Rejected(RefusalReason reason, String message) {

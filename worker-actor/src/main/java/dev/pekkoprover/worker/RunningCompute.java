@@ -1,0 +1,68 @@
+package dev.pekkoprover.worker;
+
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import java.util.concurrent.Callable;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * A compute a worker started on its compute dispatcher, whose result has not come back yet. Its thread is known while
+ * the compute runs, so a cancellation interrupts exactly that compute; the lock keeps an interrupt from reaching the
+ * thread after the compute has returned (and then the next task that thread runs).
+ */
+final class RunningCompute {
+  final TaskEnvelope task;
+  /** The queue (entity) that dispatched the task, where its report goes. */
+  final ActorRef<QueueCommand> replyTo;
+
+  private Thread thread;
+  private boolean cancelled;
+  private String cancelReason;
+
+  RunningCompute(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
+    this.task = task;
+    this.replyTo = replyTo;
+  }
+
+  /**
+   * On the compute thread: runs {@code compute}, interruptible by {@link #cancel} while it runs.
+   *
+   * @return what the compute returned
+   * @throws InterruptedException when the task was cancelled before it started (the compute does not run)
+   * @throws Exception whatever the compute threw (an {@link Error} passes through as well)
+   */
+  Object run(Callable<Object> compute) throws Exception {
+    synchronized (this) {
+      if (cancelled) {
+        throw new InterruptedException("cancelled before it started");
+      }
+      thread = Thread.currentThread();
+    }
+    try {
+      return compute.call();
+    } finally {
+      synchronized (this) {
+        thread = null;
+        Thread.interrupted(); // clears an interrupt that came in while the compute was finishing
+      }
+    }
+  }
+
+  /** On the actor's thread: interrupts the compute if it runs, keeps it from starting if it has not. */
+  synchronized void cancel(String reason) {
+    cancelled = true;
+    cancelReason = reason;
+    if (thread != null) {
+      thread.interrupt();
+    }
+  }
+
+  synchronized boolean isCancelled() {
+    return cancelled;
+  }
+
+  /** Why it was cancelled, or null while it is not. */
+  synchronized String cancelReason() {
+    return cancelReason;
+  }
+}

@@ -1,0 +1,160 @@
+package dev.pekkoprover.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.PermanentTaskFailure;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.Reports;
+import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
+import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
+import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerFault;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks.Num;
+import java.time.Duration;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker's reports: each outcome as its message, gathered per queue until the flush its first report asked for,
+ * and what the worker holds sent after a change only where the queue is sharded.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TaskReportsTest {
+  private static final Duration QUIET = Duration.ofMillis(100);
+  /** Stands in for the worker's private flush message (a probe's messages are serialised too). */
+  private static final WorkerCommand FLUSH = new WorkerCommand.Cancel(List.of(), "flush");
+
+  private final ActorTestKit testKit = ActorTestKit.create("TaskReportsTest", TestConfig.config());
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A worker's reports with probes for the worker itself, its queue and a second queue entity. */
+  private record Fixture(TaskReports reports, TestProbe<WorkerCommand> self, TestProbe<QueueCommand> queue,
+      TestProbe<QueueCommand> other) {}
+
+  private Fixture fixture(String workerId, boolean reportLoad) {
+    TestProbe<WorkerCommand> self = testKit.createTestProbe();
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    WorkerSettings settings =
+        WorkerSettings.fromConfig(testKit.system().settings().config(), workerId).withReportLoad(reportLoad);
+    TaskReports reports = new TaskReports(settings, "inc-1", self.getRef(), FLUSH, queue.getRef(),
+        new TaskValues(testKit.system(), 0), WorkerMeters.get(testKit.system()), LoggerFactory.getLogger(getClass()));
+    return new Fixture(reports, self, queue, testKit.createTestProbe());
+  }
+
+  private static TaskEnvelope task(String id) {
+    return new TaskEnvelope(id, "f", "r", "square", 2, Num.of(3));
+  }
+
+  @Test
+  void reportsWaitForTheFlushTheFirstOneAskedForThenGoOnePerQueue() {
+    Fixture f = fixture("w1", false);
+    f.reports().computed(task("t1"), Num.of(9), null, null, f.queue().getRef());
+    f.reports().computed(task("t2"), null, new IllegalStateException("flaky"), null, f.queue().getRef());
+    f.reports().declined(task("t3"), "not served", f.other().getRef());
+    f.self().expectMessage(FLUSH);
+    f.self().expectNoMessage(QUIET); // one flush asked for the whole batch
+    f.queue().expectNoMessage(QUIET);
+
+    f.reports().flushDue(() -> List.of("never asked: load is not reported"));
+    Reports both = f.queue().expectMessageClass(Reports.class);
+    assertEquals(new TaskSucceeded("w1", "inc-1", "t1", "square", 2, Num.of(9)), both.succeeded().get(0));
+    TaskFailed failed = both.failed().get(0);
+    assertTrue(failed.retryable());
+    assertEquals("java.lang.IllegalStateException: flaky", failed.reason());
+    TaskDeclined declined = f.other().expectMessageClass(TaskDeclined.class);
+    assertEquals("not served", declined.reason());
+    f.queue().expectNoMessage(QUIET);
+
+    f.reports().declined(task("t4"), "not served", f.other().getRef());
+    f.self().expectMessage(FLUSH); // the next batch asks again
+  }
+
+  @Test
+  void aCancelledComputesFailureIsRetryableAndAPermanentOneIsNot() {
+    Fixture f = fixture("w2", false);
+    f.reports().computed(task("t1"), null, new InterruptedException(), "lease overrun", f.queue().getRef());
+    f.reports().computed(task("t2"), null, new PermanentTaskFailure("proof does not verify"), null,
+        f.queue().getRef());
+    f.reports().flush();
+    Reports reports = f.queue().expectMessageClass(Reports.class);
+    assertEquals(new TaskFailed("w2", "inc-1", "t1", "square", 2, "cancelled: lease overrun", true),
+        reports.failed().get(0));
+    assertEquals(new TaskFailed("w2", "inc-1", "t2", "square", 2, "proof does not verify", false),
+        reports.failed().get(1));
+  }
+
+  @Test
+  void aResultThatCannotTravelFailsItsTaskForGoodAndIsCounted() {
+    Fixture f = fixture("w3", false);
+    f.reports().computed(task("t1"), new Object(), null, null, f.queue().getRef());
+    f.reports().flush();
+    TaskFailed failed = f.queue().expectMessageClass(TaskFailed.class);
+    assertFalse(failed.retryable());
+    assertTrue(failed.reason().contains("cannot travel as a task result"), failed.reason());
+    assertTrue(ProverMetrics.get(testKit.system()).scrape()
+        .contains("prover_results_refused_total{reason=\"not_serializable\"}"));
+  }
+
+  @Test
+  void aBadInputFailsItsTaskForGood() {
+    Fixture f = fixture("w4", false);
+    assertEquals(null, f.reports().input(task("t1"), String.class, f.queue().getRef()));
+    f.reports().flush();
+    TaskFailed failed = f.queue().expectMessageClass(TaskFailed.class);
+    assertFalse(failed.retryable());
+    assertTrue(failed.reason().contains("needs a java.lang.String input"), failed.reason());
+  }
+
+  @Test
+  void whereTheQueueIsShardedALoadChangeGoesOutWithTheNextFlush() {
+    Fixture f = fixture("w5", true);
+    f.reports().loadChanged();
+    f.reports().loadChanged();
+    f.self().expectMessage(FLUSH);
+    f.self().expectNoMessage(QUIET);
+    f.reports().flushDue(() -> List.of("t1", "t2"));
+    WorkerLoad load = f.queue().expectMessageClass(WorkerLoad.class);
+    assertEquals(List.of("t1", "t2"), load.heldTaskIds());
+    assertFalse(load.periodic());
+    f.reports().flushDue(() -> List.of("t1", "t2"));
+    f.queue().expectNoMessage(QUIET); // nothing changed since
+
+    Fixture local = fixture("w6", false);
+    local.reports().loadChanged();
+    local.self().expectNoMessage(QUIET);
+  }
+
+  @Test
+  void thePeriodicReportSendsTheResultsFirstThenTheLoad() {
+    Fixture f = fixture("w7", false);
+    f.reports().computed(task("t1"), Num.of(9), null, null, f.queue().getRef());
+    f.reports().periodic(List.of());
+    assertEquals("t1", f.queue().expectMessageClass(TaskSucceeded.class).taskId());
+    assertTrue(f.queue().expectMessageClass(WorkerLoad.class).periodic());
+  }
+
+  @Test
+  void onlyAWorkerFaultOrAnErrorCrashesTheWorker() {
+    assertTrue(TaskReports.crashes(new WorkerFault("gone")));
+    assertTrue(TaskReports.crashes(new StackOverflowError()));
+    assertFalse(TaskReports.crashes(new IllegalStateException()));
+    assertFalse(TaskReports.crashes(new PermanentTaskFailure("no")));
+    assertFalse(TaskReports.crashes(null));
+  }
+}

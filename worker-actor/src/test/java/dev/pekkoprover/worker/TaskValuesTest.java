@@ -1,0 +1,102 @@
+package dev.pekkoprover.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Text;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** A task's input decoded or refused with a reason; a result refused when it could not reach its queue, and why. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TaskValuesTest {
+  private static final int LIMIT = 1_000;
+
+  /** A field of an interface type: it serialises, but the other node could not tell which class to read. */
+  interface Shape {}
+
+  record Circle(int radius) implements Shape {}
+
+  record Drawing(Shape shape) implements CborSerializable {}
+
+  private final ActorTestKit testKit = ActorTestKit.create("TaskValuesTest", TestConfig.config());
+  private final TaskValues values = new TaskValues(testKit.system(), LIMIT);
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private static TaskEnvelope task(Object payload) {
+    return new TaskEnvelope("t1", "f", "r", "square", 1, payload);
+  }
+
+  @Test
+  void anInputOfItsTypePassesAsItIs() {
+    Num input = Num.of(3);
+    TaskValues.Checked checked = values.input(task(input), Num.class);
+    assertTrue(checked.ok());
+    assertEquals(input, checked.value());
+  }
+
+  @Test
+  void aJsonInputIsReadAsTheTypesInputClassUnlessTheTypeTakesTheJson() {
+    EncodedPayload json = new EncodedPayload("{\"value\": 4, \"mode\": \"\"}");
+    assertEquals(Num.of(4), values.input(task(json), Num.class).value());
+    assertEquals(json, values.input(task(json), EncodedPayload.class).value());
+  }
+
+  @Test
+  void aBadInputIsRefusedWithTheTaskAndWhy() {
+    TaskValues.Checked wrongClass = values.input(task("text"), Num.class);
+    assertFalse(wrongClass.ok());
+    assertNull(wrongClass.value());
+    assertEquals("task t1 (type square) needs a " + Num.class.getName() + " input, but its payload is a "
+        + String.class.getName(), wrongClass.problem());
+    assertTrue(values.input(task(null), Num.class).problem().endsWith("its payload is null"));
+    assertTrue(values.input(task(new EncodedPayload("{")), Num.class).problem()
+        .contains("its JSON payload does not decode"));
+    assertTrue(values.input(task(new EncodedPayload("null")), Num.class).problem()
+        .endsWith("its JSON payload is null"));
+    assertNull(wrongClass.refusedAs(), "no result meter for an input");
+  }
+
+  @Test
+  void aResultThatIsNoProtocolValueIsRefusedWhereverItGoes() {
+    TaskValues.Checked none = values.result(task(Num.of(1)), null, false);
+    assertEquals("not_serializable", none.refusedAs());
+    assertTrue(none.problem().contains("returned null"), none.problem());
+    TaskValues.Checked plain = values.result(task(Num.of(1)), new Object(), false);
+    assertEquals("not_serializable", plain.refusedAs());
+    assertTrue(plain.problem().contains("return a record implementing " + CborSerializable.class.getName()));
+  }
+
+  @Test
+  void onlyAResultBoundForAnotherNodeIsCheckedForSizeAndReadability() {
+    Text large = Text.ofSize(2 * LIMIT, false);
+    assertTrue(values.result(task(Num.of(1)), large, false).ok(), "in one JVM nothing crosses");
+    TaskValues.Checked tooLarge = values.result(task(Num.of(1)), large, true);
+    assertEquals("too_large", tooLarge.refusedAs());
+    assertTrue(tooLarge.problem().contains("over the " + LIMIT + "-byte limit"), tooLarge.problem());
+
+    Drawing drawing = new Drawing(new Circle(2));
+    assertTrue(values.result(task(Num.of(1)), drawing, false).ok());
+    TaskValues.Checked unreadable = values.result(task(Num.of(1)), drawing, true);
+    assertEquals("unreadable", unreadable.refusedAs());
+    assertTrue(unreadable.problem().contains("cannot be read back"), unreadable.problem());
+
+    Num small = Num.of(9);
+    TaskValues.Checked fits = values.result(task(Num.of(1)), small, true);
+    assertTrue(fits.ok());
+    assertEquals(small, fits.value());
+  }
+}
