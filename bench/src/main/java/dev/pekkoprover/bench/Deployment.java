@@ -32,8 +32,22 @@ public interface Deployment {
       this(node, others, null);
     }
 
+    /** Stops all of it; a failure to stop comes back unchecked (interrupted: with the thread's flag kept). */
     @Override
-    public void close() throws Exception {
+    public void close() {
+      try {
+        stopAll();
+      } catch (RuntimeException e) {
+        throw e;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while stopping the bench node", e);
+      } catch (Exception e) {
+        throw new IllegalStateException("could not stop the bench node: " + e.getMessage(), e);
+      }
+    }
+
+    private void stopAll() throws Exception {
       // the others first: a worker node leaves the cluster gracefully while this node is still there to see it go
       try {
         if (others != null) {

@@ -630,9 +630,12 @@ final class Workloads {
   }
 
   private long idleNodeHeap(int workers) throws Exception {
-    try (BenchNode bench = deployment.start("idle", WorkerGroup.allTypes(workers, 1))) {
+    BenchNode idle = deployment.start("idle", WorkerGroup.allTypes(workers, 1));
+    try {
       Thread.sleep(1000); // let start-up garbage and lazy structures settle; the node is idle meanwhile
       return usedHeapAfterGc();
+    } finally {
+      idle.close();
     }
   }
 

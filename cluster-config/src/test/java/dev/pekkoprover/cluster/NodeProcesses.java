@@ -291,8 +291,9 @@ final class NodeProcesses implements AutoCloseable {
     return value;
   }
 
+  /** Kills every process started and waits (30 s each) for it to end; interrupted, it fails with the flag kept. */
   @Override
-  public synchronized void close() throws InterruptedException {
+  public synchronized void close() {
     try {
       for (Node node : started) {
         node.process().descendants().forEach(ProcessHandle::destroyForcibly);
@@ -303,6 +304,9 @@ final class NodeProcesses implements AutoCloseable {
         assertTrue(process.waitFor(30, TimeUnit.SECONDS), "process " + process.pid() + " did not end");
         assertFalse(process.isAlive());
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while waiting for the node processes to end", e);
     } finally {
       saveOutputs();
     }

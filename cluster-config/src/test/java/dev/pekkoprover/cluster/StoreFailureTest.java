@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
@@ -80,10 +81,10 @@ class StoreFailureTest {
       server.stop(); // the database goes away
 
       List<Num> leaves = LongStream.rangeClosed(1, 4).mapToObj(Num::of).toList();
-      CompletableFuture<FlowResult.Completed>[] run = new CompletableFuture[1];
+      AtomicReference<CompletableFuture<FlowResult.Completed>> run = new AtomicReference<>();
       LoggingTestKit.error("H2 database " + url).withCheckExcess(false).expect(node.system(), () -> {
-        run[0] = node.runWithStats("while-down", new FanOutReduce<>(
-            TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)).toCompletableFuture();
+        run.set(node.runWithStats("while-down", new FanOutReduce<>(
+            TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)).toCompletableFuture());
         return null;
       });
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -97,11 +98,11 @@ class StoreFailureTest {
         assertTrue(System.nanoTime() < deadline, "a write to the stopped database failed");
         Thread.sleep(20);
       }
-      assertFalse(run[0].isDone(), "nothing acknowledged while the store cannot write");
+      assertFalse(run.get().isDone(), "nothing acknowledged while the store cannot write");
       assertEquals(0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
 
       server = Server.createTcpServer(serverArgs).start(); // and comes back
-      FlowResult.Completed done = run[0].get(60, TimeUnit.SECONDS);
+      FlowResult.Completed done = run.get().get(60, TimeUnit.SECONDS);
       assertEquals(Num.of(30), done.result());
       assertEquals(4, runsOf("square"), "no leaf computed twice");
       assertEquals(3, runsOf("add"));

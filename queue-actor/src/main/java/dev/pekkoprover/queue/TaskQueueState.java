@@ -1171,7 +1171,7 @@ public final class TaskQueueState<W, R> {
     }
   }
 
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // Java has no array of a generic inner class but through its raw type
   private TaskQueueState<W, R>.Seat[] newSeats(int size) {
     return (TaskQueueState<W, R>.Seat[]) new TaskQueueState.Seat[size];
   }

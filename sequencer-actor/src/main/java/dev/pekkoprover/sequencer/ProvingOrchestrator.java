@@ -305,8 +305,7 @@ public final class ProvingOrchestrator {
     return Behaviors.same();
   }
 
-  @SuppressWarnings("rawtypes")
-  private Behavior<Command> onEarlyRunFlow(RunFlow request) {
+  private Behavior<Command> onEarlyRunFlow(RunFlow<?> request) {
     if (stash.isFull()) {
       context.getLog().warn("Sequencer still starting and {} flows waiting: refusing flow {}", stash.size(),
           request.name());
@@ -318,8 +317,8 @@ public final class ProvingOrchestrator {
     return Behaviors.same();
   }
 
-  @SuppressWarnings({"rawtypes", "unchecked"})
-  private Behavior<Command> onRunFlow(RunFlow request) {
+  @SuppressWarnings("unchecked") // the flow's result type is the requester's; the orchestrator only passes it on
+  private Behavior<Command> onRunFlow(RunFlow<?> request) {
     String flowId = request.name() + "-" + (++flowCounter);
     FlowResult.Completed stored = durable == null ? null : stores.restore(flowId, request.name());
     if (stored != null) {
