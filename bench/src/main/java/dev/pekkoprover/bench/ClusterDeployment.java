@@ -49,7 +49,7 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * harness's), plus the system property {@code bench.worker.java-opts} split at spaces, in which {@code {n}} becomes
  * the worker process's number, e.g. {@code -Dbench.worker.java-opts=-XX:StartFlightRecording=filename=w{n}.jfr}.
  */
-final class ClusterDeployment implements Deployment {
+record ClusterDeployment(BenchConfig config, Journal journal) implements Deployment {
   /** The actor system name of every node of the bench cluster (a cluster's nodes must share it). */
   static final String SYSTEM = "bench";
 
@@ -61,19 +61,6 @@ final class ClusterDeployment implements Deployment {
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "kill-workers"));
-  }
-
-  private final BenchConfig config;
-  private final Journal journal;
-
-  ClusterDeployment(BenchConfig config, Journal journal) {
-    this.config = config;
-    this.journal = journal;
-  }
-
-  @Override
-  public Journal journal() {
-    return journal;
   }
 
   @Override

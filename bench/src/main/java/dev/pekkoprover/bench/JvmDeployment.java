@@ -5,20 +5,7 @@ import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.sequencer.StartupPlan;
 
 /** Everything in this JVM: {@code LocalTaskQueue}, the sequencer and local workers in one actor system. */
-final class JvmDeployment implements Deployment {
-  private final BenchConfig config;
-  private final Journal journal;
-
-  JvmDeployment(BenchConfig config, Journal journal) {
-    this.config = config;
-    this.journal = journal;
-  }
-
-  @Override
-  public Journal journal() {
-    return journal;
-  }
-
+record JvmDeployment(BenchConfig config, Journal journal) implements Deployment {
   @Override
   public String name() {
     return "jvm";

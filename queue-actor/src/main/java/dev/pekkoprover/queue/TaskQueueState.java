@@ -580,18 +580,30 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
+   * The task this worker incarnation holds, with the worker marked as heard from now; null (and counted as an unknown
+   * result) when it holds no such task.
+   */
+  private Task heardOf(String workerId, String incarnation, String taskId) {
+    Task task = tasks.get(taskId);
+    if (task == null || !task.heldBy(workerId, incarnation)) {
+      dropUnknown(workerId, incarnation, taskId);
+      return null;
+    }
+    task.holder.lastHeard = nanoClock.getAsLong();
+    return task;
+  }
+
+  /**
    * A task's compute failed on the worker that holds it: retried after a backoff when {@code retryable} and the
    * task has attempts left, else its flow gets {@link TaskOutcome.Failed}. Returns false (and counts it as an
    * unknown result) when that worker incarnation does not hold the task.
    */
   public boolean failed(String workerId, String incarnation, String taskId, String reason, boolean retryable) {
-    Task task = tasks.get(taskId);
-    if (task == null || !task.heldBy(workerId, incarnation)) {
-      dropUnknown(workerId, incarnation, taskId);
+    Task task = heardOf(workerId, incarnation, taskId);
+    if (task == null) {
       return false;
     }
     KnownWorker w = task.holder;
-    w.lastHeard = nanoClock.getAsLong();
     w.failed++;
     release(task);
     task.failures++;
@@ -619,13 +631,11 @@ public final class TaskQueueState<W, R> {
    * task.
    */
   public boolean declined(String workerId, String incarnation, String taskId) {
-    Task task = tasks.get(taskId);
-    if (task == null || !task.heldBy(workerId, incarnation)) {
-      dropUnknown(workerId, incarnation, taskId);
+    Task task = heardOf(workerId, incarnation, taskId);
+    if (task == null) {
       return false;
     }
     KnownWorker w = task.holder;
-    w.lastHeard = nanoClock.getAsLong();
     release(task);
     w.suspend(task.type);
     if (task.cancelled) {
