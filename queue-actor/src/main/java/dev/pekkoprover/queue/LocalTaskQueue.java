@@ -276,10 +276,10 @@ public final class LocalTaskQueue {
       outbox.flush();
       return Behaviors.same();
     }
-    if (!msg.equals(previous)) {
+    if (!msg.equals(previous) && admission.speaksFor(msg)) { // in a cluster: one entity of the worker's types
       log.info("worker {} (incarnation {}) serves {} with capacity {}",
           msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
-    } // else a periodic repeat: nothing changed, nothing to log
+    } // else a periodic repeat (nothing changed) or another entity's line: nothing to log
     state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
     outbox.flush();
     return Behaviors.same();

@@ -152,7 +152,7 @@ final class WorkerAdmission {
    * name) of the types the worker announces, partition 0. The front sends the announcement to every entity of those
    * types, wherever they live, so exactly one entity speaks whichever node hosts it.
    */
-  private boolean speaksFor(WorkerServes msg) {
+  boolean speaksFor(WorkerServes msg) {
     if (entityId == null) {
       return true;
     }
