@@ -52,11 +52,12 @@ final class ClusterPlacement {
   }
 
   /**
-   * Why this node cannot take its cluster port, or null when it is free (checked before the actor system starts,
-   * whose own failure is about 100 lines of stack trace around the cause; another process may still take the port in
-   * between, then Pekko's failure stands).
+   * Why this node cannot take a port of its own (the cluster's, {@code option} {@code --port}, or the HTTP
+   * endpoints', {@code --http-port}), or null when it is free. Checked before the actor system starts, whose own
+   * failure is about 100 lines of stack trace around the cause; another process may still take the port in between,
+   * then that failure stands.
    */
-  static String portInUse(String host, int port) {
+  static String portInUse(String host, int port, String option) {
     if (port == 0) {
       return null;
     }
@@ -66,9 +67,9 @@ final class ClusterPlacement {
       return null;
     } catch (java.net.BindException e) {
       return "port " + port + " on " + host + " is in use (another node or program has it): give this node another "
-          + "--port (" + e.getMessage() + ")";
+          + option + " (" + e.getMessage() + ")";
     } catch (java.io.IOException e) {
-      return "cannot bind " + host + ":" + port + " (" + e.getMessage() + "): check --host, which must be an address "
+      return "cannot bind " + host + ":" + port + " (" + e.getMessage() + "): check " + option.replace("port", "host") + ", which must be an address "
           + "of this machine";
     }
   }

@@ -97,6 +97,11 @@ public final class NodeLauncher {
         return USAGE_EXIT;
       }
       Config base = http.apply(ConfigFactory.load("single-jvm"));
+      String httpPortInUse = HttpOptions.portInUse(base);
+      if (httpPortInUse != null) {
+        System.err.println("run refuses to start: " + httpPortInUse);
+        return USAGE_EXIT;
+      }
       Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
       AppchainSettings settings = job.settings(config);
       System.out.printf("starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
@@ -162,6 +167,18 @@ public final class NodeLauncher {
         overrides.put("prover.http.port", port);
       }
       return ConfigFactory.parseMap(overrides, "the HTTP options").withFallback(config);
+    }
+
+    /**
+     * Why the HTTP endpoints of {@code config} (with these options applied) cannot take their fixed port, or null
+     * when they are off, on a free port (0) or their port is free; checked before the actor system starts.
+     */
+    static String portInUse(Config config) {
+      if (!config.getBoolean("prover.http.enabled") || config.getInt("prover.http.port") == 0) {
+        return null;
+      }
+      return ClusterPlacement.portInUse(config.getString("prover.http.host"), config.getInt("prover.http.port"),
+          "--http-port");
     }
   }
 
@@ -317,7 +334,7 @@ public final class NodeLauncher {
         System.err.println("node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
         return USAGE_EXIT;
       }
-      String portInUse = ClusterPlacement.portInUse(host, port);
+      String portInUse = ClusterPlacement.portInUse(host, port, "--port");
       if (portInUse != null) {
         System.err.println("node refuses to start: " + portInUse);
         return USAGE_EXIT;
@@ -355,6 +372,11 @@ public final class NodeLauncher {
           ClusterPlacement.config(roles, host, port, seeds == null ? List.of() : seeds, clusterName);
       Config config =
           ClusterTls.load(http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
+      String httpPortInUse = HttpOptions.portInUse(config);
+      if (httpPortInUse != null) {
+        System.err.println("node refuses to start: " + httpPortInUse);
+        return USAGE_EXIT;
+      }
       if (noTls) {
         org.slf4j.LoggerFactory.getLogger(NodeLauncher.class).warn("node {}:{} runs without TLS (--no-tls): traffic "
             + "between nodes is not encrypted and any process that can reach port {} can join the cluster", host, port,

@@ -9,10 +9,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The launcher's bad input ends in one line on standard error and exit code 2, before anything starts (issue 13,
- * item 6, the parts done so far); {@code --version} says which build runs.
+ * item 6); {@code --version} says which build runs. A missing peer is not bad input: {@link LauncherWaitsIT}.
  */
 class LauncherBadInputTest {
-
 
   private static void assertOneLineRefusal(LauncherRun run, String says) {
     assertEquals(NodeLauncher.USAGE_EXIT, run.code(), run.err());
@@ -36,6 +35,19 @@ class LauncherBadInputTest {
       int port = taken.getLocalPort();
       assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port", "" + port),
           "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node another --port");
+    }
+  }
+
+  @Test
+  void anHttpPortInUseIsOneLine() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+        java.net.InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      String says = "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node "
+          + "another --http-port";
+      assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port",
+          "" + NodeProcesses.freePort(), "--http-port", "" + port), says);
+      assertOneLineRefusal(LauncherRun.of("run", "--in-memory", "--http-port", "" + port), says);
     }
   }
 
