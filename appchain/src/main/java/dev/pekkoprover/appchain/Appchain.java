@@ -21,14 +21,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a node needs from the reference appchain: its task types, the start-up compile requests and how their
- * results become the workers' registration parameters. The ninth task type, {@code WorkerRegistrationTask}, is the
- * framework's own; its payload is the {@link VerificationKeys} built here.
+ * What a node needs from the reference appchain: its task types, the start-up compile requests and
+ * how their results become the workers' registration parameters. The ninth task type, {@code
+ * WorkerRegistrationTask}, is the framework's own; its payload is the {@link VerificationKeys}
+ * built here.
  */
 public final class Appchain {
   private Appchain() {}
 
-  /** The eight appchain task types (every one but the framework's registration type), compile first. */
+  /**
+   * The eight appchain task types (every one but the framework's registration type), compile first.
+   */
   public static List<TaskType<?, ?>> taskTypes() {
     return List.of(
         CircuitCompilerTask.INSTANCE,
@@ -56,28 +59,33 @@ public final class Appchain {
   public static List<CompileRequest> compileRequests(AppchainSettings settings) {
     List<CompileRequest> requests = new ArrayList<>();
     for (Circuit circuit : Circuit.values()) {
-      requests.add(new CompileRequest(circuit.id(), settings.circuitSeed(), settings.provingWork()));
+      requests.add(
+          new CompileRequest(circuit.id(), settings.circuitSeed(), settings.provingWork()));
     }
     return requests;
   }
 
   /**
-   * The registration parameters from the compile results (any order): every circuit exactly once, with a key that
-   * matches its hash and one proving work for all.
+   * The registration parameters from the compile results (any order): every circuit exactly once,
+   * with a key that matches its hash and one proving work for all.
    */
   public static VerificationKeys registrationParams(List<CompiledCircuit> compiled) {
     Map<String, String> keys = new LinkedHashMap<>();
     Long work = null;
     for (CompiledCircuit circuit : compiled) {
       if (Circuit.of(circuit.circuit()) == null) {
-        throw new IllegalArgumentException("compile result for unknown circuit '" + circuit.circuit() + "'");
+        throw new IllegalArgumentException(
+            "compile result for unknown circuit '" + circuit.circuit() + "'");
       }
-      if (!CircuitKeys.vkHash(Sha256.unhex(circuit.verificationKey(), "key of " + circuit.circuit()))
+      if (!CircuitKeys.vkHash(
+              Sha256.unhex(circuit.verificationKey(), "key of " + circuit.circuit()))
           .equals(circuit.vkHash())) {
-        throw new IllegalArgumentException("compile result for '" + circuit.circuit() + "': key and hash disagree");
+        throw new IllegalArgumentException(
+            "compile result for '" + circuit.circuit() + "': key and hash disagree");
       }
       if (keys.put(circuit.circuit(), circuit.verificationKey()) != null) {
-        throw new IllegalArgumentException("circuit '" + circuit.circuit() + "' was compiled twice");
+        throw new IllegalArgumentException(
+            "circuit '" + circuit.circuit() + "' was compiled twice");
       }
       if (work != null && work != circuit.provingWork()) {
         throw new IllegalArgumentException(

@@ -24,11 +24,13 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The sequencer's side of the appchain: the committed state (accounts in a sparse Merkle tree), the mempool, and
- * block production. {@link #produceBlock} executes the oldest pending transactions directly, which gives the state
- * root and block hash every proof must reproduce, and traces them into proving work (a {@link BlockTrace}).
+ * The sequencer's side of the appchain: the committed state (accounts in a sparse Merkle tree), the
+ * mempool, and block production. {@link #produceBlock} executes the oldest pending transactions
+ * directly, which gives the state root and block hash every proof must reproduce, and traces them
+ * into proving work (a {@link BlockTrace}).
  *
- * <p>Blocks are never empty: with nothing pending, no block is produced. A plain single-threaded class.
+ * <p>Blocks are never empty: with nothing pending, no block is produced. A plain single-threaded
+ * class.
  */
 public final class Chain {
   private final AppchainSettings settings;
@@ -62,11 +64,15 @@ public final class Chain {
     return new Chain(genesisBalances, settings);
   }
 
-  /** Offers a transaction to the mempool: accepted, or refused with a reason (it then never reaches a block). */
+  /**
+   * Offers a transaction to the mempool: accepted, or refused with a reason (it then never reaches
+   * a block).
+   */
   public Admission submit(SignedTransfer transaction) {
     Admission admission = mempool.submit(transaction);
     if (admission.accepted()) {
-      indexOwners.putIfAbsent(Accounts.index(transaction.transfer().to()), transaction.transfer().to());
+      indexOwners.putIfAbsent(
+          Accounts.index(transaction.transfer().to()), transaction.transfer().to());
     }
     return admission;
   }
@@ -81,12 +87,13 @@ public final class Chain {
   }
 
   /**
-   * Takes up to {@code maxTransactions} pending transactions, oldest first, executes them on the committed state and
-   * returns the block's trace; empty when nothing is pending.
+   * Takes up to {@code maxTransactions} pending transactions, oldest first, executes them on the
+   * committed state and returns the block's trace; empty when nothing is pending.
    */
   public Optional<BlockTrace> produceBlock(int maxTransactions) {
     if (maxTransactions < 1) {
-      throw new IllegalArgumentException("a block takes at least one transaction, asked for " + maxTransactions);
+      throw new IllegalArgumentException(
+          "a block takes at least one transaction, asked for " + maxTransactions);
     }
     List<SignedTransfer> taken = mempool.take(maxTransactions);
     if (taken.isEmpty()) {
@@ -113,7 +120,11 @@ public final class Chain {
         transitions = TransferRules.apply(tx.transfer(), sender, recipient);
       } catch (TransferRules.Rejected e) {
         throw new IllegalStateException(
-            "the mempool admitted transaction " + tx.hash() + " that cannot run in block " + number + ": "
+            "the mempool admitted transaction "
+                + tx.hash()
+                + " that cannot run in block "
+                + number
+                + ": "
                 + e.getMessage());
       }
       transactions.add(
@@ -124,7 +135,9 @@ public final class Chain {
               Sha256.hex(transitionCommitment)));
       for (StateTransition transition : transitions) {
         if (batch.size() == batchSize) {
-          batches.add(new StateTransitionBatch(number, transitionCount - batch.size(), batchRoot, batchCommitment, batch));
+          batches.add(
+              new StateTransitionBatch(
+                  number, transitionCount - batch.size(), batchRoot, batchCommitment, batch));
           batch = new ArrayList<>(batchSize);
           batchRoot = tree.root();
           batchCommitment = Sha256.hex(transitionCommitment);
@@ -136,7 +149,9 @@ public final class Chain {
       transactionCommitment =
           Sha256.hash(Sha256.TRANSACTION_CHAIN, transactionCommitment, Sha256.unhex(tx.hash()));
     }
-    batches.add(new StateTransitionBatch(number, transitionCount - batch.size(), batchRoot, batchCommitment, batch));
+    batches.add(
+        new StateTransitionBatch(
+            number, transitionCount - batch.size(), batchRoot, batchCommitment, batch));
 
     BlockHeader header =
         new BlockHeader(
@@ -195,7 +210,8 @@ public final class Chain {
     long index = Accounts.index(address);
     String owner = indexOwners.putIfAbsent(index, address);
     if (owner != null && !owner.equals(address)) {
-      throw new IllegalArgumentException("accounts " + owner + " and " + address + " share a state tree position");
+      throw new IllegalArgumentException(
+          "accounts " + owner + " and " + address + " share a state tree position");
     }
   }
 }

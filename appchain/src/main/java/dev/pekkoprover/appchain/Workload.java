@@ -17,15 +17,16 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * A seeded, reproducible stream of signed transfers for the chain: wallets, genesis balances, and transfers in
- * submission order. Exactly {@code blocks * txPerBlock} of them are valid when submitted in order, so they fill
- * that many full blocks; every {@code invalidEvery}-th one is invalid (bad signature, bad nonce or overdraft, in
- * turn) and must be refused by the mempool. About one wallet in ten starts unfunded, so some transfers create
- * accounts (empty leaves).
+ * A seeded, reproducible stream of signed transfers for the chain: wallets, genesis balances, and
+ * transfers in submission order. Exactly {@code blocks * txPerBlock} of them are valid when
+ * submitted in order, so they fill that many full blocks; every {@code invalidEvery}-th one is
+ * invalid (bad signature, bad nonce or overdraft, in turn) and must be refused by the mempool.
+ * About one wallet in ten starts unfunded, so some transfers create accounts (empty leaves).
  */
 public final class Workload {
   /** By default one transfer in 20 is invalid. */
   public static final int DEFAULT_INVALID_EVERY = 20;
+
   /** Each funded wallet's genesis balance: large enough that valid transfers never run dry. */
   public static final long GENESIS_BALANCE = 1_000_000_000L;
 
@@ -59,11 +60,18 @@ public final class Workload {
    * @param blocks, txPerBlock the valid transfers number {@code blocks * txPerBlock}
    * @param invalidEvery every n-th transfer is invalid; 0 for none
    */
-  public static Workload generate(long seed, int accounts, int blocks, int txPerBlock, int invalidEvery) {
+  public static Workload generate(
+      long seed, int accounts, int blocks, int txPerBlock, int invalidEvery) {
     if (accounts < 2 || blocks < 0 || txPerBlock < 1 || invalidEvery < 0 || invalidEvery == 1) {
       throw new IllegalArgumentException(
           "a workload needs at least 2 accounts, blocks >= 0, txPerBlock >= 1 and invalidEvery 0 or >= 2; got "
-              + accounts + ", " + blocks + ", " + txPerBlock + ", " + invalidEvery);
+              + accounts
+              + ", "
+              + blocks
+              + ", "
+              + txPerBlock
+              + ", "
+              + invalidEvery);
     }
     SecureRandom keyRandom = seededKeyRandom(seed);
     Random random = new Random(seed);
@@ -104,7 +112,8 @@ public final class Workload {
     return new Workload(wallets, genesis, transfers, invalid);
   }
 
-  private static Wallet pickSender(List<Wallet> wallets, Map<String, AccountState> state, Random random) {
+  private static Wallet pickSender(
+      List<Wallet> wallets, Map<String, AccountState> state, Random random) {
     while (true) {
       Wallet wallet = wallets.get(random.nextInt(wallets.size()));
       AccountState account = state.get(wallet.address());
@@ -125,7 +134,10 @@ public final class Workload {
         return new SignedTransfer(signed.transfer(), new String(signature));
       }
       case BAD_NONCE -> {
-        long nonce = from.nonce() > 0 && random.nextBoolean() ? from.nonce() - 1 : from.nonce() + 1 + random.nextInt(3);
+        long nonce =
+            from.nonce() > 0 && random.nextBoolean()
+                ? from.nonce() - 1
+                : from.nonce() + 1 + random.nextInt(3);
         return sender.transfer(to, 1, nonce);
       }
       case OVERDRAFT -> {
@@ -135,7 +147,10 @@ public final class Workload {
     }
   }
 
-  /** A SHA1PRNG seeded before first use: deterministic, so one seed gives the same wallets every time. */
+  /**
+   * A SHA1PRNG seeded before first use: deterministic, so one seed gives the same wallets every
+   * time.
+   */
   private static SecureRandom seededKeyRandom(long seed) {
     try {
       SecureRandom random = SecureRandom.getInstance("SHA1PRNG");

@@ -34,13 +34,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Every appchain record crosses a node intact through the binding the framework uses (Jackson CBOR). */
+/**
+ * Every appchain record crosses a node intact through the binding the framework uses (Jackson
+ * CBOR).
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogCapturingExtension.class)
 class AppchainSerializationTest {
-  private final ActorTestKit testKit = ActorTestKit.create("appchain-serialization", TestConfig.config());
+  private final ActorTestKit testKit =
+      ActorTestKit.create("appchain-serialization", TestConfig.config());
   private final Serialization serialization =
-      SerializationExtension.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
+      SerializationExtension.get(
+          org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
   private final VerificationKeys keys = TestChains.keys();
 
   @AfterAll
@@ -54,7 +59,9 @@ class AppchainSerializationTest {
 
   private Object roundTrip(Object message) {
     var serializer = serialization.findSerializerFor(message);
-    assertEquals("org.apache.pekko.serialization.jackson.JacksonCborSerializer", serializer.getClass().getName());
+    assertEquals(
+        "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
+        serializer.getClass().getName());
     String manifest = Serializers.manifestFor(serializer, message);
     return serialization.deserialize(bytes(message), serializer.identifier(), manifest).get();
   }
@@ -73,8 +80,10 @@ class AppchainSerializationTest {
     StateTransitionBatch batch = block.transitionBatches().get(0);
     CompileRequest request = Appchain.compileRequests(TestChains.SETTINGS).get(0);
     CompiledCircuit compiled = CircuitCompilerTask.INSTANCE.compute(request, null);
-    BatchProof batchProof = DirectFlowRunner.<BatchProof>fifo(keys).run(BatchProvingFlow.create(produced.blocks()))
-        .result();
+    BatchProof batchProof =
+        DirectFlowRunner.<BatchProof>fifo(keys)
+            .run(BatchProvingFlow.create(produced.blocks()))
+            .result();
     MockProof proof = batchProof.proof();
     List<Object> values =
         List.of(
@@ -94,7 +103,12 @@ class AppchainSerializationTest {
             keys,
             proof,
             new ProofPair(proof, proof),
-            new BlockProvingInput(0, 0, proof, tx.transitions(), tx.transactionCommitmentBefore(),
+            new BlockProvingInput(
+                0,
+                0,
+                proof,
+                tx.transitions(),
+                tx.transactionCommitmentBefore(),
                 tx.transitionCommitmentBefore()),
             new NewBlockInput(block.header(), proof, proof),
             new BlockBuildingInput(List.of(proof, proof)),
@@ -105,16 +119,24 @@ class AppchainSerializationTest {
       assertEquals(value, asTaskValue(value), value.getClass().getSimpleName());
     }
     // the registration parameters travel as the registration task's payload
-    assertEquals(keys, ((QueueCommand.Enqueue) roundTrip(
-        new QueueCommand.Enqueue(
-            List.of(new TaskEnvelope("r:1", "r", "run", "worker-registration", 1, keys)),
-            testKit.<dev.pekkoprover.protocol.TaskOutcome>createTestProbe().getRef()))).tasks().get(0).payload());
+    assertEquals(
+        keys,
+        ((QueueCommand.Enqueue)
+                roundTrip(
+                    new QueueCommand.Enqueue(
+                        List.of(
+                            new TaskEnvelope("r:1", "r", "run", "worker-registration", 1, keys)),
+                        testKit.<dev.pekkoprover.protocol.TaskOutcome>createTestProbe().getRef())))
+            .tasks()
+            .get(0)
+            .payload());
   }
 
   @Test
   void aFlowWhoseEveryInputAndResultCrossesANodeStillMatchesTheChain() {
     TestChains.Produced produced = TestChains.produce(52, 12, 3, 4);
-    DirectFlowRunner<BatchProof> runner = DirectFlowRunner.create(keys, new Random(3), this::asTaskValue);
+    DirectFlowRunner<BatchProof> runner =
+        DirectFlowRunner.create(keys, new Random(3), this::asTaskValue);
     BatchProof batch = runner.run(BatchProvingFlow.create(produced.blocks())).result();
     assertEquals(produced.chain().stateRoot(), batch.stateRoot());
     assertEquals(produced.chain().lastBlockHash(), batch.lastBlockHash());

@@ -75,7 +75,9 @@ class AppchainTest {
         assertInstanceOf(CircuitKeys.class, type.prepare(registeredWith(keys)), type.name());
         IllegalStateException unregistered =
             assertThrows(IllegalStateException.class, () -> type.prepare(registeredWith(null)));
-        assertTrue(unregistered.getMessage().contains("no registration parameters"), unregistered.getMessage());
+        assertTrue(
+            unregistered.getMessage().contains("no registration parameters"),
+            unregistered.getMessage());
       }
     }
   }
@@ -83,12 +85,15 @@ class AppchainTest {
   @Test
   void settingsComeFromReferenceConfAndAreChecked() {
     AppchainSettings defaults = AppchainSettings.fromConfig(ConfigFactory.load());
-    assertEquals(new AppchainSettings(0, 8, 32, "pekko-prover-reference-appchain", 100000), defaults);
+    assertEquals(
+        new AppchainSettings(0, 8, 32, "pekko-prover-reference-appchain", 100000), defaults);
     AppchainSettings heavy =
         AppchainSettings.fromConfig(
-            ConfigFactory.parseString("prover.appchain.proving-work = 5000").withFallback(ConfigFactory.load()));
+            ConfigFactory.parseString("prover.appchain.proving-work = 5000")
+                .withFallback(ConfigFactory.load()));
     assertEquals(5000, heavy.provingWork());
-    assertEquals(List.of(5000L, 5000L, 5000L, 5000L, 5000L),
+    assertEquals(
+        List.of(5000L, 5000L, 5000L, 5000L, 5000L),
         Appchain.compileRequests(heavy).stream().map(r -> r.provingWork()).toList());
     IllegalArgumentException error =
         assertThrows(
@@ -97,6 +102,7 @@ class AppchainTest {
                 AppchainSettings.fromConfig(
                     ConfigFactory.parseString("prover.appchain.transitions-per-task = 0")
                         .withFallback(ConfigFactory.load())));
-    assertTrue(error.getMessage().contains("prover.appchain.transitions-per-task"), error.getMessage());
+    assertTrue(
+        error.getMessage().contains("prover.appchain.transitions-per-task"), error.getMessage());
   }
 }

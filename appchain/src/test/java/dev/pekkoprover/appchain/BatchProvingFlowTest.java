@@ -31,8 +31,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The batch proof of proven blocks ends with the state root and last block hash the sequencer computed directly,
- * whatever order the tasks finish in.
+ * The batch proof of proven blocks ends with the state root and last block hash the sequencer
+ * computed directly, whatever order the tasks finish in.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class BatchProvingFlowTest {
@@ -42,7 +42,8 @@ class BatchProvingFlowTest {
   @ValueSource(longs = {1, 2, 3, 4})
   void theBatchProofEqualsTheDirectComputationInAnyCompletionOrder(long seed) {
     AppchainSettings settings = TestChains.SETTINGS.withTransitionsPerTask(1 + (int) seed);
-    TestChains.Produced produced = TestChains.produce(seed, 15 + (int) seed, 3 + (int) seed, 5, settings);
+    TestChains.Produced produced =
+        TestChains.produce(seed, 15 + (int) seed, 3 + (int) seed, 5, settings);
     Chain chain = produced.chain();
     List<BlockTrace> blocks = produced.blocks();
 
@@ -68,7 +69,9 @@ class BatchProvingFlowTest {
     assertEquals(blocks.size(), ran.get(NewBlockTask.NAME));
     assertEquals(blocks.size() - 1, ran.get(BlockBuildingTask.NAME));
     // every block's leaves were pushed at once: the work is there in parallel
-    assertTrue(runner.maxPending() >= transactions + transitionBatches, "max pending " + runner.maxPending());
+    assertTrue(
+        runner.maxPending() >= transactions + transitionBatches,
+        "max pending " + runner.maxPending());
   }
 
   @Test
@@ -86,7 +89,10 @@ class BatchProvingFlowTest {
   void aBlockProofNamesTheSequencersBlockHashAndRoot() {
     TestChains.Produced produced = TestChains.produce(8, 10, 2, 4);
     BlockTrace second = produced.blocks().get(1);
-    BlockProof proof = DirectFlowRunner.<BlockProof>shuffled(keys, 5).run(BlockProvingFlow.create(second)).result();
+    BlockProof proof =
+        DirectFlowRunner.<BlockProof>shuffled(keys, 5)
+            .run(BlockProvingFlow.create(second))
+            .result();
     assertEquals(1, proof.number());
     assertEquals(second.blockHash(), proof.blockHash());
     assertEquals(second.stateRootAfter(), proof.stateRoot());
@@ -95,14 +101,17 @@ class BatchProvingFlowTest {
 
   @Test
   void aTamperedTraceFailsTheFlowNamingTheTransition() {
-    TestChains.Produced produced = TestChains.produce(9, 10, 2, 4, TestChains.SETTINGS.withTransitionsPerTask(2));
+    TestChains.Produced produced =
+        TestChains.produce(9, 10, 2, 4, TestChains.SETTINGS.withTransitionsPerTask(2));
     BlockTrace block = produced.blocks().get(1);
     StateTransitionBatch batch = block.transitionBatches().get(1);
     TracedTransition traced = batch.transitions().get(0);
     List<TracedTransition> transitions = new ArrayList<>(batch.transitions());
     transitions.set(0, new TracedTransition(traced.transition(), new MerkleWitness(0, List.of())));
     List<StateTransitionBatch> batches = new ArrayList<>(block.transitionBatches());
-    batches.set(1, new StateTransitionBatch(1, 2, batch.rootBefore(), batch.commitmentBefore(), transitions));
+    batches.set(
+        1,
+        new StateTransitionBatch(1, 2, batch.rootBefore(), batch.commitmentBefore(), transitions));
     BlockTrace tampered = new BlockTrace(block.header(), block.transactions(), batches);
 
     DirectFlowRunner<BatchProof> runner = DirectFlowRunner.shuffled(keys, 1);
@@ -118,7 +127,9 @@ class BatchProvingFlowTest {
     TestChains.Produced produced = TestChains.produce(10, 10, 3, 2);
     List<BlockTrace> blocks = produced.blocks();
     IllegalArgumentException gap =
-        assertThrows(IllegalArgumentException.class, () -> BatchProvingFlow.create(List.of(blocks.get(0), blocks.get(2))));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> BatchProvingFlow.create(List.of(blocks.get(0), blocks.get(2))));
     assertTrue(gap.getMessage().contains("block 2 does not follow block 0"), gap.getMessage());
     BlockTrace empty = new BlockTrace(blocks.get(0).header(), List.of(), List.of());
     assertThrows(IllegalArgumentException.class, () -> BlockProvingFlow.create(empty));

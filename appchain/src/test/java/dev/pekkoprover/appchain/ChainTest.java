@@ -33,7 +33,8 @@ class ChainTest {
     assertEquals(fresh.root(), chain.stateRoot());
     assertNotEquals(chain.genesisStateRoot(), chain.stateRoot());
     long total = chain.accounts().values().stream().mapToLong(AccountState::balance).sum();
-    assertEquals(produced.workload().genesis().values().stream().mapToLong(Long::longValue).sum(), total);
+    assertEquals(
+        produced.workload().genesis().values().stream().mapToLong(Long::longValue).sum(), total);
   }
 
   @Test
@@ -61,7 +62,8 @@ class ChainTest {
       List<StateTransition> fromTransactions = new ArrayList<>();
       for (TransactionTrace tx : block.transactions()) {
         assertEquals(
-            StateTransition.commit(Sha256.ZERO_HEX, fromTransactions), tx.transitionCommitmentBefore());
+            StateTransition.commit(Sha256.ZERO_HEX, fromTransactions),
+            tx.transitionCommitmentBefore());
         fromTransactions.addAll(tx.transitions());
       }
       assertEquals(14, fromTransactions.size());
@@ -77,10 +79,13 @@ class ChainTest {
           StateTransition transition = traced.transition();
           assertEquals(fromTransactions.get(next++), transition);
           long index = Accounts.index(transition.address());
-          assertTrue(SparseMerkleTree.verify(root, index, transition.from().leafHash(transition.address()),
-              traced.witness()));
-          root = Sha256.hex(SparseMerkleTree.computeRoot(index, transition.to().leafHash(transition.address()),
-              traced.witness()));
+          assertTrue(
+              SparseMerkleTree.verify(
+                  root, index, transition.from().leafHash(transition.address()), traced.witness()));
+          root =
+              Sha256.hex(
+                  SparseMerkleTree.computeRoot(
+                      index, transition.to().leafHash(transition.address()), traced.witness()));
           commitment = StateTransition.commit(commitment, List.of(transition));
         }
       }

@@ -12,16 +12,19 @@ import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
- * Runs a {@link FlowLogic} in the test's thread, without queue or workers: pushed tasks wait in a list, and each
- * step computes one of them (the oldest, or a random one when shuffled, so results come back out of order as from
- * many workers) and hands its result to the flow's callback. A task that throws fails the flow with the task's type
- * and the error, as the real flow does after its last attempt.
+ * Runs a {@link FlowLogic} in the test's thread, without queue or workers: pushed tasks wait in a
+ * list, and each step computes one of them (the oldest, or a random one when shuffled, so results
+ * come back out of order as from many workers) and hands its result to the flow's callback. A task
+ * that throws fails the flow with the task's type and the error, as the real flow does after its
+ * last attempt.
  *
- * <p>An optional {@code transport} is applied to every input and result, e.g. a serialisation round trip.
+ * <p>An optional {@code transport} is applied to every input and result, e.g. a serialisation round
+ * trip.
  */
 final class DirectFlowRunner<R> implements FlowScope<R> {
 
-  private record Pending<I, O>(long id, TaskType<I, O> type, I input, Consumer<? super O> onResult) {}
+  private record Pending<I, O>(
+      long id, TaskType<I, O> type, I input, Consumer<? super O> onResult) {}
 
   private final DirectTaskContext context;
   private final Random shuffle;
@@ -50,11 +53,14 @@ final class DirectFlowRunner<R> implements FlowScope<R> {
     return new DirectFlowRunner<>(registration, new Random(seed), UnaryOperator.identity());
   }
 
-  static <R> DirectFlowRunner<R> create(Object registration, Random shuffle, UnaryOperator<Object> transport) {
+  static <R> DirectFlowRunner<R> create(
+      Object registration, Random shuffle, UnaryOperator<Object> transport) {
     return new DirectFlowRunner<>(registration, shuffle, transport);
   }
 
-  /** Starts the flow and runs tasks until it completes or fails; returns this for the assertions. */
+  /**
+   * Starts the flow and runs tasks until it completes or fails; returns this for the assertions.
+   */
   DirectFlowRunner<R> run(FlowLogic<R> logic) {
     logic.start(this);
     while (!done) {

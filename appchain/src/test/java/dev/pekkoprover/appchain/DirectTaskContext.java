@@ -6,8 +6,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * A worker's task context without a worker: registration parameters, and each type's prepared state, made by its
- * {@code prepare} the first time the type runs (as a worker prepares each type once it is registered).
+ * A worker's task context without a worker: registration parameters, and each type's prepared
+ * state, made by its {@code prepare} the first time the type runs (as a worker prepares each type
+ * once it is registered).
  */
 final class DirectTaskContext {
   private final Object registration;
@@ -56,7 +57,8 @@ final class DirectTaskContext {
     @Override
     public <S> S prepared(Class<S> type) {
       if (!type.isInstance(state)) {
-        throw new IllegalStateException(typeName + " was prepared with " + state + ", not a " + type.getName());
+        throw new IllegalStateException(
+            typeName + " was prepared with " + state + ", not a " + type.getName());
       }
       return type.cast(state);
     }

@@ -13,8 +13,8 @@ import dev.pekkoprover.appchain.tx.Transfer;
 import dev.pekkoprover.appchain.tx.Wallet;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
-import java.util.List;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -52,7 +52,9 @@ class MempoolTest {
     // bob signs a transfer out of alice's account
     SignedTransfer forged = new SignedTransfer(signed.transfer(), bobSignature(signed.transfer()));
     Admission.Refused refused = refused(chain.submit(forged), RefusalReason.BAD_SIGNATURE);
-    assertTrue(refused.message().contains("does not verify against sender " + alice.address()), refused.message());
+    assertTrue(
+        refused.message().contains("does not verify against sender " + alice.address()),
+        refused.message());
     // an altered amount breaks alice's own signature too
     SignedTransfer altered =
         new SignedTransfer(new Transfer(alice.address(), bob.address(), 90, 0), signed.signature());
@@ -62,19 +64,23 @@ class MempoolTest {
 
   private String bobSignature(Transfer transfer) {
     // a valid signature by bob over the same bytes
-    return bob.sign(new Transfer(bob.address(), transfer.to(), transfer.amount(), transfer.nonce())).signature();
+    return bob.sign(new Transfer(bob.address(), transfer.to(), transfer.amount(), transfer.nonce()))
+        .signature();
   }
 
   @Test
   void aBadNonceIsRefusedAgainstThePendingState() {
     Chain chain = chain();
-    Admission.Refused gap = refused(chain.submit(alice.transfer(bob.address(), 1, 1)), RefusalReason.BAD_NONCE);
-    assertTrue(gap.message().contains("nonce 1 is not the sender's next nonce 0 (a gap)"), gap.message());
+    Admission.Refused gap =
+        refused(chain.submit(alice.transfer(bob.address(), 1, 1)), RefusalReason.BAD_NONCE);
+    assertTrue(
+        gap.message().contains("nonce 1 is not the sender's next nonce 0 (a gap)"), gap.message());
 
     assertTrue(chain.submit(alice.transfer(bob.address(), 1, 0)).accepted());
     // the next nonce counts the pending transaction
     assertTrue(chain.submit(alice.transfer(bob.address(), 1, 1)).accepted());
-    Admission.Refused replay = refused(chain.submit(alice.transfer(bob.address(), 1, 1)), RefusalReason.BAD_NONCE);
+    Admission.Refused replay =
+        refused(chain.submit(alice.transfer(bob.address(), 1, 1)), RefusalReason.BAD_NONCE);
     assertTrue(replay.message().contains("(already used)"), replay.message());
 
     chain.produceBlock(10).orElseThrow();
@@ -88,7 +94,9 @@ class MempoolTest {
     Chain chain = chain();
     Admission.Refused refused =
         refused(chain.submit(alice.transfer(bob.address(), 101, 0)), RefusalReason.OVERDRAFT);
-    assertTrue(refused.message().contains("amount 101 exceeds the sender's balance 100"), refused.message());
+    assertTrue(
+        refused.message().contains("amount 101 exceeds the sender's balance 100"),
+        refused.message());
 
     assertTrue(chain.submit(alice.transfer(bob.address(), 60, 0)).accepted());
     refused(chain.submit(alice.transfer(bob.address(), 41, 1)), RefusalReason.OVERDRAFT);
@@ -107,9 +115,7 @@ class MempoolTest {
   @Test
   void aFullMempoolRefusesMore() {
     Chain chain =
-        Chain.create(
-            Map.of(alice.address(), 100L),
-            new AppchainSettings(0, 8, 32, "seed", 2));
+        Chain.create(Map.of(alice.address(), 100L), new AppchainSettings(0, 8, 32, "seed", 2));
     assertTrue(chain.submit(alice.transfer(bob.address(), 1, 0)).accepted());
     assertTrue(chain.submit(alice.transfer(bob.address(), 1, 1)).accepted());
     refused(chain.submit(alice.transfer(bob.address(), 1, 2)), RefusalReason.MEMPOOL_FULL);
@@ -147,15 +153,18 @@ class MempoolTest {
       if (admission instanceof Admission.Refused refused) {
         refusals++;
         kinds.add(refused.reason());
-        assertEquals(workload.expectedRefusal(i).orElseThrow(() -> new AssertionError(refused.message())),
+        assertEquals(
+            workload.expectedRefusal(i).orElseThrow(() -> new AssertionError(refused.message())),
             refused.reason());
       } else {
-        assertTrue(workload.expectedRefusal(i).isEmpty(), "transfer " + i + " should have been refused");
+        assertTrue(
+            workload.expectedRefusal(i).isEmpty(), "transfer " + i + " should have been refused");
       }
     }
     assertEquals(workload.invalidTransfers(), refusals);
     assertEquals(
-        EnumSet.of(RefusalReason.BAD_SIGNATURE, RefusalReason.BAD_NONCE, RefusalReason.OVERDRAFT), kinds);
+        EnumSet.of(RefusalReason.BAD_SIGNATURE, RefusalReason.BAD_NONCE, RefusalReason.OVERDRAFT),
+        kinds);
     assertEquals(40, chain.pendingTransactions());
   }
 }

@@ -1,7 +1,7 @@
 package dev.pekkoprover.appchain;
 
-import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.CompileRequest;
+import dev.pekkoprover.appchain.proof.CompiledCircuit;
 import dev.pekkoprover.appchain.proof.VerificationKeys;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
@@ -31,7 +31,8 @@ final class TestChains {
   /** A chain fed with a workload and the blocks it produced. */
   record Produced(Workload workload, Chain chain, List<BlockTrace> blocks) {}
 
-  static Produced produce(long seed, int accounts, int blocks, int txPerBlock, AppchainSettings settings) {
+  static Produced produce(
+      long seed, int accounts, int blocks, int txPerBlock, AppchainSettings settings) {
     Workload workload = Workload.generate(seed, accounts, blocks, txPerBlock);
     Chain chain = Chain.create(workload.genesis(), settings);
     workload.submitAll(chain);

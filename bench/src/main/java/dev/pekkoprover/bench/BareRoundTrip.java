@@ -21,14 +21,17 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * The floor under the cross-process latency figures: the same round trip with no framework at all. One JVM asks an
- * echo actor in a second JVM, over Artery TCP on loopback with the cluster deployment's dispatcher settings and the
- * same Jackson CBOR serializer, for a message of about the bench task's size, one at a time, and prints the round
- * trip's p50/p90/p99/max in the harness's line format ({@code bare roundtrip ...}). Whatever this prints is paid by
- * every task that crosses processes before our queue does anything; the queue's own path adds two more remote
- * messages per task (task to the worker, result back) on top of the sequencer's local hops.
+ * The floor under the cross-process latency figures: the same round trip with no framework at all.
+ * One JVM asks an echo actor in a second JVM, over Artery TCP on loopback with the cluster
+ * deployment's dispatcher settings and the same Jackson CBOR serializer, for a message of about the
+ * bench task's size, one at a time, and prints the round trip's p50/p90/p99/max in the harness's
+ * line format ({@code bare roundtrip ...}). Whatever this prints is paid by every task that crosses
+ * processes before our queue does anything; the queue's own path adds two more remote messages per
+ * task (task to the worker, result back) on top of the sequencer's local hops.
  *
- * <pre>{@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]}</pre>
+ * <pre>
+ * {@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]}
+ * </pre>
  */
 public final class BareRoundTrip {
   private BareRoundTrip() {}
@@ -42,20 +45,25 @@ public final class BareRoundTrip {
   private static Config config(int port) {
     return ConfigFactory.parseString(
             "pekko.actor.provider = remote\n"
-                + "pekko.remote.warn-about-direct-use = off\n" // remoting without the cluster is the point here
-                + "pekko.remote.artery.canonical.port = " + port + "\n"
+                + "pekko.remote.warn-about-direct-use = off\n" // remoting without the cluster is
+                // the point here
+                + "pekko.remote.artery.canonical.port = "
+                + port
+                + "\n"
                 + "pekko.loglevel = WARNING\n"
-                // the floor of plain Artery TCP; the cluster deployment's TLS (on as shipped) is measured by the
+                // the floor of plain Artery TCP; the cluster deployment's TLS (on as shipped) is
+                // measured by the
                 // harness's --deployment cluster, with --tls on or off
                 + "pekko.remote.artery.transport = tcp\n")
         .withFallback(ConfigFactory.load("cluster"));
   }
 
   private static Behavior<Ping> echo() {
-    return Behaviors.receiveMessage(ping -> {
-      ping.replyTo().tell(new Pong(ping.seq(), ping.body()));
-      return Behaviors.same();
-    });
+    return Behaviors.receiveMessage(
+        ping -> {
+          ping.replyTo().tell(new Pong(ping.seq(), ping.body()));
+          return Behaviors.same();
+        });
   }
 
   public static void main(String[] args) throws Exception {
@@ -69,7 +77,9 @@ public final class BareRoundTrip {
       switch (args[i]) {
         case "--count" -> count = Integer.parseInt(args[i + 1]);
         case "--runs" -> runs = Integer.parseInt(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i] + " (--count N, --runs N)");
+        default ->
+            throw new IllegalArgumentException(
+                "unknown option " + args[i] + " (--count N, --runs N)");
       }
     }
     run(count, runs, System.out::println);
@@ -88,30 +98,42 @@ public final class BareRoundTrip {
     system.getWhenTerminated().toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  /** Starts the echo JVM, measures, prints {@code #} lines per run and the summary line to {@code out}, stops it. */
+  /**
+   * Starts the echo JVM, measures, prints {@code #} lines per run and the summary line to {@code
+   * out}, stops it.
+   */
   static void run(int count, int runs, java.util.function.Consumer<String> out) throws Exception {
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms1g", "-Xmx1g", "-cp",
-        ClusterDeployment.classPath()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms1g",
+                "-Xmx1g",
+                "-cp",
+                ClusterDeployment.classPath()));
     // the same Pekko settings on both sides: -Dpekko.* given to this JVM go to the echo JVM too
     System.getProperties().stringPropertyNames().stream()
         .filter(name -> name.startsWith("pekko."))
         .sorted()
-        .forEach(name -> command.add(command.size() - 2, "-D" + name + "=" + System.getProperty(name)));
+        .forEach(
+            name -> command.add(command.size() - 2, "-D" + name + "=" + System.getProperty(name)));
     command.addAll(List.of(BareRoundTrip.class.getName(), "echo"));
-    Process echoProcess = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    Process echoProcess =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bare", config(0));
     try {
       BufferedReader echoOut =
-          new BufferedReader(new InputStreamReader(echoProcess.getInputStream(), StandardCharsets.UTF_8));
+          new BufferedReader(
+              new InputStreamReader(echoProcess.getInputStream(), StandardCharsets.UTF_8));
       String line = echoOut.readLine();
       while (line != null && !line.startsWith("ECHO ")) { // logging set-up may print first
         line = echoOut.readLine();
       }
       if (line == null) {
-        throw new IllegalStateException("the echo process ended before printing its address (see its stderr)");
+        throw new IllegalStateException(
+            "the echo process ended before printing its address (see its stderr)");
       }
-      Thread drain = new Thread(() -> echoOut.lines().forEach(ignored -> { }), "bare-echo-stdout");
+      Thread drain = new Thread(() -> echoOut.lines().forEach(ignored -> {}), "bare-echo-stdout");
       drain.setDaemon(true); // whatever else it prints must not fill the pipe and stall it
       drain.start();
       ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
@@ -130,12 +152,21 @@ public final class BareRoundTrip {
         }
         Arrays.sort(nanos);
         all[r] = nanos;
-        out.accept(String.format("# bare roundtrip run=%d p50_ms=%.4f p99_ms=%.4f max_ms=%.3f",
-            r + 1, ms(nanos, 0.50), ms(nanos, 0.99), nanos[count - 1] / 1e6));
+        out.accept(
+            String.format(
+                "# bare roundtrip run=%d p50_ms=%.4f p99_ms=%.4f max_ms=%.3f",
+                r + 1, ms(nanos, 0.50), ms(nanos, 0.99), nanos[count - 1] / 1e6));
       }
-      out.accept(String.format("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=%d runs=%d p50_ms=%.4f "
-              + "p90_ms=%.4f p99_ms=%.4f max_ms=%.3f",
-          count, runs, median(all, 0.50), median(all, 0.90), median(all, 0.99), median(all, 1.0)));
+      out.accept(
+          String.format(
+              "bare roundtrip mode=ask c=1 deployment=two-jvm tasks=%d runs=%d p50_ms=%.4f "
+                  + "p90_ms=%.4f p99_ms=%.4f max_ms=%.3f",
+              count,
+              runs,
+              median(all, 0.50),
+              median(all, 0.90),
+              median(all, 0.99),
+              median(all, 1.0)));
     } finally {
       echoProcess.getOutputStream().close();
       if (!echoProcess.waitFor(15, TimeUnit.SECONDS)) {
@@ -147,10 +178,13 @@ public final class BareRoundTrip {
     }
   }
 
-  private static void ask(ActorSystem<?> system, ActorRef<Ping> echo, long seq, byte[] body, Duration timeout)
+  private static void ask(
+      ActorSystem<?> system, ActorRef<Ping> echo, long seq, byte[] body, Duration timeout)
       throws Exception {
-    CompletableFuture<Pong> reply = AskPattern.<Ping, Pong>ask(
-        echo, replyTo -> new Ping(seq, body, replyTo), timeout, system.scheduler()).toCompletableFuture();
+    CompletableFuture<Pong> reply =
+        AskPattern.<Ping, Pong>ask(
+                echo, replyTo -> new Ping(seq, body, replyTo), timeout, system.scheduler())
+            .toCompletableFuture();
     Pong pong = reply.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     if (pong.seq() != seq) {
       throw new IllegalStateException("echo of " + pong.seq() + " for ping " + seq);

@@ -4,9 +4,10 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 
 /**
- * The configuration of every measured node: the {@code --conf} overrides, then {@code bench.conf} (logging only),
- * then the embedded deployment's shipped configuration ({@code single-jvm.conf} of cluster-config, over the modules'
- * defaults). Nothing is tuned for the benchmark: what is measured is the framework as shipped.
+ * The configuration of every measured node: the {@code --conf} overrides, then {@code bench.conf}
+ * (logging only), then the embedded deployment's shipped configuration ({@code single-jvm.conf} of
+ * cluster-config, over the modules' defaults). Nothing is tuned for the benchmark: what is measured
+ * is the framework as shipped.
  */
 public record BenchConfig(Config config, String overrides) {
 

@@ -8,17 +8,18 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The flows the workloads run. Each takes its timestamps on the flow's own thread, i.e. where the sequencer side
- * sees a result, with {@link System#nanoTime()}. The timestamps are plain fields: a flow's callbacks run one at a
- * time, and the harness reads them only after the flow's completion has been handed back through the sequencer
- * (a happens-before edge through the actor messages and the future).
+ * The flows the workloads run. Each takes its timestamps on the flow's own thread, i.e. where the
+ * sequencer side sees a result, with {@link System#nanoTime()}. The timestamps are plain fields: a
+ * flow's callbacks run one at a time, and the harness reads them only after the flow's completion
+ * has been handed back through the sequencer (a happens-before edge through the actor messages and
+ * the future).
  */
 final class BenchFlows {
   private BenchFlows() {}
 
   /**
-   * Throughput: pushes every input at start (they travel to the queue in one Enqueue) and completes with the number of
-   * results once all are in. Measures first enqueue to last result.
+   * Throughput: pushes every input at start (they travel to the queue in one Enqueue) and completes
+   * with the number of results once all are in. Measures first enqueue to last result.
    */
   static final class Bulk implements FlowLogic<Long> {
     private final List<Work> inputs;
@@ -50,8 +51,8 @@ final class BenchFlows {
   }
 
   /**
-   * Sequential latency: one task at a time; each result's callback records its latency (push to result) and pushes
-   * the next. The push is sent to the queue right after the callback returns.
+   * Sequential latency: one task at a time; each result's callback records its latency (push to
+   * result) and pushes the next. The push is sent to the queue right after the callback returns.
    */
   static final class Sequential implements FlowLogic<Long> {
     private final List<Work> inputs;
@@ -88,11 +89,17 @@ final class BenchFlows {
   }
 
   /**
-   * Paced latency: one task in its own flow; records submit-to-result into {@code latencies[index]} and push-to-result
-   * (without the flow's start through the sequencer) into {@code fromPush[index]}.
+   * Paced latency: one task in its own flow; records submit-to-result into {@code latencies[index]}
+   * and push-to-result (without the flow's start through the sequencer) into {@code
+   * fromPush[index]}.
    */
   static FlowLogic<Long> single(
-      TaskType<Work, Long> type, Work input, long submittedAt, long[] latencies, long[] fromPush, int index) {
+      TaskType<Work, Long> type,
+      Work input,
+      long submittedAt,
+      long[] latencies,
+      long[] fromPush,
+      int index) {
     return scope -> {
       long pushedAt = System.nanoTime();
       scope.push(
@@ -108,10 +115,11 @@ final class BenchFlows {
   }
 
   /**
-   * The baseline's tree, with one task type for leaves and merges (so one queue, first in first out): leaf i's result
-   * pairs with leaf i^1's, and so on up, each merge pushed as soon as both of its inputs are in. A balanced tree
-   * whatever the completion order, unlike {@link dev.pekkoprover.protocol.flow.FanOutReduce}'s eager merge of
-   * whichever adjacent ranges finish first. Leaves must be a power of two.
+   * The baseline's tree, with one task type for leaves and merges (so one queue, first in first
+   * out): leaf i's result pairs with leaf i^1's, and so on up, each merge pushed as soon as both of
+   * its inputs are in. A balanced tree whatever the completion order, unlike {@link
+   * dev.pekkoprover.protocol.flow.FanOutReduce}'s eager merge of whichever adjacent ranges finish
+   * first. Leaves must be a power of two.
    */
   static final class Pairs implements FlowLogic<Long> {
     private final TaskType<BenchTasks.Node, Long> type;
@@ -125,10 +133,14 @@ final class BenchFlows {
       this(type, leaves, workNanos, 0);
     }
 
-    /** Leaf i's value is {@code base + i} ({@link BenchTasks#works(int, long, long)}: distinct inputs per tree). */
+    /**
+     * Leaf i's value is {@code base + i} ({@link BenchTasks#works(int, long, long)}: distinct
+     * inputs per tree).
+     */
     Pairs(TaskType<BenchTasks.Node, Long> type, int leaves, long workNanos, long base) {
       if (Integer.bitCount(leaves) != 1) {
-        throw new IllegalArgumentException("the pairs tree needs a power of two of leaves, not " + leaves);
+        throw new IllegalArgumentException(
+            "the pairs tree needs a power of two of leaves, not " + leaves);
       }
       this.type = type;
       this.leaves = leaves;
@@ -142,7 +154,9 @@ final class BenchFlows {
       for (int i = 0; i < leaves; i++) {
         Work work = BenchTasks.work(base + i, workNanos);
         int index = i;
-        scope.push(type, new BenchTasks.Node(0, i, base + i, 0, workNanos, work.data()),
+        scope.push(
+            type,
+            new BenchTasks.Node(0, i, base + i, 0, workNanos, work.data()),
             (Long v) -> done(0, index, v));
       }
     }
@@ -160,7 +174,9 @@ final class BenchFlows {
       int parent = index >> 1;
       long left = (index & 1) == 0 ? value : buddy;
       long right = (index & 1) == 0 ? buddy : value;
-      scope.push(type, new BenchTasks.Node(level + 1, parent, left, right, workNanos, ""),
+      scope.push(
+          type,
+          new BenchTasks.Node(level + 1, parent, left, right, workNanos, ""),
           (Long v) -> done(level + 1, parent, v));
     }
 

@@ -13,29 +13,37 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The benchmark's task types, the same work as the BullMQ baseline's: a no-op leaf and a no-op merge that run on the
- * worker actor's own thread ({@link TaskType#runsInline()}, a framework feature for tasks cheaper than a thread
- * hand-off), and "timed" twins that take a fixed simulated time on the worker's compute dispatcher, for the
- * scheduling-quality workload. A leaf returns its sequence number and a merge the sum of its two inputs, so a tree's
- * root is checkable: sum of 0..n-1.
+ * The benchmark's task types, the same work as the BullMQ baseline's: a no-op leaf and a no-op
+ * merge that run on the worker actor's own thread ({@link TaskType#runsInline()}, a framework
+ * feature for tasks cheaper than a thread hand-off), and "timed" twins that take a fixed simulated
+ * time on the worker's compute dispatcher, for the scheduling-quality workload. A leaf returns its
+ * sequence number and a merge the sum of its two inputs, so a tree's root is checkable: sum of
+ * 0..n-1.
  *
  * <p>The simulated time travels in the input, so a worker in another process needs no settings.
  */
 public final class BenchTasks {
   private BenchTasks() {}
 
-  /** Characters of filler in a {@link Work} input: with the two numbers, about 200 bytes as the baseline's jobs. */
+  /**
+   * Characters of filler in a {@link Work} input: with the two numbers, about 200 bytes as the
+   * baseline's jobs.
+   */
   public static final int FILLER_CHARS = 184;
 
-  /** A leaf task's input: about 200 bytes. {@code workNanos} is the simulated compute time (timed types only). */
+  /**
+   * A leaf task's input: about 200 bytes. {@code workNanos} is the simulated compute time (timed
+   * types only).
+   */
   public record Work(long seq, long workNanos, String data) implements CborSerializable {}
 
   /** A merge task's input: the two adjacent results. */
   public record Merge(long left, long right, long workNanos) implements CborSerializable {}
 
   /**
-   * The input of the one-type tree ({@code mode=pairs}): a leaf ({@code level} 0, {@code value} its index, with the
-   * ~200-byte filler) or the merge of two results at {@code level} (the sum of {@code value} and {@code right}).
+   * The input of the one-type tree ({@code mode=pairs}): a leaf ({@code level} 0, {@code value} its
+   * index, with the ~200-byte filler) or the merge of two results at {@code level} (the sum of
+   * {@code value} and {@code right}).
    */
   public record Node(int level, int index, long value, long right, long workNanos, String data)
       implements CborSerializable {}
@@ -54,9 +62,10 @@ public final class BenchTasks {
   }
 
   /**
-   * Inputs with sequence numbers {@code base} to {@code base + count - 1}: every input of one call differs, and calls
-   * with different bases share none, so that a durable sequencer (results stored by content: type + SHA-256 of the
-   * input) runs every one of them instead of answering from its store.
+   * Inputs with sequence numbers {@code base} to {@code base + count - 1}: every input of one call
+   * differs, and calls with different bases share none, so that a durable sequencer (results stored
+   * by content: type + SHA-256 of the input) runs every one of them instead of answering from its
+   * store.
    */
   public static List<Work> works(int count, long workNanos, long base) {
     List<Work> inputs = new ArrayList<>(count);
@@ -71,27 +80,39 @@ public final class BenchTasks {
   public static final TaskType<Work, Long> TIMED = new Leaf("bench-timed", false);
   public static final TaskType<Merge, Long> TIMED_MERGE = new Merger("bench-timed-merge", false);
 
-  /** Leaves and merges of the one-type tree: one queue for both, as the baseline's tree uses one BullMQ queue. */
+  /**
+   * Leaves and merges of the one-type tree: one queue for both, as the baseline's tree uses one
+   * BullMQ queue.
+   */
   public static final TaskType<Node, Long> NOOP_NODE = new NodeType("bench-noop-node", true);
+
   public static final TaskType<Node, Long> TIMED_NODE = new NodeType("bench-timed-node", false);
 
   public static TaskCatalog catalog() {
     return TaskCatalog.of(NOOP, NOOP_MERGE, TIMED, TIMED_MERGE, NOOP_NODE, TIMED_NODE);
   }
 
-  /** Simulated compute time actually spent by timed tasks in this JVM (sleeps overshoot a little). */
+  /**
+   * Simulated compute time actually spent by timed tasks in this JVM (sleeps overshoot a little).
+   */
   private static final LongAdder timedNanos = new LongAdder();
 
   private static final LongAdder timedRuns = new LongAdder();
 
-  /** Mean simulated compute time per timed task since the last call, in nanoseconds; resets the counters. */
+  /**
+   * Mean simulated compute time per timed task since the last call, in nanoseconds; resets the
+   * counters.
+   */
   public static double takeMeanTimedNanos() {
     long runs = timedRuns.sumThenReset();
     long nanos = timedNanos.sumThenReset();
     return runs == 0 ? Double.NaN : (double) nanos / runs;
   }
 
-  /** Sleeps (parks) for the simulated time: the compute dispatcher's thread is held, as a real prover would hold it. */
+  /**
+   * Sleeps (parks) for the simulated time: the compute dispatcher's thread is held, as a real
+   * prover would hold it.
+   */
   private static void simulate(long workNanos) {
     if (workNanos <= 0) {
       return;

@@ -15,9 +15,9 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * The worker node of the cross-process deployment ({@link ClusterDeployment}): a cluster member with role {@code
- * worker} only, serving the bench task types, joined to the bench node. {@link ClusterDeployment} starts it as a
- * process of its own and reads its stdout:
+ * The worker node of the cross-process deployment ({@link ClusterDeployment}): a cluster member
+ * with role {@code worker} only, serving the bench task types, joined to the bench node. {@link
+ * ClusterDeployment} starts it as a process of its own and reads its stdout:
  *
  * <pre>
  * NODE pekko://bench@127.0.0.1:40123      its cluster address, once its actor system runs
@@ -26,8 +26,9 @@ import org.apache.pekko.cluster.typed.Cluster;
  * READY 1764143403123456                  wall clock when every worker is Ready
  * </pre>
  *
- * <p>It leaves the cluster and exits when its stdin ends: when the harness closes it, and also when the harness dies
- * in any way (the pipe closes with the parent), so no worker process outlives a run.
+ * <p>It leaves the cluster and exits when its stdin ends: when the harness closes it, and also when
+ * the harness dies in any way (the pipe closes with the parent), so no worker process outlives a
+ * run.
  *
  * <pre>{@code
  * java -cp bench/target/bench.jar dev.pekkoprover.bench.BenchWorkerNode --seed pekko://bench@127.0.0.1:40000 \
@@ -60,29 +61,38 @@ public final class BenchWorkerNode {
       throw new IllegalArgumentException("--seed <address of the bench node> is required");
     }
     Config config = ClusterDeployment.nodeConfig(conf, List.of("worker"), seed);
-    ProverNode node = ProverNode.builder(ClusterDeployment.SYSTEM)
-        .nodeId(nodeId)
-        .config(config)
-        .catalog(BenchTasks.catalog())
-        .clusterQueue()
-        .workers(WorkerGroup.of(workers, new ArrayList<>(types), concurrency))
-        .start();
+    ProverNode node =
+        ProverNode.builder(ClusterDeployment.SYSTEM)
+            .nodeId(nodeId)
+            .config(config)
+            .catalog(BenchTasks.catalog())
+            .clusterQueue()
+            .workers(WorkerGroup.of(workers, new ArrayList<>(types), concurrency))
+            .start();
     System.out.println("NODE " + Cluster.get(node.system()).selfMember().address());
     System.out.println("METRICS " + (ProverMetrics.get(node.system()).enabled() ? "on" : "off"));
     System.out.flush();
-    org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(node.system())).registerOnMemberUp(() -> {
-      System.out.println("UP " + epochMicros());
-      System.out.flush();
-    });
-    node.ready().thenRun(() -> {
-      System.out.println("READY " + epochMicros());
-      System.out.flush();
-    });
-    Thread watchdog = new Thread(() -> {
-      drain(System.in);
-      // stdin ended: the harness is done with this node (or gone); leave the cluster and stop
-      CoordinatedShutdown.get(node.system()).runAll(CoordinatedShutdown.unknownReason());
-    }, "stdin-watch");
+    org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(node.system()))
+        .registerOnMemberUp(
+            () -> {
+              System.out.println("UP " + epochMicros());
+              System.out.flush();
+            });
+    node.ready()
+        .thenRun(
+            () -> {
+              System.out.println("READY " + epochMicros());
+              System.out.flush();
+            });
+    Thread watchdog =
+        new Thread(
+            () -> {
+              drain(System.in);
+              // stdin ended: the harness is done with this node (or gone); leave the cluster and
+              // stop
+              CoordinatedShutdown.get(node.system()).runAll(CoordinatedShutdown.unknownReason());
+            },
+            "stdin-watch");
     watchdog.setDaemon(true);
     watchdog.start();
     try {
@@ -92,7 +102,10 @@ public final class BenchWorkerNode {
     }
   }
 
-  /** Wall clock in microseconds since the epoch: comparable with the bench node's clock on the same machine. */
+  /**
+   * Wall clock in microseconds since the epoch: comparable with the bench node's clock on the same
+   * machine.
+   */
   static long epochMicros() {
     Instant now = Instant.now();
     return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;

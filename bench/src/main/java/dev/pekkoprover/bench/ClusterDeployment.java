@@ -35,32 +35,39 @@ import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * The worker in a separate process, joined over loopback: this JVM runs a cluster node with roles {@code sequencer}
- * and {@code queue} (the sequencer singleton and every queue entity), and the workers run in a {@link
- * BenchWorkerNode} process with role {@code worker}, started from the same class path and JVM flags. Every task
- * crosses the loopback twice (dispatch, result) through the framework's batching ({@code DispatchAll}, {@code
- * Reports}) and its payload check. The workloads run unchanged on the node this returns.
+ * The worker in a separate process, joined over loopback: this JVM runs a cluster node with roles
+ * {@code sequencer} and {@code queue} (the sequencer singleton and every queue entity), and the
+ * workers run in a {@link BenchWorkerNode} process with role {@code worker}, started from the same
+ * class path and JVM flags. Every task crosses the loopback twice (dispatch, result) through the
+ * framework's batching ({@code DispatchAll}, {@code Reports}) and its payload check. The workloads
+ * run unchanged on the node this returns.
  *
- * <p>Both nodes bind port 0 (the operating system picks a free one; the worker seeds from the bench node's actual
- * address). The worker process is stopped when the node closes (stdin closed: it leaves the cluster; killed if it
- * has not exited 15 s later), and a shutdown hook kills any still running when the harness exits.
+ * <p>Both nodes bind port 0 (the operating system picks a free one; the worker seeds from the bench
+ * node's actual address). The worker process is stopped when the node closes (stdin closed: it
+ * leaves the cluster; killed if it has not exited 15 s later), and a shutdown hook kills any still
+ * running when the harness exits.
  *
- * <p>The worker's JVM gets the harness's heap and {@code -XX} flags (not a flight recording: that file is the
- * harness's), plus the system property {@code bench.worker.java-opts} split at spaces, in which {@code {n}} becomes
- * the worker process's number, e.g. {@code -Dbench.worker.java-opts=-XX:StartFlightRecording=filename=w{n}.jfr}.
+ * <p>The worker's JVM gets the harness's heap and {@code -XX} flags (not a flight recording: that
+ * file is the harness's), plus the system property {@code bench.worker.java-opts} split at spaces,
+ * in which {@code {n}} becomes the worker process's number, e.g. {@code
+ * -Dbench.worker.java-opts=-XX:StartFlightRecording=filename=w{n}.jfr}.
  */
 record ClusterDeployment(BenchConfig config, Journal journal) implements Deployment {
   /** The actor system name of every node of the bench cluster (a cluster's nodes must share it). */
   static final String SYSTEM = "bench";
 
-  /** Time for a worker process to start, join and get its workers registered (a cold JVM on a busy machine). */
+  /**
+   * Time for a worker process to start, join and get its workers registered (a cold JVM on a busy
+   * machine).
+   */
   private static final long READY_TIMEOUT_S = 90;
 
   private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
   private static final AtomicInteger STARTED = new AtomicInteger();
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "kill-workers"));
+    Runtime.getRuntime()
+        .addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "kill-workers"));
   }
 
   @Override
@@ -70,9 +77,14 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
 
   @Override
   public BenchNode start(String name, WorkerGroup workers) {
-    // the journal is the sequencer's: the bench node's (a worker node has none, as in a real cluster)
-    Journal.Opened store = journal.open(
-        nodeConfig(config.overrides(), List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE), null));
+    // the journal is the sequencer's: the bench node's (a worker node has none, as in a real
+    // cluster)
+    Journal.Opened store =
+        journal.open(
+            nodeConfig(
+                config.overrides(),
+                List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE),
+                null));
     ProverNode node = startBenchNode(name, store.config());
     WorkerProcess worker = null;
     try {
@@ -82,8 +94,12 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
       boolean here = ProverMetrics.get(node.system()).enabled();
       boolean there = worker.metricsEnabled(10);
       if (here != there) {
-        throw new IllegalStateException("metrics " + (here ? "on" : "off") + " in the bench node but "
-            + (there ? "on" : "off") + " in the worker process: --conf did not reach both");
+        throw new IllegalStateException(
+            "metrics "
+                + (here ? "on" : "off")
+                + " in the bench node but "
+                + (there ? "on" : "off")
+                + " in the worker process: --conf did not reach both");
       }
       return new BenchNode(node, worker, store.cleanup());
     } catch (RuntimeException | Error e) {
@@ -97,16 +113,20 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
 
   /** The bench node alone: sequencer and queue, Up and its start-up done, no worker yet. */
   private ProverNode startBenchNode(String name, Config nodeConfig) {
-    ProverNode node = ProverNode.builder(SYSTEM)
-        .nodeId("bench-" + name)
-        .config(nodeConfig)
-        .catalog(BenchTasks.catalog())
-        .clusterQueue()
-        .sequencer(StartupPlan.fixed(JvmDeployment.REGISTRATION))
-        .start();
+    ProverNode node =
+        ProverNode.builder(SYSTEM)
+            .nodeId("bench-" + name)
+            .config(nodeConfig)
+            .catalog(BenchTasks.catalog())
+            .clusterQueue()
+            .sequencer(StartupPlan.fixed(JvmDeployment.REGISTRATION))
+            .start();
     try {
       Cluster cluster = Cluster.get(node.system());
-      cluster.manager().tell(Join.create(cluster.selfMember().address())); // the first node: a cluster of its own
+      cluster
+          .manager()
+          .tell(
+              Join.create(cluster.selfMember().address())); // the first node: a cluster of its own
       Harness.await(node.ready(), 60);
       return node;
     } catch (RuntimeException e) {
@@ -116,28 +136,33 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
   }
 
   /**
-   * A node's configuration: the harness's {@code --conf} overrides, {@code bench.conf} (logging), roles, port 0 and
-   * seed, then the cluster deployment's shipped {@code cluster.conf}.
+   * A node's configuration: the harness's {@code --conf} overrides, {@code bench.conf} (logging),
+   * roles, port 0 and seed, then the cluster deployment's shipped {@code cluster.conf}.
    */
   static Config nodeConfig(String overrides, List<String> roles, String seed) {
     String placement =
-        "pekko.cluster.roles = [" + String.join(",", roles) + "]\n"
+        "pekko.cluster.roles = ["
+            + String.join(",", roles)
+            + "]\n"
             + "pekko.remote.artery.canonical.hostname = \"127.0.0.1\"\n"
             + "pekko.remote.artery.canonical.port = 0\n"
-            + "pekko.cluster.seed-nodes = [" + (seed == null ? "" : "\"" + seed + "\"") + "]\n";
+            + "pekko.cluster.seed-nodes = ["
+            + (seed == null ? "" : "\"" + seed + "\"")
+            + "]\n";
     // loaded with ClusterTls.load: prover.tls.* in the overrides must reach Pekko's TLS engine
-    return ClusterTls.load(ConfigFactory.parseString(withKeys(overrides))
-        .withFallback(ConfigFactory.parseResources("bench.conf"))
-        .withFallback(ConfigFactory.parseString(placement)));
+    return ClusterTls.load(
+        ConfigFactory.parseString(withKeys(overrides))
+            .withFallback(ConfigFactory.parseResources("bench.conf"))
+            .withFallback(ConfigFactory.parseString(placement)));
   }
 
   private static String keyOverrides;
 
   /**
-   * {@code overrides} plus, when the bench cluster runs TLS (cluster.conf's default; the harness's {@code --tls off}
-   * turns it off) and they name no usable key files, the files of one key set made for this harness JVM in a
-   * temporary directory (every node of the bench cluster uses the same node certificate). The worker process gets
-   * the result in its {@code --conf}.
+   * {@code overrides} plus, when the bench cluster runs TLS (cluster.conf's default; the harness's
+   * {@code --tls off} turns it off) and they name no usable key files, the files of one key set
+   * made for this harness JVM in a temporary directory (every node of the bench cluster uses the
+   * same node certificate). The worker process gets the result in its {@code --conf}.
    */
   static synchronized String withKeys(String overrides) {
     Config probe = ClusterTls.load(ConfigFactory.parseString(overrides));
@@ -148,37 +173,56 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
       try {
         Path dir = Files.createTempDirectory("bench-tls-");
         ClusterKeys.makeKeySet(dir, SYSTEM, 1, 1);
-        keyOverrides = ClusterTls.NodeFiles.inDirectory(dir.resolve("node-1")).config().root()
-            .render(ConfigRenderOptions.concise());
+        keyOverrides =
+            ClusterTls.NodeFiles.inDirectory(dir.resolve("node-1"))
+                .config()
+                .root()
+                .render(ConfigRenderOptions.concise());
       } catch (IOException e) {
-        throw new IllegalStateException("could not make the bench cluster's TLS keys: " + e.getMessage(), e);
+        throw new IllegalStateException(
+            "could not make the bench cluster's TLS keys: " + e.getMessage(), e);
       }
     }
     return overrides.isBlank() ? keyOverrides : overrides + "\n" + keyOverrides;
   }
 
-  /** Starts a worker node process joined to {@code node}; returns at once (see {@link WorkerProcess#awaitReady}). */
+  /**
+   * Starts a worker node process joined to {@code node}; returns at once (see {@link
+   * WorkerProcess#awaitReady}).
+   */
   WorkerProcess launchWorker(ProverNode node, String name, WorkerGroup workers) {
     int n = STARTED.incrementAndGet();
     String nodeId = "w" + n + "-" + name;
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(workerJvmOptions(n));
-    command.addAll(List.of("-cp", classPath(), BenchWorkerNode.class.getName(),
-        "--seed", Cluster.get(node.system()).selfMember().address().toString(),
-        "--node-id", nodeId,
-        "--workers", String.valueOf(workers.count()),
-        "--concurrency", String.valueOf(workers.concurrency()),
-        "--types", String.join(",", workers.taskTypes()),
-        "--conf", withKeys(config.overrides())));
+    command.addAll(
+        List.of(
+            "-cp",
+            classPath(),
+            BenchWorkerNode.class.getName(),
+            "--seed",
+            Cluster.get(node.system()).selfMember().address().toString(),
+            "--node-id",
+            nodeId,
+            "--workers",
+            String.valueOf(workers.count()),
+            "--concurrency",
+            String.valueOf(workers.concurrency()),
+            "--types",
+            String.join(",", workers.taskTypes()),
+            "--conf",
+            withKeys(config.overrides())));
     List<String> workerIds = new ArrayList<>();
     for (int i = 1; i <= workers.count(); i++) {
       workerIds.add(nodeId + "-w" + i); // ProverNode names its workers <nodeId>-w1, -w2, ...
     }
     try {
-      Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      Process process =
+          new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
       LIVE.add(process);
-      return new WorkerProcess(process, nodeId, workerIds, System.nanoTime(), BenchWorkerNode.epochMicros());
+      return new WorkerProcess(
+          process, nodeId, workerIds, System.nanoTime(), BenchWorkerNode.epochMicros());
     } catch (IOException e) {
       throw new IllegalStateException("could not start the worker process: " + command, e);
     }
@@ -193,8 +237,13 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
         return;
       }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("workers " + workerIds + " not registered within " + seconds
-            + " s; registered: " + registered);
+        throw new IllegalStateException(
+            "workers "
+                + workerIds
+                + " not registered within "
+                + seconds
+                + " s; registered: "
+                + registered);
       }
       try {
         Thread.sleep(5); // the harness polls at the edge; no actor thread waits
@@ -206,36 +255,51 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
   }
 
   /**
-   * The wall-clock time (microseconds since the epoch, {@link BenchWorkerNode#epochMicros}) at which this node saw
-   * each member Up, by address. Subscribe before the member can join.
+   * The wall-clock time (microseconds since the epoch, {@link BenchWorkerNode#epochMicros}) at
+   * which this node saw each member Up, by address. Subscribe before the member can join.
    */
   static Map<String, CompletableFuture<Long>> memberUpTimes(ProverNode node) {
     Map<String, CompletableFuture<Long>> upAt = new ConcurrentHashMap<>();
     ActorRef<ClusterEvent.MemberUp> listener =
-        node.system().systemActorOf(
-            Behaviors.receive(ClusterEvent.MemberUp.class)
-                .onMessage(ClusterEvent.MemberUp.class, up -> {
-                  long now = BenchWorkerNode.epochMicros();
-                  upAt.computeIfAbsent(up.member().address().toString(), a -> new CompletableFuture<>())
-                      .complete(now);
-                  return Behaviors.same();
-                })
-                .build(),
-            "bench-member-up-listener",
-            Props.empty());
-    Cluster.get(node.system()).subscriptions().tell(Subscribe.create(listener, ClusterEvent.MemberUp.class));
-    // the subscription is in place once this node's own Up (the initial state, replayed as an event) comes back
+        node.system()
+            .systemActorOf(
+                Behaviors.receive(ClusterEvent.MemberUp.class)
+                    .onMessage(
+                        ClusterEvent.MemberUp.class,
+                        up -> {
+                          long now = BenchWorkerNode.epochMicros();
+                          upAt.computeIfAbsent(
+                                  up.member().address().toString(), a -> new CompletableFuture<>())
+                              .complete(now);
+                          return Behaviors.same();
+                        })
+                    .build(),
+                "bench-member-up-listener",
+                Props.empty());
+    Cluster.get(node.system())
+        .subscriptions()
+        .tell(Subscribe.create(listener, ClusterEvent.MemberUp.class));
+    // the subscription is in place once this node's own Up (the initial state, replayed as an
+    // event) comes back
     Address self = Cluster.get(node.system()).selfMember().address();
     Harness.await(upAt.computeIfAbsent(self.toString(), a -> new CompletableFuture<>()), 10);
     return upAt;
   }
 
-  /** The harness's heap and -XX flags (no flight recording, no agent), then {@code bench.worker.java-opts}. */
+  /**
+   * The harness's heap and -XX flags (no flight recording, no agent), then {@code
+   * bench.worker.java-opts}.
+   */
   private static List<String> workerJvmOptions(int n) {
-    List<String> options = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-        .filter(a -> a.startsWith("-Xm") || a.startsWith("-Xss")
-            || (a.startsWith("-XX:") && !a.contains("FlightRecord")) || a.startsWith("-Dbench.loglevel"))
-        .collect(Collectors.toCollection(ArrayList::new));
+    List<String> options =
+        ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+            .filter(
+                a ->
+                    a.startsWith("-Xm")
+                        || a.startsWith("-Xss")
+                        || (a.startsWith("-XX:") && !a.contains("FlightRecord"))
+                        || a.startsWith("-Dbench.loglevel"))
+            .collect(Collectors.toCollection(ArrayList::new));
     String extra = System.getProperty("bench.worker.java-opts", "").trim();
     if (!extra.isEmpty()) {
       for (String option : extra.split("\\s+")) {
@@ -245,7 +309,9 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
     return options;
   }
 
-  /** The harness's own class path (bench.jar when run with -jar; the test class path under Maven). */
+  /**
+   * The harness's own class path (bench.jar when run with -jar; the test class path under Maven).
+   */
   static String classPath() {
     String explicit = System.getProperty("bench.worker.classpath");
     if (explicit != null) {
@@ -255,7 +321,10 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
     return surefire != null ? surefire : System.getProperty("java.class.path");
   }
 
-  /** A running worker node process: its output lines, its address and Ready time, and how to stop it. */
+  /**
+   * A running worker node process: its output lines, its address and Ready time, and how to stop
+   * it.
+   */
   static final class WorkerProcess implements AutoCloseable {
     private final Process process;
     private final String nodeId;
@@ -267,7 +336,12 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
     private final CompletableFuture<Long> readyMicros = new CompletableFuture<>();
     private final CompletableFuture<Boolean> metrics = new CompletableFuture<>();
 
-    WorkerProcess(Process process, String nodeId, List<String> workerIds, long launchedNanos, long launchedMicros) {
+    WorkerProcess(
+        Process process,
+        String nodeId,
+        List<String> workerIds,
+        long launchedNanos,
+        long launchedMicros) {
       this.process = process;
       this.nodeId = nodeId;
       this.workerIds = List.copyOf(workerIds);
@@ -280,7 +354,8 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
 
     private void readOutput() {
       try (BufferedReader out =
-          new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+          new BufferedReader(
+              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
         for (String line = out.readLine(); line != null; line = out.readLine()) {
           if (line.startsWith("NODE ")) {
             address.complete(line.substring(5).trim());
@@ -297,15 +372,23 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
       } catch (IOException | RuntimeException ignored) {
         // the process went away
       }
-      IllegalStateException gone = new IllegalStateException("worker process " + nodeId + " ended (exit "
-          + (process.isAlive() ? "?" : String.valueOf(process.exitValue())) + ")");
+      IllegalStateException gone =
+          new IllegalStateException(
+              "worker process "
+                  + nodeId
+                  + " ended (exit "
+                  + (process.isAlive() ? "?" : String.valueOf(process.exitValue()))
+                  + ")");
       address.completeExceptionally(gone);
       upMicros.completeExceptionally(gone);
       readyMicros.completeExceptionally(gone);
       metrics.completeExceptionally(gone);
     }
 
-    /** Whether the worker process's metrics are on ({@code prover.metrics.enabled}, as its node has it). */
+    /**
+     * Whether the worker process's metrics are on ({@code prover.metrics.enabled}, as its node has
+     * it).
+     */
     boolean metricsEnabled(long seconds) {
       return Harness.await(metrics, seconds);
     }
@@ -341,7 +424,9 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
       return process.pid();
     }
 
-    /** Closes its stdin (it leaves the cluster and exits); kills it if it is still there 15 s later. */
+    /**
+     * Closes its stdin (it leaves the cluster and exits); kills it if it is still there 15 s later.
+     */
     @Override
     public void close() {
       try {

@@ -6,9 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * CPU used during one measurement: by this JVM, and by everything else on the machine (other engineers' builds on a
- * shared 2-core host), as the baseline's {@code other_cpu_pct}. 100 means one core. A measurement with a high {@code
- * other_cpu_pct} was disturbed and should be taken again.
+ * CPU used during one measurement: by this JVM, and by everything else on the machine (other
+ * engineers' builds on a shared 2-core host), as the baseline's {@code other_cpu_pct}. 100 means
+ * one core. A measurement with a high {@code other_cpu_pct} was disturbed and should be taken
+ * again.
  */
 final class CpuMeter {
   /** Linux USER_HZ: /proc/stat counts in 1/100 s. */
@@ -29,9 +30,10 @@ final class CpuMeter {
   }
 
   /**
-   * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %] since {@link #start()}. The
-   * children are the worker node processes of the cross-process deployment; they are not counted in "everything
-   * else". Children that started or ended in between count only for what they used while the meter saw them.
+   * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %] since {@link
+   * #start()}. The children are the worker node processes of the cross-process deployment; they are
+   * not counted in "everything else". Children that started or ended in between count only for what
+   * they used while the meter saw them.
    */
   double[] stop() {
     double wall = (System.nanoTime() - wall0) / 1e9;
@@ -42,7 +44,10 @@ final class CpuMeter {
     return new double[] {100 * self / wall, 100 * other / wall, 100 * children / wall};
   }
 
-  /** CPU seconds used so far by this JVM's live child processes, from /proc/[pid]/stat (utime + stime). */
+  /**
+   * CPU seconds used so far by this JVM's live child processes, from /proc/[pid]/stat (utime +
+   * stime).
+   */
   static double childrenBusySeconds() {
     return ProcessHandle.current().children().mapToDouble(CpuMeter::processBusySeconds).sum();
   }
@@ -50,7 +55,8 @@ final class CpuMeter {
   private static double processBusySeconds(ProcessHandle process) {
     try {
       String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
-      // after the command name in parentheses: state, then 10 fields, then utime and stime (fields 14 and 15)
+      // after the command name in parentheses: state, then 10 fields, then utime and stime (fields
+      // 14 and 15)
       String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
       return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS_PER_SECOND;
     } catch (IOException | RuntimeException e) {
@@ -58,7 +64,10 @@ final class CpuMeter {
     }
   }
 
-  /** Busy CPU seconds of the whole machine (all cores), from /proc/stat: total minus idle and iowait. */
+  /**
+   * Busy CPU seconds of the whole machine (all cores), from /proc/stat: total minus idle and
+   * iowait.
+   */
   static double machineBusySeconds() {
     try {
       String first = Files.readAllLines(Path.of("/proc/stat")).get(0).trim();

@@ -4,8 +4,9 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 
 /**
- * Where a measured node's parts run. Every workload asks its deployment for a node and measures from that node's
- * sequencer side, so the same workload code measures one JVM and, once it exists, a cluster over loopback.
+ * Where a measured node's parts run. Every workload asks its deployment for a node and measures
+ * from that node's sequencer side, so the same workload code measures one JVM and, once it exists,
+ * a cluster over loopback.
  */
 public interface Deployment {
 
@@ -13,26 +14,33 @@ public interface Deployment {
   String name();
 
   /**
-   * Starts a node that runs the queue and the sequencer, plus {@code workers} serving every bench task type, and
-   * returns once every one of those workers is Ready.
+   * Starts a node that runs the queue and the sequencer, plus {@code workers} serving every bench
+   * task type, and returns once every one of those workers is Ready.
    *
    * @throws WorkloadSkipped when this deployment cannot run it (yet)
    */
   BenchNode start(String name, WorkerGroup workers) throws WorkloadSkipped;
 
-  /** The journal of the nodes it starts ({@code --journal}): the {@code journal=} field of every line. */
+  /**
+   * The journal of the nodes it starts ({@code --journal}): the {@code journal=} field of every
+   * line.
+   */
   Journal journal();
 
   /**
-   * A started node: the sequencer side to measure from, whatever else must stop with it (worker processes), and what
-   * to clean up once it has stopped (its journal's store).
+   * A started node: the sequencer side to measure from, whatever else must stop with it (worker
+   * processes), and what to clean up once it has stopped (its journal's store).
    */
-  record BenchNode(ProverNode node, AutoCloseable others, AutoCloseable after) implements AutoCloseable {
+  record BenchNode(ProverNode node, AutoCloseable others, AutoCloseable after)
+      implements AutoCloseable {
     BenchNode(ProverNode node, AutoCloseable others) {
       this(node, others, null);
     }
 
-    /** Stops all of it; a failure to stop comes back unchecked (interrupted: with the thread's flag kept). */
+    /**
+     * Stops all of it; a failure to stop comes back unchecked (interrupted: with the thread's flag
+     * kept).
+     */
     @Override
     public void close() {
       try {
@@ -48,7 +56,8 @@ public interface Deployment {
     }
 
     private void stopAll() throws Exception {
-      // the others first: a worker node leaves the cluster gracefully while this node is still there to see it go
+      // the others first: a worker node leaves the cluster gracefully while this node is still
+      // there to see it go
       try {
         if (others != null) {
           others.close();

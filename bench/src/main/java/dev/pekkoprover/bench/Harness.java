@@ -12,9 +12,10 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * The benchmark harness: runs the named workloads and prints one machine-readable line per measurement on stdout,
- * {@code ours <workload> key=value ...}, the shape of the BullMQ baseline's {@code bullmq ...} lines; comment lines
- * start with {@code #}. {@code bench/run.sh} runs it next to the baseline and {@link Ratios} compares the two.
+ * The benchmark harness: runs the named workloads and prints one machine-readable line per
+ * measurement on stdout, {@code ours <workload> key=value ...}, the shape of the BullMQ baseline's
+ * {@code bullmq ...} lines; comment lines start with {@code #}. {@code bench/run.sh} runs it next
+ * to the baseline and {@link Ratios} compares the two.
  *
  * <pre>{@code
  * java -jar bench/target/bench.jar all                      # every one-JVM workload
@@ -31,18 +32,25 @@ public final class Harness {
       options = Options.parse(args);
       Journal.of(options); // a missing database URL is a usage error, before anything starts
     } catch (IllegalArgumentException e) {
-      System.err.println(e.getMessage().equals("help") ? Options.USAGE : e.getMessage() + "\n" + Options.USAGE);
+      System.err.println(
+          e.getMessage().equals("help") ? Options.USAGE : e.getMessage() + "\n" + Options.USAGE);
       System.exit(2);
       return;
     }
-    boolean ok = run(options, line -> {
-      System.out.println(line);
-      System.out.flush();
-    });
+    boolean ok =
+        run(
+            options,
+            line -> {
+              System.out.println(line);
+              System.out.flush();
+            });
     System.exit(ok ? 0 : 1);
   }
 
-  /** Runs the workloads of {@code options}, handing each output line to {@code out}; false if any failed. */
+  /**
+   * Runs the workloads of {@code options}, handing each output line to {@code out}; false if any
+   * failed.
+   */
   public static boolean run(Options options, Consumer<String> out) {
     BenchConfig config = BenchConfig.load(options.conf());
     Deployment deployment = Deployment.named(options.deployment(), config, Journal.of(options));
@@ -57,13 +65,24 @@ public final class Harness {
 
   private static String header(Options options) {
     Runtime runtime = Runtime.getRuntime();
-    String gc = ManagementFactory.getGarbageCollectorMXBeans().stream()
-        .map(bean -> bean.getName().replace(' ', '_')).reduce((a, b) -> a + "," + b).orElse("?");
-    return String.format(Locale.ROOT,
+    String gc =
+        ManagementFactory.getGarbageCollectorMXBeans().stream()
+            .map(bean -> bean.getName().replace(' ', '_'))
+            .reduce((a, b) -> a + "," + b)
+            .orElse("?");
+    return String.format(
+        Locale.ROOT,
         "# ours harness java=%s vm=%s cpus=%d xmx_mb=%d gc=%s loadavg=%s deployment=%s journal=%s runs=%s workloads=%s%s",
-        System.getProperty("java.version"), System.getProperty("java.vm.name").replace(' ', '_'),
-        runtime.availableProcessors(), runtime.maxMemory() >> 20, gc, loadAverage(), options.deployment(), options.journal(),
-        options.runs() > 0 ? options.runs() : "default", String.join(",", options.workloads()),
+        System.getProperty("java.version"),
+        System.getProperty("java.vm.name").replace(' ', '_'),
+        runtime.availableProcessors(),
+        runtime.maxMemory() >> 20,
+        gc,
+        loadAverage(),
+        options.deployment(),
+        options.journal(),
+        options.runs() > 0 ? options.runs() : "default",
+        String.join(",", options.workloads()),
         options.conf().isBlank() ? "" : " conf=" + options.conf().replaceAll("\\s+", "_"));
   }
 
@@ -76,7 +95,10 @@ public final class Harness {
     }
   }
 
-  /** Waits for a stage at the edge of the framework (the harness is its client); fails after {@code seconds}. */
+  /**
+   * Waits for a stage at the edge of the framework (the harness is its client); fails after {@code
+   * seconds}.
+   */
   static <T> T await(CompletionStage<T> stage, long seconds) {
     try {
       return stage.toCompletableFuture().get(seconds, TimeUnit.SECONDS);

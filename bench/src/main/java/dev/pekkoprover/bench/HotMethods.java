@@ -13,9 +13,10 @@ import jdk.jfr.consumer.RecordedStackTrace;
 import jdk.jfr.consumer.RecordingFile;
 
 /**
- * Reads a JFR recording and prints where the CPU samples fall: the top methods by self time (the sampled frame), by
- * total time (anywhere on the stack), and the framework's own methods ({@code dev.pekkoprover}) by total time. The
- * profiling step of {@code BENCHMARKS.md}; works on Java 17, which has no {@code jfr view}.
+ * Reads a JFR recording and prints where the CPU samples fall: the top methods by self time (the
+ * sampled frame), by total time (anywhere on the stack), and the framework's own methods ({@code
+ * dev.pekkoprover}) by total time. The profiling step of {@code BENCHMARKS.md}; works on Java 17,
+ * which has no {@code jfr view}.
  *
  * <pre>{@code
  * java -XX:StartFlightRecording=filename=/tmp/tp.jfr,settings=profile -jar bench/target/bench.jar throughput
@@ -53,7 +54,8 @@ public final class HotMethods {
       if (frames.size() > 1) {
         selfByCaller.merge(name(frames.get(0)) + "  <-  " + name(frames.get(1)), 1, Integer::sum);
       }
-      components.merge(component(frames, thread == null ? "?" : thread.getJavaName()), 1, Integer::sum);
+      components.merge(
+          component(frames, thread == null ? "?" : thread.getJavaName()), 1, Integer::sum);
       Set<String> seen = new HashSet<>();
       for (RecordedFrame frame : frames) {
         String name = name(frame);
@@ -64,31 +66,41 @@ public final class HotMethods {
     }
     System.out.println("# " + samples + " execution samples");
     print("threads", threads, samples, top);
-    print("component (the framework actor whose message was being handled)", components, samples, top);
+    print(
+        "component (the framework actor whose message was being handled)",
+        components,
+        samples,
+        top);
     print("self", self, samples, top);
     print("self, with its caller", selfByCaller, samples, top);
     print("total", total, samples, top);
     Map<String, Integer> ours = new HashMap<>();
-    total.forEach((name, count) -> {
-      if (name.startsWith("dev.pekkoprover.") && !name.startsWith("dev.pekkoprover.bench.")) {
-        ours.put(name, count);
-      }
-    });
+    total.forEach(
+        (name, count) -> {
+          if (name.startsWith("dev.pekkoprover.") && !name.startsWith("dev.pekkoprover.bench.")) {
+            ours.put(name, count);
+          }
+        });
     print("framework (total)", ours, samples, top);
   }
 
   /**
-   * Which part of the system a sample belongs to: the innermost framework actor class on the stack (queue, worker,
-   * flow, sequencer), else Pekko's own machinery on a dispatcher thread, else the thread.
+   * Which part of the system a sample belongs to: the innermost framework actor class on the stack
+   * (queue, worker, flow, sequencer), else Pekko's own machinery on a dispatcher thread, else the
+   * thread.
    */
-  /** The queue actor's plain classes (its bookkeeping and what it split out): their samples count as the actor's. */
+  /**
+   * The queue actor's plain classes (its bookkeeping and what it split out): their samples count as
+   * the actor's.
+   */
   private static final Set<String> PLAIN_QUEUE_CLASSES =
       Set.of("TaskQueueState", "WorkerLadder", "IntrusiveList", "WorkerOutbox", "QueueStatus");
 
   private static String component(List<RecordedFrame> frames, String thread) {
     for (RecordedFrame frame : frames) {
       String type = frame.getMethod().getType().getName();
-      if (type.startsWith("dev.pekkoprover.") && !type.startsWith("dev.pekkoprover.bench.")
+      if (type.startsWith("dev.pekkoprover.")
+          && !type.startsWith("dev.pekkoprover.bench.")
           && !type.startsWith("dev.pekkoprover.protocol.")) {
         int dollar = type.indexOf('$');
         String outer = dollar < 0 ? type : type.substring(0, dollar);
@@ -120,6 +132,7 @@ public final class HotMethods {
     counts.entrySet().stream()
         .sorted((a, b) -> Integer.compare(b.getValue(), a.getValue()))
         .limit(top)
-        .forEach(e -> System.out.printf("%6.1f%%  %s%n", 100.0 * e.getValue() / samples, e.getKey()));
+        .forEach(
+            e -> System.out.printf("%6.1f%%  %s%n", 100.0 * e.getValue() / samples, e.getKey()));
   }
 }

@@ -4,15 +4,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The best possible makespan of a pairwise reduction tree on {@code capacity} slots when every task takes the same
- * time and hand-offs cost nothing: the yardstick of the scheduling-quality workload.
+ * The best possible makespan of a pairwise reduction tree on {@code capacity} slots when every task
+ * takes the same time and hand-offs cost nothing: the yardstick of the scheduling-quality workload.
  *
- * <p>The tree: {@code leaves} leaf tasks, then adjacent results merged pairwise level by level (an odd one out moves
- * up unmerged), so {@code leaves - 1} merges. For unit-time tasks whose dependencies form an in-tree, Hu's
- * highest-level-first list schedule is optimal; {@link #optimalSteps} simulates it. The simple bound {@code
- * max(critical path, tasks / capacity)} is below it as soon as the top of the tree cannot fill the slots: for 64
- * leaves on 8 slots the bound is 15.9 steps, the optimum 18 (the last three steps hold at most 1 + 2 + 4 tasks, so the
- * other 120 need at least 15 more).
+ * <p>The tree: {@code leaves} leaf tasks, then adjacent results merged pairwise level by level (an
+ * odd one out moves up unmerged), so {@code leaves - 1} merges. For unit-time tasks whose
+ * dependencies form an in-tree, Hu's highest-level-first list schedule is optimal; {@link
+ * #optimalSteps} simulates it. The simple bound {@code max(critical path, tasks / capacity)} is
+ * below it as soon as the top of the tree cannot fill the slots: for 64 leaves on 8 slots the bound
+ * is 15.9 steps, the optimum 18 (the last three steps hold at most 1 + 2 + 4 tasks, so the other
+ * 120 need at least 15 more).
  */
 public final class IdealSchedule {
   private IdealSchedule() {}
@@ -74,7 +75,10 @@ public final class IdealSchedule {
     return 2 * leaves - 1;
   }
 
-  /** [parent index or -1, level = tasks from here to the root inclusive] per task; leaves are 0..leaves-1. */
+  /**
+   * [parent index or -1, level = tasks from here to the root inclusive] per task; leaves are
+   * 0..leaves-1.
+   */
   private static List<int[]> build(int leaves) {
     int tasks = tasks(leaves);
     int[] parent = new int[tasks];

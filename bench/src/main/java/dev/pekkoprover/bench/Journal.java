@@ -15,15 +15,16 @@ import java.util.UUID;
 import java.util.stream.Stream;
 
 /**
- * The sequencer's durability in a measured node ({@code --journal}): {@code none} (in memory, the default), {@code h2}
- * (as {@code prover run} configures it: H2 in a file of a fresh temporary data directory) or {@code postgres} (as a
- * cluster's sequencer node configures it: {@code --db-url}, or {@code PROVER_TEST_DB_URL}, {@code _USER},
- * {@code _PASSWORD}).
+ * The sequencer's durability in a measured node ({@code --journal}): {@code none} (in memory, the
+ * default), {@code h2} (as {@code prover run} configures it: H2 in a file of a fresh temporary data
+ * directory) or {@code postgres} (as a cluster's sequencer node configures it: {@code --db-url}, or
+ * {@code PROVER_TEST_DB_URL}, {@code _USER}, {@code _PASSWORD}).
  *
- * <p>Every node gets a store of its own: a fresh H2 directory (deleted when the node closes), or for PostgreSQL a
- * persistence id prefix of its own ({@code prover.persistence.id-prefix = bench-<random>}) whose rows are deleted when
- * the node closes, so a measurement never recovers an earlier one's results and the database does not grow. Within a
- * node, the workloads salt every input with a run number ({@link Workloads}), since results are stored by content.
+ * <p>Every node gets a store of its own: a fresh H2 directory (deleted when the node closes), or
+ * for PostgreSQL a persistence id prefix of its own ({@code prover.persistence.id-prefix =
+ * bench-<random>}) whose rows are deleted when the node closes, so a measurement never recovers an
+ * earlier one's results and the database does not grow. Within a node, the workloads salt every
+ * input with a run number ({@link Workloads}), since results are stored by content.
  */
 final class Journal {
   static final Journal NONE = new Journal("none", null, null, null);
@@ -47,12 +48,18 @@ final class Journal {
       case "postgres" -> {
         String url = orEnv(options.dbUrl(), "PROVER_TEST_DB_URL");
         if (url == null) {
-          throw new IllegalArgumentException("--journal postgres needs --db-url or PROVER_TEST_DB_URL");
+          throw new IllegalArgumentException(
+              "--journal postgres needs --db-url or PROVER_TEST_DB_URL");
         }
-        yield new Journal("postgres", url, orEnv(options.dbUser(), "PROVER_TEST_DB_USER"),
+        yield new Journal(
+            "postgres",
+            url,
+            orEnv(options.dbUser(), "PROVER_TEST_DB_USER"),
             orEnv(options.dbPassword(), "PROVER_TEST_DB_PASSWORD"));
       }
-      default -> throw new IllegalArgumentException("--journal must be none, h2 or postgres, was " + options.journal());
+      default ->
+          throw new IllegalArgumentException(
+              "--journal must be none, h2 or postgres, was " + options.journal());
     };
   }
 
@@ -76,14 +83,18 @@ final class Journal {
   /** A node's configuration with its own store, and what to clean up once the node is closed. */
   record Opened(Config config, AutoCloseable cleanup) {}
 
-  /** Configures a fresh store for one node on top of {@code base}; fails at once when PostgreSQL cannot be reached. */
+  /**
+   * Configures a fresh store for one node on top of {@code base}; fails at once when PostgreSQL
+   * cannot be reached.
+   */
   Opened open(Config base) {
     if (!durable()) {
       return new Opened(base, null);
     }
     String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-    Config withPrefix = ConfigFactory.parseString("prover.persistence.id-prefix = \"" + prefix + "\"")
-        .withFallback(base);
+    Config withPrefix =
+        ConfigFactory.parseString("prover.persistence.id-prefix = \"" + prefix + "\"")
+            .withFallback(base);
     try {
       if (kind.equals("h2")) {
         Path dir = Files.createTempDirectory("bench-journal-");
@@ -105,16 +116,21 @@ final class Journal {
 
   private static void check(Config config) {
     if (!config.getBoolean("prover.persistence.enabled")) {
-      throw new IllegalStateException("the journal's configuration left prover.persistence.enabled off");
+      throw new IllegalStateException(
+          "the journal's configuration left prover.persistence.enabled off");
     }
   }
 
   private void probe() throws SQLException {
     DriverManager.setLoginTimeout(10);
-    DriverManager.getConnection(url, user, password).close(); // reachable, and the credentials are good
+    DriverManager.getConnection(url, user, password)
+        .close(); // reachable, and the credentials are good
   }
 
-  /** Deletes this node's events and snapshots (event_tag rows go with their events: ON DELETE CASCADE). */
+  /**
+   * Deletes this node's events and snapshots (event_tag rows go with their events: ON DELETE
+   * CASCADE).
+   */
   private void deleteRows(String prefix) throws SQLException {
     try (Connection connection = DriverManager.getConnection(url, user, password)) {
       for (String table : new String[] {"event_journal", "snapshot"}) {

@@ -4,7 +4,10 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.sequencer.StartupPlan;
 
-/** Everything in this JVM: {@code LocalTaskQueue}, the sequencer and local workers in one actor system. */
+/**
+ * Everything in this JVM: {@code LocalTaskQueue}, the sequencer and local workers in one actor
+ * system.
+ */
 record JvmDeployment(BenchConfig config, Journal journal) implements Deployment {
   @Override
   public String name() {
@@ -24,7 +27,10 @@ record JvmDeployment(BenchConfig config, Journal journal) implements Deployment 
     return new BenchNode(node, null, store.cleanup());
   }
 
-  /** A node with the queue and a sequencer whose start-up has nothing to compile (fixed registration parameters). */
+  /**
+   * A node with the queue and a sequencer whose start-up has nothing to compile (fixed registration
+   * parameters).
+   */
   static ProverNode.Builder builder(BenchConfig config, String name) {
     return builder(config.config(), name);
   }
@@ -37,6 +43,9 @@ record JvmDeployment(BenchConfig config, Journal journal) implements Deployment 
         .sequencer(StartupPlan.fixed(REGISTRATION));
   }
 
-  /** What every bench worker gets at registration: nothing it needs, but the life cycle runs as in production. */
+  /**
+   * What every bench worker gets at registration: nothing it needs, but the life cycle runs as in
+   * production.
+   */
   static final String REGISTRATION = "bench-parameters";
 }

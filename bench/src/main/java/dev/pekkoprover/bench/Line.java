@@ -4,9 +4,10 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * One machine-readable output line, the shape of the BullMQ baseline's: {@code ours <kind> key=value ...}, values
- * without spaces. A figure measured over several runs is written as its median plus {@code <key>_min} and {@code
- * <key>_max}, so that a reader (or {@link Ratios}) can take the median and still see the spread.
+ * One machine-readable output line, the shape of the BullMQ baseline's: {@code ours <kind>
+ * key=value ...}, values without spaces. A figure measured over several runs is written as its
+ * median plus {@code <key>_min} and {@code <key>_max}, so that a reader (or {@link Ratios}) can
+ * take the median and still see the spread.
  */
 public final class Line {
   private final StringBuilder text;
@@ -19,9 +20,15 @@ public final class Line {
     return new Line("ours", kind);
   }
 
-  /** An identifying field (c=64, mode=paced, deployment=jvm) or any text value; spaces become underscores. */
+  /**
+   * An identifying field (c=64, mode=paced, deployment=jvm) or any text value; spaces become
+   * underscores.
+   */
   public Line tag(String key, Object value) {
-    text.append(' ').append(key).append('=').append(String.valueOf(value).trim().replaceAll("\\s+", "_"));
+    text.append(' ')
+        .append(key)
+        .append('=')
+        .append(String.valueOf(value).trim().replaceAll("\\s+", "_"));
     return this;
   }
 

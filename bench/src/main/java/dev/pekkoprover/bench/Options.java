@@ -6,12 +6,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The harness's command line, read once: which workloads, in which deployment, how big, how many runs. Defaults are
- * the baseline's sizes (BullMQ's bench.mjs), so that a bare run compares like with like.
+ * The harness's command line, read once: which workloads, in which deployment, how big, how many
+ * runs. Defaults are the baseline's sizes (BullMQ's bench.mjs), so that a bare run compares like
+ * with like.
  *
  * @param workloads workload names in run order
- * @param deployment {@code jvm} (everything in this JVM) or {@code cluster} (worker in another process)
- * @param runs measured runs per measurement, reported as median [min..max]; -1 means each workload's own default
+ * @param deployment {@code jvm} (everything in this JVM) or {@code cluster} (worker in another
+ *     process)
+ * @param runs measured runs per measurement, reported as median [min..max]; -1 means each
+ *     workload's own default
  * @param warmup unreported runs before them (JIT warm-up); -1 means each workload's own default
  * @param tasks no-op tasks per throughput run (baseline: 20,000)
  * @param conc worker concurrencies for throughput (baseline: 1, 8, 64)
@@ -24,11 +27,13 @@ import java.util.Set;
  * @param workMs simulated compute times per task in the scheduling workload, one measurement each
  * @param workers workers of the fleet start-up workload
  * @param pending tasks of the pending-heap workload
- * @param conf extra HOCON for every node (e.g. a dispatcher setting to try), or empty; several --conf join, the
- *     later winning
- * @param histogram print the heap's top classes (a class histogram) in the heap workloads, as comment lines
+ * @param conf extra HOCON for every node (e.g. a dispatcher setting to try), or empty; several
+ *     --conf join, the later winning
+ * @param histogram print the heap's top classes (a class histogram) in the heap workloads, as
+ *     comment lines
  * @param journal the sequencer's durability: none (in memory), h2 or postgres ({@link Journal})
- * @param dbUrl PostgreSQL JDBC URL for {@code --journal postgres}, or null (then PROVER_TEST_DB_URL)
+ * @param dbUrl PostgreSQL JDBC URL for {@code --journal postgres}, or null (then
+ *     PROVER_TEST_DB_URL)
  * @param dbUser its user, or null (then PROVER_TEST_DB_USER)
  * @param dbPassword its password, or null (then PROVER_TEST_DB_PASSWORD)
  */
@@ -55,11 +60,16 @@ public record Options(
     String dbUser,
     String dbPassword) {
 
-  /** Workloads run by {@code all}; the heap workloads want a JVM of their own and a fixed -Xmx, so they are apart. */
-  public static final List<String> ALL = List.of("throughput", "latency", "tree", "sched", "fleet", "join");
+  /**
+   * Workloads run by {@code all}; the heap workloads want a JVM of their own and a fixed -Xmx, so
+   * they are apart.
+   */
+  public static final List<String> ALL =
+      List.of("throughput", "latency", "tree", "sched", "fleet", "join");
 
   public static final List<String> KNOWN =
-      List.of("throughput", "latency", "tree", "sched", "fleet", "join", "idle-heap", "pending-heap");
+      List.of(
+          "throughput", "latency", "tree", "sched", "fleet", "join", "idle-heap", "pending-heap");
 
   public static final String USAGE =
       """
@@ -88,12 +98,17 @@ public record Options(
         --quick                    tiny sizes, one run, no warm-up (smoke test)
       """;
 
-  /** {@code --tls off}: plain TCP between the bench cluster's nodes (an override in {@code --conf}'s text). */
+  /**
+   * {@code --tls off}: plain TCP between the bench cluster's nodes (an override in {@code --conf}'s
+   * text).
+   */
   private static String withTls(String conf, String value) {
     return switch (value) {
       case "on" -> conf;
-      case "off" -> conf.isBlank() ? "pekko.remote.artery.transport = tcp"
-          : conf + "\npekko.remote.artery.transport = tcp";
+      case "off" ->
+          conf.isBlank()
+              ? "pekko.remote.artery.transport = tcp"
+              : conf + "\npekko.remote.artery.transport = tcp";
       default -> throw new IllegalArgumentException("--tls must be on or off, was " + value);
     };
   }
@@ -190,8 +205,28 @@ public record Options(
       workers = Math.min(workers, 5);
       pending = Math.min(pending, 10_000);
     }
-    return new Options(List.copyOf(workloads), deployment, runs, warmup, tasks, conc, latTasks, rate, latConc,
-        trees, leaves, treeConc, workMs, workers, pending, conf, histogram, journal, dbUrl, dbUser, dbPassword);
+    return new Options(
+        List.copyOf(workloads),
+        deployment,
+        runs,
+        warmup,
+        tasks,
+        conc,
+        latTasks,
+        rate,
+        latConc,
+        trees,
+        leaves,
+        treeConc,
+        workMs,
+        workers,
+        pending,
+        conf,
+        histogram,
+        journal,
+        dbUrl,
+        dbUser,
+        dbPassword);
   }
 
   /** The measured runs of a workload: the --runs flag if given, else the workload's own default. */
@@ -199,14 +234,16 @@ public record Options(
     return runs > 0 ? runs : workloadDefault;
   }
 
-  /** The warm-up runs of a workload: the --warmup flag if given, else the workload's own default. */
+  /**
+   * The warm-up runs of a workload: the --warmup flag if given, else the workload's own default.
+   */
   public int warmupOr(int workloadDefault) {
     return warmup >= 0 ? warmup : workloadDefault;
   }
 
   private static void addWorkload(Set<String> workloads, String name) {
     switch (name) {
-      case "" -> { }
+      case "" -> {}
       case "all" -> workloads.addAll(ALL);
       case "memory" -> workloads.addAll(List.of("idle-heap", "pending-heap"));
       default -> {

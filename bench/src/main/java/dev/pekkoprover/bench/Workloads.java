@@ -33,9 +33,10 @@ import org.apache.pekko.actor.typed.eventstream.EventStream;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * The workloads, each the same as the BullMQ baseline's where the baseline has one. Every workload prints one line per
- * measurement ({@link Line}); warm-up runs are not reported, measured runs are summarised as median [min..max], and
- * each measured run is also echoed as a {@code #} comment line with its raw figures.
+ * The workloads, each the same as the BullMQ baseline's where the baseline has one. Every workload
+ * prints one line per measurement ({@link Line}); warm-up runs are not reported, measured runs are
+ * summarised as median [min..max], and each measured run is also echoed as a {@code #} comment line
+ * with its raw figures.
  */
 final class Workloads {
   private static final MemoryMXBean MEMORY = ManagementFactory.getMemoryMXBean();
@@ -52,12 +53,19 @@ final class Workloads {
     this.out = out;
   }
 
-  /** Runs one workload by name; a failure is printed as an {@code error=} line and returned as false. */
+  /**
+   * Runs one workload by name; a failure is printed as an {@code error=} line and returned as
+   * false.
+   */
   boolean run(String workload) {
     try {
       if (deployment.journal().durable() && !DURABLE_WORKLOADS.contains(workload)) {
-        skippedLine(Line.ours(workload).tag("deployment", deployment.name()).tag("journal", deployment.journal().name()),
-            new WorkloadSkipped("not_measured_with_a_journal(only_" + String.join(",", DURABLE_WORKLOADS) + ")"));
+        skippedLine(
+            Line.ours(workload)
+                .tag("deployment", deployment.name())
+                .tag("journal", deployment.journal().name()),
+            new WorkloadSkipped(
+                "not_measured_with_a_journal(only_" + String.join(",", DURABLE_WORKLOADS) + ")"));
         return true;
       }
       switch (workload) {
@@ -81,29 +89,40 @@ final class Workloads {
       }
       return true;
     } catch (Exception | AssertionError e) {
-      out.accept(Line.ours(workload).tag("deployment", deployment.name()).tag("error", String.valueOf(e)).toString());
+      out.accept(
+          Line.ours(workload)
+              .tag("deployment", deployment.name())
+              .tag("error", String.valueOf(e))
+              .toString());
       e.printStackTrace();
       return false;
     }
   }
 
-  /** The workloads that measure a durable sequencer ({@code --journal h2|postgres}): their inputs are salted. */
+  /**
+   * The workloads that measure a durable sequencer ({@code --journal h2|postgres}): their inputs
+   * are salted.
+   */
   static final List<String> DURABLE_WORKLOADS = List.of("throughput", "tree", "sched");
 
   /** Runs so far that took a salt: see {@link #salt()}. */
   private long salted;
 
   /**
-   * The sequence number base of one run's inputs ({@link BenchTasks#works(int, long, long)}). With a journal, results
-   * are stored by content, so every run (warm-up, measured, each tree) gets inputs no other run of the node had: base
-   * = run number x 2^24 (a run has fewer tasks; a tree's merge inputs, sums of leaf values, then differ too). Without
-   * one, 0: the inputs are as they always were.
+   * The sequence number base of one run's inputs ({@link BenchTasks#works(int, long, long)}). With
+   * a journal, results are stored by content, so every run (warm-up, measured, each tree) gets
+   * inputs no other run of the node had: base = run number x 2^24 (a run has fewer tasks; a tree's
+   * merge inputs, sums of leaf values, then differ too). Without one, 0: the inputs are as they
+   * always were.
    */
   private long salt() {
     return deployment.journal().durable() ? (++salted) << 24 : 0;
   }
 
-  /** A flow's name: with a journal, one of its own per run (a completed name's stored outcome would answer at once). */
+  /**
+   * A flow's name: with a journal, one of its own per run (a completed name's stored outcome would
+   * answer at once).
+   */
   private String flowName(String name, long salt) {
     return deployment.journal().durable() ? name + "-" + (salt >> 24) : name;
   }
@@ -116,12 +135,14 @@ final class Workloads {
 
   /**
    * Tags what the node measured really ran with: its journal, whether its meters are on ({@code
-   * prover.metrics.enabled}, as the node's actor system has it) and, across processes, whether its transport is
-   * mutual TLS ({@code tls=on}: Artery's {@code tls-tcp}, as shipped) or plain TCP ({@code tls=off}).
+   * prover.metrics.enabled}, as the node's actor system has it) and, across processes, whether its
+   * transport is mutual TLS ({@code tls=on}: Artery's {@code tls-tcp}, as shipped) or plain TCP
+   * ({@code tls=off}).
    */
   private Line setup(Line line, ProverNode node) {
-    Line tagged = line.tag("journal", deployment.journal().name())
-        .tag("metrics", ProverMetrics.get(node.system()).enabled() ? "on" : "off");
+    Line tagged =
+        line.tag("journal", deployment.journal().name())
+            .tag("metrics", ProverMetrics.get(node.system()).enabled() ? "on" : "off");
     if (!(deployment instanceof ClusterDeployment)) {
       return tagged;
     }
@@ -130,19 +151,27 @@ final class Workloads {
   }
 
   /**
-   * With a journal: checks that the measured runs' results were all written to the store (so the figure is not an
-   * in-memory one) and adds the store's counters to the line; {@code stored} results written over the measured runs.
+   * With a journal: checks that the measured runs' results were all written to the store (so the
+   * figure is not an in-memory one) and adds the store's counters to the line; {@code stored}
+   * results written over the measured runs.
    */
   private Line storeCheck(Line line, ProverNode node, long before, long expected) {
     if (!deployment.journal().durable()) {
       return line;
     }
     ProvingOrchestrator.StoreStats stats = Harness.await(node.storeStats(), 10);
-    check(stats.writer() != null, "journal " + deployment.journal().name() + " but the node has no result store");
+    check(
+        stats.writer() != null,
+        "journal " + deployment.journal().name() + " but the node has no result store");
     long stored = stats.writer().results() - before;
-    check(stored == expected, "the result store wrote " + stored + " results over the measured runs, expected "
-        + expected);
-    return line.tag("stored", stored).tag("store_writes", stats.writer().writes())
+    check(
+        stored == expected,
+        "the result store wrote "
+            + stored
+            + " results over the measured runs, expected "
+            + expected);
+    return line.tag("stored", stored)
+        .tag("store_writes", stats.writer().writes())
         .tag("store_batch_max", stats.writer().largestBatch())
         .tag("store_write_mean_us", stats.writer().meanWriteMicros())
         .tag("store_write_max_us", stats.writer().maxWriteMicros())
@@ -151,15 +180,20 @@ final class Workloads {
 
   // ---------------------------------------------------------------- throughput
 
-  /** 20,000 no-op tasks added in bulk by one flow, one worker at concurrency c: first enqueue to last result. */
+  /**
+   * 20,000 no-op tasks added in bulk by one flow, one worker at concurrency c: first enqueue to
+   * last result.
+   */
   private void throughput() throws Exception {
     int n = options.tasks();
     for (int c : options.conc()) {
-      Line line = Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
+      Line line =
+          Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
       try (BenchNode bench = deployment.start("tp-c" + c, WorkerGroup.allTypes(1, c))) {
         setup(line, bench.node());
         long storedBefore = 0;
-        // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and keep the spread
+        // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and
+        // keep the spread
         boolean acrossProcesses = deployment instanceof ClusterDeployment;
         int runs = options.runsOr(acrossProcesses ? 5 : 10);
         int warmup = options.warmupOr(acrossProcesses ? 3 : 10);
@@ -171,27 +205,42 @@ final class Workloads {
           BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0, salt));
           if (r == 0) {
             storedBefore = storedResults(bench.node());
-            series.start(); // CPU over all measured runs: a single short run is below /proc/stat's 10 ms resolution
+            series
+                .start(); // CPU over all measured runs: a single short run is below /proc/stat's 10
+            // ms resolution
           }
           long submitted = System.nanoTime();
           FlowResult.Completed done =
               Harness.await(bench.node().runWithStats(flowName("throughput", salt), flow), 300);
           long returned = System.nanoTime();
-          check(done.result().equals((long) n), "throughput flow completed with " + done.result() + " results");
+          check(
+              done.result().equals((long) n),
+              "throughput flow completed with " + done.result() + " results");
           check(done.stats().duplicates() == 0, "duplicates: " + done.stats().duplicates());
-          check(done.stats().reused() == 0, done.stats().reused() + " tasks answered from the store, not run");
+          check(
+              done.stats().reused() == 0,
+              done.stats().reused() + " tasks answered from the store, not run");
           double seconds = (flow.lastResultNanos - flow.firstEnqueueNanos) / 1e9;
           if (r >= 0) {
             perSecond[r] = n / seconds;
             endToEnd[r] = n / ((returned - submitted) / 1e9);
-            comment(Line.ours("throughput").tag("run", r + 1).tag("c", c).value("tasks_per_s", perSecond[r], 0)
-                .value("wall_s", seconds, 4));
+            comment(
+                Line.ours("throughput")
+                    .tag("run", r + 1)
+                    .tag("c", c)
+                    .value("tasks_per_s", perSecond[r], 0)
+                    .value("wall_s", seconds, 4));
           }
         }
         double[] load = series.stop();
         storeCheck(line, bench.node(), storedBefore, (long) runs * n);
-        out.accept(cpu(line.spread("tasks_per_s", perSecond, 0).value("e2e_tasks_per_s", Line.median(endToEnd), 0)
-            .tag("runs", runs), load).toString());
+        out.accept(
+            cpu(
+                    line.spread("tasks_per_s", perSecond, 0)
+                        .value("e2e_tasks_per_s", Line.median(endToEnd), 0)
+                        .tag("runs", runs),
+                    load)
+                .toString());
       } catch (WorkloadSkipped skipped) {
         skippedLine(line, skipped);
       }
@@ -210,8 +259,12 @@ final class Workloads {
   /** 2,000 tasks one at a time from one flow: push to result, at the flow. */
   private void sequentialLatency(int c) throws Exception {
     int n = options.latTasks();
-    Line line = Line.ours("latency").tag("mode", "sequential").tag("c", c).tag("deployment", deployment.name())
-        .tag("tasks", n);
+    Line line =
+        Line.ours("latency")
+            .tag("mode", "sequential")
+            .tag("c", c)
+            .tag("deployment", deployment.name())
+            .tag("tasks", n);
     try (BenchNode bench = deployment.start("lat-seq-c" + c, WorkerGroup.allTypes(1, c))) {
       setup(line, bench.node());
       int runs = options.runsOr(5);
@@ -226,7 +279,9 @@ final class Workloads {
         Harness.await(bench.node().run("latency", flow), 120);
         if (r >= 0) {
           results.add(r, flow.latencyNanos);
-          comment(results.runLine(r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
+          comment(
+              results.runLine(
+                  r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
         }
       }
       out.accept(results.summary(line, series.stop()).toString());
@@ -236,15 +291,21 @@ final class Workloads {
   }
 
   /**
-   * 2,000 tasks at a fixed rate, open loop: each task is its own small flow started through the sequencer ({@code
-   * ProverNode.run}), because a flow's logic can only push from its own callbacks; a pacing thread starts one every
-   * 1/rate seconds whether or not earlier ones are done. Latency: submit to result, at the flow.
+   * 2,000 tasks at a fixed rate, open loop: each task is its own small flow started through the
+   * sequencer ({@code ProverNode.run}), because a flow's logic can only push from its own
+   * callbacks; a pacing thread starts one every 1/rate seconds whether or not earlier ones are
+   * done. Latency: submit to result, at the flow.
    */
   private void pacedLatency(int c) throws Exception {
     int n = options.latTasks();
     int rate = options.rate();
-    Line line = Line.ours("latency").tag("mode", "paced").tag("rate", rate).tag("c", c)
-        .tag("deployment", deployment.name()).tag("tasks", n);
+    Line line =
+        Line.ours("latency")
+            .tag("mode", "paced")
+            .tag("rate", rate)
+            .tag("c", c)
+            .tag("deployment", deployment.name())
+            .tag("tasks", n);
     try (BenchNode bench = deployment.start("lat-paced-c" + c, WorkerGroup.allTypes(1, c))) {
       setup(line, bench.node());
       int runs = options.runsOr(3);
@@ -276,8 +337,13 @@ final class Workloads {
           }
           long now = System.nanoTime();
           late = Math.max(late, now - target);
-          flows.add(bench.node().run("paced", BenchFlows.single(BenchTasks.NOOP, inputs.get(i), now, latencies, pushed, i))
-              .toCompletableFuture());
+          flows.add(
+              bench
+                  .node()
+                  .run(
+                      "paced",
+                      BenchFlows.single(BenchTasks.NOOP, inputs.get(i), now, latencies, pushed, i))
+                  .toCompletableFuture());
         }
         int timeouts = 0;
         for (CompletableFuture<Long> flow : flows) {
@@ -294,14 +360,23 @@ final class Workloads {
           fromPush.add(r, pushed);
           achieved[r] = tasks / ((end - start) / 1e9);
           lateMax[r] = late / 1e6;
-          comment(results.runLine(r, Line.ours("latency").tag("run", r + 1).tag("mode", "paced").tag("c", c))
-              .value("achieved_rate", achieved[r], 0).value("pacing_late_max_ms", lateMax[r], 3));
+          comment(
+              results
+                  .runLine(
+                      r, Line.ours("latency").tag("run", r + 1).tag("mode", "paced").tag("c", c))
+                  .value("achieved_rate", achieved[r], 0)
+                  .value("pacing_late_max_ms", lateMax[r], 3));
         }
       }
       // push_*: from the flow's push, i.e. without starting the flow through the sequencer
-      out.accept(results.summary(line, series.stop()).value("push_p50_ms", Line.median(fromPush.p50), 4)
-          .value("push_p99_ms", Line.median(fromPush.p99), 4).value("achieved_rate", Line.median(achieved), 0)
-          .value("pacing_late_max_ms", Line.max(lateMax), 3).toString());
+      out.accept(
+          results
+              .summary(line, series.stop())
+              .value("push_p50_ms", Line.median(fromPush.p50), 4)
+              .value("push_p99_ms", Line.median(fromPush.p99), 4)
+              .value("achieved_rate", Line.median(achieved), 0)
+              .value("pacing_late_max_ms", Line.max(lateMax), 3)
+              .toString());
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
     }
@@ -339,25 +414,37 @@ final class Workloads {
     }
 
     Line runLine(int r, Line line) {
-      return line.value("p50_ms", p50[r], 4).value("p90_ms", p90[r], 4).value("p99_ms", p99[r], 4)
+      return line.value("p50_ms", p50[r], 4)
+          .value("p90_ms", p90[r], 4)
+          .value("p99_ms", p99[r], 4)
           .value("max_ms", max[r], 3);
     }
 
-    /** The summary line; {@code load} is [this JVM's CPU %, everything else's] over all measured runs. */
+    /**
+     * The summary line; {@code load} is [this JVM's CPU %, everything else's] over all measured
+     * runs.
+     */
     Line summary(Line line, double[] load) {
-      return cpu(line.spread("p50_ms", p50, 4).spread("p90_ms", p90, 4).spread("p99_ms", p99, 4)
-          .spread("max_ms", max, 3).value("mean_ms", Line.median(mean), 4).tag("runs", p50.length), load);
+      return cpu(
+          line.spread("p50_ms", p50, 4)
+              .spread("p90_ms", p90, 4)
+              .spread("p99_ms", p99, 4)
+              .spread("max_ms", max, 3)
+              .value("mean_ms", Line.median(mean), 4)
+              .tag("runs", p50.length),
+          load);
     }
   }
 
   // ---------------------------------------------------------------- trees
 
   /**
-   * 64 leaves, then 63 pairwise merges, one worker at concurrency 8; submit to root, at the flow. {@code
-   * mode=flow}: the framework's own tree, {@link FanOutReduce} (leaf and merge are two task types; each merge as soon
-   * as two adjacent ranges are in). {@code mode=pairs}: the baseline's algorithm ({@link BenchFlows.Pairs}: one task
-   * type, balanced pairs). {@code workMs > 0}: every task takes that simulated time, and the makespan is compared with
-   * the optimal schedule's ({@link IdealSchedule}).
+   * 64 leaves, then 63 pairwise merges, one worker at concurrency 8; submit to root, at the flow.
+   * {@code mode=flow}: the framework's own tree, {@link FanOutReduce} (leaf and merge are two task
+   * types; each merge as soon as two adjacent ranges are in). {@code mode=pairs}: the baseline's
+   * algorithm ({@link BenchFlows.Pairs}: one task type, balanced pairs). {@code workMs > 0}: every
+   * task takes that simulated time, and the makespan is compared with the optimal schedule's
+   * ({@link IdealSchedule}).
    */
   private void tree(double workMs, String mode) throws Exception {
     boolean timed = workMs > 0;
@@ -366,8 +453,14 @@ final class Workloads {
     int trees = options.trees();
     long workNanos = BenchTasks.millisToNanos(workMs);
     String kind = timed ? "sched" : "tree";
-    Line line = Line.ours(kind).tag("mode", mode).tag("c", c).tag("leaves", leaves)
-        .tag("deployment", deployment.name()).tag("tasks", IdealSchedule.tasks(leaves)).tag("trees", trees);
+    Line line =
+        Line.ours(kind)
+            .tag("mode", mode)
+            .tag("c", c)
+            .tag("leaves", leaves)
+            .tag("deployment", deployment.name())
+            .tag("tasks", IdealSchedule.tasks(leaves))
+            .tag("trees", trees);
     if (timed) {
       line.value("work_ms", workMs, 2);
     }
@@ -375,7 +468,8 @@ final class Workloads {
       skippedLine(line, new WorkloadSkipped("the_pairs_tree_needs_a_power_of_two_of_leaves"));
       return;
     }
-    try (BenchNode bench = deployment.start(kind + "-" + mode + "-c" + c, WorkerGroup.allTypes(1, c))) {
+    try (BenchNode bench =
+        deployment.start(kind + "-" + mode + "-c" + c, WorkerGroup.allTypes(1, c))) {
       setup(line, bench.node());
       long storedBefore = 0;
       int runs = options.runsOr(timed ? 3 : 5);
@@ -394,11 +488,13 @@ final class Workloads {
         }
         BenchTasks.takeMeanTimedNanos();
         for (int t = 0; t < trees; t++) {
-          long salt = salt(); // each tree its own inputs: leaf i is salt + i, so its root is leaves x salt more
+          long salt =
+              salt(); // each tree its own inputs: leaf i is salt + i, so its root is leaves x salt
+          // more
           FlowLogic<Long> reduce =
               mode.equals("pairs")
-                  ? new BenchFlows.Pairs(timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos,
-                      salt)
+                  ? new BenchFlows.Pairs(
+                      timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos, salt)
                   : new FanOutReduce<>(
                       timed ? BenchTasks.TIMED : BenchTasks.NOOP,
                       BenchTasks.works(leaves, workNanos, salt),
@@ -406,10 +502,15 @@ final class Workloads {
                       (Long left, Long right) -> new Merge(left, right, workNanos));
           BenchFlows.Timed<Long> flow = new BenchFlows.Timed<>(reduce);
           long submitted = System.nanoTime();
-          FlowResult.Completed done = Harness.await(bench.node().runWithStats(flowName(kind, salt), flow), 120);
+          FlowResult.Completed done =
+              Harness.await(bench.node().runWithStats(flowName(kind, salt), flow), 120);
           long root = (Long) done.result();
-          check(root == expectedRoot + leaves * salt, "tree root " + root + ", expected " + (expectedRoot + leaves * salt));
-          check(done.stats().reused() == 0, done.stats().reused() + " tasks answered from the store, not run");
+          check(
+              root == expectedRoot + leaves * salt,
+              "tree root " + root + ", expected " + (expectedRoot + leaves * salt));
+          check(
+              done.stats().reused() == 0,
+              done.stats().reused() + " tasks answered from the store, not run");
           times[t] = (flow.completedNanos - submitted) / 1e6;
         }
         double meanTask = BenchTasks.takeMeanTimedNanos() / 1e6;
@@ -418,24 +519,36 @@ final class Workloads {
           mins[r] = Line.min(times);
           maxs[r] = Line.max(times);
           meanTaskMs[r] = meanTask;
-          comment(Line.ours(kind).tag("run", r + 1).tag("mode", mode).tag("c", c).value("median_ms", medians[r], 3)
-              .value("min_ms", mins[r], 3).value("max_ms", maxs[r], 3));
+          comment(
+              Line.ours(kind)
+                  .tag("run", r + 1)
+                  .tag("mode", mode)
+                  .tag("c", c)
+                  .value("median_ms", medians[r], 3)
+                  .value("min_ms", mins[r], 3)
+                  .value("max_ms", maxs[r], 3));
         }
       }
       double median = Line.median(medians);
-      line.spread("median_ms", medians, 3).value("min_ms", Line.min(mins), 3).value("max_ms", Line.max(maxs), 3)
+      line.spread("median_ms", medians, 3)
+          .value("min_ms", Line.min(mins), 3)
+          .value("max_ms", Line.max(maxs), 3)
           .value("tasks_per_s", IdealSchedule.tasks(leaves) / (median / 1000), 0);
       if (timed) {
         int steps = IdealSchedule.optimalSteps(leaves, c);
         double ideal = steps * workMs;
         double idealMeasured = steps * Line.median(meanTaskMs);
-        line.tag("ideal_steps", steps).value("ideal_ms", ideal, 3).value("ratio", median / ideal, 4)
-            .value("task_ms_measured", Line.median(meanTaskMs), 4).value("ideal_measured_ms", idealMeasured, 3)
+        line.tag("ideal_steps", steps)
+            .value("ideal_ms", ideal, 3)
+            .value("ratio", median / ideal, 4)
+            .value("task_ms_measured", Line.median(meanTaskMs), 4)
+            .value("ideal_measured_ms", idealMeasured, 3)
             .value("ratio_measured", median / idealMeasured, 4)
             .value("simple_bound_ms", IdealSchedule.simpleBound(leaves, c) * workMs, 3);
       }
       double[] load = series.stop();
-      storeCheck(line, bench.node(), storedBefore, (long) runs * trees * IdealSchedule.tasks(leaves));
+      storeCheck(
+          line, bench.node(), storedBefore, (long) runs * trees * IdealSchedule.tasks(leaves));
       out.accept(cpu(line.tag("runs", runs), load).toString());
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
@@ -445,9 +558,9 @@ final class Workloads {
   // ---------------------------------------------------------------- start-up
 
   /**
-   * 100 workers in one JVM, all starting at once with the node; they register one after another through the
-   * registration loop. Time from the node's actors being spawned to every worker Ready ({@code ready_ms}), and
-   * including the actor system's own start ({@code with_system_ms}).
+   * 100 workers in one JVM, all starting at once with the node; they register one after another
+   * through the registration loop. Time from the node's actors being spawned to every worker Ready
+   * ({@code ready_ms}), and including the actor system's own start ({@code with_system_ms}).
    */
   private void fleet() throws Exception {
     int workers = options.workers();
@@ -466,7 +579,8 @@ final class Workloads {
         series.start();
       }
       long t0 = System.nanoTime();
-      ProverNode node = JvmDeployment.builder(config, "fleet").workers(WorkerGroup.allTypes(workers, 1)).start();
+      ProverNode node =
+          JvmDeployment.builder(config, "fleet").workers(WorkerGroup.allTypes(workers, 1)).start();
       long spawned = System.nanoTime();
       try {
         Harness.await(node.ready(), 60);
@@ -476,21 +590,30 @@ final class Workloads {
         if (r >= 0) {
           ready[r] = (allReady - spawned) / 1e6;
           withSystem[r] = (allReady - t0) / 1e6;
-          comment(Line.ours("fleet").tag("run", r + 1).value("ready_ms", ready[r], 2)
-              .value("with_system_ms", withSystem[r], 2));
+          comment(
+              Line.ours("fleet")
+                  .tag("run", r + 1)
+                  .value("ready_ms", ready[r], 2)
+                  .value("with_system_ms", withSystem[r], 2));
         }
       } finally {
         node.close();
       }
     }
     double[] load = series.stop();
-    out.accept(cpu(line.spread("ready_ms", ready, 2).spread("with_system_ms", withSystem, 2).tag("runs", runs), load)
-        .toString());
+    out.accept(
+        cpu(
+                line.spread("ready_ms", ready, 2)
+                    .spread("with_system_ms", withSystem, 2)
+                    .tag("runs", runs),
+                load)
+            .toString());
   }
 
   /**
-   * A worker joining a running node. In one JVM ({@code deployment=jvm}) the analogue: {@code addWorker} to that
-   * worker Ready (it registers through the loop like any newcomer). Across processes: member Up to worker Ready.
+   * A worker joining a running node. In one JVM ({@code deployment=jvm}) the analogue: {@code
+   * addWorker} to that worker Ready (it registers through the loop like any newcomer). Across
+   * processes: member Up to worker Ready.
    */
   private void join() throws Exception {
     Line line = Line.ours("join").tag("deployment", deployment.name());
@@ -503,24 +626,30 @@ final class Workloads {
       ProverNode node = bench.node();
       Map<String, CompletableFuture<Long>> readyAt = new ConcurrentHashMap<>();
       ActorRef<WorkerStateChanged> listener =
-          node.system().systemActorOf(
-              Behaviors.receive(WorkerStateChanged.class)
-                  .onMessage(
-                      WorkerStateChanged.class,
-                      changed -> {
-                        if (changed.state() == WorkerState.READY) {
-                          readyAt.computeIfAbsent(changed.workerId(), id -> new CompletableFuture<>())
-                              .complete(System.nanoTime());
-                        }
-                        return Behaviors.same();
-                      })
-                  .build(),
-              "bench-ready-listener",
-              Props.empty());
-      node.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, listener));
+          node.system()
+              .systemActorOf(
+                  Behaviors.receive(WorkerStateChanged.class)
+                      .onMessage(
+                          WorkerStateChanged.class,
+                          changed -> {
+                            if (changed.state() == WorkerState.READY) {
+                              readyAt
+                                  .computeIfAbsent(
+                                      changed.workerId(), id -> new CompletableFuture<>())
+                                  .complete(System.nanoTime());
+                            }
+                            return Behaviors.same();
+                          })
+                      .build(),
+                  "bench-ready-listener",
+                  Props.empty());
+      node.system()
+          .eventStream()
+          .tell(new EventStream.Subscribe<>(WorkerStateChanged.class, listener));
       // the subscription is in place once a marker published after it comes back
       String marker = "subscribed-" + UUID.randomUUID();
-      node.system().eventStream()
+      node.system()
+          .eventStream()
           .tell(new EventStream.Publish<>(new WorkerStateChanged(marker, "-", WorkerState.READY)));
       Harness.await(readyAt.computeIfAbsent(marker, id -> new CompletableFuture<>()), 10);
 
@@ -533,9 +662,11 @@ final class Workloads {
           series.start();
         }
         long t0 = System.nanoTime();
-        // the joined workers stay (idle, Ready): stopping them would only add the queue's clean-up to the next run
+        // the joined workers stay (idle, Ready): stopping them would only add the queue's clean-up
+        // to the next run
         String workerId = Harness.await(node.addWorker(List.of(), 1), 10);
-        long at = Harness.await(readyAt.computeIfAbsent(workerId, id -> new CompletableFuture<>()), 10);
+        long at =
+            Harness.await(readyAt.computeIfAbsent(workerId, id -> new CompletableFuture<>()), 10);
         if (r >= 0) {
           ready[r] = (at - t0) / 1e6;
           comment(Line.ours("join").tag("run", r + 1).value("ready_ms", ready[r], 3));
@@ -547,13 +678,14 @@ final class Workloads {
   }
 
   /**
-   * A worker node process joining a running cluster (the bench node, with one worker process already serving):
-   * {@code ready_ms} from the new member's Up to its worker Ready (its node's {@code ready()}), wall clock on this
-   * machine. Up is the earlier of two sightings: the bench node's {@code MemberUp} event and the new node's own
-   * (its {@code registerOnMemberUp}); Pekko publishes member events once gossip has converged, so neither is the
-   * leader's decision itself and either may come first. {@code seen_up_ms}: the new node's sighting minus the bench
-   * node's. {@code launch_to_up_ms}: from starting the process (a fresh JVM, as a
-   * joining node is) to the bench node's sighting, for scale.
+   * A worker node process joining a running cluster (the bench node, with one worker process
+   * already serving): {@code ready_ms} from the new member's Up to its worker Ready (its node's
+   * {@code ready()}), wall clock on this machine. Up is the earlier of two sightings: the bench
+   * node's {@code MemberUp} event and the new node's own (its {@code registerOnMemberUp}); Pekko
+   * publishes member events once gossip has converged, so neither is the leader's decision itself
+   * and either may come first. {@code seen_up_ms}: the new node's sighting minus the bench node's.
+   * {@code launch_to_up_ms}: from starting the process (a fresh JVM, as a joining node is) to the
+   * bench node's sighting, for scale.
    */
   private void clusterJoin(ClusterDeployment cluster, Line line) throws Exception {
     try (BenchNode bench = cluster.start("join", WorkerGroup.allTypes(1, 1))) {
@@ -573,35 +705,49 @@ final class Workloads {
             cluster.launchWorker(node, "joining" + (r + warmup + 1), WorkerGroup.allTypes(1, 1))) {
           long readyMicros = joining.awaitReady(90);
           String address = joining.address(10);
-          long upMicros = Harness.await(upAt.computeIfAbsent(address, a -> new CompletableFuture<>()), 10);
+          long upMicros =
+              Harness.await(upAt.computeIfAbsent(address, a -> new CompletableFuture<>()), 10);
           ClusterDeployment.awaitRegistered(node, joining.workerIds(), 10);
           long seenUpMicros = joining.seenUpMicros(10);
           if (r >= 0) {
-            // the earlier of the two sightings of Up: a node publishes MemberUp only once gossip converges, so the
+            // the earlier of the two sightings of Up: a node publishes MemberUp only once gossip
+            // converges, so the
             // bench node (the leader, which decided it) may hear it after the new node does
             ready[r] = (readyMicros - Math.min(upMicros, seenUpMicros)) / 1e3;
             seenUp[r] = (seenUpMicros - upMicros) / 1e3;
             launchToUp[r] = (upMicros - joining.launchedMicros()) / 1e3;
-            comment(Line.ours("join").tag("run", r + 1).value("ready_ms", ready[r], 3)
-                .value("seen_up_ms", seenUp[r], 3).value("launch_to_up_ms", launchToUp[r], 1));
+            comment(
+                Line.ours("join")
+                    .tag("run", r + 1)
+                    .value("ready_ms", ready[r], 3)
+                    .value("seen_up_ms", seenUp[r], 3)
+                    .value("launch_to_up_ms", launchToUp[r], 1));
           }
         }
       }
       double[] load = series.stop();
-      out.accept(cpu(line.spread("ready_ms", ready, 3).spread("seen_up_ms", seenUp, 3)
-          .spread("launch_to_up_ms", launchToUp, 1).tag("runs", runs),
-          new double[] {load[0], load[1] + load[2]}).toString());
+      out.accept(
+          cpu(
+                  line.spread("ready_ms", ready, 3)
+                      .spread("seen_up_ms", seenUp, 3)
+                      .spread("launch_to_up_ms", launchToUp, 1)
+                      .tag("runs", runs),
+                  new double[] {load[0], load[1] + load[2]})
+              .toString());
     }
   }
 
   // ---------------------------------------------------------------- memory
 
   /**
-   * Heap of an idle node (queue, sequencer and one Ready worker) over the JVM's baseline, and what each further
-   * worker adds (a node with {@code --workers} workers). Run in a JVM of its own.
+   * Heap of an idle node (queue, sequencer and one Ready worker) over the JVM's baseline, and what
+   * each further worker adds (a node with {@code --workers} workers). Run in a JVM of its own.
    */
   private void idleHeap() throws Exception {
-    Line line = Line.ours("idle-heap").tag("deployment", deployment.name()).tag("workers", options.workers());
+    Line line =
+        Line.ours("idle-heap")
+            .tag("deployment", deployment.name())
+            .tag("workers", options.workers());
     if (!deployment.name().equals("jvm")) {
       skippedLine(line, new WorkloadSkipped(ONE_JVM_ONLY));
       return;
@@ -620,19 +766,27 @@ final class Workloads {
         one[r] = single / (1 << 20);
         used[r] = withNode / (double) (1 << 20);
         perWorker[r] = (many - single) / Math.max(1, options.workers() - 1) / 1024;
-        comment(Line.ours("idle-heap").tag("run", r + 1).value("node_mb", one[r], 2)
-            .value("per_worker_kb", perWorker[r], 1));
+        comment(
+            Line.ours("idle-heap")
+                .tag("run", r + 1)
+                .value("node_mb", one[r], 2)
+                .value("per_worker_kb", perWorker[r], 1));
       }
     }
-    out.accept(line.spread("node_mb", one, 2).value("used_heap_mb", Line.median(used), 1)
-        .spread("per_worker_kb", perWorker, 1).tag("runs", runs)
-        .value("xmx_mb", Runtime.getRuntime().maxMemory() / (double) (1 << 20), 0).toString());
+    out.accept(
+        line.spread("node_mb", one, 2)
+            .value("used_heap_mb", Line.median(used), 1)
+            .spread("per_worker_kb", perWorker, 1)
+            .tag("runs", runs)
+            .value("xmx_mb", Runtime.getRuntime().maxMemory() / (double) (1 << 20), 0)
+            .toString());
   }
 
   private long idleNodeHeap(int workers) throws Exception {
     BenchNode idle = deployment.start("idle", WorkerGroup.allTypes(workers, 1));
     try {
-      Thread.sleep(1000); // let start-up garbage and lazy structures settle; the node is idle meanwhile
+      Thread.sleep(
+          1000); // let start-up garbage and lazy structures settle; the node is idle meanwhile
       return usedHeapAfterGc();
     } finally {
       idle.close();
@@ -640,14 +794,19 @@ final class Workloads {
   }
 
   /**
-   * 1,000,000 pending ~200-byte tasks in one queue that no worker serves. {@code mode=queue}: enqueued straight into
-   * the queue actor in batches of 10,000 (the queue's bookkeeping alone); {@code mode=flow}: pushed by one flow, so
-   * the sequencer's per-task records count too. Heap used after GC minus the node's own, and per task.
+   * 1,000,000 pending ~200-byte tasks in one queue that no worker serves. {@code mode=queue}:
+   * enqueued straight into the queue actor in batches of 10,000 (the queue's bookkeeping alone);
+   * {@code mode=flow}: pushed by one flow, so the sequencer's per-task records count too. Heap used
+   * after GC minus the node's own, and per task.
    */
   private void pendingHeap() throws Exception {
     for (String mode : List.of("queue", "flow")) {
       int n = options.pending();
-      Line line = Line.ours("pending-heap").tag("mode", mode).tag("deployment", deployment.name()).tag("tasks", n);
+      Line line =
+          Line.ours("pending-heap")
+              .tag("mode", mode)
+              .tag("deployment", deployment.name())
+              .tag("tasks", n);
       if (!deployment.name().equals("jvm")) {
         skippedLine(line, new WorkloadSkipped(ONE_JVM_ONLY));
         continue;
@@ -666,11 +825,14 @@ final class Workloads {
           if (mode.equals("queue")) {
             enqueueDirectly(node, n);
           } else {
-            node.run("pending", (FlowLogic<Long>) scope -> {
-              for (int i = 0; i < n; i++) {
-                scope.push(BenchTasks.NOOP, BenchTasks.work(i, 0), seq -> { });
-              }
-            });
+            node.run(
+                "pending",
+                (FlowLogic<Long>)
+                    scope -> {
+                      for (int i = 0; i < n; i++) {
+                        scope.push(BenchTasks.NOOP, BenchTasks.work(i, 0), seq -> {});
+                      }
+                    });
           }
           awaitPending(node, n);
           long t1 = System.nanoTime();
@@ -682,22 +844,34 @@ final class Workloads {
             heap[r] = (after - base) / (double) (1 << 20);
             used[r] = after / (double) (1 << 20);
             rate[r] = n / ((t1 - t0) / 1e9);
-            comment(Line.ours("pending-heap").tag("run", r + 1).tag("mode", mode).value("heap_mb", heap[r], 1)
-                .value("bytes_per_task", (after - base) / (double) n, 0).value("used_heap_mb", used[r], 1));
+            comment(
+                Line.ours("pending-heap")
+                    .tag("run", r + 1)
+                    .tag("mode", mode)
+                    .value("heap_mb", heap[r], 1)
+                    .value("bytes_per_task", (after - base) / (double) n, 0)
+                    .value("used_heap_mb", used[r], 1));
           }
         } finally {
           node.close();
         }
       }
       double median = Line.median(heap);
-      out.accept(line.spread("heap_mb", heap, 1).value("bytes_per_task", median * (1 << 20) / n, 0)
-          .value("used_heap_mb", Line.median(used), 1).value("enqueue_per_s", Line.median(rate), 0)
-          .value("xmx_mb", Runtime.getRuntime().maxMemory() / (double) (1 << 20), 0).tag("runs", runs)
-          .toString());
+      out.accept(
+          line.spread("heap_mb", heap, 1)
+              .value("bytes_per_task", median * (1 << 20) / n, 0)
+              .value("used_heap_mb", Line.median(used), 1)
+              .value("enqueue_per_s", Line.median(rate), 0)
+              .value("xmx_mb", Runtime.getRuntime().maxMemory() / (double) (1 << 20), 0)
+              .tag("runs", runs)
+              .toString());
     }
   }
 
-  /** Enqueues n tasks into the queue actor in batches, as a flow's fan-out would, replies going nowhere. */
+  /**
+   * Enqueues n tasks into the queue actor in batches, as a flow's fan-out would, replies going
+   * nowhere.
+   */
   private static void enqueueDirectly(ProverNode node, int n) throws Exception {
     ActorRef<QueueCommand> queue = node.queue();
     int batch = 10_000;
@@ -706,7 +880,14 @@ final class Workloads {
       int to = Math.min(n, from + batch);
       List<TaskEnvelope> tasks = new ArrayList<>(to - from);
       for (int i = from; i < to; i++) {
-        tasks.add(new TaskEnvelope("pending:" + i, "pending", runId, BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0)));
+        tasks.add(
+            new TaskEnvelope(
+                "pending:" + i,
+                "pending",
+                runId,
+                BenchTasks.NOOP.name(),
+                1,
+                BenchTasks.work(i, 0)));
       }
       queue.tell(new QueueCommand.Enqueue(tasks, node.system().ignoreRef()));
       if ((to / batch) % 10 == 0) {
@@ -725,11 +906,19 @@ final class Workloads {
     }
   }
 
-  /** Prints the top classes of the live heap as comment lines (the JVM's GC.class_histogram diagnostic command). */
+  /**
+   * Prints the top classes of the live heap as comment lines (the JVM's GC.class_histogram
+   * diagnostic command).
+   */
   private void histogram(int top) throws Exception {
-    String text = (String) ManagementFactory.getPlatformMBeanServer().invoke(
-        new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "gcClassHistogram",
-        new Object[] {new String[0]}, new String[] {String[].class.getName()});
+    String text =
+        (String)
+            ManagementFactory.getPlatformMBeanServer()
+                .invoke(
+                    new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"),
+                    "gcClassHistogram",
+                    new Object[] {new String[0]},
+                    new String[] {String[].class.getName()});
     text.lines().limit(top + 2).forEach(row -> out.accept("# histogram " + row.trim()));
   }
 
@@ -746,8 +935,9 @@ final class Workloads {
   private static final String ONE_JVM_ONLY = "a_one-JVM_measurement(heap_of_one_JVM)";
 
   /**
-   * CPU over the measured runs ({@link CpuMeter#stop()}): this JVM's, the rest of the machine's, and, when the worker
-   * runs in a process of its own (cross-process deployment), that process's as {@code worker_cpu_pct}.
+   * CPU over the measured runs ({@link CpuMeter#stop()}): this JVM's, the rest of the machine's,
+   * and, when the worker runs in a process of its own (cross-process deployment), that process's as
+   * {@code worker_cpu_pct}.
    */
   static Line cpu(Line line, double[] load) {
     line.value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0);

@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks trees' roots). About
- * 40 s, so it runs only with {@code -Pbench-smoke} ({@code .ci/run} does), not in every {@code mvn verify}.
+ * Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks
+ * trees' roots). About 40 s, so it runs only with {@code -Pbench-smoke} ({@code .ci/run} does), not
+ * in every {@code mvn verify}.
  */
 @Tag("bench-smoke")
 class HarnessSmokeTest {
@@ -23,9 +24,12 @@ class HarnessSmokeTest {
     return Ratios.parse(lines);
   }
 
-  private static Ratios.Result only(List<Ratios.Result> results, String kind, String key, String value) {
+  private static Ratios.Result only(
+      List<Ratios.Result> results, String kind, String key, String value) {
     List<Ratios.Result> found =
-        results.stream().filter(r -> r.kind().equals(kind) && (key == null || r.has(key, value))).toList();
+        results.stream()
+            .filter(r -> r.kind().equals(kind) && (key == null || r.has(key, value)))
+            .toList();
     assertEquals(1, found.size(), kind + " " + key + "=" + value + " in " + results);
     return found.get(0);
   }
@@ -33,12 +37,23 @@ class HarnessSmokeTest {
   @Test
   void everyOneJvmWorkloadPrintsItsMeasurement() {
     List<Ratios.Result> results =
-        run("all", "pending-heap", "--quick", "--conc", "1,4", "--lat-conc", "1,2", "--pending", "2000");
+        run(
+            "all",
+            "pending-heap",
+            "--quick",
+            "--conc",
+            "1,4",
+            "--lat-conc",
+            "1,2",
+            "--pending",
+            "2000");
     assertTrue(only(results, "throughput", "c", "4").number("tasks_per_s") > 0);
     assertTrue(only(results, "throughput", "c", "1").number("tasks_per_s") > 0);
     Ratios.Result sequential = only(results, "latency", "mode", "sequential");
     assertTrue(sequential.number("p50_ms") <= sequential.number("p99_ms"));
-    assertEquals(2, results.stream().filter(r -> r.kind().equals("latency") && r.has("mode", "paced")).count());
+    assertEquals(
+        2,
+        results.stream().filter(r -> r.kind().equals("latency") && r.has("mode", "paced")).count());
     assertTrue(only(results, "tree", "mode", "flow").number("median_ms") > 0);
     assertTrue(only(results, "tree", "mode", "pairs").number("median_ms") > 0);
     for (String mode : List.of("flow", "pairs")) {
@@ -57,14 +72,28 @@ class HarnessSmokeTest {
   @Test
   void theClusterDeploymentRunsTheWorkerInAProcessOfItsOwnAndLeavesNoProcessBehind() {
     List<Ratios.Result> results =
-        run("throughput", "join", "--quick", "--deployment", "cluster", "--conc", "4", "--tasks", "200");
+        run(
+            "throughput",
+            "join",
+            "--quick",
+            "--deployment",
+            "cluster",
+            "--conc",
+            "4",
+            "--tasks",
+            "200");
     Ratios.Result throughput = only(results, "throughput", "c", "4");
     assertTrue(throughput.number("tasks_per_s") > 0, throughput.toString());
-    assertTrue(throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
+    assertTrue(
+        throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
     Ratios.Result join = only(results, "join", "from", "member_up");
-    assertTrue(Double.isFinite(join.number("ready_ms")) && join.number("launch_to_up_ms") > 0, join.toString());
+    assertTrue(
+        Double.isFinite(join.number("ready_ms")) && join.number("launch_to_up_ms") > 0,
+        join.toString());
     assertTrue(results.stream().allMatch(r -> r.has("deployment", "cluster")));
-    assertEquals(0, ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+    assertEquals(
+        0,
+        ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
         "every worker process is gone");
   }
 
@@ -75,7 +104,9 @@ class HarnessSmokeTest {
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
     String summary = lines.get(2);
-    assertTrue(summary.startsWith("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=50 runs=2 "), summary);
+    assertTrue(
+        summary.startsWith("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=50 runs=2 "),
+        summary);
     double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
     double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
     assertTrue(p50 > 0 && p50 <= p99, summary);

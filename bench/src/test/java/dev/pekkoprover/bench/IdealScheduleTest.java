@@ -10,7 +10,11 @@ class IdealScheduleTest {
   void sixtyFourLeavesOnEightSlotsTakeEighteenSteps() {
     // 8 steps of leaves, 4 + 2 + 1 steps of the 32 + 16 + 8 merges, then 4, 2 and 1 merges alone
     assertEquals(18, IdealSchedule.optimalSteps(64, 8));
-    assertEquals(127 / 8.0, IdealSchedule.simpleBound(64, 8), 1e-9, "the weaker bound: 127 tasks on 8 slots");
+    assertEquals(
+        127 / 8.0,
+        IdealSchedule.simpleBound(64, 8),
+        1e-9,
+        "the weaker bound: 127 tasks on 8 slots");
   }
 
   @Test

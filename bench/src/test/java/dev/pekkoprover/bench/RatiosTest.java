@@ -16,93 +16,124 @@ class RatiosTest {
   }
 
   private static String lineStarting(List<String> out, String prefix) {
-    return out.stream().filter(l -> l.startsWith(prefix)).findFirst()
+    return out.stream()
+        .filter(l -> l.startsWith(prefix))
+        .findFirst()
         .orElseThrow(() -> new AssertionError("no line starting with '" + prefix + "' in " + out));
   }
 
   @Test
   void throughputIsComparedWithTheBaselinesMedianAtTheSameConcurrency() {
-    List<String> out = compare(
-        "ours throughput c=64 deployment=jvm tasks=20000 tasks_per_s=500000 tasks_per_s_min=1 tasks_per_s_max=2",
-        "bullmq throughput c=64 jobs=20000 jobs_per_s=9000 wall_s=2",
-        "bullmq throughput c=64 jobs=20000 jobs_per_s=10000 wall_s=2",
-        "bullmq throughput c=64 jobs=20000 jobs_per_s=11000 wall_s=2",
-        "bullmq throughput c=8 jobs=20000 jobs_per_s=5000 wall_s=2");
+    List<String> out =
+        compare(
+            "ours throughput c=64 deployment=jvm tasks=20000 tasks_per_s=500000 tasks_per_s_min=1 tasks_per_s_max=2",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=9000 wall_s=2",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=10000 wall_s=2",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=11000 wall_s=2",
+            "bullmq throughput c=8 jobs=20000 jobs_per_s=5000 wall_s=2");
     String ratio = lineStarting(out, "ratio throughput c=64 deployment=jvm");
     assertTrue(ratio.contains("bullmq=10000.0000"), ratio);
     assertTrue(ratio.contains("advantage=50.0x"), ratio);
-    assertEquals("target throughput_c64_jvm want=>=100x_bullmq got=50.0000x met=no",
+    assertEquals(
+        "target throughput_c64_jvm want=>=100x_bullmq got=50.0000x met=no",
         lineStarting(out, "target throughput_c64_jvm"));
   }
 
   @Test
   void latencyAndTreesCountLowerAsBetter() {
-    List<String> out = compare(
-        "ours latency mode=sequential c=1 deployment=jvm tasks=2000 p50_ms=0.02 p90_ms=0.03 p99_ms=0.05 max_ms=2",
-        "bullmq latency mode=sequential c=1 jobs=1980 p50_ms=0.80 p90_ms=1.2 p99_ms=4.00 max_ms=9",
-        "ours sched mode=flow c=8 leaves=64 deployment=jvm tasks=127 trees=10 work_ms=10.00 median_ms=190 ratio=1.0556",
-        "bullmq tree mode=events leaves=64 c=8 median_ms=45 aof=off",
-        "bullmq tree mode=events leaves=64 c=8 median_ms=250 aof=off work_ms=10",
-        "ours tree mode=flow c=8 leaves=64 deployment=jvm tasks=127 trees=10 median_ms=1.5");
-    assertTrue(lineStarting(out, "ratio latency mode=sequential c=1 deployment=jvm metric=p99_ms")
-        .contains("advantage=80.0x"));
-    assertTrue(lineStarting(out, "ratio tree mode=flow c=8 leaves=64 deployment=jvm vs=bullmq_events")
-        .contains("advantage=30.0x"), "the tree is compared with the baseline's tree without simulated work");
-    assertTrue(lineStarting(out, "ratio sched mode=flow c=8 leaves=64 work_ms=10.00 deployment=jvm vs=bullmq_events")
-        .contains("bullmq=250.0000"), "the timed tree is compared with the baseline's run at the same work_ms");
-    assertEquals("target latency_p99_jvm want=<=0.1ms got=0.0500ms met=yes", lineStarting(out, "target latency_p99_jvm"));
-    assertEquals("target tree_jvm want=<=2ms got=1.5000ms met=yes", lineStarting(out, "target tree_jvm"));
-    assertEquals("target sched_vs_ideal_flow_work_10.00ms want=<=1.05 got=1.0556 met=no",
+    List<String> out =
+        compare(
+            "ours latency mode=sequential c=1 deployment=jvm tasks=2000 p50_ms=0.02 p90_ms=0.03 p99_ms=0.05 max_ms=2",
+            "bullmq latency mode=sequential c=1 jobs=1980 p50_ms=0.80 p90_ms=1.2 p99_ms=4.00 max_ms=9",
+            "ours sched mode=flow c=8 leaves=64 deployment=jvm tasks=127 trees=10 work_ms=10.00 median_ms=190 ratio=1.0556",
+            "bullmq tree mode=events leaves=64 c=8 median_ms=45 aof=off",
+            "bullmq tree mode=events leaves=64 c=8 median_ms=250 aof=off work_ms=10",
+            "ours tree mode=flow c=8 leaves=64 deployment=jvm tasks=127 trees=10 median_ms=1.5");
+    assertTrue(
+        lineStarting(out, "ratio latency mode=sequential c=1 deployment=jvm metric=p99_ms")
+            .contains("advantage=80.0x"));
+    assertTrue(
+        lineStarting(out, "ratio tree mode=flow c=8 leaves=64 deployment=jvm vs=bullmq_events")
+            .contains("advantage=30.0x"),
+        "the tree is compared with the baseline's tree without simulated work");
+    assertTrue(
+        lineStarting(
+                out,
+                "ratio sched mode=flow c=8 leaves=64 work_ms=10.00 deployment=jvm vs=bullmq_events")
+            .contains("bullmq=250.0000"),
+        "the timed tree is compared with the baseline's run at the same work_ms");
+    assertEquals(
+        "target latency_p99_jvm want=<=0.1ms got=0.0500ms met=yes",
+        lineStarting(out, "target latency_p99_jvm"));
+    assertEquals(
+        "target tree_jvm want=<=2ms got=1.5000ms met=yes", lineStarting(out, "target tree_jvm"));
+    assertEquals(
+        "target sched_vs_ideal_flow_work_10.00ms want=<=1.05 got=1.0556 met=no",
         lineStarting(out, "target sched_vs_ideal"));
   }
 
   @Test
   void plainTcpLinesAreCostLinesBesideTheShippedTlsAndNeverJudged() {
-    List<String> out = compare(
-        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=60000 journal=none metrics=on tls=on",
-        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=80000 journal=none metrics=on tls=off",
-        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=70000 journal=none metrics=on tls=on",
-        "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=90000 journal=none metrics=on tls=off",
-        "bullmq throughput c=64 jobs=20000 jobs_per_s=5000 wall_s=2");
-    assertEquals("cost throughput c=64 deployment=cluster tasks=20000 journal=none metrics=on tls=off "
+    List<String> out =
+        compare(
+            "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=60000 journal=none metrics=on tls=on",
+            "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=80000 journal=none metrics=on tls=off",
+            "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=70000 journal=none metrics=on tls=on",
+            "ours throughput c=64 deployment=cluster tasks=20000 tasks_per_s=90000 journal=none metrics=on tls=off",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=5000 wall_s=2");
+    assertEquals(
+        "cost throughput c=64 deployment=cluster tasks=20000 journal=none metrics=on tls=off "
             + "metric=tasks_per_s with=85000.0000 plain=65000.0000 with_over_plain=1.3077",
         lineStarting(out, "cost throughput c=64 deployment=cluster"));
-    assertEquals("target throughput_c64_cluster want=>=10x_bullmq got=13.0000x met=yes",
-        lineStarting(out, "target throughput_c64_cluster"), "judged on the TLS lines, as shipped");
+    assertEquals(
+        "target throughput_c64_cluster want=>=10x_bullmq got=13.0000x met=yes",
+        lineStarting(out, "target throughput_c64_cluster"),
+        "judged on the TLS lines, as shipped");
   }
 
   @Test
   void disturbedBaselineRunsAreLeftOutWhenQuietOnesExist() {
-    List<String> out = compare(
-        "ours throughput c=64 deployment=jvm tasks_per_s=600000",
-        "bullmq throughput c=64 jobs_per_s=4000 other_cpu_pct=66",
-        "bullmq throughput c=64 jobs_per_s=10000 other_cpu_pct=1",
-        "bullmq throughput c=64 jobs_per_s=12000 other_cpu_pct=0");
+    List<String> out =
+        compare(
+            "ours throughput c=64 deployment=jvm tasks_per_s=600000",
+            "bullmq throughput c=64 jobs_per_s=4000 other_cpu_pct=66",
+            "bullmq throughput c=64 jobs_per_s=10000 other_cpu_pct=1",
+            "bullmq throughput c=64 jobs_per_s=12000 other_cpu_pct=0");
     String ratio = lineStarting(out, "ratio throughput c=64");
-    assertTrue(ratio.contains("bullmq=11000.0000") && ratio.contains("bullmq_runs=2 bullmq_disturbed_dropped=1"),
+    assertTrue(
+        ratio.contains("bullmq=11000.0000")
+            && ratio.contains("bullmq_runs=2 bullmq_disturbed_dropped=1"),
         ratio);
   }
 
   @Test
   void aSmokeRunsSmallerSizesAreNotJudged() {
-    List<String> out = compare(
-        "ours pending-heap mode=flow deployment=jvm tasks=10000 heap_mb=5 used_heap_mb=14.8",
-        "ours tree mode=flow c=4 leaves=8 deployment=jvm tasks=15 trees=2 median_ms=3.4");
-    assertEquals("target pending_1m_heap want=<=512MB got=14.8000MB met=not_judged(smaller_sizes_than_the_issue's)",
+    List<String> out =
+        compare(
+            "ours pending-heap mode=flow deployment=jvm tasks=10000 heap_mb=5 used_heap_mb=14.8",
+            "ours tree mode=flow c=4 leaves=8 deployment=jvm tasks=15 trees=2 median_ms=3.4");
+    assertEquals(
+        "target pending_1m_heap want=<=512MB got=14.8000MB met=not_judged(smaller_sizes_than_the_issue's)",
         lineStarting(out, "target pending_1m_heap"));
-    assertTrue(lineStarting(out, "target tree_jvm").endsWith("met=not_judged(smaller_sizes_than_the_issue's)"));
+    assertTrue(
+        lineStarting(out, "target tree_jvm")
+            .endsWith("met=not_judged(smaller_sizes_than_the_issue's)"));
   }
 
   @Test
   void skippedMeasurementsAreReportedAsSkippedTargets() {
-    List<String> out = compare(
-        "ours throughput c=64 deployment=cluster tasks=20000 skipped reason=not_yet",
-        "ours join deployment=cluster from=member_up skipped reason=not_yet",
-        "bullmq throughput c=64 jobs=20000 jobs_per_s=10000");
-    assertEquals("target throughput_c64_cluster want=>=10x_bullmq got=- met=skipped",
+    List<String> out =
+        compare(
+            "ours throughput c=64 deployment=cluster tasks=20000 skipped reason=not_yet",
+            "ours join deployment=cluster from=member_up skipped reason=not_yet",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=10000");
+    assertEquals(
+        "target throughput_c64_cluster want=>=10x_bullmq got=- met=skipped",
         lineStarting(out, "target throughput_c64_cluster"));
-    assertEquals("target join_ready_after_up want=<=100ms got=- met=skipped",
+    assertEquals(
+        "target join_ready_after_up want=<=100ms got=- met=skipped",
         lineStarting(out, "target join_ready_after_up"));
-    assertTrue(out.stream().noneMatch(l -> l.startsWith("ratio throughput c=64 deployment=cluster")));
+    assertTrue(
+        out.stream().noneMatch(l -> l.startsWith("ratio throughput c=64 deployment=cluster")));
   }
 }

@@ -20,9 +20,9 @@ import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
+import dev.pekkoprover.sequencer.StartupPlan;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -36,14 +36,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The reference appchain's main job, on any node that runs the sequencer: generate a seeded workload of signed
- * transfers, admit it through the mempool, produce blocks, prove them in batches through the queue and workers,
- * and check every batch proof against the sequencer's direct computation (state root, block hash, chaining).
+ * The reference appchain's main job, on any node that runs the sequencer: generate a seeded
+ * workload of signed transfers, admit it through the mempool, produce blocks, prove them in batches
+ * through the queue and workers, and check every batch proof against the sequencer's direct
+ * computation (state root, block hash, chaining).
  *
- * <p>Each batch is a flow named after its blocks and the hash of its last block, which chains the whole history
- * before it: with durability on ({@code prover.persistence}) a batch proven by an earlier run of the same chain is
- * returned from the store at once, and an unfinished one reuses every task result stored, so running the same job
- * again after a crash resumes it. It says from which block, and how much it reused.
+ * <p>Each batch is a flow named after its blocks and the hash of its last block, which chains the
+ * whole history before it: with durability on ({@code prover.persistence}) a batch proven by an
+ * earlier run of the same chain is returned from the store at once, and an unfinished one reuses
+ * every task result stored, so running the same job again after a crash resumes it. It says from
+ * which block, and how much it reused.
  */
 public final class AppchainJob {
   private AppchainJob() {}
@@ -96,7 +98,9 @@ public final class AppchainJob {
       StringBuilder text = new StringBuilder();
       text.append("== summary ==\n");
       text.append(String.format("blocks            %d%n", blocks));
-      text.append(String.format("transactions      %d (refused at the mempool: %d)%n", transactions, refused));
+      text.append(
+          String.format(
+              "transactions      %d (refused at the mempool: %d)%n", transactions, refused));
       text.append("tasks per type\n");
       tasksPerType.forEach((type, n) -> text.append(String.format("  %-30s %d%n", type, n)));
       double seconds = wallTime.toNanos() / 1e9;
@@ -107,13 +111,19 @@ public final class AppchainJob {
       text.append(String.format("proven last block %s%n", provenLastBlockHash));
       text.append(String.format("direct last block %s%n", directLastBlockHash));
       if (reuse != null) {
-        text.append(String.format("reused            %d batch proof(s) and %d task result(s) from the store%n",
-            reuse.batchesRestored(), reuse.tasksReused()));
+        text.append(
+            String.format(
+                "reused            %d batch proof(s) and %d task result(s) from the store%n",
+                reuse.batchesRestored(), reuse.tasksReused()));
         text.append(String.format("result store      %s%n", reuse.store()));
       }
       failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));
-      text.append(ok() ? "RESULT OK: the batch proofs match the direct computation\n"
-          : "RESULT FAILED: " + (failures.isEmpty() ? "the roots differ" : failures.size() + " failure(s)") + "\n");
+      text.append(
+          ok()
+              ? "RESULT OK: the batch proofs match the direct computation\n"
+              : "RESULT FAILED: "
+                  + (failures.isEmpty() ? "the roots differ" : failures.size() + " failure(s)")
+                  + "\n");
       return text.toString();
     }
   }
@@ -122,17 +132,24 @@ public final class AppchainJob {
    * What a durable run took from the store instead of computing it.
    *
    * @param batchesRestored batch proofs stored by an earlier run, returned without running
-   * @param tasksReused task results of the batches that ran found in the store (or computed by another batch)
+   * @param tasksReused task results of the batches that ran found in the store (or computed by
+   *     another batch)
    * @param store the result store's counters: results held, writes, batch sizes, write latency
    */
   public record Reuse(int batchesRestored, long tasksReused, String store) {}
 
-  /** The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker (0: never). */
+  /**
+   * The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker
+   * (0: never).
+   */
   public static TaskCatalog catalog(long crashEvery) {
     return TaskCatalog.of(CrashingTaskType.wrap(Appchain.taskTypes(), crashEvery));
   }
 
-  /** The names of the appchain's task types other than {@code excluded}: the rest of a split worker fleet. */
+  /**
+   * The names of the appchain's task types other than {@code excluded}: the rest of a split worker
+   * fleet.
+   */
   public static List<String> typesExcept(List<String> excluded) {
     List<String> names = new ArrayList<>();
     for (TaskType<?, ?> type : Appchain.taskTypes()) {
@@ -144,25 +161,35 @@ public final class AppchainJob {
   }
 
   /** Compile every circuit on some worker, then register workers with the verification keys. */
-  public static StartupPlan<CompileRequest, CompiledCircuit> startupPlan(AppchainSettings settings) {
-    return StartupPlan.of(CircuitCompilerTask.INSTANCE, Appchain.compileRequests(settings), Appchain::registrationParams);
+  public static StartupPlan<CompileRequest, CompiledCircuit> startupPlan(
+      AppchainSettings settings) {
+    return StartupPlan.of(
+        CircuitCompilerTask.INSTANCE,
+        Appchain.compileRequests(settings),
+        Appchain::registrationParams);
   }
 
   /**
-   * Runs the job on a node with a sequencer; its progress goes to {@code out} ({@link JobProgress}: a bar on a
-   * terminal, else a line once a second and once at the end; what it waits for; worker nodes joining and leaving).
+   * Runs the job on a node with a sequencer; its progress goes to {@code out} ({@link JobProgress}:
+   * a bar on a terminal, else a line once a second and once at the end; what it waits for; worker
+   * nodes joining and leaving).
    */
-  public static Summary run(ProverNode node, AppchainSettings settings, Options options, PrintStream out) {
+  public static Summary run(
+      ProverNode node, AppchainSettings settings, Options options, PrintStream out) {
     try (JobProgress progress = JobProgress.start(node, out, CircuitCompilerTask.NAME)) {
       return run(node, settings, options, progress);
     }
   }
 
-  private static Summary run(ProverNode node, AppchainSettings settings, Options options, JobProgress progress) {
+  private static Summary run(
+      ProverNode node, AppchainSettings settings, Options options, JobProgress progress) {
     progress.awaitReady();
-    VerificationKeys keys = (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
+    VerificationKeys keys =
+        (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
 
-    Workload workload = Workload.generate(options.seed(), options.accounts(), options.blocks(), options.txPerBlock());
+    Workload workload =
+        Workload.generate(
+            options.seed(), options.accounts(), options.blocks(), options.txPerBlock());
     Chain chain = Chain.create(workload.genesis(), settings);
     int accepted = workload.submitAll(chain);
     int refused = workload.transfers().size() - accepted;
@@ -172,14 +199,18 @@ public final class AppchainJob {
         block = chain.produceBlock(options.txPerBlock())) {
       traces.add(block.get());
     }
-    progress.println(String.format("produced %d blocks of %d transactions (%d refused at the mempool); proving in "
-        + "batches of %d", traces.size(), accepted, refused, options.blocksPerBatch()));
+    progress.println(
+        String.format(
+            "produced %d blocks of %d transactions (%d refused at the mempool); proving in "
+                + "batches of %d",
+            traces.size(), accepted, refused, options.blocksPerBatch()));
 
     long start = System.nanoTime();
     List<List<BlockTrace>> batches = new ArrayList<>();
     List<String> names = new ArrayList<>();
     for (int i = 0; i < traces.size(); i += options.blocksPerBatch()) {
-      List<BlockTrace> batch = traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch()));
+      List<BlockTrace> batch =
+          traces.subList(i, Math.min(traces.size(), i + options.blocksPerBatch()));
       batches.add(batch);
       names.add(batchName(batch));
     }
@@ -188,7 +219,9 @@ public final class AppchainJob {
     int storedBlocks = durable ? reportResume(node, batches, names, progress) : 0;
     List<CompletableFuture<FlowResult.Completed>> proofs = new ArrayList<>();
     for (int i = 0; i < batches.size(); i++) {
-      proofs.add(node.runWithStats(names.get(i), BatchProvingFlow.create(batches.get(i))).toCompletableFuture());
+      proofs.add(
+          node.runWithStats(names.get(i), BatchProvingFlow.create(batches.get(i)))
+              .toCompletableFuture());
     }
     for (CompletableFuture<FlowResult.Completed> proof : proofs) {
       proof.whenComplete((done, error) -> heights.provenUpTo(proofs, batches));
@@ -211,7 +244,8 @@ public final class AppchainJob {
       }
     }
     Duration wall = Duration.ofNanos(System.nanoTime() - start);
-    // Where proving got to once every flow has ended (a run shorter than a second shows it too); blocks of batches
+    // Where proving got to once every flow has ended (a run shorter than a second shows it too);
+    // blocks of batches
     // that completed count as proven, also those whose proofs came from the store.
     progress.finish(blocksProven);
     if (failures.isEmpty()) {
@@ -229,28 +263,36 @@ public final class AppchainJob {
         last == null ? null : last.lastBlockHash(),
         chain.lastBlockHash(),
         failures,
-        durable ? new Reuse(restored, reused, describe(node.storeStats().toCompletableFuture().join())) : null);
+        durable
+            ? new Reuse(restored, reused, describe(node.storeStats().toCompletableFuture().join()))
+            : null);
   }
 
   /**
-   * A batch's durable name: its block range and its last block's hash (64 bits of it), which chains every block
-   * before it: another chain (seed, sizes) gives other names.
+   * A batch's durable name: its block range and its last block's hash (64 bits of it), which chains
+   * every block before it: another chain (seed, sizes) gives other names.
    */
   static String batchName(List<BlockTrace> batch) {
     BlockTrace first = batch.get(0);
     BlockTrace last = batch.get(batch.size() - 1);
-    return "batch-" + first.number() + "-" + last.number() + "-" + last.blockHash().substring(0, 16);
+    return "batch-"
+        + first.number()
+        + "-"
+        + last.number()
+        + "-"
+        + last.blockHash().substring(0, 16);
   }
 
   /**
-   * Says what the store holds of this job: how many batch proofs, how many task results, and from which block the
-   * proving goes on. Returns the blocks whose batch proofs are stored.
+   * Says what the store holds of this job: how many batch proofs, how many task results, and from
+   * which block the proving goes on. Returns the blocks whose batch proofs are stored.
    */
   private static int reportResume(
       ProverNode node, List<List<BlockTrace>> batches, List<String> names, JobProgress out) {
     Set<String> stored = new HashSet<>(node.storedFlows(names).toCompletableFuture().join());
     ProvingOrchestrator.StoreStats store = node.storeStats().toCompletableFuture().join();
-    List<String> ranges = new ArrayList<>(); // stored batches, consecutive ones as one range of blocks
+    List<String> ranges =
+        new ArrayList<>(); // stored batches, consecutive ones as one range of blocks
     long rangeStart = -1;
     long rangeEnd = -1;
     long fromBlock = -1;
@@ -284,15 +326,23 @@ public final class AppchainJob {
       ranges.add(rangeStart + "-" + rangeEnd);
     }
     if (stored.isEmpty() && store.results() == 0) {
-      out.println(String.format("nothing stored yet: proving from block %d", batches.get(0).get(0).number()));
+      out.println(
+          String.format(
+              "nothing stored yet: proving from block %d", batches.get(0).get(0).number()));
     } else if (fromBlock < 0) {
-      out.println(String.format("resuming: all %d batch proof(s) are stored (blocks %s): nothing left to prove",
-          batches.size(), String.join(", ", ranges)));
+      out.println(
+          String.format(
+              "resuming: all %d batch proof(s) are stored (blocks %s): nothing left to prove",
+              batches.size(), String.join(", ", ranges)));
     } else {
-      out.println(String.format(
-          "resuming: %d of %d batch proof(s) stored%s, %d task result(s) stored; proving from block %d",
-          stored.size(), batches.size(), ranges.isEmpty() ? "" : " (blocks " + String.join(", ", ranges) + ")",
-          store.results(), fromBlock));
+      out.println(
+          String.format(
+              "resuming: %d of %d batch proof(s) stored%s, %d task result(s) stored; proving from block %d",
+              stored.size(),
+              batches.size(),
+              ranges.isEmpty() ? "" : " (blocks " + String.join(", ", ranges) + ")",
+              store.results(),
+              fromBlock));
     }
     return storedBlocks;
   }
@@ -301,16 +351,22 @@ public final class AppchainJob {
     if (store.writer() == null) {
       return store.results() + " results held";
     }
-    return String.format("%d results held (%d KiB); this run wrote %d in %d writes (largest batch %d, mean write "
-            + "%.1f ms, longest %.1f ms)", store.results(), store.resultBytes() / 1024, store.writer().results(),
-        store.writer().writes(), store.writer().largestBatch(), store.writer().meanWriteMicros() / 1000.0,
+    return String.format(
+        "%d results held (%d KiB); this run wrote %d in %d writes (largest batch %d, mean write "
+            + "%.1f ms, longest %.1f ms)",
+        store.results(),
+        store.resultBytes() / 1024,
+        store.writer().results(),
+        store.writer().writes(),
+        store.writer().largestBatch(),
+        store.writer().meanWriteMicros() / 1000.0,
         store.writer().maxWriteMicros() / 1000.0);
   }
 
   /**
-   * The chain's heights as gauges on the sequencer's node: {@code prover_appchain_height} (blocks produced) and
-   * {@code prover_appchain_proven_height} (blocks proven without a gap from genesis: every batch up to there has its
-   * proof).
+   * The chain's heights as gauges on the sequencer's node: {@code prover_appchain_height} (blocks
+   * produced) and {@code prover_appchain_proven_height} (blocks proven without a gap from genesis:
+   * every batch up to there has its proof).
    */
   private static final class Heights {
     private final AtomicLong produced = new AtomicLong();
@@ -321,23 +377,36 @@ public final class AppchainJob {
       heights.produced.set(blocks);
       MeterRegistry registry = ProverMetrics.get(node.system()).registry();
       Gauge.builder("prover.appchain.height", heights.produced, AtomicLong::get)
-          .description("Blocks the appchain produced").strongReference(true).register(registry);
+          .description("Blocks the appchain produced")
+          .strongReference(true)
+          .register(registry);
       Gauge.builder("prover.appchain.proven.height", heights.proven, AtomicLong::get)
-          .description("Blocks proven from genesis without a gap").strongReference(true).register(registry);
+          .description("Blocks proven from genesis without a gap")
+          .strongReference(true)
+          .register(registry);
       return heights;
     }
 
-    /** Called as each batch proof completes (on any thread): the blocks of the leading run of proven batches. */
-    synchronized void provenUpTo(List<CompletableFuture<FlowResult.Completed>> proofs, List<List<BlockTrace>> batches) {
+    /**
+     * Called as each batch proof completes (on any thread): the blocks of the leading run of proven
+     * batches.
+     */
+    synchronized void provenUpTo(
+        List<CompletableFuture<FlowResult.Completed>> proofs, List<List<BlockTrace>> batches) {
       long blocks = 0;
-      for (int i = 0; i < proofs.size() && proofs.get(i).isDone() && !proofs.get(i).isCompletedExceptionally(); i++) {
+      for (int i = 0;
+          i < proofs.size() && proofs.get(i).isDone() && !proofs.get(i).isCompletedExceptionally();
+          i++) {
         blocks += batches.get(i).size();
       }
       proven.set(blocks);
     }
   }
 
-  /** Every batch proof verifies under the compiled keys, and each one starts where the one before ended. */
+  /**
+   * Every batch proof verifies under the compiled keys, and each one starts where the one before
+   * ended.
+   */
   static List<String> checkChain(List<BatchProof> proofs, Chain chain, VerificationKeys keys) {
     List<String> problems = new ArrayList<>();
     String root = chain.genesisStateRoot();
@@ -350,10 +419,22 @@ public final class AppchainJob {
         problems.add("batch " + i + " proof does not verify: " + e.getMessage());
       }
       if (!proof.stateRootBefore().equals(root)) {
-        problems.add("batch " + i + " starts from state root " + proof.stateRootBefore() + ", expected " + root);
+        problems.add(
+            "batch "
+                + i
+                + " starts from state root "
+                + proof.stateRootBefore()
+                + ", expected "
+                + root);
       }
       if (previousBlock != null && !proof.prevBlockHash().equals(previousBlock)) {
-        problems.add("batch " + i + " follows block " + proof.prevBlockHash() + ", expected " + previousBlock);
+        problems.add(
+            "batch "
+                + i
+                + " follows block "
+                + proof.prevBlockHash()
+                + ", expected "
+                + previousBlock);
       }
       root = proof.stateRoot();
       previousBlock = proof.lastBlockHash();
@@ -363,11 +444,14 @@ public final class AppchainJob {
 
   private static Map<String, Long> tasksPerType(QueueStats stats) {
     Map<String, Long> perType = new LinkedHashMap<>();
-    stats.types().forEach((type, counts) -> {
-      if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() > 0) {
-        perType.put(type, counts.completed());
-      }
-    });
+    stats
+        .types()
+        .forEach(
+            (type, counts) -> {
+              if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() > 0) {
+                perType.put(type, counts.completed());
+              }
+            });
     return perType;
   }
 

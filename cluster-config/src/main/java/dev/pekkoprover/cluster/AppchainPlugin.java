@@ -7,9 +7,10 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.sequencer.StartupPlan;
 
 /**
- * The reference appchain as the launcher's plugin, its default: the appchain's task types (with the crash drill of
- * {@code prover.appchain-job.crash-every}), its circuit compilation as the start-up plan, and {@link AppchainJob} with
- * the workload of {@code prover.appchain-job} as the sequencer's job.
+ * The reference appchain as the launcher's plugin, its default: the appchain's task types (with the
+ * crash drill of {@code prover.appchain-job.crash-every}), its circuit compilation as the start-up
+ * plan, and {@link AppchainJob} with the workload of {@code prover.appchain-job} as the sequencer's
+ * job.
  */
 public final class AppchainPlugin implements ProverPlugin {
   /** The plugin's name, for {@code --plugin}. */
@@ -35,8 +36,13 @@ public final class AppchainPlugin implements ProverPlugin {
     AppchainSettings settings = AppchainSettings.fromConfig(config);
     Config job = config.getConfig("prover.appchain-job");
     return (node, out) -> {
-      AppchainJob.Options options = new AppchainJob.Options(job.getInt("accounts"), job.getInt("blocks"),
-          job.getInt("txs"), job.getInt("batch"), job.getLong("seed"));
+      AppchainJob.Options options =
+          new AppchainJob.Options(
+              job.getInt("accounts"),
+              job.getInt("blocks"),
+              job.getInt("txs"),
+              job.getInt("batch"),
+              job.getLong("seed"));
       AppchainJob.Summary summary = AppchainJob.run(node, settings, options, out);
       return new Outcome(summary.ok(), summary.render());
     };

@@ -14,29 +14,33 @@ import java.util.stream.Stream;
 
 /**
  * The embedded run's data directory: its journal is H2 in the file {@code journal.mv.db} there
- * ({@code journal-h2.conf}), holding the stored task results and batch proofs. Running again on the same directory
- * resumes; {@code --fresh} deletes the journal first. H2 writes each commit to the file at once ({@code
- * WRITE_DELAY=0}): a killed process loses nothing it acknowledged (H2's default 500 ms delay lost committed rows in a
- * kill -9 test); it does not fsync, so an operating-system crash or power loss can still cost the last writes.
+ * ({@code journal-h2.conf}), holding the stored task results and batch proofs. Running again on the
+ * same directory resumes; {@code --fresh} deletes the journal first. H2 writes each commit to the
+ * file at once ({@code WRITE_DELAY=0}): a killed process loses nothing it acknowledged (H2's
+ * default 500 ms delay lost committed rows in a kill -9 test); it does not fsync, so an
+ * operating-system crash or power loss can still cost the last writes.
  */
 final class DataDirectory {
   static final String JOURNAL = "journal";
 
   /**
-   * WRITE_DELAY=0: every commit reaches the file before it is confirmed (see above). MAX_LENGTH_INPLACE_LOB: events
-   * (a result of a few hundred bytes to a few KiB) are kept in the row instead of H2's separate LOB storage, which
-   * H2 uses above 256 bytes by default: 2.5-3x the write throughput (1000 results of 700 B per write: 107 ms instead
-   * of 320 ms, measured with the store and its writer on this 2-core host).
+   * WRITE_DELAY=0: every commit reaches the file before it is confirmed (see above).
+   * MAX_LENGTH_INPLACE_LOB: events (a result of a few hundred bytes to a few KiB) are kept in the
+   * row instead of H2's separate LOB storage, which H2 uses above 256 bytes by default: 2.5-3x the
+   * write throughput (1000 results of 700 B per write: 107 ms instead of 320 ms, measured with the
+   * store and its writer on this 2-core host).
    */
   static final String H2_SETTINGS = ";WRITE_DELAY=0;MAX_LENGTH_INPLACE_LOB=65536";
 
   private DataDirectory() {}
 
   /**
-   * The configuration of a durable embedded run on {@code dir} (created if missing), on top of {@code base}; the
-   * journal's tables exist when it returns. Says on {@code out} whether it starts anew or resumes.
+   * The configuration of a durable embedded run on {@code dir} (created if missing), on top of
+   * {@code base}; the journal's tables exist when it returns. Says on {@code out} whether it starts
+   * anew or resumes.
    */
-  static Config open(Path dir, boolean fresh, Config base, PrintStream out) throws IOException, InterruptedException {
+  static Config open(Path dir, boolean fresh, Config base, PrintStream out)
+      throws IOException, InterruptedException {
     Path absolute = dir.toAbsolutePath().normalize();
     Files.createDirectories(absolute);
     Path file = absolute.resolve(JOURNAL + ".mv.db");
@@ -44,17 +48,25 @@ final class DataDirectory {
       wipe(absolute, file);
       out.printf("data directory %s: --fresh, its journal deleted: starting anew%n", absolute);
     } else if (Files.exists(file)) {
-      out.printf("data directory %s: a journal is there: resuming what it holds (--fresh starts anew)%n", absolute);
+      out.printf(
+          "data directory %s: a journal is there: resuming what it holds (--fresh starts anew)%n",
+          absolute);
     } else {
       out.printf("data directory %s: new: starting anew%n", absolute);
     }
-    Config config = ConfigFactory.empty()
-        .withValue("prover.journal.url", ConfigValueFactory.fromAnyRef(
-            "jdbc:h2:file:" + absolute.resolve(JOURNAL).toString().replace('\\', '/') + H2_SETTINGS))
-        .withValue("prover.persistence.database", ConfigValueFactory.fromAnyRef("H2 database " + file))
-        .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-h2"))
-        .withFallback(base)
-        .resolve();
+    Config config =
+        ConfigFactory.empty()
+            .withValue(
+                "prover.journal.url",
+                ConfigValueFactory.fromAnyRef(
+                    "jdbc:h2:file:"
+                        + absolute.resolve(JOURNAL).toString().replace('\\', '/')
+                        + H2_SETTINGS))
+            .withValue(
+                "prover.persistence.database", ConfigValueFactory.fromAnyRef("H2 database " + file))
+            .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-h2"))
+            .withFallback(base)
+            .resolve();
     JournalSchema.ensure(config);
     return config;
   }
@@ -64,7 +76,8 @@ final class DataDirectory {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
         FileLock lock = channel.tryLock()) {
       if (lock == null) {
-        throw new IOException("the journal " + file + " is in use by another process: stop it before --fresh");
+        throw new IOException(
+            "the journal " + file + " is in use by another process: stop it before --fresh");
       }
     } catch (java.nio.channels.OverlappingFileLockException e) {
       throw new IOException("the journal " + file + " is in use in this process", e);

@@ -22,25 +22,29 @@ import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * What the main job (and the sequencer node) says while it runs, on its standard output. On a terminal ({@link
- * System#console()} not null) one progress bar redrawn in place: blocks proven of those produced, tasks pending and in
- * flight, tasks/s and an ETA. Otherwise the once-a-second lines it always printed ({@code proving: blocks N/M proven;
- * tasks done ...}, which tests and scripts parse), unchanged. Either way: while it waits (to be Up in the cluster, for
- * a queue node, for workers, for the circuits to compile, for workers to register) a line saying what for, repeated
- * every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node joins, becomes
- * unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
+ * What the main job (and the sequencer node) says while it runs, on its standard output. On a
+ * terminal ({@link System#console()} not null) one progress bar redrawn in place: blocks proven of
+ * those produced, tasks pending and in flight, tasks/s and an ETA. Otherwise the once-a-second
+ * lines it always printed ({@code proving: blocks N/M proven; tasks done ...}, which tests and
+ * scripts parse), unchanged. Either way: while it waits (to be Up in the cluster, for a queue node,
+ * for workers, for the circuits to compile, for workers to register) a line saying what for,
+ * repeated every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a
+ * worker node joins, becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
  *
- * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text, and the
- * libraries that do it (progressbar with JLine) would add a terminal layer whose only use here is the width, which
- * {@code COLUMNS} gives where set. Log lines go to standard error; while the bar is drawn they first erase its line
- * ({@link ProgressLineClearer}), and the bar is drawn again below them at the next tick.
+ * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text,
+ * and the libraries that do it (progressbar with JLine) would add a terminal layer whose only use
+ * here is the width, which {@code COLUMNS} gives where set. Log lines go to standard error; while
+ * the bar is drawn they first erase its line ({@link ProgressLineClearer}), and the bar is drawn
+ * again below them at the next tick.
  */
 public final class JobProgress implements AutoCloseable {
 
   /** How often a wait that goes on is said again (lines), with its numbers then. */
   static final Duration REPEAT_WAIT = Duration.ofSeconds(5);
+
   /** Tasks/s are measured over this much of the latest past. */
   static final Duration RATE_WINDOW = Duration.ofSeconds(5);
+
   private static final Duration TICK = Duration.ofSeconds(1);
   private static final Duration ASK = Duration.ofSeconds(3);
 
@@ -54,10 +58,18 @@ public final class JobProgress implements AutoCloseable {
 
   // proving
   private volatile int blocks;
-  /** Blocks whose batch proofs were stored before this run started (a resumed job): counted as proven. */
+
+  /**
+   * Blocks whose batch proofs were stored before this run started (a resumed job): counted as
+   * proven.
+   */
   private volatile int storedBlocks;
-  /** Set by {@link #finish(int)}: the blocks proven once every batch has ended, for the last line. */
+
+  /**
+   * Set by {@link #finish(int)}: the blocks proven once every batch has ended, for the last line.
+   */
   private volatile long finalProven = -1;
+
   private long provingStart;
   private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanos, tasks completed}
   // waiting
@@ -70,33 +82,41 @@ public final class JobProgress implements AutoCloseable {
     this.out = out;
     this.compileType = compileType;
     this.display = display;
-    this.ticker = Executors.newSingleThreadScheduledExecutor(runnable -> {
-      Thread thread = new Thread(runnable, "job-progress");
-      thread.setDaemon(true);
-      return thread;
-    });
-    boolean cluster = "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
+    this.ticker =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "job-progress");
+              thread.setDaemon(true);
+              return thread;
+            });
+    boolean cluster =
+        "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
-    this.memberEvents = cluster ? WorkerNodeEvents.start(node.system(), this::event, true) : () -> {};
+    this.memberEvents =
+        cluster ? WorkerNodeEvents.start(node.system(), this::event, true) : () -> {};
   }
 
   /**
-   * The job's progress on {@code out}: a bar when {@code out} is this process's standard output and that is a
-   * terminal (or {@code -Dprover.progress=bar}; {@code =lines} forces the lines), else the lines.
+   * The job's progress on {@code out}: a bar when {@code out} is this process's standard output and
+   * that is a terminal (or {@code -Dprover.progress=bar}; {@code =lines} forces the lines), else
+   * the lines.
    *
    * @param compileType the start-up plan's task type, whose tasks the wait for compilation counts
    */
   public static JobProgress start(ProverNode node, PrintStream out, String compileType) {
     String forced = System.getProperty("prover.progress", "");
-    boolean bar = forced.equals("bar")
-        || (!forced.equals("lines") && out == System.out && System.console() != null
-            && !"dumb".equals(System.getenv("TERM")));
+    boolean bar =
+        forced.equals("bar")
+            || (!forced.equals("lines")
+                && out == System.out
+                && System.console() != null
+                && !"dumb".equals(System.getenv("TERM")));
     return new JobProgress(node, out, compileType, bar ? new Bar(out, columns()) : new Lines(out));
   }
 
   /**
-   * The terminal's width: {@code COLUMNS} where the shell exports it, else what {@code stty size} says of the
-   * terminal on standard input (a console has one), else 80.
+   * The terminal's width: {@code COLUMNS} where the shell exports it, else what {@code stty size}
+   * says of the terminal on standard input (a console has one), else 80.
    */
   static int columns() {
     String exported = System.getenv("COLUMNS");
@@ -104,10 +124,14 @@ public final class JobProgress implements AutoCloseable {
       if (exported != null) {
         return Math.max(40, Integer.parseInt(exported.trim()));
       }
-      Process stty = new ProcessBuilder("stty", "size").redirectInput(ProcessBuilder.Redirect.INHERIT)
-          .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      Process stty =
+          new ProcessBuilder("stty", "size")
+              .redirectInput(ProcessBuilder.Redirect.INHERIT)
+              .redirectError(ProcessBuilder.Redirect.DISCARD)
+              .start();
       if (stty.waitFor(2, TimeUnit.SECONDS) && stty.exitValue() == 0) {
-        String[] rowsColumns = new String(stty.getInputStream().readAllBytes()).trim().split("\\s+");
+        String[] rowsColumns =
+            new String(stty.getInputStream().readAllBytes()).trim().split("\\s+");
         int columns = Integer.parseInt(rowsColumns[1]);
         if (columns > 0) { // a terminal without a size (a pseudo-terminal nobody sized) says 0
           return Math.max(40, columns);
@@ -131,8 +155,8 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /**
-   * Waits until the node is ready (start-up done, local workers Ready), saying what it waits for while it does;
-   * fails as {@code node.ready()} fails.
+   * Waits until the node is ready (start-up done, local workers Ready), saying what it waits for
+   * while it does; fails as {@code node.ready()} fails.
    */
   public void awaitReady() {
     CompletableFuture<Void> ready = node.ready().toCompletableFuture();
@@ -156,11 +180,16 @@ public final class JobProgress implements AutoCloseable {
     }
     ready.join();
     if (waited) {
-      doneWaiting(String.format(Locale.ROOT, "ready after waiting %.1f s", (System.nanoTime() - start) / 1e9));
+      doneWaiting(
+          String.format(
+              Locale.ROOT, "ready after waiting %.1f s", (System.nanoTime() - start) / 1e9));
     }
   }
 
-  /** Waits until the node is ready as {@link #awaitReady()} does, saying what it waits for on {@code out}. */
+  /**
+   * Waits until the node is ready as {@link #awaitReady()} does, saying what it waits for on {@code
+   * out}.
+   */
   public static void awaitReady(ProverNode node, PrintStream out, String compileType) {
     try (JobProgress progress = start(node, out, compileType)) {
       progress.awaitReady();
@@ -170,8 +199,8 @@ public final class JobProgress implements AutoCloseable {
   /**
    * Starts the once-a-second progress of proving {@code blocks} blocks.
    *
-   * @param storedBlocks blocks whose batch proofs the store held at the start (a resumed run): counted as proven, as
-   *     is every block proof the queue completes
+   * @param storedBlocks blocks whose batch proofs the store held at the start (a resumed run):
+   *     counted as proven, as is every block proof the queue completes
    */
   public void proving(int blocks, int storedBlocks) {
     this.blocks = blocks;
@@ -181,9 +210,11 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /**
-   * Stops the ticks and shows where proving got to one last time (a run shorter than a second shows it too).
+   * Stops the ticks and shows where proving got to one last time (a run shorter than a second shows
+   * it too).
    *
-   * @param provenBlocks the blocks of the batches that completed, their proofs computed or taken from the store
+   * @param provenBlocks the blocks of the batches that completed, their proofs computed or taken
+   *     from the store
    */
   public void finish(long provenBlocks) {
     this.finalProven = provenBlocks;
@@ -210,13 +241,18 @@ public final class JobProgress implements AutoCloseable {
 
   private void tick() {
     try {
-      QueueStats stats = node.queueStats().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+      QueueStats stats =
+          node.queueStats().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
       FleetView fleet = fleet();
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
       if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
-        waiting("waiting for workers: none is Ready (" + fleet.workers().size() + " known), "
-            + now.pending() + " task(s) pending");
+        waiting(
+            "waiting for workers: none is Ready ("
+                + fleet.workers().size()
+                + " known), "
+                + now.pending()
+                + " task(s) pending");
       } else if (waitKind != null) {
         doneWaiting("workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
       }
@@ -226,8 +262,15 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /** What one tick shows. */
-  record Snapshot(long proven, int blocks, long pending, long inFlight, double tasksPerSecond, Duration eta,
-      boolean etaAtLeast, int readyWorkers) {}
+  record Snapshot(
+      long proven,
+      int blocks,
+      long pending,
+      long inFlight,
+      double tasksPerSecond,
+      Duration eta,
+      boolean etaAtLeast,
+      int readyWorkers) {}
 
   private synchronized Snapshot snapshot(QueueStats stats, FleetView fleet) {
     long done = 0;
@@ -246,10 +289,15 @@ public final class JobProgress implements AutoCloseable {
       samples.removeFirst();
     }
     long[] first = samples.peekFirst();
-    double rate = now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
-    long proven = finalProven >= 0 ? finalProven
-        : Math.min(blocks, storedBlocks + stats.of(AppchainProgressLine.BLOCK_TYPE).completed());
-    // From the blocks once some are proven; before, from the tasks known now at the present rate, which is a lower
+    double rate =
+        now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
+    long proven =
+        finalProven >= 0
+            ? finalProven
+            : Math.min(
+                blocks, storedBlocks + stats.of(AppchainProgressLine.BLOCK_TYPE).completed());
+    // From the blocks once some are proven; before, from the tasks known now at the present rate,
+    // which is a lower
     // bound (a flow pushes its merges as their inputs come back)
     Duration eta = null;
     boolean lowerBound = false;
@@ -290,11 +338,13 @@ public final class JobProgress implements AutoCloseable {
     if (fleet == null) {
       return null;
     }
-    return startupWait(fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
+    return startupWait(
+        fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
   }
 
   /**
-   * Start-up's wait as the fleet shows it: no worker yet, circuits compiling, or workers registering and preparing.
+   * Start-up's wait as the fleet shows it: no worker yet, circuits compiling, or workers
+   * registering and preparing.
    *
    * @param started the sequencer's start-up is done (compiled, registration loop running)
    */
@@ -303,14 +353,22 @@ public final class JobProgress implements AutoCloseable {
     if (!started) {
       QueueStats.TypeStats compile = fleet.type(compileType).counts();
       long total = compile.pending() + compile.inFlight() + compile.completed();
-      boolean compilers = fleet.workers().stream().anyMatch(w -> w.servedTypes().contains(compileType));
+      boolean compilers =
+          fleet.workers().stream().anyMatch(w -> w.servedTypes().contains(compileType));
       if (known == 0 || !compilers) {
-        return "waiting for workers: " + (known == 0 ? "none has announced itself to the queue yet"
-            : "none of the " + known + " known serves " + compileType + " yet")
+        return "waiting for workers: "
+            + (known == 0
+                ? "none has announced itself to the queue yet"
+                : "none of the " + known + " known serves " + compileType + " yet")
             + "; the circuits are compiled on a worker";
       }
-      return "waiting for compilation: " + compile.completed() + "/" + total + " circuit(s) compiled, "
-          + compile.inFlight() + " on workers now";
+      return "waiting for compilation: "
+          + compile.completed()
+          + "/"
+          + total
+          + " circuit(s) compiled, "
+          + compile.inFlight()
+          + " on workers now";
     }
     long ready = fleet.workers().stream().filter(w -> w.state() == WorkerState.READY).count();
     return "waiting for workers to register and prepare: " + ready + "/" + known + " Ready";
@@ -324,13 +382,22 @@ public final class JobProgress implements AutoCloseable {
       return "waiting to be Up in the cluster (member status " + self.status() + ")";
     }
     var state = cluster.state();
-    boolean queueUp = StreamSupport.stream(state.getMembers().spliterator(), false)
-        .anyMatch(m -> m.hasRole(ProverNode.QUEUE_ROLE) && m.status() == MemberStatus.up()
-            && !state.getUnreachable().contains(m));
-    return queueUp ? null : "waiting for a queue node: no member with role queue is Up (start one with --roles queue)";
+    boolean queueUp =
+        StreamSupport.stream(state.getMembers().spliterator(), false)
+            .anyMatch(
+                m ->
+                    m.hasRole(ProverNode.QUEUE_ROLE)
+                        && m.status() == MemberStatus.up()
+                        && !state.getUnreachable().contains(m));
+    return queueUp
+        ? null
+        : "waiting for a queue node: no member with role queue is Up (start one with --roles queue)";
   }
 
-  /** Says {@code what} when the kind of wait is new, and again every {@link #REPEAT_WAIT} (the bar: every tick). */
+  /**
+   * Says {@code what} when the kind of wait is new, and again every {@link #REPEAT_WAIT} (the bar:
+   * every tick).
+   */
   private synchronized void waiting(String what) {
     long now = System.nanoTime();
     String kind = what.substring(0, what.indexOf(':') < 0 ? what.length() : what.indexOf(':'));
@@ -342,8 +409,10 @@ public final class JobProgress implements AutoCloseable {
     long waited = now - waitStart;
     boolean due = waitSaid == 0 || now - waitSaid >= REPEAT_WAIT.toNanos();
     // "waiting for workers for 10 s: none has ..."
-    String line = waited < 1_000_000_000L ? what
-        : kind + " for " + (waited / 1_000_000_000L) + " s" + what.substring(kind.length());
+    String line =
+        waited < 1_000_000_000L
+            ? what
+            : kind + " for " + (waited / 1_000_000_000L) + " s" + what.substring(kind.length());
     display.waiting(line, due);
     if (due) {
       waitSaid = now;
@@ -364,15 +433,19 @@ public final class JobProgress implements AutoCloseable {
     private AppchainProgressLine() {}
 
     /**
-     * {@code proving: blocks N/M proven; tasks done Type=n ...; in flight K}: the line tests and scripts parse.
-     * {@code proven} counts the blocks whose proofs were stored before the run as proven.
+     * {@code proving: blocks N/M proven; tasks done Type=n ...; in flight K}: the line tests and
+     * scripts parse. {@code proven} counts the blocks whose proofs were stored before the run as
+     * proven.
      */
     static String render(QueueStats stats, long proven, int blocks) {
-      StringBuilder line = new StringBuilder(String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
+      StringBuilder line =
+          new StringBuilder(
+              String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
       long inFlight = 0;
       for (var entry : stats.types().entrySet()) {
         QueueStats.TypeStats counts = entry.getValue();
-        if (!entry.getKey().equals(WorkerRegistrationTask.NAME) && counts.completed() + counts.inFlight() > 0) {
+        if (!entry.getKey().equals(WorkerRegistrationTask.NAME)
+            && counts.completed() + counts.inFlight() > 0) {
           line.append(' ').append(entry.getKey()).append('=').append(counts.completed());
           inFlight += counts.inFlight();
         }
@@ -381,7 +454,10 @@ public final class JobProgress implements AutoCloseable {
     }
   }
 
-  /** Where progress goes: the lines or the bar. Called from the job's thread, the ticker and cluster events. */
+  /**
+   * Where progress goes: the lines or the bar. Called from the job's thread, the ticker and cluster
+   * events.
+   */
   interface Display {
     void progress(QueueStats stats, Snapshot now, boolean last);
 
@@ -492,30 +568,44 @@ public final class JobProgress implements AutoCloseable {
     }
 
     /**
-     * {@code [#######.......] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 0:07}, cut to {@code
-     * width}: the bar takes what the numbers leave (5 to 30 columns; the share in per cent when less is left).
-     * {@code ETA >=0:07}: a lower bound.
+     * {@code [#######.......] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 0:07}, cut
+     * to {@code width}: the bar takes what the numbers leave (5 to 30 columns; the share in per
+     * cent when less is left). {@code ETA >=0:07}: a lower bound.
      */
     static String render(Snapshot s, int width) {
-      String rate = Double.isNaN(s.tasksPerSecond()) ? "- tasks/s"
-          : String.format(Locale.ROOT, "%,.0f tasks/s", s.tasksPerSecond());
-      String eta = s.eta() == null ? "ETA ?" : s.eta().isZero() ? "done"
-          : "ETA " + (s.etaAtLeast() ? ">=" : "") + clock(s.eta());
-      String text = String.format(Locale.ROOT, " %d/%d blocks, %,d pending, %,d in flight, %s, %s",
-          s.proven(), s.blocks(), s.pending(), s.inFlight(), rate, eta);
+      String rate =
+          Double.isNaN(s.tasksPerSecond())
+              ? "- tasks/s"
+              : String.format(Locale.ROOT, "%,.0f tasks/s", s.tasksPerSecond());
+      String eta =
+          s.eta() == null
+              ? "ETA ?"
+              : s.eta().isZero() ? "done" : "ETA " + (s.etaAtLeast() ? ">=" : "") + clock(s.eta());
+      String text =
+          String.format(
+              Locale.ROOT,
+              " %d/%d blocks, %,d pending, %,d in flight, %s, %s",
+              s.proven(),
+              s.blocks(),
+              s.pending(),
+              s.inFlight(),
+              rate,
+              eta);
       int room = width - text.length() - 2;
       if (room < 5) { // a narrow terminal, large numbers: the share in figures instead of a bar
         return fit((s.blocks() == 0 ? 0 : s.proven() * 100 / s.blocks()) + "%" + text, width);
       }
       int barWidth = Math.min(30, room);
-      int filled = s.blocks() == 0 ? 0 : (int) Math.min(barWidth, s.proven() * barWidth / s.blocks());
+      int filled =
+          s.blocks() == 0 ? 0 : (int) Math.min(barWidth, s.proven() * barWidth / s.blocks());
       String bar = "[" + "#".repeat(filled) + ".".repeat(barWidth - filled) + "]";
       return fit(bar + text, width);
     }
 
     static String clock(Duration d) {
       long s = d.toSeconds();
-      return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+      return s >= 3600
+          ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
           : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 

@@ -14,10 +14,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The journal database's tables, created at start-up when they are missing, with pekko-persistence-jdbc's own script
- * for the configured database ({@code schema/h2/h2-create-schema.sql}, {@code schema/postgres/postgres-create-schema.sql}
- * in the plugin's jar). A database that cannot be reached is tried again with backoff, one ERROR line per attempt
- * naming the database and what to do, so a node started before its database waits for it.
+ * The journal database's tables, created at start-up when they are missing, with
+ * pekko-persistence-jdbc's own script for the configured database ({@code
+ * schema/h2/h2-create-schema.sql}, {@code schema/postgres/postgres-create-schema.sql} in the
+ * plugin's jar). A database that cannot be reached is tried again with backoff, one ERROR line per
+ * attempt naming the database and what to do, so a node started before its database waits for it.
  */
 final class JournalSchema {
   private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
@@ -26,7 +27,9 @@ final class JournalSchema {
 
   private JournalSchema() {}
 
-  /** Returns once the database answers and holds the journal's tables; waits and retries until then. */
+  /**
+   * Returns once the database answers and holds the journal's tables; waits and retries until then.
+   */
   static void ensure(Config config) throws InterruptedException {
     String database = config.getString("prover.persistence.database");
     String remedy = config.getString("prover.persistence.remedy");
@@ -38,7 +41,11 @@ final class JournalSchema {
         }
         return;
       } catch (SQLException | IOException | RuntimeException e) {
-        log.error("Cannot open the journal database {}: {}. {}. Trying again in {} s", database, describe(e), remedy,
+        log.error(
+            "Cannot open the journal database {}: {}. {}. Trying again in {} s",
+            database,
+            describe(e),
+            remedy,
             backoff / 1000);
         Thread.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
@@ -50,12 +57,14 @@ final class JournalSchema {
   static boolean createIfMissing(Config config) throws SQLException, IOException {
     Config db = config.getConfig(DB + ".db");
     try (Connection connection =
-        DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"))) {
+        DriverManager.getConnection(
+            db.getString("url"), db.getString("user"), db.getString("password"))) {
       if (hasTables(connection)) {
         return false;
       }
       String script = read(scriptFor(config.getString(DB + ".profile")));
-      connection.setAutoCommit(true); // PostgreSQL's CREATE INDEX CONCURRENTLY cannot run in a transaction
+      connection.setAutoCommit(
+          true); // PostgreSQL's CREATE INDEX CONCURRENTLY cannot run in a transaction
       try (Statement statement = connection.createStatement()) {
         for (String sql : script.split(";\\s*(\\n|$)")) {
           if (!sql.isBlank()) {
@@ -88,7 +97,8 @@ final class JournalSchema {
     if (profile.contains("PostgresProfile")) {
       return "schema/postgres/postgres-create-schema.sql";
     }
-    throw new IllegalArgumentException("no schema script for Slick profile " + profile + ": use H2 or PostgreSQL");
+    throw new IllegalArgumentException(
+        "no schema script for Slick profile " + profile + ": use H2 or PostgreSQL");
   }
 
   private static String read(String resource) throws IOException {
@@ -103,11 +113,15 @@ final class JournalSchema {
   /** The failure and its causes on one line: a JDBC driver's reason is often a cause. */
   static String describe(Throwable failure) {
     StringBuilder text = new StringBuilder();
-    for (Throwable cause = failure; cause != null && text.length() < 600; cause = cause.getCause()) {
+    for (Throwable cause = failure;
+        cause != null && text.length() < 600;
+        cause = cause.getCause()) {
       if (text.length() > 0) {
         text.append(" <- ");
       }
-      text.append(cause.getClass().getSimpleName()).append(": ").append(firstLine(cause.getMessage()));
+      text.append(cause.getClass().getSimpleName())
+          .append(": ")
+          .append(firstLine(cause.getMessage()));
       if (cause.getCause() == cause) {
         break;
       }

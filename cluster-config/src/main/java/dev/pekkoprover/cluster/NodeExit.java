@@ -11,21 +11,24 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
- * How a node process of the launcher ends once its actor system has terminated: with a code a process supervisor
- * acts on and one line saying why. Downed by the cluster: 3; terminated for any other reason the launcher did not
- * ask for: 2; left the cluster on the operator's word (Ctrl-C or SIGTERM, which run CoordinatedShutdown from the
- * JVM's shutdown hook, or a Leave): 0.
+ * How a node process of the launcher ends once its actor system has terminated: with a code a
+ * process supervisor acts on and one line saying why. Downed by the cluster: 3; terminated for any
+ * other reason the launcher did not ask for: 2; left the cluster on the operator's word (Ctrl-C or
+ * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0.
  *
- * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number (143 for SIGTERM),
- * which systemd and most supervisors count as a failure; a shutdown hook of this class halts the JVM with 0 once the
- * actor system has terminated after its graceful leave.
+ * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number
+ * (143 for SIGTERM), which systemd and most supervisors count as a failure; a shutdown hook of this
+ * class halts the JVM with 0 once the actor system has terminated after its graceful leave.
  */
 final class NodeExit {
   static final int LEFT = 0;
   static final int TERMINATED = 2;
   static final int DOWNED = 3;
 
-  /** How long the JVM's shutdown hook waits for the graceful leave before the JVM exits with the signal's code. */
+  /**
+   * How long the JVM's shutdown hook waits for the graceful leave before the JVM exits with the
+   * signal's code.
+   */
   private static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(60);
 
   /** The exit code and the line that says why (null: nothing to say). */
@@ -44,19 +47,25 @@ final class NodeExit {
   }
 
   /**
-   * Completes when the actor system has terminated (true), or has stalled in its last shutdown phase past the bound
-   * of {@link Termination} (false): either way the node is out of the cluster.
+   * Completes when the actor system has terminated (true), or has stalled in its last shutdown
+   * phase past the bound of {@link Termination} (false): either way the node is out of the cluster.
    */
   CompletableFuture<Boolean> terminated() {
     return ended;
   }
 
-  /** The launcher stops the node itself (after the job): the code is the launcher's, nothing to report. */
+  /**
+   * The launcher stops the node itself (after the job): the code is the launcher's, nothing to
+   * report.
+   */
   void askedFor() {
     askedFor.set(true);
   }
 
-  /** Waits until the actor system has terminated, prints why (unless a signal stopped it) and returns the code. */
+  /**
+   * Waits until the actor system has terminated, prints why (unless a signal stopped it) and
+   * returns the code.
+   */
   int awaitTermination() {
     if (!ended.join()) {
       System.err.println(Termination.stalledLine(self));
@@ -77,7 +86,10 @@ final class NodeExit {
     return reason.isPresent() && reason.get() == CoordinatedShutdown.jvmExitReason();
   }
 
-  /** A signal: Pekko's own hook leaves the cluster; once the system is gone, exit with 0 instead of 143. */
+  /**
+   * A signal: Pekko's own hook leaves the cluster; once the system is gone, exit with 0 instead of
+   * 143.
+   */
   private void onJvmShutdown() {
     if (askedFor.get()) {
       return;
@@ -99,20 +111,37 @@ final class NodeExit {
     if (reason.isPresent()) {
       CoordinatedShutdown.Reason why = reason.get();
       if (why == CoordinatedShutdown.clusterDowningReason()) {
-        return new Outcome(DOWNED, "node " + self + " was downed by the cluster (the split-brain resolver or the "
-            + "oldest stateful node found it unreachable, or an operator downed it): exiting with code " + DOWNED
-            + " so that a process supervisor restarts it");
+        return new Outcome(
+            DOWNED,
+            "node "
+                + self
+                + " was downed by the cluster (the split-brain resolver or the "
+                + "oldest stateful node found it unreachable, or an operator downed it): exiting with code "
+                + DOWNED
+                + " so that a process supervisor restarts it");
       }
       if (why == CoordinatedShutdown.jvmExitReason()) {
-        return new Outcome(LEFT, "node " + self + " left the cluster: stopped by a signal, exiting with code " + LEFT);
+        return new Outcome(
+            LEFT,
+            "node " + self + " left the cluster: stopped by a signal, exiting with code " + LEFT);
       }
       if (why == CoordinatedShutdown.clusterLeavingReason()) {
-        return new Outcome(LEFT, "node " + self + " left the cluster (a Leave was given for it): exiting with code "
-            + LEFT);
+        return new Outcome(
+            LEFT,
+            "node "
+                + self
+                + " left the cluster (a Leave was given for it): exiting with code "
+                + LEFT);
       }
     }
-    return new Outcome(TERMINATED, "node " + self + " stopped without being asked to (CoordinatedShutdown reason: "
-        + reason.map(Object::toString).orElse("none") + "): exiting with code " + TERMINATED
-        + " so that a process supervisor restarts it");
+    return new Outcome(
+        TERMINATED,
+        "node "
+            + self
+            + " stopped without being asked to (CoordinatedShutdown reason: "
+            + reason.map(Object::toString).orElse("none")
+            + "): exiting with code "
+            + TERMINATED
+            + " so that a process supervisor restarts it");
   }
 }

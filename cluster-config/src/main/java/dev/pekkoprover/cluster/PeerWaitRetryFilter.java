@@ -7,28 +7,34 @@ import dev.pekkoprover.node.WaitingForPeers;
 import java.util.List;
 
 /**
- * Logback filter that denies the WARNs Pekko repeats while a node waits for a peer, which {@link WaitingForPeers}
- * says once every 5 s at INFO instead (what it waits for and how to fix it):
+ * Logback filter that denies the WARNs Pekko repeats while a node waits for a peer, which {@link
+ * WaitingForPeers} says once every 5 s at INFO instead (what it waits for and how to fix it):
  *
  * <ul>
- *   <li>a sharding region's line on every registration retry while no coordinator answers ("Trying to register to
- *       coordinator ... no acknowledgement", "No coordinator found to register", "Requested shard homes"): with
- *       {@code retry-interval = 100ms} about ten lines a second for as long as no node with role queue is up;
- *   <li>the cluster's "Couldn't join seed nodes after [n] attempts, will try again" every seed-node-timeout while no
- *       seed answers (a restarted worker waiting for its paused or restarting seed).
+ *   <li>a sharding region's line on every registration retry while no coordinator answers ("Trying
+ *       to register to coordinator ... no acknowledgement", "No coordinator found to register",
+ *       "Requested shard homes"): with {@code retry-interval = 100ms} about ten lines a second for
+ *       as long as no node with role queue is up;
+ *   <li>the cluster's "Couldn't join seed nodes after [n] attempts, will try again" every
+ *       seed-node-timeout while no seed answers (a restarted worker waiting for its paused or
+ *       restarting seed).
  * </ul>
  *
- * Every other warning still shows: a region's full buffer or unknown message, seeds with an incompatible
- * configuration.
+ * Every other warning still shows: a region's full buffer or unknown message, seeds with an
+ * incompatible configuration.
  */
 public final class PeerWaitRetryFilter extends Filter<ILoggingEvent> {
   static final String SHARD_REGION = "org.apache.pekko.cluster.sharding.ShardRegion";
 
-  /** Parts of the three retry messages (after the region's type name), as ShardRegion.scala writes them. */
-  private static final List<String> RETRY_TEXTS = List.of(
-      ": Trying to register to coordinator at [",
-      ": No coordinator found to register.",
-      ": Requested shard homes [");
+  /**
+   * Parts of the three retry messages (after the region's type name), as ShardRegion.scala writes
+   * them.
+   */
+  private static final List<String> RETRY_TEXTS =
+      List.of(
+          ": Trying to register to coordinator at [",
+          ": No coordinator found to register.",
+          ": Requested shard homes [");
 
   static final String CLUSTER = "org.apache.pekko.cluster.Cluster";
 
@@ -38,7 +44,9 @@ public final class PeerWaitRetryFilter extends Filter<ILoggingEvent> {
   @Override
   public FilterReply decide(ILoggingEvent event) {
     String message = event.getFormattedMessage();
-    if (message != null && event.getLoggerName() != null && event.getLoggerName().startsWith(CLUSTER)
+    if (message != null
+        && event.getLoggerName() != null
+        && event.getLoggerName().startsWith(CLUSTER)
         && message.contains(SEED_RETRY)) {
       return FilterReply.DENY;
     }

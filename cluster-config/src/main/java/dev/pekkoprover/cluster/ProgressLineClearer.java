@@ -6,10 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * {@code %clearProgress} in {@code logback.xml}: while {@link JobProgress}'s bar is drawn on the terminal, a log line
- * first erases the bar's line (carriage return, erase to the end of the line), so that it does not run on from the
- * bar's text; the bar is drawn again below it at its next tick. Empty otherwise, and always when standard error is
- * not a terminal (a log redirected to a file gets no escape codes).
+ * {@code %clearProgress} in {@code logback.xml}: while {@link JobProgress}'s bar is drawn on the
+ * terminal, a log line first erases the bar's line (carriage return, erase to the end of the line),
+ * so that it does not run on from the bar's text; the bar is drawn again below it at its next tick.
+ * Empty otherwise, and always when standard error is not a terminal (a log redirected to a file
+ * gets no escape codes).
  */
 public final class ProgressLineClearer extends ClassicConverter {
   private static final String ERASE = "\r\033[K";
@@ -25,7 +26,10 @@ public final class ProgressLineClearer extends ClassicConverter {
     return shown && STDERR_TERMINAL ? ERASE : "";
   }
 
-  /** Linux tells through /proc; elsewhere assume the terminal the bar is on (it is drawn only on one). */
+  /**
+   * Linux tells through /proc; elsewhere assume the terminal the bar is on (it is drawn only on
+   * one).
+   */
   private static boolean stderrIsTerminal() {
     try {
       String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();

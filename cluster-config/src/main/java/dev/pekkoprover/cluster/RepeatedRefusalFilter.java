@@ -10,27 +10,32 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Logback filter that lets through one of Pekko's WARNs about a refused peer per peer every 10 minutes and denies the
- * repeats ({@link PeerRefusals}):
+ * Logback filter that lets through one of Pekko's WARNs about a refused peer per peer every 10
+ * minutes and denies the repeats ({@link PeerRefusals}):
  *
  * <ul>
- *   <li>"Dropping Handshake Request from [pekko://other@host:port#uid] addressed to unknown local address ...": a node
- *       of a cluster with another name (another actor system name) trying to join through this node; Pekko logs it
- *       for every retried handshake message, dozens a second for as long as that node runs;
- *   <li>"[outbound connection to [pekko://...], ... stream] Upstream failed, cause: SSLHandshakeException: ...":
- *       this node's TLS connection to a peer that refuses it, or that it refuses, once per connection attempt
- *       ({@link TlsEngineProvider} says why in its own line).
+ *   <li>"Dropping Handshake Request from [pekko://other@host:port#uid] addressed to unknown local
+ *       address ...": a node of a cluster with another name (another actor system name) trying to
+ *       join through this node; Pekko logs it for every retried handshake message, dozens a second
+ *       for as long as that node runs;
+ *   <li>"[outbound connection to [pekko://...], ... stream] Upstream failed, cause:
+ *       SSLHandshakeException: ...": this node's TLS connection to a peer that refuses it, or that
+ *       it refuses, once per connection attempt ({@link TlsEngineProvider} says why in its own
+ *       line).
  * </ul>
  *
- * The first line of each peer shows, so a refusal is always visible; every other warning is untouched.
+ * The first line of each peer shows, so a refusal is always visible; every other warning is
+ * untouched.
  */
 public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
   static final String INBOUND_HANDSHAKE = "org.apache.pekko.remote.artery.InboundHandshake";
   static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
 
-  private static final Pattern DROPPED = Pattern.compile("^Dropping Handshake Request from \\[([^#\\]]+)");
+  private static final Pattern DROPPED =
+      Pattern.compile("^Dropping Handshake Request from \\[([^#\\]]+)");
   private static final Pattern TLS_OUTBOUND =
-      Pattern.compile("^\\[outbound connection to \\[([^\\]]+)\\], [a-z ]+\\] Upstream failed, cause: SSLHandshakeException");
+      Pattern.compile(
+          "^\\[outbound connection to \\[([^\\]]+)\\], [a-z ]+\\] Upstream failed, cause: SSLHandshakeException");
 
   private final PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), System::nanoTime);
 
@@ -46,7 +51,10 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     }
     Matcher dropped = DROPPED.matcher(message);
     Matcher outbound = TLS_OUTBOUND.matcher(message);
-    String key = dropped.find() ? "dropped " + dropped.group(1) : outbound.find() ? "tls " + outbound.group(1) : null;
+    String key =
+        dropped.find()
+            ? "dropped " + dropped.group(1)
+            : outbound.find() ? "tls " + outbound.group(1) : null;
     if (key == null) {
       return FilterReply.NEUTRAL;
     }

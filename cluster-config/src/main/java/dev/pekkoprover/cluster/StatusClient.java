@@ -19,32 +19,43 @@ import java.time.Duration;
 import javax.net.ssl.SSLException;
 
 /**
- * {@code prover-node status --node host:port}: fetches a node's {@code /status} and prints it as tables (or as the
- * JSON it got), over HTTPS and with the node's bearer token when asked ({@link Access}). Bad input, a node that does
- * not answer and a refused token each get one line on stderr and a non-zero exit code.
+ * {@code prover-node status --node host:port}: fetches a node's {@code /status} and prints it as
+ * tables (or as the JSON it got), over HTTPS and with the node's bearer token when asked ({@link
+ * Access}). Bad input, a node that does not answer and a refused token each get one line on stderr
+ * and a non-zero exit code.
  */
 final class StatusClient {
   private StatusClient() {}
 
   /** Exit code for input that cannot be an address. */
   static final int BAD_INPUT = 2;
+
   /** Exit code for a node that does not answer, or answers something else than a status. */
   static final int NO_STATUS = 1;
 
   /** Short: an unreachable host should not keep the operator waiting. */
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
-  /** The connection and the TLS handshake (key exchange, certificate checks, a cold JVM's JSSE set-up). */
+
+  /**
+   * The connection and the TLS handshake (key exchange, certificate checks, a cold JVM's JSSE
+   * set-up).
+   */
   private static final Duration HTTPS_CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  /** Generous: the node itself waits up to prover.http.status-timeout (5 s) for the queue and the sequencer. */
+  /**
+   * Generous: the node itself waits up to prover.http.status-timeout (5 s) for the queue and the
+   * sequencer.
+   */
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
 
   /**
    * How to reach a guarded node.
    *
-   * @param tokenFile the file holding the node's bearer token (its {@code prover.http.token-file}), or null
+   * @param tokenFile the file holding the node's bearer token (its {@code prover.http.token-file}),
+   *     or null
    * @param https HTTPS even when {@code --node} has no {@code https://}
-   * @param caFile the PEM CA certificate to trust for the node's certificate, or null for the JDK's roots
+   * @param caFile the PEM CA certificate to trust for the node's certificate, or null for the JDK's
+   *     roots
    */
   record Access(Path tokenFile, boolean https, Path caFile) {
     static final Access NONE = new Access(null, false, null);
@@ -60,7 +71,10 @@ final class StatusClient {
     HttpClient.Builder clientBuilder = HttpClient.newBuilder();
     try {
       uri = statusUri(node, access.https() || access.caFile() != null);
-      token = access.tokenFile() == null ? null : EndpointGuard.readToken(access.tokenFile(), "--token-file");
+      token =
+          access.tokenFile() == null
+              ? null
+              : EndpointGuard.readToken(access.tokenFile(), "--token-file");
       if (access.caFile() != null) {
         clientBuilder.sslContext(HttpsIdentity.client(access.caFile(), "--ca"));
       }
@@ -68,8 +82,10 @@ final class StatusClient {
       err.println("status: " + e.getMessage());
       return BAD_INPUT;
     }
-    // the JDK's client counts the TLS handshake in the connect time: a cold JVM on a busy host can take seconds
-    Duration connectTimeout = "https".equals(uri.getScheme()) ? HTTPS_CONNECT_TIMEOUT : CONNECT_TIMEOUT;
+    // the JDK's client counts the TLS handshake in the connect time: a cold JVM on a busy host can
+    // take seconds
+    Duration connectTimeout =
+        "https".equals(uri.getScheme()) ? HTTPS_CONNECT_TIMEOUT : CONNECT_TIMEOUT;
     clientBuilder.connectTimeout(connectTimeout);
     HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
     if (token != null) {
@@ -79,24 +95,47 @@ final class StatusClient {
     try {
       response = clientBuilder.build().send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
-      err.println("status: nothing answered at " + uri + " within " + connectTimeout.toSeconds() + " s: is the host "
-          + "reachable, and is this the node's HTTP port (printed at its start: 'endpoints of node ...')?");
+      err.println(
+          "status: nothing answered at "
+              + uri
+              + " within "
+              + connectTimeout.toSeconds()
+              + " s: is the host "
+              + "reachable, and is this the node's HTTP port (printed at its start: 'endpoints of node ...')?");
       return NO_STATUS;
     } catch (HttpTimeoutException e) {
-      err.println("status: " + uri + " accepted the connection but sent no status within "
-          + REQUEST_TIMEOUT.toSeconds() + " s");
+      err.println(
+          "status: "
+              + uri
+              + " accepted the connection but sent no status within "
+              + REQUEST_TIMEOUT.toSeconds()
+              + " s");
       return NO_STATUS;
     } catch (ConnectException | UnresolvedAddressException e) {
-      err.println("status: nothing is listening at " + uri + " (" + describe(e) + "): is the node running, and is "
-          + "this its HTTP port (printed at its start: 'endpoints of node ...')?");
+      err.println(
+          "status: nothing is listening at "
+              + uri
+              + " ("
+              + describe(e)
+              + "): is the node running, and is "
+              + "this its HTTP port (printed at its start: 'endpoints of node ...')?");
       return NO_STATUS;
     } catch (SSLException e) {
-      err.println("status: no TLS connection to " + uri + " (" + describe(e) + "): give the CA that signed the "
-          + "node's certificate with --ca <file>, and a host the certificate names");
+      err.println(
+          "status: no TLS connection to "
+              + uri
+              + " ("
+              + describe(e)
+              + "): give the CA that signed the "
+              + "node's certificate with --ca <file>, and a host the certificate names");
       return NO_STATUS;
     } catch (IOException e) {
-      err.println("status: could not read " + uri + ": " + describe(e)
-          + ("http".equals(uri.getScheme()) ? " (if the node serves HTTPS: --https)" : ""));
+      err.println(
+          "status: could not read "
+              + uri
+              + ": "
+              + describe(e)
+              + ("http".equals(uri.getScheme()) ? " (if the node serves HTTPS: --https)" : ""));
       return NO_STATUS;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -104,18 +143,32 @@ final class StatusClient {
       return NO_STATUS;
     }
     if (response.statusCode() == 401) {
-      err.println("status: " + uri + " needs authentication (HTTP 401): give the node's token with --token-file "
-          + "<file> (or PROVER_HTTP_TOKEN_FILE)" + (token == null ? "" : "; the node says: " + firstLine(response)));
+      err.println(
+          "status: "
+              + uri
+              + " needs authentication (HTTP 401): give the node's token with --token-file "
+              + "<file> (or PROVER_HTTP_TOKEN_FILE)"
+              + (token == null ? "" : "; the node says: " + firstLine(response)));
       return NO_STATUS;
     }
     if (response.statusCode() == 403) {
-      err.println("status: " + uri + " refused the token of " + access.tokenFile() + " (HTTP 403): it is not the "
-          + "node's prover.http.token-file");
+      err.println(
+          "status: "
+              + uri
+              + " refused the token of "
+              + access.tokenFile()
+              + " (HTTP 403): it is not the "
+              + "node's prover.http.token-file");
       return NO_STATUS;
     }
     if (response.statusCode() != 200) {
-      err.println("status: " + uri + " answered HTTP " + response.statusCode() + ", not a node status: is this a "
-          + "prover node's HTTP port?");
+      err.println(
+          "status: "
+              + uri
+              + " answered HTTP "
+              + response.statusCode()
+              + ", not a node status: is this a "
+              + "prover node's HTTP port?");
       return NO_STATUS;
     }
     if (json) {
@@ -126,7 +179,8 @@ final class StatusClient {
     try {
       report = StatusReport.fromJson(response.body());
     } catch (IOException e) {
-      err.println("status: " + uri + " answered something that is not a node status (" + describe(e) + ")");
+      err.println(
+          "status: " + uri + " answered something that is not a node status (" + describe(e) + ")");
       return NO_STATUS;
     }
     out.print(StatusTables.render(report));
@@ -139,13 +193,14 @@ final class StatusClient {
   }
 
   /**
-   * {@code host:port}, or a URL {@code http[s]://host:port[/status]}, as the status URL: HTTPS when the URL says so
-   * or {@code https}.
+   * {@code host:port}, or a URL {@code http[s]://host:port[/status]}, as the status URL: HTTPS when
+   * the URL says so or {@code https}.
    */
   static URI statusUri(String node, boolean https) {
     if (node == null || node.isBlank()) {
-      throw new IllegalArgumentException("give the node's HTTP address: --node host:port (printed at its start: "
-          + "'endpoints of node ...')");
+      throw new IllegalArgumentException(
+          "give the node's HTTP address: --node host:port (printed at its start: "
+              + "'endpoints of node ...')");
     }
     String address = node.trim();
     String scheme = https ? "https" : "http";
@@ -154,7 +209,8 @@ final class StatusClient {
       address = address.substring("https://".length());
     } else if (address.startsWith("http://")) {
       if (https) {
-        throw new IllegalArgumentException("--node says http:// but --https or --ca asks for HTTPS: use https://");
+        throw new IllegalArgumentException(
+            "--node says http:// but --https or --ca asks for HTTPS: use https://");
       }
       address = address.substring("http://".length());
     }
@@ -166,14 +222,18 @@ final class StatusClient {
     }
     int colon = address.lastIndexOf(':');
     if (colon <= 0 || colon == address.length() - 1 || address.contains("/")) {
-      throw new IllegalArgumentException("--node must be host:port, the node's HTTP address (printed at its start: "
-          + "'endpoints of node ...'), got '" + node + "'");
+      throw new IllegalArgumentException(
+          "--node must be host:port, the node's HTTP address (printed at its start: "
+              + "'endpoints of node ...'), got '"
+              + node
+              + "'");
     }
     int port;
     try {
       port = Integer.parseInt(address.substring(colon + 1));
     } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--node must be host:port with a numeric port, got '" + node + "'");
+      throw new IllegalArgumentException(
+          "--node must be host:port with a numeric port, got '" + node + "'");
     }
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException("--node port must be 1 to 65535, got " + port);

@@ -11,32 +11,76 @@ final class StatusTables {
 
   /** Cells longer than this are cut (a worker class of nine type names, a long failure reason). */
   static final int MAX_CELL = 48;
+
   static final int MAX_REASON = 120;
 
   static String render(StatusReport report) {
     StringBuilder out = new StringBuilder();
     StatusReport.NodeInfo node = report.node();
-    out.append(String.format(Locale.ROOT, "node %s  roles %s  member %s  ready %s%s%n", node.address(),
-        String.join(",", node.roles()), node.memberStatus(), node.ready() ? "yes" : "no",
-        node.ready() ? "" : " (" + node.readyReason() + ")"));
+    out.append(
+        String.format(
+            Locale.ROOT,
+            "node %s  roles %s  member %s  ready %s%s%n",
+            node.address(),
+            String.join(",", node.roles()),
+            node.memberStatus(),
+            node.ready() ? "yes" : "no",
+            node.ready() ? "" : " (" + node.readyReason() + ")"));
 
     out.append(String.format(Locale.ROOT, "%nworkers: %d%n", report.workers().size()));
-    Table workers = new Table("ID", "NODE", "STATE", "CLASS", "CAP", "IN FLIGHT", "DONE", "FAILED", "RESTARTS",
-        "LAST HEARD");
+    Table workers =
+        new Table(
+            "ID",
+            "NODE",
+            "STATE",
+            "CLASS",
+            "CAP",
+            "IN FLIGHT",
+            "DONE",
+            "FAILED",
+            "RESTARTS",
+            "LAST HEARD");
     for (StatusReport.WorkerRow w : report.workers()) {
-      workers.row(w.id(), w.node(),
-          w.state() + (w.reachable() ? "" : " (unreachable)") + (w.refused() == null ? "" : " (refused)"),
-          String.join("+", w.workerClass()), w.capacity(), w.inFlight(), w.done(), w.failed(), w.restarts(),
+      workers.row(
+          w.id(),
+          w.node(),
+          w.state()
+              + (w.reachable() ? "" : " (unreachable)")
+              + (w.refused() == null ? "" : " (refused)"),
+          String.join("+", w.workerClass()),
+          w.capacity(),
+          w.inFlight(),
+          w.done(),
+          w.failed(),
+          w.restarts(),
           String.format(Locale.ROOT, "%.1f s ago", w.lastHeardSecondsAgo()));
     }
     workers.appendTo(out);
 
     out.append(String.format(Locale.ROOT, "%nqueues%n"));
-    Table queues = new Table("TYPE", "PENDING", "IN FLIGHT", "DONE", "FAILED", "RETRIED", "REDELIVERED", "WORKERS",
-        "MEAN RUN", "OLDEST WAIT");
+    Table queues =
+        new Table(
+            "TYPE",
+            "PENDING",
+            "IN FLIGHT",
+            "DONE",
+            "FAILED",
+            "RETRIED",
+            "REDELIVERED",
+            "WORKERS",
+            "MEAN RUN",
+            "OLDEST WAIT");
     for (StatusReport.QueueRow q : report.queues()) {
-      queues.row(q.taskType(), q.pending(), q.inFlight(), q.completed(), q.failed(), q.retried(), q.redelivered(),
-          q.workers(), q.meanRunSeconds() == null ? "-" : seconds(q.meanRunSeconds()),
+      queues.row(
+          q.taskType(),
+          q.pending(),
+          q.inFlight(),
+          q.completed(),
+          q.failed(),
+          q.retried(),
+          q.redelivered(),
+          q.workers(),
+          q.meanRunSeconds() == null ? "-" : seconds(q.meanRunSeconds()),
           q.pending() == 0 ? "-" : seconds(q.oldestPendingSeconds()));
     }
     queues.appendTo(out);
@@ -45,9 +89,15 @@ final class StatusTables {
     if (!flows.available()) {
       out.append(String.format(Locale.ROOT, "%nflows: no sequencer answered%n"));
     } else {
-      out.append(String.format(Locale.ROOT, "%nflows: run %s%s; %d running, %d completed, %d failed%n",
-          flows.runId(), flows.started() ? "" : " (still starting)", flows.running(), flows.completed(),
-          flows.failed()));
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "%nflows: run %s%s; %d running, %d completed, %d failed%n",
+              flows.runId(),
+              flows.started() ? "" : " (still starting)",
+              flows.running(),
+              flows.completed(),
+              flows.failed()));
       if (!flows.list().isEmpty()) {
         Table list = new Table("FLOW", "TASKS PUSHED", "ANSWERED", "RUNNING");
         for (StatusReport.FlowRow f : flows.list()) {
@@ -58,11 +108,16 @@ final class StatusTables {
     }
 
     if (!report.autoscale().isEmpty()) {
-      out.append(String.format(Locale.ROOT, "%nautoscale (per worker class: work queued and in flight)%n"));
+      out.append(
+          String.format(
+              Locale.ROOT, "%nautoscale (per worker class: work queued and in flight)%n"));
       Table classes = new Table("CLASS", "WORKERS", "OUTSTANDING", "NEEDED");
       for (StatusReport.ClassRow c : report.autoscale()) {
-        classes.row(c.workerClass(), c.workers(),
-            String.format(Locale.ROOT, "%.1f worker-s", c.outstandingWorkerSeconds()), c.workersNeeded());
+        classes.row(
+            c.workerClass(),
+            c.workers(),
+            String.format(Locale.ROOT, "%.1f worker-s", c.outstandingWorkerSeconds()),
+            c.workersNeeded());
       }
       classes.appendTo(out);
     }
@@ -71,8 +126,12 @@ final class StatusTables {
       out.append(String.format(Locale.ROOT, "%nrecent failures (newest first)%n"));
       Table failures = new Table("AT", "KIND", "TYPE", "TASK / FLOW", "WORKER", "REASON");
       for (StatusReport.FailureRow f : report.recentFailures()) {
-        failures.row(f.at(), f.kind(), f.taskType() == null ? "-" : f.taskType(),
-            f.taskId() == null ? f.flowId() : f.taskId(), f.workerId() == null ? "-" : f.workerId(),
+        failures.row(
+            f.at(),
+            f.kind(),
+            f.taskType() == null ? "-" : f.taskType(),
+            f.taskId() == null ? f.flowId() : f.taskId(),
+            f.workerId() == null ? "-" : f.workerId(),
             cut(f.reason(), MAX_REASON));
       }
       failures.appendTo(out);
@@ -135,8 +194,10 @@ final class StatusTables {
         boolean last = i == cells.length - 1;
         String cell = text(cells[i], last);
         boolean right = alignNumbers && cells[i] instanceof Number;
-        String padded = right ? " ".repeat(widths[i] - cell.length()) + cell
-            : last ? cell : cell + " ".repeat(widths[i] - cell.length());
+        String padded =
+            right
+                ? " ".repeat(widths[i] - cell.length()) + cell
+                : last ? cell : cell + " ".repeat(widths[i] - cell.length());
         line.append(padded);
         if (!last) {
           line.append("  ");

@@ -17,9 +17,10 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * One line for each worker node that is Up (joined, or already there when it starts), becomes unreachable, is
- * reachable again or leaves the cluster, with the number of worker nodes Up: what the sequencer node's job output
- * says of the fleet ({@link JobProgress}). Nodes with role {@code worker} other than this one.
+ * One line for each worker node that is Up (joined, or already there when it starts), becomes
+ * unreachable, is reachable again or leaves the cluster, with the number of worker nodes Up: what
+ * the sequencer node's job output says of the fleet ({@link JobProgress}). Nodes with role {@code
+ * worker} other than this one.
  */
 final class WorkerNodeEvents {
   private WorkerNodeEvents() {}
@@ -37,54 +38,76 @@ final class WorkerNodeEvents {
   /**
    * Starts telling {@code lines} (on an actor's thread); closing it stops.
    *
-   * @param announceCurrent also a line for each worker node Up already (else only for changes from now on)
+   * @param announceCurrent also a line for each worker node Up already (else only for changes from
+   *     now on)
    */
-  static AutoCloseable start(ActorSystem<?> system, Consumer<String> lines, boolean announceCurrent) {
-    ActorRef<Command> ref = system.systemActorOf(create(lines, announceCurrent),
-        "worker-node-events-" + INSTANCES.incrementAndGet(), Props.empty());
+  static AutoCloseable start(
+      ActorSystem<?> system, Consumer<String> lines, boolean announceCurrent) {
+    ActorRef<Command> ref =
+        system.systemActorOf(
+            create(lines, announceCurrent),
+            "worker-node-events-" + INSTANCES.incrementAndGet(),
+            Props.empty());
     return () -> ref.tell(Stop.INSTANCE);
   }
 
   private static Behavior<Command> create(Consumer<String> lines, boolean announceCurrent) {
-    return Behaviors.setup(context -> {
-      Cluster cluster = Cluster.get(context.getSystem());
-      TreeSet<String> up = new TreeSet<>();
-      if (!announceCurrent) { // the subscription replays them as MemberUp: known already, no line
-        for (Member member : cluster.state().getMembers()) {
-          if (member.status() == MemberStatus.up() && member.hasRole(NodeLauncher.WORKER_ROLE)
-              && !member.address().equals(cluster.selfMember().address())) {
-            up.add(ProverNode.hostPort(member.address()));
-          }
-        }
-      }
-      cluster.subscriptions().tell(Subscribe.create(
-          context.messageAdapter(ClusterEvent.MemberEvent.class, Event::new), ClusterEvent.MemberEvent.class));
-      cluster.subscriptions().tell(Subscribe.create(
-          context.messageAdapter(ClusterEvent.ReachabilityEvent.class, Event::new),
-          ClusterEvent.ReachabilityEvent.class));
-      return Behaviors.receive(Command.class)
-          .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
-          .onMessage(Event.class, message -> {
-            String line = line(message.event(), cluster.selfMember(), up);
-            if (line != null) {
-              lines.accept(line);
+    return Behaviors.setup(
+        context -> {
+          Cluster cluster = Cluster.get(context.getSystem());
+          TreeSet<String> up = new TreeSet<>();
+          if (!announceCurrent) { // the subscription replays them as MemberUp: known already, no
+            // line
+            for (Member member : cluster.state().getMembers()) {
+              if (member.status() == MemberStatus.up()
+                  && member.hasRole(NodeLauncher.WORKER_ROLE)
+                  && !member.address().equals(cluster.selfMember().address())) {
+                up.add(ProverNode.hostPort(member.address()));
+              }
             }
-            return Behaviors.same();
-          })
-          .build();
-    });
+          }
+          cluster
+              .subscriptions()
+              .tell(
+                  Subscribe.create(
+                      context.messageAdapter(ClusterEvent.MemberEvent.class, Event::new),
+                      ClusterEvent.MemberEvent.class));
+          cluster
+              .subscriptions()
+              .tell(
+                  Subscribe.create(
+                      context.messageAdapter(ClusterEvent.ReachabilityEvent.class, Event::new),
+                      ClusterEvent.ReachabilityEvent.class));
+          return Behaviors.receive(Command.class)
+              .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+              .onMessage(
+                  Event.class,
+                  message -> {
+                    String line = line(message.event(), cluster.selfMember(), up);
+                    if (line != null) {
+                      lines.accept(line);
+                    }
+                    return Behaviors.same();
+                  })
+              .build();
+        });
   }
 
-  /** The line for one event (null for events of other nodes or of no interest); keeps {@code up} current. */
+  /**
+   * The line for one event (null for events of other nodes or of no interest); keeps {@code up}
+   * current.
+   */
   static String line(ClusterEvent.ClusterDomainEvent event, Member self, TreeSet<String> up) {
     Member member = null;
-    if (event instanceof ClusterEvent.MemberEvent e && (e instanceof ClusterEvent.MemberUp
-        || e instanceof ClusterEvent.MemberRemoved)) {
+    if (event instanceof ClusterEvent.MemberEvent e
+        && (e instanceof ClusterEvent.MemberUp || e instanceof ClusterEvent.MemberRemoved)) {
       member = e.member();
     } else if (event instanceof ClusterEvent.ReachabilityEvent e) {
       member = e.member();
     }
-    if (member == null || !member.hasRole(NodeLauncher.WORKER_ROLE) || member.address().equals(self.address())) {
+    if (member == null
+        || !member.hasRole(NodeLauncher.WORKER_ROLE)
+        || member.address().equals(self.address())) {
       return null;
     }
     String node = ProverNode.hostPort(member.address());
@@ -96,7 +119,10 @@ final class WorkerNodeEvents {
     }
     if (event instanceof ClusterEvent.MemberRemoved removed) {
       up.remove(node);
-      String how = removed.previousStatus() == MemberStatus.down() ? "downed and removed" : "left the cluster";
+      String how =
+          removed.previousStatus() == MemberStatus.down()
+              ? "downed and removed"
+              : "left the cluster";
       return "worker node " + node + " " + how + ": " + count(up);
     }
     if (event instanceof ClusterEvent.UnreachableMember) {

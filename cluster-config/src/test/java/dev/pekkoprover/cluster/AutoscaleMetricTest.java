@@ -22,17 +22,21 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 11, "what it must show" 6: the autoscaling metric on a run with known task times. Two worker classes, "fast"
- * (100 ms tasks, two workers) and "slow" (300 ms tasks, one worker), first run a batch so the queue measures the run
- * times; then a backlog is queued whose tasks hold every worker. The exported outstanding work and workers needed
- * match (pending + in flight) x the known time / target within 10%, tasks in flight included; when the slow class's
- * only worker is gone, the class still asks for its workers.
+ * Issue 11, "what it must show" 6: the autoscaling metric on a run with known task times. Two
+ * worker classes, "fast" (100 ms tasks, two workers) and "slow" (300 ms tasks, one worker), first
+ * run a batch so the queue measures the run times; then a backlog is queued whose tasks hold every
+ * worker. The exported outstanding work and workers needed match (pending + in flight) x the known
+ * time / target within 10%, tasks in flight included; when the slow class's only worker is gone,
+ * the class still asks for its workers.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class AutoscaleMetricTest {
 
-  /** Sleeps its input in milliseconds; a negative input waits for {@link #RELEASE} instead (a task held busy). */
+  /**
+   * Sleeps its input in milliseconds; a negative input waits for {@link #RELEASE} instead (a task
+   * held busy).
+   */
   static final class Sleep extends NamedTaskType<Long, Long> {
     static final CountDownLatch RELEASE = new CountDownLatch(1);
 
@@ -55,37 +59,46 @@ class AutoscaleMetricTest {
   private static final Sleep SLOW = new Sleep("sleep-b");
 
   /** Pushes {@code count} tasks of each of two types and completes once every one is answered. */
-  private static FlowLogic<Integer> batch(int fastCount, long fastInput, int slowCount, long slowInput) {
+  private static FlowLogic<Integer> batch(
+      int fastCount, long fastInput, int slowCount, long slowInput) {
     return scope -> {
       int[] left = {fastCount + slowCount};
       for (int i = 0; i < fastCount + slowCount; i++) {
         boolean fast = i < fastCount;
-        scope.push(fast ? FAST : SLOW, fast ? fastInput : slowInput, result -> {
-          if (--left[0] == 0) {
-            scope.complete(fastCount + slowCount);
-          }
-        });
+        scope.push(
+            fast ? FAST : SLOW,
+            fast ? fastInput : slowInput,
+            result -> {
+              if (--left[0] == 0) {
+                scope.complete(fastCount + slowCount);
+              }
+            });
       }
     };
   }
 
   @Test
   void workersNeededFollowTheKnownTaskTimesCountingTasksInFlight() {
-    try (ProverNode node = ProverNode.builder("autoscale")
-        .config(TestConfig.config("""
+    try (ProverNode node =
+        ProverNode.builder("autoscale")
+            .config(
+                TestConfig.config(
+                    """
             prover.http.enabled = on
             prover.autoscale {
               interval = 200ms
               target = 2s
               worker-classes { fast = [compile, sleep-a], slow = [compile, sleep-b] }
             }
-            """ + TestNodes.FAST + "prover.queue.default-lease = 60s\n"))
-        .catalog(TaskCatalog.of(TestTasks.Compile.INSTANCE, FAST, SLOW))
-        .localQueue()
-        .sequencer(TestNodes.compilePlan())
-        .workers(WorkerGroup.of(2, List.of("compile", "sleep-a"), 1))
-        .workers(WorkerGroup.of(1, List.of("compile", "sleep-b"), 1))
-        .start()) {
+            """
+                        + TestNodes.FAST
+                        + "prover.queue.default-lease = 60s\n"))
+            .catalog(TaskCatalog.of(TestTasks.Compile.INSTANCE, FAST, SLOW))
+            .localQueue()
+            .sequencer(TestNodes.compilePlan())
+            .workers(WorkerGroup.of(2, List.of("compile", "sleep-a"), 1))
+            .workers(WorkerGroup.of(1, List.of("compile", "sleep-b"), 1))
+            .start()) {
       ActorTestKit kit = ActorTestKit.create(node.system());
       TestNodes.await(node.ready());
       String metrics = node.httpUrl().orElseThrow() + "/metrics";
@@ -96,44 +109,70 @@ class AutoscaleMetricTest {
       // the backlog: every worker holds one task, the rest waits; nothing completes meanwhile
       node.run("backlog", batch(130, -1, 45, -1));
       try {
-        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-          assertEquals(2, TestNodes.stats(node).of("sleep-a").inFlight());
-          assertEquals(1, TestNodes.stats(node).of("sleep-b").inFlight());
-          return null;
-        });
+        kit.createTestProbe()
+            .awaitAssert(
+                Duration.ofSeconds(10),
+                () -> {
+                  assertEquals(2, TestNodes.stats(node).of("sleep-a").inFlight());
+                  assertEquals(1, TestNodes.stats(node).of("sleep-b").inFlight());
+                  return null;
+                });
         // fast: (128 pending + 2 in flight) x 0.1 s = 13 s, 6.5 targets of 2 s: 7 workers
         // slow: (44 pending + 1 in flight) x 0.3 s = 13.5 s, 6.75 targets: 7 workers
-        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-          String text = Http.get(metrics).body();
-          assertClass(text, "fast", 13.0, 7, 2);
-          assertClass(text, "slow", 13.5, 7, 1);
-          return null;
-        });
+        kit.createTestProbe()
+            .awaitAssert(
+                Duration.ofSeconds(10),
+                () -> {
+                  String text = Http.get(metrics).body();
+                  assertClass(text, "fast", 13.0, 7, 2);
+                  assertClass(text, "slow", 13.5, 7, 1);
+                  return null;
+                });
 
-        // the slow class's only worker goes away: its task goes back, and the class still asks for 7 workers
-        node.stopWorker(node.nodeId() + "-w3"); // the workers of the second group come after the first's
-        kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-          String text = Http.get(metrics).body();
-          assertClass(text, "slow", 13.5, 7, 0);
-          assertEquals(45, TestNodes.stats(node).of("sleep-b").pending());
-          return null;
-        });
+        // the slow class's only worker goes away: its task goes back, and the class still asks for
+        // 7 workers
+        node.stopWorker(
+            node.nodeId() + "-w3"); // the workers of the second group come after the first's
+        kit.createTestProbe()
+            .awaitAssert(
+                Duration.ofSeconds(10),
+                () -> {
+                  String text = Http.get(metrics).body();
+                  assertClass(text, "slow", 13.5, 7, 0);
+                  assertEquals(45, TestNodes.stats(node).of("sleep-b").pending());
+                  return null;
+                });
       } finally {
         Sleep.RELEASE.countDown();
       }
     }
   }
 
-  private static void assertClass(String text, String workerClass, double seconds, int needed, int workers) {
+  private static void assertClass(
+      String text, String workerClass, double seconds, int needed, int workers) {
     String tag = "{worker_class=\"" + workerClass + "\"}";
     double outstanding = Http.value(text, "prover_autoscale_outstanding_worker_seconds" + tag);
-    assertTrue(Math.abs(outstanding - seconds) <= 0.1 * seconds,
-        workerClass + ": outstanding " + outstanding + " worker-seconds, expected " + seconds + " within 10%\n" + text);
+    assertTrue(
+        Math.abs(outstanding - seconds) <= 0.1 * seconds,
+        workerClass
+            + ": outstanding "
+            + outstanding
+            + " worker-seconds, expected "
+            + seconds
+            + " within 10%\n"
+            + text);
     double expectedWorkers = seconds / 2.0;
     double exported = Http.value(text, "prover_autoscale_workers_needed" + tag);
-    assertTrue(Math.abs(exported - expectedWorkers) <= 0.1 * expectedWorkers,
-        workerClass + ": " + exported + " workers needed, expected " + expectedWorkers + " within 10%");
+    assertTrue(
+        Math.abs(exported - expectedWorkers) <= 0.1 * expectedWorkers,
+        workerClass
+            + ": "
+            + exported
+            + " workers needed, expected "
+            + expectedWorkers
+            + " within 10%");
     assertEquals(needed, exported, workerClass + " rounds up");
-    assertEquals(workers, Http.value(text, "prover_autoscale_workers" + tag), workerClass + " workers now");
+    assertEquals(
+        workers, Http.value(text, "prover_autoscale_workers" + tag), workerClass + " workers now");
   }
 }

@@ -61,9 +61,16 @@ class BadInputTest {
   }
 
   private void stillWorks() {
-    assertEquals(Num.of(25), TestNodes.await(node.run("still-works",
-        new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(Num.of(3), Num.of(4)), TestTasks.Add.INSTANCE,
-            Pair::new))));
+    assertEquals(
+        Num.of(25),
+        TestNodes.await(
+            node.run(
+                "still-works",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(3), Num.of(4)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))));
   }
 
   /** A type the node's catalog does not hold. */
@@ -80,7 +87,8 @@ class BadInputTest {
 
   @Test
   void unknownTaskTypeIsRefusedAtEnqueue() {
-    String reason = failureOf(scope -> scope.push(new Unknown(), Num.of(1), r -> scope.complete(r)));
+    String reason =
+        failureOf(scope -> scope.push(new Unknown(), Num.of(1), r -> scope.complete(r)));
     assertTrue(reason.contains("unknown task type 'no-such-type'"), reason);
     assertTrue(reason.contains("Register the type"), "says what to do: " + reason);
     stillWorks();
@@ -89,9 +97,13 @@ class BadInputTest {
   @Test
   @SuppressWarnings({"unchecked", "rawtypes"})
   void aPayloadThatDoesNotDeserialiseFailsItsTaskAndTheWorkerSurvives() {
-    String reason = failureOf(scope ->
-        scope.push((TaskType) TestTasks.Square.INSTANCE, new EncodedPayload("{\"value\": \"not a number\""),
-            r -> scope.complete(r)));
+    String reason =
+        failureOf(
+            scope ->
+                scope.push(
+                    (TaskType) TestTasks.Square.INSTANCE,
+                    new EncodedPayload("{\"value\": \"not a number\""),
+                    r -> scope.complete(r)));
     assertTrue(reason.contains("square"), reason);
     assertTrue(reason.contains("1 attempt"), "not retried: " + reason);
     stillWorks();
@@ -99,23 +111,37 @@ class BadInputTest {
 
   @Test
   void aTaskThatAlwaysThrowsIsRetriedThenFailsTheFlowNamingIt() {
-    String reason = failureOf(new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(Num.of(1), new Num(2, "fail")), TestTasks.Add.INSTANCE, Pair::new));
-    assertTrue(reason.matches(".*task bad-\\d+:2 \\(type square\\) failed after 3 attempt.*"), reason);
+    String reason =
+        failureOf(
+            new FanOutReduce<>(
+                TestTasks.Square.INSTANCE,
+                List.of(Num.of(1), new Num(2, "fail")),
+                TestTasks.Add.INSTANCE,
+                Pair::new));
+    assertTrue(
+        reason.matches(".*task bad-\\d+:2 \\(type square\\) failed after 3 attempt.*"), reason);
     assertTrue(reason.contains("simulated failure of square on 2"), reason);
-    assertEquals(3, TestTasks.runs.stream().filter(run -> run.value() == 2 && run.taskType().equals("square"))
-        .count(), "max-attempts = 3 runs");
+    assertEquals(
+        3,
+        TestTasks.runs.stream()
+            .filter(run -> run.value() == 2 && run.taskType().equals("square"))
+            .count(),
+        "max-attempts = 3 runs");
     stillWorks();
   }
 
   @Test
   void aResultForAnUnknownTaskIsDroppedAndCounted() {
     long before = TestNodes.stats(node).unknownResults();
-    node.queue().tell(new QueueCommand.TaskSucceeded("nobody", "x", "made-up:1", "square", 1, Num.of(0)));
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(5), () -> {
-      assertEquals(before + 1, TestNodes.stats(node).unknownResults());
-      return null;
-    });
+    node.queue()
+        .tell(new QueueCommand.TaskSucceeded("nobody", "x", "made-up:1", "square", 1, Num.of(0)));
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertEquals(before + 1, TestNodes.stats(node).unknownResults());
+              return null;
+            });
     stillWorks();
   }
 }

@@ -32,16 +32,20 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 8, cases 2, 4 and 6 in a cluster of actor systems in one JVM: a worker's concurrency is shared by the queue
- * entities of all its types (no decline storm); a message lost between nodes ends in a clear failure and frees the
- * slot it took; two workers with the same id are refused with an error naming both nodes.
+ * Issue 8, cases 2, 4 and 6 in a cluster of actor systems in one JVM: a worker's concurrency is
+ * shared by the queue entities of all its types (no decline storm); a message lost between nodes
+ * ends in a clear failure and frees the slot it took; two workers with the same id are refused with
+ * an error naming both nodes.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterFailureClassesTest {
   private ClusterNodes cluster;
 
-  /** A shape behind an interface: Jackson writes it, but cannot read it back without type information. */
+  /**
+   * A shape behind an interface: Jackson writes it, but cannot read it back without type
+   * information.
+   */
   interface Shape {}
 
   record Circle(double radius) implements Shape, CborSerializable {}
@@ -62,9 +66,13 @@ class ClusterFailureClassesTest {
     }
   }
 
-  private final TaskCatalog catalog = TaskCatalog.of(
-      TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Echo.INSTANCE,
-      Draw.INSTANCE);
+  private final TaskCatalog catalog =
+      TaskCatalog.of(
+          TestTasks.Square.INSTANCE,
+          TestTasks.Add.INSTANCE,
+          TestTasks.Compile.INSTANCE,
+          TestTasks.Echo.INSTANCE,
+          Draw.INSTANCE);
 
   @BeforeEach
   void start() {
@@ -79,13 +87,20 @@ class ClusterFailureClassesTest {
   }
 
   private ProverNode sequencer(String overrides) {
-    return cluster.start("seq", "sequencer,queue", overrides,
+    return cluster.start(
+        "seq",
+        "sequencer,queue",
+        overrides,
         builder -> builder.catalog(catalog).sequencer(TestNodes.compilePlan()));
   }
 
   private ProverNode worker(String id, String overrides, int concurrency) {
-    return cluster.start(id, "worker", overrides,
-        builder -> builder.nodeId(id).catalog(catalog).workers(WorkerGroup.allTypes(1, concurrency)));
+    return cluster.start(
+        id,
+        "worker",
+        overrides,
+        builder ->
+            builder.nodeId(id).catalog(catalog).workers(WorkerGroup.allTypes(1, concurrency)));
   }
 
   private static long declines(QueueStats stats) {
@@ -93,41 +108,59 @@ class ClusterFailureClassesTest {
   }
 
   /**
-   * Case 2: one worker node, concurrency 1, serving every type; a 4-leaf reduction whose third leaf holds the slot for
-   * 3 s after the first two are done. The merge of the first two waits for the slot: no decline.
+   * Case 2: one worker node, concurrency 1, serving every type; a 4-leaf reduction whose third leaf
+   * holds the slot for 3 s after the first two are done. The merge of the first two waits for the
+   * slot: no decline.
    */
   @Test
-  void aWorkersSlotIsSharedByTheEntitiesOfAllItsTypesAndTheMergeWaitsWithoutADecline() throws Exception {
+  void aWorkersSlotIsSharedByTheEntitiesOfAllItsTypesAndTheMergeWaitsWithoutADecline()
+      throws Exception {
     ProverNode sequencer = sequencer("");
     ProverNode worker = worker("w", "", 1);
     TestNodes.await(sequencer.ready());
     TestNodes.await(worker.ready());
     ActorTestKit kit = ActorTestKit.create(sequencer.system());
 
-    CompletableFuture<Num> root = sequencer.run("tree", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(Num.of(1), Num.of(2), new Num(3, "hold:third"), Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))
-        .toCompletableFuture();
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-      QueueStats stats = TestNodes.stats(sequencer);
-      assertEquals(2, stats.of("square").completed(), "the first two leaves are done");
-      assertEquals(1, stats.of("square").inFlight(), "the third holds the worker's one slot");
-      // the merge waits: in its entity, or handed to the worker, which keeps it until the slot is free
-      assertEquals(1, stats.of("add").pending() + stats.of("add").inFlight(), "their merge waits");
-      return null;
-    });
+    CompletableFuture<Num> root =
+        sequencer
+            .run(
+                "tree",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(1), Num.of(2), new Num(3, "hold:third"), Num.of(4)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))
+            .toCompletableFuture();
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            () -> {
+              QueueStats stats = TestNodes.stats(sequencer);
+              assertEquals(2, stats.of("square").completed(), "the first two leaves are done");
+              assertEquals(
+                  1, stats.of("square").inFlight(), "the third holds the worker's one slot");
+              // the merge waits: in its entity, or handed to the worker, which keeps it until the
+              // slot is free
+              assertEquals(
+                  1, stats.of("add").pending() + stats.of("add").inFlight(), "their merge waits");
+              return null;
+            });
     // the scenario: the third leaf keeps the slot for 3 s while the merge waits in another entity
-    CompletableFuture.delayedExecutor(3, TimeUnit.SECONDS).execute(() -> TestTasks.release("third"));
+    CompletableFuture.delayedExecutor(3, TimeUnit.SECONDS)
+        .execute(() -> TestTasks.release("third"));
 
     assertEquals(Num.of(1 + 4 + 9 + 16), root.get(30, TimeUnit.SECONDS));
     QueueStats stats = TestNodes.stats(sequencer);
     assertEquals(0, declines(stats), "no decline: " + stats);
-    assertEquals(0, stats.of("add").redelivered() + stats.of("square").redelivered(), stats.toString());
+    assertEquals(
+        0, stats.of("add").redelivered() + stats.of("square").redelivered(), stats.toString());
     assertEquals(1, TestTasks.maxConcurrent.get("w-w1"), "never two tasks at once on the worker");
   }
 
   /**
-   * Case 4, with serialize-messages off as in production: a task input that serialises on the sender but cannot be
-   * read on the worker's node fails its flow with a reason saying so, and later work is unaffected.
+   * Case 4, with serialize-messages off as in production: a task input that serialises on the
+   * sender but cannot be read on the worker's node fails its flow with a reason saying so, and
+   * later work is unaffected.
    */
   @Test
   void anInputThatCannotBeReadOnTheOtherNodeFailsItsFlowAndLaterWorkRuns() throws Exception {
@@ -137,24 +170,35 @@ class ClusterFailureClassesTest {
     TestNodes.await(sequencer.ready());
     TestNodes.await(worker.ready());
 
-    FlowLogic<Num> draw = scope -> scope.push(Draw.INSTANCE, new Drawing(new Circle(2)), scope::complete);
+    FlowLogic<Num> draw =
+        scope -> scope.push(Draw.INSTANCE, new Drawing(new Circle(2)), scope::complete);
     String reason = failure(sequencer.run("draw", draw).toCompletableFuture());
     assertTrue(reason.contains("cannot cross a node"), reason);
     assertTrue(reason.contains(Drawing.class.getName()), reason);
     assertTrue(reason.contains("type draw"), reason);
 
-    assertEquals(Num.of(9), TestNodes.await(sequencer.run("after", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new))));
+    assertEquals(
+        Num.of(9),
+        TestNodes.await(
+            sequencer.run(
+                "after",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(3)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))));
   }
 
   /**
-   * Case 4, another way a message can be lost: the payload check is off and a dispatch is over the transport's frame
-   * size, so Artery drops it. The worker's load reports never list the task: it is put back as lost in transit, and
-   * after max-worker-losses the flow fails with a reason saying so. The slot it took is free again for later work.
+   * Case 4, another way a message can be lost: the payload check is off and a dispatch is over the
+   * transport's frame size, so Artery drops it. The worker's load reports never list the task: it
+   * is put back as lost in transit, and after max-worker-losses the flow fails with a reason saying
+   * so. The slot it took is free again for later work.
    */
   @Test
   void aDispatchTheTransportDropsIsFoundLostFreesItsSlotAndEndsInAClearFailure() throws Exception {
-    String settings = """
+    String settings =
+        """
         pekko.actor.serialize-messages = off
         prover.queue.cluster.max-payload-size = 0
         prover.queue.max-worker-losses = 2
@@ -165,8 +209,10 @@ class ClusterFailureClassesTest {
     TestNodes.await(sequencer.ready());
     TestNodes.await(worker.ready());
 
-    FlowLogic<TestTasks.Text> big = scope -> scope.push(TestTasks.Echo.INSTANCE,
-        TestTasks.Text.ofSize(3_000_000, false), scope::complete);
+    FlowLogic<TestTasks.Text> big =
+        scope ->
+            scope.push(
+                TestTasks.Echo.INSTANCE, TestTasks.Text.ofSize(3_000_000, false), scope::complete);
     String reason = failure(sequencer.run("big", big).toCompletableFuture());
     assertTrue(reason.contains("lost between nodes"), reason);
     assertTrue(reason.contains("type echo"), reason);
@@ -174,11 +220,22 @@ class ClusterFailureClassesTest {
     assertEquals(1, echo.lost(), "lost once and put back; lost again and given up: " + echo);
     assertEquals(1, echo.failed(), echo.toString());
 
-    assertEquals(Num.of(16), TestNodes.await(sequencer.run("after", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))));
+    assertEquals(
+        Num.of(16),
+        TestNodes.await(
+            sequencer.run(
+                "after",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(4)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))));
   }
 
-  /** Case 6: two worker nodes that name their workers alike: the second is refused, with both nodes named. */
+  /**
+   * Case 6: two worker nodes that name their workers alike: the second is refused, with both nodes
+   * named.
+   */
   @Test
   void twoWorkersWithTheSameIdAreRefusedWithAnErrorNamingBothNodes() throws Exception {
     ProverNode sequencer = sequencer("");
@@ -188,16 +245,26 @@ class ClusterFailureClassesTest {
     ActorTestKit kit = ActorTestKit.create(sequencer.system());
     String firstNode = first.system().address().toString();
 
-    ProverNode second = LoggingTestKit.error("worker id same-w1 is announced by")
-        .withMessageContains("while a worker of the same id is alive at " + firstNode)
-        .withOccurrences(2) // the entities of both types it serves while unregistered
-        .expect(kit.system(), () -> worker("same", "", 1));
+    ProverNode second =
+        LoggingTestKit.error("worker id same-w1 is announced by")
+            .withMessageContains("while a worker of the same id is alive at " + firstNode)
+            .withOccurrences(2) // the entities of both types it serves while unregistered
+            .expect(kit.system(), () -> worker("same", "", 1));
 
-    assertEquals(Num.of(25), TestNodes.await(sequencer.run("works", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(Num.of(5)), TestTasks.Add.INSTANCE, Pair::new))));
+    assertEquals(
+        Num.of(25),
+        TestNodes.await(
+            sequencer.run(
+                "works",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(5)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))));
     QueueStats stats = TestNodes.stats(sequencer);
     assertEquals(1, stats.workers(), "the second one never got in: " + stats);
-    assertEquals(0, stats.of("square").redelivered(), "nothing was taken from the first one as a 'restart'");
+    assertEquals(
+        0, stats.of("square").redelivered(), "nothing was taken from the first one as a 'restart'");
   }
 
   private static String failure(CompletableFuture<?> flow) throws Exception {

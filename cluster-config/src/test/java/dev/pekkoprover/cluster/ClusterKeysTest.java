@@ -19,9 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The key set that {@code prover-node keys} makes is what Pekko's rotating-keys engine reads and what its peer check
- * needs: node certificates signed by the CA, naming the cluster, keys private; renewal from the CA keeps the trust;
- * the launcher refuses to start a node without usable TLS files with one line and exit code 2.
+ * The key set that {@code prover-node keys} makes is what Pekko's rotating-keys engine reads and
+ * what its peer check needs: node certificates signed by the CA, naming the cluster, keys private;
+ * renewal from the CA keeps the trust; the launcher refuses to start a node without usable TLS
+ * files with one line and exit code 2.
  */
 class ClusterKeysTest {
   @TempDir Path dir;
@@ -38,18 +39,28 @@ class ClusterKeysTest {
     X509Certificate ca = read(dir.resolve("ca.crt"));
     for (String node : List.of("node-1", "node-2")) {
       Path nodeDir = dir.resolve(node);
-      assertNull(ClusterTls.NodeFiles.inDirectory(nodeDir).problem(), "Pekko's loader reads " + nodeDir);
+      assertNull(
+          ClusterTls.NodeFiles.inDirectory(nodeDir).problem(), "Pekko's loader reads " + nodeDir);
       X509Certificate cert = read(nodeDir.resolve("tls.crt"));
       cert.verify(ca.getPublicKey());
       assertEquals(ca.getSubjectX500Principal(), cert.getIssuerX500Principal());
-      assertTrue(cert.getSubjectAlternativeNames().contains(List.of(2, "alpha.prover-cluster")),
+      assertTrue(
+          cert.getSubjectAlternativeNames().contains(List.of(2, "alpha.prover-cluster")),
           "the shared cluster name: " + cert.getSubjectAlternativeNames());
-      assertTrue(cert.getSubjectX500Principal().getName().contains("CN=" + node + ".alpha.prover-cluster"));
+      assertTrue(
+          cert.getSubjectX500Principal()
+              .getName()
+              .contains("CN=" + node + ".alpha.prover-cluster"));
       assertEquals(-1, cert.getBasicConstraints(), "not a CA");
-      assertEquals(Files.readString(dir.resolve("ca.crt")), Files.readString(nodeDir.resolve("ca.crt")));
-      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(nodeDir.resolve("tls.key"))));
+      assertEquals(
+          Files.readString(dir.resolve("ca.crt")), Files.readString(nodeDir.resolve("ca.crt")));
+      assertEquals(
+          "rw-------",
+          PosixFilePermissions.toString(Files.getPosixFilePermissions(nodeDir.resolve("tls.key"))));
     }
-    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca.key"))));
+    assertEquals(
+        "rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca.key"))));
     assertTrue(ca.getBasicConstraints() >= 0, "the CA is a CA");
   }
 
@@ -63,7 +74,10 @@ class ClusterKeysTest {
     assertNotEquals(oldKey, Files.readString(dir.resolve("node-1/tls.key")));
     renewed.verify(read(dir.resolve("ca.crt")).getPublicKey());
     assertNull(ClusterTls.NodeFiles.inDirectory(dir.resolve("node-1")).problem());
-    assertThrows(java.io.IOException.class, () -> ClusterKeys.newCa(dir, "alpha"), "a CA is never overwritten");
+    assertThrows(
+        java.io.IOException.class,
+        () -> ClusterKeys.newCa(dir, "alpha"),
+        "a CA is never overwritten");
   }
 
   @Test
@@ -73,12 +87,14 @@ class ClusterKeysTest {
     X509Certificate renewed = ClusterKeys.loadCa(dir).renewCa(dir);
     assertNotEquals(read(dir.resolve("ca.crt.old")).getSerialNumber(), renewed.getSerialNumber());
     assertEquals(renewed, read(dir.resolve("ca.crt")));
-    // the JDK's PKIX check, as the TLS trust manager runs it, with only the renewed CA as trust anchor
-    var params = new java.security.cert.PKIXParameters(
-        java.util.Set.of(new java.security.cert.TrustAnchor(renewed, null)));
+    // the JDK's PKIX check, as the TLS trust manager runs it, with only the renewed CA as trust
+    // anchor
+    var params =
+        new java.security.cert.PKIXParameters(
+            java.util.Set.of(new java.security.cert.TrustAnchor(renewed, null)));
     params.setRevocationEnabled(false);
-    java.security.cert.CertPathValidator.getInstance("PKIX").validate(
-        CertificateFactory.getInstance("X.509").generateCertPath(List.of(node)), params);
+    java.security.cert.CertPathValidator.getInstance("PKIX")
+        .validate(CertificateFactory.getInstance("X.509").generateCertPath(List.of(node)), params);
   }
 
   @Test
@@ -94,41 +110,67 @@ class ClusterKeysTest {
     LauncherRun none = LauncherRun.of("node", "--roles", "worker");
     assertEquals(2, none.code());
     assertEquals(1, none.err().lines().count(), none.err());
-    assertTrue(none.err().contains("--tls <dir>") && none.err().contains("prover-node keys")
-        && none.err().contains("--no-tls"), none.err());
+    assertTrue(
+        none.err().contains("--tls <dir>")
+            && none.err().contains("prover-node keys")
+            && none.err().contains("--no-tls"),
+        none.err());
 
     ClusterKeys.makeKeySet(dir, "prover", 1, 30);
     Files.delete(dir.resolve("node-1/tls.crt"));
-    LauncherRun missing = LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
+    LauncherRun missing =
+        LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
     assertEquals(2, missing.code());
     assertEquals(1, missing.err().lines().count(), missing.err());
     assertTrue(missing.err().contains(dir.resolve("node-1/tls.crt").toString()), missing.err());
 
     Files.writeString(dir.resolve("node-1/tls.crt"), "not a certificate");
-    LauncherRun garbage = LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
+    LauncherRun garbage =
+        LauncherRun.of("node", "--roles", "worker", "--tls", dir.resolve("node-1").toString());
     assertEquals(2, garbage.code());
     assertTrue(garbage.err().contains("holds no X.509 certificate"), garbage.err());
 
-    LauncherRun badName = LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
+    LauncherRun badName =
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
     assertEquals(2, badName.code());
     assertTrue(badName.err().contains("cluster name 'a.b' is not valid"), badName.err());
   }
 
   @Test
   void theKeysCommandMakesACaAndNodeDirectories() throws Exception {
-    LauncherRun keys = LauncherRun.of("keys", "--out", dir.toString(), "--nodes", "2", "--cluster-name", "beta",
-        "--hosts", "10.0.0.1,node-b.example");
+    LauncherRun keys =
+        LauncherRun.of(
+            "keys",
+            "--out",
+            dir.toString(),
+            "--nodes",
+            "2",
+            "--cluster-name",
+            "beta",
+            "--hosts",
+            "10.0.0.1,node-b.example");
     assertEquals(0, keys.code(), keys.err());
     assertTrue(keys.out().contains("off the nodes"), keys.out());
     X509Certificate second = read(dir.resolve("node-2/tls.crt"));
     assertTrue(second.getSubjectAlternativeNames().contains(List.of(2, "node-b.example")));
-    assertTrue(read(dir.resolve("node-1/tls.crt")).getSubjectAlternativeNames().contains(List.of(7, "10.0.0.1")));
+    assertTrue(
+        read(dir.resolve("node-1/tls.crt"))
+            .getSubjectAlternativeNames()
+            .contains(List.of(7, "10.0.0.1")));
 
     LauncherRun more =
-        LauncherRun.of("keys", "--ca", dir.toString(), "--out", dir.toString(), "--first", "3", "--nodes", "1");
+        LauncherRun.of(
+            "keys",
+            "--ca",
+            dir.toString(),
+            "--out",
+            dir.toString(),
+            "--first",
+            "3",
+            "--nodes",
+            "1");
     assertEquals(0, more.code(), more.err());
     assertTrue(more.out().contains("cluster 'beta'"), "the CA's cluster name: " + more.out());
     assertNull(ClusterTls.NodeFiles.inDirectory(dir.resolve("node-3")).problem());
   }
-
 }

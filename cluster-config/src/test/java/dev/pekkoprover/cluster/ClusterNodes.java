@@ -9,15 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.Leave;
-import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 
 /**
- * Several cluster nodes in one JVM (same actor system name, port 0), with timings shortened so that downing and
- * redelivery happen within a test. Closes every node it started.
+ * Several cluster nodes in one JVM (same actor system name, port 0), with timings shortened so that
+ * downing and redelivery happen within a test. Closes every node it started.
  */
 final class ClusterNodes implements AutoCloseable {
   static final String SYSTEM = "prover-cluster";
@@ -49,7 +49,8 @@ final class ClusterNodes implements AutoCloseable {
   static Config config(String roles, String overrides) {
     return ConfigFactory.parseString(overrides)
         .withFallback(ConfigFactory.parseString("pekko.cluster.roles = [" + roles + "]"))
-        // several nodes in one JVM over loopback: plain tcp (the real-process tests run the shipped TLS)
+        // several nodes in one JVM over loopback: plain tcp (the real-process tests run the shipped
+        // TLS)
         .withFallback(ConfigFactory.parseString("pekko.remote.artery.transport = tcp"))
         .withFallback(ConfigFactory.parseString(FAST_CLUSTER))
         .withFallback(ConfigFactory.parseString(TestConfig.TEST_SETTINGS))
@@ -57,9 +58,16 @@ final class ClusterNodes implements AutoCloseable {
   }
 
   /** Starts a node with these roles and joins it to the first node started (which joins itself). */
-  ProverNode start(String nodeId, String roles, String overrides, UnaryOperator<ProverNode.Builder> parts) {
+  ProverNode start(
+      String nodeId, String roles, String overrides, UnaryOperator<ProverNode.Builder> parts) {
     ProverNode node =
-        parts.apply(ProverNode.builder(SYSTEM).nodeId(nodeId).config(config(roles, overrides)).clusterQueue()).start();
+        parts
+            .apply(
+                ProverNode.builder(SYSTEM)
+                    .nodeId(nodeId)
+                    .config(config(roles, overrides))
+                    .clusterQueue())
+            .start();
     Cluster cluster = Cluster.get(node.system());
     if (seed == null) {
       seed = cluster.selfMember().address();
@@ -72,20 +80,27 @@ final class ClusterNodes implements AutoCloseable {
 
   static void awaitUp(ProverNode node) {
     ActorTestKit kit = ActorTestKit.create(node.system());
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-      if (Cluster.get(node.system()).selfMember().status() != MemberStatus.up()) {
-        throw new AssertionError("not Up yet: " + Cluster.get(node.system()).selfMember());
-      }
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            () -> {
+              if (Cluster.get(node.system()).selfMember().status() != MemberStatus.up()) {
+                throw new AssertionError("not Up yet: " + Cluster.get(node.system()).selfMember());
+              }
+              return null;
+            });
   }
 
   /** Leaves the cluster gracefully and stops the node. */
   static void leave(ProverNode node) {
     Cluster cluster = Cluster.get(node.system());
     cluster.manager().tell(Leave.create(cluster.selfMember().address()));
-    node.system().getWhenTerminated().toCompletableFuture().orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
-        .exceptionally(e -> null).join();
+    node.system()
+        .getWhenTerminated()
+        .toCompletableFuture()
+        .orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
+        .exceptionally(e -> null)
+        .join();
     node.close();
   }
 

@@ -11,9 +11,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 4, item 4: real node processes started from the launcher on loopback (one sequencer+queue, two workers)
- * prove blocks with the shipped configuration; one worker is killed with SIGKILL mid-run and the run still ends with
- * matching roots. Every process started here is gone at the end, also when the test fails.
+ * Issue 4, item 4: real node processes started from the launcher on loopback (one sequencer+queue,
+ * two workers) prove blocks with the shipped configuration; one worker is killed with SIGKILL
+ * mid-run and the run still ends with matching roots. Every process started here is gone at the
+ * end, also when the test fails.
  */
 class ClusterProcessesIT {
   private static final Pattern PROGRESS = Pattern.compile("proving: blocks (\\d+)/(\\d+) proven");
@@ -29,11 +30,34 @@ class ClusterProcessesIT {
   void threeProcessesProveBlocksAndSurviveAWorkerKilledWithSigkill() throws Exception {
     int seedPort = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
-    NodeProcesses.Node sequencerNode = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + seedPort,
-        "--blocks", "12", "--txs", "16", "--batch", "3", "--proving-work", "20000", "--exit-when-done");
-    processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
+    NodeProcesses.Node sequencerNode =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + seedPort,
+            "--blocks",
+            "12",
+            "--txs",
+            "16",
+            "--batch",
+            "3",
+            "--proving-work",
+            "20000",
+            "--exit-when-done");
+    processes.launch(
+        "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
     Process doomed =
-        processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed)
+        processes
+            .launch(
+                "node",
+                "--roles",
+                "worker",
+                "--port",
+                "" + NodeProcesses.freePort(),
+                "--seeds",
+                seed)
             .process();
     Process sequencer = sequencerNode.process();
     Queue<String> sequencerOut = sequencerNode.lines();
@@ -44,7 +68,8 @@ class ClusterProcessesIT {
     while (!midRun && System.nanoTime() < deadline && sequencer.isAlive()) {
       for (String line : sequencerOut) {
         Matcher progress = PROGRESS.matcher(line);
-        if (progress.find() && Integer.parseInt(progress.group(1)) >= 1
+        if (progress.find()
+            && Integer.parseInt(progress.group(1)) >= 1
             && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2))) {
           midRun = true;
         }
@@ -57,14 +82,18 @@ class ClusterProcessesIT {
     doomed.destroyForcibly(); // SIGKILL: no leave, no goodbye
     assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
 
-    assertTrue(sequencer.waitFor(180, TimeUnit.SECONDS), "the run ended; output:\n" + String.join("\n", sequencerOut));
+    assertTrue(
+        sequencer.waitFor(180, TimeUnit.SECONDS),
+        "the run ended; output:\n" + String.join("\n", sequencerOut));
     String output = String.join("\n", sequencerOut);
     assertEquals(0, sequencer.exitValue(), output);
     assertTrue(output.contains("RESULT OK"), output);
     assertTrue(output.contains("blocks            12"), output);
-    // the killed worker's tasks were put back; in the rare case that it held none at the kill (between a report
+    // the killed worker's tasks were put back; in the rare case that it held none at the kill
+    // (between a report
     // and its next task), the cluster still removed it and RESULT OK shows nothing was lost
-    assertTrue(output.matches("(?s).*put back as attempt \\d+: worker .* terminated.*")
+    assertTrue(
+        output.matches("(?s).*put back as attempt \\d+: worker .* terminated.*")
             || output.matches("(?s).*(is downing|downing worker node|removing unreachable node).*"),
         "the killed worker's tasks were put back:\n" + output);
   }

@@ -32,8 +32,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 4, items 1-3: the appchain proven by a cluster of actor systems in one JVM (sharded queue, singleton
- * sequencer, workers on their own nodes), with worker nodes joining, leaving and being downed mid-run.
+ * Issue 4, items 1-3: the appchain proven by a cluster of actor systems in one JVM (sharded queue,
+ * singleton sequencer, workers on their own nodes), with worker nodes joining, leaving and being
+ * downed mid-run.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,7 +58,8 @@ class ClusterProvingTest {
       Workload workload = Workload.generate(seed, 50, blocks, txPerBlock, 0);
       chain = Chain.create(workload.genesis(), settings);
       workload.submitAll(chain);
-      for (Optional<BlockTrace> block = chain.produceBlock(txPerBlock); block.isPresent();
+      for (Optional<BlockTrace> block = chain.produceBlock(txPerBlock);
+          block.isPresent();
           block = chain.produceBlock(txPerBlock)) {
         traces.add(block.get());
       }
@@ -67,8 +69,13 @@ class ClusterProvingTest {
     List<CompletableFuture<FlowResult.Completed>> prove(ProverNode sequencer, int perBatch) {
       List<CompletableFuture<FlowResult.Completed>> batches = new ArrayList<>();
       for (int i = 0; i < traces.size(); i += perBatch) {
-        batches.add(sequencer.runWithStats("batch", BatchProvingFlow.create(
-            traces.subList(i, Math.min(traces.size(), i + perBatch)))).toCompletableFuture());
+        batches.add(
+            sequencer
+                .runWithStats(
+                    "batch",
+                    BatchProvingFlow.create(
+                        traces.subList(i, Math.min(traces.size(), i + perBatch))))
+                .toCompletableFuture());
       }
       return batches;
     }
@@ -81,18 +88,27 @@ class ClusterProvingTest {
       }
       BatchProof last = (BatchProof) done.get(done.size() - 1).result();
       assertEquals(chain.stateRoot(), last.stateRoot(), "proven state root = direct computation");
-      assertEquals(chain.lastBlockHash(), last.lastBlockHash(), "proven last block hash = direct computation");
+      assertEquals(
+          chain.lastBlockHash(),
+          last.lastBlockHash(),
+          "proven last block hash = direct computation");
       return done;
     }
   }
 
-  private ProverNode sequencerNode(ClusterNodes cluster, AppchainSettings settings, String overrides) {
-    return cluster.start("A", "sequencer,queue", overrides,
+  private ProverNode sequencerNode(
+      ClusterNodes cluster, AppchainSettings settings, String overrides) {
+    return cluster.start(
+        "A",
+        "sequencer,queue",
+        overrides,
         b -> b.catalog(catalog).sequencer(AppchainJob.startupPlan(settings)));
   }
 
-  private ProverNode workerNode(ClusterNodes cluster, String id, List<String> types, String overrides) {
-    return cluster.start(id, "worker", overrides, b -> b.catalog(catalog).workers(WorkerGroup.of(1, types, 2)));
+  private ProverNode workerNode(
+      ClusterNodes cluster, String id, List<String> types, String overrides) {
+    return cluster.start(
+        id, "worker", overrides, b -> b.catalog(catalog).workers(WorkerGroup.of(1, types, 2)));
   }
 
   @Test
@@ -110,12 +126,16 @@ class ClusterProvingTest {
       blocks.assertProven(blocks.prove(sequencer, 3));
 
       assertTrue(RecordingTaskType.ranOn("B-") > 0, "the transition worker proved transitions");
-      assertEquals(RecordingTaskType.ranOn("B-"),
+      assertEquals(
+          RecordingTaskType.ranOn("B-"),
           RecordingTaskType.ranOn("B-", StateTransitionTask.NAME)
               + RecordingTaskType.ranOn("B-", StateTransitionReductionTask.NAME),
           "the transition worker ran nothing else");
-      assertEquals(0, RecordingTaskType.ranOn("C-", StateTransitionTask.NAME)
-          + RecordingTaskType.ranOn("C-", StateTransitionReductionTask.NAME), "the other worker ran no transition");
+      assertEquals(
+          0,
+          RecordingTaskType.ranOn("C-", StateTransitionTask.NAME)
+              + RecordingTaskType.ranOn("C-", StateTransitionReductionTask.NAME),
+          "the other worker ran no transition");
     }
   }
 
@@ -128,24 +148,34 @@ class ClusterProvingTest {
       TestNodes.await(sequencer.ready());
       TestNodes.await(first.ready());
 
-      // the first worker holds its first tasks until the new node is Ready: the run is surely still going then,
+      // the first worker holds its first tasks until the new node is Ready: the run is surely still
+      // going then,
       // however fast this machine proves
       RecordingTaskType.hold("B-");
       Blocks blocks = new Blocks(11, 8, 16, settings);
       List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 4);
       ProverNode joining = workerNode(cluster, "C", List.of(), "");
       TestNodes.await(joining.ready());
-      assertTrue(batches.stream().anyMatch(batch -> !batch.isDone()), "joined while blocks were being proven");
+      assertTrue(
+          batches.stream().anyMatch(batch -> !batch.isDone()),
+          "joined while blocks were being proven");
       ActorTestKit kit = ActorTestKit.create(sequencer.system());
-      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-        assertTrue(RecordingTaskType.ranOn("C-") > 0, "the joining worker takes the work the busy one cannot");
-        return null;
-      });
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(20),
+              () -> {
+                assertTrue(
+                    RecordingTaskType.ranOn("C-") > 0,
+                    "the joining worker takes the work the busy one cannot");
+                return null;
+              });
       RecordingTaskType.release("B-");
 
       blocks.assertProven(batches);
       assertTrue(RecordingTaskType.ranOn("C-") > 0, "the joining worker received work");
-      assertEquals(List.of("B-w1", "C-w1"), TestNodes.await(sequencer.registrationStatus()).registeredWorkers(),
+      assertEquals(
+          List.of("B-w1", "C-w1"),
+          TestNodes.await(sequencer.registrationStatus()).registeredWorkers(),
           "each worker registered once: no Ready worker took the re-offered registration task");
     }
   }
@@ -171,36 +201,50 @@ class ClusterProvingTest {
       Blocks blocks = new Blocks(13, 6, 8, settings);
       List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 3);
       ActorTestKit kit = ActorTestKit.create(sequencer.system());
-      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-        assertTrue(RecordingTaskType.ranOn("B-") - doneOnB >= 2 && RecordingTaskType.ranOn("C-") - doneOnC >= 2,
-            "both doomed nodes hold tasks");
-        return null;
-      });
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(20),
+              () -> {
+                assertTrue(
+                    RecordingTaskType.ranOn("B-") - doneOnB >= 2
+                        && RecordingTaskType.ranOn("C-") - doneOnC >= 2,
+                    "both doomed nodes hold tasks");
+                return null;
+              });
       long held = RecordingTaskType.ranOn("B-") - doneOnB + RecordingTaskType.ranOn("C-") - doneOnC;
 
       ClusterNodes.leave(leaving);
-      Cluster.get(sequencer.system()).manager().tell(
-          new Down(Cluster.get(downed.system()).selfMember().address()));
+      Cluster.get(sequencer.system())
+          .manager()
+          .tell(new Down(Cluster.get(downed.system()).selfMember().address()));
       RecordingTaskType.release("D-");
 
-      // a result accepted twice would offer a range twice to a reduction and fail its flow: the batches completing
+      // a result accepted twice would offer a range twice to a reduction and fail its flow: the
+      // batches completing
       // with the direct roots shows each result was taken once
       blocks.assertProven(batches);
       RecordingTaskType.release("B-");
       RecordingTaskType.release("C-");
       QueueStats stats = TestNodes.stats(sequencer);
-      long redelivered = stats.types().values().stream().mapToLong(QueueStats.TypeStats::redelivered).sum();
-      assertTrue(redelivered >= held, "every held task was put back: " + redelivered + " of " + held);
+      long redelivered =
+          stats.types().values().stream().mapToLong(QueueStats.TypeStats::redelivered).sum();
+      assertTrue(
+          redelivered >= held, "every held task was put back: " + redelivered + " of " + held);
     }
   }
 
   @Test
   void whenTheQueueNodeLeavesItsEntitiesRestartElsewhereAndFlowsReSendWhatWasLost() {
-    AppchainSettings settings = AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(3000);
+    AppchainSettings settings =
+        AppchainSettings.fromConfig(ClusterNodes.config("", "")).withProvingWork(3000);
     String quickResend = "prover.sequencer.resend-after = 3s";
     try (ClusterNodes cluster = new ClusterNodes()) {
-      ProverNode sequencer = cluster.start("A", "sequencer", quickResend,
-          b -> b.catalog(catalog).sequencer(AppchainJob.startupPlan(settings)));
+      ProverNode sequencer =
+          cluster.start(
+              "A",
+              "sequencer",
+              quickResend,
+              b -> b.catalog(catalog).sequencer(AppchainJob.startupPlan(settings)));
       ProverNode firstQueue = cluster.start("Q", "queue", "", b -> b.catalog(catalog));
       ProverNode worker = workerNode(cluster, "B", List.of(), "");
       TestNodes.await(sequencer.ready());
@@ -208,27 +252,39 @@ class ClusterProvingTest {
       // every entity lives on Q; a second queue node joins, but nothing is rebalanced onto it
       ProverNode secondQueue = cluster.start("R", "queue", "", b -> b.catalog(catalog));
 
-      // the worker holds its first tasks until Q has gone: Q's entities surely hold tasks in flight and pending
+      // the worker holds its first tasks until Q has gone: Q's entities surely hold tasks in flight
+      // and pending
       // when it leaves, however fast this machine proves
       RecordingTaskType.hold("B-");
       Blocks blocks = new Blocks(17, 6, 12, settings);
       List<CompletableFuture<FlowResult.Completed>> batches = blocks.prove(sequencer, 3);
       ActorTestKit kit = ActorTestKit.create(sequencer.system());
-      kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-        assertTrue(RecordingTaskType.ranOn("B-") >= 2, "the worker holds tasks");
-        long pending = TestNodes.stats(firstQueue).types().values().stream()
-            .mapToLong(QueueStats.TypeStats::pending).sum();
-        assertTrue(pending > 0, "the queue's entities on Q hold tasks that wait for a worker");
-        return null;
-      });
-      ClusterNodes.leave(firstQueue); // its entities, with their pending and in-flight tasks, are gone
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(20),
+              () -> {
+                assertTrue(RecordingTaskType.ranOn("B-") >= 2, "the worker holds tasks");
+                long pending =
+                    TestNodes.stats(firstQueue).types().values().stream()
+                        .mapToLong(QueueStats.TypeStats::pending)
+                        .sum();
+                assertTrue(
+                    pending > 0, "the queue's entities on Q hold tasks that wait for a worker");
+                return null;
+              });
+      ClusterNodes.leave(
+          firstQueue); // its entities, with their pending and in-flight tasks, are gone
       RecordingTaskType.release("B-");
 
       List<FlowResult.Completed> done = blocks.assertProven(batches);
       int resent = done.stream().mapToInt(batch -> batch.stats().resent()).sum();
       assertTrue(resent > 0, "the flows re-sent the tasks the lost entities held");
-      assertTrue(TestNodes.stats(secondQueue).types().values().stream()
-          .mapToLong(QueueStats.TypeStats::completed).sum() > 0, "the entities now live on R and serve");
+      assertTrue(
+          TestNodes.stats(secondQueue).types().values().stream()
+                  .mapToLong(QueueStats.TypeStats::completed)
+                  .sum()
+              > 0,
+          "the entities now live on R and serve");
     }
   }
 }

@@ -29,8 +29,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 4, items 5 and 6: a burst of 100,000 tasks from the sequencer node to a worker on another node, and bad
- * input across nodes (a message of a class not bound to Jackson; payloads near and over the size limit).
+ * Issue 4, items 5 and 6: a burst of 100,000 tasks from the sequencer node to a worker on another
+ * node, and bad input across nodes (a message of a class not bound to Jackson; payloads near and
+ * over the size limit).
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -46,9 +47,12 @@ class ClusterQueueTest {
     types.add(TestTasks.Echo.INSTANCE);
     TaskCatalog catalog = TaskCatalog.of(types);
     cluster = new ClusterNodes();
-    sequencer = cluster.start("A", "sequencer,queue", "",
-        b -> b.catalog(catalog).sequencer(TestNodes.compilePlan()));
-    worker = cluster.start("B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 32)));
+    sequencer =
+        cluster.start(
+            "A", "sequencer,queue", "", b -> b.catalog(catalog).sequencer(TestNodes.compilePlan()));
+    worker =
+        cluster.start(
+            "B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 32)));
     TestNodes.await(sequencer.ready());
     TestNodes.await(worker.ready());
   }
@@ -58,7 +62,10 @@ class ClusterQueueTest {
     cluster.close();
   }
 
-  /** Pushes every task at start (one Enqueue) and completes with the set of leaves whose square came back right. */
+  /**
+   * Pushes every task at start (one Enqueue) and completes with the set of leaves whose square came
+   * back right.
+   */
   private record Burst(int tasks) implements FlowLogic<Num> {
     @Override
     public void start(dev.pekkoprover.protocol.flow.FlowScope<Num> scope) {
@@ -66,17 +73,20 @@ class ClusterQueueTest {
       int[] remaining = {tasks};
       for (int i = 0; i < tasks; i++) {
         int leaf = i;
-        scope.push(TestTasks.Square.INSTANCE, Num.of(leaf), (Num square) -> {
-          if (square.value() != (long) leaf * leaf) {
-            scope.fail("leaf " + leaf + " came back as " + square.value());
-          } else if (done.get(leaf)) {
-            scope.fail("leaf " + leaf + " accepted twice");
-          }
-          done.set(leaf);
-          if (--remaining[0] == 0) {
-            scope.complete(Num.of(done.cardinality()));
-          }
-        });
+        scope.push(
+            TestTasks.Square.INSTANCE,
+            Num.of(leaf),
+            (Num square) -> {
+              if (square.value() != (long) leaf * leaf) {
+                scope.fail("leaf " + leaf + " came back as " + square.value());
+              } else if (done.get(leaf)) {
+                scope.fail("leaf " + leaf + " accepted twice");
+              }
+              done.set(leaf);
+              if (--remaining[0] == 0) {
+                scope.complete(Num.of(done.cardinality()));
+              }
+            });
       }
     }
   }
@@ -85,7 +95,8 @@ class ClusterQueueTest {
   void aBurstOfAHundredThousandTasksCompletesWithEveryTaskOnce() {
     long before = TestNodes.stats(sequencer).of("square").completed();
     TestTasks.runs.clear();
-    FlowResult.Completed done = TestNodes.await(sequencer.runWithStats("burst", new Burst(100_000)));
+    FlowResult.Completed done =
+        TestNodes.await(sequencer.runWithStats("burst", new Burst(100_000)));
     assertEquals(Num.of(100_000), done.result(), "every leaf's result, each accepted once");
     assertEquals(100_000, done.stats().tasks());
     QueueStats stats = TestNodes.stats(sequencer);
@@ -95,7 +106,8 @@ class ClusterQueueTest {
         .filter(run -> run.taskType().equals("square") && run.workerId().startsWith("B-"))
         .forEach(run -> ran.set((int) run.value()));
     assertEquals(100_000, ran.cardinality(), "every task ran on the other node");
-    assertEquals(0, done.stats().resent(), "nothing was lost on the way: no task had to be sent again");
+    assertEquals(
+        0, done.stats().resent(), "nothing was lost on the way: no task had to be sent again");
   }
 
   private record EchoOnce(Text input) implements FlowLogic<Text> {
@@ -121,7 +133,8 @@ class ClusterQueueTest {
 
   @Test
   void aPayloadNearTheLimitCrossesAndOneOverItFailsItsTaskWithAReason() {
-    Text nearLimit = Text.ofSize(1_000_000, false); // the limit is 1 MiB (1,048,576 bytes) serialised
+    Text nearLimit =
+        Text.ofSize(1_000_000, false); // the limit is 1 MiB (1,048,576 bytes) serialised
     assertEquals(nearLimit, TestNodes.await(sequencer.run("near-limit", new EchoOnce(nearLimit))));
 
     String input = failureOf(new EchoOnce(Text.ofSize(1_100_000, false)));
@@ -129,7 +142,8 @@ class ClusterQueueTest {
     assertTrue(input.contains("split the work"), "says what to do: " + input);
 
     String result = failureOf(new EchoOnce(Text.ofSize(600_000, true))); // its result is 1.2 MB
-    assertTrue(result.contains("the result of task") && result.contains("1048576-byte limit"), result);
+    assertTrue(
+        result.contains("the result of task") && result.contains("1048576-byte limit"), result);
     assertTrue(result.contains("1 attempt"), "not retried: " + result);
   }
 
@@ -139,16 +153,24 @@ class ClusterQueueTest {
   @Test
   void aMessageOfAClassNotBoundToJacksonIsRefusedWithALogLine() {
     ActorRef<WorkerCommand> local = worker.workers().values().iterator().next();
-    ActorRef<Object> remote = ActorRefResolver.get(sequencer.system())
-        .<WorkerCommand>resolveActorRef(ActorRefResolver.get(worker.system()).toSerializationFormat(local))
-        .unsafeUpcast();
+    ActorRef<Object> remote =
+        ActorRefResolver.get(sequencer.system())
+            .<WorkerCommand>resolveActorRef(
+                ActorRefResolver.get(worker.system()).toSerializationFormat(local))
+            .unsafeUpcast();
     LoggingTestKit.error("Unbound")
-        .expect(sequencer.system(), () -> {
-          remote.tell(new Unbound("no serializer for me"));
-          return null;
-        });
+        .expect(
+            sequencer.system(),
+            () -> {
+              remote.tell(new Unbound("no serializer for me"));
+              return null;
+            });
     // nothing else was disturbed
-    assertEquals(Num.of(49), TestNodes.await(sequencer.run("after", scope ->
-        scope.push(TestTasks.Square.INSTANCE, Num.of(7), scope::complete))));
+    assertEquals(
+        Num.of(49),
+        TestNodes.await(
+            sequencer.run(
+                "after",
+                scope -> scope.push(TestTasks.Square.INSTANCE, Num.of(7), scope::complete))));
   }
 }

@@ -10,13 +10,17 @@ import dev.pekkoprover.node.ClusterTls;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** The shipped cluster configuration runs TLS, and {@code prover.tls.*} overrides reach Pekko's engine. */
+/**
+ * The shipped cluster configuration runs TLS, and {@code prover.tls.*} overrides reach Pekko's
+ * engine.
+ */
 class ClusterTlsTest {
   private static final String ENGINE = "pekko.remote.artery.ssl.rotating-keys-engine.";
 
   @Test
   void theClusterDeploymentRunsTlsOnTheProverTlsFiles() {
-    Config config = ClusterTls.load(ClusterTls.NodeFiles.inDirectory(Path.of("/keys/node-1")).config());
+    Config config =
+        ClusterTls.load(ClusterTls.NodeFiles.inDirectory(Path.of("/keys/node-1")).config());
     assertTrue(ClusterTls.enabled(config));
     assertEquals("/keys/node-1/tls.key", config.getString(ENGINE + "key-file"));
     assertEquals("/keys/node-1/tls.crt", config.getString(ENGINE + "cert-file"));

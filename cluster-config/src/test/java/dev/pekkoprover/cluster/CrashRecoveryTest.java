@@ -23,8 +23,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Item 4: a worker that crashes in compute is restarted by its supervisor, comes back Unprepared, registers again
- * and serves again; the task it held runs again and its result reaches the flow once.
+ * Item 4: a worker that crashes in compute is restarted by its supervisor, comes back Unprepared,
+ * registers again and serves again; the task it held runs again and its result reaches the flow
+ * once.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -53,33 +54,58 @@ class CrashRecoveryTest {
       leaves.add(i == 5 ? new Num(5, "crash-once:k") : Num.of(i));
     }
     FlowResult.Completed done =
-        TestNodes.await(node.runWithStats(
-            "crashing", new FanOutReduce<>(TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
+        TestNodes.await(
+            node.runWithStats(
+                "crashing",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
 
     assertEquals(Num.of(204), done.result(), "sum of squares 1..8");
     assertEquals(15, done.stats().tasks());
-    long runsOfFive = TestTasks.runs.stream()
-        .filter(run -> run.taskType().equals("square") && run.value() == 5).count();
+    long runsOfFive =
+        TestTasks.runs.stream()
+            .filter(run -> run.taskType().equals("square") && run.value() == 5)
+            .count();
     assertEquals(2, runsOfFive, "the crashed task ran a second time");
 
-    // the crashed worker went back to Unprepared, then through Registered to Ready with a new incarnation
-    WorkerStateChanged unprepared = states.fishForMessage(java.time.Duration.ofSeconds(10),
-        c -> c.state() == WorkerState.UNPREPARED
-            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
-    WorkerStateChanged ready = states.fishForMessage(java.time.Duration.ofSeconds(10),
-        c -> c.workerId().equals(unprepared.workerId()) && c.state() == WorkerState.READY
-            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).get(0);
+    // the crashed worker went back to Unprepared, then through Registered to Ready with a new
+    // incarnation
+    WorkerStateChanged unprepared =
+        states
+            .fishForMessage(
+                java.time.Duration.ofSeconds(10),
+                c ->
+                    c.state() == WorkerState.UNPREPARED
+                        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                            .continueAndIgnore())
+            .get(0);
+    WorkerStateChanged ready =
+        states
+            .fishForMessage(
+                java.time.Duration.ofSeconds(10),
+                c ->
+                    c.workerId().equals(unprepared.workerId()) && c.state() == WorkerState.READY
+                        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                            .continueAndIgnore())
+            .get(0);
     assertEquals(unprepared.incarnation(), ready.incarnation());
     List<String> registered = TestNodes.await(node.registrationStatus()).registeredWorkers();
-    assertEquals(3, registered.size(), "two first registrations plus the restarted worker's: " + registered);
+    assertEquals(
+        3, registered.size(), "two first registrations plus the restarted worker's: " + registered);
     assertEquals(unprepared.workerId(), registered.get(2));
 
     // and it serves again: a second flow uses both workers' capacity
-    Num again = TestNodes.await(node.run("after-crash",
-        new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(Num.of(3), Num.of(4)), TestTasks.Add.INSTANCE,
-            Pair::new)));
+    Num again =
+        TestNodes.await(
+            node.run(
+                "after-crash",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(Num.of(3), Num.of(4)),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new)));
     assertEquals(Num.of(25), again);
   }
 }

@@ -14,15 +14,18 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 
 /**
- * Issue 11, "what it must show" 3: the live dashboard in headless Chromium against a real cluster started from the
- * jar (one sequencer+queue node, a worker node with one worker, one with two): the page loads from the node (the chart
- * library too: nothing from outside), shows the worker count the status API has, fills its charts while the job
- * proves, and shows the state change when the one-worker node is stopped (SIGTERM: it leaves the cluster). Screenshots
- * go to {@code target/dashboard.png} (proving) and {@code target/dashboard-worker-stopped.png}; {@code
- * -Ddashboard.screenshot=<file>} copies the second one there (how {@code docs/dashboard.png} was made).
+ * Issue 11, "what it must show" 3: the live dashboard in headless Chromium against a real cluster
+ * started from the jar (one sequencer+queue node, a worker node with one worker, one with two): the
+ * page loads from the node (the chart library too: nothing from outside), shows the worker count
+ * the status API has, fills its charts while the job proves, and shows the state change when the
+ * one-worker node is stopped (SIGTERM: it leaves the cluster). Screenshots go to {@code
+ * target/dashboard.png} (proving) and {@code target/dashboard-worker-stopped.png}; {@code
+ * -Ddashboard.screenshot=<file>} copies the second one there (how {@code docs/dashboard.png} was
+ * made).
  *
- * <p>Issue 12 part 3: with a token ({@code --http-token-file}) the page still loads, says how to open it without or
- * with a wrong token, and shows the fleet when opened as {@code /dashboard#token=<token>}.
+ * <p>Issue 12 part 3: with a token ({@code --http-token-file}) the page still loads, says how to
+ * open it without or with a wrong token, and shows the fleet when opened as {@code
+ * /dashboard#token=<token>}.
  */
 class DashboardIT {
   private final NodeProcesses processes = new NodeProcesses();
@@ -41,43 +44,79 @@ class DashboardIT {
   }
 
   private static String rowState(Browser browser, String workerId) {
-    return browser.driver.findElement(By.cssSelector("#workers tbody tr[data-worker='" + workerId + "']"))
+    return browser
+        .driver
+        .findElement(By.cssSelector("#workers tbody tr[data-worker='" + workerId + "']"))
         .getAttribute("data-state");
   }
 
   private static String workersSeen(Browser browser) {
     StringBuilder seen = new StringBuilder("worker count '" + text(browser, "worker-count") + "'");
     for (WebElement row : workerRows(browser)) {
-      seen.append("; ").append(row.getAttribute("data-worker")).append(' ').append(row.getAttribute("data-state"));
+      seen.append("; ")
+          .append(row.getAttribute("data-worker"))
+          .append(' ')
+          .append(row.getAttribute("data-state"));
     }
     return seen.append("; problems: ").append(text(browser, "problems")).toString();
   }
 
   private static long chartPoints(Browser browser, String series) {
-    Object n = browser.driver.executeScript(
-        "return window.proverDashboard.points()[arguments[0]].filter(v => v != null && v > 0).length", series);
+    Object n =
+        browser.driver.executeScript(
+            "return window.proverDashboard.points()[arguments[0]].filter(v => v != null && v > 0).length",
+            series);
     return ((Number) n).longValue();
   }
 
   @Test
   void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
-    Browser.require(); // before any node starts: a missing browser fails at once, saying how to install it
+    Browser.require(); // before any node starts: a missing browser fails at once, saying how to
+    // install it
     int seedPort = NodeProcesses.freePort();
     int seedHttp = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
-    NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + seedPort,
-        "--http-port", "" + seedHttp, "--blocks", "60", "--txs", "16", "--batch", "3", "--proving-work", "30000");
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + seedPort,
+            "--http-port",
+            "" + seedHttp,
+            "--blocks",
+            "60",
+            "--txs",
+            "16",
+            "--batch",
+            "3",
+            "--proving-work",
+            "30000");
     String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
-    assertTrue(sequencer.awaitLine(line -> line.contains("endpoints of node " + seed + ": dashboard " + dashboard),
-        60), "the start-up line names the dashboard:\n" + sequencer.output());
+    assertTrue(
+        sequencer.awaitLine(
+            line -> line.contains("endpoints of node " + seed + ": dashboard " + dashboard), 60),
+        "the start-up line names the dashboard:\n" + sequencer.output());
 
     int stoppedPort = NodeProcesses.freePort();
-    NodeProcesses.Node stopped = processes.launch("node", "--roles", "worker", "--port", "" + stoppedPort,
-        "--seeds", seed, "--workers", "1");
+    NodeProcesses.Node stopped =
+        processes.launch(
+            "node",
+            "--roles",
+            "worker",
+            "--port",
+            "" + stoppedPort,
+            "--seeds",
+            seed,
+            "--workers",
+            "1");
     int keptPort = NodeProcesses.freePort();
-    processes.launch("node", "--roles", "worker", "--port", "" + keptPort, "--seeds", seed, "--workers", "2");
+    processes.launch(
+        "node", "--roles", "worker", "--port", "" + keptPort, "--seeds", seed, "--workers", "2");
     String stoppedWorker = "127.0.0.1:" + stoppedPort + "-w1";
-    List<String> workers = List.of(stoppedWorker, "127.0.0.1:" + keptPort + "-w1", "127.0.0.1:" + keptPort + "-w2");
+    List<String> workers =
+        List.of(stoppedWorker, "127.0.0.1:" + keptPort + "-w1", "127.0.0.1:" + keptPort + "-w2");
 
     try (Browser browser = Browser.start(1400, 1500)) {
       browser.driver.get(dashboard);
@@ -86,30 +125,58 @@ class DashboardIT {
       assertEquals("function", uplot, "the chart library came from the node's jar");
 
       // the right worker count, each Ready, the same workers the status API names
-      browser.await("three Ready workers", 120, () -> text(browser, "worker-count").equals("3")
-          && workerRows(browser).size() == 3
-          && workerRows(browser).stream().allMatch(row -> "ready".equals(row.getAttribute("data-state"))),
+      browser.await(
+          "three Ready workers",
+          120,
+          () ->
+              text(browser, "worker-count").equals("3")
+                  && workerRows(browser).size() == 3
+                  && workerRows(browser).stream()
+                      .allMatch(row -> "ready".equals(row.getAttribute("data-state"))),
           () -> workersSeen(browser));
-      assertEquals(workers.stream().sorted().toList(),
-          workerRows(browser).stream().map(row -> row.getAttribute("data-worker")).sorted().toList());
-      StatusReport status = StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
+      assertEquals(
+          workers.stream().sorted().toList(),
+          workerRows(browser).stream()
+              .map(row -> row.getAttribute("data-worker"))
+              .sorted()
+              .toList());
+      StatusReport status =
+          StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
       assertEquals(3, status.workers().size(), status.workers().toString());
 
-      // while the job proves: flows with their progress, throughput and latency charted over several seconds
-      browser.await("the job's flows", 60, () -> !browser.driver.findElements(
-          By.cssSelector("#flows tbody tr[data-flow]")).isEmpty(), () -> text(browser, "flows-summary"));
-      browser.await("ten seconds of throughput and run times in the charts", 120,
+      // while the job proves: flows with their progress, throughput and latency charted over
+      // several seconds
+      browser.await(
+          "the job's flows",
+          60,
+          () ->
+              !browser.driver.findElements(By.cssSelector("#flows tbody tr[data-flow]")).isEmpty(),
+          () -> text(browser, "flows-summary"));
+      browser.await(
+          "ten seconds of throughput and run times in the charts",
+          120,
           () -> chartPoints(browser, "rate") >= 10 && chartPoints(browser, "run") >= 10,
-          () -> "rate points " + chartPoints(browser, "rate") + ", run points " + chartPoints(browser, "run"));
+          () ->
+              "rate points "
+                  + chartPoints(browser, "rate")
+                  + ", run points "
+                  + chartPoints(browser, "run"));
       assertTrue(chartPoints(browser, "inFlight") > 0, "queue depth charted");
-      assertEquals(3, browser.driver.findElements(By.cssSelector(".uplot")).size(), "three charts drawn");
+      assertEquals(
+          3, browser.driver.findElements(By.cssSelector(".uplot")).size(), "three charts drawn");
       browser.screenshot(Path.of("target", "dashboard.png"));
 
       // a worker stopped: its node leaves; the page shows it gone and counts two
-      stopped.process().destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
+      stopped
+          .process()
+          .destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
       assertTrue(stopped.process().waitFor(60, TimeUnit.SECONDS), "the stopped node exited");
-      browser.await("the stopped worker gone and two workers left", 60,
-          () -> "gone".equals(rowState(browser, stoppedWorker)) && text(browser, "worker-count").equals("2"),
+      browser.await(
+          "the stopped worker gone and two workers left",
+          60,
+          () ->
+              "gone".equals(rowState(browser, stoppedWorker))
+                  && text(browser, "worker-count").equals("2"),
           () -> workersSeen(browser));
       assertTrue(text(browser, "worker-states").contains("1 gone"), text(browser, "worker-states"));
       for (String kept : workers.subList(1, 3)) {
@@ -117,13 +184,23 @@ class DashboardIT {
       }
       // the sequencer node's output said so too (issue 11, item 6)
       String stoppedNode = "127.0.0.1:" + stoppedPort;
-      assertTrue(sequencer.awaitLine(line -> line.startsWith("worker node " + stoppedNode + " is Up: "), 1),
+      assertTrue(
+          sequencer.awaitLine(
+              line -> line.startsWith("worker node " + stoppedNode + " is Up: "), 1),
           sequencer.output());
-      assertTrue(sequencer.awaitLine(line -> line.equals("worker node " + stoppedNode + " left the cluster: "
-          + "1 worker node Up"), 30), sequencer.output());
+      assertTrue(
+          sequencer.awaitLine(
+              line ->
+                  line.equals(
+                      "worker node " + stoppedNode + " left the cluster: " + "1 worker node Up"),
+              30),
+          sequencer.output());
       long pointsAtStop = chartPoints(browser, "rate");
-      browser.await("three more throughput samples with the smaller fleet, for the screenshot", 30,
-          () -> chartPoints(browser, "rate") >= pointsAtStop + 3, () -> "rate points " + chartPoints(browser, "rate"));
+      browser.await(
+          "three more throughput samples with the smaller fleet, for the screenshot",
+          30,
+          () -> chartPoints(browser, "rate") >= pointsAtStop + 3,
+          () -> "rate points " + chartPoints(browser, "rate"));
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
       String copy = System.getProperty("dashboard.screenshot");
@@ -146,36 +223,80 @@ class DashboardIT {
     Files.writeString(tokenFile, token + "\n");
     int port = NodeProcesses.freePort();
     int http = NodeProcesses.freePort();
-    NodeProcesses.Node node = processes.launch("node", "--roles", "sequencer,queue,worker", "--port", "" + port,
-        "--http-port", "" + http, "--http-token-file", tokenFile.toString(), "--workers", "1", "--blocks", "3");
+    NodeProcesses.Node node =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue,worker",
+            "--port",
+            "" + port,
+            "--http-port",
+            "" + http,
+            "--http-token-file",
+            tokenFile.toString(),
+            "--workers",
+            "1",
+            "--blocks",
+            "3");
     String dashboard = "http://127.0.0.1:" + http + "/dashboard";
-    assertTrue(node.awaitLine(line -> line.contains(": dashboard " + dashboard) && line.contains("bearer token "
-        + "required"), 60), "the start-up line says a token is required:\n" + node.output());
+    assertTrue(
+        node.awaitLine(
+            line ->
+                line.contains(": dashboard " + dashboard)
+                    && line.contains("bearer token " + "required"),
+            60),
+        "the start-up line says a token is required:\n" + node.output());
     assertTrue(!node.output().contains(token), "the token is never printed");
 
     try (Browser browser = Browser.start(1200, 900)) {
       browser.driver.get(dashboard);
-      browser.await("the page saying it needs a token", 30, () -> "401".equals(
-          browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")), () -> text(browser, "problems"));
-      assertTrue(text(browser, "problems").contains(dashboard + "#token=<token>"), text(browser, "problems"));
+      browser.await(
+          "the page saying it needs a token",
+          30,
+          () ->
+              "401"
+                  .equals(
+                      browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")),
+          () -> text(browser, "problems"));
+      assertTrue(
+          text(browser, "problems").contains(dashboard + "#token=<token>"),
+          text(browser, "problems"));
 
       browser.driver.get("about:blank"); // a new fragment alone would not load the page again
       browser.driver.get(dashboard + "#token=wrong");
-      browser.await("the page saying its token is refused", 30, () -> "403".equals(
-          browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")), () -> text(browser, "problems"));
+      browser.await(
+          "the page saying its token is refused",
+          30,
+          () ->
+              "403"
+                  .equals(
+                      browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")),
+          () -> text(browser, "problems"));
 
       browser.driver.get("about:blank");
       browser.driver.get(dashboard + "#token=" + token);
-      browser.await("the one worker with the right token", 120, () -> text(browser, "worker-count").equals("1")
-          && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied") == null,
+      browser.await(
+          "the one worker with the right token",
+          120,
+          () ->
+              text(browser, "worker-count").equals("1")
+                  && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")
+                      == null,
           () -> workersSeen(browser));
-      assertTrue(!browser.driver.getCurrentUrl().contains(token), "the token leaves the address bar: "
-          + browser.driver.getCurrentUrl());
+      assertTrue(
+          !browser.driver.getCurrentUrl().contains(token),
+          "the token leaves the address bar: " + browser.driver.getCurrentUrl());
 
       browser.driver.get("about:blank");
-      browser.driver.get(dashboard); // the tab keeps the token: a reload or a bookmark without it still works
-      browser.await("the worker again without the link's token", 30, () -> text(browser, "worker-count").equals("1")
-          && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied") == null,
+      browser.driver.get(
+          dashboard); // the tab keeps the token: a reload or a bookmark without it still works
+      browser.await(
+          "the worker again without the link's token",
+          30,
+          () ->
+              text(browser, "worker-count").equals("1")
+                  && browser.driver.findElement(By.tagName("body")).getAttribute("data-denied")
+                      == null,
           () -> workersSeen(browser));
     }
   }

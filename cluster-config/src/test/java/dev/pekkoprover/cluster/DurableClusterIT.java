@@ -16,27 +16,35 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 10, "what it must show" 1: sequencer+queue node, two worker nodes, PostgreSQL. The sequencer node is killed
- * with SIGKILL in the middle of proving and started again with the same command: it rejoins the workers, resumes from
- * the database, and the run ends RESULT OK with the roots of the direct computation; every result stored before the
- * kill is reused and none computed again, every other task is computed once.
+ * Issue 10, "what it must show" 1: sequencer+queue node, two worker nodes, PostgreSQL. The
+ * sequencer node is killed with SIGKILL in the middle of proving and started again with the same
+ * command: it rejoins the workers, resumes from the database, and the run ends RESULT OK with the
+ * roots of the direct computation; every result stored before the kill is reused and none computed
+ * again, every other task is computed once.
  *
  * <p>Needs a PostgreSQL database: {@code PROVER_TEST_DB_URL}, {@code PROVER_TEST_DB_USER}, {@code
- * PROVER_TEST_DB_PASSWORD} ({@code .ci/run} installs Debian's postgresql and sets them); skipped without.
+ * PROVER_TEST_DB_PASSWORD} ({@code .ci/run} installs Debian's postgresql and sets them); skipped
+ * without.
  */
 class DurableClusterIT {
-  /** The default job (20 blocks of 32 transactions, seed 42): 2236 tasks, 559 per batch of 5 blocks. */
+  /**
+   * The default job (20 blocks of 32 transactions, seed 42): 2236 tasks, 559 per batch of 5 blocks.
+   */
   private static final int TASKS = 2236;
+
   private static final int TASKS_PER_BATCH = 559;
 
   private static final Pattern DONE = Pattern.compile(" (\\w+Task)=(\\d+)");
   private static final Pattern IN_FLIGHT = Pattern.compile("; in flight (\\d+)");
   private static final Pattern RESUMING =
-      Pattern.compile("resuming: (\\d+) of 4 batch proof\\(s\\) stored.*, (\\d+) task result\\(s\\) stored");
+      Pattern.compile(
+          "resuming: (\\d+) of 4 batch proof\\(s\\) stored.*, (\\d+) task result\\(s\\) stored");
   private static final Pattern REUSED =
-      Pattern.compile("reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
+      Pattern.compile(
+          "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
   private static final Pattern TASK_LINE = Pattern.compile("(?m)^  (\\w+Task) +(\\d+)$");
-  private static final Pattern ROOTS = Pattern.compile("proven state root (\\w+)\\s+direct state root (\\w+)");
+  private static final Pattern ROOTS =
+      Pattern.compile("proven state root (\\w+)\\s+direct state root (\\w+)");
 
   private final NodeProcesses processes = new NodeProcesses();
 
@@ -56,7 +64,10 @@ class DurableClusterIT {
     return total;
   }
 
-  /** Starts from an empty store: this deployment's rows (persistence ids prover-*) go; the tables may not exist yet. */
+  /**
+   * Starts from an empty store: this deployment's rows (persistence ids prover-*) go; the tables
+   * may not exist yet.
+   */
   private static void wipe(String url, String user, String password) {
     try (Connection connection = DriverManager.getConnection(url, user, password);
         Statement statement = connection.createStatement()) {
@@ -72,30 +83,52 @@ class DurableClusterIT {
   @Test
   void theSequencerNodeKilledMidProvingAndStartedAgainResumesFromPostgres() throws Exception {
     String url = System.getenv("PROVER_TEST_DB_URL");
-    assumeTrue(url != null && !url.isBlank(), "PROVER_TEST_DB_URL is not set: no PostgreSQL for this test");
+    assumeTrue(
+        url != null && !url.isBlank(),
+        "PROVER_TEST_DB_URL is not set: no PostgreSQL for this test");
     String user = System.getenv().getOrDefault("PROVER_TEST_DB_USER", "");
     String password = System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", "");
     wipe(url, user, password);
 
     int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
-    // the same seeds everywhere, the stateful node first: restarted, it rejoins the workers (README)
+    // the same seeds everywhere, the stateful node first: restarted, it rejoins the workers
+    // (README)
     String seeds = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
-    String[] sequencerCommand = {"node", "--roles", "sequencer,queue", "--port", "" + ports[0], "--seeds", seeds,
-        "--db-url", url, "--db-user", user, "--db-password", password, "--proving-work", "20000",
-        "--exit-when-done"};
+    String[] sequencerCommand = {
+      "node",
+      "--roles",
+      "sequencer,queue",
+      "--port",
+      "" + ports[0],
+      "--seeds",
+      seeds,
+      "--db-url",
+      url,
+      "--db-user",
+      user,
+      "--db-password",
+      password,
+      "--proving-work",
+      "20000",
+      "--exit-when-done"
+    };
     NodeProcesses.Node first = processes.launch(sequencerCommand);
     processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
     processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
 
     // kill -9 right after a progress line shows a quarter of the tasks done
     String[] killedAt = new String[1];
-    assertTrue(first.awaitLine(line -> {
-      if (line.startsWith("proving:") && tasksDone(line) >= TASKS / 4) {
-        killedAt[0] = line;
-        return true;
-      }
-      return false;
-    }, 240), first.output());
+    assertTrue(
+        first.awaitLine(
+            line -> {
+              if (line.startsWith("proving:") && tasksDone(line) >= TASKS / 4) {
+                killedAt[0] = line;
+                return true;
+              }
+              return false;
+            },
+            240),
+        first.output());
     first.process().destroyForcibly();
     assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));
     assertTrue(first.output().lines().noneMatch(line -> line.contains("RESULT")), first.output());
@@ -111,7 +144,8 @@ class DurableClusterIT {
     assertTrue(output.contains("RESULT OK"), output);
     Matcher roots = ROOTS.matcher(output);
     assertTrue(roots.find(), output);
-    assertEquals(roots.group(2), roots.group(1), "the proven state root is the direct computation's");
+    assertEquals(
+        roots.group(2), roots.group(1), "the proven state root is the direct computation's");
 
     Matcher resuming = RESUMING.matcher(output);
     assertTrue(resuming.find(), "says what it resumes from:\n" + output);
@@ -126,22 +160,34 @@ class DurableClusterIT {
         computed += Long.parseLong(task.group(2));
       }
     }
-    long tasksLeft = TASKS - (long) batchesStored * TASKS_PER_BATCH; // the tasks of the batches that ran again
-    System.out.printf("killed after %d tasks done and %d in flight (last progress line); %d results stored; the "
+    long tasksLeft =
+        TASKS - (long) batchesStored * TASKS_PER_BATCH; // the tasks of the batches that ran again
+    System.out.printf(
+        "killed after %d tasks done and %d in flight (last progress line); %d results stored; the "
             + "restarted node reused %s batch proof(s) and %s result(s) and computed %d of %d tasks%n",
-        doneBeforeKill, inFlightBeforeKill, stored, reused.group(1), reused.group(2), computed, tasksLeft);
+        doneBeforeKill,
+        inFlightBeforeKill,
+        stored,
+        reused.group(1),
+        reused.group(2),
+        computed,
+        tasksLeft);
     assertTrue(stored >= TASKS / 5, "the results done before the kill were stored: " + stored);
     assertEquals(batchesStored, Integer.parseInt(reused.group(1)));
     long reusedResults = Long.parseLong(reused.group(2));
     assertTrue(reusedResults <= stored, output);
-    // no proof completed before the kill is computed again, and every task not stored is computed exactly once
-    assertEquals(tasksLeft - reusedResults, computed,
+    // no proof completed before the kill is computed again, and every task not stored is computed
+    // exactly once
+    assertEquals(
+        tasksLeft - reusedResults,
+        computed,
         "computed = the batches' tasks minus those reused from the store:\n" + output);
     if (batchesStored == 0) {
       assertEquals(stored, reusedResults, "every stored result was reused");
     }
     List<String> lines = second.output().lines().toList();
-    assertTrue(lines.stream().anyMatch(line -> line.contains("Up in the cluster of 3 member(s)")),
+    assertTrue(
+        lines.stream().anyMatch(line -> line.contains("Up in the cluster of 3 member(s)")),
         "rejoined the two worker nodes:\n" + output);
   }
 }

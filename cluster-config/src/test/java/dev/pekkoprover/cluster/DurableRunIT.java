@@ -16,20 +16,24 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 10, item 3: the embedded default, a real process of the jar. Killed with SIGKILL in the middle of proving and
- * started again with the same command, it resumes (it says from which block and how many results it reused) and
- * ends RESULT OK; on a fresh directory it starts anew; --fresh starts anew on a used one.
+ * Issue 10, item 3: the embedded default, a real process of the jar. Killed with SIGKILL in the
+ * middle of proving and started again with the same command, it resumes (it says from which block
+ * and how many results it reused) and ends RESULT OK; on a fresh directory it starts anew; --fresh
+ * starts anew on a used one.
  */
 class DurableRunIT {
   /**
-   * Enough work that a kill lands in the middle: 8 blocks of 16 transactions in batches of 2 (about 430 tasks), 100k
-   * hash iterations (about 0.1 s) per proof, on 2 workers x 2.
+   * Enough work that a kill lands in the middle: 8 blocks of 16 transactions in batches of 2 (about
+   * 430 tasks), 100k hash iterations (about 0.1 s) per proof, on 2 workers x 2.
    */
-  private static final String[] JOB = {"--blocks", "8", "--txs", "16", "--batch", "2", "--proving-work", "100000"};
+  private static final String[] JOB = {
+    "--blocks", "8", "--txs", "16", "--batch", "2", "--proving-work", "100000"
+  };
 
   private static final Pattern DONE = Pattern.compile(" (\\w+Task)=(\\d+)");
   private static final Pattern REUSED =
-      Pattern.compile("reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
+      Pattern.compile(
+          "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
   private static final Pattern TASK_LINE = Pattern.compile("^  (\\w+Task) +(\\d+)$");
 
   private static List<String> command(Path data, String... extra) {
@@ -69,12 +73,15 @@ class DurableRunIT {
     try (NodeProcesses processes = new NodeProcesses()) {
       NodeProcesses.Node fresh = processes.launch(command(data).toArray(String[]::new));
       assertTrue(fresh.awaitLine(line -> line.contains("new: starting anew"), 60), fresh.output());
-      assertTrue(fresh.awaitLine(line -> line.contains("nothing stored yet: proving from block"), 120),
+      assertTrue(
+          fresh.awaitLine(line -> line.contains("nothing stored yet: proving from block"), 120),
           fresh.output());
       // kill -9 once a third of the tasks are done, long before the end
-      assertTrue(fresh.awaitLine(line -> line.startsWith("proving:") && tasksDone(line) >= 150, 180),
+      assertTrue(
+          fresh.awaitLine(line -> line.startsWith("proving:") && tasksDone(line) >= 150, 180),
           fresh.output());
-      assertTrue(fresh.process().isAlive(), "the run was still proving when killed:\n" + fresh.output());
+      assertTrue(
+          fresh.process().isAlive(), "the run was still proving when killed:\n" + fresh.output());
       fresh.process().destroyForcibly(); // SIGKILL
       assertTrue(fresh.process().waitFor(30, TimeUnit.SECONDS));
       assertTrue(fresh.output().lines().noneMatch(line -> line.contains("RESULT")), fresh.output());
@@ -84,8 +91,13 @@ class DurableRunIT {
       String output = resumed.output();
       assertEquals(0, resumed.process().exitValue(), output);
       assertTrue(output.contains("a journal is there: resuming"), output);
-      assertTrue(Pattern.compile("resuming: \\d+ of 4 batch proof\\(s\\) stored.*, \\d+ task result\\(s\\) stored; "
-          + "proving from block \\d+").matcher(output).find(), "says from which block it goes on:\n" + output);
+      assertTrue(
+          Pattern.compile(
+                  "resuming: \\d+ of 4 batch proof\\(s\\) stored.*, \\d+ task result\\(s\\) stored; "
+                      + "proving from block \\d+")
+              .matcher(output)
+              .find(),
+          "says from which block it goes on:\n" + output);
       Matcher reused = REUSED.matcher(output);
       assertTrue(reused.find(), output);
       long batches = Long.parseLong(reused.group(1));
@@ -101,16 +113,22 @@ class DurableRunIT {
       assertEquals(0, anew.process().exitValue(), anew.output());
       assertTrue(anew.output().contains("new: starting anew"), anew.output());
       assertTrue(anew.output().contains("nothing stored yet: proving from block"), anew.output());
-      assertTrue(anew.output().contains("reused            0 batch proof(s) and 0 task result(s)"), anew.output());
-      assertTrue(tasksComputed(anew.output()) > tasksComputed(output),
-          "the resumed run computed less than a whole run: " + tasksComputed(output) + " < "
+      assertTrue(
+          anew.output().contains("reused            0 batch proof(s) and 0 task result(s)"),
+          anew.output());
+      assertTrue(
+          tasksComputed(anew.output()) > tasksComputed(output),
+          "the resumed run computed less than a whole run: "
+              + tasksComputed(output)
+              + " < "
               + tasksComputed(anew.output()));
 
       // --fresh on the used directory starts anew too
       NodeProcesses.Node wiped = processes.launch(command(data, "--fresh").toArray(String[]::new));
       assertTrue(wiped.process().waitFor(300, TimeUnit.SECONDS), wiped.output());
       assertEquals(0, wiped.process().exitValue(), wiped.output());
-      assertTrue(wiped.output().contains("--fresh, its journal deleted: starting anew"), wiped.output());
+      assertTrue(
+          wiped.output().contains("--fresh, its journal deleted: starting anew"), wiped.output());
       assertTrue(wiped.output().contains("nothing stored yet"), wiped.output());
       assertEquals(tasksComputed(anew.output()), tasksComputed(wiped.output()), wiped.output());
       delete(other);

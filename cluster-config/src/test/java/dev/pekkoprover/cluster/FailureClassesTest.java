@@ -14,7 +14,6 @@ import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -30,9 +29,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 8, cases 1 and 3 in one JVM: every failure class ends in bounded time. A task that hangs every worker fails
- * its flow after max-attempts leases, naming the task, its type, the attempts and the lease, and later work of the
- * same type runs; a worker crash charges only the task that caused it, never the healthy task beside it.
+ * Issue 8, cases 1 and 3 in one JVM: every failure class ends in bounded time. A task that hangs
+ * every worker fails its flow after max-attempts leases, naming the task, its type, the attempts
+ * and the lease, and later work of the same type runs; a worker crash charges only the task that
+ * caused it, never the healthy task beside it.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,14 +57,19 @@ class FailureClassesTest {
   }
 
   private ProverNode start(int workers, int concurrency, String overrides) {
-    node = TestNodes.node("failures", overrides + "\nprover.queue.max-attempts = 3\nprover.worker.cancel-grace = 500ms")
-        .workers(WorkerGroup.allTypes(workers, concurrency)).start();
+    node =
+        TestNodes.node(
+                "failures",
+                overrides + "\nprover.queue.max-attempts = 3\nprover.worker.cancel-grace = 500ms")
+            .workers(WorkerGroup.allTypes(workers, concurrency))
+            .start();
     TestNodes.await(node.ready());
     return node;
   }
 
   /** The flow's failure reason, waiting at most {@link #BOUND_SECONDS}. */
-  private static String failureOf(CompletableFuture<?> flow) throws InterruptedException, TimeoutException {
+  private static String failureOf(CompletableFuture<?> flow)
+      throws InterruptedException, TimeoutException {
     try {
       Object result = flow.get(BOUND_SECONDS, TimeUnit.SECONDS);
       throw new AssertionError("expected the flow to fail, it completed with " + result);
@@ -74,13 +79,20 @@ class FailureClassesTest {
   }
 
   private CompletableFuture<Num> squares(String name, Num... leaves) {
-    return node.run(name, new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(leaves), TestTasks.Add.INSTANCE,
-        Pair::new)).toCompletableFuture();
+    return node.run(
+            name,
+            new FanOutReduce<>(
+                TestTasks.Square.INSTANCE, List.of(leaves), TestTasks.Add.INSTANCE, Pair::new))
+        .toCompletableFuture();
   }
 
   @Test
-  void aHungTaskOnTheOnlyWorkerFailsItsFlowInBoundedTimeNamingTaskTypeAttemptsAndLease() throws Exception {
-    start(1, 1, "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
+  void aHungTaskOnTheOnlyWorkerFailsItsFlowInBoundedTimeNamingTaskTypeAttemptsAndLease()
+      throws Exception {
+    start(
+        1,
+        1,
+        "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
     long started = System.nanoTime();
     String reason = failureOf(squares("hung", new Num(2, "hold:never")));
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
@@ -95,8 +107,12 @@ class FailureClassesTest {
 
   @Test
   void twoWorkersBothHangingDoNotBlockAHealthyTaskSentAfterwards() throws Exception {
-    start(2, 1, "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
-    CompletableFuture<Num> hung = squares("hung", new Num(2, "hold:never"), new Num(3, "hold:never"));
+    start(
+        2,
+        1,
+        "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
+    CompletableFuture<Num> hung =
+        squares("hung", new Num(2, "hold:never"), new Num(3, "hold:never"));
     CompletableFuture<Num> healthy = squares("healthy", Num.of(4));
     assertEquals(Num.of(16), healthy.get(BOUND_SECONDS, TimeUnit.SECONDS));
     assertTrue(failureOf(hung).contains("lease of 500 ms"));
@@ -104,9 +120,14 @@ class FailureClassesTest {
 
   @Test
   void aHangOnAMergeFailsItsFlowTooNotOnlyOneOnALeaf() throws Exception {
-    start(1, 1, "prover.queue.lease-per-type.add = 500ms\nprover.queue.lease-check-interval = 100ms");
-    FlowLogic<Num> merge = scope -> scope.push(TestTasks.Add.INSTANCE,
-        new Pair(new Num(1, "hold:never"), Num.of(2)), scope::complete);
+    start(
+        1, 1, "prover.queue.lease-per-type.add = 500ms\nprover.queue.lease-check-interval = 100ms");
+    FlowLogic<Num> merge =
+        scope ->
+            scope.push(
+                TestTasks.Add.INSTANCE,
+                new Pair(new Num(1, "hold:never"), Num.of(2)),
+                scope::complete);
     String reason = failureOf(node.run("merge", merge).toCompletableFuture());
     assertTrue(reason.contains("type add"), reason);
     assertTrue(reason.contains("after 3 attempt(s)"), reason);
@@ -114,12 +135,17 @@ class FailureClassesTest {
   }
 
   @Test
-  void aComputeThatIgnoresItsInterruptIsAbandonedAndItsWorkerRestartedSaysTheLog() throws Exception {
-    start(1, 1, "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
+  void aComputeThatIgnoresItsInterruptIsAbandonedAndItsWorkerRestartedSaysTheLog()
+      throws Exception {
+    start(
+        1,
+        1,
+        "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
     ActorTestKit kit = ActorTestKit.create(node.system());
-    CompletableFuture<Num> hung = LoggingTestKit.error("did not stop within 500 ms of its cancellation")
-        .withMessageContains("restarts, abandoning that compute's thread")
-        .expect(kit.system(), () -> squares("hard", new Num(2, "hold-hard:never")));
+    CompletableFuture<Num> hung =
+        LoggingTestKit.error("did not stop within 500 ms of its cancellation")
+            .withMessageContains("restarts, abandoning that compute's thread")
+            .expect(kit.system(), () -> squares("hard", new Num(2, "hold-hard:never")));
     String reason = failureOf(hung);
     assertTrue(reason.contains("after 3 attempt(s)"), reason);
     // the restarted worker registered again and works
@@ -127,47 +153,62 @@ class FailureClassesTest {
   }
 
   /**
-   * Case 3: a long healthy task T in one slot; three tasks, one after another in the other slot, each crash the
-   * worker on their first run and succeed on retry. T is put back with each crash but spends nothing, and completes.
+   * Case 3: a long healthy task T in one slot; three tasks, one after another in the other slot,
+   * each crash the worker on their first run and succeed on retry. T is put back with each crash
+   * but spends nothing, and completes.
    */
   @Test
   void aWorkerCrashSpendsNothingOfTheHealthyTaskBesideIt() throws Exception {
     start(1, 2, "");
-    FlowLogic<Long> flow = new FlowLogic<>() {
-      long total;
-      int crashes;
+    FlowLogic<Long> flow =
+        new FlowLogic<>() {
+          long total;
+          int crashes;
 
-      @Override
-      public void start(dev.pekkoprover.protocol.flow.FlowScope<Long> scope) {
-        scope.push(TestTasks.Square.INSTANCE, new Num(10, "hold:T"), (Num t) -> {
-          total += t.value();
-          scope.complete(total);
-        });
-        next(scope);
-      }
-
-      private void next(dev.pekkoprover.protocol.flow.FlowScope<Long> scope) {
-        int k = ++crashes;
-        scope.push(TestTasks.Square.INSTANCE, new Num(k, "crash-once:c" + k), (Num c) -> {
-          total += c.value();
-          if (k < 3) {
+          @Override
+          public void start(dev.pekkoprover.protocol.flow.FlowScope<Long> scope) {
+            scope.push(
+                TestTasks.Square.INSTANCE,
+                new Num(10, "hold:T"),
+                (Num t) -> {
+                  total += t.value();
+                  scope.complete(total);
+                });
             next(scope);
-          } else {
-            TestTasks.release("T");
           }
-        });
-      }
-    };
+
+          private void next(dev.pekkoprover.protocol.flow.FlowScope<Long> scope) {
+            int k = ++crashes;
+            scope.push(
+                TestTasks.Square.INSTANCE,
+                new Num(k, "crash-once:c" + k),
+                (Num c) -> {
+                  total += c.value();
+                  if (k < 3) {
+                    next(scope);
+                  } else {
+                    TestTasks.release("T");
+                  }
+                });
+          }
+        };
     FlowResult.Completed done =
-        node.runWithStats("beside-crashes", flow).toCompletableFuture().get(BOUND_SECONDS, TimeUnit.SECONDS);
+        node.runWithStats("beside-crashes", flow)
+            .toCompletableFuture()
+            .get(BOUND_SECONDS, TimeUnit.SECONDS);
     assertEquals(100L + 1 + 4 + 9, done.result());
     QueueStats.TypeStats square = TestNodes.stats(node).of("square");
     assertEquals(0, square.failed());
-    assertEquals(4, TestTasks.runs.stream().filter(r -> r.value() == 10).count(),
+    assertEquals(
+        4,
+        TestTasks.runs.stream().filter(r -> r.value() == 10).count(),
         "T ran again after each of the three crashes, and still completed");
     for (long k = 1; k <= 3; k++) {
       long value = k;
-      assertEquals(2, TestTasks.runs.stream().filter(r -> r.value() == value).count(), "crashed once, then ran");
+      assertEquals(
+          2,
+          TestTasks.runs.stream().filter(r -> r.value() == value).count(),
+          "crashed once, then ran");
     }
   }
 }

@@ -48,16 +48,21 @@ class FanOutReduceTest {
     FlowResult.Completed done =
         TestNodes.await(
             node.runWithStats(
-                "sum-of-squares", new FanOutReduce<>(TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
+                "sum-of-squares",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
 
     assertEquals(Num.of(64L * 65 * 129 / 6), done.result(), "sum of squares 1..64");
     assertEquals(127, done.stats().tasks(), "64 leaves and 63 merges");
     assertEquals(0, done.stats().duplicates());
 
-    List<TestTasks.Run> squares = TestTasks.runs.stream().filter(run -> run.taskType().equals("square")).toList();
-    List<TestTasks.Run> adds = TestTasks.runs.stream().filter(run -> run.taskType().equals("add")).toList();
+    List<TestTasks.Run> squares =
+        TestTasks.runs.stream().filter(run -> run.taskType().equals("square")).toList();
+    List<TestTasks.Run> adds =
+        TestTasks.runs.stream().filter(run -> run.taskType().equals("add")).toList();
     assertEquals(64, squares.size(), "each leaf ran exactly once");
-    assertEquals(Set.copyOf(LongStream.rangeClosed(1, 64).boxed().toList()),
+    assertEquals(
+        Set.copyOf(LongStream.rangeClosed(1, 64).boxed().toList()),
         squares.stream().map(TestTasks.Run::value).collect(Collectors.toSet()));
     assertEquals(63, adds.size(), "each merge ran exactly once");
 
@@ -65,12 +70,15 @@ class FanOutReduceTest {
     TestTasks.runs.forEach(run -> workersUsed.add(run.workerId()));
     assertEquals(3, workersUsed.size(), "all three workers took work: " + workersUsed);
     TestTasks.maxConcurrent.forEach(
-        (worker, max) -> assertEquals(1, max, "worker " + worker + " held " + max + " tasks at once"));
+        (worker, max) ->
+            assertEquals(1, max, "worker " + worker + " held " + max + " tasks at once"));
 
     QueueStats stats = TestNodes.stats(node);
     assertEquals(64, stats.of("square").completed());
     assertEquals(63, stats.of("add").completed());
-    assertEquals(0, stats.of("square").redelivered() + stats.of("add").redelivered(),
+    assertEquals(
+        0,
+        stats.of("square").redelivered() + stats.of("add").redelivered(),
         "no worker declined: the queue never handed a busy worker a second task");
     assertTrue(stats.unknownResults() == 0);
   }

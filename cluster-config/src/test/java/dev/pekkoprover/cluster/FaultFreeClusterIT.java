@@ -10,19 +10,25 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 9, "What it must show" item 4: the README's three-process cluster (a {@code sequencer,queue} node, a worker
- * node serving only the state-transition tasks, a worker node serving the rest), started with the README's commands
- * on a smaller job and {@code --exit-when-done}, proves without a fault and says nothing alarming: from the moment
- * every node is Up until the sequencer prints its summary no process logs a WARN or ERROR line, a re-send or a
- * decline, nor does the sequencer's node while it leaves and exits. Every node's output is written to
- * {@code target/it-logs/FaultFreeClusterIT}.
+ * Issue 9, "What it must show" item 4: the README's three-process cluster (a {@code
+ * sequencer,queue} node, a worker node serving only the state-transition tasks, a worker node
+ * serving the rest), started with the README's commands on a smaller job and {@code
+ * --exit-when-done}, proves without a fault and says nothing alarming: from the moment every node
+ * is Up until the sequencer prints its summary no process logs a WARN or ERROR line, a re-send or a
+ * decline, nor does the sequencer's node while it leaves and exits. Every node's output is written
+ * to {@code target/it-logs/FaultFreeClusterIT}.
  */
 class FaultFreeClusterIT {
-  /** A log line at WARN or ERROR (cluster-config's logback pattern: time, level, logger, message). */
-  private static final Pattern ALARM = Pattern.compile("^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (WARN|ERROR) ");
+  /**
+   * A log line at WARN or ERROR (cluster-config's logback pattern: time, level, logger, message).
+   */
+  private static final Pattern ALARM =
+      Pattern.compile("^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} (WARN|ERROR) ");
+
   private static final int BLOCKS = 6;
 
-  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("FaultFreeClusterIT"));
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("FaultFreeClusterIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -38,12 +44,34 @@ class FaultFreeClusterIT {
     long testStart = System.nanoTime();
     int port = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + port;
-    NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + port,
-        "--blocks", "" + BLOCKS, "--txs", "16", "--proving-work", "5000", "--exit-when-done");
-    NodeProcesses.Node transitions = processes.launch("node", "--roles", "worker", "--port",
-        "" + NodeProcesses.freePort(), "--seeds", seed, "--tasks", "StateTransitionTask,StateTransitionReductionTask");
-    NodeProcesses.Node rest = processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(),
-        "--seeds", seed);
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + port,
+            "--blocks",
+            "" + BLOCKS,
+            "--txs",
+            "16",
+            "--proving-work",
+            "5000",
+            "--exit-when-done");
+    NodeProcesses.Node transitions =
+        processes.launch(
+            "node",
+            "--roles",
+            "worker",
+            "--port",
+            "" + NodeProcesses.freePort(),
+            "--seeds",
+            seed,
+            "--tasks",
+            "StateTransitionTask,StateTransitionReductionTask");
+    NodeProcesses.Node rest =
+        processes.launch(
+            "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
     List<NodeProcesses.Node> nodes = List.of(sequencer, transitions, rest);
 
     assertTrue(sequencer.awaitExit(150), "the run ended:\n" + sequencer.tail(60));
@@ -52,14 +80,16 @@ class FaultFreeClusterIT {
 
     long everyNodeUp = Long.MIN_VALUE;
     for (NodeProcesses.Node node : nodes) {
-      List<NodeProcesses.Line> up = node.linesWhere(text -> text.contains(" is Up in the cluster of "));
+      List<NodeProcesses.Line> up =
+          node.linesWhere(text -> text.contains(" is Up in the cluster of "));
       assertTrue(!up.isEmpty(), "node " + node.arg("--port") + " was Up:\n" + node.tail(30));
       everyNodeUp = Math.max(everyNodeUp, up.get(0).millis());
     }
     long summary = sequencer.linesWhere(text -> text.equals("== summary ==")).get(0).millis();
     List<String> alarms = new ArrayList<>();
     for (NodeProcesses.Node node : nodes) {
-      // the sequencer's node up to its exit (it leaves the cluster after the summary: a graceful exit is no alarm
+      // the sequencer's node up to its exit (it leaves the cluster after the summary: a graceful
+      // exit is no alarm
       // either); the workers up to the summary (then the test stops them)
       long until = node == sequencer ? Long.MAX_VALUE : summary;
       for (NodeProcesses.Line line : node.linesWhere(FaultFreeClusterIT::alarming)) {
@@ -68,8 +98,13 @@ class FaultFreeClusterIT {
         }
       }
     }
-    assertEquals(List.of(), alarms, "nothing alarming from every node Up to the summary (the sequencer's exit)");
-    System.out.printf("FaultFreeClusterIT: every node Up to summary %.1f s without a WARN, re-send or decline; "
-        + "test took %.0f s%n", (summary - everyNodeUp) / 1000.0, (System.nanoTime() - testStart) / 1e9);
+    assertEquals(
+        List.of(),
+        alarms,
+        "nothing alarming from every node Up to the summary (the sequencer's exit)");
+    System.out.printf(
+        "FaultFreeClusterIT: every node Up to summary %.1f s without a WARN, re-send or decline; "
+            + "test took %.0f s%n",
+        (summary - everyNodeUp) / 1000.0, (System.nanoTime() - testStart) / 1e9);
   }
 }

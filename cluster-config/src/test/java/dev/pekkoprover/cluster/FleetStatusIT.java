@@ -12,10 +12,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 11, "what it must show" 2: the status API and the {@code status} command against a real three-process cluster
- * started from the launcher with the shipped configuration (one sequencer+queue node, two worker nodes): the worker
- * count and states, a worker node killed with SIGKILL disappearing, a joining one appearing; any node answers for the
- * fleet; the command prints tables, and gets one line and a non-zero code for bad input.
+ * Issue 11, "what it must show" 2: the status API and the {@code status} command against a real
+ * three-process cluster started from the launcher with the shipped configuration (one
+ * sequencer+queue node, two worker nodes): the worker count and states, a worker node killed with
+ * SIGKILL disappearing, a joining one appearing; any node answers for the fleet; the command prints
+ * tables, and gets one line and a non-zero code for bad input.
  */
 class FleetStatusIT {
   private final NodeProcesses processes = new NodeProcesses();
@@ -35,8 +36,12 @@ class FleetStatusIT {
     }
   }
 
-  /** Polls the node's /status until {@code test} holds (up to {@code seconds}); returns the last report. */
-  private static StatusReport awaitStatus(int httpPort, Predicate<StatusReport> test, long seconds, String what)
+  /**
+   * Polls the node's /status until {@code test} holds (up to {@code seconds}); returns the last
+   * report.
+   */
+  private static StatusReport awaitStatus(
+      int httpPort, Predicate<StatusReport> test, long seconds, String what)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     StatusReport last = null;
@@ -67,7 +72,8 @@ class FleetStatusIT {
     command[0] = "status";
     System.arraycopy(args, 0, command, 1, args.length);
     NodeProcesses.Node run = processes.launch(command);
-    assertTrue(run.process().waitFor(60, TimeUnit.SECONDS), "the status command ended: " + run.output());
+    assertTrue(
+        run.process().waitFor(60, TimeUnit.SECONDS), "the status command ended: " + run.output());
     run.awaitLine(line -> false, 1); // let the reader drain the last lines
     return run;
   }
@@ -77,37 +83,84 @@ class FleetStatusIT {
     int seedPort = NodeProcesses.freePort();
     int seedHttp = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
-    NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue", "--port", "" + seedPort,
-        "--http-port", "" + seedHttp, "--blocks", "4", "--txs", "8", "--batch", "2", "--proving-work", "2000");
-    assertTrue(sequencer.awaitLine(line -> line.equals("endpoints of node " + seed + ": dashboard http://127.0.0.1:"
-            + seedHttp + "/dashboard, status http://127.0.0.1:"
-            + seedHttp + "/status, metrics http://127.0.0.1:" + seedHttp + "/metrics, health http://127.0.0.1:"
-            + seedHttp + "/health/alive and http://127.0.0.1:" + seedHttp + "/health/ready"), 60),
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + seedPort,
+            "--http-port",
+            "" + seedHttp,
+            "--blocks",
+            "4",
+            "--txs",
+            "8",
+            "--batch",
+            "2",
+            "--proving-work",
+            "2000");
+    assertTrue(
+        sequencer.awaitLine(
+            line ->
+                line.equals(
+                    "endpoints of node "
+                        + seed
+                        + ": dashboard http://127.0.0.1:"
+                        + seedHttp
+                        + "/dashboard, status http://127.0.0.1:"
+                        + seedHttp
+                        + "/status, metrics http://127.0.0.1:"
+                        + seedHttp
+                        + "/metrics, health http://127.0.0.1:"
+                        + seedHttp
+                        + "/health/alive and http://127.0.0.1:"
+                        + seedHttp
+                        + "/health/ready"),
+            60),
         "one start-up line with the endpoints:\n" + sequencer.output());
 
     int firstPort = NodeProcesses.freePort();
     int firstHttp = NodeProcesses.freePort();
-    processes.launch("node", "--roles", "worker", "--port", "" + firstPort, "--seeds", seed,
-        "--http-port", "" + firstHttp);
+    processes.launch(
+        "node",
+        "--roles",
+        "worker",
+        "--port",
+        "" + firstPort,
+        "--seeds",
+        seed,
+        "--http-port",
+        "" + firstHttp);
     int doomedPort = NodeProcesses.freePort();
-    NodeProcesses.Node doomed = processes.launch("node", "--roles", "worker", "--port", "" + doomedPort,
-        "--seeds", seed);
+    NodeProcesses.Node doomed =
+        processes.launch("node", "--roles", "worker", "--port", "" + doomedPort, "--seeds", seed);
     String first = "127.0.0.1:" + firstPort;
     String victim = "127.0.0.1:" + doomedPort;
 
-    StatusReport two = awaitStatus(seedHttp, r -> r.workers().size() == 2 && allReady(r), 90,
-        "two Ready workers");
+    StatusReport two =
+        awaitStatus(seedHttp, r -> r.workers().size() == 2 && allReady(r), 90, "two Ready workers");
     assertEquals(List.of(first, victim).stream().sorted().toList(), workerNodes(two));
     assertTrue(two.node().ready(), two.node().toString());
     assertEquals("Up", two.node().memberStatus());
     // the job ran on them: the sequencer's flows are there, and the queues counted the tasks
-    StatusReport proven = awaitStatus(seedHttp, r -> r.flows().available() && r.flows().completed() == 2, 120,
-        "the job's two batches proven");
-    assertTrue(proven.queues().stream().anyMatch(q -> q.completed() > 0), proven.queues().toString());
+    StatusReport proven =
+        awaitStatus(
+            seedHttp,
+            r -> r.flows().available() && r.flows().completed() == 2,
+            120,
+            "the job's two batches proven");
+    assertTrue(
+        proven.queues().stream().anyMatch(q -> q.completed() > 0), proven.queues().toString());
 
-    // any node answers for the whole fleet: the first worker node's own endpoint, flows found through the cluster
-    StatusReport fromWorker = awaitStatus(firstHttp, r -> r.workers().size() == 2 && r.flows().available(), 30,
-        "the fleet seen from a worker node");
+    // any node answers for the whole fleet: the first worker node's own endpoint, flows found
+    // through the cluster
+    StatusReport fromWorker =
+        awaitStatus(
+            firstHttp,
+            r -> r.workers().size() == 2 && r.flows().available(),
+            30,
+            "the fleet seen from a worker node");
     assertEquals(workerNodes(two), workerNodes(fromWorker));
     assertEquals(List.of("worker"), fromWorker.node().roles());
 
@@ -121,15 +174,17 @@ class FleetStatusIT {
     // a worker node killed: it disappears once the cluster has removed it
     doomed.process().destroyForcibly();
     assertTrue(doomed.process().waitFor(10, TimeUnit.SECONDS));
-    StatusReport one = awaitStatus(seedHttp, r -> r.workers().size() == 1, 60, "the killed worker gone");
+    StatusReport one =
+        awaitStatus(seedHttp, r -> r.workers().size() == 1, 60, "the killed worker gone");
     assertEquals(List.of(first), workerNodes(one));
 
     // a joining worker node appears, Unprepared first or at once Ready, then Ready
     int joinerPort = NodeProcesses.freePort();
     String joiner = "127.0.0.1:" + joinerPort;
     processes.launch("node", "--roles", "worker", "--port", "" + joinerPort, "--seeds", seed);
-    StatusReport again = awaitStatus(seedHttp, r -> r.workers().size() == 2 && allReady(r), 90,
-        "the joining worker Ready");
+    StatusReport again =
+        awaitStatus(
+            seedHttp, r -> r.workers().size() == 2 && allReady(r), 90, "the joining worker Ready");
     assertEquals(List.of(first, joiner).stream().sorted().toList(), workerNodes(again));
     NodeProcesses.Node after = statusCommand("--node", "127.0.0.1:" + seedHttp);
     assertEquals(0, after.process().exitValue(), after.output());

@@ -26,14 +26,18 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 11, "what it must show" 4: {@code /health/ready} is 503 with the reason until the node's worker-ready gate is
- * open and, in a cluster, the member is Up, then 200; {@code /health/alive} is 200 throughout.
+ * Issue 11, "what it must show" 4: {@code /health/ready} is 503 with the reason until the node's
+ * worker-ready gate is open and, in a cluster, the member is Up, then 200; {@code /health/alive} is
+ * 200 throughout.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HealthProbesTest {
 
-  /** A circuit compiler that waits for the test: until it returns, no worker can register, so none is Ready. */
+  /**
+   * A circuit compiler that waits for the test: until it returns, no worker can register, so none
+   * is Ready.
+   */
   static final class HeldCompile extends NamedTaskType<CompileRequest, Keys> {
     static final HeldCompile INSTANCE = new HeldCompile();
     static final CountDownLatch RELEASE = new CountDownLatch(1);
@@ -64,14 +68,20 @@ class HealthProbesTest {
 
   @Test
   void notReadyUntilTheWorkerReadyGateOpensAliveThroughout() {
-    try (ProverNode node = ProverNode.builder("health")
-        .config(TestConfig.config("prover.http.enabled = on\n" + TestNodes.FAST))
-        .catalog(TaskCatalog.of(HeldCompile.INSTANCE, TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
-        .localQueue()
-        .sequencer(StartupPlan.of(HeldCompile.INSTANCE, List.of(new CompileRequest("square")),
-            results -> results.get(0)))
-        .workers(WorkerGroup.allTypes(2, 1))
-        .start()) {
+    try (ProverNode node =
+        ProverNode.builder("health")
+            .config(TestConfig.config("prover.http.enabled = on\n" + TestNodes.FAST))
+            .catalog(
+                TaskCatalog.of(
+                    HeldCompile.INSTANCE, TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
+            .localQueue()
+            .sequencer(
+                StartupPlan.of(
+                    HeldCompile.INSTANCE,
+                    List.of(new CompileRequest("square")),
+                    results -> results.get(0)))
+            .workers(WorkerGroup.allTypes(2, 1))
+            .start()) {
       String url = node.httpUrl().orElseThrow();
       assertTrue(url.startsWith("http://127.0.0.1:"), "loopback by default: " + url);
       Http.Answer ready = Http.get(url + "/health/ready");
@@ -79,13 +89,18 @@ class HealthProbesTest {
       assertTrue(ready.body().contains("worker-ready gate is closed"), ready.body());
       assertAlive(node);
 
-      HeldCompile.RELEASE.countDown(); // compilation ends: the workers register, prepare and are Ready
-      ActorTestKit.create(node.system()).createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
-        Http.Answer now = Http.get(url + "/health/ready");
-        assertEquals(200, now.status(), now.body());
-        assertTrue(now.body().contains("\"ready\" : true"), now.body());
-        return null;
-      });
+      HeldCompile.RELEASE
+          .countDown(); // compilation ends: the workers register, prepare and are Ready
+      ActorTestKit.create(node.system())
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(15),
+              () -> {
+                Http.Answer now = Http.get(url + "/health/ready");
+                assertEquals(200, now.status(), now.body());
+                assertTrue(now.body().contains("\"ready\" : true"), now.body());
+                return null;
+              });
       assertAlive(node);
     }
   }
@@ -93,11 +108,12 @@ class HealthProbesTest {
   @Test
   void aClusterNodeIsNotReadyUntilItsMemberIsUp() {
     // a queue node without workers (its gate is open at once) that has not joined any cluster yet
-    try (ProverNode node = ProverNode.builder(ClusterNodes.SYSTEM)
-        .config(ClusterNodes.config("queue", "prover.http.enabled = on"))
-        .catalog(TestNodes.catalog())
-        .clusterQueue()
-        .start()) {
+    try (ProverNode node =
+        ProverNode.builder(ClusterNodes.SYSTEM)
+            .config(ClusterNodes.config("queue", "prover.http.enabled = on"))
+            .catalog(TestNodes.catalog())
+            .clusterQueue()
+            .start()) {
       String url = node.httpUrl().orElseThrow();
       Http.Answer ready = Http.get(url + "/health/ready");
       assertEquals(503, ready.status(), ready.body());
@@ -106,11 +122,15 @@ class HealthProbesTest {
 
       Cluster cluster = Cluster.get(node.system());
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
-      ActorTestKit.create(node.system()).createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
-        Http.Answer now = Http.get(url + "/health/ready");
-        assertEquals(200, now.status(), now.body());
-        return null;
-      });
+      ActorTestKit.create(node.system())
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(15),
+              () -> {
+                Http.Answer now = Http.get(url + "/health/ready");
+                assertEquals(200, now.status(), now.body());
+                return null;
+              });
       assertAlive(node);
     }
   }

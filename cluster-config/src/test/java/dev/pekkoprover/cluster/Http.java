@@ -13,15 +13,17 @@ import java.util.regex.Pattern;
 final class Http {
   private Http() {}
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
   record Answer(int status, String body) {}
 
   static Answer get(String url) {
     try {
-      HttpResponse<String> response = CLIENT.send(
-          HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).GET().build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response =
+          CLIENT.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
       return new Answer(response.statusCode(), response.body());
     } catch (IOException e) {
       throw new AssertionError("GET " + url + " failed: " + e, e);
@@ -32,19 +34,25 @@ final class Http {
   }
 
   /**
-   * The value of one series in Prometheus text, e.g. {@code prover_tasks_completed_total{entity="local",
-   * task_type="square"}} (labels as Micrometer writes them, sorted by name); 0 when the series is not there.
+   * The value of one series in Prometheus text, e.g. {@code
+   * prover_tasks_completed_total{entity="local", task_type="square"}} (labels as Micrometer writes
+   * them, sorted by name); 0 when the series is not there.
    */
   static double value(String text, String series) {
-    Matcher m = Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(text);
+    Matcher m =
+        Pattern.compile("^" + Pattern.quote(series) + " (\\S+)$", Pattern.MULTILINE).matcher(text);
     return m.find() ? Double.parseDouble(m.group(1)) : 0;
   }
 
-  /** The sum of every series of a metric whose labels contain all of {@code labels} (e.g. {@code task_type="a"}). */
+  /**
+   * The sum of every series of a metric whose labels contain all of {@code labels} (e.g. {@code
+   * task_type="a"}).
+   */
   static double sum(String text, String metric, String... labels) {
     double sum = 0;
-    Matcher m = Pattern.compile("^" + Pattern.quote(metric) + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE)
-        .matcher(text);
+    Matcher m =
+        Pattern.compile("^" + Pattern.quote(metric) + "\\{([^}]*)\\} (\\S+)$", Pattern.MULTILINE)
+            .matcher(text);
     while (m.find()) {
       boolean all = true;
       for (String label : labels) {

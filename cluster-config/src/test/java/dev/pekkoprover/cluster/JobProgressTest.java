@@ -27,10 +27,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 11, item 6: the job's progress. Not on a terminal, the lines: what start-up waits for (no worker yet, the
- * circuits compiling), said again with how long, and when the wait ends. On a terminal, the bar's line: blocks,
- * pending and in flight, tasks/s and the ETA, within the terminal's width. (The bar on a real terminal:
- * {@code TerminalProgressIT}; worker nodes joining and leaving: {@code DashboardIT}.)
+ * Issue 11, item 6: the job's progress. Not on a terminal, the lines: what start-up waits for (no
+ * worker yet, the circuits compiling), said again with how long, and when the wait ends. On a
+ * terminal, the bar's line: blocks, pending and in flight, tasks/s and the ETA, within the
+ * terminal's width. (The bar on a real terminal: {@code TerminalProgressIT}; worker nodes joining
+ * and leaving: {@code DashboardIT}.)
  */
 @ExtendWith(LogCapturingExtension.class)
 class JobProgressTest {
@@ -57,7 +58,8 @@ class JobProgressTest {
     }
   }
 
-  private static String await(ByteArrayOutputStream out, String text, long seconds) throws InterruptedException {
+  private static String await(ByteArrayOutputStream out, String text, long seconds)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < deadline) {
       if (out.toString(StandardCharsets.UTF_8).contains(text)) {
@@ -65,26 +67,36 @@ class JobProgressTest {
       }
       Thread.sleep(100);
     }
-    throw new AssertionError("no '" + text + "' within " + seconds + " s in:\n" + out.toString(StandardCharsets.UTF_8));
+    throw new AssertionError(
+        "no '" + text + "' within " + seconds + " s in:\n" + out.toString(StandardCharsets.UTF_8));
   }
 
   @Test
   void startUpSaysWhatItWaitsForAndWhenTheWaitEnds() throws Exception {
     HeldCompile compile = new HeldCompile();
-    try (ProverNode node = ProverNode.builder("progress")
-        .config(TestConfig.config(TestNodes.FAST))
-        .catalog(TaskCatalog.of(compile, TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
-        .localQueue()
-        .sequencer(StartupPlan.of(compile, List.of(new CompileRequest("square")), results -> results.get(0)))
-        .start()) { // no worker yet
+    try (ProverNode node =
+        ProverNode.builder("progress")
+            .config(TestConfig.config(TestNodes.FAST))
+            .catalog(TaskCatalog.of(compile, TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
+            .localQueue()
+            .sequencer(
+                StartupPlan.of(
+                    compile, List.of(new CompileRequest("square")), results -> results.get(0)))
+            .start()) { // no worker yet
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-      CompletableFuture<Void> waited = CompletableFuture.runAsync(
-          () -> JobProgress.awaitReady(node, out, "compile"));
+      CompletableFuture<Void> waited =
+          CompletableFuture.runAsync(() -> JobProgress.awaitReady(node, out, "compile"));
 
-      await(bytes, "waiting for workers: none has announced itself to the queue yet; the circuits are compiled on a "
-          + "worker", 10);
-      await(bytes, "waiting for workers for 5 s: none has announced itself", 15); // said again, with how long
+      await(
+          bytes,
+          "waiting for workers: none has announced itself to the queue yet; the circuits are compiled on a "
+              + "worker",
+          10);
+      await(
+          bytes,
+          "waiting for workers for 5 s: none has announced itself",
+          15); // said again, with how long
       assertFalse(waited.isDone());
 
       TestNodes.await(node.addWorker(List.of(), 1));
@@ -98,7 +110,8 @@ class JobProgressTest {
 
   @Test
   void aReadyNodeWaitsSilently() throws Exception {
-    try (ProverNode node = TestNodes.node("quiet", "").workers(WorkerGroup.allTypes(1, 1)).start()) {
+    try (ProverNode node =
+        TestNodes.node("quiet", "").workers(WorkerGroup.allTypes(1, 1)).start()) {
       TestNodes.await(node.ready());
       ByteArrayOutputStream bytes = new ByteArrayOutputStream();
       JobProgress.awaitReady(node, new PrintStream(bytes, true, StandardCharsets.UTF_8), "compile");
@@ -106,31 +119,43 @@ class JobProgressTest {
     }
   }
 
-  private static JobProgress.Snapshot snapshot(long proven, int blocks, double rate, Duration eta, boolean atLeast) {
+  private static JobProgress.Snapshot snapshot(
+      long proven, int blocks, double rate, Duration eta, boolean atLeast) {
     return new JobProgress.Snapshot(proven, blocks, 1024, 6, rate, eta, atLeast, 2);
   }
 
   @Test
   void theBarShowsBlocksTasksRateAndEtaWithinTheWidth() {
-    String line = JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 79);
+    String line =
+        JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 79);
     assertTrue(line.startsWith("["), line);
-    assertTrue(line.endsWith("] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 1:07"), line);
+    assertTrue(
+        line.endsWith("] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 1:07"), line);
     assertTrue(line.length() <= 79, line.length() + ": " + line);
     String bar = line.substring(1, line.indexOf(']'));
     assertEquals(bar.length() * 12 / 20, bar.chars().filter(c -> c == '#').count(), bar);
 
-    assertTrue(JobProgress.Bar.render(snapshot(0, 20, 100, Duration.ofSeconds(10), true), 79)
-        .endsWith(", 100 tasks/s, ETA >=0:10"), "a lower bound before the first block is proven");
-    assertTrue(JobProgress.Bar.render(snapshot(20, 20, 100, Duration.ZERO, false), 79).endsWith(", done"));
-    assertTrue(JobProgress.Bar.render(snapshot(0, 20, Double.NaN, null, false), 79)
-        .endsWith(", - tasks/s, ETA ?"));
+    assertTrue(
+        JobProgress.Bar.render(snapshot(0, 20, 100, Duration.ofSeconds(10), true), 79)
+            .endsWith(", 100 tasks/s, ETA >=0:10"),
+        "a lower bound before the first block is proven");
+    assertTrue(
+        JobProgress.Bar.render(snapshot(20, 20, 100, Duration.ZERO, false), 79).endsWith(", done"));
+    assertTrue(
+        JobProgress.Bar.render(snapshot(0, 20, Double.NaN, null, false), 79)
+            .endsWith(", - tasks/s, ETA ?"));
     assertEquals("1:02:03", JobProgress.Bar.clock(Duration.ofSeconds(3723)));
 
-    String large = JobProgress.Bar.render(new JobProgress.Snapshot(1200, 2000, 2_345, 64, 3124.4,
-        Duration.ofSeconds(3723), true, 8), 79);
-    assertEquals("60% 1200/2000 blocks, 2,345 pending, 64 in flight, 3,124 tasks/s, ETA >=1:02:03", large,
-        "large numbers fit 80 columns: the share in figures instead of the bar");
-    String narrow = JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 50);
+    String large =
+        JobProgress.Bar.render(
+            new JobProgress.Snapshot(
+                1200, 2000, 2_345, 64, 3124.4, Duration.ofSeconds(3723), true, 8),
+            79);
+    assertEquals(
+        "60% 1200/2000 blocks, 2,345 pending, 64 in flight, 3,124 tasks/s, ETA >=1:02:03",
+        large, "large numbers fit 80 columns: the share in figures instead of the bar");
+    String narrow =
+        JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 50);
     assertEquals(50, narrow.length(), narrow);
     assertTrue(narrow.endsWith("..."), narrow);
   }
@@ -138,12 +163,14 @@ class JobProgressTest {
   @Test
   void onATerminalOtherLinesGoAboveTheBar() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    JobProgress.Bar bar = new JobProgress.Bar(new PrintStream(bytes, true, StandardCharsets.UTF_8), 80);
+    JobProgress.Bar bar =
+        new JobProgress.Bar(new PrintStream(bytes, true, StandardCharsets.UTF_8), 80);
     bar.waiting("waiting for workers: none is Ready", true);
     bar.event("worker node 127.0.0.1:2552 is Up: 1 worker node Up");
     bar.waitEnded("ready after waiting 3.0 s");
     bar.close();
-    assertEquals("\r\033[Kwaiting for workers: none is Ready"
+    assertEquals(
+        "\r\033[Kwaiting for workers: none is Ready"
             + "\r\033[Kworker node 127.0.0.1:2552 is Up: 1 worker node Up\nwaiting for workers: none is Ready"
             + "\r\033[Kready after waiting 3.0 s\n",
         bytes.toString(StandardCharsets.UTF_8).replace(System.lineSeparator(), "\n"));

@@ -8,8 +8,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The launcher's bad input ends in one line on standard error and exit code 2, before anything starts (issue 13,
- * item 6); {@code --version} says which build runs. A missing peer is not bad input: {@link LauncherWaitsIT}.
+ * The launcher's bad input ends in one line on standard error and exit code 2, before anything
+ * starts (issue 13, item 6); {@code --version} says which build runs. A missing peer is not bad
+ * input: {@link LauncherWaitsIT}.
  */
 class LauncherBadInputTest {
 
@@ -21,58 +22,84 @@ class LauncherBadInputTest {
 
   @Test
   void aSeedWithoutPortIsOneLine() {
-    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1"),
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1"),
         "--seeds entry '127.0.0.1' is not host:port (e.g. 127.0.0.1:2551)");
     assertOneLineRefusal(
-        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1:2551,host:99999"),
+        LauncherRun.of(
+            "node", "--roles", "worker", "--no-tls", "--seeds", "127.0.0.1:2551,host:99999"),
         "'host:99999' is not host:port");
   }
 
   @Test
   void aPortInUseIsOneLine() throws Exception {
-    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
-        java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
       int port = taken.getLocalPort();
-      assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port", "" + port),
-          "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node another --port");
+      assertOneLineRefusal(
+          LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port", "" + port),
+          "port "
+              + port
+              + " on 127.0.0.1 is in use (another node or program has it): give this node another --port");
     }
   }
 
   @Test
   void anHttpPortInUseIsOneLine() throws Exception {
-    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
-        java.net.InetAddress.getByName("127.0.0.1"))) {
+    try (java.net.ServerSocket taken =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
       int port = taken.getLocalPort();
-      String says = "port " + port + " on 127.0.0.1 is in use (another node or program has it): give this node "
-          + "another --http-port";
-      assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port",
-          "" + NodeProcesses.freePort(), "--http-port", "" + port), says);
+      String says =
+          "port "
+              + port
+              + " on 127.0.0.1 is in use (another node or program has it): give this node "
+              + "another --http-port";
+      assertOneLineRefusal(
+          LauncherRun.of(
+              "node",
+              "--roles",
+              "worker",
+              "--no-tls",
+              "--port",
+              "" + NodeProcesses.freePort(),
+              "--http-port",
+              "" + port),
+          says);
       assertOneLineRefusal(LauncherRun.of("run", "--in-memory", "--http-port", "" + port), says);
     }
   }
 
   @Test
   void aPluginThatIsNotThereIsOneLine() {
-    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--plugin", "com.example.NoSuchPlugin"),
+    assertOneLineRefusal(
+        LauncherRun.of(
+            "node", "--roles", "worker", "--no-tls", "--plugin", "com.example.NoSuchPlugin"),
         "--plugin com.example.NoSuchPlugin: no such plugin or class (on the class path: appchain "
             + "(dev.pekkoprover.cluster.AppchainPlugin)); add the jar that holds it to the class path");
-    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--plugin", "java.lang.String"),
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--plugin", "java.lang.String"),
         "--plugin java.lang.String: the class does not implement dev.pekkoprover.node.ProverPlugin");
   }
 
   @Test
   void seedAddressesAreHostAndPort() {
-    assertNull(ClusterPlacement.invalidSeed(List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
-    assertEquals(true, ClusterPlacement.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);
+    assertNull(
+        ClusterPlacement.invalidSeed(
+            List.of("127.0.0.1:2551", " prover-0.prover:2551", "[::1]:2552")));
+    assertEquals(
+        true, ClusterPlacement.invalidSeed(List.of("pekko://prover@127.0.0.1:2551")) != null);
     assertEquals(true, ClusterPlacement.invalidSeed(List.of("127.0.0.1:0")) != null);
   }
 
   @Test
   void noWorkersIsOneLineNotAHang() {
-    assertOneLineRefusal(LauncherRun.of("run", "--workers", "0", "--in-memory"),
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--workers", "0", "--in-memory"),
         "--workers and --concurrency must be at least 1");
-    assertOneLineRefusal(LauncherRun.of("run", "--concurrency", "0", "--in-memory"), "(were 2 and 0)");
-    assertOneLineRefusal(LauncherRun.of("node", "--roles", "worker", "--no-tls", "--workers", "0"),
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--concurrency", "0", "--in-memory"), "(were 2 and 0)");
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--workers", "0"),
         "a node with the worker role needs --workers and --concurrency of at least 1");
   }
 

@@ -5,10 +5,14 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 
-/** One launcher command run in this JVM, with what it printed to standard output and standard error. */
+/**
+ * One launcher command run in this JVM, with what it printed to standard output and standard error.
+ */
 record LauncherRun(int code, String out, String err) {
 
-  /** Runs {@code prover-node <args>} as {@code main} would, minus the exit, capturing both streams. */
+  /**
+   * Runs {@code prover-node <args>} as {@code main} would, minus the exit, capturing both streams.
+   */
   static LauncherRun of(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -18,7 +22,8 @@ record LauncherRun(int code, String out, String err) {
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     try {
       int code = new CommandLine(new NodeLauncher()).execute(args);
-      return new LauncherRun(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      return new LauncherRun(
+          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(stdout);
       System.setErr(stderr);

@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 3, item 4: the README's main job, started as the README starts it, prints the summary with matching roots
- * and exits 0; with workers that crash on some tasks it still ends with matching roots.
+ * Issue 3, item 4: the README's main job, started as the README starts it, prints the summary with
+ * matching roots and exits 0; with workers that crash on some tasks it still ends with matching
+ * roots.
  */
 class MainJobIT {
 
@@ -22,14 +23,22 @@ class MainJobIT {
 
   private static Outcome run(String... args) throws Exception {
     String jar = System.getProperty("prover.jar", "target/prover-node.jar");
-    // each run on a fresh data directory: the runs share chains (seed 42), so they would resume each other's proofs
+    // each run on a fresh data directory: the runs share chains (seed 42), so they would resume
+    // each other's proofs
     Path data = Files.createTempDirectory("main-job-data");
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar, "run",
-        "--data-dir", data.toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                jar,
+                "run",
+                "--data-dir",
+                data.toString()));
     command.addAll(List.of(args));
     Path log = Files.createTempFile("main-job", ".txt");
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       assertTrue(process.waitFor(300, TimeUnit.SECONDS), "the main job ends within five minutes");
       return new Outcome(process.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
@@ -47,10 +56,12 @@ class MainJobIT {
     assertEquals(0, outcome.exit(), outcome.output());
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
     assertTrue(outcome.output().contains("blocks            20"), outcome.output());
-    assertTrue(outcome.output().contains("proving: blocks 20/20 proven"), "shows progress up to the last block:\n"
-        + outcome.output());
-    assertFalse(outcome.output().contains("SLF4J"), "no SLF4J start-up warning (e.g. its 'replay' notice):\n"
-        + outcome.output());
+    assertTrue(
+        outcome.output().contains("proving: blocks 20/20 proven"),
+        "shows progress up to the last block:\n" + outcome.output());
+    assertFalse(
+        outcome.output().contains("SLF4J"),
+        "no SLF4J start-up warning (e.g. its 'replay' notice):\n" + outcome.output());
   }
 
   @Test
@@ -58,17 +69,24 @@ class MainJobIT {
     Outcome outcome = run("--crash-every", "300");
     assertEquals(0, outcome.exit(), outcome.output());
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
-    assertTrue(outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
-    assertTrue(outcome.output().contains("registered (task register-worker-flow:3"),
+    assertTrue(
+        outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
+    assertTrue(
+        outcome.output().contains("registered (task register-worker-flow:3"),
         "a crashed worker registered again:\n" + outcome.output());
   }
 
-  /** Issue 8, case 3 and item 3: the drill that used to end RESULT FAILED on a task that never crashed itself. */
+  /**
+   * Issue 8, case 3 and item 3: the drill that used to end RESULT FAILED on a task that never
+   * crashed itself.
+   */
   @Test
   void aCrashEveryFifthComputeWithFourSlotsPerWorkerStillEndsOk() throws Exception {
-    Outcome outcome = run("--blocks", "4", "--txs", "8", "--concurrency", "4", "--crash-every", "5");
+    Outcome outcome =
+        run("--blocks", "4", "--txs", "8", "--concurrency", "4", "--crash-every", "5");
     assertEquals(0, outcome.exit(), outcome.output());
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
-    assertTrue(outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
+    assertTrue(
+        outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
   }
 }

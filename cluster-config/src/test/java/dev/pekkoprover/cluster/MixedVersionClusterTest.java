@@ -27,9 +27,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Issue 12, must-show 2, in a cluster of actor systems in one JVM: a worker node built with another version of a task
- * type (a mixed-version rollout) is refused by the queue with one line naming the worker, its node and the
- * difference; it gets no task at all, and the run completes, correctly, on the worker of the same build.
+ * Issue 12, must-show 2, in a cluster of actor systems in one JVM: a worker node built with another
+ * version of a task type (a mixed-version rollout) is refused by the queue with one line naming the
+ * worker, its node and the difference; it gets no task at all, and the run completes, correctly, on
+ * the worker of the same build.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -53,7 +54,10 @@ class MixedVersionClusterTest {
     return RecordingTaskType.wrap(TestTasks.all());
   }
 
-  /** The same types, recorded, with {@code square} in version 2: the catalog of a node of another build. */
+  /**
+   * The same types, recorded, with {@code square} in version 2: the catalog of a node of another
+   * build.
+   */
   private static TaskCatalog otherBuild() {
     List<TaskType<?, ?>> types = new ArrayList<>();
     for (TaskType<?, ?> type : recorded()) {
@@ -72,42 +76,67 @@ class MixedVersionClusterTest {
   }
 
   private ProverNode worker(String id, TaskCatalog catalog) {
-    return cluster.start(id, "worker", "",
+    return cluster.start(
+        id,
+        "worker",
+        "",
         builder -> builder.nodeId(id).catalog(catalog).workers(WorkerGroup.allTypes(1, 2)));
   }
 
   @Test
   void aWorkerOfAnotherVersionIsRefusedOnceAndTheRunCompletesOnTheMatchingWorker() {
-    ProverNode sequencer = cluster.start("seq", "sequencer,queue", "",
-        builder -> builder.catalog(TaskCatalog.of(recorded())).sequencer(TestNodes.compilePlan()));
+    ProverNode sequencer =
+        cluster.start(
+            "seq",
+            "sequencer,queue",
+            "",
+            builder ->
+                builder.catalog(TaskCatalog.of(recorded())).sequencer(TestNodes.compilePlan()));
     ActorTestKit kit = ActorTestKit.create(sequencer.system());
 
-    // One WARN line on the queue's node for the whole run, although the worker announces itself to two entities,
+    // One WARN line on the queue's node for the whole run, although the worker announces itself to
+    // two entities,
     // every second.
     LoggingTestKit.warn("refused worker old-w1 at ")
-        .withMessageContains("its task catalog differs from this queue's: square version 2 (queue has 1); it gets "
-            + "no work until it runs the same build")
+        .withMessageContains(
+            "its task catalog differs from this queue's: square version 2 (queue has 1); it gets "
+                + "no work until it runs the same build")
         .withOccurrences(1)
-        .expect(kit.system(), () -> {
-          worker("old", otherBuild());
-          kit.createTestProbe().awaitAssert(Duration.ofSeconds(20), () -> {
-            FleetView.WorkerView view = workerView(sequencer, "old-w1");
-            assertTrue(view.refused() != null && view.refused().contains("square version 2"), view.toString());
-            return null;
-          });
-          long refusedAt = System.nanoTime();
-          runOnTheMatchingWorker(sequencer);
-          // its periodic announcements went on after the refusal (each would have been a line)
-          kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-            long sinceRefusal = (System.nanoTime() - refusedAt) / 1_000_000;
-            long heard = workerView(sequencer, "old-w1").lastHeardMillisAgo();
-            assertTrue(sinceRefusal - heard > 2_500, "heard again " + (sinceRefusal - heard) + " ms after the refusal");
-            return null;
-          });
-          return null;
-        });
+        .expect(
+            kit.system(),
+            () -> {
+              worker("old", otherBuild());
+              kit.createTestProbe()
+                  .awaitAssert(
+                      Duration.ofSeconds(20),
+                      () -> {
+                        FleetView.WorkerView view = workerView(sequencer, "old-w1");
+                        assertTrue(
+                            view.refused() != null && view.refused().contains("square version 2"),
+                            view.toString());
+                        return null;
+                      });
+              long refusedAt = System.nanoTime();
+              runOnTheMatchingWorker(sequencer);
+              // its periodic announcements went on after the refusal (each would have been a line)
+              kit.createTestProbe()
+                  .awaitAssert(
+                      Duration.ofSeconds(10),
+                      () -> {
+                        long sinceRefusal = (System.nanoTime() - refusedAt) / 1_000_000;
+                        long heard = workerView(sequencer, "old-w1").lastHeardMillisAgo();
+                        assertTrue(
+                            sinceRefusal - heard > 2_500,
+                            "heard again " + (sinceRefusal - heard) + " ms after the refusal");
+                        return null;
+                      });
+              return null;
+            });
 
-    assertEquals(0, RecordingTaskType.ranOn("old-"), "the refused worker ran nothing: " + RecordingTaskType.runs);
+    assertEquals(
+        0,
+        RecordingTaskType.ranOn("old-"),
+        "the refused worker ran nothing: " + RecordingTaskType.runs);
     FleetView.WorkerView refused = workerView(sequencer, "old-w1");
     assertEquals(List.of(), refused.servedTypes(), refused.toString());
     assertEquals(0, refused.done(), refused.toString());
@@ -119,12 +148,19 @@ class MixedVersionClusterTest {
     TestNodes.await(sequencer.ready());
     TestNodes.await(good.ready());
     List<Num> leaves = LongStream.rangeClosed(1, 12).mapToObj(Num::of).toList();
-    Num sum = TestNodes.await(sequencer.run("sum-of-squares",
-        new FanOutReduce<>(TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
+    Num sum =
+        TestNodes.await(
+            sequencer.run(
+                "sum-of-squares",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)));
     assertEquals(Num.of(LongStream.rangeClosed(1, 12).map(n -> n * n).sum()), sum);
     assertEquals(12, RecordingTaskType.ranOn("good-", "square"), RecordingTaskType.runs.toString());
     assertEquals(11, RecordingTaskType.ranOn("good-", "add"), RecordingTaskType.runs.toString());
-    assertEquals(1, RecordingTaskType.ranOn("good-", "compile"), "circuit compilation too ran on the good one");
+    assertEquals(
+        1,
+        RecordingTaskType.ranOn("good-", "compile"),
+        "circuit compilation too ran on the good one");
   }
 
   private static FleetView.WorkerView workerView(ProverNode node, String workerId) {

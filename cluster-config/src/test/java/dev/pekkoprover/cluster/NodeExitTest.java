@@ -16,9 +16,14 @@ class NodeExitTest {
   void downedByTheClusterExitsWith3AndSaysSo() {
     NodeExit.Outcome downed = outcome(CoordinatedShutdown.clusterDowningReason());
     assertEquals(3, downed.code());
-    assertEquals(true, downed.line().startsWith("node 127.0.0.1:2552 was downed by the cluster ("), downed.line());
-    assertEquals(true, downed.line().endsWith(
-        ": exiting with code 3 so that a process supervisor restarts it"), downed.line());
+    assertEquals(
+        true,
+        downed.line().startsWith("node 127.0.0.1:2552 was downed by the cluster ("),
+        downed.line());
+    assertEquals(
+        true,
+        downed.line().endsWith(": exiting with code 3 so that a process supervisor restarts it"),
+        downed.line());
   }
 
   @Test

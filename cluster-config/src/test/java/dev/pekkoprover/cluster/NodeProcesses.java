@@ -28,23 +28,27 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Real node processes started from the runnable jar with the shipped configuration (only the heap is capped; TLS on,
- * with this JVM's key set, {@link #withTls}), each
- * with its output (stdout and stderr) gathered line by line, every line with the wall-clock time it arrived.
- * {@link #close} kills and awaits every process started and, when given a directory, writes every node's output
+ * Real node processes started from the runnable jar with the shipped configuration (only the heap
+ * is capped; TLS on, with this JVM's key set, {@link #withTls}), each with its output (stdout and
+ * stderr) gathered line by line, every line with the wall-clock time it arrived. {@link #close}
+ * kills and awaits every process started and, when given a directory, writes every node's output
  * there (one file per process, also when the test failed).
  */
 final class NodeProcesses implements AutoCloseable {
 
-  /** Logback's {@code %d{HH:mm:ss.SSS} %-5level} at the start of a log line (cluster-config's logback.xml). */
+  /**
+   * Logback's {@code %d{HH:mm:ss.SSS} %-5level} at the start of a log line (cluster-config's
+   * logback.xml).
+   */
   private static final Pattern LOG_TIME = Pattern.compile("^(\\d{2}:\\d{2}:\\d{2}\\.\\d{3}) ");
+
   private static final long DAY_MILLIS = TimeUnit.DAYS.toMillis(1);
 
   /** One line of a node's output and when it was written (epoch millis). */
   record Line(long arrived, String text) {
     /**
-     * When the node wrote it: the log line's own timestamp (same host, same clock; its date taken from the arrival)
-     * or, for a line without one (stdout), when it arrived here.
+     * When the node wrote it: the log line's own timestamp (same host, same clock; its date taken
+     * from the arrival) or, for a line without one (stdout), when it arrived here.
      */
     long millis() {
       Matcher time = LOG_TIME.matcher(text);
@@ -65,13 +69,21 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   /** One node process, the JVM options and arguments it was started with, and its output so far. */
-  record Node(Process process, List<String> jvmOptions, List<String> args, Queue<String> lines, Queue<Line> timed,
+  record Node(
+      Process process,
+      List<String> jvmOptions,
+      List<String> args,
+      Queue<String> lines,
+      Queue<Line> timed,
       Thread reader) {
     String output() {
       return String.join("\n", lines);
     }
 
-    /** The last {@code n} lines, for assertion messages (the whole output goes to the log directory). */
+    /**
+     * The last {@code n} lines, for assertion messages (the whole output goes to the log
+     * directory).
+     */
     String tail(int n) {
       List<String> all = new ArrayList<>(lines);
       return String.join("\n", all.subList(Math.max(0, all.size() - n), all.size()));
@@ -83,7 +95,10 @@ final class NodeProcesses implements AutoCloseable {
       return at < 0 || at + 1 >= args.size() ? null : args.get(at + 1);
     }
 
-    /** Waits up to {@code seconds} for the process to end and its last lines to be read; false if it still runs. */
+    /**
+     * Waits up to {@code seconds} for the process to end and its last lines to be read; false if it
+     * still runs.
+     */
     boolean awaitExit(long seconds) throws InterruptedException {
       if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
         return false;
@@ -121,7 +136,9 @@ final class NodeProcesses implements AutoCloseable {
     this(null);
   }
 
-  /** @param logDirectory where {@link #close} writes every node's output (null: nowhere) */
+  /**
+   * @param logDirectory where {@link #close} writes every node's output (null: nowhere)
+   */
   NodeProcesses(Path logDirectory) {
     this.logDirectory = logDirectory;
   }
@@ -131,15 +148,18 @@ final class NodeProcesses implements AutoCloseable {
     return List.copyOf(started);
   }
 
-  /** The next port {@link #freePort} tries; below Linux's ephemeral range (32768-60999 by default). */
+  /**
+   * The next port {@link #freePort} tries; below Linux's ephemeral range (32768-60999 by default).
+   */
   private static final AtomicInteger NEXT_PORT =
       new AtomicInteger(20_000 + (int) (ProcessHandle.current().pid() % 1_000) * 12);
 
   /**
-   * A port that is free now, for a node's {@code --port} or {@code --http-port}. Taken below the ephemeral range and
-   * never twice from one test JVM: a port the OS handed out for bind(0) and the test then closed can be handed out
-   * again to a node binding port 0 (its HTTP endpoints by default) before the node meant to get it binds it, which
-   * once made a queue node fail on "Address already in use" (QueueNodeLossIT).
+   * A port that is free now, for a node's {@code --port} or {@code --http-port}. Taken below the
+   * ephemeral range and never twice from one test JVM: a port the OS handed out for bind(0) and the
+   * test then closed can be handed out again to a node binding port 0 (its HTTP endpoints by
+   * default) before the node meant to get it binds it, which once made a queue node fail on
+   * "Address already in use" (QueueNodeLossIT).
    */
   static int freePort() throws IOException {
     for (int tries = 0; tries < 5_000; tries++) {
@@ -160,8 +180,11 @@ final class NodeProcesses implements AutoCloseable {
 
   /** A directory under target/ for one test's node outputs. */
   static Path logDirectory(String test) {
-    return Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath().getParent()
-        .resolve("it-logs").resolve(test);
+    return Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
+        .toAbsolutePath()
+        .getParent()
+        .resolve("it-logs")
+        .resolve(test);
   }
 
   Node launch(String... args) throws IOException {
@@ -174,9 +197,9 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   /**
-   * @param jvmOptions besides the heap cap, e.g. {@code -Dprover.appchain.circuit-seed=x}: system properties override
-   *     the node's configuration; {@code -cp <class path>} runs the launcher's main class from that class path (the
-   *     runnable jar and a plugin's) instead of {@code -jar}
+   * @param jvmOptions besides the heap cap, e.g. {@code -Dprover.appchain.circuit-seed=x}: system
+   *     properties override the node's configuration; {@code -cp <class path>} runs the launcher's
+   *     main class from that class path (the runnable jar and a plugin's) instead of {@code -jar}
    */
   synchronized Node launch(List<String> jvmOptions, List<String> args) throws IOException {
     String jar = System.getProperty("prover.jar", "target/prover-node.jar");
@@ -195,17 +218,20 @@ final class NodeProcesses implements AutoCloseable {
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     Queue<String> lines = new ConcurrentLinkedQueue<>();
     Queue<Line> timed = new ConcurrentLinkedQueue<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader out = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line = out.readLine(); line != null; line = out.readLine()) {
-          timed.add(new Line(System.currentTimeMillis(), line));
-          lines.add(line);
-        }
-      } catch (IOException ignored) {
-        // the process went away
-      }
-    });
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader out =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line = out.readLine(); line != null; line = out.readLine()) {
+                  timed.add(new Line(System.currentTimeMillis(), line));
+                  lines.add(line);
+                }
+              } catch (IOException ignored) {
+                // the process went away
+              }
+            });
     reader.setDaemon(true);
     Node node = new Node(process, List.copyOf(jvmOptions), List.copyOf(args), lines, timed, reader);
     started.add(node);
@@ -214,11 +240,15 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   /**
-   * {@code args} with {@code --tls <dir>} of this test JVM's key set added when they start a {@code node} and give
-   * neither {@code --tls} nor {@code --no-tls}: every node runs the shipped configuration, TLS on.
+   * {@code args} with {@code --tls <dir>} of this test JVM's key set added when they start a {@code
+   * node} and give neither {@code --tls} nor {@code --no-tls}: every node runs the shipped
+   * configuration, TLS on.
    */
   static List<String> withTls(List<String> args) {
-    if (args.isEmpty() || !args.get(0).equals("node") || args.contains("--tls") || args.contains("--no-tls")) {
+    if (args.isEmpty()
+        || !args.get(0).equals("node")
+        || args.contains("--tls")
+        || args.contains("--no-tls")) {
       return args;
     }
     List<String> withTls = new ArrayList<>(args);
@@ -230,14 +260,20 @@ final class NodeProcesses implements AutoCloseable {
   private static Path keySet;
 
   /**
-   * This test JVM's key set ({@link ClusterKeys#makeKeySet}, cluster name {@code prover}, made once per JVM under
-   * target/): {@code ca.crt}, {@code ca.key} and node directories; every node of a test uses the same node
-   * directory (a certificate names the cluster, not the node's address).
+   * This test JVM's key set ({@link ClusterKeys#makeKeySet}, cluster name {@code prover}, made once
+   * per JVM under target/): {@code ca.crt}, {@code ca.key} and node directories; every node of a
+   * test uses the same node directory (a certificate names the cluster, not the node's address).
    */
   static synchronized Path keySet() {
     if (keySet == null) {
-      Path target = Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath().getParent();
-      Path dir = target.resolve("it-keys").resolve(ProcessHandle.current().pid() + "-" + System.nanoTime());
+      Path target =
+          Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
+              .toAbsolutePath()
+              .getParent();
+      Path dir =
+          target
+              .resolve("it-keys")
+              .resolve(ProcessHandle.current().pid() + "-" + System.nanoTime());
       try {
         ClusterKeys.makeKeySet(dir, NodeLauncher.SYSTEM, 1, 1);
       } catch (IOException e) {
@@ -253,7 +289,10 @@ final class NodeProcesses implements AutoCloseable {
     return keySet().resolve("node-1");
   }
 
-  /** SIGSTOP (ProcessHandle can only terminate a process): the process is frozen, its sockets stay open. */
+  /**
+   * SIGSTOP (ProcessHandle can only terminate a process): the process is frozen, its sockets stay
+   * open.
+   */
   static void pause(Process process) throws IOException, InterruptedException {
     signal("-STOP", process);
   }
@@ -263,35 +302,48 @@ final class NodeProcesses implements AutoCloseable {
     signal("-CONT", process);
   }
 
-  private static void signal(String signal, Process process) throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
+  private static void signal(String signal, Process process)
+      throws IOException, InterruptedException {
+    Process kill =
+        new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start();
     assertTrue(kill.waitFor(10, TimeUnit.SECONDS), "kill " + signal + " ended");
     assertEquals(0, kill.exitValue(), "kill " + signal + " " + process.pid());
   }
 
-  /** The sequencer's summary says RESULT OK, with the proven state root and last block equal to the direct ones. */
+  /**
+   * The sequencer's summary says RESULT OK, with the proven state root and last block equal to the
+   * direct ones.
+   */
   static void assertResultOk(Node sequencer, int blocks) {
     String output = sequencer.output();
     assertTrue(output.contains("RESULT OK"), "RESULT OK:\n" + sequencer.tail(60));
     assertTrue(output.contains(String.format("blocks            %d", blocks)), output);
-    assertEquals(summaryValue(sequencer, "direct state root"), summaryValue(sequencer, "proven state root"),
+    assertEquals(
+        summaryValue(sequencer, "direct state root"),
+        summaryValue(sequencer, "proven state root"),
         "the proven state root is the direct one");
-    assertEquals(summaryValue(sequencer, "direct last block"), summaryValue(sequencer, "proven last block"),
+    assertEquals(
+        summaryValue(sequencer, "direct last block"),
+        summaryValue(sequencer, "proven last block"),
         "the proven last block hash is the direct one");
   }
 
   private static String summaryValue(Node sequencer, String label) {
-    String value = sequencer.lines().stream()
-        .filter(line -> line.startsWith(label + " "))
-        .map(line -> line.substring(label.length()).trim())
-        .reduce((first, second) -> second)
-        .orElse(null);
+    String value =
+        sequencer.lines().stream()
+            .filter(line -> line.startsWith(label + " "))
+            .map(line -> line.substring(label.length()).trim())
+            .reduce((first, second) -> second)
+            .orElse(null);
     assertNotNull(value, "the summary has '" + label + "':\n" + sequencer.tail(40));
     assertTrue(value.matches("[0-9a-f]{64}"), label + " is a hash: " + value);
     return value;
   }
 
-  /** Kills every process started and waits (30 s each) for it to end; interrupted, it fails with the flag kept. */
+  /**
+   * Kills every process started and waits (30 s each) for it to end; interrupted, it fails with the
+   * flag kept.
+   */
   @Override
   public synchronized void close() {
     try {
@@ -301,7 +353,8 @@ final class NodeProcesses implements AutoCloseable {
       }
       for (Node node : started) {
         Process process = node.process();
-        assertTrue(process.waitFor(30, TimeUnit.SECONDS), "process " + process.pid() + " did not end");
+        assertTrue(
+            process.waitFor(30, TimeUnit.SECONDS), "process " + process.pid() + " did not end");
         assertFalse(process.isAlive());
       }
     } catch (InterruptedException e) {
@@ -325,9 +378,12 @@ final class NodeProcesses implements AutoCloseable {
       }
       for (int i = 0; i < started.size(); i++) {
         Node node = started.get(i);
-        String name = String.format("%02d-%s-%s.log", i + 1,
-            String.valueOf(node.arg("--roles")).replace(',', '+'), node.arg("--port"));
-        Files.write(logDirectory.resolve(name), new ArrayList<>(node.lines()), StandardCharsets.UTF_8);
+        String name =
+            String.format(
+                "%02d-%s-%s.log",
+                i + 1, String.valueOf(node.arg("--roles")).replace(',', '+'), node.arg("--port"));
+        Files.write(
+            logDirectory.resolve(name), new ArrayList<>(node.lines()), StandardCharsets.UTF_8);
       }
       System.out.println("node outputs: " + logDirectory);
     } catch (IOException e) {

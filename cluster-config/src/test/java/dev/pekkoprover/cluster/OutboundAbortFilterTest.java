@@ -8,38 +8,63 @@ import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.spi.FilterReply;
 import org.junit.jupiter.api.Test;
 
-/** The logback filter denies exactly the warning of an outbound stream this node aborted; everything else passes. */
+/**
+ * The logback filter denies exactly the warning of an outbound stream this node aborted; everything
+ * else passes.
+ */
 class OutboundAbortFilterTest {
   private final LoggerContext context = new LoggerContext();
   private final OutboundAbortFilter filter = new OutboundAbortFilter();
 
   private FilterReply decide(String logger, String message) {
-    return filter.decide(new LoggingEvent(
-        getClass().getName(), context.getLogger(logger), Level.WARN, message, null, null));
+    return filter.decide(
+        new LoggingEvent(
+            getClass().getName(), context.getLogger(logger), Level.WARN, message, null, null));
   }
 
   @Test
   void deniesTheWarningOfAnOutboundConnectionThisNodeAborted() {
     String log = OutboundAbortFilter.STREAM_LOG;
-    assertEquals(FilterReply.DENY, decide(log, "[outbound connection to [pekko://prover@127.0.0.1:46291], control "
-        + "stream] Upstream failed, cause: StreamTcpException: The connection has been aborted"));
-    assertEquals(FilterReply.DENY, decide(log, "[outbound connection to [pekko://prover@127.0.0.1:41075], message "
-        + "stream] Upstream failed, cause: StreamTcpException: The connection has been aborted"));
+    assertEquals(
+        FilterReply.DENY,
+        decide(
+            log,
+            "[outbound connection to [pekko://prover@127.0.0.1:46291], control "
+                + "stream] Upstream failed, cause: StreamTcpException: The connection has been aborted"));
+    assertEquals(
+        FilterReply.DENY,
+        decide(
+            log,
+            "[outbound connection to [pekko://prover@127.0.0.1:41075], message "
+                + "stream] Upstream failed, cause: StreamTcpException: The connection has been aborted"));
   }
 
   @Test
   void letsOtherWarningsThrough() {
     String log = OutboundAbortFilter.STREAM_LOG;
-    assertEquals(FilterReply.NEUTRAL, decide(log, "[outbound connection to [pekko://prover@127.0.0.1:40695], message "
-        + "stream] Upstream failed, cause: StreamTcpException: The connection closed with error: Connection reset"),
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            log,
+            "[outbound connection to [pekko://prover@127.0.0.1:40695], message "
+                + "stream] Upstream failed, cause: StreamTcpException: The connection closed with error: Connection reset"),
         "a connection the peer broke");
-    assertEquals(FilterReply.NEUTRAL, decide(log, "[outbound connection to [pekko://prover@127.0.0.1:41203], message "
-        + "stream] Upstream failed, cause: StreamTcpException: Tcp command [Connect(127.0.0.1/<unresolved>:41203,None,"
-        + "List(),Some(5000 milliseconds),true)] failed because of java.net.ConnectException: Connection refused"),
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            log,
+            "[outbound connection to [pekko://prover@127.0.0.1:41203], message "
+                + "stream] Upstream failed, cause: StreamTcpException: Tcp command [Connect(127.0.0.1/<unresolved>:41203,None,"
+                + "List(),Some(5000 milliseconds),true)] failed because of java.net.ConnectException: Connection refused"),
         "a peer that is not there");
-    assertEquals(FilterReply.NEUTRAL, decide("org.apache.pekko.remote.artery.Association", "[outbound connection to "
-        + "[pekko://prover@127.0.0.1:1], control stream] Upstream failed, cause: StreamTcpException: The connection "
-        + "has been aborted"), "the same text from another logger");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            "org.apache.pekko.remote.artery.Association",
+            "[outbound connection to "
+                + "[pekko://prover@127.0.0.1:1], control stream] Upstream failed, cause: StreamTcpException: The connection "
+                + "has been aborted"),
+        "the same text from another logger");
     assertEquals(FilterReply.NEUTRAL, decide(log, null));
   }
 }

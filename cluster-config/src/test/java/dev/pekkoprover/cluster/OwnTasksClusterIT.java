@@ -13,17 +13,20 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 13, item 2: a task catalog of your own, built in a module of its own ({@code example-plugin}, depending on the
- * library only), runs across two real processes with the shipped launcher, as the README's "Run your own tasks on a
- * cluster" says: {@code java -cp prover-node.jar:example-plugin.jar dev.pekkoprover.cluster.NodeLauncher node --plugin
- * ...}, a {@code sequencer,queue} node without workers and a worker node, over mutual TLS. The sequencer's job prints
- * the sum the workers proved; the test computes it again and checks that every task ran on the worker node.
+ * Issue 13, item 2: a task catalog of your own, built in a module of its own ({@code
+ * example-plugin}, depending on the library only), runs across two real processes with the shipped
+ * launcher, as the README's "Run your own tasks on a cluster" says: {@code java -cp
+ * prover-node.jar:example-plugin.jar dev.pekkoprover.cluster.NodeLauncher node --plugin ...}, a
+ * {@code sequencer,queue} node without workers and a worker node, over mutual TLS. The sequencer's
+ * job prints the sum the workers proved; the test computes it again and checks that every task ran
+ * on the worker node.
  */
 class OwnTasksClusterIT {
   private static final long UP_TO = 20_000;
   private static final int TASKS = 8;
 
-  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("OwnTasksClusterIT"));
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("OwnTasksClusterIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -32,32 +35,70 @@ class OwnTasksClusterIT {
 
   @Test
   void aPluginOfYourOwnRunsOnACluster() throws Exception {
-    Path pluginJar = Path.of(System.getProperty("example.plugin.jar", "../example-plugin/target/example-plugin.jar"));
-    assertTrue(Files.exists(pluginJar), "the example plugin's jar is built by its module's package: " + pluginJar);
-    String launcherJar = Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath().toString();
-    List<String> classPath = List.of("-cp", launcherJar + File.pathSeparator + pluginJar.toAbsolutePath(),
-        "-Dexample.sum-of-squares.up-to=" + UP_TO, "-Dexample.sum-of-squares.tasks=" + TASKS);
+    Path pluginJar =
+        Path.of(
+            System.getProperty(
+                "example.plugin.jar", "../example-plugin/target/example-plugin.jar"));
+    assertTrue(
+        Files.exists(pluginJar),
+        "the example plugin's jar is built by its module's package: " + pluginJar);
+    String launcherJar =
+        Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
+            .toAbsolutePath()
+            .toString();
+    List<String> classPath =
+        List.of(
+            "-cp",
+            launcherJar + File.pathSeparator + pluginJar.toAbsolutePath(),
+            "-Dexample.sum-of-squares.up-to=" + UP_TO,
+            "-Dexample.sum-of-squares.tasks=" + TASKS);
     int port = NodeProcesses.freePort();
     int workerPort = NodeProcesses.freePort();
-    NodeProcesses.Node sequencer = processes.launch(classPath, List.of("node", "--plugin", "sum-of-squares",
-        "--roles", "sequencer,queue", "--port", "" + port, "--exit-when-done"));
-    NodeProcesses.Node worker = processes.launch(classPath, List.of("node",
-        "--plugin", "dev.pekkoprover.example.SumOfSquaresPlugin", "--roles", "worker", "--port", "" + workerPort,
-        "--seeds", "127.0.0.1:" + port));
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            classPath,
+            List.of(
+                "node",
+                "--plugin",
+                "sum-of-squares",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + port,
+                "--exit-when-done"));
+    NodeProcesses.Node worker =
+        processes.launch(
+            classPath,
+            List.of(
+                "node",
+                "--plugin",
+                "dev.pekkoprover.example.SumOfSquaresPlugin",
+                "--roles",
+                "worker",
+                "--port",
+                "" + workerPort,
+                "--seeds",
+                "127.0.0.1:" + port));
 
-    assertTrue(sequencer.awaitExit(120), "the job ended:\n" + sequencer.tail(40) + "\nworker:\n" + worker.tail(20));
+    assertTrue(
+        sequencer.awaitExit(120),
+        "the job ended:\n" + sequencer.tail(40) + "\nworker:\n" + worker.tail(20));
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(40));
     long direct = 0;
     for (long i = 1; i <= UP_TO; i++) {
       direct += i * i;
     }
-    Matcher result = Pattern.compile("sum of squares 1\\.\\.(\\d+) = (\\d+) \\(direct: \\d+\\), (\\d+) task\\(s\\) ran "
-        + "on worker\\(s\\) (\\S+)").matcher(sequencer.output());
+    Matcher result =
+        Pattern.compile(
+                "sum of squares 1\\.\\.(\\d+) = (\\d+) \\(direct: \\d+\\), (\\d+) task\\(s\\) ran "
+                    + "on worker\\(s\\) (\\S+)")
+            .matcher(sequencer.output());
     assertTrue(result.find(), "the job's result line:\n" + sequencer.tail(40));
     assertEquals(UP_TO, Long.parseLong(result.group(1)));
     assertEquals(direct, Long.parseLong(result.group(2)), "the sum the workers proved");
     assertEquals(TASKS, Integer.parseInt(result.group(3)));
-    assertEquals("127.0.0.1:" + workerPort + "-w1", result.group(4), "every task ran on the worker node");
+    assertEquals(
+        "127.0.0.1:" + workerPort + "-w1", result.group(4), "every task ran on the worker node");
     assertTrue(sequencer.output().contains("RESULT OK"), sequencer.tail(40));
     assertTrue(worker.output().contains("plugin sum-of-squares"), worker.tail(20));
   }

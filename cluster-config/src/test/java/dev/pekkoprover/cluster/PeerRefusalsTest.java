@@ -13,7 +13,10 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
-/** A refused peer is one log line, then one per period with the count of refusals in between; kinds apart. */
+/**
+ * A refused peer is one log line, then one per period with the count of refusals in between; kinds
+ * apart.
+ */
 class PeerRefusalsTest {
   @Test
   void oneLinePerPeerAndKindPerPeriod() {
@@ -25,23 +28,35 @@ class PeerRefusalsTest {
     now.addAndGet(Duration.ofMinutes(9).toNanos());
     assertNull(refusals.report("a", "refused a"));
     now.addAndGet(Duration.ofMinutes(1).toNanos());
-    assertEquals("refused a (3 refusals of this kind since the last line)", refusals.report("a", "refused a"));
+    assertEquals(
+        "refused a (3 refusals of this kind since the last line)",
+        refusals.report("a", "refused a"));
   }
 
   @Test
   void theFilterLetsThroughThePekkoLineOfEachRefusedPeerOnce() {
     RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
-    String other = "Dropping Handshake Request from [pekko://other@127.0.0.1:4001#-46374] addressed to unknown local "
-        + "address [pekko://other@127.0.0.1:7355]. Local address is [pekko://prover@127.0.0.1:7355].";
+    String other =
+        "Dropping Handshake Request from [pekko://other@127.0.0.1:4001#-46374] addressed to unknown local "
+            + "address [pekko://other@127.0.0.1:7355]. Local address is [pekko://prover@127.0.0.1:7355].";
     String third = other.replace("4001", "4002");
-    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
-    assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
-    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", third)));
-    String tls = "[outbound connection to [pekko://prover@127.0.0.1:7355], control stream] Upstream failed, cause: "
-        + "SSLHandshakeException: PKIX path building failed";
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
+    assertEquals(
+        FilterReply.DENY,
+        filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", other)));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.INBOUND_HANDSHAKE + "$$anon$2", third)));
+    String tls =
+        "[outbound connection to [pekko://prover@127.0.0.1:7355], control stream] Upstream failed, cause: "
+            + "SSLHandshakeException: PKIX path building failed";
     assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
     assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, tls)));
-    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
   }
 
   private static LoggingEvent event(String loggerName, String message) {

@@ -12,7 +12,10 @@ import dev.pekkoprover.sequencer.StartupPlan;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Which plugin the launcher runs: the only one found, the one --plugin names (by name or class), or a refusal. */
+/**
+ * Which plugin the launcher runs: the only one found, the one --plugin names (by name or class), or
+ * a refusal.
+ */
 class PluginChoiceTest {
 
   /** A second plugin beside the appchain, as a user's jar on the class path would add. */
@@ -57,16 +60,20 @@ class PluginChoiceTest {
   void severalPluginsNeedPluginToPickOne() {
     PluginChoice.Result chosen = PluginChoice.choose(null, List.of(appchain, other));
     assertNull(chosen.plugin());
-    assertEquals("several plugins on the class path, appchain (dev.pekkoprover.cluster.AppchainPlugin), other "
-        + "(dev.pekkoprover.cluster.PluginChoiceTest$OtherPlugin): pick one with --plugin <name or class>",
+    assertEquals(
+        "several plugins on the class path, appchain (dev.pekkoprover.cluster.AppchainPlugin), other "
+            + "(dev.pekkoprover.cluster.PluginChoiceTest$OtherPlugin): pick one with --plugin <name or class>",
         chosen.refusal());
     assertSame(other, PluginChoice.choose("other", List.of(appchain, other)).plugin());
-    assertSame(appchain, PluginChoice.choose(AppchainPlugin.class.getName(), List.of(appchain, other)).plugin());
+    assertSame(
+        appchain,
+        PluginChoice.choose(AppchainPlugin.class.getName(), List.of(appchain, other)).plugin());
   }
 
   @Test
   void aClassNoServicesFileListsIsMadeByName() {
-    PluginChoice.Result chosen = PluginChoice.choose(OtherPlugin.class.getName(), List.of(appchain));
+    PluginChoice.Result chosen =
+        PluginChoice.choose(OtherPlugin.class.getName(), List.of(appchain));
     assertNull(chosen.refusal());
     assertEquals(OtherPlugin.class, chosen.plugin().getClass());
   }
@@ -74,7 +81,9 @@ class PluginChoiceTest {
   @Test
   void noPluginAtAllSaysWhereOneComesFrom() {
     String refusal = PluginChoice.choose(null, List.of()).refusal();
-    assertTrue(refusal.startsWith("no plugin on the class path (META-INF/services/dev.pekkoprover.node.ProverPlugin)"),
+    assertTrue(
+        refusal.startsWith(
+            "no plugin on the class path (META-INF/services/dev.pekkoprover.node.ProverPlugin)"),
         refusal);
   }
 }

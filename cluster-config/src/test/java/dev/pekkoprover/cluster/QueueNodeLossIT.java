@@ -15,30 +15,36 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 10, "What it must show" item 2: a queue node killed mid-run, the sequencer on a node of its own. Nodes: S
- * ({@code sequencer}), two queue nodes ({@code queue}: with S the three stateful nodes, so a majority survives the
- * loss of one) and two worker nodes, all from the jar with the shipped {@code cluster.conf}. Once S has proven a
- * block, the queue node whose entities hold tasks (its {@code /metrics}: {@code prover_queue_pending_tasks} and {@code
- * prover_queue_in_flight_tasks} per entity; the entities are spread over both nodes by sharding, so the busy types
- * may live on either) is killed with SIGKILL. The other's {@code /metrics}, read every 100 ms, shows when each of the
- * killed node's entities starts again there (its series appear) and when its tasks are back (pending or in flight, or
- * completed): for every entity that held tasks and got them back, within 5 s of its restart; at least one of them
- * runs a task again (in flight or completed) within those 5 s. S's log line of the re-send (its log timestamp) is
+ * Issue 10, "What it must show" item 2: a queue node killed mid-run, the sequencer on a node of its
+ * own. Nodes: S ({@code sequencer}), two queue nodes ({@code queue}: with S the three stateful
+ * nodes, so a majority survives the loss of one) and two worker nodes, all from the jar with the
+ * shipped {@code cluster.conf}. Once S has proven a block, the queue node whose entities hold tasks
+ * (its {@code /metrics}: {@code prover_queue_pending_tasks} and {@code
+ * prover_queue_in_flight_tasks} per entity; the entities are spread over both nodes by sharding, so
+ * the busy types may live on either) is killed with SIGKILL. The other's {@code /metrics}, read
+ * every 100 ms, shows when each of the killed node's entities starts again there (its series
+ * appear) and when its tasks are back (pending or in flight, or completed): for every entity that
+ * held tasks and got them back, within 5 s of its restart; at least one of them runs a task again
+ * (in flight or completed) within those 5 s. S's log line of the re-send (its log timestamp) is
  * reported beside. S then ends {@code RESULT OK} with the direct roots and exit code 0.
  *
  * <p>The queue nodes publish their meters every 100 ms instead of the shipped 1 s ({@code
- * prover.metrics.refresh-interval}), so that what the test reads lags the queue by at most that: a setting of what
- * is measured, not of how the cluster recovers. Every node's output is written to {@code target/it-logs/QueueNodeLossIT}.
+ * prover.metrics.refresh-interval}), so that what the test reads lags the queue by at most that: a
+ * setting of what is measured, not of how the cluster recovers. Every node's output is written to
+ * {@code target/it-logs/QueueNodeLossIT}.
  */
 class QueueNodeLossIT {
   private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
-  private static final Pattern SERIES = Pattern.compile(
-      "^(prover_queue_pending_tasks|prover_queue_in_flight_tasks|prover_tasks_completed_total)"
-          + "\\{entity=\"([^\"]+)\",task_type=\"([^\"]+)\"\\} (\\S+)$", Pattern.MULTILINE);
+  private static final Pattern SERIES =
+      Pattern.compile(
+          "^(prover_queue_pending_tasks|prover_queue_in_flight_tasks|prover_tasks_completed_total)"
+              + "\\{entity=\"([^\"]+)\",task_type=\"([^\"]+)\"\\} (\\S+)$",
+          Pattern.MULTILINE);
   private static final int BLOCKS = 12;
   private static final long BOUND_MILLIS = 5_000;
 
-  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("QueueNodeLossIT"));
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("QueueNodeLossIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -70,15 +76,17 @@ class QueueNodeLossIT {
     while (m.find()) {
       double[] v = values.computeIfAbsent(m.group(2), e -> new double[3]);
       types.put(m.group(2), m.group(3));
-      int at = switch (m.group(1)) {
-        case "prover_queue_pending_tasks" -> 0;
-        case "prover_queue_in_flight_tasks" -> 1;
-        default -> 2;
-      };
+      int at =
+          switch (m.group(1)) {
+            case "prover_queue_pending_tasks" -> 0;
+            case "prover_queue_in_flight_tasks" -> 1;
+            default -> 2;
+          };
       v[at] += Double.parseDouble(m.group(4));
     }
     Map<String, EntityValues> entities = new LinkedHashMap<>();
-    values.forEach((entity, v) -> entities.put(entity, new EntityValues(types.get(entity), v[0], v[1], v[2])));
+    values.forEach(
+        (entity, v) -> entities.put(entity, new EntityValues(types.get(entity), v[0], v[1], v[2])));
     return entities;
   }
 
@@ -90,12 +98,14 @@ class QueueNodeLossIT {
 
   private static boolean midRun(String line) {
     Matcher progress = PROGRESS.matcher(line);
-    return progress.find() && Integer.parseInt(progress.group(1)) >= 1
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
         && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2)) - 3;
   }
 
   @Test
-  void theTasksOfAKilledQueueNodeRunAgainWithinFiveSecondsOfItsEntitiesRestartingElsewhere() throws Exception {
+  void theTasksOfAKilledQueueNodeRunAgainWithinFiveSecondsOfItsEntitiesRestartingElsewhere()
+      throws Exception {
     int portS = NodeProcesses.freePort();
     int portQ1 = NodeProcesses.freePort();
     int portQ2 = NodeProcesses.freePort();
@@ -103,18 +113,58 @@ class QueueNodeLossIT {
     int httpQ2 = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + portS + ",127.0.0.1:" + portQ1 + ",127.0.0.1:" + portQ2;
     List<String> fastMeters = List.of("-Dprover.metrics.refresh-interval=100ms");
-    NodeProcesses.Node s = processes.launch("node", "--roles", "sequencer", "--port", "" + portS, "--seeds", seeds,
-        "--blocks", "" + BLOCKS, "--txs", "16", "--batch", "3", "--proving-work", "300000", "--exit-when-done");
-    NodeProcesses.Node q1 = processes.launch(fastMeters, List.of("node", "--roles", "queue", "--port", "" + portQ1,
-        "--seeds", seeds, "--http-port", "" + httpQ1));
-    NodeProcesses.Node q2 = processes.launch(fastMeters, List.of("node", "--roles", "queue", "--port", "" + portQ2,
-        "--seeds", seeds, "--http-port", "" + httpQ2));
+    NodeProcesses.Node s =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer",
+            "--port",
+            "" + portS,
+            "--seeds",
+            seeds,
+            "--blocks",
+            "" + BLOCKS,
+            "--txs",
+            "16",
+            "--batch",
+            "3",
+            "--proving-work",
+            "300000",
+            "--exit-when-done");
+    NodeProcesses.Node q1 =
+        processes.launch(
+            fastMeters,
+            List.of(
+                "node",
+                "--roles",
+                "queue",
+                "--port",
+                "" + portQ1,
+                "--seeds",
+                seeds,
+                "--http-port",
+                "" + httpQ1));
+    NodeProcesses.Node q2 =
+        processes.launch(
+            fastMeters,
+            List.of(
+                "node",
+                "--roles",
+                "queue",
+                "--port",
+                "" + portQ2,
+                "--seeds",
+                seeds,
+                "--http-port",
+                "" + httpQ2));
     for (int i = 0; i < 2; i++) {
-      processes.launch("node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seeds);
+      processes.launch(
+          "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seeds);
     }
 
     assertTrue(s.awaitLine(QueueNodeLossIT::midRun, 150), "S proves:\n" + s.tail(40));
-    // Kill the queue node whose entities hold tasks now (proving goes on meanwhile, so this comes within seconds)
+    // Kill the queue node whose entities hold tasks now (proving goes on meanwhile, so this comes
+    // within seconds)
     Map<String, EntityValues> held = Map.of();
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (held.isEmpty() && System.nanoTime() < deadline) {
@@ -137,8 +187,9 @@ class QueueNodeLossIT {
         Thread.sleep(50); // polling a process's endpoint: no event to wait on
       }
     }
-    assertFalse(held.isEmpty(), "the queue entities held tasks within 30 s of the first proven block:\n"
-        + s.tail(20));
+    assertFalse(
+        held.isEmpty(),
+        "the queue entities held tasks within 30 s of the first proven block:\n" + s.tail(20));
     Map<String, EntityValues> onQ2Before = entities(httpQ2);
     for (String entity : held.keySet()) {
       assertFalse(onQ2Before.containsKey(entity), "entity " + entity + " lived on Q1 only");
@@ -147,7 +198,8 @@ class QueueNodeLossIT {
     q1.process().destroyForcibly(); // SIGKILL
     assertTrue(q1.awaitExit(10), "Q1 is gone");
 
-    // The survivor's view, every 100 ms: when each of the killed node's entities starts there, and when its tasks are back and run
+    // The survivor's view, every 100 ms: when each of the killed node's entities starts there, and
+    // when its tasks are back and run
     Map<String, Long> restartedAt = new HashMap<>();
     Map<String, Long> backAt = new HashMap<>();
     Map<String, Long> ranAt = new HashMap<>();
@@ -176,33 +228,65 @@ class QueueNodeLossIT {
     NodeProcesses.assertResultOk(s, BLOCKS);
 
     String killedAddress = "127.0.0.1:" + portQ1;
-    List<NodeProcesses.Line> resent = s.linesWhere(text -> text.contains("queue node pekko://")
-        && text.contains(killedAddress + " left: re-sent "));
-    assertFalse(resent.isEmpty(), "S's flows re-sent their pending tasks when Q1 left:\n" + s.tail(60));
+    List<NodeProcesses.Line> resent =
+        s.linesWhere(
+            text ->
+                text.contains("queue node pekko://")
+                    && text.contains(killedAddress + " left: re-sent "));
+    assertFalse(
+        resent.isEmpty(), "S's flows re-sent their pending tasks when Q1 left:\n" + s.tail(60));
     long resentAt = resent.get(0).millis();
     List<String> report = new ArrayList<>();
     for (Map.Entry<String, EntityValues> entry : held.entrySet()) {
       String entity = entry.getKey();
       assertTrue(restartedAt.containsKey(entity), "entity " + entity + " started again on Q2");
       long restart = restartedAt.get(entity);
-      String line = String.format("%s (%s: %.0f pending, %.0f in flight at the kill): restarted on Q2 %.1f s after "
-              + "the kill", entity, entry.getValue().type(), entry.getValue().pending(), entry.getValue().inFlight(),
-          (restart - killedAt) / 1000.0);
+      String line =
+          String.format(
+              "%s (%s: %.0f pending, %.0f in flight at the kill): restarted on Q2 %.1f s after "
+                  + "the kill",
+              entity,
+              entry.getValue().type(),
+              entry.getValue().pending(),
+              entry.getValue().inFlight(),
+              (restart - killedAt) / 1000.0);
       if (backAt.containsKey(entity)) {
         long back = backAt.get(entity) - restart;
-        assertTrue(back <= BOUND_MILLIS, "entity " + entity + "'s tasks were back " + back + " ms after it "
-            + "restarted on Q2 (bound " + BOUND_MILLIS + " ms)");
+        assertTrue(
+            back <= BOUND_MILLIS,
+            "entity "
+                + entity
+                + "'s tasks were back "
+                + back
+                + " ms after it "
+                + "restarted on Q2 (bound "
+                + BOUND_MILLIS
+                + " ms)");
         line += String.format(", its tasks back %.1f s after that", back / 1000.0);
       }
       if (ranAt.containsKey(entity)) {
-        line += String.format(", running %.1f s after it restarted", (ranAt.get(entity) - restart) / 1000.0);
+        line +=
+            String.format(
+                ", running %.1f s after it restarted", (ranAt.get(entity) - restart) / 1000.0);
       }
       report.add(line);
     }
-    assertTrue(held.keySet().stream().anyMatch(entity -> ranAt.containsKey(entity)
-            && ranAt.get(entity) - restartedAt.get(entity) <= BOUND_MILLIS),
-        "a task Q1 held ran again on Q2 within " + BOUND_MILLIS + " ms of its entity's restart: " + report);
-    System.out.printf("QueueNodeLossIT: queue node " + killedAddress + " killed; S re-sent its pending tasks %.1f s after the kill (its log line)"
-        + "%n  %s%n", (resentAt - killedAt) / 1000.0, String.join("\n  ", report));
+    assertTrue(
+        held.keySet().stream()
+            .anyMatch(
+                entity ->
+                    ranAt.containsKey(entity)
+                        && ranAt.get(entity) - restartedAt.get(entity) <= BOUND_MILLIS),
+        "a task Q1 held ran again on Q2 within "
+            + BOUND_MILLIS
+            + " ms of its entity's restart: "
+            + report);
+    System.out.printf(
+        "QueueNodeLossIT: queue node "
+            + killedAddress
+            + " killed; S re-sent its pending tasks %.1f s after the kill (its log line)"
+            + "%n  %s%n",
+        (resentAt - killedAt) / 1000.0,
+        String.join("\n  ", report));
   }
 }

@@ -14,16 +14,15 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Test wrapper around any task type: records which worker ran which type, and can hold every compute on workers
- * whose id starts with a given prefix (a node's workers) until released, so a test can stop a node while its
- * workers hold tasks.
+ * Test wrapper around any task type: records which worker ran which type, and can hold every
+ * compute on workers whose id starts with a given prefix (a node's workers) until released, so a
+ * test can stop a node while its workers hold tasks.
  */
 final class RecordingTaskType<I, R> extends ForwardingTaskType<I, R> {
   record Run(String taskType, String workerId) {}
 
   static final Queue<Run> runs = new ConcurrentLinkedQueue<>();
   private static final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
-
 
   private RecordingTaskType(TaskType<I, R> inner) {
     super(inner);
@@ -47,7 +46,10 @@ final class RecordingTaskType<I, R> extends ForwardingTaskType<I, R> {
     holds.clear();
   }
 
-  /** From now on, computes on workers whose id starts with {@code prefix} wait until {@link #release}. */
+  /**
+   * From now on, computes on workers whose id starts with {@code prefix} wait until {@link
+   * #release}.
+   */
   static void hold(String prefix) {
     holds.put(prefix, new CountDownLatch(1));
   }

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Items 2 and 3: workers started at different times all reach Ready through the registration loop; the loop ran
- * exactly once per worker and keeps one task on offer; the ready gate opens only with the local worker Ready.
+ * Items 2 and 3: workers started at different times all reach Ready through the registration loop;
+ * the loop ran exactly once per worker and keeps one task on offer; the ready gate opens only with
+ * the local worker Ready.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -59,31 +60,42 @@ class RegistrationLoopTest {
     String third = TestNodes.await(node.addWorker(List.of(), 1));
     awaitReady(states, third);
 
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-      WorkerRegistrationFlow.Status status = TestNodes.await(node.registrationStatus());
-      assertEquals(List.of(first, second, third), status.registeredWorkers(),
-          "each worker registered exactly once, in start order");
-      assertTrue(status.onOffer(), "the next registration task is already on offer");
-      assertEquals(1, TestNodes.stats(node).of(WorkerRegistrationTask.NAME).pending(),
-          "exactly one registration task waits in the queue, untaken by the three Ready workers");
-      return null;
-    });
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            () -> {
+              WorkerRegistrationFlow.Status status = TestNodes.await(node.registrationStatus());
+              assertEquals(
+                  List.of(first, second, third),
+                  status.registeredWorkers(),
+                  "each worker registered exactly once, in start order");
+              assertTrue(status.onOffer(), "the next registration task is already on offer");
+              assertEquals(
+                  1,
+                  TestNodes.stats(node).of(WorkerRegistrationTask.NAME).pending(),
+                  "exactly one registration task waits in the queue, untaken by the three Ready workers");
+              return null;
+            });
   }
 
   private static void awaitReady(TestProbe<WorkerStateChanged> states, String workerId) {
     awaitState(states, workerId, WorkerState.READY);
   }
 
-  private static void awaitState(TestProbe<WorkerStateChanged> states, String workerId, WorkerState state) {
-    states.fishForMessage(Duration.ofSeconds(15), changed ->
-        changed.workerId().equals(workerId) && changed.state() == state
-            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
+  private static void awaitState(
+      TestProbe<WorkerStateChanged> states, String workerId, WorkerState state) {
+    states.fishForMessage(
+        Duration.ofSeconds(15),
+        changed ->
+            changed.workerId().equals(workerId) && changed.state() == state
+                ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore());
   }
 
   @Test
   void theGateOpensOnlyWhenTheLocalWorkerIsReady() {
-    // a node whose only worker cannot become Ready: it serves the regular types, but nobody compiles the keys
+    // a node whose only worker cannot become Ready: it serves the regular types, but nobody
+    // compiles the keys
     // (its sequencer's compile type is served by no worker), so it never gets a registration task
     ProverNode stuck =
         ProverNode.builder("stuck")
@@ -95,24 +107,44 @@ class RegistrationLoopTest {
             .start();
     try {
       ActorTestKit stuckKit = ActorTestKit.create(stuck.system());
-      // its Unprepared event may be published before any subscription: watch only for the states it must not reach
+      // its Unprepared event may be published before any subscription: watch only for the states it
+      // must not reach
       TestProbe<WorkerStateChanged> beyondUnprepared = stuckKit.createTestProbe();
-      ActorRef<WorkerStateChanged> filter = stuckKit.spawn(Behaviors.receiveMessage(changed -> {
-        if (changed.state() != WorkerState.UNPREPARED) {
-          beyondUnprepared.getRef().tell(changed);
-        }
-        return Behaviors.same();
-      }));
-      stuckKit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, filter));
-      stuckKit.createTestProbe().awaitAssert(Duration.ofSeconds(15), () -> {
-        QueueStats stats = TestNodes.stats(stuck);
-        assertEquals(1, stats.workers(), "the worker is up and has told the queue what it serves");
-        assertEquals(1, stats.of(TestTasks.Compile.INSTANCE.name()).pending(), "the compile task waits: no worker serves it");
-        return null;
-      });
-      beyondUnprepared.expectNoMessage(Duration.ofMillis(500)); // it can never register: it never leaves Unprepared
-      assertTrue(TestNodes.await(stuck.registrationStatus()).registeredWorkers().isEmpty(), "nobody registered");
-      assertFalse(stuck.ready().toCompletableFuture().isDone(), "worker still Unprepared: the gate stays shut");
+      ActorRef<WorkerStateChanged> filter =
+          stuckKit.spawn(
+              Behaviors.receiveMessage(
+                  changed -> {
+                    if (changed.state() != WorkerState.UNPREPARED) {
+                      beyondUnprepared.getRef().tell(changed);
+                    }
+                    return Behaviors.same();
+                  }));
+      stuckKit
+          .system()
+          .eventStream()
+          .tell(new EventStream.Subscribe<>(WorkerStateChanged.class, filter));
+      stuckKit
+          .createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(15),
+              () -> {
+                QueueStats stats = TestNodes.stats(stuck);
+                assertEquals(
+                    1, stats.workers(), "the worker is up and has told the queue what it serves");
+                assertEquals(
+                    1,
+                    stats.of(TestTasks.Compile.INSTANCE.name()).pending(),
+                    "the compile task waits: no worker serves it");
+                return null;
+              });
+      beyondUnprepared.expectNoMessage(
+          Duration.ofMillis(500)); // it can never register: it never leaves Unprepared
+      assertTrue(
+          TestNodes.await(stuck.registrationStatus()).registeredWorkers().isEmpty(),
+          "nobody registered");
+      assertFalse(
+          stuck.ready().toCompletableFuture().isDone(),
+          "worker still Unprepared: the gate stays shut");
     } finally {
       stuck.close();
     }

@@ -12,13 +12,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 9, "What it must show" item 2: the only stateful node ({@code sequencer,queue}) is paused with SIGSTOP for
- * 30 s in the middle of a run, then resumed with SIGCONT. The test acts as the workers' process supervisor: a worker
- * process that exits with a non-zero code is started again with the same command (systemd's
- * {@code Restart=on-failure}). The run completes with {@code RESULT OK} and exit code 0 (were the sequencer's node to
- * exit non-zero, it would be restarted with the same command and that run would have to complete), and every worker
- * process that exited said in exactly one line that it was downed and exited with code 3: no worker goes on against
- * a sequencer it lost without saying so. Every node's output is written to {@code target/it-logs/SequencerPauseIT}.
+ * Issue 9, "What it must show" item 2: the only stateful node ({@code sequencer,queue}) is paused
+ * with SIGSTOP for 30 s in the middle of a run, then resumed with SIGCONT. The test acts as the
+ * workers' process supervisor: a worker process that exits with a non-zero code is started again
+ * with the same command (systemd's {@code Restart=on-failure}). The run completes with {@code
+ * RESULT OK} and exit code 0 (were the sequencer's node to exit non-zero, it would be restarted
+ * with the same command and that run would have to complete), and every worker process that exited
+ * said in exactly one line that it was downed and exited with code 3: no worker goes on against a
+ * sequencer it lost without saying so. Every node's output is written to {@code
+ * target/it-logs/SequencerPauseIT}.
  */
 class SequencerPauseIT {
   private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
@@ -26,7 +28,8 @@ class SequencerPauseIT {
   private static final int BLOCKS = 12;
   private static final long PAUSE_MILLIS = 30_000;
 
-  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("SequencerPauseIT"));
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("SequencerPauseIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -36,14 +39,17 @@ class SequencerPauseIT {
   /** A worker process that ended on its own, and when (epoch millis). */
   private record Exit(NodeProcesses.Node node, int code, long at) {}
 
-  /** Restarts every worker process that exited non-zero with its own command; records every exit. */
+  /**
+   * Restarts every worker process that exited non-zero with its own command; records every exit.
+   */
   private void supervise(NodeProcesses.Node[] workers, List<Exit> exits) throws Exception {
     for (int i = 0; i < workers.length; i++) {
       NodeProcesses.Node worker = workers[i];
       if (!worker.process().isAlive()) {
         assertTrue(worker.awaitExit(10));
         exits.add(new Exit(worker, worker.process().exitValue(), System.currentTimeMillis()));
-        System.out.printf("worker node %s exited with %d%n", worker.arg("--port"), worker.process().exitValue());
+        System.out.printf(
+            "worker node %s exited with %d%n", worker.arg("--port"), worker.process().exitValue());
         if (worker.process().exitValue() != 0) {
           workers[i] = processes.relaunch(worker);
         }
@@ -53,12 +59,14 @@ class SequencerPauseIT {
 
   private static boolean midRun(String line) {
     Matcher progress = PROGRESS.matcher(line);
-    return progress.find() && Integer.parseInt(progress.group(1)) >= 1
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
         && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
   }
 
   @Test
-  void theSequencerNodePausedFor30SecondsMidRunTheRunCompletesAndEveryDownedWorkerSaysSo() throws Exception {
+  void theSequencerNodePausedFor30SecondsMidRunTheRunCompletesAndEveryDownedWorkerSaysSo()
+      throws Exception {
     long testStart = System.nanoTime();
     int sequencerPort = NodeProcesses.freePort();
     int[] workerPorts = new int[WORKERS];
@@ -68,28 +76,53 @@ class SequencerPauseIT {
       seedList.add("127.0.0.1:" + workerPorts[i]);
     }
     String seeds = String.join(",", seedList);
-    NodeProcesses.Node sequencer = processes.launch("node", "--roles", "sequencer,queue",
-        "--port", "" + sequencerPort, "--seeds", seeds, "--blocks", "" + BLOCKS, "--txs", "16", "--batch", "3",
-        "--proving-work", "300000", "--exit-when-done");
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + sequencerPort,
+            "--seeds",
+            seeds,
+            "--blocks",
+            "" + BLOCKS,
+            "--txs",
+            "16",
+            "--batch",
+            "3",
+            "--proving-work",
+            "300000",
+            "--exit-when-done");
     NodeProcesses.Node[] workers = new NodeProcesses.Node[WORKERS];
     for (int i = 0; i < WORKERS; i++) {
-      workers[i] = processes.launch("node", "--roles", "worker", "--port", "" + workerPorts[i], "--seeds", seeds);
+      workers[i] =
+          processes.launch(
+              "node", "--roles", "worker", "--port", "" + workerPorts[i], "--seeds", seeds);
     }
     List<Exit> exits = new ArrayList<>();
 
-    assertTrue(sequencer.awaitLine(SequencerPauseIT::midRun, 120), "blocks are being proven:\n" + sequencer.tail(40));
+    assertTrue(
+        sequencer.awaitLine(SequencerPauseIT::midRun, 120),
+        "blocks are being proven:\n" + sequencer.tail(40));
     long pausedAt = System.currentTimeMillis();
     NodeProcesses.pause(sequencer.process());
-    System.out.println("sequencer node paused (SIGSTOP) at " + sequencer.lines().stream()
-        .filter(SequencerPauseIT::midRun).reduce((a, b) -> b).orElse(""));
-    // the scenario's pause: 30 s, meanwhile the supervisor restarts worker processes that exit non-zero
+    System.out.println(
+        "sequencer node paused (SIGSTOP) at "
+            + sequencer.lines().stream()
+                .filter(SequencerPauseIT::midRun)
+                .reduce((a, b) -> b)
+                .orElse(""));
+    // the scenario's pause: 30 s, meanwhile the supervisor restarts worker processes that exit
+    // non-zero
     while (System.currentTimeMillis() - pausedAt < PAUSE_MILLIS) {
       supervise(workers, exits);
       Thread.sleep(100);
     }
     long resumedAt = System.currentTimeMillis();
     NodeProcesses.resume(sequencer.process());
-    System.out.printf("sequencer node resumed (SIGCONT) after %.1f s; %d worker exit(s) during the pause%n",
+    System.out.printf(
+        "sequencer node resumed (SIGCONT) after %.1f s; %d worker exit(s) during the pause%n",
         (resumedAt - pausedAt) / 1000.0, exits.size());
 
     boolean sequencerRestarted = false;
@@ -101,8 +134,10 @@ class SequencerPauseIT {
         if (sequencer.process().exitValue() == 0 || sequencerRestarted) {
           break;
         }
-        System.out.printf("the sequencer node exited with %d %.1f s after the resume: restarting it with the same "
-            + "command%n", sequencer.process().exitValue(), (System.currentTimeMillis() - resumedAt) / 1000.0);
+        System.out.printf(
+            "the sequencer node exited with %d %.1f s after the resume: restarting it with the same "
+                + "command%n",
+            sequencer.process().exitValue(), (System.currentTimeMillis() - resumedAt) / 1000.0);
         sequencerRestarted = true;
         sequencer = processes.relaunch(sequencer);
         deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
@@ -115,39 +150,66 @@ class SequencerPauseIT {
     // every worker process that exited was downed and said so in one line
     for (Exit exit : exits) {
       String port = exit.node().arg("--port");
-      assertEquals(3, exit.code(), "worker node " + port + " exited with 3 (downed):\n" + exit.node().tail(30));
-      long lines = exit.node().lines().stream()
-          .filter(line -> line.startsWith("node 127.0.0.1:" + port + " was downed by the cluster (")
-              && line.endsWith(": exiting with code 3 so that a process supervisor restarts it"))
-          .count();
-      assertEquals(1, lines, "worker node " + port + " said once that it was downed:\n" + exit.node().tail(30));
+      assertEquals(
+          3,
+          exit.code(),
+          "worker node " + port + " exited with 3 (downed):\n" + exit.node().tail(30));
+      long lines =
+          exit.node().lines().stream()
+              .filter(
+                  line ->
+                      line.startsWith("node 127.0.0.1:" + port + " was downed by the cluster (")
+                          && line.endsWith(
+                              ": exiting with code 3 so that a process supervisor restarts it"))
+              .count();
+      assertEquals(
+          1,
+          lines,
+          "worker node " + port + " said once that it was downed:\n" + exit.node().tail(30));
     }
     for (NodeProcesses.Node node : processes.all()) {
-      assertTrue(node.lines().stream().noneMatch(line -> line.contains("detected instability")),
+      assertTrue(
+          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
           "the split-brain resolver never downs everything (" + node.args() + ")");
     }
     if (!sequencerRestarted) {
-      assertTrue(sequencer.lines().stream().noneMatch(line -> line.contains("was downed by the cluster")
-          || line.contains("including myself")), "the sequencer's node was not downed:\n" + sequencer.tail(60));
+      assertTrue(
+          sequencer.lines().stream()
+              .noneMatch(
+                  line ->
+                      line.contains("was downed by the cluster")
+                          || line.contains("including myself")),
+          "the sequencer's node was not downed:\n" + sequencer.tail(60));
     }
 
     // what happened, and when
     for (Exit exit : exits) {
-      System.out.printf("worker node %s exited %d at %.1f s after the pause began%n", exit.node().arg("--port"),
-          exit.code(), (exit.at() - pausedAt) / 1000.0);
+      System.out.printf(
+          "worker node %s exited %d at %.1f s after the pause began%n",
+          exit.node().arg("--port"), exit.code(), (exit.at() - pausedAt) / 1000.0);
     }
     long resumedSequencerStart = resumedAt;
     NodeProcesses.Node finalSequencer = sequencer;
-    String firstRegistration = finalSequencer.linesWhere(text -> text.contains(" registered (task ")).stream()
-        .filter(line -> line.millis() > resumedSequencerStart)
-        .map(line -> String.format("%.1f s", (line.millis() - resumedSequencerStart) / 1000.0))
-        .findFirst().orElse("none");
-    long summaryAt = finalSequencer.linesWhere(text -> text.equals("== summary ==")).stream()
-        .mapToLong(NodeProcesses.Line::millis).findFirst().orElse(System.currentTimeMillis());
-    System.out.printf("SequencerPauseIT: %s; first worker registration after the resume %s; summary %.1f s after "
+    String firstRegistration =
+        finalSequencer.linesWhere(text -> text.contains(" registered (task ")).stream()
+            .filter(line -> line.millis() > resumedSequencerStart)
+            .map(line -> String.format("%.1f s", (line.millis() - resumedSequencerStart) / 1000.0))
+            .findFirst()
+            .orElse("none");
+    long summaryAt =
+        finalSequencer.linesWhere(text -> text.equals("== summary ==")).stream()
+            .mapToLong(NodeProcesses.Line::millis)
+            .findFirst()
+            .orElse(System.currentTimeMillis());
+    System.out.printf(
+        "SequencerPauseIT: %s; first worker registration after the resume %s; summary %.1f s after "
             + "the resume; %d worker process exit(s), all with code 3; test took %.0f s%n",
-        sequencerRestarted ? "the sequencer node exited non-zero and its restart completed the run"
+        sequencerRestarted
+            ? "the sequencer node exited non-zero and its restart completed the run"
             : "the paused sequencer node completed the run itself",
-        firstRegistration, (summaryAt - resumedAt) / 1000.0, exits.size(), (System.nanoTime() - testStart) / 1e9);
+        firstRegistration,
+        (summaryAt - resumedAt) / 1000.0,
+        exits.size(),
+        (System.nanoTime() - testStart) / 1e9);
   }
 }

@@ -15,27 +15,31 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 9, "What it must show" item 3: a standby sequencer takes over. Three stateful nodes, so that a majority
- * survives the loss of one (A: {@code sequencer,queue}, B: {@code sequencer,queue}, C: {@code queue}) and two worker
- * nodes, every node given the same seeds A,B,C. A and B both run the job with {@code --exit-when-done}; the sequencer
- * is a cluster singleton, so A (the oldest) proves while B's job waits for a sequencer of its own. A is killed with
- * SIGKILL while it proves: B takes the singleton over, starts a new run with its own registration parameters,
- * registers every worker again in that run, and ends {@code RESULT OK} with exit code 0.
+ * Issue 9, "What it must show" item 3: a standby sequencer takes over. Three stateful nodes, so
+ * that a majority survives the loss of one (A: {@code sequencer,queue}, B: {@code sequencer,queue},
+ * C: {@code queue}) and two worker nodes, every node given the same seeds A,B,C. A and B both run
+ * the job with {@code --exit-when-done}; the sequencer is a cluster singleton, so A (the oldest)
+ * proves while B's job waits for a sequencer of its own. A is killed with SIGKILL while it proves:
+ * B takes the singleton over, starts a new run with its own registration parameters, registers
+ * every worker again in that run, and ends {@code RESULT OK} with exit code 0.
  *
- * <p>B's registration parameters differ from A's in two ways: another {@code --proving-work} (it travels in the
- * registration parameters) and another circuit seed ({@code -Dprover.appchain.circuit-seed}), so other verification
- * keys. The second is what makes {@code RESULT OK} a proof that the workers took B's parameters: the mock prover's
- * proofs do not depend on the proving work (it only costs time), but B checks every proof against its own keys, and a
- * proof made with A's keys fails that check ("wrong key"). Every node's output is written to
- * {@code target/it-logs/StandbyTakeoverIT}.
+ * <p>B's registration parameters differ from A's in two ways: another {@code --proving-work} (it
+ * travels in the registration parameters) and another circuit seed ({@code
+ * -Dprover.appchain.circuit-seed}), so other verification keys. The second is what makes {@code
+ * RESULT OK} a proof that the workers took B's parameters: the mock prover's proofs do not depend
+ * on the proving work (it only costs time), but B checks every proof against its own keys, and a
+ * proof made with A's keys fails that check ("wrong key"). Every node's output is written to {@code
+ * target/it-logs/StandbyTakeoverIT}.
  */
 class StandbyTakeoverIT {
   private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
-  private static final Pattern RUN_STARTING = Pattern.compile("Sequencer run (\\S+) starting: compiling circuits");
+  private static final Pattern RUN_STARTING =
+      Pattern.compile("Sequencer run (\\S+) starting: compiling circuits");
   private static final Pattern REGISTERED = Pattern.compile("Worker (\\S+) registered \\(task ");
   private static final int BLOCKS = 12;
 
-  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("StandbyTakeoverIT"));
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("StandbyTakeoverIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -44,40 +48,74 @@ class StandbyTakeoverIT {
 
   private static boolean midRun(String line) {
     Matcher progress = PROGRESS.matcher(line);
-    return progress.find() && Integer.parseInt(progress.group(1)) >= 1
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
         && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
   }
 
   private static String runId(NodeProcesses.Node sequencer) {
-    String id = sequencer.lines().stream().map(RUN_STARTING::matcher).filter(Matcher::find)
-        .map(matcher -> matcher.group(1)).findFirst().orElse(null);
+    String id =
+        sequencer.lines().stream()
+            .map(RUN_STARTING::matcher)
+            .filter(Matcher::find)
+            .map(matcher -> matcher.group(1))
+            .findFirst()
+            .orElse(null);
     assertNotNull(id, "the sequencer started a run:\n" + sequencer.tail(40));
     return id;
   }
 
   @Test
-  void aStandbySequencerTakesOverAfterAKillAndRegistersEveryWorkerAgainWithItsOwnParameters() throws Exception {
+  void aStandbySequencerTakesOverAfterAKillAndRegistersEveryWorkerAgainWithItsOwnParameters()
+      throws Exception {
     long testStart = System.nanoTime();
     int portA = NodeProcesses.freePort();
     int portB = NodeProcesses.freePort();
     int portC = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + portA + ",127.0.0.1:" + portB + ",127.0.0.1:" + portC;
-    List<String> job = List.of("--seeds", seeds, "--blocks", "" + BLOCKS, "--txs", "16", "--batch", "3",
-        "--exit-when-done");
-    List<String> argsA = new ArrayList<>(List.of("node", "--roles", "sequencer,queue", "--port", "" + portA,
-        "--proving-work", "300000"));
+    List<String> job =
+        List.of(
+            "--seeds",
+            seeds,
+            "--blocks",
+            "" + BLOCKS,
+            "--txs",
+            "16",
+            "--batch",
+            "3",
+            "--exit-when-done");
+    List<String> argsA =
+        new ArrayList<>(
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + portA,
+                "--proving-work",
+                "300000"));
     argsA.addAll(job);
-    List<String> argsB = new ArrayList<>(List.of("node", "--roles", "sequencer,queue", "--port", "" + portB,
-        "--proving-work", "150000"));
+    List<String> argsB =
+        new ArrayList<>(
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + portB,
+                "--proving-work",
+                "150000"));
     argsB.addAll(job);
     NodeProcesses.Node a = processes.launch(List.of(), argsA);
-    NodeProcesses.Node b = processes.launch(List.of("-Dprover.appchain.circuit-seed=standby-sequencer-b"), argsB);
+    NodeProcesses.Node b =
+        processes.launch(List.of("-Dprover.appchain.circuit-seed=standby-sequencer-b"), argsB);
     processes.launch("node", "--roles", "queue", "--port", "" + portC, "--seeds", seeds);
     List<NodeProcesses.Node> workers = new ArrayList<>();
     List<String> workerIds = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
       int port = NodeProcesses.freePort();
-      workers.add(processes.launch("node", "--roles", "worker", "--port", "" + port, "--seeds", seeds));
+      workers.add(
+          processes.launch("node", "--roles", "worker", "--port", "" + port, "--seeds", seeds));
       workerIds.add("127.0.0.1:" + port + "-w1");
     }
 
@@ -86,9 +124,15 @@ class StandbyTakeoverIT {
     long killedAt = System.currentTimeMillis();
     a.process().destroyForcibly(); // SIGKILL
     assertTrue(a.awaitExit(10), "A is gone");
-    System.out.println("A killed at " + a.lines().stream().filter(StandbyTakeoverIT::midRun)
-        .reduce((first, second) -> second).orElse(""));
-    assertTrue(a.lines().stream().noneMatch(line -> line.contains("RESULT")), "A was killed before its end");
+    System.out.println(
+        "A killed at "
+            + a.lines().stream()
+                .filter(StandbyTakeoverIT::midRun)
+                .reduce((first, second) -> second)
+                .orElse(""));
+    assertTrue(
+        a.lines().stream().noneMatch(line -> line.contains("RESULT")),
+        "A was killed before its end");
 
     assertTrue(b.awaitExit(170), "B's run ended:\n" + b.tail(60));
     assertEquals(0, b.process().exitValue(), b.tail(60));
@@ -104,38 +148,86 @@ class StandbyTakeoverIT {
       assertTrue(matcher.find());
       registered.add(matcher.group(1));
     }
-    assertTrue(registrations.size() >= workers.size(),
-        "B registered at least " + workers.size() + " workers: " + registrations.size() + "\n" + b.tail(60));
+    assertTrue(
+        registrations.size() >= workers.size(),
+        "B registered at least "
+            + workers.size()
+            + " workers: "
+            + registrations.size()
+            + "\n"
+            + b.tail(60));
     assertEquals(new TreeSet<>(workerIds), registered, "B registered every worker");
-    // each worker took B's registration: told of the newer run, or registered anew, by a task of B's run
+    // each worker took B's registration: told of the newer run, or registered anew, by a task of
+    // B's run
     List<String> how = new ArrayList<>();
     for (int i = 0; i < workers.size(); i++) {
       NodeProcesses.Node worker = workers.get(i);
-      boolean sawNewerRun = worker.lines().stream().anyMatch(line -> line.contains("sees run " + runB
-          + ", newer than run " + runA + " of its registration: it registers again"));
-      boolean registeredInB = worker.lines().stream().anyMatch(line -> line.contains(" is REGISTERED (registered by task ")
-          && line.contains(" of run " + runB + ";"));
-      assertTrue(registeredInB, "worker " + workerIds.get(i) + " registered in B's run " + runB + ":\n"
-          + worker.tail(30));
-      assertTrue(worker.process().isAlive(), "worker " + workerIds.get(i) + " stayed up:\n" + worker.tail(30));
-      how.add(workerIds.get(i) + (sawNewerRun ? ": saw the newer run and registered again" : ": registered anew"));
+      boolean sawNewerRun =
+          worker.lines().stream()
+              .anyMatch(
+                  line ->
+                      line.contains(
+                          "sees run "
+                              + runB
+                              + ", newer than run "
+                              + runA
+                              + " of its registration: it registers again"));
+      boolean registeredInB =
+          worker.lines().stream()
+              .anyMatch(
+                  line ->
+                      line.contains(" is REGISTERED (registered by task ")
+                          && line.contains(" of run " + runB + ";"));
+      assertTrue(
+          registeredInB,
+          "worker "
+              + workerIds.get(i)
+              + " registered in B's run "
+              + runB
+              + ":\n"
+              + worker.tail(30));
+      assertTrue(
+          worker.process().isAlive(),
+          "worker " + workerIds.get(i) + " stayed up:\n" + worker.tail(30));
+      how.add(
+          workerIds.get(i)
+              + (sawNewerRun ? ": saw the newer run and registered again" : ": registered anew"));
     }
 
     // the takeover, from B's log timestamps against the wall clock at the kill
     long runStarting = b.linesWhere(text -> RUN_STARTING.matcher(text).find()).get(0).millis();
-    long circuitsCompiled = b.linesWhere(text -> text.contains("Sequencer run " + runB + " started: ")).stream()
-        .mapToLong(NodeProcesses.Line::millis).findFirst().orElse(-1);
-    long lastRegistration = registrations.stream().mapToLong(NodeProcesses.Line::millis).max().orElse(-1);
-    String downedA = processes.all().stream()
-        .flatMap(node -> node.linesWhere(text -> text.contains("SBR took decision")
-            && text.contains("127.0.0.1:" + portA)).stream())
-        .map(line -> String.format("%.1f s", (line.millis() - killedAt) / 1000.0))
-        .findFirst().orElse("not logged");
+    long circuitsCompiled =
+        b.linesWhere(text -> text.contains("Sequencer run " + runB + " started: ")).stream()
+            .mapToLong(NodeProcesses.Line::millis)
+            .findFirst()
+            .orElse(-1);
+    long lastRegistration =
+        registrations.stream().mapToLong(NodeProcesses.Line::millis).max().orElse(-1);
+    String downedA =
+        processes.all().stream()
+            .flatMap(
+                node ->
+                    node
+                        .linesWhere(
+                            text ->
+                                text.contains("SBR took decision")
+                                    && text.contains("127.0.0.1:" + portA))
+                        .stream())
+            .map(line -> String.format("%.1f s", (line.millis() - killedAt) / 1000.0))
+            .findFirst()
+            .orElse("not logged");
     how.forEach(System.out::println);
-    System.out.printf("StandbyTakeoverIT: A (run %s) killed; A downed %s after the kill; B's sequencer (run %s) "
+    System.out.printf(
+        "StandbyTakeoverIT: A (run %s) killed; A downed %s after the kill; B's sequencer (run %s) "
             + "started %.1f s after the kill, circuits compiled at %.1f s, %d registration(s) in B's run, the last "
             + "at %.1f s; B's RESULT OK; test took %.0f s%n",
-        runA, downedA, runB, (runStarting - killedAt) / 1000.0, (circuitsCompiled - killedAt) / 1000.0,
-        registrations.size(), (lastRegistration - killedAt) / 1000.0, (System.nanoTime() - testStart) / 1e9);
+        runA,
+        downedA,
+        runB,
+        (runStarting - killedAt) / 1000.0,
+        (circuitsCompiled - killedAt) / 1000.0,
+        registrations.size(),
+        (lastRegistration - killedAt) / 1000.0,
+        (System.nanoTime() - testStart) / 1e9);
   }
 }

@@ -29,9 +29,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * {@code GET /status} of a node in one JVM, and the {@code status} command on it: the workers with their state and
- * class, the queues, a running flow's progress, a failed task among the recent failures; the command's tables; its
- * one-line answers to bad input and to an address where nothing listens.
+ * {@code GET /status} of a node in one JVM, and the {@code status} command on it: the workers with
+ * their state and class, the queues, a running flow's progress, a failed task among the recent
+ * failures; the command's tables; its one-line answers to bad input and to an address where nothing
+ * listens.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -58,66 +59,107 @@ class StatusApiTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     boolean json = List.of(args).contains("--json");
-    int code = StatusClient.run(args.length == 0 || args[0].equals("--json") ? null : args[0], json,
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int code =
+        StatusClient.run(
+            args.length == 0 || args[0].equals("--json") ? null : args[0],
+            json,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 
   @Test
   void theStatusShowsWorkersQueuesFlowsAndFailures() throws Exception {
     TestTasks.reset();
-    node = TestNodes.node("status", "prover.http.enabled = on\nprover.queue.max-attempts = 1")
-        .workers(WorkerGroup.allTypes(2, 1)).start();
+    node =
+        TestNodes.node("status", "prover.http.enabled = on\nprover.queue.max-attempts = 1")
+            .workers(WorkerGroup.allTypes(2, 1))
+            .start();
     ActorTestKit kit = ActorTestKit.create(node.system());
     TestNodes.await(node.ready());
 
     // a flow whose one leaf fails for good, and one that runs while the test looks
-    CompletableFuture<?> doomed = node.run("doomed", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(new Num(4, "permanent")), TestTasks.Add.INSTANCE, Pair::new)).toCompletableFuture();
-    // ... failed before the held flow starts: two flows' tasks reach the queue in no fixed order, and the held leaves
+    CompletableFuture<?> doomed =
+        node.run(
+                "doomed",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(new Num(4, "permanent")),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))
+            .toCompletableFuture();
+    // ... failed before the held flow starts: two flows' tasks reach the queue in no fixed order,
+    // and the held leaves
     // must find both workers free (each then holds one) with the third leaf left pending
-    ExecutionException failed = assertThrows(ExecutionException.class, () -> doomed.get(10, TimeUnit.SECONDS));
-    assertTrue(String.valueOf(failed.getCause().getMessage()).contains("simulated bad input"), failed.toString());
-    node.run("held", new FanOutReduce<>(TestTasks.Square.INSTANCE,
-        List.of(new Num(2, "hold:s"), new Num(3, "hold:s"), new Num(5, "")), TestTasks.Add.INSTANCE, Pair::new));
-    kit.createTestProbe().awaitAssert(Duration.ofSeconds(10), () -> {
-      StatusReport report = status();
-      assertEquals(StatusReport.VERSION, report.version());
-      assertTrue(report.problems().isEmpty(), report.problems().toString());
-      assertTrue(report.node().ready());
-      assertEquals("local", report.node().memberStatus());
-      assertEquals(2, report.workers().size());
-      for (StatusReport.WorkerRow worker : report.workers()) {
-        assertEquals("ready", worker.state());
-        assertEquals(List.of("add", "compile", "square"), worker.workerClass());
-        assertEquals(1, worker.inFlight(), worker.toString()); // each holds one leaf
-        assertTrue(worker.lastHeardSecondsAgo() < 30, worker.toString());
-      }
-      StatusReport.QueueRow squares = report.queues().stream()
-          .filter(q -> q.taskType().equals("square")).findFirst().orElseThrow();
-      assertEquals(2, squares.inFlight());
-      assertEquals(1, squares.pending());
-      assertEquals(1, squares.failed());
-      assertEquals(2, squares.workers());
-      assertEquals(0, squares.runs()); // the failed one's run is not a completed task's
-      StatusReport.QueueRow compiles = report.queues().stream()
-          .filter(q -> q.taskType().equals("compile")).findFirst().orElseThrow();
-      assertTrue(compiles.runs() >= 1, compiles.toString());
-      assertEquals(compiles.meanRunSeconds() * compiles.runs(), compiles.runSecondsTotal(), 1e-6);
-      assertTrue(compiles.waitSecondsTotal() >= 0, compiles.toString());
-      assertTrue(report.flows().available());
-      assertEquals(1, report.flows().running());
-      assertEquals(1, report.flows().failed());
-      StatusReport.FlowRow held = report.flows().list().get(0);
-      assertTrue(held.flowId().startsWith("held"), held.toString());
-      assertEquals(3, held.tasksPushed());
-      assertEquals(0, held.tasksAnswered());
-      assertTrue(report.recentFailures().stream().anyMatch(f -> f.kind().equals("failed")
-          && "square".equals(f.taskType()) && f.reason().contains("simulated bad input")), report.toString());
-      assertTrue(report.recentFailures().stream().anyMatch(f -> f.kind().equals("flow failed")), report.toString());
-      assertFalse(report.autoscale().isEmpty());
-      return null;
-    });
+    ExecutionException failed =
+        assertThrows(ExecutionException.class, () -> doomed.get(10, TimeUnit.SECONDS));
+    assertTrue(
+        String.valueOf(failed.getCause().getMessage()).contains("simulated bad input"),
+        failed.toString());
+    node.run(
+        "held",
+        new FanOutReduce<>(
+            TestTasks.Square.INSTANCE,
+            List.of(new Num(2, "hold:s"), new Num(3, "hold:s"), new Num(5, "")),
+            TestTasks.Add.INSTANCE,
+            Pair::new));
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            () -> {
+              StatusReport report = status();
+              assertEquals(StatusReport.VERSION, report.version());
+              assertTrue(report.problems().isEmpty(), report.problems().toString());
+              assertTrue(report.node().ready());
+              assertEquals("local", report.node().memberStatus());
+              assertEquals(2, report.workers().size());
+              for (StatusReport.WorkerRow worker : report.workers()) {
+                assertEquals("ready", worker.state());
+                assertEquals(List.of("add", "compile", "square"), worker.workerClass());
+                assertEquals(1, worker.inFlight(), worker.toString()); // each holds one leaf
+                assertTrue(worker.lastHeardSecondsAgo() < 30, worker.toString());
+              }
+              StatusReport.QueueRow squares =
+                  report.queues().stream()
+                      .filter(q -> q.taskType().equals("square"))
+                      .findFirst()
+                      .orElseThrow();
+              assertEquals(2, squares.inFlight());
+              assertEquals(1, squares.pending());
+              assertEquals(1, squares.failed());
+              assertEquals(2, squares.workers());
+              assertEquals(0, squares.runs()); // the failed one's run is not a completed task's
+              StatusReport.QueueRow compiles =
+                  report.queues().stream()
+                      .filter(q -> q.taskType().equals("compile"))
+                      .findFirst()
+                      .orElseThrow();
+              assertTrue(compiles.runs() >= 1, compiles.toString());
+              assertEquals(
+                  compiles.meanRunSeconds() * compiles.runs(), compiles.runSecondsTotal(), 1e-6);
+              assertTrue(compiles.waitSecondsTotal() >= 0, compiles.toString());
+              assertTrue(report.flows().available());
+              assertEquals(1, report.flows().running());
+              assertEquals(1, report.flows().failed());
+              StatusReport.FlowRow held = report.flows().list().get(0);
+              assertTrue(held.flowId().startsWith("held"), held.toString());
+              assertEquals(3, held.tasksPushed());
+              assertEquals(0, held.tasksAnswered());
+              assertTrue(
+                  report.recentFailures().stream()
+                      .anyMatch(
+                          f ->
+                              f.kind().equals("failed")
+                                  && "square".equals(f.taskType())
+                                  && f.reason().contains("simulated bad input")),
+                  report.toString());
+              assertTrue(
+                  report.recentFailures().stream().anyMatch(f -> f.kind().equals("flow failed")),
+                  report.toString());
+              assertFalse(report.autoscale().isEmpty());
+              return null;
+            });
 
     String address = node.httpUrl().orElseThrow().substring("http://".length());
     Run tables = command(address);
@@ -129,7 +171,8 @@ class StatusApiTest {
     assertTrue(tables.out().contains("simulated bad input"), tables.out());
     Run json = command(address, "--json");
     assertEquals(0, json.code());
-    assertNotNull(new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get("workers"));
+    assertNotNull(
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out()).get("workers"));
     TestTasks.release("s");
   }
 
@@ -145,7 +188,9 @@ class StatusApiTest {
     int free = NodeProcesses.freePort();
     Run nobody = command("127.0.0.1:" + free);
     assertEquals(StatusClient.NO_STATUS, nobody.code());
-    assertTrue(nobody.err().contains("nothing is listening at http://127.0.0.1:" + free + "/status"), nobody.err());
+    assertTrue(
+        nobody.err().contains("nothing is listening at http://127.0.0.1:" + free + "/status"),
+        nobody.err());
     for (Run run : List.of(missing, noPort, badPort, nobody)) {
       assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
       assertEquals("", run.out());

@@ -11,7 +11,6 @@ import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,15 +23,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The journal's database goes away mid-run (an H2 server in this JVM, stopped and started again): the store says so
- * in ERROR lines naming the database and what to do, no result is acknowledged while it is down (the flow's
- * callbacks wait, so nothing after the leaves is pushed), and once it is back the run goes on and ends with the
- * right root, nothing computed twice.
+ * The journal's database goes away mid-run (an H2 server in this JVM, stopped and started again):
+ * the store says so in ERROR lines naming the database and what to do, no result is acknowledged
+ * while it is down (the flow's callbacks wait, so nothing after the leaves is pushed), and once it
+ * is back the run goes on and ends with the right root, nothing computed twice.
  */
 @ExtendWith(LogCapturingExtension.class)
 class StoreFailureTest {
 
-  private static final String FAST_FAILURE = """
+  private static final String FAST_FAILURE =
+      """
       prover.persistence.write-timeout = 1s
       prover.persistence.retry-interval = 200ms
       prover.persistence.restart { min-backoff = 200ms, max-backoff = 1s }
@@ -45,24 +45,35 @@ class StoreFailureTest {
   }
 
   @Test
-  void aDatabaseDownAtStartIsWaitedForWithAnErrorLineAndTheNodeStartsWhenItIsBack() throws Exception {
+  void aDatabaseDownAtStartIsWaitedForWithAnErrorLineAndTheNodeStartsWhenItIsBack()
+      throws Exception {
     int port = NodeProcesses.freePort();
     String[] serverArgs = {"-tcpPort", String.valueOf(port), "-ifNotExists"};
     Server server = Server.createTcpServer(serverArgs).start();
     String url = "jdbc:h2:tcp://localhost:" + port + "/mem:down-at-start;DB_CLOSE_DELAY=-1";
-    ProverNode.Builder builder = TestNodes.durableNode("down-at-start", url, FAST_FAILURE) // creates the tables
-        .workers(WorkerGroup.allTypes(1, 1));
+    ProverNode.Builder builder =
+        TestNodes.durableNode("down-at-start", url, FAST_FAILURE) // creates the tables
+            .workers(WorkerGroup.allTypes(1, 1));
     server.stop();
     try (ProverNode node = builder.start()) {
       CompletableFuture<Void> ready = node.ready().toCompletableFuture();
       // both stores log it, once per recovery attempt: more than one line is expected
-      LoggingTestKit.error("cannot read its journal in H2 database " + url).withCheckExcess(false)
+      LoggingTestKit.error("cannot read its journal in H2 database " + url)
+          .withCheckExcess(false)
           .expect(node.system(), () -> null);
       assertFalse(ready.isDone(), "start-up waits for the stores: no flow runs without them");
       server = Server.createTcpServer(serverArgs).start();
       ready.get(30, TimeUnit.SECONDS);
-      assertEquals(Num.of(25), TestNodes.await(node.run("after-start", new FanOutReduce<>(
-          TestTasks.Square.INSTANCE, List.of(Num.of(3), Num.of(4)), TestTasks.Add.INSTANCE, Pair::new))));
+      assertEquals(
+          Num.of(25),
+          TestNodes.await(
+              node.run(
+                  "after-start",
+                  new FanOutReduce<>(
+                      TestTasks.Square.INSTANCE,
+                      List.of(Num.of(3), Num.of(4)),
+                      TestTasks.Add.INSTANCE,
+                      Pair::new))));
     } finally {
       server.stop();
     }
@@ -75,31 +86,46 @@ class StoreFailureTest {
     String[] serverArgs = {"-tcpPort", String.valueOf(port), "-ifNotExists"};
     Server server = Server.createTcpServer(serverArgs).start();
     String url = "jdbc:h2:tcp://localhost:" + port + "/mem:store-failure;DB_CLOSE_DELAY=-1";
-    try (ProverNode node = TestNodes.durableNode("store-failure", url, FAST_FAILURE)
-        .workers(WorkerGroup.allTypes(2, 2)).start()) {
+    try (ProverNode node =
+        TestNodes.durableNode("store-failure", url, FAST_FAILURE)
+            .workers(WorkerGroup.allTypes(2, 2))
+            .start()) {
       TestNodes.await(node.ready());
       server.stop(); // the database goes away
 
       List<Num> leaves = LongStream.rangeClosed(1, 4).mapToObj(Num::of).toList();
       AtomicReference<CompletableFuture<FlowResult.Completed>> run = new AtomicReference<>();
-      LoggingTestKit.error("H2 database " + url).withCheckExcess(false).expect(node.system(), () -> {
-        run.set(node.runWithStats("while-down", new FanOutReduce<>(
-            TestTasks.Square.INSTANCE, leaves, TestTasks.Add.INSTANCE, Pair::new)).toCompletableFuture());
-        return null;
-      });
+      LoggingTestKit.error("H2 database " + url)
+          .withCheckExcess(false)
+          .expect(
+              node.system(),
+              () -> {
+                run.set(
+                    node.runWithStats(
+                            "while-down",
+                            new FanOutReduce<>(
+                                TestTasks.Square.INSTANCE,
+                                leaves,
+                                TestTasks.Add.INSTANCE,
+                                Pair::new))
+                        .toCompletableFuture());
+                return null;
+              });
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (runsOf("square") < 4) {
         assertTrue(System.nanoTime() < deadline, "the leaves were computed");
         Thread.sleep(20);
       }
-      // a write of those results has timed out (write-timeout 1 s) and is being repeated: still nothing acknowledged
+      // a write of those results has timed out (write-timeout 1 s) and is being repeated: still
+      // nothing acknowledged
       deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (TestNodes.await(node.storeStats()).writer().failedWrites() < 1) {
         assertTrue(System.nanoTime() < deadline, "a write to the stopped database failed");
         Thread.sleep(20);
       }
       assertFalse(run.get().isDone(), "nothing acknowledged while the store cannot write");
-      assertEquals(0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
+      assertEquals(
+          0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
 
       server = Server.createTcpServer(serverArgs).start(); // and comes back
       FlowResult.Completed done = run.get().get(60, TimeUnit.SECONDS);

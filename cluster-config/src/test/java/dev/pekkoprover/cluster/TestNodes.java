@@ -15,7 +15,10 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.eventstream.EventStream;
 
-/** Builds single-JVM nodes of the test task types, with short leases and backoffs so redelivery is quick. */
+/**
+ * Builds single-JVM nodes of the test task types, with short leases and backoffs so redelivery is
+ * quick.
+ */
 final class TestNodes {
   private TestNodes() {}
 
@@ -36,7 +39,9 @@ final class TestNodes {
 
   static StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> compilePlan() {
     return StartupPlan.of(
-        TestTasks.Compile.INSTANCE, List.of(new TestTasks.CompileRequest("square")), results -> results.get(0));
+        TestTasks.Compile.INSTANCE,
+        List.of(new TestTasks.CompileRequest("square")),
+        results -> results.get(0));
   }
 
   static ProverNode.Builder node(String name, String overrides) {
@@ -48,8 +53,9 @@ final class TestNodes {
   }
 
   /**
-   * A single-JVM node of the test task types whose sequencer keeps results and flow outcomes in the H2 database at
-   * {@code jdbcUrl} (pekko-persistence-jdbc, as the launcher's run does), its tables created if missing.
+   * A single-JVM node of the test task types whose sequencer keeps results and flow outcomes in the
+   * H2 database at {@code jdbcUrl} (pekko-persistence-jdbc, as the launcher's run does), its tables
+   * created if missing.
    */
   static ProverNode.Builder durableNode(String name, String jdbcUrl, String overrides) {
     Config config = durableConfig(jdbcUrl, overrides);
@@ -58,12 +64,22 @@ final class TestNodes {
     } catch (Exception e) {
       throw new AssertionError("cannot create the journal's tables in " + jdbcUrl + ": " + e, e);
     }
-    return ProverNode.builder(name).config(config).catalog(catalog()).localQueue().sequencer(compilePlan());
+    return ProverNode.builder(name)
+        .config(config)
+        .catalog(catalog())
+        .localQueue()
+        .sequencer(compilePlan());
   }
 
   static Config durableConfig(String jdbcUrl, String overrides) {
-    return ConfigFactory.parseString("prover.journal.url = \"" + jdbcUrl + "\"\n"
-            + "prover.persistence.database = \"H2 database " + jdbcUrl + "\"\n" + overrides)
+    return ConfigFactory.parseString(
+            "prover.journal.url = \""
+                + jdbcUrl
+                + "\"\n"
+                + "prover.persistence.database = \"H2 database "
+                + jdbcUrl
+                + "\"\n"
+                + overrides)
         .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-h2"))
         .withFallback(TestConfig.config(FAST))
         .resolve();
@@ -84,7 +100,9 @@ final class TestNodes {
   /** A probe that sees every worker state change of the node's actor system. */
   static TestProbe<WorkerStateChanged> stateProbe(ActorTestKit kit) {
     TestProbe<WorkerStateChanged> probe = kit.createTestProbe();
-    kit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, probe.getRef()));
+    kit.system()
+        .eventStream()
+        .tell(new EventStream.Subscribe<>(WorkerStateChanged.class, probe.getRef()));
     return probe;
   }
 }

@@ -3,30 +3,31 @@ package dev.pekkoprover.cluster;
 import dev.pekkoprover.node.HttpsIdentity;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.security.Principal;
 import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.net.Socket;
-import java.security.Principal;
-import java.security.cert.X509Certificate;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLEngine;
-import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
- * A throw-away PKI for HTTPS tests, made with the JDK's {@code keytool} (no extra library): a CA, a node certificate
- * it signed for {@code 127.0.0.1} and {@code localhost} with its key as PEM files (the node's {@code prover.tls.*}),
- * and two client certificates, one the CA signed and a self-signed one, in PKCS#12 stores for the test's client.
+ * A throw-away PKI for HTTPS tests, made with the JDK's {@code keytool} (no extra library): a CA, a
+ * node certificate it signed for {@code 127.0.0.1} and {@code localhost} with its key as PEM files
+ * (the node's {@code prover.tls.*}), and two client certificates, one the CA signed and a
+ * self-signed one, in PKCS#12 stores for the test's client.
  */
 final class TestPki {
   private static final String PASSWORD = "changeit";
@@ -47,7 +48,10 @@ final class TestPki {
     this.strangerClient = dir.resolve("stranger.p12");
   }
 
-  /** Makes the files in a new temporary directory: nine keytool runs, at most five one after another. */
+  /**
+   * Makes the files in a new temporary directory: nine keytool runs, at most five one after
+   * another.
+   */
   static TestPki create() throws Exception {
     TestPki pki = new TestPki(Files.createTempDirectory("test-pki"));
     pki.make();
@@ -65,8 +69,14 @@ final class TestPki {
 
   /** The {@code prover.tls.*} settings naming this PKI's node files and CA. */
   String tlsConfig() {
-    return "prover.tls.key-file = \"" + nodeKey + "\"\nprover.tls.cert-file = \"" + nodeCert + "\"\n"
-        + "prover.tls.ca-cert-file = \"" + caCert + "\"\n";
+    return "prover.tls.key-file = \""
+        + nodeKey
+        + "\"\nprover.tls.cert-file = \""
+        + nodeCert
+        + "\"\n"
+        + "prover.tls.ca-cert-file = \""
+        + caCert
+        + "\"\n";
   }
 
   /** A client context trusting the CA, without a certificate of its own. */
@@ -80,8 +90,8 @@ final class TestPki {
   }
 
   /**
-   * A client context trusting the CA and presenting a self-signed certificate, even though the server names the CAs
-   * it accepts (the JDK's own key manager would then send none).
+   * A client context trusting the CA and presenting a self-signed certificate, even though the
+   * server names the CAs it accepts (the JDK's own key manager would then send none).
    */
   SSLContext clientWithStrangersCertificate() throws Exception {
     return withKeys(strangerClient, true);
@@ -96,17 +106,23 @@ final class TestPki {
     try (InputStream in = Files.newInputStream(store)) {
       keys.load(in, PASSWORD.toCharArray());
     }
-    KeyManagerFactory managers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    KeyManagerFactory managers =
+        KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
     managers.init(keys, PASSWORD.toCharArray());
     KeyStore roots = KeyStore.getInstance("PKCS12");
     roots.load(null, null);
-    roots.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509")
-        .generateCertificate(Files.newInputStream(caCert)));
-    TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    roots.setCertificateEntry(
+        "ca",
+        java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificate(Files.newInputStream(caCert)));
+    TrustManagerFactory trust =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     trust.init(roots);
     X509ExtendedKeyManager keyManager = (X509ExtendedKeyManager) managers.getKeyManagers()[0];
     SSLContext context = SSLContext.getInstance("TLS");
-    context.init(new KeyManager[] {always ? new AlwaysClient(keyManager) : keyManager}, trust.getTrustManagers(),
+    context.init(
+        new KeyManager[] {always ? new AlwaysClient(keyManager) : keyManager},
+        trust.getTrustManagers(),
         null);
     return context;
   }
@@ -157,24 +173,79 @@ final class TestPki {
 
   private void make() throws Exception {
     Path ca = dir.resolve("ca.p12");
-    keytool("-genkeypair", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=prover test CA",
-        "-ext", "bc:c", "-validity", "2", "-keystore", ca.toString());
-    keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", ca.toString(), "-file", caCert.toString());
+    keytool(
+        "-genkeypair",
+        "-alias",
+        "ca",
+        "-keyalg",
+        "RSA",
+        "-keysize",
+        "2048",
+        "-dname",
+        "CN=prover test CA",
+        "-ext",
+        "bc:c",
+        "-validity",
+        "2",
+        "-keystore",
+        ca.toString());
+    keytool(
+        "-exportcert",
+        "-rfc",
+        "-alias",
+        "ca",
+        "-keystore",
+        ca.toString(),
+        "-file",
+        caCert.toString());
 
     // the three key pairs at once: keytool is a JVM start and an RSA key generation each
-    CompletableFuture<Void> nodeFiles = CompletableFuture.runAsync(() -> unchecked(() -> {
-      Path node = dir.resolve("node.p12"); // only for its key: the node reads PEM files
-      signed(node, "node", "CN=prover node", ca, nodeCert, "san=ip:127.0.0.1,dns:localhost", "eku=serverAuth");
-      writePkcs8Pem(node, "node", nodeKey);
-    }));
-    CompletableFuture<Void> clientStore = CompletableFuture.runAsync(() -> unchecked(() -> {
-      Path signedPem = dir.resolve("client.pem");
-      signed(client, "client", "CN=operator", ca, signedPem, null, "eku=clientAuth");
-      replaceChain(client, "client", signedPem);
-    }));
-    CompletableFuture<Void> strangerStore = CompletableFuture.runAsync(() -> unchecked(() ->
-        keytool("-genkeypair", "-alias", "client", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=stranger",
-            "-validity", "2", "-keystore", strangerClient.toString())));
+    CompletableFuture<Void> nodeFiles =
+        CompletableFuture.runAsync(
+            () ->
+                unchecked(
+                    () -> {
+                      Path node =
+                          dir.resolve("node.p12"); // only for its key: the node reads PEM files
+                      signed(
+                          node,
+                          "node",
+                          "CN=prover node",
+                          ca,
+                          nodeCert,
+                          "san=ip:127.0.0.1,dns:localhost",
+                          "eku=serverAuth");
+                      writePkcs8Pem(node, "node", nodeKey);
+                    }));
+    CompletableFuture<Void> clientStore =
+        CompletableFuture.runAsync(
+            () ->
+                unchecked(
+                    () -> {
+                      Path signedPem = dir.resolve("client.pem");
+                      signed(
+                          client, "client", "CN=operator", ca, signedPem, null, "eku=clientAuth");
+                      replaceChain(client, "client", signedPem);
+                    }));
+    CompletableFuture<Void> strangerStore =
+        CompletableFuture.runAsync(
+            () ->
+                unchecked(
+                    () ->
+                        keytool(
+                            "-genkeypair",
+                            "-alias",
+                            "client",
+                            "-keyalg",
+                            "RSA",
+                            "-keysize",
+                            "2048",
+                            "-dname",
+                            "CN=stranger",
+                            "-validity",
+                            "2",
+                            "-keystore",
+                            strangerClient.toString())));
     CompletableFuture.allOf(nodeFiles, clientStore, strangerStore).get(5, TimeUnit.MINUTES);
   }
 
@@ -196,27 +267,59 @@ final class TestPki {
     try (InputStream in = Files.newInputStream(store)) {
       keys.load(in, PASSWORD.toCharArray());
     }
-    java.security.cert.CertificateFactory x509 = java.security.cert.CertificateFactory.getInstance("X.509");
+    java.security.cert.CertificateFactory x509 =
+        java.security.cert.CertificateFactory.getInstance("X.509");
     java.security.cert.Certificate[] chain = new java.security.cert.Certificate[2];
-    try (InputStream signed = Files.newInputStream(signedPem); InputStream ca = Files.newInputStream(caCert)) {
+    try (InputStream signed = Files.newInputStream(signedPem);
+        InputStream ca = Files.newInputStream(caCert)) {
       chain[0] = x509.generateCertificate(signed);
       chain[1] = x509.generateCertificate(ca);
     }
-    keys.setKeyEntry(alias, keys.getKey(alias, PASSWORD.toCharArray()), PASSWORD.toCharArray(), chain);
+    keys.setKeyEntry(
+        alias, keys.getKey(alias, PASSWORD.toCharArray()), PASSWORD.toCharArray(), chain);
     try (java.io.OutputStream out = Files.newOutputStream(store)) {
       keys.store(out, PASSWORD.toCharArray());
     }
   }
 
-  /** A key pair in {@code store} whose certificate ({@code certOut}, PEM) the CA in {@code caStore} signed. */
-  private void signed(Path store, String alias, String dname, Path caStore, Path certOut, String san, String eku)
+  /**
+   * A key pair in {@code store} whose certificate ({@code certOut}, PEM) the CA in {@code caStore}
+   * signed.
+   */
+  private void signed(
+      Path store, String alias, String dname, Path caStore, Path certOut, String san, String eku)
       throws Exception {
-    keytool("-genkeypair", "-alias", alias, "-keyalg", "RSA", "-keysize", "2048", "-dname", dname,
-        "-keystore", store.toString());
+    keytool(
+        "-genkeypair",
+        "-alias",
+        alias,
+        "-keyalg",
+        "RSA",
+        "-keysize",
+        "2048",
+        "-dname",
+        dname,
+        "-keystore",
+        store.toString());
     Path csr = dir.resolve(alias + "-" + store.getFileName() + ".csr");
     keytool("-certreq", "-alias", alias, "-keystore", store.toString(), "-file", csr.toString());
-    List<String> gencert = new ArrayList<>(List.of("-gencert", "-rfc", "-alias", "ca", "-keystore",
-        caStore.toString(), "-infile", csr.toString(), "-outfile", certOut.toString(), "-validity", "2", "-ext", eku));
+    List<String> gencert =
+        new ArrayList<>(
+            List.of(
+                "-gencert",
+                "-rfc",
+                "-alias",
+                "ca",
+                "-keystore",
+                caStore.toString(),
+                "-infile",
+                csr.toString(),
+                "-outfile",
+                certOut.toString(),
+                "-validity",
+                "2",
+                "-ext",
+                eku));
     if (san != null) {
       gencert.addAll(List.of("-ext", san));
     }
@@ -229,9 +332,11 @@ final class TestPki {
       keys.load(in, PASSWORD.toCharArray());
     }
     PrivateKey key = (PrivateKey) keys.getKey(alias, PASSWORD.toCharArray());
-    String pem = "-----BEGIN PRIVATE KEY-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(key.getEncoded())
-        + "\n-----END PRIVATE KEY-----\n";
+    String pem =
+        "-----BEGIN PRIVATE KEY-----\n"
+            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(key.getEncoded())
+            + "\n-----END PRIVATE KEY-----\n";
     Files.writeString(out, pem, StandardCharsets.US_ASCII);
   }
 

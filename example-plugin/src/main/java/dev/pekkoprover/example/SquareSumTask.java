@@ -3,7 +3,10 @@ package dev.pekkoprover.example;
 import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskContext;
 
-/** The sum of the squares of a range of numbers, computed by a worker; says which worker computed it. */
+/**
+ * The sum of the squares of a range of numbers, computed by a worker; says which worker computed
+ * it.
+ */
 public final class SquareSumTask extends NamedTaskType<Range, PartialSum> {
   public static final String NAME = "SquareSumTask";
 

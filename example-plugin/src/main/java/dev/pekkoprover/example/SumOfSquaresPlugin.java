@@ -13,10 +13,11 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * A plugin of your own for the shipped launcher: workers sum the squares of ranges of numbers ({@link SquareSumTask}),
- * and the sequencer's job adds their sums up and checks the total against the closed form n(n+1)(2n+1)/6. Its
- * settings are {@code example.sum-of-squares} (this jar's reference.conf; {@code -Dexample.sum-of-squares.up-to=...}).
- * Listed in {@code META-INF/services/dev.pekkoprover.node.ProverPlugin}.
+ * A plugin of your own for the shipped launcher: workers sum the squares of ranges of numbers
+ * ({@link SquareSumTask}), and the sequencer's job adds their sums up and checks the total against
+ * the closed form n(n+1)(2n+1)/6. Its settings are {@code example.sum-of-squares} (this jar's
+ * reference.conf; {@code -Dexample.sum-of-squares.up-to=...}). Listed in {@code
+ * META-INF/services/dev.pekkoprover.node.ProverPlugin}.
  */
 public final class SumOfSquaresPlugin implements ProverPlugin {
   /** Nothing to compile: workers register with these fixed parameters. */
@@ -47,8 +48,11 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
     long upTo = config.getLong("example.sum-of-squares.up-to");
     int tasks = config.getInt("example.sum-of-squares.tasks");
     if (upTo < 1 || tasks < 1 || tasks > upTo) {
-      throw new IllegalArgumentException("example.sum-of-squares needs 1 <= tasks <= up-to, were tasks = " + tasks
-          + " and up-to = " + upTo);
+      throw new IllegalArgumentException(
+          "example.sum-of-squares needs 1 <= tasks <= up-to, were tasks = "
+              + tasks
+              + " and up-to = "
+              + upTo);
     }
     return (node, out) -> run(node, out, upTo, tasks);
   }
@@ -56,13 +60,24 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
   private static Outcome run(ProverNode node, PrintStream out, long upTo, int tasks) {
     node.ready().toCompletableFuture().join();
     out.printf("proving the sum of the squares of 1..%d in %d task(s)%n", upTo, tasks);
-    Total total = node.run("sum-of-squares-1-" + upTo + "-in-" + tasks, sumOfSquares(ranges(upTo, tasks)))
-        .toCompletableFuture().join();
+    Total total =
+        node.run("sum-of-squares-1-" + upTo + "-in-" + tasks, sumOfSquares(ranges(upTo, tasks)))
+            .toCompletableFuture()
+            .join();
     long direct = upTo * (upTo + 1) * (2 * upTo + 1) / 6;
     boolean ok = total.sum() == direct;
-    return new Outcome(ok, String.format("sum of squares 1..%d = %d (direct: %d), %d task(s) ran on worker(s) %s%n%s%n",
-        upTo, total.sum(), direct, tasks, String.join(",", total.workers()),
-        ok ? "RESULT OK: the workers' sum matches the direct computation" : "RESULT FAILED: the sums differ"));
+    return new Outcome(
+        ok,
+        String.format(
+            "sum of squares 1..%d = %d (direct: %d), %d task(s) ran on worker(s) %s%n%s%n",
+            upTo,
+            total.sum(),
+            direct,
+            tasks,
+            String.join(",", total.workers()),
+            ok
+                ? "RESULT OK: the workers' sum matches the direct computation"
+                : "RESULT FAILED: the sums differ"));
   }
 
   /** {@code 1..upTo} in {@code tasks} consecutive ranges whose sizes differ by at most one. */
@@ -84,13 +99,16 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
       int[] remaining = {ranges.size()};
       TreeSet<String> workers = new TreeSet<>();
       for (Range range : ranges) {
-        scope.push(TASK, range, (PartialSum part) -> {
-          sum[0] += part.sum();
-          workers.add(part.worker());
-          if (--remaining[0] == 0) {
-            scope.complete(new Total(sum[0], List.copyOf(workers)));
-          }
-        });
+        scope.push(
+            TASK,
+            range,
+            (PartialSum part) -> {
+              sum[0] += part.sum();
+              workers.add(part.worker());
+              if (--remaining[0] == 0) {
+                scope.complete(new Total(sum[0], List.copyOf(workers)));
+              }
+            });
       }
     };
   }

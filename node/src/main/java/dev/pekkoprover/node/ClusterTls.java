@@ -17,25 +17,34 @@ import org.apache.pekko.pki.pem.DERPrivateKeyLoader;
 import org.apache.pekko.pki.pem.PEMDecoder;
 
 /**
- * The cluster deployment's transport security: Artery's {@code tls-tcp} with Pekko's
- * {@code RotatingKeysSSLEngineProvider} (inside {@link TlsEngineProvider}), whose PEM files {@code cluster.conf} takes from {@code prover.tls.key-file},
- * {@code prover.tls.cert-file} and {@code prover.tls.ca-cert-file} by substitution.
+ * The cluster deployment's transport security: Artery's {@code tls-tcp} with Pekko's {@code
+ * RotatingKeysSSLEngineProvider} (inside {@link TlsEngineProvider}), whose PEM files {@code
+ * cluster.conf} takes from {@code prover.tls.key-file}, {@code prover.tls.cert-file} and {@code
+ * prover.tls.ca-cert-file} by substitution.
  *
- * <p>What a reader must not miss: a substitution is resolved once, when the configuration is loaded. An override of
- * {@code prover.tls.*} laid over an already loaded {@code cluster.conf} changes {@code prover.tls} but not Pekko's
- * engine; build the node's configuration with {@link #load} instead.
+ * <p>What a reader must not miss: a substitution is resolved once, when the configuration is
+ * loaded. An override of {@code prover.tls.*} laid over an already loaded {@code cluster.conf}
+ * changes {@code prover.tls} but not Pekko's engine; build the node's configuration with {@link
+ * #load} instead.
  */
 public final class ClusterTls {
   private ClusterTls() {}
 
   /** Where the engine's settings are in Pekko's configuration. */
   static final String ENGINE = "pekko.remote.artery.ssl.rotating-keys-engine";
-  static final String ROTATING_PROVIDER = "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider";
 
-  /** The node's private key in a TLS directory ({@link NodeFiles#inDirectory}), Pekko's naming convention. */
+  static final String ROTATING_PROVIDER =
+      "org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider";
+
+  /**
+   * The node's private key in a TLS directory ({@link NodeFiles#inDirectory}), Pekko's naming
+   * convention.
+   */
   public static final String KEY_FILE = "tls.key";
+
   /** The node's certificate in a TLS directory. */
   public static final String CERT_FILE = "tls.crt";
+
   /** The cluster CA's certificate in a TLS directory. */
   public static final String CA_CERT_FILE = "ca.crt";
 
@@ -43,21 +52,24 @@ public final class ClusterTls {
   public record NodeFiles(Path keyFile, Path certFile, Path caCertFile) {
     /** {@code dir/tls.key}, {@code dir/tls.crt}, {@code dir/ca.crt}. */
     public static NodeFiles inDirectory(Path dir) {
-      return new NodeFiles(dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), dir.resolve(CA_CERT_FILE));
+      return new NodeFiles(
+          dir.resolve(KEY_FILE), dir.resolve(CERT_FILE), dir.resolve(CA_CERT_FILE));
     }
 
     /** The files as {@code prover.tls.*} settings (absolute paths): overrides for {@link #load}. */
     public Config config() {
-      return ConfigFactory.parseMap(Map.of(
-          "prover.tls.key-file", keyFile.toAbsolutePath().toString(),
-          "prover.tls.cert-file", certFile.toAbsolutePath().toString(),
-          "prover.tls.ca-cert-file", caCertFile.toAbsolutePath().toString()), "a node's TLS files");
+      return ConfigFactory.parseMap(
+          Map.of(
+              "prover.tls.key-file", keyFile.toAbsolutePath().toString(),
+              "prover.tls.cert-file", certFile.toAbsolutePath().toString(),
+              "prover.tls.ca-cert-file", caCertFile.toAbsolutePath().toString()),
+          "a node's TLS files");
     }
 
     /**
-     * Null if the three files are there and read as Pekko's engine will read them (an RSA private key in PKCS#1 or
-     * unencrypted PKCS#8 PEM, X.509 certificates in PEM, the node's certificate valid now), else one line naming the
-     * file and what is wrong with it.
+     * Null if the three files are there and read as Pekko's engine will read them (an RSA private
+     * key in PKCS#1 or unencrypted PKCS#8 PEM, X.509 certificates in PEM, the node's certificate
+     * valid now), else one line naming the file and what is wrong with it.
      */
     public String problem() {
       for (Path file : new Path[] {keyFile, certFile, caCertFile}) {
@@ -69,9 +81,12 @@ public final class ClusterTls {
         }
       }
       try {
-        DERPrivateKeyLoader.load(PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
+        DERPrivateKeyLoader.load(
+            PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
       } catch (IOException | RuntimeException e) {
-        return "TLS key file " + keyFile + " is not an RSA private key in PKCS#1 or unencrypted PKCS#8 PEM: "
+        return "TLS key file "
+            + keyFile
+            + " is not an RSA private key in PKCS#1 or unencrypted PKCS#8 PEM: "
             + e.getMessage();
       }
       String caProblem = certificateProblem(caCertFile);
@@ -83,33 +98,47 @@ public final class ClusterTls {
 
     private static String certificateProblem(Path file) {
       try (InputStream in = Files.newInputStream(file)) {
-        X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        X509Certificate cert =
+            (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
         Date now = new Date();
         if (now.after(cert.getNotAfter())) {
-          return "TLS certificate " + file + " expired on " + cert.getNotAfter().toInstant()
+          return "TLS certificate "
+              + file
+              + " expired on "
+              + cert.getNotAfter().toInstant()
               + ": issue a new one (prover-node keys --ca <ca dir>)";
         }
         if (now.before(cert.getNotBefore())) {
-          return "TLS certificate " + file + " is not valid before " + cert.getNotBefore().toInstant()
+          return "TLS certificate "
+              + file
+              + " is not valid before "
+              + cert.getNotBefore().toInstant()
               + ": is this host's clock right?";
         }
         return null;
       } catch (IOException | GeneralSecurityException | ClassCastException e) {
-        return "TLS certificate file " + file + " holds no X.509 certificate in PEM: " + e.getMessage();
+        return "TLS certificate file "
+            + file
+            + " holds no X.509 certificate in PEM: "
+            + e.getMessage();
       }
     }
   }
 
-  /** Override for a node without TLS: Artery's plain {@code tcp} (any process that reaches the port can join). */
+  /**
+   * Override for a node without TLS: Artery's plain {@code tcp} (any process that reaches the port
+   * can join).
+   */
   public static Config plainTcp() {
-    return ConfigFactory.parseMap(Map.of("pekko.remote.artery.transport", "tcp"), "plain TCP between nodes");
+    return ConfigFactory.parseMap(
+        Map.of("pekko.remote.artery.transport", "tcp"), "plain TCP between nodes");
   }
 
   /**
-   * The cluster deployment's configuration: {@code overrides}, then system properties, then {@code cluster.conf}
-   * (which includes application.conf), then every reference.conf, resolved once all are merged, so that
-   * {@code prover.tls.*} in {@code overrides} reaches Pekko's engine. The same precedence as
-   * {@code overrides.withFallback(ConfigFactory.load("cluster"))}.
+   * The cluster deployment's configuration: {@code overrides}, then system properties, then {@code
+   * cluster.conf} (which includes application.conf), then every reference.conf, resolved once all
+   * are merged, so that {@code prover.tls.*} in {@code overrides} reaches Pekko's engine. The same
+   * precedence as {@code overrides.withFallback(ConfigFactory.load("cluster"))}.
    */
   public static Config load(Config overrides) {
     return overrides
@@ -126,10 +155,14 @@ public final class ClusterTls {
             .contains(config.getString("pekko.remote.artery.ssl.ssl-engine-provider"));
   }
 
-  /** The files Pekko's engine will read, from a resolved configuration (whether or not TLS is on). */
+  /**
+   * The files Pekko's engine will read, from a resolved configuration (whether or not TLS is on).
+   */
   public static NodeFiles engineFiles(Config config) {
     Config engine = config.getConfig(ENGINE);
-    return new NodeFiles(Path.of(engine.getString("key-file")), Path.of(engine.getString("cert-file")),
+    return new NodeFiles(
+        Path.of(engine.getString("key-file")),
+        Path.of(engine.getString("cert-file")),
         Path.of(engine.getString("ca-cert-file")));
   }
 }

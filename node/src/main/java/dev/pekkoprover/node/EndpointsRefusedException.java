@@ -1,9 +1,10 @@
 package dev.pekkoprover.node;
 
 /**
- * The node will not serve its HTTP endpoints as configured (e.g. a non-loopback address without TLS and a token, a
- * token file that cannot be read). The message is one line that names the settings to change; the launcher prints
- * it alone, without a stack trace, and exits with {@link #EXIT_CODE}.
+ * The node will not serve its HTTP endpoints as configured (e.g. a non-loopback address without TLS
+ * and a token, a token file that cannot be read). The message is one line that names the settings
+ * to change; the launcher prints it alone, without a stack trace, and exits with {@link
+ * #EXIT_CODE}.
  */
 public final class EndpointsRefusedException extends IllegalStateException {
   private static final long serialVersionUID = 1L;

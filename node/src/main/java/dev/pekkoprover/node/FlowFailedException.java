@@ -1,6 +1,8 @@
 package dev.pekkoprover.node;
 
-/** A flow ended in failure; the message names the task, its type, its attempts and the last reason. */
+/**
+ * A flow ended in failure; the message names the task, its type, its attempts and the last reason.
+ */
 public final class FlowFailedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 

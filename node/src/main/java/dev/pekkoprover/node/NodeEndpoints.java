@@ -8,15 +8,14 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
-import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
@@ -25,14 +24,16 @@ import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The node's HTTP server (Pekko HTTP, one per node): {@code GET /metrics} (Prometheus text), {@code GET /status}
- * (JSON, {@link StatusReport}), {@code GET /health/alive} and {@code GET /health/ready} (200, or 503 with the reason),
- * and the live dashboard, {@code GET /dashboard} ({@link Dashboard}; {@code /} leads there).
- * Bound to {@code prover.http.host}, loopback by default; unbound with the actor system.
+ * The node's HTTP server (Pekko HTTP, one per node): {@code GET /metrics} (Prometheus text), {@code
+ * GET /status} (JSON, {@link StatusReport}), {@code GET /health/alive} and {@code GET
+ * /health/ready} (200, or 503 with the reason), and the live dashboard, {@code GET /dashboard}
+ * ({@link Dashboard}; {@code /} leads there). Bound to {@code prover.http.host}, loopback by
+ * default; unbound with the actor system.
  *
- * <p>Not to miss: who may read them. A non-loopback address needs HTTPS and a token or client certificates ({@link
- * HttpSettings#check}); when a token is set, every request needs it ({@link EndpointGuard}) except the dashboard's
- * page and files (no data in them) and, with {@code prover.http.open-health}, the health probes.
+ * <p>Not to miss: who may read them. A non-loopback address needs HTTPS and a token or client
+ * certificates ({@link HttpSettings#check}); when a token is set, every request needs it ({@link
+ * EndpointGuard}) except the dashboard's page and files (no data in them) and, with {@code
+ * prover.http.open-health}, the health probes.
  */
 final class NodeEndpoints {
 
@@ -65,14 +66,23 @@ final class NodeEndpoints {
 
     /** The start-up line's text. */
     String describe() {
-      return "dashboard " + dashboard() + ", status " + status() + ", metrics " + metrics() + ", health " + alive()
-          + " and " + ready() + (access.isEmpty() ? "" : " (" + access + ")");
+      return "dashboard "
+          + dashboard()
+          + ", status "
+          + status()
+          + ", metrics "
+          + metrics()
+          + ", health "
+          + alive()
+          + " and "
+          + ready()
+          + (access.isEmpty() ? "" : " (" + access + ")");
     }
   }
 
   /**
-   * What the server needs besides its routes, prepared before the node starts so that a refused configuration starts
-   * nothing.
+   * What the server needs besides its routes, prepared before the node starts so that a refused
+   * configuration starts nothing.
    *
    * @param guard who may read the guarded endpoints
    * @param tls the HTTPS server context, empty for plain HTTP
@@ -80,12 +90,13 @@ final class NodeEndpoints {
   record Access(EndpointGuard guard, Optional<SSLContext> tls) {}
 
   /**
-   * Checks {@code settings} ({@link HttpSettings#check}), reads the token file and the PEM files; throws {@link
-   * EndpointsRefusedException} with one line saying what to configure.
+   * Checks {@code settings} ({@link HttpSettings#check}), reads the token file and the PEM files;
+   * throws {@link EndpointsRefusedException} with one line saying what to configure.
    */
   static Access prepare(HttpSettings settings) {
     settings.check();
-    return new Access(EndpointGuard.of(settings),
+    return new Access(
+        EndpointGuard.of(settings),
         settings.https() ? Optional.of(HttpsIdentity.server(settings.tls())) : Optional.empty());
   }
 
@@ -93,8 +104,12 @@ final class NodeEndpoints {
 
   private NodeEndpoints() {}
 
-  /** Binds the server and waits (up to 10 s) until it listens; throws with the address when it cannot. */
-  static Urls start(ActorSystem<?> system, HttpSettings settings, Access access, NodeStatus status) {
+  /**
+   * Binds the server and waits (up to 10 s) until it listens; throws with the address when it
+   * cannot.
+   */
+  static Urls start(
+      ActorSystem<?> system, HttpSettings settings, Access access, NodeStatus status) {
     ProverMetrics metrics = ProverMetrics.get(system);
     Route routes = routes(metrics, status, access.guard(), settings.openHealth());
     ServerBinding binding;
@@ -103,20 +118,37 @@ final class NodeEndpoints {
       if (access.tls().isPresent()) {
         SSLContext context = access.tls().get();
         boolean askForCertificate = settings.clientCertificates();
-        server = server.enableHttps(ConnectionContext.httpsServer(() -> {
-          SSLEngine engine = context.createSSLEngine();
-          engine.setUseClientMode(false);
-          engine.setWantClientAuth(askForCertificate); // wanted, not needed: a token-only client sends none
-          return engine;
-        })).adaptSettings(defaults -> defaults.withParserSettings(
-            defaults.getParserSettings().withIncludeSslSessionAttribute(true))); // the client's certificate, if any
+        server =
+            server
+                .enableHttps(
+                    ConnectionContext.httpsServer(
+                        () -> {
+                          SSLEngine engine = context.createSSLEngine();
+                          engine.setUseClientMode(false);
+                          engine.setWantClientAuth(
+                              askForCertificate); // wanted, not needed: a token-only client sends
+                          // none
+                          return engine;
+                        }))
+                .adaptSettings(
+                    defaults ->
+                        defaults.withParserSettings(
+                            defaults
+                                .getParserSettings()
+                                .withIncludeSslSessionAttribute(
+                                    true))); // the client's certificate, if any
       }
       binding = server.bind(routes).toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      throw new IllegalStateException("could not serve the node's HTTP endpoints on " + settings.host() + ":"
-          + settings.port() + " (prover.http.host / prover.http.port, the launcher's --http-host / --http-port): "
-          + cause.getMessage(), cause);
+      throw new IllegalStateException(
+          "could not serve the node's HTTP endpoints on "
+              + settings.host()
+              + ":"
+              + settings.port()
+              + " (prover.http.host / prover.http.port, the launcher's --http-host / --http-port): "
+              + cause.getMessage(),
+          cause);
     }
     binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
     InetSocketAddress address = binding.localAddress();
@@ -125,53 +157,93 @@ final class NodeEndpoints {
       host = "[" + host + "]"; // an IPv6 literal in a URL
     }
     if (settings.insecureRemote()) {
-      system.log().warn("the HTTP endpoints on {} are served without {} (prover.http.allow-insecure-remote = on): "
-          + "whoever reaches {}:{} sees the fleet", settings.host(), settings.https() ? "a token" : "HTTPS",
-          settings.host(), address.getPort());
+      system
+          .log()
+          .warn(
+              "the HTTP endpoints on {} are served without {} (prover.http.allow-insecure-remote = on): "
+                  + "whoever reaches {}:{} sees the fleet",
+              settings.host(),
+              settings.https() ? "a token" : "HTTPS",
+              settings.host(),
+              address.getPort());
     }
     String scheme = access.tls().isPresent() ? "https" : "http";
-    return new Urls(scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
+    return new Urls(
+        scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
   }
 
   private static String describeAccess(HttpSettings settings, EndpointGuard guard) {
     if (!guard.required()) {
       return settings.remote() ? "no authentication" : "";
     }
-    String who = settings.tokenFile().isEmpty() ? "a client certificate"
-        : settings.clientCertificates() ? "the bearer token or a client certificate" : "the bearer token";
-    return who + " required" + (settings.openHealth() ? ", health open" : ", health too")
-        + "; the dashboard's link: " + Dashboard.PATH + "#token=<token>";
+    String who =
+        settings.tokenFile().isEmpty()
+            ? "a client certificate"
+            : settings.clientCertificates()
+                ? "the bearer token or a client certificate"
+                : "the bearer token";
+    return who
+        + " required"
+        + (settings.openHealth() ? ", health open" : ", health too")
+        + "; the dashboard's link: "
+        + Dashboard.PATH
+        + "#token=<token>";
   }
 
   /**
-   * The routes: the dashboard's page and files and (with {@code openHealth}) the health probes for anyone, the rest
-   * behind {@code guard}; anything else is 404 (401 first when the guard refuses).
+   * The routes: the dashboard's page and files and (with {@code openHealth}) the health probes for
+   * anyone, the rest behind {@code guard}; anything else is 404 (401 first when the guard refuses).
    */
-  static Route routes(ProverMetrics metrics, NodeStatus status, EndpointGuard guard, boolean openHealth) {
-    Route health = Directives.pathPrefix("health", () -> Directives.concat(
-        Directives.path("alive", () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
-        Directives.path("ready", () -> {
-          NodeStatus.Readiness readiness = status.readiness();
-          return Directives.complete(readiness.ready()
-              ? json(StatusCodes.OK, Map.of("ready", true))
-              : json(StatusCodes.SERVICE_UNAVAILABLE, Map.of("ready", false, "reason", readiness.reason())));
-        })));
-    Route data = Directives.concat(
-        Directives.path("metrics", () -> Directives.complete(HttpResponse.create()
-            .withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape()))),
-        Directives.path("status", () -> Directives.completeWithFuture(
-            status.report().thenApply(report -> json(StatusCodes.OK, report)))));
-    return Directives.get(() -> openHealth
-        ? Directives.concat(Dashboard.routes(), health, guard.require(data))
-        : Directives.concat(Dashboard.routes(), guard.require(Directives.concat(data, health))));
+  static Route routes(
+      ProverMetrics metrics, NodeStatus status, EndpointGuard guard, boolean openHealth) {
+    Route health =
+        Directives.pathPrefix(
+            "health",
+            () ->
+                Directives.concat(
+                    Directives.path(
+                        "alive",
+                        () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
+                    Directives.path(
+                        "ready",
+                        () -> {
+                          NodeStatus.Readiness readiness = status.readiness();
+                          return Directives.complete(
+                              readiness.ready()
+                                  ? json(StatusCodes.OK, Map.of("ready", true))
+                                  : json(
+                                      StatusCodes.SERVICE_UNAVAILABLE,
+                                      Map.of("ready", false, "reason", readiness.reason())));
+                        })));
+    Route data =
+        Directives.concat(
+            Directives.path(
+                "metrics",
+                () ->
+                    Directives.complete(
+                        HttpResponse.create()
+                            .withEntity(ContentTypes.TEXT_PLAIN_UTF8, metrics.scrape()))),
+            Directives.path(
+                "status",
+                () ->
+                    Directives.completeWithFuture(
+                        status.report().thenApply(report -> json(StatusCodes.OK, report)))));
+    return Directives.get(
+        () ->
+            openHealth
+                ? Directives.concat(Dashboard.routes(), health, guard.require(data))
+                : Directives.concat(
+                    Dashboard.routes(), guard.require(Directives.concat(data, health))));
   }
 
   private static HttpResponse json(StatusCode code, Object body) {
     try {
-      return HttpResponse.create().withStatus(code)
+      return HttpResponse.create()
+          .withStatus(code)
           .withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
     } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + body.getClass().getSimpleName() + " as JSON", e);
+      throw new IllegalStateException(
+          "cannot write " + body.getClass().getSimpleName() + " as JSON", e);
     }
   }
 }

@@ -33,9 +33,10 @@ import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
- * A node's root actor: spawns its parts (queue or queue front, worker-ready gate, workers, sequencer or its singleton
- * proxy, the cluster watchers) and later workers. Local only: its messages never cross a node, and {@link ProverNode}
- * reads the parts it started from {@link Started}, completed once during set-up.
+ * A node's root actor: spawns its parts (queue or queue front, worker-ready gate, workers,
+ * sequencer or its singleton proxy, the cluster watchers) and later workers. Local only: its
+ * messages never cross a node, and {@link ProverNode} reads the parts it started from {@link
+ * Started}, completed once during set-up.
  */
 final class NodeGuardian {
   interface Command extends NoSerializationVerificationNeeded {}
@@ -44,7 +45,10 @@ final class NodeGuardian {
   record WorkerSpec(TaskCatalog types, int concurrency) {}
 
   record SpawnWorker(
-      String workerId, TaskCatalog types, int concurrency, ActorRef<ActorRef<WorkerCommand>> replyTo)
+      String workerId,
+      TaskCatalog types,
+      int concurrency,
+      ActorRef<ActorRef<WorkerCommand>> replyTo)
       implements Command {}
 
   record StopWorker(String workerId) implements Command {}
@@ -60,13 +64,21 @@ final class NodeGuardian {
   private final ActorContext<Command> context;
   private final Config config;
   private final ActorRef<QueueCommand> queue;
-  /** Largest result a worker sends to a queue entity on another node; 0 in one JVM, where nothing crosses. */
+
+  /**
+   * Largest result a worker sends to a queue entity on another node; 0 in one JVM, where nothing
+   * crosses.
+   */
   private final long maxResultBytes;
+
   /** Read from outside (the node's edge API) as well: a concurrent map. */
   private final Map<String, ActorRef<WorkerCommand>> workers = new ConcurrentHashMap<>();
 
   private NodeGuardian(
-      ActorContext<Command> context, Config config, ActorRef<QueueCommand> queue, long maxResultBytes) {
+      ActorContext<Command> context,
+      Config config,
+      ActorRef<QueueCommand> queue,
+      long maxResultBytes) {
     this.context = context;
     this.config = config;
     this.queue = queue;
@@ -81,29 +93,40 @@ final class NodeGuardian {
       List<WorkerSpec> workerSpecs,
       Config config,
       CompletableFuture<Started> started) {
-    return Behaviors.setup(context -> {
-      long maxResultBytes =
-          deployment == ProverNode.Deployment.CLUSTER ? FrontSettings.fromConfig(config).maxPayloadBytes() : 0;
-      NodeGuardian guardian =
-          new NodeGuardian(context, config, spawnQueue(context, deployment, catalog, config), maxResultBytes);
-      String id = nodeId != null ? nodeId
-          : deployment == ProverNode.Deployment.CLUSTER ? ProverNode.hostPort(Cluster.get(context.getSystem()).selfMember().address())
-          : context.getSystem().name();
-      Map<String, WorkerSpec> workers = new LinkedHashMap<>();
-      for (WorkerSpec spec : workerSpecs) {
-        workers.put(id + "-w" + (workers.size() + 1), spec);
-      }
-      if (deployment == ProverNode.Deployment.CLUSTER) {
-        guardian.startClusterWatch();
-      }
-      started.complete(guardian.startParts(id, deployment, plan, workers));
-      return guardian.running();
-    });
+    return Behaviors.setup(
+        context -> {
+          long maxResultBytes =
+              deployment == ProverNode.Deployment.CLUSTER
+                  ? FrontSettings.fromConfig(config).maxPayloadBytes()
+                  : 0;
+          NodeGuardian guardian =
+              new NodeGuardian(
+                  context,
+                  config,
+                  spawnQueue(context, deployment, catalog, config),
+                  maxResultBytes);
+          String id =
+              nodeId != null
+                  ? nodeId
+                  : deployment == ProverNode.Deployment.CLUSTER
+                      ? ProverNode.hostPort(Cluster.get(context.getSystem()).selfMember().address())
+                      : context.getSystem().name();
+          Map<String, WorkerSpec> workers = new LinkedHashMap<>();
+          for (WorkerSpec spec : workerSpecs) {
+            workers.put(id + "-w" + (workers.size() + 1), spec);
+          }
+          if (deployment == ProverNode.Deployment.CLUSTER) {
+            guardian.startClusterWatch();
+          }
+          started.complete(guardian.startParts(id, deployment, plan, workers));
+          return guardian.running();
+        });
   }
 
   /**
-   * Every cluster node says what it waits for; the stateful ones down worker nodes that stay unreachable (the
-   * split-brain resolver alone would wait for a stable membership that worker churn never gives).
+   * Every cluster node says what it waits for; the stateful ones down worker nodes that stay
+   * unreachable (the split-brain resolver alone would wait for a stable membership that worker
+   * churn never gives).
    */
   private void startClusterWatch() {
     context.spawn(WaitingForPeers.create(config), "waiting-for-peers");
@@ -113,37 +136,58 @@ final class NodeGuardian {
   }
 
   private static ActorRef<QueueCommand> spawnQueue(
-      ActorContext<Command> context, ProverNode.Deployment deployment, TaskCatalog catalog, Config config) {
+      ActorContext<Command> context,
+      ProverNode.Deployment deployment,
+      TaskCatalog catalog,
+      Config config) {
     QueueSettings settings = QueueSettings.fromConfig(config);
     if (deployment == ProverNode.Deployment.LOCAL) {
       return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
     }
-    var region = ShardedTaskQueue.init(context.getSystem(), catalog, settings, ProverNode.QUEUE_ROLE);
-    // A front that failed on a message it could not handle would leave the node without its queue: restart it (its
+    var region =
+        ShardedTaskQueue.init(context.getSystem(), catalog, settings, ProverNode.QUEUE_ROLE);
+    // A front that failed on a message it could not handle would leave the node without its queue:
+    // restart it (its
     // only state, the workers' last announcements, comes back with their periodic repeat).
-    return context.spawn(Behaviors.supervise(
-            QueueFront.create(region, catalog, FrontSettings.fromConfig(config), ProverNode.QUEUE_ROLE))
-        .onFailure(SupervisorStrategy.restart()), "queue");
+    return context.spawn(
+        Behaviors.supervise(
+                QueueFront.create(
+                    region, catalog, FrontSettings.fromConfig(config), ProverNode.QUEUE_ROLE))
+            .onFailure(SupervisorStrategy.restart()),
+        "queue");
   }
 
-  /** The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the cluster). */
+  /**
+   * The worker-ready gate, the workers (told to the gate), and the sequencer (a singleton in the
+   * cluster).
+   */
   private Started startParts(
-      String nodeId, ProverNode.Deployment deployment, StartupPlan<?, ?> plan, Map<String, WorkerSpec> workerSpecs) {
+      String nodeId,
+      ProverNode.Deployment deployment,
+      StartupPlan<?, ?> plan,
+      Map<String, WorkerSpec> workerSpecs) {
     CompletableFuture<Void> workersReady = new CompletableFuture<>();
     ActorRef<WorkerStateChanged> gate =
-        context.spawn(WorkerReadyGate.create(Set.copyOf(workerSpecs.keySet()), workersReady), "worker-ready-gate");
-    workerSpecs.forEach((workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
+        context.spawn(
+            WorkerReadyGate.create(Set.copyOf(workerSpecs.keySet()), workersReady),
+            "worker-ready-gate");
+    workerSpecs.forEach(
+        (workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
     if (plan == null) {
       return new Started(nodeId, queue, null, null, workersReady, workers);
     }
     CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
-    Behavior<ProvingOrchestrator.Command> behavior = ProvingOrchestrator.create(queue, plan, sequencerStarted);
+    Behavior<ProvingOrchestrator.Command> behavior =
+        ProvingOrchestrator.create(queue, plan, sequencerStarted);
     ActorRef<ProvingOrchestrator.Command> sequencer =
         deployment == ProverNode.Deployment.LOCAL
             ? context.spawn(behavior, "sequencer")
             : ClusterSingleton.get(context.getSystem())
-                .init(SingletonActor.of(behavior, "sequencer")
-                    .withSettings(ClusterSingletonSettings.create(context.getSystem()).withRole(ProverNode.SEQUENCER_ROLE)));
+                .init(
+                    SingletonActor.of(behavior, "sequencer")
+                        .withSettings(
+                            ClusterSingletonSettings.create(context.getSystem())
+                                .withRole(ProverNode.SEQUENCER_ROLE)));
     if (deployment == ProverNode.Deployment.CLUSTER) {
       context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
     }
@@ -175,10 +219,12 @@ final class NodeGuardian {
 
   private ActorRef<WorkerCommand> spawnWorker(
       String workerId, WorkerSpec spec, ActorRef<WorkerStateChanged> listener) {
-    WorkerSettings settings = WorkerSettings.fromConfig(config, workerId)
-        .withConcurrency(spec.concurrency())
-        .withMaxResultBytes(maxResultBytes)
-        .withReportLoad(maxResultBytes > 0 || config.getString("pekko.actor.provider").equals("cluster"));
+    WorkerSettings settings =
+        WorkerSettings.fromConfig(config, workerId)
+            .withConcurrency(spec.concurrency())
+            .withMaxResultBytes(maxResultBytes)
+            .withReportLoad(
+                maxResultBytes > 0 || config.getString("pekko.actor.provider").equals("cluster"));
     return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
   }
 }

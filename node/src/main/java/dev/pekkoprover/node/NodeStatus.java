@@ -17,10 +17,12 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
- * Puts a node's {@link StatusReport} together: the fleet from the queue ({@link QueueCommand.GetFleet}, through this
- * node's queue or queue front), the flows from the sequencer wherever it runs (found through the receptionist), this
- * node's readiness, and the autoscaling signal computed from the fleet. Whatever does not answer within {@code
- * prover.http.status-timeout} is left out and named in {@code problems}; the report itself always comes.
+ * Puts a node's {@link StatusReport} together: the fleet from the queue ({@link
+ * QueueCommand.GetFleet}, through this node's queue or queue front), the flows from the sequencer
+ * wherever it runs (found through the receptionist), this node's readiness, and the autoscaling
+ * signal computed from the fleet. Whatever does not answer within {@code
+ * prover.http.status-timeout} is left out and named in {@code problems}; the report itself always
+ * comes.
  */
 final class NodeStatus {
 
@@ -53,39 +55,69 @@ final class NodeStatus {
   }
 
   CompletionStage<StatusReport> report() {
-    CompletableFuture<FleetView> fleet = orNull(
-        AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
-    CompletableFuture<FlowsView> flows = orNull(sequencer().thenCompose(sequencer -> sequencer == null
-        ? CompletableFuture.completedFuture(null)
-        : AskPattern.ask(sequencer, ProvingOrchestrator.GetFlows::new, timeout, system.scheduler())));
-    return fleet.thenCombine(flows, (fleetView, flowsView) -> {
-      List<String> problems = new ArrayList<>();
-      List<AutoscaleSignal.Demand> demands = List.of();
-      if (fleetView == null) {
-        problems.add("the queue did not answer within " + timeout + ": no workers, queues or queue failures");
-      } else {
-        if (fleetView.answered() < fleetView.asked()) {
-          problems.add("only " + fleetView.answered() + " of " + fleetView.asked() + " queue entities answered "
-              + "in time: workers and queues are partial");
-        }
-        demands = new AutoscaleSignal(autoscale).update(fleetView, System.nanoTime());
-      }
-      if (flowsView == null) {
-        problems.add("no sequencer answered within " + timeout + " (none running, or still starting): no flows");
-      }
-      return StatusReport.of(self.info(), fleetView, flowsView, demands, problems);
-    });
+    CompletableFuture<FleetView> fleet =
+        orNull(AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
+    CompletableFuture<FlowsView> flows =
+        orNull(
+            sequencer()
+                .thenCompose(
+                    sequencer ->
+                        sequencer == null
+                            ? CompletableFuture.completedFuture(null)
+                            : AskPattern.ask(
+                                sequencer,
+                                ProvingOrchestrator.GetFlows::new,
+                                timeout,
+                                system.scheduler())));
+    return fleet.thenCombine(
+        flows,
+        (fleetView, flowsView) -> {
+          List<String> problems = new ArrayList<>();
+          List<AutoscaleSignal.Demand> demands = List.of();
+          if (fleetView == null) {
+            problems.add(
+                "the queue did not answer within "
+                    + timeout
+                    + ": no workers, queues or queue failures");
+          } else {
+            if (fleetView.answered() < fleetView.asked()) {
+              problems.add(
+                  "only "
+                      + fleetView.answered()
+                      + " of "
+                      + fleetView.asked()
+                      + " queue entities answered "
+                      + "in time: workers and queues are partial");
+            }
+            demands = new AutoscaleSignal(autoscale).update(fleetView, System.nanoTime());
+          }
+          if (flowsView == null) {
+            problems.add(
+                "no sequencer answered within "
+                    + timeout
+                    + " (none running, or still starting): no flows");
+          }
+          return StatusReport.of(self.info(), fleetView, flowsView, demands, problems);
+        });
   }
 
-  /** The sequencer's flows endpoint from the receptionist (any node of the cluster), or null when none is listed. */
+  /**
+   * The sequencer's flows endpoint from the receptionist (any node of the cluster), or null when
+   * none is listed.
+   */
   private CompletionStage<ActorRef<ProvingOrchestrator.GetFlows>> sequencer() {
-    CompletionStage<Receptionist.Listing> listing = AskPattern.ask(system.receptionist(),
-        (ActorRef<Receptionist.Listing> replyTo) -> Receptionist.find(ProvingOrchestrator.FLOWS_KEY, replyTo), timeout,
-        system.scheduler());
-    return listing.thenApply(found -> {
-      var instances = found.getServiceInstances(ProvingOrchestrator.FLOWS_KEY);
-      return instances.isEmpty() ? null : instances.iterator().next();
-    });
+    CompletionStage<Receptionist.Listing> listing =
+        AskPattern.ask(
+            system.receptionist(),
+            (ActorRef<Receptionist.Listing> replyTo) ->
+                Receptionist.find(ProvingOrchestrator.FLOWS_KEY, replyTo),
+            timeout,
+            system.scheduler());
+    return listing.thenApply(
+        found -> {
+          var instances = found.getServiceInstances(ProvingOrchestrator.FLOWS_KEY);
+          return instances.isEmpty() ? null : instances.iterator().next();
+        });
   }
 
   private static <T> CompletableFuture<T> orNull(CompletionStage<T> stage) {

@@ -26,9 +26,9 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which task types its
- * workers serve, and a way to wait until it is ready and to run flows. The reference appchain and the launcher use
- * this and nothing private.
+ * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which
+ * task types its workers serve, and a way to wait until it is ready and to run flows. The reference
+ * appchain and the launcher use this and nothing private.
  *
  * <pre>{@code
  * ProverNode node = ProverNode.builder("appchain")
@@ -47,8 +47,8 @@ public final class ProverNode implements AutoCloseable {
   private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
 
   /**
-   * A flow takes as long as its proving (hours for a large batch); its failures come back as FlowResult.Failed, so
-   * this bound only guards against a sequencer that vanished.
+   * A flow takes as long as its proving (hours for a large batch); its failures come back as
+   * FlowResult.Failed, so this bound only guards against a sequencer that vanished.
    */
   private static final Duration FLOW_TIMEOUT = Duration.ofDays(7);
 
@@ -58,16 +58,26 @@ public final class ProverNode implements AutoCloseable {
   private final TaskCatalog catalog;
   private final String nodeId;
   private final Deployment deployment;
+
   /** The parts this node runs, as roles (in a cluster: its cluster roles). */
   private final List<String> localRoles;
+
   private NodeEndpoints.Urls endpoints;
   private int workerCounter;
-  /** True once the actor system has terminated; false if that stalled past its bound ({@link Termination}). */
+
+  /**
+   * True once the actor system has terminated; false if that stalled past its bound ({@link
+   * Termination}).
+   */
   private final CompletableFuture<Boolean> ended;
 
   private ProverNode(
-      ActorSystem<NodeGuardian.Command> system, NodeGuardian.Started started, TaskCatalog catalog, int workers,
-      Deployment deployment, List<String> localRoles) {
+      ActorSystem<NodeGuardian.Command> system,
+      NodeGuardian.Started started,
+      TaskCatalog catalog,
+      int workers,
+      Deployment deployment,
+      List<String> localRoles) {
     this.nodeId = started.nodeId();
     this.system = system;
     this.started = started;
@@ -76,7 +86,9 @@ public final class ProverNode implements AutoCloseable {
     this.deployment = deployment;
     this.localRoles = localRoles;
     CompletableFuture<?> sequencerStarted =
-        started.sequencerStarted() == null ? CompletableFuture.completedFuture(null) : started.sequencerStarted();
+        started.sequencerStarted() == null
+            ? CompletableFuture.completedFuture(null)
+            : started.sequencerStarted();
     this.ready = CompletableFuture.allOf(sequencerStarted, started.workersReady());
     this.ended = Termination.of(system);
   }
@@ -98,7 +110,10 @@ public final class ProverNode implements AutoCloseable {
     return started.queue();
   }
 
-  /** Completes when start-up is done (if this node runs the sequencer) and every local worker is Ready. */
+  /**
+   * Completes when start-up is done (if this node runs the sequencer) and every local worker is
+   * Ready.
+   */
   public CompletionStage<Void> ready() {
     return ready;
   }
@@ -111,7 +126,10 @@ public final class ProverNode implements AutoCloseable {
     return started.sequencerStarted();
   }
 
-  /** Runs a flow on this node's sequencer; completes with its root or fails with {@link FlowFailedException}. */
+  /**
+   * Runs a flow on this node's sequencer; completes with its root or fails with {@link
+   * FlowFailedException}.
+   */
   @SuppressWarnings("unchecked")
   public <R> CompletionStage<R> run(String name, FlowLogic<R> logic) {
     return runWithStats(name, logic).thenApply(done -> (R) done.result());
@@ -123,7 +141,8 @@ public final class ProverNode implements AutoCloseable {
     CompletionStage<FlowResult> result =
         AskPattern.ask(
             sequencer,
-            (ActorRef<FlowResult> replyTo) -> new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
+            (ActorRef<FlowResult> replyTo) ->
+                new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
             FLOW_TIMEOUT,
             system.scheduler());
     return result.thenApply(
@@ -136,17 +155,22 @@ public final class ProverNode implements AutoCloseable {
   }
 
   public CompletionStage<QueueStats> queueStats() {
-    return AskPattern.ask(started.queue(), QueueCommand.GetStats::new, ASK_TIMEOUT, system.scheduler());
-  }
-
-  /** The fleet as the queue sees it (every entity of the cluster's queue, merged): workers, types, failures. */
-  public CompletionStage<FleetView> fleet() {
-    return AskPattern.ask(started.queue(), QueueCommand.GetFleet::new, ASK_TIMEOUT, system.scheduler());
+    return AskPattern.ask(
+        started.queue(), QueueCommand.GetStats::new, ASK_TIMEOUT, system.scheduler());
   }
 
   /**
-   * Which of these flow names have a stored outcome, so that running them returns at once (durability on, {@code
-   * prover.persistence}; otherwise none). Answered once start-up is done.
+   * The fleet as the queue sees it (every entity of the cluster's queue, merged): workers, types,
+   * failures.
+   */
+  public CompletionStage<FleetView> fleet() {
+    return AskPattern.ask(
+        started.queue(), QueueCommand.GetFleet::new, ASK_TIMEOUT, system.scheduler());
+  }
+
+  /**
+   * Which of these flow names have a stored outcome, so that running them returns at once
+   * (durability on, {@code prover.persistence}; otherwise none). Answered once start-up is done.
    */
   public CompletionStage<List<String>> storedFlows(List<String> names) {
     return AskPattern.<ProvingOrchestrator.Command, ProvingOrchestrator.StoredFlows>ask(
@@ -157,13 +181,21 @@ public final class ProverNode implements AutoCloseable {
         .thenApply(ProvingOrchestrator.StoredFlows::names);
   }
 
-  /** The result store's counters: results held, writes and their batch sizes and latency (durability on). */
+  /**
+   * The result store's counters: results held, writes and their batch sizes and latency (durability
+   * on).
+   */
   public CompletionStage<ProvingOrchestrator.StoreStats> storeStats() {
-    return AskPattern.ask(requireSequencer(), ProvingOrchestrator.GetStoreStats::new, ASK_TIMEOUT, system.scheduler());
+    return AskPattern.ask(
+        requireSequencer(),
+        ProvingOrchestrator.GetStoreStats::new,
+        ASK_TIMEOUT,
+        system.scheduler());
   }
 
   public CompletionStage<ProvingOrchestrator.Status> sequencerStatus() {
-    return AskPattern.ask(requireSequencer(), ProvingOrchestrator.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+    return AskPattern.ask(
+        requireSequencer(), ProvingOrchestrator.GetStatus::new, ASK_TIMEOUT, system.scheduler());
   }
 
   /** The registration loop's counters (how many workers registered, whether a task is on offer). */
@@ -172,16 +204,20 @@ public final class ProverNode implements AutoCloseable {
         .thenCompose(
             status -> {
               if (status.registration() == null) {
-                return CompletableFuture.completedFuture(new WorkerRegistrationFlow.Status(0, false, List.of()));
+                return CompletableFuture.completedFuture(
+                    new WorkerRegistrationFlow.Status(0, false, List.of()));
               }
               return AskPattern.ask(
-                  status.registration(), WorkerRegistrationFlow.GetStatus::new, ASK_TIMEOUT, system.scheduler());
+                  status.registration(),
+                  WorkerRegistrationFlow.GetStatus::new,
+                  ASK_TIMEOUT,
+                  system.scheduler());
             });
   }
 
   /**
-   * The base URL of this node's HTTP endpoints ({@code /metrics}, {@code /status}, {@code /health/alive}, {@code
-   * /health/ready}), or empty when {@code prover.http.enabled} is off.
+   * The base URL of this node's HTTP endpoints ({@code /metrics}, {@code /status}, {@code
+   * /health/alive}, {@code /health/ready}), or empty when {@code prover.http.enabled} is off.
    */
   public java.util.Optional<String> httpUrl() {
     return java.util.Optional.ofNullable(endpoints).map(NodeEndpoints.Urls::base);
@@ -195,12 +231,13 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
-   * Ready for traffic ({@code /health/ready}): the worker-ready gate is open (every local worker was Ready once; at
-   * once on a node without workers) and, in a cluster, this member is Up.
+   * Ready for traffic ({@code /health/ready}): the worker-ready gate is open (every local worker
+   * was Ready once; at once on a node without workers) and, in a cluster, this member is Up.
    */
   NodeStatus.Readiness readiness() {
     if (!started.workersReady().isDone()) {
-      return new NodeStatus.Readiness(false,
+      return new NodeStatus.Readiness(
+          false,
           "the worker-ready gate is closed: not every worker of this node has been Ready yet");
     }
     if (deployment == Deployment.CLUSTER) {
@@ -214,7 +251,9 @@ public final class ProverNode implements AutoCloseable {
 
   /** {@code host:port} in a cluster, the actor system's name in one JVM. */
   String address() {
-    return deployment == Deployment.CLUSTER ? hostPort(Cluster.get(system).selfMember().address()) : system.name();
+    return deployment == Deployment.CLUSTER
+        ? hostPort(Cluster.get(system).selfMember().address())
+        : system.name();
   }
 
   private StatusReport.NodeInfo info() {
@@ -226,21 +265,27 @@ public final class ProverNode implements AutoCloseable {
       memberStatus = self.status().toString();
     }
     NodeStatus.Readiness readiness = readiness();
-    return new StatusReport.NodeInfo(address(), roles, memberStatus, readiness.ready(), readiness.reason());
+    return new StatusReport.NodeInfo(
+        address(), roles, memberStatus, readiness.ready(), readiness.reason());
   }
 
   private void startHttp(HttpSettings settings, NodeEndpoints.Access access) {
-    NodeStatus status = new NodeStatus(system, started.queue(), settings.statusTimeout(), new NodeStatus.Self() {
-      @Override
-      public StatusReport.NodeInfo info() {
-        return ProverNode.this.info();
-      }
+    NodeStatus status =
+        new NodeStatus(
+            system,
+            started.queue(),
+            settings.statusTimeout(),
+            new NodeStatus.Self() {
+              @Override
+              public StatusReport.NodeInfo info() {
+                return ProverNode.this.info();
+              }
 
-      @Override
-      public NodeStatus.Readiness readiness() {
-        return ProverNode.this.readiness();
-      }
-    });
+              @Override
+              public NodeStatus.Readiness readiness() {
+                return ProverNode.this.readiness();
+              }
+            });
     endpoints = NodeEndpoints.start(system, settings, access, status);
     system.log().info(endpointsLine());
   }
@@ -250,26 +295,34 @@ public final class ProverNode implements AutoCloseable {
     return started.workers();
   }
 
-  /** Starts one more worker on this node (it registers through the loop like any other); returns its id. */
+  /**
+   * Starts one more worker on this node (it registers through the loop like any other); returns its
+   * id.
+   */
   public CompletionStage<String> addWorker(List<String> taskTypes, int concurrency) {
     String workerId = nodeId + "-w" + (++workerCounter);
     return AskPattern.ask(
-        system,
-        (ActorRef<ActorRef<WorkerCommand>> replyTo) ->
-            new NodeGuardian.SpawnWorker(workerId, workerCatalog(catalog, taskTypes), concurrency, replyTo),
-        ASK_TIMEOUT,
-        system.scheduler())
+            system,
+            (ActorRef<ActorRef<WorkerCommand>> replyTo) ->
+                new NodeGuardian.SpawnWorker(
+                    workerId, workerCatalog(catalog, taskTypes), concurrency, replyTo),
+            ASK_TIMEOUT,
+            system.scheduler())
         .thenApply(ref -> workerId);
   }
 
-  /** Stops a worker for good (not a crash: its supervisor does not restart it); the queue redelivers its tasks. */
+  /**
+   * Stops a worker for good (not a crash: its supervisor does not restart it); the queue redelivers
+   * its tasks.
+   */
   public void stopWorker(String workerId) {
     system.tell(new NodeGuardian.StopWorker(workerId));
   }
 
   private ActorRef<ProvingOrchestrator.Command> requireSequencer() {
     if (started.sequencer() == null) {
-      throw new IllegalStateException("this node runs no sequencer: build it with .sequencer(plan)");
+      throw new IllegalStateException(
+          "this node runs no sequencer: build it with .sequencer(plan)");
     }
     return started.sequencer();
   }
@@ -283,9 +336,9 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
-   * Completes with true when this node's actor system has terminated, or with false when, once CoordinatedShutdown
-   * reached its last phase, the system did not finish terminating within that phase's timeout and a margin
-   * ({@link Termination}).
+   * Completes with true when this node's actor system has terminated, or with false when, once
+   * CoordinatedShutdown reached its last phase, the system did not finish terminating within that
+   * phase's timeout and a margin ({@link Termination}).
    */
   public CompletableFuture<Boolean> ended() {
     return ended;
@@ -310,10 +363,11 @@ public final class ProverNode implements AutoCloseable {
     }
 
     /**
-     * Names this node's workers ({@code <nodeId>-w1}, ...); worker ids must be unique across a cluster, whose nodes
-     * share one actor system name. Defaults to the node's cluster address {@code host:port} in the cluster
-     * deployment (unique among live nodes by construction, also with port 0; a node restarted on the same address
-     * reuses its ids, its workers told apart by their incarnation) and to the system name in one JVM.
+     * Names this node's workers ({@code <nodeId>-w1}, ...); worker ids must be unique across a
+     * cluster, whose nodes share one actor system name. Defaults to the node's cluster address
+     * {@code host:port} in the cluster deployment (unique among live nodes by construction, also
+     * with port 0; a node restarted on the same address reuses its ids, its workers told apart by
+     * their incarnation) and to the system name in one JVM.
      */
     public Builder nodeId(String nodeId) {
       this.nodeId = nodeId;
@@ -338,9 +392,10 @@ public final class ProverNode implements AutoCloseable {
     }
 
     /**
-     * Joins the cluster deployment: the queue is sharded (entities on nodes with role {@code queue}, this node
-     * reaches it through a local front) and the sequencer, if this node runs one, is a cluster singleton on role
-     * {@code sequencer}. The configuration must make the actor system a cluster member (see {@code cluster.conf}).
+     * Joins the cluster deployment: the queue is sharded (entities on nodes with role {@code
+     * queue}, this node reaches it through a local front) and the sequencer, if this node runs one,
+     * is a cluster singleton on role {@code sequencer}. The configuration must make the actor
+     * system a cluster member (see {@code cluster.conf}).
      */
     public Builder clusterQueue() {
       this.deployment = Deployment.CLUSTER;
@@ -348,8 +403,8 @@ public final class ProverNode implements AutoCloseable {
     }
 
     /**
-     * Runs the sequencer here (as a cluster singleton on role {@code sequencer} in the cluster deployment),
-     * starting with this plan: compile circuits, then register workers.
+     * Runs the sequencer here (as a cluster singleton on role {@code sequencer} in the cluster
+     * deployment), starting with this plan: compile circuits, then register workers.
      */
     public Builder sequencer(StartupPlan<?, ?> plan) {
       this.plan = plan;
@@ -374,16 +429,22 @@ public final class ProverNode implements AutoCloseable {
           throw new IllegalStateException(
               "the cluster deployment needs pekko.actor.provider = cluster: load cluster.conf");
         }
-        if (plan != null && !effective.getStringList("pekko.cluster.roles").contains(SEQUENCER_ROLE)) {
-          throw new IllegalStateException("this node runs the sequencer, so it needs the role '" + SEQUENCER_ROLE
-              + "' in pekko.cluster.roles");
+        if (plan != null
+            && !effective.getStringList("pekko.cluster.roles").contains(SEQUENCER_ROLE)) {
+          throw new IllegalStateException(
+              "this node runs the sequencer, so it needs the role '"
+                  + SEQUENCER_ROLE
+                  + "' in pekko.cluster.roles");
         }
-        if (ClusterTls.enabled(effective)) { // else every connection fails later, with a stack trace per attempt
+        if (ClusterTls.enabled(
+            effective)) { // else every connection fails later, with a stack trace per attempt
           String problem = ClusterTls.engineFiles(effective).problem();
           if (problem != null) {
-            throw new IllegalStateException("the cluster deployment runs Artery over TLS, but " + problem
-                + ": make a node's files with `prover-node keys` and set prover.tls.key-file, cert-file and "
-                + "ca-cert-file (ClusterTls.load), or set pekko.remote.artery.transport = tcp");
+            throw new IllegalStateException(
+                "the cluster deployment runs Artery over TLS, but "
+                    + problem
+                    + ": make a node's files with `prover-node keys` and set prover.tls.key-file, cert-file and "
+                    + "ca-cert-file (ClusterTls.load), or set pekko.remote.artery.transport = tcp");
           }
         }
         effective = withStatefulRole(effective);
@@ -391,18 +452,24 @@ public final class ProverNode implements AutoCloseable {
       List<NodeGuardian.WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {
         for (int i = 0; i < group.count(); i++) {
-          workers.add(new NodeGuardian.WorkerSpec(workerCatalog(catalog, group.taskTypes()), group.concurrency()));
+          workers.add(
+              new NodeGuardian.WorkerSpec(
+                  workerCatalog(catalog, group.taskTypes()), group.concurrency()));
         }
       }
       HttpSettings http = HttpSettings.fromConfig(effective);
-      // before anything starts: a refused configuration (e.g. a remote address without TLS) starts nothing
+      // before anything starts: a refused configuration (e.g. a remote address without TLS) starts
+      // nothing
       NodeEndpoints.Access access = http.enabled() ? NodeEndpoints.prepare(http) : null;
       CompletableFuture<NodeGuardian.Started> started = new CompletableFuture<>();
       ActorSystem<NodeGuardian.Command> system =
           ActorSystem.create(
-              NodeGuardian.create(deployment, catalog, plan, nodeId, workers, effective, started), name, effective);
+              NodeGuardian.create(deployment, catalog, plan, nodeId, workers, effective, started),
+              name,
+              effective);
       if (deployment == Deployment.CLUSTER) {
-        SerializationWarmUp.start(system, catalog); // while the node joins: its first messages then cost less
+        SerializationWarmUp.start(
+            system, catalog); // while the node joins: its first messages then cost less
       }
       List<String> roles = new ArrayList<>(List.of(QUEUE_ROLE));
       if (plan != null) {
@@ -411,7 +478,8 @@ public final class ProverNode implements AutoCloseable {
       if (!workers.isEmpty()) {
         roles.add("worker");
       }
-      ProverNode node = new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
+      ProverNode node =
+          new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
       if (http.enabled()) {
         try {
           node.startHttp(http, access);
@@ -425,12 +493,14 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
-   * Adds the role {@code stateful} to a node with role sequencer or queue: the split-brain resolver counts only
-   * those nodes ({@code keep-majority.role} in cluster.conf), so stateless workers never outvote them.
+   * Adds the role {@code stateful} to a node with role sequencer or queue: the split-brain resolver
+   * counts only those nodes ({@code keep-majority.role} in cluster.conf), so stateless workers
+   * never outvote them.
    */
   static Config withStatefulRole(Config config) {
     List<String> roles = new ArrayList<>(config.getStringList("pekko.cluster.roles"));
-    if ((roles.contains(SEQUENCER_ROLE) || roles.contains(QUEUE_ROLE)) && !roles.contains(STATEFUL_ROLE)) {
+    if ((roles.contains(SEQUENCER_ROLE) || roles.contains(QUEUE_ROLE))
+        && !roles.contains(STATEFUL_ROLE)) {
       roles.add(STATEFUL_ROLE);
       return config.withValue("pekko.cluster.roles", ConfigValueFactory.fromIterable(roles));
     }
@@ -455,8 +525,8 @@ public final class ProverNode implements AutoCloseable {
   public static final String SEQUENCER_ROLE = "sequencer";
 
   /**
-   * Added by {@link Builder#start} to every node with role sequencer or queue: the nodes that hold state, the only
-   * ones the split-brain resolver counts and the ones that down dead worker nodes.
+   * Added by {@link Builder#start} to every node with role sequencer or queue: the nodes that hold
+   * state, the only ones the split-brain resolver counts and the ones that down dead worker nodes.
    */
   public static final String STATEFUL_ROLE = "stateful";
 }

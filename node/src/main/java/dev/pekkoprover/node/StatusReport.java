@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * What {@code GET /status} answers, as JSON (Jackson writes these records field by field, in this order), and what
- * {@code prover-node status} prints as tables. A page may poll it: fields are only ever added, a change of meaning
- * gets a new {@link #version}. The README's "Status API" section documents every field.
+ * What {@code GET /status} answers, as JSON (Jackson writes these records field by field, in this
+ * order), and what {@code prover-node status} prints as tables. A page may poll it: fields are only
+ * ever added, a change of meaning gets a new {@link #version}. The README's "Status API" section
+ * documents every field.
  *
  * @param version {@link #VERSION}
  * @param generatedAt when the node put it together (ISO-8601, UTC)
@@ -22,10 +23,11 @@ import java.util.Locale;
  * @param queues each task type's queue
  * @param flows the sequencer's flows (found from any node through the receptionist)
  * @param recentFailures the queue's and the sequencer's last failures, newest first
- * @param autoscale per worker class, the outstanding work and the workers needed (computed now from the queue's
- *     counters, with the mean run time of all runs; the exported metric uses the last window's)
- * @param problems why parts are missing or partial (no answer from the queue or sequencer in time); empty when
- *     complete
+ * @param autoscale per worker class, the outstanding work and the workers needed (computed now from
+ *     the queue's counters, with the mean run time of all runs; the exported metric uses the last
+ *     window's)
+ * @param problems why parts are missing or partial (no answer from the queue or sequencer in time);
+ *     empty when complete
  */
 public record StatusReport(
     int version,
@@ -52,7 +54,8 @@ public record StatusReport(
   /**
    * @param address {@code host:port} in a cluster, the actor system's name in one JVM
    * @param roles the node's roles (sequencer, queue, worker)
-   * @param memberStatus the cluster member status (Joining, Up, Leaving, ...), {@code local} in one JVM
+   * @param memberStatus the cluster member status (Joining, Up, Leaving, ...), {@code local} in one
+   *     JVM
    * @param ready what {@code /health/ready} answers
    * @param readyReason why it is not ready, or null
    */
@@ -69,7 +72,8 @@ public record StatusReport(
    * @param restarts new incarnations the queue saw
    * @param lastHeardSecondsAgo since its last announcement, load report or result
    * @param reachable false while its node is unreachable
-   * @param refused why the queue gives it no work (its task catalog or keys differ from the queue's), or null
+   * @param refused why the queue gives it no work (its task catalog or keys differ from the
+   *     queue's), or null
    */
   public record WorkerRow(
       String id,
@@ -94,10 +98,10 @@ public record StatusReport(
    * @param meanRunSeconds mean run time of its completed tasks, null before the first
    * @param oldestPendingSeconds how long its longest-waiting task has waited
    * @param runs completed tasks whose run was timed (results from the worker that held the task)
-   * @param runSecondsTotal their runs added up: the change between two reports over the change of {@code runs} is
-   *     the mean run of the tasks completed in between (what the dashboard charts)
-   * @param waitSecondsTotal the same tasks' waits (enqueue or last put-back to dispatch) added up; stays 0 with
-   *     {@code prover.metrics.enabled = off}, where waits are not timed
+   * @param runSecondsTotal their runs added up: the change between two reports over the change of
+   *     {@code runs} is the mean run of the tasks completed in between (what the dashboard charts)
+   * @param waitSecondsTotal the same tasks' waits (enqueue or last put-back to dispatch) added up;
+   *     stays 0 with {@code prover.metrics.enabled = off}, where waits are not timed
    */
   public record QueueRow(
       String taskType,
@@ -123,69 +127,150 @@ public record StatusReport(
    * @param list running flows, longest-running first
    */
   public record FlowsInfo(
-      boolean available, String runId, boolean started, int running, long completed, long failed,
+      boolean available,
+      String runId,
+      boolean started,
+      int running,
+      long completed,
+      long failed,
       List<FlowRow> list) {
 
     static final FlowsInfo UNAVAILABLE = new FlowsInfo(false, null, false, 0, 0, 0, List.of());
   }
 
   /** Progress of one flow: tasks its logic pushed so far and those whose outcome came back. */
-  public record FlowRow(String flowId, long tasksPushed, long tasksAnswered, double runningSeconds) {}
+  public record FlowRow(
+      String flowId, long tasksPushed, long tasksAnswered, double runningSeconds) {}
 
   /**
    * @param at ISO-8601
    * @param kind failed, rejected, retrying, put back, flow failed
    */
   public record FailureRow(
-      String at, String kind, String taskType, String taskId, String flowId, String workerId, String reason) {}
+      String at,
+      String kind,
+      String taskType,
+      String taskId,
+      String flowId,
+      String workerId,
+      String reason) {}
 
   /** One worker class's demand, as the autoscaling metric has it. */
   public record ClassRow(
-      String workerClass, List<String> types, int workers, double outstandingWorkerSeconds, int workersNeeded) {}
+      String workerClass,
+      List<String> types,
+      int workers,
+      double outstandingWorkerSeconds,
+      int workersNeeded) {}
 
-  /** The report from what the node gathered; {@code fleet} or {@code flows} null when they did not answer. */
-  static StatusReport of(NodeInfo node, FleetView fleet, FlowsView flows, List<AutoscaleSignal.Demand> demands,
+  /**
+   * The report from what the node gathered; {@code fleet} or {@code flows} null when they did not
+   * answer.
+   */
+  static StatusReport of(
+      NodeInfo node,
+      FleetView fleet,
+      FlowsView flows,
+      List<AutoscaleSignal.Demand> demands,
       List<String> problems) {
     List<WorkerRow> workers = new ArrayList<>();
     List<QueueRow> queues = new ArrayList<>();
     List<List<RecentFailure>> failures = new ArrayList<>();
     if (fleet != null) {
       for (FleetView.WorkerView w : fleet.workers()) {
-        workers.add(new WorkerRow(w.workerId(), w.node(),
-            w.state() == null ? "unknown" : w.state().name().toLowerCase(Locale.ROOT), w.servedTypes(),
-            w.configuredTypes(), w.capacity(), w.inFlight(), w.done(), w.failed(), w.restarts(),
-            w.lastHeardMillisAgo() / 1000.0, w.reachable(), w.refused()));
+        workers.add(
+            new WorkerRow(
+                w.workerId(),
+                w.node(),
+                w.state() == null ? "unknown" : w.state().name().toLowerCase(Locale.ROOT),
+                w.servedTypes(),
+                w.configuredTypes(),
+                w.capacity(),
+                w.inFlight(),
+                w.done(),
+                w.failed(),
+                w.restarts(),
+                w.lastHeardMillisAgo() / 1000.0,
+                w.reachable(),
+                w.refused()));
       }
-      fleet.types().forEach((type, view) -> {
-        QueueStats.TypeStats c = view.counts();
-        queues.add(new QueueRow(type, c.pending(), c.inFlight(), c.completed(), c.failed(), c.retried(),
-            c.redelivered(), c.declined(), c.lost(), c.leaseOverruns(), c.rejected(), view.workers(),
-            view.runs() == 0 ? null : view.meanRunSeconds(), view.oldestPendingMillis() / 1000.0, view.runs(),
-            view.runNanos() / 1e9, view.waitNanos() / 1e9));
-      });
+      fleet
+          .types()
+          .forEach(
+              (type, view) -> {
+                QueueStats.TypeStats c = view.counts();
+                queues.add(
+                    new QueueRow(
+                        type,
+                        c.pending(),
+                        c.inFlight(),
+                        c.completed(),
+                        c.failed(),
+                        c.retried(),
+                        c.redelivered(),
+                        c.declined(),
+                        c.lost(),
+                        c.leaseOverruns(),
+                        c.rejected(),
+                        view.workers(),
+                        view.runs() == 0 ? null : view.meanRunSeconds(),
+                        view.oldestPendingMillis() / 1000.0,
+                        view.runs(),
+                        view.runNanos() / 1e9,
+                        view.waitNanos() / 1e9));
+              });
       failures.add(fleet.recentFailures());
     }
     FlowsInfo flowsInfo = FlowsInfo.UNAVAILABLE;
     if (flows != null) {
       List<FlowRow> rows = new ArrayList<>();
       for (FlowsView.FlowProgress p : flows.flows()) {
-        rows.add(new FlowRow(p.flowId(), p.tasksPushed(), p.tasksAnswered(), p.runningMillis() / 1000.0));
+        rows.add(
+            new FlowRow(
+                p.flowId(), p.tasksPushed(), p.tasksAnswered(), p.runningMillis() / 1000.0));
       }
-      flowsInfo = new FlowsInfo(true, flows.runId(), flows.started(), flows.running(), flows.completed(),
-          flows.failed(), rows);
+      flowsInfo =
+          new FlowsInfo(
+              true,
+              flows.runId(),
+              flows.started(),
+              flows.running(),
+              flows.completed(),
+              flows.failed(),
+              rows);
       failures.add(flows.recentFailures());
     }
     List<FailureRow> failureRows = new ArrayList<>();
     for (RecentFailure f : RecentFailure.newest(failures, RecentFailure.KEEP)) {
-      failureRows.add(new FailureRow(Instant.ofEpochMilli(f.atEpochMillis()).toString(), f.kind(), f.taskType(),
-          f.taskId(), f.flowId(), f.workerId(), f.reason()));
+      failureRows.add(
+          new FailureRow(
+              Instant.ofEpochMilli(f.atEpochMillis()).toString(),
+              f.kind(),
+              f.taskType(),
+              f.taskId(),
+              f.flowId(),
+              f.workerId(),
+              f.reason()));
     }
     List<ClassRow> classes = new ArrayList<>();
     for (AutoscaleSignal.Demand d : demands) {
-      classes.add(new ClassRow(d.workerClass(), d.types(), d.workers(), d.outstandingWorkerSeconds(),
-          d.workersNeeded()));
+      classes.add(
+          new ClassRow(
+              d.workerClass(),
+              d.types(),
+              d.workers(),
+              d.outstandingWorkerSeconds(),
+              d.workersNeeded()));
     }
-    return new StatusReport(VERSION, Instant.now().toString(), node, workers, queues, flowsInfo, failureRows,
-        classes, List.copyOf(problems));
+    return new StatusReport(
+        VERSION,
+        Instant.now().toString(),
+        node,
+        workers,
+        queues,
+        flowsInfo,
+        failureRows,
+        classes,
+        List.copyOf(problems));
   }
 }

@@ -8,43 +8,59 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
- * The end of a node's actor system, with a deadline: waiting on {@code getWhenTerminated} alone can wait forever.
- * Pekko 1.7's Artery waits for its remoting streams without a deadline when the actor system terminates, and over TLS
- * a stream to a peer that was killed can stall it: seen in {@code ClusterProcessesIT} and {@code SequencerPauseIT}
- * on a loaded machine, where CoordinatedShutdown logged {@code phase [actor-system-terminate] timed out after 10000
- * milliseconds} and the node, its job done, never exited (upstream: apache/pekko#3317 bounds that wait in a later
- * Pekko; akka/akka-core#29162 for the TLS case). A process supervisor needs the exit code, so the launcher stops
- * waiting once the system has had its last shutdown phase's timeout and a margin to finish.
+ * The end of a node's actor system, with a deadline: waiting on {@code getWhenTerminated} alone can
+ * wait forever. Pekko 1.7's Artery waits for its remoting streams without a deadline when the actor
+ * system terminates, and over TLS a stream to a peer that was killed can stall it: seen in {@code
+ * ClusterProcessesIT} and {@code SequencerPauseIT} on a loaded machine, where CoordinatedShutdown
+ * logged {@code phase [actor-system-terminate] timed out after 10000 milliseconds} and the node,
+ * its job done, never exited (upstream: apache/pekko#3317 bounds that wait in a later Pekko;
+ * akka/akka-core#29162 for the TLS case). A process supervisor needs the exit code, so the launcher
+ * stops waiting once the system has had its last shutdown phase's timeout and a margin to finish.
  */
 public final class Termination {
-  /** Beyond the actor-system-terminate phase's own timeout (Pekko's 10 s), before we call the end stalled. */
+  /**
+   * Beyond the actor-system-terminate phase's own timeout (Pekko's 10 s), before we call the end
+   * stalled.
+   */
   public static final Duration MARGIN = Duration.ofSeconds(5);
 
   private Termination() {}
 
   /**
-   * Completes with true when the actor system has terminated, or with false when it has not within the
-   * actor-system-terminate phase's timeout plus {@link #MARGIN} after CoordinatedShutdown reached that phase (every
-   * earlier phase, the cluster leave included, has run by then). Call before the system starts shutting down: it adds
-   * a task to CoordinatedShutdown.
+   * Completes with true when the actor system has terminated, or with false when it has not within
+   * the actor-system-terminate phase's timeout plus {@link #MARGIN} after CoordinatedShutdown
+   * reached that phase (every earlier phase, the cluster leave included, has run by then). Call
+   * before the system starts shutting down: it adds a task to CoordinatedShutdown.
    */
   public static CompletableFuture<Boolean> of(ActorSystem<?> system) {
-    CompletableFuture<Boolean> ended = system.getWhenTerminated().toCompletableFuture().thenApply(done -> true);
-    Duration bound = system.settings().config()
-        .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout").plus(MARGIN);
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
-        "bound-the-wait-for-termination", () -> {
-          CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS)
-              .execute(() -> ended.complete(false));
-          return CompletableFuture.completedFuture(Done.getInstance());
-        });
+    CompletableFuture<Boolean> ended =
+        system.getWhenTerminated().toCompletableFuture().thenApply(done -> true);
+    Duration bound =
+        system
+            .settings()
+            .config()
+            .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout")
+            .plus(MARGIN);
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "bound-the-wait-for-termination",
+            () -> {
+              CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS)
+                  .execute(() -> ended.complete(false));
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
     return ended;
   }
 
   /** The line for a stalled end: what happened and that the process goes on without waiting. */
   public static String stalledLine(String node) {
-    return "the actor system of node " + node + " did not finish terminating within the actor-system-terminate "
-        + "phase's timeout + " + MARGIN.toSeconds() + " s (Pekko 1.7's remoting can wait without a deadline for a "
+    return "the actor system of node "
+        + node
+        + " did not finish terminating within the actor-system-terminate "
+        + "phase's timeout + "
+        + MARGIN.toSeconds()
+        + " s (Pekko 1.7's remoting can wait without a deadline for a "
         + "stream to a lost peer); the node is out of the cluster, so the process ends without waiting for it any longer";
   }
 }

@@ -20,15 +20,17 @@ import scala.Option;
 
 /**
  * Artery's TLS engines: Pekko's {@link RotatingKeysSSLEngineProvider} (PEM files re-read every
- * {@code ssl-context-cache-ttl}, peers checked by {@code PeerSubjectVerifier}), with one addition: a peer it refuses
- * is logged. Pekko drops a failed inbound TLS connection without a word (the refusing node's log stays empty while a
- * stranger retries every few seconds), and the joining side sees only a stream failure per retry. Here each refusal
- * becomes one WARN line on {@code dev.pekkoprover.node.TlsEngineProvider} naming the kind (no TLS at all, no or
- * another CA's certificate, a certificate of another cluster) and the fix, at most once per peer and kind every 10
- * minutes ({@link PeerRefusals}).
+ * {@code ssl-context-cache-ttl}, peers checked by {@code PeerSubjectVerifier}), with one addition:
+ * a peer it refuses is logged. Pekko drops a failed inbound TLS connection without a word (the
+ * refusing node's log stays empty while a stranger retries every few seconds), and the joining side
+ * sees only a stream failure per retry. Here each refusal becomes one WARN line on {@code
+ * dev.pekkoprover.node.TlsEngineProvider} naming the kind (no TLS at all, no or another CA's
+ * certificate, a certificate of another cluster) and the fix, at most once per peer and kind every
+ * 10 minutes ({@link PeerRefusals}).
  *
- * <p>An inbound engine is created before the connection's remote address is known (Pekko passes its own bind
- * address), so an inbound line names the peer by its certificate's subject when it sent one, not by address.
+ * <p>An inbound engine is created before the connection's remote address is known (Pekko passes its
+ * own bind address), so an inbound line names the peer by its certificate's subject when it sent
+ * one, not by address.
  */
 public final class TlsEngineProvider implements SSLEngineProvider {
   private static final Logger log = LoggerFactory.getLogger(TlsEngineProvider.class);
@@ -46,12 +48,15 @@ public final class TlsEngineProvider implements SSLEngineProvider {
 
   @Override
   public SSLEngine createServerSSLEngine(String hostname, int port) {
-    return new ReportingEngine(delegate.createServerSSLEngine(hostname, port), null, this::handshakeFailed);
+    return new ReportingEngine(
+        delegate.createServerSSLEngine(hostname, port), null, this::handshakeFailed);
   }
 
   @Override
   public SSLEngine createClientSSLEngine(String hostname, int port) {
-    return new ReportingEngine(delegate.createClientSSLEngine(hostname, port), hostname + ":" + port,
+    return new ReportingEngine(
+        delegate.createClientSSLEngine(hostname, port),
+        hostname + ":" + port,
         this::handshakeFailed);
   }
 
@@ -59,9 +64,16 @@ public final class TlsEngineProvider implements SSLEngineProvider {
   public Option<Throwable> verifyClientSession(String hostname, SSLSession session) {
     Option<Throwable> refused = delegate.verifyClientSession(hostname, session);
     if (refused.isDefined()) {
-      report("out " + hostname, "refused the TLS connection to " + hostname + ": its certificate ("
-          + subject(session) + ") does not name this node's cluster (" + refused.get().getMessage() + "): it is a "
-          + "node of another cluster under the same CA, or this node's certificate names the wrong cluster");
+      report(
+          "out " + hostname,
+          "refused the TLS connection to "
+              + hostname
+              + ": its certificate ("
+              + subject(session)
+              + ") does not name this node's cluster ("
+              + refused.get().getMessage()
+              + "): it is a "
+              + "node of another cluster under the same CA, or this node's certificate names the wrong cluster");
     }
     return refused;
   }
@@ -71,25 +83,47 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     Option<Throwable> refused = delegate.verifyServerSession(hostname, session);
     if (refused.isDefined()) {
       String peer = subject(session);
-      report("in " + peer, "refused a node's connection: its certificate (" + peer + ") does not name this "
-          + "node's cluster (" + refused.get().getMessage() + "): it is a node of another cluster under the same "
-          + "CA, or its certificate was issued with another --cluster-name");
+      report(
+          "in " + peer,
+          "refused a node's connection: its certificate ("
+              + peer
+              + ") does not name this "
+              + "node's cluster ("
+              + refused.get().getMessage()
+              + "): it is a node of another cluster under the same "
+              + "CA, or its certificate was issued with another --cluster-name");
     }
     return refused;
   }
 
-  /** Called once per engine whose handshake failed; {@code peer} is null for an inbound connection. */
+  /**
+   * Called once per engine whose handshake failed; {@code peer} is null for an inbound connection.
+   */
   private void handshakeFailed(String peer, SSLHandshakeFailure failure) {
     String reason = failure.reason();
     String kind = failure.kind();
-    // a handshake cut short without a refusal (a peer that died or closed mid-handshake) is no stranger: INFO
+    // a handshake cut short without a refusal (a peer that died or closed mid-handshake) is no
+    // stranger: INFO
     boolean refusal = !kind.equals(SSLHandshakeFailure.UNKNOWN);
     if (peer == null) {
-      String who = failure.peerSubject() == null ? "" : " (certificate " + failure.peerSubject() + ")";
-      report("in " + kind + " " + failure.peerSubject(), (refusal ? "refused a node's connection" : "an inbound TLS "
-          + "connection ended before its handshake completed") + who + ": " + kind + " [" + reason + "]", refusal);
+      String who =
+          failure.peerSubject() == null ? "" : " (certificate " + failure.peerSubject() + ")";
+      report(
+          "in " + kind + " " + failure.peerSubject(),
+          (refusal
+                  ? "refused a node's connection"
+                  : "an inbound TLS " + "connection ended before its handshake completed")
+              + who
+              + ": "
+              + kind
+              + " ["
+              + reason
+              + "]",
+          refusal);
     } else {
-      report("out " + peer + " " + kind, "TLS connection to " + peer + " failed: " + kind + " [" + reason + "]",
+      report(
+          "out " + peer + " " + kind,
+          "TLS connection to " + peer + " failed: " + kind + " [" + reason + "]",
           refusal);
     }
   }
@@ -111,7 +145,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     try {
       Certificate[] chain = session.getPeerCertificates();
       return chain.length > 0 && chain[0] instanceof X509Certificate x509
-          ? x509.getSubjectX500Principal().getName() : "none";
+          ? x509.getSubjectX500Principal().getName()
+          : "none";
     } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
       return "none";
     }
@@ -128,36 +163,48 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     static String kind(String reason, boolean inbound) {
       String text = reason.toLowerCase(java.util.Locale.ROOT);
       if (text.contains("unsupported or unrecognized ssl message") || text.contains("plaintext")) {
-        return inbound ? "it does not speak TLS (a node started with --no-tls?)"
+        return inbound
+            ? "it does not speak TLS (a node started with --no-tls?)"
             : "the peer does not speak TLS (started with --no-tls?)";
       }
-      if (text.contains("empty client certificate chain") || text.contains("certificate_required")) {
+      if (text.contains("empty client certificate chain")
+          || text.contains("certificate_required")) {
         return "it sent no certificate";
       }
-      if (text.contains("pkix") || text.contains("certification path") || text.contains("signature check failed")
+      if (text.contains("pkix")
+          || text.contains("certification path")
+          || text.contains("signature check failed")
           || text.contains("certpathvalidator")) {
-        return inbound ? "its certificate is not from this cluster's CA (ca.crt)"
+        return inbound
+            ? "its certificate is not from this cluster's CA (ca.crt)"
             : "the peer's certificate is not from this node's CA (ca.crt)";
       }
       if (text.contains("received fatal alert")) {
-        return inbound ? "the connecting peer ended the handshake: it does not trust this node's certificate "
-            + "(another CA?)"
+        return inbound
+            ? "the connecting peer ended the handshake: it does not trust this node's certificate "
+                + "(another CA?)"
             : "the peer refused this node's certificate: it is not from the cluster's CA, or expired";
       }
       if (text.contains("expired") || text.contains("not yet valid")) {
-        return inbound ? "its certificate is expired or not yet valid" : "a certificate is expired or not yet valid";
+        return inbound
+            ? "its certificate is expired or not yet valid"
+            : "a certificate is expired or not yet valid";
       }
       return UNKNOWN;
     }
 
-    /** A failure of no known kind: the peer closed or died mid-handshake, or an error we do not recognise. */
+    /**
+     * A failure of no known kind: the peer closed or died mid-handshake, or an error we do not
+     * recognise.
+     */
     static final String UNKNOWN = "TLS handshake failed";
   }
 
   /**
-   * An SSLEngine that passes every call to Pekko's and reports the first exception of a handshake that never
-   * finished (the TLS stage runs the JDK's certificate checks as delegated tasks; their failure is thrown from the
-   * next wrap or unwrap). Errors after the handshake (a closed connection) are not reported.
+   * An SSLEngine that passes every call to Pekko's and reports the first exception of a handshake
+   * that never finished (the TLS stage runs the JDK's certificate checks as delegated tasks; their
+   * failure is thrown from the next wrap or unwrap). Errors after the handshake (a closed
+   * connection) are not reported.
    */
   private static final class ReportingEngine extends SSLEngine {
     private final SSLEngine engine;
@@ -166,7 +213,10 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     private volatile boolean established;
     private volatile boolean reported;
 
-    ReportingEngine(SSLEngine engine, String peer, java.util.function.BiConsumer<String, SSLHandshakeFailure> report) {
+    ReportingEngine(
+        SSLEngine engine,
+        String peer,
+        java.util.function.BiConsumer<String, SSLHandshakeFailure> report) {
       super(engine.getPeerHost(), engine.getPeerPort());
       this.engine = engine;
       this.peer = peer;
@@ -196,7 +246,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
         }
         Certificate[] chain = session.getPeerCertificates();
         if (chain.length > 0 && chain[0] instanceof X509Certificate x509) {
-          return x509.getSubjectX500Principal().getName() + ", issued by "
+          return x509.getSubjectX500Principal().getName()
+              + ", issued by "
               + x509.getIssuerX500Principal().getName();
         }
         return null;
@@ -206,7 +257,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     }
 
     @Override
-    public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst) throws SSLException {
+    public SSLEngineResult wrap(ByteBuffer[] srcs, int offset, int length, ByteBuffer dst)
+        throws SSLException {
       try {
         return seen(engine.wrap(srcs, offset, length, dst));
       } catch (SSLException e) {
@@ -215,7 +267,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     }
 
     @Override
-    public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length) throws SSLException {
+    public SSLEngineResult unwrap(ByteBuffer src, ByteBuffer[] dsts, int offset, int length)
+        throws SSLException {
       try {
         return seen(engine.unwrap(src, dsts, offset, length));
       } catch (SSLException e) {
@@ -363,7 +416,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     }
 
     @Override
-    public void setHandshakeApplicationProtocolSelector(BiFunction<SSLEngine, List<String>, String> selector) {
+    public void setHandshakeApplicationProtocolSelector(
+        BiFunction<SSLEngine, List<String>, String> selector) {
       engine.setHandshakeApplicationProtocolSelector(selector);
     }
 

@@ -19,12 +19,14 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits for: to join the
- * cluster through its seeds (with the likely causes when none lets it in: Pekko's handshake with a seed of another
- * cluster name or a refused certificate fails without a word on the joining side), to be moved Up, or for a reachable node with role {@code queue} to be Up (until then its
- * workers and flows wait); one line when that wait ends, and one when the node is Up. The sharding region's own WARN
- * per retry is filtered out of the log (the launcher's log configuration: cluster-config's {@code PeerWaitRetryFilter}), so these lines are what an operator sees of
- * a missing peer.
+ * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits
+ * for: to join the cluster through its seeds (with the likely causes when none lets it in: Pekko's
+ * handshake with a seed of another cluster name or a refused certificate fails without a word on
+ * the joining side), to be moved Up, or for a reachable node with role {@code queue} to be Up
+ * (until then its workers and flows wait); one line when that wait ends, and one when the node is
+ * Up. The sharding region's own WARN per retry is filtered out of the log (the launcher's log
+ * configuration: cluster-config's {@code PeerWaitRetryFilter}), so these lines are what an operator
+ * sees of a missing peer.
  */
 public final class WaitingForPeers {
 
@@ -43,11 +45,15 @@ public final class WaitingForPeers {
     JOIN,
     UP,
     QUEUE,
-    /** Leaving, downed or removed: the node is going away, which its own lines say; no wait ends. */
+    /**
+     * Leaving, downed or removed: the node is going away, which its own lines say; no wait ends.
+     */
     GONE
   }
 
-  /** How often the condition is looked at: the precision of "every 5 s" and of the wait's length. */
+  /**
+   * How often the condition is looked at: the precision of "every 5 s" and of the wait's length.
+   */
   private static final Duration TICK = Duration.ofSeconds(1);
 
   private final ActorContext<Command> context;
@@ -55,13 +61,16 @@ public final class WaitingForPeers {
   private final Duration every;
   private final List<String> seeds;
   private final String self;
+
   /** This node's transport is TLS: a certificate may be why it cannot join. */
   private final boolean tls;
+
   private Wait waiting = Wait.NOTHING;
   private long waitingSince;
   private long lastReport;
   private boolean reported;
   private boolean up;
+
   /** This node's own MemberUp event came; {@link Cluster#selfMember} may show it Up only later. */
   private boolean selfUp;
 
@@ -71,7 +80,10 @@ public final class WaitingForPeers {
     this.every = every;
     this.seeds = seeds;
     this.self = ProverNode.hostPort(cluster.selfMember().address());
-    this.tls = "tls-tcp".equals(context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
+    this.tls =
+        "tls-tcp"
+            .equals(
+                context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
   }
 
   public static Behavior<Command> create(Config config) {
@@ -80,19 +92,31 @@ public final class WaitingForPeers {
     for (String seed : config.getStringList("pekko.cluster.seed-nodes")) {
       seeds.add(ProverNode.hostPort(AddressFromURIString.parse(seed)));
     }
-    return Behaviors.setup(context -> Behaviors.withTimers((TimerScheduler<Command> timers) -> {
-      context.setLoggerName(WaitingForPeers.class); // not a Pekko logger, kept at WARN
-      Cluster cluster = Cluster.get(context.getSystem());
-      cluster.subscriptions().tell(Subscribe.create(
-          context.messageAdapter(ClusterEvent.MemberEvent.class, ClusterChange::new), ClusterEvent.MemberEvent.class));
-      cluster.subscriptions().tell(Subscribe.create(
-          context.messageAdapter(ClusterEvent.ReachabilityEvent.class, ClusterChange::new),
-          ClusterEvent.ReachabilityEvent.class));
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
-      WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
-      watcher.look();
-      return watcher.watching();
-    }));
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                (TimerScheduler<Command> timers) -> {
+                  context.setLoggerName(WaitingForPeers.class); // not a Pekko logger, kept at WARN
+                  Cluster cluster = Cluster.get(context.getSystem());
+                  cluster
+                      .subscriptions()
+                      .tell(
+                          Subscribe.create(
+                              context.messageAdapter(
+                                  ClusterEvent.MemberEvent.class, ClusterChange::new),
+                              ClusterEvent.MemberEvent.class));
+                  cluster
+                      .subscriptions()
+                      .tell(
+                          Subscribe.create(
+                              context.messageAdapter(
+                                  ClusterEvent.ReachabilityEvent.class, ClusterChange::new),
+                              ClusterEvent.ReachabilityEvent.class));
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
+                  WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
+                  watcher.look();
+                  return watcher.watching();
+                }));
   }
 
   private Behavior<Command> watching() {
@@ -103,8 +127,9 @@ public final class WaitingForPeers {
   }
 
   /**
-   * The Up line goes out on this node's own MemberUp event: {@link Cluster#selfMember} is read from a view that another
-   * subscriber updates, and it lagged up to the next tick (a worker registered before its node said it was Up).
+   * The Up line goes out on this node's own MemberUp event: {@link Cluster#selfMember} is read from
+   * a view that another subscriber updates, and it lagged up to the next tick (a worker registered
+   * before its node said it was Up).
    */
   private Behavior<Command> onClusterChange(ClusterChange change) {
     if (change.event() instanceof ClusterEvent.MemberUp memberUp
@@ -126,7 +151,9 @@ public final class WaitingForPeers {
       waitingSince = now;
       lastReport = now;
       reported = false;
-    } else if (waiting != Wait.NOTHING && waiting != Wait.GONE && now - lastReport >= every.toNanos()) {
+    } else if (waiting != Wait.NOTHING
+        && waiting != Wait.GONE
+        && now - lastReport >= every.toNanos()) {
       context.getLog().info(waitingLine());
       lastReport = now;
       reported = true;
@@ -134,8 +161,13 @@ public final class WaitingForPeers {
     if (!up && (selfUp || selfMember.status() == MemberStatus.up())) {
       up = true;
       List<String> members = new ArrayList<>();
-      cluster.state().getMembers().forEach(member -> members.add(ProverNode.hostPort(member.address())));
-      context.getLog().info("node {} is Up in the cluster of {} member(s): {}", self, members.size(), members);
+      cluster
+          .state()
+          .getMembers()
+          .forEach(member -> members.add(ProverNode.hostPort(member.address())));
+      context
+          .getLog()
+          .info("node {} is Up in the cluster of {} member(s): {}", self, members.size(), members);
     }
     return Behaviors.same();
   }
@@ -156,31 +188,49 @@ public final class WaitingForPeers {
     }
     ClusterEvent.CurrentClusterState state = cluster.state();
     Set<Member> unreachable = state.getUnreachable();
-    boolean queueUp = StreamSupport.stream(state.getMembers().spliterator(), false)
-        .anyMatch(member -> member.hasRole(ProverNode.QUEUE_ROLE) && member.status() == MemberStatus.up()
-            && !unreachable.contains(member));
+    boolean queueUp =
+        StreamSupport.stream(state.getMembers().spliterator(), false)
+            .anyMatch(
+                member ->
+                    member.hasRole(ProverNode.QUEUE_ROLE)
+                        && member.status() == MemberStatus.up()
+                        && !unreachable.contains(member));
     return queueUp ? Wait.NOTHING : Wait.QUEUE;
   }
 
   private String waitingLine() {
     long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
     return switch (waiting) {
-      case JOIN -> seeds.isEmpty()
-          ? String.format("node %s waiting to join the cluster for %d s; no seed nodes configured "
-              + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds", self, seconds)
-          : String.format("node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet. "
-              + "Likely causes: no seed is running or --seeds has a wrong address; the seeds run with another "
-              + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
-              + "a restarted node also waits until its previous incarnation is removed",
-              self, context.getSystem().name(), seeds, seconds, tls
-                  ? "this node's certificate is not from the cluster's CA or names another cluster (the seeds log "
-                      + "'refused a node's connection'; make it with `prover-node keys --ca <the cluster's CA dir>`);"
-                  : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
-                      + "does not speak TLS'), give --tls;");
-      case UP -> String.format("node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
-          + "once every node is reachable or downed", self, seconds, cluster.selfMember().status());
-      case QUEUE -> String.format("no node with role queue is up for %d s: this node's workers and flows wait; "
-          + "start one with --roles queue", seconds);
+      case JOIN ->
+          seeds.isEmpty()
+              ? String.format(
+                  "node %s waiting to join the cluster for %d s; no seed nodes configured "
+                      + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds",
+                  self, seconds)
+              : String.format(
+                  "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet. "
+                      + "Likely causes: no seed is running or --seeds has a wrong address; the seeds run with another "
+                      + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
+                      + "a restarted node also waits until its previous incarnation is removed",
+                  self,
+                  context.getSystem().name(),
+                  seeds,
+                  seconds,
+                  tls
+                      ? "this node's certificate is not from the cluster's CA or names another cluster (the seeds log "
+                          + "'refused a node's connection'; make it with `prover-node keys --ca <the cluster's CA dir>`);"
+                      : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
+                          + "does not speak TLS'), give --tls;");
+      case UP ->
+          String.format(
+              "node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
+                  + "once every node is reachable or downed",
+              self, seconds, cluster.selfMember().status());
+      case QUEUE ->
+          String.format(
+              "no node with role queue is up for %d s: this node's workers and flows wait; "
+                  + "start one with --roles queue",
+              seconds);
       case NOTHING, GONE -> "";
     };
   }
@@ -190,8 +240,10 @@ public final class WaitingForPeers {
     return switch (wait) {
       case JOIN -> String.format("node %s joined the cluster after waiting %d s", self, seconds);
       case UP -> String.format("node %s waited %d s to be moved Up", self, seconds);
-      case QUEUE -> String.format("a node with role queue is up after %d s of waiting: workers and flows go on",
-          seconds);
+      case QUEUE ->
+          String.format(
+              "a node with role queue is up after %d s of waiting: workers and flows go on",
+              seconds);
       case NOTHING, GONE -> "";
     };
   }

@@ -4,8 +4,8 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * Workers of one kind on a node: how many, which task types they serve (by name; empty means every type in the
- * node's catalog) and how many tasks each holds at once.
+ * Workers of one kind on a node: how many, which task types they serve (by name; empty means every
+ * type in the node's catalog) and how many tasks each holds at once.
  */
 public record WorkerGroup(int count, List<String> taskTypes, int concurrency) {
   public WorkerGroup {

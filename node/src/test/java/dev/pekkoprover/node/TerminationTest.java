@@ -12,12 +12,17 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.Test;
 
-/** The launcher's wait for a node's end is bounded, also when the actor system's termination stalls. */
+/**
+ * The launcher's wait for a node's end is bounded, also when the actor system's termination stalls.
+ */
 class TerminationTest {
 
   private static ActorSystem<Void> system() {
-    return ActorSystem.create(Behaviors.empty(), "termination",
-        ConfigFactory.parseString("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout = 1s")
+    return ActorSystem.create(
+        Behaviors.empty(),
+        "termination",
+        ConfigFactory.parseString(
+                "pekko.coordinated-shutdown.phases.actor-system-terminate.timeout = 1s")
             .withFallback(ConfigFactory.load()));
   }
 
@@ -35,20 +40,26 @@ class TerminationTest {
     CompletableFuture<Boolean> ended = Termination.of(system);
     CountDownLatch release = new CountDownLatch(1);
     // a termination callback that does not return stands for a remoting stream that never completes
-    system.classicSystem().registerOnTermination(() -> {
-      try {
-        release.await(60, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    system
+        .classicSystem()
+        .registerOnTermination(
+            () -> {
+              try {
+                release.await(60, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     long start = System.nanoTime();
     system.terminate();
     assertEquals(false, ended.get(30, TimeUnit.SECONDS), "the end is called stalled");
     long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    assertTrue(waitedMillis >= Termination.MARGIN.toMillis() + 1000 - 100,
+    assertTrue(
+        waitedMillis >= Termination.MARGIN.toMillis() + 1000 - 100,
         "not before the phase's 1 s and the margin: " + waitedMillis + " ms");
-    assertFalse(system.getWhenTerminated().toCompletableFuture().isDone(), "the system was still terminating");
+    assertFalse(
+        system.getWhenTerminated().toCompletableFuture().isDone(),
+        "the system was still terminating");
     release.countDown();
     system.getWhenTerminated().toCompletableFuture().get(20, TimeUnit.SECONDS);
   }

@@ -4,16 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-/** The refusal line a failed handshake gets names its likely cause (the engine's SSLException says it cryptically). */
+/**
+ * The refusal line a failed handshake gets names its likely cause (the engine's SSLException says
+ * it cryptically).
+ */
 class TlsEngineProviderTest {
 
   @Test
   void handshakeErrorsAreNamedByTheirLikelyCause() {
-    assertEquals("it does not speak TLS (a node started with --no-tls?)",
-        TlsEngineProvider.SSLHandshakeFailure.kind("Unrecognized SSL message, plaintext connection?", true));
-    assertEquals("its certificate is not from this cluster's CA (ca.crt)",
-        TlsEngineProvider.SSLHandshakeFailure.kind("PKIX path validation failed: signature check failed", true));
-    assertEquals("it sent no certificate",
+    assertEquals(
+        "it does not speak TLS (a node started with --no-tls?)",
+        TlsEngineProvider.SSLHandshakeFailure.kind(
+            "Unrecognized SSL message, plaintext connection?", true));
+    assertEquals(
+        "its certificate is not from this cluster's CA (ca.crt)",
+        TlsEngineProvider.SSLHandshakeFailure.kind(
+            "PKIX path validation failed: signature check failed", true));
+    assertEquals(
+        "it sent no certificate",
         TlsEngineProvider.SSLHandshakeFailure.kind("Empty client certificate chain", true));
   }
 }

@@ -12,16 +12,18 @@ import java.math.BigInteger;
 import java.util.Set;
 
 /**
- * Jackson (de)serialiser for the {@code Object}-typed fields that carry task inputs and results. It writes {@code
- * [className, value]} and, when reading, accepts only classes that implement {@link CborSerializable} or a few plain
- * JDK value types: Pekko forbids Jackson's class-name polymorphism because it lets a peer instantiate any class, and
- * this keeps that door shut while letting users plug in their own records.
+ * Jackson (de)serialiser for the {@code Object}-typed fields that carry task inputs and results. It
+ * writes {@code [className, value]} and, when reading, accepts only classes that implement {@link
+ * CborSerializable} or a few plain JDK value types: Pekko forbids Jackson's class-name polymorphism
+ * because it lets a peer instantiate any class, and this keeps that door shut while letting users
+ * plug in their own records.
  */
 public final class AnyValue {
   private AnyValue() {}
 
   private static final Set<Class<?>> JDK_VALUES =
-      Set.of(String.class, Long.class, Integer.class, Boolean.class, Double.class, BigInteger.class);
+      Set.of(
+          String.class, Long.class, Integer.class, Boolean.class, Double.class, BigInteger.class);
 
   /** True when a value of this class may travel as a task input or result. */
   public static boolean isAllowed(Class<?> type) {
@@ -36,7 +38,8 @@ public final class AnyValue {
     }
 
     @Override
-    public void serialize(Object value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+    public void serialize(Object value, JsonGenerator gen, SerializerProvider provider)
+        throws IOException {
       if (!isAllowed(value.getClass())) {
         throw new IllegalArgumentException(
             value.getClass().getName()
@@ -83,12 +86,15 @@ public final class AnyValue {
         try {
           type = Class.forName(className, false, Thread.currentThread().getContextClassLoader());
         } catch (ClassNotFoundException again) {
-          throw ctxt.weirdStringException(className, Object.class, "task value class is not on this node's classpath");
+          throw ctxt.weirdStringException(
+              className, Object.class, "task value class is not on this node's classpath");
         }
       }
       if (!isAllowed(type)) {
         throw ctxt.weirdStringException(
-            className, Object.class, "task value class does not implement CborSerializable; refused");
+            className,
+            Object.class,
+            "task value class does not implement CborSerializable; refused");
       }
       return type;
     }

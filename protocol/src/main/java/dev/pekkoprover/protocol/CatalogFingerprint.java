@@ -17,21 +17,26 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * What a worker was built and registered with: the version of every task type it is configured for, and a digest of
- * the registration parameters (verification keys) it took. The queue compares it with its own catalog before it
- * hands the worker any work, so that a worker of another build (a mixed-version rollout) or with other circuits is
- * refused rather than failing proofs at random. The rule comes from Scroll's coordinator, which refuses a prover
- * whose version or verifying keys differ.
+ * What a worker was built and registered with: the version of every task type it is configured for,
+ * and a digest of the registration parameters (verification keys) it took. The queue compares it
+ * with its own catalog before it hands the worker any work, so that a worker of another build (a
+ * mixed-version rollout) or with other circuits is refused rather than failing proofs at random.
+ * The rule comes from Scroll's coordinator, which refuses a prover whose version or verifying keys
+ * differ.
  *
- * @param versions task type name -> {@link TaskType#version()}, sorted by name (registration included)
- * @param digest the first 16 hex digits of the SHA-256 of {@code versions} (for logs and the fleet view)
- * @param keysDigest the first 16 hex digits of the SHA-256 of the registration parameters ({@link #keysDigestOf}),
- *     or null while the worker is Unprepared
- * @param keysRun the sequencer run whose registration task gave it those parameters, or null while Unprepared: keys
- *     are out of date only when a newer run has other keys (a digest that differs within one run would be a digest
- *     that is not deterministic, and must not make workers register again and again)
+ * @param versions task type name -> {@link TaskType#version()}, sorted by name (registration
+ *     included)
+ * @param digest the first 16 hex digits of the SHA-256 of {@code versions} (for logs and the fleet
+ *     view)
+ * @param keysDigest the first 16 hex digits of the SHA-256 of the registration parameters ({@link
+ *     #keysDigestOf}), or null while the worker is Unprepared
+ * @param keysRun the sequencer run whose registration task gave it those parameters, or null while
+ *     Unprepared: keys are out of date only when a newer run has other keys (a digest that differs
+ *     within one run would be a digest that is not deterministic, and must not make workers
+ *     register again and again)
  */
-public record CatalogFingerprint(TreeMap<String, String> versions, String digest, String keysDigest, String keysRun)
+public record CatalogFingerprint(
+    TreeMap<String, String> versions, String digest, String keysDigest, String keysRun)
     implements CborSerializable {
 
   public CatalogFingerprint {
@@ -48,15 +53,18 @@ public record CatalogFingerprint(TreeMap<String, String> versions, String digest
     return new CatalogFingerprint(versions, sha256Hex(versions.toString()), null, null);
   }
 
-  /** The same catalog, registered by a task of {@code runId} with parameters of digest {@code keys}. */
+  /**
+   * The same catalog, registered by a task of {@code runId} with parameters of digest {@code keys}.
+   */
   public CatalogFingerprint registeredWith(String runId, String keys) {
     return new CatalogFingerprint(versions, digest, keys, runId);
   }
 
   /**
-   * The digest of registration parameters as the queue and the worker both compute it: the parameters written as JSON
-   * with properties and map keys sorted, so that the same value gives the same digest on every node (a record that
-   * crossed a node is read back into the same record). Null for null parameters.
+   * The digest of registration parameters as the queue and the worker both compute it: the
+   * parameters written as JSON with properties and map keys sorted, so that the same value gives
+   * the same digest on every node (a record that crossed a node is read back into the same record).
+   * Null for null parameters.
    *
    * @throws IllegalArgumentException when the parameters cannot be written as JSON
    */
@@ -68,20 +76,26 @@ public record CatalogFingerprint(TreeMap<String, String> versions, String digest
       return sha256Hex(CANONICAL_JSON.writeValueAsString(parameters));
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException(
-          "registration parameters of class " + parameters.getClass().getName() + " cannot be written as JSON: "
-              + e.getOriginalMessage(), e);
+          "registration parameters of class "
+              + parameters.getClass().getName()
+              + " cannot be written as JSON: "
+              + e.getOriginalMessage(),
+          e);
     }
   }
 
   /**
-   * How this (a worker's) catalog differs from {@code reference} (the queue's), for the types in {@code configured}
-   * (those the worker is configured for; all of its types when null): one phrase per difference, such as {@code
-   * "StateTransitionTask version 2 (queue has 1)"} or {@code "type 'x' (unknown to the queue)"}; empty when they
-   * match. A type the queue has and the worker does not is no difference: a worker serves a subset.
+   * How this (a worker's) catalog differs from {@code reference} (the queue's), for the types in
+   * {@code configured} (those the worker is configured for; all of its types when null): one phrase
+   * per difference, such as {@code "StateTransitionTask version 2 (queue has 1)"} or {@code "type
+   * 'x' (unknown to the queue)"}; empty when they match. A type the queue has and the worker does
+   * not is no difference: a worker serves a subset.
    */
-  public List<String> differencesFrom(Map<String, String> reference, Collection<String> configured) {
+  public List<String> differencesFrom(
+      Map<String, String> reference, Collection<String> configured) {
     List<String> differences = new ArrayList<>();
-    Collection<String> names = configured == null ? versions.keySet() : new java.util.TreeSet<>(configured);
+    Collection<String> names =
+        configured == null ? versions.keySet() : new java.util.TreeSet<>(configured);
     for (String name : names) {
       String mine = versions.get(name);
       String theirs = reference.get(name);
@@ -96,14 +110,16 @@ public record CatalogFingerprint(TreeMap<String, String> versions, String digest
     return differences;
   }
 
-  private static final ObjectMapper CANONICAL_JSON = JsonMapper.builder()
-      .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
-      .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
-      .build();
+  private static final ObjectMapper CANONICAL_JSON =
+      JsonMapper.builder()
+          .enable(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY)
+          .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
+          .build();
 
   private static String sha256Hex(String text) {
     try {
-      byte[] hash = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      byte[] hash =
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(hash, 0, 8);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);

@@ -3,14 +3,16 @@ package dev.pekkoprover.protocol;
 import java.util.List;
 
 /**
- * The sequencer's flows, for the status API: counts, each running flow's progress and the recent failed flows.
+ * The sequencer's flows, for the status API: counts, each running flow's progress and the recent
+ * failed flows.
  *
  * @param runId the sequencer's run
  * @param started start-up is done (circuits compiled, registration loop running)
  * @param running flows running now (start-up flows aside)
  * @param completed flows that completed since the run started
  * @param failed flows that failed since the run started
- * @param flows the running flows, oldest first, at most {@link #LISTED}; each that did not answer in time is left out
+ * @param flows the running flows, oldest first, at most {@link #LISTED}; each that did not answer
+ *     in time is left out
  * @param recentFailures failed flows, newest first
  */
 public record FlowsView(
@@ -33,6 +35,7 @@ public record FlowsView(
    * @param tasksAnswered of those, tasks whose outcome came back
    * @param runningMillis since it started
    */
-  public record FlowProgress(String flowId, long tasksPushed, long tasksAnswered, long runningMillis)
+  public record FlowProgress(
+      String flowId, long tasksPushed, long tasksAnswered, long runningMillis)
       implements CborSerializable {}
 }

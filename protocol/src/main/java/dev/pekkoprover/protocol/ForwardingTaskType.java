@@ -1,8 +1,9 @@
 package dev.pekkoprover.protocol;
 
 /**
- * A task type that forwards everything to another one; extend it to decorate a type (count, time or drill it)
- * without changing its name, types or life cycle. Override {@link #compute} and call {@code super.compute}.
+ * A task type that forwards everything to another one; extend it to decorate a type (count, time or
+ * drill it) without changing its name, types or life cycle. Override {@link #compute} and call
+ * {@code super.compute}.
  */
 public abstract class ForwardingTaskType<I, R> implements TaskType<I, R> {
   private final TaskType<I, R> delegate;

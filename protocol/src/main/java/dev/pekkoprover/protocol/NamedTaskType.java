@@ -3,9 +3,9 @@ package dev.pekkoprover.protocol;
 import java.util.Objects;
 
 /**
- * The usual way to write a {@link TaskType}: name, input class and result class are given once, to the constructor,
- * and the subclass writes only what is its own ({@code compute}, and {@code prepare}, {@code isUnprepared} or
- * {@code runsInline} when it needs them).
+ * The usual way to write a {@link TaskType}: name, input class and result class are given once, to
+ * the constructor, and the subclass writes only what is its own ({@code compute}, and {@code
+ * prepare}, {@code isUnprepared} or {@code runsInline} when it needs them).
  *
  * <pre>{@code
  * public final class SquareTask extends NamedTaskType<Long, Long> {

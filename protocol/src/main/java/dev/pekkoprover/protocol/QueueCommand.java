@@ -7,9 +7,10 @@ import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Everything the task queue accepts. Sequencer and workers speak only this protocol, so they cannot tell the local
- * queue from the sharded one. Every message names the task type it is about, so that a front can route it to the
- * type's shard. Not sealed: a queue implementation adds its own private messages (timers, watch signals).
+ * Everything the task queue accepts. Sequencer and workers speak only this protocol, so they cannot
+ * tell the local queue from the sharded one. Every message names the task type it is about, so that
+ * a front can route it to the type's shard. Not sealed: a queue implementation adds its own private
+ * messages (timers, watch signals).
  */
 public interface QueueCommand extends CborSerializable {
 
@@ -21,9 +22,10 @@ public interface QueueCommand extends CborSerializable {
   // ---- flow -> queue ----
 
   /**
-   * Adds tasks at the tail of their type's queue. Several tasks travel in one message so that a flow's fan-out is
-   * one send, not thousands. Each task's outcome goes to {@code replyTo}; a task the queue refuses (unknown type,
-   * oversized payload) comes back as {@link TaskOutcome.Rejected} at once.
+   * Adds tasks at the tail of their type's queue. Several tasks travel in one message so that a
+   * flow's fan-out is one send, not thousands. Each task's outcome goes to {@code replyTo}; a task
+   * the queue refuses (unknown type, oversized payload) comes back as {@link TaskOutcome.Rejected}
+   * at once.
    */
   record Enqueue(List<TaskEnvelope> tasks, ActorRef<TaskOutcome> replyTo) implements QueueCommand {
     @Override
@@ -32,15 +34,19 @@ public interface QueueCommand extends CborSerializable {
     }
   }
 
-  /** Drops the pending tasks of a flow that has finished or failed; tasks in flight finish and are ignored. */
+  /**
+   * Drops the pending tasks of a flow that has finished or failed; tasks in flight finish and are
+   * ignored.
+   */
   record CancelFlow(String flowId) implements QueueCommand {}
 
   /**
-   * What a worker must match in the run whose registration task was just offered: the task type versions of the
-   * sequencer's build and the digest of the run's registration parameters. In a cluster the queue front that takes
-   * the registration offer (the sequencer's node's, of the sequencer's build) sends it to every queue entity, so that
-   * each judges workers against the sequencer's catalog rather than that of whichever node hosts it, and knows the
-   * run's keys although only the registration type's entity holds the offer.
+   * What a worker must match in the run whose registration task was just offered: the task type
+   * versions of the sequencer's build and the digest of the run's registration parameters. In a
+   * cluster the queue front that takes the registration offer (the sequencer's node's, of the
+   * sequencer's build) sends it to every queue entity, so that each judges workers against the
+   * sequencer's catalog rather than that of whichever node hosts it, and knows the run's keys
+   * although only the registration type's entity holds the offer.
    *
    * @param versions task type name -> version, as in {@link CatalogFingerprint#versions()}
    * @param keysDigest {@link CatalogFingerprint#keysDigestOf} of the run's registration parameters
@@ -51,16 +57,17 @@ public interface QueueCommand extends CborSerializable {
   // ---- worker -> queue ----
 
   /**
-   * A worker says which task types it serves now and how many tasks it can hold at once. Sent at every state change
-   * (Unprepared, Registered, Ready) and every {@code announce-interval}. A new {@code incarnation} for a known worker
-   * means it restarted: whatever it held is put back.
+   * A worker says which task types it serves now and how many tasks it can hold at once. Sent at
+   * every state change (Unprepared, Registered, Ready) and every {@code announce-interval}. A new
+   * {@code incarnation} for a known worker means it restarted: whatever it held is put back.
    *
-   * @param state its life-cycle state, for the fleet view and metrics (null from a sender that does not say)
-   * @param configuredTypes every type it is configured for, which it serves once Ready (registration aside): its
-   *     worker class, the unit the autoscaling signal counts in
-   * @param fingerprint the versions of its types and the digest of the keys it registered with; the queue gives a
-   *     worker whose catalog differs from its own no work at all. Null from a sender that does not say (tests of the
-   *     queue alone): not checked
+   * @param state its life-cycle state, for the fleet view and metrics (null from a sender that does
+   *     not say)
+   * @param configuredTypes every type it is configured for, which it serves once Ready
+   *     (registration aside): its worker class, the unit the autoscaling signal counts in
+   * @param fingerprint the versions of its types and the digest of the keys it registered with; the
+   *     queue gives a worker whose catalog differs from its own no work at all. Null from a sender
+   *     that does not say (tests of the queue alone): not checked
    */
   record WorkerServes(
       ActorRef<WorkerCommand> worker,
@@ -73,48 +80,72 @@ public interface QueueCommand extends CborSerializable {
       CatalogFingerprint fingerprint)
       implements QueueCommand {
 
-    /** An announcement that does not say its state; its configured types are those it serves now. */
+    /**
+     * An announcement that does not say its state; its configured types are those it serves now.
+     */
     public WorkerServes(
-        ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity) {
+        ActorRef<WorkerCommand> worker,
+        String workerId,
+        String incarnation,
+        Set<String> taskTypes,
+        int capacity) {
       this(worker, workerId, incarnation, taskTypes, capacity, null, taskTypes, null);
     }
 
     /** An announcement without a fingerprint: its catalog is not checked. */
     public WorkerServes(
-        ActorRef<WorkerCommand> worker, String workerId, String incarnation, Set<String> taskTypes, int capacity,
-        WorkerState state, Set<String> configuredTypes) {
+        ActorRef<WorkerCommand> worker,
+        String workerId,
+        String incarnation,
+        Set<String> taskTypes,
+        int capacity,
+        WorkerState state,
+        Set<String> configuredTypes) {
       this(worker, workerId, incarnation, taskTypes, capacity, state, configuredTypes, null);
     }
   }
 
   /**
-   * What a worker holds now: the tasks it is running and those it was handed beyond its free slots, which it starts
-   * as slots free up (in a cluster each task type's queue is its own entity and decides alone, so two entities may
-   * hand a worker its last free slot at once; the worker keeps the second task rather than bouncing it). Sent to the
-   * worker's queue when that set changes (only where {@code prover.worker} is told the queue is sharded) and every
-   * {@code announce-interval} ({@code periodic}); a front passes it on to every entity of the worker's types.
+   * What a worker holds now: the tasks it is running and those it was handed beyond its free slots,
+   * which it starts as slots free up (in a cluster each task type's queue is its own entity and
+   * decides alone, so two entities may hand a worker its last free slot at once; the worker keeps
+   * the second task rather than bouncing it). Sent to the worker's queue when that set changes
+   * (only where {@code prover.worker} is told the queue is sharded) and every {@code
+   * announce-interval} ({@code periodic}); a front passes it on to every entity of the worker's
+   * types.
    *
-   * <p>An entity uses it twice: it counts the slots the worker spends on other entities' tasks, so it never hands
-   * the worker more than its capacity in all; and a task it handed this worker that is missing from the worker's
-   * reports for {@code prover.queue.lost-after} was lost between nodes (a dispatch or a report that never arrived),
-   * so it is put back instead of waiting for its lease.
+   * <p>An entity uses it twice: it counts the slots the worker spends on other entities' tasks, so
+   * it never hands the worker more than its capacity in all; and a task it handed this worker that
+   * is missing from the worker's reports for {@code prover.queue.lost-after} was lost between nodes
+   * (a dispatch or a report that never arrived), so it is put back instead of waiting for its
+   * lease.
    */
   record WorkerLoad(
-      ActorRef<WorkerCommand> worker, String workerId, String incarnation, List<String> heldTaskIds, boolean periodic)
+      ActorRef<WorkerCommand> worker,
+      String workerId,
+      String incarnation,
+      List<String> heldTaskIds,
+      boolean periodic)
       implements QueueCommand {}
 
   /**
-   * This worker incarnation is going down on purpose, right before its supervisor restarts it: a compute crashed it
-   * ({@link WorkerFault} or an {@link Error}), a task hung past its lease and ignored its cancellation, or a prepare
-   * failed. The queue puts back at once everything the incarnation held: each task in {@code causedBy} spends one of
-   * its {@code max-worker-losses} (so a task that crashes every worker still ends as poison), the others go back
-   * without spending anything, because they did nothing wrong.
+   * This worker incarnation is going down on purpose, right before its supervisor restarts it: a
+   * compute crashed it ({@link WorkerFault} or an {@link Error}), a task hung past its lease and
+   * ignored its cancellation, or a prepare failed. The queue puts back at once everything the
+   * incarnation held: each task in {@code causedBy} spends one of its {@code max-worker-losses} (so
+   * a task that crashes every worker still ends as poison), the others go back without spending
+   * anything, because they did nothing wrong.
    *
-   * @param causedBy ids of the tasks whose compute brought the worker down; empty when none did (a failed prepare)
+   * @param causedBy ids of the tasks whose compute brought the worker down; empty when none did (a
+   *     failed prepare)
    * @param reason what happened, for the log and a failed task's reason
    */
   record WorkerGoingDown(
-      ActorRef<WorkerCommand> worker, String workerId, String incarnation, List<String> causedBy, String reason)
+      ActorRef<WorkerCommand> worker,
+      String workerId,
+      String incarnation,
+      List<String> causedBy,
+      String reason)
       implements QueueCommand {}
 
   /** A task ran to completion on a worker. */
@@ -124,27 +155,43 @@ public interface QueueCommand extends CborSerializable {
       String taskId,
       String taskType,
       int attempt,
-      @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+      @JsonSerialize(using = AnyValue.Serializer.class)
+          @JsonDeserialize(using = AnyValue.Deserializer.class)
           Object result)
       implements QueueCommand {}
 
   /** A task's compute threw. {@code retryable} is false when running it again cannot help. */
   record TaskFailed(
-      String workerId, String incarnation, String taskId, String taskType, int attempt, String reason, boolean retryable)
-      implements QueueCommand {}
-
-  /** A worker refused a task it was handed (not its type in its current state, or over capacity). */
-  record TaskDeclined(
-      String workerId, String incarnation, String taskId, String taskType, int attempt, String reason)
+      String workerId,
+      String incarnation,
+      String taskId,
+      String taskType,
+      int attempt,
+      String reason,
+      boolean retryable)
       implements QueueCommand {}
 
   /**
-   * Several worker reports for one queue in one message: a worker gathers the reports it makes while handling the
-   * messages already in its mailbox and sends them together, one message per queue (entity) that dispatched the
-   * tasks, so that results cross the network in batches under load and one by one when idle. (Three typed lists
-   * rather than one list of the interface: Jackson then needs no type ids.)
+   * A worker refused a task it was handed (not its type in its current state, or over capacity).
    */
-  record Reports(List<TaskSucceeded> succeeded, List<TaskFailed> failed, List<TaskDeclined> declined)
+  record TaskDeclined(
+      String workerId,
+      String incarnation,
+      String taskId,
+      String taskType,
+      int attempt,
+      String reason)
+      implements QueueCommand {}
+
+  /**
+   * Several worker reports for one queue in one message: a worker gathers the reports it makes
+   * while handling the messages already in its mailbox and sends them together, one message per
+   * queue (entity) that dispatched the tasks, so that results cross the network in batches under
+   * load and one by one when idle. (Three typed lists rather than one list of the interface:
+   * Jackson then needs no type ids.)
+   */
+  record Reports(
+      List<TaskSucceeded> succeeded, List<TaskFailed> failed, List<TaskDeclined> declined)
       implements QueueCommand {
     public int size() {
       return succeeded.size() + failed.size() + declined.size();
@@ -154,20 +201,22 @@ public interface QueueCommand extends CborSerializable {
   // ---- anyone -> queue ----
 
   /**
-   * Which of these tasks of one type does the queue not hold (pending, waiting out a retry backoff, or in flight)?
-   * Answered with {@link MissingTasks}. A flow asks this about tasks whose outcome is long overdue, and sends again
-   * only those that are missing: a long queue is not a lost message.
+   * Which of these tasks of one type does the queue not hold (pending, waiting out a retry backoff,
+   * or in flight)? Answered with {@link MissingTasks}. A flow asks this about tasks whose outcome
+   * is long overdue, and sends again only those that are missing: a long queue is not a lost
+   * message.
    */
-  record CheckHeld(String taskType, List<String> taskIds, ActorRef<MissingTasks> replyTo) implements QueueCommand {}
+  record CheckHeld(String taskType, List<String> taskIds, ActorRef<MissingTasks> replyTo)
+      implements QueueCommand {}
 
   /** Asks for the queue's counters. */
   record GetStats(ActorRef<QueueStats> replyTo) implements QueueCommand {}
 
   /**
-   * Asks for the fleet as the queue sees it: every worker it knows (state, types, load, what it did, when it was
-   * last heard from), each type's queue with its run times, and its recent failures. In a cluster the front asks
-   * every entity and merges their answers ({@link FleetView#merge}). For the status API and the autoscaling signal;
-   * not on any hot path.
+   * Asks for the fleet as the queue sees it: every worker it knows (state, types, load, what it
+   * did, when it was last heard from), each type's queue with its run times, and its recent
+   * failures. In a cluster the front asks every entity and merges their answers ({@link
+   * FleetView#merge}). For the status API and the autoscaling signal; not on any hot path.
    */
   record GetFleet(ActorRef<FleetView> replyTo) implements QueueCommand {}
 }

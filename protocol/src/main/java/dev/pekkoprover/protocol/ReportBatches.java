@@ -12,11 +12,12 @@ import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
- * Worker reports (results, failures, declines) gathered by where they go until their sender flushes them: then one
- * message per destination, the lone report itself or all of its reports in one {@link Reports}. A worker gathers by
- * the queue (entity) that dispatched each task, a queue front by entity id. The sender flushes when a message it sent
- * itself with the first report of a batch comes round, after the messages already in its mailbox: so reports cross
- * the network in batches under load and one by one when idle.
+ * Worker reports (results, failures, declines) gathered by where they go until their sender flushes
+ * them: then one message per destination, the lone report itself or all of its reports in one
+ * {@link Reports}. A worker gathers by the queue (entity) that dispatched each task, a queue front
+ * by entity id. The sender flushes when a message it sent itself with the first report of a batch
+ * comes round, after the messages already in its mailbox: so reports cross the network in batches
+ * under load and one by one when idle.
  *
  * <p>Owned by one actor and used on its thread only; not thread-safe.
  *
@@ -47,7 +48,8 @@ public final class ReportBatches<K> {
   /**
    * Adds a result for {@code to}.
    *
-   * @return true when it is the first report since the last flush: the moment to schedule the next flush
+   * @return true when it is the first report since the last flush: the moment to schedule the next
+   *     flush
    */
   public boolean add(K to, TaskSucceeded report) {
     return add(to, batch -> batch.succeeded.add(report));
@@ -69,11 +71,11 @@ public final class ReportBatches<K> {
   }
 
   /**
-   * Hands every destination's reports to {@code send}, one message per destination in the order of their first
-   * report, and starts empty again. Does nothing when empty.
+   * Hands every destination's reports to {@code send}, one message per destination in the order of
+   * their first report, and starts empty again. Does nothing when empty.
    *
-   * @param send called once per destination with a {@link TaskSucceeded}, {@link TaskFailed}, {@link TaskDeclined}
-   *     (a lone report) or a {@link Reports} (several)
+   * @param send called once per destination with a {@link TaskSucceeded}, {@link TaskFailed},
+   *     {@link TaskDeclined} (a lone report) or a {@link Reports} (several)
    */
   public void flush(BiConsumer<? super K, ? super QueueCommand> send) {
     if (batches.isEmpty()) {

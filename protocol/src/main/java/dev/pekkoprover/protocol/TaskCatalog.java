@@ -9,8 +9,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The task types a node knows, by name. The built-in {@link WorkerRegistrationTask} is always in it. The queue
- * refuses a task whose type is not in its catalog; a worker serves the subset it is configured with.
+ * The task types a node knows, by name. The built-in {@link WorkerRegistrationTask} is always in
+ * it. The queue refuses a task whose type is not in its catalog; a worker serves the subset it is
+ * configured with.
  */
 public final class TaskCatalog {
   private final Map<String, TaskType<?, ?>> byName;
@@ -30,8 +31,13 @@ public final class TaskCatalog {
       TaskType<?, ?> previous = byName.putIfAbsent(type.name(), type);
       if (previous != null && previous != type) {
         throw new IllegalArgumentException(
-            "two task types are named '" + type.name() + "': " + previous.getClass().getName() + " and "
-                + type.getClass().getName() + "; task type names are queue names and must be unique");
+            "two task types are named '"
+                + type.name()
+                + "': "
+                + previous.getClass().getName()
+                + " and "
+                + type.getClass().getName()
+                + "; task type names are queue names and must be unique");
       }
     }
     return new TaskCatalog(byName);
@@ -62,7 +68,10 @@ public final class TaskCatalog {
     return byName.values();
   }
 
-  /** This catalog restricted to the named types (plus registration); fails on a name it does not know. */
+  /**
+   * This catalog restricted to the named types (plus registration); fails on a name it does not
+   * know.
+   */
   public TaskCatalog subset(Collection<String> names) {
     Map<String, TaskType<?, ?>> chosen = new LinkedHashMap<>();
     chosen.put(WorkerRegistrationTask.NAME, WorkerRegistrationTask.INSTANCE);
@@ -73,7 +82,10 @@ public final class TaskCatalog {
   }
 
   public String unknownTypeMessage(String name) {
-    return "unknown task type '" + name + "'; this node knows " + byName.keySet()
+    return "unknown task type '"
+        + name
+        + "'; this node knows "
+        + byName.keySet()
         + ". Register the type in the node's TaskCatalog (and on the workers that should serve it)";
   }
 }

@@ -11,7 +11,8 @@ import com.fasterxml.jackson.databind.annotation.JsonSerialize;
  * @param runId the sequencer run that enqueued it; results of an earlier run are dropped
  * @param taskType the {@link TaskType#name()}, which is also the queue name
  * @param attempt 1 on the first delivery, one more on each redelivery or retry
- * @param payload the task input: a typed value, or an {@link EncodedPayload} to be decoded by the worker
+ * @param payload the task input: a typed value, or an {@link EncodedPayload} to be decoded by the
+ *     worker
  */
 public record TaskEnvelope(
     String taskId,
@@ -19,7 +20,8 @@ public record TaskEnvelope(
     String runId,
     String taskType,
     int attempt,
-    @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+    @JsonSerialize(using = AnyValue.Serializer.class)
+        @JsonDeserialize(using = AnyValue.Deserializer.class)
         Object payload)
     implements CborSerializable {
 
@@ -29,6 +31,14 @@ public record TaskEnvelope(
 
   /** Task id, type, flow and attempt: what every log line about a task names. */
   public String describe() {
-    return "task " + taskId + " (type " + taskType + ", flow " + flowId + ", attempt " + attempt + ")";
+    return "task "
+        + taskId
+        + " (type "
+        + taskType
+        + ", flow "
+        + flowId
+        + ", attempt "
+        + attempt
+        + ")";
   }
 }

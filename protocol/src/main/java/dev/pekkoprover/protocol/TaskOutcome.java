@@ -12,7 +12,10 @@ public sealed interface TaskOutcome extends CborSerializable {
 
   String taskType();
 
-  /** The task's result. A flow accepts the first one per task id and drops (and counts) any duplicate. */
+  /**
+   * The task's result. A flow accepts the first one per task id and drops (and counts) any
+   * duplicate.
+   */
   record Succeeded(
       String taskId,
       String flowId,
@@ -20,12 +23,14 @@ public sealed interface TaskOutcome extends CborSerializable {
       String taskType,
       int attempt,
       String workerId,
-      @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+      @JsonSerialize(using = AnyValue.Serializer.class)
+          @JsonDeserialize(using = AnyValue.Deserializer.class)
           Object result)
       implements TaskOutcome {}
 
   /** The task failed for good: every attempt failed, or a failure was not retryable. */
-  record Failed(String taskId, String flowId, String runId, String taskType, int attempts, String reason)
+  record Failed(
+      String taskId, String flowId, String runId, String taskType, int attempts, String reason)
       implements TaskOutcome {}
 
   /** The queue refused the task when it was enqueued; it never ran. */

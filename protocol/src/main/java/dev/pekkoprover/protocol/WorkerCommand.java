@@ -4,17 +4,21 @@ import java.util.List;
 import java.util.Objects;
 import org.apache.pekko.actor.typed.ActorRef;
 
-/** What the queue sends a worker. The worker's own private messages extend this interface in its module. */
+/**
+ * What the queue sends a worker. The worker's own private messages extend this interface in its
+ * module.
+ */
 public interface WorkerCommand extends CborSerializable {
 
   /**
-   * Run this task; report it with {@link QueueCommand.TaskSucceeded}, {@code TaskFailed} or {@code TaskDeclined} to
-   * {@code replyTo}.
+   * Run this task; report it with {@link QueueCommand.TaskSucceeded}, {@code TaskFailed} or {@code
+   * TaskDeclined} to {@code replyTo}.
    *
-   * @param replyTo the queue (in a cluster: the queue entity) that holds the task. Reports go straight to it, not
-   *     back through the worker node's queue front and Cluster Sharding: two hops and one envelope fewer per report.
-   *     Should that entity be gone by then (moved to another node), the report is lost with the task the entity
-   *     held, and the flow's re-send covers both.
+   * @param replyTo the queue (in a cluster: the queue entity) that holds the task. Reports go
+   *     straight to it, not back through the worker node's queue front and Cluster Sharding: two
+   *     hops and one envelope fewer per report. Should that entity be gone by then (moved to
+   *     another node), the report is lost with the task the entity held, and the flow's re-send
+   *     covers both.
    */
   record Dispatch(TaskEnvelope task, ActorRef<QueueCommand> replyTo) implements WorkerCommand {
     public Dispatch {
@@ -24,11 +28,12 @@ public interface WorkerCommand extends CborSerializable {
   }
 
   /**
-   * Several tasks at once, in order: what the queue sends when it hands one worker more than one task while handling
-   * one message, so that a busy worker costs one message (one network frame between nodes) per batch, not per task.
-   * {@code replyTo} as in {@link Dispatch}.
+   * Several tasks at once, in order: what the queue sends when it hands one worker more than one
+   * task while handling one message, so that a busy worker costs one message (one network frame
+   * between nodes) per batch, not per task. {@code replyTo} as in {@link Dispatch}.
    */
-  record DispatchAll(List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo) implements WorkerCommand {
+  record DispatchAll(List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo)
+      implements WorkerCommand {
     public DispatchAll {
       Objects.requireNonNull(tasks, "tasks");
       Objects.requireNonNull(replyTo, "replyTo");
@@ -36,10 +41,11 @@ public interface WorkerCommand extends CborSerializable {
   }
 
   /**
-   * Stop these tasks: the queue has put them back (their lease ran out, or this worker's node was unreachable) and
-   * handed them to another worker. A task not started yet is dropped; a running compute is interrupted. A compute that
-   * has not returned {@code prover.worker.cancel-grace} later means the worker is hung: it restarts, abandoning that
-   * thread, so that it can take work again.
+   * Stop these tasks: the queue has put them back (their lease ran out, or this worker's node was
+   * unreachable) and handed them to another worker. A task not started yet is dropped; a running
+   * compute is interrupted. A compute that has not returned {@code prover.worker.cancel-grace}
+   * later means the worker is hung: it restarts, abandoning that thread, so that it can take work
+   * again.
    *
    * @param reason why, for the worker's log line
    */
@@ -51,17 +57,18 @@ public interface WorkerCommand extends CborSerializable {
   }
 
   /**
-   * The queue gives this worker incarnation no work: its announcement's {@link CatalogFingerprint} differs from the
-   * queue's. Sent once per incarnation and queue (in a cluster: per queue entity of its types), so that the worker's
-   * node logs it too.
+   * The queue gives this worker incarnation no work: its announcement's {@link CatalogFingerprint}
+   * differs from the queue's. Sent once per incarnation and queue (in a cluster: per queue entity
+   * of its types), so that the worker's node logs it too.
    *
    * @param reason the exact difference, for the worker's log line
-   * @param registerAgain true when only its registration is out of date (it holds the keys of an earlier run): it goes
-   *     back to Unprepared and takes the current run's parameters; false when its build differs, which only a
-   *     redeploy mends
-   * @param keysDigest the keys digest of the refused announcement: a worker that has registered again since ignores
-   *     a late refusal
+   * @param registerAgain true when only its registration is out of date (it holds the keys of an
+   *     earlier run): it goes back to Unprepared and takes the current run's parameters; false when
+   *     its build differs, which only a redeploy mends
+   * @param keysDigest the keys digest of the refused announcement: a worker that has registered
+   *     again since ignores a late refusal
    */
-  record Refused(String workerId, String incarnation, String reason, boolean registerAgain, String keysDigest)
+  record Refused(
+      String workerId, String incarnation, String reason, boolean registerAgain, String keysDigest)
       implements WorkerCommand {}
 }

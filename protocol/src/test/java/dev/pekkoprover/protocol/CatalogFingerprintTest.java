@@ -16,32 +16,42 @@ import org.junit.jupiter.api.Test;
 class CatalogFingerprintTest {
 
   /** Square with another contract version: what a worker of another build would have. */
-  private static final TaskType<?, ?> SQUARE_V2 = new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
-    @Override
-    public String version() {
-      return "2";
-    }
-  };
+  private static final TaskType<?, ?> SQUARE_V2 =
+      new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
+        @Override
+        public String version() {
+          return "2";
+        }
+      };
 
   private final Map<String, String> queue =
-      CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE)).versions();
+      CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
+          .versions();
 
   @Test
   void theSameTypesAndVersionsMatchAndASubsetDoesToo() {
     CatalogFingerprint worker =
         CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE));
     assertEquals(List.of(), worker.differencesFrom(queue, Set.of("square", "add")));
-    CatalogFingerprint squaresOnly = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
+    CatalogFingerprint squaresOnly =
+        CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     assertEquals(List.of(), squaresOnly.differencesFrom(queue, Set.of("square")));
-    assertEquals(new TreeMap<>(Map.of("square", "1", WorkerRegistrationTask.NAME, "1")), squaresOnly.versions());
+    assertEquals(
+        new TreeMap<>(Map.of("square", "1", WorkerRegistrationTask.NAME, "1")),
+        squaresOnly.versions());
     assertNull(squaresOnly.keysDigest(), "not registered");
   }
 
   @Test
   void aVersionThatDiffersIsNamedWithBothVersions() {
-    CatalogFingerprint worker = CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2, TestTasks.Add.INSTANCE));
-    assertEquals(List.of("square version 2 (queue has 1)"), worker.differencesFrom(queue, Set.of("square", "add")));
-    assertNotEquals(CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE)).digest(),
+    CatalogFingerprint worker =
+        CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2, TestTasks.Add.INSTANCE));
+    assertEquals(
+        List.of("square version 2 (queue has 1)"),
+        worker.differencesFrom(queue, Set.of("square", "add")));
+    assertNotEquals(
+        CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE))
+            .digest(),
         worker.digest());
   }
 
@@ -49,7 +59,8 @@ class CatalogFingerprintTest {
   void aTypeTheQueueDoesNotKnowIsADifference() {
     CatalogFingerprint worker =
         CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
-    assertEquals(List.of("type 'echo' (unknown to the queue)"),
+    assertEquals(
+        List.of("type 'echo' (unknown to the queue)"),
         worker.differencesFrom(queue, Set.of("square", "echo")));
   }
 
@@ -61,11 +72,14 @@ class CatalogFingerprintTest {
     Map<String, String> ba = new LinkedHashMap<>();
     ba.put("b", "2");
     ba.put("a", "1");
-    assertEquals(CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
+    assertEquals(
+        CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
         CatalogFingerprint.keysDigestOf(new Params(ba, 7)));
-    assertNotEquals(CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
+    assertNotEquals(
+        CatalogFingerprint.keysDigestOf(new Params(ab, 7)),
         CatalogFingerprint.keysDigestOf(new Params(ab, 8)));
-    assertNotEquals(CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k1")),
+    assertNotEquals(
+        CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k1")),
         CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k2")));
     assertEquals(16, CatalogFingerprint.keysDigestOf(new TestTasks.Keys("k1")).length());
     assertNull(CatalogFingerprint.keysDigestOf(null));

@@ -31,7 +31,8 @@ class NamedTaskTypeTest {
 
   @Test
   void aBlankNameIsRefusedSayingWhyItMatters() {
-    IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> new Doubling(" "));
+    IllegalArgumentException refused =
+        assertThrows(IllegalArgumentException.class, () -> new Doubling(" "));
     assertTrue(refused.getMessage().contains("queue"), refused.getMessage());
     assertThrows(NullPointerException.class, () -> new Doubling(null));
   }

@@ -15,7 +15,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** Reports gathered per destination and sent as one message each: the lone report itself, several as Reports. */
+/**
+ * Reports gathered per destination and sent as one message each: the lone report itself, several as
+ * Reports.
+ */
 class ReportBatchesTest {
   private final ReportBatches<String> batches = new ReportBatches<>();
 
@@ -33,7 +36,8 @@ class ReportBatchesTest {
 
   private Map<String, QueueCommand> flush() {
     Map<String, QueueCommand> sent = new LinkedHashMap<>();
-    batches.flush((to, message) -> assertEquals(null, sent.put(to, message), "one message per destination"));
+    batches.flush(
+        (to, message) -> assertEquals(null, sent.put(to, message), "one message per destination"));
     return sent;
   }
 
@@ -63,13 +67,16 @@ class ReportBatchesTest {
     batches.add("many", declined("t7"));
 
     Map<String, QueueCommand> sent = flush();
-    assertEquals(List.of("lone", "lone-failure", "lone-decline", "many"), new ArrayList<>(sent.keySet()),
+    assertEquals(
+        List.of("lone", "lone-failure", "lone-decline", "many"),
+        new ArrayList<>(sent.keySet()),
         "destinations in the order of their first report");
     assertSame(lone, sent.get("lone"));
     assertSame(loneFailure, sent.get("lone-failure"));
     assertSame(loneDecline, sent.get("lone-decline"));
     Reports many = (Reports) sent.get("many");
-    assertEquals(List.of("t4", "t6"), many.succeeded().stream().map(TaskSucceeded::taskId).toList());
+    assertEquals(
+        List.of("t4", "t6"), many.succeeded().stream().map(TaskSucceeded::taskId).toList());
     assertEquals(List.of("t5"), many.failed().stream().map(TaskFailed::taskId).toList());
     assertEquals(List.of("t7"), many.declined().stream().map(TaskDeclined::taskId).toList());
   }

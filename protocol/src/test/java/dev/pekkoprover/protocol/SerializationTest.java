@@ -20,12 +20,16 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** Every protocol message round-trips through the binding that crosses nodes, with its typed payload intact. */
+/**
+ * Every protocol message round-trips through the binding that crosses nodes, with its typed payload
+ * intact.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SerializationTest {
   private final ActorTestKit testKit = ActorTestKit.create("serialization", TestConfig.config());
   private final Serialization serialization =
-      SerializationExtension.get(org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
+      SerializationExtension.get(
+          org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
 
   @AfterAll
   void stop() {
@@ -34,7 +38,9 @@ class SerializationTest {
 
   private Object roundTrip(Object message) {
     var serializer = serialization.findSerializerFor(message);
-    assertEquals("org.apache.pekko.serialization.jackson.JacksonCborSerializer", serializer.getClass().getName());
+    assertEquals(
+        "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
+        serializer.getClass().getName());
     byte[] bytes = serialization.serialize(message).get();
     String manifest = Serializers.manifestFor(serializer, message);
     return serialization.deserialize(bytes, serializer.identifier(), manifest).get();
@@ -63,17 +69,27 @@ class SerializationTest {
             new QueueCommand.TaskFailed("w1", "i1", "f:1", "square", 1, "boom", true),
             new TaskOutcome.Succeeded("f:1", "f", "r", "square", 1, "w1", Num.of(4)),
             new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
-            new QueueStats(Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)), 2, 9, 10),
-            new WorkerCommand.Dispatch(new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}")), queue.getRef()),
+            new QueueStats(
+                Map.of("square", new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)),
+                2,
+                9,
+                10),
+            new WorkerCommand.Dispatch(
+                new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}")),
+                queue.getRef()),
             new WorkerStateChanged("w1", "i1", WorkerState.READY),
             new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of("f:1", "f:2"), true),
-            new QueueCommand.WorkerGoingDown(worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
-            new QueueCommand.CheckHeld("square", List.of("f:1"), testKit.<MissingTasks>createTestProbe().getRef()),
+            new QueueCommand.WorkerGoingDown(
+                worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
+            new QueueCommand.CheckHeld(
+                "square", List.of("f:1"), testKit.<MissingTasks>createTestProbe().getRef()),
             new MissingTasks("square", List.of("f:1")),
             new WorkerCommand.Cancel(List.of("f:1"), "lease of 500 ms ran out"),
-            new WorkerCommand.DispatchAll(List.of(
-                new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),
-                new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2)))), queue.getRef()),
+            new WorkerCommand.DispatchAll(
+                List.of(
+                    new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),
+                    new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2)))),
+                queue.getRef()),
             new QueueCommand.Reports(
                 List.of(new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4))),
                 List.of(new QueueCommand.TaskFailed("w1", "i1", "f:2", "add", 1, "boom", false)),
@@ -86,29 +102,90 @@ class SerializationTest {
   @Test
   void statusMessagesRoundTrip() {
     TestProbe<WorkerCommand> worker = testKit.createTestProbe();
-    RecentFailure failure = new RecentFailure(1_700_000_000_000L, "failed", "square", "f:1", "f", "w1", "boom");
-    FleetView.WorkerView view = new FleetView.WorkerView("w1", "127.0.0.1:2552", "i1", WorkerState.READY,
-        List.of("add", "square"), List.of("add", "compile", "square"), 2, 1, 40, 3, 1, 250, true);
-    FleetView fleet = new FleetView(List.of(view),
-        Map.of("square", new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), 1, 3,
-            3_000_000, 12, 5_000_000)),
-        List.of(failure), 2, 3, 1, 1);
+    RecentFailure failure =
+        new RecentFailure(1_700_000_000_000L, "failed", "square", "f:1", "f", "w1", "boom");
+    FleetView.WorkerView view =
+        new FleetView.WorkerView(
+            "w1",
+            "127.0.0.1:2552",
+            "i1",
+            WorkerState.READY,
+            List.of("add", "square"),
+            List.of("add", "compile", "square"),
+            2,
+            1,
+            40,
+            3,
+            1,
+            250,
+            true);
+    FleetView fleet =
+        new FleetView(
+            List.of(view),
+            Map.of(
+                "square",
+                new FleetView.TypeView(
+                    new QueueStats.TypeStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10),
+                    1,
+                    3,
+                    3_000_000,
+                    12,
+                    5_000_000)),
+            List.of(failure),
+            2,
+            3,
+            1,
+            1);
     List<Object> messages =
         List.of(
-            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
+            new QueueCommand.WorkerServes(
+                worker.getRef(),
+                "w1",
+                "i1",
+                Set.of("square"),
+                2,
+                WorkerState.READY,
                 Set.of("square", "compile")),
-            new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2, WorkerState.READY,
-                Set.of("square"), CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE))
+            new QueueCommand.WorkerServes(
+                worker.getRef(),
+                "w1",
+                "i1",
+                Set.of("square"),
+                2,
+                WorkerState.READY,
+                Set.of("square"),
+                CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE))
                     .registeredWith("r1", "0011223344556677")),
             new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
-            new QueueCommand.RunCatalog("r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),
-            new FleetView.WorkerView("w2", "n", "i", WorkerState.UNPREPARED, List.of(), List.of("square"), 1, 0, 0, 0,
-                0, 5, true, "its task catalog differs"),
+            new QueueCommand.RunCatalog(
+                "r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),
+            new FleetView.WorkerView(
+                "w2",
+                "n",
+                "i",
+                WorkerState.UNPREPARED,
+                List.of(),
+                List.of("square"),
+                1,
+                0,
+                0,
+                0,
+                0,
+                5,
+                true,
+                "its task catalog differs"),
             new QueueCommand.GetFleet(testKit.<FleetView>createTestProbe().getRef()),
             fleet,
-            new FlowsView("run-1", true, 1, 2, 3,
+            new FlowsView(
+                "run-1",
+                true,
+                1,
+                2,
+                3,
                 List.of(new FlowsView.FlowProgress("batch-0-1", 64, 40, 1200)),
-                List.of(new RecentFailure(1L, "flow failed", null, null, "batch-1-2", null, "task x failed"))));
+                List.of(
+                    new RecentFailure(
+                        1L, "flow failed", null, null, "batch-1-2", null, "task x failed"))));
     for (Object message : messages) {
       assertEquals(message, roundTrip(message));
     }
@@ -116,7 +193,8 @@ class SerializationTest {
 
   @Test
   void aPayloadClassOutsideTheMarkerIsRefused() {
-    TaskEnvelope task = new TaskEnvelope("f:1", "f", "r", "square", 1, new StringBuilder("not a record"));
+    TaskEnvelope task =
+        new TaskEnvelope("f:1", "f", "r", "square", 1, new StringBuilder("not a record"));
     Throwable error = assertThrows(Throwable.class, () -> serialization.serialize(task).get());
     String text = String.valueOf(error.getMessage()) + error.getCause();
     assertTrue(text.contains("CborSerializable"), text);

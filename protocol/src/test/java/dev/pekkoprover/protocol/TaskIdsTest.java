@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-/** Task ids keep their wire shape {@code <flowId>:<sequence>}, and a flow reads its own numbers back. */
+/**
+ * Task ids keep their wire shape {@code <flowId>:<sequence>}, and a flow reads its own numbers
+ * back.
+ */
 class TaskIdsTest {
 
   @Test
@@ -18,7 +21,9 @@ class TaskIdsTest {
   void aFlowReadsBackTheNumbersOfItsOwnIds() {
     assertEquals(1, TaskIds.sequenceIn(TaskIds.of("sum", 1), "sum"));
     assertEquals(123_456_789_012L, TaskIds.sequenceIn("sum:123456789012", "sum"));
-    assertEquals(1_000_000_000_000_000L, TaskIds.sequenceIn(TaskIds.of("a:b", 1_000_000_000_000_000L), "a:b"));
+    assertEquals(
+        1_000_000_000_000_000L,
+        TaskIds.sequenceIn(TaskIds.of("a:b", 1_000_000_000_000_000L), "a:b"));
   }
 
   @Test

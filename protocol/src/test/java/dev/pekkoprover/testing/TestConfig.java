@@ -3,7 +3,10 @@ package dev.pekkoprover.testing;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 
-/** The configuration every actor test starts from: every message is serialised, logs go through SLF4J. */
+/**
+ * The configuration every actor test starts from: every message is serialised, logs go through
+ * SLF4J.
+ */
 public final class TestConfig {
   private TestConfig() {}
 

@@ -16,20 +16,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Task types for the framework's own tests. A {@link Num}'s {@code mode} steers what {@code compute} does, so a test
- * can make one particular task fail, crash its worker or hang, across a serialisation boundary:
+ * Task types for the framework's own tests. A {@link Num}'s {@code mode} steers what {@code
+ * compute} does, so a test can make one particular task fail, crash its worker or hang, across a
+ * serialisation boundary:
  *
  * <ul>
  *   <li>{@code ""}: the plain computation
  *   <li>{@code "fail"}: throw every time (retried, then the flow fails)
  *   <li>{@code "permanent"}: throw {@link PermanentTaskFailure}
- *   <li>{@code "crash-once:K"}: the first run under key K throws {@link WorkerFault} (its worker restarts)
+ *   <li>{@code "crash-once:K"}: the first run under key K throws {@link WorkerFault} (its worker
+ *       restarts)
  *   <li>{@code "hold:K"}: wait until {@link #release(String)} K (to hold a task on a worker)
- *   <li>{@code "hold-once:K"}: the first run under key K waits for {@link #release(String)} K; later runs do not
- *   <li>{@code "hold-hard:K"}: like hold, but ignores interrupts: a compute that is hung for good (until released)
+ *   <li>{@code "hold-once:K"}: the first run under key K waits for {@link #release(String)} K;
+ *       later runs do not
+ *   <li>{@code "hold-hard:K"}: like hold, but ignores interrupts: a compute that is hung for good
+ *       (until released)
  * </ul>
  *
- * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran what.
+ * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran
+ * what.
  */
 public final class TestTasks {
   private TestTasks() {}
@@ -53,6 +58,7 @@ public final class TestTasks {
   public static final Queue<Run> runs = new ConcurrentLinkedQueue<>();
   private static final Map<String, CountDownLatch> holds = new ConcurrentHashMap<>();
   private static final Map<String, AtomicInteger> crashes = new ConcurrentHashMap<>();
+
   /** Worker ids whose prepare ran, per type, in order. */
   public static final Queue<String> prepares = new ConcurrentLinkedQueue<>();
 
@@ -76,9 +82,11 @@ public final class TestTasks {
 
   /** The most tasks each worker ever ran at the same time. */
   public static final Map<String, Integer> maxConcurrent = new ConcurrentHashMap<>();
+
   private static final Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
 
-  static Num apply(String type, Num input, long value, String workerId) throws InterruptedException {
+  static Num apply(String type, Num input, long value, String workerId)
+      throws InterruptedException {
     AtomicInteger now = running.computeIfAbsent(workerId, k -> new AtomicInteger());
     maxConcurrent.merge(workerId, now.incrementAndGet(), Math::max);
     try {
@@ -88,7 +96,8 @@ public final class TestTasks {
     }
   }
 
-  private static Num run(String type, Num input, long value, String workerId) throws InterruptedException {
+  private static Num run(String type, Num input, long value, String workerId)
+      throws InterruptedException {
     String mode = input.mode();
     runs.add(new Run(type, input.value(), workerId));
     if (mode.equals("fail")) {
@@ -170,7 +179,11 @@ public final class TestTasks {
     public Num compute(Pair input, TaskContext context) throws Exception {
       Num left = input.left();
       String mode = left.mode().isEmpty() ? input.right().mode() : left.mode();
-      return apply(name(), new Num(left.value(), mode), left.value() + input.right().value(), context.workerId());
+      return apply(
+          name(),
+          new Num(left.value(), mode),
+          left.value() + input.right().value(),
+          context.workerId());
     }
   }
 
@@ -194,14 +207,18 @@ public final class TestTasks {
     }
   }
 
-  /** Text of a given size, for payload-size tests; {@code doubled} makes the result twice as long. */
+  /**
+   * Text of a given size, for payload-size tests; {@code doubled} makes the result twice as long.
+   */
   public record Text(String text, boolean doubled) implements CborSerializable {
     public static Text ofSize(int chars, boolean doubled) {
       return new Text("x".repeat(chars), doubled);
     }
   }
 
-  /** Returns its input (twice over when asked): a task whose input and result sizes a test chooses. */
+  /**
+   * Returns its input (twice over when asked): a task whose input and result sizes a test chooses.
+   */
   public static final class Echo extends NamedTaskType<Text, Text> {
     public static final Echo INSTANCE = new Echo();
 

@@ -6,13 +6,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Settings of the node-local {@link QueueFront} of the sharded queue, read from {@code prover.queue.cluster}.
+ * Settings of the node-local {@link QueueFront} of the sharded queue, read from {@code
+ * prover.queue.cluster}.
  *
  * @param partitions task type -> number of partitions (entities) for hot types; absent means one
  * @param maxTasksPerMessage an Enqueue is split into messages of at most this many tasks per entity
- * @param maxBytesPerMessage ... and of at most this many payload bytes (when payload sizes are measured)
- * @param maxPayloadBytes a task input or result whose serialised size is above this fails its task with a reason
- *     instead of being dropped by the transport; 0 turns the check off
+ * @param maxBytesPerMessage ... and of at most this many payload bytes (when payload sizes are
+ *     measured)
+ * @param maxPayloadBytes a task input or result whose serialised size is above this fails its task
+ *     with a reason instead of being dropped by the transport; 0 turns the check off
  * @param statsTimeout how long GetStats waits for every entity
  */
 public record FrontSettings(
@@ -24,13 +26,16 @@ public record FrontSettings(
 
   public FrontSettings {
     partitions = Map.copyOf(partitions);
-    partitions.forEach((type, n) -> {
-      if (n < 1) {
-        throw new IllegalArgumentException("prover.queue.cluster.partitions." + type + " must be at least 1");
-      }
-    });
+    partitions.forEach(
+        (type, n) -> {
+          if (n < 1) {
+            throw new IllegalArgumentException(
+                "prover.queue.cluster.partitions." + type + " must be at least 1");
+          }
+        });
     if (maxTasksPerMessage < 1) {
-      throw new IllegalArgumentException("prover.queue.cluster.max-tasks-per-message must be at least 1");
+      throw new IllegalArgumentException(
+          "prover.queue.cluster.max-tasks-per-message must be at least 1");
     }
   }
 

@@ -1,14 +1,16 @@
 package dev.pekkoprover.queue;
 
 /**
- * A doubly linked list threaded through its elements: each element carries its own links, so adding and removing
- * allocate nothing and removing an element needs no search. An element can be in two lists at once, one through each
- * of its two pairs of links; a list is told at construction which pair it uses ({@link Links}), and an element is in at
- * most one list per pair. The queue uses it for the tasks in flight: each in its type's list (by lease deadline) and in
- * its worker's list (what the worker holds).
+ * A doubly linked list threaded through its elements: each element carries its own links, so adding
+ * and removing allocate nothing and removing an element needs no search. An element can be in two
+ * lists at once, one through each of its two pairs of links; a list is told at construction which
+ * pair it uses ({@link Links}), and an element is in at most one list per pair. The queue uses it
+ * for the tasks in flight: each in its type's list (by lease deadline) and in its worker's list
+ * (what the worker holds).
  *
- * <p>No checks on the hot path: {@link #remove} and {@link #next} take an element that is in this list, {@link #addLast}
- * one that is in no list of the same pair. Not thread-safe: one owner calls it.
+ * <p>No checks on the hot path: {@link #remove} and {@link #next} take an element that is in this
+ * list, {@link #addLast} one that is in no list of the same pair. Not thread-safe: one owner calls
+ * it.
  *
  * @param <E> the element class, which extends {@link Element}
  */
@@ -68,7 +70,10 @@ final class IntrusiveList<E extends IntrusiveList.Element<E>> {
     tail = element;
   }
 
-  /** Unlinks an element that is in this list; its links are cleared, so it can join another list of this pair. */
+  /**
+   * Unlinks an element that is in this list; its links are cleared, so it can join another list of
+   * this pair.
+   */
   void remove(E element) {
     Element<E> links = element;
     E prev = second ? links.prev2 : links.prev1;

@@ -1,7 +1,7 @@
 package dev.pekkoprover.queue;
 
-import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.MissingTasks;
+import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
@@ -23,8 +23,8 @@ import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -44,16 +44,18 @@ import org.apache.pekko.cluster.typed.Subscribe;
 import org.slf4j.Logger;
 
 /**
- * The task queue for one JVM: a plain actor holding one queue per task type, speaking {@link QueueCommand}. It only
- * translates messages into calls on {@link TaskQueueState} and that state's effects into messages, timers and log
- * lines; the rules (capacity, idle-first, leases, redelivery, retries) live there. Beside it, plain classes too:
- * {@link WorkerAdmission} (which announced workers get work), {@link WorkerOutbox} (one message per worker for what
- * one message decided) and {@link QueueStatus} (fleet view, meters, recent failures).
+ * The task queue for one JVM: a plain actor holding one queue per task type, speaking {@link
+ * QueueCommand}. It only translates messages into calls on {@link TaskQueueState} and that state's
+ * effects into messages, timers and log lines; the rules (capacity, idle-first, leases, redelivery,
+ * retries) live there. Beside it, plain classes too: {@link WorkerAdmission} (which announced
+ * workers get work), {@link WorkerOutbox} (one message per worker for what one message decided) and
+ * {@link QueueStatus} (fleet view, meters, recent failures).
  *
- * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must enqueue again. As a
- * sharded entity ({@link #createInCluster}) it also follows the cluster's reachability: the tasks of a worker on a node
- * that becomes unreachable go back at once (the failure detector notices a dead process in about 3 s), instead of
- * after the downing decision or the lease.
+ * <p>Not to miss: all state is in memory. If this actor stops, its tasks are gone and flows must
+ * enqueue again. As a sharded entity ({@link #createInCluster}) it also follows the cluster's
+ * reachability: the tasks of a worker on a node that becomes unreachable go back at once (the
+ * failure detector notices a dead process in about 3 s), instead of after the downing decision or
+ * the lease.
  */
 public final class LocalTaskQueue {
 
@@ -65,7 +67,8 @@ public final class LocalTaskQueue {
   }
 
   /** A failed task's retry backoff is over; also its timer key. */
-  private record RetryDue(String taskId) implements QueueCommand, NoSerializationVerificationNeeded {}
+  private record RetryDue(String taskId)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
 
   /** A watched worker actor terminated. */
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
@@ -89,42 +92,56 @@ public final class LocalTaskQueue {
   }
 
   /**
-   * The queue of one JVM on another clock, for tests: leases, lost-in-transit detection and the measured wait and run
-   * times follow {@code nanoClock}; timers (lease checks, retry backoffs, metrics) follow the actor system's scheduler.
-   * Under Pekko's {@code ManualTime}, give it that scheduler's time, so that one advance moves both.
+   * The queue of one JVM on another clock, for tests: leases, lost-in-transit detection and the
+   * measured wait and run times follow {@code nanoClock}; timers (lease checks, retry backoffs,
+   * metrics) follow the actor system's scheduler. Under Pekko's {@code ManualTime}, give it that
+   * scheduler's time, so that one advance moves both.
    *
    * @param nanoClock monotonic time in nanoseconds
    */
-  static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings, LongSupplier nanoClock) {
+  static Behavior<QueueCommand> create(
+      TaskCatalog catalog, QueueSettings settings, LongSupplier nanoClock) {
     return create(catalog, settings, null, nanoClock);
   }
 
   /**
-   * The behavior of one sharded queue entity: as {@link #create}, and it follows the cluster's reachability events
-   * (the actor system must be a cluster member).
+   * The behavior of one sharded queue entity: as {@link #create}, and it follows the cluster's
+   * reachability events (the actor system must be a cluster member).
    *
-   * @param entityId {@code type} or {@code type#n}: the one type (partition) this entity holds, which its meters and
-   *     its part of the fleet view are about
+   * @param entityId {@code type} or {@code type#n}: the one type (partition) this entity holds,
+   *     which its meters and its part of the fleet view are about
    */
-  public static Behavior<QueueCommand> createInCluster(TaskCatalog catalog, QueueSettings settings, String entityId) {
+  public static Behavior<QueueCommand> createInCluster(
+      TaskCatalog catalog, QueueSettings settings, String entityId) {
     return create(catalog, settings, entityId, System::nanoTime);
   }
 
   private static Behavior<QueueCommand> create(
       TaskCatalog catalog, QueueSettings settings, String entityId, LongSupplier nanoClock) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(LeaseTick.INSTANCE, settings.leaseCheckInterval());
-      if (entityId != null) {
-        Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
-            context.messageAdapter(ClusterEvent.ReachabilityEvent.class, NodeReachability::new),
-            ClusterEvent.ReachabilityEvent.class));
-      }
-      ProverMetrics metrics = ProverMetrics.get(context.getSystem());
-      if (metrics.enabled()) {
-        timers.startTimerWithFixedDelay(PublishMetrics.INSTANCE, metrics.refreshInterval());
-      }
-      return new LocalTaskQueue(context, timers, catalog, settings, entityId, metrics, nanoClock).running();
-    }));
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(
+                      LeaseTick.INSTANCE, settings.leaseCheckInterval());
+                  if (entityId != null) {
+                    Cluster.get(context.getSystem())
+                        .subscriptions()
+                        .tell(
+                            Subscribe.create(
+                                context.messageAdapter(
+                                    ClusterEvent.ReachabilityEvent.class, NodeReachability::new),
+                                ClusterEvent.ReachabilityEvent.class));
+                  }
+                  ProverMetrics metrics = ProverMetrics.get(context.getSystem());
+                  if (metrics.enabled()) {
+                    timers.startTimerWithFixedDelay(
+                        PublishMetrics.INSTANCE, metrics.refreshInterval());
+                  }
+                  return new LocalTaskQueue(
+                          context, timers, catalog, settings, entityId, metrics, nanoClock)
+                      .running();
+                }));
   }
 
   /** The type of an entity id: {@code type#n} is partition n of {@code type}. */
@@ -139,12 +156,19 @@ public final class LocalTaskQueue {
   private final Logger log;
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
-  /** The dispatches and cancellations decided while handling the current message; flushed at its end. */
+
+  /**
+   * The dispatches and cancellations decided while handling the current message; flushed at its
+   * end.
+   */
   private final WorkerOutbox outbox;
+
   /** The last announcement of each worker, so that periodic repeats are not logged. */
   private final Map<String, WorkerServes> announcements = new HashMap<>();
+
   /** Which announced workers get work: unique ids, the run's catalog and keys. */
   private final WorkerAdmission admission;
+
   /** The fleet view, the meters and the recent failures. */
   private final QueueStatus status;
 
@@ -160,14 +184,18 @@ public final class LocalTaskQueue {
     this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
-    context.setLoggerName(LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
+    context.setLoggerName(
+        LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
     this.log = context.getLog();
-    this.state = new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
+    this.state =
+        new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
     this.admission = new WorkerAdmission(catalog, entityId, log, this::nodeOf);
-    List<String> ownTypes = entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
+    List<String> ownTypes =
+        entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
     boolean firstPartition = entityId == null || !entityId.contains("#") || entityId.endsWith("#0");
     QueueMeters meters =
-        new QueueMeters(metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
+        new QueueMeters(
+            metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
     this.status = new QueueStatus(state, meters, ownTypes, this::nodeOf);
     status.publishMetrics(announcements.values());
   }
@@ -220,12 +248,16 @@ public final class LocalTaskQueue {
   }
 
   private void succeeded(TaskSucceeded msg) {
-    if (!state.succeeded(msg.workerId(), msg.incarnation(), msg.taskId(), msg.attempt(), msg.result())) {
+    if (!state.succeeded(
+        msg.workerId(), msg.incarnation(), msg.taskId(), msg.attempt(), msg.result())) {
       logUnknown("result", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     }
   }
 
-  /** A batch of worker reports: each as if it came alone, then one round of dispatches for all of them. */
+  /**
+   * A batch of worker reports: each as if it came alone, then one round of dispatches for all of
+   * them.
+   */
   private Behavior<QueueCommand> onReports(Reports msg) {
     msg.succeeded().forEach(this::succeeded);
     msg.failed().forEach(this::failed);
@@ -241,8 +273,14 @@ public final class LocalTaskQueue {
   }
 
   private void failed(TaskFailed msg) {
-    if (!state.failed(msg.workerId(), msg.incarnation(), msg.taskId(), msg.reason(), msg.retryable())) {
-      logUnknown("failure (" + msg.reason() + ")", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
+    if (!state.failed(
+        msg.workerId(), msg.incarnation(), msg.taskId(), msg.reason(), msg.retryable())) {
+      logUnknown(
+          "failure (" + msg.reason() + ")",
+          msg.taskId(),
+          msg.taskType(),
+          msg.workerId(),
+          msg.incarnation());
     }
   }
 
@@ -256,8 +294,13 @@ public final class LocalTaskQueue {
     if (!state.declined(msg.workerId(), msg.incarnation(), msg.taskId())) {
       logUnknown("decline", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     } else {
-      log.info("worker {} declined task {} (type {}, attempt {}): {}",
-          msg.workerId(), msg.taskId(), msg.taskType(), msg.attempt(), msg.reason());
+      log.info(
+          "worker {} declined task {} (type {}, attempt {}): {}",
+          msg.workerId(),
+          msg.taskId(),
+          msg.taskType(),
+          msg.attempt(),
+          msg.reason());
     }
   }
 
@@ -271,16 +314,29 @@ public final class LocalTaskQueue {
       context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
     }
     if (!admission.admits(msg)) {
-      // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it gets no work
-      state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
+      // known (its old incarnation's tasks go back, the fleet view lists it) but seated nowhere: it
+      // gets no work
+      state.workerServes(
+          msg.workerId(), msg.incarnation(), msg.worker(), Set.of(), msg.capacity(), msg.state());
       outbox.flush();
       return Behaviors.same();
     }
-    if (!msg.equals(previous) && admission.speaksFor(msg)) { // in a cluster: one entity of the worker's types
-      log.info("worker {} (incarnation {}) serves {} with capacity {}",
-          msg.workerId(), msg.incarnation(), msg.taskTypes(), msg.capacity());
+    if (!msg.equals(previous)
+        && admission.speaksFor(msg)) { // in a cluster: one entity of the worker's types
+      log.info(
+          "worker {} (incarnation {}) serves {} with capacity {}",
+          msg.workerId(),
+          msg.incarnation(),
+          msg.taskTypes(),
+          msg.capacity());
     } // else a periodic repeat (nothing changed) or another entity's line: nothing to log
-    state.workerServes(msg.workerId(), msg.incarnation(), msg.worker(), msg.taskTypes(), msg.capacity(), msg.state());
+    state.workerServes(
+        msg.workerId(),
+        msg.incarnation(),
+        msg.worker(),
+        msg.taskTypes(),
+        msg.capacity(),
+        msg.state());
     outbox.flush();
     return Behaviors.same();
   }
@@ -307,8 +363,12 @@ public final class LocalTaskQueue {
     }
     int held = state.workerGoingDown(msg.workerId(), msg.incarnation(), Set.copyOf(msg.causedBy()));
     if (held > 0) {
-      log.warn("worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",
-          msg.workerId(), msg.incarnation(), msg.reason(), held);
+      log.warn(
+          "worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",
+          msg.workerId(),
+          msg.incarnation(),
+          msg.reason(),
+          held);
     }
     outbox.flush();
     return Behaviors.same();
@@ -324,17 +384,22 @@ public final class LocalTaskQueue {
     Address node = msg.event().member().address();
     boolean unreachable = msg.event() instanceof ClusterEvent.UnreachableMember;
     List<String> workers = new ArrayList<>();
-    announcements.forEach((workerId, serves) -> {
-      if (nodeOf(serves.worker()).equals(node)) {
-        workers.add(workerId);
-      }
-    });
+    announcements.forEach(
+        (workerId, serves) -> {
+          if (nodeOf(serves.worker()).equals(node)) {
+            workers.add(workerId);
+          }
+        });
     for (String workerId : workers) {
       if (unreachable) {
         int held = state.workerUnreachable(workerId);
         if (held > 0) {
-          log.warn("node {} of worker {} is unreachable: the {} task(s) it held here were put back; it gets no work "
-              + "until it is reachable again", node, workerId, held);
+          log.warn(
+              "node {} of worker {} is unreachable: the {} task(s) it held here were put back; it gets no work "
+                  + "until it is reachable again",
+              node,
+              workerId,
+              held);
         }
       } else {
         state.workerReachable(workerId);
@@ -355,21 +420,26 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
     watched.remove(msg.worker());
     Map<String, Integer> held = new HashMap<>();
-    announcements.forEach((workerId, serves) -> {
-      if (serves.worker().equals(msg.worker())) {
-        held.put(workerId, state.slotsTaken(workerId));
-      }
-    });
+    announcements.forEach(
+        (workerId, serves) -> {
+          if (serves.worker().equals(msg.worker())) {
+            held.put(workerId, state.slotsTaken(workerId));
+          }
+        });
     admission.workerStopped(msg.worker(), held.keySet());
     for (String workerId : state.workerTerminated(msg.worker())) {
       announcements.remove(workerId);
       int tasks = held.getOrDefault(workerId, -1);
       if (tasks > 0) {
         // each put-back task has its own line too; this one says why they moved
-        log.warn("worker {} terminated ({}); the {} task(s) it held here were put back", workerId,
-            msg.worker().path(), tasks);
+        log.warn(
+            "worker {} terminated ({}); the {} task(s) it held here were put back",
+            workerId,
+            msg.worker().path(),
+            tasks);
       } else {
-        // in a cluster every entity of a type it served sees this: only those that held its tasks warn
+        // in a cluster every entity of a type it served sees this: only those that held its tasks
+        // warn
         log.debug("worker {} terminated ({}); it held no task here", workerId, msg.worker().path());
       }
     }
@@ -414,17 +484,24 @@ public final class LocalTaskQueue {
   }
 
   /**
-   * DEBUG: after a redelivery, a late or cancelled report is normal (counted in the stats as unknown results), and
-   * every redelivery already has its own line.
+   * DEBUG: after a redelivery, a late or cancelled report is normal (counted in the stats as
+   * unknown results), and every redelivery already has its own line.
    */
-  private void logUnknown(String what, String taskId, String taskType, String workerId, String incarnation) {
-    log.debug("dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
+  private void logUnknown(
+      String what, String taskId, String taskType, String workerId, String incarnation) {
+    log.debug(
+        "dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
             + "(late after a redelivery, cancelled, a duplicate, or made up)",
-        what, taskId, taskType, workerId, incarnation);
+        what,
+        taskId,
+        taskType,
+        workerId,
+        incarnation);
   }
 
   /** Turns the state's decisions into messages, timers and log lines. */
-  private final class Effects implements TaskQueueState.Effects<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> {
+  private final class Effects
+      implements TaskQueueState.Effects<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> {
     @Override
     public void dispatch(ActorRef<WorkerCommand> worker, TaskEnvelope task) {
       outbox.dispatch(worker, task);
@@ -433,14 +510,29 @@ public final class LocalTaskQueue {
     @Override
     public void reply(ActorRef<TaskOutcome> replyTo, TaskOutcome outcome) {
       if (outcome instanceof TaskOutcome.Failed failed) {
-        log.error("task {} (type {}, flow {}) failed for good after {} attempts: {}",
-            failed.taskId(), failed.taskType(), failed.flowId(), failed.attempts(), failed.reason());
-        status.remember("failed", failed.taskType(), failed.taskId(), failed.flowId(), null, failed.reason());
-      } else if (outcome instanceof TaskOutcome.Rejected rejected) {
-        log.warn("task {} (type {}, flow {}) rejected: {}",
-            rejected.taskId(), rejected.taskType(), rejected.flowId(), rejected.reason());
+        log.error(
+            "task {} (type {}, flow {}) failed for good after {} attempts: {}",
+            failed.taskId(),
+            failed.taskType(),
+            failed.flowId(),
+            failed.attempts(),
+            failed.reason());
         status.remember(
-            "rejected", rejected.taskType(), rejected.taskId(), rejected.flowId(), null, rejected.reason());
+            "failed", failed.taskType(), failed.taskId(), failed.flowId(), null, failed.reason());
+      } else if (outcome instanceof TaskOutcome.Rejected rejected) {
+        log.warn(
+            "task {} (type {}, flow {}) rejected: {}",
+            rejected.taskId(),
+            rejected.taskType(),
+            rejected.flowId(),
+            rejected.reason());
+        status.remember(
+            "rejected",
+            rejected.taskType(),
+            rejected.taskId(),
+            rejected.flowId(),
+            null,
+            rejected.reason());
       }
       replyTo.tell(outcome);
     }
@@ -448,7 +540,12 @@ public final class LocalTaskQueue {
     @Override
     public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {
       Duration delay = settings.retryBackoff(failures, ThreadLocalRandom.current().nextDouble());
-      log.warn("{} failed on worker {}, retrying in {} ms: {}", task.describe(), workerId, delay.toMillis(), reason);
+      log.warn(
+          "{} failed on worker {}, retrying in {} ms: {}",
+          task.describe(),
+          workerId,
+          delay.toMillis(),
+          reason);
       status.remember("retrying", task, workerId, reason);
       RetryDue due = new RetryDue(task.taskId());
       timers.startSingleTimer(due, due, delay);
@@ -464,8 +561,13 @@ public final class LocalTaskQueue {
       if (cause == TaskQueueState.Redelivery.DECLINED) {
         return; // logged with the decline's reason
       }
-      log.warn("task {} (type {}, flow {}) put back as attempt {}: {}",
-          task.taskId(), task.taskType(), task.flowId(), task.attempt(), cause.describe(workerId));
+      log.warn(
+          "task {} (type {}, flow {}) put back as attempt {}: {}",
+          task.taskId(),
+          task.taskType(),
+          task.flowId(),
+          task.attempt(),
+          cause.describe(workerId));
       status.remember("put back", task, workerId, cause.describe(workerId));
     }
 

@@ -1,12 +1,12 @@
 package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.CatalogFingerprint;
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
-import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueCommand.GetFleet;
 import dev.pekkoprover.protocol.QueueCommand.GetStats;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
@@ -40,29 +40,33 @@ import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
- * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link LocalTaskQueue}, so
- * the sequencer and the workers on this node cannot tell the difference, and routes each message to the entity of
- * its task type (or partition, {@code type#n}). It also keeps the cross-node paths bounded: a large Enqueue goes out
- * in slices of {@code max-tasks-per-message}, and a task input over {@code max-payload-size}, or one that serialises
- * but could not be read on the other side, is refused with a reason rather than lost in transit ({@link
- * PayloadCheck}).
+ * A node's door to the sharded queue: speaks the same {@link QueueCommand} protocol as {@link
+ * LocalTaskQueue}, so the sequencer and the workers on this node cannot tell the difference, and
+ * routes each message to the entity of its task type (or partition, {@code type#n}). It also keeps
+ * the cross-node paths bounded: a large Enqueue goes out in slices of {@code
+ * max-tasks-per-message}, and a task input over {@code max-payload-size}, or one that serialises
+ * but could not be read on the other side, is refused with a reason rather than lost in transit
+ * ({@link PayloadCheck}).
  *
- * <p>Workers report straight to the entity that dispatched the task (its ref comes with every dispatch), and check
- * the size of a result bound for another node themselves. The front still accepts reports sent to it (any client of
- * the queue protocol may), routes them by type, gathers those that arrive while it is busy into one {@link Reports}
- * per entity ({@link ReportBatches}, as a worker does), and checks their results' size the same way.
+ * <p>Workers report straight to the entity that dispatched the task (its ref comes with every
+ * dispatch), and check the size of a result bound for another node themselves. The front still
+ * accepts reports sent to it (any client of the queue protocol may), routes them by type, gathers
+ * those that arrive while it is busy into one {@link Reports} per entity ({@link ReportBatches}, as
+ * a worker does), and checks their results' size the same way.
  *
- * <p>Not to miss: a worker announcement goes to the entities of the types it serves now <em>and</em> of those it
- * served before, so that an entity learns when a worker stops serving its type (a worker that registered no longer
- * serves the registration type). Load reports and going-down notices of a worker go to the same entities. When a node
- * with the queue role is removed, its entities start again empty elsewhere: the front repeats its workers' last
+ * <p>Not to miss: a worker announcement goes to the entities of the types it serves now
+ * <em>and</em> of those it served before, so that an entity learns when a worker stops serving its
+ * type (a worker that registered no longer serves the registration type). Load reports and
+ * going-down notices of a worker go to the same entities. When a node with the queue role is
+ * removed, its entities start again empty elsewhere: the front repeats its workers' last
  * announcements at once, so they get work again without waiting for their periodic repeat.
  */
 public final class QueueFront {
 
   /**
-   * Time to send the worker reports gathered so far; sent to itself when the first report of a batch arrives, so it
-   * comes after the reports already waiting in the mailbox. Never leaves the node.
+   * Time to send the worker reports gathered so far; sent to itself when the first report of a
+   * batch arrives, so it comes after the reports already waiting in the mailbox. Never leaves the
+   * node.
    */
   private enum SendReports implements QueueCommand, NoSerializationVerificationNeeded {
     INSTANCE
@@ -77,38 +81,56 @@ public final class QueueFront {
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final PayloadCheck payloads;
+
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
   private final ReportBatches<String> reports = new ReportBatches<>();
+
   /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
   private final Map<String, Set<String>> announced = new HashMap<>();
+
   /** Each worker's last announcement, repeated when a queue node goes away. */
   private final Map<String, WorkerServes> lastAnnouncement = new HashMap<>();
+
   private final String queueRole;
-  /** This node's task type versions: what workers must have in a run this node's sequencer offers registration for. */
+
+  /**
+   * This node's task type versions: what workers must have in a run this node's sequencer offers
+   * registration for.
+   */
   private final java.util.TreeMap<String, String> versions;
 
   /** A front that does not follow cluster membership (tests of the routing alone). */
   public static Behavior<QueueCommand> create(
-      ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings) {
+      ActorRef<ShardingEnvelope<QueueCommand>> region,
+      TaskCatalog catalog,
+      FrontSettings settings) {
     return create(region, catalog, settings, null);
   }
 
   /**
-   * @param queueRole the role of the nodes that host queue entities: when one is removed, this front repeats its
-   *     workers' announcements; null follows nothing
+   * @param queueRole the role of the nodes that host queue entities: when one is removed, this
+   *     front repeats its workers' announcements; null follows nothing
    */
   public static Behavior<QueueCommand> create(
-      ActorRef<ShardingEnvelope<QueueCommand>> region, TaskCatalog catalog, FrontSettings settings,
+      ActorRef<ShardingEnvelope<QueueCommand>> region,
+      TaskCatalog catalog,
+      FrontSettings settings,
       String queueRole) {
-    return Behaviors.setup(context -> {
-      context.setLoggerName(QueueFront.class); // else a Pekko logger, which a node's logback keeps at WARN
-      if (queueRole != null) {
-        Cluster.get(context.getSystem()).subscriptions().tell(Subscribe.create(
-            context.messageAdapter(ClusterEvent.MemberRemoved.class, MemberRemoved::new),
-            ClusterEvent.MemberRemoved.class));
-      }
-      return new QueueFront(context, region, catalog, settings, queueRole).routing();
-    });
+    return Behaviors.setup(
+        context -> {
+          context.setLoggerName(
+              QueueFront.class); // else a Pekko logger, which a node's logback keeps at WARN
+          if (queueRole != null) {
+            Cluster.get(context.getSystem())
+                .subscriptions()
+                .tell(
+                    Subscribe.create(
+                        context.messageAdapter(
+                            ClusterEvent.MemberRemoved.class, MemberRemoved::new),
+                        ClusterEvent.MemberRemoved.class));
+          }
+          return new QueueFront(context, region, catalog, settings, queueRole).routing();
+        });
   }
 
   private QueueFront(
@@ -150,7 +172,9 @@ public final class QueueFront {
   /** The entity of a task: its type, or one partition of it chosen by the task id. */
   String entityOf(String taskType, String taskId) {
     int partitions = settings.partitionsOf(taskType);
-    return partitions == 1 ? taskType : taskType + "#" + Math.floorMod(taskId.hashCode(), partitions);
+    return partitions == 1
+        ? taskType
+        : taskType + "#" + Math.floorMod(taskId.hashCode(), partitions);
   }
 
   /** Every entity of a type. */
@@ -177,7 +201,8 @@ public final class QueueFront {
         reject(enqueue, task, catalog.unknownTypeMessage(task.taskType()));
         continue;
       }
-      PayloadCheck.Verdict verdict = payloads.check("input", task.taskId(), task.taskType(), task.payload());
+      PayloadCheck.Verdict verdict =
+          payloads.check("input", task.taskId(), task.taskType(), task.payload());
       if (!verdict.ok()) {
         reject(enqueue, task, verdict.problem());
         continue;
@@ -205,20 +230,27 @@ public final class QueueFront {
   }
 
   /**
-   * A registration task is offered through this front, so this is the sequencer's node: every entity learns this
-   * node's catalog and the run's keys digest, to judge workers by ({@link QueueCommand.RunCatalog}). Sent again with
-   * every offer, so that an entity that started again elsewhere learns it at the next registration.
+   * A registration task is offered through this front, so this is the sequencer's node: every
+   * entity learns this node's catalog and the run's keys digest, to judge workers by ({@link
+   * QueueCommand.RunCatalog}). Sent again with every offer, so that an entity that started again
+   * elsewhere learns it at the next registration.
    */
   private void announceRunCatalog(TaskEnvelope registration) {
     String keys;
     try {
       keys = CatalogFingerprint.keysDigestOf(registration.payload());
     } catch (IllegalArgumentException e) {
-      context.getLog().warn("registration task {} of run {}: {}; workers' keys are not checked against it",
-          registration.taskId(), registration.runId(), e.getMessage());
+      context
+          .getLog()
+          .warn(
+              "registration task {} of run {}: {}; workers' keys are not checked against it",
+              registration.taskId(),
+              registration.runId(),
+              e.getMessage());
       keys = null;
     }
-    QueueCommand.RunCatalog runCatalog = new QueueCommand.RunCatalog(registration.runId(), versions, keys);
+    QueueCommand.RunCatalog runCatalog =
+        new QueueCommand.RunCatalog(registration.runId(), versions, keys);
     for (String entity : allEntities()) {
       send(entity, runCatalog);
     }
@@ -232,15 +264,26 @@ public final class QueueFront {
 
   private void reject(Enqueue enqueue, TaskEnvelope task, String reason) {
     context.getLog().warn("{} refused: {}", task.describe(), reason);
-    enqueue.replyTo().tell(
-        new TaskOutcome.Rejected(task.taskId(), task.flowId(), task.runId(), task.taskType(), reason));
+    enqueue
+        .replyTo()
+        .tell(
+            new TaskOutcome.Rejected(
+                task.taskId(), task.flowId(), task.runId(), task.taskType(), reason));
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {
-    String problem = payloads.problem("result", result.taskId(), result.taskType(), result.result());
+    String problem =
+        payloads.problem("result", result.taskId(), result.taskType(), result.result());
     if (problem != null) {
-      return onTaskFailed(new TaskFailed(result.workerId(), result.incarnation(), result.taskId(), result.taskType(),
-          result.attempt(), problem, false));
+      return onTaskFailed(
+          new TaskFailed(
+              result.workerId(),
+              result.incarnation(),
+              result.taskId(),
+              result.taskType(),
+              result.attempt(),
+              problem,
+              false));
     }
     return gathered(reports.add(entityOf(result.taskType(), result.taskId()), result));
   }
@@ -300,13 +343,15 @@ public final class QueueFront {
   }
 
   /**
-   * To every entity of the worker's types. A report of a change goes only where the worker can be shared between
-   * entities: one entity knows everything it handed out, and the periodic report still finds lost messages.
+   * To every entity of the worker's types. A report of a change goes only where the worker can be
+   * shared between entities: one entity knows everything it handed out, and the periodic report
+   * still finds lost messages.
    */
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad load) {
     Set<String> types = announced.get(load.workerId());
     if (types == null) {
-      return Behaviors.same(); // not announced through this front (yet): its announcement comes first
+      return Behaviors
+          .same(); // not announced through this front (yet): its announcement comes first
     }
     Set<String> entities = entitiesOfTypes(types);
     if (load.periodic() || entities.size() > 1) {
@@ -330,26 +375,37 @@ public final class QueueFront {
   /** Split by entity: each answers for the ids it would hold. */
   private Behavior<QueueCommand> onCheckHeld(CheckHeld check) {
     if (!catalog.contains(check.taskType())) {
-      check.replyTo().tell(new dev.pekkoprover.protocol.MissingTasks(check.taskType(), check.taskIds()));
+      check
+          .replyTo()
+          .tell(new dev.pekkoprover.protocol.MissingTasks(check.taskType(), check.taskIds()));
       return Behaviors.same();
     }
     Map<String, List<String>> byEntity = new LinkedHashMap<>();
     for (String id : check.taskIds()) {
       byEntity.computeIfAbsent(entityOf(check.taskType(), id), e -> new ArrayList<>()).add(id);
     }
-    byEntity.forEach((entity, ids) -> send(entity, new CheckHeld(check.taskType(), ids, check.replyTo())));
+    byEntity.forEach(
+        (entity, ids) -> send(entity, new CheckHeld(check.taskType(), ids, check.replyTo())));
     return Behaviors.same();
   }
 
   private Behavior<QueueCommand> onMemberRemoved(MemberRemoved removed) {
     if (removed.event().member().hasRole(queueRole) && !lastAnnouncement.isEmpty()) {
-      context.getLog().info("queue node {} was removed: its queues start again on another queue node; repeating the "
-          + "announcements of {} worker(s) of this node", removed.event().member().address(), lastAnnouncement.size());
-      lastAnnouncement.values().forEach(announcement -> {
-        for (String entity : entitiesOfTypes(announced.get(announcement.workerId()))) {
-          send(entity, announcement);
-        }
-      });
+      context
+          .getLog()
+          .info(
+              "queue node {} was removed: its queues start again on another queue node; repeating the "
+                  + "announcements of {} worker(s) of this node",
+              removed.event().member().address(),
+              lastAnnouncement.size());
+      lastAnnouncement
+          .values()
+          .forEach(
+              announcement -> {
+                for (String entity : entitiesOfTypes(announced.get(announcement.workerId()))) {
+                  send(entity, announcement);
+                }
+              });
     }
     return Behaviors.same();
   }
@@ -366,19 +422,30 @@ public final class QueueFront {
   private Behavior<QueueCommand> onGetStats(GetStats request) {
     List<String> entities = allEntities();
     ActorRef<QueueStats> collector =
-        context.spawnAnonymous(StatsCollector.create(entities.size(), settings.statsTimeout(), request.replyTo()));
+        context.spawnAnonymous(
+            StatsCollector.create(entities.size(), settings.statsTimeout(), request.replyTo()));
     for (String entity : entities) {
       send(entity, new GetStats(collector));
     }
     return Behaviors.same();
   }
 
-  /** Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the stats timeout. */
+  /**
+   * Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the
+   * stats timeout.
+   */
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
     int expected = entities.size();
-    ActorRef<FleetView> collector = context.spawnAnonymous(Gather.create(FleetView.class, expected,
-        settings.statsTimeout(), request.replyTo(), answers -> FleetView.merge(answers, expected), "fleet view"));
+    ActorRef<FleetView> collector =
+        context.spawnAnonymous(
+            Gather.create(
+                FleetView.class,
+                expected,
+                settings.statsTimeout(),
+                request.replyTo(),
+                answers -> FleetView.merge(answers, expected),
+                "fleet view"));
     for (String entity : entities) {
       send(entity, new GetFleet(collector));
     }
@@ -393,34 +460,56 @@ public final class QueueFront {
     return entities;
   }
 
-  /** Gathers the entities' answers to one question and replies with their merge; with what it has after a timeout. */
+  /**
+   * Gathers the entities' answers to one question and replies with their merge; with what it has
+   * after a timeout.
+   */
   static final class Gather {
     private enum Timeout implements NoSerializationVerificationNeeded {
       INSTANCE
     }
 
-    static <T> Behavior<T> create(Class<T> answerClass, int expected, java.time.Duration timeout, ActorRef<T> replyTo,
-        java.util.function.Function<List<T>, T> merge, String what) {
-      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
-        timers.startSingleTimer(Timeout.INSTANCE, timeout);
-        List<T> answers = new ArrayList<>();
-        return Behaviors.receive(Object.class)
-            .onMessage(answerClass, answer -> {
-              answers.add(answer);
-              if (answers.size() < expected) {
-                return Behaviors.same();
-              }
-              replyTo.tell(merge.apply(answers));
-              return Behaviors.stopped();
-            })
-            .onMessageEquals(Timeout.INSTANCE, () -> {
-              context.getLog().warn("{}: {} of {} queue entities answered in {}", what, answers.size(), expected,
-                  timeout);
-              replyTo.tell(merge.apply(answers));
-              return Behaviors.stopped();
-            })
-            .build();
-      })).narrow();
+    static <T> Behavior<T> create(
+        Class<T> answerClass,
+        int expected,
+        java.time.Duration timeout,
+        ActorRef<T> replyTo,
+        java.util.function.Function<List<T>, T> merge,
+        String what) {
+      return Behaviors.<Object>setup(
+              context ->
+                  Behaviors.withTimers(
+                      timers -> {
+                        timers.startSingleTimer(Timeout.INSTANCE, timeout);
+                        List<T> answers = new ArrayList<>();
+                        return Behaviors.receive(Object.class)
+                            .onMessage(
+                                answerClass,
+                                answer -> {
+                                  answers.add(answer);
+                                  if (answers.size() < expected) {
+                                    return Behaviors.same();
+                                  }
+                                  replyTo.tell(merge.apply(answers));
+                                  return Behaviors.stopped();
+                                })
+                            .onMessageEquals(
+                                Timeout.INSTANCE,
+                                () -> {
+                                  context
+                                      .getLog()
+                                      .warn(
+                                          "{}: {} of {} queue entities answered in {}",
+                                          what,
+                                          answers.size(),
+                                          expected,
+                                          timeout);
+                                  replyTo.tell(merge.apply(answers));
+                                  return Behaviors.stopped();
+                                })
+                            .build();
+                      }))
+          .narrow();
     }
   }
 
@@ -430,26 +519,41 @@ public final class QueueFront {
       INSTANCE
     }
 
-    static Behavior<QueueStats> create(int expected, java.time.Duration timeout, ActorRef<QueueStats> replyTo) {
-      return Behaviors.<Object>setup(context -> Behaviors.withTimers(timers -> {
-        timers.startSingleTimer(Timeout.INSTANCE, timeout);
-        List<QueueStats> answers = new ArrayList<>();
-        return Behaviors.receive(Object.class)
-            .onMessage(QueueStats.class, stats -> {
-              answers.add(stats);
-              if (answers.size() < expected) {
-                return Behaviors.same();
-              }
-              replyTo.tell(merge(answers));
-              return Behaviors.stopped();
-            })
-            .onMessageEquals(Timeout.INSTANCE, () -> {
-              context.getLog().warn("queue stats: {} of {} entities answered in {}", answers.size(), expected, timeout);
-              replyTo.tell(merge(answers));
-              return Behaviors.stopped();
-            })
-            .build();
-      })).narrow();
+    static Behavior<QueueStats> create(
+        int expected, java.time.Duration timeout, ActorRef<QueueStats> replyTo) {
+      return Behaviors.<Object>setup(
+              context ->
+                  Behaviors.withTimers(
+                      timers -> {
+                        timers.startSingleTimer(Timeout.INSTANCE, timeout);
+                        List<QueueStats> answers = new ArrayList<>();
+                        return Behaviors.receive(Object.class)
+                            .onMessage(
+                                QueueStats.class,
+                                stats -> {
+                                  answers.add(stats);
+                                  if (answers.size() < expected) {
+                                    return Behaviors.same();
+                                  }
+                                  replyTo.tell(merge(answers));
+                                  return Behaviors.stopped();
+                                })
+                            .onMessageEquals(
+                                Timeout.INSTANCE,
+                                () -> {
+                                  context
+                                      .getLog()
+                                      .warn(
+                                          "queue stats: {} of {} entities answered in {}",
+                                          answers.size(),
+                                          expected,
+                                          timeout);
+                                  replyTo.tell(merge(answers));
+                                  return Behaviors.stopped();
+                                })
+                            .build();
+                      }))
+          .narrow();
     }
 
     static QueueStats merge(List<QueueStats> answers) {
@@ -459,7 +563,8 @@ public final class QueueFront {
       long repeated = 0;
       for (QueueStats stats : answers) {
         stats.types().forEach((type, counts) -> types.merge(type, counts, StatsCollector::add));
-        // a worker serving several types is known to several entities: the largest count is a lower bound
+        // a worker serving several types is known to several entities: the largest count is a lower
+        // bound
         workers = Math.max(workers, stats.workers());
         unknown += stats.unknownResults();
         repeated += stats.repeatedEnqueues();

@@ -8,17 +8,19 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The task queue's settings, read once from {@code prover.queue} (defaults and the reasons for them in this module's
- * {@code reference.conf}).
+ * The task queue's settings, read once from {@code prover.queue} (defaults and the reasons for them
+ * in this module's {@code reference.conf}).
  *
  * @param defaultLease how long a worker may hold a task before it is given to another worker
  * @param leasePerType lease overrides by task type name
  * @param leaseCheckInterval how often overrun leases are looked for
- * @param maxAttempts attempts a task gets before it fails: failed computes and leases overrun on a live worker count
- * @param maxWorkerLosses times a task may be put back because its worker went away (stopped, crashed because of it,
- *     restarted, unreachable, a message lost in transit) before it fails as poison
- * @param lostAfter how long a dispatched task may be missing from its worker's load reports before it counts as lost
- *     in transit and is put back
+ * @param maxAttempts attempts a task gets before it fails: failed computes and leases overrun on a
+ *     live worker count
+ * @param maxWorkerLosses times a task may be put back because its worker went away (stopped,
+ *     crashed because of it, restarted, unreachable, a message lost in transit) before it fails as
+ *     poison
+ * @param lostAfter how long a dispatched task may be missing from its worker's load reports before
+ *     it counts as lost in transit and is put back
  * @param retryMinBackoff delay before the first retry of a failed compute
  * @param retryMaxBackoff longest delay between retries
  * @param retryRandomFactor jitter added to each retry delay, 0 to 1
@@ -41,21 +43,27 @@ public record QueueSettings(
     Objects.requireNonNull(retryMaxBackoff, "retryMaxBackoff");
     leasePerType = Map.copyOf(Objects.requireNonNull(leasePerType, "leasePerType"));
     requirePositive("prover.queue.default-lease", defaultLease);
-    leasePerType.forEach((type, lease) -> requirePositive("prover.queue.lease-per-type." + type, lease));
+    leasePerType.forEach(
+        (type, lease) -> requirePositive("prover.queue.lease-per-type." + type, lease));
     requirePositive("prover.queue.lease-check-interval", leaseCheckInterval);
     requirePositive("prover.queue.retry.min-backoff", retryMinBackoff);
     Objects.requireNonNull(lostAfter, "lostAfter");
     requirePositive("prover.queue.lost-after", lostAfter);
     if (maxWorkerLosses < 1) {
-      throw new IllegalArgumentException("prover.queue.max-worker-losses must be at least 1, was " + maxWorkerLosses);
+      throw new IllegalArgumentException(
+          "prover.queue.max-worker-losses must be at least 1, was " + maxWorkerLosses);
     }
     if (maxAttempts < 1) {
-      throw new IllegalArgumentException("prover.queue.max-attempts must be at least 1, was " + maxAttempts);
+      throw new IllegalArgumentException(
+          "prover.queue.max-attempts must be at least 1, was " + maxAttempts);
     }
     if (retryMaxBackoff.compareTo(retryMinBackoff) < 0) {
       throw new IllegalArgumentException(
-          "prover.queue.retry.max-backoff (" + retryMaxBackoff + ") must not be below min-backoff ("
-              + retryMinBackoff + ")");
+          "prover.queue.retry.max-backoff ("
+              + retryMaxBackoff
+              + ") must not be below min-backoff ("
+              + retryMinBackoff
+              + ")");
     }
     if (retryRandomFactor < 0 || retryRandomFactor > 1) {
       throw new IllegalArgumentException(
@@ -63,7 +71,10 @@ public record QueueSettings(
     }
   }
 
-  /** Reads {@code prover.queue} from a full config (an actor system's, or {@code ConfigFactory.load()}). */
+  /**
+   * Reads {@code prover.queue} from a full config (an actor system's, or {@code
+   * ConfigFactory.load()}).
+   */
   public static QueueSettings fromConfig(Config config) {
     Config queue = config.getConfig("prover.queue");
     Config perType = queue.getConfig("lease-per-type");
@@ -89,8 +100,9 @@ public record QueueSettings(
   }
 
   /**
-   * The delay before the retry that follows the {@code failures}-th failure: min-backoff doubled per earlier failure,
-   * capped at max-backoff, plus {@code random} (0 to 1) times the random factor of jitter.
+   * The delay before the retry that follows the {@code failures}-th failure: min-backoff doubled
+   * per earlier failure, capped at max-backoff, plus {@code random} (0 to 1) times the random
+   * factor of jitter.
    */
   public Duration retryBackoff(int failures, double random) {
     double base = retryMinBackoff.toNanos() * Math.pow(2, Math.max(0, failures - 1));

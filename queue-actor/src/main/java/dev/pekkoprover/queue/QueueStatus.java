@@ -19,28 +19,36 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * What one queue (one queue entity) tells the status API and the metrics: its part of the fleet view (the workers it
- * knows, its own types, its last failures) and what its {@link QueueMeters} read. A plain class beside {@link
- * LocalTaskQueue}, which owns it: the actor tells it the failures it logs and the tasks completed, and asks it for a
- * view or a new meter snapshot. Reads {@link TaskQueueState}, never changes it. Not thread-safe: the actor calls it.
+ * What one queue (one queue entity) tells the status API and the metrics: its part of the fleet
+ * view (the workers it knows, its own types, its last failures) and what its {@link QueueMeters}
+ * read. A plain class beside {@link LocalTaskQueue}, which owns it: the actor tells it the failures
+ * it logs and the tasks completed, and asks it for a view or a new meter snapshot. Reads {@link
+ * TaskQueueState}, never changes it. Not thread-safe: the actor calls it.
  */
 final class QueueStatus {
 
   private final TaskQueueState<?, ?> state;
   private final QueueMeters meters;
+
   /** The task types this queue holds: every type of the catalog, or an entity's one type. */
   private final List<String> ownTypes;
+
   /** The node of a worker's reference (this node's for a local reference). */
   private final Function<ActorRef<?>, Address> nodeOf;
+
   /** The last few failures, newest last. */
   private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
 
   /**
-   * @param ownTypes the task types this queue holds: every type of the catalog, or an entity's one type
+   * @param ownTypes the task types this queue holds: every type of the catalog, or an entity's one
+   *     type
    * @param nodeOf the node of a worker's reference (this node's for a local reference)
    */
   QueueStatus(
-      TaskQueueState<?, ?> state, QueueMeters meters, List<String> ownTypes, Function<ActorRef<?>, Address> nodeOf) {
+      TaskQueueState<?, ?> state,
+      QueueMeters meters,
+      List<String> ownTypes,
+      Function<ActorRef<?>, Address> nodeOf) {
     this.state = state;
     this.meters = meters;
     this.ownTypes = ownTypes;
@@ -70,12 +78,14 @@ final class QueueStatus {
   }
 
   /** As {@link #remember(String, TaskEnvelope, String, String)}, from an outcome's fields. */
-  void remember(String kind, String taskType, String taskId, String flowId, String workerId, String reason) {
+  void remember(
+      String kind, String taskType, String taskId, String flowId, String workerId, String reason) {
     if (recentFailures.size() == RecentFailure.KEEP) {
       recentFailures.removeFirst();
     }
     recentFailures.addLast(
-        new RecentFailure(System.currentTimeMillis(), kind, taskType, taskId, flowId, workerId, reason));
+        new RecentFailure(
+            System.currentTimeMillis(), kind, taskType, taskId, flowId, workerId, reason));
   }
 
   /** A task's result went to its flow: its wait and run into the histograms. Hot path. */
@@ -84,7 +94,8 @@ final class QueueStatus {
   }
 
   /**
-   * Copies what the meters read: the counters, put-backs by cause, and the announced workers per type and state.
+   * Copies what the meters read: the counters, put-backs by cause, and the announced workers per
+   * type and state.
    *
    * @param announcements the last announcement of each worker the queue knows
    */
@@ -110,23 +121,38 @@ final class QueueStatus {
   }
 
   /**
-   * This queue's part of the fleet: the workers it knows, its own types, its recent failures (newest first).
+   * This queue's part of the fleet: the workers it knows, its own types, its recent failures
+   * (newest first).
    *
    * @param announcements the last announcement of each worker the queue knows, by worker id
-   * @param refusalOf why the queue refuses a worker (the catalog check), by worker id; null for one it serves
+   * @param refusalOf why the queue refuses a worker (the catalog check), by worker id; null for one
+   *     it serves
    */
   FleetView fleet(Map<String, WorkerServes> announcements, Function<String, String> refusalOf) {
     List<FleetView.WorkerView> workers = new ArrayList<>();
-    announcements.forEach((workerId, serves) -> {
-      TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
-      if (numbers != null) {
-        String refusal = refusalOf.apply(workerId);
-        workers.add(new FleetView.WorkerView(workerId, nodeName(serves.worker()),
-            serves.incarnation(), serves.state(), refusal == null ? sorted(serves.taskTypes()) : List.of(),
-            sorted(serves.configuredTypes()), serves.capacity(), numbers.inFlight(), numbers.done(), numbers.failed(),
-            numbers.restarts(), numbers.lastHeardNanosAgo() / 1_000_000, numbers.reachable(), refusal));
-      }
-    });
+    announcements.forEach(
+        (workerId, serves) -> {
+          TaskQueueState.WorkerNumbers numbers = state.workerNumbers(workerId);
+          if (numbers != null) {
+            String refusal = refusalOf.apply(workerId);
+            workers.add(
+                new FleetView.WorkerView(
+                    workerId,
+                    nodeName(serves.worker()),
+                    serves.incarnation(),
+                    serves.state(),
+                    refusal == null ? sorted(serves.taskTypes()) : List.of(),
+                    sorted(serves.configuredTypes()),
+                    serves.capacity(),
+                    numbers.inFlight(),
+                    numbers.done(),
+                    numbers.failed(),
+                    numbers.restarts(),
+                    numbers.lastHeardNanosAgo() / 1_000_000,
+                    numbers.reachable(),
+                    refusal));
+          }
+        });
     QueueStats stats = state.stats();
     Map<String, FleetView.TypeView> types = new LinkedHashMap<>();
     for (String type : ownTypes) {
@@ -137,13 +163,23 @@ final class QueueStatus {
         }
       }
       TaskQueueState.TypeTimes times = state.typeTimes(type);
-      types.put(type, new FleetView.TypeView(stats.of(type), serving, times.runs(), times.runNanos(),
-          times.oldestPendingNanos() / 1_000_000, times.waitNanos()));
+      types.put(
+          type,
+          new FleetView.TypeView(
+              stats.of(type),
+              serving,
+              times.runs(),
+              times.runNanos(),
+              times.oldestPendingNanos() / 1_000_000,
+              times.waitNanos()));
     }
     List<RecentFailure> failures = new ArrayList<>(recentFailures);
     Collections.reverse(failures);
-    return FleetView.merge(List.of(new FleetView(workers, types, failures, stats.unknownResults(),
-        stats.repeatedEnqueues(), 1, 1)), 1);
+    return FleetView.merge(
+        List.of(
+            new FleetView(
+                workers, types, failures, stats.unknownResults(), stats.repeatedEnqueues(), 1, 1)),
+        1);
   }
 
   /** The queue stops: its meters go. */

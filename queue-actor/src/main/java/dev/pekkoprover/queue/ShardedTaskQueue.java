@@ -10,27 +10,35 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 
 /**
- * The cluster deployment of the queue: each task type's queue (or each partition {@code type#n} of a hot type) is a
- * Cluster Sharding entity running the same {@link LocalTaskQueue} behavior, hosted on nodes with role {@code
- * queue}. Nodes without that role get a proxy. Sequencer and workers never address entities: they talk to a
- * node-local {@link QueueFront}, which speaks the same protocol as the local queue.
+ * The cluster deployment of the queue: each task type's queue (or each partition {@code type#n} of
+ * a hot type) is a Cluster Sharding entity running the same {@link LocalTaskQueue} behavior, hosted
+ * on nodes with role {@code queue}. Nodes without that role get a proxy. Sequencer and workers
+ * never address entities: they talk to a node-local {@link QueueFront}, which speaks the same
+ * protocol as the local queue.
  *
- * <p>Not to miss: an entity's state is in memory. Automatic passivation and rebalancing are switched off in the
- * cluster configuration, so an entity only loses its state when its node goes away; then workers re-announce
- * themselves (periodically) and flows re-send tasks whose outcome is overdue (Enqueue is idempotent per task id).
+ * <p>Not to miss: an entity's state is in memory. Automatic passivation and rebalancing are
+ * switched off in the cluster configuration, so an entity only loses its state when its node goes
+ * away; then workers re-announce themselves (periodically) and flows re-send tasks whose outcome is
+ * overdue (Enqueue is idempotent per task id).
  */
 public final class ShardedTaskQueue {
   private ShardedTaskQueue() {}
 
-  public static final EntityTypeKey<QueueCommand> ENTITY = EntityTypeKey.create(QueueCommand.class, "task-queue");
+  public static final EntityTypeKey<QueueCommand> ENTITY =
+      EntityTypeKey.create(QueueCommand.class, "task-queue");
 
   /**
-   * Registers the queue entities with sharding on this node and returns the shard region (a proxy where the node
-   * lacks {@code role}).
+   * Registers the queue entities with sharding on this node and returns the shard region (a proxy
+   * where the node lacks {@code role}).
    */
   public static ActorRef<ShardingEnvelope<QueueCommand>> init(
       ActorSystem<?> system, TaskCatalog catalog, QueueSettings settings, String role) {
     return ClusterSharding.get(system)
-        .init(Entity.of(ENTITY, context -> LocalTaskQueue.createInCluster(catalog, settings, context.getEntityId())).withRole(role));
+        .init(
+            Entity.of(
+                    ENTITY,
+                    context ->
+                        LocalTaskQueue.createInCluster(catalog, settings, context.getEntityId()))
+                .withRole(role));
   }
 }

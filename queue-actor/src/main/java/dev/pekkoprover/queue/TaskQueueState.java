@@ -3,13 +3,13 @@ package dev.pekkoprover.queue;
 import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
-import java.util.ArrayDeque;
-import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -23,36 +23,39 @@ import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
- * The task queue's bookkeeping, without an actor: pending tasks per type, which worker holds which task, leases,
- * failure counts and counters. An actor (or a test) calls it with what happened and receives through {@link Effects}
- * what to send. Not thread-safe: one owner calls it.
+ * The task queue's bookkeeping, without an actor: pending tasks per type, which worker holds which
+ * task, leases, failure counts and counters. An actor (or a test) calls it with what happened and
+ * receives through {@link Effects} what to send. Not thread-safe: one owner calls it.
  *
- * <p>The one thing not to miss: after every call, no type has a pending task while a worker serving that type has a
- * free slot. Dispatch keeps that invariant cheaply, because each call only changes the free slots of one worker or
- * the pending tasks of one type.
+ * <p>The one thing not to miss: after every call, no type has a pending task while a worker serving
+ * that type has a free slot. Dispatch keeps that invariant cheaply, because each call only changes
+ * the free slots of one worker or the pending tasks of one type.
  *
- * <p>How it stays O(1) per task on the success path: tasks are found by id in one map; a task's own record is also
- * its element in two {@link IntrusiveList}s (its type's in-flight list, ordered by dispatch time and so by lease
- * deadline, and its worker's held list), so finishing one unlinks it without searching or allocating. The workers
- * serving a type stand in a {@link WorkerLadder}, which names the one with the most free slots, ties round-robin.
+ * <p>How it stays O(1) per task on the success path: tasks are found by id in one map; a task's own
+ * record is also its element in two {@link IntrusiveList}s (its type's in-flight list, ordered by
+ * dispatch time and so by lease deadline, and its worker's held list), so finishing one unlinks it
+ * without searching or allocating. The workers serving a type stand in a {@link WorkerLadder},
+ * which names the one with the most free slots, ties round-robin.
  *
- * <p>Slots: a worker holds at most its capacity. A task whose lease overran is put back, but its worker's slot stays
- * taken ("zombie") until that worker reports on it, restarts or terminates, so a hung worker gets no more work.
+ * <p>Slots: a worker holds at most its capacity. A task whose lease overran is put back, but its
+ * worker's slot stays taken ("zombie") until that worker reports on it, restarts or terminates, so
+ * a hung worker gets no more work.
  *
- * <p>Failure classes (the README has the table): what is the task's own fault spends one of its {@code max-attempts}
- * (a compute that threw, a lease overrun on a live worker); what is infrastructure spends one of its {@code
- * max-worker-losses} (its worker terminated, restarted, was unreachable, a message was lost in transit, or the task
- * crashed the worker); a task that only ran beside the task that crashed its worker spends nothing. A lease overrun
- * on a worker that then goes away turns from an attempt into a loss. Each budget bounds its class on its own.
+ * <p>Failure classes (the README has the table): what is the task's own fault spends one of its
+ * {@code max-attempts} (a compute that threw, a lease overrun on a live worker); what is
+ * infrastructure spends one of its {@code max-worker-losses} (its worker terminated, restarted, was
+ * unreachable, a message was lost in transit, or the task crashed the worker); a task that only ran
+ * beside the task that crashed its worker spends nothing. A lease overrun on a worker that then
+ * goes away turns from an attempt into a loss. Each budget bounds its class on its own.
  *
- * <p>Shared slots: in a cluster each type (partition) is its own queue entity, so a worker serving several types is
- * known to several entities. The worker's load reports ({@link #workerLoad}) tell each entity how many slots the
- * worker spends on tasks it did not hand out itself; the same reports reveal a task that never reached the worker, or
- * whose report never came back.
+ * <p>Shared slots: in a cluster each type (partition) is its own queue entity, so a worker serving
+ * several types is known to several entities. The worker's load reports ({@link #workerLoad}) tell
+ * each entity how many slots the worker spends on tasks it did not hand out itself; the same
+ * reports reveal a task that never reached the worker, or whose report never came back.
  *
- * <p>Declines: a worker declines only a task of a type it does not serve in its current state; the declined task goes
- * to another eligible worker, and the decliner gets no more of that type until its next announcement, so a decline
- * can never bounce between the queue and one worker.
+ * <p>Declines: a worker declines only a task of a type it does not serve in its current state; the
+ * declined task goes to another eligible worker, and the decliner gets no more of that type until
+ * its next announcement, so a decline can never bounce between the queue and one worker.
  *
  * @param <W> how a worker is addressed ({@code ActorRef<WorkerCommand>} in the actor)
  * @param <R> how a flow is addressed ({@code ActorRef<TaskOutcome>} in the actor)
@@ -64,12 +67,15 @@ public final class TaskQueueState<W, R> {
     /** Hand this task to this worker. Hot path. */
     void dispatch(W worker, TaskEnvelope task);
 
-    /** Tell a flow the one final outcome of its task. Hot path for {@link TaskOutcome.Succeeded}. */
+    /**
+     * Tell a flow the one final outcome of its task. Hot path for {@link TaskOutcome.Succeeded}.
+     */
     void reply(R replyTo, TaskOutcome outcome);
 
     /**
-     * A compute failed on that worker, or crashed it, and will be retried: call {@link #retryDue(String)} with this
-     * task's id after the backoff for {@code failures} (the failures of that kind so far).
+     * A compute failed on that worker, or crashed it, and will be retried: call {@link
+     * #retryDue(String)} with this task's id after the backoff for {@code failures} (the failures
+     * of that kind so far).
      *
      * @param reason what happened and how much of the task's budget is spent, for the log
      */
@@ -79,15 +85,16 @@ public final class TaskQueueState<W, R> {
     void putBack(TaskEnvelope task, String workerId, Redelivery cause);
 
     /**
-     * Tell this worker to stop a task it may still hold: the queue has put it back (lease overrun, unreachable node)
-     * or its flow is gone. Rare; the actor gathers them into one message per worker.
+     * Tell this worker to stop a task it may still hold: the queue has put it back (lease overrun,
+     * unreachable node) or its flow is gone. Rare; the actor gathers them into one message per
+     * worker.
      */
     void cancel(W worker, String taskId, String reason);
 
     /**
-     * A task's result from the worker that held it went to its flow: how long the task waited for that dispatch
-     * (since it was enqueued or last put back) and how long the run took (dispatch to result). For the wait and run
-     * histograms. Hot path: one call per completed task.
+     * A task's result from the worker that held it went to its flow: how long the task waited for
+     * that dispatch (since it was enqueued or last put back) and how long the run took (dispatch to
+     * result). For the wait and run histograms. Hot path: one call per completed task.
      */
     default void completed(String taskType, long waitNanos, long runNanos) {}
   }
@@ -101,7 +108,8 @@ public final class TaskQueueState<W, R> {
     WORKER_CRASHED("it crashed worker %s"),
     CRASH_COLLATERAL("worker %s went down because of another task; this one spends nothing"),
     WORKER_UNREACHABLE("worker %s is on an unreachable node"),
-    LOST_IN_TRANSIT("worker %s does not have it: the dispatch or its report was lost between nodes");
+    LOST_IN_TRANSIT(
+        "worker %s does not have it: the dispatch or its report was lost between nodes");
 
     private final String format;
 
@@ -142,32 +150,45 @@ public final class TaskQueueState<W, R> {
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
+
   /**
-   * The clock reading of the call in progress, where one call reads the clock once for several uses (a result's run
-   * time and the dispatch its freed slot makes); {@link #NO_TIME} outside such a call. The clock is the one cost of
-   * timing on the hot path, so each call reads it at most once.
+   * The clock reading of the call in progress, where one call reads the clock once for several uses
+   * (a result's run time and the dispatch its freed slot makes); {@link #NO_TIME} outside such a
+   * call. The clock is the one cost of timing on the hot path, so each call reads it at most once.
    */
   private long callTime = NO_TIME;
+
   private static final long NO_TIME = Long.MIN_VALUE;
   private final boolean measureWaits;
-  /** Tasks accepted so far: each task's sequence number, so a worker's free slot goes to its oldest task. */
+
+  /**
+   * Tasks accepted so far: each task's sequence number, so a worker's free slot goes to its oldest
+   * task.
+   */
   private long enqueued;
 
   /**
    * @param catalog the task types this queue accepts; one queue per type
-   * @param nanoClock monotonic time in nanoseconds ({@code System::nanoTime}; a manual clock in tests)
+   * @param nanoClock monotonic time in nanoseconds ({@code System::nanoTime}; a manual clock in
+   *     tests)
    */
-  public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock) {
+  public TaskQueueState(
+      TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock) {
     this(catalog, settings, effects, nanoClock, true);
   }
 
   /**
-   * @param measureWaits whether to time how long tasks wait, for {@link Effects#completed}: one clock reading at the
-   *     enqueue of a task that cannot be dispatched at once. Off where nobody reads the wait ({@code
-   *     prover.metrics.enabled = off}); run times are measured either way (the fleet view and the autoscaling signal
-   *     need them) at no extra reading where the result's freed slot is refilled at once.
+   * @param measureWaits whether to time how long tasks wait, for {@link Effects#completed}: one
+   *     clock reading at the enqueue of a task that cannot be dispatched at once. Off where nobody
+   *     reads the wait ({@code prover.metrics.enabled = off}); run times are measured either way
+   *     (the fleet view and the autoscaling signal need them) at no extra reading where the
+   *     result's freed slot is refilled at once.
    */
-  public TaskQueueState(TaskCatalog catalog, QueueSettings settings, Effects<W, R> effects, LongSupplier nanoClock,
+  public TaskQueueState(
+      TaskCatalog catalog,
+      QueueSettings settings,
+      Effects<W, R> effects,
+      LongSupplier nanoClock,
       boolean measureWaits) {
     this.measureWaits = measureWaits;
     this.catalog = catalog;
@@ -184,8 +205,8 @@ public final class TaskQueueState<W, R> {
   // ---- flows ----
 
   /**
-   * Adds a task at the tail of its type's queue, or replies {@link TaskOutcome.Rejected} (unknown type, a payload
-   * that could not cross a node, a task id already queued).
+   * Adds a task at the tail of its type's queue, or replies {@link TaskOutcome.Rejected} (unknown
+   * type, a payload that could not cross a node, a task id already queued).
    */
   public void enqueue(TaskEnvelope envelope, R replyTo) {
     TypeQueue type = types.get(envelope.taskType());
@@ -196,15 +217,22 @@ public final class TaskQueueState<W, R> {
     Object payload = envelope.payload();
     if (payload != null && !AnyValue.isAllowed(payload.getClass())) {
       type.rejected++;
-      reject(envelope, replyTo, "payload of class " + payload.getClass().getName()
-          + " cannot travel as a task input: make it a record implementing " + CborSerializable.class.getName()
-          + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
+      reject(
+          envelope,
+          replyTo,
+          "payload of class "
+              + payload.getClass().getName()
+              + " cannot travel as a task input: make it a record implementing "
+              + CborSerializable.class.getName()
+              + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
     Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
-      // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first Enqueue or the
-      // outcome may have been lost between nodes, or a queue entity that moved lost it); while the queue still
+      // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
+      // Enqueue or the
+      // outcome may have been lost between nodes, or a queue entity that moved lost it); while the
+      // queue still
       // holds the task, the repeat changes nothing.
       repeatedEnqueues++;
       return;
@@ -214,7 +242,8 @@ public final class TaskQueueState<W, R> {
     }
     type.pending.addLast(task);
     if (type.ladder.hasFreeSlot()) {
-      dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see start)
+      dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see
+      // start)
     }
     if (task.state == TaskState.PENDING && measureWaits) {
       task.pendingSince = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
@@ -222,9 +251,10 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Enqueues the tasks of one message (a flow's fan-out) as {@link #enqueue} does each, stamped with one clock
-   * reading: their enqueue and the dispatches it makes happen at the same moment to within the message's handling,
-   * and a clock reading per task was a measurable part of a microsecond task's cost.
+   * Enqueues the tasks of one message (a flow's fan-out) as {@link #enqueue} does each, stamped
+   * with one clock reading: their enqueue and the dispatches it makes happen at the same moment to
+   * within the message's handling, and a clock reading per task was a measurable part of a
+   * microsecond task's cost.
    */
   public void enqueueAll(List<TaskEnvelope> envelopes, R replyTo) {
     if (envelopes.size() == 1) {
@@ -242,8 +272,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A registration task of a newer sequencer run replaces those of older runs still waiting: their registration loop
-   * is gone, and a worker that took one would be registered with parameters no current flow uses.
+   * A registration task of a newer sequencer run replaces those of older runs still waiting: their
+   * registration loop is gone, and a worker that took one would be registered with parameters no
+   * current flow uses.
    */
   private void dropRegistrationsOfOlderRuns(TypeQueue type, String runId) {
     for (Iterator<Task> it = type.pending.iterator(); it.hasNext(); ) {
@@ -256,8 +287,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Drops a flow's pending tasks (also those waiting out a retry backoff); its tasks in flight finish and their
-   * outcomes are dropped. Returns how many pending tasks were dropped. A scan: flows are cancelled rarely.
+   * Drops a flow's pending tasks (also those waiting out a retry backoff); its tasks in flight
+   * finish and their outcomes are dropped. Returns how many pending tasks were dropped. A scan:
+   * flows are cancelled rarely.
    */
   public int cancelFlow(String flowId) {
     int dropped = 0;
@@ -289,23 +321,30 @@ public final class TaskQueueState<W, R> {
   // ---- workers ----
 
   /**
-   * A worker serves these types with this capacity now. A new incarnation of a known worker puts back everything its
-   * old incarnation still held here (each a worker loss, unless the old incarnation said why it went down: {@link
-   * #workerGoingDown}). A repeated announcement also ends a suspension after a decline. Types not in the catalog are
-   * ignored.
+   * A worker serves these types with this capacity now. A new incarnation of a known worker puts
+   * back everything its old incarnation still held here (each a worker loss, unless the old
+   * incarnation said why it went down: {@link #workerGoingDown}). A repeated announcement also ends
+   * a suspension after a decline. Types not in the catalog are ignored.
    */
-  public void workerServes(String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity) {
+  public void workerServes(
+      String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity) {
     workerServes(workerId, incarnation, worker, taskTypes, capacity, null);
   }
 
   /**
-   * As {@link #workerServes(String, String, Object, Set, int)}, knowing the worker's state ({@code null}: unknown).
-   * An announcement made while Unprepared that arrives after the worker's registration result (announcements come
-   * through the worker node's front, results straight from the worker, so they can cross) does not offer the worker
-   * the registration type again: it registered, and would only decline.
+   * As {@link #workerServes(String, String, Object, Set, int)}, knowing the worker's state ({@code
+   * null}: unknown). An announcement made while Unprepared that arrives after the worker's
+   * registration result (announcements come through the worker node's front, results straight from
+   * the worker, so they can cross) does not offer the worker the registration type again: it
+   * registered, and would only decline.
    */
   public void workerServes(
-      String workerId, String incarnation, W worker, Set<String> taskTypes, int capacity, WorkerState state) {
+      String workerId,
+      String incarnation,
+      W worker,
+      Set<String> taskTypes,
+      int capacity,
+      WorkerState state) {
     KnownWorker w = workers.get(workerId);
     List<TypeQueue> touched = List.of();
     if (w == null) {
@@ -337,7 +376,8 @@ public final class TaskQueueState<W, R> {
       w.announced = state;
     }
     if (state != null && state != WorkerState.UNPREPARED) {
-      w.justRegistered = false; // its announcement after the registration has come: later Unprepared ones are new
+      w.justRegistered =
+          false; // its announcement after the registration has come: later Unprepared ones are new
     }
     boolean staleUnprepared = w.justRegistered && state == WorkerState.UNPREPARED;
     int free = w.free();
@@ -355,10 +395,11 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A worker incarnation says it is going down (a compute crashed it, a task hung, a prepare failed): everything it
-   * held goes back now. Tasks in {@code causedBy} spend a worker loss; the others spend nothing. The worker gets no
-   * work until its next incarnation announces itself. Ignored for an incarnation the queue does not know (already
-   * replaced). Returns the number of tasks put back or given up.
+   * A worker incarnation says it is going down (a compute crashed it, a task hung, a prepare
+   * failed): everything it held goes back now. Tasks in {@code causedBy} spend a worker loss; the
+   * others spend nothing. The worker gets no work until its next incarnation announces itself.
+   * Ignored for an incarnation the queue does not know (already replaced). Returns the number of
+   * tasks put back or given up.
    */
   public int workerGoingDown(String workerId, String incarnation, Set<String> causedBy) {
     KnownWorker w = workers.get(workerId);
@@ -376,8 +417,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A worker actor terminated: every task it held goes back (each a worker loss) and it is forgotten. Returns the ids
-   * of the workers forgotten: none when no known worker has that address (never registered).
+   * A worker actor terminated: every task it held goes back (each a worker loss) and it is
+   * forgotten. Returns the ids of the workers forgotten: none when no known worker has that address
+   * (never registered).
    */
   public List<String> workerTerminated(W worker) {
     List<KnownWorker> gone = new ArrayList<>(1);
@@ -402,9 +444,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * The worker's node is unreachable: its tasks go back now (each a worker loss; a late result is still taken if it
-   * comes first), the worker is told to cancel them, and it gets no work until {@link #workerReachable}. Returns the
-   * number of tasks put back or given up.
+   * The worker's node is unreachable: its tasks go back now (each a worker loss; a late result is
+   * still taken if it comes first), the worker is told to cancel them, and it gets no work until
+   * {@link #workerReachable}. Returns the number of tasks put back or given up.
    */
   public int workerUnreachable(String workerId) {
     KnownWorker w = workers.get(workerId);
@@ -413,7 +455,8 @@ public final class TaskQueueState<W, R> {
     }
     int held = w.busy - w.zombieCount();
     for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
-      effects.cancel(w.ref, task.envelope.taskId(), "node unreachable; the queue put the task back");
+      effects.cancel(
+          w.ref, task.envelope.taskId(), "node unreachable; the queue put the task back");
     }
     List<TypeQueue> touched = putBackAll(w, Redelivery.WORKER_UNREACHABLE, Set.of());
     w.unreachable = true;
@@ -436,10 +479,11 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * What a worker holds now (running, or handed to it beyond its free slots): every task id, from any queue entity.
-   * Counts the slots it spends on tasks not held here; frees the slot of an overrun task the worker no longer has;
-   * and puts back (a worker loss) a task held here that the worker's reports have left out for {@code lost-after}:
-   * its dispatch or its report was lost between nodes. Ignored for an unknown worker or incarnation.
+   * What a worker holds now (running, or handed to it beyond its free slots): every task id, from
+   * any queue entity. Counts the slots it spends on tasks not held here; frees the slot of an
+   * overrun task the worker no longer has; and puts back (a worker loss) a task held here that the
+   * worker's reports have left out for {@code lost-after}: its dispatch or its report was lost
+   * between nodes. Ignored for an unknown worker or incarnation.
    */
   public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
     KnownWorker w = workers.get(workerId);
@@ -456,7 +500,8 @@ public final class TaskQueueState<W, R> {
         mine++;
         task.absent = false;
       } else if (!task.absent) {
-        task.absent = true; // suspect: maybe still on its way to the worker, or its report on its way back
+        task.absent =
+            true; // suspect: maybe still on its way to the worker, or its report on its way back
         task.absentSince = now;
       } else if (now - task.absentSince >= lostAfterNanos) {
         if (lost == null) {
@@ -470,7 +515,8 @@ public final class TaskQueueState<W, R> {
         if (held.contains(it.next())) {
           mine++;
         } else {
-          it.remove(); // its report was lost, or it was cancelled before it started: the slot is free again
+          it.remove(); // its report was lost, or it was cancelled before it started: the slot is
+          // free again
           w.busy--;
         }
       }
@@ -496,7 +542,9 @@ public final class TaskQueueState<W, R> {
     dispatchFor(w);
   }
 
-  /** The ids among these that the queue does not hold (pending, waiting out a backoff or in flight). */
+  /**
+   * The ids among these that the queue does not hold (pending, waiting out a backoff or in flight).
+   */
   public List<String> notHeld(Collection<String> taskIds) {
     List<String> missing = new ArrayList<>();
     for (String id : taskIds) {
@@ -510,11 +558,14 @@ public final class TaskQueueState<W, R> {
   // ---- results ----
 
   /**
-   * A task ran to completion. The first result for a task the queue holds (in flight, or put back and not yet run
-   * again) goes to its flow; returns false (and counts it) for a task the queue does not hold.
+   * A task ran to completion. The first result for a task the queue holds (in flight, or put back
+   * and not yet run again) goes to its flow; returns false (and counts it) for a task the queue
+   * does not hold.
    */
-  public boolean succeeded(String workerId, String incarnation, String taskId, int attempt, Object result) {
-    Task task = tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
+  public boolean succeeded(
+      String workerId, String incarnation, String taskId, int attempt, Object result) {
+    Task task =
+        tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
     if (task != null && task.heldBy(workerId, incarnation)) {
       KnownWorker w = task.holder;
       long now = nanoClock.getAsLong();
@@ -522,13 +573,19 @@ public final class TaskQueueState<W, R> {
       w.done++;
       release(task);
       if (task.type.name.equals(WorkerRegistrationTask.NAME)) {
-        // The worker is registered now: it serves the registration type no more. Its announcement saying so comes by
-        // another path (its node's front) and can arrive after the next registration task, which the registration
-        // loop offers as soon as it has this result; that one would go to this idle worker and be declined.
+        // The worker is registered now: it serves the registration type no more. Its announcement
+        // saying so comes by
+        // another path (its node's front) and can arrive after the next registration task, which
+        // the registration
+        // loop offers as soon as it has this result; that one would go to this idle worker and be
+        // declined.
         w.suspend(task.type);
-        // Unless its announcement past Unprepared came first (the two paths cross either way): then no Unprepared
-        // announcement of before the registration can still be on its way, and none that clears the mark will come
-        // to this entity (a registered worker no longer serves the registration type), so a mark set now would hide
+        // Unless its announcement past Unprepared came first (the two paths cross either way): then
+        // no Unprepared
+        // announcement of before the registration can still be on its way, and none that clears the
+        // mark will come
+        // to this entity (a registered worker no longer serves the registration type), so a mark
+        // set now would hide
         // the worker from the registration of every later run.
         w.justRegistered = w.announced == null || w.announced == WorkerState.UNPREPARED;
       }
@@ -558,18 +615,21 @@ public final class TaskQueueState<W, R> {
       }
       return false;
     }
-    // A late result (lease overrun, an unreachable node, an earlier incarnation) for a task still held: the first
+    // A late result (lease overrun, an unreachable node, an earlier incarnation) for a task still
+    // held: the first
     // result wins.
     switch (task.state) {
       case IN_FLIGHT -> {
         KnownWorker other = task.holder;
         detach(task);
-        other.addZombie(taskId); // it is still running the task: its slot stays taken until it reports
+        other.addZombie(
+            taskId); // it is still running the task: its slot stays taken until it reports
         effects.cancel(other.ref, taskId, "another worker finished it first");
       }
-      case PENDING -> task.type.pending.remove(task); // redelivered tasks sit near the head: a short search
+      case PENDING ->
+          task.type.pending.remove(task); // redelivered tasks sit near the head: a short search
       case BACKOFF -> task.type.waiting--;
-      default -> { } // DONE: never indexed
+      default -> {} // DONE: never indexed
     }
     task.state = TaskState.DONE;
     complete(task, workerId, attempt, result);
@@ -580,8 +640,8 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * The task this worker incarnation holds, with the worker marked as heard from now; null (and counted as an unknown
-   * result) when it holds no such task.
+   * The task this worker incarnation holds, with the worker marked as heard from now; null (and
+   * counted as an unknown result) when it holds no such task.
    */
   private Task heardOf(String workerId, String incarnation, String taskId) {
     Task task = tasks.get(taskId);
@@ -594,11 +654,13 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A task's compute failed on the worker that holds it: retried after a backoff when {@code retryable} and the
-   * task has attempts left, else its flow gets {@link TaskOutcome.Failed}. Returns false (and counts it as an
-   * unknown result) when that worker incarnation does not hold the task.
+   * A task's compute failed on the worker that holds it: retried after a backoff when {@code
+   * retryable} and the task has attempts left, else its flow gets {@link TaskOutcome.Failed}.
+   * Returns false (and counts it as an unknown result) when that worker incarnation does not hold
+   * the task.
    */
-  public boolean failed(String workerId, String incarnation, String taskId, String reason, boolean retryable) {
+  public boolean failed(
+      String workerId, String incarnation, String taskId, String reason, boolean retryable) {
     Task task = heardOf(workerId, incarnation, taskId);
     if (task == null) {
       return false;
@@ -613,22 +675,23 @@ public final class TaskQueueState<W, R> {
       task.state = TaskState.BACKOFF;
       task.type.waiting++;
       task.type.retried++;
-      effects.retryLater(task.envelope, workerId, task.failures,
+      effects.retryLater(
+          task.envelope,
+          workerId,
+          task.failures,
           reason + " (" + task.failures + " of " + settings.maxAttempts() + " attempts used)");
     } else {
-      giveUp(task, retryable
-          ? reason + " (" + budgetSpent(task) + ")"
-          : reason);
+      giveUp(task, retryable ? reason + " (" + budgetSpent(task) + ")" : reason);
     }
     dispatchFor(w);
     return true;
   }
 
   /**
-   * A worker refused a task it holds because it does not serve that type in its current state: the task goes back to
-   * the head with attempt + 1, spending nothing, and to another worker if one is free; the decliner gets no more of
-   * that type until its next announcement. Returns false (counted) when that worker incarnation does not hold the
-   * task.
+   * A worker refused a task it holds because it does not serve that type in its current state: the
+   * task goes back to the head with attempt + 1, spending nothing, and to another worker if one is
+   * free; the decliner gets no more of that type until its next announcement. Returns false
+   * (counted) when that worker incarnation does not hold the task.
    */
   public boolean declined(String workerId, String incarnation, String taskId) {
     Task task = heardOf(workerId, incarnation, taskId);
@@ -660,10 +723,10 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Puts back every task in flight whose lease has run out (each spends an attempt: a live worker that overruns is
-   * hung, most likely on this task) and tells its worker to cancel it; the worker's slot stays taken until it
-   * reports, or its next load report no longer lists the task. Work is proportional to the number of expired
-   * leases. Returns that number.
+   * Puts back every task in flight whose lease has run out (each spends an attempt: a live worker
+   * that overruns is hung, most likely on this task) and tells its worker to cancel it; the
+   * worker's slot stays taken until it reports, or its next load report no longer lists the task.
+   * Work is proportional to the number of expired leases. Returns that number.
    */
   public int expireLeases() {
     long now = nanoClock.getAsLong();
@@ -673,7 +736,9 @@ public final class TaskQueueState<W, R> {
       while ((task = type.leases.first()) != null && task.deadline - now <= 0) {
         KnownWorker w = task.holder;
         detach(task);
-        w.addZombie(task.envelope.taskId()); // its slot stays taken until it reports, restarts or terminates
+        w.addZombie(
+            task.envelope
+                .taskId()); // its slot stays taken until it reports, restarts or terminates
         task.overrunOn = w;
         task.overrunIncarnation = w.incarnation;
         scratch.add(task);
@@ -709,9 +774,19 @@ public final class TaskQueueState<W, R> {
     Map<String, QueueStats.TypeStats> byType = new LinkedHashMap<>();
     for (String name : catalog.names()) {
       TypeQueue t = types.get(name);
-      byType.put(name, new QueueStats.TypeStats(
-          t.pending.size() + t.waiting, t.inFlight, t.completed, t.failed, t.declined + t.lost + t.leaseOverruns,
-          t.retried, t.rejected, t.declined, t.lost, t.leaseOverruns));
+      byType.put(
+          name,
+          new QueueStats.TypeStats(
+              t.pending.size() + t.waiting,
+              t.inFlight,
+              t.completed,
+              t.failed,
+              t.declined + t.lost + t.leaseOverruns,
+              t.retried,
+              t.rejected,
+              t.declined,
+              t.lost,
+              t.leaseOverruns));
     }
     return new QueueStats(byType, workers.size(), unknownResults, repeatedEnqueues);
   }
@@ -727,7 +802,12 @@ public final class TaskQueueState<W, R> {
    * @param reachable false while its node is unreachable
    */
   public record WorkerNumbers(
-      int inFlight, long done, long failed, int restarts, long lastHeardNanosAgo, boolean reachable) {}
+      int inFlight,
+      long done,
+      long failed,
+      int restarts,
+      long lastHeardNanosAgo,
+      boolean reachable) {}
 
   /** What the queue knows of this worker, or null for an unknown worker. */
   public WorkerNumbers workerNumbers(String workerId) {
@@ -744,9 +824,10 @@ public final class TaskQueueState<W, R> {
    *
    * @param runs tasks whose run time was measured (results from the worker that held the task)
    * @param runNanos their run times added up
-   * @param waitNanos the same tasks' waits (enqueue or last put-back to the dispatch that completed them) added up;
-   *     0 for tasks enqueued while waits are not measured
-   * @param oldestPendingNanos the longest any of the first {@link #OLDEST_SCAN} pending tasks has waited, 0 when none
+   * @param waitNanos the same tasks' waits (enqueue or last put-back to the dispatch that completed
+   *     them) added up; 0 for tasks enqueued while waits are not measured
+   * @param oldestPendingNanos the longest any of the first {@link #OLDEST_SCAN} pending tasks has
+   *     waited, 0 when none
    */
   public record TypeTimes(long runs, long runNanos, long waitNanos, long oldestPendingNanos) {}
 
@@ -772,19 +853,27 @@ public final class TaskQueueState<W, R> {
     return new TypeTimes(t.runs, t.runNanos, t.waitNanos, oldest);
   }
 
-  /** Tasks of this type put back for this cause so far (one that crashed its worker: when its backoff starts). */
+  /**
+   * Tasks of this type put back for this cause so far (one that crashed its worker: when its
+   * backoff starts).
+   */
   public long putBack(String taskType, Redelivery cause) {
     TypeQueue t = types.get(taskType);
     return t == null ? 0 : t.putBack[cause.ordinal()];
   }
 
-  /** Slots of this worker that are taken here (in flight plus zombies), or -1 for an unknown worker. */
+  /**
+   * Slots of this worker that are taken here (in flight plus zombies), or -1 for an unknown worker.
+   */
   public int slotsTaken(String workerId) {
     KnownWorker w = workers.get(workerId);
     return w == null ? -1 : w.busy;
   }
 
-  /** Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1 if unknown. */
+  /**
+   * Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1
+   * if unknown.
+   */
   public int freeSlots(String workerId) {
     KnownWorker w = workers.get(workerId);
     return w == null ? -1 : w.free();
@@ -798,14 +887,22 @@ public final class TaskQueueState<W, R> {
   // ---- internals ----
 
   private void reject(TaskEnvelope envelope, R replyTo, String reason) {
-    effects.reply(replyTo, new TaskOutcome.Rejected(
-        envelope.taskId(), envelope.flowId(), envelope.runId(), envelope.taskType(), reason));
+    effects.reply(
+        replyTo,
+        new TaskOutcome.Rejected(
+            envelope.taskId(), envelope.flowId(), envelope.runId(), envelope.taskType(), reason));
   }
 
   /** "3 of 3 attempts and 1 of 10 worker losses spent": for the reason of a task given up. */
   private String budgetSpent(Task task) {
-    return task.failures + " of " + settings.maxAttempts() + " attempts and " + task.losses + " of "
-        + settings.maxWorkerLosses() + " worker losses spent";
+    return task.failures
+        + " of "
+        + settings.maxAttempts()
+        + " attempts and "
+        + task.losses
+        + " of "
+        + settings.maxWorkerLosses()
+        + " worker losses spent";
   }
 
   /** Hands the head of this type's queue to the best workers while both exist. */
@@ -822,8 +919,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A slot of this worker came free: it goes to the oldest task among the types it serves (first enqueued, first
-   * served, across types), so a reduction does not overtake the leaves enqueued before it and no type starves.
+   * A slot of this worker came free: it goes to the oldest task among the types it serves (first
+   * enqueued, first served, across types), so a reduction does not overtake the leaves enqueued
+   * before it and no type starves.
    */
   private void dispatchFor(KnownWorker w) {
     Seat[] seats = w.seats;
@@ -831,7 +929,9 @@ public final class TaskQueueState<W, R> {
       TypeQueue oldest = null;
       for (Seat seat : seats) {
         Task head = seat.type.pending.peekFirst();
-        if (head != null && !seat.suspended && seat.type.ladder.hasFreeSlot()
+        if (head != null
+            && !seat.suspended
+            && seat.type.ladder.hasFreeSlot()
             && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
           oldest = seat.type;
         }
@@ -886,8 +986,10 @@ public final class TaskQueueState<W, R> {
     }
     TaskEnvelope e = task.envelope;
     task.type.completed++;
-    effects.reply(task.replyTo, new TaskOutcome.Succeeded(
-        e.taskId(), e.flowId(), e.runId(), e.taskType(), attempt, workerId, result));
+    effects.reply(
+        task.replyTo,
+        new TaskOutcome.Succeeded(
+            e.taskId(), e.flowId(), e.runId(), e.taskType(), attempt, workerId, result));
     return true;
   }
 
@@ -895,8 +997,10 @@ public final class TaskQueueState<W, R> {
     forget(task);
     task.type.failed++;
     TaskEnvelope e = task.envelope;
-    effects.reply(task.replyTo, new TaskOutcome.Failed(
-        e.taskId(), e.flowId(), e.runId(), e.taskType(), e.attempt(), reason));
+    effects.reply(
+        task.replyTo,
+        new TaskOutcome.Failed(
+            e.taskId(), e.flowId(), e.runId(), e.taskType(), e.attempt(), reason));
   }
 
   private void forget(Task task) {
@@ -923,9 +1027,9 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A task taken from a worker that went away, already detached: spends a loss when the cause does, then goes back
-   * at the head, or fails for good when its losses are used up, or is dropped when its flow was cancelled. Returns
-   * true when it went back to its queue.
+   * A task taken from a worker that went away, already detached: spends a loss when the cause does,
+   * then goes back at the head, or fails for good when its losses are used up, or is dropped when
+   * its flow was cancelled. Returns true when it went back to its queue.
    */
   private boolean putBackOne(Task task, KnownWorker from, Redelivery cause) {
     if (task.cancelled) {
@@ -936,21 +1040,38 @@ public final class TaskQueueState<W, R> {
       task.losses++;
     }
     if (task.losses >= settings.maxWorkerLosses()) {
-      giveUp(task, cause.describe(from.workerId) + "; it went back to the queue because its worker went away "
-          + task.losses + " times, the limit (prover.queue.max-worker-losses): a task that brings down every "
-          + "worker or node that runs it is poison (" + budgetSpent(task) + ")");
+      giveUp(
+          task,
+          cause.describe(from.workerId)
+              + "; it went back to the queue because its worker went away "
+              + task.losses
+              + " times, the limit (prover.queue.max-worker-losses): a task that brings down every "
+              + "worker or node that runs it is poison ("
+              + budgetSpent(task)
+              + ")");
       return false;
     }
     if (cause == Redelivery.WORKER_CRASHED) {
-      // Not at once: a task that just crashed its worker waits out a backoff like a failed compute, so that it does
-      // not take down the next worker the moment that one is up (memory pressure and similar passing causes clear
-      // meanwhile), and a crash that merely hit it in passing does not hit it again by the same timing.
+      // Not at once: a task that just crashed its worker waits out a backoff like a failed compute,
+      // so that it does
+      // not take down the next worker the moment that one is up (memory pressure and similar
+      // passing causes clear
+      // meanwhile), and a crash that merely hit it in passing does not hit it again by the same
+      // timing.
       task.type.lost++;
       task.type.putBack[cause.ordinal()]++;
       task.state = TaskState.BACKOFF;
       task.type.waiting++;
-      effects.retryLater(task.envelope, from.workerId, task.losses, cause.describe(from.workerId) + " ("
-          + task.losses + " of " + settings.maxWorkerLosses() + " worker losses spent)");
+      effects.retryLater(
+          task.envelope,
+          from.workerId,
+          task.losses,
+          cause.describe(from.workerId)
+              + " ("
+              + task.losses
+              + " of "
+              + settings.maxWorkerLosses()
+              + " worker losses spent)");
       return false;
     }
     redeliver(task, from.workerId, cause);
@@ -958,11 +1079,11 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Puts back every task this worker holds, oldest first at the head, and clears its slots: with {@code cause}, or
-   * as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A lease overrun charged to a task that this
-   * worker still ran (a zombie) was the worker's fault after all, unless the task brought it down: that attempt
-   * becomes a loss. Returns the types that got tasks back; the caller dispatches them once the worker's seats are up
-   * to date.
+   * Puts back every task this worker holds, oldest first at the head, and clears its slots: with
+   * {@code cause}, or as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A
+   * lease overrun charged to a task that this worker still ran (a zombie) was the worker's fault
+   * after all, unless the task brought it down: that attempt becomes a loss. Returns the types that
+   * got tasks back; the caller dispatches them once the worker's seats are up to date.
    */
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
@@ -971,7 +1092,8 @@ public final class TaskQueueState<W, R> {
       task.type.leases.remove(task);
       task.type.inFlight--;
       task.holder = null;
-      Redelivery why = causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
+      Redelivery why =
+          causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
       if (putBackOne(task, w, why) && !touched.contains(task.type)) {
         touched.add(task.type);
       }
@@ -979,8 +1101,11 @@ public final class TaskQueueState<W, R> {
     if (w.zombies != null) {
       for (String taskId : w.zombies) {
         Task task = tasks.get(taskId);
-        if (task != null && task.overrunOn == w && Objects.equals(task.overrunIncarnation, w.incarnation)
-            && !causedBy.contains(taskId) && task.failures > 0) {
+        if (task != null
+            && task.overrunOn == w
+            && Objects.equals(task.overrunIncarnation, w.incarnation)
+            && !causedBy.contains(taskId)
+            && task.failures > 0) {
           task.failures--;
           task.losses++;
           task.overrunOn = null;
@@ -993,7 +1118,10 @@ public final class TaskQueueState<W, R> {
     return touched;
   }
 
-  /** A report from a worker that does not hold the task: free its zombie slot if it had one, count it, go on. */
+  /**
+   * A report from a worker that does not hold the task: free its zombie slot if it had one, count
+   * it, go on.
+   */
   private void dropUnknown(String workerId, String incarnation, String taskId) {
     unknownResults++;
     KnownWorker reporter = freeZombieSlot(workerId, incarnation, taskId);
@@ -1004,7 +1132,10 @@ public final class TaskQueueState<W, R> {
 
   private KnownWorker freeZombieSlot(String workerId, String incarnation, String taskId) {
     KnownWorker w = workers.get(workerId);
-    if (w == null || w.zombies == null || !Objects.equals(w.incarnation, incarnation) || !w.zombies.remove(taskId)) {
+    if (w == null
+        || w.zombies == null
+        || !Objects.equals(w.incarnation, incarnation)
+        || !w.zombies.remove(taskId)) {
       return null;
     }
     w.busy--;
@@ -1013,36 +1144,52 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * One task, from enqueue until its outcome. In flight it is also an element of two lists: its type's, ordered by
-   * dispatch and so by lease deadline ({@link IntrusiveList.Links#FIRST}), and its holder's ({@link
-   * IntrusiveList.Links#SECOND}).
+   * One task, from enqueue until its outcome. In flight it is also an element of two lists: its
+   * type's, ordered by dispatch and so by lease deadline ({@link IntrusiveList.Links#FIRST}), and
+   * its holder's ({@link IntrusiveList.Links#SECOND}).
    */
   private final class Task extends IntrusiveList.Element<Task> {
     TaskEnvelope envelope;
-    /** Order of acceptance; kept on redelivery and retry, so a task put back stays older than later ones. */
+
+    /**
+     * Order of acceptance; kept on redelivery and retry, so a task put back stays older than later
+     * ones.
+     */
     final long seq;
+
     final R replyTo;
     final TypeQueue type;
     TaskState state = TaskState.PENDING;
     boolean cancelled;
+
     /** Attempts spent: failed computes and lease overruns on a live worker (max-attempts). */
     int failures;
+
     /** Worker losses spent (max-worker-losses). */
     int losses;
+
     KnownWorker holder;
     String lastWorkerId;
-    /** The worker whose lease overran on this task, while that overrun still counts as an attempt. */
+
+    /**
+     * The worker whose lease overran on this task, while that overrun still counts as an attempt.
+     */
     KnownWorker overrunOn;
+
     String overrunIncarnation;
     long deadline;
+
     /**
-     * When it last became pending (enqueued, put back, or its retry came due; {@link #NO_TIME} until its enqueue is
-     * over), and when it was last dispatched.
+     * When it last became pending (enqueued, put back, or its retry came due; {@link #NO_TIME}
+     * until its enqueue is over), and when it was last dispatched.
      */
     long pendingSince;
+
     long dispatchedAt;
+
     /** The holder's last load report left this task out, first at {@link #absentSince}. */
     boolean absent;
+
     long absentSince;
 
     Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq) {
@@ -1059,15 +1206,26 @@ public final class TaskQueueState<W, R> {
     }
   }
 
-  /** One type's queue: pending tasks, tasks in flight by lease deadline, the ladder of workers serving it. */
+  /**
+   * One type's queue: pending tasks, tasks in flight by lease deadline, the ladder of workers
+   * serving it.
+   */
   private final class TypeQueue {
     final String name;
     final long leaseNanos;
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
-    /** Tasks in flight, oldest dispatch first: every task of a type has one lease, so this is deadline order. */
+
+    /**
+     * Tasks in flight, oldest dispatch first: every task of a type has one lease, so this is
+     * deadline order.
+     */
     final IntrusiveList<Task> leases = new IntrusiveList<>(IntrusiveList.Links.FIRST);
-    /** The workers serving this type, by free slots: the best one gets the head of {@link #pending}. */
+
+    /**
+     * The workers serving this type, by free slots: the best one gets the head of {@link #pending}.
+     */
     final WorkerLadder<Seat> ladder = new WorkerLadder<>();
+
     int waiting;
     int inFlight;
     long completed;
@@ -1077,10 +1235,16 @@ public final class TaskQueueState<W, R> {
     long declined;
     long lost;
     long leaseOverruns;
+
     /** Tasks put back, by {@link Redelivery} ordinal. */
     final long[] putBack = new long[Redelivery.values().length];
-    /** Run times measured (see {@link Effects#completed}): how many, their sum, and the sum of their waits. */
+
+    /**
+     * Run times measured (see {@link Effects#completed}): how many, their sum, and the sum of their
+     * waits.
+     */
     long runs;
+
     long runNanos;
     long waitNanos;
 
@@ -1094,6 +1258,7 @@ public final class TaskQueueState<W, R> {
   private final class Seat extends WorkerLadder.Rung {
     final KnownWorker worker;
     final TypeQueue type;
+
     /** Out of the ladder after the worker declined this type, until its next announcement. */
     boolean suspended;
 
@@ -1103,33 +1268,52 @@ public final class TaskQueueState<W, R> {
     }
   }
 
-  /** A worker as the queue knows it: its current incarnation, capacity, types and the tasks it holds. */
+  /**
+   * A worker as the queue knows it: its current incarnation, capacity, types and the tasks it
+   * holds.
+   */
   private final class KnownWorker {
     final String workerId;
     String incarnation;
     W ref;
     int capacity;
+
     /** Taken slots: tasks in flight here plus zombies. */
     int busy;
+
     /** Slots the worker spends on tasks of other queue entities, from its last load report. */
     int elsewhere;
+
     /** On an unreachable node: no work until it is reachable again. */
     boolean unreachable;
+
     /** This incarnation said it is going down: no work until the next one announces itself. */
     boolean down;
+
     /** It completed a registration task and has not announced a state past Unprepared since. */
     boolean justRegistered;
+
     /** The state its last announcement said, or null when announcements do not say. */
     WorkerState announced;
-    /** For the fleet view: results passed on, failed computes, new incarnations seen, last word from it (nanos). */
+
+    /**
+     * For the fleet view: results passed on, failed computes, new incarnations seen, last word from
+     * it (nanos).
+     */
     long done;
+
     long failed;
     int restarts;
     long lastHeard;
     Seat[] seats = newSeats(0);
+
     /** Its tasks in flight here, in dispatch order. */
     final IntrusiveList<Task> held = new IntrusiveList<>(IntrusiveList.Links.SECOND);
-    /** Tasks whose lease overran here; each keeps a slot until this worker reports on it. Rare, so a set. */
+
+    /**
+     * Tasks whose lease overran here; each keeps a slot until this worker reports on it. Rare, so a
+     * set.
+     */
     Set<String> zombies;
 
     KnownWorker(String workerId, String incarnation, W ref) {
@@ -1181,7 +1365,10 @@ public final class TaskQueueState<W, R> {
     }
   }
 
-  @SuppressWarnings({"unchecked", "rawtypes"}) // Java has no array of a generic inner class but through its raw type
+  @SuppressWarnings({
+    "unchecked",
+    "rawtypes"
+  }) // Java has no array of a generic inner class but through its raw type
   private TaskQueueState<W, R>.Seat[] newSeats(int size) {
     return (TaskQueueState<W, R>.Seat[]) new TaskQueueState.Seat[size];
   }

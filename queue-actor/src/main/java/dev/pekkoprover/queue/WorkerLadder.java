@@ -3,22 +3,28 @@ package dev.pekkoprover.queue;
 import java.util.Arrays;
 
 /**
- * The workers serving one task type, ranked for the next task of that type: a "ladder" of buckets by free slots. The
- * best worker is the head of the highest non-empty bucket above 0, so idle capacity gets work first; a worker whose
- * free slots change goes to the tail of its new bucket, which spreads ties round-robin.
+ * The workers serving one task type, ranked for the next task of that type: a "ladder" of buckets
+ * by free slots. The best worker is the head of the highest non-empty bucket above 0, so idle
+ * capacity gets work first; a worker whose free slots change goes to the tail of its new bucket,
+ * which spreads ties round-robin.
  *
- * <p>Workers stand on the ladder as {@link Rung}s, one worker's place in one type's ladder (a worker serving several
- * types has a rung in each). The ladder links the rungs themselves, so every operation is O(1) and allocates nothing
- * once the buckets have grown to the highest free-slot count seen. Not thread-safe: one owner calls it.
+ * <p>Workers stand on the ladder as {@link Rung}s, one worker's place in one type's ladder (a
+ * worker serving several types has a rung in each). The ladder links the rungs themselves, so every
+ * operation is O(1) and allocates nothing once the buckets have grown to the highest free-slot
+ * count seen. Not thread-safe: one owner calls it.
  *
  * @param <S> the owner's rung class
  */
 final class WorkerLadder<S extends WorkerLadder.Rung> {
 
-  /** One worker's place in one ladder. The owner extends it with what it needs (the worker, the type). */
+  /**
+   * One worker's place in one ladder. The owner extends it with what it needs (the worker, the
+   * type).
+   */
   abstract static class Rung {
     /** The bucket it stands in (its free slots when placed), or -1 while it is on no ladder. */
     private int bucket = -1;
+
     private Rung prev;
     private Rung next;
 
@@ -30,13 +36,15 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
 
   /** heads[b] / tails[b]: the rungs with b free slots, longest there first. */
   private Rung[] heads = new Rung[4];
+
   private Rung[] tails = new Rung[4];
+
   /** Highest b >= 1 with a rung, or 0 when no worker on this ladder has a free slot. */
   private int top;
 
   /**
-   * Puts a rung that is on no ladder at the tail of the bucket for {@code free} slots (a negative count counts as 0:
-   * on the ladder, but never the best).
+   * Puts a rung that is on no ladder at the tail of the bucket for {@code free} slots (a negative
+   * count counts as 0: on the ladder, but never the best).
    */
   void add(S rung, int free) {
     int b = Math.max(0, free);
@@ -56,8 +64,8 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
   }
 
   /**
-   * The worker of a rung on this ladder has {@code free} slots now: it goes to the tail of that bucket, or stays where
-   * it is when the count did not change.
+   * The worker of a rung on this ladder has {@code free} slots now: it goes to the tail of that
+   * bucket, or stays where it is when the count did not change.
    */
   void move(S rung, int free) {
     int b = Math.max(0, free);
@@ -79,7 +87,10 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
     return top > 0;
   }
 
-  /** The rung of the worker that gets the next task: most free slots, longest there; null when none has a slot. */
+  /**
+   * The rung of the worker that gets the next task: most free slots, longest there; null when none
+   * has a slot.
+   */
   @SuppressWarnings("unchecked")
   S best() {
     return top > 0 ? (S) heads[top] : null;

@@ -10,22 +10,28 @@ import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * The messages to workers decided while a queue handles one message, gathered so that each worker gets one message
- * per kind: its new tasks in one {@link WorkerCommand.Dispatch} or {@link WorkerCommand.DispatchAll}, in the order
- * decided, and the tasks it should stop in one {@link WorkerCommand.Cancel}. {@link #flush} sends them. The common
- * case (one task to one worker) allocates nothing beyond the Dispatch. Not thread-safe: the queue actor owns it.
+ * The messages to workers decided while a queue handles one message, gathered so that each worker
+ * gets one message per kind: its new tasks in one {@link WorkerCommand.Dispatch} or {@link
+ * WorkerCommand.DispatchAll}, in the order decided, and the tasks it should stop in one {@link
+ * WorkerCommand.Cancel}. {@link #flush} sends them. The common case (one task to one worker)
+ * allocates nothing beyond the Dispatch. Not thread-safe: the queue actor owns it.
  */
 final class WorkerOutbox {
 
   /** Where workers report the tasks dispatched to them: the queue (in a cluster, its entity). */
   private final ActorRef<QueueCommand> queue;
+
   /** The first dispatch since the last flush. */
   private ActorRef<WorkerCommand> firstWorker;
+
   private TaskEnvelope firstTask;
+
   /** All dispatches since the last flush by worker, once there is more than one. */
   private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
+
   /** Cancellations since the last flush, by worker. */
   private Map<ActorRef<WorkerCommand>, List<String>> cancels;
+
   /** The reason of the first of them, which their messages carry (one message per worker). */
   private String cancelReason;
 
@@ -47,7 +53,10 @@ final class WorkerOutbox {
     moreDispatches.computeIfAbsent(worker, w -> new ArrayList<>()).add(task);
   }
 
-  /** Tell this worker to stop this task at the next flush; the first reason since the last flush goes with all. */
+  /**
+   * Tell this worker to stop this task at the next flush; the first reason since the last flush
+   * goes with all.
+   */
   void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
     if (cancels == null) {
       cancels = new LinkedHashMap<>();
@@ -70,10 +79,12 @@ final class WorkerOutbox {
     if (moreDispatches == null) {
       firstWorker.tell(new WorkerCommand.Dispatch(firstTask, queue));
     } else {
-      moreDispatches.forEach((worker, tasks) ->
-          worker.tell(tasks.size() == 1
-              ? new WorkerCommand.Dispatch(tasks.get(0), queue)
-              : new WorkerCommand.DispatchAll(tasks, queue)));
+      moreDispatches.forEach(
+          (worker, tasks) ->
+              worker.tell(
+                  tasks.size() == 1
+                      ? new WorkerCommand.Dispatch(tasks.get(0), queue)
+                      : new WorkerCommand.DispatchAll(tasks, queue)));
       moreDispatches = null;
     }
     firstWorker = null;

@@ -16,19 +16,25 @@ import dev.pekkoprover.testing.TestTasks;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** Which announcements the queue refuses: another version of a type, a type it does not know, out-of-date keys. */
+/**
+ * Which announcements the queue refuses: another version of a type, a type it does not know,
+ * out-of-date keys.
+ */
 class CatalogCheckTest {
-  static final TaskType<?, ?> SQUARE_V2 = new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
-    @Override
-    public String version() {
-      return "2";
-    }
-  };
+  static final TaskType<?, ?> SQUARE_V2 =
+      new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
+        @Override
+        public String version() {
+          return "2";
+        }
+      };
 
   private final CatalogCheck check = new CatalogCheck(TaskCatalog.of(TestTasks.all()));
 
-  private static WorkerServes announce(WorkerState state, CatalogFingerprint fingerprint, String... configured) {
-    Set<String> types = state == WorkerState.READY ? Set.of(configured) : Set.of(WorkerRegistrationTask.NAME);
+  private static WorkerServes announce(
+      WorkerState state, CatalogFingerprint fingerprint, String... configured) {
+    Set<String> types =
+        state == WorkerState.READY ? Set.of(configured) : Set.of(WorkerRegistrationTask.NAME);
     return new WorkerServes(null, "w1", "i1", types, 1, state, Set.of(configured), fingerprint);
   }
 
@@ -36,17 +42,23 @@ class CatalogCheckTest {
   void aWorkerOfTheSameBuildIsAccepted() {
     CatalogFingerprint same = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     assertNull(check.judge(announce(WorkerState.UNPREPARED, same, "square")));
-    assertNull(check.judge(announce(WorkerState.READY, same.registeredWith("r1", "any"), "square")),
+    assertNull(
+        check.judge(announce(WorkerState.READY, same.registeredWith("r1", "any"), "square")),
         "no keys checked before a registration task was offered");
-    assertNull(check.judge(announce(WorkerState.READY, null, "square")), "no fingerprint: not checked");
+    assertNull(
+        check.judge(announce(WorkerState.READY, null, "square")), "no fingerprint: not checked");
   }
 
   @Test
   void anotherVersionOfATypeIsRefusedForGoodNamingBothVersions() {
-    CatalogFingerprint other = CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2, TestTasks.Add.INSTANCE));
-    CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.UNPREPARED, other, "square", "add"));
-    assertEquals("its task catalog differs from this queue's: square version 2 (queue has 1); it gets no work until "
-        + "it runs the same build", refusal.reason());
+    CatalogFingerprint other =
+        CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2, TestTasks.Add.INSTANCE));
+    CatalogCheck.Refusal refusal =
+        check.judge(announce(WorkerState.UNPREPARED, other, "square", "add"));
+    assertEquals(
+        "its task catalog differs from this queue's: square version 2 (queue has 1); it gets no work until "
+            + "it runs the same build",
+        refusal.reason());
     assertFalse(refusal.registerAgain());
   }
 
@@ -54,7 +66,8 @@ class CatalogCheckTest {
   void aTypeTheQueueDoesNotKnowIsRefused() {
     CatalogFingerprint other =
         CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE, TestTasks.Echo.INSTANCE));
-    CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.UNPREPARED, other, "square", "echo"));
+    CatalogCheck.Refusal refusal =
+        check.judge(announce(WorkerState.UNPREPARED, other, "square", "echo"));
     assertTrue(refusal.reason().contains("type 'echo' (unknown to the queue)"), refusal.reason());
   }
 
@@ -62,21 +75,30 @@ class CatalogCheckTest {
   void aRegisteredWorkerWithTheKeysOfAnotherRunIsToldToRegisterAgain() {
     TestTasks.Keys current = new TestTasks.Keys("run-2 keys");
     check.registrationOffered("r2", current);
-    check.registrationOffered("r1", new TestTasks.Keys("run-1 keys")); // a late offer of an older run changes nothing
+    check.registrationOffered(
+        "r1", new TestTasks.Keys("run-1 keys")); // a late offer of an older run changes nothing
     CatalogFingerprint built = CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     CatalogFingerprint oldKeys =
-        built.registeredWith("r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
+        built.registeredWith(
+            "r1", CatalogFingerprint.keysDigestOf(new TestTasks.Keys("run-1 keys")));
     CatalogCheck.Refusal refusal = check.judge(announce(WorkerState.READY, oldKeys, "square"));
     assertTrue(refusal.registerAgain(), refusal.toString());
-    assertTrue(refusal.reason().contains("the current run r2 has " + CatalogFingerprint.keysDigestOf(current)),
+    assertTrue(
+        refusal
+            .reason()
+            .contains("the current run r2 has " + CatalogFingerprint.keysDigestOf(current)),
         refusal.reason());
 
-    CatalogFingerprint currentKeys = built.registeredWith("r2", CatalogFingerprint.keysDigestOf(current));
+    CatalogFingerprint currentKeys =
+        built.registeredWith("r2", CatalogFingerprint.keysDigestOf(current));
     assertNull(check.judge(announce(WorkerState.READY, currentKeys, "square")));
     CatalogFingerprint sameRunOtherDigest = built.registeredWith("r2", "not the queue's digest");
-    assertNull(check.judge(announce(WorkerState.READY, sameRunOtherDigest, "square")),
+    assertNull(
+        check.judge(announce(WorkerState.READY, sameRunOtherDigest, "square")),
         "within one run a different digest is no reason to register again (it would only get the same keys)");
-    assertNull(check.judge(announce(WorkerState.UNPREPARED, built, "square")), "an unregistered worker holds no keys");
+    assertNull(
+        check.judge(announce(WorkerState.UNPREPARED, built, "square")),
+        "an unregistered worker holds no keys");
   }
 
   @Test
@@ -85,10 +107,20 @@ class CatalogCheckTest {
     CatalogFingerprint sequencerBuild = CatalogFingerprint.of(TaskCatalog.of(SQUARE_V2));
     check.runCatalog("r2", sequencerBuild.versions(), "keys-2");
     check.runCatalog("r1", nodeBuild.versions(), "keys-1");
-    assertTrue(check.judge(announce(WorkerState.UNPREPARED, nodeBuild, "square")).reason()
-        .contains("square version 1 (queue has 2)"), "judged by the sequencer's catalog, whatever this node runs");
-    assertNull(check.judge(announce(WorkerState.READY, sequencerBuild.registeredWith("r2", "keys-2"), "square")));
-    assertTrue(check.judge(announce(WorkerState.READY, sequencerBuild.registeredWith("r1", "keys-1"), "square"))
-        .registerAgain());
+    assertTrue(
+        check
+            .judge(announce(WorkerState.UNPREPARED, nodeBuild, "square"))
+            .reason()
+            .contains("square version 1 (queue has 2)"),
+        "judged by the sequencer's catalog, whatever this node runs");
+    assertNull(
+        check.judge(
+            announce(WorkerState.READY, sequencerBuild.registeredWith("r2", "keys-2"), "square")));
+    assertTrue(
+        check
+            .judge(
+                announce(
+                    WorkerState.READY, sequencerBuild.registeredWith("r1", "keys-1"), "square"))
+            .registerAgain());
   }
 }

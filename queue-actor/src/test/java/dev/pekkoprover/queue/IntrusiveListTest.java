@@ -8,7 +8,10 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** A list threaded through its elements: order kept, any element removed in O(1), two lists through one element. */
+/**
+ * A list threaded through its elements: order kept, any element removed in O(1), two lists through
+ * one element.
+ */
 class IntrusiveListTest {
 
   static final class Item extends IntrusiveList.Element<Item> {

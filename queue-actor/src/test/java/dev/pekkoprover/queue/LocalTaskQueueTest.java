@@ -37,9 +37,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The local queue as flows and workers see it: test probes play both, every message is serialised. Each test
- * spawns its own queue. Time is Pekko's {@code ManualTime}, the queue's clock included: leases, lease checks and
- * retry backoffs pass when a test says so, and "nothing more" is asserted without waiting ({@link QueueSync}).
+ * The local queue as flows and workers see it: test probes play both, every message is serialised.
+ * Each test spawns its own queue. Time is Pekko's {@code ManualTime}, the queue's clock included:
+ * leases, lease checks and retry backoffs pass when a test says so, and "nothing more" is asserted
+ * without waiting ({@link QueueSync}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogCapturingExtension.class)
@@ -57,7 +58,8 @@ class LocalTaskQueueTest {
       """;
 
   private final ActorTestKit testKit =
-      ActorTestKit.create("LocalTaskQueueTest", ManualTime.config().withFallback(TestConfig.config()));
+      ActorTestKit.create(
+          "LocalTaskQueueTest", ManualTime.config().withFallback(TestConfig.config()));
   private final ManualTime manualTime = ManualTime.get(testKit.system());
 
   @AfterAll
@@ -66,7 +68,8 @@ class LocalTaskQueueTest {
   }
 
   private ActorRef<QueueCommand> spawnQueue(String overrides) {
-    QueueSettings settings = QueueSettings.fromConfig(TestConfig.config(overrides + "\n" + SETTINGS));
+    QueueSettings settings =
+        QueueSettings.fromConfig(TestConfig.config(overrides + "\n" + SETTINGS));
     return testKit.spawn(LocalTaskQueue.create(CATALOG, settings, QueueSync.manualClock(testKit)));
   }
 
@@ -88,7 +91,10 @@ class LocalTaskQueueTest {
   /** Tasks a probe worker received in a DispatchAll and the test has not looked at yet. */
   private final Map<TestProbe<WorkerCommand>, Deque<TaskEnvelope>> received = new HashMap<>();
 
-  /** The next task handed to the worker, whether it came alone (Dispatch) or with others (DispatchAll). */
+  /**
+   * The next task handed to the worker, whether it came alone (Dispatch) or with others
+   * (DispatchAll).
+   */
   private TaskEnvelope expectDispatch(TestProbe<WorkerCommand> worker) {
     Deque<TaskEnvelope> buffered = received.computeIfAbsent(worker, w -> new ArrayDeque<>());
     if (buffered.isEmpty()) {
@@ -106,12 +112,20 @@ class LocalTaskQueueTest {
   }
 
   private static void succeed(ActorRef<QueueCommand> queue, String workerId, TaskEnvelope task) {
-    queue.tell(new TaskSucceeded(workerId, "inc-1", task.taskId(), task.taskType(), task.attempt(), Num.of(49)));
+    queue.tell(
+        new TaskSucceeded(
+            workerId, "inc-1", task.taskId(), task.taskType(), task.attempt(), Num.of(49)));
   }
 
   private static TaskOutcome.Succeeded succeeded(TaskEnvelope task, String workerId) {
     return new TaskOutcome.Succeeded(
-        task.taskId(), task.flowId(), task.runId(), task.taskType(), task.attempt(), workerId, Num.of(49));
+        task.taskId(),
+        task.flowId(),
+        task.runId(),
+        task.taskType(),
+        task.attempt(),
+        workerId,
+        Num.of(49));
   }
 
   private QueueStats stats(ActorRef<QueueCommand> queue) {
@@ -121,7 +135,8 @@ class LocalTaskQueueTest {
   /** The queue, having handled everything the test sent it, handed this worker nothing more. */
   private void expectNoDispatch(ActorRef<QueueCommand> queue, TestProbe<WorkerCommand> worker) {
     Deque<TaskEnvelope> buffered = received.get(worker);
-    assertTrue(buffered == null || buffered.isEmpty(), "tasks of a batch not looked at: " + buffered);
+    assertTrue(
+        buffered == null || buffered.isEmpty(), "tasks of a batch not looked at: " + buffered);
     QueueSync.expectNothingMore(testKit, queue, worker, QueueSync.WORKER_MARKER);
   }
 
@@ -134,7 +149,10 @@ class LocalTaskQueueTest {
   void anUnknownTypeIsRejectedNamingTheType() {
     ActorRef<QueueCommand> queue = spawnQueue();
     TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
-    queue.tell(new Enqueue(List.of(new TaskEnvelope("x1", "f1", "run-1", "no-such-type", 1, Num.of(1))), flow.getRef()));
+    queue.tell(
+        new Enqueue(
+            List.of(new TaskEnvelope("x1", "f1", "run-1", "no-such-type", 1, Num.of(1))),
+            flow.getRef()));
     TaskOutcome.Rejected rejected = flow.expectMessageClass(TaskOutcome.Rejected.class);
     assertEquals("x1", rejected.taskId());
     assertTrue(rejected.reason().contains("'no-such-type'"), rejected.reason());
@@ -145,7 +163,9 @@ class LocalTaskQueueTest {
     ActorRef<QueueCommand> queue = spawnQueue();
     TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
-    queue.tell(new Enqueue(List.of(square("t1", "f1"), square("t2", "f1"), square("t3", "f1")), flow.getRef()));
+    queue.tell(
+        new Enqueue(
+            List.of(square("t1", "f1"), square("t2", "f1"), square("t3", "f1")), flow.getRef()));
     for (String id : List.of("t1", "t2", "t3")) {
       TaskEnvelope task = expectDispatch(w1);
       assertEquals(square(id, "f1"), task);
@@ -167,7 +187,8 @@ class LocalTaskQueueTest {
     assertEquals("t2", expectDispatch(squarer).taskId());
     expectNoDispatch(queue, adder);
 
-    TaskEnvelope add = new TaskEnvelope("a1", "f1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)));
+    TaskEnvelope add =
+        new TaskEnvelope("a1", "f1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)));
     queue.tell(new Enqueue(List.of(add), flow.getRef()));
     assertEquals(add, expectDispatch(adder));
     expectNoDispatch(queue, squarer);
@@ -184,31 +205,44 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w2 = worker(queue, "w2", 2, "square");
     expectNoDispatch(queue, w2);
 
-    LoggingTestKit.warn("worker w1 terminated").withMessageContains("the 2 task(s) it held here were put back")
-        .expect(testKit.system(), () -> {
-          w1.stop();
-          return null;
-        });
+    LoggingTestKit.warn("worker w1 terminated")
+        .withMessageContains("the 2 task(s) it held here were put back")
+        .expect(
+            testKit.system(),
+            () -> {
+              w1.stop();
+              return null;
+            });
     TaskEnvelope first = expectDispatch(w2);
     TaskEnvelope second = expectDispatch(w2);
-    assertEquals(List.of(square("t1", "f1").withAttempt(2), square("t2", "f1").withAttempt(2)), List.of(first, second));
+    assertEquals(
+        List.of(square("t1", "f1").withAttempt(2), square("t2", "f1").withAttempt(2)),
+        List.of(first, second));
     succeed(queue, "w2", first);
     flow.expectMessage(succeeded(first, "w2"));
     QueueStats stats = stats(queue);
     assertEquals(1, stats.workers());
     assertEquals(new QueueStats.TypeStats(0, 1, 1, 0, 2, 0, 0, 0, 2, 0), stats.of("square"));
 
-    // a worker that held nothing here leaves without a warning (in a cluster every entity of its types sees it go)
-    LoggingTestKit.warn("terminated").withOccurrences(0).expect(testKit.system(), () -> {
-      TestProbe<WorkerCommand> idle = worker(queue, "w3", 1, "add");
-      assertEquals(2, stats(queue).workers());
-      idle.stop();
-      testKit.createTestProbe().awaitAssert(() -> {
-        assertEquals(1, stats(queue).workers(), "w3 is forgotten");
-        return null;
-      });
-      return null;
-    });
+    // a worker that held nothing here leaves without a warning (in a cluster every entity of its
+    // types sees it go)
+    LoggingTestKit.warn("terminated")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              TestProbe<WorkerCommand> idle = worker(queue, "w3", 1, "add");
+              assertEquals(2, stats(queue).workers());
+              idle.stop();
+              testKit
+                  .createTestProbe()
+                  .awaitAssert(
+                      () -> {
+                        assertEquals(1, stats(queue).workers(), "w3 is forgotten");
+                        return null;
+                      });
+              return null;
+            });
   }
 
   @Test
@@ -238,7 +272,8 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w2 = worker(queue, "w2", 1, "square");
 
     // w1 has more free slots than w2, but it has just declined the task.
-    queue.tell(new TaskDeclined("w1", "inc-1", "t1", "square", 1, "not serving square while registered"));
+    queue.tell(
+        new TaskDeclined("w1", "inc-1", "t1", "square", 1, "not serving square while registered"));
     assertEquals(task.withAttempt(2), expectDispatch(w2));
     expectNoDispatch(queue, w1);
     expectNoOutcome(queue, flow);
@@ -255,11 +290,13 @@ class LocalTaskQueueTest {
     queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
     TaskEnvelope first = expectDispatch(slow);
     TestProbe<WorkerCommand> fast = worker(queue, "fast", 1, "square");
-    manualTime.timePasses(Duration.ofMillis(499)); // lease checks every 50 ms: the lease has not run out yet
+    manualTime.timePasses(
+        Duration.ofMillis(499)); // lease checks every 50 ms: the lease has not run out yet
     expectNoDispatch(queue, fast);
     expectNoDispatch(queue, slow);
 
-    manualTime.timePasses(Duration.ofMillis(51)); // the lease has run out, and a lease check has come since
+    manualTime.timePasses(
+        Duration.ofMillis(51)); // the lease has run out, and a lease check has come since
     TaskEnvelope second = expectDispatch(fast);
     assertEquals(first.withAttempt(2), second);
     // the hung worker is told to stop it
@@ -284,7 +321,9 @@ class LocalTaskQueueTest {
     for (int attempt = 1; attempt <= 3; attempt++) {
       TaskEnvelope task = expectDispatch(w1);
       assertEquals(attempt, task.attempt());
-      queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
+      queue.tell(
+          new TaskFailed(
+              "w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
       if (attempt < 3) {
         // backoff 20 ms doubling (max 100 ms), + up to 20 % jitter: 20-24 ms, then 40-48 ms
         long backoff = 20L << (attempt - 1);
@@ -294,8 +333,14 @@ class LocalTaskQueueTest {
         manualTime.timePasses(Duration.ofMillis(backoff / 5 + 2));
       }
     }
-    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 3,
-        "prover ran out of memory 3 (3 of 3 attempts and 0 of 10 worker losses spent)"));
+    flow.expectMessage(
+        new TaskOutcome.Failed(
+            "t1",
+            "f1",
+            "run-1",
+            "square",
+            3,
+            "prover ran out of memory 3 (3 of 3 attempts and 0 of 10 worker losses spent)"));
     manualTime.timePasses(Duration.ofSeconds(1)); // no backoff runs after the last attempt
     expectNoDispatch(queue, w1);
     QueueStats.TypeStats stats = stats(queue).of("square");
@@ -312,7 +357,8 @@ class LocalTaskQueueTest {
     queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
     expectDispatch(w1);
     queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", 1, "proof does not verify", false));
-    flow.expectMessage(new TaskOutcome.Failed("t1", "f1", "run-1", "square", 1, "proof does not verify"));
+    flow.expectMessage(
+        new TaskOutcome.Failed("t1", "f1", "run-1", "square", 1, "proof does not verify"));
     manualTime.timePasses(Duration.ofSeconds(1)); // no retry comes due
     expectNoDispatch(queue, w1);
     assertEquals(0, stats(queue).of("square").retried());
@@ -325,10 +371,11 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
     queue.tell(new TaskSucceeded("w1", "inc-1", "made-up", "square", 1, Num.of(1)));
     queue.tell(new TaskSucceeded("stranger", "inc-7", "made-up-too", "square", 1, Num.of(1)));
-    w1.awaitAssert(() -> {
-      assertEquals(2, stats(queue).unknownResults());
-      return null;
-    });
+    w1.awaitAssert(
+        () -> {
+          assertEquals(2, stats(queue).unknownResults());
+          return null;
+        });
 
     queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
     TaskEnvelope task = expectDispatch(w1);
@@ -342,7 +389,9 @@ class LocalTaskQueueTest {
     ActorRef<QueueCommand> queue = spawnQueue();
     TestProbe<TaskOutcome> flowA = testKit.createTestProbe(TaskOutcome.class);
     TestProbe<TaskOutcome> flowB = testKit.createTestProbe(TaskOutcome.class);
-    queue.tell(new Enqueue(List.of(square("a1", "fa"), square("a2", "fa"), square("a3", "fa")), flowA.getRef()));
+    queue.tell(
+        new Enqueue(
+            List.of(square("a1", "fa"), square("a2", "fa"), square("a3", "fa")), flowA.getRef()));
     queue.tell(new Enqueue(List.of(square("b1", "fb")), flowB.getRef()));
     queue.tell(new CancelFlow("fa"));
     assertEquals(1, stats(queue).of("square").pending());
@@ -367,11 +416,13 @@ class LocalTaskQueueTest {
     WorkerCommand.DispatchAll batch = worker.expectMessageClass(WorkerCommand.DispatchAll.class);
     assertEquals(tasks, batch.tasks(), "one message with the three tasks, in queue order");
 
-    queue.tell(new QueueCommand.Reports(
-        List.of(new TaskSucceeded("wb", "inc-1", "b1", "square", 1, Num.of(49)),
-            new TaskSucceeded("wb", "inc-1", "b3", "square", 1, Num.of(49))),
-        List.of(new TaskFailed("wb", "inc-1", "b2", "square", 1, "boom", false)),
-        List.of()));
+    queue.tell(
+        new QueueCommand.Reports(
+            List.of(
+                new TaskSucceeded("wb", "inc-1", "b1", "square", 1, Num.of(49)),
+                new TaskSucceeded("wb", "inc-1", "b3", "square", 1, Num.of(49))),
+            List.of(new TaskFailed("wb", "inc-1", "b2", "square", 1, "boom", false)),
+            List.of()));
     assertEquals(succeeded(tasks.get(0), "wb"), flow.receiveMessage());
     assertEquals(succeeded(tasks.get(2), "wb"), flow.receiveMessage());
     assertTrue(flow.receiveMessage() instanceof TaskOutcome.Failed);

@@ -3,7 +3,9 @@ package dev.pekkoprover.queue;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 
-/** Effects that do nothing, for tests that read the queue's bookkeeping rather than what it sends. */
+/**
+ * Effects that do nothing, for tests that read the queue's bookkeeping rather than what it sends.
+ */
 final class NoEffects<W, R> implements TaskQueueState.Effects<W, R> {
   @Override
   public void dispatch(W worker, TaskEnvelope task) {}

@@ -36,22 +36,28 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueueFrontTest {
   private final ActorTestKit testKit = ActorTestKit.create("front", TestConfig.config());
-  private final TaskCatalog catalog = TaskCatalog.of(
-      TestTasks.Square.INSTANCE, TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Echo.INSTANCE);
+  private final TaskCatalog catalog =
+      TaskCatalog.of(
+          TestTasks.Square.INSTANCE,
+          TestTasks.Add.INSTANCE,
+          TestTasks.Compile.INSTANCE,
+          TestTasks.Echo.INSTANCE);
 
   @AfterAll
   void stop() {
     testKit.shutdownTestKit();
   }
 
-  private record Front(ActorRef<QueueCommand> front, TestProbe<ShardingEnvelope<QueueCommand>> region) {}
+  private record Front(
+      ActorRef<QueueCommand> front, TestProbe<ShardingEnvelope<QueueCommand>> region) {}
 
   private Front front(FrontSettings settings) {
     TestProbe<ShardingEnvelope<QueueCommand>> region = testKit.createTestProbe();
     return new Front(testKit.spawn(QueueFront.create(region.getRef(), catalog, settings)), region);
   }
 
-  private static FrontSettings settings(int maxTasks, int maxBytes, int maxPayload, Map<String, Integer> partitions) {
+  private static FrontSettings settings(
+      int maxTasks, int maxBytes, int maxPayload, Map<String, Integer> partitions) {
     return new FrontSettings(partitions, maxTasks, maxBytes, maxPayload, Duration.ofSeconds(1));
   }
 
@@ -90,19 +96,30 @@ class QueueFrontTest {
     Front f = front(settings(100, 2_500, 2_000, Map.of()));
     TestProbe<TaskOutcome> flow = testKit.createTestProbe();
     TestTasks.Text kilobyte = TestTasks.Text.ofSize(1_000, false);
-    f.front().tell(new Enqueue(List.of(task("e1", "echo", kilobyte), task("e2", "echo", kilobyte),
-        task("e3", "echo", kilobyte), task("big", "echo", TestTasks.Text.ofSize(3_000, false))), flow.getRef()));
+    f.front()
+        .tell(
+            new Enqueue(
+                List.of(
+                    task("e1", "echo", kilobyte),
+                    task("e2", "echo", kilobyte),
+                    task("e3", "echo", kilobyte),
+                    task("big", "echo", TestTasks.Text.ofSize(3_000, false))),
+                flow.getRef()));
     TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
     assertEquals("big", rejected.taskId());
     assertTrue(rejected.reason().contains("2000-byte limit"), rejected.reason());
-    assertTrue(rejected.reason().contains("split the work"), "says what to do: " + rejected.reason());
+    assertTrue(
+        rejected.reason().contains("split the work"), "says what to do: " + rejected.reason());
     List<Integer> slices = new ArrayList<>();
     for (int sent = 0; sent < 3; ) {
       int size = ((Enqueue) f.region().receiveMessage().message()).tasks().size();
       slices.add(size);
       sent += size;
     }
-    assertEquals(List.of(2, 1), slices, "two ~1 KB inputs fit the 2.5 KB budget, the third starts a new slice");
+    assertEquals(
+        List.of(2, 1),
+        slices,
+        "two ~1 KB inputs fit the 2.5 KB budget, the third starts a new slice");
   }
 
   @Test
@@ -110,8 +127,18 @@ class QueueFrontTest {
     Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
     TestProbe<TaskOutcome> flow = testKit.createTestProbe();
     TestTasks.Keys keys = new TestTasks.Keys("k");
-    f.front().tell(new Enqueue(List.of(new TaskEnvelope("reg-1", "register", "r7",
-        dev.pekkoprover.protocol.WorkerRegistrationTask.NAME, 1, keys)), flow.getRef()));
+    f.front()
+        .tell(
+            new Enqueue(
+                List.of(
+                    new TaskEnvelope(
+                        "reg-1",
+                        "register",
+                        "r7",
+                        dev.pekkoprover.protocol.WorkerRegistrationTask.NAME,
+                        1,
+                        keys)),
+                flow.getRef()));
     ShardingEnvelope<QueueCommand> offer = f.region().receiveMessage();
     assertEquals("worker-registration", offer.entityId());
     assertTrue(offer.message() instanceof Enqueue, offer.toString());
@@ -120,10 +147,14 @@ class QueueFrontTest {
       ShardingEnvelope<QueueCommand> envelope = f.region().receiveMessage();
       sent.put(envelope.entityId(), envelope.message());
     }
-    assertEquals(Set.of("worker-registration", "square#0", "square#1", "add", "compile", "echo"), sent.keySet());
-    QueueCommand.RunCatalog expected = new QueueCommand.RunCatalog("r7",
-        dev.pekkoprover.protocol.CatalogFingerprint.of(catalog).versions(),
-        dev.pekkoprover.protocol.CatalogFingerprint.keysDigestOf(keys));
+    assertEquals(
+        Set.of("worker-registration", "square#0", "square#1", "add", "compile", "echo"),
+        sent.keySet());
+    QueueCommand.RunCatalog expected =
+        new QueueCommand.RunCatalog(
+            "r7",
+            dev.pekkoprover.protocol.CatalogFingerprint.of(catalog).versions(),
+            dev.pekkoprover.protocol.CatalogFingerprint.keysDigestOf(keys));
     sent.values().forEach(message -> assertEquals(expected, message));
   }
 
@@ -131,10 +162,15 @@ class QueueFrontTest {
   void aWorkerAnnouncementReachesTheEntitiesOfTheTypesItServesAndOfThoseItDropped() {
     Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
     TestProbe<WorkerCommand> worker = testKit.createTestProbe();
-    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("worker-registration", "compile"), 2));
+    f.front()
+        .tell(
+            new WorkerServes(
+                worker.getRef(), "w1", "i1", Set.of("worker-registration", "compile"), 2));
     assertEquals(Set.of("worker-registration", "compile"), entities(f, 2));
     f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("compile", "square"), 2));
-    assertEquals(Set.of("worker-registration", "compile", "square#0", "square#1"), entities(f, 4),
+    assertEquals(
+        Set.of("worker-registration", "compile", "square#0", "square#1"),
+        entities(f, 4),
         "the registration entity hears that w1 no longer serves it; both partitions of square hear of w1");
   }
 
@@ -153,15 +189,24 @@ class QueueFrontTest {
     ShardingEnvelope<QueueCommand> alone = f.region().receiveMessage();
     assertEquals(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)), alone.message());
 
-    f.front().tell(new Reports(List.of(new TaskSucceeded("w1", "i1", "t2", "square", 1, Num.of(4)),
-        new TaskSucceeded("w1", "i1", "t3", "square", 1, Num.of(9)),
-        new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13))), List.of(), List.of()));
+    f.front()
+        .tell(
+            new Reports(
+                List.of(
+                    new TaskSucceeded("w1", "i1", "t2", "square", 1, Num.of(4)),
+                    new TaskSucceeded("w1", "i1", "t3", "square", 1, Num.of(9)),
+                    new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13))),
+                List.of(),
+                List.of()));
     Map<String, QueueCommand> byEntity = new HashMap<>();
     for (int i = 0; i < 2; i++) {
       ShardingEnvelope<QueueCommand> sent = f.region().receiveMessage();
       byEntity.put(sent.entityId(), sent.message());
     }
-    assertEquals(2, ((Reports) byEntity.get("square")).succeeded().size(), "both square results in one message");
+    assertEquals(
+        2,
+        ((Reports) byEntity.get("square")).succeeded().size(),
+        "both square results in one message");
     assertEquals(new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13)), byEntity.get("add"));
   }
 }

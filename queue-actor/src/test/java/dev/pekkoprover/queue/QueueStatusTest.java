@@ -28,8 +28,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * What a queue reports, from its bookkeeping and the announcements it kept: the fleet view (workers, a refused one
- * without served types and not counted as serving, the last failures newest first and bounded) and the meters' snapshot.
+ * What a queue reports, from its bookkeeping and the announcements it kept: the fleet view
+ * (workers, a refused one without served types and not counted as serving, the last failures newest
+ * first and bounded) and the meters' snapshot.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueueStatusTest {
@@ -39,13 +40,16 @@ class QueueStatusTest {
 
   private final ActorTestKit testKit = ActorTestKit.create("QueueStatusTest", TestConfig.config());
   private long now;
+
   /** A fresh bookkeeping per test (the test kit is shared); workers and flows are plain names. */
   private TaskQueueState<String, String> state;
 
   @BeforeEach
   void newState() {
     now = 0;
-    state = new TaskQueueState<>(CATALOG, QueueSettings.fromConfig(TestConfig.config()), new NoEffects<>(), () -> now);
+    state =
+        new TaskQueueState<>(
+            CATALOG, QueueSettings.fromConfig(TestConfig.config()), new NoEffects<>(), () -> now);
   }
 
   @AfterAll
@@ -54,14 +58,16 @@ class QueueStatusTest {
   }
 
   private QueueStatus status(String entity) {
-    QueueMeters meters = new QueueMeters(ProverMetrics.get(testKit.system()), List.of("square"), entity, true);
+    QueueMeters meters =
+        new QueueMeters(ProverMetrics.get(testKit.system()), List.of("square"), entity, true);
     return new QueueStatus(state, meters, List.of("square"), ref -> testKit.system().address());
   }
 
   private WorkerServes announce(String workerId, Set<String> types) {
     ActorRef<WorkerCommand> ref = testKit.createTestProbe(WorkerCommand.class).getRef();
     state.workerServes(workerId, "i1", workerId, types, 2);
-    return new WorkerServes(ref, workerId, "i1", types, 2, WorkerState.READY, Set.of("square", "add"));
+    return new WorkerServes(
+        ref, workerId, "i1", types, 2, WorkerState.READY, Set.of("square", "add"));
   }
 
   private static TaskEnvelope square(String id) {
@@ -75,22 +81,28 @@ class QueueStatusTest {
     announcements.put("w1", announce("w1", Set.of("square")));
     announcements.put("old", announce("old", Set.of("square")));
     // announced, but not (or no longer) known to the bookkeeping: not listed
-    announcements.put("gone", new WorkerServes(testKit.createTestProbe(WorkerCommand.class).getRef(), "gone", "i1",
-        Set.of("add"), 1));
+    announcements.put(
+        "gone",
+        new WorkerServes(
+            testKit.createTestProbe(WorkerCommand.class).getRef(), "gone", "i1", Set.of("add"), 1));
     state.enqueue(square("t1"), "flow");
     now = 30 * MS;
     assertTrue(state.succeeded("w1", "i1", "t1", 1, Num.of(9)));
 
-    FleetView view = status.fleet(announcements, id -> id.equals("old") ? "its task catalog differs" : null);
-    assertEquals(List.of("old", "w1"), view.workers().stream().map(FleetView.WorkerView::workerId).sorted().toList());
-    FleetView.WorkerView w1 = view.workers().stream().filter(w -> w.workerId().equals("w1")).findFirst().orElseThrow();
+    FleetView view =
+        status.fleet(announcements, id -> id.equals("old") ? "its task catalog differs" : null);
+    assertEquals(
+        List.of("old", "w1"),
+        view.workers().stream().map(FleetView.WorkerView::workerId).sorted().toList());
+    FleetView.WorkerView w1 =
+        view.workers().stream().filter(w -> w.workerId().equals("w1")).findFirst().orElseThrow();
     assertEquals(List.of("square"), w1.servedTypes());
     assertEquals(List.of("add", "square"), w1.configuredTypes());
     assertEquals(1, w1.done());
     assertNull(w1.refused());
     assertEquals("QueueStatusTest", w1.node(), "one JVM: the actor system's name");
-    FleetView.WorkerView old = view.workers().stream().filter(w -> w.workerId().equals("old")).findFirst()
-        .orElseThrow();
+    FleetView.WorkerView old =
+        view.workers().stream().filter(w -> w.workerId().equals("old")).findFirst().orElseThrow();
     assertEquals(List.of(), old.servedTypes());
     assertEquals("its task catalog differs", old.refused());
     FleetView.TypeView squares = view.type("square");
@@ -126,10 +138,18 @@ class QueueStatusTest {
     state.enqueue(square("m3"), "flow");
     status.publishMetrics(announcements.values());
     String text = ProverMetrics.get(testKit.system()).scrape();
-    assertTrue(text.contains("prover_queue_pending_tasks{entity=\"meters-test\",task_type=\"square\"} 1.0"), text);
-    assertTrue(text.contains("prover_queue_in_flight_tasks{entity=\"meters-test\",task_type=\"square\"} 2.0"), text);
-    assertTrue(text.contains(
-        "prover_queue_workers{entity=\"meters-test\",state=\"ready\",task_type=\"square\"} 1.0"), text);
+    assertTrue(
+        text.contains(
+            "prover_queue_pending_tasks{entity=\"meters-test\",task_type=\"square\"} 1.0"),
+        text);
+    assertTrue(
+        text.contains(
+            "prover_queue_in_flight_tasks{entity=\"meters-test\",task_type=\"square\"} 2.0"),
+        text);
+    assertTrue(
+        text.contains(
+            "prover_queue_workers{entity=\"meters-test\",state=\"ready\",task_type=\"square\"} 1.0"),
+        text);
 
     status.close();
     assertFalse(ProverMetrics.get(testKit.system()).scrape().contains("entity=\"meters-test\""));

@@ -15,21 +15,27 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.testkit.ExplicitlyTriggeredScheduler;
 
 /**
- * For queue tests on Pekko's {@code ManualTime}: they wait on the queue, never on real time. The queue handles the
- * messages one sender sends it in order, so a round trip after them means they are handled; and whatever it sent a
- * probe meanwhile is queued at the probe before a marker the test sends it afterwards.
+ * For queue tests on Pekko's {@code ManualTime}: they wait on the queue, never on real time. The
+ * queue handles the messages one sender sends it in order, so a round trip after them means they
+ * are handled; and whatever it sent a probe meanwhile is queued at the probe before a marker the
+ * test sends it afterwards.
  */
 final class QueueSync {
   private QueueSync() {}
 
   /** A message no queue sends a worker, to mark where the queue's messages to it end. */
-  static final WorkerCommand WORKER_MARKER = new WorkerCommand.Cancel(List.of("test-marker"), "test marker");
+  static final WorkerCommand WORKER_MARKER =
+      new WorkerCommand.Cancel(List.of("test-marker"), "test marker");
 
   /** A message no queue sends a flow, to mark where the queue's messages to it end. */
   static final TaskOutcome FLOW_MARKER =
-      new TaskOutcome.Rejected("test-marker", "test-marker", "test-marker", "test-marker", "test marker");
+      new TaskOutcome.Rejected(
+          "test-marker", "test-marker", "test-marker", "test-marker", "test marker");
 
-  /** The queue's counters, once it has handled every message this thread sent it before (timers' ones included). */
+  /**
+   * The queue's counters, once it has handled every message this thread sent it before (timers'
+   * ones included).
+   */
   static QueueStats stats(ActorTestKit testKit, ActorRef<QueueCommand> queue) {
     TestProbe<QueueStats> probe = testKit.createTestProbe(QueueStats.class);
     queue.tell(new QueueCommand.GetStats(probe.getRef()));
@@ -37,19 +43,20 @@ final class QueueSync {
   }
 
   /**
-   * Asserts that the queue, having handled everything this thread sent it, sent the probe nothing the test has not
-   * received yet.
+   * Asserts that the queue, having handled everything this thread sent it, sent the probe nothing
+   * the test has not received yet.
    *
    * @param marker {@link #WORKER_MARKER} or {@link #FLOW_MARKER}
    */
-  static <T> void expectNothingMore(ActorTestKit testKit, ActorRef<QueueCommand> queue, TestProbe<T> probe, T marker) {
+  static <T> void expectNothingMore(
+      ActorTestKit testKit, ActorRef<QueueCommand> queue, TestProbe<T> probe, T marker) {
     stats(testKit, queue);
     expectNothingQueued(probe, marker);
   }
 
   /**
-   * Asserts that nothing sent to the probe so far (by this thread, or before something this thread waited for) is
-   * waiting there: a marker sent now is the next message.
+   * Asserts that nothing sent to the probe so far (by this thread, or before something this thread
+   * waited for) is waiting there: a marker sent now is the next message.
    */
   static <T> void expectNothingQueued(TestProbe<T> probe, T marker) {
     probe.getRef().tell(marker);
@@ -57,9 +64,10 @@ final class QueueSync {
   }
 
   /**
-   * The time of a test kit's manual scheduler ({@code ManualTime.config()}) in nanoseconds, for {@link
-   * LocalTaskQueue#create(dev.pekkoprover.protocol.TaskCatalog, QueueSettings, LongSupplier)}: leases and measured
-   * times then move with {@code ManualTime.timePasses}, as the timers do.
+   * The time of a test kit's manual scheduler ({@code ManualTime.config()}) in nanoseconds, for
+   * {@link LocalTaskQueue#create(dev.pekkoprover.protocol.TaskCatalog, QueueSettings,
+   * LongSupplier)}: leases and measured times then move with {@code ManualTime.timePasses}, as the
+   * timers do.
    */
   static LongSupplier manualClock(ActorTestKit testKit) {
     ExplicitlyTriggeredScheduler scheduler =

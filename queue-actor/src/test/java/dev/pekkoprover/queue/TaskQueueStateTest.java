@@ -22,7 +22,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-/** The queue's bookkeeping without an actor: workers and flows are plain names, time is a manual clock. */
+/**
+ * The queue's bookkeeping without an actor: workers and flows are plain names, time is a manual
+ * clock.
+ */
 class TaskQueueStateTest {
 
   private static final Duration LEASE = Duration.ofSeconds(10);
@@ -79,7 +82,10 @@ class TaskQueueStateTest {
     }
 
     List<String> sentTo(String worker) {
-      return sent.stream().filter(s -> s.worker().equals(worker)).map(s -> s.task().taskId()).toList();
+      return sent.stream()
+          .filter(s -> s.worker().equals(worker))
+          .map(s -> s.task().taskId())
+          .toList();
     }
 
     Sent last() {
@@ -88,20 +94,29 @@ class TaskQueueStateTest {
   }
 
   private final Recorder effects = new Recorder();
-  private final TaskQueueState<String, String> queue = new TaskQueueState<>(
-      TaskCatalog.of(TestTasks.all()),
-      new QueueSettings(LEASE, Map.of("add", ADD_LEASE), Duration.ofSeconds(1), MAX_ATTEMPTS, MAX_LOSSES,
-          LOST_AFTER, Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
-      effects,
-      () -> effects.now);
+  private final TaskQueueState<String, String> queue =
+      new TaskQueueState<>(
+          TaskCatalog.of(TestTasks.all()),
+          new QueueSettings(
+              LEASE,
+              Map.of("add", ADD_LEASE),
+              Duration.ofSeconds(1),
+              MAX_ATTEMPTS,
+              MAX_LOSSES,
+              LOST_AFTER,
+              Duration.ofMillis(100),
+              Duration.ofSeconds(1),
+              0.2),
+          effects,
+          () -> effects.now);
 
   private static TaskEnvelope square(String id) {
     return new TaskEnvelope(id, "flow-1", "run-1", "square", 1, Num.of(3));
   }
 
   private static TaskEnvelope add(String id) {
-    return new TaskEnvelope(id, "flow-1", "run-1", "add", 1,
-        new TestTasks.Pair(Num.of(1), Num.of(2)));
+    return new TaskEnvelope(
+        id, "flow-1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)));
   }
 
   private void serve(String worker, int capacity, String... types) {
@@ -154,8 +169,10 @@ class TaskQueueStateTest {
     assertEquals(List.of("t1", "t2", "t3", "t4"), effects.sentIds());
     assertEquals(4, squareStats().completed());
     assertEquals(4, effects.outcomes.size());
-    TaskOutcome.Succeeded first = assertInstanceOf(TaskOutcome.Succeeded.class, effects.outcomes.get(0));
-    assertEquals(new TaskOutcome.Succeeded("t1", "flow-1", "run-1", "square", 1, "w1", Num.of(9)), first);
+    TaskOutcome.Succeeded first =
+        assertInstanceOf(TaskOutcome.Succeeded.class, effects.outcomes.get(0));
+    assertEquals(
+        new TaskOutcome.Succeeded("t1", "flow-1", "run-1", "square", 1, "w1", Num.of(9)), first);
     assertEquals(0, queue.size());
   }
 
@@ -166,7 +183,8 @@ class TaskQueueStateTest {
     assertTrue(effects.sent.isEmpty());
     serve("squarer", 4, "square");
     queue.enqueue(add("a1"), "flow-1");
-    assertEquals(List.of(new Sent("squarer", square("t1")), new Sent("adder", add("a1"))), effects.sent);
+    assertEquals(
+        List.of(new Sent("squarer", square("t1")), new Sent("adder", add("a1"))), effects.sent);
   }
 
   @Test
@@ -177,7 +195,8 @@ class TaskQueueStateTest {
 
     assertEquals(List.of("w1"), queue.workerTerminated("w1"));
     assertEquals(
-        List.of(new PutBack("t2", 2, "w1", Redelivery.WORKER_TERMINATED),
+        List.of(
+            new PutBack("t2", 2, "w1", Redelivery.WORKER_TERMINATED),
             new PutBack("t1", 2, "w1", Redelivery.WORKER_TERMINATED)),
         effects.putBacks);
     assertEquals(new QueueStats.TypeStats(4, 0, 0, 0, 2, 0, 0, 0, 2, 0), squareStats());
@@ -200,7 +219,8 @@ class TaskQueueStateTest {
     // w1 has 1 free slot, w2 has 3: w2 first until they are level, then in turn.
     enqueueSquares("t3", "t4", "t5", "t6");
     assertEquals(List.of("t1", "t2"), effects.sentTo("w1").subList(0, 2));
-    assertEquals(List.of("w2", "w2", "w1", "w2"),
+    assertEquals(
+        List.of("w2", "w2", "w1", "w2"),
         effects.sent.subList(2, 6).stream().map(Sent::worker).toList());
 
     serve("a", 1, "add");
@@ -209,7 +229,8 @@ class TaskQueueStateTest {
     queue.enqueue(add("a1"), "flow-1");
     queue.enqueue(add("a2"), "flow-1");
     queue.enqueue(add("a3"), "flow-1");
-    assertEquals(Set.of("a", "b", "c"),
+    assertEquals(
+        Set.of("a", "b", "c"),
         effects.sent.subList(6, 9).stream().map(Sent::worker).collect(Collectors.toSet()));
   }
 
@@ -248,10 +269,12 @@ class TaskQueueStateTest {
 
     assertEquals(List.of(new Cancelled(first, "t1", "lease of 10000 ms ran out")), effects.cancels);
 
-    // Its late result is the first one: accepted; the other worker's run of it is now the zombie, and cancelled.
+    // Its late result is the first one: accepted; the other worker's run of it is now the zombie,
+    // and cancelled.
     assertTrue(succeed(first, "t1"));
     assertEquals(List.of("t1"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
-    assertEquals(new Cancelled(second, "t1", "another worker finished it first"), effects.cancels.get(1));
+    assertEquals(
+        new Cancelled(second, "t1", "another worker finished it first"), effects.cancels.get(1));
     assertEquals(new Sent(first, square("t2")), effects.last());
     assertFalse(queue.succeeded(second, "inc-1", "t1", 2, Num.of(9)));
     assertEquals(1, queue.stats().unknownResults());
@@ -313,7 +336,8 @@ class TaskQueueStateTest {
     enqueueSquares("t1", "t2");
     for (int failure = 1; failure < MAX_ATTEMPTS; failure++) {
       assertTrue(queue.failed("w1", "inc-1", "t1", "boom " + failure, true));
-      assertEquals(new Retry("t1", failure, "boom " + failure + " (" + failure + " of 3 attempts used)"),
+      assertEquals(
+          new Retry("t1", failure, "boom " + failure + " (" + failure + " of 3 attempts used)"),
           effects.retries.get(failure - 1));
       // While t1 waits out its backoff, the free slot goes to the next task.
       assertEquals("t2", effects.last().task().taskId());
@@ -326,10 +350,21 @@ class TaskQueueStateTest {
       enqueueSquares("t2");
     }
     assertTrue(queue.failed("w1", "inc-1", "t1", "boom last", true));
-    TaskOutcome.Failed failed = effects.outcomes.stream()
-        .filter(o -> o instanceof TaskOutcome.Failed).map(TaskOutcome.Failed.class::cast).findFirst().orElseThrow();
-    assertEquals(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", MAX_ATTEMPTS,
-        "boom last (3 of 3 attempts and 0 of 4 worker losses spent)"), failed);
+    TaskOutcome.Failed failed =
+        effects.outcomes.stream()
+            .filter(o -> o instanceof TaskOutcome.Failed)
+            .map(TaskOutcome.Failed.class::cast)
+            .findFirst()
+            .orElseThrow();
+    assertEquals(
+        new TaskOutcome.Failed(
+            "t1",
+            "flow-1",
+            "run-1",
+            "square",
+            MAX_ATTEMPTS,
+            "boom last (3 of 3 attempts and 0 of 4 worker losses spent)"),
+        failed);
     assertEquals(MAX_ATTEMPTS - 1, squareStats().retried());
     assertEquals(1, squareStats().failed());
   }
@@ -339,7 +374,9 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1");
     assertTrue(queue.failed("w1", "inc-1", "t1", "bad proof", false));
-    assertEquals(List.of(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", 1, "bad proof")), effects.outcomes);
+    assertEquals(
+        List.of(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", 1, "bad proof")),
+        effects.outcomes);
     assertTrue(effects.retries.isEmpty());
   }
 
@@ -353,7 +390,8 @@ class TaskQueueStateTest {
     queue.workerServes("w1", "inc-last", "w1", Set.of("square"), 1);
     TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
     assertTrue(failed.reason().contains("restarted"), failed.reason());
-    assertTrue(failed.reason().contains("0 of 3 attempts and 4 of 4 worker losses"), failed.reason());
+    assertTrue(
+        failed.reason().contains("0 of 3 attempts and 4 of 4 worker losses"), failed.reason());
     assertEquals(MAX_LOSSES, effects.sent.size());
     assertEquals(MAX_LOSSES - 1, squareStats().lost());
   }
@@ -373,16 +411,21 @@ class TaskQueueStateTest {
       assertEquals("T", effects.last().task().taskId(), "T is back at once on the new incarnation");
       queue.retryDue(culprit); // the culprit after its backoff
       assertEquals(culprit, effects.last().task().taskId());
-      assertTrue(queue.succeeded("w1", incarnation, culprit, crash + 1, Num.of(9)), "succeeds on its retry");
+      assertTrue(
+          queue.succeeded("w1", incarnation, culprit, crash + 1, Num.of(9)),
+          "succeeds on its retry");
       if (crash < 3) {
         enqueueSquares("c" + (crash + 1)); // the next one, in the slot beside T
       }
     }
     assertTrue(queue.succeeded("w1", incarnation, "T", 4, Num.of(9)));
-    assertTrue(effects.outcomes.stream().allMatch(o -> o instanceof TaskOutcome.Succeeded), effects.outcomes.toString());
+    assertTrue(
+        effects.outcomes.stream().allMatch(o -> o instanceof TaskOutcome.Succeeded),
+        effects.outcomes.toString());
     assertEquals(4, squareStats().completed());
     assertEquals(0, squareStats().failed());
-    assertEquals(3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.CRASH_COLLATERAL).count());
+    assertEquals(
+        3, effects.putBacks.stream().filter(p -> p.cause() == Redelivery.CRASH_COLLATERAL).count());
     assertEquals(3, effects.retries.size(), "each culprit waited out a backoff");
   }
 
@@ -393,8 +436,10 @@ class TaskQueueStateTest {
     for (int crash = 1; crash < MAX_LOSSES; crash++) {
       queue.workerGoingDown("w1", "inc-" + crash, Set.of("p"));
       queue.workerServes("w1", "inc-" + (crash + 1), "w1", Set.of("square"), 1);
-      assertEquals(crash, effects.sent.size(), "a task that crashed its worker waits out a backoff first");
-      assertEquals(new Retry("p", crash, "it crashed worker w1 (" + crash + " of 4 worker losses spent)"),
+      assertEquals(
+          crash, effects.sent.size(), "a task that crashed its worker waits out a backoff first");
+      assertEquals(
+          new Retry("p", crash, "it crashed worker w1 (" + crash + " of 4 worker losses spent)"),
           effects.retries.get(crash - 1));
       queue.retryDue("p");
       assertEquals(new Sent("w1", square("p").withAttempt(crash + 1)), effects.last());
@@ -408,14 +453,17 @@ class TaskQueueStateTest {
 
   @Test
   void aHungTaskOnTheOnlyWorkerFailsAfterMaxAttemptsNamingItsLease() {
-    // Issue 8, case 1: the worker is told to cancel; once its load no longer lists the task, its slot is free again.
+    // Issue 8, case 1: the worker is told to cancel; once its load no longer lists the task, its
+    // slot is free again.
     serve("w1", 1, "square");
     enqueueSquares("h");
     for (int attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
       effects.now += LEASE.toNanos();
       assertEquals(1, queue.expireLeases());
-      assertEquals(new Cancelled("w1", "h", "lease of 10000 ms ran out"), effects.cancels.get(attempt - 1));
-      assertEquals(attempt, effects.sent.size(), "its slot is taken until the worker lets go of the task");
+      assertEquals(
+          new Cancelled("w1", "h", "lease of 10000 ms ran out"), effects.cancels.get(attempt - 1));
+      assertEquals(
+          attempt, effects.sent.size(), "its slot is taken until the worker lets go of the task");
       queue.workerLoad("w1", "inc-1", List.of()); // interrupted: the worker no longer holds it
       assertEquals(new Sent("w1", square("h").withAttempt(attempt + 1)), effects.last());
     }
@@ -444,14 +492,17 @@ class TaskQueueStateTest {
     queue.workerTerminated(second);
     serve("w3", 1, "square");
     effects.now += LEASE.toNanos();
-    assertEquals(1, queue.expireLeases()); // a third overrun: with two attempts refunded, it has attempts left
+    assertEquals(
+        1,
+        queue.expireLeases()); // a third overrun: with two attempts refunded, it has attempts left
     assertTrue(effects.outcomes.isEmpty(), effects.outcomes.toString());
     assertEquals(1, squareStats().pending(), "back in the queue, not failed");
   }
 
   @Test
   void slotsAWorkerSpendsOnOtherEntitiesTasksAreNotHandedOutTwice() {
-    // Issue 8, case 2: this queue is one entity; the worker (concurrency 1) runs a task of another entity.
+    // Issue 8, case 2: this queue is one entity; the worker (concurrency 1) runs a task of another
+    // entity.
     serve("w1", 1, "square");
     queue.workerLoad("w1", "inc-1", List.of("other-entity:7"));
     enqueueSquares("merge");
@@ -491,12 +542,17 @@ class TaskQueueStateTest {
     serve("w1", 2, "square");
     enqueueSquares("t1", "t2", "t3");
     assertEquals(2, queue.workerUnreachable("w1"));
-    assertEquals(Set.of("t1", "t2"), effects.cancels.stream().map(Cancelled::taskId).collect(Collectors.toSet()));
+    assertEquals(
+        Set.of("t1", "t2"),
+        effects.cancels.stream().map(Cancelled::taskId).collect(Collectors.toSet()));
     assertEquals(2, squareStats().lost());
     assertEquals(2, effects.sent.size());
     queue.workerReachable("w1");
     assertEquals(4, effects.sent.size());
-    assertEquals(List.of("t1", "t2"), effects.sentIds().subList(2, 4), "the put-back tasks first, oldest first");
+    assertEquals(
+        List.of("t1", "t2"),
+        effects.sentIds().subList(2, 4),
+        "the put-back tasks first, oldest first");
   }
 
   @Test
@@ -510,45 +566,61 @@ class TaskQueueStateTest {
   @Test
   void aRegistrationTaskOfANewerRunReplacesThoseOfOlderRuns() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
-    queue.enqueue(new TaskEnvelope("old:1", "reg", "r0000000000001-00000000", registration, 1, "keys-1"), "old");
-    queue.enqueue(new TaskEnvelope("new:1", "reg", "r0000000000002-00000000", registration, 1, "keys-2"), "new");
+    queue.enqueue(
+        new TaskEnvelope("old:1", "reg", "r0000000000001-00000000", registration, 1, "keys-1"),
+        "old");
+    queue.enqueue(
+        new TaskEnvelope("new:1", "reg", "r0000000000002-00000000", registration, 1, "keys-2"),
+        "new");
     serve("w1", 1, registration);
     assertEquals(List.of("new:1"), effects.sentIds());
     assertEquals(List.of("old:1"), queue.notHeld(List.of("old:1", "new:1")));
   }
 
   @Test
-  void anUnpreparedAnnouncementThatArrivesAfterTheRegistrationResultDoesNotOfferItTheRegistrationTypeAgain() {
+  void
+      anUnpreparedAnnouncementThatArrivesAfterTheRegistrationResultDoesNotOfferItTheRegistrationTypeAgain() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
     String run = "r0000000000001-00000000";
     var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
     queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
     assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
-    // a periodic announcement sent while still Unprepared, overtaken by the result on its shorter path
+    // a periodic announcement sent while still Unprepared, overtaken by the result on its shorter
+    // path
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
     queue.enqueue(new TaskEnvelope("reg:2", "reg", run, registration, 1, "keys"), "reg");
     assertEquals(List.of("reg:1"), effects.sentTo("w1"), "the stale announcement lifts nothing");
-    // its announcements after the registration come; later, told of a newer run, it is Unprepared again for real
-    queue.workerServes("w1", "inc-1", "w1", Set.of("square"), 2, dev.pekkoprover.protocol.WorkerState.READY);
+    // its announcements after the registration come; later, told of a newer run, it is Unprepared
+    // again for real
+    queue.workerServes(
+        "w1", "inc-1", "w1", Set.of("square"), 2, dev.pekkoprover.protocol.WorkerState.READY);
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
     assertEquals(List.of("reg:1", "reg:2"), effects.sentTo("w1"));
   }
 
   @Test
-  void aRegistrationResultOvertakenByTheWorkersRegisteredAnnouncementDoesNotHideItFromTheNextRunsRegistration() {
+  void
+      aRegistrationResultOvertakenByTheWorkersRegisteredAnnouncementDoesNotHideItFromTheNextRunsRegistration() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
     var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
-    queue.enqueue(new TaskEnvelope("reg:1", "reg", "r0000000000001-00000000", registration, 1, "keys"), "reg");
+    queue.enqueue(
+        new TaskEnvelope("reg:1", "reg", "r0000000000001-00000000", registration, 1, "keys"),
+        "reg");
     // the paths crossed the other way: its announcement as Registered came before the result
-    queue.workerServes("w1", "inc-1", "w1", Set.of(), 2, dev.pekkoprover.protocol.WorkerState.REGISTERED);
+    queue.workerServes(
+        "w1", "inc-1", "w1", Set.of(), 2, dev.pekkoprover.protocol.WorkerState.REGISTERED);
     assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
-    // its announcement as Ready goes only to the entities of the types it served as Registered and serves now: in a
+    // its announcement as Ready goes only to the entities of the types it served as Registered and
+    // serves now: in a
     // cluster the registration type's entity (this state) does not see it
-    // a newer run (a standby sequencer took over): w1 is Unprepared again and must take that run's registration
+    // a newer run (a standby sequencer took over): w1 is Unprepared again and must take that run's
+    // registration
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
-    queue.enqueue(new TaskEnvelope("reg:1b", "reg", "r0000000000002-00000000", registration, 1, "keys"), "reg");
+    queue.enqueue(
+        new TaskEnvelope("reg:1b", "reg", "r0000000000002-00000000", registration, 1, "keys"),
+        "reg");
     assertEquals(List.of("reg:1", "reg:1b"), effects.sentTo("w1"));
   }
 
@@ -560,14 +632,17 @@ class TaskQueueStateTest {
     queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
     assertEquals(List.of("reg:1"), effects.sentTo("w1"));
     assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
-    // The registration loop offers its next task as soon as it has the result, which can be before the worker's
-    // announcement of its new types (without the registration type) reaches the queue: w1 is registered now and
+    // The registration loop offers its next task as soon as it has the result, which can be before
+    // the worker's
+    // announcement of its new types (without the registration type) reaches the queue: w1 is
+    // registered now and
     // would only decline it.
     queue.enqueue(new TaskEnvelope("reg:2", "reg", run, registration, 1, "keys"), "reg");
     assertEquals(List.of("reg:1"), effects.sentTo("w1"));
     serve("w2", 1, registration);
     assertEquals(List.of("reg:2"), effects.sentTo("w2"));
-    // Unprepared again (restarted, or told of a newer run), w1 announces the registration type and takes one.
+    // Unprepared again (restarted, or told of a newer run), w1 announces the registration type and
+    // takes one.
     queue.enqueue(new TaskEnvelope("reg:3", "reg", run, registration, 1, "keys"), "reg");
     serve("w1", 2, registration);
     assertEquals(List.of("reg:1", "reg:3"), effects.sentTo("w1"));
@@ -579,10 +654,14 @@ class TaskQueueStateTest {
     serve("w1", 2, "square");
     enqueueSquares("t1", "t2");
     queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 2);
-    assertEquals(List.of(new Sent("w1", square("t1").withAttempt(2)), new Sent("w1", square("t2").withAttempt(2))),
+    assertEquals(
+        List.of(
+            new Sent("w1", square("t1").withAttempt(2)),
+            new Sent("w1", square("t2").withAttempt(2))),
         effects.sent.subList(2, 4));
     assertEquals(2, queue.slotsTaken("w1"));
-    // A result of the old incarnation is the first result for t1: accepted; the new run of t1 holds a zombie slot.
+    // A result of the old incarnation is the first result for t1: accepted; the new run of t1 holds
+    // a zombie slot.
     assertTrue(queue.succeeded("w1", "inc-1", "t1", 1, Num.of(9)));
     assertEquals(2, queue.slotsTaken("w1"));
     assertFalse(queue.succeeded("w1", "inc-2", "t1", 2, Num.of(9)));
@@ -630,9 +709,11 @@ class TaskQueueStateTest {
   @Test
   void badTasksAreRejectedWithAReason() {
     queue.enqueue(new TaskEnvelope("x1", "flow-1", "run-1", "nope", 1, Num.of(1)), "flow-1");
-    queue.enqueue(new TaskEnvelope("x2", "flow-1", "run-1", "square", 1, new ArrayList<>()), "flow-1");
+    queue.enqueue(
+        new TaskEnvelope("x2", "flow-1", "run-1", "square", 1, new ArrayList<>()), "flow-1");
     enqueueSquares("t1");
-    List<TaskOutcome.Rejected> rejected = effects.outcomes.stream().map(TaskOutcome.Rejected.class::cast).toList();
+    List<TaskOutcome.Rejected> rejected =
+        effects.outcomes.stream().map(TaskOutcome.Rejected.class::cast).toList();
     assertEquals(List.of("x1", "x2"), rejected.stream().map(TaskOutcome::taskId).toList());
     assertTrue(rejected.get(0).reason().contains("'nope'"), rejected.get(0).reason());
     assertTrue(rejected.get(1).reason().contains("java.util.ArrayList"), rejected.get(1).reason());
@@ -651,7 +732,8 @@ class TaskQueueStateTest {
     assertTrue(effects.outcomes.isEmpty(), "no rejection");
     assertTrue(succeed("w1", "t1"));
     assertTrue(succeed("w1", "t2"));
-    enqueueSquares("t1"); // after its result was passed on, the queue no longer holds it: it runs again
+    enqueueSquares(
+        "t1"); // after its result was passed on, the queue no longer holds it: it runs again
     assertEquals(1, squareStats().pending() + squareStats().inFlight());
   }
 
@@ -660,14 +742,18 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
-    assertTrue(queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
-    assertEquals(1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
+    assertTrue(
+        queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
+    assertEquals(
+        1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
     assertEquals(List.of(new Cancelled("w1", "t2", "flow flow-1 is over")), effects.cancels);
     assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0, 0, 0, 0), squareStats());
     queue.retryDue("t1");
     assertTrue(succeed("w1", "t2")); // the cancelled flow's result is not passed on
     assertTrue(effects.outcomes.isEmpty());
-    assertEquals(new Sent("w1", new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1))), effects.last());
+    assertEquals(
+        new Sent("w1", new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1))),
+        effects.last());
     assertNotEquals("t1", effects.last().task().taskId());
   }
 
@@ -689,14 +775,18 @@ class TaskQueueStateTest {
   void aFreedSlotGoesToTheOldestTaskAcrossTheWorkersTypes() {
     serve("w1", 1, "square", "add");
     enqueueSquares("s1", "s2");
-    queue.enqueue(new TaskEnvelope("a1", "flow-1", "run-1", "add", 1,
-        new TestTasks.Pair(Num.of(1), Num.of(2))), "flow-1");
+    queue.enqueue(
+        new TaskEnvelope(
+            "a1", "flow-1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2))),
+        "flow-1");
     enqueueSquares("s3");
     assertEquals(List.of("s1"), effects.sentIds());
     assertTrue(succeed("w1", "s1"));
     assertTrue(succeed("w1", "s2"));
     assertTrue(queue.succeeded("w1", "inc-1", "a1", 1, Num.of(3)));
-    assertEquals(List.of("s1", "s2", "a1", "s3"), effects.sentIds(),
+    assertEquals(
+        List.of("s1", "s2", "a1", "s3"),
+        effects.sentIds(),
         "in the order they were enqueued, whatever their type");
   }
 }

@@ -19,9 +19,10 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * What the queue measures for metrics and the fleet view, on a manual clock: each completed task's wait (since it
- * last became pending) and run (dispatch to result), reported once through {@link TaskQueueState.Effects#completed};
- * run-time totals per type; put-backs by cause; and per worker what it did and when it was last heard from.
+ * What the queue measures for metrics and the fleet view, on a manual clock: each completed task's
+ * wait (since it last became pending) and run (dispatch to result), reported once through {@link
+ * TaskQueueState.Effects#completed}; run-time totals per type; put-backs by cause; and per worker
+ * what it did and when it was last heard from.
  */
 class TaskQueueTimesTest {
 
@@ -34,37 +35,47 @@ class TaskQueueTimesTest {
   private long now;
   private int clockReads;
 
-  private final TaskQueueState<String, String> queue = new TaskQueueState<>(
-      TaskCatalog.of(TestTasks.all()),
-      new QueueSettings(Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(1), 3, 4, Duration.ofSeconds(3),
-          Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
-      new TaskQueueState.Effects<>() {
-        @Override
-        public void dispatch(String worker, TaskEnvelope task) {
-          dispatched.add(worker + " " + task.taskId());
-        }
+  private final TaskQueueState<String, String> queue =
+      new TaskQueueState<>(
+          TaskCatalog.of(TestTasks.all()),
+          new QueueSettings(
+              Duration.ofSeconds(10),
+              Map.of(),
+              Duration.ofSeconds(1),
+              3,
+              4,
+              Duration.ofSeconds(3),
+              Duration.ofMillis(100),
+              Duration.ofSeconds(1),
+              0.2),
+          new TaskQueueState.Effects<>() {
+            @Override
+            public void dispatch(String worker, TaskEnvelope task) {
+              dispatched.add(worker + " " + task.taskId());
+            }
 
-        @Override
-        public void reply(String replyTo, TaskOutcome outcome) {}
+            @Override
+            public void reply(String replyTo, TaskOutcome outcome) {}
 
-        @Override
-        public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
+            @Override
+            public void retryLater(
+                TaskEnvelope task, String workerId, int failures, String reason) {}
 
-        @Override
-        public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
+            @Override
+            public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
 
-        @Override
-        public void cancel(String worker, String taskId, String reason) {}
+            @Override
+            public void cancel(String worker, String taskId, String reason) {}
 
-        @Override
-        public void completed(String taskType, long waitNanos, long runNanos) {
-          timed.add(new Timed(taskType, waitNanos, runNanos));
-        }
-      },
-      () -> {
-        clockReads++;
-        return now;
-      });
+            @Override
+            public void completed(String taskType, long waitNanos, long runNanos) {
+              timed.add(new Timed(taskType, waitNanos, runNanos));
+            }
+          },
+          () -> {
+            clockReads++;
+            return now;
+          });
 
   private static TaskEnvelope square(String id) {
     return new TaskEnvelope(id, "flow-1", "run-1", "square", 1, Num.of(3));
@@ -77,14 +88,18 @@ class TaskQueueTimesTest {
     now = 40 * MS;
     queue.workerServes("w1", "i1", "w1", Set.of("square"), 1); // t1 dispatched after 40 ms
     now = 100 * MS;
-    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // ran 60 ms; t2 dispatched after 100 ms
+    assertTrue(
+        queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // ran 60 ms; t2 dispatched after 100 ms
     now = 130 * MS;
     assertTrue(queue.succeeded("w1", "i1", "t2", 1, Num.of(9))); // ran 30 ms
-    assertEquals(List.of(new Timed("square", 40 * MS, 60 * MS), new Timed("square", 100 * MS, 30 * MS)), timed);
+    assertEquals(
+        List.of(new Timed("square", 40 * MS, 60 * MS), new Timed("square", 100 * MS, 30 * MS)),
+        timed);
     TaskQueueState.TypeTimes times = queue.typeTimes("square");
     assertEquals(2, times.runs());
     assertEquals(90 * MS, times.runNanos());
-    assertEquals(140 * MS, times.waitNanos(), "the waits of the tasks whose runs were measured, added up");
+    assertEquals(
+        140 * MS, times.waitNanos(), "the waits of the tasks whose runs were measured, added up");
 
     // a duplicate, late result is neither timed nor counted again
     assertFalse(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));
@@ -127,16 +142,31 @@ class TaskQueueTimesTest {
   @Test
   void withoutWaitMeasurementAWaitingTaskCostsNoClockReading() {
     int[] reads = {0};
-    TaskQueueState<String, String> untimed = new TaskQueueState<>(TaskCatalog.of(TestTasks.all()),
-        new QueueSettings(Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(1), 3, 4, Duration.ofSeconds(3),
-            Duration.ofMillis(100), Duration.ofSeconds(1), 0.2),
-        new NoEffects<>(), () -> {
-          reads[0]++;
-          return now;
-        }, false);
+    TaskQueueState<String, String> untimed =
+        new TaskQueueState<>(
+            TaskCatalog.of(TestTasks.all()),
+            new QueueSettings(
+                Duration.ofSeconds(10),
+                Map.of(),
+                Duration.ofSeconds(1),
+                3,
+                4,
+                Duration.ofSeconds(3),
+                Duration.ofMillis(100),
+                Duration.ofSeconds(1),
+                0.2),
+            new NoEffects<>(),
+            () -> {
+              reads[0]++;
+              return now;
+            },
+            false);
     untimed.enqueue(square("t1"), "flow");
     assertEquals(0, reads[0]);
-    assertEquals(0, untimed.typeTimes("square").oldestPendingNanos(), "unknown, not a wrapped-around figure");
+    assertEquals(
+        0,
+        untimed.typeTimes("square").oldestPendingNanos(),
+        "unknown, not a wrapped-around figure");
   }
 
   @Test
@@ -149,7 +179,8 @@ class TaskQueueTimesTest {
     assertEquals(0, queue.putBack("square", Redelivery.LEASE_OVERRUN));
     now = 700 * MS;
     assertEquals(200 * MS, queue.typeTimes("square").oldestPendingNanos());
-    queue.workerServes("w2", "i1", "w2", Set.of("square"), 1); // dispatched 200 ms after the put-back
+    queue.workerServes(
+        "w2", "i1", "w2", Set.of("square"), 1); // dispatched 200 ms after the put-back
     now = 750 * MS;
     assertTrue(queue.succeeded("w2", "i1", "t1", 2, Num.of(9)));
     assertEquals(List.of(new Timed("square", 200 * MS, 50 * MS)), timed);
@@ -164,11 +195,13 @@ class TaskQueueTimesTest {
     queue.enqueue(square("t2"), "flow");
     queue.enqueue(square("t3"), "flow");
     now = 1000 * MS;
-    assertEquals(new TaskQueueState.WorkerNumbers(2, 0, 0, 0, 1000 * MS, true), queue.workerNumbers("w1"));
+    assertEquals(
+        new TaskQueueState.WorkerNumbers(2, 0, 0, 0, 1000 * MS, true), queue.workerNumbers("w1"));
     assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9)));
     assertTrue(queue.failed("w1", "i1", "t2", "boom", true));
     now = 1300 * MS;
-    assertEquals(new TaskQueueState.WorkerNumbers(1, 1, 1, 0, 300 * MS, true), queue.workerNumbers("w1"));
+    assertEquals(
+        new TaskQueueState.WorkerNumbers(1, 1, 1, 0, 300 * MS, true), queue.workerNumbers("w1"));
 
     // a new incarnation is a restart; its old tasks went back; a periodic announcement is not
     queue.workerServes("w1", "i2", "w1", Set.of("square"), 2);

@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The ranking of the workers serving one type: most free slots first, ties round-robin, no slot no task. */
+/**
+ * The ranking of the workers serving one type: most free slots first, ties round-robin, no slot no
+ * task.
+ */
 class WorkerLadderTest {
 
   /** A worker's rung, named for the assertions. */
@@ -42,7 +45,8 @@ class WorkerLadderTest {
     assertFalse(ladder.hasFreeSlot());
     assertNull(ladder.best());
     ladder.add(new Named("full"), 0);
-    ladder.add(new Named("overbooked"), -2); // holds more than its slots: on the ladder, never the best
+    ladder.add(
+        new Named("overbooked"), -2); // holds more than its slots: on the ladder, never the best
     assertFalse(ladder.hasFreeSlot());
     assertNull(ladder.best());
   }

@@ -14,7 +14,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** What a queue sends workers at the end of one message: one message per worker and kind, in the order decided. */
+/**
+ * What a queue sends workers at the end of one message: one message per worker and kind, in the
+ * order decided.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerOutboxTest {
 
@@ -50,7 +53,9 @@ class WorkerOutboxTest {
     outbox.dispatch(b.getRef(), task("t2"));
     outbox.dispatch(a.getRef(), task("t3"));
     outbox.flush();
-    assertEquals(new WorkerCommand.DispatchAll(List.of(task("t1"), task("t3")), queue.getRef()), a.receiveMessage());
+    assertEquals(
+        new WorkerCommand.DispatchAll(List.of(task("t1"), task("t3")), queue.getRef()),
+        a.receiveMessage());
     assertEquals(new WorkerCommand.Dispatch(task("t2"), queue.getRef()), b.receiveMessage());
   }
 
@@ -63,9 +68,12 @@ class WorkerOutboxTest {
     outbox.cancel(b.getRef(), "t2", "another worker finished it first");
     outbox.cancel(a.getRef(), "t3", "another worker finished it first");
     outbox.flush();
-    assertEquals(new WorkerCommand.Cancel(List.of("t1", "t3"), "lease of 500 ms ran out"), a.receiveMessage());
+    assertEquals(
+        new WorkerCommand.Cancel(List.of("t1", "t3"), "lease of 500 ms ran out"),
+        a.receiveMessage());
     assertEquals(new WorkerCommand.Dispatch(task("t9"), queue.getRef()), a.receiveMessage());
-    assertEquals(new WorkerCommand.Cancel(List.of("t2"), "lease of 500 ms ran out"), b.receiveMessage());
+    assertEquals(
+        new WorkerCommand.Cancel(List.of("t2"), "lease of 500 ms ran out"), b.receiveMessage());
 
     outbox.cancel(b.getRef(), "t4", "flow f1 is over"); // a new message, a new reason
     outbox.flush();

@@ -18,11 +18,12 @@ import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 
 /**
- * Exports the autoscaling signal: every {@code prover.autoscale.interval} it asks the queue for the fleet view, runs
- * {@link AutoscaleSignal} on it and sets, per worker class, {@code prover_autoscale_workers_needed}, {@code
- * prover_autoscale_outstanding_worker_seconds} and {@code prover_autoscale_workers} (the class's workers now). A
- * child of the sequencer, so there is exactly one in a cluster (on the singleton's node) and the signal moves with it.
- * The first values come one interval after the sequencer started.
+ * Exports the autoscaling signal: every {@code prover.autoscale.interval} it asks the queue for the
+ * fleet view, runs {@link AutoscaleSignal} on it and sets, per worker class, {@code
+ * prover_autoscale_workers_needed}, {@code prover_autoscale_outstanding_worker_seconds} and {@code
+ * prover_autoscale_workers} (the class's workers now). A child of the sequencer, so there is
+ * exactly one in a cluster (on the singleton's node) and the signal moves with it. The first values
+ * come one interval after the sequencer started.
  */
 final class AutoscaleReporter {
   private AutoscaleReporter() {}
@@ -38,55 +39,90 @@ final class AutoscaleReporter {
   static final String WORKER_CLASS = "worker_class";
 
   static Behavior<Command> create(ActorRef<QueueCommand> queue, AutoscaleSettings settings) {
-    return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.interval());
-      ActorRef<FleetView> answers = context.messageAdapter(FleetView.class, WrappedFleet::new);
-      AutoscaleSignal signal = new AutoscaleSignal(settings);
-      ProverMetrics metrics = ProverMetrics.get(context.getSystem());
-      MeterRegistry registry = metrics.registry();
-      Map<String, AutoscaleSignal.Demand> latest = new ConcurrentHashMap<>();
-      Map<String, List<Meter>> meters = new HashMap<>();
-      return Behaviors.receive(Command.class)
-          .onMessageEquals(Tick.INSTANCE, () -> {
-            queue.tell(new QueueCommand.GetFleet(answers));
-            return Behaviors.same();
-          })
-          .onMessage(WrappedFleet.class, wrapped -> {
-            for (AutoscaleSignal.Demand demand : signal.update(wrapped.view(), System.nanoTime())) {
-              String name = demand.workerClass();
-              latest.put(name, demand);
-              meters.computeIfAbsent(name, n -> register(registry, latest, n));
-            }
-            return Behaviors.same();
-          })
-          .onSignal(PostStop.class, stop -> {
-            meters.values().forEach(metrics::remove);
-            return Behaviors.same();
-          })
-          .build();
-    }));
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.interval());
+                  ActorRef<FleetView> answers =
+                      context.messageAdapter(FleetView.class, WrappedFleet::new);
+                  AutoscaleSignal signal = new AutoscaleSignal(settings);
+                  ProverMetrics metrics = ProverMetrics.get(context.getSystem());
+                  MeterRegistry registry = metrics.registry();
+                  Map<String, AutoscaleSignal.Demand> latest = new ConcurrentHashMap<>();
+                  Map<String, List<Meter>> meters = new HashMap<>();
+                  return Behaviors.receive(Command.class)
+                      .onMessageEquals(
+                          Tick.INSTANCE,
+                          () -> {
+                            queue.tell(new QueueCommand.GetFleet(answers));
+                            return Behaviors.same();
+                          })
+                      .onMessage(
+                          WrappedFleet.class,
+                          wrapped -> {
+                            for (AutoscaleSignal.Demand demand :
+                                signal.update(wrapped.view(), System.nanoTime())) {
+                              String name = demand.workerClass();
+                              latest.put(name, demand);
+                              meters.computeIfAbsent(name, n -> register(registry, latest, n));
+                            }
+                            return Behaviors.same();
+                          })
+                      .onSignal(
+                          PostStop.class,
+                          stop -> {
+                            meters.values().forEach(metrics::remove);
+                            return Behaviors.same();
+                          })
+                      .build();
+                }));
   }
 
   private static List<Meter> register(
       MeterRegistry registry, Map<String, AutoscaleSignal.Demand> latest, String workerClass) {
     List<Meter> meters = new ArrayList<>();
-    meters.add(gauge(registry, latest, workerClass, "prover.autoscale.workers.needed",
-        "Workers the class needs to clear its outstanding work within prover.autoscale.target",
-        d -> d.workersNeeded()));
-    meters.add(gauge(registry, latest, workerClass, "prover.autoscale.outstanding.worker.seconds",
-        "Work queued and in flight for the class: (pending + in flight) x mean run time, over its task types",
-        d -> d.outstandingWorkerSeconds()));
-    meters.add(gauge(registry, latest, workerClass, "prover.autoscale.workers",
-        "Workers of the class the queue knows now", d -> d.workers()));
+    meters.add(
+        gauge(
+            registry,
+            latest,
+            workerClass,
+            "prover.autoscale.workers.needed",
+            "Workers the class needs to clear its outstanding work within prover.autoscale.target",
+            d -> d.workersNeeded()));
+    meters.add(
+        gauge(
+            registry,
+            latest,
+            workerClass,
+            "prover.autoscale.outstanding.worker.seconds",
+            "Work queued and in flight for the class: (pending + in flight) x mean run time, over its task types",
+            d -> d.outstandingWorkerSeconds()));
+    meters.add(
+        gauge(
+            registry,
+            latest,
+            workerClass,
+            "prover.autoscale.workers",
+            "Workers of the class the queue knows now",
+            d -> d.workers()));
     return meters;
   }
 
-  private static Gauge gauge(MeterRegistry registry, Map<String, AutoscaleSignal.Demand> latest, String workerClass,
-      String name, String description, ToDoubleFunction<AutoscaleSignal.Demand> value) {
-    return Gauge.builder(name, latest, map -> {
-          AutoscaleSignal.Demand demand = map.get(workerClass);
-          return demand == null ? 0 : value.applyAsDouble(demand);
-        })
+  private static Gauge gauge(
+      MeterRegistry registry,
+      Map<String, AutoscaleSignal.Demand> latest,
+      String workerClass,
+      String name,
+      String description,
+      ToDoubleFunction<AutoscaleSignal.Demand> value) {
+    return Gauge.builder(
+            name,
+            latest,
+            map -> {
+              AutoscaleSignal.Demand demand = map.get(workerClass);
+              return demand == null ? 0 : value.applyAsDouble(demand);
+            })
         .description(description)
         .tag(WORKER_CLASS, workerClass)
         .register(registry);

@@ -10,15 +10,16 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The autoscaling signal's settings, read once from {@code prover.autoscale} (defaults and reasons in this module's
- * {@code reference.conf}).
+ * The autoscaling signal's settings, read once from {@code prover.autoscale} (defaults and reasons
+ * in this module's {@code reference.conf}).
  *
  * @param enabled whether the sequencer's node computes and exports the signal
  * @param interval how often it asks the queue for the fleet view
- * @param target the time the fleet should take to clear the outstanding work: workers needed = outstanding
- *     worker-seconds / target, rounded up
+ * @param target the time the fleet should take to clear the outstanding work: workers needed =
+ *     outstanding worker-seconds / target, rounded up
  * @param unmeasuredRunTime the run time assumed for a type none of whose tasks has completed yet
- * @param window the run times of the last this long make a type's mean (all of them until that much has passed)
+ * @param window the run times of the last this long make a type's mean (all of them until that much
+ *     has passed)
  * @param workerClasses named worker classes: name -> the task types its workers serve
  */
 public record AutoscaleSettings(
@@ -39,7 +40,8 @@ public record AutoscaleSettings(
       throw new IllegalArgumentException("prover.autoscale.target must be positive, was " + target);
     }
     if (interval.isNegative() || interval.isZero()) {
-      throw new IllegalArgumentException("prover.autoscale.interval must be positive, was " + interval);
+      throw new IllegalArgumentException(
+          "prover.autoscale.interval must be positive, was " + interval);
     }
   }
 

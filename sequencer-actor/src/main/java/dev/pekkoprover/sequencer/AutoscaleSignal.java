@@ -13,15 +13,17 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * How many workers each worker class needs, from the queue's view of the fleet: per class (the set of task types its
- * workers serve once Ready), the outstanding work in worker-seconds, the sum over its types of (pending + in flight)
- * times the type's measured mean run time, and the workers needed to clear it within the target, rounded up.
+ * How many workers each worker class needs, from the queue's view of the fleet: per class (the set
+ * of task types its workers serve once Ready), the outstanding work in worker-seconds, the sum over
+ * its types of (pending + in flight) times the type's measured mean run time, and the workers
+ * needed to clear it within the target, rounded up.
  *
- * <p>Not to miss: tasks in flight count. A scaler that saw only pending tasks would see no work while every worker is
- * busy with the last long proofs, scale the fleet down and kill workers mid-proof (Aztec's prover-agent autoscaler
- * did, aztec-packages #25232). A type served by several classes has its work split among them by their capacity
- * (equally while none has workers); classes are remembered once seen, so a class whose workers are all gone still
- * gets its demand (scaling up from zero). Not thread-safe: one owner calls it.
+ * <p>Not to miss: tasks in flight count. A scaler that saw only pending tasks would see no work
+ * while every worker is busy with the last long proofs, scale the fleet down and kill workers
+ * mid-proof (Aztec's prover-agent autoscaler did, aztec-packages #25232). A type served by several
+ * classes has its work split among them by their capacity (equally while none has workers); classes
+ * are remembered once seen, so a class whose workers are all gone still gets its demand (scaling up
+ * from zero). Not thread-safe: one owner calls it.
  */
 public final class AutoscaleSignal {
 
@@ -31,33 +33,46 @@ public final class AutoscaleSignal {
    * @param workerClass its configured name, or its types joined by {@code +}
    * @param types the task types its workers serve
    * @param workers workers of the class the queue knows now
-   * @param outstandingWorkerSeconds its share of (pending + in flight) x mean run time, over its types
+   * @param outstandingWorkerSeconds its share of (pending + in flight) x mean run time, over its
+   *     types
    * @param workersNeeded outstanding / target, rounded up
    */
   public record Demand(
-      String workerClass, List<String> types, int workers, double outstandingWorkerSeconds, int workersNeeded) {}
+      String workerClass,
+      List<String> types,
+      int workers,
+      double outstandingWorkerSeconds,
+      int workersNeeded) {}
 
-  /** A type's run-time counters at one moment: the window's mean is the difference of two of them. */
+  /**
+   * A type's run-time counters at one moment: the window's mean is the difference of two of them.
+   */
   private record Sample(long atNanos, long runs, long runNanos) {}
 
   private final double targetSeconds;
   private final double unmeasuredSeconds;
   private final long windowNanos;
+
   /** Configured classes by type set. */
   private final Map<Set<String>, String> names = new HashMap<>();
+
   /** Every class configured or seen, in that order. */
   private final Set<Set<String>> classes = new LinkedHashSet<>();
+
   private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
 
   public AutoscaleSignal(AutoscaleSettings settings) {
     this.targetSeconds = settings.target().toNanos() / 1e9;
     this.unmeasuredSeconds = settings.unmeasuredRunTime().toNanos() / 1e9;
     this.windowNanos = settings.window().toNanos();
-    settings.workerClasses().forEach((name, types) -> {
-      Set<String> set = Set.copyOf(types);
-      names.put(set, name);
-      classes.add(set);
-    });
+    settings
+        .workerClasses()
+        .forEach(
+            (name, types) -> {
+              Set<String> set = Set.copyOf(types);
+              names.put(set, name);
+              classes.add(set);
+            });
   }
 
   /** The demand of every class known, from a fresh view of the fleet taken at {@code nowNanos}. */
@@ -70,7 +85,8 @@ public final class AutoscaleSignal {
       }
       classes.add(types);
       if (worker.refused() != null) {
-        continue; // the queue gives it no work (another build): no capacity; replacing it is the operator's call
+        continue; // the queue gives it no work (another build): no capacity; replacing it is the
+        // operator's call
       }
       int[] counts = membership.computeIfAbsent(types, t -> new int[2]);
       counts[0]++;
@@ -80,36 +96,49 @@ public final class AutoscaleSignal {
     for (Set<String> types : classes) {
       outstanding.put(types, 0.0);
     }
-    view.types().forEach((type, queue) -> {
-      if (type.equals(WorkerRegistrationTask.NAME)) {
-        return;
-      }
-      double mean = meanRunSeconds(type, queue, nowNanos);
-      double work = (queue.counts().pending() + queue.counts().inFlight()) * mean;
-      if (work <= 0) {
-        return;
-      }
-      List<Set<String>> serving = new ArrayList<>();
-      long capacity = 0;
-      for (Set<String> types : classes) {
-        if (types.contains(type)) {
-          serving.add(types);
-          capacity += membership.getOrDefault(types, new int[2])[1];
-        }
-      }
-      if (serving.isEmpty()) { // no worker ever served it and no class is configured for it: a class of its own
-        outstanding.merge(Set.of(type), work, Double::sum);
-        return;
-      }
-      for (Set<String> types : serving) {
-        double share = capacity == 0 ? 1.0 / serving.size()
-            : (double) membership.getOrDefault(types, new int[2])[1] / capacity;
-        outstanding.merge(types, work * share, Double::sum);
-      }
-    });
+    view.types()
+        .forEach(
+            (type, queue) -> {
+              if (type.equals(WorkerRegistrationTask.NAME)) {
+                return;
+              }
+              double mean = meanRunSeconds(type, queue, nowNanos);
+              double work = (queue.counts().pending() + queue.counts().inFlight()) * mean;
+              if (work <= 0) {
+                return;
+              }
+              List<Set<String>> serving = new ArrayList<>();
+              long capacity = 0;
+              for (Set<String> types : classes) {
+                if (types.contains(type)) {
+                  serving.add(types);
+                  capacity += membership.getOrDefault(types, new int[2])[1];
+                }
+              }
+              if (serving
+                  .isEmpty()) { // no worker ever served it and no class is configured for it: a
+                // class of its own
+                outstanding.merge(Set.of(type), work, Double::sum);
+                return;
+              }
+              for (Set<String> types : serving) {
+                double share =
+                    capacity == 0
+                        ? 1.0 / serving.size()
+                        : (double) membership.getOrDefault(types, new int[2])[1] / capacity;
+                outstanding.merge(types, work * share, Double::sum);
+              }
+            });
     List<Demand> demands = new ArrayList<>();
-    outstanding.forEach((types, seconds) -> demands.add(new Demand(nameOf(types), List.copyOf(new TreeSet<>(types)),
-        membership.getOrDefault(types, new int[2])[0], seconds, workersNeeded(seconds))));
+    outstanding.forEach(
+        (types, seconds) ->
+            demands.add(
+                new Demand(
+                    nameOf(types),
+                    List.copyOf(new TreeSet<>(types)),
+                    membership.getOrDefault(types, new int[2])[0],
+                    seconds,
+                    workersNeeded(seconds))));
     return demands;
   }
 
@@ -131,9 +160,10 @@ public final class AutoscaleSignal {
   }
 
   /**
-   * The mean run time over about the last window: the difference between this view's counters and the oldest kept
-   * that is at most a window old; all runs so far when none completed in the window; the assumed time when none ever
-   * did. Counters that went down (a queue entity started again elsewhere) start the window anew.
+   * The mean run time over about the last window: the difference between this view's counters and
+   * the oldest kept that is at most a window old; all runs so far when none completed in the
+   * window; the assumed time when none ever did. Counters that went down (a queue entity started
+   * again elsewhere) start the window anew.
    */
   private double meanRunSeconds(String type, FleetView.TypeView queue, long nowNanos) {
     ArrayDeque<Sample> window = samples.computeIfAbsent(type, t -> new ArrayDeque<>());
@@ -142,7 +172,8 @@ public final class AutoscaleSignal {
       window.clear();
     }
     window.addLast(new Sample(nowNanos, queue.runs(), queue.runNanos()));
-    while (window.size() > 1) { // drop samples until the oldest is the newest one at least a window old
+    while (window.size()
+        > 1) { // drop samples until the oldest is the newest one at least a window old
       Sample first = window.pollFirst();
       if (nowNanos - window.peekFirst().atNanos() < windowNanos) {
         window.addFirst(first);

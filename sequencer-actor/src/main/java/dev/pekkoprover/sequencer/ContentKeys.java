@@ -12,15 +12,16 @@ import org.apache.pekko.serialization.Serializer;
 import org.apache.pekko.serialization.Serializers;
 
 /**
- * A task's content key, and the (de)serialisation of stored values, both with the node's own serializers (Jackson
- * CBOR for {@code CborSerializable} records). The key is {@code <task type name>/<SHA-256 hex>} over the registration
- * parameters' digest (what workers prepare with: the same input proven under other verification keys is another
- * result), the serializer id, the manifest and the serialised input: the same task type with an equal input has the
- * same key in every run and on every node of the same build.
+ * A task's content key, and the (de)serialisation of stored values, both with the node's own
+ * serializers (Jackson CBOR for {@code CborSerializable} records). The key is {@code <task type
+ * name>/<SHA-256 hex>} over the registration parameters' digest (what workers prepare with: the
+ * same input proven under other verification keys is another result), the serializer id, the
+ * manifest and the serialised input: the same task type with an equal input has the same key in
+ * every run and on every node of the same build.
  *
- * <p>Inputs must serialise deterministically: records, lists and maps do (map entries are written sorted by key,
- * {@code protocol}'s reference.conf); a {@code Set} whose iteration order can differ between runs gives another key
- * (the task then simply runs again).
+ * <p>Inputs must serialise deterministically: records, lists and maps do (map entries are written
+ * sorted by key, {@code protocol}'s reference.conf); a {@code Set} whose iteration order can differ
+ * between runs gives another key (the task then simply runs again).
  *
  * <p>One instance per flow actor: the digest is reused and not thread-safe.
  */
@@ -40,8 +41,8 @@ final class ContentKeys {
   }
 
   /**
-   * The content key of a task of this type with this input, under registration parameters with this digest ({@link
-   * #digest}); throws when the input cannot be serialised.
+   * The content key of a task of this type with this input, under registration parameters with this
+   * digest ({@link #digest}); throws when the input cannot be serialised.
    */
   String keyOf(TaskType<?, ?> type, Object input, String parametersDigest) {
     Serializer serializer = serialization.findSerializerFor(input);
@@ -49,14 +50,18 @@ final class ContentKeys {
     sha256.reset();
     sha256.update(parametersDigest.getBytes(StandardCharsets.US_ASCII));
     int id = serializer.identifier();
-    sha256.update(new byte[] {(byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id});
+    sha256.update(
+        new byte[] {(byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id});
     sha256.update(Serializers.manifestFor(serializer, input).getBytes(StandardCharsets.UTF_8));
     sha256.update((byte) 0);
     sha256.update(bytes);
     return type.name() + "/" + HEX.formatHex(sha256.digest());
   }
 
-  /** SHA-256 (hex) of a value serialised with the node's serializer: the registration parameters' digest. */
+  /**
+   * SHA-256 (hex) of a value serialised with the node's serializer: the registration parameters'
+   * digest.
+   */
   String digest(Object value) {
     sha256.reset();
     return HEX.formatHex(sha256.digest(serialization.findSerializerFor(value).toBinary(value)));
@@ -66,11 +71,20 @@ final class ContentKeys {
   StoredResult toStored(String key, String taskType, Object value) {
     Serializer serializer = serialization.findSerializerFor(value);
     return new StoredResult(
-        key, taskType, serializer.identifier(), Serializers.manifestFor(serializer, value), serializer.toBinary(value));
+        key,
+        taskType,
+        serializer.identifier(),
+        Serializers.manifestFor(serializer, value),
+        serializer.toBinary(value));
   }
 
-  /** The value of a stored result; throws when it no longer deserialises (a class changed since it was stored). */
+  /**
+   * The value of a stored result; throws when it no longer deserialises (a class changed since it
+   * was stored).
+   */
   Object fromStored(StoredResult stored) {
-    return serialization.deserialize(stored.bytes(), stored.serializerId(), stored.manifest()).get();
+    return serialization
+        .deserialize(stored.bytes(), stored.serializerId(), stored.manifest())
+        .get();
   }
 }

@@ -5,22 +5,30 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.slf4j.Logger;
 
 /**
- * A flow's durable side ({@link FlowRunner.Durable}): its tasks' content keys, finding results in the store,
- * claiming a key so that one flow computes what several push, and writing results. A plain class holding one flow
- * actor's state (its {@link ContentKeys} are not thread-safe); it decides where a task goes and the flow acts on it.
+ * A flow's durable side ({@link FlowRunner.Durable}): its tasks' content keys, finding results in
+ * the store, claiming a key so that one flow computes what several push, and writing results. A
+ * plain class holding one flow actor's state (its {@link ContentKeys} are not thread-safe); it
+ * decides where a task goes and the flow acts on it.
  *
- * <p>What a reader must not miss: a claim must always be settled, with the result or with null (the task failed,
- * the flow ended), or the flows waiting on the key wait forever: {@link #giveUp} and {@link #releaseClaims}.
+ * <p>What a reader must not miss: a claim must always be settled, with the result or with null (the
+ * task failed, the flow ended), or the flows waiting on the key wait forever: {@link #giveUp} and
+ * {@link #releaseClaims}.
  */
 final class FlowDurability {
 
   /** Where a task goes after {@link #place}. */
   enum Placement {
-    /** Its result was stored (or computed by another flow): {@code task.result} holds it, stage SETTLED. */
+    /**
+     * Its result was stored (or computed by another flow): {@code task.result} holds it, stage
+     * SETTLED.
+     */
     REUSED,
     /** It runs here: send {@code task.envelope} to the queue (stage QUEUED). */
     RUN,
-    /** Another flow computes the same key: its {@link FlowRunner.ClaimSettled} ends the wait (stage WAITING). */
+    /**
+     * Another flow computes the same key: its {@link FlowRunner.ClaimSettled} ends the wait (stage
+     * WAITING).
+     */
     WAIT
   }
 
@@ -55,7 +63,10 @@ final class FlowDurability {
     task.key = keys.keyOf(task.type, input, durable.parametersDigest());
   }
 
-  /** A keyed task: found in the store, waiting on the flow that claimed its key, or claimed to run here. */
+  /**
+   * A keyed task: found in the store, waiting on the flow that claimed its key, or claimed to run
+   * here.
+   */
   Placement place(PendingTask task) {
     ResultIndex index = durable.index();
     StoredResult found = index.lookup(task.key);
@@ -63,7 +74,10 @@ final class FlowDurability {
         found != null ? new ResultIndex.Found(found) : index.claim(task.key, self, task.sequence);
     if (outcome instanceof ResultIndex.Found stored) {
       Object value = load(task, stored.result());
-      task.stage = value == null ? PendingTask.QUEUED : PendingTask.SETTLED; // unreadable now: computed again
+      task.stage =
+          value == null
+              ? PendingTask.QUEUED
+              : PendingTask.SETTLED; // unreadable now: computed again
       task.result = value;
       return value == null ? Placement.RUN : Placement.REUSED;
     }
@@ -77,8 +91,9 @@ final class FlowDurability {
   }
 
   /**
-   * Another flow settled the claim the task waited on: REUSED with its result, or, when it gave the key up (null) or
-   * the value is not of the task's result type, placed anew (this flow runs it, or waits on a third).
+   * Another flow settled the claim the task waited on: REUSED with its result, or, when it gave the
+   * key up (null) or the value is not of the task's result type, placed anew (this flow runs it, or
+   * waits on a third).
    */
   Placement claimSettled(PendingTask task, Object result) {
     if (result != null && task.type.resultType().isInstance(result)) {
@@ -90,8 +105,8 @@ final class FlowDurability {
   }
 
   /**
-   * Sends a task's result to the store (stage STORING); its callback waits for {@link #stored}. Throws when the
-   * result cannot be serialised.
+   * Sends a task's result to the store (stage STORING); its callback waits for {@link #stored}.
+   * Throws when the result cannot be serialised.
    */
   void store(PendingTask task, Object result) {
     StoredResult value = keys.toStored(task.key, task.type.name(), result);
@@ -101,8 +116,8 @@ final class FlowDurability {
   }
 
   /**
-   * The store confirmed these writes: each task still storing becomes SETTLED, goes to {@code settled}, and the
-   * flows waiting on its key get its result.
+   * The store confirmed these writes: each task still storing becomes SETTLED, goes to {@code
+   * settled}, and the flows waiting on its key get its result.
    */
   void stored(ResultWriter.Stored confirmed, PendingTasks pending, Consumer<PendingTask> settled) {
     for (Long n : confirmed.tokens()) {
@@ -118,7 +133,10 @@ final class FlowDurability {
     }
   }
 
-  /** The task will not bring its key's result (it failed): the flows waiting on it run the task themselves. */
+  /**
+   * The task will not bring its key's result (it failed): the flows waiting on it run the task
+   * themselves.
+   */
   void giveUp(PendingTask task) {
     if (task.claim != null) {
       settleClaim(task, null);
@@ -130,7 +148,10 @@ final class FlowDurability {
     pending.forEach(this::giveUp);
   }
 
-  /** Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task when null. */
+  /**
+   * Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task
+   * when null.
+   */
   private void settleClaim(PendingTask task, Object result) {
     for (ResultIndex.Waiter waiter : durable.index().settle(task.key, task.claim)) {
       waiter.flow().tell(new FlowRunner.ClaimSettled(waiter.sequence(), result));
@@ -145,11 +166,18 @@ final class FlowDurability {
       if (task.type.resultType().isInstance(value)) {
         return value;
       }
-      log.warn("Flow {}: the stored result under {} is a {}, not a {}: computing it again",
-          flowId, stored.key(), value == null ? "null" : value.getClass().getName(), task.type.resultType().getName());
+      log.warn(
+          "Flow {}: the stored result under {} is a {}, not a {}: computing it again",
+          flowId,
+          stored.key(),
+          value == null ? "null" : value.getClass().getName(),
+          task.type.resultType().getName());
     } catch (RuntimeException e) {
-      log.warn("Flow {}: the stored result under {} does not deserialise ({}): computing it again",
-          flowId, stored.key(), e.toString());
+      log.warn(
+          "Flow {}: the stored result under {} does not deserialise ({}): computing it again",
+          flowId,
+          stored.key(),
+          e.toString());
     }
     return null;
   }

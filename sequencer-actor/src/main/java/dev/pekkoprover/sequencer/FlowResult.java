@@ -13,11 +13,13 @@ public sealed interface FlowResult extends CborSerializable {
   FlowStats stats();
 
   /**
-   * @param restored the flow's name had completed before (durability on): this is its stored result, and nothing ran
+   * @param restored the flow's name had completed before (durability on): this is its stored
+   *     result, and nothing ran
    */
   record Completed(
       String flowId,
-      @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+      @JsonSerialize(using = AnyValue.Serializer.class)
+          @JsonDeserialize(using = AnyValue.Deserializer.class)
           Object result,
       FlowStats stats,
       boolean restored)
@@ -35,11 +37,13 @@ public sealed interface FlowResult extends CborSerializable {
    * @param tasks tasks the flow pushed
    * @param duplicates results dropped because the task's result had already been accepted
    * @param staleResults results dropped because they carried another sequencer run id
-   * @param resent tasks sent to the queue again: the queue no longer held them, or a queue node was lost
-   * @param reused tasks completed without running (durability on): their result was in the result store, or another
-   *     flow computed the same task meanwhile
+   * @param resent tasks sent to the queue again: the queue no longer held them, or a queue node was
+   *     lost
+   * @param reused tasks completed without running (durability on): their result was in the result
+   *     store, or another flow computed the same task meanwhile
    */
-  record FlowStats(int tasks, int duplicates, int staleResults, int resent, int reused) implements CborSerializable {
+  record FlowStats(int tasks, int duplicates, int staleResults, int resent, int reused)
+      implements CborSerializable {
     /** Nothing done: a flow refused, or one whose outcome came from the store as a whole. */
     public static final FlowStats NONE = new FlowStats(0, 0, 0, 0, 0);
   }

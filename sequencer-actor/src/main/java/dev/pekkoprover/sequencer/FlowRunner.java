@@ -30,72 +30,89 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * One flow: a unit of proving work run by a {@link FlowLogic}. It hands the logic a {@link FlowScope}, sends the
- * tasks the logic pushes to the queue (all tasks pushed while handling one message travel in one {@code Enqueue}),
- * runs each task's callback once with its first result, and ends with {@link FlowResult.Completed} or {@link
- * FlowResult.Failed}.
+ * One flow: a unit of proving work run by a {@link FlowLogic}. It hands the logic a {@link
+ * FlowScope}, sends the tasks the logic pushes to the queue (all tasks pushed while handling one
+ * message travel in one {@code Enqueue}), runs each task's callback once with its first result, and
+ * ends with {@link FlowResult.Completed} or {@link FlowResult.Failed}.
  *
- * <p>It accepts the first result per task id and drops duplicates (the queue delivers at least once) and results
- * stamped with another run id (a task of an earlier sequencer run), counting both. A task that fails for good, or
- * that the queue refuses, fails the flow with an error naming task, type, attempts and reason.
+ * <p>It accepts the first result per task id and drops duplicates (the queue delivers at least
+ * once) and results stamped with another run id (a task of an earlier sequencer run), counting
+ * both. A task that fails for good, or that the queue refuses, fails the flow with an error naming
+ * task, type, attempts and reason.
  *
- * <p>What a reader must not miss: a task is sent again only when it was lost, never because it waits long. When its
- * outcome is overdue ({@code resend-after}, then backing off) the flow asks the queue whether it still holds it
- * ({@link QueueCommand.CheckHeld}) and re-sends only what comes back in {@link MissingTasks}; when a queue node is
- * gone ({@link ProvingOrchestrator.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are plain
- * Enqueues of the same task ids, which the queue ignores for tasks it holds. The rules are {@link PendingTasks}'s.
+ * <p>What a reader must not miss: a task is sent again only when it was lost, never because it
+ * waits long. When its outcome is overdue ({@code resend-after}, then backing off) the flow asks
+ * the queue whether it still holds it ({@link QueueCommand.CheckHeld}) and re-sends only what comes
+ * back in {@link MissingTasks}; when a queue node is gone ({@link
+ * ProvingOrchestrator.QueueNodeLost}) it re-sends every pending task at once. Both re-sends are
+ * plain Enqueues of the same task ids, which the queue ignores for tasks it holds. The rules are
+ * {@link PendingTasks}'s.
  *
- * <p>With durability on ({@link Durable}) every push gets a content key (task type + SHA-256 of the serialised
- * input, {@link ContentKeys}). A key the result store holds completes from the store without running; a key another
- * flow is computing waits for that flow's result ({@link ResultIndex} claims); anything else runs. A result is
- * handed to its callback only after the store confirmed it written; failed and cancelled tasks are never stored.
- * Callbacks of results found at push time run after the callback that pushed them returns, never inside it. The
- * keys and claims are {@link FlowDurability}'s; this class translates messages into calls on it and on {@link
+ * <p>With durability on ({@link Durable}) every push gets a content key (task type + SHA-256 of the
+ * serialised input, {@link ContentKeys}). A key the result store holds completes from the store
+ * without running; a key another flow is computing waits for that flow's result ({@link
+ * ResultIndex} claims); anything else runs. A result is handed to its callback only after the store
+ * confirmed it written; failed and cancelled tasks are never stored. Callbacks of results found at
+ * push time run after the callback that pushed them returns, never inside it. The keys and claims
+ * are {@link FlowDurability}'s; this class translates messages into calls on it and on {@link
  * PendingTasks}.
  */
-public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> implements FlowScope<R> {
+public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
+    implements FlowScope<R> {
 
-  /** The flow's messages: the queue's outcomes and answers, wrapped, and {@link ProvingOrchestrator.QueueNodeLost}. */
+  /**
+   * The flow's messages: the queue's outcomes and answers, wrapped, and {@link
+   * ProvingOrchestrator.QueueNodeLost}.
+   */
   public interface Command {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
 
   /** Asks for the flow's progress (tasks pushed and answered so far), for the status API. */
-  public record GetProgress(ActorRef<FlowsView.FlowProgress> replyTo) implements Command, CborSerializable {}
+  public record GetProgress(ActorRef<FlowsView.FlowProgress> replyTo)
+      implements Command, CborSerializable {}
 
   private record WrappedMissing(MissingTasks missing) implements Command {}
 
   private record WrappedStored(ResultWriter.Stored stored) implements Command {}
 
   /**
-   * From the flow that computed a content key other flows waited for: the stored result, or null when that flow gave
-   * it up (its task failed, or the flow ended without it), in which case the waiting task runs itself.
+   * From the flow that computed a content key other flows waited for: the stored result, or null
+   * when that flow gave it up (its task failed, or the flow ended without it), in which case the
+   * waiting task runs itself.
    *
    * @param sequence the waiting task's number in the receiving flow
    */
   public record ClaimSettled(
       long sequence,
-      @JsonSerialize(using = AnyValue.Serializer.class) @JsonDeserialize(using = AnyValue.Deserializer.class)
+      @JsonSerialize(using = AnyValue.Serializer.class)
+          @JsonDeserialize(using = AnyValue.Deserializer.class)
           Object result)
       implements Command, CborSerializable {}
 
   /**
-   * What a flow needs when durability is on: the read view of the result store (and its claims), the store's
-   * group-commit front, and the digest of the registration parameters the workers prepare with, which is part of
-   * every content key (a task's result depends on its input and on those).
+   * What a flow needs when durability is on: the read view of the result store (and its claims),
+   * the store's group-commit front, and the digest of the registration parameters the workers
+   * prepare with, which is part of every content key (a task's result depends on its input and on
+   * those).
    */
-  public record Durable(ResultIndex index, ActorRef<ResultWriter.Command> writer, String parametersDigest) {}
+  public record Durable(
+      ResultIndex index, ActorRef<ResultWriter.Command> writer, String parametersDigest) {}
 
-  /** Time to ask the queue about tasks whose outcome is overdue; also its timer key. Sent only to self. */
+  /**
+   * Time to ask the queue about tasks whose outcome is overdue; also its timer key. Sent only to
+   * self.
+   */
   private enum CheckTick implements Command {
     INSTANCE
   }
 
   /**
-   * A check after a queue node was lost, scheduled once each (the timer's key stays CheckTick's). Sent only to self,
-   * never across nodes: no serialization.
+   * A check after a queue node was lost, scheduled once each (the timer's key stays CheckTick's).
+   * Sent only to self, never across nodes: no serialization.
    */
-  private enum LossCheck implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
+  private enum LossCheck
+      implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {
     INSTANCE
   }
 
@@ -104,10 +121,19 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   private final ActorRef<QueueCommand> queue;
   private final ActorRef<FlowResult> replyTo;
   private final ActorRef<TaskOutcome> outcomes;
-  /** The same ref as {@code outcomes} (one adapter per actor): an outcome and an answer from one entity keep order. */
+
+  /**
+   * The same ref as {@code outcomes} (one adapter per actor): an outcome and an answer from one
+   * entity keep order.
+   */
   private final ActorRef<MissingTasks> answers;
-  /** Tasks pushed and not answered yet, by the sequence number in their id, and when to ask about or re-send them. */
+
+  /**
+   * Tasks pushed and not answered yet, by the sequence number in their id, and when to ask about or
+   * re-send them.
+   */
   private final PendingTasks pending;
+
   private final Duration lossCheckInterval;
   private List<TaskEnvelope> outbox = new ArrayList<>();
   private long sequence;
@@ -115,25 +141,35 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   private int staleResults;
   private boolean done;
   private final long startedAt = System.nanoTime();
+
   /** Null when durability is off: then nothing below is used. */
   private final FlowDurability durable;
+
   /** Results known and stored whose callbacks are due, in the order they became due. */
   private final ArrayDeque<PendingTask> settled = new ArrayDeque<>();
-  /** Tasks completed without running: found in the store, or computed by another flow's identical task. */
+
+  /**
+   * Tasks completed without running: found in the store, or computed by another flow's identical
+   * task.
+   */
   private int reused;
 
   /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
   public static <R> Behavior<Command> create(
-      String flowId, String runId, ActorRef<QueueCommand> queue, FlowLogic<R> logic, ActorRef<FlowResult> replyTo) {
+      String flowId,
+      String runId,
+      ActorRef<QueueCommand> queue,
+      FlowLogic<R> logic,
+      ActorRef<FlowResult> replyTo) {
     return create(flowId, runId, queue, logic, replyTo, Duration.ZERO);
   }
 
   /**
    * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
    *
-   * @param resendAfter when a task's outcome has not come back this long after it was sent, ask the queue whether
-   *     it still holds the task and send it again if not (a message or a queue entity's state was lost between
-   *     nodes); zero never asks
+   * @param resendAfter when a task's outcome has not come back this long after it was sent, ask the
+   *     queue whether it still holds the task and send it again if not (a message or a queue
+   *     entity's state was lost between nodes); zero never asks
    */
   public static <R> Behavior<Command> create(
       String flowId,
@@ -148,8 +184,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   /**
    * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
    *
-   * @param durable the result store's read view and writer, or null to run without durability (nothing is stored,
-   *     nothing reused)
+   * @param durable the result store's read view and writer, or null to run without durability
+   *     (nothing is stored, nothing reused)
    */
   public static <R> Behavior<Command> create(
       String flowId,
@@ -159,12 +195,22 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       ActorRef<FlowResult> replyTo,
       Duration resendAfter,
       Durable durable) {
-    return Behaviors.setup(context -> create(flowId, runId, queue, logic, replyTo,
-        SequencerSettings.fromConfig(context.getSystem().settings().config()).withResendAfter(resendAfter), durable));
+    return Behaviors.setup(
+        context ->
+            create(
+                flowId,
+                runId,
+                queue,
+                logic,
+                replyTo,
+                SequencerSettings.fromConfig(context.getSystem().settings().config())
+                    .withResendAfter(resendAfter),
+                durable));
   }
 
   /**
-   * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link SequencerSettings})
+   * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link
+   *     SequencerSettings})
    * @param durable the result store's read view and writer, or null to run without durability
    */
   public static <R> Behavior<Command> create(
@@ -179,11 +225,14 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
         context ->
             Behaviors.withTimers(
                 timers -> {
-                  context.setLoggerName(FlowRunner.class); // else a Pekko logger, which a node's logback keeps at WARN
+                  context.setLoggerName(
+                      FlowRunner
+                          .class); // else a Pekko logger, which a node's logback keeps at WARN
                   if (!settings.resendAfter().isZero()) {
                     timers.startTimerWithFixedDelay(CheckTick.INSTANCE, settings.checkTick());
                   }
-                  FlowRunner<R> flow = new FlowRunner<>(context, flowId, runId, queue, replyTo, settings, durable);
+                  FlowRunner<R> flow =
+                      new FlowRunner<>(context, flowId, runId, queue, replyTo, settings, durable);
                   flow.begin(logic);
                   return flow.done ? Behaviors.stopped() : flow;
                 }));
@@ -206,9 +255,16 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     this.lossCheckInterval = settings.lossCheckInterval();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
-    this.durable = durable == null ? null : new FlowDurability(durable, new ContentKeys(context.getSystem()),
-        context.getSelf(), context.messageAdapter(ResultWriter.Stored.class, WrappedStored::new), context.getLog(),
-        flowId);
+    this.durable =
+        durable == null
+            ? null
+            : new FlowDurability(
+                durable,
+                new ContentKeys(context.getSystem()),
+                context.getSelf(),
+                context.messageAdapter(ResultWriter.Stored.class, WrappedStored::new),
+                context.getLog(),
+                flowId);
   }
 
   private void begin(FlowLogic<R> logic) {
@@ -232,29 +288,43 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
         .onMessage(GetProgress.class, this::onGetProgress)
         .onMessage(WrappedStored.class, this::onStored)
         .onMessage(ClaimSettled.class, this::onClaimSettled)
-        .onSignal(PostStop.class, signal -> {
-          releaseClaims(); // stopped from outside: the flows waiting on this one run their tasks themselves
-          return this;
-        })
+        .onSignal(
+            PostStop.class,
+            signal -> {
+              releaseClaims(); // stopped from outside: the flows waiting on this one run their
+              // tasks themselves
+              return this;
+            })
         .build();
   }
 
   private Behavior<Command> onGetProgress(GetProgress request) {
-    request.replyTo().tell(new FlowsView.FlowProgress(flowId, sequence, sequence - pending.size(),
-        (System.nanoTime() - startedAt) / 1_000_000));
+    request
+        .replyTo()
+        .tell(
+            new FlowsView.FlowProgress(
+                flowId,
+                sequence,
+                sequence - pending.size(),
+                (System.nanoTime() - startedAt) / 1_000_000));
     return this;
   }
 
-  /** A result dropped (a duplicate, or of another run): rare, so the counter is looked up each time. */
+  /**
+   * A result dropped (a duplicate, or of another run): rare, so the counter is looked up each time.
+   */
   private void countDropped(String reason) {
     Counter.builder("prover.flow.results.dropped")
-        .description("Task outcomes a flow dropped: a duplicate of an accepted result, or from another run")
+        .description(
+            "Task outcomes a flow dropped: a duplicate of an accepted result, or from another run")
         .tag("reason", reason)
         .register(ProverMetrics.get(getContext().getSystem()).registry())
         .increment();
   }
 
-  /** Logs what the last round's answers re-sent, then asks the queue about every task now overdue. */
+  /**
+   * Logs what the last round's answers re-sent, then asks the queue about every task now overdue.
+   */
   private Behavior<Command> onCheckTick() {
     logMissing();
     PendingTasks.Overdue overdue = pending.overdue();
@@ -265,13 +335,22 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
       queue.tell(new QueueCommand.CheckHeld(check.taskType(), check.taskIds(), answers));
     }
     if (overdue.asked() > 0) {
-      getContext().getLog().debug("Flow {} asks the queue whether it still holds {} task(s) whose outcome is "
-          + "overdue; {} task(s) pending", flowId, overdue.asked(), pending.size());
+      getContext()
+          .getLog()
+          .debug(
+              "Flow {} asks the queue whether it still holds {} task(s) whose outcome is "
+                  + "overdue; {} task(s) pending",
+              flowId,
+              overdue.asked(),
+              pending.size());
     }
     return this;
   }
 
-  /** Re-sends the tasks the queue says it does not hold, that are still pending and were asked about. */
+  /**
+   * Re-sends the tasks the queue says it does not hold, that are still pending and were asked
+   * about.
+   */
   private Behavior<Command> onMissing(WrappedMissing wrapped) {
     if (pending.resendMissing(wrapped.missing().taskIds(), outbox) > 0) {
       flush();
@@ -280,19 +359,27 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   }
 
   /**
-   * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every pending task again at
-   * once, since the flow cannot tell which entity held which. The tasks are then asked about every second for a
-   * while ({@code loss-check-window}): a re-send that raced with the shard's move (a node that crashed rather than
-   * handed its shards off) may be lost, and is sent again when the queue says it does not hold it.
+   * A queue node is gone, and the entities it hosted start again empty elsewhere: sends every
+   * pending task again at once, since the flow cannot tell which entity held which. The tasks are
+   * then asked about every second for a while ({@code loss-check-window}): a re-send that raced
+   * with the shard's move (a node that crashed rather than handed its shards off) may be lost, and
+   * is sent again when the queue says it does not hold it.
    */
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     if (pending.isEmpty()) {
-      getContext().getLog().debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
+      getContext()
+          .getLog()
+          .debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
       return this;
     }
     int count = pending.resendAllQueued(outbox);
-    getContext().getLog().info("Flow {}: queue node {} left: re-sent {} pending task(s)", flowId, lost.address(),
-        count);
+    getContext()
+        .getLog()
+        .info(
+            "Flow {}: queue node {} left: re-sent {} pending task(s)",
+            flowId,
+            lost.address(),
+            count);
     flush();
     if (pending.startLossChecks()) {
       getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
@@ -300,11 +387,16 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     return this;
   }
 
-  /** One WARN line for what the answers since the last one re-sent; nothing when nothing was missing. */
+  /**
+   * One WARN line for what the answers since the last one re-sent; nothing when nothing was
+   * missing.
+   */
   private void logMissing() {
     String report = pending.takeMissingReport();
     if (report != null) {
-      getContext().getLog().warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());
+      getContext()
+          .getLog()
+          .warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());
     }
   }
 
@@ -313,23 +405,33 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     if (!runId.equals(outcome.runId())) {
       staleResults++;
       countDropped("stale_run");
-      getContext().getLog().warn(
-          "Flow {} dropped an outcome of task {} (type {}) from run {}; this run is {}",
-          flowId, outcome.taskId(), outcome.taskType(), outcome.runId(), runId);
+      getContext()
+          .getLog()
+          .warn(
+              "Flow {} dropped an outcome of task {} (type {}) from run {}; this run is {}",
+              flowId,
+              outcome.taskId(),
+              outcome.taskType(),
+              outcome.runId(),
+              runId);
       return this;
     }
     long n = TaskIds.sequenceIn(outcome.taskId(), flowId);
-    // durable: a task stays in the window while its result is stored; a second outcome then is a duplicate too
+    // durable: a task stays in the window while its result is stored; a second outcome then is a
+    // duplicate too
     PendingTask task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
     if (task == null || task.stage != PendingTask.QUEUED) {
       duplicates++;
       countDropped("duplicate");
-      getContext().getLog().debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
+      getContext()
+          .getLog()
+          .debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
       return this;
     }
     if (durable != null && !(outcome instanceof TaskOutcome.Succeeded)) {
       pending.remove(n);
-      durable.giveUp(task); // a failure is never handed on: the flows waiting on it run the task themselves
+      durable.giveUp(
+          task); // a failure is never handed on: the flows waiting on it run the task themselves
     }
     if (outcome instanceof TaskOutcome.Succeeded success) {
       if (durable == null) {
@@ -338,16 +440,30 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
         store(task, success);
       }
     } else if (outcome instanceof TaskOutcome.Failed failure) {
-      fail("task " + failure.taskId() + " (type " + failure.taskType() + ") failed after " + failure.attempts()
-          + " attempt(s): " + failure.reason());
+      fail(
+          "task "
+              + failure.taskId()
+              + " (type "
+              + failure.taskType()
+              + ") failed after "
+              + failure.attempts()
+              + " attempt(s): "
+              + failure.reason());
     } else if (outcome instanceof TaskOutcome.Rejected rejection) {
-      fail("task " + rejection.taskId() + " (type " + rejection.taskType() + ") was refused by the queue: "
-          + rejection.reason());
+      fail(
+          "task "
+              + rejection.taskId()
+              + " (type "
+              + rejection.taskType()
+              + ") was refused by the queue: "
+              + rejection.reason());
     }
     return afterHandling();
   }
 
-  /** Runs the callbacks that became due and sends what they pushed; the flow stops once it is done. */
+  /**
+   * Runs the callbacks that became due and sends what they pushed; the flow stops once it is done.
+   */
   private Behavior<Command> afterHandling() {
     runSettled();
     flush();
@@ -361,13 +477,22 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     }
   }
 
-  /** True when {@code result} is of the task type's result type; otherwise fails the flow saying so. */
+  /**
+   * True when {@code result} is of the task type's result type; otherwise fails the flow saying so.
+   */
   private boolean checkResult(PendingTask task, String taskId, Object result) {
     Class<?> expected = task.type.resultType();
     if (result == null || !expected.isInstance(result)) {
-      fail("task " + taskId + " (type " + task.type.name() + ") returned "
-          + (result == null ? "null" : result.getClass().getName()) + " where " + expected.getName()
-          + " was expected");
+      fail(
+          "task "
+              + taskId
+              + " (type "
+              + task.type.name()
+              + ") returned "
+              + (result == null ? "null" : result.getClass().getName())
+              + " where "
+              + expected.getName()
+              + " was expected");
       return false;
     }
     return true;
@@ -377,11 +502,20 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     try {
       task.onResult.accept(result);
     } catch (RuntimeException e) {
-      fail("flow logic threw on the result of task " + taskId + " (type " + task.type.name() + "): " + e);
+      fail(
+          "flow logic threw on the result of task "
+              + taskId
+              + " (type "
+              + task.type.name()
+              + "): "
+              + e);
     }
   }
 
-  /** Runs the callbacks of results that became due, in order; a callback may push tasks whose results are due too. */
+  /**
+   * Runs the callbacks of results that became due, in order; a callback may push tasks whose
+   * results are due too.
+   */
   private void runSettled() {
     while (!settled.isEmpty() && !done) {
       PendingTask task = settled.poll();
@@ -400,7 +534,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
 
   // ---- durable mode: FlowDurability decides, the flow sends and runs callbacks ----
 
-  /** A task's result is in: it goes to the store; its callback runs when the store confirms it ({@link #onStored}). */
+  /**
+   * A task's result is in: it goes to the store; its callback runs when the store confirms it
+   * ({@link #onStored}).
+   */
   private void store(PendingTask task, TaskOutcome.Succeeded success) {
     Object result = success.result();
     if (!checkResult(task, success.taskId(), result)) {
@@ -409,12 +546,21 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     try {
       durable.store(task, result);
     } catch (RuntimeException e) {
-      fail("the result of task " + success.taskId() + " (type " + task.type.name() + ") cannot be serialised for "
-          + "the result store: " + e);
+      fail(
+          "the result of task "
+              + success.taskId()
+              + " (type "
+              + task.type.name()
+              + ") cannot be serialised for "
+              + "the result store: "
+              + e);
     }
   }
 
-  /** The store confirmed these results: their callbacks run, and flows waiting on the same keys get them. */
+  /**
+   * The store confirmed these results: their callbacks run, and flows waiting on the same keys get
+   * them.
+   */
   private Behavior<Command> onStored(WrappedStored wrapped) {
     durable.stored(wrapped.stored(), pending, settled::add);
     return afterHandling();
@@ -430,13 +576,22 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     return afterHandling();
   }
 
-  /** A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the queue. */
+  /**
+   * A push in durable mode: found in the store, waiting on another flow, or claimed and sent to the
+   * queue.
+   */
   private void pushDurable(PendingTask task, Object input) {
     try {
       durable.key(task, input);
     } catch (RuntimeException e) {
-      fail("the input of task " + task.envelope.taskId() + " (type " + task.type.name() + ") cannot be serialised "
-          + "for its content key: " + e);
+      fail(
+          "the input of task "
+              + task.envelope.taskId()
+              + " (type "
+              + task.type.name()
+              + ") cannot be serialised "
+              + "for its content key: "
+              + e);
       return;
     }
     place(task, durable.place(task));
@@ -449,7 +604,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
         settled.add(task);
       }
       case RUN -> outbox.add(task.envelope);
-      case WAIT -> { } // ClaimSettled ends the wait
+      case WAIT -> {} // ClaimSettled ends the wait
     }
   }
 
@@ -487,7 +642,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
     end(reason, () -> new FlowResult.Failed(flowId, reason, stats()));
   }
 
-  /** Ends the flow once: the first of complete and fail counts; {@code failure} is null for a completion. */
+  /**
+   * Ends the flow once: the first of complete and fail counts; {@code failure} is null for a
+   * completion.
+   */
   private void end(String failure, Supplier<FlowResult> outcome) {
     if (done) {
       return;
@@ -522,6 +680,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command> im
   }
 
   private FlowResult.FlowStats stats() {
-    return new FlowResult.FlowStats((int) sequence, duplicates, staleResults, pending.resent(), reused);
+    return new FlowResult.FlowStats(
+        (int) sequence, duplicates, staleResults, pending.resent(), reused);
   }
 }

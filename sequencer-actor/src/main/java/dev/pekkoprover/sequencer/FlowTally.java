@@ -13,21 +13,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * The sequencer's count of its flows, for {@link ProvingOrchestrator.GetStatus}, {@link ProvingOrchestrator.GetFlows}
- * and the meters {@code prover_flows_running}, {@code prover_flows_completed_total} and {@code
- * prover_flows_failed_total}: flows running, completed (restored from the store among them), failed, the last
- * {@link RecentFailure#KEEP} failures, tasks reused. Owned by the sequencer's actor; only the gauge is read from
- * another thread. {@link #close} removes the gauge, which would otherwise keep this run's value after it stopped.
+ * The sequencer's count of its flows, for {@link ProvingOrchestrator.GetStatus}, {@link
+ * ProvingOrchestrator.GetFlows} and the meters {@code prover_flows_running}, {@code
+ * prover_flows_completed_total} and {@code prover_flows_failed_total}: flows running, completed
+ * (restored from the store among them), failed, the last {@link RecentFailure#KEEP} failures, tasks
+ * reused. Owned by the sequencer's actor; only the gauge is read from another thread. {@link
+ * #close} removes the gauge, which would otherwise keep this run's value after it stopped.
  */
 final class FlowTally {
   private final ProverMetrics metrics;
+
   /** The flows requested by someone and running: what prover_flows_running reads. */
   private final AtomicInteger running = new AtomicInteger();
+
   private final Gauge runningGauge;
   private final Counter completedCounter;
   private final Counter failedCounter;
+
   /** The last failed flows, newest last. */
   private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
+
   private int completed;
   private int failed;
   private int restored;
@@ -36,13 +41,19 @@ final class FlowTally {
   FlowTally(ProverMetrics metrics) {
     this.metrics = metrics;
     var registry = metrics.registry();
-    this.runningGauge = Gauge.builder("prover.flows.running", running, AtomicInteger::get)
-        .description("Flows running on the sequencer").register(registry);
-    this.completedCounter = Counter.builder("prover.flows.completed")
-        .description("Flows that completed").register(registry);
-    this.failedCounter = Counter.builder("prover.flows.failed")
-        .description("Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
-        .register(registry);
+    this.runningGauge =
+        Gauge.builder("prover.flows.running", running, AtomicInteger::get)
+            .description("Flows running on the sequencer")
+            .register(registry);
+    this.completedCounter =
+        Counter.builder("prover.flows.completed")
+            .description("Flows that completed")
+            .register(registry);
+    this.failedCounter =
+        Counter.builder("prover.flows.failed")
+            .description(
+                "Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
+            .register(registry);
   }
 
   /** Flows requested and running now. */
@@ -56,7 +67,9 @@ final class FlowTally {
     tasksReused += done.stats().reused();
   }
 
-  /** A flow answered from the flow-outcome store without running: counted as completed, not metered. */
+  /**
+   * A flow answered from the flow-outcome store without running: counted as completed, not metered.
+   */
   void restored() {
     restored++;
     completed++;
@@ -68,21 +81,32 @@ final class FlowTally {
     if (recentFailures.size() == RecentFailure.KEEP) {
       recentFailures.removeFirst();
     }
-    recentFailures.addLast(new RecentFailure(System.currentTimeMillis(), "flow failed", null, null,
-        failure.flowId(), null, failure.reason()));
+    recentFailures.addLast(
+        new RecentFailure(
+            System.currentTimeMillis(),
+            "flow failed",
+            null,
+            null,
+            failure.flowId(),
+            null,
+            failure.reason()));
   }
 
-  /** The counts and recent failures (newest first) as the status API shows them, without any flow's progress. */
+  /**
+   * The counts and recent failures (newest first) as the status API shows them, without any flow's
+   * progress.
+   */
   FlowsView counts(String runId, boolean started) {
     List<RecentFailure> failures = new ArrayList<>(recentFailures);
     Collections.reverse(failures);
-    return new FlowsView(runId, started, running.get(), completed, failed, List.of(), List.copyOf(failures));
+    return new FlowsView(
+        runId, started, running.get(), completed, failed, List.of(), List.copyOf(failures));
   }
 
   ProvingOrchestrator.Status status(
       String runId, boolean started, ActorRef<WorkerRegistrationFlow.Command> registration) {
-    return new ProvingOrchestrator.Status(runId, started, running.get(), completed, failed, registration, restored,
-        tasksReused);
+    return new ProvingOrchestrator.Status(
+        runId, started, running.get(), completed, failed, registration, restored, tasksReused);
   }
 
   /** Removes the running gauge from the registry (the sequencer stopped). */

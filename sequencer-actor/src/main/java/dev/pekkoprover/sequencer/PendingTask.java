@@ -5,38 +5,57 @@ import dev.pekkoprover.protocol.TaskType;
 import java.util.function.Consumer;
 
 /**
- * A task a flow pushed and whose outcome it still waits for: its callback, where it is ({@link #stage}), its
- * re-send bookkeeping ({@link PendingTasks}) and, with durability on, its content key and claim ({@link
- * FlowDurability}). Mutable, owned by one flow actor; kept small, since a flow may hold a million of them.
+ * A task a flow pushed and whose outcome it still waits for: its callback, where it is ({@link
+ * #stage}), its re-send bookkeeping ({@link PendingTasks}) and, with durability on, its content key
+ * and claim ({@link FlowDurability}). Mutable, owned by one flow actor; kept small, since a flow
+ * may hold a million of them.
  */
 final class PendingTask {
   /** In the queue (or about to be sent). Without durability a task is only ever QUEUED. */
   static final byte QUEUED = 0;
+
   /** Another flow computes the same content key; its ClaimSettled ends the wait. */
   static final byte WAITING = 1;
+
   /** Its result is in and sent to the store; the callback waits for the store's confirmation. */
   static final byte STORING = 2;
+
   /** Its result is known and stored; its callback runs once the current message is handled. */
   static final byte SETTLED = 3;
 
   final TaskType<?, ?> type;
   final Consumer<Object> onResult;
+
   /** Its number in the flow, the {@code <sequence>} of its id. */
   long sequence;
+
   /** Durable mode: the content key; null otherwise. */
   String key;
-  /** Durable mode: the claim this task holds on its key (it computes it for every flow that pushes the same). */
+
+  /**
+   * Durable mode: the claim this task holds on its key (it computes it for every flow that pushes
+   * the same).
+   */
   ResultIndex.Claim claim;
+
   byte stage = QUEUED;
+
   /** The result, once in (STORING, SETTLED). */
   Object result;
+
   /** Set right after the window numbered it: the id carries that number. */
   TaskEnvelope envelope;
+
   /** When to ask the queue about this task next (System.nanoTime). */
   long checkAt;
+
   /** Checks since it was last sent: sets the backoff. */
   int checks;
-  /** Asked about and not re-sent since: a MissingTasks naming it re-sends it (once, however many answers). */
+
+  /**
+   * Asked about and not re-sent since: a MissingTasks naming it re-sends it (once, however many
+   * answers).
+   */
   boolean asked;
 
   PendingTask(TaskType<?, ?> type, Consumer<Object> onResult) {

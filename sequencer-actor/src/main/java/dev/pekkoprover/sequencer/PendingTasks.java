@@ -10,16 +10,17 @@ import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
- * A flow's pending tasks by sequence number, and the rules for asking the queue about them and sending them again.
- * A plain class (an actor's state, not thread-safe) on an injected nanosecond clock, so that the rules are tested in
- * milliseconds.
+ * A flow's pending tasks by sequence number, and the rules for asking the queue about them and
+ * sending them again. A plain class (an actor's state, not thread-safe) on an injected nanosecond
+ * clock, so that the rules are tested in milliseconds.
  *
- * <p>The rules: a queued task is due to be asked about ({@link #overdue}) {@code resend-after} after it was sent,
- * then after 2x, 4x ... at most {@code resend-backoff-max} times that since the last check; it is sent again only
- * when the queue answers it does not hold it ({@link #resendMissing}) or a queue node was lost ({@link
- * #resendAllQueued}), and a re-sent task starts over as if sent for the first time. After a loss, queued tasks are
- * asked about every {@code loss-check-interval} for {@code loss-check-window} instead ({@link #startLossChecks}).
- * With {@code resend-after} zero no task is ever due.
+ * <p>The rules: a queued task is due to be asked about ({@link #overdue}) {@code resend-after}
+ * after it was sent, then after 2x, 4x ... at most {@code resend-backoff-max} times that since the
+ * last check; it is sent again only when the queue answers it does not hold it ({@link
+ * #resendMissing}) or a queue node was lost ({@link #resendAllQueued}), and a re-sent task starts
+ * over as if sent for the first time. After a loss, queued tasks are asked about every {@code
+ * loss-check-interval} for {@code loss-check-window} instead ({@link #startLossChecks}). With
+ * {@code resend-after} zero no task is ever due.
  */
 final class PendingTasks {
   /** One question to the queue: these ids, all of one task type. */
@@ -46,14 +47,23 @@ final class PendingTasks {
   private final int idsPerTick;
   private final long lossCheckNanos;
   private final long lossWindowNanos;
-  /** Until this clock value (after a queue node was lost) queued tasks are asked about each loss-check-interval. */
+
+  /**
+   * Until this clock value (after a queue node was lost) queued tasks are asked about each
+   * loss-check-interval.
+   */
   private long lossChecksUntil;
+
   private int resent;
+
   /** Re-sent because the queue no longer held them, not logged yet: one WARN line per tick. */
   private int missingUnlogged;
+
   private final List<String> missingIdsToLog = new ArrayList<>();
 
-  /** @param clock nanoseconds, like {@link System#nanoTime} (which a flow passes) */
+  /**
+   * @param clock nanoseconds, like {@link System#nanoTime} (which a flow passes)
+   */
   PendingTasks(String flowId, SequencerSettings settings, LongSupplier clock) {
     this.flowId = flowId;
     this.clock = clock;
@@ -66,7 +76,10 @@ final class PendingTasks {
     this.lossChecksUntil = clock.getAsLong(); // passed: no loss yet
   }
 
-  /** Adds a task just pushed, due to be asked about after resend-after; returns its sequence number (1, 2, ...). */
+  /**
+   * Adds a task just pushed, due to be asked about after resend-after; returns its sequence number
+   * (1, 2, ...).
+   */
   long add(PendingTask task) {
     task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : clock.getAsLong() + resendAfterNanos;
     long n = window.add(task);
@@ -79,7 +92,10 @@ final class PendingTasks {
     return window.get(sequence);
   }
 
-  /** The task with this id of this flow, left pending; null for another flow's id or a task no longer pending. */
+  /**
+   * The task with this id of this flow, left pending; null for another flow's id or a task no
+   * longer pending.
+   */
   PendingTask get(String taskId) {
     long n = TaskIds.sequenceIn(taskId, flowId);
     return n < 0 ? null : window.get(n);
@@ -109,8 +125,8 @@ final class PendingTasks {
   }
 
   /**
-   * Marks the queued tasks due now as asked about (at most {@code check-ids-per-tick}; the rest stay due), sets when
-   * each is due next, and returns the questions to send, by task type.
+   * Marks the queued tasks due now as asked about (at most {@code check-ids-per-tick}; the rest
+   * stay due), sets when each is due next, and returns the questions to send, by task type.
    */
   Overdue overdue() {
     if (resendAfterNanos == 0) {
@@ -120,37 +136,52 @@ final class PendingTasks {
     boolean afterLoss = now - lossChecksUntil < 0;
     Map<String, List<String>> byType = new LinkedHashMap<>();
     int[] asked = {0};
-    window.forEach(task -> {
-      if (task.stage == PendingTask.QUEUED && task.checkAt - now <= 0 && asked[0] < idsPerTick) {
-        asked[0]++;
-        if (afterLoss) {
-          task.checkAt = now + lossCheckNanos - 1;
-        } else {
-          task.checks++;
-          task.checkAt = now + backoff(task.checks);
-        }
-        task.asked = true;
-        byType.computeIfAbsent(task.type.name(), type -> new ArrayList<>()).add(task.envelope.taskId());
-      }
-    });
+    window.forEach(
+        task -> {
+          if (task.stage == PendingTask.QUEUED
+              && task.checkAt - now <= 0
+              && asked[0] < idsPerTick) {
+            asked[0]++;
+            if (afterLoss) {
+              task.checkAt = now + lossCheckNanos - 1;
+            } else {
+              task.checks++;
+              task.checkAt = now + backoff(task.checks);
+            }
+            task.asked = true;
+            byType
+                .computeIfAbsent(task.type.name(), type -> new ArrayList<>())
+                .add(task.envelope.taskId());
+          }
+        });
     List<Check> checks = new ArrayList<>();
-    byType.forEach((type, ids) -> {
-      for (int from = 0; from < ids.size(); from += idsPerMessage) {
-        checks.add(new Check(type, List.copyOf(ids.subList(from, Math.min(ids.size(), from + idsPerMessage)))));
-      }
-    });
+    byType.forEach(
+        (type, ids) -> {
+          for (int from = 0; from < ids.size(); from += idsPerMessage) {
+            checks.add(
+                new Check(
+                    type,
+                    List.copyOf(ids.subList(from, Math.min(ids.size(), from + idsPerMessage)))));
+          }
+        });
     return new Overdue(checks, asked[0], afterLoss);
   }
 
-  /** The wait after the {@code checks}-th check: resend-after times 2^checks, at most times resend-backoff-max. */
+  /**
+   * The wait after the {@code checks}-th check: resend-after times 2^checks, at most times
+   * resend-backoff-max.
+   */
   private long backoff(int checks) {
     long factor = Math.min(1L << Math.min(checks, 62), backoffMax);
-    return factor > Long.MAX_VALUE / resendAfterNanos ? Long.MAX_VALUE / 2 : resendAfterNanos * factor;
+    return factor > Long.MAX_VALUE / resendAfterNanos
+        ? Long.MAX_VALUE / 2
+        : resendAfterNanos * factor;
   }
 
   /**
-   * The queue says it does not hold these tasks: adds to {@code outbox} those still pending, queued and asked about
-   * since they were last sent (so that repeated answers re-send once), and returns how many.
+   * The queue says it does not hold these tasks: adds to {@code outbox} those still pending, queued
+   * and asked about since they were last sent (so that repeated answers re-send once), and returns
+   * how many.
    */
   int resendMissing(List<String> taskIds, List<TaskEnvelope> outbox) {
     long now = clock.getAsLong();
@@ -174,41 +205,46 @@ final class PendingTasks {
   }
 
   /**
-   * What {@link #resendMissing} re-sent since the last call, for one log line ({@code "2 task(s) the queue no longer
-   * held: f:3, f:9"}), or null when nothing was.
+   * What {@link #resendMissing} re-sent since the last call, for one log line ({@code "2 task(s)
+   * the queue no longer held: f:3, f:9"}), or null when nothing was.
    */
   String takeMissingReport() {
     if (missingUnlogged == 0) {
       return null;
     }
-    String report = missingUnlogged + " task(s) the queue no longer held: " + String.join(", ", missingIdsToLog)
-        + (missingUnlogged > missingIdsToLog.size() ? ", ..." : "");
+    String report =
+        missingUnlogged
+            + " task(s) the queue no longer held: "
+            + String.join(", ", missingIdsToLog)
+            + (missingUnlogged > missingIdsToLog.size() ? ", ..." : "");
     missingUnlogged = 0;
     missingIdsToLog.clear();
     return report;
   }
 
   /**
-   * A queue node was lost: adds every queued task to {@code outbox} (the others wait on another flow or are done)
-   * and returns how many. They are due to be asked about at once; {@link #startLossChecks} sets how often after.
+   * A queue node was lost: adds every queued task to {@code outbox} (the others wait on another
+   * flow or are done) and returns how many. They are due to be asked about at once; {@link
+   * #startLossChecks} sets how often after.
    */
   int resendAllQueued(List<TaskEnvelope> outbox) {
     long now = clock.getAsLong();
     int[] count = {0};
-    window.forEach(task -> {
-      if (task.stage == PendingTask.QUEUED) {
-        resend(task, now, outbox);
-        task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
-        count[0]++;
-      }
-    });
+    window.forEach(
+        task -> {
+          if (task.stage == PendingTask.QUEUED) {
+            resend(task, now, outbox);
+            task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : now;
+            count[0]++;
+          }
+        });
     resent += count[0];
     return count[0];
   }
 
   /**
-   * Opens (or extends) the loss window. True when the flow must schedule a loss check: checks are on and no loss
-   * window was open (an open one already has its check scheduled).
+   * Opens (or extends) the loss window. True when the flow must schedule a loss check: checks are
+   * on and no loss window was open (an open one already has its check scheduled).
    */
   boolean startLossChecks() {
     if (resendAfterNanos == 0) {
@@ -220,7 +256,10 @@ final class PendingTasks {
     return !ticking;
   }
 
-  /** Puts the task in the outbox; it is checked again after resend-after, like a task sent for the first time. */
+  /**
+   * Puts the task in the outbox; it is checked again after resend-after, like a task sent for the
+   * first time.
+   */
   private void resend(PendingTask task, long now, List<TaskEnvelope> outbox) {
     outbox.add(task.envelope);
     task.asked = false;

@@ -18,49 +18,57 @@ import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.StashBuffer;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * The sequencer's proving side: runs the start-up sequence (compile circuits on a worker, then the worker
- * registration loop) and afterwards one {@link FlowRunner} per unit of proving work. Every task it enqueues carries its
- * run id, a fresh one per incarnation and ordered by start time ({@link RunIds}), so results of an earlier run are
- * dropped and workers can tell a newer run from an older one. A failed flow is reported to its requester and logged;
- * the sequencer keeps running.
+ * The sequencer's proving side: runs the start-up sequence (compile circuits on a worker, then the
+ * worker registration loop) and afterwards one {@link FlowRunner} per unit of proving work. Every
+ * task it enqueues carries its run id, a fresh one per incarnation and ordered by start time
+ * ({@link RunIds}), so results of an earlier run are dropped and workers can tell a newer run from
+ * an older one. A failed flow is reported to its requester and logged; the sequencer keeps running.
  *
- * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells every running flow
- * and the registration loop, which send their pending tasks again: the entities of that node start again empty.
+ * <p>When a queue node is gone ({@link QueueNodeLost}, told by the cluster deployment) it tells
+ * every running flow and the registration loop, which send their pending tasks again: the entities
+ * of that node start again empty.
  *
- * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children ({@link SequencerStores}, so
- * they move with it when it is a cluster singleton): the task results by content key, which its flows read and write
- * ({@link FlowRunner.Durable}), and the outcomes of completed flows by the flow's name. A flow whose name completed
- * before is answered from the store at once, without running; a flow's completion is told to its requester only once
- * its outcome is stored. Flows wait (stashed with start-up, at most {@code prover.sequencer.startup-max-waiting})
- * until both stores have recovered. Its settings are {@link SequencerSettings}; its counts {@link FlowTally}'s.
+ * <p>With {@code prover.persistence.enabled} it keeps two durable stores as children ({@link
+ * SequencerStores}, so they move with it when it is a cluster singleton): the task results by
+ * content key, which its flows read and write ({@link FlowRunner.Durable}), and the outcomes of
+ * completed flows by the flow's name. A flow whose name completed before is answered from the store
+ * at once, without running; a flow's completion is told to its requester only once its outcome is
+ * stored. Flows wait (stashed with start-up, at most {@code prover.sequencer.startup-max-waiting})
+ * until both stores have recovered. Its settings are {@link SequencerSettings}; its counts {@link
+ * FlowTally}'s.
  */
 public final class ProvingOrchestrator {
 
   public interface Command {}
 
   /**
-   * Runs a flow once start-up is done (requests that arrive earlier wait). Carries code, so it never crosses a node:
-   * the block producer that sends it lives beside the sequencer.
+   * Runs a flow once start-up is done (requests that arrive earlier wait). Carries code, so it
+   * never crosses a node: the block producer that sends it lives beside the sequencer.
    */
   public record RunFlow<R>(String name, FlowLogic<R> logic, ActorRef<FlowResult> replyTo)
       implements Command, NoSerializationVerificationNeeded {}
 
   public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
 
-  /** Which of these flow names have a stored outcome (durability on; otherwise none)? Answered after start-up. */
+  /**
+   * Which of these flow names have a stored outcome (durability on; otherwise none)? Answered after
+   * start-up.
+   */
   public record GetStoredFlows(List<String> names, ActorRef<StoredFlows> replyTo)
       implements Command, CborSerializable {}
 
-  /** @param names the asked names with a stored outcome, in the order asked */
+  /**
+   * @param names the asked names with a stored outcome, in the order asked
+   */
   public record StoredFlows(List<String> names) implements CborSerializable {}
 
   /** The result store's write counters; {@code null} stats when durability is off. */
@@ -76,21 +84,25 @@ public final class ProvingOrchestrator {
       implements CborSerializable {}
 
   /**
-   * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to {@code
-   * prover.sequencer.progress-timeout}) and recent failed flows. The sequencer registers for it with the receptionist
-   * under {@link #FLOWS_KEY}, so the status API of any node of the cluster can find the singleton.
+   * Asks for the flows: counts, each running flow's progress (asked of the flows, so it takes up to
+   * {@code prover.sequencer.progress-timeout}) and recent failed flows. The sequencer registers for
+   * it with the receptionist under {@link #FLOWS_KEY}, so the status API of any node of the cluster
+   * can find the singleton.
    */
   public record GetFlows(ActorRef<FlowsView> replyTo) implements Command, CborSerializable {}
 
-  /** Where the status API finds the sequencer (the singleton's current incarnation) from any node. */
-  public static final ServiceKey<GetFlows> FLOWS_KEY = ServiceKey.create(GetFlows.class, "prover-sequencer-flows");
+  /**
+   * Where the status API finds the sequencer (the singleton's current incarnation) from any node.
+   */
+  public static final ServiceKey<GetFlows> FLOWS_KEY =
+      ServiceKey.create(GetFlows.class, "prover-sequencer-flows");
 
   /**
    * @param started start-up is done: circuits compiled, registration loop running
    * @param registration the registration loop's actor, once started
    * @param flowsRestored flows answered from the flow-outcome store without running (durability on)
-   * @param tasksReused tasks of completed flows that completed without running: found in the result store, or
-   *     computed by another flow (durability on)
+   * @param tasksReused tasks of completed flows that completed without running: found in the result
+   *     store, or computed by another flow (durability on)
    */
   public record Status(
       String runId,
@@ -104,21 +116,24 @@ public final class ProvingOrchestrator {
       implements CborSerializable {}
 
   /**
-   * A cluster member with role {@code queue} was removed (it left, or was downed and removed): the queue entities it
-   * hosted start again, empty, on another queue node. Every running flow re-sends all its pending tasks and the
-   * registration loop re-offers its task; the queue ignores ids it still holds. Every sequencer node's watcher
-   * tells it (through the singleton proxy, possibly from another node), so one loss may arrive more than once: it is
-   * acted on once per member incarnation.
+   * A cluster member with role {@code queue} was removed (it left, or was downed and removed): the
+   * queue entities it hosted start again, empty, on another queue node. Every running flow re-sends
+   * all its pending tasks and the registration loop re-offers its task; the queue ignores ids it
+   * still holds. Every sequencer node's watcher tells it (through the singleton proxy, possibly
+   * from another node), so one loss may arrive more than once: it is acted on once per member
+   * incarnation.
    *
    * @param address the removed member's address, for the log
-   * @param uid the removed member's incarnation (a node restarted at the same address is another member)
+   * @param uid the removed member's incarnation (a node restarted at the same address is another
+   *     member)
    */
   public record QueueNodeLost(String address, long uid)
       implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
 
-  private record StoreRecovered(ResultStore.Recovered recovered) implements Command, CborSerializable {}
+  private record StoreRecovered(ResultStore.Recovered recovered)
+      implements Command, CborSerializable {}
 
   private record OutcomeStored(ResultWriter.Stored stored) implements Command, CborSerializable {}
 
@@ -144,40 +159,63 @@ public final class ProvingOrchestrator {
   private final SequencerSettings settings;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
-  /** Running flows by id, oldest first (also the compile flow while it runs): told when a queue node is lost. */
+
+  /**
+   * Running flows by id, oldest first (also the compile flow while it runs): told when a queue node
+   * is lost.
+   */
   private final Map<String, ActorRef<FlowRunner.Command>> flows = new LinkedHashMap<>();
+
   private final FlowTally tally;
+
   /** Queue nodes already handled, "address#uid", oldest first. */
   private final Set<String> lostQueueNodes = new LinkedHashSet<>();
+
   private ActorRef<WorkerRegistrationFlow.Command> registration;
   private long flowCounter;
   private int startupAttempts;
+
   /** Null when durability is off. */
   private final SequencerStores stores;
-  /** Null when durability is off, and until start-up is done (it needs the registration parameters' digest). */
+
+  /**
+   * Null when durability is off, and until start-up is done (it needs the registration parameters'
+   * digest).
+   */
   private FlowRunner.Durable durable;
+
   /** The names of running flows by flow id (durability on): their outcomes are stored under it. */
   private final Map<String, String> names = new HashMap<>();
-  /** Registration parameters once circuits are compiled; start-up ends when the stores are ready too. */
+
+  /**
+   * Registration parameters once circuits are compiled; start-up ends when the stores are ready
+   * too.
+   */
   private Object parameters;
+
   private boolean compiled;
 
   /**
-   * @param whenStarted completed with the registration parameters once start-up is done (a local hook for the node
-   *     assembly; may be a fresh future nobody reads)
+   * @param whenStarted completed with the registration parameters once start-up is done (a local
+   *     hook for the node assembly; may be a fresh future nobody reads)
    */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(
         context -> {
-          context.setLoggerName(ProvingOrchestrator.class); // not a Pekko logger, which a node's logback keeps at WARN
-          SequencerSettings settings = SequencerSettings.fromConfig(context.getSystem().settings().config());
+          context.setLoggerName(
+              ProvingOrchestrator
+                  .class); // not a Pekko logger, which a node's logback keeps at WARN
+          SequencerSettings settings =
+              SequencerSettings.fromConfig(context.getSystem().settings().config());
           return Behaviors.withTimers(
               timers ->
                   Behaviors.withStash(
                       settings.startupMaxWaiting(),
-                      stash -> new ProvingOrchestrator(context, timers, stash, queue, plan, whenStarted, settings)
-                          .startingUp()));
+                      stash ->
+                          new ProvingOrchestrator(
+                                  context, timers, stash, queue, plan, whenStarted, settings)
+                              .startingUp()));
         });
   }
 
@@ -198,18 +236,29 @@ public final class ProvingOrchestrator {
     this.flowEnded = context.messageAdapter(FlowResult.class, FlowEnded::new);
     this.settings = settings;
     this.tally = new FlowTally(ProverMetrics.get(context.getSystem()));
-    context.getSystem().receptionist().tell(Receptionist.register(FLOWS_KEY, context.getSelf().narrow()));
-    AutoscaleSettings autoscale = AutoscaleSettings.fromConfig(context.getSystem().settings().config());
+    context
+        .getSystem()
+        .receptionist()
+        .tell(Receptionist.register(FLOWS_KEY, context.getSelf().narrow()));
+    AutoscaleSettings autoscale =
+        AutoscaleSettings.fromConfig(context.getSystem().settings().config());
     if (autoscale.enabled()) {
       context.spawn(AutoscaleReporter.create(queue, autoscale), "autoscale-reporter");
     }
     StoreSettings storeSettings = StoreSettings.fromConfig(context.getSystem().settings().config());
     if (storeSettings.enabled()) {
-      this.stores = new SequencerStores(context, storeSettings,
-          context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new),
-          context.messageAdapter(ResultWriter.Stored.class, OutcomeStored::new));
-      context.getLog().info("Sequencer run {} starting: compiling circuits and recovering the result stores from {}",
-          runId, storeSettings.database());
+      this.stores =
+          new SequencerStores(
+              context,
+              storeSettings,
+              context.messageAdapter(ResultStore.Recovered.class, StoreRecovered::new),
+              context.messageAdapter(ResultWriter.Stored.class, OutcomeStored::new));
+      context
+          .getLog()
+          .info(
+              "Sequencer run {} starting: compiling circuits and recovering the result stores from {}",
+              runId,
+              storeSettings.database());
     } else {
       this.stores = null;
       context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
@@ -220,8 +269,11 @@ public final class ProvingOrchestrator {
   private void startCompile() {
     startupAttempts++;
     String flowId = COMPILE_FLOW + "-" + startupAttempts;
-    flows.put(flowId,
-        context.spawn(FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, settings, null), flowId));
+    flows.put(
+        flowId,
+        context.spawn(
+            FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, settings, null),
+            flowId));
   }
 
   private Behavior<Command> startingUp() {
@@ -261,14 +313,20 @@ public final class ProvingOrchestrator {
     if (ended.result() instanceof FlowResult.Completed done) {
       parameters = done.result();
       compiled = true;
-      registration = context.spawn(
-          WorkerRegistrationFlow.create(queue, runId, parameters, settings), "worker-registration");
+      registration =
+          context.spawn(
+              WorkerRegistrationFlow.create(queue, runId, parameters, settings),
+              "worker-registration");
       return startedWhenReady();
     }
     FlowResult.Failed failure = (FlowResult.Failed) ended.result();
-    context.getLog().error(
-        "Circuit compilation failed (attempt {}): {}; retrying in {}", startupAttempts, failure.reason(),
-        settings.startupRetry());
+    context
+        .getLog()
+        .error(
+            "Circuit compilation failed (attempt {}): {}; retrying in {}",
+            startupAttempts,
+            failure.reason(),
+            settings.startupRetry());
     timers.startSingleTimer(RetryStartup.INSTANCE, settings.startupRetry());
     return Behaviors.same();
   }
@@ -281,8 +339,12 @@ public final class ProvingOrchestrator {
     if (stores != null) {
       durable = stores.durableUnder(parameters);
     }
-    context.getLog().info("Sequencer run {} started: circuits compiled, registration loop running{}", runId,
-        stores == null ? "" : ", " + stores.describe());
+    context
+        .getLog()
+        .info(
+            "Sequencer run {} started: circuits compiled, registration loop running{}",
+            runId,
+            stores == null ? "" : ", " + stores.describe());
     whenStarted.complete(parameters);
     return stash.unstashAll(running());
   }
@@ -292,7 +354,9 @@ public final class ProvingOrchestrator {
     if (first && !compiled) {
       return Behaviors.same();
     }
-    return first ? startedWhenReady() : Behaviors.same(); // a store restarted after a journal failure: nothing to do
+    return first
+        ? startedWhenReady()
+        : Behaviors.same(); // a store restarted after a journal failure: nothing to do
   }
 
   private Behavior<Command> onEarlyRequest(Command request) {
@@ -307,17 +371,28 @@ public final class ProvingOrchestrator {
 
   private Behavior<Command> onEarlyRunFlow(RunFlow<?> request) {
     if (stash.isFull()) {
-      context.getLog().warn("Sequencer still starting and {} flows waiting: refusing flow {}", stash.size(),
-          request.name());
-      request.replyTo().tell(new FlowResult.Failed(request.name(), "sequencer is still starting and its waiting "
-          + "list is full; submit again later", FlowResult.FlowStats.NONE));
+      context
+          .getLog()
+          .warn(
+              "Sequencer still starting and {} flows waiting: refusing flow {}",
+              stash.size(),
+              request.name());
+      request
+          .replyTo()
+          .tell(
+              new FlowResult.Failed(
+                  request.name(),
+                  "sequencer is still starting and its waiting "
+                      + "list is full; submit again later",
+                  FlowResult.FlowStats.NONE));
     } else {
       stash.stash(request);
     }
     return Behaviors.same();
   }
 
-  @SuppressWarnings("unchecked") // the flow's result type is the requester's; the orchestrator only passes it on
+  @SuppressWarnings(
+      "unchecked") // the flow's result type is the requester's; the orchestrator only passes it on
   private Behavior<Command> onRunFlow(RunFlow<?> request) {
     String flowId = request.name() + "-" + (++flowCounter);
     FlowResult.Completed stored = durable == null ? null : stores.restore(flowId, request.name());
@@ -332,9 +407,18 @@ public final class ProvingOrchestrator {
     if (durable != null) {
       names.put(flowId, request.name());
     }
-    flows.put(flowId, context.spawn(
-        FlowRunner.create(flowId, runId, queue, (FlowLogic<Object>) request.logic(), flowEnded, settings, durable),
-        actorName(flowId)));
+    flows.put(
+        flowId,
+        context.spawn(
+            FlowRunner.create(
+                flowId,
+                runId,
+                queue,
+                (FlowLogic<Object>) request.logic(),
+                flowEnded,
+                settings,
+                durable),
+            actorName(flowId)));
     return Behaviors.same();
   }
 
@@ -349,7 +433,9 @@ public final class ProvingOrchestrator {
   }
 
   private Behavior<Command> onGetStoredFlows(GetStoredFlows request) {
-    request.replyTo().tell(new StoredFlows(stores == null ? List.of() : stores.storedNames(request.names())));
+    request
+        .replyTo()
+        .tell(new StoredFlows(stores == null ? List.of() : stores.storedNames(request.names())));
     return Behaviors.same();
   }
 
@@ -360,10 +446,15 @@ public final class ProvingOrchestrator {
     }
     ResultIndex index = stores.results();
     context.pipeToSelf(
-        AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(stores.resultWriter(), ResultWriter.GetStats::new,
-            settings.storeStatsTimeout(), context.getSystem().scheduler()),
-        (stats, failure) -> new ReplyStoreStats(request.replyTo(),
-            new StoreStats(stats, index.size(), index.bytes(), index.evicted())));
+        AskPattern.<ResultWriter.Command, ResultWriter.Stats>ask(
+            stores.resultWriter(),
+            ResultWriter.GetStats::new,
+            settings.storeStatsTimeout(),
+            context.getSystem().scheduler()),
+        (stats, failure) ->
+            new ReplyStoreStats(
+                request.replyTo(),
+                new StoreStats(stats, index.size(), index.bytes(), index.evicted())));
     return Behaviors.same();
   }
 
@@ -394,8 +485,13 @@ public final class ProvingOrchestrator {
     if (lostQueueNodes.size() > LOST_NODES_REMEMBERED) {
       lostQueueNodes.remove(lostQueueNodes.iterator().next());
     }
-    context.getLog().info("Queue node {} left: {} flow(s){} re-send their pending tasks", lost.address(),
-        flows.size(), registration == null ? "" : " and the registration loop");
+    context
+        .getLog()
+        .info(
+            "Queue node {} left: {} flow(s){} re-send their pending tasks",
+            lost.address(),
+            flows.size(),
+            registration == null ? "" : " and the registration loop");
     flows.values().forEach(flow -> flow.tell(lost));
     if (registration != null) {
       registration.tell(lost);
@@ -403,7 +499,10 @@ public final class ProvingOrchestrator {
     return Behaviors.same();
   }
 
-  /** Asks every running flow for its progress (a child gathers the answers) and answers with the counts. */
+  /**
+   * Asks every running flow for its progress (a child gathers the answers) and answers with the
+   * counts.
+   */
   private Behavior<Command> onGetFlows(GetFlows request) {
     List<ActorRef<FlowRunner.Command>> listed = new ArrayList<>();
     for (Map.Entry<String, ActorRef<FlowRunner.Command>> flow : flows.entrySet()) {
@@ -412,7 +511,8 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
-    context.spawnAnonymous(FlowProgressGather.create(listed, counts, request.replyTo(), settings.progressTimeout()));
+    context.spawnAnonymous(
+        FlowProgressGather.create(listed, counts, request.replyTo(), settings.progressTimeout()));
     return Behaviors.same();
   }
 
@@ -422,7 +522,9 @@ public final class ProvingOrchestrator {
   }
 
   private Behavior<Command> onGetStatus(GetStatus request) {
-    request.replyTo().tell(tally.status(runId, registration != null && whenStarted.isDone(), registration));
+    request
+        .replyTo()
+        .tell(tally.status(runId, registration != null && whenStarted.isDone(), registration));
     return Behaviors.same();
   }
 

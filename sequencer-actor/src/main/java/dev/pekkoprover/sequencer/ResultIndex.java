@@ -6,24 +6,27 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * What the flows of the sequencer's node see of a result store, without a message: the stored results (a read view of
- * the store's state, confirmed writes only) and the <em>claims</em> on results being computed, so that two flows that
- * push the same task (same type, same input) compute it once.
+ * What the flows of the sequencer's node see of a result store, without a message: the stored
+ * results (a read view of the store's state, confirmed writes only) and the <em>claims</em> on
+ * results being computed, so that two flows that push the same task (same type, same input) compute
+ * it once.
  *
- * <p>A claim is taken by the first flow that pushes a key nobody holds; a flow that pushes the same key meanwhile
- * waits on the claim. The owner settles it once the result is stored (the waiters get that result) or gives it up
- * when its task failed or its flow ended without it (each waiter then runs the task itself: a failed or cancelled
- * outcome is never handed to anyone).
+ * <p>A claim is taken by the first flow that pushes a key nobody holds; a flow that pushes the same
+ * key meanwhile waits on the claim. The owner settles it once the result is stored (the waiters get
+ * that result) or gives it up when its task failed or its flow ended without it (each waiter then
+ * runs the task itself: a failed or cancelled outcome is never handed to anyone).
  *
- * <p>Shared by the store actor, which publishes its state at the end of each recovery, and the flows, which read
- * from any thread: every method is thread-safe.
+ * <p>Shared by the store actor, which publishes its state at the end of each recovery, and the
+ * flows, which read from any thread: every method is thread-safe.
  */
 public final class ResultIndex {
 
   /** A flow task waiting on another task with the same content key. */
   record Waiter(ActorRef<FlowRunner.Command> flow, long sequence) {}
 
-  /** A result being computed by one flow's task; other flows' tasks with the same key wait on it. */
+  /**
+   * A result being computed by one flow's task; other flows' tasks with the same key wait on it.
+   */
   static final class Claim {
     private List<Waiter> waiters;
     private boolean settled;
@@ -47,7 +50,10 @@ public final class ResultIndex {
     }
   }
 
-  /** What a flow's push found: a stored result, a claim of its own (it runs the task), or another's claim (it waits). */
+  /**
+   * What a flow's push found: a stored result, a claim of its own (it runs the task), or another's
+   * claim (it waits).
+   */
   sealed interface ClaimOutcome {}
 
   record Found(StoredResult result) implements ClaimOutcome {}
@@ -96,9 +102,10 @@ public final class ResultIndex {
   }
 
   /**
-   * Called by a flow that pushes {@code key} and found nothing stored: takes the claim on it, or waits on another
-   * flow's (that flow then tells {@code flow} a {@link FlowRunner.ClaimSettled} for {@code sequence}), or finds the result
-   * stored after all (stored and settled between the lookup and the claim).
+   * Called by a flow that pushes {@code key} and found nothing stored: takes the claim on it, or
+   * waits on another flow's (that flow then tells {@code flow} a {@link FlowRunner.ClaimSettled}
+   * for {@code sequence}), or finds the result stored after all (stored and settled between the
+   * lookup and the claim).
    */
   ClaimOutcome claim(String key, ActorRef<FlowRunner.Command> flow, long sequence) {
     Claim mine = null;
@@ -128,8 +135,8 @@ public final class ResultIndex {
   }
 
   /**
-   * Ends a claim: the owner's result is stored (the caller tells the waiters the result) or will not be (the caller
-   * tells them to run the task themselves). Returns the waiters.
+   * Ends a claim: the owner's result is stored (the caller tells the waiters the result) or will
+   * not be (the caller tells them to run the task themselves). Returns the waiters.
    */
   List<Waiter> settle(String key, Claim claim) {
     List<Waiter> waiters = claim.close();

@@ -23,33 +23,41 @@ import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its event is "results stored"
- * ({@link StoredBatch}: the results of one group commit in as few journal rows as its bounds allow); its state ({@link
- * ResultStoreState}) evicts by count and bytes; it snapshots every {@code snapshot-every} events and deletes the events
- * before its older kept snapshot, so the journal stays bounded too (at most about (keep-snapshots + 1) x
- * snapshot-every events, each of at most results-per-event results and event-max-bytes).
+ * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its event is
+ * "results stored" ({@link StoredBatch}: the results of one group commit in as few journal rows as
+ * its bounds allow); its state ({@link ResultStoreState}) evicts by count and bytes; it snapshots
+ * every {@code snapshot-every} events and deletes the events before its older kept snapshot, so the
+ * journal stays bounded too (at most about (keep-snapshots + 1) x snapshot-every events, each of at
+ * most results-per-event results and event-max-bytes).
  *
- * <p>It writes what it is given as one {@code persistAll} per {@link Write} (in events of up to {@code
- * results-per-event} results) and answers {@link Written} once the journal confirmed it; {@link ResultWriter} in
- * front of it gathers the results that arrive while a write is in flight into the next one (group commit). Results already stored are not written again, so a write repeated after
- * a timeout adds nothing. Flows read the state through {@link ResultIndex}, which it publishes after each recovery.
+ * <p>It writes what it is given as one {@code persistAll} per {@link Write} (in events of up to
+ * {@code results-per-event} results) and answers {@link Written} once the journal confirmed it;
+ * {@link ResultWriter} in front of it gathers the results that arrive while a write is in flight
+ * into the next one (group commit). Results already stored are not written again, so a write
+ * repeated after a timeout adds nothing. Flows read the state through {@link ResultIndex}, which it
+ * publishes after each recovery.
  *
  * <p>When the journal fails (a write or the recovery) Pekko restarts it with backoff ({@code
- * prover.persistence.restart}); each failure logs one ERROR line naming the database and what to do. Nothing it has
- * not confirmed is acknowledged, and its writer repeats an unconfirmed write until it is.
+ * prover.persistence.restart}); each failure logs one ERROR line naming the database and what to
+ * do. Nothing it has not confirmed is acknowledged, and its writer repeats an unconfirmed write
+ * until it is.
  */
-public final class ResultStore extends EventSourcedBehavior<ResultStore.Command, StoreEvent, ResultStoreState> {
+public final class ResultStore
+    extends EventSourcedBehavior<ResultStore.Command, StoreEvent, ResultStoreState> {
 
   public interface Command extends CborSerializable {}
 
   /** Store these results; {@link Written} once they are in the journal. */
   public record Write(List<StoredResult> results, ActorRef<Written> replyTo) implements Command {}
 
-  /** @param stored results written by this write (the others were stored already) */
+  /**
+   * @param stored results written by this write (the others were stored already)
+   */
   public record Written(int stored) implements CborSerializable {}
 
   /** Told to the owner after each recovery (at start and after a restart). */
-  public record Recovered(String persistenceId, int entries, long bytes, long millis) implements CborSerializable {}
+  public record Recovered(String persistenceId, int entries, long bytes, long millis)
+      implements CborSerializable {}
 
   /** What a snapshot holds: the entries, oldest first. */
   public record Snapshot(List<StoredResult> entries) implements CborSerializable {}
@@ -62,7 +70,8 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
   private final long startedAt = System.nanoTime();
 
   /**
-   * @param persistenceId the journal's id for this store (one writer at a time: the sequencer's child)
+   * @param persistenceId the journal's id for this store (one writer at a time: the sequencer's
+   *     child)
    * @param index where flows read the store; published after each recovery
    * @param recovered told after each recovery
    */
@@ -72,10 +81,14 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
       StoreSettings.Bounds bounds,
       ResultIndex index,
       ActorRef<Recovered> recovered) {
-    return Behaviors.setup(context -> {
-      context.setLoggerName(ResultStore.class); // its lines would otherwise come from a Pekko logger, kept at WARN
-      return new ResultStore(context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered);
-    });
+    return Behaviors.setup(
+        context -> {
+          context.setLoggerName(
+              ResultStore
+                  .class); // its lines would otherwise come from a Pekko logger, kept at WARN
+          return new ResultStore(
+              context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered);
+        });
   }
 
   private ResultStore(
@@ -85,8 +98,10 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
       StoreSettings.Bounds bounds,
       ResultIndex index,
       ActorRef<Recovered> recovered) {
-    super(persistenceId,
-        SupervisorStrategy.restartWithBackoff(settings.minBackoff(), settings.maxBackoff(), settings.randomFactor())
+    super(
+        persistenceId,
+        SupervisorStrategy.restartWithBackoff(
+                settings.minBackoff(), settings.maxBackoff(), settings.randomFactor())
             .withLoggingEnabled(false)); // the signal handler says why, once, in words
     this.context = context;
     this.settings = settings;
@@ -112,7 +127,8 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    return RetentionCriteria.snapshotEvery(bounds.snapshotEvery(), bounds.keepSnapshots()).withDeleteEventsOnSnapshot();
+    return RetentionCriteria.snapshotEvery(bounds.snapshotEvery(), bounds.keepSnapshots())
+        .withDeleteEventsOnSnapshot();
   }
 
   @Override
@@ -125,7 +141,8 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
 
       @Override
       public ResultStoreState fromJournal(Object from) {
-        return ResultStoreState.fromSnapshot(((Snapshot) from).entries(), bounds.maxEntries(), bounds.maxBytes());
+        return ResultStoreState.fromSnapshot(
+            ((Snapshot) from).entries(), bounds.maxEntries(), bounds.maxBytes());
       }
     };
   }
@@ -151,7 +168,8 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
     long bytes = 0;
     for (int i = 0; i < fresh.size(); i++) {
       long size = fresh.get(i).bytes().length;
-      if (i > from && (i - from == bounds.resultsPerEvent() || bytes + size > bounds.eventMaxBytes())) {
+      if (i > from
+          && (i - from == bounds.resultsPerEvent() || bytes + size > bounds.eventMaxBytes())) {
         events.add(new StoredBatch(List.copyOf(fresh.subList(from, i))));
         from = i;
         bytes = 0;
@@ -159,22 +177,29 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
       bytes += size;
     }
     events.add(new StoredBatch(List.copyOf(fresh.subList(from, fresh.size()))));
-    return Effect().persist(events).thenRun(s -> {
-      s.confirm(fresh);
-      write.replyTo().tell(new Written(fresh.size()));
-    });
+    return Effect()
+        .persist(events)
+        .thenRun(
+            s -> {
+              s.confirm(fresh);
+              write.replyTo().tell(new Written(fresh.size()));
+            });
   }
 
   @Override
   public EventHandler<ResultStoreState, StoreEvent> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
-        .onEvent(StoredBatch.class, (state, batch) -> {
-          for (StoredResult result : batch.results()) {
-            state = state.add(result);
-          }
-          return state;
-        })
-        .onEvent(StoredResult.class, ResultStoreState::add) // a journal written by an earlier version
+    return newEventHandlerBuilder()
+        .forAnyState()
+        .onEvent(
+            StoredBatch.class,
+            (state, batch) -> {
+              for (StoredResult result : batch.results()) {
+                state = state.add(result);
+              }
+              return state;
+            })
+        .onEvent(
+            StoredResult.class, ResultStoreState::add) // a journal written by an earlier version
         .build();
   }
 
@@ -182,24 +207,63 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
   public SignalHandler<ResultStoreState> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::onRecovered)
-        .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(
-            "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
-            persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
-            text(settings.minBackoff()), text(settings.maxBackoff())))
-        .onSignal(JournalPersistFailed.class, (state, failed) -> context.getLog().error(
-            "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
-                + "retrying with backoff ({} to {})",
-            persistenceId().id(), settings.database(), describe(failed.getFailure()), settings.remedy(),
-            text(settings.minBackoff()), text(settings.maxBackoff())))
-        .onSignal(SnapshotFailed.class, (state, failed) -> context.getLog().warn(
-            "Result store {} could not save a snapshot in {}: {}; its events stay in the journal until the next one",
-            persistenceId().id(), settings.database(), describe(failed.getFailure())))
-        .onSignal(DeleteEventsFailed.class, (state, failed) -> context.getLog().warn(
-            "Result store {} could not delete old events in {}: {}", persistenceId().id(), settings.database(),
-            describe(failed.getFailure())))
-        .onSignal(DeleteSnapshotsFailed.class, (state, failed) -> context.getLog().warn(
-            "Result store {} could not delete old snapshots in {}: {}", persistenceId().id(), settings.database(),
-            describe(failed.getFailure())))
+        .onSignal(
+            RecoveryFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .error(
+                        "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
+                        persistenceId().id(),
+                        settings.database(),
+                        describe(failed.getFailure()),
+                        settings.remedy(),
+                        text(settings.minBackoff()),
+                        text(settings.maxBackoff())))
+        .onSignal(
+            JournalPersistFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .error(
+                        "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
+                            + "retrying with backoff ({} to {})",
+                        persistenceId().id(),
+                        settings.database(),
+                        describe(failed.getFailure()),
+                        settings.remedy(),
+                        text(settings.minBackoff()),
+                        text(settings.maxBackoff())))
+        .onSignal(
+            SnapshotFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "Result store {} could not save a snapshot in {}: {}; its events stay in the journal until the next one",
+                        persistenceId().id(),
+                        settings.database(),
+                        describe(failed.getFailure())))
+        .onSignal(
+            DeleteEventsFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "Result store {} could not delete old events in {}: {}",
+                        persistenceId().id(),
+                        settings.database(),
+                        describe(failed.getFailure())))
+        .onSignal(
+            DeleteSnapshotsFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "Result store {} could not delete old snapshots in {}: {}",
+                        persistenceId().id(),
+                        settings.database(),
+                        describe(failed.getFailure())))
         .build();
   }
 
@@ -207,8 +271,15 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
     state.goLive();
     index.publish(state);
     long millis = (System.nanoTime() - startedAt) / 1_000_000;
-    context.getLog().info("Result store {} recovered {} entries ({} bytes) from {} in {} ms",
-        persistenceId().id(), state.size(), state.bytes(), settings.database(), millis);
+    context
+        .getLog()
+        .info(
+            "Result store {} recovered {} entries ({} bytes) from {} in {} ms",
+            persistenceId().id(),
+            state.size(),
+            state.bytes(),
+            settings.database(),
+            millis);
     recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
   }
 
@@ -231,7 +302,8 @@ public final class ResultStore extends EventSourcedBehavior<ResultStore.Command,
       }
       String message = cause.getMessage() == null ? "" : cause.getMessage();
       int newline = message.indexOf('\n');
-      text.append(cause.getClass().getSimpleName()).append(": ")
+      text.append(cause.getClass().getSimpleName())
+          .append(": ")
           .append(newline < 0 ? message : message.substring(0, newline));
     }
     return text.toString();

@@ -6,18 +6,21 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The result store's state: a map of stored results bounded by count and by bytes, mutated only by the store actor
- * (its event handler), read by flows of the same node at any time through {@link ResultIndex}.
+ * The result store's state: a map of stored results bounded by count and by bytes, mutated only by
+ * the store actor (its event handler), read by flows of the same node at any time through {@link
+ * ResultIndex}.
  *
- * <p>Eviction is an approximate LRU, the "second chance" (CLOCK) scheme: entries queue in the order they were
- * stored; when the map is over a bound the oldest goes, unless it was read since it was last looked at, in which case
- * it moves to the back once. Reads only set a flag, so that a flow never takes a lock to read. The read flags are
- * not journaled: after a restart the order is the stored order of the snapshot and the events replayed after it.
- * An evicted result is simply computed again when asked for.
+ * <p>Eviction is an approximate LRU, the "second chance" (CLOCK) scheme: entries queue in the order
+ * they were stored; when the map is over a bound the oldest goes, unless it was read since it was
+ * last looked at, in which case it moves to the back once. Reads only set a flag, so that a flow
+ * never takes a lock to read. The read flags are not journaled: after a restart the order is the
+ * stored order of the snapshot and the events replayed after it. An evicted result is simply
+ * computed again when asked for.
  *
- * <p>What a reader must not miss: the store applies an event to this state <em>before</em> the journal confirms it
- * (Pekko applies events first), so an entry added while running is {@code confirmed} only once its write succeeded;
- * {@link ResultIndex#lookup} serves confirmed entries only. Entries replayed at recovery are confirmed.
+ * <p>What a reader must not miss: the store applies an event to this state <em>before</em> the
+ * journal confirms it (Pekko applies events first), so an entry added while running is {@code
+ * confirmed} only once its write succeeded; {@link ResultIndex#lookup} serves confirmed entries
+ * only. Entries replayed at recovery are confirmed.
  */
 final class ResultStoreState {
 
@@ -25,10 +28,13 @@ final class ResultStoreState {
   static final class Entry {
     final StoredResult result;
     final long weight;
+
     /** The journal confirmed the write (or the entry was replayed from it). */
     volatile boolean confirmed;
+
     /** Read since the eviction hand last passed it. */
     volatile boolean referenced;
+
     /** Evicted or replaced: the eviction queue skips it. Store thread only. */
     boolean removed;
 
@@ -42,24 +48,30 @@ final class ResultStoreState {
   private final int maxEntries;
   private final long maxBytes;
   private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+
   /** Oldest first; may hold removed entries (replaced keys), skipped when reached. */
   private final ArrayDeque<Entry> order = new ArrayDeque<>();
+
   private long bytes;
   private long evicted;
-  /** False while the store recovers: what is added then comes from the journal, so it is confirmed. */
+
+  /**
+   * False while the store recovers: what is added then comes from the journal, so it is confirmed.
+   */
   private boolean live;
 
   ResultStoreState(int maxEntries, long maxBytes) {
     if (maxEntries < 1 || maxBytes < 1) {
-      throw new IllegalArgumentException("the result store needs max-entries >= 1 and max-bytes >= 1");
+      throw new IllegalArgumentException(
+          "the result store needs max-entries >= 1 and max-bytes >= 1");
     }
     this.maxEntries = maxEntries;
     this.maxBytes = maxBytes;
   }
 
   /**
-   * Applies the event "result stored": makes room (evicting older entries, never the new one), then adds or replaces
-   * the entry. A result heavier than max-bytes on its own is not held at all.
+   * Applies the event "result stored": makes room (evicting older entries, never the new one), then
+   * adds or replaces the entry. A result heavier than max-bytes on its own is not held at all.
    */
   ResultStoreState add(StoredResult result) {
     Entry entry = new Entry(result, !live);
@@ -87,7 +99,8 @@ final class ResultStoreState {
         continue;
       }
       if (oldest.referenced) {
-        oldest.referenced = false; // read lately: a second chance; the flag is gone when the hand comes round again
+        oldest.referenced =
+            false; // read lately: a second chance; the flag is gone when the hand comes round again
         order.addLast(oldest);
         continue;
       }
@@ -101,7 +114,10 @@ final class ResultStoreState {
     }
   }
 
-  /** Marks these results written, after the journal confirmed them; a result evicted or replaced meanwhile is skipped. */
+  /**
+   * Marks these results written, after the journal confirmed them; a result evicted or replaced
+   * meanwhile is skipped.
+   */
   void confirm(List<StoredResult> written) {
     for (StoredResult result : written) {
       Entry entry = entries.get(result.key());
@@ -145,7 +161,9 @@ final class ResultStoreState {
     return list;
   }
 
-  /** A state holding a snapshot's entries (all confirmed: they were read from the snapshot store). */
+  /**
+   * A state holding a snapshot's entries (all confirmed: they were read from the snapshot store).
+   */
   static ResultStoreState fromSnapshot(List<StoredResult> snapshot, int maxEntries, long maxBytes) {
     ResultStoreState state = new ResultStoreState(maxEntries, maxBytes);
     snapshot.forEach(state::add);
@@ -160,7 +178,10 @@ final class ResultStoreState {
     return bytes;
   }
 
-  /** Entries evicted by this incarnation of the state (not journaled: recounted from zero after a restart). */
+  /**
+   * Entries evicted by this incarnation of the state (not journaled: recounted from zero after a
+   * restart).
+   */
   long evicted() {
     return evicted;
   }

@@ -14,22 +14,26 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * The group-commit front of a {@link ResultStore}: at most one write is in flight; results that arrive meanwhile are
- * written together as the next one (up to {@code max-batch} results or {@code max-batch-bytes}). So the store's
- * throughput is its batch size over its write latency, not one journal write per task, and a lone result is still
- * written at once (no timer).
+ * The group-commit front of a {@link ResultStore}: at most one write is in flight; results that
+ * arrive meanwhile are written together as the next one (up to {@code max-batch} results or {@code
+ * max-batch-bytes}). So the store's throughput is its batch size over its write latency, not one
+ * journal write per task, and a lone result is still written at once (no timer).
  *
- * <p>Each {@link Put} is acknowledged to its sender with {@link Stored} only after the journal confirmed it. A write
- * the store does not confirm within {@code write-timeout} (the database is down, the store restarting with backoff)
- * is sent again every {@code retry-interval} until it is; the store skips what it holds already. Results keep
- * arriving meanwhile and wait, unacknowledged.
+ * <p>Each {@link Put} is acknowledged to its sender with {@link Stored} only after the journal
+ * confirmed it. A write the store does not confirm within {@code write-timeout} (the database is
+ * down, the store restarting with backoff) is sent again every {@code retry-interval} until it is;
+ * the store skips what it holds already. Results keep arriving meanwhile and wait, unacknowledged.
  */
 public final class ResultWriter {
 
   public interface Command {}
 
-  /** Store {@code result}; {@code replyTo} gets {@code token} in a {@link Stored} once it is in the journal. */
-  public record Put(StoredResult result, ActorRef<Stored> replyTo, long token) implements Command, CborSerializable {}
+  /**
+   * Store {@code result}; {@code replyTo} gets {@code token} in a {@link Stored} once it is in the
+   * journal.
+   */
+  public record Put(StoredResult result, ActorRef<Stored> replyTo, long token)
+      implements Command, CborSerializable {}
 
   /** These puts of the receiver are stored (one message per receiver and write). */
   public record Stored(List<Long> tokens) implements CborSerializable {}
@@ -46,19 +50,30 @@ public final class ResultWriter {
    * @param failedWrites writes that timed out or failed and were sent again
    */
   public record Stats(
-      long writes, long results, int largestBatch, long meanWriteMicros, long maxWriteMicros, int waiting,
-      long failedWrites) implements CborSerializable {}
+      long writes,
+      long results,
+      int largestBatch,
+      long meanWriteMicros,
+      long maxWriteMicros,
+      int waiting,
+      long failedWrites)
+      implements CborSerializable {}
 
-  private record WriteDone(long attempt, int stored) implements Command, NoSerializationVerificationNeeded {}
+  private record WriteDone(long attempt, int stored)
+      implements Command, NoSerializationVerificationNeeded {}
 
   /** Carries the ask's failure (a timeout, or the store's): local only. */
-  private record WriteFailed(long attempt, Throwable cause) implements Command, NoSerializationVerificationNeeded {}
+  private record WriteFailed(long attempt, Throwable cause)
+      implements Command, NoSerializationVerificationNeeded {}
 
   private enum Retry implements Command, NoSerializationVerificationNeeded {
     INSTANCE
   }
 
-  /** While writes keep failing, the ERROR line repeats this often, saying how long and how much waits. */
+  /**
+   * While writes keep failing, the ERROR line repeats this often, saying how long and how much
+   * waits.
+   */
   private static final Duration REPEAT_ERROR = Duration.ofSeconds(30);
 
   private final ActorContext<Command> context;
@@ -79,11 +94,15 @@ public final class ResultWriter {
   private long maxWriteNanos;
   private long failedWrites;
 
-  public static Behavior<Command> create(ActorRef<ResultStore.Command> store, String storeName, StoreSettings settings) {
-    return Behaviors.setup(context -> {
-      context.setLoggerName(ResultWriter.class); // not a Pekko logger, which the node's logback keeps at WARN
-      return Behaviors.withTimers(timers -> new ResultWriter(context, timers, store, storeName, settings).running());
-    });
+  public static Behavior<Command> create(
+      ActorRef<ResultStore.Command> store, String storeName, StoreSettings settings) {
+    return Behaviors.setup(
+        context -> {
+          context.setLoggerName(
+              ResultWriter.class); // not a Pekko logger, which the node's logback keeps at WARN
+          return Behaviors.withTimers(
+              timers -> new ResultWriter(context, timers, store, storeName, settings).running());
+        });
   }
 
   private ResultWriter(
@@ -144,9 +163,10 @@ public final class ResultWriter {
         store,
         settings.writeTimeout(),
         replyTo -> new ResultStore.Write(entries, replyTo),
-        (written, failure) -> written != null
-            ? new WriteDone(thisAttempt, written.stored())
-            : new WriteFailed(thisAttempt, failure));
+        (written, failure) ->
+            written != null
+                ? new WriteDone(thisAttempt, written.stored())
+                : new WriteFailed(thisAttempt, failure));
   }
 
   private Behavior<Command> onWriteDone(WriteDone done) {
@@ -160,8 +180,14 @@ public final class ResultWriter {
     totalWriteNanos += took;
     maxWriteNanos = Math.max(maxWriteNanos, took);
     if (failingSince != 0) {
-      context.getLog().info("Result store {} confirms writes again after {} s; {} result(s) written, {} waiting",
-          storeName, (System.nanoTime() - failingSince) / 1_000_000_000, inFlight.size(), queued.size());
+      context
+          .getLog()
+          .info(
+              "Result store {} confirms writes again after {} s; {} result(s) written, {} waiting",
+              storeName,
+              (System.nanoTime() - failingSince) / 1_000_000_000,
+              inFlight.size(),
+              queued.size());
       failingSince = 0;
       lastErrorAt = 0;
     }
@@ -188,11 +214,18 @@ public final class ResultWriter {
     }
     if (lastErrorAt == 0 || now - lastErrorAt >= REPEAT_ERROR.toNanos()) {
       lastErrorAt = now;
-      context.getLog().error(
-          "Result store {} has not confirmed a write for {} s ({}; database {}): {} result(s) wait and are not "
-              + "acknowledged. {}. Sending the write again every {}; nothing is lost meanwhile",
-          storeName, (now - failingSince) / 1_000_000_000, ResultStore.describe(failed.cause()), settings.database(),
-          inFlight.size() + queued.size(), settings.remedy(), ResultStore.text(settings.retryInterval()));
+      context
+          .getLog()
+          .error(
+              "Result store {} has not confirmed a write for {} s ({}; database {}): {} result(s) wait and are not "
+                  + "acknowledged. {}. Sending the write again every {}; nothing is lost meanwhile",
+              storeName,
+              (now - failingSince) / 1_000_000_000,
+              ResultStore.describe(failed.cause()),
+              settings.database(),
+              inFlight.size() + queued.size(),
+              settings.remedy(),
+              ResultStore.text(settings.retryInterval()));
     }
     timers.startSingleTimer(Retry.INSTANCE, settings.retryInterval());
     return Behaviors.same();
@@ -206,9 +239,17 @@ public final class ResultWriter {
   }
 
   private Behavior<Command> onGetStats(GetStats request) {
-    request.replyTo().tell(new Stats(writes, results, largestBatch,
-        writes == 0 ? 0 : totalWriteNanos / writes / 1000, maxWriteNanos / 1000,
-        (inFlight == null ? 0 : inFlight.size()) + queued.size(), failedWrites));
+    request
+        .replyTo()
+        .tell(
+            new Stats(
+                writes,
+                results,
+                largestBatch,
+                writes == 0 ? 0 : totalWriteNanos / writes / 1000,
+                maxWriteNanos / 1000,
+                (inFlight == null ? 0 : inFlight.size()) + queued.size(),
+                failedWrites));
     return Behaviors.same();
   }
 }

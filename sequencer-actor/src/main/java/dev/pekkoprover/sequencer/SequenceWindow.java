@@ -4,25 +4,30 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 
 /**
- * The values of a flow's pending tasks by sequence number: numbers are handed out in order by {@link #add}, removed
- * in any order, and the window keeps only the span from the oldest one still present to the newest, in one array.
- * A pending task costs one array slot (4 bytes with compressed references) instead of a hash map's node and table
- * share (about 40 bytes): at a million pending tasks that is the difference between a flow fitting a 512 MB heap
- * beside its queue or not. Not thread-safe (an actor's state).
+ * The values of a flow's pending tasks by sequence number: numbers are handed out in order by
+ * {@link #add}, removed in any order, and the window keeps only the span from the oldest one still
+ * present to the newest, in one array. A pending task costs one array slot (4 bytes with compressed
+ * references) instead of a hash map's node and table share (about 40 bytes): at a million pending
+ * tasks that is the difference between a flow fitting a 512 MB heap beside its queue or not. Not
+ * thread-safe (an actor's state).
  *
- * <p>The cost to know: the span, not the count, sets the size. One task that stays pending while many later ones
- * come and go keeps their slots (empty, 4 bytes each) until it is removed.
+ * <p>The cost to know: the span, not the count, sets the size. One task that stays pending while
+ * many later ones come and go keeps their slots (empty, 4 bytes each) until it is removed.
  */
 final class SequenceWindow<T> {
   private static final int MIN_CAPACITY = 16;
 
   private Object[] slots = new Object[MIN_CAPACITY];
+
   /** Sequence number of {@code slots[0]}. */
   private long base = 1;
+
   /** First slot that may hold a value; every slot before it is empty. */
   private int head;
+
   /** One past the last slot handed out. */
   private int tail;
+
   private int size;
 
   /** Stores {@code value} under the next sequence number (1, 2, ...) and returns that number. */
@@ -45,7 +50,10 @@ final class SequenceWindow<T> {
     return index < head || index >= tail ? null : (T) slots[(int) index];
   }
 
-  /** The value stored under {@code sequence} and removes it; null when there is none (never added, or removed). */
+  /**
+   * The value stored under {@code sequence} and removes it; null when there is none (never added,
+   * or removed).
+   */
   @SuppressWarnings("unchecked")
   T remove(long sequence) {
     long index = sequence - base;
@@ -94,7 +102,10 @@ final class SequenceWindow<T> {
     return slots.length;
   }
 
-  /** Full at the end: slides the live span to the front, into an array sized for it (grown or shrunk). */
+  /**
+   * Full at the end: slides the live span to the front, into an array sized for it (grown or
+   * shrunk).
+   */
   private void makeRoom() {
     int span = tail - head;
     int capacity = slots.length;

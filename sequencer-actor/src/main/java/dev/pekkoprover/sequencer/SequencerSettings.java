@@ -4,23 +4,27 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /**
- * {@code prover.sequencer}: the timings and bounds of flows, of start-up and of the registration loop, read once when
- * the sequencer starts (defaults, and why each, in this module's {@code reference.conf}).
+ * {@code prover.sequencer}: the timings and bounds of flows, of start-up and of the registration
+ * loop, read once when the sequencer starts (defaults, and why each, in this module's {@code
+ * reference.conf}).
  *
- * @param resendAfter a task whose outcome has not come back this long after it was sent is asked about ({@code
- *     CheckHeld}); zero never asks (one JVM, where nothing is lost)
- * @param resendBackoffMax later checks of the same task wait 2x, 4x ... resendAfter, at most this many times it
- *     (a factor, at least 1)
+ * @param resendAfter a task whose outcome has not come back this long after it was sent is asked
+ *     about ({@code CheckHeld}); zero never asks (one JVM, where nothing is lost)
+ * @param resendBackoffMax later checks of the same task wait 2x, 4x ... resendAfter, at most this
+ *     many times it (a factor, at least 1)
  * @param checkIdsPerMessage task ids in one {@code CheckHeld} at most
- * @param checkIdsPerTick task ids a flow asks about per check tick at most; the rest stay due for the next ticks
+ * @param checkIdsPerTick task ids a flow asks about per check tick at most; the rest stay due for
+ *     the next ticks
  * @param checkTickMin the check tick comes every resendAfter / 4, but not more often than this
  * @param lossCheckInterval after a queue node was lost, queued tasks are asked about this often ...
  * @param lossCheckWindow ... for this long
- * @param registrationCheckInterval how often the registration loop asks whether the queue still holds its task;
- *     zero never asks
- * @param registrationRetry how long the registration loop waits to offer again after its task failed for good
+ * @param registrationCheckInterval how often the registration loop asks whether the queue still
+ *     holds its task; zero never asks
+ * @param registrationRetry how long the registration loop waits to offer again after its task
+ *     failed for good
  * @param startupRetry how long to wait before compiling the circuits again after compilation failed
- * @param startupMaxWaiting requests (flows, stored-flow questions) held while start-up runs; a flow beyond fails
+ * @param startupMaxWaiting requests (flows, stored-flow questions) held while start-up runs; a flow
+ *     beyond fails
  * @param progressTimeout how long a status request waits for the running flows' progress
  * @param storeStatsTimeout how long a store-statistics request waits for the result store's writer
  */
@@ -55,7 +59,10 @@ public record SequencerSettings(
     requireAtLeastOne("startup-max-waiting", startupMaxWaiting);
   }
 
-  /** Reads {@code prover.sequencer} of a node's configuration; throws naming the setting when one is out of range. */
+  /**
+   * Reads {@code prover.sequencer} of a node's configuration; throws naming the setting when one is
+   * out of range.
+   */
   public static SequencerSettings fromConfig(Config root) {
     Config config = root.getConfig("prover.sequencer");
     return new SequencerSettings(
@@ -76,12 +83,26 @@ public record SequencerSettings(
 
   /** These settings with another {@code resend-after}. */
   public SequencerSettings withResendAfter(Duration value) {
-    return new SequencerSettings(value, resendBackoffMax, checkIdsPerMessage, checkIdsPerTick, checkTickMin,
-        lossCheckInterval, lossCheckWindow, registrationCheckInterval, registrationRetry, startupRetry,
-        startupMaxWaiting, progressTimeout, storeStatsTimeout);
+    return new SequencerSettings(
+        value,
+        resendBackoffMax,
+        checkIdsPerMessage,
+        checkIdsPerTick,
+        checkTickMin,
+        lossCheckInterval,
+        lossCheckWindow,
+        registrationCheckInterval,
+        registrationRetry,
+        startupRetry,
+        startupMaxWaiting,
+        progressTimeout,
+        storeStatsTimeout);
   }
 
-  /** How often a flow looks for overdue tasks: a quarter of resend-after, at least {@code check-tick-min}. */
+  /**
+   * How often a flow looks for overdue tasks: a quarter of resend-after, at least {@code
+   * check-tick-min}.
+   */
   Duration checkTick() {
     Duration every = resendAfter.dividedBy(4);
     return every.compareTo(checkTickMin) < 0 ? checkTickMin : every;
@@ -89,19 +110,22 @@ public record SequencerSettings(
 
   private static void requireNotNegative(String name, Duration value) {
     if (value == null || value.isNegative()) {
-      throw new IllegalArgumentException("prover.sequencer." + name + " must be zero or more, was " + value);
+      throw new IllegalArgumentException(
+          "prover.sequencer." + name + " must be zero or more, was " + value);
     }
   }
 
   private static void requirePositive(String name, Duration value) {
     if (value == null || value.isNegative() || value.isZero()) {
-      throw new IllegalArgumentException("prover.sequencer." + name + " must be positive, was " + value);
+      throw new IllegalArgumentException(
+          "prover.sequencer." + name + " must be positive, was " + value);
     }
   }
 
   private static void requireAtLeastOne(String name, int value) {
     if (value < 1) {
-      throw new IllegalArgumentException("prover.sequencer." + name + " must be at least 1, was " + value);
+      throw new IllegalArgumentException(
+          "prover.sequencer." + name + " must be at least 1, was " + value);
     }
   }
 }

@@ -11,17 +11,21 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.slf4j.Logger;
 
 /**
- * The sequencer's two durable stores ({@code prover.persistence.enabled}), spawned as its children so that they move
- * with it when it is a cluster singleton: the task results by content key, which its flows read and write ({@link
- * FlowRunner.Durable}), and the outcomes of completed flows by the flow's name. Holds the sequencer's side of both:
- * which have recovered, and the named outcomes being written. Used by the sequencer's actor only, not thread-safe.
+ * The sequencer's two durable stores ({@code prover.persistence.enabled}), spawned as its children
+ * so that they move with it when it is a cluster singleton: the task results by content key, which
+ * its flows read and write ({@link FlowRunner.Durable}), and the outcomes of completed flows by the
+ * flow's name. Holds the sequencer's side of both: which have recovered, and the named outcomes
+ * being written. Used by the sequencer's actor only, not thread-safe.
  *
- * <p>What a reader must not miss: outcomes are stored under {@code "<name> @<parameters digest>"}, so a flow name
- * proven under other registration parameters runs again; the digest is known only once circuits are compiled
- * ({@link #durableUnder}), and no flow runs before.
+ * <p>What a reader must not miss: outcomes are stored under {@code "<name> @<parameters digest>"},
+ * so a flow name proven under other registration parameters runs again; the digest is known only
+ * once circuits are compiled ({@link #durableUnder}), and no flow runs before.
  */
 final class SequencerStores {
-  /** A completed flow whose outcome is being written; told to its requester when the store confirms it. */
+  /**
+   * A completed flow whose outcome is being written; told to its requester when the store confirms
+   * it.
+   */
   private record Storing(ActorRef<FlowResult> requester, FlowResult.Completed completed) {}
 
   private static final int STORES = 2;
@@ -34,8 +38,10 @@ final class SequencerStores {
   private final ActorRef<ResultWriter.Stored> outcomeStored;
   private final ContentKeys keys;
   private final Logger log;
+
   /** Stores that have recovered at least once, by persistence id. */
   private final Set<String> recovered = new LinkedHashSet<>();
+
   private final Map<Long, Storing> storing = new HashMap<>();
   private long storeToken;
   private String outcomeSuffix = "";
@@ -53,21 +59,32 @@ final class SequencerStores {
       ActorRef<ResultWriter.Stored> outcomeStored) {
     this.settings = settings;
     this.results = new ResultIndex();
-    ActorRef<ResultStore.Command> resultStore = context.spawn(ResultStore.create(
-        settings.resultsId(), settings, settings.results(), results, recovered), "result-store");
-    this.resultWriter = context.spawn(
-        ResultWriter.create(resultStore, settings.resultsId(), settings), "result-writer");
+    ActorRef<ResultStore.Command> resultStore =
+        context.spawn(
+            ResultStore.create(
+                settings.resultsId(), settings, settings.results(), results, recovered),
+            "result-store");
+    this.resultWriter =
+        context.spawn(
+            ResultWriter.create(resultStore, settings.resultsId(), settings), "result-writer");
     this.flowOutcomes = new ResultIndex();
-    ActorRef<ResultStore.Command> outcomeStore = context.spawn(ResultStore.create(
-        settings.flowsId(), settings, settings.flows(), flowOutcomes, recovered), "flow-outcome-store");
-    this.outcomeWriter = context.spawn(
-        ResultWriter.create(outcomeStore, settings.flowsId(), settings), "flow-outcome-writer");
+    ActorRef<ResultStore.Command> outcomeStore =
+        context.spawn(
+            ResultStore.create(
+                settings.flowsId(), settings, settings.flows(), flowOutcomes, recovered),
+            "flow-outcome-store");
+    this.outcomeWriter =
+        context.spawn(
+            ResultWriter.create(outcomeStore, settings.flowsId(), settings), "flow-outcome-writer");
     this.outcomeStored = outcomeStored;
     this.keys = new ContentKeys(context.getSystem());
     this.log = context.getLog();
   }
 
-  /** A store has recovered; true the first time for that store (a store restarted after a journal failure: false). */
+  /**
+   * A store has recovered; true the first time for that store (a store restarted after a journal
+   * failure: false).
+   */
   boolean recovered(String persistenceId) {
     return recovered.add(persistenceId);
   }
@@ -77,24 +94,33 @@ final class SequencerStores {
   }
 
   /**
-   * What flows need to read and write results under these registration parameters; outcomes are kept under them
-   * from now on. Throws IllegalStateException when the parameters cannot be serialised (no digest, so no key).
+   * What flows need to read and write results under these registration parameters; outcomes are
+   * kept under them from now on. Throws IllegalStateException when the parameters cannot be
+   * serialised (no digest, so no key).
    */
   FlowRunner.Durable durableUnder(Object parameters) {
     String digest;
     try {
       digest = keys.digest(parameters);
     } catch (RuntimeException e) {
-      throw new IllegalStateException("the registration parameters cannot be serialised, so results cannot be "
-          + "stored under them: " + e, e);
+      throw new IllegalStateException(
+          "the registration parameters cannot be serialised, so results cannot be "
+              + "stored under them: "
+              + e,
+          e);
     }
     outcomeSuffix = " @" + digest.substring(0, 16);
     return new FlowRunner.Durable(results, resultWriter, digest);
   }
 
-  /** For the start-up line: {@code "N stored result(s) and M stored flow outcome(s) in <database>"}. */
+  /**
+   * For the start-up line: {@code "N stored result(s) and M stored flow outcome(s) in <database>"}.
+   */
   String describe() {
-    return results.size() + " stored result(s) and " + flowOutcomes.size() + " stored flow outcome(s) in "
+    return results.size()
+        + " stored result(s) and "
+        + flowOutcomes.size()
+        + " stored flow outcome(s) in "
         + settings.database();
   }
 
@@ -107,9 +133,9 @@ final class SequencerStores {
   }
 
   /**
-   * The answer to a run of flow {@code name} (as flow {@code flowId}) from its stored outcome ({@link
-   * FlowResult.Completed#restored}); null when there is none or it no longer deserialises (logged: the flow then
-   * runs again).
+   * The answer to a run of flow {@code name} (as flow {@code flowId}) from its stored outcome
+   * ({@link FlowResult.Completed#restored}); null when there is none or it no longer deserialises
+   * (logged: the flow then runs again).
    */
   FlowResult.Completed restore(String flowId, String name) {
     StoredResult stored = flowOutcomes.lookup(name + outcomeSuffix);
@@ -117,9 +143,13 @@ final class SequencerStores {
       return null;
     }
     try {
-      return new FlowResult.Completed(flowId, keys.fromStored(stored), FlowResult.FlowStats.NONE, true);
+      return new FlowResult.Completed(
+          flowId, keys.fromStored(stored), FlowResult.FlowStats.NONE, true);
     } catch (RuntimeException e) {
-      log.warn("The stored outcome of flow {} does not deserialise ({}): running it again", name, e.toString());
+      log.warn(
+          "The stored outcome of flow {} does not deserialise ({}): running it again",
+          name,
+          e.toString());
       return null;
     }
   }
@@ -136,17 +166,19 @@ final class SequencerStores {
   }
 
   /**
-   * Writes a completed flow's outcome under its name; {@link #outcomesStored} tells {@code requester} (may be null)
-   * once written. False, with a WARN, when the result cannot be serialised: nothing is stored and the caller tells
-   * the requester at once.
+   * Writes a completed flow's outcome under its name; {@link #outcomesStored} tells {@code
+   * requester} (may be null) once written. False, with a WARN, when the result cannot be
+   * serialised: nothing is stored and the caller tells the requester at once.
    */
   boolean storeOutcome(String name, FlowResult.Completed done, ActorRef<FlowResult> requester) {
     StoredResult stored;
     try {
       stored = keys.toStored(name + outcomeSuffix, "flow", done.result());
     } catch (RuntimeException e) {
-      log.warn("Flow {}'s result cannot be serialised ({}): not stored, so a later run of that name runs again",
-          name, e.toString());
+      log.warn(
+          "Flow {}'s result cannot be serialised ({}): not stored, so a later run of that name runs again",
+          name,
+          e.toString());
       return false;
     }
     long token = ++storeToken;

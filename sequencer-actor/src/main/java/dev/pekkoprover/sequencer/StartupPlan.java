@@ -9,19 +9,22 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * What the sequencer does before anything can be proven: compile the circuits on some worker (an unprepared task
- * type, so any worker, registered or not, can run it) and turn the results into the static parameters every worker
- * receives at registration (the verification keys).
+ * What the sequencer does before anything can be proven: compile the circuits on some worker (an
+ * unprepared task type, so any worker, registered or not, can run it) and turn the results into the
+ * static parameters every worker receives at registration (the verification keys).
  */
 public final class StartupPlan<I, O> {
   private final TaskType<I, O> compileType;
   private final List<I> requests;
   private final Function<List<O>, Object> toRegistration;
 
-  private StartupPlan(TaskType<I, O> compileType, List<I> requests, Function<List<O>, Object> toRegistration) {
+  private StartupPlan(
+      TaskType<I, O> compileType, List<I> requests, Function<List<O>, Object> toRegistration) {
     if (!compileType.isUnprepared()) {
       throw new IllegalArgumentException(
-          "compile task type '" + compileType.name() + "' must be unprepared: workers run it before registration");
+          "compile task type '"
+              + compileType.name()
+              + "' must be unprepared: workers run it before registration");
     }
     this.compileType = compileType;
     this.requests = List.copyOf(requests);
@@ -31,7 +34,8 @@ public final class StartupPlan<I, O> {
   /**
    * @param compileType the unprepared compile task
    * @param requests one compile task per input (run in parallel)
-   * @param toRegistration the registration parameters built from the compile results, in request order
+   * @param toRegistration the registration parameters built from the compile results, in request
+   *     order
    */
   public static <I, O> StartupPlan<I, O> of(
       TaskType<I, O> compileType, List<I> requests, Function<List<O>, Object> toRegistration) {
@@ -43,7 +47,9 @@ public final class StartupPlan<I, O> {
     return new StartupPlan<>(NoCompile.INSTANCE, List.of(), results -> registration);
   }
 
-  /** The "compile-circuits" flow: every compile task in parallel, then the registration parameters. */
+  /**
+   * The "compile-circuits" flow: every compile task in parallel, then the registration parameters.
+   */
   FlowLogic<Object> compileFlow() {
     return (FlowScope<Object> scope) -> {
       if (requests.isEmpty()) {

@@ -4,10 +4,11 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /**
- * {@code prover.persistence}: whether the sequencer keeps task results and flow outcomes durably, in which journal,
- * and the bounds of its two stores. Read once when the sequencer starts.
+ * {@code prover.persistence}: whether the sequencer keeps task results and flow outcomes durably,
+ * in which journal, and the bounds of its two stores. Read once when the sequencer starts.
  *
- * @param database how log lines name the journal's database (the launcher sets it: a file, a JDBC URL)
+ * @param database how log lines name the journal's database (the launcher sets it: a file, a JDBC
+ *     URL)
  * @param remedy what to do when that database cannot be read or written, for the same lines
  */
 public record StoreSettings(
@@ -32,10 +33,16 @@ public record StoreSettings(
    *
    * @param snapshotEvery a snapshot every this many events (journal rows)
    * @param resultsPerEvent results one event holds at most
-   * @param eventMaxBytes serialised result bytes one event holds at most (a single larger result is an event alone)
+   * @param eventMaxBytes serialised result bytes one event holds at most (a single larger result is
+   *     an event alone)
    */
   public record Bounds(
-      int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots, int resultsPerEvent, long eventMaxBytes) {
+      int maxEntries,
+      long maxBytes,
+      int snapshotEvery,
+      int keepSnapshots,
+      int resultsPerEvent,
+      long eventMaxBytes) {
     /** One result per event. */
     public Bounds(int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots) {
       this(maxEntries, maxBytes, snapshotEvery, keepSnapshots, 1, Long.MAX_VALUE);
@@ -59,7 +66,9 @@ public record StoreSettings(
         config.getString("journal-plugin"),
         config.getString("snapshot-plugin"),
         config.getString("id-prefix"),
-        config.getString("database").isEmpty() ? describeJournal(root, config) : config.getString("database"),
+        config.getString("database").isEmpty()
+            ? describeJournal(root, config)
+            : config.getString("database"),
         config.getString("remedy"),
         config.getDuration("write-timeout"),
         config.getDuration("retry-interval"),

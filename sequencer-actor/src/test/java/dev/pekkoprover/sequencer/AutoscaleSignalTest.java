@@ -14,30 +14,46 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The autoscaling signal from a view of the fleet: work in progress counts, classes, shares, means over a window. */
+/**
+ * The autoscaling signal from a view of the fleet: work in progress counts, classes, shares, means
+ * over a window.
+ */
 class AutoscaleSignalTest {
 
   private static final long S = 1_000_000_000L;
 
   private static AutoscaleSettings settings(Map<String, Set<String>> classes) {
-    return new AutoscaleSettings(true, Duration.ofSeconds(10), Duration.ofSeconds(60), Duration.ofSeconds(10),
-        Duration.ofMinutes(5), classes);
+    return new AutoscaleSettings(
+        true,
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(60),
+        Duration.ofSeconds(10),
+        Duration.ofMinutes(5),
+        classes);
   }
 
   private static FleetView.WorkerView worker(String id, int capacity, String... types) {
     List<String> configured = new ArrayList<>(List.of(types));
     configured.add(WorkerRegistrationTask.NAME); // never part of a class
-    return new FleetView.WorkerView(id, "n", "i", WorkerState.READY, List.of(types), configured, capacity, 0, 0, 0,
-        0, 0, true);
+    return new FleetView.WorkerView(
+        id, "n", "i", WorkerState.READY, List.of(types), configured, capacity, 0, 0, 0, 0, 0, true);
   }
 
-  /** A type with this many pending and in flight, and {@code runs} runs of {@code meanSeconds} each. */
-  private static FleetView.TypeView type(long pending, long inFlight, long runs, double meanSeconds) {
-    return new FleetView.TypeView(new QueueStats.TypeStats(pending, inFlight, runs, 0, 0, 0, 0, 0, 0, 0), 1, runs,
-        (long) (runs * meanSeconds * S), 0);
+  /**
+   * A type with this many pending and in flight, and {@code runs} runs of {@code meanSeconds} each.
+   */
+  private static FleetView.TypeView type(
+      long pending, long inFlight, long runs, double meanSeconds) {
+    return new FleetView.TypeView(
+        new QueueStats.TypeStats(pending, inFlight, runs, 0, 0, 0, 0, 0, 0, 0),
+        1,
+        runs,
+        (long) (runs * meanSeconds * S),
+        0);
   }
 
-  private static FleetView view(List<FleetView.WorkerView> workers, Map<String, FleetView.TypeView> types) {
+  private static FleetView view(
+      List<FleetView.WorkerView> workers, Map<String, FleetView.TypeView> types) {
     return new FleetView(workers, types, List.of(), 0, 0, 1, 1);
   }
 
@@ -50,11 +66,22 @@ class AutoscaleSignalTest {
   @Test
   void tasksInFlightCountAsMuchAsPendingOnes() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
-    // every worker busy on a 30 s proof, nothing pending: 4 x 30 = 120 worker-seconds, 2 workers for a 60 s target
-    var demand = byClass(signal.update(view(
-        List.of(worker("w1", 2, "a", "b"), worker("w2", 2, "a", "b")),
-        Map.of("a", type(0, 4, 10, 30.0), "b", type(0, 0, 10, 1.0),
-            WorkerRegistrationTask.NAME, type(1, 0, 2, 100.0))), 0)).get("a+b");
+    // every worker busy on a 30 s proof, nothing pending: 4 x 30 = 120 worker-seconds, 2 workers
+    // for a 60 s target
+    var demand =
+        byClass(
+                signal.update(
+                    view(
+                        List.of(worker("w1", 2, "a", "b"), worker("w2", 2, "a", "b")),
+                        Map.of(
+                            "a",
+                            type(0, 4, 10, 30.0),
+                            "b",
+                            type(0, 0, 10, 1.0),
+                            WorkerRegistrationTask.NAME,
+                            type(1, 0, 2, 100.0))),
+                    0))
+            .get("a+b");
     assertEquals(List.of("a", "b"), demand.types());
     assertEquals(2, demand.workers());
     assertEquals(120.0, demand.outstandingWorkerSeconds(), 1e-6);
@@ -66,11 +93,25 @@ class AutoscaleSignalTest {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
     FleetView.WorkerView good = worker("w1", 2, "a");
     FleetView.WorkerView old = worker("w2", 2, "a");
-    FleetView.WorkerView refused = new FleetView.WorkerView(old.workerId(), old.node(), old.incarnation(),
-        WorkerState.UNPREPARED, List.of(), old.configuredTypes(), old.capacity(), 0, 0, 0, 0, 0, true,
-        "its task catalog differs from this queue's: a version 2 (queue has 1)");
-    var demand = byClass(signal.update(view(List.of(good, refused), Map.of("a", type(0, 2, 10, 30.0))), 0))
-        .get("a");
+    FleetView.WorkerView refused =
+        new FleetView.WorkerView(
+            old.workerId(),
+            old.node(),
+            old.incarnation(),
+            WorkerState.UNPREPARED,
+            List.of(),
+            old.configuredTypes(),
+            old.capacity(),
+            0,
+            0,
+            0,
+            0,
+            0,
+            true,
+            "its task catalog differs from this queue's: a version 2 (queue has 1)");
+    var demand =
+        byClass(signal.update(view(List.of(good, refused), Map.of("a", type(0, 2, 10, 30.0))), 0))
+            .get("a");
     assertEquals(1, demand.workers(), "only the worker that gets work counts");
   }
 
@@ -78,9 +119,13 @@ class AutoscaleSignalTest {
   void eachClassSumsItsTypesAndSharesATypeWithAnotherByCapacity() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of("leaves", Set.of("leaf"))));
     // "leaf" is served by the class "leaves" (capacity 1) and by "leaf+merge" (capacity 3)
-    var demands = byClass(signal.update(view(
-        List.of(worker("w1", 1, "leaf"), worker("w2", 3, "leaf", "merge")),
-        Map.of("leaf", type(100, 0, 50, 2.0), "merge", type(30, 0, 10, 4.0))), 0));
+    var demands =
+        byClass(
+            signal.update(
+                view(
+                    List.of(worker("w1", 1, "leaf"), worker("w2", 3, "leaf", "merge")),
+                    Map.of("leaf", type(100, 0, 50, 2.0), "merge", type(30, 0, 10, 4.0))),
+                0));
     assertEquals(50.0, demands.get("leaves").outstandingWorkerSeconds(), 1e-6);
     assertEquals(1, demands.get("leaves").workersNeeded());
     assertEquals(150.0 + 120.0, demands.get("leaf+merge").outstandingWorkerSeconds(), 1e-6);
@@ -92,7 +137,9 @@ class AutoscaleSignalTest {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
     signal.update(view(List.of(worker("w1", 1, "a")), Map.of("a", type(0, 1, 10, 6.0))), 0);
     // the only worker is gone (scaled to zero, or killed): 600 tasks wait, 6 s each
-    var demand = byClass(signal.update(view(List.of(), Map.of("a", type(600, 0, 10, 6.0))), 10 * S)).get("a");
+    var demand =
+        byClass(signal.update(view(List.of(), Map.of("a", type(600, 0, 10, 6.0))), 10 * S))
+            .get("a");
     assertEquals(0, demand.workers());
     assertEquals(3600.0, demand.outstandingWorkerSeconds(), 1e-6);
     assertEquals(60, demand.workersNeeded());
@@ -101,7 +148,8 @@ class AutoscaleSignalTest {
   @Test
   void aTypeNoWorkerEverServedIsAClassOfItsOwnAtTheAssumedRunTime() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
-    var demand = byClass(signal.update(view(List.of(), Map.of("new", type(12, 0, 0, 0))), 0)).get("new");
+    var demand =
+        byClass(signal.update(view(List.of(), Map.of("new", type(12, 0, 0, 0))), 0)).get("new");
     assertEquals(120.0, demand.outstandingWorkerSeconds(), 1e-6); // 12 x the assumed 10 s
     assertEquals(2, demand.workersNeeded());
   }
@@ -111,18 +159,33 @@ class AutoscaleSignalTest {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
     List<FleetView.WorkerView> one = List.of(worker("w1", 1, "a"));
     signal.update(view(one, Map.of("a", type(0, 0, 100, 1.0))), 0); // 100 runs of 1 s
-    // 10 more runs of 10 s each within the window: the mean of the window is 10 s, not the 1.8 s of all runs
-    FleetView.TypeView later = new FleetView.TypeView(
-        new QueueStats.TypeStats(6, 0, 110, 0, 0, 0, 0, 0, 0, 0), 1, 110, 200 * S, 0);
-    assertEquals(60.0, byClass(signal.update(view(one, Map.of("a", later)), 60 * S)).get("a")
-        .outstandingWorkerSeconds(), 1e-6);
+    // 10 more runs of 10 s each within the window: the mean of the window is 10 s, not the 1.8 s of
+    // all runs
+    FleetView.TypeView later =
+        new FleetView.TypeView(
+            new QueueStats.TypeStats(6, 0, 110, 0, 0, 0, 0, 0, 0, 0), 1, 110, 200 * S, 0);
+    assertEquals(
+        60.0,
+        byClass(signal.update(view(one, Map.of("a", later)), 60 * S))
+            .get("a")
+            .outstandingWorkerSeconds(),
+        1e-6);
     // a window later the only runs in it are none: all runs so far give the mean
-    assertEquals(6 * 200.0 / 110, byClass(signal.update(view(one, Map.of("a", later)), 400 * S)).get("a")
-        .outstandingWorkerSeconds(), 1e-6);
+    assertEquals(
+        6 * 200.0 / 110,
+        byClass(signal.update(view(one, Map.of("a", later)), 400 * S))
+            .get("a")
+            .outstandingWorkerSeconds(),
+        1e-6);
     // the queue's counters went down (its entity started again elsewhere): a fresh window
-    FleetView.TypeView restarted = new FleetView.TypeView(
-        new QueueStats.TypeStats(6, 0, 2, 0, 0, 0, 0, 0, 0, 0), 1, 2, 4 * S, 0);
-    assertEquals(12.0, byClass(signal.update(view(one, Map.of("a", restarted)), 410 * S)).get("a")
-        .outstandingWorkerSeconds(), 1e-6);
+    FleetView.TypeView restarted =
+        new FleetView.TypeView(
+            new QueueStats.TypeStats(6, 0, 2, 0, 0, 0, 0, 0, 0, 0), 1, 2, 4 * S, 0);
+    assertEquals(
+        12.0,
+        byClass(signal.update(view(one, Map.of("a", restarted)), 410 * S))
+            .get("a")
+            .outstandingWorkerSeconds(),
+        1e-6);
   }
 }

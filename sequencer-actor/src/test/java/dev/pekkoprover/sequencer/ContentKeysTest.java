@@ -15,7 +15,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** Content keys: equal inputs, equal keys (maps too, whatever their order); type and parameters are part of it. */
+/**
+ * Content keys: equal inputs, equal keys (maps too, whatever their order); type and parameters are
+ * part of it.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ContentKeysTest {
   private final ActorTestKit testKit = ActorTestKit.create("content-keys", TestConfig.config());
@@ -34,8 +37,12 @@ class ContentKeysTest {
     assertEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, new Num(3, ""), "p"));
     assertTrue(key.startsWith("square/") && key.length() == "square/".length() + 64, key);
     assertNotEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, Num.of(4), "p"));
-    assertNotEquals(key, keys.keyOf(TestTasks.Add.INSTANCE, Num.of(3), "p"), "another type is another task");
-    assertNotEquals(key, keys.keyOf(TestTasks.Square.INSTANCE, Num.of(3), "q"), "other registration parameters");
+    assertNotEquals(
+        key, keys.keyOf(TestTasks.Add.INSTANCE, Num.of(3), "p"), "another type is another task");
+    assertNotEquals(
+        key,
+        keys.keyOf(TestTasks.Square.INSTANCE, Num.of(3), "q"),
+        "other registration parameters");
   }
 
   @Test
@@ -47,7 +54,8 @@ class ContentKeysTest {
     ba.put("b", "2");
     ba.put("a", "1");
     assertEquals(keys.digest(new WithMap(ab)), keys.digest(new WithMap(ba)));
-    assertEquals(keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ab), "p"),
+    assertEquals(
+        keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ab), "p"),
         keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ba), "p"));
   }
 

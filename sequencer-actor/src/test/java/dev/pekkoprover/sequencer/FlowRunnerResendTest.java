@@ -30,8 +30,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.event.Level;
 
 /**
- * A flow sends a task again only when it was lost: overdue tasks are asked about (CheckHeld) and only those the
- * queue no longer holds are re-sent; a lost queue node re-sends every pending task. The queue is a probe.
+ * A flow sends a task again only when it was lost: overdue tasks are asked about (CheckHeld) and
+ * only those the queue no longer holds are re-sent; a lost queue node re-sends every pending task.
+ * The queue is a probe.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -51,7 +52,8 @@ class FlowRunnerResendTest {
   }
 
   private static TaskOutcome.Succeeded success(TaskEnvelope task, long value) {
-    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), RUN, task.taskType(), 1, "w", Num.of(value));
+    return new TaskOutcome.Succeeded(
+        task.taskId(), task.flowId(), RUN, task.taskType(), 1, "w", Num.of(value));
   }
 
   private static List<String> ids(List<TaskEnvelope> tasks) {
@@ -62,30 +64,43 @@ class FlowRunnerResendTest {
   void asksAboutOverdueTasksAndReSendsOnlyThoseTheQueueNoLongerHolds() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("lost", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
-        Duration.ofSeconds(1)));
+    testKit.spawn(
+        FlowRunner.create(
+            "lost",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(2),
+            requester.getRef(),
+            Duration.ofSeconds(1)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = leaves.tasks().get(0);
     TaskEnvelope second = leaves.tasks().get(1);
 
-    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
     assertEquals("square", check.taskType());
-    assertEquals(ids(leaves.tasks()), check.taskIds(), "both leaves are overdue: the flow asks about both");
+    assertEquals(
+        ids(leaves.tasks()), check.taskIds(), "both leaves are overdue: the flow asks about both");
 
-    QueueCommand.Enqueue resent = LoggingTestKit.warn("re-sent 1 task(s) the queue no longer held: lost:2")
-        .expect(testKit.system(), () -> {
-          check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
-          // the same answer twice (two entities, or a repeat) re-sends once
-          check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
-          return queue.expectMessageClass(QueueCommand.Enqueue.class);
-        });
-    assertEquals(List.of(second), resent.tasks(), "only the missing task, with its own id and input");
+    QueueCommand.Enqueue resent =
+        LoggingTestKit.warn("re-sent 1 task(s) the queue no longer held: lost:2")
+            .expect(
+                testKit.system(),
+                () -> {
+                  check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
+                  // the same answer twice (two entities, or a repeat) re-sends once
+                  check.replyTo().tell(new MissingTasks("square", List.of(second.taskId())));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(
+        List.of(second), resent.tasks(), "only the missing task, with its own id and input");
     queue.expectNoMessage(Duration.ofMillis(300));
 
     leaves.replyTo().tell(success(first, 1));
     leaves.replyTo().tell(success(second, 4));
     QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    // an answer naming a task that is no longer pending (its outcome came meanwhile) re-sends nothing
+    // an answer naming a task that is no longer pending (its outcome came meanwhile) re-sends
+    // nothing
     check.replyTo().tell(new MissingTasks("square", List.of(first.taskId(), second.taskId())));
     leaves.replyTo().tell(success(merge.tasks().get(0), 5));
     FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
@@ -98,24 +113,38 @@ class FlowRunnerResendTest {
   void whileTheQueueHoldsEveryOverdueTaskNothingIsReSentAndNothingWarns() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("waiting", RUN, queue.getRef(), sumOfSquares(2), requester.getRef(),
-        Duration.ofMillis(200)));
+    testKit.spawn(
+        FlowRunner.create(
+            "waiting",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(2),
+            requester.getRef(),
+            Duration.ofMillis(200)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
 
-    List<Long> checkedAt = LoggingTestKit.empty().withLogLevel(Level.WARN).withOccurrences(0)
-        .expect(testKit.system(), () -> {
-          List<Long> times = new ArrayList<>();
-          // the queue holds both tasks (they wait behind a long queue): each check is answered with nothing missing
-          for (int i = 0; i < 3; i++) {
-            QueueCommand.CheckHeld check =
-                queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
-            times.add(System.nanoTime());
-            assertEquals(ids(leaves.tasks()), check.taskIds());
-            check.replyTo().tell(new MissingTasks("square", List.of()));
-          }
-          return times;
-        });
-    assertTrue(checkedAt.get(2) - checkedAt.get(1) >= Duration.ofMillis(500).toNanos(),
+    List<Long> checkedAt =
+        LoggingTestKit.empty()
+            .withLogLevel(Level.WARN)
+            .withOccurrences(0)
+            .expect(
+                testKit.system(),
+                () -> {
+                  List<Long> times = new ArrayList<>();
+                  // the queue holds both tasks (they wait behind a long queue): each check is
+                  // answered with nothing missing
+                  for (int i = 0; i < 3; i++) {
+                    QueueCommand.CheckHeld check =
+                        queue.expectMessageClass(
+                            QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+                    times.add(System.nanoTime());
+                    assertEquals(ids(leaves.tasks()), check.taskIds());
+                    check.replyTo().tell(new MissingTasks("square", List.of()));
+                  }
+                  return times;
+                });
+    assertTrue(
+        checkedAt.get(2) - checkedAt.get(1) >= Duration.ofMillis(500).toNanos(),
         "checks back off (200 ms, 400 ms, 800 ms ...)");
 
     leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
@@ -130,15 +159,22 @@ class FlowRunnerResendTest {
   void checksCarryAtMostAThousandIdsEach() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("wide", RUN, queue.getRef(), sumOfSquares(2500), requester.getRef(),
-        Duration.ofMillis(300)));
+    testKit.spawn(
+        FlowRunner.create(
+            "wide",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(2500),
+            requester.getRef(),
+            Duration.ofMillis(300)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(2500, leaves.tasks().size());
 
     Set<String> asked = new HashSet<>();
     List<Integer> sizes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+      QueueCommand.CheckHeld check =
+          queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
       sizes.add(check.taskIds().size());
       asked.addAll(check.taskIds());
     }
@@ -150,23 +186,39 @@ class FlowRunnerResendTest {
   void aLostQueueNodeReSendsEveryPendingTaskAtOnceAndChecksThemSoonAfter() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    ActorRef<FlowRunner.Command> flow = testKit.spawn(FlowRunner.create("moved", RUN, queue.getRef(), sumOfSquares(3),
-        requester.getRef(), Duration.ofSeconds(2)));
+    ActorRef<FlowRunner.Command> flow =
+        testKit.spawn(
+            FlowRunner.create(
+                "moved",
+                RUN,
+                queue.getRef(),
+                sumOfSquares(3),
+                requester.getRef(),
+                Duration.ofSeconds(2)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
     queue.expectNoMessage(Duration.ofMillis(100));
 
     QueueCommand.Enqueue resent =
-        LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-sent 2 pending task(s)")
-            .expect(testKit.system(), () -> {
-              flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
-              return queue.expectMessageClass(QueueCommand.Enqueue.class);
-            });
-    assertEquals(leaves.tasks().subList(1, 3), resent.tasks(), "every pending task, same ids, in one Enqueue");
+        LoggingTestKit.info(
+                "queue node pekko://prover@10.0.0.7:2552 left: re-sent 2 pending task(s)")
+            .expect(
+                testKit.system(),
+                () -> {
+                  flow.tell(
+                      new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(
+        leaves.tasks().subList(1, 3),
+        resent.tasks(),
+        "every pending task, same ids, in one Enqueue");
 
-    // asked about at the next tick (every 500 ms here), not only after resend-after: a re-send that raced with the
+    // asked about at the next tick (every 500 ms here), not only after resend-after: a re-send that
+    // raced with the
     // shard's move to another node may have been lost
-    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(1));
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(1));
     assertEquals(ids(resent.tasks()), check.taskIds());
     check.replyTo().tell(new MissingTasks("square", List.of()));
 
@@ -174,10 +226,15 @@ class FlowRunnerResendTest {
     assertEquals(2, done.stats().resent());
   }
 
-  /** Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success. */
+  /**
+   * Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success.
+   */
   private static FlowResult.Completed finish(
-      TestProbe<QueueCommand> queue, TestProbe<FlowResult> requester, ActorRef<TaskOutcome> replyTo,
-      List<TaskEnvelope> open, int merges) {
+      TestProbe<QueueCommand> queue,
+      TestProbe<FlowResult> requester,
+      ActorRef<TaskOutcome> replyTo,
+      List<TaskEnvelope> open,
+      int merges) {
     open.forEach(task -> replyTo.tell(success(task, 0)));
     int answered = 0;
     while (answered < merges) {
@@ -193,26 +250,48 @@ class FlowRunnerResendTest {
   void afterAQueueNodeLossTheReSentTasksAreAskedAboutEverySecondAndALostReSendIsSentAgain() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    ActorRef<FlowRunner.Command> flow = testKit.spawn(FlowRunner.create("lossy", RUN, queue.getRef(), sumOfSquares(2),
-        requester.getRef(), Duration.ofSeconds(60))); // the cluster's resend-after: ticks every 15 s
+    ActorRef<FlowRunner.Command> flow =
+        testKit.spawn(
+            FlowRunner.create(
+                "lossy",
+                RUN,
+                queue.getRef(),
+                sumOfSquares(2),
+                requester.getRef(),
+                Duration.ofSeconds(60))); // the cluster's resend-after: ticks every 15 s
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 7));
-    assertEquals(ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
-    // that re-send raced with the shard's move and was lost: the question a second later finds it missing
-    QueueCommand.CheckHeld first = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    assertEquals(
+        ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
+    // that re-send raced with the shard's move and was lost: the question a second later finds it
+    // missing
+    QueueCommand.CheckHeld first =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
     assertEquals(ids(leaves.tasks()), first.taskIds());
     first.replyTo().tell(new MissingTasks("square", first.taskIds()));
-    assertEquals(ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
+    assertEquals(
+        ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
     // and it is asked about again a second later, not after the 60 s backoff
-    QueueCommand.CheckHeld second = queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    QueueCommand.CheckHeld second =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
     assertEquals(ids(leaves.tasks()), second.taskIds());
     second.replyTo().tell(new MissingTasks("square", List.of()));
     leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
     leaves.replyTo().tell(success(leaves.tasks().get(1), 4));
-    QueueCommand.Enqueue merge = queue.fishForMessage(Duration.ofSeconds(3), message ->
-        message instanceof QueueCommand.Enqueue ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.continueAndIgnore()).stream()
-        .filter(QueueCommand.Enqueue.class::isInstance).map(QueueCommand.Enqueue.class::cast).findFirst().orElseThrow();
+    QueueCommand.Enqueue merge =
+        queue
+            .fishForMessage(
+                Duration.ofSeconds(3),
+                message ->
+                    message instanceof QueueCommand.Enqueue
+                        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
+                        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                            .continueAndIgnore())
+            .stream()
+            .filter(QueueCommand.Enqueue.class::isInstance)
+            .map(QueueCommand.Enqueue.class::cast)
+            .findFirst()
+            .orElseThrow();
     leaves.replyTo().tell(success(merge.tasks().get(0), 5));
     assertEquals(Num.of(5), requester.expectMessageClass(FlowResult.Completed.class).result());
   }

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The flow actor against a queue played by a probe: batching, eager reduction, duplicates, stale runs, failure. */
+/**
+ * The flow actor against a queue played by a probe: batching, eager reduction, duplicates, stale
+ * runs, failure.
+ */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FlowRunnerTest {
@@ -34,19 +37,22 @@ class FlowRunnerTest {
   }
 
   private FanOutReduce<Num, Num, Pair> sumOfSquares(int leaves) {
-    List<Num> inputs = java.util.stream.LongStream.rangeClosed(1, leaves).mapToObj(Num::of).toList();
+    List<Num> inputs =
+        java.util.stream.LongStream.rangeClosed(1, leaves).mapToObj(Num::of).toList();
     return new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new);
   }
 
   private static TaskOutcome.Succeeded success(TaskEnvelope task, long value, String run) {
-    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), run, task.taskType(), 1, "w", Num.of(value));
+    return new TaskOutcome.Succeeded(
+        task.taskId(), task.flowId(), run, task.taskType(), 1, "w", Num.of(value));
   }
 
   @Test
   void fansOutInOneMessageAndReducesPairsAsSoonAsBothAreDone() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
+    testKit.spawn(
+        FlowRunner.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
 
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(4, leaves.tasks().size(), "all leaves travel in one Enqueue");
@@ -59,16 +65,25 @@ class FlowRunnerTest {
     queue.expectNoMessage(Duration.ofMillis(100));
     leaves.replyTo().tell(success(tasks.get(0), 1, RUN));
     QueueCommand.Enqueue left = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(1), Num.of(4)), left.tasks().get(0).payload(), "0+1 merge as soon as both are in");
+    assertEquals(
+        new Pair(Num.of(1), Num.of(4)),
+        left.tasks().get(0).payload(),
+        "0+1 merge as soon as both are in");
 
     leaves.replyTo().tell(success(tasks.get(3), 16, RUN));
     QueueCommand.Enqueue right = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(9), Num.of(16)), right.tasks().get(0).payload(), "no barrier: 2+3 while 0+1 runs");
+    assertEquals(
+        new Pair(Num.of(9), Num.of(16)),
+        right.tasks().get(0).payload(),
+        "no barrier: 2+3 while 0+1 runs");
 
     leaves.replyTo().tell(success(right.tasks().get(0), 25, RUN));
     leaves.replyTo().tell(success(left.tasks().get(0), 5, RUN));
     QueueCommand.Enqueue root = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(5), Num.of(25)), root.tasks().get(0).payload(), "order kept: left half first");
+    assertEquals(
+        new Pair(Num.of(5), Num.of(25)),
+        root.tasks().get(0).payload(),
+        "order kept: left half first");
     leaves.replyTo().tell(success(root.tasks().get(0), 30, RUN));
 
     FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
@@ -80,7 +95,8 @@ class FlowRunnerTest {
   void dropsDuplicatesAndResultsOfAnotherRun() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+    testKit.spawn(
+        FlowRunner.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = leaves.tasks().get(0);
     TaskEnvelope second = leaves.tasks().get(1);
@@ -90,7 +106,10 @@ class FlowRunnerTest {
     leaves.replyTo().tell(success(first, 1, RUN));
     leaves.replyTo().tell(success(second, 4, RUN));
     QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    assertEquals(new Pair(Num.of(1), Num.of(4)), merge.tasks().get(0).payload(), "the stale 1000 was not used");
+    assertEquals(
+        new Pair(Num.of(1), Num.of(4)),
+        merge.tasks().get(0).payload(),
+        "the stale 1000 was not used");
     leaves.replyTo().tell(success(merge.tasks().get(0), 5, RUN));
 
     FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
@@ -103,18 +122,29 @@ class FlowRunnerTest {
   void aTaskThatFailsForGoodFailsTheFlowNamingIt() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
+    testKit.spawn(
+        FlowRunner.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(1);
-    leaves.replyTo().tell(
-        new TaskOutcome.Failed(task.taskId(), task.flowId(), RUN, task.taskType(), 5, "IllegalStateException: boom"));
+    leaves
+        .replyTo()
+        .tell(
+            new TaskOutcome.Failed(
+                task.taskId(),
+                task.flowId(),
+                RUN,
+                task.taskType(),
+                5,
+                "IllegalStateException: boom"));
 
     FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
     assertTrue(failed.reason().contains(task.taskId()), failed.reason());
     assertTrue(failed.reason().contains("square"), failed.reason());
     assertTrue(failed.reason().contains("5 attempt"), failed.reason());
     assertTrue(failed.reason().contains("boom"), failed.reason());
-    assertEquals(new QueueCommand.CancelFlow(task.flowId()), queue.expectMessageClass(QueueCommand.CancelFlow.class),
+    assertEquals(
+        new QueueCommand.CancelFlow(task.flowId()),
+        queue.expectMessageClass(QueueCommand.CancelFlow.class),
         "the flow withdraws its other pending tasks");
   }
 
@@ -122,11 +152,17 @@ class FlowRunnerTest {
   void aRejectedTaskFailsTheFlow() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    testKit.spawn(FlowRunner.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
+    testKit.spawn(
+        FlowRunner.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(0);
-    leaves.replyTo().tell(new TaskOutcome.Rejected(task.taskId(), task.flowId(), RUN, "square", "unknown task type"));
+    leaves
+        .replyTo()
+        .tell(
+            new TaskOutcome.Rejected(
+                task.taskId(), task.flowId(), RUN, "square", "unknown task type"));
     FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
-    assertTrue(failed.reason().contains("refused by the queue: unknown task type"), failed.reason());
+    assertTrue(
+        failed.reason().contains("refused by the queue: unknown task type"), failed.reason());
   }
 }

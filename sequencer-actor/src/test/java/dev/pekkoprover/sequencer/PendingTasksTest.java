@@ -16,8 +16,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The re-send rules on a made-up clock: when a queued task is asked about (resend-after, then backing off to a cap),
- * how the questions are bounded, what a "missing" answer and a lost queue node re-send, and the loss window.
+ * The re-send rules on a made-up clock: when a queued task is asked about (resend-after, then
+ * backing off to a cap), how the questions are bounded, what a "missing" answer and a lost queue
+ * node re-send, and the loss window.
  */
 class PendingTasksTest {
   private static final Duration RESEND_AFTER = Duration.ofSeconds(10);
@@ -27,9 +28,21 @@ class PendingTasksTest {
   /** The clock, in nanoseconds; starts far from zero, as System.nanoTime may. */
   private long now = -5_000_000_000L;
 
-  private static SequencerSettings settings(Duration resendAfter, int idsPerMessage, int idsPerTick) {
-    return new SequencerSettings(resendAfter, 8, idsPerMessage, idsPerTick, Duration.ofMillis(50), LOSS_INTERVAL,
-        LOSS_WINDOW, Duration.ofSeconds(10), Duration.ofSeconds(1), Duration.ofSeconds(5), 10, Duration.ofSeconds(2),
+  private static SequencerSettings settings(
+      Duration resendAfter, int idsPerMessage, int idsPerTick) {
+    return new SequencerSettings(
+        resendAfter,
+        8,
+        idsPerMessage,
+        idsPerTick,
+        Duration.ofMillis(50),
+        LOSS_INTERVAL,
+        LOSS_WINDOW,
+        Duration.ofSeconds(10),
+        Duration.ofSeconds(1),
+        Duration.ofSeconds(5),
+        10,
+        Duration.ofSeconds(2),
         Duration.ofSeconds(5));
   }
 
@@ -83,12 +96,20 @@ class PendingTasksTest {
     push(tasks, TestTasks.Add.INSTANCE);
     advance(RESEND_AFTER);
     PendingTasks.Overdue first = tasks.overdue();
-    assertEquals(List.of(new PendingTasks.Check("square", List.of("f:1", "f:2")),
-        new PendingTasks.Check("square", List.of("f:3"))), first.checks(), "by type, at most 2 ids each, 3 a tick");
+    assertEquals(
+        List.of(
+            new PendingTasks.Check("square", List.of("f:1", "f:2")),
+            new PendingTasks.Check("square", List.of("f:3"))),
+        first.checks(),
+        "by type, at most 2 ids each, 3 a tick");
     assertFalse(first.afterLoss());
     PendingTasks.Overdue second = tasks.overdue();
-    assertEquals(List.of(new PendingTasks.Check("square", List.of("f:4")), new PendingTasks.Check("add",
-        List.of("f:5"))), second.checks(), "the rest stay due for the next tick");
+    assertEquals(
+        List.of(
+            new PendingTasks.Check("square", List.of("f:4")),
+            new PendingTasks.Check("add", List.of("f:5"))),
+        second.checks(),
+        "the rest stay due for the next tick");
     assertEquals(0, tasks.overdue().asked());
   }
 
@@ -103,14 +124,20 @@ class PendingTasksTest {
 
     int count = tasks.resendMissing(List.of("f:1", "f:2", "other:1", "f:99"), outbox);
     assertEquals(1, count);
-    assertEquals(List.of(asked.envelope), outbox, "f:2 was never asked about; the others are not this flow's");
+    assertEquals(
+        List.of(asked.envelope),
+        outbox,
+        "f:2 was never asked about; the others are not this flow's");
     assertEquals(0, tasks.resendMissing(List.of("f:1"), outbox), "a repeated answer re-sends once");
     assertEquals(1, tasks.resent());
     assertEquals("1 task(s) the queue no longer held: f:1", tasks.takeMissingReport());
     assertNull(tasks.takeMissingReport(), "reported once");
 
     advance(RESEND_AFTER.minusNanos(1));
-    assertEquals(List.of(), askedIds(tasks.overdue()), "a re-sent task starts over: not due before resend-after");
+    assertEquals(
+        List.of(),
+        askedIds(tasks.overdue()),
+        "a re-sent task starts over: not due before resend-after");
     advance(Duration.ofNanos(1));
     assertEquals(List.of("f:1", "f:2"), askedIds(tasks.overdue()));
     assertSame(notAsked, tasks.get("f:2"));
@@ -133,10 +160,14 @@ class PendingTasksTest {
     assertEquals(List.of("f:1"), askedIds(atOnce), "due at once after the loss");
     assertTrue(atOnce.afterLoss());
     advance(LOSS_INTERVAL);
-    assertEquals(List.of("f:1"), askedIds(tasks.overdue()), "again a second later, not after resend-after");
+    assertEquals(
+        List.of("f:1"), askedIds(tasks.overdue()), "again a second later, not after resend-after");
     assertEquals(1, tasks.resendMissing(List.of("f:1"), outbox));
     advance(LOSS_INTERVAL);
-    assertEquals(List.of("f:1"), askedIds(tasks.overdue()), "a re-send within the window is asked about soon too");
+    assertEquals(
+        List.of("f:1"),
+        askedIds(tasks.overdue()),
+        "a re-send within the window is asked about soon too");
 
     advance(LOSS_WINDOW);
     PendingTasks.Overdue after = tasks.overdue();

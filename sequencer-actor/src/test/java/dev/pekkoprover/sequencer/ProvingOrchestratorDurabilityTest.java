@@ -9,7 +9,6 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
-import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -26,14 +25,16 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Durable flow outcomes: a flow whose name completed is answered from the store at once, also by a sequencer started
- * again; its task results are reused by another flow with other names; a failed flow is not stored and runs again.
- * The queue is a probe: every task in a flow's Enqueue is a task run.
+ * Durable flow outcomes: a flow whose name completed is answered from the store at once, also by a
+ * sequencer started again; its task results are reused by another flow with other names; a failed
+ * flow is not stored and runs again. The queue is a probe: every task in a flow's Enqueue is a task
+ * run.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProvingOrchestratorDurabilityTest {
-  private final ActorTestKit testKit = ActorTestKit.create("sequencer-durable", DurableTestConfig.config(""));
+  private final ActorTestKit testKit =
+      ActorTestKit.create("sequencer-durable", DurableTestConfig.config(""));
 
   @AfterAll
   void stop() {
@@ -41,15 +42,19 @@ class ProvingOrchestratorDurabilityTest {
   }
 
   private static FanOutReduce<Num, Num, Pair> sumOfSquares(Num... leaves) {
-    return new FanOutReduce<>(TestTasks.Square.INSTANCE, List.of(leaves), TestTasks.Add.INSTANCE, Pair::new);
+    return new FanOutReduce<>(
+        TestTasks.Square.INSTANCE, List.of(leaves), TestTasks.Add.INSTANCE, Pair::new);
   }
 
-  /** The next Enqueue of a flow's tasks; the registration loop's offers and questions are skipped. */
+  /**
+   * The next Enqueue of a flow's tasks; the registration loop's offers and questions are skipped.
+   */
   private static QueueCommand.Enqueue nextFlowEnqueue(TestProbe<QueueCommand> queue) {
     while (true) {
       QueueCommand command = queue.receiveMessage(Duration.ofSeconds(5));
       if (command instanceof QueueCommand.Enqueue enqueue
-          && enqueue.tasks().stream().noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
+          && enqueue.tasks().stream()
+              .noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
         return enqueue;
       }
     }
@@ -66,7 +71,8 @@ class ProvingOrchestratorDurabilityTest {
         return;
       }
       if (command instanceof QueueCommand.Enqueue enqueue
-          && enqueue.tasks().stream().noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
+          && enqueue.tasks().stream()
+              .noneMatch(t -> t.taskType().equals(WorkerRegistrationTask.NAME))) {
         throw new AssertionError("a task ran: " + enqueue.tasks());
       }
     }
@@ -74,11 +80,16 @@ class ProvingOrchestratorDurabilityTest {
 
   private static void answer(QueueCommand.Enqueue enqueue, String runId) {
     for (TaskEnvelope task : enqueue.tasks()) {
-      Object result = task.payload() instanceof Num n
-          ? Num.of(n.value() * n.value())
-          : Num.of(((Pair) task.payload()).left().value() + ((Pair) task.payload()).right().value());
-      enqueue.replyTo().tell(
-          new TaskOutcome.Succeeded(task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", result));
+      Object result =
+          task.payload() instanceof Num n
+              ? Num.of(n.value() * n.value())
+              : Num.of(
+                  ((Pair) task.payload()).left().value() + ((Pair) task.payload()).right().value());
+      enqueue
+          .replyTo()
+          .tell(
+              new TaskOutcome.Succeeded(
+                  task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", result));
     }
   }
 
@@ -87,8 +98,12 @@ class ProvingOrchestratorDurabilityTest {
   private Started start(TestProbe<QueueCommand> queue) {
     CompletableFuture<Object> started = new CompletableFuture<>();
     ActorRef<ProvingOrchestrator.Command> sequencer =
-        testKit.spawn(ProvingOrchestrator.create(queue.getRef(), StartupPlan.fixed(new TestTasks.Keys("k")), started));
-    started.orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join(); // the stores have recovered
+        testKit.spawn(
+            ProvingOrchestrator.create(
+                queue.getRef(), StartupPlan.fixed(new TestTasks.Keys("k")), started));
+    started
+        .orTimeout(10, java.util.concurrent.TimeUnit.SECONDS)
+        .join(); // the stores have recovered
     TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
     sequencer.tell(new ProvingOrchestrator.GetStatus(status.getRef()));
     return new Started(sequencer, status.receiveMessage().runId());
@@ -100,7 +115,11 @@ class ProvingOrchestratorDurabilityTest {
     Started first = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
 
-    first.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    first
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     QueueCommand.Enqueue leaves = nextFlowEnqueue(queue);
     answer(leaves, first.runId());
     answer(nextFlowEnqueue(queue), first.runId());
@@ -108,7 +127,11 @@ class ProvingOrchestratorDurabilityTest {
     assertEquals(Num.of(5), done.result());
     assertFalse(done.restored());
 
-    first.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    first
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     FlowResult.Completed again = requester.expectMessageClass(FlowResult.Completed.class);
     assertTrue(again.restored(), "answered from the flow-outcome store");
     assertEquals(Num.of(5), again.result());
@@ -118,23 +141,42 @@ class ProvingOrchestratorDurabilityTest {
     testKit.stop(first.sequencer());
     Started second = start(queue);
     TestProbe<ProvingOrchestrator.StoredFlows> stored = testKit.createTestProbe();
-    second.sequencer().tell(new ProvingOrchestrator.GetStoredFlows(List.of("batch-1", "batch-2"), stored.getRef()));
+    second
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.GetStoredFlows(List.of("batch-1", "batch-2"), stored.getRef()));
     assertEquals(List.of("batch-1"), stored.receiveMessage().names());
 
-    second.sequencer().tell(new ProvingOrchestrator.RunFlow<>("batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
+    second
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "batch-1", sumOfSquares(Num.of(1), Num.of(2)), requester.getRef()));
     assertTrue(requester.expectMessageClass(FlowResult.Completed.class).restored());
-    // another name, the same work and two more leaves: only the new leaves and the merges they take run
-    second.sequencer().tell(new ProvingOrchestrator.RunFlow<>(
-        "batch-2", sumOfSquares(Num.of(1), Num.of(2), Num.of(3), Num.of(4)), requester.getRef()));
+    // another name, the same work and two more leaves: only the new leaves and the merges they take
+    // run
+    second
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "batch-2",
+                sumOfSquares(Num.of(1), Num.of(2), Num.of(3), Num.of(4)),
+                requester.getRef()));
     QueueCommand.Enqueue rest = nextFlowEnqueue(queue);
-    assertEquals(List.of(Num.of(3), Num.of(4)), rest.tasks().stream().map(TaskEnvelope::payload).toList(),
+    assertEquals(
+        List.of(Num.of(3), Num.of(4)),
+        rest.tasks().stream().map(TaskEnvelope::payload).toList(),
         "leaves 1 and 2 (and their merge, 1+4) come from the result store");
     answer(rest, second.runId());
     QueueCommand.Enqueue merge = nextFlowEnqueue(queue);
-    assertEquals(List.of(new Pair(Num.of(9), Num.of(16))), merge.tasks().stream().map(TaskEnvelope::payload).toList());
+    assertEquals(
+        List.of(new Pair(Num.of(9), Num.of(16))),
+        merge.tasks().stream().map(TaskEnvelope::payload).toList());
     answer(merge, second.runId());
     QueueCommand.Enqueue root = nextFlowEnqueue(queue);
-    assertEquals(List.of(new Pair(Num.of(5), Num.of(25))), root.tasks().stream().map(TaskEnvelope::payload).toList());
+    assertEquals(
+        List.of(new Pair(Num.of(5), Num.of(25))),
+        root.tasks().stream().map(TaskEnvelope::payload).toList());
     answer(root, second.runId());
     FlowResult.Completed batch2 = requester.expectMessageClass(FlowResult.Completed.class);
     assertEquals(Num.of(30), batch2.result());
@@ -153,16 +195,34 @@ class ProvingOrchestratorDurabilityTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     Started started = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
-    started.sequencer().tell(new ProvingOrchestrator.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    started
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue first = nextFlowEnqueue(queue);
     TaskEnvelope task = first.tasks().get(0);
-    first.replyTo().tell(new TaskOutcome.Failed(
-        task.taskId(), task.flowId(), started.runId(), task.taskType(), 3, "IllegalStateException: boom"));
+    first
+        .replyTo()
+        .tell(
+            new TaskOutcome.Failed(
+                task.taskId(),
+                task.flowId(),
+                started.runId(),
+                task.taskType(),
+                3,
+                "IllegalStateException: boom"));
     assertTrue(requester.expectMessageClass(FlowResult.Failed.class).reason().contains("boom"));
 
-    started.sequencer().tell(new ProvingOrchestrator.RunFlow<>("doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
+    started
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "doomed/1 x", sumOfSquares(Num.of(40)), requester.getRef()));
     QueueCommand.Enqueue retry = nextFlowEnqueue(queue);
-    assertEquals(List.of(Num.of(40)), retry.tasks().stream().map(TaskEnvelope::payload).toList(),
+    assertEquals(
+        List.of(Num.of(40)),
+        retry.tasks().stream().map(TaskEnvelope::payload).toList(),
         "neither the flow nor its failed task was stored: it runs again");
     answer(retry, started.runId());
     assertEquals(Num.of(1600), requester.expectMessageClass(FlowResult.Completed.class).result());

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The sequencer passes a lost queue node on to whatever has tasks in the queue (the compile flow during start-up,
- * afterwards every running flow and the registration loop), once per lost node; its run ids are ordered.
+ * The sequencer passes a lost queue node on to whatever has tasks in the queue (the compile flow
+ * during start-up, afterwards every running flow and the registration loop), once per lost node;
+ * its run ids are ordered.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -45,7 +46,10 @@ class ProvingOrchestratorQueueNodeLostTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestTasks.Keys keys = new TestTasks.Keys("k");
     StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
-        StartupPlan.of(TestTasks.Compile.INSTANCE, List.of(new TestTasks.CompileRequest("c")), results -> keys);
+        StartupPlan.of(
+            TestTasks.Compile.INSTANCE,
+            List.of(new TestTasks.CompileRequest("c")),
+            results -> keys);
     ActorRef<ProvingOrchestrator.Command> sequencer =
         testKit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
 
@@ -58,29 +62,40 @@ class ProvingOrchestratorQueueNodeLostTest {
     TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
     sequencer.tell(new ProvingOrchestrator.GetStatus(status.getRef()));
     String runId = status.receiveMessage().runId();
-    assertTrue(runId.matches("r\\d{13}-[0-9a-f]{8}"), "a run id from RunIds, ordered by start time: " + runId);
+    assertTrue(
+        runId.matches("r\\d{13}-[0-9a-f]{8}"),
+        "a run id from RunIds, ordered by start time: " + runId);
     assertEquals(runId, task.runId());
-    compile.replyTo().tell(
-        new TaskOutcome.Succeeded(task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", keys));
+    compile
+        .replyTo()
+        .tell(
+            new TaskOutcome.Succeeded(
+                task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", keys));
     TaskEnvelope offer = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
     assertEquals(WorkerRegistrationTask.NAME, offer.taskType());
 
     // running: a flow with two leaves pending
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     List<Num> inputs = List.of(Num.of(1), Num.of(2));
-    sequencer.tell(new ProvingOrchestrator.RunFlow<>("sum",
-        new FanOutReduce<>(TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new),
-        requester.getRef()));
+    sequencer.tell(
+        new ProvingOrchestrator.RunFlow<>(
+            "sum",
+            new FanOutReduce<>(
+                TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new),
+            requester.getRef()));
     List<TaskEnvelope> leaves = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks();
 
-    ProvingOrchestrator.QueueNodeLost lost = new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
+    ProvingOrchestrator.QueueNodeLost lost =
+        new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
     sequencer.tell(lost);
     Map<String, List<TaskEnvelope>> resent = new HashMap<>();
     for (QueueCommand message : queue.receiveSeveralMessages(2)) {
       List<TaskEnvelope> tasks = ((QueueCommand.Enqueue) message).tasks();
       resent.put(tasks.get(0).taskType(), tasks);
     }
-    assertEquals(Map.of(WorkerRegistrationTask.NAME, List.of(offer), "square", leaves), resent,
+    assertEquals(
+        Map.of(WorkerRegistrationTask.NAME, List.of(offer), "square", leaves),
+        resent,
         "the registration loop re-offers its task, the flow re-sends its pending tasks");
 
     // the same loss told again (another sequencer node's watcher) changes nothing

@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The store's bounded map: eviction by count and bytes, second chance for read entries, confirmation, snapshots. */
+/**
+ * The store's bounded map: eviction by count and bytes, second chance for read entries,
+ * confirmation, snapshots.
+ */
 class ResultStoreStateTest {
 
   private static StoredResult result(int n, int size) {
@@ -99,7 +102,10 @@ class ResultStoreStateTest {
       state.add(result(i, 1));
     }
     ResultStoreState loaded = ResultStoreState.fromSnapshot(state.snapshot(), 4, Long.MAX_VALUE);
-    assertEquals(List.of("k3", "k4", "k5", "k6"), keys(loaded), "a smaller bound since evicts the oldest at load");
+    assertEquals(
+        List.of("k3", "k4", "k5", "k6"),
+        keys(loaded),
+        "a smaller bound since evicts the oldest at load");
     assertNotNull(loaded.lookup("k6"), "entries from a snapshot are confirmed");
   }
 

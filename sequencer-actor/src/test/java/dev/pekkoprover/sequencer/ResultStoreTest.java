@@ -17,15 +17,22 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The event-sourced result store: it evicts down to its bound, and a store started again (snapshot + replay of the
- * events after it) holds exactly what the one before held; writing what it holds adds nothing; the writer batches.
+ * The event-sourced result store: it evicts down to its bound, and a store started again (snapshot
+ * + replay of the events after it) holds exactly what the one before held; writing what it holds
+ * adds nothing; the writer batches.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ResultStoreTest {
-  private final ActorTestKit testKit = ActorTestKit.create("result-store", DurableTestConfig.config(""));
-  private final StoreSettings settings = StoreSettings.fromConfig(testKit.system().settings().config());
-  /** 10 entries, a snapshot every 4 events: 25 writes make several snapshots and leave events after the last. */
+  private final ActorTestKit testKit =
+      ActorTestKit.create("result-store", DurableTestConfig.config(""));
+  private final StoreSettings settings =
+      StoreSettings.fromConfig(testKit.system().settings().config());
+
+  /**
+   * 10 entries, a snapshot every 4 events: 25 writes make several snapshots and leave events after
+   * the last.
+   */
   private final StoreSettings.Bounds bounds = new StoreSettings.Bounds(10, Long.MAX_VALUE, 4, 2);
 
   @AfterAll
@@ -34,10 +41,12 @@ class ResultStoreTest {
   }
 
   private static StoredResult result(int n) {
-    return new StoredResult("k" + n, "t", 1, "", ("value " + n).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    return new StoredResult(
+        "k" + n, "t", 1, "", ("value " + n).getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
 
-  private record Started(ActorRef<ResultStore.Command> store, ResultIndex index, ResultStore.Recovered recovered) {}
+  private record Started(
+      ActorRef<ResultStore.Command> store, ResultIndex index, ResultStore.Recovered recovered) {}
 
   private Started start(String id) {
     ResultIndex index = new ResultIndex();
@@ -47,7 +56,8 @@ class ResultStoreTest {
     return new Started(store, index, recovered.expectMessageClass(ResultStore.Recovered.class));
   }
 
-  private void write(ActorRef<ResultStore.Command> store, List<StoredResult> results, int expectStored) {
+  private void write(
+      ActorRef<ResultStore.Command> store, List<StoredResult> results, int expectStored) {
     TestProbe<ResultStore.Written> written = testKit.createTestProbe();
     store.tell(new ResultStore.Write(results, written.getRef()));
     assertEquals(expectStored, written.expectMessageClass(ResultStore.Written.class).stored());
@@ -70,27 +80,38 @@ class ResultStoreTest {
     for (int i = 1; i <= 23; i++) {
       write(first.store(), List.of(result(i)), 1);
     }
-    write(first.store(), List.of(result(24), result(25)), 2); // one persistAll crossing a snapshot point
-    List<String> expected = List.of("k16", "k17", "k18", "k19", "k20", "k21", "k22", "k23", "k24", "k25");
+    write(
+        first.store(),
+        List.of(result(24), result(25)),
+        2); // one persistAll crossing a snapshot point
+    List<String> expected =
+        List.of("k16", "k17", "k18", "k19", "k20", "k21", "k22", "k23", "k24", "k25");
     assertEquals(expected, held(first.index(), 25));
     assertEquals(15, first.index().evicted());
     testKit.stop(first.store());
 
     Started again = start("bounded");
-    assertEquals(10, again.recovered().entries(), "recovered from the last snapshot and the events after it");
+    assertEquals(
+        10,
+        again.recovered().entries(),
+        "recovered from the last snapshot and the events after it");
     assertEquals(expected, held(again.index(), 25));
-    assertNull(again.index().lookup("k15"), "evicted before the restart: computed again if asked for");
+    assertNull(
+        again.index().lookup("k15"), "evicted before the restart: computed again if asked for");
     assertEquals(new String(result(25).bytes()), new String(again.index().lookup("k25").bytes()));
 
     write(again.store(), List.of(result(25), result(26)), 1); // k25 is held: only k26 is written
-    assertNotNull(again.index().lookup("k26"), "held now: " + held(again.index(), 30) + " size " + again.index().size());
+    assertNotNull(
+        again.index().lookup("k26"),
+        "held now: " + held(again.index(), 30) + " size " + again.index().size());
     assertNull(again.index().lookup("k16"), "the oldest made room");
     testKit.stop(again.store());
   }
 
   @Test
   void aGroupCommitIsWrittenAsEventsOfUpToResultsPerEventAndRecoveredWhole() {
-    StoreSettings.Bounds batched = new StoreSettings.Bounds(10, Long.MAX_VALUE, 2, 2, 4, Long.MAX_VALUE);
+    StoreSettings.Bounds batched =
+        new StoreSettings.Bounds(10, Long.MAX_VALUE, 2, 2, 4, Long.MAX_VALUE);
     ResultIndex index = new ResultIndex();
     TestProbe<ResultStore.Recovered> recovered = testKit.createTestProbe();
     ActorRef<ResultStore.Command> store =
@@ -101,12 +122,16 @@ class ResultStoreTest {
       first.add(result(i));
     }
     write(store, first, 9); // 3 events of 4, 4 and 1: a snapshot after the second
-    write(store, List.of(result(10), result(11), result(12)), 3); // 1 event: 12 results, the oldest 2 evicted
+    write(
+        store,
+        List.of(result(10), result(11), result(12)),
+        3); // 1 event: 12 results, the oldest 2 evicted
     List<String> expected = List.of("k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12");
     assertEquals(expected, held(index, 12));
     testKit.stop(store);
 
-    Started again = start("batched"); // the same journal, read back by a store of one result per event
+    Started again =
+        start("batched"); // the same journal, read back by a store of one result per event
     assertEquals(10, again.recovered().entries(), "the snapshot and the batch events after it");
     assertEquals(expected, held(again.index(), 12));
     assertEquals(new String(result(12).bytes()), new String(again.index().lookup("k12").bytes()));
@@ -124,13 +149,16 @@ class ResultStoreTest {
     }
     int acked = 0;
     while (acked < 200) {
-      acked += acks.expectMessageClass(ResultWriter.Stored.class, Duration.ofSeconds(5)).tokens().size();
+      acked +=
+          acks.expectMessageClass(ResultWriter.Stored.class, Duration.ofSeconds(5)).tokens().size();
     }
     TestProbe<ResultWriter.Stats> stats = testKit.createTestProbe();
     writer.tell(new ResultWriter.GetStats(stats.getRef()));
     ResultWriter.Stats seen = stats.expectMessageClass(ResultWriter.Stats.class);
     assertEquals(200, seen.results());
-    assertEquals(true, seen.writes() < 200 && seen.largestBatch() > 1,
+    assertEquals(
+        true,
+        seen.writes() < 200 && seen.largestBatch() > 1,
         "results that came while a write was in flight were written together: " + seen);
   }
 }

@@ -44,7 +44,8 @@ class SequenceWindowTest {
         expected.put(n, next * 31);
         next++;
       } else {
-        long n = 1 + (long) random.nextInt((int) next); // present, removed or never: all three happen
+        long n =
+            1 + (long) random.nextInt((int) next); // present, removed or never: all three happen
         assertEquals(expected.remove(n), window.remove(n), "value under " + n);
       }
       assertEquals(expected.size(), window.size());
@@ -78,7 +79,9 @@ class SequenceWindowTest {
       long n = window.add("x");
       assertEquals("x", window.remove(n - 1));
     }
-    assertTrue(window.capacity() >= 100_000, "the span from the old task on is kept: " + window.capacity());
+    assertTrue(
+        window.capacity() >= 100_000,
+        "the span from the old task on is kept: " + window.capacity());
     assertEquals("old", window.remove(old));
     for (int i = 0; i < 200_000; i++) {
       long n = window.add("x");

@@ -8,7 +8,10 @@ import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** {@code prover.sequencer} is read from the configuration, defaults from reference.conf; a bad value is named. */
+/**
+ * {@code prover.sequencer} is read from the configuration, defaults from reference.conf; a bad
+ * value is named.
+ */
 class SequencerSettingsTest {
 
   @Test
@@ -23,21 +26,31 @@ class SequencerSettingsTest {
 
   @Test
   void aDeploymentOverridesAValue() {
-    SequencerSettings settings = SequencerSettings.fromConfig(ConfigFactory.parseString(
-        "prover.sequencer { resend-after = 60s, startup-max-waiting = 5 }").withFallback(ConfigFactory.load()));
+    SequencerSettings settings =
+        SequencerSettings.fromConfig(
+            ConfigFactory.parseString(
+                    "prover.sequencer { resend-after = 60s, startup-max-waiting = 5 }")
+                .withFallback(ConfigFactory.load()));
     assertEquals(Duration.ofSeconds(60), settings.resendAfter());
     assertEquals(Duration.ofSeconds(15), settings.checkTick(), "a quarter of resend-after");
     assertEquals(5, settings.startupMaxWaiting());
-    assertEquals(Duration.ofMillis(50), settings.withResendAfter(Duration.ofMillis(100)).checkTick(),
+    assertEquals(
+        Duration.ofMillis(50),
+        settings.withResendAfter(Duration.ofMillis(100)).checkTick(),
         "but not more often than check-tick-min");
   }
 
   @Test
   void aValueOutOfRangeIsRefusedNamingItsSetting() {
-    IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () ->
-        SequencerSettings.fromConfig(ConfigFactory.parseString("prover.sequencer.check-ids-per-message = 0")
-            .withFallback(ConfigFactory.load())));
-    assertTrue(error.getMessage().contains("prover.sequencer.check-ids-per-message must be at least 1"),
+    IllegalArgumentException error =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                SequencerSettings.fromConfig(
+                    ConfigFactory.parseString("prover.sequencer.check-ids-per-message = 0")
+                        .withFallback(ConfigFactory.load())));
+    assertTrue(
+        error.getMessage().contains("prover.sequencer.check-ids-per-message must be at least 1"),
         error.getMessage());
   }
 }

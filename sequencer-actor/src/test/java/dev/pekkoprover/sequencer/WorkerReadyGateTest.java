@@ -10,8 +10,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.BehaviorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -37,8 +37,10 @@ class WorkerReadyGateTest {
   @Test
   void opensOnlyWhenEveryLocalWorkerIsReady() throws Exception {
     CompletableFuture<Void> ready = new CompletableFuture<>();
-    // the synchronous testkit runs each message to completion, so "not yet open" is checked after it was handled
-    BehaviorTestKit<WorkerStateChanged> gate = BehaviorTestKit.create(WorkerReadyGate.create(Set.of("w1", "w2"), ready));
+    // the synchronous testkit runs each message to completion, so "not yet open" is checked after
+    // it was handled
+    BehaviorTestKit<WorkerStateChanged> gate =
+        BehaviorTestKit.create(WorkerReadyGate.create(Set.of("w1", "w2"), ready));
     gate.run(new WorkerStateChanged("w1", "i1", WorkerState.UNPREPARED));
     gate.run(new WorkerStateChanged("w1", "i1", WorkerState.REGISTERED));
     gate.run(new WorkerStateChanged("w1", "i1", WorkerState.READY));

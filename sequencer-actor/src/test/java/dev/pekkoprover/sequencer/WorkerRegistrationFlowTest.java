@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The registration loop keeps exactly one registration task on offer and re-offers after each completion. */
+/**
+ * The registration loop keeps exactly one registration task on offer and re-offers after each
+ * completion.
+ */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerRegistrationFlowTest {
@@ -44,13 +47,24 @@ class WorkerRegistrationFlowTest {
       assertEquals(WorkerRegistrationTask.NAME, task.taskType());
       assertEquals(keys, task.payload(), "the registration task carries the parameters");
       queue.expectNoMessage(Duration.ofMillis(50)); // nothing more while this one is on offer
-      offer.replyTo().tell(new TaskOutcome.Succeeded(task.taskId(), task.flowId(), "run-1", task.taskType(), 1,
-          "w" + worker, new WorkerRegistrationTask.Registered("w" + worker)));
+      offer
+          .replyTo()
+          .tell(
+              new TaskOutcome.Succeeded(
+                  task.taskId(),
+                  task.flowId(),
+                  "run-1",
+                  task.taskType(),
+                  1,
+                  "w" + worker,
+                  new WorkerRegistrationTask.Registered("w" + worker)));
     }
     queue.expectMessageClass(QueueCommand.Enqueue.class);
 
     TestProbe<WorkerRegistrationFlow.Status> status = testKit.createTestProbe();
     flow.tell(new WorkerRegistrationFlow.GetStatus(status.getRef()));
-    assertEquals(new WorkerRegistrationFlow.Status(3, true, List.of("w1", "w2", "w3")), status.receiveMessage());
+    assertEquals(
+        new WorkerRegistrationFlow.Status(3, true, List.of("w1", "w2", "w3")),
+        status.receiveMessage());
   }
 }

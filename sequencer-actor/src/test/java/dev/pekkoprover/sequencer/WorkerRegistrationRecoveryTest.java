@@ -22,14 +22,16 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The registration task on offer is not lost with the queue entity that held it: the loop offers the same task again
- * when a queue node is gone, and when the queue, asked every check interval, no longer holds it.
+ * The registration task on offer is not lost with the queue entity that held it: the loop offers
+ * the same task again when a queue node is gone, and when the queue, asked every check interval, no
+ * longer holds it.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerRegistrationRecoveryTest {
   private static final String RUN = "run-1";
-  private final ActorTestKit testKit = ActorTestKit.create("registration-recovery", TestConfig.config());
+  private final ActorTestKit testKit =
+      ActorTestKit.create("registration-recovery", TestConfig.config());
   private final TestTasks.Keys keys = new TestTasks.Keys("test-key");
 
   @AfterAll
@@ -38,7 +40,13 @@ class WorkerRegistrationRecoveryTest {
   }
 
   private static TaskOutcome.Succeeded registered(TaskEnvelope task, String workerId) {
-    return new TaskOutcome.Succeeded(task.taskId(), task.flowId(), RUN, task.taskType(), 1, workerId,
+    return new TaskOutcome.Succeeded(
+        task.taskId(),
+        task.flowId(),
+        RUN,
+        task.taskType(),
+        1,
+        workerId,
         new WorkerRegistrationTask.Registered(workerId));
   }
 
@@ -56,12 +64,19 @@ class WorkerRegistrationRecoveryTest {
     TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
 
     QueueCommand.Enqueue again =
-        LoggingTestKit.info("queue node pekko://prover@10.0.0.7:2552 left: re-offered task " + offered.taskId())
-            .expect(testKit.system(), () -> {
-              flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
-              return queue.expectMessageClass(QueueCommand.Enqueue.class);
-            });
-    assertEquals(List.of(offered), again.tasks(), "the same task: the queue ignores it where it still holds it");
+        LoggingTestKit.info(
+                "queue node pekko://prover@10.0.0.7:2552 left: re-offered task " + offered.taskId())
+            .expect(
+                testKit.system(),
+                () -> {
+                  flow.tell(
+                      new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(
+        List.of(offered),
+        again.tasks(),
+        "the same task: the queue ignores it where it still holds it");
 
     // a worker that joins afterwards takes it and registers; the loop goes on with the next task
     again.replyTo().tell(registered(offered, "w1"));
@@ -74,22 +89,33 @@ class WorkerRegistrationRecoveryTest {
   void aTaskTheQueueNoLongerHoldsIsOfferedAgainAtTheNextCheck() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     ActorRef<WorkerRegistrationFlow.Command> flow =
-        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofMillis(200)));
+        testKit.spawn(
+            WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofMillis(200)));
     QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope offered = offer.tasks().get(0);
 
     QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
-    assertEquals(new QueueCommand.CheckHeld(WorkerRegistrationTask.NAME, List.of(offered.taskId()),
-        check.replyTo()), check);
-    check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of())); // held: nothing to do
+    assertEquals(
+        new QueueCommand.CheckHeld(
+            WorkerRegistrationTask.NAME, List.of(offered.taskId()), check.replyTo()),
+        check);
+    check
+        .replyTo()
+        .tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of())); // held: nothing to do
     queue.expectMessageClass(QueueCommand.CheckHeld.class);
 
     QueueCommand.Enqueue again =
-        LoggingTestKit.warn("Registration task " + offered.taskId() + " was no longer held by the queue")
-            .expect(testKit.system(), () -> {
-              check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-              return queue.expectMessageClass(QueueCommand.Enqueue.class);
-            });
+        LoggingTestKit.warn(
+                "Registration task " + offered.taskId() + " was no longer held by the queue")
+            .expect(
+                testKit.system(),
+                () -> {
+                  check
+                      .replyTo()
+                      .tell(
+                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
     assertEquals(List.of(offered), again.tasks());
     assertEquals(new WorkerRegistrationFlow.Status(0, true, List.of()), status(flow));
   }
@@ -104,7 +130,8 @@ class WorkerRegistrationRecoveryTest {
     flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
     queue.expectMessageClass(QueueCommand.Enqueue.class);
 
-    // the copy the lost entity dispatched did reach a worker after all, and the re-offered copy reached another
+    // the copy the lost entity dispatched did reach a worker after all, and the re-offered copy
+    // reached another
     offer.replyTo().tell(registered(first, "w1"));
     queue.expectMessageClass(QueueCommand.Enqueue.class); // the next task
     offer.replyTo().tell(registered(first, "w2"));

@@ -6,8 +6,8 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
-import java.util.ArrayList;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,26 +15,40 @@ import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Which task a worker takes, and the tasks it holds: at most {@code capacity} running computes, and the tasks handed
- * to it beyond its free slots, which wait here in arrival order and start as slots free up. A task is never bounced
- * back for want of a slot (in a cluster two queue entities may each hand a worker its last free slot).
+ * Which task a worker takes, and the tasks it holds: at most {@code capacity} running computes, and
+ * the tasks handed to it beyond its free slots, which wait here in arrival order and start as slots
+ * free up. A task is never bounced back for want of a slot (in a cluster two queue entities may
+ * each hand a worker its last free slot).
  *
- * <p>Used on the worker actor's thread only. The worker's state and registration are its per-state data, passed in
- * with each question; this class keeps only what outlives a state change (a running compute goes on through one).
+ * <p>Used on the worker actor's thread only. The worker's state and registration are its per-state
+ * data, passed in with each question; this class keeps only what outlives a state change (a running
+ * compute goes on through one).
  */
 final class Admission {
 
-  /** What the worker does with a task handed to it. The checks are made in this order; the first that holds wins. */
+  /**
+   * What the worker does with a task handed to it. The checks are made in this order; the first
+   * that holds wins.
+   */
   enum Verdict {
-    /** It runs or waits here already (the queue put it back and handed it here again): that one answers for both. */
+    /**
+     * It runs or waits here already (the queue put it back and handed it here again): that one
+     * answers for both.
+     */
     ALREADY_HELD,
     /** A registration task while Unprepared: take its parameters and become Registered. */
     REGISTER,
-    /** A task of a run newer than the registration's: go back to Unprepared, register again, then see it again. */
+    /**
+     * A task of a run newer than the registration's: go back to Unprepared, register again, then
+     * see it again.
+     */
     REGISTER_AGAIN,
     /** Its type is not served in this state: decline it. */
     NOT_SERVED,
-    /** A prepared type's task of a run older than the registration's: that run is over, fail it for good. */
+    /**
+     * A prepared type's task of a run older than the registration's: that run is over, fail it for
+     * good.
+     */
     OLDER_RUN,
     /** Its type costs less than a hand-off: compute it on the actor's thread now. */
     INLINE,
@@ -48,11 +62,16 @@ final class Admission {
   record Waiting(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {}
 
   private final int capacity;
+
   /** Computes whose result has not come back yet, by task id, in start order. */
   private final Map<String, RunningCompute> running = new LinkedHashMap<>();
+
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
 
-  /** @param capacity how many computes may run at once ({@code prover.worker.concurrency}), at least 1 */
+  /**
+   * @param capacity how many computes may run at once ({@code prover.worker.concurrency}), at least
+   *     1
+   */
   Admission(int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be at least 1, was " + capacity);
@@ -71,7 +90,9 @@ final class Admission {
     if (holds(task.taskId())) {
       return Verdict.ALREADY_HELD;
     }
-    if (state == WorkerState.UNPREPARED && served != null && WorkerRegistrationTask.NAME.equals(task.taskType())) {
+    if (state == WorkerState.UNPREPARED
+        && served != null
+        && WorkerRegistrationTask.NAME.equals(task.taskType())) {
       return Verdict.REGISTER;
     }
     if (state != WorkerState.UNPREPARED && RunIds.isNewer(task.runId(), registeredRun)) {
@@ -80,7 +101,9 @@ final class Admission {
     if (served == null) {
       return Verdict.NOT_SERVED;
     }
-    if (!served.isUnprepared() && registeredRun != null && RunIds.isNewer(registeredRun, task.runId())) {
+    if (!served.isUnprepared()
+        && registeredRun != null
+        && RunIds.isNewer(registeredRun, task.runId())) {
       return Verdict.OLDER_RUN;
     }
     if (served.runsInline()) {
@@ -91,8 +114,15 @@ final class Admission {
 
   /** Why a task of verdict {@link Verdict#OLDER_RUN} fails for good. */
   static String olderRunReason(TaskEnvelope task, String registeredRun) {
-    return "task " + task.taskId() + " (type " + task.taskType() + ") belongs to run " + task.runId()
-        + ", older than run " + registeredRun + " this worker is registered for: that run is over";
+    return "task "
+        + task.taskId()
+        + " (type "
+        + task.taskType()
+        + ") belongs to run "
+        + task.runId()
+        + ", older than run "
+        + registeredRun
+        + " this worker is registered for: that run is over";
   }
 
   /** Keeps a task until a slot frees; {@link #nextToStart} hands it out. */
@@ -110,12 +140,17 @@ final class Admission {
     return running.get(taskId);
   }
 
-  /** The compute of this task came back: its slot is free. Returns it, or null when it was not running. */
+  /**
+   * The compute of this task came back: its slot is free. Returns it, or null when it was not
+   * running.
+   */
   RunningCompute finished(String taskId) {
     return running.remove(taskId);
   }
 
-  /** The task that waited longest, taken out of the waiting ones, when a slot is free; else null. */
+  /**
+   * The task that waited longest, taken out of the waiting ones, when a slot is free; else null.
+   */
   Waiting nextToStart() {
     return running.size() < capacity ? waiting.poll() : null;
   }
@@ -123,7 +158,8 @@ final class Admission {
   /**
    * What a cancellation did.
    *
-   * @param interrupted running computes cancelled now (interrupted, or kept from starting): each gets its grace
+   * @param interrupted running computes cancelled now (interrupted, or kept from starting): each
+   *     gets its grace
    * @param dropped tasks that waited for a slot, let go of
    */
   record Cancelled(List<String> interrupted, List<String> dropped) {
@@ -133,8 +169,8 @@ final class Admission {
   }
 
   /**
-   * The queue took these tasks back: cancels those running (a compute already cancelled is left alone) and drops those
-   * waiting. Ids this worker does not hold are ignored.
+   * The queue took these tasks back: cancels those running (a compute already cancelled is left
+   * alone) and drops those waiting. Ids this worker does not hold are ignored.
    */
   Cancelled cancel(List<String> taskIds, String reason) {
     List<String> interrupted = new ArrayList<>();
@@ -165,10 +201,13 @@ final class Admission {
 
   /** True when the task runs or waits here. */
   boolean holds(String taskId) {
-    return running.containsKey(taskId) || waiting.stream().anyMatch(w -> w.task().taskId().equals(taskId));
+    return running.containsKey(taskId)
+        || waiting.stream().anyMatch(w -> w.task().taskId().equals(taskId));
   }
 
-  /** The ids of every task held: running ones in start order, then waiting ones in arrival order. */
+  /**
+   * The ids of every task held: running ones in start order, then waiting ones in arrival order.
+   */
   List<String> held() {
     List<String> held = new ArrayList<>(running.size() + waiting.size());
     held.addAll(running.keySet());

@@ -6,12 +6,14 @@ import java.util.concurrent.Callable;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * A compute a worker started on its compute dispatcher, whose result has not come back yet. Its thread is known while
- * the compute runs, so a cancellation interrupts exactly that compute; the lock keeps an interrupt from reaching the
- * thread after the compute has returned (and then the next task that thread runs).
+ * A compute a worker started on its compute dispatcher, whose result has not come back yet. Its
+ * thread is known while the compute runs, so a cancellation interrupts exactly that compute; the
+ * lock keeps an interrupt from reaching the thread after the compute has returned (and then the
+ * next task that thread runs).
  */
 final class RunningCompute {
   final TaskEnvelope task;
+
   /** The queue (entity) that dispatched the task, where its report goes. */
   final ActorRef<QueueCommand> replyTo;
 
@@ -28,7 +30,8 @@ final class RunningCompute {
    * On the compute thread: runs {@code compute}, interruptible by {@link #cancel} while it runs.
    *
    * @return what the compute returned
-   * @throws InterruptedException when the task was cancelled before it started (the compute does not run)
+   * @throws InterruptedException when the task was cancelled before it started (the compute does
+   *     not run)
    * @throws Exception whatever the compute threw (an {@link Error} passes through as well)
    */
   Object run(Callable<Object> compute) throws Exception {
@@ -48,7 +51,9 @@ final class RunningCompute {
     }
   }
 
-  /** On the actor's thread: interrupts the compute if it runs, keeps it from starting if it has not. */
+  /**
+   * On the actor's thread: interrupts the compute if it runs, keeps it from starting if it has not.
+   */
   synchronized void cancel(String reason) {
     cancelled = true;
     cancelReason = reason;

@@ -16,9 +16,9 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * Which of a worker's configured task types it serves in each life-cycle state, which ones it must prepare, and why
- * it declines a type it does not serve, and the task context each served type runs with. Computed once per worker
- * from its catalog; immutable.
+ * Which of a worker's configured task types it serves in each life-cycle state, which ones it must
+ * prepare, and why it declines a type it does not serve, and the task context each served type runs
+ * with. Computed once per worker from its catalog; immutable.
  */
 final class ServedTypes {
 
@@ -79,41 +79,58 @@ final class ServedTypes {
   }
 
   /**
-   * The types served in {@code state}, by name, each with its task context: built once per state, so that running a
-   * task allocates none.
+   * The types served in {@code state}, by name, each with its task context: built once per state,
+   * so that running a task allocates none.
    *
    * @param registration the registration parameters; null while Unprepared
-   * @param prepared what each regular type's prepare returned (may hold nulls), in {@link #regular()} order: all of
-   *     them when {@code state} is Ready, else unused
+   * @param prepared what each regular type's prepare returned (may hold nulls), in {@link
+   *     #regular()} order: all of them when {@code state} is Ready, else unused
    */
   @SuppressWarnings("unchecked")
-  Map<String, ServedType> inState(WorkerState state, String workerId, Object registration, List<Object> prepared) {
+  Map<String, ServedType> inState(
+      WorkerState state, String workerId, Object registration, List<Object> prepared) {
     Map<String, ServedType> served = new HashMap<>();
     for (String name : served(state)) {
       TaskType<?, ?> type = catalog.get(name);
       int index = regular.indexOf(type);
-      TaskContext context = index < 0
-          ? WorkerTaskContext.withoutPreparedState(
-              workerId, name, registration, "it is an unprepared task type, which has no prepare step")
-          : WorkerTaskContext.withPreparedState(workerId, name, registration, prepared.get(index));
+      TaskContext context =
+          index < 0
+              ? WorkerTaskContext.withoutPreparedState(
+                  workerId,
+                  name,
+                  registration,
+                  "it is an unprepared task type, which has no prepare step")
+              : WorkerTaskContext.withPreparedState(
+                  workerId, name, registration, prepared.get(index));
       served.put(name, new ServedType((TaskType<Object, Object>) type, context));
     }
     return served;
   }
 
-  /** Why a worker in {@code state} declines a task of {@code taskType}, which it does not serve in that state. */
+  /**
+   * Why a worker in {@code state} declines a task of {@code taskType}, which it does not serve in
+   * that state.
+   */
   String notServedReason(String workerId, WorkerState state, String taskType) {
     if (!catalog.contains(taskType)) {
-      return "worker " + workerId + " is not configured for task type '" + taskType + "'; it is configured for "
+      return "worker "
+          + workerId
+          + " is not configured for task type '"
+          + taskType
+          + "'; it is configured for "
           + ready;
     }
     if (taskType.equals(WorkerRegistrationTask.NAME)) {
       return "worker " + workerId + " is already registered";
     }
     return switch (state) {
-      case UNPREPARED -> "worker " + workerId + " is not registered yet; until then it serves only " + unprepared;
-      case REGISTERED -> "worker " + workerId + " is still preparing its task types; until then it serves only "
-          + registered;
+      case UNPREPARED ->
+          "worker " + workerId + " is not registered yet; until then it serves only " + unprepared;
+      case REGISTERED ->
+          "worker "
+              + workerId
+              + " is still preparing its task types; until then it serves only "
+              + registered;
       case READY -> "worker " + workerId + " does not serve task type '" + taskType + "'";
     };
   }

@@ -15,20 +15,27 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.slf4j.Logger;
 
 /**
- * What one worker incarnation tells its queue about the tasks it holds: each outcome as its report, checked ({@link
- * TaskValues}) and logged where it matters, gathered per queue (entity) that dispatched the task in {@link
- * ReportBatches}; and, where the queue is sharded, what it holds ({@link QueueCommand.WorkerLoad}) after each change.
- * Both go out when the worker's flush message comes round, which the first report or change after a flush asks for,
- * so it comes after the messages already in the worker's mailbox: reports travel in batches under load, one by one
- * when idle. Nothing is logged above DEBUG for a task that succeeds.
+ * What one worker incarnation tells its queue about the tasks it holds: each outcome as its report,
+ * checked ({@link TaskValues}) and logged where it matters, gathered per queue (entity) that
+ * dispatched the task in {@link ReportBatches}; and, where the queue is sharded, what it holds
+ * ({@link QueueCommand.WorkerLoad}) after each change. Both go out when the worker's flush message
+ * comes round, which the first report or change after a flush asks for, so it comes after the
+ * messages already in the worker's mailbox: reports travel in batches under load, one by one when
+ * idle. Nothing is logged above DEBUG for a task that succeeds.
  *
- * <p>Used on the worker actor's thread only. A crash ({@link #crashes}) is not a report: the worker goes down instead.
+ * <p>Used on the worker actor's thread only. A crash ({@link #crashes}) is not a report: the worker
+ * goes down instead.
  */
 final class TaskReports {
   private final String workerId;
   private final String incarnation;
-  /** Load reports after each change: only where the queue is sharded ({@code prover.worker.report-load}). */
+
+  /**
+   * Load reports after each change: only where the queue is sharded ({@code
+   * prover.worker.report-load}).
+   */
   private final boolean reportLoad;
+
   private final ActorRef<WorkerCommand> self;
   private final ActorRef<QueueCommand> queue;
   private final WorkerCommand flushMessage;
@@ -36,8 +43,10 @@ final class TaskReports {
   private final WorkerMeters meters;
   private final Logger log;
   private final ReportBatches<ActorRef<QueueCommand>> batches = new ReportBatches<>();
+
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
+
   /** What the worker holds changed since the last load report. */
   private boolean loadChanged;
 
@@ -45,8 +54,15 @@ final class TaskReports {
    * @param self the worker, told {@code flushMessage} when a flush is due
    * @param queue where load reports go (task reports go to the queue that dispatched the task)
    */
-  TaskReports(WorkerSettings settings, String incarnation, ActorRef<WorkerCommand> self, WorkerCommand flushMessage,
-      ActorRef<QueueCommand> queue, TaskValues values, WorkerMeters meters, Logger log) {
+  TaskReports(
+      WorkerSettings settings,
+      String incarnation,
+      ActorRef<WorkerCommand> self,
+      WorkerCommand flushMessage,
+      ActorRef<QueueCommand> queue,
+      TaskValues values,
+      WorkerMeters meters,
+      Logger log) {
     this.workerId = settings.workerId();
     this.reportLoad = settings.reportLoad();
     this.incarnation = incarnation;
@@ -58,7 +74,10 @@ final class TaskReports {
     this.log = log;
   }
 
-  /** The task's input decoded to {@code inputType}, or null after failing the task for good (a bad payload). */
+  /**
+   * The task's input decoded to {@code inputType}, or null after failing the task for good (a bad
+   * payload).
+   */
   Object input(TaskEnvelope task, Class<?> inputType, ActorRef<QueueCommand> replyTo) {
     TaskValues.Checked input = values.input(task, inputType);
     if (!input.ok()) {
@@ -67,44 +86,74 @@ final class TaskReports {
     return input.value();
   }
 
-  /** A result; one that could not reach {@code replyTo} fails its task for good instead of being lost in transit. */
+  /**
+   * A result; one that could not reach {@code replyTo} fails its task for good instead of being
+   * lost in transit.
+   */
   private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
-    TaskValues.Checked checked = values.result(task, result, replyTo.path().address().hasGlobalScope());
+    TaskValues.Checked checked =
+        values.result(task, result, replyTo.path().address().hasGlobalScope());
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);
       return;
     }
-    gathered(batches.add(replyTo,
-        new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result)));
+    gathered(
+        batches.add(
+            replyTo,
+            new TaskSucceeded(
+                workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result)));
   }
 
-  /** The result of a registration task: the parameters it registered with, which are not checked again. */
+  /**
+   * The result of a registration task: the parameters it registered with, which are not checked
+   * again.
+   */
   void registered(TaskEnvelope task, Object parameters, ActorRef<QueueCommand> replyTo) {
-    gathered(batches.add(replyTo,
-        new TaskSucceeded(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), parameters)));
+    gathered(
+        batches.add(
+            replyTo,
+            new TaskSucceeded(
+                workerId,
+                incarnation,
+                task.taskId(),
+                task.taskType(),
+                task.attempt(),
+                parameters)));
   }
 
-  /** True when {@code failure} crashes the worker rather than failing its task: a {@link WorkerFault}, an Error. */
+  /**
+   * True when {@code failure} crashes the worker rather than failing its task: a {@link
+   * WorkerFault}, an Error.
+   */
   static boolean crashes(Throwable failure) {
     return failure instanceof WorkerFault || failure instanceof Error;
   }
 
   /**
-   * The outcome of a compute that did not crash its worker ({@link #crashes}): its result, or its failure, retryable
-   * when the compute was cancelled (the interrupt, mostly; the cancellation was logged).
+   * The outcome of a compute that did not crash its worker ({@link #crashes}): its result, or its
+   * failure, retryable when the compute was cancelled (the interrupt, mostly; the cancellation was
+   * logged).
    *
    * @param failure what it threw, or null when it returned {@code result}
    * @param cancelReason why it was cancelled, or null when it was not
    */
-  void computed(TaskEnvelope task, Object result, Throwable failure, String cancelReason,
+  void computed(
+      TaskEnvelope task,
+      Object result,
+      Throwable failure,
+      String cancelReason,
       ActorRef<QueueCommand> replyTo) {
     if (cancelReason != null) {
-      log.debug("Worker {}: cancelled {} returned ({})", workerId, task.describe(),
+      log.debug(
+          "Worker {}: cancelled {} returned ({})",
+          workerId,
+          task.describe(),
           failure == null ? "with a result" : failure.toString());
     }
     if (failure == null) {
-      // a cancelled compute too: the queue takes a late result if it comes first, and it frees the slot kept for it
+      // a cancelled compute too: the queue takes a late result if it comes first, and it frees the
+      // slot kept for it
       succeeded(task, result, replyTo);
     } else if (cancelReason != null) {
       gathered(batches.add(replyTo, failure(task, "cancelled: " + cancelReason, true)));
@@ -113,7 +162,10 @@ final class TaskReports {
     }
   }
 
-  /** A compute that threw: for good on a {@link PermanentTaskFailure}, else retryable (one WARN line). */
+  /**
+   * A compute that threw: for good on a {@link PermanentTaskFailure}, else retryable (one WARN
+   * line).
+   */
   private void failed(TaskEnvelope task, Throwable failure, ActorRef<QueueCommand> replyTo) {
     if (failure instanceof PermanentTaskFailure) {
       failedForGood(task, String.valueOf(failure.getMessage()), replyTo);
@@ -133,8 +185,11 @@ final class TaskReports {
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
   void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
-    gathered(batches.add(replyTo,
-        new TaskDeclined(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason)));
+    gathered(
+        batches.add(
+            replyTo,
+            new TaskDeclined(
+                workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason)));
   }
 
   /** What the worker holds changed: reported with the next flush, where the queue is sharded. */
@@ -145,7 +200,10 @@ final class TaskReports {
     }
   }
 
-  /** The flush message came round: sends the reports gathered and, when it changed, what the worker holds. */
+  /**
+   * The flush message came round: sends the reports gathered and, when it changed, what the worker
+   * holds.
+   */
   void flushDue(Supplier<List<String>> held) {
     flushScheduled = false;
     flush();
@@ -155,15 +213,18 @@ final class TaskReports {
   }
 
   /**
-   * The periodic report: the reports gathered, then everything the worker holds. Reports first: a load report must
-   * never leave out a task whose result has not gone out yet.
+   * The periodic report: the reports gathered, then everything the worker holds. Reports first: a
+   * load report must never leave out a task whose result has not gone out yet.
    */
   void periodic(List<String> held) {
     flush();
     sendLoad(held, true);
   }
 
-  /** Sends what was gathered: one message per queue (entity), the lone report itself or several as one Reports. */
+  /**
+   * Sends what was gathered: one message per queue (entity), the lone report itself or several as
+   * one Reports.
+   */
   void flush() {
     batches.flush(ActorRef::tell);
   }
@@ -181,7 +242,8 @@ final class TaskReports {
   }
 
   private TaskFailed failure(TaskEnvelope task, String reason, boolean retryable) {
-    return new TaskFailed(workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, retryable);
+    return new TaskFailed(
+        workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, retryable);
   }
 
   /** A report joined its queue's batch; the first of a batch asks for a flush. */

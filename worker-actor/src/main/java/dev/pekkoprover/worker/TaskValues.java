@@ -11,12 +11,13 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
- * The values at a worker's edges, checked: a task's input decoded to its type's input class, and a result checked to
- * be able to travel to its queue. A value that fails the check fails its task for good, with the reason given here:
- * running the task again cannot help.
+ * The values at a worker's edges, checked: a task's input decoded to its type's input class, and a
+ * result checked to be able to travel to its queue. A value that fails the check fails its task for
+ * good, with the reason given here: running the task again cannot help.
  *
- * <p>Not to miss: only a result bound for another node is serialised to check its size and that it reads back there
- * ({@link PayloadCheck}, {@code prover.worker.max-result-size}); in one JVM nothing crosses, so nothing is serialised.
+ * <p>Not to miss: only a result bound for another node is serialised to check its size and that it
+ * reads back there ({@link PayloadCheck}, {@code prover.worker.max-result-size}); in one JVM
+ * nothing crosses, so nothing is serialised.
  */
 final class TaskValues {
 
@@ -25,8 +26,8 @@ final class TaskValues {
    *
    * @param value the input decoded or the result as it is; null when refused
    * @param problem why it was refused, naming the task and the fix; null when it passed
-   * @param refusedAs for a refused result, the reason label of {@code prover_results_refused_total} ({@code
-   *     not_serializable}, {@code too_large}, {@code unreadable}); null otherwise
+   * @param refusedAs for a refused result, the reason label of {@code prover_results_refused_total}
+   *     ({@code not_serializable}, {@code too_large}, {@code unreadable}); null otherwise
    */
   record Checked(Object value, String problem, String refusedAs) {
     static Checked ok(Object value) {
@@ -43,18 +44,20 @@ final class TaskValues {
   private final long maxResultBytes;
 
   /**
-   * @param maxResultBytes the largest serialised result bound for another node; 0 checks none (in one JVM)
+   * @param maxResultBytes the largest serialised result bound for another node; 0 checks none (in
+   *     one JVM)
    */
   TaskValues(ActorSystem<?> system, long maxResultBytes) {
-    this.json = JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+    this.json =
+        JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
     this.results = new PayloadCheck(system, maxResultBytes);
     this.maxResultBytes = maxResultBytes;
   }
 
   /**
-   * The task's input as {@code inputType}: the payload itself when it is one, or read from JSON when it came as an
-   * {@link EncodedPayload} (and the type does not take the JSON as it is). Refused: JSON that does not decode or
-   * decodes to null, and a payload of another class.
+   * The task's input as {@code inputType}: the payload itself when it is one, or read from JSON
+   * when it came as an {@link EncodedPayload} (and the type does not take the JSON as it is).
+   * Refused: JSON that does not decode or decodes to null, and a payload of another class.
    */
   Checked input(TaskEnvelope task, Class<?> inputType) {
     Object payload = task.payload();
@@ -65,7 +68,9 @@ final class TaskValues {
       } catch (Exception e) {
         return badInput(task, inputType, "its JSON payload does not decode: " + e.getMessage());
       }
-      return decoded == null ? badInput(task, inputType, "its JSON payload is null") : Checked.ok(decoded);
+      return decoded == null
+          ? badInput(task, inputType, "its JSON payload is null")
+          : Checked.ok(decoded);
     }
     if (!inputType.isInstance(payload)) {
       String what = payload == null ? "null" : "a " + payload.getClass().getName();
@@ -75,25 +80,44 @@ final class TaskValues {
   }
 
   private static Checked badInput(TaskEnvelope task, Class<?> inputType, String why) {
-    return new Checked(null, "task " + task.taskId() + " (type " + task.taskType() + ") needs a " + inputType.getName()
-        + " input, but " + why, null);
+    return new Checked(
+        null,
+        "task "
+            + task.taskId()
+            + " (type "
+            + task.taskType()
+            + ") needs a "
+            + inputType.getName()
+            + " input, but "
+            + why,
+        null);
   }
 
   /**
-   * Whether {@code result} can travel as the task's result: a value the protocol carries ({@link AnyValue}); bound
-   * for another node ({@code crossesNodes}) also within the size limit and readable there.
+   * Whether {@code result} can travel as the task's result: a value the protocol carries ({@link
+   * AnyValue}); bound for another node ({@code crossesNodes}) also within the size limit and
+   * readable there.
    */
   Checked result(TaskEnvelope task, Object result, boolean crossesNodes) {
     if (result == null || !AnyValue.isAllowed(result.getClass())) {
-      return new Checked(null, "task " + task.taskId() + " (type " + task.taskType() + ") returned "
-          + (result == null ? "null" : "a " + result.getClass().getName())
-          + ", which cannot travel as a task result: return a record implementing "
-          + CborSerializable.class.getName(), "not_serializable");
+      return new Checked(
+          null,
+          "task "
+              + task.taskId()
+              + " (type "
+              + task.taskType()
+              + ") returned "
+              + (result == null ? "null" : "a " + result.getClass().getName())
+              + ", which cannot travel as a task result: return a record implementing "
+              + CborSerializable.class.getName(),
+          "not_serializable");
     }
     if (crossesNodes && results.enabled()) {
-      PayloadCheck.Verdict verdict = results.check("result", task.taskId(), task.taskType(), result);
+      PayloadCheck.Verdict verdict =
+          results.check("result", task.taskId(), task.taskType(), result);
       if (!verdict.ok()) {
-        return new Checked(null, verdict.problem(), verdict.bytes() > maxResultBytes ? "too_large" : "unreadable");
+        return new Checked(
+            null, verdict.problem(), verdict.bytes() > maxResultBytes ? "too_large" : "unreadable");
       }
     }
     return Checked.ok(result);

@@ -37,39 +37,51 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * A stateless worker: Unprepared -> Registered -> Ready. It tells the queue which task types it serves at each state
- * change ({@link QueueCommand.WorkerServes}) and what it holds ({@link QueueCommand.WorkerLoad}), runs the tasks the
- * queue dispatches to it and reports each one back as succeeded, failed or declined.
+ * A stateless worker: Unprepared -> Registered -> Ready. It tells the queue which task types it
+ * serves at each state change ({@link QueueCommand.WorkerServes}) and what it holds ({@link
+ * QueueCommand.WorkerLoad}), runs the tasks the queue dispatches to it and reports each one back as
+ * succeeded, failed or declined.
  *
- * <p>What a reader must not miss: the worker keeps nothing worth saving. A crash ({@link WorkerFault}, any {@link
- * Error}, a failing {@code prepare}, a compute that ignores its cancellation) makes the supervisor restart it with
- * backoff as a new <em>incarnation</em> in state Unprepared. Just before, it tells the queue it is going down and which
- * task caused it ({@link QueueCommand.WorkerGoingDown}), so its tasks move at once and only the culprit is charged;
+ * <p>What a reader must not miss: the worker keeps nothing worth saving. A crash ({@link
+ * WorkerFault}, any {@link Error}, a failing {@code prepare}, a compute that ignores its
+ * cancellation) makes the supervisor restart it with backoff as a new <em>incarnation</em> in state
+ * Unprepared. Just before, it tells the queue it is going down and which task caused it ({@link
+ * QueueCommand.WorkerGoingDown}), so its tasks move at once and only the culprit is charged;
  * results of the old incarnation's computations that arrive later are dropped. Nothing is stashed.
  *
- * <p>Slots: it runs at most {@code concurrency} computes; which task it takes, and what waits for a slot, is {@link
- * Admission}'s. Reports go out in batches ({@link TaskReports}). Each state's data (what it serves, its registration,
- * the prepares done so far) is a parameter of that state's method; fields hold only what lives as long as the
- * incarnation.
+ * <p>Slots: it runs at most {@code concurrency} computes; which task it takes, and what waits for a
+ * slot, is {@link Admission}'s. Reports go out in batches ({@link TaskReports}). Each state's data
+ * (what it serves, its registration, the prepares done so far) is a parameter of that state's
+ * method; fields hold only what lives as long as the incarnation.
  *
- * <p>Runs: it remembers the sequencer run it registered for. A task of a newer run means the sequencer restarted or a
- * standby took over: the worker goes back to Unprepared and registers again, so the new run's parameters apply.
+ * <p>Runs: it remembers the sequencer run it registered for. A task of a newer run means the
+ * sequencer restarted or a standby took over: the worker goes back to Unprepared and registers
+ * again, so the new run's parameters apply.
  */
 public final class Worker {
 
-  // ---- private messages: results of work done off the actor's thread, and timers; sent only to self ----
+  // ---- private messages: results of work done off the actor's thread, and timers; sent only to
+  // self ----
 
-  /** A compute has returned {@code result} or thrown {@code failure}; never serialised (any result, a Throwable). */
-  private record ComputeDone(String incarnation, RunningCompute run, Object result, Throwable failure)
-      implements WorkerCommand, NoSerializationVerificationNeeded {}
-
-  /** The prepare of the {@code index}-th regular type is done; never serialised (a loaded circuit, a Throwable). */
-  private record PrepareDone(String incarnation, int registration, int index, Object state, Throwable failure)
+  /**
+   * A compute has returned {@code result} or thrown {@code failure}; never serialised (any result,
+   * a Throwable).
+   */
+  private record ComputeDone(
+      String incarnation, RunningCompute run, Object result, Throwable failure)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   /**
-   * Time to send the reports gathered so far (and a changed load): sent with the first report of a batch, so it comes
-   * after the messages already waiting (more results, more dispatches).
+   * The prepare of the {@code index}-th regular type is done; never serialised (a loaded circuit, a
+   * Throwable).
+   */
+  private record PrepareDone(
+      String incarnation, int registration, int index, Object state, Throwable failure)
+      implements WorkerCommand, NoSerializationVerificationNeeded {}
+
+  /**
+   * Time to send the reports gathered so far (and a changed load): sent with the first report of a
+   * batch, so it comes after the messages already waiting (more results, more dispatches).
    */
   private enum SendReports implements WorkerCommand, NoSerializationVerificationNeeded {
     INSTANCE
@@ -86,18 +98,24 @@ public final class Worker {
   }
 
   /** A cancelled compute had {@code cancel-grace} to return; also its timer key. */
-  private record CancelGraceOver(String taskId) implements WorkerCommand, NoSerializationVerificationNeeded {}
+  private record CancelGraceOver(String taskId)
+      implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   // ---- per-state data ----
 
-  /** The registration this incarnation took: its parameters, run, count (to tell prepares apart) and fingerprint. */
-  private record Registration(Object parameters, String runId, int generation, CatalogFingerprint fingerprint) {}
+  /**
+   * The registration this incarnation took: its parameters, run, count (to tell prepares apart) and
+   * fingerprint.
+   */
+  private record Registration(
+      Object parameters, String runId, int generation, CatalogFingerprint fingerprint) {}
 
   /**
-   * The data of the state the worker is in: the state, the types it serves with their task contexts, and its
-   * registration (null while Unprepared).
+   * The data of the state the worker is in: the state, the types it serves with their task
+   * contexts, and its registration (null while Unprepared).
    */
-  private record Serving(WorkerState state, Map<String, ServedType> types, Registration registration) {
+  private record Serving(
+      WorkerState state, Map<String, ServedType> types, Registration registration) {
     String registeredRun() {
       return registration == null ? null : registration.runId();
     }
@@ -112,18 +130,37 @@ public final class Worker {
   private final ActorRef<WorkerStateChanged> listener;
   private final Executor computeExecutor;
   private final WorkerMeters meters;
-  /** Fresh at every (re)start; tells the queue that this worker restarted, and tells stale results apart. */
+
+  /**
+   * Fresh at every (re)start; tells the queue that this worker restarted, and tells stale results
+   * apart.
+   */
   private final String incarnation = UUID.randomUUID().toString();
+
   /** The tasks it holds; running computes go on through state changes. */
   private final Admission admission;
+
   private final TaskReports reports;
-  /** Registrations of this incarnation so far, so that a prepare of an earlier registration is told apart. */
+
+  /**
+   * Registrations of this incarnation so far, so that a prepare of an earlier registration is told
+   * apart.
+   */
   private int registrations;
-  /** A refusal of this incarnation was logged: the queue (every entity of its types) may say it more than once. */
+
+  /**
+   * A refusal of this incarnation was logged: the queue (every entity of its types) may say it more
+   * than once.
+   */
   private boolean refusalLogged;
 
-  private Worker(ActorContext<WorkerCommand> context, TimerScheduler<WorkerCommand> timers, WorkerSettings settings,
-      ServedTypes types, ActorRef<QueueCommand> queue, ActorRef<WorkerStateChanged> listener) {
+  private Worker(
+      ActorContext<WorkerCommand> context,
+      TimerScheduler<WorkerCommand> timers,
+      WorkerSettings settings,
+      ServedTypes types,
+      ActorRef<QueueCommand> queue,
+      ActorRef<WorkerStateChanged> listener) {
     this.context = context;
     this.timers = timers;
     this.settings = settings;
@@ -132,11 +169,22 @@ public final class Worker {
     this.queue = queue;
     this.listener = listener;
     this.computeExecutor =
-        context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(settings.computeDispatcher()));
+        context
+            .getSystem()
+            .dispatchers()
+            .lookup(DispatcherSelector.fromConfig(settings.computeDispatcher()));
     this.meters = WorkerMeters.get(context.getSystem());
     this.admission = new Admission(settings.concurrency());
-    this.reports = new TaskReports(settings, incarnation, context.getSelf(), SendReports.INSTANCE, queue,
-        new TaskValues(context.getSystem(), settings.maxResultBytes()), meters, context.getLog());
+    this.reports =
+        new TaskReports(
+            settings,
+            incarnation,
+            context.getSelf(),
+            SendReports.INSTANCE,
+            queue,
+            new TaskValues(context.getSystem(), settings.maxResultBytes()),
+            meters,
+            context.getLog());
   }
 
   /**
@@ -144,32 +192,47 @@ public final class Worker {
    *
    * @param types the task types this worker is configured for (always including registration)
    * @param queue where it announces itself and reports results
-   * @param listener told of every state change besides the event stream (e.g. the worker-ready gate); may be null
+   * @param listener told of every state change besides the event stream (e.g. the worker-ready
+   *     gate); may be null
    */
-  public static Behavior<WorkerCommand> create(WorkerSettings settings, TaskCatalog types, ActorRef<QueueCommand> queue,
+  public static Behavior<WorkerCommand> create(
+      WorkerSettings settings,
+      TaskCatalog types,
+      ActorRef<QueueCommand> queue,
       ActorRef<WorkerStateChanged> listener) {
     Objects.requireNonNull(settings, "settings");
     Objects.requireNonNull(queue, "queue");
     ServedTypes served = new ServedTypes(Objects.requireNonNull(types, "types"));
     AtomicInteger starts = new AtomicInteger();
-    Behavior<WorkerCommand> worker = Behaviors.setup(context -> Behaviors.withTimers(timers -> {
-      context.setLoggerName(Worker.class); // else a Pekko logger, kept at WARN by a node's logback
-      if (starts.getAndIncrement() > 0) {
-        WorkerMeters.get(context.getSystem()).restarted();
-      }
-      if (!settings.announceInterval().isZero()) {
-        timers.startTimerWithFixedDelay(Announce.INSTANCE, settings.announceInterval());
-      }
-      return new Worker(context, timers, settings, served, queue, listener).unprepared("started");
-    }));
+    Behavior<WorkerCommand> worker =
+        Behaviors.setup(
+            context ->
+                Behaviors.withTimers(
+                    timers -> {
+                      context.setLoggerName(
+                          Worker.class); // else a Pekko logger, kept at WARN by a node's logback
+                      if (starts.getAndIncrement() > 0) {
+                        WorkerMeters.get(context.getSystem()).restarted();
+                      }
+                      if (!settings.announceInterval().isZero()) {
+                        timers.startTimerWithFixedDelay(
+                            Announce.INSTANCE, settings.announceInterval());
+                      }
+                      return new Worker(context, timers, settings, served, queue, listener)
+                          .unprepared("started");
+                    }));
     SupervisorStrategy restart =
         SupervisorStrategy.restartWithBackoff(
-                settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor())
+                settings.restartMinBackoff(),
+                settings.restartMaxBackoff(),
+                settings.restartRandomFactor())
             .withResetBackoffAfter(settings.restartResetAfter());
-    // A WorkerFault is a restart on purpose, already logged with its task and reason; anything else is a bug in the
+    // A WorkerFault is a restart on purpose, already logged with its task and reason; anything else
+    // is a bug in the
     // worker and keeps the supervisor's log line with its stack trace.
     return Behaviors.supervise(
-            Behaviors.supervise(worker).onFailure(WorkerFault.class, restart.withLoggingEnabled(false)))
+            Behaviors.supervise(worker)
+                .onFailure(WorkerFault.class, restart.withLoggingEnabled(false)))
         .onFailure(Exception.class, restart);
   }
 
@@ -181,8 +244,12 @@ public final class Worker {
     return accepting(serving).onMessage(PrepareDone.class, this::onStalePrepareDone).build();
   }
 
-  /** Takes the registration parameters from a registration task: Registered, or Ready when nothing is to prepare. */
-  private Behavior<WorkerCommand> register(TaskEnvelope task, ServedType served, ActorRef<QueueCommand> replyTo) {
+  /**
+   * Takes the registration parameters from a registration task: Registered, or Ready when nothing
+   * is to prepare.
+   */
+  private Behavior<WorkerCommand> register(
+      TaskEnvelope task, ServedType served, ActorRef<QueueCommand> replyTo) {
     Object parameters = reports.input(task, served.type().inputType(), replyTo);
     if (parameters == null) {
       return Behaviors.same();
@@ -196,10 +263,23 @@ public final class Worker {
     }
     reports.registered(task, registered, replyTo);
     reports.flush(); // before the announcement of the new state
-    Registration registration = new Registration(parameters, task.runId(), ++registrations,
-        types.fingerprint().registeredWith(task.runId(), keysDigest(parameters)));
-    Serving serving = enter(WorkerState.REGISTERED, registration, List.of(), "registered by task " + task.taskId()
-        + " of run " + task.runId() + "; preparing " + types.regular().stream().map(TaskType::name).toList());
+    Registration registration =
+        new Registration(
+            parameters,
+            task.runId(),
+            ++registrations,
+            types.fingerprint().registeredWith(task.runId(), keysDigest(parameters)));
+    Serving serving =
+        enter(
+            WorkerState.REGISTERED,
+            registration,
+            List.of(),
+            "registered by task "
+                + task.taskId()
+                + " of run "
+                + task.runId()
+                + "; preparing "
+                + types.regular().stream().map(TaskType::name).toList());
     if (types.regular().isEmpty()) {
       return ready(registration, List.of());
     }
@@ -207,12 +287,20 @@ public final class Worker {
     return registered(serving, List.of());
   }
 
-  /** Prepares each regular type in turn, off the actor's thread; {@code prepared}: what the finished ones returned. */
+  /**
+   * Prepares each regular type in turn, off the actor's thread; {@code prepared}: what the finished
+   * ones returned.
+   */
   private Behavior<WorkerCommand> registered(Serving serving, List<Object> prepared) {
-    return accepting(serving).onMessage(PrepareDone.class, done -> onPrepareDone(done, serving, prepared)).build();
+    return accepting(serving)
+        .onMessage(PrepareDone.class, done -> onPrepareDone(done, serving, prepared))
+        .build();
   }
 
-  /** Serves every type it is configured for but registration, each regular one with what its prepare returned. */
+  /**
+   * Serves every type it is configured for but registration, each regular one with what its prepare
+   * returned.
+   */
   private Behavior<WorkerCommand> ready(Registration registration, List<Object> prepared) {
     Serving serving = enter(WorkerState.READY, registration, prepared, "prepared");
     return accepting(serving).onMessage(PrepareDone.class, this::onStalePrepareDone).build();
@@ -221,7 +309,9 @@ public final class Worker {
   /** The messages every state accepts, handled with that state's data. */
   private BehaviorBuilder<WorkerCommand> accepting(Serving serving) {
     return Behaviors.receive(WorkerCommand.class)
-        .onMessage(Dispatch.class, dispatch -> handOut(List.of(dispatch.task()), dispatch.replyTo(), serving))
+        .onMessage(
+            Dispatch.class,
+            dispatch -> handOut(List.of(dispatch.task()), dispatch.replyTo(), serving))
         .onMessage(DispatchAll.class, batch -> handOut(batch.tasks(), batch.replyTo(), serving))
         .onMessage(ComputeDone.class, done -> onComputeDone(done, serving))
         .onMessage(Cancel.class, cancel -> onCancel(cancel, serving))
@@ -234,17 +324,24 @@ public final class Worker {
         .onSignal(PreRestart.class, this::onStopping);
   }
 
-  /** This incarnation stops or is about to restart: it no longer counts in its node's workers by state. */
+  /**
+   * This incarnation stops or is about to restart: it no longer counts in its node's workers by
+   * state.
+   */
   private Behavior<WorkerCommand> onStopping(Signal signal) {
     meters.gone(workerId);
     return Behaviors.same();
   }
 
   /** Builds the new state's data, then tells the queue, the event stream and the listener. */
-  private Serving enter(WorkerState state, Registration registration, List<Object> prepared, String detail) {
-    Serving serving = new Serving(state,
-        types.inState(state, workerId, registration == null ? null : registration.parameters(), prepared),
-        registration);
+  private Serving enter(
+      WorkerState state, Registration registration, List<Object> prepared, String detail) {
+    Serving serving =
+        new Serving(
+            state,
+            types.inState(
+                state, workerId, registration == null ? null : registration.parameters(), prepared),
+            registration);
     meters.entered(workerId, state);
     announce(serving);
     WorkerStateChanged changed = new WorkerStateChanged(workerId, incarnation, state);
@@ -252,32 +349,56 @@ public final class Worker {
     if (listener != null) {
       listener.tell(changed);
     }
-    context.getLog().info("Worker {} (incarnation {}) is {} ({}); serves {} with capacity {}",
-        workerId, incarnation, state, detail, types.served(state), settings.concurrency());
+    context
+        .getLog()
+        .info(
+            "Worker {} (incarnation {}) is {} ({}); serves {} with capacity {}",
+            workerId,
+            incarnation,
+            state,
+            detail,
+            types.served(state),
+            settings.concurrency());
     return serving;
   }
 
   private void announce(Serving serving) {
     CatalogFingerprint fingerprint =
         serving.registration() == null ? types.fingerprint() : serving.registration().fingerprint();
-    queue.tell(new QueueCommand.WorkerServes(context.getSelf(), workerId, incarnation, types.served(serving.state()),
-        settings.concurrency(), serving.state(), types.served(WorkerState.READY), fingerprint));
+    queue.tell(
+        new QueueCommand.WorkerServes(
+            context.getSelf(),
+            workerId,
+            incarnation,
+            types.served(serving.state()),
+            settings.concurrency(),
+            serving.state(),
+            types.served(WorkerState.READY),
+            fingerprint));
   }
 
-  /** The digest the queue compares; null (its keys are then not checked) for parameters that do not write as JSON. */
+  /**
+   * The digest the queue compares; null (its keys are then not checked) for parameters that do not
+   * write as JSON.
+   */
   private String keysDigest(Object parameters) {
     try {
       return CatalogFingerprint.keysDigestOf(parameters);
     } catch (IllegalArgumentException e) {
-      context.getLog().warn("Worker {}: {}; the queue cannot check which keys it holds", workerId, e.getMessage());
+      context
+          .getLog()
+          .warn(
+              "Worker {}: {}; the queue cannot check which keys it holds",
+              workerId,
+              e.getMessage());
       return null;
     }
   }
 
   /**
-   * The queue gives this incarnation no work. An out-of-date registration mends itself: the worker registers again. A
-   * catalog of another build does not: one ERROR line, and the worker waits (it keeps announcing itself, so it gets
-   * work once the queue runs the same build).
+   * The queue gives this incarnation no work. An out-of-date registration mends itself: the worker
+   * registers again. A catalog of another build does not: one ERROR line, and the worker waits (it
+   * keeps announcing itself, so it gets work once the queue runs the same build).
    */
   private Behavior<WorkerCommand> onRefused(Refused refused, Serving serving) {
     if (!incarnation.equals(refused.incarnation())) {
@@ -285,27 +406,36 @@ public final class Worker {
     }
     if (refused.registerAgain()) {
       if (serving.registration() == null
-          || !Objects.equals(refused.keysDigest(), serving.registration().fingerprint().keysDigest())) {
+          || !Objects.equals(
+              refused.keysDigest(), serving.registration().fingerprint().keysDigest())) {
         return Behaviors.same(); // it has registered again since
       }
       return unprepared("registering again: " + refused.reason());
     }
     if (!refusalLogged) {
       refusalLogged = true;
-      context.getLog().error("Worker {} (incarnation {}) is refused by the queue: {}", workerId, incarnation,
-          refused.reason());
+      context
+          .getLog()
+          .error(
+              "Worker {} (incarnation {}) is refused by the queue: {}",
+              workerId,
+              incarnation,
+              refused.reason());
     }
     return Behaviors.same();
   }
 
   /**
-   * Just before this incarnation crashes on purpose ({@code throw goingDown(...)}): sends what it finished, then tells
-   * the queue it is going down and which task caused it, so the tasks it held go to other workers at once (only the
-   * culprit is charged) instead of waiting out the restart backoff. Returns {@code fault}, for its supervisor.
+   * Just before this incarnation crashes on purpose ({@code throw goingDown(...)}): sends what it
+   * finished, then tells the queue it is going down and which task caused it, so the tasks it held
+   * go to other workers at once (only the culprit is charged) instead of waiting out the restart
+   * backoff. Returns {@code fault}, for its supervisor.
    */
   private WorkerFault goingDown(List<String> causedBy, String reason, WorkerFault fault) {
     reports.flush();
-    queue.tell(new QueueCommand.WorkerGoingDown(context.getSelf(), workerId, incarnation, causedBy, reason));
+    queue.tell(
+        new QueueCommand.WorkerGoingDown(
+            context.getSelf(), workerId, incarnation, causedBy, reason));
     return fault;
   }
 
@@ -323,16 +453,20 @@ public final class Worker {
   // ---- dispatch ----
 
   /**
-   * Tasks handed to this worker, in order, each as {@link Admission} says: registers, registers again, runs it, keeps
-   * it for a free slot, or answers it at once (declined or failed). A task that changes the state ends the loop: the
-   * tasks after it (and a task of a newer run itself) go back to this worker's mailbox, for the new state.
+   * Tasks handed to this worker, in order, each as {@link Admission} says: registers, registers
+   * again, runs it, keeps it for a free slot, or answers it at once (declined or failed). A task
+   * that changes the state ends the loop: the tasks after it (and a task of a newer run itself) go
+   * back to this worker's mailbox, for the new state.
    */
-  private Behavior<WorkerCommand> handOut(List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo, Serving serving) {
+  private Behavior<WorkerCommand> handOut(
+      List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo, Serving serving) {
     for (int i = 0; i < tasks.size(); i++) {
       TaskEnvelope task = tasks.get(i);
       ServedType served = serving.types().get(task.taskType());
-      switch (admission.admit(task, serving.state(), serving.registeredRun(), served == null ? null : served.type())) {
-        case ALREADY_HELD -> context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+      switch (admission.admit(
+          task, serving.state(), serving.registeredRun(), served == null ? null : served.type())) {
+        case ALREADY_HELD ->
+            context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
         case REGISTER -> {
           Behavior<WorkerCommand> registered = register(task, served, replyTo);
           if (registered != Behaviors.<WorkerCommand>same()) {
@@ -340,15 +474,26 @@ public final class Worker {
           }
         }
         case REGISTER_AGAIN -> {
-          context.getLog().info("Worker {} (incarnation {}) sees run {}, newer than run {} of its registration: it "
-              + "registers again", workerId, incarnation, task.runId(), serving.registeredRun());
+          context
+              .getLog()
+              .info(
+                  "Worker {} (incarnation {}) sees run {}, newer than run {} of its registration: it "
+                      + "registers again",
+                  workerId,
+                  incarnation,
+                  task.runId(),
+                  serving.registeredRun());
           // the new state serves the task, or declines it until registered
-          Behavior<WorkerCommand> unprepared = unprepared("registering again for run " + task.runId());
+          Behavior<WorkerCommand> unprepared =
+              unprepared("registering again for run " + task.runId());
           return handOutLater(tasks.subList(i, tasks.size()), replyTo, unprepared);
         }
-        case NOT_SERVED -> reports.declined(task, types.notServedReason(workerId, serving.state(), task.taskType()),
-            replyTo);
-        case OLDER_RUN -> reports.failedForGood(task, Admission.olderRunReason(task, serving.registeredRun()), replyTo);
+        case NOT_SERVED ->
+            reports.declined(
+                task, types.notServedReason(workerId, serving.state(), task.taskType()), replyTo);
+        case OLDER_RUN ->
+            reports.failedForGood(
+                task, Admission.olderRunReason(task, serving.registeredRun()), replyTo);
         case INLINE -> computeInline(task, replyTo, served);
         case WAIT -> {
           admission.waitForSlot(task, replyTo);
@@ -360,7 +505,10 @@ public final class Worker {
     return Behaviors.same();
   }
 
-  /** After a state change: these tasks go back to this worker's mailbox, to be handled by {@code next}. */
+  /**
+   * After a state change: these tasks go back to this worker's mailbox, to be handled by {@code
+   * next}.
+   */
   private Behavior<WorkerCommand> handOutLater(
       List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo, Behavior<WorkerCommand> next) {
     if (!tasks.isEmpty()) {
@@ -369,9 +517,13 @@ public final class Worker {
     return next;
   }
 
-  /** Fills free slots with the tasks that waited for one, in arrival order, until the state changes. */
+  /**
+   * Fills free slots with the tasks that waited for one, in arrival order, until the state changes.
+   */
   private Behavior<WorkerCommand> startWaiting(Serving serving) {
-    for (Admission.Waiting next = admission.nextToStart(); next != null; next = admission.nextToStart()) {
+    for (Admission.Waiting next = admission.nextToStart();
+        next != null;
+        next = admission.nextToStart()) {
       reports.loadChanged();
       Behavior<WorkerCommand> after = handOut(List.of(next.task()), next.replyTo(), serving);
       if (after != Behaviors.<WorkerCommand>same()) {
@@ -384,7 +536,10 @@ public final class Worker {
 
   // ---- compute ----
 
-  /** On the actor's thread, for types whose compute costs less than a hand-off; allocates only the result message. */
+  /**
+   * On the actor's thread, for types whose compute costs less than a hand-off; allocates only the
+   * result message.
+   */
   private void computeInline(TaskEnvelope task, ActorRef<QueueCommand> replyTo, ServedType served) {
     Object input = reports.input(task, served.type().inputType(), replyTo);
     if (input == null) {
@@ -411,7 +566,8 @@ public final class Worker {
     reports.loadChanged();
     String ownIncarnation = incarnation;
     context.pipeToSelf(
-        ComputeThreadPool.submit(computeExecutor, () -> run.run(() -> served.type().compute(input, served.context()))),
+        ComputeThreadPool.submit(
+            computeExecutor, () -> run.run(() -> served.type().compute(input, served.context()))),
         (result, failure) -> new ComputeDone(ownIncarnation, run, result, failure));
   }
 
@@ -419,8 +575,13 @@ public final class Worker {
     RunningCompute run = done.run();
     TaskEnvelope task = run.task;
     if (!incarnation.equals(done.incarnation())) {
-      context.getLog().debug("Worker {} drops the result of {} from its earlier incarnation {}",
-          workerId, task.describe(), done.incarnation());
+      context
+          .getLog()
+          .debug(
+              "Worker {} drops the result of {} from its earlier incarnation {}",
+              workerId,
+              task.describe(),
+              done.incarnation());
       return Behaviors.same();
     }
     admission.finished(task.taskId());
@@ -430,74 +591,135 @@ public final class Worker {
     return startWaiting(serving);
   }
 
-  /** Reports a compute's outcome; a {@link WorkerFault} or {@link Error} crashes this worker instead. */
-  private void computed(TaskEnvelope task, Object result, Throwable failure, String cancelReason,
+  /**
+   * Reports a compute's outcome; a {@link WorkerFault} or {@link Error} crashes this worker
+   * instead.
+   */
+  private void computed(
+      TaskEnvelope task,
+      Object result,
+      Throwable failure,
+      String cancelReason,
       ActorRef<QueueCommand> replyTo) {
     if (!TaskReports.crashes(failure)) {
       reports.computed(task, result, failure, cancelReason, replyTo);
       return;
     }
-    context.getLog().error(
-        "{} crashed worker {} (incarnation {}): {}; the worker restarts and the queue redelivers the task",
-        task.describe(), workerId, incarnation, failure.toString());
-    throw goingDown(List.of(task.taskId()), task.describe() + " crashed it: " + failure, failure instanceof WorkerFault
-        fault ? fault : new WorkerFault(task.describe() + " crashed worker " + workerId, failure));
+    context
+        .getLog()
+        .error(
+            "{} crashed worker {} (incarnation {}): {}; the worker restarts and the queue redelivers the task",
+            task.describe(),
+            workerId,
+            incarnation,
+            failure.toString());
+    throw goingDown(
+        List.of(task.taskId()),
+        task.describe() + " crashed it: " + failure,
+        failure instanceof WorkerFault fault
+            ? fault
+            : new WorkerFault(task.describe() + " crashed worker " + workerId, failure));
   }
 
   // ---- cancellation ----
 
   /**
-   * The queue put these tasks back: drop those still waiting for a slot, interrupt those running. A running compute
-   * gets {@code cancel-grace} to return.
+   * The queue put these tasks back: drop those still waiting for a slot, interrupt those running. A
+   * running compute gets {@code cancel-grace} to return.
    */
   private Behavior<WorkerCommand> onCancel(Cancel cancel, Serving serving) {
     Admission.Cancelled cancelled = admission.cancel(cancel.taskIds(), cancel.reason());
     if (cancelled.isEmpty()) {
       return Behaviors.same();
     }
-    cancelled.interrupted().forEach(id -> timers.startSingleTimer(new CancelGraceOver(id), settings.cancelGrace()));
+    cancelled
+        .interrupted()
+        .forEach(id -> timers.startSingleTimer(new CancelGraceOver(id), settings.cancelGrace()));
     reports.loadChanged();
-    context.getLog().info("Worker {} (incarnation {}) cancels task(s) {} ({}): interrupted {}, dropped before start {}",
-        workerId, incarnation, cancel.taskIds(), cancel.reason(), cancelled.interrupted(), cancelled.dropped());
+    context
+        .getLog()
+        .info(
+            "Worker {} (incarnation {}) cancels task(s) {} ({}): interrupted {}, dropped before start {}",
+            workerId,
+            incarnation,
+            cancel.taskIds(),
+            cancel.reason(),
+            cancelled.interrupted(),
+            cancelled.dropped());
     return startWaiting(serving);
   }
 
-  /** A cancelled compute that has not returned is hung: restart, so that this worker can take work again. */
+  /**
+   * A cancelled compute that has not returned is hung: restart, so that this worker can take work
+   * again.
+   */
   private Behavior<WorkerCommand> onCancelGraceOver(CancelGraceOver over) {
     RunningCompute run = admission.running(over.taskId());
     if (run == null) {
       return Behaviors.same();
     }
-    String reason = run.task.describe() + " did not stop within " + settings.cancelGrace().toMillis()
-        + " ms of its cancellation (" + run.cancelReason() + "): the compute is hung";
-    context.getLog().error("{}; worker {} (incarnation {}) restarts, abandoning that compute's thread, so that it can "
-        + "take work again", reason, workerId, incarnation);
-    throw goingDown(List.of(over.taskId()), reason, new WorkerFault(reason + "; worker " + workerId + " restarts"));
+    String reason =
+        run.task.describe()
+            + " did not stop within "
+            + settings.cancelGrace().toMillis()
+            + " ms of its cancellation ("
+            + run.cancelReason()
+            + "): the compute is hung";
+    context
+        .getLog()
+        .error(
+            "{}; worker {} (incarnation {}) restarts, abandoning that compute's thread, so that it can "
+                + "take work again",
+            reason,
+            workerId,
+            incarnation);
+    throw goingDown(
+        List.of(over.taskId()),
+        reason,
+        new WorkerFault(reason + "; worker " + workerId + " restarts"));
   }
 
   // ---- prepare ----
 
-  /** Runs the prepare of the {@code index}-th regular type on the compute dispatcher; the next starts after it. */
+  /**
+   * Runs the prepare of the {@code index}-th regular type on the compute dispatcher; the next
+   * starts after it.
+   */
   private void startPrepare(Registration registration, int index) {
     TaskType<?, ?> type = types.regular().get(index);
-    TaskContext prepareContext = WorkerTaskContext.withoutPreparedState(
-        workerId, type.name(), registration.parameters(), "its prepare is still running");
+    TaskContext prepareContext =
+        WorkerTaskContext.withoutPreparedState(
+            workerId, type.name(), registration.parameters(), "its prepare is still running");
     String ownIncarnation = incarnation;
-    context.pipeToSelf(ComputeThreadPool.submit(computeExecutor, () -> type.prepare(prepareContext)),
-        (state, failure) -> new PrepareDone(ownIncarnation, registration.generation(), index, state, failure));
+    context.pipeToSelf(
+        ComputeThreadPool.submit(computeExecutor, () -> type.prepare(prepareContext)),
+        (state, failure) ->
+            new PrepareDone(ownIncarnation, registration.generation(), index, state, failure));
   }
 
-  private Behavior<WorkerCommand> onPrepareDone(PrepareDone done, Serving serving, List<Object> prepared) {
+  private Behavior<WorkerCommand> onPrepareDone(
+      PrepareDone done, Serving serving, List<Object> prepared) {
     Registration registration = serving.registration();
-    if (!incarnation.equals(done.incarnation()) || done.registration() != registration.generation()) {
+    if (!incarnation.equals(done.incarnation())
+        || done.registration() != registration.generation()) {
       return onStalePrepareDone(done);
     }
     String typeName = types.regular().get(done.index()).name();
     if (done.failure() != null) {
       String reason = "prepare of task type '" + typeName + "' failed: " + done.failure();
-      context.getLog().error("{} on worker {} (incarnation {}); the worker restarts", reason, workerId, incarnation);
-      throw goingDown(List.of(), reason,
-          new WorkerFault("prepare of task type '" + typeName + "' failed on worker " + workerId, done.failure()));
+      context
+          .getLog()
+          .error(
+              "{} on worker {} (incarnation {}); the worker restarts",
+              reason,
+              workerId,
+              incarnation);
+      throw goingDown(
+          List.of(),
+          reason,
+          new WorkerFault(
+              "prepare of task type '" + typeName + "' failed on worker " + workerId,
+              done.failure()));
     }
     List<Object> nowPrepared = new ArrayList<>(prepared); // a prepare may return null: no List.of
     nowPrepared.add(done.state());
@@ -509,8 +731,12 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onStalePrepareDone(PrepareDone done) {
-    context.getLog().debug("Worker {} drops a prepare result of its earlier incarnation or registration {}", workerId,
-        done.incarnation());
+    context
+        .getLog()
+        .debug(
+            "Worker {} drops a prepare result of its earlier incarnation or registration {}",
+            workerId,
+            done.incarnation());
     return Behaviors.same();
   }
 }

@@ -14,9 +14,10 @@ import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
  * The meters of the workers of one node (actor system), exported where the workers live: {@code
- * prover_workers{state}} (this node's workers by state; the sum over every node's scrape is the fleet), {@code
- * prover_worker_restarts_total} and {@code prover_results_refused_total{reason}} (results that could not travel to
- * their queue on another node). Workers update it on state changes, restarts and refusals: never per task.
+ * prover_workers{state}} (this node's workers by state; the sum over every node's scrape is the
+ * fleet), {@code prover_worker_restarts_total} and {@code prover_results_refused_total{reason}}
+ * (results that could not travel to their queue on another node). Workers update it on state
+ * changes, restarts and refusals: never per task.
  */
 final class WorkerMeters implements Extension {
 
@@ -35,20 +36,24 @@ final class WorkerMeters implements Extension {
 
   /** Each live local worker's state, by worker id. */
   private final Map<String, WorkerState> states = new ConcurrentHashMap<>();
+
   private final MeterRegistry registry;
   private final Counter restarts;
 
   private WorkerMeters(MeterRegistry registry) {
     this.registry = registry;
     for (WorkerState state : WorkerState.values()) {
-      Gauge.builder("prover.workers", states, s -> s.values().stream().filter(state::equals).count())
+      Gauge.builder(
+              "prover.workers", states, s -> s.values().stream().filter(state::equals).count())
           .description("Workers of this node by life-cycle state")
           .tag("state", state.name().toLowerCase(Locale.ROOT))
           .register(registry);
     }
-    this.restarts = Counter.builder("prover.worker.restarts")
-        .description("Restarts of this node's workers by their supervisor (a crash, a hung compute, a failed prepare)")
-        .register(registry);
+    this.restarts =
+        Counter.builder("prover.worker.restarts")
+            .description(
+                "Restarts of this node's workers by their supervisor (a crash, a hung compute, a failed prepare)")
+            .register(registry);
   }
 
   void entered(String workerId, WorkerState state) {
@@ -67,11 +72,13 @@ final class WorkerMeters implements Extension {
   /**
    * A result was refused before it left for another node.
    *
-   * @param reason {@code too_large}, {@code unreadable} (it would not deserialise there) or {@code not_serializable}
+   * @param reason {@code too_large}, {@code unreadable} (it would not deserialise there) or {@code
+   *     not_serializable}
    */
   void resultRefused(String reason) {
     Counter.builder("prover.results.refused")
-        .description("Task results refused before they left for their queue, by why; their tasks fail for good")
+        .description(
+            "Task results refused before they left for their queue, by why; their tasks fail for good")
         .tag("reason", reason)
         .register(registry)
         .increment();

@@ -17,19 +17,22 @@ import dev.pekkoprover.worker.Admission.Verdict;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Which task a worker takes, in which order the checks go, and the slots and waiting line it keeps. */
+/**
+ * Which task a worker takes, in which order the checks go, and the slots and waiting line it keeps.
+ */
 class AdmissionTest {
   private static final String OLD_RUN = "r0000000000001-00000000";
   private static final String RUN = "r0000000000002-00000000";
   private static final String NEW_RUN = "r0000000000003-00000000";
   private static final TaskType<?, ?> SQUARE = TestTasks.Square.INSTANCE;
   private static final TaskType<?, ?> COMPILE = TestTasks.Compile.INSTANCE;
-  private static final TaskType<?, ?> INLINE_SQUARE = new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
-    @Override
-    public boolean runsInline() {
-      return true;
-    }
-  };
+  private static final TaskType<?, ?> INLINE_SQUARE =
+      new ForwardingTaskType<>(TestTasks.Square.INSTANCE) {
+        @Override
+        public boolean runsInline() {
+          return true;
+        }
+      };
 
   private final Admission admission = new Admission(2);
 
@@ -50,27 +53,43 @@ class AdmissionTest {
   @Test
   void aRegistrationTaskRegistersOnlyAnUnpreparedWorkerThatServesIt() {
     TaskEnvelope registration = task("reg", WorkerRegistrationTask.NAME, RUN);
-    assertEquals(Verdict.REGISTER,
-        admission.admit(registration, WorkerState.UNPREPARED, null, WorkerRegistrationTask.INSTANCE));
+    assertEquals(
+        Verdict.REGISTER,
+        admission.admit(
+            registration, WorkerState.UNPREPARED, null, WorkerRegistrationTask.INSTANCE));
     assertEquals(Verdict.NOT_SERVED, admission.admit(registration, WorkerState.READY, RUN, null));
   }
 
   @Test
   void aTaskOfANewerRunRegistersAgainOnceRegisteredButNotBefore() {
-    assertEquals(Verdict.REGISTER_AGAIN, admission.admit(task("t", "square", NEW_RUN), WorkerState.READY, RUN, SQUARE));
-    assertEquals(Verdict.REGISTER_AGAIN,
-        admission.admit(task("t", "compile", NEW_RUN), WorkerState.REGISTERED, RUN, COMPILE), "before it is served");
-    assertEquals(Verdict.NOT_SERVED, admission.admit(task("t", "square", NEW_RUN), WorkerState.UNPREPARED, null, null),
+    assertEquals(
+        Verdict.REGISTER_AGAIN,
+        admission.admit(task("t", "square", NEW_RUN), WorkerState.READY, RUN, SQUARE));
+    assertEquals(
+        Verdict.REGISTER_AGAIN,
+        admission.admit(task("t", "compile", NEW_RUN), WorkerState.REGISTERED, RUN, COMPILE),
+        "before it is served");
+    assertEquals(
+        Verdict.NOT_SERVED,
+        admission.admit(task("t", "square", NEW_RUN), WorkerState.UNPREPARED, null, null),
         "an unregistered worker has no run to compare with");
   }
 
   @Test
   void aPreparedTypesTaskOfAnOlderRunFailsWhileAnUnpreparedOneStillRuns() {
-    assertEquals(Verdict.OLDER_RUN, admission.admit(task("t", "square", OLD_RUN), WorkerState.READY, RUN, SQUARE));
-    assertEquals("task t (type square) belongs to run " + OLD_RUN + ", older than run " + RUN
-        + " this worker is registered for: that run is over",
+    assertEquals(
+        Verdict.OLDER_RUN,
+        admission.admit(task("t", "square", OLD_RUN), WorkerState.READY, RUN, SQUARE));
+    assertEquals(
+        "task t (type square) belongs to run "
+            + OLD_RUN
+            + ", older than run "
+            + RUN
+            + " this worker is registered for: that run is over",
         Admission.olderRunReason(task("t", "square", OLD_RUN), RUN));
-    assertEquals(Verdict.START, admission.admit(task("t", "compile", OLD_RUN), WorkerState.READY, RUN, COMPILE),
+    assertEquals(
+        Verdict.START,
+        admission.admit(task("t", "compile", OLD_RUN), WorkerState.READY, RUN, COMPILE),
         "compilation needs no keys of a run");
   }
 
@@ -78,7 +97,8 @@ class AdmissionTest {
   void aCheapTypeRunsInlineWhateverTheSlots() {
     start(square("a"));
     start(square("b"));
-    assertEquals(Verdict.INLINE, admission.admit(square("c"), WorkerState.READY, RUN, INLINE_SQUARE));
+    assertEquals(
+        Verdict.INLINE, admission.admit(square("c"), WorkerState.READY, RUN, INLINE_SQUARE));
   }
 
   @Test
@@ -103,8 +123,14 @@ class AdmissionTest {
     start(square("a"));
     start(square("b"));
     admission.waitForSlot(square("c"), null);
-    assertEquals(Verdict.ALREADY_HELD, admission.admit(square("a"), WorkerState.READY, RUN, SQUARE), "running");
-    assertEquals(Verdict.ALREADY_HELD, admission.admit(square("c"), WorkerState.READY, RUN, SQUARE), "waiting");
+    assertEquals(
+        Verdict.ALREADY_HELD,
+        admission.admit(square("a"), WorkerState.READY, RUN, SQUARE),
+        "running");
+    assertEquals(
+        Verdict.ALREADY_HELD,
+        admission.admit(square("c"), WorkerState.READY, RUN, SQUARE),
+        "waiting");
   }
 
   @Test
@@ -119,7 +145,8 @@ class AdmissionTest {
     RunningCompute a = admission.running("a");
     assertTrue(a.isCancelled());
     assertEquals("lease overrun", a.cancelReason());
-    assertEquals(List.of("a", "b"), admission.held(), "a cancelled compute keeps its slot until it returns");
+    assertEquals(
+        List.of("a", "b"), admission.held(), "a cancelled compute keeps its slot until it returns");
 
     assertTrue(admission.cancel(List.of("a", "c"), "again").isEmpty(), "nothing new to cancel");
     assertEquals("lease overrun", a.cancelReason(), "the first reason stays");

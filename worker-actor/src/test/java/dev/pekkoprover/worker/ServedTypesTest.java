@@ -17,11 +17,15 @@ import org.junit.jupiter.api.Test;
 
 class ServedTypesTest {
   private final ServedTypes types =
-      new ServedTypes(TaskCatalog.of(TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Square.INSTANCE));
+      new ServedTypes(
+          TaskCatalog.of(
+              TestTasks.Add.INSTANCE, TestTasks.Compile.INSTANCE, TestTasks.Square.INSTANCE));
 
   @Test
   void eachStateServesItsShareOfTheCatalogInCatalogOrder() {
-    assertEquals(List.of(WorkerRegistrationTask.NAME, "compile"), List.copyOf(types.served(WorkerState.UNPREPARED)));
+    assertEquals(
+        List.of(WorkerRegistrationTask.NAME, "compile"),
+        List.copyOf(types.served(WorkerState.UNPREPARED)));
     assertEquals(List.of("compile"), List.copyOf(types.served(WorkerState.REGISTERED)));
     assertEquals(List.of("add", "compile", "square"), List.copyOf(types.served(WorkerState.READY)));
   }
@@ -34,7 +38,8 @@ class ServedTypesTest {
   @Test
   void aCatalogOfOnlyRegistrationServesNothingOnceRegistered() {
     ServedTypes bare = new ServedTypes(TaskCatalog.of());
-    assertEquals(List.of(WorkerRegistrationTask.NAME), List.copyOf(bare.served(WorkerState.UNPREPARED)));
+    assertEquals(
+        List.of(WorkerRegistrationTask.NAME), List.copyOf(bare.served(WorkerState.UNPREPARED)));
     assertTrue(bare.served(WorkerState.REGISTERED).isEmpty());
     assertTrue(bare.served(WorkerState.READY).isEmpty());
     assertTrue(bare.regular().isEmpty());
@@ -42,17 +47,25 @@ class ServedTypesTest {
 
   @Test
   void declineReasonsSayWhy() {
-    assertEquals("worker w is already registered",
+    assertEquals(
+        "worker w is already registered",
         types.notServedReason("w", WorkerState.READY, WorkerRegistrationTask.NAME));
-    assertTrue(types.notServedReason("w", WorkerState.UNPREPARED, "square").contains("not registered yet"));
-    assertTrue(types.notServedReason("w", WorkerState.REGISTERED, "square").contains("still preparing"));
+    assertTrue(
+        types
+            .notServedReason("w", WorkerState.UNPREPARED, "square")
+            .contains("not registered yet"));
+    assertTrue(
+        types.notServedReason("w", WorkerState.REGISTERED, "square").contains("still preparing"));
     String unknown = types.notServedReason("w", WorkerState.READY, "block");
-    assertTrue(unknown.contains("not configured for task type 'block'") && unknown.contains("square"), unknown);
+    assertTrue(
+        unknown.contains("not configured for task type 'block'") && unknown.contains("square"),
+        unknown);
   }
 
   @Test
   void eachServedTypeRunsWithTheRegistrationAndItsOwnPreparedState() {
-    Map<String, ServedTypes.ServedType> unprepared = types.inState(WorkerState.UNPREPARED, "w", null, List.of());
+    Map<String, ServedTypes.ServedType> unprepared =
+        types.inState(WorkerState.UNPREPARED, "w", null, List.of());
     assertEquals(types.served(WorkerState.UNPREPARED), unprepared.keySet());
     assertNull(unprepared.get("compile").context().registration(), "not registered yet");
 
@@ -64,7 +77,9 @@ class ServedTypesTest {
     assertEquals("keys", ready.get("square").context().registration());
     assertEquals(TestTasks.Square.INSTANCE, ready.get("square").type());
     IllegalStateException none =
-        assertThrows(IllegalStateException.class, () -> ready.get("compile").context().prepared(String.class));
+        assertThrows(
+            IllegalStateException.class,
+            () -> ready.get("compile").context().prepared(String.class));
     assertTrue(none.getMessage().contains("no prepare step"), none.getMessage());
   }
 }

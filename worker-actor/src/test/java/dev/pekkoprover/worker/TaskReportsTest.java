@@ -27,12 +27,13 @@ import org.junit.jupiter.api.TestInstance;
 import org.slf4j.LoggerFactory;
 
 /**
- * A worker's reports: each outcome as its message, gathered per queue until the flush its first report asked for,
- * and what the worker holds sent after a change only where the queue is sharded.
+ * A worker's reports: each outcome as its message, gathered per queue until the flush its first
+ * report asked for, and what the worker holds sent after a change only where the queue is sharded.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TaskReportsTest {
   private static final Duration QUIET = Duration.ofMillis(100);
+
   /** Stands in for the worker's private flush message (a probe's messages are serialised too). */
   private static final WorkerCommand FLUSH = new WorkerCommand.Cancel(List.of(), "flush");
 
@@ -44,16 +45,28 @@ class TaskReportsTest {
   }
 
   /** A worker's reports with probes for the worker itself, its queue and a second queue entity. */
-  private record Fixture(TaskReports reports, TestProbe<WorkerCommand> self, TestProbe<QueueCommand> queue,
+  private record Fixture(
+      TaskReports reports,
+      TestProbe<WorkerCommand> self,
+      TestProbe<QueueCommand> queue,
       TestProbe<QueueCommand> other) {}
 
   private Fixture fixture(String workerId, boolean reportLoad) {
     TestProbe<WorkerCommand> self = testKit.createTestProbe();
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     WorkerSettings settings =
-        WorkerSettings.fromConfig(testKit.system().settings().config(), workerId).withReportLoad(reportLoad);
-    TaskReports reports = new TaskReports(settings, "inc-1", self.getRef(), FLUSH, queue.getRef(),
-        new TaskValues(testKit.system(), 0), WorkerMeters.get(testKit.system()), LoggerFactory.getLogger(getClass()));
+        WorkerSettings.fromConfig(testKit.system().settings().config(), workerId)
+            .withReportLoad(reportLoad);
+    TaskReports reports =
+        new TaskReports(
+            settings,
+            "inc-1",
+            self.getRef(),
+            FLUSH,
+            queue.getRef(),
+            new TaskValues(testKit.system(), 0),
+            WorkerMeters.get(testKit.system()),
+            LoggerFactory.getLogger(getClass()));
     return new Fixture(reports, self, queue, testKit.createTestProbe());
   }
 
@@ -65,7 +78,8 @@ class TaskReportsTest {
   void reportsWaitForTheFlushTheFirstOneAskedForThenGoOnePerQueue() {
     Fixture f = fixture("w1", false);
     f.reports().computed(task("t1"), Num.of(9), null, null, f.queue().getRef());
-    f.reports().computed(task("t2"), null, new IllegalStateException("flaky"), null, f.queue().getRef());
+    f.reports()
+        .computed(task("t2"), null, new IllegalStateException("flaky"), null, f.queue().getRef());
     f.reports().declined(task("t3"), "not served", f.other().getRef());
     f.self().expectMessage(FLUSH);
     f.self().expectNoMessage(QUIET); // one flush asked for the whole batch
@@ -73,7 +87,8 @@ class TaskReportsTest {
 
     f.reports().flushDue(() -> List.of("never asked: load is not reported"));
     Reports both = f.queue().expectMessageClass(Reports.class);
-    assertEquals(new TaskSucceeded("w1", "inc-1", "t1", "square", 2, Num.of(9)), both.succeeded().get(0));
+    assertEquals(
+        new TaskSucceeded("w1", "inc-1", "t1", "square", 2, Num.of(9)), both.succeeded().get(0));
     TaskFailed failed = both.failed().get(0);
     assertTrue(failed.retryable());
     assertEquals("java.lang.IllegalStateException: flaky", failed.reason());
@@ -88,14 +103,23 @@ class TaskReportsTest {
   @Test
   void aCancelledComputesFailureIsRetryableAndAPermanentOneIsNot() {
     Fixture f = fixture("w2", false);
-    f.reports().computed(task("t1"), null, new InterruptedException(), "lease overrun", f.queue().getRef());
-    f.reports().computed(task("t2"), null, new PermanentTaskFailure("proof does not verify"), null,
-        f.queue().getRef());
+    f.reports()
+        .computed(
+            task("t1"), null, new InterruptedException(), "lease overrun", f.queue().getRef());
+    f.reports()
+        .computed(
+            task("t2"),
+            null,
+            new PermanentTaskFailure("proof does not verify"),
+            null,
+            f.queue().getRef());
     f.reports().flush();
     Reports reports = f.queue().expectMessageClass(Reports.class);
-    assertEquals(new TaskFailed("w2", "inc-1", "t1", "square", 2, "cancelled: lease overrun", true),
+    assertEquals(
+        new TaskFailed("w2", "inc-1", "t1", "square", 2, "cancelled: lease overrun", true),
         reports.failed().get(0));
-    assertEquals(new TaskFailed("w2", "inc-1", "t2", "square", 2, "proof does not verify", false),
+    assertEquals(
+        new TaskFailed("w2", "inc-1", "t2", "square", 2, "proof does not verify", false),
         reports.failed().get(1));
   }
 
@@ -107,8 +131,10 @@ class TaskReportsTest {
     TaskFailed failed = f.queue().expectMessageClass(TaskFailed.class);
     assertFalse(failed.retryable());
     assertTrue(failed.reason().contains("cannot travel as a task result"), failed.reason());
-    assertTrue(ProverMetrics.get(testKit.system()).scrape()
-        .contains("prover_results_refused_total{reason=\"not_serializable\"}"));
+    assertTrue(
+        ProverMetrics.get(testKit.system())
+            .scrape()
+            .contains("prover_results_refused_total{reason=\"not_serializable\"}"));
   }
 
   @Test

@@ -16,12 +16,18 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** A task's input decoded or refused with a reason; a result refused when it could not reach its queue, and why. */
+/**
+ * A task's input decoded or refused with a reason; a result refused when it could not reach its
+ * queue, and why.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TaskValuesTest {
   private static final int LIMIT = 1_000;
 
-  /** A field of an interface type: it serialises, but the other node could not tell which class to read. */
+  /**
+   * A field of an interface type: it serialises, but the other node could not tell which class to
+   * read.
+   */
   interface Shape {}
 
   record Circle(int radius) implements Shape {}
@@ -60,13 +66,23 @@ class TaskValuesTest {
     TaskValues.Checked wrongClass = values.input(task("text"), Num.class);
     assertFalse(wrongClass.ok());
     assertNull(wrongClass.value());
-    assertEquals("task t1 (type square) needs a " + Num.class.getName() + " input, but its payload is a "
-        + String.class.getName(), wrongClass.problem());
+    assertEquals(
+        "task t1 (type square) needs a "
+            + Num.class.getName()
+            + " input, but its payload is a "
+            + String.class.getName(),
+        wrongClass.problem());
     assertTrue(values.input(task(null), Num.class).problem().endsWith("its payload is null"));
-    assertTrue(values.input(task(new EncodedPayload("{")), Num.class).problem()
-        .contains("its JSON payload does not decode"));
-    assertTrue(values.input(task(new EncodedPayload("null")), Num.class).problem()
-        .endsWith("its JSON payload is null"));
+    assertTrue(
+        values
+            .input(task(new EncodedPayload("{")), Num.class)
+            .problem()
+            .contains("its JSON payload does not decode"));
+    assertTrue(
+        values
+            .input(task(new EncodedPayload("null")), Num.class)
+            .problem()
+            .endsWith("its JSON payload is null"));
     assertNull(wrongClass.refusedAs(), "no result meter for an input");
   }
 
@@ -77,7 +93,10 @@ class TaskValuesTest {
     assertTrue(none.problem().contains("returned null"), none.problem());
     TaskValues.Checked plain = values.result(task(Num.of(1)), new Object(), false);
     assertEquals("not_serializable", plain.refusedAs());
-    assertTrue(plain.problem().contains("return a record implementing " + CborSerializable.class.getName()));
+    assertTrue(
+        plain
+            .problem()
+            .contains("return a record implementing " + CborSerializable.class.getName()));
   }
 
   @Test
@@ -86,7 +105,8 @@ class TaskValuesTest {
     assertTrue(values.result(task(Num.of(1)), large, false).ok(), "in one JVM nothing crosses");
     TaskValues.Checked tooLarge = values.result(task(Num.of(1)), large, true);
     assertEquals("too_large", tooLarge.refusedAs());
-    assertTrue(tooLarge.problem().contains("over the " + LIMIT + "-byte limit"), tooLarge.problem());
+    assertTrue(
+        tooLarge.problem().contains("over the " + LIMIT + "-byte limit"), tooLarge.problem());
 
     Drawing drawing = new Drawing(new Circle(2));
     assertTrue(values.result(task(Num.of(1)), drawing, false).ok());

@@ -27,14 +27,16 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The worker's side of the catalog check: it announces its types' versions and, once registered, the digest of its
- * keys; a refusal for out-of-date keys makes it register again; a refusal of its build is logged once.
+ * The worker's side of the catalog check: it announces its types' versions and, once registered,
+ * the digest of its keys; a refusal for out-of-date keys makes it register again; a refusal of its
+ * build is logged once.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogCapturingExtension.class)
 class WorkerRefusalTest {
-  private final ActorTestKit testKit = ActorTestKit.create("worker-refusal",
-      TestConfig.config("prover.worker.announce-interval = 0s"));
+  private final ActorTestKit testKit =
+      ActorTestKit.create(
+          "worker-refusal", TestConfig.config("prover.worker.announce-interval = 0s"));
   private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
 
   @AfterAll
@@ -42,19 +44,25 @@ class WorkerRefusalTest {
     testKit.shutdownTestKit();
   }
 
-  private record Spawned(ActorRef<WorkerCommand> worker, TestProbe<QueueCommand> queue, WorkerServes first) {}
+  private record Spawned(
+      ActorRef<WorkerCommand> worker, TestProbe<QueueCommand> queue, WorkerServes first) {}
 
   private Spawned spawn(String workerId) {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
-    WorkerSettings settings = WorkerSettings.fromConfig(testKit.system().settings().config(), workerId);
-    ActorRef<WorkerCommand> worker = testKit.spawn(Worker.create(settings, CATALOG, queue.getRef(), null), workerId);
+    WorkerSettings settings =
+        WorkerSettings.fromConfig(testKit.system().settings().config(), workerId);
+    ActorRef<WorkerCommand> worker =
+        testKit.spawn(Worker.create(settings, CATALOG, queue.getRef(), null), workerId);
     return new Spawned(worker, queue, queue.expectMessageClass(WorkerServes.class));
   }
 
   /** Registers it and returns its Ready announcement. */
   private static WorkerServes register(Spawned w, Keys keys) {
-    w.worker().tell(new WorkerCommand.Dispatch(
-        new TaskEnvelope("reg", "register", "run-1", WorkerRegistrationTask.NAME, 1, keys), w.queue().getRef()));
+    w.worker()
+        .tell(
+            new WorkerCommand.Dispatch(
+                new TaskEnvelope("reg", "register", "run-1", WorkerRegistrationTask.NAME, 1, keys),
+                w.queue().getRef()));
     w.queue().expectMessageClass(TaskSucceeded.class);
     w.queue().expectMessageClass(WorkerServes.class); // Registered
     WorkerServes ready = w.queue().expectMessageClass(WorkerServes.class);
@@ -77,11 +85,20 @@ class WorkerRefusalTest {
     Spawned w = spawn("fp-w2");
     WorkerServes ready = register(w, new Keys("k1"));
     String incarnation = ready.incarnation();
-    w.worker().tell(new WorkerCommand.Refused("fp-w2", incarnation, "keys of another run", true, "some other digest"));
+    w.worker()
+        .tell(
+            new WorkerCommand.Refused(
+                "fp-w2", incarnation, "keys of another run", true, "some other digest"));
     w.queue().expectNoMessage(Duration.ofMillis(200));
 
-    w.worker().tell(new WorkerCommand.Refused("fp-w2", incarnation, "keys of another run", true,
-        ready.fingerprint().keysDigest()));
+    w.worker()
+        .tell(
+            new WorkerCommand.Refused(
+                "fp-w2",
+                incarnation,
+                "keys of another run",
+                true,
+                ready.fingerprint().keysDigest()));
     WorkerServes again = w.queue().expectMessageClass(WorkerServes.class);
     assertEquals(WorkerState.UNPREPARED, again.state());
     assertNull(again.fingerprint().keysDigest());
@@ -91,14 +108,22 @@ class WorkerRefusalTest {
   void aRefusalOfItsBuildIsLoggedOncePerIncarnation() {
     Spawned w = spawn("fp-w3");
     String incarnation = w.first().incarnation();
-    LoggingTestKit.error("Worker fp-w3 (incarnation " + incarnation + ") is refused by the queue: its catalog differs")
+    LoggingTestKit.error(
+            "Worker fp-w3 (incarnation "
+                + incarnation
+                + ") is refused by the queue: its catalog differs")
         .withOccurrences(1)
-        .expect(testKit.system(), () -> {
-          for (int i = 0; i < 3; i++) { // every entity of its types says so
-            w.worker().tell(new WorkerCommand.Refused("fp-w3", incarnation, "its catalog differs", false, null));
-          }
-          return null;
-        });
+        .expect(
+            testKit.system(),
+            () -> {
+              for (int i = 0; i < 3; i++) { // every entity of its types says so
+                w.worker()
+                    .tell(
+                        new WorkerCommand.Refused(
+                            "fp-w3", incarnation, "its catalog differs", false, null));
+              }
+              return null;
+            });
     w.queue().expectNoMessage(Duration.ofMillis(200));
   }
 }

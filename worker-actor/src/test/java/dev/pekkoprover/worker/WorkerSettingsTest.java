@@ -16,8 +16,18 @@ class WorkerSettingsTest {
     Config config = ConfigFactory.load();
     WorkerSettings settings = WorkerSettings.fromConfig(config, "w1");
     assertEquals(
-        new WorkerSettings("w1", 1, Duration.ofMillis(200), Duration.ofSeconds(10), 0.2, Duration.ofSeconds(5),
-            "prover.worker.compute-dispatcher", Duration.ofSeconds(5), 0, Duration.ofSeconds(5), false),
+        new WorkerSettings(
+            "w1",
+            1,
+            Duration.ofMillis(200),
+            Duration.ofSeconds(10),
+            0.2,
+            Duration.ofSeconds(5),
+            "prover.worker.compute-dispatcher",
+            Duration.ofSeconds(5),
+            0,
+            Duration.ofSeconds(5),
+            false),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());
     assertEquals(ComputeThreadPool.class.getName(), dispatcher.getString("executor"));
@@ -35,9 +45,12 @@ class WorkerSettingsTest {
 
   @Test
   void nonsenseIsRefusedWithTheKey() {
-    Config config = ConfigFactory.parseString("prover.worker.concurrency = 0").withFallback(ConfigFactory.load());
+    Config config =
+        ConfigFactory.parseString("prover.worker.concurrency = 0")
+            .withFallback(ConfigFactory.load());
     String message =
-        assertThrows(IllegalArgumentException.class, () -> WorkerSettings.fromConfig(config, "w3")).getMessage();
+        assertThrows(IllegalArgumentException.class, () -> WorkerSettings.fromConfig(config, "w3"))
+            .getMessage();
     assertTrue(message.contains("prover.worker.concurrency"), message);
   }
 }

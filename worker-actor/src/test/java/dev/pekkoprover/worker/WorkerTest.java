@@ -46,7 +46,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The worker's life cycle and its answers to dispatched tasks, against a probe standing in for the queue. */
+/**
+ * The worker's life cycle and its answers to dispatched tasks, against a probe standing in for the
+ * queue.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(LogCapturingExtension.class)
 class WorkerTest {
@@ -63,7 +66,8 @@ class WorkerTest {
               prover.worker.announce-interval = 0s
               """));
   private static final TaskCatalog CATALOG = TaskCatalog.of(TestTasks.all());
-  private static final Set<String> UNPREPARED_TYPES = Set.of("compile", WorkerRegistrationTask.NAME);
+  private static final Set<String> UNPREPARED_TYPES =
+      Set.of("compile", WorkerRegistrationTask.NAME);
   private static final Set<String> REGISTERED_TYPES = Set.of("compile");
   private static final Set<String> READY_TYPES = Set.of("compile", "square", "add");
 
@@ -86,17 +90,22 @@ class WorkerTest {
     return dispatch(w, taskId, type, 1, payload);
   }
 
-  private static Dispatch dispatch(Spawned w, String taskId, String type, int attempt, Object payload) {
-    return new Dispatch(new TaskEnvelope(taskId, "flow-1", "run-1", type, attempt, payload), w.queue().getRef());
+  private static Dispatch dispatch(
+      Spawned w, String taskId, String type, int attempt, Object payload) {
+    return new Dispatch(
+        new TaskEnvelope(taskId, "flow-1", "run-1", type, attempt, payload), w.queue().getRef());
   }
 
   /** A worker under test, its queue probe and the incarnation it announced last. */
-  private record Spawned(ActorRef<WorkerCommand> worker, TestProbe<QueueCommand> queue, String incarnation) {}
+  private record Spawned(
+      ActorRef<WorkerCommand> worker, TestProbe<QueueCommand> queue, String incarnation) {}
 
-  private Spawned spawnUnprepared(WorkerSettings settings, TaskCatalog catalog, ActorRef<WorkerStateChanged> listener) {
+  private Spawned spawnUnprepared(
+      WorkerSettings settings, TaskCatalog catalog, ActorRef<WorkerStateChanged> listener) {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     ActorRef<WorkerCommand> worker =
-        testKit.spawn(Worker.create(settings, catalog, queue.getRef(), listener), settings.workerId());
+        testKit.spawn(
+            Worker.create(settings, catalog, queue.getRef(), listener), settings.workerId());
     WorkerServes serves = queue.expectMessageClass(WorkerServes.class);
     assertEquals(worker, serves.worker());
     assertEquals(settings.workerId(), serves.workerId());
@@ -104,9 +113,16 @@ class WorkerTest {
     return new Spawned(worker, queue, serves.incarnation());
   }
 
-  /** Registers an Unprepared worker with the test keys and waits until it is Ready serving {@code readyTypes}. */
+  /**
+   * Registers an Unprepared worker with the test keys and waits until it is Ready serving {@code
+   * readyTypes}.
+   */
   private void register(Spawned spawned, String workerId, Set<String> readyTypes) {
-    spawned.worker().tell(dispatch(spawned, "reg-" + workerId, WorkerRegistrationTask.NAME, new Keys("test-key")));
+    spawned
+        .worker()
+        .tell(
+            dispatch(
+                spawned, "reg-" + workerId, WorkerRegistrationTask.NAME, new Keys("test-key")));
     TaskSucceeded registered = spawned.queue().expectMessageClass(TaskSucceeded.class);
     assertEquals("reg-" + workerId, registered.taskId());
     assertEquals(new WorkerRegistrationTask.Registered(workerId), registered.result());
@@ -118,7 +134,8 @@ class WorkerTest {
   }
 
   private Spawned readyWorker(String workerId, int concurrency) {
-    Spawned spawned = spawnUnprepared(settings(workerId).withConcurrency(concurrency), CATALOG, null);
+    Spawned spawned =
+        spawnUnprepared(settings(workerId).withConcurrency(concurrency), CATALOG, null);
     register(spawned, workerId, READY_TYPES);
     return spawned;
   }
@@ -153,7 +170,10 @@ class WorkerTest {
   void registrationPreparesTheRegularTypesThenTheWorkerIsReady() {
     TestProbe<WorkerStateChanged> listener = testKit.createTestProbe();
     TestProbe<WorkerStateChanged> events = testKit.createTestProbe();
-    testKit.system().eventStream().tell(new EventStream.Subscribe<>(WorkerStateChanged.class, events.getRef()));
+    testKit
+        .system()
+        .eventStream()
+        .tell(new EventStream.Subscribe<>(WorkerStateChanged.class, events.getRef()));
     Spawned w = spawnUnprepared(settings("w2"), CATALOG, listener.getRef());
     TestProbe<QueueCommand> queue = w.queue();
 
@@ -168,7 +188,8 @@ class WorkerTest {
     assertEquals(List.of("square w2", "add w2"), List.copyOf(TestTasks.prepares));
 
     for (WorkerState expected : WorkerState.values()) {
-      assertEquals(new WorkerStateChanged("w2", w.incarnation(), expected), listener.receiveMessage());
+      assertEquals(
+          new WorkerStateChanged("w2", w.incarnation(), expected), listener.receiveMessage());
     }
     List<WorkerState> published = new ArrayList<>();
     events.fishForMessage(
@@ -178,7 +199,9 @@ class WorkerTest {
             return FishingOutcomes.continueAndIgnore();
           }
           published.add(changed.state());
-          return changed.state() == WorkerState.READY ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore();
+          return changed.state() == WorkerState.READY
+              ? FishingOutcomes.complete()
+              : FishingOutcomes.continueAndIgnore();
         });
     assertEquals(List.of(WorkerState.values()), published);
 
@@ -193,7 +216,10 @@ class WorkerTest {
     assertEquals(List.of("square w2", "add w2"), List.copyOf(TestTasks.prepares));
   }
 
-  /** A regular type whose prepare blocks until the test releases it, and records the thread it ran on. */
+  /**
+   * A regular type whose prepare blocks until the test releases it, and records the thread it ran
+   * on.
+   */
   private static final class SlowPrepare extends NamedTaskType<Num, Num> {
     private SlowPrepare() {
       super("slow", Num.class, Num.class);
@@ -238,7 +264,8 @@ class WorkerTest {
     assertTrue(queue.expectMessageClass(TaskDeclined.class).reason().contains("still preparing"));
 
     slow.release.countDown();
-    assertEquals(Set.of("compile", "slow"), queue.expectMessageClass(WorkerServes.class).taskTypes());
+    assertEquals(
+        Set.of("compile", "slow"), queue.expectMessageClass(WorkerServes.class).taskTypes());
     assertTrue(slow.prepareThread.contains("prover.worker.compute-dispatcher"), slow.prepareThread);
     w.worker().tell(dispatch(w, "s-4", "slow", Num.of(2)));
     assertEquals(new Num(2, "slow-state"), queue.expectMessageClass(TaskSucceeded.class).result());
@@ -251,13 +278,16 @@ class WorkerTest {
     register(first, "w4", READY_TYPES);
     TestProbe<QueueCommand> queue = first.queue();
 
-    // one task held on the worker when it crashes: its result must not be reported by the next incarnation
+    // one task held on the worker when it crashes: its result must not be reported by the next
+    // incarnation
     first.worker().tell(dispatch(first, "held", "square", new Num(3, "hold:w4")));
     first.worker().tell(dispatch(first, "crash", "square", new Num(5, "crash-once:w4")));
 
-    // before it goes down it tells the queue so, naming the task that crashed it: its tasks are put back without
+    // before it goes down it tells the queue so, naming the task that crashed it: its tasks are put
+    // back without
     // waiting out the restart backoff, and only the culprit is charged
-    QueueCommand.WorkerGoingDown down = queue.expectMessageClass(QueueCommand.WorkerGoingDown.class);
+    QueueCommand.WorkerGoingDown down =
+        queue.expectMessageClass(QueueCommand.WorkerGoingDown.class);
     assertEquals(List.of("crash"), down.causedBy());
     assertEquals(first.incarnation(), down.incarnation());
     assertTrue(down.reason().contains("crash"), down.reason());
@@ -270,7 +300,8 @@ class WorkerTest {
 
     Spawned second = new Spawned(first.worker(), queue, restarted.incarnation());
     register(second, "w4", READY_TYPES);
-    assertEquals(List.of("square w4", "add w4", "square w4", "add w4"), List.copyOf(TestTasks.prepares));
+    assertEquals(
+        List.of("square w4", "add w4", "square w4", "add w4"), List.copyOf(TestTasks.prepares));
 
     second.worker().tell(dispatch(second, "crash", "square", 2, new Num(5, "crash-once:w4")));
     TaskSucceeded redone = queue.expectMessageClass(TaskSucceeded.class);
@@ -284,8 +315,13 @@ class WorkerTest {
       states.add(listener.receiveMessage().state());
     }
     assertEquals(
-        List.of(WorkerState.UNPREPARED, WorkerState.REGISTERED, WorkerState.READY,
-            WorkerState.UNPREPARED, WorkerState.REGISTERED, WorkerState.READY),
+        List.of(
+            WorkerState.UNPREPARED,
+            WorkerState.REGISTERED,
+            WorkerState.READY,
+            WorkerState.UNPREPARED,
+            WorkerState.REGISTERED,
+            WorkerState.READY),
         states);
   }
 
@@ -317,10 +353,13 @@ class WorkerTest {
     Spawned first = spawnUnprepared(settings("w9"), TaskCatalog.of(fragile), null);
     TestProbe<QueueCommand> queue = first.queue();
 
-    first.worker().tell(dispatch(first, "reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    first
+        .worker()
+        .tell(dispatch(first, "reg-9", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     assertEquals(Set.of(), queue.expectMessageClass(WorkerServes.class).taskTypes());
-    QueueCommand.WorkerGoingDown down = queue.expectMessageClass(QueueCommand.WorkerGoingDown.class);
+    QueueCommand.WorkerGoingDown down =
+        queue.expectMessageClass(QueueCommand.WorkerGoingDown.class);
     assertEquals(List.of(), down.causedBy(), "no task caused it");
     assertTrue(down.reason().contains("circuit file unreadable"), down.reason());
     WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
@@ -351,7 +390,9 @@ class WorkerTest {
 
     w.worker().tell(dispatch(w, "good-1", "square", Num.of(4)));
     assertEquals(Num.of(16), queue.expectMessageClass(TaskSucceeded.class).result());
-    w.worker().tell(dispatch(w, "good-2", "square", new EncodedPayload("{\"value\": 6, \"mode\": \"\"}")));
+    w.worker()
+        .tell(
+            dispatch(w, "good-2", "square", new EncodedPayload("{\"value\": 6, \"mode\": \"\"}")));
     TaskSucceeded decoded = queue.expectMessageClass(TaskSucceeded.class);
     assertEquals("good-2", decoded.taskId());
     assertEquals(Num.of(36), decoded.result());
@@ -364,7 +405,8 @@ class WorkerTest {
 
     w.worker().tell(dispatch(w, "h1", "square", new Num(2, "hold:w6")));
     w.worker().tell(dispatch(w, "h2", "square", new Num(3, "hold:w6")));
-    // in a cluster two queue entities may each hand over the last free slot: the worker keeps the task, no decline
+    // in a cluster two queue entities may each hand over the last free slot: the worker keeps the
+    // task, no decline
     w.worker().tell(dispatch(w, "h3", "square", new Num(4, "hold:w6")));
     queue.expectNoMessage(Duration.ofMillis(200));
 
@@ -377,7 +419,9 @@ class WorkerTest {
     assertEquals(Num.of(25), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
-  /** The ids of the next {@code count} successes, reported alone or together in a Reports message. */
+  /**
+   * The ids of the next {@code count} successes, reported alone or together in a Reports message.
+   */
   private static Set<String> succeededIds(TestProbe<QueueCommand> queue, int count) {
     Set<String> ids = new java.util.HashSet<>();
     while (ids.size() < count) {
@@ -428,9 +472,11 @@ class WorkerTest {
     TaskFailed failed = queue.expectMessageClass(TaskFailed.class);
     assertEquals("f1", failed.taskId());
     assertTrue(failed.retryable());
-    assertEquals("java.lang.IllegalStateException: simulated failure of square on 3", failed.reason());
+    assertEquals(
+        "java.lang.IllegalStateException: simulated failure of square on 3", failed.reason());
 
-    w.worker().tell(dispatch(w, "f2", "add", new TestTasks.Pair(new Num(1, "permanent"), Num.of(2))));
+    w.worker()
+        .tell(dispatch(w, "f2", "add", new TestTasks.Pair(new Num(1, "permanent"), Num.of(2))));
     TaskFailed permanent = queue.expectMessageClass(TaskFailed.class);
     assertEquals("f2", permanent.taskId());
     assertFalse(permanent.retryable());
@@ -471,7 +517,8 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     testKit.spawn(Worker.create(settings, CATALOG, queue.getRef(), null), "w-announcing");
     WorkerServes first = queue.expectMessageClass(WorkerServes.class);
-    WorkerServes again = queue.expectMessageClass(WorkerServes.class, java.time.Duration.ofSeconds(3));
+    WorkerServes again =
+        queue.expectMessageClass(WorkerServes.class, java.time.Duration.ofSeconds(3));
     assertEquals(first, again, "the same incarnation, types and capacity");
   }
 
@@ -487,19 +534,35 @@ class WorkerTest {
 
   @Test
   void eachReportGoesToTheQueueThatDispatchedItsTask() {
-    // in a cluster each task type's queue is an entity of its own; a worker reports straight to the dispatcher
+    // in a cluster each task type's queue is an entity of its own; a worker reports straight to the
+    // dispatcher
     Spawned w = readyWorker("w-reply", 4);
     TestProbe<QueueCommand> squares = testKit.createTestProbe();
     TestProbe<QueueCommand> adds = testKit.createTestProbe();
-    w.worker().tell(new Dispatch(new TaskEnvelope("sq", "flow-1", "run-1", "square", 1, Num.of(6)), squares.getRef()));
-    w.worker().tell(new WorkerCommand.DispatchAll(List.of(
-        new TaskEnvelope("a1", "flow-1", "run-1", "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2))),
-        new TaskEnvelope("x1", "flow-1", "run-1", "no-such-type", 1, Num.of(1))), adds.getRef()));
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("sq", "flow-1", "run-1", "square", 1, Num.of(6)),
+                squares.getRef()));
+    w.worker()
+        .tell(
+            new WorkerCommand.DispatchAll(
+                List.of(
+                    new TaskEnvelope(
+                        "a1",
+                        "flow-1",
+                        "run-1",
+                        "add",
+                        1,
+                        new TestTasks.Pair(Num.of(1), Num.of(2))),
+                    new TaskEnvelope("x1", "flow-1", "run-1", "no-such-type", 1, Num.of(1))),
+                adds.getRef()));
 
     TaskSucceeded square = squares.expectMessageClass(TaskSucceeded.class);
     assertEquals("sq", square.taskId());
     assertEquals(Num.of(36), square.result());
-    // the decline is made at once, the add's result comes back from the compute dispatcher: one or two messages
+    // the decline is made at once, the add's result comes back from the compute dispatcher: one or
+    // two messages
     List<String> succeededAdds = new ArrayList<>();
     List<String> declinedAdds = new ArrayList<>();
     while (succeededAdds.size() + declinedAdds.size() < 2) {
@@ -524,21 +587,30 @@ class WorkerTest {
 
   @Test
   void tasksHandedOverTogetherAreReportedTogether() {
-    Spawned w = spawnUnprepared(settings("w-batch").withConcurrency(4), TaskCatalog.of(new InlineThrower()), null);
-    w.worker().tell(new WorkerCommand.DispatchAll(List.of(
-        new TaskEnvelope("b1", "flow-1", "run-1", "inline", 1, "ok"),
-        new TaskEnvelope("b2", "flow-1", "run-1", "inline", 1, "fail"),
-        new TaskEnvelope("b3", "flow-1", "run-1", "inline", 1, "ok")), w.queue().getRef()));
+    Spawned w =
+        spawnUnprepared(
+            settings("w-batch").withConcurrency(4), TaskCatalog.of(new InlineThrower()), null);
+    w.worker()
+        .tell(
+            new WorkerCommand.DispatchAll(
+                List.of(
+                    new TaskEnvelope("b1", "flow-1", "run-1", "inline", 1, "ok"),
+                    new TaskEnvelope("b2", "flow-1", "run-1", "inline", 1, "fail"),
+                    new TaskEnvelope("b3", "flow-1", "run-1", "inline", 1, "ok")),
+                w.queue().getRef()));
     QueueCommand.Reports reports = w.queue().expectMessageClass(QueueCommand.Reports.class);
-    assertEquals(List.of("b1", "b3"), reports.succeeded().stream().map(TaskSucceeded::taskId).toList());
+    assertEquals(
+        List.of("b1", "b3"), reports.succeeded().stream().map(TaskSucceeded::taskId).toList());
     assertEquals(List.of("b2"), reports.failed().stream().map(TaskFailed::taskId).toList());
     // and a lone task is reported on its own, without waiting for company
     w.worker().tell(dispatch(w, "b4", "inline", "ok"));
     assertEquals("b4", w.queue().expectMessageClass(TaskSucceeded.class).taskId());
   }
 
-  private static Dispatch dispatchOfRun(Spawned w, String runId, String taskId, String type, Object payload) {
-    return new Dispatch(new TaskEnvelope(taskId, "flow-1", runId, type, 1, payload), w.queue().getRef());
+  private static Dispatch dispatchOfRun(
+      Spawned w, String runId, String taskId, String type, Object payload) {
+    return new Dispatch(
+        new TaskEnvelope(taskId, "flow-1", runId, type, 1, payload), w.queue().getRef());
   }
 
   @Test
@@ -556,17 +628,22 @@ class WorkerTest {
     while (cancelled == null || succeeded.isEmpty()) {
       QueueCommand message = queue.receiveMessage(Duration.ofSeconds(5));
       reports.add(message);
-      List<TaskFailed> failed = message instanceof QueueCommand.Reports r ? r.failed()
-          : message instanceof TaskFailed f ? List.of(f) : List.of();
-      List<TaskSucceeded> done = message instanceof QueueCommand.Reports r ? r.succeeded()
-          : message instanceof TaskSucceeded ok ? List.of(ok) : List.of();
+      List<TaskFailed> failed =
+          message instanceof QueueCommand.Reports r
+              ? r.failed()
+              : message instanceof TaskFailed f ? List.of(f) : List.of();
+      List<TaskSucceeded> done =
+          message instanceof QueueCommand.Reports r
+              ? r.succeeded()
+              : message instanceof TaskSucceeded ok ? List.of(ok) : List.of();
       for (TaskFailed f : failed) {
         cancelled = f;
       }
       done.forEach(ok -> succeeded.add(ok.taskId()));
     }
     assertEquals("hung", cancelled.taskId());
-    assertTrue(cancelled.reason().contains("cancelled: lease of 500 ms ran out"), cancelled.reason());
+    assertTrue(
+        cancelled.reason().contains("cancelled: lease of 500 ms ran out"), cancelled.reason());
     assertEquals(Set.of("next"), succeeded);
   }
 
@@ -577,13 +654,16 @@ class WorkerTest {
     w.worker().tell(dispatch(w, "stuck", "square", new Num(2, "hold-hard:w-hung")));
     queue.expectNoMessage(Duration.ofMillis(100));
     w.worker().tell(new WorkerCommand.Cancel(List.of("stuck"), "lease of 500 ms ran out"));
-    QueueCommand.WorkerGoingDown down = queue.expectMessageClass(QueueCommand.WorkerGoingDown.class,
-        Duration.ofSeconds(5));
+    QueueCommand.WorkerGoingDown down =
+        queue.expectMessageClass(QueueCommand.WorkerGoingDown.class, Duration.ofSeconds(5));
     assertEquals(List.of("stuck"), down.causedBy());
     assertTrue(down.reason().contains("did not stop within 300 ms"), down.reason());
     WorkerServes restarted = queue.expectMessageClass(WorkerServes.class);
     assertNotEquals(w.incarnation(), restarted.incarnation());
-    assertEquals(UNPREPARED_TYPES, restarted.taskTypes(), "a new incarnation, free to register and take work");
+    assertEquals(
+        UNPREPARED_TYPES,
+        restarted.taskTypes(),
+        "a new incarnation, free to register and take work");
     TestTasks.release("w-hung"); // lets the abandoned thread go
   }
 
@@ -614,7 +694,8 @@ class WorkerTest {
 
   @Test
   void whereTheQueueIsShardedItReportsWhatItHoldsAtEachChange() {
-    Spawned w = spawnUnprepared(settings("w-load").withConcurrency(1).withReportLoad(true), CATALOG, null);
+    Spawned w =
+        spawnUnprepared(settings("w-load").withConcurrency(1).withReportLoad(true), CATALOG, null);
     register(w, "w-load", READY_TYPES);
     TestProbe<QueueCommand> queue = w.queue();
     w.worker().tell(dispatch(w, "a", "square", new Num(2, "hold:w-load")));
@@ -636,7 +717,9 @@ class WorkerTest {
       } else if (message instanceof QueueCommand.Reports r) {
         r.succeeded().forEach(ok -> done.add(ok.taskId()));
       } else if (message instanceof QueueCommand.WorkerLoad l) {
-        assertTrue(done.containsAll(load.heldTaskIds().stream().filter(id -> !l.heldTaskIds().contains(id)).toList()),
+        assertTrue(
+            done.containsAll(
+                load.heldTaskIds().stream().filter(id -> !l.heldTaskIds().contains(id)).toList()),
             "a task leaves the load report only after its result went out");
         lastHeld = l.heldTaskIds();
       }
@@ -650,23 +733,32 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = w.queue();
     String oldRun = "r0000000000001-00000000";
     String newRun = "r0000000000002-00000000";
-    w.worker().tell(dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.worker()
+        .tell(
+            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     queue.expectMessageClass(WorkerServes.class);
     assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
 
     // the sequencer restarted: its first task reaches a worker registered for the old run
     w.worker().tell(dispatchOfRun(w, newRun, "new-1", "square", Num.of(4)));
-    assertEquals(UNPREPARED_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes(), "registers again");
+    assertEquals(
+        UNPREPARED_TYPES,
+        queue.expectMessageClass(WorkerServes.class).taskTypes(),
+        "registers again");
     TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
     assertEquals("new-1", declined.taskId());
     assertTrue(declined.reason().contains("not registered"), declined.reason());
 
-    w.worker().tell(dispatchOfRun(w, newRun, "reg-new", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.worker()
+        .tell(
+            dispatchOfRun(w, newRun, "reg-new", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     queue.expectMessageClass(WorkerServes.class);
     assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
-    assertEquals(List.of("square w-run", "add w-run", "square w-run", "add w-run"), List.copyOf(TestTasks.prepares),
+    assertEquals(
+        List.of("square w-run", "add w-run", "square w-run", "add w-run"),
+        List.copyOf(TestTasks.prepares),
         "prepared again with the new run's parameters");
 
     w.worker().tell(dispatchOfRun(w, oldRun, "stale", "square", Num.of(5)));

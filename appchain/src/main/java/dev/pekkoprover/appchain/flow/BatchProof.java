@@ -4,8 +4,9 @@ import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.protocol.CborSerializable;
 
 /**
- * What {@link BatchProvingFlow} completes with: the proof of consecutive blocks, for settlement. Its public output
- * is the final state root and the last block's hash, which must equal what the sequencer computed directly.
+ * What {@link BatchProvingFlow} completes with: the proof of consecutive blocks, for settlement.
+ * Its public output is the final state root and the last block's hash, which must equal what the
+ * sequencer computed directly.
  */
 public record BatchProof(MockProof proof) implements CborSerializable {
 

@@ -13,8 +13,9 @@ import java.util.List;
 
 /**
  * Proves consecutive blocks into one batch proof: every block is proven in parallel (as in {@link
- * BlockProvingFlow}), and adjacent block proofs are chained by {@code BlockBuildingTask} as soon as both are there.
- * A batch of one block still ends with one {@code BlockBuildingTask}, so the result is always a batch proof.
+ * BlockProvingFlow}), and adjacent block proofs are chained by {@code BlockBuildingTask} as soon as
+ * both are there. A batch of one block still ends with one {@code BlockBuildingTask}, so the result
+ * is always a batch proof.
  */
 public final class BatchProvingFlow implements FlowLogic<BatchProof> {
   private final List<BlockTrace> blocks;
@@ -26,16 +27,21 @@ public final class BatchProvingFlow implements FlowLogic<BatchProof> {
     for (int i = 1; i < blocks.size(); i++) {
       BlockTrace previous = blocks.get(i - 1);
       BlockTrace next = blocks.get(i);
-      if (next.number() != previous.number() + 1 || !next.header().prevBlockHash().equals(previous.blockHash())) {
+      if (next.number() != previous.number() + 1
+          || !next.header().prevBlockHash().equals(previous.blockHash())) {
         throw new IllegalArgumentException(
-            "blocks of a batch must be consecutive: block " + next.number() + " does not follow block "
+            "blocks of a batch must be consecutive: block "
+                + next.number()
+                + " does not follow block "
                 + previous.number());
       }
     }
     this.blocks = List.copyOf(blocks);
   }
 
-  /** @param blocks consecutive blocks, oldest first, each with at least one transaction */
+  /**
+   * @param blocks consecutive blocks, oldest first, each with at least one transaction
+   */
   public static BatchProvingFlow create(List<BlockTrace> blocks) {
     return new BatchProvingFlow(blocks);
   }

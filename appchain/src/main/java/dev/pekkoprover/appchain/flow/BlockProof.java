@@ -3,7 +3,10 @@ package dev.pekkoprover.appchain.flow;
 import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.protocol.CborSerializable;
 
-/** What {@link BlockProvingFlow} completes with: the proof of one block, with its public values by name. */
+/**
+ * What {@link BlockProvingFlow} completes with: the proof of one block, with its public values by
+ * name.
+ */
 public record BlockProof(MockProof proof) implements CborSerializable {
 
   public long number() {

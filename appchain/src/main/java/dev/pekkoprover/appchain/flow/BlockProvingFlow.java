@@ -20,10 +20,11 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * Proves one block. Two trees run side by side: per transaction a {@code RuntimeProvingTask} then a {@code
- * BlockProvingTask}, reduced pairwise by {@code BlockReductionTask}; per batch of state transitions a {@code
- * StateTransitionTask}, reduced by {@code StateTransitionReductionTask}. Both reductions are eager (adjacent
- * results merge as soon as both are there). {@code NewBlockTask} starts when both roots are in.
+ * Proves one block. Two trees run side by side: per transaction a {@code RuntimeProvingTask} then a
+ * {@code BlockProvingTask}, reduced pairwise by {@code BlockReductionTask}; per batch of state
+ * transitions a {@code StateTransitionTask}, reduced by {@code StateTransitionReductionTask}. Both
+ * reductions are eager (adjacent results merge as soon as both are there). {@code NewBlockTask}
+ * starts when both roots are in.
  *
  * <p>{@link BatchProvingFlow} runs several of these inside one flow through {@link #prove}.
  */
@@ -67,11 +68,20 @@ public final class BlockProvingFlow implements FlowLogic<BlockProof> {
     void start() {
       List<TransactionTrace> transactions = block.transactions();
       Reduction<MockProof, ProofPair> transactionProofs =
-          new Reduction<>(scope, transactions.size(), BlockReductionTask.INSTANCE, ProofPair::new, this::onTransactions);
+          new Reduction<>(
+              scope,
+              transactions.size(),
+              BlockReductionTask.INSTANCE,
+              ProofPair::new,
+              this::onTransactions);
       List<StateTransitionBatch> batches = block.transitionBatches();
       Reduction<MockProof, ProofPair> transitionProofs =
           new Reduction<>(
-              scope, batches.size(), StateTransitionReductionTask.INSTANCE, ProofPair::new, this::onTransitions);
+              scope,
+              batches.size(),
+              StateTransitionReductionTask.INSTANCE,
+              ProofPair::new,
+              this::onTransitions);
 
       for (int i = 0; i < transactions.size(); i++) {
         int index = i;
@@ -89,7 +99,8 @@ public final class BlockProvingFlow implements FlowLogic<BlockProof> {
                         trace.transitions(),
                         trace.transactionCommitmentBefore(),
                         trace.transitionCommitmentBefore()),
-                    (MockProof transactionProof) -> transactionProofs.leaf(index, transactionProof)));
+                    (MockProof transactionProof) ->
+                        transactionProofs.leaf(index, transactionProof)));
       }
       for (int j = 0; j < batches.size(); j++) {
         int index = j;

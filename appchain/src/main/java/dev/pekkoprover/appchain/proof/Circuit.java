@@ -4,23 +4,37 @@ import com.typesafe.config.ConfigFactory;
 import java.util.List;
 
 /**
- * The appchain's circuits. Every proof names the circuit that made it; each circuit has its own verification key.
+ * The appchain's circuits. Every proof names the circuit that made it; each circuit has its own
+ * verification key.
  *
- * <p>All but {@link #RUNTIME} are <em>chained</em>: public input and public output have the same three slots
- * {@code [position, a, b]}, and two proofs of a range merge only when the left one's output equals the right one's
- * input in every slot (the position makes a gap visible as "not adjacent").
+ * <p>All but {@link #RUNTIME} are <em>chained</em>: public input and public output have the same
+ * three slots {@code [position, a, b]}, and two proofs of a range merge only when the left one's
+ * output equals the right one's input in every slot (the position makes a gap visible as "not
+ * adjacent").
  */
 public enum Circuit {
-  /** One transaction's execution. In: [transaction hash]. Out: [commitment of its state transitions]. */
-  RUNTIME("runtime", List.of("transaction hash"), List.of("transition commitment")),
-  /** State transitions applied to the Merkle root. Slots: transition index, state root, transition commitment. */
-  STATE_TRANSITION("state-transition", List.of("transition index", "state root", "transition commitment")),
   /**
-   * Transactions of a block. Slots: transaction index, transaction commitment, transition commitment (what the
-   * transactions' runtime proofs say they changed).
+   * One transaction's execution. In: [transaction hash]. Out: [commitment of its state
+   * transitions].
    */
-  TRANSACTION("transaction", List.of("transaction index", "transaction commitment", "transition commitment")),
-  /** One block. Slots: block number (in: this block, out: the next), block hash (in: the parent's), state root. */
+  RUNTIME("runtime", List.of("transaction hash"), List.of("transition commitment")),
+  /**
+   * State transitions applied to the Merkle root. Slots: transition index, state root, transition
+   * commitment.
+   */
+  STATE_TRANSITION(
+      "state-transition", List.of("transition index", "state root", "transition commitment")),
+  /**
+   * Transactions of a block. Slots: transaction index, transaction commitment, transition
+   * commitment (what the transactions' runtime proofs say they changed).
+   */
+  TRANSACTION(
+      "transaction",
+      List.of("transaction index", "transaction commitment", "transition commitment")),
+  /**
+   * One block. Slots: block number (in: this block, out: the next), block hash (in: the parent's),
+   * state root.
+   */
   BLOCK("block", List.of("block number", "block hash", "state root")),
   /** Consecutive blocks, for settlement. Same slots as {@link #BLOCK}. */
   BATCH("batch", List.of("block number", "block hash", "state root"));
@@ -59,11 +73,12 @@ public enum Circuit {
   }
 
   /**
-   * The version of the circuits (their constraints, public inputs and outputs) and of the appchain task types built on
-   * them: {@code prover.appchain.circuit-version}, read once per JVM from the default configuration (system properties
-   * included, so {@code -Dprover.appchain.circuit-version=2} makes a worker of another circuit version). Every appchain
-   * task type reports it as its {@code version()}; bump the default in this module's {@code reference.conf} when a
-   * circuit changes incompatibly.
+   * The version of the circuits (their constraints, public inputs and outputs) and of the appchain
+   * task types built on them: {@code prover.appchain.circuit-version}, read once per JVM from the
+   * default configuration (system properties included, so {@code
+   * -Dprover.appchain.circuit-version=2} makes a worker of another circuit version). Every appchain
+   * task type reports it as its {@code version()}; bump the default in this module's {@code
+   * reference.conf} when a circuit changes incompatibly.
    */
   public static String version() {
     return Version.VALUE;

@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The circuits a task type has loaded: the prepared state its {@code prepare} returns, as a real prover loads its
- * circuits once per worker. It makes proofs of those circuits and verifies proofs made by them; a task can only use
- * circuits it loaded, so a missing key shows at prepare time, not in the middle of a flow.
+ * The circuits a task type has loaded: the prepared state its {@code prepare} returns, as a real
+ * prover loads its circuits once per worker. It makes proofs of those circuits and verifies proofs
+ * made by them; a task can only use circuits it loaded, so a missing key shows at prepare time, not
+ * in the middle of a flow.
  *
  * <p>Immutable and thread-safe: a worker running several tasks of one type at once shares it.
  */
@@ -26,7 +27,10 @@ public final class CircuitKeys {
     this.provingWork = provingWork;
   }
 
-  /** The keys of {@code circuits} from registration parameters; fails naming a circuit whose key is missing. */
+  /**
+   * The keys of {@code circuits} from registration parameters; fails naming a circuit whose key is
+   * missing.
+   */
   public static CircuitKeys load(VerificationKeys registration, Circuit... circuits) {
     Map<Circuit, byte[]> keys = new EnumMap<>(Circuit.class);
     Map<Circuit, String> vkHashes = new EnumMap<>(Circuit.class);
@@ -34,8 +38,11 @@ public final class CircuitKeys {
       String key = registration.keysByCircuit().get(circuit.id());
       if (key == null) {
         throw new IllegalStateException(
-            "the registration parameters carry no verification key for circuit '" + circuit.id() + "' (they have "
-                + registration.keysByCircuit().keySet() + "); compile every circuit before registering workers");
+            "the registration parameters carry no verification key for circuit '"
+                + circuit.id()
+                + "' (they have "
+                + registration.keysByCircuit().keySet()
+                + "); compile every circuit before registering workers");
       }
       byte[] bytes = Sha256.unhex(key, "verification key of circuit '" + circuit.id() + "'");
       keys.put(circuit, bytes);
@@ -44,7 +51,10 @@ public final class CircuitKeys {
     return new CircuitKeys(keys, vkHashes, registration.provingWork());
   }
 
-  /** What a task type's {@code prepare} returns: its circuits, loaded from the worker's registration parameters. */
+  /**
+   * What a task type's {@code prepare} returns: its circuits, loaded from the worker's registration
+   * parameters.
+   */
   public static CircuitKeys prepare(TaskContext context, Circuit... circuits) {
     return load(context.registration(VerificationKeys.class), circuits);
   }
@@ -54,7 +64,9 @@ public final class CircuitKeys {
     return Sha256.hex(Sha256.hash(Sha256.KEY, key));
   }
 
-  /** Proves: spends the proving work, then signs the public input and output with the circuit's key. */
+  /**
+   * Proves: spends the proving work, then signs the public input and output with the circuit's key.
+   */
   public MockProof prove(Circuit circuit, List<String> publicInput, List<String> publicOutput) {
     byte[] key = key(circuit);
     String vkHash = vkHashes.get(circuit);
@@ -66,7 +78,8 @@ public final class CircuitKeys {
   /**
    * Checks that {@code proof} is a valid proof of {@code expected}.
    *
-   * @param what names the proof in the error ("left proof", "runtime proof of transaction 3 of block 7")
+   * @param what names the proof in the error ("left proof", "runtime proof of transaction 3 of
+   *     block 7")
    * @throws PermanentTaskFailure naming the proof, its circuit and what did not match
    */
   public void verify(MockProof proof, Circuit expected, String what) {
@@ -74,32 +87,55 @@ public final class CircuitKeys {
       throw refuse(what, "is missing");
     }
     if (!expected.id().equals(proof.circuit())) {
-      throw refuse(what, "is a proof of circuit '" + proof.circuit() + "', expected '" + expected.id() + "'");
+      throw refuse(
+          what,
+          "is a proof of circuit '" + proof.circuit() + "', expected '" + expected.id() + "'");
     }
     if (proof.publicInput().size() != expected.inputs().size()
         || proof.publicOutput().size() != expected.outputs().size()) {
       throw refuse(
           what,
-          "(circuit '" + expected.id() + "') has " + proof.publicInput().size() + " public inputs and "
-              + proof.publicOutput().size() + " outputs, the circuit has " + expected.inputs().size() + " and "
+          "(circuit '"
+              + expected.id()
+              + "') has "
+              + proof.publicInput().size()
+              + " public inputs and "
+              + proof.publicOutput().size()
+              + " outputs, the circuit has "
+              + expected.inputs().size()
+              + " and "
               + expected.outputs().size());
     }
     String vkHash = vkHashes.get(expected);
     if (vkHash == null) {
-      throw new IllegalStateException("circuit '" + expected.id() + "' was not loaded by this task type");
+      throw new IllegalStateException(
+          "circuit '" + expected.id() + "' was not loaded by this task type");
     }
     if (!vkHash.equals(proof.vkHash())) {
       throw refuse(
           what,
-          "(circuit '" + expected.id() + "') was made with verification key " + Sha256.abbreviate(proof.vkHash())
-              + ", not the circuit's key " + Sha256.abbreviate(vkHash) + ": wrong key");
+          "(circuit '"
+              + expected.id()
+              + "') was made with verification key "
+              + Sha256.abbreviate(proof.vkHash())
+              + ", not the circuit's key "
+              + Sha256.abbreviate(vkHash)
+              + ": wrong key");
     }
-    String digest = Sha256.hex(digest(keys.get(expected), proof.circuit(), vkHash, proof.publicInput(),
-        proof.publicOutput()));
+    String digest =
+        Sha256.hex(
+            digest(
+                keys.get(expected),
+                proof.circuit(),
+                vkHash,
+                proof.publicInput(),
+                proof.publicOutput()));
     if (!digest.equals(proof.digest())) {
       throw refuse(
           what,
-          "(circuit '" + expected.id() + "') does not verify: its digest does not match its public input and output"
+          "(circuit '"
+              + expected.id()
+              + "') does not verify: its digest does not match its public input and output"
               + " under the circuit's key (forged, or altered after proving)");
     }
   }
@@ -115,7 +151,9 @@ public final class CircuitKeys {
     }
     throw refuse(
         what,
-        proof == null ? "is missing" : "is a proof of circuit '" + proof.circuit() + "', expected one of " + ids(accepted));
+        proof == null
+            ? "is missing"
+            : "is a proof of circuit '" + proof.circuit() + "', expected one of " + ids(accepted));
   }
 
   static PermanentTaskFailure refuse(String what, String problem) {
@@ -125,13 +163,18 @@ public final class CircuitKeys {
   private byte[] key(Circuit circuit) {
     byte[] key = keys.get(circuit);
     if (key == null) {
-      throw new IllegalStateException("circuit '" + circuit.id() + "' was not loaded by this task type");
+      throw new IllegalStateException(
+          "circuit '" + circuit.id() + "' was not loaded by this task type");
     }
     return key;
   }
 
   private static byte[] digest(
-      byte[] key, String circuit, String vkHash, List<String> publicInput, List<String> publicOutput) {
+      byte[] key,
+      String circuit,
+      String vkHash,
+      List<String> publicInput,
+      List<String> publicOutput) {
     MessageDigest digest = Sha256.digest();
     digest.update(Sha256.PROOF);
     digest.update(key);

@@ -9,4 +9,5 @@ import dev.pekkoprover.protocol.CborSerializable;
  * @param seed the key is derived from it, so every compile of one seed gives the same key
  * @param provingWork SHA-256 iterations per proof with this circuit (its "size")
  */
-public record CompileRequest(String circuit, String seed, long provingWork) implements CborSerializable {}
+public record CompileRequest(String circuit, String seed, long provingWork)
+    implements CborSerializable {}

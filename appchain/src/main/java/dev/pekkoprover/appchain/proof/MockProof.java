@@ -4,13 +4,18 @@ import dev.pekkoprover.protocol.CborSerializable;
 import java.util.List;
 
 /**
- * A mock proof, as a real prover's proof with proving switched off: which circuit made it, the hash of that
- * circuit's verification key, its public input and output (hashes in hex, numbers in decimal), and a digest over all
- * of them that only the circuit's key reproduces. Verification ({@link CircuitKeys#verify}) recomputes the digest,
- * so a proof made with another key, or with any field changed after proving, is refused.
+ * A mock proof, as a real prover's proof with proving switched off: which circuit made it, the hash
+ * of that circuit's verification key, its public input and output (hashes in hex, numbers in
+ * decimal), and a digest over all of them that only the circuit's key reproduces. Verification
+ * ({@link CircuitKeys#verify}) recomputes the digest, so a proof made with another key, or with any
+ * field changed after proving, is refused.
  */
 public record MockProof(
-    String circuit, String vkHash, List<String> publicInput, List<String> publicOutput, String digest)
+    String circuit,
+    String vkHash,
+    List<String> publicInput,
+    List<String> publicOutput,
+    String digest)
     implements CborSerializable {
 
   public MockProof {
@@ -26,7 +31,9 @@ public record MockProof(
     return publicOutput.get(slot);
   }
 
-  /** Checks this proof under {@code keys}; throws {@code PermanentTaskFailure} naming what failed. */
+  /**
+   * Checks this proof under {@code keys}; throws {@code PermanentTaskFailure} naming what failed.
+   */
   public void verify(VerificationKeys keys) {
     Circuit expected = Circuit.of(circuit);
     if (expected == null) {

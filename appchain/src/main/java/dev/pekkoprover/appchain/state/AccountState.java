@@ -4,19 +4,24 @@ import dev.pekkoprover.protocol.CborSerializable;
 import java.security.MessageDigest;
 
 /**
- * An account's leaf value: balance and the nonce its next transaction must carry. The zero account (balance 0, nonce
- * 0) is the empty leaf, so an account that never received anything needs no entry in the tree.
+ * An account's leaf value: balance and the nonce its next transaction must carry. The zero account
+ * (balance 0, nonce 0) is the empty leaf, so an account that never received anything needs no entry
+ * in the tree.
  */
 public record AccountState(long balance, long nonce) implements CborSerializable {
   public static final AccountState ZERO = new AccountState(0, 0);
 
   public AccountState {
     if (balance < 0 || nonce < 0) {
-      throw new IllegalArgumentException("balance and nonce are never negative: " + balance + ", " + nonce);
+      throw new IllegalArgumentException(
+          "balance and nonce are never negative: " + balance + ", " + nonce);
     }
   }
 
-  /** The leaf hash of this state under {@code address}: all zero for the zero account, else bound to the address. */
+  /**
+   * The leaf hash of this state under {@code address}: all zero for the zero account, else bound to
+   * the address.
+   */
   public byte[] leafHash(String address) {
     if (balance == 0 && nonce == 0) {
       return SparseMerkleTree.emptyLeaf();

@@ -3,8 +3,9 @@ package dev.pekkoprover.appchain.state;
 import java.util.HexFormat;
 
 /**
- * Addresses and their place in the tree. An address is the hex form of an account's raw 32-byte Ed25519 public key;
- * its leaf index is the first 8 bytes of SHA-256 of that key, so positions are spread evenly over the 2^64 leaves.
+ * Addresses and their place in the tree. An address is the hex form of an account's raw 32-byte
+ * Ed25519 public key; its leaf index is the first 8 bytes of SHA-256 of that key, so positions are
+ * spread evenly over the 2^64 leaves.
  */
 public final class Accounts {
   private Accounts() {}
@@ -15,7 +16,10 @@ public final class Accounts {
   public static byte[] addressBytes(String address) {
     if (address == null || address.length() != 2 * ADDRESS_BYTES) {
       throw new IllegalArgumentException(
-          "an address is " + 2 * ADDRESS_BYTES + " hex digits, got " + (address == null ? "none" : "'" + address + "'"));
+          "an address is "
+              + 2 * ADDRESS_BYTES
+              + " hex digits, got "
+              + (address == null ? "none" : "'" + address + "'"));
     }
     try {
       return HexFormat.of().parseHex(address);

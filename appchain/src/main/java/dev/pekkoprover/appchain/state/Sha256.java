@@ -6,15 +6,16 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /**
- * SHA-256 and the hex form every hash takes in records. One {@link MessageDigest} per thread, so hashing allocates
- * only its result. Hashes of different kinds of things start with a different domain byte, so a leaf can never be
- * mistaken for an inner node or a transition for a transaction.
+ * SHA-256 and the hex form every hash takes in records. One {@link MessageDigest} per thread, so
+ * hashing allocates only its result. Hashes of different kinds of things start with a different
+ * domain byte, so a leaf can never be mistaken for an inner node or a transition for a transaction.
  */
 public final class Sha256 {
   private Sha256() {}
 
   /** Domain bytes: the first byte hashed for each kind of value. */
   public static final byte LEAF = 0x00;
+
   public static final byte NODE = 0x01;
   public static final byte TRANSITION = 0x02;
   public static final byte TRANSITION_CHAIN = 0x03;
@@ -27,11 +28,16 @@ public final class Sha256 {
   public static final byte WORK = 0x0a;
 
   public static final int LENGTH = 32;
-  /** The all-zero hash: the empty leaf, the start of every commitment chain, the parent of the first block. */
+
+  /**
+   * The all-zero hash: the empty leaf, the start of every commitment chain, the parent of the first
+   * block.
+   */
   public static final String ZERO_HEX = "0".repeat(2 * LENGTH);
 
   private static final HexFormat HEX = HexFormat.of();
-  private static final ThreadLocal<MessageDigest> DIGEST = ThreadLocal.withInitial(Sha256::newDigest);
+  private static final ThreadLocal<MessageDigest> DIGEST =
+      ThreadLocal.withInitial(Sha256::newDigest);
 
   private static MessageDigest newDigest() {
     try {
@@ -89,11 +95,17 @@ public final class Sha256 {
     return HEX.formatHex(bytes);
   }
 
-  /** Decodes a 32-byte hash; fails with a message naming {@code what} when it is not 64 hex digits. */
+  /**
+   * Decodes a 32-byte hash; fails with a message naming {@code what} when it is not 64 hex digits.
+   */
   public static byte[] unhex(String hex, String what) {
     if (hex == null || hex.length() != 2 * LENGTH) {
       throw new IllegalArgumentException(
-          what + " must be " + 2 * LENGTH + " hex digits, was " + (hex == null ? "missing" : "'" + abbreviate(hex) + "'"));
+          what
+              + " must be "
+              + 2 * LENGTH
+              + " hex digits, was "
+              + (hex == null ? "missing" : "'" + abbreviate(hex) + "'"));
     }
     try {
       return HEX.parseHex(hex);

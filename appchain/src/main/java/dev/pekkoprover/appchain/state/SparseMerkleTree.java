@@ -7,17 +7,21 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A sparse Merkle tree of depth 64 over SHA-256: 2^64 leaves addressed by a {@code long} (read unsigned), every leaf
- * empty (all-zero hash) until set. Only non-default nodes are stored, one map per level, and the default hash of
- * every level is computed once, so an update costs 64 hashes and a witness lookup 64 map reads.
+ * A sparse Merkle tree of depth 64 over SHA-256: 2^64 leaves addressed by a {@code long} (read
+ * unsigned), every leaf empty (all-zero hash) until set. Only non-default nodes are stored, one map
+ * per level, and the default hash of every level is computed once, so an update costs 64 hashes and
+ * a witness lookup 64 map reads.
  *
- * <p>A plain single-threaded class: the sequencer's chain state. Provers never hold a tree; they check a {@link
- * MerkleWitness} with {@link #computeRoot}.
+ * <p>A plain single-threaded class: the sequencer's chain state. Provers never hold a tree; they
+ * check a {@link MerkleWitness} with {@link #computeRoot}.
  */
 public final class SparseMerkleTree {
   public static final int DEPTH = 64;
 
-  /** {@code DEFAULTS[l]}: the hash of an empty subtree whose root is at level {@code l} (0 = a leaf). */
+  /**
+   * {@code DEFAULTS[l]}: the hash of an empty subtree whose root is at level {@code l} (0 = a
+   * leaf).
+   */
   private static final byte[][] DEFAULTS = new byte[DEPTH + 1][];
 
   static {
@@ -27,8 +31,11 @@ public final class SparseMerkleTree {
     }
   }
 
-  /** {@code levels[l]}: the non-default nodes at level {@code l}, by position ({@code index >>> l}). */
+  /**
+   * {@code levels[l]}: the non-default nodes at level {@code l}, by position ({@code index >>> l}).
+   */
   private final List<Map<Long, byte[]>> levels = new ArrayList<>(DEPTH);
+
   private byte[] root = DEFAULTS[DEPTH];
 
   private SparseMerkleTree() {
@@ -62,7 +69,8 @@ public final class SparseMerkleTree {
   /** Sets the leaf at {@code index}; an all-zero hash empties it. */
   public void set(long index, byte[] leafHash) {
     if (leafHash.length != Sha256.LENGTH) {
-      throw new IllegalArgumentException("a leaf hash has " + Sha256.LENGTH + " bytes, got " + leafHash.length);
+      throw new IllegalArgumentException(
+          "a leaf hash has " + Sha256.LENGTH + " bytes, got " + leafHash.length);
     }
     byte[] hash = leafHash.clone();
     for (int level = 0; level < DEPTH; level++) {
@@ -89,25 +97,29 @@ public final class SparseMerkleTree {
   }
 
   /**
-   * The root that {@code witness} gives when the leaf at {@code index} holds {@code leafHash}. A witness is valid
-   * for a root when this returns that root.
+   * The root that {@code witness} gives when the leaf at {@code index} holds {@code leafHash}. A
+   * witness is valid for a root when this returns that root.
    *
-   * @throws IllegalArgumentException when the witness is malformed (sibling count does not match its level mask, or
-   *     a sibling is not a 32-byte hex hash)
+   * @throws IllegalArgumentException when the witness is malformed (sibling count does not match
+   *     its level mask, or a sibling is not a 32-byte hex hash)
    */
   public static byte[] computeRoot(long index, byte[] leafHash, MerkleWitness witness) {
     List<String> siblings = witness.siblings();
     long mask = witness.nonDefaultLevels();
     if (Long.bitCount(mask) != siblings.size()) {
       throw new IllegalArgumentException(
-          "malformed witness: " + Long.bitCount(mask) + " levels marked non-default but " + siblings.size()
+          "malformed witness: "
+              + Long.bitCount(mask)
+              + " levels marked non-default but "
+              + siblings.size()
               + " siblings given");
     }
     byte[] hash = leafHash;
     int next = 0;
     for (int level = 0; level < DEPTH; level++) {
       byte[] sibling =
-          (mask & (1L << level)) != 0 ? Sha256.unhex(siblings.get(next++), "witness sibling at level " + level)
+          (mask & (1L << level)) != 0
+              ? Sha256.unhex(siblings.get(next++), "witness sibling at level " + level)
               : DEFAULTS[level];
       hash = ((index >>> level) & 1) == 0 ? Sha256.node(hash, sibling) : Sha256.node(sibling, hash);
     }

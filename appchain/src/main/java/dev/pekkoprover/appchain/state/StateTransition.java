@@ -5,10 +5,11 @@ import java.security.MessageDigest;
 import java.util.List;
 
 /**
- * One account leaf going from one value to another: what a transaction's execution emits and what the state
- * transition prover applies to the Merkle root.
+ * One account leaf going from one value to another: what a transaction's execution emits and what
+ * the state transition prover applies to the Merkle root.
  */
-public record StateTransition(String address, AccountState from, AccountState to) implements CborSerializable {
+public record StateTransition(String address, AccountState from, AccountState to)
+    implements CborSerializable {
 
   /** The hash a commitment chain folds in: address, old value, new value. */
   public byte[] hash() {
@@ -22,7 +23,10 @@ public record StateTransition(String address, AccountState from, AccountState to
     return digest.digest();
   }
 
-  /** The commitment after folding {@code transitions}, in order, into {@code before}: c' = H(c || H(transition)). */
+  /**
+   * The commitment after folding {@code transitions}, in order, into {@code before}: c' = H(c ||
+   * H(transition)).
+   */
   public static String commit(String before, List<StateTransition> transitions) {
     byte[] commitment = Sha256.unhex(before, "transition commitment");
     for (StateTransition transition : transitions) {

@@ -8,10 +8,10 @@ import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
 
 /**
- * Chains block proofs (or batch proofs) of consecutive blocks into one batch proof for settlement: each must verify,
- * and each one's end (next block number, block hash, state root) must be the next one's start (number, parent hash,
- * state root). Public input: the first proof's; output: the last one's, so it names the final state root and the
- * last block hash.
+ * Chains block proofs (or batch proofs) of consecutive blocks into one batch proof for settlement:
+ * each must verify, and each one's end (next block number, block hash, state root) must be the next
+ * one's start (number, parent hash, state root). Public input: the first proof's; output: the last
+ * one's, so it names the final state root and the last block hash.
  */
 public final class BlockBuildingTask extends CircuitTaskType<BlockBuildingInput, MockProof> {
   public static final String NAME = "BlockBuildingTask";
@@ -34,12 +34,14 @@ public final class BlockBuildingTask extends CircuitTaskType<BlockBuildingInput,
       throw new PermanentTaskFailure("block building needs at least one block proof, got none");
     }
     for (int i = 0; i < proofs.size(); i++) {
-      keys.verifyAny(proofs.get(i), "proof " + i + " of " + proofs.size(), Circuit.BLOCK, Circuit.BATCH);
+      keys.verifyAny(
+          proofs.get(i), "proof " + i + " of " + proofs.size(), Circuit.BLOCK, Circuit.BATCH);
     }
     for (int i = 1; i < proofs.size(); i++) {
       Chaining.requireAdjacent(
           Circuit.BATCH, proofs.get(i - 1), proofs.get(i), "proof " + (i - 1), "proof " + i);
     }
-    return keys.prove(Circuit.BATCH, proofs.get(0).publicInput(), proofs.get(proofs.size() - 1).publicOutput());
+    return keys.prove(
+        Circuit.BATCH, proofs.get(0).publicInput(), proofs.get(proofs.size() - 1).publicOutput());
   }
 }

@@ -6,8 +6,8 @@ import dev.pekkoprover.protocol.CborSerializable;
 import java.util.List;
 
 /**
- * Input of {@code BlockProvingTask}: a transaction's runtime proof and the transitions the trace says it emitted,
- * with the block's commitments just before it.
+ * Input of {@code BlockProvingTask}: a transaction's runtime proof and the transitions the trace
+ * says it emitted, with the block's commitments just before it.
  */
 public record BlockProvingInput(
     long blockNumber,

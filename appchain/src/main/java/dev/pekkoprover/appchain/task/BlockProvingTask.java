@@ -10,10 +10,10 @@ import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
 
 /**
- * Turns one transaction's runtime proof into a transaction proof: verifies the runtime proof, checks that the
- * transitions the trace gives are the ones the runtime committed to, and advances the block's two commitments.
- * Public input: [index, transaction commitment before, transition commitment before]; output: [index + 1, both
- * commitments after].
+ * Turns one transaction's runtime proof into a transaction proof: verifies the runtime proof,
+ * checks that the transitions the trace gives are the ones the runtime committed to, and advances
+ * the block's two commitments. Public input: [index, transaction commitment before, transition
+ * commitment before]; output: [index + 1, both commitments after].
  */
 public final class BlockProvingTask extends CircuitTaskType<BlockProvingInput, MockProof> {
   public static final String NAME = "BlockProvingTask";
@@ -35,13 +35,19 @@ public final class BlockProvingTask extends CircuitTaskType<BlockProvingInput, M
     String what = "transaction " + input.index() + " of block " + input.blockNumber();
     keys.verify(input.runtimeProof(), Circuit.RUNTIME, "runtime proof of " + what);
     try {
-      List<StateTransition> transitions = Inputs.require(input.transitions(), what + ": transitions");
+      List<StateTransition> transitions =
+          Inputs.require(input.transitions(), what + ": transitions");
       String traced = StateTransition.commit(Sha256.ZERO_HEX, transitions);
       String proven = input.runtimeProof().out(0);
       if (!traced.equals(proven)) {
         throw new PermanentTaskFailure(
-            what + ": the runtime proof commits to state transitions " + Sha256.abbreviate(proven)
-                + ", the trace's " + transitions.size() + " transitions commit to " + Sha256.abbreviate(traced));
+            what
+                + ": the runtime proof commits to state transitions "
+                + Sha256.abbreviate(proven)
+                + ", the trace's "
+                + transitions.size()
+                + " transitions commit to "
+                + Sha256.abbreviate(traced));
       }
       String transactionsBefore = input.transactionCommitmentBefore();
       String transitionsBefore = input.transitionCommitmentBefore();

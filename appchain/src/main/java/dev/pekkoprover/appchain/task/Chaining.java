@@ -6,7 +6,10 @@ import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 
-/** The merge rule of chained circuits: the left proof's public output must equal the right one's public input. */
+/**
+ * The merge rule of chained circuits: the left proof's public output must equal the right one's
+ * public input.
+ */
 final class Chaining {
   private Chaining() {}
 
@@ -21,8 +24,12 @@ final class Chaining {
     return keys.prove(circuit, pair.left().publicInput(), pair.right().publicOutput());
   }
 
-  /** Fails, naming the first slot that does not chain, unless {@code left}'s output is {@code right}'s input. */
-  static void requireAdjacent(Circuit circuit, MockProof left, MockProof right, String leftName, String rightName) {
+  /**
+   * Fails, naming the first slot that does not chain, unless {@code left}'s output is {@code
+   * right}'s input.
+   */
+  static void requireAdjacent(
+      Circuit circuit, MockProof left, MockProof right, String leftName, String rightName) {
     for (int slot = 0; slot < circuit.outputs().size(); slot++) {
       String end = left.out(slot);
       String start = right.in(slot);
@@ -30,12 +37,37 @@ final class Chaining {
         String name = circuit.outputs().get(slot);
         String detail =
             slot == 0
-                ? "not adjacent: " + leftName + " ends before " + name + " " + end + ", " + rightName
-                    + " starts at " + start
-                : "the " + name + " does not chain: " + leftName + " ends with " + Sha256.abbreviate(end)
-                    + ", " + rightName + " starts from " + Sha256.abbreviate(start);
-        throw new PermanentTaskFailure("cannot merge " + left.circuit() + " proof " + range(left) + " and "
-            + right.circuit() + " proof " + range(right) + ": " + detail);
+                ? "not adjacent: "
+                    + leftName
+                    + " ends before "
+                    + name
+                    + " "
+                    + end
+                    + ", "
+                    + rightName
+                    + " starts at "
+                    + start
+                : "the "
+                    + name
+                    + " does not chain: "
+                    + leftName
+                    + " ends with "
+                    + Sha256.abbreviate(end)
+                    + ", "
+                    + rightName
+                    + " starts from "
+                    + Sha256.abbreviate(start);
+        throw new PermanentTaskFailure(
+            "cannot merge "
+                + left.circuit()
+                + " proof "
+                + range(left)
+                + " and "
+                + right.circuit()
+                + " proof "
+                + range(right)
+                + ": "
+                + detail);
       }
     }
   }

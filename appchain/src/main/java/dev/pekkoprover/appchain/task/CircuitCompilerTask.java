@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Compiles one circuit into its verification key. Unprepared: it runs on workers that are not registered yet, since
- * its result is what registers them. The key is derived from the request's seed and the circuit, so compiling twice
- * gives the same key; it costs the circuit's proving work once.
+ * Compiles one circuit into its verification key. Unprepared: it runs on workers that are not
+ * registered yet, since its result is what registers them. The key is derived from the request's
+ * seed and the circuit, so compiling twice gives the same key; it costs the circuit's proving work
+ * once.
  */
 public final class CircuitCompilerTask extends CircuitTaskType<CompileRequest, CompiledCircuit> {
   public static final String NAME = "CircuitCompilerTask";
@@ -39,7 +40,9 @@ public final class CircuitCompilerTask extends CircuitTaskType<CompileRequest, C
     }
     if (request.seed() == null || request.provingWork() < 0) {
       throw new PermanentTaskFailure(
-          "compile request for circuit '" + circuit.id() + "' needs a seed and a proving work of at least 0");
+          "compile request for circuit '"
+              + circuit.id()
+              + "' needs a seed and a proving work of at least 0");
     }
     byte[] key =
         Sha256.hash(
@@ -48,8 +51,11 @@ public final class CircuitCompilerTask extends CircuitTaskType<CompileRequest, C
             new byte[] {0},
             circuit.id().getBytes(StandardCharsets.UTF_8));
     // compiling costs about as much as one proof
-    CircuitKeys.load(new VerificationKeys(Map.of(circuit.id(), Sha256.hex(key)), request.provingWork()), circuit)
+    CircuitKeys.load(
+            new VerificationKeys(Map.of(circuit.id(), Sha256.hex(key)), request.provingWork()),
+            circuit)
         .prove(circuit, List.of(), List.of());
-    return new CompiledCircuit(circuit.id(), Sha256.hex(key), CircuitKeys.vkHash(key), request.provingWork());
+    return new CompiledCircuit(
+        circuit.id(), Sha256.hex(key), CircuitKeys.vkHash(key), request.provingWork());
   }
 }

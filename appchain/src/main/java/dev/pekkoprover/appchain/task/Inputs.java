@@ -2,7 +2,10 @@ package dev.pekkoprover.appchain.task;
 
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 
-/** Turning a malformed input (a field that is not hex, a missing value) into a permanent failure naming it. */
+/**
+ * Turning a malformed input (a field that is not hex, a missing value) into a permanent failure
+ * naming it.
+ */
 final class Inputs {
   private Inputs() {}
 

@@ -10,10 +10,11 @@ import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
 
 /**
- * Proves a block: joins its transaction proof (all its transactions) and its state transition proof (all its
- * transitions) under its header. The two must agree on the transition commitment, both must cover the whole block
- * from the start, and they must give the header's commitments and state roots. Public input: [number, parent hash,
- * state root before]; output: [number + 1, block hash, state root after].
+ * Proves a block: joins its transaction proof (all its transactions) and its state transition proof
+ * (all its transitions) under its header. The two must agree on the transition commitment, both
+ * must cover the whole block from the start, and they must give the header's commitments and state
+ * roots. Public input: [number, parent hash, state root before]; output: [number + 1, block hash,
+ * state root after].
  */
 public final class NewBlockTask extends CircuitTaskType<NewBlockInput, MockProof> {
   public static final String NAME = "NewBlockTask";
@@ -25,7 +26,8 @@ public final class NewBlockTask extends CircuitTaskType<NewBlockInput, MockProof
 
   @Override
   public Object prepare(TaskContext context) {
-    return CircuitKeys.prepare(context, Circuit.TRANSACTION, Circuit.STATE_TRANSITION, Circuit.BLOCK);
+    return CircuitKeys.prepare(
+        context, Circuit.TRANSACTION, Circuit.STATE_TRANSITION, Circuit.BLOCK);
   }
 
   @Override
@@ -41,37 +43,57 @@ public final class NewBlockTask extends CircuitTaskType<NewBlockInput, MockProof
 
     require(
         transactions.out(2).equals(transitions.out(2)),
-        what + ": transition commitments do not match: the transactions commit to "
-            + Sha256.abbreviate(transactions.out(2)) + ", the state transition proof proves "
+        what
+            + ": transition commitments do not match: the transactions commit to "
+            + Sha256.abbreviate(transactions.out(2))
+            + ", the state transition proof proves "
             + Sha256.abbreviate(transitions.out(2)));
     require(
         transactions.publicInput().equals(List.of("0", Sha256.ZERO_HEX, Sha256.ZERO_HEX)),
-        what + ": the transaction proof does not start at the block's first transaction with empty commitments: "
+        what
+            + ": the transaction proof does not start at the block's first transaction with empty commitments: "
             + transactions.publicInput());
     require(
         transitions.in(0).equals("0") && transitions.in(2).equals(Sha256.ZERO_HEX),
-        what + ": the state transition proof does not start at the block's first transition with an empty"
-            + " commitment: " + transitions.publicInput());
+        what
+            + ": the state transition proof does not start at the block's first transition with an empty"
+            + " commitment: "
+            + transitions.publicInput());
     require(
         transactions.out(0).equals(Integer.toString(header.transactionCount())),
-        what + ": the transaction proof covers " + transactions.out(0) + " transactions, the header says "
+        what
+            + ": the transaction proof covers "
+            + transactions.out(0)
+            + " transactions, the header says "
             + header.transactionCount());
     require(
         transactions.out(1).equals(header.transactionCommitment()),
-        what + ": transaction commitment " + Sha256.abbreviate(transactions.out(1)) + " is not the header's "
+        what
+            + ": transaction commitment "
+            + Sha256.abbreviate(transactions.out(1))
+            + " is not the header's "
             + Sha256.abbreviate(header.transactionCommitment()));
     require(
         transitions.out(2).equals(header.transitionCommitment()),
-        what + ": transition commitment " + Sha256.abbreviate(transitions.out(2)) + " is not the header's "
+        what
+            + ": transition commitment "
+            + Sha256.abbreviate(transitions.out(2))
+            + " is not the header's "
             + Sha256.abbreviate(header.transitionCommitment()));
     require(
         transitions.in(1).equals(header.stateRootBefore()),
-        what + ": the state transition proof starts from state root " + Sha256.abbreviate(transitions.in(1))
-            + ", the header's root before is " + Sha256.abbreviate(header.stateRootBefore()));
+        what
+            + ": the state transition proof starts from state root "
+            + Sha256.abbreviate(transitions.in(1))
+            + ", the header's root before is "
+            + Sha256.abbreviate(header.stateRootBefore()));
     require(
         transitions.out(1).equals(header.stateRootAfter()),
-        what + ": the state transition proof ends at state root " + Sha256.abbreviate(transitions.out(1))
-            + ", the header's root after is " + Sha256.abbreviate(header.stateRootAfter()));
+        what
+            + ": the state transition proof ends at state root "
+            + Sha256.abbreviate(transitions.out(1))
+            + ", the header's root after is "
+            + Sha256.abbreviate(header.stateRootAfter()));
     String blockHash;
     try {
       blockHash = header.blockHash();

@@ -6,8 +6,9 @@ import dev.pekkoprover.appchain.proof.MockProof;
 import dev.pekkoprover.protocol.TaskContext;
 
 /**
- * A reduction of one circuit: merges the proofs of two adjacent ranges after verifying both and their chaining
- * ({@link Chaining#merge}). The transition and the transaction reductions differ only in name and circuit.
+ * A reduction of one circuit: merges the proofs of two adjacent ranges after verifying both and
+ * their chaining ({@link Chaining#merge}). The transition and the transaction reductions differ
+ * only in name and circuit.
  */
 abstract class ProofMergeTask extends CircuitTaskType<ProofPair, MockProof> {
   private final Circuit circuit;

@@ -14,9 +14,9 @@ import dev.pekkoprover.protocol.TaskContext;
 import java.util.List;
 
 /**
- * Proves one transaction's execution: checks its signature and its nonce and balance against the pre-states it
- * reads, runs the transfer and commits to the state transitions it emits. Public input: the transaction hash;
- * output: the commitment of its transitions.
+ * Proves one transaction's execution: checks its signature and its nonce and balance against the
+ * pre-states it reads, runs the transfer and commits to the state transitions it emits. Public
+ * input: the transaction hash; output: the commitment of its transitions.
  */
 public final class RuntimeProvingTask extends CircuitTaskType<RuntimeInput, MockProof> {
   public static final String NAME = "RuntimeProvingTask";
@@ -43,7 +43,8 @@ public final class RuntimeProvingTask extends CircuitTaskType<RuntimeInput, Mock
             what + ": signature does not verify against sender " + tx.transfer().from());
       }
       AccountState sender = Inputs.require(input.senderBefore(), what + ": sender pre-state");
-      AccountState recipient = Inputs.require(input.recipientBefore(), what + ": recipient pre-state");
+      AccountState recipient =
+          Inputs.require(input.recipientBefore(), what + ": recipient pre-state");
       List<StateTransition> transitions;
       try {
         transitions = TransferRules.apply(tx.transfer(), sender, recipient);
@@ -51,7 +52,9 @@ public final class RuntimeProvingTask extends CircuitTaskType<RuntimeInput, Mock
         throw new PermanentTaskFailure(what + ": " + e.reason() + ": " + e.getMessage());
       }
       return keys.prove(
-          Circuit.RUNTIME, List.of(tx.hash()), List.of(StateTransition.commit(Sha256.ZERO_HEX, transitions)));
+          Circuit.RUNTIME,
+          List.of(tx.hash()),
+          List.of(StateTransition.commit(Sha256.ZERO_HEX, transitions)));
     } catch (IllegalArgumentException | NullPointerException e) {
       throw Inputs.malformed(what, e);
     }

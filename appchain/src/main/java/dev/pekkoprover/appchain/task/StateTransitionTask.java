@@ -16,10 +16,10 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Proves a batch of state transitions against the Merkle root: for each one, in order, its witness and old value must
- * give the running root; its new value then gives the next root. Public input: [first index, root before,
- * commitment before]; output: [end index, root after, commitment after]. A witness that does not match fails the
- * task permanently, naming the transition.
+ * Proves a batch of state transitions against the Merkle root: for each one, in order, its witness
+ * and old value must give the running root; its new value then gives the next root. Public input:
+ * [first index, root before, commitment before]; output: [end index, root after, commitment after].
+ * A witness that does not match fails the task permanently, naming the transition.
  */
 public final class StateTransitionTask extends CircuitTaskType<StateTransitionBatch, MockProof> {
   public static final String NAME = "StateTransitionTask";
@@ -38,7 +38,8 @@ public final class StateTransitionTask extends CircuitTaskType<StateTransitionBa
   public MockProof compute(StateTransitionBatch batch, TaskContext context) {
     CircuitKeys keys = context.prepared(CircuitKeys.class);
     Inputs.require(batch, "state transition batch");
-    String what = "state transitions of block " + batch.blockNumber() + " from " + batch.firstIndex();
+    String what =
+        "state transitions of block " + batch.blockNumber() + " from " + batch.firstIndex();
     List<TracedTransition> transitions = Inputs.require(batch.transitions(), what);
     if (transitions.isEmpty()) {
       throw new PermanentTaskFailure(what + ": the batch is empty");
@@ -60,14 +61,21 @@ public final class StateTransitionTask extends CircuitTaskType<StateTransitionBa
         MerkleWitness witness = Inputs.require(traced.witness(), name + ": witness");
         name += " (" + transition.describe() + ")";
         long index = Accounts.index(transition.address());
-        byte[] claimed = SparseMerkleTree.computeRoot(index, transition.from().leafHash(transition.address()), witness);
+        byte[] claimed =
+            SparseMerkleTree.computeRoot(
+                index, transition.from().leafHash(transition.address()), witness);
         if (!Arrays.equals(claimed, root)) {
           throw new PermanentTaskFailure(
-              name + ": its Merkle witness and old value give state root " + Sha256.abbreviate(Sha256.hex(claimed))
-                  + ", but the running state root is " + Sha256.abbreviate(Sha256.hex(root))
+              name
+                  + ": its Merkle witness and old value give state root "
+                  + Sha256.abbreviate(Sha256.hex(claimed))
+                  + ", but the running state root is "
+                  + Sha256.abbreviate(Sha256.hex(root))
                   + " (tampered witness or wrong old value)");
         }
-        root = SparseMerkleTree.computeRoot(index, transition.to().leafHash(transition.address()), witness);
+        root =
+            SparseMerkleTree.computeRoot(
+                index, transition.to().leafHash(transition.address()), witness);
         commitment = StateTransition.commit(commitment, transition);
       } catch (IllegalArgumentException | NullPointerException e) {
         throw Inputs.malformed(name, e);
@@ -76,6 +84,9 @@ public final class StateTransitionTask extends CircuitTaskType<StateTransitionBa
     return keys.prove(
         Circuit.STATE_TRANSITION,
         List.of(Integer.toString(batch.firstIndex()), batch.rootBefore(), batch.commitmentBefore()),
-        List.of(Integer.toString(batch.firstIndex() + transitions.size()), Sha256.hex(root), Sha256.hex(commitment)));
+        List.of(
+            Integer.toString(batch.firstIndex() + transitions.size()),
+            Sha256.hex(root),
+            Sha256.hex(commitment)));
   }
 }

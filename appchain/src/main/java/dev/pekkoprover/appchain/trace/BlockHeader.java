@@ -5,13 +5,15 @@ import dev.pekkoprover.protocol.CborSerializable;
 import java.security.MessageDigest;
 
 /**
- * What a block commits to. Its hash covers every field, so a block proof whose hash equals the sequencer's proves
- * the whole header: parent, state roots and both commitments.
+ * What a block commits to. Its hash covers every field, so a block proof whose hash equals the
+ * sequencer's proves the whole header: parent, state roots and both commitments.
  *
  * @param number 0 for the first block after genesis
  * @param prevBlockHash the parent's hash; all zero for block 0
- * @param transactionCommitment hash chain over the block's transaction hashes, in order, from all zero
- * @param transitionCommitment hash chain over the block's state transitions, in order, from all zero
+ * @param transactionCommitment hash chain over the block's transaction hashes, in order, from all
+ *     zero
+ * @param transitionCommitment hash chain over the block's state transitions, in order, from all
+ *     zero
  */
 public record BlockHeader(
     long number,

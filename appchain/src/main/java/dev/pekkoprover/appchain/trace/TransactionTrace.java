@@ -10,7 +10,8 @@ import java.util.List;
  * @param runtime the runtime prover's input
  * @param transitions the transitions its execution emitted, in order
  * @param transactionCommitmentBefore the block's transaction commitment before this transaction
- * @param transitionCommitmentBefore the block's transition commitment before this transaction's transitions
+ * @param transitionCommitmentBefore the block's transition commitment before this transaction's
+ *     transitions
  */
 public record TransactionTrace(
     RuntimeInput runtime,

@@ -13,7 +13,10 @@ public sealed interface Admission {
     }
   }
 
-  /** Refused, with the reason and a message that says what did not hold. It will never be in a block. */
+  /**
+   * Refused, with the reason and a message that says what did not hold. It will never be in a
+   * block.
+   */
   record Refused(String txHash, RefusalReason reason, String message) implements Admission {
     @Override
     public boolean accepted() {

@@ -12,13 +12,15 @@ import java.util.function.Function;
 import java.util.function.LongFunction;
 
 /**
- * Transactions waiting for a block, first in first out. A transaction is admitted only if it is valid on the state
- * after every transaction already pending, so blocks that take transactions in order never meet an invalid one: an
- * invalid transaction is refused here, with its reason, and never reaches a block.
+ * Transactions waiting for a block, first in first out. A transaction is admitted only if it is
+ * valid on the state after every transaction already pending, so blocks that take transactions in
+ * order never meet an invalid one: an invalid transaction is refused here, with its reason, and
+ * never reaches a block.
  *
- * <p>It keeps that pending state as an overlay over the committed state, only for accounts that pending
- * transactions touch, and drops an account's entry when its last pending transaction is taken into a block (the
- * committed state has caught up with it by then). A plain single-threaded class.
+ * <p>It keeps that pending state as an overlay over the committed state, only for accounts that
+ * pending transactions touch, and drops an account's entry when its last pending transaction is
+ * taken into a block (the committed state has caught up with it by then). A plain single-threaded
+ * class.
  */
 public final class Mempool {
   private final Function<String, AccountState> committed;
@@ -28,7 +30,8 @@ public final class Mempool {
   private final Map<String, AccountState> pendingState = new HashMap<>();
   private final Map<String, Integer> pendingTouches = new HashMap<>();
 
-  private Mempool(Function<String, AccountState> committed, LongFunction<String> indexOwner, int capacity) {
+  private Mempool(
+      Function<String, AccountState> committed, LongFunction<String> indexOwner, int capacity) {
     if (capacity < 1) {
       throw new IllegalArgumentException("mempool capacity must be at least 1, was " + capacity);
     }
@@ -39,7 +42,8 @@ public final class Mempool {
 
   /**
    * @param committed the committed state of an address (the zero account when unknown)
-   * @param indexOwner the address that holds a tree index, or null; a new recipient whose index is taken is refused
+   * @param indexOwner the address that holds a tree index, or null; a new recipient whose index is
+   *     taken is refused
    * @param capacity transactions it holds at most
    */
   public static Mempool create(
@@ -50,24 +54,33 @@ public final class Mempool {
   /** Admits the transaction, or says why not. */
   public Admission submit(SignedTransfer tx) {
     Transfer transfer = tx.transfer();
-    if (transfer == null || !Accounts.isAddress(transfer.from()) || !Accounts.isAddress(transfer.to())) {
+    if (transfer == null
+        || !Accounts.isAddress(transfer.from())
+        || !Accounts.isAddress(transfer.to())) {
       return new Admission.Refused(
-          null, RefusalReason.MALFORMED, "sender and recipient must be 64-hex-digit addresses: " + transfer);
+          null,
+          RefusalReason.MALFORMED,
+          "sender and recipient must be 64-hex-digit addresses: " + transfer);
     }
     String hash = tx.hash();
     if (queue.size() >= capacity) {
       return new Admission.Refused(
-          hash, RefusalReason.MEMPOOL_FULL, "the mempool holds " + capacity + " transactions already");
+          hash,
+          RefusalReason.MEMPOOL_FULL,
+          "the mempool holds " + capacity + " transactions already");
     }
     String owner = indexOwner.apply(Accounts.index(transfer.to()));
     if (owner != null && !owner.equals(transfer.to())) {
       return new Admission.Refused(
-          hash, RefusalReason.MALFORMED, "recipient " + transfer.to() + " collides with account " + owner
-              + " in the state tree");
+          hash,
+          RefusalReason.MALFORMED,
+          "recipient " + transfer.to() + " collides with account " + owner + " in the state tree");
     }
     if (!tx.signatureValid()) {
       return new Admission.Refused(
-          hash, RefusalReason.BAD_SIGNATURE, "signature does not verify against sender " + transfer.from());
+          hash,
+          RefusalReason.BAD_SIGNATURE,
+          "signature does not verify against sender " + transfer.from());
     }
     List<StateTransition> transitions;
     try {

@@ -2,7 +2,9 @@ package dev.pekkoprover.appchain.tx;
 
 /** Why the mempool refused a transaction. */
 public enum RefusalReason {
-  /** An address is not 64 hex digits, or the recipient's tree position is taken by another account. */
+  /**
+   * An address is not 64 hex digits, or the recipient's tree position is taken by another account.
+   */
   MALFORMED,
   /** The amount is not positive, or the recipient's balance would overflow. */
   INVALID_AMOUNT,

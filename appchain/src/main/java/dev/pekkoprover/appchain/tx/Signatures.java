@@ -10,8 +10,8 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * Ed25519 with the JDK's own provider. An address is the raw 32-byte public key; the JDK wants an X.509 encoding,
- * which for Ed25519 is a fixed 12-byte prefix followed by the raw key.
+ * Ed25519 with the JDK's own provider. An address is the raw 32-byte public key; the JDK wants an
+ * X.509 encoding, which for Ed25519 is a fixed 12-byte prefix followed by the raw key.
  */
 public final class Signatures {
   private Signatures() {}
@@ -35,7 +35,10 @@ public final class Signatures {
     return KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(encoded));
   }
 
-  /** True when {@code signatureHex} is {@code address}'s signature of {@code message}; false on any malformed part. */
+  /**
+   * True when {@code signatureHex} is {@code address}'s signature of {@code message}; false on any
+   * malformed part.
+   */
   public static boolean verify(String address, byte[] message, String signatureHex) {
     try {
       Signature verifier = Signature.getInstance("Ed25519");

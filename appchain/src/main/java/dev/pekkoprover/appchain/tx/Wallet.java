@@ -18,7 +18,9 @@ public final class Wallet {
     this.address = Signatures.address(keys.getPublic());
   }
 
-  /** A new key pair drawn from {@code random} (a seeded SHA1PRNG gives the same wallets every time). */
+  /**
+   * A new key pair drawn from {@code random} (a seeded SHA1PRNG gives the same wallets every time).
+   */
   public static Wallet generate(SecureRandom random) {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
@@ -35,7 +37,8 @@ public final class Wallet {
 
   public SignedTransfer sign(Transfer transfer) {
     if (!transfer.from().equals(address)) {
-      throw new IllegalArgumentException("wallet " + address + " cannot sign a transfer from " + transfer.from());
+      throw new IllegalArgumentException(
+          "wallet " + address + " cannot sign a transfer from " + transfer.from());
     }
     try {
       Signature signer = Signature.getInstance("Ed25519");

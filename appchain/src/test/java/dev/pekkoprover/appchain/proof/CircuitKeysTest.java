@@ -44,20 +44,23 @@ class CircuitKeysTest {
     assertEquals(Circuit.values().length, KEYS.keysByCircuit().size());
     assertNotEquals(KEYS.keysByCircuit().get("block"), OTHER_KEYS.keysByCircuit().get("block"));
     assertNotEquals(KEYS.keysByCircuit().get("block"), KEYS.keysByCircuit().get("batch"));
-    assertEquals(7, Appchain.registrationParams(compile(SETTINGS.withProvingWork(7))).provingWork());
+    assertEquals(
+        7, Appchain.registrationParams(compile(SETTINGS.withProvingWork(7))).provingWork());
   }
 
   @Test
   void aProofVerifiesUnderItsCircuitsKey() {
     MockProof proof = proof(KEYS);
-    CircuitKeys.load(KEYS, Circuit.STATE_TRANSITION).verify(proof, Circuit.STATE_TRANSITION, "proof");
+    CircuitKeys.load(KEYS, Circuit.STATE_TRANSITION)
+        .verify(proof, Circuit.STATE_TRANSITION, "proof");
     proof.verify(KEYS);
   }
 
   @Test
   void aProofMadeWithAnotherKeyIsRefusedAsWrongKey() {
     MockProof foreign = proof(OTHER_KEYS);
-    PermanentTaskFailure error = assertThrows(PermanentTaskFailure.class, () -> foreign.verify(KEYS));
+    PermanentTaskFailure error =
+        assertThrows(PermanentTaskFailure.class, () -> foreign.verify(KEYS));
     assertTrue(error.getMessage().contains("circuit 'state-transition'"), error.getMessage());
     assertTrue(error.getMessage().contains("wrong key"), error.getMessage());
   }
@@ -66,16 +69,29 @@ class CircuitKeysTest {
   void aForgedOrAlteredProofIsRefused() {
     MockProof proof = proof(KEYS);
     MockProof altered = proof.withPublicOutput(List.of("4", "c", "e"));
-    PermanentTaskFailure error = assertThrows(PermanentTaskFailure.class, () -> altered.verify(KEYS));
-    assertTrue(error.getMessage().contains("circuit 'state-transition') does not verify"), error.getMessage());
+    PermanentTaskFailure error =
+        assertThrows(PermanentTaskFailure.class, () -> altered.verify(KEYS));
+    assertTrue(
+        error.getMessage().contains("circuit 'state-transition') does not verify"),
+        error.getMessage());
 
     MockProof forgedDigest =
-        new MockProof(proof.circuit(), proof.vkHash(), proof.publicInput(), proof.publicOutput(), "00".repeat(32));
+        new MockProof(
+            proof.circuit(),
+            proof.vkHash(),
+            proof.publicInput(),
+            proof.publicOutput(),
+            "00".repeat(32));
     assertThrows(PermanentTaskFailure.class, () -> forgedDigest.verify(KEYS));
 
     // relabelled as another circuit: that circuit's key hash does not match
     MockProof relabelled =
-        new MockProof("transaction", proof.vkHash(), proof.publicInput(), proof.publicOutput(), proof.digest());
+        new MockProof(
+            "transaction",
+            proof.vkHash(),
+            proof.publicInput(),
+            proof.publicOutput(),
+            proof.digest());
     error = assertThrows(PermanentTaskFailure.class, () -> relabelled.verify(KEYS));
     assertTrue(error.getMessage().contains("circuit 'transaction'"), error.getMessage());
   }
@@ -85,9 +101,12 @@ class CircuitKeysTest {
     MockProof proof = proof(KEYS);
     CircuitKeys keys = CircuitKeys.load(KEYS, Circuit.TRANSACTION, Circuit.STATE_TRANSITION);
     PermanentTaskFailure error =
-        assertThrows(PermanentTaskFailure.class, () -> keys.verify(proof, Circuit.TRANSACTION, "left proof"));
+        assertThrows(
+            PermanentTaskFailure.class,
+            () -> keys.verify(proof, Circuit.TRANSACTION, "left proof"));
     assertEquals(
-        "left proof is a proof of circuit 'state-transition', expected 'transaction'", error.getMessage());
+        "left proof is a proof of circuit 'state-transition', expected 'transaction'",
+        error.getMessage());
   }
 
   @Test
@@ -96,14 +115,19 @@ class CircuitKeysTest {
     partial.remove("runtime");
     VerificationKeys incomplete = new VerificationKeys(partial, 0);
     IllegalStateException error =
-        assertThrows(IllegalStateException.class, () -> CircuitKeys.load(incomplete, Circuit.RUNTIME));
-    assertTrue(error.getMessage().contains("no verification key for circuit 'runtime'"), error.getMessage());
+        assertThrows(
+            IllegalStateException.class, () -> CircuitKeys.load(incomplete, Circuit.RUNTIME));
+    assertTrue(
+        error.getMessage().contains("no verification key for circuit 'runtime'"),
+        error.getMessage());
 
     List<CompiledCircuit> missing = new ArrayList<>(compile(SETTINGS));
     missing.remove(0);
     IllegalArgumentException refused =
         assertThrows(IllegalArgumentException.class, () -> Appchain.registrationParams(missing));
-    assertTrue(refused.getMessage().contains("no compile result for circuit 'runtime'"), refused.getMessage());
+    assertTrue(
+        refused.getMessage().contains("no compile result for circuit 'runtime'"),
+        refused.getMessage());
   }
 
   @Test

@@ -41,8 +41,10 @@ class SparseMerkleTreeTest {
     for (int i = 0; i < indices.length; i++) {
       MerkleWitness witness = tree.witness(indices[i]);
       assertTrue(SparseMerkleTree.verify(root, indices[i], leaf(i), witness), "leaf " + i);
-      assertFalse(SparseMerkleTree.verify(root, indices[i], leaf(i + 100), witness), "wrong value " + i);
-      assertFalse(SparseMerkleTree.verify(root, indices[i] ^ 4, leaf(i), witness), "wrong position " + i);
+      assertFalse(
+          SparseMerkleTree.verify(root, indices[i], leaf(i + 100), witness), "wrong value " + i);
+      assertFalse(
+          SparseMerkleTree.verify(root, indices[i] ^ 4, leaf(i), witness), "wrong position " + i);
     }
     // a non-member's witness proves its leaf empty
     assertTrue(SparseMerkleTree.verify(root, 3L, SparseMerkleTree.emptyLeaf(), tree.witness(3L)));
@@ -104,16 +106,23 @@ class SparseMerkleTreeTest {
     MerkleWitness witness = tree.witness(5);
     MerkleWitness missingSibling = new MerkleWitness(witness.nonDefaultLevels(), List.of());
     IllegalArgumentException error =
-        assertThrows(IllegalArgumentException.class, () -> SparseMerkleTree.computeRoot(5, leaf(1), missingSibling));
-    assertTrue(error.getMessage().contains("1 levels marked non-default but 0 siblings"), error.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> SparseMerkleTree.computeRoot(5, leaf(1), missingSibling));
+    assertTrue(
+        error.getMessage().contains("1 levels marked non-default but 0 siblings"),
+        error.getMessage());
     MerkleWitness notHex = new MerkleWitness(witness.nonDefaultLevels(), List.of("zz".repeat(32)));
-    error = assertThrows(IllegalArgumentException.class, () -> SparseMerkleTree.computeRoot(5, leaf(1), notHex));
+    error =
+        assertThrows(
+            IllegalArgumentException.class, () -> SparseMerkleTree.computeRoot(5, leaf(1), notHex));
     assertTrue(error.getMessage().contains("witness sibling at level 0"), error.getMessage());
   }
 
   @Test
   void thousandsOfUpdatesKeepEveryWitnessValid() {
-    // sanity for "thousands of updates per second": 20k updates must finish well inside the test timeout
+    // sanity for "thousands of updates per second": 20k updates must finish well inside the test
+    // timeout
     SparseMerkleTree tree = SparseMerkleTree.create();
     Random random = new Random(11);
     long[] indices = new long[2000];
@@ -129,7 +138,8 @@ class SparseMerkleTreeTest {
     }
     String root = tree.root();
     for (int i = 0; i < indices.length; i += 97) {
-      assertTrue(SparseMerkleTree.verify(root, indices[i], leaf(values[i]), tree.witness(indices[i])));
+      assertTrue(
+          SparseMerkleTree.verify(root, indices[i], leaf(values[i]), tree.witness(indices[i])));
     }
   }
 }

@@ -21,8 +21,10 @@ class MempoolOverlayTest {
     Wallet alice = Wallet.generate(random);
     Wallet bob = Wallet.generate(random);
     Wallet carol = Wallet.generate(random);
-    Map<String, AccountState> committed = new HashMap<>(Map.of(alice.address(), new AccountState(100, 0)));
-    Mempool mempool = Mempool.create(a -> committed.getOrDefault(a, AccountState.ZERO), index -> null, 10);
+    Map<String, AccountState> committed =
+        new HashMap<>(Map.of(alice.address(), new AccountState(100, 0)));
+    Mempool mempool =
+        Mempool.create(a -> committed.getOrDefault(a, AccountState.ZERO), index -> null, 10);
 
     assertTrue(mempool.submit(alice.transfer(bob.address(), 10, 0)).accepted());
     assertTrue(mempool.submit(bob.transfer(carol.address(), 10, 0)).accepted());

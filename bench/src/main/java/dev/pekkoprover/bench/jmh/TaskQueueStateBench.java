@@ -3,12 +3,12 @@ package dev.pekkoprover.bench.jmh;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.bench.BenchTasks;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.queue.QueueSettings;
 import dev.pekkoprover.queue.TaskQueueState;
-import dev.pekkoprover.protocol.TaskContext;
-import dev.pekkoprover.protocol.TaskType;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,9 +30,10 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The queue's bookkeeping ({@link TaskQueueState}) alone, without actors: what one task costs on the hot path
- * (enqueue, dispatch, complete), so that it can be tuned in isolation. The effects only remember what they were told
- * to dispatch and swallow the replies; the envelopes (the flow's work) are made before measuring.
+ * The queue's bookkeeping ({@link TaskQueueState}) alone, without actors: what one task costs on
+ * the hot path (enqueue, dispatch, complete), so that it can be tuned in isolation. The effects
+ * only remember what they were told to dispatch and swallow the replies; the envelopes (the flow's
+ * work) are made before measuring.
  *
  * <pre>{@code
  * java -cp bench/target/bench.jar org.openjdk.jmh.Main 'TaskQueueState.*'
@@ -44,10 +45,15 @@ import org.openjdk.jmh.infra.Blackhole;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 public class TaskQueueStateBench {
 
-  /** Envelopes made up front and reused round-robin; ids repeat only long after the earlier task finished. */
+  /**
+   * Envelopes made up front and reused round-robin; ids repeat only long after the earlier task
+   * finished.
+   */
   private static final int RING = 1 << 16;
 
   private static final int BATCH = 1_000;
@@ -56,13 +62,17 @@ public class TaskQueueStateBench {
 
   private static final Long RESULT = 42L;
 
-  /** {@code <workers>x<capacity>}: one worker of 1 or 64 slots, or a fleet of 100 single-slot workers. */
+  /**
+   * {@code <workers>x<capacity>}: one worker of 1 or 64 slots, or a fleet of 100 single-slot
+   * workers.
+   */
   @Param({"1x1", "1x64", "100x1"})
   public String shape;
 
   /**
-   * Task types each worker serves (tasks are all of the first): 1, or 9 as an appchain worker that serves every
-   * type. The queue keeps a worker's place in each type's ladder, so this is what a slot change costs.
+   * Task types each worker serves (tasks are all of the first): 1, or 9 as an appchain worker that
+   * serves every type. The queue keeps a worker's place in each type's ladder, so this is what a
+   * slot change costs.
    */
   @Param({"1", "9"})
   public int types;
@@ -75,7 +85,10 @@ public class TaskQueueStateBench {
   private Blackhole blackhole;
   private final Object flow = new Object();
 
-  /** Counts what the bookkeeping asked for; dispatch only remembers the task, as a send would hand it over. */
+  /**
+   * Counts what the bookkeeping asked for; dispatch only remembers the task, as a send would hand
+   * it over.
+   */
   private final class Effects implements TaskQueueState.Effects<String, Object> {
     @Override
     public void dispatch(String worker, TaskEnvelope task) {
@@ -108,11 +121,15 @@ public class TaskQueueStateBench {
   public void prepareEnvelopes() {
     envelopes = new TaskEnvelope[RING];
     for (int i = 0; i < RING; i++) {
-      envelopes[i] = new TaskEnvelope("flow-1:" + i, "flow-1", "run-1", BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0));
+      envelopes[i] =
+          new TaskEnvelope(
+              "flow-1:" + i, "flow-1", "run-1", BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0));
     }
   }
 
-  /** A fresh queue with the shape's workers, full: every slot holds a task, as in a saturated run. */
+  /**
+   * A fresh queue with the shape's workers, full: every slot holds a task, as in a saturated run.
+   */
   @Setup(Level.Iteration)
   public void fill(Blackhole blackhole) {
     this.blackhole = blackhole;
@@ -130,7 +147,10 @@ public class TaskQueueStateBench {
     }
   }
 
-  /** One task's whole life at saturation: it is enqueued (waits), the oldest in flight completes, it is dispatched. */
+  /**
+   * One task's whole life at saturation: it is enqueued (waits), the oldest in flight completes, it
+   * is dispatched.
+   */
   @Benchmark
   public void cycle() {
     state.enqueue(nextEnvelope(), flow);
@@ -138,8 +158,8 @@ public class TaskQueueStateBench {
   }
 
   /**
-   * A bulk enqueue of 1,000 tasks (one Enqueue message of a flow's fan-out), then 1,000 completions, each of which
-   * dispatches the next pending task. Per task.
+   * A bulk enqueue of 1,000 tasks (one Enqueue message of a flow's fan-out), then 1,000
+   * completions, each of which dispatches the next pending task. Per task.
    */
   @Benchmark
   @OperationsPerInvocation(BATCH)
@@ -213,11 +233,9 @@ public class TaskQueueStateBench {
     }
   }
 
-  static TaskQueueState<String, Object> newState(TaskQueueState.Effects<String, Object> effects, int types) {
+  static TaskQueueState<String, Object> newState(
+      TaskQueueState.Effects<String, Object> effects, int types) {
     return new TaskQueueState<>(
-        catalog(types),
-        QueueSettings.fromConfig(ConfigFactory.load()),
-        effects,
-        System::nanoTime);
+        catalog(types), QueueSettings.fromConfig(ConfigFactory.load()), effects, System::nanoTime);
   }
 }

@@ -19,15 +19,18 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Enqueue alone into a queue that no worker serves (the path of the pending-heap workload and of a flow's bulk
- * fan-out before workers catch up): 10,000 tasks into a fresh {@link TaskQueueState}, per task.
+ * Enqueue alone into a queue that no worker serves (the path of the pending-heap workload and of a
+ * flow's bulk fan-out before workers catch up): 10,000 tasks into a fresh {@link TaskQueueState},
+ * per task.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 public class TaskQueueStateEnqueueBench {
   private static final int TASKS = 10_000;
 
@@ -60,7 +63,9 @@ public class TaskQueueStateEnqueueBench {
   public void prepareEnvelopes() {
     envelopes = new TaskEnvelope[TASKS];
     for (int i = 0; i < TASKS; i++) {
-      envelopes[i] = new TaskEnvelope("flow-1:" + i, "flow-1", "run-1", BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0));
+      envelopes[i] =
+          new TaskEnvelope(
+              "flow-1:" + i, "flow-1", "run-1", BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0));
     }
   }
 

@@ -3,15 +3,17 @@ package dev.pekkoprover.protocol.flow;
 import java.util.TreeMap;
 
 /**
- * Bookkeeping for an eager, order-keeping pairwise reduction over leaves {@code 0..n-1}: a finished value covers a
- * half-open range of leaves, and two adjacent finished ranges merge as soon as both are there (no level-by-level
- * barrier), the lower one on the left, so the root covers the leaves in order.
+ * Bookkeeping for an eager, order-keeping pairwise reduction over leaves {@code 0..n-1}: a finished
+ * value covers a half-open range of leaves, and two adjacent finished ranges merge as soon as both
+ * are there (no level-by-level barrier), the lower one on the left, so the root covers the leaves
+ * in order.
  *
- * <p>Which ranges pair up is fixed in advance: they are the two halves of a node of the balanced binary tree over
- * {@code [0, n)} (split at the midpoint). Merging whichever neighbour happens to be finished first (as Protokit
- * does) builds lopsided trees up to n-1 merges deep when results arrive out of order; pairing within the fixed tree
- * keeps the depth at ceil(log2 n) whatever the order, which shortens the critical path, and gives the same merges
- * for the same inputs on every run, so merged proofs can be cached and compared.
+ * <p>Which ranges pair up is fixed in advance: they are the two halves of a node of the balanced
+ * binary tree over {@code [0, n)} (split at the midpoint). Merging whichever neighbour happens to
+ * be finished first (as Protokit does) builds lopsided trees up to n-1 merges deep when results
+ * arrive out of order; pairing within the fixed tree keeps the depth at ceil(log2 n) whatever the
+ * order, which shortens the critical path, and gives the same merges for the same inputs on every
+ * run, so merged proofs can be cached and compared.
  *
  * <p>A plain class with no actor in it: {@link Reduction} drives it from a flow.
  */
@@ -49,7 +51,10 @@ public final class AdjacentRanges<R> {
     return finished(index, index + 1, value);
   }
 
-  /** Records the result of a merge this class handed out; returns the next merge it makes possible, or null. */
+  /**
+   * Records the result of a merge this class handed out; returns the next merge it makes possible,
+   * or null.
+   */
   public Merge<R> merged(int from, int to, R value) {
     Slot<R> slot = slots.get(from);
     if (slot == null || !slot.merging() || slot.to() != to) {
@@ -74,8 +79,8 @@ public final class AdjacentRanges<R> {
         }
         lo = mid;
       } else {
-        throw new IllegalStateException("[" + from + "," + to + ") is not a range of the reduction tree over [0,"
-            + size + ")");
+        throw new IllegalStateException(
+            "[" + from + "," + to + ") is not a range of the reduction tree over [0," + size + ")");
       }
     }
     slots.put(from, new Slot<>(to, value, false)); // the root
@@ -83,8 +88,9 @@ public final class AdjacentRanges<R> {
   }
 
   /**
-   * The range [from, to) is finished; its sibling in the tree is [siblingFrom, siblingTo) and their parent starts at
-   * {@code parentFrom}. Merges with the sibling if it is finished, else waits for it.
+   * The range [from, to) is finished; its sibling in the tree is [siblingFrom, siblingTo) and their
+   * parent starts at {@code parentFrom}. Merges with the sibling if it is finished, else waits for
+   * it.
    */
   private Merge<R> pairWith(
       int from, int to, R value, int siblingFrom, int siblingTo, int parentFrom, boolean isLeft) {
@@ -125,7 +131,11 @@ public final class AdjacentRanges<R> {
     StringBuilder text = new StringBuilder();
     slots.forEach(
         (from, slot) ->
-            text.append('[').append(from).append(',').append(slot.to()).append(slot.merging() ? ") merging " : ") ready "));
+            text.append('[')
+                .append(from)
+                .append(',')
+                .append(slot.to())
+                .append(slot.merging() ? ") merging " : ") ready "));
     return text.toString().trim();
   }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.function.BiFunction;
 
 /**
- * The generic map-then-reduce flow: one leaf task per input, then adjacent results merged pairwise as soon as both
- * are there, keeping order. Completes with the root.
+ * The generic map-then-reduce flow: one leaf task per input, then adjacent results merged pairwise
+ * as soon as both are there, keeping order. Completes with the root.
  */
 public final class FanOutReduce<L, R, I> implements FlowLogic<R> {
   private final TaskType<L, R> leafType;
@@ -15,7 +15,10 @@ public final class FanOutReduce<L, R, I> implements FlowLogic<R> {
   private final BiFunction<R, R, I> pairInput;
 
   public FanOutReduce(
-      TaskType<L, R> leafType, List<L> leaves, TaskType<I, R> reduceType, BiFunction<R, R, I> pairInput) {
+      TaskType<L, R> leafType,
+      List<L> leaves,
+      TaskType<I, R> reduceType,
+      BiFunction<R, R, I> pairInput) {
     if (leaves.isEmpty()) {
       throw new IllegalArgumentException("a fan-out/reduce flow needs at least one leaf input");
     }
@@ -27,7 +30,8 @@ public final class FanOutReduce<L, R, I> implements FlowLogic<R> {
 
   @Override
   public void start(FlowScope<R> scope) {
-    Reduction<R, I> reduction = new Reduction<>(scope, leaves.size(), reduceType, pairInput, scope::complete);
+    Reduction<R, I> reduction =
+        new Reduction<>(scope, leaves.size(), reduceType, pairInput, scope::complete);
     for (int i = 0; i < leaves.size(); i++) {
       int index = i;
       scope.push(leafType, leaves.get(i), (R result) -> reduction.leaf(index, result));

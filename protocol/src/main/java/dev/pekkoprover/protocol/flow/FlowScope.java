@@ -9,8 +9,9 @@ public interface FlowScope<R> {
   String flowId();
 
   /**
-   * Enqueues a task; {@code onResult} runs on the flow's thread with its result, once, even when the task ran more
-   * than once. Tasks pushed within one callback travel to the queue in one message.
+   * Enqueues a task; {@code onResult} runs on the flow's thread with its result, once, even when
+   * the task ran more than once. Tasks pushed within one callback travel to the queue in one
+   * message.
    */
   <I, O> void push(TaskType<I, O> type, I input, Consumer<? super O> onResult);
 

@@ -5,9 +5,10 @@ import java.util.function.BiFunction;
 import java.util.function.Consumer;
 
 /**
- * An eager pairwise reduction inside a flow: feed it the leaf results by index, it pushes a reduction task as soon as
- * two adjacent ranges are finished, and hands the root to {@code onRoot}. Several reductions may run in one flow (a
- * block proves its transactions and its state transitions side by side).
+ * An eager pairwise reduction inside a flow: feed it the leaf results by index, it pushes a
+ * reduction task as soon as two adjacent ranges are finished, and hands the root to {@code onRoot}.
+ * Several reductions may run in one flow (a block proves its transactions and its state transitions
+ * side by side).
  */
 public final class Reduction<R, I> {
   private final FlowScope<?> scope;
@@ -21,7 +22,11 @@ public final class Reduction<R, I> {
    * @param pairInput builds that task's input from the left and the right result
    */
   public Reduction(
-      FlowScope<?> scope, int leaves, TaskType<I, R> reduceType, BiFunction<R, R, I> pairInput, Consumer<R> onRoot) {
+      FlowScope<?> scope,
+      int leaves,
+      TaskType<I, R> reduceType,
+      BiFunction<R, R, I> pairInput,
+      Consumer<R> onRoot) {
     this.scope = scope;
     this.reduceType = reduceType;
     this.pairInput = pairInput;

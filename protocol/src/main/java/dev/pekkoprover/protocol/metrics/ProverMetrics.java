@@ -29,16 +29,16 @@ import org.apache.pekko.actor.typed.Extension;
 import org.apache.pekko.actor.typed.ExtensionId;
 
 /**
- * The metrics of one actor system: a Micrometer registry that the node's {@code /metrics} endpoint renders as
- * Prometheus text. Every part registers its meters here where its values are kept (a queue entity its type's
- * counters, a worker node its workers, the sequencer its flows), so a scrape of every node adds up to the fleet
- * without counting anything twice.
+ * The metrics of one actor system: a Micrometer registry that the node's {@code /metrics} endpoint
+ * renders as Prometheus text. Every part registers its meters here where its values are kept (a
+ * queue entity its type's counters, a worker node its workers, the sequencer its flows), so a
+ * scrape of every node adds up to the fleet without counting anything twice.
  *
- * <p>Not to miss: meters read state that an actor owns. They must read it from something the actor publishes safely
- * (a volatile snapshot, an atomic), never from the actor's plain fields, and the actor must {@link #remove} them when
- * it stops: Micrometer hands back an existing meter of the same name and tags, which would otherwise keep reading
- * the stopped actor's state. With {@code prover.metrics.enabled = off} every meter is a no-op and nothing is
- * exported.
+ * <p>Not to miss: meters read state that an actor owns. They must read it from something the actor
+ * publishes safely (a volatile snapshot, an atomic), never from the actor's plain fields, and the
+ * actor must {@link #remove} them when it stops: Micrometer hands back an existing meter of the
+ * same name and tags, which would otherwise keep reading the stopped actor's state. With {@code
+ * prover.metrics.enabled = off} every meter is a no-op and nothing is exported.
  */
 public final class ProverMetrics implements Extension {
 
@@ -65,7 +65,11 @@ public final class ProverMetrics implements Extension {
   private final PrometheusMeterRegistry prometheus;
   private final Duration refreshInterval;
   private final List<Duration> timeBuckets;
-  /** The histograms registered through {@link #histogram}, by metric name: one Prometheus collector each. */
+
+  /**
+   * The histograms registered through {@link #histogram}, by metric name: one Prometheus collector
+   * each.
+   */
   private final Map<String, HistogramFamily> histograms = new ConcurrentHashMap<>();
 
   private ProverMetrics(ActorSystem<?> system) {
@@ -86,7 +90,8 @@ public final class ProverMetrics implements Extension {
       }
     } else {
       prometheus = null;
-      registry = new CompositeMeterRegistry(); // with no registry inside, every meter it makes is a no-op
+      registry =
+          new CompositeMeterRegistry(); // with no registry inside, every meter it makes is a no-op
     }
     system.getWhenTerminated().thenRun(registry::close);
   }
@@ -106,32 +111,45 @@ public final class ProverMetrics implements Extension {
     return prometheus == null ? "" : prometheus.scrape();
   }
 
-  /** How often actors publish the values their gauges and counters read ({@code prover.metrics.refresh-interval}). */
+  /**
+   * How often actors publish the values their gauges and counters read ({@code
+   * prover.metrics.refresh-interval}).
+   */
   public Duration refreshInterval() {
     return refreshInterval;
   }
 
-  /** A histogram of task times with the configured bucket bounds ({@code prover.metrics.time-buckets}). */
+  /**
+   * A histogram of task times with the configured bucket bounds ({@code
+   * prover.metrics.time-buckets}).
+   */
   public TimeHistogram newTimeHistogram() {
     return new TimeHistogram(timeBuckets);
   }
 
   /**
-   * Exports what {@code source} returns (the last {@link TimeHistogram.Snapshot} its owner published, or null before
-   * the first; it must be safe to call from the scrape's thread) as one series of the Prometheus histogram {@code name} (e.g. {@code
-   * prover_task_run_seconds}, rendered with {@code _bucket}, {@code _count} and {@code _sum}), with these labels.
-   * Every source of one name must use the same label names. Close the returned handle when the owner stops.
+   * Exports what {@code source} returns (the last {@link TimeHistogram.Snapshot} its owner
+   * published, or null before the first; it must be safe to call from the scrape's thread) as one
+   * series of the Prometheus histogram {@code name} (e.g. {@code prover_task_run_seconds}, rendered
+   * with {@code _bucket}, {@code _count} and {@code _sum}), with these labels. Every source of one
+   * name must use the same label names. Close the returned handle when the owner stops.
    */
-  public AutoCloseable histogram(String name, String help, Map<String, String> labels,
+  public AutoCloseable histogram(
+      String name,
+      String help,
+      Map<String, String> labels,
       Supplier<TimeHistogram.Snapshot> source) {
     if (prometheus == null) {
       return () -> {};
     }
-    HistogramFamily family = histograms.computeIfAbsent(name, n -> {
-      HistogramFamily created = new HistogramFamily(n, help);
-      prometheus.getPrometheusRegistry().register(created);
-      return created;
-    });
+    HistogramFamily family =
+        histograms.computeIfAbsent(
+            name,
+            n -> {
+              HistogramFamily created = new HistogramFamily(n, help);
+              prometheus.getPrometheusRegistry().register(created);
+              return created;
+            });
     HistogramSource entry = new HistogramSource(labelsOf(labels), source);
     family.sources.add(entry);
     return () -> family.sources.remove(entry);
@@ -139,10 +157,11 @@ public final class ProverMetrics implements Extension {
 
   private static Labels labelsOf(Map<String, String> labels) {
     List<String> pairs = new ArrayList<>();
-    labels.forEach((key, value) -> {
-      pairs.add(key);
-      pairs.add(value);
-    });
+    labels.forEach(
+        (key, value) -> {
+          pairs.add(key);
+          pairs.add(value);
+        });
     return Labels.of(pairs.toArray(new String[0]));
   }
 
@@ -171,14 +190,16 @@ public final class ProverMetrics implements Extension {
       for (HistogramSource source : sources) {
         TimeHistogram.Snapshot data = source.source().get();
         if (data == null || data.counts().length != bounds.length || !seen.add(source.labels())) {
-          continue; // nothing published yet; or a second source of the same series (two local queues in one
-                    // test system), which would make the whole scrape fail
+          continue; // nothing published yet; or a second source of the same series (two local
+          // queues in one
+          // test system), which would make the whole scrape fail
         }
-        snapshot.dataPoint(HistogramSnapshot.HistogramDataPointSnapshot.builder()
-            .labels(source.labels())
-            .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, data.counts()))
-            .sum(data.sumNanos() / 1e9)
-            .build());
+        snapshot.dataPoint(
+            HistogramSnapshot.HistogramDataPointSnapshot.builder()
+                .labels(source.labels())
+                .classicHistogramBuckets(ClassicHistogramBuckets.of(bounds, data.counts()))
+                .sum(data.sumNanos() / 1e9)
+                .build());
       }
       return snapshot.build();
     }

@@ -5,11 +5,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * A histogram of durations for one writer: plain counters, no atomics and no clock, so a record on an actor's hot path
- * costs a short scan of the bucket bounds and three increments (a Micrometer timer record reads the wall clock twice
- * and updates four concurrent counters: about 140 ns here, which a million tasks a second cannot pay twice per
- * task). The owner hands a {@link Snapshot} to {@link ProverMetrics#histogram} from time to time; the scrape renders
- * the last one as a Prometheus histogram ({@code _bucket}, {@code _count}, {@code _sum}). Not thread-safe.
+ * A histogram of durations for one writer: plain counters, no atomics and no clock, so a record on
+ * an actor's hot path costs a short scan of the bucket bounds and three increments (a Micrometer
+ * timer record reads the wall clock twice and updates four concurrent counters: about 140 ns here,
+ * which a million tasks a second cannot pay twice per task). The owner hands a {@link Snapshot} to
+ * {@link ProverMetrics#histogram} from time to time; the scrape renders the last one as a
+ * Prometheus histogram ({@code _bucket}, {@code _count}, {@code _sum}). Not thread-safe.
  */
 public final class TimeHistogram {
 
@@ -31,7 +32,10 @@ public final class TimeHistogram {
     this.counts = new long[boundsNanos.length + 1];
   }
 
-  /** Records one duration; shortest buckets first, since most tasks are short next to the longest bound. */
+  /**
+   * Records one duration; shortest buckets first, since most tasks are short next to the longest
+   * bound.
+   */
   public void record(long nanos) {
     int i = 0;
     while (i < boundsNanos.length && nanos > boundsNanos[i]) {

@@ -18,7 +18,8 @@ class AdjacentRangesTest {
 
   @Test
   void mergesTwoSiblingsAsSoonAsBothAreThere() {
-    AdjacentRanges<String> ranges = new AdjacentRanges<>(4); // tree: [0,2) = 0+1, [2,4) = 2+3, root = both
+    AdjacentRanges<String> ranges =
+        new AdjacentRanges<>(4); // tree: [0,2) = 0+1, [2,4) = 2+3, root = both
     assertNull(ranges.leaf(1, "b"));
     assertNull(ranges.leaf(2, "c"), "1 and 2 are adjacent but not siblings: no lopsided merge");
     assertEquals(new AdjacentRanges.Merge<>(0, 1, 2, "a", "b"), ranges.leaf(0, "a"));
@@ -70,14 +71,19 @@ class AdjacentRangesTest {
         if (expected == null) {
           expected = root;
         }
-        assertEquals(expected, root, "size " + size + ", seed " + seed + ": the same tree whatever the order");
+        assertEquals(
+            expected,
+            root,
+            "size " + size + ", seed " + seed + ": the same tree whatever the order");
         int depth = 0;
         int max = 0;
         for (char c : root.toCharArray()) {
           depth += c == '(' ? 1 : c == ')' ? -1 : 0;
           max = Math.max(max, depth);
         }
-        assertTrue(max <= depthBound, "size " + size + ": depth " + max + " > " + depthBound + " in " + root);
+        assertTrue(
+            max <= depthBound,
+            "size " + size + ": depth " + max + " > " + depthBound + " in " + root);
       }
     }
   }
@@ -120,9 +126,11 @@ class AdjacentRangesTest {
 
   private static int complete(
       AdjacentRanges<String> ranges, Deque<AdjacentRanges.Merge<String>> inFlight, Random random) {
-    AdjacentRanges.Merge<String> merge = random.nextBoolean() ? inFlight.pollFirst() : inFlight.pollLast();
+    AdjacentRanges.Merge<String> merge =
+        random.nextBoolean() ? inFlight.pollFirst() : inFlight.pollLast();
     assertEquals(merge.middle(), merge.middle());
-    AdjacentRanges.Merge<String> next = ranges.merged(merge.from(), merge.to(), merge.left() + "+" + merge.right());
+    AdjacentRanges.Merge<String> next =
+        ranges.merged(merge.from(), merge.to(), merge.left() + "+" + merge.right());
     if (next != null) {
       assertTrue(next.from() < next.middle() && next.middle() < next.to());
       inFlight.add(next);
