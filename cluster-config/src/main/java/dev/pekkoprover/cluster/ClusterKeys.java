@@ -15,6 +15,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -139,27 +140,7 @@ public final class ClusterKeys {
                   BCStyle.CN,
                   clusterName + " prover-cluster CA " + Long.toHexString(RANDOM.nextLong() >>> 32))
               .build();
-      Instant now = Instant.now();
-      JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder builder =
-          new JcaX509v3CertificateBuilder(
-                  subject,
-                  serial(),
-                  Date.from(now.minus(BACKDATE)),
-                  Date.from(now.plus(CA_VALIDITY)),
-                  subject,
-                  pair.getPublic())
-              .addExtension(
-                  Extension.basicConstraints,
-                  true,
-                  new BasicConstraints(0)) // signs node certs only
-              .addExtension(
-                  Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
-              .addExtension(
-                  Extension.subjectKeyIdentifier,
-                  false,
-                  extensions.createSubjectKeyIdentifier(pair.getPublic()));
-      X509Certificate cert = sign(builder, pair.getPrivate());
+      X509Certificate cert = caCertificate(subject, pair.getPublic(), pair.getPrivate());
       Files.createDirectories(dir);
       writeSecret(keyFile, pem(new JcaPKCS8Generator(pair.getPrivate(), null)));
       writePublic(dir.resolve(CA_CERT_FILE), pem(cert));
@@ -215,23 +196,7 @@ public final class ClusterKeys {
   public X509Certificate renewCa(Path dir) throws IOException {
     try {
       X500Name subject = X500Name.getInstance(caCert.getSubjectX500Principal().getEncoded());
-      Instant now = Instant.now();
-      X509v3CertificateBuilder builder =
-          new JcaX509v3CertificateBuilder(
-                  subject,
-                  serial(),
-                  Date.from(now.minus(BACKDATE)),
-                  Date.from(now.plus(CA_VALIDITY)),
-                  subject,
-                  caCert.getPublicKey())
-              .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
-              .addExtension(
-                  Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
-              .addExtension(
-                  Extension.subjectKeyIdentifier,
-                  false,
-                  new JcaX509ExtensionUtils().createSubjectKeyIdentifier(caCert.getPublicKey()));
-      X509Certificate renewed = sign(builder, caKey);
+      X509Certificate renewed = caCertificate(subject, caCert.getPublicKey(), caKey);
       Path certFile = dir.resolve(CA_CERT_FILE);
       if (Files.exists(certFile)) {
         writePublic(
@@ -242,6 +207,32 @@ public final class ClusterKeys {
     } catch (GeneralSecurityException | OperatorCreationException e) {
       throw new IllegalStateException("could not renew the CA: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * A self-signed CA certificate for {@code key}, valid from {@code BACKDATE} ago for {@code
+   * CA_VALIDITY}: it signs node certificates only (path length 0), and names its key by a subject
+   * key id, which a renewed CA keeps.
+   */
+  private static X509Certificate caCertificate(X500Name subject, PublicKey key, PrivateKey signer)
+      throws GeneralSecurityException, OperatorCreationException, IOException {
+    Instant now = Instant.now();
+    X509v3CertificateBuilder builder =
+        new JcaX509v3CertificateBuilder(
+                subject,
+                serial(),
+                Date.from(now.minus(BACKDATE)),
+                Date.from(now.plus(CA_VALIDITY)),
+                subject,
+                key)
+            .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
+            .addExtension(
+                Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
+            .addExtension(
+                Extension.subjectKeyIdentifier,
+                false,
+                new JcaX509ExtensionUtils().createSubjectKeyIdentifier(key));
+    return sign(builder, signer);
   }
 
   /** The cluster name this CA was made for (its O attribute), or null for a CA made elsewhere. */

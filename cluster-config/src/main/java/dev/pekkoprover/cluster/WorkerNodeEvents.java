@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.MembershipEvents;
 import dev.pekkoprover.node.ProverNode;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -14,7 +15,6 @@ import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * One line for each worker node that is Up (joined, or already there when it starts), becomes
@@ -66,18 +66,7 @@ final class WorkerNodeEvents {
               }
             }
           }
-          cluster
-              .subscriptions()
-              .tell(
-                  Subscribe.create(
-                      context.messageAdapter(ClusterEvent.MemberEvent.class, Event::new),
-                      ClusterEvent.MemberEvent.class));
-          cluster
-              .subscriptions()
-              .tell(
-                  Subscribe.create(
-                      context.messageAdapter(ClusterEvent.ReachabilityEvent.class, Event::new),
-                      ClusterEvent.ReachabilityEvent.class));
+          MembershipEvents.subscribe(context, Event::new, Event::new);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
               .onMessage(

@@ -18,7 +18,6 @@ import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Down;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * Downs a worker-only node (no role {@code stateful}) once it has been unreachable for {@code
@@ -74,20 +73,7 @@ public final class UnreachableWorkerDowning {
                   context.setLoggerName(
                       UnreachableWorkerDowning.class); // not a Pekko logger, kept at WARN
                   Cluster cluster = Cluster.get(context.getSystem());
-                  cluster
-                      .subscriptions()
-                      .tell(
-                          Subscribe.create(
-                              context.messageAdapter(
-                                  ClusterEvent.MemberEvent.class, MemberChange::new),
-                              ClusterEvent.MemberEvent.class));
-                  cluster
-                      .subscriptions()
-                      .tell(
-                          Subscribe.create(
-                              context.messageAdapter(
-                                  ClusterEvent.ReachabilityEvent.class, ReachabilityChange::new),
-                              ClusterEvent.ReachabilityEvent.class));
+                  MembershipEvents.subscribe(context, MemberChange::new, ReachabilityChange::new);
                   return new UnreachableWorkerDowning(context, timers, after).watching();
                 }));
   }

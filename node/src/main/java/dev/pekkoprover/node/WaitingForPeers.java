@@ -16,7 +16,6 @@ import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Subscribe;
 
 /**
  * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits
@@ -98,20 +97,7 @@ public final class WaitingForPeers {
                 (TimerScheduler<Command> timers) -> {
                   context.setLoggerName(WaitingForPeers.class); // not a Pekko logger, kept at WARN
                   Cluster cluster = Cluster.get(context.getSystem());
-                  cluster
-                      .subscriptions()
-                      .tell(
-                          Subscribe.create(
-                              context.messageAdapter(
-                                  ClusterEvent.MemberEvent.class, ClusterChange::new),
-                              ClusterEvent.MemberEvent.class));
-                  cluster
-                      .subscriptions()
-                      .tell(
-                          Subscribe.create(
-                              context.messageAdapter(
-                                  ClusterEvent.ReachabilityEvent.class, ClusterChange::new),
-                              ClusterEvent.ReachabilityEvent.class));
+                  MembershipEvents.subscribe(context, ClusterChange::new, ClusterChange::new);
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
                   WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
                   watcher.look();

@@ -423,7 +423,13 @@ public final class QueueFront {
     List<String> entities = allEntities();
     ActorRef<QueueStats> collector =
         context.spawnAnonymous(
-            StatsCollector.create(entities.size(), settings.statsTimeout(), request.replyTo()));
+            Gather.create(
+                QueueStats.class,
+                entities.size(),
+                settings.statsTimeout(),
+                request.replyTo(),
+                StatsCollector::merge,
+                "queue stats"));
     for (String entity : entities) {
       send(entity, new GetStats(collector));
     }
@@ -513,48 +519,12 @@ public final class QueueFront {
     }
   }
 
-  /** Sums the entities' counters; answers with what it has when some entity is slow. */
+  /**
+   * Sums the entities' counters (gathered by {@link Gather}, with what it has when some entity is
+   * slow).
+   */
   static final class StatsCollector {
-    private enum Timeout implements NoSerializationVerificationNeeded {
-      INSTANCE
-    }
-
-    static Behavior<QueueStats> create(
-        int expected, java.time.Duration timeout, ActorRef<QueueStats> replyTo) {
-      return Behaviors.<Object>setup(
-              context ->
-                  Behaviors.withTimers(
-                      timers -> {
-                        timers.startSingleTimer(Timeout.INSTANCE, timeout);
-                        List<QueueStats> answers = new ArrayList<>();
-                        return Behaviors.receive(Object.class)
-                            .onMessage(
-                                QueueStats.class,
-                                stats -> {
-                                  answers.add(stats);
-                                  if (answers.size() < expected) {
-                                    return Behaviors.same();
-                                  }
-                                  replyTo.tell(merge(answers));
-                                  return Behaviors.stopped();
-                                })
-                            .onMessageEquals(
-                                Timeout.INSTANCE,
-                                () -> {
-                                  context
-                                      .getLog()
-                                      .warn(
-                                          "queue stats: {} of {} entities answered in {}",
-                                          answers.size(),
-                                          expected,
-                                          timeout);
-                                  replyTo.tell(merge(answers));
-                                  return Behaviors.stopped();
-                                })
-                            .build();
-                      }))
-          .narrow();
-    }
+    private StatsCollector() {}
 
     static QueueStats merge(List<QueueStats> answers) {
       Map<String, QueueStats.TypeStats> types = new LinkedHashMap<>();

@@ -214,12 +214,7 @@ public final class ResultStore
                     .getLog()
                     .error(
                         "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
-                        persistenceId().id(),
-                        settings.database(),
-                        describe(failed.getFailure()),
-                        settings.remedy(),
-                        text(settings.minBackoff()),
-                        text(settings.maxBackoff())))
+                        failureArguments(failed.getFailure())))
         .onSignal(
             JournalPersistFailed.class,
             (state, failed) ->
@@ -228,12 +223,7 @@ public final class ResultStore
                     .error(
                         "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
                             + "retrying with backoff ({} to {})",
-                        persistenceId().id(),
-                        settings.database(),
-                        describe(failed.getFailure()),
-                        settings.remedy(),
-                        text(settings.minBackoff()),
-                        text(settings.maxBackoff())))
+                        failureArguments(failed.getFailure())))
         .onSignal(
             SnapshotFailed.class,
             (state, failed) ->
@@ -307,5 +297,20 @@ public final class ResultStore
           .append(newline < 0 ? message : message.substring(0, newline));
     }
     return text.toString();
+  }
+
+  /**
+   * What a journal failure's log line names: this store, its database, the cause, the remedy and
+   * the backoff.
+   */
+  private Object[] failureArguments(Throwable failure) {
+    return new Object[] {
+      persistenceId().id(),
+      settings.database(),
+      describe(failure),
+      settings.remedy(),
+      text(settings.minBackoff()),
+      text(settings.maxBackoff())
+    };
   }
 }
