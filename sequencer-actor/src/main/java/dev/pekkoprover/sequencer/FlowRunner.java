@@ -154,60 +154,6 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    */
   private int reused;
 
-  /** A flow that never re-sends: for a queue in this JVM, which cannot lose a message. */
-  public static <R> Behavior<Command> create(
-      String flowId,
-      String runId,
-      ActorRef<QueueCommand> queue,
-      FlowLogic<R> logic,
-      ActorRef<FlowResult> replyTo) {
-    return create(flowId, runId, queue, logic, replyTo, Duration.ZERO);
-  }
-
-  /**
-   * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
-   *
-   * @param resendAfter when a task's outcome has not come back this long after it was sent, ask the
-   *     queue whether it still holds the task and send it again if not (a message or a queue
-   *     entity's state was lost between nodes); zero never asks
-   */
-  public static <R> Behavior<Command> create(
-      String flowId,
-      String runId,
-      ActorRef<QueueCommand> queue,
-      FlowLogic<R> logic,
-      ActorRef<FlowResult> replyTo,
-      Duration resendAfter) {
-    return create(flowId, runId, queue, logic, replyTo, resendAfter, null);
-  }
-
-  /**
-   * A flow with the node's {@code prover.sequencer} settings but this {@code resend-after}.
-   *
-   * @param durable the result store's read view and writer, or null to run without durability
-   *     (nothing is stored, nothing reused)
-   */
-  public static <R> Behavior<Command> create(
-      String flowId,
-      String runId,
-      ActorRef<QueueCommand> queue,
-      FlowLogic<R> logic,
-      ActorRef<FlowResult> replyTo,
-      Duration resendAfter,
-      Durable durable) {
-    return Behaviors.setup(
-        context ->
-            create(
-                flowId,
-                runId,
-                queue,
-                logic,
-                replyTo,
-                SequencerSettings.fromConfig(context.getSystem().settings().config())
-                    .withResendAfter(resendAfter),
-                durable));
-  }
-
   /**
    * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link
    *     SequencerSettings})

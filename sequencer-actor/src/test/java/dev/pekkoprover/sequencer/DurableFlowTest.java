@@ -115,7 +115,7 @@ class DurableFlowTest {
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     ActorRef<FlowRunner.Command> first =
         testKit.spawn(
-            FlowRunner.create(
+            TestFlows.create(
                 "sum",
                 RUN,
                 queue.getRef(),
@@ -143,7 +143,7 @@ class DurableFlowTest {
     TestProbe<QueueCommand> queue2 = testKit.createTestProbe();
     TestProbe<FlowResult> requester2 = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "sum",
             "run-2",
             queue2.getRef(),
@@ -196,7 +196,7 @@ class DurableFlowTest {
     TestProbe<FlowResult> requesterA = testKit.createTestProbe();
     TestProbe<FlowResult> requesterB = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "a",
             RUN,
             queue.getRef(),
@@ -206,7 +206,7 @@ class DurableFlowTest {
             store.durable()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "b",
             RUN,
             queue.getRef(),
@@ -249,7 +249,7 @@ class DurableFlowTest {
     TestProbe<FlowResult> requesterA = testKit.createTestProbe();
     TestProbe<FlowResult> requesterB = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "a",
             RUN,
             queue.getRef(),
@@ -259,7 +259,7 @@ class DurableFlowTest {
             store.durable()));
     QueueCommand.Enqueue leavesA = queue.expectMessageClass(QueueCommand.Enqueue.class);
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "b",
             RUN,
             queue.getRef(),
@@ -309,7 +309,7 @@ class DurableFlowTest {
     // store
     TestProbe<FlowResult> requesterC = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "c",
             RUN,
             queue.getRef(),
@@ -325,7 +325,7 @@ class DurableFlowTest {
     fail(failing, failing.tasks().get(0));
     requesterC.expectMessageClass(FlowResult.Failed.class);
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "d",
             RUN,
             queue.getRef(),
@@ -357,7 +357,7 @@ class DurableFlowTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "slow-store",
             RUN,
             queue.getRef(),

@@ -65,7 +65,7 @@ class FlowRunnerResendTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "lost",
             RUN,
             queue.getRef(),
@@ -114,7 +114,7 @@ class FlowRunnerResendTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "waiting",
             RUN,
             queue.getRef(),
@@ -160,7 +160,7 @@ class FlowRunnerResendTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create(
+        TestFlows.create(
             "wide",
             RUN,
             queue.getRef(),
@@ -188,7 +188,7 @@ class FlowRunnerResendTest {
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     ActorRef<FlowRunner.Command> flow =
         testKit.spawn(
-            FlowRunner.create(
+            TestFlows.create(
                 "moved",
                 RUN,
                 queue.getRef(),
@@ -252,7 +252,7 @@ class FlowRunnerResendTest {
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     ActorRef<FlowRunner.Command> flow =
         testKit.spawn(
-            FlowRunner.create(
+            TestFlows.create(
                 "lossy",
                 RUN,
                 queue.getRef(),

@@ -52,7 +52,7 @@ class FlowRunnerTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
+        TestFlows.create("sum", RUN, queue.getRef(), sumOfSquares(4), requester.getRef()));
 
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     assertEquals(4, leaves.tasks().size(), "all leaves travel in one Enqueue");
@@ -96,7 +96,7 @@ class FlowRunnerTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+        TestFlows.create("dups", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope first = leaves.tasks().get(0);
     TaskEnvelope second = leaves.tasks().get(1);
@@ -123,7 +123,7 @@ class FlowRunnerTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
+        TestFlows.create("failing", RUN, queue.getRef(), sumOfSquares(3), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(1);
     leaves
@@ -153,7 +153,7 @@ class FlowRunnerTest {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();
     testKit.spawn(
-        FlowRunner.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
+        TestFlows.create("rejected", RUN, queue.getRef(), sumOfSquares(1), requester.getRef()));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
     TaskEnvelope task = leaves.tasks().get(0);
     leaves
