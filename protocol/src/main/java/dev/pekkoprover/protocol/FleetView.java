@@ -65,38 +65,6 @@ public record FleetView(
       String refused)
       implements CborSerializable {
 
-    /** A worker the queue does not refuse. */
-    public WorkerView(
-        String workerId,
-        String node,
-        String incarnation,
-        WorkerState state,
-        List<String> servedTypes,
-        List<String> configuredTypes,
-        int capacity,
-        int inFlight,
-        long done,
-        long failed,
-        int restarts,
-        long lastHeardMillisAgo,
-        boolean reachable) {
-      this(
-          workerId,
-          node,
-          incarnation,
-          state,
-          servedTypes,
-          configuredTypes,
-          capacity,
-          inFlight,
-          done,
-          failed,
-          restarts,
-          lastHeardMillisAgo,
-          reachable,
-          null);
-    }
-
     /**
      * Two entities' views of the same worker: their own counts added, the freshest word on
      * everything else.

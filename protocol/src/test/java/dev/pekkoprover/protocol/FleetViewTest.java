@@ -27,7 +27,8 @@ class FleetViewTest {
         0,
         restarts,
         heardAgo,
-        true);
+        true,
+        null);
   }
 
   private static FleetView.TypeView type(

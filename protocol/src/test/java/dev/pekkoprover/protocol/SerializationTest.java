@@ -118,7 +118,8 @@ class SerializationTest {
             3,
             1,
             250,
-            true);
+            true,
+            null);
     FleetView fleet =
         new FleetView(
             List.of(view),

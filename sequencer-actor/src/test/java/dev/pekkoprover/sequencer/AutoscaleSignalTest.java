@@ -36,7 +36,20 @@ class AutoscaleSignalTest {
     List<String> configured = new ArrayList<>(List.of(types));
     configured.add(WorkerRegistrationTask.NAME); // never part of a class
     return new FleetView.WorkerView(
-        id, "n", "i", WorkerState.READY, List.of(types), configured, capacity, 0, 0, 0, 0, 0, true);
+        id,
+        "n",
+        "i",
+        WorkerState.READY,
+        List.of(types),
+        configured,
+        capacity,
+        0,
+        0,
+        0,
+        0,
+        0,
+        true,
+        null);
   }
 
   /**
