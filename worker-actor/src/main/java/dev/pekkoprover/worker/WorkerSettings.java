@@ -115,7 +115,22 @@ public record WorkerSettings(
         false);
   }
 
+  /** The same settings with another number of tasks at once. */
   public WorkerSettings withConcurrency(int newConcurrency) {
+    return with(newConcurrency, maxResultBytes, reportLoad);
+  }
+
+  /** The same settings with a limit on results sent to another node (0: none). */
+  public WorkerSettings withMaxResultBytes(long newMaxResultBytes) {
+    return with(concurrency, newMaxResultBytes, reportLoad);
+  }
+
+  /** The same settings for a worker of a sharded queue (true) or of a queue in one JVM (false). */
+  public WorkerSettings withReportLoad(boolean newReportLoad) {
+    return with(concurrency, maxResultBytes, newReportLoad);
+  }
+
+  private WorkerSettings with(int newConcurrency, long newMaxResultBytes, boolean newReportLoad) {
     return new WorkerSettings(
         workerId,
         newConcurrency,
@@ -125,39 +140,7 @@ public record WorkerSettings(
         restartResetAfter,
         computeDispatcher,
         announceInterval,
-        maxResultBytes,
-        cancelGrace,
-        reportLoad);
-  }
-
-  /** The same settings with a limit on results sent to another node (0: none). */
-  public WorkerSettings withMaxResultBytes(long newMaxResultBytes) {
-    return new WorkerSettings(
-        workerId,
-        concurrency,
-        restartMinBackoff,
-        restartMaxBackoff,
-        restartRandomFactor,
-        restartResetAfter,
-        computeDispatcher,
-        announceInterval,
         newMaxResultBytes,
-        cancelGrace,
-        reportLoad);
-  }
-
-  /** The same settings for a worker of a sharded queue (true) or of a queue in one JVM (false). */
-  public WorkerSettings withReportLoad(boolean newReportLoad) {
-    return new WorkerSettings(
-        workerId,
-        concurrency,
-        restartMinBackoff,
-        restartMaxBackoff,
-        restartRandomFactor,
-        restartResetAfter,
-        computeDispatcher,
-        announceInterval,
-        maxResultBytes,
         cancelGrace,
         newReportLoad);
   }
