@@ -398,33 +398,8 @@ public final class Ratios {
             .filter(r -> r.kind().equals("throughput") && r.has("c", "64"))
             .findFirst()
             .orElse(null);
-    double bullC64 =
-        median(
-            undisturbed(
-                    bullmq.stream()
-                        .filter(
-                            b ->
-                                b.kind().equals("throughput")
-                                    && b.has("c", "64")
-                                    && (plainC64 == null || samePersistence(plainC64, b)))
-                        .toList())
-                .stream()
-                .mapToDouble(b -> b.number("jobs_per_s"))
-                .toArray());
-    double bullAofC64 =
-        median(
-            undisturbed(
-                    bullmq.stream()
-                        .filter(
-                            b ->
-                                b.kind().equals("throughput")
-                                    && b.has("c", "64")
-                                    && b.get("aof") != null
-                                    && b.get("aof").startsWith("on"))
-                        .toList())
-                .stream()
-                .mapToDouble(b -> b.number("jobs_per_s"))
-                .toArray());
+    double bullC64 = bullC64(bullmq, b -> plainC64 == null || samePersistence(plainC64, b));
+    double bullAofC64 = bullC64(bullmq, b -> b.get("aof") != null && b.get("aof").startsWith("on"));
     // the durable path (issue 10): ours with a journal against BullMQ with Redis AOF, only when
     // measured
     for (String journal : List.of("h2", "postgres")) {
@@ -464,26 +439,11 @@ public final class Ratios {
           tp);
       Result seq = find(results, "latency", deployment, r -> r.has("mode", "sequential"));
       double p99Want = deployment.equals("jvm") ? 0.1 : 1;
-      target(
-          out,
-          "latency_p99_" + deployment,
-          "<=" + p99Want + "ms",
-          seq == null ? Double.NaN : seq.number("p99_ms"),
-          p99Want,
-          false,
-          "ms",
-          seq);
+      atMostMs(out, "latency_p99_" + deployment, "<=" + p99Want + "ms", p99Want, seq, "p99_ms");
       Result tree = find(results, "tree", deployment, r -> r.has("mode", "flow"));
       double treeWant = deployment.equals("jvm") ? 2 : 10;
-      target(
-          out,
-          "tree_" + deployment,
-          "<=" + (int) treeWant + "ms",
-          tree == null ? Double.NaN : tree.number("median_ms"),
-          treeWant,
-          false,
-          "ms",
-          tree);
+      atMostMs(
+          out, "tree_" + deployment, "<=" + (int) treeWant + "ms", treeWant, tree, "median_ms");
     }
     List<Result> scheds =
         results.stream()
@@ -574,6 +534,37 @@ public final class Ratios {
       }
     }
     return true;
+  }
+
+  /**
+   * The median of BullMQ's undisturbed c=64 throughputs (jobs/s) among those {@code which} accepts;
+   * NaN when there are none.
+   */
+  private static double bullC64(List<Result> bullmq, java.util.function.Predicate<Result> which) {
+    return median(
+        undisturbed(
+                bullmq.stream()
+                    .filter(b -> b.kind().equals("throughput") && b.has("c", "64") && which.test(b))
+                    .toList())
+            .stream()
+            .mapToDouble(b -> b.number("jobs_per_s"))
+            .toArray());
+  }
+
+  /**
+   * A target of at most {@code limit} ms on {@code field} of {@code result} (null: not measured).
+   */
+  private static void atMostMs(
+      Consumer<String> out, String name, String want, double limit, Result result, String field) {
+    target(
+        out,
+        name,
+        want,
+        result == null ? Double.NaN : result.number(field),
+        limit,
+        false,
+        "ms",
+        result);
   }
 
   private static void target(
