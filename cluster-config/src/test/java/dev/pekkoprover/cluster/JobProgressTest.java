@@ -127,7 +127,7 @@ class JobProgressTest {
   @Test
   void theBarShowsBlocksTasksRateAndEtaWithinTheWidth() {
     String line =
-        JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 79);
+        ProgressDisplay.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 79);
     assertTrue(line.startsWith("["), line);
     assertTrue(
         line.endsWith("] 12/20 blocks, 1,024 pending, 6 in flight, 312 tasks/s, ETA 1:07"), line);
@@ -136,18 +136,19 @@ class JobProgressTest {
     assertEquals(bar.length() * 12 / 20, bar.chars().filter(c -> c == '#').count(), bar);
 
     assertTrue(
-        JobProgress.Bar.render(snapshot(0, 20, 100, Duration.ofSeconds(10), true), 79)
+        ProgressDisplay.Bar.render(snapshot(0, 20, 100, Duration.ofSeconds(10), true), 79)
             .endsWith(", 100 tasks/s, ETA >=0:10"),
         "a lower bound before the first block is proven");
     assertTrue(
-        JobProgress.Bar.render(snapshot(20, 20, 100, Duration.ZERO, false), 79).endsWith(", done"));
+        ProgressDisplay.Bar.render(snapshot(20, 20, 100, Duration.ZERO, false), 79)
+            .endsWith(", done"));
     assertTrue(
-        JobProgress.Bar.render(snapshot(0, 20, Double.NaN, null, false), 79)
+        ProgressDisplay.Bar.render(snapshot(0, 20, Double.NaN, null, false), 79)
             .endsWith(", - tasks/s, ETA ?"));
-    assertEquals("1:02:03", JobProgress.Bar.clock(Duration.ofSeconds(3723)));
+    assertEquals("1:02:03", ProgressDisplay.Bar.clock(Duration.ofSeconds(3723)));
 
     String large =
-        JobProgress.Bar.render(
+        ProgressDisplay.Bar.render(
             new JobProgress.Snapshot(
                 1200, 2000, 2_345, 64, 3124.4, Duration.ofSeconds(3723), true, 8),
             79);
@@ -155,7 +156,7 @@ class JobProgressTest {
         "60% 1200/2000 blocks, 2,345 pending, 64 in flight, 3,124 tasks/s, ETA >=1:02:03",
         large, "large numbers fit 80 columns: the share in figures instead of the bar");
     String narrow =
-        JobProgress.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 50);
+        ProgressDisplay.Bar.render(snapshot(12, 20, 312.4, Duration.ofSeconds(67), false), 50);
     assertEquals(50, narrow.length(), narrow);
     assertTrue(narrow.endsWith("..."), narrow);
   }
@@ -163,8 +164,8 @@ class JobProgressTest {
   @Test
   void onATerminalOtherLinesGoAboveTheBar() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    JobProgress.Bar bar =
-        new JobProgress.Bar(new PrintStream(bytes, true, StandardCharsets.UTF_8), 80);
+    ProgressDisplay.Bar bar =
+        new ProgressDisplay.Bar(new PrintStream(bytes, true, StandardCharsets.UTF_8), 80);
     bar.waiting("waiting for workers: none is Ready", true);
     bar.event("worker node 127.0.0.1:2552 is Up: 1 worker node Up");
     bar.waitEnded("ready after waiting 3.0 s");

@@ -1,5 +1,7 @@
 package dev.pekkoprover.protocol;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -38,4 +40,12 @@ public record FlowsView(
   public record FlowProgress(
       String flowId, long tasksPushed, long tasksAnswered, long runningMillis)
       implements CborSerializable {}
+
+  /** These counts with {@code progress} as the flows listed, longest running first. */
+  public FlowsView withFlows(List<FlowProgress> progress) {
+    List<FlowProgress> sorted = new ArrayList<>(progress);
+    sorted.sort(Comparator.comparingLong(FlowProgress::runningMillis).reversed());
+    return new FlowsView(
+        runId, started, running, completed, failed, List.copyOf(sorted), recentFailures);
+  }
 }

@@ -2,6 +2,7 @@ package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.Gather;
 import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
@@ -427,9 +428,9 @@ public final class QueueFront {
                 QueueStats.class,
                 entities.size(),
                 settings.statsTimeout(),
-                request.replyTo(),
                 StatsCollector::merge,
-                "queue stats"));
+                request.replyTo(),
+                "queue stats (queue entities)"));
     for (String entity : entities) {
       send(entity, new GetStats(collector));
     }
@@ -449,9 +450,9 @@ public final class QueueFront {
                 FleetView.class,
                 expected,
                 settings.statsTimeout(),
-                request.replyTo(),
                 answers -> FleetView.merge(answers, expected),
-                "fleet view"));
+                request.replyTo(),
+                "fleet view (queue entities)"));
     for (String entity : entities) {
       send(entity, new GetFleet(collector));
     }
@@ -467,61 +468,8 @@ public final class QueueFront {
   }
 
   /**
-   * Gathers the entities' answers to one question and replies with their merge; with what it has
-   * after a timeout.
-   */
-  static final class Gather {
-    private enum Timeout implements NoSerializationVerificationNeeded {
-      INSTANCE
-    }
-
-    static <T> Behavior<T> create(
-        Class<T> answerClass,
-        int expected,
-        java.time.Duration timeout,
-        ActorRef<T> replyTo,
-        java.util.function.Function<List<T>, T> merge,
-        String what) {
-      return Behaviors.<Object>setup(
-              context ->
-                  Behaviors.withTimers(
-                      timers -> {
-                        timers.startSingleTimer(Timeout.INSTANCE, timeout);
-                        List<T> answers = new ArrayList<>();
-                        return Behaviors.receive(Object.class)
-                            .onMessage(
-                                answerClass,
-                                answer -> {
-                                  answers.add(answer);
-                                  if (answers.size() < expected) {
-                                    return Behaviors.same();
-                                  }
-                                  replyTo.tell(merge.apply(answers));
-                                  return Behaviors.stopped();
-                                })
-                            .onMessageEquals(
-                                Timeout.INSTANCE,
-                                () -> {
-                                  context
-                                      .getLog()
-                                      .warn(
-                                          "{}: {} of {} queue entities answered in {}",
-                                          what,
-                                          answers.size(),
-                                          expected,
-                                          timeout);
-                                  replyTo.tell(merge.apply(answers));
-                                  return Behaviors.stopped();
-                                })
-                            .build();
-                      }))
-          .narrow();
-    }
-  }
-
-  /**
-   * Sums the entities' counters (gathered by {@link Gather}, with what it has when some entity is
-   * slow).
+   * Sums the entities' counters (gathered by {@link dev.pekkoprover.protocol.Gather}, with what it
+   * has when some entity is slow).
    */
   static final class StatsCollector {
     private StatsCollector() {}

@@ -2,6 +2,7 @@ package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
+import dev.pekkoprover.protocol.Gather;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.flow.FlowLogic;
@@ -511,8 +512,16 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
-    context.spawnAnonymous(
-        FlowProgressGather.create(listed, counts, request.replyTo(), settings.progressTimeout()));
+    ActorRef<FlowsView.FlowProgress> gather =
+        context.spawnAnonymous(
+            Gather.create(
+                FlowsView.FlowProgress.class,
+                listed.size(),
+                settings.progressTimeout(),
+                counts::withFlows,
+                request.replyTo(),
+                null)); // an overloaded flow is left out of the list, which is normal
+    listed.forEach(flow -> flow.tell(new FlowRunner.GetProgress(gather)));
     return Behaviors.same();
   }
 
