@@ -1,0 +1,301 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import dev.pekkoprover.node.ClusterTls;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.ProverPlugin;
+import dev.pekkoprover.node.WorkerGroup;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.pekko.cluster.typed.Cluster;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** One node of the cluster deployment, with any of the roles sequencer, queue and worker. */
+@Command(
+    name = "node",
+    mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
+    description =
+        "Start one cluster node. With the sequencer role it runs the plugin's job (the appchain's by "
+            + "default) once the cluster is up; with the worker role it proves; with the queue role it hosts the sharded "
+            + "queue.")
+final class NodeCommand implements Callable<Integer> {
+  @Option(
+      names = "--roles",
+      required = true,
+      split = ",",
+      description = "any of sequencer, queue, worker (comma-separated)")
+  List<String> roles;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      description = "address to bind and advertise (default: ${DEFAULT-VALUE})")
+  String host;
+
+  @Option(
+      names = "--port",
+      defaultValue = "7355",
+      description = "cluster port (default: ${DEFAULT-VALUE})")
+  int port;
+
+  @Option(
+      names = "--seeds",
+      split = ",",
+      description =
+          "seed nodes as host:port, the same list on every node, a stateful (sequencer or queue) node "
+              + "first: a node restarted with the same command then rejoins the running cluster (default: this node "
+              + "itself, which starts a new cluster)")
+  List<String> seeds;
+
+  @Option(
+      names = "--workers",
+      defaultValue = "1",
+      description = "workers on this node, with the worker role (default: ${DEFAULT-VALUE})")
+  int workers;
+
+  @Option(
+      names = "--concurrency",
+      defaultValue = "2",
+      description = "tasks per worker at once (default: ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @Option(
+      names = "--tasks",
+      split = ",",
+      description =
+          "task types this node's workers serve (default: all), e.g. StateTransitionTask,StateTransitionReductionTask")
+  List<String> tasks;
+
+  @Option(
+      names = "--crash-every",
+      defaultValue = "0",
+      description =
+          "drill: on average one proving compute in N on this node crashes its worker (0: never)")
+  long crashEvery;
+
+  @Option(
+      names = "--plugin",
+      description =
+          "the task types and job this node runs: a ProverPlugin's name or class, on the class path "
+              + "(java -cp prover-node.jar:<your jar> dev.pekkoprover.cluster.NodeLauncher node ...), the same on "
+              + "every node (default: the only plugin on the class path, the appchain when this jar runs alone)")
+  String plugin;
+
+  @Option(
+      names = "--db-url",
+      defaultValue = "${env:PROVER_DB_URL}",
+      description =
+          "with the sequencer role: keep task results and flow outcomes in this PostgreSQL database "
+              + "(jdbc:postgresql://host:5432/db; tables created if missing), so that a sequencer started again resumes "
+              + "its job (default: $PROVER_DB_URL; none: nothing is kept)")
+  String dbUrl;
+
+  @Option(
+      names = "--db-user",
+      defaultValue = "${env:PROVER_DB_USER}",
+      description = "the database user (default: $PROVER_DB_USER)")
+  String dbUser;
+
+  @Option(
+      names = "--db-password",
+      defaultValue = "${env:PROVER_DB_PASSWORD}",
+      description = "the database password (default: $PROVER_DB_PASSWORD)")
+  String dbPassword;
+
+  @Option(
+      names = "--cluster-name",
+      defaultValue = "${env:PROVER_CLUSTER_NAME:-prover}",
+      description =
+          "the cluster's name, the same on every node (the actor system's name: nodes of clusters with "
+              + "different names never join each other) (default: $PROVER_CLUSTER_NAME, else ${DEFAULT-VALUE})")
+  String clusterName;
+
+  @Option(
+      names = "--tls",
+      defaultValue = "${env:PROVER_TLS_DIR}",
+      description =
+          "directory with this node's tls.key, tls.crt and ca.crt (PEM, as `prover-node keys` makes them): "
+              + "traffic between nodes is encrypted and only nodes with a certificate of this cluster's CA join; the "
+              + "files are read again every minute, so replacing them rotates keys without a restart "
+              + "(default: $PROVER_TLS_DIR)")
+  java.nio.file.Path tls;
+
+  @Option(
+      names = "--no-tls",
+      description =
+          "run without TLS between nodes (plain TCP): any process that can reach the cluster port can join "
+              + "the cluster and send it tasks and results; for a trusted network or a try-out only")
+  boolean noTls;
+
+  @Option(
+      names = "--exit-when-done",
+      description =
+          "with the sequencer role: leave the cluster and exit after the job (code 0 when the proofs match)")
+  boolean exitWhenDone;
+
+  @picocli.CommandLine.Mixin NodeLauncher.JobOptions job = new NodeLauncher.JobOptions();
+
+  @picocli.CommandLine.Mixin NodeLauncher.HttpOptions http = new NodeLauncher.HttpOptions();
+
+  @Override
+  public Integer call() throws Exception {
+    for (String role : roles) {
+      if (!List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE, NodeLauncher.WORKER_ROLE)
+          .contains(role)) {
+        throw new CommandLine.ParameterException(
+            new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
+      }
+    }
+    String invalidName = ClusterKeys.invalidClusterName(clusterName);
+    if (invalidName != null) {
+      System.err.println("node refuses to start: " + invalidName + " (--cluster-name)");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    String badSeed = seeds == null ? null : ClusterPlacement.invalidSeed(seeds);
+    if (badSeed != null) {
+      System.err.println("node refuses to start: " + badSeed);
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (port < 0 || port > 65535) {
+      System.err.println(
+          "node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    String portInUse = ClusterPlacement.portInUse(host, port, "--port");
+    if (portInUse != null) {
+      System.err.println("node refuses to start: " + portInUse);
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (roles.contains(NodeLauncher.WORKER_ROLE) && (workers < 1 || concurrency < 1)) {
+      System.err.println(
+          "node refuses to start: a node with the worker role needs --workers and --concurrency of "
+              + "at least 1 (were "
+              + workers
+              + " and "
+              + concurrency
+              + "); leave the role out for a node without "
+              + "workers");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    PluginChoice.Result chosen = PluginChoice.choose(plugin);
+    if (chosen.plugin() == null) {
+      System.err.println("node refuses to start: " + chosen.refusal());
+      return NodeLauncher.USAGE_EXIT;
+    }
+    Config transport;
+    if (noTls) {
+      transport = ClusterTls.plainTcp();
+    } else if (tls == null || tls.toString().isBlank()) {
+      System.err.println(
+          "node refuses to start without TLS: give --tls <dir> with this node's tls.key, tls.crt and "
+              + "ca.crt (make them with `prover-node keys --out <dir> --nodes <n>`, then use <dir>/node-<i>; or set "
+              + "PROVER_TLS_DIR), or --no-tls to run without (then any process that can reach port "
+              + port
+              + " can join the cluster)");
+      return NodeLauncher.USAGE_EXIT;
+    } else {
+      ClusterTls.NodeFiles files = ClusterTls.NodeFiles.inDirectory(tls);
+      String problem = files.problem();
+      if (problem != null) {
+        System.err.println("node refuses to start: " + problem + " (--tls " + tls + ")");
+        return NodeLauncher.USAGE_EXIT;
+      }
+      transport = files.config();
+    }
+    Config placement =
+        ClusterPlacement.config(roles, host, port, seeds == null ? List.of() : seeds, clusterName);
+    Config config =
+        ClusterTls.load(
+            http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
+    String httpPortInUse = NodeLauncher.HttpOptions.portInUse(config);
+    if (httpPortInUse != null) {
+      System.err.println("node refuses to start: " + httpPortInUse);
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (noTls) {
+      org.slf4j.LoggerFactory.getLogger(NodeLauncher.class)
+          .warn(
+              "node {}:{} runs without TLS (--no-tls): traffic "
+                  + "between nodes is not encrypted and any process that can reach port {} can join the cluster",
+              host,
+              port,
+              port);
+    }
+    boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
+    if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
+      config =
+          PostgresJournal.open(
+              dbUrl, dbUser, dbPassword, config); // durable: results survive this node
+    }
+    ProverPlugin tasksAndJob = chosen.plugin();
+    ProverNode.Builder builder =
+        ProverNode.builder(clusterName) // workers named after the node's address (host:port)
+            .config(config)
+            .catalog(tasksAndJob.catalog(config))
+            .clusterQueue();
+    if (sequencer) {
+      builder.sequencer(tasksAndJob.startupPlan(config));
+    }
+    if (roles.contains(NodeLauncher.WORKER_ROLE)) {
+      builder.workers(
+          WorkerGroup.of(
+              workers, tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks, concurrency));
+    }
+    ProverNode node = builder.start();
+    String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
+    // before the line that says the node is up: a SIGTERM after it exits 0 (one during start-up
+    // exits 143)
+    NodeExit exit = new NodeExit(node, self);
+    System.out.printf("node %s up with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
+    System.out.println(node.endpointsLine());
+    if (!sequencer) {
+      return exit.awaitTermination();
+    }
+    ProverPlugin.Job sequencerJob = tasksAndJob.job(config);
+    CompletableFuture<ProverPlugin.Outcome> run = new CompletableFuture<>();
+    Thread jobThread =
+        new Thread(
+            () -> {
+              try {
+                run.complete(sequencerJob.run(node, System.out));
+              } catch (Throwable e) {
+                run.completeExceptionally(e);
+              }
+            },
+            tasksAndJob.name() + "-job");
+    jobThread.setDaemon(true); // a job whose actor system is gone must not keep the JVM alive
+    jobThread.start();
+    // The job waits on flows of this node's actor system: wait on either, so that a downed node
+    // exits.
+    CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
+    if (!run.isDone()) {
+      return exit.awaitTermination();
+    }
+    if (run.isCompletedExceptionally()) {
+      try { // a job fails when its actor system goes away under it: then the system's end decides
+        // the code
+        exit.terminated().get(10, TimeUnit.SECONDS);
+        return exit.awaitTermination();
+      } catch (TimeoutException stillRunning) {
+        run.join(); // the job's own failure: thrown, reported by picocli, exit code 1
+      }
+    }
+    ProverPlugin.Outcome summary = run.join();
+    System.out.print(summary.summary());
+    System.out.flush();
+    if (exitWhenDone) {
+      exit.askedFor();
+      node.close();
+      return summary.ok() ? 0 : 1;
+    }
+    WorkerNodeEvents.start(
+        node.system(), System.out::println, false); // worker nodes joining and leaving
+    return exit.awaitTermination(); // the node stays in the cluster until it is stopped or downed
+  }
+}

@@ -1,0 +1,109 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.task.CircuitCompilerTask;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The embedded single-JVM appchain: sequencer, local queue and workers in one actor system. */
+@Command(
+    name = "run",
+    mixinStandardHelpOptions = true,
+    versionProvider = NodeLauncher.Version.class,
+    description =
+        "Run the reference appchain in one JVM and check its proofs against the direct computation.")
+final class RunCommand implements Callable<Integer> {
+  @Option(
+      names = "--workers",
+      defaultValue = "2",
+      description = "local workers (default: ${DEFAULT-VALUE})")
+  int workers;
+
+  @Option(
+      names = "--concurrency",
+      defaultValue = "2",
+      description = "tasks per worker at once (default: ${DEFAULT-VALUE})")
+  int concurrency;
+
+  @picocli.CommandLine.Mixin NodeLauncher.JobOptions job = new NodeLauncher.JobOptions();
+
+  @Option(
+      names = "--crash-every",
+      defaultValue = "0",
+      description =
+          "drill: on average one proving compute in N crashes its worker (each at random), which restarts (0: never)")
+  long crashEvery;
+
+  @picocli.CommandLine.Mixin NodeLauncher.HttpOptions http = new NodeLauncher.HttpOptions();
+
+  @Option(
+      names = "--data-dir",
+      defaultValue = "prover-data",
+      description =
+          "where the run keeps its task results and batch proofs (an H2 database): run again with the "
+              + "same directory to resume after a crash (default: ${DEFAULT-VALUE})")
+  java.nio.file.Path dataDir;
+
+  @Option(names = "--fresh", description = "start anew: delete what --data-dir holds first")
+  boolean fresh;
+
+  @Option(
+      names = "--in-memory",
+      description = "keep nothing on disk (no --data-dir, no resume): for benchmarks")
+  boolean inMemory;
+
+  @Override
+  public Integer call() throws Exception {
+    if (workers < 1 || concurrency < 1) {
+      System.err.println(
+          "run refuses to start: --workers and --concurrency must be at least 1 (were "
+              + workers
+              + " and "
+              + concurrency
+              + "): the embedded run proves on its own workers");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    Config base = http.apply(ConfigFactory.load("single-jvm"));
+    String httpPortInUse = NodeLauncher.HttpOptions.portInUse(base);
+    if (httpPortInUse != null) {
+      System.err.println("run refuses to start: " + httpPortInUse);
+      return NodeLauncher.USAGE_EXIT;
+    }
+    Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
+    AppchainSettings settings = job.settings(config);
+    System.out.printf(
+        "starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
+            + "proving-work %d%s%n",
+        workers,
+        concurrency,
+        job.blocks,
+        job.txPerBlock,
+        job.seed,
+        settings.provingWork(),
+        crashEvery > 0 ? ", a crash every " + crashEvery + " proving computes" : "");
+    long start = System.nanoTime();
+    try (ProverNode node =
+        ProverNode.builder("appchain")
+            .config(config)
+            .catalog(AppchainJob.catalog(crashEvery))
+            .localQueue()
+            .sequencer(AppchainJob.startupPlan(settings))
+            .workers(WorkerGroup.allTypes(workers, concurrency))
+            .start()) {
+      System.out.println(node.endpointsLine());
+      JobProgress.awaitReady(
+          node, System.out, CircuitCompilerTask.NAME); // saying what it waits for
+      System.out.printf(
+          "ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
+          (System.nanoTime() - start) / 1_000_000, workers);
+      AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
+      System.out.print(summary.render());
+      return summary.ok() ? 0 : 1;
+    }
+  }
+}
