@@ -110,7 +110,7 @@ public final class BareRoundTrip {
                 "-Xms1g",
                 "-Xmx1g",
                 "-cp",
-                ClusterDeployment.classPath()));
+                WorkerProcess.classPath()));
     // the same Pekko settings on both sides: -Dpekko.* given to this JVM go to the echo JVM too
     System.getProperties().stringPropertyNames().stream()
         .filter(name -> name.startsWith("pekko."))

@@ -9,22 +9,14 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.StartupPlan;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Collectors;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Props;
@@ -61,14 +53,6 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
    * machine).
    */
   private static final long READY_TIMEOUT_S = 90;
-
-  private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
-  private static final AtomicInteger STARTED = new AtomicInteger();
-
-  static {
-    Runtime.getRuntime()
-        .addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "kill-workers"));
-  }
 
   @Override
   public String name() {
@@ -191,41 +175,7 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
    * WorkerProcess#awaitReady}).
    */
   WorkerProcess launchWorker(ProverNode node, String name, WorkerGroup workers) {
-    int n = STARTED.incrementAndGet();
-    String nodeId = "w" + n + "-" + name;
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(workerJvmOptions(n));
-    command.addAll(
-        List.of(
-            "-cp",
-            classPath(),
-            BenchWorkerNode.class.getName(),
-            "--seed",
-            Cluster.get(node.system()).selfMember().address().toString(),
-            "--node-id",
-            nodeId,
-            "--workers",
-            String.valueOf(workers.count()),
-            "--concurrency",
-            String.valueOf(workers.concurrency()),
-            "--types",
-            String.join(",", workers.taskTypes()),
-            "--conf",
-            withKeys(config.overrides())));
-    List<String> workerIds = new ArrayList<>();
-    for (int i = 1; i <= workers.count(); i++) {
-      workerIds.add(nodeId + "-w" + i); // ProverNode names its workers <nodeId>-w1, -w2, ...
-    }
-    try {
-      Process process =
-          new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-      LIVE.add(process);
-      return new WorkerProcess(
-          process, nodeId, workerIds, System.nanoTime(), BenchWorkerNode.epochMicros());
-    } catch (IOException e) {
-      throw new IllegalStateException("could not start the worker process: " + command, e);
-    }
+    return WorkerProcess.launch(node, name, workers, withKeys(config.overrides()));
   }
 
   /** Waits until the sequencer's registration loop lists every one of these workers. */
@@ -284,169 +234,5 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
     Address self = Cluster.get(node.system()).selfMember().address();
     Harness.await(upAt.computeIfAbsent(self.toString(), a -> new CompletableFuture<>()), 10);
     return upAt;
-  }
-
-  /**
-   * The harness's heap and -XX flags (no flight recording, no agent), then {@code
-   * bench.worker.java-opts}.
-   */
-  private static List<String> workerJvmOptions(int n) {
-    List<String> options =
-        ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-            .filter(
-                a ->
-                    a.startsWith("-Xm")
-                        || a.startsWith("-Xss")
-                        || (a.startsWith("-XX:") && !a.contains("FlightRecord"))
-                        || a.startsWith("-Dbench.loglevel"))
-            .collect(Collectors.toCollection(ArrayList::new));
-    String extra = System.getProperty("bench.worker.java-opts", "").trim();
-    if (!extra.isEmpty()) {
-      for (String option : extra.split("\\s+")) {
-        options.add(option.replace("{n}", String.valueOf(n)));
-      }
-    }
-    return options;
-  }
-
-  /**
-   * The harness's own class path (bench.jar when run with -jar; the test class path under Maven).
-   */
-  static String classPath() {
-    String explicit = System.getProperty("bench.worker.classpath");
-    if (explicit != null) {
-      return explicit;
-    }
-    String surefire = System.getProperty("surefire.test.class.path");
-    return surefire != null ? surefire : System.getProperty("java.class.path");
-  }
-
-  /**
-   * A running worker node process: its output lines, its address and Ready time, and how to stop
-   * it.
-   */
-  static final class WorkerProcess implements AutoCloseable {
-    private final Process process;
-    private final String nodeId;
-    private final List<String> workerIds;
-    private final long launchedNanos;
-    private final long launchedMicros;
-    private final CompletableFuture<String> address = new CompletableFuture<>();
-    private final CompletableFuture<Long> upMicros = new CompletableFuture<>();
-    private final CompletableFuture<Long> readyMicros = new CompletableFuture<>();
-    private final CompletableFuture<Boolean> metrics = new CompletableFuture<>();
-
-    WorkerProcess(
-        Process process,
-        String nodeId,
-        List<String> workerIds,
-        long launchedNanos,
-        long launchedMicros) {
-      this.process = process;
-      this.nodeId = nodeId;
-      this.workerIds = List.copyOf(workerIds);
-      this.launchedNanos = launchedNanos;
-      this.launchedMicros = launchedMicros;
-      Thread reader = new Thread(this::readOutput, "worker-out-" + nodeId);
-      reader.setDaemon(true);
-      reader.start();
-    }
-
-    private void readOutput() {
-      try (BufferedReader out =
-          new BufferedReader(
-              new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line = out.readLine(); line != null; line = out.readLine()) {
-          if (line.startsWith("NODE ")) {
-            address.complete(line.substring(5).trim());
-          } else if (line.startsWith("UP ")) {
-            upMicros.complete(Long.parseLong(line.substring(3).trim()));
-          } else if (line.startsWith("METRICS ")) {
-            metrics.complete(line.substring(8).trim().equals("on"));
-          } else if (line.startsWith("READY ")) {
-            readyMicros.complete(Long.parseLong(line.substring(6).trim()));
-          } else {
-            System.err.println("[" + nodeId + "] " + line);
-          }
-        }
-      } catch (IOException | RuntimeException ignored) {
-        // the process went away
-      }
-      IllegalStateException gone =
-          new IllegalStateException(
-              "worker process "
-                  + nodeId
-                  + " ended (exit "
-                  + (process.isAlive() ? "?" : String.valueOf(process.exitValue()))
-                  + ")");
-      address.completeExceptionally(gone);
-      upMicros.completeExceptionally(gone);
-      readyMicros.completeExceptionally(gone);
-      metrics.completeExceptionally(gone);
-    }
-
-    /**
-     * Whether the worker process's metrics are on ({@code prover.metrics.enabled}, as its node has
-     * it).
-     */
-    boolean metricsEnabled(long seconds) {
-      return Harness.await(metrics, seconds);
-    }
-
-    /** Waits for the READY line; returns its wall clock in microseconds since the epoch. */
-    long awaitReady(long seconds) {
-      return Harness.await(readyMicros, seconds);
-    }
-
-    /** When it saw itself Up (wall clock, microseconds since the epoch). */
-    long seenUpMicros(long seconds) {
-      return Harness.await(upMicros, seconds);
-    }
-
-    /** Its cluster address, as its member's {@code address().toString()}. */
-    String address(long seconds) {
-      return Harness.await(address, seconds);
-    }
-
-    List<String> workerIds() {
-      return workerIds;
-    }
-
-    long launchedNanos() {
-      return launchedNanos;
-    }
-
-    long launchedMicros() {
-      return launchedMicros;
-    }
-
-    long pid() {
-      return process.pid();
-    }
-
-    /**
-     * Closes its stdin (it leaves the cluster and exits); kills it if it is still there 15 s later.
-     */
-    @Override
-    public void close() {
-      try {
-        process.getOutputStream().close();
-        if (!process.waitFor(15, TimeUnit.SECONDS)) {
-          System.err.println("# worker process " + nodeId + " did not leave within 15 s: killed");
-        }
-      } catch (IOException | InterruptedException e) {
-        if (e instanceof InterruptedException) {
-          Thread.currentThread().interrupt();
-        }
-      } finally {
-        process.destroyForcibly();
-        try {
-          process.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        LIVE.remove(process);
-      }
-    }
   }
 }

@@ -7,15 +7,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
  * Puts our figures beside the BullMQ baseline's from the same run and prints the ratios, then
- * checks the targets of the benchmark issue. Reads any number of files with {@code ours ...} and
- * {@code bullmq ...} lines (other lines are ignored); several lines of one measurement (several
- * baseline runs) count by their median.
+ * checks the targets of the benchmark issue ({@link Targets}). Reads any number of files with
+ * {@code ours ...} and {@code bullmq ...} lines (other lines are ignored); several lines of one
+ * measurement (several baseline runs) count by their median.
  *
  * <p>Output, one line each: {@code ratio <workload> <ids> metric=<m> ours=<x> bullmq=<y>
  * ours_over_bullmq=<x/y> advantage=<n>x bullmq_runs=<k>}, where {@code advantage} is how many times
@@ -28,33 +27,6 @@ import java.util.function.Predicate;
 public final class Ratios {
   private Ratios() {}
 
-  /**
-   * One result line: its source (ours, bullmq), kind (throughput, latency...) and its key=value
-   * fields.
-   */
-  record Result(String source, String kind, Map<String, String> fields) {
-    String get(String key) {
-      return fields.get(key);
-    }
-
-    double number(String key) {
-      String value = fields.get(key);
-      try {
-        return value == null ? Double.NaN : Double.parseDouble(value);
-      } catch (NumberFormatException e) {
-        return Double.NaN;
-      }
-    }
-
-    boolean has(String key, String value) {
-      return Objects.equals(fields.get(key), value);
-    }
-
-    boolean skipped() {
-      return fields.containsKey("skipped") || fields.containsKey("error");
-    }
-  }
-
   public static void main(String[] args) throws IOException {
     List<String> lines = new ArrayList<>();
     for (String file : args) {
@@ -63,29 +35,9 @@ public final class Ratios {
     compare(parse(lines), System.out::println);
   }
 
+  /** The result lines among {@code lines} ({@link Result#parse}). */
   static List<Result> parse(List<String> lines) {
-    List<Result> results = new ArrayList<>();
-    for (String line : lines) {
-      String trimmed = line.trim();
-      if (!trimmed.startsWith("ours ") && !trimmed.startsWith("bullmq ")) {
-        continue;
-      }
-      String[] tokens = trimmed.split("\\s+");
-      if (tokens.length < 2) {
-        continue;
-      }
-      Map<String, String> fields = new LinkedHashMap<>();
-      for (int i = 2; i < tokens.length; i++) {
-        int eq = tokens[i].indexOf('=');
-        if (eq > 0) {
-          fields.put(tokens[i].substring(0, eq), tokens[i].substring(eq + 1));
-        } else {
-          fields.put(tokens[i], "");
-        }
-      }
-      results.add(new Result(tokens[0], tokens[1], fields));
-    }
-    return results;
+    return Result.parse(lines);
   }
 
   /**
@@ -139,7 +91,7 @@ public final class Ratios {
    * with AOF ({@code aof=on-everysec}), an in-memory one against Redis without persistence ({@code
    * aof=off}, or no aof field).
    */
-  private static boolean samePersistence(Result ours, Result bullmq) {
+  static boolean samePersistence(Result ours, Result bullmq) {
     String aof = bullmq.get("aof");
     boolean durable = aof != null && aof.startsWith("on");
     return durable == !journal(ours).equals("none");
@@ -285,7 +237,7 @@ public final class Ratios {
       }
     }
     costs(ours, out);
-    targets(ours, bullmq, out);
+    Targets.print(ours, bullmq, out);
   }
 
   /**
@@ -388,214 +340,6 @@ public final class Ratios {
   }
 
   /**
-   * The issue's targets: each as want/got/met, or skipped when the measurement is missing or
-   * skipped.
-   */
-  private static void targets(List<Result> ours, List<Result> bullmq, Consumer<String> out) {
-    List<Result> results = ours.stream().filter(Ratios::plain).toList();
-    Result plainC64 =
-        results.stream()
-            .filter(r -> r.kind().equals("throughput") && r.has("c", "64"))
-            .findFirst()
-            .orElse(null);
-    double bullC64 = bullC64(bullmq, b -> plainC64 == null || samePersistence(plainC64, b));
-    double bullAofC64 = bullC64(bullmq, b -> b.get("aof") != null && b.get("aof").startsWith("on"));
-    // the durable path (issue 10): ours with a journal against BullMQ with Redis AOF, only when
-    // measured
-    for (String journal : List.of("h2", "postgres")) {
-      Result tp = null;
-      for (Result r : ours) {
-        if (r.kind().equals("throughput")
-            && r.has("c", "64")
-            && r.has("deployment", "jvm")
-            && r.has("journal", journal)
-            && !metricsOff(r)) {
-          tp = r;
-        }
-      }
-      if (tp != null) {
-        target(
-            out,
-            "throughput_c64_jvm_" + journal,
-            ">=10x_bullmq_aof",
-            Double.isFinite(bullAofC64) ? tp.number("tasks_per_s") / bullAofC64 : Double.NaN,
-            10,
-            true,
-            "x",
-            tp);
-      }
-    }
-    for (String deployment : List.of("jvm", "cluster")) {
-      double want = deployment.equals("jvm") ? 100 : 10;
-      Result tp = find(results, "throughput", deployment, r -> r.has("c", "64"));
-      target(
-          out,
-          "throughput_c64_" + deployment,
-          ">=" + (int) want + "x_bullmq",
-          tp == null || !Double.isFinite(bullC64) ? Double.NaN : tp.number("tasks_per_s") / bullC64,
-          want,
-          true,
-          "x",
-          tp);
-      Result seq = find(results, "latency", deployment, r -> r.has("mode", "sequential"));
-      double p99Want = deployment.equals("jvm") ? 0.1 : 1;
-      atMostMs(out, "latency_p99_" + deployment, "<=" + p99Want + "ms", p99Want, seq, "p99_ms");
-      Result tree = find(results, "tree", deployment, r -> r.has("mode", "flow"));
-      double treeWant = deployment.equals("jvm") ? 2 : 10;
-      atMostMs(
-          out, "tree_" + deployment, "<=" + (int) treeWant + "ms", treeWant, tree, "median_ms");
-    }
-    List<Result> scheds =
-        results.stream()
-            .filter(
-                r ->
-                    r.source().equals("ours")
-                        && r.kind().equals("sched")
-                        && r.has("deployment", "jvm"))
-            .toList();
-    if (scheds.isEmpty()) {
-      target(out, "sched_vs_ideal", "<=1.05", Double.NaN, 1.05, false, "", null);
-    }
-    for (Result sched : scheds) {
-      target(
-          out,
-          "sched_vs_ideal_" + sched.get("mode") + "_work_" + sched.get("work_ms") + "ms",
-          "<=1.05",
-          sched.number("ratio"),
-          1.05,
-          false,
-          "",
-          sched);
-    }
-    Result fleet = find(results, "fleet", "jvm", r -> true);
-    target(
-        out,
-        "fleet_ready",
-        "<=1000ms",
-        fleet == null ? Double.NaN : fleet.number("ready_ms"),
-        1000,
-        false,
-        "ms",
-        fleet);
-    Result join = find(results, "join", "cluster", r -> true);
-    target(
-        out,
-        "join_ready_after_up",
-        "<=100ms",
-        join == null ? Double.NaN : join.number("ready_ms"),
-        100,
-        false,
-        "ms",
-        join);
-    Result pending = find(results, "pending-heap", "jvm", r -> r.has("mode", "flow"));
-    target(
-        out,
-        "pending_1m_heap",
-        "<=512MB",
-        pending == null ? Double.NaN : pending.number("used_heap_mb"),
-        512,
-        false,
-        "MB",
-        pending);
-  }
-
-  private static Result find(
-      List<Result> results, String kind, String deployment, Predicate<Result> more) {
-    Result found = null;
-    for (Result r : results) {
-      if (r.source().equals("ours")
-          && r.kind().equals(kind)
-          && r.has("deployment", deployment)
-          && more.test(r)) {
-        found = r; // the last one wins, as in a file appended by several runs
-      }
-    }
-    return found;
-  }
-
-  /**
-   * The issue's sizes per workload; a target is judged only on a measurement of these (not on a
-   * --quick run).
-   */
-  private static final Map<String, Map<String, String>> FULL_SIZE =
-      Map.of(
-          "throughput", Map.of("tasks", "20000"),
-          "latency", Map.of("tasks", "2000"),
-          "tree", Map.of("leaves", "64", "trees", "10", "c", "8"),
-          "sched", Map.of("leaves", "64", "trees", "10", "c", "8"),
-          "fleet", Map.of("workers", "100"),
-          "pending-heap", Map.of("tasks", "1000000"));
-
-  private static boolean fullSize(Result result) {
-    for (Map.Entry<String, String> size :
-        FULL_SIZE.getOrDefault(result.kind(), Map.of()).entrySet()) {
-      if (!size.getValue().equals(result.get(size.getKey()))) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * The median of BullMQ's undisturbed c=64 throughputs (jobs/s) among those {@code which} accepts;
-   * NaN when there are none.
-   */
-  private static double bullC64(List<Result> bullmq, java.util.function.Predicate<Result> which) {
-    return median(
-        undisturbed(
-                bullmq.stream()
-                    .filter(b -> b.kind().equals("throughput") && b.has("c", "64") && which.test(b))
-                    .toList())
-            .stream()
-            .mapToDouble(b -> b.number("jobs_per_s"))
-            .toArray());
-  }
-
-  /**
-   * A target of at most {@code limit} ms on {@code field} of {@code result} (null: not measured).
-   */
-  private static void atMostMs(
-      Consumer<String> out, String name, String want, double limit, Result result, String field) {
-    target(
-        out,
-        name,
-        want,
-        result == null ? Double.NaN : result.number(field),
-        limit,
-        false,
-        "ms",
-        result);
-  }
-
-  private static void target(
-      Consumer<String> out,
-      String name,
-      String want,
-      double got,
-      double limit,
-      boolean atLeast,
-      String unit,
-      Result result) {
-    String met;
-    if (result == null || result.skipped() || !Double.isFinite(got)) {
-      met = "skipped";
-    } else if (!fullSize(result)) {
-      met = "not_judged(smaller_sizes_than_the_issue's)";
-    } else {
-      met = (atLeast ? got >= limit : got <= limit) ? "yes" : "no";
-    }
-    out.accept(
-        "target "
-            + name
-            + " want="
-            + want
-            + " got="
-            + (Double.isFinite(got) ? Line.format(got, 4) + unit : "-")
-            + " met="
-            + met);
-  }
-
-  /**
    * The baseline's measurements taken while other processes used at most {@link
    * #MAX_OTHER_CPU_PCT}% of a core (its {@code other_cpu_pct}), as its own summarize.mjs
    * --max-other does; all of them when none was that quiet.
@@ -611,7 +355,7 @@ public final class Ratios {
   /** Foreign CPU load (% of one core) above which a baseline measurement counts as disturbed. */
   static final double MAX_OTHER_CPU_PCT = 20;
 
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] finite = java.util.Arrays.stream(values).filter(Double::isFinite).toArray();
     return Line.median(finite);
   }

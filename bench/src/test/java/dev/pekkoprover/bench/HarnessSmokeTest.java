@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 @Tag("bench-smoke")
 class HarnessSmokeTest {
 
-  private static List<Ratios.Result> run(String... args) {
+  private static List<Result> run(String... args) {
     List<String> lines = new ArrayList<>();
     boolean ok = Harness.run(Options.parse(args), lines::add);
     assertTrue(ok, "a workload failed: " + lines);
@@ -24,9 +24,8 @@ class HarnessSmokeTest {
     return Ratios.parse(lines);
   }
 
-  private static Ratios.Result only(
-      List<Ratios.Result> results, String kind, String key, String value) {
-    List<Ratios.Result> found =
+  private static Result only(List<Result> results, String kind, String key, String value) {
+    List<Result> found =
         results.stream()
             .filter(r -> r.kind().equals(kind) && (key == null || r.has(key, value)))
             .toList();
@@ -36,7 +35,7 @@ class HarnessSmokeTest {
 
   @Test
   void everyOneJvmWorkloadPrintsItsMeasurement() {
-    List<Ratios.Result> results =
+    List<Result> results =
         run(
             "all",
             "pending-heap",
@@ -49,7 +48,7 @@ class HarnessSmokeTest {
             "2000");
     assertTrue(only(results, "throughput", "c", "4").number("tasks_per_s") > 0);
     assertTrue(only(results, "throughput", "c", "1").number("tasks_per_s") > 0);
-    Ratios.Result sequential = only(results, "latency", "mode", "sequential");
+    Result sequential = only(results, "latency", "mode", "sequential");
     assertTrue(sequential.number("p50_ms") <= sequential.number("p99_ms"));
     assertEquals(
         2,
@@ -57,13 +56,13 @@ class HarnessSmokeTest {
     assertTrue(only(results, "tree", "mode", "flow").number("median_ms") > 0);
     assertTrue(only(results, "tree", "mode", "pairs").number("median_ms") > 0);
     for (String mode : List.of("flow", "pairs")) {
-      Ratios.Result sched = only(results, "sched", "mode", mode);
+      Result sched = only(results, "sched", "mode", mode);
       assertTrue(sched.number("ratio") >= 1.0, "no schedule beats the optimal one: " + sched);
       assertEquals(5.0, sched.number("ideal_steps"), "8 leaves on 4 slots");
     }
     assertTrue(only(results, "fleet", null, null).number("ready_ms") > 0);
     assertTrue(only(results, "join", null, null).number("ready_ms") > 0);
-    Ratios.Result queue = only(results, "pending-heap", "mode", "queue");
+    Result queue = only(results, "pending-heap", "mode", "queue");
     assertEquals("2000", queue.get("tasks"));
     assertTrue(queue.number("heap_mb") > 0, "2,000 pending tasks take some heap: " + queue);
     assertTrue(results.stream().allMatch(r -> r.has("deployment", "jvm")));
@@ -71,7 +70,7 @@ class HarnessSmokeTest {
 
   @Test
   void theClusterDeploymentRunsTheWorkerInAProcessOfItsOwnAndLeavesNoProcessBehind() {
-    List<Ratios.Result> results =
+    List<Result> results =
         run(
             "throughput",
             "join",
@@ -82,11 +81,11 @@ class HarnessSmokeTest {
             "4",
             "--tasks",
             "200");
-    Ratios.Result throughput = only(results, "throughput", "c", "4");
+    Result throughput = only(results, "throughput", "c", "4");
     assertTrue(throughput.number("tasks_per_s") > 0, throughput.toString());
     assertTrue(
         throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
-    Ratios.Result join = only(results, "join", "from", "member_up");
+    Result join = only(results, "join", "from", "member_up");
     assertTrue(
         Double.isFinite(join.number("ready_ms")) && join.number("launch_to_up_ms") > 0,
         join.toString());

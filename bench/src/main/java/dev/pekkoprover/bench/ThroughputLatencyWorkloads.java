@@ -1,0 +1,280 @@
+package dev.pekkoprover.bench;
+
+import dev.pekkoprover.bench.BenchTasks.Work;
+import dev.pekkoprover.bench.Deployment.BenchNode;
+import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.sequencer.FlowResult;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The throughput and latency workloads ({@link Workloads}): tasks through one worker at concurrency
+ * c, in bulk (throughput), one at a time and at a fixed rate (latency).
+ */
+final class ThroughputLatencyWorkloads extends WorkloadFamily {
+  ThroughputLatencyWorkloads(Shared shared) {
+    super(shared);
+  }
+
+  /**
+   * 20,000 no-op tasks added in bulk by one flow, one worker at concurrency c: first enqueue to
+   * last result.
+   */
+  void throughput() throws Exception {
+    int n = options.tasks();
+    for (int c : options.conc()) {
+      Line line =
+          Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
+      try (BenchNode bench = deployment.start("tp-c" + c, WorkerGroup.allTypes(1, c))) {
+        setup(line, bench.node());
+        long storedBefore = 0;
+        // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and
+        // keep the spread
+        boolean acrossProcesses = deployment instanceof ClusterDeployment;
+        int runs = options.runsOr(acrossProcesses ? 5 : 10);
+        int warmup = options.warmupOr(acrossProcesses ? 3 : 10);
+        double[] perSecond = new double[runs];
+        double[] endToEnd = new double[runs];
+        CpuMeter series = new CpuMeter();
+        for (int r = -warmup; r < runs; r++) {
+          long salt = durable.salt();
+          BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0, salt));
+          if (r == 0) {
+            storedBefore = DurableRuns.storedResults(bench.node());
+            series
+                .start(); // CPU over all measured runs: a single short run is below /proc/stat's 10
+            // ms resolution
+          }
+          long submitted = System.nanoTime();
+          FlowResult.Completed done =
+              Harness.await(
+                  bench.node().runWithStats(durable.flowName("throughput", salt), flow), 300);
+          long returned = System.nanoTime();
+          check(
+              done.result().equals((long) n),
+              "throughput flow completed with " + done.result() + " results");
+          check(done.stats().duplicates() == 0, "duplicates: " + done.stats().duplicates());
+          check(
+              done.stats().reused() == 0,
+              done.stats().reused() + " tasks answered from the store, not run");
+          double seconds = (flow.lastResultNanos - flow.firstEnqueueNanos) / 1e9;
+          if (r >= 0) {
+            perSecond[r] = n / seconds;
+            endToEnd[r] = n / ((returned - submitted) / 1e9);
+            comment(
+                Line.ours("throughput")
+                    .tag("run", r + 1)
+                    .tag("c", c)
+                    .value("tasks_per_s", perSecond[r], 0)
+                    .value("wall_s", seconds, 4));
+          }
+        }
+        double[] load = series.stop();
+        durable.storeCheck(line, bench.node(), storedBefore, (long) runs * n);
+        out.accept(
+            cpu(
+                    line.spread("tasks_per_s", perSecond, 0)
+                        .value("e2e_tasks_per_s", Line.median(endToEnd), 0)
+                        .tag("runs", runs),
+                    load)
+                .toString());
+      } catch (WorkloadSkipped skipped) {
+        skippedLine(line, skipped);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- latency
+
+  void latency() throws Exception {
+    sequentialLatency(options.latConc().get(0));
+    for (int c : options.latConc()) {
+      pacedLatency(c);
+    }
+  }
+
+  /** 2,000 tasks one at a time from one flow: push to result, at the flow. */
+  private void sequentialLatency(int c) throws Exception {
+    int n = options.latTasks();
+    Line line =
+        Line.ours("latency")
+            .tag("mode", "sequential")
+            .tag("c", c)
+            .tag("deployment", deployment.name())
+            .tag("tasks", n);
+    try (BenchNode bench = deployment.start("lat-seq-c" + c, WorkerGroup.allTypes(1, c))) {
+      setup(line, bench.node());
+      int runs = options.runsOr(5);
+      int warmup = options.warmupOr(3);
+      LatencyRuns results = new LatencyRuns(runs);
+      CpuMeter series = new CpuMeter();
+      for (int r = -warmup; r < runs; r++) {
+        BenchFlows.Sequential flow = new BenchFlows.Sequential(BenchTasks.works(n, 0));
+        if (r == 0) {
+          series.start();
+        }
+        Harness.await(bench.node().run("latency", flow), 120);
+        if (r >= 0) {
+          results.add(r, flow.latencyNanos);
+          comment(
+              results.runLine(
+                  r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
+        }
+      }
+      out.accept(results.summary(line, series.stop()).toString());
+    } catch (WorkloadSkipped skipped) {
+      skippedLine(line, skipped);
+    }
+  }
+
+  /**
+   * 2,000 tasks at a fixed rate, open loop: each task is its own small flow started through the
+   * sequencer ({@code ProverNode.run}), because a flow's logic can only push from its own
+   * callbacks; a pacing thread starts one every 1/rate seconds whether or not earlier ones are
+   * done. Latency: submit to result, at the flow.
+   */
+  private void pacedLatency(int c) throws Exception {
+    int n = options.latTasks();
+    int rate = options.rate();
+    Line line =
+        Line.ours("latency")
+            .tag("mode", "paced")
+            .tag("rate", rate)
+            .tag("c", c)
+            .tag("deployment", deployment.name())
+            .tag("tasks", n);
+    try (BenchNode bench = deployment.start("lat-paced-c" + c, WorkerGroup.allTypes(1, c))) {
+      setup(line, bench.node());
+      int runs = options.runsOr(3);
+      int warmup = options.warmupOr(1);
+      LatencyRuns results = new LatencyRuns(runs);
+      LatencyRuns fromPush = new LatencyRuns(runs);
+      CpuMeter series = new CpuMeter();
+      double[] achieved = new double[runs];
+      double[] lateMax = new double[runs];
+      for (int r = -warmup; r < runs; r++) {
+        // a warm-up run is a quarter as long: it only has to compile the paths
+        int tasks = r < 0 ? Math.max(1, n / 4) : n;
+        List<Work> inputs = BenchTasks.works(tasks, 0);
+        long[] latencies = new long[tasks];
+        long[] pushed = new long[tasks];
+        Arrays.fill(latencies, -1);
+        List<CompletableFuture<Long>> flows = new ArrayList<>(tasks);
+        long period = TimeUnit.SECONDS.toNanos(1) / rate;
+        if (r == 0) {
+          series.start();
+        }
+        long start = System.nanoTime();
+        long late = 0;
+        for (int i = 0; i < tasks; i++) {
+          long target = start + i * period;
+          long wait;
+          while ((wait = target - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(wait);
+          }
+          long now = System.nanoTime();
+          late = Math.max(late, now - target);
+          flows.add(
+              bench
+                  .node()
+                  .run(
+                      "paced",
+                      BenchFlows.single(BenchTasks.NOOP, inputs.get(i), now, latencies, pushed, i))
+                  .toCompletableFuture());
+        }
+        int timeouts = 0;
+        for (CompletableFuture<Long> flow : flows) {
+          try {
+            flow.get(60, TimeUnit.SECONDS);
+          } catch (java.util.concurrent.TimeoutException e) {
+            timeouts++;
+          }
+        }
+        long end = System.nanoTime();
+        check(timeouts == 0, timeouts + " paced flows did not complete within 60 s");
+        if (r >= 0) {
+          results.add(r, latencies);
+          fromPush.add(r, pushed);
+          achieved[r] = tasks / ((end - start) / 1e9);
+          lateMax[r] = late / 1e6;
+          comment(
+              results
+                  .runLine(
+                      r, Line.ours("latency").tag("run", r + 1).tag("mode", "paced").tag("c", c))
+                  .value("achieved_rate", achieved[r], 0)
+                  .value("pacing_late_max_ms", lateMax[r], 3));
+        }
+      }
+      // push_*: from the flow's push, i.e. without starting the flow through the sequencer
+      out.accept(
+          results
+              .summary(line, series.stop())
+              .value("push_p50_ms", Line.median(fromPush.p50), 4)
+              .value("push_p99_ms", Line.median(fromPush.p99), 4)
+              .value("achieved_rate", Line.median(achieved), 0)
+              .value("pacing_late_max_ms", Line.max(lateMax), 3)
+              .toString());
+    } catch (WorkloadSkipped skipped) {
+      skippedLine(line, skipped);
+    }
+  }
+
+  /** Latency percentiles per run and their summary across runs. */
+  private static final class LatencyRuns {
+    private final double[] p50;
+    private final double[] p90;
+    private final double[] p99;
+    private final double[] max;
+    private final double[] mean;
+
+    LatencyRuns(int runs) {
+      p50 = new double[runs];
+      p90 = new double[runs];
+      p99 = new double[runs];
+      max = new double[runs];
+      mean = new double[runs];
+    }
+
+    void add(int run, long[] latencyNanos) {
+      Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(120), 3);
+      for (long nanos : latencyNanos) {
+        if (nanos < 0) {
+          throw new AssertionError("a task has no latency recorded");
+        }
+        histogram.recordValue(Math.max(1, nanos));
+      }
+      p50[run] = histogram.getValueAtPercentile(50) / 1e6;
+      p90[run] = histogram.getValueAtPercentile(90) / 1e6;
+      p99[run] = histogram.getValueAtPercentile(99) / 1e6;
+      max[run] = histogram.getMaxValue() / 1e6;
+      mean[run] = histogram.getMean() / 1e6;
+    }
+
+    Line runLine(int r, Line line) {
+      return line.value("p50_ms", p50[r], 4)
+          .value("p90_ms", p90[r], 4)
+          .value("p99_ms", p99[r], 4)
+          .value("max_ms", max[r], 3);
+    }
+
+    /**
+     * The summary line; {@code load} is [this JVM's CPU %, everything else's] over all measured
+     * runs.
+     */
+    Line summary(Line line, double[] load) {
+      return cpu(
+          line.spread("p50_ms", p50, 4)
+              .spread("p90_ms", p90, 4)
+              .spread("p99_ms", p99, 4)
+              .spread("max_ms", max, 3)
+              .value("mean_ms", Line.median(mean), 4)
+              .tag("runs", p50.length),
+          load);
+    }
+  }
+}

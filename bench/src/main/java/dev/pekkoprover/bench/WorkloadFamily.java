@@ -1,0 +1,79 @@
+package dev.pekkoprover.bench;
+
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import java.util.function.Consumer;
+
+/**
+ * What the workload families ({@link Workloads}) share: the harness's options and deployment, where
+ * the lines go, the durable runs' bookkeeping, and the helpers every workload uses to tag and print
+ * its lines.
+ */
+abstract class WorkloadFamily {
+  final Options options;
+  final BenchConfig config;
+  final Deployment deployment;
+  final Consumer<String> out;
+  final DurableRuns durable;
+
+  /** What one {@link Workloads} gives each of its families. */
+  record Shared(
+      Options options,
+      BenchConfig config,
+      Deployment deployment,
+      Consumer<String> out,
+      DurableRuns durable) {}
+
+  WorkloadFamily(Shared shared) {
+    this.options = shared.options();
+    this.config = shared.config();
+    this.deployment = shared.deployment();
+    this.out = shared.out();
+    this.durable = shared.durable();
+  }
+
+  /**
+   * Tags what the node measured really ran with: its journal, whether its meters are on ({@code
+   * prover.metrics.enabled}, as the node's actor system has it) and, across processes, whether its
+   * transport is mutual TLS ({@code tls=on}: Artery's {@code tls-tcp}, as shipped) or plain TCP
+   * ({@code tls=off}).
+   */
+  Line setup(Line line, ProverNode node) {
+    Line tagged =
+        line.tag("journal", deployment.journal().name())
+            .tag("metrics", ProverMetrics.get(node.system()).enabled() ? "on" : "off");
+    if (!(deployment instanceof ClusterDeployment)) {
+      return tagged;
+    }
+    String transport = node.system().settings().config().getString("pekko.remote.artery.transport");
+    return tagged.tag("tls", transport.equals("tls-tcp") ? "on" : "off");
+  }
+
+  /**
+   * CPU over the measured runs ({@link CpuMeter#stop()}): this JVM's, the rest of the machine's,
+   * and, when the worker runs in a process of its own (cross-process deployment), that process's as
+   * {@code worker_cpu_pct}.
+   */
+  static Line cpu(Line line, double[] load) {
+    line.value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0);
+    return load.length > 2 && load[2] > 0 ? line.value("worker_cpu_pct", load[2], 0) : line;
+  }
+
+  void skippedLine(Line line, WorkloadSkipped skipped) {
+    skipped(out, line, skipped);
+  }
+
+  static void skipped(Consumer<String> out, Line line, WorkloadSkipped skipped) {
+    out.accept(line + " skipped reason=" + skipped.getMessage());
+  }
+
+  void comment(Line line) {
+    out.accept("# " + line);
+  }
+
+  static void check(boolean condition, String message) {
+    if (!condition) {
+      throw new AssertionError(message);
+    }
+  }
+}
