@@ -43,8 +43,35 @@ class LauncherWaitsIT {
         "said '" + says + "' " + times + " times:\n" + node.tail(30));
   }
 
+  /**
+   * The node says {@code waiting} again twice more (at least 10 s of retrying) after its first
+   * time, with a few WARN lines at most meanwhile, and keeps running.
+   */
+  private static void saysItAgainWithoutAWarnFlood(NodeProcesses.Node node, String waiting)
+      throws InterruptedException {
+    awaitSaid(node, waiting, 3, 60);
+    List<NodeProcesses.Line> said = node.linesWhere(line -> line.contains(waiting));
+    long from = said.get(0).millis();
+    long to = said.get(2).millis();
+    long during =
+        warnings(node).stream().filter(line -> line.millis() > from && line.millis() <= to).count();
+    assertTrue(
+        during <= 3,
+        "a few WARN lines at most in the "
+            + (to - from)
+            + " ms between its first and third line, not one per retry; got "
+            + during
+            + ":\n"
+            + node.tail(40));
+    assertTrue(node.process().isAlive(), "it keeps waiting, not giving up:\n" + node.tail(20));
+  }
+
+  /**
+   * Both nodes start together (the waits overlap): a worker whose seed is not running, and a
+   * sequencer node without a queue node.
+   */
   @Test
-  void aWorkerNodeWhoseSeedIsNotRunningSaysSoEveryFewSecondsWithoutAWarnFlood() throws Exception {
+  void aMissingPeerIsSaidEveryFewSecondsWithWhatToDoAndWithoutAWarnFlood() throws Exception {
     int nobody = NodeProcesses.freePort(); // no process listens here
     NodeProcesses.Node worker =
         processes.launch(
@@ -55,30 +82,6 @@ class LauncherWaitsIT {
             "" + NodeProcesses.freePort(),
             "--seeds",
             "127.0.0.1:" + nobody);
-    String waiting = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
-    awaitSaid(worker, waiting, 1, 60);
-    assertTrue(
-        worker
-            .output()
-            .contains("Likely causes: no seed is running or --seeds has a wrong address"),
-        worker.tail(20));
-    int before = warnings(worker).size();
-    awaitSaid(
-        worker, waiting, 3,
-        60); // two more periods: at least 10 s of retrying against the missing seed
-    int during = warnings(worker).size() - before;
-    assertTrue(
-        during <= 3,
-        "a few WARN lines at most while it waits 10 s or more, not one per retry; got "
-            + during
-            + ":\n"
-            + worker.tail(40));
-    assertTrue(
-        worker.process().isAlive(), "it keeps waiting rather than giving up:\n" + worker.tail(20));
-  }
-
-  @Test
-  void aSequencerNodeWithoutAQueueNodeSaysWhatToStart() throws Exception {
     NodeProcesses.Node sequencer =
         processes.launch(
             "node",
@@ -88,28 +91,29 @@ class LauncherWaitsIT {
             "" + NodeProcesses.freePort(),
             "--blocks",
             "1");
-    String waiting = "no node with role queue is up for ";
-    awaitSaid(sequencer, waiting, 1, 60);
+
+    String joining = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
+    awaitSaid(worker, joining, 1, 60);
+    assertTrue(
+        worker
+            .output()
+            .contains("Likely causes: no seed is running or --seeds has a wrong address"),
+        worker.tail(20));
+    String noQueue = "no node with role queue is up for ";
+    awaitSaid(sequencer, noQueue, 1, 60);
     assertTrue(
         sequencer
-            .linesWhere(line -> line.contains(waiting))
+            .linesWhere(line -> line.contains(noQueue))
             .get(0)
             .text()
             .contains("this node's workers and flows wait; start one with --roles queue"),
         sequencer.tail(20));
-    int before = warnings(sequencer).size();
-    awaitSaid(sequencer, waiting, 3, 60);
-    int during = warnings(sequencer).size() - before;
-    assertTrue(
-        during <= 3,
-        "a few WARN lines at most while it waits 10 s or more, not one per retry; got "
-            + during
-            + ":\n"
-            + sequencer.tail(40));
+
+    saysItAgainWithoutAWarnFlood(worker, joining);
+    saysItAgainWithoutAWarnFlood(sequencer, noQueue);
     assertEquals(
         0,
         sequencer.linesWhere(line -> line.contains("RESULT")).size(),
         "no result without a queue");
-    assertTrue(sequencer.process().isAlive(), sequencer.tail(20));
   }
 }
