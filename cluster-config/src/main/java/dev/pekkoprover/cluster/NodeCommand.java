@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
@@ -237,15 +238,23 @@ final class NodeCommand implements Callable<Integer> {
     ProverNode.Builder builder =
         ProverNode.builder(clusterName) // workers named after the node's address (host:port)
             .config(config)
-            .catalog(tasksAndJob.catalog(config))
             .clusterQueue();
-    if (sequencer) {
-      builder.sequencer(tasksAndJob.startupPlan(config));
-    }
-    if (roles.contains(NodeLauncher.WORKER_ROLE)) {
-      builder.workers(
-          WorkerGroup.of(
-              workers, tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks, concurrency));
+    ProverPlugin.Job sequencerJob = null;
+    try { // the plugin reads its settings before the node joins: a bad one is one line, exit 2
+      builder.catalog(tasksAndJob.catalog(config));
+      if (sequencer) {
+        builder.sequencer(tasksAndJob.startupPlan(config));
+        sequencerJob = tasksAndJob.job(config);
+      }
+      if (roles.contains(NodeLauncher.WORKER_ROLE)) {
+        builder.workers(
+            WorkerGroup.of(
+                workers, tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks, concurrency));
+      }
+    } catch (IllegalArgumentException | ConfigException e) {
+      System.err.println(
+          "node refuses to start: plugin " + tasksAndJob.name() + ": " + e.getMessage());
+      return NodeLauncher.USAGE_EXIT;
     }
     ProverNode node = builder.start();
     String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
@@ -257,13 +266,13 @@ final class NodeCommand implements Callable<Integer> {
     if (!sequencer) {
       return exit.awaitTermination();
     }
-    ProverPlugin.Job sequencerJob = tasksAndJob.job(config);
+    ProverPlugin.Job job = sequencerJob;
     CompletableFuture<ProverPlugin.Outcome> run = new CompletableFuture<>();
     Thread jobThread =
         new Thread(
             () -> {
               try {
-                run.complete(sequencerJob.run(node, System.out));
+                run.complete(job.run(node, System.out));
               } catch (Throwable e) {
                 run.completeExceptionally(e);
               }

@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -33,8 +34,10 @@ class OwnTasksClusterIT {
     processes.close();
   }
 
-  @Test
-  void aPluginOfYourOwnRunsOnACluster() throws Exception {
+  /**
+   * JVM options: the launcher's jar and the example plugin's on the class path, the job's settings.
+   */
+  private static List<String> withPlugin(long upTo, int tasks) {
     Path pluginJar =
         Path.of(
             System.getProperty(
@@ -46,12 +49,44 @@ class OwnTasksClusterIT {
         Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
             .toAbsolutePath()
             .toString();
-    List<String> classPath =
-        List.of(
-            "-cp",
-            launcherJar + File.pathSeparator + pluginJar.toAbsolutePath(),
-            "-Dexample.sum-of-squares.up-to=" + UP_TO,
-            "-Dexample.sum-of-squares.tasks=" + TASKS);
+    return List.of(
+        "-cp",
+        launcherJar + File.pathSeparator + pluginJar.toAbsolutePath(),
+        "-Dexample.sum-of-squares.up-to=" + upTo,
+        "-Dexample.sum-of-squares.tasks=" + tasks);
+  }
+
+  @Test
+  void aPluginSettingOutOfRangeIsOneLineBeforeTheNodeJoins() throws Exception {
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            withPlugin(3_000_000, TASKS),
+            List.of(
+                "node",
+                "--plugin",
+                "sum-of-squares",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + NodeProcesses.freePort()));
+    assertTrue(sequencer.awaitExit(60), sequencer.tail(20));
+    assertEquals(NodeLauncher.USAGE_EXIT, sequencer.process().exitValue(), sequencer.tail(20));
+    assertTrue(
+        sequencer
+            .output()
+            .contains(
+                "node refuses to start: plugin sum-of-squares: example.sum-of-squares needs 1 <="
+                    + " tasks <= up-to <= 2000000 (the sum must fit a long), were tasks = "
+                    + TASKS
+                    + " and up-to = 3000000"),
+        sequencer.output());
+    assertFalse(
+        sequencer.output().contains(" up with roles "), "it never joined:\n" + sequencer.output());
+  }
+
+  @Test
+  void aPluginOfYourOwnRunsOnACluster() throws Exception {
+    List<String> classPath = withPlugin(UP_TO, TASKS);
     int port = NodeProcesses.freePort();
     int workerPort = NodeProcesses.freePort();
     NodeProcesses.Node sequencer =

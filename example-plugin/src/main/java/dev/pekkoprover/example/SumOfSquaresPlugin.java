@@ -8,6 +8,7 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -43,13 +44,18 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
     return StartupPlan.fixed(new Parameters("sum-of-squares 1"));
   }
 
+  /** The largest up-to whose sum of squares (about up-to^3 / 3) fits a long with room. */
+  static final long MAX_UP_TO = 2_000_000;
+
   @Override
   public Job job(Config config) {
     long upTo = config.getLong("example.sum-of-squares.up-to");
     int tasks = config.getInt("example.sum-of-squares.tasks");
-    if (upTo < 1 || tasks < 1 || tasks > upTo) {
+    if (upTo < 1 || upTo > MAX_UP_TO || tasks < 1 || tasks > upTo) {
       throw new IllegalArgumentException(
-          "example.sum-of-squares needs 1 <= tasks <= up-to, were tasks = "
+          "example.sum-of-squares needs 1 <= tasks <= up-to <= "
+              + MAX_UP_TO
+              + " (the sum must fit a long), were tasks = "
               + tasks
               + " and up-to = "
               + upTo);
@@ -64,7 +70,13 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
         node.run("sum-of-squares-1-" + upTo + "-in-" + tasks, sumOfSquares(ranges(upTo, tasks)))
             .toCompletableFuture()
             .join();
-    long direct = upTo * (upTo + 1) * (2 * upTo + 1) / 6;
+    // n(n+1)(2n+1)/6 in BigInteger: the product overflows a long before the quotient does
+    long direct =
+        BigInteger.valueOf(upTo)
+            .multiply(BigInteger.valueOf(upTo + 1))
+            .multiply(BigInteger.valueOf(2 * upTo + 1))
+            .divide(BigInteger.valueOf(6))
+            .longValueExact();
     boolean ok = total.sum() == direct;
     return new Outcome(
         ok,
