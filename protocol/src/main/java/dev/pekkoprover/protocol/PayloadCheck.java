@@ -12,8 +12,9 @@ import org.apache.pekko.serialization.Serializers;
  * deserialise again. Used where a value is about to leave its node (a queue front on enqueue, a
  * worker for a result bound for another node), so that a value the transport would drop, or that
  * the other node could not read, fails its task at once with a reason instead of being lost in
- * transit. Costs one serialisation and one deserialisation of the value; values that stay in one
- * JVM are never checked.
+ * transit. Costs one serialisation and one deserialisation of the value, and the serialisation is
+ * kept ({@link Verdict#serialized()}) so that the value is not serialised again on its way; values
+ * that stay in one JVM are never checked.
  */
 public final class PayloadCheck {
   private final Serialization serialization;
@@ -32,11 +33,17 @@ public final class PayloadCheck {
   }
 
   /**
-   * The outcome of a check: the serialised size (0 when checks are off) and why the value cannot
-   * cross a node, or null when it can.
+   * The outcome of a check: the serialised size (0 when checks are off), why the value cannot cross
+   * a node (null when it can), and the value's serialised form when it passed (null when checks are
+   * off or it failed). The serialised form is what the value travels as from then on, so that it is
+   * serialised once.
    */
-  public record Verdict(int bytes, String problem) {
-    static final Verdict UNCHECKED = new Verdict(0, null);
+  public record Verdict(int bytes, String problem, SerializedPayload serialized) {
+    static final Verdict UNCHECKED = new Verdict(0, null, null);
+
+    Verdict(int bytes, String problem) {
+      this(bytes, problem, null);
+    }
 
     public boolean ok() {
       return problem == null;
@@ -49,7 +56,9 @@ public final class PayloadCheck {
   }
 
   /**
-   * Checks a value: its serialised size and, when it cannot cross a node, why.
+   * Checks a value: its serialised size and, when it cannot cross a node, why. A value that is
+   * already a {@link SerializedPayload} is checked by its length alone (it read back where it was
+   * made, and is decoded where it is used).
    *
    * @param what "input" or "result", for the reason
    */
@@ -58,6 +67,11 @@ public final class PayloadCheck {
       return Verdict.UNCHECKED;
     }
     String task = "the " + what + " of task " + taskId + " (type " + taskType + ")";
+    if (value instanceof SerializedPayload serialized) {
+      return serialized.size() > maxBytes
+          ? new Verdict(serialized.size(), tooLarge(task, serialized.size()))
+          : new Verdict(serialized.size(), null, serialized);
+    }
     byte[] bytes;
     Serializer serializer;
     try {
@@ -76,20 +90,11 @@ public final class PayloadCheck {
               + CborSerializable.class.getName());
     }
     if (bytes.length > maxBytes) {
-      return new Verdict(
-          bytes.length,
-          task
-              + " is "
-              + bytes.length
-              + " bytes serialised, over the "
-              + maxBytes
-              + "-byte limit (prover.queue.cluster.max-payload-size): split the work into smaller tasks, or raise that "
-              + "limit together with pekko.remote.artery.advanced.maximum-frame-size");
+      return new Verdict(bytes.length, tooLarge(task, bytes.length));
     }
+    String manifest = Serializers.manifestFor(serializer, value);
     try {
-      serialization
-          .deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, value))
-          .get();
+      serialization.deserialize(bytes, serializer.identifier(), manifest).get();
     } catch (Exception e) { // as above: a JsonMappingException is an IOException
       return new Verdict(
           bytes.length,
@@ -102,7 +107,18 @@ public final class PayloadCheck {
               + "): give every field a concrete "
               + "type (a field of an interface or abstract type needs @JsonTypeInfo, or a concrete record)");
     }
-    return new Verdict(bytes.length, null);
+    return new Verdict(
+        bytes.length, null, new SerializedPayload(serializer.identifier(), manifest, bytes));
+  }
+
+  private String tooLarge(String task, int bytes) {
+    return task
+        + " is "
+        + bytes
+        + " bytes serialised, over the "
+        + maxBytes
+        + "-byte limit (prover.queue.cluster.max-payload-size): split the work into smaller tasks, or raise that "
+        + "limit together with pekko.remote.artery.advanced.maximum-frame-size";
   }
 
   private static String firstLine(String message) {

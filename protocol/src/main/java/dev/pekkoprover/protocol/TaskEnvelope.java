@@ -11,8 +11,9 @@ import com.fasterxml.jackson.databind.annotation.JsonSerialize;
  * @param runId the sequencer run that enqueued it; results of an earlier run are dropped
  * @param taskType the {@link TaskType#name()}, which is also the queue name
  * @param attempt 1 on the first delivery, one more on each redelivery or retry
- * @param payload the task input: a typed value, or an {@link EncodedPayload} to be decoded by the
- *     worker
+ * @param payload the task input: a typed value, an {@link EncodedPayload} to be decoded by the
+ *     worker, or (once it has been serialised on its way to another node) a {@link
+ *     SerializedPayload} that the worker decodes
  */
 public record TaskEnvelope(
     String taskId,
@@ -27,6 +28,11 @@ public record TaskEnvelope(
 
   public TaskEnvelope withAttempt(int nextAttempt) {
     return new TaskEnvelope(taskId, flowId, runId, taskType, nextAttempt, payload);
+  }
+
+  /** The same task carrying {@code newPayload} (for instance its serialised form). */
+  public TaskEnvelope withPayload(Object newPayload) {
+    return new TaskEnvelope(taskId, flowId, runId, taskType, attempt, newPayload);
   }
 
   /** Task id, type, flow and attempt: what every log line about a task names. */

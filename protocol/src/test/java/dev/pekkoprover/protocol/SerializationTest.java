@@ -22,7 +22,8 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * Every protocol message round-trips through the binding that crosses nodes, with its typed payload
- * intact.
+ * intact: the hot messages through {@link HotMessageSerializer} (its own cases in {@link
+ * HotMessageSerializerTest}), the rest through Jackson CBOR.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SerializationTest {
@@ -36,10 +37,26 @@ class SerializationTest {
     testKit.shutdownTestKit();
   }
 
+  /** The messages every task crosses the network in; everything else is Jackson CBOR. */
+  private static final Set<Class<?>> HOT =
+      Set.of(
+          WorkerCommand.Dispatch.class,
+          WorkerCommand.DispatchAll.class,
+          QueueCommand.Enqueue.class,
+          QueueCommand.Reports.class,
+          QueueCommand.TaskSucceeded.class,
+          QueueCommand.TaskFailed.class,
+          QueueCommand.TaskDeclined.class,
+          TaskOutcome.Succeeded.class,
+          TaskOutcome.Failed.class,
+          TaskOutcome.Rejected.class);
+
   private Object roundTrip(Object message) {
     var serializer = serialization.findSerializerFor(message);
     assertEquals(
-        "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
+        HOT.contains(message.getClass())
+            ? HotMessageSerializer.class.getName()
+            : "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
         serializer.getClass().getName());
     byte[] bytes = serialization.serialize(message).get();
     String manifest = Serializers.manifestFor(serializer, message);

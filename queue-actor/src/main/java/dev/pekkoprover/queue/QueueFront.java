@@ -47,7 +47,9 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * the cross-node paths bounded: a large Enqueue goes out in slices of {@code
  * max-tasks-per-message}, and a task input over {@code max-payload-size}, or one that serialises
  * but could not be read on the other side, is refused with a reason rather than lost in transit
- * ({@link PayloadCheck}).
+ * ({@link PayloadCheck}). An input that passed goes on as the bytes of that check ({@link
+ * dev.pekkoprover.protocol.SerializedPayload}): it is not serialised again on its way to the
+ * worker, which decodes it (registration offers aside, which their entity reads).
  *
  * <p>Workers report straight to the entity that dispatched the task (its ref comes with every
  * dispatch), and check the size of a result bound for another node themselves. The front still
@@ -209,6 +211,11 @@ public final class QueueFront {
         continue;
       }
       int size = verdict.bytes();
+      if (verdict.serialized() != null && !WorkerRegistrationTask.NAME.equals(task.taskType())) {
+        // serialised once: the input travels as these bytes from here to the worker that decodes
+        // it. A registration offer stays a live value: its entity reads it (WorkerAdmission)
+        task = task.withPayload(verdict.serialized());
+      }
       String entity = entityOf(task.taskType(), task.taskId());
       Slice slice = byEntity.computeIfAbsent(entity, id -> new Slice());
       if (!slice.tasks.isEmpty()

@@ -1,5 +1,6 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskType;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -42,19 +43,30 @@ final class ContentKeys {
 
   /**
    * The content key of a task of this type with this input, under registration parameters with this
-   * digest ({@link #digest}); throws when the input cannot be serialised.
+   * digest ({@link #digest}); throws when the input cannot be serialised. An input already in its
+   * serialised form ({@link SerializedPayload}, as made with this node's serializers) has the same
+   * key as the value it holds, read from its bytes.
    */
   String keyOf(TaskType<?, ?> type, Object input, String parametersDigest) {
-    Serializer serializer = serialization.findSerializerFor(input);
-    byte[] bytes = serializer.toBinary(input);
+    SerializedPayload serialized;
+    if (input instanceof SerializedPayload already) {
+      serialized = already; // the same serializer, manifest and bytes: the same key, no work
+    } else {
+      Serializer serializer = serialization.findSerializerFor(input);
+      serialized =
+          new SerializedPayload(
+              serializer.identifier(),
+              Serializers.manifestFor(serializer, input),
+              serializer.toBinary(input));
+    }
     sha256.reset();
     sha256.update(parametersDigest.getBytes(StandardCharsets.US_ASCII));
-    int id = serializer.identifier();
+    int id = serialized.serializerId();
     sha256.update(
         new byte[] {(byte) (id >>> 24), (byte) (id >>> 16), (byte) (id >>> 8), (byte) id});
-    sha256.update(Serializers.manifestFor(serializer, input).getBytes(StandardCharsets.UTF_8));
+    sha256.update(serialized.manifest().getBytes(StandardCharsets.UTF_8));
     sha256.update((byte) 0);
-    sha256.update(bytes);
+    sha256.update(serialized.bytes());
     return type.name() + "/" + HEX.formatHex(sha256.digest());
   }
 

@@ -7,6 +7,7 @@ import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskIds;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -26,8 +27,10 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.serialization.SerializationExtension;
 
 /**
  * One flow: a unit of proving work run by a {@link FlowLogic}. It hands the logic a {@link
@@ -417,9 +420,41 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   }
 
   private void accept(PendingTask task, TaskOutcome.Succeeded success) {
-    Object result = success.result();
-    if (checkResult(task, success.taskId(), result)) {
+    Object result = resultOf(task, success);
+    if (result != NOT_DECODED && checkResult(task, success.taskId(), result)) {
       runCallback(task, success.taskId(), result);
+    }
+  }
+
+  /** What {@link #resultOf} returns after failing the flow on a result that does not decode. */
+  private static final Object NOT_DECODED = new Object();
+
+  /**
+   * The task's result as a value: as it came in one JVM, decoded when it came from another node as
+   * the bytes of a {@link SerializedPayload} (a flow's callbacks and its store see the typed value,
+   * never bytes). On bytes that do not decode here, fails the flow saying why and returns {@link
+   * #NOT_DECODED}.
+   */
+  private Object resultOf(PendingTask task, TaskOutcome.Succeeded success) {
+    Object result = success.result();
+    if (!(result instanceof SerializedPayload serialized)) {
+      return result;
+    }
+    try {
+      return SerializedPayload.decode(
+          SerializationExtension.get(Adapter.toClassic(getContext().getSystem())), serialized);
+    } catch (Exception e) { // Pekko's Scala API rethrows Jackson's checked exceptions undeclared
+      fail(
+          "the result of task "
+              + success.taskId()
+              + " (type "
+              + task.type.name()
+              + "), "
+              + serialized
+              + ", does not decode on the flow's node: "
+              + e.getMessage()
+              + " (is the build the same on every node?)");
+      return NOT_DECODED;
     }
   }
 
@@ -485,8 +520,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    * ({@link #onStored}).
    */
   private void store(PendingTask task, TaskOutcome.Succeeded success) {
-    Object result = success.result();
-    if (!checkResult(task, success.taskId(), result)) {
+    Object result = resultOf(task, success);
+    if (result == NOT_DECODED || !checkResult(task, success.taskId(), result)) {
       return;
     }
     try {

@@ -5,12 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -57,6 +62,21 @@ class ContentKeysTest {
     assertEquals(
         keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ab), "p"),
         keys.keyOf(TestTasks.Echo.INSTANCE, new WithMap(ba), "p"));
+  }
+
+  @Test
+  void anInputInItsSerialisedFormHasTheKeyOfTheValue() {
+    Num input = Num.of(7);
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    Serializer serializer = serialization.findSerializerFor(input);
+    SerializedPayload bytes =
+        new SerializedPayload(
+            serializer.identifier(),
+            Serializers.manifestFor(serializer, input),
+            serializer.toBinary(input));
+    assertEquals(
+        keys.keyOf(TestTasks.Square.INSTANCE, input, "p"),
+        keys.keyOf(TestTasks.Square.INSTANCE, bytes, "p"));
   }
 
   @Test

@@ -5,9 +5,13 @@ import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
 import dev.pekkoprover.protocol.PayloadCheck;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -16,8 +20,8 @@ import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
  * good, with the reason given here: running the task again cannot help.
  *
  * <p>Not to miss: only a result bound for another node is serialised to check its size and that it
- * reads back there ({@link PayloadCheck}, {@code prover.worker.max-result-size}); in one JVM
- * nothing crosses, so nothing is serialised.
+ * reads back there ({@link PayloadCheck}, {@code prover.worker.max-result-size}), and it then
+ * travels as those bytes; in one JVM nothing crosses, so nothing is serialised.
  */
 final class TaskValues {
 
@@ -40,6 +44,7 @@ final class TaskValues {
   }
 
   private final ObjectMapper json;
+  private final Serialization serialization;
   private final PayloadCheck results;
   private final long maxResultBytes;
 
@@ -50,17 +55,33 @@ final class TaskValues {
   TaskValues(ActorSystem<?> system, long maxResultBytes) {
     this.json =
         JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
+    this.serialization = SerializationExtension.get(Adapter.toClassic(system));
     this.results = new PayloadCheck(system, maxResultBytes);
     this.maxResultBytes = maxResultBytes;
   }
 
   /**
-   * The task's input as {@code inputType}: the payload itself when it is one, or read from JSON
-   * when it came as an {@link EncodedPayload} (and the type does not take the JSON as it is).
-   * Refused: JSON that does not decode or decodes to null, and a payload of another class.
+   * The task's input as {@code inputType}: the payload itself when it is one, decoded when it came
+   * as the bytes of a {@link SerializedPayload} (from another node), or read from JSON when it came
+   * as an {@link EncodedPayload} (and the type does not take the JSON as it is). Refused: bytes or
+   * JSON that do not decode, JSON that decodes to null, and a payload of another class.
    */
   Checked input(TaskEnvelope task, Class<?> inputType) {
     Object payload = task.payload();
+    if (payload instanceof SerializedPayload serialized) {
+      try {
+        payload = SerializedPayload.decode(serialization, serialized);
+      } catch (Exception e) { // Pekko's Scala API rethrows Jackson's checked exceptions undeclared
+        return badInput(
+            task,
+            inputType,
+            "its payload ("
+                + serialized
+                + ") does not decode on this node: "
+                + e.getMessage()
+                + " (is the build the same on every node?)");
+      }
+    }
     if (payload instanceof EncodedPayload encoded && inputType != EncodedPayload.class) {
       Object decoded;
       try {
@@ -96,7 +117,8 @@ final class TaskValues {
   /**
    * Whether {@code result} can travel as the task's result: a value the protocol carries ({@link
    * AnyValue}); bound for another node ({@code crossesNodes}) also within the size limit and
-   * readable there.
+   * readable there, and then passed as the {@link SerializedPayload} of that check, which is what
+   * it travels as. In one JVM (or with checks off) the value passes as it is.
    */
   Checked result(TaskEnvelope task, Object result, boolean crossesNodes) {
     if (result == null || !AnyValue.isAllowed(result.getClass())) {
@@ -119,6 +141,8 @@ final class TaskValues {
         return new Checked(
             null, verdict.problem(), verdict.bytes() > maxResultBytes ? "too_large" : "unreadable");
       }
+      // serialised once: the result travels as the bytes of its check, and its flow decodes them
+      return Checked.ok(verdict.serialized());
     }
     return Checked.ok(result);
   }

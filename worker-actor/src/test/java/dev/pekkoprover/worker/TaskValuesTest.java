@@ -2,16 +2,23 @@ package dev.pekkoprover.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Text;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -36,6 +43,8 @@ class TaskValuesTest {
 
   private final ActorTestKit testKit = ActorTestKit.create("TaskValuesTest", TestConfig.config());
   private final TaskValues values = new TaskValues(testKit.system(), LIMIT);
+  private final Serialization serialization =
+      SerializationExtension.get(Adapter.toClassic(testKit.system()));
 
   @AfterAll
   void stop() {
@@ -115,8 +124,58 @@ class TaskValuesTest {
     assertTrue(unreadable.problem().contains("cannot be read back"), unreadable.problem());
 
     Num small = Num.of(9);
+    assertEquals(small, values.result(task(Num.of(1)), small, false).value(), "live in one JVM");
     TaskValues.Checked fits = values.result(task(Num.of(1)), small, true);
     assertTrue(fits.ok());
-    assertEquals(small, fits.value());
+    // bound for another node, it travels as the bytes of its check: serialised once
+    SerializedPayload carried = assertInstanceOf(SerializedPayload.class, fits.value());
+    assertEquals(small, SerializedPayload.decode(serialization, carried));
+  }
+
+  @Test
+  void anInputThatCameAsBytesIsDecodedToItsType() {
+    Num input = Num.of(5);
+    TaskValues.Checked checked = values.input(task(serialized(input)), Num.class);
+    assertTrue(checked.ok(), checked.problem());
+    assertEquals(input, checked.value());
+    // bytes of JSON text, as a front makes of an EncodedPayload, are read as JSON after decoding
+    EncodedPayload json = new EncodedPayload("{\"value\": 6, \"mode\": \"\"}");
+    assertEquals(Num.of(6), values.input(task(serialized(json)), Num.class).value());
+    // decoded, but of another class
+    assertTrue(
+        values
+            .input(task(serialized("text")), Num.class)
+            .problem()
+            .endsWith("its payload is a " + String.class.getName()));
+  }
+
+  @Test
+  void anInputWhoseBytesDoNotDecodeIsRefusedWithTheTaskAndWhy() {
+    SerializedPayload garbage =
+        new SerializedPayload(
+            serialized(Num.of(1)).serializerId(), Num.class.getName(), new byte[] {1, 2, 3});
+    TaskValues.Checked refused = values.input(task(garbage), Num.class);
+    assertFalse(refused.ok());
+    assertNull(refused.value());
+    assertTrue(
+        refused.problem().startsWith("task t1 (type square) needs a " + Num.class.getName()),
+        refused.problem());
+    assertTrue(refused.problem().contains("does not decode on this node"), refused.problem());
+    SerializedPayload unknownClass =
+        new SerializedPayload(
+            serialized(Num.of(1)).serializerId(), "no.such.Clazz", serialized(Num.of(1)).bytes());
+    assertTrue(
+        values
+            .input(task(unknownClass), Num.class)
+            .problem()
+            .contains("does not decode on this node"));
+  }
+
+  private SerializedPayload serialized(Object value) {
+    Serializer serializer = serialization.findSerializerFor(value);
+    return new SerializedPayload(
+        serializer.identifier(),
+        Serializers.manifestFor(serializer, value),
+        serializer.toBinary(value));
   }
 }

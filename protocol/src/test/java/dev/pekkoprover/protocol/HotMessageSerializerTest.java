@@ -1,0 +1,219 @@
+package dev.pekkoprover.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.io.NotSerializableException;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Every hot message round-trips through {@link HotMessageSerializer}, found by the protocol's
+ * bindings: typed payloads come back equal, serialised payloads come back as the same bytes
+ * (undecoded), and nulls, empty lists, failures and declines survive.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class HotMessageSerializerTest {
+  private final ActorTestKit testKit = ActorTestKit.create("hot-messages", TestConfig.config());
+  private final Serialization serialization =
+      SerializationExtension.get(Adapter.toClassic(testKit.system()));
+  private final TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+  private final TestProbe<QueueCommand> queue = testKit.createTestProbe();
+
+  @AfterAll
+  void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  private Object roundTrip(Object message) {
+    Serializer serializer = serialization.findSerializerFor(message);
+    assertInstanceOf(HotMessageSerializer.class, serializer, message.getClass().getName());
+    assertEquals(HotMessageSerializer.ID, serializer.identifier());
+    byte[] bytes = serializer.toBinary(message);
+    String manifest = Serializers.manifestFor(serializer, message);
+    return serialization.deserialize(bytes, serializer.identifier(), manifest).get();
+  }
+
+  /** A value in the form a front's or a worker's size check leaves it. */
+  private SerializedPayload serialized(Object value) {
+    Serializer serializer = serialization.findSerializerFor(value);
+    return new SerializedPayload(
+        serializer.identifier(),
+        Serializers.manifestFor(serializer, value),
+        serializer.toBinary(value));
+  }
+
+  private static TaskEnvelope task(String id, Object payload) {
+    return new TaskEnvelope(id, "f", "run-1", "square", 2, payload);
+  }
+
+  /** Every payload form a task can carry. */
+  private List<Object> payloads() {
+    List<Object> payloads = new ArrayList<>();
+    payloads.add(Num.of(3));
+    payloads.add(new Pair(Num.of(1), new Num(2, "hold:x")));
+    payloads.add(new EncodedPayload("{\"value\": 4}"));
+    payloads.add(serialized(Num.of(5)));
+    payloads.add(serialized(new EncodedPayload("{}")));
+    payloads.add("text ünïcode");
+    payloads.add(42L);
+    payloads.add(-7);
+    payloads.add(true);
+    payloads.add(2.5d);
+    payloads.add(new BigInteger("-123456789012345678901234567890"));
+    payloads.add(null);
+    return payloads;
+  }
+
+  @Test
+  void dispatchesRoundTripWithEveryPayloadForm() {
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    for (Object payload : payloads()) {
+      tasks.add(task("f:" + tasks.size(), payload));
+      WorkerCommand.Dispatch one =
+          new WorkerCommand.Dispatch(tasks.get(tasks.size() - 1), queue.getRef());
+      assertEquals(one, roundTrip(one));
+    }
+    WorkerCommand.DispatchAll all = new WorkerCommand.DispatchAll(tasks, queue.getRef());
+    assertEquals(all, roundTrip(all));
+    WorkerCommand.DispatchAll none = new WorkerCommand.DispatchAll(List.of(), queue.getRef());
+    assertEquals(none, roundTrip(none));
+  }
+
+  @Test
+  void enqueuesRoundTripWithEveryPayloadForm() {
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    for (Object payload : payloads()) {
+      tasks.add(task("f:" + tasks.size(), payload));
+    }
+    QueueCommand.Enqueue enqueue = new QueueCommand.Enqueue(tasks, flow.getRef());
+    assertEquals(enqueue, roundTrip(enqueue));
+    QueueCommand.Enqueue empty = new QueueCommand.Enqueue(List.of(), flow.getRef());
+    assertEquals(empty, roundTrip(empty));
+    QueueCommand.Enqueue nobodyToTell = new QueueCommand.Enqueue(tasks, null);
+    assertEquals(nobodyToTell, roundTrip(nobodyToTell));
+    TaskEnvelope nullFields = new TaskEnvelope("f:9", null, null, "square", 1, null);
+    QueueCommand.Enqueue sparse = new QueueCommand.Enqueue(List.of(nullFields), flow.getRef());
+    assertEquals(sparse, roundTrip(sparse));
+  }
+
+  @Test
+  void reportsRoundTripWithResultsFailuresAndDeclines() {
+    List<QueueCommand.TaskSucceeded> succeeded = new ArrayList<>();
+    for (Object result : payloads()) {
+      succeeded.add(
+          new QueueCommand.TaskSucceeded("w1", "i1", "f:" + succeeded.size(), "square", 1, result));
+    }
+    List<QueueCommand.TaskFailed> failed =
+        List.of(
+            new QueueCommand.TaskFailed("w1", "i1", "f:a", "add", 3, "boom\nat line 2", true),
+            new QueueCommand.TaskFailed("w1", "i1", "f:b", "add", 1, null, false));
+    List<QueueCommand.TaskDeclined> declined =
+        List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:c", "add", 1, "over capacity"));
+    QueueCommand.Reports reports = new QueueCommand.Reports(succeeded, failed, declined);
+    assertEquals(reports, roundTrip(reports));
+    QueueCommand.Reports empty = new QueueCommand.Reports(List.of(), List.of(), List.of());
+    assertEquals(empty, roundTrip(empty));
+    QueueCommand.Reports onlyDeclines = new QueueCommand.Reports(List.of(), List.of(), declined);
+    assertEquals(onlyDeclines, roundTrip(onlyDeclines));
+    for (Object alone : List.of(succeeded.get(0), failed.get(0), failed.get(1), declined.get(0))) {
+      assertEquals(alone, roundTrip(alone));
+    }
+  }
+
+  @Test
+  void outcomesRoundTrip() {
+    for (Object result : payloads()) {
+      TaskOutcome.Succeeded success =
+          new TaskOutcome.Succeeded("f:1", "f", "run-1", "square", 2, "w1", result);
+      assertEquals(success, roundTrip(success));
+    }
+    List<Object> others =
+        List.of(
+            new TaskOutcome.Succeeded("f:1", "f", "run-1", "square", 1, null, Num.of(1)),
+            new TaskOutcome.Failed("f:1", "f", "run-1", "square", 3, "failed 3 times: boom"),
+            new TaskOutcome.Failed("f:1", "f", "run-1", "square", 0, null),
+            new TaskOutcome.Rejected("f:1", "f", "run-1", "nope", "unknown task type nope"));
+    for (Object outcome : others) {
+      assertEquals(outcome, roundTrip(outcome));
+    }
+  }
+
+  @Test
+  void aSerializedPayloadCrossesAsItsBytesUndecoded() {
+    SerializedPayload bytes = serialized(Num.of(8));
+    WorkerCommand.Dispatch dispatch =
+        new WorkerCommand.Dispatch(task("f:1", bytes), queue.getRef());
+    Object payload = ((WorkerCommand.Dispatch) roundTrip(dispatch)).task().payload();
+    SerializedPayload arrived = assertInstanceOf(SerializedPayload.class, payload);
+    assertNotSame(bytes, arrived);
+    assertEquals(bytes.serializerId(), arrived.serializerId());
+    assertEquals(bytes.manifest(), arrived.manifest());
+    assertArrayEquals(bytes.bytes(), arrived.bytes());
+    assertEquals(Num.of(8), SerializedPayload.decode(serialization, arrived));
+  }
+
+  @Test
+  void aLiveValueArrivesAsTheTypedValue() {
+    QueueCommand.TaskSucceeded result =
+        new QueueCommand.TaskSucceeded(
+            "w1", "i1", "f:1", "square", 1, new Pair(Num.of(1), Num.of(2)));
+    Object arrived = ((QueueCommand.TaskSucceeded) roundTrip(result)).result();
+    assertEquals(new Pair(Num.of(1), Num.of(2)), arrived);
+  }
+
+  @Test
+  void aPayloadClassOutsideTheMarkerIsRefusedWithTheFix() {
+    WorkerCommand.Dispatch dispatch =
+        new WorkerCommand.Dispatch(task("f:1", new StringBuilder("no record")), queue.getRef());
+    IllegalArgumentException error =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> serialization.findSerializerFor(dispatch).toBinary(dispatch));
+    assertTrue(error.getMessage().contains(CborSerializable.class.getName()), error.getMessage());
+    assertTrue(error.getMessage().contains(StringBuilder.class.getName()), error.getMessage());
+  }
+
+  @Test
+  void anUnknownManifestIsNotSerializable() {
+    HotMessageSerializer serializer =
+        (HotMessageSerializer) serialization.serializerByIdentity().apply(HotMessageSerializer.ID);
+    assertThrows(NotSerializableException.class, () -> serializer.fromBinary(new byte[0], "??"));
+  }
+
+  @Test
+  void reportsAreSmallerThanJacksonMadeThem() {
+    List<QueueCommand.TaskSucceeded> results = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      results.add(
+          new QueueCommand.TaskSucceeded(
+              "worker-1", "inc-1", "flow-1:" + i, "square", 1, Num.of(i)));
+    }
+    QueueCommand.Reports reports = new QueueCommand.Reports(results, List.of(), List.of());
+    int hot = serialization.findSerializerFor(reports).toBinary(reports).length;
+    int jackson = serialization.serializerByIdentity().apply(jacksonId()).toBinary(reports).length;
+    assertTrue(hot < jackson, hot + " bytes here, " + jackson + " with Jackson CBOR");
+  }
+
+  private int jacksonId() {
+    return serialization.findSerializerFor(new MissingTasks("square", List.of())).identifier();
+  }
+}
