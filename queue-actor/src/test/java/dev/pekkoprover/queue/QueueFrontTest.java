@@ -1,6 +1,7 @@
 package dev.pekkoprover.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.QueueCommand;
@@ -8,6 +9,7 @@ import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -26,6 +28,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -123,6 +127,27 @@ class QueueFrontTest {
   }
 
   @Test
+  void anInputThatPassedItsCheckGoesOnAsTheBytesOfThatCheck() {
+    Front f = front(settings(100, 1 << 20, 1 << 20, Map.of()));
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    TestTasks.Pair input = new TestTasks.Pair(Num.of(1), Num.of(2));
+    f.front().tell(new Enqueue(List.of(task("a1", "add", input)), flow.getRef()));
+    TaskEnvelope sent = ((Enqueue) f.region().receiveMessage().message()).tasks().get(0);
+    SerializedPayload bytes = assertInstanceOf(SerializedPayload.class, sent.payload());
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    assertEquals(input, SerializedPayload.decode(serialization, bytes));
+    assertEquals(task("a1", "add", bytes), sent, "the rest of the task as it was");
+
+    // a task that comes back with its bytes (from another front) is checked by their length alone
+    Front small = front(settings(100, 1 << 20, bytes.size() - 1, Map.of()));
+    small.front().tell(new Enqueue(List.of(task("a2", "add", bytes)), flow.getRef()));
+    TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
+    assertTrue(
+        rejected.reason().contains(bytes.size() + " bytes serialised, over the"),
+        rejected.reason());
+  }
+
+  @Test
   void aRegistrationOfferTellsEveryEntityThisNodesVersionsAndTheRunsKeys() {
     Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
     TestProbe<TaskOutcome> flow = testKit.createTestProbe();
@@ -142,6 +167,10 @@ class QueueFrontTest {
     ShardingEnvelope<QueueCommand> offer = f.region().receiveMessage();
     assertEquals("worker-registration", offer.entityId());
     assertTrue(offer.message() instanceof Enqueue, offer.toString());
+    assertEquals(
+        keys,
+        ((Enqueue) offer.message()).tasks().get(0).payload(),
+        "a registration offer stays a live value: its entity reads it");
     Map<String, QueueCommand> sent = new HashMap<>();
     for (int i = 0; i < 6; i++) { // worker-registration, square#0, square#1, add, compile, echo
       ShardingEnvelope<QueueCommand> envelope = f.region().receiveMessage();

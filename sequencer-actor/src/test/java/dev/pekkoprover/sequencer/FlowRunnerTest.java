@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
@@ -16,6 +17,10 @@ import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -89,6 +94,68 @@ class FlowRunnerTest {
     FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
     assertEquals(Num.of(30), done.result());
     assertEquals(7, done.stats().tasks(), "4 leaves and 3 merges");
+  }
+
+  /** A result in the form it arrives from a worker on another node: the bytes of its check. */
+  private TaskOutcome.Succeeded serializedSuccess(TaskEnvelope task, long value) {
+    Serialization serialization = SerializationExtension.get(testKit.system());
+    Num result = Num.of(value);
+    Serializer serializer = serialization.findSerializerFor(result);
+    return new TaskOutcome.Succeeded(
+        task.taskId(),
+        task.flowId(),
+        RUN,
+        task.taskType(),
+        1,
+        "w",
+        new SerializedPayload(
+            serializer.identifier(),
+            Serializers.manifestFor(serializer, result),
+            serializer.toBinary(result)));
+  }
+
+  @Test
+  void resultsThatArriveAsBytesReachTheCallbacksAsTypedValues() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(
+        TestFlows.create("bytes", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    leaves.replyTo().tell(serializedSuccess(leaves.tasks().get(0), 1));
+    leaves.replyTo().tell(serializedSuccess(leaves.tasks().get(1), 4));
+    QueueCommand.Enqueue merge = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(new Pair(Num.of(1), Num.of(4)), merge.tasks().get(0).payload());
+    leaves.replyTo().tell(serializedSuccess(merge.tasks().get(0), 5));
+    FlowResult.Completed done = requester.expectMessageClass(FlowResult.Completed.class);
+    assertEquals(Num.of(5), done.result());
+  }
+
+  @Test
+  void aResultWhoseBytesDoNotDecodeFailsTheFlowNamingTheTask() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(
+        TestFlows.create("garbage", RUN, queue.getRef(), sumOfSquares(2), requester.getRef()));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope task = leaves.tasks().get(0);
+    TaskOutcome.Succeeded good = serializedSuccess(task, 1);
+    SerializedPayload bytes = (SerializedPayload) good.result();
+    leaves
+        .replyTo()
+        .tell(
+            new TaskOutcome.Succeeded(
+                task.taskId(),
+                task.flowId(),
+                RUN,
+                task.taskType(),
+                1,
+                "w",
+                new SerializedPayload(bytes.serializerId(), bytes.manifest(), new byte[] {7})));
+    FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
+    assertTrue(
+        failed.reason().contains("the result of task " + task.taskId())
+            && failed.reason().contains("does not decode on the flow's node"),
+        failed.reason());
   }
 
   @Test
