@@ -29,13 +29,26 @@ public record SerializedPayload(int serializerId, String manifest, byte[] bytes)
    * The value itself, or {@code value} unchanged when it is not a {@code SerializedPayload}.
    *
    * @throws RuntimeException when the bytes do not decode on this node (a class missing here, a
-   *     field that does not read back); the exception says why
+   *     field that does not read back), or decode to a class that may not travel as a task value
+   *     ({@link AnyValue#isAllowed}); the exception says why
    */
   public static Object decode(Serialization serialization, Object value) {
     if (value instanceof SerializedPayload serialized) {
-      return serialization
-          .deserialize(serialized.bytes, serialized.serializerId, serialized.manifest)
-          .get();
+      Object decoded =
+          serialization
+              .deserialize(serialized.bytes, serialized.serializerId, serialized.manifest)
+              .get();
+      if (decoded != null && !AnyValue.isAllowed(decoded.getClass())) {
+        // the same door AnyValue keeps shut: a peer names the serializer and manifest, and only
+        // the protocol's values may come out of them
+        throw new IllegalArgumentException(
+            "a "
+                + decoded.getClass().getName()
+                + " is not a task value (a record implementing "
+                + CborSerializable.class.getName()
+                + "); refused");
+      }
+      return decoded;
     }
     return value;
   }

@@ -172,6 +172,17 @@ class HotMessageSerializerTest {
   }
 
   @Test
+  void bytesThatDecodeToAClassOutsideTheProtocolAreRefused() {
+    Serializer bytesSerializer = serialization.findSerializerFor(new byte[] {1});
+    SerializedPayload raw =
+        new SerializedPayload(bytesSerializer.identifier(), "", new byte[] {1, 2});
+    IllegalArgumentException refused =
+        assertThrows(
+            IllegalArgumentException.class, () -> SerializedPayload.decode(serialization, raw));
+    assertTrue(refused.getMessage().contains("not a task value"), refused.getMessage());
+  }
+
+  @Test
   void aLiveValueArrivesAsTheTypedValue() {
     QueueCommand.TaskSucceeded result =
         new QueueCommand.TaskSucceeded(
