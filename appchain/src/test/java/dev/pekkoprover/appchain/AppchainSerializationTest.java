@@ -60,7 +60,9 @@ class AppchainSerializationTest {
   private Object roundTrip(Object message) {
     var serializer = serialization.findSerializerFor(message);
     assertEquals(
-        "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
+        message instanceof QueueCommand.Enqueue
+            ? "dev.pekkoprover.protocol.HotMessageSerializer" // the protocol's hot messages
+            : "org.apache.pekko.serialization.jackson.JacksonCborSerializer",
         serializer.getClass().getName());
     String manifest = Serializers.manifestFor(serializer, message);
     return serialization.deserialize(bytes(message), serializer.identifier(), manifest).get();
