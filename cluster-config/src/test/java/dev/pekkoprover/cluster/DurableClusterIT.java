@@ -46,7 +46,8 @@ class DurableClusterIT {
   private static final Pattern ROOTS =
       Pattern.compile("proven state root (\\w+)\\s+direct state root (\\w+)");
 
-  private final NodeProcesses processes = new NodeProcesses();
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("DurableClusterIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {

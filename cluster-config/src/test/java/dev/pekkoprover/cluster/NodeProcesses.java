@@ -132,12 +132,9 @@ final class NodeProcesses implements AutoCloseable {
   private final List<Node> started = new ArrayList<>();
   private final Path logDirectory;
 
-  NodeProcesses() {
-    this(null);
-  }
-
   /**
-   * @param logDirectory where {@link #close} writes every node's output (null: nowhere)
+   * @param logDirectory where {@link #close} writes every node's output ({@link #logDirectory}), so
+   *     that a failed run can be read afterwards; null: nowhere
    */
   NodeProcesses(Path logDirectory) {
     this.logDirectory = logDirectory;
