@@ -41,6 +41,16 @@ import java.util.function.LongSupplier;
  * worker's slot stays taken ("zombie") until that worker reports on it, restarts or terminates, so
  * a hung worker gets no more work.
  *
+ * <p>Prefetch: tasks of a cheap type ({@link dev.pekkoprover.protocol.TaskType#runsInline()},
+ * registration excepted) may go to a worker beyond its free slots, up to {@link
+ * QueueSettings#inlinePrefetch()} more, so that across processes a slot does not idle for a round
+ * trip per task; the worker runs such a task the moment it arrives. Other types never get more than
+ * the free slots, and the tasks in flight beyond them count as taken slots, so a worker serving
+ * both kinds gets a task of another type only once it is back under its capacity. It gets
+ * prefetched tasks only while none of its other types has tasks waiting, and a freed slot still
+ * goes to the oldest task across its types, so cheap tasks cannot keep a waiting proof from its
+ * slot.
+ *
  * <p>Failure classes (the README has the table): what is the task's own fault spends one of its
  * {@code max-attempts} (a compute that threw, a lease overrun on a live worker); what is
  * infrastructure spends one of its {@code max-worker-losses} (its worker terminated, restarted, was
@@ -147,6 +157,10 @@ public final class TaskQueueState<W, R> {
   private final Map<String, Task> tasks = new HashMap<>(1 << 14);
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
+
+  /** {@link QueueSettings#inlinePrefetch()}. */
+  private final int prefetch;
+
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
@@ -196,8 +210,13 @@ public final class TaskQueueState<W, R> {
     this.effects = effects;
     this.nanoClock = nanoClock;
     this.lostAfterNanos = settings.lostAfter().toNanos();
+    this.prefetch = settings.inlinePrefetch();
     for (String name : catalog.names()) {
-      types.put(name, new TypeQueue(name, settings.leaseFor(name).toNanos()));
+      boolean prefetched =
+          prefetch > 0
+              && catalog.get(name).runsInline()
+              && !name.equals(WorkerRegistrationTask.NAME);
+      types.put(name, new TypeQueue(name, settings.leaseFor(name).toNanos(), prefetched));
     }
     this.typeList = List.copyOf(types.values());
   }
@@ -372,6 +391,7 @@ public final class TaskQueueState<W, R> {
       }
     }
     w.seats = seats.toArray(newSeats(0));
+    w.prefetchSeats = (int) seats.stream().filter(seat -> seat.type.prefetched).count();
     if (state != null) {
       w.announced = state;
     }
@@ -381,11 +401,12 @@ public final class TaskQueueState<W, R> {
     }
     boolean staleUnprepared = w.justRegistered && state == WorkerState.UNPREPARED;
     int free = w.free();
+    int extra = w.prefetchRoom();
     for (Seat seat : w.seats) {
       if (staleUnprepared && seat.type.name.equals(WorkerRegistrationTask.NAME)) {
         seat.suspended = true;
       } else {
-        seat.type.ladder.add(seat, free);
+        seat.type.ladder.add(seat, seat.type.prefetched ? free + extra : free);
       }
     }
     for (TypeQueue type : touched) {
@@ -871,12 +892,12 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1
-   * if unknown.
+   * Free slots of this worker as this queue sees them (0 while it is unreachable or going down, or
+   * while prefetched tasks take it to or beyond its capacity), -1 if unknown.
    */
   public int freeSlots(String workerId) {
     KnownWorker w = workers.get(workerId);
-    return w == null ? -1 : w.free();
+    return w == null ? -1 : Math.max(0, w.free());
   }
 
   /** Tasks the queue holds: pending, waiting out a backoff, or in flight. */
@@ -907,39 +928,63 @@ public final class TaskQueueState<W, R> {
 
   /** Hands the head of this type's queue to the best workers while both exist. */
   private void dispatch(TypeQueue type) {
-    while (type.ladder.hasFreeSlot() && !type.pending.isEmpty()) {
-      dispatchOne(type);
+    while (!type.pending.isEmpty()) {
+      KnownWorker w = bestFor(type);
+      if (w == null) {
+        return;
+      }
+      start(type.pending.pollFirst(), w);
     }
   }
 
-  /** Hands the head of this type's queue to the worker serving it with the most free slots. */
-  private void dispatchOne(TypeQueue type) {
-    Task task = type.pending.pollFirst();
-    start(task, type.ladder.best().worker);
+  /**
+   * The worker that gets the next task of this type: the one with the most room (free slots, plus
+   * the prefetch for a prefetched type), or null when none has room. A worker whose room is only
+   * its prefetch, and which has a task of another type waiting since it was last placed, is placed
+   * again without it first.
+   */
+  private KnownWorker bestFor(TypeQueue type) {
+    for (Seat best; (best = type.ladder.best()) != null; ) {
+      KnownWorker w = best.worker;
+      if (!type.prefetched || w.free() > 0 || w.prefetchRoom() > 0) {
+        return w;
+      }
+      w.reseat(); // its seat drops to its free slots (none), so the loop moves on
+    }
+    return null;
   }
 
   /**
-   * A slot of this worker came free: it goes to the oldest task among the types it serves (first
+   * Room came free on this worker: it goes to the oldest task among the types it serves (first
    * enqueued, first served, across types), so a reduction does not overtake the leaves enqueued
-   * before it and no type starves.
+   * before it and no type starves. When the worker has no free slot, only its prefetch room, the
+   * oldest task fills it only if it is of a prefetched type: a younger cheap task does not take the
+   * place of an older one that needs a slot.
    */
   private void dispatchFor(KnownWorker w) {
     Seat[] seats = w.seats;
-    while (w.free() > 0) {
+    while (true) {
+      int free = w.free();
+      if (free <= 0 && w.prefetchSeats == 0) {
+        return;
+      }
       TypeQueue oldest = null;
       for (Seat seat : seats) {
         Task head = seat.type.pending.peekFirst();
         if (head != null
             && !seat.suspended
-            && seat.type.ladder.hasFreeSlot()
             && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
           oldest = seat.type;
         }
       }
-      if (oldest == null) {
+      if (oldest == null || (free <= 0 && !(oldest.prefetched && free + w.prefetchRoom() > 0))) {
         return;
       }
-      dispatchOne(oldest);
+      KnownWorker to = bestFor(oldest);
+      if (to == null) {
+        return;
+      }
+      start(oldest.pending.pollFirst(), to);
     }
   }
 
@@ -1213,6 +1258,12 @@ public final class TaskQueueState<W, R> {
   private final class TypeQueue {
     final String name;
     final long leaseNanos;
+
+    /**
+     * Its tasks may go to a worker beyond its free slots ({@link QueueSettings#inlinePrefetch()}).
+     */
+    final boolean prefetched;
+
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
 
     /**
@@ -1248,9 +1299,10 @@ public final class TaskQueueState<W, R> {
     long runNanos;
     long waitNanos;
 
-    TypeQueue(String name, long leaseNanos) {
+    TypeQueue(String name, long leaseNanos, boolean prefetched) {
       this.name = name;
       this.leaseNanos = leaseNanos;
+      this.prefetched = prefetched;
     }
   }
 
@@ -1307,6 +1359,9 @@ public final class TaskQueueState<W, R> {
     long lastHeard;
     Seat[] seats = newSeats(0);
 
+    /** How many of its seats are of prefetched types. */
+    int prefetchSeats;
+
     /** Its tasks in flight here, in dispatch order. */
     final IntrusiveList<Task> held = new IntrusiveList<>(IntrusiveList.Links.SECOND);
 
@@ -1330,11 +1385,35 @@ public final class TaskQueueState<W, R> {
       return zombies == null ? 0 : zombies.size();
     }
 
+    /**
+     * Tasks of prefetched types it may hold beyond its free slots now: the prefetch, or 0 when it
+     * gets no work, serves no prefetched type, or one of its other types has tasks waiting (they
+     * get its next free slot; prefetched tasks in flight would only delay that).
+     */
+    int prefetchRoom() {
+      if (prefetchSeats == 0 || unreachable || down) {
+        return 0;
+      }
+      if (prefetchSeats < seats.length) {
+        for (Seat seat : seats) {
+          if (!seat.type.prefetched && !seat.suspended && !seat.type.pending.isEmpty()) {
+            return 0;
+          }
+        }
+      }
+      return prefetch;
+    }
+
+    /**
+     * Places its seats by its room now: free slots, plus {@link #prefetchRoom()} for prefetched
+     * types.
+     */
     void reseat() {
       int free = free();
+      int extra = prefetchRoom();
       for (Seat seat : seats) {
         if (!seat.suspended) {
-          seat.type.ladder.move(seat, free);
+          seat.type.ladder.move(seat, seat.type.prefetched ? free + extra : free);
         }
       }
     }

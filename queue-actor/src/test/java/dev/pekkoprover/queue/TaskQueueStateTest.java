@@ -106,7 +106,8 @@ class TaskQueueStateTest {
               LOST_AFTER,
               Duration.ofMillis(100),
               Duration.ofSeconds(1),
-              0.2),
+              0.2,
+              0),
           effects,
           () -> effects.now);
 
