@@ -260,6 +260,7 @@ public final class TaskQueueState<W, R> {
       dropRegistrationsOfOlderRuns(type, envelope.runId());
     }
     type.pending.addLast(task);
+    type.refreshLadder();
     if (type.ladder.hasFreeSlot()) {
       dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see
       // start)
@@ -944,6 +945,7 @@ public final class TaskQueueState<W, R> {
    * again without it first.
    */
   private KnownWorker bestFor(TypeQueue type) {
+    type.refreshLadder();
     for (Seat best; (best = type.ladder.best()) != null; ) {
       KnownWorker w = best.worker;
       if (!type.prefetched || w.free() > 0 || w.prefetchRoom() > 0) {
@@ -1277,6 +1279,13 @@ public final class TaskQueueState<W, R> {
      */
     final WorkerLadder<Seat> ladder = new WorkerLadder<>();
 
+    /**
+     * Seats whose place in {@link #ladder} was left as it was while this type had no pending task
+     * (see {@link KnownWorker#reseat}); {@link #refreshLadder} places them before the ladder is
+     * read. May hold a seat twice, or one placed since ({@link Seat#stale} says which count).
+     */
+    final ArrayList<Seat> staleSeats = new ArrayList<>();
+
     int waiting;
     int inFlight;
     long completed;
@@ -1304,6 +1313,21 @@ public final class TaskQueueState<W, R> {
       this.leaseNanos = leaseNanos;
       this.prefetched = prefetched;
     }
+
+    /** Places the seats left stale by their workers' room now; before the ladder is read. */
+    void refreshLadder() {
+      if (staleSeats.isEmpty()) {
+        return;
+      }
+      for (Seat seat : staleSeats) {
+        if (seat.stale && !seat.suspended) {
+          // to the tail of its bucket, as every change of its worker's room would have put it
+          ladder.requeue(seat, seat.worker.roomFor(this));
+        }
+        seat.stale = false;
+      }
+      staleSeats.clear();
+    }
   }
 
   /** A worker's place in one type's ladder. */
@@ -1313,6 +1337,11 @@ public final class TaskQueueState<W, R> {
 
     /** Out of the ladder after the worker declined this type, until its next announcement. */
     boolean suspended;
+
+    /**
+     * Its place in the ladder may be out of date: it is in its type's {@link TypeQueue#staleSeats}.
+     */
+    boolean stale;
 
     Seat(KnownWorker worker, TypeQueue type) {
       this.worker = worker;
@@ -1404,17 +1433,41 @@ public final class TaskQueueState<W, R> {
       return prefetch;
     }
 
+    /** Its room for a task of this type: free slots, plus {@link #prefetchRoom()} if prefetched. */
+    int roomFor(TypeQueue type) {
+      return type.prefetched ? free() + prefetchRoom() : free();
+    }
+
     /**
-     * Places its seats by its room now: free slots, plus {@link #prefetchRoom()} for prefetched
-     * types.
+     * Places its seats by its room now ({@link #roomFor}). The hot path: it runs at every dispatch
+     * and result. A seat of a type with no pending task is only marked stale, and placed when its
+     * type's ladder is next read ({@link TypeQueue#refreshLadder}), since nothing reads it before:
+     * so a worker serving many types pays for the busy ones only.
      */
     void reseat() {
       int free = free();
-      int extra = prefetchRoom();
+      int extra = -1; // prefetchRoom(), once needed
       for (Seat seat : seats) {
-        if (!seat.suspended) {
-          seat.type.ladder.move(seat, seat.type.prefetched ? free + extra : free);
+        if (seat.suspended) {
+          continue;
         }
+        TypeQueue type = seat.type;
+        if (type.pending.isEmpty()) {
+          if (!seat.stale) {
+            seat.stale = true;
+            type.staleSeats.add(seat);
+          }
+          continue;
+        }
+        seat.stale = false;
+        int room = free;
+        if (type.prefetched) {
+          if (extra < 0) {
+            extra = prefetchRoom();
+          }
+          room += extra;
+        }
+        type.ladder.move(seat, room);
       }
     }
 

@@ -236,6 +236,22 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aTypeWithoutPendingTasksSeesItsWorkersSlotsAsTheyAreWhenATaskComes() {
+    // w1's place in the ladder of "add" is brought up to date only when an add task comes
+    serve("w1", 2, "square", "add");
+    serve("w2", 2, "add");
+    enqueueSquares("s1", "s2", "s3");
+    assertEquals(List.of("s1", "s2"), effects.sentTo("w1"));
+    queue.enqueue(add("a1"), "flow-1");
+    assertEquals(List.of("a1"), effects.sentTo("w2"), "w1 has no free slot left");
+    assertTrue(succeed("w1", "s1"));
+    assertTrue(succeed("w1", "s2"));
+    assertTrue(succeed("w1", "s3"));
+    queue.enqueue(add("a2"), "flow-1");
+    assertEquals(List.of("s1", "s2", "s3", "a2"), effects.sentTo("w1"), "2 free slots to w2's 1");
+  }
+
+  @Test
   void roundRobinSpreadsWorkOverEqualWorkers() {
     serve("w1", 2, "square");
     serve("w2", 2, "square");
