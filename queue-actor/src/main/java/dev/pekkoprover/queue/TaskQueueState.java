@@ -173,6 +173,13 @@ public final class TaskQueueState<W, R> {
   private long callTime = NO_TIME;
 
   private static final long NO_TIME = Long.MIN_VALUE;
+
+  /**
+   * A type's list of stale seats is worked off at this length even if the type gets no task, so
+   * that it does not grow without bound (each announcement of a worker makes new seats).
+   */
+  static final int MAX_STALE_SEATS = 1024;
+
   private final boolean measureWaits;
 
   /**
@@ -901,6 +908,11 @@ public final class TaskQueueState<W, R> {
     return w == null ? -1 : Math.max(0, w.free());
   }
 
+  /** For tests: entries in this type's list of stale seats (see {@link KnownWorker#reseat}). */
+  int staleSeats(String taskType) {
+    return types.get(taskType).staleSeats.size();
+  }
+
   /** Tasks the queue holds: pending, waiting out a backoff, or in flight. */
   public int size() {
     return tasks.size();
@@ -1456,6 +1468,10 @@ public final class TaskQueueState<W, R> {
           if (!seat.stale) {
             seat.stale = true;
             type.staleSeats.add(seat);
+            if (type.staleSeats.size() > MAX_STALE_SEATS) {
+              // a type that gets no tasks for long: every announcement makes new seats
+              type.refreshLadder();
+            }
           }
           continue;
         }

@@ -252,6 +252,21 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aTypeThatGetsNoTasksKeepsAFiniteBacklogOfStaleSeatsAndStaysRight() {
+    // every announcement makes new seats; "add" never gets a task, so its ladder is never read
+    for (int i = 0; i < 3 * TaskQueueState.MAX_STALE_SEATS; i++) {
+      serve("w1", 1, "square", "add");
+      enqueueSquares("s" + i);
+      assertTrue(succeed("w1", "s" + i));
+      assertTrue(queue.staleSeats("add") <= TaskQueueState.MAX_STALE_SEATS);
+    }
+    serve("w2", 1, "add");
+    enqueueSquares("busy");
+    queue.enqueue(add("a1"), "flow-1");
+    assertEquals(List.of("a1"), effects.sentTo("w2"), "w1's only slot is taken");
+  }
+
+  @Test
   void roundRobinSpreadsWorkOverEqualWorkers() {
     serve("w1", 2, "square");
     serve("w2", 2, "square");
