@@ -157,13 +157,11 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
       try {
         Path dir = Files.createTempDirectory("bench-tls-");
         ClusterKeys.makeKeySet(dir, SYSTEM, 1, 1);
-        // HOCON without the root's braces: it follows the --conf lines (JSON's root object
-        // cannot)
         keyOverrides =
             ClusterTls.NodeFiles.inDirectory(dir.resolve("node-1"))
                 .config()
                 .root()
-                .render(ConfigRenderOptions.concise().setJson(false));
+                .render(ConfigRenderOptions.concise());
       } catch (IOException e) {
         throw new IllegalStateException(
             "could not make the bench cluster's TLS keys: " + e.getMessage(), e);
