@@ -167,7 +167,12 @@ record ClusterDeployment(BenchConfig config, Journal journal) implements Deploym
             "could not make the bench cluster's TLS keys: " + e.getMessage(), e);
       }
     }
-    return overrides.isBlank() ? keyOverrides : overrides + "\n" + keyOverrides;
+    if (overrides.isBlank()) {
+      return keyOverrides;
+    }
+    // the concise rendering is one JSON object, which HOCON takes only as a whole document: after
+    // other lines its fields go without the braces
+    return overrides + "\n" + keyOverrides.substring(1, keyOverrides.length() - 1);
   }
 
   /**

@@ -13,7 +13,7 @@ import java.util.List;
  * <ul>
  *   <li>a sharding region's line on every registration retry while no coordinator answers ("Trying
  *       to register to coordinator ... no acknowledgement", "No coordinator found to register",
- *       "Requested shard homes"): with {@code retry-interval = 100ms} about ten lines a second for
+ *       "Requested shard homes"): with {@code retry-interval = 20ms} about fifty lines a second for
  *       as long as no node with role queue is up;
  *   <li>the cluster's "Couldn't join seed nodes after [n] attempts, will try again" every
  *       seed-node-timeout while no seed answers (a restarted worker waiting for its paused or

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 class ClusterProcessesIT {
   private static final Pattern PROGRESS = Pattern.compile("proving: blocks (\\d+)/(\\d+) proven");
 
-  private final NodeProcesses processes = new NodeProcesses();
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("ClusterProcessesIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {

@@ -28,7 +28,8 @@ import org.openqa.selenium.WebElement;
  * /dashboard#token=<token>}.
  */
 class DashboardIT {
-  private final NodeProcesses processes = new NodeProcesses();
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("DashboardIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {

@@ -70,7 +70,7 @@ class DurableRunIT {
   @Test
   void killedMidRunAndRunAgainItResumesSaysWhatItReusedAndEndsOk() throws Exception {
     Path data = Files.createTempDirectory("durable-run");
-    try (NodeProcesses processes = new NodeProcesses()) {
+    try (NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("DurableRunIT"))) {
       NodeProcesses.Node fresh = processes.launch(command(data).toArray(String[]::new));
       assertTrue(fresh.awaitLine(line -> line.contains("new: starting anew"), 60), fresh.output());
       assertTrue(

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
  * tables, and gets one line and a non-zero code for bad input.
  */
 class FleetStatusIT {
-  private final NodeProcesses processes = new NodeProcesses();
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("FleetStatusIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {

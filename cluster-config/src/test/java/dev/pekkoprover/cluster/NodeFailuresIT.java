@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * Every process started here is gone at the end.
  */
 class NodeFailuresIT {
-  private final NodeProcesses processes = new NodeProcesses();
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("NodeFailuresIT"));
 
   @AfterEach
   void killEverything() throws InterruptedException {

@@ -132,12 +132,9 @@ final class NodeProcesses implements AutoCloseable {
   private final List<Node> started = new ArrayList<>();
   private final Path logDirectory;
 
-  NodeProcesses() {
-    this(null);
-  }
-
   /**
-   * @param logDirectory where {@link #close} writes every node's output (null: nowhere)
+   * @param logDirectory where {@link #close} writes every node's output ({@link #logDirectory}), so
+   *     that a failed run can be read afterwards; null: nowhere
    */
   NodeProcesses(Path logDirectory) {
     this.logDirectory = logDirectory;
@@ -189,6 +186,29 @@ final class NodeProcesses implements AutoCloseable {
 
   Node launch(String... args) throws IOException {
     return launch(List.of(), List.of(args));
+  }
+
+  /** A node process that ended on its own: its exit code and when (epoch millis). */
+  record Exit(Node node, int code, long at) {}
+
+  /**
+   * Acts as the nodes' process supervisor (systemd's {@code Restart=on-failure}): every node of
+   * {@code nodes} whose process has ended is added to {@code exits} and, when its code is not 0,
+   * started again with its own command in its place in the array.
+   */
+  void restartExited(Node[] nodes, List<Exit> exits) throws IOException, InterruptedException {
+    for (int i = 0; i < nodes.length; i++) {
+      Node node = nodes[i];
+      if (!node.process().isAlive()) {
+        assertTrue(node.awaitExit(10));
+        int code = node.process().exitValue();
+        exits.add(new Exit(node, code, System.currentTimeMillis()));
+        System.out.printf("node %s (%s) exited with %d%n", node.arg("--port"), node.args(), code);
+        if (code != 0) {
+          nodes[i] = relaunch(node);
+        }
+      }
+    }
   }
 
   /** Starts the same command again, as a process supervisor would. */

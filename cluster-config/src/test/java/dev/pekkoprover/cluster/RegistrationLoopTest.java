@@ -10,6 +10,7 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.sequencer.SequencerSettings;
 import dev.pekkoprover.sequencer.WorkerRegistrationFlow;
 import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
@@ -28,8 +29,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Items 2 and 3: workers started at different times all reach Ready through the registration loop;
- * the loop ran exactly once per worker and keeps one task on offer; the ready gate opens only with
- * the local worker Ready.
+ * the loop ran exactly once per worker and keeps registration-offers tasks on offer; the ready gate
+ * opens only with the local worker Ready.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -69,11 +70,16 @@ class RegistrationLoopTest {
                   List.of(first, second, third),
                   status.registeredWorkers(),
                   "each worker registered exactly once, in start order");
-              assertTrue(status.onOffer(), "the next registration task is already on offer");
+              int offers =
+                  SequencerSettings.fromConfig(node.system().settings().config())
+                      .registrationOffers();
+              assertTrue(status.onOffer(), "the next registration tasks are already on offer");
+              assertEquals(offers, status.tasksOnOffer());
               assertEquals(
-                  1,
+                  offers,
                   TestNodes.stats(node).of(WorkerRegistrationTask.NAME).pending(),
-                  "exactly one registration task waits in the queue, untaken by the three Ready workers");
+                  "exactly registration-offers tasks wait in the queue, untaken by the three Ready"
+                      + " workers");
               return null;
             });
   }

@@ -36,27 +36,6 @@ class SequencerPauseIT {
     processes.close();
   }
 
-  /** A worker process that ended on its own, and when (epoch millis). */
-  private record Exit(NodeProcesses.Node node, int code, long at) {}
-
-  /**
-   * Restarts every worker process that exited non-zero with its own command; records every exit.
-   */
-  private void supervise(NodeProcesses.Node[] workers, List<Exit> exits) throws Exception {
-    for (int i = 0; i < workers.length; i++) {
-      NodeProcesses.Node worker = workers[i];
-      if (!worker.process().isAlive()) {
-        assertTrue(worker.awaitExit(10));
-        exits.add(new Exit(worker, worker.process().exitValue(), System.currentTimeMillis()));
-        System.out.printf(
-            "worker node %s exited with %d%n", worker.arg("--port"), worker.process().exitValue());
-        if (worker.process().exitValue() != 0) {
-          workers[i] = processes.relaunch(worker);
-        }
-      }
-    }
-  }
-
   private static boolean midRun(String line) {
     Matcher progress = PROGRESS.matcher(line);
     return progress.find()
@@ -100,7 +79,7 @@ class SequencerPauseIT {
           processes.launch(
               "node", "--roles", "worker", "--port", "" + workerPorts[i], "--seeds", seeds);
     }
-    List<Exit> exits = new ArrayList<>();
+    List<NodeProcesses.Exit> exits = new ArrayList<>();
 
     assertTrue(
         sequencer.awaitLine(SequencerPauseIT::midRun, 120),
@@ -116,7 +95,7 @@ class SequencerPauseIT {
     // the scenario's pause: 30 s, meanwhile the supervisor restarts worker processes that exit
     // non-zero
     while (System.currentTimeMillis() - pausedAt < PAUSE_MILLIS) {
-      supervise(workers, exits);
+      processes.restartExited(workers, exits);
       Thread.sleep(100);
     }
     long resumedAt = System.currentTimeMillis();
@@ -128,7 +107,7 @@ class SequencerPauseIT {
     boolean sequencerRestarted = false;
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
     while (System.nanoTime() < deadline) {
-      supervise(workers, exits);
+      processes.restartExited(workers, exits);
       if (sequencer.process().waitFor(100, TimeUnit.MILLISECONDS)) {
         assertTrue(sequencer.awaitExit(10));
         if (sequencer.process().exitValue() == 0 || sequencerRestarted) {
@@ -148,7 +127,7 @@ class SequencerPauseIT {
     NodeProcesses.assertResultOk(sequencer, BLOCKS);
 
     // every worker process that exited was downed and said so in one line
-    for (Exit exit : exits) {
+    for (NodeProcesses.Exit exit : exits) {
       String port = exit.node().arg("--port");
       assertEquals(
           3,
@@ -183,7 +162,7 @@ class SequencerPauseIT {
     }
 
     // what happened, and when
-    for (Exit exit : exits) {
+    for (NodeProcesses.Exit exit : exits) {
       System.out.printf(
           "worker node %s exited %d at %.1f s after the pause began%n",
           exit.node().arg("--port"), exit.code(), (exit.at() - pausedAt) / 1000.0);

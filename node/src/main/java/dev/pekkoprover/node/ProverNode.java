@@ -198,14 +198,16 @@ public final class ProverNode implements AutoCloseable {
         requireSequencer(), ProvingOrchestrator.GetStatus::new, ASK_TIMEOUT, system.scheduler());
   }
 
-  /** The registration loop's counters (how many workers registered, whether a task is on offer). */
+  /**
+   * The registration loop's counters (how many workers registered, how many tasks are on offer).
+   */
   public CompletionStage<WorkerRegistrationFlow.Status> registrationStatus() {
     return sequencerStatus()
         .thenCompose(
             status -> {
               if (status.registration() == null) {
                 return CompletableFuture.completedFuture(
-                    new WorkerRegistrationFlow.Status(0, false, List.of()));
+                    new WorkerRegistrationFlow.Status(0, false, 0, List.of()));
               }
               return AskPattern.ask(
                   status.registration(),

@@ -229,8 +229,11 @@ public final class QueueFront {
       slice.bytes += size;
     }
     byEntity.forEach((entity, slice) -> send(entity, new Enqueue(slice.tasks, enqueue.replyTo())));
+    // the registration loop offers several tasks of one run in one Enqueue: one announcement each
+    // run
+    Set<String> runsAnnounced = new HashSet<>();
     for (TaskEnvelope task : enqueue.tasks()) {
-      if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
+      if (WorkerRegistrationTask.NAME.equals(task.taskType()) && runsAnnounced.add(task.runId())) {
         announceRunCatalog(task);
       }
     }

@@ -24,6 +24,9 @@ import java.util.Objects;
  * @param retryMinBackoff delay before the first retry of a failed compute
  * @param retryMaxBackoff longest delay between retries
  * @param retryRandomFactor jitter added to each retry delay, 0 to 1
+ * @param inlinePrefetch tasks of an inline type ({@code TaskType.runsInline()}, registration
+ *     excepted) a worker may hold beyond its free slots, 0 or more: a deeper pipeline for cheap
+ *     tasks across processes; never applied to other types
  */
 public record QueueSettings(
     Duration defaultLease,
@@ -34,7 +37,8 @@ public record QueueSettings(
     Duration lostAfter,
     Duration retryMinBackoff,
     Duration retryMaxBackoff,
-    double retryRandomFactor) {
+    double retryRandomFactor,
+    int inlinePrefetch) {
 
   public QueueSettings {
     Objects.requireNonNull(defaultLease, "defaultLease");
@@ -65,6 +69,10 @@ public record QueueSettings(
               + retryMinBackoff
               + ")");
     }
+    if (inlinePrefetch < 0) {
+      throw new IllegalArgumentException(
+          "prover.queue.inline-prefetch must not be negative, was " + inlinePrefetch);
+    }
     if (retryRandomFactor < 0 || retryRandomFactor > 1) {
       throw new IllegalArgumentException(
           "prover.queue.retry.random-factor must be between 0 and 1, was " + retryRandomFactor);
@@ -91,7 +99,8 @@ public record QueueSettings(
         queue.getDuration("lost-after"),
         queue.getDuration("retry.min-backoff"),
         queue.getDuration("retry.max-backoff"),
-        queue.getDouble("retry.random-factor"));
+        queue.getDouble("retry.random-factor"),
+        queue.getInt("inline-prefetch"));
   }
 
   /** The lease of tasks of this type. */

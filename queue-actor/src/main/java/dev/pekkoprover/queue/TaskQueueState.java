@@ -41,6 +41,16 @@ import java.util.function.LongSupplier;
  * worker's slot stays taken ("zombie") until that worker reports on it, restarts or terminates, so
  * a hung worker gets no more work.
  *
+ * <p>Prefetch: tasks of a cheap type ({@link dev.pekkoprover.protocol.TaskType#runsInline()},
+ * registration excepted) may go to a worker beyond its free slots, up to {@link
+ * QueueSettings#inlinePrefetch()} more, so that across processes a slot does not idle for a round
+ * trip per task; the worker runs such a task the moment it arrives. Other types never get more than
+ * the free slots, and the tasks in flight beyond them count as taken slots, so a worker serving
+ * both kinds gets a task of another type only once it is back under its capacity. It gets
+ * prefetched tasks only while none of its other types has tasks waiting, and a freed slot still
+ * goes to the oldest task across its types, so cheap tasks cannot keep a waiting proof from its
+ * slot.
+ *
  * <p>Failure classes (the README has the table): what is the task's own fault spends one of its
  * {@code max-attempts} (a compute that threw, a lease overrun on a live worker); what is
  * infrastructure spends one of its {@code max-worker-losses} (its worker terminated, restarted, was
@@ -147,6 +157,10 @@ public final class TaskQueueState<W, R> {
   private final Map<String, Task> tasks = new HashMap<>(1 << 14);
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
+
+  /** {@link QueueSettings#inlinePrefetch()}. */
+  private final int prefetch;
+
   private final ArrayList<Task> scratch = new ArrayList<>();
   private long unknownResults;
   private long repeatedEnqueues;
@@ -159,6 +173,13 @@ public final class TaskQueueState<W, R> {
   private long callTime = NO_TIME;
 
   private static final long NO_TIME = Long.MIN_VALUE;
+
+  /**
+   * A type's list of stale seats is worked off at this length even if the type gets no task, so
+   * that it does not grow without bound (each announcement of a worker makes new seats).
+   */
+  static final int MAX_STALE_SEATS = 1024;
+
   private final boolean measureWaits;
 
   /**
@@ -196,8 +217,13 @@ public final class TaskQueueState<W, R> {
     this.effects = effects;
     this.nanoClock = nanoClock;
     this.lostAfterNanos = settings.lostAfter().toNanos();
+    this.prefetch = settings.inlinePrefetch();
     for (String name : catalog.names()) {
-      types.put(name, new TypeQueue(name, settings.leaseFor(name).toNanos()));
+      boolean prefetched =
+          prefetch > 0
+              && catalog.get(name).runsInline()
+              && !name.equals(WorkerRegistrationTask.NAME);
+      types.put(name, new TypeQueue(name, settings.leaseFor(name).toNanos(), prefetched));
     }
     this.typeList = List.copyOf(types.values());
   }
@@ -241,6 +267,7 @@ public final class TaskQueueState<W, R> {
       dropRegistrationsOfOlderRuns(type, envelope.runId());
     }
     type.pending.addLast(task);
+    type.refreshLadder();
     if (type.ladder.hasFreeSlot()) {
       dispatch(type); // a task dispatched at once waited no time: its stamp is its dispatch's (see
       // start)
@@ -372,6 +399,7 @@ public final class TaskQueueState<W, R> {
       }
     }
     w.seats = seats.toArray(newSeats(0));
+    w.prefetchSeats = (int) seats.stream().filter(seat -> seat.type.prefetched).count();
     if (state != null) {
       w.announced = state;
     }
@@ -381,11 +409,12 @@ public final class TaskQueueState<W, R> {
     }
     boolean staleUnprepared = w.justRegistered && state == WorkerState.UNPREPARED;
     int free = w.free();
+    int extra = w.prefetchRoom();
     for (Seat seat : w.seats) {
       if (staleUnprepared && seat.type.name.equals(WorkerRegistrationTask.NAME)) {
         seat.suspended = true;
       } else {
-        seat.type.ladder.add(seat, free);
+        seat.type.ladder.add(seat, seat.type.prefetched ? free + extra : free);
       }
     }
     for (TypeQueue type : touched) {
@@ -871,12 +900,17 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Free slots of this worker as this queue sees them (0 while it is unreachable or going down), -1
-   * if unknown.
+   * Free slots of this worker as this queue sees them (0 while it is unreachable or going down, or
+   * while prefetched tasks take it to or beyond its capacity), -1 if unknown.
    */
   public int freeSlots(String workerId) {
     KnownWorker w = workers.get(workerId);
-    return w == null ? -1 : w.free();
+    return w == null ? -1 : Math.max(0, w.free());
+  }
+
+  /** For tests: entries in this type's list of stale seats (see {@link KnownWorker#reseat}). */
+  int staleSeats(String taskType) {
+    return types.get(taskType).staleSeats.size();
   }
 
   /** Tasks the queue holds: pending, waiting out a backoff, or in flight. */
@@ -907,39 +941,64 @@ public final class TaskQueueState<W, R> {
 
   /** Hands the head of this type's queue to the best workers while both exist. */
   private void dispatch(TypeQueue type) {
-    while (type.ladder.hasFreeSlot() && !type.pending.isEmpty()) {
-      dispatchOne(type);
+    while (!type.pending.isEmpty()) {
+      KnownWorker w = bestFor(type);
+      if (w == null) {
+        return;
+      }
+      start(type.pending.pollFirst(), w);
     }
   }
 
-  /** Hands the head of this type's queue to the worker serving it with the most free slots. */
-  private void dispatchOne(TypeQueue type) {
-    Task task = type.pending.pollFirst();
-    start(task, type.ladder.best().worker);
+  /**
+   * The worker that gets the next task of this type: the one with the most room (free slots, plus
+   * the prefetch for a prefetched type), or null when none has room. A worker whose room is only
+   * its prefetch, and which has a task of another type waiting since it was last placed, is placed
+   * again without it first.
+   */
+  private KnownWorker bestFor(TypeQueue type) {
+    type.refreshLadder();
+    for (Seat best; (best = type.ladder.best()) != null; ) {
+      KnownWorker w = best.worker;
+      if (!type.prefetched || w.free() > 0 || w.prefetchRoom() > 0) {
+        return w;
+      }
+      w.reseat(); // its seat drops to its free slots (none), so the loop moves on
+    }
+    return null;
   }
 
   /**
-   * A slot of this worker came free: it goes to the oldest task among the types it serves (first
+   * Room came free on this worker: it goes to the oldest task among the types it serves (first
    * enqueued, first served, across types), so a reduction does not overtake the leaves enqueued
-   * before it and no type starves.
+   * before it and no type starves. When the worker has no free slot, only its prefetch room, the
+   * oldest task fills it only if it is of a prefetched type: a younger cheap task does not take the
+   * place of an older one that needs a slot.
    */
   private void dispatchFor(KnownWorker w) {
     Seat[] seats = w.seats;
-    while (w.free() > 0) {
+    while (true) {
+      int free = w.free();
+      if (free <= 0 && w.prefetchSeats == 0) {
+        return;
+      }
       TypeQueue oldest = null;
       for (Seat seat : seats) {
         Task head = seat.type.pending.peekFirst();
         if (head != null
             && !seat.suspended
-            && seat.type.ladder.hasFreeSlot()
             && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
           oldest = seat.type;
         }
       }
-      if (oldest == null) {
+      if (oldest == null || (free <= 0 && !(oldest.prefetched && free + w.prefetchRoom() > 0))) {
         return;
       }
-      dispatchOne(oldest);
+      KnownWorker to = bestFor(oldest);
+      if (to == null) {
+        return;
+      }
+      start(oldest.pending.pollFirst(), to);
     }
   }
 
@@ -1213,6 +1272,12 @@ public final class TaskQueueState<W, R> {
   private final class TypeQueue {
     final String name;
     final long leaseNanos;
+
+    /**
+     * Its tasks may go to a worker beyond its free slots ({@link QueueSettings#inlinePrefetch()}).
+     */
+    final boolean prefetched;
+
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
 
     /**
@@ -1225,6 +1290,13 @@ public final class TaskQueueState<W, R> {
      * The workers serving this type, by free slots: the best one gets the head of {@link #pending}.
      */
     final WorkerLadder<Seat> ladder = new WorkerLadder<>();
+
+    /**
+     * Seats whose place in {@link #ladder} was left as it was while this type had no pending task
+     * (see {@link KnownWorker#reseat}); {@link #refreshLadder} places them before the ladder is
+     * read. May hold a seat twice, or one placed since ({@link Seat#stale} says which count).
+     */
+    final ArrayList<Seat> staleSeats = new ArrayList<>();
 
     int waiting;
     int inFlight;
@@ -1248,9 +1320,25 @@ public final class TaskQueueState<W, R> {
     long runNanos;
     long waitNanos;
 
-    TypeQueue(String name, long leaseNanos) {
+    TypeQueue(String name, long leaseNanos, boolean prefetched) {
       this.name = name;
       this.leaseNanos = leaseNanos;
+      this.prefetched = prefetched;
+    }
+
+    /** Places the seats left stale by their workers' room now; before the ladder is read. */
+    void refreshLadder() {
+      if (staleSeats.isEmpty()) {
+        return;
+      }
+      for (Seat seat : staleSeats) {
+        if (seat.stale && !seat.suspended) {
+          // to the tail of its bucket, as every change of its worker's room would have put it
+          ladder.requeue(seat, seat.worker.roomFor(this));
+        }
+        seat.stale = false;
+      }
+      staleSeats.clear();
     }
   }
 
@@ -1261,6 +1349,11 @@ public final class TaskQueueState<W, R> {
 
     /** Out of the ladder after the worker declined this type, until its next announcement. */
     boolean suspended;
+
+    /**
+     * Its place in the ladder may be out of date: it is in its type's {@link TypeQueue#staleSeats}.
+     */
+    boolean stale;
 
     Seat(KnownWorker worker, TypeQueue type) {
       this.worker = worker;
@@ -1307,6 +1400,9 @@ public final class TaskQueueState<W, R> {
     long lastHeard;
     Seat[] seats = newSeats(0);
 
+    /** How many of its seats are of prefetched types. */
+    int prefetchSeats;
+
     /** Its tasks in flight here, in dispatch order. */
     final IntrusiveList<Task> held = new IntrusiveList<>(IntrusiveList.Links.SECOND);
 
@@ -1330,12 +1426,64 @@ public final class TaskQueueState<W, R> {
       return zombies == null ? 0 : zombies.size();
     }
 
+    /**
+     * Tasks of prefetched types it may hold beyond its free slots now: the prefetch, or 0 when it
+     * gets no work, serves no prefetched type, or one of its other types has tasks waiting (they
+     * get its next free slot; prefetched tasks in flight would only delay that).
+     */
+    int prefetchRoom() {
+      if (prefetchSeats == 0 || unreachable || down) {
+        return 0;
+      }
+      if (prefetchSeats < seats.length) {
+        for (Seat seat : seats) {
+          if (!seat.type.prefetched && !seat.suspended && !seat.type.pending.isEmpty()) {
+            return 0;
+          }
+        }
+      }
+      return prefetch;
+    }
+
+    /** Its room for a task of this type: free slots, plus {@link #prefetchRoom()} if prefetched. */
+    int roomFor(TypeQueue type) {
+      return type.prefetched ? free() + prefetchRoom() : free();
+    }
+
+    /**
+     * Places its seats by its room now ({@link #roomFor}). The hot path: it runs at every dispatch
+     * and result. A seat of a type with no pending task is only marked stale, and placed when its
+     * type's ladder is next read ({@link TypeQueue#refreshLadder}), since nothing reads it before:
+     * so a worker serving many types pays for the busy ones only.
+     */
     void reseat() {
       int free = free();
+      int extra = -1; // prefetchRoom(), once needed
       for (Seat seat : seats) {
-        if (!seat.suspended) {
-          seat.type.ladder.move(seat, free);
+        if (seat.suspended) {
+          continue;
         }
+        TypeQueue type = seat.type;
+        if (type.pending.isEmpty()) {
+          if (!seat.stale) {
+            seat.stale = true;
+            type.staleSeats.add(seat);
+            if (type.staleSeats.size() > MAX_STALE_SEATS) {
+              // a type that gets no tasks for long: every announcement makes new seats
+              type.refreshLadder();
+            }
+          }
+          continue;
+        }
+        seat.stale = false;
+        int room = free;
+        if (type.prefetched) {
+          if (extra < 0) {
+            extra = prefetchRoom();
+          }
+          room += extra;
+        }
+        type.ladder.move(seat, room);
       }
     }
 

@@ -82,6 +82,25 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
     }
   }
 
+  /**
+   * As {@link #move}, but to the tail of the bucket for {@code free} slots even when that is the
+   * bucket it stands in: for a rung whose count changed (and maybe changed back) since it was last
+   * placed, so that ties still take turns. Nothing for a rung that is on no ladder.
+   */
+  void requeue(S rung, int free) {
+    if (!rung.onLadder()) {
+      return;
+    }
+    int b = Math.max(0, free);
+    unlink(rung);
+    link(rung, b);
+    if (b > top) {
+      top = b;
+    } else {
+      lowerTop();
+    }
+  }
+
   /** Whether some worker on this ladder has a free slot. */
   boolean hasFreeSlot() {
     return top > 0;

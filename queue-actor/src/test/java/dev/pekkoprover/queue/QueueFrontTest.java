@@ -162,11 +162,19 @@ class QueueFrontTest {
                         "r7",
                         dev.pekkoprover.protocol.WorkerRegistrationTask.NAME,
                         1,
+                        keys),
+                    new TaskEnvelope(
+                        "reg-2",
+                        "register",
+                        "r7",
+                        dev.pekkoprover.protocol.WorkerRegistrationTask.NAME,
+                        1,
                         keys)),
                 flow.getRef()));
     ShardingEnvelope<QueueCommand> offer = f.region().receiveMessage();
     assertEquals("worker-registration", offer.entityId());
     assertTrue(offer.message() instanceof Enqueue, offer.toString());
+    assertEquals(2, ((Enqueue) offer.message()).tasks().size(), "both tasks in one Enqueue");
     assertEquals(
         keys,
         ((Enqueue) offer.message()).tasks().get(0).payload(),
@@ -185,6 +193,8 @@ class QueueFrontTest {
             dev.pekkoprover.protocol.CatalogFingerprint.of(catalog).versions(),
             dev.pekkoprover.protocol.CatalogFingerprint.keysDigestOf(keys));
     sent.values().forEach(message -> assertEquals(expected, message));
+    // two tasks of one run offered together: each entity hears of the run once
+    f.region().expectNoMessage(java.time.Duration.ofMillis(100));
   }
 
   @Test

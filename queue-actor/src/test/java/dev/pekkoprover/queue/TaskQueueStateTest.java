@@ -106,7 +106,8 @@ class TaskQueueStateTest {
               LOST_AFTER,
               Duration.ofMillis(100),
               Duration.ofSeconds(1),
-              0.2),
+              0.2,
+              0),
           effects,
           () -> effects.now);
 
@@ -232,6 +233,37 @@ class TaskQueueStateTest {
     assertEquals(
         Set.of("a", "b", "c"),
         effects.sent.subList(6, 9).stream().map(Sent::worker).collect(Collectors.toSet()));
+  }
+
+  @Test
+  void aTypeWithoutPendingTasksSeesItsWorkersSlotsAsTheyAreWhenATaskComes() {
+    // w1's place in the ladder of "add" is brought up to date only when an add task comes
+    serve("w1", 2, "square", "add");
+    serve("w2", 2, "add");
+    enqueueSquares("s1", "s2", "s3");
+    assertEquals(List.of("s1", "s2"), effects.sentTo("w1"));
+    queue.enqueue(add("a1"), "flow-1");
+    assertEquals(List.of("a1"), effects.sentTo("w2"), "w1 has no free slot left");
+    assertTrue(succeed("w1", "s1"));
+    assertTrue(succeed("w1", "s2"));
+    assertTrue(succeed("w1", "s3"));
+    queue.enqueue(add("a2"), "flow-1");
+    assertEquals(List.of("s1", "s2", "s3", "a2"), effects.sentTo("w1"), "2 free slots to w2's 1");
+  }
+
+  @Test
+  void aTypeThatGetsNoTasksKeepsAFiniteBacklogOfStaleSeatsAndStaysRight() {
+    // every announcement makes new seats; "add" never gets a task, so its ladder is never read
+    for (int i = 0; i < 3 * TaskQueueState.MAX_STALE_SEATS; i++) {
+      serve("w1", 1, "square", "add");
+      enqueueSquares("s" + i);
+      assertTrue(succeed("w1", "s" + i));
+      assertTrue(queue.staleSeats("add") <= TaskQueueState.MAX_STALE_SEATS);
+    }
+    serve("w2", 1, "add");
+    enqueueSquares("busy");
+    queue.enqueue(add("a1"), "flow-1");
+    assertEquals(List.of("a1"), effects.sentTo("w2"), "w1's only slot is taken");
   }
 
   @Test

@@ -47,7 +47,8 @@ class TaskQueueTimesTest {
               Duration.ofSeconds(3),
               Duration.ofMillis(100),
               Duration.ofSeconds(1),
-              0.2),
+              0.2,
+              0),
           new TaskQueueState.Effects<>() {
             @Override
             public void dispatch(String worker, TaskEnvelope task) {
@@ -154,7 +155,8 @@ class TaskQueueTimesTest {
                 Duration.ofSeconds(3),
                 Duration.ofMillis(100),
                 Duration.ofSeconds(1),
-                0.2),
+                0.2,
+                0),
             new NoEffects<>(),
             () -> {
               reads[0]++;

@@ -97,6 +97,19 @@ class WorkerLadderTest {
   }
 
   @Test
+  void aRequeueToTheSameCountGoesToTheTailAndLeavesARungOffTheLadderOff() {
+    ladder.add(a, 2);
+    ladder.add(b, 2);
+    ladder.requeue(a, 2); // a took a task and finished it since it was last placed
+    assertEquals("b", best(), "a waits its turn");
+    ladder.requeue(b, 0);
+    assertEquals("a", best());
+    Named off = new Named("off");
+    ladder.requeue(off, 5);
+    assertEquals("a", best(), "a rung on no ladder stays off");
+  }
+
+  @Test
   void aRemovedWorkerIsNeverTheBestAndRemovingTwiceIsHarmless() {
     ladder.add(a, 4);
     ladder.add(b, 1);

@@ -22,6 +22,8 @@ import java.time.Duration;
  *     holds its task; zero never asks
  * @param registrationRetry how long the registration loop waits to offer again after its task
  *     failed for good
+ * @param registrationOffers how many registration tasks the loop keeps on offer at once, so that as
+ *     many Unprepared workers register at the same time (at least 1)
  * @param startupRetry how long to wait before compiling the circuits again after compilation failed
  * @param startupMaxWaiting requests (flows, stored-flow questions) held while start-up runs; a flow
  *     beyond fails
@@ -38,6 +40,7 @@ public record SequencerSettings(
     Duration lossCheckWindow,
     Duration registrationCheckInterval,
     Duration registrationRetry,
+    int registrationOffers,
     Duration startupRetry,
     int startupMaxWaiting,
     Duration progressTimeout,
@@ -57,6 +60,7 @@ public record SequencerSettings(
     requireAtLeastOne("check-ids-per-message", checkIdsPerMessage);
     requireAtLeastOne("check-ids-per-tick", checkIdsPerTick);
     requireAtLeastOne("startup-max-waiting", startupMaxWaiting);
+    requireAtLeastOne("registration-offers", registrationOffers);
   }
 
   /**
@@ -75,10 +79,30 @@ public record SequencerSettings(
         config.getDuration("loss-check-window"),
         config.getDuration("registration-check-interval"),
         config.getDuration("registration-retry"),
+        config.getInt("registration-offers"),
         config.getDuration("startup-retry"),
         config.getInt("startup-max-waiting"),
         config.getDuration("progress-timeout"),
         config.getDuration("store-stats-timeout"));
+  }
+
+  /** These settings with another {@code registration-offers}. */
+  public SequencerSettings withRegistrationOffers(int value) {
+    return new SequencerSettings(
+        resendAfter,
+        resendBackoffMax,
+        checkIdsPerMessage,
+        checkIdsPerTick,
+        checkTickMin,
+        lossCheckInterval,
+        lossCheckWindow,
+        registrationCheckInterval,
+        registrationRetry,
+        value,
+        startupRetry,
+        startupMaxWaiting,
+        progressTimeout,
+        storeStatsTimeout);
   }
 
   /** These settings with another {@code resend-after}. */
@@ -93,6 +117,7 @@ public record SequencerSettings(
         lossCheckWindow,
         registrationCheckInterval,
         registrationRetry,
+        registrationOffers,
         startupRetry,
         startupMaxWaiting,
         progressTimeout,

@@ -11,7 +11,9 @@ import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -21,24 +23,29 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * The registration loop: keeps exactly one registration task (carrying the static parameters) on
- * offer in the queue. When a worker completes it, the flow sends itself {@link OfferNext} and
- * offers a new one, forever. Only a worker that is still Unprepared serves the registration type,
- * so every new or restarted worker, and only such a worker, picks one up. While no worker is
- * waiting the task just sits in the queue: the loop costs nothing.
+ * The registration loop: keeps {@code prover.sequencer.registration-offers} registration tasks
+ * (each carrying the static parameters) on offer in the queue. When a worker completes one, the
+ * flow sends itself {@link OfferNext} and offers a new one, forever. Only a worker that is still
+ * Unprepared serves the registration type, so every new or restarted worker, and only such a
+ * worker, picks one up; with several on offer, as many Unprepared workers register at the same time
+ * instead of each waiting for the round trip of the one before. While no worker is waiting the
+ * tasks just sit in the queue: the loop costs nothing.
  *
- * <p>What a reader must not miss: the task on offer lives in one queue entity, and when that
- * entity's node goes away the task goes with it, and no worker would ever register again. So the
- * loop offers the same task again when told a queue node is gone ({@link
+ * <p>What a reader must not miss: the tasks on offer live in one queue entity, and when that
+ * entity's node goes away they go with it, and no worker would ever register again. So the loop
+ * offers the same tasks again when told a queue node is gone ({@link
  * ProvingOrchestrator.QueueNodeLost}), and, as a last resort for a loss nobody reported, asks the
- * queue every {@code prover.sequencer.registration-check-interval} whether it still holds the task
- * and offers it again when not. The queue ignores an offer of a task id it holds.
+ * queue every {@code prover.sequencer.registration-check-interval} whether it still holds them and
+ * offers again those it does not. The queue ignores an offer of a task id it holds.
  */
 public final class WorkerRegistrationFlow {
 
   public interface Command extends CborSerializable {}
 
-  /** Sent to itself after each completed registration. */
+  /**
+   * Sent to itself after each completed registration: offers new tasks until {@code
+   * registration-offers} are on offer again.
+   */
   public enum OfferNext implements Command {
     INSTANCE
   }
@@ -47,17 +54,25 @@ public final class WorkerRegistrationFlow {
 
   /**
    * @param registrations how many registration tasks workers completed
-   * @param onOffer true while a registration task is enqueued and not yet completed
+   * @param onOffer true while at least one registration task is enqueued and not yet completed
+   * @param tasksOnOffer how many are (0 to {@code registration-offers}; fewer only for {@code
+   *     registration-retry} after a task failed for good)
    * @param registeredWorkers worker ids in registration order (a restarted worker appears again)
    */
-  public record Status(int registrations, boolean onOffer, List<String> registeredWorkers)
+  public record Status(
+      int registrations, boolean onOffer, int tasksOnOffer, List<String> registeredWorkers)
       implements CborSerializable {}
 
   private record WrappedOutcome(TaskOutcome outcome) implements Command {}
 
   private record WrappedMissing(MissingTasks missing) implements Command {}
 
-  /** Time to ask the queue whether it still holds the task on offer. Sent only to self. */
+  /** The retry wait after a failed registration task is over. Sent only to self. */
+  private enum RetryDue implements Command {
+    INSTANCE
+  }
+
+  /** Time to ask the queue whether it still holds the tasks on offer. Sent only to self. */
   private enum CheckTick implements Command {
     INSTANCE
   }
@@ -97,12 +112,23 @@ public final class WorkerRegistrationFlow {
    */
   private final Set<String> counted = new HashSet<>();
 
+  /** How many tasks to keep on offer ({@code registration-offers}). */
+  private final int offers;
+
   private long offered;
-  private String taskOnOffer;
+
+  /** The task ids on offer, in offer order. */
+  private final Set<String> onOffer = new LinkedHashSet<>();
+
+  /**
+   * Offers held back until {@link RetryDue}: one per task that failed for good, so that a worker
+   * that fails every registration does not loop hot.
+   */
+  private int heldBack;
 
   /**
    * The loop with the node's {@code prover.sequencer} settings ({@code
-   * registration-check-interval}, {@code registration-retry}).
+   * registration-check-interval}, {@code registration-retry}, {@code registration-offers}).
    *
    * @param parameters what every worker receives (the verification keys); a record implementing
    *     CborSerializable
@@ -119,24 +145,28 @@ public final class WorkerRegistrationFlow {
   }
 
   /**
-   * @param checkEvery how often to ask the queue whether it still holds the task on offer; zero
+   * @param checkEvery how often to ask the queue whether it still holds the tasks on offer; zero
    *     never asks
    */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, String runId, Object parameters, Duration checkEvery) {
     return Behaviors.setup(
-        context ->
-            start(
-                queue,
-                runId,
-                parameters,
-                checkEvery,
-                SequencerSettings.fromConfig(context.getSystem().settings().config())
-                    .registrationRetry()));
+        context -> {
+          SequencerSettings settings =
+              SequencerSettings.fromConfig(context.getSystem().settings().config());
+          return start(
+              queue,
+              runId,
+              parameters,
+              checkEvery,
+              settings.registrationRetry(),
+              settings.registrationOffers());
+        });
   }
 
   /**
-   * @param settings {@code registration-check-interval} and {@code registration-retry}
+   * @param settings {@code registration-check-interval}, {@code registration-retry} and {@code
+   *     registration-offers}
    */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, String runId, Object parameters, SequencerSettings settings) {
@@ -145,7 +175,8 @@ public final class WorkerRegistrationFlow {
         runId,
         parameters,
         settings.registrationCheckInterval(),
-        settings.registrationRetry());
+        settings.registrationRetry(),
+        settings.registrationOffers());
   }
 
   private static Behavior<Command> start(
@@ -153,7 +184,8 @@ public final class WorkerRegistrationFlow {
       String runId,
       Object parameters,
       Duration checkEvery,
-      Duration retryAfter) {
+      Duration retryAfter,
+      int offers) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -164,7 +196,7 @@ public final class WorkerRegistrationFlow {
                     timers.startTimerWithFixedDelay(TimerKey.CHECK, CheckTick.INSTANCE, checkEvery);
                   }
                   return new WorkerRegistrationFlow(
-                          context, timers, queue, runId, parameters, retryAfter)
+                          context, timers, queue, runId, parameters, retryAfter, offers)
                       .offering();
                 }));
   }
@@ -175,22 +207,25 @@ public final class WorkerRegistrationFlow {
       ActorRef<QueueCommand> queue,
       String runId,
       Object parameters,
-      Duration retryAfter) {
+      Duration retryAfter,
+      int offers) {
     this.context = context;
     this.retryAfter = retryAfter;
+    this.offers = offers;
     this.timers = timers;
     this.queue = queue;
     this.runId = runId;
     this.parameters = parameters;
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
-    offer();
+    topUp();
   }
 
   private Behavior<Command> offering() {
     return Behaviors.receive(Command.class)
         .onMessage(WrappedOutcome.class, this::onOutcome)
         .onMessageEquals(OfferNext.INSTANCE, this::onOfferNext)
+        .onMessageEquals(RetryDue.INSTANCE, this::onRetryDue)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessage(WrappedMissing.class, this::onMissing)
@@ -198,19 +233,31 @@ public final class WorkerRegistrationFlow {
         .build();
   }
 
-  private void offer() {
-    taskOnOffer = TaskIds.of(FLOW_ID, ++offered);
-    sendOffer();
+  /**
+   * Offers new tasks until {@code offers} are on offer, less those held back for a retry; all in
+   * one Enqueue.
+   */
+  private void topUp() {
+    List<String> fresh = new ArrayList<>();
+    while (onOffer.size() + heldBack < offers) {
+      String taskId = TaskIds.of(FLOW_ID, ++offered);
+      onOffer.add(taskId);
+      fresh.add(taskId);
+    }
+    sendOffer(fresh);
   }
 
-  /** Sends the task on offer (again: same id, which the queue ignores while it holds it). */
-  private void sendOffer() {
-    queue.tell(
-        new QueueCommand.Enqueue(
-            List.of(
-                new TaskEnvelope(
-                    taskOnOffer, FLOW_ID, runId, WorkerRegistrationTask.NAME, 1, parameters)),
-            outcomes));
+  /** Sends these tasks (again: same ids, which the queue ignores while it holds them). */
+  private void sendOffer(Collection<String> taskIds) {
+    if (taskIds.isEmpty()) {
+      return;
+    }
+    List<TaskEnvelope> tasks = new ArrayList<>(taskIds.size());
+    for (String taskId : taskIds) {
+      tasks.add(
+          new TaskEnvelope(taskId, FLOW_ID, runId, WorkerRegistrationTask.NAME, 1, parameters));
+    }
+    queue.tell(new QueueCommand.Enqueue(tasks, outcomes));
   }
 
   private Behavior<Command> onOutcome(WrappedOutcome wrapped) {
@@ -224,7 +271,7 @@ public final class WorkerRegistrationFlow {
               outcome.runId());
       return Behaviors.same();
     }
-    if (!outcome.taskId().equals(taskOnOffer)) {
+    if (!onOffer.remove(outcome.taskId())) {
       // an earlier task offered again (its entity's node left) and completed by a second worker: it
       // registered too
       if (outcome instanceof TaskOutcome.Succeeded success) {
@@ -239,7 +286,6 @@ public final class WorkerRegistrationFlow {
       }
       return Behaviors.same();
     }
-    taskOnOffer = null;
     if (outcome instanceof TaskOutcome.Succeeded success) {
       count(success);
       context.getSelf().tell(OfferNext.INSTANCE);
@@ -247,10 +293,12 @@ public final class WorkerRegistrationFlow {
       context
           .getLog()
           .warn(
-              "Registration task {} ended without a registration: {}; offering again",
+              "Registration task {} ended without a registration: {}; offering again in {}",
               outcome.taskId(),
-              outcome);
-      timers.startSingleTimer(TimerKey.RETRY, OfferNext.INSTANCE, retryAfter);
+              outcome,
+              retryAfter);
+      heldBack++;
+      timers.startSingleTimer(TimerKey.RETRY, RetryDue.INSTANCE, retryAfter);
     }
     return Behaviors.same();
   }
@@ -279,41 +327,59 @@ public final class WorkerRegistrationFlow {
   }
 
   private Behavior<Command> onCheckTick() {
-    if (taskOnOffer != null) {
+    if (!onOffer.isEmpty()) {
       queue.tell(
-          new QueueCommand.CheckHeld(WorkerRegistrationTask.NAME, List.of(taskOnOffer), answers));
+          new QueueCommand.CheckHeld(WorkerRegistrationTask.NAME, List.copyOf(onOffer), answers));
     }
     return Behaviors.same();
   }
 
-  /** The queue does not hold the task on offer: no worker could ever take it, so offer it again. */
+  /**
+   * The queue does not hold some tasks on offer: no worker could ever take them, so offer them
+   * again (those completed meanwhile are no longer on offer).
+   */
   private Behavior<Command> onMissing(WrappedMissing wrapped) {
-    if (taskOnOffer != null && wrapped.missing().taskIds().contains(taskOnOffer)) {
+    List<String> missing = new ArrayList<>();
+    for (String taskId : wrapped.missing().taskIds()) {
+      if (onOffer.contains(taskId)) {
+        missing.add(taskId);
+      }
+    }
+    if (!missing.isEmpty()) {
       context
           .getLog()
-          .warn("Registration task {} was no longer held by the queue: offered again", taskOnOffer);
-      sendOffer();
+          .warn(
+              "Registration {} {} {} no longer held by the queue: offered again",
+              missing.size() == 1 ? "task" : "tasks",
+              String.join(", ", missing),
+              missing.size() == 1 ? "was" : "were");
+      sendOffer(missing);
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
-    if (taskOnOffer != null) {
+    if (!onOffer.isEmpty()) {
       context
           .getLog()
           .info(
-              "Registration flow: queue node {} left: re-offered task {}",
+              "Registration flow: queue node {} left: re-offered {} {}",
               lost.address(),
-              taskOnOffer);
-      sendOffer();
+              onOffer.size() == 1 ? "task" : "tasks",
+              String.join(", ", onOffer));
+      sendOffer(onOffer);
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onOfferNext() {
-    if (taskOnOffer == null) {
-      offer();
-    }
+    topUp();
+    return Behaviors.same();
+  }
+
+  private Behavior<Command> onRetryDue() {
+    heldBack = 0;
+    topUp();
     return Behaviors.same();
   }
 
@@ -322,7 +388,10 @@ public final class WorkerRegistrationFlow {
         .replyTo()
         .tell(
             new Status(
-                registeredWorkers.size(), taskOnOffer != null, List.copyOf(registeredWorkers)));
+                registeredWorkers.size(),
+                !onOffer.isEmpty(),
+                onOffer.size(),
+                List.copyOf(registeredWorkers)));
     return Behaviors.same();
   }
 }

@@ -40,6 +40,7 @@ class PendingTasksTest {
         LOSS_WINDOW,
         Duration.ofSeconds(10),
         Duration.ofSeconds(1),
+        4,
         Duration.ofSeconds(5),
         10,
         Duration.ofSeconds(2),

@@ -71,8 +71,12 @@ class ProvingOrchestratorQueueNodeLostTest {
         .tell(
             new TaskOutcome.Succeeded(
                 task.taskId(), task.flowId(), runId, task.taskType(), 1, "w", keys));
-    TaskEnvelope offer = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
-    assertEquals(WorkerRegistrationTask.NAME, offer.taskType());
+    List<TaskEnvelope> offers = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks();
+    assertEquals(
+        SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers(),
+        offers.size(),
+        "registration-offers tasks on offer, in one Enqueue");
+    offers.forEach(offer -> assertEquals(WorkerRegistrationTask.NAME, offer.taskType()));
 
     // running: a flow with two leaves pending
     TestProbe<FlowResult> requester = testKit.createTestProbe();
@@ -94,9 +98,9 @@ class ProvingOrchestratorQueueNodeLostTest {
       resent.put(tasks.get(0).taskType(), tasks);
     }
     assertEquals(
-        Map.of(WorkerRegistrationTask.NAME, List.of(offer), "square", leaves),
+        Map.of(WorkerRegistrationTask.NAME, offers, "square", leaves),
         resent,
-        "the registration loop re-offers its task, the flow re-sends its pending tasks");
+        "the registration loop re-offers its tasks, the flow re-sends its pending tasks");
 
     // the same loss told again (another sequencer node's watcher) changes nothing
     sequencer.tell(lost);

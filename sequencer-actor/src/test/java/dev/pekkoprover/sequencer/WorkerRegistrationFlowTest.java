@@ -1,7 +1,10 @@
 package dev.pekkoprover.sequencer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -9,8 +12,11 @@ import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -20,8 +26,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The registration loop keeps exactly one registration task on offer and re-offers after each
- * completion.
+ * The registration loop keeps {@code registration-offers} registration tasks on offer and tops up
+ * after each completion; with several on offer, a lost entity or a failed task is mended for each
+ * task id.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -33,12 +40,40 @@ class WorkerRegistrationFlowTest {
     testKit.shutdownTestKit();
   }
 
+  private SequencerSettings settings(int offers) {
+    return SequencerSettings.fromConfig(testKit.system().settings().config())
+        .withRegistrationOffers(offers);
+  }
+
+  private static TaskOutcome.Succeeded registered(TaskEnvelope task, String workerId) {
+    return new TaskOutcome.Succeeded(
+        task.taskId(),
+        task.flowId(),
+        "run-1",
+        task.taskType(),
+        1,
+        workerId,
+        new WorkerRegistrationTask.Registered(workerId));
+  }
+
+  private WorkerRegistrationFlow.Status status(ActorRef<WorkerRegistrationFlow.Command> flow) {
+    TestProbe<WorkerRegistrationFlow.Status> status = testKit.createTestProbe();
+    flow.tell(new WorkerRegistrationFlow.GetStatus(status.getRef()));
+    return status.receiveMessage();
+  }
+
+  @Test
+  void theDefaultKeepsFourOnOffer() {
+    assertEquals(
+        4, SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers());
+  }
+
   @Test
   void offersOneTaskAtATimeForever() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestTasks.Keys keys = new TestTasks.Keys("test-key");
     ActorRef<WorkerRegistrationFlow.Command> flow =
-        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), "run-1", keys));
+        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), "run-1", keys, settings(1)));
 
     for (int worker = 1; worker <= 3; worker++) {
       QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
@@ -61,10 +96,110 @@ class WorkerRegistrationFlowTest {
     }
     queue.expectMessageClass(QueueCommand.Enqueue.class);
 
-    TestProbe<WorkerRegistrationFlow.Status> status = testKit.createTestProbe();
-    flow.tell(new WorkerRegistrationFlow.GetStatus(status.getRef()));
     assertEquals(
-        new WorkerRegistrationFlow.Status(3, true, List.of("w1", "w2", "w3")),
-        status.receiveMessage());
+        new WorkerRegistrationFlow.Status(3, true, 1, List.of("w1", "w2", "w3")), status(flow));
+  }
+
+  @Test
+  void keepsSeveralOnOfferSoThatSeveralWorkersRegisterAtOnce() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestTasks.Keys keys = new TestTasks.Keys("test-key");
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(WorkerRegistrationFlow.create(queue.getRef(), "run-1", keys, settings(3)));
+
+    QueueCommand.Enqueue first = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    List<TaskEnvelope> offered = first.tasks();
+    assertEquals(3, offered.size(), "three tasks on offer from the start, in one Enqueue");
+    assertEquals(3, offered.stream().map(TaskEnvelope::taskId).distinct().count());
+    for (TaskEnvelope task : offered) {
+      assertEquals(WorkerRegistrationTask.NAME, task.taskType());
+      assertEquals(keys, task.payload());
+    }
+    queue.expectNoMessage(Duration.ofMillis(50)); // nothing more while three are on offer
+
+    // two workers take two of them; the loop tops up to three again, with new ids
+    first.replyTo().tell(registered(offered.get(1), "w1"));
+    first.replyTo().tell(registered(offered.get(0), "w2"));
+    Set<String> fresh = new HashSet<>();
+    while (fresh.size() < 2) {
+      for (TaskEnvelope task : queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()) {
+        fresh.add(task.taskId());
+      }
+    }
+    assertTrue(
+        fresh.stream().noneMatch(id -> offered.stream().anyMatch(t -> t.taskId().equals(id))),
+        "new task ids: " + fresh);
+    queue.expectNoMessage(Duration.ofMillis(50));
+    assertEquals(new WorkerRegistrationFlow.Status(2, true, 3, List.of("w1", "w2")), status(flow));
+  }
+
+  @Test
+  void severalOnOfferAreEachMendedAfterALoss() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestTasks.Keys keys = new TestTasks.Keys("test-key");
+    SequencerSettings settings = settings(3);
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(
+            WorkerRegistrationFlow.create(
+                queue.getRef(),
+                "run-1",
+                keys,
+                new SequencerSettings(
+                    settings.resendAfter(),
+                    settings.resendBackoffMax(),
+                    settings.checkIdsPerMessage(),
+                    settings.checkIdsPerTick(),
+                    settings.checkTickMin(),
+                    settings.lossCheckInterval(),
+                    settings.lossCheckWindow(),
+                    Duration.ofMillis(200),
+                    Duration.ofMillis(300),
+                    3,
+                    settings.startupRetry(),
+                    settings.startupMaxWaiting(),
+                    settings.progressTimeout(),
+                    settings.storeStatsTimeout())));
+    QueueCommand.Enqueue first = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    List<TaskEnvelope> offered = first.tasks();
+    List<String> ids = offered.stream().map(TaskEnvelope::taskId).toList();
+
+    // a queue node left: every task on offer is offered again, same ids
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
+    assertEquals(offered, queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+
+    // the periodic check asks about all three; only the one the queue no longer holds is offered
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
+    assertEquals(ids, check.taskIds());
+    check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(ids.get(2))));
+    assertEquals(
+        List.of(offered.get(2)), queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+
+    // one fails for good: its replacement waits out registration-retry, the other two stay
+    first
+        .replyTo()
+        .tell(
+            new TaskOutcome.Failed(
+                ids.get(0),
+                WorkerRegistrationFlow.FLOW_ID,
+                "run-1",
+                WorkerRegistrationTask.NAME,
+                1,
+                "worker broke"));
+    assertEquals(new WorkerRegistrationFlow.Status(0, true, 2, List.of()), status(flow));
+    QueueCommand.Enqueue replacement =
+        queue
+            .fishForMessage(
+                Duration.ofSeconds(3),
+                m ->
+                    m instanceof QueueCommand.Enqueue
+                        ? FishingOutcomes.complete()
+                        : FishingOutcomes.continueAndIgnore())
+            .stream()
+            .map(QueueCommand.Enqueue.class::cast)
+            .reduce((a, b) -> b)
+            .orElseThrow();
+    assertEquals(1, replacement.tasks().size());
+    assertFalse(ids.contains(replacement.tasks().get(0).taskId()), "a new task id");
+    assertEquals(3, status(flow).tasksOnOffer());
   }
 }

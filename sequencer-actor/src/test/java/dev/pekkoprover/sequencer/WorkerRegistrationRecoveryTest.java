@@ -30,8 +30,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerRegistrationRecoveryTest {
   private static final String RUN = "run-1";
+  // one task on offer: these tests follow that one task through its losses
   private final ActorTestKit testKit =
-      ActorTestKit.create("registration-recovery", TestConfig.config());
+      ActorTestKit.create(
+          "registration-recovery", TestConfig.config("prover.sequencer.registration-offers = 1"));
   private final TestTasks.Keys keys = new TestTasks.Keys("test-key");
 
   @AfterAll
@@ -82,7 +84,7 @@ class WorkerRegistrationRecoveryTest {
     again.replyTo().tell(registered(offered, "w1"));
     TaskEnvelope next = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
     assertEquals(WorkerRegistrationTask.NAME, next.taskType());
-    assertEquals(new WorkerRegistrationFlow.Status(1, true, List.of("w1")), status(flow));
+    assertEquals(new WorkerRegistrationFlow.Status(1, true, 1, List.of("w1")), status(flow));
   }
 
   @Test
@@ -117,7 +119,7 @@ class WorkerRegistrationRecoveryTest {
                   return queue.expectMessageClass(QueueCommand.Enqueue.class);
                 });
     assertEquals(List.of(offered), again.tasks());
-    assertEquals(new WorkerRegistrationFlow.Status(0, true, List.of()), status(flow));
+    assertEquals(new WorkerRegistrationFlow.Status(0, true, 1, List.of()), status(flow));
   }
 
   @Test
@@ -137,6 +139,6 @@ class WorkerRegistrationRecoveryTest {
     offer.replyTo().tell(registered(first, "w2"));
     offer.replyTo().tell(registered(first, "w2")); // a repeated outcome counts once
     queue.expectNoMessage(Duration.ofMillis(100)); // still one task on offer
-    assertEquals(new WorkerRegistrationFlow.Status(2, true, List.of("w1", "w2")), status(flow));
+    assertEquals(new WorkerRegistrationFlow.Status(2, true, 1, List.of("w1", "w2")), status(flow));
   }
 }

@@ -607,6 +607,25 @@ class WorkerTest {
     assertEquals("b4", w.queue().expectMessageClass(TaskSucceeded.class).taskId());
   }
 
+  @Test
+  void inlineTasksBeyondItsSlotsArePrefetchedWorkAndRunAtOnceNoneDeclined() {
+    // the queue's inline prefetch hands a worker of one slot more inline tasks than it has slots
+    Spawned w =
+        spawnUnprepared(
+            settings("w-prefetch").withConcurrency(1), TaskCatalog.of(new InlineThrower()), null);
+    List<TaskEnvelope> tasks =
+        java.util.stream.IntStream.rangeClosed(1, 5)
+            .mapToObj(i -> new TaskEnvelope("p" + i, "flow-1", "run-1", "inline", 1, "ok"))
+            .toList();
+    w.worker().tell(new WorkerCommand.DispatchAll(tasks, w.queue().getRef()));
+    QueueCommand.Reports reports = w.queue().expectMessageClass(QueueCommand.Reports.class);
+    assertEquals(
+        List.of("p1", "p2", "p3", "p4", "p5"),
+        reports.succeeded().stream().map(TaskSucceeded::taskId).toList());
+    assertTrue(reports.failed().isEmpty());
+    assertTrue(reports.declined().isEmpty());
+  }
+
   private static Dispatch dispatchOfRun(
       Spawned w, String runId, String taskId, String type, Object payload) {
     return new Dispatch(

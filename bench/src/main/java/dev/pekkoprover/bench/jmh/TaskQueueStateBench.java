@@ -128,7 +128,9 @@ public class TaskQueueStateBench {
   }
 
   /**
-   * A fresh queue with the shape's workers, full: every slot holds a task, as in a saturated run.
+   * A fresh queue with the shape's workers, full: every slot holds a task, and so does every place
+   * beyond the slots that {@code prover.queue.inline-prefetch} gives the inline no-op type, as in a
+   * saturated run.
    */
   @Setup(Level.Iteration)
   public void fill(Blackhole blackhole) {
@@ -142,7 +144,9 @@ public class TaskQueueStateBench {
     for (int w = 1; w <= workers; w++) {
       state.workerServes("w" + w, INCARNATION, "w" + w, typeNames(types), capacity);
     }
-    for (int i = 0; i < workers * capacity; i++) {
+    // every slot and every prefetched place (the no-op type runs inline) holds a task
+    int room = capacity + QueueSettings.fromConfig(ConfigFactory.load()).inlinePrefetch();
+    for (int i = 0; i < workers * room; i++) {
       state.enqueue(nextEnvelope(), flow);
     }
   }
