@@ -237,7 +237,12 @@ public final class Ratios {
       }
     }
     costs(ours, out);
-    Targets.print(ours, bullmq, out);
+    Result bare =
+        results.stream()
+            .filter(r -> r.source().equals("bare") && !r.skipped())
+            .reduce((a, b) -> b)
+            .orElse(null);
+    Targets.print(ours, bullmq, bare, out);
   }
 
   /**

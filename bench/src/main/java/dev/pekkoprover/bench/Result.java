@@ -33,14 +33,17 @@ record Result(String source, String kind, Map<String, String> fields) {
   }
 
   /**
-   * The result lines among {@code lines}: those starting with {@code ours} or {@code bullmq}, in
-   * their order; a token without {@code =} is a field with an empty value.
+   * The result lines among {@code lines}: those starting with {@code ours}, {@code bullmq} or
+   * {@code bare} (BareRoundTrip), in their order; a token without {@code =} is a field with an
+   * empty value.
    */
   static List<Result> parse(List<String> lines) {
     List<Result> results = new ArrayList<>();
     for (String line : lines) {
       String trimmed = line.trim();
-      if (!trimmed.startsWith("ours ") && !trimmed.startsWith("bullmq ")) {
+      if (!trimmed.startsWith("ours ")
+          && !trimmed.startsWith("bullmq ")
+          && !trimmed.startsWith("bare ")) {
         continue;
       }
       String[] tokens = trimmed.split("\\s+");

@@ -73,13 +73,7 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
     if (b == placed.bucket) {
       return;
     }
-    unlink(rung);
-    link(rung, b);
-    if (b > top) {
-      top = b;
-    } else {
-      lowerTop();
-    }
+    relink(rung, b);
   }
 
   /**
@@ -91,7 +85,11 @@ final class WorkerLadder<S extends WorkerLadder.Rung> {
     if (!rung.onLadder()) {
       return;
     }
-    int b = Math.max(0, free);
+    relink(rung, Math.max(0, free));
+  }
+
+  /** Takes the rung off its bucket and puts it at the tail of bucket {@code b}. */
+  private void relink(S rung, int b) {
     unlink(rung);
     link(rung, b);
     if (b > top) {
