@@ -414,7 +414,11 @@ public final class TaskQueueState<W, R> {
       if (staleUnprepared && seat.type.name.equals(WorkerRegistrationTask.NAME)) {
         seat.suspended = true;
       } else {
-        seat.type.ladder.add(seat, seat.type.prefetched ? free + extra : free);
+        seat.type.ladder.add(
+            seat,
+            seat.type.prefetched
+                ? free + extra
+                : seat.type.registration ? w.roomFor(seat.type) : free);
       }
     }
     for (TypeQueue type : touched) {
@@ -1278,6 +1282,9 @@ public final class TaskQueueState<W, R> {
      */
     final boolean prefetched;
 
+    /** The registration type: a worker holds at most one of its tasks at a time. */
+    final boolean registration;
+
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
 
     /**
@@ -1324,6 +1331,7 @@ public final class TaskQueueState<W, R> {
       this.name = name;
       this.leaseNanos = leaseNanos;
       this.prefetched = prefetched;
+      this.registration = name.equals(WorkerRegistrationTask.NAME);
     }
 
     /** Places the seats left stale by their workers' room now; before the ladder is read. */
@@ -1445,9 +1453,27 @@ public final class TaskQueueState<W, R> {
       return prefetch;
     }
 
-    /** Its room for a task of this type: free slots, plus {@link #prefetchRoom()} if prefetched. */
+    /**
+     * Its room for a task of this type: free slots, plus {@link #prefetchRoom()} if prefetched;
+     * none for a registration task while it holds one (with several on offer, a worker of
+     * concurrency c would otherwise be handed up to c of them, run one and decline the rest as
+     * already registered).
+     */
     int roomFor(TypeQueue type) {
+      if (type.registration && holdsRegistration()) {
+        return 0;
+      }
       return type.prefetched ? free() + prefetchRoom() : free();
+    }
+
+    /** True while a registration task is in flight to it. */
+    boolean holdsRegistration() {
+      for (Task task = held.first(); task != null; task = held.next(task)) {
+        if (task.type.registration) {
+          return true;
+        }
+      }
+      return false;
     }
 
     /**
@@ -1482,6 +1508,8 @@ public final class TaskQueueState<W, R> {
             extra = prefetchRoom();
           }
           room += extra;
+        } else if (type.registration) {
+          room = roomFor(type);
         }
         type.ladder.move(seat, room);
       }

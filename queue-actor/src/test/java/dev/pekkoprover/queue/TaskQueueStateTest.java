@@ -657,6 +657,25 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aWorkerHoldsOneRegistrationTaskAtATimeWhateverItsSlotsWhileSeveralAreOnOffer() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    String run = "r0000000000001-00000000";
+    var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
+    for (int i = 1; i <= 4; i++) { // the registration loop keeps several on offer
+      queue.enqueue(new TaskEnvelope("reg:" + i, "reg", run, registration, 1, "keys"), "reg");
+    }
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 4, unprepared);
+    queue.workerServes("w2", "inc-1", "w2", Set.of(registration), 4, unprepared);
+    assertEquals(List.of("reg:1"), effects.sentTo("w1"), "one, though it has four slots");
+    assertEquals(List.of("reg:2"), effects.sentTo("w2"));
+    // a failed registration frees its place: the worker, still Unprepared, takes another
+    queue.failed("w1", "inc-1", "reg:1", "keys did not load", true);
+    assertEquals(List.of("reg:1", "reg:3"), effects.sentTo("w1"));
+    assertTrue(queue.succeeded("w2", "inc-1", "reg:2", 1, "registered"));
+    assertEquals(List.of("reg:2"), effects.sentTo("w2"), "registered: none more");
+  }
+
+  @Test
   void aWorkerThatJustRegisteredIsNotOfferedTheNextRegistrationTaskBeforeItAnnouncesItsNewTypes() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
     String run = "r0000000000001-00000000";
