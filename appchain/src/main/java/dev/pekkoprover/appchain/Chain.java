@@ -69,12 +69,45 @@ public final class Chain {
    * a block).
    */
   public Admission submit(SignedTransfer transaction) {
-    Admission admission = mempool.submit(transaction);
+    return admit(transaction, true);
+  }
+
+  /**
+   * Admits a transaction accepted before, from a journal, in its order: the rules are checked again
+   * but not the signature (checked when it was first accepted).
+   *
+   * @throws IllegalStateException when the mempool refuses it: the journal does not belong to this
+   *     chain (another genesis), or its order was lost
+   */
+  public void readmit(SignedTransfer transaction) {
+    Admission admission = admit(transaction, false);
+    if (admission instanceof Admission.Refused refused) {
+      throw new IllegalStateException(
+          "transaction "
+              + refused.txHash()
+              + " from the journal is refused on replay ("
+              + refused.reason()
+              + ": "
+              + refused.message()
+              + "): the journal belongs to another chain");
+    }
+  }
+
+  private Admission admit(SignedTransfer transaction, boolean verifySignature) {
+    Admission admission = mempool.submit(transaction, verifySignature);
     if (admission.accepted()) {
       indexOwners.putIfAbsent(
           Accounts.index(transaction.transfer().to()), transaction.transfer().to());
     }
     return admission;
+  }
+
+  /**
+   * The state of an address after every pending transaction: its {@code nonce} is the one the
+   * sender's next transaction must carry.
+   */
+  public AccountState pendingAccount(String address) {
+    return mempool.state(address);
   }
 
   public int pendingTransactions() {

@@ -455,7 +455,7 @@ public final class AppchainJob {
     return perType;
   }
 
-  private static Throwable rootCause(Throwable error) {
+  static Throwable rootCause(Throwable error) {
     Throwable cause = error;
     while (cause.getCause() != null && !(cause instanceof FlowFailedException)) {
       cause = cause.getCause();

@@ -35,6 +35,9 @@ public final class AppchainPlugin implements ProverPlugin {
   public Job job(Config config) {
     AppchainSettings settings = AppchainSettings.fromConfig(config);
     Config job = config.getConfig("prover.appchain-job");
+    if (job.getBoolean("service")) {
+      return (node, out) -> AppchainService.run(node, settings, config, out);
+    }
     return (node, out) -> {
       AppchainJob.Options options =
           new AppchainJob.Options(

@@ -149,6 +149,22 @@ public final class NodeLauncher {
     long seed;
 
     @Option(
+        names = "--service",
+        description =
+            "run the appchain as a long-running service instead of the bounded job: transactions over "
+                + "HTTP (POST /appchain/transactions on the node's HTTP port), a block every --block-interval "
+                + "of at most --txs transactions, proven in batches of --batch blocks, until stopped; genesis "
+                + "from --seed and --accounts (what `prover-node load` signs with)")
+    boolean service;
+
+    @Option(
+        names = "--block-interval",
+        description =
+            "with --service: a block this often while transactions are pending, e.g. 500ms or 2s "
+                + "(default: prover.appchain-service.block-interval, 1s)")
+    String blockInterval;
+
+    @Option(
         names = "--proving-work",
         description =
             "SHA-256 iterations per proof (default: prover.appchain.proving-work of the configuration)")
@@ -175,6 +191,10 @@ public final class NodeLauncher {
       settings.put("prover.appchain-job.batch", blocksPerBatch);
       settings.put("prover.appchain-job.seed", seed);
       settings.put("prover.appchain-job.crash-every", crashEvery);
+      settings.put("prover.appchain-job.service", service);
+      if (blockInterval != null) {
+        settings.put("prover.appchain-service.block-interval", blockInterval);
+      }
       if (provingWork != null) {
         settings.put("prover.appchain.proving-work", provingWork);
       }

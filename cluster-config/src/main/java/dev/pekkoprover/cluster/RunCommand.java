@@ -74,15 +74,16 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("run refuses to start: " + httpPortInUse);
       return NodeLauncher.USAGE_EXIT;
     }
+    base = job.config(crashEvery).withFallback(base);
     Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
     AppchainSettings settings = job.settings(config);
     System.out.printf(
-        "starting: 1 sequencer, local queue, %d worker(s) x %d; %d blocks x %d txs, seed %d, "
-            + "proving-work %d%s%n",
+        "starting: 1 sequencer, local queue, %d worker(s) x %d; %s, seed %d, proving-work %d%s%n",
         workers,
         concurrency,
-        job.blocks,
-        job.txPerBlock,
+        job.service
+            ? "the appchain service, blocks of at most " + job.txPerBlock + " txs"
+            : job.blocks + " blocks x " + job.txPerBlock + " txs",
         job.seed,
         settings.provingWork(),
         crashEvery > 0 ? ", a crash every " + crashEvery + " proving computes" : "");
@@ -101,6 +102,10 @@ final class RunCommand implements Callable<Integer> {
       System.out.printf(
           "ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
           (System.nanoTime() - start) / 1_000_000, workers);
+      if (job.service) { // until Ctrl-C: the JVM's shutdown runs the node's coordinated shutdown
+        AppchainService.run(node, settings, config, System.out);
+        return 0;
+      }
       AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
       System.out.print(summary.render());
       return summary.ok() ? 0 : 1;

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -27,7 +28,8 @@ import org.apache.pekko.http.javadsl.server.Route;
  * The node's HTTP server (Pekko HTTP, one per node): {@code GET /metrics} (Prometheus text), {@code
  * GET /status} (JSON, {@link StatusReport}), {@code GET /health/alive} and {@code GET
  * /health/ready} (200, or 503 with the reason), and the live dashboard, {@code GET /dashboard}
- * ({@link Dashboard}; {@code /} leads there). Bound to {@code prover.http.host}, loopback by
+ * ({@link Dashboard}; {@code /} leads there), then the routes an application mounted ({@link
+ * ProverNode#mount}), behind the same guard. Bound to {@code prover.http.host}, loopback by
  * default; unbound with the actor system.
  *
  * <p>Not to miss: who may read them. A non-loopback address needs HTTPS and a token or client
@@ -109,9 +111,16 @@ final class NodeEndpoints {
    * cannot.
    */
   static Urls start(
-      ActorSystem<?> system, HttpSettings settings, Access access, NodeStatus status) {
+      ActorSystem<?> system,
+      HttpSettings settings,
+      Access access,
+      NodeStatus status,
+      AtomicReference<Route> mounted) {
     ProverMetrics metrics = ProverMetrics.get(system);
-    Route routes = routes(metrics, status, access.guard(), settings.openHealth());
+    Route routes =
+        Directives.concat(
+            routes(metrics, status, access.guard(), settings.openHealth()),
+            access.guard().require(Directives.extractRequestContext(request -> mounted.get())));
     ServerBinding binding;
     try {
       ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());

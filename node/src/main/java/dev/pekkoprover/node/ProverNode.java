@@ -24,6 +24,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.apache.pekko.http.javadsl.server.Route;
 
 /**
  * The public API to assemble a node in code: which parts it runs (queue, sequencer, workers), which
@@ -63,6 +65,8 @@ public final class ProverNode implements AutoCloseable {
   private final List<String> localRoles;
 
   private NodeEndpoints.Urls endpoints;
+  private final java.util.concurrent.atomic.AtomicReference<Route> mounted =
+      new java.util.concurrent.atomic.AtomicReference<>(Directives.reject());
   private int workerCounter;
 
   /**
@@ -225,6 +229,23 @@ public final class ProverNode implements AutoCloseable {
     return java.util.Optional.ofNullable(endpoints).map(NodeEndpoints.Urls::base);
   }
 
+  /**
+   * Serves {@code routes} on this node's HTTP server after its own ({@code /status}, {@code
+   * /metrics}, health, dashboard), behind the same guard (token or client certificate when one is
+   * configured) and over the same TLS: what an application adds, such as the appchain service's
+   * transaction API. A later call replaces the routes of an earlier one. Without HTTP ({@code
+   * prover.http.enabled = off}) nothing is served.
+   *
+   * @throws IllegalStateException when the node serves no HTTP
+   */
+  public void mount(Route routes) {
+    if (endpoints == null) {
+      throw new IllegalStateException(
+          "node " + address() + " serves no HTTP (prover.http.enabled = off): nothing to mount on");
+    }
+    mounted.set(routes);
+  }
+
   /** The one start-up line naming this node's endpoint URLs, or a line saying they are off. */
   public String endpointsLine() {
     return endpoints == null
@@ -288,7 +309,7 @@ public final class ProverNode implements AutoCloseable {
                 return ProverNode.this.readiness();
               }
             });
-    endpoints = NodeEndpoints.start(system, settings, access, status);
+    endpoints = NodeEndpoints.start(system, settings, access, status, mounted);
     system.log().info(endpointsLine());
   }
 

@@ -53,6 +53,15 @@ public final class Mempool {
 
   /** Admits the transaction, or says why not. */
   public Admission submit(SignedTransfer tx) {
+    return submit(tx, true);
+  }
+
+  /**
+   * Admits the transaction, or says why not; {@code verifySignature} false skips only the Ed25519
+   * check (about 0.1 ms each), for a transaction verified when it was first accepted and now
+   * replayed from a journal.
+   */
+  public Admission submit(SignedTransfer tx, boolean verifySignature) {
     Transfer transfer = tx.transfer();
     if (transfer == null
         || !Accounts.isAddress(transfer.from())
@@ -76,7 +85,7 @@ public final class Mempool {
           RefusalReason.MALFORMED,
           "recipient " + transfer.to() + " collides with account " + owner + " in the state tree");
     }
-    if (!tx.signatureValid()) {
+    if (verifySignature && !tx.signatureValid()) {
       return new Admission.Refused(
           hash,
           RefusalReason.BAD_SIGNATURE,

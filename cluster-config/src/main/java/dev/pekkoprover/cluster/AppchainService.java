@@ -1,0 +1,178 @@
+package dev.pekkoprover.cluster;
+
+import com.typesafe.config.Config;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Workload;
+import dev.pekkoprover.appchain.flow.BatchProof;
+import dev.pekkoprover.appchain.flow.BatchProvingFlow;
+import dev.pekkoprover.appchain.proof.VerificationKeys;
+import dev.pekkoprover.appchain.task.CircuitCompilerTask;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.ProverPlugin;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/**
+ * The reference appchain as a long-running service on the node with role sequencer ({@code
+ * --service}): its chain ({@link ChainService}) takes transactions over HTTP ({@link ChainApi}, on
+ * the node's HTTP server), produces and proves blocks as they come, and runs until the node stops.
+ * The genesis is the seeded one of {@code prover.appchain-job} (seed and accounts), so a load
+ * generator with the same seed holds the funded keys ({@code prover-node load}).
+ *
+ * <p>With durability on ({@code prover.persistence.enabled}: the launcher's {@code run} with its H2
+ * file, a cluster node with {@code --db-url}) the chain's journal and the proofs live in the
+ * database, and a service started again goes on from where it was: every transaction it answered
+ * "accepted" is in its chain. Without, the journal is in memory.
+ *
+ * <p>It prints a line every {@code prover.appchain-service.report-interval} while the chain moves
+ * (height, proven height, pending), and keeps the gauges {@code prover_appchain_height} and {@code
+ * prover_appchain_proven_height}.
+ */
+final class AppchainService {
+  private AppchainService() {}
+
+  /** Runs the service until the node's actor system terminates; never returns before. */
+  static ProverPlugin.Outcome run(
+      ProverNode node, AppchainSettings appchain, Config config, PrintStream out)
+      throws InterruptedException {
+    JobProgress.awaitReady(node, out, CircuitCompilerTask.NAME);
+    VerificationKeys keys =
+        (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
+    Config job = config.getConfig("prover.appchain-job");
+    Config service = config.getConfig("prover.appchain-service");
+    long seed = job.getLong("seed");
+    int accounts = job.getInt("accounts");
+    Map<String, Long> genesis = Workload.generate(seed, accounts, 0, 1, 0).genesis();
+    ChainService.Settings settings =
+        new ChainService.Settings(
+            service.getDuration("block-interval"),
+            job.getInt("txs"),
+            job.getInt("batch"),
+            service.getDuration("batch-interval"),
+            service.getInt("tx-index-size"),
+            service.getDuration("retry-after"));
+    boolean durable = config.getBoolean("prover.persistence.enabled");
+    String persistenceId =
+        config.getString("prover.persistence.id-prefix")
+            + "-appchain-seed"
+            + seed
+            + "-accounts"
+            + accounts;
+    ActorSystem<?> system = node.system();
+    ActorRef<ChainService.Command> chain =
+        system.systemActorOf(
+            ChainService.create(
+                persistenceId,
+                genesis,
+                appchain,
+                settings,
+                (name, blocks) -> node.run(name, BatchProvingFlow.create(blocks)),
+                proof -> verify(proof, keys),
+                durable ? "" : "pekko.persistence.journal.inmem",
+                out::println),
+            "appchain-service",
+            Props.empty());
+    Duration askTimeout = service.getDuration("request-timeout");
+    node.mount(ChainApi.routes(chain, system.scheduler(), askTimeout));
+    out.printf(
+        "appchain service: transactions to POST %s/%s/transactions, status GET .../transactions/"
+            + "<hash>, chain GET .../chain, accounts GET .../accounts/<address>; a block every %d ms "
+            + "of at most %d transactions, %d blocks per batch proof; genesis of seed %d with %d "
+            + "accounts; %s%n",
+        node.httpUrl().orElse("(no HTTP)"),
+        ChainApi.PREFIX,
+        settings.blockInterval().toMillis(),
+        settings.maxBlockTransactions(),
+        settings.blocksPerBatch(),
+        seed,
+        accounts,
+        durable
+            ? "journal " + persistenceId + " in " + config.getString("prover.persistence.database")
+            : "journal in memory (nothing survives a restart)");
+    report(system, chain, service.getDuration("report-interval"), askTimeout, out);
+    return new ProverPlugin.Outcome(true, "appchain service stopped\n");
+  }
+
+  private static String verify(BatchProof proof, VerificationKeys keys) {
+    try {
+      proof.proof().verify(keys);
+      return null;
+    } catch (RuntimeException e) {
+      return e.getMessage();
+    }
+  }
+
+  /**
+   * Until the actor system terminates: keeps the height gauges and prints a line each interval in
+   * which the chain moved.
+   */
+  private static void report(
+      ActorSystem<?> system,
+      ActorRef<ChainService.Command> chain,
+      Duration interval,
+      Duration askTimeout,
+      PrintStream out)
+      throws InterruptedException {
+    AtomicLong height = new AtomicLong();
+    AtomicLong proven = new AtomicLong();
+    MeterRegistry registry = ProverMetrics.get(system).registry();
+    Gauge.builder("prover.appchain.height", height, AtomicLong::get)
+        .description("Blocks the appchain produced")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder("prover.appchain.proven.height", proven, AtomicLong::get)
+        .description("Blocks proven from genesis without a gap")
+        .strongReference(true)
+        .register(registry);
+    String last = "";
+    while (true) {
+      try {
+        system
+            .getWhenTerminated()
+            .toCompletableFuture()
+            .get(interval.toMillis(), TimeUnit.MILLISECONDS);
+        return;
+      } catch (TimeoutException stillRunning) {
+        // report below
+      } catch (java.util.concurrent.ExecutionException e) {
+        return;
+      }
+      ChainService.ChainView view;
+      try {
+        view =
+            AskPattern.<ChainService.Command, ChainService.ChainView>ask(
+                    chain, ChainService.GetChain::new, askTimeout, system.scheduler())
+                .toCompletableFuture()
+                .get(askTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+        continue; // recovering or writing: the next interval says
+      }
+      height.set(view.height());
+      proven.set(view.provenHeight());
+      String line =
+          String.format(
+              "appchain service: height %d, proven height %d, %d pending, %d accepted, %d batch(es)"
+                  + " proving",
+              view.height(),
+              view.provenHeight(),
+              view.pending(),
+              view.accepted(),
+              view.batchesProving());
+      if (!line.equals(last)) {
+        out.println(line);
+        last = line;
+      }
+    }
+  }
+}

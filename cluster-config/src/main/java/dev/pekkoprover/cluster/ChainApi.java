@@ -1,0 +1,301 @@
+package dev.pekkoprover.cluster;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pekkoprover.appchain.state.Accounts;
+import dev.pekkoprover.appchain.tx.RefusalReason;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.appchain.tx.Transfer;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Scheduler;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCode;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The appchain service's HTTP API (JSON), mounted on the sequencer node's HTTP server:
+ *
+ * <ul>
+ *   <li>{@code POST /appchain/transactions} with {@code {"from","to","amount","nonce","signature"}}
+ *       (addresses: 64 hex digits, the sender's raw Ed25519 public key; signature: 128 hex digits
+ *       over {@link Transfer#signingBytes()}): 202 {@code {"hash","status":"pending"}} once the
+ *       transaction is journaled; 422 {@code {"hash","refused","message"}} with the mempool's
+ *       reason ({@code BAD_SIGNATURE}, {@code BAD_NONCE}, {@code OVERDRAFT}, {@code
+ *       INVALID_AMOUNT}, {@code MALFORMED}); 400 for a body that is not such JSON; 413 over {@link
+ *       #MAX_BODY_BYTES}; 503 with {@code Retry-After: 1} when the mempool is full ({@code
+ *       MEMPOOL_FULL}) or the service does not answer in time ({@code UNAVAILABLE}: starting,
+ *       recovering, or its database down).
+ *   <li>{@code GET /appchain/transactions/<hash>}: 200 {@code {"hash","status","block"}} with
+ *       status {@code pending}, {@code in-block} or {@code proven}; 404 with status {@code
+ *       unknown}.
+ *   <li>{@code GET /appchain/chain}: height, proven height, pending, accepted, the state root and
+ *       last block hash, the genesis root and the last batch proof's public outputs.
+ *   <li>{@code GET /appchain/accounts/<address>}: balance and nonce committed, and the nonce the
+ *       address's next transaction must carry ({@code pendingNonce}).
+ * </ul>
+ */
+final class ChainApi {
+  /** A transfer's JSON is about 350 bytes; anything much larger is not one. */
+  static final long MAX_BODY_BYTES = 16 * 1024;
+
+  static final String PREFIX = "appchain";
+
+  /** How long the body of one request may take to arrive. */
+  private static final Duration BODY_TIMEOUT = Duration.ofSeconds(5);
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+
+  /** The body of {@code POST /appchain/transactions}. */
+  record TransactionBody(String from, String to, long amount, long nonce, String signature) {
+    static TransactionBody of(SignedTransfer signed) {
+      Transfer transfer = signed.transfer();
+      return new TransactionBody(
+          transfer.from(), transfer.to(), transfer.amount(), transfer.nonce(), signed.signature());
+    }
+
+    SignedTransfer signed() {
+      return new SignedTransfer(new Transfer(from, to, amount, nonce), signature);
+    }
+  }
+
+  private ChainApi() {}
+
+  /**
+   * @param service the chain service
+   * @param timeout how long a request waits for the service before it is answered 503
+   */
+  static Route routes(
+      ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+    Route transactions =
+        Directives.concat(
+            Directives.pathEndOrSingleSlash(
+                () -> Directives.post(() -> receive(service, scheduler, timeout))),
+            Directives.path(
+                PathMatchers.segment(),
+                hash ->
+                    Directives.get(
+                        () ->
+                            ask(
+                                service,
+                                scheduler,
+                                timeout,
+                                (ActorRef<ChainState.TxStatus> replyTo) ->
+                                    new ChainService.GetTransaction(hash, replyTo),
+                                status ->
+                                    json(
+                                        status.status().equals("unknown")
+                                            ? StatusCodes.NOT_FOUND
+                                            : StatusCodes.OK,
+                                        statusBody(status))))));
+    Route chain =
+        Directives.get(
+            () ->
+                ask(
+                    service,
+                    scheduler,
+                    timeout,
+                    ChainService.GetChain::new,
+                    view -> json(StatusCodes.OK, view)));
+    return Directives.pathPrefix(
+        PREFIX,
+        () ->
+            Directives.concat(
+                Directives.pathPrefix("transactions", () -> transactions),
+                Directives.path("chain", () -> chain),
+                Directives.path(
+                    PathMatchers.segment("accounts").slash(PathMatchers.segment()),
+                    address ->
+                        Directives.get(() -> account(address, service, scheduler, timeout)))));
+  }
+
+  private static Route account(
+      String address,
+      ActorRef<ChainService.Command> service,
+      Scheduler scheduler,
+      Duration timeout) {
+    if (!Accounts.isAddress(address)) {
+      return Directives.complete(
+          refusal(
+              StatusCodes.BAD_REQUEST,
+              null,
+              RefusalReason.MALFORMED.name(),
+              "an address is 64 hex digits (a raw Ed25519 public key), not '" + address + "'"));
+    }
+    return ask(
+        service,
+        scheduler,
+        timeout,
+        (ActorRef<ChainService.AccountView> replyTo) ->
+            new ChainService.GetAccount(address, replyTo),
+        view -> json(StatusCodes.OK, view));
+  }
+
+  /** Reads the body (at most {@link #MAX_BODY_BYTES}), then {@link #submit}s it. */
+  private static Route receive(
+      ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+    return Directives.extractRequestEntity(
+        entity ->
+            Directives.extractMaterializer(
+                materializer ->
+                    Directives.onComplete(
+                        entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY_BYTES, materializer),
+                        body ->
+                            body.isSuccess() && body.get().getData().length() > MAX_BODY_BYTES
+                                ? Directives.complete(tooLarge())
+                                : body.isSuccess()
+                                    ? submit(
+                                        body.get().getData().utf8String(),
+                                        service,
+                                        scheduler,
+                                        timeout)
+                                    : Directives.complete(unreadable(body.failed().get())))));
+  }
+
+  private static Route submit(
+      String body, ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+    SignedTransfer transaction;
+    try {
+      transaction = JSON.readValue(body, TransactionBody.class).signed();
+    } catch (JsonProcessingException | RuntimeException e) {
+      return Directives.complete(
+          refusal(
+              StatusCodes.BAD_REQUEST,
+              null,
+              RefusalReason.MALFORMED.name(),
+              "the body must be JSON {\"from\": <64 hex>, \"to\": <64 hex>, \"amount\": <long>, "
+                  + "\"nonce\": <long>, \"signature\": <128 hex>}: "
+                  + firstLine(e.getMessage())));
+    }
+    return ask(
+        service,
+        scheduler,
+        timeout,
+        (ActorRef<ChainService.SubmitReply> replyTo) ->
+            new ChainService.Submit(transaction, replyTo),
+        reply -> {
+          if (reply.refused() == null) {
+            return json(StatusCodes.ACCEPTED, Map.of("hash", reply.hash(), "status", "pending"));
+          }
+          if (reply.refused().equals(RefusalReason.MEMPOOL_FULL.name())) {
+            return refusal(
+                    StatusCodes.SERVICE_UNAVAILABLE, reply.hash(), reply.refused(), reply.message())
+                .addHeader(RetryAfter.create(1L));
+          }
+          return refusal(
+              StatusCodes.UNPROCESSABLE_CONTENT, reply.hash(), reply.refused(), reply.message());
+        });
+  }
+
+  /** Asks the service; a service that does not answer in time is 503 {@code UNAVAILABLE}. */
+  private static <T> Route ask(
+      ActorRef<ChainService.Command> service,
+      Scheduler scheduler,
+      Duration timeout,
+      org.apache.pekko.japi.function.Function<ActorRef<T>, ChainService.Command> message,
+      Function<T, HttpResponse> answer) {
+    CompletionStage<HttpResponse> response =
+        AskPattern.ask(service, message, timeout, scheduler)
+            .handle(
+                (reply, error) ->
+                    error == null
+                        ? answer.apply(reply)
+                        : refusal(
+                                StatusCodes.SERVICE_UNAVAILABLE,
+                                null,
+                                "UNAVAILABLE",
+                                "the appchain service did not answer within "
+                                    + timeout.toMillis()
+                                    + " ms (starting, recovering its journal, or its database is "
+                                    + "down): try again")
+                            .addHeader(RetryAfter.create(1L)));
+    return Directives.completeWithFuture(response);
+  }
+
+  private static HttpResponse tooLarge() {
+    return refusal(
+        StatusCodes.CONTENT_TOO_LARGE,
+        null,
+        RefusalReason.MALFORMED.name(),
+        "the body is over " + MAX_BODY_BYTES + " bytes: one transaction's JSON is about 350");
+  }
+
+  /** A body over {@link #MAX_BODY_BYTES} is 413, one that does not arrive in time 400. */
+  private static HttpResponse unreadable(Throwable error) {
+    for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+      // a streamed body fails with EntityStreamSizeException, a strict one with
+      // EntityStreamException
+      if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException
+          || (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException
+              && String.valueOf(cause.getMessage()).startsWith("Request too large"))) {
+        return tooLarge();
+      }
+    }
+    return refusal(
+        StatusCodes.BAD_REQUEST,
+        null,
+        RefusalReason.MALFORMED.name(),
+        "the body could not be read: "
+            + error.getClass().getName()
+            + firstLine(error.getMessage()));
+  }
+
+  private static Map<String, Object> statusBody(ChainState.TxStatus status) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("hash", status.hash());
+    body.put("status", status.status());
+    if (status.block() != null) {
+      body.put("block", status.block());
+    }
+    if (status.status().equals("unknown")) {
+      body.put(
+          "message",
+          "no transaction with this hash was accepted (refused ones are not kept, nor the status "
+              + "of transactions older than the latest prover.appchain-service.tx-index-size)");
+    }
+    return body;
+  }
+
+  private static HttpResponse refusal(StatusCode code, String hash, String reason, String message) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    if (hash != null) {
+      body.put("hash", hash);
+    }
+    body.put("refused", reason);
+    body.put("message", message);
+    return json(code, body);
+  }
+
+  private static HttpResponse json(StatusCode code, Object body) {
+    try {
+      return HttpResponse.create()
+          .withStatus(code)
+          .withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(
+          "cannot write " + body.getClass().getSimpleName() + " as JSON", e);
+    }
+  }
+
+  private static String firstLine(String message) {
+    if (message == null) {
+      return "unreadable";
+    }
+    int end = message.indexOf('\n');
+    return end < 0 ? message : message.substring(0, end);
+  }
+}

@@ -1,0 +1,498 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.flow.BatchProof;
+import dev.pekkoprover.appchain.state.AccountState;
+import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.appchain.tx.Admission;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.protocol.CborSerializable;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.JournalPersistFailed;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
+import org.apache.pekko.persistence.typed.javadsl.Effect;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * The appchain as a long-running service, event-sourced with Pekko Persistence ({@link
+ * ChainEvent}): it takes transactions as they come ({@link Submit}: accepted only once journaled,
+ * or refused with the mempool's reason), produces a block every {@code blockInterval} from the
+ * mempool (none when nothing is pending), seals blocks into batches of {@code blocksPerBatch}
+ * (fewer once the oldest waiting block is {@code batchInterval} old), proves each batch through the
+ * {@link Prover} and records the proof once it verifies and matches the roots it computed directly.
+ *
+ * <p>Group commit: the transactions accepted while a journal write is in flight go together in the
+ * next write, so a write per transaction is never the limit. Blocks are produced only from
+ * transactions journaled before or in the same write as the block.
+ *
+ * <p>Restarted (a crash, a {@code kill -9}, a database that failed a write), it replays its
+ * journal: the same chain, mempool, batches and proven height, and proves every sealed batch that
+ * has no proof yet (a durable node's result store answers what was already proven at once).
+ * Commands wait (Pekko stashes them) while it recovers or writes.
+ *
+ * <p>State changes happen in the command handler (live) and in the event handler only while
+ * recovering: the mempool's check and its change are one step, which a replay repeats without the
+ * signature check.
+ */
+final class ChainService
+    extends EventSourcedBehavior<ChainService.Command, ChainEvent, ChainService.Live> {
+
+  /** Proves a batch: a flow of that name over those blocks. */
+  @FunctionalInterface
+  interface Prover {
+    CompletionStage<BatchProof> prove(String name, List<BlockTrace> blocks);
+  }
+
+  /**
+   * @param blockInterval a block is produced this often when transactions are pending
+   * @param maxBlockTransactions most transactions per block
+   * @param blocksPerBatch blocks per batch proof
+   * @param batchInterval a batch of fewer blocks is sealed once its oldest block is this old
+   * @param txIndexSize the latest accepted transactions that keep a status
+   * @param retryAfter a batch whose proof failed is proven again after this
+   */
+  record Settings(
+      Duration blockInterval,
+      int maxBlockTransactions,
+      int blocksPerBatch,
+      Duration batchInterval,
+      int txIndexSize,
+      Duration retryAfter) {
+    Settings {
+      if (blockInterval.isNegative()
+          || blockInterval.isZero()
+          || maxBlockTransactions < 1
+          || blocksPerBatch < 1
+          || txIndexSize < 1) {
+        throw new IllegalArgumentException(
+            "the appchain service needs a positive block interval, transactions per block, blocks "
+                + "per batch and transaction index size");
+      }
+    }
+  }
+
+  interface Command extends CborSerializable {}
+
+  /** Offers a transaction; answered once it is journaled, or at once when refused. */
+  record Submit(SignedTransfer transaction, ActorRef<SubmitReply> replyTo) implements Command {}
+
+  /**
+   * @param refused null when accepted, else the mempool's reason ({@code RefusalReason} name)
+   */
+  record SubmitReply(String hash, String refused, String message) implements CborSerializable {}
+
+  record GetTransaction(String hash, ActorRef<ChainState.TxStatus> replyTo) implements Command {}
+
+  record GetChain(ActorRef<ChainView> replyTo) implements Command {}
+
+  record GetAccount(String address, ActorRef<AccountView> replyTo) implements Command {}
+
+  /** What {@code GET /appchain/chain} answers. */
+  record ChainView(
+      long height,
+      long provenHeight,
+      int pending,
+      long accepted,
+      String stateRoot,
+      String lastBlockHash,
+      String genesisStateRoot,
+      ChainEvent.BatchProven lastBatch,
+      int batchesProving)
+      implements CborSerializable {}
+
+  /** What {@code GET /appchain/accounts/<address>} answers. */
+  record AccountView(String address, long balance, long nonce, long pendingNonce)
+      implements CborSerializable {}
+
+  enum Flush implements Command {
+    INSTANCE
+  }
+
+  enum Tick implements Command {
+    INSTANCE
+  }
+
+  record Proved(ChainState.Batch batch, BatchProof proof, String error) implements Command {}
+
+  record Retry(ChainState.Batch batch) implements Command {}
+
+  /** The state: mutable, changed live by commands and by events only during recovery. */
+  static final class Live {
+    final ChainState chain;
+    boolean recovered;
+    final List<ActorRef<SubmitReply>> unwritten = new ArrayList<>();
+    final List<SignedTransfer> unwrittenTransactions = new ArrayList<>();
+    boolean flushQueued;
+    long oldestUnsealedAt;
+
+    Live(ChainState chain) {
+      this.chain = chain;
+    }
+  }
+
+  /** Most transactions per journaled event: one write of a large backlog is several events. */
+  private static final int TRANSACTIONS_PER_EVENT = 1000;
+
+  private final ActorContext<Command> context;
+  private final TimerScheduler<Command> timers;
+  private final Settings settings;
+  private final Map<String, Long> genesis;
+  private final AppchainSettings appchain;
+  private final Prover prover;
+  private final Function<BatchProof, String> verifier;
+  private final String journalPlugin;
+  private final Consumer<String> recoveredLine;
+
+  /**
+   * @param persistenceId the journal's id for this chain (one writer)
+   * @param genesis the genesis balances
+   * @param verifier the problem with a proof under the circuits' keys, or null when it verifies
+   * @param journalPlugin the journal plugin's config path, "" for the default
+   * @param recoveredLine told one line after each recovery (height, pending, batches to prove)
+   */
+  static Behavior<Command> create(
+      String persistenceId,
+      Map<String, Long> genesis,
+      AppchainSettings appchain,
+      Settings settings,
+      Prover prover,
+      Function<BatchProof, String> verifier,
+      String journalPlugin,
+      Consumer<String> recoveredLine) {
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  context.setLoggerName(ChainService.class);
+                  return new ChainService(
+                      PersistenceId.ofUniqueId(persistenceId),
+                      context,
+                      timers,
+                      settings,
+                      genesis,
+                      appchain,
+                      prover,
+                      verifier,
+                      journalPlugin,
+                      recoveredLine);
+                }));
+  }
+
+  private ChainService(
+      PersistenceId persistenceId,
+      ActorContext<Command> context,
+      TimerScheduler<Command> timers,
+      Settings settings,
+      Map<String, Long> genesis,
+      AppchainSettings appchain,
+      Prover prover,
+      Function<BatchProof, String> verifier,
+      String journalPlugin,
+      Consumer<String> recoveredLine) {
+    super(
+        persistenceId,
+        SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)
+            .withLoggingEnabled(false)); // the signal handler says why, once, in words
+    this.context = context;
+    this.timers = timers;
+    this.settings = settings;
+    this.genesis = genesis;
+    this.appchain = appchain;
+    this.prover = prover;
+    this.verifier = verifier;
+    this.journalPlugin = journalPlugin;
+    this.recoveredLine = recoveredLine;
+  }
+
+  @Override
+  public Live emptyState() {
+    return new Live(new ChainState(genesis, appchain, settings.txIndexSize()));
+  }
+
+  @Override
+  public String journalPluginId() {
+    return journalPlugin;
+  }
+
+  @Override
+  public String snapshotPluginId() {
+    return "pekko.persistence.no-snapshot-store";
+  }
+
+  @Override
+  public EventHandler<Live, ChainEvent> eventHandler() {
+    return (state, event) -> {
+      if (state.recovered) {
+        return state; // live: the command handler changed the state already
+      }
+      if (event instanceof ChainEvent.TransactionsAccepted accepted) {
+        state.chain.readmit(accepted.transactions());
+      } else if (event instanceof ChainEvent.BlockProduced block) {
+        state.chain.replay(block);
+      } else if (event instanceof ChainEvent.BatchSealed batch) {
+        state.chain.seal(batch);
+      } else if (event instanceof ChainEvent.BatchProven proof) {
+        state.chain.proven(proof);
+      }
+      return state;
+    };
+  }
+
+  @Override
+  public SignalHandler<Live> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(
+            RecoveryCompleted.instance(),
+            state -> {
+              state.recovered = true;
+              ChainState chain = state.chain;
+              if (chain.unsealedBlocks() > 0) {
+                state.oldestUnsealedAt = System.nanoTime();
+              }
+              List<ChainState.Batch> batches = chain.sealedBatches();
+              recoveredLine.accept(
+                  String.format(
+                      "appchain service: height %d, proven height %d, %d transaction(s) pending,"
+                          + " %d batch(es) to prove",
+                      chain.height(), chain.provenHeight(), chain.pending(), batches.size()));
+              batches.forEach(batch -> prove(state, batch));
+              timers.startTimerWithFixedDelay(
+                  Tick.INSTANCE, Tick.INSTANCE, settings.blockInterval());
+            })
+        .onSignal(
+            RecoveryFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .error(
+                        "appchain service cannot read its journal ({}); retrying with backoff: "
+                            + "check that the database is up",
+                        failed.getFailure().getMessage()))
+        .onSignal(
+            JournalPersistFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .error(
+                        "appchain service cannot write its journal ({}); the transactions of "
+                            + "that write were not acknowledged; restarting from the journal with "
+                            + "backoff: check that the database is up",
+                        failed.failure().getMessage()))
+        .build();
+  }
+
+  @Override
+  public CommandHandler<Command, ChainEvent, Live> commandHandler() {
+    return newCommandHandlerBuilder()
+        .forAnyState()
+        .onCommand(Submit.class, this::onSubmit)
+        .onCommand(Flush.class, (state, flush) -> write(state, List.of()))
+        .onCommand(Tick.class, this::onTick)
+        .onCommand(Proved.class, this::onProved)
+        .onCommand(
+            Retry.class,
+            (state, retry) -> {
+              if (state.chain.awaitsProof(retry.batch())) {
+                prove(state, retry.batch());
+              }
+              return Effect().none();
+            })
+        .onCommand(
+            GetTransaction.class,
+            (state, get) -> {
+              get.replyTo().tell(state.chain.status(get.hash()));
+              return Effect().none();
+            })
+        .onCommand(
+            GetChain.class,
+            (state, get) -> {
+              ChainState chain = state.chain;
+              get.replyTo()
+                  .tell(
+                      new ChainView(
+                          chain.height(),
+                          chain.provenHeight(),
+                          chain.pending(),
+                          chain.accepted(),
+                          chain.stateRoot(),
+                          chain.lastBlockHash(),
+                          chain.genesisStateRoot(),
+                          chain.lastBatch(),
+                          chain.sealedBatches().size()));
+              return Effect().none();
+            })
+        .onCommand(
+            GetAccount.class,
+            (state, get) -> {
+              AccountState account = state.chain.account(get.address());
+              get.replyTo()
+                  .tell(
+                      new AccountView(
+                          get.address(),
+                          account.balance(),
+                          account.nonce(),
+                          state.chain.pendingNonce(get.address())));
+              return Effect().none();
+            })
+        .build();
+  }
+
+  private Effect<ChainEvent, Live> onSubmit(Live state, Submit submit) {
+    Admission admission = state.chain.submit(submit.transaction());
+    if (admission instanceof Admission.Refused refused) {
+      submit
+          .replyTo()
+          .tell(new SubmitReply(refused.txHash(), refused.reason().name(), refused.message()));
+      return Effect().none();
+    }
+    state.unwritten.add(submit.replyTo());
+    state.unwrittenTransactions.add(submit.transaction());
+    if (!state.flushQueued) { // behind the submissions already in the mailbox: they join this write
+      state.flushQueued = true;
+      context.getSelf().tell(Flush.INSTANCE);
+    }
+    return Effect().none();
+  }
+
+  private Effect<ChainEvent, Live> onTick(Live state, Tick tick) {
+    List<ChainEvent> events = new ArrayList<>();
+    ChainState chain = state.chain;
+    // transactions accepted before the block is produced go in the same write, before it
+    int unsealedBefore = chain.unsealedBlocks();
+    chain.produceBlock(settings.maxBlockTransactions()).ifPresent(events::add);
+    if (unsealedBefore == 0 && chain.unsealedBlocks() > 0) {
+      state.oldestUnsealedAt = System.nanoTime();
+    }
+    boolean partialDue =
+        chain.unsealedBlocks() > 0
+            && System.nanoTime() - state.oldestUnsealedAt >= settings.batchInterval().toNanos();
+    List<ChainState.Batch> sealed = new ArrayList<>();
+    for (Optional<ChainEvent.BatchSealed> next =
+            chain.nextBatch(settings.blocksPerBatch(), partialDue);
+        next.isPresent();
+        next = chain.nextBatch(settings.blocksPerBatch(), false)) {
+      events.add(next.get());
+      sealed.add(chain.seal(next.get()));
+      state.oldestUnsealedAt = System.nanoTime();
+    }
+    if (events.isEmpty() && state.unwritten.isEmpty()) {
+      return Effect().none();
+    }
+    return write(state, events).thenRun(written -> sealed.forEach(batch -> prove(written, batch)));
+  }
+
+  /**
+   * Journals the unwritten accepted transactions followed by {@code after}, then acknowledges the
+   * transactions.
+   */
+  private org.apache.pekko.persistence.typed.javadsl.EffectBuilder<ChainEvent, Live> write(
+      Live state, List<ChainEvent> after) {
+    state.flushQueued = false;
+    List<ChainEvent> events = new ArrayList<>();
+    List<SignedTransfer> transactions = state.unwrittenTransactions;
+    for (int from = 0; from < transactions.size(); from += TRANSACTIONS_PER_EVENT) {
+      events.add(
+          new ChainEvent.TransactionsAccepted(
+              transactions.subList(
+                  from, Math.min(transactions.size(), from + TRANSACTIONS_PER_EVENT))));
+    }
+    events.addAll(after);
+    if (events.isEmpty()) {
+      return Effect().none();
+    }
+    List<ActorRef<SubmitReply>> waiting = List.copyOf(state.unwritten);
+    List<String> hashes = transactions.stream().map(SignedTransfer::hash).toList();
+    state.unwritten.clear();
+    state.unwrittenTransactions.clear();
+    return Effect()
+        .persist(events)
+        .thenRun(
+            written -> {
+              for (int i = 0; i < waiting.size(); i++) {
+                waiting.get(i).tell(new SubmitReply(hashes.get(i), null, null));
+              }
+            });
+  }
+
+  private void prove(Live state, ChainState.Batch batch) {
+    List<BlockTrace> blocks = state.chain.traces(batch);
+    String name = AppchainJob.batchName(blocks);
+    context.pipeToSelf(
+        prover.prove(name, blocks),
+        (proof, error) ->
+            new Proved(
+                batch, proof, error == null ? null : AppchainJob.rootCause(error).toString()));
+  }
+
+  private Effect<ChainEvent, Live> onProved(Live state, Proved proved) {
+    ChainState.Batch batch = proved.batch();
+    if (!state.chain.awaitsProof(batch)) {
+      return Effect().none(); // proven already (a proof of an earlier incarnation's flow)
+    }
+    String problem = proved.error();
+    ChainEvent.BatchProven expected = state.chain.expectedProof(batch);
+    if (problem == null) {
+      problem = mismatch(proved.proof(), expected);
+    }
+    if (problem != null) {
+      context
+          .getLog()
+          .error(
+              "batch proof of blocks {}-{} failed: {}; proving it again in {} s",
+              batch.first(),
+              batch.last(),
+              problem,
+              settings.retryAfter().toSeconds());
+      timers.startSingleTimer(batch, new Retry(batch), settings.retryAfter());
+      return Effect().none();
+    }
+    state.chain.proven(expected);
+    return Effect().persist(expected);
+  }
+
+  /** What is wrong with the proof of {@code expected}'s batch, or null. */
+  private String mismatch(BatchProof proof, ChainEvent.BatchProven expected) {
+    String invalid = verifier.apply(proof);
+    if (invalid != null) {
+      return "the proof does not verify: " + invalid;
+    }
+    if (proof.firstBlock() != expected.firstBlock()
+        || proof.lastBlock() != expected.lastBlock()
+        || !proof.stateRootBefore().equals(expected.stateRootBefore())
+        || !proof.stateRoot().equals(expected.stateRoot())
+        || !proof.lastBlockHash().equals(expected.lastBlockHash())) {
+      return String.format(
+          "the proof's outputs (blocks %d-%d, state root %s -> %s, last block %s) differ from the "
+              + "sequencer's (blocks %d-%d, %s -> %s, %s)",
+          proof.firstBlock(),
+          proof.lastBlock(),
+          proof.stateRootBefore(),
+          proof.stateRoot(),
+          proof.lastBlockHash(),
+          expected.firstBlock(),
+          expected.lastBlock(),
+          expected.stateRootBefore(),
+          expected.stateRoot(),
+          expected.lastBlockHash());
+    }
+    return null;
+  }
+}

@@ -1,0 +1,262 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.state.AccountState;
+import dev.pekkoprover.appchain.trace.BlockTrace;
+import dev.pekkoprover.appchain.trace.TransactionTrace;
+import dev.pekkoprover.appchain.tx.Admission;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.protocol.CborSerializable;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The appchain service's state: the chain (committed state and mempool), which block each recent
+ * transaction went into, the blocks not yet proven with their traces, the sealed batches waiting
+ * for their proofs, and the proven height. {@link ChainService} changes it as commands come (live)
+ * and as events replay (recovery); both paths go through the same methods, so a replay rebuilds
+ * exactly what the live service had. A plain single-threaded class.
+ *
+ * <p>Memory: the chain's accounts, the mempool (bounded by {@code mempool-capacity}), the traces of
+ * unproven blocks (released when their batch is proven) and the status of the last {@code
+ * txIndexSize} accepted transactions.
+ */
+final class ChainState {
+  /** A transaction accepted and not in a block yet. */
+  private static final long PENDING = -1;
+
+  /** A sealed batch: blocks {@code first..last}, inclusive. */
+  record Batch(long first, long last) implements CborSerializable {
+    int blocks() {
+      return (int) (last - first + 1);
+    }
+  }
+
+  /** A transaction's status: {@code pending}, {@code in-block} or {@code proven}, or unknown. */
+  record TxStatus(String hash, String status, Long block) implements CborSerializable {}
+
+  private final Chain chain;
+  private final Map<String, Long> txBlocks;
+  private final TreeMap<Long, BlockTrace> unproven = new TreeMap<>();
+  private final TreeMap<Long, Batch> sealed = new TreeMap<>();
+  private final TreeMap<Long, ChainEvent.BatchProven> provenAhead = new TreeMap<>();
+  private long sealedUpTo;
+  private long provenHeight;
+  private ChainEvent.BatchProven lastBatch;
+  private long accepted;
+
+  /**
+   * @param genesis address -> balance of the genesis state
+   * @param txIndexSize how many of the latest accepted transactions keep a status (older ones are
+   *     answered "unknown")
+   */
+  ChainState(Map<String, Long> genesis, AppchainSettings settings, int txIndexSize) {
+    this.chain = Chain.create(genesis, settings);
+    this.txBlocks =
+        new LinkedHashMap<>() {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+            return size() > txIndexSize;
+          }
+        };
+  }
+
+  /** Offers a new transaction to the mempool (its signature checked). */
+  Admission submit(SignedTransfer transaction) {
+    Admission admission = chain.submit(transaction);
+    if (admission.accepted()) {
+      txBlocks.put(transaction.hash(), PENDING);
+      accepted++;
+    }
+    return admission;
+  }
+
+  /** Replays {@link ChainEvent.TransactionsAccepted}. */
+  void readmit(List<SignedTransfer> transactions) {
+    for (SignedTransfer transaction : transactions) {
+      chain.readmit(transaction);
+      txBlocks.put(transaction.hash(), PENDING);
+      accepted++;
+    }
+  }
+
+  /** Produces the next block of at most {@code maxTransactions} pending ones; empty when none. */
+  Optional<ChainEvent.BlockProduced> produceBlock(int maxTransactions) {
+    Optional<BlockTrace> block = chain.produceBlock(maxTransactions);
+    block.ifPresent(this::record);
+    return block.map(
+        trace ->
+            new ChainEvent.BlockProduced(
+                trace.number(), trace.transactions().size(), trace.blockHash()));
+  }
+
+  /**
+   * Replays {@link ChainEvent.BlockProduced}.
+   *
+   * @throws IllegalStateException when the rebuilt block is not the journaled one
+   */
+  void replay(ChainEvent.BlockProduced event) {
+    Optional<BlockTrace> block = chain.produceBlock(event.transactions());
+    if (block.isEmpty()
+        || block.get().number() != event.number()
+        || block.get().transactions().size() != event.transactions()
+        || !block.get().blockHash().equals(event.blockHash())) {
+      throw new IllegalStateException(
+          "block "
+              + event.number()
+              + " rebuilt from the journal differs from the journaled one ("
+              + event.blockHash()
+              + "): the journal belongs to another chain");
+    }
+    record(block.get());
+  }
+
+  private void record(BlockTrace trace) {
+    for (TransactionTrace transaction : trace.transactions()) {
+      txBlocks.replace(transaction.runtime().transaction().hash(), trace.number());
+    }
+    unproven.put(trace.number(), trace);
+  }
+
+  /** Blocks produced and not in a batch yet. */
+  int unsealedBlocks() {
+    return (int) (chain.height() - sealedUpTo);
+  }
+
+  /**
+   * The next batch to seal: {@code blocksPerBatch} blocks when that many wait, or, with {@code
+   * partial}, whatever waits; empty otherwise.
+   */
+  Optional<ChainEvent.BatchSealed> nextBatch(int blocksPerBatch, boolean partial) {
+    int waiting = unsealedBlocks();
+    if (waiting == 0 || (waiting < blocksPerBatch && !partial)) {
+      return Optional.empty();
+    }
+    long last = sealedUpTo + Math.min(waiting, blocksPerBatch) - 1;
+    return Optional.of(new ChainEvent.BatchSealed(sealedUpTo, last));
+  }
+
+  /** Live and replayed. */
+  Batch seal(ChainEvent.BatchSealed event) {
+    if (event.firstBlock() != sealedUpTo || event.lastBlock() >= chain.height()) {
+      throw new IllegalStateException(
+          "batch of blocks "
+              + event.firstBlock()
+              + "-"
+              + event.lastBlock()
+              + " does not follow block "
+              + (sealedUpTo - 1)
+              + " (height "
+              + chain.height()
+              + ")");
+    }
+    Batch batch = new Batch(event.firstBlock(), event.lastBlock());
+    sealed.put(batch.first(), batch);
+    sealedUpTo = batch.last() + 1;
+    return batch;
+  }
+
+  /** The traces of a sealed batch's blocks, in order. */
+  List<BlockTrace> traces(Batch batch) {
+    return new ArrayList<>(unproven.subMap(batch.first(), true, batch.last(), true).values());
+  }
+
+  /** The sealed batches waiting for a proof, oldest first. */
+  List<Batch> sealedBatches() {
+    return new ArrayList<>(sealed.values());
+  }
+
+  /** Whether {@code batch} is sealed and not proven yet. */
+  boolean awaitsProof(Batch batch) {
+    return batch.equals(sealed.get(batch.first()));
+  }
+
+  /**
+   * What the proof of {@code batch} must show, as the event that records it: the roots the
+   * sequencer computed directly.
+   */
+  ChainEvent.BatchProven expectedProof(Batch batch) {
+    BlockTrace first = unproven.get(batch.first());
+    BlockTrace last = unproven.get(batch.last());
+    return new ChainEvent.BatchProven(
+        batch.first(),
+        batch.last(),
+        first.header().stateRootBefore(),
+        last.stateRootAfter(),
+        last.blockHash());
+  }
+
+  /**
+   * Live and replayed: the batch is proven; the proven height moves over every batch proven without
+   * a gap, and their traces are released.
+   */
+  void proven(ChainEvent.BatchProven event) {
+    sealed.remove(event.firstBlock());
+    provenAhead.put(event.firstBlock(), event);
+    for (ChainEvent.BatchProven next = provenAhead.remove(provenHeight);
+        next != null;
+        next = provenAhead.remove(provenHeight)) {
+      lastBatch = next;
+      provenHeight = next.lastBlock() + 1;
+    }
+    unproven.headMap(provenHeight).clear();
+  }
+
+  TxStatus status(String hash) {
+    Long block = txBlocks.get(hash);
+    if (block == null) {
+      return new TxStatus(hash, "unknown", null);
+    }
+    if (block == PENDING) {
+      return new TxStatus(hash, "pending", null);
+    }
+    return new TxStatus(hash, block < provenHeight ? "proven" : "in-block", block);
+  }
+
+  /** The committed state of an address, and the nonce its next transaction must carry. */
+  AccountState account(String address) {
+    return chain.account(address);
+  }
+
+  long pendingNonce(String address) {
+    return chain.pendingAccount(address).nonce();
+  }
+
+  long height() {
+    return chain.height();
+  }
+
+  long provenHeight() {
+    return provenHeight;
+  }
+
+  /** The last batch proof's public outputs, or null before the first. */
+  ChainEvent.BatchProven lastBatch() {
+    return lastBatch;
+  }
+
+  int pending() {
+    return chain.pendingTransactions();
+  }
+
+  long accepted() {
+    return accepted;
+  }
+
+  String stateRoot() {
+    return chain.stateRoot();
+  }
+
+  String lastBlockHash() {
+    return chain.lastBlockHash();
+  }
+
+  String genesisStateRoot() {
+    return chain.genesisStateRoot();
+  }
+}

@@ -1,0 +1,381 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.appchain.Appchain;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.Workload;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.appchain.tx.Transfer;
+import dev.pekkoprover.appchain.tx.Wallet;
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.TaskCatalog;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Issue 15 in one JVM: the appchain service behind its HTTP API on a node with the real queue and
+ * workers and the real journal plugin (pekko-persistence-jdbc on H2). Every accepted transaction
+ * ends in a proven block whose root equals the direct computation; each refusal has its reason and
+ * HTTP status; the status query follows a transaction; a service stopped and started again on the
+ * same database keeps every transaction it accepted.
+ */
+@ExtendWith(LogCapturingExtension.class)
+class AppchainServiceTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(3))
+          .build();
+  private static final long SEED = 7;
+  private static final int ACCOUNTS = 20;
+
+  private record Answer(int status, JsonNode body, HttpResponse<String> response) {}
+
+  /** A running service: its node, its base URL and the thread that runs it. */
+  private record Service(ProverNode node, String url, Thread runner, ByteArrayOutputStream out)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      node.close();
+      try {
+        runner.join(TimeUnit.SECONDS.toMillis(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      assertTrue(!runner.isAlive(), "the service did not end with its node");
+    }
+  }
+
+  private static String database(String name) {
+    return "jdbc:h2:mem:" + name + "-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1";
+  }
+
+  private static Service start(String name, String jdbcUrl, String overrides) throws Exception {
+    Config config =
+        ConfigFactory.parseString(
+                "prover.http.enabled = on\nprover.http.port = 0\n"
+                    + "prover.appchain-job { service = on, seed = "
+                    + SEED
+                    + ", accounts = "
+                    + ACCOUNTS
+                    + ", txs = 8, batch = 2 }\n"
+                    + "prover.appchain-service { block-interval = 200ms, batch-interval = 600ms, "
+                    + "report-interval = 1s }\n"
+                    + overrides)
+            .withFallback(TestNodes.durableConfig(jdbcUrl, ""))
+            .resolve();
+    JournalSchema.createIfMissing(config);
+    AppchainSettings settings = AppchainSettings.fromConfig(config);
+    ProverNode node =
+        ProverNode.builder(name)
+            .config(config)
+            .catalog(TaskCatalog.of(Appchain.taskTypes()))
+            .localQueue()
+            .sequencer(AppchainJob.startupPlan(settings))
+            .workers(WorkerGroup.allTypes(2, 2))
+            .start();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    Thread runner =
+        new Thread(
+            () -> {
+              try {
+                AppchainService.run(node, settings, config, print);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            name + "-service");
+    runner.setDaemon(true);
+    runner.start();
+    String url = node.httpUrl().orElseThrow() + "/appchain";
+    awaitAnswer(url + "/chain", answer -> answer.status() == 200, "the service to answer");
+    return new Service(node, url, runner, out);
+  }
+
+  private static Answer send(HttpRequest request) {
+    try {
+      HttpResponse<String> response = CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
+      JsonNode body = response.body().isEmpty() ? null : JSON.readTree(response.body());
+      return new Answer(response.statusCode(), body, response);
+    } catch (IOException e) {
+      throw new AssertionError(request.method() + " " + request.uri() + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  private static Answer get(String url) {
+    return send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).build());
+  }
+
+  private static Answer post(String url, String body) {
+    return send(
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(Duration.ofSeconds(15))
+            .header("Content-Type", "application/json")
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build());
+  }
+
+  private static Answer submit(Service service, SignedTransfer transaction) {
+    try {
+      return post(
+          service.url() + "/transactions",
+          JSON.writeValueAsString(ChainApi.TransactionBody.of(transaction)));
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static Answer awaitAnswer(String url, Predicate<Answer> done, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      Answer answer;
+      try {
+        answer = get(url);
+      } catch (AssertionError notYet) {
+        answer = null;
+      }
+      if (answer != null && done.test(answer)) {
+        return answer;
+      }
+      assertTrue(System.nanoTime() < deadline, "waited 60 s in vain for " + what);
+      Thread.sleep(50);
+    }
+  }
+
+  /** Waits until every accepted transaction is in a proven block and nothing is pending. */
+  private static JsonNode awaitAllProven(Service service, int accepted)
+      throws InterruptedException {
+    return awaitAnswer(
+            service.url() + "/chain",
+            answer ->
+                answer.body().get("accepted").asLong() == accepted
+                    && answer.body().get("pending").asInt() == 0
+                    && answer.body().get("height").asLong() > 0
+                    && answer.body().get("provenHeight").asLong()
+                        == answer.body().get("height").asLong(),
+            "every accepted transaction to be proven")
+        .body();
+  }
+
+  /** The funded wallets of the service's genesis, and the genesis itself. */
+  private static Workload genesis() {
+    return Workload.generate(SEED, ACCOUNTS, 0, 1, 0);
+  }
+
+  private static List<Wallet> funded(Workload workload) {
+    return workload.wallets().stream()
+        .filter(wallet -> workload.genesis().containsKey(wallet.address()))
+        .toList();
+  }
+
+  /** {@code count} valid transfers among the funded wallets, each sender's nonces in order. */
+  private static List<SignedTransfer> transfers(
+      List<Wallet> wallets, Map<String, Long> nonces, int count, int salt) {
+    List<SignedTransfer> transfers = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Wallet from = wallets.get((i + salt) % wallets.size());
+      Wallet to = wallets.get((i * 7 + salt + 1) % wallets.size());
+      long nonce = nonces.merge(from.address(), 1L, Long::sum) - 1;
+      transfers.add(from.transfer(to.address(), 10 + i, nonce));
+    }
+    return transfers;
+  }
+
+  /** The state root of the genesis after {@code transactions}, computed directly. */
+  private static String directRoot(List<SignedTransfer> transactions) {
+    Chain chain =
+        Chain.create(genesis().genesis(), AppchainSettings.fromConfig(ConfigFactory.load()));
+    for (SignedTransfer transaction : transactions) {
+      assertTrue(chain.submit(transaction).accepted(), "direct chain refused " + transaction);
+    }
+    while (chain.produceBlock().isPresent()) {
+      // every pending transaction into a block
+    }
+    return chain.stateRoot();
+  }
+
+  @Test
+  void acceptedTransactionsEndInProvenBlocksAndEachRefusalSaysWhy() throws Exception {
+    try (Service service = start("svc-proven", database("svc-proven"), "")) {
+      Workload workload = genesis();
+      List<Wallet> wallets = funded(workload);
+      Map<String, Long> nonces = new HashMap<>();
+      List<SignedTransfer> valid = transfers(wallets, nonces, 40, 0);
+      List<String> hashes = new ArrayList<>();
+      for (SignedTransfer transaction : valid) {
+        Answer answer = submit(service, transaction);
+        assertEquals(202, answer.status(), answer.body().toString());
+        assertEquals(transaction.hash(), answer.body().get("hash").asText());
+        hashes.add(transaction.hash());
+      }
+      Wallet sender = wallets.get(0);
+      Wallet other = wallets.get(1);
+      long next = nonces.get(sender.address());
+      Answer account = get(service.url() + "/accounts/" + sender.address());
+      assertEquals(next, account.body().get("pendingNonce").asLong());
+
+      // each refusal: the mempool's reason, 422, and nothing accepted
+      SignedTransfer good = sender.transfer(other.address(), 1, next);
+      String forged =
+          good.signature().substring(0, 10)
+              + (good.signature().charAt(10) == '0' ? '1' : '0')
+              + good.signature().substring(11);
+      assertRefused(service, new SignedTransfer(good.transfer(), forged), 422, "BAD_SIGNATURE");
+      assertRefused(service, sender.transfer(other.address(), 1, next + 5), 422, "BAD_NONCE");
+      assertRefused(service, sender.transfer(other.address(), 1, next - 1), 422, "BAD_NONCE");
+      assertRefused(
+          service,
+          sender.transfer(other.address(), Workload.GENESIS_BALANCE * 2, next),
+          422,
+          "OVERDRAFT");
+      assertRefused(service, sender.transfer(other.address(), 0, next), 422, "INVALID_AMOUNT");
+      assertRefused(
+          service,
+          new SignedTransfer(
+              new Transfer(sender.address(), "not-an-address", 1, next), good.signature()),
+          422,
+          "MALFORMED");
+      Answer notJson = post(service.url() + "/transactions", "{\"from\": 1");
+      assertEquals(400, notJson.status());
+      assertEquals("MALFORMED", notJson.body().get("refused").asText());
+      Answer missing = post(service.url() + "/transactions", "{\"from\": \"ab\", \"to\": \"cd\"}");
+      assertEquals(400, missing.status());
+      Answer huge =
+          post(service.url() + "/transactions", "{\"pad\": \"" + "a".repeat(20_000) + "\"}");
+      assertEquals(413, huge.status());
+      assertEquals(400, get(service.url() + "/accounts/xyz").status());
+      Answer unknown = get(service.url() + "/transactions/" + "ab".repeat(32));
+      assertEquals(404, unknown.status());
+      assertEquals("unknown", unknown.body().get("status").asText());
+
+      JsonNode chain = awaitAllProven(service, valid.size());
+      for (String hash : hashes) {
+        Answer status = get(service.url() + "/transactions/" + hash);
+        assertEquals(200, status.status());
+        assertEquals("proven", status.body().get("status").asText(), status.body().toString());
+        assertTrue(status.body().get("block").asLong() < chain.get("provenHeight").asLong());
+      }
+      String direct = directRoot(valid);
+      assertEquals(direct, chain.get("stateRoot").asText());
+      JsonNode lastBatch = chain.get("lastBatch");
+      assertNotNull(lastBatch);
+      assertEquals(direct, lastBatch.get("stateRoot").asText());
+      assertEquals(chain.get("lastBlockHash").asText(), lastBatch.get("lastBlockHash").asText());
+      assertEquals(chain.get("height").asLong() - 1, lastBatch.get("lastBlock").asLong());
+      Answer after = get(service.url() + "/accounts/" + sender.address());
+      assertEquals(next, after.body().get("nonce").asLong());
+    }
+  }
+
+  private static void assertRefused(
+      Service service, SignedTransfer transaction, int status, String reason) {
+    Answer answer = submit(service, transaction);
+    assertEquals(status, answer.status(), answer.body().toString());
+    assertEquals(reason, answer.body().get("refused").asText(), answer.body().toString());
+    assertTrue(answer.body().get("message").asText().length() > 10, answer.body().toString());
+    if (answer.body().has("hash")) {
+      assertEquals(
+          404,
+          get(service.url() + "/transactions/" + answer.body().get("hash").asText()).status(),
+          "a refused transaction has no status");
+    }
+  }
+
+  @Test
+  void aFullMempoolIsRefusedWith503AndRetryAfter() throws Exception {
+    try (Service service =
+        start(
+            "svc-full",
+            database("svc-full"),
+            "prover.appchain.mempool-capacity = 3\n"
+                + "prover.appchain-service.block-interval = 1h")) {
+      List<Wallet> wallets = funded(genesis());
+      List<SignedTransfer> transfers = transfers(wallets, new HashMap<>(), 4, 0);
+      for (int i = 0; i < 3; i++) {
+        assertEquals(202, submit(service, transfers.get(i)).status());
+      }
+      Answer full = submit(service, transfers.get(3));
+      assertEquals(503, full.status());
+      assertEquals("MEMPOOL_FULL", full.body().get("refused").asText());
+      assertEquals("1", full.response().headers().firstValue("Retry-After").orElse(null));
+      Answer status = get(service.url() + "/transactions/" + transfers.get(0).hash());
+      assertEquals("pending", status.body().get("status").asText());
+    }
+  }
+
+  @Test
+  void aServiceStoppedAndStartedAgainKeepsEveryTransactionItAccepted() throws Exception {
+    String url = database("svc-restart");
+    List<Wallet> wallets = funded(genesis());
+    Map<String, Long> nonces = new HashMap<>();
+    List<SignedTransfer> first = transfers(wallets, nonces, 30, 0);
+    List<SignedTransfer> second = transfers(wallets, nonces, 20, 3);
+    long heightAtStop;
+    try (Service service = start("svc-restart-1", url, "")) {
+      for (SignedTransfer transaction : first.subList(0, 20)) {
+        assertEquals(202, submit(service, transaction).status());
+      }
+      awaitAnswer(
+          service.url() + "/chain", answer -> answer.body().get("height").asLong() >= 1, "a block");
+      for (SignedTransfer transaction : first.subList(20, 30)) {
+        assertEquals(202, submit(service, transaction).status());
+      }
+      heightAtStop = get(service.url() + "/chain").body().get("height").asLong();
+    } // stopped with transactions pending and blocks unproven, most likely
+    try (Service service = start("svc-restart-2", url, "")) {
+      JsonNode recovered = get(service.url() + "/chain").body();
+      assertEquals(30, recovered.get("accepted").asLong(), recovered.toString());
+      assertTrue(recovered.get("height").asLong() >= heightAtStop, recovered.toString());
+      assertTrue(
+          service.out().toString(StandardCharsets.UTF_8).contains("appchain service: height"),
+          "the recovery line");
+      for (SignedTransfer transaction : second) {
+        Answer answer = submit(service, transaction);
+        assertEquals(202, answer.status(), answer.body().toString());
+      }
+      JsonNode chain = awaitAllProven(service, 50);
+      List<SignedTransfer> all = new ArrayList<>(first);
+      all.addAll(second);
+      assertEquals(directRoot(all), chain.get("lastBatch").get("stateRoot").asText());
+      for (SignedTransfer transaction : all) {
+        assertEquals(
+            "proven",
+            get(service.url() + "/transactions/" + transaction.hash())
+                .body()
+                .get("status")
+                .asText());
+      }
+    }
+  }
+}
