@@ -20,8 +20,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.typed.ClusterSingleton;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
+import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
  * The reference appchain as a long-running service on the node with role sequencer ({@code
@@ -70,19 +74,27 @@ final class AppchainService {
             + "-accounts"
             + accounts;
     ActorSystem<?> system = node.system();
+    Behavior<ChainService.Command> behavior =
+        ChainService.create(
+            persistenceId,
+            genesis,
+            appchain,
+            settings,
+            (name, blocks) -> node.run(name, BatchProvingFlow.create(blocks)),
+            proof -> verify(proof, keys),
+            durable ? "" : "pekko.persistence.journal.inmem",
+            out::println);
+    // In a cluster one chain for all nodes with role sequencer: a singleton beside the sequencer's,
+    // which a standby takes over (recovering from the shared journal) when the oldest one leaves.
     ActorRef<ChainService.Command> chain =
-        system.systemActorOf(
-            ChainService.create(
-                persistenceId,
-                genesis,
-                appchain,
-                settings,
-                (name, blocks) -> node.run(name, BatchProvingFlow.create(blocks)),
-                proof -> verify(proof, keys),
-                durable ? "" : "pekko.persistence.journal.inmem",
-                out::println),
-            "appchain-service",
-            Props.empty());
+        "cluster".equals(config.getString("pekko.actor.provider"))
+            ? ClusterSingleton.get(system)
+                .init(
+                    SingletonActor.of(behavior, "appchain-service")
+                        .withSettings(
+                            ClusterSingletonSettings.create(system)
+                                .withRole(ProverNode.SEQUENCER_ROLE)))
+            : system.systemActorOf(behavior, "appchain-service", Props.empty());
     Duration askTimeout = service.getDuration("request-timeout");
     node.mount(ChainApi.routes(chain, system.scheduler(), askTimeout));
     out.printf(

@@ -184,6 +184,18 @@ final class NodeCommand implements Callable<Integer> {
               + "workers");
       return NodeLauncher.USAGE_EXIT;
     }
+    if (job.service && exitWhenDone) {
+      System.err.println(
+          "node refuses to start: --service runs until stopped, --exit-when-done after a bounded "
+              + "job: give one of them");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (job.service && !roles.contains(ProverNode.SEQUENCER_ROLE)) {
+      System.err.println(
+          "node refuses to start: --service is the sequencer's (add the role sequencer, or leave "
+              + "--service out on worker and queue nodes)");
+      return NodeLauncher.USAGE_EXIT;
+    }
     PluginChoice.Result chosen = PluginChoice.choose(plugin);
     if (chosen.plugin() == null) {
       System.err.println("node refuses to start: " + chosen.refusal());

@@ -1,0 +1,281 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.appchain.AppchainSettings;
+import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.Workload;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.appchain.tx.Transfer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 15, "what it must show" 1 and 2, with real processes and the shipped configuration (mutual
+ * TLS): a service node (sequencer and queue, {@code --service}), two worker nodes, and the load
+ * generator ({@code prover-node load}) at a fixed rate for a bounded time, every tenth transaction
+ * invalid. Every accepted transaction ends in a proven block, the proven state root is the direct
+ * computation over the accepted transactions (the generator's record), and every invalid one was
+ * refused with its reason (the generator checks each and exits 1 otherwise). The second test kills
+ * the service node with SIGKILL in the middle of the load and starts it again on the same
+ * PostgreSQL database: no accepted transaction is lost and the roots match.
+ */
+class AppchainServiceIT {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("AppchainServiceIT"));
+
+  @AfterEach
+  void killEverything() throws InterruptedException {
+    processes.close();
+  }
+
+  /** The service node's command: blocks every 500 ms of at most 16 transactions, batches of 2. */
+  private static List<String> serviceCommand(int port, String seeds, int httpPort, String... more) {
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + port,
+                "--seeds",
+                seeds,
+                "--service",
+                "--http-port",
+                "" + httpPort,
+                "--txs",
+                "16",
+                "--batch",
+                "2",
+                "--block-interval",
+                "500ms",
+                "--proving-work",
+                "2000"));
+    command.addAll(List.of(more));
+    return command;
+  }
+
+  private static JsonNode chain(int httpPort) {
+    Http.Answer answer = Http.get("http://127.0.0.1:" + httpPort + "/appchain/chain");
+    assertEquals(200, answer.status(), answer.body());
+    try {
+      return JSON.readTree(answer.body());
+    } catch (IOException e) {
+      throw new AssertionError(answer.body(), e);
+    }
+  }
+
+  /** The accepted transactions the generator recorded, one JSON object a line. */
+  private static List<SignedTransfer> recorded(Path record) throws IOException {
+    List<SignedTransfer> transactions = new ArrayList<>();
+    for (String line : Files.readAllLines(record)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode tx = JSON.readTree(line);
+      transactions.add(
+          new SignedTransfer(
+              new Transfer(
+                  tx.get("from").asText(),
+                  tx.get("to").asText(),
+                  tx.get("amount").asLong(),
+                  tx.get("nonce").asLong()),
+              tx.get("signature").asText()));
+    }
+    return transactions;
+  }
+
+  /**
+   * The state root after {@code transactions} on the service's genesis (seed 42, 200 accounts),
+   * computed directly: each sender's transactions in nonce order (the final state does not depend
+   * on how senders interleave when every transfer is covered).
+   */
+  private static String directRoot(List<SignedTransfer> transactions) {
+    Chain chain =
+        Chain.create(
+            Workload.generate(42, 200, 0, 1, 0).genesis(),
+            AppchainSettings.fromConfig(ConfigFactory.load()));
+    List<SignedTransfer> ordered = new ArrayList<>(transactions);
+    ordered.sort(
+        Comparator.comparing((SignedTransfer tx) -> tx.transfer().from())
+            .thenComparingLong(tx -> tx.transfer().nonce()));
+    for (SignedTransfer transaction : ordered) {
+      assertTrue(
+          chain.submit(transaction).accepted(),
+          "the direct chain refuses recorded transaction " + transaction.hash());
+    }
+    while (chain.produceBlock().isPresent()) {
+      // every transaction into a block
+    }
+    return chain.stateRoot();
+  }
+
+  /** Every recorded transaction is proven, the chain holds exactly them, and the roots match. */
+  private static void assertAllProven(int httpPort, Path record) throws IOException {
+    List<SignedTransfer> accepted = recorded(record);
+    assertTrue(accepted.size() > 50, "the generator had " + accepted.size() + " accepted");
+    JsonNode chain = chain(httpPort);
+    assertEquals(accepted.size(), chain.get("accepted").asLong(), chain.toString());
+    assertEquals(0, chain.get("pending").asInt(), chain.toString());
+    assertEquals(
+        chain.get("height").asLong(), chain.get("provenHeight").asLong(), chain.toString());
+    String direct = directRoot(accepted);
+    assertEquals(direct, chain.get("lastBatch").get("stateRoot").asText(), chain.toString());
+    assertEquals(direct, chain.get("stateRoot").asText());
+    for (SignedTransfer transaction : accepted) {
+      Http.Answer status =
+          Http.get("http://127.0.0.1:" + httpPort + "/appchain/transactions/" + transaction.hash());
+      assertTrue(status.body().contains("\"proven\""), transaction.hash() + ": " + status.body());
+    }
+  }
+
+  @Test
+  void everyAcceptedTransactionEndsInAProvenBlockWithTheDirectRoot() throws Exception {
+    int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
+    int httpPort = NodeProcesses.freePort();
+    String seeds = "127.0.0.1:" + ports[0];
+    NodeProcesses.Node service =
+        processes.launch(List.of(), serviceCommand(ports[0], seeds, httpPort));
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
+    assertTrue(
+        service.awaitLine(line -> line.startsWith("appchain service: transactions to POST"), 180),
+        service.output());
+
+    Path record = Files.createTempFile("accepted", ".jsonl");
+    NodeProcesses.Node load =
+        processes.launch(
+            "load",
+            "--node",
+            "127.0.0.1:" + httpPort,
+            "--rate",
+            "25",
+            "--duration",
+            "12s",
+            "--invalid-every",
+            "10",
+            "--record",
+            record.toString(),
+            "--wait-proven",
+            "120s");
+    assertTrue(load.awaitExit(200), "the load generator ended:\n" + load.output());
+    assertEquals(0, load.process().exitValue(), load.output());
+    assertTrue(load.output().contains("load:"), load.output());
+    assertAllProven(httpPort, record);
+  }
+
+  private static void wipe(String url, String user, String password) {
+    try (Connection connection = DriverManager.getConnection(url, user, password);
+        Statement statement = connection.createStatement()) {
+      statement.executeUpdate("DELETE FROM event_journal WHERE persistence_id LIKE 'prover-%'");
+      statement.executeUpdate("DELETE FROM snapshot WHERE persistence_id LIKE 'prover-%'");
+    } catch (SQLException e) {
+      if (!String.valueOf(e.getMessage()).contains("does not exist")) {
+        throw new AssertionError("cannot reach the test database " + url + ": " + e, e);
+      }
+    }
+  }
+
+  @Test
+  void theServiceKilledUnderLoadAndStartedAgainLosesNoAcceptedTransaction() throws Exception {
+    String url = System.getenv("PROVER_TEST_DB_URL");
+    assumeTrue(
+        url != null && !url.isBlank(),
+        "PROVER_TEST_DB_URL is not set: no PostgreSQL for this test");
+    String user = System.getenv().getOrDefault("PROVER_TEST_DB_USER", "");
+    String password = System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", "");
+    wipe(url, user, password);
+
+    int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
+    int httpPort = NodeProcesses.freePort();
+    String seeds = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
+    List<String> command =
+        serviceCommand(
+            ports[0],
+            seeds,
+            httpPort,
+            "--db-url",
+            url,
+            "--db-user",
+            user,
+            "--db-password",
+            password);
+    NodeProcesses.Node service = processes.launch(List.of(), command);
+    NodeProcesses.Node[] workers = {
+      processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds),
+      processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds)
+    };
+    assertTrue(
+        service.awaitLine(line -> line.startsWith("appchain service: transactions to POST"), 180),
+        service.output());
+
+    Path record = Files.createTempFile("accepted", ".jsonl");
+    NodeProcesses.Node load =
+        processes.launch(
+            "load",
+            "--node",
+            "127.0.0.1:" + httpPort,
+            "--rate",
+            "25",
+            "--duration",
+            "40s",
+            "--invalid-every",
+            "10",
+            "--record",
+            record.toString(),
+            "--wait-proven",
+            "240s");
+    // kill -9 once the chain has accepted 150 transactions and proven some of them
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    JsonNode before = chain(httpPort);
+    while (before.get("accepted").asLong() < 150 || before.get("provenHeight").asLong() < 1) {
+      assertTrue(System.nanoTime() < deadline, "the service never got going: " + before);
+      assertFalse(load.process().waitFor(200, TimeUnit.MILLISECONDS), load.output());
+      before = chain(httpPort);
+    }
+    service.process().destroyForcibly();
+    assertTrue(service.process().waitFor(30, TimeUnit.SECONDS));
+    System.out.println("killed the service node at " + before);
+
+    NodeProcesses.Node second = processes.launch(List.of(), command);
+    List<NodeProcesses.Exit> workerExits = new ArrayList<>();
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(400);
+    while (!load.process().waitFor(100, TimeUnit.MILLISECONDS)) {
+      assertTrue(
+          System.nanoTime() < deadline,
+          "the load generator ended:\n" + load.tail(40) + "\nservice:\n" + second.tail(40));
+      assertTrue(second.process().isAlive(), second.output());
+      processes.restartExited(workers, workerExits);
+    }
+    for (NodeProcesses.Exit exit : workerExits) {
+      assertEquals(3, exit.code(), "a worker exits only when downed:\n" + exit.node().tail(30));
+    }
+    assertEquals(0, load.process().exitValue(), load.output());
+    JsonNode after = chain(httpPort);
+    assertTrue(after.get("accepted").asLong() > before.get("accepted").asLong(), after.toString());
+    assertTrue(
+        second.output().contains("appchain service: height"),
+        "the restarted service says where it goes on from:\n" + second.output());
+    assertAllProven(httpPort, record);
+  }
+}
