@@ -162,6 +162,11 @@ final class NodeCommand implements Callable<Integer> {
             new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
       }
     }
+    if (exitWithoutSequencer && roles.contains(ProverNode.SEQUENCER_ROLE)) {
+      System.err.println(
+          "node refuses to start: --exit-without-sequencer is for nodes without the sequencer role");
+      return NodeLauncher.USAGE_EXIT;
+    }
     String invalidName = ClusterKeys.invalidClusterName(clusterName);
     if (invalidName != null) {
       System.err.println("node refuses to start: " + invalidName + " (--cluster-name)");
@@ -223,6 +228,16 @@ final class NodeCommand implements Callable<Integer> {
     Config config =
         ClusterTls.load(
             http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
+    SequencerWatch.Settings watch;
+    try {
+      watch = SequencerWatch.Settings.from(config);
+    } catch (ConfigException e) {
+      System.err.println("node refuses to start: " + e.getMessage());
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (exitWithoutSequencer) {
+      watch = new SequencerWatch.Settings(watch.absentAfter(), true);
+    }
     String httpPortInUse = NodeLauncher.HttpOptions.portInUse(config);
     if (httpPortInUse != null) {
       System.err.println("node refuses to start: " + httpPortInUse);
@@ -238,21 +253,6 @@ final class NodeCommand implements Callable<Integer> {
               port);
     }
     boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
-    if (sequencer && exitWithoutSequencer) {
-      System.err.println(
-          "node refuses to start: --exit-without-sequencer is for nodes without the sequencer role");
-      return NodeLauncher.USAGE_EXIT;
-    }
-    SequencerWatch.Settings watch;
-    try {
-      watch = SequencerWatch.Settings.from(config);
-    } catch (ConfigException e) {
-      System.err.println("node refuses to start: " + e.getMessage());
-      return NodeLauncher.USAGE_EXIT;
-    }
-    if (exitWithoutSequencer) {
-      watch = new SequencerWatch.Settings(watch.absentAfter(), true);
-    }
     if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
       config =
           PostgresJournal.open(
