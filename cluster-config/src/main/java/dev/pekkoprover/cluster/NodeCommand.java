@@ -140,6 +140,15 @@ final class NodeCommand implements Callable<Integer> {
           "with the sequencer role: leave the cluster and exit after the job (code 0 when the proofs match)")
   boolean exitWhenDone;
 
+  @Option(
+      names = "--exit-without-sequencer",
+      description =
+          "without the sequencer role: once no sequencer node has been Up and reachable for "
+              + "prover.worker.sequencer-absent-after (60 s), leave the cluster and exit with code "
+              + NodeExit.NO_SEQUENCER
+              + " instead of waiting (also prover.worker.exit-without-sequencer = on)")
+  boolean exitWithoutSequencer;
+
   @picocli.CommandLine.Mixin NodeLauncher.JobOptions job = new NodeLauncher.JobOptions();
 
   @picocli.CommandLine.Mixin NodeLauncher.HttpOptions http = new NodeLauncher.HttpOptions();
@@ -152,6 +161,11 @@ final class NodeCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(
             new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
       }
+    }
+    if (exitWithoutSequencer && roles.contains(ProverNode.SEQUENCER_ROLE)) {
+      System.err.println(
+          "node refuses to start: --exit-without-sequencer is for nodes without the sequencer role");
+      return NodeLauncher.USAGE_EXIT;
     }
     String invalidName = ClusterKeys.invalidClusterName(clusterName);
     if (invalidName != null) {
@@ -226,6 +240,16 @@ final class NodeCommand implements Callable<Integer> {
     Config config =
         ClusterTls.load(
             http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
+    SequencerWatch.Settings watch;
+    try {
+      watch = SequencerWatch.Settings.from(config);
+    } catch (ConfigException e) {
+      System.err.println("node refuses to start: " + e.getMessage());
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (exitWithoutSequencer) {
+      watch = new SequencerWatch.Settings(watch.absentAfter(), true);
+    }
     String httpPortInUse = NodeLauncher.HttpOptions.portInUse(config);
     if (httpPortInUse != null) {
       System.err.println("node refuses to start: " + httpPortInUse);
@@ -276,6 +300,7 @@ final class NodeCommand implements Callable<Integer> {
     System.out.printf("node %s up with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
     System.out.println(node.endpointsLine());
     if (!sequencer) {
+      SequencerWatch.start(node.system(), watch); // one line when no sequencer node is left
       return exit.awaitTermination();
     }
     ProverPlugin.Job job = sequencerJob;

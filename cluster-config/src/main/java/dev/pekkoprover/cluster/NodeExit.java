@@ -14,7 +14,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * How a node process of the launcher ends once its actor system has terminated: with a code a
  * process supervisor acts on and one line saying why. Downed by the cluster: 3; terminated for any
  * other reason the launcher did not ask for: 2; left the cluster on the operator's word (Ctrl-C or
- * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0.
+ * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0; left because
+ * no sequencer node was Up and reachable for {@code prover.worker.sequencer-absent-after} and the
+ * node was started with {@code --exit-without-sequencer} ({@link SequencerWatch}): 4.
  *
  * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number
  * (143 for SIGTERM), which systemd and most supervisors count as a failure; a shutdown hook of this
@@ -24,6 +26,12 @@ final class NodeExit {
   static final int LEFT = 0;
   static final int TERMINATED = 2;
   static final int DOWNED = 3;
+  static final int NO_SEQUENCER = 4;
+
+  /** The shutdown reason of a node that leaves for want of a sequencer ({@link SequencerWatch}). */
+  enum NoSequencer implements CoordinatedShutdown.Reason {
+    INSTANCE
+  }
 
   /**
    * How long the JVM's shutdown hook waits for the graceful leave before the JVM exits with the
@@ -119,6 +127,16 @@ final class NodeExit {
                 + "oldest stateful node found it unreachable, or an operator downed it): exiting with code "
                 + DOWNED
                 + " so that a process supervisor restarts it");
+      }
+      if (why == NoSequencer.INSTANCE) {
+        return new Outcome(
+            NO_SEQUENCER,
+            "node "
+                + self
+                + " left the cluster: no sequencer node was Up and reachable "
+                + "(--exit-without-sequencer): exiting with code "
+                + NO_SEQUENCER
+                + " so that a process supervisor decides what next");
       }
       if (why == CoordinatedShutdown.jvmExitReason()) {
         return new Outcome(

@@ -92,6 +92,14 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void exitWithoutSequencerOnASequencerNodeIsOneLine() {
+    assertOneLineRefusal(
+        LauncherRun.of(
+            "node", "--roles", "sequencer,queue", "--no-tls", "--exit-without-sequencer"),
+        "--exit-without-sequencer is for nodes without the sequencer role");
+  }
+
+  @Test
   void noWorkersIsOneLineNotAHang() {
     assertOneLineRefusal(
         LauncherRun.of("run", "--workers", "0", "--in-memory"),

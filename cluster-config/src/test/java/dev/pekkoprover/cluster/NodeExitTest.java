@@ -33,6 +33,17 @@ class NodeExitTest {
   }
 
   @Test
+  void leavingForWantOfASequencerExitsWith4AndSaysSo() {
+    NodeExit.Outcome noSequencer = outcome(NodeExit.NoSequencer.INSTANCE);
+    assertEquals(4, noSequencer.code());
+    assertEquals(
+        "node 127.0.0.1:2552 left the cluster: no sequencer node was Up and reachable "
+            + "(--exit-without-sequencer): exiting with code 4 so that a process supervisor decides "
+            + "what next",
+        noSequencer.line());
+  }
+
+  @Test
   void anyOtherTerminationExitsWith2() {
     assertEquals(2, outcome(CoordinatedShutdown.actorSystemTerminateReason()).code());
     assertEquals(2, outcome(CoordinatedShutdown.incompatibleConfigurationDetectedReason()).code());
