@@ -122,6 +122,20 @@ class GuardedEndpointsTest {
   }
 
   @Test
+  void routesAnApplicationMountsAreBehindTheSameGuard() throws Exception {
+    node.mount(
+        org.apache.pekko.http.javadsl.server.Directives.path(
+            "mounted", () -> org.apache.pekko.http.javadsl.server.Directives.complete("mine")));
+    assertEquals(401, get("/mounted", null).statusCode());
+    assertEquals(403, get("/mounted", "Bearer " + TOKEN.substring(1) + "0").statusCode());
+    HttpResponse<String> mounted = get("/mounted", "Bearer " + TOKEN);
+    assertEquals(200, mounted.statusCode(), mounted.body());
+    assertEquals("mine", mounted.body());
+    assertEquals(
+        200, get("/status", "Bearer " + TOKEN).statusCode(), "the node's own still answer");
+  }
+
+  @Test
   void aWrongTokenIs403() throws Exception {
     for (String path : new String[] {"/status", "/metrics"}) {
       HttpResponse<String> answer = get(path, "Bearer " + TOKEN.substring(1) + "0");
