@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -22,7 +23,11 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -62,6 +67,13 @@ final class LoadRun {
    */
   static final Duration MAX_LAG = Duration.ofSeconds(1);
 
+  /**
+   * At most this many transfers are signed before the window opens (some 20 s of one core, 10 MB),
+   * so that signing does not hold the rate back; the rest are signed during the run as senders come
+   * free.
+   */
+  static final int SIGN_AHEAD_MAX = 20_000;
+
   /** Status requests in flight at once while checking every accepted transfer at the end. */
   private static final int STATUS_BATCH = 64;
 
@@ -87,13 +99,21 @@ final class LoadRun {
       Duration waitProven,
       Duration resolveWait) {}
 
-  /** A sender: its wallet and the nonce its next transfer carries (-1: read it first). */
+  /**
+   * A sender: its wallet, the nonce its next transfer carries (-1: read it first) and its next
+   * transfers, signed ahead off the pacer's thread for consecutive nonces from {@code nonce}. Only
+   * the one holding the sender (the pacer, an answer's callback, the poller, a signer) touches it:
+   * the ready list's lock and the executors hand it over.
+   */
   private static final class Sender {
     final Wallet wallet;
+    final Random random;
+    final ArrayDeque<SignedTransfer> ahead = new ArrayDeque<>();
     volatile long nonce = -1;
 
-    Sender(Wallet wallet) {
+    Sender(Wallet wallet, Random random) {
       this.wallet = wallet;
+      this.random = random;
     }
   }
 
@@ -122,6 +142,12 @@ final class LoadRun {
   private final PrintStream out;
   private final PrintStream err;
   private final Random random;
+
+  /**
+   * Signs transfers off the pacer's thread: the JDK's Ed25519 takes about a millisecond per
+   * signature, too slow for the pacer at a thousand transfers a second.
+   */
+  private final ExecutorService signers;
 
   /** Senders with no transfer in flight and a known nonce; guarded by itself. */
   private final List<Sender> ready = new ArrayList<>();
@@ -169,11 +195,19 @@ final class LoadRun {
     this.client = client;
     this.wallets = List.copyOf(wallets);
     for (Wallet wallet : funded) {
-      senders.add(new Sender(wallet));
+      senders.add(new Sender(wallet, new Random(seed * 31 + senders.size())));
     }
     this.out = out;
     this.err = err;
     this.random = new Random(seed);
+    this.signers =
+        Executors.newFixedThreadPool(
+            Runtime.getRuntime().availableProcessors(),
+            runnable -> {
+              Thread thread = new Thread(runnable, "load-signer");
+              thread.setDaemon(true);
+              return thread;
+            });
     for (RefusalReason reason : RefusalReason.values()) {
       refused.put(reason, new AtomicLong());
     }
@@ -187,8 +221,13 @@ final class LoadRun {
    *     for), 1 otherwise
    */
   int run() throws InterruptedException {
-    if (!readNonces()) {
-      return 1;
+    try {
+      if (!readNonces()) {
+        return 1;
+      }
+    } catch (InterruptedException | RuntimeException e) {
+      signers.shutdownNow();
+      throw e;
     }
     try {
       if (settings.record() != null) {
@@ -244,6 +283,7 @@ final class LoadRun {
       return 0;
     } finally {
       scheduler.shutdownNow();
+      signers.shutdownNow();
       scheduler.awaitTermination(5, TimeUnit.SECONDS);
       if (recordWriter != null) {
         try {
@@ -261,15 +301,37 @@ final class LoadRun {
     for (Sender sender : senders) {
       reads.add(client.accountAsync(sender.wallet.address()));
     }
+    List<Future<?>> signed = new ArrayList<>();
+    long expected = (long) Math.ceil(settings.rate() * settings.duration().toMillis() / 1000.0);
+    int perSender =
+        (int) Math.max(1, Math.min(expected, SIGN_AHEAD_MAX) / Math.max(1, senders.size()) + 1);
+    long signStart = System.nanoTime();
     for (int i = 0; i < senders.size(); i++) {
+      Sender sender = senders.get(i);
       try {
-        senders.get(i).nonce = reads.get(i).get().pendingNonce();
-      } catch (java.util.concurrent.ExecutionException e) {
+        sender.nonce = reads.get(i).get().pendingNonce();
+      } catch (ExecutionException e) {
         err.println("load: " + e.getCause().getMessage());
         return false;
       }
+      signed.add(signers.submit(() -> signAhead(sender, perSender)));
+    }
+    for (Future<?> done : signed) {
+      try {
+        done.get();
+      } catch (ExecutionException e) {
+        throw new IllegalStateException("signing failed", e.getCause());
+      }
     }
     ready.addAll(senders);
+    out.println(
+        "load: signed "
+            + (long) perSender * senders.size()
+            + " transfers of "
+            + senders.size()
+            + " senders ahead in "
+            + format((System.nanoTime() - signStart) / 1e9)
+            + "s");
     return true;
   }
 
@@ -320,14 +382,51 @@ final class LoadRun {
     }
   }
 
-  /** Back among the ready senders, or first to have its nonce read. */
+  /**
+   * Back among the ready senders, once its next transfer is signed for its nonce; or first to have
+   * its nonce read.
+   */
   private void release(Sender sender) {
     if (sender.nonce < 0) {
       needNonce.add(sender);
       return;
     }
+    ArrayDeque<SignedTransfer> ahead = sender.ahead;
+    while (!ahead.isEmpty() && ahead.peekFirst().transfer().nonce() < sender.nonce) {
+      ahead.removeFirst(); // accepted
+    }
+    // after a refusal or a full mempool the nonce is unchanged: the same transfer goes again
+    if (!ahead.isEmpty() && ahead.peekFirst().transfer().nonce() == sender.nonce) {
+      ready(sender);
+      return;
+    }
+    ahead.clear(); // signed for nonces the service does not expect
+    try {
+      signers.execute(
+          () -> {
+            signAhead(sender, 1);
+            ready(sender);
+          });
+    } catch (RejectedExecutionException e) {
+      // the run is over
+    }
+  }
+
+  private void ready(Sender sender) {
     synchronized (ready) {
       ready.add(sender);
+    }
+  }
+
+  /**
+   * Signs {@code count} valid transfers of 1 to 1000 to random wallets, for the sender's nonce and
+   * the ones after.
+   */
+  private void signAhead(Sender sender, int count) {
+    for (int i = 0; i < count; i++) {
+      String to = wallets.get(sender.random.nextInt(wallets.size())).address();
+      sender.ahead.addLast(
+          sender.wallet.transfer(to, 1 + sender.random.nextInt(1000), sender.nonce + i));
     }
   }
 
@@ -339,19 +438,19 @@ final class LoadRun {
       expected = INVALID_KINDS[(int) ((n / every - 1) % INVALID_KINDS.length)];
     }
     Wallet wallet = sender.wallet;
-    String to = wallets.get(random.nextInt(wallets.size())).address();
-    long nonce = sender.nonce;
+    SignedTransfer next = sender.ahead.peekFirst();
+    String to = next.transfer().to();
+    long nonce = next.transfer().nonce();
     SignedTransfer tx;
     if (expected == null) {
-      tx = wallet.transfer(to, 1 + random.nextInt(1000), nonce);
+      tx = next;
     } else {
       tx =
           switch (expected) {
             case BAD_SIGNATURE -> {
-              SignedTransfer signed = wallet.transfer(to, 1, nonce);
-              char[] signature = signed.signature().toCharArray();
+              char[] signature = next.signature().toCharArray();
               signature[0] = signature[0] == '0' ? '1' : '0';
-              yield new SignedTransfer(signed.transfer(), new String(signature));
+              yield new SignedTransfer(next.transfer(), new String(signature));
             }
             // a gap: the service refuses it whatever is pending
             case BAD_NONCE -> wallet.transfer(to, 1, nonce + 1);
@@ -584,7 +683,7 @@ final class LoadRun {
           }
         }
         noteProvenHeight(client.chain().provenHeight());
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         if (e.getCause() instanceof AppchainClient.AnswerException answer) {
           fatal = answer;
           return null;
@@ -714,7 +813,7 @@ final class LoadRun {
             + (missed.get() > 0
                 ? " (could not keep up: "
                     + missed.get()
-                    + " ticks found no sender free or came over "
+                    + " ticks found every sender busy, its transfer in flight or being signed, or came over "
                     + MAX_LAG.toMillis()
                     + " ms late)"
                 : ""));
