@@ -168,7 +168,15 @@ final class LoadCommand implements Callable<Integer> {
                 + ": give the node's --seed and --accounts");
         return NodeLauncher.USAGE_EXIT;
       }
-    } catch (AppchainClient.UnavailableException | AppchainClient.AnswerException e) {
+    } catch (AppchainClient.UnavailableException e) {
+      err.println(
+          "load: "
+              + e.getMessage()
+              + ("http".equals(guarded.base().getScheme())
+                  ? " (if the node serves HTTPS: --https)"
+                  : ""));
+      return 1;
+    } catch (AppchainClient.AnswerException e) {
       err.println("load: " + e.getMessage());
       return 1;
     }

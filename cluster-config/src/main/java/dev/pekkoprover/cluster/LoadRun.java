@@ -221,28 +221,6 @@ final class LoadRun {
    *     for), 1 otherwise
    */
   int run() throws InterruptedException {
-    try {
-      if (!readNonces()) {
-        return 1;
-      }
-    } catch (InterruptedException | RuntimeException e) {
-      signers.shutdownNow();
-      throw e;
-    }
-    try {
-      if (settings.record() != null) {
-        recordWriter =
-            Files.newBufferedWriter(
-                settings.record(),
-                StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND,
-                StandardOpenOption.WRITE);
-      }
-    } catch (IOException e) {
-      err.println("load: cannot write the record " + settings.record() + ": " + e.getMessage());
-      return 1;
-    }
     ScheduledExecutorService scheduler =
         Executors.newScheduledThreadPool(
             2,
@@ -252,6 +230,23 @@ final class LoadRun {
               return thread;
             });
     try {
+      if (!readNonces()) {
+        return 1;
+      }
+      if (settings.record() != null) {
+        try {
+          recordWriter =
+              Files.newBufferedWriter(
+                  settings.record(),
+                  StandardCharsets.UTF_8,
+                  StandardOpenOption.CREATE,
+                  StandardOpenOption.APPEND,
+                  StandardOpenOption.WRITE);
+        } catch (IOException e) {
+          err.println("load: cannot write the record " + settings.record() + ": " + e);
+          return 1;
+        }
+      }
       startNanos = System.nanoTime();
       scheduler.scheduleAtFixedRate(
           this::printProgress,

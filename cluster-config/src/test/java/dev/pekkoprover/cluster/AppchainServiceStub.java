@@ -44,6 +44,7 @@ final class AppchainServiceStub implements AutoCloseable {
   private final Chain chain;
   private final String token;
   private final int port;
+  private final javax.net.ssl.SSLContext tls;
 
   /** hash -> block number, -1 while pending: every accepted transaction. */
   private final Map<String, Long> accepted = new LinkedHashMap<>();
@@ -57,10 +58,11 @@ final class AppchainServiceStub implements AutoCloseable {
   private final AtomicInteger dropAnswers = new AtomicInteger();
   private final AtomicInteger dropped = new AtomicInteger();
 
-  private AppchainServiceStub(Chain chain, String token, int port) {
+  private AppchainServiceStub(Chain chain, String token, int port, javax.net.ssl.SSLContext tls) {
     this.chain = chain;
     this.token = token;
     this.port = port;
+    this.tls = tls;
   }
 
   /**
@@ -70,8 +72,19 @@ final class AppchainServiceStub implements AutoCloseable {
    */
   static AppchainServiceStub start(
       Map<String, Long> genesis, AppchainSettings settings, String token) throws IOException {
+    return start(genesis, settings, token, null);
+  }
+
+  /** {@link #start(Map, AppchainSettings, String)} over HTTPS with {@code tls}, unless null. */
+  static AppchainServiceStub start(
+      Map<String, Long> genesis,
+      AppchainSettings settings,
+      String token,
+      javax.net.ssl.SSLContext tls)
+      throws IOException {
     AppchainServiceStub stub =
-        new AppchainServiceStub(Chain.create(genesis, settings), token, NodeProcesses.freePort());
+        new AppchainServiceStub(
+            Chain.create(genesis, settings), token, NodeProcesses.freePort(), tls);
     stub.startServer();
     return stub;
   }
@@ -83,7 +96,15 @@ final class AppchainServiceStub implements AutoCloseable {
 
   /** Serves again on the same port after {@link #stopServer}, with the same chain. */
   synchronized void startServer() throws IOException {
-    server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 256);
+    InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    if (tls == null) {
+      server = HttpServer.create(address, 256);
+    } else {
+      com.sun.net.httpserver.HttpsServer https =
+          com.sun.net.httpserver.HttpsServer.create(address, 256);
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+      server = https;
+    }
     executor = Executors.newFixedThreadPool(8);
     server.setExecutor(executor);
     server.createContext("/appchain/", this::handle);

@@ -282,6 +282,41 @@ class LoadCommandTest {
   }
 
   @Test
+  void overHttpsTrustingTheClusterCa() throws Exception {
+    Path keys = NodeProcesses.keySet();
+    Path node = keys.resolve("node-1");
+    try (AppchainServiceStub stub =
+        AppchainServiceStub.start(
+            WALLETS.genesis(),
+            settings(100_000),
+            null,
+            dev.pekkoprover.node.HttpsIdentity.server(
+                new dev.pekkoprover.node.HttpSettings.TlsFiles(
+                    java.util.Optional.of(node.resolve("tls.key")),
+                    java.util.Optional.of(node.resolve("tls.crt")),
+                    java.util.Optional.empty())))) {
+      Result result =
+          load(
+              args(
+                  stub,
+                  "--rate",
+                  "50",
+                  "--duration",
+                  "300ms",
+                  "--https",
+                  "--ca",
+                  keys.resolve("ca.crt").toString()));
+      assertEquals(0, result.code(), result.toString());
+      assertTrue(result.value("accepted") > 0, result.toString());
+      assertEquals(stub.acceptedCount(), result.value("accepted"), result.toString());
+      Result plain = load(args(stub, "--rate", "50", "--duration", "300ms"));
+      assertEquals(1, plain.code(), plain.toString());
+      assertTrue(plain.err().contains("(if the node serves HTTPS: --https)"), plain.toString());
+      assertEquals(1, plain.err().strip().lines().count(), plain.toString());
+    }
+  }
+
+  @Test
   void badInputIsOneLineAndExitCode2() throws Exception {
     try (AppchainServiceStub stub =
         AppchainServiceStub.start(WALLETS.genesis(), settings(100_000), null)) {
