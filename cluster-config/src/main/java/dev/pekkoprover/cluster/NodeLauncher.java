@@ -17,7 +17,13 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     versionProvider = NodeLauncher.Version.class,
     description = "Distributed proving-task framework: sequencer, task queue and workers on Pekko.",
-    subcommands = {RunCommand.class, NodeCommand.class, StatusCommand.class, KeysCommand.class})
+    subcommands = {
+      RunCommand.class,
+      NodeCommand.class,
+      StatusCommand.class,
+      KeysCommand.class,
+      LoadCommand.class
+    })
 public final class NodeLauncher {
 
   public static void main(String[] args) {

@@ -1,8 +1,6 @@
 package dev.pekkoprover.cluster;
 
-import dev.pekkoprover.node.EndpointGuard;
 import dev.pekkoprover.node.EndpointsRefusedException;
-import dev.pekkoprover.node.HttpsIdentity;
 import dev.pekkoprover.node.StatusReport;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,15 +31,6 @@ final class StatusClient {
   /** Exit code for a node that does not answer, or answers something else than a status. */
   static final int NO_STATUS = 1;
 
-  /** Short: an unreachable host should not keep the operator waiting. */
-  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
-
-  /**
-   * The connection and the TLS handshake (key exchange, certificate checks, a cold JVM's JSSE
-   * set-up).
-   */
-  private static final Duration HTTPS_CONNECT_TIMEOUT = Duration.ofSeconds(10);
-
   /**
    * Generous: the node itself waits up to prover.http.status-timeout (5 s) for the queue and the
    * sequencer.
@@ -66,34 +55,20 @@ final class StatusClient {
   }
 
   static int run(String node, boolean json, Access access, PrintStream out, PrintStream err) {
-    URI uri;
-    String token;
-    HttpClient.Builder clientBuilder = HttpClient.newBuilder();
+    GuardedNode guarded;
     try {
-      uri = statusUri(node, access.https() || access.caFile() != null);
-      token =
-          access.tokenFile() == null
-              ? null
-              : EndpointGuard.readToken(access.tokenFile(), "--token-file");
-      if (access.caFile() != null) {
-        clientBuilder.sslContext(HttpsIdentity.client(access.caFile(), "--ca"));
-      }
+      guarded = GuardedNode.open(node, access, HttpClient.Version.HTTP_2);
     } catch (IllegalArgumentException | EndpointsRefusedException e) {
       err.println("status: " + e.getMessage());
       return BAD_INPUT;
     }
-    // the JDK's client counts the TLS handshake in the connect time: a cold JVM on a busy host can
-    // take seconds
-    Duration connectTimeout =
-        "https".equals(uri.getScheme()) ? HTTPS_CONNECT_TIMEOUT : CONNECT_TIMEOUT;
-    clientBuilder.connectTimeout(connectTimeout);
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(REQUEST_TIMEOUT).GET();
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
+    URI uri = guarded.uri("/status");
+    String token = guarded.token();
+    Duration connectTimeout = guarded.connectTimeout();
+    HttpRequest.Builder request = guarded.request("/status", REQUEST_TIMEOUT).GET();
     HttpResponse<String> response;
     try {
-      response = clientBuilder.build().send(request.build(), HttpResponse.BodyHandlers.ofString());
+      response = guarded.client().send(request.build(), HttpResponse.BodyHandlers.ofString());
     } catch (HttpConnectTimeoutException e) {
       err.println(
           "status: nothing answered at "
@@ -197,52 +172,7 @@ final class StatusClient {
    * the URL says so or {@code https}.
    */
   static URI statusUri(String node, boolean https) {
-    if (node == null || node.isBlank()) {
-      throw new IllegalArgumentException(
-          "give the node's HTTP address: --node host:port (printed at its start: "
-              + "'endpoints of node ...')");
-    }
-    String address = node.trim();
-    String scheme = https ? "https" : "http";
-    if (address.startsWith("https://")) {
-      scheme = "https";
-      address = address.substring("https://".length());
-    } else if (address.startsWith("http://")) {
-      if (https) {
-        throw new IllegalArgumentException(
-            "--node says http:// but --https or --ca asks for HTTPS: use https://");
-      }
-      address = address.substring("http://".length());
-    }
-    if (address.endsWith("/status")) {
-      address = address.substring(0, address.length() - "/status".length());
-    }
-    if (address.endsWith("/")) {
-      address = address.substring(0, address.length() - 1);
-    }
-    int colon = address.lastIndexOf(':');
-    if (colon <= 0 || colon == address.length() - 1 || address.contains("/")) {
-      throw new IllegalArgumentException(
-          "--node must be host:port, the node's HTTP address (printed at its start: "
-              + "'endpoints of node ...'), got '"
-              + node
-              + "'");
-    }
-    int port;
-    try {
-      port = Integer.parseInt(address.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(
-          "--node must be host:port with a numeric port, got '" + node + "'");
-    }
-    if (port < 1 || port > 65535) {
-      throw new IllegalArgumentException("--node port must be 1 to 65535, got " + port);
-    }
-    try {
-      return URI.create(scheme + "://" + address + "/status");
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--node must be host:port, got '" + node + "'");
-    }
+    return URI.create(GuardedNode.baseUri(node, https) + "/status");
   }
 
   private static String firstLine(HttpResponse<String> response) {
