@@ -86,7 +86,7 @@ ${DURATION} s of load"
 } | tee "$OUT/summary.txt"
 for n in $WORKERS; do
   run_fleet "$n" "$RATE" "workers-$n-saturation" | tee -a "$OUT/summary.txt"
-  proven=$(grep -o 'proven_tps=[0-9.]*' "$OUT/workers-$n-saturation-load.log" | tail -1 | cut -d= -f2)
+  proven=$(grep -o 'proven-tps=[0-9.]*' "$OUT/workers-$n-saturation-load.log" | tail -1 | cut -d= -f2)
   half=$(python3 -c "print(max(1, int(float('${proven:-2}') / 2)))")
   run_fleet "$n" "$half" "workers-$n-latency" | tee -a "$OUT/summary.txt"
 done
