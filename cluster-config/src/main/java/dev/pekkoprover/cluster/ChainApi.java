@@ -123,6 +123,25 @@ final class ChainApi {
                         Directives.get(() -> account(address, service, scheduler, timeout)))));
   }
 
+  /**
+   * What the API answers until the service is ready (the node waits for workers, compiles circuits,
+   * the chain recovers its journal): 503 {@code UNAVAILABLE} with {@code Retry-After: 1} on every
+   * path, so that a client backs off instead of taking the node for one without the service.
+   */
+  static Route starting() {
+    return Directives.pathPrefix(
+        PREFIX,
+        () ->
+            Directives.complete(
+                refusal(
+                        StatusCodes.SERVICE_UNAVAILABLE,
+                        null,
+                        "UNAVAILABLE",
+                        "the appchain service is starting (waiting for workers, compiling "
+                            + "circuits or recovering its journal): try again")
+                    .addHeader(RetryAfter.create(1L))));
+  }
+
   private static Route account(
       String address,
       ActorRef<ChainService.Command> service,

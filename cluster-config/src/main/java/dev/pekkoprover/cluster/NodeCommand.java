@@ -281,6 +281,9 @@ final class NodeCommand implements Callable<Integer> {
       if (sequencer) {
         builder.sequencer(tasksAndJob.startupPlan(config));
         sequencerJob = tasksAndJob.job(config);
+        if (job.service) { // 503 "starting" until the chain is ready, never a 404
+          builder.mount(ChainApi.starting());
+        }
       }
       if (roles.contains(NodeLauncher.WORKER_ROLE)) {
         builder.workers(

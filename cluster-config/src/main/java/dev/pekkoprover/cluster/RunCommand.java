@@ -7,6 +7,7 @@ import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import java.util.concurrent.Callable;
+import org.apache.pekko.http.javadsl.server.Directives;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -95,6 +96,7 @@ final class RunCommand implements Callable<Integer> {
             .localQueue()
             .sequencer(AppchainJob.startupPlan(settings))
             .workers(WorkerGroup.allTypes(workers, concurrency))
+            .mount(job.service ? ChainApi.starting() : Directives.reject())
             .start()) {
       System.out.println(node.endpointsLine());
       JobProgress.awaitReady(

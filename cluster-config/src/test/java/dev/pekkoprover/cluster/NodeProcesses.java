@@ -399,9 +399,12 @@ final class NodeProcesses implements AutoCloseable {
       for (int i = 0; i < started.size(); i++) {
         Node node = started.get(i);
         String name =
-            String.format(
-                "%02d-%s-%s.log",
-                i + 1, String.valueOf(node.arg("--roles")).replace(',', '+'), node.arg("--port"));
+            node.arg("--roles") == null // another command than node: named after it
+                ? String.format(
+                    "%02d-%s.log", i + 1, node.args().isEmpty() ? "java" : node.args().get(0))
+                : String.format(
+                    "%02d-%s-%s.log",
+                    i + 1, node.arg("--roles").replace(',', '+'), node.arg("--port"));
         Files.write(
             logDirectory.resolve(name), new ArrayList<>(node.lines()), StandardCharsets.UTF_8);
       }

@@ -380,6 +380,7 @@ public final class ProverNode implements AutoCloseable {
     private Deployment deployment;
     private StartupPlan<?, ?> plan;
     private final List<WorkerGroup> groups = new ArrayList<>();
+    private Route routes;
 
     private Builder(String name) {
       this.name = name;
@@ -394,6 +395,16 @@ public final class ProverNode implements AutoCloseable {
      */
     public Builder nodeId(String nodeId) {
       this.nodeId = nodeId;
+      return this;
+    }
+
+    /**
+     * Routes served from the moment the HTTP server listens, as {@link ProverNode#mount} serves
+     * them later: e.g. an application's API answering "starting" until it is ready, so that a
+     * client never sees a 404 for it.
+     */
+    public Builder mount(Route routes) {
+      this.routes = routes;
       return this;
     }
 
@@ -505,6 +516,9 @@ public final class ProverNode implements AutoCloseable {
           new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
       if (http.enabled()) {
         try {
+          if (routes != null) {
+            node.mounted.set(routes);
+          }
           node.startHttp(http, access);
         } catch (RuntimeException e) {
           node.close();
