@@ -73,6 +73,15 @@ public final class Chain {
   }
 
   /**
+   * {@link #submit}, with {@code verifySignature} false for a transaction whose signature the
+   * caller verified already (the check costs about a millisecond with the JDK's Ed25519: a service
+   * does it on its request threads, not on the one that holds the chain).
+   */
+  public Admission submit(SignedTransfer transaction, boolean verifySignature) {
+    return admit(transaction, verifySignature);
+  }
+
+  /**
    * Admits a transaction accepted before, from a journal, in its order: the rules are checked again
    * but not the signature (checked when it was first accepted).
    *

@@ -200,12 +200,26 @@ final class ChainApi {
                   + "\"nonce\": <long>, \"signature\": <128 hex>}: "
                   + firstLine(e.getMessage())));
     }
+    // The Ed25519 check (about a millisecond of CPU with the JDK's provider) runs here, on the HTTP
+    // server's threads side by side, not on the chain's one thread; a transfer whose addresses are
+    // malformed goes to the chain unchecked, which refuses it as MALFORMED first.
+    boolean wellFormed =
+        Accounts.isAddress(transaction.transfer().from())
+            && Accounts.isAddress(transaction.transfer().to());
+    if (wellFormed && !transaction.signatureValid()) {
+      return Directives.complete(
+          refusal(
+              StatusCodes.UNPROCESSABLE_CONTENT,
+              transaction.hash(),
+              RefusalReason.BAD_SIGNATURE.name(),
+              "signature does not verify against sender " + transaction.transfer().from()));
+    }
     return ask(
         service,
         scheduler,
         timeout,
         (ActorRef<ChainService.SubmitReply> replyTo) ->
-            new ChainService.Submit(transaction, replyTo),
+            new ChainService.Submit(transaction, wellFormed, replyTo),
         reply -> {
           if (reply.refused() == null) {
             return json(StatusCodes.ACCEPTED, Map.of("hash", reply.hash(), "status", "pending"));

@@ -92,7 +92,13 @@ final class ChainService
   interface Command extends CborSerializable {}
 
   /** Offers a transaction; answered once it is journaled, or at once when refused. */
-  record Submit(SignedTransfer transaction, ActorRef<SubmitReply> replyTo) implements Command {}
+  /**
+   * @param signatureVerified the sender already verified the signature (the HTTP route does, off
+   *     this actor's thread); false: the mempool checks it
+   */
+  record Submit(
+      SignedTransfer transaction, boolean signatureVerified, ActorRef<SubmitReply> replyTo)
+      implements Command {}
 
   /**
    * @param refused null when accepted, else the mempool's reason ({@code RefusalReason} name)
@@ -356,7 +362,7 @@ final class ChainService
   }
 
   private Effect<ChainEvent, Live> onSubmit(Live state, Submit submit) {
-    Admission admission = state.chain.submit(submit.transaction());
+    Admission admission = state.chain.submit(submit.transaction(), !submit.signatureVerified());
     if (admission instanceof Admission.Refused refused) {
       submit
           .replyTo()

@@ -66,9 +66,17 @@ final class ChainState {
         };
   }
 
-  /** Offers a new transaction to the mempool (its signature checked). */
+  /** Offers a new transaction to the mempool, its signature checked. */
   Admission submit(SignedTransfer transaction) {
-    Admission admission = chain.submit(transaction);
+    return submit(transaction, true);
+  }
+
+  /**
+   * Offers a new transaction to the mempool; {@code verifySignature} false when the caller verified
+   * it already.
+   */
+  Admission submit(SignedTransfer transaction, boolean verifySignature) {
+    Admission admission = chain.submit(transaction, verifySignature);
     if (admission.accepted()) {
       txBlocks.put(transaction.hash(), PENDING);
       accepted++;
