@@ -58,14 +58,7 @@ final class AppchainService {
     long seed = job.getLong("seed");
     int accounts = job.getInt("accounts");
     Map<String, Long> genesis = Workload.generate(seed, accounts, 0, 1, 0).genesis();
-    ChainService.Settings settings =
-        new ChainService.Settings(
-            service.getDuration("block-interval"),
-            job.getInt("txs"),
-            job.getInt("batch"),
-            service.getDuration("batch-interval"),
-            service.getInt("tx-index-size"),
-            service.getDuration("retry-after"));
+    ServiceSettings settings = ServiceSettings.fromConfig(config);
     boolean durable = config.getBoolean("prover.persistence.enabled");
     String persistenceId =
         config.getString("prover.persistence.id-prefix")
@@ -160,10 +153,10 @@ final class AppchainService {
       } catch (java.util.concurrent.ExecutionException e) {
         return;
       }
-      ChainService.ChainView view;
+      ChainState.View view;
       try {
         view =
-            AskPattern.<ChainService.Command, ChainService.ChainView>ask(
+            AskPattern.<ChainService.Command, ChainState.View>ask(
                     chain, ChainService.GetChain::new, askTimeout, system.scheduler())
                 .toCompletableFuture()
                 .get(askTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);

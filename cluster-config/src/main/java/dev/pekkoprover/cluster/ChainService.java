@@ -61,34 +61,6 @@ final class ChainService
     CompletionStage<BatchProof> prove(String name, List<BlockTrace> blocks);
   }
 
-  /**
-   * @param blockInterval a block is produced this often when transactions are pending
-   * @param maxBlockTransactions most transactions per block
-   * @param blocksPerBatch blocks per batch proof
-   * @param batchInterval a batch of fewer blocks is sealed once its oldest block is this old
-   * @param txIndexSize the latest accepted transactions that keep a status
-   * @param retryAfter a batch whose proof failed is proven again after this
-   */
-  record Settings(
-      Duration blockInterval,
-      int maxBlockTransactions,
-      int blocksPerBatch,
-      Duration batchInterval,
-      int txIndexSize,
-      Duration retryAfter) {
-    Settings {
-      if (blockInterval.isNegative()
-          || blockInterval.isZero()
-          || maxBlockTransactions < 1
-          || blocksPerBatch < 1
-          || txIndexSize < 1) {
-        throw new IllegalArgumentException(
-            "the appchain service needs a positive block interval, transactions per block, blocks "
-                + "per batch and transaction index size");
-      }
-    }
-  }
-
   interface Command extends CborSerializable {}
 
   /** Offers a transaction; answered once it is journaled, or at once when refused. */
@@ -107,22 +79,9 @@ final class ChainService
 
   record GetTransaction(String hash, ActorRef<ChainState.TxStatus> replyTo) implements Command {}
 
-  record GetChain(ActorRef<ChainView> replyTo) implements Command {}
+  record GetChain(ActorRef<ChainState.View> replyTo) implements Command {}
 
   record GetAccount(String address, ActorRef<AccountView> replyTo) implements Command {}
-
-  /** What {@code GET /appchain/chain} answers. */
-  record ChainView(
-      long height,
-      long provenHeight,
-      int pending,
-      long accepted,
-      String stateRoot,
-      String lastBlockHash,
-      String genesisStateRoot,
-      ChainEvent.BatchProven lastBatch,
-      int batchesProving)
-      implements CborSerializable {}
 
   /** What {@code GET /appchain/accounts/<address>} answers. */
   record AccountView(String address, long balance, long nonce, long pendingNonce)
@@ -159,7 +118,7 @@ final class ChainService
 
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
-  private final Settings settings;
+  private final ServiceSettings settings;
   private final Map<String, Long> genesis;
   private final AppchainSettings appchain;
   private final Prover prover;
@@ -178,7 +137,7 @@ final class ChainService
       String persistenceId,
       Map<String, Long> genesis,
       AppchainSettings appchain,
-      Settings settings,
+      ServiceSettings settings,
       Prover prover,
       Function<BatchProof, String> verifier,
       String journalPlugin,
@@ -206,7 +165,7 @@ final class ChainService
       PersistenceId persistenceId,
       ActorContext<Command> context,
       TimerScheduler<Command> timers,
-      Settings settings,
+      ServiceSettings settings,
       Map<String, Long> genesis,
       AppchainSettings appchain,
       Prover prover,
@@ -330,19 +289,7 @@ final class ChainService
         .onCommand(
             GetChain.class,
             (state, get) -> {
-              ChainState chain = state.chain;
-              get.replyTo()
-                  .tell(
-                      new ChainView(
-                          chain.height(),
-                          chain.provenHeight(),
-                          chain.pending(),
-                          chain.accepted(),
-                          chain.stateRoot(),
-                          chain.lastBlockHash(),
-                          chain.genesisStateRoot(),
-                          chain.lastBatch(),
-                          chain.sealedBatches().size()));
+              get.replyTo().tell(state.chain.view());
               return Effect().none();
             })
         .onCommand(
@@ -477,28 +424,8 @@ final class ChainService
   /** What is wrong with the proof of {@code expected}'s batch, or null. */
   private String mismatch(BatchProof proof, ChainEvent.BatchProven expected) {
     String invalid = verifier.apply(proof);
-    if (invalid != null) {
-      return "the proof does not verify: " + invalid;
-    }
-    if (proof.firstBlock() != expected.firstBlock()
-        || proof.lastBlock() != expected.lastBlock()
-        || !proof.stateRootBefore().equals(expected.stateRootBefore())
-        || !proof.stateRoot().equals(expected.stateRoot())
-        || !proof.lastBlockHash().equals(expected.lastBlockHash())) {
-      return String.format(
-          "the proof's outputs (blocks %d-%d, state root %s -> %s, last block %s) differ from the "
-              + "sequencer's (blocks %d-%d, %s -> %s, %s)",
-          proof.firstBlock(),
-          proof.lastBlock(),
-          proof.stateRootBefore(),
-          proof.stateRoot(),
-          proof.lastBlockHash(),
-          expected.firstBlock(),
-          expected.lastBlock(),
-          expected.stateRootBefore(),
-          expected.stateRoot(),
-          expected.lastBlockHash());
-    }
-    return null;
+    return invalid != null
+        ? "the proof does not verify: " + invalid
+        : ChainState.mismatch(proof, expected);
   }
 }

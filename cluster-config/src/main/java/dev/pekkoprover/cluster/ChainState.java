@@ -2,6 +2,7 @@ package dev.pekkoprover.cluster;
 
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Chain;
+import dev.pekkoprover.appchain.flow.BatchProof;
 import dev.pekkoprover.appchain.state.AccountState;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.appchain.trace.TransactionTrace;
@@ -215,6 +216,32 @@ final class ChainState {
     unproven.headMap(provenHeight).clear();
   }
 
+  /** What {@code GET /appchain/chain} answers. */
+  record View(
+      long height,
+      long provenHeight,
+      int pending,
+      long accepted,
+      String stateRoot,
+      String lastBlockHash,
+      String genesisStateRoot,
+      ChainEvent.BatchProven lastBatch,
+      int batchesProving)
+      implements CborSerializable {}
+
+  View view() {
+    return new View(
+        height(),
+        provenHeight,
+        pending(),
+        accepted,
+        stateRoot(),
+        lastBlockHash(),
+        genesisStateRoot(),
+        lastBatch,
+        sealed.size());
+  }
+
   TxStatus status(String hash) {
     Long block = txBlocks.get(hash);
     if (block == null) {
@@ -266,5 +293,32 @@ final class ChainState {
 
   String genesisStateRoot() {
     return chain.genesisStateRoot();
+  }
+
+  /**
+   * What differs between a batch proof's public outputs and the roots the sequencer computed
+   * directly ({@code expected}), or null when they agree.
+   */
+  static String mismatch(BatchProof proof, ChainEvent.BatchProven expected) {
+    if (proof.firstBlock() != expected.firstBlock()
+        || proof.lastBlock() != expected.lastBlock()
+        || !proof.stateRootBefore().equals(expected.stateRootBefore())
+        || !proof.stateRoot().equals(expected.stateRoot())
+        || !proof.lastBlockHash().equals(expected.lastBlockHash())) {
+      return String.format(
+          "the proof's outputs (blocks %d-%d, state root %s -> %s, last block %s) differ from the "
+              + "sequencer's (blocks %d-%d, %s -> %s, %s)",
+          proof.firstBlock(),
+          proof.lastBlock(),
+          proof.stateRootBefore(),
+          proof.stateRoot(),
+          proof.lastBlockHash(),
+          expected.firstBlock(),
+          expected.lastBlock(),
+          expected.stateRootBefore(),
+          expected.stateRoot(),
+          expected.lastBlockHash());
+    }
+    return null;
   }
 }
