@@ -1,7 +1,10 @@
 package dev.pekkoprover.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.appchain.tx.Transfer;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -10,6 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The record of a {@link LoadRun}: the file {@code --record} names, to which every accepted
@@ -31,6 +36,46 @@ final class LoadRecord {
    */
   LoadRecord(Path file) {
     this.file = file;
+  }
+
+  /**
+   * The transfers of a record file, in file order: what a test or an operator feeds a fresh chain
+   * to recompute the service's state.
+   *
+   * @throws IOException when the file cannot be read
+   * @throws IllegalArgumentException when a line is not a recorded transfer, or its hash is not its
+   *     transfer's
+   */
+  static List<SignedTransfer> read(Path file) throws IOException {
+    List<SignedTransfer> transfers = new ArrayList<>();
+    for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode tx = JSON.readTree(line);
+      if (tx == null || !tx.hasNonNull("signature") || !tx.hasNonNull("hash")) {
+        throw new IllegalArgumentException("not a recorded transfer in " + file + ": " + line);
+      }
+      SignedTransfer signed =
+          new SignedTransfer(
+              new Transfer(
+                  tx.path("from").asText(),
+                  tx.path("to").asText(),
+                  tx.path("amount").asLong(),
+                  tx.path("nonce").asLong()),
+              tx.get("signature").asText());
+      if (!signed.hash().equals(tx.get("hash").asText())) {
+        throw new IllegalArgumentException(
+            "recorded transfer "
+                + tx.get("hash").asText()
+                + " in "
+                + file
+                + " hashes to "
+                + signed.hash());
+      }
+      transfers.add(signed);
+    }
+    return transfers;
   }
 
   /** Opens the file for appending; false (with a line on err) when it cannot be written. */

@@ -3,7 +3,6 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,14 +11,9 @@ import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Chain;
 import dev.pekkoprover.appchain.Workload;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
-import dev.pekkoprover.appchain.tx.Transfer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -85,26 +79,6 @@ class AppchainServiceIT {
     }
   }
 
-  /** The accepted transactions the generator recorded, one JSON object a line. */
-  private static List<SignedTransfer> recorded(Path record) throws IOException {
-    List<SignedTransfer> transactions = new ArrayList<>();
-    for (String line : Files.readAllLines(record)) {
-      if (line.isBlank()) {
-        continue;
-      }
-      JsonNode tx = JSON.readTree(line);
-      transactions.add(
-          new SignedTransfer(
-              new Transfer(
-                  tx.get("from").asText(),
-                  tx.get("to").asText(),
-                  tx.get("amount").asLong(),
-                  tx.get("nonce").asLong()),
-              tx.get("signature").asText()));
-    }
-    return transactions;
-  }
-
   /**
    * The state root after {@code transactions} on the service's genesis (seed 42, 200 accounts),
    * computed directly: each sender's transactions in nonce order (the final state does not depend
@@ -132,7 +106,7 @@ class AppchainServiceIT {
 
   /** Every recorded transaction is proven, the chain holds exactly them, and the roots match. */
   private static void assertAllProven(int httpPort, Path record) throws IOException {
-    List<SignedTransfer> accepted = recorded(record);
+    List<SignedTransfer> accepted = LoadRecord.read(record);
     assertTrue(accepted.size() > 50, "the generator had " + accepted.size() + " accepted");
     JsonNode chain = chain(httpPort);
     assertEquals(accepted.size(), chain.get("accepted").asLong(), chain.toString());
@@ -184,27 +158,13 @@ class AppchainServiceIT {
     assertAllProven(httpPort, record);
   }
 
-  private static void wipe(String url, String user, String password) {
-    try (Connection connection = DriverManager.getConnection(url, user, password);
-        Statement statement = connection.createStatement()) {
-      statement.executeUpdate("DELETE FROM event_journal WHERE persistence_id LIKE 'prover-%'");
-      statement.executeUpdate("DELETE FROM snapshot WHERE persistence_id LIKE 'prover-%'");
-    } catch (SQLException e) {
-      if (!String.valueOf(e.getMessage()).contains("does not exist")) {
-        throw new AssertionError("cannot reach the test database " + url + ": " + e, e);
-      }
-    }
-  }
-
   @Test
   void theServiceKilledUnderLoadAndStartedAgainLosesNoAcceptedTransaction() throws Exception {
-    String url = System.getenv("PROVER_TEST_DB_URL");
-    assumeTrue(
-        url != null && !url.isBlank(),
-        "PROVER_TEST_DB_URL is not set: no PostgreSQL for this test");
-    String user = System.getenv().getOrDefault("PROVER_TEST_DB_USER", "");
-    String password = System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", "");
-    wipe(url, user, password);
+    TestDatabase database = TestDatabase.postgresOrSkip();
+    database.wipe();
+    String url = database.url();
+    String user = database.user();
+    String password = database.password();
 
     int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
     int httpPort = NodeProcesses.freePort();

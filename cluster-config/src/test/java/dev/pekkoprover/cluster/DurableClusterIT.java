@@ -2,12 +2,7 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -66,31 +61,13 @@ class DurableClusterIT {
     return total;
   }
 
-  /**
-   * Starts from an empty store: this deployment's rows (persistence ids prover-*) go; the tables
-   * may not exist yet.
-   */
-  private static void wipe(String url, String user, String password) {
-    try (Connection connection = DriverManager.getConnection(url, user, password);
-        Statement statement = connection.createStatement()) {
-      statement.executeUpdate("DELETE FROM event_journal WHERE persistence_id LIKE 'prover-%'");
-      statement.executeUpdate("DELETE FROM snapshot WHERE persistence_id LIKE 'prover-%'");
-    } catch (SQLException e) {
-      if (!String.valueOf(e.getMessage()).contains("does not exist")) {
-        throw new AssertionError("cannot reach the test database " + url + ": " + e, e);
-      }
-    }
-  }
-
   @Test
   void theSequencerNodeKilledMidProvingAndStartedAgainResumesFromPostgres() throws Exception {
-    String url = System.getenv("PROVER_TEST_DB_URL");
-    assumeTrue(
-        url != null && !url.isBlank(),
-        "PROVER_TEST_DB_URL is not set: no PostgreSQL for this test");
-    String user = System.getenv().getOrDefault("PROVER_TEST_DB_USER", "");
-    String password = System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", "");
-    wipe(url, user, password);
+    TestDatabase database = TestDatabase.postgresOrSkip();
+    database.wipe();
+    String url = database.url();
+    String user = database.user();
+    String password = database.password();
 
     int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
     // the same seeds everywhere, the stateful node first: restarted, it rejoins the workers

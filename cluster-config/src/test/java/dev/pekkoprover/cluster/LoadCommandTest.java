@@ -3,13 +3,11 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Chain;
 import dev.pekkoprover.appchain.Workload;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
-import dev.pekkoprover.appchain.tx.Transfer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -117,20 +115,9 @@ class LoadCommandTest {
    */
   private static void assertRecordRebuildsTheChain(Path record, AppchainServiceStub stub)
       throws Exception {
-    List<SignedTransfer> recorded = new ArrayList<>();
+    List<SignedTransfer> recorded = LoadRecord.read(record); // checks each line's hash
     for (String line : Files.readAllLines(record)) {
-      JsonNode tx = JSON.readTree(line);
-      SignedTransfer signed =
-          new SignedTransfer(
-              new Transfer(
-                  tx.get("from").asText(),
-                  tx.get("to").asText(),
-                  tx.get("amount").asLong(),
-                  tx.get("nonce").asLong()),
-              tx.get("signature").asText());
-      assertEquals(signed.hash(), tx.get("hash").asText(), line);
-      assertTrue(tx.get("submittedAtMillis").asLong() > 0, line);
-      recorded.add(signed);
+      assertTrue(JSON.readTree(line).get("submittedAtMillis").asLong() > 0, line);
     }
     Set<String> hashes = new HashSet<>();
     for (SignedTransfer tx : recorded) {
