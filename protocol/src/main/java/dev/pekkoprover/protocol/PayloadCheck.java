@@ -1,5 +1,7 @@
 package dev.pekkoprover.protocol;
 
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
@@ -12,13 +14,24 @@ import org.apache.pekko.serialization.Serializers;
  * deserialise again. Used where a value is about to leave its node (a queue front on enqueue, a
  * worker for a result bound for another node), so that a value the transport would drop, or that
  * the other node could not read, fails its task at once with a reason instead of being lost in
- * transit. Costs one serialisation and one deserialisation of the value, and the serialisation is
- * kept ({@link Verdict#serialized()}) so that the value is not serialised again on its way; values
- * that stay in one JVM are never checked.
+ * transit. Costs one serialisation of the value, kept ({@link Verdict#serialized()}) so that the
+ * value is not serialised again on its way; values that stay in one JVM are never checked.
+ *
+ * <p>The read-back (a deserialisation of the bytes just written) is done for the first value of
+ * each serialised form (serializer and manifest, in effect the value's class) that passes, not for
+ * every value: what makes a value unreadable is nearly always its class (a field of an interface
+ * type without type information, a class without a creator Jackson can use), and reading back every
+ * value cost a fifth of the CPU of a sequencer node pushing small inputs across processes (JFR,
+ * {@code BENCHMARKS.md}). A value whose class read back once but which itself does not (a
+ * polymorphic field that was null in the first value) is not lost: the node that decodes it fails
+ * its task with the reason ({@link SerializedPayload#decode} and its callers).
  */
 public final class PayloadCheck {
   private final Serialization serialization;
   private final long maxBytes;
+
+  /** Serialised forms ("serializer id/manifest") that read back once; a few per task catalog. */
+  private final Set<String> readBack = ConcurrentHashMap.newKeySet();
 
   /**
    * @param maxBytes the largest serialised value; 0 checks nothing
@@ -93,6 +106,11 @@ public final class PayloadCheck {
       return new Verdict(bytes.length, tooLarge(task, bytes.length));
     }
     String manifest = Serializers.manifestFor(serializer, value);
+    String form = serializer.identifier() + "/" + manifest;
+    if (readBack.contains(form)) {
+      return new Verdict(
+          bytes.length, null, new SerializedPayload(serializer.identifier(), manifest, bytes));
+    }
     try {
       serialization.deserialize(bytes, serializer.identifier(), manifest).get();
     } catch (Exception e) { // as above: a JsonMappingException is an IOException
@@ -107,6 +125,7 @@ public final class PayloadCheck {
               + "): give every field a concrete "
               + "type (a field of an interface or abstract type needs @JsonTypeInfo, or a concrete record)");
     }
+    readBack.add(form);
     return new Verdict(
         bytes.length, null, new SerializedPayload(serializer.identifier(), manifest, bytes));
   }

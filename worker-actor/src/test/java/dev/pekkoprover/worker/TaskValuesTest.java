@@ -41,6 +41,9 @@ class TaskValuesTest {
 
   record Drawing(Shape shape) implements CborSerializable {}
 
+  /** Readable or not by its value: the shape's field is fine while it is null. */
+  record Sketch(String title, Shape shape) implements CborSerializable {}
+
   private final ActorTestKit testKit = ActorTestKit.create("TaskValuesTest", TestConfig.config());
   private final TaskValues values = new TaskValues(testKit.system(), LIMIT);
   private final Serialization serialization =
@@ -177,5 +180,32 @@ class TaskValuesTest {
         serializer.identifier(),
         Serializers.manifestFor(serializer, value),
         serializer.toBinary(value));
+  }
+
+  /**
+   * The read-back is once per class: the first readable value of a class is read back, later ones
+   * are not; a class that does not read back is refused every time; and a later value that would
+   * not have read back is not lost, its decode on the other node fails its task with the reason.
+   */
+  @Test
+  void aClassIsReadBackOnceAndAValueThatSlipsThroughFailsAtItsDecodeWithTheReason() {
+    TaskValues fresh = new TaskValues(testKit.system(), LIMIT);
+    Drawing drawing = new Drawing(new Circle(1));
+    assertEquals("unreadable", fresh.result(task(Num.of(1)), drawing, true).refusedAs());
+    assertEquals(
+        "unreadable",
+        fresh.result(task(Num.of(1)), drawing, true).refusedAs(),
+        "a class that failed its read-back is read back again, and refused again");
+
+    assertTrue(fresh.result(task(Num.of(1)), new Sketch("blank", null), true).ok());
+    TaskValues.Checked slipped =
+        fresh.result(task(Num.of(1)), new Sketch("c", new Circle(3)), true);
+    assertTrue(slipped.ok(), "its class read back once: this value is not read back");
+    SerializedPayload bytes = assertInstanceOf(SerializedPayload.class, slipped.value());
+
+    TaskValues.Checked decoded = fresh.input(task(bytes), Sketch.class);
+    assertFalse(decoded.ok());
+    assertTrue(decoded.problem().contains("does not decode on this node"), decoded.problem());
+    assertTrue(decoded.problem().contains("task t1 (type square)"), decoded.problem());
   }
 }
