@@ -154,7 +154,10 @@ public final class TaskQueueState<W, R> {
   private final LongSupplier nanoClock;
   private final Map<String, TypeQueue> types = new HashMap<>();
   private final List<TypeQueue> typeList;
-  private final Map<String, Task> tasks = new HashMap<>(1 << 14);
+
+  /** Every task held (pending, backing off or in flight), by id. */
+  private final IdTable<Task> tasks = new IdTable<>(task -> task.envelope.taskId(), 1 << 13);
+
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
 
@@ -254,7 +257,7 @@ public final class TaskQueueState<W, R> {
       return;
     }
     Task task = new Task(envelope, replyTo, type, ++enqueued);
-    if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
+    if (tasks.putIfAbsent(task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
       // Enqueue or the
       // outcome may have been lost between nodes, or a queue entity that moved lost it); while the
@@ -320,11 +323,7 @@ public final class TaskQueueState<W, R> {
    */
   public int cancelFlow(String flowId) {
     int dropped = 0;
-    for (Iterator<Task> it = tasks.values().iterator(); it.hasNext(); ) {
-      Task task = it.next();
-      if (!Objects.equals(task.envelope.flowId(), flowId)) {
-        continue;
-      }
+    for (Task task : tasks.select(t -> Objects.equals(t.envelope.flowId(), flowId))) {
       if (task.state == TaskState.IN_FLIGHT) {
         task.cancelled = true;
         effects.cancel(task.holder.ref, task.envelope.taskId(), "flow " + flowId + " is over");
@@ -334,7 +333,7 @@ public final class TaskQueueState<W, R> {
         task.type.waiting--;
       }
       task.state = TaskState.DONE;
-      it.remove();
+      tasks.remove(task.envelope.taskId());
       dropped++;
     }
     if (dropped > 0) {
@@ -581,7 +580,7 @@ public final class TaskQueueState<W, R> {
   public List<String> notHeld(Collection<String> taskIds) {
     List<String> missing = new ArrayList<>();
     for (String id : taskIds) {
-      if (!tasks.containsKey(id)) {
+      if (!tasks.contains(id)) {
         missing.add(id);
       }
     }
