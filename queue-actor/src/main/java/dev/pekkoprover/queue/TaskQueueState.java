@@ -154,7 +154,10 @@ public final class TaskQueueState<W, R> {
   private final LongSupplier nanoClock;
   private final Map<String, TypeQueue> types = new HashMap<>();
   private final List<TypeQueue> typeList;
-  private final Map<String, Task> tasks = new HashMap<>(1 << 14);
+
+  /** Every task held (pending, backing off or in flight), by id. */
+  private final IdTable<Task> tasks = new IdTable<>(task -> task.envelope.taskId(), 1 << 13);
+
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
 
@@ -254,7 +257,7 @@ public final class TaskQueueState<W, R> {
       return;
     }
     Task task = new Task(envelope, replyTo, type, ++enqueued);
-    if (tasks.putIfAbsent(envelope.taskId(), task) != null) {
+    if (tasks.putIfAbsent(task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
       // Enqueue or the
       // outcome may have been lost between nodes, or a queue entity that moved lost it); while the
@@ -320,11 +323,7 @@ public final class TaskQueueState<W, R> {
    */
   public int cancelFlow(String flowId) {
     int dropped = 0;
-    for (Iterator<Task> it = tasks.values().iterator(); it.hasNext(); ) {
-      Task task = it.next();
-      if (!Objects.equals(task.envelope.flowId(), flowId)) {
-        continue;
-      }
+    for (Task task : tasks.select(t -> Objects.equals(t.envelope.flowId(), flowId))) {
       if (task.state == TaskState.IN_FLIGHT) {
         task.cancelled = true;
         effects.cancel(task.holder.ref, task.envelope.taskId(), "flow " + flowId + " is over");
@@ -334,7 +333,7 @@ public final class TaskQueueState<W, R> {
         task.type.waiting--;
       }
       task.state = TaskState.DONE;
-      it.remove();
+      tasks.remove(task.envelope.taskId());
       dropped++;
     }
     if (dropped > 0) {
@@ -531,12 +530,11 @@ public final class TaskQueueState<W, R> {
     for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       if (held.contains(task.envelope.taskId())) {
         mine++;
-        task.absent = false;
-      } else if (!task.absent) {
-        task.absent =
-            true; // suspect: maybe still on its way to the worker, or its report on its way back
-        task.absentSince = now;
-      } else if (now - task.absentSince >= lostAfterNanos) {
+        task.present();
+      } else if (!task.absent()) {
+        // suspect: maybe still on its way to the worker, or its report on its way back
+        task.doubts().absentSince = now;
+      } else if (now - task.doubts.absentSince >= lostAfterNanos) {
         if (lost == null) {
           lost = new ArrayList<>(2);
         }
@@ -581,7 +579,7 @@ public final class TaskQueueState<W, R> {
   public List<String> notHeld(Collection<String> taskIds) {
     List<String> missing = new ArrayList<>();
     for (String id : taskIds) {
-      if (!tasks.containsKey(id)) {
+      if (!tasks.contains(id)) {
         missing.add(id);
       }
     }
@@ -766,14 +764,16 @@ public final class TaskQueueState<W, R> {
     int expired = 0;
     for (TypeQueue type : typeList) {
       Task task;
-      while ((task = type.leases.first()) != null && task.deadline - now <= 0) {
+      while ((task = type.leases.first()) != null
+          && task.dispatchedAt + type.leaseNanos - now <= 0) {
         KnownWorker w = task.holder;
         detach(task);
         w.addZombie(
             task.envelope
                 .taskId()); // its slot stays taken until it reports, restarts or terminates
-        task.overrunOn = w;
-        task.overrunIncarnation = w.incarnation;
+        Doubts doubts = task.doubts();
+        doubts.overrunOn = w;
+        doubts.overrunIncarnation = w.incarnation;
         scratch.add(task);
       }
       if (scratch.isEmpty()) {
@@ -786,7 +786,7 @@ public final class TaskQueueState<W, R> {
         t.failures++;
         String workerId = t.lastWorkerId;
         String lease = "lease of " + type.leaseNanos / 1_000_000 + " ms";
-        effects.cancel(t.overrunOn.ref, t.envelope.taskId(), lease + " ran out");
+        effects.cancel(t.doubts.overrunOn.ref, t.envelope.taskId(), lease + " ran out");
         if (t.cancelled) {
           forget(t);
         } else if (t.failures >= settings.maxAttempts()) {
@@ -1011,13 +1011,12 @@ public final class TaskQueueState<W, R> {
     task.state = TaskState.IN_FLIGHT;
     task.holder = w;
     task.lastWorkerId = w.workerId;
-    task.absent = false;
+    task.present();
     long now = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
     if (task.pendingSince == NO_TIME) {
       task.pendingSince = now; // dispatched within its enqueue: it did not wait
     }
-    task.dispatchedAt = now;
-    task.deadline = now + type.leaseNanos;
+    task.dispatchedAt = now; // its lease runs out at dispatchedAt + type.leaseNanos
     type.leases.addLast(task);
     w.held.addLast(task);
     type.inFlight++;
@@ -1165,13 +1164,14 @@ public final class TaskQueueState<W, R> {
       for (String taskId : w.zombies) {
         Task task = tasks.get(taskId);
         if (task != null
-            && task.overrunOn == w
-            && Objects.equals(task.overrunIncarnation, w.incarnation)
+            && task.doubts != null
+            && task.doubts.overrunOn == w
+            && Objects.equals(task.doubts.overrunIncarnation, w.incarnation)
             && !causedBy.contains(taskId)
             && task.failures > 0) {
           task.failures--;
           task.losses++;
-          task.overrunOn = null;
+          task.doubts.overrunOn = null;
         }
       }
     }
@@ -1234,13 +1234,8 @@ public final class TaskQueueState<W, R> {
     KnownWorker holder;
     String lastWorkerId;
 
-    /**
-     * The worker whose lease overran on this task, while that overrun still counts as an attempt.
-     */
-    KnownWorker overrunOn;
-
-    String overrunIncarnation;
-    long deadline;
+    /** A lease overrun or an absence from its holder's load reports; null until the first. */
+    Doubts doubts;
 
     /**
      * When it last became pending (enqueued, put back, or its retry came due; {@link #NO_TIME}
@@ -1248,12 +1243,8 @@ public final class TaskQueueState<W, R> {
      */
     long pendingSince;
 
+    /** Its lease's deadline is this plus its type's lease time. */
     long dispatchedAt;
-
-    /** The holder's last load report left this task out, first at {@link #absentSince}. */
-    boolean absent;
-
-    long absentSince;
 
     Task(TaskEnvelope envelope, R replyTo, TypeQueue type, long seq) {
       this.envelope = envelope;
@@ -1267,6 +1258,43 @@ public final class TaskQueueState<W, R> {
       KnownWorker w = holder;
       return w != null && w.workerId.equals(workerId) && Objects.equals(w.incarnation, incarnation);
     }
+
+    Doubts doubts() {
+      if (doubts == null) {
+        doubts = new Doubts();
+      }
+      return doubts;
+    }
+
+    /** Its holder's last load report left it out (since {@link Doubts#absentSince}). */
+    boolean absent() {
+      return doubts != null && doubts.absentSince != NO_TIME;
+    }
+
+    /** Its holder's last load report listed it, or it was just dispatched. */
+    void present() {
+      if (doubts != null) {
+        doubts.absentSince = NO_TIME;
+      }
+    }
+  }
+
+  /**
+   * What only a few tasks ever need: those whose lease ran out and those a load report of their
+   * holder left out. Made at the first such event, so that every other task's record (a queue may
+   * hold a million pending) carries one reference instead of these fields.
+   */
+  private final class Doubts {
+    /**
+     * The worker whose lease overran on this task, while that overrun still counts as an attempt,
+     * and that worker's incarnation then.
+     */
+    KnownWorker overrunOn;
+
+    String overrunIncarnation;
+
+    /** When its holder's load reports first left it out; {@link #NO_TIME} while they list it. */
+    long absentSince = NO_TIME;
   }
 
   /**

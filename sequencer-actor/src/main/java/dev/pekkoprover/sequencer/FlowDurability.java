@@ -13,6 +13,9 @@ import org.slf4j.Logger;
  * <p>What a reader must not miss: a claim must always be settled, with the result or with null (the
  * task failed, the flow ended), or the flows waiting on the key wait forever: {@link #giveUp} and
  * {@link #releaseClaims}.
+ *
+ * <p>Every task of a durable flow is a {@link PendingTask.Keyed} ({@link FlowRunner}'s push makes
+ * them so), which holds what this class keeps per task.
  */
 final class FlowDurability {
 
@@ -60,18 +63,19 @@ final class FlowDurability {
 
   /** Sets the task's content key; throws when its input cannot be serialised. */
   void key(PendingTask task, Object input) {
-    task.key = keys.keyOf(task.type, input, durable.parametersDigest());
+    keyed(task).key = keys.keyOf(task.type, input, durable.parametersDigest());
   }
 
   /**
    * A keyed task: found in the store, waiting on the flow that claimed its key, or claimed to run
    * here.
    */
-  Placement place(PendingTask task) {
+  Placement place(PendingTask pushed) {
+    PendingTask.Keyed task = keyed(pushed);
     ResultIndex index = durable.index();
     StoredResult found = index.lookup(task.key);
     ResultIndex.ClaimOutcome outcome =
-        found != null ? new ResultIndex.Found(found) : index.claim(task.key, self, task.sequence);
+        found != null ? new ResultIndex.Found(found) : index.claim(task.key, self, task.sequence());
     if (outcome instanceof ResultIndex.Found stored) {
       Object value = load(task, stored.result());
       task.stage =
@@ -97,7 +101,7 @@ final class FlowDurability {
    */
   Placement claimSettled(PendingTask task, Object result) {
     if (result != null && task.type.resultType().isInstance(result)) {
-      task.result = result;
+      keyed(task).result = result;
       task.stage = PendingTask.SETTLED;
       return Placement.REUSED;
     }
@@ -108,11 +112,12 @@ final class FlowDurability {
    * Sends a task's result to the store (stage STORING); its callback waits for {@link #stored}.
    * Throws when the result cannot be serialised.
    */
-  void store(PendingTask task, Object result) {
+  void store(PendingTask done, Object result) {
+    PendingTask.Keyed task = keyed(done);
     StoredResult value = keys.toStored(task.key, task.type.name(), result);
     task.stage = PendingTask.STORING;
     task.result = result;
-    durable.writer().tell(new ResultWriter.Put(value, stored, task.sequence));
+    durable.writer().tell(new ResultWriter.Put(value, stored, task.sequence()));
   }
 
   /**
@@ -121,10 +126,11 @@ final class FlowDurability {
    */
   void stored(ResultWriter.Stored confirmed, PendingTasks pending, Consumer<PendingTask> settled) {
     for (Long n : confirmed.tokens()) {
-      PendingTask task = pending.get(n);
-      if (task == null || task.stage != PendingTask.STORING) {
+      PendingTask found = pending.get(n);
+      if (found == null || found.stage != PendingTask.STORING) {
         continue;
       }
+      PendingTask.Keyed task = keyed(found);
       task.stage = PendingTask.SETTLED;
       settled.accept(task);
       if (task.claim != null) {
@@ -138,8 +144,9 @@ final class FlowDurability {
    * themselves.
    */
   void giveUp(PendingTask task) {
-    if (task.claim != null) {
-      settleClaim(task, null);
+    PendingTask.Keyed keyed = keyed(task);
+    if (keyed.claim != null) {
+      settleClaim(keyed, null);
     }
   }
 
@@ -152,7 +159,16 @@ final class FlowDurability {
    * Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task
    * when null.
    */
-  private void settleClaim(PendingTask task, Object result) {
+  /** The result of a task that is SETTLED. */
+  static Object result(PendingTask task) {
+    return keyed(task).result;
+  }
+
+  private static PendingTask.Keyed keyed(PendingTask task) {
+    return (PendingTask.Keyed) task;
+  }
+
+  private void settleClaim(PendingTask.Keyed task, Object result) {
     for (ResultIndex.Waiter waiter : durable.index().settle(task.key, task.claim)) {
       waiter.flow().tell(new FlowRunner.ClaimSettled(waiter.sequence(), result));
     }

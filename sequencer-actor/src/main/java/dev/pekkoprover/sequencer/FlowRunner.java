@@ -500,8 +500,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private void runSettled() {
     while (!settled.isEmpty() && !done) {
       PendingTask task = settled.poll();
-      if (pending.remove(task.sequence) == task) {
-        runCallback(task, task.envelope.taskId(), task.result);
+      if (pending.remove(task.sequence()) == task) {
+        runCallback(task, task.envelope.taskId(), FlowDurability.result(task));
       }
     }
   }
@@ -602,7 +602,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     if (done) {
       return;
     }
-    PendingTask task = new PendingTask(type, (Consumer<Object>) onResult);
+    PendingTask task =
+        durable == null
+            ? new PendingTask(type, (Consumer<Object>) onResult)
+            : new PendingTask.Keyed(type, (Consumer<Object>) onResult);
     long n = pending.add(task);
     sequence = n;
     task.envelope = new TaskEnvelope(TaskIds.of(flowId, n), flowId, runId, type.name(), 1, input);

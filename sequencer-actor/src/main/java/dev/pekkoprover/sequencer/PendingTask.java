@@ -1,16 +1,18 @@
 package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskIds;
 import dev.pekkoprover.protocol.TaskType;
 import java.util.function.Consumer;
 
 /**
  * A task a flow pushed and whose outcome it still waits for: its callback, where it is ({@link
- * #stage}), its re-send bookkeeping ({@link PendingTasks}) and, with durability on, its content key
- * and claim ({@link FlowDurability}). Mutable, owned by one flow actor; kept small, since a flow
- * may hold a million of them.
+ * #stage}), its re-send bookkeeping ({@link PendingTasks}) and, with durability on ({@link Keyed}),
+ * its content key, claim and result ({@link FlowDurability}). Mutable, owned by one flow actor;
+ * kept small, since a flow may hold a million of them: 40 bytes without durability (what only
+ * durability needs is in the subclass, and the sequence number is read from the id).
  */
-final class PendingTask {
+class PendingTask {
   /** In the queue (or about to be sent). Without durability a task is only ever QUEUED. */
   static final byte QUEUED = 0;
 
@@ -26,22 +28,7 @@ final class PendingTask {
   final TaskType<?, ?> type;
   final Consumer<Object> onResult;
 
-  /** Its number in the flow, the {@code <sequence>} of its id. */
-  long sequence;
-
-  /** Durable mode: the content key; null otherwise. */
-  String key;
-
-  /**
-   * Durable mode: the claim this task holds on its key (it computes it for every flow that pushes
-   * the same).
-   */
-  ResultIndex.Claim claim;
-
   byte stage = QUEUED;
-
-  /** The result, once in (STORING, SETTLED). */
-  Object result;
 
   /** Set right after the window numbered it: the id carries that number. */
   TaskEnvelope envelope;
@@ -61,5 +48,33 @@ final class PendingTask {
   PendingTask(TaskType<?, ?> type, Consumer<Object> onResult) {
     this.type = type;
     this.onResult = onResult;
+  }
+
+  /**
+   * Its number in the flow (1, 2, ...), the {@code <sequence>} of its id ({@link TaskIds}); parsed
+   * from the id, which carries it, rather than stored a second time. Only once {@link #envelope} is
+   * set.
+   */
+  long sequence() {
+    return TaskIds.sequenceIn(envelope.taskId(), envelope.flowId());
+  }
+
+  /** A task of a flow with durability on: every task such a flow pushes is one. */
+  static final class Keyed extends PendingTask {
+    /** The content key; set right after the push ({@link FlowDurability#key}). */
+    String key;
+
+    /**
+     * The claim this task holds on its key (it computes it for every flow that pushes the same);
+     * null when it holds none.
+     */
+    ResultIndex.Claim claim;
+
+    /** The result, once in (STORING, SETTLED). */
+    Object result;
+
+    Keyed(TaskType<?, ?> type, Consumer<Object> onResult) {
+      super(type, onResult);
+    }
   }
 }

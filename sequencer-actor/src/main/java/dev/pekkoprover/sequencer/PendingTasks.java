@@ -82,9 +82,7 @@ final class PendingTasks {
    */
   long add(PendingTask task) {
     task.checkAt = resendAfterNanos == 0 ? Long.MAX_VALUE : clock.getAsLong() + resendAfterNanos;
-    long n = window.add(task);
-    task.sequence = n;
-    return n;
+    return window.add(task);
   }
 
   /** The task with this sequence number, left pending; null when there is none. */
