@@ -63,9 +63,9 @@ class WorkerRegistrationFlowTest {
   }
 
   @Test
-  void theDefaultKeepsOneOnOffer() {
+  void theDefaultKeepsFourOnOffer() {
     assertEquals(
-        1, SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers());
+        4, SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers());
   }
 
   @Test
