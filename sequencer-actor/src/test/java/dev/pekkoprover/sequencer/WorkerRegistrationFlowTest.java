@@ -63,9 +63,9 @@ class WorkerRegistrationFlowTest {
   }
 
   @Test
-  void theDefaultKeepsFourOnOffer() {
+  void theDefaultKeepsOneOnOffer() {
     assertEquals(
-        4, SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers());
+        1, SequencerSettings.fromConfig(testKit.system().settings().config()).registrationOffers());
   }
 
   @Test
