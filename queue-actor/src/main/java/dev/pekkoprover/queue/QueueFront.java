@@ -30,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -56,6 +57,15 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * accepts reports sent to it (any client of the queue protocol may), routes them by type, gathers
  * those that arrive while it is busy into one {@link Reports} per entity ({@link ReportBatches}, as
  * a worker does), and checks their results' size the same way.
+ *
+ * <p>Not to miss: once this node has begun to shut down ({@link #leaving}), the front answers the
+ * queries that only read (queue stats and the fleet view: at once, with no entity's answer; which
+ * tasks are held: not at all) instead of routing them into the shard region. The region then hands
+ * its entities off, and it buffers a message for an entity whose shard has no home until some
+ * region takes that shard; on the last node with role queue none can, so a query sent by a periodic
+ * asker of this node (the autoscale reporter, the registration loop's check, each every 10 s) in
+ * the second or so of the hand-off kept the region's graceful shutdown waiting for its phase's
+ * whole timeout (10 s), and the node's exit with it.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now
  * <em>and</em> of those it served before, so that an entity learns when a worker stops serving its
@@ -191,6 +201,14 @@ public final class QueueFront {
       ids.add(taskType + "#" + i);
     }
     return ids;
+  }
+
+  /**
+   * Whether this node's CoordinatedShutdown has begun (a leave, a signal, a downing): its shard
+   * region is about to hand its entities off, or is doing so.
+   */
+  private boolean leaving() {
+    return CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent();
   }
 
   private void send(String entityId, QueueCommand message) {
@@ -383,8 +401,16 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
-  /** Split by entity: each answers for the ids it would hold. */
+  /**
+   * Split by entity: each answers for the ids it would hold. Not routed while this node leaves
+   * ({@link #leaving}): no answer then.
+   */
   private Behavior<QueueCommand> onCheckHeld(CheckHeld check) {
+    if (leaving()) {
+      // no answer: nothing is reported missing, and the asker asks again later (on the node the
+      // sequencer moves to)
+      return Behaviors.same();
+    }
     if (!catalog.contains(check.taskType())) {
       check
           .replyTo()
@@ -430,7 +456,15 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
+  /**
+   * Every entity is asked; the answers are merged, partial after the stats timeout. While this node
+   * leaves ({@link #leaving}) none is: empty stats at once.
+   */
   private Behavior<QueueCommand> onGetStats(GetStats request) {
+    if (leaving()) {
+      request.replyTo().tell(StatsCollector.merge(List.of()));
+      return Behaviors.same();
+    }
     List<String> entities = allEntities();
     ActorRef<QueueStats> collector =
         context.spawnAnonymous(
@@ -449,10 +483,14 @@ public final class QueueFront {
 
   /**
    * Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the
-   * stats timeout.
+   * stats timeout. While this node leaves ({@link #leaving}) none is: an empty view at once.
    */
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
+    if (leaving()) {
+      request.replyTo().tell(FleetView.merge(List.of(), entities.size()));
+      return Behaviors.same();
+    }
     int expected = entities.size();
     ActorRef<FleetView> collector =
         context.spawnAnonymous(
