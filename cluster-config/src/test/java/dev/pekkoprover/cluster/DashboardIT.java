@@ -70,6 +70,14 @@ class DashboardIT {
     return ((Number) n).longValue();
   }
 
+  /** The sequencer's last {@code proving: blocks N/M proven; ...} line, or "none yet". */
+  private static String lastProgress(NodeProcesses.Node sequencer) {
+    return sequencer.lines().stream()
+        .filter(line -> line.startsWith("proving: blocks "))
+        .reduce((first, second) -> second)
+        .orElse("none yet");
+  }
+
   @Test
   void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
     Browser.require(); // before any node starts: a missing browser fails at once, saying how to
@@ -168,6 +176,8 @@ class DashboardIT {
       browser.screenshot(Path.of("target", "dashboard.png"));
 
       // a worker stopped: its node leaves; the page shows it gone and counts two
+      long stopNanos = System.nanoTime();
+      String progressAtStop = lastProgress(sequencer);
       stopped
           .process()
           .destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
@@ -197,11 +207,29 @@ class DashboardIT {
               30),
           sequencer.output());
       long pointsAtStop = chartPoints(browser, "rate");
+      String progressAfterStop = lastProgress(sequencer);
+      double secondsAfterStop = (System.nanoTime() - stopNanos) / 1e9;
+      System.out.printf(
+          "DashboardIT: at the stop '%s'; %.1f s later, %d rate points and '%s'%n",
+          progressAtStop, secondsAfterStop, pointsAtStop, progressAfterStop);
       browser.await(
           "three more throughput samples with the smaller fleet, for the screenshot",
           30,
           () -> chartPoints(browser, "rate") >= pointsAtStop + 3,
-          () -> "rate points " + chartPoints(browser, "rate"));
+          () ->
+              "rate points "
+                  + chartPoints(browser, "rate")
+                  + " ("
+                  + pointsAtStop
+                  + " "
+                  + secondsAfterStop
+                  + " s after the stop); the job at the stop: '"
+                  + progressAtStop
+                  + "', then: '"
+                  + progressAfterStop
+                  + "', now: '"
+                  + lastProgress(sequencer)
+                  + "'");
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
       String copy = System.getProperty("dashboard.screenshot");

@@ -123,10 +123,17 @@ class GracefulLeaveIT {
     stopped.process().destroy(); // SIGTERM: the node leaves the cluster gracefully
     long stopNanos = System.nanoTime();
     deadline = stopNanos + TimeUnit.SECONDS.toNanos(300);
+    long exitedAfter = -1;
+    long slowestStatus = 0;
     while (sequencer.process().isAlive() && System.nanoTime() < deadline) {
+      long asked = System.nanoTime();
       long done = completed(seedHttp);
+      slowestStatus = Math.max(slowestStatus, System.nanoTime() - asked);
       if (done >= 0) {
         samples.add(new Sample(System.currentTimeMillis(), done));
+      }
+      if (exitedAfter < 0 && !stopped.process().isAlive()) {
+        exitedAfter = System.nanoTime() - stopNanos;
       }
       Thread.sleep(200);
     }
@@ -157,13 +164,16 @@ class GracefulLeaveIT {
     Sample last = samples.get(samples.size() - 1);
     System.out.printf(
         "GracefulLeaveIT: stopped %s at %d tasks; %d tasks at the last poll, %.1f s after the stop;"
-            + " longest stand-still %d ms, from %.1f s after the stop%n",
+            + " longest stand-still %d ms, from %.1f s after the stop; the stopped node exited"
+            + " %.1f s after the stop; slowest /status %d ms%n",
         stoppedNode,
         samples.get(0).completed(),
         last.completed(),
         (last.at() - stopAt) / 1000.0,
         longest,
-        (longestFrom - stopAt) / 1000.0);
+        (longestFrom - stopAt) / 1000.0,
+        exitedAfter / 1e9,
+        TimeUnit.NANOSECONDS.toMillis(slowestStatus));
     sequencer
         .linesWhere(
             text ->
