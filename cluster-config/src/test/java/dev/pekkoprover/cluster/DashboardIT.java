@@ -229,7 +229,10 @@ class DashboardIT {
                   + progressAfterStop
                   + "', now: '"
                   + lastProgress(sequencer)
-                  + "'");
+                  + "'; the page: "
+                  + text(browser, "last-update")
+                  + ", problems: "
+                  + text(browser, "problems"));
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
       String copy = System.getProperty("dashboard.screenshot");
