@@ -9,7 +9,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 
@@ -28,8 +30,20 @@ import org.openqa.selenium.WebElement;
  * /dashboard#token=<token>}.
  */
 class DashboardIT {
-  private final NodeProcesses processes =
-      new NodeProcesses(NodeProcesses.logDirectory("DashboardIT"));
+  private NodeProcesses processes;
+
+  /**
+   * Each test's node outputs in a directory of its own ({@code target/it-logs/DashboardIT/<test>}):
+   * with one for the class, the second test's outputs replaced the first's, also when the first
+   * failed.
+   */
+  @BeforeEach
+  void outputsPerTest(TestInfo test) {
+    processes =
+        new NodeProcesses(
+            NodeProcesses.logDirectory(
+                "DashboardIT/" + test.getTestMethod().map(m -> m.getName()).orElse("test")));
+  }
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -70,6 +84,14 @@ class DashboardIT {
     return ((Number) n).longValue();
   }
 
+  /** The sequencer's last {@code proving: blocks N/M proven; ...} line, or "none yet". */
+  private static String lastProgress(NodeProcesses.Node sequencer) {
+    return sequencer.lines().stream()
+        .filter(line -> line.startsWith("proving: blocks "))
+        .reduce((first, second) -> second)
+        .orElse("none yet");
+  }
+
   @Test
   void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
     Browser.require(); // before any node starts: a missing browser fails at once, saying how to
@@ -93,7 +115,9 @@ class DashboardIT {
             "--batch",
             "3",
             "--proving-work",
-            "30000");
+            // the check after the stop needs the job still running: at 30000 (about 30 s of proving
+            // here) one run began that check 19 s after the stop with 53 of 60 blocks proven
+            "90000");
     String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
     assertTrue(
         sequencer.awaitLine(
@@ -168,10 +192,13 @@ class DashboardIT {
       browser.screenshot(Path.of("target", "dashboard.png"));
 
       // a worker stopped: its node leaves; the page shows it gone and counts two
+      long stopNanos = System.nanoTime();
+      String progressAtStop = lastProgress(sequencer);
       stopped
           .process()
           .destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
       assertTrue(stopped.process().waitFor(60, TimeUnit.SECONDS), "the stopped node exited");
+      double exited = (System.nanoTime() - stopNanos) / 1e9;
       browser.await(
           "the stopped worker gone and two workers left",
           60,
@@ -179,6 +206,7 @@ class DashboardIT {
               "gone".equals(rowState(browser, stoppedWorker))
                   && text(browser, "worker-count").equals("2"),
           () -> workersSeen(browser));
+      double shownGone = (System.nanoTime() - stopNanos) / 1e9;
       assertTrue(text(browser, "worker-states").contains("1 gone"), text(browser, "worker-states"));
       for (String kept : workers.subList(1, 3)) {
         assertEquals("ready", rowState(browser, kept), workersSeen(browser));
@@ -197,11 +225,33 @@ class DashboardIT {
               30),
           sequencer.output());
       long pointsAtStop = chartPoints(browser, "rate");
+      String progressAfterStop = lastProgress(sequencer);
+      double secondsAfterStop = (System.nanoTime() - stopNanos) / 1e9;
+      System.out.printf(
+          "DashboardIT: at the stop '%s'; the node exited %.1f s later, the page showed it gone at"
+              + " %.1f s; at %.1f s %d rate points and '%s'%n",
+          progressAtStop, exited, shownGone, secondsAfterStop, pointsAtStop, progressAfterStop);
       browser.await(
           "three more throughput samples with the smaller fleet, for the screenshot",
           30,
           () -> chartPoints(browser, "rate") >= pointsAtStop + 3,
-          () -> "rate points " + chartPoints(browser, "rate"));
+          () ->
+              "rate points "
+                  + chartPoints(browser, "rate")
+                  + " ("
+                  + pointsAtStop
+                  + " "
+                  + secondsAfterStop
+                  + " s after the stop); the job at the stop: '"
+                  + progressAtStop
+                  + "', then: '"
+                  + progressAfterStop
+                  + "', now: '"
+                  + lastProgress(sequencer)
+                  + "'; the page: "
+                  + text(browser, "last-update")
+                  + ", problems: "
+                  + text(browser, "problems"));
       Path afterStop = Path.of("target", "dashboard-worker-stopped.png");
       browser.screenshot(afterStop);
       String copy = System.getProperty("dashboard.screenshot");
