@@ -112,7 +112,10 @@ class GracefulLeaveIT {
         samples.add(new Sample(System.currentTimeMillis(), done));
         break;
       }
-      Thread.sleep(200);
+      // the next sample in 200 ms, or at once when the job has ended (then no more to sample)
+      if (sequencer.process().waitFor(200, TimeUnit.MILLISECONDS)) {
+        break;
+      }
     }
     assertTrue(!samples.isEmpty(), "100 tasks completed:\n" + sequencer.tail(40));
     assertTrue(
@@ -135,7 +138,7 @@ class GracefulLeaveIT {
       if (exitedAfter < 0 && !stopped.process().isAlive()) {
         exitedAfter = System.nanoTime() - stopNanos;
       }
-      Thread.sleep(200);
+      sequencer.process().waitFor(200, TimeUnit.MILLISECONDS); // the next sample, or the job's end
     }
     assertTrue(stopped.awaitExit(60), "the stopped node exited:\n" + stopped.tail(30));
     assertTrue(sequencer.awaitExit(30), "the job ended:\n" + sequencer.tail(60));
