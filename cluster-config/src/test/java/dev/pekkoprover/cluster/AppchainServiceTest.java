@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -155,27 +156,21 @@ class AppchainServiceTest {
     }
   }
 
-  private static Answer awaitAnswer(String url, Predicate<Answer> done, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (true) {
-      Answer answer;
-      try {
-        answer = get(url);
-      } catch (AssertionError notYet) {
-        answer = null;
-      }
-      if (answer != null && done.test(answer)) {
-        return answer;
-      }
-      assertTrue(System.nanoTime() < deadline, "waited 60 s in vain for " + what);
-      Thread.sleep(50);
-    }
+  /**
+   * Polls {@code url} every 50 ms, up to 60 s, until its answer passes {@code done} (a request that
+   * fails counts as not yet); the timeout names {@code what} and the last answer.
+   */
+  private static Answer awaitAnswer(String url, Predicate<Answer> done, String what) {
+    return await(what + " (GET " + url + ")")
+        .atMost(Duration.ofSeconds(60))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(50))
+        .ignoreExceptionsInstanceOf(AssertionError.class) // not listening yet
+        .until(() -> get(url), done);
   }
 
   /** Waits until every accepted transaction is in a proven block and nothing is pending. */
-  private static JsonNode awaitAllProven(Service service, int accepted)
-      throws InterruptedException {
+  private static JsonNode awaitAllProven(Service service, int accepted) {
     return awaitAnswer(
             service.url() + "/chain",
             answer ->

@@ -8,11 +8,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriverException;
@@ -118,21 +119,23 @@ final class Browser implements AutoCloseable {
   }
 
   /**
-   * Polls {@code condition} (page exceptions count as false) until it holds; fails with {@code
-   * what} and a hint.
+   * Polls {@code condition} every 200 ms, up to {@code seconds}, until it holds (page exceptions
+   * count as false); fails with {@code what} and what the page shows ({@code seen}).
    */
-  void await(String what, long seconds, Supplier<Boolean> condition, Supplier<String> seen)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      try {
-        if (Boolean.TRUE.equals(condition.get())) {
-          return;
-        }
-      } catch (WebDriverException notYet) {
-        // the element is not there yet, or was replaced while we read it
-      }
-      Thread.sleep(200);
+  void await(String what, long seconds, Supplier<Boolean> condition, Supplier<String> seen) {
+    try {
+      Awaitility.await("the dashboard showing " + what)
+          .atMost(Duration.ofSeconds(seconds))
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(200))
+          // WebDriver is not thread-safe: polled here, so no evaluation runs on beside the test
+          .pollInSameThread()
+          // the element is not there yet, or was replaced while we read it
+          .ignoreExceptionsInstanceOf(WebDriverException.class)
+          .until(() -> Boolean.TRUE.equals(condition.get()));
+      return;
+    } catch (ConditionTimeoutException notShown) {
+      // what the page shows instead, below
     }
     String state;
     try {

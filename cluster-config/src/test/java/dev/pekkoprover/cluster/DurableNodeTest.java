@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,10 +14,10 @@ import dev.pekkoprover.testing.TestTasks.Pair;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.LongStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
@@ -48,12 +49,12 @@ class DurableNodeTest {
    * holds a result as soon as its event is applied, which Pekko does before the write completes, so
    * a node closed on the map's count alone could lose the last write.
    */
-  private static void awaitStored(ProverNode node, int results) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (TestNodes.await(node.storeStats()).writer().results() < results) {
-      assertTrue(System.nanoTime() < deadline, "the store never held " + results + " results");
-      Thread.sleep(20);
-    }
+  private static void awaitStored(ProverNode node, int results) {
+    await("the journal confirmed " + results + " result writes")
+        .atMost(Duration.ofSeconds(30))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> TestNodes.await(node.storeStats()).writer().results(), n -> n >= results);
   }
 
   @Test

@@ -1,10 +1,12 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -38,26 +40,17 @@ class FleetStatusIT {
   }
 
   /**
-   * Polls the node's /status until {@code test} holds (up to {@code seconds}); returns the last
-   * report.
+   * Polls the node's /status every 250 ms until {@code test} holds (up to {@code seconds}); returns
+   * that report. The timeout names {@code what} and shows the last report.
    */
   private static StatusReport awaitStatus(
-      int httpPort, Predicate<StatusReport> test, long seconds, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    StatusReport last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        last = status(httpPort);
-        if (test.test(last)) {
-          return last;
-        }
-      } catch (AssertionError notYet) {
-        // not listening yet
-      }
-      Thread.sleep(250);
-    }
-    throw new AssertionError("waited " + seconds + " s for " + what + "; last status: " + last);
+      int httpPort, Predicate<StatusReport> test, long seconds, String what) {
+    return await(what + " in the /status of port " + httpPort)
+        .atMost(Duration.ofSeconds(seconds))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(250))
+        .ignoreExceptionsInstanceOf(AssertionError.class) // not listening yet
+        .until(() -> status(httpPort), test);
   }
 
   private static List<String> workerNodes(StatusReport report) {

@@ -23,6 +23,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -58,17 +59,16 @@ class JobProgressTest {
     }
   }
 
-  private static String await(ByteArrayOutputStream out, String text, long seconds)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      if (out.toString(StandardCharsets.UTF_8).contains(text)) {
-        return out.toString(StandardCharsets.UTF_8);
-      }
-      Thread.sleep(100);
-    }
-    throw new AssertionError(
-        "no '" + text + "' within " + seconds + " s in:\n" + out.toString(StandardCharsets.UTF_8));
+  /**
+   * Polls {@code out} every 100 ms, up to {@code seconds}, until it contains {@code text}; returns
+   * all of it then. The timeout names the text and shows the output.
+   */
+  private static String await(ByteArrayOutputStream out, String text, long seconds) {
+    return Awaitility.await("'" + text + "' in the progress output")
+        .atMost(Duration.ofSeconds(seconds))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> out.toString(StandardCharsets.UTF_8), said -> said.contains(text));
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,9 +21,9 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -98,15 +99,9 @@ class LoadCommandTest {
     return load(args.toArray(String[]::new));
   }
 
-  static void await(String what, Duration within, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + within + ": " + what);
-      }
-      Thread.sleep(10);
-    }
+  /** A wait for the stub's counts, named {@code what}: polled every 10 ms, up to {@code within}. */
+  private static ConditionFactory awaitStub(String what, Duration within) {
+    return await(what).atMost(within).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10));
   }
 
   /**
@@ -196,23 +191,26 @@ class LoadCommandTest {
                           "--record",
                           record.toString())));
       // the window opens once the command has read the nonces and signed ahead (slow on a cold JVM)
-      await("the first acceptance", Duration.ofSeconds(20), () -> stub.acceptedCount() >= 1);
-      await("50 accepted", Duration.ofSeconds(5), () -> stub.acceptedCount() >= 50);
+      awaitStub("the first acceptance", Duration.ofSeconds(20))
+          .until(stub::acceptedCount, accepted -> accepted >= 1);
+      awaitStub("50 accepted", Duration.ofSeconds(5))
+          .until(stub::acceptedCount, accepted -> accepted >= 50);
       stub.dropAnswers(3);
-      await("3 answers dropped", Duration.ofSeconds(5), () -> stub.dropped() == 3);
+      awaitStub("3 answers dropped", Duration.ofSeconds(5))
+          .until(stub::dropped, dropped -> dropped == 3);
       int afterDrops = stub.acceptedCount();
-      await(
-          "the load goes on", Duration.ofSeconds(5), () -> stub.acceptedCount() >= afterDrops + 25);
+      awaitStub("the load goes on: 25 more accepted", Duration.ofSeconds(5))
+          .until(stub::acceptedCount, accepted -> accepted >= afterDrops + 25);
       stub.stopServer();
-      Thread.sleep(300); // the outage: connections are refused meanwhile
+      // not a wait for a condition: the outage lasts 300 ms, connections are refused meanwhile
+      Thread.sleep(300);
       stub.startServer();
       int afterRestart = stub.acceptedCount();
-      await(
-          "the load resumes",
-          Duration.ofSeconds(5),
-          () -> stub.acceptedCount() >= afterRestart + 25);
+      awaitStub("the load resumes: 25 more accepted", Duration.ofSeconds(5))
+          .until(stub::acceptedCount, accepted -> accepted >= afterRestart + 25);
       stub.unavailable(true);
-      Thread.sleep(300); // the service says 503 UNAVAILABLE meanwhile
+      // not a wait for a condition: for 300 ms the service says 503 UNAVAILABLE
+      Thread.sleep(300);
       stub.unavailable(false);
       Result result = run.get(30, TimeUnit.SECONDS);
       assertEquals(0, result.code(), result.toString());

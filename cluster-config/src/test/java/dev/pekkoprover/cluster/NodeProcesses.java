@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -13,6 +14,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
@@ -26,6 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Real node processes started from the runnable jar with the shipped configuration (only the heap
@@ -107,19 +110,25 @@ final class NodeProcesses implements AutoCloseable {
       return true;
     }
 
-    /** Waits up to {@code seconds} for a line that passes {@code test}; false if none came. */
+    /**
+     * Waits up to {@code seconds} (polling every 100 ms) for a line that passes {@code test}; false
+     * if none came. Once the process has ended it waits no longer than for the reader to read the
+     * last lines (up to 5 s).
+     */
     boolean awaitLine(Predicate<String> test, long seconds) throws InterruptedException {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-      while (System.nanoTime() < deadline) {
-        if (lines.stream().anyMatch(test)) {
-          return true;
-        }
-        if (!process.isAlive()) { // no more lines will come once the reader has read the last ones
-          reader.join(TimeUnit.SECONDS.toMillis(5));
-          return lines.stream().anyMatch(test);
-        }
-        Thread.sleep(100);
+      try {
+        await("a line of node " + process.pid() + "'s output that passes the test, or its exit")
+            .atMost(Duration.ofSeconds(seconds))
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(100))
+            .until(() -> lines.stream().anyMatch(test) || !process.isAlive());
+      } catch (ConditionTimeoutException stillRunningWithoutOne) {
+        return lines.stream().anyMatch(test);
       }
+      if (lines.stream().anyMatch(test)) {
+        return true;
+      }
+      reader.join(TimeUnit.SECONDS.toMillis(5)); // it ended: its last lines are still being read
       return lines.stream().anyMatch(test);
     }
 

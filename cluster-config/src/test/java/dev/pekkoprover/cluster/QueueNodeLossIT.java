@@ -1,9 +1,11 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -96,6 +98,20 @@ class QueueNodeLossIT {
     return held;
   }
 
+  /**
+   * The first of the queue nodes (by their /metrics ports) whose entities hold tasks: its index in
+   * {@code httpPorts} and those entities; null when none has.
+   */
+  private static Map.Entry<Integer, Map<String, EntityValues>> holdingOn(int[] httpPorts) {
+    for (int i = 0; i < httpPorts.length; i++) {
+      Map<String, EntityValues> held = holding(entities(httpPorts[i]));
+      if (!held.isEmpty()) {
+        return Map.entry(i, held);
+      }
+    }
+    return null;
+  }
+
   private static boolean midRun(String line) {
     Matcher progress = PROGRESS.matcher(line);
     return progress.find()
@@ -165,31 +181,25 @@ class QueueNodeLossIT {
     assertTrue(s.awaitLine(QueueNodeLossIT::midRun, 150), "S proves:\n" + s.tail(40));
     // Kill the queue node whose entities hold tasks now (proving goes on meanwhile, so this comes
     // within seconds)
-    Map<String, EntityValues> held = Map.of();
-    long deadline = System.nanoTime() + 30_000_000_000L;
-    while (held.isEmpty() && System.nanoTime() < deadline) {
-      held = holding(entities(httpQ1));
-      if (held.isEmpty()) {
-        held = holding(entities(httpQ2));
-        if (!held.isEmpty()) { // the busy entities live on the second node: it is the one killed
-          NodeProcesses.Node node = q1;
-          q1 = q2;
-          q2 = node;
-          int port = httpQ1;
-          httpQ1 = httpQ2;
-          httpQ2 = port;
-          port = portQ1;
-          portQ1 = portQ2;
-          portQ2 = port;
-        }
-      }
-      if (held.isEmpty()) {
-        Thread.sleep(50); // polling a process's endpoint: no event to wait on
-      }
+    int[] queueHttp = {httpQ1, httpQ2};
+    Map.Entry<Integer, Map<String, EntityValues>> busy =
+        await("the entities of Q1 or Q2 holding tasks within 30 s of the first proven block")
+            .atMost(Duration.ofSeconds(30))
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(50))
+            .until(() -> holdingOn(queueHttp), found -> found != null);
+    Map<String, EntityValues> held = busy.getValue();
+    if (busy.getKey() == 1) { // the busy entities live on the second node: it is the one killed
+      NodeProcesses.Node node = q1;
+      q1 = q2;
+      q2 = node;
+      int port = httpQ1;
+      httpQ1 = httpQ2;
+      httpQ2 = port;
+      port = portQ1;
+      portQ1 = portQ2;
+      portQ2 = port;
     }
-    assertFalse(
-        held.isEmpty(),
-        "the queue entities held tasks within 30 s of the first proven block:\n" + s.tail(20));
     Map<String, EntityValues> onQ2Before = entities(httpQ2);
     for (String entity : held.keySet()) {
       assertFalse(onQ2Before.containsKey(entity), "entity " + entity + " lived on Q1 only");
@@ -203,7 +213,7 @@ class QueueNodeLossIT {
     Map<String, Long> restartedAt = new HashMap<>();
     Map<String, Long> backAt = new HashMap<>();
     Map<String, Long> ranAt = new HashMap<>();
-    deadline = System.nanoTime() + 90_000_000_000L;
+    long deadline = System.nanoTime() + 90_000_000_000L;
     while (ranAt.size() < held.size() && System.nanoTime() < deadline && s.process().isAlive()) {
       long now = System.currentTimeMillis();
       Map<String, EntityValues> onQ2 = entities(httpQ2);

@@ -96,6 +96,8 @@ class SequencerPauseIT {
     // non-zero
     while (System.currentTimeMillis() - pausedAt < PAUSE_MILLIS) {
       processes.restartExited(workers, exits);
+      // not a wait for a condition: the pause lasts 30 s whatever happens, and meanwhile the
+      // supervisor looks for exited workers every 100 ms
       Thread.sleep(100);
     }
     long resumedAt = System.currentTimeMillis();

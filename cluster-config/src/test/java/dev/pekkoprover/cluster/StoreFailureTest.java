@@ -1,8 +1,8 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
@@ -11,6 +11,7 @@ import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -111,18 +112,18 @@ class StoreFailureTest {
                         .toCompletableFuture());
                 return null;
               });
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (runsOf("square") < 4) {
-        assertTrue(System.nanoTime() < deadline, "the leaves were computed");
-        Thread.sleep(20);
-      }
+      await("the 4 leaves computed")
+          .atMost(Duration.ofSeconds(20))
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> runsOf("square"), runs -> runs >= 4);
       // a write of those results has timed out (write-timeout 1 s) and is being repeated: still
       // nothing acknowledged
-      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-      while (TestNodes.await(node.storeStats()).writer().failedWrites() < 1) {
-        assertTrue(System.nanoTime() < deadline, "a write to the stopped database failed");
-        Thread.sleep(20);
-      }
+      await("a write to the stopped database failed")
+          .atMost(Duration.ofSeconds(20))
+          .pollDelay(Duration.ZERO)
+          .pollInterval(Duration.ofMillis(20))
+          .until(() -> TestNodes.await(node.storeStats()).writer().failedWrites(), n -> n >= 1);
       assertFalse(run.get().isDone(), "nothing acknowledged while the store cannot write");
       assertEquals(
           0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
