@@ -1,7 +1,7 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,6 +14,7 @@ import dev.pekkoprover.appchain.tx.SignedTransfer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -206,27 +207,39 @@ class AppchainServiceIT {
             "--wait-proven",
             "240s");
     // kill -9 once the chain has accepted 150 transactions and proven some of them
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    JsonNode before = chain(httpPort);
-    while (before.get("accepted").asLong() < 150 || before.get("provenHeight").asLong() < 1) {
-      assertTrue(System.nanoTime() < deadline, "the service never got going: " + before);
-      assertFalse(load.process().waitFor(200, TimeUnit.MILLISECONDS), load.output());
-      before = chain(httpPort);
-    }
+    JsonNode before =
+        await("the service got going: 150 transactions accepted and a block proven")
+            .atMost(Duration.ofSeconds(120))
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> {
+                  assertTrue(load.process().isAlive(), load.output());
+                  return chain(httpPort);
+                },
+                chain ->
+                    chain.get("accepted").asLong() >= 150
+                        && chain.get("provenHeight").asLong() >= 1);
     service.process().destroyForcibly();
     assertTrue(service.process().waitFor(30, TimeUnit.SECONDS));
     System.out.println("killed the service node at " + before);
 
     NodeProcesses.Node second = processes.launch(List.of(), command);
     List<NodeProcesses.Exit> workerExits = new ArrayList<>();
-    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(400);
-    while (!load.process().waitFor(100, TimeUnit.MILLISECONDS)) {
-      assertTrue(
-          System.nanoTime() < deadline,
-          "the load generator ended:\n" + load.tail(40) + "\nservice:\n" + second.tail(40));
-      assertTrue(second.process().isAlive(), second.output());
-      processes.restartExited(workers, workerExits);
-    }
+    await("the load generator's process has exited")
+        .atMost(Duration.ofSeconds(400))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(100))
+        .pollInSameThread() // the supervising below restarts processes: in the test's thread
+        .until(
+            () -> {
+              if (!load.process().isAlive()) {
+                return true;
+              }
+              assertTrue(second.process().isAlive(), second.output());
+              processes.restartExited(workers, workerExits);
+              return false;
+            });
     for (NodeProcesses.Exit exit : workerExits) {
       assertEquals(3, exit.code(), "a worker exits only when downed:\n" + exit.node().tail(30));
     }

@@ -27,6 +27,14 @@ class ClusterProcessesIT {
     processes.close();
   }
 
+  /** A progress line with at least one block proven and not all. */
+  private static boolean midRun(String line) {
+    Matcher progress = PROGRESS.matcher(line);
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
+        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
+  }
+
   @Test
   void threeProcessesProveBlocksAndSurviveAWorkerKilledWithSigkill() throws Exception {
     int seedPort = NodeProcesses.freePort();
@@ -64,22 +72,9 @@ class ClusterProcessesIT {
     Queue<String> sequencerOut = sequencerNode.lines();
 
     // kill the second worker once blocks are being proven, well before the end
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    boolean midRun = false;
-    while (!midRun && System.nanoTime() < deadline && sequencer.isAlive()) {
-      for (String line : sequencerOut) {
-        Matcher progress = PROGRESS.matcher(line);
-        if (progress.find()
-            && Integer.parseInt(progress.group(1)) >= 1
-            && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2))) {
-          midRun = true;
-        }
-      }
-      if (!midRun) {
-        sequencer.waitFor(200, TimeUnit.MILLISECONDS);
-      }
-    }
-    assertTrue(midRun, "saw blocks being proven; output:\n" + String.join("\n", sequencerOut));
+    assertTrue(
+        sequencerNode.awaitLine(ClusterProcessesIT::midRun, 120),
+        "saw blocks being proven; output:\n" + String.join("\n", sequencerOut));
     doomed.destroyForcibly(); // SIGKILL: no leave, no goodbye
     assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
 

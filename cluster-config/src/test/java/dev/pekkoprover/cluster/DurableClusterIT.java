@@ -1,8 +1,10 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -124,11 +126,16 @@ class DurableClusterIT {
     // on a loaded machine), the workers, which hold no state, are downed, exit with 3 and are
     // started again; the restarted node must finish either way.
     NodeProcesses.Node second = processes.launch(sequencerCommand);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
-    while (!second.process().waitFor(100, TimeUnit.MILLISECONDS)) {
-      assertTrue(System.nanoTime() < deadline, "the restarted node ended:\n" + second.output());
-      processes.restartExited(workers, workerExits);
-    }
+    await("the restarted node's process has exited")
+        .atMost(Duration.ofSeconds(300))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(100))
+        .pollInSameThread() // the supervising below restarts processes: in the test's thread
+        .until(
+            () -> {
+              processes.restartExited(workers, workerExits);
+              return !second.process().isAlive();
+            });
     for (NodeProcesses.Exit exit : workerExits) {
       assertEquals(3, exit.code(), "a worker exits only when downed:\n" + exit.node().tail(30));
     }

@@ -1,10 +1,12 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -105,17 +107,15 @@ class GracefulLeaveIT {
         sequencer.awaitLine(line -> line.startsWith("produced "), 180),
         "blocks are being proven:\n" + sequencer.tail(40));
     List<Sample> samples = new ArrayList<>();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      long done = completed(seedHttp);
-      if (done >= 100) {
-        samples.add(new Sample(System.currentTimeMillis(), done));
-        break;
-      }
-      // the next sample in 200 ms, or at once when the job has ended (then no more to sample)
-      if (sequencer.process().waitFor(200, TimeUnit.MILLISECONDS)) {
-        break;
-      }
+    long reached =
+        await("100 tasks completed in the sequencer node's /status, or the job's end")
+            .atMost(Duration.ofSeconds(120))
+            .pollDelay(Duration.ZERO)
+            .pollInterval(Duration.ofMillis(200))
+            .until(
+                () -> completed(seedHttp), done -> done >= 100 || !sequencer.process().isAlive());
+    if (reached >= 100) {
+      samples.add(new Sample(System.currentTimeMillis(), reached));
     }
     assertTrue(!samples.isEmpty(), "100 tasks completed:\n" + sequencer.tail(40));
     assertTrue(
@@ -125,7 +125,7 @@ class GracefulLeaveIT {
     long stopAt = System.currentTimeMillis();
     stopped.process().destroy(); // SIGTERM: the node leaves the cluster gracefully
     long stopNanos = System.nanoTime();
-    deadline = stopNanos + TimeUnit.SECONDS.toNanos(300);
+    long deadline = stopNanos + TimeUnit.SECONDS.toNanos(300);
     long exitedAfter = -1;
     long slowestStatus = 0;
     while (sequencer.process().isAlive() && System.nanoTime() < deadline) {

@@ -1,11 +1,12 @@
 package dev.pekkoprover.cluster;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -41,6 +42,24 @@ class SequencerPauseIT {
     return progress.find()
         && Integer.parseInt(progress.group(1)) >= 1
         && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
+  }
+
+  /**
+   * Up to 150 s for the sequencer node's process to exit, meanwhile the workers' supervisor ({@link
+   * NodeProcesses#restartExited}) every 100 ms.
+   */
+  private void superviseUntilExit(
+      NodeProcesses.Node sequencer, NodeProcesses.Node[] workers, List<NodeProcesses.Exit> exits) {
+    await("the sequencer node's process has exited")
+        .atMost(Duration.ofSeconds(150))
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(100))
+        .pollInSameThread() // the supervising restarts processes: in the test's thread
+        .until(
+            () -> {
+              processes.restartExited(workers, exits);
+              return !sequencer.process().isAlive();
+            });
   }
 
   @Test
@@ -106,23 +125,16 @@ class SequencerPauseIT {
         "sequencer node resumed (SIGCONT) after %.1f s; %d worker exit(s) during the pause%n",
         (resumedAt - pausedAt) / 1000.0, exits.size());
 
-    boolean sequencerRestarted = false;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-    while (System.nanoTime() < deadline) {
-      processes.restartExited(workers, exits);
-      if (sequencer.process().waitFor(100, TimeUnit.MILLISECONDS)) {
-        assertTrue(sequencer.awaitExit(10));
-        if (sequencer.process().exitValue() == 0 || sequencerRestarted) {
-          break;
-        }
-        System.out.printf(
-            "the sequencer node exited with %d %.1f s after the resume: restarting it with the same "
-                + "command%n",
-            sequencer.process().exitValue(), (System.currentTimeMillis() - resumedAt) / 1000.0);
-        sequencerRestarted = true;
-        sequencer = processes.relaunch(sequencer);
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
-      }
+    superviseUntilExit(sequencer, workers, exits);
+    assertTrue(sequencer.awaitExit(10));
+    boolean sequencerRestarted = sequencer.process().exitValue() != 0;
+    if (sequencerRestarted) {
+      System.out.printf(
+          "the sequencer node exited with %d %.1f s after the resume: restarting it with the same "
+              + "command%n",
+          sequencer.process().exitValue(), (System.currentTimeMillis() - resumedAt) / 1000.0);
+      sequencer = processes.relaunch(sequencer);
+      superviseUntilExit(sequencer, workers, exits);
     }
     assertTrue(sequencer.awaitExit(1), "the run ended:\n" + sequencer.tail(60));
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));
