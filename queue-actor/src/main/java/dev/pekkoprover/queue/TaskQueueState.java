@@ -156,7 +156,7 @@ public final class TaskQueueState<W, R> {
   private final List<TypeQueue> typeList;
 
   /** Every task held (pending, backing off or in flight), by id. */
-  private final IdTable<Task> tasks = new IdTable<>(task -> task.envelope.taskId(), 1 << 13);
+  private final IdTable<Task> tasks = new IdTable<>(1 << 13);
 
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
@@ -1211,7 +1211,7 @@ public final class TaskQueueState<W, R> {
    * type's, ordered by dispatch and so by lease deadline ({@link IntrusiveList.Links#FIRST}), and
    * its holder's ({@link IntrusiveList.Links#SECOND}).
    */
-  private final class Task extends IntrusiveList.Element<Task> {
+  private final class Task extends IdTable.Entry<Task> {
     TaskEnvelope envelope;
 
     /**
@@ -1252,6 +1252,11 @@ public final class TaskQueueState<W, R> {
       this.replyTo = replyTo;
       this.type = type;
       this.pendingSince = NO_TIME;
+    }
+
+    @Override
+    String id() {
+      return envelope.taskId();
     }
 
     boolean heldBy(String workerId, String incarnation) {

@@ -16,13 +16,24 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The queue's table of tasks by id: the same answers as a map by id through adds, repeats, removals
- * and growth, including removals inside runs of colliding ids.
+ * and growth, including removals from a bucket of colliding ids.
  */
 class IdTableTest {
 
-  record Item(String id, int n) {}
+  static final class Item extends IdTable.Entry<Item> {
+    private final String id;
 
-  private final IdTable<Item> table = new IdTable<>(Item::id, 4);
+    Item(String id, int n) {
+      this.id = id;
+    }
+
+    @Override
+    String id() {
+      return id;
+    }
+  }
+
+  private final IdTable<Item> table = new IdTable<>(4);
 
   @Test
   void addsFindsAndRemovesByIdAndKeepsTheFirstOfARepeatedId() {
@@ -42,7 +53,7 @@ class IdTableTest {
 
   @Test
   void idsOfTheSameHashStayReachableWhateverIsRemovedBetweenThem() {
-    // "Aa" and "BB" have the same String hash, so these ids all share one home slot
+    // "Aa" and "BB" have the same String hash, so these ids all share one bucket
     List<String> ids = List.of("AaAa", "AaBB", "BBAa", "BBBB");
     for (String id : ids) {
       table.putIfAbsent(new Item(id, 0));
