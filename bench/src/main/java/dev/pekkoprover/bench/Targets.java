@@ -85,7 +85,11 @@ final class Targets {
         atMostMs(
             out,
             "latency_p99_cluster",
-            "<=bare_pekko_p99_" + Line.format(bareP99, 4) + "ms",
+            "<=bare_pekko_"
+                + (bare.has("tls", "on") ? "tls_" : "tcp_")
+                + "p99_"
+                + Line.format(bareP99, 4)
+                + "ms",
             bareP99,
             seq,
             "p99_ms");

@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Runs every workload with tiny sizes: each prints its line, and none fails (the harness checks
@@ -96,15 +98,23 @@ class HarnessSmokeTest {
         "every worker process is gone");
   }
 
-  @Test
-  void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwn() throws Exception {
+  @ParameterizedTest
+  @ValueSource(strings = {"tcp", "tls-tcp"})
+  void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwnOverEitherTransport(String transport)
+      throws Exception {
     List<String> lines = new ArrayList<>();
-    BareRoundTrip.run(50, 2, lines::add);
+    BareRoundTrip.run(50, 2, transport, lines::add);
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
     String summary = lines.get(2);
+    String tls = transport.equals("tls-tcp") ? "on" : "off";
     assertTrue(
-        summary.startsWith("bare roundtrip mode=ask c=1 deployment=two-jvm tasks=50 runs=2 "),
+        summary.startsWith(
+            "bare roundtrip mode=ask c=1 deployment=two-jvm transport="
+                + transport
+                + " tls="
+                + tls
+                + " tasks=50 runs=2 "),
         summary);
     double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
     double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
