@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -208,10 +207,10 @@ class AppchainServiceIT {
             "240s");
     // kill -9 once the chain has accepted 150 transactions and proven some of them
     JsonNode before =
-        await("the service got going: 150 transactions accepted and a block proven")
-            .atMost(Duration.ofSeconds(120))
-            .pollDelay(Duration.ZERO)
-            .pollInterval(Duration.ofMillis(200))
+        NodeProcesses.polling(
+                "the service got going: 150 transactions accepted and a block proven",
+                Duration.ofSeconds(120),
+                Duration.ofMillis(200))
             .until(
                 () -> {
                   assertTrue(load.process().isAlive(), load.output());
@@ -226,10 +225,10 @@ class AppchainServiceIT {
 
     NodeProcesses.Node second = processes.launch(List.of(), command);
     List<NodeProcesses.Exit> workerExits = new ArrayList<>();
-    await("the load generator's process has exited")
-        .atMost(Duration.ofSeconds(400))
-        .pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(100))
+    NodeProcesses.polling(
+            "the load generator's process has exited",
+            Duration.ofSeconds(400),
+            Duration.ofMillis(100))
         .pollInSameThread() // the supervising below restarts processes: in the test's thread
         .until(
             () -> {

@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,10 +125,10 @@ class DurableClusterIT {
     // on a loaded machine), the workers, which hold no state, are downed, exit with 3 and are
     // started again; the restarted node must finish either way.
     NodeProcesses.Node second = processes.launch(sequencerCommand);
-    await("the restarted node's process has exited")
-        .atMost(Duration.ofSeconds(300))
-        .pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(100))
+    NodeProcesses.polling(
+            "the restarted node's process has exited",
+            Duration.ofSeconds(300),
+            Duration.ofMillis(100))
         .pollInSameThread() // the supervising below restarts processes: in the test's thread
         .until(
             () -> {

@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,10 +49,10 @@ class DurableNodeTest {
    * a node closed on the map's count alone could lose the last write.
    */
   private static void awaitStored(ProverNode node, int results) {
-    await("the journal confirmed " + results + " result writes")
-        .atMost(Duration.ofSeconds(30))
-        .pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(20))
+    NodeProcesses.polling(
+            "the journal confirmed " + results + " result writes",
+            Duration.ofSeconds(30),
+            Duration.ofMillis(20))
         .until(() -> TestNodes.await(node.storeStats()).writer().results(), n -> n >= results);
   }
 

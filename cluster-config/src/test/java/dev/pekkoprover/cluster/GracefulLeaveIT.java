@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,10 +107,10 @@ class GracefulLeaveIT {
         "blocks are being proven:\n" + sequencer.tail(40));
     List<Sample> samples = new ArrayList<>();
     long reached =
-        await("100 tasks completed in the sequencer node's /status, or the job's end")
-            .atMost(Duration.ofSeconds(120))
-            .pollDelay(Duration.ZERO)
-            .pollInterval(Duration.ofMillis(200))
+        NodeProcesses.polling(
+                "100 tasks completed in the sequencer node's /status, or the job's end",
+                Duration.ofSeconds(120),
+                Duration.ofMillis(200))
             .until(
                 () -> completed(seedHttp), done -> done >= 100 || !sequencer.process().isAlive());
     if (reached >= 100) {

@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionFactory;
 import org.awaitility.core.ConditionTimeoutException;
 
 /**
@@ -38,6 +39,14 @@ import org.awaitility.core.ConditionTimeoutException;
  * there (one file per process, also when the test failed).
  */
 final class NodeProcesses implements AutoCloseable {
+
+  /**
+   * A bounded wait for {@code what} (named in the timeout's message): checked at once, then every
+   * {@code every}, for at most {@code atMost}: the shape of the module tests' waits.
+   */
+  static ConditionFactory polling(String what, Duration atMost, Duration every) {
+    return await(what).atMost(atMost).pollDelay(Duration.ZERO).pollInterval(every);
+  }
 
   /**
    * Logback's {@code %d{HH:mm:ss.SSS} %-5level} at the start of a log line (cluster-config's
@@ -117,10 +126,10 @@ final class NodeProcesses implements AutoCloseable {
      */
     boolean awaitLine(Predicate<String> test, long seconds) throws InterruptedException {
       try {
-        await("a line of node " + process.pid() + "'s output that passes the test, or its exit")
-            .atMost(Duration.ofSeconds(seconds))
-            .pollDelay(Duration.ZERO)
-            .pollInterval(Duration.ofMillis(100))
+        polling(
+                "a line of node " + process.pid() + "'s output that passes the test, or its exit",
+                Duration.ofSeconds(seconds),
+                Duration.ofMillis(100))
             .until(() -> lines.stream().anyMatch(test) || !process.isAlive());
       } catch (ConditionTimeoutException stillRunningWithoutOne) {
         return lines.stream().anyMatch(test);

@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -183,10 +182,10 @@ class QueueNodeLossIT {
     // within seconds)
     int[] queueHttp = {httpQ1, httpQ2};
     Map.Entry<Integer, Map<String, EntityValues>> busy =
-        await("the entities of Q1 or Q2 holding tasks within 30 s of the first proven block")
-            .atMost(Duration.ofSeconds(30))
-            .pollDelay(Duration.ZERO)
-            .pollInterval(Duration.ofMillis(50))
+        NodeProcesses.polling(
+                "the entities of Q1 or Q2 holding tasks within 30 s of the first proven block",
+                Duration.ofSeconds(30),
+                Duration.ofMillis(50))
             .until(() -> holdingOn(queueHttp), found -> found != null);
     Map<String, EntityValues> held = busy.getValue();
     if (busy.getKey() == 1) { // the busy entities live on the second node: it is the one killed

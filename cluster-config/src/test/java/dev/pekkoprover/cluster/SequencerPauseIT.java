@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -50,10 +49,10 @@ class SequencerPauseIT {
    */
   private void superviseUntilExit(
       NodeProcesses.Node sequencer, NodeProcesses.Node[] workers, List<NodeProcesses.Exit> exits) {
-    await("the sequencer node's process has exited")
-        .atMost(Duration.ofSeconds(150))
-        .pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(100))
+    NodeProcesses.polling(
+            "the sequencer node's process has exited",
+            Duration.ofSeconds(150),
+            Duration.ofMillis(100))
         .pollInSameThread() // the supervising restarts processes: in the test's thread
         .until(
             () -> {

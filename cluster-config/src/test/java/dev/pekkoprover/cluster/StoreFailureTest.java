@@ -1,6 +1,5 @@
 package dev.pekkoprover.cluster;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
@@ -112,17 +111,14 @@ class StoreFailureTest {
                         .toCompletableFuture());
                 return null;
               });
-      await("the 4 leaves computed")
-          .atMost(Duration.ofSeconds(20))
-          .pollDelay(Duration.ZERO)
-          .pollInterval(Duration.ofMillis(20))
+      NodeProcesses.polling("the 4 leaves computed", Duration.ofSeconds(20), Duration.ofMillis(20))
           .until(() -> runsOf("square"), runs -> runs >= 4);
       // a write of those results has timed out (write-timeout 1 s) and is being repeated: still
       // nothing acknowledged
-      await("a write to the stopped database failed")
-          .atMost(Duration.ofSeconds(20))
-          .pollDelay(Duration.ZERO)
-          .pollInterval(Duration.ofMillis(20))
+      NodeProcesses.polling(
+              "a write to the stopped database failed",
+              Duration.ofSeconds(20),
+              Duration.ofMillis(20))
           .until(() -> TestNodes.await(node.storeStats()).writer().failedWrites(), n -> n >= 1);
       assertFalse(run.get().isDone(), "nothing acknowledged while the store cannot write");
       assertEquals(
