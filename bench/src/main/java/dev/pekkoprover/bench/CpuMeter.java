@@ -21,19 +21,22 @@ final class CpuMeter {
   private long self0;
   private double machine0;
   private double children0;
+  private double jit0;
 
   void start() {
     wall0 = System.nanoTime();
     self0 = os.getProcessCpuTime();
     machine0 = machineBusySeconds();
     children0 = childrenBusySeconds();
+    jit0 = JitMeter.compilerSeconds();
   }
 
   /**
-   * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %] since {@link
-   * #start()}. The children are the worker node processes of the cross-process deployment; they are
-   * not counted in "everything else". Children that started or ended in between count only for what
-   * they used while the meter saw them.
+   * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %, the JIT
+   * compilers' CPU % in this JVM and the children ({@link JitMeter}, part of the first and third)]
+   * since {@link #start()}. The children are the worker node processes of the cross-process
+   * deployment; they are not counted in "everything else". Children that started or ended in
+   * between count only for what they used while the meter saw them.
    */
   double[] stop() {
     double wall = (System.nanoTime() - wall0) / 1e9;
@@ -41,7 +44,10 @@ final class CpuMeter {
     double machine = machineBusySeconds() - machine0;
     double children = Math.max(0, childrenBusySeconds() - children0);
     double other = Double.isNaN(machine) ? Double.NaN : Math.max(0, machine - self - children);
-    return new double[] {100 * self / wall, 100 * other / wall, 100 * children / wall};
+    double jit = Math.max(0, JitMeter.compilerSeconds() - jit0);
+    return new double[] {
+      100 * self / wall, 100 * other / wall, 100 * children / wall, 100 * jit / wall
+    };
   }
 
   /**
@@ -54,11 +60,8 @@ final class CpuMeter {
 
   private static double processBusySeconds(ProcessHandle process) {
     try {
-      String stat = Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat"));
-      // after the command name in parentheses: state, then 10 fields, then utime and stime (fields
-      // 14 and 15)
-      String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
-      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS_PER_SECOND;
+      return JitMeter.busySeconds(
+          Files.readString(Path.of("/proc", String.valueOf(process.pid()), "stat")));
     } catch (IOException | RuntimeException e) {
       return 0;
     }

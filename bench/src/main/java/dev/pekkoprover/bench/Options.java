@@ -16,6 +16,8 @@ import java.util.Set;
  * @param runs measured runs per measurement, reported as median [min..max]; -1 means each
  *     workload's own default
  * @param warmup unreported runs before them (JIT warm-up); -1 means each workload's own default
+ * @param jitQuietMaxSeconds after those, further warm-up runs until the JIT compilers are quiet
+ *     ({@link WorkloadFamily#warmUp}), for at most this many seconds; 0: the fixed warm-up only
  * @param tasks no-op tasks per throughput run (baseline: 20,000)
  * @param conc worker concurrencies for throughput (baseline: 1, 8, 64)
  * @param latTasks tasks per latency run (baseline: 2,000)
@@ -42,6 +44,7 @@ public record Options(
     String deployment,
     int runs,
     int warmup,
+    int jitQuietMaxSeconds,
     int tasks,
     List<Integer> conc,
     int latTasks,
@@ -81,6 +84,8 @@ public record Options(
                                    (default on), or plain TCP (off), to compare
         --runs N                   measured runs per measurement (default: per workload, 3 to 10)
         --warmup N                 unreported warm-up runs (default: per workload)
+        --jit-quiet-max-s N        then more warm-up runs until the JIT compilers of this JVM and the worker
+                                   processes use under 5% of a core, for at most N s (default 60; 0: off)
         --tasks N --conc 1,8,64    throughput workload
         --lat-tasks N --rate R --lat-conc 1,8   latency workloads
         --trees N --leaves N --tree-conc N      tree and sched workloads
@@ -95,7 +100,7 @@ public record Options(
         --db-url URL --db-user U --db-password P   PostgreSQL for --journal postgres (default: the environment's
                                    PROVER_TEST_DB_URL, PROVER_TEST_DB_USER, PROVER_TEST_DB_PASSWORD)
         --histogram                heap workloads: also print the top classes on the heap
-        --quick                    tiny sizes, one run, no warm-up (smoke test)
+        --quick                    tiny sizes, one run, no warm-up, no wait for the JIT (smoke test)
       """;
 
   /**
@@ -118,6 +123,7 @@ public record Options(
     String deployment = "jvm";
     int runs = -1;
     int warmup = -1;
+    int jitQuietMaxSeconds = 60;
     int tasks = 20_000;
     List<Integer> conc = List.of(1, 8, 64);
     int latTasks = 2_000;
@@ -164,6 +170,7 @@ public record Options(
         case "--tls" -> conf = withTls(conf, value);
         case "--runs" -> runs = positive(arg, value);
         case "--warmup" -> warmup = Integer.parseInt(value);
+        case "--jit-quiet-max-s" -> jitQuietMaxSeconds = Integer.parseInt(value);
         case "--tasks" -> tasks = positive(arg, value);
         case "--conc" -> conc = ints(arg, value);
         case "--lat-tasks" -> latTasks = positive(arg, value);
@@ -195,6 +202,7 @@ public record Options(
     if (quick) {
       runs = 1;
       warmup = 0;
+      jitQuietMaxSeconds = 0;
       tasks = Math.min(tasks, 500);
       latTasks = Math.min(latTasks, 50);
       rate = Math.max(rate, 500);
@@ -210,6 +218,7 @@ public record Options(
         deployment,
         runs,
         warmup,
+        jitQuietMaxSeconds,
         tasks,
         conc,
         latTasks,

@@ -32,7 +32,6 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
           Line.ours("throughput").tag("c", c).tag("deployment", deployment.name()).tag("tasks", n);
       try (BenchNode bench = deployment.start("tp-c" + c, WorkerGroup.allTypes(1, c))) {
         setup(line, bench.node());
-        long storedBefore = 0;
         // across processes a run takes 1-15 s instead of 0.1 s: fewer runs still warm the paths and
         // keep the spread
         boolean acrossProcesses = deployment instanceof ClusterDeployment;
@@ -41,38 +40,20 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
         double[] perSecond = new double[runs];
         double[] endToEnd = new double[runs];
         CpuMeter series = new CpuMeter();
-        for (int r = -warmup; r < runs; r++) {
-          long salt = durable.salt();
-          BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0, salt));
-          if (r == 0) {
-            storedBefore = DurableRuns.storedResults(bench.node());
-            series
-                .start(); // CPU over all measured runs: a single short run is below /proc/stat's 10
-            // ms resolution
-          }
-          long submitted = System.nanoTime();
-          FlowResult.Completed done =
-              Harness.await(
-                  bench.node().runWithStats(durable.flowName("throughput", salt), flow), 300);
-          long returned = System.nanoTime();
-          check(
-              done.result().equals((long) n),
-              "throughput flow completed with " + done.result() + " results");
-          check(done.stats().duplicates() == 0, "duplicates: " + done.stats().duplicates());
-          check(
-              done.stats().reused() == 0,
-              done.stats().reused() + " tasks answered from the store, not run");
-          double seconds = (flow.lastResultNanos - flow.firstEnqueueNanos) / 1e9;
-          if (r >= 0) {
-            perSecond[r] = n / seconds;
-            endToEnd[r] = n / ((returned - submitted) / 1e9);
-            comment(
-                Line.ours("throughput")
-                    .tag("run", r + 1)
-                    .tag("c", c)
-                    .value("tasks_per_s", perSecond[r], 0)
-                    .value("wall_s", seconds, 4));
-          }
+        warmUp(line, warmup, () -> bulkRun(bench, n));
+        long storedBefore = DurableRuns.storedResults(bench.node());
+        // CPU over all measured runs: a single short run is below /proc/stat's 10 ms resolution
+        series.start();
+        for (int r = 0; r < runs; r++) {
+          double[] run = bulkRun(bench, n);
+          perSecond[r] = run[0];
+          endToEnd[r] = run[1];
+          comment(
+              Line.ours("throughput")
+                  .tag("run", r + 1)
+                  .tag("c", c)
+                  .value("tasks_per_s", perSecond[r], 0)
+                  .value("wall_s", run[2], 4));
         }
         double[] load = series.stop();
         durable.storeCheck(line, bench.node(), storedBefore, (long) runs * n);
@@ -87,6 +68,29 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
         skippedLine(line, skipped);
       }
     }
+  }
+
+  /**
+   * One throughput run: {@code n} no-op tasks added in bulk by one flow. [tasks per second from the
+   * first enqueue to the last result, tasks per second from submit to the flow's return, the first
+   * of these spans in seconds].
+   */
+  private double[] bulkRun(BenchNode bench, int n) throws Exception {
+    long salt = durable.salt();
+    BenchFlows.Bulk flow = new BenchFlows.Bulk(BenchTasks.works(n, 0, salt));
+    long submitted = System.nanoTime();
+    FlowResult.Completed done =
+        Harness.await(bench.node().runWithStats(durable.flowName("throughput", salt), flow), 300);
+    long returned = System.nanoTime();
+    check(
+        done.result().equals((long) n),
+        "throughput flow completed with " + done.result() + " results");
+    check(done.stats().duplicates() == 0, "duplicates: " + done.stats().duplicates());
+    check(
+        done.stats().reused() == 0,
+        done.stats().reused() + " tasks answered from the store, not run");
+    double seconds = (flow.lastResultNanos - flow.firstEnqueueNanos) / 1e9;
+    return new double[] {n / seconds, n / ((returned - submitted) / 1e9), seconds};
   }
 
   // ---------------------------------------------------------------- latency
@@ -113,18 +117,21 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
       int warmup = options.warmupOr(3);
       LatencyRuns results = new LatencyRuns(runs);
       CpuMeter series = new CpuMeter();
-      for (int r = -warmup; r < runs; r++) {
+      warmUp(
+          line,
+          warmup,
+          () ->
+              Harness.await(
+                  bench.node().run("latency", new BenchFlows.Sequential(BenchTasks.works(n, 0))),
+                  120));
+      series.start();
+      for (int r = 0; r < runs; r++) {
         BenchFlows.Sequential flow = new BenchFlows.Sequential(BenchTasks.works(n, 0));
-        if (r == 0) {
-          series.start();
-        }
         Harness.await(bench.node().run("latency", flow), 120);
-        if (r >= 0) {
-          results.add(r, flow.latencyNanos);
-          comment(
-              results.runLine(
-                  r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
-        }
+        results.add(r, flow.latencyNanos);
+        comment(
+            results.runLine(
+                r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
       }
       out.accept(results.summary(line, series.stop()).toString());
     } catch (WorkloadSkipped skipped) {
@@ -157,58 +164,20 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
       CpuMeter series = new CpuMeter();
       double[] achieved = new double[runs];
       double[] lateMax = new double[runs];
-      for (int r = -warmup; r < runs; r++) {
-        // a warm-up run is a quarter as long: it only has to compile the paths
-        int tasks = r < 0 ? Math.max(1, n / 4) : n;
-        List<Work> inputs = BenchTasks.works(tasks, 0);
-        long[] latencies = new long[tasks];
-        long[] pushed = new long[tasks];
-        Arrays.fill(latencies, -1);
-        List<CompletableFuture<Long>> flows = new ArrayList<>(tasks);
-        long period = TimeUnit.SECONDS.toNanos(1) / rate;
-        if (r == 0) {
-          series.start();
-        }
-        long start = System.nanoTime();
-        long late = 0;
-        for (int i = 0; i < tasks; i++) {
-          long target = start + i * period;
-          long wait;
-          while ((wait = target - System.nanoTime()) > 0) {
-            LockSupport.parkNanos(wait);
-          }
-          long now = System.nanoTime();
-          late = Math.max(late, now - target);
-          flows.add(
-              bench
-                  .node()
-                  .run(
-                      "paced",
-                      BenchFlows.single(BenchTasks.NOOP, inputs.get(i), now, latencies, pushed, i))
-                  .toCompletableFuture());
-        }
-        int timeouts = 0;
-        for (CompletableFuture<Long> flow : flows) {
-          try {
-            flow.get(60, TimeUnit.SECONDS);
-          } catch (java.util.concurrent.TimeoutException e) {
-            timeouts++;
-          }
-        }
-        long end = System.nanoTime();
-        check(timeouts == 0, timeouts + " paced flows did not complete within 60 s");
-        if (r >= 0) {
-          results.add(r, latencies);
-          fromPush.add(r, pushed);
-          achieved[r] = tasks / ((end - start) / 1e9);
-          lateMax[r] = late / 1e6;
-          comment(
-              results
-                  .runLine(
-                      r, Line.ours("latency").tag("run", r + 1).tag("mode", "paced").tag("c", c))
-                  .value("achieved_rate", achieved[r], 0)
-                  .value("pacing_late_max_ms", lateMax[r], 3));
-        }
+      // a warm-up run is a quarter as long: it only has to compile the paths
+      warmUp(line, warmup, () -> pacedRun(bench, Math.max(1, n / 4), rate));
+      series.start();
+      for (int r = 0; r < runs; r++) {
+        PacedRun run = pacedRun(bench, n, rate);
+        results.add(r, run.latencies());
+        fromPush.add(r, run.pushed());
+        achieved[r] = run.achievedRate();
+        lateMax[r] = run.lateMaxMs();
+        comment(
+            results
+                .runLine(r, Line.ours("latency").tag("run", r + 1).tag("mode", "paced").tag("c", c))
+                .value("achieved_rate", achieved[r], 0)
+                .value("pacing_late_max_ms", lateMax[r], 3));
       }
       // push_*: from the flow's push, i.e. without starting the flow through the sequencer
       out.accept(
@@ -222,6 +191,51 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
     }
+  }
+
+  /**
+   * One paced run's figures: per task the nanoseconds from submit and from push to its result, the
+   * rate achieved (tasks per second) and how late the pacing thread started a task at worst (ms).
+   */
+  private record PacedRun(long[] latencies, long[] pushed, double achievedRate, double lateMaxMs) {}
+
+  /** One paced run: {@code tasks} single-task flows started at {@code rate} per second. */
+  private PacedRun pacedRun(BenchNode bench, int tasks, int rate) throws Exception {
+    List<Work> inputs = BenchTasks.works(tasks, 0);
+    long[] latencies = new long[tasks];
+    long[] pushed = new long[tasks];
+    Arrays.fill(latencies, -1);
+    List<CompletableFuture<Long>> flows = new ArrayList<>(tasks);
+    long period = TimeUnit.SECONDS.toNanos(1) / rate;
+    long start = System.nanoTime();
+    long late = 0;
+    for (int i = 0; i < tasks; i++) {
+      long target = start + i * period;
+      long wait;
+      while ((wait = target - System.nanoTime()) > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      long now = System.nanoTime();
+      late = Math.max(late, now - target);
+      flows.add(
+          bench
+              .node()
+              .run(
+                  "paced",
+                  BenchFlows.single(BenchTasks.NOOP, inputs.get(i), now, latencies, pushed, i))
+              .toCompletableFuture());
+    }
+    int timeouts = 0;
+    for (CompletableFuture<Long> flow : flows) {
+      try {
+        flow.get(60, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        timeouts++;
+      }
+    }
+    long end = System.nanoTime();
+    check(timeouts == 0, timeouts + " paced flows did not complete within 60 s");
+    return new PacedRun(latencies, pushed, tasks / ((end - start) / 1e9), late / 1e6);
   }
 
   /** Latency percentiles per run and their summary across runs. */

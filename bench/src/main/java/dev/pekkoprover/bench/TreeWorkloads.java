@@ -49,7 +49,6 @@ final class TreeWorkloads extends WorkloadFamily {
     try (BenchNode bench =
         deployment.start(kind + "-" + mode + "-c" + c, WorkerGroup.allTypes(1, c))) {
       setup(line, bench.node());
-      long storedBefore = 0;
       int runs = options.runsOr(timed ? 3 : 5);
       int warmup = options.warmupOr(timed ? 1 : 5);
       double[] medians = new double[runs];
@@ -57,54 +56,24 @@ final class TreeWorkloads extends WorkloadFamily {
       double[] maxs = new double[runs];
       double[] meanTaskMs = new double[runs];
       CpuMeter series = new CpuMeter();
-      long expectedRoot = (long) leaves * (leaves - 1) / 2;
-      for (int r = -warmup; r < runs; r++) {
-        double[] times = new double[trees];
-        if (r == 0) {
-          storedBefore = DurableRuns.storedResults(bench.node());
-          series.start();
-        }
+      warmUp(line, warmup, () -> trees(bench, mode, timed, workNanos, trees));
+      long storedBefore = DurableRuns.storedResults(bench.node());
+      series.start();
+      for (int r = 0; r < runs; r++) {
         BenchTasks.takeMeanTimedNanos();
-        for (int t = 0; t < trees; t++) {
-          // each tree its own inputs: leaf i is salt + i, so its root is leaves x salt more
-          long salt = durable.salt();
-          FlowLogic<Long> reduce =
-              mode.equals("pairs")
-                  ? new BenchFlows.Pairs(
-                      timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos, salt)
-                  : new FanOutReduce<>(
-                      timed ? BenchTasks.TIMED : BenchTasks.NOOP,
-                      BenchTasks.works(leaves, workNanos, salt),
-                      timed ? BenchTasks.TIMED_MERGE : BenchTasks.NOOP_MERGE,
-                      (Long left, Long right) -> new Merge(left, right, workNanos));
-          BenchFlows.Timed<Long> flow = new BenchFlows.Timed<>(reduce);
-          long submitted = System.nanoTime();
-          FlowResult.Completed done =
-              Harness.await(bench.node().runWithStats(durable.flowName(kind, salt), flow), 120);
-          long root = (Long) done.result();
-          check(
-              root == expectedRoot + leaves * salt,
-              "tree root " + root + ", expected " + (expectedRoot + leaves * salt));
-          check(
-              done.stats().reused() == 0,
-              done.stats().reused() + " tasks answered from the store, not run");
-          times[t] = (flow.completedNanos - submitted) / 1e6;
-        }
-        double meanTask = BenchTasks.takeMeanTimedNanos() / 1e6;
-        if (r >= 0) {
-          medians[r] = Line.median(times);
-          mins[r] = Line.min(times);
-          maxs[r] = Line.max(times);
-          meanTaskMs[r] = meanTask;
-          comment(
-              Line.ours(kind)
-                  .tag("run", r + 1)
-                  .tag("mode", mode)
-                  .tag("c", c)
-                  .value("median_ms", medians[r], 3)
-                  .value("min_ms", mins[r], 3)
-                  .value("max_ms", maxs[r], 3));
-        }
+        double[] times = trees(bench, mode, timed, workNanos, trees);
+        meanTaskMs[r] = BenchTasks.takeMeanTimedNanos() / 1e6;
+        medians[r] = Line.median(times);
+        mins[r] = Line.min(times);
+        maxs[r] = Line.max(times);
+        comment(
+            Line.ours(kind)
+                .tag("run", r + 1)
+                .tag("mode", mode)
+                .tag("c", c)
+                .value("median_ms", medians[r], 3)
+                .value("min_ms", mins[r], 3)
+                .value("max_ms", maxs[r], 3));
       }
       double median = Line.median(medians);
       line.spread("median_ms", medians, 3)
@@ -130,5 +99,44 @@ final class TreeWorkloads extends WorkloadFamily {
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
     }
+  }
+
+  /**
+   * One run: {@code trees} trees one after another, each its own flow with its own inputs; the
+   * milliseconds from submitting each to its root at the flow. Checks every root and that no task
+   * was answered from the store.
+   */
+  private double[] trees(BenchNode bench, String mode, boolean timed, long workNanos, int trees)
+      throws Exception {
+    int leaves = options.leaves();
+    String kind = timed ? "sched" : "tree";
+    long expectedRoot = (long) leaves * (leaves - 1) / 2;
+    double[] times = new double[trees];
+    for (int t = 0; t < trees; t++) {
+      // each tree its own inputs: leaf i is salt + i, so its root is leaves x salt more
+      long salt = durable.salt();
+      FlowLogic<Long> reduce =
+          mode.equals("pairs")
+              ? new BenchFlows.Pairs(
+                  timed ? BenchTasks.TIMED_NODE : BenchTasks.NOOP_NODE, leaves, workNanos, salt)
+              : new FanOutReduce<>(
+                  timed ? BenchTasks.TIMED : BenchTasks.NOOP,
+                  BenchTasks.works(leaves, workNanos, salt),
+                  timed ? BenchTasks.TIMED_MERGE : BenchTasks.NOOP_MERGE,
+                  (Long left, Long right) -> new Merge(left, right, workNanos));
+      BenchFlows.Timed<Long> flow = new BenchFlows.Timed<>(reduce);
+      long submitted = System.nanoTime();
+      FlowResult.Completed done =
+          Harness.await(bench.node().runWithStats(durable.flowName(kind, salt), flow), 120);
+      long root = (Long) done.result();
+      check(
+          root == expectedRoot + leaves * salt,
+          "tree root " + root + ", expected " + (expectedRoot + leaves * salt));
+      check(
+          done.stats().reused() == 0,
+          done.stats().reused() + " tasks answered from the store, not run");
+      times[t] = (flow.completedNanos - submitted) / 1e6;
+    }
+    return times;
   }
 }

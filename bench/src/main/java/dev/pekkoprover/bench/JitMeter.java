@@ -1,0 +1,75 @@
+package dev.pekkoprover.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+
+/**
+ * CPU time of HotSpot's JIT compiler threads in this JVM and in its child processes (the worker
+ * node processes of the cross-process deployment), from {@code /proc/[pid]/task/[tid]/stat}: the
+ * threads HotSpot names {@code C1 CompilerThread<n>} and {@code C2 CompilerThread<n>} ({@code
+ * /proc} keeps the first 15 characters, {@code "C1 CompilerThre"}). Outside Linux, or when {@code
+ * /proc} cannot be read, 0.
+ *
+ * <p>Why the harness looks at it: a fresh worker process's C2 compiler ran 10-30 s into the
+ * cross-process workloads and, on this 2-core machine, took the cores from the very threads whose
+ * hand-offs the tree and the latency measure (a 64-leaf tree in 18.7 ms while the compilers used
+ * half a core each, 8.0 ms once they were quiet; BENCHMARKS.md, issue 14's fourth round). Compiler
+ * threads that HotSpot stops when idle take their count with them, so a difference over an interval
+ * can come out low, never high.
+ */
+final class JitMeter {
+  /** Linux USER_HZ: /proc counts in 1/100 s. */
+  private static final double TICKS_PER_SECOND = 100;
+
+  private static final String C1 = "C1 CompilerThre";
+  private static final String C2 = "C2 CompilerThre";
+
+  private JitMeter() {}
+
+  /**
+   * CPU seconds (user + system) the compiler threads of this JVM and of its live child processes
+   * used so far.
+   */
+  static double compilerSeconds() {
+    double seconds = processCompilerSeconds(ProcessHandle.current().pid());
+    Iterator<ProcessHandle> children = ProcessHandle.current().children().iterator();
+    while (children.hasNext()) {
+      seconds += processCompilerSeconds(children.next().pid());
+    }
+    return seconds;
+  }
+
+  private static double processCompilerSeconds(long pid) {
+    double seconds = 0;
+    try (DirectoryStream<Path> threads =
+        Files.newDirectoryStream(Path.of("/proc", String.valueOf(pid), "task"))) {
+      for (Path thread : threads) {
+        String stat;
+        try {
+          stat = Files.readString(thread.resolve("stat"));
+        } catch (IOException ended) {
+          continue; // the thread ended between the listing and the read
+        }
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        if (name.startsWith(C1) || name.startsWith(C2)) {
+          seconds += busySeconds(stat);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return seconds;
+    }
+    return seconds;
+  }
+
+  /**
+   * utime + stime of a {@code /proc/.../stat} line: fields 14 and 15, the 12th and 13th after the
+   * command name in parentheses (which may itself hold spaces).
+   */
+  static double busySeconds(String stat) {
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).trim().split("\\s+");
+    return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / TICKS_PER_SECOND;
+  }
+}
