@@ -36,7 +36,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  *
  * <pre>
  * {@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]
- *     [--transport tcp|tls-tcp]}
+ *     [--transport tcp|tls-tcp] [--jit-quiet-max-s 60]}
  * </pre>
  */
 public final class BareRoundTrip {
@@ -87,21 +87,25 @@ public final class BareRoundTrip {
     int count = 2000;
     int runs = 5;
     String transport = "tcp";
+    int jitQuietMaxSeconds = 60;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--count" -> count = Integer.parseInt(args[i + 1]);
         case "--runs" -> runs = Integer.parseInt(args[i + 1]);
         case "--transport" -> transport = args[i + 1];
+        case "--jit-quiet-max-s" -> jitQuietMaxSeconds = Integer.parseInt(args[i + 1]);
         default ->
             throw new IllegalArgumentException(
-                "unknown option " + args[i] + " (--count N, --runs N, --transport tcp|tls-tcp)");
+                "unknown option "
+                    + args[i]
+                    + " (--count N, --runs N, --transport tcp|tls-tcp, --jit-quiet-max-s N)");
       }
     }
     if (!transport.equals("tcp") && !transport.equals("tls-tcp")) {
       throw new IllegalArgumentException(
           "--transport " + transport + ": tcp or tls-tcp (Artery's TCP transports)");
     }
-    run(count, runs, transport, System.out::println);
+    run(count, runs, transport, jitQuietMaxSeconds, System.out::println);
     System.exit(0); // whatever thread a stalled shutdown left behind
   }
 
@@ -119,10 +123,16 @@ public final class BareRoundTrip {
   }
 
   /**
-   * Starts the echo JVM, measures, prints {@code #} lines per run and the summary line to {@code
-   * out}, stops it.
+   * Starts the echo JVM, warms up (3 x {@code count} asks, then more until both JVMs' compilers are
+   * quiet, for at most {@code jitQuietMaxSeconds}: {@link JitMeter#runUntilQuiet}), measures,
+   * prints {@code #} lines per run and the summary line to {@code out}, stops it.
    */
-  static void run(int count, int runs, String transport, java.util.function.Consumer<String> out)
+  static void run(
+      int count,
+      int runs,
+      String transport,
+      int jitQuietMaxSeconds,
+      java.util.function.Consumer<String> out)
       throws Exception {
     // tls-tcp: one key set for both sides (made once per harness JVM, as for the bench cluster)
     String keys =
@@ -169,6 +179,18 @@ public final class BareRoundTrip {
       for (int w = 0; w < 3 * count; w++) { // warm-up: JIT and Artery's compression tables
         ask(system, echoRef, w, body, timeout);
       }
+      // then as the harness's workloads warm up (WorkloadFamily.warmUp): until both JVMs'
+      // compilers are quiet, so that the two are compared in the same state
+      JitMeter.Quiet quiet =
+          JitMeter.runUntilQuiet(
+              jitQuietMaxSeconds,
+              () -> {
+                for (int i = 0; i < count; i++) {
+                  ask(system, echoRef, i, body, timeout);
+                }
+              });
+      double compiling = JitMeter.compilerSeconds();
+      long measuring = System.nanoTime();
       long[][] all = new long[runs][];
       for (int r = 0; r < runs; r++) {
         long[] nanos = new long[count];
@@ -187,15 +209,21 @@ public final class BareRoundTrip {
       out.accept(
           String.format(
               "bare roundtrip mode=ask c=1 deployment=two-jvm transport=%s tls=%s tasks=%d runs=%d "
-                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f",
+                  + "warmup_runs=%d jit_quiet=%s "
+                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f",
               transport,
               transport.equals("tls-tcp") ? "on" : "off",
               count,
               runs,
+              3 + quiet.runs(),
+              quiet.verdict(),
               median(all, 0.50),
               median(all, 0.90),
               median(all, 0.99),
-              median(all, 1.0)));
+              median(all, 1.0),
+              100
+                  * (JitMeter.compilerSeconds() - compiling)
+                  / ((System.nanoTime() - measuring) / 1e9)));
     } finally {
       // this side first, while its peer still runs: with the peer gone first, Pekko 1.7's Artery
       // over TLS waited without a deadline for the outbound stream to it to finish (the JVM did not

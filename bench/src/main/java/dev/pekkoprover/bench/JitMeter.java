@@ -42,6 +42,52 @@ final class JitMeter {
     return seconds;
   }
 
+  /** One unreported run of a workload. */
+  interface Run {
+    void run() throws Exception;
+  }
+
+  /**
+   * What {@link #runUntilQuiet} did: how many runs, and {@code yes} (quiet), {@code no} (the bound
+   * ran out first) or {@code unchecked} (not waited for).
+   */
+  record Quiet(int runs, String verdict) {}
+
+  /** The JIT counts as quiet below this share of one core: 5%. */
+  static final double QUIET_SHARE = 0.05;
+
+  /** Runs are judged a second's worth at a time: 1 s. */
+  private static final long WINDOW_NANOS = 1_000_000_000L;
+
+  /**
+   * Runs {@code run} a second's worth at a time until the compilers of this JVM and its child
+   * processes used less than {@link #QUIET_SHARE} of one core over the last second, or {@code
+   * maxSeconds} passed (then it ends after the second under way). {@code maxSeconds <= 0}: runs
+   * nothing.
+   */
+  static Quiet runUntilQuiet(int maxSeconds, Run run) throws Exception {
+    if (maxSeconds <= 0) {
+      return new Quiet(0, "unchecked");
+    }
+    long deadline = System.nanoTime() + maxSeconds * 1_000_000_000L;
+    int runs = 0;
+    while (true) {
+      long start = System.nanoTime();
+      double compiling = compilerSeconds();
+      do {
+        run.run();
+        runs++;
+      } while (System.nanoTime() - start < WINDOW_NANOS);
+      double share = (compilerSeconds() - compiling) / ((System.nanoTime() - start) / 1e9);
+      if (share < QUIET_SHARE) {
+        return new Quiet(runs, "yes");
+      }
+      if (System.nanoTime() - deadline > 0) {
+        return new Quiet(runs, "no");
+      }
+    }
+  }
+
   private static double processCompilerSeconds(long pid) {
     double seconds = 0;
     try (DirectoryStream<Path> threads =

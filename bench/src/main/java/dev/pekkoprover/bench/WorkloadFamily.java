@@ -62,55 +62,21 @@ abstract class WorkloadFamily {
     return load.length > 3 ? line.value("jit_pct", load[3], 0) : line;
   }
 
-  /** One unreported run of a workload. */
-  interface WarmUpRun {
-    void run() throws Exception;
-  }
-
-  /** The JIT counts as quiet below this share of one core: 5%. */
-  static final double JIT_QUIET_SHARE = 0.05;
-
-  /** Warm-up runs after the fixed ones are judged over at least this much wall time: 1 s. */
-  private static final long JIT_WINDOW_NANOS = 1_000_000_000L;
-
   /**
    * The warm-up before a workload's measured runs: {@code fixedRuns} runs, then (unless {@code
-   * --jit-quiet-max-s 0}, as in {@code --quick}) more, a second's worth at a time, until the JIT
-   * compilers of this JVM and of the worker processes ({@link JitMeter}) used less than {@link
-   * #JIT_QUIET_SHARE} of one core over the last second, or {@code --jit-quiet-max-s} passed. A
-   * fixed count of warm-up runs was too few for the cross-process workloads, whose worker processes
-   * are fresh JVMs: their compilers were still busy, on the same two cores, through the measured
-   * runs. Tags the line {@code warmup_runs} (all of them) and {@code jit_quiet} ({@code yes},
-   * {@code no} when the bound ran out, {@code unchecked} when not waited for).
+   * --jit-quiet-max-s 0}, as in {@code --quick}) more until the JIT compilers are quiet ({@link
+   * JitMeter#runUntilQuiet}). A fixed count of warm-up runs was too few for the cross-process
+   * workloads, whose worker processes are fresh JVMs: their compilers were still busy, on the same
+   * two cores, through the measured runs. Tags the line {@code warmup_runs} (all of them) and
+   * {@code jit_quiet} ({@code yes}, {@code no} when the bound ran out, {@code unchecked} when not
+   * waited for).
    */
-  void warmUp(Line line, int fixedRuns, WarmUpRun run) throws Exception {
-    int runs = 0;
-    for (; runs < fixedRuns; runs++) {
+  void warmUp(Line line, int fixedRuns, JitMeter.Run run) throws Exception {
+    for (int r = 0; r < fixedRuns; r++) {
       run.run();
     }
-    String quiet = "unchecked";
-    if (options.jitQuietMaxSeconds() > 0) {
-      long deadline = System.nanoTime() + options.jitQuietMaxSeconds() * 1_000_000_000L;
-      while (true) {
-        long start = System.nanoTime();
-        double compiling = JitMeter.compilerSeconds();
-        do {
-          run.run();
-          runs++;
-        } while (System.nanoTime() - start < JIT_WINDOW_NANOS);
-        double share =
-            (JitMeter.compilerSeconds() - compiling) / ((System.nanoTime() - start) / 1e9);
-        if (share < JIT_QUIET_SHARE) {
-          quiet = "yes";
-          break;
-        }
-        if (System.nanoTime() - deadline > 0) {
-          quiet = "no";
-          break;
-        }
-      }
-    }
-    line.tag("warmup_runs", runs).tag("jit_quiet", quiet);
+    JitMeter.Quiet quiet = JitMeter.runUntilQuiet(options.jitQuietMaxSeconds(), run);
+    line.tag("warmup_runs", fixedRuns + quiet.runs()).tag("jit_quiet", quiet.verdict());
   }
 
   void skippedLine(Line line, WorkloadSkipped skipped) {

@@ -103,7 +103,7 @@ class HarnessSmokeTest {
   void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwnOverEitherTransport(String transport)
       throws Exception {
     List<String> lines = new ArrayList<>();
-    BareRoundTrip.run(50, 2, transport, lines::add);
+    BareRoundTrip.run(50, 2, transport, 0, lines::add);
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
     String summary = lines.get(2);
@@ -114,7 +114,7 @@ class HarnessSmokeTest {
                 + transport
                 + " tls="
                 + tls
-                + " tasks=50 runs=2 "),
+                + " tasks=50 runs=2 warmup_runs=3 jit_quiet=unchecked "),
         summary);
     double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
     double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
