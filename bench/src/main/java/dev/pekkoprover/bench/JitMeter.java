@@ -15,8 +15,8 @@ import java.util.Iterator;
  *
  * <p>Why the harness looks at it: a fresh worker process's C2 compiler ran 10-30 s into the
  * cross-process workloads and, on this 2-core machine, took the cores from the very threads whose
- * hand-offs the tree and the latency measure (a 64-leaf tree in 18.7 ms while the compilers used
- * half a core each, 8.0 ms once they were quiet; BENCHMARKS.md, issue 14's fourth round). Compiler
+ * hand-offs the tree and the latency measure (a 64-leaf tree in 17.3 ms while the compilers used
+ * half a core each, 8.4 ms once they were quiet; BENCHMARKS.md, issue 14's fourth round). Compiler
  * threads that HotSpot stops when idle take their count with them, so a difference over an interval
  * can come out low, never high.
  */
