@@ -150,6 +150,7 @@ public final class SerializationWarmUp {
     samples.add(
         new QueueCommand.WorkerGoingDown(worker, "w", "i", List.of(task.taskId()), "warm-up"));
     samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), "warm-up"));
+    samples.add(new QueueCommand.RelayOffer(queue));
     return samples;
   }
 }

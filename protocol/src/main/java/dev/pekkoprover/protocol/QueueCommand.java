@@ -219,4 +219,19 @@ public interface QueueCommand extends CborSerializable {
    * FleetView#merge}). For the status API and the autoscaling signal; not on any hot path.
    */
   record GetFleet(ActorRef<FleetView> replyTo) implements QueueCommand {}
+
+  // ---- queue front -> queue front ----
+
+  /**
+   * A front on a node with the queue role offers itself to the front of a node without it that it
+   * saw join (member Up): that front then sends its workers' announcements, load reports and
+   * going-down notices through the offering front, which routes them into its own shard region. A
+   * worker node's own shard region proxy can route only once the shard coordinator has taken it,
+   * and the coordinator takes it only after its own node has seen the new member Up by gossip, up
+   * to a gossip round after the node itself or another queue node did: the relay lets a joining
+   * node's workers register within one round trip of the first sighting of its Up.
+   *
+   * @param front the offering front, at the same path on its node as the receiving front on its
+   */
+  record RelayOffer(ActorRef<QueueCommand> front) implements QueueCommand {}
 }

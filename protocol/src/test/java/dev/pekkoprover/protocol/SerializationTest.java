@@ -101,6 +101,7 @@ class SerializationTest {
             new QueueCommand.CheckHeld(
                 "square", List.of("f:1"), testKit.<MissingTasks>createTestProbe().getRef()),
             new MissingTasks("square", List.of("f:1")),
+            new QueueCommand.RelayOffer(queue.getRef()),
             new WorkerCommand.Cancel(List.of("f:1"), "lease of 500 ms ran out"),
             new WorkerCommand.DispatchAll(
                 List.of(

@@ -22,6 +22,7 @@ import dev.pekkoprover.protocol.ReportBatches;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -73,6 +74,14 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * going-down notices of a worker go to the same entities. When a node with the queue role is
  * removed, its entities start again empty elsewhere: the front repeats its workers' last
  * announcements at once, so they get work again without waiting for their periodic repeat.
+ *
+ * <p>Not to miss: on a node without the queue role the workers' announcements, load reports and
+ * going-down notices do not go into this node's region but through the front of a queue node
+ * ({@link AnnouncementRelay}): the one that offered itself on seeing this node Up ({@link
+ * QueueCommand.RelayOffer}, sent by every queue node's front for every other node that joins), or
+ * the oldest queue node this node knows once it sees itself Up, whichever comes first. That front
+ * routes them as its own (and repeats them when a queue node is removed). Until there is one, they
+ * are kept, not sent.
  */
 public final class QueueFront {
 
@@ -85,8 +94,12 @@ public final class QueueFront {
     INSTANCE
   }
 
-  /** A cluster member was removed (subscribed only where the system is a cluster member). */
-  private record MemberRemoved(ClusterEvent.MemberRemoved event)
+  /** A membership change (subscribed only where the system is a cluster member). */
+  private record MemberChanged(ClusterEvent.MemberEvent event)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
+  /** A worker this front routed announcements for has stopped (watched). */
+  private record WorkerStopped(ActorRef<WorkerCommand> worker)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
   private final ActorContext<QueueCommand> context;
@@ -98,13 +111,23 @@ public final class QueueFront {
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
   private final ReportBatches<String> reports = new ReportBatches<>();
 
-  /** What each worker of this node announced last, so that a dropped type's entity hears of it. */
-  private final Map<String, Set<String>> announced = new HashMap<>();
+  /**
+   * What each worker announced last, so that a dropped type's entity hears of it. By the worker's
+   * ref, not its id: a queue node's front also routes other nodes' workers, and two nodes started
+   * with the same node id announce the same worker ids (which their entities refuse, naming both).
+   */
+  private final Map<ActorRef<WorkerCommand>, Set<String>> announced = new HashMap<>();
 
   /** Each worker's last announcement, repeated when a queue node goes away. */
-  private final Map<String, WorkerServes> lastAnnouncement = new HashMap<>();
+  private final Map<ActorRef<WorkerCommand>, WorkerServes> lastAnnouncement = new HashMap<>();
 
   private final String queueRole;
+
+  /**
+   * On a node without the queue role: the queue node's front its workers' messages go through; null
+   * where this node has the role (its own region routes them) or follows no membership.
+   */
+  private final AnnouncementRelay relay;
 
   /**
    * This node's task type versions: what workers must have in a run this node's sequencer offers
@@ -138,9 +161,8 @@ public final class QueueFront {
                 .subscriptions()
                 .tell(
                     Subscribe.create(
-                        context.messageAdapter(
-                            ClusterEvent.MemberRemoved.class, MemberRemoved::new),
-                        ClusterEvent.MemberRemoved.class));
+                        context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new),
+                        ClusterEvent.MemberEvent.class));
           }
           return new QueueFront(context, region, catalog, settings, queueRole).routing();
         });
@@ -159,6 +181,11 @@ public final class QueueFront {
     this.settings = settings;
     this.payloads = new PayloadCheck(context.getSystem(), settings.maxPayloadBytes());
     this.versions = CatalogFingerprint.of(catalog).versions();
+    Cluster cluster = queueRole == null ? null : Cluster.get(context.getSystem());
+    this.relay =
+        cluster == null || cluster.selfMember().hasRole(queueRole)
+            ? null
+            : new AnnouncementRelay(context, queueRole, cluster.selfMember().address());
   }
 
   private Behavior<QueueCommand> routing() {
@@ -172,7 +199,9 @@ public final class QueueFront {
         .onMessage(WorkerLoad.class, this::onWorkerLoad)
         .onMessage(WorkerGoingDown.class, this::onWorkerGoingDown)
         .onMessage(CheckHeld.class, this::onCheckHeld)
-        .onMessage(MemberRemoved.class, this::onMemberRemoved)
+        .onMessage(MemberChanged.class, this::onMemberChanged)
+        .onMessage(QueueCommand.RelayOffer.class, this::onRelayOffer)
+        .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
@@ -349,8 +378,16 @@ public final class QueueFront {
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes announcement) {
     Set<String> types = new HashSet<>(announcement.taskTypes());
-    Set<String> before = announced.put(announcement.workerId(), Set.copyOf(types));
-    lastAnnouncement.put(announcement.workerId(), announcement);
+    Set<String> before = announced.put(announcement.worker(), Set.copyOf(types));
+    if (lastAnnouncement.put(announcement.worker(), announcement) == null) {
+      // its entries go when it stops: a queue node's front also keeps those of other nodes'
+      // workers it relays, and workers come and go
+      context.watchWith(announcement.worker(), new WorkerStopped(announcement.worker()));
+    }
+    if (relay != null) {
+      relay.target().ifPresent(front -> front.tell(announcement));
+      return Behaviors.same(); // else kept, and sent once there is a front to go through
+    }
     if (before != null) {
       types.addAll(before);
     }
@@ -377,7 +414,11 @@ public final class QueueFront {
    * still finds lost messages.
    */
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad load) {
-    Set<String> types = announced.get(load.workerId());
+    Set<String> types = announced.get(load.worker());
+    if (relay != null && types != null) {
+      relay.target().ifPresent(front -> front.tell(load)); // that front routes it as here
+      return Behaviors.same();
+    }
     if (types == null) {
       return Behaviors
           .same(); // not announced through this front (yet): its announcement comes first
@@ -392,7 +433,11 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onWorkerGoingDown(WorkerGoingDown down) {
-    Set<String> types = announced.get(down.workerId());
+    Set<String> types = announced.get(down.worker());
+    if (relay != null && types != null) {
+      relay.target().ifPresent(front -> front.tell(down));
+      return Behaviors.same();
+    }
     if (types != null) {
       for (String entity : entitiesOfTypes(types)) {
         send(entity, down);
@@ -426,20 +471,60 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
-  private Behavior<QueueCommand> onMemberRemoved(MemberRemoved removed) {
-    if (removed.event().member().hasRole(queueRole) && !lastAnnouncement.isEmpty()) {
+  private Behavior<QueueCommand> onMemberChanged(MemberChanged changed) {
+    ClusterEvent.MemberEvent event = changed.event();
+    if (relay != null) {
+      if (relay.memberEvent(event)) {
+        sendThroughRelay();
+      }
+      return Behaviors.same();
+    }
+    if (event instanceof ClusterEvent.MemberUp up
+        && !up.member().hasRole(queueRole)
+        && !up.member().address().equals(Cluster.get(context.getSystem()).selfMember().address())) {
+      // a node without the queue role joined: offer to route its workers' announcements before its
+      // own region can
+      AnnouncementRelay.frontAt(context, up.member().address())
+          .tell(new QueueCommand.RelayOffer(context.getSelf()));
+    }
+    if (event instanceof ClusterEvent.MemberRemoved removed) {
+      return onMemberRemoved(removed);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onRelayOffer(QueueCommand.RelayOffer offer) {
+    if (relay != null && relay.offered(offer.front())) {
+      sendThroughRelay();
+    }
+    return Behaviors.same();
+  }
+
+  /** The workers' last announcements, through the relay's new front. */
+  private void sendThroughRelay() {
+    relay.target().ifPresent(front -> lastAnnouncement.values().forEach(front::tell));
+  }
+
+  private Behavior<QueueCommand> onWorkerStopped(WorkerStopped stopped) {
+    lastAnnouncement.remove(stopped.worker());
+    announced.remove(stopped.worker());
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onMemberRemoved(ClusterEvent.MemberRemoved removed) {
+    if (removed.member().hasRole(queueRole) && !lastAnnouncement.isEmpty()) {
       context
           .getLog()
           .info(
               "queue node {} was removed: its queues start again on another queue node; repeating the "
-                  + "announcements of {} worker(s) of this node",
-              removed.event().member().address(),
+                  + "announcements of {} worker(s) of this node and those it relays",
+              removed.member().address(),
               lastAnnouncement.size());
       lastAnnouncement
           .values()
           .forEach(
               announcement -> {
-                for (String entity : entitiesOfTypes(announced.get(announcement.workerId()))) {
+                for (String entity : entitiesOfTypes(announced.get(announcement.worker()))) {
                   send(entity, announcement);
                 }
               });
