@@ -178,6 +178,17 @@ if [ "$RUN_CLUSTER" = 1 ]; then
     java $JAVA_OPTS -cp "$JAR" dev.pekkoprover.bench.BareRoundTrip "${BARE[@]}" --transport "$transport" \
       | tee -a "$OUT/ours.txt" || ours_status=1
   done
+  # and the transport's ceiling for the c=64 throughput line (a "bound" line, not a target): 64 tasks' bytes in
+  # flight over TLS, as one message each way at a time (how the queue batches) and as 64 messages
+  WINDOWS=("--window 1 --tasks-per-message 64 --count 5000" "--window 64 --count 20000")
+  [ "$QUICK" = 1 ] && WINDOWS=("--window 1 --tasks-per-message 64 --count 200" "--window 64 --count 1000")
+  for window in "${WINDOWS[@]}"; do
+    echo "# bare: java $JAVA_OPTS -cp bench.jar dev.pekkoprover.bench.BareRoundTrip $window --runs ${BARE[3]}" \
+      "--transport tls-tcp" | tee -a "$OUT/ours.txt"
+    # shellcheck disable=SC2086
+    java $JAVA_OPTS -cp "$JAR" dev.pekkoprover.bench.BareRoundTrip $window --runs "${BARE[3]}" --transport tls-tcp \
+      | tee -a "$OUT/ours.txt" || ours_status=1
+  done
 fi
 if [ "$RUN_NOCHECK" = 1 ]; then
   # cross-process throughput (c=8, 64) and latency (c=1) once more with the payload size check off, to compare

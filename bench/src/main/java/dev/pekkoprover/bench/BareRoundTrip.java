@@ -34,13 +34,26 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * before our queue does anything; the queue's own path adds two more remote messages per task (task
  * to the worker, result back) on top of the sequencer's local hops.
  *
+ * <p>With {@code --window N} it measures the transport's throughput instead: N pings in flight at
+ * once, each echo sending the next, {@code count} round trips per run, and prints {@code bare
+ * roundtrip mode=window c=N ... trips_per_s=... tasks_per_s=...} (medians of the runs). With one
+ * task per message that is the ceiling of the cross-process throughput workload at the same
+ * concurrency if each task crossed on its own (a task there is at least one such round trip:
+ * dispatch to the worker, its report back). The queue sends the tasks it hands one worker at once
+ * in one message, and the worker its reports, so the other ceiling is {@code --window 1
+ * --tasks-per-message N}: one message of N tasks' bytes ({@value #TASK_BYTES} bytes each, about one
+ * bench task) each way at a time.
+ *
  * <pre>
  * {@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]
- *     [--transport tcp|tls-tcp] [--jit-quiet-max-s 60]}
+ *     [--transport tcp|tls-tcp] [--window N] [--tasks-per-message 1] [--jit-quiet-max-s 60]}
  * </pre>
  */
 public final class BareRoundTrip {
   private BareRoundTrip() {}
+
+  /** Bytes of one task in a ping's body: about what one bench task's input weighs serialised. */
+  static final int TASK_BYTES = 200;
 
   /** A ping, answered by the echo actor with the same body. */
   public record Ping(long seq, byte[] body, ActorRef<Pong> replyTo) implements CborSerializable {}
@@ -88,24 +101,36 @@ public final class BareRoundTrip {
     int runs = 5;
     String transport = "tcp";
     int jitQuietMaxSeconds = 60;
+    int window = 0;
+    int perMessage = 1;
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--count" -> count = Integer.parseInt(args[i + 1]);
         case "--runs" -> runs = Integer.parseInt(args[i + 1]);
         case "--transport" -> transport = args[i + 1];
         case "--jit-quiet-max-s" -> jitQuietMaxSeconds = Integer.parseInt(args[i + 1]);
+        case "--window" -> window = Integer.parseInt(args[i + 1]);
+        case "--tasks-per-message" -> perMessage = Integer.parseInt(args[i + 1]);
         default ->
             throw new IllegalArgumentException(
                 "unknown option "
                     + args[i]
-                    + " (--count N, --runs N, --transport tcp|tls-tcp, --jit-quiet-max-s N)");
+                    + " (--count N, --runs N, --transport tcp|tls-tcp, --window N,"
+                    + " --tasks-per-message N,"
+                    + " --jit-quiet-max-s N)");
       }
     }
     if (!transport.equals("tcp") && !transport.equals("tls-tcp")) {
       throw new IllegalArgumentException(
           "--transport " + transport + ": tcp or tls-tcp (Artery's TCP transports)");
     }
-    run(count, runs, transport, jitQuietMaxSeconds, System.out::println);
+    if (window < 0) {
+      throw new IllegalArgumentException("--window " + window + ": pings in flight, at least 1");
+    }
+    if (perMessage < 1) {
+      throw new IllegalArgumentException("--tasks-per-message " + perMessage + ": 1 or more");
+    }
+    run(count, runs, transport, window, perMessage, jitQuietMaxSeconds, System.out::println);
     System.exit(0); // whatever thread a stalled shutdown left behind
   }
 
@@ -131,6 +156,8 @@ public final class BareRoundTrip {
       int count,
       int runs,
       String transport,
+      int window,
+      int perMessage,
       int jitQuietMaxSeconds,
       java.util.function.Consumer<String> out)
       throws Exception {
@@ -174,7 +201,12 @@ public final class BareRoundTrip {
       drain.setDaemon(true); // whatever else it prints must not fill the pipe and stall it
       drain.start();
       ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
-      byte[] body = new byte[200];
+      if (window > 0) {
+        measureWindow(
+            system, echoRef, count, runs, transport, window, perMessage, jitQuietMaxSeconds, out);
+        return;
+      }
+      byte[] body = new byte[TASK_BYTES * perMessage];
       Duration timeout = Duration.ofSeconds(5);
       for (int w = 0; w < 3 * count; w++) { // warm-up: JIT and Artery's compression tables
         ask(system, echoRef, w, body, timeout);
@@ -210,7 +242,7 @@ public final class BareRoundTrip {
           String.format(
               "bare roundtrip mode=ask c=1 deployment=two-jvm transport=%s tls=%s tasks=%d runs=%d "
                   + "warmup_runs=%d jit_quiet=%s "
-                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f",
+                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f tasks_per_message=%d",
               transport,
               transport.equals("tls-tcp") ? "on" : "off",
               count,
@@ -223,7 +255,8 @@ public final class BareRoundTrip {
               median(all, 1.0),
               100
                   * (JitMeter.compilerSeconds() - compiling)
-                  / ((System.nanoTime() - measuring) / 1e9)));
+                  / ((System.nanoTime() - measuring) / 1e9),
+              perMessage));
     } finally {
       // this side first, while its peer still runs: with the peer gone first, Pekko 1.7's Artery
       // over TLS waited without a deadline for the outbound stream to it to finish (the JVM did not
@@ -240,6 +273,97 @@ public final class BareRoundTrip {
         echoProcess.waitFor(10, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /**
+   * {@code window} pings in flight, {@code count} round trips per run; warms up as {@link #run}
+   * does, then prints a {@code #} line per run and the summary line (median trips/s over the runs).
+   */
+  private static void measureWindow(
+      ActorSystem<?> system,
+      ActorRef<Ping> echo,
+      int count,
+      int runs,
+      String transport,
+      int window,
+      int perMessage,
+      int jitQuietMaxSeconds,
+      java.util.function.Consumer<String> out)
+      throws Exception {
+    byte[] body = new byte[TASK_BYTES * perMessage];
+    int[] names = {0};
+    java.util.concurrent.Callable<Double> oneRun =
+        () -> {
+          CompletableFuture<Long> done = new CompletableFuture<>();
+          system.systemActorOf(
+              windowed(echo, body, window, count, done),
+              "bare-window-" + names[0]++,
+              org.apache.pekko.actor.typed.Props.empty());
+          long nanos = done.get(60, TimeUnit.SECONDS);
+          return count / (nanos / 1e9);
+        };
+    for (int w = 0; w < 3; w++) {
+      oneRun.call();
+    }
+    JitMeter.Quiet quiet = JitMeter.runUntilQuiet(jitQuietMaxSeconds, () -> oneRun.call());
+    double compiling = JitMeter.compilerSeconds();
+    long measuring = System.nanoTime();
+    double[] rates = new double[runs];
+    for (int r = 0; r < runs; r++) {
+      rates[r] = oneRun.call();
+      out.accept(String.format("# bare roundtrip window run=%d trips_per_s=%.0f", r + 1, rates[r]));
+    }
+    double[] sorted = rates.clone();
+    Arrays.sort(sorted);
+    out.accept(
+        String.format(
+            "bare roundtrip mode=window c=%d deployment=two-jvm transport=%s tls=%s tasks=%d runs=%d"
+                + " warmup_runs=%d jit_quiet=%s trips_per_s=%.0f trips_per_s_min=%.0f"
+                + " trips_per_s_max=%.0f tasks_per_message=%d tasks_per_s=%.0f jit_pct=%.0f",
+            window,
+            transport,
+            transport.equals("tls-tcp") ? "on" : "off",
+            count,
+            runs,
+            3 + quiet.runs(),
+            quiet.verdict(),
+            sorted[sorted.length / 2],
+            sorted[0],
+            sorted[sorted.length - 1],
+            perMessage,
+            perMessage * sorted[sorted.length / 2],
+            100
+                * (JitMeter.compilerSeconds() - compiling)
+                / ((System.nanoTime() - measuring) / 1e9)));
+  }
+
+  /**
+   * Keeps {@code window} pings in flight until {@code count} echoes came back, then completes
+   * {@code done} with the nanoseconds from the first ping to the last echo and stops.
+   */
+  private static Behavior<Pong> windowed(
+      ActorRef<Ping> echo, byte[] body, int window, int count, CompletableFuture<Long> done) {
+    return Behaviors.setup(
+        context -> {
+          long start = System.nanoTime();
+          long[] sent = {0};
+          long[] received = {0};
+          for (int i = 0; i < Math.min(window, count); i++) {
+            echo.tell(new Ping(sent[0]++, body, context.getSelf()));
+          }
+          return Behaviors.receiveMessage(
+              pong -> {
+                received[0]++;
+                if (sent[0] < count) {
+                  echo.tell(new Ping(sent[0]++, body, context.getSelf()));
+                }
+                if (received[0] == count) {
+                  done.complete(System.nanoTime() - start);
+                  return Behaviors.stopped();
+                }
+                return Behaviors.same();
+              });
+        });
   }
 
   private static void ask(

@@ -240,13 +240,21 @@ public final class Ratios {
     // the cross-process lines judged are the plain ones, over TLS as shipped: the bare figure over
     // TLS too when the run has one (older runs measured bare Pekko over plain TCP only)
     List<Result> bares =
-        results.stream().filter(r -> r.source().equals("bare") && !r.skipped()).toList();
+        results.stream()
+            .filter(r -> r.source().equals("bare") && !r.skipped() && !r.has("mode", "window"))
+            .toList();
     Result bare =
         bares.stream()
             .filter(r -> r.has("tls", "on"))
             .reduce((a, b) -> b)
             .orElse(bares.isEmpty() ? null : bares.get(bares.size() - 1));
     Targets.print(ours, bullmq, bare, out);
+    Targets.transportBound(
+        ours,
+        results.stream()
+            .filter(r -> r.source().equals("bare") && !r.skipped() && r.has("mode", "window"))
+            .toList(),
+        out);
   }
 
   /**

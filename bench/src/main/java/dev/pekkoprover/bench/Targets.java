@@ -14,6 +14,45 @@ final class Targets {
   private Targets() {}
 
   /**
+   * Not a target: the cross-process c=64 throughput beside what bare Pekko moves between the same
+   * two JVMs over the same transport with 64 tasks' bytes in flight ({@link BareRoundTrip}'s window
+   * lines, run by bench/run.sh), {@code bound throughput_c64_cluster bare=<window> tls=on|off
+   * bare_tasks_per_s=<x> got=<ours> got_over_bare=<ours/x>}, one line per window line whose window
+   * times tasks per message is 64.
+   */
+  static void transportBound(List<Result> ours, List<Result> bareWindows, Consumer<String> out) {
+    Result tp =
+        find(
+            ours.stream().filter(Ratios::plain).toList(),
+            "throughput",
+            "cluster",
+            r -> r.has("c", "64"));
+    if (tp == null) {
+      return;
+    }
+    for (Result bare : bareWindows) {
+      double inFlight = bare.number("c") * bare.number("tasks_per_message");
+      double bareRate = bare.number("tasks_per_s");
+      if (inFlight != 64 || !Double.isFinite(bareRate)) {
+        continue;
+      }
+      out.accept(
+          "bound throughput_c64_cluster bare="
+              + bare.get("c")
+              + "x"
+              + bare.get("tasks_per_message")
+              + "_in_flight tls="
+              + bare.get("tls")
+              + " bare_tasks_per_s="
+              + Line.format(bareRate, 0)
+              + " got="
+              + Line.format(tp.number("tasks_per_s"), 0)
+              + " got_over_bare="
+              + Line.format(tp.number("tasks_per_s") / bareRate, 3));
+    }
+  }
+
+  /**
    * The issue's targets: each as want/got/met, or skipped when the measurement is missing or
    * skipped.
    */

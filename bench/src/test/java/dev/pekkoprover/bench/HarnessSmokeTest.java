@@ -103,7 +103,7 @@ class HarnessSmokeTest {
   void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwnOverEitherTransport(String transport)
       throws Exception {
     List<String> lines = new ArrayList<>();
-    BareRoundTrip.run(50, 2, transport, 0, lines::add);
+    BareRoundTrip.run(50, 2, transport, 0, 1, 0, lines::add);
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
     String summary = lines.get(2);
@@ -119,5 +119,25 @@ class HarnessSmokeTest {
     double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
     double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
     assertTrue(p50 > 0 && p50 <= p99, summary);
+  }
+
+  @Test
+  void theBareWindowKeepsSeveralPingsInFlightAndCountsTripsPerSecond() throws Exception {
+    List<String> lines = new ArrayList<>();
+    BareRoundTrip.run(500, 2, "tcp", 16, 4, 0, lines::add);
+    assertEquals(3, lines.size(), lines.toString());
+    assertTrue(lines.get(0).startsWith("# bare roundtrip window run=1 trips_per_s="), lines.get(0));
+    String summary = lines.get(2);
+    assertTrue(
+        summary.startsWith(
+            "bare roundtrip mode=window c=16 deployment=two-jvm transport=tcp tls=off tasks=500"
+                + " runs=2 warmup_runs=3 jit_quiet=unchecked trips_per_s="),
+        summary);
+    double rate = Double.parseDouble(summary.replaceAll(".* trips_per_s=([0-9.]+) .*", "$1"));
+    double min = Double.parseDouble(summary.replaceAll(".* trips_per_s_min=([0-9.]+) .*", "$1"));
+    double tasks = Double.parseDouble(summary.replaceAll(".* tasks_per_s=([0-9.]+) .*", "$1"));
+    assertTrue(rate > 0 && min <= rate, summary);
+    assertTrue(summary.contains(" tasks_per_message=4 "), summary);
+    assertEquals(4 * rate, tasks, 4.0, "four tasks ride each trip: " + summary);
   }
 }

@@ -174,4 +174,33 @@ class RatiosTest {
         lineStarting(out, "target latency_p99_cluster"),
         "the framework over TLS against bare Pekko over TLS, not over plain TCP");
   }
+
+  @Test
+  void theBareWindowLinesBoundTheCrossProcessThroughputAndAreNotTheLatencyFloor() {
+    List<String> out =
+        compare(
+            "ours throughput c=64 deployment=cluster tasks=100000 tasks_per_s=100000",
+            "ours latency mode=sequential c=1 deployment=cluster tasks=2000 p99_ms=0.9",
+            "bare roundtrip mode=ask c=1 deployment=two-jvm transport=tls-tcp tls=on tasks=2000 "
+                + "runs=5 p50_ms=0.3 p99_ms=0.8",
+            "bare roundtrip mode=window c=1 deployment=two-jvm transport=tls-tcp tls=on tasks=5000"
+                + " runs=5 trips_per_s=2500 tasks_per_message=64 tasks_per_s=160000",
+            "bare roundtrip mode=window c=64 deployment=two-jvm transport=tls-tcp tls=on"
+                + " tasks=20000 runs=5 trips_per_s=50000 tasks_per_message=1 tasks_per_s=50000",
+            "bare roundtrip mode=window c=8 deployment=two-jvm transport=tls-tcp tls=on"
+                + " tasks=20000 runs=5 trips_per_s=9000 tasks_per_message=1 tasks_per_s=9000",
+            "bullmq throughput c=64 jobs=20000 jobs_per_s=5000");
+    assertEquals(
+        "target latency_p99_cluster want=<=bare_pekko_tls_p99_0.8000ms got=0.9000ms met=no",
+        lineStarting(out, "target latency_p99_cluster"),
+        "the window lines, later in the file, are not taken for the latency floor");
+    assertEquals(
+        List.of(
+            "bound throughput_c64_cluster bare=1x64_in_flight tls=on bare_tasks_per_s=160000"
+                + " got=100000 got_over_bare=0.625",
+            "bound throughput_c64_cluster bare=64x1_in_flight tls=on bare_tasks_per_s=50000"
+                + " got=100000 got_over_bare=2.000"),
+        out.stream().filter(l -> l.startsWith("bound ")).toList(),
+        "one line per window of 64 tasks in flight, none for the window of 8");
+  }
 }
