@@ -172,9 +172,17 @@ class QueueNodeLossIT {
                 seeds,
                 "--http-port",
                 "" + httpQ2));
+    List<NodeProcesses.Node> withoutQueue = new ArrayList<>(List.of(s));
     for (int i = 0; i < 2; i++) {
-      processes.launch(
-          "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seeds);
+      withoutQueue.add(
+          processes.launch(
+              "node",
+              "--roles",
+              "worker",
+              "--port",
+              "" + NodeProcesses.freePort(),
+              "--seeds",
+              seeds));
     }
 
     assertTrue(s.awaitLine(QueueNodeLossIT::midRun, 150), "S proves:\n" + s.tail(40));
@@ -245,6 +253,25 @@ class QueueNodeLossIT {
     assertFalse(
         resent.isEmpty(), "S's flows re-sent their pending tasks when Q1 left:\n" + s.tail(60));
     long resentAt = resent.get(0).millis();
+    // A node without the queue role sends its workers' announcements and load reports through one
+    // queue node's front (AnnouncementRelay): one that went through Q1 moves to Q2 once Q1 is
+    // unreachable (or downed, or removed), or Q2's entities would not hear of its workers again
+    String killedFront = "through the queue front on pekko://prover@" + killedAddress;
+    int moved = 0;
+    for (NodeProcesses.Node node : withoutQueue) {
+      if (node.output().contains(killedFront)) {
+        assertTrue(
+            node.output()
+                .contains(
+                    "through the queue front on pekko://prover@127.0.0.1:"
+                        + portQ2
+                        + " (queue node pekko://prover@"
+                        + killedAddress
+                        + " is "),
+            "a node that announced through Q1 moved to Q2:\n" + node.tail(40));
+        moved++;
+      }
+    }
     List<String> report = new ArrayList<>();
     for (Map.Entry<String, EntityValues> entry : held.entrySet()) {
       String entity = entry.getKey();
@@ -293,9 +320,10 @@ class QueueNodeLossIT {
     System.out.printf(
         "QueueNodeLossIT: queue node "
             + killedAddress
-            + " killed; S re-sent its pending tasks %.1f s after the kill (its log line)"
-            + "%n  %s%n",
+            + " killed; S re-sent its pending tasks %.1f s after the kill (its log line);"
+            + " %d node(s) without the queue role moved from its front to Q2's%n  %s%n",
         (resentAt - killedAt) / 1000.0,
+        moved,
         String.join("\n  ", report));
   }
 }

@@ -26,14 +26,18 @@ import org.apache.pekko.cluster.Member;
  * announcements are kept and sent when one is chosen: a node takes work only once some node has
  * seen it Up).
  *
- * <p>The target changes only when its node leaves or is removed; the front then sends the workers'
- * last announcements through the next one (that queue node's entities started again elsewhere or
- * will). Not thread-safe: owned by one front.
+ * <p>The target changes only when its node leaves, is downed or removed, or becomes unreachable;
+ * the front then sends the workers' last announcements through the next one, the oldest reachable
+ * queue node (that queue node's entities started again elsewhere or will, and the others must keep
+ * hearing the workers' load reports). Not thread-safe: owned by one front.
  */
 final class AnnouncementRelay {
 
-  /** The queue nodes this node has seen Up and not yet leave, oldest first when chosen. */
+  /** The queue nodes this node has seen Up and not yet leave; the oldest reachable is chosen. */
   private final List<Member> queueMembers = new ArrayList<>();
+
+  /** Queue nodes this node's failure detector finds unreachable now. */
+  private final java.util.Set<Address> unreachable = new java.util.HashSet<>();
 
   private final ActorContext<QueueCommand> context;
   private final String queueRole;
@@ -93,6 +97,9 @@ final class AnnouncementRelay {
         || event instanceof ClusterEvent.MemberDowned
         || event instanceof ClusterEvent.MemberRemoved) {
       queueMembers.removeIf(m -> m.address().equals(member.address()));
+      if (event instanceof ClusterEvent.MemberRemoved) {
+        unreachable.remove(member.address());
+      }
       if (target != null && target.path().address().equals(member.address())) {
         target = null;
         return choose("queue node " + member.address() + " is " + member.status());
@@ -101,16 +108,41 @@ final class AnnouncementRelay {
     return false;
   }
 
-  /** Picks the oldest queue node seen Up once this node is Up itself and has no target. */
-  private boolean choose(String why) {
-    if (target != null || !selfUp || queueMembers.isEmpty()) {
+  /**
+   * A reachability change: a target that became unreachable (crashed, paused, cut off) is left for
+   * the oldest reachable queue node at once, rather than when it is downed and removed.
+   *
+   * @return true when the target changed to another front
+   */
+  boolean reachabilityEvent(ClusterEvent.ReachabilityEvent event) {
+    Address address = event.member().address();
+    if (event instanceof ClusterEvent.UnreachableMember) {
+      unreachable.add(address);
+      if (target != null && target.path().address().equals(address)) {
+        target = null;
+        return choose("queue node " + address + " is unreachable");
+      }
       return false;
     }
-    Member oldest = queueMembers.get(0);
+    unreachable.remove(address);
+    return choose("queue node " + address + " is reachable again");
+  }
+
+  /**
+   * Picks the oldest reachable queue node seen Up once this node is Up itself and has no target.
+   */
+  private boolean choose(String why) {
+    if (target != null || !selfUp) {
+      return false;
+    }
+    Member oldest = null;
     for (Member m : queueMembers) {
-      if (m.isOlderThan(oldest)) {
+      if (!unreachable.contains(m.address()) && (oldest == null || m.isOlderThan(oldest))) {
         oldest = m;
       }
+    }
+    if (oldest == null) {
+      return false;
     }
     target = frontAt(context, oldest.address());
     context

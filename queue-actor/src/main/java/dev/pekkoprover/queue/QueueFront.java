@@ -98,6 +98,10 @@ public final class QueueFront {
   private record MemberChanged(ClusterEvent.MemberEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
+  /** A reachability change (subscribed only where this front relays: a node without the role). */
+  private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
   /** A worker this front routed announcements for has stopped (watched). */
   private record WorkerStopped(ActorRef<WorkerCommand> worker)
       implements QueueCommand, NoSerializationVerificationNeeded {}
@@ -164,7 +168,17 @@ public final class QueueFront {
                         context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new),
                         ClusterEvent.MemberEvent.class));
           }
-          return new QueueFront(context, region, catalog, settings, queueRole).routing();
+          QueueFront front = new QueueFront(context, region, catalog, settings, queueRole);
+          if (front.relay != null) {
+            Cluster.get(context.getSystem())
+                .subscriptions()
+                .tell(
+                    Subscribe.create(
+                        context.messageAdapter(
+                            ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new),
+                        ClusterEvent.ReachabilityEvent.class));
+          }
+          return front.routing();
         });
   }
 
@@ -201,6 +215,7 @@ public final class QueueFront {
         .onMessage(CheckHeld.class, this::onCheckHeld)
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(QueueCommand.RelayOffer.class, this::onRelayOffer)
+        .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
@@ -489,6 +504,13 @@ public final class QueueFront {
     }
     if (event instanceof ClusterEvent.MemberRemoved removed) {
       return onMemberRemoved(removed);
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onReachabilityChanged(ReachabilityChanged changed) {
+    if (relay.reachabilityEvent(changed.event())) {
+      sendThroughRelay();
     }
     return Behaviors.same();
   }
