@@ -55,6 +55,20 @@ public final class BareRoundTrip {
   /** Bytes of one task in a ping's body: about what one bench task's input weighs serialised. */
   static final int TASK_BYTES = 200;
 
+  /**
+   * What to measure: {@code runs} runs of {@code count} round trips over {@code transport} ({@code
+   * tcp} or {@code tls-tcp}); {@code window} pings in flight (0: one ask at a time, timed each),
+   * each of {@code tasksPerMessage} tasks' bytes; warm-up until the compilers are quiet for at most
+   * {@code jitQuietMaxSeconds} (0: the fixed warm-up only).
+   */
+  record Settings(
+      int count,
+      int runs,
+      String transport,
+      int window,
+      int tasksPerMessage,
+      int jitQuietMaxSeconds) {}
+
   /** A ping, answered by the echo actor with the same body. */
   public record Ping(long seq, byte[] body, ActorRef<Pong> replyTo) implements CborSerializable {}
 
@@ -130,7 +144,9 @@ public final class BareRoundTrip {
     if (perMessage < 1) {
       throw new IllegalArgumentException("--tasks-per-message " + perMessage + ": 1 or more");
     }
-    run(count, runs, transport, window, perMessage, jitQuietMaxSeconds, System.out::println);
+    run(
+        new Settings(count, runs, transport, window, perMessage, jitQuietMaxSeconds),
+        System.out::println);
     System.exit(0); // whatever thread a stalled shutdown left behind
   }
 
@@ -152,15 +168,11 @@ public final class BareRoundTrip {
    * quiet, for at most {@code jitQuietMaxSeconds}: {@link JitMeter#runUntilQuiet}), measures,
    * prints {@code #} lines per run and the summary line to {@code out}, stops it.
    */
-  static void run(
-      int count,
-      int runs,
-      String transport,
-      int window,
-      int perMessage,
-      int jitQuietMaxSeconds,
-      java.util.function.Consumer<String> out)
-      throws Exception {
+  static void run(Settings settings, java.util.function.Consumer<String> out) throws Exception {
+    int count = settings.count();
+    int runs = settings.runs();
+    String transport = settings.transport();
+    int perMessage = settings.tasksPerMessage();
     // tls-tcp: one key set for both sides (made once per harness JVM, as for the bench cluster)
     String keys =
         transport.equals("tls-tcp")
@@ -201,9 +213,8 @@ public final class BareRoundTrip {
       drain.setDaemon(true); // whatever else it prints must not fill the pipe and stall it
       drain.start();
       ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
-      if (window > 0) {
-        measureWindow(
-            system, echoRef, count, runs, transport, window, perMessage, jitQuietMaxSeconds, out);
+      if (settings.window() > 0) {
+        measureWindow(system, echoRef, settings, out);
         return;
       }
       byte[] body = new byte[TASK_BYTES * perMessage];
@@ -215,7 +226,7 @@ public final class BareRoundTrip {
       // compilers are quiet, so that the two are compared in the same state
       JitMeter.Quiet quiet =
           JitMeter.runUntilQuiet(
-              jitQuietMaxSeconds,
+              settings.jitQuietMaxSeconds(),
               () -> {
                 for (int i = 0; i < count; i++) {
                   ask(system, echoRef, i, body, timeout);
@@ -282,14 +293,12 @@ public final class BareRoundTrip {
   private static void measureWindow(
       ActorSystem<?> system,
       ActorRef<Ping> echo,
-      int count,
-      int runs,
-      String transport,
-      int window,
-      int perMessage,
-      int jitQuietMaxSeconds,
+      Settings settings,
       java.util.function.Consumer<String> out)
       throws Exception {
+    int count = settings.count();
+    int window = settings.window();
+    int perMessage = settings.tasksPerMessage();
     byte[] body = new byte[TASK_BYTES * perMessage];
     int[] names = {0};
     java.util.concurrent.Callable<Double> oneRun =
@@ -305,11 +314,12 @@ public final class BareRoundTrip {
     for (int w = 0; w < 3; w++) {
       oneRun.call();
     }
-    JitMeter.Quiet quiet = JitMeter.runUntilQuiet(jitQuietMaxSeconds, () -> oneRun.call());
+    JitMeter.Quiet quiet =
+        JitMeter.runUntilQuiet(settings.jitQuietMaxSeconds(), () -> oneRun.call());
     double compiling = JitMeter.compilerSeconds();
     long measuring = System.nanoTime();
-    double[] rates = new double[runs];
-    for (int r = 0; r < runs; r++) {
+    double[] rates = new double[settings.runs()];
+    for (int r = 0; r < rates.length; r++) {
       rates[r] = oneRun.call();
       out.accept(String.format("# bare roundtrip window run=%d trips_per_s=%.0f", r + 1, rates[r]));
     }
@@ -321,10 +331,10 @@ public final class BareRoundTrip {
                 + " warmup_runs=%d jit_quiet=%s trips_per_s=%.0f trips_per_s_min=%.0f"
                 + " trips_per_s_max=%.0f tasks_per_message=%d tasks_per_s=%.0f jit_pct=%.0f",
             window,
-            transport,
-            transport.equals("tls-tcp") ? "on" : "off",
+            settings.transport(),
+            settings.transport().equals("tls-tcp") ? "on" : "off",
             count,
-            runs,
+            rates.length,
             3 + quiet.runs(),
             quiet.verdict(),
             sorted[sorted.length / 2],

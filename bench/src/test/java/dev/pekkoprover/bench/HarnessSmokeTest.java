@@ -103,7 +103,7 @@ class HarnessSmokeTest {
   void theBareRoundTripMeasuresAnEchoInAJvmOfItsOwnOverEitherTransport(String transport)
       throws Exception {
     List<String> lines = new ArrayList<>();
-    BareRoundTrip.run(50, 2, transport, 0, 1, 0, lines::add);
+    BareRoundTrip.run(new BareRoundTrip.Settings(50, 2, transport, 0, 1, 0), lines::add);
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip run=1 "), lines.get(0));
     String summary = lines.get(2);
@@ -124,7 +124,7 @@ class HarnessSmokeTest {
   @Test
   void theBareWindowKeepsSeveralPingsInFlightAndCountsTripsPerSecond() throws Exception {
     List<String> lines = new ArrayList<>();
-    BareRoundTrip.run(500, 2, "tcp", 16, 4, 0, lines::add);
+    BareRoundTrip.run(new BareRoundTrip.Settings(500, 2, "tcp", 16, 4, 0), lines::add);
     assertEquals(3, lines.size(), lines.toString());
     assertTrue(lines.get(0).startsWith("# bare roundtrip window run=1 trips_per_s="), lines.get(0));
     String summary = lines.get(2);

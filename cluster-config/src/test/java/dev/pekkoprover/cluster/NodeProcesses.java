@@ -206,6 +206,11 @@ final class NodeProcesses implements AutoCloseable {
     return launch(List.of(), List.of(args));
   }
 
+  /** A node with role worker on a free port that joins through {@code seeds} (host:port,...). */
+  Node launchWorker(String seeds) throws IOException {
+    return launch("node", "--roles", "worker", "--port", "" + freePort(), "--seeds", seeds);
+  }
+
   /** A node process that ended on its own: its exit code and when (epoch millis). */
   record Exit(Node node, int code, long at) {}
 

@@ -174,15 +174,7 @@ class QueueNodeLossIT {
                 "" + httpQ2));
     List<NodeProcesses.Node> withoutQueue = new ArrayList<>(List.of(s));
     for (int i = 0; i < 2; i++) {
-      withoutQueue.add(
-          processes.launch(
-              "node",
-              "--roles",
-              "worker",
-              "--port",
-              "" + NodeProcesses.freePort(),
-              "--seeds",
-              seeds));
+      withoutQueue.add(processes.launchWorker(seeds));
     }
 
     assertTrue(s.awaitLine(QueueNodeLossIT::midRun, 150), "S proves:\n" + s.tail(40));
