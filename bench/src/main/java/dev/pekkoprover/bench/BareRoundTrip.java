@@ -264,9 +264,7 @@ public final class BareRoundTrip {
               median(all, 0.90),
               median(all, 0.99),
               median(all, 1.0),
-              100
-                  * (JitMeter.compilerSeconds() - compiling)
-                  / ((System.nanoTime() - measuring) / 1e9),
+              jitPercentSince(compiling, measuring),
               perMessage));
     } finally {
       // this side first, while its peer still runs: with the peer gone first, Pekko 1.7's Artery
@@ -342,9 +340,15 @@ public final class BareRoundTrip {
             sorted[sorted.length - 1],
             perMessage,
             perMessage * sorted[sorted.length / 2],
-            100
-                * (JitMeter.compilerSeconds() - compiling)
-                / ((System.nanoTime() - measuring) / 1e9)));
+            jitPercentSince(compiling, measuring)));
+  }
+
+  /**
+   * The compilers' CPU (% of one core) since {@code compiling} seconds of it had been used, at
+   * {@code measuring} ({@link System#nanoTime()}).
+   */
+  private static double jitPercentSince(double compiling, long measuring) {
+    return 100 * (JitMeter.compilerSeconds() - compiling) / ((System.nanoTime() - measuring) / 1e9);
   }
 
   /**

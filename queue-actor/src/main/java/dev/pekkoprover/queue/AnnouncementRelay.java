@@ -2,8 +2,10 @@ package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.QueueCommand;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -37,7 +39,7 @@ final class AnnouncementRelay {
   private final List<Member> queueMembers = new ArrayList<>();
 
   /** Queue nodes this node's failure detector finds unreachable now. */
-  private final java.util.Set<Address> unreachable = new java.util.HashSet<>();
+  private final Set<Address> unreachable = new HashSet<>();
 
   private final ActorContext<QueueCommand> context;
   private final String queueRole;
@@ -86,11 +88,14 @@ final class AnnouncementRelay {
     if (event instanceof ClusterEvent.MemberUp) {
       if (member.address().equals(selfAddress)) {
         selfUp = true;
-      } else if (member.hasRole(queueRole)) {
+        return choose("this node is Up");
+      }
+      if (member.hasRole(queueRole)) {
         queueMembers.removeIf(m -> m.address().equals(member.address()));
         queueMembers.add(member);
+        return choose("queue node " + member.address() + " is Up");
       }
-      return choose("this node is Up");
+      return false;
     }
     if (event instanceof ClusterEvent.MemberLeft
         || event instanceof ClusterEvent.MemberExited
@@ -100,7 +105,7 @@ final class AnnouncementRelay {
       if (event instanceof ClusterEvent.MemberRemoved) {
         unreachable.remove(member.address());
       }
-      if (target != null && target.path().address().equals(member.address())) {
+      if (targetIsOn(member.address())) {
         target = null;
         return choose("queue node " + member.address() + " is " + member.status());
       }
@@ -118,7 +123,7 @@ final class AnnouncementRelay {
     Address address = event.member().address();
     if (event instanceof ClusterEvent.UnreachableMember) {
       unreachable.add(address);
-      if (target != null && target.path().address().equals(address)) {
+      if (targetIsOn(address)) {
         target = null;
         return choose("queue node " + address + " is unreachable");
       }
@@ -126,6 +131,10 @@ final class AnnouncementRelay {
     }
     unreachable.remove(address);
     return choose("queue node " + address + " is reachable again");
+  }
+
+  private boolean targetIsOn(Address address) {
+    return target != null && target.path().address().equals(address);
   }
 
   /**
