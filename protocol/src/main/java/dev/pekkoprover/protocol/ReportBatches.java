@@ -31,8 +31,12 @@ public final class ReportBatches<K> {
     final List<TaskFailed> failed = new ArrayList<>();
     final List<TaskDeclined> declined = new ArrayList<>();
 
+    int size() {
+      return succeeded.size() + failed.size() + declined.size();
+    }
+
     QueueCommand message() {
-      if (succeeded.size() + failed.size() + declined.size() > 1) {
+      if (size() > 1) {
         return new Reports(succeeded, failed, declined);
       }
       if (!succeeded.isEmpty()) {
@@ -84,6 +88,24 @@ public final class ReportBatches<K> {
     Map<K, Batch> out = batches;
     batches = new LinkedHashMap<>();
     out.forEach((to, batch) -> send.accept(to, batch.message()));
+  }
+
+  /** The number of reports gathered for {@code to} since its last flush. */
+  public int size(K to) {
+    Batch batch = batches.get(to);
+    return batch == null ? 0 : batch.size();
+  }
+
+  /**
+   * Hands {@code to}'s reports alone to {@code send} (one message, as {@link #flush(BiConsumer)}
+   * would) and forgets them; the other destinations' reports wait for the next flush. Does nothing
+   * when none wait for {@code to}.
+   */
+  public void flush(K to, BiConsumer<? super K, ? super QueueCommand> send) {
+    Batch batch = batches.remove(to);
+    if (batch != null) {
+      send.accept(to, batch.message());
+    }
   }
 
   private boolean add(K to, Consumer<Batch> adding) {

@@ -90,4 +90,36 @@ class ReportBatchesTest {
     batches.add("a", done("t3"));
     assertEquals(2, ((Reports) flush().get("a")).size(), "only what came since the last flush");
   }
+
+  @Test
+  void oneDestinationCanGoAloneAndTheOthersWaitForTheFlush() {
+    batches.add("a", done("t1"));
+    batches.add("b", done("t2"));
+    batches.add("a", failed("t3"));
+    assertEquals(2, batches.size("a"));
+    assertEquals(0, batches.size("c"));
+
+    Map<String, QueueCommand> alone = new LinkedHashMap<>();
+    batches.flush("a", alone::put);
+    assertEquals(List.of("t1", "t3"), ids((Reports) alone.get("a")));
+    assertEquals(1, alone.size(), "b's report is not sent with a's");
+    assertEquals(0, batches.size("a"));
+    batches.flush("a", (to, message) -> alone.put("again", message));
+    assertFalse(alone.containsKey("again"), "nothing waits for a any more");
+
+    assertFalse(batches.add("a", done("t4")), "b's batch still waits: no second flush asked for");
+    Map<String, QueueCommand> rest = flush();
+    assertEquals(List.of("b", "a"), new ArrayList<>(rest.keySet()));
+    assertEquals("t4", ((TaskSucceeded) rest.get("a")).taskId());
+    assertTrue(batches.isEmpty());
+    assertTrue(batches.add("b", done("t5")), "the first report after the flush asks again");
+  }
+
+  private static List<String> ids(Reports reports) {
+    List<String> ids = new ArrayList<>();
+    reports.succeeded().forEach(r -> ids.add(r.taskId()));
+    reports.failed().forEach(r -> ids.add(r.taskId()));
+    reports.declined().forEach(r -> ids.add(r.taskId()));
+    return ids;
+  }
 }

@@ -10,6 +10,7 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerFault;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.slf4j.Logger;
@@ -35,6 +36,12 @@ final class TaskReports {
    * prover.worker.report-load}).
    */
   private final boolean reportLoad;
+
+  /** {@link WorkerSettings#maxReportsPerMessage()}: 0, or a batch size that goes out at once. */
+  private final int maxReportsPerMessage;
+
+  /** True for a queue (entity) on another node, where {@link #maxReportsPerMessage} applies. */
+  private final Predicate<ActorRef<QueueCommand>> onAnotherNode;
 
   private final ActorRef<WorkerCommand> self;
   private final ActorRef<QueueCommand> queue;
@@ -63,7 +70,35 @@ final class TaskReports {
       TaskValues values,
       WorkerMeters meters,
       Logger log) {
+    this(
+        settings,
+        incarnation,
+        self,
+        flushMessage,
+        queue,
+        values,
+        meters,
+        log,
+        to -> to.path().address().hasGlobalScope());
+  }
+
+  /**
+   * As the other constructor, with what counts as a queue on another node (a test's probes are all
+   * local).
+   */
+  TaskReports(
+      WorkerSettings settings,
+      String incarnation,
+      ActorRef<WorkerCommand> self,
+      WorkerCommand flushMessage,
+      ActorRef<QueueCommand> queue,
+      TaskValues values,
+      WorkerMeters meters,
+      Logger log,
+      Predicate<ActorRef<QueueCommand>> onAnotherNode) {
     this.workerId = settings.workerId();
+    this.maxReportsPerMessage = settings.maxReportsPerMessage();
+    this.onAnotherNode = onAnotherNode;
     this.reportLoad = settings.reportLoad();
     this.incarnation = incarnation;
     this.self = self;
@@ -91,14 +126,14 @@ final class TaskReports {
    * lost in transit.
    */
   private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
-    TaskValues.Checked checked =
-        values.result(task, result, replyTo.path().address().hasGlobalScope());
+    TaskValues.Checked checked = values.result(task, result, onAnotherNode.test(replyTo));
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);
       return;
     }
     gathered(
+        replyTo,
         batches.add(
             replyTo,
             new TaskSucceeded(
@@ -111,6 +146,7 @@ final class TaskReports {
    */
   void registered(TaskEnvelope task, Object parameters, ActorRef<QueueCommand> replyTo) {
     gathered(
+        replyTo,
         batches.add(
             replyTo,
             new TaskSucceeded(
@@ -156,7 +192,7 @@ final class TaskReports {
       // slot kept for it
       succeeded(task, result, replyTo);
     } else if (cancelReason != null) {
-      gathered(batches.add(replyTo, failure(task, "cancelled: " + cancelReason, true)));
+      gathered(replyTo, batches.add(replyTo, failure(task, "cancelled: " + cancelReason, true)));
     } else {
       failed(task, failure, replyTo);
     }
@@ -173,19 +209,20 @@ final class TaskReports {
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
     log.warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
-    gathered(batches.add(replyTo, failure(task, reason, true)));
+    gathered(replyTo, batches.add(replyTo, failure(task, reason, true)));
   }
 
   /** Running it again cannot help (one WARN line). */
   void failedForGood(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.warn("{} failed for good on worker {}: {}", task.describe(), workerId, reason);
-    gathered(batches.add(replyTo, failure(task, reason, false)));
+    gathered(replyTo, batches.add(replyTo, failure(task, reason, false)));
   }
 
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
   void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
     gathered(
+        replyTo,
         batches.add(
             replyTo,
             new TaskDeclined(
@@ -246,10 +283,18 @@ final class TaskReports {
         workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, retryable);
   }
 
-  /** A report joined its queue's batch; the first of a batch asks for a flush. */
-  private void gathered(boolean firstOfBatch) {
+  /**
+   * A report joined {@code to}'s batch: the first of a batch asks for a flush; a batch for another
+   * node that reached {@link #maxReportsPerMessage} goes out now.
+   */
+  private void gathered(ActorRef<QueueCommand> to, boolean firstOfBatch) {
     if (firstOfBatch) {
       scheduleFlush();
+    }
+    if (maxReportsPerMessage > 0
+        && batches.size(to) >= maxReportsPerMessage
+        && onAnotherNode.test(to)) {
+      batches.flush(to, ActorRef::tell);
     }
   }
 }

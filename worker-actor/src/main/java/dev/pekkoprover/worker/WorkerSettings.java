@@ -31,6 +31,11 @@ import java.util.Objects;
  *     dev.pekkoprover.protocol.QueueCommand.WorkerLoad}) besides the periodic report: needed where
  *     the queue is sharded (several entities share the worker's slots); false for a queue in one
  *     JVM, which knows it already
+ * @param maxReportsPerMessage most reports one message carries to a queue on another node; a batch
+ *     that reaches it goes out at once instead of waiting for the worker's flush, so that several
+ *     batches are in flight between the nodes and both work at once (see {@code
+ *     prover.worker.max-reports-per-message}); 0: no limit. A queue in the same JVM always gets the
+ *     whole batch
  */
 public record WorkerSettings(
     String workerId,
@@ -43,7 +48,8 @@ public record WorkerSettings(
     Duration announceInterval,
     long maxResultBytes,
     Duration cancelGrace,
-    boolean reportLoad) {
+    boolean reportLoad,
+    int maxReportsPerMessage) {
 
   public WorkerSettings {
     Objects.requireNonNull(announceInterval, "announceInterval");
@@ -64,6 +70,11 @@ public record WorkerSettings(
     if (maxResultBytes < 0) {
       throw new IllegalArgumentException(
           "the result size limit must not be negative, was " + maxResultBytes);
+    }
+    if (maxReportsPerMessage < 0) {
+      throw new IllegalArgumentException(
+          "prover.worker.max-reports-per-message must not be negative (0: no limit), was "
+              + maxReportsPerMessage);
     }
     if (workerId.isBlank()) {
       throw new IllegalArgumentException("workerId must not be blank");
@@ -112,7 +123,8 @@ public record WorkerSettings(
         worker.getDuration("announce-interval"),
         0,
         worker.getDuration("cancel-grace"),
-        false);
+        false,
+        worker.getInt("max-reports-per-message"));
   }
 
   /** The same settings with another number of tasks at once. */
@@ -142,6 +154,7 @@ public record WorkerSettings(
         announceInterval,
         newMaxResultBytes,
         cancelGrace,
-        newReportLoad);
+        newReportLoad,
+        maxReportsPerMessage);
   }
 }

@@ -19,8 +19,10 @@ import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks.Num;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -52,6 +54,15 @@ class TaskReportsTest {
       TestProbe<QueueCommand> other) {}
 
   private Fixture fixture(String workerId, boolean reportLoad) {
+    return fixture(workerId, reportLoad, testKit.createTestProbe(), to -> false);
+  }
+
+  /** With {@code remote}: the queues that count as on another node. */
+  private Fixture fixture(
+      String workerId,
+      boolean reportLoad,
+      TestProbe<QueueCommand> other,
+      Predicate<ActorRef<QueueCommand>> remote) {
     TestProbe<WorkerCommand> self = testKit.createTestProbe();
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     WorkerSettings settings =
@@ -66,8 +77,9 @@ class TaskReportsTest {
             queue.getRef(),
             new TaskValues(testKit.system(), 0),
             WorkerMeters.get(testKit.system()),
-            LoggerFactory.getLogger(getClass()));
-    return new Fixture(reports, self, queue, testKit.createTestProbe());
+            LoggerFactory.getLogger(getClass()),
+            remote);
+    return new Fixture(reports, self, queue, other);
   }
 
   private static TaskEnvelope task(String id) {
@@ -98,6 +110,36 @@ class TaskReportsTest {
 
     f.reports().declined(task("t4"), "not served", f.other().getRef());
     f.self().expectMessage(FLUSH); // the next batch asks again
+  }
+
+  @Test
+  void aBatchForAQueueOnAnotherNodeGoesOutAtTheShippedLimitAndALocalQueuesWaitsForTheFlush() {
+    TestProbe<QueueCommand> remote = testKit.createTestProbe();
+    Fixture f = fixture("w8", false, remote, to -> to.equals(remote.getRef()));
+    int limit = 16; // prover.worker.max-reports-per-message in reference.conf
+    for (int i = 0; i < 2 * limit + 3; i++) {
+      f.reports().computed(task("r" + i), Num.of(i), null, null, remote.getRef());
+      f.reports().computed(task("l" + i), Num.of(i), null, null, f.queue().getRef());
+    }
+    // two full batches left for the node that is away, before any flush, in the order computed
+    List<String> first = taskIds(remote.expectMessageClass(Reports.class));
+    List<String> second = taskIds(remote.expectMessageClass(Reports.class));
+    assertEquals(limit, first.size());
+    assertEquals("r0", first.get(0));
+    assertEquals(limit, second.size());
+    assertEquals("r" + limit, second.get(0));
+    remote.expectNoMessage(QUIET);
+    f.queue().expectNoMessage(QUIET); // the local queue's reports wait for the flush
+    f.self().expectMessage(FLUSH);
+    f.self().expectNoMessage(QUIET); // one flush asked for, not one per batch sent
+
+    f.reports().flushDue(List::of);
+    assertEquals(2 * limit + 3, taskIds(f.queue().expectMessageClass(Reports.class)).size());
+    assertEquals(List.of("r32", "r33", "r34"), taskIds(remote.expectMessageClass(Reports.class)));
+  }
+
+  private static List<String> taskIds(Reports reports) {
+    return reports.succeeded().stream().map(TaskSucceeded::taskId).toList();
   }
 
   @Test

@@ -27,7 +27,8 @@ class WorkerSettingsTest {
             Duration.ofSeconds(5),
             0,
             Duration.ofSeconds(5),
-            false),
+            false,
+            16),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());
     assertEquals(ComputeThreadPool.class.getName(), dispatcher.getString("executor"));
@@ -52,5 +53,14 @@ class WorkerSettingsTest {
         assertThrows(IllegalArgumentException.class, () -> WorkerSettings.fromConfig(config, "w3"))
             .getMessage();
     assertTrue(message.contains("prover.worker.concurrency"), message);
+
+    Config negative =
+        ConfigFactory.parseString("prover.worker.max-reports-per-message = -1")
+            .withFallback(ConfigFactory.load());
+    message =
+        assertThrows(
+                IllegalArgumentException.class, () -> WorkerSettings.fromConfig(negative, "w4"))
+            .getMessage();
+    assertTrue(message.contains("prover.worker.max-reports-per-message"), message);
   }
 }
