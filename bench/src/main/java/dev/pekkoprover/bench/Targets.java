@@ -15,10 +15,13 @@ final class Targets {
 
   /**
    * Not a target: the cross-process c=64 throughput beside what bare Pekko moves between the same
-   * two JVMs over the same transport with 64 tasks' bytes in flight ({@link BareRoundTrip}'s window
-   * lines, run by bench/run.sh), {@code bound throughput_c64_cluster bare=<window> tls=on|off
-   * bare_tasks_per_s=<x> got=<ours> got_over_bare=<ours/x>}, one line per window line whose window
-   * times tasks per message is 64.
+   * two JVMs over the same transport with 64 or more tasks' bytes in flight ({@link
+   * BareRoundTrip}'s window lines, run by bench/run.sh), {@code bound throughput_c64_cluster
+   * bare=<window>x<tasks per message>_in_flight tls=on|off bare_tasks_per_s=<x> got=<ours>
+   * got_over_bare=<ours/x>}, one line per window line whose window times tasks per message is at
+   * least 64. (Ours at c=64 has up to 128 in flight: the worker's 64 slots and {@code
+   * prover.queue.inline-prefetch}'s 64, in messages of at most {@code
+   * prover.worker.max-reports-per-message} results.)
    */
   static void transportBound(List<Result> ours, List<Result> bareWindows, Consumer<String> out) {
     Result tp =
@@ -33,7 +36,7 @@ final class Targets {
     for (Result bare : bareWindows) {
       double inFlight = bare.number("c") * bare.number("tasks_per_message");
       double bareRate = bare.number("tasks_per_s");
-      if (inFlight != 64 || !Double.isFinite(bareRate)) {
+      if (!(inFlight >= 64) || !Double.isFinite(bareRate)) {
         continue;
       }
       out.accept(
