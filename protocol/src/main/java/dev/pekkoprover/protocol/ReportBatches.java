@@ -17,7 +17,8 @@ import java.util.function.Consumer;
  * {@link Reports}. A worker gathers by the queue (entity) that dispatched each task, a queue front
  * by entity id. The sender flushes when a message it sent itself with the first report of a batch
  * comes round, after the messages already in its mailbox: so reports cross the network in batches
- * under load and one by one when idle.
+ * under load and one by one when idle. A sender may also send one destination's batch early ({@link
+ * #flush(Object, BiConsumer)}), as a worker does when a batch for another node is full.
  *
  * <p>Owned by one actor and used on its thread only; not thread-safe.
  *

@@ -22,7 +22,9 @@ import org.slf4j.Logger;
  * ({@link QueueCommand.WorkerLoad}) after each change. Both go out when the worker's flush message
  * comes round, which the first report or change after a flush asks for, so it comes after the
  * messages already in the worker's mailbox: reports travel in batches under load, one by one when
- * idle. Nothing is logged above DEBUG for a task that succeeds.
+ * idle. A batch for a queue on another node goes out early once it holds {@link
+ * WorkerSettings#maxReportsPerMessage()} reports, so that several are in flight between the nodes.
+ * Nothing is logged above DEBUG for a task that succeeds.
  *
  * <p>Used on the worker actor's thread only. A crash ({@link #crashes}) is not a report: the worker
  * goes down instead.
@@ -84,7 +86,8 @@ final class TaskReports {
 
   /**
    * As the other constructor, with what counts as a queue on another node (a test's probes are all
-   * local).
+   * local): where a batch goes out at {@link WorkerSettings#maxReportsPerMessage()} and a result is
+   * checked as one that crosses nodes ({@link TaskValues#result}).
    */
   TaskReports(
       WorkerSettings settings,

@@ -138,6 +138,26 @@ class TaskReportsTest {
     assertEquals(List.of("r32", "r33", "r34"), taskIds(remote.expectMessageClass(Reports.class)));
   }
 
+  @Test
+  void aWorkerOfOneRemoteQueueSendsFullBatchesAtOnceAndTheRestAtTheOneFlush() {
+    TestProbe<QueueCommand> remote = testKit.createTestProbe();
+    Fixture f = fixture("w9", true, remote, to -> to.equals(remote.getRef()));
+    for (int i = 0; i < 33; i++) {
+      f.reports().computed(task("r" + i), Num.of(i), null, null, remote.getRef());
+    }
+    f.reports().loadChanged();
+    assertEquals(16, taskIds(remote.expectMessageClass(Reports.class)).size());
+    assertEquals(16, taskIds(remote.expectMessageClass(Reports.class)).size());
+    remote.expectNoMessage(QUIET);
+    f.self().expectMessage(FLUSH);
+    f.self().expectNoMessage(QUIET); // each early send emptied the batches: still one flush
+
+    f.reports().flushDue(List::of);
+    assertEquals("r32", remote.expectMessageClass(TaskSucceeded.class).taskId());
+    // the load report goes to the worker's queue front after the last result left
+    assertTrue(f.queue().expectMessageClass(WorkerLoad.class).heldTaskIds().isEmpty());
+  }
+
   private static List<String> taskIds(Reports reports) {
     return reports.succeeded().stream().map(TaskSucceeded::taskId).toList();
   }

@@ -37,11 +37,14 @@ class WorkerSettingsTest {
   @Test
   void overridesAreRead() {
     Config config =
-        ConfigFactory.parseString("prover.worker { concurrency = 4, restart.max-backoff = 1s }")
+        ConfigFactory.parseString(
+                "prover.worker { concurrency = 4, restart.max-backoff = 1s, "
+                    + "max-reports-per-message = 0 }")
             .withFallback(ConfigFactory.load());
     WorkerSettings settings = WorkerSettings.fromConfig(config, "w2");
     assertEquals(4, settings.concurrency());
     assertEquals(Duration.ofSeconds(1), settings.restartMaxBackoff());
+    assertEquals(0, settings.maxReportsPerMessage());
   }
 
   @Test
