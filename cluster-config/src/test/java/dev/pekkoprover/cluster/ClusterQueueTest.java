@@ -6,8 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.NamedTaskType;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.Reports;
+import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.flow.FlowLogic;
@@ -15,13 +22,18 @@ import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Text;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.SerializationExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,6 +57,7 @@ class ClusterQueueTest {
     TestTasks.reset();
     List<TaskType<?, ?>> types = new ArrayList<>(TestTasks.all());
     types.add(TestTasks.Echo.INSTANCE);
+    types.add(Negate.INSTANCE);
     TaskCatalog catalog = TaskCatalog.of(types);
     cluster = new ClusterNodes();
     sequencer =
@@ -145,6 +158,72 @@ class ClusterQueueTest {
     assertTrue(
         result.contains("the result of task") && result.contains("1048576-byte limit"), result);
     assertTrue(result.contains("1 attempt"), "not retried: " + result);
+  }
+
+  /** Runs inline and needs no prepare: a worker runs it as it arrives, in any state. */
+  static final class Negate extends NamedTaskType<Num, Num> {
+    static final Negate INSTANCE = new Negate();
+
+    Negate() {
+      super("negate", Num.class, Num.class);
+    }
+
+    @Override
+    public boolean isUnprepared() {
+      return true;
+    }
+
+    @Override
+    public boolean runsInline() {
+      return true;
+    }
+
+    @Override
+    public Num compute(Num input, TaskContext context) {
+      return Num.of(-input.value());
+    }
+  }
+
+  /**
+   * prover.worker.max-reports-per-message (16) over a real Artery link: 40 inline tasks in one
+   * DispatchAll to the worker on node B come back to a queue on node A as 16 + 16 + 8 results, in
+   * the order dispatched, not as one message of 40 (what a queue in the worker's own JVM gets).
+   */
+  @Test
+  void aWorkerOnAnotherNodeSendsItsResultsInMessagesOfAtMostSixteen() {
+    ActorRef<WorkerCommand> local = worker.workers().values().iterator().next();
+    ActorRef<WorkerCommand> remote =
+        ActorRefResolver.get(sequencer.system())
+            .resolveActorRef(ActorRefResolver.get(worker.system()).toSerializationFormat(local));
+    TestProbe<QueueCommand> queue = ActorTestKit.create(sequencer.system()).createTestProbe();
+    List<TaskEnvelope> tasks = new ArrayList<>(); // run "": never newer than the worker's run
+    for (int i = 0; i < 40; i++) {
+      tasks.add(new TaskEnvelope("neg-" + i, "flow-neg", "", "negate", 1, Num.of(i)));
+    }
+    remote.tell(new WorkerCommand.DispatchAll(tasks, queue.getRef()));
+
+    List<Integer> sizes = new ArrayList<>();
+    List<String> order = new ArrayList<>();
+    while (order.size() < 40) {
+      QueueCommand message = queue.receiveMessage(Duration.ofSeconds(10));
+      List<TaskSucceeded> results =
+          message instanceof Reports reports
+              ? reports.succeeded()
+              : List.of((TaskSucceeded) message);
+      sizes.add(results.size());
+      for (TaskSucceeded result : results) {
+        assertEquals(Num.of(-Long.parseLong(result.taskId().substring(4))), decoded(result));
+        order.add(result.taskId());
+      }
+    }
+    assertEquals(List.of(16, 16, 8), sizes);
+    assertEquals(tasks.stream().map(TaskEnvelope::taskId).toList(), order);
+  }
+
+  /** A result from another node arrives as the bytes of its check ({@link SerializedPayload}). */
+  private Object decoded(TaskSucceeded result) {
+    return SerializedPayload.decode(
+        SerializationExtension.get(Adapter.toClassic(sequencer.system())), result.result());
   }
 
   /** Not bound to any serializer. */

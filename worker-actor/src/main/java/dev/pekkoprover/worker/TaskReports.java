@@ -59,35 +59,17 @@ final class TaskReports {
   /** What the worker holds changed since the last load report. */
   private boolean loadChanged;
 
+  /** What a worker counts as a queue on another node: a ref whose address has a host and port. */
+  static final Predicate<ActorRef<QueueCommand>> ON_ANOTHER_NODE =
+      to -> to.path().address().hasGlobalScope();
+
   /**
    * @param self the worker, told {@code flushMessage} when a flush is due
    * @param queue where load reports go (task reports go to the queue that dispatched the task)
-   */
-  TaskReports(
-      WorkerSettings settings,
-      String incarnation,
-      ActorRef<WorkerCommand> self,
-      WorkerCommand flushMessage,
-      ActorRef<QueueCommand> queue,
-      TaskValues values,
-      WorkerMeters meters,
-      Logger log) {
-    this(
-        settings,
-        incarnation,
-        self,
-        flushMessage,
-        queue,
-        values,
-        meters,
-        log,
-        to -> to.path().address().hasGlobalScope());
-  }
-
-  /**
-   * As the other constructor, with what counts as a queue on another node (a test's probes are all
-   * local): where a batch goes out at {@link WorkerSettings#maxReportsPerMessage()} and a result is
-   * checked as one that crosses nodes ({@link TaskValues#result}).
+   * @param onAnotherNode which queues are on another node ({@link #ON_ANOTHER_NODE}; a test's
+   *     probes are all local): where a batch goes out at {@link
+   *     WorkerSettings#maxReportsPerMessage()} and a result is checked as one that crosses nodes
+   *     ({@link TaskValues#result})
    */
   TaskReports(
       WorkerSettings settings,

@@ -184,7 +184,8 @@ public final class Worker {
             queue,
             new TaskValues(context.getSystem(), settings.maxResultBytes()),
             meters,
-            context.getLog());
+            context.getLog(),
+            TaskReports.ON_ANOTHER_NODE);
   }
 
   /**
