@@ -277,8 +277,8 @@ final class TaskReports {
       scheduleFlush();
     }
     if (maxReportsPerMessage > 0
-        && batches.size(to) >= maxReportsPerMessage
-        && onAnotherNode.test(to)) {
+        && onAnotherNode.test(to) // a field or two; the size is a map lookup
+        && batches.size(to) >= maxReportsPerMessage) {
       batches.flush(to, ActorRef::tell);
     }
   }
