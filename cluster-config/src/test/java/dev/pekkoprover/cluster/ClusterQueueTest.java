@@ -6,14 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskCatalog;
-import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.WorkerCommand;
@@ -57,7 +55,7 @@ class ClusterQueueTest {
     TestTasks.reset();
     List<TaskType<?, ?>> types = new ArrayList<>(TestTasks.all());
     types.add(TestTasks.Echo.INSTANCE);
-    types.add(Negate.INSTANCE);
+    types.add(TestTasks.Negate.INSTANCE);
     TaskCatalog catalog = TaskCatalog.of(types);
     cluster = new ClusterNodes();
     sequencer =
@@ -158,30 +156,6 @@ class ClusterQueueTest {
     assertTrue(
         result.contains("the result of task") && result.contains("1048576-byte limit"), result);
     assertTrue(result.contains("1 attempt"), "not retried: " + result);
-  }
-
-  /** Runs inline and needs no prepare: a worker runs it as it arrives, in any state. */
-  static final class Negate extends NamedTaskType<Num, Num> {
-    static final Negate INSTANCE = new Negate();
-
-    Negate() {
-      super("negate", Num.class, Num.class);
-    }
-
-    @Override
-    public boolean isUnprepared() {
-      return true;
-    }
-
-    @Override
-    public boolean runsInline() {
-      return true;
-    }
-
-    @Override
-    public Num compute(Num input, TaskContext context) {
-      return Num.of(-input.value());
-    }
   }
 
   /**

@@ -187,6 +187,33 @@ public final class TestTasks {
     }
   }
 
+  /**
+   * Negates its input on the worker actor's thread as the task arrives ({@code runsInline}), in any
+   * state (unprepared): the cheap kind of task that a worker runs many of per message.
+   */
+  public static final class Negate extends NamedTaskType<Num, Num> {
+    public static final Negate INSTANCE = new Negate();
+
+    public Negate() {
+      super("negate", Num.class, Num.class);
+    }
+
+    @Override
+    public boolean isUnprepared() {
+      return true;
+    }
+
+    @Override
+    public boolean runsInline() {
+      return true;
+    }
+
+    @Override
+    public Num compute(Num input, TaskContext context) {
+      return Num.of(-input.value());
+    }
+  }
+
   /** The test's circuit compiler: unprepared, returns the keys workers get at registration. */
   public static final class Compile extends NamedTaskType<CompileRequest, Keys> {
     public static final Compile INSTANCE = new Compile();
