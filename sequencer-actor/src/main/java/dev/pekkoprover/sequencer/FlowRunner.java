@@ -6,6 +6,7 @@ import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.MissingTasks;
+import dev.pekkoprover.protocol.PayloadCodec;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -27,10 +28,8 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
-import org.apache.pekko.serialization.SerializationExtension;
 
 /**
  * One flow: a unit of proving work run by a {@link FlowLogic}. It hands the logic a {@link
@@ -441,8 +440,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       return result;
     }
     try {
-      return SerializedPayload.decode(
-          SerializationExtension.get(Adapter.toClassic(getContext().getSystem())), serialized);
+      return PayloadCodec.get(getContext().getSystem()).decode(serialized);
     } catch (Exception e) { // Pekko's Scala API rethrows Jackson's checked exceptions undeclared
       fail(
           "the result of task "

@@ -5,13 +5,11 @@ import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.EncodedPayload;
 import dev.pekkoprover.protocol.PayloadCheck;
+import dev.pekkoprover.protocol.PayloadCodec;
 import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.javadsl.Adapter;
-import org.apache.pekko.serialization.Serialization;
-import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.jackson.JacksonObjectMapperProvider;
 
 /**
@@ -44,7 +42,7 @@ final class TaskValues {
   }
 
   private final ObjectMapper json;
-  private final Serialization serialization;
+  private final PayloadCodec codec;
   private final PayloadCheck results;
   private final long maxResultBytes;
 
@@ -55,7 +53,7 @@ final class TaskValues {
   TaskValues(ActorSystem<?> system, long maxResultBytes) {
     this.json =
         JacksonObjectMapperProvider.get(system).getOrCreate("jackson-json", Optional.empty());
-    this.serialization = SerializationExtension.get(Adapter.toClassic(system));
+    this.codec = PayloadCodec.get(system);
     this.results = new PayloadCheck(system, maxResultBytes);
     this.maxResultBytes = maxResultBytes;
   }
@@ -70,7 +68,7 @@ final class TaskValues {
     Object payload = task.payload();
     if (payload instanceof SerializedPayload serialized) {
       try {
-        payload = SerializedPayload.decode(serialization, serialized);
+        payload = codec.decode(serialized);
       } catch (Exception e) { // Pekko's Scala API rethrows Jackson's checked exceptions undeclared
         return badInput(
             task,
