@@ -11,6 +11,7 @@ import org.apache.pekko.actor.ExtendedActorSystem;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.ByteBufferSerializer;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
@@ -46,7 +47,8 @@ import org.apache.pekko.serialization.Serializers;
  * written, with the same reason as Jackson's {@link AnyValue.Serializer}. Versions of this format
  * are not compatible with each other: every node of a cluster runs the same build.
  */
-public final class HotMessageSerializer extends SerializerWithStringManifest {
+public final class HotMessageSerializer extends SerializerWithStringManifest
+    implements ByteBufferSerializer {
 
   /** The serializer id, in Pekko's user range (above 40); fixed, since nodes must agree on it. */
   public static final int ID = 7_141_400;
@@ -75,6 +77,7 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
   private final ExtendedActorSystem system;
   private volatile ActorRefResolver resolver;
   private volatile Serialization serialization;
+  private volatile PayloadCodec codec;
 
   public HotMessageSerializer(ExtendedActorSystem system) {
     this.system = system;
@@ -114,7 +117,36 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
 
   @Override
   public byte[] toBinary(Object message) {
-    Out out = new Out();
+    return write(message, new Out()).bytes();
+  }
+
+  /**
+   * Writes {@code message} straight into Artery's envelope buffer, through a buffer of this thread
+   * that is kept between messages: no array per message, none grown and copied as it fills.
+   *
+   * @throws java.nio.BufferOverflowException when the message is larger than the envelope buffer
+   *     ({@code pekko.remote.artery.advanced.maximum-frame-size}), as Artery expects
+   */
+  @Override
+  public void toBinary(Object message, ByteBuffer buffer) {
+    Out out = scratch.get();
+    try {
+      write(message, out);
+      buffer.put(out.buffer, 0, out.size);
+    } finally {
+      out.reset();
+    }
+  }
+
+  @Override
+  public Object fromBinary(ByteBuffer buffer, String manifest) throws NotSerializableException {
+    // Artery's buffers are direct: the bytes are copied once, as Pekko does for any serializer
+    byte[] bytes = new byte[buffer.remaining()];
+    buffer.get(bytes);
+    return fromBinary(bytes, manifest);
+  }
+
+  private Out write(Object message, Out out) {
     if (message instanceof WorkerCommand.DispatchAll all) {
       out.varint(all.tasks().size());
       for (TaskEnvelope task : all.tasks()) {
@@ -174,7 +206,7 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
       throw new IllegalArgumentException(
           "HotMessageSerializer cannot serialise a " + message.getClass().getName());
     }
-    return out.bytes();
+    return out;
   }
 
   @Override
@@ -355,7 +387,7 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
       case SERIALIZED:
         return serialized(in);
       case LIVE:
-        return SerializedPayload.decode(serialization(), serialized(in));
+        return codec().decode(serialized(in));
       case STRING:
         return string(in);
       case LONG:
@@ -386,6 +418,15 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
       serialization = s;
     }
     return s;
+  }
+
+  private PayloadCodec codec() {
+    PayloadCodec c = codec;
+    if (c == null) {
+      c = PayloadCodec.get(Adapter.toTyped(system));
+      codec = c;
+    }
+    return c;
   }
 
   private ActorRefResolver resolver() {
@@ -431,10 +472,33 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
     return bytes;
   }
 
+  /**
+   * Per thread, what {@link #toBinary(Object, ByteBuffer)} writes into; a buffer grown past {@value
+   * #KEPT_BYTES} bytes by a large message is not kept.
+   */
+  private final ThreadLocal<Out> scratch = ThreadLocal.withInitial(() -> new Out(4096));
+
+  private static final int KEPT_BYTES = 64 * 1024;
+
   /** A growing byte array: what one message is written into. */
   private final class Out {
-    private byte[] buffer = new byte[256];
+    private byte[] buffer;
     private int size;
+
+    Out() {
+      this(256);
+    }
+
+    Out(int capacity) {
+      buffer = new byte[capacity];
+    }
+
+    void reset() {
+      size = 0;
+      if (buffer.length > KEPT_BYTES) {
+        buffer = new byte[4096];
+      }
+    }
 
     private void ensure(int more) {
       if (size + more > buffer.length) {
@@ -479,9 +543,23 @@ public final class HotMessageSerializer extends SerializerWithStringManifest {
         varint(0);
         return;
       }
-      byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-      varint(utf8.length + 1);
-      raw(utf8);
+      // ids, types and manifests are ASCII: one byte per char, written without an array of their
+      // own; on the first other char, back to the start and UTF-8 through the JDK
+      int n = s.length();
+      int mark = size;
+      varint(n + 1);
+      ensure(n);
+      for (int i = 0; i < n; i++) {
+        char c = s.charAt(i);
+        if (c >= 0x80) {
+          size = mark;
+          byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
+          varint(utf8.length + 1);
+          raw(utf8);
+          return;
+        }
+        buffer[size++] = (byte) c;
+      }
     }
 
     void blob(byte[] bytes) {

@@ -12,11 +12,14 @@ import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
 import java.io.NotSerializableException;
 import java.math.BigInteger;
+import java.nio.BufferOverflowException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.serialization.ByteBufferSerializer;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
@@ -43,13 +46,33 @@ class HotMessageSerializerTest {
     testKit.shutdownTestKit();
   }
 
+  /**
+   * The message back from its bytes, both ways Pekko serialises: to an array ({@code
+   * serialize-messages}, the tests' way) and into a direct buffer (Artery's way), which must write
+   * the same bytes and read back the same message.
+   */
   private Object roundTrip(Object message) {
     Serializer serializer = serialization.findSerializerFor(message);
     assertInstanceOf(HotMessageSerializer.class, serializer, message.getClass().getName());
     assertEquals(HotMessageSerializer.ID, serializer.identifier());
     byte[] bytes = serializer.toBinary(message);
     String manifest = Serializers.manifestFor(serializer, message);
-    return serialization.deserialize(bytes, serializer.identifier(), manifest).get();
+    Object fromArray = serialization.deserialize(bytes, serializer.identifier(), manifest).get();
+
+    ByteBuffer buffer = ByteBuffer.allocateDirect(bytes.length + 64);
+    ((ByteBufferSerializer) serializer).toBinary(message, buffer);
+    buffer.flip();
+    byte[] written = new byte[buffer.remaining()];
+    buffer.duplicate().get(written);
+    assertArrayEquals(bytes, written, "the buffer holds what the array holds");
+    Object fromBuffer;
+    try {
+      fromBuffer = serialization.deserializeByteBuffer(buffer, serializer.identifier(), manifest);
+    } catch (NotSerializableException e) {
+      throw new AssertionError(e);
+    }
+    assertEquals(fromArray, fromBuffer);
+    return fromArray;
   }
 
   /** A value in the form a front's or a worker's size check leaves it. */
@@ -201,6 +224,44 @@ class HotMessageSerializerTest {
             () -> serialization.findSerializerFor(dispatch).toBinary(dispatch));
     assertTrue(error.getMessage().contains(CborSerializable.class.getName()), error.getMessage());
     assertTrue(error.getMessage().contains(StringBuilder.class.getName()), error.getMessage());
+  }
+
+  @Test
+  void aLargeMessageThenASmallOneLeaveNothingBehindInTheThreadsBuffer() {
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    for (int i = 0; i < 400; i++) {
+      tasks.add(task("flow-1:" + i, new Num(i, "x".repeat(200))));
+    }
+    WorkerCommand.DispatchAll large = new WorkerCommand.DispatchAll(tasks, queue.getRef());
+    assertTrue(serialization.findSerializerFor(large).toBinary(large).length > 64 * 1024);
+    assertEquals(large, roundTrip(large));
+    WorkerCommand.Dispatch small = new WorkerCommand.Dispatch(task("f:1", 1L), queue.getRef());
+    assertEquals(small, roundTrip(small));
+    assertEquals(large, roundTrip(large));
+  }
+
+  @Test
+  void aMessageLargerThanArterysBufferOverflowsIt() {
+    WorkerCommand.Dispatch dispatch =
+        new WorkerCommand.Dispatch(task("f:1", "y".repeat(1000)), queue.getRef());
+    ByteBufferSerializer serializer =
+        (ByteBufferSerializer) serialization.findSerializerFor(dispatch);
+    assertThrows(
+        BufferOverflowException.class,
+        () -> serializer.toBinary(dispatch, ByteBuffer.allocateDirect(100)));
+    WorkerCommand.Dispatch next = new WorkerCommand.Dispatch(task("f:2", 2L), queue.getRef());
+    assertEquals(next, roundTrip(next), "the thread's buffer is clean after the overflow");
+  }
+
+  @Test
+  void idsOutsideAsciiRoundTripBesideAsciiOnes() {
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    tasks.add(new TaskEnvelope("flow-1:1", "flow-1", "run-1", "square", 1, 1L));
+    tasks.add(new TaskEnvelope("flöw-1:2", "flöw-1", "rün-€", "squäre", 1, "ä".repeat(300)));
+    tasks.add(new TaskEnvelope("", "f", "r", "\u007f\u0080\uD83D\uDE00", 3, "x"));
+    tasks.add(new TaskEnvelope("flow-1:3", "flow-1", "run-1", "square", 1, "ascii again"));
+    WorkerCommand.DispatchAll all = new WorkerCommand.DispatchAll(tasks, queue.getRef());
+    assertEquals(all, roundTrip(all));
   }
 
   @Test
