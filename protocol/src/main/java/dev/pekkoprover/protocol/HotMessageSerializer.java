@@ -14,9 +14,7 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.ByteBufferSerializer;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
-import org.apache.pekko.serialization.Serializer;
 import org.apache.pekko.serialization.SerializerWithStringManifest;
-import org.apache.pekko.serialization.Serializers;
 
 /**
  * A hand-written binary serializer for the messages every task crosses the network in: {@link
@@ -362,14 +360,9 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
                 + " cannot travel as a task value: make it a record implementing "
                 + CborSerializable.class.getName());
       }
-      Serializer serializer = serialization().findSerializerFor(value);
+      SerializedPayload live = SerializedPayload.of(serialization(), value);
       out.tag(LIVE);
-      serialized(
-          out,
-          new SerializedPayload(
-              serializer.identifier(),
-              Serializers.manifestFor(serializer, value),
-              serializer.toBinary(value)));
+      serialized(out, live);
     }
   }
 

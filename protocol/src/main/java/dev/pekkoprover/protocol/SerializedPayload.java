@@ -2,6 +2,8 @@ package dev.pekkoprover.protocol;
 
 import java.util.Arrays;
 import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
 
 /**
  * A task input or result in serialised form: the bytes of its one serialisation, named the way
@@ -19,6 +21,20 @@ import org.apache.pekko.serialization.Serialization;
  */
 public record SerializedPayload(int serializerId, String manifest, byte[] bytes)
     implements CborSerializable {
+
+  /**
+   * {@code value} serialised by the serializer Pekko binds its class to, as it would cross a node.
+   *
+   * @throws RuntimeException what that serializer throws for a value it cannot write (Jackson's
+   *     checked exceptions come through Pekko's Scala API undeclared)
+   */
+  public static SerializedPayload of(Serialization serialization, Object value) {
+    Serializer serializer = serialization.findSerializerFor(value);
+    return new SerializedPayload(
+        serializer.identifier(),
+        Serializers.manifestFor(serializer, value),
+        serializer.toBinary(value));
+  }
 
   /** The serialised size in bytes. */
   public int size() {

@@ -77,11 +77,7 @@ class HotMessageSerializerTest {
 
   /** A value in the form a front's or a worker's size check leaves it. */
   private SerializedPayload serialized(Object value) {
-    Serializer serializer = serialization.findSerializerFor(value);
-    return new SerializedPayload(
-        serializer.identifier(),
-        Serializers.manifestFor(serializer, value),
-        serializer.toBinary(value));
+    return SerializedPayload.of(serialization, value);
   }
 
   private static TaskEnvelope task(String id, Object payload) {

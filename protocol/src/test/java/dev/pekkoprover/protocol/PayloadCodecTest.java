@@ -21,7 +21,6 @@ import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
 import org.apache.pekko.serialization.Serializer;
-import org.apache.pekko.serialization.Serializers;
 import org.apache.pekko.serialization.jackson.JacksonMigration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -76,11 +75,7 @@ class PayloadCodecTest {
   }
 
   private SerializedPayload serialized(Object value) {
-    Serializer serializer = serialization.findSerializerFor(value);
-    return new SerializedPayload(
-        serializer.identifier(),
-        Serializers.manifestFor(serializer, value),
-        serializer.toBinary(value));
+    return SerializedPayload.of(serialization, value);
   }
 
   @Test

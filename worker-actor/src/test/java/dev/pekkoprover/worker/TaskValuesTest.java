@@ -17,8 +17,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
-import org.apache.pekko.serialization.Serializer;
-import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -175,11 +173,7 @@ class TaskValuesTest {
   }
 
   private SerializedPayload serialized(Object value) {
-    Serializer serializer = serialization.findSerializerFor(value);
-    return new SerializedPayload(
-        serializer.identifier(),
-        Serializers.manifestFor(serializer, value),
-        serializer.toBinary(value));
+    return SerializedPayload.of(serialization, value);
   }
 
   /**
