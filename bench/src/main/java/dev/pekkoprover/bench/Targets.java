@@ -19,8 +19,8 @@ final class Targets {
    * BareRoundTrip}'s window lines, run by bench/run.sh), {@code bound throughput_c64_cluster
    * bare=<window>x<tasks per message>_in_flight tls=on|off bare_tasks_per_s=<x> got=<ours>
    * got_over_bare=<ours/x>}, one line per window line whose window times tasks per message is at
-   * least 64. (Ours at c=64 has up to 128 in flight: the worker's 64 slots and {@code
-   * prover.queue.inline-prefetch}'s 64, in messages of at most {@code
+   * least 64. (Ours at c=64 has up to 320 in flight: the worker's 64 slots and {@code
+   * prover.queue.inline-prefetch}'s 256, in messages of at most {@code
    * prover.worker.max-reports-per-message} results.)
    */
   static void transportBound(List<Result> ours, List<Result> bareWindows, Consumer<String> out) {
