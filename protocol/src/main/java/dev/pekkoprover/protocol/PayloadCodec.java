@@ -66,10 +66,15 @@ public final class PayloadCodec implements Extension {
 
   private PayloadCodec(ActorSystem<?> system) {
     this.serialization = SerializationExtension.get(Adapter.toClassic(system));
-    // the serializers are made when the extension starts, so the mapper of the binding's name
-    // exists already and this returns the serializer's own (made with its CBOR factory)
+    // Pekko makes its serializers when the extension starts (and serializerFor returns the one
+    // bound), so the mapper of the binding's name exists already and this returns the serializer's
+    // own, made with its CBOR factory; with no binding there is no fast path, and no mapper is made
+    // under that name
     this.cborId = cborSerializerId(serialization);
-    this.cbor = JacksonObjectMapperProvider.get(system).getOrCreate(CBOR_BINDING, Optional.empty());
+    this.cbor =
+        cborId < 0
+            ? null
+            : JacksonObjectMapperProvider.get(system).getOrCreate(CBOR_BINDING, Optional.empty());
     this.migrated =
         Set.copyOf(
             JacksonObjectMapperProvider.configForBinding(CBOR_BINDING, system.settings().config())
