@@ -201,8 +201,17 @@ final class Admission {
 
   /** True when the task runs or waits here. */
   boolean holds(String taskId) {
-    return running.containsKey(taskId)
-        || waiting.stream().anyMatch(w -> w.task().taskId().equals(taskId));
+    if (running.containsKey(taskId)) {
+      return true;
+    }
+    // a loop, not a stream: this runs for every task handed over, and the waiting ones are few
+    // (only tasks that need a slot wait, at most what the queue sent past the free slots)
+    for (Waiting w : waiting) {
+      if (w.task().taskId().equals(taskId)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -45,6 +45,14 @@ final class TaskReports {
   /** True for a queue (entity) on another node, where {@link #maxReportsPerMessage} applies. */
   private final Predicate<ActorRef<QueueCommand>> onAnotherNode;
 
+  /**
+   * The last queue asked about and {@link #onAnotherNode}'s answer for it: a worker reports to one
+   * queue (or entity) nearly always, and the answer walks the ref's path up to its root.
+   */
+  private ActorRef<QueueCommand> lastAsked;
+
+  private boolean lastOnAnotherNode;
+
   private final ActorRef<WorkerCommand> self;
   private final ActorRef<QueueCommand> queue;
   private final WorkerCommand flushMessage;
@@ -111,7 +119,7 @@ final class TaskReports {
    * lost in transit.
    */
   private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
-    TaskValues.Checked checked = values.result(task, result, onAnotherNode.test(replyTo));
+    TaskValues.Checked checked = values.result(task, result, onAnotherNode(replyTo));
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);
@@ -277,9 +285,17 @@ final class TaskReports {
       scheduleFlush();
     }
     if (maxReportsPerMessage > 0
-        && onAnotherNode.test(to) // a field or two; the size is a map lookup
+        && onAnotherNode(to) // the size is a map lookup
         && batches.size(to) >= maxReportsPerMessage) {
       batches.flush(to, ActorRef::tell);
     }
+  }
+
+  private boolean onAnotherNode(ActorRef<QueueCommand> to) {
+    if (to != lastAsked) {
+      lastOnAnotherNode = onAnotherNode.test(to);
+      lastAsked = to;
+    }
+    return lastOnAnotherNode;
   }
 }
