@@ -179,12 +179,12 @@ if [ "$RUN_CLUSTER" = 1 ]; then
       | tee -a "$OUT/ours.txt" || ours_status=1
   done
   # and the transport's ceiling for the c=64 throughput line (a "bound" line, not a target): tasks' bytes in
-  # flight over TLS, 64 as one message each way at a time and as 64 messages, and 128 (the worker's 64 slots and
-  # the queue's inline prefetch of 64) as 8 messages of 16 (prover.worker.max-reports-per-message), as ours travel
+  # flight over TLS, 64 as one message each way at a time and as 64 messages, and 320 (the worker's 64 slots and
+  # the queue's inline prefetch of 256) as 20 messages of 16 (prover.worker.max-reports-per-message), as ours travel
   WINDOWS=("--window 1 --tasks-per-message 64 --count 5000" "--window 64 --count 20000"
-    "--window 8 --tasks-per-message 16 --count 5000")
+    "--window 20 --tasks-per-message 16 --count 5000")
   [ "$QUICK" = 1 ] && WINDOWS=("--window 1 --tasks-per-message 64 --count 200" "--window 64 --count 1000"
-    "--window 8 --tasks-per-message 16 --count 200")
+    "--window 20 --tasks-per-message 16 --count 200")
   for window in "${WINDOWS[@]}"; do
     echo "# bare: java $JAVA_OPTS -cp bench.jar dev.pekkoprover.bench.BareRoundTrip $window --runs ${BARE[3]}" \
       "--transport tls-tcp" | tee -a "$OUT/ours.txt"
