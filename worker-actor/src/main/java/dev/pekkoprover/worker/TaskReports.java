@@ -119,7 +119,7 @@ final class TaskReports {
    * lost in transit.
    */
   private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
-    TaskValues.Checked checked = values.result(task, result, onAnotherNode(replyTo));
+    TaskValues.Checked checked = values.result(task, result, isOnAnotherNode(replyTo));
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);
@@ -285,13 +285,13 @@ final class TaskReports {
       scheduleFlush();
     }
     if (maxReportsPerMessage > 0
-        && onAnotherNode(to) // the size is a map lookup
+        && isOnAnotherNode(to) // the size is a map lookup
         && batches.size(to) >= maxReportsPerMessage) {
       batches.flush(to, ActorRef::tell);
     }
   }
 
-  private boolean onAnotherNode(ActorRef<QueueCommand> to) {
+  private boolean isOnAnotherNode(ActorRef<QueueCommand> to) {
     if (to != lastAsked) {
       lastOnAnotherNode = onAnotherNode.test(to);
       lastAsked = to;
