@@ -98,7 +98,8 @@ public final class BareRoundTrip {
     return ClusterTls.load(ConfigFactory.parseString(keys).withFallback(base));
   }
 
-  private static Behavior<Ping> echo() {
+  /** Answers every {@link Ping} with its body; also served by every bench worker process. */
+  static Behavior<Ping> echo() {
     return Behaviors.receiveMessage(
         ping -> {
           ping.replyTo().tell(new Pong(ping.seq(), ping.body()));
@@ -236,12 +237,7 @@ public final class BareRoundTrip {
       long measuring = System.nanoTime();
       long[][] all = new long[runs][];
       for (int r = 0; r < runs; r++) {
-        long[] nanos = new long[count];
-        for (int i = 0; i < count; i++) {
-          long start = System.nanoTime();
-          ask(system, echoRef, i, body, timeout);
-          nanos[i] = System.nanoTime() - start;
-        }
+        long[] nanos = askOneAtATime(system, echoRef, count, body);
         Arrays.sort(nanos);
         all[r] = nanos;
         out.accept(
@@ -378,6 +374,24 @@ public final class BareRoundTrip {
                 return Behaviors.same();
               });
         });
+  }
+
+  /**
+   * {@code count} asks of {@code echo}, one at a time from the calling thread, each with {@code
+   * body}; returns each round trip's nanoseconds (ask to reply in hand), in order.
+   *
+   * @throws IllegalStateException when an echo is wrong; the ask's own failure (5 s timeout) as is
+   */
+  static long[] askOneAtATime(ActorSystem<?> system, ActorRef<Ping> echo, int count, byte[] body)
+      throws Exception {
+    Duration timeout = Duration.ofSeconds(5);
+    long[] nanos = new long[count];
+    for (int i = 0; i < count; i++) {
+      long start = System.nanoTime();
+      ask(system, echo, i, body, timeout);
+      nanos[i] = System.nanoTime() - start;
+    }
+    return nanos;
   }
 
   private static void ask(

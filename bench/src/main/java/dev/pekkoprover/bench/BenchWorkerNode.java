@@ -11,6 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.typed.Cluster;
 
@@ -21,6 +24,7 @@ import org.apache.pekko.cluster.typed.Cluster;
  *
  * <pre>
  * NODE pekko://bench@127.0.0.1:40123      its cluster address, once its actor system runs
+ * ECHO pekko://bench@127.0.0.1:40123/system/bench-echo#123   a bare echo actor ({@link BareRoundTrip#echo})
  * METRICS on                              whether its meters are on (prover.metrics.enabled, from --conf)
  * UP 1764143403023456                     wall clock (microseconds since the epoch) when it sees itself Up
  * READY 1764143403123456                  wall clock when every worker is Ready
@@ -70,6 +74,11 @@ public final class BenchWorkerNode {
             .workers(WorkerGroup.of(workers, new ArrayList<>(types), concurrency))
             .start();
     System.out.println("NODE " + Cluster.get(node.system()).selfMember().address());
+    // the bare echo beside the framework, so that the harness can time the transport in this very
+    // pair of JVMs, interleaved with its tasks (the sequential latency workload)
+    ActorRef<BareRoundTrip.Ping> echo =
+        node.system().systemActorOf(BareRoundTrip.echo(), "bench-echo", Props.empty());
+    System.out.println("ECHO " + ActorRefResolver.get(node.system()).toSerializationFormat(echo));
     System.out.println("METRICS " + (ProverMetrics.get(node.system()).enabled() ? "on" : "off"));
     System.out.flush();
     org.apache.pekko.cluster.Cluster.get(Adapter.toClassic(node.system()))

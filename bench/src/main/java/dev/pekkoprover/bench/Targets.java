@@ -139,6 +139,19 @@ final class Targets {
         double p99Want = deployment.equals("jvm") ? 0.1 : 1;
         atMostMs(out, "latency_p99_" + deployment, "<=" + p99Want + "ms", p99Want, seq, "p99_ms");
       }
+      if (deployment.equals("cluster") && seq != null && seq.get("p99_over_bare") != null) {
+        // the same judgement with the drift taken out: the bare transport timed in the same two
+        // JVMs, run by run beside ours (ThroughputLatencyWorkloads#sequentialLatency)
+        target(
+            out,
+            "latency_p99_cluster_paired",
+            "<=1x_bare_same_jvms",
+            seq.number("p99_over_bare"),
+            1,
+            false,
+            "x",
+            seq);
+      }
       Result tree = find(results, "tree", deployment, r -> r.has("mode", "flow"));
       double treeWant = deployment.equals("jvm") ? 2 : 10;
       atMostMs(

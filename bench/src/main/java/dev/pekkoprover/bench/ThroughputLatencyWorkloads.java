@@ -11,6 +11,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
 
 /**
  * The throughput and latency workloads ({@link Workloads}): tasks through one worker at concurrency
@@ -95,6 +97,12 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
 
   // ---------------------------------------------------------------- latency
 
+  /**
+   * Blocks per sequential run across processes, ours and the bare transport in turn: short enough
+   * (200 round trips, about 0.1 s) that a burst of the machine's noise falls on both alike.
+   */
+  static final int PAIRED_BLOCKS = 10;
+
   void latency() throws Exception {
     sequentialLatency(options.latConc().get(0));
     for (int c : options.latConc()) {
@@ -102,7 +110,15 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
     }
   }
 
-  /** 2,000 tasks one at a time from one flow: push to result, at the flow. */
+  /**
+   * 2,000 tasks one at a time from one flow: push to result, at the flow. Across processes each run
+   * is paired with a run of the bare transport in the same two JVMs at the same minute: as many
+   * asks, one at a time, of the echo actor the worker process serves ({@link BareRoundTrip#echo}, a
+   * body of one task's bytes), in alternating order (bare first in odd runs). The line gets their
+   * medians as {@code bare_p50_ms}, {@code bare_p99_ms} and {@code p99_over_bare} (the median of
+   * the runs' ours/bare p99 ratios): the framework's own share of the tail, with the machine's
+   * drift between two measurements minutes apart taken out ({@link Targets}).
+   */
   private void sequentialLatency(int c) throws Exception {
     int n = options.latTasks();
     Line line =
@@ -116,24 +132,75 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
       int runs = options.runsOr(5);
       int warmup = options.warmupOr(3);
       LatencyRuns results = new LatencyRuns(runs);
+      ActorRef<BareRoundTrip.Ping> echo =
+          bench.others() instanceof WorkerProcess worker
+              ? ActorRefResolver.get(bench.node().system()).resolveActorRef(worker.echoPath(10))
+              : null;
+      LatencyRuns bare = new LatencyRuns(runs);
+      byte[] body = new byte[BareRoundTrip.TASK_BYTES];
       CpuMeter series = new CpuMeter();
       warmUp(
           line,
           warmup,
-          () ->
-              Harness.await(
-                  bench.node().run("latency", new BenchFlows.Sequential(BenchTasks.works(n, 0))),
-                  120));
+          () -> {
+            Harness.await(
+                bench.node().run("latency", new BenchFlows.Sequential(BenchTasks.works(n, 0))),
+                120);
+            if (echo != null) {
+              BareRoundTrip.askOneAtATime(bench.node().system(), echo, n, body);
+            }
+          });
       series.start();
+      double[] ratios = new double[runs];
       for (int r = 0; r < runs; r++) {
-        BenchFlows.Sequential flow = new BenchFlows.Sequential(BenchTasks.works(n, 0));
-        Harness.await(bench.node().run("latency", flow), 120);
-        results.add(r, flow.latencyNanos);
-        comment(
+        if (echo == null) {
+          BenchFlows.Sequential flow = new BenchFlows.Sequential(BenchTasks.works(n, 0));
+          Harness.await(bench.node().run("latency", flow), 120);
+          results.add(r, flow.latencyNanos);
+        } else {
+          // blocks of n / PAIRED_BLOCKS, ours and bare in turn, the first of each pair alternating
+          long[] oursNanos = new long[n];
+          long[] bareNanos = new long[n];
+          for (int b = 0; b < PAIRED_BLOCKS; b++) {
+            int from = b * n / PAIRED_BLOCKS;
+            int size = (b + 1) * n / PAIRED_BLOCKS - from;
+            for (int side = 0; side < 2; side++) {
+              if ((side + b) % 2 == 0) {
+                BenchFlows.Sequential flow = new BenchFlows.Sequential(BenchTasks.works(size, 0));
+                Harness.await(bench.node().run("latency", flow), 120);
+                System.arraycopy(flow.latencyNanos, 0, oursNanos, from, size);
+              } else {
+                long[] asks = BareRoundTrip.askOneAtATime(bench.node().system(), echo, size, body);
+                System.arraycopy(asks, 0, bareNanos, from, size);
+              }
+            }
+          }
+          results.add(r, oursNanos);
+          bare.add(r, bareNanos);
+        }
+        Line runLine =
             results.runLine(
-                r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c)));
+                r, Line.ours("latency").tag("run", r + 1).tag("mode", "sequential").tag("c", c));
+        if (echo != null) {
+          ratios[r] = results.p99[r] / bare.p99[r];
+          runLine
+              .value("bare_p50_ms", bare.p50[r], 4)
+              .value("bare_p99_ms", bare.p99[r], 4)
+              .value("p99_over_bare", ratios[r], 3);
+        }
+        comment(runLine);
       }
-      out.accept(results.summary(line, series.stop()).toString());
+      Line summary = results.summary(line, series.stop());
+      if (echo != null) {
+        summary
+            .value("bare_p50_ms", Line.median(bare.p50), 4)
+            .value("bare_p99_ms", Line.median(bare.p99), 4)
+            .value("p99_over_bare", Line.median(ratios), 3)
+            .value("pooled_p99_ms", results.pooledP99(), 4)
+            .value("bare_pooled_p99_ms", bare.pooledP99(), 4)
+            .value("pooled_p99_over_bare", results.pooledP99() / bare.pooledP99(), 3);
+      }
+      out.accept(summary.toString());
     } catch (WorkloadSkipped skipped) {
       skippedLine(line, skipped);
     }
@@ -245,6 +312,7 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
     private final double[] p99;
     private final double[] max;
     private final double[] mean;
+    private final Histogram pooled = new Histogram(TimeUnit.SECONDS.toNanos(120), 3);
 
     LatencyRuns(int runs) {
       p50 = new double[runs];
@@ -262,11 +330,17 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
         }
         histogram.recordValue(Math.max(1, nanos));
       }
+      pooled.add(histogram);
       p50[run] = histogram.getValueAtPercentile(50) / 1e6;
       p90[run] = histogram.getValueAtPercentile(90) / 1e6;
       p99[run] = histogram.getValueAtPercentile(99) / 1e6;
       max[run] = histogram.getMaxValue() / 1e6;
       mean[run] = histogram.getMean() / 1e6;
+    }
+
+    /** The p99 of every run's latencies together, ms. */
+    double pooledP99() {
+      return pooled.getValueAtPercentile(99) / 1e6;
     }
 
     Line runLine(int r, Line line) {

@@ -39,6 +39,7 @@ final class WorkerProcess implements AutoCloseable {
   private final long launchedNanos;
   private final long launchedMicros;
   private final CompletableFuture<String> address = new CompletableFuture<>();
+  private final CompletableFuture<String> echoPath = new CompletableFuture<>();
   private final CompletableFuture<Long> upMicros = new CompletableFuture<>();
   private final CompletableFuture<Long> readyMicros = new CompletableFuture<>();
   private final CompletableFuture<Boolean> metrics = new CompletableFuture<>();
@@ -66,6 +67,8 @@ final class WorkerProcess implements AutoCloseable {
       for (String line = out.readLine(); line != null; line = out.readLine()) {
         if (line.startsWith("NODE ")) {
           address.complete(line.substring(5).trim());
+        } else if (line.startsWith("ECHO ")) {
+          echoPath.complete(line.substring(5).trim());
         } else if (line.startsWith("UP ")) {
           upMicros.complete(Long.parseLong(line.substring(3).trim()));
         } else if (line.startsWith("METRICS ")) {
@@ -87,6 +90,7 @@ final class WorkerProcess implements AutoCloseable {
                 + (process.isAlive() ? "?" : String.valueOf(process.exitValue()))
                 + ")");
     address.completeExceptionally(gone);
+    echoPath.completeExceptionally(gone);
     upMicros.completeExceptionally(gone);
     readyMicros.completeExceptionally(gone);
     metrics.completeExceptionally(gone);
@@ -113,6 +117,14 @@ final class WorkerProcess implements AutoCloseable {
   /** Its cluster address, as its member's {@code address().toString()}. */
   String address(long seconds) {
     return Harness.await(address, seconds);
+  }
+
+  /**
+   * The serialized ref of its bare echo actor ({@link BareRoundTrip#echo}), to resolve with {@code
+   * ActorRefResolver}.
+   */
+  String echoPath(long seconds) {
+    return Harness.await(echoPath, seconds);
   }
 
   List<String> workerIds() {

@@ -75,6 +75,7 @@ class HarnessSmokeTest {
     List<Result> results =
         run(
             "throughput",
+            "latency",
             "join",
             "--quick",
             "--deployment",
@@ -82,11 +83,21 @@ class HarnessSmokeTest {
             "--conc",
             "4",
             "--tasks",
-            "200");
+            "200",
+            "--lat-conc",
+            "1");
     Result throughput = only(results, "throughput", "c", "4");
     assertTrue(throughput.number("tasks_per_s") > 0, throughput.toString());
     assertTrue(
         throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
+    // paired with the bare transport in the same two JVMs, block by block
+    Result sequential = only(results, "latency", "mode", "sequential");
+    assertTrue(
+        sequential.number("bare_p50_ms") > 0
+            && sequential.number("bare_p50_ms") <= sequential.number("bare_p99_ms")
+            && sequential.number("p99_over_bare") > 0
+            && sequential.number("pooled_p99_over_bare") > 0,
+        sequential.toString());
     Result join = only(results, "join", "from", "member_up");
     assertTrue(
         Double.isFinite(join.number("ready_ms")) && join.number("launch_to_up_ms") > 0,

@@ -106,6 +106,18 @@ class RatiosTest {
         "target throughput_c64_jvm_tasks_per_s want=>=1000000 got=900000.0000 met=no",
         lineStarting(out, "target throughput_c64_jvm_tasks_per_s"));
     assertEquals(
+        List.of(),
+        out.stream().filter(l -> l.startsWith("target latency_p99_cluster_paired")).toList(),
+        "no paired figures in the line: no paired target");
+    assertEquals(
+        "target latency_p99_cluster_paired want=<=1x_bare_same_jvms got=1.2000x met=no",
+        lineStarting(
+            compare(
+                "ours latency mode=sequential c=1 deployment=cluster tasks=2000 p99_ms=1.2"
+                    + " bare_p99_ms=1.0 p99_over_bare=1.2"),
+            "target latency_p99_cluster_paired"),
+        "the ratio to the bare transport timed in the same JVMs, run by run");
+    assertEquals(
         "target latency_p99_cluster want=<=1.0ms got=3.1000ms met=no",
         lineStarting(
             compare("ours latency mode=sequential c=1 deployment=cluster tasks=2000 p99_ms=3.1"),
