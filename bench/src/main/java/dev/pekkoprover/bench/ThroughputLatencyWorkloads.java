@@ -112,12 +112,15 @@ final class ThroughputLatencyWorkloads extends WorkloadFamily {
 
   /**
    * 2,000 tasks one at a time from one flow: push to result, at the flow. Across processes each run
-   * is paired with a run of the bare transport in the same two JVMs at the same minute: as many
-   * asks, one at a time, of the echo actor the worker process serves ({@link BareRoundTrip#echo}, a
-   * body of one task's bytes), in alternating order (bare first in odd runs). The line gets their
-   * medians as {@code bare_p50_ms}, {@code bare_p99_ms} and {@code p99_over_bare} (the median of
-   * the runs' ours/bare p99 ratios): the framework's own share of the tail, with the machine's
-   * drift between two measurements minutes apart taken out ({@link Targets}).
+   * is paired with as many round trips of the bare transport in the same two JVMs, interleaved: in
+   * {@value #PAIRED_BLOCKS} blocks, each a flow of 1/{@value #PAIRED_BLOCKS} of the tasks and as
+   * many asks, one at a time, of the echo actor the worker process serves ({@link
+   * BareRoundTrip#echo}, a body of one task's bytes), which of the two goes first alternating. The
+   * line gets their medians as {@code bare_p50_ms}, {@code bare_p99_ms} and {@code p99_over_bare}
+   * (the median of the runs' ours/bare p99 ratios), and the p99 of all runs' round trips together
+   * ({@code pooled_p99_ms}, {@code bare_pooled_p99_ms}, {@code pooled_p99_over_bare}): the
+   * framework's own share of the tail, without the machine's drift between two measurements minutes
+   * apart ({@link Targets}).
    */
   private void sequentialLatency(int c) throws Exception {
     int n = options.latTasks();
