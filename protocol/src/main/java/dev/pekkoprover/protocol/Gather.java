@@ -26,8 +26,10 @@ public final class Gather {
    * @param expected how many answers complete the gathering; 0 replies at once with the merge of
    *     none
    * @param merge makes the reply of the answers received (all, or those in time)
-   * @param timeoutWarning when not null, a WARN line on timeout names it with how many answered
-   *     ({@code "<what>: <n> of <expected> answered in <timeout>"}); null: a timeout is normal
+   * @param partialAnswers when not null, the log of a recurring gathering: a WARN line the first
+   *     time one times out, naming how many answered ({@code "<what>: <n> of <expected> answered in
+   *     <timeout>"}), an INFO line when all answer again ({@link PartialAnswers}); null: a timeout
+   *     is normal
    */
   public static <A, R> Behavior<A> create(
       Class<A> answerClass,
@@ -35,46 +37,48 @@ public final class Gather {
       Duration timeout,
       Function<List<A>, R> merge,
       ActorRef<R> replyTo,
-      String timeoutWarning) {
+      PartialAnswers partialAnswers) {
     return Behaviors.<Object>setup(
-            context ->
-                Behaviors.withTimers(
-                    timers -> {
-                      List<A> answers = new ArrayList<>();
-                      if (expected == 0) {
-                        replyTo.tell(merge.apply(answers));
-                        return Behaviors.stopped();
+            context -> {
+              context.setLoggerName(Gather.class);
+              return Behaviors.withTimers(
+                  timers -> {
+                    List<A> answers = new ArrayList<>();
+                    if (expected == 0) {
+                      if (partialAnswers != null) {
+                        partialAnswers.complete(context.getLog(), expected);
                       }
-                      timers.startSingleTimer(Timeout.INSTANCE, timeout);
-                      return Behaviors.receive(Object.class)
-                          .onMessage(
-                              answerClass,
-                              answer -> {
-                                answers.add(answer);
-                                if (answers.size() < expected) {
-                                  return Behaviors.same();
-                                }
-                                replyTo.tell(merge.apply(answers));
-                                return Behaviors.stopped();
-                              })
-                          .onMessageEquals(
-                              Timeout.INSTANCE,
-                              () -> {
-                                if (timeoutWarning != null) {
-                                  context
-                                      .getLog()
-                                      .warn(
-                                          "{}: {} of {} answered in {}",
-                                          timeoutWarning,
-                                          answers.size(),
-                                          expected,
-                                          timeout);
-                                }
-                                replyTo.tell(merge.apply(answers));
-                                return Behaviors.stopped();
-                              })
-                          .build();
-                    }))
+                      replyTo.tell(merge.apply(answers));
+                      return Behaviors.stopped();
+                    }
+                    timers.startSingleTimer(Timeout.INSTANCE, timeout);
+                    return Behaviors.receive(Object.class)
+                        .onMessage(
+                            answerClass,
+                            answer -> {
+                              answers.add(answer);
+                              if (answers.size() < expected) {
+                                return Behaviors.same();
+                              }
+                              if (partialAnswers != null) {
+                                partialAnswers.complete(context.getLog(), expected);
+                              }
+                              replyTo.tell(merge.apply(answers));
+                              return Behaviors.stopped();
+                            })
+                        .onMessageEquals(
+                            Timeout.INSTANCE,
+                            () -> {
+                              if (partialAnswers != null) {
+                                partialAnswers.timedOut(
+                                    context.getLog(), answers.size(), expected, timeout);
+                              }
+                              replyTo.tell(merge.apply(answers));
+                              return Behaviors.stopped();
+                            })
+                        .build();
+                  });
+            })
         .narrow();
   }
 }

@@ -3,6 +3,7 @@ package dev.pekkoprover.queue;
 import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.Gather;
+import dev.pekkoprover.protocol.PartialAnswers;
 import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
@@ -111,6 +112,8 @@ public final class QueueFront {
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final PayloadCheck payloads;
+  private final PartialAnswers statsAnswers = new PartialAnswers("queue stats (queue entities)");
+  private final PartialAnswers fleetAnswers = new PartialAnswers("fleet view (queue entities)");
 
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
   private final ReportBatches<String> reports = new ReportBatches<>();
@@ -581,7 +584,7 @@ public final class QueueFront {
                 settings.statsTimeout(),
                 StatsCollector::merge,
                 request.replyTo(),
-                "queue stats (queue entities)"));
+                statsAnswers));
     for (String entity : entities) {
       send(entity, new GetStats(collector));
     }
@@ -607,7 +610,7 @@ public final class QueueFront {
                 settings.statsTimeout(),
                 answers -> FleetView.merge(answers, expected),
                 request.replyTo(),
-                "fleet view (queue entities)"));
+                fleetAnswers));
     for (String entity : entities) {
       send(entity, new GetFleet(collector));
     }

@@ -1,0 +1,56 @@
+package dev.pekkoprover.protocol;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+
+/**
+ * The log of one recurring gathering (the queue front's stats and fleet view, asked every few
+ * seconds): a WARN line when a gathering first comes back partial, nothing more while the next ones
+ * do too (DEBUG), and one INFO line when every answerer answers again. While a queue node is
+ * unreachable, every gathering misses its entities until sharding moves them, so without this the
+ * same WARN came every few seconds for as long as that took.
+ *
+ * <p>Shared by the {@link Gather} actors its owner spawns in its own JVM (never sent); thread-safe.
+ */
+public final class PartialAnswers {
+  private final String what;
+
+  /** Partial gatherings since the last complete one: 0 while all answer. */
+  private final AtomicInteger partial = new AtomicInteger();
+
+  /**
+   * @param what names the gathering in the log lines, e.g. {@code "queue stats (queue entities)"}
+   */
+  public PartialAnswers(String what) {
+    this.what = what;
+  }
+
+  /** A gathering timed out with {@code answered} of {@code expected} answers. */
+  void timedOut(Logger log, int answered, int expected, Duration timeout) {
+    if (partial.getAndIncrement() == 0) {
+      log.warn(
+          "{}: {} of {} answered in {}; further partial answers are logged at DEBUG until all"
+              + " answer again",
+          what,
+          answered,
+          expected,
+          timeout);
+    } else if (log.isDebugEnabled()) {
+      log.debug("{}: {} of {} answered in {}", what, answered, expected, timeout);
+    }
+  }
+
+  /** A gathering got all {@code expected} answers. */
+  void complete(Logger log, int expected) {
+    int before = partial.getAndSet(0);
+    if (before > 0) {
+      log.info("{}: all {} answer again, after {} partial answer(s)", what, expected, before);
+    }
+  }
+
+  /** Partial gatherings since the last complete one (for tests). */
+  int partialSinceComplete() {
+    return partial.get();
+  }
+}
