@@ -14,12 +14,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 
 /**
  * The floor under the cross-process latency figures: the same round trip with no framework at all.
@@ -44,9 +48,15 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * --tasks-per-message N}: one message of N tasks' bytes ({@value #TASK_BYTES} bytes each, about one
  * bench task) each way at a time.
  *
+ * <p>With {@code --cluster} the two JVMs are joined members of one Pekko Cluster, with the shipped
+ * {@code cluster.conf}'s provider, failure detector and gossip, and nothing else: the line then
+ * says {@code provider=cluster}. Set beside the plain line, it shows what membership alone does to
+ * the transport's round trip, apart from anything the framework runs in a node.
+ *
  * <pre>
  * {@code java -cp bench/target/bench.jar dev.pekkoprover.bench.BareRoundTrip [--count 2000] [--runs 5]
- *     [--transport tcp|tls-tcp] [--window N] [--tasks-per-message 1] [--jit-quiet-max-s 60]}
+ *     [--transport tcp|tls-tcp] [--window N] [--tasks-per-message 1] [--jit-quiet-max-s 60]
+ *     [--cluster]}
  * </pre>
  */
 public final class BareRoundTrip {
@@ -59,7 +69,9 @@ public final class BareRoundTrip {
    * What to measure: {@code runs} runs of {@code count} round trips over {@code transport} ({@code
    * tcp} or {@code tls-tcp}); {@code window} pings in flight (0: one ask at a time, timed each),
    * each of {@code tasksPerMessage} tasks' bytes; warm-up until the compilers are quiet for at most
-   * {@code jitQuietMaxSeconds} (0: the fixed warm-up only).
+   * {@code jitQuietMaxSeconds} (0: the fixed warm-up only); {@code cluster}: the two JVMs are
+   * joined members of one Pekko Cluster (the shipped provider, heartbeats and gossip) instead of
+   * remoting alone.
    */
   record Settings(
       int count,
@@ -67,7 +79,18 @@ public final class BareRoundTrip {
       String transport,
       int window,
       int tasksPerMessage,
-      int jitQuietMaxSeconds) {}
+      int jitQuietMaxSeconds,
+      boolean cluster) {
+    Settings(
+        int count,
+        int runs,
+        String transport,
+        int window,
+        int tasksPerMessage,
+        int jitQuietMaxSeconds) {
+      this(count, runs, transport, window, tasksPerMessage, jitQuietMaxSeconds, false);
+    }
+  }
 
   /** A ping, answered by the echo actor with the same body. */
   public record Ping(long seq, byte[] body, ActorRef<Pong> replyTo) implements CborSerializable {}
@@ -76,16 +99,18 @@ public final class BareRoundTrip {
   public record Pong(long seq, byte[] body) implements CborSerializable {}
 
   /**
-   * The settings of either side: the cluster deployment's, remoting without the cluster, on {@code
+   * The settings of either side: the cluster deployment's, remoting without the cluster (or, with
+   * {@code cluster}, with it: the shipped provider and its failure detector, no roles), on {@code
    * transport}; {@code keys} the key files' settings for {@code tls-tcp} (blank for {@code tcp}).
    */
-  private static Config config(int port, String transport, String keys) {
+  private static Config config(int port, String transport, String keys, boolean cluster) {
     Config base =
         ConfigFactory.parseString(
-            "pekko.actor.provider = remote\n"
-                + "pekko.remote.warn-about-direct-use = off\n" // remoting without the cluster
-                // is
-                // the point here
+            (cluster
+                    ? ""
+                    : "pekko.actor.provider = remote\n"
+                        // remoting without the cluster is the point here
+                        + "pekko.remote.warn-about-direct-use = off\n")
                 + "pekko.remote.artery.canonical.port = "
                 + port
                 + "\n"
@@ -108,8 +133,8 @@ public final class BareRoundTrip {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length == 3 && args[0].equals("echo")) {
-      runEcho(args[1], args[2]);
+    if (args.length == 4 && args[0].equals("echo")) {
+      runEcho(args[1], args[2], args[3].equals("cluster"));
       return;
     }
     int count = 2000;
@@ -118,6 +143,12 @@ public final class BareRoundTrip {
     int jitQuietMaxSeconds = 60;
     int window = 0;
     int perMessage = 1;
+    boolean cluster = false;
+    List<String> options = new ArrayList<>(List.of(args));
+    if (options.remove("--cluster")) {
+      cluster = true;
+    }
+    args = options.toArray(String[]::new);
     for (int i = 0; i + 1 < args.length; i += 2) {
       switch (args[i]) {
         case "--count" -> count = Integer.parseInt(args[i + 1]);
@@ -132,7 +163,7 @@ public final class BareRoundTrip {
                     + args[i]
                     + " (--count N, --runs N, --transport tcp|tls-tcp, --window N,"
                     + " --tasks-per-message N,"
-                    + " --jit-quiet-max-s N)");
+                    + " --jit-quiet-max-s N, --cluster)");
       }
     }
     if (!transport.equals("tcp") && !transport.equals("tls-tcp")) {
@@ -146,14 +177,22 @@ public final class BareRoundTrip {
       throw new IllegalArgumentException("--tasks-per-message " + perMessage + ": 1 or more");
     }
     run(
-        new Settings(count, runs, transport, window, perMessage, jitQuietMaxSeconds),
+        new Settings(count, runs, transport, window, perMessage, jitQuietMaxSeconds, cluster),
         System.out::println);
     System.exit(0); // whatever thread a stalled shutdown left behind
   }
 
-  /** The far side: prints its echo actor's address, then serves until its stdin closes. */
-  private static void runEcho(String transport, String keys) throws Exception {
-    ActorSystem<Ping> system = ActorSystem.create(echo(), "bare", config(0, transport, keys));
+  /**
+   * The far side: prints its echo actor's address, then serves until its stdin closes; with {@code
+   * cluster} it first forms a cluster of itself, which the measuring side joins.
+   */
+  private static void runEcho(String transport, String keys, boolean cluster) throws Exception {
+    ActorSystem<Ping> system =
+        ActorSystem.create(echo(), "bare", config(0, transport, keys, cluster));
+    if (cluster) {
+      Cluster self = Cluster.get(system);
+      self.manager().tell(Join.create(self.selfMember().address()));
+    }
     String path = ActorRefResolver.get(system).toSerializationFormat(system);
     System.out.println("ECHO " + path);
     System.out.flush();
@@ -193,11 +232,18 @@ public final class BareRoundTrip {
         .sorted()
         .forEach(
             name -> command.add(command.size() - 2, "-D" + name + "=" + System.getProperty(name)));
-    command.addAll(List.of(BareRoundTrip.class.getName(), "echo", transport, keys));
+    command.addAll(
+        List.of(
+            BareRoundTrip.class.getName(),
+            "echo",
+            transport,
+            keys,
+            settings.cluster() ? "cluster" : "remote"));
     Process echoProcess =
         new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     ActorSystem<Void> system =
-        ActorSystem.create(Behaviors.empty(), "bare", config(0, transport, keys));
+        ActorSystem.create(
+            Behaviors.empty(), "bare", config(0, transport, keys, settings.cluster()));
     try {
       BufferedReader echoOut =
           new BufferedReader(
@@ -214,6 +260,9 @@ public final class BareRoundTrip {
       drain.setDaemon(true); // whatever else it prints must not fill the pipe and stall it
       drain.start();
       ActorRef<Ping> echoRef = ActorRefResolver.get(system).resolveActorRef(line.substring(5));
+      if (settings.cluster()) {
+        joinAndAwaitUp(system, echoRef.path().address());
+      }
       if (settings.window() > 0) {
         measureWindow(system, echoRef, settings, out);
         return;
@@ -247,9 +296,10 @@ public final class BareRoundTrip {
       }
       out.accept(
           String.format(
-              "bare roundtrip mode=ask c=1 deployment=two-jvm transport=%s tls=%s tasks=%d runs=%d "
+              "bare roundtrip mode=ask c=1 deployment=two-jvm%s transport=%s tls=%s tasks=%d runs=%d "
                   + "warmup_runs=%d jit_quiet=%s "
                   + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f tasks_per_message=%d",
+              settings.cluster() ? " provider=cluster" : "",
               transport,
               transport.equals("tls-tcp") ? "on" : "off",
               count,
@@ -278,6 +328,31 @@ public final class BareRoundTrip {
         echoProcess.waitFor(10, TimeUnit.SECONDS);
       }
     }
+  }
+
+  /**
+   * Joins the echo's cluster and waits until both members are Up (at most 30 s).
+   *
+   * @throws IllegalStateException when they are not Up by then
+   */
+  private static void joinAndAwaitUp(ActorSystem<?> system, Address echo)
+      throws InterruptedException {
+    Cluster cluster = Cluster.get(system);
+    cluster.manager().tell(Join.create(echo));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (upMembers(cluster) < 2) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "the two bare JVMs did not form a cluster of 2 Up members within 30 s");
+      }
+      Thread.sleep(20); // polling the member list: Cluster's state has no future to wait on here
+    }
+  }
+
+  private static long upMembers(Cluster cluster) {
+    return java.util.stream.StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
+        .filter(m -> m.status() == MemberStatus.up())
+        .count();
   }
 
   /**
@@ -321,10 +396,11 @@ public final class BareRoundTrip {
     Arrays.sort(sorted);
     out.accept(
         String.format(
-            "bare roundtrip mode=window c=%d deployment=two-jvm transport=%s tls=%s tasks=%d runs=%d"
-                + " warmup_runs=%d jit_quiet=%s trips_per_s=%.0f trips_per_s_min=%.0f"
+            "bare roundtrip mode=window c=%d deployment=two-jvm%s transport=%s tls=%s tasks=%d"
+                + " runs=%d warmup_runs=%d jit_quiet=%s trips_per_s=%.0f trips_per_s_min=%.0f"
                 + " trips_per_s_max=%.0f tasks_per_message=%d tasks_per_s=%.0f jit_pct=%.0f",
             window,
+            settings.cluster() ? " provider=cluster" : "",
             settings.transport(),
             settings.transport().equals("tls-tcp") ? "on" : "off",
             count,

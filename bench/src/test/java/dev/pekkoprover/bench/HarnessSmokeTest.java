@@ -133,6 +133,25 @@ class HarnessSmokeTest {
   }
 
   @Test
+  void withClusterTheTwoBareJvmsAreJoinedMembersAndTheLineSaysSo() throws Exception {
+    List<String> lines = new ArrayList<>();
+    BareRoundTrip.run(new BareRoundTrip.Settings(50, 2, "tcp", 0, 1, 0, true), lines::add);
+    assertEquals(3, lines.size(), lines.toString());
+    String summary = lines.get(2);
+    assertTrue(
+        summary.startsWith(
+            "bare roundtrip mode=ask c=1 deployment=two-jvm provider=cluster transport=tcp tls=off"
+                + " tasks=50 runs=2 "),
+        summary);
+    double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
+    assertTrue(p99 > 0, summary);
+    assertEquals(
+        0,
+        ProcessHandle.current().children().filter(ProcessHandle::isAlive).count(),
+        "the echo process is gone");
+  }
+
+  @Test
   void theBareWindowKeepsSeveralPingsInFlightAndCountsTripsPerSecond() throws Exception {
     List<String> lines = new ArrayList<>();
     BareRoundTrip.run(new BareRoundTrip.Settings(500, 2, "tcp", 16, 4, 0), lines::add);
