@@ -242,8 +242,7 @@ class QueueNodeLossIT {
     NodeProcesses.assertResultOk(s, BLOCKS);
     // S ended RESULT OK, so every task the killed node's entities held had run by then, and after
     // the kill only Q2 could run them: S's end bounds when they ran on Q2, for an entity the
-    // samples
-    // saw start there but not yet run
+    // samples saw start there but not yet run
     Map<String, Long> ranByTheEnd = new HashMap<>();
     if (sEndedAt >= 0) {
       for (String entity : held.keySet()) {
