@@ -283,6 +283,7 @@ public final class BareRoundTrip {
                 }
               });
       double compiling = JitMeter.compilerSeconds();
+      double stealing = CpuMeter.machineStealSeconds();
       long measuring = System.nanoTime();
       long[][] all = new long[runs][];
       for (int r = 0; r < runs; r++) {
@@ -298,7 +299,8 @@ public final class BareRoundTrip {
           String.format(
               "bare roundtrip mode=ask c=1 deployment=two-jvm%s transport=%s tls=%s tasks=%d runs=%d "
                   + "warmup_runs=%d jit_quiet=%s "
-                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f tasks_per_message=%d",
+                  + "p50_ms=%.4f p90_ms=%.4f p99_ms=%.4f max_ms=%.3f jit_pct=%.0f steal_pct=%.0f"
+                  + " tasks_per_message=%d",
               settings.cluster() ? " provider=cluster" : "",
               transport,
               transport.equals("tls-tcp") ? "on" : "off",
@@ -311,6 +313,7 @@ public final class BareRoundTrip {
               median(all, 0.99),
               median(all, 1.0),
               jitPercentSince(compiling, measuring),
+              stealPercentSince(stealing, measuring),
               perMessage));
     } finally {
       // this side first, while its peer still runs: with the peer gone first, Pekko 1.7's Artery
@@ -421,6 +424,13 @@ public final class BareRoundTrip {
    */
   private static double jitPercentSince(double compiling, long measuring) {
     return 100 * (JitMeter.compilerSeconds() - compiling) / ((System.nanoTime() - measuring) / 1e9);
+  }
+
+  /** The hypervisor's steal since then, 100 = one core ({@link CpuMeter}); NaN if unknown. */
+  private static double stealPercentSince(double stealing, long measuring) {
+    return 100
+        * (CpuMeter.machineStealSeconds() - stealing)
+        / ((System.nanoTime() - measuring) / 1e9);
   }
 
   /**

@@ -9,7 +9,11 @@ import java.nio.file.Path;
  * CPU used during one measurement: by this JVM, and by everything else on the machine (other
  * engineers' builds on a shared 2-core host), as the baseline's {@code other_cpu_pct}. 100 means
  * one core. A measurement with a high {@code other_cpu_pct} was disturbed and should be taken
- * again.
+ * again. Also the hypervisor's steal ({@code steal_pct}): time this VM's vCPUs were ready to run
+ * but not run, the {@code steal} column of /proc/stat. It is part of {@code other_cpu_pct} (the
+ * kernel counts it as not idle) but no process of this machine can lower it; while it lasts, any
+ * thread may be held off its core for milliseconds, which is what the tail of a round trip measures
+ * (BENCHMARKS.md, issue 14's twelfth round).
  */
 final class CpuMeter {
   /** Linux USER_HZ: /proc/stat counts in 1/100 s. */
@@ -22,6 +26,7 @@ final class CpuMeter {
   private double machine0;
   private double children0;
   private double jit0;
+  private double steal0;
 
   void start() {
     wall0 = System.nanoTime();
@@ -29,14 +34,16 @@ final class CpuMeter {
     machine0 = machineBusySeconds();
     children0 = childrenBusySeconds();
     jit0 = JitMeter.compilerSeconds();
+    steal0 = machineStealSeconds();
   }
 
   /**
    * [this JVM's CPU %, everything else's CPU %, this JVM's child processes' CPU %, the JIT
-   * compilers' CPU % in this JVM and the children ({@link JitMeter}, part of the first and third)]
-   * since {@link #start()}. The children are the worker node processes of the cross-process
-   * deployment; they are not counted in "everything else". Children that started or ended in
-   * between count only for what they used while the meter saw them.
+   * compilers' CPU % in this JVM and the children ({@link JitMeter}, part of the first and third),
+   * the hypervisor's steal % (part of the second; NaN where /proc/stat cannot be read)] since
+   * {@link #start()}. The children are the worker node processes of the cross-process deployment;
+   * they are not counted in "everything else". Children that started or ended in between count only
+   * for what they used while the meter saw them.
    */
   double[] stop() {
     double wall = (System.nanoTime() - wall0) / 1e9;
@@ -45,8 +52,13 @@ final class CpuMeter {
     double children = Math.max(0, childrenBusySeconds() - children0);
     double other = Double.isNaN(machine) ? Double.NaN : Math.max(0, machine - self - children);
     double jit = Math.max(0, JitMeter.compilerSeconds() - jit0);
+    double steal = machineStealSeconds() - steal0;
     return new double[] {
-      100 * self / wall, 100 * other / wall, 100 * children / wall, 100 * jit / wall
+      100 * self / wall,
+      100 * other / wall,
+      100 * children / wall,
+      100 * jit / wall,
+      100 * steal / wall
     };
   }
 
@@ -73,8 +85,7 @@ final class CpuMeter {
    */
   static double machineBusySeconds() {
     try {
-      String first = Files.readAllLines(Path.of("/proc/stat")).get(0).trim();
-      String[] fields = first.split("\\s+");
+      String[] fields = machineFields();
       long total = 0;
       for (int i = 1; i <= 8 && i < fields.length; i++) {
         total += Long.parseLong(fields[i]);
@@ -84,5 +95,29 @@ final class CpuMeter {
     } catch (IOException | RuntimeException e) {
       return Double.NaN;
     }
+  }
+
+  /**
+   * CPU seconds the hypervisor has stolen from this machine's vCPUs so far (all of them), from
+   * /proc/stat; NaN where it cannot be read.
+   */
+  static double machineStealSeconds() {
+    try {
+      return stealTicks(machineFields()) / TICKS_PER_SECOND;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
+  /**
+   * The {@code steal} column (the eighth number) of /proc/stat's first line, split; 0 on a kernel
+   * that does not count it.
+   */
+  static long stealTicks(String[] fields) {
+    return fields.length > 8 ? Long.parseLong(fields[8]) : 0;
+  }
+
+  private static String[] machineFields() throws IOException {
+    return Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
   }
 }

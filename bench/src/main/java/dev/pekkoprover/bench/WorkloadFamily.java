@@ -52,14 +52,21 @@ abstract class WorkloadFamily {
   /**
    * CPU over the measured runs ({@link CpuMeter#stop()}): this JVM's, the rest of the machine's,
    * when the worker runs in a process of its own (cross-process deployment) that process's as
-   * {@code worker_cpu_pct}, and the JIT compilers' share of these as {@code jit_pct}.
+   * {@code worker_cpu_pct}, the JIT compilers' share of these as {@code jit_pct}, and the
+   * hypervisor's steal as {@code steal_pct} (part of {@code other_cpu_pct}).
    */
   static Line cpu(Line line, double[] load) {
     line.value("cpu_pct", load[0], 0).value("other_cpu_pct", load[1], 0);
     if (load.length > 2 && load[2] > 0) {
       line.value("worker_cpu_pct", load[2], 0);
     }
-    return load.length > 3 ? line.value("jit_pct", load[3], 0) : line;
+    if (load.length > 3) {
+      line.value("jit_pct", load[3], 0);
+    }
+    if (load.length > 4 && Double.isFinite(load[4])) {
+      line.value("steal_pct", load[4], 0);
+    }
+    return line;
   }
 
   /**

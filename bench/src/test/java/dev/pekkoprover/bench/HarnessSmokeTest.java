@@ -90,6 +90,7 @@ class HarnessSmokeTest {
     assertTrue(throughput.number("tasks_per_s") > 0, throughput.toString());
     assertTrue(
         throughput.number("worker_cpu_pct") > 0, "the worker process did the work: " + throughput);
+    assertTrue(throughput.number("steal_pct") >= 0, "the hypervisor's steal: " + throughput);
     // paired with the bare transport in the same two JVMs, block by block
     Result sequential = only(results, "latency", "mode", "sequential");
     assertTrue(
@@ -130,6 +131,9 @@ class HarnessSmokeTest {
     double p50 = Double.parseDouble(summary.replaceAll(".* p50_ms=([0-9.]+).*", "$1"));
     double p99 = Double.parseDouble(summary.replaceAll(".* p99_ms=([0-9.]+).*", "$1"));
     assertTrue(p50 > 0 && p50 <= p99, summary);
+    assertTrue(
+        Double.parseDouble(summary.replaceAll(".* steal_pct=([0-9.]+).*", "$1")) >= 0,
+        "the hypervisor's steal over the measured runs: " + summary);
   }
 
   @Test

@@ -126,6 +126,29 @@ class RatiosTest {
   }
 
   @Test
+  void aTargetLineSaysHowMuchTheHypervisorStoleWhileItsFigureWasMeasured() {
+    List<String> out =
+        compare(
+            "ours latency mode=sequential c=1 deployment=cluster tasks=2000 p99_ms=1.2"
+                + " bare_p99_ms=1.0 p99_over_bare=1.2 steal_pct=31",
+            "bare roundtrip mode=ask c=1 deployment=two-jvm transport=tls-tcp tls=on tasks=2000"
+                + " runs=5 p50_ms=0.4 p99_ms=0.8 steal_pct=2",
+            "ours tree mode=flow c=8 leaves=64 deployment=cluster tasks=127 trees=10 median_ms=4.0");
+    assertEquals(
+        "target latency_p99_cluster want=<=bare_pekko_tls_p99_0.8000ms got=1.2000ms met=no"
+            + " steal_pct=31 bare_steal_pct=2",
+        lineStarting(out, "target latency_p99_cluster "));
+    assertEquals(
+        "target latency_p99_cluster_paired want=<=1x_bare_same_jvms got=1.2000x met=no"
+            + " steal_pct=31",
+        lineStarting(out, "target latency_p99_cluster_paired"));
+    assertEquals(
+        "target tree_cluster want=<=10ms got=4.0000ms met=yes",
+        lineStarting(out, "target tree_cluster"),
+        "a line without the figure: nothing added");
+  }
+
+  @Test
   void disturbedBaselineRunsAreLeftOutWhenQuietOnesExist() {
     List<String> out =
         compare(
