@@ -312,8 +312,8 @@ public final class BareRoundTrip {
               median(all, 0.90),
               median(all, 0.99),
               median(all, 1.0),
-              jitPercentSince(compiling, measuring),
-              stealPercentSince(stealing, measuring),
+              percentOfOneCoreSince(JitMeter.compilerSeconds() - compiling, measuring),
+              percentOfOneCoreSince(CpuMeter.machineStealSeconds() - stealing, measuring),
               perMessage));
     } finally {
       // this side first, while its peer still runs: with the peer gone first, Pekko 1.7's Artery
@@ -415,22 +415,16 @@ public final class BareRoundTrip {
             sorted[sorted.length - 1],
             perMessage,
             perMessage * sorted[sorted.length / 2],
-            jitPercentSince(compiling, measuring)));
+            percentOfOneCoreSince(JitMeter.compilerSeconds() - compiling, measuring)));
   }
 
   /**
-   * The compilers' CPU (% of one core) since {@code compiling} seconds of it had been used, at
-   * {@code measuring} ({@link System#nanoTime()}).
+   * {@code cpuSeconds} as a share of the wall time since {@code measuring} ({@link
+   * System#nanoTime()}), 100 = one core: the compilers' CPU ({@link JitMeter}) or the hypervisor's
+   * steal ({@link CpuMeter}; NaN when it cannot be read) over the measured runs.
    */
-  private static double jitPercentSince(double compiling, long measuring) {
-    return 100 * (JitMeter.compilerSeconds() - compiling) / ((System.nanoTime() - measuring) / 1e9);
-  }
-
-  /** The hypervisor's steal since then, 100 = one core ({@link CpuMeter}); NaN if unknown. */
-  private static double stealPercentSince(double stealing, long measuring) {
-    return 100
-        * (CpuMeter.machineStealSeconds() - stealing)
-        / ((System.nanoTime() - measuring) / 1e9);
+  private static double percentOfOneCoreSince(double cpuSeconds, long measuring) {
+    return 100 * cpuSeconds / ((System.nanoTime() - measuring) / 1e9);
   }
 
   /**
