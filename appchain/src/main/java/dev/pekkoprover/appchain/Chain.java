@@ -65,6 +65,40 @@ public final class Chain {
   }
 
   /**
+   * A chain as it was after block {@code height - 1}, from a copy of its committed state (what a
+   * snapshot holds); its mempool is empty. The genesis gives the genesis root, which a restored
+   * chain reports as before.
+   *
+   * @param genesisBalances the genesis the chain started from
+   * @param accounts every account the chain held at that height (the zero account may be left out:
+   *     it is the empty leaf)
+   * @param height blocks produced up to then (the next block's number)
+   * @param lastBlockHash the hash of block {@code height - 1}; all zero for height 0
+   * @throws IllegalArgumentException on a malformed address, two addresses at one tree position or
+   *     a negative height
+   */
+  public static Chain restore(
+      Map<String, Long> genesisBalances,
+      AppchainSettings settings,
+      Map<String, AccountState> accounts,
+      long height,
+      String lastBlockHash) {
+    if (height < 0) {
+      throw new IllegalArgumentException("a chain's height is never negative, was " + height);
+    }
+    Chain chain = new Chain(genesisBalances, settings);
+    for (Map.Entry<String, AccountState> entry : accounts.entrySet()) {
+      String address = entry.getKey();
+      chain.claimIndex(address);
+      chain.accounts.put(address, entry.getValue());
+      chain.tree.set(Accounts.index(address), entry.getValue().leafHash(address));
+    }
+    chain.nextBlockNumber = height;
+    chain.lastBlockHash = Sha256.hex(Sha256.unhex(lastBlockHash, "last block hash"));
+    return chain;
+  }
+
+  /**
    * Offers a transaction to the mempool: accepted, or refused with a reason (it then never reaches
    * a block).
    */
@@ -121,6 +155,11 @@ public final class Chain {
 
   public int pendingTransactions() {
     return mempool.size();
+  }
+
+  /** The pending transactions, oldest first: the order blocks take them in. */
+  public List<SignedTransfer> pending() {
+    return mempool.pending();
   }
 
   /** {@link #produceBlock(int)} with the configured {@code max-block-transactions}. */

@@ -76,6 +76,7 @@ final class AppchainService {
             (name, blocks) -> node.run(name, BatchProvingFlow.create(blocks)),
             proof -> verify(proof, keys),
             durable ? "" : "pekko.persistence.journal.inmem",
+            durable ? "" : null,
             out::println);
     // In a cluster one chain for all nodes with role sequencer: a singleton beside the sequencer's,
     // which a standby takes over (recovering from the shared journal) when the oldest one leaves.

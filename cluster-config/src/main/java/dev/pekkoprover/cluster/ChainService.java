@@ -21,14 +21,19 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.persistence.typed.DeleteEventsFailed;
+import org.apache.pekko.persistence.typed.DeleteSnapshotsFailed;
 import org.apache.pekko.persistence.typed.JournalPersistFailed;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.RecoveryFailed;
+import org.apache.pekko.persistence.typed.SnapshotAdapter;
+import org.apache.pekko.persistence.typed.SnapshotFailed;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandler;
 import org.apache.pekko.persistence.typed.javadsl.Effect;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehavior;
+import org.apache.pekko.persistence.typed.javadsl.RetentionCriteria;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
@@ -43,10 +48,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * next write, so a write per transaction is never the limit. Blocks are produced only from
  * transactions journaled before or in the same write as the block.
  *
- * <p>Restarted (a crash, a {@code kill -9}, a database that failed a write), it replays its
- * journal: the same chain, mempool, batches and proven height, and proves every sealed batch that
- * has no proof yet (a durable node's result store answers what was already proven at once).
- * Commands wait (Pekko stashes them) while it recovers or writes.
+ * <p>Restarted (a crash, a {@code kill -9}, a database that failed a write), it reads its latest
+ * snapshot ({@link ChainSnapshot}, taken every {@code snapshot-every} events when the journal is
+ * durable) and replays the journal after it: the same chain, mempool, batches and proven height,
+ * and proves every sealed batch that has no proof yet (a durable node's result store answers what
+ * was already proven at once). Commands wait (Pekko stashes them) while it recovers or writes.
  *
  * <p>State changes happen in the command handler (live) and in the event handler only while
  * recovering: the mempool's check and its change are one step, which a replay repeats without the
@@ -108,6 +114,12 @@ final class ChainService
     boolean flushQueued;
     long oldestUnsealedAt;
 
+    /** The proven height of the snapshot this state was restored from; -1: none. */
+    long snapshotBase = -1;
+
+    /** Events replayed while recovering. */
+    long replayed;
+
     Live(ChainState chain) {
       this.chain = chain;
     }
@@ -124,6 +136,7 @@ final class ChainService
   private final Prover prover;
   private final Function<BatchProof, String> verifier;
   private final String journalPlugin;
+  private final String snapshotPlugin;
   private final Consumer<String> recoveredLine;
 
   /**
@@ -131,6 +144,8 @@ final class ChainService
    * @param genesis the genesis balances
    * @param verifier the problem with a proof under the circuits' keys, or null when it verifies
    * @param journalPlugin the journal plugin's config path, "" for the default
+   * @param snapshotPlugin the snapshot store plugin's config path, "" for the default; null: no
+   *     snapshots (the journal in memory)
    * @param recoveredLine told one line after each recovery (height, pending, batches to prove)
    */
   static Behavior<Command> create(
@@ -141,6 +156,7 @@ final class ChainService
       Prover prover,
       Function<BatchProof, String> verifier,
       String journalPlugin,
+      String snapshotPlugin,
       Consumer<String> recoveredLine) {
     return Behaviors.setup(
         context ->
@@ -157,6 +173,7 @@ final class ChainService
                       prover,
                       verifier,
                       journalPlugin,
+                      snapshotPlugin,
                       recoveredLine);
                 }));
   }
@@ -171,6 +188,7 @@ final class ChainService
       Prover prover,
       Function<BatchProof, String> verifier,
       String journalPlugin,
+      String snapshotPlugin,
       Consumer<String> recoveredLine) {
     super(
         persistenceId,
@@ -184,6 +202,7 @@ final class ChainService
     this.prover = prover;
     this.verifier = verifier;
     this.journalPlugin = journalPlugin;
+    this.snapshotPlugin = snapshotPlugin;
     this.recoveredLine = recoveredLine;
   }
 
@@ -199,7 +218,39 @@ final class ChainService
 
   @Override
   public String snapshotPluginId() {
-    return "pekko.persistence.no-snapshot-store";
+    return snapshotPlugin == null ? "pekko.persistence.no-snapshot-store" : snapshotPlugin;
+  }
+
+  /**
+   * A snapshot every {@code snapshot-every} events, two kept, the events before the older deleted:
+   * a restart reads one snapshot and at most about 2 x snapshot-every events, however long the
+   * chain, and the journal stays bounded.
+   */
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return snapshotPlugin == null
+        ? RetentionCriteria.disabled()
+        : RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+  }
+
+  @Override
+  public SnapshotAdapter<Live> snapshotAdapter() {
+    return new SnapshotAdapter<>() {
+      @Override
+      public Object toJournal(Live state) {
+        // on this actor's thread: an immutable copy, which the snapshot store serialises later
+        return state.chain.snapshot(state.unwrittenTransactions.size());
+      }
+
+      @Override
+      public Live fromJournal(Object from) {
+        ChainSnapshot snapshot = (ChainSnapshot) from;
+        Live live =
+            new Live(ChainState.restore(snapshot, genesis, appchain, settings.txIndexSize()));
+        live.snapshotBase = snapshot.baseHeight();
+        return live;
+      }
+    };
   }
 
   @Override
@@ -208,6 +259,7 @@ final class ChainService
       if (state.recovered) {
         return state; // live: the command handler changed the state already
       }
+      state.replayed++;
       if (event instanceof ChainEvent.TransactionsAccepted accepted) {
         state.chain.readmit(accepted.transactions());
       } else if (event instanceof ChainEvent.BlockProduced block) {
@@ -236,8 +288,16 @@ final class ChainService
               recoveredLine.accept(
                   String.format(
                       "appchain service: height %d, proven height %d, %d transaction(s) pending,"
-                          + " %d batch(es) to prove",
-                      chain.height(), chain.provenHeight(), chain.pending(), batches.size()));
+                          + " %d batch(es) to prove (%s)",
+                      chain.height(),
+                      chain.provenHeight(),
+                      chain.pending(),
+                      batches.size(),
+                      (state.snapshotBase < 0
+                              ? "from genesis, "
+                              : "from a snapshot at proven height " + state.snapshotBase + " and ")
+                          + state.replayed
+                          + " journal event(s)"));
               batches.forEach(batch -> prove(state, batch));
               timers.startTimerWithFixedDelay(
                   Tick.INSTANCE, Tick.INSTANCE, settings.blockInterval());
@@ -250,6 +310,32 @@ final class ChainService
                     .error(
                         "appchain service cannot read its journal ({}); retrying with backoff: "
                             + "check that the database is up",
+                        failed.getFailure().getMessage()))
+        .onSignal(
+            SnapshotFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "appchain service could not save a snapshot ({}); its events stay in the "
+                            + "journal until the next one",
+                        failed.getFailure().getMessage()))
+        .onSignal(
+            DeleteEventsFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "appchain service could not delete journal events older than its "
+                            + "snapshots ({})",
+                        failed.getFailure().getMessage()))
+        .onSignal(
+            DeleteSnapshotsFailed.class,
+            (state, failed) ->
+                context
+                    .getLog()
+                    .warn(
+                        "appchain service could not delete old snapshots ({})",
                         failed.getFailure().getMessage()))
         .onSignal(
             JournalPersistFailed.class,

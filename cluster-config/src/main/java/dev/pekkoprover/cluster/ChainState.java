@@ -4,12 +4,16 @@ import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Chain;
 import dev.pekkoprover.appchain.flow.BatchProof;
 import dev.pekkoprover.appchain.state.AccountState;
+import dev.pekkoprover.appchain.state.Sha256;
+import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.appchain.trace.TransactionTrace;
 import dev.pekkoprover.appchain.tx.Admission;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +61,11 @@ final class ChainState {
    *     answered "unknown")
    */
   ChainState(Map<String, Long> genesis, AppchainSettings settings, int txIndexSize) {
-    this.chain = Chain.create(genesis, settings);
+    this(Chain.create(genesis, settings), txIndexSize);
+  }
+
+  private ChainState(Chain chain, int txIndexSize) {
+    this.chain = chain;
     this.txBlocks =
         new LinkedHashMap<>() {
           @Override
@@ -214,6 +222,133 @@ final class ChainState {
       provenHeight = next.lastBlock() + 1;
     }
     unproven.headMap(provenHeight).clear();
+  }
+
+  /**
+   * A snapshot of this state ({@link ChainSnapshot}), leaving out the {@code unwritten} newest
+   * accepted transactions: those the service has not journaled yet (they are pending, the last to
+   * be accepted). The chain's accounts at the proven height come from the current ones with every
+   * unproven block's transitions undone, newest first.
+   */
+  ChainSnapshot snapshot(int unwritten) {
+    Map<String, AccountState> atBase = new HashMap<>(chain.accounts());
+    List<ChainEvent.BlockProduced> blocks = new ArrayList<>(unproven.size());
+    List<SignedTransfer> transactions = new ArrayList<>();
+    for (BlockTrace trace : unproven.descendingMap().values()) {
+      List<TransactionTrace> traced = trace.transactions();
+      for (int t = traced.size() - 1; t >= 0; t--) {
+        List<StateTransition> transitions = traced.get(t).transitions();
+        for (int i = transitions.size() - 1; i >= 0; i--) {
+          atBase.put(transitions.get(i).address(), transitions.get(i).from());
+        }
+      }
+    }
+    for (BlockTrace trace : unproven.values()) {
+      blocks.add(
+          new ChainEvent.BlockProduced(
+              trace.number(), trace.transactions().size(), trace.blockHash()));
+      trace.transactions().forEach(t -> transactions.add(t.runtime().transaction()));
+    }
+    List<SignedTransfer> pending = chain.pending();
+    transactions.addAll(pending.subList(0, pending.size() - unwritten));
+    List<ChainSnapshot.Account> accounts = new ArrayList<>(atBase.size());
+    atBase.forEach(
+        (address, state) -> {
+          if (!state.equals(AccountState.ZERO)) {
+            accounts.add(new ChainSnapshot.Account(address, state.balance(), state.nonce()));
+          }
+        });
+    List<ChainEvent.BatchSealed> batches = new ArrayList<>();
+    TreeMap<Long, Long> lastOfBatch = new TreeMap<>();
+    sealed.values().forEach(batch -> lastOfBatch.put(batch.first(), batch.last()));
+    provenAhead.values().forEach(proof -> lastOfBatch.put(proof.firstBlock(), proof.lastBlock()));
+    lastOfBatch.forEach((first, last) -> batches.add(new ChainEvent.BatchSealed(first, last)));
+    int indexed = txBlocks.size() - unwritten;
+    ByteBuffer hashes = ByteBuffer.allocate(indexed * Sha256.LENGTH);
+    long[] indexBlocks = new long[indexed];
+    int i = 0;
+    for (Map.Entry<String, Long> entry : txBlocks.entrySet()) {
+      if (i == indexed) {
+        break;
+      }
+      hashes.put(Sha256.unhex(entry.getKey(), "transaction hash"));
+      indexBlocks[i++] = entry.getValue();
+    }
+    BlockTrace firstUnproven = unproven.isEmpty() ? null : unproven.firstEntry().getValue();
+    return new ChainSnapshot(
+        chain.genesisStateRoot(),
+        provenHeight,
+        firstUnproven == null ? chain.lastBlockHash() : firstUnproven.header().prevBlockHash(),
+        firstUnproven == null ? chain.stateRoot() : firstUnproven.header().stateRootBefore(),
+        accounts,
+        blocks,
+        transactions,
+        batches,
+        List.copyOf(provenAhead.values()),
+        lastBatch,
+        accepted - unwritten,
+        hashes.array(),
+        indexBlocks);
+  }
+
+  /**
+   * The state a snapshot was taken of: the chain at the snapshot's base, its unproven blocks
+   * executed again from their transactions, its pending transactions admitted again (signatures not
+   * checked: they were when first accepted), its batches and transaction index as they were.
+   *
+   * @throws IllegalStateException when the snapshot belongs to another chain (another genesis), its
+   *     accounts do not give its state root, or a block executed again differs from the one it
+   *     names: the snapshot cannot be used, and the service says so and retries from the journal's
+   *     state
+   */
+  static ChainState restore(
+      ChainSnapshot snapshot, Map<String, Long> genesis, AppchainSettings settings, int indexSize) {
+    Map<String, AccountState> accounts = new HashMap<>();
+    for (ChainSnapshot.Account account : snapshot.accounts()) {
+      accounts.put(account.address(), new AccountState(account.balance(), account.nonce()));
+    }
+    Chain chain =
+        Chain.restore(genesis, settings, accounts, snapshot.baseHeight(), snapshot.baseBlockHash());
+    if (!chain.genesisStateRoot().equals(snapshot.genesisStateRoot())) {
+      throw new IllegalStateException(
+          "the snapshot is of a chain with genesis root "
+              + snapshot.genesisStateRoot()
+              + ", this one's is "
+              + chain.genesisStateRoot()
+              + ": the journal belongs to another chain");
+    }
+    if (!chain.stateRoot().equals(snapshot.baseStateRoot())) {
+      throw new IllegalStateException(
+          "the snapshot's accounts give state root "
+              + chain.stateRoot()
+              + " at block "
+              + snapshot.baseHeight()
+              + ", not its recorded "
+              + snapshot.baseStateRoot());
+    }
+    ChainState state = new ChainState(chain, indexSize);
+    state.provenHeight = snapshot.baseHeight();
+    state.sealedUpTo = snapshot.baseHeight();
+    List<SignedTransfer> transactions = snapshot.transactions();
+    int next = 0;
+    for (ChainEvent.BlockProduced block : snapshot.blocks()) {
+      state.readmit(transactions.subList(next, next + block.transactions()));
+      state.replay(block);
+      next += block.transactions();
+    }
+    state.readmit(transactions.subList(next, transactions.size()));
+    snapshot.batches().forEach(state::seal);
+    snapshot.provenAhead().forEach(state::proven);
+    state.lastBatch = snapshot.lastBatch();
+    state.accepted = snapshot.accepted();
+    state.txBlocks.clear();
+    byte[] hash = new byte[Sha256.LENGTH];
+    ByteBuffer hashes = ByteBuffer.wrap(snapshot.indexHashes());
+    for (long block : snapshot.indexBlocks()) {
+      hashes.get(hash);
+      state.txBlocks.put(Sha256.hex(hash), block);
+    }
+    return state;
   }
 
   /** What {@code GET /appchain/chain} answers. */

@@ -12,6 +12,7 @@ import java.time.Duration;
  * @param batchInterval a batch of fewer blocks is sealed once its oldest block is this old
  * @param txIndexSize the latest accepted transactions that keep a status
  * @param retryAfter a batch whose proof failed is proven again after this
+ * @param snapshotEvery journal events between two snapshots of the service's state
  */
 record ServiceSettings(
     Duration blockInterval,
@@ -19,16 +20,18 @@ record ServiceSettings(
     int blocksPerBatch,
     Duration batchInterval,
     int txIndexSize,
-    Duration retryAfter) {
+    Duration retryAfter,
+    int snapshotEvery) {
   ServiceSettings {
     if (blockInterval.isNegative()
         || blockInterval.isZero()
         || maxBlockTransactions < 1
         || blocksPerBatch < 1
-        || txIndexSize < 1) {
+        || txIndexSize < 1
+        || snapshotEvery < 1) {
       throw new IllegalArgumentException(
           "the appchain service needs a positive block interval, transactions per block, blocks "
-              + "per batch and transaction index size");
+              + "per batch, transaction index size and snapshot-every");
     }
   }
 
@@ -47,6 +50,7 @@ record ServiceSettings(
         job.getInt("batch"),
         service.getDuration("batch-interval"),
         service.getInt("tx-index-size"),
-        service.getDuration("retry-after"));
+        service.getDuration("retry-after"),
+        service.getInt("snapshot-every"));
   }
 }

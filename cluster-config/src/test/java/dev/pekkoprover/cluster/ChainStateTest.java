@@ -9,15 +9,48 @@ import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Workload;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.serialization.Serialization;
+import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializer;
+import org.apache.pekko.serialization.Serializers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The appchain service's state: what the live service did, a replay of its events rebuilds exactly;
  * batches are sealed by count or, when asked, partially; the proven height moves only over batches
- * proven without a gap.
+ * proven without a gap; a snapshot, through the serializer the snapshot store uses, restores the
+ * same state without the events before it.
  */
 class ChainStateTest {
+  private static ActorTestKit kit;
+  private static Serialization serialization;
+
+  @BeforeAll
+  static void startSerialization() {
+    kit = ActorTestKit.create("chain-state");
+    serialization = SerializationExtension.get(kit.system());
+  }
+
+  @AfterAll
+  static void stopSerialization() {
+    kit.shutdownTestKit();
+  }
+
+  /** {@code value} serialised and read back as the snapshot store does. */
+  private static Object roundTrip(Object value) {
+    Serializer serializer = serialization.findSerializerFor(value);
+    byte[] bytes = serializer.toBinary(value);
+    return serialization
+        .deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, value))
+        .get();
+  }
+
   private static final AppchainSettings SETTINGS =
       AppchainSettings.fromConfig(ConfigFactory.load());
   private final Workload workload = Workload.generate(3, 10, 6, 4, 0);
@@ -126,6 +159,159 @@ class ChainStateTest {
     assertEquals(0, state.unsealedBlocks());
     assertTrue(state.nextBatch(2, true).isEmpty());
     assertTrue(state.produceBlock(4).isEmpty(), "no empty blocks");
+  }
+
+  /**
+   * 7 blocks of 4 of a 9-block workload (some recipients not in the genesis), batches of 2 sealed
+   * (0-1, 2-3, 4-5; block 6 not), 0-1 proven, 4-5 proven ahead of 2-3, and the other 8 transfers
+   * pending.
+   */
+  private static ChainState midway(Workload workload) {
+    ChainState state = new ChainState(workload.genesis(), SETTINGS, 1000);
+    List<SignedTransfer> transfers = workload.transfers();
+    for (int block = 0; block < 7; block++) {
+      transfers.subList(block * 4, block * 4 + 4).forEach(tx -> state.submit(tx).accepted());
+      state.produceBlock(4).orElseThrow();
+      state.nextBatch(2, false).ifPresent(state::seal);
+    }
+    List<ChainState.Batch> batches = state.sealedBatches();
+    state.proven(state.expectedProof(batches.get(0)));
+    state.proven(state.expectedProof(batches.get(2)));
+    transfers.subList(28, 36).forEach(tx -> assertTrue(state.submit(tx).accepted()));
+    return state;
+  }
+
+  @Test
+  void aSnapshotRestoresWhatTheLiveServiceHadWithoutTheUnwrittenTransactions() {
+    Workload workload = Workload.generate(5, 10, 9, 4, 0);
+    ChainState live = midway(workload);
+    assertEquals(2, live.provenHeight());
+    assertEquals(List.of(new ChainState.Batch(2, 3)), live.sealedBatches());
+    assertTrue(
+        workload.transfers().stream()
+            .anyMatch(tx -> !workload.genesis().containsKey(tx.transfer().to())),
+        "some recipient is created by a transfer");
+
+    // the newest accepted transaction not journaled yet: not in the snapshot
+    ChainSnapshot snapshot = (ChainSnapshot) roundTrip(live.snapshot(1));
+    assertEquals(2, snapshot.baseHeight());
+    assertEquals(5, snapshot.blocks().size(), "blocks 2-6");
+    assertEquals(5 * 4 + 7, snapshot.transactions().size());
+    ChainState restored = ChainState.restore(snapshot, workload.genesis(), SETTINGS, 1000);
+    SignedTransfer unwritten = workload.transfers().get(35);
+    assertEquals("unknown", restored.status(unwritten.hash()).status());
+    assertEquals(live.accepted() - 1, restored.accepted());
+    assertEquals(live.pending() - 1, restored.pending());
+    assertTrue(restored.submit(unwritten).accepted(), "its sender may send it again");
+
+    assertEquals(live.view(), restored.view());
+    assertEquals(live.sealedBatches(), restored.sealedBatches());
+    ChainState.Batch waiting = live.sealedBatches().get(0);
+    assertEquals(live.traces(waiting), restored.traces(waiting), "the same traces to prove");
+    assertEquals(live.expectedProof(waiting), restored.expectedProof(waiting));
+    for (SignedTransfer tx : workload.transfers()) {
+      assertEquals(live.status(tx.hash()), restored.status(tx.hash()));
+    }
+    // and they go on alike: the gap closes over the batch proven ahead, the next blocks agree
+    for (ChainState state : List.of(live, restored)) {
+      state.proven(state.expectedProof(waiting));
+      assertEquals(6, state.provenHeight());
+      state.seal(state.nextBatch(2, true).orElseThrow());
+    }
+    assertEquals(live.produceBlock(4), restored.produceBlock(4));
+    assertEquals(live.produceBlock(4), restored.produceBlock(4));
+    assertEquals(live.view(), restored.view());
+    assertEquals(
+        live.account(unwritten.transfer().to()), restored.account(unwritten.transfer().to()));
+  }
+
+  @Test
+  void aSnapshotWithEveryBlockProvenRestoresTheChainAlone() {
+    Workload workload = Workload.generate(5, 10, 9, 4, 0);
+    ChainState live = midway(workload);
+    live.proven(live.expectedProof(live.sealedBatches().get(0)));
+    live.seal(live.nextBatch(2, true).orElseThrow());
+    live.proven(live.expectedProof(live.sealedBatches().get(0)));
+    while (live.produceBlock(4).isPresent()) {
+      live.seal(live.nextBatch(2, true).orElseThrow());
+      live.proven(live.expectedProof(live.sealedBatches().get(0)));
+    }
+    assertEquals(live.height(), live.provenHeight());
+    ChainSnapshot snapshot = (ChainSnapshot) roundTrip(live.snapshot(0));
+    assertTrue(snapshot.blocks().isEmpty() && snapshot.transactions().isEmpty());
+    ChainState restored = ChainState.restore(snapshot, workload.genesis(), SETTINGS, 1000);
+    assertEquals(live.view(), restored.view());
+    assertEquals(36, restored.accepted());
+    assertEquals("proven", restored.status(workload.transfers().get(35).hash()).status());
+  }
+
+  @Test
+  void aSnapshotOfAnotherChainOrWithChangedAccountsIsRefused() {
+    Workload workload = Workload.generate(5, 10, 9, 4, 0);
+    ChainSnapshot snapshot = midway(workload).snapshot(0);
+    IllegalStateException other =
+        assertThrows(
+            IllegalStateException.class,
+            () ->
+                ChainState.restore(
+                    snapshot, Workload.generate(6, 10, 0, 1, 0).genesis(), SETTINGS, 1000));
+    assertTrue(other.getMessage().contains("another chain"), other.getMessage());
+    List<ChainSnapshot.Account> accounts = new ArrayList<>(snapshot.accounts());
+    ChainSnapshot.Account first = accounts.get(0);
+    accounts.set(0, new ChainSnapshot.Account(first.address(), first.balance() + 1, first.nonce()));
+    ChainSnapshot changed =
+        new ChainSnapshot(
+            snapshot.genesisStateRoot(),
+            snapshot.baseHeight(),
+            snapshot.baseBlockHash(),
+            snapshot.baseStateRoot(),
+            accounts,
+            snapshot.blocks(),
+            snapshot.transactions(),
+            snapshot.batches(),
+            snapshot.provenAhead(),
+            snapshot.lastBatch(),
+            snapshot.accepted(),
+            snapshot.indexHashes(),
+            snapshot.indexBlocks());
+    IllegalStateException refused =
+        assertThrows(
+            IllegalStateException.class,
+            () -> ChainState.restore(changed, workload.genesis(), SETTINGS, 1000));
+    assertTrue(refused.getMessage().contains("state root"), refused.getMessage());
+  }
+
+  /**
+   * The shipped tx-index-size (1,000,000) makes the largest part of a snapshot: 32 MB of hashes and
+   * a million block numbers must pass the serializer both ways (Jackson limits the length of what
+   * it reads).
+   */
+  @Test
+  void aSnapshotWithAFullTransactionIndexPassesTheSerializer() {
+    int entries = 1_000_000;
+    byte[] hashes = new byte[entries * 32];
+    new Random(1).nextBytes(hashes);
+    long[] blocks = new long[entries];
+    Arrays.setAll(blocks, i -> i / 100);
+    blocks[entries - 1] = -1;
+    ChainSnapshot big =
+        new ChainSnapshot(
+            "00".repeat(32),
+            0,
+            "00".repeat(32),
+            "00".repeat(32),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            List.of(),
+            null,
+            entries,
+            hashes,
+            blocks);
+    ChainSnapshot copy = (ChainSnapshot) roundTrip(big);
+    assertTrue(Arrays.equals(hashes, copy.indexHashes()), "the hashes");
+    assertTrue(Arrays.equals(blocks, copy.indexBlocks()), "the blocks");
   }
 
   @Test

@@ -122,6 +122,11 @@ public final class Mempool {
     return queue.size();
   }
 
+  /** The transactions held, oldest first (a copy). */
+  public List<SignedTransfer> pending() {
+    return List.copyOf(queue);
+  }
+
   /** The state of an address after every pending transaction. */
   public AccountState state(String address) {
     AccountState pending = pendingState.get(address);
