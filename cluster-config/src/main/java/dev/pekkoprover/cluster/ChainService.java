@@ -158,24 +158,32 @@ final class ChainService
       String journalPlugin,
       String snapshotPlugin,
       Consumer<String> recoveredLine) {
-    return Behaviors.setup(
-        context ->
-            Behaviors.withTimers(
-                timers -> {
-                  context.setLoggerName(ChainService.class);
-                  return new ChainService(
-                      PersistenceId.ofUniqueId(persistenceId),
-                      context,
-                      timers,
-                      settings,
-                      genesis,
-                      appchain,
-                      prover,
-                      verifier,
-                      journalPlugin,
-                      snapshotPlugin,
-                      recoveredLine);
-                }));
+    // Pekko restarts an event-sourced behavior by itself only for a journal's failures (the
+    // strategy given to super, below); anything else, such as a snapshot it cannot use, would stop
+    // the service for good: restarted with backoff too, each time with the supervisor's ERROR line
+    Behavior<Command> service =
+        Behaviors.setup(
+            context ->
+                Behaviors.withTimers(
+                    timers -> {
+                      context.setLoggerName(ChainService.class);
+                      return new ChainService(
+                          PersistenceId.ofUniqueId(persistenceId),
+                          context,
+                          timers,
+                          settings,
+                          genesis,
+                          appchain,
+                          prover,
+                          verifier,
+                          journalPlugin,
+                          snapshotPlugin,
+                          recoveredLine);
+                    }));
+    return Behaviors.supervise(service)
+        .onFailure(
+            SupervisorStrategy.restartWithBackoff(
+                Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
   }
 
   private ChainService(
@@ -245,10 +253,22 @@ final class ChainService
       @Override
       public Live fromJournal(Object from) {
         ChainSnapshot snapshot = (ChainSnapshot) from;
-        Live live =
-            new Live(ChainState.restore(snapshot, genesis, appchain, settings.txIndexSize()));
-        live.snapshotBase = snapshot.baseHeight();
-        return live;
+        try {
+          Live live =
+              new Live(ChainState.restore(snapshot, genesis, appchain, settings.txIndexSize()));
+          live.snapshotBase = snapshot.baseHeight();
+          return live;
+        } catch (RuntimeException e) {
+          throw new IllegalStateException(
+              "appchain service cannot use its snapshot at proven height "
+                  + snapshot.baseHeight()
+                  + " ("
+                  + e.getMessage()
+                  + "); restarting with backoff. The events before it are deleted: if the "
+                  + "genesis (--seed, --accounts) or prover.appchain.mempool-capacity changed "
+                  + "since, start with the settings it was taken with",
+              e);
+        }
       }
     };
   }

@@ -263,7 +263,7 @@ final class ChainState {
     sealed.values().forEach(batch -> lastOfBatch.put(batch.first(), batch.last()));
     provenAhead.values().forEach(proof -> lastOfBatch.put(proof.firstBlock(), proof.lastBlock()));
     lastOfBatch.forEach((first, last) -> batches.add(new ChainEvent.BatchSealed(first, last)));
-    int indexed = txBlocks.size() - unwritten;
+    int indexed = Math.max(0, txBlocks.size() - unwritten); // an index smaller than a write
     ByteBuffer hashes = ByteBuffer.allocate(indexed * Sha256.LENGTH);
     long[] indexBlocks = new long[indexed];
     int i = 0;
@@ -297,9 +297,9 @@ final class ChainState {
    * checked: they were when first accepted), its batches and transaction index as they were.
    *
    * @throws IllegalStateException when the snapshot belongs to another chain (another genesis), its
-   *     accounts do not give its state root, or a block executed again differs from the one it
-   *     names: the snapshot cannot be used, and the service says so and retries from the journal's
-   *     state
+   *     accounts do not give its state root, a block executed again differs from the one it names,
+   *     or the mempool refuses a transaction again (its capacity lowered since): the snapshot
+   *     cannot be used; the service says so in one ERROR line and tries again with backoff
    */
   static ChainState restore(
       ChainSnapshot snapshot, Map<String, Long> genesis, AppchainSettings settings, int indexSize) {

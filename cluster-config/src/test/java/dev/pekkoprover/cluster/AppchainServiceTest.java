@@ -351,8 +351,9 @@ class AppchainServiceTest {
     assertTrue(base.find(), recovered);
     assertTrue(
         Long.parseLong(base.group(1)) >= 2, "a snapshot after the first proof: " + recovered);
-    // the events since the latest snapshot: under 5, and the rest of the write that crossed it
-    assertTrue(Long.parseLong(base.group(2)) < 15, "only the events since it: " + recovered);
+    // the events since the snapshot read: under 5 and the rest of the write that crossed it, or
+    // (a stop during the latest one's save) 5 more; the journal held about 45
+    assertTrue(Long.parseLong(base.group(2)) < 20, "only the events since it: " + recovered);
   }
 
   /**

@@ -170,7 +170,9 @@ class ChainStateTest {
     ChainState state = new ChainState(workload.genesis(), SETTINGS, 1000);
     List<SignedTransfer> transfers = workload.transfers();
     for (int block = 0; block < 7; block++) {
-      transfers.subList(block * 4, block * 4 + 4).forEach(tx -> state.submit(tx).accepted());
+      transfers
+          .subList(block * 4, block * 4 + 4)
+          .forEach(tx -> assertTrue(state.submit(tx).accepted()));
       state.produceBlock(4).orElseThrow();
       state.nextBatch(2, false).ifPresent(state::seal);
     }
