@@ -334,29 +334,14 @@ final class ChainService
         .onSignal(
             SnapshotFailed.class,
             (state, failed) ->
-                context
-                    .getLog()
-                    .warn(
-                        "appchain service could not save a snapshot ({}); its events stay in the "
-                            + "journal until the next one",
-                        failed.getFailure().getMessage()))
+                warn("save a snapshot; its events stay in the journal", failed.getFailure()))
         .onSignal(
             DeleteEventsFailed.class,
             (state, failed) ->
-                context
-                    .getLog()
-                    .warn(
-                        "appchain service could not delete journal events older than its "
-                            + "snapshots ({})",
-                        failed.getFailure().getMessage()))
+                warn("delete journal events older than its snapshots", failed.getFailure()))
         .onSignal(
             DeleteSnapshotsFailed.class,
-            (state, failed) ->
-                context
-                    .getLog()
-                    .warn(
-                        "appchain service could not delete old snapshots ({})",
-                        failed.getFailure().getMessage()))
+            (state, failed) -> warn("delete old snapshots", failed.getFailure()))
         .onSignal(
             JournalPersistFailed.class,
             (state, failed) ->
@@ -368,6 +353,11 @@ final class ChainService
                             + "backoff: check that the database is up",
                         failed.failure().getMessage()))
         .build();
+  }
+
+  /** A snapshot's housekeeping failed: the next snapshot tries again, nothing is lost. */
+  private void warn(String what, Throwable failure) {
+    context.getLog().warn("appchain service could not {} ({})", what, failure.getMessage());
   }
 
   @Override
