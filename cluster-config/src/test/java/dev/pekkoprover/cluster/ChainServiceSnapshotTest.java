@@ -173,8 +173,6 @@ class ChainServiceSnapshotTest {
     ChainState.View after = view(again, views);
     assertEquals(before, after);
     assertEquals(2, after.pending(), "the two written after the snapshot, once");
-    ChainState.TxStatus status = twin.status(transfers.get(6).hash());
-    assertEquals("unknown", status.status(), "the twin never saw it");
     TestProbe<ChainState.TxStatus> statuses = kit.createTestProbe();
     again.tell(new ChainService.GetTransaction(transfers.get(6).hash(), statuses.ref()));
     assertEquals("pending", statuses.receiveMessage().status());
