@@ -9,10 +9,12 @@ import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -101,7 +103,14 @@ final class ChainService
     INSTANCE
   }
 
-  record Proved(ChainState.Batch batch, BatchProof proof, String error) implements Command {}
+  /**
+   * The outcome of proving attempt {@code attempt} of {@code batch}: a proof, or what failed.
+   *
+   * @param attempt which {@link Proving} this answers: an answer to an earlier attempt, or one
+   *     handled already, is ignored
+   */
+  record Proved(ChainState.Batch batch, long attempt, BatchProof proof, String error)
+      implements Command {}
 
   record Retry(ChainState.Batch batch) implements Command {}
 
@@ -120,8 +129,33 @@ final class ChainService
     /** Events replayed while recovering. */
     long replayed;
 
+    /** The batches being proven, with their attempt; the rest of the sealed ones wait to retry. */
+    final Map<ChainState.Batch, Proving> proving = new HashMap<>();
+
+    long attempts;
+
     Live(ChainState chain) {
       this.chain = chain;
+    }
+  }
+
+  /**
+   * A proving attempt in flight. Its answer ({@link Proved}) comes as a command, and a command that
+   * arrives while more than {@code pekko.persistence.typed.stash-capacity} (4096) wait on a journal
+   * write or a snapshot is dropped by Pekko; the answer is kept here too, so that {@link
+   * #sweep(Live)} handles it a tick later instead of leaving the batch unproven until a restart.
+   */
+  static final class Proving {
+    final long attempt;
+
+    /** Set by the prover's thread once it answers. */
+    final AtomicReference<Proved> answer = new AtomicReference<>();
+
+    /** The answer was there at the last tick already, and was not handled since. */
+    boolean answeredAtLastTick;
+
+    Proving(long attempt) {
+      this.attempt = attempt;
     }
   }
 
@@ -371,7 +405,8 @@ final class ChainService
         .onCommand(
             Retry.class,
             (state, retry) -> {
-              if (state.chain.awaitsProof(retry.batch())) {
+              if (state.chain.awaitsProof(retry.batch())
+                  && !state.proving.containsKey(retry.batch())) {
                 prove(state, retry.batch());
               }
               return Effect().none();
@@ -422,6 +457,7 @@ final class ChainService
   }
 
   private Effect<ChainEvent, Live> onTick(Live state, Tick tick) {
+    sweep(state);
     List<ChainEvent> events = new ArrayList<>();
     ChainState chain = state.chain;
     // transactions accepted before the block is produced go in the same write, before it
@@ -484,17 +520,75 @@ final class ChainService
   private void prove(Live state, ChainState.Batch batch) {
     List<BlockTrace> blocks = state.chain.traces(batch);
     String name = AppchainJob.batchName(blocks);
-    context.pipeToSelf(
-        prover.prove(name, blocks),
-        (proof, error) ->
-            new Proved(
-                batch, proof, error == null ? null : AppchainJob.rootCause(error).toString()));
+    Proving proving = new Proving(++state.attempts);
+    state.proving.put(batch, proving);
+    ActorRef<Command> self = context.getSelf();
+    prover
+        .prove(name, blocks)
+        .whenComplete(
+            (proof, error) -> {
+              Proved proved =
+                  new Proved(
+                      batch,
+                      proving.attempt,
+                      proof,
+                      error == null ? null : AppchainJob.rootCause(error).toString());
+              proving.answer.set(proved);
+              self.tell(proved);
+            });
   }
+
+  /**
+   * Every tick: a batch whose proof answered at the last tick already and is still not handled (its
+   * {@link Proved} was dropped from a full stash), and a batch that waits for neither a proof nor a
+   * retry (its {@link Retry} was dropped), get going again, each with a WARN line: a dropped
+   * command delays a batch by a tick or two, never until a restart.
+   */
+  private void sweep(Live state) {
+    for (ChainState.Batch batch : state.chain.sealedBatches()) {
+      Proving proving = state.proving.get(batch);
+      if (proving == null) {
+        if (!timers.isTimerActive(batch)) {
+          context
+              .getLog()
+              .warn(
+                  "appchain service lost the retry of the proof of blocks {}-{} ({}); proving it"
+                      + " again now",
+                  batch.first(),
+                  batch.last(),
+                  DROPPED);
+          prove(state, batch);
+        }
+      } else if (proving.answer.get() != null) {
+        if (proving.answeredAtLastTick) {
+          context
+              .getLog()
+              .warn(
+                  "appchain service lost the answer of the proof of blocks {}-{} ({}); handling it"
+                      + " now",
+                  batch.first(),
+                  batch.last(),
+                  DROPPED);
+          context.getSelf().tell(proving.answer.get());
+        }
+        proving.answeredAtLastTick = true;
+      }
+    }
+  }
+
+  private static final String DROPPED =
+      "dropped: more than pekko.persistence.typed.stash-capacity commands waited on a journal"
+          + " write or a snapshot; the service is overloaded or its database slow";
 
   private Effect<ChainEvent, Live> onProved(Live state, Proved proved) {
     ChainState.Batch batch = proved.batch();
+    Proving proving = state.proving.get(batch);
+    if (proving == null || proving.attempt != proved.attempt()) {
+      return Effect().none(); // handled already, or an earlier attempt's answer
+    }
+    state.proving.remove(batch);
     if (!state.chain.awaitsProof(batch)) {
-      return Effect().none(); // proven already (a proof of an earlier incarnation's flow)
+      return Effect().none();
     }
     String problem = proved.error();
     ChainEvent.BatchProven expected = state.chain.expectedProof(batch);

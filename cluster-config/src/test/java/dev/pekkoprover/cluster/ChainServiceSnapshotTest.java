@@ -14,7 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -107,8 +109,11 @@ class ChainServiceSnapshotTest {
     List<SignedTransfer> transfers = workload.transfers();
     CountDownLatch proving = new CountDownLatch(2);
     CountDownLatch release = new CountDownLatch(1);
+    Map<Long, CompletableFuture<BatchProof>> proofs = new ConcurrentHashMap<>();
     ChainService.Prover prover =
         (name, blocks) -> {
+          CompletableFuture<BatchProof> proof = new CompletableFuture<>();
+          proofs.put(blocks.get(0).number(), proof);
           proving.countDown();
           if (blocks.get(0).number() == 1) { // hold the actor while the test fills its mailbox
             try {
@@ -117,7 +122,7 @@ class ChainServiceSnapshotTest {
               Thread.currentThread().interrupt();
             }
           }
-          return new CompletableFuture<>(); // answered by the test, or never
+          return proof; // answered by the test, or never
         };
     TestProbe<String> recovered = kit.createTestProbe();
     TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
@@ -153,7 +158,7 @@ class ChainServiceSnapshotTest {
     // snapshot's); the write of the two (event 11) is asked for only when the first is handled
     chain.tell(new ChainService.Submit(transfers.get(5), true, replies.ref()));
     chain.tell(new ChainService.Submit(transfers.get(6), true, replies.ref()));
-    chain.tell(new ChainService.Proved(first, proof, null));
+    proofs.get(0L).complete(proof); // its answer goes to the mailbox at once, from this thread
     release.countDown();
     for (int i = 0; i < 2; i++) {
       ChainService.SubmitReply reply = replies.receiveMessage(Duration.ofSeconds(10));
