@@ -7,6 +7,7 @@ import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.appchain.tx.Admission;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.sequencer.RecoveryFailures;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -156,6 +157,15 @@ final class ChainService
 
     Proving(long attempt) {
       this.attempt = attempt;
+    }
+  }
+
+  /** A journaled event that does not replay onto the state the events before it rebuilt. */
+  static final class ReplayMismatch extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    ReplayMismatch(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 
@@ -314,14 +324,25 @@ final class ChainService
         return state; // live: the command handler changed the state already
       }
       state.replayed++;
-      if (event instanceof ChainEvent.TransactionsAccepted accepted) {
-        state.chain.readmit(accepted.transactions());
-      } else if (event instanceof ChainEvent.BlockProduced block) {
-        state.chain.replay(block);
-      } else if (event instanceof ChainEvent.BatchSealed batch) {
-        state.chain.seal(batch);
-      } else if (event instanceof ChainEvent.BatchProven proof) {
-        state.chain.proven(proof);
+      try {
+        if (event instanceof ChainEvent.TransactionsAccepted accepted) {
+          state.chain.readmit(accepted.transactions());
+        } else if (event instanceof ChainEvent.BlockProduced block) {
+          state.chain.replay(block);
+        } else if (event instanceof ChainEvent.BatchSealed batch) {
+          state.chain.seal(batch);
+        } else if (event instanceof ChainEvent.BatchProven proof) {
+          state.chain.proven(proof);
+        }
+      } catch (RuntimeException e) {
+        throw new ReplayMismatch(
+            "event "
+                + state.replayed
+                + " ("
+                + event.getClass().getSimpleName()
+                + "): "
+                + e.getMessage(),
+            e);
       }
       return state;
     };
@@ -358,13 +379,25 @@ final class ChainService
             })
         .onSignal(
             RecoveryFailed.class,
-            (state, failed) ->
+            (state, failed) -> {
+              Throwable failure = failed.getFailure();
+              if (failure instanceof ReplayMismatch) {
+                context
+                    .getLog()
+                    .error(
+                        "appchain service cannot replay its journal: {}; retrying with backoff. "
+                            + "The journal was written with another genesis or settings: start "
+                            + "with those (--seed, --accounts, prover.appchain.mempool-capacity)",
+                        failure.getMessage());
+              } else if (!RecoveryFailures.repeated(failure)) {
                 context
                     .getLog()
                     .error(
                         "appchain service cannot read its journal ({}); retrying with backoff: "
                             + "check that the database is up",
-                        failed.getFailure().getMessage()))
+                        failure.getMessage());
+              }
+            })
         .onSignal(
             SnapshotFailed.class,
             (state, failed) ->

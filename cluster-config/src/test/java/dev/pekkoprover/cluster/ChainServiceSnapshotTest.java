@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -202,6 +203,71 @@ class ChainServiceSnapshotTest {
                         "",
                         recovered.ref()::tell),
                     "chain-3"));
+    recovered.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  /**
+   * A journal of another chain (here: of another genesis) is one ERROR line per recovery attempt
+   * that names the event and what to do, not a second line in Pekko's words ({@link
+   * dev.pekkoprover.sequencer.RecoveryFailures}) nor advice to check the database.
+   */
+  @Test
+  void aJournalOfAnotherChainIsOneErrorLinePerAttemptNamingTheEvent() {
+    kit =
+        ActorTestKit.create(
+            "chain-mismatch",
+            ConfigFactory.parseString(
+                    "pekko.persistence.journal.plugin = \"pekko.persistence.journal.inmem\"\n"
+                        + "pekko.actor.serialize-messages = on\n")
+                .withFallback(ConfigFactory.load()));
+    TestProbe<String> recovered = kit.createTestProbe();
+    TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
+    TestProbe<ChainState.View> views = kit.createTestProbe();
+    ActorRef<ChainService.Command> chain =
+        kit.spawn(
+            ChainService.create(
+                "chain-mismatch-test",
+                workload.genesis(),
+                APPCHAIN,
+                settings(),
+                (name, blocks) -> new CompletableFuture<>(),
+                proof -> null,
+                "",
+                null,
+                recovered.ref()::tell),
+            "chain-1");
+    recovered.receiveMessage(Duration.ofSeconds(10));
+    workload.transfers().subList(0, 4).forEach(tx -> accept(chain, tx, replies));
+    chain.tell(ChainService.Tick.INSTANCE);
+    assertEquals(1, view(chain, views).height());
+    kit.stop(chain, Duration.ofSeconds(10));
+
+    List<String> lines = new CopyOnWriteArrayList<>();
+    LoggingTestKit.error("appchain service cannot")
+        .withCustom(event -> lines.add(event.message()))
+        .withOccurrences(2) // two attempts, a second apart
+        .withCheckExcess(false)
+        .expect(
+            kit.system(),
+            () ->
+                kit.spawn(
+                    ChainService.create(
+                        "chain-mismatch-test",
+                        Workload.generate(6, 10, 0, 1, 0).genesis(),
+                        APPCHAIN,
+                        settings(),
+                        (name, blocks) -> new CompletableFuture<>(),
+                        proof -> null,
+                        "",
+                        null,
+                        recovered.ref()::tell),
+                    "chain-2"));
+    for (String line : lines.subList(0, 2)) {
+      assertTrue(
+          line.startsWith("appchain service cannot replay its journal: event ")
+              && line.contains("start with those (--seed, --accounts"),
+          line);
+    }
     recovered.expectNoMessage(Duration.ofMillis(200));
   }
 }

@@ -209,12 +209,15 @@ public final class ResultStore
         .onSignal(RecoveryCompleted.instance(), this::onRecovered)
         .onSignal(
             RecoveryFailed.class,
-            (state, failed) ->
+            (state, failed) -> {
+              if (!RecoveryFailures.repeated(failed.getFailure())) {
                 context
                     .getLog()
                     .error(
                         "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
-                        failureArguments(failed.getFailure())))
+                        failureArguments(failed.getFailure()));
+              }
+            })
         .onSignal(
             JournalPersistFailed.class,
             (state, failed) ->
