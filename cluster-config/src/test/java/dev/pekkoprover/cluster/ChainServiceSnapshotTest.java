@@ -63,16 +63,33 @@ class ChainServiceSnapshotTest {
 
   private ActorRef<ChainService.Command> spawn(
       String name, ChainService.Prover prover, TestProbe<String> recovered) {
+    return spawn(
+        kit, name, "chain-snapshot-test", workload.genesis(), settings(), prover, "", recovered);
+  }
+
+  /**
+   * A service that verifies every proof, journaled under {@code persistenceId} in the default
+   * journal, snapshotting in {@code snapshotPlugin} (null: none).
+   */
+  static ActorRef<ChainService.Command> spawn(
+      ActorTestKit kit,
+      String name,
+      String persistenceId,
+      Map<String, Long> genesis,
+      ServiceSettings settings,
+      ChainService.Prover prover,
+      String snapshotPlugin,
+      TestProbe<String> recovered) {
     return kit.spawn(
         ChainService.create(
-            "chain-snapshot-test",
-            workload.genesis(),
+            persistenceId,
+            genesis,
             APPCHAIN,
-            settings(),
+            settings,
             prover,
             proof -> null,
             "",
-            "",
+            snapshotPlugin,
             recovered.ref()::tell),
         name);
   }
@@ -191,18 +208,15 @@ class ChainServiceSnapshotTest {
         .expect(
             kit.system(),
             () ->
-                kit.spawn(
-                    ChainService.create(
-                        "chain-snapshot-test",
-                        Workload.generate(6, 10, 0, 1, 0).genesis(),
-                        APPCHAIN,
-                        settings(),
-                        (name, blocks) -> new CompletableFuture<>(),
-                        verified -> null,
-                        "",
-                        "",
-                        recovered.ref()::tell),
-                    "chain-3"));
+                spawn(
+                    kit,
+                    "chain-3",
+                    "chain-snapshot-test",
+                    Workload.generate(6, 10, 0, 1, 0).genesis(),
+                    settings(),
+                    (name, blocks) -> new CompletableFuture<>(),
+                    "",
+                    recovered));
     recovered.expectNoMessage(Duration.ofMillis(200));
   }
 
@@ -224,18 +238,15 @@ class ChainServiceSnapshotTest {
     TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
     TestProbe<ChainState.View> views = kit.createTestProbe();
     ActorRef<ChainService.Command> chain =
-        kit.spawn(
-            ChainService.create(
-                "chain-mismatch-test",
-                workload.genesis(),
-                APPCHAIN,
-                settings(),
-                (name, blocks) -> new CompletableFuture<>(),
-                proof -> null,
-                "",
-                null,
-                recovered.ref()::tell),
-            "chain-1");
+        spawn(
+            kit,
+            "chain-1",
+            "chain-mismatch-test",
+            workload.genesis(),
+            settings(),
+            (name, blocks) -> new CompletableFuture<>(),
+            null,
+            recovered);
     recovered.receiveMessage(Duration.ofSeconds(10));
     workload.transfers().subList(0, 4).forEach(tx -> accept(chain, tx, replies));
     chain.tell(ChainService.Tick.INSTANCE);
@@ -250,18 +261,15 @@ class ChainServiceSnapshotTest {
         .expect(
             kit.system(),
             () ->
-                kit.spawn(
-                    ChainService.create(
-                        "chain-mismatch-test",
-                        Workload.generate(6, 10, 0, 1, 0).genesis(),
-                        APPCHAIN,
-                        settings(),
-                        (name, blocks) -> new CompletableFuture<>(),
-                        proof -> null,
-                        "",
-                        null,
-                        recovered.ref()::tell),
-                    "chain-2"));
+                spawn(
+                    kit,
+                    "chain-2",
+                    "chain-mismatch-test",
+                    Workload.generate(6, 10, 0, 1, 0).genesis(),
+                    settings(),
+                    (name, blocks) -> new CompletableFuture<>(),
+                    null,
+                    recovered));
     for (String line : lines.subList(0, 2)) {
       assertTrue(
           line.startsWith("appchain service cannot replay its journal: event ")
