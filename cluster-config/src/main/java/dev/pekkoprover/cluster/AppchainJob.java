@@ -61,7 +61,10 @@ public final class AppchainJob {
     public Options {
       if (accounts < 2 || blocks < 1 || txPerBlock < 1 || blocksPerBatch < 1) {
         throw new IllegalArgumentException(
-            "need accounts >= 2, blocks >= 1, txs per block >= 1 and blocks per batch >= 1");
+            String.format(
+                "the appchain job needs accounts >= 2, blocks >= 1, txs per block >= 1 and blocks"
+                    + " per batch >= 1 (--accounts, --blocks, --txs, --batch; were %d, %d, %d, %d)",
+                accounts, blocks, txPerBlock, blocksPerBatch));
       }
     }
   }
@@ -143,6 +146,10 @@ public final class AppchainJob {
    * (0: never).
    */
   public static TaskCatalog catalog(long crashEvery) {
+    if (crashEvery < 0) {
+      throw new IllegalArgumentException(
+          "crash-every (--crash-every) must be at least 0 (0: never), was " + crashEvery);
+    }
     return TaskCatalog.of(CrashingTaskType.wrap(Appchain.taskTypes(), crashEvery));
   }
 

@@ -31,23 +31,35 @@ public final class AppchainPlugin implements ProverPlugin {
     return AppchainJob.startupPlan(AppchainSettings.fromConfig(config));
   }
 
+  /**
+   * Reads and checks every setting the job uses before it returns, so that the launcher refuses a
+   * bad one before the node starts.
+   *
+   * @throws IllegalArgumentException a setting out of range
+   * @throws com.typesafe.config.ConfigException a setting missing or not of its type
+   */
   @Override
   public Job job(Config config) {
     AppchainSettings settings = AppchainSettings.fromConfig(config);
     Config job = config.getConfig("prover.appchain-job");
     if (job.getBoolean("service")) {
+      ServiceSettings.fromConfig(config);
       return (node, out) -> AppchainService.run(node, settings, config, out);
     }
+    AppchainJob.Options options = options(job);
     return (node, out) -> {
-      AppchainJob.Options options =
-          new AppchainJob.Options(
-              job.getInt("accounts"),
-              job.getInt("blocks"),
-              job.getInt("txs"),
-              job.getInt("batch"),
-              job.getLong("seed"));
       AppchainJob.Summary summary = AppchainJob.run(node, settings, options, out);
       return new Outcome(summary.ok(), summary.render());
     };
+  }
+
+  /** The job's workload from {@code prover.appchain-job}. */
+  static AppchainJob.Options options(Config job) {
+    return new AppchainJob.Options(
+        job.getInt("accounts"),
+        job.getInt("blocks"),
+        job.getInt("txs"),
+        job.getInt("batch"),
+        job.getLong("seed"));
   }
 }

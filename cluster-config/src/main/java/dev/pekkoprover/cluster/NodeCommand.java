@@ -6,6 +6,7 @@ import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.TaskCatalog;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -277,7 +278,8 @@ final class NodeCommand implements Callable<Integer> {
             .clusterQueue();
     ProverPlugin.Job sequencerJob = null;
     try { // the plugin reads its settings before the node joins: a bad one is one line, exit 2
-      builder.catalog(tasksAndJob.catalog(config));
+      TaskCatalog catalog = tasksAndJob.catalog(config);
+      builder.catalog(catalog);
       if (sequencer) {
         builder.sequencer(tasksAndJob.startupPlan(config));
         sequencerJob = tasksAndJob.job(config);
@@ -286,9 +288,18 @@ final class NodeCommand implements Callable<Integer> {
         }
       }
       if (roles.contains(NodeLauncher.WORKER_ROLE)) {
-        builder.workers(
-            WorkerGroup.of(
-                workers, tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks, concurrency));
+        List<String> served = tasks == null ? tasksAndJob.workerTaskTypes(config) : tasks;
+        for (String type : served) {
+          if (!catalog.contains(type)) {
+            throw new IllegalArgumentException(
+                (tasks == null ? "its worker task types name" : "--tasks names")
+                    + " '"
+                    + type
+                    + "', which it does not have; it has "
+                    + catalog.names());
+          }
+        }
+        builder.workers(WorkerGroup.of(workers, served, concurrency));
       }
     } catch (IllegalArgumentException | ConfigException e) {
       System.err.println(

@@ -1,11 +1,13 @@
 package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.TaskCatalog;
 import java.util.concurrent.Callable;
 import org.apache.pekko.http.javadsl.server.Directives;
 import picocli.CommandLine.Command;
@@ -76,8 +78,22 @@ final class RunCommand implements Callable<Integer> {
       return NodeLauncher.USAGE_EXIT;
     }
     base = job.config(crashEvery).withFallback(base);
+    AppchainSettings settings;
+    TaskCatalog catalog;
+    AppchainJob.Options options = null;
+    try { // every setting is checked before anything starts and before --fresh deletes anything
+      settings = job.settings(base);
+      catalog = AppchainJob.catalog(crashEvery);
+      if (job.service) {
+        ServiceSettings.fromConfig(base);
+      } else {
+        options = job.options();
+      }
+    } catch (IllegalArgumentException | ConfigException e) {
+      System.err.println("run refuses to start: " + e.getMessage());
+      return NodeLauncher.USAGE_EXIT;
+    }
     Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
-    AppchainSettings settings = job.settings(config);
     System.out.printf(
         "starting: 1 sequencer, local queue, %d worker(s) x %d; %s, seed %d, proving-work %d%s%n",
         workers,
@@ -92,7 +108,7 @@ final class RunCommand implements Callable<Integer> {
     try (ProverNode node =
         ProverNode.builder("appchain")
             .config(config)
-            .catalog(AppchainJob.catalog(crashEvery))
+            .catalog(catalog)
             .localQueue()
             .sequencer(AppchainJob.startupPlan(settings))
             .workers(WorkerGroup.allTypes(workers, concurrency))
@@ -108,7 +124,7 @@ final class RunCommand implements Callable<Integer> {
         AppchainService.run(node, settings, config, System.out);
         return 0;
       }
-      AppchainJob.Summary summary = AppchainJob.run(node, settings, job.options(), System.out);
+      AppchainJob.Summary summary = AppchainJob.run(node, settings, options, System.out);
       System.out.print(summary.render());
       return summary.ok() ? 0 : 1;
     }

@@ -30,8 +30,12 @@ record ServiceSettings(
         || txIndexSize < 1
         || snapshotEvery < 1) {
       throw new IllegalArgumentException(
-          "the appchain service needs a positive block interval, transactions per block, blocks "
-              + "per batch, transaction index size and snapshot-every");
+          String.format(
+              "the appchain service needs a positive block interval, transactions per block, "
+                  + "blocks per batch, transaction index size and snapshot-every (--block-interval,"
+                  + " --txs, --batch, prover.appchain-service.tx-index-size and .snapshot-every;"
+                  + " were %s, %d, %d, %d, %d)",
+              blockInterval, maxBlockTransactions, blocksPerBatch, txIndexSize, snapshotEvery));
     }
   }
 

@@ -111,6 +111,53 @@ class LauncherBadInputTest {
         "a node with the worker role needs --workers and --concurrency of at least 1");
   }
 
+  /**
+   * The job's settings are read before anything starts: before the embedded run compiles its
+   * circuits, before a sequencer node joins, before {@code --fresh} deletes anything.
+   */
+  @Test
+  void outOfRangeJobSettingsAreOneLineBeforeAnythingStarts() throws Exception {
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--blocks", "0", "--in-memory"),
+        "the appchain job needs accounts >= 2, blocks >= 1, txs per block >= 1 and blocks per "
+            + "batch >= 1 (--accounts, --blocks, --txs, --batch; were 200, 0, 32, 5)");
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--proving-work", "-5", "--in-memory"),
+        "proving-work must be at least 0, was -5");
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--crash-every", "-1", "--in-memory"),
+        "crash-every (--crash-every) must be at least 0 (0: never), was -1");
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--service", "--block-interval", "xyz", "--in-memory"),
+        "No number in duration value 'xyz'");
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--service", "--block-interval", "0s", "--in-memory"),
+        "the appchain service needs a positive block interval");
+    assertOneLineRefusal(
+        LauncherRun.of(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--no-tls",
+            "--port",
+            "" + NodeProcesses.freePort(),
+            "--batch",
+            "0"),
+        "node refuses to start: plugin appchain: the appchain job needs accounts >= 2");
+    assertOneLineRefusal(
+        LauncherRun.of(
+            "node",
+            "--roles",
+            "worker",
+            "--no-tls",
+            "--port",
+            "" + NodeProcesses.freePort(),
+            "--tasks",
+            "FooTask"),
+        "--tasks names 'FooTask', which it does not have; it has [worker-registration, "
+            + "CircuitCompilerTask,");
+  }
+
   @Test
   void versionSaysWhichBuildRuns() {
     for (String[] args : List.of(new String[] {"--version"}, new String[] {"node", "--version"})) {
