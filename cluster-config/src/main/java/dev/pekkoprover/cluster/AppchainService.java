@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -50,9 +51,10 @@ final class AppchainService {
   static ProverPlugin.Outcome run(
       ProverNode node, AppchainSettings appchain, Config config, PrintStream out)
       throws InterruptedException {
-    JobProgress.awaitReady(node, out, CircuitCompilerTask.NAME);
-    VerificationKeys keys =
-        (VerificationKeys) node.registrationParameters().toCompletableFuture().join();
+    // the chain takes transactions and produces blocks before any worker is there: only proving
+    // waits for the circuits (flows wait in the sequencer until it is ready), and a proof comes
+    // back only once they are compiled, with these keys
+    CompletableFuture<Object> keys = node.registrationParameters().toCompletableFuture();
     Config job = config.getConfig("prover.appchain-job");
     Config service = config.getConfig("prover.appchain-service");
     long seed = job.getLong("seed");
@@ -74,7 +76,7 @@ final class AppchainService {
             appchain,
             settings,
             (name, blocks) -> node.run(name, BatchProvingFlow.create(blocks)),
-            proof -> verify(proof, keys),
+            proof -> verify(proof, keys.getNow(null)),
             durable ? "" : "pekko.persistence.journal.inmem",
             durable ? "" : null,
             out::println);
@@ -106,13 +108,34 @@ final class AppchainService {
         durable
             ? "journal " + persistenceId + " in " + config.getString("prover.persistence.database")
             : "journal in memory (nothing survives a restart)");
-    report(system, chain, service.getDuration("report-interval"), askTimeout, out);
+    CompletableFuture<Void> ready = new CompletableFuture<>();
+    Thread waiter =
+        new Thread(
+            () -> {
+              try { // says what proving waits for (workers, the circuits) while it waits
+                JobProgress.awaitReady(node, out, CircuitCompilerTask.NAME);
+                ready.complete(null);
+              } catch (RuntimeException e) {
+                ready.completeExceptionally(e);
+              }
+            },
+            "appchain-service-ready");
+    waiter.setDaemon(true);
+    waiter.start();
+    try {
+      report(system, chain, service.getDuration("report-interval"), askTimeout, out, ready);
+    } finally {
+      waiter.interrupt(); // still waiting when the node stopped before it was ready
+    }
     return new ProverPlugin.Outcome(true, "appchain service stopped\n");
   }
 
-  private static String verify(BatchProof proof, VerificationKeys keys) {
+  private static String verify(BatchProof proof, Object keys) {
+    if (keys == null) { // no proof can come before the circuits are compiled: never seen
+      return "the circuits' verification keys are not known yet";
+    }
     try {
-      proof.proof().verify(keys);
+      proof.proof().verify((VerificationKeys) keys);
       return null;
     } catch (RuntimeException e) {
       return e.getMessage();
@@ -122,13 +145,16 @@ final class AppchainService {
   /**
    * Until the actor system terminates: keeps the height gauges and prints a line each interval in
    * which the chain moved.
+   *
+   * @param ready fails when the node's sequencer cannot start: then this throws that failure
    */
   private static void report(
       ActorSystem<?> system,
       ActorRef<ChainService.Command> chain,
       Duration interval,
       Duration askTimeout,
-      PrintStream out)
+      PrintStream out,
+      CompletableFuture<Void> ready)
       throws InterruptedException {
     AtomicLong height = new AtomicLong();
     AtomicLong proven = new AtomicLong();
@@ -153,6 +179,9 @@ final class AppchainService {
         // report below
       } catch (java.util.concurrent.ExecutionException e) {
         return;
+      }
+      if (ready.isCompletedExceptionally()) {
+        ready.join(); // the job's failure, which the launcher reports
       }
       ChainState.View view;
       try {

@@ -25,13 +25,14 @@ import org.junit.jupiter.api.Test;
  * Issue 15, "what it must show" 1 and 2, with real processes and the shipped configuration (mutual
  * TLS): a service node (sequencer and queue, {@code --service}), two worker nodes, and the load
  * generator ({@code prover-node load}) at a fixed rate for a bounded time, every tenth transaction
- * invalid. Every accepted transaction ends in a proven block, the proven state root is the direct
- * computation over the accepted transactions (the generator's record), and every invalid one was
- * refused with its reason (the generator checks each and exits 1 otherwise). The second test kills
- * the service node with SIGKILL in the middle of the load and starts it again on the same
- * PostgreSQL database: no accepted transaction is lost and the roots match. It snapshots every 20
- * events (the shipped 10,000 would take the test an hour to reach), so that the restarted service
- * reads a snapshot and the events after it, not the journal from genesis.
+ * invalid; the workers start once the service has produced blocks without them. Every accepted
+ * transaction ends in a proven block, the proven state root is the direct computation over the
+ * accepted transactions (the generator's record), and every invalid one was refused with its reason
+ * (the generator checks each and exits 1 otherwise). The second test kills the service node with
+ * SIGKILL in the middle of the load and starts it again on the same PostgreSQL database: no
+ * accepted transaction is lost and the roots match. It snapshots every 20 events (the shipped
+ * 10,000 would take the test an hour to reach), so that the restarted service reads a snapshot and
+ * the events after it, not the journal from genesis.
  */
 class AppchainServiceIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -130,10 +131,10 @@ class AppchainServiceIT {
     int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
     int httpPort = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + ports[0];
+    // the workers start only once the service has produced blocks without them: the chain takes
+    // transactions while no worker is there, and proves them once workers come
     NodeProcesses.Node service =
         processes.launch(List.of(), serviceCommand(ports[0], seeds, httpPort));
-    processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
-    processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
     assertTrue(
         service.awaitLine(line -> line.startsWith("appchain service: transactions to POST"), 180),
         service.output());
@@ -147,13 +148,19 @@ class AppchainServiceIT {
             "--rate",
             "25",
             "--duration",
-            "12s",
+            "20s",
             "--invalid-every",
             "10",
             "--record",
             record.toString(),
             "--wait-proven",
             "120s");
+    assertTrue(
+        service.awaitLine(
+            line -> line.matches("appchain service: height [1-9][0-9]*, proven height 0, .*"), 60),
+        "blocks produced before any worker:\n" + service.output());
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
     assertTrue(load.awaitExit(200), "the load generator ended:\n" + load.output());
     assertEquals(0, load.process().exitValue(), load.output());
     assertTrue(load.output().contains("load:"), load.output());

@@ -78,6 +78,12 @@ class AppchainServiceTest {
   }
 
   private static Service start(String name, String jdbcUrl, String overrides) throws Exception {
+    return start(name, jdbcUrl, overrides, 2);
+  }
+
+  /** A service on a node with {@code workers} workers of every type, 2 tasks at once each. */
+  private static Service start(String name, String jdbcUrl, String overrides, int workers)
+      throws Exception {
     Config config =
         ConfigFactory.parseString(
                 "prover.http.enabled = on\nprover.http.port = 0\n"
@@ -93,14 +99,16 @@ class AppchainServiceTest {
             .resolve();
     JournalSchema.createIfMissing(config);
     AppchainSettings settings = AppchainSettings.fromConfig(config);
-    ProverNode node =
+    ProverNode.Builder builder =
         ProverNode.builder(name)
             .config(config)
             .catalog(TaskCatalog.of(Appchain.taskTypes()))
             .localQueue()
-            .sequencer(AppchainJob.startupPlan(settings))
-            .workers(WorkerGroup.allTypes(2, 2))
-            .start();
+            .sequencer(AppchainJob.startupPlan(settings));
+    if (workers > 0) {
+      builder.workers(WorkerGroup.allTypes(workers, 2));
+    }
+    ProverNode node = builder.start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
     Thread runner =
@@ -304,6 +312,36 @@ class AppchainServiceTest {
           404,
           get(service.url() + "/transactions/" + answer.body().get("hash").asText()).status(),
           "a refused transaction has no status");
+    }
+  }
+
+  /**
+   * Proving waits for workers, the chain does not: with none there (all restarting, a fleet not
+   * started yet) the service takes transactions and produces blocks, and says what proving waits
+   * for.
+   */
+  @Test
+  void transactionsAreTakenAndBlocksProducedBeforeAnyWorkerIsThere() throws Exception {
+    try (Service service = start("svc-no-workers", database("svc-no-workers"), "", 0)) {
+      List<SignedTransfer> transfers = transfers(funded(genesis()), new HashMap<>(), 12, 0);
+      for (SignedTransfer transaction : transfers) {
+        Answer answer = submit(service, transaction);
+        assertEquals(202, answer.status(), answer.body().toString());
+      }
+      JsonNode chain =
+          awaitAnswer(
+                  service.url() + "/chain",
+                  answer ->
+                      answer.body().get("pending").asInt() == 0
+                          && answer.body().get("height").asLong() >= 2,
+                  "every transaction in a block, without workers")
+              .body();
+      assertEquals(12, chain.get("accepted").asLong());
+      assertEquals(0, chain.get("provenHeight").asLong());
+      await("the service says what proving waits for")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> service.out().toString(StandardCharsets.UTF_8).contains("waiting for workers"));
     }
   }
 
