@@ -2,13 +2,19 @@ package dev.pekkoprover.cluster;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.pekkoprover.appchain.state.Accounts;
 import dev.pekkoprover.appchain.tx.RefusalReason;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.appchain.tx.Transfer;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -55,10 +61,17 @@ final class ChainApi {
   /** How long the body of one request may take to arrive. */
   private static final Duration BODY_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * Strict: every field present, amounts and nonces whole JSON numbers (not 5.5, not "5": a
+   * transfer is signed over exact integers, and a value the API would round is refused instead).
+   */
   private static final ObjectMapper JSON =
-      new ObjectMapper()
+      JsonMapper.builder()
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-          .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+          .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+          .build();
 
   /** The body of {@code POST /appchain/transactions}. */
   record TransactionBody(String from, String to, long amount, long nonce, String signature) {
@@ -87,21 +100,7 @@ final class ChainApi {
                 () -> Directives.post(() -> receive(service, scheduler, timeout))),
             Directives.path(
                 PathMatchers.segment(),
-                hash ->
-                    Directives.get(
-                        () ->
-                            ask(
-                                service,
-                                scheduler,
-                                timeout,
-                                (ActorRef<ChainState.TxStatus> replyTo) ->
-                                    new ChainService.GetTransaction(hash, replyTo),
-                                status ->
-                                    json(
-                                        status.status().equals("unknown")
-                                            ? StatusCodes.NOT_FOUND
-                                            : StatusCodes.OK,
-                                        statusBody(status))))));
+                hash -> Directives.get(() -> transaction(hash, service, scheduler, timeout))));
     Route chain =
         Directives.get(
             () ->
@@ -140,6 +139,29 @@ final class ChainApi {
                         "the appchain service is starting (waiting for workers, compiling "
                             + "circuits or recovering its journal): try again")
                     .addHeader(RetryAfter.create(1L))));
+  }
+
+  private static Route transaction(
+      String hash, ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+    if (!Accounts.isAddress(hash)) { // the same shape: 32 bytes in hex
+      return Directives.complete(
+          refusal(
+              StatusCodes.BAD_REQUEST,
+              null,
+              RefusalReason.MALFORMED.name(),
+              "a transaction hash is 64 hex digits (as POST answered it), not '" + hash + "'"));
+    }
+    String normalised = hash.toLowerCase(Locale.ROOT);
+    return ask(
+        service,
+        scheduler,
+        timeout,
+        (ActorRef<ChainState.TxStatus> replyTo) ->
+            new ChainService.GetTransaction(normalised, replyTo),
+        status ->
+            json(
+                status.status().equals("unknown") ? StatusCodes.NOT_FOUND : StatusCodes.OK,
+                statusBody(status)));
   }
 
   private static Route account(
@@ -198,7 +220,7 @@ final class ChainApi {
               RefusalReason.MALFORMED.name(),
               "the body must be JSON {\"from\": <64 hex>, \"to\": <64 hex>, \"amount\": <long>, "
                   + "\"nonce\": <long>, \"signature\": <128 hex>}: "
-                  + firstLine(e.getMessage())));
+                  + whatIsWrong(e)));
     }
     // The Ed25519 check (about a millisecond of CPU with the JDK's provider) runs here, on the HTTP
     // server's threads side by side, not on the chain's one thread; a transfer whose addresses are
@@ -322,6 +344,43 @@ final class ChainApi {
       throw new IllegalStateException(
           "cannot write " + body.getClass().getSimpleName() + " as JSON", e);
     }
+  }
+
+  /** What is wrong with a transaction's body, in the API's terms (no Java types). */
+  private static String whatIsWrong(Exception e) {
+    if (e instanceof UnrecognizedPropertyException unknown) {
+      return "unknown field '" + unknown.getPropertyName() + "'";
+    }
+    if (e instanceof JsonMappingException mapping && !mapping.getPath().isEmpty()) {
+      String field = mapping.getPath().get(mapping.getPath().size() - 1).getFieldName();
+      if (e instanceof MismatchedInputException && field != null) {
+        return "'"
+            + field
+            + "' is missing, null or not of its kind (from, to, signature: strings of hex "
+            + "digits; amount, nonce: whole numbers)";
+      }
+    }
+    if (e instanceof MismatchedInputException missing
+        && missing.getOriginalMessage().startsWith("Missing required creator property")) {
+      return firstLine(missing.getOriginalMessage()).replaceAll(" \\(index \\d+\\)", "");
+    }
+    if (e instanceof JsonMappingException) {
+      return "not a JSON object of those fields";
+    }
+    if (e instanceof JsonProcessingException json) {
+      String message = firstLine(json.getOriginalMessage());
+      int marker = message.indexOf(" (start marker"); // followed by the parser's source settings
+      return "not JSON"
+          + (json.getLocation() == null
+              ? ""
+              : " at line "
+                  + json.getLocation().getLineNr()
+                  + ", column "
+                  + json.getLocation().getColumnNr())
+          + ": "
+          + (marker < 0 ? message : message.substring(0, marker));
+    }
+    return firstLine(e.getMessage());
   }
 
   private static String firstLine(String message) {

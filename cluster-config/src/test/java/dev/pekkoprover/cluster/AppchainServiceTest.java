@@ -31,6 +31,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -274,6 +275,35 @@ class AppchainServiceTest {
       assertEquals("MALFORMED", notJson.body().get("refused").asText());
       Answer missing = post(service.url() + "/transactions", "{\"from\": \"ab\", \"to\": \"cd\"}");
       assertEquals(400, missing.status());
+      // amounts and nonces are whole JSON numbers: nothing rounded, nothing parsed from a string;
+      // each answer names the field, in the API's terms, without Java's
+      com.fasterxml.jackson.databind.node.ObjectNode body =
+          JSON.valueToTree(ChainApi.TransactionBody.of(good));
+      for (Map.Entry<String, Object> bad :
+          Map.<String, Object>of("amount", 5.5, "nonce", String.valueOf(next)).entrySet()) {
+        com.fasterxml.jackson.databind.node.ObjectNode wrong = body.deepCopy();
+        wrong.putPOJO(bad.getKey(), bad.getValue());
+        Answer answer = post(service.url() + "/transactions", wrong.toString());
+        assertEquals(400, answer.status(), answer.body().toString());
+        String message = answer.body().get("message").asText();
+        assertTrue(
+            message.endsWith(
+                "'"
+                    + bad.getKey()
+                    + "' is missing, null or not of its kind (from, to, signature: strings of hex"
+                    + " digits; amount, nonce: whole numbers)"),
+            message);
+      }
+      Answer array = post(service.url() + "/transactions", "[1, 2]");
+      assertTrue(
+          array.body().get("message").asText().endsWith(": not a JSON object of those fields"),
+          array.body().toString());
+      for (Answer answer : List.of(notJson, missing, array)) {
+        String message = answer.body().get("message").asText();
+        assertTrue(!message.contains("dev.pekkoprover") && !message.contains("Feature"), message);
+      }
+      assertTrue(
+          missing.body().get("message").asText().contains("'amount'"), missing.body().toString());
       Answer huge =
           post(service.url() + "/transactions", "{\"pad\": \"" + "a".repeat(20_000) + "\"}");
       assertEquals(413, huge.status());
@@ -281,6 +311,12 @@ class AppchainServiceTest {
       Answer unknown = get(service.url() + "/transactions/" + "ab".repeat(32));
       assertEquals(404, unknown.status());
       assertEquals("unknown", unknown.body().get("status").asText());
+      Answer notAHash = get(service.url() + "/transactions/xyz");
+      assertEquals(400, notAHash.status());
+      assertEquals("MALFORMED", notAHash.body().get("refused").asText());
+      Answer upperCase =
+          get(service.url() + "/transactions/" + hashes.get(0).toUpperCase(Locale.ROOT));
+      assertEquals(200, upperCase.status(), upperCase.body().toString());
 
       JsonNode chain = awaitAllProven(service, valid.size());
       for (String hash : hashes) {
