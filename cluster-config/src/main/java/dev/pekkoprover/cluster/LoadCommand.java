@@ -173,7 +173,8 @@ final class LoadCommand implements Callable<Integer> {
           "load: "
               + e.getMessage()
               + ("http".equals(guarded.base().getScheme())
-                  ? " (if the node serves HTTPS: --https)"
+                  ? " (if the node serves HTTPS: --https; if this is its cluster --port, not its"
+                      + " HTTP port: the HTTP port is in its 'endpoints of node ...' line)"
                   : ""));
       return 1;
     } catch (AppchainClient.AnswerException e) {

@@ -110,7 +110,10 @@ final class StatusClient {
               + uri
               + ": "
               + describe(e)
-              + ("http".equals(uri.getScheme()) ? " (if the node serves HTTPS: --https)" : ""));
+              + ("http".equals(uri.getScheme())
+                  ? " (if the node serves HTTPS: --https; if this is its cluster --port, not its"
+                      + " HTTP port: the HTTP port is in its 'endpoints of node ...' line)"
+                  : ""));
       return NO_STATUS;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -296,7 +296,9 @@ class LoadCommandTest {
       assertEquals(stub.acceptedCount(), result.value("accepted"), result.toString());
       Result plain = load(args(stub, "--rate", "50", "--duration", "300ms"));
       assertEquals(1, plain.code(), plain.toString());
-      assertTrue(plain.err().contains("(if the node serves HTTPS: --https)"), plain.toString());
+      assertTrue(
+          plain.err().contains("(if the node serves HTTPS: --https; if this is its cluster --port"),
+          plain.toString());
       assertEquals(1, plain.err().strip().lines().count(), plain.toString());
     }
   }

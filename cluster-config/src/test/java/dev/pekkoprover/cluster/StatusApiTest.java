@@ -191,7 +191,33 @@ class StatusApiTest {
     assertTrue(
         nobody.err().contains("nothing is listening at http://127.0.0.1:" + free + "/status"),
         nobody.err());
-    for (Run run : List.of(missing, noPort, badPort, nobody)) {
+    // a port that takes the connection and closes it without a byte, as a node's cluster port
+    // (Artery) does with an HTTP request: the likeliest mix-up, said in the line
+    Run notHttp;
+    java.net.ServerSocket clusterLike =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+    Thread closer =
+        new Thread(
+            () -> {
+              try { // every connection: the client retries a GET once
+                while (true) {
+                  clusterLike.accept().close();
+                }
+              } catch (java.io.IOException closed) {
+                // the test is done with it
+              }
+            });
+    closer.start();
+    try {
+      notHttp = command("127.0.0.1:" + clusterLike.getLocalPort());
+    } finally {
+      clusterLike.close();
+      closer.join(5000);
+    }
+    assertEquals(StatusClient.NO_STATUS, notHttp.code());
+    assertTrue(
+        notHttp.err().contains("if this is its cluster --port, not its HTTP port"), notHttp.err());
+    for (Run run : List.of(missing, noPort, badPort, nobody, notHttp)) {
       assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
       assertEquals("", run.out());
     }
