@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
+import dev.pekkoprover.sequencer.ResultStore;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -44,7 +45,7 @@ final class JournalSchema {
         log.error(
             "Cannot open the journal database {}: {}. {}. Trying again in {} s",
             database,
-            describe(e),
+            ResultStore.describe(e),
             remedy,
             backoff / 1000);
         Thread.sleep(backoff);
@@ -108,32 +109,5 @@ final class JournalSchema {
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-  }
-
-  /** The failure and its causes on one line: a JDBC driver's reason is often a cause. */
-  static String describe(Throwable failure) {
-    StringBuilder text = new StringBuilder();
-    for (Throwable cause = failure;
-        cause != null && text.length() < 600;
-        cause = cause.getCause()) {
-      if (text.length() > 0) {
-        text.append(" <- ");
-      }
-      text.append(cause.getClass().getSimpleName())
-          .append(": ")
-          .append(firstLine(cause.getMessage()));
-      if (cause.getCause() == cause) {
-        break;
-      }
-    }
-    return text.toString();
-  }
-
-  private static String firstLine(String message) {
-    if (message == null) {
-      return "";
-    }
-    int newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline);
   }
 }

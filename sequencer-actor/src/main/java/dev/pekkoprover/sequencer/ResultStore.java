@@ -282,8 +282,12 @@ public final class ResultStore
     return millis < 1000 || millis % 1000 != 0 ? millis + " ms" : millis / 1000 + " s";
   }
 
-  /** The failure and its causes, one line: the JDBC driver's reason is usually the innermost. */
-  static String describe(Throwable failure) {
+  /**
+   * The failure and its causes, one line: the JDBC driver's reason is usually the innermost. H2's
+   * "Possible solutions: ..." is left out: its advice (e.g. "use the server mode" for a file
+   * another process holds) is not ours, and the line's remedy says what to do.
+   */
+  public static String describe(Throwable failure) {
     if (failure instanceof java.util.concurrent.TimeoutException) {
       return "no answer in time";
     }
@@ -293,7 +297,10 @@ public final class ResultStore
       if (text.length() > 0) {
         text.append(" <- ");
       }
-      String message = cause.getMessage() == null ? "" : cause.getMessage();
+      String message =
+          cause.getMessage() == null
+              ? ""
+              : cause.getMessage().replaceFirst(" Possible solutions: [^\\[\n]*", " ");
       int newline = message.indexOf('\n');
       text.append(cause.getClass().getSimpleName())
           .append(": ")

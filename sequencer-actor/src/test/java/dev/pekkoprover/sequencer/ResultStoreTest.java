@@ -161,4 +161,20 @@ class ResultStoreTest {
         seen.writes() < 200 && seen.largestBatch() > 1,
         "results that came while a write was in flight were written together: " + seen);
   }
+
+  /** A failure is one line, its causes after it, without H2's advice ("use the server mode"). */
+  @Test
+  void aFailureIsDescribedOnOneLineWithItsCausesAndWithoutH2sAdvice() {
+    Exception locked =
+        new java.sql.SQLException(
+            "Database may be already in use: \"/data/journal.mv.db\". Possible solutions: close"
+                + " all other connection(s); use the server mode [90020-232]",
+            new IllegalStateException("The file is locked: /data/journal.mv.db\nat line 2"));
+    assertEquals(
+        "SQLException: Database may be already in use: \"/data/journal.mv.db\". [90020-232]"
+            + " <- IllegalStateException: The file is locked: /data/journal.mv.db",
+        ResultStore.describe(locked));
+    assertEquals(
+        "no answer in time", ResultStore.describe(new java.util.concurrent.TimeoutException()));
+  }
 }
