@@ -183,6 +183,13 @@ final class NodeCommand implements Callable<Integer> {
           "node refuses to start: --port " + port + " is no port (1 to 65535, 0 for a free one)");
       return NodeLauncher.USAGE_EXIT;
     }
+    if (port == 0 && (seeds == null || seeds.isEmpty())) {
+      System.err.println(
+          "node refuses to start: --port 0 (a free port) needs --seeds: without, the node is its "
+              + "own seed, whose port nobody knows before it binds; give the cluster's seeds, or a "
+              + "port for a node that starts a cluster");
+      return NodeLauncher.USAGE_EXIT;
+    }
     String portInUse = ClusterPlacement.portInUse(host, port, "--port");
     if (portInUse != null) {
       System.err.println("node refuses to start: " + portInUse);

@@ -32,6 +32,13 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aFreePortWithoutSeedsIsOneLine() {
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "worker", "--no-tls", "--port", "0"),
+        "--port 0 (a free port) needs --seeds");
+  }
+
+  @Test
   void aPortInUseIsOneLine() throws Exception {
     try (java.net.ServerSocket taken =
         new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
