@@ -9,6 +9,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.http.javadsl.server.Directives;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -121,6 +122,7 @@ final class RunCommand implements Callable<Integer> {
           "ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
           (System.nanoTime() - start) / 1_000_000, workers);
       if (job.service) { // until Ctrl-C: the JVM's shutdown runs the node's coordinated shutdown
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(node), "run-service-exit"));
         AppchainService.run(node, settings, config, System.out);
         return 0;
       }
@@ -128,5 +130,27 @@ final class RunCommand implements Callable<Integer> {
       System.out.print(summary.render());
       return summary.ok() ? 0 : 1;
     }
+  }
+
+  /**
+   * Ctrl-C or SIGTERM on the service: once the node has shut down (Pekko's own hook runs its
+   * coordinated shutdown, which ends the journal's writes), one line, and exit 0 instead of the
+   * signal's 143, which systemd and most supervisors count as a failure (as {@link NodeExit} does
+   * for a cluster node).
+   */
+  private void onSignal(ProverNode node) {
+    try {
+      node.ended().get(60, TimeUnit.SECONDS);
+    } catch (Exception notInTime) {
+      return; // the JVM exits with the signal's code
+    }
+    System.out.println(
+        "appchain service stopped: "
+            + (inMemory
+                ? "its journal was in memory, nothing is kept"
+                : "every transaction it accepted is in " + dataDir + "; the same command goes on"));
+    System.out.flush();
+    System.err.flush();
+    Runtime.getRuntime().halt(0);
   }
 }

@@ -67,6 +67,46 @@ class DurableRunIT {
     return total;
   }
 
+  /**
+   * The embedded service stopped with SIGTERM: one line that says where its chain is, and exit 0,
+   * not the signal's 143, which a supervisor would count as a failure.
+   */
+  @Test
+  void theServiceStoppedWithSigtermSaysWhereItsChainIsAndExitsZero() throws Exception {
+    Path data = Files.createTempDirectory("run-service");
+    try (NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("DurableRunIT"))) {
+      List<String> command =
+          List.of(
+              "run",
+              "--service",
+              "--data-dir",
+              data.toString(),
+              "--workers",
+              "1",
+              "--http-port",
+              "" + NodeProcesses.freePort());
+      NodeProcesses.Node service = processes.launch(command.toArray(String[]::new));
+      assertTrue(
+          service.awaitLine(line -> line.startsWith("appchain service: height 0,"), 120),
+          service.output());
+      // SIGTERM through the handle: Process.destroy() would also close our end of its output
+      service.process().toHandle().destroy();
+      assertTrue(service.process().waitFor(90, TimeUnit.SECONDS), service.output());
+      assertEquals(0, service.process().exitValue(), service.output());
+      assertTrue(
+          service.awaitLine(
+              line ->
+                  line.equals(
+                      "appchain service stopped: every transaction it accepted is in "
+                          + data
+                          + "; the same command goes on"),
+              10),
+          service.output());
+    } finally {
+      delete(data);
+    }
+  }
+
   @Test
   void killedMidRunAndRunAgainItResumesSaysWhatItReusedAndEndsOk() throws Exception {
     Path data = Files.createTempDirectory("durable-run");
