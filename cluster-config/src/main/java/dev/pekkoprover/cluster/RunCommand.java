@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.task.CircuitCompilerTask;
+import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -53,6 +54,15 @@ final class RunCommand implements Callable<Integer> {
               + "same directory to resume after a crash (default: ${DEFAULT-VALUE})")
   java.nio.file.Path dataDir;
 
+  @Option(
+      names = "--tls",
+      defaultValue = "${env:PROVER_TLS_DIR}",
+      description =
+          "directory with the HTTPS identity of --http-tls: tls.key, tls.crt and ca.crt (PEM, as "
+              + "`prover-node keys` makes them); clients with a certificate of its CA need no token "
+              + "(default: $PROVER_TLS_DIR)")
+  java.nio.file.Path tls;
+
   @Option(names = "--fresh", description = "start anew: delete what --data-dir holds first")
   boolean fresh;
 
@@ -73,6 +83,15 @@ final class RunCommand implements Callable<Integer> {
       return NodeLauncher.USAGE_EXIT;
     }
     Config base = http.apply(ConfigFactory.load("single-jvm"));
+    if (tls != null && !tls.toString().isBlank()) {
+      ClusterTls.NodeFiles files = ClusterTls.NodeFiles.inDirectory(tls);
+      String problem = files.problem();
+      if (problem != null) {
+        System.err.println("run refuses to start: " + problem + " (--tls " + tls + ")");
+        return NodeLauncher.USAGE_EXIT;
+      }
+      base = files.config().withFallback(base);
+    }
     String httpPortInUse = NodeLauncher.HttpOptions.portInUse(base);
     if (httpPortInUse != null) {
       System.err.println("run refuses to start: " + httpPortInUse);

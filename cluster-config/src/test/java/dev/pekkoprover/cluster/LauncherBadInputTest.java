@@ -31,6 +31,25 @@ class LauncherBadInputTest {
         "'host:99999' is not host:port");
   }
 
+  /**
+   * {@code run --http-tls} takes its identity from {@code --tls <dir>}, checked before it starts.
+   */
+  @Test
+  void anHttpsRunWithoutItsIdentityIsOneLine() {
+    LauncherRun noIdentity = LauncherRun.of("run", "--http-tls", "--in-memory");
+    assertEquals(1, noIdentity.err().strip().lines().count(), "one line: " + noIdentity.err());
+    assertTrue(
+        noIdentity
+            .err()
+            .contains(
+                "(--http-tls) needs the node's PEM key and certificate: give " + "--tls <dir>"),
+        noIdentity.err());
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--http-tls", "--tls", "/nonexistent/node-1", "--in-memory"),
+        "run refuses to start: TLS file /nonexistent/node-1/tls.key does not exist (--tls "
+            + "/nonexistent/node-1)");
+  }
+
   @Test
   void aFreePortWithoutSeedsIsOneLine() {
     assertOneLineRefusal(

@@ -3,7 +3,6 @@ package dev.pekkoprover.cluster;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import picocli.CommandLine;
 
 /**
  * One launcher command run in this JVM, with what it printed to standard output and standard error.
@@ -21,7 +20,7 @@ record LauncherRun(int code, String out, String err) {
     System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
     System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
     try {
-      int code = new CommandLine(new NodeLauncher()).execute(args);
+      int code = NodeLauncher.commandLine().execute(args);
       return new LauncherRun(
           code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     } finally {

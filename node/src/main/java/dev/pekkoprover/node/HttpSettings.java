@@ -116,7 +116,8 @@ public record HttpSettings(
     if (https && (tls.keyFile().isEmpty() || tls.certFile().isEmpty())) {
       throw new EndpointsRefusedException(
           "prover.http.https = on (--http-tls) needs the node's PEM key and "
-              + "certificate: set prover.tls.key-file and prover.tls.cert-file");
+              + "certificate: give --tls <dir> (tls.key, tls.crt, ca.crt as `prover-node keys` "
+              + "makes them), or set prover.tls.key-file and prover.tls.cert-file");
     }
     if (insecureRemote() && !allowInsecureRemote) {
       throw new EndpointsRefusedException(
