@@ -7,7 +7,10 @@ import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.appchain.tx.Admission;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.RecoveryFailures;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -115,6 +119,14 @@ final class ChainService
 
   record Retry(ChainState.Batch batch) implements Command {}
 
+  /**
+   * Sent by a tick that found attempt {@code attempt} of {@code batch} answered: behind that
+   * answer's own {@link Proved} in the mailbox and stash (which the prover's thread sends before it
+   * keeps the answer), so that it finds the attempt still open only when that {@link Proved} was
+   * dropped.
+   */
+  record Recheck(ChainState.Batch batch, long attempt) implements Command {}
+
   /** The state: mutable, changed live by commands and by events only during recovery. */
   static final class Live {
     final ChainState chain;
@@ -133,8 +145,6 @@ final class ChainService
     /** The batches being proven, with their attempt; the rest of the sealed ones wait to retry. */
     final Map<ChainState.Batch, Proving> proving = new HashMap<>();
 
-    long attempts;
-
     Live(ChainState chain) {
       this.chain = chain;
     }
@@ -144,16 +154,14 @@ final class ChainService
    * A proving attempt in flight. Its answer ({@link Proved}) comes as a command, and a command that
    * arrives while more than {@code pekko.persistence.typed.stash-capacity} (4096) wait on a journal
    * write or a snapshot is dropped by Pekko; the answer is kept here too, so that {@link
-   * #sweep(Live)} handles it a tick later instead of leaving the batch unproven until a restart.
+   * #sweep(Live)} has it handled at the next tick instead of leaving the batch unproven until a
+   * restart.
    */
   static final class Proving {
     final long attempt;
 
-    /** Set by the prover's thread once it answers. */
+    /** Set by the prover's thread once it answers, after it sent the answer. */
     final AtomicReference<Proved> answer = new AtomicReference<>();
-
-    /** The answer was there at the last tick already, and was not handled since. */
-    boolean answeredAtLastTick;
 
     Proving(long attempt) {
       this.attempt = attempt;
@@ -169,6 +177,12 @@ final class ChainService
     }
   }
 
+  /**
+   * Attempt numbers, unique in this JVM: an answer to an earlier incarnation's attempt (the actor's
+   * ref survives its restarts) never passes for the current one's.
+   */
+  private static final AtomicLong ATTEMPTS = new AtomicLong();
+
   /** Most transactions per journaled event: one write of a large backlog is several events. */
   private static final int TRANSACTIONS_PER_EVENT = 1000;
 
@@ -182,6 +196,12 @@ final class ChainService
   private final String journalPlugin;
   private final String snapshotPlugin;
   private final Consumer<String> recoveredLine;
+
+  /** Batch proofs that failed (a flow that failed, a proof that does not verify or match). */
+  private final Counter proofsFailed;
+
+  /** Answers or retries of batch proofs that Pekko dropped, found by {@link #sweep(Live)}. */
+  private final Counter commandsLost;
 
   /**
    * @param persistenceId the journal's id for this chain (one writer)
@@ -256,6 +276,17 @@ final class ChainService
     this.journalPlugin = journalPlugin;
     this.snapshotPlugin = snapshotPlugin;
     this.recoveredLine = recoveredLine;
+    MeterRegistry registry = ProverMetrics.get(context.getSystem()).registry();
+    this.proofsFailed =
+        Counter.builder("prover.appchain.batch.proofs.failed")
+            .description("Batch proofs of the appchain service that failed, each proven again")
+            .register(registry);
+    this.commandsLost =
+        Counter.builder("prover.appchain.commands.lost")
+            .description(
+                "Batch proofs' answers and retries the service's full stash dropped, picked up at a"
+                    + " tick")
+            .register(registry);
   }
 
   @Override
@@ -308,9 +339,9 @@ final class ChainService
                   + snapshot.baseHeight()
                   + " ("
                   + e.getMessage()
-                  + "); restarting with backoff. The events before it are deleted: if the "
-                  + "genesis (--seed, --accounts) or prover.appchain.mempool-capacity changed "
-                  + "since, start with the settings it was taken with",
+                  + "); restarting with backoff. The events before it are deleted: if "
+                  + "prover.appchain.* (e.g. mempool-capacity) or the build changed since, start "
+                  + "with the ones it was taken with",
               e);
         }
       }
@@ -338,6 +369,9 @@ final class ChainService
         throw new ReplayMismatch(
             "event "
                 + state.replayed
+                + (state.snapshotBase < 0
+                    ? ""
+                    : " after the snapshot at proven height " + state.snapshotBase)
                 + " ("
                 + event.getClass().getSimpleName()
                 + "): "
@@ -386,8 +420,9 @@ final class ChainService
                     .getLog()
                     .error(
                         "appchain service cannot replay its journal: {}; retrying with backoff. "
-                            + "The journal was written with another genesis or settings: start "
-                            + "with those (--seed, --accounts, prover.appchain.mempool-capacity)",
+                            + "The journal was written with other settings or another build: "
+                            + "start with the prover.appchain.* settings (e.g. mempool-capacity) "
+                            + "and the version it was written with",
                         failure.getMessage());
               } else if (!RecoveryFailures.repeated(failure)) {
                 context
@@ -435,6 +470,7 @@ final class ChainService
         .onCommand(Flush.class, (state, flush) -> write(state, List.of()))
         .onCommand(Tick.class, this::onTick)
         .onCommand(Proved.class, this::onProved)
+        .onCommand(Recheck.class, this::onRecheck)
         .onCommand(
             Retry.class,
             (state, retry) -> {
@@ -553,7 +589,7 @@ final class ChainService
   private void prove(Live state, ChainState.Batch batch) {
     List<BlockTrace> blocks = state.chain.traces(batch);
     String name = AppchainJob.batchName(blocks);
-    Proving proving = new Proving(++state.attempts);
+    Proving proving = new Proving(ATTEMPTS.incrementAndGet());
     state.proving.put(batch, proving);
     ActorRef<Command> self = context.getSelf();
     prover
@@ -566,22 +602,24 @@ final class ChainService
                       proving.attempt,
                       proof,
                       error == null ? null : AppchainJob.rootCause(error).toString());
-              proving.answer.set(proved);
               self.tell(proved);
+              proving.answer.set(proved); // after: a Recheck goes behind the Proved
             });
   }
 
   /**
-   * Every tick: a batch whose proof answered at the last tick already and is still not handled (its
-   * {@link Proved} was dropped from a full stash), and a batch that waits for neither a proof nor a
-   * retry (its {@link Retry} was dropped), get going again, each with a WARN line: a dropped
-   * command delays a batch by a tick or two, never until a restart.
+   * Every tick: a batch whose proof answered gets a {@link Recheck}, which handles the answer if
+   * its {@link Proved} was dropped from a full stash; a batch that waits for neither a proof nor a
+   * retry (its {@link Retry} was dropped) is proven again. Each loss is a WARN line and {@code
+   * prover_appchain_commands_lost_total}: a dropped command delays a batch by a tick, never until a
+   * restart.
    */
   private void sweep(Live state) {
     for (ChainState.Batch batch : state.chain.sealedBatches()) {
       Proving proving = state.proving.get(batch);
       if (proving == null) {
         if (!timers.isTimerActive(batch)) {
+          commandsLost.increment();
           context
               .getLog()
               .warn(
@@ -593,20 +631,29 @@ final class ChainService
           prove(state, batch);
         }
       } else if (proving.answer.get() != null) {
-        if (proving.answeredAtLastTick) {
-          context
-              .getLog()
-              .warn(
-                  "appchain service lost the answer of the proof of blocks {}-{} ({}); handling it"
-                      + " now",
-                  batch.first(),
-                  batch.last(),
-                  DROPPED);
-          context.getSelf().tell(proving.answer.get());
-        }
-        proving.answeredAtLastTick = true;
+        context.getSelf().tell(new Recheck(batch, proving.attempt));
       }
     }
+  }
+
+  /**
+   * The answer of a {@link Recheck}'s attempt, when its {@link Proved} went before and did not
+   * arrive: dropped.
+   */
+  private Effect<ChainEvent, Live> onRecheck(Live state, Recheck recheck) {
+    Proving proving = state.proving.get(recheck.batch());
+    if (proving == null || proving.attempt != recheck.attempt()) {
+      return Effect().none(); // its answer was handled
+    }
+    commandsLost.increment();
+    context
+        .getLog()
+        .warn(
+            "appchain service lost the answer of the proof of blocks {}-{} ({}); handling it now",
+            recheck.batch().first(),
+            recheck.batch().last(),
+            DROPPED);
+    return onProved(state, proving.answer.get());
   }
 
   private static final String DROPPED =
@@ -629,6 +676,7 @@ final class ChainService
       problem = mismatch(proved.proof(), expected);
     }
     if (problem != null) {
+      proofsFailed.increment();
       context
           .getLog()
           .error(
