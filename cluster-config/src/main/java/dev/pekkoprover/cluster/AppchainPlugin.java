@@ -44,6 +44,7 @@ public final class AppchainPlugin implements ProverPlugin {
     Config job = config.getConfig("prover.appchain-job");
     if (job.getBoolean("service")) {
       ServiceSettings.fromConfig(config);
+      AppchainService.genesis(job);
       return (node, out) -> AppchainService.run(node, settings, config, out);
     }
     AppchainJob.Options options = options(job);

@@ -41,8 +41,9 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  * "accepted" is in its chain. Without, the journal is in memory.
  *
  * <p>It prints a line every {@code prover.appchain-service.report-interval} while the chain moves
- * (height, proven height, pending), and keeps the gauges {@code prover_appchain_height} and {@code
- * prover_appchain_proven_height}.
+ * (height, proven height, pending), and keeps the gauges {@code prover_appchain_height}, {@code
+ * prover_appchain_proven_height}, {@code prover_appchain_pending_transactions} and {@code
+ * prover_appchain_batches_proving}, updated at each report.
  */
 final class AppchainService {
   private AppchainService() {}
@@ -59,7 +60,7 @@ final class AppchainService {
     Config service = config.getConfig("prover.appchain-service");
     long seed = job.getLong("seed");
     int accounts = job.getInt("accounts");
-    Map<String, Long> genesis = Workload.generate(seed, accounts, 0, 1, 0).genesis();
+    Map<String, Long> genesis = genesis(job);
     ServiceSettings settings = ServiceSettings.fromConfig(config);
     boolean durable = config.getBoolean("prover.persistence.enabled");
     String persistenceId =
@@ -130,8 +131,25 @@ final class AppchainService {
     return new ProverPlugin.Outcome(true, "appchain service stopped\n");
   }
 
+  /**
+   * The dev genesis of {@code prover.appchain-job}'s {@code seed} and {@code accounts}.
+   *
+   * @throws IllegalArgumentException fewer than 2 accounts
+   */
+  static Map<String, Long> genesis(Config job) {
+    int accounts = job.getInt("accounts");
+    if (accounts < 2) {
+      throw new IllegalArgumentException(
+          "the appchain service needs --accounts >= 2 (a transfer has a sender and a recipient), "
+              + "was "
+              + accounts);
+    }
+    return Workload.generate(job.getLong("seed"), accounts, 0, 1, 0).genesis();
+  }
+
   private static String verify(BatchProof proof, Object keys) {
-    if (keys == null) { // no proof can come before the circuits are compiled: never seen
+    if (keys == null) { // this node's start-up has no keys yet (a proof its flow got during a
+      // singleton's hand-over): refused, and the batch proven again after retry-after
       return "the circuits' verification keys are not known yet";
     }
     try {
@@ -158,6 +176,8 @@ final class AppchainService {
       throws InterruptedException {
     AtomicLong height = new AtomicLong();
     AtomicLong proven = new AtomicLong();
+    AtomicLong pending = new AtomicLong();
+    AtomicLong proving = new AtomicLong();
     MeterRegistry registry = ProverMetrics.get(system).registry();
     Gauge.builder("prover.appchain.height", height, AtomicLong::get)
         .description("Blocks the appchain produced")
@@ -165,6 +185,14 @@ final class AppchainService {
         .register(registry);
     Gauge.builder("prover.appchain.proven.height", proven, AtomicLong::get)
         .description("Blocks proven from genesis without a gap")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder("prover.appchain.pending.transactions", pending, AtomicLong::get)
+        .description("Transactions accepted and in no block yet (the mempool)")
+        .strongReference(true)
+        .register(registry);
+    Gauge.builder("prover.appchain.batches.proving", proving, AtomicLong::get)
+        .description("Sealed batches waiting for their proof")
         .strongReference(true)
         .register(registry);
     String last = "";
@@ -195,6 +223,8 @@ final class AppchainService {
       }
       height.set(view.height());
       proven.set(view.provenHeight());
+      pending.set(view.pending());
+      proving.set(view.batchesProving());
       String line =
           String.format(
               "appchain service: height %d, proven height %d, %d pending, %d accepted, %d batch(es)"

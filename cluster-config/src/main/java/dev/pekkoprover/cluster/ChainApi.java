@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -348,6 +349,10 @@ final class ChainApi {
 
   /** What is wrong with a transaction's body, in the API's terms (no Java types). */
   private static String whatIsWrong(Exception e) {
+    if (e instanceof InputCoercionException || e.getCause() instanceof InputCoercionException) {
+      return "a number out of range: amount and nonce are whole numbers from 0 to "
+          + Long.MAX_VALUE;
+    }
     if (e instanceof UnrecognizedPropertyException unknown) {
       return "unknown field '" + unknown.getPropertyName() + "'";
     }
@@ -361,6 +366,7 @@ final class ChainApi {
       }
     }
     if (e instanceof MismatchedInputException missing
+        && missing.getOriginalMessage() != null
         && missing.getOriginalMessage().startsWith("Missing required creator property")) {
       return firstLine(missing.getOriginalMessage()).replaceAll(" \\(index \\d+\\)", "");
     }

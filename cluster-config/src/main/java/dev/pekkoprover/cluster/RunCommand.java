@@ -11,6 +11,7 @@ import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.http.javadsl.server.Directives;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -106,6 +107,7 @@ final class RunCommand implements Callable<Integer> {
       catalog = AppchainJob.catalog(crashEvery);
       if (job.service) {
         ServiceSettings.fromConfig(base);
+        AppchainService.genesis(base.getConfig("prover.appchain-job"));
       } else {
         options = job.options();
       }
@@ -159,9 +161,15 @@ final class RunCommand implements Callable<Integer> {
    */
   private void onSignal(ProverNode node) {
     try {
-      node.ended().get(60, TimeUnit.SECONDS);
+      if (!node.ended().get(60, TimeUnit.SECONDS)) {
+        return; // stalled in its last phase: the JVM exits with the signal's code
+      }
     } catch (Exception notInTime) {
-      return; // the JVM exits with the signal's code
+      return;
+    }
+    if (CoordinatedShutdown.get(node.system()).getShutdownReason().orElse(null)
+        != CoordinatedShutdown.jvmExitReason()) {
+      return; // not a signal: the service failed and closed its node; main exits with its code
     }
     System.out.println(
         "appchain service stopped: "

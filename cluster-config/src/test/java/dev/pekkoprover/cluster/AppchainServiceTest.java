@@ -142,6 +142,15 @@ class AppchainServiceTest {
     }
   }
 
+  /** The body of {@code GET url}, as text (e.g. Prometheus's). */
+  private static String text(String url) throws IOException, InterruptedException {
+    return CLIENT
+        .send(
+            HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
   private static Answer get(String url) {
     return send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).build());
   }
@@ -294,6 +303,20 @@ class AppchainServiceTest {
                     + " digits; amount, nonce: whole numbers)"),
             message);
       }
+      com.fasterxml.jackson.databind.node.ObjectNode outOfRange = body.deepCopy();
+      outOfRange.putRawValue(
+          "amount", new com.fasterxml.jackson.databind.util.RawValue("99999999999999999999"));
+      Answer tooLarge = post(service.url() + "/transactions", outOfRange.toString());
+      assertEquals(400, tooLarge.status());
+      assertTrue(
+          tooLarge
+              .body()
+              .get("message")
+              .asText()
+              .endsWith(
+                  ": a number out of range: amount and "
+                      + "nonce are whole numbers from 0 to 9223372036854775807"),
+          tooLarge.body().toString());
       Answer array = post(service.url() + "/transactions", "[1, 2]");
       assertTrue(
           array.body().get("message").asText().endsWith(": not a JSON object of those fields"),
@@ -374,6 +397,17 @@ class AppchainServiceTest {
               .body();
       assertEquals(12, chain.get("accepted").asLong());
       assertEquals(0, chain.get("provenHeight").asLong());
+      String metrics = service.node().httpUrl().orElseThrow() + "/metrics";
+      await("the service's gauges show the batches waiting for workers")
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () -> text(metrics),
+              text ->
+                  text.lines().anyMatch(line -> line.matches("prover_appchain_height [1-9].*"))
+                      && text.lines()
+                          .anyMatch(line -> line.matches("prover_appchain_batches_proving [1-9].*"))
+                      && text.contains("prover_appchain_proven_height 0.0")
+                      && text.contains("prover_appchain_pending_transactions 0.0"));
       await("the service says what proving waits for")
           .atMost(Duration.ofSeconds(30))
           .until(

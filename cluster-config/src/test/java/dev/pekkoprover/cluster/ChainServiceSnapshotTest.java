@@ -221,9 +221,10 @@ class ChainServiceSnapshotTest {
   }
 
   /**
-   * A journal of another chain (here: of another genesis) is one ERROR line per recovery attempt
-   * that names the event and what to do, not a second line in Pekko's words ({@link
-   * dev.pekkoprover.sequencer.RecoveryFailures}) nor advice to check the database.
+   * A journal of another chain (here: of another genesis under the same id, as another build's
+   * rules would give) is one ERROR line per recovery attempt that names the event and what to do,
+   * not a second line in Pekko's words ({@link dev.pekkoprover.sequencer.RecoveryFailures}) nor
+   * advice to check the database.
    */
   @Test
   void aJournalOfAnotherChainIsOneErrorLinePerAttemptNamingTheEvent() {
@@ -273,7 +274,7 @@ class ChainServiceSnapshotTest {
     for (String line : lines.subList(0, 2)) {
       assertTrue(
           line.startsWith("appchain service cannot replay its journal: event ")
-              && line.contains("start with those (--seed, --accounts"),
+              && line.contains("start with the prover.appchain.* settings"),
           line);
     }
     recovered.expectNoMessage(Duration.ofMillis(200));

@@ -160,6 +160,10 @@ class LauncherBadInputTest {
         LauncherRun.of("run", "--service", "--block-interval", "0s", "--in-memory"),
         "the appchain service needs a positive block interval");
     assertOneLineRefusal(
+        LauncherRun.of("run", "--service", "--accounts", "1", "--in-memory"),
+        "the appchain service needs --accounts >= 2 (a transfer has a sender and a recipient), "
+            + "was 1");
+    assertOneLineRefusal(
         LauncherRun.of(
             "node",
             "--roles",
