@@ -147,6 +147,16 @@ final class AppchainService {
     return Workload.generate(job.getLong("seed"), accounts, 0, 1, 0).genesis();
   }
 
+  /** A gauge of the value this returns, which the report sets. */
+  private static AtomicLong gauge(MeterRegistry registry, String name, String description) {
+    AtomicLong value = new AtomicLong();
+    Gauge.builder(name, value, AtomicLong::get)
+        .description(description)
+        .strongReference(true)
+        .register(registry);
+    return value;
+  }
+
   private static String verify(BatchProof proof, Object keys) {
     if (keys == null) { // this node's start-up has no keys yet (a proof its flow got during a
       // singleton's hand-over): refused, and the batch proven again after retry-after
@@ -174,27 +184,19 @@ final class AppchainService {
       PrintStream out,
       CompletableFuture<Void> ready)
       throws InterruptedException {
-    AtomicLong height = new AtomicLong();
-    AtomicLong proven = new AtomicLong();
-    AtomicLong pending = new AtomicLong();
-    AtomicLong proving = new AtomicLong();
     MeterRegistry registry = ProverMetrics.get(system).registry();
-    Gauge.builder("prover.appchain.height", height, AtomicLong::get)
-        .description("Blocks the appchain produced")
-        .strongReference(true)
-        .register(registry);
-    Gauge.builder("prover.appchain.proven.height", proven, AtomicLong::get)
-        .description("Blocks proven from genesis without a gap")
-        .strongReference(true)
-        .register(registry);
-    Gauge.builder("prover.appchain.pending.transactions", pending, AtomicLong::get)
-        .description("Transactions accepted and in no block yet (the mempool)")
-        .strongReference(true)
-        .register(registry);
-    Gauge.builder("prover.appchain.batches.proving", proving, AtomicLong::get)
-        .description("Sealed batches waiting for their proof")
-        .strongReference(true)
-        .register(registry);
+    AtomicLong height = gauge(registry, "prover.appchain.height", "Blocks the appchain produced");
+    AtomicLong proven =
+        gauge(
+            registry, "prover.appchain.proven.height", "Blocks proven from genesis without a gap");
+    AtomicLong pending =
+        gauge(
+            registry,
+            "prover.appchain.pending.transactions",
+            "Transactions accepted and in no block yet (the mempool)");
+    AtomicLong proving =
+        gauge(
+            registry, "prover.appchain.batches.proving", "Sealed batches waiting for their proof");
     String last = "";
     while (true) {
       try {

@@ -145,12 +145,8 @@ final class ChainApi {
   private static Route transaction(
       String hash, ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
     if (!Accounts.isAddress(hash)) { // the same shape: 32 bytes in hex
-      return Directives.complete(
-          refusal(
-              StatusCodes.BAD_REQUEST,
-              null,
-              RefusalReason.MALFORMED.name(),
-              "a transaction hash is 64 hex digits (as POST answered it), not '" + hash + "'"));
+      return malformed(
+          "a transaction hash is 64 hex digits (as POST answered it), not '" + hash + "'");
     }
     String normalised = hash.toLowerCase(Locale.ROOT);
     return ask(
@@ -165,18 +161,20 @@ final class ChainApi {
                 statusBody(status)));
   }
 
+  /** 400 {@code MALFORMED}: a path segment that cannot be what it names. */
+  private static Route malformed(String message) {
+    return Directives.complete(
+        refusal(StatusCodes.BAD_REQUEST, null, RefusalReason.MALFORMED.name(), message));
+  }
+
   private static Route account(
       String address,
       ActorRef<ChainService.Command> service,
       Scheduler scheduler,
       Duration timeout) {
     if (!Accounts.isAddress(address)) {
-      return Directives.complete(
-          refusal(
-              StatusCodes.BAD_REQUEST,
-              null,
-              RefusalReason.MALFORMED.name(),
-              "an address is 64 hex digits (a raw Ed25519 public key), not '" + address + "'"));
+      return malformed(
+          "an address is 64 hex digits (a raw Ed25519 public key), not '" + address + "'");
     }
     return ask(
         service,

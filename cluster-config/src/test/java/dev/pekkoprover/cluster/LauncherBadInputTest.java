@@ -14,6 +14,15 @@ import org.junit.jupiter.api.Test;
  */
 class LauncherBadInputTest {
 
+  /** {@code node --roles <roles> --no-tls --port <a free one> <more>}, run in this JVM. */
+  private static LauncherRun node(String roles, String... more) throws java.io.IOException {
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of("node", "--roles", roles, "--no-tls", "--port", "" + NodeProcesses.freePort()));
+    args.addAll(List.of(more));
+    return LauncherRun.of(args.toArray(String[]::new));
+  }
+
   private static void assertOneLineRefusal(LauncherRun run, String says) {
     assertEquals(NodeLauncher.USAGE_EXIT, run.code(), run.err());
     assertEquals(1, run.err().strip().lines().count(), "one line: " + run.err());
@@ -80,17 +89,7 @@ class LauncherBadInputTest {
               + port
               + " on 127.0.0.1 is in use (another node or program has it): give this node "
               + "another --http-port";
-      assertOneLineRefusal(
-          LauncherRun.of(
-              "node",
-              "--roles",
-              "worker",
-              "--no-tls",
-              "--port",
-              "" + NodeProcesses.freePort(),
-              "--http-port",
-              "" + port),
-          says);
+      assertOneLineRefusal(node("worker", "--http-port", "" + port), says);
       assertOneLineRefusal(LauncherRun.of("run", "--in-memory", "--http-port", "" + port), says);
     }
   }
@@ -164,26 +163,10 @@ class LauncherBadInputTest {
         "the appchain service needs --accounts >= 2 (a transfer has a sender and a recipient), "
             + "was 1");
     assertOneLineRefusal(
-        LauncherRun.of(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--no-tls",
-            "--port",
-            "" + NodeProcesses.freePort(),
-            "--batch",
-            "0"),
+        node("sequencer,queue", "--batch", "0"),
         "node refuses to start: plugin appchain: the appchain job needs accounts >= 2");
     assertOneLineRefusal(
-        LauncherRun.of(
-            "node",
-            "--roles",
-            "worker",
-            "--no-tls",
-            "--port",
-            "" + NodeProcesses.freePort(),
-            "--tasks",
-            "FooTask"),
+        node("worker", "--tasks", "FooTask"),
         "--tasks names 'FooTask', which it does not have; it has [worker-registration, "
             + "CircuitCompilerTask,");
   }
