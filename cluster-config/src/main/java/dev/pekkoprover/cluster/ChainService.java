@@ -129,7 +129,7 @@ final class ChainService
 
   /** The state: mutable, changed live by commands and by events only during recovery. */
   static final class Live {
-    final ChainState chain;
+    ChainState chain;
     boolean recovered;
     final List<ActorRef<SubmitReply>> unwritten = new ArrayList<>();
     final List<SignedTransfer> unwrittenTransactions = new ArrayList<>();
@@ -147,6 +147,19 @@ final class ChainService
 
     Live(ChainState chain) {
       this.chain = chain;
+    }
+
+    /** Empty again, on {@code fresh}: see {@link ChainService#resetInitial()}. */
+    void reset(ChainState fresh) {
+      chain = fresh;
+      recovered = false;
+      unwritten.clear();
+      unwrittenTransactions.clear();
+      flushQueued = false;
+      oldestUnsealedAt = 0;
+      snapshotBase = -1;
+      replayed = 0;
+      proving.clear();
     }
   }
 
@@ -196,6 +209,9 @@ final class ChainService
   private final String journalPlugin;
   private final String snapshotPlugin;
   private final Consumer<String> recoveredLine;
+
+  /** What {@link #emptyState()} gave Pekko: see {@link #resetInitial()}. */
+  private Live initial;
 
   /** Batch proofs that failed (a flow that failed, a proof that does not verify or match). */
   private final Counter proofsFailed;
@@ -291,7 +307,22 @@ final class ChainService
 
   @Override
   public Live emptyState() {
-    return new Live(new ChainState(genesis, appchain, settings.txIndexSize()));
+    initial = new Live(new ChainState(genesis, appchain, settings.txIndexSize()));
+    return initial;
+  }
+
+  /**
+   * Makes the state {@link #emptyState()} gave Pekko empty again. Pekko's Java API asks for the
+   * empty state once, and its restart after a journal failure (a write or a replay that failed)
+   * replays onto that same object, which the failed incarnation changed: left as it was, the
+   * restarted service would skip the replay (it takes itself for live) and keep transactions whose
+   * write failed, and its next block would differ from what a later replay rebuilds. Called from
+   * the signals that precede that restart.
+   */
+  private void resetInitial() {
+    if (initial != null) {
+      initial.reset(new ChainState(genesis, appchain, settings.txIndexSize()));
+    }
   }
 
   @Override
@@ -414,6 +445,7 @@ final class ChainService
         .onSignal(
             RecoveryFailed.class,
             (state, failed) -> {
+              resetInitial();
               Throwable failure = failed.getFailure();
               if (failure instanceof ReplayMismatch) {
                 context
@@ -446,14 +478,16 @@ final class ChainService
             (state, failed) -> warn("delete old snapshots", failed.getFailure()))
         .onSignal(
             JournalPersistFailed.class,
-            (state, failed) ->
-                context
-                    .getLog()
-                    .error(
-                        "appchain service cannot write its journal ({}); the transactions of "
-                            + "that write were not acknowledged; restarting from the journal with "
-                            + "backoff: check that the database is up",
-                        failed.failure().getMessage()))
+            (state, failed) -> {
+              resetInitial();
+              context
+                  .getLog()
+                  .error(
+                      "appchain service cannot write its journal ({}); the transactions of "
+                          + "that write were not acknowledged; restarting from the journal with "
+                          + "backoff: check that the database is up",
+                      failed.failure().getMessage());
+            })
         .build();
   }
 

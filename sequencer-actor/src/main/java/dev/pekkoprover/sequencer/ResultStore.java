@@ -67,6 +67,13 @@ public final class ResultStore
   private final StoreSettings.Bounds bounds;
   private final ResultIndex index;
   private final ActorRef<Recovered> recovered;
+
+  /**
+   * What {@link #emptyState()} gave Pekko, which its restart after a journal failure replays onto:
+   * {@link ResultStoreState#reset() reset} by the signals that precede that restart.
+   */
+  private ResultStoreState initial;
+
   private final long startedAt = System.nanoTime();
 
   /**
@@ -112,7 +119,8 @@ public final class ResultStore
 
   @Override
   public ResultStoreState emptyState() {
-    return new ResultStoreState(bounds.maxEntries(), bounds.maxBytes());
+    initial = new ResultStoreState(bounds.maxEntries(), bounds.maxBytes());
+    return initial;
   }
 
   @Override
@@ -210,6 +218,7 @@ public final class ResultStore
         .onSignal(
             RecoveryFailed.class,
             (state, failed) -> {
+              initial.reset();
               if (!RecoveryFailures.repeated(failed.getFailure())) {
                 context
                     .getLog()
@@ -220,13 +229,15 @@ public final class ResultStore
             })
         .onSignal(
             JournalPersistFailed.class,
-            (state, failed) ->
-                context
-                    .getLog()
-                    .error(
-                        "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
-                            + "retrying with backoff ({} to {})",
-                        failureArguments(failed.getFailure())))
+            (state, failed) -> {
+              initial.reset();
+              context
+                  .getLog()
+                  .error(
+                      "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
+                          + "retrying with backoff ({} to {})",
+                      failureArguments(failed.getFailure()));
+            })
         .onSignal(
             SnapshotFailed.class,
             (state, failed) ->

@@ -146,6 +146,20 @@ final class ResultStoreState {
   }
 
   /** Recovery is over: entries added from now on wait for their write to be confirmed. */
+  /**
+   * Empty and recovering again: Pekko restarts the store after a journal failure with this same
+   * object (its Java API asks for the empty state once) and replays onto it; entries left in it
+   * would be replaced by unconfirmed copies (the state took itself for live), and every lookup
+   * would miss. Store thread only.
+   */
+  void reset() {
+    entries.clear();
+    order.clear();
+    bytes = 0;
+    evicted = 0;
+    live = false;
+  }
+
   void goLive() {
     live = true;
   }

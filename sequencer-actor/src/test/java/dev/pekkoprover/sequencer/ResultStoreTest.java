@@ -11,6 +11,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -176,5 +178,49 @@ class ResultStoreTest {
         ResultStore.describe(locked));
     assertEquals(
         "no answer in time", ResultStore.describe(new java.util.concurrent.TimeoutException()));
+  }
+
+  /**
+   * A write the journal refuses restarts the store with backoff, and Pekko replays onto the empty
+   * state it was given once: what was journaled before is served again (confirmed), the refused
+   * write is not, and nothing is counted twice.
+   */
+  @Test
+  void afterARefusedWriteTheRestartedStoreServesWhatWasJournaledBefore() {
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "result-store-refused",
+            PersistenceTestKitPlugin.getInstance()
+                .config()
+                .withFallback(DurableTestConfig.config("")));
+    try {
+      PersistenceTestKit journal = PersistenceTestKit.create(kit.system());
+      ResultIndex index = new ResultIndex();
+      TestProbe<ResultStore.Recovered> recovered = kit.createTestProbe();
+      ActorRef<ResultStore.Command> store =
+          kit.spawn(
+              ResultStore.create(
+                  "refused",
+                  StoreSettings.fromConfig(kit.system().settings().config()),
+                  bounds,
+                  index,
+                  recovered.getRef()));
+      assertEquals(0, recovered.expectMessageClass(ResultStore.Recovered.class).entries());
+      TestProbe<ResultStore.Written> written = kit.createTestProbe();
+      for (int i = 1; i <= 2; i++) {
+        store.tell(new ResultStore.Write(List.of(result(i)), written.getRef()));
+        assertEquals(1, written.expectMessageClass(ResultStore.Written.class).stored());
+      }
+
+      journal.failNextPersisted();
+      store.tell(new ResultStore.Write(List.of(result(3)), written.getRef()));
+      ResultStore.Recovered again =
+          recovered.expectMessageClass(ResultStore.Recovered.class, Duration.ofSeconds(30));
+      written.expectNoMessage(Duration.ofMillis(100)); // never acknowledged
+      assertEquals(2, again.entries(), "the two journaled, once each");
+      assertEquals(List.of("k1", "k2"), held(index, 3));
+    } finally {
+      kit.shutdownTestKit();
+    }
   }
 }
