@@ -9,6 +9,7 @@ import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.RecoveryFailures;
+import dev.pekkoprover.sequencer.ResultStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -462,7 +463,7 @@ final class ChainService
                     .error(
                         "appchain service cannot read its journal ({}); retrying with backoff: "
                             + "check that the database is up",
-                        failure.getMessage());
+                        ResultStore.describe(failure));
               }
             })
         .onSignal(
@@ -486,7 +487,7 @@ final class ChainService
                       "appchain service cannot write its journal ({}); the transactions of "
                           + "that write were not acknowledged; restarting from the journal with "
                           + "backoff: check that the database is up",
-                      failed.failure().getMessage());
+                      ResultStore.describe(failed.failure()));
             })
         .build();
   }

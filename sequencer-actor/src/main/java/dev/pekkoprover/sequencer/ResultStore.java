@@ -298,6 +298,12 @@ public final class ResultStore
    * "Possible solutions: ..." is left out: its advice (e.g. "use the server mode" for a file
    * another process holds) is not ours, and the line's remedy says what to do.
    */
+  /**
+   * Most characters of each cause's message in {@link #describe}: a JDBC driver's can quote a whole
+   * statement with its data (a failed batch insert of journal events: kilobytes of hex).
+   */
+  private static final int MESSAGE_CHARS = 300;
+
   public static String describe(Throwable failure) {
     if (failure instanceof java.util.concurrent.TimeoutException) {
       return "no answer in time";
@@ -311,11 +317,18 @@ public final class ResultStore
       String message =
           cause.getMessage() == null
               ? ""
-              : cause.getMessage().replaceFirst(" Possible solutions: [^\\[\n]*", " ");
+              : cause
+                  .getMessage()
+                  .replaceFirst(" Possible solutions: [^\\[\n]*", " ")
+                  .replaceFirst("(?s) values \\(.*\\) was aborted", " values (...) was aborted");
       int newline = message.indexOf('\n');
+      message = newline < 0 ? message : message.substring(0, newline);
       text.append(cause.getClass().getSimpleName())
           .append(": ")
-          .append(newline < 0 ? message : message.substring(0, newline));
+          .append(
+              message.length() <= MESSAGE_CHARS
+                  ? message
+                  : message.substring(0, MESSAGE_CHARS) + "...");
     }
     return text.toString();
   }

@@ -178,6 +178,26 @@ class ResultStoreTest {
         ResultStore.describe(locked));
     assertEquals(
         "no answer in time", ResultStore.describe(new java.util.concurrent.TimeoutException()));
+    // PostgreSQL's failed batch insert quotes every value; its reason is the cause
+    Exception batch =
+        new java.sql.BatchUpdateException(
+            "Batch entry 0 insert into \"event_journal\" (\"deleted\") values (('FALSE'::boolean),"
+                + "'\\x"
+                + "bf".repeat(2000)
+                + "'::bytea) was aborted: An I/O error occurred while sending to the backend.  Call"
+                + " getNextException to see other errors in the batch.",
+            new int[0],
+            new java.sql.SQLException("An I/O error occurred while sending to the backend."));
+    assertEquals(
+        "BatchUpdateException: Batch entry 0 insert into \"event_journal\" (\"deleted\") values (...)"
+            + " was aborted: An I/O error occurred while sending to the backend.  Call"
+            + " getNextException to see other errors in the batch. <- SQLException: An I/O error"
+            + " occurred while sending to the backend.",
+        ResultStore.describe(batch));
+    String long1 = "x".repeat(1000);
+    assertEquals(
+        "IllegalStateException: " + "x".repeat(300) + "...",
+        ResultStore.describe(new IllegalStateException(long1)));
   }
 
   /**
