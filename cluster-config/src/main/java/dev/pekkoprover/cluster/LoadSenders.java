@@ -101,27 +101,65 @@ final class LoadSenders {
   }
 
   /**
+   * Reads at most this many senders' nonces at a time before the window opens. Each concurrent
+   * request of the JDK's HTTP/1.1 client opens a connection of its own: 200 at once overflowed the
+   * service's accept backlog (Pekko HTTP's default is 100) on a busy machine, and the connections
+   * dropped timed out.
+   */
+  static final int NONCE_READS_AT_ONCE = 16;
+
+  /**
    * Reads every sender's pending nonce and signs its first transfers (up to {@link #SIGN_AHEAD_MAX}
-   * in all), then makes every sender ready; false (with a line on err) when the service is silent.
+   * in all), then makes every sender ready; false (with a line on err) when the service stays
+   * silent for the run's resolve wait ({@code LoadRun.Settings#resolveWait}), or answers outside
+   * the contract.
    */
   boolean readNonces() throws InterruptedException {
-    List<CompletableFuture<AppchainClient.AccountView>> reads = new ArrayList<>();
-    for (Sender sender : senders) {
-      reads.add(client.accountAsync(sender.wallet.address()));
+    long deadline = System.nanoTime() + settings.resolveWait().toNanos();
+    for (int from = 0; from < senders.size(); from += NONCE_READS_AT_ONCE) {
+      List<Sender> chunk =
+          senders.subList(from, Math.min(senders.size(), from + NONCE_READS_AT_ONCE));
+      while (true) {
+        List<CompletableFuture<AppchainClient.AccountView>> reads = new ArrayList<>();
+        for (Sender sender : chunk) {
+          reads.add(sender.nonce >= 0 ? null : client.accountAsync(sender.wallet.address()));
+        }
+        String silent = null;
+        for (int i = 0; i < chunk.size(); i++) {
+          if (reads.get(i) == null) {
+            continue;
+          }
+          try {
+            chunk.get(i).nonce = reads.get(i).get().pendingNonce();
+          } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof AppchainClient.UnavailableException)) {
+              err.println("load: " + e.getCause().getMessage());
+              return false;
+            }
+            silent = e.getCause().getMessage();
+          }
+        }
+        if (silent == null) {
+          break;
+        }
+        if (System.nanoTime() >= deadline) {
+          err.println(
+              "load: "
+                  + silent
+                  + " (the senders' nonces unread after "
+                  + LoadTally.seconds(settings.resolveWait())
+                  + " of trying: is the service overloaded or restarting?)");
+          return false;
+        }
+        Thread.sleep(LoadRun.POLL_EVERY.toMillis());
+      }
     }
     List<Future<?>> signed = new ArrayList<>();
     long expected = (long) Math.ceil(settings.rate() * settings.duration().toMillis() / 1000.0);
     int perSender =
         (int) Math.max(1, Math.min(expected, SIGN_AHEAD_MAX) / Math.max(1, senders.size()) + 1);
     long signStart = System.nanoTime();
-    for (int i = 0; i < senders.size(); i++) {
-      Sender sender = senders.get(i);
-      try {
-        sender.nonce = reads.get(i).get().pendingNonce();
-      } catch (ExecutionException e) {
-        err.println("load: " + e.getCause().getMessage());
-        return false;
-      }
+    for (Sender sender : senders) {
       signed.add(signers.submit(() -> signAhead(sender, perSender)));
     }
     for (Future<?> done : signed) {

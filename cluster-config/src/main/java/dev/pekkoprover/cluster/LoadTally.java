@@ -44,6 +44,9 @@ final class LoadTally {
   private final AtomicLong mismatched = new AtomicLong();
   private final Map<RefusalReason, AtomicLong> refused = new EnumMap<>(RefusalReason.class);
 
+  /** Set once the summary is printed: no progress line after it. Guarded by {@code this}. */
+  private boolean summaryPrinted;
+
   private volatile String firstMismatch;
   private volatile AppchainClient.AnswerException fatal;
 
@@ -159,12 +162,16 @@ final class LoadTally {
   }
 
   /**
-   * Prints the progress line.
+   * Prints the progress line; nothing once the summary is printed (a progress line after it, with
+   * counts read before the last transfers were resolved, would contradict it).
    *
    * @param startNanos when the window opened (System.nanoTime)
    * @param serviceDown whether the service does not answer at the moment
    */
-  void printProgress(long startNanos, boolean serviceDown) {
+  synchronized void printProgress(long startNanos, boolean serviceDown) {
+    if (summaryPrinted) {
+      return;
+    }
     double elapsed = (System.nanoTime() - startNanos) / 1e9;
     out.println(
         "load: progress t="
@@ -190,7 +197,8 @@ final class LoadTally {
    * @param proving what the wait for proofs saw, or null when there was none
    * @param startNanos when the window opened (System.nanoTime)
    */
-  void printSummary(long windowNanos, LoadProofWait.Proving proving, long startNanos) {
+  synchronized void printSummary(long windowNanos, LoadProofWait.Proving proving, long startNanos) {
+    summaryPrinted = true;
     double window = windowNanos / 1e9;
     double achieved = submitted.get() / window;
     out.println(

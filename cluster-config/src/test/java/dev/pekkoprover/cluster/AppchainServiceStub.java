@@ -57,6 +57,8 @@ final class AppchainServiceStub implements AutoCloseable {
   private volatile boolean unavailable;
   private final AtomicInteger dropAnswers = new AtomicInteger();
   private final AtomicInteger dropped = new AtomicInteger();
+  private final AtomicInteger failAccountReads = new AtomicInteger();
+  private final AtomicInteger accountReads = new AtomicInteger();
 
   private AppchainServiceStub(Chain chain, String token, int port, javax.net.ssl.SSLContext tls) {
     this.chain = chain;
@@ -129,6 +131,16 @@ final class AppchainServiceStub implements AutoCloseable {
   /** Answers every request with 503 UNAVAILABLE while true. */
   void unavailable(boolean on) {
     unavailable = on;
+  }
+
+  /** The next {@code count} account reads are answered 503 UNAVAILABLE. */
+  void failAccountReads(int count) {
+    failAccountReads.set(count);
+  }
+
+  /** Account reads answered so far, 503s included. */
+  int accountReads() {
+    return accountReads.get();
   }
 
   /** The next {@code count} accepted transactions get no answer: the connection is dropped. */
@@ -316,6 +328,14 @@ final class AppchainServiceStub implements AutoCloseable {
   }
 
   private void account(HttpExchange exchange, String address) throws IOException {
+    accountReads.incrementAndGet();
+    if (failAccountReads.getAndUpdate(left -> Math.max(0, left - 1)) > 0) {
+      respond(
+          exchange,
+          503,
+          object().put("refused", "UNAVAILABLE").put("message", "the service is busy"));
+      return;
+    }
     ObjectNode body;
     synchronized (this) {
       AccountState state = chain.account(address);

@@ -223,6 +223,38 @@ class LoadCommandTest {
   }
 
   @Test
+  void nonceReadsTheServiceDoesNotAnswerAtFirstAreReadAgain() throws Exception {
+    try (AppchainServiceStub stub =
+        AppchainServiceStub.start(WALLETS.genesis(), settings(100_000), null)) {
+      stub.failAccountReads(20);
+      Result result = load(args(stub, "--rate", "50", "--duration", "1s"));
+      assertEquals(0, result.code(), result.toString());
+      assertTrue(result.value("accepted") > 0, result.toString());
+      assertEquals(0, result.value("mismatched"), result.toString());
+      // every funded account read once, and the 20 refused ones once more
+      assertEquals(WALLETS.genesis().size() + 20, stub.accountReads(), result.toString());
+    }
+  }
+
+  @Test
+  void nonceReadsOfAServiceThatStaysSilentEndTheRunWithTheReason() throws Exception {
+    try (AppchainServiceStub stub =
+        AppchainServiceStub.start(WALLETS.genesis(), settings(100_000), null)) {
+      stub.failAccountReads(Integer.MAX_VALUE);
+      Result result = load(args(stub, "--rate", "50", "--duration", "1s"));
+      assertEquals(1, result.code(), result.toString());
+      assertTrue(
+          result
+              .err()
+              .contains(
+                  ": the service is busy (the senders' nonces unread after 10.0 s of trying: is"
+                      + " the service overloaded or restarting?)"),
+          result.toString());
+      assertEquals(0, stub.acceptedCount(), result.toString());
+    }
+  }
+
+  @Test
   void aFullMempoolIsCountedAndNoMismatch() throws Exception {
     try (AppchainServiceStub stub =
         AppchainServiceStub.start(WALLETS.genesis(), settings(20), null)) {
