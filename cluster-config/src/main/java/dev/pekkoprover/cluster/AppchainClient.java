@@ -8,6 +8,7 @@ import dev.pekkoprover.appchain.tx.RefusalReason;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -111,8 +112,20 @@ final class AppchainClient {
   static final class UnavailableException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    UnavailableException(String message) {
+    private final boolean busy;
+
+    UnavailableException(String message, boolean busy) {
       super(message, null, false, false);
+      this.busy = busy;
+    }
+
+    /**
+     * True when the node is there but busy or still starting: it answered 5xx, or the request or
+     * its connection timed out. False when the connection was refused, reset or spoke another
+     * protocol: a node not started, a wrong port or scheme, which waiting seldom mends.
+     */
+    boolean busy() {
+      return busy;
     }
   }
 
@@ -269,7 +282,9 @@ final class AppchainClient {
         .handle(
             (response, failure) -> {
               if (failure != null) {
-                throw new CompletionException(new UnavailableException(noAnswer(path, failure)));
+                throw new CompletionException(
+                    new UnavailableException(
+                        noAnswer(path, failure), unwrap(failure) instanceof HttpTimeoutException));
               }
               if (response.statusCode() >= 500) {
                 JsonNode body = parseOrNull(response.body());
@@ -281,8 +296,8 @@ final class AppchainClient {
                             + node.uri(path)
                             + ": "
                             + describe(
-                                body == null ? null : body.path("message").asText(null),
-                                response)));
+                                body == null ? null : body.path("message").asText(null), response),
+                        true));
               }
               return parse.apply(response);
             });
@@ -383,11 +398,14 @@ final class AppchainClient {
             + firstLine(response));
   }
 
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause()
+        : failure;
+  }
+
   private String noAnswer(String path, Throwable failure) {
-    Throwable cause =
-        failure instanceof CompletionException && failure.getCause() != null
-            ? failure.getCause()
-            : failure;
+    Throwable cause = unwrap(failure);
     String message = cause.getMessage();
     return "no answer from "
         + node.uri(path)

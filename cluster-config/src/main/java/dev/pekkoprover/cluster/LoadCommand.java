@@ -153,7 +153,7 @@ final class LoadCommand implements Callable<Integer> {
     AppchainClient client = new AppchainClient(guarded);
     Map<String, Long> balances = genesis.genesis();
     try {
-      AppchainClient.ChainView chain = client.chain();
+      AppchainClient.ChainView chain = firstChainView(client);
       String expected =
           Chain.create(balances, AppchainSettings.fromConfig(ConfigFactory.defaultReference()))
               .genesisStateRoot();
@@ -188,6 +188,27 @@ final class LoadCommand implements Callable<Integer> {
       }
     }
     return new LoadRun(settings, client, genesis.wallets(), funded, seed, out, err).run();
+  }
+
+  /**
+   * The chain's view, read again every {@link LoadRun#POLL_EVERY} while the service is {@link
+   * AppchainClient.UnavailableException#busy busy} (HTTP 503 while it recovers its journal right
+   * after its start, a timeout on a busy machine), for at most the resolve wait; any other failure
+   * (a refused connection, another protocol) fails at once.
+   */
+  private AppchainClient.ChainView firstChainView(AppchainClient client)
+      throws AppchainClient.UnavailableException, InterruptedException {
+    long deadline = System.nanoTime() + resolveWait.toNanos();
+    while (true) {
+      try {
+        return client.chain();
+      } catch (AppchainClient.UnavailableException e) {
+        if (!e.busy() || System.nanoTime() >= deadline) {
+          throw e;
+        }
+        Thread.sleep(LoadRun.POLL_EVERY.toMillis());
+      }
+    }
   }
 
   private Duration max(Duration proven) {

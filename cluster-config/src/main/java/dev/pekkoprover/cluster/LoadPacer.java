@@ -32,6 +32,14 @@ final class LoadPacer {
    */
   static final Duration MAX_LAG = Duration.ofSeconds(1);
 
+  /**
+   * At most this many submissions wait for their answer; a tick that finds as many is missed. The
+   * JDK's HTTP/1.1 client opens a connection per concurrent request: a stalled service would
+   * otherwise get one per sender (200 by default) at once, past its accept backlog (Pekko HTTP's
+   * default is 100), and the connections dropped there would only add answers of unknown fate.
+   */
+  static final int MAX_IN_FLIGHT = 64;
+
   /** A submitted transfer and what it should get. */
   static final class Sent {
     final LoadSenders.Sender sender;
@@ -112,6 +120,10 @@ final class LoadPacer {
       }
       if (serviceDown) {
         tally.countPaused();
+        continue;
+      }
+      if (inFlight.get() >= MAX_IN_FLIGHT) {
+        tally.countMissed();
         continue;
       }
       LoadSenders.Sender sender = senders.takeReady();

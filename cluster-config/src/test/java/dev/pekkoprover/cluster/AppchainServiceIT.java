@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,14 +71,26 @@ class AppchainServiceIT {
     return command;
   }
 
+  /**
+   * The service's {@code /appchain/chain}, asked again for up to 30 s while it does not answer 200:
+   * a service writing to its journal on a busy machine may answer 503 after its request timeout, or
+   * not take a connection within the client's 3 s.
+   */
   private static JsonNode chain(int httpPort) {
-    Http.Answer answer = Http.get("http://127.0.0.1:" + httpPort + "/appchain/chain");
-    assertEquals(200, answer.status(), answer.body());
+    Http.Answer answer = answered("http://127.0.0.1:" + httpPort + "/appchain/chain");
     try {
       return JSON.readTree(answer.body());
     } catch (IOException e) {
       throw new AssertionError(answer.body(), e);
     }
+  }
+
+  /** The first answer 200 of {@code url}, asked every 200 ms for up to 30 s. */
+  private static Http.Answer answered(String url) {
+    return NodeProcesses.polling(
+            "GET " + url + " answers 200", Duration.ofSeconds(30), Duration.ofMillis(200))
+        .ignoreExceptionsInstanceOf(AssertionError.class)
+        .until(() -> Http.get(url), answer -> answer.status() == 200);
   }
 
   /**
@@ -121,7 +132,7 @@ class AppchainServiceIT {
     assertEquals(direct, chain.get("stateRoot").asText());
     for (SignedTransfer transaction : accepted) {
       Http.Answer status =
-          Http.get("http://127.0.0.1:" + httpPort + "/appchain/transactions/" + transaction.hash());
+          answered("http://127.0.0.1:" + httpPort + "/appchain/transactions/" + transaction.hash());
       assertTrue(status.body().contains("\"proven\""), transaction.hash() + ": " + status.body());
     }
   }
@@ -232,7 +243,7 @@ class AppchainServiceIT {
                     chain.get("accepted").asLong() >= 150
                         && chain.get("provenHeight").asLong() >= 1);
     service.process().destroyForcibly();
-    assertTrue(service.process().waitFor(30, TimeUnit.SECONDS));
+    assertTrue(service.awaitExit(30));
     System.out.println("killed the service node at " + before);
 
     NodeProcesses.Node second = processes.launch(snapshotOften, command);

@@ -23,11 +23,13 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The appchain service's HTTP contract (/tmp/service-api.md: {@code POST /appchain/transactions},
@@ -59,6 +61,10 @@ final class AppchainServiceStub implements AutoCloseable {
   private final AtomicInteger dropped = new AtomicInteger();
   private final AtomicInteger failAccountReads = new AtomicInteger();
   private final AtomicInteger accountReads = new AtomicInteger();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final AtomicInteger submitsWaiting = new AtomicInteger();
+  private final AtomicInteger mostSubmitsWaiting = new AtomicInteger();
+  private final AtomicReference<CountDownLatch> submitGate = new AtomicReference<>();
 
   private AppchainServiceStub(Chain chain, String token, int port, javax.net.ssl.SSLContext tls) {
     this.chain = chain;
@@ -107,7 +113,9 @@ final class AppchainServiceStub implements AutoCloseable {
       https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
       server = https;
     }
-    executor = Executors.newFixedThreadPool(8);
+    // a thread per request being handled, as many as the client sends: held submissions must not
+    // keep the others from being read
+    executor = Executors.newCachedThreadPool();
     server.setExecutor(executor);
     server.createContext("/appchain/", this::handle);
     server.start();
@@ -136,6 +144,37 @@ final class AppchainServiceStub implements AutoCloseable {
   /** The next {@code count} account reads are answered 503 UNAVAILABLE. */
   void failAccountReads(int count) {
     failAccountReads.set(count);
+  }
+
+  /**
+   * While held, a submission waits for {@link #releaseSubmissions} before it is handled: the
+   * service stalls.
+   */
+  void holdSubmissions() {
+    submitGate.set(new CountDownLatch(1));
+  }
+
+  /** Handles the submissions held, and the ones after at once. */
+  void releaseSubmissions() {
+    CountDownLatch gate = submitGate.getAndSet(null);
+    if (gate != null) {
+      gate.countDown();
+    }
+  }
+
+  /** Submissions waiting at the gate now. */
+  int submitsWaiting() {
+    return submitsWaiting.get();
+  }
+
+  /** The most submissions that waited at the gate at once. */
+  int mostSubmitsWaiting() {
+    return mostSubmitsWaiting.get();
+  }
+
+  /** Requests answered so far, whatever the answer. */
+  int requests() {
+    return requests.get();
   }
 
   /** Account reads answered so far, 503s included. */
@@ -210,6 +249,7 @@ final class AppchainServiceStub implements AutoCloseable {
   }
 
   private void handle(HttpExchange exchange) throws IOException {
+    requests.incrementAndGet();
     try (exchange) {
       if (token != null
           && !("Bearer " + token).equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
@@ -240,6 +280,18 @@ final class AppchainServiceStub implements AutoCloseable {
   }
 
   private void submit(HttpExchange exchange) throws IOException {
+    CountDownLatch gate = submitGate.get();
+    if (gate != null) {
+      mostSubmitsWaiting.accumulateAndGet(submitsWaiting.incrementAndGet(), Math::max);
+      try {
+        gate.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      } finally {
+        submitsWaiting.decrementAndGet();
+      }
+    }
     SignedTransfer tx;
     try {
       JsonNode body = JSON.readTree(exchange.getRequestBody());

@@ -171,7 +171,19 @@ class AutoscaleMetricTest {
             + " workers needed, expected "
             + expectedWorkers
             + " within 10%");
-    assertEquals(needed, exported, workerClass + " rounds up");
+    // the nominal count (7) holds while the measured mean run time stays within a few per cent of
+    // the sleep; a loaded machine's scheduling delay may push it past the next whole worker, so
+    // the rounding up is checked on the exported outstanding work itself
+    assertTrue(
+        exported == Math.ceil(outstanding / 2.0) && Math.abs(exported - needed) <= 1,
+        workerClass
+            + ": "
+            + exported
+            + " workers needed, expected "
+            + outstanding
+            + " worker-seconds / 2 s rounded up (nominally "
+            + needed
+            + ")");
     assertEquals(
         workers, Http.value(text, "prover_autoscale_workers" + tag), workerClass + " workers now");
   }

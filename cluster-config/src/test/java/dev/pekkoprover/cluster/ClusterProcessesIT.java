@@ -79,8 +79,7 @@ class ClusterProcessesIT {
     assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));
 
     assertTrue(
-        sequencer.waitFor(180, TimeUnit.SECONDS),
-        "the run ended; output:\n" + String.join("\n", sequencerOut));
+        sequencerNode.awaitExit(180), "the run ended; output:\n" + String.join("\n", sequencerOut));
     String output = String.join("\n", sequencerOut);
     assertEquals(0, sequencer.exitValue(), output);
     assertTrue(output.contains("RESULT OK"), output);

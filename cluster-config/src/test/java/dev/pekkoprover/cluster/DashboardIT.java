@@ -7,7 +7,6 @@ import dev.pekkoprover.node.StatusReport;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -197,7 +196,7 @@ class DashboardIT {
       stopped
           .process()
           .destroy(); // SIGTERM: the node leaves the cluster gracefully, its worker stops
-      assertTrue(stopped.process().waitFor(60, TimeUnit.SECONDS), "the stopped node exited");
+      assertTrue(stopped.awaitExit(60), "the stopped node exited");
       double exited = (System.nanoTime() - stopNanos) / 1e9;
       browser.await(
           "the stopped worker gone and two workers left",

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -113,7 +112,7 @@ class DurableClusterIT {
             240),
         first.output());
     first.process().destroyForcibly();
-    assertTrue(first.process().waitFor(30, TimeUnit.SECONDS));
+    assertTrue(first.awaitExit(30));
     assertTrue(first.output().lines().noneMatch(line -> line.contains("RESULT")), first.output());
     long doneBeforeKill = tasksDone(killedAt[0]);
     Matcher inFlight = IN_FLIGHT.matcher(killedAt[0]);
@@ -135,6 +134,7 @@ class DurableClusterIT {
               processes.restartExited(workers, workerExits);
               return !second.process().isAlive();
             });
+    assertTrue(second.awaitExit(10), "the restarted node's output was read to its end");
     for (NodeProcesses.Exit exit : workerExits) {
       assertEquals(3, exit.code(), "a worker exits only when downed:\n" + exit.node().tail(30));
     }

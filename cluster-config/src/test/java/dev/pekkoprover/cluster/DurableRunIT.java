@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -91,7 +90,7 @@ class DurableRunIT {
           service.output());
       // SIGTERM through the handle: Process.destroy() would also close our end of its output
       service.process().toHandle().destroy();
-      assertTrue(service.process().waitFor(90, TimeUnit.SECONDS), service.output());
+      assertTrue(service.awaitExit(90), service.output());
       assertEquals(0, service.process().exitValue(), service.output());
       assertTrue(
           service.awaitLine(
@@ -123,11 +122,11 @@ class DurableRunIT {
       assertTrue(
           fresh.process().isAlive(), "the run was still proving when killed:\n" + fresh.output());
       fresh.process().destroyForcibly(); // SIGKILL
-      assertTrue(fresh.process().waitFor(30, TimeUnit.SECONDS));
+      assertTrue(fresh.awaitExit(30));
       assertTrue(fresh.output().lines().noneMatch(line -> line.contains("RESULT")), fresh.output());
 
       NodeProcesses.Node resumed = processes.launch(command(data).toArray(String[]::new));
-      assertTrue(resumed.process().waitFor(300, TimeUnit.SECONDS), resumed.output());
+      assertTrue(resumed.awaitExit(300), resumed.output());
       String output = resumed.output();
       assertEquals(0, resumed.process().exitValue(), output);
       assertTrue(output.contains("a journal is there: resuming"), output);
@@ -149,7 +148,7 @@ class DurableRunIT {
       // the same job on a fresh directory computes everything: more than the resumed run did
       Path other = Files.createTempDirectory("durable-run-fresh");
       NodeProcesses.Node anew = processes.launch(command(other).toArray(String[]::new));
-      assertTrue(anew.process().waitFor(300, TimeUnit.SECONDS), anew.output());
+      assertTrue(anew.awaitExit(300), anew.output());
       assertEquals(0, anew.process().exitValue(), anew.output());
       assertTrue(anew.output().contains("new: starting anew"), anew.output());
       assertTrue(anew.output().contains("nothing stored yet: proving from block"), anew.output());
@@ -165,7 +164,7 @@ class DurableRunIT {
 
       // --fresh on the used directory starts anew too
       NodeProcesses.Node wiped = processes.launch(command(data, "--fresh").toArray(String[]::new));
-      assertTrue(wiped.process().waitFor(300, TimeUnit.SECONDS), wiped.output());
+      assertTrue(wiped.awaitExit(300), wiped.output());
       assertEquals(0, wiped.process().exitValue(), wiped.output());
       assertTrue(
           wiped.output().contains("--fresh, its journal deleted: starting anew"), wiped.output());

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.node.StatusReport;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -66,8 +65,7 @@ class FleetStatusIT {
     command[0] = "status";
     System.arraycopy(args, 0, command, 1, args.length);
     NodeProcesses.Node run = processes.launch(command);
-    assertTrue(
-        run.process().waitFor(60, TimeUnit.SECONDS), "the status command ended: " + run.output());
+    assertTrue(run.awaitExit(60), "the status command ended: " + run.output());
     run.awaitLine(line -> false, 1); // let the reader drain the last lines
     return run;
   }
@@ -167,7 +165,7 @@ class FleetStatusIT {
 
     // a worker node killed: it disappears once the cluster has removed it
     doomed.process().destroyForcibly();
-    assertTrue(doomed.process().waitFor(10, TimeUnit.SECONDS));
+    assertTrue(doomed.awaitExit(10));
     StatusReport one =
         awaitStatus(seedHttp, r -> r.workers().size() == 1, 60, "the killed worker gone");
     assertEquals(List.of(first), workerNodes(one));

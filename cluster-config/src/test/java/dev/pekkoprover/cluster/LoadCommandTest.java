@@ -185,12 +185,13 @@ class LoadCommandTest {
                           "--rate",
                           "200",
                           "--duration",
-                          "5s",
+                          "12s",
                           "--invalid-every",
                           "5",
                           "--record",
                           record.toString())));
-      // the window opens once the command has read the nonces and signed ahead (slow on a cold JVM)
+      // the window opens once the command has read the nonces and signed ahead (slow on a cold
+      // JVM); the phases below take some 3 s, the window of 12 s leaves room for a stalled machine
       awaitStub("the first acceptance", Duration.ofSeconds(20))
           .until(stub::acceptedCount, accepted -> accepted >= 1);
       awaitStub("50 accepted", Duration.ofSeconds(5))
@@ -212,7 +213,7 @@ class LoadCommandTest {
       // not a wait for a condition: for 300 ms the service says 503 UNAVAILABLE
       Thread.sleep(300);
       stub.unavailable(false);
-      Result result = run.get(30, TimeUnit.SECONDS);
+      Result result = run.get(60, TimeUnit.SECONDS);
       assertEquals(0, result.code(), result.toString());
       assertTrue(result.value("resolved-accepted") >= 3, result.toString());
       assertTrue(result.value("paused") > 0, result.toString());
@@ -233,6 +234,56 @@ class LoadCommandTest {
       assertEquals(0, result.value("mismatched"), result.toString());
       // every funded account read once, and the 20 refused ones once more
       assertEquals(WALLETS.genesis().size() + 20, stub.accountReads(), result.toString());
+    }
+  }
+
+  @Test
+  void aServiceStillStartingIsWaitedFor() throws Exception {
+    try (AppchainServiceStub stub =
+        AppchainServiceStub.start(WALLETS.genesis(), settings(100_000), null)) {
+      stub.unavailable(true);
+      CompletableFuture<Result> run =
+          CompletableFuture.supplyAsync(() -> load(args(stub, "--rate", "50", "--duration", "1s")));
+      awaitStub("three answers 503 UNAVAILABLE", Duration.ofSeconds(10))
+          .until(stub::requests, requests -> requests >= 3);
+      stub.unavailable(false);
+      Result result = run.get(30, TimeUnit.SECONDS);
+      assertEquals(0, result.code(), result.toString());
+      assertTrue(result.value("accepted") > 0, result.toString());
+    }
+  }
+
+  @Test
+  void aStalledServiceGetsAtMost64SubmissionsAtOnce() throws Exception {
+    Workload many = Workload.generate(SEED, 200, 0, 1, 0);
+    try (AppchainServiceStub stub =
+        AppchainServiceStub.start(many.genesis(), settings(100_000), null)) {
+      stub.holdSubmissions();
+      CompletableFuture<Result> run =
+          CompletableFuture.supplyAsync(
+              () ->
+                  load(
+                      "--node",
+                      stub.address(),
+                      "--seed",
+                      "" + SEED,
+                      "--accounts",
+                      "200",
+                      "--rate",
+                      "400",
+                      "--duration",
+                      "3s"));
+      awaitStub("64 submissions wait for an answer", Duration.ofSeconds(20))
+          .until(stub::submitsWaiting, waiting -> waiting >= LoadPacer.MAX_IN_FLIGHT);
+      // not a wait for a condition: the pacer goes on ticking for 500 ms while the service stalls,
+      // and must not send more
+      Thread.sleep(500);
+      stub.releaseSubmissions();
+      Result result = run.get(30, TimeUnit.SECONDS);
+      assertEquals(0, result.code(), result.toString());
+      assertEquals(LoadPacer.MAX_IN_FLIGHT, stub.mostSubmitsWaiting(), result.toString());
+      assertTrue(result.value("missed") > 0, result.toString());
+      assertEquals(stub.acceptedCount(), result.value("accepted"), result.toString());
     }
   }
 

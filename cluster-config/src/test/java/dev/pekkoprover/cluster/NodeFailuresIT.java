@@ -47,12 +47,11 @@ class NodeFailuresIT {
 
     long killed = System.nanoTime();
     stateful.process().destroyForcibly(); // SIGKILL
-    assertTrue(stateful.process().waitFor(10, TimeUnit.SECONDS));
+    assertTrue(stateful.awaitExit(10));
 
     // failure detection (about 3.5 s) + stable-after (7 s) + the node's shutdown: about 13 s; 45 s
     // on a busy host
-    assertTrue(
-        worker.process().waitFor(45, TimeUnit.SECONDS), "the worker exited:\n" + worker.output());
+    assertTrue(worker.awaitExit(45), "the worker exited:\n" + worker.output());
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
     assertEquals(3, worker.process().exitValue(), worker.output());
     String expected = "node 127.0.0.1:" + workerPort + " was downed by the cluster (";
@@ -91,13 +90,10 @@ class NodeFailuresIT {
     assertTrue(stateful.awaitLine(line -> line.contains(" up with roles "), 30), stateful.output());
 
     worker.process().destroy(); // SIGTERM: CoordinatedShutdown runs from the JVM's shutdown hook
-    assertTrue(
-        worker.process().waitFor(30, TimeUnit.SECONDS), "the worker exited:\n" + worker.output());
+    assertTrue(worker.awaitExit(30), "the worker exited:\n" + worker.output());
     assertEquals(0, worker.process().exitValue(), worker.output());
     stateful.process().destroy();
-    assertTrue(
-        stateful.process().waitFor(30, TimeUnit.SECONDS),
-        "the stateful node exited:\n" + stateful.output());
+    assertTrue(stateful.awaitExit(30), "the stateful node exited:\n" + stateful.output());
     assertEquals(0, stateful.process().exitValue(), stateful.output());
   }
 
@@ -117,7 +113,7 @@ class NodeFailuresIT {
         worker.awaitLine(line -> upWith(line, 2), 60), "the worker joined:\n" + worker.output());
 
     stateful.process().destroyForcibly(); // SIGKILL
-    assertTrue(stateful.process().waitFor(10, TimeUnit.SECONDS));
+    assertTrue(stateful.awaitExit(10));
     long killed = System.nanoTime();
     NodeProcesses.Node restarted = processes.launch(statefulCommand);
 

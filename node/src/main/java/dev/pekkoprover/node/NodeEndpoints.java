@@ -147,7 +147,8 @@ final class NodeEndpoints {
                                 .withIncludeSslSessionAttribute(
                                     true))); // the client's certificate, if any
       }
-      binding = server.bind(routes).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      // a bind takes milliseconds; 30 s allows for a cold JVM on a loaded machine
+      binding = server.bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw new IllegalStateException(
