@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pekkoprover.appchain.tx.RefusalReason;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
+import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
@@ -120,9 +121,10 @@ final class AppchainClient {
     }
 
     /**
-     * True when the node is there but busy or still starting: it answered 5xx, or the request or
-     * its connection timed out. False when the connection was refused, reset or spoke another
-     * protocol: a node not started, a wrong port or scheme, which waiting seldom mends.
+     * True when the node is there but busy or still starting: it answered 5xx, or it took the
+     * connection and the request timed out. False when the connection was refused, timed out, reset
+     * or spoke another protocol: a node not started, a wrong host, port or scheme, which waiting
+     * seldom mends.
      */
     boolean busy() {
       return busy;
@@ -283,8 +285,7 @@ final class AppchainClient {
             (response, failure) -> {
               if (failure != null) {
                 throw new CompletionException(
-                    new UnavailableException(
-                        noAnswer(path, failure), unwrap(failure) instanceof HttpTimeoutException));
+                    new UnavailableException(noAnswer(path, failure), busy(unwrap(failure))));
               }
               if (response.statusCode() >= 500) {
                 JsonNode body = parseOrNull(response.body());
@@ -396,6 +397,15 @@ final class AppchainClient {
             + (what == null ? "" : " (" + what + ")")
             + ", not the appchain service's answer: "
             + firstLine(response));
+  }
+
+  /**
+   * A request that timed out waited for a node that took the connection: busy. A connection that
+   * timed out is not (an {@link HttpConnectTimeoutException} is an {@link HttpTimeoutException}
+   * too): a wrong or unreachable host is far likelier than a full accept backlog.
+   */
+  private static boolean busy(Throwable cause) {
+    return cause instanceof HttpTimeoutException && !(cause instanceof HttpConnectTimeoutException);
   }
 
   private static Throwable unwrap(Throwable failure) {

@@ -35,7 +35,10 @@ import picocli.CommandLine.Option;
             + "code 0 when every answer matched (and every accepted transfer was proven, with --wait-proven), 1 "
             + "otherwise, 2 for bad input.")
 final class LoadCommand implements Callable<Integer> {
-  /** After the window, how long a silent service gets to answer for transfers of unknown fate. */
+  /**
+   * How long a silent service gets to answer: at the start (a service still recovering its
+   * journal), and after the window for transfers of unknown fate.
+   */
   static final Duration RESOLVE_WAIT = Duration.ofSeconds(30);
 
   @Option(
@@ -153,7 +156,7 @@ final class LoadCommand implements Callable<Integer> {
     AppchainClient client = new AppchainClient(guarded);
     Map<String, Long> balances = genesis.genesis();
     try {
-      AppchainClient.ChainView chain = firstChainView(client);
+      AppchainClient.ChainView chain = firstChainView(client, err);
       String expected =
           Chain.create(balances, AppchainSettings.fromConfig(ConfigFactory.defaultReference()))
               .genesisStateRoot();
@@ -194,17 +197,27 @@ final class LoadCommand implements Callable<Integer> {
    * The chain's view, read again every {@link LoadRun#POLL_EVERY} while the service is {@link
    * AppchainClient.UnavailableException#busy busy} (HTTP 503 while it recovers its journal right
    * after its start, a timeout on a busy machine), for at most the resolve wait; any other failure
-   * (a refused connection, another protocol) fails at once.
+   * (a refused connection, another protocol) fails at once. One line on {@code err} when it waits.
    */
-  private AppchainClient.ChainView firstChainView(AppchainClient client)
+  private AppchainClient.ChainView firstChainView(AppchainClient client, PrintStream err)
       throws AppchainClient.UnavailableException, InterruptedException {
     long deadline = System.nanoTime() + resolveWait.toNanos();
+    boolean said = false;
     while (true) {
       try {
         return client.chain();
       } catch (AppchainClient.UnavailableException e) {
         if (!e.busy() || System.nanoTime() >= deadline) {
           throw e;
+        }
+        if (!said) {
+          err.println(
+              "load: "
+                  + e.getMessage()
+                  + "; waiting up to "
+                  + LoadTally.seconds(resolveWait)
+                  + " for the service");
+          said = true;
         }
         Thread.sleep(LoadRun.POLL_EVERY.toMillis());
       }

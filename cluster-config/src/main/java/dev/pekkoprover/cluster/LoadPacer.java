@@ -35,8 +35,10 @@ final class LoadPacer {
   /**
    * At most this many submissions wait for their answer; a tick that finds as many is missed. The
    * JDK's HTTP/1.1 client opens a connection per concurrent request: a stalled service would
-   * otherwise get one per sender (200 by default) at once, past its accept backlog (Pekko HTTP's
-   * default is 100), and the connections dropped there would only add answers of unknown fate.
+   * otherwise get one per sender (some 180 with the default 200 accounts) at once, past its accept
+   * backlog (Pekko HTTP's default is 100), and the connections dropped there would only add answers
+   * of unknown fate. It also bounds the rate: at most 64 / the service's answer time per second
+   * (320/s at 200 ms).
    */
   static final int MAX_IN_FLIGHT = 64;
 

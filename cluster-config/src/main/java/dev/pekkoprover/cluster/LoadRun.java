@@ -48,7 +48,8 @@ final class LoadRun {
    * @param waitProven how long to wait after the window for every accepted transfer to be proven,
    *     or null not to wait
    * @param resolveWait how long to wait after the window for a silent service to answer, so that
-   *     transfers of unknown fate are resolved
+   *     transfers of unknown fate are resolved (at the start, at most {@link
+   *     LoadCommand#RESOLVE_WAIT} of it: {@link LoadSenders#startWait})
    */
   record Settings(
       double rate,

@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.appchain.tx.Wallet;
 import java.io.PrintStream;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,20 +103,20 @@ final class LoadSenders {
 
   /**
    * Reads at most this many senders' nonces at a time before the window opens. Each concurrent
-   * request of the JDK's HTTP/1.1 client opens a connection of its own: 200 at once overflowed the
-   * service's accept backlog (Pekko HTTP's default is 100) on a busy machine, and the connections
-   * dropped timed out.
+   * request of the JDK's HTTP/1.1 client opens a connection of its own: one per sender at once
+   * (some 180 with the default 200 accounts) overflowed the service's accept backlog (Pekko HTTP's
+   * default is 100) on a busy machine, and the connections dropped timed out.
    */
   static final int NONCE_READS_AT_ONCE = 16;
 
   /**
    * Reads every sender's pending nonce and signs its first transfers (up to {@link #SIGN_AHEAD_MAX}
-   * in all), then makes every sender ready; false (with a line on err) when the service stays
-   * silent for the run's resolve wait ({@code LoadRun.Settings#resolveWait}), or answers outside
-   * the contract.
+   * in all), then makes every sender ready; false (with a line on err) when the service answers
+   * outside the contract, or reads stop coming for the start wait ({@link #startWait}).
    */
   boolean readNonces() throws InterruptedException {
-    long deadline = System.nanoTime() + settings.resolveWait().toNanos();
+    Duration wait = startWait(settings);
+    long deadline = System.nanoTime() + wait.toNanos();
     for (int from = 0; from < senders.size(); from += NONCE_READS_AT_ONCE) {
       List<Sender> chunk =
           senders.subList(from, Math.min(senders.size(), from + NONCE_READS_AT_ONCE));
@@ -140,6 +141,7 @@ final class LoadSenders {
           }
         }
         if (silent == null) {
+          deadline = System.nanoTime() + wait.toNanos(); // the service answers: a fresh wait
           break;
         }
         if (System.nanoTime() >= deadline) {
@@ -147,7 +149,7 @@ final class LoadSenders {
               "load: "
                   + silent
                   + " (the senders' nonces unread after "
-                  + LoadTally.seconds(settings.resolveWait())
+                  + LoadTally.seconds(wait)
                   + " of trying: is the service overloaded or restarting?)");
           return false;
         }
@@ -223,6 +225,15 @@ final class LoadSenders {
     } catch (RejectedExecutionException e) {
       // the run is over
     }
+  }
+
+  /**
+   * How long {@code load} waits at its start for a service that does not answer: the resolve wait,
+   * but never {@code --wait-proven}'s longer one, which is for proofs, not for a silent service.
+   */
+  static Duration startWait(LoadRun.Settings settings) {
+    Duration resolve = settings.resolveWait();
+    return resolve.compareTo(LoadCommand.RESOLVE_WAIT) < 0 ? resolve : LoadCommand.RESOLVE_WAIT;
   }
 
   /** Whether some sender waits for its nonce to be read. */

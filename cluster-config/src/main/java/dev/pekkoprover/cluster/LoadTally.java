@@ -237,7 +237,9 @@ final class LoadTally {
             + (missed.get() > 0
                 ? " (could not keep up: "
                     + missed.get()
-                    + " ticks found every sender busy, its transfer in flight or being signed, or came over "
+                    + " ticks found every sender busy, its transfer in flight or being signed, or "
+                    + LoadPacer.MAX_IN_FLIGHT
+                    + " transfers waiting for their answer, or came over "
                     + LoadPacer.MAX_LAG.toMillis()
                     + " ms late)"
                 : ""));

@@ -78,6 +78,7 @@ class AppchainServiceIT {
    */
   private static JsonNode chain(int httpPort) {
     Http.Answer answer = answered("http://127.0.0.1:" + httpPort + "/appchain/chain");
+    assertEquals(200, answer.status(), answer.body());
     try {
       return JSON.readTree(answer.body());
     } catch (IOException e) {
@@ -85,12 +86,12 @@ class AppchainServiceIT {
     }
   }
 
-  /** The first answer 200 of {@code url}, asked every 200 ms for up to 30 s. */
+  /** The first answer 200 or 404 of {@code url}, asked every 200 ms for up to 30 s. */
   private static Http.Answer answered(String url) {
     return NodeProcesses.polling(
-            "GET " + url + " answers 200", Duration.ofSeconds(30), Duration.ofMillis(200))
+            "GET " + url + " answers 200 or 404", Duration.ofSeconds(30), Duration.ofMillis(200))
         .ignoreExceptionsInstanceOf(AssertionError.class)
-        .until(() -> Http.get(url), answer -> answer.status() == 200);
+        .until(() -> Http.get(url), answer -> answer.status() == 200 || answer.status() == 404);
   }
 
   /**
