@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -39,6 +40,8 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
@@ -67,7 +70,11 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * region takes that shard; on the last node with role queue none can, so a query sent by a periodic
  * asker of this node (the autoscale reporter, the registration loop's check, each every 10 s) in
  * the second or so of the hand-off kept the region's graceful shutdown waiting for its phase's
- * whole timeout (10 s), and the node's exit with it.
+ * whole timeout (10 s), and the node's exit with it. For the same reason, once the last queue node
+ * leaves, its front routes nothing more into the region ({@link #nowhereToRoute}): a worker's
+ * periodic announcement or load report (every {@code prover.worker.announce-interval}, relayed here
+ * from the worker nodes) did the same thing, and no announcement is repeated on this node's own
+ * removal.
  *
  * <p>Not to miss: a worker announcement goes to the entities of the types it serves now
  * <em>and</em> of those it served before, so that an entity learns when a worker stops serving its
@@ -136,6 +143,14 @@ public final class QueueFront {
    */
   private final AnnouncementRelay relay;
 
+  private final CoordinatedShutdown coordinatedShutdown;
+
+  /**
+   * The first message this front dropped because its node leaves and no other queue node is Up
+   * ({@link #nowhereToRoute}); null until then. Said once, at INFO.
+   */
+  private String firstDropped;
+
   /**
    * This node's task type versions: what workers must have in a run this node's sequencer offers
    * registration for.
@@ -198,6 +213,7 @@ public final class QueueFront {
     this.settings = settings;
     this.payloads = new PayloadCheck(context.getSystem(), settings.maxPayloadBytes());
     this.versions = CatalogFingerprint.of(catalog).versions();
+    this.coordinatedShutdown = CoordinatedShutdown.get(context.getSystem());
     Cluster cluster = queueRole == null ? null : Cluster.get(context.getSystem());
     this.relay =
         cluster == null || cluster.selfMember().hasRole(queueRole)
@@ -255,10 +271,49 @@ public final class QueueFront {
    * region is about to hand its entities off, or is doing so.
    */
   private boolean leaving() {
-    return CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent();
+    return coordinatedShutdown.getShutdownReason().isPresent();
+  }
+
+  /**
+   * Whether a message for an entity has nowhere to go: this node leaves and no other node with the
+   * queue role is Up (or WeaklyUp), so no shard region can take the shards this node's region hands
+   * off. The region would buffer such a message until its graceful shutdown gives up, after the
+   * whole {@code cluster-sharding-shutdown-region} phase (10 s), and then drop it: the node's exit
+   * waited for nothing. A front that follows no membership ({@code queueRole} null) cannot tell and
+   * routes as always.
+   */
+  private boolean nowhereToRoute() {
+    if (queueRole == null || !leaving()) {
+      return false;
+    }
+    Cluster cluster = Cluster.get(context.getSystem());
+    Address self = cluster.selfMember().address();
+    for (Member member : cluster.state().getMembers()) {
+      if (member.hasRole(queueRole)
+          && !member.address().equals(self)
+          && (member.status() == MemberStatus.up() || member.status() == MemberStatus.weaklyUp())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void send(String entityId, QueueCommand message) {
+    if (nowhereToRoute()) {
+      if (firstDropped == null) {
+        firstDropped = message.getClass().getSimpleName() + " for " + entityId;
+        context
+            .getLog()
+            .info(
+                "this node leaves and no other node with role {} is Up: messages for the queue's "
+                    + "entities are dropped here from now on (the first: {}), as the shard region "
+                    + "would drop them after holding this node's exit for its hand-off timeout; "
+                    + "workers announce themselves again to the next queue node",
+                queueRole,
+                firstDropped);
+      }
+      return;
+    }
     region.tell(new ShardingEnvelope<>(entityId, message));
   }
 
@@ -537,7 +592,9 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onMemberRemoved(ClusterEvent.MemberRemoved removed) {
-    if (removed.member().hasRole(queueRole) && !lastAnnouncement.isEmpty()) {
+    // not while this node leaves: its own removal is the last event it sees, and the queue nodes
+    // that stay repeat their own workers' announcements (relayed workers choose another front)
+    if (removed.member().hasRole(queueRole) && !lastAnnouncement.isEmpty() && !leaving()) {
       context
           .getLog()
           .info(

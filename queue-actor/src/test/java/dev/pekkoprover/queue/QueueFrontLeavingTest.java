@@ -2,24 +2,31 @@ package dev.pekkoprover.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.typesafe.config.Config;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -28,17 +35,119 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A front on a node that has begun to shut down routes no read-only query into the shard region: a
  * message for a shard without a home stays buffered there and holds the region's graceful shutdown
  * for its whole phase timeout on the last queue node (FaultFreeClusterIT's sequencer node, whose
- * autoscale reporter and registration check ask every 10 s).
+ * autoscale reporter and registration check ask every 10 s). On the last queue node, once it
+ * leaves, nothing at all is routed there (the workers' announcements and load reports, relayed
+ * every 5 s, did the same); while another queue node is Up, commands still are. The cases with
+ * membership run actor systems with the cluster provider that join each other in this JVM.
  */
 @ExtendWith(LogCapturingExtension.class)
 class QueueFrontLeavingTest {
   private final ActorTestKit testKit = ActorTestKit.create("front-leaving", TestConfig.config());
   private final CompletableFuture<Done> holdShutdown = new CompletableFuture<>();
+  private final List<ActorTestKit> clusterKits = new java.util.ArrayList<>();
 
   @AfterEach
   void stop() {
     holdShutdown.complete(Done.getInstance());
     testKit.shutdownTestKit();
+    clusterKits.forEach(ActorTestKit::shutdownTestKit);
+  }
+
+  private static final FrontSettings SETTINGS =
+      new FrontSettings(Map.of(), 100, 1 << 20, 1 << 20, Duration.ofSeconds(30));
+
+  /** A cluster member with role queue, Up: joined to itself, or to {@code seed}'s cluster. */
+  private ActorTestKit queueNode(ActorTestKit seed) {
+    Config config =
+        TestConfig.config(
+            "pekko.actor.provider = cluster\n"
+                + "pekko.remote.artery.canonical.port = 0\n"
+                + "pekko.cluster.roles = [queue]\n"
+                + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on");
+    ActorTestKit kit = ActorTestKit.create("front-leaving-cluster", config);
+    clusterKits.add(kit);
+    ActorTestKit joinTo = seed == null ? kit : seed;
+    Cluster.get(kit.system())
+        .manager()
+        .tell(Join.create(Cluster.get(joinTo.system()).selfMember().address()));
+    return kit;
+  }
+
+  private static void awaitUp(ActorTestKit kit, int members) {
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            () -> {
+              long up = 0;
+              for (org.apache.pekko.cluster.Member m :
+                  Cluster.get(kit.system()).state().getMembers()) {
+                if (m.status() == MemberStatus.up()) {
+                  up++;
+                }
+              }
+              assertEquals(members, up, "members Up");
+              return null;
+            });
+  }
+
+  /** Begins {@code kit}'s CoordinatedShutdown and holds it in its first phase. */
+  private void beginLeaving(ActorTestKit kit) {
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(kit.system());
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "hold", () -> holdShutdown);
+    shutdown.run(CoordinatedShutdown.unknownReason());
+    kit.createTestProbe()
+        .awaitAssert(
+            () -> {
+              assertEquals(true, shutdown.getShutdownReason().isPresent());
+              return null;
+            });
+  }
+
+  private static QueueCommand.WorkerServes announcement(TestProbe<WorkerCommand> worker) {
+    return new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square", "add"), 1);
+  }
+
+  @Test
+  void theLastQueueNodeLeavingRoutesNothingMoreIntoTheRegion() {
+    ActorTestKit node = queueNode(null);
+    awaitUp(node, 1);
+    TestProbe<ShardingEnvelope<QueueCommand>> region = node.createTestProbe();
+    ActorRef<QueueCommand> front =
+        node.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS, "queue"));
+    TestProbe<WorkerCommand> worker = node.createTestProbe();
+    front.tell(announcement(worker));
+    region.receiveSeveralMessages(2); // before: one per entity of its types
+
+    beginLeaving(node);
+    LoggingTestKit.info("no other node with role queue is Up: messages for the queue's entities")
+        .withOccurrences(1)
+        .expect(
+            node.system(),
+            () -> {
+              front.tell(announcement(worker));
+              front.tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true));
+              front.tell(new QueueCommand.CancelFlow("f"));
+              return null;
+            });
+    region.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  @Test
+  void whileAnotherQueueNodeIsUpALeavingNodesFrontStillRoutesCommands() {
+    ActorTestKit node = queueNode(null);
+    ActorTestKit other = queueNode(node);
+    awaitUp(node, 2);
+    TestProbe<ShardingEnvelope<QueueCommand>> region = node.createTestProbe();
+    ActorRef<QueueCommand> front =
+        node.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS, "queue"));
+    TestProbe<WorkerCommand> worker = node.createTestProbe();
+
+    beginLeaving(node);
+    front.tell(announcement(worker));
+    region.receiveSeveralMessages(2); // the other queue node's region takes the shards
+    front.tell(new QueueCommand.CancelFlow("f"));
+    region.receiveSeveralMessages(catalog.names().size());
+    assertEquals(MemberStatus.up(), Cluster.get(other.system()).selfMember().status());
   }
 
   private final TaskCatalog catalog =
@@ -48,27 +157,14 @@ class QueueFrontLeavingTest {
   void whileTheNodeLeavesQueriesAreAnsweredWithoutTheRegionAndCommandsStillGoThere() {
     TestProbe<ShardingEnvelope<QueueCommand>> region = testKit.createTestProbe();
     ActorRef<QueueCommand> front =
-        testKit.spawn(
-            QueueFront.create(
-                region.getRef(),
-                catalog,
-                new FrontSettings(Map.of(), 100, 1 << 20, 1 << 20, Duration.ofSeconds(30))));
+        testKit.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS));
     TestProbe<FleetView> fleet = testKit.createTestProbe();
     front.tell(new QueueCommand.GetFleet(fleet.getRef()));
     int entities = catalog.names().size();
     region.receiveSeveralMessages(entities); // before: each entity is asked
 
     // CoordinatedShutdown begins and is held in its first phase, before the region's hand-off
-    CoordinatedShutdown shutdown = CoordinatedShutdown.get(testKit.system());
-    shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "hold", () -> holdShutdown);
-    shutdown.run(CoordinatedShutdown.unknownReason());
-    testKit
-        .createTestProbe()
-        .awaitAssert(
-            () -> {
-              assertEquals(true, shutdown.getShutdownReason().isPresent());
-              return null;
-            });
+    beginLeaving(testKit);
 
     front.tell(new QueueCommand.GetFleet(fleet.getRef()));
     FleetView view = fleet.expectMessageClass(FleetView.class, Duration.ofSeconds(1));
