@@ -135,8 +135,8 @@ class QueueFrontLeavingTest {
   @Test
   void whileAnotherQueueNodeIsUpALeavingNodesFrontStillRoutesCommands() {
     ActorTestKit node = queueNode(null);
-    ActorTestKit other = queueNode(node);
-    awaitUp(node, 2);
+    queueNode(node);
+    awaitUp(node, 2); // as the leaving node sees it: what its front goes by
     TestProbe<ShardingEnvelope<QueueCommand>> region = node.createTestProbe();
     ActorRef<QueueCommand> front =
         node.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS, "queue"));
@@ -147,7 +147,6 @@ class QueueFrontLeavingTest {
     region.receiveSeveralMessages(2); // the other queue node's region takes the shards
     front.tell(new QueueCommand.CancelFlow("f"));
     region.receiveSeveralMessages(catalog.names().size());
-    assertEquals(MemberStatus.up(), Cluster.get(other.system()).selfMember().status());
   }
 
   private final TaskCatalog catalog =
