@@ -20,7 +20,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
  *
  * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number
  * (143 for SIGTERM), which systemd and most supervisors count as a failure; a shutdown hook of this
- * class halts the JVM with 0 once the actor system has terminated after its graceful leave.
+ * class halts the JVM with 0 once the actor system has terminated after its graceful leave. Only
+ * after a signal ({@link SignalWatch}): Pekko leaves the JVM with {@code System.exit(-1)} after a
+ * fatal error (an {@link OutOfMemoryError} on one of its threads), which runs the same hooks, and
+ * that exit keeps its code (255) so that a supervisor restarts the node.
  */
 final class NodeExit {
   static final int LEFT = 0;
@@ -47,10 +50,13 @@ final class NodeExit {
   private final String self;
   private final AtomicBoolean askedFor = new AtomicBoolean();
 
+  private final SignalWatch signals;
+
   NodeExit(ProverNode node, String self) {
     this.system = node.system();
     this.ended = node.ended();
     this.self = self;
+    this.signals = SignalWatch.start();
     Runtime.getRuntime().addShutdownHook(new Thread(this::onJvmShutdown, "node-exit"));
   }
 
@@ -107,7 +113,12 @@ final class NodeExit {
     } catch (Exception e) {
       return; // not gone in time: the JVM exits with the signal's code
     }
-    if (isSignal(reason())) {
+    if (signals.exitFromWithin(reason())) {
+      System.err.println(SignalWatch.exitFromWithinLine("node " + self + " left the cluster"));
+      System.err.flush();
+      return; // the JVM exits with the code System.exit was given
+    }
+    if (signals.stoppedBySignal(reason())) {
       System.err.println(outcome(reason(), self).line());
       System.out.flush();
       System.err.flush();

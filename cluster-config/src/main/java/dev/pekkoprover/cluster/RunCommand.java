@@ -9,6 +9,7 @@ import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -143,7 +144,9 @@ final class RunCommand implements Callable<Integer> {
           "ready in %d ms: circuits compiled, %d worker(s) registered and prepared%n",
           (System.nanoTime() - start) / 1_000_000, workers);
       if (job.service) { // until Ctrl-C: the JVM's shutdown runs the node's coordinated shutdown
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(node), "run-service-exit"));
+        SignalWatch signals = SignalWatch.start();
+        Runtime.getRuntime()
+            .addShutdownHook(new Thread(() -> onSignal(node, signals), "run-service-exit"));
         AppchainService.run(node, settings, config, System.out);
         return 0;
       }
@@ -157,9 +160,9 @@ final class RunCommand implements Callable<Integer> {
    * Ctrl-C or SIGTERM on the service: once the node has shut down (Pekko's own hook runs its
    * coordinated shutdown, which ends the journal's writes), one line, and exit 0 instead of the
    * signal's 143, which systemd and most supervisors count as a failure (as {@link NodeExit} does
-   * for a cluster node).
+   * for a cluster node). Not after a fatal error: Pekko's {@code System.exit(-1)} keeps its code.
    */
-  private void onSignal(ProverNode node) {
+  private void onSignal(ProverNode node, SignalWatch signals) {
     try {
       if (!node.ended().get(60, TimeUnit.SECONDS)) {
         return; // stalled in its last phase: the JVM exits with the signal's code
@@ -167,8 +170,14 @@ final class RunCommand implements Callable<Integer> {
     } catch (Exception notInTime) {
       return;
     }
-    if (CoordinatedShutdown.get(node.system()).getShutdownReason().orElse(null)
-        != CoordinatedShutdown.jvmExitReason()) {
+    Optional<CoordinatedShutdown.Reason> reason =
+        CoordinatedShutdown.get(node.system()).getShutdownReason();
+    if (signals.exitFromWithin(reason)) {
+      System.err.println(SignalWatch.exitFromWithinLine("appchain service stopped"));
+      System.err.flush();
+      return;
+    }
+    if (!signals.stoppedBySignal(reason)) {
       return; // not a signal: the service failed and closed its node; main exits with its code
     }
     System.out.println(

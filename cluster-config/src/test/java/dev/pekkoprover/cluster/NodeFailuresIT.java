@@ -3,6 +3,10 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -11,8 +15,9 @@ import org.junit.jupiter.api.Test;
  * Issue 9: real node processes from the launcher with the shipped configuration. A worker node
  * whose only stateful node dies downs itself and exits with code 3 and one line saying why; SIGTERM
  * leaves gracefully and exits 0; a stateful node killed with SIGKILL and restarted with the same
- * command (every node given the same --seeds, the stateful node first) rejoins the running cluster.
- * Every process started here is gone at the end.
+ * command (every node given the same --seeds, the stateful node first) rejoins the running cluster;
+ * a fatal error on one of Pekko's threads ends the process with a non-zero code. Every process
+ * started here is gone at the end.
  */
 class NodeFailuresIT {
   private final NodeProcesses processes =
@@ -95,6 +100,47 @@ class NodeFailuresIT {
     stateful.process().destroy();
     assertTrue(stateful.awaitExit(30), "the stateful node exited:\n" + stateful.output());
     assertEquals(0, stateful.process().exitValue(), stateful.output());
+  }
+
+  /**
+   * An OutOfMemoryError on a Pekko thread ({@link FatalErrorDrill}) makes Pekko call {@code
+   * System.exit(-1)}; the JVM's shutdown runs the same hooks as SIGTERM's, and the launcher's hook
+   * used to turn that exit into 0, so a supervisor restarting on failure left the node down. It
+   * keeps its code now, and one line says why.
+   */
+  @Test
+  void aFatalErrorOnAPekkoThreadExitsNonZeroSoThatASupervisorRestartsTheNode() throws Exception {
+    Path trigger = Files.createTempDirectory("fatal-error-drill").resolve("now");
+    String classPath =
+        Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath()
+            + File.pathSeparator
+            + Path.of("target/test-classes").toAbsolutePath();
+    int port = NodeProcesses.freePort();
+    NodeProcesses.Node node =
+        processes.launch(
+            List.of(
+                "-cp",
+                classPath,
+                "-Dpekko.extensions.0=" + FatalErrorDrill.class.getName(),
+                "-D" + FatalErrorDrill.TRIGGER + "=" + trigger),
+            List.of("node", "--roles", "queue", "--port", "" + port));
+    // the launcher is done starting: its exit is set up
+    assertTrue(node.awaitLine(line -> line.contains(" up with roles "), 60), node.output());
+
+    Files.createFile(trigger);
+    assertTrue(node.awaitExit(60), "the node exited:\n" + node.output());
+    Files.delete(trigger);
+    Files.delete(trigger.getParent());
+    assertTrue(
+        node.output().contains("shutting down JVM since 'pekko.jvm-exit-on-fatal-error'"),
+        "Pekko's fatal error line:\n" + node.output());
+    assertEquals(255, node.process().exitValue(), node.output());
+    assertEquals(
+        List.of(SignalWatch.exitFromWithinLine("node 127.0.0.1:" + port + " left the cluster")),
+        node.lines().stream()
+            .filter(line -> line.contains(" was told to exit from within"))
+            .toList(),
+        node.output());
   }
 
   @Test
