@@ -48,6 +48,15 @@ import org.apache.pekko.cluster.typed.SingletonActor;
 final class AppchainService {
   private AppchainService() {}
 
+  /**
+   * What a node running the service holds its readiness with ({@link
+   * ProverNode.Builder#holdReadiness}) until its chain first answers: {@code /health/ready} stays
+   * 503 while the API would answer 503 UNAVAILABLE, so a load balancer sends no transaction there.
+   */
+  static final String READINESS_HOLD =
+      "the appchain service's chain to answer (it recovers its journal; on a standby sequencer "
+          + "node, the active node's chain)";
+
   /** Runs the service until the node's actor system terminates; never returns before. */
   static ProverPlugin.Outcome run(
       ProverNode node, AppchainSettings appchain, Config config, PrintStream out)
@@ -124,7 +133,14 @@ final class AppchainService {
     waiter.setDaemon(true);
     waiter.start();
     try {
-      report(system, chain, service.getDuration("report-interval"), askTimeout, out, ready);
+      report(
+          system,
+          chain,
+          service.getDuration("report-interval"),
+          askTimeout,
+          out,
+          ready,
+          () -> node.releaseReadiness(READINESS_HOLD));
     } finally {
       waiter.interrupt(); // still waiting when the node stopped before it was ready
     }
@@ -170,11 +186,16 @@ final class AppchainService {
     }
   }
 
+  /** How often the chain is asked until it first answers ({@link #READINESS_HOLD}). */
+  private static final Duration FIRST_ANSWER_POLL = Duration.ofMillis(250);
+
   /**
    * Until the actor system terminates: keeps the height gauges and prints a line each interval in
    * which the chain moved.
    *
    * @param ready fails when the node's sequencer cannot start: then this throws that failure
+   * @param firstAnswer run once, when the chain first answers; until then it is asked every {@link
+   *     #FIRST_ANSWER_POLL} rather than every {@code interval}
    */
   private static void report(
       ActorSystem<?> system,
@@ -182,7 +203,8 @@ final class AppchainService {
       Duration interval,
       Duration askTimeout,
       PrintStream out,
-      CompletableFuture<Void> ready)
+      CompletableFuture<Void> ready,
+      Runnable firstAnswer)
       throws InterruptedException {
     MeterRegistry registry = ProverMetrics.get(system).registry();
     AtomicLong height = gauge(registry, "prover.appchain.height", "Blocks the appchain produced");
@@ -198,12 +220,11 @@ final class AppchainService {
         gauge(
             registry, "prover.appchain.batches.proving", "Sealed batches waiting for their proof");
     String last = "";
+    boolean answered = false;
     while (true) {
+      long wait = answered ? interval.toMillis() : FIRST_ANSWER_POLL.toMillis();
       try {
-        system
-            .getWhenTerminated()
-            .toCompletableFuture()
-            .get(interval.toMillis(), TimeUnit.MILLISECONDS);
+        system.getWhenTerminated().toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
         return;
       } catch (TimeoutException stillRunning) {
         // report below
@@ -222,6 +243,10 @@ final class AppchainService {
                 .get(askTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
         continue; // recovering or writing: the next interval says
+      }
+      if (!answered) {
+        answered = true;
+        firstAnswer.run();
       }
       height.set(view.height());
       proven.set(view.provenHeight());

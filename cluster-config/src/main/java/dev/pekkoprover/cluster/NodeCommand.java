@@ -291,7 +291,7 @@ final class NodeCommand implements Callable<Integer> {
         builder.sequencer(tasksAndJob.startupPlan(config));
         sequencerJob = tasksAndJob.job(config);
         if (job.service) { // 503 "starting" until the chain is ready, never a 404
-          builder.mount(ChainApi.starting());
+          builder.mount(ChainApi.starting()).holdReadiness(AppchainService.READINESS_HOLD);
         }
       }
       if (roles.contains(NodeLauncher.WORKER_ROLE)) {

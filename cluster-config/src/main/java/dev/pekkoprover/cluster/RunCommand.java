@@ -128,15 +128,18 @@ final class RunCommand implements Callable<Integer> {
         settings.provingWork(),
         crashEvery > 0 ? ", a crash every " + crashEvery + " proving computes" : "");
     long start = System.nanoTime();
-    try (ProverNode node =
+    ProverNode.Builder builder =
         ProverNode.builder("appchain")
             .config(config)
             .catalog(catalog)
             .localQueue()
             .sequencer(AppchainJob.startupPlan(settings))
             .workers(WorkerGroup.allTypes(workers, concurrency))
-            .mount(job.service ? ChainApi.starting() : Directives.reject())
-            .start()) {
+            .mount(job.service ? ChainApi.starting() : Directives.reject());
+    if (job.service) {
+      builder.holdReadiness(AppchainService.READINESS_HOLD);
+    }
+    try (ProverNode node = builder.start()) {
       System.out.println(node.endpointsLine());
       JobProgress.awaitReady(
           node, System.out, CircuitCompilerTask.NAME); // saying what it waits for

@@ -27,8 +27,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Issue 11, "what it must show" 4: {@code /health/ready} is 503 with the reason until the node's
- * worker-ready gate is open and, in a cluster, the member is Up, then 200; {@code /health/alive} is
- * 200 throughout.
+ * worker-ready gate is open, in a cluster the member is Up, and no hold of the application (the
+ * appchain service's, until its chain answers) is left, then 200; {@code /health/alive} is 200
+ * throughout.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -102,6 +103,31 @@ class HealthProbesTest {
                 return null;
               });
       assertAlive(node);
+    }
+  }
+
+  @Test
+  void anApplicationsHoldKeepsTheNodeNotReadyUntilItIsReleased() {
+    String hold = "the test's release";
+    try (ProverNode node =
+        ProverNode.builder("health-hold")
+            .config(TestConfig.config("prover.http.enabled = on\n" + TestNodes.FAST))
+            .catalog(TestNodes.catalog())
+            .localQueue()
+            .holdReadiness(hold)
+            .start()) {
+      String url = node.httpUrl().orElseThrow();
+      // no worker: the gate is open at once, so only the hold keeps it from being ready
+      Http.Answer ready = Http.get(url + "/health/ready");
+      assertEquals(503, ready.status(), ready.body());
+      assertTrue(ready.body().contains("waiting for " + hold), ready.body());
+      assertAlive(node);
+
+      node.releaseReadiness(hold);
+      Http.Answer now = Http.get(url + "/health/ready");
+      assertEquals(200, now.status(), now.body());
+      node.releaseReadiness(hold); // twice: nothing changes
+      assertEquals(200, Http.get(url + "/health/ready").status());
     }
   }
 

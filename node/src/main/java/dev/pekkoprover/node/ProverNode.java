@@ -75,6 +75,12 @@ public final class ProverNode implements AutoCloseable {
    */
   private final CompletableFuture<Boolean> ended;
 
+  /**
+   * What an application still does before this node takes traffic ({@link Builder#holdReadiness}),
+   * in the order given; {@code /health/ready} names the first.
+   */
+  private final List<String> readinessHolds = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   private ProverNode(
       ActorSystem<NodeGuardian.Command> system,
       NodeGuardian.Started started,
@@ -246,6 +252,15 @@ public final class ProverNode implements AutoCloseable {
     mounted.set(routes);
   }
 
+  /**
+   * Ends a hold the node started with ({@link Builder#holdReadiness}): once none is left (and the
+   * worker-ready gate is open, and in a cluster the member is Up) {@code /health/ready} answers
+   * 200. Releasing a hold twice, or one never given, changes nothing.
+   */
+  public void releaseReadiness(String waitingFor) {
+    readinessHolds.remove(waitingFor);
+  }
+
   /** The one start-up line naming this node's endpoint URLs, or a line saying they are off. */
   public String endpointsLine() {
     return endpoints == null
@@ -255,7 +270,8 @@ public final class ProverNode implements AutoCloseable {
 
   /**
    * Ready for traffic ({@code /health/ready}): the worker-ready gate is open (every local worker
-   * was Ready once; at once on a node without workers) and, in a cluster, this member is Up.
+   * was Ready once; at once on a node without workers), in a cluster this member is Up, and no
+   * application's hold is left ({@link Builder#holdReadiness}).
    */
   NodeStatus.Readiness readiness() {
     if (!started.workersReady().isDone()) {
@@ -268,6 +284,9 @@ public final class ProverNode implements AutoCloseable {
       if (status != org.apache.pekko.cluster.MemberStatus.up()) {
         return new NodeStatus.Readiness(false, "cluster member status is " + status + ", not Up");
       }
+    }
+    if (!readinessHolds.isEmpty()) {
+      return new NodeStatus.Readiness(false, "waiting for " + readinessHolds.get(0));
     }
     return new NodeStatus.Readiness(true, null);
   }
@@ -381,6 +400,7 @@ public final class ProverNode implements AutoCloseable {
     private StartupPlan<?, ?> plan;
     private final List<WorkerGroup> groups = new ArrayList<>();
     private Route routes;
+    private final List<String> readinessHolds = new ArrayList<>();
 
     private Builder(String name) {
       this.name = name;
@@ -405,6 +425,17 @@ public final class ProverNode implements AutoCloseable {
      */
     public Builder mount(Route routes) {
       this.routes = routes;
+      return this;
+    }
+
+    /**
+     * The node starts not ready for traffic until {@link ProverNode#releaseReadiness} with the same
+     * text: {@code /health/ready} answers 503 "waiting for {@code waitingFor}" meanwhile (once the
+     * worker-ready gate is open and the member is Up). For an application that must do more before
+     * its API can answer, such as a service whose state recovers from a journal.
+     */
+    public Builder holdReadiness(String waitingFor) {
+      readinessHolds.add(waitingFor);
       return this;
     }
 
@@ -514,6 +545,7 @@ public final class ProverNode implements AutoCloseable {
       }
       ProverNode node =
           new ProverNode(system, started.join(), catalog, workers.size(), deployment, roles);
+      node.readinessHolds.addAll(readinessHolds);
       if (http.enabled()) {
         try {
           if (routes != null) {
