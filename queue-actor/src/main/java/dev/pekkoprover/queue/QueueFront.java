@@ -443,10 +443,36 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
-  /** One message per entity: the lone report itself, or all of them in one {@link Reports}. */
+  /**
+   * One message per entity: the lone report itself, or all of them in one {@link Reports}. On a
+   * node without the queue role they go through the queue node's front that this node's workers'
+   * load reports go through ({@link AnnouncementRelay}): a worker sends its reports here only for
+   * tasks whose entity has stopped (moved with a leaving queue node), and on the same path as its
+   * load reports, which it sends after its reports, they reach the entity's new life before the
+   * load report that no longer lists their tasks. Through this node's shard region proxy they could
+   * come after it (the proxy first asks where the moved shard lives now), and the entity would hand
+   * the task it sees the worker no longer runs out again.
+   */
   private Behavior<QueueCommand> onSendReports() {
-    reports.flush(this::send);
+    flushReports();
     return Behaviors.same();
+  }
+
+  /**
+   * Sends the reports gathered so far ({@link #onSendReports}). Also right before a worker's load
+   * report or going-down notice is passed on: a worker sends those after its reports, and an entity
+   * that got the load report first would see the tasks missing from it as no longer run.
+   */
+  private void flushReports() {
+    if (reports.isEmpty()) {
+      return;
+    }
+    ActorRef<QueueCommand> through = relay == null ? null : relay.target().orElse(null);
+    if (through != null) {
+      reports.flush((entity, report) -> through.tell(report));
+    } else {
+      reports.flush(this::send);
+    }
   }
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes announcement) {
@@ -487,6 +513,7 @@ public final class QueueFront {
    * still finds lost messages.
    */
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad load) {
+    flushReports();
     Set<String> types = announced.get(load.worker());
     if (relay != null && types != null) {
       relay.target().ifPresent(front -> front.tell(load)); // that front routes it as here
@@ -506,6 +533,7 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onWorkerGoingDown(WorkerGoingDown down) {
+    flushReports();
     Set<String> types = announced.get(down.worker());
     if (relay != null && types != null) {
       relay.target().ifPresent(front -> front.tell(down));

@@ -248,4 +248,21 @@ class QueueFrontTest {
         "both square results in one message");
     assertEquals(new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13)), byEntity.get("add"));
   }
+
+  @Test
+  void aWorkersLoadReportNeverOvertakesTheReportsItSentBeforeIt() {
+    // a worker sends reports here (for the tasks of an entity that stopped) and then its load
+    // report: an entity that got the load first would take the tasks missing from it as not run
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of()));
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2));
+    assertEquals("square", f.region().receiveMessage().entityId());
+    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)));
+    f.front().tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true));
+    assertEquals(
+        new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)),
+        f.region().receiveMessage().message());
+    assertEquals(QueueCommand.WorkerLoad.class, f.region().receiveMessage().message().getClass());
+    f.region().expectNoMessage(Duration.ofMillis(100));
+  }
 }

@@ -9,7 +9,12 @@ import dev.pekkoprover.protocol.ReportBatches;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerFault;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -60,6 +65,35 @@ final class TaskReports {
   private final WorkerMeters meters;
   private final Logger log;
   private final ReportBatches<ActorRef<QueueCommand>> batches = new ReportBatches<>();
+
+  /**
+   * Queue entities that handed this worker tasks and have stopped since ({@link #entityStopped}):
+   * their tasks' reports go to {@link #queue} instead, which routes them to where the entity starts
+   * again. Empty nearly always.
+   */
+  private final Set<ActorRef<QueueCommand>> stopped = new HashSet<>();
+
+  /**
+   * Where the report of a task goes that another queue (entity) handed this worker again while it
+   * held it ({@link #redirect}), by task id; removed with the report. Empty nearly always.
+   */
+  private final Map<String, ActorRef<QueueCommand>> redirected = new HashMap<>();
+
+  /**
+   * The results sent through {@link #queue} for a stopped entity's tasks, by task id: the last
+   * {@link #MAX_REROUTED}, for {@link #answerAgain}. Empty unless a queue node left or died while
+   * this worker ran its entities' tasks.
+   */
+  private final Map<String, TaskSucceeded> rerouted =
+      new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, TaskSucceeded> eldest) {
+          return size() > MAX_REROUTED;
+        }
+      };
+
+  /** 256: see {@link #rerouted}; a worker holds at most its capacity of tasks at a time. */
+  static final int MAX_REROUTED = 256;
 
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
@@ -118,26 +152,52 @@ final class TaskReports {
    * A result; one that could not reach {@code replyTo} fails its task for good instead of being
    * lost in transit.
    */
-  private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> replyTo) {
+  private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> to) {
+    ActorRef<QueueCommand> replyTo = route(task, to);
     TaskValues.Checked checked = values.result(task, result, isOnAnotherNode(replyTo));
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);
       return;
     }
-    gathered(
-        replyTo,
-        batches.add(
-            replyTo,
-            new TaskSucceeded(
-                workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result)));
+    TaskSucceeded report =
+        new TaskSucceeded(
+            workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result);
+    if (replyTo == queue && to != queue) {
+      rerouted.put(task.taskId(), report);
+    }
+    gathered(replyTo, batches.add(replyTo, report));
+  }
+
+  /**
+   * A queue hands out a task whose result this worker sent through {@link #queue} because the
+   * entity that handed it out first had stopped ({@link #entityStopped}): the entity's new life
+   * sent it out again before that result reached it. Answers with the same result instead of a
+   * second compute; false when there is none.
+   */
+  boolean answerAgain(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
+    if (rerouted.isEmpty()) {
+      return false;
+    }
+    TaskSucceeded report = rerouted.remove(task.taskId());
+    if (report == null) {
+      return false;
+    }
+    log.debug(
+        "Worker {}: {} handed out again after its result went through the node's queue front: "
+            + "the same result again",
+        workerId,
+        task.describe());
+    gathered(replyTo, batches.add(replyTo, report));
+    return true;
   }
 
   /**
    * The result of a registration task: the parameters it registered with, which are not checked
    * again.
    */
-  void registered(TaskEnvelope task, Object parameters, ActorRef<QueueCommand> replyTo) {
+  void registered(TaskEnvelope task, Object parameters, ActorRef<QueueCommand> to) {
+    ActorRef<QueueCommand> replyTo = route(task, to);
     gathered(
         replyTo,
         batches.add(
@@ -185,7 +245,8 @@ final class TaskReports {
       // slot kept for it
       succeeded(task, result, replyTo);
     } else if (cancelReason != null) {
-      gathered(replyTo, batches.add(replyTo, failure(task, "cancelled: " + cancelReason, true)));
+      ActorRef<QueueCommand> to = route(task, replyTo);
+      gathered(to, batches.add(to, failure(task, "cancelled: " + cancelReason, true)));
     } else {
       failed(task, failure, replyTo);
     }
@@ -202,24 +263,63 @@ final class TaskReports {
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
     log.warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
-    gathered(replyTo, batches.add(replyTo, failure(task, reason, true)));
+    ActorRef<QueueCommand> to = route(task, replyTo);
+    gathered(to, batches.add(to, failure(task, reason, true)));
   }
 
   /** Running it again cannot help (one WARN line). */
   void failedForGood(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
     log.warn("{} failed for good on worker {}: {}", task.describe(), workerId, reason);
-    gathered(replyTo, batches.add(replyTo, failure(task, reason, false)));
+    ActorRef<QueueCommand> to = route(task, replyTo);
+    gathered(to, batches.add(to, failure(task, reason, false)));
   }
 
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
-  void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo) {
+  void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
     log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
+    ActorRef<QueueCommand> replyTo = route(task, to);
     gathered(
         replyTo,
         batches.add(
             replyTo,
             new TaskDeclined(
                 workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason)));
+  }
+
+  /**
+   * Where the report of {@code task} goes: the queue that handed it out last ({@link #redirect}),
+   * or this worker's {@link #queue} when that queue entity has stopped ({@link #entityStopped}).
+   */
+  private ActorRef<QueueCommand> route(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
+    if (!redirected.isEmpty()) {
+      ActorRef<QueueCommand> latest = redirected.remove(task.taskId());
+      if (latest != null) {
+        replyTo = latest;
+      }
+    }
+    return !stopped.isEmpty() && stopped.contains(replyTo) ? queue : replyTo;
+  }
+
+  /**
+   * A queue (entity) handed out again a task this worker holds already (the entity started anew
+   * elsewhere after its node left or died, and its flow sent the task again): that task's report
+   * goes to {@code replyTo}, the queue that holds it now.
+   */
+  void redirect(String taskId, ActorRef<QueueCommand> replyTo) {
+    redirected.put(taskId, replyTo);
+  }
+
+  /**
+   * A queue entity that handed this worker tasks has stopped: its shard was handed off (its node
+   * leaves) or its node is gone. The reports of those tasks, those gathered already and those to
+   * come, go to this worker's {@link #queue}, which routes them by type to where the entity starts
+   * again; that entity takes them when its flow has sent the task again (it does at once on seeing
+   * the node removed). Without this, a compute under way when its entity moved was lost and ran
+   * again.
+   */
+  void entityStopped(ActorRef<QueueCommand> entity) {
+    stopped.add(entity);
+    batches.flush(entity, (to, report) -> queue.tell(report));
   }
 
   /** What the worker holds changed: reported with the next flush, where the queue is sharded. */

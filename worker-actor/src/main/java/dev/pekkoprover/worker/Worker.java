@@ -16,12 +16,15 @@ import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.worker.ServedTypes.ServedType;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -97,6 +100,13 @@ public final class Worker {
     INSTANCE
   }
 
+  /**
+   * A queue entity that handed this worker tasks has stopped (watched): its node hands its shards
+   * off or is gone.
+   */
+  private record EntityStopped(ActorRef<QueueCommand> entity)
+      implements WorkerCommand, NoSerializationVerificationNeeded {}
+
   /** A cancelled compute had {@code cancel-grace} to return; also its timer key. */
   private record CancelGraceOver(String taskId)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
@@ -153,6 +163,14 @@ public final class Worker {
    * than once.
    */
   private boolean refusalLogged;
+
+  /**
+   * The queues (entities) that handed this worker tasks, each watched once ({@link EntityStopped});
+   * the last one seen, so that the usual dispatch costs one comparison.
+   */
+  private final Set<ActorRef<QueueCommand>> watchedEntities = new HashSet<>();
+
+  private ActorRef<QueueCommand> lastEntity;
 
   private Worker(
       ActorContext<WorkerCommand> context,
@@ -321,6 +339,7 @@ public final class Worker {
         .onMessageEquals(Announce.INSTANCE, () -> onAnnounce(serving))
         .onMessage(Refused.class, refused -> onRefused(refused, serving))
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onMessage(EntityStopped.class, stopped -> onEntityStopped(stopped, serving))
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping);
   }
@@ -445,6 +464,52 @@ public final class Worker {
     return Behaviors.same();
   }
 
+  /**
+   * Watches the queue (entity) that hands out tasks, once: when it stops, the reports of its tasks
+   * go through this worker's queue front instead ({@link #onEntityStopped}). Not the front itself
+   * (one JVM's queue), which stops only with the node.
+   */
+  private void watchEntity(ActorRef<QueueCommand> entity) {
+    if (entity == lastEntity) {
+      return;
+    }
+    lastEntity = entity;
+    if (!entity.equals(queue) && watchedEntities.add(entity)) {
+      context.watchWith(entity, new EntityStopped(entity));
+    }
+  }
+
+  /**
+   * A queue entity that handed this worker tasks stopped: its shard was handed off (a queue node
+   * leaves: a rolling restart) or its node is gone. The computes under way go on: their reports go
+   * through this node's queue front, which routes them to where the entity starts again (which
+   * takes a result that comes before its flow's re-send, {@code TaskQueueState#startedAsEntity}),
+   * and the worker announces itself and what it holds there at once rather than at its next
+   * periodic announcement. Nothing to do while this node itself shuts down.
+   */
+  private Behavior<WorkerCommand> onEntityStopped(EntityStopped stopped, Serving serving) {
+    watchedEntities.remove(stopped.entity());
+    if (lastEntity == stopped.entity()) {
+      lastEntity = null;
+    }
+    if (CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent()) {
+      return Behaviors.same();
+    }
+    reports.entityStopped(stopped.entity());
+    List<String> held = admission.held();
+    context
+        .getLog()
+        .debug(
+            "Worker {}: queue entity {} stopped; reports of the {} task(s) it holds go through the "
+                + "node's queue front from now on",
+            workerId,
+            stopped.entity().path(),
+            held.size());
+    announce(serving);
+    reports.periodic(held);
+    return Behaviors.same();
+  }
+
   private Behavior<WorkerCommand> onAnnounce(Serving serving) {
     announce(serving);
     reports.periodic(admission.held());
@@ -461,13 +526,20 @@ public final class Worker {
    */
   private Behavior<WorkerCommand> handOut(
       List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo, Serving serving) {
+    watchEntity(replyTo);
     for (int i = 0; i < tasks.size(); i++) {
       TaskEnvelope task = tasks.get(i);
+      if (reports.answerAgain(task, replyTo)) {
+        continue; // computed already for the entity's earlier life: its result again
+      }
       ServedType served = serving.types().get(task.taskType());
       switch (admission.admit(
           task, serving.state(), serving.registeredRun(), served == null ? null : served.type())) {
-        case ALREADY_HELD ->
-            context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+        case ALREADY_HELD -> {
+          // its result goes to the queue that handed it out last: the one that holds it now
+          reports.redirect(task.taskId(), replyTo);
+          context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+        }
         case REGISTER -> {
           Behavior<WorkerCommand> registered = register(task, served, replyTo);
           if (registered != Behaviors.<WorkerCommand>same()) {

@@ -586,6 +586,76 @@ class WorkerTest {
   }
 
   @Test
+  void onceTheEntityThatHandedOutATaskStoppedItsReportGoesThroughTheWorkersQueue() {
+    // a queue node leaves: the entity's shard is handed off and the entity starts anew elsewhere,
+    // where only the worker's queue (its node's front) can route the report
+    Spawned w = readyWorker("w-moved", 2);
+    TestProbe<QueueCommand> entity = testKit.createTestProbe();
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("held", "flow-1", "run-1", "square", 1, new Num(5, "hold:moved")),
+                entity.getRef()));
+    entity.awaitAssert(
+        () -> {
+          assertEquals(
+              List.of(new TestTasks.Run("square", 5, "w-moved")), List.copyOf(TestTasks.runs));
+          return null;
+        });
+    entity.stop();
+    // at once, not at the next periodic announcement: who it is, then what it holds
+    WorkerServes announced = w.queue().expectMessageClass(WorkerServes.class);
+    assertEquals(w.incarnation(), announced.incarnation());
+    QueueCommand.WorkerLoad load = w.queue().expectMessageClass(QueueCommand.WorkerLoad.class);
+    assertEquals(List.of("held"), load.heldTaskIds());
+
+    TestTasks.release("moved");
+    TaskSucceeded result =
+        (TaskSucceeded)
+            w.queue()
+                .fishForMessage(
+                    Duration.ofSeconds(3),
+                    m ->
+                        m instanceof TaskSucceeded
+                            ? FishingOutcomes.complete()
+                            : FishingOutcomes.continueAndIgnore())
+                .get(0);
+    assertEquals("held", result.taskId());
+    assertEquals(Num.of(25), result.result());
+
+    // the entity's new life hands it out again before that result reached it: the same result,
+    // not a second compute
+    TestProbe<QueueCommand> anew = testKit.createTestProbe();
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("held", "flow-1", "run-1", "square", 1, new Num(5, "hold:moved")),
+                anew.getRef()));
+    assertEquals(Num.of(25), anew.expectMessageClass(TaskSucceeded.class).result());
+    assertEquals(1, TestTasks.runs.size(), "computed once: " + TestTasks.runs);
+  }
+
+  @Test
+  void aTaskHandedOutAgainWhileHeldIsReportedToTheQueueThatHandedItOutLast() {
+    Spawned w = readyWorker("w-again", 2);
+    TestProbe<QueueCommand> before = testKit.createTestProbe();
+    TestProbe<QueueCommand> now = testKit.createTestProbe();
+    TaskEnvelope task =
+        new TaskEnvelope("again", "flow-1", "run-1", "square", 1, new Num(6, "hold:again"));
+    w.worker().tell(new Dispatch(task, before.getRef()));
+    before.awaitAssert(
+        () -> {
+          assertEquals(1, TestTasks.runs.size());
+          return null;
+        });
+    w.worker().tell(new Dispatch(task, now.getRef())); // the entity that holds it now
+    TestTasks.release("again");
+    assertEquals("again", now.expectMessageClass(TaskSucceeded.class).taskId());
+    before.expectNoMessage(Duration.ofMillis(200));
+    assertEquals(1, TestTasks.runs.size(), "run once: " + TestTasks.runs);
+  }
+
+  @Test
   void tasksHandedOverTogetherAreReportedTogether() {
     Spawned w =
         spawnUnprepared(
