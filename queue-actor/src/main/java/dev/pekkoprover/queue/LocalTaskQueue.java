@@ -189,9 +189,6 @@ public final class LocalTaskQueue {
     this.log = context.getLog();
     this.state =
         new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
-    if (entityId != null) {
-      state.startedAsEntity(); // maybe anew, after its node left or died
-    }
     this.admission = new WorkerAdmission(catalog, entityId, log, this::nodeOf);
     List<String> ownTypes =
         entityId == null ? List.copyOf(catalog.names()) : List.of(typeOfEntity(entityId));
@@ -572,18 +569,6 @@ public final class LocalTaskQueue {
           task.attempt(),
           cause.describe(workerId));
       status.remember("put back", task, workerId, cause.describe(workerId));
-    }
-
-    @Override
-    public void earlyResult(TaskEnvelope task, String workerId) {
-      log.info(
-          "task {} (type {}, flow {}) sent again after its queue entity started here anew was "
-              + "computed already by worker {}, whose result came first: passed on, not handed out "
-              + "again",
-          task.taskId(),
-          task.taskType(),
-          task.flowId(),
-          workerId);
     }
 
     @Override

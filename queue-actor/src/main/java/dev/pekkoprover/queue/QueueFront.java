@@ -89,7 +89,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * QueueCommand.RelayOffer}, sent by every queue node's front for every other node that joins), or
  * the oldest queue node this node knows once it sees itself Up, whichever comes first. That front
  * routes them as its own (and repeats them when a queue node is removed). Until there is one, they
- * are kept, not sent.
+ * are kept, not sent. Reports that workers send here (those of tasks whose entity stopped) take the
+ * same path, and are passed on before the load report that follows them.
  */
 public final class QueueFront {
 

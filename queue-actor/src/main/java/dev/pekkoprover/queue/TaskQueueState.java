@@ -107,14 +107,6 @@ public final class TaskQueueState<W, R> {
      * result). For the wait and run histograms. Hot path: one call per completed task.
      */
     default void completed(String taskType, long waitNanos, long runNanos) {}
-
-    /**
-     * A task sent again after this queue entity started anew (its node left or died) had been
-     * computed already: the worker that ran it for the entity's earlier life sent its result here
-     * before the flow's re-send came ({@link #startedAsEntity}). It goes to the flow now, and the
-     * task is not handed out again.
-     */
-    default void earlyResult(TaskEnvelope task, String workerId) {}
   }
 
   /** Why a task in flight went back to its queue. */
@@ -168,35 +160,6 @@ public final class TaskQueueState<W, R> {
 
   private final Map<String, KnownWorker> workers = new HashMap<>();
   private final long lostAfterNanos;
-
-  /**
-   * When this queue started as a cluster entity ({@link #startedAsEntity}), on its clock; {@link
-   * #NO_TIME} in one JVM. {@link #earlyResults} are kept only in the {@link #EARLY_WINDOW_NANOS}
-   * after.
-   */
-  private long startedAt = NO_TIME;
-
-  /**
-   * 60 s: how long after its start an entity keeps results for tasks it does not hold. The flows
-   * send again what an entity's earlier life held at once when they see its node removed.
-   */
-  static final long EARLY_WINDOW_NANOS = 60_000_000_000L;
-
-  /**
-   * At most this many {@link #earlyResults} (1,024): beyond, a result for a task not held is
-   * dropped and counted as unknown, as after the window.
-   */
-  static final int MAX_EARLY_RESULTS = 1024;
-
-  /**
-   * Results for tasks this queue did not hold, that came in its first {@link #EARLY_WINDOW_NANOS}
-   * as an entity: most likely of tasks its earlier life handed out, whose flows are about to send
-   * them again. Taken by that re-send ({@link #enqueue}), dropped at the end of the window.
-   */
-  private final Map<String, EarlyResult> earlyResults = new HashMap<>();
-
-  /** A result kept in {@link #earlyResults}. */
-  private record EarlyResult(String workerId, int attempt, Object result) {}
 
   /** {@link QueueSettings#inlinePrefetch()}. */
   private final int prefetch;
@@ -302,15 +265,6 @@ public final class TaskQueueState<W, R> {
       // holds the task, the repeat changes nothing.
       repeatedEnqueues++;
       return;
-    }
-    if (!earlyResults.isEmpty()) {
-      EarlyResult early = earlyResults.remove(envelope.taskId());
-      if (early != null) {
-        forget(task);
-        effects.earlyResult(envelope, early.workerId());
-        complete(task, early.workerId(), early.attempt(), early.result());
-        return;
-      }
     }
     if (type.name.equals(WorkerRegistrationTask.NAME)) {
       dropRegistrationsOfOlderRuns(type, envelope.runId());
@@ -570,9 +524,6 @@ public final class TaskQueueState<W, R> {
     }
     Set<String> held = heldTaskIds instanceof Set<String> set ? set : new HashSet<>(heldTaskIds);
     long now = nanoClock.getAsLong();
-    if (!earlyResults.isEmpty() && !inEarlyWindow(now)) {
-      earlyResults.clear(); // their flows did not send them again: nothing waits for them here
-    }
     w.lastHeard = now;
     int mine = 0;
     List<Task> lost = null;
@@ -635,22 +586,6 @@ public final class TaskQueueState<W, R> {
     return missing;
   }
 
-  /**
-   * This queue is a cluster entity, started now: it may be the new life of an entity whose node
-   * left or died. The computes its earlier life handed out go on, and their workers send the
-   * results through their node's front once they see that entity stopped, so a result can come here
-   * before its flow sends the task again (on seeing the node removed). For {@link
-   * #EARLY_WINDOW_NANOS} from now, such a result is kept and passed on when its task comes, which
-   * then is not computed again. Call once, at the entity's start.
-   */
-  public void startedAsEntity() {
-    startedAt = nanoClock.getAsLong();
-  }
-
-  private boolean inEarlyWindow(long now) {
-    return startedAt != NO_TIME && now - startedAt < EARLY_WINDOW_NANOS;
-  }
-
   // ---- results ----
 
   /**
@@ -705,13 +640,7 @@ public final class TaskQueueState<W, R> {
     }
     KnownWorker reporter = freeZombieSlot(workerId, incarnation, taskId);
     if (task == null) {
-      if (startedAt != NO_TIME
-          && earlyResults.size() < MAX_EARLY_RESULTS
-          && inEarlyWindow(nanoClock.getAsLong())) {
-        earlyResults.put(taskId, new EarlyResult(workerId, attempt, result));
-      } else {
-        unknownResults++;
-      }
+      unknownResults++;
       if (reporter != null) {
         dispatchFor(reporter);
       }

@@ -50,13 +50,7 @@ class TaskQueueStateTest {
     final List<PutBack> putBacks = new ArrayList<>();
     final List<Cancelled> cancels = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
-    final List<String> early = new ArrayList<>();
     long now;
-
-    @Override
-    public void earlyResult(TaskEnvelope task, String workerId) {
-      early.add(task.taskId() + "@" + workerId);
-    }
 
     @Override
     public void dispatch(String worker, TaskEnvelope task) {
@@ -573,44 +567,6 @@ class TaskQueueStateTest {
     queue.workerLoad("w1", "inc-1", List.of("t1"));
     assertEquals(1, effects.putBacks.size());
     assertEquals(1, squareStats().lost());
-  }
-
-  @Test
-  void anEntityStartedAnewPassesOnAResultThatCameBeforeItsTasksReSend() {
-    // its earlier life handed t1 to w1; w1's result came through w1's node before t1's re-send
-    queue.startedAsEntity();
-    serve("w1", 1, "square");
-    assertFalse(succeed("w1", "t1"), "not held yet");
-    assertEquals(0, queue.stats().unknownResults(), "kept, not dropped");
-    enqueueSquares("t1");
-    assertEquals(List.of("t1@w1"), effects.early);
-    assertTrue(effects.sent.isEmpty(), "computed already: handed out to nobody");
-    assertEquals("w1", ((TaskOutcome.Succeeded) effects.outcomes.get(0)).workerId());
-    assertEquals(1, squareStats().completed());
-    assertEquals(0, squareStats().pending());
-  }
-
-  @Test
-  void aMinuteAfterItsStartAnEntityKeepsNoResultForATaskItDoesNotHold() {
-    queue.startedAsEntity();
-    serve("w1", 1, "square");
-    assertFalse(succeed("w1", "early"));
-    effects.now += TaskQueueState.EARLY_WINDOW_NANOS;
-    queue.workerLoad("w1", "inc-1", List.of());
-    enqueueSquares("early");
-    assertTrue(effects.outcomes.isEmpty(), "the kept result was dropped: " + effects.outcomes);
-    assertEquals(List.of("early"), effects.sentIds(), "computed again");
-    assertFalse(succeed("w1", "late"));
-    assertEquals(1, queue.stats().unknownResults());
-  }
-
-  @Test
-  void oneJvmsQueueKeepsNoResultForATaskItDoesNotHold() {
-    serve("w1", 1, "square");
-    assertFalse(succeed("w1", "t9"));
-    assertEquals(1, queue.stats().unknownResults());
-    enqueueSquares("t9");
-    assertEquals(List.of("t9"), effects.sentIds());
   }
 
   @Test

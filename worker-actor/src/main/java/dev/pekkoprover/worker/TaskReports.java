@@ -84,16 +84,26 @@ final class TaskReports {
    * {@link #MAX_REROUTED}, for {@link #answerAgain}. Empty unless a queue node left or died while
    * this worker ran its entities' tasks.
    */
-  private final Map<String, TaskSucceeded> rerouted =
+  private final Map<String, Rerouted> rerouted =
       new LinkedHashMap<>() {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, TaskSucceeded> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, Rerouted> eldest) {
           return size() > MAX_REROUTED;
         }
       };
 
+  /** A result in {@link #rerouted}, with what identifies its task beyond the id, and when. */
+  private record Rerouted(String runId, String flowId, TaskSucceeded report, long sentNanos) {}
+
   /** 256: see {@link #rerouted}; a worker holds at most its capacity of tasks at a time. */
   static final int MAX_REROUTED = 256;
+
+  /**
+   * 2 minutes: how long a result stays in {@link #rerouted}. The flows send a moved entity's tasks
+   * again as soon as they see its node removed; a queue node that died is removed about 20 s after
+   * (README, failures in the cluster).
+   */
+  static final long REROUTED_NANOS = 120_000_000_000L;
 
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
@@ -107,7 +117,8 @@ final class TaskReports {
 
   /**
    * @param self the worker, told {@code flushMessage} when a flush is due
-   * @param queue where load reports go (task reports go to the queue that dispatched the task)
+   * @param queue where load reports go; task reports go to the queue (entity) that dispatched the
+   *     task, or here once that entity has stopped ({@link #entityStopped})
    * @param onAnotherNode which queues are on another node ({@link #ON_ANOTHER_NODE}; a test's
    *     probes are all local): where a batch goes out at {@link
    *     WorkerSettings#maxReportsPerMessage()} and a result is checked as one that crosses nodes
@@ -164,9 +175,20 @@ final class TaskReports {
         new TaskSucceeded(
             workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result);
     if (replyTo == queue && to != queue) {
-      rerouted.put(task.taskId(), report);
+      forgetExpiredReroutes(System.nanoTime());
+      rerouted.put(
+          task.taskId(), new Rerouted(task.runId(), task.flowId(), report, System.nanoTime()));
     }
     gathered(replyTo, batches.add(replyTo, report));
+  }
+
+  private void forgetExpiredReroutes(long now) {
+    for (var it = rerouted.values().iterator(); it.hasNext(); ) {
+      if (now - it.next().sentNanos() < REROUTED_NANOS) {
+        return; // in the order sent: the rest are younger
+      }
+      it.remove();
+    }
   }
 
   /**
@@ -179,16 +201,20 @@ final class TaskReports {
     if (rerouted.isEmpty()) {
       return false;
     }
-    TaskSucceeded report = rerouted.remove(task.taskId());
-    if (report == null) {
-      return false;
+    forgetExpiredReroutes(System.nanoTime());
+    Rerouted sent = rerouted.get(task.taskId());
+    if (sent == null
+        || !sent.runId().equals(task.runId())
+        || !sent.flowId().equals(task.flowId())) {
+      return false; // task ids start again with each sequencer run: another task of that id
     }
+    rerouted.remove(task.taskId());
     log.debug(
         "Worker {}: {} handed out again after its result went through the node's queue front: "
             + "the same result again",
         workerId,
         task.describe());
-    gathered(replyTo, batches.add(replyTo, report));
+    succeeded(task, sent.report().result(), replyTo); // checked again: now bound for replyTo
     return true;
   }
 
@@ -313,9 +339,10 @@ final class TaskReports {
    * A queue entity that handed this worker tasks has stopped: its shard was handed off (its node
    * leaves) or its node is gone. The reports of those tasks, those gathered already and those to
    * come, go to this worker's {@link #queue}, which routes them by type to where the entity starts
-   * again; that entity takes them when its flow has sent the task again (it does at once on seeing
-   * the node removed). Without this, a compute under way when its entity moved was lost and ran
-   * again.
+   * again; that entity takes a result for a task it holds, whichever worker it handed the task to,
+   * and the flows send a moved entity's tasks again as soon as they see its node removed. Without
+   * this, a compute under way when its entity moved was lost and ran again. A report sent to the
+   * entity just before it stopped is still lost (its task runs again).
    */
   void entityStopped(ActorRef<QueueCommand> entity) {
     stopped.add(entity);

@@ -165,8 +165,9 @@ public final class Worker {
   private boolean refusalLogged;
 
   /**
-   * The queues (entities) that handed this worker tasks, each watched once ({@link EntityStopped});
-   * the last one seen, so that the usual dispatch costs one comparison.
+   * The queues (entities) that handed this worker tasks, each watched once ({@link EntityStopped}),
+   * also after it stopped (a task that waited for a slot still names it); the last one seen, so
+   * that a run of dispatches from one entity costs an equality test each.
    */
   private final Set<ActorRef<QueueCommand>> watchedEntities = new HashSet<>();
 
@@ -470,7 +471,7 @@ public final class Worker {
    * (one JVM's queue), which stops only with the node.
    */
   private void watchEntity(ActorRef<QueueCommand> entity) {
-    if (entity == lastEntity) {
+    if (entity.equals(lastEntity)) {
       return;
     }
     lastEntity = entity;
@@ -482,16 +483,11 @@ public final class Worker {
   /**
    * A queue entity that handed this worker tasks stopped: its shard was handed off (a queue node
    * leaves: a rolling restart) or its node is gone. The computes under way go on: their reports go
-   * through this node's queue front, which routes them to where the entity starts again (which
-   * takes a result that comes before its flow's re-send, {@code TaskQueueState#startedAsEntity}),
-   * and the worker announces itself and what it holds there at once rather than at its next
-   * periodic announcement. Nothing to do while this node itself shuts down.
+   * through this node's queue front, which routes them to where the entity starts again, and the
+   * worker announces itself and what it holds there at once rather than at its next periodic
+   * announcement. Nothing to do while this node itself shuts down.
    */
   private Behavior<WorkerCommand> onEntityStopped(EntityStopped stopped, Serving serving) {
-    watchedEntities.remove(stopped.entity());
-    if (lastEntity == stopped.entity()) {
-      lastEntity = null;
-    }
     if (CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent()) {
       return Behaviors.same();
     }
