@@ -31,7 +31,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * their results through its node's front, which routes them to the new entity, and that takes a
  * result for a task it holds from whichever worker computed it. Before, the results went to the
  * stopped entity and were lost, and every compute under way on a leaving queue node's entities ran
- * a second time: a proof can cost GPU-minutes.
+ * a second time: a proof can cost GPU-minutes. An idle worker joins before the leave: the new
+ * entity hands each re-sent square back to the worker that computes it already (its load report
+ * names them as orphaned), not to the idle worker to compute a copy.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -74,6 +76,13 @@ class QueueNodeLeavesMidTaskTest {
             assertEquals(2, squaresRun().size(), "both squares running on B's two slots");
             return null;
           });
+      // an idle worker, which the re-sent squares must not go to: B computes them already
+      ProverNode idle =
+          cluster.start(
+              "C", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 2)));
+      TestNodes.await(idle.ready());
+      List<String> runners = squareRunners();
+      assertEquals(1, runners.size(), "only B's worker ran squares: " + TestTasks.runs);
 
       ClusterNodes.leave(firstQueue);
 
@@ -94,7 +103,20 @@ class QueueNodeLeavesMidTaskTest {
           Map.of(3L, 1L, 4L, 1L),
           squaresRun(),
           "each square computed once, on B, although its entity moved mid-compute");
+      assertEquals(
+          runners,
+          squareRunners(),
+          "the idle worker on C got no copy of a square B computed: " + TestTasks.runs);
     }
+  }
+
+  /** The workers that ran a square so far. */
+  private static List<String> squareRunners() {
+    return TestTasks.runs.stream()
+        .filter(run -> run.taskType().equals("square"))
+        .map(TestTasks.Run::workerId)
+        .distinct()
+        .toList();
   }
 
   /** How many times each square ran so far, by its input. */

@@ -119,14 +119,27 @@ public interface QueueCommand extends CborSerializable {
    * is missing from the worker's reports for {@code prover.queue.lost-after} was lost between nodes
    * (a dispatch or a report that never arrived), so it is put back instead of waiting for its
    * lease.
+   *
+   * <p>{@code orphanedTaskIds}, empty nearly always: the tasks whose queue entity stopped while
+   * this worker held them (its queue node left or died) and that no queue has handed out again
+   * since, those still held and those whose result the worker sent through its queue front and
+   * keeps for 2 minutes. The entity's new life hands such a task back to this worker when its flow
+   * sends it again, rather than to another worker to compute a second time; the worker reports on
+   * its compute or answers with the kept result. Null from a sender that does not know the field
+   * reads as empty.
    */
   record WorkerLoad(
       ActorRef<WorkerCommand> worker,
       String workerId,
       String incarnation,
       List<String> heldTaskIds,
-      boolean periodic)
-      implements QueueCommand {}
+      boolean periodic,
+      List<String> orphanedTaskIds)
+      implements QueueCommand {
+    public WorkerLoad {
+      orphanedTaskIds = orphanedTaskIds == null ? List.of() : orphanedTaskIds;
+    }
+  }
 
   /**
    * This worker incarnation is going down on purpose, right before its supervisor restarts it: a

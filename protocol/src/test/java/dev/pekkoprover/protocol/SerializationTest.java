@@ -95,7 +95,8 @@ class SerializationTest {
                 new TaskEnvelope("f:1", "f", "r", "square", 1, new EncodedPayload("{}")),
                 queue.getRef()),
             new WorkerStateChanged("w1", "i1", WorkerState.READY),
-            new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of("f:1", "f:2"), true),
+            new QueueCommand.WorkerLoad(
+                worker.getRef(), "w1", "i1", List.of("f:1", "f:2"), true, List.of("f:2")),
             new QueueCommand.WorkerGoingDown(
                 worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
             new QueueCommand.CheckHeld(

@@ -350,7 +350,7 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad msg) {
     WorkerServes known = announcements.get(msg.workerId());
     if (known != null && known.worker().equals(msg.worker())) {
-      state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds());
+      state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds(), msg.orphanedTaskIds());
       outbox.flush();
     }
     return Behaviors.same();
@@ -574,6 +574,17 @@ public final class LocalTaskQueue {
     @Override
     public void completed(String taskType, long waitNanos, long runNanos) {
       status.completed(taskType, waitNanos, runNanos);
+    }
+
+    @Override
+    public void handedBack(TaskEnvelope task, String workerId) {
+      log.info(
+          "task {} (type {}, flow {}) sent again after its queue entity moved: handed back to"
+              + " worker {}, which held it already (not computed again)",
+          task.taskId(),
+          task.taskType(),
+          task.flowId(),
+          workerId);
     }
   }
 }

@@ -107,6 +107,13 @@ public final class TaskQueueState<W, R> {
      * result). For the wait and run histograms. Hot path: one call per completed task.
      */
     default void completed(String taskType, long waitNanos, long runNanos) {}
+
+    /**
+     * A task its flow sent again (its queue entity moved) went back to the worker that held it
+     * already for the entity's earlier life ({@link TaskQueueState#workerLoad(String, String,
+     * Collection, Collection)}), instead of to another worker to compute again. Rare.
+     */
+    default void handedBack(TaskEnvelope task, String workerId) {}
   }
 
   /** Why a task in flight went back to its queue. */
@@ -165,7 +172,36 @@ public final class TaskQueueState<W, R> {
   private final int prefetch;
 
   private final ArrayList<Task> scratch = new ArrayList<>();
+
+  /**
+   * Tasks that workers hold although the queue entity that handed them out has stopped (their load
+   * reports' {@code orphanedTaskIds}) and that this queue does not hold yet, by task id, with the
+   * worker incarnation that holds each: when a flow sends one of them again, it is handed back to
+   * that worker ({@link #handBack}), which computes it already or answers with its result, rather
+   * than to another worker to compute a second time. Empty unless a queue entity moved while
+   * workers ran its tasks (a queue node left or died); then at most the workers' slots.
+   */
+  private final Map<String, Orphan> orphans = new HashMap<>();
+
+  /**
+   * An entry of {@link #orphans}: the worker, the incarnation of it that holds the task, and
+   * whether the task takes one of its slots ({@code held}: it computes it still) or not (it keeps
+   * the result it sent, to answer with).
+   */
+  private final class Orphan {
+    final KnownWorker worker;
+    final String incarnation;
+    final boolean held;
+
+    Orphan(KnownWorker worker, String incarnation, boolean held) {
+      this.worker = worker;
+      this.incarnation = incarnation;
+      this.held = held;
+    }
+  }
+
   private long unknownResults;
+
   private long repeatedEnqueues;
 
   /**
@@ -268,6 +304,9 @@ public final class TaskQueueState<W, R> {
     }
     if (type.name.equals(WorkerRegistrationTask.NAME)) {
       dropRegistrationsOfOlderRuns(type, envelope.runId());
+    }
+    if (!orphans.isEmpty() && handBackOrphan(task)) {
+      return;
     }
     type.pending.addLast(task);
     type.refreshLadder();
@@ -380,6 +419,7 @@ public final class TaskQueueState<W, R> {
       w.ref = worker;
       if (!Objects.equals(w.incarnation, incarnation)) {
         touched = putBackAll(w, Redelivery.WORKER_RESTARTED, Set.of());
+        dropOrphans(w);
         w.incarnation = incarnation;
         w.down = false;
         w.justRegistered = false;
@@ -462,6 +502,7 @@ public final class TaskQueueState<W, R> {
     }
     for (KnownWorker w : gone) {
       workers.remove(w.workerId);
+      dropOrphans(w);
       w.unseatAll();
       w.seats = newSeats(0);
       for (TypeQueue type : putBackAll(w, Redelivery.WORKER_TERMINATED, Set.of())) {
@@ -518,6 +559,21 @@ public final class TaskQueueState<W, R> {
    * between nodes. Ignored for an unknown worker or incarnation.
    */
   public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
+    workerLoad(workerId, incarnation, heldTaskIds, List.of());
+  }
+
+  /**
+   * As {@link #workerLoad(String, String, Collection)}, with the tasks among those held whose queue
+   * entity stopped ({@code orphanedTaskIds}, empty nearly always): each that waits here is handed
+   * back to this worker at once, and each that this queue does not hold yet is when its flow sends
+   * it again ({@link #orphans}). One held here in flight on another worker is left to it: the first
+   * result wins.
+   */
+  public void workerLoad(
+      String workerId,
+      String incarnation,
+      Collection<String> heldTaskIds,
+      Collection<String> orphanedTaskIds) {
     KnownWorker w = workers.get(workerId);
     if (w == null || !Objects.equals(w.incarnation, incarnation)) {
       return;
@@ -553,6 +609,9 @@ public final class TaskQueueState<W, R> {
       }
     }
     w.elsewhere = held.size() - mine;
+    if (w.orphans != null || !orphanedTaskIds.isEmpty()) {
+      takeOrphans(w, held, orphanedTaskIds);
+    }
     if (lost != null) {
       List<TypeQueue> touched = new ArrayList<>(2);
       for (Task task : lost) {
@@ -571,6 +630,82 @@ public final class TaskQueueState<W, R> {
       w.reseat();
     }
     dispatchFor(w);
+  }
+
+  /**
+   * Replaces what {@link #orphans} holds for this worker by its latest report: a task waiting here
+   * goes back to it now; one not held here is kept for its flow's re-send.
+   */
+  private void takeOrphans(KnownWorker w, Set<String> held, Collection<String> orphanedTaskIds) {
+    dropOrphans(w);
+    for (String taskId : orphanedTaskIds) {
+      Task task = tasks.get(taskId);
+      if (task == null) {
+        if (w.orphans == null) {
+          w.orphans = new HashSet<>(4);
+        }
+        w.orphans.add(taskId);
+        orphans.put(taskId, new Orphan(w, w.incarnation, held.contains(taskId)));
+      } else if (task.state == TaskState.PENDING && mayHandBackTo(w)) {
+        task.type.pending.remove(task);
+        handBack(task, w, held.contains(taskId));
+      }
+    }
+  }
+
+  /** Forgets what {@link #orphans} holds for this worker. */
+  private void dropOrphans(KnownWorker w) {
+    if (w.orphans != null) {
+      for (String taskId : w.orphans) {
+        Orphan orphan = orphans.get(taskId);
+        if (orphan != null && orphan.worker == w) {
+          orphans.remove(taskId);
+        }
+      }
+      w.orphans = null;
+    }
+  }
+
+  /**
+   * A task just enqueued that a worker holds from the entity's earlier life ({@link #orphans}):
+   * handed back to that worker incarnation if it still takes work; false otherwise (it waits as any
+   * other).
+   */
+  private boolean handBackOrphan(Task task) {
+    String taskId = task.envelope.taskId();
+    Orphan orphan = orphans.remove(taskId);
+    if (orphan == null) {
+      return false;
+    }
+    KnownWorker w = orphan.worker;
+    if (w.orphans != null) {
+      w.orphans.remove(taskId);
+    }
+    if (workers.get(w.workerId) != w
+        || !Objects.equals(w.incarnation, orphan.incarnation)
+        || !mayHandBackTo(w)) {
+      return false;
+    }
+    handBack(task, w, orphan.held);
+    return true;
+  }
+
+  private static boolean mayHandBackTo(TaskQueueState<?, ?>.KnownWorker w) {
+    return !w.down && !w.unreachable;
+  }
+
+  /**
+   * Hands a task to the worker that computes it already for the entity's earlier life ({@code
+   * held}: beyond its free slots, since the slot it spends on the task was counted as spent
+   * elsewhere), or that keeps the result it sent for it. The worker reports on its running compute,
+   * or answers with that result.
+   */
+  private void handBack(Task task, KnownWorker w, boolean held) {
+    if (held && w.elsewhere > 0) {
+      w.elsewhere--; // counted here from now on, as busy
+    }
+    start(task, w);
+    effects.handedBack(task.envelope, w.workerId);
   }
 
   /**
@@ -1452,6 +1587,9 @@ public final class TaskQueueState<W, R> {
      * set.
      */
     Set<String> zombies;
+
+    /** The ids it holds in {@link #orphans}; null nearly always. */
+    Set<String> orphans;
 
     KnownWorker(String workerId, String incarnation, W ref) {
       this.workerId = workerId;

@@ -549,6 +549,54 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aTaskSentAgainAfterItsEntityMovedGoesBackToTheWorkerThatHoldsItNotToAFreeOne() {
+    // this entity is the new life of one that stopped while w1 ran "orphan" for it; w2 is idle
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    assertEquals(0, queue.freeSlots("w1"), "its one slot is spent on the orphan");
+    enqueueSquares("orphan"); // the flow sends it again
+    assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent, "not to the idle w2");
+    assertEquals(0, queue.freeSlots("w1"), "counted once: held here now, no longer elsewhere");
+    assertEquals(1, squareStats().inFlight());
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of()); // the hand-back arrived
+    assertEquals(0, queue.freeSlots("w1"));
+    assertTrue(succeed("w1", "orphan"));
+    assertEquals(1, effects.outcomes.size());
+    // the next task goes to a free worker as ever
+    enqueueSquares("next");
+    assertEquals(2, effects.sent.size());
+  }
+
+  @Test
+  void anOrphanAlreadyWaitingHereGoesBackToItsWorkerWhenTheWorkerReportsIt() {
+    // the flow's re-send came before the worker's report: no worker had room, so it waits
+    serve("w1", 1, "square");
+    queue.workerLoad("w1", "inc-1", List.of("orphan"));
+    enqueueSquares("orphan");
+    assertTrue(effects.sent.isEmpty());
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent);
+    assertEquals(0, squareStats().pending());
+  }
+
+  @Test
+  void anOrphanIsForgottenOnceItsWorkerNoLongerReportsItOrRestarts() {
+    // w2 has the most room, so a task not handed back goes to it
+    serve("w1", 1, "square");
+    serve("w2", 3, "square");
+    queue.workerLoad("w1", "inc-1", List.of("a"), List.of("a"));
+    queue.workerLoad("w1", "inc-1", List.of(), List.of()); // w1 finished it meanwhile
+    enqueueSquares("a");
+    assertEquals(List.of("a"), effects.sentTo("w2"));
+    queue.workerLoad("w1", "inc-1", List.of("b"), List.of("b"));
+    queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 1); // w1 restarted: b is gone
+    enqueueSquares("b");
+    assertEquals(List.of("a", "b"), effects.sentTo("w2"));
+    assertEquals(List.of(), effects.sentTo("w1"));
+  }
+
+  @Test
   void aDispatchOrReportLostInTransitIsFoundByTheLoadReportsAndPutBack() {
     serve("w1", 1, "square");
     enqueueSquares("t1");

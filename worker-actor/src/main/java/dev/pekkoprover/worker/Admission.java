@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
@@ -36,6 +37,12 @@ final class Admission {
      * answers for both.
      */
     ALREADY_HELD,
+    /**
+     * It holds another task under this id: one of another run or flow (task ids start again with
+     * each sequencer run). Declined, so that another worker computes it, rather than answered with
+     * the other task's result.
+     */
+    ID_TAKEN,
     /** A registration task while Unprepared: take its parameters and become Registered. */
     REGISTER,
     /**
@@ -87,8 +94,11 @@ final class Admission {
    * @param served the task's type if the worker serves it in {@code state}, else null
    */
   Verdict admit(TaskEnvelope task, WorkerState state, String registeredRun, TaskType<?, ?> served) {
-    if (holds(task.taskId())) {
-      return Verdict.ALREADY_HELD;
+    TaskEnvelope held = heldTask(task.taskId());
+    if (held != null) {
+      return held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())
+          ? Verdict.ALREADY_HELD
+          : Verdict.ID_TAKEN;
     }
     if (state == WorkerState.UNPREPARED
         && served != null
@@ -199,19 +209,54 @@ final class Admission {
     return false;
   }
 
-  /** True when the task runs or waits here. */
-  boolean holds(String taskId) {
-    if (running.containsKey(taskId)) {
-      return true;
+  /** The task of this id that runs or waits here, or null. */
+  TaskEnvelope heldTask(String taskId) {
+    RunningCompute run = running.get(taskId);
+    if (run != null) {
+      return run.task;
     }
     // a loop, not a stream: this runs for every task handed over, and the waiting ones are few
     // (only tasks that need a slot wait, at most what the queue sent past the free slots)
     for (Waiting w : waiting) {
       if (w.task().taskId().equals(taskId)) {
-        return true;
+        return w.task();
       }
     }
-    return false;
+    return null;
+  }
+
+  /** Why a task of verdict {@link Verdict#ID_TAKEN} is declined. */
+  static String idTakenReason(TaskEnvelope task, TaskEnvelope held) {
+    return "this worker holds another task under id "
+        + task.taskId()
+        + " (run "
+        + held.runId()
+        + ", flow "
+        + held.flowId()
+        + "; this one is of run "
+        + task.runId()
+        + ", flow "
+        + task.flowId()
+        + "): another worker takes it";
+  }
+
+  /**
+   * The ids of the tasks held (as {@link #held}) that {@code from} handed out: a scan, for the rare
+   * case of a queue entity that stopped.
+   */
+  List<String> heldFrom(Predicate<ActorRef<QueueCommand>> from) {
+    List<String> ids = new ArrayList<>();
+    for (RunningCompute run : running.values()) {
+      if (from.test(run.replyTo)) {
+        ids.add(run.task.taskId());
+      }
+    }
+    for (Waiting w : waiting) {
+      if (from.test(w.replyTo())) {
+        ids.add(w.task().taskId());
+      }
+    }
+    return ids;
   }
 
   /**

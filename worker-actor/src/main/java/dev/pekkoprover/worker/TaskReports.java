@@ -9,12 +9,14 @@ import dev.pekkoprover.protocol.ReportBatches;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerFault;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -104,6 +106,14 @@ final class TaskReports {
    * (README, failures in the cluster).
    */
   static final long REROUTED_NANOS = 120_000_000_000L;
+
+  /**
+   * The ids of the tasks the worker holds that a queue matching the predicate handed out ({@link
+   * Admission#heldFrom}, a list the caller may change); for the orphaned tasks of a load report.
+   * None until {@link #heldFrom} is set.
+   */
+  private Function<Predicate<ActorRef<QueueCommand>>, List<String>> heldFrom =
+      from -> new ArrayList<>();
 
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
@@ -302,8 +312,24 @@ final class TaskReports {
 
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
   void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
-    log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
-    ActorRef<QueueCommand> replyTo = route(task, to);
+    declined(task, reason, route(task, to), false);
+  }
+
+  /**
+   * Another task under the id of one this worker holds ({@link Admission.Verdict#ID_TAKEN}):
+   * declined to {@code to} itself; a {@link #redirect} of that id is the held task's.
+   */
+  void idTaken(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
+    declined(task, reason, to, true);
+  }
+
+  private void declined(
+      TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo, boolean atInfo) {
+    if (atInfo) {
+      log.info("Worker {} declines {}: {}", workerId, task.describe(), reason);
+    } else {
+      log.debug("Worker {} declines {}: {}", workerId, task.describe(), reason);
+    }
     gathered(
         replyTo,
         batches.add(
@@ -340,13 +366,44 @@ final class TaskReports {
    * leaves) or its node is gone. The reports of those tasks, those gathered already and those to
    * come, go to this worker's {@link #queue}, which routes them by type to where the entity starts
    * again; that entity takes a result for a task it holds, whichever worker it handed the task to,
-   * and the flows send a moved entity's tasks again as soon as they see its node removed. Without
-   * this, a compute under way when its entity moved was lost and ran again. A report sent to the
-   * entity just before it stopped is still lost (its task runs again).
+   * and the flows send a moved entity's tasks again as soon as they see its node removed; the load
+   * reports name those tasks as orphaned ({@link #orphaned}), so that the new entity hands each
+   * re-sent one back here rather than to another worker. Without this, a compute under way when its
+   * entity moved was lost and ran again. A report sent to the entity just before it stopped is
+   * still lost (its task runs again).
    */
   void entityStopped(ActorRef<QueueCommand> entity) {
     stopped.add(entity);
     batches.flush(entity, (to, report) -> queue.tell(report));
+  }
+
+  /** Where the orphaned tasks of a load report are found: {@link Admission#heldFrom}. */
+  void heldFrom(Function<Predicate<ActorRef<QueueCommand>>, List<String>> heldFrom) {
+    this.heldFrom = heldFrom;
+  }
+
+  /**
+   * The tasks whose queue entity stopped and that no queue handed out again since ({@link
+   * QueueCommand.WorkerLoad#orphanedTaskIds}): those held, and those whose result went through the
+   * front and is kept for {@link #answerAgain}. Empty, without a scan, unless an entity stopped;
+   * once no task held comes from a stopped entity, the stopped ones are forgotten (a stopped entity
+   * hands out nothing more).
+   */
+  private List<String> orphaned() {
+    if (stopped.isEmpty() && rerouted.isEmpty()) {
+      return List.of();
+    }
+    List<String> ids = stopped.isEmpty() ? new ArrayList<>() : heldFrom.apply(stopped::contains);
+    if (ids.isEmpty()) {
+      stopped.clear();
+    } else if (!redirected.isEmpty()) {
+      ids.removeIf(redirected::containsKey);
+    }
+    if (!rerouted.isEmpty()) {
+      forgetExpiredReroutes(System.nanoTime());
+      ids.addAll(rerouted.keySet());
+    }
+    return ids;
   }
 
   /** What the worker holds changed: reported with the next flush, where the queue is sharded. */
@@ -388,7 +445,8 @@ final class TaskReports {
 
   private void sendLoad(List<String> held, boolean periodic) {
     loadChanged = false;
-    queue.tell(new QueueCommand.WorkerLoad(self, workerId, incarnation, held, periodic));
+    queue.tell(
+        new QueueCommand.WorkerLoad(self, workerId, incarnation, held, periodic, orphaned()));
   }
 
   private void scheduleFlush() {

@@ -205,6 +205,7 @@ public final class Worker {
             meters,
             context.getLog(),
             TaskReports.ON_ANOTHER_NODE);
+    this.reports.heldFrom(admission::heldFrom);
   }
 
   /**
@@ -557,6 +558,9 @@ public final class Worker {
               unprepared("registering again for run " + task.runId());
           return handOutLater(tasks.subList(i, tasks.size()), replyTo, unprepared);
         }
+        case ID_TAKEN ->
+            reports.idTaken(
+                task, Admission.idTakenReason(task, admission.heldTask(task.taskId())), replyTo);
         case NOT_SERVED ->
             reports.declined(
                 task, types.notServedReason(workerId, serving.state(), task.taskType()), replyTo);

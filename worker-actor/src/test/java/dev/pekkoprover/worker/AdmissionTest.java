@@ -134,6 +134,33 @@ class AdmissionTest {
   }
 
   @Test
+  void anotherTaskUnderAnIdItHoldsIsNotTakenForTheOneItHolds() {
+    // task ids start again with each sequencer run: the same id of a newer run is another task
+    start(square("a"));
+    admission.waitForSlot(square("c"), null);
+    String newer = RUN + "-later";
+    assertEquals(
+        Verdict.ID_TAKEN,
+        admission.admit(task("a", "square", newer), WorkerState.READY, RUN, SQUARE),
+        "running");
+    assertEquals(
+        Verdict.ID_TAKEN,
+        admission.admit(task("c", "square", newer), WorkerState.READY, RUN, SQUARE),
+        "waiting");
+    assertEquals(
+        Verdict.ID_TAKEN,
+        admission.admit(
+            new TaskEnvelope("a", "other-flow", RUN, "square", 1, Num.of(3)),
+            WorkerState.READY,
+            RUN,
+            SQUARE),
+        "another flow");
+    assertTrue(
+        Admission.idTakenReason(task("a", "square", newer), square("a"))
+            .contains("another worker"));
+  }
+
+  @Test
   void cancelInterruptsRunningOnceDropsWaitingAndIgnoresTheRest() {
     start(square("a"));
     start(square("b"));

@@ -18,8 +18,12 @@ import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks.Num;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
+import java.util.stream.Collectors;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -226,6 +230,46 @@ class TaskReportsTest {
     Fixture local = fixture("w6", false);
     local.reports().loadChanged();
     local.self().expectNoMessage(QUIET);
+  }
+
+  @Test
+  void loadReportsNameTheTasksOfAStoppedEntityAsOrphanedUntilAnotherQueueHandsThemOut() {
+    Fixture f = fixture("w1", true);
+    TestProbe<QueueCommand> entity = f.other(); // handed out a, b and c, then stopped
+    TestProbe<QueueCommand> anew = testKit.createTestProbe(); // the entity's new life
+    Map<String, ActorRef<QueueCommand>> held = new LinkedHashMap<>();
+    List.of("a", "b", "c").forEach(id -> held.put(id, entity.getRef()));
+    f.reports()
+        .heldFrom(
+            from ->
+                held.entrySet().stream()
+                    .filter(e -> from.test(e.getValue()))
+                    .map(Map.Entry::getKey)
+                    .collect(Collectors.toCollection(ArrayList::new)));
+    f.reports().periodic(List.copyOf(held.keySet()));
+    assertEquals(List.of(), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
+
+    f.reports().entityStopped(entity.getRef());
+    f.reports().redirect("b", anew.getRef()); // handed out again: b has a queue that holds it
+    f.reports().periodic(List.copyOf(held.keySet()));
+    assertEquals(
+        List.of("a", "c"), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
+
+    // a's result goes through the front and is kept: a stays orphaned while no longer held
+    held.remove("a");
+    f.reports().computed(task("a"), Num.of(9), null, null, entity.getRef());
+    f.reports().periodic(List.copyOf(held.keySet()));
+    assertEquals("a", f.queue().expectMessageClass(TaskSucceeded.class).taskId());
+    WorkerLoad load = f.queue().expectMessageClass(WorkerLoad.class);
+    assertEquals(List.of("b", "c"), load.heldTaskIds());
+    assertEquals(List.of("c", "a"), load.orphanedTaskIds());
+
+    // the new entity hands a out: answered with the kept result, no longer orphaned
+    assertTrue(f.reports().answerAgain(task("a"), anew.getRef()));
+    held.clear();
+    f.reports().periodic(List.of());
+    assertEquals("a", anew.expectMessageClass(TaskSucceeded.class).taskId());
+    assertEquals(List.of(), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
   }
 
   @Test

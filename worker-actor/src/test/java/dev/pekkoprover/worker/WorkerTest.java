@@ -608,6 +608,7 @@ class WorkerTest {
     assertEquals(w.incarnation(), announced.incarnation());
     QueueCommand.WorkerLoad load = w.queue().expectMessageClass(QueueCommand.WorkerLoad.class);
     assertEquals(List.of("held"), load.heldTaskIds());
+    assertEquals(List.of("held"), load.orphanedTaskIds(), "for the entity's new life to hand back");
 
     TestTasks.release("moved");
     TaskSucceeded result =
@@ -659,10 +660,51 @@ class WorkerTest {
           return null;
         });
     w.worker().tell(new Dispatch(task, now.getRef())); // the entity that holds it now
+    // a task of another flow under the same id (ids start again with each run) is not this one
+    TestProbe<QueueCommand> stranger = testKit.createTestProbe();
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("again", "flow-2", "run-1", "square", 1, Num.of(6)),
+                stranger.getRef()));
+    assertEquals("again", stranger.expectMessageClass(TaskDeclined.class).taskId());
     TestTasks.release("again");
     assertEquals("again", now.expectMessageClass(TaskSucceeded.class).taskId());
     before.expectNoMessage(Duration.ofMillis(200));
     assertEquals(1, TestTasks.runs.size(), "run once: " + TestTasks.runs);
+  }
+
+  @Test
+  void aTaskHandedOutAgainIsNoLongerReportedOrphanedWhenItsFirstEntityStops() {
+    Spawned w = readyWorker("w-orphans", 2);
+    TestProbe<QueueCommand> first = testKit.createTestProbe();
+    TestProbe<QueueCommand> anew = testKit.createTestProbe();
+    TaskEnvelope kept =
+        new TaskEnvelope("kept", "flow-1", "run-1", "square", 1, new Num(2, "hold:orphans"));
+    TaskEnvelope again =
+        new TaskEnvelope("again", "flow-1", "run-1", "square", 1, new Num(3, "hold:orphans"));
+    w.worker().tell(new WorkerCommand.DispatchAll(List.of(kept, again), first.getRef()));
+    first.awaitAssert(
+        () -> {
+          assertEquals(2, TestTasks.runs.size());
+          return null;
+        });
+    w.worker().tell(new Dispatch(again, anew.getRef())); // its new holder
+    first.stop();
+    QueueCommand.WorkerLoad load =
+        (QueueCommand.WorkerLoad)
+            w.queue()
+                .fishForMessage(
+                    Duration.ofSeconds(3),
+                    m ->
+                        m instanceof QueueCommand.WorkerLoad l && !l.orphanedTaskIds().isEmpty()
+                            ? FishingOutcomes.complete()
+                            : FishingOutcomes.continueAndIgnore())
+                .get(0);
+    assertEquals(Set.of("kept", "again"), Set.copyOf(load.heldTaskIds()));
+    assertEquals(List.of("kept"), load.orphanedTaskIds(), "again has a queue that holds it");
+    TestTasks.release("orphans");
+    assertEquals("again", anew.expectMessageClass(TaskSucceeded.class).taskId());
   }
 
   @Test
