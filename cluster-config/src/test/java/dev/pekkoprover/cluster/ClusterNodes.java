@@ -92,6 +92,20 @@ final class ClusterNodes implements AutoCloseable {
   }
 
   /** Leaves the cluster gracefully and stops the node. */
+  /**
+   * Stops a node the way SIGTERM does ({@code CoordinatedShutdown} with the JVM-exit reason: its
+   * shard regions hand off first, then it leaves the cluster), and waits up to 30 s for it.
+   */
+  static void terminate(ProverNode node) {
+    org.apache.pekko.actor.CoordinatedShutdown.get(node.system())
+        .runAll(org.apache.pekko.actor.CoordinatedShutdown.jvmExitReason())
+        .toCompletableFuture()
+        .orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
+        .exceptionally(e -> null)
+        .join();
+    node.close();
+  }
+
   static void leave(ProverNode node) {
     Cluster cluster = Cluster.get(node.system());
     cluster.manager().tell(Leave.create(cluster.selfMember().address()));

@@ -85,6 +85,12 @@ public final class TestTasks {
 
   private static final Map<String, AtomicInteger> running = new ConcurrentHashMap<>();
 
+  /** How many tasks this worker runs now (started and not yet returned or thrown). */
+  public static int runningNow(String workerId) {
+    AtomicInteger now = running.get(workerId);
+    return now == null ? 0 : now.get();
+  }
+
   static Num apply(String type, Num input, long value, String workerId)
       throws InterruptedException {
     AtomicInteger now = running.computeIfAbsent(workerId, k -> new AtomicInteger());

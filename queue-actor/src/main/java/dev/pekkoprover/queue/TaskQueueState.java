@@ -563,11 +563,12 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * As {@link #workerLoad(String, String, Collection)}, with the tasks among those held whose queue
-   * entity stopped ({@code orphanedTaskIds}, empty nearly always): each that waits here is handed
-   * back to this worker at once, and each that this queue does not hold yet is when its flow sends
-   * it again ({@link #orphans}). One held here in flight on another worker is left to it: the first
-   * result wins.
+   * As {@link #workerLoad(String, String, Collection)}, with the tasks whose queue entity stopped
+   * while this worker held them ({@code orphanedTaskIds}, empty nearly always; held still, or their
+   * result kept): each that waits here is handed back to this worker at once, and so is each that
+   * this queue handed to another worker meanwhile (that copy is cancelled: this worker started
+   * before the move); each that this queue does not hold yet is handed back when its flow sends it
+   * again ({@link #orphans}). One waiting out a retry backoff here is left to it.
    */
   public void workerLoad(
       String workerId,
@@ -634,7 +635,8 @@ public final class TaskQueueState<W, R> {
 
   /**
    * Replaces what {@link #orphans} holds for this worker by its latest report: a task waiting here
-   * goes back to it now; one not held here is kept for its flow's re-send.
+   * goes back to it now, and so does one this entity handed to another worker meanwhile (that copy
+   * is cancelled); one not held here is kept for its flow's re-send.
    */
   private void takeOrphans(KnownWorker w, Set<String> held, Collection<String> orphanedTaskIds) {
     dropOrphans(w);
@@ -648,6 +650,17 @@ public final class TaskQueueState<W, R> {
         orphans.put(taskId, new Orphan(w, w.incarnation, held.contains(taskId)));
       } else if (task.state == TaskState.PENDING && mayHandBackTo(w)) {
         task.type.pending.remove(task);
+        handBack(task, w, held.contains(taskId));
+      } else if (task.state == TaskState.IN_FLIGHT && task.holder != w && mayHandBackTo(w)) {
+        // a copy this entity handed out after the move (the re-send came before this report):
+        // the worker that held the task before computes it further along, so the copy stops
+        KnownWorker other = task.holder;
+        detach(task);
+        other.addZombie(taskId); // its slot stays taken until it reports
+        effects.cancel(
+            other.ref,
+            taskId,
+            "worker " + w.workerId + " computes it already, since before its queue entity moved");
         handBack(task, w, held.contains(taskId));
       }
     }

@@ -581,6 +581,26 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aCopyHandedOutBeforeTheWorkerReportedItsOrphanIsCancelledAndTheTaskHandedBack() {
+    // a queue node died: the flow's re-send reached the new entity before w1's report, and w2,
+    // with the most room, got a copy of the task w1 computes since before the move
+    serve("w1", 1, "square");
+    serve("w2", 2, "square");
+    enqueueSquares("orphan");
+    assertEquals(List.of("orphan"), effects.sentTo("w2"));
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    assertEquals(List.of("orphan"), effects.sentTo("w1"), "handed back");
+    assertEquals(1, effects.cancels.size());
+    assertEquals("w2", effects.cancels.get(0).worker());
+    assertEquals(1, squareStats().inFlight());
+    assertEquals(1, queue.freeSlots("w2"), "the copy keeps its slot until w2 reports on it");
+    assertTrue(succeed("w1", "orphan"));
+    assertFalse(succeed("w2", "orphan"), "the cancelled copy's late result is not taken");
+    assertEquals(2, queue.freeSlots("w2"));
+    assertEquals(1, effects.outcomes.size());
+  }
+
+  @Test
   void anOrphanIsForgottenOnceItsWorkerNoLongerReportsItOrRestarts() {
     // w2 has the most room, so a task not handed back goes to it
     serve("w1", 1, "square");
