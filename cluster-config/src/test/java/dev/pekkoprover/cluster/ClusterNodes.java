@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.UnaryOperator;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -91,14 +92,13 @@ final class ClusterNodes implements AutoCloseable {
             });
   }
 
-  /** Leaves the cluster gracefully and stops the node. */
   /**
    * Stops a node the way SIGTERM does ({@code CoordinatedShutdown} with the JVM-exit reason: its
    * shard regions hand off first, then it leaves the cluster), and waits up to 30 s for it.
    */
   static void terminate(ProverNode node) {
-    org.apache.pekko.actor.CoordinatedShutdown.get(node.system())
-        .runAll(org.apache.pekko.actor.CoordinatedShutdown.jvmExitReason())
+    CoordinatedShutdown.get(node.system())
+        .runAll(CoordinatedShutdown.jvmExitReason())
         .toCompletableFuture()
         .orTimeout(30, java.util.concurrent.TimeUnit.SECONDS)
         .exceptionally(e -> null)
@@ -106,6 +106,7 @@ final class ClusterNodes implements AutoCloseable {
     node.close();
   }
 
+  /** Leaves the cluster gracefully and stops the node. */
   static void leave(ProverNode node) {
     Cluster cluster = Cluster.get(node.system());
     cluster.manager().tell(Leave.create(cluster.selfMember().address()));
