@@ -13,9 +13,12 @@ import dev.pekkoprover.testing.TestTasks.Pair;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -27,14 +30,20 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * A queue node leaves (a rolling restart) while a worker on another node runs tasks its entities
  * handed out. The entity starts again empty on the other queue node and the flow sends its tasks
- * again; the computes under way must not be repeated: the worker sees the entity stop and sends
- * their results through its node's front, which routes them to the new entity, and that takes a
- * result for a task it holds from whichever worker computed it. Before, the results went to the
- * stopped entity and were lost, and every compute under way on a leaving queue node's entities ran
- * a second time: a proof can cost GPU-minutes. An idle worker joins before the leave: the new
- * entity hands each re-sent square back to the worker that computes it already (its load report
- * names them as orphaned), and a copy it handed the idle worker before that report came is
- * cancelled. The node stops as on SIGTERM (hand-off first, then leave).
+ * again; the computes under way must not be repeated: the worker hears of the entity's stop and
+ * sends its results and load through its node's front, which routes them to the new entity, and
+ * that hands each re-sent task back to the worker that computes it (its load report names them as
+ * orphaned) and takes its result. Before, the results went to the stopped entity and were lost, and
+ * every compute under way on a leaving queue node's entities ran a second time: a proof can cost
+ * GPU-minutes. The node stops as on SIGTERM (hand-off first, then leave).
+ *
+ * <p>The worker must hear of the stop at the hand-off, not at the node's removal: that is when the
+ * flow sends the tasks again, and Pekko's death watch would tell the worker no sooner (Artery sends
+ * no notification once a node's CoordinatedShutdown has begun). So the leaving node's front
+ * withdraws as the worker node's relay and its entities tell the worker they stop, both before the
+ * hand-off. The test holds the leaving node's shutdown right after its hand-off (it stays Up, the
+ * flow re-sends nothing yet) and checks that the new entities hear from the workers in that window,
+ * and that a square finished in it reaches them.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -58,8 +67,8 @@ class QueueNodeLeavesMidTaskTest {
               "B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 2)));
       TestNodes.await(sequencer.ready());
       TestNodes.await(worker.ready());
-      // joins after the entities started on Q: nothing is rebalanced onto it, so the square
-      // entity moves to R only when Q leaves
+      // joins after the entities started on Q: nothing is rebalanced onto it, so the entities move
+      // to R only when Q leaves
       cluster.start("R", "queue", "", b -> b.catalog(catalog));
 
       CompletionStage<Num> sum =
@@ -67,7 +76,7 @@ class QueueNodeLeavesMidTaskTest {
               "mid-task",
               new FanOutReduce<>(
                   TestTasks.Square.INSTANCE,
-                  List.of(new Num(3, "hold:mid-task"), new Num(4, "hold:mid-task")),
+                  List.of(new Num(3, "hold:three"), new Num(4, "hold:four")),
                   TestTasks.Add.INSTANCE,
                   Pair::new));
       TestProbe<Object> probe = ActorTestKit.create(sequencer.system()).createTestProbe();
@@ -84,26 +93,64 @@ class QueueNodeLeavesMidTaskTest {
       TestNodes.await(idle.ready());
       List<String> runners = squareRunners();
       assertEquals(1, runners.size(), "only B's worker ran squares: " + TestTasks.runs);
-
-      ClusterNodes.terminate(firstQueue); // as SIGTERM: hand-off, then leave
-
-      // the square entity, started anew on R, holds both re-sent squares, in flight on B again:
-      // B's load report names them as orphaned. The worker learns of the entity's stop when Q is
-      // removed, the moment the flow re-sends, so the re-send may reach R first and hand C a copy;
-      // the report then cancels the copy (its compute is interrupted) and hands the square back
       String b = runners.get(0);
+
+      // Q's shutdown waits after its hand-off (in the same phase) until the window's checks ran
+      CompletableFuture<Done> window = new CompletableFuture<>();
+      CoordinatedShutdown.get(firstQueue.system())
+          .addTask(
+              CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
+              "test-hold-after-hand-off",
+              () -> window);
+      CompletableFuture<Void> stopped =
+          CompletableFuture.runAsync(() -> ClusterNodes.terminate(firstQueue)); // as SIGTERM
+      try {
+        // the entities, started anew on R (the square entity holds nothing yet: the flow has not
+        // re-sent), know both workers before Q leaves: B and C announced through R's front when
+        // Q's entities told them they stop (through Q's front they would be lost)
+        probe.awaitAssert(
+            Duration.ofSeconds(8),
+            () -> {
+              QueueStats stats = TestNodes.await(sequencer.queueStats());
+              assertEquals(0, stats.types().get("square").inFlight(), "the new square entity");
+              assertEquals(2, stats.workers(), "workers the new entities know while Q hands off");
+              return null;
+            });
+        // a square finished now is reported through B's front to the new square entity, which does
+        // not hold it yet (the flow has not re-sent): it counts it as unknown; B keeps the result
+        TestTasks.release("three");
+        probe.awaitAssert(
+            Duration.ofSeconds(8),
+            () -> {
+              assertEquals(
+                  1,
+                  TestNodes.await(sequencer.queueStats()).unknownResults(),
+                  "square 3's result reached the new entity");
+              return null;
+            });
+      } finally {
+        window.complete(Done.getInstance());
+      }
+      stopped.get(40, TimeUnit.SECONDS);
+
+      // Q removed, the flow re-sent both squares: the new entity handed both back to B, which
+      // answered square 3 with the result it kept and computes square 4 still; no copy on C
       probe.awaitAssert(
           Duration.ofSeconds(20),
           () -> {
             QueueStats.TypeStats square =
                 TestNodes.await(sequencer.queueStats()).types().get("square");
-            assertEquals(2, square.inFlight(), "held: " + square);
+            assertEquals(1, square.inFlight(), "square 4 held again: " + square);
             assertEquals(0, TestTasks.runningNow("C-w1"), "no copy runs on C");
-            assertEquals(2, TestTasks.runningNow(b), "B computes both still");
+            assertEquals(1, TestTasks.runningNow(b), "B computes square 4 still");
             return null;
           });
+      assertEquals(
+          List.of(b),
+          squareRunners(),
+          "the re-sent squares went back to B, no copy ever started on C: " + TestTasks.runs);
 
-      TestTasks.release("mid-task");
+      TestTasks.release("four");
       assertEquals(Num.of(25), sum.toCompletableFuture().get(20, TimeUnit.SECONDS), "9 + 16");
       assertEquals(
           Map.of(3L, 1L, 4L, 1L),

@@ -247,4 +247,16 @@ public interface QueueCommand extends CborSerializable {
    * @param front the offering front, at the same path on its node as the receiving front on its
    */
   record RelayOffer(ActorRef<QueueCommand> front) implements QueueCommand {}
+
+  /**
+   * A front on a node with the queue role whose node has begun to shut down (CoordinatedShutdown,
+   * phase {@code before-cluster-shutdown}) to the front of every node without the role: send
+   * nothing more through it, choose another queue node now. Its shard region is about to hand its
+   * shards off and stop, which comes before its member is marked Leaving; without this a relaying
+   * front would go on sending its workers' reports and load reports into a region that is gone
+   * until it sees the Leaving, and those sent in between would be lost.
+   *
+   * @param front the withdrawing front
+   */
+  record RelayWithdrawn(ActorRef<QueueCommand> front) implements QueueCommand {}
 }

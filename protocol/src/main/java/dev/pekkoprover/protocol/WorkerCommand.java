@@ -16,9 +16,9 @@ public interface WorkerCommand extends CborSerializable {
    *
    * @param replyTo the queue (in a cluster: the queue entity) that holds the task. Reports go
    *     straight to it, not back through the worker node's queue front and Cluster Sharding: two
-   *     hops and one envelope fewer per report. Should that entity be gone by then (moved to
-   *     another node), the report is lost with the task the entity held, and the flow's re-send
-   *     covers both.
+   *     hops and one envelope fewer per report. Should that entity stop (its shard handed off to
+   *     another node), the worker sends its reports through its node's queue front instead, which
+   *     routes them to the entity's new life ({@link QueueEntityStopping}).
    */
   record Dispatch(TaskEnvelope task, ActorRef<QueueCommand> replyTo) implements WorkerCommand {
     public Dispatch {
@@ -37,6 +37,24 @@ public interface WorkerCommand extends CborSerializable {
     public DispatchAll {
       Objects.requireNonNull(tasks, "tasks");
       Objects.requireNonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * A queue entity that handed this worker tasks stops because its node shuts down: its shards are
+   * handed off (a rolling restart) and it starts again on another queue node. The entity sends it
+   * itself as it stops, because once a node's CoordinatedShutdown has begun Pekko's Artery
+   * transport sends no death-watch notification to watchers on other nodes: they hear of the stop
+   * only when the node is removed, about a second later, and that is when the sequencer sends the
+   * entity's tasks again. On this the worker sends the reports and load of what it holds for that
+   * entity through its node's queue front at once, so that the entity's new life knows them before
+   * the tasks come again.
+   *
+   * @param entity the entity that stops; a worker that took no task from it ignores this
+   */
+  record QueueEntityStopping(ActorRef<QueueCommand> entity) implements WorkerCommand {
+    public QueueEntityStopping {
+      Objects.requireNonNull(entity, "entity");
     }
   }
 

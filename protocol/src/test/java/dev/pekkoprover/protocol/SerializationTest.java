@@ -103,6 +103,8 @@ class SerializationTest {
                 "square", List.of("f:1"), testKit.<MissingTasks>createTestProbe().getRef()),
             new MissingTasks("square", List.of("f:1")),
             new QueueCommand.RelayOffer(queue.getRef()),
+            new QueueCommand.RelayWithdrawn(queue.getRef()),
+            new WorkerCommand.QueueEntityStopping(queue.getRef()),
             new WorkerCommand.Cancel(List.of("f:1"), "lease of 500 ms ran out"),
             new WorkerCommand.DispatchAll(
                 List.of(

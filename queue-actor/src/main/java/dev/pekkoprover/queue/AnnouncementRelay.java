@@ -9,6 +9,7 @@ import java.util.Set;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
@@ -28,15 +29,19 @@ import org.apache.pekko.cluster.Member;
  * announcements are kept and sent when one is chosen: a node takes work only once some node has
  * seen it Up).
  *
- * <p>The target changes only when its node leaves, is downed or removed, or becomes unreachable;
- * the front then sends the workers' last announcements through the next one, the oldest reachable
- * queue node (that queue node's entities started again elsewhere or will, and the others must keep
- * hearing the workers' load reports). Not thread-safe: owned by one front.
+ * <p>The target changes only when its node shuts down (its front withdraws, before the hand-off of
+ * its shards: {@link QueueCommand.RelayWithdrawn}), leaves, is downed or removed, or becomes
+ * unreachable; the front then sends the workers' last announcements through the next one, the
+ * oldest reachable queue node (that queue node's entities started again elsewhere or will, and the
+ * others must keep hearing the workers' load reports). Not thread-safe: owned by one front.
  */
 final class AnnouncementRelay {
 
   /** The queue nodes this node has seen Up and not yet leave; the oldest reachable is chosen. */
   private final List<Member> queueMembers = new ArrayList<>();
+
+  /** Queue nodes whose front withdrew as their node shuts down, until they are removed. */
+  private final Set<Address> withdrawn = new HashSet<>();
 
   /** Queue nodes this node's failure detector finds unreachable now. */
   private final Set<Address> unreachable = new HashSet<>();
@@ -64,7 +69,7 @@ final class AnnouncementRelay {
    * @return true when it became the target (send the workers' last announcements through it)
    */
   boolean offered(ActorRef<QueueCommand> front) {
-    if (target != null) {
+    if (target != null || withdrawn.contains(front.path().address())) {
       return false;
     }
     target = front;
@@ -90,7 +95,7 @@ final class AnnouncementRelay {
         selfUp = true;
         return choose("this node is Up");
       }
-      if (member.hasRole(queueRole)) {
+      if (member.hasRole(queueRole) && !withdrawn.contains(member.address())) {
         queueMembers.removeIf(m -> m.address().equals(member.address()));
         queueMembers.add(member);
         return choose("queue node " + member.address() + " is Up");
@@ -104,11 +109,28 @@ final class AnnouncementRelay {
       queueMembers.removeIf(m -> m.address().equals(member.address()));
       if (event instanceof ClusterEvent.MemberRemoved) {
         unreachable.remove(member.address());
+        withdrawn.remove(member.address());
       }
       if (targetIsOn(member.address())) {
-        target = null;
-        return choose("queue node " + member.address() + " is " + member.status());
+        return lose("queue node " + member.address() + " is " + member.status());
       }
+    }
+    return false;
+  }
+
+  /**
+   * A queue node's front withdrew because its node shuts down ({@link
+   * QueueCommand.RelayWithdrawn}): that node is dropped as when it leaves, but before its shards
+   * are handed off rather than after, and it is not taken again should its Up or its offer come
+   * later.
+   *
+   * @return true when the target changed to another front
+   */
+  boolean withdrawn(Address address) {
+    withdrawn.add(address);
+    queueMembers.removeIf(m -> m.address().equals(address));
+    if (targetIsOn(address)) {
+      return lose("queue node " + address + " shuts down");
     }
     return false;
   }
@@ -124,13 +146,31 @@ final class AnnouncementRelay {
     if (event instanceof ClusterEvent.UnreachableMember) {
       unreachable.add(address);
       if (targetIsOn(address)) {
-        target = null;
-        return choose("queue node " + address + " is unreachable");
+        return lose("queue node " + address + " is unreachable");
       }
       return false;
     }
     unreachable.remove(address);
     return choose("queue node " + address + " is reachable again");
+  }
+
+  /**
+   * The target's node is lost for {@code why}: the next one, or none (said at INFO: the workers'
+   * last announcements are kept and go out once a queue node is Up and reachable; their load
+   * reports are not sent meanwhile).
+   */
+  private boolean lose(String why) {
+    target = null;
+    if (choose(why)) {
+      return true;
+    }
+    context
+        .getLog()
+        .info(
+            "this node's workers have no queue front to announce themselves through: {} and no"
+                + " other queue node is Up and reachable; their announcements go out once one is",
+            why);
+    return false;
   }
 
   private boolean targetIsOn(Address address) {
@@ -165,7 +205,13 @@ final class AnnouncementRelay {
 
   /** The front of another node: the same path as this node's front, at that node's address. */
   static ActorRef<QueueCommand> frontAt(ActorContext<QueueCommand> context, Address address) {
-    String path = context.getSelf().path().toStringWithAddress(address);
-    return ActorRefResolver.get(context.getSystem()).resolveActorRef(path);
+    return frontAt(context.getSystem(), context.getSelf(), address);
+  }
+
+  /** The front at the same path as {@code self}, at that node's address. */
+  static ActorRef<QueueCommand> frontAt(
+      ActorSystem<?> system, ActorRef<QueueCommand> self, Address address) {
+    String path = self.path().toStringWithAddress(address);
+    return ActorRefResolver.get(system).resolveActorRef(path);
   }
 }

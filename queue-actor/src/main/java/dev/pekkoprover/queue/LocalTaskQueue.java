@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -157,6 +158,9 @@ public final class LocalTaskQueue {
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
 
+  /** A sharded entity ({@link #createInCluster}), not the one queue of a JVM. */
+  private final boolean sharded;
+
   /**
    * The dispatches and cancellations decided while handling the current message; flushed at its
    * end.
@@ -181,6 +185,7 @@ public final class LocalTaskQueue {
       ProverMetrics metrics,
       LongSupplier nanoClock) {
     this.context = context;
+    this.sharded = entityId != null;
     this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
@@ -220,7 +225,7 @@ public final class LocalTaskQueue {
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(PublishMetrics.INSTANCE, this::onPublishMetrics)
-        .onSignal(PostStop.class, signal -> onStop())
+        .onSignal(PostStop.class, signal -> onPostStop())
         .onSignal(PreRestart.class, signal -> onStop())
         .build();
   }
@@ -228,6 +233,28 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onStop() {
     status.close();
     return Behaviors.same();
+  }
+
+  /**
+   * The entity stops. When its node shuts down (its shards are handed off: a rolling restart), it
+   * tells the workers it knows ({@link WorkerCommand.QueueEntityStopping}): Pekko sends watchers on
+   * other nodes no death-watch notification once a node's CoordinatedShutdown has begun (Artery
+   * leaves them to the member's removal, about a second later), and the workers must report what
+   * they hold for this entity to its new life before the sequencer sends its tasks again.
+   */
+  private Behavior<QueueCommand> onPostStop() {
+    if (sharded
+        && !watched.isEmpty()
+        && CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent()) {
+      WorkerCommand.QueueEntityStopping stopping =
+          new WorkerCommand.QueueEntityStopping(context.getSelf());
+      watched.forEach(worker -> worker.tell(stopping));
+      log.debug(
+          "queue entity stops as its node shuts down: told {} worker(s) to report what they hold"
+              + " through their queue front",
+          watched.size());
+    }
+    return onStop();
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {

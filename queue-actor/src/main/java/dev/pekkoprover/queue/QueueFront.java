@@ -32,11 +32,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.Cancellable;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -147,6 +154,12 @@ public final class QueueFront {
   private final CoordinatedShutdown coordinatedShutdown;
 
   /**
+   * On a node with the queue role in a cluster: the shutdown task that withdraws this front as
+   * other nodes' relay ({@link #withdrawRelay}), cancelled when the front stops; null elsewhere.
+   */
+  private final Cancellable withdrawal;
+
+  /**
    * The first message this front dropped because its node leaves and no other queue node is Up
    * ({@link #nowhereToRoute}); null until then. Said once, at INFO.
    */
@@ -220,6 +233,34 @@ public final class QueueFront {
         cluster == null || cluster.selfMember().hasRole(queueRole)
             ? null
             : new AnnouncementRelay(context, queueRole, cluster.selfMember().address());
+    this.withdrawal =
+        cluster != null && relay == null
+            ? coordinatedShutdown.addCancellableTask(
+                CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+                "withdraw-queue-front-relay",
+                withdrawRelay(context.getSystem(), context.getSelf(), queueRole))
+            : null;
+  }
+
+  /**
+   * The shutdown task of a queue node's front ({@link QueueCommand.RelayWithdrawn}): tells the
+   * front of every member without the queue role that is Up to relay through another queue node,
+   * before this node's shards are handed off. Runs on the shutdown's thread: it uses neither this
+   * actor's context nor its state.
+   */
+  private static Supplier<CompletionStage<Done>> withdrawRelay(
+      ActorSystem<?> system, ActorRef<QueueCommand> self, String queueRole) {
+    return () -> {
+      QueueCommand.RelayWithdrawn withdrawn = new QueueCommand.RelayWithdrawn(self);
+      for (Member member : Cluster.get(system).state().getMembers()) {
+        if (!member.hasRole(queueRole)
+            && (member.status() == MemberStatus.up()
+                || member.status() == MemberStatus.weaklyUp())) {
+          AnnouncementRelay.frontAt(system, self, member.address()).tell(withdrawn);
+        }
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    };
   }
 
   private Behavior<QueueCommand> routing() {
@@ -235,12 +276,14 @@ public final class QueueFront {
         .onMessage(CheckHeld.class, this::onCheckHeld)
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(QueueCommand.RelayOffer.class, this::onRelayOffer)
+        .onMessage(QueueCommand.RelayWithdrawn.class, this::onRelayWithdrawn)
         .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
 
@@ -605,6 +648,20 @@ public final class QueueFront {
   private Behavior<QueueCommand> onRelayOffer(QueueCommand.RelayOffer offer) {
     if (relay != null && relay.offered(offer.front())) {
       sendThroughRelay();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onRelayWithdrawn(QueueCommand.RelayWithdrawn withdrawn) {
+    if (relay != null && relay.withdrawn(withdrawn.front().path().address())) {
+      sendThroughRelay();
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onPostStop() {
+    if (withdrawal != null) {
+      withdrawal.cancel();
     }
     return Behaviors.same();
   }

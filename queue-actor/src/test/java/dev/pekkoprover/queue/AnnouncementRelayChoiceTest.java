@@ -160,6 +160,44 @@ class AnnouncementRelayChoiceTest {
   }
 
   @Test
+  void aWithdrawnTargetIsLeftAtOnceAndNotTakenAgainUntilItsNodeIsRemoved() {
+    Member self = up(SELF, 4, "worker");
+    call(event(new ClusterEvent.MemberUp(Q_OLD)));
+    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
+    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    assertEquals(
+        changedTo(Q_YOUNG),
+        call(relay -> relay.withdrawn(Q_OLD.address())),
+        "its node shuts down: the next one, before the node is even Leaving");
+    assertEquals(
+        unchanged(Q_YOUNG),
+        call(event(new ClusterEvent.MemberLeft(Q_OLD.copy(MemberStatus.leaving())))),
+        "its Leaving after that changes nothing");
+    assertEquals(
+        unchanged(Q_YOUNG),
+        call(relay -> relay.withdrawn(address(2599))),
+        "a node that was not the target: nothing changes");
+    assertEquals(
+        unchanged(null),
+        call(relay -> relay.withdrawn(Q_YOUNG.address())),
+        "the last one withdrew: none, the announcements are held");
+    assertEquals(
+        unchanged(null),
+        call(event(new ClusterEvent.MemberUp(Q_YOUNG))),
+        "its Up seen late is not taken");
+    TestProbe<QueueCommand> atYoung =
+        testKit.createTestProbe(); // an offer from the withdrawn node's front
+    assertEquals(
+        unchanged(null),
+        call(
+            relay ->
+                relay.offered(
+                    AnnouncementRelay.frontAt(
+                        testKit.system(), atYoung.getRef(), Q_YOUNG.address()))),
+        "nor its offer");
+  }
+
+  @Test
   void anOfferBeforeThisNodeSeesItselfUpIsTakenAndKept() {
     TestProbe<QueueCommand> offering = testKit.createTestProbe();
     assertEquals(unchanged(null), call(event(new ClusterEvent.MemberUp(Q_OLD))), "not Up yet");

@@ -10,6 +10,7 @@ import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerCommand.Cancel;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
 import dev.pekkoprover.protocol.WorkerCommand.DispatchAll;
+import dev.pekkoprover.protocol.WorkerCommand.QueueEntityStopping;
 import dev.pekkoprover.protocol.WorkerCommand.Refused;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerState;
@@ -342,6 +343,7 @@ public final class Worker {
         .onMessage(Refused.class, refused -> onRefused(refused, serving))
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onMessage(EntityStopped.class, stopped -> onEntityStopped(stopped, serving))
+        .onMessage(QueueEntityStopping.class, stopping -> onEntityStopping(stopping, serving))
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping);
   }
@@ -505,6 +507,22 @@ public final class Worker {
     announce(serving);
     reports.periodic(held);
     return Behaviors.same();
+  }
+
+  /**
+   * A queue entity that handed this worker tasks says it stops as its node shuts down ({@link
+   * QueueEntityStopping}): handled as its stop ({@link #onEntityStopped}), which Pekko's death
+   * watch would report only once that node is removed. The watch ends here, so that the
+   * notification at the removal changes nothing more; the entity stays in {@link #watchedEntities},
+   * so that a task of it that waited for a slot and starts later does not watch it again. Ignored
+   * from an entity this worker took nothing from.
+   */
+  private Behavior<WorkerCommand> onEntityStopping(QueueEntityStopping stopping, Serving serving) {
+    if (!watchedEntities.contains(stopping.entity())) {
+      return Behaviors.same();
+    }
+    context.unwatch(stopping.entity());
+    return onEntityStopped(new EntityStopped(stopping.entity()), serving);
   }
 
   private Behavior<WorkerCommand> onAnnounce(Serving serving) {

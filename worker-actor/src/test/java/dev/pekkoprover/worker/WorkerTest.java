@@ -647,6 +647,75 @@ class WorkerTest {
   }
 
   @Test
+  void anEntityThatSaysItStopsAsItsNodeShutsDownIsHandledAsStoppedOnce() {
+    // a queue node's CoordinatedShutdown hands its shards off: Pekko sends no death-watch
+    // notification until the node is removed, so the entity says it stops, and the worker acts on
+    // that at once
+    Spawned w = readyWorker("w-told", 1);
+    TestProbe<QueueCommand> entity = testKit.createTestProbe();
+    TestProbe<QueueCommand> stranger = testKit.createTestProbe();
+    w.worker()
+        .tell(
+            new WorkerCommand.DispatchAll(
+                List.of(
+                    new TaskEnvelope(
+                        "told", "flow-1", "run-1", "square", 1, new Num(4, "hold:told")),
+                    new TaskEnvelope(
+                        "next", "flow-1", "run-1", "square", 1, new Num(5, "hold:next"))),
+                entity.getRef()));
+    // another entity's task, which waits too: the last entity the worker heard from is not the
+    // stopped one when the waiting task of the stopped one starts
+    TestProbe<QueueCommand> other = testKit.createTestProbe();
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("aside", "flow-2", "run-1", "square", 1, new Num(6, "hold:aside")),
+                other.getRef()));
+    entity.awaitAssert(
+        () -> {
+          assertEquals(1, TestTasks.runningNow("w-told"), "one slot: the other tasks wait");
+          return null;
+        });
+
+    w.worker().tell(new WorkerCommand.QueueEntityStopping(stranger.getRef()));
+    w.queue().expectNoMessage(Duration.ofMillis(200)); // it took nothing from that one
+
+    w.worker().tell(new WorkerCommand.QueueEntityStopping(entity.getRef()));
+    assertEquals(w.incarnation(), w.queue().expectMessageClass(WorkerServes.class).incarnation());
+    QueueCommand.WorkerLoad load = w.queue().expectMessageClass(QueueCommand.WorkerLoad.class);
+    assertTrue(load.orphanedTaskIds().contains("told"), "for the entity's new life: " + load);
+
+    // the waiting task starts (it still names the stopped entity) without watching it again
+    TestTasks.release("told");
+    assertEquals(Num.of(16), w.queue().expectMessageClass(TaskSucceeded.class).result());
+    entity.awaitAssert(
+        () -> {
+          assertEquals(2, TestTasks.runs.size(), "the waiting task started: " + TestTasks.runs);
+          return null;
+        });
+    // the notification at the node's removal: the watch ended, nothing is announced again
+    entity.stop();
+    w.queue().expectNoMessage(Duration.ofMillis(300));
+
+    TestTasks.release("next");
+    assertEquals(
+        Num.of(25),
+        ((TaskSucceeded)
+                w.queue()
+                    .fishForMessage(
+                        Duration.ofSeconds(3),
+                        m ->
+                            m instanceof TaskSucceeded
+                                ? FishingOutcomes.complete()
+                                : FishingOutcomes.continueAndIgnore())
+                    .get(0))
+            .result());
+    entity.expectNoMessage(Duration.ZERO); // every report went through the worker's queue
+    TestTasks.release("aside");
+    assertEquals(Num.of(36), other.expectMessageClass(TaskSucceeded.class).result());
+  }
+
+  @Test
   void aTaskHandedOutAgainWhileHeldIsReportedToTheQueueThatHandedItOutLast() {
     Spawned w = readyWorker("w-again", 2);
     TestProbe<QueueCommand> before = testKit.createTestProbe();
