@@ -5,6 +5,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent.MemberEvent;
+import org.apache.pekko.cluster.ClusterEvent.MemberExited;
+import org.apache.pekko.cluster.ClusterEvent.MemberLeft;
 import org.apache.pekko.cluster.ClusterEvent.MemberRemoved;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.UniqueAddress;
@@ -18,25 +21,30 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * every node with role {@code sequencer} and tells the singleton through its proxy, so with a
  * standby sequencer node the sequencer hears of one loss more than once (it acts once).
  *
+ * <p>It also tells the sequencer when a queue member leaves (Leaving or Exiting: {@link
+ * ProvingOrchestrator.QueueNodeLeaving}): its shards were handed off just before, so until its
+ * removal the queue may answer that it no longer holds tasks of those entities, which is then
+ * expected rather than a loss nobody reported.
+ *
  * <p>Not to miss: "removed", not "unreachable". An unreachable queue node still owns its shards,
  * and a message to them waits or is lost until the node is downed and removed; only then do the
  * entities start elsewhere, and a re-send earlier would go to the old node.
  */
 final class QueueNodeWatcher {
-  private final ActorContext<MemberRemoved> context;
+  private final ActorContext<MemberEvent> context;
   private final ActorRef<ProvingOrchestrator.Command> sequencer;
   private final UniqueAddress self;
 
   private QueueNodeWatcher(
-      ActorContext<MemberRemoved> context, ActorRef<ProvingOrchestrator.Command> sequencer) {
+      ActorContext<MemberEvent> context, ActorRef<ProvingOrchestrator.Command> sequencer) {
     this.context = context;
     this.sequencer = sequencer;
     Cluster cluster = Cluster.get(context.getSystem());
     this.self = cluster.selfMember().uniqueAddress();
-    cluster.subscriptions().tell(Subscribe.create(context.getSelf(), MemberRemoved.class));
+    cluster.subscriptions().tell(Subscribe.create(context.getSelf(), MemberEvent.class));
   }
 
-  static Behavior<MemberRemoved> create(ActorRef<ProvingOrchestrator.Command> sequencer) {
+  static Behavior<MemberEvent> create(ActorRef<ProvingOrchestrator.Command> sequencer) {
     return Behaviors.setup(
         context -> {
           context.setLoggerName(
@@ -45,13 +53,23 @@ final class QueueNodeWatcher {
         });
   }
 
-  private Behavior<MemberRemoved> watching() {
-    return Behaviors.receive(MemberRemoved.class)
+  private Behavior<MemberEvent> watching() {
+    return Behaviors.receive(MemberEvent.class)
         .onMessage(MemberRemoved.class, this::onMemberRemoved)
+        .onMessage(MemberLeft.class, left -> onMemberLeaving(left.member()))
+        .onMessage(MemberExited.class, exited -> onMemberLeaving(exited.member()))
+        .onAnyMessage(other -> Behaviors.same())
         .build();
   }
 
-  private Behavior<MemberRemoved> onMemberRemoved(MemberRemoved removed) {
+  private Behavior<MemberEvent> onMemberLeaving(Member member) {
+    if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(member.address().toString()));
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<MemberEvent> onMemberRemoved(MemberRemoved removed) {
     Member member = removed.member();
     if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
       context

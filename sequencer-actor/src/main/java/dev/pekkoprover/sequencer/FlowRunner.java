@@ -20,7 +20,9 @@ import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -151,6 +153,12 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private final ArrayDeque<PendingTask> settled = new ArrayDeque<>();
 
   /**
+   * Queue nodes that leave and are not removed yet ({@link ProvingOrchestrator.QueueNodeLeaving}):
+   * while there is one, tasks found missing are what its hand-off did, said at INFO.
+   */
+  private final Set<String> leavingQueueNodes = new HashSet<>();
+
+  /**
    * Tasks completed without running: found in the store, or computed by another flow's identical
    * task.
    */
@@ -233,6 +241,12 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessageEquals(LossCheck.INSTANCE, this::onCheckTick)
         .onMessage(ProvingOrchestrator.QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(
+            ProvingOrchestrator.QueueNodeLeaving.class,
+            leaving -> {
+              leavingQueueNodes.add(leaving.address());
+              return this;
+            })
         .onMessage(GetProgress.class, this::onGetProgress)
         .onMessage(WrappedStored.class, this::onStored)
         .onMessage(ClaimSettled.class, this::onClaimSettled)
@@ -314,6 +328,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    * is sent again when the queue says it does not hold it.
    */
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
+    leavingQueueNodes.remove(lost.address());
     if (pending.isEmpty()) {
       getContext()
           .getLog()
@@ -341,10 +356,23 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    */
   private void logMissing() {
     String report = pending.takeMissingReport();
-    if (report != null) {
+    if (report == null) {
+      return;
+    }
+    if (leavingQueueNodes.isEmpty()) {
       getContext()
           .getLog()
           .warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());
+    } else {
+      getContext()
+          .getLog()
+          .info(
+              "Flow {} re-sent {}, while queue node(s) {} leave (their entities move to another"
+                  + " queue node); {} task(s) pending",
+              flowId,
+              report,
+              String.join(", ", leavingQueueNodes),
+              pending.size());
     }
   }
 

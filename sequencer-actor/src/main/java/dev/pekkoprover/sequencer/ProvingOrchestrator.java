@@ -131,6 +131,19 @@ public final class ProvingOrchestrator {
   public record QueueNodeLost(String address, long uid)
       implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
+  /**
+   * A cluster member with role {@code queue} leaves (Leaving or Exiting): its shards were handed
+   * off as it began to shut down, so until its removal ({@link QueueNodeLost}) the queue may answer
+   * that it no longer holds tasks its entities held. A flow or the registration loop that finds
+   * tasks missing meanwhile sends them again as ever, but says so at INFO: it is what a rolling
+   * restart does, not a loss nobody reported. Told more than once (Leaving, then Exiting; every
+   * sequencer node's watcher); idempotent.
+   *
+   * @param address the leaving member's address, as in {@link QueueNodeLost}
+   */
+  public record QueueNodeLeaving(String address)
+      implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
+
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
 
   private record StoreRecovered(ResultStore.Recovered recovered)
@@ -286,6 +299,7 @@ public final class ProvingOrchestrator {
         .onMessage(RunFlow.class, this::onEarlyRunFlow)
         .onMessage(GetStoredFlows.class, this::onEarlyRequest)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(QueueNodeLeaving.class, this::onQueueNodeLeaving)
         .onMessage(StoreRecovered.class, this::onStoreRecovered)
         .onMessage(GetStoreStats.class, this::onGetStoreStats)
         .onMessage(ReplyStoreStats.class, this::onReplyStoreStats)
@@ -300,6 +314,7 @@ public final class ProvingOrchestrator {
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(QueueNodeLeaving.class, this::onQueueNodeLeaving)
         .onMessage(GetStoredFlows.class, this::onGetStoredFlows)
         .onMessage(OutcomeStored.class, this::onOutcomeStored)
         .onMessage(StoreRecovered.class, this::onStoreRecovered)
@@ -496,6 +511,15 @@ public final class ProvingOrchestrator {
     flows.values().forEach(flow -> flow.tell(lost));
     if (registration != null) {
       registration.tell(lost);
+    }
+    return Behaviors.same();
+  }
+
+  /** Passed on to every flow and the registration loop ({@link QueueNodeLeaving}). */
+  private Behavior<Command> onQueueNodeLeaving(QueueNodeLeaving leaving) {
+    flows.values().forEach(flow -> flow.tell(leaving));
+    if (registration != null) {
+      registration.tell(leaving);
     }
     return Behaviors.same();
   }

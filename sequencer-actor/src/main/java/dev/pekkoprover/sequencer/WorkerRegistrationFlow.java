@@ -121,6 +121,12 @@ public final class WorkerRegistrationFlow {
   private final Set<String> onOffer = new LinkedHashSet<>();
 
   /**
+   * Queue nodes that leave and are not removed yet ({@link ProvingOrchestrator.QueueNodeLeaving}):
+   * while there is one, a task found missing is what its hand-off did, said at INFO.
+   */
+  private final Set<String> leavingQueueNodes = new HashSet<>();
+
+  /**
    * Offers held back until {@link RetryDue}: one per task that failed for good, so that a worker
    * that fails every registration does not loop hot.
    */
@@ -230,6 +236,12 @@ public final class WorkerRegistrationFlow {
         .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
         .onMessage(WrappedMissing.class, this::onMissing)
         .onMessage(ProvingOrchestrator.QueueNodeLost.class, this::onQueueNodeLost)
+        .onMessage(
+            ProvingOrchestrator.QueueNodeLeaving.class,
+            leaving -> {
+              leavingQueueNodes.add(leaving.address());
+              return Behaviors.same();
+            })
         .build();
   }
 
@@ -346,19 +358,28 @@ public final class WorkerRegistrationFlow {
       }
     }
     if (!missing.isEmpty()) {
-      context
-          .getLog()
-          .warn(
-              "Registration {} {} {} no longer held by the queue: offered again",
-              missing.size() == 1 ? "task" : "tasks",
-              String.join(", ", missing),
-              missing.size() == 1 ? "was" : "were");
+      String what =
+          (missing.size() == 1 ? "task " : "tasks ")
+              + String.join(", ", missing)
+              + (missing.size() == 1 ? " was" : " were");
+      if (leavingQueueNodes.isEmpty()) {
+        context.getLog().warn("Registration {} no longer held by the queue: offered again", what);
+      } else {
+        context
+            .getLog()
+            .info(
+                "Registration {} no longer held by the queue while queue node(s) {} leave (their"
+                    + " entities move to another queue node): offered again",
+                what,
+                String.join(", ", leavingQueueNodes));
+      }
       sendOffer(missing);
     }
     return Behaviors.same();
   }
 
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
+    leavingQueueNodes.remove(lost.address());
     if (!onOffer.isEmpty()) {
       context
           .getLog()

@@ -61,6 +61,41 @@ class FlowRunnerResendTest {
   }
 
   @Test
+  void tasksMissingWhileAQueueNodeLeavesAreReSentAndSaidAtInfo() {
+    // a rolling restart: the leaving node's entities were handed off, and the flow's question
+    // about overdue tasks came before the node's removal
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<FlowRunner.Command> flow =
+        testKit.spawn(
+            TestFlows.create(
+                "moved",
+                RUN,
+                queue.getRef(),
+                sumOfSquares(1),
+                requester.getRef(),
+                Duration.ofSeconds(1)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    flow.tell(new ProvingOrchestrator.QueueNodeLeaving("pekko://prover@10.0.0.7:2552"));
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    QueueCommand.Enqueue resent =
+        LoggingTestKit.info(
+                "re-sent 1 task(s) the queue no longer held: moved:1, while queue node(s)"
+                    + " pekko://prover@10.0.0.7:2552 leave")
+            .expect(
+                testKit.system(),
+                () -> {
+                  check
+                      .replyTo()
+                      .tell(new MissingTasks("square", List.of(leaves.tasks().get(0).taskId())));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(leaves.tasks(), resent.tasks());
+    testKit.stop(flow);
+  }
+
+  @Test
   void asksAboutOverdueTasksAndReSendsOnlyThoseTheQueueNoLongerHolds() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestProbe<FlowResult> requester = testKit.createTestProbe();

@@ -12,6 +12,7 @@ import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -120,6 +121,58 @@ class WorkerRegistrationRecoveryTest {
                 });
     assertEquals(List.of(offered), again.tasks());
     assertEquals(new WorkerRegistrationFlow.Status(0, true, 1, List.of()), status(flow));
+  }
+
+  @Test
+  void aTaskMissingWhileAQueueNodeLeavesIsOfferedAgainAndSaidAtInfo() {
+    // a rolling restart: the node's shards are handed off before it is Leaving, and the check
+    // may come before its removal; that is expected, not a loss nobody reported
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(
+            WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofMillis(200)));
+    TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+    String leaving = "pekko://prover@10.0.0.7:2552";
+    flow.tell(new ProvingOrchestrator.QueueNodeLeaving(leaving));
+    QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
+
+    QueueCommand.Enqueue again =
+        LoggingTestKit.info(
+                "Registration task "
+                    + offered.taskId()
+                    + " was no longer held by the queue while queue node(s) "
+                    + leaving
+                    + " leave")
+            .expect(
+                testKit.system(),
+                () -> {
+                  check
+                      .replyTo()
+                      .tell(
+                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(List.of(offered), again.tasks());
+
+    // once it is removed (and its re-offer went out), a task missing again is a loss: WARN
+    flow.tell(new ProvingOrchestrator.QueueNodeLost(leaving, 42));
+    queue.fishForMessage(
+        Duration.ofSeconds(3),
+        m ->
+            m instanceof QueueCommand.Enqueue
+                ? FishingOutcomes.complete()
+                : FishingOutcomes.continueAndIgnore());
+    QueueCommand.CheckHeld later = queue.expectMessageClass(QueueCommand.CheckHeld.class);
+    LoggingTestKit.warn(
+            "Registration task " + offered.taskId() + " was no longer held by the queue: offered")
+        .expect(
+            testKit.system(),
+            () -> {
+              later
+                  .replyTo()
+                  .tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+              return queue.expectMessageClass(QueueCommand.Enqueue.class);
+            });
   }
 
   @Test
