@@ -496,14 +496,17 @@ public final class Worker {
     }
     reports.entityStopped(stopped.entity());
     List<String> held = admission.held();
-    context
-        .getLog()
-        .debug(
-            "Worker {}: queue entity {} stopped; reports of the {} task(s) it holds go through the "
-                + "node's queue front from now on",
-            workerId,
-            stopped.entity().path(),
-            held.size());
+    if (context.getLog().isDebugEnabled()) {
+      context
+          .getLog()
+          .debug(
+              "Worker {}: queue entity {} stopped; reports of the {} task(s) it handed out, of the"
+                  + " {} this worker holds, go through the node's queue front from now on",
+              workerId,
+              stopped.entity().path(),
+              admission.heldFrom(stopped.entity()::equals).size(),
+              held.size());
+    }
     announce(serving);
     reports.periodic(held);
     return Behaviors.same();
