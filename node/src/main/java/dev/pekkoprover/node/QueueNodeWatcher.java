@@ -64,7 +64,9 @@ final class QueueNodeWatcher {
 
   private Behavior<MemberEvent> onMemberLeaving(Member member) {
     if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
-      sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(member.address().toString()));
+      sequencer.tell(
+          new ProvingOrchestrator.QueueNodeLeaving(
+              member.address().toString(), member.uniqueAddress().longUid()));
     }
     return Behaviors.same();
   }

@@ -137,11 +137,14 @@ public final class ProvingOrchestrator {
    * that it no longer holds tasks its entities held. A flow or the registration loop that finds
    * tasks missing meanwhile sends them again as ever, but says so at INFO: it is what a rolling
    * restart does, not a loss nobody reported. Told more than once (Leaving, then Exiting; every
-   * sequencer node's watcher); idempotent.
+   * sequencer node's watcher); idempotent. One that comes after that member's {@link QueueNodeLost}
+   * (another sequencer node's watcher, later than this one's) is dropped: it would never be
+   * cleared.
    *
    * @param address the leaving member's address, as in {@link QueueNodeLost}
+   * @param uid the leaving member's incarnation, as in {@link QueueNodeLost}
    */
-  public record QueueNodeLeaving(String address)
+  public record QueueNodeLeaving(String address, long uid)
       implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
@@ -517,6 +520,9 @@ public final class ProvingOrchestrator {
 
   /** Passed on to every flow and the registration loop ({@link QueueNodeLeaving}). */
   private Behavior<Command> onQueueNodeLeaving(QueueNodeLeaving leaving) {
+    if (lostQueueNodes.contains(leaving.address() + "#" + leaving.uid())) {
+      return Behaviors.same(); // removed already: told late by another sequencer node's watcher
+    }
     flows.values().forEach(flow -> flow.tell(leaving));
     if (registration != null) {
       registration.tell(leaving);

@@ -76,7 +76,7 @@ class FlowRunnerResendTest {
                 requester.getRef(),
                 Duration.ofSeconds(1)));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
-    flow.tell(new ProvingOrchestrator.QueueNodeLeaving("pekko://prover@10.0.0.7:2552"));
+    flow.tell(new ProvingOrchestrator.QueueNodeLeaving("pekko://prover@10.0.0.7:2552", 42));
     QueueCommand.CheckHeld check =
         queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
     QueueCommand.Enqueue resent =

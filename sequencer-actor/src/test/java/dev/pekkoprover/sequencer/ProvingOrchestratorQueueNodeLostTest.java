@@ -18,7 +18,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -105,5 +107,68 @@ class ProvingOrchestratorQueueNodeLostTest {
     // the same loss told again (another sequencer node's watcher) changes nothing
     sequencer.tell(lost);
     queue.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void aLeavingToldAfterTheSameMembersRemovalIsDropped() {
+    // with a standby sequencer node, its watcher's Leaving may come after this node's Removed:
+    // kept,
+    // it would never be cleared, and every later loss would be said at INFO
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "late-leaving",
+            TestConfig.config("prover.sequencer.registration-check-interval = 200ms"));
+    try {
+      TestProbe<QueueCommand> queue = kit.createTestProbe();
+      StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
+          StartupPlan.of(
+              TestTasks.Compile.INSTANCE,
+              List.of(new TestTasks.CompileRequest("c")),
+              results -> new TestTasks.Keys("k"));
+      ActorRef<ProvingOrchestrator.Command> sequencer =
+          kit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
+      QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
+      TaskEnvelope task = compile.tasks().get(0);
+      compile
+          .replyTo()
+          .tell(
+              new TaskOutcome.Succeeded(
+                  task.taskId(),
+                  task.flowId(),
+                  task.runId(),
+                  task.taskType(),
+                  1,
+                  "w",
+                  new TestTasks.Keys("k")));
+      TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+
+      String address = "pekko://prover@10.0.0.9:2552";
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLost(address, 3));
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(address, 3)); // late
+      QueueCommand.CheckHeld check =
+          (QueueCommand.CheckHeld)
+              queue
+                  .fishForMessage(
+                      Duration.ofSeconds(3),
+                      m ->
+                          m instanceof QueueCommand.CheckHeld
+                              ? FishingOutcomes.complete()
+                              : FishingOutcomes.continueAndIgnore())
+                  .get(0);
+      LoggingTestKit.warn(
+              "Registration task " + offered.taskId() + " was no longer held by the queue: offered")
+          .expect(
+              kit.system(),
+              () -> {
+                check
+                    .replyTo()
+                    .tell(
+                        new dev.pekkoprover.protocol.MissingTasks(
+                            WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+                return null;
+              });
+    } finally {
+      kit.shutdownTestKit();
+    }
   }
 }

@@ -133,7 +133,7 @@ class WorkerRegistrationRecoveryTest {
             WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofMillis(200)));
     TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
     String leaving = "pekko://prover@10.0.0.7:2552";
-    flow.tell(new ProvingOrchestrator.QueueNodeLeaving(leaving));
+    flow.tell(new ProvingOrchestrator.QueueNodeLeaving(leaving, 42));
     QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
 
     QueueCommand.Enqueue again =
