@@ -137,7 +137,8 @@ public final class ProvingOrchestrator {
    * that it no longer holds tasks its entities held. A flow or the registration loop that finds
    * tasks missing meanwhile sends them again as ever, but says so at INFO: it is what a rolling
    * restart does, not a loss nobody reported. Told more than once (Leaving, then Exiting; every
-   * sequencer node's watcher); idempotent. One that comes after that member's {@link QueueNodeLost}
+   * sequencer node's watcher); idempotent. A flow or registration loop started before that member's
+   * removal is told of it at its start. One that comes after that member's {@link QueueNodeLost}
    * (another sequencer node's watcher, later than this one's) is dropped: it would never be
    * cleared.
    *
@@ -187,6 +188,12 @@ public final class ProvingOrchestrator {
 
   /** Queue nodes already handled, "address#uid", oldest first. */
   private final Set<String> lostQueueNodes = new LinkedHashSet<>();
+
+  /**
+   * Queue nodes leaving and not removed yet, by address and uid: a flow or registration loop
+   * started meanwhile is told of them at its start, as the running ones were.
+   */
+  private final Map<String, QueueNodeLeaving> leavingQueueNodes = new LinkedHashMap<>();
 
   private ActorRef<WorkerRegistrationFlow.Command> registration;
   private long flowCounter;
@@ -286,11 +293,20 @@ public final class ProvingOrchestrator {
   private void startCompile() {
     startupAttempts++;
     String flowId = COMPILE_FLOW + "-" + startupAttempts;
-    flows.put(
+    started(
         flowId,
         context.spawn(
             FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, settings, null),
             flowId));
+  }
+
+  /**
+   * A flow just spawned: listed as running, and told of the queue nodes leaving now, as the flows
+   * running already were ({@link #onQueueNodeLeaving}).
+   */
+  private void started(String flowId, ActorRef<FlowRunner.Command> flow) {
+    flows.put(flowId, flow);
+    leavingQueueNodes.values().forEach(flow::tell);
   }
 
   private Behavior<Command> startingUp() {
@@ -336,6 +352,7 @@ public final class ProvingOrchestrator {
           context.spawn(
               WorkerRegistrationFlow.create(queue, runId, parameters, settings),
               "worker-registration");
+      leavingQueueNodes.values().forEach(registration::tell);
       return startedWhenReady();
     }
     FlowResult.Failed failure = (FlowResult.Failed) ended.result();
@@ -426,7 +443,7 @@ public final class ProvingOrchestrator {
     if (durable != null) {
       names.put(flowId, request.name());
     }
-    flows.put(
+    started(
         flowId,
         context.spawn(
             FlowRunner.create(
@@ -504,6 +521,7 @@ public final class ProvingOrchestrator {
     if (lostQueueNodes.size() > LOST_NODES_REMEMBERED) {
       lostQueueNodes.remove(lostQueueNodes.iterator().next());
     }
+    leavingQueueNodes.remove(lost.address() + "#" + lost.uid());
     context
         .getLog()
         .info(
@@ -520,8 +538,13 @@ public final class ProvingOrchestrator {
 
   /** Passed on to every flow and the registration loop ({@link QueueNodeLeaving}). */
   private Behavior<Command> onQueueNodeLeaving(QueueNodeLeaving leaving) {
-    if (lostQueueNodes.contains(leaving.address() + "#" + leaving.uid())) {
+    String member = leaving.address() + "#" + leaving.uid();
+    if (lostQueueNodes.contains(member)) {
       return Behaviors.same(); // removed already: told late by another sequencer node's watcher
+    }
+    if (leavingQueueNodes.put(member, leaving) == null
+        && leavingQueueNodes.size() > LOST_NODES_REMEMBERED) {
+      leavingQueueNodes.remove(leavingQueueNodes.keySet().iterator().next());
     }
     flows.values().forEach(flow -> flow.tell(leaving));
     if (registration != null) {

@@ -171,4 +171,96 @@ class ProvingOrchestratorQueueNodeLostTest {
       kit.shutdownTestKit();
     }
   }
+
+  @Test
+  void aRegistrationLoopAndAFlowStartedWhileAQueueNodeLeavesAreToldOfIt() {
+    // the Leaving comes during start-up, before the registration loop and the flow exist: each is
+    // told at its start, so a task it finds missing before the node's removal is said at INFO
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "leaving-before-start",
+            TestConfig.config(
+                "prover.sequencer.registration-check-interval = 200ms\n"
+                    + "prover.sequencer.resend-after = 400ms"));
+    try {
+      TestProbe<QueueCommand> queue = kit.createTestProbe();
+      StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
+          StartupPlan.of(
+              TestTasks.Compile.INSTANCE,
+              List.of(new TestTasks.CompileRequest("c")),
+              results -> new TestTasks.Keys("k"));
+      ActorRef<ProvingOrchestrator.Command> sequencer =
+          kit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
+      QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
+      String address = "pekko://prover@10.0.0.9:2552";
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(address, 4));
+      TaskEnvelope task = compile.tasks().get(0);
+      compile
+          .replyTo()
+          .tell(
+              new TaskOutcome.Succeeded(
+                  task.taskId(),
+                  task.flowId(),
+                  task.runId(),
+                  task.taskType(),
+                  1,
+                  "w",
+                  new TestTasks.Keys("k")));
+      TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      TestProbe<FlowResult> requester = kit.createTestProbe();
+      sequencer.tell(
+          new ProvingOrchestrator.RunFlow<>(
+              "sum",
+              new FanOutReduce<>(
+                  TestTasks.Square.INSTANCE, List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new),
+              requester.getRef()));
+      TaskEnvelope leaf = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+
+      QueueCommand.CheckHeld registrationCheck = checkHeld(queue, WorkerRegistrationTask.NAME);
+      LoggingTestKit.info(
+              "Registration task "
+                  + offered.taskId()
+                  + " was no longer held by the queue while queue node(s) "
+                  + address
+                  + " leave")
+          .expect(
+              kit.system(),
+              () -> {
+                registrationCheck
+                    .replyTo()
+                    .tell(
+                        new dev.pekkoprover.protocol.MissingTasks(
+                            WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+                return null;
+              });
+      QueueCommand.CheckHeld flowCheck = checkHeld(queue, "square");
+      LoggingTestKit.info("while queue node(s) " + address + " leave")
+          .withMessageRegex("Flow .* re-sent 1 task\\(s\\) .*")
+          .expect(
+              kit.system(),
+              () -> {
+                flowCheck
+                    .replyTo()
+                    .tell(
+                        new dev.pekkoprover.protocol.MissingTasks(
+                            "square", List.of(leaf.taskId())));
+                return null;
+              });
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  /** The next CheckHeld about {@code taskType}; Enqueues and other checks are passed over. */
+  private static QueueCommand.CheckHeld checkHeld(TestProbe<QueueCommand> queue, String taskType) {
+    return (QueueCommand.CheckHeld)
+        queue
+            .fishForMessage(
+                Duration.ofSeconds(5),
+                m ->
+                    m instanceof QueueCommand.CheckHeld check && check.taskType().equals(taskType)
+                        ? FishingOutcomes.complete()
+                        : FishingOutcomes.continueAndIgnore())
+            .get(0);
+  }
 }
