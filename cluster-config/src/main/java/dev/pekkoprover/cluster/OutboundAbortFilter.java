@@ -11,12 +11,29 @@ import ch.qos.logback.core.spi.FilterReply;
  * terminates (every graceful exit: {@code --exit-when-done}, SIGTERM, a downed node's shutdown)
  * aborts each of its outbound connections and used to log two of these per peer after its last line
  * of work; Artery also aborts one when it stops an idle outbound stream. Neither is a fault, and a
- * fault that aborts a stream is reported by its own lines (unreachable, quarantined). A connection
- * the peer broke ("The connection closed with error: Connection reset", a killed node) and every
- * other stream warning still show.
+ * fault that aborts a stream is reported by its own lines (unreachable, quarantined).
+ *
+ * <p>It also denies the same WARN with cause {@code
+ * Association$OutboundStreamStopQuarantinedSignal$}: Artery stops the outbound streams of an
+ * association it quarantined. A member that left gracefully (a rolling restart) is quarantined a
+ * few seconds after its removal ({@code pekko.cluster.quarantine-removed-node-after}), which is
+ * normal (Artery's own line for it, "Association to [...] having UID [...] has been stopped", is
+ * INFO, below the shipped level); a quarantine for a fault has Artery's own WARN ("Association to
+ * [...] with UID [...] is irrecoverably failed"). Either way the stream line only echoes it, once
+ * per stream.
+ *
+ * <p>A connection the peer broke ("The connection closed with error: Connection reset", a killed
+ * node) and every other stream warning still show.
  */
 public final class OutboundAbortFilter extends Filter<ILoggingEvent> {
   static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
+
+  /**
+   * The cause of a stream Artery stopped because it quarantined the peer, as Association.scala
+   * names it.
+   */
+  static final String QUARANTINED_STOP =
+      "] Upstream failed, cause: Association$OutboundStreamStopQuarantinedSignal$";
 
   @Override
   public FilterReply decide(ILoggingEvent event) {
@@ -26,8 +43,9 @@ public final class OutboundAbortFilter extends Filter<ILoggingEvent> {
     String message = event.getFormattedMessage();
     if (message != null
         && message.startsWith("[outbound connection to [")
-        && message.endsWith(
-            "] Upstream failed, cause: StreamTcpException: The connection has been aborted")) {
+        && (message.endsWith(
+                "] Upstream failed, cause: StreamTcpException: The connection has been aborted")
+            || message.contains(QUARANTINED_STOP))) {
       return FilterReply.DENY;
     }
     return FilterReply.NEUTRAL;

@@ -40,6 +40,22 @@ class OutboundAbortFilterTest {
   }
 
   @Test
+  void deniesTheEchoOfAQuarantineOnEachOutboundStream() {
+    // as a worker node logged them 3 s after a queue node that left was removed (RollingRestartIT)
+    String log = OutboundAbortFilter.STREAM_LOG;
+    for (String stream : new String[] {"control", "message"}) {
+      assertEquals(
+          FilterReply.DENY,
+          decide(
+              log,
+              "[outbound connection to [pekko://prover@127.0.0.1:31521], "
+                  + stream
+                  + " stream] Upstream failed, cause:"
+                  + " Association$OutboundStreamStopQuarantinedSignal$: "));
+    }
+  }
+
+  @Test
   void letsOtherWarningsThrough() {
     String log = OutboundAbortFilter.STREAM_LOG;
     assertEquals(
@@ -65,6 +81,16 @@ class OutboundAbortFilterTest {
                 + "[pekko://prover@127.0.0.1:1], control stream] Upstream failed, cause: StreamTcpException: The connection "
                 + "has been aborted"),
         "the same text from another logger");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            "org.apache.pekko.remote.artery.Association",
+            "Association to [pekko://prover@127.0.0.1:31521] with UID [12345] is irrecoverably"
+                + " failed. UID is now quarantined and all messages to this UID will be delivered to"
+                + " dead letters. Remote ActorSystem must be restarted to recover from this"
+                + " situation. Reason: "
+                + "Association$OutboundStreamStopQuarantinedSignal$"),
+        "the quarantine's own warning");
     assertEquals(FilterReply.NEUTRAL, decide(log, null));
   }
 }
