@@ -7,6 +7,7 @@ import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -21,7 +22,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -102,9 +106,22 @@ class QueueNodeLeavesMidTaskTest {
               CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
               "test-hold-after-hand-off",
               () -> window);
+      // Q tells the sequencer it leaves as its shutdown begins, before the hand-off: the Leaving
+      // event comes only after the window (Pekko hands shards off, then leaves)
+      String qAddress = Cluster.get(firstQueue.system()).selfMember().address().toString();
       CompletableFuture<Void> stopped =
-          CompletableFuture.runAsync(() -> ClusterNodes.terminate(firstQueue)); // as SIGTERM
+          LoggingTestKit.info("Queue node " + qAddress + " leaves: its queue entities move")
+              .withLoggerName(ProvingOrchestrator.class.getName())
+              .expect(
+                  sequencer.system(),
+                  () ->
+                      CompletableFuture.runAsync(
+                          () -> ClusterNodes.terminate(firstQueue))); // as SIGTERM
       try {
+        assertEquals(
+            MemberStatus.up(),
+            Cluster.get(firstQueue.system()).selfMember().status(),
+            "Q is still Up, held after its hand-off, when the sequencer has heard that it leaves");
         // the entities, started anew on R (the square entity holds nothing yet: the flow has not
         // re-sent), know both workers before Q leaves: B and C announced through R's front when
         // Q's entities told them they stop (through Q's front they would be lost)

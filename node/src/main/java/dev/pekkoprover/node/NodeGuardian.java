@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -40,6 +42,9 @@ import org.apache.pekko.cluster.typed.SingletonActor;
  */
 final class NodeGuardian {
   interface Command extends NoSerializationVerificationNeeded {}
+
+  /** The sequencer's singleton name: its manager on sequencer nodes, its proxy on any node. */
+  private static final String SEQUENCER_SINGLETON = "sequencer";
 
   /** One worker to start: the types it serves and how many tasks it runs at once. */
   record WorkerSpec(TaskCatalog types, int concurrency) {}
@@ -118,7 +123,11 @@ final class NodeGuardian {
           if (deployment == ProverNode.Deployment.CLUSTER) {
             guardian.startClusterWatch();
           }
-          started.complete(guardian.startParts(id, deployment, plan, workers));
+          Started parts = guardian.startParts(id, deployment, plan, workers);
+          if (deployment == ProverNode.Deployment.CLUSTER) {
+            guardian.tellSequencerWhenLeaving();
+          }
+          started.complete(parts);
           return guardian.running();
         });
   }
@@ -133,6 +142,45 @@ final class NodeGuardian {
     if (Cluster.get(context.getSystem()).selfMember().hasRole(ProverNode.STATEFUL_ROLE)) {
       context.spawn(UnreachableWorkerDowning.create(config), "unreachable-worker-downing");
     }
+  }
+
+  /**
+   * On a queue node: the first step of its shutdown (SIGTERM, a rolling restart) tells the
+   * sequencer that it leaves ({@link ProvingOrchestrator.QueueNodeLeaving}), before its shards are
+   * handed off. The cluster's Leaving event would come only after the hand-off (Pekko's shutdown
+   * hands shards off, then leaves), and meanwhile the flows and the registration loop would find
+   * the moved entities' tasks missing and warn of a loss nobody reported. The sequencer nodes'
+   * {@link QueueNodeWatcher} still tell it at Leaving and at removal, so a lost message costs only
+   * that warning. A node with role sequencer too says nothing: the sequencer it may host goes with
+   * it, and one on a standby node hears of it from its own watcher.
+   */
+  private void tellSequencerWhenLeaving() {
+    var system = context.getSystem();
+    var self = Cluster.get(system).selfMember();
+    if (!self.hasRole(ProverNode.QUEUE_ROLE) || self.hasRole(ProverNode.SEQUENCER_ROLE)) {
+      return;
+    }
+    // a node without the sequencer role runs only the singleton's proxy: the behavior never
+    // starts here
+    ActorRef<ProvingOrchestrator.Command> proxy =
+        ClusterSingleton.get(system)
+            .init(
+                SingletonActor.of(
+                        Behaviors.<ProvingOrchestrator.Command>empty(), SEQUENCER_SINGLETON)
+                    .withSettings(
+                        ClusterSingletonSettings.create(system)
+                            .withRole(ProverNode.SEQUENCER_ROLE)));
+    ProvingOrchestrator.QueueNodeLeaving leaving =
+        new ProvingOrchestrator.QueueNodeLeaving(
+            self.address().toString(), self.uniqueAddress().longUid());
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+            "tell-sequencer-queue-node-leaves",
+            () -> {
+              proxy.tell(leaving);
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
   }
 
   private static ActorRef<QueueCommand> spawnQueue(
@@ -184,7 +232,7 @@ final class NodeGuardian {
             ? context.spawn(behavior, "sequencer")
             : ClusterSingleton.get(context.getSystem())
                 .init(
-                    SingletonActor.of(behavior, "sequencer")
+                    SingletonActor.of(behavior, SEQUENCER_SINGLETON)
                         .withSettings(
                             ClusterSingletonSettings.create(context.getSystem())
                                 .withRole(ProverNode.SEQUENCER_ROLE)));

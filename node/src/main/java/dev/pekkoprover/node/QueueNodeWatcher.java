@@ -24,7 +24,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * <p>It also tells the sequencer when a queue member leaves (Leaving or Exiting: {@link
  * ProvingOrchestrator.QueueNodeLeaving}): its shards were handed off just before, so until its
  * removal the queue may answer that it no longer holds tasks of those entities, which is then
- * expected rather than a loss nobody reported.
+ * expected rather than a loss nobody reported. A queue node says so itself as its shutdown begins,
+ * before the hand-off ({@code NodeGuardian}); this is the fallback when that message was lost.
  *
  * <p>Not to miss: "removed", not "unreachable". An unreachable queue node still owns its shards,
  * and a message to them waits or is lost until the node is downed and removed; only then do the

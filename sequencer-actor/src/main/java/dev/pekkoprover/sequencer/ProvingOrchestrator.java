@@ -137,10 +137,11 @@ public final class ProvingOrchestrator {
    * that it no longer holds tasks its entities held. A flow or the registration loop that finds
    * tasks missing meanwhile sends them again as ever, but says so at INFO: it is what a rolling
    * restart does, not a loss nobody reported. Told more than once (Leaving, then Exiting; every
-   * sequencer node's watcher); idempotent. A flow or registration loop started before that member's
-   * removal is told of it at its start. One that comes after that member's {@link QueueNodeLost}
-   * (another sequencer node's watcher, later than this one's) is dropped: it would never be
-   * cleared.
+   * sequencer node's watcher, and first by the leaving queue node itself as its shutdown begins,
+   * before the hand-off); idempotent, one INFO line. A flow or registration loop started before
+   * that member's removal is told of it at its start. One that comes after that member's {@link
+   * QueueNodeLost} (another sequencer node's watcher, later than this one's) is dropped: it would
+   * never be cleared.
    *
    * @param address the leaving member's address, as in {@link QueueNodeLost}
    * @param uid the leaving member's incarnation, as in {@link QueueNodeLost}
@@ -542,9 +543,19 @@ public final class ProvingOrchestrator {
     if (lostQueueNodes.contains(member)) {
       return Behaviors.same(); // removed already: told late by another sequencer node's watcher
     }
-    if (leavingQueueNodes.put(member, leaving) == null
-        && leavingQueueNodes.size() > LOST_NODES_REMEMBERED) {
-      leavingQueueNodes.remove(leavingQueueNodes.keySet().iterator().next());
+    if (leavingQueueNodes.put(member, leaving) == null) {
+      if (leavingQueueNodes.size() > LOST_NODES_REMEMBERED) {
+        leavingQueueNodes.remove(leavingQueueNodes.keySet().iterator().next());
+      }
+      context
+          .getLog()
+          .info(
+              "Queue node {} leaves: its queue entities move to another queue node; what {} flow(s)"
+                  + "{} find missing meanwhile is sent again, all their pending tasks once it is"
+                  + " removed",
+              leaving.address(),
+              flows.size(),
+              registration == null ? "" : " and the registration loop");
     }
     flows.values().forEach(flow -> flow.tell(leaving));
     if (registration != null) {
