@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 
 /**
  * A rolling restart of the queue tier, as an operator runs it: real node processes from the jar
@@ -33,9 +35,16 @@ import org.junit.jupiter.api.Test;
  * workers' DEBUG line for each stopped entity, that every worker heard of each of Q's entities that
  * handed it tasks before S's re-send; that no worker cancelled a task (a copy handed out before the
  * worker's report came would be cancelled); and that no node logged a WARN or ERROR, in particular
- * no task put back. The workers log {@code dev.pekkoprover.worker.Worker} at DEBUG (the shipped
- * logback.xml with that one logger added); the rest is the shipped configuration. Every node's
- * output is written to {@code target/it-logs/RollingRestartIT}.
+ * no task put back. It also asserts that S heard Q leave (Q tells it as its shutdown begins) before
+ * any worker heard of an entity's stop, that is before the hand-off: the cluster's Leaving event
+ * comes after it, and a check answered in between would be a WARN. The second case stops two queue
+ * nodes at once.
+ *
+ * <p>The workers log {@code dev.pekkoprover.worker.Worker} at DEBUG (the shipped logback.xml with
+ * that one logger added), and S becomes Up only with the queue nodes ({@code
+ * pekko.cluster.role.queue.min-nr-of-members}: see {@link #stopQueueNodesMidRun}); the rest is the
+ * shipped configuration. Every node's output is written to {@code
+ * target/it-logs/RollingRestartIT/<test>}.
  */
 class RollingRestartIT {
   private static final int BLOCKS = 40;
@@ -51,8 +60,20 @@ class RollingRestartIT {
 
   private static final Pattern ALARM = Pattern.compile("^\\S+ (WARN|ERROR) ");
 
-  private final NodeProcesses processes =
-      new NodeProcesses(NodeProcesses.logDirectory("RollingRestartIT"));
+  private NodeProcesses processes;
+  private Path logs;
+
+  /**
+   * Each test's node outputs in a directory of its own: {@code
+   * target/it-logs/RollingRestartIT/<test>}.
+   */
+  @BeforeEach
+  void outputsPerTest(TestInfo test) {
+    logs =
+        NodeProcesses.logDirectory(
+            "RollingRestartIT/" + test.getTestMethod().map(m -> m.getName()).orElse("test"));
+    processes = new NodeProcesses(logs);
+  }
 
   @AfterEach
   void killEverything() throws InterruptedException {
@@ -68,7 +89,7 @@ class RollingRestartIT {
   }
 
   /** The shipped logback.xml with the worker's DEBUG lines on, written where the test's logs go. */
-  private static Path workerDebugLogback() throws IOException {
+  private Path workerDebugLogback() throws IOException {
     String shipped;
     try (InputStream in = RollingRestartIT.class.getResourceAsStream("/logback.xml")) {
       assertNotNull(in, "the shipped logback.xml is on the test class path");
@@ -76,7 +97,7 @@ class RollingRestartIT {
     }
     String anchor = "<logger name=\"org.apache.pekko\" level=\"WARN\"/>";
     assertTrue(shipped.contains(anchor), "the shipped logback.xml names Pekko's logger");
-    Path file = NodeProcesses.logDirectory("RollingRestartIT").resolve("logback-worker-debug.xml");
+    Path file = logs.resolve("logback-worker-debug.xml");
     Files.createDirectories(file.getParent());
     Files.writeString(
         file,
@@ -89,30 +110,64 @@ class RollingRestartIT {
   @Test
   void theWorkersHearOfTheLeavingQueueNodesEntitiesStoppingBeforeTheirTasksAreSentAgain()
       throws Exception {
+    stopQueueNodesMidRun(1);
+  }
+
+  /**
+   * Two queue nodes stopped at once (an operator restarting the queue tier two by two, or a
+   * deployment tool that does not wait): both hand their shards off to S, whose coordinator
+   * allocates nothing to a region that shuts down, and the same holds for each.
+   */
+  @Test
+  void twoQueueNodesStoppedAtOnceHandTheirEntitiesOffWithNothingComputedTwice() throws Exception {
+    stopQueueNodesMidRun(2);
+  }
+
+  /**
+   * S, {@code leaving} queue nodes and two workers; once 5 blocks are proven the queue nodes get
+   * SIGTERM at once, and after they exited one replacement queue node joins.
+   */
+  private void stopQueueNodesMidRun(int leaving) throws Exception {
     int seedPort = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
+    // S's start-up sends to every task type's entity at once, which starts them all on the queue
+    // nodes registered then and never moves them (no rebalancing): were S Up and started before
+    // the queue nodes joined, they would hold nothing to hand off. So S is Up only with them.
     NodeProcesses.Node sequencer =
         processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + seedPort,
-            "--blocks",
-            "" + BLOCKS,
-            "--txs",
-            "8",
-            "--proving-work",
-            "100000",
-            "--exit-when-done");
-    int queuePort = NodeProcesses.freePort();
-    NodeProcesses.Node queue =
-        processes.launch("node", "--roles", "queue", "--port", "" + queuePort, "--seeds", seed);
-    assertTrue(
-        queue.awaitLine(line -> line.contains("is Up in the cluster"), 60),
-        "Q joined:\n" + queue.tail(20));
-    // Q is Up before the workers register: the entities started from then on are spread over S
-    // and Q, the proving types among them
+            List.of("-Dpekko.cluster.role.queue.min-nr-of-members=" + (1 + leaving)),
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + seedPort,
+                "--blocks",
+                "" + BLOCKS,
+                "--txs",
+                "8",
+                "--proving-work",
+                "100000",
+                "--exit-when-done"));
+    List<NodeProcesses.Node> queues = new ArrayList<>();
+    for (int i = 0; i < leaving; i++) {
+      queues.add(
+          processes.launch(
+              "node",
+              "--roles",
+              "queue",
+              "--port",
+              "" + NodeProcesses.freePort(),
+              "--seeds",
+              seed));
+    }
+    for (NodeProcesses.Node queue : queues) {
+      assertTrue(
+          queue.awaitLine(line -> line.contains("is Up in the cluster"), 60),
+          "Q joined:\n" + queue.tail(20));
+    }
+    // the queue nodes are Up before the workers register: the entities started from then on are
+    // spread over S and them, the proving types among them
     List<String> debug = List.of("-Dlogback.configurationFile=" + workerDebugLogback());
     List<NodeProcesses.Node> workers = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
@@ -133,9 +188,13 @@ class RollingRestartIT {
         sequencer.awaitLine(line -> provenAtLeast(line, 5), 180),
         "blocks being proven:\n" + sequencer.tail(30));
     long stoppedAt = System.currentTimeMillis();
-    queue.process().destroy(); // SIGTERM: hand-off, then leave
-    assertTrue(queue.awaitExit(60), "Q exited:\n" + queue.tail(30));
-    assertEquals(0, queue.process().exitValue(), queue.tail(30));
+    for (NodeProcesses.Node queue : queues) {
+      queue.process().destroy(); // SIGTERM: hand-off, then leave
+    }
+    for (NodeProcesses.Node queue : queues) {
+      assertTrue(queue.awaitExit(60), "Q exited:\n" + queue.tail(30));
+      assertEquals(0, queue.process().exitValue(), queue.tail(30));
+    }
     NodeProcesses.Node replacement =
         processes.launch(
             "node", "--roles", "queue", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
@@ -144,39 +203,60 @@ class RollingRestartIT {
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));
     NodeProcesses.assertResultOk(sequencer, BLOCKS);
 
-    String queueAddress = "pekko://prover@127.0.0.1:" + queuePort;
-    List<NodeProcesses.Line> resends =
-        sequencer.linesWhere(
-            text ->
-                text.contains("Queue node " + queueAddress + " left: ")
-                    && text.contains("re-send"));
-    assertEquals(1, resends.size(), "S re-sent Q's tasks once:\n" + sequencer.tail(60));
-    long resent = resends.get(0).millis();
-
-    // each worker's first line per entity of Q: when it heard that entity stop, and how many tasks
-    // of that entity it held then
+    // each worker's first line per entity of a stopped queue node: when it heard that entity
+    // stop, and how many tasks of that entity it held then; each before S's re-send for that node
     Map<String, Long> heard = new LinkedHashMap<>();
+    long earliestBefore = Long.MAX_VALUE;
+    long latestBefore = Long.MIN_VALUE;
     int heldFromQ = 0;
-    for (NodeProcesses.Node worker : workers) {
-      for (NodeProcesses.Line line : worker.linesWhere(text -> text.contains(queueAddress))) {
-        Matcher stopped = ENTITY_STOPPED.matcher(line.text());
-        if (stopped.find()
-            && stopped.group(2).startsWith(queueAddress + "/")
-            && heard.putIfAbsent(stopped.group(1) + " " + stopped.group(2), line.millis())
-                == null) {
-          heldFromQ += Integer.parseInt(stopped.group(3));
+    for (NodeProcesses.Node queue : queues) {
+      String queueAddress = "pekko://prover@127.0.0.1:" + queue.arg("--port");
+      List<NodeProcesses.Line> resends =
+          sequencer.linesWhere(
+              text ->
+                  text.contains("Queue node " + queueAddress + " left: ")
+                      && text.contains("re-send"));
+      assertEquals(
+          1, resends.size(), "S re-sent " + queueAddress + "'s tasks once:\n" + sequencer.tail(60));
+      long resent = resends.get(0).millis();
+      // the queue node told S it leaves as its shutdown began, before its hand-off
+      List<NodeProcesses.Line> leaves =
+          sequencer.linesWhere(text -> text.contains("Queue node " + queueAddress + " leaves: "));
+      assertEquals(
+          1, leaves.size(), "S said once that " + queueAddress + " leaves:\n" + sequencer.tail(60));
+      long toldLeaving = leaves.get(0).millis();
+      for (NodeProcesses.Node worker : workers) {
+        for (NodeProcesses.Line line : worker.linesWhere(text -> text.contains(queueAddress))) {
+          Matcher stopped = ENTITY_STOPPED.matcher(line.text());
+          if (stopped.find()
+              && stopped.group(2).startsWith(queueAddress + "/")
+              && heard.putIfAbsent(stopped.group(1) + " " + stopped.group(2), line.millis())
+                  == null) {
+            heldFromQ += Integer.parseInt(stopped.group(3));
+            assertTrue(
+                toldLeaving <= line.millis(),
+                "S heard that "
+                    + queueAddress
+                    + " leaves "
+                    + (toldLeaving - line.millis())
+                    + " ms after "
+                    + stopped.group(1)
+                    + " heard of its entity's stop, not before its hand-off");
+            assertTrue(
+                line.millis() < resent,
+                stopped.group(1)
+                    + " "
+                    + stopped.group(2)
+                    + " heard of the stop "
+                    + (line.millis() - resent)
+                    + " ms after S's re-send, not before it");
+            earliestBefore = Math.min(earliestBefore, resent - line.millis());
+            latestBefore = Math.max(latestBefore, resent - line.millis());
+          }
         }
       }
     }
     assertFalse(heard.isEmpty(), "Q's entities had handed the workers tasks: none heard of");
-    heard.forEach(
-        (workerAndEntity, at) ->
-            assertTrue(
-                at < resent,
-                workerAndEntity
-                    + " heard of the stop "
-                    + (at - resent)
-                    + " ms after S's re-send, not before it"));
 
     // every task a worker held for Q's entities was sent again by S and handed back to that worker
     // by the entity's new life (its compute going on, or its result kept), not computed again
@@ -194,7 +274,8 @@ class RollingRestartIT {
     // from the SIGTERM to S's summary (after it, S leaves and the others see it go)
     long summary = sequencer.linesWhere(text -> text.equals("== summary ==")).get(0).millis();
     List<String> trouble = new ArrayList<>();
-    List<NodeProcesses.Node> nodes = new ArrayList<>(List.of(sequencer, queue, replacement));
+    List<NodeProcesses.Node> nodes = new ArrayList<>(List.of(sequencer, replacement));
+    nodes.addAll(queues);
     nodes.addAll(workers);
     for (NodeProcesses.Node node : nodes) {
       for (NodeProcesses.Line line :
@@ -213,12 +294,9 @@ class RollingRestartIT {
         trouble,
         "from Q's SIGTERM to S's summary: no copy cancelled, no task put back, no WARN or ERROR");
     System.out.printf(
-        "RollingRestartIT: %d task(s) held for Q's entities at their stop, %d handed back; %d"
-            + " (worker, entity of Q) pairs heard of the stop %d to %d ms before S's re-send%n",
-        heldFromQ,
-        handedBack,
-        heard.size(),
-        resent - heard.values().stream().mapToLong(Long::longValue).max().orElseThrow(),
-        resent - heard.values().stream().mapToLong(Long::longValue).min().orElseThrow());
+        "RollingRestartIT (%d queue node(s) stopped): %d task(s) held for their entities at their"
+            + " stop, %d handed back; %d (worker, entity) pairs heard of the stop %d to %d ms"
+            + " before S's re-send%n",
+        leaving, heldFromQ, handedBack, heard.size(), earliestBefore, latestBefore);
   }
 }
