@@ -115,8 +115,9 @@ class RollingRestartIT {
 
   /**
    * Two queue nodes stopped at once (an operator restarting the queue tier two by two, or a
-   * deployment tool that does not wait): both hand their shards off to S, whose coordinator
-   * allocates nothing to a region that shuts down, and the same holds for each.
+   * deployment tool that does not wait): both hand their shards off at the same time, and the
+   * coordinator on S places them on S (a region that shuts down gets none), later ones on the
+   * replacement too; every assertion of the one-node case holds for each stopped node.
    */
   @Test
   void twoQueueNodesStoppedAtOnceHandTheirEntitiesOffWithNothingComputedTwice() throws Exception {
