@@ -112,34 +112,16 @@ class ProvingOrchestratorQueueNodeLostTest {
   @Test
   void aLeavingToldAfterTheSameMembersRemovalIsDropped() {
     // with a standby sequencer node, its watcher's Leaving may come after this node's Removed:
-    // kept,
-    // it would never be cleared, and every later loss would be said at INFO
+    // kept, it would never be cleared, and every later loss would be said at INFO
     ActorTestKit kit =
         ActorTestKit.create(
             "late-leaving",
             TestConfig.config("prover.sequencer.registration-check-interval = 200ms"));
     try {
       TestProbe<QueueCommand> queue = kit.createTestProbe();
-      StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
-          StartupPlan.of(
-              TestTasks.Compile.INSTANCE,
-              List.of(new TestTasks.CompileRequest("c")),
-              results -> new TestTasks.Keys("k"));
-      ActorRef<ProvingOrchestrator.Command> sequencer =
-          kit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
+      ActorRef<ProvingOrchestrator.Command> sequencer = spawnSequencer(kit, queue);
       QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
-      TaskEnvelope task = compile.tasks().get(0);
-      compile
-          .replyTo()
-          .tell(
-              new TaskOutcome.Succeeded(
-                  task.taskId(),
-                  task.flowId(),
-                  task.runId(),
-                  task.taskType(),
-                  1,
-                  "w",
-                  new TestTasks.Keys("k")));
+      compiled(compile);
       TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
 
       String address = "pekko://prover@10.0.0.9:2552";
@@ -184,28 +166,11 @@ class ProvingOrchestratorQueueNodeLostTest {
                     + "prover.sequencer.resend-after = 400ms"));
     try {
       TestProbe<QueueCommand> queue = kit.createTestProbe();
-      StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
-          StartupPlan.of(
-              TestTasks.Compile.INSTANCE,
-              List.of(new TestTasks.CompileRequest("c")),
-              results -> new TestTasks.Keys("k"));
-      ActorRef<ProvingOrchestrator.Command> sequencer =
-          kit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
+      ActorRef<ProvingOrchestrator.Command> sequencer = spawnSequencer(kit, queue);
       QueueCommand.Enqueue compile = queue.expectMessageClass(QueueCommand.Enqueue.class);
       String address = "pekko://prover@10.0.0.9:2552";
       sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(address, 4));
-      TaskEnvelope task = compile.tasks().get(0);
-      compile
-          .replyTo()
-          .tell(
-              new TaskOutcome.Succeeded(
-                  task.taskId(),
-                  task.flowId(),
-                  task.runId(),
-                  task.taskType(),
-                  1,
-                  "w",
-                  new TestTasks.Keys("k")));
+      compiled(compile);
       TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
       TestProbe<FlowResult> requester = kit.createTestProbe();
       sequencer.tell(
@@ -249,6 +214,36 @@ class ProvingOrchestratorQueueNodeLostTest {
     } finally {
       kit.shutdownTestKit();
     }
+  }
+
+  /** A sequencer whose start-up compiles one circuit, on its own test kit's queue probe. */
+  private static ActorRef<ProvingOrchestrator.Command> spawnSequencer(
+      ActorTestKit kit, TestProbe<QueueCommand> queue) {
+    StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =
+        StartupPlan.of(
+            TestTasks.Compile.INSTANCE,
+            List.of(new TestTasks.CompileRequest("c")),
+            results -> new TestTasks.Keys("k"));
+    return kit.spawn(ProvingOrchestrator.create(queue.getRef(), plan, new CompletableFuture<>()));
+  }
+
+  /**
+   * Answers the compile task of {@link #spawnSequencer}: start-up ends, the registration loop
+   * starts.
+   */
+  private static void compiled(QueueCommand.Enqueue compile) {
+    TaskEnvelope task = compile.tasks().get(0);
+    compile
+        .replyTo()
+        .tell(
+            new TaskOutcome.Succeeded(
+                task.taskId(),
+                task.flowId(),
+                task.runId(),
+                task.taskType(),
+                1,
+                "w",
+                new TestTasks.Keys("k")));
   }
 
   /** The next CheckHeld about {@code taskType}; Enqueues and other checks are passed over. */
