@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.GracefulLeaves;
 
 /**
  * Logback filter that denies the WARN Pekko Streams logs when this node itself aborts one of
@@ -22,8 +23,13 @@ import ch.qos.logback.core.spi.FilterReply;
  * [...] with UID [...] is irrecoverably failed"). Either way the stream line only echoes it, once
  * per stream.
  *
- * <p>A connection the peer broke ("The connection closed with error: Connection reset", a killed
- * node) and every other stream warning still show.
+ * <p>A connection the peer broke ("The connection closed with error: Connection reset", or any
+ * other {@code StreamTcpException}) is denied only when the peer left the cluster gracefully
+ * ({@link GracefulLeaves}: Leaving or Exiting, or removed after that less than 30 s ago): such a
+ * member exits its process about when the others remove it, and a connection still open to it then
+ * ends with a reset (about one rolling restart in twenty). The leave itself has its lines (the
+ * sequencer's "Queue node ... leaves", the workers' stop notices). A killed or downed node's reset,
+ * and every other stream warning, still show.
  */
 public final class OutboundAbortFilter extends Filter<ILoggingEvent> {
   static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
@@ -35,17 +41,29 @@ public final class OutboundAbortFilter extends Filter<ILoggingEvent> {
   static final String QUARANTINED_STOP =
       "] Upstream failed, cause: Association$OutboundStreamStopQuarantinedSignal$";
 
+  /** A broken TCP connection, as Pekko Streams' Tcp stage reports it. */
+  static final String TCP_FAILED = "] Upstream failed, cause: StreamTcpException: ";
+
+  private static final String OUTBOUND = "[outbound connection to [";
+
   @Override
   public FilterReply decide(ILoggingEvent event) {
     if (!STREAM_LOG.equals(event.getLoggerName())) {
       return FilterReply.NEUTRAL;
     }
     String message = event.getFormattedMessage();
-    if (message != null
-        && message.startsWith("[outbound connection to [")
-        && (message.endsWith(
-                "] Upstream failed, cause: StreamTcpException: The connection has been aborted")
-            || message.contains(QUARANTINED_STOP))) {
+    if (message == null || !message.startsWith(OUTBOUND)) {
+      return FilterReply.NEUTRAL;
+    }
+    if (message.endsWith(
+            "] Upstream failed, cause: StreamTcpException: The connection has been aborted")
+        || message.contains(QUARANTINED_STOP)) {
+      return FilterReply.DENY;
+    }
+    int end = message.indexOf(']', OUTBOUND.length());
+    if (end > 0
+        && message.contains(TCP_FAILED)
+        && GracefulLeaves.leftGracefully(message.substring(OUTBOUND.length(), end))) {
       return FilterReply.DENY;
     }
     return FilterReply.NEUTRAL;

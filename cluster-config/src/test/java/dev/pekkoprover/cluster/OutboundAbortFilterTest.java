@@ -6,10 +6,19 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.ProverNode;
+import java.time.Duration;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 import org.junit.jupiter.api.Test;
 
 /**
- * The logback filter denies exactly the warning of an outbound stream this node aborted; everything
+ * The logback filter denies exactly the warning of an outbound stream this node aborted or Artery
+ * stopped on a quarantine, and a broken connection to a member that left gracefully; everything
  * else passes.
  */
 class OutboundAbortFilterTest {
@@ -52,6 +61,50 @@ class OutboundAbortFilterTest {
                   + stream
                   + " stream] Upstream failed, cause:"
                   + " Association$OutboundStreamStopQuarantinedSignal$: "));
+    }
+  }
+
+  private FilterReply resetTo(String address) {
+    return decide(
+        OutboundAbortFilter.STREAM_LOG,
+        "[outbound connection to ["
+            + address
+            + "], control stream] Upstream failed, cause: StreamTcpException: The connection closed"
+            + " with error: Connection reset");
+  }
+
+  /**
+   * Each node's guardian keeps the members that left gracefully for the filter: a reset by a queue
+   * node that left (as on SIGTERM) is denied, one by a member still Up or downed (killed) shows.
+   */
+  @Test
+  void deniesAResetOnlyByAMemberThatLeftGracefully() {
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode a = cluster.start("A", "queue", "", b -> b.catalog(TestNodes.catalog()));
+      ProverNode q = cluster.start("Q", "queue", "", b -> b.catalog(TestNodes.catalog()));
+      ProverNode k = cluster.start("K", "worker", "", b -> b.catalog(TestNodes.catalog()));
+      String aAddress = Cluster.get(a.system()).selfMember().address().toString();
+      String qAddress = Cluster.get(q.system()).selfMember().address().toString();
+      Address kAddress = Cluster.get(k.system()).selfMember().address();
+      assertEquals(FilterReply.NEUTRAL, resetTo(qAddress), "Q is Up");
+
+      ClusterNodes.terminate(q); // as SIGTERM: hand-off, Leaving, Exiting, removed
+      Cluster.get(a.system()).manager().tell(new Down(kAddress)); // as the downing of a killed node
+      TestProbe<Object> probe = ActorTestKit.create(a.system()).createTestProbe();
+      probe.awaitAssert(
+          Duration.ofSeconds(20),
+          () -> {
+            assertEquals(
+                1,
+                StreamSupport.stream(
+                        Cluster.get(a.system()).state().getMembers().spliterator(), false)
+                    .count(),
+                "Q and K removed");
+            return null;
+          });
+      assertEquals(FilterReply.DENY, resetTo(qAddress), "Q left gracefully");
+      assertEquals(FilterReply.NEUTRAL, resetTo(kAddress.toString()), "K was downed");
+      assertEquals(FilterReply.NEUTRAL, resetTo(aAddress), "A is Up");
     }
   }
 
