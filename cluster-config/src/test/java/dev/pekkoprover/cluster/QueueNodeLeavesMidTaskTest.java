@@ -27,9 +27,10 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A queue node leaves (a rolling restart) while a worker on another node runs tasks its entities
@@ -48,6 +49,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * hand-off. The test holds the leaving node's shutdown right after its hand-off (it stays Up, the
  * flow re-sends nothing yet) and checks that the new entities hear from the workers in that window,
  * and that a square finished in it reaches them.
+ *
+ * <p>The same holds when the leaving node is a standby sequencer node with the queue role too (an
+ * HA pair of sequencer nodes that hold queues): it tells the sequencer on the other node that it
+ * leaves, before its hand-off, as a queue-only node does.
  */
 @ExtendWith(LogCapturingExtension.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -59,13 +64,27 @@ class QueueNodeLeavesMidTaskTest {
     TestTasks.reset();
   }
 
-  @Test
-  void computesUnderWayWhenTheirQueueNodeLeavesAreTakenOverNotRunAgain() throws Exception {
+  /**
+   * @param roles the leaving node's: a queue node, or a standby sequencer node that has the queue
+   *     role too (the sequencer runs on A, the oldest node with role sequencer)
+   */
+  @ParameterizedTest(name = "Q with roles {0}")
+  @ValueSource(strings = {"queue", "sequencer,queue"})
+  void computesUnderWayWhenTheirQueueNodeLeavesAreTakenOverNotRunAgain(String roles)
+      throws Exception {
     try (ClusterNodes cluster = new ClusterNodes()) {
       ProverNode sequencer =
           cluster.start(
               "A", "sequencer", "", b -> b.catalog(catalog).sequencer(TestNodes.compilePlan()));
-      ProverNode firstQueue = cluster.start("Q", "queue", "", b -> b.catalog(catalog));
+      ProverNode firstQueue =
+          cluster.start(
+              "Q",
+              roles,
+              "",
+              b ->
+                  roles.contains("sequencer")
+                      ? b.catalog(catalog).sequencer(TestNodes.compilePlan())
+                      : b.catalog(catalog));
       ProverNode worker =
           cluster.start(
               "B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 2)));

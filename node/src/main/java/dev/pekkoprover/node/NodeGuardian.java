@@ -125,7 +125,7 @@ final class NodeGuardian {
           }
           Started parts = guardian.startParts(id, deployment, plan, workers);
           if (deployment == ProverNode.Deployment.CLUSTER) {
-            guardian.tellSequencerWhenLeaving();
+            guardian.tellSequencerWhenLeaving(parts.sequencer());
           }
           started.complete(parts);
           return guardian.running();
@@ -152,25 +152,35 @@ final class NodeGuardian {
    * hands shards off, then leaves), and meanwhile the flows and the registration loop would find
    * the moved entities' tasks missing and warn of a loss nobody reported. The sequencer nodes'
    * {@link QueueNodeWatcher} still tell it at Leaving and at removal, so a lost message costs only
-   * that warning. A node with role sequencer too says nothing: the sequencer it may host goes with
-   * it, and one on a standby node hears of it from its own watcher.
+   * that warning.
+   *
+   * <p>A node with roles sequencer and queue tells the singleton through its own proxy: as a
+   * standby its entities move while the sequencer runs elsewhere; hosting the sequencer, the
+   * sequencer drops the notice (it leaves with the node) and its successor hears of the node from
+   * its own watcher. A node with role sequencer but no sequencer of its own to start (no plan) says
+   * nothing: a proxy made here would make it a host of a singleton without behavior.
+   *
+   * @param sequencer the sequencer singleton's proxy when this node starts it, else null
    */
-  private void tellSequencerWhenLeaving() {
+  private void tellSequencerWhenLeaving(ActorRef<ProvingOrchestrator.Command> sequencer) {
     var system = context.getSystem();
     var self = Cluster.get(system).selfMember();
-    if (!self.hasRole(ProverNode.QUEUE_ROLE) || self.hasRole(ProverNode.SEQUENCER_ROLE)) {
+    if (!self.hasRole(ProverNode.QUEUE_ROLE)
+        || (sequencer == null && self.hasRole(ProverNode.SEQUENCER_ROLE))) {
       return;
     }
     // a node without the sequencer role runs only the singleton's proxy: the behavior never
-    // starts here
+    // starts there
     ActorRef<ProvingOrchestrator.Command> proxy =
-        ClusterSingleton.get(system)
-            .init(
-                SingletonActor.of(
-                        Behaviors.<ProvingOrchestrator.Command>empty(), SEQUENCER_SINGLETON)
-                    .withSettings(
-                        ClusterSingletonSettings.create(system)
-                            .withRole(ProverNode.SEQUENCER_ROLE)));
+        sequencer != null
+            ? sequencer
+            : ClusterSingleton.get(system)
+                .init(
+                    SingletonActor.of(
+                            Behaviors.<ProvingOrchestrator.Command>empty(), SEQUENCER_SINGLETON)
+                        .withSettings(
+                            ClusterSingletonSettings.create(system)
+                                .withRole(ProverNode.SEQUENCER_ROLE)));
     ProvingOrchestrator.QueueNodeLeaving leaving =
         new ProvingOrchestrator.QueueNodeLeaving(
             self.address().toString(), self.uniqueAddress().longUid());

@@ -143,6 +143,8 @@ public final class ProvingOrchestrator {
    * QueueNodeLost} (another sequencer node's watcher, later than this one's) is dropped: it would
    * never be cleared.
    *
+   * <p>A notice that names the sequencer's own node is dropped: the sequencer leaves with it.
+   *
    * @param address the leaving member's address, as in {@link QueueNodeLost}
    * @param uid the leaving member's incarnation, as in {@link QueueNodeLost}
    */
@@ -542,6 +544,11 @@ public final class ProvingOrchestrator {
     String member = leaving.address() + "#" + leaving.uid();
     if (lostQueueNodes.contains(member)) {
       return Behaviors.same(); // removed already: told late by another sequencer node's watcher
+    }
+    if (leaving.address().equals(context.getSystem().address().toString())) {
+      // this sequencer's own node (roles sequencer and queue): the sequencer and its flows leave
+      // with it, and the successor's watcher tells it of this node
+      return Behaviors.same();
     }
     if (leavingQueueNodes.put(member, leaving) == null) {
       if (leavingQueueNodes.size() > LOST_NODES_REMEMBERED) {

@@ -216,6 +216,31 @@ class ProvingOrchestratorQueueNodeLostTest {
     }
   }
 
+  @Test
+  void aLeavingNoticeForItsOwnNodeIsDropped() {
+    // a node with roles sequencer and queue that hosts the sequencer tells it that it leaves too
+    // (it cannot know where the singleton runs): the sequencer leaves with it, nothing to tell
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<ProvingOrchestrator.Command> sequencer = spawnSequencer(testKit, queue);
+    String own = testKit.system().address().toString();
+    String other = "pekko://prover@10.0.0.11:2552";
+    LoggingTestKit.info("Queue node " + own + " leaves")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () ->
+                // the other node's line comes after the own one's notice was handled
+                LoggingTestKit.info("Queue node " + other + " leaves: its queue entities move")
+                    .expect(
+                        testKit.system(),
+                        () -> {
+                          sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(own, 7));
+                          sequencer.tell(new ProvingOrchestrator.QueueNodeLeaving(other, 8));
+                          return null;
+                        }));
+    testKit.stop(sequencer);
+  }
+
   /** A sequencer whose start-up compiles one circuit, on its own test kit's queue probe. */
   private static ActorRef<ProvingOrchestrator.Command> spawnSequencer(
       ActorTestKit kit, TestProbe<QueueCommand> queue) {
