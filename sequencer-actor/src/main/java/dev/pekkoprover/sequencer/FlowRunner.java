@@ -159,6 +159,17 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private final Set<String> leavingQueueNodes = new HashSet<>();
 
   /**
+   * Queue nodes removed within {@code loss-check-window} ({@link
+   * ProvingOrchestrator.QueueNodeLost}): the re-send at a removal can reach the lost node's region
+   * before sharding has moved its shards (a node that crashed), and what the loss checks then find
+   * missing is that race, said at INFO.
+   */
+  private final Set<String> lostQueueNodes = new HashSet<>();
+
+  /** The answers since the last report re-sent tasks within the loss window. */
+  private boolean missingAfterLoss;
+
+  /**
    * Tasks completed without running: found in the store, or computed by another flow's identical
    * task.
    */
@@ -315,6 +326,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    */
   private Behavior<Command> onMissing(WrappedMissing wrapped) {
     if (pending.resendMissing(wrapped.missing().taskIds(), outbox) > 0) {
+      missingAfterLoss |= !lostQueueNodes.isEmpty() && pending.inLossWindow();
       flush();
     }
     return this;
@@ -329,6 +341,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    */
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     leavingQueueNodes.remove(lost.address());
+    if (!pending.inLossWindow()) {
+      lostQueueNodes.clear(); // those of an earlier window
+    }
+    lostQueueNodes.add(lost.address());
     if (pending.isEmpty()) {
       getContext()
           .getLog()
@@ -359,7 +375,20 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     if (report == null) {
       return;
     }
-    if (leavingQueueNodes.isEmpty()) {
+    boolean afterLoss = missingAfterLoss;
+    missingAfterLoss = false;
+    if (afterLoss && leavingQueueNodes.isEmpty()) {
+      getContext()
+          .getLog()
+          .info(
+              "Flow {} re-sent {}, after queue node(s) {} were removed (the re-send at the removal"
+                  + " can reach the queue before the lost node's shards have moved); {} task(s)"
+                  + " pending",
+              flowId,
+              report,
+              String.join(", ", lostQueueNodes),
+              pending.size());
+    } else if (leavingQueueNodes.isEmpty()) {
       getContext()
           .getLog()
           .warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());

@@ -244,6 +244,11 @@ final class PendingTasks {
    * Opens (or extends) the loss window. True when the flow must schedule a loss check: checks are
    * on and no loss window was open (an open one already has its check scheduled).
    */
+  /** Within {@code loss-check-window} of the last {@link #startLossChecks}. */
+  boolean inLossWindow() {
+    return clock.getAsLong() - lossChecksUntil < 0;
+  }
+
   boolean startLossChecks() {
     if (resendAfterNanos == 0) {
       return false;

@@ -79,7 +79,8 @@ public final class WorkerRegistrationFlow {
 
   private enum TimerKey {
     RETRY,
-    CHECK
+    CHECK,
+    LOSS_CHECK
   }
 
   public static final String FLOW_ID = "register-worker-flow";
@@ -127,6 +128,20 @@ public final class WorkerRegistrationFlow {
   private final Set<String> leavingQueueNodes = new HashSet<>();
 
   /**
+   * Queue nodes removed within {@code loss-check-window} ({@link
+   * ProvingOrchestrator.QueueNodeLost}), and when the last one was: the offer made at a removal can
+   * reach the lost node's region before sharding has moved its shards (a node that crashed), so the
+   * loop asks about it {@code loss-check-interval} later, and a task then found missing is that
+   * race, said at INFO.
+   */
+  private final Set<String> lostQueueNodes = new HashSet<>();
+
+  private long lostAtNanos;
+  private final Duration lossCheckInterval;
+  private final Duration lossCheckWindow;
+  private final boolean checks;
+
+  /**
    * Offers held back until {@link RetryDue}: one per task that failed for good, so that a worker
    * that fails every registration does not loop hot.
    */
@@ -160,29 +175,18 @@ public final class WorkerRegistrationFlow {
         context -> {
           SequencerSettings settings =
               SequencerSettings.fromConfig(context.getSystem().settings().config());
-          return start(
-              queue,
-              runId,
-              parameters,
-              checkEvery,
-              settings.registrationRetry(),
-              settings.registrationOffers());
+          return start(queue, runId, parameters, checkEvery, settings);
         });
   }
 
   /**
-   * @param settings {@code registration-check-interval}, {@code registration-retry} and {@code
-   *     registration-offers}
+   * @param settings {@code registration-check-interval}, {@code registration-retry}, {@code
+   *     registration-offers}, and {@code loss-check-interval} and {@code loss-check-window} (after
+   *     a queue node's removal)
    */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, String runId, Object parameters, SequencerSettings settings) {
-    return start(
-        queue,
-        runId,
-        parameters,
-        settings.registrationCheckInterval(),
-        settings.registrationRetry(),
-        settings.registrationOffers());
+    return start(queue, runId, parameters, settings.registrationCheckInterval(), settings);
   }
 
   private static Behavior<Command> start(
@@ -190,8 +194,7 @@ public final class WorkerRegistrationFlow {
       String runId,
       Object parameters,
       Duration checkEvery,
-      Duration retryAfter,
-      int offers) {
+      SequencerSettings settings) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -202,7 +205,7 @@ public final class WorkerRegistrationFlow {
                     timers.startTimerWithFixedDelay(TimerKey.CHECK, CheckTick.INSTANCE, checkEvery);
                   }
                   return new WorkerRegistrationFlow(
-                          context, timers, queue, runId, parameters, retryAfter, offers)
+                          context, timers, queue, runId, parameters, settings, !checkEvery.isZero())
                       .offering();
                 }));
   }
@@ -213,11 +216,14 @@ public final class WorkerRegistrationFlow {
       ActorRef<QueueCommand> queue,
       String runId,
       Object parameters,
-      Duration retryAfter,
-      int offers) {
+      SequencerSettings settings,
+      boolean checks) {
     this.context = context;
-    this.retryAfter = retryAfter;
-    this.offers = offers;
+    this.retryAfter = settings.registrationRetry();
+    this.offers = settings.registrationOffers();
+    this.lossCheckInterval = settings.lossCheckInterval();
+    this.lossCheckWindow = settings.lossCheckWindow();
+    this.checks = checks;
     this.timers = timers;
     this.queue = queue;
     this.runId = runId;
@@ -362,7 +368,16 @@ public final class WorkerRegistrationFlow {
           (missing.size() == 1 ? "task " : "tasks ")
               + String.join(", ", missing)
               + (missing.size() == 1 ? " was" : " were");
-      if (leavingQueueNodes.isEmpty()) {
+      if (leavingQueueNodes.isEmpty() && withinLossWindow()) {
+        context
+            .getLog()
+            .info(
+                "Registration {} no longer held by the queue after queue node(s) {} were removed"
+                    + " (the offer made at the removal can reach the queue before the lost node's"
+                    + " shards have moved): offered again",
+                what,
+                String.join(", ", lostQueueNodes));
+      } else if (leavingQueueNodes.isEmpty()) {
         context.getLog().warn("Registration {} no longer held by the queue: offered again", what);
       } else {
         context
@@ -378,8 +393,20 @@ public final class WorkerRegistrationFlow {
     return Behaviors.same();
   }
 
+  private boolean withinLossWindow() {
+    return !lostQueueNodes.isEmpty() && System.nanoTime() - lostAtNanos < lossCheckWindow.toNanos();
+  }
+
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     leavingQueueNodes.remove(lost.address());
+    if (!withinLossWindow()) {
+      lostQueueNodes.clear(); // those of an earlier window
+    }
+    lostQueueNodes.add(lost.address());
+    lostAtNanos = System.nanoTime();
+    if (checks && !onOffer.isEmpty()) {
+      timers.startSingleTimer(TimerKey.LOSS_CHECK, CheckTick.INSTANCE, lossCheckInterval);
+    }
     if (!onOffer.isEmpty()) {
       context
           .getLog()

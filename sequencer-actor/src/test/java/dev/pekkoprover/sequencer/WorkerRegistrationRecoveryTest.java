@@ -31,10 +31,18 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class WorkerRegistrationRecoveryTest {
   private static final String RUN = "run-1";
-  // one task on offer: these tests follow that one task through its losses
+  // one task on offer: these tests follow that one task through its losses; a queue node's loss
+  // is said at INFO for a second after its removal, then a task missing is a WARN again
+  private static final Duration LOSS_WINDOW = Duration.ofSeconds(1);
   private final ActorTestKit testKit =
       ActorTestKit.create(
-          "registration-recovery", TestConfig.config("prover.sequencer.registration-offers = 1"));
+          "registration-recovery",
+          TestConfig.config(
+              "prover.sequencer.registration-offers = 1\n"
+                  + "prover.sequencer.loss-check-interval = 200ms\n"
+                  + "prover.sequencer.loss-check-window = "
+                  + LOSS_WINDOW.toMillis()
+                  + "ms"));
   private final TestTasks.Keys keys = new TestTasks.Keys("test-key");
 
   @AfterAll
@@ -86,6 +94,43 @@ class WorkerRegistrationRecoveryTest {
     TaskEnvelope next = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
     assertEquals(WorkerRegistrationTask.NAME, next.taskType());
     assertEquals(new WorkerRegistrationFlow.Status(1, true, 1, List.of("w1")), status(flow));
+  }
+
+  @Test
+  void anOfferLostAtAQueueNodesRemovalIsAskedAboutASecondLaterAndOfferedAgainAtInfo() {
+    // a queue node that crashed: the offer made at its removal can reach its region before the
+    // shards moved, and be lost; the loop asks loss-check-interval later (200 ms here, 1 s
+    // shipped), not at its next periodic check (60 s here)
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(
+            WorkerRegistrationFlow.create(queue.getRef(), RUN, keys, Duration.ofSeconds(60)));
+    TaskEnvelope offered = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+    String lost = "pekko://prover@10.0.0.7:2552";
+    flow.tell(new ProvingOrchestrator.QueueNodeLost(lost, 42));
+    assertEquals(List.of(offered), queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofMillis(800));
+    assertEquals(List.of(offered.taskId()), check.taskIds());
+
+    QueueCommand.Enqueue again =
+        LoggingTestKit.info(
+                "Registration task "
+                    + offered.taskId()
+                    + " was no longer held by the queue after queue node(s) "
+                    + lost
+                    + " were removed")
+            .expect(
+                testKit.system(),
+                () -> {
+                  check
+                      .replyTo()
+                      .tell(
+                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
+                });
+    assertEquals(List.of(offered), again.tasks());
+    testKit.stop(flow);
   }
 
   @Test
@@ -154,15 +199,27 @@ class WorkerRegistrationRecoveryTest {
                 });
     assertEquals(List.of(offered), again.tasks());
 
-    // once it is removed (and its re-offer went out), a task missing again is a loss: WARN
+    // once it is removed (and its re-offer went out), a task missing again after the loss window
+    // is a loss nobody reported: WARN
     flow.tell(new ProvingOrchestrator.QueueNodeLost(leaving, 42));
+    long lostAt = System.nanoTime();
     queue.fishForMessage(
         Duration.ofSeconds(3),
         m ->
             m instanceof QueueCommand.Enqueue
                 ? FishingOutcomes.complete()
                 : FishingOutcomes.continueAndIgnore());
-    QueueCommand.CheckHeld later = queue.expectMessageClass(QueueCommand.CheckHeld.class);
+    QueueCommand.CheckHeld later =
+        (QueueCommand.CheckHeld)
+            queue
+                .fishForMessage(
+                    Duration.ofSeconds(5),
+                    m ->
+                        m instanceof QueueCommand.CheckHeld
+                                && System.nanoTime() - lostAt > LOSS_WINDOW.toNanos()
+                            ? FishingOutcomes.complete()
+                            : FishingOutcomes.continueAndIgnore())
+                .get(0);
     LoggingTestKit.warn(
             "Registration task " + offered.taskId() + " was no longer held by the queue: offered")
         .expect(
