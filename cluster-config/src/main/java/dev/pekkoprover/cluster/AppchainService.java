@@ -25,7 +25,6 @@ import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
@@ -97,9 +96,7 @@ final class AppchainService {
             ? ClusterSingleton.get(system)
                 .init(
                     SingletonActor.of(behavior, "appchain-service")
-                        .withSettings(
-                            ClusterSingletonSettings.create(system)
-                                .withRole(ProverNode.SEQUENCER_ROLE)))
+                        .withSettings(ProverNode.sequencerSingletonSettings(system)))
             : system.systemActorOf(behavior, "appchain-service", Props.empty());
     Duration askTimeout = service.getDuration("request-timeout");
     node.mount(ChainApi.routes(chain, system.scheduler(), askTimeout));

@@ -31,7 +31,6 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
-import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.cluster.typed.SingletonActor;
 
 /**
@@ -178,9 +177,7 @@ final class NodeGuardian {
                 .init(
                     SingletonActor.of(
                             Behaviors.<ProvingOrchestrator.Command>empty(), SEQUENCER_SINGLETON)
-                        .withSettings(
-                            ClusterSingletonSettings.create(system)
-                                .withRole(ProverNode.SEQUENCER_ROLE)));
+                        .withSettings(ProverNode.sequencerSingletonSettings(system)));
     ProvingOrchestrator.QueueNodeLeaving leaving =
         new ProvingOrchestrator.QueueNodeLeaving(
             self.address().toString(), self.uniqueAddress().longUid());
@@ -244,9 +241,7 @@ final class NodeGuardian {
             : ClusterSingleton.get(context.getSystem())
                 .init(
                     SingletonActor.of(behavior, SEQUENCER_SINGLETON)
-                        .withSettings(
-                            ClusterSingletonSettings.create(context.getSystem())
-                                .withRole(ProverNode.SEQUENCER_ROLE)));
+                        .withSettings(ProverNode.sequencerSingletonSettings(context.getSystem())));
     if (deployment == ProverNode.Deployment.CLUSTER) {
       context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
     }

@@ -24,6 +24,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.http.javadsl.server.Directives;
 import org.apache.pekko.http.javadsl.server.Route;
 
@@ -579,6 +580,22 @@ public final class ProverNode implements AutoCloseable {
   /** {@code host:port} of a cluster address: how nodes are named to people and in worker ids. */
   public static String hostPort(Address address) {
     return address.getHost().orElse("?") + ":" + address.getPort().map(String::valueOf).orElse("?");
+  }
+
+  /**
+   * Settings of a singleton on the nodes with role sequencer that keeps state in the journal (the
+   * sequencer, the appchain service). After its node is downed its successor starts only {@code
+   * pekko.cluster.split-brain-resolver.stable-after} (7 s in cluster.conf) after the removal, as
+   * Pekko's default removal margin would: on the other side of a network partition the old one must
+   * have stopped writing to the journal first. The cluster's own {@code down-removal-margin} is
+   * shorter (cluster.conf), for the queue's shards, which hold nothing persistent.
+   */
+  public static ClusterSingletonSettings sequencerSingletonSettings(ActorSystem<?> system) {
+    Duration stableAfter =
+        system.settings().config().getDuration("pekko.cluster.split-brain-resolver.stable-after");
+    return ClusterSingletonSettings.create(system)
+        .withRole(SEQUENCER_ROLE)
+        .withRemovalMargin(stableAfter);
   }
 
   /** Where the queue lives. */
