@@ -240,15 +240,15 @@ final class PendingTasks {
     return count[0];
   }
 
-  /**
-   * Opens (or extends) the loss window. True when the flow must schedule a loss check: checks are
-   * on and no loss window was open (an open one already has its check scheduled).
-   */
   /** Within {@code loss-check-window} of the last {@link #startLossChecks}. */
   boolean inLossWindow() {
     return clock.getAsLong() - lossChecksUntil < 0;
   }
 
+  /**
+   * Opens (or extends) the loss window. True when the flow must schedule a loss check: checks are
+   * on and no loss window was open (an open one already has its check scheduled).
+   */
   boolean startLossChecks() {
     if (resendAfterNanos == 0) {
       return false;
