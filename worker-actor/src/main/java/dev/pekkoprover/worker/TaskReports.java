@@ -6,12 +6,15 @@ import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.ReportBatches;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerFault;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,9 +85,10 @@ final class TaskReports {
   private final Map<String, ActorRef<QueueCommand>> redirected = new HashMap<>();
 
   /**
-   * The results sent through {@link #queue} for a stopped entity's tasks, by task id: the last
-   * {@link #MAX_REROUTED}, for {@link #answerAgain}. Empty unless a queue node left or died while
-   * this worker ran its entities' tasks.
+   * The results sent through {@link #queue} for a stopped entity's tasks, and those sent to it
+   * shortly before it stopped ({@link #recentlySent}), by task id: the last {@link #MAX_REROUTED},
+   * for {@link #answerAgain}. Empty unless a queue node left or died while this worker ran its
+   * entities' tasks.
    */
   private final Map<String, Rerouted> rerouted =
       new LinkedHashMap<>() {
@@ -93,6 +97,41 @@ final class TaskReports {
           return size() > MAX_REROUTED;
         }
       };
+
+  /**
+   * The results this worker sent straight to a queue entity on another node in the last {@link
+   * #SENT_NANOS}, oldest first, at most {@link #MAX_SENT} of them and {@link #MAX_SENT_BYTES}
+   * (serialised) in all. When that entity stops ({@link #entityStopped}) a result it had not taken
+   * yet is lost with it: one in transit at a hand-off, and every one sent to a node that crashed,
+   * between the crash and its removal (10-15 s with cluster.conf). Those results move to {@link
+   * #rerouted} then, so that the entity's new life hands their re-sent tasks back here, answered
+   * with the result, rather than to another worker to compute a second time. A result the entity
+   * did take reached its flow, which sends that task no more: its id in the load reports costs the
+   * new entity an entry until it expires. Empty where the queue is in the same JVM.
+   */
+  private final ArrayDeque<Sent> recentlySent = new ArrayDeque<>();
+
+  /** The serialised sizes of {@link #recentlySent}, summed. */
+  private long recentlySentBytes;
+
+  /** A result in {@link #recentlySent}: where it went, and what {@link #rerouted} would keep. */
+  private record Sent(ActorRef<QueueCommand> to, String taskId, Rerouted kept, int bytes) {}
+
+  /**
+   * 64 results: more than a worker's slots (a proof runs for seconds to minutes, so a crash window
+   * holds a few of each worker's results); the cheap tasks that send more are cheap to compute
+   * again.
+   */
+  static final int MAX_SENT = 64;
+
+  /** 16 MiB: 16 results at the shipped {@code max-payload-size} (1 MiB). */
+  static final long MAX_SENT_BYTES = 16L << 20;
+
+  /**
+   * 30 s: a crashed queue node is removed about 13 s after the crash (README, failures in the
+   * cluster); a hand-off loses only what was in transit.
+   */
+  static final long SENT_NANOS = 30_000_000_000L;
 
   /** A result in {@link #rerouted}, with what identifies its task beyond the id, and when. */
   private record Rerouted(String runId, String flowId, TaskSucceeded report, long sentNanos) {}
@@ -188,8 +227,25 @@ final class TaskReports {
       forgetExpiredReroutes(System.nanoTime());
       rerouted.put(
           task.taskId(), new Rerouted(task.runId(), task.flowId(), report, System.nanoTime()));
+    } else if (replyTo != queue && isOnAnotherNode(replyTo)) {
+      rememberSent(replyTo, task, report, checked.value());
     }
     gathered(replyTo, batches.add(replyTo, report));
+  }
+
+  /** Keeps a result sent straight to an entity on another node in {@link #recentlySent}. */
+  private void rememberSent(
+      ActorRef<QueueCommand> to, TaskEnvelope task, TaskSucceeded report, Object travels) {
+    long now = System.nanoTime();
+    int bytes = travels instanceof SerializedPayload payload ? payload.size() : 0;
+    recentlySent.addLast(
+        new Sent(to, task.taskId(), new Rerouted(task.runId(), task.flowId(), report, now), bytes));
+    recentlySentBytes += bytes;
+    while (recentlySent.size() > MAX_SENT
+        || recentlySentBytes > MAX_SENT_BYTES
+        || now - recentlySent.peekFirst().kept().sentNanos() > SENT_NANOS) {
+      recentlySentBytes -= recentlySent.removeFirst().bytes();
+    }
   }
 
   private void forgetExpiredReroutes(long now) {
@@ -369,12 +425,29 @@ final class TaskReports {
    * and the flows send a moved entity's tasks again as soon as they see its node removed; the load
    * reports name those tasks as orphaned ({@link #orphaned}), so that the new entity hands each
    * re-sent one back here rather than to another worker. Without this, a compute under way when its
-   * entity moved was lost and ran again. A report sent to the entity just before it stopped is
-   * still lost (its task runs again).
+   * entity moved was lost and ran again. The results sent to the entity lately ({@link
+   * #recentlySent}) are kept the same way: one it had not taken is lost with it.
    */
   void entityStopped(ActorRef<QueueCommand> entity) {
     stopped.add(entity);
     batches.flush(entity, (to, report) -> queue.tell(report));
+    if (!recentlySent.isEmpty()) {
+      long now = System.nanoTime();
+      forgetExpiredReroutes(now);
+      for (Iterator<Sent> it = recentlySent.iterator(); it.hasNext(); ) {
+        Sent sent = it.next();
+        if (sent.to().equals(entity)) {
+          it.remove();
+          recentlySentBytes -= sent.bytes();
+          Rerouted kept = sent.kept();
+          if (now - kept.sentNanos() <= SENT_NANOS) {
+            // kept from now on: rerouted is in the order of these times
+            rerouted.put(
+                sent.taskId(), new Rerouted(kept.runId(), kept.flowId(), kept.report(), now));
+          }
+        }
+      }
+    }
   }
 
   /** Where the orphaned tasks of a load report are found: {@link Admission#heldFrom}. */

@@ -273,6 +273,38 @@ class TaskReportsTest {
   }
 
   @Test
+  void aResultSentToARemoteEntityShortlyBeforeItStoppedIsKeptToAnswerItsTaskAgain() {
+    // the entity stopped (a hand-off, or its node crashed) before it took b's result: the flow
+    // sends b again, and the new entity hands it back here rather than to another worker
+    TestProbe<QueueCommand> entity = testKit.createTestProbe();
+    TestProbe<QueueCommand> other = testKit.createTestProbe(); // another remote entity, alive
+    Fixture f =
+        fixture("w9", true, entity, to -> to.equals(entity.getRef()) || to.equals(other.getRef()));
+    TestProbe<QueueCommand> anew = testKit.createTestProbe();
+    f.reports().heldFrom(from -> new ArrayList<>());
+    f.reports().computed(task("b"), Num.of(9), null, null, entity.getRef());
+    f.reports().computed(task("x"), Num.of(4), null, null, other.getRef());
+    f.reports().flush();
+    assertEquals("b", entity.expectMessageClass(TaskSucceeded.class).taskId());
+    assertEquals("x", other.expectMessageClass(TaskSucceeded.class).taskId());
+    f.reports().periodic(List.of());
+    assertEquals(List.of(), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
+
+    f.reports().entityStopped(entity.getRef());
+    f.reports().periodic(List.of());
+    assertEquals(
+        List.of("b"),
+        f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds(),
+        "b's result may be lost with the entity; x's entity is alive");
+    assertTrue(f.reports().answerAgain(task("b"), anew.getRef()), "answered with b's result");
+    f.reports().flush();
+    TaskSucceeded again = anew.expectMessageClass(TaskSucceeded.class);
+    assertEquals("b", again.taskId());
+    assertEquals(Num.of(9), again.result());
+    assertFalse(f.reports().answerAgain(task("x"), anew.getRef()), "x was never at risk");
+  }
+
+  @Test
   void thePeriodicReportSendsTheResultsFirstThenTheLoad() {
     Fixture f = fixture("w7", false);
     f.reports().computed(task("t1"), Num.of(9), null, null, f.queue().getRef());
