@@ -220,9 +220,12 @@ final class TaskReports {
       failedForGood(task, checked.problem(), replyTo);
       return;
     }
+    // bound for another node, the result travels as the bytes of its check, written as they are
+    // and decoded only by its flow; the raw value was serialised a second time on the way out, and
+    // again between the entity's node and the flow's
     TaskSucceeded report =
         new TaskSucceeded(
-            workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), result);
+            workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), checked.value());
     if (replyTo == queue && to != queue) {
       forgetExpiredReroutes(System.nanoTime());
       rerouted.put(

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.PayloadCodec;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
@@ -11,6 +12,7 @@ import dev.pekkoprover.protocol.QueueCommand.TaskDeclined;
 import dev.pekkoprover.protocol.QueueCommand.TaskFailed;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
+import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerFault;
@@ -67,6 +69,16 @@ class TaskReportsTest {
       boolean reportLoad,
       TestProbe<QueueCommand> other,
       Predicate<ActorRef<QueueCommand>> remote) {
+    return fixture(workerId, reportLoad, other, remote, 0);
+  }
+
+  /** With {@code maxResultBytes}: results bound for another node are checked (0: not). */
+  private Fixture fixture(
+      String workerId,
+      boolean reportLoad,
+      TestProbe<QueueCommand> other,
+      Predicate<ActorRef<QueueCommand>> remote,
+      int maxResultBytes) {
     TestProbe<WorkerCommand> self = testKit.createTestProbe();
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     WorkerSettings settings =
@@ -79,7 +91,7 @@ class TaskReportsTest {
             self.getRef(),
             FLUSH,
             queue.getRef(),
-            new TaskValues(testKit.system(), 0),
+            new TaskValues(testKit.system(), maxResultBytes),
             WorkerMeters.get(testKit.system()),
             LoggerFactory.getLogger(getClass()),
             remote);
@@ -302,6 +314,21 @@ class TaskReportsTest {
     assertEquals("b", again.taskId());
     assertEquals(Num.of(9), again.result());
     assertFalse(f.reports().answerAgain(task("x"), anew.getRef()), "x was never at risk");
+  }
+
+  @Test
+  void aResultBoundForAnotherNodeTravelsAsTheBytesOfItsCheck() {
+    // serialised once, by the check: the transport writes those bytes as they are and only the
+    // flow decodes them; a queue in this JVM gets the value itself
+    TestProbe<QueueCommand> remote = testKit.createTestProbe();
+    Fixture f = fixture("w10", false, remote, to -> to.equals(remote.getRef()), 1 << 20);
+    f.reports().computed(task("r"), Num.of(9), null, null, remote.getRef());
+    f.reports().computed(task("l"), Num.of(4), null, null, f.queue().getRef());
+    f.reports().flush();
+    Object travels = remote.expectMessageClass(TaskSucceeded.class).result();
+    assertTrue(travels instanceof SerializedPayload, "bytes, not " + travels);
+    assertEquals(Num.of(9), PayloadCodec.get(testKit.system()).decode((SerializedPayload) travels));
+    assertEquals(Num.of(4), f.queue().expectMessageClass(TaskSucceeded.class).result());
   }
 
   @Test
