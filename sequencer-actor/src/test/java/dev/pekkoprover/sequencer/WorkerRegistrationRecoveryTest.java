@@ -114,21 +114,16 @@ class WorkerRegistrationRecoveryTest {
     assertEquals(List.of(offered.taskId()), check.taskIds());
 
     QueueCommand.Enqueue again =
-        LoggingTestKit.info(
+        missingThenOfferedAgain(
+            LoggingTestKit.info(
                 "Registration task "
                     + offered.taskId()
                     + " was no longer held by the queue after queue node(s) "
                     + lost
-                    + " were removed")
-            .expect(
-                testKit.system(),
-                () -> {
-                  check
-                      .replyTo()
-                      .tell(
-                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
-                });
+                    + " were removed"),
+            queue,
+            check,
+            offered);
     assertEquals(List.of(offered), again.tasks());
     testKit.stop(flow);
   }
@@ -153,17 +148,12 @@ class WorkerRegistrationRecoveryTest {
     queue.expectMessageClass(QueueCommand.CheckHeld.class);
 
     QueueCommand.Enqueue again =
-        LoggingTestKit.warn(
-                "Registration task " + offered.taskId() + " was no longer held by the queue")
-            .expect(
-                testKit.system(),
-                () -> {
-                  check
-                      .replyTo()
-                      .tell(
-                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
-                });
+        missingThenOfferedAgain(
+            LoggingTestKit.warn(
+                "Registration task " + offered.taskId() + " was no longer held by the queue"),
+            queue,
+            check,
+            offered);
     assertEquals(List.of(offered), again.tasks());
     assertEquals(new WorkerRegistrationFlow.Status(0, true, 1, List.of()), status(flow));
   }
@@ -182,21 +172,16 @@ class WorkerRegistrationRecoveryTest {
     QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
 
     QueueCommand.Enqueue again =
-        LoggingTestKit.info(
+        missingThenOfferedAgain(
+            LoggingTestKit.info(
                 "Registration task "
                     + offered.taskId()
                     + " was no longer held by the queue while queue node(s) "
                     + leaving
-                    + " leave")
-            .expect(
-                testKit.system(),
-                () -> {
-                  check
-                      .replyTo()
-                      .tell(
-                          new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-                  return queue.expectMessageClass(QueueCommand.Enqueue.class);
-                });
+                    + " leave"),
+            queue,
+            check,
+            offered);
     assertEquals(List.of(offered), again.tasks());
 
     // once it is removed (and its re-offer went out), a task missing again after the loss window
@@ -220,16 +205,12 @@ class WorkerRegistrationRecoveryTest {
                             ? FishingOutcomes.complete()
                             : FishingOutcomes.continueAndIgnore())
                 .get(0);
-    LoggingTestKit.warn(
-            "Registration task " + offered.taskId() + " was no longer held by the queue: offered")
-        .expect(
-            testKit.system(),
-            () -> {
-              later
-                  .replyTo()
-                  .tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-              return queue.expectMessageClass(QueueCommand.Enqueue.class);
-            });
+    missingThenOfferedAgain(
+        LoggingTestKit.warn(
+            "Registration task " + offered.taskId() + " was no longer held by the queue: offered"),
+        queue,
+        later,
+        offered);
   }
 
   @Test
@@ -250,5 +231,24 @@ class WorkerRegistrationRecoveryTest {
     offer.replyTo().tell(registered(first, "w2")); // a repeated outcome counts once
     queue.expectNoMessage(Duration.ofMillis(100)); // still one task on offer
     assertEquals(new WorkerRegistrationFlow.Status(2, true, 1, List.of("w1", "w2")), status(flow));
+  }
+
+  /**
+   * Answers {@code check} that the queue no longer holds {@code offered}; returns the loop's offer
+   * of it again, which comes with {@code line} in the log.
+   */
+  private QueueCommand.Enqueue missingThenOfferedAgain(
+      LoggingTestKit line,
+      TestProbe<QueueCommand> queue,
+      QueueCommand.CheckHeld check,
+      TaskEnvelope offered) {
+    return line.expect(
+        testKit.system(),
+        () -> {
+          check
+              .replyTo()
+              .tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
+          return queue.expectMessageClass(QueueCommand.Enqueue.class);
+        });
   }
 }
