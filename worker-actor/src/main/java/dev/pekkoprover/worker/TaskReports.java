@@ -244,9 +244,11 @@ final class TaskReports {
     recentlySent.addLast(
         new Sent(to, task.taskId(), new Rerouted(task.runId(), task.flowId(), report, now), bytes));
     recentlySentBytes += bytes;
-    while (recentlySent.size() > MAX_SENT
-        || recentlySentBytes > MAX_SENT_BYTES
-        || now - recentlySent.peekFirst().kept().sentNanos() > SENT_NANOS) {
+    // a result larger than MAX_SENT_BYTES alone (max-payload-size raised) is dropped at once
+    while (!recentlySent.isEmpty()
+        && (recentlySent.size() > MAX_SENT
+            || recentlySentBytes > MAX_SENT_BYTES
+            || now - recentlySent.peekFirst().kept().sentNanos() > SENT_NANOS)) {
       recentlySentBytes -= recentlySent.removeFirst().bytes();
     }
   }

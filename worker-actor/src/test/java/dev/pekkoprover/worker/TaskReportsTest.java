@@ -332,6 +332,22 @@ class TaskReportsTest {
   }
 
   @Test
+  void aResultLargerThanTheKeptBytesGoesOutAndIsNotKept() {
+    // an operator who raised max-payload-size above what a worker keeps (16 MiB): the result goes
+    // out as any other, it is just not kept for its entity's stop
+    TestProbe<QueueCommand> remote = testKit.createTestProbe();
+    Fixture f = fixture("w11", true, remote, to -> to.equals(remote.getRef()), 64 << 20);
+    f.reports().heldFrom(from -> new ArrayList<>());
+    Num large = new Num(1, "x".repeat((int) TaskReports.MAX_SENT_BYTES + 1));
+    f.reports().computed(task("big"), large, null, null, remote.getRef());
+    f.reports().flush();
+    assertEquals("big", remote.expectMessageClass(TaskSucceeded.class).taskId());
+    f.reports().entityStopped(remote.getRef());
+    f.reports().periodic(List.of());
+    assertEquals(List.of(), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
+  }
+
+  @Test
   void thePeriodicReportSendsTheResultsFirstThenTheLoad() {
     Fixture f = fixture("w7", false);
     f.reports().computed(task("t1"), Num.of(9), null, null, f.queue().getRef());
