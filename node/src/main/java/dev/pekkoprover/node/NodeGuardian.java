@@ -15,6 +15,8 @@ import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.sequencer.WorkerReadyGate;
 import dev.pekkoprover.worker.Worker;
 import dev.pekkoprover.worker.WorkerSettings;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
@@ -125,6 +128,7 @@ final class NodeGuardian {
           Started parts = guardian.startParts(id, deployment, plan, workers);
           if (deployment == ProverNode.Deployment.CLUSTER) {
             guardian.tellSequencerWhenLeaving(parts.sequencer());
+            guardian.drainWorkersOnShutdown();
           }
           started.complete(parts);
           return guardian.running();
@@ -188,6 +192,77 @@ final class NodeGuardian {
             () -> {
               proxy.tell(leaving);
               return CompletableFuture.completedFuture(Done.getInstance());
+            });
+  }
+
+  /** Time for a worker's answer beyond its drain's time: its last reports, a busy mailbox. */
+  static final Duration DRAIN_ANSWER_MARGIN = Duration.ofSeconds(2);
+
+  /**
+   * {@code prover.worker.drain-timeout}, checked against the CoordinatedShutdown phase that runs
+   * the drain: that phase must outlast the drain and the answers' margin, else Pekko would move on
+   * while workers still finish their computes.
+   *
+   * @throws IllegalStateException naming both settings when the phase is too short, or when the
+   *     drain timeout is negative
+   */
+  static Duration drainTimeout(Config config) {
+    Duration drain = config.getDuration("prover.worker.drain-timeout");
+    if (drain.isNegative()) {
+      throw new IllegalStateException(
+          "prover.worker.drain-timeout must not be negative (0: no drain), was " + drain);
+    }
+    String phasePath = "pekko.coordinated-shutdown.phases.service-requests-done.timeout";
+    Duration phase =
+        config.hasPath(phasePath)
+            ? config.getDuration(phasePath)
+            : config.getDuration("pekko.coordinated-shutdown.default-phase-timeout");
+    Duration needed = drain.plus(DRAIN_ANSWER_MARGIN).plusSeconds(1);
+    if (phase.compareTo(needed) < 0) {
+      throw new IllegalStateException(
+          "prover.worker.drain-timeout ("
+              + drain.toMillis()
+              + " ms) does not fit in the shutdown phase that runs it: set "
+              + phasePath
+              + " (now "
+              + phase.toMillis()
+              + " ms) to at least "
+              + needed.toMillis()
+              + " ms, or lower the drain timeout");
+    }
+    return drain;
+  }
+
+  /**
+   * The first steps of a cluster node's shutdown (SIGTERM, a scale-down, a rolling update) drain
+   * its workers before it leaves the cluster: phase {@code service-requests-done}, which runs
+   * before the cluster phases. Each worker takes no new task and finishes what it runs, at most
+   * {@code prover.worker.drain-timeout}; then what still runs is put back at once ({@link
+   * WorkerCommand.Drain}). A node without workers finishes the phase at once. A worker that does
+   * not answer (it crashed during the drain) holds the phase until its drain's time and the margin
+   * are over.
+   */
+  private void drainWorkersOnShutdown() {
+    var system = context.getSystem();
+    Duration timeout = drainTimeout(config);
+    Duration askTimeout = timeout.plus(DRAIN_ANSWER_MARGIN);
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseServiceRequestsDone(),
+            "drain-workers",
+            () -> {
+              List<CompletableFuture<WorkerCommand.Drained>> answers = new ArrayList<>();
+              for (ActorRef<WorkerCommand> worker : workers.values()) {
+                answers.add(
+                    AskPattern.<WorkerCommand, WorkerCommand.Drained>ask(
+                            worker,
+                            replyTo -> new WorkerCommand.Drain(timeout.toMillis(), replyTo),
+                            askTimeout,
+                            system.scheduler())
+                        .toCompletableFuture());
+              }
+              return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+                  .handle((ok, failure) -> Done.getInstance());
             });
   }
 

@@ -514,6 +514,7 @@ public final class ProverNode implements AutoCloseable {
           }
         }
         effective = withStatefulRole(effective);
+        NodeGuardian.drainTimeout(effective); // a drain that cannot fit its phase: say so now
       }
       List<NodeGuardian.WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {

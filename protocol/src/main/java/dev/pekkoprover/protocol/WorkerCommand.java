@@ -89,4 +89,38 @@ public interface WorkerCommand extends CborSerializable {
   record Refused(
       String workerId, String incarnation, String reason, boolean registerAgain, String keysDigest)
       implements WorkerCommand {}
+
+  /**
+   * This worker's node shuts down (a SIGTERM, a scale-down, a rolling update): drain before the
+   * node leaves the cluster. The worker announces {@link WorkerState#DRAINING} (the queues give it
+   * no more work), declines the tasks that wait for one of its slots (they go to other workers at
+   * once, spending nothing) and any task handed to it from now on, and finishes the computes it
+   * runs, so that a proof minutes into its compute is not thrown away. It answers {@code replyTo}
+   * once it holds nothing, or when {@code timeoutMillis} is over: then it tells the queue it goes
+   * down ({@link QueueCommand.WorkerGoingDown}), which puts back what is still running at once.
+   * Sent by its node only, in CoordinatedShutdown's {@code service-requests-done} phase.
+   *
+   * @param timeoutMillis how long the computes under way may take to finish, in milliseconds
+   *     ({@code prover.worker.drain-timeout}), at least 0
+   */
+  record Drain(long timeoutMillis, ActorRef<Drained> replyTo) implements WorkerCommand {
+    public Drain {
+      if (timeoutMillis < 0) {
+        throw new IllegalArgumentException(
+            "timeoutMillis must be at least 0, was " + timeoutMillis);
+      }
+      Objects.requireNonNull(replyTo, "replyTo");
+    }
+  }
+
+  /**
+   * A worker's answer to {@link Drain}: it holds no task any more.
+   *
+   * @param finished computes that finished during the drain (their reports went out)
+   * @param declined tasks that waited for a slot, or came during the drain, handed back at once
+   * @param putBack computes still running when the drain's time was over, put back by the queue
+   * @param millis how long the drain took, in milliseconds
+   */
+  record Drained(String workerId, int finished, int declined, int putBack, long millis)
+      implements CborSerializable {}
 }

@@ -19,6 +19,7 @@ import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -348,7 +349,18 @@ public final class LocalTaskQueue {
       outbox.flush();
       return Behaviors.same();
     }
-    if (!msg.equals(previous)
+    if (msg.state() == WorkerState.DRAINING) {
+      if ((previous == null || previous.state() != WorkerState.DRAINING)
+          && admission.speaksFor(msg)) {
+        TaskQueueState.WorkerNumbers numbers = state.workerNumbers(msg.workerId());
+        log.info(
+            "worker {} (incarnation {}) drains: its node shuts down; it gets no more work and"
+                + " finishes the task(s) it holds here ({} slot(s) taken)",
+            msg.workerId(),
+            msg.incarnation(),
+            numbers == null ? 0 : numbers.inFlight());
+      }
+    } else if (!msg.equals(previous)
         && admission.speaksFor(msg)) { // in a cluster: one entity of the worker's types
       log.info(
           "worker {} (incarnation {}) serves {} with capacity {}",

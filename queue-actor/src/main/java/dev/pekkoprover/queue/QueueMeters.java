@@ -46,10 +46,11 @@ final class QueueMeters {
   private static final String ENTITY = "entity";
 
   /** The state tag of the workers gauge: the worker states, and announcements that did not say. */
-  static final List<String> STATES = List.of("unprepared", "registered", "ready", "unknown");
+  static final List<String> STATES =
+      List.of("unprepared", "registered", "ready", "draining", "unknown");
 
   static int stateIndex(WorkerState state) {
-    return state == null ? 3 : state.ordinal();
+    return state == null ? STATES.size() - 1 : state.ordinal();
   }
 
   private final ProverMetrics metrics;

@@ -431,7 +431,8 @@ public final class TaskQueueState<W, R> {
     w.capacity = Math.max(0, capacity);
     w.unseatAll();
     List<Seat> seats = new ArrayList<>(taskTypes.size());
-    for (String name : taskTypes) {
+    // a draining worker (its node shuts down) names the types it served, and is seated for none
+    for (String name : state == WorkerState.DRAINING ? Set.<String>of() : taskTypes) {
       TypeQueue type = types.get(name);
       if (type != null) {
         seats.add(new Seat(w, type));

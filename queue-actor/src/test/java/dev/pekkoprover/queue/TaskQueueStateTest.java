@@ -10,6 +10,7 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.queue.TaskQueueState.Redelivery;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
@@ -157,6 +158,27 @@ class TaskQueueStateTest {
     assertTrue(succeed("w1", "t3"));
     assertEquals(List.of("t1", "t2", "t3", "t4"), effects.sentIds());
     assertEquals(1, queue.slotsTaken("w1"));
+  }
+
+  @Test
+  void aDrainingWorkerGetsNoMoreWorkAndItsHeldTasksStayItsOwn() {
+    serve("w1", 2, "square");
+    serve("w2", 1, "square");
+    enqueueSquares("t1", "t2", "t3");
+    assertEquals(List.of("t1", "t3"), effects.sentTo("w1"));
+
+    // its node shuts down: the announcement names the types it served, in state Draining
+    queue.workerServes("w1", "inc-1", "w1", Set.of("square"), 2, WorkerState.DRAINING);
+    enqueueSquares("t4");
+    assertEquals(3, effects.sent.size(), "nothing more for the draining worker");
+    assertEquals(2, queue.slotsTaken("w1"), "what it runs is still its own");
+    assertTrue(effects.putBacks.isEmpty());
+
+    assertTrue(succeed("w1", "t1"), "its result counts as ever");
+    assertEquals(3, effects.sent.size(), "its freed slot is not filled");
+    assertTrue(succeed("w2", "t2"));
+    assertEquals("w2", effects.last().worker());
+    assertEquals("t4", effects.last().task().taskId());
   }
 
   @Test

@@ -140,6 +140,18 @@ final class Admission {
     waiting.add(new Waiting(task, replyTo));
   }
 
+  /** Every task that waits for a slot, in arrival order, taken out (a drain hands them back). */
+  List<Waiting> takeWaiting() {
+    List<Waiting> taken = new ArrayList<>(waiting);
+    waiting.clear();
+    return taken;
+  }
+
+  /** How many computes run now. */
+  int runningCount() {
+    return running.size();
+  }
+
   /** A compute started: it takes a slot until {@link #finished}. */
   void started(RunningCompute run) {
     running.put(run.task.taskId(), run);

@@ -70,6 +70,7 @@ final class ServedTypes {
       case UNPREPARED -> unprepared;
       case REGISTERED -> registered;
       case READY -> ready;
+      case DRAINING -> Set.of();
     };
   }
 
@@ -107,6 +108,11 @@ final class ServedTypes {
     return served;
   }
 
+  /** Why a draining worker declines every task handed to it. */
+  static String drainingReason(String workerId) {
+    return "worker " + workerId + " drains: its node shuts down, it takes no new task";
+  }
+
   /**
    * Why a worker in {@code state} declines a task of {@code taskType}, which it does not serve in
    * that state.
@@ -132,6 +138,7 @@ final class ServedTypes {
               + " is still preparing its task types; until then it serves only "
               + registered;
       case READY -> "worker " + workerId + " does not serve task type '" + taskType + "'";
+      case DRAINING -> drainingReason(workerId);
     };
   }
 }

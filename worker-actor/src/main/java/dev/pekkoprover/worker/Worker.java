@@ -10,12 +10,15 @@ import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerCommand.Cancel;
 import dev.pekkoprover.protocol.WorkerCommand.Dispatch;
 import dev.pekkoprover.protocol.WorkerCommand.DispatchAll;
+import dev.pekkoprover.protocol.WorkerCommand.Drain;
+import dev.pekkoprover.protocol.WorkerCommand.Drained;
 import dev.pekkoprover.protocol.WorkerCommand.QueueEntityStopping;
 import dev.pekkoprover.protocol.WorkerCommand.Refused;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
 import dev.pekkoprover.worker.ServedTypes.ServedType;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -57,6 +60,11 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
  * slot, is {@link Admission}'s. Reports go out in batches ({@link TaskReports}). Each state's data
  * (what it serves, its registration, the prepares done so far) is a parameter of that state's
  * method; fields hold only what lives as long as the incarnation.
+ *
+ * <p>Draining: when its node shuts down, the node tells it to drain ({@link Drain}) before it
+ * leaves the cluster: it announces {@link WorkerState#DRAINING}, hands back what waits for a slot,
+ * declines what comes, and finishes its computes within the drain's time, so that a scale-down or
+ * rolling update does not throw proofs away.
  *
  * <p>Runs: it remembers the sequencer run it registered for. A task of a newer run means the
  * sequencer restarted or a standby took over: the worker goes back to Unprepared and registers
@@ -108,11 +116,38 @@ public final class Worker {
   private record EntityStopped(ActorRef<QueueCommand> entity)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
+  /** The drain's time is over; also its timer key. */
+  private enum DrainOver implements WorkerCommand, NoSerializationVerificationNeeded {
+    INSTANCE
+  }
+
   /** A cancelled compute had {@code cancel-grace} to return; also its timer key. */
   private record CancelGraceOver(String taskId)
       implements WorkerCommand, NoSerializationVerificationNeeded {}
 
   // ---- per-state data ----
+
+  /**
+   * A drain under way: who asks (a second {@link Drain} adds itself), when it began, and what it
+   * did so far. Null {@code request} for an incarnation that started while its node shut down
+   * (restarted after a crash during the drain): it answers nobody.
+   */
+  private static final class DrainProgress {
+    final List<ActorRef<Drained>> askers = new ArrayList<>();
+    final long timeoutMillis;
+    final long startNanos = System.nanoTime();
+    int finished;
+    int declined;
+    Drained answer;
+
+    DrainProgress(long timeoutMillis) {
+      this.timeoutMillis = timeoutMillis;
+    }
+
+    long millis() {
+      return Duration.ofNanos(System.nanoTime() - startNanos).toMillis();
+    }
+  }
 
   /**
    * The registration this incarnation took: its parameters, run, count (to tell prepares apart) and
@@ -240,8 +275,14 @@ public final class Worker {
                         timers.startTimerWithFixedDelay(
                             Announce.INSTANCE, settings.announceInterval());
                       }
-                      return new Worker(context, timers, settings, served, queue, listener)
-                          .unprepared("started");
+                      Worker started =
+                          new Worker(context, timers, settings, served, queue, listener);
+                      // restarted (a crash) while its node shuts down: it takes no work
+                      return CoordinatedShutdown.get(context.getSystem())
+                              .getShutdownReason()
+                              .isPresent()
+                          ? started.startedWhileShuttingDown()
+                          : started.unprepared("started");
                     }));
     SupervisorStrategy restart =
         SupervisorStrategy.restartWithBackoff(
@@ -344,6 +385,7 @@ public final class Worker {
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onMessage(EntityStopped.class, stopped -> onEntityStopped(stopped, serving))
         .onMessage(QueueEntityStopping.class, stopping -> onEntityStopping(stopping, serving))
+        .onMessage(Drain.class, drain -> onDrain(drain, serving))
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping);
   }
@@ -387,6 +429,14 @@ public final class Worker {
   }
 
   private void announce(Serving serving) {
+    announce(serving, serving.state());
+  }
+
+  /**
+   * Announces {@code state} with the types {@code serving} serves: a draining worker names the
+   * types it served until then (so that its announcement reaches those types' queues).
+   */
+  private void announce(Serving serving, WorkerState state) {
     CatalogFingerprint fingerprint =
         serving.registration() == null ? types.fingerprint() : serving.registration().fingerprint();
     queue.tell(
@@ -396,7 +446,7 @@ public final class Worker {
             incarnation,
             types.served(serving.state()),
             settings.concurrency(),
-            serving.state(),
+            state,
             types.served(WorkerState.READY),
             fingerprint));
   }
@@ -532,6 +582,241 @@ public final class Worker {
     announce(serving);
     reports.periodic(admission.held());
     return Behaviors.same();
+  }
+
+  // ---- draining ----
+
+  /**
+   * Its node shuts down: announce Draining, hand back the tasks that wait for a slot, and wait for
+   * the computes under way, at most the drain's time.
+   */
+  private Behavior<WorkerCommand> onDrain(Drain drain, Serving serving) {
+    DrainProgress progress = new DrainProgress(drain.timeoutMillis());
+    progress.askers.add(drain.replyTo());
+    List<Admission.Waiting> waiting = admission.takeWaiting();
+    enterDraining(serving);
+    String reason = ServedTypes.drainingReason(workerId);
+    for (Admission.Waiting task : waiting) {
+      reports.declined(task.task(), reason, task.replyTo());
+    }
+    progress.declined += waiting.size();
+    reports.loadChanged();
+    context
+        .getLog()
+        .info(
+            "Worker {} (incarnation {}) is DRAINING (its node shuts down): it takes no new task,"
+                + " handed back the {} that waited for a slot and finishes the {} it runs, within"
+                + " {} ms",
+            workerId,
+            incarnation,
+            waiting.size(),
+            admission.runningCount(),
+            drain.timeoutMillis());
+    if (!drainedIfIdle(progress)) {
+      timers.startSingleTimer(DrainOver.INSTANCE, Duration.ofMillis(drain.timeoutMillis()));
+    }
+    return draining(serving, progress);
+  }
+
+  /** A new incarnation whose node shuts down already (it restarted after a crash): no work. */
+  private Behavior<WorkerCommand> startedWhileShuttingDown() {
+    Serving serving = new Serving(WorkerState.UNPREPARED, Map.of(), null);
+    enterDraining(serving);
+    context
+        .getLog()
+        .info(
+            "Worker {} (incarnation {}) started while its node shuts down: it is DRAINING and takes"
+                + " no task",
+            workerId,
+            incarnation);
+    DrainProgress progress = new DrainProgress(0);
+    progress.answer = new Drained(workerId, 0, 0, 0, 0);
+    return draining(serving, progress);
+  }
+
+  private void enterDraining(Serving serving) {
+    meters.entered(workerId, WorkerState.DRAINING);
+    announce(serving, WorkerState.DRAINING);
+    WorkerStateChanged changed =
+        new WorkerStateChanged(workerId, incarnation, WorkerState.DRAINING);
+    context.getSystem().eventStream().tell(new EventStream.Publish<>(changed));
+    if (listener != null) {
+      listener.tell(changed);
+    }
+  }
+
+  /**
+   * Draining: the computes under way finish and report as ever; every task handed out is declined
+   * (or answered again, or redirected, when this worker holds it already). {@code serving}: the
+   * state it drains from, whose types it names in its announcements.
+   */
+  private Behavior<WorkerCommand> draining(Serving serving, DrainProgress progress) {
+    return Behaviors.receive(WorkerCommand.class)
+        .onMessage(
+            Dispatch.class,
+            dispatch -> declineDraining(List.of(dispatch.task()), dispatch.replyTo(), progress))
+        .onMessage(
+            DispatchAll.class, batch -> declineDraining(batch.tasks(), batch.replyTo(), progress))
+        .onMessage(ComputeDone.class, done -> onComputeDoneDraining(done, progress))
+        .onMessage(
+            Cancel.class,
+            cancel -> {
+              onCancel(cancel, serving); // nothing waits: this starts nothing
+              return Behaviors.same();
+            })
+        .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
+        .onMessageEquals(StartWaiting.INSTANCE, Behaviors::same)
+        .onMessageEquals(
+            Announce.INSTANCE,
+            () -> {
+              announce(serving, WorkerState.DRAINING);
+              reports.periodic(admission.held());
+              return Behaviors.same();
+            })
+        .onMessage(Refused.class, refused -> Behaviors.same())
+        .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
+        .onMessage(EntityStopped.class, stopped -> onEntityStoppedDraining(stopped, serving))
+        .onMessage(
+            QueueEntityStopping.class,
+            stopping -> {
+              if (!watchedEntities.contains(stopping.entity())) {
+                return Behaviors.same();
+              }
+              context.unwatch(stopping.entity());
+              return onEntityStoppedDraining(new EntityStopped(stopping.entity()), serving);
+            })
+        .onMessage(PrepareDone.class, this::onStalePrepareDone)
+        .onMessage(
+            Drain.class,
+            again -> {
+              if (progress.answer != null) {
+                again.replyTo().tell(progress.answer);
+              } else {
+                progress.askers.add(again.replyTo());
+              }
+              return Behaviors.same();
+            })
+        .onMessageEquals(DrainOver.INSTANCE, () -> onDrainOver(progress))
+        .onSignal(PostStop.class, this::onStopping)
+        .onSignal(PreRestart.class, this::onStopping)
+        .build();
+  }
+
+  private Behavior<WorkerCommand> declineDraining(
+      List<TaskEnvelope> tasks, ActorRef<QueueCommand> replyTo, DrainProgress progress) {
+    String reason = ServedTypes.drainingReason(workerId);
+    for (TaskEnvelope task : tasks) {
+      if (reports.answerAgain(task, replyTo)) {
+        continue;
+      }
+      TaskEnvelope held = admission.heldTask(task.taskId());
+      if (held == null) {
+        reports.declined(task, reason, replyTo);
+        progress.declined++;
+      } else if (held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())) {
+        watchEntity(replyTo);
+        reports.redirect(task.taskId(), replyTo);
+      } else {
+        reports.idTaken(task, Admission.idTakenReason(task, held), replyTo);
+      }
+    }
+    return Behaviors.same();
+  }
+
+  private Behavior<WorkerCommand> onComputeDoneDraining(ComputeDone done, DrainProgress progress) {
+    if (!incarnation.equals(done.incarnation())) {
+      return Behaviors.same(); // an earlier incarnation's
+    }
+    RunningCompute run = done.run();
+    admission.finished(run.task.taskId());
+    timers.cancel(new CancelGraceOver(run.task.taskId()));
+    reports.loadChanged();
+    if (progress.answer == null) {
+      progress.finished++;
+    }
+    computed(run.task, done.result(), done.failure(), run.cancelReason(), run.replyTo);
+    drainedIfIdle(progress);
+    return Behaviors.same();
+  }
+
+  /**
+   * A queue entity stopped while this worker drains: the reports of its tasks go through the node's
+   * queue front, as in {@link #onEntityStopped}, which does nothing once the node shuts down.
+   */
+  private Behavior<WorkerCommand> onEntityStoppedDraining(EntityStopped stopped, Serving serving) {
+    reports.entityStopped(stopped.entity());
+    announce(serving, WorkerState.DRAINING);
+    reports.periodic(admission.held());
+    return Behaviors.same();
+  }
+
+  /** Answers the drain when nothing runs any more; returns whether it is answered. */
+  private boolean drainedIfIdle(DrainProgress progress) {
+    if (progress.answer != null) {
+      return true;
+    }
+    if (admission.runningCount() > 0) {
+      return false;
+    }
+    reports.flush();
+    timers.cancel(DrainOver.INSTANCE);
+    answer(
+        progress,
+        new Drained(workerId, progress.finished, progress.declined, 0, progress.millis()));
+    context
+        .getLog()
+        .info(
+            "Worker {} (incarnation {}) drained in {} ms: {} compute(s) finished, {} task(s) handed"
+                + " back",
+            workerId,
+            incarnation,
+            progress.answer.millis(),
+            progress.finished,
+            progress.declined);
+    return true;
+  }
+
+  /**
+   * The drain's time is over with computes still running: the queue puts them back at once (to run
+   * again elsewhere), as for a worker going down, charging nothing.
+   */
+  private Behavior<WorkerCommand> onDrainOver(DrainProgress progress) {
+    if (progress.answer != null) {
+      return Behaviors.same();
+    }
+    List<String> running = admission.held();
+    String reason =
+        "its node shuts down and the drain's "
+            + progress.timeoutMillis
+            + " ms are over with "
+            + running.size()
+            + " compute(s) still running";
+    reports.flush();
+    queue.tell(
+        new QueueCommand.WorkerGoingDown(
+            context.getSelf(), workerId, incarnation, List.of(), reason));
+    answer(
+        progress,
+        new Drained(
+            workerId, progress.finished, progress.declined, running.size(), progress.millis()));
+    context
+        .getLog()
+        .warn(
+            "Worker {} (incarnation {}): {} ({}); the queue puts them back to run again elsewhere."
+                + " To keep such work, raise prover.worker.drain-timeout above the longest compute"
+                + " (and the grace period of whatever stops the node)",
+            workerId,
+            incarnation,
+            reason,
+            running);
+    return Behaviors.same();
+  }
+
+  private void answer(DrainProgress progress, Drained drained) {
+    progress.answer = drained;
+    for (ActorRef<Drained> asker : progress.askers) {
+      asker.tell(drained);
+    }
   }
 
   // ---- dispatch ----

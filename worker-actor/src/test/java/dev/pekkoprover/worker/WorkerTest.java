@@ -187,7 +187,9 @@ class WorkerTest {
     assertEquals(w.incarnation(), whenReady.incarnation());
     assertEquals(List.of("square w2", "add w2"), List.copyOf(TestTasks.prepares));
 
-    for (WorkerState expected : WorkerState.values()) {
+    List<WorkerState> lifeCycle =
+        List.of(WorkerState.UNPREPARED, WorkerState.REGISTERED, WorkerState.READY);
+    for (WorkerState expected : lifeCycle) {
       assertEquals(
           new WorkerStateChanged("w2", w.incarnation(), expected), listener.receiveMessage());
     }
@@ -203,7 +205,7 @@ class WorkerTest {
               ? FishingOutcomes.complete()
               : FishingOutcomes.continueAndIgnore();
         });
-    assertEquals(List.of(WorkerState.values()), published);
+    assertEquals(lifeCycle, published);
 
     // the prepared state reaches compute: Square fails without its prepared key
     w.worker().tell(dispatch(w, "sq-1", "square", Num.of(7)));
@@ -875,6 +877,106 @@ class WorkerTest {
         restarted.taskTypes(),
         "a new incarnation, free to register and take work");
     TestTasks.release("w-hung"); // lets the abandoned thread go
+  }
+
+  /** The ids of the tasks declined in this report, alone or in a batch; empty for others. */
+  private static List<String> declinedIds(QueueCommand message) {
+    if (message instanceof TaskDeclined declined) {
+      return List.of(declined.taskId());
+    }
+    if (message instanceof QueueCommand.Reports reports) {
+      return reports.declined().stream().map(TaskDeclined::taskId).toList();
+    }
+    return List.of();
+  }
+
+  @Test
+  void aDrainingWorkerHandsBackWhatWaitsDeclinesWhatComesAndFinishesWhatRunsBeforeItAnswers() {
+    Spawned w = readyWorker("w-drain", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+    TestProbe<WorkerCommand.Drained> drained = testKit.createTestProbe();
+    w.worker().tell(dispatch(w, "proof", "square", new Num(6, "hold:w-drain")));
+    w.worker().tell(dispatch(w, "waits", "square", Num.of(7))); // for the only slot
+    queue.expectNoMessage(Duration.ofMillis(100));
+
+    w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
+    WorkerServes draining = queue.expectMessageClass(WorkerServes.class);
+    assertEquals(WorkerState.DRAINING, draining.state());
+    assertEquals(w.incarnation(), draining.incarnation());
+    assertEquals(READY_TYPES, draining.taskTypes(), "named so that it reaches those queues");
+    w.worker().tell(dispatch(w, "comes", "add", Num.of(1)));
+    List<String> declined = new ArrayList<>();
+    while (declined.size() < 2) {
+      QueueCommand message = queue.receiveMessage(Duration.ofSeconds(3));
+      assertFalse(message instanceof TaskSucceeded, "nothing finished yet: " + message);
+      declined.addAll(declinedIds(message));
+    }
+    assertEquals(List.of("waits", "comes"), declined);
+    drained.expectNoMessage(Duration.ofMillis(200)); // the proof still runs
+
+    TestTasks.release("w-drain");
+    TaskSucceeded proof = queue.expectMessageClass(TaskSucceeded.class);
+    assertEquals("proof", proof.taskId());
+    assertEquals(Num.of(36), proof.result());
+    WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(3));
+    assertEquals("w-drain", answer.workerId());
+    assertEquals(1, answer.finished());
+    assertEquals(2, answer.declined());
+    assertEquals(0, answer.putBack());
+    assertEquals(
+        List.of(6L),
+        TestTasks.runs.stream().map(TestTasks.Run::value).toList(),
+        "the tasks handed back never ran here");
+
+    // a second drain (two shutdown paths) is answered at once with the same figures
+    w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
+    assertEquals(answer, drained.receiveMessage(Duration.ofSeconds(3)));
+  }
+
+  @Test
+  void aComputeStillRunningWhenTheDrainsTimeIsOverIsPutBackByTheQueueAtOnce() {
+    Spawned w = readyWorker("w-drain-late", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+    TestProbe<WorkerCommand.Drained> drained = testKit.createTestProbe();
+    w.worker().tell(dispatch(w, "long", "square", new Num(2, "hold:w-drain-late")));
+    queue.expectNoMessage(Duration.ofMillis(100));
+
+    w.worker().tell(new WorkerCommand.Drain(300, drained.getRef()));
+    assertEquals(WorkerState.DRAINING, queue.expectMessageClass(WorkerServes.class).state());
+    drained.expectNoMessage(Duration.ofMillis(150));
+    QueueCommand.WorkerGoingDown down =
+        queue
+            .fishForMessage(
+                Duration.ofSeconds(3),
+                m ->
+                    m instanceof QueueCommand.WorkerGoingDown
+                        ? FishingOutcomes.complete()
+                        : FishingOutcomes.continueAndIgnore())
+            .stream()
+            .map(QueueCommand.WorkerGoingDown.class::cast)
+            .reduce((a, b) -> b)
+            .orElseThrow();
+    assertEquals(w.incarnation(), down.incarnation());
+    assertEquals(List.of(), down.causedBy(), "a drain's end charges no task");
+    assertTrue(down.reason().contains("drain's 300 ms are over"), down.reason());
+    WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(3));
+    assertEquals(0, answer.finished());
+    assertEquals(1, answer.putBack());
+    TestTasks.release("w-drain-late");
+  }
+
+  @Test
+  void anIdleWorkerAnswersADrainAtOnceAndAnUnpreparedOneDeclinesItsRegistration() {
+    Spawned w = spawnUnprepared(settings("w-drain-idle"), CATALOG, null);
+    TestProbe<WorkerCommand.Drained> drained = testKit.createTestProbe();
+    w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
+    WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(3));
+    assertEquals(new WorkerCommand.Drained("w-drain-idle", 0, 0, 0, answer.millis()), answer);
+    WorkerServes draining = w.queue().expectMessageClass(WorkerServes.class);
+    assertEquals(WorkerState.DRAINING, draining.state());
+    assertEquals(UNPREPARED_TYPES, draining.taskTypes());
+    w.worker().tell(dispatch(w, "reg", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    assertEquals(List.of("reg"), declinedIds(w.queue().receiveMessage(Duration.ofSeconds(3))));
   }
 
   @Test
