@@ -255,6 +255,12 @@ final class NodeCommand implements Callable<Integer> {
       System.err.println("node refuses to start: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
     }
+    try {
+      ProverNode.drainTimeout(config); // a drain that cannot fit its shutdown phase
+    } catch (IllegalStateException | ConfigException e) {
+      System.err.println("node refuses to start: " + e.getMessage());
+      return NodeLauncher.USAGE_EXIT;
+    }
     if (exitWithoutSequencer) {
       watch = new SequencerWatch.Settings(watch.absentAfter(), true);
     }

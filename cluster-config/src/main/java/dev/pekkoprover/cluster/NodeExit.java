@@ -37,8 +37,8 @@ final class NodeExit {
   }
 
   /**
-   * How long the JVM's shutdown hook waits for the graceful leave before the JVM exits with the
-   * signal's code.
+   * How long the JVM's shutdown hook waits for the graceful leave, after the workers' drain ({@code
+   * prover.worker.drain-timeout}), before the JVM exits with the signal's code.
    */
   private static final Duration LEAVE_TIMEOUT = Duration.ofSeconds(60);
 
@@ -109,7 +109,8 @@ final class NodeExit {
       return;
     }
     try {
-      ended.get(LEAVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      Duration drain = system.settings().config().getDuration("prover.worker.drain-timeout");
+      ended.get(LEAVE_TIMEOUT.plus(drain).toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       return; // not gone in time: the JVM exits with the signal's code
     }

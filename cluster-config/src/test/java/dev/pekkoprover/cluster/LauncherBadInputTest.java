@@ -172,6 +172,23 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aDrainLongerThanItsShutdownPhaseIsOneLine() throws Exception {
+    System.setProperty("prover.worker.drain-timeout", "60s");
+    com.typesafe.config.ConfigFactory.invalidateCaches();
+    try {
+      assertOneLineRefusal(
+          node("worker", "--seeds", "127.0.0.1:" + NodeProcesses.freePort()),
+          "node refuses to start: prover.worker.drain-timeout (60000 ms) does not fit in the"
+              + " shutdown phase that runs it: set"
+              + " pekko.coordinated-shutdown.phases.service-requests-done.timeout (now 30000 ms)"
+              + " to at least 63000 ms, or lower the drain timeout");
+    } finally {
+      System.clearProperty("prover.worker.drain-timeout");
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+  }
+
+  @Test
   void versionSaysWhichBuildRuns() {
     for (String[] args : List.of(new String[] {"--version"}, new String[] {"node", "--version"})) {
       LauncherRun run = LauncherRun.of(args);

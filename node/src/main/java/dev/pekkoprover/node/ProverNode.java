@@ -514,7 +514,7 @@ public final class ProverNode implements AutoCloseable {
           }
         }
         effective = withStatefulRole(effective);
-        NodeGuardian.drainTimeout(effective); // a drain that cannot fit its phase: say so now
+        drainTimeout(effective); // a drain that cannot fit its phase: say so now
       }
       List<NodeGuardian.WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {
@@ -581,6 +581,18 @@ public final class ProverNode implements AutoCloseable {
   /** {@code host:port} of a cluster address: how nodes are named to people and in worker ids. */
   public static String hostPort(Address address) {
     return address.getHost().orElse("?") + ":" + address.getPort().map(String::valueOf).orElse("?");
+  }
+
+  /**
+   * How long a cluster node's workers may take to finish their computes when it shuts down ({@code
+   * prover.worker.drain-timeout}; see {@link dev.pekkoprover.protocol.WorkerCommand.Drain}).
+   *
+   * @throws IllegalStateException naming both settings when CoordinatedShutdown's {@code
+   *     service-requests-done} phase, which runs the drain, is not at least 3 s longer, or when the
+   *     timeout is negative
+   */
+  public static Duration drainTimeout(Config config) {
+    return NodeGuardian.drainTimeout(config);
   }
 
   /**

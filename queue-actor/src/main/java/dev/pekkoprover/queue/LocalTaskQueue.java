@@ -352,13 +352,11 @@ public final class LocalTaskQueue {
     if (msg.state() == WorkerState.DRAINING) {
       if ((previous == null || previous.state() != WorkerState.DRAINING)
           && admission.speaksFor(msg)) {
-        TaskQueueState.WorkerNumbers numbers = state.workerNumbers(msg.workerId());
         log.info(
             "worker {} (incarnation {}) drains: its node shuts down; it gets no more work and"
-                + " finishes the task(s) it holds here ({} slot(s) taken)",
+                + " finishes the computes it runs",
             msg.workerId(),
-            msg.incarnation(),
-            numbers == null ? 0 : numbers.inFlight());
+            msg.incarnation());
       }
     } else if (!msg.equals(previous)
         && admission.speaksFor(msg)) { // in a cluster: one entity of the worker's types

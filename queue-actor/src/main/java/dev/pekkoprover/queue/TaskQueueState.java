@@ -123,7 +123,8 @@ public final class TaskQueueState<W, R> {
     WORKER_TERMINATED("worker %s terminated"),
     WORKER_RESTARTED("worker %s restarted (new incarnation)"),
     WORKER_CRASHED("it crashed worker %s"),
-    CRASH_COLLATERAL("worker %s went down because of another task; this one spends nothing"),
+    CRASH_COLLATERAL(
+        "worker %s went down, not because of this task (see its reason); this one spends nothing"),
     WORKER_UNREACHABLE("worker %s is on an unreachable node"),
     LOST_IN_TRANSIT(
         "worker %s does not have it: the dispatch or its report was lost between nodes");
