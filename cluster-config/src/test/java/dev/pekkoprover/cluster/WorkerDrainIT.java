@@ -37,20 +37,27 @@ class WorkerDrainIT {
     processes.close();
   }
 
-  /** The drained node's worker row in the status, when it holds a task; else null. */
-  private static StatusReport.WorkerRow busy(int httpPort, String node) {
+  /** The workers in the node's /status; none when it did not answer. */
+  private static List<StatusReport.WorkerRow> workers(int httpPort) {
     try {
       Http.Answer answer = Http.get("http://127.0.0.1:" + httpPort + "/status");
-      if (answer.status() != 200) {
-        return null;
-      }
-      return StatusReport.fromJson(answer.body()).workers().stream()
-          .filter(w -> w.node().equals(node) && w.inFlight() > 0)
-          .findFirst()
-          .orElse(null);
+      return answer.status() == 200 ? StatusReport.fromJson(answer.body()).workers() : List.of();
     } catch (AssertionError | java.io.IOException notAnswering) {
-      return null;
+      return List.of();
     }
+  }
+
+  /** This worker's row in the status; null when it is not there. */
+  private static StatusReport.WorkerRow row(int httpPort, String workerId) {
+    return workers(httpPort).stream().filter(w -> w.id().equals(workerId)).findFirst().orElse(null);
+  }
+
+  /** The row of a worker of this node that holds a task; null when none does. */
+  private static StatusReport.WorkerRow busy(int httpPort, String node) {
+    return workers(httpPort).stream()
+        .filter(w -> w.node().equals(node) && w.inFlight() > 0)
+        .findFirst()
+        .orElse(null);
   }
 
   @Test
@@ -116,6 +123,16 @@ class WorkerDrainIT {
     // SIGTERM through the handle: Process.destroy() would also close our end of its output
     drained.process().toHandle().destroy();
     long stopNanos = System.nanoTime();
+    // the fleet view shows it draining, with what it still runs, until its node is removed
+    StatusReport.WorkerRow draining =
+        NodeProcesses.polling(
+                "the worker of node " + drainedNode + " draining, in /status",
+                Duration.ofSeconds(20),
+                Duration.ofMillis(100))
+            .until(
+                () -> row(seedHttp, holding.id()),
+                row -> row != null && row.state().equals("draining"));
+    assertEquals(List.of(), draining.servedTypes(), "a draining worker serves nothing");
     assertTrue(drained.awaitExit(60), "the drained node exited:\n" + drained.tail(30));
     double exitedAfter = (System.nanoTime() - stopNanos) / 1e9;
     assertEquals(0, drained.process().exitValue(), drained.tail(30));

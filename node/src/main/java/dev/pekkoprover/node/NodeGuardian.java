@@ -32,6 +32,7 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
@@ -240,7 +241,9 @@ final class NodeGuardian {
    * {@code prover.worker.drain-timeout}; then what still runs is put back at once ({@link
    * WorkerCommand.Drain}). A node without workers finishes the phase at once. A worker that does
    * not answer (it crashed during the drain) holds the phase until its drain's time and the margin
-   * are over.
+   * are over. No drain when the node is no longer Up as its shutdown begins: a leave through the
+   * cluster ({@code Cluster.leave}, Pekko Management) or a downing runs the shutdown once the node
+   * is out, when no result of its could reach a queue.
    */
   private void drainWorkersOnShutdown() {
     var system = context.getSystem();
@@ -251,6 +254,12 @@ final class NodeGuardian {
             CoordinatedShutdown.PhaseServiceRequestsDone(),
             "drain-workers",
             () -> {
+              MemberStatus status = Cluster.get(system).selfMember().status();
+              if (status != MemberStatus.up() && status != MemberStatus.weaklyUp()) {
+                // a leave or a downing started this shutdown: the node is out of the cluster
+                // already and its results could reach no queue
+                return CompletableFuture.completedFuture(Done.getInstance());
+              }
               List<CompletableFuture<WorkerCommand.Drained>> answers = new ArrayList<>();
               for (ActorRef<WorkerCommand> worker : workers.values()) {
                 answers.add(

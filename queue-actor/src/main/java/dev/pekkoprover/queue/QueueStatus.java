@@ -5,6 +5,7 @@ import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.RecentFailure;
 import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.WorkerState;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -141,7 +142,10 @@ final class QueueStatus {
                     nodeName(serves.worker()),
                     serves.incarnation(),
                     serves.state(),
-                    refusal == null ? sorted(serves.taskTypes()) : List.of(),
+                    // a draining worker names the types it served until then, and serves none
+                    refusal == null && serves.state() != WorkerState.DRAINING
+                        ? sorted(serves.taskTypes())
+                        : List.of(),
                     sorted(serves.configuredTypes()),
                     serves.capacity(),
                     numbers.inFlight(),
