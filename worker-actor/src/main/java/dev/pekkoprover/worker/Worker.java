@@ -128,9 +128,9 @@ public final class Worker {
   // ---- per-state data ----
 
   /**
-   * A drain under way: who asks (a second {@link Drain} adds itself), when it began, and what it
-   * did so far. Null {@code request} for an incarnation that started while its node shut down
-   * (restarted after a crash during the drain): it answers nobody.
+   * A drain under way: who asks (a second {@link Drain} adds itself), when it began, what it did so
+   * far, and its answer once given. An incarnation that started while its node shut down
+   * (restarted after a crash during the drain) has its answer from the start: it holds nothing.
    */
   private static final class DrainProgress {
     final List<ActorRef<Drained>> askers = new ArrayList<>();
