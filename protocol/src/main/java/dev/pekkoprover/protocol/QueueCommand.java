@@ -152,14 +152,28 @@ public interface QueueCommand extends CborSerializable {
    * @param causedBy ids of the tasks whose compute brought the worker down; empty when none did (a
    *     failed prepare)
    * @param reason what happened, for the log and a failed task's reason
+   * @param drainOver it does not crash: its node shuts down and its drain's time ({@link
+   *     WorkerCommand.Drain}) is over with these computes still running. Counted apart ({@code
+   *     drain_over}), so that a drain timeout too short for the proofs shows in the metrics
    */
   record WorkerGoingDown(
       ActorRef<WorkerCommand> worker,
       String workerId,
       String incarnation,
       List<String> causedBy,
-      String reason)
-      implements QueueCommand {}
+      String reason,
+      boolean drainOver)
+      implements QueueCommand {
+    /** A worker that goes down on purpose (a crash, a hung compute, a failed prepare). */
+    public WorkerGoingDown(
+        ActorRef<WorkerCommand> worker,
+        String workerId,
+        String incarnation,
+        List<String> causedBy,
+        String reason) {
+      this(worker, workerId, incarnation, causedBy, reason, false);
+    }
+  }
 
   /** A task ran to completion on a worker. */
   record TaskSucceeded(

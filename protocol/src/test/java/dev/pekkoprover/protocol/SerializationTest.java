@@ -99,6 +99,9 @@ class SerializationTest {
                 worker.getRef(), "w1", "i1", List.of("f:1", "f:2"), true, List.of("f:2")),
             new QueueCommand.WorkerGoingDown(
                 worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
+            new QueueCommand.WorkerGoingDown(
+                worker.getRef(), "w1", "i1", List.of(), "the drain's 25000 ms are over", true),
+            new WorkerStateChanged("w1", "i1", WorkerState.DRAINING),
             new QueueCommand.CheckHeld(
                 "square", List.of("f:1"), testKit.<MissingTasks>createTestProbe().getRef()),
             new MissingTasks("square", List.of("f:1")),

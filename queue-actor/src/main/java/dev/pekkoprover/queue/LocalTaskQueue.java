@@ -398,7 +398,9 @@ public final class LocalTaskQueue {
     if (known == null || !known.worker().equals(msg.worker())) {
       return Behaviors.same();
     }
-    int held = state.workerGoingDown(msg.workerId(), msg.incarnation(), Set.copyOf(msg.causedBy()));
+    int held =
+        state.workerGoingDown(
+            msg.workerId(), msg.incarnation(), Set.copyOf(msg.causedBy()), msg.drainOver());
     if (held > 0) {
       log.warn(
           "worker {} (incarnation {}) is going down ({}); the {} task(s) it held here were put back",

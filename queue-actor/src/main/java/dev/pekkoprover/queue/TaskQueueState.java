@@ -126,6 +126,8 @@ public final class TaskQueueState<W, R> {
     CRASH_COLLATERAL(
         "worker %s went down, not because of this task (see its reason); this one spends nothing"),
     WORKER_UNREACHABLE("worker %s is on an unreachable node"),
+    DRAIN_OVER(
+        "worker %s still computed it when its node's drain time was over; it spends nothing"),
     LOST_IN_TRANSIT(
         "worker %s does not have it: the dispatch or its report was lost between nodes");
 
@@ -142,7 +144,10 @@ public final class TaskQueueState<W, R> {
 
     /** Whether this cause spends one of the task's worker losses. */
     boolean spendsALoss() {
-      return this != DECLINED && this != LEASE_OVERRUN && this != CRASH_COLLATERAL;
+      return this != DECLINED
+          && this != LEASE_OVERRUN
+          && this != CRASH_COLLATERAL
+          && this != DRAIN_OVER;
     }
   }
 
@@ -476,12 +481,23 @@ public final class TaskQueueState<W, R> {
    * tasks put back or given up.
    */
   public int workerGoingDown(String workerId, String incarnation, Set<String> causedBy) {
+    return workerGoingDown(workerId, incarnation, causedBy, false);
+  }
+
+  /**
+   * As {@link #workerGoingDown(String, String, Set)}; with {@code drainOver} the worker does not
+   * crash but its node shuts down and its drain's time is over: what it held goes back as {@link
+   * Redelivery#DRAIN_OVER}, spending nothing.
+   */
+  public int workerGoingDown(
+      String workerId, String incarnation, Set<String> causedBy, boolean drainOver) {
     KnownWorker w = workers.get(workerId);
     if (w == null || !Objects.equals(w.incarnation, incarnation)) {
       return 0;
     }
     int held = w.busy - w.zombieCount();
-    List<TypeQueue> touched = putBackAll(w, Redelivery.CRASH_COLLATERAL, causedBy);
+    List<TypeQueue> touched =
+        putBackAll(w, drainOver ? Redelivery.DRAIN_OVER : Redelivery.CRASH_COLLATERAL, causedBy);
     w.down = true;
     w.reseat();
     for (TypeQueue type : touched) {

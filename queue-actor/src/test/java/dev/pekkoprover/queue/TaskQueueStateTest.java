@@ -179,6 +179,12 @@ class TaskQueueStateTest {
     assertTrue(succeed("w2", "t2"));
     assertEquals("w2", effects.last().worker());
     assertEquals("t4", effects.last().task().taskId());
+
+    // its drain's time is over with t3 still running: put back, counted apart from a crash
+    assertEquals(1, queue.workerGoingDown("w1", "inc-1", Set.of(), true));
+    assertEquals(List.of(new PutBack("t3", 2, "w1", Redelivery.DRAIN_OVER)), effects.putBacks);
+    assertTrue(succeed("w2", "t4"));
+    assertEquals(List.of("t2", "t4", "t3"), effects.sentTo("w2"), "it runs elsewhere");
   }
 
   @Test

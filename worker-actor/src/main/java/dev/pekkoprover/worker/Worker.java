@@ -129,8 +129,8 @@ public final class Worker {
 
   /**
    * A drain under way: who asks (a second {@link Drain} adds itself), when it began, what it did so
-   * far, and its answer once given. An incarnation that started while its node shut down
-   * (restarted after a crash during the drain) has its answer from the start: it holds nothing.
+   * far, and its answer once given. An incarnation that started while its node shut down (restarted
+   * after a crash during the drain) has its answer from the start: it holds nothing.
    */
   private static final class DrainProgress {
     final List<ActorRef<Drained>> askers = new ArrayList<>();
@@ -794,7 +794,7 @@ public final class Worker {
     reports.flush();
     queue.tell(
         new QueueCommand.WorkerGoingDown(
-            context.getSelf(), workerId, incarnation, List.of(), reason));
+            context.getSelf(), workerId, incarnation, List.of(), reason, true));
     answer(
         progress,
         new Drained(

@@ -958,6 +958,7 @@ class WorkerTest {
             .orElseThrow();
     assertEquals(w.incarnation(), down.incarnation());
     assertEquals(List.of(), down.causedBy(), "a drain's end charges no task");
+    assertTrue(down.drainOver(), "counted apart from a crash");
     assertTrue(down.reason().contains("drain's 300 ms are over"), down.reason());
     WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(3));
     assertEquals(0, answer.finished());
