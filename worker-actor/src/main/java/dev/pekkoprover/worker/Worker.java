@@ -28,6 +28,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -384,7 +385,9 @@ public final class Worker {
         .onMessage(Refused.class, refused -> onRefused(refused, serving))
         .onMessageEquals(SendReports.INSTANCE, this::onSendReports)
         .onMessage(EntityStopped.class, stopped -> onEntityStopped(stopped, serving))
-        .onMessage(QueueEntityStopping.class, stopping -> onEntityStopping(stopping, serving))
+        .onMessage(
+            QueueEntityStopping.class,
+            stopping -> onEntityStopping(stopping, stopped -> onEntityStopped(stopped, serving)))
         .onMessage(Drain.class, drain -> onDrain(drain, serving))
         .onSignal(PostStop.class, this::onStopping)
         .onSignal(PreRestart.class, this::onStopping);
@@ -564,18 +567,20 @@ public final class Worker {
 
   /**
    * A queue entity that handed this worker tasks says it stops as its node shuts down ({@link
-   * QueueEntityStopping}): handled as its stop ({@link #onEntityStopped}), which Pekko's death
-   * watch would report only once that node is removed. The watch ends here, so that the
-   * notification at the removal changes nothing more; the entity stays in {@link #watchedEntities},
-   * so that a task of it that waited for a slot and starts later does not watch it again. Ignored
-   * from an entity this worker took nothing from.
+   * QueueEntityStopping}): handled as its stop ({@code stopped}: {@link #onEntityStopped}, or
+   * {@link #onEntityStoppedDraining} while draining), which Pekko's death watch would report only
+   * once that node is removed. The watch ends here, so that the notification at the removal changes
+   * nothing more; the entity stays in {@link #watchedEntities}, so that a task of it that waited
+   * for a slot and starts later does not watch it again. Ignored from an entity this worker took
+   * nothing from.
    */
-  private Behavior<WorkerCommand> onEntityStopping(QueueEntityStopping stopping, Serving serving) {
+  private Behavior<WorkerCommand> onEntityStopping(
+      QueueEntityStopping stopping, Function<EntityStopped, Behavior<WorkerCommand>> stopped) {
     if (!watchedEntities.contains(stopping.entity())) {
       return Behaviors.same();
     }
     context.unwatch(stopping.entity());
-    return onEntityStopped(new EntityStopped(stopping.entity()), serving);
+    return stopped.apply(new EntityStopped(stopping.entity()));
   }
 
   private Behavior<WorkerCommand> onAnnounce(Serving serving) {
@@ -678,13 +683,8 @@ public final class Worker {
         .onMessage(EntityStopped.class, stopped -> onEntityStoppedDraining(stopped, serving))
         .onMessage(
             QueueEntityStopping.class,
-            stopping -> {
-              if (!watchedEntities.contains(stopping.entity())) {
-                return Behaviors.same();
-              }
-              context.unwatch(stopping.entity());
-              return onEntityStoppedDraining(new EntityStopped(stopping.entity()), serving);
-            })
+            stopping ->
+                onEntityStopping(stopping, stopped -> onEntityStoppedDraining(stopped, serving)))
         .onMessage(PrepareDone.class, this::onStalePrepareDone)
         .onMessage(
             Drain.class,
@@ -724,18 +724,10 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onComputeDoneDraining(ComputeDone done, DrainProgress progress) {
-    if (!incarnation.equals(done.incarnation())) {
-      return Behaviors.same(); // an earlier incarnation's
-    }
-    RunningCompute run = done.run();
-    admission.finished(run.task.taskId());
-    timers.cancel(new CancelGraceOver(run.task.taskId()));
-    reports.loadChanged();
-    if (progress.answer == null) {
+    if (computeReturned(done) && progress.answer == null) {
       progress.finished++;
+      drainedIfIdle(progress);
     }
-    computed(run.task, done.result(), done.failure(), run.cancelReason(), run.replyTo);
-    drainedIfIdle(progress);
     return Behaviors.same();
   }
 
@@ -951,6 +943,14 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onComputeDone(ComputeDone done, Serving serving) {
+    return computeReturned(done) ? startWaiting(serving) : Behaviors.same();
+  }
+
+  /**
+   * Frees the compute's slot and reports its outcome; false (nothing done) for a compute of an
+   * earlier incarnation.
+   */
+  private boolean computeReturned(ComputeDone done) {
     RunningCompute run = done.run();
     TaskEnvelope task = run.task;
     if (!incarnation.equals(done.incarnation())) {
@@ -961,13 +961,13 @@ public final class Worker {
               workerId,
               task.describe(),
               done.incarnation());
-      return Behaviors.same();
+      return false;
     }
     admission.finished(task.taskId());
     timers.cancel(new CancelGraceOver(task.taskId()));
     reports.loadChanged();
     computed(task, done.result(), done.failure(), run.cancelReason(), run.replyTo);
-    return startWaiting(serving);
+    return true;
   }
 
   /**
