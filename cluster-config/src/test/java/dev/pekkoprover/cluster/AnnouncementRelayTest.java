@@ -1,19 +1,36 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.CatalogFingerprint;
+import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -65,6 +82,95 @@ class AnnouncementRelayTest {
       assertEquals(Num.of(30), sumOfSquares(sequencer, "after-leave"), "after Q left");
       assertEquals(Set.of("B-w1"), squaredBy(), "B's worker is known on R");
     }
+  }
+
+  /**
+   * A worker node that joined a moment before a queue node began to shut down is not told at the
+   * start of the shutdown that the queue node's front withdraws as its relay: the queue node has
+   * not seen it join. Its announcements then went on into a shard region that handed its shards off
+   * and stopped, until the queue node was seen leaving (the flake of {@code
+   * QueueNodeLeavesMidTaskTest}: an idle worker that joined 60 ms before was unknown to the new
+   * entities). The leaving front now tells such a node at its first message, once. Here the "worker
+   * node" is an actor system that is not a member at all, so the shutdown's own withdrawal cannot
+   * reach it; what answers at its queue front's path is a probe.
+   */
+  @Test
+  void aNodeTheLeavingQueueNodeDidNotSeeJoinIsToldAtItsFirstMessage() throws Exception {
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode leaving = cluster.start("Q", "queue", "", b -> b.catalog(catalog));
+      ProverNode staying = cluster.start("R", "queue", "", b -> b.catalog(catalog));
+      ClusterNodes.awaitUp(staying);
+      ActorTestKit stranger =
+          ActorTestKit.create(ClusterNodes.SYSTEM, ClusterNodes.config("worker", ""));
+      try {
+        TestProbe<QueueCommand> strangersFront = stranger.createTestProbe();
+        stranger.spawn(forwardingTo(strangersFront.getRef()), "queue");
+        TestProbe<WorkerCommand> strangersWorker = stranger.createTestProbe();
+        ActorRef<WorkerCommand> worker =
+            ActorRefResolver.get(leaving.system())
+                .resolveActorRef(
+                    ActorRefResolver.get(stranger.system())
+                        .toSerializationFormat(strangersWorker.getRef()));
+        WorkerServes announcement =
+            new WorkerServes(
+                worker,
+                "S-w1",
+                "i1",
+                Set.of("square"),
+                1,
+                WorkerState.READY,
+                Set.of("square"),
+                CatalogFingerprint.of(catalog));
+
+        // Q's shutdown is held after its hand-off, its front still there
+        CompletableFuture<Done> window = new CompletableFuture<>();
+        CoordinatedShutdown.get(leaving.system())
+            .addTask(
+                CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
+                "test-hold-after-hand-off",
+                () -> window);
+        CompletableFuture<Void> stopped =
+            CompletableFuture.runAsync(() -> ClusterNodes.terminate(leaving));
+        try {
+          strangersFront.awaitAssert(
+              Duration.ofSeconds(10),
+              () -> {
+                assertTrue(
+                    CoordinatedShutdown.get(leaving.system()).getShutdownReason().isPresent(),
+                    "Q shuts down");
+                return null;
+              });
+          leaving.queue().tell(announcement);
+          QueueCommand.RelayWithdrawn told =
+              strangersFront.expectMessageClass(
+                  QueueCommand.RelayWithdrawn.class, Duration.ofSeconds(10));
+          assertEquals(
+              Cluster.get(leaving.system()).selfMember().address(),
+              told.front().path().address(),
+              "Q's front withdrew");
+          // once per node: the next announcement (and a load report) tell it nothing more
+          leaving.queue().tell(announcement);
+          leaving
+              .queue()
+              .tell(new QueueCommand.WorkerLoad(worker, "S-w1", "i1", List.of(), true, List.of()));
+          strangersFront.expectNoMessage(Duration.ofMillis(500));
+        } finally {
+          window.complete(Done.getInstance());
+        }
+        stopped.get(30, TimeUnit.SECONDS);
+      } finally {
+        stranger.shutdownTestKit();
+      }
+    }
+  }
+
+  /** Passes every message on to {@code target}. */
+  private static Behavior<QueueCommand> forwardingTo(ActorRef<QueueCommand> target) {
+    return Behaviors.receiveMessage(
+        message -> {
+          target.tell(message);
+          return Behaviors.same();
+        });
   }
 
   private static Num sumOfSquares(ProverNode sequencer, String flowId) {

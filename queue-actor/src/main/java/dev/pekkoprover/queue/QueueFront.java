@@ -160,6 +160,12 @@ public final class QueueFront {
   private final Cancellable withdrawal;
 
   /**
+   * Worker nodes this front told, once its node had begun to shut down, that it withdrew as their
+   * relay because a message of theirs still came through it ({@link #stillRelayedThrough}).
+   */
+  private final Set<Address> toldLate = new HashSet<>();
+
+  /**
    * The first message this front dropped because its node leaves and no other queue node is Up
    * ({@link #nowhereToRoute}); null until then. Said once, at INFO.
    */
@@ -244,9 +250,10 @@ public final class QueueFront {
 
   /**
    * The shutdown task of a queue node's front ({@link QueueCommand.RelayWithdrawn}): tells the
-   * front of every member without the queue role that is Up to relay through another queue node,
-   * before this node's shards are handed off. Runs on the shutdown's thread: it uses neither this
-   * actor's context nor its state.
+   * front of every member without the queue role that is Joining, WeaklyUp or Up to relay through
+   * another queue node, before this node's shards are handed off. A node this node has not seen
+   * join yet is told when its first message comes through ({@link #stillRelayedThrough}). Runs on
+   * the shutdown's thread: it uses neither this actor's context nor its state.
    */
   private static Supplier<CompletionStage<Done>> withdrawRelay(
       ActorSystem<?> system, ActorRef<QueueCommand> self, String queueRole) {
@@ -255,7 +262,8 @@ public final class QueueFront {
       for (Member member : Cluster.get(system).state().getMembers()) {
         if (!member.hasRole(queueRole)
             && (member.status() == MemberStatus.up()
-                || member.status() == MemberStatus.weaklyUp())) {
+                || member.status() == MemberStatus.weaklyUp()
+                || member.status() == MemberStatus.joining())) {
           AnnouncementRelay.frontAt(system, self, member.address()).tell(withdrawn);
         }
       }
@@ -520,6 +528,7 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onWorkerServes(WorkerServes announcement) {
+    stillRelayedThrough(announcement.worker());
     Set<String> types = new HashSet<>(announcement.taskTypes());
     Set<String> before = announced.put(announcement.worker(), Set.copyOf(types));
     if (lastAnnouncement.put(announcement.worker(), announcement) == null) {
@@ -557,6 +566,7 @@ public final class QueueFront {
    * still finds lost messages.
    */
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad load) {
+    stillRelayedThrough(load.worker());
     flushReports();
     Set<String> types = announced.get(load.worker());
     if (relay != null && types != null) {
@@ -577,6 +587,7 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onWorkerGoingDown(WorkerGoingDown down) {
+    stillRelayedThrough(down.worker());
     flushReports();
     Set<String> types = announced.get(down.worker());
     if (relay != null && types != null) {
@@ -589,6 +600,36 @@ public final class QueueFront {
       }
     }
     return Behaviors.same();
+  }
+
+  /**
+   * A worker's announcement, load report or going-down notice came through this front while its
+   * queue node shuts down, from a worker on another node: that node's front still relays through
+   * this one. It was not told at the start of the shutdown ({@link #withdrawRelay}) because this
+   * node had not seen it join yet (it joined a moment before). Such a node's messages went on into
+   * this node's shard region, which hands its shards off and then stops, so they were lost until
+   * the node's front heard that this node leaves, after the hand-off; and the entities started
+   * again elsewhere did not know its workers meanwhile. It is told now, once: it moves to another
+   * queue node and repeats its workers' last announcements through that one.
+   */
+  private void stillRelayedThrough(ActorRef<WorkerCommand> worker) {
+    if (relay != null || queueRole == null || !leaving()) {
+      return;
+    }
+    Address address = worker.path().address();
+    if (!address.hasGlobalScope()
+        || address.equals(Cluster.get(context.getSystem()).selfMember().address())
+        || !toldLate.add(address)) {
+      return; // a worker of this node, or told already
+    }
+    context
+        .getLog()
+        .info(
+            "node {} still sends its workers' messages through this queue front, which withdrew as"
+                + " its node shuts down: told it to use another queue node",
+            address);
+    AnnouncementRelay.frontAt(context, address)
+        .tell(new QueueCommand.RelayWithdrawn(context.getSelf()));
   }
 
   /**
