@@ -130,14 +130,16 @@ final class TaskValues {
               + (result == null ? "null" : "a " + result.getClass().getName())
               + ", which cannot travel as a task result: return a record implementing "
               + CborSerializable.class.getName(),
-          "not_serializable");
+          WorkerMeters.NOT_SERIALIZABLE);
     }
     if (crossesNodes && results.enabled()) {
       PayloadCheck.Verdict verdict =
           results.check("result", task.taskId(), task.taskType(), result);
       if (!verdict.ok()) {
         return new Checked(
-            null, verdict.problem(), verdict.bytes() > maxResultBytes ? "too_large" : "unreadable");
+            null,
+            verdict.problem(),
+            verdict.bytes() > maxResultBytes ? WorkerMeters.TOO_LARGE : WorkerMeters.UNREADABLE);
       }
       // serialised once: the result travels as the bytes of its check, and its flow decodes them
       return Checked.ok(verdict.serialized());

@@ -5,6 +5,8 @@ import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,11 +39,21 @@ final class WorkerMeters implements Extension {
   /** Each live local worker's state, by worker id. */
   private final Map<String, WorkerState> states = new ConcurrentHashMap<>();
 
-  private final MeterRegistry registry;
+  /** Reasons of {@code prover_results_refused_total}: over the result size limit. */
+  static final String TOO_LARGE = "too_large";
+
+  /**
+   * Reasons of {@code prover_results_refused_total}: it would not deserialise on the queue's node.
+   */
+  static final String UNREADABLE = "unreadable";
+
+  /** Reasons of {@code prover_results_refused_total}: null, or not a type that may travel. */
+  static final String NOT_SERIALIZABLE = "not_serializable";
+
   private final Counter restarts;
+  private final Map<String, Counter> refused = new HashMap<>();
 
   private WorkerMeters(MeterRegistry registry) {
-    this.registry = registry;
     for (WorkerState state : WorkerState.values()) {
       Gauge.builder(
               "prover.workers", states, s -> s.values().stream().filter(state::equals).count())
@@ -54,6 +66,18 @@ final class WorkerMeters implements Extension {
             .description(
                 "Restarts of this node's workers by their supervisor (a crash, a hung compute, a failed prepare)")
             .register(registry);
+    // every reason from the start, at zero: a series that first appears at 1 shows no increase()
+    // in Prometheus, so an alert on the rate would miss the first refusals
+    for (String reason : List.of(TOO_LARGE, UNREADABLE, NOT_SERIALIZABLE)) {
+      refused.put(
+          reason,
+          Counter.builder("prover.results.refused")
+              .description(
+                  "Task results refused before they left for their queue, by why; their tasks fail"
+                      + " for good")
+              .tag("reason", reason)
+              .register(registry));
+    }
   }
 
   void entered(String workerId, WorkerState state) {
@@ -72,15 +96,9 @@ final class WorkerMeters implements Extension {
   /**
    * A result was refused before it left for another node.
    *
-   * @param reason {@code too_large}, {@code unreadable} (it would not deserialise there) or {@code
-   *     not_serializable}
+   * @param reason {@link #TOO_LARGE}, {@link #UNREADABLE} or {@link #NOT_SERIALIZABLE}
    */
   void resultRefused(String reason) {
-    Counter.builder("prover.results.refused")
-        .description(
-            "Task results refused before they left for their queue, by why; their tasks fail for good")
-        .tag("reason", reason)
-        .register(registry)
-        .increment();
+    refused.get(reason).increment();
   }
 }

@@ -204,15 +204,28 @@ class TaskReportsTest {
   @Test
   void aResultThatCannotTravelFailsItsTaskForGoodAndIsCounted() {
     Fixture f = fixture("w3", false);
+    double before = refused("not_serializable");
     f.reports().computed(task("t1"), new Object(), null, null, f.queue().getRef());
     f.reports().flush();
     TaskFailed failed = f.queue().expectMessageClass(TaskFailed.class);
     assertFalse(failed.retryable());
     assertTrue(failed.reason().contains("cannot travel as a task result"), failed.reason());
-    assertTrue(
-        ProverMetrics.get(testKit.system())
-            .scrape()
-            .contains("prover_results_refused_total{reason=\"not_serializable\"}"));
+    assertEquals(before + 1, refused("not_serializable"));
+    // every reason is exported from the start, so that Prometheus' increase() sees the first one
+    assertEquals(0.0, refused("too_large"));
+    assertEquals(0.0, refused("unreadable"));
+  }
+
+  /** The node's {@code prover_results_refused_total} of this reason, from its scrape. */
+  private double refused(String reason) {
+    String series = "prover_results_refused_total{reason=\"" + reason + "\"} ";
+    return ProverMetrics.get(testKit.system())
+        .scrape()
+        .lines()
+        .filter(line -> line.startsWith(series))
+        .mapToDouble(line -> Double.parseDouble(line.substring(series.length())))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no series " + series));
   }
 
   @Test
