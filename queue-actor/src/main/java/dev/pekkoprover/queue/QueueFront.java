@@ -114,6 +114,13 @@ public final class QueueFront {
   private record MemberChanged(ClusterEvent.MemberEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
+  /**
+   * The nodes the shutdown's withdrawal ({@link #withdrawRelay}) told; sent by that task to this
+   * front. Never leaves the node.
+   */
+  private record WithdrewFrom(Set<Address> nodes)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
   /** A reachability change (subscribed only where this front relays: a node without the role). */
   private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
@@ -160,10 +167,11 @@ public final class QueueFront {
   private final Cancellable withdrawal;
 
   /**
-   * Worker nodes this front told, once its node had begun to shut down, that it withdrew as their
-   * relay because a message of theirs still came through it ({@link #stillRelayedThrough}).
+   * Nodes told that this front withdrew as their relay as its node shuts down: by the shutdown's
+   * task ({@link WithdrewFrom}), or later because a message of theirs still came through it ({@link
+   * #stillRelayedThrough}).
    */
-  private final Set<Address> toldLate = new HashSet<>();
+  private final Set<Address> toldWithdrawn = new HashSet<>();
 
   /**
    * The first message this front dropped because its node leaves and no other queue node is Up
@@ -259,14 +267,17 @@ public final class QueueFront {
       ActorSystem<?> system, ActorRef<QueueCommand> self, String queueRole) {
     return () -> {
       QueueCommand.RelayWithdrawn withdrawn = new QueueCommand.RelayWithdrawn(self);
+      Set<Address> told = new HashSet<>();
       for (Member member : Cluster.get(system).state().getMembers()) {
         if (!member.hasRole(queueRole)
             && (member.status() == MemberStatus.up()
                 || member.status() == MemberStatus.weaklyUp()
                 || member.status() == MemberStatus.joining())) {
           AnnouncementRelay.frontAt(system, self, member.address()).tell(withdrawn);
+          told.add(member.address());
         }
       }
+      self.tell(new WithdrewFrom(told));
       return CompletableFuture.completedFuture(Done.getInstance());
     };
   }
@@ -285,6 +296,7 @@ public final class QueueFront {
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(QueueCommand.RelayOffer.class, this::onRelayOffer)
         .onMessage(QueueCommand.RelayWithdrawn.class, this::onRelayWithdrawn)
+        .onMessage(WithdrewFrom.class, this::onWithdrewFrom)
         .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(CancelFlow.class, this::onCancelFlow)
@@ -606,11 +618,12 @@ public final class QueueFront {
    * A worker's announcement, load report or going-down notice came through this front while its
    * queue node shuts down, from a worker on another node: that node's front still relays through
    * this one. It was not told at the start of the shutdown ({@link #withdrawRelay}) because this
-   * node had not seen it join yet (it joined a moment before). Such a node's messages went on into
-   * this node's shard region, which hands its shards off and then stops, so they were lost until
-   * the node's front heard that this node leaves, after the hand-off; and the entities started
-   * again elsewhere did not know its workers meanwhile. It is told now, once: it moves to another
-   * queue node and repeats its workers' last announcements through that one.
+   * node had not seen it join yet (it joined a moment before). A message from a node told then, in
+   * flight as it was told, changes nothing. Such a node's messages went on into this node's shard
+   * region, which hands its shards off and then stops, so they were lost until the node's front
+   * heard that this node leaves, after the hand-off; and the entities started again elsewhere did
+   * not know its workers meanwhile. It is told now, once: it moves to another queue node and
+   * repeats its workers' last announcements through that one.
    */
   private void stillRelayedThrough(ActorRef<WorkerCommand> worker) {
     if (relay != null || queueRole == null || !leaving()) {
@@ -619,7 +632,7 @@ public final class QueueFront {
     Address address = worker.path().address();
     if (!address.hasGlobalScope()
         || address.equals(Cluster.get(context.getSystem()).selfMember().address())
-        || !toldLate.add(address)) {
+        || !toldWithdrawn.add(address)) {
       return; // a worker of this node, or told already
     }
     context
@@ -697,6 +710,11 @@ public final class QueueFront {
     if (relay != null && relay.withdrawn(withdrawn.front().path().address())) {
       sendThroughRelay();
     }
+    return Behaviors.same();
+  }
+
+  private Behavior<QueueCommand> onWithdrewFrom(WithdrewFrom withdrew) {
+    toldWithdrawn.addAll(withdrew.nodes());
     return Behaviors.same();
   }
 
