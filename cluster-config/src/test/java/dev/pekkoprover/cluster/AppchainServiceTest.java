@@ -60,7 +60,7 @@ class AppchainServiceTest {
   private record Answer(int status, JsonNode body, HttpResponse<String> response) {}
 
   /** A running service: its node, its base URL and the thread that runs it. */
-  private record Service(ProverNode node, String url, Thread runner, ByteArrayOutputStream out)
+  record Service(ProverNode node, String url, Thread runner, ByteArrayOutputStream out)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -74,7 +74,7 @@ class AppchainServiceTest {
     }
   }
 
-  private static String database(String name) {
+  static String database(String name) {
     return "jdbc:h2:mem:" + name + "-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1";
   }
 
@@ -82,8 +82,11 @@ class AppchainServiceTest {
     return start(name, jdbcUrl, overrides, 2);
   }
 
-  /** A service on a node with {@code workers} workers of every type, 2 tasks at once each. */
-  private static Service start(String name, String jdbcUrl, String overrides, int workers)
+  /**
+   * A service on a node with {@code workers} workers of every type, 2 tasks at once each, its HTTP
+   * server on a free port; answers once the service does.
+   */
+  static Service start(String name, String jdbcUrl, String overrides, int workers)
       throws Exception {
     Config config =
         ConfigFactory.parseString(
