@@ -7,12 +7,12 @@ import com.typesafe.config.Config;
 import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.testing.LogCapture;
 import dev.pekkoprover.testing.TestConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.stream.Stream;
-import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with the shipped queue and worker settings (only the restart backoff is shortened, to keep the
  * test quick).
  */
-@ExtendWith(LogCapturingExtension.class)
+@ExtendWith(LogCapture.class)
 class CrashDrillTest {
 
   static Stream<Arguments> sample() {

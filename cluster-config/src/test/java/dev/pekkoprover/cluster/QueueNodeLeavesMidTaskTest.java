@@ -8,6 +8,7 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
+import dev.pekkoprover.testing.LogCapture;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -21,7 +22,6 @@ import java.util.stream.Collectors;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.cluster.MemberStatus;
@@ -54,7 +54,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * HA pair of sequencer nodes that hold queues): it tells the sequencer on the other node that it
  * leaves, before its hand-off, as a queue-only node does.
  */
-@ExtendWith(LogCapturingExtension.class)
+@ExtendWith(LogCapture.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class QueueNodeLeavesMidTaskTest {
   private final TaskCatalog catalog = TestNodes.catalog();
