@@ -10,6 +10,7 @@ import dev.pekkoprover.protocol.ForwardingTaskType;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -141,6 +142,24 @@ class MixedVersionClusterTest {
     assertEquals(List.of(), refused.servedTypes(), refused.toString());
     assertEquals(0, refused.done(), refused.toString());
     assertEquals(null, workerView(sequencer, "good-w1").refused());
+    // the workers gauge of the queues it announces itself to (it is refused Unprepared: those of
+    // its registration and compile tasks) counts it as refused, not under the state it announces,
+    // so that no alert takes it for a worker that can take the type's tasks
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            () -> {
+              String scrape = ProverMetrics.get(sequencer.system()).scrape();
+              assertTrue(
+                  scrape.contains(
+                      "prover_queue_workers{entity=\"compile\",state=\"refused\",task_type=\"compile\"} 1.0"),
+                  scrape);
+              assertTrue(
+                  scrape.contains(
+                      "prover_queue_workers{entity=\"compile\",state=\"ready\",task_type=\"compile\"} 1.0"),
+                  scrape);
+              return null;
+            });
   }
 
   private void runOnTheMatchingWorker(ProverNode sequencer) {

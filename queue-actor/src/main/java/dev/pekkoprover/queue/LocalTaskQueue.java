@@ -203,7 +203,7 @@ public final class LocalTaskQueue {
         new QueueMeters(
             metrics, ownTypes, entityId == null ? LOCAL_ENTITY : entityId, firstPartition);
     this.status = new QueueStatus(state, meters, ownTypes, this::nodeOf);
-    status.publishMetrics(announcements.values());
+    status.publishMetrics(announcements.values(), admission::refusalOf);
   }
 
   private Behavior<QueueCommand> running() {
@@ -513,7 +513,7 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onPublishMetrics() {
-    status.publishMetrics(announcements.values());
+    status.publishMetrics(announcements.values(), admission::refusalOf);
     return Behaviors.same();
   }
 

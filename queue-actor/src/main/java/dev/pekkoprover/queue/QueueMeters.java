@@ -45,9 +45,16 @@ final class QueueMeters {
 
   private static final String ENTITY = "entity";
 
-  /** The state tag of the workers gauge: the worker states, and announcements that did not say. */
+  /**
+   * The state tag of the workers gauge: the worker states, {@code refused} (a worker the catalog
+   * check refuses gets no work whatever state it announces: it counts there, not under its state),
+   * and announcements that did not say.
+   */
   static final List<String> STATES =
-      List.of("unprepared", "registered", "ready", "draining", "unknown");
+      List.of("unprepared", "registered", "ready", "draining", "refused", "unknown");
+
+  /** The index of {@code refused} in {@link #STATES}. */
+  static final int REFUSED = STATES.indexOf("refused");
 
   static int stateIndex(WorkerState state) {
     return state == null ? STATES.size() - 1 : state.ordinal();
@@ -134,7 +141,8 @@ final class QueueMeters {
                           q.snapshot.workersByState()
                               .getOrDefault(type, new int[STATES.size()])[index])
                   .description(
-                      "Workers configured for the task type, by state, as its queue heard from them")
+                      "Workers configured for the task type, by state, as its queue heard from"
+                          + " them; refused: another build, given no work")
                   .tags(tags.and("state", STATES.get(i)))
                   .register(registry);
           meters.add(gauge);

@@ -96,11 +96,13 @@ final class QueueStatus {
 
   /**
    * Copies what the meters read: the counters, put-backs by cause, and the announced workers per
-   * type and state.
+   * type and state (a refused worker under {@code refused}, whatever state it announced).
    *
    * @param announcements the last announcement of each worker the queue knows
+   * @param refusalOf why the queue refuses a worker (the catalog check), by worker id; null when it
+   *     does not
    */
-  void publishMetrics(Collection<WorkerServes> announcements) {
+  void publishMetrics(Collection<WorkerServes> announcements, Function<String, String> refusalOf) {
     Map<String, long[]> putBack = new HashMap<>();
     Map<String, int[]> workers = new HashMap<>();
     TaskQueueState.Redelivery[] causes = TaskQueueState.Redelivery.values();
@@ -113,7 +115,10 @@ final class QueueStatus {
       int[] byState = new int[QueueMeters.STATES.size()];
       for (WorkerServes serves : announcements) {
         if (serves.configuredTypes().contains(type) || serves.taskTypes().contains(type)) {
-          byState[QueueMeters.stateIndex(serves.state())]++;
+          byState[
+              refusalOf.apply(serves.workerId()) != null
+                  ? QueueMeters.REFUSED
+                  : QueueMeters.stateIndex(serves.state())]++;
         }
       }
       workers.put(type, byState);

@@ -132,11 +132,27 @@ class QueueStatusTest {
   @Test
   void aSnapshotGivesTheMetersTheCountersAndTheWorkersByStateUntilTheQueueStops() {
     QueueStatus status = status("meters-test");
-    Map<String, WorkerServes> announcements = Map.of("w1", announce("w1", Set.of("square")));
+    // w2 announces Ready too, but runs another build: the catalog check refuses it, and the queue
+    // never seats it
+    Map<String, WorkerServes> announcements =
+        Map.of(
+            "w1",
+            announce("w1", Set.of("square")),
+            "w2",
+            new WorkerServes(
+                testKit.createTestProbe(WorkerCommand.class).getRef(),
+                "w2",
+                "i1",
+                Set.of("square"),
+                2,
+                WorkerState.READY,
+                Set.of("square", "add")));
     state.enqueue(square("m1"), "flow");
     state.enqueue(square("m2"), "flow");
     state.enqueue(square("m3"), "flow");
-    status.publishMetrics(announcements.values());
+    status.publishMetrics(
+        announcements.values(),
+        id -> id.equals("w2") ? "its task catalog differs from this queue's" : null);
     String text = ProverMetrics.get(testKit.system()).scrape();
     assertTrue(
         text.contains(
@@ -150,6 +166,10 @@ class QueueStatusTest {
         text.contains(
             "prover_queue_workers{entity=\"meters-test\",state=\"ready\",task_type=\"square\"} 1.0"),
         text);
+    assertTrue(
+        text.contains(
+            "prover_queue_workers{entity=\"meters-test\",state=\"refused\",task_type=\"square\"} 1.0"),
+        "a refused worker counts as refused, not as the Ready it announced: " + text);
 
     status.close();
     assertFalse(ProverMetrics.get(testKit.system()).scrape().contains("entity=\"meters-test\""));
