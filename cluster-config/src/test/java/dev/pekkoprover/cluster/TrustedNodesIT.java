@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -28,6 +29,10 @@ import org.junit.jupiter.api.Test;
 class TrustedNodesIT {
   private static final int BLOCKS = 6;
   private static final Pattern STATUS_URL = Pattern.compile("status (http://[^ ,]+/status)");
+  private static final Pattern REFUSED_WORKERS =
+      Pattern.compile(
+          "(?m)^prover_queue_workers\\{entity=\"[^\"]+\",state=\"refused\",task_type=\"[^\"]+\"\\}"
+              + " [1-9]");
 
   private final NodeProcesses processes =
       new NodeProcesses(NodeProcesses.logDirectory("TrustedNodesIT"));
@@ -209,6 +214,14 @@ class TrustedNodesIT {
         String.valueOf(refusedRow.refused()).startsWith(refusal),
         "listed as refused: " + refusedRow);
     assertEquals(0, refusedRow.done(), "it ran nothing: " + refusedRow);
+    // and the queue's workers gauge counts it as refused (what ProverWorkersRefused alerts on), not
+    // under the state it announces
+    String metrics = url.group(1).replace("/status", "/metrics");
+    NodeProcesses.polling(
+            "a worker counted as refused in " + metrics,
+            Duration.ofSeconds(10),
+            Duration.ofMillis(200))
+        .until(() -> REFUSED_WORKERS.matcher(Http.get(metrics).body()).find());
     for (int strangerPort : new int[] {plainPort, otherCaPort, otherNamePort}) {
       assertFalse(
           status.contains("127.0.0.1:" + strangerPort),
