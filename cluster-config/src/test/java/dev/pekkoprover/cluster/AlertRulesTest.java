@@ -159,9 +159,8 @@ class AlertRulesTest {
       Matcher start = EXPR_START.matcher(line);
       if (start.matches()) {
         current = new StringBuilder(start.group(1).equals(">-") ? "" : start.group(1));
-        expressions.add(null); // filled when the expression ends
       } else if (current != null && RULE_KEY.matcher(line).matches()) {
-        expressions.set(expressions.size() - 1, current.toString());
+        expressions.add(current.toString());
         current = null;
       } else if (current != null) {
         current.append(' ').append(line.trim());

@@ -123,12 +123,7 @@ class AnnouncementRelayTest {
                 CatalogFingerprint.of(catalog));
 
         // Q's shutdown is held after its hand-off, its front still there
-        CompletableFuture<Done> window = new CompletableFuture<>();
-        CoordinatedShutdown.get(leaving.system())
-            .addTask(
-                CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
-                "test-hold-after-hand-off",
-                () -> window);
+        CompletableFuture<Done> window = ClusterNodes.holdAfterHandOff(leaving);
         CompletableFuture<Void> stopped =
             CompletableFuture.runAsync(() -> ClusterNodes.terminate(leaving));
         try {

@@ -7,7 +7,9 @@ import dev.pekkoprover.testing.TestConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.UnaryOperator;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -104,6 +106,21 @@ final class ClusterNodes implements AutoCloseable {
         .exceptionally(e -> null)
         .join();
     node.close();
+  }
+
+  /**
+   * Holds the node's shutdown, once begun, in the phase of its shard regions' hand-off (a task of
+   * that phase, so the hand-off itself runs) until the returned future is completed: the node stays
+   * Up with its front alive meanwhile. Complete it in a {@code finally}.
+   */
+  static CompletableFuture<Done> holdAfterHandOff(ProverNode node) {
+    CompletableFuture<Done> window = new CompletableFuture<>();
+    CoordinatedShutdown.get(node.system())
+        .addTask(
+            CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
+            "test-hold-after-hand-off",
+            () -> window);
+    return window;
   }
 
   /** Leaves the cluster gracefully and stops the node. */

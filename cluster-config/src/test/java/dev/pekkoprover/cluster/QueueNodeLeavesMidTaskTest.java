@@ -20,7 +20,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.pekko.Done;
-import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -119,12 +118,7 @@ class QueueNodeLeavesMidTaskTest {
       String b = runners.get(0);
 
       // Q's shutdown waits after its hand-off (in the same phase) until the window's checks ran
-      CompletableFuture<Done> window = new CompletableFuture<>();
-      CoordinatedShutdown.get(firstQueue.system())
-          .addTask(
-              CoordinatedShutdown.PhaseClusterShardingShutdownRegion(),
-              "test-hold-after-hand-off",
-              () -> window);
+      CompletableFuture<Done> window = ClusterNodes.holdAfterHandOff(firstQueue);
       // Q tells the sequencer it leaves as its shutdown begins, before the hand-off: the Leaving
       // event comes only after the window (Pekko hands shards off, then leaves)
       String qAddress = Cluster.get(firstQueue.system()).selfMember().address().toString();
