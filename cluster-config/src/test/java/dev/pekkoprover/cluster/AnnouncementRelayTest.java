@@ -25,11 +25,13 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -156,6 +158,40 @@ class AnnouncementRelayTest {
       } finally {
         stranger.shutdownTestKit();
       }
+    }
+  }
+
+  /**
+   * A worker node that leaves (SIGTERM, scale-in) sees every other member removed as its own
+   * cluster shuts down. Its front took that for the loss of its queue node and said at INFO that
+   * its workers had no queue front, while the queue node was fine: an operator reading a worker
+   * node's exit was told of a queue node lost. It now says nothing of it while its node leaves.
+   */
+  @Test
+  void aWorkerNodeLeavingDoesNotSayItsQueueNodeWasLost() throws Exception {
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode queue =
+          cluster.start(
+              "Q",
+              "sequencer,queue",
+              "",
+              b -> b.catalog(catalog).sequencer(TestNodes.compilePlan()));
+      ProverNode worker =
+          cluster.start(
+              "B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 1)));
+      worker.ready().toCompletableFuture().get(20, TimeUnit.SECONDS);
+      LoggingTestKit.info("have no queue front")
+          .withOccurrences(0)
+          .expect(
+              queue.system(),
+              () -> {
+                ClusterNodes.terminate(worker);
+                return null;
+              });
+      assertEquals(
+          MemberStatus.up(),
+          Cluster.get(queue.system()).selfMember().status(),
+          "the queue node stays Up");
     }
   }
 

@@ -50,6 +50,13 @@ final class AnnouncementRelay {
   private final String queueRole;
   private final Address selfAddress;
   private boolean selfUp;
+
+  /**
+   * This node leaves, was downed or is removed: when its own cluster shuts down, Pekko reports
+   * every other member removed, which says nothing about the queue nodes.
+   */
+  private boolean selfLeaving;
+
   private ActorRef<QueueCommand> target;
 
   AnnouncementRelay(ActorContext<QueueCommand> context, String queueRole, Address selfAddress) {
@@ -106,6 +113,10 @@ final class AnnouncementRelay {
         || event instanceof ClusterEvent.MemberExited
         || event instanceof ClusterEvent.MemberDowned
         || event instanceof ClusterEvent.MemberRemoved) {
+      if (member.address().equals(selfAddress)) {
+        selfLeaving = true;
+        return false;
+      }
       queueMembers.removeIf(m -> m.address().equals(member.address()));
       if (event instanceof ClusterEvent.MemberRemoved) {
         unreachable.remove(member.address());
@@ -157,12 +168,18 @@ final class AnnouncementRelay {
   /**
    * The target's node is lost for {@code why}: the next one, or none (said at INFO: the workers'
    * last announcements are kept and go out once a queue node is Up and reachable; their load
-   * reports are not sent meanwhile).
+   * reports are not sent meanwhile). Not said while this node itself leaves: then the queue nodes
+   * it last heard of removed are only gone from its own view, and the line would tell an operator
+   * reading a worker node's exit that a queue node was lost.
    */
   private boolean lose(String why) {
     target = null;
     if (choose(why)) {
       return true;
+    }
+    if (selfLeaving) {
+      context.getLog().debug("no queue front while this node leaves: {}", why);
+      return false;
     }
     context
         .getLog()
