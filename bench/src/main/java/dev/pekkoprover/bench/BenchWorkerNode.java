@@ -9,7 +9,9 @@ import java.io.InputStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -92,6 +94,16 @@ public final class BenchWorkerNode {
             () -> {
               System.out.println("READY " + epochMicros());
               System.out.flush();
+            });
+    // the harness stops waiting for the process shortly after this line (see WorkerProcess#close)
+    CoordinatedShutdown.get(node.system())
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "bench-say-left",
+            () -> {
+              System.out.println("LEFT " + epochMicros());
+              System.out.flush();
+              return CompletableFuture.completedFuture(Done.getInstance());
             });
     Thread watchdog =
         new Thread(

@@ -36,8 +36,8 @@ import org.apache.pekko.cluster.typed.Subscribe;
  *
  * <p>Both nodes bind port 0 (the operating system picks a free one; the worker seeds from the bench
  * node's actual address). The worker process is stopped when the node closes (stdin closed: it
- * leaves the cluster; killed if it has not exited 15 s later), and a shutdown hook kills any still
- * running when the harness exits.
+ * leaves the cluster; killed if it has not exited 15 s later, or 3 s after it said it left: {@link
+ * WorkerProcess#close}), and a shutdown hook kills any still running when the harness exits.
  *
  * <p>The worker's JVM gets the harness's heap and {@code -XX} flags (not a flight recording: that
  * file is the harness's), plus the system property {@code bench.worker.java-opts} split at spaces,

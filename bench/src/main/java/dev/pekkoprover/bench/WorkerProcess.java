@@ -8,12 +8,15 @@ import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -43,6 +46,7 @@ final class WorkerProcess implements AutoCloseable {
   private final CompletableFuture<Long> upMicros = new CompletableFuture<>();
   private final CompletableFuture<Long> readyMicros = new CompletableFuture<>();
   private final CompletableFuture<Boolean> metrics = new CompletableFuture<>();
+  private final CompletableFuture<Long> leftMicros = new CompletableFuture<>();
 
   WorkerProcess(
       Process process,
@@ -75,6 +79,8 @@ final class WorkerProcess implements AutoCloseable {
           metrics.complete(line.substring(8).trim().equals("on"));
         } else if (line.startsWith("READY ")) {
           readyMicros.complete(Long.parseLong(line.substring(6).trim()));
+        } else if (line.startsWith("LEFT ")) {
+          leftMicros.complete(Long.parseLong(line.substring(5).trim()));
         } else {
           System.err.println("[" + nodeId + "] " + line);
         }
@@ -94,6 +100,7 @@ final class WorkerProcess implements AutoCloseable {
     upMicros.completeExceptionally(gone);
     readyMicros.completeExceptionally(gone);
     metrics.completeExceptionally(gone);
+    leftMicros.completeExceptionally(gone);
   }
 
   /**
@@ -144,14 +151,35 @@ final class WorkerProcess implements AutoCloseable {
   }
 
   /**
-   * Closes its stdin (it leaves the cluster and exits); kills it if it is still there 15 s later.
+   * Closes its stdin (it leaves the cluster and exits); kills it if it is still there 15 s later,
+   * or {@link #AFTER_LEFT} after it said it left the cluster ({@code LEFT}, printed as its actor
+   * system begins to terminate). Pekko 1.7's Artery can wait without a deadline for a remoting
+   * stream to end while the actor system terminates (the node's {@code Termination} says more); a
+   * node that has left has nothing more to do, so the harness does not wait for that.
    */
   @Override
   public void close() {
     try {
       process.getOutputStream().close();
-      if (!process.waitFor(15, TimeUnit.SECONDS)) {
-        System.err.println("# worker process " + nodeId + " did not leave within 15 s: killed");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+      boolean left = false;
+      try {
+        leftMicros.get(15, TimeUnit.SECONDS);
+        left = true;
+      } catch (TimeoutException | ExecutionException e) {
+        // not said within 15 s, or the process ended without saying it
+      }
+      long rest = Math.max(0, deadline - System.nanoTime());
+      if (!process.waitFor(
+          left ? Math.min(rest, AFTER_LEFT.toNanos()) : rest, TimeUnit.NANOSECONDS)) {
+        System.err.println(
+            left
+                ? "# worker process "
+                    + nodeId
+                    + " left the cluster, but its actor system did not terminate within "
+                    + AFTER_LEFT.toSeconds()
+                    + " s (Pekko 1.7's remoting can wait for a stream without a deadline): killed"
+                : "# worker process " + nodeId + " did not leave within 15 s: killed");
       }
     } catch (IOException | InterruptedException e) {
       if (e instanceof InterruptedException) {
@@ -167,6 +195,12 @@ final class WorkerProcess implements AutoCloseable {
       LIVE.remove(process);
     }
   }
+
+  /**
+   * How long after its {@code LEFT} line a worker process gets to end: its actor system's
+   * termination takes well under a second (the remoting's flush is bounded by 1 s).
+   */
+  static final Duration AFTER_LEFT = Duration.ofSeconds(3);
 
   /**
    * Starts a worker node process joined to {@code node}, {@code conf} its {@code --conf}; returns
