@@ -31,7 +31,6 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -162,10 +161,11 @@ class AnnouncementRelayTest {
   }
 
   /**
-   * A worker node that leaves (SIGTERM, scale-in) sees every other member removed as its own
-   * cluster shuts down. Its front took that for the loss of its queue node and said at INFO that
-   * its workers had no queue front, while the queue node was fine: an operator reading a worker
-   * node's exit was told of a queue node lost. It now says nothing of it while its node leaves.
+   * A worker node that leaves (SIGTERM, scale-in) sees every member removed, itself included, as
+   * its own cluster shuts down. Its front took that for the loss of its queue node and said at INFO
+   * that its workers had no queue front, while the queue node was fine: an operator reading a
+   * worker node's exit was told of a queue node lost. It now says nothing of it while its node
+   * leaves.
    */
   @Test
   void aWorkerNodeLeavingDoesNotSayItsQueueNodeWasLost() throws Exception {
@@ -179,6 +179,7 @@ class AnnouncementRelayTest {
       ProverNode worker =
           cluster.start(
               "B", "worker", "", b -> b.catalog(catalog).workers(WorkerGroup.allTypes(1, 1)));
+      // Ready: B's worker registered, through its front's relay to Q (the only queue node)
       worker.ready().toCompletableFuture().get(20, TimeUnit.SECONDS);
       LoggingTestKit.info("have no queue front")
           .withOccurrences(0)
@@ -188,10 +189,6 @@ class AnnouncementRelayTest {
                 ClusterNodes.terminate(worker);
                 return null;
               });
-      assertEquals(
-          MemberStatus.up(),
-          Cluster.get(queue.system()).selfMember().status(),
-          "the queue node stays Up");
     }
   }
 

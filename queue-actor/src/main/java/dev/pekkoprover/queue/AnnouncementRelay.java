@@ -13,6 +13,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.UniqueAddress;
 
 /**
  * On a node without the queue role: which queue node's front this node's front sends its workers'
@@ -48,21 +49,26 @@ final class AnnouncementRelay {
 
   private final ActorContext<QueueCommand> context;
   private final String queueRole;
-  private final Address selfAddress;
+
+  /** This node's incarnation: a restarted node with the same address is another member. */
+  private final UniqueAddress self;
+
   private boolean selfUp;
 
   /**
-   * This node leaves, was downed or is removed: when its own cluster shuts down, Pekko reports
-   * every other member removed, which says nothing about the queue nodes.
+   * This node leaves, was downed or is removed. As its own cluster shuts down, Pekko then reports
+   * every member removed, itself included, in address order: that says nothing about the queue
+   * nodes, so from here on the relay neither says that one was lost nor moves to another. A node
+   * that leaves has drained its workers first (the drain is a task of an earlier shutdown phase).
    */
   private boolean selfLeaving;
 
   private ActorRef<QueueCommand> target;
 
-  AnnouncementRelay(ActorContext<QueueCommand> context, String queueRole, Address selfAddress) {
+  AnnouncementRelay(ActorContext<QueueCommand> context, String queueRole, UniqueAddress self) {
     this.context = context;
     this.queueRole = queueRole;
-    this.selfAddress = selfAddress;
+    this.self = self;
   }
 
   /** The front to send through; empty while there is none (hold the announcements). */
@@ -98,7 +104,7 @@ final class AnnouncementRelay {
   boolean memberEvent(ClusterEvent.MemberEvent event) {
     Member member = event.member();
     if (event instanceof ClusterEvent.MemberUp) {
-      if (member.address().equals(selfAddress)) {
+      if (member.uniqueAddress().equals(self)) {
         selfUp = true;
         return choose("this node is Up");
       }
@@ -113,7 +119,7 @@ final class AnnouncementRelay {
         || event instanceof ClusterEvent.MemberExited
         || event instanceof ClusterEvent.MemberDowned
         || event instanceof ClusterEvent.MemberRemoved) {
-      if (member.address().equals(selfAddress)) {
+      if (member.uniqueAddress().equals(self)) {
         selfLeaving = true;
         return false;
       }
@@ -123,6 +129,16 @@ final class AnnouncementRelay {
         withdrawn.remove(member.address());
       }
       if (targetIsOn(member.address())) {
+        if (selfLeaving) {
+          target = null;
+          context
+              .getLog()
+              .debug(
+                  "queue node {} is {} while this node leaves: no other front is taken",
+                  member.address(),
+                  member.status());
+          return false;
+        }
         return lose("queue node " + member.address() + " is " + member.status());
       }
     }
@@ -168,18 +184,12 @@ final class AnnouncementRelay {
   /**
    * The target's node is lost for {@code why}: the next one, or none (said at INFO: the workers'
    * last announcements are kept and go out once a queue node is Up and reachable; their load
-   * reports are not sent meanwhile). Not said while this node itself leaves: then the queue nodes
-   * it last heard of removed are only gone from its own view, and the line would tell an operator
-   * reading a worker node's exit that a queue node was lost.
+   * reports are not sent meanwhile).
    */
   private boolean lose(String why) {
     target = null;
     if (choose(why)) {
       return true;
-    }
-    if (selfLeaving) {
-      context.getLog().debug("no queue front while this node leaves: {}", why);
-      return false;
     }
     context
         .getLog()

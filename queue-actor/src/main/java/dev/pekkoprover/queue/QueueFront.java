@@ -246,7 +246,7 @@ public final class QueueFront {
     this.relay =
         cluster == null || cluster.selfMember().hasRole(queueRole)
             ? null
-            : new AnnouncementRelay(context, queueRole, cluster.selfMember().address());
+            : new AnnouncementRelay(context, queueRole, cluster.selfMember().uniqueAddress());
     this.withdrawal =
         cluster != null && relay == null
             ? coordinatedShutdown.addCancellableTask(

@@ -12,6 +12,7 @@ import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -42,6 +43,10 @@ class AnnouncementRelayChoiceTest {
               .withFallback(TestConfig.config()));
 
   private static final Address SELF = address(2551);
+
+  /** This node's member: {@code up(SELF, 4, ...)} has this unique address. */
+  private static final UniqueAddress SELF_INCARNATION = new UniqueAddress(SELF, 4L);
+
   private static final Member Q_OLD = up(address(2552), 1, "queue");
   private static final Member Q_YOUNG = up(address(2553), 2, "queue");
   private static final Member WORKER = up(address(2554), 3, "worker");
@@ -80,7 +85,7 @@ class AnnouncementRelayChoiceTest {
   private static Behavior<QueueCommand> holding() {
     return Behaviors.setup(
         context -> {
-          AnnouncementRelay relay = new AnnouncementRelay(context, "queue", SELF);
+          AnnouncementRelay relay = new AnnouncementRelay(context, "queue", SELF_INCARNATION);
           return Behaviors.receive(QueueCommand.class)
               .onMessage(
                   Step.class,
@@ -207,5 +212,57 @@ class AnnouncementRelayChoiceTest {
         new Outcome(false, Optional.of(offering.getRef().path().address())),
         call(event(new ClusterEvent.MemberUp(up(SELF, 4, "worker")))),
         "its own Up does not replace the front that offered first");
+  }
+
+  /**
+   * As this node's own cluster shuts down, Pekko reports every member removed. The front took that
+   * for the loss of its queue node: it said at INFO that its workers had no queue front, or moved
+   * to the next queue node and said that, while nothing had happened to the queue nodes.
+   */
+  @Test
+  void whileThisNodeLeavesALostTargetIsNeitherReplacedNorSaid() {
+    Member self = up(SELF, 4, "worker");
+    call(event(new ClusterEvent.MemberUp(Q_OLD)));
+    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
+    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    assertEquals(
+        unchanged(Q_OLD),
+        call(event(new ClusterEvent.MemberLeft(self.copy(MemberStatus.leaving())))),
+        "its own leave");
+    LoggingTestKit.info("queue front")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              assertEquals(
+                  unchanged(null),
+                  call(event(removed(Q_OLD))),
+                  "the shutdown's removals: the target is gone, no other is taken");
+              assertEquals(unchanged(null), call(event(removed(Q_YOUNG))));
+              return null;
+            });
+  }
+
+  /**
+   * A node restarted with the same address is another member: the earlier incarnation's Up is not
+   * this node's, and its removal does not make this node a leaving one.
+   */
+  @Test
+  void anEarlierIncarnationAtThisNodesAddressIsAnotherMember() {
+    Member earlier = up(SELF, 9, "worker");
+    call(event(new ClusterEvent.MemberUp(Q_OLD)));
+    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
+    assertEquals(
+        unchanged(null), call(event(new ClusterEvent.MemberUp(earlier))), "not this node's Up");
+    assertEquals(unchanged(null), call(event(removed(earlier))));
+    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(up(SELF, 4, "worker")))));
+    assertEquals(
+        changedTo(Q_YOUNG),
+        call(event(new ClusterEvent.MemberLeft(Q_OLD.copy(MemberStatus.leaving())))),
+        "a lost target is still replaced");
+  }
+
+  private static ClusterEvent.MemberRemoved removed(Member member) {
+    return new ClusterEvent.MemberRemoved(member.copy(MemberStatus.removed()), MemberStatus.up());
   }
 }
