@@ -14,6 +14,7 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
@@ -258,7 +259,10 @@ final class NodeProcesses implements AutoCloseable {
     command.add("-Xmx256m");
     command.addAll(jvmOptions);
     if (!jvmOptions.contains("-cp")) {
-      command.addAll(classArchive(jar)); // made for the jar alone: not for a longer class path
+      // -jar launches only: a -cp launch's class path is the test's own, and one the archive was
+      // not
+      // made for would put a CDS warning into the node's output
+      command.addAll(classArchive(jar));
       command.add("-jar");
       command.add(jar);
     } else {
@@ -342,11 +346,14 @@ final class NodeProcesses implements AutoCloseable {
       if (!Files.exists(archive)
           || Files.getLastModifiedTime(archive).compareTo(Files.getLastModifiedTime(jar)) < 0) {
         Files.deleteIfExists(archive);
+        // written under another name and moved once the run ended well: a failed run leaves no
+        // archive that a later test JVM would take for a good one
+        Path made = jar.resolveSibling("prover-node.jsa.tmp");
+        Files.deleteIfExists(made);
         int port = freePort();
         List<String> dump = new ArrayList<>();
         dump.addAll(
-            List.of(
-                java, "-Xmx256m", "-XX:ArchiveClassesAtExit=" + archive, "-jar", jar.toString()));
+            List.of(java, "-Xmx256m", "-XX:ArchiveClassesAtExit=" + made, "-jar", jar.toString()));
         dump.addAll(
             withTls(
                 List.of(
@@ -361,7 +368,8 @@ final class NodeProcesses implements AutoCloseable {
                     "2",
                     "--exit-when-done")));
         int code = run(dump, log, 180);
-        if (code != 0 || !Files.exists(archive)) {
+        if (code != 0 || !Files.exists(made)) {
+          Files.deleteIfExists(made);
           System.out.println(
               "# no class archive for the node processes (the one-node run ended with "
                   + code
@@ -370,11 +378,13 @@ final class NodeProcesses implements AutoCloseable {
                   + "): they start without it");
           return List.of();
         }
+        Files.move(made, archive, StandardCopyOption.ATOMIC_MOVE);
       }
       String use = "-XX:SharedArchiveFile=" + archive;
       int check =
           run(List.of(java, "-Xshare:on", use, "-jar", jar.toString(), "--version"), log, 60);
       if (check != 0) {
+        Files.deleteIfExists(archive); // the next test JVM makes it again
         System.out.println(
             "# the class archive "
                 + archive
@@ -398,7 +408,7 @@ final class NodeProcesses implements AutoCloseable {
 
   /**
    * Runs {@code command} with its output appended to {@code log}; its exit code, or -1 when it was
-   * still running after {@code seconds} (it is then killed).
+   * still running after {@code seconds}. The process is killed and awaited unless it ended.
    */
   private static int run(List<String> command, Path log, long seconds)
       throws IOException, InterruptedException {
@@ -407,12 +417,14 @@ final class NodeProcesses implements AutoCloseable {
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
             .start();
-    if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      process.waitFor(10, TimeUnit.SECONDS);
-      return -1;
+    try {
+      return process.waitFor(seconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+    } finally {
+      if (process.isAlive()) {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+      }
     }
-    return process.exitValue();
   }
 
   private static Path keySet;
