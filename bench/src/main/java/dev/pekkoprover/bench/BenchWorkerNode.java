@@ -17,6 +17,7 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -95,14 +96,17 @@ public final class BenchWorkerNode {
               System.out.println("READY " + epochMicros());
               System.out.flush();
             });
-    // the harness stops waiting for the process shortly after this line (see WorkerProcess#close)
+    // the harness stops waiting for the process shortly after this line (see WorkerProcess#close);
+    // only said once this node is out of the cluster (its leave may also have timed out)
     CoordinatedShutdown.get(node.system())
         .addTask(
             CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
             "bench-say-left",
             () -> {
-              System.out.println("LEFT " + epochMicros());
-              System.out.flush();
+              if (Cluster.get(node.system()).selfMember().status() == MemberStatus.removed()) {
+                System.out.println("LEFT " + epochMicros());
+                System.out.flush();
+              }
               return CompletableFuture.completedFuture(Done.getInstance());
             });
     Thread watchdog =
