@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.StreamSupport;
-import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.AddressFromURIString;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.Behavior;
@@ -18,6 +17,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
@@ -81,7 +81,7 @@ public final class WaitingForPeers {
    * the Up line: {@link Cluster#state} lags the events the same way, and a seed node's line read
    * "Up in the cluster of 0 member(s): []" from it (4 of 91 node processes in a CI run).
    */
-  private final Map<Address, Member> members = new HashMap<>();
+  private final Map<UniqueAddress, Member> members = new HashMap<>();
 
   private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
     this.context = context;
@@ -133,9 +133,9 @@ public final class WaitingForPeers {
       selfUp = true;
     }
     if (change.event() instanceof ClusterEvent.MemberRemoved removed) {
-      members.remove(removed.member().address());
+      members.remove(removed.member().uniqueAddress());
     } else if (change.event() instanceof ClusterEvent.MemberEvent event) {
-      members.put(event.member().address(), event.member());
+      members.put(event.member().uniqueAddress(), event.member());
     }
     return look();
   }
@@ -162,7 +162,7 @@ public final class WaitingForPeers {
     if (!up && (selfUp || selfMember.status() == MemberStatus.up())) {
       up = true;
       List<Member> known = new ArrayList<>(members.values());
-      if (!members.containsKey(selfMember.address())) {
+      if (!members.containsKey(selfMember.uniqueAddress())) {
         known.add(selfMember); // Up by the view before the event came
       }
       known.sort(Member.ordering());

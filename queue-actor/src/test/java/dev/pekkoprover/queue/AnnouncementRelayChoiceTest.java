@@ -149,10 +149,7 @@ class AnnouncementRelayChoiceTest {
 
   @Test
   void aLeavingTargetIsLeftAndWithNoReachableQueueNodeThereIsNoneUntilOneComesBack() {
-    Member self = up(SELF, 4, "worker");
-    call(event(new ClusterEvent.MemberUp(Q_OLD)));
-    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
-    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    upWithTheOldestQueueNodeAsTarget();
     assertEquals(unchanged(Q_OLD), call(reachability(new ClusterEvent.UnreachableMember(Q_YOUNG))));
     assertEquals(
         unchanged(null),
@@ -166,10 +163,7 @@ class AnnouncementRelayChoiceTest {
 
   @Test
   void aWithdrawnTargetIsLeftAtOnceAndNotTakenAgainUntilItsNodeIsRemoved() {
-    Member self = up(SELF, 4, "worker");
-    call(event(new ClusterEvent.MemberUp(Q_OLD)));
-    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
-    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    upWithTheOldestQueueNodeAsTarget();
     assertEquals(
         changedTo(Q_YOUNG),
         call(relay -> relay.withdrawn(Q_OLD.address())),
@@ -221,10 +215,7 @@ class AnnouncementRelayChoiceTest {
    */
   @Test
   void whileThisNodeLeavesALostTargetIsNeitherReplacedNorSaid() {
-    Member self = up(SELF, 4, "worker");
-    call(event(new ClusterEvent.MemberUp(Q_OLD)));
-    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
-    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    Member self = upWithTheOldestQueueNodeAsTarget();
     assertEquals(
         unchanged(Q_OLD),
         call(event(new ClusterEvent.MemberLeft(self.copy(MemberStatus.leaving())))),
@@ -260,6 +251,17 @@ class AnnouncementRelayChoiceTest {
         changedTo(Q_YOUNG),
         call(event(new ClusterEvent.MemberLeft(Q_OLD.copy(MemberStatus.leaving())))),
         "a lost target is still replaced");
+  }
+
+  /**
+   * Both queue nodes Up, then this node: the oldest becomes the target. Returns this node's member.
+   */
+  private Member upWithTheOldestQueueNodeAsTarget() {
+    Member self = up(SELF, 4, "worker");
+    call(event(new ClusterEvent.MemberUp(Q_OLD)));
+    call(event(new ClusterEvent.MemberUp(Q_YOUNG)));
+    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    return self;
   }
 
   private static ClusterEvent.MemberRemoved removed(Member member) {
