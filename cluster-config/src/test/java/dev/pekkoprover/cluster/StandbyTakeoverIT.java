@@ -109,7 +109,8 @@ class StandbyTakeoverIT {
     NodeProcesses.Node a = processes.launch(List.of(), argsA);
     NodeProcesses.Node b =
         processes.launch(List.of("-Dprover.appchain.circuit-seed=standby-sequencer-b"), argsB);
-    processes.launch("node", "--roles", "queue", "--port", "" + portC, "--seeds", seeds);
+    NodeProcesses.Node c =
+        processes.launch("node", "--roles", "queue", "--port", "" + portC, "--seeds", seeds);
     List<NodeProcesses.Node> workers = new ArrayList<>();
     List<String> workerIds = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
@@ -119,6 +120,15 @@ class StandbyTakeoverIT {
       workerIds.add("127.0.0.1:" + port + "-w1");
     }
 
+    // B and C stand by only once Up: the split-brain resolver counts the stateful nodes that are Up
+    // (Joining and WeaklyUp ones do not vote), so a kill of A while they still join leaves A the
+    // whole majority, lost, and the resolver downs every other node (seen in CI: B and C joined 8 s
+    // after start, and were WeaklyUp when A was killed)
+    for (NodeProcesses.Node standby : List.of(b, c)) {
+      assertTrue(
+          standby.awaitLine(line -> line.contains(" is Up in the cluster of "), 120),
+          "B and C are Up:\n" + standby.tail(40));
+    }
     assertTrue(a.awaitLine(StandbyTakeoverIT::midRun, 150), "A proves:\n" + a.tail(40));
     String runA = runId(a);
     long killedAt = System.currentTimeMillis();
