@@ -137,12 +137,14 @@ final class NodeGuardian {
   }
 
   /**
-   * Every cluster node says what it waits for and keeps {@link GracefulLeaves} for the log filters;
-   * the stateful ones down worker nodes that stay unreachable (the split-brain resolver alone would
-   * wait for a stable membership that worker churn never gives).
+   * Every cluster node says what it waits for, asks its seeds again while it is not yet a member
+   * ({@link SeedJoinRetry}) and keeps {@link GracefulLeaves} for the log filters; the stateful ones
+   * down worker nodes that stay unreachable (the split-brain resolver alone would wait for a stable
+   * membership that worker churn never gives).
    */
   private void startClusterWatch() {
     context.spawn(WaitingForPeers.create(config), "waiting-for-peers");
+    context.spawn(SeedJoinRetry.create(config), "seed-join-retry");
     context.spawn(GracefulLeaves.watch(), "graceful-leaves");
     if (Cluster.get(context.getSystem()).selfMember().hasRole(ProverNode.STATEFUL_ROLE)) {
       context.spawn(UnreachableWorkerDowning.create(config), "unreachable-worker-downing");
