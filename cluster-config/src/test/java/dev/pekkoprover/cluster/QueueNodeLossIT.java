@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -216,24 +217,33 @@ class QueueNodeLossIT {
     Map<String, Long> restartedAt = new HashMap<>();
     Map<String, Long> backAt = new HashMap<>();
     Map<String, Long> ranAt = new HashMap<>();
-    long deadline = System.nanoTime() + 90_000_000_000L;
-    while (ranAt.size() < held.size() && System.nanoTime() < deadline && s.process().isAlive()) {
-      long now = System.currentTimeMillis();
-      Map<String, EntityValues> onQ2 = entities(httpQ2);
-      for (String entity : held.keySet()) {
-        EntityValues values = onQ2.get(entity);
-        if (values == null) {
-          continue;
-        }
-        restartedAt.putIfAbsent(entity, now);
-        if (values.holds() || values.ran()) {
-          backAt.putIfAbsent(entity, now);
-        }
-        if (values.ran()) {
-          ranAt.putIfAbsent(entity, now);
-        }
-      }
-      Thread.sleep(100); // the sampling period of the measurement: /metrics has no event to wait on
+    int survivorHttp = httpQ2;
+    try {
+      NodeProcesses.polling(
+              "every task the killed node's entities held run on the survivor, or S's end",
+              Duration.ofSeconds(90),
+              Duration.ofMillis(100))
+          .until(
+              () -> {
+                long now = System.currentTimeMillis();
+                Map<String, EntityValues> onQ2 = entities(survivorHttp);
+                for (String entity : held.keySet()) {
+                  EntityValues values = onQ2.get(entity);
+                  if (values == null) {
+                    continue;
+                  }
+                  restartedAt.putIfAbsent(entity, now);
+                  if (values.holds() || values.ran()) {
+                    backAt.putIfAbsent(entity, now);
+                  }
+                  if (values.ran()) {
+                    ranAt.putIfAbsent(entity, now);
+                  }
+                }
+                return ranAt.size() >= held.size() || !s.process().isAlive();
+              });
+    } catch (ConditionTimeoutException notAllRan) {
+      // the assertions below say which entity's tasks did not run
     }
     // S may end its run between two samples: when the killed node held the last tasks the run
     // waited on, the restarted entity runs them and S finishes within a few hundred ms
