@@ -59,6 +59,7 @@ final class AppchainServiceStub implements AutoCloseable {
   private volatile boolean unavailable;
   private final AtomicInteger dropAnswers = new AtomicInteger();
   private final AtomicInteger dropped = new AtomicInteger();
+  private final AtomicInteger unavailableAnswers = new AtomicInteger();
   private final AtomicInteger failAccountReads = new AtomicInteger();
   private final AtomicInteger accountReads = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
@@ -177,6 +178,11 @@ final class AppchainServiceStub implements AutoCloseable {
     return requests.get();
   }
 
+  /** Requests answered 503 UNAVAILABLE because of {@link #unavailable}. */
+  int unavailableAnswers() {
+    return unavailableAnswers.get();
+  }
+
   /** Account reads answered so far, 503s included. */
   int accountReads() {
     return accountReads.get();
@@ -257,6 +263,7 @@ final class AppchainServiceStub implements AutoCloseable {
         return;
       }
       if (unavailable) {
+        unavailableAnswers.incrementAndGet();
         respond(
             exchange,
             503,

@@ -209,12 +209,12 @@ class LoadCommandTest {
       int afterRestart = stub.acceptedCount();
       awaitStub("the load resumes: 25 more accepted", Duration.ofSeconds(5))
           .until(stub::acceptedCount, accepted -> accepted >= afterRestart + 25);
-      int beforeUnavailable = stub.requests();
+      int beforeUnavailable = stub.unavailableAnswers();
       stub.unavailable(true);
       // the service says 503 UNAVAILABLE until the load has met it a few times: a fixed window
       // could pass without a single request on a stalled host
       awaitStub("five requests answered 503 UNAVAILABLE", Duration.ofSeconds(10))
-          .until(stub::requests, requests -> requests >= beforeUnavailable + 5);
+          .until(stub::unavailableAnswers, answers -> answers >= beforeUnavailable + 5);
       stub.unavailable(false);
       Result result = run.get(60, TimeUnit.SECONDS);
       assertEquals(0, result.code(), result.toString());

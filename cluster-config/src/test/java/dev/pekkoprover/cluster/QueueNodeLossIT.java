@@ -223,6 +223,7 @@ class QueueNodeLossIT {
               "every task the killed node's entities held run on the survivor, or S's end",
               Duration.ofSeconds(90),
               Duration.ofMillis(100))
+          .pollInSameThread() // the maps below are read after the wait, also after a timeout
           .until(
               () -> {
                 long now = System.currentTimeMillis();
