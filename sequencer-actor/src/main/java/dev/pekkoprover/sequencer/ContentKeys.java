@@ -1,5 +1,6 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskType;
 import java.nio.charset.StandardCharsets;
@@ -52,12 +53,12 @@ final class ContentKeys {
     if (input instanceof SerializedPayload already) {
       serialized = already; // the same serializer, manifest and bytes: the same key, no work
     } else {
-      Serializer serializer = serialization.findSerializerFor(input);
+      Serializer serializer = serializerFor(input);
       serialized =
           new SerializedPayload(
               serializer.identifier(),
               Serializers.manifestFor(serializer, input),
-              serializer.toBinary(input));
+              toBinary(serializer, input));
     }
     sha256.reset();
     sha256.update(parametersDigest.getBytes(StandardCharsets.US_ASCII));
@@ -76,18 +77,18 @@ final class ContentKeys {
    */
   String digest(Object value) {
     sha256.reset();
-    return HEX.formatHex(sha256.digest(serialization.findSerializerFor(value).toBinary(value)));
+    return HEX.formatHex(sha256.digest(toBinary(serializerFor(value), value)));
   }
 
   /** {@code value} serialised for the store under {@code key}. */
   StoredResult toStored(String key, String taskType, Object value) {
-    Serializer serializer = serialization.findSerializerFor(value);
+    Serializer serializer = serializerFor(value);
     return new StoredResult(
         key,
         taskType,
         serializer.identifier(),
         Serializers.manifestFor(serializer, value),
-        serializer.toBinary(value));
+        toBinary(serializer, value));
   }
 
   /**
@@ -95,8 +96,48 @@ final class ContentKeys {
    * was stored).
    */
   Object fromStored(StoredResult stored) {
-    return serialization
-        .deserialize(stored.bytes(), stored.serializerId(), stored.manifest())
-        .get();
+    try {
+      return serialization
+          .deserialize(stored.bytes(), stored.serializerId(), stored.manifest())
+          .get();
+    } catch (Exception e) { // Try.get rethrows checked exceptions (a class gone) undeclared
+      throw new IllegalStateException(
+          "the value stored under " + stored.key() + " does not deserialise: " + e, e);
+    }
+  }
+
+  // Pekko's Scala API throws checked exceptions (NotSerializableException when no
+  // serialization-bindings entry matches, Jackson's on a value it cannot write) without declaring
+  // them; callers catch RuntimeException, so they are turned into one here, saying what to do.
+
+  private Serializer serializerFor(Object value) {
+    try {
+      return serialization.findSerializerFor(value);
+    } catch (Exception e) {
+      throw notSerializable(value, e);
+    }
+  }
+
+  private static byte[] toBinary(Serializer serializer, Object value) {
+    try {
+      return serializer.toBinary(value);
+    } catch (Exception e) {
+      throw notSerializable(value, e);
+    }
+  }
+
+  /**
+   * "a value of class X cannot be serialised with this node's serializers (cause): make it a record
+   * implementing CborSerializable".
+   */
+  private static IllegalArgumentException notSerializable(Object value, Exception cause) {
+    return new IllegalArgumentException(
+        "a value of class "
+            + (value == null ? "null" : value.getClass().getName())
+            + " cannot be serialised with this node's serializers ("
+            + cause
+            + "): make it a record implementing "
+            + CborSerializable.class.getName(),
+        cause);
   }
 }

@@ -237,7 +237,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private void begin(FlowLogic<R> logic) {
     try {
       logic.start(this);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // user code: see rethrowFatal
+      rethrowFatal(e);
       fail("flow logic threw while starting: " + e);
     }
     runSettled();
@@ -537,7 +538,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private void runCallback(PendingTask task, String taskId, Object result) {
     try {
       task.onResult.accept(result);
-    } catch (RuntimeException e) {
+    } catch (Throwable e) { // user code: see rethrowFatal
+      rethrowFatal(e);
       fail(
           "flow logic threw on the result of task "
               + taskId
@@ -545,6 +547,22 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
               + task.type.name()
               + "): "
               + e);
+    }
+  }
+
+  /**
+   * Rethrows what no flow can recover from (the JVM is out of memory, a thread is being killed);
+   * returns for the rest. A flow's logic is user code: besides runtime exceptions it may throw a
+   * checked exception undeclared (Pekko's and Jackson's Scala-facing APIs do), an {@link
+   * AssertionError}, a {@link LinkageError} of a plugin built against other classes, or a {@link
+   * StackOverflowError}. Each of those fails this flow with the error as its reason. Escaping, it
+   * would stop the flow's actor without an answer to its requester, its tasks left in the queue and
+   * its claims on stored results never released.
+   */
+  private static void rethrowFatal(Throwable e) {
+    if ((e instanceof VirtualMachineError && !(e instanceof StackOverflowError))
+        || e instanceof ThreadDeath) {
+      throw (Error) e;
     }
   }
 

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -152,6 +153,12 @@ public final class ProvingOrchestrator {
       implements Command, FlowRunner.Command, WorkerRegistrationFlow.Command, CborSerializable {}
 
   private record FlowEnded(FlowResult result) implements Command, CborSerializable {}
+
+  /**
+   * A flow's actor stopped. Normally after its {@link FlowEnded}, which it sends before it stops,
+   * so the flow is no longer listed; otherwise the flow's actor failed without an outcome.
+   */
+  private record FlowStopped(String flowId) implements Command, CborSerializable {}
 
   private record StoreRecovered(ResultStore.Recovered recovered)
       implements Command, CborSerializable {}
@@ -309,12 +316,14 @@ public final class ProvingOrchestrator {
    */
   private void started(String flowId, ActorRef<FlowRunner.Command> flow) {
     flows.put(flowId, flow);
+    context.watchWith(flow, new FlowStopped(flowId));
     leavingQueueNodes.values().forEach(flow::tell);
   }
 
   private Behavior<Command> startingUp() {
     return Behaviors.receive(Command.class)
         .onMessage(FlowEnded.class, this::onStartupEnded)
+        .onMessage(FlowStopped.class, stopped -> onFlowStopped(stopped, this::onStartupEnded))
         .onMessageEquals(RetryStartup.INSTANCE, this::onRetryStartup)
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetFlows.class, this::onGetFlows)
@@ -333,6 +342,7 @@ public final class ProvingOrchestrator {
     return Behaviors.receive(Command.class)
         .onMessage(RunFlow.class, this::onRunFlow)
         .onMessage(FlowEnded.class, this::onFlowEnded)
+        .onMessage(FlowStopped.class, stopped -> onFlowStopped(stopped, this::onFlowEnded))
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
@@ -495,6 +505,25 @@ public final class ProvingOrchestrator {
                 request.replyTo(),
                 new StoreStats(stats, index.size(), index.bytes(), index.evicted())));
     return Behaviors.same();
+  }
+
+  /**
+   * A flow's actor stopped while still listed: it failed without sending its outcome (a fault in
+   * the flow runner itself; what a flow's logic throws fails the flow normally). Its requester is
+   * answered with {@link FlowResult.Failed}, its tasks are withdrawn from the queue, and {@code
+   * ended} takes it as it takes any failed flow.
+   */
+  private Behavior<Command> onFlowStopped(
+      FlowStopped stopped, Function<FlowEnded, Behavior<Command>> ended) {
+    if (!flows.containsKey(stopped.flowId())) {
+      return Behaviors.same(); // it ended first, as it should
+    }
+    String reason =
+        "the flow's actor stopped without an outcome (its failure is logged just before this line)";
+    context.getLog().error("Flow {} failed: {}", stopped.flowId(), reason);
+    queue.tell(new QueueCommand.CancelFlow(stopped.flowId()));
+    return ended.apply(
+        new FlowEnded(new FlowResult.Failed(stopped.flowId(), reason, FlowResult.FlowStats.NONE)));
   }
 
   private Behavior<Command> onFlowEnded(FlowEnded ended) {
