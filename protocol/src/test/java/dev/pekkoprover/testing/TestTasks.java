@@ -31,6 +31,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       later runs do not
  *   <li>{@code "hold-hard:K"}: like hold, but ignores interrupts: a compute that is hung for good
  *       (until released)
+ *   <li>{@code "hold-once-slow:K"}: the first run under key K waits for {@link #release(String)} K;
+ *       interrupted, it throws only once {@code K-after} is released (a compute slow to stop);
+ *       later runs return at once
  * </ul>
  *
  * Every run is recorded in {@link #runs} as "taskType value worker" so tests can check who ran
@@ -127,6 +130,27 @@ public final class TestTasks {
         } catch (InterruptedException ignored) {
           // a compute hung for good does not notice interrupts
         }
+      }
+      return Num.of(value);
+    }
+    if (mode.startsWith("hold-once-slow:")
+        && crashes.computeIfAbsent(mode, k -> new AtomicInteger()).getAndIncrement() == 0) {
+      String key = mode.substring(mode.indexOf(':') + 1);
+      try {
+        if (!latch(key).await(30, TimeUnit.SECONDS)) {
+          throw new IllegalStateException("hold " + mode + " was never released");
+        }
+      } catch (InterruptedException interrupted) {
+        boolean after = false;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!after && System.nanoTime() < deadline) {
+          try {
+            after = latch(key + "-after").await(100, TimeUnit.MILLISECONDS);
+          } catch (InterruptedException again) {
+            // slow to stop: it notices only once released
+          }
+        }
+        throw interrupted;
       }
       return Num.of(value);
     }

@@ -302,7 +302,12 @@ public final class LocalTaskQueue {
 
   private void failed(TaskFailed msg) {
     if (!state.failed(
-        msg.workerId(), msg.incarnation(), msg.taskId(), msg.reason(), msg.retryable())) {
+        msg.workerId(),
+        msg.incarnation(),
+        msg.taskId(),
+        msg.attempt(),
+        msg.reason(),
+        msg.retryable())) {
       logUnknown(
           "failure (" + msg.reason() + ")",
           msg.taskId(),

@@ -854,12 +854,25 @@ public final class TaskQueueState<W, R> {
    * A task's compute failed on the worker that holds it: retried after a backoff when {@code
    * retryable} and the task has attempts left, else its flow gets {@link TaskOutcome.Failed}.
    * Returns false (and counts it as an unknown result) when that worker incarnation does not hold
-   * the task.
+   * the task, or holds a later attempt of it: then this is the failure of a compute cancelled
+   * before the task came back to the same worker (a lease that ran out, a node unreachable for a
+   * while), which spends nothing of the attempt handed out since.
+   *
+   * @param attempt the attempt the failed compute ran, as in its {@link TaskEnvelope}
    */
   public boolean failed(
-      String workerId, String incarnation, String taskId, String reason, boolean retryable) {
+      String workerId,
+      String incarnation,
+      String taskId,
+      int attempt,
+      String reason,
+      boolean retryable) {
     Task task = heardOf(workerId, incarnation, taskId);
     if (task == null) {
+      return false;
+    }
+    if (attempt < task.envelope.attempt()) {
+      dropUnknown(workerId, incarnation, taskId);
       return false;
     }
     KnownWorker w = task.holder;
@@ -1186,7 +1199,10 @@ public final class TaskQueueState<W, R> {
     type.leases.addLast(task);
     w.held.addLast(task);
     type.inFlight++;
-    w.busy++;
+    if (w.zombies == null || !w.zombies.remove(task.envelope.taskId())) {
+      w.busy++;
+    } // else back on the worker still cancelling it: a worker runs one compute per task id, and
+    // starts this attempt only once that one has returned, so the zombie's slot is this attempt's
     w.reseat();
     effects.dispatch(w.ref, task.envelope);
   }
@@ -1320,6 +1336,7 @@ public final class TaskQueueState<W, R> {
       task.type.leases.remove(task);
       task.type.inFlight--;
       task.holder = null;
+      refundOverrun(task, w, causedBy); // it overran here, then came back here (start)
       Redelivery why =
           causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
       if (putBackOne(task, w, why) && !touched.contains(task.type)) {
@@ -1329,15 +1346,8 @@ public final class TaskQueueState<W, R> {
     if (w.zombies != null) {
       for (String taskId : w.zombies) {
         Task task = tasks.get(taskId);
-        if (task != null
-            && task.doubts != null
-            && task.doubts.overrunOn == w
-            && Objects.equals(task.doubts.overrunIncarnation, w.incarnation)
-            && !causedBy.contains(taskId)
-            && task.failures > 0) {
-          task.failures--;
-          task.losses++;
-          task.doubts.overrunOn = null;
+        if (task != null) {
+          refundOverrun(task, w, causedBy);
         }
       }
     }
@@ -1345,6 +1355,23 @@ public final class TaskQueueState<W, R> {
     w.busy = 0;
     w.reseat();
     return touched;
+  }
+
+  /**
+   * The task's lease ran out on this worker incarnation, which now went away for another reason
+   * than the task: the overrun was most likely the worker's (a node that stopped answering), so the
+   * attempt it spent becomes a worker loss.
+   */
+  private void refundOverrun(Task task, KnownWorker w, Set<String> causedBy) {
+    if (task.doubts != null
+        && task.doubts.overrunOn == w
+        && Objects.equals(task.doubts.overrunIncarnation, w.incarnation)
+        && !causedBy.contains(task.envelope.taskId())
+        && task.failures > 0) {
+      task.failures--;
+      task.losses++;
+      task.doubts.overrunOn = null;
+    }
   }
 
   /**

@@ -344,6 +344,68 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aTaskWhoseLeaseRanOutThatGoesBackToTheSameWorkerSpendsOneAttemptAndOneSlot() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals(new Cancelled("w1", "t1", "lease of 10000 ms ran out"), effects.cancels.get(0));
+    assertEquals(
+        new Sent("w1", square("t1").withAttempt(2)),
+        effects.last(),
+        "the only worker, with a slot free");
+    // the worker runs one compute per task id: attempt 2 starts once the cancelled one returned
+    assertEquals(1, queue.slotsTaken("w1"));
+    enqueueSquares("t2");
+    assertEquals(new Sent("w1", square("t2")), effects.last(), "its second slot is free");
+
+    // the cancelled compute's failure (attempt 1) is not attempt 2's
+    assertFalse(queue.failed("w1", "inc-1", "t1", 1, "cancelled: lease of 10000 ms ran out", true));
+    assertTrue(effects.retries.isEmpty(), effects.retries.toString());
+    assertEquals(2, squareStats().inFlight());
+    assertEquals(2, queue.slotsTaken("w1"));
+
+    assertTrue(queue.succeeded("w1", "inc-1", "t1", 2, Num.of(9)));
+    assertTrue(succeed("w1", "t2"));
+    assertEquals(List.of("t1", "t2"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
+    assertEquals(0, queue.slotsTaken("w1"));
+    // one lease overrun (one attempt spent) and one redelivery; no retry
+    assertEquals(new QueueStats.TypeStats(0, 0, 2, 0, 1, 0, 0, 0, 0, 1), squareStats());
+  }
+
+  @Test
+  void anOverrunOnAWorkerThatGotTheTaskBackAndThenDiedIsALossNotAnAttempt() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last());
+    queue.workerTerminated("w1"); // it was gone, not hung
+    serve("w2", 1, "square");
+    assertEquals(new Sent("w2", square("t1").withAttempt(3)), effects.last());
+    assertTrue(queue.failed("w2", "inc-1", "t1", 3, "boom", true));
+    assertEquals(
+        List.of(new Retry("t1", 1, "boom (1 of 3 attempts used)")),
+        effects.retries,
+        "the overrun was refunded: this failure is the first attempt spent");
+  }
+
+  @Test
+  void aTaskBackOnAWorkerReachableAgainIsNotChargedWithItsCancelledComputesFailure() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    assertEquals(1, queue.workerUnreachable("w1"));
+    queue.workerReachable("w1");
+    assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last());
+    assertFalse(queue.failed("w1", "inc-1", "t1", 1, "cancelled: node unreachable", true));
+    assertTrue(effects.retries.isEmpty(), effects.retries.toString());
+    assertEquals(1, squareStats().inFlight());
+    // attempt 2 fails on its own: that one counts
+    assertTrue(queue.failed("w1", "inc-1", "t1", 2, "boom", true));
+    assertEquals(List.of(new Retry("t1", 1, "boom (1 of 3 attempts used)")), effects.retries);
+  }
+
+  @Test
   void aLateResultAfterTheRedeliveryCompletedIsDropped() {
     serve("w1", 1, "square");
     enqueueSquares("t1");
@@ -395,7 +457,7 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     for (int failure = 1; failure < MAX_ATTEMPTS; failure++) {
-      assertTrue(queue.failed("w1", "inc-1", "t1", "boom " + failure, true));
+      assertTrue(queue.failed("w1", "inc-1", "t1", failure, "boom " + failure, true));
       assertEquals(
           new Retry("t1", failure, "boom " + failure + " (" + failure + " of 3 attempts used)"),
           effects.retries.get(failure - 1));
@@ -409,7 +471,7 @@ class TaskQueueStateTest {
       assertEquals(square("t1").withAttempt(failure + 1), effects.last().task());
       enqueueSquares("t2");
     }
-    assertTrue(queue.failed("w1", "inc-1", "t1", "boom last", true));
+    assertTrue(queue.failed("w1", "inc-1", "t1", MAX_ATTEMPTS, "boom last", true));
     TaskOutcome.Failed failed =
         effects.outcomes.stream()
             .filter(o -> o instanceof TaskOutcome.Failed)
@@ -433,7 +495,7 @@ class TaskQueueStateTest {
   void aNonRetryableFailureFailsAtOnce() {
     serve("w1", 1, "square");
     enqueueSquares("t1");
-    assertTrue(queue.failed("w1", "inc-1", "t1", "bad proof", false));
+    assertTrue(queue.failed("w1", "inc-1", "t1", 1, "bad proof", false));
     assertEquals(
         List.of(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", 1, "bad proof")),
         effects.outcomes);
@@ -765,7 +827,7 @@ class TaskQueueStateTest {
     assertEquals(List.of("reg:1"), effects.sentTo("w1"), "one, though it has four slots");
     assertEquals(List.of("reg:2"), effects.sentTo("w2"));
     // a failed registration frees its place: the worker, still Unprepared, takes another
-    queue.failed("w1", "inc-1", "reg:1", "keys did not load", true);
+    queue.failed("w1", "inc-1", "reg:1", 1, "keys did not load", true);
     assertEquals(List.of("reg:1", "reg:3"), effects.sentTo("w1"));
     assertTrue(queue.succeeded("w2", "inc-1", "reg:2", 1, "registered"));
     assertEquals(List.of("reg:2"), effects.sentTo("w2"), "registered: none more");
@@ -814,7 +876,7 @@ class TaskQueueStateTest {
     assertFalse(queue.succeeded("w1", "inc-2", "t1", 2, Num.of(9)));
     assertEquals(1, queue.slotsTaken("w1"));
     // A failure reported by the old incarnation does not touch the new run.
-    assertFalse(queue.failed("w1", "inc-1", "t2", "old", true));
+    assertFalse(queue.failed("w1", "inc-1", "t2", 1, "old", true));
     assertEquals(1, squareStats().inFlight());
     assertEquals(2, queue.stats().unknownResults());
   }
@@ -843,7 +905,7 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     assertFalse(succeed("w1", "made-up"));
-    assertFalse(queue.failed("w1", "inc-1", "made-up", "x", true));
+    assertFalse(queue.failed("w1", "inc-1", "made-up", 1, "x", true));
     assertFalse(queue.declined("nobody", "inc-9", "t2"));
     assertFalse(succeed("nobody", "made-up"));
     assertEquals(4, queue.stats().unknownResults());
@@ -890,7 +952,7 @@ class TaskQueueStateTest {
     enqueueSquares("t1", "t2");
     queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
     assertTrue(
-        queue.failed("w1", "inc-1", "t1", "flaky", true)); // t1 waits out a backoff, t2 is sent
+        queue.failed("w1", "inc-1", "t1", 1, "flaky", true)); // t1 waits out a backoff, t2 is sent
     assertEquals(
         1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
     assertEquals(List.of(new Cancelled("w1", "t2", "flow flow-1 is over")), effects.cancels);

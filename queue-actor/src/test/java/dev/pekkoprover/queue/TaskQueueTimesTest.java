@@ -200,7 +200,7 @@ class TaskQueueTimesTest {
     assertEquals(
         new TaskQueueState.WorkerNumbers(2, 0, 0, 0, 1000 * MS, true), queue.workerNumbers("w1"));
     assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9)));
-    assertTrue(queue.failed("w1", "i1", "t2", "boom", true));
+    assertTrue(queue.failed("w1", "i1", "t2", 1, "boom", true));
     now = 1300 * MS;
     assertEquals(
         new TaskQueueState.WorkerNumbers(1, 1, 1, 0, 300 * MS, true), queue.workerNumbers("w1"));

@@ -203,6 +203,11 @@ final class Admission {
         if (!run.isCancelled()) {
           run.cancel(reason);
           interrupted.add(taskId);
+        } else if (run.nextAttempt != null) {
+          // the later attempt waiting on this cancelled compute is cancelled too
+          run.nextAttempt = null;
+          run.nextAttemptFrom = null;
+          dropped.add(taskId);
         }
       } else if (dropWaiting(taskId)) {
         dropped.add(taskId);

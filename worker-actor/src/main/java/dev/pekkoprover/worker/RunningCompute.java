@@ -21,6 +21,18 @@ final class RunningCompute {
   private boolean cancelled;
   private String cancelReason;
 
+  /**
+   * A later attempt of the same task that the queue handed to this worker while this compute,
+   * cancelled, had not returned yet (its lease ran out, or its node was unreachable for a while,
+   * and the task came back here); it starts once this compute has failed, or is dropped if this
+   * compute returns a result after all. Null when there is none. Read and written on the actor's
+   * thread only.
+   */
+  TaskEnvelope nextAttempt;
+
+  /** Where {@link #nextAttempt} came from; null when there is none. Actor's thread only. */
+  ActorRef<QueueCommand> nextAttemptFrom;
+
   RunningCompute(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     this.task = task;
     this.replyTo = replyTo;

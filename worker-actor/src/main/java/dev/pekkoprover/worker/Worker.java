@@ -833,7 +833,22 @@ public final class Worker {
         case ALREADY_HELD -> {
           // its result goes to the queue that handed it out last: the one that holds it now
           reports.redirect(task.taskId(), replyTo);
-          context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+          RunningCompute run = admission.running(task.taskId());
+          if (run != null && run.isCancelled() && task.attempt() > run.task.attempt()) {
+            // handed back while its cancelled compute has not returned: this attempt runs once
+            // that one has failed, as asked (computeReturned)
+            run.nextAttempt = task;
+            run.nextAttemptFrom = replyTo;
+            context
+                .getLog()
+                .debug(
+                    "Worker {} starts {} once the cancelled attempt {} has returned",
+                    workerId,
+                    task.describe(),
+                    run.task.attempt());
+          } else {
+            context.getLog().debug("Worker {} already holds {}", workerId, task.describe());
+          }
         }
         case REGISTER -> {
           Behavior<WorkerCommand> registered = register(task, served, replyTo);
@@ -966,6 +981,22 @@ public final class Worker {
     admission.finished(task.taskId());
     timers.cancel(new CancelGraceOver(task.taskId()));
     reports.loadChanged();
+    if (run.nextAttempt != null && done.failure() != null) {
+      // Cancelled and then handed back: the queue holds this worker to the later attempt, so the
+      // earlier one's failure (the interrupt it was asked for) is not reported, and the later
+      // attempt starts now, as any task handed over does (a drain that began meanwhile declines
+      // it).
+      context
+          .getLog()
+          .debug(
+              "Worker {}: cancelled {} returned ({}); {} starts",
+              workerId,
+              task.describe(),
+              done.failure().toString(),
+              run.nextAttempt.describe());
+      context.getSelf().tell(new Dispatch(run.nextAttempt, run.nextAttemptFrom));
+      return true;
+    }
     computed(task, done.result(), done.failure(), run.cancelReason(), run.replyTo);
     return true;
   }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.protocol.EncodedPayload;
 import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.PermanentTaskFailure;
@@ -857,6 +858,118 @@ class WorkerTest {
     assertTrue(
         cancelled.reason().contains("cancelled: lease of 500 ms ran out"), cancelled.reason());
     assertEquals(Set.of("next"), succeeded);
+  }
+
+  /**
+   * A Ready worker of two slots whose cancelled computes may take 10 s to return before it
+   * restarts: longer than any test here waits, so that a slow test machine cannot end the grace.
+   */
+  private Spawned patientWorker(String workerId) {
+    WorkerSettings patient =
+        WorkerSettings.fromConfig(
+                ConfigFactory.parseString("prover.worker.cancel-grace = 10s")
+                    .withFallback(testKit.system().settings().config()),
+                workerId)
+            .withConcurrency(2);
+    Spawned spawned = spawnUnprepared(patient, CATALOG, null);
+    register(spawned, workerId, READY_TYPES);
+    return spawned;
+  }
+
+  /** Until one compute of this worker runs (its thread has entered the task). */
+  private void awaitRunning(String workerId) {
+    testKit
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertEquals(1, TestTasks.runningNow(workerId));
+              return null;
+            });
+  }
+
+  /** Every report in this message, alone or in a batch. */
+  private static List<QueueCommand> reportsIn(QueueCommand message) {
+    if (message instanceof QueueCommand.Reports r) {
+      List<QueueCommand> all = new ArrayList<>(r.succeeded());
+      all.addAll(r.failed());
+      all.addAll(r.declined());
+      return all;
+    }
+    return List.of(message);
+  }
+
+  @Test
+  void aTaskHandedBackWhileItsCancelledComputeRunsStartsAfterItWithoutReportingItsFailure() {
+    // The queue's lease on "t" ran out: it told the worker to cancel it and, the worker having a
+    // free slot, handed attempt 2 to the same worker. The interrupted compute throws only later.
+    Spawned w = patientWorker("w-handed-back");
+    TestProbe<QueueCommand> queue = w.queue();
+    Num slow = new Num(5, "hold-once-slow:w-handed-back");
+    w.worker().tell(dispatch(w, "t", "square", 1, slow));
+    awaitRunning("w-handed-back");
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(dispatch(w, "t", "square", 2, slow));
+    // handled in order: once "x" (a type it does not serve) is declined, attempt 2 has been seen
+    w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
+    List<QueueCommand> reports = new ArrayList<>();
+    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TestTasks.release("w-handed-back-after"); // the interrupted compute throws now
+    while (reports.stream()
+        .noneMatch(r -> r instanceof TaskSucceeded ok && ok.taskId().equals("t"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TaskSucceeded done =
+        reports.stream()
+            .filter(r -> r instanceof TaskSucceeded)
+            .map(TaskSucceeded.class::cast)
+            .findFirst()
+            .orElseThrow();
+    assertEquals(2, done.attempt(), "the attempt the queue holds it to");
+    assertEquals(Num.of(25), done.result());
+    assertTrue(
+        reports.stream().noneMatch(r -> r instanceof TaskFailed),
+        "the cancelled attempt's failure is not reported: " + reports);
+    assertEquals(
+        2,
+        TestTasks.runs.stream()
+            .filter(r -> r.value() == 5 && r.workerId().equals("w-handed-back"))
+            .count(),
+        "attempt 1, interrupted, then attempt 2");
+  }
+
+  @Test
+  void aCancelledComputeThatReturnsAResultAfterAllAnswersForTheAttemptHandedBack() {
+    Spawned w = patientWorker("w-late");
+    TestProbe<QueueCommand> queue = w.queue();
+    Num hard = new Num(6, "hold-hard:w-late");
+    w.worker().tell(dispatch(w, "t", "square", 1, hard));
+    awaitRunning("w-late");
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(dispatch(w, "t", "square", 2, hard));
+    w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
+    List<QueueCommand> reports = new ArrayList<>();
+    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TestTasks.release("w-late"); // it ignored the interrupt and returns its result
+    TaskSucceeded done = null;
+    while (done == null) {
+      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
+        if (r instanceof TaskSucceeded ok && ok.taskId().equals("t")) {
+          done = ok;
+        }
+      }
+    }
+    assertEquals(Num.of(36), done.result());
+    assertEquals(
+        1,
+        TestTasks.runs.stream()
+            .filter(r -> r.value() == 6 && r.workerId().equals("w-late"))
+            .count(),
+        "its result stands for the attempt handed back: not computed again");
   }
 
   @Test
