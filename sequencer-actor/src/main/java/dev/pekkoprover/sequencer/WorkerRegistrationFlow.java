@@ -10,9 +10,11 @@ import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -57,7 +59,9 @@ public final class WorkerRegistrationFlow {
    * @param onOffer true while at least one registration task is enqueued and not yet completed
    * @param tasksOnOffer how many are (0 to {@code registration-offers}; fewer only for {@code
    *     registration-retry} after a task failed for good)
-   * @param registeredWorkers worker ids in registration order (a restarted worker appears again)
+   * @param registeredWorkers worker ids in registration order (a restarted worker appears again):
+   *     the last {@value #LISTED} registrations, so that a loop running for months under worker
+   *     churn keeps a bounded list, and a status message stays far below Artery's frame size
    */
   public record Status(
       int registrations, boolean onOffer, int tasksOnOffer, List<String> registeredWorkers)
@@ -105,13 +109,18 @@ public final class WorkerRegistrationFlow {
    */
   private final Duration retryAfter;
 
-  private final List<String> registeredWorkers = new ArrayList<>();
+  /** The registrations {@link Status#registeredWorkers} lists at most: the latest. */
+  public static final int LISTED = 1000;
+
+  private final ArrayDeque<String> registeredWorkers = new ArrayDeque<>();
+
+  private int registrations;
 
   /**
-   * "taskId worker" of every registration counted: a re-offered task id may be completed by a
-   * second worker.
+   * "taskId worker" of the latest {@link #LISTED} registrations counted: a re-offered task id may
+   * be completed by a second worker, minutes later at most.
    */
-  private final Set<String> counted = new HashSet<>();
+  private final Set<String> counted = new LinkedHashSet<>();
 
   /** How many tasks to keep on offer ({@code registration-offers}). */
   private final int offers;
@@ -329,7 +338,14 @@ public final class WorkerRegistrationFlow {
           .debug("Registration flow dropped a repeated outcome of task {}", success.taskId());
       return;
     }
-    registeredWorkers.add(workerId);
+    registrations++;
+    registeredWorkers.addLast(workerId);
+    if (registeredWorkers.size() > LISTED) {
+      registeredWorkers.removeFirst();
+      Iterator<String> oldest = counted.iterator();
+      oldest.next();
+      oldest.remove();
+    }
     Counter.builder("prover.worker.registrations")
         .description(
             "Workers registered by the registration loop (a restarted worker registers again)")
@@ -341,7 +357,7 @@ public final class WorkerRegistrationFlow {
             "Worker {} registered (task {}, {} registration(s) so far)",
             workerId,
             success.taskId(),
-            registeredWorkers.size());
+            registrations);
   }
 
   private Behavior<Command> onCheckTick() {
@@ -436,10 +452,7 @@ public final class WorkerRegistrationFlow {
         .replyTo()
         .tell(
             new Status(
-                registeredWorkers.size(),
-                !onOffer.isEmpty(),
-                onOffer.size(),
-                List.copyOf(registeredWorkers)));
+                registrations, !onOffer.isEmpty(), onOffer.size(), List.copyOf(registeredWorkers)));
     return Behaviors.same();
   }
 }

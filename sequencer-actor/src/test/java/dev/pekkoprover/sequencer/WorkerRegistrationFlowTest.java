@@ -101,6 +101,27 @@ class WorkerRegistrationFlowTest {
   }
 
   @Test
+  void aLoopRunningForMonthsListsOnlyItsLatestRegistrationsButCountsThemAll() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(
+            WorkerRegistrationFlow.create(
+                queue.getRef(), "run-1", new TestTasks.Keys("test-key"), settings(1)));
+    int total = WorkerRegistrationFlow.LISTED + 5;
+    for (int i = 1; i <= total; i++) { // workers restarting over and over
+      QueueCommand.Enqueue offer = queue.expectMessageClass(QueueCommand.Enqueue.class);
+      offer.replyTo().tell(registered(offer.tasks().get(0), "w" + (i % 7)));
+    }
+    queue.expectMessageClass(QueueCommand.Enqueue.class);
+    WorkerRegistrationFlow.Status seen = status(flow);
+    assertEquals(total, seen.registrations());
+    assertEquals(WorkerRegistrationFlow.LISTED, seen.registeredWorkers().size());
+    assertEquals("w6", seen.registeredWorkers().get(0), "registration 6 is the oldest listed");
+    assertEquals(
+        "w" + (total % 7), seen.registeredWorkers().get(WorkerRegistrationFlow.LISTED - 1));
+  }
+
+  @Test
   void keepsSeveralOnOfferSoThatSeveralWorkersRegisterAtOnce() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     TestTasks.Keys keys = new TestTasks.Keys("test-key");
