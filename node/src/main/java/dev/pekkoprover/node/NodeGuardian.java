@@ -67,7 +67,8 @@ final class NodeGuardian {
       ActorRef<ProvingOrchestrator.Command> sequencer,
       CompletableFuture<Object> sequencerStarted,
       CompletableFuture<Void> workersReady,
-      Map<String, ActorRef<WorkerCommand>> workers) {}
+      Map<String, ActorRef<WorkerCommand>> workers,
+      LocalSequencer localSequencer) {}
 
   private final ActorContext<Command> context;
   private final Config config;
@@ -316,22 +317,23 @@ final class NodeGuardian {
     workerSpecs.forEach(
         (workerId, spec) -> workers.put(workerId, spawnWorker(workerId, spec, gate)));
     if (plan == null) {
-      return new Started(nodeId, queue, null, null, workersReady, workers);
+      return new Started(nodeId, queue, null, null, workersReady, workers, null);
     }
     CompletableFuture<Object> sequencerStarted = new CompletableFuture<>();
     Behavior<ProvingOrchestrator.Command> behavior =
         ProvingOrchestrator.create(queue, plan, sequencerStarted);
+    LocalSequencer local = deployment == ProverNode.Deployment.LOCAL ? null : new LocalSequencer();
     ActorRef<ProvingOrchestrator.Command> sequencer =
         deployment == ProverNode.Deployment.LOCAL
             ? context.spawn(behavior, "sequencer")
             : ClusterSingleton.get(context.getSystem())
                 .init(
-                    SingletonActor.of(behavior, SEQUENCER_SINGLETON)
+                    SingletonActor.of(local.hosting(behavior), SEQUENCER_SINGLETON)
                         .withSettings(ProverNode.sequencerSingletonSettings(context.getSystem())));
     if (deployment == ProverNode.Deployment.CLUSTER) {
       context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
     }
-    return new Started(nodeId, queue, sequencer, sequencerStarted, workersReady, workers);
+    return new Started(nodeId, queue, sequencer, sequencerStarted, workersReady, workers, local);
   }
 
   private Behavior<Command> running() {

@@ -146,16 +146,41 @@ public final class ProverNode implements AutoCloseable {
     return runWithStats(name, logic).thenApply(done -> (R) done.result());
   }
 
-  /** Like {@link #run} but yields the whole completion, with the flow's counters. */
+  /**
+   * Like {@link #run} but yields the whole completion, with the flow's counters.
+   *
+   * <p>In a cluster the flow runs on the sequencer in this JVM (its logic is code, which cannot
+   * cross nodes): on a node with role sequencer that does not host the sequencer now (a standby),
+   * it waits, with one INFO line, until this node takes over.
+   */
   public <R> CompletionStage<FlowResult.Completed> runWithStats(String name, FlowLogic<R> logic) {
     ActorRef<ProvingOrchestrator.Command> sequencer = requireSequencer();
+    LocalSequencer local = started.localSequencer();
+    CompletionStage<ActorRef<ProvingOrchestrator.Command>> here;
+    if (local == null) {
+      here = CompletableFuture.completedFuture(sequencer);
+    } else {
+      // a dependent stage, so that its timeout leaves the shared future alone
+      CompletableFuture<ActorRef<ProvingOrchestrator.Command>> waiting =
+          local.whenHere().thenApply(instance -> instance);
+      here = waiting.orTimeout(FLOW_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      if (!waiting.isDone()) {
+        org.slf4j.LoggerFactory.getLogger(ProverNode.class)
+            .info(
+                "Flow {} waits for the sequencer to run on this node: it runs on the oldest node"
+                    + " with role sequencer, so on a standby only once that one leaves or is downed",
+                name);
+      }
+    }
     CompletionStage<FlowResult> result =
-        AskPattern.ask(
-            sequencer,
-            (ActorRef<FlowResult> replyTo) ->
-                new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
-            FLOW_TIMEOUT,
-            system.scheduler());
+        here.thenCompose(
+            instance ->
+                AskPattern.ask(
+                    instance,
+                    (ActorRef<FlowResult> replyTo) ->
+                        new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
+                    FLOW_TIMEOUT,
+                    system.scheduler()));
     return result.thenApply(
         outcome -> {
           if (outcome instanceof FlowResult.Failed failed) {

@@ -1,0 +1,79 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
+import dev.pekkoprover.testing.TestTasks;
+import dev.pekkoprover.testing.TestTasks.Num;
+import dev.pekkoprover.testing.TestTasks.Pair;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * A flow started on a node with role sequencer that does not host the sequencer (a standby): its
+ * logic is code, which cannot cross to the node that does, so it waits on this node and runs here
+ * once this node takes over. It used to go through the singleton proxy to the other node, where it
+ * could not be serialised: dropped, its caller waiting out a 7-day timeout.
+ */
+@ExtendWith(LogCapturingExtension.class)
+class StandbyRunTest {
+  private final ClusterNodes cluster = new ClusterNodes();
+
+  @AfterEach
+  void stop() {
+    cluster.close();
+  }
+
+  private ProverNode sequencer(String id) {
+    return cluster.start(
+        id,
+        "sequencer,queue",
+        "",
+        builder -> builder.catalog(TestNodes.catalog()).sequencer(TestNodes.compilePlan()));
+  }
+
+  private static FanOutReduce<Num, Num, Pair> sumOfSquares(long... leaves) {
+    return new FanOutReduce<>(
+        TestTasks.Square.INSTANCE,
+        java.util.Arrays.stream(leaves).mapToObj(Num::of).toList(),
+        TestTasks.Add.INSTANCE,
+        Pair::new);
+  }
+
+  @Test
+  void aFlowStartedOnAStandbyRunsThereOnceItTakesOver() {
+    ProverNode first = sequencer("seq-a");
+    ProverNode standby = sequencer("seq-b");
+    ProverNode worker =
+        cluster.start(
+            "w",
+            "worker",
+            "",
+            builder ->
+                builder
+                    .nodeId("w")
+                    .catalog(TestNodes.catalog())
+                    .workers(WorkerGroup.allTypes(1, 2)));
+    TestNodes.await(first.ready());
+    TestNodes.await(worker.ready());
+    assertEquals(Num.of(5), TestNodes.await(first.run("on-first", sumOfSquares(1, 2))));
+
+    CompletableFuture<Num> onStandby =
+        LoggingTestKit.info("waits for the sequencer to run on this node")
+            .expect(
+                standby.system(),
+                () -> standby.run("on-standby", sumOfSquares(3, 4)).toCompletableFuture());
+    assertFalse(onStandby.isDone(), "the sequencer runs on seq-a");
+
+    ClusterNodes.leave(first);
+    assertEquals(Num.of(25), onStandby.orTimeout(60, TimeUnit.SECONDS).join());
+  }
+}
