@@ -140,6 +140,35 @@ final class Admission {
     waiting.add(new Waiting(task, replyTo));
   }
 
+  /**
+   * The queue handed this worker again a task it holds ({@link Verdict#ALREADY_HELD}), at a later
+   * attempt (its lease ran out, or the queue found it missing meanwhile): what runs or waits here
+   * answers for that attempt from now on.
+   */
+  void handedAgain(TaskEnvelope task) {
+    RunningCompute run = running.get(task.taskId());
+    if (run != null) {
+      run.latestAttempt = Math.max(run.latestAttempt, task.attempt());
+      return;
+    }
+    // a turn through the (short) deque, keeping its order
+    for (int i = waiting.size(); i > 0; i--) {
+      Waiting w = waiting.pollFirst();
+      if (w.task().taskId().equals(task.taskId()) && task.attempt() > w.task().attempt()) {
+        w = new Waiting(w.task().withAttempt(task.attempt()), w.replyTo());
+      }
+      waiting.addLast(w);
+    }
+  }
+
+  /**
+   * Keeps a task for the next free slot, ahead of those waiting: the later attempt of a cancelled
+   * compute that just returned, which takes that compute's slot.
+   */
+  void waitFirst(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
+    waiting.addFirst(new Waiting(task, replyTo));
+  }
+
   /** Every task that waits for a slot, in arrival order, taken out (a drain hands them back). */
   List<Waiting> takeWaiting() {
     List<Waiting> taken = new ArrayList<>(waiting);

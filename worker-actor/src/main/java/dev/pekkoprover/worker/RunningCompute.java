@@ -33,9 +33,21 @@ final class RunningCompute {
   /** Where {@link #nextAttempt} came from; null when there is none. Actor's thread only. */
   ActorRef<QueueCommand> nextAttemptFrom;
 
+  /**
+   * The latest attempt of this task handed to this worker while this compute ran: the queue holds
+   * the worker to that one, so this compute's outcome is reported under it. Actor's thread only.
+   */
+  int latestAttempt;
+
   RunningCompute(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     this.task = task;
     this.replyTo = replyTo;
+    this.latestAttempt = task.attempt();
+  }
+
+  /** The task as its outcome is reported: under the latest attempt handed here. */
+  TaskEnvelope answering() {
+    return latestAttempt > task.attempt() ? task.withAttempt(latestAttempt) : task;
   }
 
   /**

@@ -714,8 +714,17 @@ public final class Worker {
         reports.declined(task, reason, replyTo);
         progress.declined++;
       } else if (held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())) {
+        RunningCompute run = admission.running(task.taskId());
+        if (run != null && run.isCancelled() && task.attempt() > run.task.attempt()) {
+          // handed back while its cancelled compute returns: it would start here only after the
+          // drain, so it goes to another worker now, spending nothing
+          reports.declined(task, reason, replyTo);
+          progress.declined++;
+          continue;
+        }
         watchEntity(replyTo);
         reports.redirect(task.taskId(), replyTo);
+        admission.handedAgain(task); // what runs here answers for that attempt
       } else {
         reports.idTaken(task, Admission.idTakenReason(task, held), replyTo);
       }
@@ -724,7 +733,7 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onComputeDoneDraining(ComputeDone done, DrainProgress progress) {
-    if (computeReturned(done) && progress.answer == null) {
+    if (computeReturned(done, progress) && progress.answer == null) {
       progress.finished++;
       drainedIfIdle(progress);
     }
@@ -833,6 +842,7 @@ public final class Worker {
         case ALREADY_HELD -> {
           // its result goes to the queue that handed it out last: the one that holds it now
           reports.redirect(task.taskId(), replyTo);
+          admission.handedAgain(task);
           RunningCompute run = admission.running(task.taskId());
           if (run != null && run.isCancelled() && task.attempt() > run.task.attempt()) {
             // handed back while its cancelled compute has not returned: this attempt runs once
@@ -958,14 +968,14 @@ public final class Worker {
   }
 
   private Behavior<WorkerCommand> onComputeDone(ComputeDone done, Serving serving) {
-    return computeReturned(done) ? startWaiting(serving) : Behaviors.same();
+    return computeReturned(done, null) ? startWaiting(serving) : Behaviors.same();
   }
 
   /**
    * Frees the compute's slot and reports its outcome; false (nothing done) for a compute of an
-   * earlier incarnation.
+   * earlier incarnation. {@code draining} is the drain under way, or null while serving.
    */
-  private boolean computeReturned(ComputeDone done) {
+  private boolean computeReturned(ComputeDone done, DrainProgress draining) {
     RunningCompute run = done.run();
     TaskEnvelope task = run.task;
     if (!incarnation.equals(done.incarnation())) {
@@ -981,23 +991,30 @@ public final class Worker {
     admission.finished(task.taskId());
     timers.cancel(new CancelGraceOver(task.taskId()));
     reports.loadChanged();
-    if (run.nextAttempt != null && done.failure() != null) {
+    if (run.nextAttempt != null && done.failure() != null && !TaskReports.crashes(done.failure())) {
       // Cancelled and then handed back: the queue holds this worker to the later attempt, so the
       // earlier one's failure (the interrupt it was asked for) is not reported, and the later
-      // attempt starts now, as any task handed over does (a drain that began meanwhile declines
-      // it).
+      // attempt takes the slot just freed (a Cancel drops it from there); a drain under way hands
+      // it back instead.
       context
           .getLog()
           .debug(
-              "Worker {}: cancelled {} returned ({}); {} starts",
+              "Worker {}: cancelled {} returned ({}); {} {}",
               workerId,
               task.describe(),
               done.failure().toString(),
-              run.nextAttempt.describe());
-      context.getSelf().tell(new Dispatch(run.nextAttempt, run.nextAttemptFrom));
+              run.nextAttempt.describe(),
+              draining == null ? "starts" : "is declined: draining");
+      if (draining == null) {
+        admission.waitFirst(run.nextAttempt, run.nextAttemptFrom);
+      } else {
+        reports.declined(
+            run.nextAttempt, ServedTypes.drainingReason(workerId), run.nextAttemptFrom);
+        draining.declined++;
+      }
       return true;
     }
-    computed(task, done.result(), done.failure(), run.cancelReason(), run.replyTo);
+    computed(run.answering(), done.result(), done.failure(), run.cancelReason(), run.replyTo);
     return true;
   }
 

@@ -941,6 +941,97 @@ class WorkerTest {
   }
 
   @Test
+  void aLaterAttemptCancelledBeforeItsTurnIsNotStartedAndTheFailureAnswersForIt() {
+    // as above, but the queue cancels attempt 2 too (its flow was cancelled) before the
+    // interrupted compute returns: attempt 2 never starts, and the failure is reported under
+    // attempt 2, the one the queue holds this worker to, so that the queue lets go of it
+    Spawned w = patientWorker("w-cancelled-again");
+    TestProbe<QueueCommand> queue = w.queue();
+    Num slow = new Num(7, "hold-once-slow:w-cancelled-again");
+    w.worker().tell(dispatch(w, "t", "square", 1, slow));
+    awaitRunning("w-cancelled-again");
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(dispatch(w, "t", "square", 2, slow));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "flow flow-1 is over"));
+    w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
+    List<QueueCommand> reports = new ArrayList<>();
+    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TestTasks.release("w-cancelled-again-after");
+    TaskFailed failed = null;
+    while (failed == null) {
+      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
+        if (r instanceof TaskFailed f && f.taskId().equals("t")) {
+          failed = f;
+        }
+      }
+    }
+    assertEquals(2, failed.attempt());
+    assertTrue(failed.reason().contains("cancelled"), failed.reason());
+    assertEquals(
+        1,
+        TestTasks.runs.stream()
+            .filter(r -> r.value() == 7 && r.workerId().equals("w-cancelled-again"))
+            .count(),
+        "attempt 2 never ran");
+  }
+
+  @Test
+  void aTaskHandedAgainWhileItRunsUncancelledReportsUnderTheLaterAttempt() {
+    // the queue found it missing (its reports late) and handed it again: the compute that runs
+    // answers for attempt 2
+    Spawned w = patientWorker("w-again-uncancelled");
+    TestProbe<QueueCommand> queue = w.queue();
+    w.worker().tell(dispatch(w, "t", "square", 1, new Num(8, "hold:w-again-uncancelled")));
+    awaitRunning("w-again-uncancelled");
+    w.worker().tell(dispatch(w, "t", "square", 2, new Num(8, "hold:w-again-uncancelled")));
+    w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
+    List<QueueCommand> reports = new ArrayList<>();
+    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TestTasks.release("w-again-uncancelled");
+    TaskSucceeded done = null;
+    while (done == null) {
+      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
+        if (r instanceof TaskSucceeded ok && ok.taskId().equals("t")) {
+          done = ok;
+        }
+      }
+    }
+    assertEquals(2, done.attempt());
+    assertEquals(Num.of(64), done.result());
+  }
+
+  @Test
+  void aDrainingWorkerDeclinesATaskHandedBackWhileItsCancelledComputeReturns() {
+    Spawned w = patientWorker("w-drain-again");
+    TestProbe<QueueCommand> queue = w.queue();
+    TestProbe<WorkerCommand.Drained> drained = testKit.createTestProbe();
+    Num slow = new Num(9, "hold-once-slow:w-drain-again");
+    w.worker().tell(dispatch(w, "t", "square", 1, slow));
+    awaitRunning("w-drain-again");
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
+    w.worker().tell(dispatch(w, "t", "square", 2, slow));
+    List<QueueCommand> reports = new ArrayList<>();
+    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("t"))) {
+      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
+    }
+    TaskDeclined declined =
+        reports.stream()
+            .filter(r -> r instanceof TaskDeclined)
+            .map(TaskDeclined.class::cast)
+            .findFirst()
+            .orElseThrow();
+    assertEquals(2, declined.attempt(), "attempt 2 goes to another worker at once");
+    TestTasks.release("w-drain-again-after");
+    WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(10));
+    assertEquals(1, answer.declined());
+  }
+
+  @Test
   void aCancelledComputeThatReturnsAResultAfterAllAnswersForTheAttemptHandedBack() {
     Spawned w = patientWorker("w-late");
     TestProbe<QueueCommand> queue = w.queue();
