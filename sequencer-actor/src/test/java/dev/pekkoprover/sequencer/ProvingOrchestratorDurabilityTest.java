@@ -108,9 +108,13 @@ class ProvingOrchestratorDurabilityTest {
     started
         .orTimeout(10, java.util.concurrent.TimeUnit.SECONDS)
         .join(); // the stores have recovered
+    return new Started(sequencer, status(sequencer).runId());
+  }
+
+  private ProvingOrchestrator.Status status(ActorRef<ProvingOrchestrator.Command> sequencer) {
     TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
     sequencer.tell(new ProvingOrchestrator.GetStatus(status.getRef()));
-    return new Started(sequencer, status.receiveMessage().runId());
+    return status.receiveMessage();
   }
 
   @Test
@@ -186,9 +190,7 @@ class ProvingOrchestratorDurabilityTest {
     assertEquals(Num.of(30), batch2.result());
     assertEquals(3, batch2.stats().reused());
 
-    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
-    second.sequencer().tell(new ProvingOrchestrator.GetStatus(status.getRef()));
-    ProvingOrchestrator.Status seen = status.receiveMessage();
+    ProvingOrchestrator.Status seen = status(second.sequencer());
     assertEquals(1, seen.flowsRestored());
     assertEquals(3, seen.tasksReused());
     testKit.stop(second.sequencer());
@@ -308,9 +310,7 @@ class ProvingOrchestratorDurabilityTest {
     String assertReason = requester.expectMessageClass(FlowResult.Failed.class).reason();
     assertTrue(assertReason.contains("AssertionError: not a square: 121"), assertReason);
 
-    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
-    started.sequencer().tell(new ProvingOrchestrator.GetStatus(status.getRef()));
-    ProvingOrchestrator.Status seen = status.receiveMessage();
+    ProvingOrchestrator.Status seen = status(started.sequencer());
     assertEquals(0, seen.flowsRunning());
     assertEquals(2, seen.flowsFailed());
     testKit.stop(started.sequencer());
@@ -340,9 +340,7 @@ class ProvingOrchestratorDurabilityTest {
         && cancel.flowId().equals(flowId))) {
       // the registration loop's messages, skipped
     }
-    TestProbe<ProvingOrchestrator.Status> status = testKit.createTestProbe();
-    started.sequencer().tell(new ProvingOrchestrator.GetStatus(status.getRef()));
-    assertEquals(0, status.receiveMessage().flowsRunning());
+    assertEquals(0, status(started.sequencer()).flowsRunning());
     testKit.stop(started.sequencer());
   }
 }

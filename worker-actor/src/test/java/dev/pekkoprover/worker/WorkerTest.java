@@ -899,6 +899,33 @@ class WorkerTest {
     return List.of(message);
   }
 
+  /**
+   * Receives reports (alone or in batches, 5 s each) until one of {@code kind} for {@code taskId},
+   * which it returns; every report received, that batch's in full, is added to {@code seen}.
+   */
+  private static <T extends QueueCommand> T awaitReport(
+      TestProbe<QueueCommand> queue, Class<T> kind, String taskId, List<QueueCommand> seen) {
+    while (true) {
+      List<QueueCommand> batch = reportsIn(queue.receiveMessage(Duration.ofSeconds(5)));
+      seen.addAll(batch);
+      for (QueueCommand report : batch) {
+        if (kind.isInstance(report) && taskId.equals(taskIdOf(report))) {
+          return kind.cast(report);
+        }
+      }
+    }
+  }
+
+  private static String taskIdOf(QueueCommand report) {
+    if (report instanceof TaskSucceeded ok) {
+      return ok.taskId();
+    }
+    if (report instanceof TaskFailed failed) {
+      return failed.taskId();
+    }
+    return report instanceof TaskDeclined declined ? declined.taskId() : null;
+  }
+
   @Test
   void aTaskHandedBackWhileItsCancelledComputeRunsStartsAfterItWithoutReportingItsFailure() {
     // The queue's lease on "t" ran out: it told the worker to cancel it and, the worker having a
@@ -913,20 +940,9 @@ class WorkerTest {
     // handled in order: once "x" (a type it does not serve) is declined, attempt 2 has been seen
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
-    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
+    awaitReport(queue, TaskDeclined.class, "x", reports);
     TestTasks.release("w-handed-back-after"); // the interrupted compute throws now
-    while (reports.stream()
-        .noneMatch(r -> r instanceof TaskSucceeded ok && ok.taskId().equals("t"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
-    TaskSucceeded done =
-        reports.stream()
-            .filter(r -> r instanceof TaskSucceeded)
-            .map(TaskSucceeded.class::cast)
-            .findFirst()
-            .orElseThrow();
+    TaskSucceeded done = awaitReport(queue, TaskSucceeded.class, "t", reports);
     assertEquals(2, done.attempt(), "the attempt the queue holds it to");
     assertEquals(Num.of(25), done.result());
     assertTrue(
@@ -955,18 +971,9 @@ class WorkerTest {
     w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "flow flow-1 is over"));
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
-    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
+    awaitReport(queue, TaskDeclined.class, "x", reports);
     TestTasks.release("w-cancelled-again-after");
-    TaskFailed failed = null;
-    while (failed == null) {
-      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
-        if (r instanceof TaskFailed f && f.taskId().equals("t")) {
-          failed = f;
-        }
-      }
-    }
+    TaskFailed failed = awaitReport(queue, TaskFailed.class, "t", reports);
     assertEquals(2, failed.attempt());
     assertTrue(failed.reason().contains("cancelled"), failed.reason());
     assertEquals(
@@ -988,18 +995,9 @@ class WorkerTest {
     w.worker().tell(dispatch(w, "t", "square", 2, new Num(8, "hold:w-again-uncancelled")));
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
-    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
+    awaitReport(queue, TaskDeclined.class, "x", reports);
     TestTasks.release("w-again-uncancelled");
-    TaskSucceeded done = null;
-    while (done == null) {
-      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
-        if (r instanceof TaskSucceeded ok && ok.taskId().equals("t")) {
-          done = ok;
-        }
-      }
-    }
+    TaskSucceeded done = awaitReport(queue, TaskSucceeded.class, "t", reports);
     assertEquals(2, done.attempt());
     assertEquals(Num.of(64), done.result());
   }
@@ -1015,16 +1013,7 @@ class WorkerTest {
     w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
     w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
     w.worker().tell(dispatch(w, "t", "square", 2, slow));
-    List<QueueCommand> reports = new ArrayList<>();
-    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("t"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
-    TaskDeclined declined =
-        reports.stream()
-            .filter(r -> r instanceof TaskDeclined)
-            .map(TaskDeclined.class::cast)
-            .findFirst()
-            .orElseThrow();
+    TaskDeclined declined = awaitReport(queue, TaskDeclined.class, "t", new ArrayList<>());
     assertEquals(2, declined.attempt(), "attempt 2 goes to another worker at once");
     TestTasks.release("w-drain-again-after");
     WorkerCommand.Drained answer = drained.receiveMessage(Duration.ofSeconds(10));
@@ -1042,18 +1031,9 @@ class WorkerTest {
     w.worker().tell(dispatch(w, "t", "square", 2, hard));
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
-    while (reports.stream().noneMatch(r -> r instanceof TaskDeclined d && d.taskId().equals("x"))) {
-      reports.addAll(reportsIn(queue.receiveMessage(Duration.ofSeconds(5))));
-    }
+    awaitReport(queue, TaskDeclined.class, "x", reports);
     TestTasks.release("w-late"); // it ignored the interrupt and returns its result
-    TaskSucceeded done = null;
-    while (done == null) {
-      for (QueueCommand r : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
-        if (r instanceof TaskSucceeded ok && ok.taskId().equals("t")) {
-          done = ok;
-        }
-      }
-    }
+    TaskSucceeded done = awaitReport(queue, TaskSucceeded.class, "t", reports);
     assertEquals(Num.of(36), done.result());
     assertEquals(
         1,
