@@ -155,10 +155,6 @@ final class FlowDurability {
     pending.forEach(this::giveUp);
   }
 
-  /**
-   * Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task
-   * when null.
-   */
   /** The result of a task that is SETTLED. */
   static Object result(PendingTask task) {
     return keyed(task).result;
@@ -168,6 +164,10 @@ final class FlowDurability {
     return (PendingTask.Keyed) task;
   }
 
+  /**
+   * Ends this task's claim: the flows waiting on its key get {@code result}, or run their own task
+   * when null.
+   */
   private void settleClaim(PendingTask.Keyed task, Object result) {
     for (ResultIndex.Waiter waiter : durable.index().settle(task.key, task.claim)) {
       waiter.flow().tell(new FlowRunner.ClaimSettled(waiter.sequence(), result));

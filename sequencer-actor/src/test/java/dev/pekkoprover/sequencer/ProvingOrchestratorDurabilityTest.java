@@ -317,7 +317,7 @@ class ProvingOrchestratorDurabilityTest {
   }
 
   @Test
-  void aFlowWhoseActorFailsIsAnsweredAndItsTasksWithdrawn() {
+  void aFlowWhoseActorFailsIsAnsweredItsTasksWithdrawnAndItsClaimsGivenUp() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
     Started started = start(queue);
     TestProbe<FlowResult> requester = testKit.createTestProbe();
@@ -327,6 +327,14 @@ class ProvingOrchestratorDurabilityTest {
             new ProvingOrchestrator.RunFlow<>(
                 "killed", sumOfSquares(Num.of(13)), requester.getRef()));
     String flowId = nextFlowEnqueue(queue).tasks().get(0).flowId();
+    // another flow pushes the same task meanwhile: it waits on the first flow's claim
+    TestProbe<FlowResult> waiter = testKit.createTestProbe();
+    started
+        .sequencer()
+        .tell(
+            new ProvingOrchestrator.RunFlow<>(
+                "waits-on-killed", sumOfSquares(Num.of(13)), waiter.getRef()));
+    noFlowEnqueue(queue);
     // a fault in the flow runner itself, as Pekko's Kill makes one (values no other test here
     // stores, so that their tasks run)
     testKit
@@ -336,11 +344,22 @@ class ProvingOrchestratorDurabilityTest {
         .tell(Kill.getInstance(), org.apache.pekko.actor.ActorRef.noSender());
     String reason = requester.expectMessageClass(FlowResult.Failed.class).reason();
     assertTrue(reason.contains("stopped without an outcome"), reason);
-    while (!(queue.receiveMessage(Duration.ofSeconds(5)) instanceof QueueCommand.CancelFlow cancel
-        && cancel.flowId().equals(flowId))) {
-      // the registration loop's messages, skipped
+    boolean withdrawn = false;
+    QueueCommand.Enqueue computedByTheWaiter = null;
+    while (!withdrawn || computedByTheWaiter == null) {
+      QueueCommand command = queue.receiveMessage(Duration.ofSeconds(5));
+      if (command instanceof QueueCommand.CancelFlow cancel && cancel.flowId().equals(flowId)) {
+        withdrawn = true;
+      } else if (command instanceof QueueCommand.Enqueue enqueue
+          && enqueue.tasks().get(0).taskType().equals(TestTasks.Square.INSTANCE.name())) {
+        computedByTheWaiter = enqueue; // the dead flow's claim was given up: the waiter runs it
+      } // the registration loop's messages, skipped
     }
-    assertEquals(0, status(started.sequencer()).flowsRunning());
+    assertEquals(
+        List.of(Num.of(13)),
+        computedByTheWaiter.tasks().stream().map(TaskEnvelope::payload).toList());
+    assertFalse(computedByTheWaiter.tasks().get(0).flowId().equals(flowId));
+    assertEquals(1, status(started.sequencer()).flowsRunning());
     testKit.stop(started.sequencer());
   }
 }
