@@ -77,8 +77,9 @@ final class ChainService
 
   interface Command extends CborSerializable {}
 
-  /** Offers a transaction; answered once it is journaled, or at once when refused. */
   /**
+   * Offers a transaction; answered once it is journaled, or at once when refused.
+   *
    * @param signatureVerified the sender already verified the signature (the HTTP route does, off
    *     this actor's thread); false: the mempool checks it
    */
@@ -121,6 +122,15 @@ final class ChainService
   record Retry(ChainState.Batch batch) implements Command {}
 
   /**
+   * Sent by a tick that found no proving of {@code batch} and its {@link Retry} timer no longer
+   * running: behind that {@link Retry} in the mailbox and stash (the timer counts as ended once its
+   * message is taken from the mailbox, while the running journal write keeps it stashed), so that
+   * it finds the retry of failed attempt {@code attempt} still due only when the {@link Retry} was
+   * dropped. {@code attempt} is -1 when no retry was due at all.
+   */
+  record RetryCheck(ChainState.Batch batch, long attempt) implements Command {}
+
+  /**
    * Sent by a tick that found attempt {@code attempt} of {@code batch} answered: behind that
    * answer's own {@link Proved} in the mailbox and stash (which the prover's thread sends before it
    * keeps the answer), so that it finds the attempt still open only when that {@link Proved} was
@@ -146,6 +156,9 @@ final class ChainService
     /** The batches being proven, with their attempt; the rest of the sealed ones wait to retry. */
     final Map<ChainState.Batch, Proving> proving = new HashMap<>();
 
+    /** The batches whose proof failed and whose {@link Retry} is due, with the failed attempt. */
+    final Map<ChainState.Batch, Long> retrying = new HashMap<>();
+
     Live(ChainState chain) {
       this.chain = chain;
     }
@@ -161,6 +174,7 @@ final class ChainService
       snapshotBase = -1;
       replayed = 0;
       proving.clear();
+      retrying.clear();
     }
   }
 
@@ -506,9 +520,11 @@ final class ChainService
         .onCommand(Tick.class, this::onTick)
         .onCommand(Proved.class, this::onProved)
         .onCommand(Recheck.class, this::onRecheck)
+        .onCommand(RetryCheck.class, this::onRetryCheck)
         .onCommand(
             Retry.class,
             (state, retry) -> {
+              state.retrying.remove(retry.batch());
               if (state.chain.awaitsProof(retry.batch())
                   && !state.proving.containsKey(retry.batch())) {
                 prove(state, retry.batch());
@@ -645,25 +661,16 @@ final class ChainService
   /**
    * Every tick: a batch whose proof answered gets a {@link Recheck}, which handles the answer if
    * its {@link Proved} was dropped from a full stash; a batch that waits for neither a proof nor a
-   * retry (its {@link Retry} was dropped) is proven again. Each loss is a WARN line and {@code
-   * prover_appchain_commands_lost_total}: a dropped command delays a batch by a tick, never until a
-   * restart.
+   * running retry timer gets a {@link RetryCheck}, which proves it again if its {@link Retry} was
+   * dropped. Each loss is a WARN line and {@code prover_appchain_commands_lost_total}: a dropped
+   * command delays a batch by a tick, never until a restart.
    */
   private void sweep(Live state) {
     for (ChainState.Batch batch : state.chain.sealedBatches()) {
       Proving proving = state.proving.get(batch);
       if (proving == null) {
         if (!timers.isTimerActive(batch)) {
-          commandsLost.increment();
-          context
-              .getLog()
-              .warn(
-                  "appchain service lost the retry of the proof of blocks {}-{} ({}); proving it"
-                      + " again now",
-                  batch.first(),
-                  batch.last(),
-                  DROPPED);
-          prove(state, batch);
+          context.getSelf().tell(new RetryCheck(batch, state.retrying.getOrDefault(batch, -1L)));
         }
       } else if (proving.answer.get() != null) {
         context.getSelf().tell(new Recheck(batch, proving.attempt));
@@ -689,6 +696,32 @@ final class ChainService
             recheck.batch().last(),
             DROPPED);
     return onProved(state, proving.answer.get());
+  }
+
+  /**
+   * The batch of a {@link RetryCheck} still waits for the retry that check was sent for, with no
+   * timer and no proving: its {@link Retry} was dropped.
+   */
+  private Effect<ChainEvent, Live> onRetryCheck(Live state, RetryCheck check) {
+    ChainState.Batch batch = check.batch();
+    if (state.retrying.getOrDefault(batch, -1L) != check.attempt()
+        || state.proving.containsKey(batch)
+        || timers.isTimerActive(batch)
+        || !state.chain.awaitsProof(batch)) {
+      return Effect().none(); // the retry came, or a later one is due
+    }
+    state.retrying.remove(batch);
+    commandsLost.increment();
+    context
+        .getLog()
+        .warn(
+            "appchain service lost the retry of the proof of blocks {}-{} ({}); proving it again"
+                + " now",
+            batch.first(),
+            batch.last(),
+            DROPPED);
+    prove(state, batch);
+    return Effect().none();
   }
 
   private static final String DROPPED =
@@ -720,6 +753,7 @@ final class ChainService
               batch.last(),
               problem,
               settings.retryAfter().toSeconds());
+      state.retrying.put(batch, proving.attempt);
       timers.startSingleTimer(batch, new Retry(batch), settings.retryAfter());
       return Effect().none();
     }

@@ -46,7 +46,15 @@ class ChainServiceStashOverflowTest {
       AppchainSettings.fromConfig(ConfigFactory.load());
   private static final Duration RETRY_AFTER = Duration.ofSeconds(1);
   private final Workload workload = Workload.generate(7, 10, 3, 4, 0);
+  private final List<SignedTransfer> transfers = workload.transfers();
+  private final Map<Long, CompletableFuture<BatchProof>> proofs = new ConcurrentHashMap<>();
+  private final Map<Long, List<BlockTrace>> traces = new ConcurrentHashMap<>();
+
+  /** The first block of each batch sent to the prover, in order. */
+  private final BlockingQueue<Long> proving = new LinkedBlockingQueue<>();
+
   private ActorTestKit kit;
+  private ManualTime time;
 
   @AfterEach
   void stop() {
@@ -71,8 +79,12 @@ class ChainServiceStashOverflowTest {
             "digest"));
   }
 
-  @Test
-  void aDroppedProofAnswerOrRetryDelaysItsBatchByATickNotUntilARestart() throws Exception {
+  /**
+   * The service, recovered, with {@code stashCapacity}: it ticks only when told, takes 4
+   * transactions a block and a batch a block, and retries a failed proof {@link #RETRY_AFTER}
+   * later. Proving a block in {@code holds} holds the actor's thread until the test releases it.
+   */
+  private ActorRef<ChainService.Command> start(int stashCapacity, Map<Long, CountDownLatch> holds) {
     kit =
         ActorTestKit.create(
             "chain-stash",
@@ -80,16 +92,12 @@ class ChainServiceStashOverflowTest {
                 .withFallback(
                     ConfigFactory.parseString(
                         "pekko.persistence.journal.plugin = \"pekko.persistence.journal.inmem\"\n"
-                            + "pekko.persistence.typed.stash-capacity = 2\n"
+                            + "pekko.persistence.typed.stash-capacity = "
+                            + stashCapacity
+                            + "\n"
                             + "pekko.actor.serialize-messages = on\n"))
                 .withFallback(ConfigFactory.load()));
-    ManualTime time = ManualTime.get(kit.system());
-    List<SignedTransfer> transfers = workload.transfers();
-    Map<Long, CompletableFuture<BatchProof>> proofs = new ConcurrentHashMap<>();
-    Map<Long, List<BlockTrace>> traces = new ConcurrentHashMap<>();
-    BlockingQueue<Long> proving = new LinkedBlockingQueue<>();
-    Map<Long, CountDownLatch> holds =
-        Map.of(2L, new CountDownLatch(1), 3L, new CountDownLatch(1)); // released by the test
+    time = ManualTime.get(kit.system());
     ChainService.Prover prover =
         (name, blocks) -> {
           long first = blocks.get(0).number();
@@ -99,7 +107,7 @@ class ChainServiceStashOverflowTest {
           proving.add(first);
           CountDownLatch hold = holds.get(first);
           if (hold != null) {
-            try { // proving blocks 2 and 3 holds the actor's thread until released
+            try {
               assertTrue(hold.await(30, TimeUnit.SECONDS), "the test never released");
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
@@ -108,9 +116,6 @@ class ChainServiceStashOverflowTest {
           return proof;
         };
     TestProbe<String> recovered = kit.createTestProbe();
-    TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
-    TestProbe<ChainState.View> views = kit.createTestProbe();
-    // ticks only when told, 4 transactions a block, a batch a block, a retry a second after
     ActorRef<ChainService.Command> chain =
         ChainServiceSnapshotTest.spawn(
             kit,
@@ -123,6 +128,16 @@ class ChainServiceStashOverflowTest {
             null,
             recovered);
     recovered.receiveMessage(Duration.ofSeconds(10));
+    return chain;
+  }
+
+  @Test
+  void aDroppedProofAnswerOrRetryDelaysItsBatchByATickNotUntilARestart() throws Exception {
+    Map<Long, CountDownLatch> holds =
+        Map.of(2L, new CountDownLatch(1), 3L, new CountDownLatch(1)); // released by the test
+    ActorRef<ChainService.Command> chain = start(2, holds);
+    TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
+    TestProbe<ChainState.View> views = kit.createTestProbe();
 
     // blocks 0, 1, 2, each its batch and proving; block 2's holds the actor
     accept(chain, transfers.subList(0, 4), replies);
@@ -183,6 +198,66 @@ class ChainServiceStashOverflowTest {
     MeterRegistry registry = ProverMetrics.get(kit.system()).registry();
     assertEquals(2.0, registry.counter("prover.appchain.commands.lost").count(), "one of each");
     assertEquals(1.0, registry.counter("prover.appchain.batch.proofs.failed").count());
+  }
+
+  /**
+   * A tick stashed during a journal write, ahead of a due retry that is stashed too: the retry
+   * timer has ended, but its {@link ChainService.Retry} is not lost, and the batch is proven once,
+   * by it, with no WARN and no count of a lost command.
+   */
+  @Test
+  void aRetryStashedBehindATickIsNotTakenForLost() throws Exception {
+    Map<Long, CountDownLatch> holds = Map.of(1L, new CountDownLatch(1));
+    ActorRef<ChainService.Command> chain = start(1000, holds);
+    TestProbe<ChainService.SubmitReply> replies = kit.createTestProbe();
+    TestProbe<ChainState.View> views = kit.createTestProbe();
+    accept(chain, transfers.subList(0, 4), replies);
+    tickAndAwaitProving(chain, proving, 0);
+    LoggingTestKit.error("batch proof of blocks 0-0 failed")
+        .expect(
+            kit.system(),
+            () -> proofs.get(0L).completeExceptionally(new IllegalStateException("a task failed")));
+    // block 1, whose proving holds the actor; meanwhile in the mailbox: a transaction, a tick
+    // (block 2's event is written next), a tick (stashed), block 0's retry (stashed behind it)
+    accept(chain, transfers.subList(4, 5), replies);
+    tickAndAwaitProving(chain, proving, 1);
+    chain.tell(new ChainService.Submit(transfers.get(5), true, replies.ref()));
+    chain.tell(ChainService.Tick.INSTANCE);
+    chain.tell(ChainService.Tick.INSTANCE);
+    time.timePasses(RETRY_AFTER);
+    LoggingTestKit.warn("lost the retry")
+        .withOccurrences(0)
+        .expect(
+            kit.system(),
+            () -> {
+              holds.get(1L).countDown();
+              assertNull(replies.receiveMessage(Duration.ofSeconds(10)).refused());
+              List<Long> next = new java.util.ArrayList<>();
+              for (int i = 0; i < 2; i++) {
+                next.add(nextProving());
+              }
+              next.sort(null);
+              assertEquals(List.of(0L, 2L), next, "block 2 sealed, block 0 retried");
+              chain.tell(ChainService.Tick.INSTANCE); // a later tick finds block 0 proving
+              return view(chain, views);
+            });
+    assertNull(proving.poll(200, TimeUnit.MILLISECONDS), "block 0 proven once again, not twice");
+    proofs.get(0L).complete(proofOf(traces.get(0L)));
+    proofs.get(1L).complete(proofOf(traces.get(1L)));
+    proofs.get(2L).complete(proofOf(traces.get(2L)));
+    assertEquals(6, awaitProven(chain, views, 3).accepted());
+    MeterRegistry registry = ProverMetrics.get(kit.system()).registry();
+    assertEquals(0.0, registry.counter("prover.appchain.commands.lost").count());
+  }
+
+  /** The first block of the next batch sent to the prover, waited for 10 s. */
+  private Long nextProving() {
+    try {
+      return proving.poll(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
   }
 
   private static void accept(

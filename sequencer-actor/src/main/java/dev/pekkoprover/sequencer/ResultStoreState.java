@@ -145,7 +145,6 @@ final class ResultStoreState {
     return entry.result;
   }
 
-  /** Recovery is over: entries added from now on wait for their write to be confirmed. */
   /**
    * Empty and recovering again: Pekko restarts the store after a journal failure with this same
    * object (its Java API asks for the empty state once) and replays onto it; entries left in it
@@ -160,6 +159,7 @@ final class ResultStoreState {
     live = false;
   }
 
+  /** Recovery is over: entries added from now on wait for their write to be confirmed. */
   void goLive() {
     live = true;
   }
