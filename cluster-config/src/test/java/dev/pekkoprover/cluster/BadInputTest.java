@@ -134,7 +134,9 @@ class BadInputTest {
   void aResultForAnUnknownTaskIsDroppedAndCounted() {
     long before = TestNodes.stats(node).unknownResults();
     node.queue()
-        .tell(new QueueCommand.TaskSucceeded("nobody", "x", "made-up:1", "square", 1, Num.of(0)));
+        .tell(
+            new QueueCommand.TaskSucceeded(
+                "nobody", "x", "made-up:1", "r0000000000001-00000000", "square", 1, Num.of(0)));
     kit.createTestProbe()
         .awaitAssert(
             Duration.ofSeconds(5),

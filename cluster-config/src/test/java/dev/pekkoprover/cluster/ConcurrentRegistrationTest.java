@@ -86,6 +86,7 @@ class ConcurrentRegistrationTest {
                             workerId,
                             "incarnation-" + (i + 1),
                             task.taskId(),
+                            task.runId(),
                             task.taskType(),
                             task.attempt(),
                             new WorkerRegistrationTask.Registered(workerId))),

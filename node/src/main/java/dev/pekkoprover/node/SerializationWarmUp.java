@@ -116,11 +116,14 @@ public final class SerializationWarmUp {
         new TaskEnvelope(
             "warm-up:1", "warm-up", "warm-up", WorkerRegistrationTask.NAME, 1, registered);
     QueueCommand.TaskSucceeded succeeded =
-        new QueueCommand.TaskSucceeded("w", "i", task.taskId(), task.taskType(), 1, registered);
+        new QueueCommand.TaskSucceeded(
+            "w", "i", task.taskId(), task.runId(), task.taskType(), 1, registered);
     QueueCommand.TaskFailed failed =
-        new QueueCommand.TaskFailed("w", "i", task.taskId(), task.taskType(), 1, "warm-up", true);
+        new QueueCommand.TaskFailed(
+            "w", "i", task.taskId(), task.runId(), task.taskType(), 1, "warm-up", true);
     QueueCommand.TaskDeclined declined =
-        new QueueCommand.TaskDeclined("w", "i", task.taskId(), task.taskType(), 1, "warm-up");
+        new QueueCommand.TaskDeclined(
+            "w", "i", task.taskId(), task.runId(), task.taskType(), 1, "warm-up");
     List<Object> samples = new ArrayList<>();
     Set<String> registration = Set.of(WorkerRegistrationTask.NAME);
     samples.add(

@@ -25,8 +25,11 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
  *
  * <p>Format: fields in declaration order; ints and lengths as unsigned varints (attempts and counts
  * are small), strings as a varint length + 1 (0 for null) and UTF-8, booleans as one byte, actor
- * refs as their {@link ActorRefResolver} string. A payload (a task's input or result) is one tag
- * byte and then:
+ * refs as their {@link ActorRefResolver} string. The fields that repeat from one task or report of
+ * a message to the next (flow, run and type of a task; worker, incarnation, run and type of a
+ * report) are written once and then as one byte {@code 1} ("the same again"), otherwise as a string
+ * with its length + 2 (0 for null): a batch of one worker's reports names that worker once. A
+ * payload (a task's input or result) is one tag byte and then:
  *
  * <ul>
  *   <li>{@code 0}: null, nothing follows;
@@ -147,22 +150,24 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
   private Out write(Object message, Out out) {
     if (message instanceof WorkerCommand.DispatchAll all) {
       out.varint(all.tasks().size());
+      String[] last = new String[REPEATED_FIELDS];
       for (TaskEnvelope task : all.tasks()) {
-        envelope(out, task);
+        envelope(out, task, last);
       }
       out.ref(all.replyTo());
     } else if (message instanceof QueueCommand.Reports reports) {
+      String[] last = new String[REPEATED_FIELDS];
       out.varint(reports.succeeded().size());
       for (QueueCommand.TaskSucceeded s : reports.succeeded()) {
-        succeeded(out, s);
+        succeeded(out, s, last);
       }
       out.varint(reports.failed().size());
       for (QueueCommand.TaskFailed f : reports.failed()) {
-        failed(out, f);
+        failed(out, f, last);
       }
       out.varint(reports.declined().size());
       for (QueueCommand.TaskDeclined d : reports.declined()) {
-        declined(out, d);
+        declined(out, d, last);
       }
     } else if (message instanceof TaskOutcome.Succeeded s) {
       out.string(s.taskId());
@@ -174,19 +179,20 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
       payload(out, s.result());
     } else if (message instanceof QueueCommand.Enqueue enqueue) {
       out.varint(enqueue.tasks().size());
+      String[] last = new String[REPEATED_FIELDS];
       for (TaskEnvelope task : enqueue.tasks()) {
-        envelope(out, task);
+        envelope(out, task, last);
       }
       out.ref(enqueue.replyTo());
     } else if (message instanceof WorkerCommand.Dispatch dispatch) {
-      envelope(out, dispatch.task());
+      envelope(out, dispatch.task(), new String[REPEATED_FIELDS]);
       out.ref(dispatch.replyTo());
     } else if (message instanceof QueueCommand.TaskSucceeded s) {
-      succeeded(out, s);
+      succeeded(out, s, new String[REPEATED_FIELDS]);
     } else if (message instanceof QueueCommand.TaskFailed f) {
-      failed(out, f);
+      failed(out, f, new String[REPEATED_FIELDS]);
     } else if (message instanceof QueueCommand.TaskDeclined d) {
-      declined(out, d);
+      declined(out, d, new String[REPEATED_FIELDS]);
     } else if (message instanceof TaskOutcome.Failed f) {
       out.string(f.taskId());
       out.string(f.flowId());
@@ -215,27 +221,29 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
         {
           int n = varint(in);
           List<TaskEnvelope> tasks = new ArrayList<>(n);
+          String[] last = new String[REPEATED_FIELDS];
           for (int i = 0; i < n; i++) {
-            tasks.add(envelope(in));
+            tasks.add(envelope(in, last));
           }
           return new WorkerCommand.DispatchAll(tasks, ref(in));
         }
       case REPORTS:
         {
+          String[] last = new String[REPEATED_FIELDS];
           int n = varint(in);
           List<QueueCommand.TaskSucceeded> succeeded = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
-            succeeded.add(succeeded(in));
+            succeeded.add(succeeded(in, last));
           }
           n = varint(in);
           List<QueueCommand.TaskFailed> failed = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
-            failed.add(failed(in));
+            failed.add(failed(in, last));
           }
           n = varint(in);
           List<QueueCommand.TaskDeclined> declined = new ArrayList<>(n);
           for (int i = 0; i < n; i++) {
-            declined.add(declined(in));
+            declined.add(declined(in, last));
           }
           return new QueueCommand.Reports(succeeded, failed, declined);
         }
@@ -246,19 +254,20 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
         {
           int n = varint(in);
           List<TaskEnvelope> tasks = new ArrayList<>(n);
+          String[] last = new String[REPEATED_FIELDS];
           for (int i = 0; i < n; i++) {
-            tasks.add(envelope(in));
+            tasks.add(envelope(in, last));
           }
           return new QueueCommand.Enqueue(tasks, ref(in));
         }
       case DISPATCH:
-        return new WorkerCommand.Dispatch(envelope(in), ref(in));
+        return new WorkerCommand.Dispatch(envelope(in, new String[REPEATED_FIELDS]), ref(in));
       case SUCCEEDED:
-        return succeeded(in);
+        return succeeded(in, new String[REPEATED_FIELDS]);
       case FAILED:
-        return failed(in);
+        return failed(in, new String[REPEATED_FIELDS]);
       case DECLINED:
-        return declined(in);
+        return declined(in, new String[REPEATED_FIELDS]);
       case OUTCOME_FAILED:
         return new TaskOutcome.Failed(
             string(in), string(in), string(in), string(in), varint(in), string(in));
@@ -272,61 +281,105 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
 
   // ---- the parts ----
 
-  private void envelope(Out out, TaskEnvelope task) {
+  /**
+   * The fields that mostly repeat from one task or report of a message to the next (one worker's
+   * reports, one flow's fan-out): each is written once and then as "the same again" ({@link
+   * Out#repeated}), indexed in {@code last} by these.
+   */
+  private static final int FLOW = 0;
+
+  private static final int RUN = 1;
+  private static final int TYPE = 2;
+  private static final int WORKER = 3;
+  private static final int INCARNATION = 4;
+  private static final int REPEATED_FIELDS = 5;
+
+  private void envelope(Out out, TaskEnvelope task, String[] last) {
     out.string(task.taskId());
-    out.string(task.flowId());
-    out.string(task.runId());
-    out.string(task.taskType());
+    out.repeated(task.flowId(), last, FLOW);
+    out.repeated(task.runId(), last, RUN);
+    out.repeated(task.taskType(), last, TYPE);
     out.varint(task.attempt());
     payload(out, task.payload());
   }
 
-  private TaskEnvelope envelope(ByteBuffer in) {
+  private TaskEnvelope envelope(ByteBuffer in, String[] last) {
     return new TaskEnvelope(
-        string(in), string(in), string(in), string(in), varint(in), payload(in));
+        string(in),
+        repeated(in, last, FLOW),
+        repeated(in, last, RUN),
+        repeated(in, last, TYPE),
+        varint(in),
+        payload(in));
   }
 
-  private void succeeded(Out out, QueueCommand.TaskSucceeded s) {
-    out.string(s.workerId());
-    out.string(s.incarnation());
-    out.string(s.taskId());
-    out.string(s.taskType());
+  /** The worker, its incarnation, the task and its run and type, as every report starts. */
+  private static void reportHead(
+      Out out,
+      String workerId,
+      String incarnation,
+      String taskId,
+      String runId,
+      String taskType,
+      String[] last) {
+    out.repeated(workerId, last, WORKER);
+    out.repeated(incarnation, last, INCARNATION);
+    out.string(taskId);
+    out.repeated(runId, last, RUN);
+    out.repeated(taskType, last, TYPE);
+  }
+
+  private void succeeded(Out out, QueueCommand.TaskSucceeded s, String[] last) {
+    reportHead(out, s.workerId(), s.incarnation(), s.taskId(), s.runId(), s.taskType(), last);
     out.varint(s.attempt());
     payload(out, s.result());
   }
 
-  private QueueCommand.TaskSucceeded succeeded(ByteBuffer in) {
+  private QueueCommand.TaskSucceeded succeeded(ByteBuffer in, String[] last) {
     return new QueueCommand.TaskSucceeded(
-        string(in), string(in), string(in), string(in), varint(in), payload(in));
+        repeated(in, last, WORKER),
+        repeated(in, last, INCARNATION),
+        string(in),
+        repeated(in, last, RUN),
+        repeated(in, last, TYPE),
+        varint(in),
+        payload(in));
   }
 
-  private static void failed(Out out, QueueCommand.TaskFailed f) {
-    out.string(f.workerId());
-    out.string(f.incarnation());
-    out.string(f.taskId());
-    out.string(f.taskType());
+  private static void failed(Out out, QueueCommand.TaskFailed f, String[] last) {
+    reportHead(out, f.workerId(), f.incarnation(), f.taskId(), f.runId(), f.taskType(), last);
     out.varint(f.attempt());
     out.string(f.reason());
     out.bool(f.retryable());
   }
 
-  private static QueueCommand.TaskFailed failed(ByteBuffer in) {
+  private static QueueCommand.TaskFailed failed(ByteBuffer in, String[] last) {
     return new QueueCommand.TaskFailed(
-        string(in), string(in), string(in), string(in), varint(in), string(in), in.get() != 0);
+        repeated(in, last, WORKER),
+        repeated(in, last, INCARNATION),
+        string(in),
+        repeated(in, last, RUN),
+        repeated(in, last, TYPE),
+        varint(in),
+        string(in),
+        in.get() != 0);
   }
 
-  private static void declined(Out out, QueueCommand.TaskDeclined d) {
-    out.string(d.workerId());
-    out.string(d.incarnation());
-    out.string(d.taskId());
-    out.string(d.taskType());
+  private static void declined(Out out, QueueCommand.TaskDeclined d, String[] last) {
+    reportHead(out, d.workerId(), d.incarnation(), d.taskId(), d.runId(), d.taskType(), last);
     out.varint(d.attempt());
     out.string(d.reason());
   }
 
-  private static QueueCommand.TaskDeclined declined(ByteBuffer in) {
+  private static QueueCommand.TaskDeclined declined(ByteBuffer in, String[] last) {
     return new QueueCommand.TaskDeclined(
-        string(in), string(in), string(in), string(in), varint(in), string(in));
+        repeated(in, last, WORKER),
+        repeated(in, last, INCARNATION),
+        string(in),
+        repeated(in, last, RUN),
+        repeated(in, last, TYPE),
+        varint(in),
+        string(in));
   }
 
   private void payload(Out out, Object value) {
@@ -450,14 +503,27 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
 
   private static String string(ByteBuffer in) {
     int length = varint(in) - 1;
-    if (length < 0) {
-      return null;
+    return length < 0 ? null : utf8(in, length);
+  }
+
+  /** What {@link Out#repeated} wrote; {@code last[field]} follows it. */
+  private static String repeated(ByteBuffer in, String[] last, int field) {
+    int code = varint(in);
+    if (code != SAME_AGAIN) {
+      last[field] = code == 0 ? null : utf8(in, code - 2);
     }
+    return last[field];
+  }
+
+  private static String utf8(ByteBuffer in, int length) {
     String s =
         new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
     in.position(in.position() + length);
     return s;
   }
+
+  /** The code of {@link Out#repeated} for "the same as this field's last value". */
+  private static final int SAME_AGAIN = 1;
 
   private static byte[] blob(ByteBuffer in) {
     byte[] bytes = new byte[varint(in)];
@@ -536,18 +602,41 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
         varint(0);
         return;
       }
+      text(s, 1);
+    }
+
+    /**
+     * A field that mostly repeats within a message: {@value #SAME_AGAIN} when it equals {@code
+     * last[field]}, else as {@link #string} with lengths shifted by one more (0 for null), and then
+     * {@code last[field]} is it.
+     */
+    void repeated(String s, String[] last, int field) {
+      if (s != null && s.equals(last[field])) {
+        varint(SAME_AGAIN);
+        return;
+      }
+      last[field] = s;
+      if (s == null) {
+        varint(0);
+      } else {
+        text(s, 2);
+      }
+    }
+
+    /** {@code s} as its UTF-8 length plus {@code shift}, then its bytes. */
+    private void text(String s, int shift) {
       // ids, types and manifests are ASCII: one byte per char, written without an array of their
       // own; on the first other char, back to the start and UTF-8 through the JDK
       int n = s.length();
       int mark = size;
-      varint(n + 1);
+      varint(n + shift);
       ensure(n);
       for (int i = 0; i < n; i++) {
         char c = s.charAt(i);
         if (c >= 0x80) {
           size = mark;
           byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-          varint(utf8.length + 1);
+          varint(utf8.length + shift);
           raw(utf8);
           return;
         }

@@ -175,11 +175,19 @@ public interface QueueCommand extends CborSerializable {
     }
   }
 
-  /** A task ran to completion on a worker. */
+  /**
+   * A task ran to completion on a worker.
+   *
+   * <p>Each of the three reports names the task by its id and by the sequencer run its envelope
+   * carried ({@link TaskEnvelope#runId}): task ids start again with each run, and the queue takes a
+   * report only for the task of that id and that run, so that a compute of an earlier run that ends
+   * after a newer run pushed a task of the same id never answers for it.
+   */
   record TaskSucceeded(
       String workerId,
       String incarnation,
       String taskId,
+      String runId,
       String taskType,
       int attempt,
       @JsonSerialize(using = AnyValue.Serializer.class)
@@ -192,6 +200,7 @@ public interface QueueCommand extends CborSerializable {
       String workerId,
       String incarnation,
       String taskId,
+      String runId,
       String taskType,
       int attempt,
       String reason,
@@ -205,6 +214,7 @@ public interface QueueCommand extends CborSerializable {
       String workerId,
       String incarnation,
       String taskId,
+      String runId,
       String taskType,
       int attempt,
       String reason)

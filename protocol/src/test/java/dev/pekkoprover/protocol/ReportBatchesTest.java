@@ -23,15 +23,15 @@ class ReportBatchesTest {
   private final ReportBatches<String> batches = new ReportBatches<>();
 
   private static TaskSucceeded done(String taskId) {
-    return new TaskSucceeded("w1", "i1", taskId, "square", 1, 4L);
+    return new TaskSucceeded("w1", "i1", taskId, "r1", "square", 1, 4L);
   }
 
   private static TaskFailed failed(String taskId) {
-    return new TaskFailed("w1", "i1", taskId, "square", 1, "boom", true);
+    return new TaskFailed("w1", "i1", taskId, "r1", "square", 1, "boom", true);
   }
 
   private static TaskDeclined declined(String taskId) {
-    return new TaskDeclined("w1", "i1", taskId, "add", 1, "not served");
+    return new TaskDeclined("w1", "i1", taskId, "r1", "add", 1, "not served");
   }
 
   private Map<String, QueueCommand> flush() {

@@ -82,8 +82,8 @@ class SerializationTest {
             new QueueCommand.Enqueue(
                 List.of(new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2))), flow.getRef()),
             new QueueCommand.WorkerServes(worker.getRef(), "w1", "i1", Set.of("square", "add"), 4),
-            new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4)),
-            new QueueCommand.TaskFailed("w1", "i1", "f:1", "square", 1, "boom", true),
+            new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "r1", "square", 1, Num.of(4)),
+            new QueueCommand.TaskFailed("w1", "i1", "f:1", "r1", "square", 1, "boom", true),
             new TaskOutcome.Succeeded("f:1", "f", "r", "square", 1, "w1", Num.of(4)),
             new TaskOutcome.Failed("f:1", "f", "r", "square", 3, "boom"),
             new QueueStats(
@@ -115,9 +115,12 @@ class SerializationTest {
                     new TaskEnvelope("f:2", "f", "r", "add", 1, new Pair(Num.of(1), Num.of(2)))),
                 queue.getRef()),
             new QueueCommand.Reports(
-                List.of(new QueueCommand.TaskSucceeded("w1", "i1", "f:1", "square", 1, Num.of(4))),
-                List.of(new QueueCommand.TaskFailed("w1", "i1", "f:2", "add", 1, "boom", false)),
-                List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:3", "add", 1, "busy"))));
+                List.of(
+                    new QueueCommand.TaskSucceeded(
+                        "w1", "i1", "f:1", "r1", "square", 1, Num.of(4))),
+                List.of(
+                    new QueueCommand.TaskFailed("w1", "i1", "f:2", "r1", "add", 1, "boom", false)),
+                List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:3", "r1", "add", 1, "busy"))));
     for (Object message : messages) {
       assertEquals(message, roundTrip(message));
     }

@@ -277,7 +277,12 @@ public final class LocalTaskQueue {
 
   private void succeeded(TaskSucceeded msg) {
     if (!state.succeeded(
-        msg.workerId(), msg.incarnation(), msg.taskId(), msg.attempt(), msg.result())) {
+        msg.workerId(),
+        msg.incarnation(),
+        msg.taskId(),
+        msg.runId(),
+        msg.attempt(),
+        msg.result())) {
       logUnknown("result", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     }
   }
@@ -305,6 +310,7 @@ public final class LocalTaskQueue {
         msg.workerId(),
         msg.incarnation(),
         msg.taskId(),
+        msg.runId(),
         msg.attempt(),
         msg.reason(),
         msg.retryable())) {
@@ -324,7 +330,7 @@ public final class LocalTaskQueue {
   }
 
   private void declined(TaskDeclined msg) {
-    if (!state.declined(msg.workerId(), msg.incarnation(), msg.taskId())) {
+    if (!state.declined(msg.workerId(), msg.incarnation(), msg.taskId(), msg.runId())) {
       logUnknown("decline", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     } else {
       log.info(
@@ -534,8 +540,9 @@ public final class LocalTaskQueue {
   private void logUnknown(
       String what, String taskId, String taskType, String workerId, String incarnation) {
     log.debug(
-        "dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold it there "
-            + "(late after a redelivery, cancelled, a duplicate, or made up)",
+        "dropped {} for task {} (type {}) from worker {} (incarnation {}): the queue does not hold"
+            + " it there (late after a redelivery, cancelled, a duplicate, of an earlier sequencer"
+            + " run, or made up)",
         what,
         taskId,
         taskType,
@@ -621,10 +628,21 @@ public final class LocalTaskQueue {
     }
 
     @Override
+    public void superseded(String runId, int dropped, int cancelled) {
+      log.info(
+          "sequencer run {} took over from older runs: {} of their waiting task(s) dropped here,"
+              + " {} in flight cancelled (their results would be dropped)",
+          runId,
+          dropped,
+          cancelled);
+    }
+
+    @Override
     public void handedBack(TaskEnvelope task, String workerId) {
       log.info(
           "task {} (type {}, flow {}) sent again after its queue entity moved: handed back to"
-              + " worker {}, which held it already (not computed again)",
+              + " worker {}, which reported holding it (its compute goes on, or its result comes"
+              + " again; a task of an earlier run under that id is declined)",
           task.taskId(),
           task.taskType(),
           task.flowId(),

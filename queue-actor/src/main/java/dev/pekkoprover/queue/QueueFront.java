@@ -475,6 +475,7 @@ public final class QueueFront {
               result.workerId(),
               result.incarnation(),
               result.taskId(),
+              result.runId(),
               result.taskType(),
               result.attempt(),
               problem,

@@ -114,6 +114,13 @@ public final class TaskQueueState<W, R> {
      * Collection, Collection)}), instead of to another worker to compute again. Rare.
      */
     default void handedBack(TaskEnvelope task, String workerId) {}
+
+    /**
+     * A task of a newer sequencer run came: the tasks of older runs this queue held are given up,
+     * {@code dropped} waiting ones dropped and {@code cancelled} in flight cancelled on their
+     * workers. Once per newer run, where the queue held any.
+     */
+    default void superseded(String runId, int dropped, int cancelled) {}
   }
 
   /** Why a task in flight went back to its queue. */
@@ -210,6 +217,9 @@ public final class TaskQueueState<W, R> {
 
   private long repeatedEnqueues;
 
+  /** The newest sequencer run of the tasks enqueued here; null before the first. */
+  private String latestRun;
+
   /**
    * The clock reading of the call in progress, where one call reads the clock once for several uses
    * (a result's run time and the dispatch its freed slot makes); {@link #NO_TIME} outside such a
@@ -298,6 +308,13 @@ public final class TaskQueueState<W, R> {
               + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
+    String runId = envelope.runId();
+    if (runId != null && !runId.equals(latestRun) && RunIds.isNewer(runId, latestRun)) {
+      if (latestRun != null) {
+        supersedeOlderRuns(runId);
+      }
+      latestRun = runId;
+    }
     Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
@@ -307,9 +324,6 @@ public final class TaskQueueState<W, R> {
       // holds the task, the repeat changes nothing.
       repeatedEnqueues++;
       return;
-    }
-    if (type.name.equals(WorkerRegistrationTask.NAME)) {
-      dropRegistrationsOfOlderRuns(type, envelope.runId());
     }
     if (!orphans.isEmpty() && handBackOrphan(task)) {
       return;
@@ -347,17 +361,48 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A registration task of a newer sequencer run replaces those of older runs still waiting: their
-   * registration loop is gone, and a worker that took one would be registered with parameters no
-   * current flow uses.
+   * A task of run {@code runId} came, newer than every run before it here: a sequencer has only one
+   * run at a time, so the older runs are over, their flows gone, and results of theirs would be
+   * dropped. Their tasks are given up: those waiting are dropped, and those in flight are cancelled
+   * on their workers (each worker's slot stays counted until it reports), so that the fleet stops
+   * spending its time on them and their ids, which start again with each run, are free for the
+   * newer run's tasks. A registration task in flight is left to finish: its worker takes the newer
+   * run's registration after it. A scan: runs change rarely.
    */
-  private void dropRegistrationsOfOlderRuns(TypeQueue type, String runId) {
-    for (Iterator<Task> it = type.pending.iterator(); it.hasNext(); ) {
-      Task old = it.next();
-      if (RunIds.isNewer(runId, old.envelope.runId())) {
-        it.remove();
-        forget(old);
+  private void supersedeOlderRuns(String runId) {
+    int dropped = 0;
+    int cancelled = 0;
+    for (Task task : tasks.select(t -> RunIds.isNewer(runId, t.envelope.runId()))) {
+      switch (task.state) {
+        case IN_FLIGHT -> {
+          if (task.type.name.equals(WorkerRegistrationTask.NAME)) {
+            continue;
+          }
+          KnownWorker w = task.holder;
+          detach(task);
+          w.addZombie(task.envelope.taskId());
+          effects.cancel(
+              w.ref,
+              task.envelope.taskId(),
+              "run " + task.envelope.runId() + " is over: run " + runId + " took over");
+          cancelled++;
+        }
+        case BACKOFF -> {
+          task.type.waiting--;
+          dropped++;
+        }
+        case PENDING -> dropped++;
+        default -> {}
       }
+      forget(task);
+    }
+    if (dropped > 0) {
+      for (TypeQueue type : typeList) {
+        type.pending.removeIf(task -> task.state == TaskState.DONE);
+      }
+    }
+    if (dropped + cancelled > 0) {
+      effects.superseded(runId, dropped, cancelled);
     }
   }
 
@@ -757,12 +802,23 @@ public final class TaskQueueState<W, R> {
   /**
    * A task ran to completion. The first result for a task the queue holds (in flight, or put back
    * and not yet run again) goes to its flow; returns false (and counts it) for a task the queue
-   * does not hold.
+   * does not hold, or holds for another sequencer run than {@code runId}: task ids start again with
+   * each run, and a compute of an earlier run that ends late never answers for the newer run's task
+   * of the same id.
    */
   public boolean succeeded(
-      String workerId, String incarnation, String taskId, int attempt, Object result) {
-    Task task =
-        tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
+      String workerId,
+      String incarnation,
+      String taskId,
+      String runId,
+      int attempt,
+      Object result) {
+    Task task = tasks.get(taskId);
+    if (task != null && !Objects.equals(runId, task.envelope.runId())) {
+      task = null; // another run's task under this id: not the one computed
+    } else if (task != null) {
+      tasks.remove(taskId); // a task the queue holds is done after this, whoever reports it
+    }
     if (task != null && task.heldBy(workerId, incarnation)) {
       KnownWorker w = task.holder;
       long now = nanoClock.getAsLong();
@@ -838,11 +894,14 @@ public final class TaskQueueState<W, R> {
 
   /**
    * The task this worker incarnation holds, with the worker marked as heard from now; null (and
-   * counted as an unknown result) when it holds no such task.
+   * counted as an unknown result) when it holds no such task, or holds one of another run under
+   * that id.
    */
-  private Task heardOf(String workerId, String incarnation, String taskId) {
+  private Task heardOf(String workerId, String incarnation, String taskId, String runId) {
     Task task = tasks.get(taskId);
-    if (task == null || !task.heldBy(workerId, incarnation)) {
+    if (task == null
+        || !task.heldBy(workerId, incarnation)
+        || !Objects.equals(runId, task.envelope.runId())) {
       dropUnknown(workerId, incarnation, taskId);
       return null;
     }
@@ -856,7 +915,8 @@ public final class TaskQueueState<W, R> {
    * Returns false (and counts it as an unknown result) when that worker incarnation does not hold
    * the task, or holds a later attempt of it: then this is the failure of a compute cancelled
    * before the task came back to the same worker (a lease that ran out, a node unreachable for a
-   * while), which spends nothing of the attempt handed out since.
+   * while), which spends nothing of the attempt handed out since. Likewise when the task it holds
+   * under that id is of another run than {@code runId} (see {@link #succeeded}).
    *
    * @param attempt the attempt the failed compute ran, as in its {@link TaskEnvelope}
    */
@@ -864,10 +924,11 @@ public final class TaskQueueState<W, R> {
       String workerId,
       String incarnation,
       String taskId,
+      String runId,
       int attempt,
       String reason,
       boolean retryable) {
-    Task task = heardOf(workerId, incarnation, taskId);
+    Task task = heardOf(workerId, incarnation, taskId, runId);
     if (task == null) {
       return false;
     }
@@ -901,10 +962,10 @@ public final class TaskQueueState<W, R> {
    * A worker refused a task it holds because it does not serve that type in its current state: the
    * task goes back to the head with attempt + 1, spending nothing, and to another worker if one is
    * free; the decliner gets no more of that type until its next announcement. Returns false
-   * (counted) when that worker incarnation does not hold the task.
+   * (counted) when that worker incarnation does not hold the task of that id and run.
    */
-  public boolean declined(String workerId, String incarnation, String taskId) {
-    Task task = heardOf(workerId, incarnation, taskId);
+  public boolean declined(String workerId, String incarnation, String taskId, String runId) {
+    Task task = heardOf(workerId, incarnation, taskId, runId);
     if (task == null) {
       return false;
     }

@@ -114,7 +114,13 @@ class LocalTaskQueueTest {
   private static void succeed(ActorRef<QueueCommand> queue, String workerId, TaskEnvelope task) {
     queue.tell(
         new TaskSucceeded(
-            workerId, "inc-1", task.taskId(), task.taskType(), task.attempt(), Num.of(49)));
+            workerId,
+            "inc-1",
+            task.taskId(),
+            "run-1",
+            task.taskType(),
+            task.attempt(),
+            Num.of(49)));
   }
 
   private static TaskOutcome.Succeeded succeeded(TaskEnvelope task, String workerId) {
@@ -273,7 +279,8 @@ class LocalTaskQueueTest {
 
     // w1 has more free slots than w2, but it has just declined the task.
     queue.tell(
-        new TaskDeclined("w1", "inc-1", "t1", "square", 1, "not serving square while registered"));
+        new TaskDeclined(
+            "w1", "inc-1", "t1", "run-1", "square", 1, "not serving square while registered"));
     assertEquals(task.withAttempt(2), expectDispatch(w2));
     expectNoDispatch(queue, w1);
     expectNoOutcome(queue, flow);
@@ -323,7 +330,14 @@ class LocalTaskQueueTest {
       assertEquals(attempt, task.attempt());
       queue.tell(
           new TaskFailed(
-              "w1", "inc-1", "t1", "square", attempt, "prover ran out of memory " + attempt, true));
+              "w1",
+              "inc-1",
+              "t1",
+              "run-1",
+              "square",
+              attempt,
+              "prover ran out of memory " + attempt,
+              true));
       if (attempt < 3) {
         // backoff 20 ms doubling (max 100 ms), + up to 20 % jitter: 20-24 ms, then 40-48 ms
         long backoff = 20L << (attempt - 1);
@@ -356,7 +370,8 @@ class LocalTaskQueueTest {
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
     queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
     expectDispatch(w1);
-    queue.tell(new TaskFailed("w1", "inc-1", "t1", "square", 1, "proof does not verify", false));
+    queue.tell(
+        new TaskFailed("w1", "inc-1", "t1", "run-1", "square", 1, "proof does not verify", false));
     flow.expectMessage(
         new TaskOutcome.Failed("t1", "f1", "run-1", "square", 1, "proof does not verify"));
     manualTime.timePasses(Duration.ofSeconds(1)); // no retry comes due
@@ -369,8 +384,9 @@ class LocalTaskQueueTest {
     ActorRef<QueueCommand> queue = spawnQueue();
     TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
-    queue.tell(new TaskSucceeded("w1", "inc-1", "made-up", "square", 1, Num.of(1)));
-    queue.tell(new TaskSucceeded("stranger", "inc-7", "made-up-too", "square", 1, Num.of(1)));
+    queue.tell(new TaskSucceeded("w1", "inc-1", "made-up", "run-1", "square", 1, Num.of(1)));
+    queue.tell(
+        new TaskSucceeded("stranger", "inc-7", "made-up-too", "run-1", "square", 1, Num.of(1)));
     w1.awaitAssert(
         () -> {
           assertEquals(2, stats(queue).unknownResults());
@@ -419,9 +435,9 @@ class LocalTaskQueueTest {
     queue.tell(
         new QueueCommand.Reports(
             List.of(
-                new TaskSucceeded("wb", "inc-1", "b1", "square", 1, Num.of(49)),
-                new TaskSucceeded("wb", "inc-1", "b3", "square", 1, Num.of(49))),
-            List.of(new TaskFailed("wb", "inc-1", "b2", "square", 1, "boom", false)),
+                new TaskSucceeded("wb", "inc-1", "b1", "run-1", "square", 1, Num.of(49)),
+                new TaskSucceeded("wb", "inc-1", "b3", "run-1", "square", 1, Num.of(49))),
+            List.of(new TaskFailed("wb", "inc-1", "b2", "run-1", "square", 1, "boom", false)),
             List.of()));
     assertEquals(succeeded(tasks.get(0), "wb"), flow.receiveMessage());
     assertEquals(succeeded(tasks.get(2), "wb"), flow.receiveMessage());

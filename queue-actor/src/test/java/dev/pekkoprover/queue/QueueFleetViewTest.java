@@ -96,11 +96,12 @@ class QueueFleetViewTest {
     queue.tell(new Enqueue(List.of(square("f:1"), square("f:2")), flow.getRef()));
     TaskEnvelope first = dispatch(worker).task();
     manualTime.timePasses(Duration.ofMillis(20)); // its run time
-    queue.tell(new TaskSucceeded("w1", "i1", first.taskId(), "square", 1, Num.of(9)));
+    queue.tell(new TaskSucceeded("w1", "i1", first.taskId(), "run-1", "square", 1, Num.of(9)));
     flow.expectMessageClass(TaskOutcome.Succeeded.class);
     TaskEnvelope second = dispatch(worker).task();
     queue.tell(
-        new TaskFailed("w1", "i1", second.taskId(), "square", 1, "prover ran out of memory", true));
+        new TaskFailed(
+            "w1", "i1", second.taskId(), "run-1", "square", 1, "prover ran out of memory", true));
 
     FleetView view = fleet();
     assertEquals(1, view.workers().size());

@@ -224,17 +224,18 @@ class QueueFrontTest {
   @Test
   void reportsThatArriveTogetherTravelTogetherAndALoneOneAlone() {
     Front f = front(settings(500, 1 << 20, 1 << 20, Map.of()));
-    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)));
+    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)));
     ShardingEnvelope<QueueCommand> alone = f.region().receiveMessage();
-    assertEquals(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)), alone.message());
+    assertEquals(
+        new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)), alone.message());
 
     f.front()
         .tell(
             new Reports(
                 List.of(
-                    new TaskSucceeded("w1", "i1", "t2", "square", 1, Num.of(4)),
-                    new TaskSucceeded("w1", "i1", "t3", "square", 1, Num.of(9)),
-                    new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13))),
+                    new TaskSucceeded("w1", "i1", "t2", "run-1", "square", 1, Num.of(4)),
+                    new TaskSucceeded("w1", "i1", "t3", "run-1", "square", 1, Num.of(9)),
+                    new TaskSucceeded("w1", "i1", "t4", "run-1", "add", 1, Num.of(13))),
                 List.of(),
                 List.of()));
     Map<String, QueueCommand> byEntity = new HashMap<>();
@@ -246,7 +247,8 @@ class QueueFrontTest {
         2,
         ((Reports) byEntity.get("square")).succeeded().size(),
         "both square results in one message");
-    assertEquals(new TaskSucceeded("w1", "i1", "t4", "add", 1, Num.of(13)), byEntity.get("add"));
+    assertEquals(
+        new TaskSucceeded("w1", "i1", "t4", "run-1", "add", 1, Num.of(13)), byEntity.get("add"));
   }
 
   @Test
@@ -257,11 +259,11 @@ class QueueFrontTest {
     TestProbe<WorkerCommand> worker = testKit.createTestProbe();
     f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2));
     assertEquals("square", f.region().receiveMessage().entityId());
-    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)));
+    f.front().tell(new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)));
     f.front()
         .tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true, List.of()));
     assertEquals(
-        new TaskSucceeded("w1", "i1", "t1", "square", 1, Num.of(1)),
+        new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)),
         f.region().receiveMessage().message());
     assertEquals(QueueCommand.WorkerLoad.class, f.region().receiveMessage().message().getClass());
     f.region().expectNoMessage(Duration.ofMillis(100));

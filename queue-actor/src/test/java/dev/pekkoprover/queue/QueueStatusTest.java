@@ -87,7 +87,7 @@ class QueueStatusTest {
             testKit.createTestProbe(WorkerCommand.class).getRef(), "gone", "i1", Set.of("add"), 1));
     state.enqueue(square("t1"), "flow");
     now = 30 * MS;
-    assertTrue(state.succeeded("w1", "i1", "t1", 1, Num.of(9)));
+    assertTrue(state.succeeded("w1", "i1", "t1", "run-1", 1, Num.of(9)));
 
     FleetView view =
         status.fleet(announcements, id -> id.equals("old") ? "its task catalog differs" : null);

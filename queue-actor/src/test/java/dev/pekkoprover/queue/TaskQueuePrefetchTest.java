@@ -107,10 +107,10 @@ class TaskQueuePrefetchTest {
     assertEquals(5, queue.stats().of("cheap").inFlight());
 
     // every result makes room for one more, in order
-    assertTrue(queue.succeeded("w1", "inc-1", "c1", 1, 1L));
+    assertTrue(queue.succeeded("w1", "inc-1", "c1", RUN, 1, 1L));
     assertEquals(ids("c", 1, 6), effects.sentIds());
-    assertTrue(queue.succeeded("w1", "inc-1", "c3", 1, 1L));
-    assertTrue(queue.succeeded("w1", "inc-1", "c2", 1, 1L));
+    assertTrue(queue.succeeded("w1", "inc-1", "c3", RUN, 1, 1L));
+    assertTrue(queue.succeeded("w1", "inc-1", "c2", RUN, 1, 1L));
     assertEquals(ids("c", 1, 8), effects.sentIds());
     assertEquals(5, queue.slotsTaken("w1"));
   }
@@ -136,7 +136,7 @@ class TaskQueuePrefetchTest {
     enqueueSquares("s", 6);
     assertEquals(ids("s", 1, 2), effects.sentIds());
     assertEquals(4, queue.stats().of("square").pending());
-    assertTrue(queue.succeeded("w1", "inc-1", "s1", 1, Num.of(9)));
+    assertTrue(queue.succeeded("w1", "inc-1", "s1", RUN, 1, Num.of(9)));
     assertEquals(ids("s", 1, 3), effects.sentIds(), "one freed slot, one task");
     assertEquals(2, queue.slotsTaken("w1"));
   }
@@ -237,7 +237,7 @@ class TaskQueuePrefetchTest {
     while (!inFlight.isEmpty()) {
       String next = inFlight.remove(0);
       Object result = next.startsWith("s") ? Num.of(9) : (Object) 1L;
-      assertTrue(queue.succeeded("w1", "inc-1", next, 1, result));
+      assertTrue(queue.succeeded("w1", "inc-1", next, RUN, 1, result));
       completed++;
       for (; seen < effects.sent.size(); seen++) {
         String sent = effects.sent.get(seen).task().taskId();
@@ -260,10 +260,10 @@ class TaskQueuePrefetchTest {
     enqueueSquares("s", 1);
     assertEquals(5, effects.sent.size());
     for (int i = 1; i <= 3; i++) {
-      assertTrue(queue.succeeded("w1", "inc-1", "c" + i, 1, 1L));
+      assertTrue(queue.succeeded("w1", "inc-1", "c" + i, RUN, 1, 1L));
       assertEquals(5, effects.sent.size(), "still at or above capacity after c" + i);
     }
-    assertTrue(queue.succeeded("w1", "inc-1", "c4", 1, 1L));
+    assertTrue(queue.succeeded("w1", "inc-1", "c4", RUN, 1, 1L));
     assertEquals(new Sent("w1", square("s1")), effects.last());
     assertEquals(2, queue.slotsTaken("w1"));
   }

@@ -50,6 +50,7 @@ class TaskQueueStateTest {
     final List<Retry> retries = new ArrayList<>();
     final List<PutBack> putBacks = new ArrayList<>();
     final List<Cancelled> cancels = new ArrayList<>();
+    final List<String> superseded = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
     long now;
 
@@ -76,6 +77,11 @@ class TaskQueueStateTest {
     @Override
     public void cancel(String worker, String taskId, String reason) {
       cancels.add(new Cancelled(worker, taskId, reason));
+    }
+
+    @Override
+    public void superseded(String runId, int dropped, int cancelled) {
+      superseded.add(runId + ": " + dropped + " dropped, " + cancelled + " cancelled");
     }
 
     List<String> sentIds() {
@@ -132,7 +138,7 @@ class TaskQueueStateTest {
   }
 
   private boolean succeed(String worker, String taskId) {
-    return queue.succeeded(worker, "inc-1", taskId, 1, Num.of(9));
+    return queue.succeeded(worker, "inc-1", taskId, "run-1", 1, Num.of(9));
   }
 
   private QueueStats.TypeStats squareStats() {
@@ -234,9 +240,9 @@ class TaskQueueStateTest {
     serve("w2", 1, "square");
     assertEquals("t1", effects.last().task().taskId());
     assertEquals(2, effects.last().task().attempt());
-    assertTrue(queue.succeeded("w2", "inc-1", "t1", 2, Num.of(9)));
+    assertTrue(queue.succeeded("w2", "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertEquals(square("t2").withAttempt(2), effects.last().task());
-    assertTrue(queue.succeeded("w2", "inc-1", "t2", 2, Num.of(9)));
+    assertTrue(queue.succeeded("w2", "inc-1", "t2", "run-1", 2, Num.of(9)));
     assertEquals(square("t3"), effects.last().task());
   }
 
@@ -336,7 +342,7 @@ class TaskQueueStateTest {
     assertEquals(
         new Cancelled(second, "t1", "another worker finished it first"), effects.cancels.get(1));
     assertEquals(new Sent(first, square("t2")), effects.last());
-    assertFalse(queue.succeeded(second, "inc-1", "t1", 2, Num.of(9)));
+    assertFalse(queue.succeeded(second, "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertEquals(1, queue.stats().unknownResults());
     assertEquals(1, effects.outcomes.size());
     assertEquals(0, queue.slotsTaken(second));
@@ -360,12 +366,14 @@ class TaskQueueStateTest {
     assertEquals(new Sent("w1", square("t2")), effects.last(), "its second slot is free");
 
     // the cancelled compute's failure (attempt 1) is not attempt 2's
-    assertFalse(queue.failed("w1", "inc-1", "t1", 1, "cancelled: lease of 10000 ms ran out", true));
+    assertFalse(
+        queue.failed(
+            "w1", "inc-1", "t1", "run-1", 1, "cancelled: lease of 10000 ms ran out", true));
     assertTrue(effects.retries.isEmpty(), effects.retries.toString());
     assertEquals(2, squareStats().inFlight());
     assertEquals(2, queue.slotsTaken("w1"));
 
-    assertTrue(queue.succeeded("w1", "inc-1", "t1", 2, Num.of(9)));
+    assertTrue(queue.succeeded("w1", "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertTrue(succeed("w1", "t2"));
     assertEquals(List.of("t1", "t2"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
     assertEquals(0, queue.slotsTaken("w1"));
@@ -383,7 +391,7 @@ class TaskQueueStateTest {
     queue.workerTerminated("w1"); // it was gone, not hung
     serve("w2", 1, "square");
     assertEquals(new Sent("w2", square("t1").withAttempt(3)), effects.last());
-    assertTrue(queue.failed("w2", "inc-1", "t1", 3, "boom", true));
+    assertTrue(queue.failed("w2", "inc-1", "t1", "run-1", 3, "boom", true));
     assertEquals(
         List.of(new Retry("t1", 1, "boom (1 of 3 attempts used)")),
         effects.retries,
@@ -397,11 +405,11 @@ class TaskQueueStateTest {
     assertEquals(1, queue.workerUnreachable("w1"));
     queue.workerReachable("w1");
     assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last());
-    assertFalse(queue.failed("w1", "inc-1", "t1", 1, "cancelled: node unreachable", true));
+    assertFalse(queue.failed("w1", "inc-1", "t1", "run-1", 1, "cancelled: node unreachable", true));
     assertTrue(effects.retries.isEmpty(), effects.retries.toString());
     assertEquals(1, squareStats().inFlight());
     // attempt 2 fails on its own: that one counts
-    assertTrue(queue.failed("w1", "inc-1", "t1", 2, "boom", true));
+    assertTrue(queue.failed("w1", "inc-1", "t1", "run-1", 2, "boom", true));
     assertEquals(List.of(new Retry("t1", 1, "boom (1 of 3 attempts used)")), effects.retries);
   }
 
@@ -413,11 +421,43 @@ class TaskQueueStateTest {
     queue.expireLeases();
     serve("w2", 1, "square");
     assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
-    assertTrue(queue.succeeded("w2", "inc-1", "t1", 2, Num.of(9)));
+    assertTrue(queue.succeeded("w2", "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertFalse(succeed("w1", "t1"));
     assertEquals(1, effects.outcomes.size());
     assertEquals(1, queue.stats().unknownResults());
     assertEquals(0, queue.slotsTaken("w1"));
+  }
+
+  /**
+   * Task ids start again with each sequencer run: after a standby took over, a worker may still
+   * compute the old run's task under the id of a new run's task. Its reports never answer for the
+   * new run's task, whether it holds the new one too (handed to it, to be declined) or not.
+   */
+  @Test
+  void aReportOfAnEarlierRunsTaskUnderTheSameIdDoesNotAnswerForTheNewRunsTask() {
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    TaskEnvelope fresh = new TaskEnvelope("t1", "flow-1", newRun, "square", 1, Num.of(4));
+    queue.enqueue(fresh, "flow-1");
+    String holder = effects.last().worker();
+    String other = holder.equals("w1") ? "w2" : "w1";
+    // the old run's compute of t1 ends on the worker that holds the new t1, and on the other one
+    assertFalse(queue.succeeded(holder, "inc-1", "t1", oldRun, 1, Num.of(9)));
+    assertFalse(queue.succeeded(other, "inc-1", "t1", oldRun, 1, Num.of(9)));
+    assertFalse(queue.failed(holder, "inc-1", "t1", oldRun, 1, "boom", true));
+    assertFalse(queue.declined(holder, "inc-1", "t1", oldRun));
+    assertTrue(effects.outcomes.isEmpty(), effects.outcomes.toString());
+    assertTrue(effects.retries.isEmpty(), effects.retries.toString());
+    assertEquals(4, queue.stats().unknownResults());
+    assertEquals(1, squareStats().inFlight());
+    // the new run's t1 answers for itself
+    assertTrue(queue.succeeded(holder, "inc-1", "t1", newRun, 1, Num.of(16)));
+    assertEquals(1, effects.outcomes.size());
+    TaskOutcome.Succeeded done = (TaskOutcome.Succeeded) effects.outcomes.get(0);
+    assertEquals(newRun, done.runId());
+    assertEquals(Num.of(16), done.result());
   }
 
   @Test
@@ -457,7 +497,7 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     for (int failure = 1; failure < MAX_ATTEMPTS; failure++) {
-      assertTrue(queue.failed("w1", "inc-1", "t1", failure, "boom " + failure, true));
+      assertTrue(queue.failed("w1", "inc-1", "t1", "run-1", failure, "boom " + failure, true));
       assertEquals(
           new Retry("t1", failure, "boom " + failure + " (" + failure + " of 3 attempts used)"),
           effects.retries.get(failure - 1));
@@ -471,7 +511,7 @@ class TaskQueueStateTest {
       assertEquals(square("t1").withAttempt(failure + 1), effects.last().task());
       enqueueSquares("t2");
     }
-    assertTrue(queue.failed("w1", "inc-1", "t1", MAX_ATTEMPTS, "boom last", true));
+    assertTrue(queue.failed("w1", "inc-1", "t1", "run-1", MAX_ATTEMPTS, "boom last", true));
     TaskOutcome.Failed failed =
         effects.outcomes.stream()
             .filter(o -> o instanceof TaskOutcome.Failed)
@@ -495,7 +535,7 @@ class TaskQueueStateTest {
   void aNonRetryableFailureFailsAtOnce() {
     serve("w1", 1, "square");
     enqueueSquares("t1");
-    assertTrue(queue.failed("w1", "inc-1", "t1", 1, "bad proof", false));
+    assertTrue(queue.failed("w1", "inc-1", "t1", "run-1", 1, "bad proof", false));
     assertEquals(
         List.of(new TaskOutcome.Failed("t1", "flow-1", "run-1", "square", 1, "bad proof")),
         effects.outcomes);
@@ -534,13 +574,13 @@ class TaskQueueStateTest {
       queue.retryDue(culprit); // the culprit after its backoff
       assertEquals(culprit, effects.last().task().taskId());
       assertTrue(
-          queue.succeeded("w1", incarnation, culprit, crash + 1, Num.of(9)),
+          queue.succeeded("w1", incarnation, culprit, "run-1", crash + 1, Num.of(9)),
           "succeeds on its retry");
       if (crash < 3) {
         enqueueSquares("c" + (crash + 1)); // the next one, in the slot beside T
       }
     }
-    assertTrue(queue.succeeded("w1", incarnation, "T", 4, Num.of(9)));
+    assertTrue(queue.succeeded("w1", incarnation, "T", "run-1", 4, Num.of(9)));
     assertTrue(
         effects.outcomes.stream().allMatch(o -> o instanceof TaskOutcome.Succeeded),
         effects.outcomes.toString());
@@ -767,6 +807,57 @@ class TaskQueueStateTest {
     assertEquals(List.of("old:1"), queue.notHeld(List.of("old:1", "new:1")));
   }
 
+  /**
+   * A standby sequencer took over: the first task of its newer run gives up the older run's tasks.
+   * Those waiting (pending, or in a retry backoff) are dropped, and those in flight are cancelled
+   * on their workers, whose slots stay counted until they report. A newer task under an id an older
+   * one held is queued, not dropped as a repeat, and the older compute's late result does not
+   * answer for it. A registration in flight is left to finish.
+   */
+  @Test
+  void aTaskOfANewerRunGivesUpTheOlderRunsTasksAndTakesTheirIds() {
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    serve("w1", 1, "square");
+    queue.workerServes(
+        "w2",
+        "inc-1",
+        "w2",
+        Set.of(registration),
+        1,
+        dev.pekkoprover.protocol.WorkerState.UNPREPARED);
+    for (String id : List.of("f:1", "f:2", "f:3")) {
+      queue.enqueue(new TaskEnvelope(id, "f", oldRun, "square", 1, Num.of(3)), "old-flow");
+    }
+    queue.enqueue(new TaskEnvelope("reg:1", "reg", oldRun, registration, 1, "keys"), "old-reg");
+    assertEquals(List.of("f:1"), effects.sentTo("w1"));
+    assertEquals(List.of("reg:1"), effects.sentTo("w2"));
+    assertTrue(queue.failed("w1", "inc-1", "f:1", oldRun, 1, "flaky", true)); // backoff
+    assertEquals(List.of("f:1", "f:2"), effects.sentTo("w1"));
+
+    TaskEnvelope fresh = new TaskEnvelope("f:2", "f", newRun, "square", 1, Num.of(4));
+    queue.enqueue(fresh, "new-flow");
+    assertEquals(
+        List.of(
+            new Cancelled("w1", "f:2", "run " + oldRun + " is over: run " + newRun + " took over")),
+        effects.cancels);
+    assertEquals(List.of(newRun + ": 2 dropped, 1 cancelled"), effects.superseded);
+    assertEquals(List.of("f:1", "f:3"), queue.notHeld(List.of("f:1", "f:2", "f:3", "reg:1")));
+    assertEquals(0, queue.stats().repeatedEnqueues());
+    // w1 still computes the old f:2 until it reports: the new f:2 waits for its slot
+    assertEquals(List.of("f:1", "f:2"), effects.sentTo("w1"));
+    queue.retryDue("f:1"); // the dropped task's backoff timer fires: nothing to do
+    assertFalse(queue.failed("w1", "inc-1", "f:2", oldRun, 1, "cancelled: run over", true));
+    assertEquals(List.of("f:1", "f:2", "f:2"), effects.sentTo("w1"));
+    assertEquals(fresh, effects.last().task());
+    assertTrue(queue.succeeded("w1", "inc-1", "f:2", newRun, 1, Num.of(16)));
+    assertEquals(1, effects.outcomes.size());
+    assertEquals("f:2", effects.outcomes.get(0).taskId());
+    assertEquals(newRun, effects.outcomes.get(0).runId());
+    assertTrue(queue.succeeded("w2", "inc-1", "reg:1", oldRun, 1, "registered"));
+  }
+
   @Test
   void
       anUnpreparedAnnouncementThatArrivesAfterTheRegistrationResultDoesNotOfferItTheRegistrationTypeAgain() {
@@ -775,7 +866,7 @@ class TaskQueueStateTest {
     var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
     queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
-    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", run, 1, "registered"));
     // a periodic announcement sent while still Unprepared, overtaken by the result on its shorter
     // path
     queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 2, unprepared);
@@ -801,7 +892,7 @@ class TaskQueueStateTest {
     // the paths crossed the other way: its announcement as Registered came before the result
     queue.workerServes(
         "w1", "inc-1", "w1", Set.of(), 2, dev.pekkoprover.protocol.WorkerState.REGISTERED);
-    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", "r0000000000001-00000000", 1, "registered"));
     // its announcement as Ready goes only to the entities of the types it served as Registered and
     // serves now: in a
     // cluster the registration type's entity (this state) does not see it
@@ -827,9 +918,9 @@ class TaskQueueStateTest {
     assertEquals(List.of("reg:1"), effects.sentTo("w1"), "one, though it has four slots");
     assertEquals(List.of("reg:2"), effects.sentTo("w2"));
     // a failed registration frees its place: the worker, still Unprepared, takes another
-    queue.failed("w1", "inc-1", "reg:1", 1, "keys did not load", true);
+    queue.failed("w1", "inc-1", "reg:1", run, 1, "keys did not load", true);
     assertEquals(List.of("reg:1", "reg:3"), effects.sentTo("w1"));
-    assertTrue(queue.succeeded("w2", "inc-1", "reg:2", 1, "registered"));
+    assertTrue(queue.succeeded("w2", "inc-1", "reg:2", run, 1, "registered"));
     assertEquals(List.of("reg:2"), effects.sentTo("w2"), "registered: none more");
   }
 
@@ -840,7 +931,7 @@ class TaskQueueStateTest {
     serve("w1", 2, registration);
     queue.enqueue(new TaskEnvelope("reg:1", "reg", run, registration, 1, "keys"), "reg");
     assertEquals(List.of("reg:1"), effects.sentTo("w1"));
-    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", 1, "registered"));
+    assertTrue(queue.succeeded("w1", "inc-1", "reg:1", run, 1, "registered"));
     // The registration loop offers its next task as soon as it has the result, which can be before
     // the worker's
     // announcement of its new types (without the registration type) reaches the queue: w1 is
@@ -871,12 +962,12 @@ class TaskQueueStateTest {
     assertEquals(2, queue.slotsTaken("w1"));
     // A result of the old incarnation is the first result for t1: accepted; the new run of t1 holds
     // a zombie slot.
-    assertTrue(queue.succeeded("w1", "inc-1", "t1", 1, Num.of(9)));
+    assertTrue(queue.succeeded("w1", "inc-1", "t1", "run-1", 1, Num.of(9)));
     assertEquals(2, queue.slotsTaken("w1"));
-    assertFalse(queue.succeeded("w1", "inc-2", "t1", 2, Num.of(9)));
+    assertFalse(queue.succeeded("w1", "inc-2", "t1", "run-1", 2, Num.of(9)));
     assertEquals(1, queue.slotsTaken("w1"));
     // A failure reported by the old incarnation does not touch the new run.
-    assertFalse(queue.failed("w1", "inc-1", "t2", 1, "old", true));
+    assertFalse(queue.failed("w1", "inc-1", "t2", "run-1", 1, "old", true));
     assertEquals(1, squareStats().inFlight());
     assertEquals(2, queue.stats().unknownResults());
   }
@@ -887,7 +978,7 @@ class TaskQueueStateTest {
     enqueueSquares("t1");
     serve("w2", 1, "square");
     // w1 has more free slots, but it just declined t1.
-    assertTrue(queue.declined("w1", "inc-1", "t1"));
+    assertTrue(queue.declined("w1", "inc-1", "t1", "run-1"));
     assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
     assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.DECLINED)), effects.putBacks);
     // With only the decliner left, the task waits: no decline storm.
@@ -905,8 +996,8 @@ class TaskQueueStateTest {
     serve("w1", 1, "square");
     enqueueSquares("t1", "t2");
     assertFalse(succeed("w1", "made-up"));
-    assertFalse(queue.failed("w1", "inc-1", "made-up", 1, "x", true));
-    assertFalse(queue.declined("nobody", "inc-9", "t2"));
+    assertFalse(queue.failed("w1", "inc-1", "made-up", "run-1", 1, "x", true));
+    assertFalse(queue.declined("nobody", "inc-9", "t2", "run-1"));
     assertFalse(succeed("nobody", "made-up"));
     assertEquals(4, queue.stats().unknownResults());
     assertEquals(1, queue.slotsTaken("w1"));
@@ -952,7 +1043,8 @@ class TaskQueueStateTest {
     enqueueSquares("t1", "t2");
     queue.enqueue(new TaskEnvelope("o1", "flow-2", "run-1", "square", 1, Num.of(1)), "flow-2");
     assertTrue(
-        queue.failed("w1", "inc-1", "t1", 1, "flaky", true)); // t1 waits out a backoff, t2 is sent
+        queue.failed(
+            "w1", "inc-1", "t1", "run-1", 1, "flaky", true)); // t1 waits out a backoff, t2 is sent
     assertEquals(
         1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
     assertEquals(List.of(new Cancelled("w1", "t2", "flow flow-1 is over")), effects.cancels);
@@ -992,7 +1084,7 @@ class TaskQueueStateTest {
     assertEquals(List.of("s1"), effects.sentIds());
     assertTrue(succeed("w1", "s1"));
     assertTrue(succeed("w1", "s2"));
-    assertTrue(queue.succeeded("w1", "inc-1", "a1", 1, Num.of(3)));
+    assertTrue(queue.succeeded("w1", "inc-1", "a1", "run-1", 1, Num.of(3)));
     assertEquals(
         List.of("s1", "s2", "a1", "s3"),
         effects.sentIds(),

@@ -90,9 +90,10 @@ class TaskQueueTimesTest {
     queue.workerServes("w1", "i1", "w1", Set.of("square"), 1); // t1 dispatched after 40 ms
     now = 100 * MS;
     assertTrue(
-        queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // ran 60 ms; t2 dispatched after 100 ms
+        queue.succeeded(
+            "w1", "i1", "t1", "run-1", 1, Num.of(9))); // ran 60 ms; t2 dispatched after 100 ms
     now = 130 * MS;
-    assertTrue(queue.succeeded("w1", "i1", "t2", 1, Num.of(9))); // ran 30 ms
+    assertTrue(queue.succeeded("w1", "i1", "t2", "run-1", 1, Num.of(9))); // ran 30 ms
     assertEquals(
         List.of(new Timed("square", 40 * MS, 60 * MS), new Timed("square", 100 * MS, 30 * MS)),
         timed);
@@ -103,7 +104,7 @@ class TaskQueueTimesTest {
         140 * MS, times.waitNanos(), "the waits of the tasks whose runs were measured, added up");
 
     // a duplicate, late result is neither timed nor counted again
-    assertFalse(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));
+    assertFalse(queue.succeeded("w1", "i1", "t2", "run-1", 1, Num.of(9)));
     assertEquals(2, timed.size());
   }
 
@@ -118,11 +119,12 @@ class TaskQueueTimesTest {
     assertEquals(2, clockReads);
     now = 25 * MS;
     clockReads = 0;
-    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // t2 goes into the freed slot
+    assertTrue(
+        queue.succeeded("w1", "i1", "t1", "run-1", 1, Num.of(9))); // t2 goes into the freed slot
     assertEquals(1, clockReads, "one reading for the result and the dispatch it frees");
     assertEquals(List.of(new Timed("square", 0, 15 * MS)), timed);
     now = 26 * MS;
-    assertTrue(queue.succeeded("w1", "i1", "t2", 1, Num.of(9)));
+    assertTrue(queue.succeeded("w1", "i1", "t2", "run-1", 1, Num.of(9)));
     assertEquals(new Timed("square", 15 * MS, MS), timed.get(1));
   }
 
@@ -135,8 +137,10 @@ class TaskQueueTimesTest {
     assertEquals(1, clockReads, "one reading for four enqueues, two dispatches and two waits");
     assertEquals(List.of("w1 t1", "w1 t2"), dispatched);
     now = 30 * MS;
-    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9))); // t3 dispatched now: waited 20 ms
-    assertTrue(queue.succeeded("w1", "i1", "t3", 1, Num.of(9)));
+    assertTrue(
+        queue.succeeded(
+            "w1", "i1", "t1", "run-1", 1, Num.of(9))); // t3 dispatched now: waited 20 ms
+    assertTrue(queue.succeeded("w1", "i1", "t3", "run-1", 1, Num.of(9)));
     assertEquals(List.of(new Timed("square", 0, 20 * MS), new Timed("square", 20 * MS, 0)), timed);
   }
 
@@ -184,7 +188,7 @@ class TaskQueueTimesTest {
     queue.workerServes(
         "w2", "i1", "w2", Set.of("square"), 1); // dispatched 200 ms after the put-back
     now = 750 * MS;
-    assertTrue(queue.succeeded("w2", "i1", "t1", 2, Num.of(9)));
+    assertTrue(queue.succeeded("w2", "i1", "t1", "run-1", 2, Num.of(9)));
     assertEquals(List.of(new Timed("square", 200 * MS, 50 * MS)), timed);
     assertEquals(0, queue.typeTimes("square").oldestPendingNanos());
   }
@@ -199,8 +203,8 @@ class TaskQueueTimesTest {
     now = 1000 * MS;
     assertEquals(
         new TaskQueueState.WorkerNumbers(2, 0, 0, 0, 1000 * MS, true), queue.workerNumbers("w1"));
-    assertTrue(queue.succeeded("w1", "i1", "t1", 1, Num.of(9)));
-    assertTrue(queue.failed("w1", "i1", "t2", 1, "boom", true));
+    assertTrue(queue.succeeded("w1", "i1", "t1", "run-1", 1, Num.of(9)));
+    assertTrue(queue.failed("w1", "i1", "t2", "run-1", 1, "boom", true));
     now = 1300 * MS;
     assertEquals(
         new TaskQueueState.WorkerNumbers(1, 1, 1, 0, 300 * MS, true), queue.workerNumbers("w1"));

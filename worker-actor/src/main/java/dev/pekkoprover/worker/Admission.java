@@ -96,8 +96,14 @@ final class Admission {
   Verdict admit(TaskEnvelope task, WorkerState state, String registeredRun, TaskType<?, ?> served) {
     TaskEnvelope held = heldTask(task.taskId());
     if (held != null) {
-      return held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())
-          ? Verdict.ALREADY_HELD
+      if (held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())) {
+        return Verdict.ALREADY_HELD;
+      }
+      // task ids start again with each run: a newer run's task under the id of an older run's
+      // task held here (its queue entity moved and handed it back) is how this worker may first
+      // see that run
+      return state != WorkerState.UNPREPARED && RunIds.isNewer(task.runId(), registeredRun)
+          ? Verdict.REGISTER_AGAIN
           : Verdict.ID_TAKEN;
     }
     if (state == WorkerState.UNPREPARED
@@ -243,6 +249,20 @@ final class Admission {
       }
     }
     return new Cancelled(interrupted, dropped);
+  }
+
+  /**
+   * The ids of the computes running here, not cancelled yet, for tasks of runs older than {@code
+   * runId}: their results would be dropped once run {@code runId} took over.
+   */
+  List<String> runningBefore(String runId) {
+    List<String> ids = new ArrayList<>();
+    for (RunningCompute run : running.values()) {
+      if (!run.isCancelled() && RunIds.isNewer(runId, run.task.runId())) {
+        ids.add(run.task.taskId());
+      }
+    }
+    return ids;
   }
 
   private boolean dropWaiting(String taskId) {

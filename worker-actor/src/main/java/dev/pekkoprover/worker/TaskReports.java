@@ -225,7 +225,13 @@ final class TaskReports {
     // again between the entity's node and the flow's
     TaskSucceeded report =
         new TaskSucceeded(
-            workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), checked.value());
+            workerId,
+            incarnation,
+            task.taskId(),
+            task.runId(),
+            task.taskType(),
+            task.attempt(),
+            checked.value());
     if (replyTo == queue && to != queue) {
       forgetExpiredReroutes(System.nanoTime());
       rerouted.put(
@@ -303,6 +309,7 @@ final class TaskReports {
                 workerId,
                 incarnation,
                 task.taskId(),
+                task.runId(),
                 task.taskType(),
                 task.attempt(),
                 parameters)));
@@ -396,7 +403,13 @@ final class TaskReports {
         batches.add(
             replyTo,
             new TaskDeclined(
-                workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason)));
+                workerId,
+                incarnation,
+                task.taskId(),
+                task.runId(),
+                task.taskType(),
+                task.attempt(),
+                reason)));
   }
 
   /**
@@ -536,7 +549,14 @@ final class TaskReports {
 
   private TaskFailed failure(TaskEnvelope task, String reason, boolean retryable) {
     return new TaskFailed(
-        workerId, incarnation, task.taskId(), task.taskType(), task.attempt(), reason, retryable);
+        workerId,
+        incarnation,
+        task.taskId(),
+        task.runId(),
+        task.taskType(),
+        task.attempt(),
+        reason,
+        retryable);
   }
 
   /**

@@ -876,6 +876,14 @@ public final class Worker {
                   incarnation,
                   task.runId(),
                   serving.registeredRun());
+          // the older run is over, and the results of its computes would be dropped: their slots
+          // go to the newer run (its waiting tasks fail as OLDER_RUN once registered again)
+          List<String> older = admission.runningBefore(task.runId());
+          if (!older.isEmpty()) {
+            cancel(
+                older,
+                "run " + serving.registeredRun() + " is over: run " + task.runId() + " took over");
+          }
           // the new state serves the task, or declines it until registered
           Behavior<WorkerCommand> unprepared =
               unprepared("registering again for run " + task.runId());
@@ -1055,9 +1063,18 @@ public final class Worker {
    * running compute gets {@code cancel-grace} to return.
    */
   private Behavior<WorkerCommand> onCancel(Cancel cancel, Serving serving) {
-    Admission.Cancelled cancelled = admission.cancel(cancel.taskIds(), cancel.reason());
+    return cancel(cancel.taskIds(), cancel.reason()) ? startWaiting(serving) : Behaviors.same();
+  }
+
+  /**
+   * Interrupts the computes of these tasks and drops those of them that wait (one INFO line); a
+   * compute that does not stop within {@code cancel-grace} is hung ({@link CancelGraceOver}). False
+   * when none of them is held here.
+   */
+  private boolean cancel(List<String> taskIds, String reason) {
+    Admission.Cancelled cancelled = admission.cancel(taskIds, reason);
     if (cancelled.isEmpty()) {
-      return Behaviors.same();
+      return false;
     }
     cancelled
         .interrupted()
@@ -1069,11 +1086,11 @@ public final class Worker {
             "Worker {} (incarnation {}) cancels task(s) {} ({}): interrupted {}, dropped before start {}",
             workerId,
             incarnation,
-            cancel.taskIds(),
-            cancel.reason(),
+            taskIds,
+            reason,
             cancelled.interrupted(),
             cancelled.dropped());
-    return startWaiting(serving);
+    return true;
   }
 
   /**

@@ -135,18 +135,27 @@ class AdmissionTest {
 
   @Test
   void anotherTaskUnderAnIdItHoldsIsNotTakenForTheOneItHolds() {
-    // task ids start again with each sequencer run: the same id of a newer run is another task
+    // task ids start again with each sequencer run: the same id of a newer run is another task,
+    // and it tells a registered worker that a newer run began (as any task of that run would)
     start(square("a"));
     admission.waitForSlot(square("c"), null);
     String newer = RUN + "-later";
     assertEquals(
-        Verdict.ID_TAKEN,
+        Verdict.REGISTER_AGAIN,
         admission.admit(task("a", "square", newer), WorkerState.READY, RUN, SQUARE),
-        "running");
+        "running, registered for an older run");
+    assertEquals(
+        Verdict.REGISTER_AGAIN,
+        admission.admit(task("c", "square", newer), WorkerState.READY, RUN, SQUARE),
+        "waiting, registered for an older run");
     assertEquals(
         Verdict.ID_TAKEN,
-        admission.admit(task("c", "square", newer), WorkerState.READY, RUN, SQUARE),
-        "waiting");
+        admission.admit(task("a", "square", newer), WorkerState.UNPREPARED, RUN, SQUARE),
+        "registering again already");
+    assertEquals(
+        Verdict.ID_TAKEN,
+        admission.admit(task("a", "square", newer), WorkerState.READY, newer, SQUARE),
+        "registered for the newer run (the held task is of the older one)");
     assertEquals(
         Verdict.ID_TAKEN,
         admission.admit(

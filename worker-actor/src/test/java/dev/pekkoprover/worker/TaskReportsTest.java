@@ -116,7 +116,8 @@ class TaskReportsTest {
     f.reports().flushDue(() -> List.of("never asked: load is not reported"));
     Reports both = f.queue().expectMessageClass(Reports.class);
     assertEquals(
-        new TaskSucceeded("w1", "inc-1", "t1", "square", 2, Num.of(9)), both.succeeded().get(0));
+        new TaskSucceeded("w1", "inc-1", "t1", "r", "square", 2, Num.of(9)),
+        both.succeeded().get(0));
     TaskFailed failed = both.failed().get(0);
     assertTrue(failed.retryable());
     assertEquals("java.lang.IllegalStateException: flaky", failed.reason());
@@ -194,10 +195,10 @@ class TaskReportsTest {
     f.reports().flush();
     Reports reports = f.queue().expectMessageClass(Reports.class);
     assertEquals(
-        new TaskFailed("w2", "inc-1", "t1", "square", 2, "cancelled: lease overrun", true),
+        new TaskFailed("w2", "inc-1", "t1", "r", "square", 2, "cancelled: lease overrun", true),
         reports.failed().get(0));
     assertEquals(
-        new TaskFailed("w2", "inc-1", "t2", "square", 2, "proof does not verify", false),
+        new TaskFailed("w2", "inc-1", "t2", "r", "square", 2, "proof does not verify", false),
         reports.failed().get(1));
   }
 

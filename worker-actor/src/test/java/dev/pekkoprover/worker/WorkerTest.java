@@ -1266,6 +1266,83 @@ class WorkerTest {
     assertEquals(Num.of(36), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
+  /**
+   * A standby sequencer took over: the worker's computes of the older run are interrupted when it
+   * first sees the newer run, since their results would be dropped, and their slots go to the newer
+   * run's tasks.
+   */
+  @Test
+  void aWorkerThatSeesANewerRunCancelsItsComputesOfTheOlderRun() {
+    Spawned w = spawnUnprepared(settings("w-over").withConcurrency(2), CATALOG, null);
+    TestProbe<QueueCommand> queue = w.queue();
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    w.worker()
+        .tell(
+            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    queue.expectMessageClass(TaskSucceeded.class);
+    queue.expectMessageClass(WorkerServes.class);
+    assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    List<QueueCommand> seen = new ArrayList<>();
+    w.worker().tell(dispatchOfRun(w, oldRun, "old-proof", "square", new Num(2, "hold:w-over")));
+    awaitRunning("w-over");
+
+    w.worker().tell(dispatchOfRun(w, newRun, "new-1", "square", Num.of(4)));
+    TaskFailed cancelled = awaitReport(queue, TaskFailed.class, "old-proof", seen);
+    assertEquals(oldRun, cancelled.runId());
+    assertTrue(
+        cancelled.reason().contains("run " + oldRun + " is over: run " + newRun + " took over"),
+        cancelled.reason());
+    assertEquals(0, TestTasks.runningNow("w-over"), "interrupted, not left to run");
+    assertTrue(
+        seen.stream()
+            .noneMatch(r -> r instanceof TaskSucceeded ok && ok.taskId().equals("old-proof")));
+  }
+
+  /**
+   * Task ids start again with each run: a newer run's task handed to the worker that still computes
+   * an older run's task of the same id (its queue entity moved, and the new life hands the id back)
+   * makes it register again like any task of a newer run. The older compute is interrupted, and the
+   * newer task declined to go to a worker that can take it now.
+   */
+  @Test
+  void aNewerRunsTaskUnderTheIdOfAnOlderRunsComputeMakesTheWorkerRegisterAgain() {
+    Spawned w = spawnUnprepared(settings("w-same-id").withConcurrency(2), CATALOG, null);
+    TestProbe<QueueCommand> queue = w.queue();
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    w.worker()
+        .tell(
+            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    queue.expectMessageClass(TaskSucceeded.class);
+    queue.expectMessageClass(WorkerServes.class);
+    assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    w.worker().tell(dispatchOfRun(w, oldRun, "f-1:7", "square", new Num(2, "hold:w-same-id")));
+    awaitRunning("w-same-id");
+
+    w.worker().tell(dispatchOfRun(w, newRun, "f-1:7", "square", Num.of(3)));
+    TaskFailed cancelled = null;
+    TaskDeclined declined = null;
+    boolean registersAgain = false;
+    while (cancelled == null || declined == null || !registersAgain) {
+      for (QueueCommand m : reportsIn(queue.receiveMessage(Duration.ofSeconds(5)))) {
+        if (m instanceof TaskFailed failed) {
+          cancelled = failed;
+        } else if (m instanceof TaskDeclined decline) {
+          declined = decline;
+        } else if (m instanceof WorkerServes serves) {
+          registersAgain |= serves.taskTypes().equals(UNPREPARED_TYPES);
+        }
+      }
+    }
+    assertEquals(oldRun, cancelled.runId(), "the older run's compute is interrupted");
+    assertTrue(
+        cancelled.reason().contains("run " + oldRun + " is over: run " + newRun + " took over"),
+        cancelled.reason());
+    assertEquals(newRun, declined.runId(), "the newer run's task goes to another worker");
+    assertEquals(0, TestTasks.runningNow("w-same-id"));
+  }
+
   /** Unprepared and inline, returning a value that is no task value. */
   private static final class BuilderResult extends NamedTaskType<String, Object> {
     private BuilderResult() {

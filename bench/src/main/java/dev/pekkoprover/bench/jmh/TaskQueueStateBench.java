@@ -179,7 +179,8 @@ public class TaskQueueStateBench {
   private void completeOldest() {
     TaskEnvelope task = inFlight.pollFirst();
     String worker = holders.pollFirst();
-    if (!state.succeeded(worker, INCARNATION, task.taskId(), task.attempt(), RESULT)) {
+    if (!state.succeeded(
+        worker, INCARNATION, task.taskId(), task.runId(), task.attempt(), RESULT)) {
       throw new IllegalStateException("the queue did not hold " + task.taskId());
     }
   }
