@@ -146,9 +146,7 @@ class AnnouncementRelayTest {
               "Q's front withdrew");
           // once per node: the next announcement (and a load report) tell it nothing more
           leaving.queue().tell(announcement);
-          leaving
-              .queue()
-              .tell(new QueueCommand.WorkerLoad(worker, "S-w1", "i1", List.of(), true, List.of()));
+          leaving.queue().tell(new QueueCommand.WorkerLoad(worker, "S-w1", "i1", List.of(), true));
           strangersFront.expectNoMessage(Duration.ofMillis(500));
         } finally {
           window.complete(Done.getInstance());

@@ -149,8 +149,7 @@ public final class SerializationWarmUp {
     samples.add(
         new TaskOutcome.Succeeded(task.taskId(), "f", "r", task.taskType(), 1, "w", registered));
     samples.add(new TaskOutcome.Failed(task.taskId(), "f", "r", task.taskType(), 1, "warm-up"));
-    samples.add(
-        new QueueCommand.WorkerLoad(worker, "w", "i", List.of(task.taskId()), true, List.of()));
+    samples.add(new QueueCommand.WorkerLoad(worker, "w", "i", List.of(task.taskId()), true));
     samples.add(
         new QueueCommand.WorkerGoingDown(worker, "w", "i", List.of(task.taskId()), "warm-up"));
     samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), "warm-up"));

@@ -127,6 +127,9 @@ public interface QueueCommand extends CborSerializable {
    * sends it again, rather than to another worker to compute a second time; the worker reports on
    * its compute or answers with the kept result. Null from a sender that does not know the field
    * reads as empty.
+   *
+   * <p>{@code orphanedRunIds}: the sequencer run of each of those tasks, in the same order (task
+   * ids start again with each run: the new life hands back only the task of that id and run).
    */
   record WorkerLoad(
       ActorRef<WorkerCommand> worker,
@@ -134,10 +137,30 @@ public interface QueueCommand extends CborSerializable {
       String incarnation,
       List<String> heldTaskIds,
       boolean periodic,
-      List<String> orphanedTaskIds)
+      List<String> orphanedTaskIds,
+      List<String> orphanedRunIds)
       implements QueueCommand {
     public WorkerLoad {
       orphanedTaskIds = orphanedTaskIds == null ? List.of() : orphanedTaskIds;
+      orphanedRunIds = orphanedRunIds == null ? List.of() : orphanedRunIds;
+      if (orphanedRunIds.size() != orphanedTaskIds.size()) {
+        throw new IllegalArgumentException(
+            "a load report names the run of each orphaned task: "
+                + orphanedTaskIds.size()
+                + " task(s), "
+                + orphanedRunIds.size()
+                + " run(s)");
+      }
+    }
+
+    /** A load report that names no orphaned task. */
+    public WorkerLoad(
+        ActorRef<WorkerCommand> worker,
+        String workerId,
+        String incarnation,
+        List<String> heldTaskIds,
+        boolean periodic) {
+      this(worker, workerId, incarnation, heldTaskIds, periodic, List.of(), List.of());
     }
   }
 

@@ -96,7 +96,13 @@ class SerializationTest {
                 queue.getRef()),
             new WorkerStateChanged("w1", "i1", WorkerState.READY),
             new QueueCommand.WorkerLoad(
-                worker.getRef(), "w1", "i1", List.of("f:1", "f:2"), true, List.of("f:2")),
+                worker.getRef(),
+                "w1",
+                "i1",
+                List.of("f:1", "f:2"),
+                true,
+                List.of("f:2"),
+                List.of("r1")),
             new QueueCommand.WorkerGoingDown(
                 worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
             new QueueCommand.WorkerGoingDown(

@@ -398,7 +398,12 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onWorkerLoad(WorkerLoad msg) {
     WorkerServes known = announcements.get(msg.workerId());
     if (known != null && known.worker().equals(msg.worker())) {
-      state.workerLoad(msg.workerId(), msg.incarnation(), msg.heldTaskIds(), msg.orphanedTaskIds());
+      state.workerLoad(
+          msg.workerId(),
+          msg.incarnation(),
+          msg.heldTaskIds(),
+          msg.orphanedTaskIds(),
+          msg.orphanedRunIds());
       outbox.flush();
     }
     return Behaviors.same();
@@ -642,7 +647,7 @@ public final class LocalTaskQueue {
       log.info(
           "task {} (type {}, flow {}) sent again after its queue entity moved: handed back to"
               + " worker {}, which reported holding it (its compute goes on, or its result comes"
-              + " again; a task of an earlier run under that id is declined)",
+              + " again)",
           task.taskId(),
           task.taskType(),
           task.flowId(),

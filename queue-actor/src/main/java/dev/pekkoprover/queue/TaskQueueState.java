@@ -111,7 +111,7 @@ public final class TaskQueueState<W, R> {
     /**
      * A task its flow sent again (its queue entity moved) went back to the worker that held it
      * already for the entity's earlier life ({@link TaskQueueState#workerLoad(String, String,
-     * Collection, Collection)}), instead of to another worker to compute again. Rare.
+     * Collection, List, List)}), instead of to another worker to compute again. Rare.
      */
     default void handedBack(TaskEnvelope task, String workerId) {}
 
@@ -206,10 +206,14 @@ public final class TaskQueueState<W, R> {
     final String incarnation;
     final boolean held;
 
-    Orphan(KnownWorker worker, String incarnation, boolean held) {
+    /** The run of the task the worker holds under that id: only that run's task goes back. */
+    final String runId;
+
+    Orphan(KnownWorker worker, String incarnation, boolean held, String runId) {
       this.worker = worker;
       this.incarnation = incarnation;
       this.held = held;
+      this.runId = runId;
     }
   }
 
@@ -366,8 +370,9 @@ public final class TaskQueueState<W, R> {
    * dropped. Their tasks are given up: those waiting are dropped, and those in flight are cancelled
    * on their workers (each worker's slot stays counted until it reports), so that the fleet stops
    * spending its time on them and their ids, which start again with each run, are free for the
-   * newer run's tasks. A registration task in flight is left to finish: its worker takes the newer
-   * run's registration after it. A scan: runs change rarely.
+   * newer run's tasks (registration offers too: their ids repeat in every run, and a worker
+   * registered with an older run's parameters registers again on the newer run's first task). A
+   * scan: runs change rarely.
    */
   private void supersedeOlderRuns(String runId) {
     int dropped = 0;
@@ -375,9 +380,6 @@ public final class TaskQueueState<W, R> {
     for (Task task : tasks.select(t -> RunIds.isNewer(runId, t.envelope.runId()))) {
       switch (task.state) {
         case IN_FLIGHT -> {
-          if (task.type.name.equals(WorkerRegistrationTask.NAME)) {
-            continue;
-          }
           KnownWorker w = task.holder;
           detach(task);
           w.addZombie(task.envelope.taskId());
@@ -622,7 +624,7 @@ public final class TaskQueueState<W, R> {
    * between nodes. Ignored for an unknown worker or incarnation.
    */
   public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
-    workerLoad(workerId, incarnation, heldTaskIds, List.of());
+    workerLoad(workerId, incarnation, heldTaskIds, List.of(), List.of());
   }
 
   /**
@@ -631,13 +633,16 @@ public final class TaskQueueState<W, R> {
    * result kept): each that waits here is handed back to this worker at once, and so is each that
    * this queue handed to another worker meanwhile (that copy is cancelled: this worker started
    * before the move); each that this queue does not hold yet is handed back when its flow sends it
-   * again ({@link #orphans}). One waiting out a retry backoff here is left to it.
+   * again ({@link #orphans}). One waiting out a retry backoff here is left to it. Each is matched
+   * by its id and its run ({@code orphanedRunIds}, in the same order): a task of another run under
+   * that id is not it.
    */
   public void workerLoad(
       String workerId,
       String incarnation,
       Collection<String> heldTaskIds,
-      Collection<String> orphanedTaskIds) {
+      List<String> orphanedTaskIds,
+      List<String> orphanedRunIds) {
     KnownWorker w = workers.get(workerId);
     if (w == null || !Objects.equals(w.incarnation, incarnation)) {
       return;
@@ -674,7 +679,7 @@ public final class TaskQueueState<W, R> {
     }
     w.elsewhere = held.size() - mine;
     if (w.orphans != null || !orphanedTaskIds.isEmpty()) {
-      takeOrphans(w, held, orphanedTaskIds);
+      takeOrphans(w, held, orphanedTaskIds, orphanedRunIds);
     }
     if (lost != null) {
       List<TypeQueue> touched = new ArrayList<>(2);
@@ -701,16 +706,19 @@ public final class TaskQueueState<W, R> {
    * goes back to it now, and so does one this entity handed to another worker meanwhile (that copy
    * is cancelled); one not held here is kept for its flow's re-send.
    */
-  private void takeOrphans(KnownWorker w, Set<String> held, Collection<String> orphanedTaskIds) {
+  private void takeOrphans(
+      KnownWorker w, Set<String> held, List<String> orphanedTaskIds, List<String> orphanedRunIds) {
     dropOrphans(w);
-    for (String taskId : orphanedTaskIds) {
+    for (int i = 0; i < orphanedTaskIds.size(); i++) {
+      String taskId = orphanedTaskIds.get(i);
+      String runId = orphanedRunIds.get(i);
       Task task = tasks.get(taskId);
-      if (task == null) {
+      if (task == null || !Objects.equals(runId, task.envelope.runId())) {
         if (w.orphans == null) {
           w.orphans = new HashSet<>(4);
         }
         w.orphans.add(taskId);
-        orphans.put(taskId, new Orphan(w, w.incarnation, held.contains(taskId)));
+        orphans.put(taskId, new Orphan(w, w.incarnation, held.contains(taskId), runId));
       } else if (task.state == TaskState.PENDING && mayHandBackTo(w)) {
         task.type.pending.remove(task);
         handBack(task, w, held.contains(taskId));
@@ -757,7 +765,8 @@ public final class TaskQueueState<W, R> {
     if (w.orphans != null) {
       w.orphans.remove(taskId);
     }
-    if (workers.get(w.workerId) != w
+    if (!Objects.equals(orphan.runId, task.envelope.runId())
+        || workers.get(w.workerId) != w
         || !Objects.equals(w.incarnation, orphan.incarnation)
         || !mayHandBackTo(w)) {
       return false;

@@ -125,9 +125,7 @@ class QueueFrontLeavingTest {
             node.system(),
             () -> {
               front.tell(announcement(worker));
-              front.tell(
-                  new QueueCommand.WorkerLoad(
-                      worker.getRef(), "w1", "i1", List.of(), true, List.of()));
+              front.tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true));
               front.tell(new QueueCommand.CancelFlow("f"));
               return null;
             });

@@ -260,8 +260,7 @@ class QueueFrontTest {
     f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("square"), 2));
     assertEquals("square", f.region().receiveMessage().entityId());
     f.front().tell(new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)));
-    f.front()
-        .tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true, List.of()));
+    f.front().tell(new QueueCommand.WorkerLoad(worker.getRef(), "w1", "i1", List.of(), true));
     assertEquals(
         new TaskSucceeded("w1", "i1", "t1", "run-1", "square", 1, Num.of(1)),
         f.region().receiveMessage().message());

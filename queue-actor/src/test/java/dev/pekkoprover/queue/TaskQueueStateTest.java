@@ -683,13 +683,14 @@ class TaskQueueStateTest {
     // this entity is the new life of one that stopped while w1 ran "orphan" for it; w2 is idle
     serve("w1", 1, "square");
     serve("w2", 1, "square");
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
     assertEquals(0, queue.freeSlots("w1"), "its one slot is spent on the orphan");
     enqueueSquares("orphan"); // the flow sends it again
     assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent, "not to the idle w2");
     assertEquals(0, queue.freeSlots("w1"), "counted once: held here now, no longer elsewhere");
     assertEquals(1, squareStats().inFlight());
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of()); // the hand-back arrived
+    queue.workerLoad(
+        "w1", "inc-1", List.of("orphan"), List.of(), List.of()); // the hand-back arrived
     assertEquals(0, queue.freeSlots("w1"));
     assertTrue(succeed("w1", "orphan"));
     assertEquals(1, effects.outcomes.size());
@@ -705,7 +706,7 @@ class TaskQueueStateTest {
     queue.workerLoad("w1", "inc-1", List.of("orphan"));
     enqueueSquares("orphan");
     assertTrue(effects.sent.isEmpty());
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
     assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent);
     assertEquals(0, squareStats().pending());
   }
@@ -718,7 +719,7 @@ class TaskQueueStateTest {
     serve("w2", 2, "square");
     enqueueSquares("orphan");
     assertEquals(List.of("orphan"), effects.sentTo("w2"));
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"));
+    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
     assertEquals(List.of("orphan"), effects.sentTo("w1"), "handed back");
     assertEquals(1, effects.cancels.size());
     assertEquals("w2", effects.cancels.get(0).worker());
@@ -730,16 +731,47 @@ class TaskQueueStateTest {
     assertEquals(1, effects.outcomes.size());
   }
 
+  /**
+   * A node that ran the sequencer and a queue entity died, and a standby's run pushes tasks whose
+   * ids the old run used: a worker's orphan of the old run is not the new run's task of that id.
+   * The new copy in flight elsewhere is not cancelled for it, and a re-send is not handed back to
+   * it.
+   */
+  @Test
+  void anOrphanOfAnotherRunIsNotTheTaskOfTheSameIdHere() {
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    serve("w1", 1, "square");
+    serve("w2", 2, "square");
+    // w1 computes the old run's f:1 and f:2 since before the move; this queue has seen no run yet
+    queue.workerLoad(
+        "w1", "inc-1", List.of("f:1", "f:2"), List.of("f:1", "f:2"), List.of(oldRun, oldRun));
+    queue.enqueue(new TaskEnvelope("f:1", "f", newRun, "square", 1, Num.of(2)), "new-flow");
+    assertEquals(List.of("f:1"), effects.sentTo("w2"), "not handed back to w1");
+    // reported again, now that the new run is known here: w2's copy is not cancelled for it
+    queue.workerLoad(
+        "w1", "inc-1", List.of("f:1", "f:2"), List.of("f:1", "f:2"), List.of(oldRun, oldRun));
+    assertTrue(effects.cancels.isEmpty(), "w2's copy is the new run's task: " + effects.cancels);
+    queue.enqueue(new TaskEnvelope("f:2", "f", newRun, "square", 1, Num.of(3)), "new-flow");
+    assertEquals(List.of("f:1", "f:2"), effects.sentTo("w2"));
+    assertEquals(List.of(), effects.sentTo("w1"));
+
+    // an orphan of the run this queue serves still goes back to its worker
+    queue.workerLoad("w1", "inc-1", List.of("f:3"), List.of("f:3"), List.of(newRun));
+    queue.enqueue(new TaskEnvelope("f:3", "f", newRun, "square", 1, Num.of(4)), "new-flow");
+    assertEquals(List.of("f:3"), effects.sentTo("w1"), "handed back");
+  }
+
   @Test
   void anOrphanIsForgottenOnceItsWorkerNoLongerReportsItOrRestarts() {
     // w2 has the most room, so a task not handed back goes to it
     serve("w1", 1, "square");
     serve("w2", 3, "square");
-    queue.workerLoad("w1", "inc-1", List.of("a"), List.of("a"));
-    queue.workerLoad("w1", "inc-1", List.of(), List.of()); // w1 finished it meanwhile
+    queue.workerLoad("w1", "inc-1", List.of("a"), List.of("a"), List.of("run-1"));
+    queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of()); // w1 finished it meanwhile
     enqueueSquares("a");
     assertEquals(List.of("a"), effects.sentTo("w2"));
-    queue.workerLoad("w1", "inc-1", List.of("b"), List.of("b"));
+    queue.workerLoad("w1", "inc-1", List.of("b"), List.of("b"), List.of("run-1"));
     queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 1); // w1 restarted: b is gone
     enqueueSquares("b");
     assertEquals(List.of("a", "b"), effects.sentTo("w2"));
@@ -812,7 +844,8 @@ class TaskQueueStateTest {
    * Those waiting (pending, or in a retry backoff) are dropped, and those in flight are cancelled
    * on their workers, whose slots stay counted until they report. A newer task under an id an older
    * one held is queued, not dropped as a repeat, and the older compute's late result does not
-   * answer for it. A registration in flight is left to finish.
+   * answer for it. So with a registration offer in flight: the newer run's offer of the same id
+   * goes out once the worker answered the older one.
    */
   @Test
   void aTaskOfANewerRunGivesUpTheOlderRunsTasksAndTakesTheirIds() {
@@ -838,12 +871,13 @@ class TaskQueueStateTest {
 
     TaskEnvelope fresh = new TaskEnvelope("f:2", "f", newRun, "square", 1, Num.of(4));
     queue.enqueue(fresh, "new-flow");
+    String over = "run " + oldRun + " is over: run " + newRun + " took over";
     assertEquals(
-        List.of(
-            new Cancelled("w1", "f:2", "run " + oldRun + " is over: run " + newRun + " took over")),
-        effects.cancels);
-    assertEquals(List.of(newRun + ": 2 dropped, 1 cancelled"), effects.superseded);
-    assertEquals(List.of("f:1", "f:3"), queue.notHeld(List.of("f:1", "f:2", "f:3", "reg:1")));
+        Set.of(new Cancelled("w1", "f:2", over), new Cancelled("w2", "reg:1", over)),
+        Set.copyOf(effects.cancels));
+    assertEquals(List.of(newRun + ": 2 dropped, 2 cancelled"), effects.superseded);
+    assertEquals(
+        List.of("f:1", "f:3", "reg:1"), queue.notHeld(List.of("f:1", "f:2", "f:3", "reg:1")));
     assertEquals(0, queue.stats().repeatedEnqueues());
     // w1 still computes the old f:2 until it reports: the new f:2 waits for its slot
     assertEquals(List.of("f:1", "f:2"), effects.sentTo("w1"));
@@ -855,7 +889,13 @@ class TaskQueueStateTest {
     assertEquals(1, effects.outcomes.size());
     assertEquals("f:2", effects.outcomes.get(0).taskId());
     assertEquals(newRun, effects.outcomes.get(0).runId());
-    assertTrue(queue.succeeded("w2", "inc-1", "reg:1", oldRun, 1, "registered"));
+    TaskEnvelope offer = new TaskEnvelope("reg:1", "reg", newRun, registration, 1, "keys-2");
+    queue.enqueue(offer, "new-reg");
+    assertEquals(List.of("reg:1"), effects.sentTo("w2"), "w2's slot is the older offer's still");
+    assertFalse(queue.succeeded("w2", "inc-1", "reg:1", oldRun, 1, "registered"));
+    assertEquals(List.of("reg:1", "reg:1"), effects.sentTo("w2"));
+    assertEquals(offer, effects.last().task());
+    assertEquals(0, queue.stats().repeatedEnqueues());
   }
 
   @Test

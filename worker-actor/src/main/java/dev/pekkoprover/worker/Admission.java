@@ -310,19 +310,19 @@ final class Admission {
    * The ids of the tasks held (as {@link #held}) that {@code from} handed out: a scan, for the rare
    * case of a queue entity that stopped.
    */
-  List<String> heldFrom(Predicate<ActorRef<QueueCommand>> from) {
-    List<String> ids = new ArrayList<>();
+  List<TaskEnvelope> heldFrom(Predicate<ActorRef<QueueCommand>> from) {
+    List<TaskEnvelope> tasks = new ArrayList<>();
     for (RunningCompute run : running.values()) {
       if (from.test(run.replyTo)) {
-        ids.add(run.task.taskId());
+        tasks.add(run.task);
       }
     }
     for (Waiting w : waiting) {
       if (from.test(w.replyTo())) {
-        ids.add(w.task().taskId());
+        tasks.add(w.task());
       }
     }
-    return ids;
+    return tasks;
   }
 
   /**

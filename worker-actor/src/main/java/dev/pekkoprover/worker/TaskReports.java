@@ -147,12 +147,12 @@ final class TaskReports {
   static final long REROUTED_NANOS = 120_000_000_000L;
 
   /**
-   * The ids of the tasks the worker holds that a queue matching the predicate handed out ({@link
-   * Admission#heldFrom}, a list the caller may change); for the orphaned tasks of a load report.
-   * None until {@link #heldFrom} is set.
+   * The tasks the worker holds that a queue matching the predicate handed out ({@link
+   * Admission#heldFrom}); for the orphaned tasks of a load report. None until {@link #heldFrom} is
+   * set.
    */
-  private Function<Predicate<ActorRef<QueueCommand>>, List<String>> heldFrom =
-      from -> new ArrayList<>();
+  private Function<Predicate<ActorRef<QueueCommand>>, List<TaskEnvelope>> heldFrom =
+      from -> List.of();
 
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
@@ -469,7 +469,7 @@ final class TaskReports {
   }
 
   /** Where the orphaned tasks of a load report are found: {@link Admission#heldFrom}. */
-  void heldFrom(Function<Predicate<ActorRef<QueueCommand>>, List<String>> heldFrom) {
+  void heldFrom(Function<Predicate<ActorRef<QueueCommand>>, List<TaskEnvelope>> heldFrom) {
     this.heldFrom = heldFrom;
   }
 
@@ -480,21 +480,35 @@ final class TaskReports {
    * once no task held comes from a stopped entity, the stopped ones are forgotten (a stopped entity
    * hands out nothing more).
    */
-  private List<String> orphaned() {
+  private Orphans orphaned() {
     if (stopped.isEmpty() && rerouted.isEmpty()) {
-      return List.of();
+      return Orphans.NONE;
     }
-    List<String> ids = stopped.isEmpty() ? new ArrayList<>() : heldFrom.apply(stopped::contains);
-    if (ids.isEmpty()) {
+    List<TaskEnvelope> held = stopped.isEmpty() ? List.of() : heldFrom.apply(stopped::contains);
+    if (held.isEmpty()) {
       stopped.clear();
-    } else if (!redirected.isEmpty()) {
-      ids.removeIf(redirected::containsKey);
+    }
+    Orphans orphans = new Orphans(new ArrayList<>(), new ArrayList<>());
+    for (TaskEnvelope task : held) {
+      if (!redirected.containsKey(task.taskId())) {
+        orphans.add(task.taskId(), task.runId());
+      }
     }
     if (!rerouted.isEmpty()) {
       forgetExpiredReroutes(System.nanoTime());
-      ids.addAll(rerouted.keySet());
+      rerouted.forEach((taskId, kept) -> orphans.add(taskId, kept.runId()));
     }
-    return ids;
+    return orphans;
+  }
+
+  /** The orphaned tasks of a load report: their ids, and the run of each in the same order. */
+  private record Orphans(List<String> taskIds, List<String> runIds) {
+    static final Orphans NONE = new Orphans(List.of(), List.of());
+
+    void add(String taskId, String runId) {
+      taskIds.add(taskId);
+      runIds.add(runId);
+    }
   }
 
   /** What the worker holds changed: reported with the next flush, where the queue is sharded. */
@@ -536,8 +550,10 @@ final class TaskReports {
 
   private void sendLoad(List<String> held, boolean periodic) {
     loadChanged = false;
+    Orphans orphans = orphaned();
     queue.tell(
-        new QueueCommand.WorkerLoad(self, workerId, incarnation, held, periodic, orphaned()));
+        new QueueCommand.WorkerLoad(
+            self, workerId, incarnation, held, periodic, orphans.taskIds(), orphans.runIds()));
   }
 
   private void scheduleFlush() {

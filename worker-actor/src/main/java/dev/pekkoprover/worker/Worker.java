@@ -877,7 +877,9 @@ public final class Worker {
                   task.runId(),
                   serving.registeredRun());
           // the older run is over, and the results of its computes would be dropped: their slots
-          // go to the newer run (its waiting tasks fail as OLDER_RUN once registered again)
+          // go to the newer run (its tasks waiting here are declined while this worker registers,
+          // and fail as OLDER_RUN once it is registered again). A compute that ignores its
+          // interrupt is hung after cancel-grace, as after any cancel.
           List<String> older = admission.runningBefore(task.runId());
           if (!older.isEmpty()) {
             cancel(

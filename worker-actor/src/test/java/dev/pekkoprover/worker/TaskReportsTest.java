@@ -270,7 +270,7 @@ class TaskReportsTest {
             from ->
                 held.entrySet().stream()
                     .filter(e -> from.test(e.getValue()))
-                    .map(Map.Entry::getKey)
+                    .map(e -> task(e.getKey()))
                     .collect(Collectors.toCollection(ArrayList::new)));
     f.reports().periodic(List.copyOf(held.keySet()));
     assertEquals(List.of(), f.queue().expectMessageClass(WorkerLoad.class).orphanedTaskIds());
@@ -289,6 +289,7 @@ class TaskReportsTest {
     WorkerLoad load = f.queue().expectMessageClass(WorkerLoad.class);
     assertEquals(List.of("b", "c"), load.heldTaskIds());
     assertEquals(List.of("c", "a"), load.orphanedTaskIds());
+    assertEquals(List.of("r", "r"), load.orphanedRunIds(), "the run of each, held or kept");
 
     // the new entity hands a out: answered with the kept result, no longer orphaned
     assertTrue(f.reports().answerAgain(task("a"), anew.getRef()));
