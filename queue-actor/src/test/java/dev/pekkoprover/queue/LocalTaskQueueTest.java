@@ -289,6 +289,47 @@ class LocalTaskQueueTest {
     assertEquals(0, stats.failed());
   }
 
+  /**
+   * A standby sequencer took over: the queue actor tells the worker to stop the older run's compute
+   * (one INFO line for the queue), sends the newer run's task of the same id out once that worker
+   * answered, and answers the newer flow only with the newer compute's result.
+   */
+  @Test
+  void aNewerRunsTaskCancelsTheOlderRunsComputeAndTakesItsId() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> oldFlow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<TaskOutcome> newFlow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    queue.tell(
+        new Enqueue(
+            List.of(new TaskEnvelope("f-1:1", "f-1", oldRun, "square", 1, Num.of(2))),
+            oldFlow.getRef()));
+    assertEquals(oldRun, expectDispatch(w1).runId());
+    TaskEnvelope fresh = new TaskEnvelope("f-1:1", "f-1", newRun, "square", 1, Num.of(3));
+    LoggingTestKit.info("sequencer run " + newRun + " took over from older runs")
+        .expect(
+            testKit.system(),
+            () -> {
+              queue.tell(new Enqueue(List.of(fresh), newFlow.getRef()));
+              return null;
+            });
+    assertEquals(
+        new WorkerCommand.Cancel(
+            List.of("f-1:1"), "run " + oldRun + " is over: run " + newRun + " took over"),
+        w1.receiveMessage());
+    expectNoDispatch(queue, w1); // its slot is the old compute's until it answers
+    queue.tell(
+        new TaskFailed("w1", "inc-1", "f-1:1", oldRun, "square", 1, "cancelled: run over", true));
+    assertEquals(fresh, expectDispatch(w1));
+    queue.tell(new TaskSucceeded("w1", "inc-1", "f-1:1", newRun, "square", 1, Num.of(9)));
+    TaskOutcome.Succeeded done = newFlow.expectMessageClass(TaskOutcome.Succeeded.class);
+    assertEquals(newRun, done.runId());
+    assertEquals(Num.of(9), done.result());
+    expectNoOutcome(queue, oldFlow);
+  }
+
   @Test
   void anOverrunLeaseIsRedeliveredAndTheLateResultDropped() {
     ActorRef<QueueCommand> queue = spawnQueue("prover.queue.lease-per-type.square = 500ms");
