@@ -35,19 +35,6 @@ class FaultFreeClusterIT {
     processes.close();
   }
 
-  /**
-   * The two lines of Pekko 1.7's rare wait without a deadline while the actor system terminates
-   * (Artery's stream to a peer that is already gone; apache/pekko#3317 bounds it in a later
-   * release): CoordinatedShutdown's phase timeout, then {@code Termination}'s line that the process
-   * ends anyway. Rare (a fresh-clone CI run of 2026-12-01 hit it), after the sequencer's summary,
-   * while it leaves; the node has left the cluster by then and exits with code 0, which the test
-   * checks. Any other WARN during the exit still fails it.
-   */
-  private static boolean upstreamTerminateStall(String line) {
-    return line.contains("Coordinated shutdown phase [actor-system-terminate] timed out")
-        || line.contains("did not finish terminating within the actor-system-terminate");
-  }
-
   private static boolean alarming(String line) {
     return ALARM.matcher(line).find() || line.contains("re-sent") || line.contains("declined");
   }
@@ -106,7 +93,9 @@ class FaultFreeClusterIT {
       // either); the workers up to the summary (then the test stops them)
       long until = node == sequencer ? Long.MAX_VALUE : summary;
       for (NodeProcesses.Line line : node.linesWhere(FaultFreeClusterIT::alarming)) {
-        if (node == sequencer && line.millis() > summary && upstreamTerminateStall(line.text())) {
+        if (node == sequencer
+            && line.millis() > summary
+            && NodeProcesses.upstreamTerminateStall(line.text())) {
           continue; // its exit already asserted above: code 0, within the awaitExit bound
         }
         if (line.millis() >= everyNodeUp && line.millis() <= until) {
