@@ -44,6 +44,16 @@ class StandbyRunTest {
         builder -> builder.catalog(TestNodes.catalog()).sequencer(TestNodes.compilePlan()));
   }
 
+  /** A worker node "w" of one worker with two slots (its worker id is {@code w-w1}). */
+  private ProverNode worker() {
+    return cluster.start(
+        "w",
+        "worker",
+        "",
+        builder ->
+            builder.nodeId("w").catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
+  }
+
   private static FanOutReduce<Num, Num, Pair> sumOfSquares(long... leaves) {
     return new FanOutReduce<>(
         TestTasks.Square.INSTANCE,
@@ -56,16 +66,7 @@ class StandbyRunTest {
   void aFlowStartedOnAStandbyRunsThereOnceItTakesOver() {
     ProverNode first = sequencer("seq-a");
     ProverNode standby = sequencer("seq-b");
-    ProverNode worker =
-        cluster.start(
-            "w",
-            "worker",
-            "",
-            builder ->
-                builder
-                    .nodeId("w")
-                    .catalog(TestNodes.catalog())
-                    .workers(WorkerGroup.allTypes(1, 2)));
+    ProverNode worker = worker();
     TestNodes.await(first.ready());
     TestNodes.await(worker.ready());
     assertEquals(Num.of(5), TestNodes.await(first.run("on-first", sumOfSquares(1, 2))));
@@ -91,16 +92,7 @@ class StandbyRunTest {
   void aTakeoverInterruptsTheOldRunsComputeAndTheNewRunCompletes() {
     ProverNode first = sequencer("seq-a");
     ProverNode standby = sequencer("seq-b");
-    ProverNode worker =
-        cluster.start(
-            "w",
-            "worker",
-            "",
-            builder ->
-                builder
-                    .nodeId("w")
-                    .catalog(TestNodes.catalog())
-                    .workers(WorkerGroup.allTypes(1, 2)));
+    ProverNode worker = worker();
     TestNodes.await(first.ready());
     TestNodes.await(worker.ready());
     FanOutReduce<Num, Num, Pair> held =

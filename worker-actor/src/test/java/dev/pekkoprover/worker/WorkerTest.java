@@ -1224,18 +1224,23 @@ class WorkerTest {
     assertEquals(Set.of("a", "b"), done);
   }
 
+  /** Registers an Unprepared worker by a registration task of {@code runId}, until it is Ready. */
+  private static void registerForRun(Spawned w, String runId) {
+    w.worker()
+        .tell(
+            dispatchOfRun(w, runId, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
+    w.queue().expectMessageClass(TaskSucceeded.class);
+    w.queue().expectMessageClass(WorkerServes.class);
+    assertEquals(READY_TYPES, w.queue().expectMessageClass(WorkerServes.class).taskTypes());
+  }
+
   @Test
   void aTaskOfANewerRunMakesAReadyWorkerRegisterAgainAndOneOfAnOlderRunFails() {
     Spawned w = spawnUnprepared(settings("w-run"), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
     String oldRun = "r0000000000001-00000000";
     String newRun = "r0000000000002-00000000";
-    w.worker()
-        .tell(
-            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
-    queue.expectMessageClass(TaskSucceeded.class);
-    queue.expectMessageClass(WorkerServes.class);
-    assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    registerForRun(w, oldRun);
 
     // the sequencer restarted: its first task reaches a worker registered for the old run
     w.worker().tell(dispatchOfRun(w, newRun, "new-1", "square", Num.of(4)));
@@ -1277,12 +1282,7 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = w.queue();
     String oldRun = "r0000000000001-00000000";
     String newRun = "r0000000000002-00000000";
-    w.worker()
-        .tell(
-            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
-    queue.expectMessageClass(TaskSucceeded.class);
-    queue.expectMessageClass(WorkerServes.class);
-    assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    registerForRun(w, oldRun);
     List<QueueCommand> seen = new ArrayList<>();
     w.worker().tell(dispatchOfRun(w, oldRun, "old-proof", "square", new Num(2, "hold:w-over")));
     awaitRunning("w-over");
@@ -1311,12 +1311,7 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = w.queue();
     String oldRun = "r0000000000001-00000000";
     String newRun = "r0000000000002-00000000";
-    w.worker()
-        .tell(
-            dispatchOfRun(w, oldRun, "reg-old", WorkerRegistrationTask.NAME, new Keys("test-key")));
-    queue.expectMessageClass(TaskSucceeded.class);
-    queue.expectMessageClass(WorkerServes.class);
-    assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
+    registerForRun(w, oldRun);
     w.worker().tell(dispatchOfRun(w, oldRun, "f-1:7", "square", new Num(2, "hold:w-same-id")));
     awaitRunning("w-same-id");
 
