@@ -152,7 +152,7 @@ public final class SerializationWarmUp {
     samples.add(new QueueCommand.WorkerLoad(worker, "w", "i", List.of(task.taskId()), true));
     samples.add(
         new QueueCommand.WorkerGoingDown(worker, "w", "i", List.of(task.taskId()), "warm-up"));
-    samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), "warm-up"));
+    samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), task.runId(), "warm-up"));
     samples.add(new QueueCommand.RelayOffer(queue));
     return samples;
   }

@@ -65,9 +65,17 @@ public interface WorkerCommand extends CborSerializable {
    * later means the worker is hung: it restarts, abandoning that thread, so that it can take work
    * again.
    *
+   * <p>Task ids start again with each sequencer run, so a cancel names the run its tasks belong to:
+   * a task this worker holds under one of these ids for another run is not the one meant, and goes
+   * on.
+   *
+   * @param taskIds the tasks to stop, all of run {@code runId}
+   * @param runId the sequencer run of those tasks; null from a sender that does not know the field
+   *     (an older build in a rolling upgrade), which means the tasks held under these ids whatever
+   *     their run
    * @param reason why, for the worker's log line
    */
-  record Cancel(List<String> taskIds, String reason) implements WorkerCommand {
+  record Cancel(List<String> taskIds, String runId, String reason) implements WorkerCommand {
     public Cancel {
       taskIds = List.copyOf(taskIds);
       Objects.requireNonNull(reason, "reason");

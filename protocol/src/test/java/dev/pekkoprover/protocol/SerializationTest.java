@@ -114,7 +114,7 @@ class SerializationTest {
             new QueueCommand.RelayOffer(queue.getRef()),
             new QueueCommand.RelayWithdrawn(queue.getRef()),
             new WorkerCommand.QueueEntityStopping(queue.getRef()),
-            new WorkerCommand.Cancel(List.of("f:1"), "lease of 500 ms ran out"),
+            new WorkerCommand.Cancel(List.of("f:1"), "run-1", "lease of 500 ms ran out"),
             new WorkerCommand.DispatchAll(
                 List.of(
                     new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),

@@ -608,8 +608,8 @@ public final class LocalTaskQueue {
     }
 
     @Override
-    public void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
-      outbox.cancel(worker, taskId, reason);
+    public void cancel(ActorRef<WorkerCommand> worker, String taskId, String runId, String reason) {
+      outbox.cancel(worker, taskId, runId, reason);
     }
 
     @Override

@@ -96,10 +96,11 @@ public final class TaskQueueState<W, R> {
 
     /**
      * Tell this worker to stop a task it may still hold: the queue has put it back (lease overrun,
-     * unreachable node) or its flow is gone. Rare; the actor gathers them into one message per
-     * worker.
+     * unreachable node), its flow is gone, or a newer sequencer run took over. {@code runId} is the
+     * task's run: the worker may hold a newer run's task under the same id, which goes on. Rare;
+     * the actor gathers them into one message per worker and run.
      */
-    void cancel(W worker, String taskId, String reason);
+    void cancel(W worker, String taskId, String runId, String reason);
 
     /**
      * A task's result from the worker that held it went to its flow: how long the task waited for
@@ -386,6 +387,7 @@ public final class TaskQueueState<W, R> {
           effects.cancel(
               w.ref,
               task.envelope.taskId(),
+              task.envelope.runId(),
               "run " + task.envelope.runId() + " is over: run " + runId + " took over");
           cancelled++;
         }
@@ -418,7 +420,11 @@ public final class TaskQueueState<W, R> {
     for (Task task : tasks.select(t -> Objects.equals(t.envelope.flowId(), flowId))) {
       if (task.state == TaskState.IN_FLIGHT) {
         task.cancelled = true;
-        effects.cancel(task.holder.ref, task.envelope.taskId(), "flow " + flowId + " is over");
+        effects.cancel(
+            task.holder.ref,
+            task.envelope.taskId(),
+            task.envelope.runId(),
+            "flow " + flowId + " is over");
         continue;
       }
       if (task.state == TaskState.BACKOFF) {
@@ -594,7 +600,10 @@ public final class TaskQueueState<W, R> {
     int held = w.busy - w.zombieCount();
     for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       effects.cancel(
-          w.ref, task.envelope.taskId(), "node unreachable; the queue put the task back");
+          w.ref,
+          task.envelope.taskId(),
+          task.envelope.runId(),
+          "node unreachable; the queue put the task back");
     }
     List<TypeQueue> touched = putBackAll(w, Redelivery.WORKER_UNREACHABLE, Set.of());
     w.unreachable = true;
@@ -731,6 +740,7 @@ public final class TaskQueueState<W, R> {
         effects.cancel(
             other.ref,
             taskId,
+            task.envelope.runId(),
             "worker " + w.workerId + " computes it already, since before its queue entity moved");
         handBack(task, w, held.contains(taskId));
       }
@@ -886,7 +896,8 @@ public final class TaskQueueState<W, R> {
         detach(task);
         other.addZombie(
             taskId); // it is still running the task: its slot stays taken until it reports
-        effects.cancel(other.ref, taskId, "another worker finished it first");
+        effects.cancel(
+            other.ref, taskId, task.envelope.runId(), "another worker finished it first");
       }
       case PENDING ->
           task.type.pending.remove(task); // redelivered tasks sit near the head: a short search
@@ -1035,7 +1046,8 @@ public final class TaskQueueState<W, R> {
         t.failures++;
         String workerId = t.lastWorkerId;
         String lease = "lease of " + type.leaseNanos / 1_000_000 + " ms";
-        effects.cancel(t.doubts.overrunOn.ref, t.envelope.taskId(), lease + " ran out");
+        effects.cancel(
+            t.doubts.overrunOn.ref, t.envelope.taskId(), t.envelope.runId(), lease + " ran out");
         if (t.cancelled) {
           forget(t);
         } else if (t.failures >= settings.maxAttempts()) {

@@ -13,8 +13,9 @@ import org.apache.pekko.actor.typed.ActorRef;
  * The messages to workers decided while a queue handles one message, gathered so that each worker
  * gets one message per kind: its new tasks in one {@link WorkerCommand.Dispatch} or {@link
  * WorkerCommand.DispatchAll}, in the order decided, and the tasks it should stop in one {@link
- * WorkerCommand.Cancel}. {@link #flush} sends them. The common case (one task to one worker)
- * allocates nothing beyond the Dispatch. Not thread-safe: the queue actor owns it.
+ * WorkerCommand.Cancel} per sequencer run they belong to (one, but at a takeover). {@link #flush}
+ * sends them. The common case (one task to one worker) allocates nothing beyond the Dispatch. Not
+ * thread-safe: the queue actor owns it.
  */
 final class WorkerOutbox {
 
@@ -29,8 +30,8 @@ final class WorkerOutbox {
   /** All dispatches since the last flush by worker, once there is more than one. */
   private Map<ActorRef<WorkerCommand>, List<TaskEnvelope>> moreDispatches;
 
-  /** Cancellations since the last flush, by worker. */
-  private Map<ActorRef<WorkerCommand>, List<String>> cancels;
+  /** Cancellations since the last flush, by worker and run. */
+  private Map<CancelTo, List<String>> cancels;
 
   /** The reason of the first of them, which their messages carry (one message per worker). */
   private String cancelReason;
@@ -54,22 +55,22 @@ final class WorkerOutbox {
   }
 
   /**
-   * Tell this worker to stop this task at the next flush; the first reason since the last flush
-   * goes with all.
+   * Tell this worker to stop this task of sequencer run {@code runId} at the next flush; the first
+   * reason since the last flush goes with all.
    */
-  void cancel(ActorRef<WorkerCommand> worker, String taskId, String reason) {
+  void cancel(ActorRef<WorkerCommand> worker, String taskId, String runId, String reason) {
     if (cancels == null) {
       cancels = new LinkedHashMap<>();
       cancelReason = reason;
     }
-    cancels.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(taskId);
+    cancels.computeIfAbsent(new CancelTo(worker, runId), k -> new ArrayList<>(2)).add(taskId);
   }
 
   /** Sends what was gathered, cancellations first, and starts empty again. */
   void flush() {
     if (cancels != null) {
       String reason = cancelReason;
-      cancels.forEach((worker, ids) -> worker.tell(new WorkerCommand.Cancel(ids, reason)));
+      cancels.forEach((to, ids) -> to.worker.tell(new WorkerCommand.Cancel(ids, to.runId, reason)));
       cancels = null;
       cancelReason = null;
     }
@@ -90,4 +91,7 @@ final class WorkerOutbox {
     firstWorker = null;
     firstTask = null;
   }
+
+  /** The worker, and the run of the tasks, one {@link WorkerCommand.Cancel} goes to. */
+  private record CancelTo(ActorRef<WorkerCommand> worker, String runId) {}
 }

@@ -317,7 +317,7 @@ class LocalTaskQueueTest {
             });
     assertEquals(
         new WorkerCommand.Cancel(
-            List.of("f-1:1"), "run " + oldRun + " is over: run " + newRun + " took over"),
+            List.of("f-1:1"), oldRun, "run " + oldRun + " is over: run " + newRun + " took over"),
         w1.receiveMessage());
     expectNoDispatch(queue, w1); // its slot is the old compute's until it answers
     queue.tell(
@@ -348,7 +348,7 @@ class LocalTaskQueueTest {
     TaskEnvelope second = expectDispatch(fast);
     assertEquals(first.withAttempt(2), second);
     // the hung worker is told to stop it
-    slow.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "lease of 500 ms ran out"));
+    slow.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "run-1", "lease of 500 ms ran out"));
     succeed(queue, "fast", second);
     flow.expectMessage(succeeded(second, "fast"));
 

@@ -20,5 +20,5 @@ final class NoEffects<W, R> implements TaskQueueState.Effects<W, R> {
   public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
 
   @Override
-  public void cancel(W worker, String taskId, String reason) {}
+  public void cancel(W worker, String taskId, String runId, String reason) {}
 }

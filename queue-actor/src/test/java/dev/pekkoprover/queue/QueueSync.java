@@ -25,7 +25,7 @@ final class QueueSync {
 
   /** A message no queue sends a worker, to mark where the queue's messages to it end. */
   static final WorkerCommand WORKER_MARKER =
-      new WorkerCommand.Cancel(List.of("test-marker"), "test marker");
+      new WorkerCommand.Cancel(List.of("test-marker"), null, "test marker");
 
   /** A message no queue sends a flow, to mark where the queue's messages to it end. */
   static final TaskOutcome FLOW_MARKER =

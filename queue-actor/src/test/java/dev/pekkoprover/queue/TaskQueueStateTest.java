@@ -41,7 +41,7 @@ class TaskQueueStateTest {
 
   record PutBack(String taskId, int attempt, String workerId, Redelivery cause) {}
 
-  record Cancelled(String worker, String taskId, String reason) {}
+  record Cancelled(String worker, String taskId, String runId, String reason) {}
 
   /** Records every effect; {@code now} is the clock. */
   static final class Recorder implements TaskQueueState.Effects<String, String> {
@@ -75,8 +75,8 @@ class TaskQueueStateTest {
     }
 
     @Override
-    public void cancel(String worker, String taskId, String reason) {
-      cancels.add(new Cancelled(worker, taskId, reason));
+    public void cancel(String worker, String taskId, String runId, String reason) {
+      cancels.add(new Cancelled(worker, taskId, runId, reason));
     }
 
     @Override
@@ -333,14 +333,16 @@ class TaskQueueStateTest {
     enqueueSquares("t2");
     assertEquals(2, effects.sent.size());
 
-    assertEquals(List.of(new Cancelled(first, "t1", "lease of 10000 ms ran out")), effects.cancels);
+    assertEquals(
+        List.of(new Cancelled(first, "t1", "run-1", "lease of 10000 ms ran out")), effects.cancels);
 
     // Its late result is the first one: accepted; the other worker's run of it is now the zombie,
     // and cancelled.
     assertTrue(succeed(first, "t1"));
     assertEquals(List.of("t1"), effects.outcomes.stream().map(TaskOutcome::taskId).toList());
     assertEquals(
-        new Cancelled(second, "t1", "another worker finished it first"), effects.cancels.get(1));
+        new Cancelled(second, "t1", "run-1", "another worker finished it first"),
+        effects.cancels.get(1));
     assertEquals(new Sent(first, square("t2")), effects.last());
     assertFalse(queue.succeeded(second, "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertEquals(1, queue.stats().unknownResults());
@@ -355,7 +357,8 @@ class TaskQueueStateTest {
     enqueueSquares("t1");
     effects.now += LEASE.toNanos();
     assertEquals(1, queue.expireLeases());
-    assertEquals(new Cancelled("w1", "t1", "lease of 10000 ms ran out"), effects.cancels.get(0));
+    assertEquals(
+        new Cancelled("w1", "t1", "run-1", "lease of 10000 ms ran out"), effects.cancels.get(0));
     assertEquals(
         new Sent("w1", square("t1").withAttempt(2)),
         effects.last(),
@@ -623,7 +626,8 @@ class TaskQueueStateTest {
       effects.now += LEASE.toNanos();
       assertEquals(1, queue.expireLeases());
       assertEquals(
-          new Cancelled("w1", "h", "lease of 10000 ms ran out"), effects.cancels.get(attempt - 1));
+          new Cancelled("w1", "h", "run-1", "lease of 10000 ms ran out"),
+          effects.cancels.get(attempt - 1));
       assertEquals(
           attempt, effects.sent.size(), "its slot is taken until the worker lets go of the task");
       queue.workerLoad("w1", "inc-1", List.of()); // interrupted: the worker no longer holds it
@@ -873,7 +877,8 @@ class TaskQueueStateTest {
     queue.enqueue(fresh, "new-flow");
     String over = "run " + oldRun + " is over: run " + newRun + " took over";
     assertEquals(
-        Set.of(new Cancelled("w1", "f:2", over), new Cancelled("w2", "reg:1", over)),
+        Set.of(
+            new Cancelled("w1", "f:2", oldRun, over), new Cancelled("w2", "reg:1", oldRun, over)),
         Set.copyOf(effects.cancels));
     assertEquals(List.of(newRun + ": 2 dropped, 2 cancelled"), effects.superseded);
     assertEquals(
@@ -1087,7 +1092,8 @@ class TaskQueueStateTest {
             "w1", "inc-1", "t1", "run-1", 1, "flaky", true)); // t1 waits out a backoff, t2 is sent
     assertEquals(
         1, queue.cancelFlow("flow-1")); // t1 (waiting) dropped; t2 in flight stays; o1 stays
-    assertEquals(List.of(new Cancelled("w1", "t2", "flow flow-1 is over")), effects.cancels);
+    assertEquals(
+        List.of(new Cancelled("w1", "t2", "run-1", "flow flow-1 is over")), effects.cancels);
     assertEquals(new QueueStats.TypeStats(1, 1, 0, 0, 0, 1, 0, 0, 0, 0), squareStats());
     queue.retryDue("t1");
     assertTrue(succeed("w1", "t2")); // the cancelled flow's result is not passed on

@@ -66,7 +66,7 @@ class TaskQueueTimesTest {
             public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
 
             @Override
-            public void cancel(String worker, String taskId, String reason) {}
+            public void cancel(String worker, String taskId, String runId, String reason) {}
 
             @Override
             public void completed(String taskType, long waitNanos, long runNanos) {

@@ -64,19 +64,37 @@ class WorkerOutboxTest {
     TestProbe<WorkerCommand> a = testKit.createTestProbe(WorkerCommand.class);
     TestProbe<WorkerCommand> b = testKit.createTestProbe(WorkerCommand.class);
     outbox.dispatch(a.getRef(), task("t9"));
-    outbox.cancel(a.getRef(), "t1", "lease of 500 ms ran out");
-    outbox.cancel(b.getRef(), "t2", "another worker finished it first");
-    outbox.cancel(a.getRef(), "t3", "another worker finished it first");
+    outbox.cancel(a.getRef(), "t1", "run-1", "lease of 500 ms ran out");
+    outbox.cancel(b.getRef(), "t2", "run-1", "another worker finished it first");
+    outbox.cancel(a.getRef(), "t3", "run-1", "another worker finished it first");
     outbox.flush();
     assertEquals(
-        new WorkerCommand.Cancel(List.of("t1", "t3"), "lease of 500 ms ran out"),
+        new WorkerCommand.Cancel(List.of("t1", "t3"), "run-1", "lease of 500 ms ran out"),
         a.receiveMessage());
     assertEquals(new WorkerCommand.Dispatch(task("t9"), queue.getRef()), a.receiveMessage());
     assertEquals(
-        new WorkerCommand.Cancel(List.of("t2"), "lease of 500 ms ran out"), b.receiveMessage());
+        new WorkerCommand.Cancel(List.of("t2"), "run-1", "lease of 500 ms ran out"),
+        b.receiveMessage());
 
-    outbox.cancel(b.getRef(), "t4", "flow f1 is over"); // a new message, a new reason
+    outbox.cancel(b.getRef(), "t4", "run-1", "flow f1 is over"); // a new message, a new reason
     outbox.flush();
-    assertEquals(new WorkerCommand.Cancel(List.of("t4"), "flow f1 is over"), b.receiveMessage());
+    assertEquals(
+        new WorkerCommand.Cancel(List.of("t4"), "run-1", "flow f1 is over"), b.receiveMessage());
+  }
+
+  @Test
+  void aWorkerGetsOneCancellationPerRunItsTasksBelongTo() {
+    // task ids start again with each run: a cancel names the run of its tasks, so that a worker
+    // holding another run's task under the same id lets it go on
+    TestProbe<WorkerCommand> a = testKit.createTestProbe(WorkerCommand.class);
+    String over = "run run-1 is over: run run-2 took over";
+    outbox.cancel(a.getRef(), "f:1", "run-1", over);
+    outbox.cancel(a.getRef(), "f:2", "run-2", over);
+    outbox.cancel(a.getRef(), "f:3", "run-1", over);
+    outbox.flush();
+    assertEquals(
+        new WorkerCommand.Cancel(List.of("f:1", "f:3"), "run-1", over), a.receiveMessage());
+    assertEquals(new WorkerCommand.Cancel(List.of("f:2"), "run-2", over), a.receiveMessage());
+    QueueSync.expectNothingQueued(a, QueueSync.WORKER_MARKER);
   }
 }

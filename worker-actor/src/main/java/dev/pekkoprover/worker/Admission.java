@@ -227,12 +227,20 @@ final class Admission {
 
   /**
    * The queue took these tasks back: cancels those running (a compute already cancelled is left
-   * alone) and drops those waiting. Ids this worker does not hold are ignored.
+   * alone) and drops those waiting. Ids this worker does not hold are ignored, and so is a task
+   * held under one of these ids for another run than {@code runId} (ids start again with each run).
+   *
+   * @param runId the run of the tasks meant; null for the tasks held under these ids whatever their
+   *     run (the worker's own cancels of computes it holds, a sender of an older build)
    */
-  Cancelled cancel(List<String> taskIds, String reason) {
+  Cancelled cancel(List<String> taskIds, String runId, String reason) {
     List<String> interrupted = new ArrayList<>();
     List<String> dropped = new ArrayList<>();
     for (String taskId : taskIds) {
+      TaskEnvelope held = heldTask(taskId);
+      if (held == null || (runId != null && !runId.equals(held.runId()))) {
+        continue;
+      }
       RunningCompute run = running.get(taskId);
       if (run != null) {
         if (!run.isCancelled()) {

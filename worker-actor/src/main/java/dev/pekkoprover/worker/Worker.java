@@ -884,6 +884,7 @@ public final class Worker {
           if (!older.isEmpty()) {
             cancel(
                 older,
+                null,
                 "run " + serving.registeredRun() + " is over: run " + task.runId() + " took over");
           }
           // the new state serves the task, or declines it until registered
@@ -1065,16 +1066,21 @@ public final class Worker {
    * running compute gets {@code cancel-grace} to return.
    */
   private Behavior<WorkerCommand> onCancel(Cancel cancel, Serving serving) {
-    return cancel(cancel.taskIds(), cancel.reason()) ? startWaiting(serving) : Behaviors.same();
+    return cancel(cancel.taskIds(), cancel.runId(), cancel.reason())
+        ? startWaiting(serving)
+        : Behaviors.same();
   }
 
   /**
    * Interrupts the computes of these tasks and drops those of them that wait (one INFO line); a
    * compute that does not stop within {@code cancel-grace} is hung ({@link CancelGraceOver}). False
    * when none of them is held here.
+   *
+   * @param runId the run of the tasks meant (a task held here under one of these ids for another
+   *     run goes on); null for whatever is held under these ids
    */
-  private boolean cancel(List<String> taskIds, String reason) {
-    Admission.Cancelled cancelled = admission.cancel(taskIds, reason);
+  private boolean cancel(List<String> taskIds, String runId, String reason) {
+    Admission.Cancelled cancelled = admission.cancel(taskIds, runId, reason);
     if (cancelled.isEmpty()) {
       return false;
     }

@@ -1,6 +1,7 @@
 package dev.pekkoprover.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -175,7 +176,8 @@ class AdmissionTest {
     start(square("b"));
     admission.waitForSlot(square("c"), null);
 
-    Admission.Cancelled cancelled = admission.cancel(List.of("a", "c", "unknown"), "lease overrun");
+    Admission.Cancelled cancelled =
+        admission.cancel(List.of("a", "c", "unknown"), RUN, "lease overrun");
     assertEquals(List.of("a"), cancelled.interrupted());
     assertEquals(List.of("c"), cancelled.dropped());
     RunningCompute a = admission.running("a");
@@ -184,9 +186,25 @@ class AdmissionTest {
     assertEquals(
         List.of("a", "b"), admission.held(), "a cancelled compute keeps its slot until it returns");
 
-    assertTrue(admission.cancel(List.of("a", "c"), "again").isEmpty(), "nothing new to cancel");
+    assertTrue(
+        admission.cancel(List.of("a", "c"), RUN, "again").isEmpty(), "nothing new to cancel");
     assertEquals("lease overrun", a.cancelReason(), "the first reason stays");
     assertSame(a, admission.finished("a"));
+  }
+
+  @Test
+  void aCancelNamingAnotherRunLeavesTheTasksHeldUnderItsIdsAlone() {
+    start(square("a"));
+    admission.waitForSlot(square("b"), null);
+    String older = "r0000000000000-00000000";
+
+    assertTrue(admission.cancel(List.of("a", "b"), older, "run over").isEmpty());
+    assertFalse(admission.running("a").isCancelled());
+    assertEquals(List.of("a", "b"), admission.held());
+
+    Admission.Cancelled any = admission.cancel(List.of("a", "b"), null, "older build");
+    assertEquals(List.of("a"), any.interrupted(), "no run named: whatever is held under the id");
+    assertEquals(List.of("b"), any.dropped());
   }
 
   @Test

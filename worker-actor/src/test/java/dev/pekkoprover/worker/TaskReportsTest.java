@@ -43,7 +43,7 @@ class TaskReportsTest {
   private static final Duration QUIET = Duration.ofMillis(100);
 
   /** Stands in for the worker's private flush message (a probe's messages are serialised too). */
-  private static final WorkerCommand FLUSH = new WorkerCommand.Cancel(List.of(), "flush");
+  private static final WorkerCommand FLUSH = new WorkerCommand.Cancel(List.of(), null, "flush");
 
   private final ActorTestKit testKit = ActorTestKit.create("TaskReportsTest", TestConfig.config());
 

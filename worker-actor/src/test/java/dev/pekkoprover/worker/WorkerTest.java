@@ -834,7 +834,7 @@ class WorkerTest {
     w.worker().tell(dispatch(w, "next", "square", Num.of(3))); // waits for the only slot
     queue.expectNoMessage(Duration.ofMillis(100));
 
-    w.worker().tell(new WorkerCommand.Cancel(List.of("hung"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("hung"), "run-1", "lease of 500 ms ran out"));
     List<QueueCommand> reports = new ArrayList<>();
     Set<String> succeeded = new java.util.HashSet<>();
     TaskFailed cancelled = null;
@@ -935,7 +935,7 @@ class WorkerTest {
     Num slow = new Num(5, "hold-once-slow:w-handed-back");
     w.worker().tell(dispatch(w, "t", "square", 1, slow));
     awaitRunning("w-handed-back");
-    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "run-1", "lease of 500 ms ran out"));
     w.worker().tell(dispatch(w, "t", "square", 2, slow));
     // handled in order: once "x" (a type it does not serve) is declined, attempt 2 has been seen
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
@@ -966,9 +966,9 @@ class WorkerTest {
     Num slow = new Num(7, "hold-once-slow:w-cancelled-again");
     w.worker().tell(dispatch(w, "t", "square", 1, slow));
     awaitRunning("w-cancelled-again");
-    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "run-1", "lease of 500 ms ran out"));
     w.worker().tell(dispatch(w, "t", "square", 2, slow));
-    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "flow flow-1 is over"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "run-1", "flow flow-1 is over"));
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
     awaitReport(queue, TaskDeclined.class, "x", reports);
@@ -1010,7 +1010,7 @@ class WorkerTest {
     Num slow = new Num(9, "hold-once-slow:w-drain-again");
     w.worker().tell(dispatch(w, "t", "square", 1, slow));
     awaitRunning("w-drain-again");
-    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "run-1", "lease of 500 ms ran out"));
     w.worker().tell(new WorkerCommand.Drain(10_000, drained.getRef()));
     w.worker().tell(dispatch(w, "t", "square", 2, slow));
     TaskDeclined declined = awaitReport(queue, TaskDeclined.class, "t", new ArrayList<>());
@@ -1027,7 +1027,7 @@ class WorkerTest {
     Num hard = new Num(6, "hold-hard:w-late");
     w.worker().tell(dispatch(w, "t", "square", 1, hard));
     awaitRunning("w-late");
-    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("t"), "run-1", "lease of 500 ms ran out"));
     w.worker().tell(dispatch(w, "t", "square", 2, hard));
     w.worker().tell(dispatch(w, "x", "unknown-type", Num.of(1)));
     List<QueueCommand> reports = new ArrayList<>();
@@ -1049,7 +1049,7 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = w.queue();
     w.worker().tell(dispatch(w, "stuck", "square", new Num(2, "hold-hard:w-hung")));
     queue.expectNoMessage(Duration.ofMillis(100));
-    w.worker().tell(new WorkerCommand.Cancel(List.of("stuck"), "lease of 500 ms ran out"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("stuck"), "run-1", "lease of 500 ms ran out"));
     QueueCommand.WorkerGoingDown down =
         queue.expectMessageClass(QueueCommand.WorkerGoingDown.class, Duration.ofSeconds(5));
     assertEquals(List.of("stuck"), down.causedBy());
@@ -1170,7 +1170,7 @@ class WorkerTest {
     TestProbe<QueueCommand> queue = w.queue();
     w.worker().tell(dispatch(w, "first", "square", new Num(2, "hold:w-drop")));
     w.worker().tell(dispatch(w, "second", "square", Num.of(3)));
-    w.worker().tell(new WorkerCommand.Cancel(List.of("second"), "node unreachable"));
+    w.worker().tell(new WorkerCommand.Cancel(List.of("second"), "run-1", "node unreachable"));
     TestTasks.release("w-drop");
     assertEquals("first", queue.expectMessageClass(TaskSucceeded.class).taskId());
     queue.expectNoMessage(Duration.ofMillis(300));
@@ -1336,6 +1336,45 @@ class WorkerTest {
         cancelled.reason());
     assertEquals(newRun, declined.runId(), "the newer run's task goes to another worker");
     assertEquals(0, TestTasks.runningNow("w-same-id"));
+  }
+
+  /**
+   * Task ids start again with each run, so a cancel names its run: a late cancel of an older run's
+   * task (a queue entity superseding that run) leaves the newer run's task of the same id running,
+   * and waiting, here. A cancel without a run (a sender of an older build) stops what is held under
+   * the id.
+   */
+  @Test
+  void aCancelOfAnotherRunsTaskUnderTheSameIdLeavesTheHeldTaskAlone() {
+    Spawned w = spawnUnprepared(settings("w-run-cancel").withConcurrency(1), CATALOG, null);
+    TestProbe<QueueCommand> queue = w.queue();
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    registerForRun(w, newRun);
+    w.worker().tell(dispatchOfRun(w, newRun, "f-1:7", "square", new Num(2, "hold:w-run-cancel")));
+    awaitRunning("w-run-cancel");
+    w.worker().tell(dispatchOfRun(w, newRun, "f-1:8", "square", Num.of(3))); // waits for the slot
+
+    String over = "run " + oldRun + " is over: run " + newRun + " took over";
+    w.worker().tell(new WorkerCommand.Cancel(List.of("f-1:7", "f-1:8"), oldRun, over));
+    // a task of the older run fails at once: its report comes after the cancel was handled
+    w.worker().tell(dispatchOfRun(w, oldRun, "stale", "square", Num.of(4)));
+    List<QueueCommand> seen = new ArrayList<>();
+    awaitReport(queue, TaskFailed.class, "stale", seen);
+    assertEquals(1, TestTasks.runningNow("w-run-cancel"), "the newer run's compute goes on");
+
+    TestTasks.release("w-run-cancel");
+    assertEquals(Num.of(4), awaitReport(queue, TaskSucceeded.class, "f-1:7", seen).result());
+    assertEquals(Num.of(9), awaitReport(queue, TaskSucceeded.class, "f-1:8", seen).result());
+    assertTrue(
+        seen.stream().noneMatch(r -> r instanceof TaskFailed f && f.taskId().startsWith("f-1:")),
+        "nothing of the newer run failed: " + seen);
+
+    w.worker().tell(dispatchOfRun(w, newRun, "f-1:9", "square", new Num(5, "hold:w-run-cancel-2")));
+    awaitRunning("w-run-cancel");
+    w.worker().tell(new WorkerCommand.Cancel(List.of("f-1:9"), null, "flow flow-1 is over"));
+    TaskFailed cancelled = awaitReport(queue, TaskFailed.class, "f-1:9", seen);
+    assertTrue(cancelled.reason().contains("flow flow-1 is over"), cancelled.reason());
   }
 
   /** Unprepared and inline, returning a value that is no task value. */

@@ -112,7 +112,7 @@ public class TaskQueueStateBench {
     }
 
     @Override
-    public void cancel(String worker, String taskId, String reason) {
+    public void cancel(String worker, String taskId, String runId, String reason) {
       throw new IllegalStateException("no task is cancelled in this benchmark");
     }
   }

@@ -56,7 +56,7 @@ public class TaskQueueStateEnqueueBench {
         public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
 
         @Override
-        public void cancel(String worker, String taskId, String reason) {}
+        public void cancel(String worker, String taskId, String runId, String reason) {}
       };
 
   @Setup(Level.Trial)
