@@ -130,6 +130,11 @@ public interface QueueCommand extends CborSerializable {
    *
    * <p>{@code orphanedRunIds}: the sequencer run of each of those tasks, in the same order (task
    * ids start again with each run: the new life hands back only the task of that id and run).
+   *
+   * <p>{@code waitingTaskIds}: those of {@code heldTaskIds} that wait for a slot here, not started
+   * yet (handed beyond the free slots). Their entity's lease counts from when they start, not from
+   * their dispatch: a task waiting behind another entity's proof does not overrun. Null from a
+   * sender that does not know the field reads as empty.
    */
   record WorkerLoad(
       ActorRef<WorkerCommand> worker,
@@ -138,11 +143,13 @@ public interface QueueCommand extends CborSerializable {
       List<String> heldTaskIds,
       boolean periodic,
       List<String> orphanedTaskIds,
-      List<String> orphanedRunIds)
+      List<String> orphanedRunIds,
+      List<String> waitingTaskIds)
       implements QueueCommand {
     public WorkerLoad {
       orphanedTaskIds = orphanedTaskIds == null ? List.of() : orphanedTaskIds;
       orphanedRunIds = orphanedRunIds == null ? List.of() : orphanedRunIds;
+      waitingTaskIds = waitingTaskIds == null ? List.of() : waitingTaskIds;
       if (orphanedRunIds.size() != orphanedTaskIds.size()) {
         throw new IllegalArgumentException(
             "a load report names the run of each orphaned task: "
@@ -153,14 +160,14 @@ public interface QueueCommand extends CborSerializable {
       }
     }
 
-    /** A load report that names no orphaned task. */
+    /** A load report that names no orphaned task, and no task waiting for a slot. */
     public WorkerLoad(
         ActorRef<WorkerCommand> worker,
         String workerId,
         String incarnation,
         List<String> heldTaskIds,
         boolean periodic) {
-      this(worker, workerId, incarnation, heldTaskIds, periodic, List.of(), List.of());
+      this(worker, workerId, incarnation, heldTaskIds, periodic, List.of(), List.of(), List.of());
     }
   }
 

@@ -102,7 +102,8 @@ class SerializationTest {
                 List.of("f:1", "f:2"),
                 true,
                 List.of("f:2"),
-                List.of("r1")),
+                List.of("r1"),
+                List.of("f:1")),
             new QueueCommand.WorkerGoingDown(
                 worker.getRef(), "w1", "i1", List.of("f:1"), "crashed"),
             new QueueCommand.WorkerGoingDown(

@@ -402,6 +402,7 @@ public final class LocalTaskQueue {
           msg.workerId(),
           msg.incarnation(),
           msg.heldTaskIds(),
+          msg.waitingTaskIds(),
           msg.orphanedTaskIds(),
           msg.orphanedRunIds());
       outbox.flush();

@@ -105,7 +105,9 @@ public final class TaskQueueState<W, R> {
     /**
      * A task's result from the worker that held it went to its flow: how long the task waited for
      * that dispatch (since it was enqueued or last put back) and how long the run took (dispatch to
-     * result). For the wait and run histograms. Hot path: one call per completed task.
+     * result). A task that waited on its worker for a slot counts that wait as waiting: its run
+     * starts at the load report that showed it started. For the wait and run histograms. Hot path:
+     * one call per completed task.
      */
     default void completed(String taskType, long waitNanos, long runNanos) {}
 
@@ -633,23 +635,39 @@ public final class TaskQueueState<W, R> {
    * between nodes. Ignored for an unknown worker or incarnation.
    */
   public void workerLoad(String workerId, String incarnation, Collection<String> heldTaskIds) {
-    workerLoad(workerId, incarnation, heldTaskIds, List.of(), List.of());
+    workerLoad(workerId, incarnation, heldTaskIds, List.of(), List.of(), List.of());
   }
 
   /**
-   * As {@link #workerLoad(String, String, Collection)}, with the tasks whose queue entity stopped
-   * while this worker held them ({@code orphanedTaskIds}, empty nearly always; held still, or their
-   * result kept): each that waits here is handed back to this worker at once, and so is each that
-   * this queue handed to another worker meanwhile (that copy is cancelled: this worker started
-   * before the move); each that this queue does not hold yet is handed back when its flow sends it
-   * again ({@link #orphans}). One waiting out a retry backoff here is left to it. Each is matched
-   * by its id and its run ({@code orphanedRunIds}, in the same order): a task of another run under
-   * that id is not it.
+   * As {@link #workerLoad(String, String, Collection)}, with those of the held tasks that wait
+   * there for a slot ({@code waitingTaskIds}, not started yet: in a cluster two entities may hand a
+   * worker its last free slot at once). A task of this queue's named waiting has its lease start
+   * again now, and once more at the first report that names it held but no longer waiting (it has
+   * started): its lease bounds its compute, not the time it waited behind another entity's task.
    */
   public void workerLoad(
       String workerId,
       String incarnation,
       Collection<String> heldTaskIds,
+      Collection<String> waitingTaskIds) {
+    workerLoad(workerId, incarnation, heldTaskIds, waitingTaskIds, List.of(), List.of());
+  }
+
+  /**
+   * As {@link #workerLoad(String, String, Collection, Collection)}, with the tasks whose queue
+   * entity stopped while this worker held them ({@code orphanedTaskIds}, empty nearly always; held
+   * still, or their result kept): each that waits here is handed back to this worker at once, and
+   * so is each that this queue handed to another worker meanwhile (that copy is cancelled: this
+   * worker started before the move); each that this queue does not hold yet is handed back when its
+   * flow sends it again ({@link #orphans}). One waiting out a retry backoff here is left to it.
+   * Each is matched by its id and its run ({@code orphanedRunIds}, in the same order): a task of
+   * another run under that id is not it.
+   */
+  public void workerLoad(
+      String workerId,
+      String incarnation,
+      Collection<String> heldTaskIds,
+      Collection<String> waitingTaskIds,
       List<String> orphanedTaskIds,
       List<String> orphanedRunIds) {
     KnownWorker w = workers.get(workerId);
@@ -657,6 +675,10 @@ public final class TaskQueueState<W, R> {
       return;
     }
     Set<String> held = heldTaskIds instanceof Set<String> set ? set : new HashSet<>(heldTaskIds);
+    Collection<String> waiting =
+        waitingTaskIds.size() < 8 || waitingTaskIds instanceof Set<String>
+            ? waitingTaskIds
+            : new HashSet<>(waitingTaskIds);
     long now = nanoClock.getAsLong();
     w.lastHeard = now;
     int mine = 0;
@@ -665,6 +687,10 @@ public final class TaskQueueState<W, R> {
       if (held.contains(task.envelope.taskId())) {
         mine++;
         task.present();
+        boolean waits = !waiting.isEmpty() && waiting.contains(task.envelope.taskId());
+        if (waits || task.waitedOnWorker()) {
+          leaseFromNow(task, now, waits);
+        }
       } else if (!task.absent()) {
         // suspect: maybe still on its way to the worker, or its report on its way back
         task.doubts().absentSince = now;
@@ -1289,6 +1315,18 @@ public final class TaskQueueState<W, R> {
     effects.dispatch(w.ref, task.envelope);
   }
 
+  /**
+   * Its holder said it waits there for a slot ({@code stillWaiting}), or it has started after
+   * waiting: its lease starts again now, so that it bounds the compute, not the wait. Its dispatch
+   * time moves with it, so the wait and run histograms count that wait as waiting.
+   */
+  private void leaseFromNow(Task task, long now, boolean stillWaiting) {
+    task.type.leases.remove(task);
+    task.dispatchedAt = now; // later than every other lease of the type: the order holds
+    task.type.leases.addLast(task);
+    task.doubts().waitsOnWorker = stillWaiting;
+  }
+
   /** Unlinks a task in flight from its lease list and its holder, and frees the holder's slot. */
   private void release(Task task) {
     KnownWorker w = task.holder;
@@ -1546,6 +1584,11 @@ public final class TaskQueueState<W, R> {
       return doubts;
     }
 
+    /** Its holder's last load report named it as waiting there for a slot. */
+    boolean waitedOnWorker() {
+      return doubts != null && doubts.waitsOnWorker;
+    }
+
     /** Its holder's last load report left it out (since {@link Doubts#absentSince}). */
     boolean absent() {
       return doubts != null && doubts.absentSince != NO_TIME;
@@ -1560,9 +1603,10 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * What only a few tasks ever need: those whose lease ran out and those a load report of their
-   * holder left out. Made at the first such event, so that every other task's record (a queue may
-   * hold a million pending) carries one reference instead of these fields.
+   * What only a few tasks ever need: those whose lease ran out, those a load report of their holder
+   * left out, and those that waited on their worker for a slot. Made at the first such event, so
+   * that every other task's record (a queue may hold a million pending) carries one reference
+   * instead of these fields.
    */
   private final class Doubts {
     /**
@@ -1575,6 +1619,12 @@ public final class TaskQueueState<W, R> {
 
     /** When its holder's load reports first left it out; {@link #NO_TIME} while they list it. */
     long absentSince = NO_TIME;
+
+    /**
+     * Its holder's last load report named it as waiting there for a slot, not started: its lease
+     * starts again at each such report and at the first that names it started.
+     */
+    boolean waitsOnWorker;
   }
 
   /**

@@ -330,6 +330,37 @@ class LocalTaskQueueTest {
     expectNoOutcome(queue, oldFlow);
   }
 
+  /**
+   * In a cluster two entities may hand a worker its last free slot at once, and one task waits
+   * there behind the other. The worker's load reports say so, and the lease counts from its start.
+   */
+  @Test
+  void aTaskThatWaitsOnItsWorkerForASlotGetsItsLeaseFromItsStart() {
+    ActorRef<QueueCommand> queue = spawnQueue("prover.queue.lease-per-type.square = 500ms");
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
+    TaskEnvelope t1 = expectDispatch(w1);
+    TestProbe<WorkerCommand> w2 = worker(queue, "w2", 1, "square");
+
+    manualTime.timePasses(Duration.ofMillis(300));
+    List<String> held = List.of("other-entity:1", "t1");
+    queue.tell(
+        new QueueCommand.WorkerLoad(
+            w1.getRef(), "w1", "inc-1", held, false, List.of(), List.of(), List.of("t1")));
+    manualTime.timePasses(Duration.ofMillis(450)); // 750 ms since its dispatch
+    queue.tell(
+        new QueueCommand.WorkerLoad(
+            w1.getRef(), "w1", "inc-1", List.of("t1"), false, List.of(), List.of(), List.of()));
+    manualTime.timePasses(Duration.ofMillis(450)); // started 450 ms ago
+    expectNoDispatch(queue, w2);
+    w1.expectNoMessage(Duration.ZERO);
+
+    manualTime.timePasses(Duration.ofMillis(100)); // its compute overran: back, and cancelled
+    assertEquals(t1.withAttempt(2), expectDispatch(w2));
+    w1.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "run-1", "lease of 500 ms ran out"));
+  }
+
   @Test
   void anOverrunLeaseIsRedeliveredAndTheLateResultDropped() {
     ActorRef<QueueCommand> queue = spawnQueue("prover.queue.lease-per-type.square = 500ms");

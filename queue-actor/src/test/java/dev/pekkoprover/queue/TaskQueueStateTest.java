@@ -665,6 +665,34 @@ class TaskQueueStateTest {
     assertEquals(1, squareStats().pending(), "back in the queue, not failed");
   }
 
+  /**
+   * Two entities handed a worker of one slot a task each at once: this queue's waits there behind
+   * the other's. Its lease bounds its compute, not that wait: it starts again at each load report
+   * that names the task waiting, and once more at the first that shows it started.
+   */
+  @Test
+  void aTaskWaitingOnItsWorkerForASlotHasItsLeaseFromWhenItStarts() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    assertEquals(List.of("t1"), effects.sentTo("w1"));
+    long second = Duration.ofSeconds(1).toNanos();
+
+    effects.now += 5 * second;
+    queue.workerLoad("w1", "inc-1", List.of("other-entity:7", "t1"), List.of("t1"));
+    effects.now += 9 * second; // 14 s after the dispatch, 9 s after the report
+    assertEquals(0, queue.expireLeases(), "the lease counts from the report that it waits");
+    queue.workerLoad("w1", "inc-1", List.of("other-entity:7", "t1"), List.of("t1")); // periodic
+    effects.now += 9 * second;
+    queue.workerLoad("w1", "inc-1", List.of("t1"), List.of()); // other-entity:7 done, t1 started
+    effects.now += LEASE.toNanos() - 1;
+    assertEquals(0, queue.expireLeases(), "its compute has its whole lease");
+    queue.workerLoad("w1", "inc-1", List.of("t1"), List.of()); // no new start: the lease stays
+    effects.now += 1;
+    assertEquals(1, queue.expireLeases(), "the lease bounds the compute once it has started");
+    assertEquals(
+        List.of(new Cancelled("w1", "t1", "run-1", "lease of 10000 ms ran out")), effects.cancels);
+  }
+
   @Test
   void slotsAWorkerSpendsOnOtherEntitiesTasksAreNotHandedOutTwice() {
     // Issue 8, case 2: this queue is one entity; the worker (concurrency 1) runs a task of another
@@ -687,14 +715,15 @@ class TaskQueueStateTest {
     // this entity is the new life of one that stopped while w1 ran "orphan" for it; w2 is idle
     serve("w1", 1, "square");
     serve("w2", 1, "square");
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
+    queue.workerLoad(
+        "w1", "inc-1", List.of("orphan"), List.of(), List.of("orphan"), List.of("run-1"));
     assertEquals(0, queue.freeSlots("w1"), "its one slot is spent on the orphan");
     enqueueSquares("orphan"); // the flow sends it again
     assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent, "not to the idle w2");
     assertEquals(0, queue.freeSlots("w1"), "counted once: held here now, no longer elsewhere");
     assertEquals(1, squareStats().inFlight());
     queue.workerLoad(
-        "w1", "inc-1", List.of("orphan"), List.of(), List.of()); // the hand-back arrived
+        "w1", "inc-1", List.of("orphan"), List.of(), List.of(), List.of()); // the hand-back arrived
     assertEquals(0, queue.freeSlots("w1"));
     assertTrue(succeed("w1", "orphan"));
     assertEquals(1, effects.outcomes.size());
@@ -710,7 +739,8 @@ class TaskQueueStateTest {
     queue.workerLoad("w1", "inc-1", List.of("orphan"));
     enqueueSquares("orphan");
     assertTrue(effects.sent.isEmpty());
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
+    queue.workerLoad(
+        "w1", "inc-1", List.of("orphan"), List.of(), List.of("orphan"), List.of("run-1"));
     assertEquals(List.of(new Sent("w1", square("orphan"))), effects.sent);
     assertEquals(0, squareStats().pending());
   }
@@ -723,7 +753,8 @@ class TaskQueueStateTest {
     serve("w2", 2, "square");
     enqueueSquares("orphan");
     assertEquals(List.of("orphan"), effects.sentTo("w2"));
-    queue.workerLoad("w1", "inc-1", List.of("orphan"), List.of("orphan"), List.of("run-1"));
+    queue.workerLoad(
+        "w1", "inc-1", List.of("orphan"), List.of(), List.of("orphan"), List.of("run-1"));
     assertEquals(List.of("orphan"), effects.sentTo("w1"), "handed back");
     assertEquals(1, effects.cancels.size());
     assertEquals("w2", effects.cancels.get(0).worker());
@@ -749,19 +780,29 @@ class TaskQueueStateTest {
     serve("w2", 2, "square");
     // w1 computes the old run's f:1 and f:2 since before the move; this queue has seen no run yet
     queue.workerLoad(
-        "w1", "inc-1", List.of("f:1", "f:2"), List.of("f:1", "f:2"), List.of(oldRun, oldRun));
+        "w1",
+        "inc-1",
+        List.of("f:1", "f:2"),
+        List.of(),
+        List.of("f:1", "f:2"),
+        List.of(oldRun, oldRun));
     queue.enqueue(new TaskEnvelope("f:1", "f", newRun, "square", 1, Num.of(2)), "new-flow");
     assertEquals(List.of("f:1"), effects.sentTo("w2"), "not handed back to w1");
     // reported again, now that the new run is known here: w2's copy is not cancelled for it
     queue.workerLoad(
-        "w1", "inc-1", List.of("f:1", "f:2"), List.of("f:1", "f:2"), List.of(oldRun, oldRun));
+        "w1",
+        "inc-1",
+        List.of("f:1", "f:2"),
+        List.of(),
+        List.of("f:1", "f:2"),
+        List.of(oldRun, oldRun));
     assertTrue(effects.cancels.isEmpty(), "w2's copy is the new run's task: " + effects.cancels);
     queue.enqueue(new TaskEnvelope("f:2", "f", newRun, "square", 1, Num.of(3)), "new-flow");
     assertEquals(List.of("f:1", "f:2"), effects.sentTo("w2"));
     assertEquals(List.of(), effects.sentTo("w1"));
 
     // an orphan of the run this queue serves still goes back to its worker
-    queue.workerLoad("w1", "inc-1", List.of("f:3"), List.of("f:3"), List.of(newRun));
+    queue.workerLoad("w1", "inc-1", List.of("f:3"), List.of(), List.of("f:3"), List.of(newRun));
     queue.enqueue(new TaskEnvelope("f:3", "f", newRun, "square", 1, Num.of(4)), "new-flow");
     assertEquals(List.of("f:3"), effects.sentTo("w1"), "handed back");
   }
@@ -771,11 +812,12 @@ class TaskQueueStateTest {
     // w2 has the most room, so a task not handed back goes to it
     serve("w1", 1, "square");
     serve("w2", 3, "square");
-    queue.workerLoad("w1", "inc-1", List.of("a"), List.of("a"), List.of("run-1"));
-    queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of()); // w1 finished it meanwhile
+    queue.workerLoad("w1", "inc-1", List.of("a"), List.of(), List.of("a"), List.of("run-1"));
+    queue.workerLoad(
+        "w1", "inc-1", List.of(), List.of(), List.of(), List.of()); // w1 finished it meanwhile
     enqueueSquares("a");
     assertEquals(List.of("a"), effects.sentTo("w2"));
-    queue.workerLoad("w1", "inc-1", List.of("b"), List.of("b"), List.of("run-1"));
+    queue.workerLoad("w1", "inc-1", List.of("b"), List.of(), List.of("b"), List.of("run-1"));
     queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 1); // w1 restarted: b is gone
     enqueueSquares("b");
     assertEquals(List.of("a", "b"), effects.sentTo("w2"));

@@ -109,6 +109,20 @@ class TaskQueueTimesTest {
   }
 
   @Test
+  void aTaskThatWaitedOnItsWorkerForASlotCountsThatAsWaitingNotRunning() {
+    queue.workerServes("w1", "i1", "w1", Set.of("square"), 1);
+    now = 10 * MS;
+    queue.enqueue(square("t1"), "flow"); // dispatched at once
+    now = 30 * MS; // another entity's task holds the worker's slot: t1 waits there
+    queue.workerLoad("w1", "i1", List.of("other:1", "t1"), List.of("t1"));
+    now = 70 * MS; // started
+    queue.workerLoad("w1", "i1", List.of("t1"), List.of());
+    now = 95 * MS;
+    assertTrue(queue.succeeded("w1", "i1", "t1", "run-1", 1, Num.of(9)));
+    assertEquals(List.of(new Timed("square", 60 * MS, 25 * MS)), timed);
+  }
+
+  @Test
   void theHotPathReadsTheClockOncePerCallAndATaskDispatchedAtOnceWaitedNothing() {
     queue.workerServes("w1", "i1", "w1", Set.of("square"), 1);
     now = 10 * MS;

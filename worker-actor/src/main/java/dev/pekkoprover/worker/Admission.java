@@ -334,6 +334,26 @@ final class Admission {
   }
 
   /**
+   * The ids of the tasks held but not started: those that wait for a slot, in arrival order, then
+   * those handed back at a later attempt that wait for their cancelled compute to return. A load
+   * report names them, so that their queue's lease starts when they start. Empty nearly always.
+   */
+  List<String> waitingIds() {
+    List<String> ids = null;
+    for (Waiting w : waiting) {
+      ids = ids == null ? new ArrayList<>(waiting.size()) : ids;
+      ids.add(w.task().taskId());
+    }
+    for (RunningCompute run : running.values()) {
+      if (run.nextAttempt != null) {
+        ids = ids == null ? new ArrayList<>(2) : ids;
+        ids.add(run.nextAttempt.taskId());
+      }
+    }
+    return ids == null ? List.of() : ids;
+  }
+
+  /**
    * The ids of every task held: running ones in start order, then waiting ones in arrival order.
    */
   List<String> held() {

@@ -154,6 +154,12 @@ final class TaskReports {
   private Function<Predicate<ActorRef<QueueCommand>>, List<TaskEnvelope>> heldFrom =
       from -> List.of();
 
+  /**
+   * The held tasks that wait for a slot, not started ({@link Admission#waitingIds}); for load
+   * reports. None until {@link #waitingFrom} is set.
+   */
+  private Supplier<List<String>> waiting = List::of;
+
   /** {@link #flushMessage} is on its way to the worker. */
   private boolean flushScheduled;
 
@@ -468,6 +474,11 @@ final class TaskReports {
     }
   }
 
+  /** Where a load report's tasks waiting for a slot are found: {@link Admission#waitingIds}. */
+  void waitingFrom(Supplier<List<String>> waiting) {
+    this.waiting = waiting;
+  }
+
   /** Where the orphaned tasks of a load report are found: {@link Admission#heldFrom}. */
   void heldFrom(Function<Predicate<ActorRef<QueueCommand>>, List<TaskEnvelope>> heldFrom) {
     this.heldFrom = heldFrom;
@@ -553,7 +564,14 @@ final class TaskReports {
     Orphans orphans = orphaned();
     queue.tell(
         new QueueCommand.WorkerLoad(
-            self, workerId, incarnation, held, periodic, orphans.taskIds(), orphans.runIds()));
+            self,
+            workerId,
+            incarnation,
+            held,
+            periodic,
+            orphans.taskIds(),
+            orphans.runIds(),
+            waiting.get()));
   }
 
   private void scheduleFlush() {

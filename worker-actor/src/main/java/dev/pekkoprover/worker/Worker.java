@@ -243,6 +243,7 @@ public final class Worker {
             context.getLog(),
             TaskReports.ON_ANOTHER_NODE);
     this.reports.heldFrom(admission::heldFrom);
+    this.reports.waitingFrom(admission::waitingIds);
   }
 
   /**

@@ -1203,6 +1203,7 @@ class WorkerTest {
       load = queue.expectMessageClass(QueueCommand.WorkerLoad.class);
     }
     assertEquals(List.of("a", "b"), load.heldTaskIds(), "running first, then waiting");
+    assertEquals(List.of("b"), load.waitingTaskIds(), "its queue's lease starts when it starts");
     assertFalse(load.periodic());
     TestTasks.release("w-load");
     Set<String> done = new java.util.HashSet<>();
@@ -1218,6 +1219,7 @@ class WorkerTest {
             done.containsAll(
                 load.heldTaskIds().stream().filter(id -> !l.heldTaskIds().contains(id)).toList()),
             "a task leaves the load report only after its result went out");
+        assertEquals(List.of(), l.waitingTaskIds(), "b started as soon as a's slot was free");
         lastHeld = l.heldTaskIds();
       }
     }
