@@ -53,8 +53,8 @@ final class Admission {
     /** Its type is not served in this state: decline it. */
     NOT_SERVED,
     /**
-     * A prepared type's task of a run older than the registration's: that run is over, fail it for
-     * good.
+     * A prepared type's task of a run older than the registration's, or a registration task of a
+     * run older than the newest this worker has seen: that run is over, fail it for good.
      */
     OLDER_RUN,
     /** Its type costs less than a hand-off: compute it on the actor's thread now. */
@@ -76,6 +76,14 @@ final class Admission {
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
 
   /**
+   * The newest sequencer run of any task handed to this worker incarnation, or of its registration;
+   * null before the first. A worker that went back to Unprepared for a newer run must not take an
+   * older run's registration offer, which a queue entity still holds until the newer run's offers
+   * reach it.
+   */
+  private String newestRun;
+
+  /**
    * @param capacity how many computes may run at once ({@code prover.worker.concurrency}), at least
    *     1
    */
@@ -94,6 +102,12 @@ final class Admission {
    * @param served the task's type if the worker serves it in {@code state}, else null
    */
   Verdict admit(TaskEnvelope task, WorkerState state, String registeredRun, TaskType<?, ?> served) {
+    if (RunIds.isNewer(registeredRun, newestRun)) {
+      newestRun = registeredRun;
+    }
+    if (RunIds.isNewer(task.runId(), newestRun)) {
+      newestRun = task.runId();
+    }
     TaskEnvelope held = heldTask(task.taskId());
     if (held != null) {
       if (held.runId().equals(task.runId()) && held.flowId().equals(task.flowId())) {
@@ -109,7 +123,7 @@ final class Admission {
     if (state == WorkerState.UNPREPARED
         && served != null
         && WorkerRegistrationTask.NAME.equals(task.taskType())) {
-      return Verdict.REGISTER;
+      return RunIds.isNewer(newestRun, task.runId()) ? Verdict.OLDER_RUN : Verdict.REGISTER;
     }
     if (state != WorkerState.UNPREPARED && RunIds.isNewer(task.runId(), registeredRun)) {
       return Verdict.REGISTER_AGAIN;
@@ -129,7 +143,7 @@ final class Admission {
   }
 
   /** Why a task of verdict {@link Verdict#OLDER_RUN} fails for good. */
-  static String olderRunReason(TaskEnvelope task, String registeredRun) {
+  String olderRunReason(TaskEnvelope task) {
     return "task "
         + task.taskId()
         + " (type "
@@ -137,8 +151,8 @@ final class Admission {
         + ") belongs to run "
         + task.runId()
         + ", older than run "
-        + registeredRun
-        + " this worker is registered for: that run is over";
+        + newestRun
+        + " this worker has seen: that run is over";
   }
 
   /** Keeps a task until a slot frees; {@link #nextToStart} hands it out. */

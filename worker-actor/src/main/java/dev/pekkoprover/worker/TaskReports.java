@@ -442,6 +442,16 @@ final class TaskReports {
   }
 
   /**
+   * A task that waited here was dropped (cancelled before it started) and gets no report: its
+   * {@link #redirect} goes too, so that a later task under that id reports to its own queue.
+   */
+  void droppedUnreported(String taskId) {
+    if (!redirected.isEmpty()) {
+      redirected.remove(taskId);
+    }
+  }
+
+  /**
    * A queue entity that handed this worker tasks has stopped: its shard was handed off (its node
    * leaves) or its node is gone. The reports of those tasks, those gathered already and those to
    * come, go to this worker's {@link #queue}, which routes them by type to where the entity starts

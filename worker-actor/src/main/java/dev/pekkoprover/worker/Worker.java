@@ -899,9 +899,7 @@ public final class Worker {
         case NOT_SERVED ->
             reports.declined(
                 task, types.notServedReason(workerId, serving.state(), task.taskType()), replyTo);
-        case OLDER_RUN ->
-            reports.failedForGood(
-                task, Admission.olderRunReason(task, serving.registeredRun()), replyTo);
+        case OLDER_RUN -> reports.failedForGood(task, admission.olderRunReason(task), replyTo);
         case INLINE -> computeInline(task, replyTo, served);
         case WAIT -> {
           admission.waitForSlot(task, replyTo);
@@ -1084,6 +1082,11 @@ public final class Worker {
     Admission.Cancelled cancelled = admission.cancel(taskIds, runId, reason);
     if (cancelled.isEmpty()) {
       return false;
+    }
+    for (String dropped : cancelled.dropped()) {
+      if (admission.running(dropped) == null) { // not a later attempt of a compute that reports
+        reports.droppedUnreported(dropped);
+      }
     }
     cancelled
         .interrupted()

@@ -76,6 +76,35 @@ class AdmissionTest {
         "an unregistered worker has no run to compare with");
   }
 
+  /**
+   * A Ready worker that sees a newer run goes back to Unprepared. The registration entity may still
+   * hold the older run's offers (the newer run's registration comes after its compilation): the
+   * worker fails them instead of registering, and preparing, for a run that is over.
+   */
+  @Test
+  void anUnpreparedWorkerThatHasSeenANewerRunFailsAnOlderRunsRegistration() {
+    assertEquals(
+        Verdict.REGISTER_AGAIN,
+        admission.admit(task("c", "compile", NEW_RUN), WorkerState.READY, RUN, COMPILE));
+    WorkerRegistrationTask reg = WorkerRegistrationTask.INSTANCE;
+    assertEquals(
+        Verdict.OLDER_RUN,
+        admission.admit(
+            task("reg:1", WorkerRegistrationTask.NAME, RUN), WorkerState.UNPREPARED, null, reg));
+    assertTrue(
+        admission
+            .olderRunReason(task("reg:1", WorkerRegistrationTask.NAME, RUN))
+            .contains("older than run " + NEW_RUN),
+        "names the run it has seen");
+    assertEquals(
+        Verdict.REGISTER,
+        admission.admit(
+            task("reg:1", WorkerRegistrationTask.NAME, NEW_RUN),
+            WorkerState.UNPREPARED,
+            null,
+            reg));
+  }
+
   @Test
   void aPreparedTypesTaskOfAnOlderRunFailsWhileAnUnpreparedOneStillRuns() {
     assertEquals(
@@ -86,8 +115,8 @@ class AdmissionTest {
             + OLD_RUN
             + ", older than run "
             + RUN
-            + " this worker is registered for: that run is over",
-        Admission.olderRunReason(task("t", "square", OLD_RUN), RUN));
+            + " this worker has seen: that run is over",
+        admission.olderRunReason(task("t", "square", OLD_RUN)));
     assertEquals(
         Verdict.START,
         admission.admit(task("t", "compile", OLD_RUN), WorkerState.READY, RUN, COMPILE),

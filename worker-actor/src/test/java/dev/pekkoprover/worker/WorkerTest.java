@@ -1177,6 +1177,31 @@ class WorkerTest {
     assertEquals(1, TestTasks.runs.size(), "the dropped task never ran");
   }
 
+  /**
+   * A waiting task that another queue (entity) handed again, then cancelled before it started, gets
+   * no report: the next task under that id reports to the queue that handed it out, not to the one
+   * the dropped task was redirected to.
+   */
+  @Test
+  void aDroppedWaitingTaskLeavesNoRedirectForTheNextTaskOfItsId() {
+    Spawned w = readyWorker("w-redirect", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+    TestProbe<QueueCommand> other = testKit.createTestProbe(QueueCommand.class);
+    w.worker().tell(dispatch(w, "first", "square", new Num(2, "hold:w-redirect")));
+    w.worker().tell(dispatch(w, "second", "square", Num.of(3))); // waits for the only slot
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("second", "flow-1", "run-1", "square", 2, Num.of(3)),
+                other.getRef())); // the entity's new life handed it again: reports go there
+    w.worker().tell(new WorkerCommand.Cancel(List.of("second"), "run-1", "flow flow-1 is over"));
+    w.worker().tell(dispatch(w, "second", "square", Num.of(4))); // sent again later, waits
+    TestTasks.release("w-redirect");
+    List<QueueCommand> seen = new ArrayList<>();
+    assertEquals(Num.of(16), awaitReport(queue, TaskSucceeded.class, "second", seen).result());
+    other.expectNoMessage(Duration.ofMillis(100));
+  }
+
   @Test
   void aSecondDispatchOfATaskItAlreadyHoldsIsIgnored() {
     Spawned w = readyWorker("w-dup", 2);
@@ -1253,6 +1278,18 @@ class WorkerTest {
     TaskDeclined declined = queue.expectMessageClass(TaskDeclined.class);
     assertEquals("new-1", declined.taskId());
     assertTrue(declined.reason().contains("not registered"), declined.reason());
+
+    // the registration entity still holds the old run's offers until the new run's reach it
+    w.worker()
+        .tell(dispatchOfRun(w, oldRun, "reg-old-2", WorkerRegistrationTask.NAME, new Keys("old")));
+    TaskFailed oldOffer = queue.expectMessageClass(TaskFailed.class);
+    assertEquals("reg-old-2", oldOffer.taskId());
+    assertFalse(oldOffer.retryable());
+    assertTrue(oldOffer.reason().contains("older than run " + newRun), oldOffer.reason());
+    assertEquals(
+        List.of("square w-run", "add w-run"),
+        List.copyOf(TestTasks.prepares),
+        "nothing prepared for the run that is over");
 
     w.worker()
         .tell(
