@@ -130,6 +130,21 @@ class ClusterKeysTest {
     assertEquals(2, garbage.code());
     assertTrue(garbage.err().contains("holds no X.509 certificate"), garbage.err());
 
+    ClusterKeys.makeKeySet(dir.resolve("other"), "prover", 2, 30);
+    Path mixed = dir.resolve("mixed");
+    Files.createDirectories(mixed);
+    Files.copy(dir.resolve("other/node-2/tls.crt"), mixed.resolve("tls.crt"));
+    Files.copy(dir.resolve("other/node-2/ca.crt"), mixed.resolve("ca.crt"));
+    Files.copy(dir.resolve("other/node-1/tls.key"), mixed.resolve("tls.key"));
+    // checked on the files (the launcher refuses what problem() names, as above): a node started
+    // with them would wait for ever, every handshake failing with a bare alert
+    String keyOfAnotherNode = ClusterTls.NodeFiles.inDirectory(mixed).problem();
+    assertNotNull(keyOfAnotherNode);
+    assertTrue(
+        keyOfAnotherNode.contains("is not the key of certificate " + mixed.resolve("tls.crt")),
+        keyOfAnotherNode);
+    assertNull(ClusterTls.NodeFiles.inDirectory(dir.resolve("other/node-1")).problem());
+
     LauncherRun badName =
         LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
     assertEquals(2, badName.code());

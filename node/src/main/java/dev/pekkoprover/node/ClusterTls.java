@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.util.Date;
@@ -69,7 +71,10 @@ public final class ClusterTls {
     /**
      * Null if the three files are there and read as Pekko's engine will read them (an RSA private
      * key in PKCS#1 or unencrypted PKCS#8 PEM, X.509 certificates in PEM, the node's certificate
-     * valid now), else one line naming the file and what is wrong with it.
+     * valid now and made for that private key), else one line naming the file and what is wrong
+     * with it. A key and a certificate of two different nodes (files mixed up between node
+     * directories) would start a node whose every TLS handshake fails with only a generic handshake
+     * alert on either side, so it is refused here.
      */
     public String problem() {
       for (Path file : new Path[] {keyFile, certFile, caCertFile}) {
@@ -80,9 +85,11 @@ public final class ClusterTls {
           return "TLS file " + file + " is not readable by this user";
         }
       }
+      PrivateKey key;
       try {
-        DERPrivateKeyLoader.load(
-            PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
+        key =
+            DERPrivateKeyLoader.load(
+                PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
       } catch (IOException | RuntimeException e) {
         return "TLS key file "
             + keyFile
@@ -93,7 +100,45 @@ public final class ClusterTls {
       if (caProblem != null) {
         return caProblem;
       }
-      return certificateProblem(certFile);
+      String certProblem = certificateProblem(certFile);
+      return certProblem != null ? certProblem : keyMismatch(key);
+    }
+
+    /**
+     * Null when the node's certificate carries the public key of {@code key}: a signature made with
+     * the key verifies with the certificate (RSA, the only kind Pekko's loader reads); else one
+     * line saying that the two files belong to different keys.
+     */
+    private String keyMismatch(PrivateKey key) {
+      try (InputStream in = Files.newInputStream(certFile)) {
+        X509Certificate cert =
+            (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+        byte[] challenge = "prover-node key check".getBytes(StandardCharsets.UTF_8);
+        Signature signer = Signature.getInstance("SHA256withRSA");
+        signer.initSign(key);
+        signer.update(challenge);
+        byte[] signature = signer.sign();
+        Signature verifier = Signature.getInstance("SHA256withRSA");
+        verifier.initVerify(cert.getPublicKey());
+        verifier.update(challenge);
+        if (verifier.verify(signature)) {
+          return null;
+        }
+      } catch (IOException | GeneralSecurityException | ClassCastException e) {
+        // an unusual key or certificate: fall through to the same answer, with the reason
+        return "TLS key file "
+            + keyFile
+            + " and certificate "
+            + certFile
+            + " could not be checked against each other: "
+            + e.getMessage();
+      }
+      return "TLS key file "
+          + keyFile
+          + " is not the key of certificate "
+          + certFile
+          + " (files of two different nodes?): put the node's own tls.key and tls.crt together, "
+          + "or issue a new pair (prover-node keys --ca <ca dir>)";
     }
 
     private static String certificateProblem(Path file) {
