@@ -13,7 +13,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.cluster.typed.Cluster;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -159,8 +158,11 @@ final class NodeCommand implements Callable<Integer> {
     for (String role : roles) {
       if (!List.of(ProverNode.SEQUENCER_ROLE, ProverNode.QUEUE_ROLE, NodeLauncher.WORKER_ROLE)
           .contains(role)) {
-        throw new CommandLine.ParameterException(
-            new CommandLine(this), "unknown role '" + role + "': use sequencer, queue or worker");
+        System.err.println(
+            "node refuses to start: unknown role '"
+                + role
+                + "' in --roles: use sequencer, queue or worker (comma-separated)");
+        return NodeLauncher.USAGE_EXIT;
       }
     }
     if (exitWithoutSequencer && roles.contains(ProverNode.SEQUENCER_ROLE)) {

@@ -9,6 +9,7 @@ import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
+import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -116,7 +117,14 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("run refuses to start: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
     }
-    Config config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
+    Config config;
+    try {
+      config = inMemory ? base : DataDirectory.open(dataDir, fresh, base, System.out);
+    } catch (IOException e) { // in use by another run, not writable: nothing has started
+      System.err.println(
+          "run refuses to start: " + e.getMessage() + " (--data-dir " + dataDir + ")");
+      return NodeLauncher.USAGE_EXIT;
+    }
     System.out.printf(
         "starting: 1 sequencer, local queue, %d worker(s) x %d; %s, seed %d, proving-work %d%s%n",
         workers,

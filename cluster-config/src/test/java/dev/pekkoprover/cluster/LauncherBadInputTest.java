@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The launcher's bad input ends in one line on standard error and exit code 2, before anything
@@ -92,6 +93,37 @@ class LauncherBadInputTest {
       assertOneLineRefusal(node("worker", "--http-port", "" + port), says);
       assertOneLineRefusal(LauncherRun.of("run", "--in-memory", "--http-port", "" + port), says);
     }
+  }
+
+  @Test
+  void freshOnADataDirectoryInUseIsOneLineAndDeletesNothing(@TempDir java.nio.file.Path data)
+      throws Exception {
+    java.nio.file.Path journal = data.resolve(DataDirectory.JOURNAL + ".mv.db");
+    java.nio.file.Files.writeString(journal, "a run's journal");
+    try (java.nio.channels.FileChannel open =
+            java.nio.channels.FileChannel.open(journal, java.nio.file.StandardOpenOption.WRITE);
+        java.nio.channels.FileLock held = open.lock()) { // as the running H2 database holds it
+      assertTrue(held.isValid());
+      assertOneLineRefusal(
+          LauncherRun.of(
+              "run",
+              "--data-dir",
+              data.toString(),
+              "--fresh",
+              "--http-port",
+              "-1",
+              "--blocks",
+              "1"),
+          "run refuses to start: the journal " + journal + " is in use");
+    }
+    assertEquals("a run's journal", java.nio.file.Files.readString(journal));
+  }
+
+  @Test
+  void anUnknownRoleIsOneLine() {
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "sequencer,workers", "--no-tls"),
+        "unknown role 'workers' in --roles: use sequencer, queue or worker");
   }
 
   @Test
