@@ -208,6 +208,11 @@ final class NodeCommand implements Callable<Integer> {
               + "workers");
       return NodeLauncher.USAGE_EXIT;
     }
+    String jobMisuse = job.misuse();
+    if (jobMisuse != null) {
+      System.err.println("node refuses to start: " + jobMisuse);
+      return NodeLauncher.USAGE_EXIT;
+    }
     if (job.service && exitWhenDone) {
       System.err.println(
           "node refuses to start: --service runs until stopped, --exit-when-done after a bounded "

@@ -180,6 +180,18 @@ public final class NodeLauncher {
       return new AppchainJob.Options(accounts, blocks, txPerBlock, blocksPerBatch, seed);
     }
 
+    /**
+     * Null, or why these options do not go together (for a one-line refusal): an option of the
+     * service given without {@code --service}, which the bounded job would silently ignore.
+     */
+    String misuse() {
+      if (blockInterval != null && !service) {
+        return "--block-interval is an option of --service (the bounded job makes its blocks "
+            + "without waiting): add --service, or leave --block-interval out";
+      }
+      return null;
+    }
+
     AppchainSettings settings(Config config) {
       AppchainSettings settings = AppchainSettings.fromConfig(config);
       return provingWork == null ? settings : settings.withProvingWork(provingWork);

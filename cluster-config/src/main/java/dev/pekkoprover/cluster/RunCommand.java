@@ -85,6 +85,11 @@ final class RunCommand implements Callable<Integer> {
               + "): the embedded run proves on its own workers");
       return NodeLauncher.USAGE_EXIT;
     }
+    String jobMisuse = job.misuse();
+    if (jobMisuse != null) {
+      System.err.println("run refuses to start: " + jobMisuse);
+      return NodeLauncher.USAGE_EXIT;
+    }
     Config base = http.apply(ConfigFactory.load("single-jvm"));
     if (tls != null && !tls.toString().isBlank()) {
       ClusterTls.NodeFiles files = ClusterTls.NodeFiles.inDirectory(tls);

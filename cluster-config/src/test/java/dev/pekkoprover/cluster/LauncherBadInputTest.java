@@ -127,6 +127,14 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aServiceOptionWithoutServiceIsOneLine() throws Exception {
+    String says = "--block-interval is an option of --service";
+    assertOneLineRefusal(LauncherRun.of("run", "--in-memory", "--block-interval", "5s"), says);
+    assertOneLineRefusal(
+        node("sequencer,queue", "--block-interval", "5s"), "node refuses to start: " + says);
+  }
+
+  @Test
   void aPluginThatIsNotThereIsOneLine() {
     assertOneLineRefusal(
         LauncherRun.of(
