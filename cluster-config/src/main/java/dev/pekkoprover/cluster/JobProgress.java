@@ -9,6 +9,8 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -251,6 +253,7 @@ public final class JobProgress implements AutoCloseable {
       FleetView fleet = fleet();
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
+      String unserved = fleet == null || now.pending() == 0 ? null : unservedWait(fleet);
       if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
         waiting(
             "waiting for workers: none is Ready ("
@@ -258,6 +261,8 @@ public final class JobProgress implements AutoCloseable {
                 + " known), "
                 + now.pending()
                 + " task(s) pending");
+      } else if (unserved != null) {
+        waiting(unserved);
       } else if (waitKind != null) {
         doneWaiting("workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
       }
@@ -331,6 +336,50 @@ public final class JobProgress implements AutoCloseable {
     } catch (Exception e) {
       return null;
     }
+  }
+
+  /**
+   * While proving: the task types with tasks pending that no Ready worker on a reachable node
+   * serves (the workers that did have left or died, or none was started with them), as the line
+   * that says so; null when every type with pending tasks has such a worker. Those tasks wait until
+   * one comes, and the run cannot end before.
+   */
+  static String unservedWait(FleetView fleet) {
+    Map<String, Long> unserved = new TreeMap<>();
+    fleet
+        .types()
+        .forEach(
+            (type, view) -> {
+              if (view.counts().pending() > 0
+                  && !type.equals(WorkerRegistrationTask.NAME)
+                  && fleet.workers().stream()
+                      .noneMatch(
+                          w ->
+                              w.state() == WorkerState.READY
+                                  && w.reachable()
+                                  && w.refused() == null
+                                  && w.servedTypes().contains(type))) {
+                unserved.put(type, view.counts().pending());
+              }
+            });
+    if (unserved.isEmpty()) {
+      return null;
+    }
+    StringBuilder line = new StringBuilder("waiting for workers: no Ready worker serves ");
+    String separator = "";
+    for (Map.Entry<String, Long> entry : unserved.entrySet()) {
+      line.append(separator)
+          .append(entry.getKey())
+          .append(" (")
+          .append(entry.getValue())
+          .append(" pending)");
+      separator = ", ";
+    }
+    return line.append(
+            unserved.size() == 1
+                ? "; start a worker that serves it"
+                : "; start workers that serve them")
+        .toString();
   }
 
   /** What start-up waits for now, or null when it cannot tell (it asks again at the next tick). */

@@ -2,13 +2,18 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.NamedTaskType;
+import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
+import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
@@ -117,6 +122,69 @@ class JobProgressTest {
       JobProgress.awaitReady(node, new PrintStream(bytes, true, StandardCharsets.UTF_8), "compile");
       assertEquals("", bytes.toString(StandardCharsets.UTF_8));
     }
+  }
+
+  private static FleetView.WorkerView worker(String id, boolean reachable, String... serves) {
+    return new FleetView.WorkerView(
+        id,
+        "127.0.0.1:2552",
+        "inc-" + id,
+        WorkerState.READY,
+        List.of(serves),
+        List.of(serves),
+        2,
+        0,
+        0,
+        0,
+        0,
+        100,
+        reachable,
+        null);
+  }
+
+  private static FleetView.TypeView pending(long tasks) {
+    return new FleetView.TypeView(
+        new QueueStats.TypeStats(tasks, 0, 0, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 0);
+  }
+
+  /**
+   * Mid-run, the only worker of a type died: the tasks of that type wait, and the progress says
+   * which type needs a worker (not only when no worker at all is Ready).
+   */
+  @Test
+  void whileProvingItNamesTheTypesNoReadyWorkerServes() {
+    java.util.Map<String, FleetView.TypeView> types =
+        java.util.Map.of(
+            "square",
+            pending(3),
+            "add",
+            pending(2),
+            "merge",
+            pending(0),
+            WorkerRegistrationTask.NAME,
+            pending(1));
+    FleetView lost =
+        new FleetView(
+            List.of(worker("w1", true, "square"), worker("w2", false, "add", "merge")),
+            types,
+            List.of(),
+            0,
+            0,
+            1,
+            1);
+    assertEquals(
+        "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it",
+        JobProgress.unservedWait(lost));
+    FleetView back =
+        new FleetView(
+            List.of(worker("w1", true, "square"), worker("w2", true, "add", "merge")),
+            types,
+            List.of(),
+            0,
+            0,
+            1,
+            1);
+    assertNull(JobProgress.unservedWait(back));
   }
 
   private static JobProgress.Snapshot snapshot(
