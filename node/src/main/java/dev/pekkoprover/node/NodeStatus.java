@@ -3,6 +3,7 @@ package dev.pekkoprover.node;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.sequencer.AutoscaleClasses;
 import dev.pekkoprover.sequencer.AutoscaleSettings;
 import dev.pekkoprover.sequencer.AutoscaleSignal;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
@@ -89,7 +90,11 @@ final class NodeStatus {
                       + " queue entities answered "
                       + "in time: workers and queues are partial");
             }
-            demands = new AutoscaleSignal(autoscale).update(fleetView, System.nanoTime());
+            // fresh (the mean of all runs), but naming every class the node's exported signal has
+            // seen: the same classes as the metric, also once a class's workers are all gone
+            demands =
+                new AutoscaleSignal(autoscale, AutoscaleClasses.get(system))
+                    .update(fleetView, System.nanoTime());
           }
           if (flowsView == null) {
             problems.add(

@@ -46,7 +46,8 @@ final class AutoscaleReporter {
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.interval());
                   ActorRef<FleetView> answers =
                       context.messageAdapter(FleetView.class, WrappedFleet::new);
-                  AutoscaleSignal signal = new AutoscaleSignal(settings);
+                  AutoscaleSignal signal =
+                      new AutoscaleSignal(settings, AutoscaleClasses.get(context.getSystem()));
                   ProverMetrics metrics = ProverMetrics.get(context.getSystem());
                   MeterRegistry registry = metrics.registry();
                   Map<String, AutoscaleSignal.Demand> latest = new ConcurrentHashMap<>();

@@ -23,7 +23,8 @@ import java.util.TreeSet;
  * mid-proof (Aztec's prover-agent autoscaler did, aztec-packages #25232). A type served by several
  * classes has its work split among them by their capacity (equally while none has workers); classes
  * are remembered once seen, so a class whose workers are all gone still gets its demand (scaling up
- * from zero). Not thread-safe: one owner calls it.
+ * from zero), also by the node's other signals ({@link AutoscaleClasses}). Not thread-safe: one
+ * owner calls it.
  */
 public final class AutoscaleSignal {
 
@@ -61,7 +62,20 @@ public final class AutoscaleSignal {
 
   private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
 
+  /** Where the classes seen are shared with the node's other signals. */
+  private final AutoscaleClasses memory;
+
+  /** A signal that remembers the classes it has seen on its own. */
   public AutoscaleSignal(AutoscaleSettings settings) {
+    this(settings, new AutoscaleClasses());
+  }
+
+  /**
+   * A signal that shares the classes seen with the others of {@code memory} (the node's: {@link
+   * AutoscaleClasses#get}), so that each names every class any of them has seen.
+   */
+  public AutoscaleSignal(AutoscaleSettings settings, AutoscaleClasses memory) {
+    this.memory = memory;
     this.targetSeconds = settings.target().toNanos() / 1e9;
     this.unmeasuredSeconds = settings.unmeasuredRunTime().toNanos() / 1e9;
     this.windowNanos = settings.window().toNanos();
@@ -77,6 +91,7 @@ public final class AutoscaleSignal {
 
   /** The demand of every class known, from a fresh view of the fleet taken at {@code nowNanos}. */
   public List<Demand> update(FleetView view, long nowNanos) {
+    classes.addAll(memory.snapshot());
     Map<Set<String>, int[]> membership = new LinkedHashMap<>(); // class -> {workers, capacity}
     for (FleetView.WorkerView worker : view.workers()) {
       Set<String> types = classOf(worker.configuredTypes());
@@ -92,6 +107,7 @@ public final class AutoscaleSignal {
       counts[0]++;
       counts[1] += worker.capacity();
     }
+    memory.addAll(classes);
     Map<Set<String>, Double> outstanding = new LinkedHashMap<>();
     for (Set<String> types : classes) {
       outstanding.put(types, 0.0);

@@ -158,6 +158,25 @@ class AutoscaleSignalTest {
     assertEquals(60, demand.workersNeeded());
   }
 
+  /**
+   * The status computes a fresh signal at each request; sharing the node's memory of classes, it
+   * names the class the exported signal saw before its workers died, as the metric does, instead of
+   * a class of its own per type.
+   */
+  @Test
+  void aSignalSharingTheNodesMemoryNamesTheClassesAnotherOneSaw() {
+    AutoscaleClasses node = new AutoscaleClasses();
+    new AutoscaleSignal(settings(Map.of()), node)
+        .update(view(List.of(worker("w1", 2, "a", "b")), Map.of("a", type(0, 1, 10, 6.0))), 0);
+    Map<String, FleetView.TypeView> left = Map.of("a", type(10, 0, 10, 6.0), "b", type(5, 0, 0, 0));
+    var shared =
+        byClass(new AutoscaleSignal(settings(Map.of()), node).update(view(List.of(), left), 0));
+    assertEquals(Set.of("a+b"), shared.keySet());
+    assertEquals(110.0, shared.get("a+b").outstandingWorkerSeconds(), 1e-6); // 60 + 5 x 10
+    var alone = byClass(new AutoscaleSignal(settings(Map.of())).update(view(List.of(), left), 0));
+    assertEquals(Set.of("a", "b"), alone.keySet(), "without the memory: a class per type");
+  }
+
   @Test
   void aTypeNoWorkerEverServedIsAClassOfItsOwnAtTheAssumedRunTime() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));

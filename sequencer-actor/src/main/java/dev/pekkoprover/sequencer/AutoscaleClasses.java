@@ -1,0 +1,48 @@
+package dev.pekkoprover.sequencer;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
+
+/**
+ * The worker classes (type sets) an actor system's {@link AutoscaleSignal}s have seen, shared by
+ * all of them: the exported signal of the sequencer's node ({@code AutoscaleReporter}, every {@code
+ * prover.autoscale.interval}) and the one {@code /status} computes at each request. So that the
+ * status names the same classes as the metric the autoscaler reads, also after a class's workers
+ * are all gone (a class is remembered once seen). Thread-safe.
+ */
+public final class AutoscaleClasses implements Extension {
+
+  static final class Id extends ExtensionId<AutoscaleClasses> {
+    static final Id INSTANCE = new Id();
+
+    @Override
+    public AutoscaleClasses createExtension(ActorSystem<?> system) {
+      return new AutoscaleClasses();
+    }
+  }
+
+  /** The one memory of this actor system. */
+  public static AutoscaleClasses get(ActorSystem<?> system) {
+    return Id.INSTANCE.apply(system);
+  }
+
+  /** Every class seen, in the order first seen. */
+  private final Set<Set<String>> seen = new LinkedHashSet<>();
+
+  /** A memory of one's own (a test, or a signal that shares with nobody). */
+  public AutoscaleClasses() {}
+
+  /** The classes seen so far, in the order first seen. */
+  synchronized List<Set<String>> snapshot() {
+    return List.copyOf(seen);
+  }
+
+  /** Remembers these classes (those already known keep their place). */
+  synchronized void addAll(Set<Set<String>> classes) {
+    seen.addAll(classes);
+  }
+}
