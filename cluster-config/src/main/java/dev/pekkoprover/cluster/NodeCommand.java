@@ -331,7 +331,10 @@ final class NodeCommand implements Callable<Integer> {
     // before the line that says the node is up: a SIGTERM after it exits 0 (one during start-up
     // exits 143)
     NodeExit exit = new NodeExit(node, self);
-    System.out.printf("node %s up with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
+    // started, not yet joined: the log says "is Up in the cluster of N member(s)" once it has, and
+    // every 5 s what it waits for until then (a wrong seed, CA or cluster name)
+    System.out.printf(
+        "node %s started with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
     System.out.println(node.endpointsLine());
     if (!sequencer) {
       SequencerWatch.start(node.system(), watch); // one line when no sequencer node is left

@@ -50,6 +50,9 @@ final class NodeExit {
   private final String self;
   private final AtomicBoolean askedFor = new AtomicBoolean();
 
+  /** The node has been Up in the cluster (else it stops before it ever joined). */
+  private final AtomicBoolean joined = new AtomicBoolean();
+
   private final SignalWatch signals;
 
   NodeExit(ProverNode node, String self) {
@@ -57,6 +60,9 @@ final class NodeExit {
     this.ended = node.ended();
     this.self = self;
     this.signals = SignalWatch.start();
+    org.apache.pekko.cluster.Cluster.get(
+            org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system))
+        .registerOnMemberUp(() -> joined.set(true));
     Runtime.getRuntime().addShutdownHook(new Thread(this::onJvmShutdown, "node-exit"));
   }
 
@@ -84,7 +90,7 @@ final class NodeExit {
     if (!ended.join()) {
       System.err.println(Termination.stalledLine(self));
     }
-    Outcome outcome = outcome(reason(), self);
+    Outcome outcome = outcome(reason(), self, joined.get());
     if (outcome.line() != null && !isSignal(reason())) {
       System.err.println(outcome.line());
       System.err.flush();
@@ -120,14 +126,18 @@ final class NodeExit {
       return; // the JVM exits with the code System.exit was given
     }
     if (signals.stoppedBySignal(reason())) {
-      System.err.println(outcome(reason(), self).line());
+      System.err.println(outcome(reason(), self, joined.get()).line());
       System.out.flush();
       System.err.flush();
       Runtime.getRuntime().halt(LEFT);
     }
   }
 
-  static Outcome outcome(Optional<CoordinatedShutdown.Reason> reason, String self) {
+  /**
+   * @param joined the node was Up in the cluster at some point: one stopped before it ever joined
+   *     (a wrong seed, CA or cluster name) does not say it left
+   */
+  static Outcome outcome(Optional<CoordinatedShutdown.Reason> reason, String self, boolean joined) {
     if (reason.isPresent()) {
       CoordinatedShutdown.Reason why = reason.get();
       if (why == CoordinatedShutdown.clusterDowningReason()) {
@@ -153,7 +163,15 @@ final class NodeExit {
       if (why == CoordinatedShutdown.jvmExitReason()) {
         return new Outcome(
             LEFT,
-            "node " + self + " left the cluster: stopped by a signal, exiting with code " + LEFT);
+            joined
+                ? "node "
+                    + self
+                    + " left the cluster: stopped by a signal, exiting with code "
+                    + LEFT
+                : "node "
+                    + self
+                    + " stopped by a signal before it ever joined the cluster, exiting with code "
+                    + LEFT);
       }
       if (why == CoordinatedShutdown.clusterLeavingReason()) {
         return new Outcome(

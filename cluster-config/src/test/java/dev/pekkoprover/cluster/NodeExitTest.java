@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Optional;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -9,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** The launcher's exit code for each way a node's actor system can end. */
 class NodeExitTest {
   private static NodeExit.Outcome outcome(CoordinatedShutdown.Reason reason) {
-    return NodeExit.outcome(Optional.ofNullable(reason), "127.0.0.1:2552");
+    return NodeExit.outcome(Optional.ofNullable(reason), "127.0.0.1:2552", true);
   }
 
   @Test
@@ -30,6 +31,19 @@ class NodeExitTest {
   void aLeaveAskedForByTheOperatorExitsWith0() {
     assertEquals(0, outcome(CoordinatedShutdown.jvmExitReason()).code());
     assertEquals(0, outcome(CoordinatedShutdown.clusterLeavingReason()).code());
+  }
+
+  @Test
+  void aNodeStoppedBeforeItEverJoinedDoesNotSayItLeft() {
+    NodeExit.Outcome never =
+        NodeExit.outcome(Optional.of(CoordinatedShutdown.jvmExitReason()), "127.0.0.1:2556", false);
+    assertEquals(0, never.code());
+    assertEquals(
+        "node 127.0.0.1:2556 stopped by a signal before it ever joined the cluster, exiting with code 0",
+        never.line());
+    assertTrue(
+        outcome(CoordinatedShutdown.jvmExitReason()).line().contains("left the cluster"),
+        "one that was Up did leave");
   }
 
   @Test

@@ -91,8 +91,10 @@ class NodeFailuresIT {
         worker.awaitLine(line -> upWith(line, 2), 60), "the worker joined:\n" + worker.output());
     // both launchers done starting (a SIGTERM during start-up, before the launcher's hook, exits
     // 143)
-    assertTrue(worker.awaitLine(line -> line.contains(" up with roles "), 30), worker.output());
-    assertTrue(stateful.awaitLine(line -> line.contains(" up with roles "), 30), stateful.output());
+    assertTrue(
+        worker.awaitLine(line -> line.contains(" started with roles "), 30), worker.output());
+    assertTrue(
+        stateful.awaitLine(line -> line.contains(" started with roles "), 30), stateful.output());
 
     worker.process().destroy(); // SIGTERM: CoordinatedShutdown runs from the JVM's shutdown hook
     assertTrue(worker.awaitExit(30), "the worker exited:\n" + worker.output());
@@ -125,7 +127,7 @@ class NodeFailuresIT {
                 "-D" + FatalErrorDrill.TRIGGER + "=" + trigger),
             List.of("node", "--roles", "queue", "--port", "" + port));
     // the launcher is done starting: its exit is set up
-    assertTrue(node.awaitLine(line -> line.contains(" up with roles "), 60), node.output());
+    assertTrue(node.awaitLine(line -> line.contains(" started with roles "), 60), node.output());
 
     Files.createFile(trigger);
     assertTrue(node.awaitExit(60), "the node exited:\n" + node.output());

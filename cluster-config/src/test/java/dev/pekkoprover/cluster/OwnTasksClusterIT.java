@@ -81,7 +81,8 @@ class OwnTasksClusterIT {
                     + " and up-to = 3000000"),
         sequencer.output());
     assertFalse(
-        sequencer.output().contains(" up with roles "), "it never joined:\n" + sequencer.output());
+        sequencer.output().contains(" started with roles "),
+        "it never started:\n" + sequencer.output());
   }
 
   @Test

@@ -118,7 +118,7 @@ class SequencerAbsenceIT {
     assertEquals(1, count(waiting, ABSENT), "said once, then quiet:\n" + waiting.tail(30));
 
     // it leaves (SIGTERM, once its launcher is done starting): named as the last one seen
-    awaitSaid(sequencer, " up with roles ", 30);
+    awaitSaid(sequencer, " started with roles ", 30);
     sequencer.process().destroy();
     assertTrue(sequencer.awaitExit(30), "the sequencer node left:\n" + sequencer.tail(20));
     awaitSaid(waiting, "last seen: " + node + "): this node keeps waiting", 30);

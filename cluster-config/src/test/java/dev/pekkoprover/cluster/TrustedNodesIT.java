@@ -74,7 +74,8 @@ class TrustedNodesIT {
         processes.launch(
             "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
     assertTrue(
-        sequencer.awaitLine(line -> line.contains(" up with roles "), 120), sequencer.tail(30));
+        sequencer.awaitLine(line -> line.contains(" started with roles "), 120),
+        sequencer.tail(30));
     // a trusted node (this CA's certificate) of another build: its circuits are version 2, the
     // cluster's 1
     int otherBuildPort = NodeProcesses.freePort();
@@ -178,6 +179,16 @@ class TrustedNodesIT {
       assertFalse(
           stranger.output().contains(" joined the cluster after waiting"), stranger.tail(20));
     }
+
+    // stopped, a stranger does not claim to have left a cluster it never joined
+    assertTrue(
+        foreign.awaitLine(line -> line.contains(" started with roles "), 30), foreign.tail(20));
+    foreign.process().toHandle().destroy(); // SIGTERM (Process.destroy would close our end too)
+    assertTrue(foreign.awaitExit(60), "the stranger stops on SIGTERM:\n" + foreign.tail(20));
+    assertEquals(0, foreign.process().exitValue(), foreign.tail(20));
+    assertTrue(
+        foreign.output().contains(" stopped by a signal before it ever joined the cluster"),
+        foreign.tail(20));
 
     // the member of another build is in the cluster but refused by the queue: one line, and it gets
     // no work
