@@ -190,8 +190,9 @@ public final class LocalTaskQueue {
     this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
-    context.setLoggerName(
-        LocalTaskQueue.class); // else a Pekko logger, which a node's logback keeps at WARN
+    // else a Pekko logger, which a node's logback keeps at WARN; a cluster's entities log as the
+    // sharded queue they are, so that an operator finds their lines under that name
+    context.setLoggerName(sharded ? ShardedTaskQueue.class : LocalTaskQueue.class);
     this.log = context.getLog();
     this.state =
         new TaskQueueState<>(catalog, settings, new Effects(), nanoClock, metrics.enabled());
@@ -614,17 +615,19 @@ public final class LocalTaskQueue {
     }
 
     @Override
-    public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {
+    public void putBack(
+        TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause, String budget) {
       if (cause == TaskQueueState.Redelivery.DECLINED) {
         return; // logged with the decline's reason
       }
       log.warn(
-          "task {} (type {}, flow {}) put back as attempt {}: {}",
+          "task {} (type {}, flow {}) put back, to go out again as delivery {}: {} ({})",
           task.taskId(),
           task.taskType(),
           task.flowId(),
           task.attempt(),
-          cause.describe(workerId));
+          cause.describe(workerId),
+          budget);
       status.remember("put back", task, workerId, cause.describe(workerId));
     }
 

@@ -91,8 +91,11 @@ public final class TaskQueueState<W, R> {
      */
     void retryLater(TaskEnvelope task, String workerId, int failures, String reason);
 
-    /** A task was put back at the head of its queue ({@code task} carries the new attempt). */
-    void putBack(TaskEnvelope task, String workerId, Redelivery cause);
+    /**
+     * A task was put back at the head of its queue ({@code task} carries the next delivery's
+     * attempt number); {@code budget} says what it has spent of its attempts and worker losses.
+     */
+    void putBack(TaskEnvelope task, String workerId, Redelivery cause, String budget);
 
     /**
      * Tell this worker to stop a task it may still hold: the queue has put it back (lease overrun,
@@ -1380,7 +1383,7 @@ public final class TaskQueueState<W, R> {
       case LEASE_OVERRUN -> task.type.leaseOverruns++;
       default -> task.type.lost++;
     }
-    effects.putBack(task.envelope, workerId, cause);
+    effects.putBack(task.envelope, workerId, cause, budgetSpent(task));
   }
 
   private void toHead(Task task) {

@@ -17,7 +17,8 @@ final class NoEffects<W, R> implements TaskQueueState.Effects<W, R> {
   public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
 
   @Override
-  public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
+  public void putBack(
+      TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause, String budget) {}
 
   @Override
   public void cancel(W worker, String taskId, String runId, String reason) {}

@@ -49,6 +49,7 @@ class TaskQueueStateTest {
     final List<TaskOutcome> outcomes = new ArrayList<>();
     final List<Retry> retries = new ArrayList<>();
     final List<PutBack> putBacks = new ArrayList<>();
+    final List<String> budgets = new ArrayList<>();
     final List<Cancelled> cancels = new ArrayList<>();
     final List<String> superseded = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
@@ -70,8 +71,9 @@ class TaskQueueStateTest {
     }
 
     @Override
-    public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {
+    public void putBack(TaskEnvelope task, String workerId, Redelivery cause, String budget) {
       putBacks.add(new PutBack(task.taskId(), task.attempt(), workerId, cause));
+      budgets.add(budget);
     }
 
     @Override
@@ -189,6 +191,10 @@ class TaskQueueStateTest {
     // its drain's time is over with t3 still running: put back, counted apart from a crash
     assertEquals(1, queue.workerGoingDown("w1", "inc-1", Set.of(), true));
     assertEquals(List.of(new PutBack("t3", 2, "w1", Redelivery.DRAIN_OVER)), effects.putBacks);
+    assertEquals(
+        List.of("0 of 3 attempts and 0 of 4 worker losses spent"),
+        effects.budgets,
+        "the drain's end spends nothing");
     assertTrue(succeed("w2", "t4"));
     assertEquals(List.of("t2", "t4", "t3"), effects.sentTo("w2"), "it runs elsewhere");
   }

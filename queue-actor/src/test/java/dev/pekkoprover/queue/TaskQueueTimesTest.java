@@ -63,7 +63,8 @@ class TaskQueueTimesTest {
                 TaskEnvelope task, String workerId, int failures, String reason) {}
 
             @Override
-            public void putBack(TaskEnvelope task, String workerId, Redelivery cause) {}
+            public void putBack(
+                TaskEnvelope task, String workerId, Redelivery cause, String budget) {}
 
             @Override
             public void cancel(String worker, String taskId, String runId, String reason) {}

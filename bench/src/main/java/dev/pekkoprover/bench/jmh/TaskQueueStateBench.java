@@ -107,7 +107,8 @@ public class TaskQueueStateBench {
     }
 
     @Override
-    public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {
+    public void putBack(
+        TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause, String budget) {
       throw new IllegalStateException("no task is put back in this benchmark");
     }
 

@@ -53,7 +53,8 @@ public class TaskQueueStateEnqueueBench {
         public void retryLater(TaskEnvelope task, String workerId, int failures, String reason) {}
 
         @Override
-        public void putBack(TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause) {}
+        public void putBack(
+            TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause, String budget) {}
 
         @Override
         public void cancel(String worker, String taskId, String runId, String reason) {}
