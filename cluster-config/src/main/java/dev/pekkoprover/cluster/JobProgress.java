@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -382,8 +383,14 @@ public final class JobProgress implements AutoCloseable {
         .toString();
   }
 
-  /** What start-up waits for now, or null when it cannot tell (it asks again at the next tick). */
+  /**
+   * What start-up waits for now, or null when it cannot tell (it asks again at the next tick), or
+   * once the node shuts down (a SIGTERM while it waited: it no longer waits, it leaves).
+   */
   private String startupWait() {
+    if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()) {
+      return null;
+    }
     String cluster = clusterWait.apply(node);
     if (cluster != null) {
       return cluster;

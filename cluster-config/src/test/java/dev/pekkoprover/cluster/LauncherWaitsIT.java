@@ -115,5 +115,14 @@ class LauncherWaitsIT {
         0,
         sequencer.linesWhere(line -> line.contains("RESULT")).size(),
         "no result without a queue");
+
+    // stopped while it waits, it leaves without saying it waits to be Up (as Leaving, Exiting)
+    sequencer.process().toHandle().destroy(); // SIGTERM
+    assertTrue(sequencer.awaitExit(60), "it stops on SIGTERM:\n" + sequencer.tail(20));
+    assertEquals(0, sequencer.process().exitValue(), sequencer.tail(20));
+    assertEquals(
+        List.of(),
+        sequencer.linesWhere(line -> line.contains("waiting to be Up")),
+        sequencer.tail(20));
   }
 }
