@@ -142,7 +142,10 @@ public final class TaskQueueState<W, R> {
     DRAIN_OVER(
         "worker %s still computed it when its node's drain time was over; it spends nothing"),
     LOST_IN_TRANSIT(
-        "worker %s does not have it: the dispatch or its report was lost between nodes");
+        "worker %s does not have it: the dispatch or its report was lost between nodes"),
+    MOVED(
+        "it waited on worker %s for a slot (another entity's task took it) and moves to a worker"
+            + " with a free one; it spends nothing");
 
     private final String format;
 
@@ -160,7 +163,8 @@ public final class TaskQueueState<W, R> {
       return this != DECLINED
           && this != LEASE_OVERRUN
           && this != CRASH_COLLATERAL
-          && this != DRAIN_OVER;
+          && this != DRAIN_OVER
+          && this != MOVED;
     }
   }
 
@@ -686,6 +690,7 @@ public final class TaskQueueState<W, R> {
     w.lastHeard = now;
     int mine = 0;
     List<Task> lost = null;
+    List<Task> waitingHere = null;
     for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       if (held.contains(task.envelope.taskId())) {
         mine++;
@@ -693,6 +698,12 @@ public final class TaskQueueState<W, R> {
         boolean waits = !waiting.isEmpty() && waiting.contains(task.envelope.taskId());
         if (waits || task.waitedOnWorker()) {
           leaseFromNow(task, now, waits);
+        }
+        if (waits) {
+          if (waitingHere == null) {
+            waitingHere = new ArrayList<>(2);
+          }
+          waitingHere.add(task);
         }
       } else if (!task.absent()) {
         // suspect: maybe still on its way to the worker, or its report on its way back
@@ -736,7 +747,42 @@ public final class TaskQueueState<W, R> {
     } else {
       w.reseat();
     }
+    if (waitingHere != null) {
+      moveToFreeSlots(w, waitingHere);
+    }
     dispatchFor(w);
+  }
+
+  /**
+   * Tasks of this queue that wait on worker {@code w} for a slot (another entity's task took the
+   * one this queue saw free) go to a worker that has a free slot now, if this queue knows one: the
+   * waiting copy is cancelled on {@code w}, where it has not started (dropped there, nothing lost),
+   * and the move spends nothing ({@link Redelivery#MOVED}). A task that does not move keeps waiting
+   * there, its lease held back until it starts.
+   */
+  private void moveToFreeSlots(KnownWorker w, List<Task> waitingHere) {
+    for (Task task : waitingHere) {
+      TypeQueue type = task.type;
+      if (task.state != TaskState.IN_FLIGHT || task.holder != w || type.registration) {
+        continue;
+      }
+      KnownWorker to = bestFor(type);
+      if (to == null || to == w || to.free() <= 0) {
+        continue; // no free slot elsewhere (a prefetch room is no slot): it waits where it is
+      }
+      detach(task);
+      w.addZombie(task.envelope.taskId()); // its slot stays taken until w lets go of the task
+      w.reseat();
+      effects.cancel(
+          w.ref,
+          task.envelope.taskId(),
+          task.envelope.runId(),
+          "it waited here for a slot and moves to worker " + to.workerId + ", which has one free");
+      task.envelope = task.envelope.withAttempt(task.envelope.attempt() + 1);
+      type.putBack[Redelivery.MOVED.ordinal()]++;
+      effects.putBack(task.envelope, w.workerId, Redelivery.MOVED, budgetSpent(task));
+      start(task, to);
+    }
   }
 
   /**
@@ -1307,6 +1353,10 @@ public final class TaskQueueState<W, R> {
       task.pendingSince = now; // dispatched within its enqueue: it did not wait
     }
     task.dispatchedAt = now; // its lease runs out at dispatchedAt + type.leaseNanos
+    if (task.doubts != null) { // a new delivery has not waited on its worker yet
+      task.doubts.waitsOnWorker = false;
+      task.doubts.waitingSince = NO_TIME;
+    }
     type.leases.addLast(task);
     w.held.addLast(task);
     type.inFlight++;
@@ -1320,14 +1370,23 @@ public final class TaskQueueState<W, R> {
 
   /**
    * Its holder said it waits there for a slot ({@code stillWaiting}), or it has started after
-   * waiting: its lease starts again now, so that it bounds the compute, not the wait. Its dispatch
-   * time moves with it, so the wait and run histograms count that wait as waiting.
+   * waiting: its lease starts again now, so that it bounds the compute, not the wait, for up to one
+   * lease of waiting (then it runs on, and the task spends at most two leases on that worker: a
+   * task stuck behind a compute that never ends is still put back). Its dispatch time moves with
+   * it, so the wait and run histograms count that wait as waiting.
    */
   private void leaseFromNow(Task task, long now, boolean stillWaiting) {
+    Doubts doubts = task.doubts();
+    if (doubts.waitingSince == NO_TIME) {
+      doubts.waitingSince = task.dispatchedAt;
+    }
+    doubts.waitsOnWorker = stillWaiting;
+    if (now - doubts.waitingSince >= task.type.leaseNanos) {
+      return; // waited a whole lease already: its lease runs on from the last restart
+    }
     task.type.leases.remove(task);
     task.dispatchedAt = now; // later than every other lease of the type: the order holds
     task.type.leases.addLast(task);
-    task.doubts().waitsOnWorker = stillWaiting;
   }
 
   /** Unlinks a task in flight from its lease list and its holder, and frees the holder's slot. */
@@ -1628,6 +1687,12 @@ public final class TaskQueueState<W, R> {
      * starts again at each such report and at the first that names it started.
      */
     boolean waitsOnWorker;
+
+    /**
+     * The dispatch of the delivery that has waited on its worker ({@link #NO_TIME} while none has):
+     * its lease starts again only within one lease of this.
+     */
+    long waitingSince = NO_TIME;
   }
 
   /**
