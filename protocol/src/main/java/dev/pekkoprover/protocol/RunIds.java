@@ -29,6 +29,7 @@ public final class RunIds {
     if (current == null) {
       return true;
     }
-    return candidate.compareTo(current) > 0;
+    // the same instance, as every task of a run is in one JVM: a worker asks this per task
+    return candidate != current && candidate.compareTo(current) > 0;
   }
 }
