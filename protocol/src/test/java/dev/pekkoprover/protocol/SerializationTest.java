@@ -63,6 +63,55 @@ class SerializationTest {
     return serialization.deserialize(bytes, serializer.identifier(), manifest).get();
   }
 
+  /** {@link WorkerCommand.Cancel} as builds before its run id sent it. */
+  record OldCancel(List<String> taskIds, String reason) implements CborSerializable {}
+
+  /** {@link QueueCommand.WorkerLoad} as builds before its waiting tasks sent it. */
+  record OldWorkerLoad(
+      org.apache.pekko.actor.typed.ActorRef<WorkerCommand> worker,
+      String workerId,
+      String incarnation,
+      List<String> heldTaskIds,
+      boolean periodic,
+      List<String> orphanedTaskIds,
+      List<String> orphanedRunIds)
+      implements CborSerializable {}
+
+  /** {@code old}'s bytes read as the class of {@code current} (a rolling upgrade's mixed nodes). */
+  private Object readAs(Object old, Object current) {
+    var serializer = serialization.findSerializerFor(current);
+    byte[] bytes = serialization.serialize(old).get();
+    return serialization
+        .deserialize(bytes, serializer.identifier(), Serializers.manifestFor(serializer, current))
+        .get();
+  }
+
+  @Test
+  void messagesOfAnOlderBuildWithoutTheFieldsAddedSinceStillRead() {
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    assertEquals(
+        new WorkerCommand.Cancel(List.of("f:1"), null, "lease of 500 ms ran out"),
+        readAs(
+            new OldCancel(List.of("f:1"), "lease of 500 ms ran out"),
+            new WorkerCommand.Cancel(List.of(), "r", "x")),
+        "no run: the tasks held under those ids, whatever their run");
+    QueueCommand.WorkerLoad load =
+        (QueueCommand.WorkerLoad)
+            readAs(
+                new OldWorkerLoad(
+                    worker.getRef(),
+                    "w1",
+                    "i1",
+                    List.of("f:1"),
+                    true,
+                    List.of("f:1"),
+                    List.of("r1")),
+                new QueueCommand.WorkerLoad(worker.getRef(), "w", "i", List.of(), true));
+    assertEquals(List.of("f:1"), load.heldTaskIds());
+    assertEquals(List.of("r1"), load.orphanedRunIds());
+    assertEquals(List.of(), load.waitingTaskIds(), "none waiting, as before");
+  }
+
   @Test
   void envelopeKeepsItsTypedPayload() {
     TaskEnvelope task =
