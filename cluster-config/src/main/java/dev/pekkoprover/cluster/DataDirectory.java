@@ -48,6 +48,8 @@ final class DataDirectory {
       wipe(absolute, file);
       out.printf("data directory %s: --fresh, its journal deleted: starting anew%n", absolute);
     } else if (Files.exists(file)) {
+      // another run holds it: H2 would refuse every open, and the launcher retry for ever
+      refuseIfInUse(file, "stop that run, or give this one another --data-dir");
       out.printf(
           "data directory %s: a journal is there: resuming what it holds (--fresh starts anew)%n",
           absolute);
@@ -71,17 +73,24 @@ final class DataDirectory {
     return config;
   }
 
-  /** Deletes the journal's files; refuses while another process has the database open. */
-  private static void wipe(Path dir, Path file) throws IOException {
+  /**
+   * Throws, saying {@code what to do}, while a process holds the journal's file lock (H2 locks the
+   * file of a database it has open).
+   */
+  private static void refuseIfInUse(Path file, String whatToDo) throws IOException {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE);
         FileLock lock = channel.tryLock()) {
       if (lock == null) {
-        throw new IOException(
-            "the journal " + file + " is in use by another process: stop it before --fresh");
+        throw new IOException("the journal " + file + " is in use by another process: " + whatToDo);
       }
     } catch (java.nio.channels.OverlappingFileLockException e) {
       throw new IOException("the journal " + file + " is in use in this process", e);
     }
+  }
+
+  /** Deletes the journal's files; refuses while another process has the database open. */
+  private static void wipe(Path dir, Path file) throws IOException {
+    refuseIfInUse(file, "stop it before --fresh");
     try (Stream<Path> files = Files.list(dir)) {
       for (Path each : (Iterable<Path>) files::iterator) {
         if (each.getFileName().toString().startsWith(JOURNAL + ".")) {

@@ -77,6 +77,10 @@ public final class JobProgress implements AutoCloseable {
   private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanos, tasks completed}
   // waiting
   private String waitKind;
+
+  /** The last tick found task types that no Ready worker serves (ticker thread only). */
+  private boolean unservedLastTick;
+
   private long waitStart;
   private long waitSaid;
 
@@ -254,7 +258,16 @@ public final class JobProgress implements AutoCloseable {
       FleetView fleet = fleet();
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
+      if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()) {
+        return; // the node leaves (its workers drain): no wait to report
+      }
       String unserved = fleet == null || now.pending() == 0 ? null : unservedWait(fleet);
+      // said from its second tick in a row: a worker that re-registers for a moment is no wait
+      boolean unservedBefore = unservedLastTick;
+      unservedLastTick = unserved != null;
+      if (!unservedBefore) {
+        unserved = null;
+      }
       if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
         waiting(
             "waiting for workers: none is Ready ("

@@ -96,7 +96,7 @@ class LauncherBadInputTest {
   }
 
   @Test
-  void freshOnADataDirectoryInUseIsOneLineAndDeletesNothing(@TempDir java.nio.file.Path data)
+  void aDataDirectoryInUseIsOneLineAndDeletesNothing(@TempDir java.nio.file.Path data)
       throws Exception {
     java.nio.file.Path journal = data.resolve(DataDirectory.JOURNAL + ".mv.db");
     java.nio.file.Files.writeString(journal, "a run's journal");
@@ -114,6 +114,11 @@ class LauncherBadInputTest {
               "-1",
               "--blocks",
               "1"),
+          "run refuses to start: the journal " + journal + " is in use");
+      // without --fresh too: it would resume a journal another run holds, and wait for ever
+      assertOneLineRefusal(
+          LauncherRun.of(
+              "run", "--data-dir", data.toString(), "--http-port", "-1", "--blocks", "1"),
           "run refuses to start: the journal " + journal + " is in use");
     }
     assertEquals("a run's journal", java.nio.file.Files.readString(journal));
