@@ -620,16 +620,6 @@ public final class LocalTaskQueue {
       if (cause == TaskQueueState.Redelivery.DECLINED) {
         return; // logged with the decline's reason
       }
-      if (cause == TaskQueueState.Redelivery.MOVED) { // the queue's own choice, not a failure
-        log.info(
-            "task {} (type {}, flow {}) goes out again as delivery {}: {}",
-            task.taskId(),
-            task.taskType(),
-            task.flowId(),
-            task.attempt(),
-            cause.describe(workerId));
-        return;
-      }
       log.warn(
           "task {} (type {}, flow {}) put back, to go out again as delivery {}: {} ({})",
           task.taskId(),

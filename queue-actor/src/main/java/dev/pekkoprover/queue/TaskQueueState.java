@@ -142,10 +142,7 @@ public final class TaskQueueState<W, R> {
     DRAIN_OVER(
         "worker %s still computed it when its node's drain time was over; it spends nothing"),
     LOST_IN_TRANSIT(
-        "worker %s does not have it: the dispatch or its report was lost between nodes"),
-    MOVED(
-        "it waited on worker %s for a slot (another entity's task took it) and moves to a worker"
-            + " with a free one; it spends nothing");
+        "worker %s does not have it: the dispatch or its report was lost between nodes");
 
     private final String format;
 
@@ -163,8 +160,7 @@ public final class TaskQueueState<W, R> {
       return this != DECLINED
           && this != LEASE_OVERRUN
           && this != CRASH_COLLATERAL
-          && this != DRAIN_OVER
-          && this != MOVED;
+          && this != DRAIN_OVER;
     }
   }
 
@@ -690,7 +686,6 @@ public final class TaskQueueState<W, R> {
     w.lastHeard = now;
     int mine = 0;
     List<Task> lost = null;
-    List<Task> waitingHere = null;
     for (Task task = w.held.first(); task != null; task = w.held.next(task)) {
       if (held.contains(task.envelope.taskId())) {
         mine++;
@@ -698,12 +693,6 @@ public final class TaskQueueState<W, R> {
         boolean waits = !waiting.isEmpty() && waiting.contains(task.envelope.taskId());
         if (waits || task.waitedOnWorker()) {
           leaseFromNow(task, now, waits);
-        }
-        if (waits) {
-          if (waitingHere == null) {
-            waitingHere = new ArrayList<>(2);
-          }
-          waitingHere.add(task);
         }
       } else if (!task.absent()) {
         // suspect: maybe still on its way to the worker, or its report on its way back
@@ -747,42 +736,7 @@ public final class TaskQueueState<W, R> {
     } else {
       w.reseat();
     }
-    if (waitingHere != null) {
-      moveToFreeSlots(w, waitingHere);
-    }
     dispatchFor(w);
-  }
-
-  /**
-   * Tasks of this queue that wait on worker {@code w} for a slot (another entity's task took the
-   * one this queue saw free) go to a worker that has a free slot now, if this queue knows one: the
-   * waiting copy is cancelled on {@code w}, where it has not started (dropped there, nothing lost),
-   * and the move spends nothing ({@link Redelivery#MOVED}). A task that does not move keeps waiting
-   * there, its lease held back until it starts.
-   */
-  private void moveToFreeSlots(KnownWorker w, List<Task> waitingHere) {
-    for (Task task : waitingHere) {
-      TypeQueue type = task.type;
-      if (task.state != TaskState.IN_FLIGHT || task.holder != w || type.registration) {
-        continue;
-      }
-      KnownWorker to = bestFor(type);
-      if (to == null || to == w || to.free() <= 0) {
-        continue; // no free slot elsewhere (a prefetch room is no slot): it waits where it is
-      }
-      detach(task);
-      w.addZombie(task.envelope.taskId()); // its slot stays taken until w lets go of the task
-      w.reseat();
-      effects.cancel(
-          w.ref,
-          task.envelope.taskId(),
-          task.envelope.runId(),
-          "it waited here for a slot and moves to worker " + to.workerId + ", which has one free");
-      task.envelope = task.envelope.withAttempt(task.envelope.attempt() + 1);
-      type.putBack[Redelivery.MOVED.ordinal()]++;
-      effects.putBack(task.envelope, w.workerId, Redelivery.MOVED, budgetSpent(task));
-      start(task, to);
-    }
   }
 
   /**

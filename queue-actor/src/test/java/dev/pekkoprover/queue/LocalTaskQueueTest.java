@@ -353,7 +353,7 @@ class LocalTaskQueueTest {
         new QueueCommand.WorkerLoad(
             w1.getRef(), "w1", "inc-1", List.of("t1"), false, List.of(), List.of(), List.of()));
     stats(queue);
-    // a second worker only now: one idle before would have taken t1 while it waited (next test)
+    // a second worker, for the redelivery at the overrun
     TestProbe<WorkerCommand> w2 = worker(queue, "w2", 1, "square");
     manualTime.timePasses(Duration.ofMillis(450)); // 900 ms after the dispatch, 450 after the start
     expectNoDispatch(queue, w2);
@@ -362,40 +362,6 @@ class LocalTaskQueueTest {
     manualTime.timePasses(Duration.ofMillis(100)); // its compute overran: back, and cancelled
     assertEquals(t1.withAttempt(2), expectDispatch(w2));
     w1.expectMessage(new WorkerCommand.Cancel(List.of("t1"), "run-1", "lease of 500 ms ran out"));
-  }
-
-  /** A task that waits on its worker for a slot goes to an idle worker, cancelled on the first. */
-  @Test
-  void aTaskThatWaitsOnItsWorkerMovesToAnIdleOne() {
-    ActorRef<QueueCommand> queue = spawnQueue();
-    TestProbe<TaskOutcome> flow = testKit.createTestProbe(TaskOutcome.class);
-    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
-    queue.tell(new Enqueue(List.of(square("t1", "f1")), flow.getRef()));
-    TaskEnvelope t1 = expectDispatch(w1);
-    TestProbe<WorkerCommand> w2 = worker(queue, "w2", 1, "square");
-    List<String> held = List.of("other-entity:1", "t1");
-    LoggingTestKit.info("goes out again as delivery 2: it waited on worker w1 for a slot")
-        .expect(
-            testKit.system(),
-            () -> {
-              queue.tell(
-                  new QueueCommand.WorkerLoad(
-                      w1.getRef(),
-                      "w1",
-                      "inc-1",
-                      held,
-                      false,
-                      List.of(),
-                      List.of(),
-                      List.of("t1")));
-              return null;
-            });
-    assertEquals(t1.withAttempt(2), expectDispatch(w2));
-    WorkerCommand.Cancel cancel = w1.expectMessageClass(WorkerCommand.Cancel.class);
-    assertEquals(List.of("t1"), cancel.taskIds());
-    assertEquals("run-1", cancel.runId());
-    queue.tell(new TaskSucceeded("w2", "inc-1", "t1", "run-1", "square", 2, Num.of(49)));
-    assertEquals("w2", flow.expectMessageClass(TaskOutcome.Succeeded.class).workerId());
   }
 
   @Test

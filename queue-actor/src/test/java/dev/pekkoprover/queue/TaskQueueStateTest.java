@@ -725,56 +725,6 @@ class TaskQueueStateTest {
         List.of(new Cancelled("w1", "t1", "run-1", "lease of 10000 ms ran out")), effects.cancels);
   }
 
-  /**
-   * A task that waits on its worker for a slot while this queue knows another worker with a free
-   * one goes there: its waiting copy is cancelled (it had not started), its old worker's slot stays
-   * taken until that worker lets go of it, and the move spends nothing.
-   */
-  @Test
-  void aTaskWaitingOnItsWorkerMovesToAWorkerWithAFreeSlot() {
-    serve("w1", 1, "square");
-    enqueueSquares("t1");
-    serve("w2", 1, "square"); // idle: nothing pending for it
-    assertEquals(List.of("t1"), effects.sentTo("w1"));
-
-    queue.workerLoad("w1", "inc-1", List.of("other-entity:7", "t1"), List.of("t1"));
-    assertEquals(List.of("t1"), effects.sentTo("w2"));
-    assertEquals(2, effects.last().task().attempt(), "its next delivery");
-    assertEquals(1, effects.cancels.size());
-    Cancelled cancel = effects.cancels.get(0);
-    assertEquals(
-        List.of("w1", "t1", "run-1"), List.of(cancel.worker(), cancel.taskId(), cancel.runId()));
-    assertTrue(cancel.reason().contains("moves to worker w2"), cancel.reason());
-    assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.MOVED)), effects.putBacks);
-    assertEquals(
-        List.of("0 of 3 attempts and 0 of 4 worker losses spent"),
-        effects.budgets,
-        "spends nothing");
-    assertEquals(1, queue.putBack("square", Redelivery.MOVED));
-    assertEquals(0, squareStats().redelivered(), "not declined, lost or overrun");
-    assertEquals(1, squareStats().inFlight());
-
-    queue.workerLoad("w1", "inc-1", List.of("other-entity:7"), List.of()); // dropped there
-    assertEquals(0, queue.freeSlots("w1"), "the other entity's task holds its one slot");
-    queue.workerLoad("w1", "inc-1", List.of(), List.of());
-    assertEquals(1, queue.freeSlots("w1"), "the zombie of t1 is gone with the report");
-    assertTrue(queue.succeeded("w2", "inc-1", "t1", "run-1", 2, Num.of(9)));
-    assertEquals(1, effects.outcomes.size());
-  }
-
-  @Test
-  void aTaskWaitingOnItsWorkerStaysWhenNoOtherWorkerHasAFreeSlot() {
-    serve("w1", 1, "square");
-    enqueueSquares("t1");
-    serve("w2", 1, "square");
-    enqueueSquares("t2"); // w2's only slot
-    queue.workerLoad("w1", "inc-1", List.of("other-entity:7", "t1"), List.of("t1"));
-    assertEquals(List.of("t1"), effects.sentTo("w1"));
-    assertEquals(List.of("t2"), effects.sentTo("w2"));
-    assertTrue(effects.cancels.isEmpty(), effects.cancels.toString());
-    assertTrue(effects.putBacks.isEmpty(), effects.putBacks.toString());
-  }
-
   @Test
   void slotsAWorkerSpendsOnOtherEntitiesTasksAreNotHandedOutTwice() {
     // Issue 8, case 2: this queue is one entity; the worker (concurrency 1) runs a task of another
