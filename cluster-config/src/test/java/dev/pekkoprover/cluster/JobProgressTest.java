@@ -163,28 +163,23 @@ class JobProgressTest {
             pending(0),
             WorkerRegistrationTask.NAME,
             pending(1));
-    FleetView lost =
-        new FleetView(
-            List.of(worker("w1", true, "square"), worker("w2", false, "add", "merge")),
-            types,
-            List.of(),
-            0,
-            0,
-            1,
-            1);
     assertEquals(
         "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it",
-        JobProgress.unservedWait(lost));
-    FleetView back =
-        new FleetView(
-            List.of(worker("w1", true, "square"), worker("w2", true, "add", "merge")),
-            types,
-            List.of(),
-            0,
-            0,
-            1,
-            1);
-    assertNull(JobProgress.unservedWait(back));
+        JobProgress.unservedWait(fleet(types, false)));
+    assertNull(JobProgress.unservedWait(fleet(types, true)));
+  }
+
+  /** w1 serves square; w2, add and merge, its node reachable or not. */
+  private static FleetView fleet(
+      java.util.Map<String, FleetView.TypeView> types, boolean w2Reachable) {
+    return new FleetView(
+        List.of(worker("w1", true, "square"), worker("w2", w2Reachable, "add", "merge")),
+        types,
+        List.of(),
+        0,
+        0,
+        1,
+        1);
   }
 
   private static JobProgress.Snapshot snapshot(

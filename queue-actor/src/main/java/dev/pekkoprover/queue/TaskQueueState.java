@@ -678,10 +678,6 @@ public final class TaskQueueState<W, R> {
       return;
     }
     Set<String> held = heldTaskIds instanceof Set<String> set ? set : new HashSet<>(heldTaskIds);
-    Collection<String> waiting =
-        waitingTaskIds.size() < 8 || waitingTaskIds instanceof Set<String>
-            ? waitingTaskIds
-            : new HashSet<>(waitingTaskIds);
     long now = nanoClock.getAsLong();
     w.lastHeard = now;
     int mine = 0;
@@ -690,7 +686,9 @@ public final class TaskQueueState<W, R> {
       if (held.contains(task.envelope.taskId())) {
         mine++;
         task.present();
-        boolean waits = !waiting.isEmpty() && waiting.contains(task.envelope.taskId());
+        // a short list: only tasks handed beyond the worker's free slots wait
+        boolean waits =
+            !waitingTaskIds.isEmpty() && waitingTaskIds.contains(task.envelope.taskId());
         if (waits || task.waitedOnWorker()) {
           leaseFromNow(task, now, waits);
         }

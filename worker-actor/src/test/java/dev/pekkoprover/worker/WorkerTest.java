@@ -1251,6 +1251,11 @@ class WorkerTest {
     assertEquals(Set.of("a", "b"), done);
   }
 
+  /** Two sequencer runs, the second started after the first (a standby took over). */
+  private static final String OLD_RUN = "r0000000000001-00000000";
+
+  private static final String NEW_RUN = "r0000000000002-00000000";
+
   /** Registers an Unprepared worker by a registration task of {@code runId}, until it is Ready. */
   private static void registerForRun(Spawned w, String runId) {
     w.worker()
@@ -1265,12 +1270,10 @@ class WorkerTest {
   void aTaskOfANewerRunMakesAReadyWorkerRegisterAgainAndOneOfAnOlderRunFails() {
     Spawned w = spawnUnprepared(settings("w-run"), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
-    String oldRun = "r0000000000001-00000000";
-    String newRun = "r0000000000002-00000000";
-    registerForRun(w, oldRun);
+    registerForRun(w, OLD_RUN);
 
     // the sequencer restarted: its first task reaches a worker registered for the old run
-    w.worker().tell(dispatchOfRun(w, newRun, "new-1", "square", Num.of(4)));
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "new-1", "square", Num.of(4)));
     assertEquals(
         UNPREPARED_TYPES,
         queue.expectMessageClass(WorkerServes.class).taskTypes(),
@@ -1281,11 +1284,11 @@ class WorkerTest {
 
     // the registration entity still holds the old run's offers until the new run's reach it
     w.worker()
-        .tell(dispatchOfRun(w, oldRun, "reg-old-2", WorkerRegistrationTask.NAME, new Keys("old")));
+        .tell(dispatchOfRun(w, OLD_RUN, "reg-old-2", WorkerRegistrationTask.NAME, new Keys("old")));
     TaskFailed oldOffer = queue.expectMessageClass(TaskFailed.class);
     assertEquals("reg-old-2", oldOffer.taskId());
     assertFalse(oldOffer.retryable());
-    assertTrue(oldOffer.reason().contains("older than run " + newRun), oldOffer.reason());
+    assertTrue(oldOffer.reason().contains("older than run " + NEW_RUN), oldOffer.reason());
     assertEquals(
         List.of("square w-run", "add w-run"),
         List.copyOf(TestTasks.prepares),
@@ -1293,7 +1296,8 @@ class WorkerTest {
 
     w.worker()
         .tell(
-            dispatchOfRun(w, newRun, "reg-new", WorkerRegistrationTask.NAME, new Keys("test-key")));
+            dispatchOfRun(
+                w, NEW_RUN, "reg-new", WorkerRegistrationTask.NAME, new Keys("test-key")));
     queue.expectMessageClass(TaskSucceeded.class);
     queue.expectMessageClass(WorkerServes.class);
     assertEquals(READY_TYPES, queue.expectMessageClass(WorkerServes.class).taskTypes());
@@ -1302,11 +1306,11 @@ class WorkerTest {
         List.copyOf(TestTasks.prepares),
         "prepared again with the new run's parameters");
 
-    w.worker().tell(dispatchOfRun(w, oldRun, "stale", "square", Num.of(5)));
+    w.worker().tell(dispatchOfRun(w, OLD_RUN, "stale", "square", Num.of(5)));
     TaskFailed stale = queue.expectMessageClass(TaskFailed.class);
     assertFalse(stale.retryable());
-    assertTrue(stale.reason().contains("older than run " + newRun), stale.reason());
-    w.worker().tell(dispatchOfRun(w, newRun, "new-2", "square", Num.of(6)));
+    assertTrue(stale.reason().contains("older than run " + NEW_RUN), stale.reason());
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "new-2", "square", Num.of(6)));
     assertEquals(Num.of(36), queue.expectMessageClass(TaskSucceeded.class).result());
   }
 
@@ -1319,18 +1323,16 @@ class WorkerTest {
   void aWorkerThatSeesANewerRunCancelsItsComputesOfTheOlderRun() {
     Spawned w = spawnUnprepared(settings("w-over").withConcurrency(2), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
-    String oldRun = "r0000000000001-00000000";
-    String newRun = "r0000000000002-00000000";
-    registerForRun(w, oldRun);
+    registerForRun(w, OLD_RUN);
     List<QueueCommand> seen = new ArrayList<>();
-    w.worker().tell(dispatchOfRun(w, oldRun, "old-proof", "square", new Num(2, "hold:w-over")));
+    w.worker().tell(dispatchOfRun(w, OLD_RUN, "old-proof", "square", new Num(2, "hold:w-over")));
     awaitRunning("w-over");
 
-    w.worker().tell(dispatchOfRun(w, newRun, "new-1", "square", Num.of(4)));
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "new-1", "square", Num.of(4)));
     TaskFailed cancelled = awaitReport(queue, TaskFailed.class, "old-proof", seen);
-    assertEquals(oldRun, cancelled.runId());
+    assertEquals(OLD_RUN, cancelled.runId());
     assertTrue(
-        cancelled.reason().contains("run " + oldRun + " is over: run " + newRun + " took over"),
+        cancelled.reason().contains("run " + OLD_RUN + " is over: run " + NEW_RUN + " took over"),
         cancelled.reason());
     assertEquals(0, TestTasks.runningNow("w-over"), "interrupted, not left to run");
     assertTrue(
@@ -1348,13 +1350,11 @@ class WorkerTest {
   void aNewerRunsTaskUnderTheIdOfAnOlderRunsComputeMakesTheWorkerRegisterAgain() {
     Spawned w = spawnUnprepared(settings("w-same-id").withConcurrency(2), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
-    String oldRun = "r0000000000001-00000000";
-    String newRun = "r0000000000002-00000000";
-    registerForRun(w, oldRun);
-    w.worker().tell(dispatchOfRun(w, oldRun, "f-1:7", "square", new Num(2, "hold:w-same-id")));
+    registerForRun(w, OLD_RUN);
+    w.worker().tell(dispatchOfRun(w, OLD_RUN, "f-1:7", "square", new Num(2, "hold:w-same-id")));
     awaitRunning("w-same-id");
 
-    w.worker().tell(dispatchOfRun(w, newRun, "f-1:7", "square", Num.of(3)));
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "f-1:7", "square", Num.of(3)));
     TaskFailed cancelled = null;
     TaskDeclined declined = null;
     boolean registersAgain = false;
@@ -1369,11 +1369,11 @@ class WorkerTest {
         }
       }
     }
-    assertEquals(oldRun, cancelled.runId(), "the older run's compute is interrupted");
+    assertEquals(OLD_RUN, cancelled.runId(), "the older run's compute is interrupted");
     assertTrue(
-        cancelled.reason().contains("run " + oldRun + " is over: run " + newRun + " took over"),
+        cancelled.reason().contains("run " + OLD_RUN + " is over: run " + NEW_RUN + " took over"),
         cancelled.reason());
-    assertEquals(newRun, declined.runId(), "the newer run's task goes to another worker");
+    assertEquals(NEW_RUN, declined.runId(), "the newer run's task goes to another worker");
     assertEquals(0, TestTasks.runningNow("w-same-id"));
   }
 
@@ -1387,17 +1387,15 @@ class WorkerTest {
   void aCancelOfAnotherRunsTaskUnderTheSameIdLeavesTheHeldTaskAlone() {
     Spawned w = spawnUnprepared(settings("w-run-cancel").withConcurrency(1), CATALOG, null);
     TestProbe<QueueCommand> queue = w.queue();
-    String oldRun = "r0000000000001-00000000";
-    String newRun = "r0000000000002-00000000";
-    registerForRun(w, newRun);
-    w.worker().tell(dispatchOfRun(w, newRun, "f-1:7", "square", new Num(2, "hold:w-run-cancel")));
+    registerForRun(w, NEW_RUN);
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "f-1:7", "square", new Num(2, "hold:w-run-cancel")));
     awaitRunning("w-run-cancel");
-    w.worker().tell(dispatchOfRun(w, newRun, "f-1:8", "square", Num.of(3))); // waits for the slot
+    w.worker().tell(dispatchOfRun(w, NEW_RUN, "f-1:8", "square", Num.of(3))); // waits for the slot
 
-    String over = "run " + oldRun + " is over: run " + newRun + " took over";
-    w.worker().tell(new WorkerCommand.Cancel(List.of("f-1:7", "f-1:8"), oldRun, over));
+    String over = "run " + OLD_RUN + " is over: run " + NEW_RUN + " took over";
+    w.worker().tell(new WorkerCommand.Cancel(List.of("f-1:7", "f-1:8"), OLD_RUN, over));
     // a task of the older run fails at once: its report comes after the cancel was handled
-    w.worker().tell(dispatchOfRun(w, oldRun, "stale", "square", Num.of(4)));
+    w.worker().tell(dispatchOfRun(w, OLD_RUN, "stale", "square", Num.of(4)));
     List<QueueCommand> seen = new ArrayList<>();
     awaitReport(queue, TaskFailed.class, "stale", seen);
     assertEquals(1, TestTasks.runningNow("w-run-cancel"), "the newer run's compute goes on");
@@ -1409,7 +1407,8 @@ class WorkerTest {
         seen.stream().noneMatch(r -> r instanceof TaskFailed f && f.taskId().startsWith("f-1:")),
         "nothing of the newer run failed: " + seen);
 
-    w.worker().tell(dispatchOfRun(w, newRun, "f-1:9", "square", new Num(5, "hold:w-run-cancel-2")));
+    w.worker()
+        .tell(dispatchOfRun(w, NEW_RUN, "f-1:9", "square", new Num(5, "hold:w-run-cancel-2")));
     awaitRunning("w-run-cancel");
     w.worker().tell(new WorkerCommand.Cancel(List.of("f-1:9"), null, "flow flow-1 is over"));
     TaskFailed cancelled = awaitReport(queue, TaskFailed.class, "f-1:9", seen);
