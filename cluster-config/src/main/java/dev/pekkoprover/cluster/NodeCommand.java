@@ -7,6 +7,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -290,6 +291,14 @@ final class NodeCommand implements Callable<Integer> {
       config =
           PostgresJournal.open(
               dbUrl, dbUser, dbPassword, config); // durable: results survive this node
+    }
+    if (sequencer) {
+      try {
+        ProvingOrchestrator.checkSettings(config);
+      } catch (IllegalArgumentException | ConfigException e) {
+        System.err.println("node refuses to start: " + e.getMessage());
+        return NodeLauncher.USAGE_EXIT;
+      }
     }
     ProverPlugin tasksAndJob = chosen.plugin();
     ProverNode.Builder builder =

@@ -9,6 +9,7 @@ import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -111,6 +112,7 @@ final class RunCommand implements Callable<Integer> {
     AppchainJob.Options options = null;
     try { // every setting is checked before anything starts and before --fresh deletes anything
       settings = job.settings(base);
+      ProvingOrchestrator.checkSettings(base);
       catalog = AppchainJob.catalog(crashEvery);
       if (job.service) {
         ServiceSettings.fromConfig(base);

@@ -95,6 +95,33 @@ class LauncherBadInputTest {
     }
   }
 
+  /**
+   * A bad setting the sequencer reads as it starts (here a bound of its result store) is one line
+   * before anything starts. It was a sequencer that failed to start, logged as a stack trace, while
+   * the run waited for compilation for ever.
+   */
+  @Test
+  void aBadSettingOfTheSequencersIsOneLineBeforeAnythingStarts(@TempDir java.nio.file.Path data)
+      throws java.io.IOException {
+    String key = "prover.persistence.results.snapshot-every";
+    System.setProperty(key, "0");
+    com.typesafe.config.ConfigFactory.invalidateCaches();
+    try {
+      String says = key + " must be at least 1, was 0";
+      assertOneLineRefusal(
+          LauncherRun.of("run", "--data-dir", data.toString(), "--http-port", "-1"),
+          "run refuses to start: " + says);
+      assertOneLineRefusal(
+          node("sequencer", "--http-port", "-1"), "node refuses to start: " + says);
+    } finally {
+      System.clearProperty(key);
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+    assertTrue(
+        !java.nio.file.Files.exists(data.resolve(DataDirectory.JOURNAL + ".mv.db")),
+        "no journal made");
+  }
+
   @Test
   void aDataDirectoryInUseIsOneLineAndDeletesNothing(@TempDir java.nio.file.Path data)
       throws Exception {

@@ -515,6 +515,13 @@ public final class ProverNode implements AutoCloseable {
         throw new IllegalStateException("choose a deployment: .localQueue() or .clusterQueue()");
       }
       Config effective = config == null ? ConfigFactory.load() : config;
+      if (plan != null) {
+        try {
+          ProvingOrchestrator.checkSettings(effective);
+        } catch (com.typesafe.config.ConfigException | IllegalArgumentException e) {
+          throw new IllegalStateException("the sequencer's settings: " + e.getMessage(), e);
+        }
+      }
       if (deployment == Deployment.CLUSTER) {
         if (!"cluster".equals(effective.getString("pekko.actor.provider"))) {
           throw new IllegalStateException(

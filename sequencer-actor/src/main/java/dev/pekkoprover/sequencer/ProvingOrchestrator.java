@@ -233,6 +233,20 @@ public final class ProvingOrchestrator {
    * @param whenStarted completed with the registration parameters once start-up is done (a local
    *     hook for the node assembly; may be a fresh future nobody reads)
    */
+  /**
+   * Reads every setting the sequencer reads as it starts ({@code prover.sequencer}, {@code
+   * prover.autoscale}, {@code prover.persistence}), so that a bad one is an error before a node
+   * starts, not a sequencer that fails to start while the node waits for it.
+   *
+   * @throws com.typesafe.config.ConfigException a setting missing or of the wrong type
+   * @throws IllegalArgumentException a setting out of its range, naming it
+   */
+  public static void checkSettings(com.typesafe.config.Config config) {
+    SequencerSettings.fromConfig(config);
+    AutoscaleSettings.fromConfig(config);
+    StoreSettings.fromConfig(config);
+  }
+
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(

@@ -26,9 +26,12 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * A durable, bounded map of results by key, event-sourced with Pekko Persistence: its event is
  * "results stored" ({@link StoredBatch}: the results of one group commit in as few journal rows as
  * its bounds allow); its state ({@link ResultStoreState}) evicts by count and bytes; it snapshots
- * every {@code snapshot-every} events and deletes the events before its older kept snapshot, so the
- * journal stays bounded too (at most about (keep-snapshots + 1) x snapshot-every events, each of at
- * most results-per-event results and event-max-bytes).
+ * every {@code snapshot-every} events or {@code snapshot-every-bytes} of results, whichever comes
+ * first (an event is followed by empty ones for its bytes: {@link
+ * StoreSettings.Bounds#fillersAfter}), and deletes the events before its older kept snapshot, so
+ * the journal stays bounded too: at most about (keep-snapshots + 1) x snapshot-every events holding
+ * about (keep-snapshots + 1) x snapshot-every-bytes of results (plus one event's worth), and
+ * keep-snapshots snapshots.
  *
  * <p>It writes what it is given as one {@code persistAll} per {@link Write} (in events of up to
  * {@code results-per-event} results) and answers {@link Written} once the journal confirmed it;
@@ -178,13 +181,13 @@ public final class ResultStore
       long size = fresh.get(i).bytes().length;
       if (i > from
           && (i - from == bounds.resultsPerEvent() || bytes + size > bounds.eventMaxBytes())) {
-        events.add(new StoredBatch(List.copyOf(fresh.subList(from, i))));
+        addEvent(events, fresh.subList(from, i), bytes);
         from = i;
         bytes = 0;
       }
       bytes += size;
     }
-    events.add(new StoredBatch(List.copyOf(fresh.subList(from, fresh.size()))));
+    addEvent(events, fresh.subList(from, fresh.size()), bytes);
     return Effect()
         .persist(events)
         .thenRun(
@@ -192,6 +195,16 @@ public final class ResultStore
               s.confirm(fresh);
               write.replyTo().tell(new Written(fresh.size()));
             });
+  }
+
+  /**
+   * One event of these results ({@code bytes} of them), and the fillers that give it its weight.
+   */
+  private void addEvent(List<StoreEvent> events, List<StoredResult> results, long bytes) {
+    events.add(new StoredBatch(List.copyOf(results)));
+    for (int i = bounds.fillersAfter(bytes); i > 0; i--) {
+      events.add(StoredBatch.FILLER);
+    }
   }
 
   @Override

@@ -35,6 +35,10 @@ public record StoreSettings(
    * @param resultsPerEvent results one event holds at most
    * @param eventMaxBytes serialised result bytes one event holds at most (a single larger result is
    *     an event alone)
+   * @param snapshotEveryBytes a snapshot once the events since the last one hold about this many
+   *     serialised result bytes, even before {@code snapshotEvery} events: an event counts as one
+   *     event per {@link #bytesPerEvent()} bytes it holds ({@link #fillersAfter}); {@code
+   *     Long.MAX_VALUE}: every event counts as one
    */
   public record Bounds(
       int maxEntries,
@@ -42,20 +46,77 @@ public record StoreSettings(
       int snapshotEvery,
       int keepSnapshots,
       int resultsPerEvent,
-      long eventMaxBytes) {
-    /** One result per event. */
+      long eventMaxBytes,
+      long snapshotEveryBytes) {
+    /** One result per event; snapshots by count alone. */
     public Bounds(int maxEntries, long maxBytes, int snapshotEvery, int keepSnapshots) {
       this(maxEntries, maxBytes, snapshotEvery, keepSnapshots, 1, Long.MAX_VALUE);
     }
 
-    static Bounds fromConfig(Config config) {
+    /** Snapshots by count alone. */
+    public Bounds(
+        int maxEntries,
+        long maxBytes,
+        int snapshotEvery,
+        int keepSnapshots,
+        int resultsPerEvent,
+        long eventMaxBytes) {
+      this(
+          maxEntries,
+          maxBytes,
+          snapshotEvery,
+          keepSnapshots,
+          resultsPerEvent,
+          eventMaxBytes,
+          Long.MAX_VALUE);
+    }
+
+    /**
+     * The bytes one event counts for in the snapshot cadence: {@code snapshotEveryBytes /
+     * snapshotEvery}, at least 1.
+     */
+    public long bytesPerEvent() {
+      return Math.max(1, snapshotEveryBytes / snapshotEvery);
+    }
+
+    /**
+     * How many empty events follow an event holding {@code bytes} of results, so that it counts for
+     * {@code ceil(bytes / bytesPerEvent())} events in Pekko's count-based retention: at most {@code
+     * snapshotEvery - 1} (one snapshot is all a large event needs), 0 when snapshots go by count
+     * alone. Pekko's retention counts events only; this is how the cadence follows bytes too, so a
+     * store of small results can snapshot rarely (a snapshot writes the whole map) while one of
+     * large results still keeps its journal within a few {@code snapshotEveryBytes}.
+     */
+    public int fillersAfter(long bytes) {
+      if (snapshotEveryBytes == Long.MAX_VALUE || bytes <= 0) {
+        return 0;
+      }
+      return (int) Math.min(snapshotEvery - 1L, (bytes - 1) / bytesPerEvent());
+    }
+
+    /**
+     * @throws IllegalArgumentException a bound below 1, naming it with its path
+     */
+    static Bounds fromConfig(Config config, String path) {
       return new Bounds(
-          config.getInt("max-entries"),
-          config.getBytes("max-bytes"),
-          config.getInt("snapshot-every"),
-          config.getInt("keep-snapshots"),
+          atLeastOne(config.getInt("max-entries"), path + ".max-entries"),
+          atLeastOne(config.getBytes("max-bytes"), path + ".max-bytes"),
+          atLeastOne(config.getInt("snapshot-every"), path + ".snapshot-every"),
+          atLeastOne(config.getInt("keep-snapshots"), path + ".keep-snapshots"),
           Math.max(1, config.getInt("results-per-event")),
-          config.getBytes("event-max-bytes"));
+          atLeastOne(config.getBytes("event-max-bytes"), path + ".event-max-bytes"),
+          atLeastOne(config.getBytes("snapshot-every-bytes"), path + ".snapshot-every-bytes"));
+    }
+
+    private static int atLeastOne(int value, String path) {
+      return (int) atLeastOne((long) value, path);
+    }
+
+    private static long atLeastOne(long value, String path) {
+      if (value < 1) {
+        throw new IllegalArgumentException(path + " must be at least 1, was " + value);
+      }
+      return value;
     }
   }
 
@@ -77,8 +138,8 @@ public record StoreSettings(
         config.getDuration("restart.min-backoff"),
         config.getDuration("restart.max-backoff"),
         config.getDouble("restart.random-factor"),
-        Bounds.fromConfig(config.getConfig("results")),
-        Bounds.fromConfig(config.getConfig("flows")));
+        Bounds.fromConfig(config.getConfig("results"), "prover.persistence.results"),
+        Bounds.fromConfig(config.getConfig("flows"), "prover.persistence.flows"));
   }
 
   /** The journal plugin's id when nothing better names the database. */

@@ -12,7 +12,9 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
+import org.apache.pekko.persistence.testkit.PersistenceTestKitSnapshotPlugin;
 import org.apache.pekko.persistence.testkit.javadsl.PersistenceTestKit;
+import org.apache.pekko.persistence.testkit.javadsl.SnapshotTestKit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -242,5 +244,110 @@ class ResultStoreTest {
     } finally {
       kit.shutdownTestKit();
     }
+  }
+
+  /**
+   * Snapshots follow bytes as well as events. With a snapshot every 10 events or 10,000 bytes of
+   * results, an event counts once per 1,000 bytes: a result of 4,500 bytes is followed by 4 empty
+   * events, so two of them bring a snapshot at event 10, where ten small results bring the next at
+   * 20. The events before the older kept snapshot are deleted, and a store started again reads back
+   * every result.
+   */
+  @Test
+  void aSnapshotComesAfterSnapshotEveryBytesOfResultsAsWellAsAfterSnapshotEveryEvents() {
+    StoreSettings.Bounds weighted =
+        new StoreSettings.Bounds(100, Long.MAX_VALUE, 10, 2, 1, Long.MAX_VALUE, 10_000);
+    assertEquals(1000, weighted.bytesPerEvent());
+    assertEquals(List.of(0, 0, 1, 4, 9), fillers(weighted, 0, 1000, 1001, 4500, 1L << 30));
+    assertEquals(List.of(0, 0), fillers(bounds, 4500, 1L << 30), "by count alone: no fillers");
+
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "result-store-weighted",
+            PersistenceTestKitPlugin.getInstance()
+                .config()
+                .withFallback(PersistenceTestKitSnapshotPlugin.config())
+                .withFallback(DurableTestConfig.config("")));
+    try {
+      PersistenceTestKit journal = PersistenceTestKit.create(kit.system());
+      SnapshotTestKit snapshots = SnapshotTestKit.create(kit.system());
+      StoreSettings kitSettings = StoreSettings.fromConfig(kit.system().settings().config());
+      TestProbe<ResultStore.Recovered> recovered = kit.createTestProbe();
+      TestProbe<ResultStore.Written> written = kit.createTestProbe();
+      ActorRef<ResultStore.Command> store =
+          kit.spawn(
+              ResultStore.create(
+                  "weighted", kitSettings, weighted, new ResultIndex(), recovered.getRef()));
+      recovered.expectMessageClass(ResultStore.Recovered.class);
+      StoredResult large1 = sized("k1", 4500);
+      store.tell(new ResultStore.Write(List.of(large1), written.getRef()));
+      assertEquals(1, written.expectMessageClass(ResultStore.Written.class).stored());
+      List<List<String>> keysPerEvent = new ArrayList<>();
+      for (StoredBatch event : journal.receivePersisted("weighted", 5, StoredBatch.class)) {
+        keysPerEvent.add(event.results().stream().map(StoredResult::key).toList());
+      }
+      assertEquals(
+          List.of(List.of("k1"), List.of(), List.of(), List.of(), List.of()),
+          keysPerEvent,
+          "the result's event, then 4 empty ones: 4,500 bytes count for 5 events");
+      assertEquals(0, snapshots.persistedInStorage("weighted").size());
+
+      store.tell(new ResultStore.Write(List.of(sized("k2", 4500)), written.getRef()));
+      written.expectMessageClass(ResultStore.Written.class);
+      kit.createTestProbe()
+          .awaitAssert(
+              () -> {
+                assertEquals(List.of(10L), snapshotSequenceNumbers(snapshots), "after 9,000 bytes");
+                return null;
+              });
+
+      for (int i = 3; i <= 22; i++) {
+        store.tell(new ResultStore.Write(List.of(result(i)), written.getRef()));
+        written.expectMessageClass(ResultStore.Written.class);
+      }
+      kit.createTestProbe()
+          .awaitAssert(
+              () -> {
+                List<Long> taken = snapshotSequenceNumbers(snapshots);
+                assertEquals(
+                    List.of(20L, 30L),
+                    taken.subList(Math.max(0, taken.size() - 2), taken.size()),
+                    "by count: " + taken); // Pekko deletes the one at 10 with the next
+                assertEquals(
+                    20,
+                    journal.persistedInStorage("weighted").size(),
+                    "the events before the older kept snapshot deleted");
+                return null;
+              });
+      kit.stop(store);
+
+      ResultIndex index = new ResultIndex();
+      kit.spawn(ResultStore.create("weighted", kitSettings, weighted, index, recovered.getRef()));
+      assertEquals(22, recovered.expectMessageClass(ResultStore.Recovered.class).entries());
+      assertEquals(4500, index.lookup("k1").bytes().length);
+      assertEquals(new String(result(22).bytes()), new String(index.lookup("k22").bytes()));
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  private static List<Integer> fillers(StoreSettings.Bounds bounds, long... bytes) {
+    List<Integer> counts = new ArrayList<>();
+    for (long b : bytes) {
+      counts.add(bounds.fillersAfter(b));
+    }
+    return counts;
+  }
+
+  private static StoredResult sized(String key, int bytes) {
+    return new StoredResult(key, "t", 1, "", new byte[bytes]);
+  }
+
+  private static List<Long> snapshotSequenceNumbers(SnapshotTestKit snapshots) {
+    List<Long> seqs = new ArrayList<>();
+    for (var snapshot : snapshots.persistedInStorage("weighted")) {
+      seqs.add(snapshot.first().sequenceNr());
+    }
+    return seqs;
   }
 }
