@@ -54,6 +54,17 @@ final class JournalSchema {
     }
   }
 
+  /** Runs one statement on the journal's database, on a connection of its own. */
+  static void execute(Config config, String sql) throws SQLException {
+    Config db = config.getConfig(DB + ".db");
+    try (Connection connection =
+            DriverManager.getConnection(
+                db.getString("url"), db.getString("user"), db.getString("password"));
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
   /** True when it created the tables, false when they were there. */
   static boolean createIfMissing(Config config) throws SQLException, IOException {
     Config db = config.getConfig(DB + ".db");

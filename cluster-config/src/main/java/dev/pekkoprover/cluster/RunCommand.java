@@ -154,6 +154,7 @@ final class RunCommand implements Callable<Integer> {
     if (job.service) {
       builder.holdReadiness(AppchainService.READINESS_HOLD);
     }
+    int exit;
     try (ProverNode node = builder.start()) {
       System.out.println(node.endpointsLine());
       JobProgress.awaitReady(
@@ -170,8 +171,12 @@ final class RunCommand implements Callable<Integer> {
       }
       AppchainJob.Summary summary = AppchainJob.run(node, settings, options, System.out);
       System.out.print(summary.render());
-      return summary.ok() ? 0 : 1;
+      exit = summary.ok() ? 0 : 1;
     }
+    if (!inMemory) { // the node has stopped: nothing has the journal open
+      DataDirectory.compactAfterRun(dataDir, config, System.out);
+    }
+    return exit;
   }
 
   /**

@@ -129,7 +129,12 @@ class DurableRunIT {
       assertTrue(resumed.awaitExit(300), resumed.output());
       String output = resumed.output();
       assertEquals(0, resumed.process().exitValue(), output);
-      assertTrue(output.contains("a journal is there: resuming"), output);
+      assertTrue(
+          Pattern.compile(
+                  "a journal is there \\([\\d,]+ MB, compacted to [\\d,]+ MB in [\\d.]+ s\\): resuming")
+              .matcher(output)
+              .find(),
+          "the journal the kill left is compacted, then resumed:\n" + output);
       assertTrue(
           Pattern.compile(
                   "resuming: \\d+ of 4 batch proof\\(s\\) stored.*, \\d+ task result\\(s\\) stored; "

@@ -61,6 +61,9 @@ class MainJobIT {
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
     assertTrue(outcome.output().contains("blocks            20"), outcome.output());
     assertTrue(
+        outcome.output().matches("(?s).*\\Rdata directory .+: journal [\\d,]+ MB, compacted to .*"),
+        "the journal is compacted once the job is over:\n" + outcome.output());
+    assertTrue(
         outcome.output().contains("proving: blocks 20/20 proven"),
         "shows progress up to the last block:\n" + outcome.output());
     assertFalse(
