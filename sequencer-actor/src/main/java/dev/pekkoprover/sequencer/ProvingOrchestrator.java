@@ -255,16 +255,43 @@ public final class ProvingOrchestrator {
               ProvingOrchestrator
                   .class); // not a Pekko logger, which a node's logback keeps at WARN
           SequencerSettings settings =
-              SequencerSettings.fromConfig(context.getSystem().settings().config());
+              startingOrFailing(
+                  whenStarted,
+                  () -> SequencerSettings.fromConfig(context.getSystem().settings().config()));
           return Behaviors.withTimers(
               timers ->
                   Behaviors.withStash(
                       settings.startupMaxWaiting(),
                       stash ->
-                          new ProvingOrchestrator(
-                                  context, timers, stash, queue, plan, whenStarted, settings)
-                              .startingUp()));
+                          startingOrFailing(
+                              whenStarted,
+                              () ->
+                                  new ProvingOrchestrator(
+                                          context,
+                                          timers,
+                                          stash,
+                                          queue,
+                                          plan,
+                                          whenStarted,
+                                          settings)
+                                      .startingUp())));
         });
+  }
+
+  /**
+   * What {@code start} makes; if it throws, {@code whenStarted} fails with it first, so that what
+   * waits for the sequencer ends (a node's {@code ready()}) instead of waiting for ever for a
+   * sequencer that never started.
+   */
+  private static <T> T startingOrFailing(
+      CompletableFuture<Object> whenStarted, java.util.function.Supplier<T> start) {
+    try {
+      return start.get();
+    } catch (RuntimeException e) {
+      whenStarted.completeExceptionally(
+          new IllegalStateException("the sequencer failed to start: " + e.getMessage(), e));
+      throw e;
+    }
   }
 
   private ProvingOrchestrator(

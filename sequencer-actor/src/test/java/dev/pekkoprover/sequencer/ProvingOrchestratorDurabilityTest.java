@@ -362,4 +362,34 @@ class ProvingOrchestratorDurabilityTest {
     assertEquals(1, status(started.sequencer()).flowsRunning());
     testKit.stop(started.sequencer());
   }
+
+  /**
+   * A sequencer that cannot start (a bound of its result store out of range) fails what waits for
+   * its start, naming the setting, instead of leaving it waiting for ever.
+   */
+  @Test
+  void aSequencerThatCannotStartFailsItsStartNamingWhy() throws Exception {
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "sequencer-bad-bound",
+            DurableTestConfig.config("prover.persistence.results.max-entries = 0"));
+    try {
+      CompletableFuture<Object> started = new CompletableFuture<>();
+      kit.spawn(
+          ProvingOrchestrator.create(
+              kit.createTestProbe(QueueCommand.class).getRef(),
+              StartupPlan.fixed(new TestTasks.Keys("k")),
+              started));
+      java.util.concurrent.ExecutionException failed =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              java.util.concurrent.ExecutionException.class,
+              () -> started.get(10, java.util.concurrent.TimeUnit.SECONDS));
+      org.junit.jupiter.api.Assertions.assertEquals(
+          "the sequencer failed to start: prover.persistence.results.max-entries must be at least"
+              + " 1, was 0",
+          failed.getCause().getMessage());
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
 }
