@@ -287,18 +287,18 @@ final class NodeCommand implements Callable<Integer> {
               port);
     }
     boolean sequencer = roles.contains(ProverNode.SEQUENCER_ROLE);
-    if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
-      config =
-          PostgresJournal.open(
-              dbUrl, dbUser, dbPassword, config); // durable: results survive this node
-    }
-    if (sequencer) {
+    if (sequencer) { // before the database: a bad setting neither waits for it nor changes it
       try {
         ProvingOrchestrator.checkSettings(config);
       } catch (IllegalArgumentException | ConfigException e) {
         System.err.println("node refuses to start: " + e.getMessage());
         return NodeLauncher.USAGE_EXIT;
       }
+    }
+    if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
+      config =
+          PostgresJournal.open(
+              dbUrl, dbUser, dbPassword, config); // durable: results survive this node
     }
     ProverPlugin tasksAndJob = chosen.plugin();
     ProverNode.Builder builder =

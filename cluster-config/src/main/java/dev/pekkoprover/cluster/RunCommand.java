@@ -155,7 +155,9 @@ final class RunCommand implements Callable<Integer> {
       builder.holdReadiness(AppchainService.READINESS_HOLD);
     }
     int exit;
+    ProverNode started;
     try (ProverNode node = builder.start()) {
+      started = node;
       System.out.println(node.endpointsLine());
       JobProgress.awaitReady(
           node, System.out, CircuitCompilerTask.NAME); // saying what it waits for
@@ -173,7 +175,8 @@ final class RunCommand implements Callable<Integer> {
       System.out.print(summary.render());
       exit = summary.ok() ? 0 : 1;
     }
-    if (!inMemory) { // the node has stopped: nothing has the journal open
+    // only once the node has ended: a node whose termination stalled may still hold the journal
+    if (!inMemory && started.ended().getNow(false)) {
       DataDirectory.compactAfterRun(dataDir, config, System.out);
     }
     return exit;

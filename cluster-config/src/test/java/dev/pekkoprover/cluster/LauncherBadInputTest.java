@@ -104,6 +104,7 @@ class LauncherBadInputTest {
   void aBadSettingOfTheSequencersIsOneLineBeforeAnythingStarts(@TempDir java.nio.file.Path data)
       throws java.io.IOException {
     String key = "prover.persistence.results.snapshot-every";
+    String before = System.getProperty(key);
     System.setProperty(key, "0");
     com.typesafe.config.ConfigFactory.invalidateCaches();
     try {
@@ -114,7 +115,11 @@ class LauncherBadInputTest {
       assertOneLineRefusal(
           node("sequencer", "--http-port", "-1"), "node refuses to start: " + says);
     } finally {
-      System.clearProperty(key);
+      if (before == null) {
+        System.clearProperty(key);
+      } else {
+        System.setProperty(key, before);
+      }
       com.typesafe.config.ConfigFactory.invalidateCaches();
     }
     assertTrue(

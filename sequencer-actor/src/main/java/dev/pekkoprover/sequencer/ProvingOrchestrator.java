@@ -230,10 +230,6 @@ public final class ProvingOrchestrator {
   private boolean compiled;
 
   /**
-   * @param whenStarted completed with the registration parameters once start-up is done (a local
-   *     hook for the node assembly; may be a fresh future nobody reads)
-   */
-  /**
    * Reads every setting the sequencer reads as it starts ({@code prover.sequencer}, {@code
    * prover.autoscale}, {@code prover.persistence}), so that a bad one is an error before a node
    * starts, not a sequencer that fails to start while the node waits for it.
@@ -247,6 +243,10 @@ public final class ProvingOrchestrator {
     StoreSettings.fromConfig(config);
   }
 
+  /**
+   * @param whenStarted completed with the registration parameters once start-up is done (a local
+   *     hook for the node assembly; may be a fresh future nobody reads)
+   */
   public static Behavior<Command> create(
       ActorRef<QueueCommand> queue, StartupPlan<?, ?> plan, CompletableFuture<Object> whenStarted) {
     return Behaviors.setup(

@@ -27,11 +27,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * "results stored" ({@link StoredBatch}: the results of one group commit in as few journal rows as
  * its bounds allow); its state ({@link ResultStoreState}) evicts by count and bytes; it snapshots
  * every {@code snapshot-every} events or {@code snapshot-every-bytes} of results, whichever comes
- * first (an event is followed by empty ones for its bytes: {@link
- * StoreSettings.Bounds#fillersAfter}), and deletes the events before its older kept snapshot, so
- * the journal stays bounded too: at most about (keep-snapshots + 1) x snapshot-every events holding
- * about (keep-snapshots + 1) x snapshot-every-bytes of results (plus one event's worth), and
- * keep-snapshots snapshots.
+ * first (a write is followed by empty events for its bytes: {@link
+ * StoreSettings.Bounds#fillersFor}), and deletes the events before its older kept snapshot, so the
+ * journal stays bounded too: at most about (keep-snapshots + 1) x snapshot-every events holding
+ * about (keep-snapshots + 1) x snapshot-every-bytes of results (plus one write's worth), and
+ * keep-snapshots + 1 snapshots (Pekko deletes the oldest with the next snapshot).
  *
  * <p>It writes what it is given as one {@code persistAll} per {@link Write} (in events of up to
  * {@code results-per-event} results) and answers {@link Written} once the journal confirmed it;
@@ -78,6 +78,13 @@ public final class ResultStore
   private ResultStoreState initial;
 
   private final long startedAt = System.nanoTime();
+
+  /**
+   * Result bytes written that no event has counted for yet in the snapshot cadence ({@link
+   * StoreSettings.Bounds#uncounted}); 0 again when this store starts, which moves the next snapshot
+   * by less than one event's worth.
+   */
+  private long uncounted;
 
   /**
    * @param persistenceId the journal's id for this store (one writer at a time: the sequencer's
@@ -177,17 +184,25 @@ public final class ResultStore
     List<StoreEvent> events = new ArrayList<>();
     int from = 0;
     long bytes = 0;
+    long written = 0;
     for (int i = 0; i < fresh.size(); i++) {
       long size = fresh.get(i).bytes().length;
       if (i > from
           && (i - from == bounds.resultsPerEvent() || bytes + size > bounds.eventMaxBytes())) {
-        addEvent(events, fresh.subList(from, i), bytes);
+        events.add(new StoredBatch(List.copyOf(fresh.subList(from, i))));
         from = i;
         bytes = 0;
       }
       bytes += size;
+      written += size;
     }
-    addEvent(events, fresh.subList(from, fresh.size()), bytes);
+    events.add(new StoredBatch(List.copyOf(fresh.subList(from, fresh.size()))));
+    int batches = events.size();
+    int fillers = bounds.fillersFor(uncounted + written, batches);
+    uncounted = bounds.uncounted(uncounted + written, batches, fillers);
+    for (int i = 0; i < fillers; i++) {
+      events.add(StoredBatch.FILLER);
+    }
     return Effect()
         .persist(events)
         .thenRun(
@@ -195,16 +210,6 @@ public final class ResultStore
               s.confirm(fresh);
               write.replyTo().tell(new Written(fresh.size()));
             });
-  }
-
-  /**
-   * One event of these results ({@code bytes} of them), and the fillers that give it its weight.
-   */
-  private void addEvent(List<StoreEvent> events, List<StoredResult> results, long bytes) {
-    events.add(new StoredBatch(List.copyOf(results)));
-    for (int i = bounds.fillersAfter(bytes); i > 0; i--) {
-      events.add(StoredBatch.FILLER);
-    }
   }
 
   @Override

@@ -36,8 +36,8 @@ public record StoreSettings(
    * @param eventMaxBytes serialised result bytes one event holds at most (a single larger result is
    *     an event alone)
    * @param snapshotEveryBytes a snapshot once the events since the last one hold about this many
-   *     serialised result bytes, even before {@code snapshotEvery} events: an event counts as one
-   *     event per {@link #bytesPerEvent()} bytes it holds ({@link #fillersAfter}); {@code
+   *     serialised result bytes, even before {@code snapshotEvery} events: a write counts as one
+   *     event per {@link #bytesPerEvent()} bytes it holds ({@link #fillersFor}); {@code
    *     Long.MAX_VALUE}: every event counts as one
    */
   public record Bounds(
@@ -80,18 +80,32 @@ public record StoreSettings(
     }
 
     /**
-     * How many empty events follow an event holding {@code bytes} of results, so that it counts for
-     * {@code ceil(bytes / bytesPerEvent())} events in Pekko's count-based retention: at most {@code
-     * snapshotEvery - 1} (one snapshot is all a large event needs), 0 when snapshots go by count
-     * alone. Pekko's retention counts events only; this is how the cadence follows bytes too, so a
-     * store of small results can snapshot rarely (a snapshot writes the whole map) while one of
-     * large results still keeps its journal within a few {@code snapshotEveryBytes}.
+     * How many empty events follow a write of {@code events} events holding {@code bytes} of
+     * results, so that the write counts for {@code bytes / bytesPerEvent()} events in Pekko's
+     * count-based retention when that is more than its events: at most {@code snapshotEvery - 1}
+     * (one snapshot is all a large write needs), 0 when snapshots go by count alone. Pekko's
+     * retention counts events only; this is how the cadence follows bytes too, so a store of small
+     * results can snapshot rarely (a snapshot writes the whole map) while one of large results
+     * still keeps its journal within a few {@code snapshotEveryBytes}. {@code bytes} may include
+     * what earlier writes left uncounted ({@link #uncounted}).
      */
-    public int fillersAfter(long bytes) {
-      if (snapshotEveryBytes == Long.MAX_VALUE || bytes <= 0) {
+    public int fillersFor(long bytes, int events) {
+      if (snapshotEveryBytes == Long.MAX_VALUE) {
         return 0;
       }
-      return (int) Math.min(snapshotEvery - 1L, (bytes - 1) / bytesPerEvent());
+      return (int) Math.max(0, Math.min(snapshotEvery - 1L, bytes / bytesPerEvent() - events));
+    }
+
+    /**
+     * The bytes of a write that its {@code events} and {@code fillers} did not count, carried to
+     * the next write so that the cadence does not drift with the rounding: 0 once the fillers
+     * reached their cap.
+     */
+    public long uncounted(long bytes, int events, int fillers) {
+      if (snapshotEveryBytes == Long.MAX_VALUE || fillers == snapshotEvery - 1) {
+        return 0;
+      }
+      return Math.max(0, bytes - (long) (events + fillers) * bytesPerEvent());
     }
 
     /**
@@ -103,16 +117,34 @@ public record StoreSettings(
           atLeastOne(config.getBytes("max-bytes"), path + ".max-bytes"),
           atLeastOne(config.getInt("snapshot-every"), path + ".snapshot-every"),
           atLeastOne(config.getInt("keep-snapshots"), path + ".keep-snapshots"),
-          Math.max(1, config.getInt("results-per-event")),
+          atLeastOne(config.getInt("results-per-event"), path + ".results-per-event"),
           atLeastOne(config.getBytes("event-max-bytes"), path + ".event-max-bytes"),
-          atLeastOne(config.getBytes("snapshot-every-bytes"), path + ".snapshot-every-bytes"));
+          snapshotEveryBytes(config, path));
     }
 
-    private static int atLeastOne(int value, String path) {
+    /**
+     * At least 1 KiB per event counted ({@link #bytesPerEvent()}): below, a write of a few MiB
+     * would add thousands of filler rows.
+     */
+    private static long snapshotEveryBytes(Config config, String path) {
+      long bytes = config.getBytes("snapshot-every-bytes");
+      long floor = 1024L * config.getInt("snapshot-every");
+      if (bytes < floor) {
+        throw new IllegalArgumentException(
+            path
+                + ".snapshot-every-bytes must be at least 1 KiB per event of snapshot-every ("
+                + floor
+                + " bytes), was "
+                + bytes);
+      }
+      return bytes;
+    }
+
+    static int atLeastOne(int value, String path) {
       return (int) atLeastOne((long) value, path);
     }
 
-    private static long atLeastOne(long value, String path) {
+    static long atLeastOne(long value, String path) {
       if (value < 1) {
         throw new IllegalArgumentException(path + " must be at least 1, was " + value);
       }
@@ -133,8 +165,8 @@ public record StoreSettings(
         config.getString("remedy"),
         config.getDuration("write-timeout"),
         config.getDuration("retry-interval"),
-        config.getInt("max-batch"),
-        config.getBytes("max-batch-bytes"),
+        Bounds.atLeastOne(config.getInt("max-batch"), "prover.persistence.max-batch"),
+        Bounds.atLeastOne(config.getBytes("max-batch-bytes"), "prover.persistence.max-batch-bytes"),
         config.getDuration("restart.min-backoff"),
         config.getDuration("restart.max-backoff"),
         config.getDouble("restart.random-factor"),

@@ -248,18 +248,26 @@ class ResultStoreTest {
 
   /**
    * Snapshots follow bytes as well as events. With a snapshot every 10 events or 10,000 bytes of
-   * results, an event counts once per 1,000 bytes: a result of 4,500 bytes is followed by 4 empty
-   * events, so two of them bring a snapshot at event 10, where ten small results bring the next at
-   * 20. The events before the older kept snapshot are deleted, and a store started again reads back
-   * every result.
+   * results, a write counts once per 1,000 bytes: a result of 5,000 bytes is followed by 4 empty
+   * events, so two of them bring a snapshot at event 10; what a write leaves uncounted (500 of
+   * 1,500 bytes) counts with the next; small results bring the snapshots at 20 and 30 by count. The
+   * events before the older kept snapshot are deleted, and a store started again reads back every
+   * result.
    */
   @Test
   void aSnapshotComesAfterSnapshotEveryBytesOfResultsAsWellAsAfterSnapshotEveryEvents() {
     StoreSettings.Bounds weighted =
         new StoreSettings.Bounds(100, Long.MAX_VALUE, 10, 2, 1, Long.MAX_VALUE, 10_000);
     assertEquals(1000, weighted.bytesPerEvent());
-    assertEquals(List.of(0, 0, 1, 4, 9), fillers(weighted, 0, 1000, 1001, 4500, 1L << 30));
-    assertEquals(List.of(0, 0), fillers(bounds, 4500, 1L << 30), "by count alone: no fillers");
+    assertEquals(0, weighted.fillersFor(1999, 1));
+    assertEquals(1, weighted.fillersFor(2000, 1));
+    assertEquals(4, weighted.fillersFor(5000, 1));
+    assertEquals(3, weighted.fillersFor(5000, 2), "a write of two events: one filler fewer");
+    assertEquals(9, weighted.fillersFor(1L << 30, 1), "a snapshot is all a large write needs");
+    assertEquals(500, weighted.uncounted(1500, 1, 0));
+    assertEquals(0, weighted.uncounted(100, 1, 0), "a small event counts for more than it holds");
+    assertEquals(0, weighted.uncounted(1L << 30, 1, 9));
+    assertEquals(0, bounds.fillersFor(1L << 30, 1), "by count alone: no fillers");
 
     ActorTestKit kit =
         ActorTestKit.create(
@@ -279,40 +287,42 @@ class ResultStoreTest {
               ResultStore.create(
                   "weighted", kitSettings, weighted, new ResultIndex(), recovered.getRef()));
       recovered.expectMessageClass(ResultStore.Recovered.class);
-      StoredResult large1 = sized("k1", 4500);
-      store.tell(new ResultStore.Write(List.of(large1), written.getRef()));
+      store.tell(new ResultStore.Write(List.of(sized("k1", 5000)), written.getRef()));
       assertEquals(1, written.expectMessageClass(ResultStore.Written.class).stored());
-      List<List<String>> keysPerEvent = new ArrayList<>();
-      for (StoredBatch event : journal.receivePersisted("weighted", 5, StoredBatch.class)) {
-        keysPerEvent.add(event.results().stream().map(StoredResult::key).toList());
-      }
       assertEquals(
           List.of(List.of("k1"), List.of(), List.of(), List.of(), List.of()),
-          keysPerEvent,
-          "the result's event, then 4 empty ones: 4,500 bytes count for 5 events");
+          keysPerEvent(journal, 5),
+          "the result's event, then 4 empty ones: 5,000 bytes count for 5 events");
       assertEquals(0, snapshots.persistedInStorage("weighted").size());
 
-      store.tell(new ResultStore.Write(List.of(sized("k2", 4500)), written.getRef()));
+      store.tell(new ResultStore.Write(List.of(sized("k2", 5000)), written.getRef()));
       written.expectMessageClass(ResultStore.Written.class);
+      keysPerEvent(journal, 5);
       kit.createTestProbe()
           .awaitAssert(
               () -> {
-                assertEquals(List.of(10L), snapshotSequenceNumbers(snapshots), "after 9,000 bytes");
+                assertEquals(
+                    List.of(10L), snapshotSequenceNumbers(snapshots), "after 10,000 bytes");
                 return null;
               });
 
-      for (int i = 3; i <= 22; i++) {
+      store.tell(new ResultStore.Write(List.of(sized("k3", 1500)), written.getRef()));
+      written.expectMessageClass(ResultStore.Written.class);
+      assertEquals(List.of(List.of("k3")), keysPerEvent(journal, 1), "500 bytes left uncounted");
+      store.tell(new ResultStore.Write(List.of(sized("k4", 1500)), written.getRef()));
+      written.expectMessageClass(ResultStore.Written.class);
+      assertEquals(
+          List.of(List.of("k4"), List.of()), keysPerEvent(journal, 2), "2,000 bytes: 2 events");
+
+      for (int i = 5; i <= 21; i++) { // events 14 to 30
         store.tell(new ResultStore.Write(List.of(result(i)), written.getRef()));
         written.expectMessageClass(ResultStore.Written.class);
       }
       kit.createTestProbe()
           .awaitAssert(
               () -> {
-                List<Long> taken = snapshotSequenceNumbers(snapshots);
-                assertEquals(
-                    List.of(20L, 30L),
-                    taken.subList(Math.max(0, taken.size() - 2), taken.size()),
-                    "by count: " + taken); // Pekko deletes the one at 10 with the next
+                // Pekko deletes the snapshot at 10 with the one at 40
+                assertEquals(List.of(10L, 20L, 30L), snapshotSequenceNumbers(snapshots));
                 assertEquals(
                     20,
                     journal.persistedInStorage("weighted").size(),
@@ -323,20 +333,21 @@ class ResultStoreTest {
 
       ResultIndex index = new ResultIndex();
       kit.spawn(ResultStore.create("weighted", kitSettings, weighted, index, recovered.getRef()));
-      assertEquals(22, recovered.expectMessageClass(ResultStore.Recovered.class).entries());
-      assertEquals(4500, index.lookup("k1").bytes().length);
-      assertEquals(new String(result(22).bytes()), new String(index.lookup("k22").bytes()));
+      assertEquals(21, recovered.expectMessageClass(ResultStore.Recovered.class).entries());
+      assertEquals(5000, index.lookup("k1").bytes().length);
+      assertEquals(new String(result(21).bytes()), new String(index.lookup("k21").bytes()));
     } finally {
       kit.shutdownTestKit();
     }
   }
 
-  private static List<Integer> fillers(StoreSettings.Bounds bounds, long... bytes) {
-    List<Integer> counts = new ArrayList<>();
-    for (long b : bytes) {
-      counts.add(bounds.fillersAfter(b));
+  /** The keys of each of the next {@code n} events the store persisted. */
+  private static List<List<String>> keysPerEvent(PersistenceTestKit journal, int n) {
+    List<List<String>> keys = new ArrayList<>();
+    for (StoredBatch event : journal.receivePersisted("weighted", n, StoredBatch.class)) {
+      keys.add(event.results().stream().map(StoredResult::key).toList());
     }
-    return counts;
+    return keys;
   }
 
   private static StoredResult sized(String key, int bytes) {
