@@ -54,12 +54,16 @@ final class JournalSchema {
     }
   }
 
+  /** A connection of its own to the journal's database, as the plugin's settings name it. */
+  private static Connection connect(Config config) throws SQLException {
+    Config db = config.getConfig(DB + ".db");
+    return DriverManager.getConnection(
+        db.getString("url"), db.getString("user"), db.getString("password"));
+  }
+
   /** Runs one statement on the journal's database, on a connection of its own. */
   static void execute(Config config, String sql) throws SQLException {
-    Config db = config.getConfig(DB + ".db");
-    try (Connection connection =
-            DriverManager.getConnection(
-                db.getString("url"), db.getString("user"), db.getString("password"));
+    try (Connection connection = connect(config);
         Statement statement = connection.createStatement()) {
       statement.execute(sql);
     }
@@ -67,10 +71,7 @@ final class JournalSchema {
 
   /** True when it created the tables, false when they were there. */
   static boolean createIfMissing(Config config) throws SQLException, IOException {
-    Config db = config.getConfig(DB + ".db");
-    try (Connection connection =
-        DriverManager.getConnection(
-            db.getString("url"), db.getString("user"), db.getString("password"))) {
+    try (Connection connection = connect(config)) {
       if (hasTables(connection)) {
         return false;
       }
