@@ -369,6 +369,7 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
     reportHead(out, d.workerId(), d.incarnation(), d.taskId(), d.runId(), d.taskType(), last);
     out.varint(d.attempt());
     out.string(d.reason());
+    out.bool(d.noFreeSlot());
   }
 
   private static QueueCommand.TaskDeclined declined(ByteBuffer in, String[] last) {
@@ -379,7 +380,8 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
         repeated(in, last, RUN),
         repeated(in, last, TYPE),
         varint(in),
-        string(in));
+        string(in),
+        in.get() != 0);
   }
 
   private void payload(Out out, Object value) {

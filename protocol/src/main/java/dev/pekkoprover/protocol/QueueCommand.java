@@ -238,7 +238,16 @@ public interface QueueCommand extends CborSerializable {
       implements QueueCommand {}
 
   /**
-   * A worker refused a task it was handed (not its type in its current state, or over capacity).
+   * A worker refused a task it was handed, before starting it. The task spends nothing and goes
+   * back to the head of its queue.
+   *
+   * @param reason why, for the log
+   * @param noFreeSlot true when the worker serves the type but every slot was taken on arrival
+   *     (where the queue is sharded, two entities may each hand a worker its last free slot): its
+   *     queue counts no free slot there until the worker's next load report, and hands the task to
+   *     another worker with one. False when it does not serve the type in its current state (a
+   *     registration race, a drain, an id it holds for another run): its queue hands it no task of
+   *     that type until its next announcement.
    */
   record TaskDeclined(
       String workerId,
@@ -247,8 +256,22 @@ public interface QueueCommand extends CborSerializable {
       String runId,
       String taskType,
       int attempt,
-      String reason)
-      implements QueueCommand {}
+      String reason,
+      boolean noFreeSlot)
+      implements QueueCommand {
+
+    /** A decline of a type the worker does not serve in its state ({@code noFreeSlot} false). */
+    public TaskDeclined(
+        String workerId,
+        String incarnation,
+        String taskId,
+        String runId,
+        String taskType,
+        int attempt,
+        String reason) {
+      this(workerId, incarnation, taskId, runId, taskType, attempt, reason, false);
+    }
+  }
 
   /**
    * Several worker reports for one queue in one message: a worker gathers the reports it makes

@@ -147,14 +147,17 @@ class HotMessageSerializerTest {
             new QueueCommand.TaskFailed("w1", "i1", "f:a", "r1", "add", 3, "boom\nat line 2", true),
             new QueueCommand.TaskFailed("w1", "i1", "f:b", "r1", "add", 1, null, false));
     List<QueueCommand.TaskDeclined> declined =
-        List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:c", "r1", "add", 1, "over capacity"));
+        List.of(
+            new QueueCommand.TaskDeclined("w1", "i1", "f:c", "r1", "add", 1, "not served"),
+            new QueueCommand.TaskDeclined("w1", "i1", "f:d", "r1", "add", 2, "no slot", true));
     QueueCommand.Reports reports = new QueueCommand.Reports(succeeded, failed, declined);
     assertEquals(reports, roundTrip(reports));
     QueueCommand.Reports empty = new QueueCommand.Reports(List.of(), List.of(), List.of());
     assertEquals(empty, roundTrip(empty));
     QueueCommand.Reports onlyDeclines = new QueueCommand.Reports(List.of(), List.of(), declined);
     assertEquals(onlyDeclines, roundTrip(onlyDeclines));
-    for (Object alone : List.of(succeeded.get(0), failed.get(0), failed.get(1), declined.get(0))) {
+    for (Object alone :
+        List.of(succeeded.get(0), failed.get(0), failed.get(1), declined.get(0), declined.get(1))) {
       assertEquals(alone, roundTrip(alone));
     }
   }

@@ -176,7 +176,10 @@ class SerializationTest {
                         "w1", "i1", "f:1", "r1", "square", 1, Num.of(4))),
                 List.of(
                     new QueueCommand.TaskFailed("w1", "i1", "f:2", "r1", "add", 1, "boom", false)),
-                List.of(new QueueCommand.TaskDeclined("w1", "i1", "f:3", "r1", "add", 1, "busy"))));
+                List.of(
+                    new QueueCommand.TaskDeclined("w1", "i1", "f:3", "r1", "add", 1, "not served"),
+                    new QueueCommand.TaskDeclined(
+                        "w1", "i1", "f:4", "r1", "add", 1, "busy", true))));
     for (Object message : messages) {
       assertEquals(message, roundTrip(message));
     }

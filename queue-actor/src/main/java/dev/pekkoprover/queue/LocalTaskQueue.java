@@ -331,8 +331,18 @@ public final class LocalTaskQueue {
   }
 
   private void declined(TaskDeclined msg) {
-    if (!state.declined(msg.workerId(), msg.incarnation(), msg.taskId(), msg.runId())) {
+    if (!state.declined(
+        msg.workerId(), msg.incarnation(), msg.taskId(), msg.runId(), msg.noFreeSlot())) {
       logUnknown("decline", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
+    } else if (msg.noFreeSlot()) {
+      // two entities filled the same slot: settled by the next load report, not a fault
+      log.debug(
+          "worker {} had no free slot for task {} (type {}, attempt {}): {}",
+          msg.workerId(),
+          msg.taskId(),
+          msg.taskType(),
+          msg.attempt(),
+          msg.reason());
     } else {
       log.info(
           "worker {} declined task {} (type {}, attempt {}): {}",
@@ -617,7 +627,8 @@ public final class LocalTaskQueue {
     @Override
     public void putBack(
         TaskEnvelope task, String workerId, TaskQueueState.Redelivery cause, String budget) {
-      if (cause == TaskQueueState.Redelivery.DECLINED) {
+      if (cause == TaskQueueState.Redelivery.DECLINED
+          || cause == TaskQueueState.Redelivery.NO_FREE_SLOT) {
         return; // logged with the decline's reason
       }
       log.warn(

@@ -124,7 +124,7 @@ final class QueueMeters {
         counter(
             registry,
             "prover.tasks.redelivered",
-            "Tasks put back in their queue, by why: declined, "
+            "Tasks put back in their queue, by why: declined, no_free_slot, "
                 + "lease_overrun, worker_terminated, worker_restarted, worker_crashed, crash_collateral, "
                 + "worker_unreachable, drain_over, lost_in_transit",
             tags.and("reason", cause.name().toLowerCase(Locale.ROOT)),

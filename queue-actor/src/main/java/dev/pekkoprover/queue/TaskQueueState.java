@@ -63,9 +63,12 @@ import java.util.function.LongSupplier;
  * each entity how many slots the worker spends on tasks it did not hand out itself; the same
  * reports reveal a task that never reached the worker, or whose report never came back.
  *
- * <p>Declines: a worker declines only a task of a type it does not serve in its current state; the
+ * <p>Declines: a worker declines a task of a type it does not serve in its current state; the
  * declined task goes to another eligible worker, and the decliner gets no more of that type until
- * its next announcement, so a decline can never bounce between the queue and one worker.
+ * its next announcement, so a decline can never bounce between the queue and one worker. Where the
+ * queue is sharded, it also hands back a task that found every slot taken (another entity filled
+ * the slot this one saw free): that worker counts as having no free slot until its next load
+ * report, so such a task too goes back at most once per report.
  *
  * @param <W> how a worker is addressed ({@code ActorRef<WorkerCommand>} in the actor)
  * @param <R> how a flow is addressed ({@code ActorRef<TaskOutcome>} in the actor)
@@ -132,6 +135,7 @@ public final class TaskQueueState<W, R> {
   /** Why a task in flight went back to its queue. */
   public enum Redelivery {
     DECLINED("declined by worker %s"),
+    NO_FREE_SLOT("worker %s had no free slot: another queue entity filled it first"),
     LEASE_OVERRUN("lease overran on worker %s"),
     WORKER_TERMINATED("worker %s terminated"),
     WORKER_RESTARTED("worker %s restarted (new incarnation)"),
@@ -158,6 +162,7 @@ public final class TaskQueueState<W, R> {
     /** Whether this cause spends one of the task's worker losses. */
     boolean spendsALoss() {
       return this != DECLINED
+          && this != NO_FREE_SLOT
           && this != LEASE_OVERRUN
           && this != CRASH_COLLATERAL
           && this != DRAIN_OVER;
@@ -1012,17 +1017,36 @@ public final class TaskQueueState<W, R> {
    * (counted) when that worker incarnation does not hold the task of that id and run.
    */
   public boolean declined(String workerId, String incarnation, String taskId, String runId) {
+    return declined(workerId, incarnation, taskId, runId, false);
+  }
+
+  /**
+   * As {@link #declined(String, String, String, String)}; with {@code noFreeSlot} the worker serves
+   * the type but every slot was taken when the task came (another entity filled the slot this one
+   * saw free): the task goes back to the head, spending nothing, and to another worker if one has a
+   * free slot; this worker counts as having none, for every type, until its next load report says
+   * what it holds. It is not suspended: its next free slot may take this type again.
+   */
+  public boolean declined(
+      String workerId, String incarnation, String taskId, String runId, boolean noFreeSlot) {
     Task task = heardOf(workerId, incarnation, taskId, runId);
     if (task == null) {
       return false;
     }
     KnownWorker w = task.holder;
-    release(task);
-    w.suspend(task.type);
+    detach(task);
+    w.busy--;
+    if (noFreeSlot) {
+      w.elsewhere = Math.max(w.elsewhere, w.capacity - w.busy);
+    }
+    w.reseat();
+    if (!noFreeSlot) {
+      w.suspend(task.type);
+    }
     if (task.cancelled) {
       forget(task);
     } else {
-      redeliver(task, workerId, Redelivery.DECLINED);
+      redeliver(task, workerId, noFreeSlot ? Redelivery.NO_FREE_SLOT : Redelivery.DECLINED);
       dispatch(task.type);
     }
     dispatchFor(w);
@@ -1390,7 +1414,7 @@ public final class TaskQueueState<W, R> {
     toHead(task);
     task.type.putBack[cause.ordinal()]++;
     switch (cause) {
-      case DECLINED -> task.type.declined++;
+      case DECLINED, NO_FREE_SLOT -> task.type.declined++;
       case LEASE_OVERRUN -> task.type.leaseOverruns++;
       default -> task.type.lost++;
     }

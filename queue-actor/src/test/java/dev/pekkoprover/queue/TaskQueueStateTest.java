@@ -1110,6 +1110,43 @@ class TaskQueueStateTest {
     assertTrue(effects.outcomes.isEmpty());
   }
 
+  /**
+   * In a cluster another entity may fill the slot this one saw free: the worker hands the task back
+   * at once. It spends nothing, goes to a worker with a free slot, and the one without gets nothing
+   * more (of any type) until its next load report, which may give it this type again at once.
+   */
+  @Test
+  void aTaskHandedBackForWantOfAFreeSlotGoesElsewhereAndItsWorkerWaitsForItsNextLoadReport() {
+    serve("w1", 2, "square", "add");
+    enqueueSquares("t1");
+    queue.enqueue(add("a1"), "flow-1");
+    serve("w2", 1, "square");
+    // w1 had a second slot free when t1 went out, but another entity's task took it first
+    assertTrue(queue.declined("w1", "inc-1", "t1", "run-1", true));
+    assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
+    assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.NO_FREE_SLOT)), effects.putBacks);
+    assertEquals(0, effects.retries.size());
+    // w1 counts as full: neither type gets it, however much waits
+    enqueueSquares("t2");
+    queue.enqueue(add("a2"), "flow-1");
+    assertEquals(List.of("t1", "a1"), effects.sentTo("w1"), "nothing more to w1 before its report");
+    assertEquals(1, squareStats().pending());
+    // its load report: a1 and the other entity's task; then that task ends
+    queue.workerLoad("w1", "inc-1", List.of("a1", "other:1"));
+    assertEquals(List.of("t1", "a1"), effects.sentTo("w1"));
+    queue.workerLoad("w1", "inc-1", List.of("a1"));
+    assertEquals(
+        List.of("t1", "a1", "t2"),
+        effects.sentTo("w1"),
+        "the freed slot goes to the oldest waiting task, of the type it handed back: not suspended");
+    // t1 runs on w2 at its second attempt: nothing spent
+    assertTrue(queue.succeeded("w2", "inc-1", "t1", "run-1", 2, Num.of(9)));
+    assertEquals(1, effects.outcomes.size());
+    assertEquals(1, squareStats().declined());
+    assertEquals(1, queue.putBack("square", Redelivery.NO_FREE_SLOT));
+    assertEquals(0, queue.putBack("square", Redelivery.DECLINED));
+  }
+
   @Test
   void anUnknownResultIsCountedAndChangesNothing() {
     serve("w1", 1, "square");

@@ -18,8 +18,9 @@ import org.apache.pekko.actor.typed.ActorRef;
 /**
  * Which task a worker takes, and the tasks it holds: at most {@code capacity} running computes, and
  * the tasks handed to it beyond its free slots, which wait here in arrival order and start as slots
- * free up. A task is never bounced back for want of a slot (in a cluster two queue entities may
- * each hand a worker its last free slot).
+ * free up. Where the queue is sharded the worker hands such a task back instead ({@link
+ * Verdict#WAIT}), so that only a later attempt of a task whose cancelled compute has not returned
+ * waits here.
  *
  * <p>Used on the worker actor's thread only. The worker's state and registration are its per-state
  * data, passed in with each question; this class keeps only what outlives a state change (a running
@@ -59,7 +60,13 @@ final class Admission {
     OLDER_RUN,
     /** Its type costs less than a hand-off: compute it on the actor's thread now. */
     INLINE,
-    /** Every slot is taken: keep it ({@link #waitForSlot}) until one frees. */
+    /**
+     * Every slot is taken. With the local queue, which counts this worker's slots itself and so
+     * sends past them only after a lease overran, keep it ({@link #waitForSlot}) until one frees.
+     * Where the queue is sharded, two entities may each have handed this worker its last free slot:
+     * hand it back ({@link QueueCommand.TaskDeclined#noFreeSlot}), so that its queue gives it to a
+     * worker with a free slot rather than leave it here behind another entity's compute.
+     */
     WAIT,
     /** A slot is free: start its compute ({@link #started}). */
     START

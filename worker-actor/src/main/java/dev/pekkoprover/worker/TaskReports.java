@@ -386,7 +386,16 @@ final class TaskReports {
 
   /** Not a type this worker serves in its state (DEBUG only: a registration race, not a fault). */
   void declined(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
-    declined(task, reason, route(task, to), false);
+    declined(task, reason, route(task, to), false, false);
+  }
+
+  /**
+   * Every slot was taken when it came ({@link QueueCommand.TaskDeclined#noFreeSlot}): back to its
+   * queue, to go to a worker with a free slot (DEBUG only: two queue entities filled the same slot,
+   * a race the load reports settle, not a fault).
+   */
+  void noFreeSlot(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
+    declined(task, reason, route(task, to), false, true);
   }
 
   /**
@@ -394,11 +403,15 @@ final class TaskReports {
    * declined to {@code to} itself; a {@link #redirect} of that id is the held task's.
    */
   void idTaken(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
-    declined(task, reason, to, true);
+    declined(task, reason, to, true, false);
   }
 
   private void declined(
-      TaskEnvelope task, String reason, ActorRef<QueueCommand> replyTo, boolean atInfo) {
+      TaskEnvelope task,
+      String reason,
+      ActorRef<QueueCommand> replyTo,
+      boolean atInfo,
+      boolean noFreeSlot) {
     if (atInfo) {
       log.info("Worker {} declines {}: {}", workerId, task.describe(), reason);
     } else {
@@ -415,7 +428,8 @@ final class TaskReports {
                 task.runId(),
                 task.taskType(),
                 task.attempt(),
-                reason)));
+                reason,
+                noFreeSlot)));
   }
 
   /**

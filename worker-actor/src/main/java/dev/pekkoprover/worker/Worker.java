@@ -902,13 +902,25 @@ public final class Worker {
         case OLDER_RUN -> reports.failedForGood(task, admission.olderRunReason(task), replyTo);
         case INLINE -> computeInline(task, replyTo, served);
         case WAIT -> {
-          admission.waitForSlot(task, replyTo);
-          reports.loadChanged();
+          if (settings.reportLoad()) {
+            reports.noFreeSlot(task, noFreeSlotReason(), replyTo);
+          } else {
+            admission.waitForSlot(task, replyTo);
+            reports.loadChanged();
+          }
         }
         case START -> start(task, replyTo, served);
       }
     }
     return Behaviors.same();
+  }
+
+  /** Why a task of verdict {@link Admission.Verdict#WAIT} goes back to its sharded queue. */
+  private String noFreeSlotReason() {
+    return "its "
+        + settings.concurrency()
+        + " slot(s) are taken (another queue entity filled the one it was sent for): back to its"
+        + " queue for a worker with a free slot";
   }
 
   /**

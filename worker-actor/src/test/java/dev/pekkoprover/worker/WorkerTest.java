@@ -1214,26 +1214,37 @@ class WorkerTest {
     assertEquals(1, TestTasks.runs.size());
   }
 
+  /**
+   * Where the queue is sharded, the worker reports what it holds at each change, and a task that
+   * finds every slot taken (another entity filled the slot it was sent for) goes back to the entity
+   * that sent it at once, without running: it never waits here behind another entity's compute.
+   */
   @Test
-  void whereTheQueueIsShardedItReportsWhatItHoldsAtEachChange() {
+  void whereTheQueueIsShardedItReportsWhatItHoldsAtEachChangeAndHandsBackATaskWithNoFreeSlot() {
     Spawned w =
         spawnUnprepared(settings("w-load").withConcurrency(1).withReportLoad(true), CATALOG, null);
     register(w, "w-load", READY_TYPES);
     TestProbe<QueueCommand> queue = w.queue();
+    TestProbe<QueueCommand> otherEntity = testKit.createTestProbe(QueueCommand.class);
     w.worker().tell(dispatch(w, "a", "square", new Num(2, "hold:w-load")));
-    w.worker().tell(dispatch(w, "b", "square", Num.of(3)));
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("b", "flow-1", "run-1", "square", 1, Num.of(3)),
+                otherEntity.getRef()));
     QueueCommand.WorkerLoad load = queue.expectMessageClass(QueueCommand.WorkerLoad.class);
-    if (load.heldTaskIds().size() == 1) { // the two dispatches may be handled in one flush or two
-      assertEquals(List.of("a"), load.heldTaskIds());
-      load = queue.expectMessageClass(QueueCommand.WorkerLoad.class);
-    }
-    assertEquals(List.of("a", "b"), load.heldTaskIds(), "running first, then waiting");
-    assertEquals(List.of("b"), load.waitingTaskIds(), "its queue's lease starts when it starts");
+    assertEquals(List.of("a"), load.heldTaskIds(), "b never held");
+    assertEquals(List.of(), load.waitingTaskIds());
     assertFalse(load.periodic());
+    List<QueueCommand> seen = new ArrayList<>();
+    TaskDeclined handedBack = awaitReport(otherEntity, TaskDeclined.class, "b", seen);
+    assertTrue(handedBack.noFreeSlot());
+    assertEquals(1, handedBack.attempt());
+    assertTrue(handedBack.reason().contains("slot(s) are taken"), handedBack.reason());
     TestTasks.release("w-load");
     Set<String> done = new java.util.HashSet<>();
     List<String> lastHeld = load.heldTaskIds();
-    while (done.size() < 2 || !lastHeld.isEmpty()) {
+    while (done.isEmpty() || !lastHeld.isEmpty()) {
       QueueCommand message = queue.receiveMessage(Duration.ofSeconds(5));
       if (message instanceof TaskSucceeded ok) {
         done.add(ok.taskId());
@@ -1244,11 +1255,40 @@ class WorkerTest {
             done.containsAll(
                 load.heldTaskIds().stream().filter(id -> !l.heldTaskIds().contains(id)).toList()),
             "a task leaves the load report only after its result went out");
-        assertEquals(List.of(), l.waitingTaskIds(), "b started as soon as a's slot was free");
         lastHeld = l.heldTaskIds();
       }
     }
-    assertEquals(Set.of("a", "b"), done);
+    assertEquals(Set.of("a"), done);
+    assertEquals(
+        List.of(new TestTasks.Run("square", 2, "w-load")),
+        TestTasks.runs.stream().filter(r -> r.taskType().equals("square")).toList(),
+        "b did not run here");
+    // its entity hands it again once the slot is free: it runs
+    w.worker()
+        .tell(
+            new Dispatch(
+                new TaskEnvelope("b", "flow-1", "run-1", "square", 2, Num.of(3)),
+                otherEntity.getRef()));
+    assertEquals(Num.of(9), awaitReport(otherEntity, TaskSucceeded.class, "b", seen).result());
+  }
+
+  /**
+   * With the local queue, which counts the worker's slots itself, a task sent past them (after a
+   * lease overran) waits for a slot here rather than go back.
+   */
+  @Test
+  void withTheLocalQueueATaskSentPastItsSlotsWaitsForOne() {
+    Spawned w = readyWorker("w-local-wait", 1);
+    TestProbe<QueueCommand> queue = w.queue();
+    w.worker().tell(dispatch(w, "a", "square", new Num(2, "hold:w-local-wait")));
+    w.worker().tell(dispatch(w, "b", "square", Num.of(3)));
+    queue.expectNoMessage(Duration.ofMillis(200));
+    TestTasks.release("w-local-wait");
+    List<QueueCommand> seen = new ArrayList<>();
+    awaitReport(queue, TaskSucceeded.class, "a", seen);
+    awaitReport(queue, TaskSucceeded.class, "b", seen);
+    assertTrue(
+        seen.stream().noneMatch(m -> m instanceof TaskDeclined), "nothing handed back: " + seen);
   }
 
   /** Two sequencer runs, the second started after the first (a standby took over). */
