@@ -153,6 +153,7 @@ public final class SerializationWarmUp {
     samples.add(
         new QueueCommand.WorkerGoingDown(worker, "w", "i", List.of(task.taskId()), "warm-up"));
     samples.add(new WorkerCommand.Cancel(List.of(task.taskId()), task.runId(), "warm-up"));
+    samples.add(new WorkerCommand.Withdraw(task.taskId(), task.runId()));
     samples.add(new QueueCommand.RelayOffer(queue));
     return samples;
   }

@@ -109,10 +109,10 @@ public interface QueueCommand extends CborSerializable {
    * What a worker holds now: the tasks it is running and those it was handed beyond its free slots,
    * which it starts as slots free up (in a cluster each task type's queue is its own entity and
    * decides alone, so two entities may hand a worker its last free slot at once; the worker keeps
-   * the second task rather than bouncing it). Sent to the worker's queue when that set changes
-   * (only where {@code prover.worker} is told the queue is sharded) and every {@code
-   * announce-interval} ({@code periodic}); a front passes it on to every entity of the worker's
-   * types.
+   * the second task, which its entity may withdraw for a free slot elsewhere: {@link
+   * WorkerCommand.Withdraw}). Sent to the worker's queue when that set changes (only where {@code
+   * prover.worker} is told the queue is sharded) and every {@code announce-interval} ({@code
+   * periodic}); a front passes it on to every entity of the worker's types.
    *
    * <p>An entity uses it twice: it counts the slots the worker spends on other entities' tasks, so
    * it never hands the worker more than its capacity in all; and a task it handed this worker that
@@ -132,9 +132,10 @@ public interface QueueCommand extends CborSerializable {
    * ids start again with each run: the new life hands back only the task of that id and run).
    *
    * <p>{@code waitingTaskIds}: those of {@code heldTaskIds} that wait for a slot here, not started
-   * yet (handed beyond the free slots). Their entity's lease counts from when they start, not from
-   * their dispatch: a task waiting behind another entity's proof does not overrun. Null from a
-   * sender that does not know the field reads as empty.
+   * yet (handed beyond the free slots, or a later attempt waiting for its cancelled compute to
+   * return). Their entity's lease counts from when they start, not from their dispatch: a task
+   * waiting behind another entity's proof does not overrun; and their entity may withdraw them when
+   * it sees a free slot elsewhere. Null from a sender that does not know the field reads as empty.
    */
   record WorkerLoad(
       ActorRef<WorkerCommand> worker,
@@ -242,12 +243,12 @@ public interface QueueCommand extends CborSerializable {
    * back to the head of its queue.
    *
    * @param reason why, for the log
-   * @param noFreeSlot true when the worker serves the type but every slot was taken on arrival
-   *     (where the queue is sharded, two entities may each hand a worker its last free slot): its
-   *     queue counts no free slot there until the worker's next load report, and hands the task to
-   *     another worker with one. False when it does not serve the type in its current state (a
-   *     registration race, a drain, an id it holds for another run): its queue hands it no task of
-   *     that type until its next announcement.
+   * @param noFreeSlot true when it is the answer to a {@link WorkerCommand.Withdraw}: the task
+   *     waited there for a slot, all taken (in a cluster two entities may each hand a worker its
+   *     last free slot); its queue counts no free slot on that worker until its next load report,
+   *     and hands the task to the worker it saw with room. False when the worker does not serve the
+   *     type in its current state (a registration race, a drain, an id it holds for another run):
+   *     its queue hands it no task of that type until its next announcement.
    */
   record TaskDeclined(
       String workerId,

@@ -31,9 +31,9 @@ public record QueueStats(
    * @param retried put back after a failed compute
    * @param rejected refused at enqueue
    * @param declined put back because the worker declined them: it did not serve the type in its
-   *     state, or (in a cluster) every slot was taken when the task came, another queue entity
-   *     having filled the slot first (the metric {@code prover_tasks_redelivered_total} tells the
-   *     two apart by {@code reason}: {@code declined}, {@code no_free_slot})
+   *     state, or (in a cluster) the task waited there for a slot another queue entity had filled
+   *     and was withdrawn for a worker with room (the metric {@code prover_tasks_redelivered_total}
+   *     tells the two apart by {@code reason}: {@code declined}, {@code no_free_slot})
    * @param lost put back because their worker went away: stopped, crashed, restarted, unreachable
    *     or removed, or the dispatch or report was lost between nodes
    * @param leaseOverruns put back because a worker held them longer than their lease

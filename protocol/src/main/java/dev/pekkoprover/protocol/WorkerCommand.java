@@ -83,6 +83,25 @@ public interface WorkerCommand extends CborSerializable {
   }
 
   /**
+   * Hand this task back if it has not started: it waits here for a slot (in a cluster two queue
+   * entities may hand a worker its last free slot at once), and its queue entity sees a free slot
+   * on another worker now. The worker answers with {@link QueueCommand.TaskDeclined} ({@code
+   * noFreeSlot} true), to the entity that handed the task out, and the task goes to that other
+   * worker; a task that has started meanwhile, or that this worker does not hold waiting, goes on
+   * and gets no answer (its entity sees it started in the worker's next load report). Never
+   * interrupts a compute.
+   *
+   * @param taskId the waiting task's id
+   * @param runId its sequencer run (task ids start again with each run: a task held under this id
+   *     for another run is not the one meant)
+   */
+  record Withdraw(String taskId, String runId) implements WorkerCommand {
+    public Withdraw {
+      Objects.requireNonNull(taskId, "taskId");
+    }
+  }
+
+  /**
    * The queue gives this worker incarnation no work: its announcement's {@link CatalogFingerprint}
    * differs from the queue's. Sent once per incarnation and queue (in a cluster: per queue entity
    * of its types), so that the worker's node logs it too.

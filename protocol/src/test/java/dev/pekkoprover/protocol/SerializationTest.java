@@ -165,6 +165,7 @@ class SerializationTest {
             new QueueCommand.RelayWithdrawn(queue.getRef()),
             new WorkerCommand.QueueEntityStopping(queue.getRef()),
             new WorkerCommand.Cancel(List.of("f:1"), "run-1", "lease of 500 ms ran out"),
+            new WorkerCommand.Withdraw("f:2", "run-1"),
             new WorkerCommand.DispatchAll(
                 List.of(
                     new TaskEnvelope("f:1", "f", "r", "square", 1, Num.of(2)),

@@ -332,12 +332,17 @@ public final class LocalTaskQueue {
 
   private void declined(TaskDeclined msg) {
     if (!state.declined(
-        msg.workerId(), msg.incarnation(), msg.taskId(), msg.runId(), msg.noFreeSlot())) {
+        msg.workerId(),
+        msg.incarnation(),
+        msg.taskId(),
+        msg.runId(),
+        msg.attempt(),
+        msg.noFreeSlot())) {
       logUnknown("decline", msg.taskId(), msg.taskType(), msg.workerId(), msg.incarnation());
     } else if (msg.noFreeSlot()) {
-      // two entities filled the same slot: settled by the next load report, not a fault
+      // two entities filled the same slot, and this one has room elsewhere now: not a fault
       log.debug(
-          "worker {} had no free slot for task {} (type {}, attempt {}): {}",
+          "worker {} handed back task {} (type {}, attempt {}), which waited there: {}",
           msg.workerId(),
           msg.taskId(),
           msg.taskType(),
@@ -622,6 +627,13 @@ public final class LocalTaskQueue {
     @Override
     public void cancel(ActorRef<WorkerCommand> worker, String taskId, String runId, String reason) {
       outbox.cancel(worker, taskId, runId, reason);
+    }
+
+    @Override
+    public void withdraw(ActorRef<WorkerCommand> worker, String taskId, String runId) {
+      log.debug(
+          "asking the worker of task {} to hand it back if it still waits for a slot", taskId);
+      worker.tell(new WorkerCommand.Withdraw(taskId, runId));
     }
 
     @Override

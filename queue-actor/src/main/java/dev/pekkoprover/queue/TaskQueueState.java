@@ -66,9 +66,10 @@ import java.util.function.LongSupplier;
  * <p>Declines: a worker declines a task of a type it does not serve in its current state; the
  * declined task goes to another eligible worker, and the decliner gets no more of that type until
  * its next announcement, so a decline can never bounce between the queue and one worker. Where the
- * queue is sharded, it also hands back a task that found every slot taken (another entity filled
- * the slot this one saw free): that worker counts as having no free slot until its next load
- * report, so such a task too goes back at most once per report.
+ * queue is sharded, a task may wait on its worker for a slot another entity filled; when this
+ * entity has nothing pending and a worker with room, it withdraws the task ({@link
+ * Effects#withdraw}, one at a time, once per task), and the worker's answer, a decline marked no
+ * free slot, puts it on the worker with room.
  *
  * @param <W> how a worker is addressed ({@code ActorRef<WorkerCommand>} in the actor)
  * @param <R> how a flow is addressed ({@code ActorRef<TaskOutcome>} in the actor)
@@ -109,6 +110,13 @@ public final class TaskQueueState<W, R> {
     void cancel(W worker, String taskId, String runId, String reason);
 
     /**
+     * Ask this worker to hand back a task that waits there for a slot, if it has not started (a
+     * worker with room for it is idle meanwhile): it answers with a decline marked {@code
+     * noFreeSlot}, or not at all if the task has started. Rare.
+     */
+    default void withdraw(W worker, String taskId, String runId) {}
+
+    /**
      * A task's result from the worker that held it went to its flow: how long the task waited for
      * that dispatch (since it was enqueued or last put back) and how long the run took (dispatch to
      * result). A task that waited on its worker for a slot counts that wait as waiting: its run
@@ -135,7 +143,9 @@ public final class TaskQueueState<W, R> {
   /** Why a task in flight went back to its queue. */
   public enum Redelivery {
     DECLINED("declined by worker %s"),
-    NO_FREE_SLOT("worker %s had no free slot: another queue entity filled it first"),
+    NO_FREE_SLOT(
+        "withdrawn from worker %s, where it waited for a slot another queue entity had filled, for a"
+            + " worker with room"),
     LEASE_OVERRUN("lease overran on worker %s"),
     WORKER_TERMINATED("worker %s terminated"),
     WORKER_RESTARTED("worker %s restarted (new incarnation)"),
@@ -695,6 +705,7 @@ public final class TaskQueueState<W, R> {
         boolean waits =
             !waitingTaskIds.isEmpty() && waitingTaskIds.contains(task.envelope.taskId());
         if (waits || task.waitedOnWorker()) {
+          noteWaiting(task, now, waits);
           leaseFromNow(task, now, waits);
         }
       } else if (!task.absent()) {
@@ -1017,20 +1028,30 @@ public final class TaskQueueState<W, R> {
    * (counted) when that worker incarnation does not hold the task of that id and run.
    */
   public boolean declined(String workerId, String incarnation, String taskId, String runId) {
-    return declined(workerId, incarnation, taskId, runId, false);
+    return declined(workerId, incarnation, taskId, runId, Integer.MAX_VALUE, false);
   }
 
   /**
-   * As {@link #declined(String, String, String, String)}; with {@code noFreeSlot} the worker serves
-   * the type but every slot was taken when the task came (another entity filled the slot this one
-   * saw free): the task goes back to the head, spending nothing, and to another worker if one has a
-   * free slot; this worker counts as having none, for every type, until its next load report says
-   * what it holds. It is not suspended: its next free slot may take this type again.
+   * As {@link #declined(String, String, String, String)}, for the decline of delivery {@code
+   * attempt} (an earlier delivery's late decline is dropped, counted as unknown). With {@code
+   * noFreeSlot} it is a worker's answer to a {@link Effects#withdraw}: the task waited there for a
+   * slot, all taken; it goes back to the head, spending nothing, and to the worker with room; this
+   * worker counts as having no free slot, for every type, until its next load report says what it
+   * holds. It is not suspended: its next free slot may take this type again.
    */
   public boolean declined(
-      String workerId, String incarnation, String taskId, String runId, boolean noFreeSlot) {
+      String workerId,
+      String incarnation,
+      String taskId,
+      String runId,
+      int attempt,
+      boolean noFreeSlot) {
     Task task = heardOf(workerId, incarnation, taskId, runId);
     if (task == null) {
+      return false;
+    }
+    if (attempt < task.envelope.attempt()) {
+      dropUnknown(workerId, incarnation, taskId);
       return false;
     }
     KnownWorker w = task.holder;
@@ -1264,6 +1285,68 @@ public final class TaskQueueState<W, R> {
       }
       start(type.pending.pollFirst(), w);
     }
+    if (!type.waitingOnWorkers.isEmpty()) {
+      offerWaiting(type);
+    }
+  }
+
+  /**
+   * A load report named this task waiting on its worker for a slot ({@code waits}), or no longer:
+   * it joins its type's {@link TypeQueue#waitingOnWorkers}, and a withdraw of it under way ends
+   * when the report shows it started, or when no answer came within {@code lost-after}.
+   */
+  private void noteWaiting(Task task, long now, boolean waits) {
+    Doubts doubts = task.doubts();
+    if (waits && !doubts.listed) {
+      doubts.listed = true;
+      task.type.waitingOnWorkers.add(task);
+    }
+    if (doubts.withdrawing && (!waits || now - doubts.withdrawnAt >= lostAfterNanos)) {
+      endWithdrawal(task);
+    }
+  }
+
+  /**
+   * This type has no pending task and a worker with room, while one of its tasks waits on another
+   * worker for a slot (two entities handed that worker the same slot): asks that worker to hand the
+   * oldest such task back if it has not started ({@link Effects#withdraw}), so that it runs here
+   * rather than behind another entity's compute. One withdraw at a time per type, at most one per
+   * delivery; a task that started meanwhile goes on where it is. Sweeps the list of tasks that no
+   * longer wait.
+   */
+  private void offerWaiting(TypeQueue type) {
+    List<Task> list = type.waitingOnWorkers;
+    for (int i = 0; i < list.size() && type.withdrawing == 0 && type.pending.isEmpty(); ) {
+      Task task = list.get(i);
+      Doubts doubts = task.doubts;
+      if (task.state != TaskState.IN_FLIGHT || !doubts.waitsOnWorker || task.cancelled) {
+        doubts.listed = false;
+        list.remove(i);
+        continue;
+      }
+      if (doubts.withdrawals > 0) {
+        i++;
+        continue;
+      }
+      KnownWorker to = bestFor(type);
+      if (to == null || to == task.holder) {
+        return;
+      }
+      doubts.withdrawing = true;
+      doubts.withdrawnAt = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
+      doubts.withdrawals++;
+      type.withdrawing++;
+      effects.withdraw(task.holder.ref, task.envelope.taskId(), task.envelope.runId());
+      return;
+    }
+  }
+
+  /** A withdraw of this task is over: answered, moot, or unanswered for too long. */
+  private void endWithdrawal(Task task) {
+    if (task.doubts != null && task.doubts.withdrawing) {
+      task.doubts.withdrawing = false;
+      task.type.withdrawing--;
+    }
   }
 
   /**
@@ -1292,6 +1375,18 @@ public final class TaskQueueState<W, R> {
    * place of an older one that needs a slot.
    */
   private void dispatchFor(KnownWorker w) {
+    dispatchPendingFor(w);
+    if (w.free() > 0) {
+      for (Seat seat : w.seats) {
+        if (!seat.type.waitingOnWorkers.isEmpty() && !seat.suspended) {
+          offerWaiting(seat.type);
+        }
+      }
+    }
+  }
+
+  /** {@link #dispatchFor}'s pending tasks. */
+  private void dispatchPendingFor(KnownWorker w) {
     Seat[] seats = w.seats;
     while (true) {
       int free = w.free();
@@ -1375,6 +1470,7 @@ public final class TaskQueueState<W, R> {
 
   /** Unlinks a task in flight from its lease list and its holder; the holder's slot stays taken. */
   private void detach(Task task) {
+    endWithdrawal(task);
     task.type.leases.remove(task);
     task.holder.held.remove(task);
     task.type.inFlight--;
@@ -1669,6 +1765,24 @@ public final class TaskQueueState<W, R> {
      * its lease starts again only within one lease of this.
      */
     long waitingSince = NO_TIME;
+
+    /** In its type's {@link TypeQueue#waitingOnWorkers} (until that list is next swept). */
+    boolean listed;
+
+    /**
+     * A {@link Effects#withdraw} of it is on its way to its holder: no answer yet, nor a load
+     * report that shows it started.
+     */
+    boolean withdrawing;
+
+    /** When that withdraw went out. */
+    long withdrawnAt = NO_TIME;
+
+    /**
+     * Withdraws of this task so far: at most one in its life here, so that it does not hop between
+     * workers whose slots other entities fill at the same moment.
+     */
+    int withdrawals;
   }
 
   /**
@@ -1686,6 +1800,16 @@ public final class TaskQueueState<W, R> {
 
     /** The registration type: a worker holds at most one of its tasks at a time. */
     final boolean registration;
+
+    /**
+     * Its tasks that a load report named as waiting on their worker for a slot, oldest report
+     * first, swept of those that no longer wait when read ({@link #offerWaiting}). Empty unless two
+     * entities handed a worker the same slot.
+     */
+    final List<Task> waitingOnWorkers = new ArrayList<>(2);
+
+    /** Withdraws of its tasks under way ({@link Doubts#withdrawing}): at most one at a time. */
+    int withdrawing;
 
     final ArrayDeque<Task> pending = new ArrayDeque<>(256);
 

@@ -52,6 +52,7 @@ class TaskQueueStateTest {
     final List<String> budgets = new ArrayList<>();
     final List<Cancelled> cancels = new ArrayList<>();
     final List<String> superseded = new ArrayList<>();
+    final List<String> withdraws = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
     long now;
 
@@ -79,6 +80,11 @@ class TaskQueueStateTest {
     @Override
     public void cancel(String worker, String taskId, String runId, String reason) {
       cancels.add(new Cancelled(worker, taskId, runId, reason));
+    }
+
+    @Override
+    public void withdraw(String worker, String taskId, String runId) {
+      withdraws.add(worker + " " + taskId + " " + runId);
     }
 
     @Override
@@ -1111,40 +1117,94 @@ class TaskQueueStateTest {
   }
 
   /**
-   * In a cluster another entity may fill the slot this one saw free: the worker hands the task back
-   * at once. It spends nothing, goes to a worker with a free slot, and the one without gets nothing
-   * more (of any type) until its next load report, which may give it this type again at once.
+   * In a cluster another entity may fill the slot this one saw free, and the task waits on its
+   * worker. Once this entity has nothing pending and a worker with room, it asks the worker to hand
+   * the waiting task back (one withdraw at a time, one per task); the answer (a decline marked no
+   * free slot) puts it on the worker with room, spending nothing, and the busy worker counts as
+   * full until its next load report, which may give it this type again at once (not suspended).
    */
   @Test
-  void aTaskHandedBackForWantOfAFreeSlotGoesElsewhereAndItsWorkerWaitsForItsNextLoadReport() {
+  void aTaskWaitingOnItsWorkerForASlotIsWithdrawnToAWorkerWithRoomAndSpendsNothing() {
     serve("w1", 2, "square", "add");
     enqueueSquares("t1");
     queue.enqueue(add("a1"), "flow-1");
+    // another entity's task took w1's second slot first: t1 waits there
+    queue.workerLoad(
+        "w1", "inc-1", List.of("a1", "other:1", "t1"), List.of("t1"), List.of(), List.of());
+    assertEquals(List.of(), effects.withdraws, "no worker has room: it waits where it is");
     serve("w2", 1, "square");
-    // w1 had a second slot free when t1 went out, but another entity's task took it first
-    assertTrue(queue.declined("w1", "inc-1", "t1", "run-1", true));
+    assertEquals(List.of("w1 t1 run-1"), effects.withdraws);
+    serve("w3", 1, "square");
+    assertEquals(1, effects.withdraws.size(), "one withdraw at a time");
+
+    assertFalse(queue.declined("w1", "inc-1", "t1", "run-1", 0, true), "an earlier delivery's");
+    assertTrue(queue.declined("w1", "inc-1", "t1", "run-1", 1, true));
     assertEquals(new Sent("w2", square("t1").withAttempt(2)), effects.last());
     assertEquals(List.of(new PutBack("t1", 2, "w1", Redelivery.NO_FREE_SLOT)), effects.putBacks);
     assertEquals(0, effects.retries.size());
-    // w1 counts as full: neither type gets it, however much waits
-    enqueueSquares("t2");
+    // w1 counts as full until its next report: neither type gets it
+    enqueueSquares("t2", "t3");
     queue.enqueue(add("a2"), "flow-1");
     assertEquals(List.of("t1", "a1"), effects.sentTo("w1"), "nothing more to w1 before its report");
-    assertEquals(1, squareStats().pending());
-    // its load report: a1 and the other entity's task; then that task ends
+    assertEquals(List.of("t2"), effects.sentTo("w3"));
     queue.workerLoad("w1", "inc-1", List.of("a1", "other:1"));
     assertEquals(List.of("t1", "a1"), effects.sentTo("w1"));
     queue.workerLoad("w1", "inc-1", List.of("a1"));
     assertEquals(
-        List.of("t1", "a1", "t2"),
+        List.of("t1", "a1", "t3"),
         effects.sentTo("w1"),
-        "the freed slot goes to the oldest waiting task, of the type it handed back: not suspended");
-    // t1 runs on w2 at its second attempt: nothing spent
+        "the freed slot goes to the oldest pending task, of the type it handed back: not suspended");
+    // should t1 wait on w2 too (another entity filled w2's slot), it is not withdrawn again
+    queue.workerLoad("w2", "inc-1", List.of("other:3", "t1"), List.of("t1"), List.of(), List.of());
+    serve("w4", 1, "square");
+    assertEquals(1, effects.withdraws.size(), "a task is withdrawn once: it does not hop");
     assertTrue(queue.succeeded("w2", "inc-1", "t1", "run-1", 2, Num.of(9)));
     assertEquals(1, effects.outcomes.size());
     assertEquals(1, squareStats().declined());
     assertEquals(1, queue.putBack("square", Redelivery.NO_FREE_SLOT));
     assertEquals(0, queue.putBack("square", Redelivery.DECLINED));
+    assertEquals(1, effects.withdraws.size());
+  }
+
+  /**
+   * A withdraw that comes after the task started changes nothing (the worker does not answer; its
+   * next load report shows it started); one left unanswered ends after {@code lost-after}. Either
+   * way the task is not withdrawn again in that delivery: it does not hop between workers.
+   */
+  @Test
+  void aWithdrawOfATaskThatStartedMeanwhileEndsWithItsLoadReportAndIsNotRepeated() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    serve("w9", 1, "add"); // keeps the ladder honest: serves no square
+    queue.workerLoad("w1", "inc-1", List.of("other:1", "t1"), List.of("t1"), List.of(), List.of());
+    serve("w2", 1, "square"); // takes t2
+    assertEquals(List.of("t2"), effects.sentTo("w2"));
+    assertEquals(List.of(), effects.withdraws, "something pending took the room first");
+    assertTrue(succeed("w2", "t2"));
+    assertEquals(List.of("w1 t1 run-1"), effects.withdraws, "w2's freed slot: t1 is asked back");
+    // the other entity's task ended and t1 started before the withdraw came: no answer
+    queue.workerLoad("w1", "inc-1", List.of("t1"), List.of(), List.of(), List.of());
+    serve("w3", 1, "square");
+    assertEquals(1, effects.withdraws.size(), "it runs: nothing to withdraw");
+    assertTrue(succeed("w1", "t1"));
+    assertEquals(2, effects.outcomes.size());
+    assertEquals(0, squareStats().declined());
+
+    // an unanswered withdraw ends after lost-after; the same delivery is not asked for again
+    enqueueSquares("t3");
+    String holder = effects.last().worker();
+    queue.workerLoad(
+        holder, "inc-1", List.of("other:2", "t3"), List.of("t3"), List.of(), List.of());
+    enqueueSquares("t4");
+    assertTrue(succeed(effects.last().worker(), "t4"));
+    assertEquals(List.of(holder + " t3 run-1"), effects.withdraws.subList(1, 2));
+    effects.now += LOST_AFTER.toNanos();
+    queue.workerLoad(
+        holder, "inc-1", List.of("other:2", "t3"), List.of("t3"), List.of(), List.of());
+    enqueueSquares("t5");
+    assertTrue(succeed(effects.last().worker(), "t5"));
+    assertEquals(2, effects.withdraws.size(), "one withdraw per task");
+    assertTrue(queue.succeeded(holder, "inc-1", "t3", "run-1", 1, Num.of(9)));
   }
 
   @Test

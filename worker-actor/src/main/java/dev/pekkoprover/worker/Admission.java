@@ -18,9 +18,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 /**
  * Which task a worker takes, and the tasks it holds: at most {@code capacity} running computes, and
  * the tasks handed to it beyond its free slots, which wait here in arrival order and start as slots
- * free up. Where the queue is sharded the worker hands such a task back instead ({@link
- * Verdict#WAIT}), so that only a later attempt of a task whose cancelled compute has not returned
- * waits here.
+ * free up (in a cluster two queue entities may each hand a worker its last free slot); until it
+ * starts, its queue entity may take it back for a free slot on another worker ({@link #withdraw}).
  *
  * <p>Used on the worker actor's thread only. The worker's state and registration are its per-state
  * data, passed in with each question; this class keeps only what outlives a state change (a running
@@ -61,11 +60,8 @@ final class Admission {
     /** Its type costs less than a hand-off: compute it on the actor's thread now. */
     INLINE,
     /**
-     * Every slot is taken. With the local queue, which counts this worker's slots itself and so
-     * sends past them only after a lease overran, keep it ({@link #waitForSlot}) until one frees.
-     * Where the queue is sharded, two entities may each have handed this worker its last free slot:
-     * hand it back ({@link QueueCommand.TaskDeclined#noFreeSlot}), so that its queue gives it to a
-     * worker with a free slot rather than leave it here behind another entity's compute.
+     * Every slot is taken: keep it ({@link #waitForSlot}) until one frees, in arrival order, or
+     * until its queue entity withdraws it ({@link #withdraw}).
      */
     WAIT,
     /** A slot is free: start its compute ({@link #started}). */
@@ -165,6 +161,23 @@ final class Admission {
   /** Keeps a task until a slot frees; {@link #nextToStart} hands it out. */
   void waitForSlot(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     waiting.add(new Waiting(task, replyTo));
+  }
+
+  /**
+   * Takes out the task of this id and run that waits for a slot, for its queue entity to hand to
+   * another worker ({@link dev.pekkoprover.protocol.WorkerCommand.Withdraw}); null when none waits
+   * under that id and run (it has started, or is not held, or is a later attempt waiting on its
+   * cancelled compute, which keeps that compute's slot).
+   */
+  Waiting withdraw(String taskId, String runId) {
+    for (Iterator<Waiting> it = waiting.iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      if (w.task().taskId().equals(taskId) && (runId == null || runId.equals(w.task().runId()))) {
+        it.remove();
+        return w;
+      }
+    }
+    return null;
   }
 
   /**

@@ -390,9 +390,9 @@ final class TaskReports {
   }
 
   /**
-   * Every slot was taken when it came ({@link QueueCommand.TaskDeclined#noFreeSlot}): back to its
-   * queue, to go to a worker with a free slot (DEBUG only: two queue entities filled the same slot,
-   * a race the load reports settle, not a fault).
+   * A task that waited for a slot, withdrawn by its queue ({@link
+   * QueueCommand.TaskDeclined#noFreeSlot}): back to it, to go to a worker with a free slot (DEBUG
+   * only: two queue entities filled the same slot, a race settled, not a fault).
    */
   void noFreeSlot(TaskEnvelope task, String reason, ActorRef<QueueCommand> to) {
     declined(task, reason, route(task, to), false, true);

@@ -14,6 +14,7 @@ import dev.pekkoprover.protocol.WorkerCommand.Drain;
 import dev.pekkoprover.protocol.WorkerCommand.Drained;
 import dev.pekkoprover.protocol.WorkerCommand.QueueEntityStopping;
 import dev.pekkoprover.protocol.WorkerCommand.Refused;
+import dev.pekkoprover.protocol.WorkerCommand.Withdraw;
 import dev.pekkoprover.protocol.WorkerFault;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.protocol.WorkerStateChanged;
@@ -380,6 +381,7 @@ public final class Worker {
         .onMessage(DispatchAll.class, batch -> handOut(batch.tasks(), batch.replyTo(), serving))
         .onMessage(ComputeDone.class, done -> onComputeDone(done, serving))
         .onMessage(Cancel.class, cancel -> onCancel(cancel, serving))
+        .onMessage(Withdraw.class, this::onWithdraw)
         .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
         .onMessageEquals(StartWaiting.INSTANCE, () -> startWaiting(serving))
         .onMessageEquals(Announce.INSTANCE, () -> onAnnounce(serving))
@@ -671,6 +673,7 @@ public final class Worker {
               return Behaviors.same();
             })
         .onMessage(CancelGraceOver.class, this::onCancelGraceOver)
+        .onMessage(Withdraw.class, withdraw -> Behaviors.same()) // nothing waits while draining
         .onMessageEquals(StartWaiting.INSTANCE, Behaviors::same)
         .onMessageEquals(
             Announce.INSTANCE,
@@ -902,25 +905,13 @@ public final class Worker {
         case OLDER_RUN -> reports.failedForGood(task, admission.olderRunReason(task), replyTo);
         case INLINE -> computeInline(task, replyTo, served);
         case WAIT -> {
-          if (settings.reportLoad()) {
-            reports.noFreeSlot(task, noFreeSlotReason(), replyTo);
-          } else {
-            admission.waitForSlot(task, replyTo);
-            reports.loadChanged();
-          }
+          admission.waitForSlot(task, replyTo);
+          reports.loadChanged();
         }
         case START -> start(task, replyTo, served);
       }
     }
     return Behaviors.same();
-  }
-
-  /** Why a task of verdict {@link Admission.Verdict#WAIT} goes back to its sharded queue. */
-  private String noFreeSlotReason() {
-    return "its "
-        + settings.concurrency()
-        + " slot(s) are taken (another queue entity filled the one it was sent for): back to its"
-        + " queue for a worker with a free slot";
   }
 
   /**
@@ -1080,6 +1071,32 @@ public final class Worker {
     return cancel(cancel.taskIds(), cancel.runId(), cancel.reason())
         ? startWaiting(serving)
         : Behaviors.same();
+  }
+
+  /**
+   * Its queue entity sees a free slot on another worker: a task still waiting here for a slot goes
+   * back to it at once (one DEBUG line: a race of two entities for one slot, settled, not a fault).
+   * A task that has started, or is not held here waiting, goes on.
+   */
+  private Behavior<WorkerCommand> onWithdraw(Withdraw withdraw) {
+    Admission.Waiting waiting = admission.withdraw(withdraw.taskId(), withdraw.runId());
+    if (waiting == null) {
+      context
+          .getLog()
+          .debug(
+              "Worker {} keeps task {}: it is not waiting here for a slot (started, or not held)",
+              workerId,
+              withdraw.taskId());
+      return Behaviors.same();
+    }
+    reports.noFreeSlot(
+        waiting.task(),
+        "withdrawn before it started: it waited here for one of "
+            + settings.concurrency()
+            + " slot(s), all taken, while its queue sees a free slot on another worker",
+        waiting.replyTo());
+    reports.loadChanged();
+    return Behaviors.same();
   }
 
   /**
