@@ -134,8 +134,9 @@ public interface QueueCommand extends CborSerializable {
    * <p>{@code waitingTaskIds}: those of {@code heldTaskIds} that wait for a slot here, not started
    * yet (handed beyond the free slots, or a later attempt waiting for its cancelled compute to
    * return). Their entity's lease counts from when they start, not from their dispatch: a task
-   * waiting behind another entity's proof does not overrun; and their entity may withdraw them when
-   * it sees a free slot elsewhere. Null from a sender that does not know the field reads as empty.
+   * waiting behind another entity's proof does not overrun; and their entity may withdraw those
+   * waiting for a slot ({@link WorkerCommand.Withdraw}) when it sees a free slot elsewhere. Null
+   * from a sender that does not know the field reads as empty.
    */
   record WorkerLoad(
       ActorRef<WorkerCommand> worker,

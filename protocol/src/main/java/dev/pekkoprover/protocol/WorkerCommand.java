@@ -86,9 +86,10 @@ public interface WorkerCommand extends CborSerializable {
    * Hand this task back if it has not started: it waits here for a slot (in a cluster two queue
    * entities may hand a worker its last free slot at once), and its queue entity sees a free slot
    * on another worker now. The worker answers with {@link QueueCommand.TaskDeclined} ({@code
-   * noFreeSlot} true), to the entity that handed the task out, and the task goes to that other
-   * worker; a task that has started meanwhile, or that this worker does not hold waiting, goes on
-   * and gets no answer (its entity sees it started in the worker's next load report). Never
+   * noFreeSlot} true), to the entity its reports of that task go to (the one that holds it now),
+   * and the task goes to that other worker; a task that has started meanwhile, or that this worker
+   * does not hold waiting, goes on and gets no answer (its entity sees it started in the worker's
+   * next load report); so does a later attempt waiting for its cancelled compute to return. Never
    * interrupts a compute.
    *
    * @param taskId the waiting task's id

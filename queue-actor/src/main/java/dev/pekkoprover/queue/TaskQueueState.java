@@ -751,6 +751,11 @@ public final class TaskQueueState<W, R> {
       w.reseat();
     }
     dispatchFor(w);
+    for (Seat seat : w.seats) { // a task here named waiting, or a withdraw ended: room elsewhere?
+      if (!seat.type.waitingOnWorkers.isEmpty()) {
+        offerWaiting(seat.type);
+      }
+    }
   }
 
   /**
@@ -1300,37 +1305,45 @@ public final class TaskQueueState<W, R> {
     if (waits && !doubts.listed) {
       doubts.listed = true;
       task.type.waitingOnWorkers.add(task);
+    } else if (!waits) {
+      unlistWaiting(task);
     }
     if (doubts.withdrawing && (!waits || now - doubts.withdrawnAt >= lostAfterNanos)) {
       endWithdrawal(task);
     }
   }
 
+  /** Out of its type's {@link TypeQueue#waitingOnWorkers}: it no longer waits on a worker. */
+  private void unlistWaiting(Task task) {
+    if (task.doubts != null && task.doubts.listed) {
+      task.doubts.listed = false;
+      task.type.waitingOnWorkers.remove(task);
+    }
+  }
+
   /**
    * This type has no pending task and a worker with room, while one of its tasks waits on another
    * worker for a slot (two entities handed that worker the same slot): asks that worker to hand the
-   * oldest such task back if it has not started ({@link Effects#withdraw}), so that it runs here
+   * oldest such task back if it has not started ({@link Effects#withdraw}), so that it runs there
    * rather than behind another entity's compute. One withdraw at a time per type, at most one per
-   * delivery; a task that started meanwhile goes on where it is. Sweeps the list of tasks that no
-   * longer wait.
+   * task; a task that started meanwhile goes on where it is; never a later attempt waiting for its
+   * cancelled compute to return (it waits in that compute's slot).
    */
   private void offerWaiting(TypeQueue type) {
-    List<Task> list = type.waitingOnWorkers;
-    for (int i = 0; i < list.size() && type.withdrawing == 0 && type.pending.isEmpty(); ) {
-      Task task = list.get(i);
+    if (type.withdrawing > 0 || !type.pending.isEmpty()) {
+      return;
+    }
+    for (Task task : type.waitingOnWorkers) { // only tasks waiting now: detach unlists them
       Doubts doubts = task.doubts;
-      if (task.state != TaskState.IN_FLIGHT || !doubts.waitsOnWorker || task.cancelled) {
-        doubts.listed = false;
-        list.remove(i);
-        continue;
-      }
-      if (doubts.withdrawals > 0) {
-        i++;
+      if (doubts.withdrawals > 0 || doubts.behindCancelled || task.cancelled) {
         continue;
       }
       KnownWorker to = bestFor(type);
-      if (to == null || to == task.holder) {
+      if (to == null) {
         return;
+      }
+      if (to == task.holder) { // its holder looks free here (a stale report): not it
+        continue;
       }
       doubts.withdrawing = true;
       doubts.withdrawnAt = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
@@ -1427,14 +1440,18 @@ public final class TaskQueueState<W, R> {
     if (task.doubts != null) { // a new delivery has not waited on its worker yet
       task.doubts.waitsOnWorker = false;
       task.doubts.waitingSince = NO_TIME;
+      task.doubts.behindCancelled = false;
     }
     type.leases.addLast(task);
     w.held.addLast(task);
     type.inFlight++;
     if (w.zombies == null || !w.zombies.remove(task.envelope.taskId())) {
       w.busy++;
-    } // else back on the worker still cancelling it: a worker runs one compute per task id, and
-    // starts this attempt only once that one has returned, so the zombie's slot is this attempt's
+    } else {
+      // back on the worker still cancelling it: a worker runs one compute per task id, and starts
+      // this attempt only once that one has returned, so the zombie's slot is this attempt's
+      task.doubts().behindCancelled = true;
+    }
     w.reseat();
     effects.dispatch(w.ref, task.envelope);
   }
@@ -1471,6 +1488,7 @@ public final class TaskQueueState<W, R> {
   /** Unlinks a task in flight from its lease list and its holder; the holder's slot stays taken. */
   private void detach(Task task) {
     endWithdrawal(task);
+    unlistWaiting(task);
     task.type.leases.remove(task);
     task.holder.held.remove(task);
     task.type.inFlight--;
@@ -1504,6 +1522,8 @@ public final class TaskQueueState<W, R> {
   private void forget(Task task) {
     tasks.remove(task.envelope.taskId());
     task.state = TaskState.DONE;
+    endWithdrawal(task); // ended when it left its worker; kept here in case a path did not
+    unlistWaiting(task);
   }
 
   private void redeliver(Task task, String workerId, Redelivery cause) {
@@ -1586,6 +1606,8 @@ public final class TaskQueueState<W, R> {
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
     for (Task task; (task = w.held.last()) != null; ) {
+      endWithdrawal(task);
+      unlistWaiting(task);
       w.held.remove(task);
       task.type.leases.remove(task);
       task.type.inFlight--;
@@ -1766,8 +1788,17 @@ public final class TaskQueueState<W, R> {
      */
     long waitingSince = NO_TIME;
 
-    /** In its type's {@link TypeQueue#waitingOnWorkers} (until that list is next swept). */
+    /**
+     * In its type's {@link TypeQueue#waitingOnWorkers}: its holder's last report named it waiting.
+     */
     boolean listed;
+
+    /**
+     * This delivery went to a worker still cancelling its earlier attempt: it waits there for that
+     * compute to return, in that compute's slot, not in the worker's queue for a slot, so it is
+     * never withdrawn.
+     */
+    boolean behindCancelled;
 
     /**
      * A {@link Effects#withdraw} of it is on its way to its holder: no answer yet, nor a load
@@ -1802,9 +1833,10 @@ public final class TaskQueueState<W, R> {
     final boolean registration;
 
     /**
-     * Its tasks that a load report named as waiting on their worker for a slot, oldest report
-     * first, swept of those that no longer wait when read ({@link #offerWaiting}). Empty unless two
-     * entities handed a worker the same slot.
+     * Its tasks in flight whose holder's last load report named them waiting there for a slot, in
+     * the order reports named them ({@link TaskQueueState#noteWaiting}; out again when a report
+     * names them started, or they leave their worker). Empty unless two entities handed a worker
+     * the same slot.
      */
     final List<Task> waitingOnWorkers = new ArrayList<>(2);
 

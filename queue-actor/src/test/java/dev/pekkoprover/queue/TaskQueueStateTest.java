@@ -1167,44 +1167,82 @@ class TaskQueueStateTest {
   }
 
   /**
-   * A withdraw that comes after the task started changes nothing (the worker does not answer; its
-   * next load report shows it started); one left unanswered ends after {@code lost-after}. Either
-   * way the task is not withdrawn again in that delivery: it does not hop between workers.
+   * A withdraw that comes after the task started changes nothing (the worker does not answer): the
+   * load report that shows it started ends the withdraw, and the type's next waiting task is asked
+   * back at once. One left unanswered ends after {@code lost-after}. A task is asked back once.
    */
   @Test
-  void aWithdrawOfATaskThatStartedMeanwhileEndsWithItsLoadReportAndIsNotRepeated() {
-    serve("w1", 1, "square");
+  void aWithdrawEndsWhenItsTaskStartsOrGoesUnansweredAndEachTaskIsAskedBackOnce() {
+    serve("w1", 2, "square");
     enqueueSquares("t1", "t2");
-    serve("w9", 1, "add"); // keeps the ladder honest: serves no square
-    queue.workerLoad("w1", "inc-1", List.of("other:1", "t1"), List.of("t1"), List.of(), List.of());
-    serve("w2", 1, "square"); // takes t2
-    assertEquals(List.of("t2"), effects.sentTo("w2"));
-    assertEquals(List.of(), effects.withdraws, "something pending took the room first");
-    assertTrue(succeed("w2", "t2"));
-    assertEquals(List.of("w1 t1 run-1"), effects.withdraws, "w2's freed slot: t1 is asked back");
-    // the other entity's task ended and t1 started before the withdraw came: no answer
-    queue.workerLoad("w1", "inc-1", List.of("t1"), List.of(), List.of(), List.of());
-    serve("w3", 1, "square");
-    assertEquals(1, effects.withdraws.size(), "it runs: nothing to withdraw");
-    assertTrue(succeed("w1", "t1"));
-    assertEquals(2, effects.outcomes.size());
-    assertEquals(0, squareStats().declined());
-
-    // an unanswered withdraw ends after lost-after; the same delivery is not asked for again
-    enqueueSquares("t3");
-    String holder = effects.last().worker();
+    serve("w2", 1, "square");
+    // another entity's two tasks took w1's slots first: t1 and t2 wait there, w2 has room
     queue.workerLoad(
-        holder, "inc-1", List.of("other:2", "t3"), List.of("t3"), List.of(), List.of());
-    enqueueSquares("t4");
-    assertTrue(succeed(effects.last().worker(), "t4"));
-    assertEquals(List.of(holder + " t3 run-1"), effects.withdraws.subList(1, 2));
+        "w1",
+        "inc-1",
+        List.of("o:1", "o:2", "t1", "t2"),
+        List.of("t1", "t2"),
+        List.of(),
+        List.of());
+    assertEquals(List.of("w1 t1 run-1"), effects.withdraws, "the oldest, one at a time");
+    // t1 started before the withdraw came: no answer; its report ends the withdraw
+    queue.workerLoad(
+        "w1", "inc-1", List.of("o:2", "t1", "t2"), List.of("t2"), List.of(), List.of());
+    assertEquals(List.of("w1 t1 run-1", "w1 t2 run-1"), effects.withdraws);
+    // no answer, t2 still waits: after lost-after that withdraw ends too
     effects.now += LOST_AFTER.toNanos();
     queue.workerLoad(
-        holder, "inc-1", List.of("other:2", "t3"), List.of("t3"), List.of(), List.of());
-    enqueueSquares("t5");
-    assertTrue(succeed(effects.last().worker(), "t5"));
-    assertEquals(2, effects.withdraws.size(), "one withdraw per task");
-    assertTrue(queue.succeeded(holder, "inc-1", "t3", "run-1", 1, Num.of(9)));
+        "w1", "inc-1", List.of("o:2", "t1", "t2"), List.of("t2"), List.of(), List.of());
+    serve("w3", 1, "square");
+    assertEquals(2, effects.withdraws.size(), "t2 is not asked back twice");
+    // the type withdraws again: a third task waiting on w3 is asked back for w2
+    enqueueSquares("t3");
+    String holder = effects.last().worker(); // w2 or w3, whichever the ladder's turn gave
+    queue.workerLoad(holder, "inc-1", List.of("o:3", "t3"), List.of("t3"), List.of(), List.of());
+    assertEquals(holder + " t3 run-1", effects.withdraws.get(2));
+    assertTrue(succeed("w1", "t1"));
+    assertEquals(0, squareStats().declined());
+  }
+
+  /**
+   * A withdraw under way ends when its task's worker goes away, and when its flow is cancelled
+   * while the task waits in the queue: the type's later waiting tasks are still asked back.
+   */
+  @Test
+  void aWithdrawUnderWayEndsWhenItsWorkerGoesAwayAndLaterOnesStillGoOut() {
+    serve("w1", 1, "square");
+    queue.enqueue(new TaskEnvelope("t1", "flow-2", "run-1", "square", 1, Num.of(3)), "flow-2");
+    queue.workerLoad("w1", "inc-1", List.of("o:1", "t1"), List.of("t1"), List.of(), List.of());
+    serve("w2", 1, "square");
+    assertEquals(List.of("w1 t1 run-1"), effects.withdraws);
+    enqueueSquares("t2"); // takes w2's room
+    assertEquals(List.of("t2"), effects.sentTo("w2"));
+    queue.workerTerminated("w1"); // t1 back in the queue, no worker with room
+    assertEquals(1, squareStats().pending());
+    assertEquals(1, queue.cancelFlow("flow-2"));
+
+    serve("w3", 1, "square");
+    enqueueSquares("t3");
+    assertEquals(List.of("t3"), effects.sentTo("w3"));
+    queue.workerLoad("w3", "inc-1", List.of("o:2", "t3"), List.of("t3"), List.of(), List.of());
+    assertTrue(succeed("w2", "t2")); // room on w2
+    assertEquals(List.of("w1 t1 run-1", "w3 t3 run-1"), effects.withdraws);
+  }
+
+  /**
+   * A later attempt handed back to a worker still cancelling its earlier one waits for that compute
+   * in its slot, not for a slot in the worker's queue: it is never asked back.
+   */
+  @Test
+  void aLaterAttemptWaitingForItsCancelledComputeIsNotWithdrawn() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last());
+    queue.workerLoad("w1", "inc-1", List.of("t1", "o:1"), List.of("t1"), List.of(), List.of());
+    serve("w2", 1, "square");
+    assertEquals(List.of(), effects.withdraws);
   }
 
   @Test
