@@ -750,12 +750,8 @@ public final class TaskQueueState<W, R> {
     } else {
       w.reseat();
     }
-    dispatchFor(w);
-    for (Seat seat : w.seats) { // a task here named waiting, or a withdraw ended: room elsewhere?
-      if (!seat.type.waitingOnWorkers.isEmpty()) {
-        offerWaiting(seat.type);
-      }
-    }
+    dispatchPendingFor(w);
+    offerWaitingOf(w); // a task here named waiting, or a withdraw ended: room elsewhere?
   }
 
   /**
@@ -1060,12 +1056,10 @@ public final class TaskQueueState<W, R> {
       return false;
     }
     KnownWorker w = task.holder;
-    detach(task);
-    w.busy--;
-    if (noFreeSlot) {
-      w.elsewhere = Math.max(w.elsewhere, w.capacity - w.busy);
+    if (noFreeSlot) { // full until its next report: its slots all taken, this task's by the others'
+      w.elsewhere = Math.max(w.elsewhere, w.capacity - (w.busy - 1));
     }
-    w.reseat();
+    release(task);
     if (!noFreeSlot) {
       w.suspend(task.type);
     }
@@ -1335,7 +1329,7 @@ public final class TaskQueueState<W, R> {
     }
     for (Task task : type.waitingOnWorkers) { // only tasks waiting now: detach unlists them
       Doubts doubts = task.doubts;
-      if (doubts.withdrawals > 0 || doubts.behindCancelled || task.cancelled) {
+      if (doubts.withdrawn || doubts.behindCancelled || task.cancelled) {
         continue;
       }
       KnownWorker to = bestFor(type);
@@ -1347,7 +1341,7 @@ public final class TaskQueueState<W, R> {
       }
       doubts.withdrawing = true;
       doubts.withdrawnAt = callTime != NO_TIME ? callTime : nanoClock.getAsLong();
-      doubts.withdrawals++;
+      doubts.withdrawn = true;
       type.withdrawing++;
       effects.withdraw(task.holder.ref, task.envelope.taskId(), task.envelope.runId());
       return;
@@ -1390,10 +1384,15 @@ public final class TaskQueueState<W, R> {
   private void dispatchFor(KnownWorker w) {
     dispatchPendingFor(w);
     if (w.free() > 0) {
-      for (Seat seat : w.seats) {
-        if (!seat.type.waitingOnWorkers.isEmpty() && !seat.suspended) {
-          offerWaiting(seat.type);
-        }
+      offerWaitingOf(w);
+    }
+  }
+
+  /** {@link #offerWaiting} for each type this worker serves that has tasks waiting on workers. */
+  private void offerWaitingOf(KnownWorker w) {
+    for (Seat seat : w.seats) {
+      if (!seat.type.waitingOnWorkers.isEmpty()) {
+        offerWaiting(seat.type);
       }
     }
   }
@@ -1606,12 +1605,7 @@ public final class TaskQueueState<W, R> {
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
     for (Task task; (task = w.held.last()) != null; ) {
-      endWithdrawal(task);
-      unlistWaiting(task);
-      w.held.remove(task);
-      task.type.leases.remove(task);
-      task.type.inFlight--;
-      task.holder = null;
+      detach(task);
       refundOverrun(task, w, causedBy); // it overran here, then came back here (start)
       Redelivery why =
           causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
@@ -1810,10 +1804,10 @@ public final class TaskQueueState<W, R> {
     long withdrawnAt = NO_TIME;
 
     /**
-     * Withdraws of this task so far: at most one in its life here, so that it does not hop between
-     * workers whose slots other entities fill at the same moment.
+     * It was withdrawn once: never again in its life here, so that it does not hop between workers
+     * whose slots other entities fill at the same moment.
      */
-    int withdrawals;
+    boolean withdrawn;
   }
 
   /**
