@@ -20,7 +20,8 @@ import org.apache.pekko.cluster.typed.Cluster;
  * One line for each worker node that is Up (joined, or already there when it starts), becomes
  * unreachable, is reachable again or leaves the cluster, with the number of worker nodes Up: what
  * the sequencer node's job output says of the fleet ({@link JobProgress}). Nodes with role {@code
- * worker} other than this one.
+ * worker} other than this one. When this node itself stops, Pekko's last events remove every member
+ * it still saw, from their status then (Up): those say nothing, since no worker node left.
  */
 final class WorkerNodeEvents {
   private WorkerNodeEvents() {}
@@ -107,11 +108,14 @@ final class WorkerNodeEvents {
       return "worker node " + node + " is Up: " + count(up);
     }
     if (event instanceof ClusterEvent.MemberRemoved removed) {
+      MemberStatus before = removed.previousStatus();
+      if (before != MemberStatus.down() && before != MemberStatus.exiting()) {
+        // a member leaves as Exiting and is downed as Down: removed from another status, it is
+        // this node that stops, and its cluster's last events drop every member it still saw
+        return null;
+      }
       up.remove(node);
-      String how =
-          removed.previousStatus() == MemberStatus.down()
-              ? "downed and removed"
-              : "left the cluster";
+      String how = before == MemberStatus.down() ? "downed and removed" : "left the cluster";
       return "worker node " + node + " " + how + ": " + count(up);
     }
     if (event instanceof ClusterEvent.UnreachableMember) {

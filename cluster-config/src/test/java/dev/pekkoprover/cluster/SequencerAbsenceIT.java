@@ -121,6 +121,11 @@ class SequencerAbsenceIT {
     awaitSaid(sequencer, " started with roles ", 30);
     sequencer.process().destroy();
     assertTrue(sequencer.awaitExit(30), "the sequencer node left:\n" + sequencer.tail(20));
+    assertEquals(
+        List.of(),
+        sequencer.linesWhere(
+            text -> text.contains("worker node ") && text.contains(" left the cluster")),
+        "the worker nodes stayed: the sequencer node, which left, does not say they left");
     awaitSaid(waiting, "last seen: " + node + "): this node keeps waiting", 30);
 
     // started again with the same command: back
