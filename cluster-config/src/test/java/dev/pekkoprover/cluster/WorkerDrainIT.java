@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
  * configuration (TLS on, {@code prover.worker.drain-timeout = 25s}), one sequencer+queue node and
  * two worker nodes of one worker each with one slot, proofs of about 3 s ({@code --proving-work}).
  * The first worker node gets SIGTERM while its worker holds a task (the sequencer node's {@code
- * /status} says so); it drains, exits 0, and the sequencer puts back none of its tasks. The job
- * ends {@code RESULT OK}.
+ * /status} says so); it drains, exits 0, and the sequencer puts back none of its tasks; its own
+ * HTTP endpoints answer meanwhile (alive, not ready, its worker draining in {@code /metrics}). The
+ * job ends {@code RESULT OK}.
  */
 class WorkerDrainIT {
   private static final int BLOCKS = 2;
@@ -60,6 +61,33 @@ class WorkerDrainIT {
         .orElse(null);
   }
 
+  /**
+   * One look at a node's own endpoints: the status codes of {@code /health/alive} and {@code
+   * /health/ready} (-1 when it did not answer), the readiness body, and its workers draining in
+   * {@code /metrics}.
+   */
+  private record Endpoints(int alive, int ready, String readyBody, double draining) {
+    static Endpoints of(int httpPort) {
+      String base = "http://127.0.0.1:" + httpPort;
+      try {
+        Http.Answer alive = Http.get(base + "/health/alive");
+        Http.Answer ready = Http.get(base + "/health/ready");
+        Http.Answer metrics = Http.get(base + "/metrics");
+        return new Endpoints(
+            alive.status(),
+            ready.status(),
+            ready.body(),
+            Http.value(metrics.body(), "prover_workers{state=\"draining\"}"));
+      } catch (AssertionError notAnswering) {
+        return new Endpoints(-1, -1, String.valueOf(notAnswering.getMessage()), 0);
+      }
+    }
+
+    boolean drainingSeen() {
+      return alive == 200 && ready == 503 && readyBody.contains("shutting down") && draining == 1;
+    }
+  }
+
   @Test
   void aWorkerNodeStoppedMidProofFinishesItBeforeItLeavesAndNothingIsPutBack() throws Exception {
     int seedPort = NodeProcesses.freePort();
@@ -84,6 +112,7 @@ class WorkerDrainIT {
             PROVING_WORK,
             "--exit-when-done");
     int drainedPort = NodeProcesses.freePort();
+    int drainedHttp = NodeProcesses.freePort();
     String drainedNode = "127.0.0.1:" + drainedPort;
     NodeProcesses.Node drained =
         processes.launch(
@@ -92,6 +121,8 @@ class WorkerDrainIT {
             "worker",
             "--port",
             "" + drainedPort,
+            "--http-port",
+            "" + drainedHttp,
             "--seeds",
             seed,
             "--workers",
@@ -133,6 +164,22 @@ class WorkerDrainIT {
                 () -> row(seedHttp, holding.id()),
                 row -> row != null && row.state().equals("draining"));
     assertEquals(List.of(), draining.servedTypes(), "a draining worker serves nothing");
+    // its own endpoints answer through the drain: alive, not ready, its worker draining
+    Endpoints seen =
+        NodeProcesses.polling(
+                "node " + drainedNode + "'s own endpoints during its drain",
+                Duration.ofSeconds(20),
+                Duration.ofMillis(100))
+            .until(
+                () -> Endpoints.of(drainedHttp),
+                now -> now.drainingSeen() || !drained.process().isAlive());
+    assertTrue(
+        seen.drainingSeen(),
+        "after the SIGTERM, the drained node's /health/alive answered 200, /health/ready 503"
+            + " (shutting down) and /metrics showed its worker draining: "
+            + seen
+            + "\n"
+            + drained.tail(30));
     assertTrue(drained.awaitExit(60), "the drained node exited:\n" + drained.tail(30));
     double exitedAfter = (System.nanoTime() - stopNanos) / 1e9;
     assertEquals(0, drained.process().exitValue(), drained.tail(30));

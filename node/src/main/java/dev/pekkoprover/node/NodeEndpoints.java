@@ -12,6 +12,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.ConnectionContext;
 import org.apache.pekko.http.javadsl.Http;
@@ -30,7 +32,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  * /health/ready} (200, or 503 with the reason), and the live dashboard, {@code GET /dashboard}
  * ({@link Dashboard}; {@code /} leads there), then the routes an application mounted ({@link
  * ProverNode#mount}), behind the same guard. Bound to {@code prover.http.host}, loopback by
- * default; unbound with the actor system.
+ * default; unbound in the last phase before the actor system terminates ({@link #unbindLast}).
  *
  * <p>Not to miss: who may read them. A non-loopback address needs HTTPS and a token or client
  * certificates ({@link HttpSettings#check}); when a token is set, every request needs it ({@link
@@ -160,7 +162,7 @@ final class NodeEndpoints {
               + cause.getMessage(),
           cause);
     }
-    binding.addToCoordinatedShutdown(Duration.ofSeconds(3), system);
+    unbindLast(system, binding);
     InetSocketAddress address = binding.localAddress();
     String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getHostString();
     if (host.contains(":")) {
@@ -180,6 +182,28 @@ final class NodeEndpoints {
     String scheme = access.tls().isPresent() ? "https" : "http";
     return new Urls(
         scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
+  }
+
+  /**
+   * Unbinds the server in the last phase before the actor system terminates, with 3 s for the
+   * requests under way. Pekko HTTP's own {@code addToCoordinatedShutdown} unbinds in {@code
+   * service-unbind}, the first phase, before the workers' drain ({@code service-requests-done}, up
+   * to {@code prover.worker.drain-timeout}) and the cluster leave: a node that finished a proof of
+   * minutes after a SIGTERM answered no probe and no scrape meanwhile, its own draining workers
+   * unseen (an operator's trial). So the endpoints answer until the node is out of the cluster:
+   * {@code /health/alive} 200 while the actor system runs, {@code /health/ready} 503 once the
+   * shutdown has begun ({@link ProverNode#readiness}).
+   */
+  private static void unbindLast(ActorSystem<?> system, ServerBinding binding) {
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "http-endpoints-unbind",
+            () ->
+                binding
+                    .unbind()
+                    .thenCompose(unbound -> binding.terminate(Duration.ofSeconds(3)))
+                    .thenApply(terminated -> Done.getInstance()));
   }
 
   private static String describeAccess(HttpSettings settings, EndpointGuard guard) {

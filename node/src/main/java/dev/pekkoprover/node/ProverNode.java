@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.Address;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -295,11 +296,19 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
-   * Ready for traffic ({@code /health/ready}): the worker-ready gate is open (every local worker
-   * was Ready once; at once on a node without workers), in a cluster this member is Up, and no
-   * application's hold is left ({@link Builder#holdReadiness}).
+   * Ready for traffic ({@code /health/ready}): the node is not shutting down, the worker-ready gate
+   * is open (every local worker was Ready once; at once on a node without workers), in a cluster
+   * this member is Up, and no application's hold is left ({@link Builder#holdReadiness}).
    */
   NodeStatus.Readiness readiness() {
+    var shutdown = CoordinatedShutdown.get(system).getShutdownReason();
+    if (shutdown.isPresent()) {
+      return new NodeStatus.Readiness(
+          false,
+          "the node is shutting down ("
+              + shutdownCause(shutdown.get())
+              + "): it takes no new work");
+    }
     if (!started.workersReady().isDone()) {
       return new NodeStatus.Readiness(
           false,
@@ -315,6 +324,20 @@ public final class ProverNode implements AutoCloseable {
       return new NodeStatus.Readiness(false, "waiting for " + readinessHolds.get(0));
     }
     return new NodeStatus.Readiness(true, null);
+  }
+
+  /** Why the shutdown began, in a few words for the readiness probe's reason. */
+  private static String shutdownCause(CoordinatedShutdown.Reason reason) {
+    if (reason == CoordinatedShutdown.jvmExitReason()) {
+      return "stopped by a signal";
+    }
+    if (reason == CoordinatedShutdown.clusterLeavingReason()) {
+      return "a Leave was given for it";
+    }
+    if (reason == CoordinatedShutdown.clusterDowningReason()) {
+      return "downed by the cluster";
+    }
+    return "CoordinatedShutdown reason " + reason;
   }
 
   /** {@code host:port} in a cluster, the actor system's name in one JVM. */
