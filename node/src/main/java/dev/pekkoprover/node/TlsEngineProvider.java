@@ -164,7 +164,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
       String text = reason.toLowerCase(java.util.Locale.ROOT);
       if (text.contains("unsupported or unrecognized ssl message") || text.contains("plaintext")) {
         return inbound
-            ? "it does not speak TLS (a node started with --no-tls?)"
+            ? "it does not speak TLS (a node started with --no-tls, or an HTTP client such as"
+                + " 'status --node' given the cluster port instead of the node's --http-port?)"
             : "the peer does not speak TLS (started with --no-tls?)";
       }
       if (text.contains("empty client certificate chain")

@@ -13,7 +13,7 @@ class TlsEngineProviderTest {
   @Test
   void handshakeErrorsAreNamedByTheirLikelyCause() {
     assertEquals(
-        "it does not speak TLS (a node started with --no-tls?)",
+        "it does not speak TLS (a node started with --no-tls, or an HTTP client such as 'status --node' given the cluster port instead of the node's --http-port?)",
         TlsEngineProvider.SSLHandshakeFailure.kind(
             "Unrecognized SSL message, plaintext connection?", true));
     assertEquals(
