@@ -82,15 +82,10 @@ class LauncherWaitsIT {
             "" + NodeProcesses.freePort(),
             "--seeds",
             "127.0.0.1:" + nobody);
+    int sequencerPort = NodeProcesses.freePort();
     NodeProcesses.Node sequencer =
         processes.launch(
-            "node",
-            "--roles",
-            "sequencer",
-            "--port",
-            "" + NodeProcesses.freePort(),
-            "--blocks",
-            "1");
+            "node", "--roles", "sequencer", "--port", "" + sequencerPort, "--blocks", "1");
 
     String joining = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
     awaitSaid(worker, joining, 1, 60);
@@ -107,6 +102,18 @@ class LauncherWaitsIT {
             .get(0)
             .text()
             .contains("this node's workers and flows wait; start one with --roles queue"),
+        sequencer.tail(20));
+    // and the trap of a queue node restarted with only its own address as seed
+    assertTrue(
+        sequencer
+            .linesWhere(line -> line.contains(noQueue))
+            .get(0)
+            .text()
+            .contains(
+                "If one runs, it formed a cluster of its own (its 'is Up in the cluster' line"
+                    + " names none of this cluster's nodes): restart it with --seeds naming a node"
+                    + " of this cluster too, such as 127.0.0.1:"
+                    + sequencerPort),
         sequencer.tail(20));
 
     saysItAgainWithoutAWarnFlood(worker, joining);

@@ -232,8 +232,10 @@ public final class WaitingForPeers {
       case QUEUE ->
           String.format(
               "no node with role queue is up for %d s: this node's workers and flows wait; "
-                  + "start one with --roles queue",
-              seconds);
+                  + "start one with --roles queue. If one runs, it formed a cluster of its own "
+                  + "(its 'is Up in the cluster' line names none of this cluster's nodes): restart "
+                  + "it with --seeds naming a node of this cluster too, such as %s",
+              seconds, self);
       case NOTHING, GONE -> "";
     };
   }
