@@ -372,7 +372,11 @@ final class TaskReports {
       return;
     }
     String reason = failure.getClass().getName() + ": " + failure.getMessage();
-    log.warn("{} failed on worker {} (may be retried): {}", task.describe(), workerId, reason);
+    log.warn(
+        "{} failed on worker {} (its queue retries it while attempts remain): {}",
+        task.describe(),
+        workerId,
+        reason);
     ActorRef<QueueCommand> to = route(task, replyTo);
     gathered(to, batches.add(to, failure(task, reason, true)));
   }

@@ -75,9 +75,11 @@ final class TaskValues {
             inputType,
             "its payload ("
                 + serialized
-                + ") does not decode on this node: "
-                + e.getMessage()
-                + " (is the build the same on every node?)");
+                + ") does not decode on this node, likely because the nodes run different builds"
+                + " of its input class: deploy the same build everywhere, and bump the task type's"
+                + " version() when its input changes, so that the queue refuses a worker of"
+                + " another build instead. The decoder said: "
+                + e.getMessage());
       }
     }
     if (payload instanceof EncodedPayload encoded && inputType != EncodedPayload.class) {

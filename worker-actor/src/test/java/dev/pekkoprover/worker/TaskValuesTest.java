@@ -162,6 +162,13 @@ class TaskValuesTest {
         refused.problem().startsWith("task t1 (type square) needs a " + Num.class.getName()),
         refused.problem());
     assertTrue(refused.problem().contains("does not decode on this node"), refused.problem());
+    assertTrue(
+        refused
+            .problem()
+            .contains(
+                "deploy the same build everywhere, and bump the task type's version() when its"
+                    + " input changes"),
+        "what to do: " + refused.problem());
     SerializedPayload unknownClass =
         new SerializedPayload(
             serialized(Num.of(1)).serializerId(), "no.such.Clazz", serialized(Num.of(1)).bytes());
