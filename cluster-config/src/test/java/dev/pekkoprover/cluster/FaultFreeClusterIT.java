@@ -12,11 +12,11 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 9, "What it must show" item 4: the README's three-process cluster (a {@code
  * sequencer,queue} node, a worker node serving only the state-transition tasks, a worker node
- * serving the rest), started with the README's commands on a smaller job and {@code
- * --exit-when-done}, proves without a fault and says nothing alarming: from the moment every node
- * is Up until the sequencer prints its summary no process logs a WARN or ERROR line, a re-send or a
- * decline, nor does the sequencer's node while it leaves and exits. Every node's output is written
- * to {@code target/it-logs/FaultFreeClusterIT}.
+ * serving every type; the same two seeds on each), started with the README's commands on a smaller
+ * job and {@code --exit-when-done}, proves without a fault and says nothing alarming: from the
+ * moment every node is Up until the sequencer prints its summary no process logs a WARN or ERROR
+ * line, a re-send or a decline, nor does the sequencer's node while it leaves and exits. Every
+ * node's output is written to {@code target/it-logs/FaultFreeClusterIT}.
  */
 class FaultFreeClusterIT {
   /**
@@ -43,7 +43,9 @@ class FaultFreeClusterIT {
   void theReadmesThreeProcessClusterLogsNoWarningNoResendAndNoDeclineOnceUp() throws Exception {
     long testStart = System.nanoTime();
     int port = NodeProcesses.freePort();
-    String seed = "127.0.0.1:" + port;
+    int transitionsPort = NodeProcesses.freePort();
+    // the README's seeds: the same two on every node, the stateful node first, then a worker
+    String seeds = "127.0.0.1:" + port + ",127.0.0.1:" + transitionsPort;
     NodeProcesses.Node sequencer =
         processes.launch(
             "node",
@@ -51,6 +53,8 @@ class FaultFreeClusterIT {
             "sequencer,queue",
             "--port",
             "" + port,
+            "--seeds",
+            seeds,
             "--blocks",
             "" + BLOCKS,
             "--txs",
@@ -64,14 +68,14 @@ class FaultFreeClusterIT {
             "--roles",
             "worker",
             "--port",
-            "" + NodeProcesses.freePort(),
+            "" + transitionsPort,
             "--seeds",
-            seed,
+            seeds,
             "--tasks",
             "StateTransitionTask,StateTransitionReductionTask");
     NodeProcesses.Node rest =
         processes.launch(
-            "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
+            "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seeds);
     List<NodeProcesses.Node> nodes = List.of(sequencer, transitions, rest);
 
     assertTrue(sequencer.awaitExit(150), "the run ended:\n" + sequencer.tail(60));
