@@ -11,8 +11,6 @@ import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -369,14 +367,26 @@ final class NodeCommand implements Callable<Integer> {
     if (!run.isDone()) {
       return exit.awaitTermination();
     }
-    if (run.isCompletedExceptionally()) {
-      try { // a job fails when its actor system goes away under it: then the system's end decides
-        // the code
-        exit.terminated().get(10, TimeUnit.SECONDS);
-        return exit.awaitTermination();
-      } catch (TimeoutException stillRunning) {
-        run.join(); // the job's own failure: thrown, reported by picocli, exit code 1
+    if (run.isCompletedExceptionally() && exit.stopping()) {
+      // it failed because its actor system went away under it (downed, say): the system's end
+      // decides the code
+      return exit.awaitTermination();
+    }
+    if (run.isCompletedExceptionally()) { // the job's own failure, e.g. a flow that failed
+      Throwable failure = run.handle((outcome, e) -> e).join();
+      String line = NodeExit.jobFailureLine(self, tasksAndJob.name(), failure);
+      org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeLauncher.class);
+      if (NodeExit.worthATrace(failure)) {
+        log.error(line, failure);
+      } else {
+        log.error(line);
       }
+      // the launcher's own exit: not to be taken for Pekko's after a fatal error
+      exit.askedFor();
+      node.close();
+      NodeExit.Outcome failed = NodeExit.jobFailed(self, tasksAndJob.name());
+      System.err.println(failed.line());
+      return failed.code();
     }
     ProverPlugin.Outcome summary = run.join();
     System.out.print(summary.summary());

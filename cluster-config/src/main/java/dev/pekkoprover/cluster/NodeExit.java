@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.Termination;
 import java.time.Duration;
@@ -16,17 +17,20 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * other reason the launcher did not ask for: 2; left the cluster on the operator's word (Ctrl-C or
  * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0; left because
  * no sequencer node was Up and reachable for {@code prover.worker.sequencer-absent-after} and the
- * node was started with {@code --exit-without-sequencer} ({@link SequencerWatch}): 4.
+ * node was started with {@code --exit-without-sequencer} ({@link SequencerWatch}): 4; left because
+ * the plugin's job threw while the node was not stopping ({@link #jobFailed}): 1.
  *
  * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number
  * (143 for SIGTERM), which systemd and most supervisors count as a failure; a shutdown hook of this
  * class halts the JVM with 0 once the actor system has terminated after its graceful leave. Only
  * after a signal ({@link SignalWatch}): Pekko leaves the JVM with {@code System.exit(-1)} after a
  * fatal error (an {@link OutOfMemoryError} on one of its threads), which runs the same hooks, and
- * that exit keeps its code (255) so that a supervisor restarts the node.
+ * that exit keeps its code (255) so that a supervisor restarts the node. The launcher's own exits
+ * run those hooks too: it calls {@link #askedFor} first, or its exit would read as Pekko's.
  */
 final class NodeExit {
   static final int LEFT = 0;
+  static final int JOB_FAILED = 1;
   static final int TERMINATED = 2;
   static final int DOWNED = 3;
   static final int NO_SEQUENCER = 4;
@@ -83,6 +87,15 @@ final class NodeExit {
   }
 
   /**
+   * Whether the node is on its way out of the cluster (CoordinatedShutdown has begun, which it does
+   * before any actor stops): a job that failed meanwhile failed because its node went away, not on
+   * its own.
+   */
+  boolean stopping() {
+    return reason().isPresent() || ended.isDone();
+  }
+
+  /**
    * Waits until the actor system has terminated, prints why (unless a signal stopped it) and
    * returns the code.
    */
@@ -131,6 +144,65 @@ final class NodeExit {
       System.err.flush();
       Runtime.getRuntime().halt(LEFT);
     }
+  }
+
+  /**
+   * The ERROR line of a plugin's job that threw on a node that was not stopping, said before the
+   * node leaves the cluster (which waits up to {@code prover.worker.drain-timeout} for its
+   * workers).
+   */
+  static String jobFailureLine(String self, String plugin, Throwable failure) {
+    return "plugin "
+        + plugin
+        + "'s job failed: "
+        + failureMessage(failure)
+        + "; node "
+        + self
+        + " leaves the cluster and exits with code "
+        + JOB_FAILED;
+  }
+
+  /** The exit after {@link #jobFailureLine}, once the node has left. */
+  static Outcome jobFailed(String self, String plugin) {
+    return new Outcome(
+        JOB_FAILED,
+        "node "
+            + self
+            + " left the cluster: plugin "
+            + plugin
+            + "'s job failed (its error is logged above): exiting with code "
+            + JOB_FAILED);
+  }
+
+  /**
+   * What went wrong, for {@link #jobFailureLine}: a failed flow's message, which names the task and
+   * the reason, or any other throwable's class and message.
+   */
+  static String failureMessage(Throwable failure) {
+    Throwable cause = firstSaying(failure);
+    return cause instanceof FlowFailedException ? cause.getMessage() : cause.toString();
+  }
+
+  /**
+   * Whether {@link #jobFailureLine} is worth a stack trace: not for a failed flow, whose trace
+   * shows only the framework's internals (its message already names the task and the reason).
+   */
+  static boolean worthATrace(Throwable failure) {
+    return !(firstSaying(failure) instanceof FlowFailedException);
+  }
+
+  /**
+   * The first throwable of {@code failure}'s cause chain that says more than the one it wraps: a
+   * {@code CompletionException} from a {@code join()}, or any wrapper made with only a cause, has
+   * its cause's {@code toString()} as its message.
+   */
+  private static Throwable firstSaying(Throwable failure) {
+    Throwable cause = failure;
+    while (cause.getCause() != null
+        && (cause.getMessage() == null || cause.getMessage().equals(cause.getCause().toString()))) {
+      cause = cause.getCause();
+    }
+    return cause;
   }
 
   /**

@@ -1,9 +1,13 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.FlowFailedException;
 import java.util.Optional;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.junit.jupiter.api.Test;
 
@@ -62,5 +66,41 @@ class NodeExitTest {
     assertEquals(2, outcome(CoordinatedShutdown.actorSystemTerminateReason()).code());
     assertEquals(2, outcome(CoordinatedShutdown.incompatibleConfigurationDetectedReason()).code());
     assertEquals(2, outcome(null).code());
+  }
+
+  /**
+   * A plugin's job that threw (a user's trial: it joined a flow that failed) exits with 1 and says
+   * so, not with the line of Pekko's exit after a fatal error.
+   */
+  @Test
+  void aPluginsJobThatFailedExitsWith1AndSaysSo() {
+    NodeExit.Outcome failed = NodeExit.jobFailed("127.0.0.1:2651", "sum-of-squares");
+    assertEquals(1, failed.code());
+    assertEquals(
+        "node 127.0.0.1:2651 left the cluster: plugin sum-of-squares's job failed (its error is "
+            + "logged above): exiting with code 1",
+        failed.line());
+  }
+
+  @Test
+  void aJobsFailureIsSaidByTheFirstMessageThatIsNotAWrappersOwn() {
+    Throwable joined =
+        new CompletionException(
+            new FlowFailedException("sum", "task t-1 of type SquareSumTask failed: boom"));
+    assertEquals(
+        "plugin sum-of-squares's job failed: flow sum failed: task t-1 of type SquareSumTask "
+            + "failed: boom; node 127.0.0.1:2651 leaves the cluster and exits with code 1",
+        NodeExit.jobFailureLine("127.0.0.1:2651", "sum-of-squares", joined));
+    assertFalse(NodeExit.worthATrace(joined), "a failed flow's trace is the framework's");
+
+    Throwable own =
+        new ExecutionException(new RuntimeException(new IllegalStateException("no accounts")));
+    assertEquals("java.lang.IllegalStateException: no accounts", NodeExit.failureMessage(own));
+    assertTrue(NodeExit.worthATrace(own), "a plugin's own bug keeps its trace");
+    Throwable wrappedWithWords = new IllegalStateException("block 3", new ArithmeticException());
+    assertEquals(
+        "java.lang.IllegalStateException: block 3", NodeExit.failureMessage(wrappedWithWords));
+    assertEquals(
+        "java.lang.NullPointerException", NodeExit.failureMessage(new NullPointerException()));
   }
 }

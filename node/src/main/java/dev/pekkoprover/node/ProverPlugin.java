@@ -64,8 +64,9 @@ public interface ProverPlugin {
      *     ProverNode#ready()})
      * @param out where progress lines go, one per event that matters
      * @return whether the job's results are right and its summary, which the launcher prints
-     * @throws Exception a failure of the job itself (a flow that failed, a node that went away):
-     *     the launcher reports it and exits with 1
+     * @throws Exception a failure of the job itself (a flow that failed): the launcher reports it
+     *     in one line, leaves the cluster and exits with 1 (a job that fails because its node went
+     *     away, downed or stopped, exits with the code of that end)
      */
     Outcome run(ProverNode node, PrintStream out) throws Exception;
   }
