@@ -63,10 +63,12 @@ public record StatusReport(
       String address, List<String> roles, String memberStatus, boolean ready, String readyReason) {}
 
   /**
-   * @param state unprepared, registered, ready (or unknown)
+   * @param state unprepared, registered, ready, draining (or unknown)
    * @param servedTypes what it serves in its state now
    * @param workerClass what it serves once Ready: its class for the autoscaling signal
-   * @param inFlight slots taken by its tasks
+   * @param inFlight tasks the queue handed it whose outcome is not back yet (summed over the type
+   *     entities in a cluster); more than its capacity when some wait there for a slot or are
+   *     prefetched
    * @param done results it delivered
    * @param failed computes that failed on it
    * @param restarts new incarnations the queue saw
