@@ -76,9 +76,15 @@ final class NodeGuardian {
 
   /**
    * Largest result a worker sends to a queue entity on another node; 0 in one JVM, where nothing
-   * crosses.
+   * crosses, unless {@link #checkEveryResult}.
    */
   private final long maxResultBytes;
+
+  /**
+   * In one JVM, every result is checked as one bound for another node ({@code
+   * prover.queue.check-payloads-in-one-jvm}).
+   */
+  private final boolean checkEveryResult;
 
   /** Read from outside (the node's edge API) as well: a concurrent map. */
   private final Map<String, ActorRef<WorkerCommand>> workers = new ConcurrentHashMap<>();
@@ -87,11 +93,13 @@ final class NodeGuardian {
       ActorContext<Command> context,
       Config config,
       ActorRef<QueueCommand> queue,
-      long maxResultBytes) {
+      long maxResultBytes,
+      boolean checkEveryResult) {
     this.context = context;
     this.config = config;
     this.queue = queue;
     this.maxResultBytes = maxResultBytes;
+    this.checkEveryResult = checkEveryResult;
   }
 
   static Behavior<Command> create(
@@ -104,16 +112,20 @@ final class NodeGuardian {
       CompletableFuture<Started> started) {
     return Behaviors.setup(
         context -> {
-          long maxResultBytes =
-              deployment == ProverNode.Deployment.CLUSTER
-                  ? FrontSettings.fromConfig(config).maxPayloadBytes()
-                  : 0;
+          boolean cluster = deployment == ProverNode.Deployment.CLUSTER;
+          // in one JVM nothing crosses a node: values are checked only when asked to, for tests
+          boolean checkInOneJvm =
+              !cluster && config.getBoolean("prover.queue.check-payloads-in-one-jvm");
+          long maxPayloadBytes =
+              cluster || checkInOneJvm ? FrontSettings.fromConfig(config).maxPayloadBytes() : 0;
           NodeGuardian guardian =
               new NodeGuardian(
                   context,
                   config,
-                  spawnQueue(context, deployment, catalog, config),
-                  maxResultBytes);
+                  spawnQueue(
+                      context, deployment, catalog, config, checkInOneJvm ? maxPayloadBytes : 0),
+                  maxPayloadBytes,
+                  checkInOneJvm);
           String id =
               nodeId != null
                   ? nodeId
@@ -278,14 +290,19 @@ final class NodeGuardian {
             });
   }
 
+  /**
+   * @param localPayloadCheck in one JVM, the largest input the queue lets through after checking it
+   *     ({@code prover.queue.check-payloads-in-one-jvm}); 0 checks none
+   */
   private static ActorRef<QueueCommand> spawnQueue(
       ActorContext<Command> context,
       ProverNode.Deployment deployment,
       TaskCatalog catalog,
-      Config config) {
+      Config config,
+      long localPayloadCheck) {
     QueueSettings settings = QueueSettings.fromConfig(config);
     if (deployment == ProverNode.Deployment.LOCAL) {
-      return context.spawn(LocalTaskQueue.create(catalog, settings), "queue");
+      return context.spawn(LocalTaskQueue.create(catalog, settings, localPayloadCheck), "queue");
     }
     var region =
         ShardedTaskQueue.init(context.getSystem(), catalog, settings, ProverNode.QUEUE_ROLE);
@@ -365,8 +382,10 @@ final class NodeGuardian {
         WorkerSettings.fromConfig(config, workerId)
             .withConcurrency(spec.concurrency())
             .withMaxResultBytes(maxResultBytes)
+            .withCheckEveryResult(checkEveryResult)
             .withReportLoad(
-                maxResultBytes > 0 || config.getString("pekko.actor.provider").equals("cluster"));
+                (maxResultBytes > 0 && !checkEveryResult)
+                    || config.getString("pekko.actor.provider").equals("cluster"));
     return context.spawn(Worker.create(settings, spec.types(), queue, listener), workerId);
   }
 }

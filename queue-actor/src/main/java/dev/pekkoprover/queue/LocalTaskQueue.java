@@ -1,6 +1,7 @@
 package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.MissingTasks;
+import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.CancelFlow;
 import dev.pekkoprover.protocol.QueueCommand.CheckHeld;
@@ -90,7 +91,22 @@ public final class LocalTaskQueue {
 
   /** The queue of one JVM: nothing can be lost between nodes. */
   public static Behavior<QueueCommand> create(TaskCatalog catalog, QueueSettings settings) {
-    return create(catalog, settings, null, System::nanoTime);
+    return create(catalog, settings, null, System::nanoTime, 0);
+  }
+
+  /**
+   * The queue of one JVM that checks every input as a cluster's queue front does ({@code
+   * prover.queue.check-payloads-in-one-jvm}): one that does not serialise, is over {@code
+   * maxPayloadBytes} serialised, or does not read back is rejected with the reason, and one that
+   * passes goes on to its worker as those bytes, decoded there as on another node. So a test in one
+   * JVM finds the input that would fail across nodes; it costs one serialisation per input.
+   *
+   * @param maxPayloadBytes the largest serialised input ({@code
+   *     prover.queue.cluster.max-payload-size}); 0 checks nothing
+   */
+  public static Behavior<QueueCommand> create(
+      TaskCatalog catalog, QueueSettings settings, long maxPayloadBytes) {
+    return create(catalog, settings, null, System::nanoTime, maxPayloadBytes);
   }
 
   /**
@@ -103,7 +119,7 @@ public final class LocalTaskQueue {
    */
   static Behavior<QueueCommand> create(
       TaskCatalog catalog, QueueSettings settings, LongSupplier nanoClock) {
-    return create(catalog, settings, null, nanoClock);
+    return create(catalog, settings, null, nanoClock, 0);
   }
 
   /**
@@ -115,11 +131,15 @@ public final class LocalTaskQueue {
    */
   public static Behavior<QueueCommand> createInCluster(
       TaskCatalog catalog, QueueSettings settings, String entityId) {
-    return create(catalog, settings, entityId, System::nanoTime);
+    return create(catalog, settings, entityId, System::nanoTime, 0);
   }
 
   private static Behavior<QueueCommand> create(
-      TaskCatalog catalog, QueueSettings settings, String entityId, LongSupplier nanoClock) {
+      TaskCatalog catalog,
+      QueueSettings settings,
+      String entityId,
+      LongSupplier nanoClock,
+      long maxPayloadBytes) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -141,7 +161,14 @@ public final class LocalTaskQueue {
                         PublishMetrics.INSTANCE, metrics.refreshInterval());
                   }
                   return new LocalTaskQueue(
-                          context, timers, catalog, settings, entityId, metrics, nanoClock)
+                          context,
+                          timers,
+                          catalog,
+                          settings,
+                          entityId,
+                          metrics,
+                          nanoClock,
+                          maxPayloadBytes)
                       .running();
                 }));
   }
@@ -177,6 +204,14 @@ public final class LocalTaskQueue {
   /** The fleet view, the meters and the recent failures. */
   private final QueueStatus status;
 
+  /**
+   * The inputs' check in one JVM ({@code prover.queue.check-payloads-in-one-jvm}); off nearly
+   * always.
+   */
+  private final PayloadCheck payloads;
+
+  private final TaskCatalog catalog;
+
   private LocalTaskQueue(
       ActorContext<QueueCommand> context,
       TimerScheduler<QueueCommand> timers,
@@ -184,8 +219,11 @@ public final class LocalTaskQueue {
       QueueSettings settings,
       String entityId,
       ProverMetrics metrics,
-      LongSupplier nanoClock) {
+      LongSupplier nanoClock,
+      long maxPayloadBytes) {
     this.context = context;
+    this.payloads = new PayloadCheck(context.getSystem(), maxPayloadBytes);
+    this.catalog = catalog;
     this.sharded = entityId != null;
     this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
@@ -260,14 +298,49 @@ public final class LocalTaskQueue {
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue msg) {
-    for (TaskEnvelope task : msg.tasks()) {
+    List<TaskEnvelope> tasks = payloads.enabled() ? checked(msg) : msg.tasks();
+    for (TaskEnvelope task : tasks) {
       if (WorkerRegistrationTask.NAME.equals(task.taskType())) {
         admission.registrationOffered(task);
       }
     }
-    state.enqueueAll(msg.tasks(), msg.replyTo());
+    state.enqueueAll(tasks, msg.replyTo());
     outbox.flush();
     return Behaviors.same();
+  }
+
+  /**
+   * The tasks whose input passed the check of {@link #payloads} (as their bytes, a registration
+   * offer excepted: the queue reads it), each other one rejected with the reason (one WARN line
+   * each, as a cluster's queue front logs it).
+   */
+  private List<TaskEnvelope> checked(Enqueue msg) {
+    List<TaskEnvelope> passed = new ArrayList<>(msg.tasks().size());
+    for (TaskEnvelope task : msg.tasks()) {
+      if (!catalog.contains(task.taskType())) {
+        passed.add(task); // the state rejects it, naming the types it knows
+        continue;
+      }
+      PayloadCheck.Verdict verdict =
+          payloads.check("input", task.taskId(), task.taskType(), task.payload());
+      if (!verdict.ok()) {
+        log.warn("{} refused: {}", task.describe(), verdict.problem());
+        msg.replyTo()
+            .tell(
+                new TaskOutcome.Rejected(
+                    task.taskId(),
+                    task.flowId(),
+                    task.runId(),
+                    task.taskType(),
+                    verdict.problem()));
+      } else if (verdict.serialized() != null
+          && !WorkerRegistrationTask.NAME.equals(task.taskType())) {
+        passed.add(task.withPayload(verdict.serialized()));
+      } else {
+        passed.add(task);
+      }
+    }
+    return passed;
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded msg) {

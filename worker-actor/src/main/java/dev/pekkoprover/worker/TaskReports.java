@@ -49,6 +49,12 @@ final class TaskReports {
    */
   private final boolean reportLoad;
 
+  /**
+   * Every result is checked as one bound for another node ({@code
+   * prover.queue.check-payloads-in-one-jvm}): false nearly always.
+   */
+  private final boolean checkEveryResult;
+
   /** {@link WorkerSettings#maxReportsPerMessage()}: 0, or a batch size that goes out at once. */
   private final int maxReportsPerMessage;
 
@@ -193,6 +199,7 @@ final class TaskReports {
     this.maxReportsPerMessage = settings.maxReportsPerMessage();
     this.onAnotherNode = onAnotherNode;
     this.reportLoad = settings.reportLoad();
+    this.checkEveryResult = settings.checkEveryResult();
     this.incarnation = incarnation;
     this.self = self;
     this.flushMessage = flushMessage;
@@ -220,7 +227,8 @@ final class TaskReports {
    */
   private void succeeded(TaskEnvelope task, Object result, ActorRef<QueueCommand> to) {
     ActorRef<QueueCommand> replyTo = route(task, to);
-    TaskValues.Checked checked = values.result(task, result, isOnAnotherNode(replyTo));
+    TaskValues.Checked checked =
+        values.result(task, result, checkEveryResult || isOnAnotherNode(replyTo));
     if (!checked.ok()) {
       meters.resultRefused(checked.refusedAs());
       failedForGood(task, checked.problem(), replyTo);

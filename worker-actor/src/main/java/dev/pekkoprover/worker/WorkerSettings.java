@@ -36,6 +36,9 @@ import java.util.Objects;
  *     batches are in flight between the nodes and both work at once (see {@code
  *     prover.worker.max-reports-per-message}); 0: no limit. A queue in the same JVM always gets the
  *     whole batch
+ * @param checkEveryResult check every result against {@code maxResultBytes} and for its read-back,
+ *     also one bound for a queue in the same JVM ({@code prover.queue.check-payloads-in-one-jvm});
+ *     false checks only those bound for another node
  */
 public record WorkerSettings(
     String workerId,
@@ -49,7 +52,8 @@ public record WorkerSettings(
     long maxResultBytes,
     Duration cancelGrace,
     boolean reportLoad,
-    int maxReportsPerMessage) {
+    int maxReportsPerMessage,
+    boolean checkEveryResult) {
 
   public WorkerSettings {
     Objects.requireNonNull(announceInterval, "announceInterval");
@@ -124,7 +128,8 @@ public record WorkerSettings(
         0,
         worker.getDuration("cancel-grace"),
         false,
-        worker.getInt("max-reports-per-message"));
+        worker.getInt("max-reports-per-message"),
+        false);
   }
 
   /** The same settings with another number of tasks at once. */
@@ -142,6 +147,26 @@ public record WorkerSettings(
     return with(concurrency, maxResultBytes, newReportLoad);
   }
 
+  /**
+   * The same settings checking every result (true) or only those bound for another node (false).
+   */
+  public WorkerSettings withCheckEveryResult(boolean newCheckEveryResult) {
+    return new WorkerSettings(
+        workerId,
+        concurrency,
+        restartMinBackoff,
+        restartMaxBackoff,
+        restartRandomFactor,
+        restartResetAfter,
+        computeDispatcher,
+        announceInterval,
+        maxResultBytes,
+        cancelGrace,
+        reportLoad,
+        maxReportsPerMessage,
+        newCheckEveryResult);
+  }
+
   private WorkerSettings with(int newConcurrency, long newMaxResultBytes, boolean newReportLoad) {
     return new WorkerSettings(
         workerId,
@@ -155,6 +180,7 @@ public record WorkerSettings(
         newMaxResultBytes,
         cancelGrace,
         newReportLoad,
-        maxReportsPerMessage);
+        maxReportsPerMessage,
+        checkEveryResult);
   }
 }

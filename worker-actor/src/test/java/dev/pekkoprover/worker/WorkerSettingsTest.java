@@ -28,7 +28,8 @@ class WorkerSettingsTest {
             0,
             Duration.ofSeconds(5),
             false,
-            16),
+            16,
+            false),
         settings);
     Config dispatcher = config.getConfig(settings.computeDispatcher());
     assertEquals(ComputeThreadPool.class.getName(), dispatcher.getString("executor"));
