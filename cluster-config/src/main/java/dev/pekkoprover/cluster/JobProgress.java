@@ -465,7 +465,9 @@ public final class JobProgress implements AutoCloseable {
                         && !state.getUnreachable().contains(m));
     return queueUp
         ? null
-        : "waiting for a queue node: no member with role queue is Up (start one with --roles queue)";
+        : "waiting for a queue node: no member with role queue is Up (start one with --roles queue;"
+            + " one that runs but formed a cluster of its own needs --seeds naming a node of this"
+            + " one)";
   }
 
   /**

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
 
 /**
  * How a node process of the launcher ends once its actor system has terminated: with a code a
@@ -37,7 +38,13 @@ final class NodeExit {
 
   /** The shutdown reason of a node that leaves for want of a sequencer ({@link SequencerWatch}). */
   enum NoSequencer implements CoordinatedShutdown.Reason {
-    INSTANCE
+    INSTANCE;
+
+    /** As {@code /health/ready} names it while the node leaves. */
+    @Override
+    public String toString() {
+      return "no sequencer node was Up and reachable (--exit-without-sequencer)";
+    }
   }
 
   /**
@@ -88,11 +95,19 @@ final class NodeExit {
 
   /**
    * Whether the node is on its way out of the cluster (CoordinatedShutdown has begun, which it does
-   * before any actor stops): a job that failed meanwhile failed because its node went away, not on
-   * its own.
+   * before any actor stops, or the member is no longer Up: downed or leaving, its shutdown about to
+   * begin): a job that failed meanwhile failed because its node went away, not on its own.
    */
   boolean stopping() {
-    return reason().isPresent() || ended.isDone();
+    if (reason().isPresent() || ended.isDone()) {
+      return true;
+    }
+    MemberStatus status =
+        org.apache.pekko.cluster.Cluster.get(
+                org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(system))
+            .selfMember()
+            .status();
+    return status != MemberStatus.up() && status != MemberStatus.weaklyUp();
   }
 
   /**

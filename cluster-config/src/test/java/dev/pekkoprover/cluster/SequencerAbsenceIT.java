@@ -46,17 +46,11 @@ class SequencerAbsenceIT {
     int queuePort = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + queuePort;
     processes.launch("node", "--roles", "queue", "--port", "" + queuePort);
+    int waitingPort = NodeProcesses.freePort();
     NodeProcesses.Node waiting =
         processes.launch(
             FAST,
-            List.of(
-                "node",
-                "--roles",
-                "worker",
-                "--port",
-                "" + NodeProcesses.freePort(),
-                "--seeds",
-                seeds));
+            List.of("node", "--roles", "worker", "--port", "" + waitingPort, "--seeds", seeds));
     NodeProcesses.Node leaving =
         processes.launch(
             FAST,
@@ -117,9 +111,13 @@ class SequencerAbsenceIT {
     awaitSaid(waiting, "sequencer node " + node + " is Up after ", 60);
     assertEquals(1, count(waiting, ABSENT), "said once, then quiet:\n" + waiting.tail(30));
 
-    // it leaves (SIGTERM, once its launcher is done starting): named as the last one seen
+    // it leaves (SIGTERM, once its launcher is done starting, it is Up and has seen the worker
+    // node): named as the last one seen
     awaitSaid(sequencer, " started with roles ", 30);
-    sequencer.process().destroy();
+    awaitSaid(sequencer, " is Up in the cluster of ", 30);
+    awaitSaid(sequencer, "worker node 127.0.0.1:" + waitingPort + " is Up", 30);
+    // SIGTERM through the handle: Process.destroy() would also close our end of its output
+    sequencer.process().toHandle().destroy();
     assertTrue(sequencer.awaitExit(30), "the sequencer node left:\n" + sequencer.tail(20));
     assertEquals(
         List.of(),

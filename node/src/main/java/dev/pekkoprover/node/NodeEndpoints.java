@@ -187,12 +187,12 @@ final class NodeEndpoints {
   /**
    * Unbinds the server in the last phase before the actor system terminates, with 3 s for the
    * requests under way. Pekko HTTP's own {@code addToCoordinatedShutdown} unbinds in {@code
-   * service-unbind}, the first phase, before the workers' drain ({@code service-requests-done}, up
-   * to {@code prover.worker.drain-timeout}) and the cluster leave: a node that finished a proof of
-   * minutes after a SIGTERM answered no probe and no scrape meanwhile, its own draining workers
-   * unseen (an operator's trial). So the endpoints answer until the node is out of the cluster:
-   * {@code /health/alive} 200 while the actor system runs, {@code /health/ready} 503 once the
-   * shutdown has begun ({@link ProverNode#readiness}).
+   * service-unbind}, one of the first phases, before the workers' drain ({@code
+   * service-requests-done}, up to {@code prover.worker.drain-timeout}) and the cluster leave: a
+   * node that finished a proof of minutes after a SIGTERM answered no probe and no scrape
+   * meanwhile, its own draining workers unseen (an operator's trial). So the endpoints answer until
+   * the node is out of the cluster: {@code /health/alive} 200 while the actor system runs, {@code
+   * /health/ready} 503 once the shutdown has begun ({@link ProverNode#readiness}).
    */
   private static void unbindLast(ActorSystem<?> system, ServerBinding binding) {
     CoordinatedShutdown.get(system)

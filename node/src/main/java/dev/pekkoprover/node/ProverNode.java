@@ -329,7 +329,10 @@ public final class ProverNode implements AutoCloseable {
   /** Why the shutdown began, in a few words for the readiness probe's reason. */
   private static String shutdownCause(CoordinatedShutdown.Reason reason) {
     if (reason == CoordinatedShutdown.jvmExitReason()) {
-      return "stopped by a signal";
+      return "the JVM exits: a signal, or System.exit";
+    }
+    if (reason == CoordinatedShutdown.actorSystemTerminateReason()) {
+      return "stopped by its application";
     }
     if (reason == CoordinatedShutdown.clusterLeavingReason()) {
       return "a Leave was given for it";
@@ -337,7 +340,7 @@ public final class ProverNode implements AutoCloseable {
     if (reason == CoordinatedShutdown.clusterDowningReason()) {
       return "downed by the cluster";
     }
-    return "CoordinatedShutdown reason " + reason;
+    return String.valueOf(reason); // an application's own reason names itself
   }
 
   /** {@code host:port} in a cluster, the actor system's name in one JVM. */

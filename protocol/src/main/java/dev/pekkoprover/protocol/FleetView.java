@@ -37,8 +37,9 @@ public record FleetView(
    * @param state null when its announcements do not say
    * @param servedTypes what it serves in its state now
    * @param configuredTypes what it serves once Ready (registration aside): its worker class
-   * @param inFlight slots taken by tasks the queue handed it (including tasks whose lease overran
-   *     and that it still runs)
+   * @param inFlight tasks the queue handed it whose outcome is not back yet, not its slots in use:
+   *     more than its capacity when some wait there for a slot or are prefetched (including tasks
+   *     whose lease overran and that it still runs)
    * @param done results it delivered that the queue passed on
    * @param failed computes that failed on it (retried or not)
    * @param restarts new incarnations seen since the queue first knew it (a restarted node's workers

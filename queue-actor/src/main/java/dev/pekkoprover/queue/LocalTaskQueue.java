@@ -310,9 +310,8 @@ public final class LocalTaskQueue {
   }
 
   /**
-   * The tasks whose input passed the check of {@link #payloads} (as their bytes, a registration
-   * offer excepted: the queue reads it), each other one rejected with the reason (one WARN line
-   * each, as a cluster's queue front logs it).
+   * The tasks whose input passed the check of {@link #payloads} ({@link InputCheck}, as a cluster's
+   * queue front checks them), each other one refused with the reason.
    */
   private List<TaskEnvelope> checked(Enqueue msg) {
     List<TaskEnvelope> passed = new ArrayList<>(msg.tasks().size());
@@ -321,23 +320,11 @@ public final class LocalTaskQueue {
         passed.add(task); // the state rejects it, naming the types it knows
         continue;
       }
-      PayloadCheck.Verdict verdict =
-          payloads.check("input", task.taskId(), task.taskType(), task.payload());
-      if (!verdict.ok()) {
-        log.warn("{} refused: {}", task.describe(), verdict.problem());
-        msg.replyTo()
-            .tell(
-                new TaskOutcome.Rejected(
-                    task.taskId(),
-                    task.flowId(),
-                    task.runId(),
-                    task.taskType(),
-                    verdict.problem()));
-      } else if (verdict.serialized() != null
-          && !WorkerRegistrationTask.NAME.equals(task.taskType())) {
-        passed.add(task.withPayload(verdict.serialized()));
+      InputCheck.Checked checked = InputCheck.of(payloads, task);
+      if (checked.ok()) {
+        passed.add(checked.task());
       } else {
-        passed.add(task);
+        InputCheck.refuse(log, msg.replyTo(), task, checked.problem());
       }
     }
     return passed;

@@ -22,7 +22,6 @@ import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.ReportBatches;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
-import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import java.util.ArrayList;
@@ -388,18 +387,13 @@ public final class QueueFront {
         reject(enqueue, task, catalog.unknownTypeMessage(task.taskType()));
         continue;
       }
-      PayloadCheck.Verdict verdict =
-          payloads.check("input", task.taskId(), task.taskType(), task.payload());
-      if (!verdict.ok()) {
-        reject(enqueue, task, verdict.problem());
+      InputCheck.Checked checked = InputCheck.of(payloads, task);
+      if (!checked.ok()) {
+        reject(enqueue, task, checked.problem());
         continue;
       }
-      int size = verdict.bytes();
-      if (verdict.serialized() != null && !WorkerRegistrationTask.NAME.equals(task.taskType())) {
-        // serialised once: the input travels as these bytes from here to the worker that decodes
-        // it. A registration offer stays a live value: its entity reads it (WorkerAdmission)
-        task = task.withPayload(verdict.serialized());
-      }
+      int size = checked.bytes();
+      task = checked.task();
       String entity = entityOf(task.taskType(), task.taskId());
       Slice slice = byEntity.computeIfAbsent(entity, id -> new Slice());
       if (!slice.tasks.isEmpty()
@@ -458,12 +452,7 @@ public final class QueueFront {
   }
 
   private void reject(Enqueue enqueue, TaskEnvelope task, String reason) {
-    context.getLog().warn("{} refused: {}", task.describe(), reason);
-    enqueue
-        .replyTo()
-        .tell(
-            new TaskOutcome.Rejected(
-                task.taskId(), task.flowId(), task.runId(), task.taskType(), reason));
+    InputCheck.refuse(context.getLog(), enqueue.replyTo(), task, reason);
   }
 
   private Behavior<QueueCommand> onTaskSucceeded(TaskSucceeded result) {

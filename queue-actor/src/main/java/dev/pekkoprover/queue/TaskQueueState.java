@@ -1159,7 +1159,9 @@ public final class TaskQueueState<W, R> {
   /**
    * What the queue knows of one worker, for the fleet view.
    *
-   * @param inFlight slots taken here (tasks in flight plus overrun tasks it still runs)
+   * @param inFlight tasks handed it here whose outcome is not back yet (tasks in flight plus
+   *     overrun tasks it still runs): more than its slots when some wait there for one or are
+   *     prefetched
    * @param done results it delivered that went to their flow
    * @param failed computes that failed on it
    * @param restarts new incarnations seen

@@ -507,9 +507,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
               + task.type.name()
               + "), "
               + serialized
-              + ", does not decode on the flow's node: "
-              + e.getMessage()
-              + " (is the build the same on every node?)");
+              + ", does not decode on the flow's node, likely because the nodes run different"
+              + " builds of its result class: deploy the same build everywhere, and bump the task"
+              + " type's version() when its result changes. The decoder said: "
+              + e.getMessage());
       return NOT_DECODED;
     }
   }

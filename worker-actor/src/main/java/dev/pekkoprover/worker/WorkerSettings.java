@@ -134,40 +134,31 @@ public record WorkerSettings(
 
   /** The same settings with another number of tasks at once. */
   public WorkerSettings withConcurrency(int newConcurrency) {
-    return with(newConcurrency, maxResultBytes, reportLoad);
+    return with(newConcurrency, maxResultBytes, reportLoad, checkEveryResult);
   }
 
   /** The same settings with a limit on results sent to another node (0: none). */
   public WorkerSettings withMaxResultBytes(long newMaxResultBytes) {
-    return with(concurrency, newMaxResultBytes, reportLoad);
+    return with(concurrency, newMaxResultBytes, reportLoad, checkEveryResult);
   }
 
   /** The same settings for a worker of a sharded queue (true) or of a queue in one JVM (false). */
   public WorkerSettings withReportLoad(boolean newReportLoad) {
-    return with(concurrency, maxResultBytes, newReportLoad);
+    return with(concurrency, maxResultBytes, newReportLoad, checkEveryResult);
   }
 
   /**
    * The same settings checking every result (true) or only those bound for another node (false).
    */
   public WorkerSettings withCheckEveryResult(boolean newCheckEveryResult) {
-    return new WorkerSettings(
-        workerId,
-        concurrency,
-        restartMinBackoff,
-        restartMaxBackoff,
-        restartRandomFactor,
-        restartResetAfter,
-        computeDispatcher,
-        announceInterval,
-        maxResultBytes,
-        cancelGrace,
-        reportLoad,
-        maxReportsPerMessage,
-        newCheckEveryResult);
+    return with(concurrency, maxResultBytes, reportLoad, newCheckEveryResult);
   }
 
-  private WorkerSettings with(int newConcurrency, long newMaxResultBytes, boolean newReportLoad) {
+  private WorkerSettings with(
+      int newConcurrency,
+      long newMaxResultBytes,
+      boolean newReportLoad,
+      boolean newCheckEveryResult) {
     return new WorkerSettings(
         workerId,
         newConcurrency,
@@ -181,6 +172,6 @@ public record WorkerSettings(
         cancelGrace,
         newReportLoad,
         maxReportsPerMessage,
-        checkEveryResult);
+        newCheckEveryResult);
   }
 }
