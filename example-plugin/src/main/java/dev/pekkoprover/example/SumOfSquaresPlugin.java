@@ -5,6 +5,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.protocol.flow.FanOut;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.sequencer.StartupPlan;
 import java.io.PrintStream;
@@ -104,24 +105,17 @@ public final class SumOfSquaresPlugin implements ProverPlugin {
     return ranges;
   }
 
-  /** Every range as one task; completes with the sum of their sums once every result is in. */
+  /**
+   * Every range as one task ({@link FanOut}); completes with the sum of their sums and the workers
+   * that computed them once every result is in.
+   */
   private static FlowLogic<Total> sumOfSquares(List<Range> ranges) {
-    return scope -> {
-      long[] sum = {0};
-      int[] remaining = {ranges.size()};
-      TreeSet<String> workers = new TreeSet<>();
-      for (Range range : ranges) {
-        scope.push(
-            TASK,
-            range,
-            (PartialSum part) -> {
-              sum[0] += part.sum();
-              workers.add(part.worker());
-              if (--remaining[0] == 0) {
-                scope.complete(new Total(sum[0], List.copyOf(workers)));
-              }
-            });
-      }
-    };
+    return new FanOut<>(
+        TASK,
+        ranges,
+        parts ->
+            new Total(
+                parts.stream().mapToLong(PartialSum::sum).sum(),
+                List.copyOf(new TreeSet<>(parts.stream().map(PartialSum::worker).toList()))));
   }
 }
