@@ -81,6 +81,11 @@ public final class JobProgress implements AutoCloseable {
   /** The last tick found task types that no Ready worker serves (ticker thread only). */
   private boolean unservedLastTick;
 
+  /** What the last tick showed: the last line of a run its node's shutdown ended. */
+  private volatile QueueStats lastStats;
+
+  private volatile Snapshot lastShown;
+
   private long waitStart;
   private long waitSaid;
 
@@ -236,6 +241,14 @@ public final class JobProgress implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()
+        && lastShown != null) {
+      // the node's shutdown ended the run: its queue is gone and only whole batches count as
+      // proven, which read as "blocks 0/20 proven; tasks done" after the ticks had said 3/20
+      // (an operator's trial); the last tick's figures are where it got to
+      display.progress(lastStats, lastShown, true);
+      return;
+    }
     QueueStats stats = node.queueStats().toCompletableFuture().join();
     display.progress(stats, snapshot(stats, null), true);
   }
@@ -258,6 +271,8 @@ public final class JobProgress implements AutoCloseable {
       FleetView fleet = fleet();
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
+      lastStats = stats;
+      lastShown = now;
       if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()) {
         return; // the node leaves (its workers drain): no wait to report
       }
@@ -449,9 +464,12 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /** In a cluster: not Up yet, or no queue node Up (else null). */
-  private static String clusterWait(ProverNode node) {
+  static String clusterWait(ProverNode node) {
     Cluster cluster = Cluster.get(node.system());
     Member self = cluster.selfMember();
+    if (self.status() == MemberStatus.removed()) { // Pekko's status of a node not joined yet
+      return "waiting to join the cluster (not a member yet)";
+    }
     if (self.status() != MemberStatus.up()) {
       return "waiting to be Up in the cluster (member status " + self.status() + ")";
     }

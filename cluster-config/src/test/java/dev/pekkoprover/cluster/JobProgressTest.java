@@ -239,4 +239,35 @@ class JobProgressTest {
             + "\r\033[Kready after waiting 3.0 s\n",
         bytes.toString(StandardCharsets.UTF_8).replace(System.lineSeparator(), "\n"));
   }
+
+  @Test
+  void aClusterNodeNotJoinedYetWaitsToJoinAndNotForAStatusNamedRemoved() {
+    // Pekko gives a node that has not joined any cluster the member status Removed
+    try (ProverNode node =
+        ProverNode.builder(ClusterNodes.SYSTEM)
+            .config(ClusterNodes.config("queue", ""))
+            .catalog(TestNodes.catalog())
+            .clusterQueue()
+            .start()) {
+      assertEquals("waiting to join the cluster (not a member yet)", JobProgress.clusterWait(node));
+    }
+  }
+
+  @Test
+  void aRunItsNodesShutdownEndedEndsOnTheLastTicksFiguresNotOnWholeBatchesAlone() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    ProverNode node = TestNodes.node("progress-shutdown", "").start();
+    JobProgress progress = JobProgress.start(node, out, "compile");
+    progress.proving(20, 3); // three blocks' proofs from the store: proven from the first tick
+    Awaitility.await("a tick's line")
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> bytes.toString(StandardCharsets.UTF_8).contains("blocks 3/20 proven"));
+    node.close(); // the node's shutdown ends the run: no batch completed
+    progress.finish(0);
+    progress.close();
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    String last = lines.get(lines.size() - 1);
+    assertTrue(last.startsWith("proving: blocks 3/20 proven"), "the last tick's figures: " + last);
+  }
 }

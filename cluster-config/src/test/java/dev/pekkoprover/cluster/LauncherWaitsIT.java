@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -103,21 +105,25 @@ class LauncherWaitsIT {
             .text()
             .contains("this node's workers and flows wait; start one with --roles queue"),
         sequencer.tail(20));
-    // and the trap of a queue node restarted with only its own address as seed
-    assertTrue(
-        sequencer
-            .linesWhere(line -> line.contains(noQueue))
-            .get(0)
-            .text()
-            .contains(
-                "If one runs, it formed a cluster of its own (its 'is Up in the cluster' line"
-                    + " names none of this cluster's nodes): restart it with --seeds naming a node"
-                    + " of this cluster too, such as 127.0.0.1:"
-                    + sequencerPort),
-        sequencer.tail(20));
-
     saysItAgainWithoutAWarnFlood(worker, joining);
     saysItAgainWithoutAWarnFlood(sequencer, noQueue);
+
+    // and, once no queue node has been up for longer than a restart takes, the trap of a queue
+    // node restarted with only its own address as seed; not before (an ordinary restart's lines)
+    String ownCluster =
+        "If one runs, it formed a cluster of its own (its 'is Up in the cluster' line names none"
+            + " of this cluster's nodes): restart it with --seeds naming a node of this cluster"
+            + " too, such as 127.0.0.1:"
+            + sequencerPort;
+    awaitSaid(sequencer, ownCluster, 1, 60);
+    for (NodeProcesses.Line line : sequencer.linesWhere(text -> text.contains(noQueue))) {
+      Matcher waited = Pattern.compile("is up for (\\d+) s").matcher(line.text());
+      assertTrue(waited.find(), line.text());
+      assertEquals(
+          Integer.parseInt(waited.group(1)) >= 30,
+          line.text().contains(ownCluster),
+          "the hint from 30 s of waiting on: " + line.text());
+    }
     assertEquals(
         0,
         sequencer.linesWhere(line -> line.contains("RESULT")).size(),

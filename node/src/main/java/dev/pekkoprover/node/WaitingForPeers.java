@@ -58,6 +58,13 @@ public final class WaitingForPeers {
    */
   private static final Duration TICK = Duration.ofSeconds(1);
 
+  /**
+   * How long no queue node is up before the waiting line names the trap of a queue node that formed
+   * a cluster of its own: longer than a queue node's restart (seconds), so that an ordinary
+   * restart's lines do not suggest it.
+   */
+  static final Duration OWN_CLUSTER_HINT_AFTER = Duration.ofSeconds(30);
+
   private final ActorContext<Command> context;
   private final Cluster cluster;
   private final Duration every;
@@ -231,11 +238,17 @@ public final class WaitingForPeers {
               self, seconds, cluster.selfMember().status());
       case QUEUE ->
           String.format(
-              "no node with role queue is up for %d s: this node's workers and flows wait; "
-                  + "start one with --roles queue. If one runs, it formed a cluster of its own "
-                  + "(its 'is Up in the cluster' line names none of this cluster's nodes): restart "
-                  + "it with --seeds naming a node of this cluster too, such as %s",
-              seconds, self);
+                  "no node with role queue is up for %d s: this node's workers and flows wait; "
+                      + "start one with --roles queue",
+                  seconds)
+              // not while a queue node may just be restarting, which takes seconds
+              + (seconds < OWN_CLUSTER_HINT_AFTER.toSeconds()
+                  ? ""
+                  : String.format(
+                      ". If one runs, it formed a cluster of its own (its 'is Up in the cluster'"
+                          + " line names none of this cluster's nodes): restart it with --seeds"
+                          + " naming a node of this cluster too, such as %s",
+                      self));
       case NOTHING, GONE -> "";
     };
   }
