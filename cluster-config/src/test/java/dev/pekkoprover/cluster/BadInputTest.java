@@ -3,7 +3,6 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.EncodedPayload;
@@ -47,17 +46,7 @@ class BadInputTest {
   }
 
   private String failureOf(FlowLogic<?> logic) {
-    try {
-      TestNodes.await(node.run("bad", logic));
-    } catch (AssertionError e) {
-      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-        if (cause instanceof FlowFailedException flowFailure) {
-          return flowFailure.getMessage();
-        }
-      }
-      throw e;
-    }
-    throw new AssertionError("the flow should have failed");
+    return TestNodes.failureOf(node, logic);
   }
 
   private void stillWorks() {

@@ -3,13 +3,9 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
-import dev.pekkoprover.protocol.CborSerializable;
-import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskCatalog;
-import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.testing.TestConfig;
@@ -28,34 +24,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * author's trial found this only once deployed); with the setting on, the embedded queue and
  * workers check them as a cluster's queue front and workers do, with the same reasons, and what
  * passes still computes right (it travels as bytes, decoded by the worker and the flow).
- * Serialize-messages off, as in production: on, Pekko would serialise the messages themselves.
+ * Serialize-messages off, as in production: on, Pekko would serialise the messages themselves. The
+ * unreadable input is {@link ClusterFailureClassesTest}'s, which fails the same way across nodes.
  */
 @ExtendWith(LogCapturingExtension.class)
 class PayloadChecksInOneJvmTest {
-
-  /**
-   * A shape behind an interface: Jackson writes it, but cannot read it back without type
-   * information.
-   */
-  interface Shape {}
-
-  record Circle(double radius) implements Shape, CborSerializable {}
-
-  record Drawing(Shape shape) implements CborSerializable {}
-
-  /** A task whose input serialises but cannot be read back. */
-  static final class Draw extends NamedTaskType<Drawing, Num> {
-    static final Draw INSTANCE = new Draw();
-
-    Draw() {
-      super("draw", Drawing.class, Num.class);
-    }
-
-    @Override
-    public Num compute(Drawing input, TaskContext context) {
-      return Num.of(1);
-    }
-  }
 
   private record EchoOnce(Text input) implements FlowLogic<Text> {
     @Override
@@ -76,7 +49,7 @@ class PayloadChecksInOneJvmTest {
                     TestTasks.Add.INSTANCE,
                     TestTasks.Compile.INSTANCE,
                     TestTasks.Echo.INSTANCE,
-                    Draw.INSTANCE))
+                    ClusterFailureClassesTest.Draw.INSTANCE))
             .localQueue()
             .sequencer(TestNodes.compilePlan())
             .workers(WorkerGroup.allTypes(1, 2))
@@ -85,22 +58,12 @@ class PayloadChecksInOneJvmTest {
     return node;
   }
 
-  private static String failureOf(ProverNode node, FlowLogic<?> logic) {
-    try {
-      TestNodes.await(node.run("bad", logic));
-    } catch (AssertionError e) {
-      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-        if (cause instanceof FlowFailedException failure) {
-          return failure.getMessage();
-        }
-      }
-      throw e;
-    }
-    throw new AssertionError("the flow should have failed");
-  }
-
   private static FlowLogic<Num> draw() {
-    return scope -> scope.push(Draw.INSTANCE, new Drawing(new Circle(2)), scope::complete);
+    return scope ->
+        scope.push(
+            ClusterFailureClassesTest.Draw.INSTANCE,
+            new ClusterFailureClassesTest.Drawing(new ClusterFailureClassesTest.Circle(2)),
+            scope::complete);
   }
 
   @Test
@@ -112,18 +75,20 @@ class PayloadChecksInOneJvmTest {
           TestNodes.await(node.run("near-limit", new EchoOnce(nearLimit))),
           "a value that passes travels as bytes and is decoded where it is used");
 
-      String input = failureOf(node, new EchoOnce(Text.ofSize(1_100_000, false)));
+      String input = TestNodes.failureOf(node, new EchoOnce(Text.ofSize(1_100_000, false)));
       assertTrue(input.contains("input") && input.contains("1048576-byte limit"), input);
       assertTrue(input.contains("split the work"), "says what to do: " + input);
 
-      String result = failureOf(node, new EchoOnce(Text.ofSize(600_000, true))); // 1.2 MB back
+      String result =
+          TestNodes.failureOf(node, new EchoOnce(Text.ofSize(600_000, true))); // 1.2 MB back
       assertTrue(
           result.contains("the result of task") && result.contains("1048576-byte limit"), result);
       assertTrue(result.contains("1 attempt"), "not retried: " + result);
 
-      String unreadable = failureOf(node, draw());
+      String unreadable = TestNodes.failureOf(node, draw());
       assertTrue(unreadable.contains("cannot cross a node"), unreadable);
-      assertTrue(unreadable.contains(Drawing.class.getName()), unreadable);
+      assertTrue(
+          unreadable.contains(ClusterFailureClassesTest.Drawing.class.getName()), unreadable);
 
       assertEquals(
           Num.of(25),

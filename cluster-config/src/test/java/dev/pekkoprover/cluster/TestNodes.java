@@ -2,10 +2,12 @@ package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
@@ -104,5 +106,23 @@ final class TestNodes {
         .eventStream()
         .tell(new EventStream.Subscribe<>(WorkerStateChanged.class, probe.getRef()));
     return probe;
+  }
+
+  /**
+   * The message of the {@code FlowFailedException} that failed this flow; an AssertionError when it
+   * completed instead.
+   */
+  static String failureOf(ProverNode node, FlowLogic<?> logic) {
+    try {
+      await(node.run("bad", logic));
+    } catch (AssertionError e) {
+      for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+        if (cause instanceof FlowFailedException failure) {
+          return failure.getMessage();
+        }
+      }
+      throw e;
+    }
+    throw new AssertionError("the flow should have failed");
   }
 }
