@@ -1,6 +1,7 @@
 // The live dashboard: polls this node's /status (the JSON of README "The status JSON (version 1)") about once a
-// second, keeps the charts' last minutes itself (in sessionStorage, so a reload keeps them), and remembers workers
-// that left for a few minutes so that a stopped worker shows as "gone" rather than silently vanishing.
+// second, keeps the charts' last minutes itself (in sessionStorage, so a reload keeps them), and shows workers that
+// left in the last 5 minutes (the queue's departedWorkers, or missing from an answer) as "gone" rather than letting
+// them silently vanish.
 // Plain script, no build step; the only library is uPlot, served by the node from its WebJar.
 // A node with a token (prover.http.token-file) serves this page and its files to anyone (they hold no data) but
 // /status only with "Authorization: Bearer <token>": the page takes the token from its link's fragment,
@@ -229,6 +230,20 @@
         k.goneAt = null;
       }
     }
+    // The workers the queue forgot lately (README "The status JSON"): a page opened after one left still shows it
+    // gone, since when and how (drained, unreachable, stopped).
+    for (const d of report.departedWorkers || []) {
+      const at = nowMs - d.leftSecondsAgo * 1000;
+      const k = known.get(d.id);
+      if (seen.has(d.id) || nowMs - at > GONE_KEEP_MS) continue;
+      const row = Object.assign({}, k ? k.row : {}, { node: d.node, workerClass: d.workerClass, done: d.done,
+        failed: d.failed, how: d.how });
+      if (!k || k.state !== 'gone') {
+        known.set(d.id, { state: 'gone', since: at, changedAt: k ? nowMs : 0, row, goneAt: at });
+      } else {
+        k.row = row;
+      }
+    }
     // A worker missing from a partial answer (a queue entity did not answer in time) has not left.
     const partial = (report.problems || []).some((p) => /queue/.test(p));
     for (const [id, k] of known) {
@@ -257,7 +272,8 @@
     }
     if (nowMs - k.changedAt < 2500 && polls > 1 && k.changedAt > 0) tr.classList.add('changed');
     const since = k.since == null ? ''
-      : (k.state === 'gone' ? 'left ' : 'for ') + dur((nowMs - k.since) / 1000) + (k.state === 'gone' ? ' ago' : '');
+      : (k.state === 'gone' ? 'left ' : 'for ') + dur((nowMs - k.since) / 1000) + (k.state === 'gone' ? ' ago' : '')
+        + (k.state === 'gone' && w.how ? ' (' + w.how + ')' : '');
     const cls = w.workerClass && w.workerClass.length ? w.workerClass : w.servedTypes;
     const heard = w.lastHeardSecondsAgo;
     tr.replaceChildren(

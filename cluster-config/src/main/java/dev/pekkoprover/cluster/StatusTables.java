@@ -57,6 +57,26 @@ final class StatusTables {
     }
     workers.appendTo(out);
 
+    if (!report.departedWorkers().isEmpty()) {
+      out.append(
+          String.format(
+              Locale.ROOT, "%nleft in the last 10 minutes: %d%n", report.departedWorkers().size()));
+      Table departed =
+          new Table("ID", "NODE", "CLASS", "LAST STATE", "HOW", "LEFT", "DONE", "FAILED");
+      for (StatusReport.DepartedRow d : report.departedWorkers()) {
+        departed.row(
+            d.id(),
+            d.node(),
+            String.join("+", d.workerClass()),
+            d.lastState(),
+            d.how(),
+            String.format(Locale.ROOT, "%.0f s ago", d.leftSecondsAgo()),
+            d.done(),
+            d.failed());
+      }
+      departed.appendTo(out);
+    }
+
     out.append(String.format(Locale.ROOT, "%nqueues%n"));
     Table queues =
         new Table(

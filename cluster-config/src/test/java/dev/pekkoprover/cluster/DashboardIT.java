@@ -64,6 +64,13 @@ class DashboardIT {
         .getAttribute("data-state");
   }
 
+  private static String rowText(Browser browser, String workerId) {
+    return browser
+        .driver
+        .findElement(By.cssSelector("#workers tbody tr[data-worker='" + workerId + "']"))
+        .getText();
+  }
+
   private static String workersSeen(Browser browser) {
     StringBuilder seen = new StringBuilder("worker count '" + text(browser, "worker-count") + "'");
     for (WebElement row : workerRows(browser)) {
@@ -261,6 +268,19 @@ class DashboardIT {
         }
         Files.copy(afterStop, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       }
+      // it left gracefully, and the page says so; a page opened now, which never saw it live,
+      // shows it too (the queue's departed workers)
+      assertTrue(rowText(browser, stoppedWorker).contains("(drained)"), workersSeen(browser));
+      browser.driver.get("about:blank");
+      browser.driver.get(dashboard);
+      browser.await(
+          "the stopped worker gone (drained) on a page opened after it left",
+          30,
+          () ->
+              "gone".equals(rowState(browser, stoppedWorker))
+                  && rowText(browser, stoppedWorker).contains("(drained)")
+                  && text(browser, "worker-count").equals("2"),
+          () -> workersSeen(browser));
     }
   }
 

@@ -169,6 +169,15 @@ class FleetStatusIT {
     StatusReport one =
         awaitStatus(seedHttp, r -> r.workers().size() == 1, 60, "the killed worker gone");
     assertEquals(List.of(first), workerNodes(one));
+    // and stays on view as a departed worker: a kill is an unreachable node, then its removal
+    StatusReport.DepartedRow killed =
+        one.departedWorkers().stream()
+            .filter(d -> d.id().equals(victim + "-w1"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no departed row: " + one.departedWorkers()));
+    assertEquals("unreachable", killed.how(), killed.toString());
+    assertEquals("ready", killed.lastState(), killed.toString());
+    assertEquals(victim, killed.node());
 
     // a joining worker node appears, Unprepared first or at once Ready, then Ready
     int joinerPort = NodeProcesses.freePort();
@@ -180,8 +189,13 @@ class FleetStatusIT {
     assertEquals(List.of(first, joiner).stream().sorted().toList(), workerNodes(again));
     NodeProcesses.Node after = statusCommand("--node", "127.0.0.1:" + seedHttp);
     assertEquals(0, after.process().exitValue(), after.output());
-    assertTrue(after.output().contains(joiner + "-w1"), after.output());
-    assertFalse(after.output().contains(victim + "-w1"), after.output());
+    String[] sections = after.output().split("left in the last 10 minutes: 1", 2);
+    assertEquals(2, sections.length, "a table of the departed worker:\n" + after.output());
+    assertTrue(sections[0].contains(joiner + "-w1"), after.output());
+    assertFalse(sections[0].contains(victim + "-w1"), "among the workers:\n" + after.output());
+    assertTrue(
+        sections[1].lines().anyMatch(l -> l.contains(victim + "-w1") && l.contains("unreachable")),
+        after.output());
 
     // bad input: one line, a non-zero code
     NodeProcesses.Node noPort = statusCommand("--node", "127.0.0.1");

@@ -4,6 +4,7 @@ import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.RecentFailure;
+import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.sequencer.AutoscaleSignal;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -20,6 +21,8 @@ import java.util.Locale;
  * @param generatedAt when the node put it together (ISO-8601, UTC)
  * @param node the node that answered
  * @param workers every worker the queue knows, by id
+ * @param departedWorkers workers the queue forgot in the last 10 minutes (their actor terminated),
+ *     newest first, at most 50; none that is back among {@code workers}
  * @param queues each task type's queue
  * @param flows the sequencer's flows (found from any node through the receptionist)
  * @param recentFailures the queue's and the sequencer's last failures, newest first
@@ -34,6 +37,7 @@ public record StatusReport(
     String generatedAt,
     NodeInfo node,
     List<WorkerRow> workers,
+    List<DepartedRow> departedWorkers,
     List<QueueRow> queues,
     FlowsInfo flows,
     List<FailureRow> recentFailures,
@@ -41,6 +45,11 @@ public record StatusReport(
     List<String> problems) {
 
   public static final int VERSION = 1;
+
+  /** A report of a node of an earlier build, without departed workers, has none. */
+  public StatusReport {
+    departedWorkers = departedWorkers == null ? List.of() : departedWorkers;
+  }
 
   /**
    * Reads a report from the JSON a node's {@code GET /status} answers (the shape of this record).
@@ -91,6 +100,28 @@ public record StatusReport(
       double lastHeardSecondsAgo,
       boolean reachable,
       String refused) {}
+
+  /**
+   * A worker that left the fleet lately.
+   *
+   * @param workerClass the types it served once Ready
+   * @param lastState its state when it went (unprepared, registered, ready, draining; unknown)
+   * @param how {@code drained} (its node shut down; it finished or handed back its work), {@code
+   *     unreachable} (its node was unreachable, then removed: a killed or crashed process, a downed
+   *     node), {@code stopped} (it stopped without draining, its node reachable)
+   * @param leftSecondsAgo since the queue saw it go
+   * @param done results it delivered
+   * @param failed computes that failed on it
+   */
+  public record DepartedRow(
+      String id,
+      String node,
+      List<String> workerClass,
+      String lastState,
+      String how,
+      double leftSecondsAgo,
+      long done,
+      long failed) {}
 
   /**
    * One type's queue; counters since its queue (entity) started.
@@ -176,6 +207,7 @@ public record StatusReport(
       List<AutoscaleSignal.Demand> demands,
       List<String> problems) {
     List<WorkerRow> workers = new ArrayList<>();
+    List<DepartedRow> departed = new ArrayList<>();
     List<QueueRow> queues = new ArrayList<>();
     List<List<RecentFailure>> failures = new ArrayList<>();
     if (fleet != null) {
@@ -184,7 +216,7 @@ public record StatusReport(
             new WorkerRow(
                 w.workerId(),
                 w.node(),
-                w.state() == null ? "unknown" : w.state().name().toLowerCase(Locale.ROOT),
+                stateName(w.state()),
                 w.servedTypes(),
                 w.configuredTypes(),
                 w.capacity(),
@@ -195,6 +227,18 @@ public record StatusReport(
                 w.lastHeardMillisAgo() / 1000.0,
                 w.reachable(),
                 w.refused()));
+      }
+      for (FleetView.DepartedWorker d : fleet.departedWorkers()) {
+        departed.add(
+            new DepartedRow(
+                d.workerId(),
+                d.node(),
+                d.configuredTypes(),
+                stateName(d.lastState()),
+                d.how(),
+                d.leftMillisAgo() / 1000.0,
+                d.done(),
+                d.failed()));
       }
       fleet
           .types()
@@ -269,10 +313,15 @@ public record StatusReport(
         Instant.now().toString(),
         node,
         workers,
+        departed,
         queues,
         flowsInfo,
         failureRows,
         classes,
         List.copyOf(problems));
+  }
+
+  private static String stateName(WorkerState state) {
+    return state == null ? "unknown" : state.name().toLowerCase(Locale.ROOT);
   }
 }

@@ -19,6 +19,9 @@ import java.util.Map;
  * @param repeatedEnqueues enqueues of tasks the queue already held, ignored
  * @param answered queue entities that answered (1 for the queue of one JVM)
  * @param asked queue entities asked; fewer answers mean the view is partial
+ * @param departedWorkers workers the queue forgot in the last {@link DepartedWorker#KEEP_MILLIS}
+ *     (their actor terminated: drained, killed, downed), newest first, at most {@link
+ *     DepartedWorker#KEEP}; none that is among {@code workers} again
  */
 public record FleetView(
     List<WorkerView> workers,
@@ -27,8 +30,103 @@ public record FleetView(
     long unknownResults,
     long repeatedEnqueues,
     int answered,
-    int asked)
+    int asked,
+    List<DepartedWorker> departedWorkers)
     implements CborSerializable {
+
+  /** Without departed workers (the view of a queue that forgot none). */
+  public FleetView(
+      List<WorkerView> workers,
+      Map<String, TypeView> types,
+      List<RecentFailure> recentFailures,
+      long unknownResults,
+      long repeatedEnqueues,
+      int answered,
+      int asked) {
+    this(
+        workers,
+        types,
+        recentFailures,
+        unknownResults,
+        repeatedEnqueues,
+        answered,
+        asked,
+        List.of());
+  }
+
+  /** A view read from a node of an earlier build, without the field, has none. */
+  public FleetView {
+    departedWorkers = departedWorkers == null ? List.of() : departedWorkers;
+  }
+
+  /**
+   * A worker the queue forgot: its actor terminated, so it no longer shows among the workers. Kept
+   * so that a one-shot look at the fleet ({@code prover-node status}) still shows what left and
+   * how, after the cluster removed it.
+   *
+   * @param lastState its state when it went (null when its announcements did not say)
+   * @param configuredTypes its worker class
+   * @param done results it delivered, in its life as this queue knew it
+   * @param failed computes that failed on it
+   * @param how {@link #DRAINED}, {@link #UNREACHABLE} or {@link #STOPPED}
+   * @param leftMillisAgo since the queue saw its actor terminate
+   */
+  public record DepartedWorker(
+      String workerId,
+      String node,
+      String incarnation,
+      WorkerState lastState,
+      List<String> configuredTypes,
+      long done,
+      long failed,
+      String how,
+      long leftMillisAgo)
+      implements CborSerializable {
+
+    /** How long a queue remembers a departed worker: 10 minutes, in milliseconds. */
+    public static final long KEEP_MILLIS = 10 * 60 * 1000L;
+
+    /** At most this many are remembered (per queue entity, and in a merged view). */
+    public static final int KEEP = 50;
+
+    /** It was draining when it went: its node shut down and it finished or handed back its work. */
+    public static final String DRAINED = "drained";
+
+    /**
+     * Its node was unreachable when it went, then removed from the cluster: a killed or crashed
+     * process, a paused or cut-off node that was downed.
+     */
+    public static final String UNREACHABLE = "unreachable";
+
+    /** It stopped without draining, its node reachable (its actor or its node stopped at once). */
+    public static final String STOPPED = "stopped";
+
+    /**
+     * Two entities' word on the same incarnation: their counts added, the freshest departure, the
+     * furthest state (an incarnation's state only moves on, and an entity hears only the
+     * announcements that concern its type: the registration's entity no longer hears from a Ready
+     * worker), and the most telling how (drained, then unreachable, then stopped).
+     */
+    DepartedWorker plus(DepartedWorker other) {
+      DepartedWorker fresh = other.leftMillisAgo < leftMillisAgo ? other : this;
+      return new DepartedWorker(
+          workerId,
+          fresh.node,
+          incarnation,
+          furthest(lastState, other.lastState),
+          fresh.configuredTypes,
+          done + other.done,
+          failed + other.failed,
+          HOWS.indexOf(how) <= HOWS.indexOf(other.how) ? how : other.how,
+          fresh.leftMillisAgo);
+    }
+
+    private static final List<String> HOWS = List.of(DRAINED, UNREACHABLE, STOPPED);
+
+    private static WorkerState furthest(WorkerState a, WorkerState b) {
+      return a == null ? b : b == null || a.ordinal() >= b.ordinal() ? a : b;
+    }
+  }
 
   /**
    * One worker.
@@ -156,11 +254,14 @@ public record FleetView(
     Map<String, WorkerView> workers = new LinkedHashMap<>();
     Map<String, TypeView> types = new LinkedHashMap<>();
     List<List<RecentFailure>> failures = new ArrayList<>();
+    Map<String, DepartedWorker> departed = new LinkedHashMap<>();
     long unknown = 0;
     long repeated = 0;
     int answered = 0;
     for (FleetView view : views) {
       view.workers.forEach(w -> workers.merge(w.workerId(), w, WorkerView::plus));
+      view.departedWorkers.forEach(
+          d -> departed.merge(d.workerId() + "/" + d.incarnation(), d, DepartedWorker::plus));
       view.types.forEach((name, type) -> types.merge(name, type, TypeView::plus));
       failures.add(view.recentFailures);
       unknown += view.unknownResults;
@@ -169,6 +270,13 @@ public record FleetView(
     }
     List<WorkerView> sorted = new ArrayList<>(workers.values());
     sorted.sort(Comparator.comparing(WorkerView::workerId));
+    List<DepartedWorker> gone = new ArrayList<>();
+    for (DepartedWorker d : departed.values()) {
+      if (!workers.containsKey(d.workerId())) { // back with a new incarnation: its row says so
+        gone.add(d);
+      }
+    }
+    gone.sort(Comparator.comparingLong(DepartedWorker::leftMillisAgo));
     return new FleetView(
         List.copyOf(sorted),
         types,
@@ -176,6 +284,7 @@ public record FleetView(
         unknown,
         repeated,
         answered,
-        asked);
+        asked,
+        List.copyOf(gone.subList(0, Math.min(gone.size(), DepartedWorker.KEEP))));
   }
 }

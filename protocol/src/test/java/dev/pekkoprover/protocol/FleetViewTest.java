@@ -101,4 +101,79 @@ class FleetViewTest {
     assertEquals(0.1, merged.meanRunSeconds(), 1e-9);
     assertEquals(8_000_000_000L, merged.waitNanos(), "the partitions' waits added up");
   }
+
+  private static FleetView.DepartedWorker departed(
+      String id, String incarnation, long done, String how, long leftAgo) {
+    return departed(id, incarnation, WorkerState.READY, done, how, leftAgo);
+  }
+
+  private static FleetView.DepartedWorker departed(
+      String id, String incarnation, WorkerState state, long done, String how, long leftAgo) {
+    return new FleetView.DepartedWorker(
+        id, "n1", incarnation, state, List.of("a", "b"), done, 1, how, leftAgo);
+  }
+
+  private static FleetView withDeparted(
+      List<FleetView.WorkerView> workers, List<FleetView.DepartedWorker> departed) {
+    return new FleetView(workers, Map.of(), List.of(), 0, 0, 1, 1, departed);
+  }
+
+  @Test
+  void departedWorkersAreOneRowPerIncarnationNewestFirstAndNotWhileBack() {
+    // entities a and b both saw w1 go (each counts its own results), only b saw w2 go; w3 went and
+    // is back with a new incarnation: its live row says so (restarts), no departed row
+    FleetView a =
+        withDeparted(
+            List.of(),
+            List.of(
+                departed("w1", "i1", 3, FleetView.DepartedWorker.UNREACHABLE, 4_000),
+                departed("w3", "i1", 1, FleetView.DepartedWorker.UNREACHABLE, 9_000)));
+    FleetView b =
+        withDeparted(
+            List.of(worker("w3", WorkerState.READY, 0, 0, 1, 10)),
+            List.of(
+                departed("w2", "i1", 5, FleetView.DepartedWorker.DRAINED, 1_000),
+                departed("w1", "i1", 4, FleetView.DepartedWorker.UNREACHABLE, 3_900)));
+    List<FleetView.DepartedWorker> gone = FleetView.merge(List.of(a, b), 2).departedWorkers();
+
+    assertEquals(
+        List.of("w2", "w1"), gone.stream().map(FleetView.DepartedWorker::workerId).toList());
+    assertEquals(7, gone.get(1).done(), "w1's results at both entities added");
+    assertEquals(2, gone.get(1).failed());
+    assertEquals(3_900, gone.get(1).leftMillisAgo());
+    assertEquals(FleetView.DepartedWorker.DRAINED, gone.get(0).how());
+  }
+
+  @Test
+  void aViewWithoutDepartedWorkersHasAnEmptyList() {
+    FleetView old = new FleetView(List.of(), Map.of(), List.of(), 0, 0, 1, 1, null);
+    assertEquals(List.of(), old.departedWorkers());
+    assertEquals(List.of(), FleetView.merge(List.of(old), 1).departedWorkers());
+  }
+
+  @Test
+  void entitiesThatHeardLessOfADepartedWorkerDoNotHideItsLastStateOrHowItWent() {
+    // the registration's entity last heard the worker Registered and heard nothing of its drain;
+    // the entity of a type it proved heard it Draining: it drained, from Draining
+    FleetView registration =
+        withDeparted(
+            List.of(),
+            List.of(
+                departed(
+                    "w1", "i1", WorkerState.REGISTERED, 1, FleetView.DepartedWorker.STOPPED, 100)));
+    FleetView proving =
+        withDeparted(
+            List.of(),
+            List.of(
+                departed(
+                    "w1", "i1", WorkerState.DRAINING, 9, FleetView.DepartedWorker.DRAINED, 300)));
+    for (List<FleetView> order :
+        List.of(List.of(registration, proving), List.of(proving, registration))) {
+      FleetView.DepartedWorker w1 = FleetView.merge(order, 2).departedWorkers().get(0);
+      assertEquals(WorkerState.DRAINING, w1.lastState());
+      assertEquals(FleetView.DepartedWorker.DRAINED, w1.how());
+      assertEquals(10, w1.done());
+      assertEquals(100, w1.leftMillisAgo());
+    }
+  }
 }

@@ -223,7 +223,18 @@ class SerializationTest {
             2,
             3,
             1,
-            1);
+            1,
+            List.of(
+                new FleetView.DepartedWorker(
+                    "w2",
+                    "10.0.0.6:2552",
+                    "i7",
+                    WorkerState.DRAINING,
+                    List.of("square"),
+                    12,
+                    1,
+                    FleetView.DepartedWorker.DRAINED,
+                    4_200)));
     List<Object> messages =
         List.of(
             new QueueCommand.WorkerServes(

@@ -559,6 +559,9 @@ public final class LocalTaskQueue {
           }
         });
     admission.workerStopped(msg.worker(), held.keySet());
+    for (String workerId : held.keySet()) {
+      status.departed(announcements.get(workerId));
+    }
     for (String workerId : state.workerTerminated(msg.worker())) {
       announcements.remove(workerId);
       int tasks = held.getOrDefault(workerId, -1);

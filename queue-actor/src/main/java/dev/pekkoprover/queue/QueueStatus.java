@@ -40,6 +40,11 @@ final class QueueStatus {
   /** The last few failures, newest last. */
   private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
 
+  /** Workers forgotten lately, newest last, with the {@link System#nanoTime} of their going. */
+  private final ArrayDeque<Departed> departed = new ArrayDeque<>();
+
+  private record Departed(FleetView.DepartedWorker worker, long atNanos) {}
+
   /**
    * @param ownTypes the task types this queue holds: every type of the catalog, or an entity's one
    *     type
@@ -87,6 +92,41 @@ final class QueueStatus {
     recentFailures.addLast(
         new RecentFailure(
             System.currentTimeMillis(), kind, taskType, taskId, flowId, workerId, reason));
+  }
+
+  /**
+   * The queue forgets a worker whose actor terminated: kept for the fleet view for {@link
+   * FleetView.DepartedWorker#KEEP_MILLIS}. Call before the state forgets it.
+   *
+   * @param serves its last announcement
+   */
+  void departed(WorkerServes serves) {
+    TaskQueueState.WorkerNumbers numbers = state.workerNumbers(serves.workerId());
+    if (numbers == null) {
+      return;
+    }
+    String how =
+        serves.state() == WorkerState.DRAINING
+            ? FleetView.DepartedWorker.DRAINED
+            : numbers.reachable()
+                ? FleetView.DepartedWorker.STOPPED
+                : FleetView.DepartedWorker.UNREACHABLE;
+    if (departed.size() == FleetView.DepartedWorker.KEEP) {
+      departed.removeFirst();
+    }
+    departed.addLast(
+        new Departed(
+            new FleetView.DepartedWorker(
+                serves.workerId(),
+                nodeName(serves.worker()),
+                serves.incarnation(),
+                serves.state(),
+                sorted(serves.configuredTypes()),
+                numbers.done(),
+                numbers.failed(),
+                how,
+                0),
+            System.nanoTime()));
   }
 
   /** A task's result went to its flow: its wait and run into the histograms. Hot path. */
@@ -184,10 +224,38 @@ final class QueueStatus {
     }
     List<RecentFailure> failures = new ArrayList<>(recentFailures);
     Collections.reverse(failures);
+    long now = System.nanoTime();
+    while (!departed.isEmpty()
+        && (now - departed.peekFirst().atNanos()) / 1_000_000
+            > FleetView.DepartedWorker.KEEP_MILLIS) {
+      departed.removeFirst();
+    }
+    List<FleetView.DepartedWorker> gone = new ArrayList<>(departed.size());
+    for (Departed d : departed) {
+      FleetView.DepartedWorker w = d.worker();
+      gone.add(
+          new FleetView.DepartedWorker(
+              w.workerId(),
+              w.node(),
+              w.incarnation(),
+              w.lastState(),
+              w.configuredTypes(),
+              w.done(),
+              w.failed(),
+              w.how(),
+              (now - d.atNanos()) / 1_000_000));
+    }
     return FleetView.merge(
         List.of(
             new FleetView(
-                workers, types, failures, stats.unknownResults(), stats.repeatedEnqueues(), 1, 1)),
+                workers,
+                types,
+                failures,
+                stats.unknownResults(),
+                stats.repeatedEnqueues(),
+                1,
+                1,
+                gone)),
         1);
   }
 
