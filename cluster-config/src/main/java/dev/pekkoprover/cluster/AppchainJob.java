@@ -344,7 +344,8 @@ public final class AppchainJob {
     } else {
       out.println(
           String.format(
-              "resuming: %d of %d batch proof(s) stored%s, %d task result(s) stored; proving from block %d",
+              "resuming: %d of %d batch proof(s) stored%s; the store holds %d task result(s) of this"
+                  + " and earlier jobs, reused where they match; proving from block %d",
               stored.size(),
               batches.size(),
               ranges.isEmpty() ? "" : " (blocks " + String.join(", ", ranges) + ")",

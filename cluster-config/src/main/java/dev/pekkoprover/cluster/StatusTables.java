@@ -157,7 +157,7 @@ final class StatusTables {
       failures.appendTo(out);
     }
     for (String problem : report.problems()) {
-      out.append(String.format(Locale.ROOT, "%nincomplete: %s", problem));
+      out.append(String.format(Locale.ROOT, "%nproblem: %s", problem));
     }
     if (!report.problems().isEmpty()) {
       out.append(System.lineSeparator());

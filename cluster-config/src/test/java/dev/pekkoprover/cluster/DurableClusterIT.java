@@ -34,7 +34,8 @@ class DurableClusterIT {
   private static final Pattern IN_FLIGHT = Pattern.compile("; in flight (\\d+)");
   private static final Pattern RESUMING =
       Pattern.compile(
-          "resuming: (\\d+) of 4 batch proof\\(s\\) stored.*, (\\d+) task result\\(s\\) stored");
+          "resuming: (\\d+) of 4 batch proof\\(s\\) stored.*; the store holds (\\d+) task"
+              + " result\\(s\\) of this and earlier jobs");
   private static final Pattern REUSED =
       Pattern.compile(
           "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");

@@ -137,8 +137,9 @@ class DurableRunIT {
           "the journal the kill left is compacted, then resumed:\n" + output);
       assertTrue(
           Pattern.compile(
-                  "resuming: \\d+ of 4 batch proof\\(s\\) stored.*, \\d+ task result\\(s\\) stored; "
-                      + "proving from block \\d+")
+                  "resuming: \\d+ of 4 batch proof\\(s\\) stored.*; the store holds \\d+ task "
+                      + "result\\(s\\) of this and earlier jobs, reused where they match; proving "
+                      + "from block \\d+")
               .matcher(output)
               .find(),
           "says from which block it goes on:\n" + output);

@@ -2,8 +2,10 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;
@@ -87,7 +89,7 @@ class StoreFailureTest {
     Server server = Server.createTcpServer(serverArgs).start();
     String url = "jdbc:h2:tcp://localhost:" + port + "/mem:store-failure;DB_CLOSE_DELAY=-1";
     try (ProverNode node =
-        TestNodes.durableNode("store-failure", url, FAST_FAILURE)
+        TestNodes.durableNode("store-failure", url, FAST_FAILURE + "prover.http.enabled = on\n")
             .workers(WorkerGroup.allTypes(2, 2))
             .start()) {
       TestNodes.await(node.ready());
@@ -121,6 +123,29 @@ class StoreFailureTest {
               Duration.ofMillis(20))
           .until(() -> TestNodes.await(node.storeStats()).writer().failedWrites(), n -> n >= 1);
       assertFalse(run.get().isDone(), "nothing acknowledged while the store cannot write");
+      // the outage shows where an operator looks: the status's problems and the store's meters;
+      // the node stays ready (it loses nothing, and a restart would not bring the database back)
+      String http = node.httpUrl().orElseThrow();
+      StatusReport down = StatusReport.fromJson(Http.get(http + "/status").body());
+      assertTrue(
+          down.problems().stream()
+              .anyMatch(
+                  p ->
+                      p.startsWith("the sequencer's store ")
+                          && p.contains("-results has not confirmed a write for ")
+                          && p.contains("(H2 database " + url + ")")),
+          down.problems().toString());
+      assertEquals(200, Http.get(http + "/health/ready").status());
+      assertTrue(
+          Http.get(http + "/metrics")
+              .body()
+              .lines()
+              .anyMatch(
+                  l ->
+                      l.startsWith("prover_store_oldest_unconfirmed_write_seconds{store=\"")
+                          && l.contains("-results\"}")
+                          && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 1.0),
+          "the results store's write waits over its 1 s write timeout");
       assertEquals(
           0, runsOf("add"), "no callback ran: the merges that need the leaves were never pushed");
 
@@ -130,6 +155,10 @@ class StoreFailureTest {
       assertEquals(4, runsOf("square"), "no leaf computed twice");
       assertEquals(3, runsOf("add"));
       assertEquals(7, TestNodes.await(node.storeStats()).results(), "every result stored");
+      assertEquals(
+          List.of(),
+          StatusReport.fromJson(Http.get(http + "/status").body()).problems(),
+          "no problem once the store confirms again");
     } finally {
       server.stop();
     }

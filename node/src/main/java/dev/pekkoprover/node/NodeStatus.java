@@ -96,6 +96,9 @@ final class NodeStatus {
                 new AutoscaleSignal(autoscale, AutoscaleClasses.get(system))
                     .update(fleetView, System.nanoTime());
           }
+          if (flowsView != null) {
+            problems.addAll(flowsView.problems());
+          }
           if (flowsView == null) {
             problems.add(
                 "no sequencer answered within "

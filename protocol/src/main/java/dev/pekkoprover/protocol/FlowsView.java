@@ -16,6 +16,8 @@ import java.util.List;
  * @param flows the running flows, oldest first, at most {@link #LISTED}; each that did not answer
  *     in time is left out
  * @param recentFailures failed flows, newest first
+ * @param problems what the sequencer cannot do now, one line each (a durable store whose database
+ *     does not confirm writes); empty when nothing is wrong
  */
 public record FlowsView(
     String runId,
@@ -24,8 +26,32 @@ public record FlowsView(
     long completed,
     long failed,
     List<FlowProgress> flows,
-    List<RecentFailure> recentFailures)
+    List<RecentFailure> recentFailures,
+    List<String> problems)
     implements CborSerializable {
+
+  /** Without problems. */
+  public FlowsView(
+      String runId,
+      boolean started,
+      int running,
+      long completed,
+      long failed,
+      List<FlowProgress> flows,
+      List<RecentFailure> recentFailures) {
+    this(runId, started, running, completed, failed, flows, recentFailures, List.of());
+  }
+
+  /** A view from a sequencer of an earlier build, without the field, has no problems. */
+  public FlowsView {
+    problems = problems == null ? List.of() : problems;
+  }
+
+  /** These counts and flows with {@code problems}. */
+  public FlowsView withProblems(List<String> problems) {
+    return new FlowsView(
+        runId, started, running, completed, failed, flows, recentFailures, List.copyOf(problems));
+  }
 
   /** Running flows listed at most: a status page shows a screenful, the counts tell the rest. */
   public static final int LISTED = 100;
@@ -46,6 +72,6 @@ public record FlowsView(
     List<FlowProgress> sorted = new ArrayList<>(progress);
     sorted.sort(Comparator.comparingLong(FlowProgress::runningMillis).reversed());
     return new FlowsView(
-        runId, started, running, completed, failed, List.copyOf(sorted), recentFailures);
+        runId, started, running, completed, failed, List.copyOf(sorted), recentFailures, problems);
   }
 }

@@ -653,13 +653,17 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
+    if (stores != null) {
+      counts = counts.withProblems(stores.problems());
+    }
+    FlowsView answer = counts;
     ActorRef<FlowsView.FlowProgress> gather =
         context.spawnAnonymous(
             Gather.create(
                 FlowsView.FlowProgress.class,
                 listed.size(),
                 settings.progressTimeout(),
-                counts::withFlows,
+                answer::withFlows,
                 request.replyTo(),
                 null)); // an overloaded flow is left out of the list, which is normal
     listed.forEach(flow -> flow.tell(new FlowRunner.GetProgress(gather)));

@@ -77,7 +77,14 @@ public final class ResultStore
    */
   private ResultStoreState initial;
 
-  private final long startedAt = System.nanoTime();
+  /**
+   * {@link System#nanoTime} of this store's start, or of the first journal failure since its last
+   * recovery ({@link #afterFailure}): what the recovery line measures from.
+   */
+  private long recoveringSince = System.nanoTime();
+
+  /** The journal failed since the last recovery: the next one is a restart's. */
+  private boolean afterFailure;
 
   /**
    * Result bytes written that no event has counted for yet in the snapshot cadence ({@link
@@ -237,6 +244,7 @@ public final class ResultStore
             RecoveryFailed.class,
             (state, failed) -> {
               initial.reset();
+              failedNow();
               if (!RecoveryFailures.repeated(failed.getFailure())) {
                 context
                     .getLog()
@@ -249,6 +257,7 @@ public final class ResultStore
             JournalPersistFailed.class,
             (state, failed) -> {
               initial.reset();
+              failedNow();
               context
                   .getLog()
                   .error(
@@ -292,17 +301,39 @@ public final class ResultStore
   private void onRecovered(ResultStoreState state) {
     state.goLive();
     index.publish(state);
-    long millis = (System.nanoTime() - startedAt) / 1_000_000;
-    context
-        .getLog()
-        .info(
-            "Result store {} recovered {} entries ({} bytes) from {} in {} ms",
-            persistenceId().id(),
-            state.size(),
-            state.bytes(),
-            settings.database(),
-            millis);
+    long millis = (System.nanoTime() - recoveringSince) / 1_000_000;
+    if (afterFailure) {
+      // not the replay's time: the restart waited its backoff, and the database may have been away
+      context
+          .getLog()
+          .info(
+              "Result store {} is back {} ms after its journal failed: recovered {} entries ({} bytes) from {}",
+              persistenceId().id(),
+              millis,
+              state.size(),
+              state.bytes(),
+              settings.database());
+    } else {
+      context
+          .getLog()
+          .info(
+              "Result store {} recovered {} entries ({} bytes) from {} in {} ms",
+              persistenceId().id(),
+              state.size(),
+              state.bytes(),
+              settings.database(),
+              millis);
+    }
+    afterFailure = false;
     recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
+  }
+
+  /** The journal failed: the next recovery is measured from the first failure since the last. */
+  private void failedNow() {
+    if (!afterFailure) {
+      afterFailure = true;
+      recoveringSince = System.nanoTime();
+    }
   }
 
   /** A duration for a log line: "200 ms", "30 s". */

@@ -1,6 +1,7 @@
 package dev.pekkoprover.sequencer;
 
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,6 +10,7 @@ import java.util.Map;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -80,6 +82,7 @@ public final class ResultWriter {
   private final TimerScheduler<Command> timers;
   private final ActorRef<ResultStore.Command> store;
   private final StoreSettings settings;
+  private final StoreHealth health;
   private final String storeName;
   private final List<Put> queued = new ArrayList<>();
   private List<Put> inFlight;
@@ -94,14 +97,35 @@ public final class ResultWriter {
   private long maxWriteNanos;
   private long failedWrites;
 
+  /** A writer with meters of its own ({@link StoreHealth}), removed when it stops. */
   public static Behavior<Command> create(
       ActorRef<ResultStore.Command> store, String storeName, StoreSettings settings) {
+    return Behaviors.setup(
+        context ->
+            create(
+                store,
+                storeName,
+                settings,
+                new StoreHealth(
+                    ProverMetrics.get(context.getSystem()), storeName, settings.database())));
+  }
+
+  /**
+   * A writer that tells {@code health} how its writes go (which it closes when it stops), for the
+   * meters and for whoever reports the store's problems (the sequencer).
+   */
+  static Behavior<Command> create(
+      ActorRef<ResultStore.Command> store,
+      String storeName,
+      StoreSettings settings,
+      StoreHealth health) {
     return Behaviors.setup(
         context -> {
           context.setLoggerName(
               ResultWriter.class); // not a Pekko logger, which the node's logback keeps at WARN
           return Behaviors.withTimers(
-              timers -> new ResultWriter(context, timers, store, storeName, settings).running());
+              timers ->
+                  new ResultWriter(context, timers, store, storeName, settings, health).running());
         });
   }
 
@@ -110,12 +134,14 @@ public final class ResultWriter {
       TimerScheduler<Command> timers,
       ActorRef<ResultStore.Command> store,
       String storeName,
-      StoreSettings settings) {
+      StoreSettings settings,
+      StoreHealth health) {
     this.context = context;
     this.timers = timers;
     this.store = store;
     this.storeName = storeName;
     this.settings = settings;
+    this.health = health;
   }
 
   private Behavior<Command> running() {
@@ -125,13 +151,26 @@ public final class ResultWriter {
         .onMessage(WriteFailed.class, this::onWriteFailed)
         .onMessageEquals(Retry.INSTANCE, this::onRetry)
         .onMessage(GetStats.class, this::onGetStats)
+        .onSignal(
+            PostStop.class,
+            stopped -> {
+              health.close();
+              return Behaviors.same();
+            })
         .build();
+  }
+
+  /** Results waiting now: in the write in flight or queued. */
+  private int waiting() {
+    return (inFlight == null ? 0 : inFlight.size()) + queued.size();
   }
 
   private Behavior<Command> onPut(Put put) {
     queued.add(put);
     if (inFlight == null) {
       writeNext();
+    } else {
+      health.queued(waiting());
     }
     return Behaviors.same();
   }
@@ -156,6 +195,7 @@ public final class ResultWriter {
   private void send() {
     long thisAttempt = ++attempt;
     sentAt = System.nanoTime();
+    health.writeSent(sentAt, waiting());
     List<StoredResult> entries = new ArrayList<>(inFlight.size());
     inFlight.forEach(put -> entries.add(put.result()));
     context.ask(
@@ -197,6 +237,7 @@ public final class ResultWriter {
     }
     byReceiver.forEach((receiver, tokens) -> receiver.tell(new Stored(tokens)));
     inFlight = null;
+    health.writeConfirmed(queued.size());
     if (!queued.isEmpty()) {
       writeNext();
     }
@@ -208,6 +249,7 @@ public final class ResultWriter {
       return Behaviors.same();
     }
     failedWrites++;
+    health.writeFailed(waiting());
     long now = System.nanoTime();
     if (failingSince == 0) {
       failingSince = sentAt;
@@ -248,7 +290,7 @@ public final class ResultWriter {
                 largestBatch,
                 writes == 0 ? 0 : totalWriteNanos / writes / 1000,
                 maxWriteNanos / 1000,
-                (inFlight == null ? 0 : inFlight.size()) + queued.size(),
+                waiting(),
                 failedWrites));
     return Behaviors.same();
   }

@@ -1,5 +1,6 @@
 package dev.pekkoprover.sequencer;
 
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -36,6 +37,8 @@ final class SequencerStores {
   private final ResultIndex flowOutcomes;
   private final ActorRef<ResultWriter.Command> outcomeWriter;
   private final ActorRef<ResultWriter.Stored> outcomeStored;
+  private final StoreHealth resultHealth;
+  private final StoreHealth outcomeHealth;
   private final ContentKeys keys;
   private final Logger log;
 
@@ -64,18 +67,23 @@ final class SequencerStores {
             ResultStore.create(
                 settings.resultsId(), settings, settings.results(), results, recovered),
             "result-store");
+    ProverMetrics metrics = ProverMetrics.get(context.getSystem());
+    this.resultHealth = new StoreHealth(metrics, settings.resultsId(), settings.database());
     this.resultWriter =
         context.spawn(
-            ResultWriter.create(resultStore, settings.resultsId(), settings), "result-writer");
+            ResultWriter.create(resultStore, settings.resultsId(), settings, resultHealth),
+            "result-writer");
     this.flowOutcomes = new ResultIndex();
     ActorRef<ResultStore.Command> outcomeStore =
         context.spawn(
             ResultStore.create(
                 settings.flowsId(), settings, settings.flows(), flowOutcomes, recovered),
             "flow-outcome-store");
+    this.outcomeHealth = new StoreHealth(metrics, settings.flowsId(), settings.database());
     this.outcomeWriter =
         context.spawn(
-            ResultWriter.create(outcomeStore, settings.flowsId(), settings), "flow-outcome-writer");
+            ResultWriter.create(outcomeStore, settings.flowsId(), settings, outcomeHealth),
+            "flow-outcome-writer");
     this.outcomeStored = outcomeStored;
     this.keys = new ContentKeys(context.getSystem());
     this.log = context.getLog();
@@ -91,6 +99,21 @@ final class SequencerStores {
 
   boolean allRecovered() {
     return recovered.size() >= STORES;
+  }
+
+  /**
+   * For the status API: a line per store whose writes are not confirmed now (the database down or
+   * the store restarting); empty while both confirm theirs.
+   */
+  List<String> problems() {
+    List<String> problems = new ArrayList<>(STORES);
+    for (StoreHealth health : List.of(resultHealth, outcomeHealth)) {
+      String problem = health.problem();
+      if (problem != null) {
+        problems.add(problem);
+      }
+    }
+    return problems;
   }
 
   /**

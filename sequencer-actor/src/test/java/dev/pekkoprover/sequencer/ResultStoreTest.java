@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.persistence.testkit.PersistenceTestKitPlugin;
@@ -235,9 +236,19 @@ class ResultStoreTest {
       }
 
       journal.failNextPersisted();
-      store.tell(new ResultStore.Write(List.of(result(3)), written.getRef()));
+      // its line after the restart says how long it was away, not how long since it first started
       ResultStore.Recovered again =
-          recovered.expectMessageClass(ResultStore.Recovered.class, Duration.ofSeconds(30));
+          LoggingTestKit.info("Result store refused is back ")
+              .withMessageRegex(
+                  "Result store refused is back \\d+ ms after its journal failed: recovered 2 entries .*")
+              .withOccurrences(1)
+              .expect(
+                  kit.system(),
+                  () -> {
+                    store.tell(new ResultStore.Write(List.of(result(3)), written.getRef()));
+                    return recovered.expectMessageClass(
+                        ResultStore.Recovered.class, Duration.ofSeconds(30));
+                  });
       written.expectNoMessage(Duration.ofMillis(100)); // never acknowledged
       assertEquals(2, again.entries(), "the two journaled, once each");
       assertEquals(List.of("k1", "k2"), held(index, 3));
