@@ -59,6 +59,9 @@ public final class JobProgress implements AutoCloseable {
   private final AutoCloseable memberEvents;
   private final Function<ProverNode, String> clusterWait;
 
+  /** The node is a cluster node (the launcher's {@code node}), not the embedded run's. */
+  private final boolean cluster;
+
   // proving
   private volatile int blocks;
 
@@ -105,6 +108,7 @@ public final class JobProgress implements AutoCloseable {
     boolean cluster =
         "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
+    this.cluster = cluster;
     this.memberEvents =
         cluster ? WorkerNodeEvents.start(node.system(), this::event, true) : () -> {};
   }
@@ -419,16 +423,48 @@ public final class JobProgress implements AutoCloseable {
     if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()) {
       return null;
     }
-    String cluster = clusterWait.apply(node);
-    if (cluster != null) {
-      return cluster;
+    String notJoined = clusterWait.apply(node);
+    if (notJoined != null) {
+      return notJoined;
     }
     FleetView fleet = fleet();
     if (fleet == null) {
       return null;
     }
-    return startupWait(
-        fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
+    String wait =
+        startupWait(
+            fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
+    if (!(fleet.workers().isEmpty() && cluster && aloneInCluster(node))) {
+      aloneSince = 0;
+      return wait;
+    }
+    long now = System.nanoTime();
+    if (aloneSince == 0) {
+      aloneSince = now;
+    }
+    return now - aloneSince >= ALONE_HINT_AFTER.toNanos() ? wait + ALONE_HINT : wait;
+  }
+
+  /**
+   * Said after "none has announced itself" once this node has been its cluster's only member for
+   * {@link #ALONE_HINT_AFTER}: not at an ordinary first start, where workers come within seconds,
+   * but after a restart of the only stateful node, where a trial met both cases it names (README,
+   * "Failures in the cluster").
+   */
+  static final String ALONE_HINT =
+      ". For 30 s this node has been the only member of its cluster: if worker nodes run, they are"
+          + " in a cluster of their own (give this node --seeds naming a running one first), or they"
+          + " exited with code 3 (a worker node downs itself once it has lost every stateful node for"
+          + " about 11 s: a supervisor restarts it, else start it again)";
+
+  static final Duration ALONE_HINT_AFTER = Duration.ofSeconds(30);
+
+  /** When this node was first seen alone in its cluster with no worker known; 0 when it is not. */
+  private volatile long aloneSince;
+
+  private static boolean aloneInCluster(ProverNode node) {
+    var members = Cluster.get(node.system()).state().getMembers();
+    return StreamSupport.stream(members.spliterator(), false).count() <= 1;
   }
 
   /**

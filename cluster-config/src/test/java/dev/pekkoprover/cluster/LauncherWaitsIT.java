@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -89,6 +90,21 @@ class LauncherWaitsIT {
         processes.launch(
             "node", "--roles", "sequencer", "--port", "" + sequencerPort, "--blocks", "1");
 
+    // and a stateful node alone (its own seed), as after a restart whose workers exited or formed
+    // a cluster of their own
+    int loneQueuePort = NodeProcesses.freePort();
+    NodeProcesses.Node lone =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + loneQueuePort,
+            "--seeds",
+            "127.0.0.1:" + loneQueuePort,
+            "--blocks",
+            "1");
+
     String joining = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
     awaitSaid(worker, joining, 1, 60);
     assertTrue(
@@ -128,6 +144,20 @@ class LauncherWaitsIT {
         0,
         sequencer.linesWhere(line -> line.contains("RESULT")).size(),
         "no result without a queue");
+
+    // the lone stateful node names both cases once it has been alone for 30 s, not before
+    String noWorker = "none has announced itself to the queue yet";
+    awaitSaid(lone, JobProgress.ALONE_HINT, 1, 90);
+    List<NodeProcesses.Line> waits = lone.linesWhere(line -> line.contains(noWorker));
+    assertTrue(
+        waits.stream().anyMatch(line -> !line.text().contains(JobProgress.ALONE_HINT)),
+        "not at once:\n" + lone.tail(20));
+    for (NodeProcesses.Line line : waits) {
+      Matcher waited = Pattern.compile("waiting for workers for (\\d+) s").matcher(line.text());
+      if (waited.find() && Integer.parseInt(waited.group(1)) < 25) {
+        assertFalse(line.text().contains(JobProgress.ALONE_HINT), line.text());
+      }
+    }
 
     // stopped while it waits, it leaves without saying it waits to be Up (as Leaving, Exiting)
     long stopped = System.currentTimeMillis();
