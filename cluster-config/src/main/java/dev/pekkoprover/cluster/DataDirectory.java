@@ -69,7 +69,11 @@ final class DataDirectory {
             .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-h2"))
             .withFallback(base)
             .resolve();
-    JournalSchema.ensure(config);
+    try {
+      JournalSchema.ensure(config);
+    } catch (JournalSchema.Refused e) { // the run's own file: only a damaged one answers so
+      throw new IOException(e.getMessage(), e);
+    }
     if (resuming) { // H2 is closed again: ensure's connection was the only one
       out.printf(
           "data directory %s: a journal is there (%s): resuming what it holds (--fresh starts anew)%n",

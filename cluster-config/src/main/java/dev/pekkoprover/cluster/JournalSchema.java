@@ -29,9 +29,43 @@ final class JournalSchema {
   private JournalSchema() {}
 
   /**
-   * Returns once the database answers and holds the journal's tables; waits and retries until then.
+   * The database answered and refuses this node for good (its login, or a database that does not
+   * exist): waiting would not help, so the node does not start. The message names the database,
+   * what it said and what to check.
    */
-  static void ensure(Config config) throws InterruptedException {
+  static final class Refused extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    Refused(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /**
+   * Whether a failure to connect is the database's lasting answer rather than its absence: SQL
+   * state class 28 (invalid authorization: a wrong user or password, PostgreSQL's 28P01 and 28000,
+   * H2's 28000) or 3D000 (PostgreSQL: the database does not exist). A trial's node with a wrong
+   * password retried every 30 s for ever, so no supervisor ever saw it fail.
+   */
+  static boolean refusesForGood(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof SQLException sql && sql.getSQLState() != null) {
+        String state = sql.getSQLState();
+        if (state.startsWith("28") || state.equals("3D000")) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Returns once the database answers and holds the journal's tables; waits and retries until then.
+   *
+   * @throws Refused when the database answers that this node may not use it (a wrong user or
+   *     password, no such database): at once, without retrying
+   */
+  static void ensure(Config config) throws InterruptedException, Refused {
     String database = config.getString("prover.persistence.database");
     String remedy = config.getString("prover.persistence.remedy");
     long backoff = 1000;
@@ -42,6 +76,16 @@ final class JournalSchema {
         }
         return;
       } catch (SQLException | IOException | RuntimeException e) {
+        if (refusesForGood(e)) {
+          throw new Refused(
+              "the journal database "
+                  + database
+                  + " refuses this node: "
+                  + ResultStore.describe(e)
+                  + ". Check --db-user and --db-password (or PROVER_DB_PASSWORD), the user's"
+                  + " rights and that the database exists (createdb); waiting would not help",
+              e);
+        }
         log.error(
             "Cannot open the journal database {}: {}. {}. Trying again in {} s",
             database,

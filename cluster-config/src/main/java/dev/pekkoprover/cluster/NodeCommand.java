@@ -294,9 +294,14 @@ final class NodeCommand implements Callable<Integer> {
       }
     }
     if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
-      config =
-          PostgresJournal.open(
-              dbUrl, dbUser, dbPassword, config); // durable: results survive this node
+      try {
+        config =
+            PostgresJournal.open(
+                dbUrl, dbUser, dbPassword, config); // durable: results survive this node
+      } catch (JournalSchema.Refused e) { // a wrong password: exit for the operator to see
+        System.err.println("node refuses to start: " + e.getMessage());
+        return NodeLauncher.USAGE_EXIT;
+      }
     }
     ProverPlugin tasksAndJob = chosen.plugin();
     ProverNode.Builder builder =

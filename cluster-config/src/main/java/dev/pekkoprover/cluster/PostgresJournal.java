@@ -18,7 +18,7 @@ final class PostgresJournal {
    * the database.
    */
   static Config open(String url, String user, String password, Config base)
-      throws InterruptedException {
+      throws InterruptedException, JournalSchema.Refused {
     if (!url.startsWith("jdbc:postgresql:")) {
       throw new IllegalArgumentException(
           "--db-url must be a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db), was " + url);

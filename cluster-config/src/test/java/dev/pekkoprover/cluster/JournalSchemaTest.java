@@ -1,0 +1,72 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.sql.SQLException;
+import java.time.Duration;
+import org.h2.tools.Server;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The journal database at start-up: one that answers that this node may not log in refuses the node
+ * at once (a wrong password retried every 30 s for ever in a trial, so no supervisor saw it), while
+ * one that does not answer yet is waited for. The database is an H2 server in this JVM, whose login
+ * failure has the SQL state PostgreSQL's has too (28000).
+ */
+class JournalSchemaTest {
+
+  private static Config withPassword(String url, String password) {
+    return ConfigFactory.parseString(
+            "pekko-persistence-jdbc.shared-databases.prover.db.password = \"" + password + "\"")
+        .withFallback(TestNodes.durableConfig(url, ""));
+  }
+
+  @Test
+  void aWrongPasswordRefusesTheNodeAtOnceNamingWhatToCheck() throws Exception {
+    int port = NodeProcesses.freePort();
+    Server server =
+        Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists").start();
+    String url = "jdbc:h2:tcp://localhost:" + port + "/mem:refused;DB_CLOSE_DELAY=-1";
+    try {
+      JournalSchema.ensure(withPassword(url, "")); // creates the database as sa, no password
+      long start = System.nanoTime();
+      // bounded: without the refusal it would retry for ever
+      JournalSchema.Refused refused =
+          assertTimeoutPreemptively(
+              Duration.ofSeconds(10),
+              () ->
+                  assertThrows(
+                      JournalSchema.Refused.class,
+                      () -> JournalSchema.ensure(withPassword(url, "not-the-password"))));
+      assertTrue(
+          Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(1)) < 0,
+          "without a retry's wait");
+      String message = refused.getMessage();
+      assertTrue(
+          message.startsWith("the journal database H2 database " + url + " refuses this node: "),
+          message);
+      assertTrue(message.contains("Check --db-user and --db-password"), message);
+      assertTrue(JournalSchema.refusesForGood(refused.getCause()), message);
+    } finally {
+      server.stop();
+    }
+  }
+
+  @Test
+  void aDatabaseThatDoesNotAnswerIsNotARefusal() throws Exception {
+    int port = NodeProcesses.freePort(); // nothing listens
+    SQLException absent =
+        assertThrows(
+            SQLException.class,
+            () ->
+                JournalSchema.execute(
+                    withPassword("jdbc:h2:tcp://localhost:" + port + "/mem:absent", ""),
+                    "SELECT 1"));
+    assertFalse(JournalSchema.refusesForGood(absent), absent.getSQLState());
+  }
+}
