@@ -45,6 +45,36 @@ class MempoolTest {
     return refused;
   }
 
+  /**
+   * A malformed address is refused naming its field and what is wrong in words, not with the
+   * transfer's Java {@code toString}.
+   */
+  @Test
+  void aMalformedAddressIsRefusedNamingItsField() {
+    Chain chain = chain();
+    SignedTransfer signed = alice.transfer(bob.address(), 5, 0);
+    Admission.Refused shortFrom =
+        refused(
+            chain.submit(
+                new SignedTransfer(new Transfer("abc", bob.address(), 5, 0), signed.signature())),
+            RefusalReason.MALFORMED);
+    assertEquals(
+        "'from' is not an address (the sender's raw Ed25519 public key): it is 3 character(s)"
+            + " long, an address is 64 hex digits",
+        shortFrom.message());
+    Admission.Refused notHexTo =
+        refused(
+            chain.submit(
+                new SignedTransfer(
+                    new Transfer(alice.address(), "x" + bob.address().substring(1), 5, 0),
+                    signed.signature())),
+            RefusalReason.MALFORMED);
+    assertEquals(
+        "'to' is not an address (the recipient's raw Ed25519 public key): character 1 is not a"
+            + " hex digit (0-9, a-f), an address is 64 hex digits",
+        notHexTo.message());
+  }
+
   @Test
   void aBadSignatureIsRefused() {
     Chain chain = chain();

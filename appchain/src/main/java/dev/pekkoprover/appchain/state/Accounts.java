@@ -28,6 +28,33 @@ public final class Accounts {
     }
   }
 
+  /**
+   * What keeps {@code value} from being an address, in words (its length, or where a character is
+   * not a hex digit), or null when it is one. The value itself is not repeated: it may be long.
+   */
+  public static String addressProblem(String value) {
+    if (value == null) {
+      return "it is missing";
+    }
+    if (value.length() != 2 * ADDRESS_BYTES) {
+      return "it is "
+          + value.length()
+          + " character(s) long, an address is "
+          + 2 * ADDRESS_BYTES
+          + " hex digits";
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.digit(value.charAt(i), 16) < 0) {
+        return "character "
+            + (i + 1)
+            + " is not a hex digit (0-9, a-f), an address is "
+            + 2 * ADDRESS_BYTES
+            + " hex digits";
+      }
+    }
+    return null;
+  }
+
   public static boolean isAddress(String address) {
     try {
       addressBytes(address);

@@ -63,13 +63,9 @@ public final class Mempool {
    */
   public Admission submit(SignedTransfer tx, boolean verifySignature) {
     Transfer transfer = tx.transfer();
-    if (transfer == null
-        || !Accounts.isAddress(transfer.from())
-        || !Accounts.isAddress(transfer.to())) {
-      return new Admission.Refused(
-          null,
-          RefusalReason.MALFORMED,
-          "sender and recipient must be 64-hex-digit addresses: " + transfer);
+    String malformed = malformed(transfer);
+    if (malformed != null) {
+      return new Admission.Refused(null, RefusalReason.MALFORMED, malformed);
     }
     String hash = tx.hash();
     if (queue.size() >= capacity) {
@@ -104,6 +100,25 @@ public final class Mempool {
     touch(transfer.to(), 1);
     queue.addLast(tx);
     return new Admission.Accepted(hash);
+  }
+
+  /**
+   * Which field of {@code transfer} is not an address and why, in words, or null when both are
+   * addresses.
+   */
+  private static String malformed(Transfer transfer) {
+    if (transfer == null) {
+      return "the transaction has no transfer";
+    }
+    String from = Accounts.addressProblem(transfer.from());
+    if (from != null) {
+      return "'from' is not an address (the sender's raw Ed25519 public key): " + from;
+    }
+    String to = Accounts.addressProblem(transfer.to());
+    if (to != null) {
+      return "'to' is not an address (the recipient's raw Ed25519 public key): " + to;
+    }
+    return null;
   }
 
   /** Removes and returns up to {@code max} transactions, oldest first. */
