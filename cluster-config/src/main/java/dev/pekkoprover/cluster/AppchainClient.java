@@ -50,7 +50,10 @@ final class AppchainClient {
 
   /** The service's answer to {@code POST /appchain/transactions}. */
   sealed interface Submission {
-    /** Accepted and durably journaled (HTTP 202): it will be in a block. */
+    /**
+     * Accepted and durably journaled (HTTP 202, or 200 when it had been accepted before): it will
+     * be in a block.
+     */
     record Accepted(String hash) implements Submission {}
 
     /**
@@ -175,7 +178,7 @@ final class AppchainClient {
 
   private Submission submission(HttpResponse<String> response) {
     int code = response.statusCode();
-    if (code == 202) {
+    if (code == 202 || code == 200) { // 200: accepted before (the same hash), not queued again
       return new Submission.Accepted(text(parse(response), "hash", response));
     }
     if (code == 503 || code >= 500) {

@@ -19,6 +19,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
@@ -92,14 +94,14 @@ final class AppchainService {
     // In a cluster one chain for all nodes with role sequencer: a singleton beside the sequencer's,
     // which a standby takes over (recovering from the shared journal) when the oldest one leaves.
     ActorRef<ChainService.Command> chain =
-        "cluster".equals(config.getString("pekko.actor.provider"))
+        cluster(config)
             ? ClusterSingleton.get(system)
                 .init(
                     SingletonActor.of(behavior, "appchain-service")
                         .withSettings(ProverNode.sequencerSingletonSettings(system)))
             : system.systemActorOf(behavior, "appchain-service", Props.empty());
     Duration askTimeout = service.getDuration("request-timeout");
-    node.mount(ChainApi.routes(chain, system.scheduler(), askTimeout));
+    node.mount(ChainApi.routes(chain, system, askTimeout));
     out.printf(
         "appchain service: transactions to POST %s/%s/transactions, status GET .../transactions/"
             + "<hash>, chain GET .../chain, accounts GET .../accounts/<address>; a block every %d ms "
@@ -115,6 +117,11 @@ final class AppchainService {
         durable
             ? "journal " + persistenceId + " in " + config.getString("prover.persistence.database")
             : "journal in memory (nothing survives a restart)");
+    boolean stopLineSaid = false;
+    if (!durable) {
+      sayWhatIsLostAtTheStop(system, chain, askTimeout, out, cluster(config));
+      stopLineSaid = true;
+    }
     CompletableFuture<Void> ready = new CompletableFuture<>();
     Thread waiter =
         new Thread(
@@ -141,7 +148,73 @@ final class AppchainService {
     } finally {
       waiter.interrupt(); // still waiting when the node stopped before it was ready
     }
-    return new ProverPlugin.Outcome(true, "appchain service stopped\n");
+    return new ProverPlugin.Outcome(true, stopLineSaid ? "" : "appchain service stopped\n");
+  }
+
+  private static boolean cluster(Config config) {
+    return "cluster".equals(config.getString("pekko.actor.provider"));
+  }
+
+  /**
+   * With the journal in memory, the stop line says what the stop loses and how to keep it: a task
+   * of the node's CoordinatedShutdown in phase {@code before-cluster-shutdown} (after the workers'
+   * drain, submissions refused since the shutdown began; before a cluster singleton's hand-over)
+   * asks the chain for its last figures and prints the line, so that it comes before the node's
+   * end, which a signal's exit does not wait past.
+   *
+   * @param cluster a cluster node ({@code --db-url} keeps the journal), else the embedded {@code
+   *     run} (its default {@code --data-dir} does)
+   */
+  private static void sayWhatIsLostAtTheStop(
+      ActorSystem<?> system,
+      ActorRef<ChainService.Command> chain,
+      Duration askTimeout,
+      PrintStream out,
+      boolean cluster) {
+    Duration timeout = askTimeout.compareTo(LAST_VIEW_TIMEOUT) < 0 ? askTimeout : LAST_VIEW_TIMEOUT;
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+            "appchain-service-stop-line",
+            () ->
+                AskPattern.<ChainService.Command, ChainState.View>ask(
+                        chain, ChainService.GetChain::new, timeout, system.scheduler())
+                    .handle(
+                        (view, failure) -> {
+                          out.println(inMemoryStopLine(view, cluster));
+                          out.flush();
+                          return Done.getInstance();
+                        }));
+  }
+
+  /** How long the stop line waits for the chain's last figures. */
+  private static final Duration LAST_VIEW_TIMEOUT = Duration.ofSeconds(2);
+
+  /**
+   * The stop line of a service whose journal is in memory: nothing is kept, how many transactions
+   * that loses (when {@code last}, the chain's figures at the stop, is known) and which option
+   * keeps them.
+   */
+  static String inMemoryStopLine(ChainState.View last, boolean cluster) {
+    String lost =
+        last == null
+            ? "the transactions it accepted and had not proven are not kept (how many is not known:"
+                + " the chain did not answer at the stop)"
+            : last.unproven()
+                + " transaction(s) it accepted and had not proven (of "
+                + last.accepted()
+                + " accepted, at height "
+                + last.height()
+                + ", proven height "
+                + last.provenHeight()
+                + ") are not kept";
+    return "appchain service stopped: its journal was in memory, so nothing is kept: "
+        + lost
+        + ", and the same command starts again from genesis; to keep every transaction it"
+        + " accepted, give it a durable journal: "
+        + (cluster
+            ? "--db-url (with --db-user, --db-password) for a PostgreSQL database"
+            : "run without --in-memory (the journal in --data-dir)");
   }
 
   /**

@@ -18,8 +18,11 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Scheduler;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
@@ -38,12 +41,16 @@ import org.apache.pekko.http.javadsl.server.Route;
  *   <li>{@code POST /appchain/transactions} with {@code {"from","to","amount","nonce","signature"}}
  *       (addresses: 64 hex digits, the sender's raw Ed25519 public key; signature: 128 hex digits
  *       over {@link Transfer#signingBytes()}): 202 {@code {"hash","status":"pending"}} once the
- *       transaction is journaled; 422 {@code {"hash","refused","message"}} with the mempool's
- *       reason ({@code BAD_SIGNATURE}, {@code BAD_NONCE}, {@code OVERDRAFT}, {@code
- *       INVALID_AMOUNT}, {@code MALFORMED}); 400 for a body that is not such JSON; 413 over {@link
- *       #MAX_BODY_BYTES}; 503 with {@code Retry-After: 1} when the mempool is full ({@code
- *       MEMPOOL_FULL}) or the service does not answer in time ({@code UNAVAILABLE}: starting,
- *       recovering, or its database down).
+ *       transaction is journaled; 200 {@code {"hash","status","block","alreadyAccepted":true,
+ *       "message"}} for one accepted before (the same hash: a client's retry after a lost answer),
+ *       not queued again; 422 {@code {"hash","refused","message"}} with the mempool's reason
+ *       ({@code BAD_SIGNATURE}, {@code BAD_NONCE}, {@code OVERDRAFT}, {@code INVALID_AMOUNT},
+ *       {@code MALFORMED}); 400 for a body that is not such JSON, naming the field (a signature
+ *       that is not 128 hex digits included); 413 over {@link #MAX_BODY_BYTES}; 503 with {@code
+ *       Retry-After: 1} when the mempool is full ({@code MEMPOOL_FULL}) or the service does not
+ *       answer in time ({@code UNAVAILABLE}: starting, recovering, or its database down); 503
+ *       {@code SHUTTING_DOWN} with {@code Retry-After: 5} once the node's CoordinatedShutdown has
+ *       begun, when nothing is accepted any more (the read-only routes keep answering).
  *   <li>{@code GET /appchain/transactions/<hash>}: 200 {@code {"hash","status","block"}} with
  *       status {@code pending}, {@code in-block} or {@code proven}; 404 with status {@code
  *       unknown}.
@@ -58,6 +65,12 @@ final class ChainApi {
   static final long MAX_BODY_BYTES = 16 * 1024;
 
   static final String PREFIX = "appchain";
+
+  /** Hex digits of an Ed25519 signature (64 bytes). */
+  static final int SIGNATURE_HEX_DIGITS = 128;
+
+  /** The {@code Retry-After} of a submission refused because the node is shutting down. */
+  static final long SHUTDOWN_RETRY_AFTER_SECONDS = 5;
 
   /** How long the body of one request may take to arrive. */
   private static final Duration BODY_TIMEOUT = Duration.ofSeconds(5);
@@ -91,14 +104,19 @@ final class ChainApi {
 
   /**
    * @param service the chain service
+   * @param system the node's actor system: once its CoordinatedShutdown has begun, a submission is
+   *     refused 503 {@code SHUTTING_DOWN} (the endpoints stay bound through the shutdown's drain)
    * @param timeout how long a request waits for the service before it is answered 503
    */
   static Route routes(
-      ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+      ActorRef<ChainService.Command> service, ActorSystem<?> system, Duration timeout) {
+    Scheduler scheduler = system.scheduler();
+    BooleanSupplier shuttingDown =
+        () -> CoordinatedShutdown.get(system).getShutdownReason().isPresent();
     Route transactions =
         Directives.concat(
             Directives.pathEndOrSingleSlash(
-                () -> Directives.post(() -> receive(service, scheduler, timeout))),
+                () -> Directives.post(() -> receive(service, scheduler, timeout, shuttingDown))),
             Directives.path(
                 PathMatchers.segment(),
                 hash -> Directives.get(() -> transaction(hash, service, scheduler, timeout))));
@@ -185,9 +203,15 @@ final class ChainApi {
         view -> json(StatusCodes.OK, view));
   }
 
-  /** Reads the body (at most {@link #MAX_BODY_BYTES}), then {@link #submit}s it. */
+  /**
+   * Reads the body (at most {@link #MAX_BODY_BYTES}), then {@link #submit}s it, or refuses it with
+   * {@link #shuttingDown()} once {@code shuttingDown} says so.
+   */
   private static Route receive(
-      ActorRef<ChainService.Command> service, Scheduler scheduler, Duration timeout) {
+      ActorRef<ChainService.Command> service,
+      Scheduler scheduler,
+      Duration timeout,
+      BooleanSupplier shuttingDown) {
     return Directives.extractRequestEntity(
         entity ->
             Directives.extractMaterializer(
@@ -195,15 +219,17 @@ final class ChainApi {
                     Directives.onComplete(
                         entity.toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY_BYTES, materializer),
                         body ->
-                            body.isSuccess() && body.get().getData().length() > MAX_BODY_BYTES
-                                ? Directives.complete(tooLarge())
-                                : body.isSuccess()
-                                    ? submit(
-                                        body.get().getData().utf8String(),
-                                        service,
-                                        scheduler,
-                                        timeout)
-                                    : Directives.complete(unreadable(body.failed().get())))));
+                            shuttingDown.getAsBoolean()
+                                ? Directives.complete(shuttingDown())
+                                : body.isSuccess() && body.get().getData().length() > MAX_BODY_BYTES
+                                    ? Directives.complete(tooLarge())
+                                    : body.isSuccess()
+                                        ? submit(
+                                            body.get().getData().utf8String(),
+                                            service,
+                                            scheduler,
+                                            timeout)
+                                        : Directives.complete(unreadable(body.failed().get())))));
   }
 
   private static Route submit(
@@ -220,6 +246,17 @@ final class ChainApi {
               "the body must be JSON {\"from\": <64 hex>, \"to\": <64 hex>, \"amount\": <long>, "
                   + "\"nonce\": <long>, \"signature\": <128 hex>}: "
                   + whatIsWrong(e)));
+    }
+    String signatureProblem = signatureProblem(transaction.signature());
+    if (signatureProblem != null) {
+      return Directives.complete(
+          refusal(
+              StatusCodes.BAD_REQUEST,
+              null,
+              RefusalReason.MALFORMED.name(),
+              "'signature' is not a signature (the sender's Ed25519 signature over the transfer's"
+                  + " signing bytes): "
+                  + signatureProblem));
     }
     // The Ed25519 check (about a millisecond of CPU with the JDK's provider) runs here, on the HTTP
     // server's threads side by side, not on the chain's one thread; a transfer whose addresses are
@@ -242,8 +279,21 @@ final class ChainApi {
         (ActorRef<ChainService.SubmitReply> replyTo) ->
             new ChainService.Submit(transaction, wellFormed, replyTo),
         reply -> {
+          if (reply.refused() == null && reply.acceptedBefore() != null) {
+            Map<String, Object> again = statusBody(reply.acceptedBefore());
+            again.put("alreadyAccepted", true);
+            again.put(
+                "message",
+                "this transaction (the same hash) was accepted before; it is not queued again");
+            return json(StatusCodes.OK, again);
+          }
           if (reply.refused() == null) {
             return json(StatusCodes.ACCEPTED, Map.of("hash", reply.hash(), "status", "pending"));
+          }
+          if (reply.refused().equals(ChainService.SHUTTING_DOWN)) { // the chain's node stops
+            return refusal(
+                    StatusCodes.SERVICE_UNAVAILABLE, reply.hash(), reply.refused(), reply.message())
+                .addHeader(RetryAfter.create(SHUTDOWN_RETRY_AFTER_SECONDS));
           }
           if (reply.refused().equals(RefusalReason.MEMPOOL_FULL.name())) {
             return refusal(
@@ -278,6 +328,48 @@ final class ChainApi {
                                     + "down): try again")
                             .addHeader(RetryAfter.create(1L)));
     return Directives.completeWithFuture(response);
+  }
+
+  /**
+   * 503 {@code SHUTTING_DOWN}: the node's shutdown has begun and nothing is accepted any more; the
+   * client sends the transaction again to another node or once this one has restarted.
+   */
+  private static HttpResponse shuttingDown() {
+    return refusal(
+            StatusCodes.SERVICE_UNAVAILABLE,
+            null,
+            ChainService.SHUTTING_DOWN,
+            "the node is shutting down and accepts no new transaction (this one was not accepted):"
+                + " send it again to another node of the appchain service, or to this one once it"
+                + " has restarted")
+        .addHeader(RetryAfter.create(SHUTDOWN_RETRY_AFTER_SECONDS));
+  }
+
+  /**
+   * What keeps {@code signature} from being a signature's form (128 hex digits), in words, or null
+   * when it has that form (whether it verifies is the mempool's check, 422 {@code BAD_SIGNATURE}).
+   */
+  static String signatureProblem(String signature) {
+    if (signature == null) {
+      return "it is missing";
+    }
+    if (signature.length() != SIGNATURE_HEX_DIGITS) {
+      return "it is "
+          + signature.length()
+          + " character(s) long, a signature is "
+          + SIGNATURE_HEX_DIGITS
+          + " hex digits";
+    }
+    for (int i = 0; i < signature.length(); i++) {
+      if (Character.digit(signature.charAt(i), 16) < 0) {
+        return "character "
+            + (i + 1)
+            + " is not a hex digit (0-9, a-f), a signature is "
+            + SIGNATURE_HEX_DIGITS
+            + " hex digits";
+      }
+    }
+    return null;
   }
 
   private static HttpResponse tooLarge() {

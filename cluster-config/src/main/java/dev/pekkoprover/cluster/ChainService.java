@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -88,9 +89,24 @@ final class ChainService
       implements Command {}
 
   /**
-   * @param refused null when accepted, else the mempool's reason ({@code RefusalReason} name)
+   * @param refused null when accepted, else the mempool's reason ({@code RefusalReason} name) or
+   *     {@link #SHUTTING_DOWN}
+   * @param acceptedBefore null unless the transaction (the same hash) had been accepted before: its
+   *     status now; it was not queued again
    */
-  record SubmitReply(String hash, String refused, String message) implements CborSerializable {}
+  record SubmitReply(
+      String hash, String refused, String message, ChainState.TxStatus acceptedBefore)
+      implements CborSerializable {}
+
+  /**
+   * The refusal of a transaction offered once the node's CoordinatedShutdown has begun: not
+   * accepted, whatever the mempool would say, so that nothing is accepted that the stop could lose
+   * (a journal in memory) or that a standby node would have to answer for.
+   */
+  static final String SHUTTING_DOWN = "SHUTTING_DOWN";
+
+  /** One answer owed once the next journal write is confirmed. */
+  record Waiting(ActorRef<SubmitReply> replyTo, String hash, boolean again) {}
 
   record GetTransaction(String hash, ActorRef<ChainState.TxStatus> replyTo) implements Command {}
 
@@ -142,8 +158,12 @@ final class ChainService
   static final class Live {
     ChainState chain;
     boolean recovered;
-    final List<ActorRef<SubmitReply>> unwritten = new ArrayList<>();
+
+    /** The answers owed once the next write is confirmed, re-submissions among them. */
+    final List<Waiting> unwritten = new ArrayList<>();
+
     final List<SignedTransfer> unwrittenTransactions = new ArrayList<>();
+    final java.util.Set<String> unwrittenHashes = new java.util.HashSet<>();
     boolean flushQueued;
     long oldestUnsealedAt;
 
@@ -169,6 +189,7 @@ final class ChainService
       recovered = false;
       unwritten.clear();
       unwrittenTransactions.clear();
+      unwrittenHashes.clear();
       flushQueued = false;
       oldestUnsealedAt = 0;
       snapshotBase = -1;
@@ -560,15 +581,43 @@ final class ChainService
   }
 
   private Effect<ChainEvent, Live> onSubmit(Live state, Submit submit) {
-    Admission admission = state.chain.submit(submit.transaction(), !submit.signatureVerified());
+    if (CoordinatedShutdown.get(context.getSystem()).getShutdownReason().isPresent()) {
+      submit
+          .replyTo()
+          .tell(
+              new SubmitReply(
+                  null,
+                  SHUTTING_DOWN,
+                  "the node that runs the appchain service's chain is shutting down, and the "
+                      + "chain accepts no new transaction (this one was not accepted): send it "
+                      + "again to another node of the service or once this one has restarted",
+                  null));
+      return Effect().none();
+    }
+    SignedTransfer transaction = submit.transaction();
+    ChainState.TxStatus before = state.chain.acceptedBefore(transaction);
+    if (before != null && (submit.signatureVerified() || transaction.signatureValid())) {
+      // a client's retry after a lost answer: the same transaction, answered as accepted again
+      // and not queued twice; once its first write is confirmed if that is still to come
+      if (state.unwrittenHashes.contains(before.hash())) {
+        state.unwritten.add(new Waiting(submit.replyTo(), before.hash(), true));
+      } else {
+        submit.replyTo().tell(new SubmitReply(before.hash(), null, null, before));
+      }
+      return Effect().none();
+    }
+    Admission admission = state.chain.submit(transaction, !submit.signatureVerified());
     if (admission instanceof Admission.Refused refused) {
       submit
           .replyTo()
-          .tell(new SubmitReply(refused.txHash(), refused.reason().name(), refused.message()));
+          .tell(
+              new SubmitReply(refused.txHash(), refused.reason().name(), refused.message(), null));
       return Effect().none();
     }
-    state.unwritten.add(submit.replyTo());
-    state.unwrittenTransactions.add(submit.transaction());
+    String hash = transaction.hash();
+    state.unwritten.add(new Waiting(submit.replyTo(), hash, false));
+    state.unwrittenTransactions.add(transaction);
+    state.unwrittenHashes.add(hash);
     if (!state.flushQueued) { // behind the submissions already in the mailbox: they join this write
       state.flushQueued = true;
       context.getSelf().tell(Flush.INSTANCE);
@@ -623,16 +672,23 @@ final class ChainService
     if (events.isEmpty()) {
       return Effect().none();
     }
-    List<ActorRef<SubmitReply>> waiting = List.copyOf(state.unwritten);
-    List<String> hashes = transactions.stream().map(SignedTransfer::hash).toList();
+    List<Waiting> waiting = List.copyOf(state.unwritten);
     state.unwritten.clear();
     state.unwrittenTransactions.clear();
+    state.unwrittenHashes.clear();
     return Effect()
         .persist(events)
         .thenRun(
             written -> {
-              for (int i = 0; i < waiting.size(); i++) {
-                waiting.get(i).tell(new SubmitReply(hashes.get(i), null, null));
+              for (Waiting answer : waiting) {
+                answer
+                    .replyTo()
+                    .tell(
+                        new SubmitReply(
+                            answer.hash(),
+                            null,
+                            null,
+                            answer.again() ? written.chain.status(answer.hash()) : null));
               }
             });
   }

@@ -4,6 +4,7 @@ import dev.pekkoprover.appchain.AppchainSettings;
 import dev.pekkoprover.appchain.Chain;
 import dev.pekkoprover.appchain.flow.BatchProof;
 import dev.pekkoprover.appchain.state.AccountState;
+import dev.pekkoprover.appchain.state.Accounts;
 import dev.pekkoprover.appchain.state.Sha256;
 import dev.pekkoprover.appchain.state.StateTransition;
 import dev.pekkoprover.appchain.trace.BlockTrace;
@@ -91,6 +92,21 @@ final class ChainState {
       accepted++;
     }
     return admission;
+  }
+
+  /**
+   * The status of {@code transaction} when it was accepted before (the same hash, so the same
+   * transfer; its signature is not compared) and is still in the transaction index; null when it is
+   * new, malformed, or older than the index.
+   */
+  TxStatus acceptedBefore(SignedTransfer transaction) {
+    if (transaction.transfer() == null
+        || !Accounts.isAddress(transaction.transfer().from())
+        || !Accounts.isAddress(transaction.transfer().to())) {
+      return null;
+    }
+    String hash = transaction.hash();
+    return txBlocks.containsKey(hash) ? status(hash) : null;
   }
 
   /** Replays {@link ChainEvent.TransactionsAccepted}. */
@@ -361,7 +377,8 @@ final class ChainState {
       String lastBlockHash,
       String genesisStateRoot,
       ChainEvent.BatchProven lastBatch,
-      int batchesProving)
+      int batchesProving,
+      long unproven)
       implements CborSerializable {}
 
   View view() {
@@ -374,7 +391,17 @@ final class ChainState {
         lastBlockHash(),
         genesisStateRoot(),
         lastBatch,
-        sealed.size());
+        sealed.size(),
+        unprovenTransactions());
+  }
+
+  /** Transactions accepted and not in a block below the proven height: pending or in-block. */
+  long unprovenTransactions() {
+    long inBlocks = 0;
+    for (BlockTrace trace : unproven.tailMap(provenHeight).values()) {
+      inBlocks += trace.transactions().size();
+    }
+    return pending() + inBlocks;
   }
 
   TxStatus status(String hash) {

@@ -206,11 +206,12 @@ final class RunCommand implements Callable<Integer> {
     if (!signals.stoppedBySignal(reason)) {
       return; // not a signal: the service failed and closed its node; main exits with its code
     }
-    System.out.println(
-        "appchain service stopped: "
-            + (inMemory
-                ? "its journal was in memory, nothing is kept"
-                : "every transaction it accepted is in " + dataDir + "; the same command goes on"));
+    if (!inMemory) { // in memory, the service's own stop line said what was lost
+      System.out.println(
+          "appchain service stopped: every transaction it accepted is in "
+              + dataDir
+              + "; the same command goes on");
+    }
     System.out.flush();
     System.err.flush();
     Runtime.getRuntime().halt(0);

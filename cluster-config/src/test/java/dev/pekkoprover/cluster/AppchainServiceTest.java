@@ -19,6 +19,7 @@ import dev.pekkoprover.appchain.tx.Wallet;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
+import dev.pekkoprover.testing.TestConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -59,8 +60,16 @@ class AppchainServiceTest {
 
   private record Answer(int status, JsonNode body, HttpResponse<String> response) {}
 
-  /** A running service: its node, its base URL and the thread that runs it. */
-  record Service(ProverNode node, String url, Thread runner, ByteArrayOutputStream out)
+  /**
+   * A running service: its node, its base URL, the thread that runs it, what it printed and, once
+   * it has ended, its outcome's summary.
+   */
+  record Service(
+      ProverNode node,
+      String url,
+      Thread runner,
+      ByteArrayOutputStream out,
+      java.util.concurrent.CompletableFuture<String> summary)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -88,20 +97,28 @@ class AppchainServiceTest {
    */
   static Service start(String name, String jdbcUrl, String overrides, int workers)
       throws Exception {
-    Config config =
-        ConfigFactory.parseString(
-                "prover.http.enabled = on\nprover.http.port = 0\n"
-                    + "prover.appchain-job { service = on, seed = "
-                    + SEED
-                    + ", accounts = "
-                    + ACCOUNTS
-                    + ", txs = 8, batch = 2 }\n"
-                    + "prover.appchain-service { block-interval = 200ms, batch-interval = 600ms, "
-                    + "report-interval = 1s }\n"
-                    + overrides)
-            .withFallback(TestNodes.durableConfig(jdbcUrl, ""))
-            .resolve();
+    Config config = serviceConfig(overrides, TestNodes.durableConfig(jdbcUrl, ""));
     JournalSchema.createIfMissing(config);
+    return start(name, config, workers);
+  }
+
+  /** The service's settings for these tests, {@code overrides} first, over {@code base}. */
+  private static Config serviceConfig(String overrides, Config base) {
+    return ConfigFactory.parseString(
+            "prover.http.enabled = on\nprover.http.port = 0\n"
+                + "prover.appchain-job { service = on, seed = "
+                + SEED
+                + ", accounts = "
+                + ACCOUNTS
+                + ", txs = 8, batch = 2 }\n"
+                + "prover.appchain-service { block-interval = 200ms, batch-interval = 600ms, "
+                + "report-interval = 1s }\n"
+                + overrides)
+        .withFallback(base)
+        .resolve();
+  }
+
+  private static Service start(String name, Config config, int workers) throws Exception {
     AppchainSettings settings = AppchainSettings.fromConfig(config);
     ProverNode.Builder builder =
         ProverNode.builder(name)
@@ -115,13 +132,17 @@ class AppchainServiceTest {
     ProverNode node = builder.start();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    java.util.concurrent.CompletableFuture<String> summary =
+        new java.util.concurrent.CompletableFuture<>();
     Thread runner =
         new Thread(
             () -> {
               try {
-                AppchainService.run(node, settings, config, print);
+                summary.complete(AppchainService.run(node, settings, config, print).summary());
               } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+              } catch (RuntimeException e) {
+                summary.completeExceptionally(e);
               }
             },
             name + "-service");
@@ -129,7 +150,7 @@ class AppchainServiceTest {
     runner.start();
     String url = node.httpUrl().orElseThrow() + "/appchain";
     awaitAnswer(url + "/chain", answer -> answer.status() == 200, "the service to answer");
-    return new Service(node, url, runner, out);
+    return new Service(node, url, runner, out, summary);
   }
 
   private static Answer send(HttpRequest request) {
@@ -276,12 +297,35 @@ class AppchainServiceTest {
           422,
           "OVERDRAFT");
       assertRefused(service, sender.transfer(other.address(), 0, next), 422, "INVALID_AMOUNT");
-      assertRefused(
-          service,
-          new SignedTransfer(
-              new Transfer(sender.address(), "not-an-address", 1, next), good.signature()),
-          422,
-          "MALFORMED");
+      Answer notAnAddress =
+          assertRefused(
+              service,
+              new SignedTransfer(
+                  new Transfer(sender.address(), "not-an-address", 1, next), good.signature()),
+              422,
+              "MALFORMED");
+      assertEquals(
+          "'to' is not an address (the recipient's raw Ed25519 public key): it is 14 character(s)"
+              + " long, an address is 64 hex digits",
+          notAnAddress.body().get("message").asText());
+      // a signature that is not 128 hex digits is a malformed body, 400 naming the field; one of
+      // that form that does not verify is the mempool's 422 BAD_SIGNATURE (above)
+      for (Map.Entry<String, String> bad :
+          Map.of(
+                  good.signature().substring(0, 20),
+                  "it is 20 character(s) long, a signature is 128 hex digits",
+                  "zz" + good.signature().substring(2),
+                  "character 1 is not a hex digit (0-9, a-f), a signature is 128 hex digits")
+              .entrySet()) {
+        Answer answer =
+            assertRefused(
+                service, new SignedTransfer(good.transfer(), bad.getKey()), 400, "MALFORMED");
+        assertEquals(
+            "'signature' is not a signature (the sender's Ed25519 signature over the transfer's"
+                + " signing bytes): "
+                + bad.getValue(),
+            answer.body().get("message").asText());
+      }
       Answer notJson = post(service.url() + "/transactions", "{\"from\": 1");
       assertEquals(400, notJson.status());
       assertEquals("MALFORMED", notJson.body().get("refused").asText());
@@ -363,7 +407,7 @@ class AppchainServiceTest {
     }
   }
 
-  private static void assertRefused(
+  private static Answer assertRefused(
       Service service, SignedTransfer transaction, int status, String reason) {
     Answer answer = submit(service, transaction);
     assertEquals(status, answer.status(), answer.body().toString());
@@ -374,6 +418,113 @@ class AppchainServiceTest {
           404,
           get(service.url() + "/transactions/" + answer.body().get("hash").asText()).status(),
           "a refused transaction has no status");
+    }
+    return answer;
+  }
+
+  /**
+   * A client that sends a transaction again after a lost answer (the same signed transfer, the same
+   * hash) is answered 200 "already accepted" with its status, and the chain holds it once; another
+   * transfer with the nonce it used is still refused BAD_NONCE.
+   */
+  @Test
+  void theSameTransactionSentAgainIsAnsweredAcceptedAndKeptOnce() throws Exception {
+    try (Service service = start("svc-again", database("svc-again"), "")) {
+      List<Wallet> wallets = funded(genesis());
+      SignedTransfer transaction = wallets.get(0).transfer(wallets.get(1).address(), 5, 0);
+      Answer first = submit(service, transaction);
+      assertEquals(202, first.status(), first.body().toString());
+      Answer again = submit(service, transaction);
+      assertEquals(200, again.status(), again.body().toString());
+      assertEquals(transaction.hash(), again.body().get("hash").asText());
+      assertTrue(again.body().get("alreadyAccepted").asBoolean(), again.body().toString());
+      assertTrue(
+          List.of("pending", "in-block", "proven").contains(again.body().get("status").asText()),
+          again.body().toString());
+      assertTrue(
+          again.body().get("message").asText().contains("not queued again"),
+          again.body().toString());
+      assertRefused(
+          service, wallets.get(0).transfer(wallets.get(2).address(), 6, 0), 422, "BAD_NONCE");
+      JsonNode chain = awaitAllProven(service, 1);
+      assertEquals(1, chain.get("accepted").asLong(), chain.toString());
+      Answer proven = submit(service, transaction);
+      assertEquals(200, proven.status(), proven.body().toString());
+      assertEquals("proven", proven.body().get("status").asText(), proven.body().toString());
+      assertEquals(1, get(service.url() + "/chain").body().get("accepted").asLong());
+      assertEquals(
+          1,
+          get(service.url() + "/accounts/" + wallets.get(0).address())
+              .body()
+              .get("nonce")
+              .asLong());
+    }
+  }
+
+  /**
+   * Once the node's CoordinatedShutdown has begun (its endpoints stay bound through the drain), a
+   * transaction is refused 503 SHUTTING_DOWN with Retry-After and not accepted, while the read-only
+   * routes keep answering; with the journal in memory the stop line says how many accepted
+   * transactions not proven are lost and which option keeps them. The shutdown is held in its drain
+   * phase by a task of the test's until it has asked.
+   */
+  @Test
+  void aNodeShuttingDownAcceptsNoTransactionAndAnInMemoryStopSaysWhatIsLost() throws Exception {
+    Config config =
+        serviceConfig(
+            "prover.appchain-service.block-interval = 1h\n"
+                + "pekko.coordinated-shutdown.phases.service-requests-done.timeout = 60s\n",
+            TestConfig.config(TestNodes.FAST));
+    try (Service service = start("svc-stopping", config, 0)) {
+      List<Wallet> wallets = funded(genesis());
+      List<SignedTransfer> transfers = transfers(wallets, new HashMap<>(), 3, 0);
+      for (SignedTransfer transaction : transfers.subList(0, 2)) {
+        assertEquals(202, submit(service, transaction).status());
+      }
+      java.util.concurrent.CompletableFuture<org.apache.pekko.Done> held =
+          new java.util.concurrent.CompletableFuture<>();
+      org.apache.pekko.actor.CoordinatedShutdown shutdown =
+          org.apache.pekko.actor.CoordinatedShutdown.get(service.node().system());
+      shutdown.addTask(
+          org.apache.pekko.actor.CoordinatedShutdown.PhaseServiceRequestsDone(),
+          "test-holds-the-drain",
+          () -> held);
+      shutdown.run(org.apache.pekko.actor.CoordinatedShutdown.unknownReason());
+      try {
+        Answer refused = submit(service, transfers.get(2));
+        assertEquals(503, refused.status(), refused.body().toString());
+        assertEquals("SHUTTING_DOWN", refused.body().get("refused").asText());
+        assertEquals(
+            "the node is shutting down and accepts no new transaction (this one was not"
+                + " accepted): send it again to another node of the appchain service, or to this"
+                + " one once it has restarted",
+            refused.body().get("message").asText());
+        assertEquals("5", refused.response().headers().firstValue("Retry-After").orElse(null));
+        Answer chain = get(service.url() + "/chain");
+        assertEquals(200, chain.status());
+        assertEquals(2, chain.body().get("accepted").asLong(), chain.body().toString());
+        assertEquals(404, get(service.url() + "/transactions/" + transfers.get(2).hash()).status());
+        assertEquals(200, get(service.url() + "/transactions/" + transfers.get(0).hash()).status());
+      } finally {
+        held.complete(org.apache.pekko.Done.getInstance());
+      }
+      String summary = service.summary().get(60, TimeUnit.SECONDS);
+      String stopLine =
+          service
+              .out()
+              .toString(StandardCharsets.UTF_8)
+              .lines()
+              .filter(line -> line.startsWith("appchain service stopped"))
+              .reduce((a, b) -> a + "\n" + b)
+              .orElseThrow(() -> new AssertionError("no stop line:\n" + service.out()));
+      assertEquals(
+          "appchain service stopped: its journal was in memory, so nothing is kept: 2"
+              + " transaction(s) it accepted and had not proven (of 2 accepted, at height 0,"
+              + " proven height 0) are not kept, and the same command starts again from genesis;"
+              + " to keep every transaction it accepted, give it a durable journal: run without"
+              + " --in-memory (the journal in --data-dir)",
+          stopLine);
+      assertEquals("", summary, "one stop line, not two");
     }
   }
 
