@@ -27,9 +27,15 @@ public final class BenchJournals {
   /**
    * A cluster sequencer node's {@code --db-url/--db-user/--db-password}: PostgreSQL, tables created
    * if missing.
+   *
+   * @throws IllegalStateException when the database refuses the login (or does not exist)
    */
   public static Config postgres(String url, String user, String password, Config base)
       throws InterruptedException {
-    return PostgresJournal.open(url, user, password, base);
+    try {
+      return PostgresJournal.open(url, user, password, base);
+    } catch (JournalSchema.Refused e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
   }
 }

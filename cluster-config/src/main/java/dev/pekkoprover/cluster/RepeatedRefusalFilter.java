@@ -22,6 +22,10 @@ import java.util.regex.Pattern;
  *       SSLHandshakeException: ...": this node's TLS connection to a peer that refuses it, or that
  *       it refuses, once per connection attempt ({@link TlsEngineProvider} says why in its own
  *       line).
+ *   <li>"Outbound message stream to [pekko://...] failed. Restarting it.
+ *       javax.net.ssl.SSLHandshakeException: ...": the same refusal as the association restarting
+ *       its streams says it, a pair every 10 s for as long as the peer refuses (a node given
+ *       another CA's certificate, in a trial).
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is
@@ -30,6 +34,7 @@ import java.util.regex.Pattern;
 public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
   static final String INBOUND_HANDSHAKE = "org.apache.pekko.remote.artery.InboundHandshake";
   static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
+  static final String ASSOCIATION = "org.apache.pekko.remote.artery.Association";
 
   private static final Pattern DROPPED =
       Pattern.compile("^Dropping Handshake Request from \\[([^#\\]]+)");
@@ -37,12 +42,21 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
       Pattern.compile(
           "^\\[outbound connection to \\[([^\\]]+)\\], [a-z ]+\\] Upstream failed, cause: SSLHandshakeException");
 
+  /** The same failure as the association restarting its stream says it (a pair every 10 s). */
+  private static final Pattern TLS_RESTART =
+      Pattern.compile(
+          "^Outbound [a-z ]+ stream to \\[([^\\]]+)\\] failed\\. Restarting it\\. "
+              + "javax\\.net\\.ssl\\.SSLHandshakeException");
+
   private final PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), System::nanoTime);
 
   @Override
   public FilterReply decide(ILoggingEvent event) {
     String logger = event.getLoggerName();
-    if (logger == null || !(logger.startsWith(INBOUND_HANDSHAKE) || logger.equals(STREAM_LOG))) {
+    if (logger == null
+        || !(logger.startsWith(INBOUND_HANDSHAKE)
+            || logger.equals(STREAM_LOG)
+            || logger.equals(ASSOCIATION))) {
       return FilterReply.NEUTRAL;
     }
     String message = event.getFormattedMessage();
@@ -51,10 +65,13 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     }
     Matcher dropped = DROPPED.matcher(message);
     Matcher outbound = TLS_OUTBOUND.matcher(message);
+    Matcher restart = TLS_RESTART.matcher(message);
     String key =
         dropped.find()
             ? "dropped " + dropped.group(1)
-            : outbound.find() ? "tls " + outbound.group(1) : null;
+            : outbound.find()
+                ? "tls " + outbound.group(1)
+                : restart.find() ? "tls restart " + restart.group(1) : null;
     if (key == null) {
       return FilterReply.NEUTRAL;
     }

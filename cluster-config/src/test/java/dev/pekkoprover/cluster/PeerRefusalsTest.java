@@ -57,6 +57,28 @@ class PeerRefusalsTest {
     assertEquals(
         FilterReply.NEUTRAL,
         filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
+    // the association's restart line of the same refusal: once per peer and stream kind
+    String restart =
+        "Outbound message stream to [pekko://prover@127.0.0.1:2761] failed. Restarting it. "
+            + "javax.net.ssl.SSLHandshakeException: PKIX path building failed: "
+            + "sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid "
+            + "certification path to requested target";
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, restart)));
+    assertEquals(
+        FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, restart)));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, restart.replace("2761", "2762"))));
+    String otherFailure =
+        "Outbound message stream to [pekko://prover@127.0.0.1:2761] failed. Restarting it. "
+            + "org.apache.pekko.remote.artery.OutboundHandshake$HandshakeTimeoutException: ...";
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, otherFailure)));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, otherFailure)),
+        "other failures are untouched");
   }
 
   private static LoggingEvent event(String loggerName, String message) {
