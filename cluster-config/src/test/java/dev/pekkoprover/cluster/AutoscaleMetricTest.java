@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -13,8 +14,12 @@ import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.Test;
@@ -146,6 +151,79 @@ class AutoscaleMetricTest {
         Sleep.RELEASE.countDown();
       }
     }
+  }
+
+  /**
+   * Workers that come after the sequencer: the start-up's compile task waits while no worker is
+   * known, so the signal names "compile" a class of its own (10 s at the assumed run time, 1 worker
+   * needed); then a worker of "compile+square" comes and compiles it. The exported "compile" goes
+   * to 0 with the queue and {@code /status} names the same classes with the same figures. Before,
+   * the metric kept 10 s and 1 worker needed for the rest of the run (the shipped alert fired after
+   * 30 min) and the status did not list the class.
+   */
+  @Test
+  void aClassNamedBeforeAnyWorkerCameFollowsTheQueueAndReadsAlikeInTheStatus() {
+    try (ProverNode node =
+        TestNodes.node(
+                "late-workers", "prover.http.enabled = on\nprover.autoscale.interval = 200ms")
+            .start()) {
+      ActorTestKit kit = ActorTestKit.create(node.system());
+      String url = node.httpUrl().orElseThrow();
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(10),
+              () -> {
+                String text = Http.get(url + "/metrics").body();
+                assertEquals(List.of(10.0, 1.0, 0.0), exported(text).get("compile"), text);
+                return null;
+              });
+      node.addWorker(List.of("compile", "square"), 1);
+      TestNodes.await(node.ready());
+      kit.createTestProbe()
+          .awaitAssert(
+              Duration.ofSeconds(10),
+              () -> {
+                Map<String, List<Double>> metric = exported(Http.get(url + "/metrics").body());
+                Map<String, List<Double>> status = new TreeMap<>();
+                for (StatusReport.ClassRow row :
+                    StatusReport.fromJson(Http.get(url + "/status").body()).autoscale()) {
+                  status.put(
+                      row.workerClass(),
+                      List.of(
+                          row.outstandingWorkerSeconds(),
+                          (double) row.workersNeeded(),
+                          (double) row.workers()));
+                }
+                assertEquals(List.of(0.0, 0.0, 0.0), metric.get("compile"), metric.toString());
+                assertEquals(
+                    List.of(0.0, 0.0, 1.0), metric.get("compile+square"), metric.toString());
+                assertEquals(metric, status, "the status names the classes of the metric, alike");
+                return null;
+              });
+    }
+  }
+
+  /**
+   * Per class the metric exports: outstanding worker-seconds, workers needed and workers, in that
+   * order.
+   */
+  private static Map<String, List<Double>> exported(String text) {
+    Map<String, List<Double>> classes = new TreeMap<>();
+    Matcher m =
+        Pattern.compile(
+                "^prover_autoscale_workers_needed\\{worker_class=\"([^\"]+)\"\\} \\S+$",
+                Pattern.MULTILINE)
+            .matcher(text);
+    while (m.find()) {
+      String tag = "{worker_class=\"" + m.group(1) + "\"}";
+      classes.put(
+          m.group(1),
+          List.of(
+              Http.value(text, "prover_autoscale_outstanding_worker_seconds" + tag),
+              Http.value(text, "prover_autoscale_workers_needed" + tag),
+              Http.value(text, "prover_autoscale_workers" + tag)));
+    }
+    return classes;
   }
 
   private static void assertClass(

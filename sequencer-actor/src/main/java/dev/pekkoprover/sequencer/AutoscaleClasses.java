@@ -12,7 +12,8 @@ import org.apache.pekko.actor.typed.ExtensionId;
  * all of them: the exported signal of the sequencer's node ({@code AutoscaleReporter}, every {@code
  * prover.autoscale.interval}) and the one {@code /status} computes at each request. So that the
  * status names the same classes as the metric the autoscaler reads, also after a class's workers
- * are all gone (a class is remembered once seen). Thread-safe.
+ * are all gone (a class is remembered once seen), and the stand-ins either named for a type no
+ * class served ({@link AutoscaleSignal}). Thread-safe.
  */
 public final class AutoscaleClasses implements Extension {
 
@@ -33,6 +34,9 @@ public final class AutoscaleClasses implements Extension {
   /** Every class seen, in the order first seen. */
   private final Set<Set<String>> seen = new LinkedHashSet<>();
 
+  /** Every stand-in named, in the order first named. */
+  private final Set<Set<String>> standIns = new LinkedHashSet<>();
+
   /** A memory of one's own (a test, or a signal that shares with nobody). */
   public AutoscaleClasses() {}
 
@@ -44,5 +48,15 @@ public final class AutoscaleClasses implements Extension {
   /** Remembers these classes (those already known keep their place). */
   synchronized void addAll(Set<Set<String>> classes) {
     seen.addAll(classes);
+  }
+
+  /** The stand-ins named so far, in the order first named. */
+  synchronized List<Set<String>> standIns() {
+    return List.copyOf(standIns);
+  }
+
+  /** Remembers these stand-ins (those already known keep their place). */
+  synchronized void addStandIns(Set<Set<String>> named) {
+    standIns.addAll(named);
   }
 }

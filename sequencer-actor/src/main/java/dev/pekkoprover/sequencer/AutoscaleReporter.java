@@ -8,8 +8,10 @@ import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.ToDoubleFunction;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -23,7 +25,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * prover_autoscale_workers_needed}, {@code prover_autoscale_outstanding_worker_seconds} and {@code
  * prover_autoscale_workers} (the class's workers now). A child of the sequencer, so there is
  * exactly one in a cluster (on the singleton's node) and the signal moves with it. The first values
- * come one interval after the sequencer started.
+ * come one interval after the sequencer started. A class once exported stays exported; its values
+ * are always those of the latest computation (0 for a class it does not name).
  */
 final class AutoscaleReporter {
   private AutoscaleReporter() {}
@@ -62,12 +65,17 @@ final class AutoscaleReporter {
                       .onMessage(
                           WrappedFleet.class,
                           wrapped -> {
+                            Set<String> named = new HashSet<>();
                             for (AutoscaleSignal.Demand demand :
                                 signal.update(wrapped.view(), System.nanoTime())) {
                               String name = demand.workerClass();
+                              named.add(name);
                               latest.put(name, demand);
                               meters.computeIfAbsent(name, n -> register(registry, latest, n));
                             }
+                            // the gauges show this computation only: a class it left out reads 0,
+                            // not what an earlier one said
+                            latest.keySet().retainAll(named);
                             return Behaviors.same();
                           })
                       .onSignal(

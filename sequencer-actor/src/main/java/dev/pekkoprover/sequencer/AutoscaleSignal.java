@@ -23,8 +23,14 @@ import java.util.TreeSet;
  * mid-proof (Aztec's prover-agent autoscaler did, aztec-packages #25232). A type served by several
  * classes has its work split among them by their capacity (equally while none has workers); classes
  * are remembered once seen, so a class whose workers are all gone still gets its demand (scaling up
- * from zero), also by the node's other signals ({@link AutoscaleClasses}). Not thread-safe: one
- * owner calls it.
+ * from zero), also by the node's other signals ({@link AutoscaleClasses}).
+ *
+ * <p>A type with work that no class serves (no worker announced itself yet, none is configured for
+ * it) is a class of its own, a stand-in: remembered once named as well, so that every demand named
+ * once is in every later answer and follows the queue (an exported gauge of a class left out would
+ * keep its last value for the rest of the run), but it gets a type's work only while no class
+ * serves the type; once workers announce a class that does, the stand-in reads 0. Not thread-safe:
+ * one owner calls it.
  */
 public final class AutoscaleSignal {
 
@@ -60,6 +66,12 @@ public final class AutoscaleSignal {
   /** Every class configured or seen, in that order. */
   private final Set<Set<String>> classes = new LinkedHashSet<>();
 
+  /**
+   * Stand-ins named so far: a class of one type for a type with work no class served then. Work
+   * only for a type no class serves now.
+   */
+  private final Set<Set<String>> standIns = new LinkedHashSet<>();
+
   private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
 
   /** Where the classes seen are shared with the node's other signals. */
@@ -92,6 +104,7 @@ public final class AutoscaleSignal {
   /** The demand of every class known, from a fresh view of the fleet taken at {@code nowNanos}. */
   public List<Demand> update(FleetView view, long nowNanos) {
     classes.addAll(memory.snapshot());
+    standIns.addAll(memory.standIns());
     Map<Set<String>, int[]> membership = new LinkedHashMap<>(); // class -> {workers, capacity}
     for (FleetView.WorkerView worker : view.workers()) {
       Set<String> types = classOf(worker.configuredTypes());
@@ -111,6 +124,9 @@ public final class AutoscaleSignal {
     Map<Set<String>, Double> outstanding = new LinkedHashMap<>();
     for (Set<String> types : classes) {
       outstanding.put(types, 0.0);
+    }
+    for (Set<String> types : standIns) {
+      outstanding.putIfAbsent(types, 0.0); // one a worker's class since: already there
     }
     view.types()
         .forEach(
@@ -133,7 +149,8 @@ public final class AutoscaleSignal {
               }
               if (serving
                   .isEmpty()) { // no worker ever served it and no class is configured for it: a
-                // class of its own
+                // class of its own, named from now on
+                standIns.add(Set.of(type));
                 outstanding.merge(Set.of(type), work, Double::sum);
                 return;
               }
@@ -145,6 +162,7 @@ public final class AutoscaleSignal {
                 outstanding.merge(types, work * share, Double::sum);
               }
             });
+    memory.addStandIns(standIns);
     List<Demand> demands = new ArrayList<>();
     outstanding.forEach(
         (types, seconds) ->

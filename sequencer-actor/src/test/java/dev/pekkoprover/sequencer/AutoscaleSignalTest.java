@@ -186,6 +186,46 @@ class AutoscaleSignalTest {
     assertEquals(2, demand.workersNeeded());
   }
 
+  /**
+   * Worker nodes that start after the sequencer's: the start-up's compile tasks wait before any
+   * worker announced itself, so "compile" is a class of its own; then workers announce the class
+   * that serves it and run them. The stand-in stays named (the exported gauge keeps its series) but
+   * follows the queue to 0, and the status, computing a fresh signal from the node's memory, names
+   * the same classes with the same figures. Before, the stand-in was left out of every later
+   * answer: the gauge kept its 50 s and 1 worker needed for the rest of the run (a false alert
+   * after 30 min) and the status did not list it.
+   */
+  @Test
+  void aClassOfItsOwnNamedBeforeAnyWorkerFollowsTheQueueOnceAClassServesItsType() {
+    AutoscaleClasses node = new AutoscaleClasses();
+    AutoscaleSignal exported = new AutoscaleSignal(settings(Map.of()), node);
+    var before = byClass(exported.update(view(List.of(), Map.of("c", type(5, 0, 0, 0))), 0));
+    assertEquals(50.0, before.get("c").outstandingWorkerSeconds(), 1e-6); // 5 x the assumed 10 s
+    assertEquals(1, before.get("c").workersNeeded());
+
+    // the workers announce "c+p" and compile: nothing of "c" pending or in flight, "p" waits
+    FleetView after =
+        view(
+            List.of(worker("w1", 1, "c", "p"), worker("w2", 1, "c", "p")),
+            Map.of("c", type(0, 0, 5, 1.0), "p", type(3, 0, 0, 0)));
+    var exportedAfter = byClass(exported.update(after, 10 * S));
+    assertEquals(Set.of("c", "c+p"), exportedAfter.keySet(), "the stand-in stays named");
+    assertEquals(
+        new AutoscaleSignal.Demand("c", List.of("c"), 0, 0.0, 0),
+        exportedAfter.get("c"),
+        "nothing of its type pending or in flight");
+    assertEquals(30.0, exportedAfter.get("c+p").outstandingWorkerSeconds(), 1e-6);
+
+    var status = byClass(new AutoscaleSignal(settings(Map.of()), node).update(after, 10 * S));
+    assertEquals(exportedAfter, status, "the status names the same classes, alike");
+
+    // its type's work goes to the class that serves it now, also once that class's workers are
+    // gone: not half of it to a class no worker ever had
+    var gone = byClass(exported.update(view(List.of(), Map.of("c", type(2, 0, 5, 1.0))), 20 * S));
+    assertEquals(0.0, gone.get("c").outstandingWorkerSeconds(), 1e-6);
+    assertEquals(2.0, gone.get("c+p").outstandingWorkerSeconds(), 1e-6);
+  }
+
   @Test
   void theMeanFollowsTheRunsOfTheLastWindow() {
     AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
