@@ -109,8 +109,7 @@ public final class JobProgress implements AutoCloseable {
         "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
-    this.memberEvents =
-        cluster ? WorkerNodeEvents.start(node.system(), this::event, true) : () -> {};
+    this.memberEvents = cluster ? WorkerNodeEvents.divert(node.system(), this::event) : () -> {};
   }
 
   /**

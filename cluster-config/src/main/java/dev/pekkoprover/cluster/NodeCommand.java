@@ -352,6 +352,9 @@ final class NodeCommand implements Callable<Integer> {
       SequencerWatch.start(node.system(), watch); // one line when no sequencer node is left
       return exit.awaitTermination();
     }
+    // worker nodes joining and leaving, from before the job to the node's end: a service job runs
+    // until then, and a subscription started after it would start as the node shuts down
+    WorkerNodeEvents.startForNode(node.system(), System.out::println);
     ProverPlugin.Job job = sequencerJob;
     CompletableFuture<ProverPlugin.Outcome> run = new CompletableFuture<>();
     Thread jobThread =
@@ -401,8 +404,6 @@ final class NodeCommand implements Callable<Integer> {
       node.close();
       return summary.ok() ? 0 : 1;
     }
-    WorkerNodeEvents.start(
-        node.system(), System.out::println, false); // worker nodes joining and leaving
     return exit.awaitTermination(); // the node stays in the cluster until it is stopped or downed
   }
 }

@@ -3,12 +3,17 @@ package dev.pekkoprover.cluster;
 import dev.pekkoprover.node.MembershipEvents;
 import dev.pekkoprover.node.ProverNode;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Extension;
+import org.apache.pekko.actor.typed.ExtensionId;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
@@ -22,9 +27,65 @@ import org.apache.pekko.cluster.typed.Cluster;
  * the sequencer node's job output says of the fleet ({@link JobProgress}). Nodes with role {@code
  * worker} other than this one. When this node itself stops, Pekko's last events remove every member
  * it still saw, from their status then (Up): those say nothing, since no worker node left.
+ *
+ * <p>A sequencer node has one such subscription for its whole life ({@link #startForNode}), started
+ * before its job runs: a job that runs until the node stops (the appchain service) leaves the lines
+ * on too, and none is started as the node shuts down. A {@link JobProgress} open meanwhile takes
+ * the lines ({@link #divert}), so that they come above its bar.
  */
 final class WorkerNodeEvents {
   private WorkerNodeEvents() {}
+
+  /** A node's one subscription and where its lines go now. */
+  private static final class NodeLines implements Extension {
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicReference<Consumer<String>> target = new AtomicReference<>();
+  }
+
+  private static final class NodeLinesId extends ExtensionId<NodeLines> {
+    static final NodeLinesId INSTANCE = new NodeLinesId();
+
+    @Override
+    public NodeLines createExtension(ActorSystem<?> system) {
+      return new NodeLines();
+    }
+  }
+
+  /**
+   * Starts the node's lines to {@code lines} (a line for each worker node Up already, then one per
+   * change), for as long as its actor system runs; a second call does nothing, as does a call once
+   * the node shuts down (nothing is said then: no worker node left).
+   */
+  static void startForNode(ActorSystem<?> system, Consumer<String> lines) {
+    NodeLines node = NodeLinesId.INSTANCE.apply(system);
+    if (!node.started.compareAndSet(false, true)) {
+      return;
+    }
+    node.target.set(lines);
+    if (CoordinatedShutdown.get(system).getShutdownReason().isPresent()) {
+      return;
+    }
+    try {
+      start(system, line -> node.target.get().accept(line));
+    } catch (IllegalStateException terminating) {
+      // the shutdown began in between: the actor system takes no new actor, and there is nothing
+      // to tell
+    }
+  }
+
+  /**
+   * The node's lines go to {@code lines} until the returned closes, then where they went before;
+   * without the node's subscription ({@link #startForNode}: a node not started by the launcher), a
+   * subscription of its own, closed with it.
+   */
+  static AutoCloseable divert(ActorSystem<?> system, Consumer<String> lines) {
+    NodeLines node = NodeLinesId.INSTANCE.apply(system);
+    if (!node.started.get()) {
+      return start(system, lines);
+    }
+    Consumer<String> before = node.target.getAndSet(lines);
+    return () -> node.target.compareAndSet(lines, before);
+  }
 
   private interface Command extends NoSerializationVerificationNeeded {}
 
@@ -37,36 +98,21 @@ final class WorkerNodeEvents {
   private static final AtomicInteger INSTANCES = new AtomicInteger();
 
   /**
-   * Starts telling {@code lines} (on an actor's thread); closing it stops.
-   *
-   * @param announceCurrent also a line for each worker node Up already (else only for changes from
-   *     now on)
+   * Starts telling {@code lines} (on an actor's thread), a line for each worker node Up already,
+   * then one per change; closing it stops.
    */
-  static AutoCloseable start(
-      ActorSystem<?> system, Consumer<String> lines, boolean announceCurrent) {
+  private static AutoCloseable start(ActorSystem<?> system, Consumer<String> lines) {
     ActorRef<Command> ref =
         system.systemActorOf(
-            create(lines, announceCurrent),
-            "worker-node-events-" + INSTANCES.incrementAndGet(),
-            Props.empty());
+            create(lines), "worker-node-events-" + INSTANCES.incrementAndGet(), Props.empty());
     return () -> ref.tell(Stop.INSTANCE);
   }
 
-  private static Behavior<Command> create(Consumer<String> lines, boolean announceCurrent) {
+  private static Behavior<Command> create(Consumer<String> lines) {
     return Behaviors.setup(
         context -> {
           Cluster cluster = Cluster.get(context.getSystem());
           TreeSet<String> up = new TreeSet<>();
-          if (!announceCurrent) { // the subscription replays them as MemberUp: known already, no
-            // line
-            for (Member member : cluster.state().getMembers()) {
-              if (member.status() == MemberStatus.up()
-                  && member.hasRole(NodeLauncher.WORKER_ROLE)
-                  && !member.address().equals(cluster.selfMember().address())) {
-                up.add(ProverNode.hostPort(member.address()));
-              }
-            }
-          }
           MembershipEvents.subscribe(context, Event::new, Event::new);
           return Behaviors.receive(Command.class)
               .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
