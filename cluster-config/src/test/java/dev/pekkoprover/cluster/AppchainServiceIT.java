@@ -31,7 +31,9 @@ import org.junit.jupiter.api.Test;
  * SIGKILL in the middle of the load and starts it again on the same PostgreSQL database: no
  * accepted transaction is lost and the roots match. It snapshots every 20 events (the shipped
  * 10,000 would take the test an hour to reach), so that the restarted service reads a snapshot and
- * the events after it, not the journal from genesis.
+ * the events after it, not the journal from genesis. The first test also stops a worker node and
+ * then the service node (SIGTERM): the service node says when each worker node is Up and when the
+ * stopped one left, as a batch job's node does, and stops without a stack trace.
  */
 class AppchainServiceIT {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -172,11 +174,47 @@ class AppchainServiceIT {
             line -> line.matches("appchain service: height [1-9][0-9]*, proven height 0, .*"), 60),
         "blocks produced before any worker:\n" + service.output());
     processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
-    processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
+    NodeProcesses.Node stopped =
+        processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
     assertTrue(load.awaitExit(200), "the load generator ended:\n" + load.output());
     assertEquals(0, load.process().exitValue(), load.output());
     assertTrue(load.output().contains("load:"), load.output());
     assertAllProven(httpPort, record);
+
+    // the worker nodes' lines on a service node, whose job runs until the node stops: all along
+    // (they used to come only during its start-up wait: a worker node that left said nothing)
+    String stoppedNode = "127.0.0.1:" + ports[2];
+    assertTrue(
+        service.awaitLine(line -> line.startsWith("worker node " + stoppedNode + " is Up: "), 1),
+        service.output());
+    stopped.process().toHandle().destroy(); // SIGTERM: the worker node leaves the cluster
+    assertTrue(stopped.awaitExit(60), "the worker node exited:\n" + stopped.tail(20));
+    assertTrue(
+        service.awaitLine(
+            line ->
+                line.equals("worker node " + stoppedNode + " left the cluster: 1 worker node Up"),
+            30),
+        service.output());
+
+    // its own stop: no stack trace (the lines were started at the shutdown, in an actor system
+    // that takes no new actor then: IllegalStateException)
+    int before = service.lines().size();
+    service.process().toHandle().destroy(); // SIGTERM (Process.destroy would close our end too)
+    assertTrue(service.awaitExit(60), "the service node exited:\n" + service.tail(20));
+    assertEquals(0, service.process().exitValue(), service.tail(30));
+    List<String> atStop = new ArrayList<>(service.lines());
+    String afterStop = String.join("\n", atStop.subList(before, atStop.size()));
+    assertTrue(
+        afterStop.contains(
+            "node 127.0.0.1:"
+                + ports[0]
+                + " left the cluster: stopped by a signal, exiting with code 0"),
+        "its output at the stop was read:\n" + afterStop);
+    assertTrue(
+        atStop.stream()
+            .skip(before)
+            .noneMatch(line -> line.contains("Exception") || line.matches("\\s+at .*")),
+        "a stack trace at the stop:\n" + afterStop);
   }
 
   @Test
