@@ -16,7 +16,9 @@ import java.util.TreeSet;
  * How many workers each worker class needs, from the queue's view of the fleet: per class (the set
  * of task types its workers serve once Ready), the outstanding work in worker-seconds, the sum over
  * its types of (pending + in flight) times the type's measured mean run time, and the workers
- * needed to clear it within the target, rounded up.
+ * needed to clear it within the target, rounded up, each running as many tasks at once as the
+ * class's workers have slots (their capacity; 1 before any was seen). A trial's two-slot workers
+ * were asked for twice over while the signal took each for one slot.
  *
  * <p>Not to miss: tasks in flight count. A scaler that saw only pending tasks would see no work
  * while every worker is busy with the last long proofs, scale the fleet down and kill workers
@@ -42,7 +44,7 @@ public final class AutoscaleSignal {
    * @param workers workers of the class the queue knows now
    * @param outstandingWorkerSeconds its share of (pending + in flight) x mean run time, over its
    *     types
-   * @param workersNeeded outstanding / target, rounded up
+   * @param workersNeeded outstanding / (target x the class's slots per worker), rounded up
    */
   public record Demand(
       String workerClass,
@@ -73,6 +75,13 @@ public final class AutoscaleSignal {
   private final Set<Set<String>> standIns = new LinkedHashSet<>();
 
   private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
+
+  /**
+   * Each class's slots per worker (its workers' capacity over their number) when it last had
+   * workers: a worker of capacity c clears c tasks at once, so it needs c times fewer workers for
+   * the same compute time. 1 for a class never seen with a worker.
+   */
+  private final Map<Set<String>, Double> slotsPerWorker = new HashMap<>();
 
   /** Where the classes seen are shared with the node's other signals. */
   private final AutoscaleClasses memory;
@@ -121,6 +130,12 @@ public final class AutoscaleSignal {
       counts[1] += worker.capacity();
     }
     memory.addAll(classes);
+    membership.forEach(
+        (types, counts) -> {
+          if (counts[0] > 0 && counts[1] > 0) {
+            slotsPerWorker.put(types, (double) counts[1] / counts[0]);
+          }
+        });
     Map<Set<String>, Double> outstanding = new LinkedHashMap<>();
     for (Set<String> types : classes) {
       outstanding.put(types, 0.0);
@@ -172,13 +187,18 @@ public final class AutoscaleSignal {
                     List.copyOf(new TreeSet<>(types)),
                     membership.getOrDefault(types, new int[2])[0],
                     seconds,
-                    workersNeeded(seconds))));
+                    workersNeeded(seconds, slotsPerWorker.getOrDefault(types, 1.0)))));
     return demands;
   }
 
-  private int workersNeeded(double seconds) {
+  /**
+   * Workers that clear {@code seconds} of compute within the target, each running {@code slots}
+   * tasks at once (the run times measured are those of tasks sharing a worker so, so a slot's time
+   * is what they took).
+   */
+  private int workersNeeded(double seconds, double slots) {
     // a hair under an integer is that integer: floating-point sums must not ask for one worker more
-    return (int) Math.ceil(seconds / targetSeconds - 1e-9);
+    return (int) Math.ceil(seconds / (targetSeconds * slots) - 1e-9);
   }
 
   /** A worker's class: the types it serves once Ready, registration aside. */

@@ -98,7 +98,8 @@ class AutoscaleSignalTest {
     assertEquals(List.of("a", "b"), demand.types());
     assertEquals(2, demand.workers());
     assertEquals(120.0, demand.outstandingWorkerSeconds(), 1e-6);
-    assertEquals(2, demand.workersNeeded());
+    // 120 s of compute within 60 s on workers of 2 slots: one worker, not zero (in flight counts)
+    assertEquals(1, demand.workersNeeded());
   }
 
   @Test
@@ -142,7 +143,8 @@ class AutoscaleSignalTest {
     assertEquals(50.0, demands.get("leaves").outstandingWorkerSeconds(), 1e-6);
     assertEquals(1, demands.get("leaves").workersNeeded());
     assertEquals(150.0 + 120.0, demands.get("leaf+merge").outstandingWorkerSeconds(), 1e-6);
-    assertEquals(5, demands.get("leaf+merge").workersNeeded()); // 270 / 60 = 4.5
+    // 270 s of compute over 60 s, on workers that run 3 tasks at once: 1.5 workers
+    assertEquals(2, demands.get("leaf+merge").workersNeeded());
   }
 
   @Test
@@ -259,5 +261,27 @@ class AutoscaleSignalTest {
             .get("a")
             .outstandingWorkerSeconds(),
         1e-6);
+  }
+
+  @Test
+  void aWorkerWithSeveralSlotsClearsAsManyTasksAtOnceAlsoOnceItsClassHasNoWorker() {
+    AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
+    // 2 workers of 4 slots; 480 tasks of 6 s wait: 2,880 s of compute, 48 slot-minutes, 12 workers
+    var busy =
+        byClass(
+                signal.update(
+                    view(
+                        List.of(worker("w1", 4, "p"), worker("w2", 4, "p")),
+                        Map.of("p", type(480, 0, 10, 6.0))),
+                    0))
+            .get("p");
+    assertEquals(2880.0, busy.outstandingWorkerSeconds(), 1e-6);
+    assertEquals(12, busy.workersNeeded());
+    // scaled to zero: the class's workers had 4 slots each, so it still asks for 12, not 48
+    var gone =
+        byClass(signal.update(view(List.of(), Map.of("p", type(480, 0, 10, 6.0))), 10 * S))
+            .get("p");
+    assertEquals(0, gone.workers());
+    assertEquals(12, gone.workersNeeded());
   }
 }
