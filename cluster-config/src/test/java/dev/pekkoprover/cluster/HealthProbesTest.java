@@ -143,7 +143,9 @@ class HealthProbesTest {
       String url = node.httpUrl().orElseThrow();
       Http.Answer ready = Http.get(url + "/health/ready");
       assertEquals(503, ready.status(), ready.body());
-      assertTrue(ready.body().contains("not Up"), ready.body());
+      assertTrue(
+          ready.body().contains("not a member of the cluster yet: joining through its seeds"),
+          ready.body());
       assertAlive(node);
 
       Cluster cluster = Cluster.get(node.system());
@@ -158,6 +160,25 @@ class HealthProbesTest {
                 return null;
               });
       assertAlive(node);
+    }
+  }
+
+  @Test
+  void aWorkerNodeOutsideItsClusterSaysSoRatherThanThatItsWorkersAreNotReady() {
+    // its workers cannot be Ready before it joins: the reason a trial saw, "the worker-ready gate
+    // is closed", pointed at the workers rather than at the join
+    try (ProverNode node =
+        ProverNode.builder(ClusterNodes.SYSTEM)
+            .config(ClusterNodes.config("worker", "prover.http.enabled = on"))
+            .catalog(TestNodes.catalog())
+            .clusterQueue()
+            .workers(WorkerGroup.allTypes(1, 1))
+            .start()) {
+      Http.Answer ready = Http.get(node.httpUrl().orElseThrow() + "/health/ready");
+      assertEquals(503, ready.status(), ready.body());
+      assertTrue(
+          ready.body().contains("not a member of the cluster yet: joining through its seeds"),
+          ready.body());
     }
   }
 }

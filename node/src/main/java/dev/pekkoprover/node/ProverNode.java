@@ -296,9 +296,10 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
-   * Ready for traffic ({@code /health/ready}): the node is not shutting down, the worker-ready gate
-   * is open (every local worker was Ready once; at once on a node without workers), in a cluster
-   * this member is Up, and no application's hold is left ({@link Builder#holdReadiness}).
+   * Ready for traffic ({@code /health/ready}): the node is not shutting down, in a cluster this
+   * member is Up (said first: a node outside its cluster reads as that, not as workers that are not
+   * Ready yet), the worker-ready gate is open (every local worker was Ready once; at once on a node
+   * without workers), and no application's hold is left ({@link Builder#holdReadiness}).
    */
   NodeStatus.Readiness readiness() {
     var shutdown = CoordinatedShutdown.get(system).getShutdownReason();
@@ -309,16 +310,20 @@ public final class ProverNode implements AutoCloseable {
               + shutdownCause(shutdown.get())
               + "): it takes no new work");
     }
+    if (deployment == Deployment.CLUSTER) { // first: a worker cannot be Ready outside a cluster
+      var status = Cluster.get(system).selfMember().status();
+      if (status == org.apache.pekko.cluster.MemberStatus.removed()) { // before its first join
+        return new NodeStatus.Readiness(
+            false, "not a member of the cluster yet: joining through its seeds");
+      }
+      if (status != org.apache.pekko.cluster.MemberStatus.up()) {
+        return new NodeStatus.Readiness(false, "cluster member status is " + status + ", not Up");
+      }
+    }
     if (!started.workersReady().isDone()) {
       return new NodeStatus.Readiness(
           false,
           "the worker-ready gate is closed: not every worker of this node has been Ready yet");
-    }
-    if (deployment == Deployment.CLUSTER) {
-      var status = Cluster.get(system).selfMember().status();
-      if (status != org.apache.pekko.cluster.MemberStatus.up()) {
-        return new NodeStatus.Readiness(false, "cluster member status is " + status + ", not Up");
-      }
     }
     if (!readinessHolds.isEmpty()) {
       return new NodeStatus.Readiness(false, "waiting for " + readinessHolds.get(0));
