@@ -149,21 +149,29 @@ final class AppchainClient {
   }
 
   /**
-   * Posts {@code tx}. The future never fails with {@link UnavailableException} (that is a {@link
-   * Submission.Unavailable}); it fails with an {@link AnswerException} for an answer outside the
-   * contract.
+   * The body of {@code POST /appchain/transactions} for {@code tx}: {@code
+   * {"from","to","amount","nonce","signature"}}.
    */
-  CompletableFuture<Submission> submitAsync(SignedTransfer tx) {
+  static String body(SignedTransfer tx) {
     ObjectNode body = JSON.createObjectNode();
     body.put("from", tx.transfer().from());
     body.put("to", tx.transfer().to());
     body.put("amount", tx.transfer().amount());
     body.put("nonce", tx.transfer().nonce());
     body.put("signature", tx.signature());
+    return body.toString();
+  }
+
+  /**
+   * Posts {@code tx}. The future never fails with {@link UnavailableException} (that is a {@link
+   * Submission.Unavailable}); it fails with an {@link AnswerException} for an answer outside the
+   * contract.
+   */
+  CompletableFuture<Submission> submitAsync(SignedTransfer tx) {
     HttpRequest request =
         node.request("/appchain/transactions", REQUEST_TIMEOUT)
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+            .POST(HttpRequest.BodyPublishers.ofString(body(tx)))
             .build();
     return node.client()
         .sendAsync(request, HttpResponse.BodyHandlers.ofString())

@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
       NodeCommand.class,
       StatusCommand.class,
       KeysCommand.class,
-      LoadCommand.class
+      LoadCommand.class,
+      TransferCommand.class
     })
 public final class NodeLauncher {
 

@@ -427,6 +427,52 @@ class AppchainServiceTest {
    * hash) is answered 200 "already accepted" with its status, and the chain holds it once; another
    * transfer with the nonce it used is still refused BAD_NONCE.
    */
+  /**
+   * The {@code transfer} command signs with the seeded genesis's wallets, which curl cannot: its
+   * body is accepted as it is; {@code --list} names every wallet with its genesis balance; a wallet
+   * that is not one is refused with exit code 2.
+   */
+  @Test
+  void theTransferCommandsBodyIsAcceptedAsItIs() throws Exception {
+    try (Service service = start("transfer-command", database("transfer-command"), "")) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+      TransferCommand transfer = new TransferCommand();
+      transfer.seed = SEED;
+      transfer.accounts = ACCOUNTS;
+      transfer.list = true;
+      assertEquals(
+          0, transfer.run(new java.io.PrintStream(out, true), new java.io.PrintStream(err)));
+      List<String> wallets = out.toString().lines().toList();
+      assertEquals(ACCOUNTS, wallets.size(), out.toString());
+      String[] first = wallets.get(0).split(" ");
+      assertEquals("0", first[0]);
+      assertTrue(Long.parseLong(first[2]) > 5, "funded at genesis: " + wallets.get(0));
+
+      out.reset();
+      transfer.list = false;
+      transfer.from = 0;
+      transfer.to = "1";
+      transfer.amount = 5L;
+      transfer.nonce = 0L;
+      assertEquals(
+          0, transfer.run(new java.io.PrintStream(out, true), new java.io.PrintStream(err)));
+      Answer accepted = post(service.url() + "/transactions", out.toString().trim());
+      assertEquals(202, accepted.status(), String.valueOf(accepted.body()));
+      assertEquals(
+          1,
+          get(service.url() + "/accounts/" + first[1]).body().path("pendingNonce").asLong(),
+          "the sender's next transfer takes nonce 1");
+
+      transfer.from = ACCOUNTS;
+      assertEquals(
+          NodeLauncher.USAGE_EXIT,
+          transfer.run(new java.io.PrintStream(out, true), new java.io.PrintStream(err, true)));
+      assertTrue(
+          err.toString().contains("--from " + ACCOUNTS + " is not a wallet"), err.toString());
+    }
+  }
+
   @Test
   void theSameTransactionSentAgainIsAnsweredAcceptedAndKeptOnce() throws Exception {
     try (Service service = start("svc-again", database("svc-again"), "")) {
