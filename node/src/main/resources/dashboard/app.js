@@ -245,7 +245,7 @@
       }
     }
     // A worker missing from a partial answer (a queue entity did not answer in time) has not left.
-    const partial = (report.problems || []).some((p) => /queue/.test(p));
+    const partial = (report.problems || []).some((p) => /^(only \d+ of \d+ queue entities|the queue did not answer)/.test(p));
     for (const [id, k] of known) {
       if (seen.has(id) || partial) continue;
       if (k.state !== 'gone') { k.state = 'gone'; k.since = nowMs; k.changedAt = nowMs; k.goneAt = nowMs; }

@@ -73,6 +73,16 @@ class MempoolTest {
         "'to' is not an address (the recipient's raw Ed25519 public key): character 1 is not a"
             + " hex digit (0-9, a-f), an address is 64 hex digits",
         notHexTo.message());
+    // digits of other scripts are no hex digits: refused here, never reaching the hash (which
+    // would throw in the chain's actor and restart it)
+    Admission.Refused arabicDigits =
+        refused(
+            chain.submit(
+                new SignedTransfer(
+                    new Transfer("\u0660".repeat(64), bob.address(), 5, 0), signed.signature())),
+            RefusalReason.MALFORMED);
+    assertTrue(
+        arabicDigits.message().contains("character 1 is not a hex digit"), arabicDigits.message());
   }
 
   @Test

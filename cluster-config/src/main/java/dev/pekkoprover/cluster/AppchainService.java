@@ -26,6 +26,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingleton;
 import org.apache.pekko.cluster.typed.SingletonActor;
 
@@ -176,15 +179,46 @@ final class AppchainService {
         .addTask(
             CoordinatedShutdown.PhaseBeforeClusterShutdown(),
             "appchain-service-stop-line",
-            () ->
-                AskPattern.<ChainService.Command, ChainState.View>ask(
-                        chain, ChainService.GetChain::new, timeout, system.scheduler())
-                    .handle(
-                        (view, failure) -> {
-                          out.println(inMemoryStopLine(view, cluster));
-                          out.flush();
-                          return Done.getInstance();
-                        }));
+            () -> {
+              String elsewhere = cluster ? chainHostElsewhere(system) : null;
+              if (elsewhere != null) { // a standby: the chain goes on there, nothing is lost
+                out.println(
+                    "appchain service stopped on this node; the chain runs on "
+                        + elsewhere
+                        + ", whose stop alone loses its in-memory journal");
+                out.flush();
+                return CompletableFuture.completedFuture(Done.getInstance());
+              }
+              return AskPattern.<ChainService.Command, ChainState.View>ask(
+                      chain, ChainService.GetChain::new, timeout, system.scheduler())
+                  .handle(
+                      (view, failure) -> {
+                        out.println(inMemoryStopLine(view, cluster));
+                        out.flush();
+                        return Done.getInstance();
+                      });
+            });
+  }
+
+  /**
+   * The address of the node the chain's singleton runs on (the oldest member with role sequencer,
+   * as Pekko places it) when that is not this node, else null.
+   */
+  static String chainHostElsewhere(ActorSystem<?> system) {
+    Cluster cluster = Cluster.get(system);
+    Member oldest = null;
+    for (Member member : cluster.state().getMembers()) {
+      if (member.hasRole(ProverNode.SEQUENCER_ROLE)
+          && (member.status() == MemberStatus.up()
+              || member.status() == MemberStatus.leaving()
+              || member.status() == MemberStatus.exiting())
+          && (oldest == null || member.isOlderThan(oldest))) {
+        oldest = member;
+      }
+    }
+    return oldest == null || oldest.equals(cluster.selfMember())
+        ? null
+        : oldest.address().getHost().orElse("?") + ":" + oldest.address().getPort().orElse(0);
   }
 
   /** How long the stop line waits for the chain's last figures. */

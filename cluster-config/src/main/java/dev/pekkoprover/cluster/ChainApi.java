@@ -361,7 +361,7 @@ final class ChainApi {
           + " hex digits";
     }
     for (int i = 0; i < signature.length(); i++) {
-      if (Character.digit(signature.charAt(i), 16) < 0) {
+      if (!java.util.HexFormat.isHexDigit(signature.charAt(i))) { // ASCII only, as parseHex
         return "character "
             + (i + 1)
             + " is not a hex digit (0-9, a-f), a signature is "

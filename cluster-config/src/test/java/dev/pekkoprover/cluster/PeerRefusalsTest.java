@@ -57,7 +57,8 @@ class PeerRefusalsTest {
     assertEquals(
         FilterReply.NEUTRAL,
         filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, "something else")));
-    // the association's restart line of the same refusal: once per peer and stream kind
+    // the association's restart line of the same refusal: once per peer (its control and message
+    // streams alike)
     String restart =
         "Outbound message stream to [pekko://prover@127.0.0.1:2761] failed. Restarting it. "
             + "javax.net.ssl.SSLHandshakeException: PKIX path building failed: "

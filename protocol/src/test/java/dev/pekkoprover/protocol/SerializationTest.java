@@ -284,7 +284,8 @@ class SerializationTest {
                 List.of(new FlowsView.FlowProgress("batch-0-1", 64, 40, 1200)),
                 List.of(
                     new RecentFailure(
-                        1L, "flow failed", null, null, "batch-1-2", null, "task x failed"))));
+                        1L, "flow failed", null, null, "batch-1-2", null, "task x failed")),
+                List.of("the sequencer's store prover-results has not confirmed a write")));
     for (Object message : messages) {
       assertEquals(message, roundTrip(message));
     }

@@ -1,7 +1,9 @@
 package dev.pekkoprover.sequencer;
 
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Extension;
@@ -37,6 +39,9 @@ public final class AutoscaleClasses implements Extension {
   /** Every stand-in named, in the order first named. */
   private final Set<Set<String>> standIns = new LinkedHashSet<>();
 
+  /** Each class's slots per worker when it last had workers ({@link AutoscaleSignal}). */
+  private final Map<Set<String>, Double> slotsPerWorker = new HashMap<>();
+
   /** A memory of one's own (a test, or a signal that shares with nobody). */
   public AutoscaleClasses() {}
 
@@ -58,5 +63,15 @@ public final class AutoscaleClasses implements Extension {
   /** Remembers these stand-ins (those already known keep their place). */
   synchronized void addStandIns(Set<Set<String>> named) {
     standIns.addAll(named);
+  }
+
+  /** Remembers a class's slots per worker, seen now. */
+  synchronized void slotsPerWorker(Set<String> workerClass, double slots) {
+    slotsPerWorker.put(workerClass, slots);
+  }
+
+  /** A class's slots per worker when it last had workers; 1 when it never had any. */
+  synchronized double slotsPerWorker(Set<String> workerClass) {
+    return slotsPerWorker.getOrDefault(workerClass, 1.0);
   }
 }

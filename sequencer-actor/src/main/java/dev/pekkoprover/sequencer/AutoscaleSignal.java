@@ -76,13 +76,6 @@ public final class AutoscaleSignal {
 
   private final Map<String, ArrayDeque<Sample>> samples = new HashMap<>();
 
-  /**
-   * Each class's slots per worker (its workers' capacity over their number) when it last had
-   * workers: a worker of capacity c clears c tasks at once, so it needs c times fewer workers for
-   * the same compute time. 1 for a class never seen with a worker.
-   */
-  private final Map<Set<String>, Double> slotsPerWorker = new HashMap<>();
-
   /** Where the classes seen are shared with the node's other signals. */
   private final AutoscaleClasses memory;
 
@@ -133,7 +126,9 @@ public final class AutoscaleSignal {
     membership.forEach(
         (types, counts) -> {
           if (counts[0] > 0 && counts[1] > 0) {
-            slotsPerWorker.put(types, (double) counts[1] / counts[0]);
+            // a worker of capacity c clears c tasks at once: c times fewer workers for the same
+            // compute; kept in the shared memory, so /status and a new sequencer's signal agree
+            memory.slotsPerWorker(types, (double) counts[1] / counts[0]);
           }
         });
     Map<Set<String>, Double> outstanding = new LinkedHashMap<>();
@@ -187,7 +182,7 @@ public final class AutoscaleSignal {
                     List.copyOf(new TreeSet<>(types)),
                     membership.getOrDefault(types, new int[2])[0],
                     seconds,
-                    workersNeeded(seconds, slotsPerWorker.getOrDefault(types, 1.0)))));
+                    workersNeeded(seconds, memory.slotsPerWorker(types)))));
     return demands;
   }
 

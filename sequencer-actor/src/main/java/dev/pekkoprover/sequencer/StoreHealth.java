@@ -114,7 +114,11 @@ final class StoreHealth {
         waiting.get());
   }
 
+  /** The writer stopped: its meters go, and it reports no problem of a write no one repeats. */
   void close() {
     meters.forEach(registry::remove);
+    writeSince.set(0);
+    failingSince.set(0);
+    waiting.set(0);
   }
 }

@@ -265,7 +265,8 @@ class AutoscaleSignalTest {
 
   @Test
   void aWorkerWithSeveralSlotsClearsAsManyTasksAtOnceAlsoOnceItsClassHasNoWorker() {
-    AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()));
+    AutoscaleClasses memory = new AutoscaleClasses();
+    AutoscaleSignal signal = new AutoscaleSignal(settings(Map.of()), memory);
     // 2 workers of 4 slots; 480 tasks of 6 s wait: 2,880 s of compute, 48 slot-minutes, 12 workers
     var busy =
         byClass(
@@ -283,5 +284,13 @@ class AutoscaleSignalTest {
             .get("p");
     assertEquals(0, gone.workers());
     assertEquals(12, gone.workersNeeded());
+    // and so says a signal that shares the node's memory but never saw a worker (/status computes
+    // one per request; a sequencer started elsewhere has a new reporter)
+    var fresh =
+        byClass(
+                new AutoscaleSignal(settings(Map.of()), memory)
+                    .update(view(List.of(), Map.of("p", type(480, 0, 10, 6.0))), 20 * S))
+            .get("p");
+    assertEquals(12, fresh.workersNeeded());
   }
 }

@@ -44,7 +44,7 @@ public final class Accounts {
           + " hex digits";
     }
     for (int i = 0; i < value.length(); i++) {
-      if (Character.digit(value.charAt(i), 16) < 0) {
+      if (!java.util.HexFormat.isHexDigit(value.charAt(i))) { // ASCII only, as parseHex
         return "character "
             + (i + 1)
             + " is not a hex digit (0-9, a-f), an address is "
