@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -56,17 +57,7 @@ final class LoadCommand implements Callable<Integer> {
       description = "how long to submit: 500ms, 30s, 5m... (default: ${DEFAULT-VALUE})")
   String duration;
 
-  @Option(
-      names = "--seed",
-      defaultValue = "42",
-      description = "the service's genesis seed, its --seed (default: ${DEFAULT-VALUE})")
-  long seed;
-
-  @Option(
-      names = "--accounts",
-      defaultValue = "200",
-      description = "the service's genesis accounts, its --accounts (default: ${DEFAULT-VALUE})")
-  int accounts;
+  @Mixin ServiceGenesis genesisOptions = new ServiceGenesis();
 
   @Option(
       names = "--invalid-every",
@@ -133,10 +124,6 @@ final class LoadCommand implements Callable<Integer> {
         throw new IllegalArgumentException(
             "--invalid-every must be 0 (none) or at least 2, got " + invalidEvery);
       }
-      if (accounts < 2) {
-        throw new IllegalArgumentException(
-            "--accounts must be at least 2, as the service's genesis, got " + accounts);
-      }
       settings =
           new LoadRun.Settings(
               rate,
@@ -148,7 +135,7 @@ final class LoadCommand implements Callable<Integer> {
       guarded =
           GuardedNode.open(
               node, new StatusClient.Access(tokenFile, https, ca), HttpClient.Version.HTTP_1_1);
-      genesis = Workload.generate(seed, accounts, 0, 1, 0);
+      genesis = genesisOptions.workload();
     } catch (IllegalArgumentException | EndpointsRefusedException e) {
       err.println("load: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
@@ -164,10 +151,8 @@ final class LoadCommand implements Callable<Integer> {
         err.println(
             "load: the service's genesis (state root "
                 + chain.genesisStateRoot()
-                + ") is not that of --seed "
-                + seed
-                + " --accounts "
-                + accounts
+                + ") is not that of "
+                + genesisOptions
                 + ": give the node's --seed and --accounts");
         return NodeLauncher.USAGE_EXIT;
       }
@@ -190,7 +175,8 @@ final class LoadCommand implements Callable<Integer> {
         funded.add(wallet);
       }
     }
-    return new LoadRun(settings, client, genesis.wallets(), funded, seed, out, err).run();
+    return new LoadRun(settings, client, genesis.wallets(), funded, genesisOptions.seed, out, err)
+        .run();
   }
 
   /**

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,17 +27,7 @@ import picocli.CommandLine.Option;
 final class TransferCommand implements Callable<Integer> {
   private static final Pattern ADDRESS = Pattern.compile("[0-9a-f]{64}");
 
-  @Option(
-      names = "--seed",
-      defaultValue = "42",
-      description = "the service's genesis seed, its --seed (default: ${DEFAULT-VALUE})")
-  long seed;
-
-  @Option(
-      names = "--accounts",
-      defaultValue = "200",
-      description = "the service's genesis accounts, its --accounts (default: ${DEFAULT-VALUE})")
-  int accounts;
+  @Mixin ServiceGenesis genesisOptions = new ServiceGenesis();
 
   @Option(names = "--list", description = "print the genesis wallets: index, address, balance")
   boolean list;
@@ -65,7 +56,7 @@ final class TransferCommand implements Callable<Integer> {
   int run(PrintStream out, PrintStream err) {
     Workload genesis;
     try {
-      genesis = Workload.generate(seed, accounts, 0, 1, 0);
+      genesis = genesisOptions.workload();
     } catch (IllegalArgumentException e) {
       err.println("transfer: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
@@ -87,10 +78,8 @@ final class TransferCommand implements Callable<Integer> {
       err.println(
           "transfer: --from "
               + from
-              + " is not a wallet of --seed "
-              + seed
-              + " --accounts "
-              + accounts
+              + " is not a wallet of "
+              + genesisOptions
               + " (0 to "
               + (wallets.size() - 1)
               + ")");

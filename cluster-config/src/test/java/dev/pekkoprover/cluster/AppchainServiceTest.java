@@ -438,8 +438,8 @@ class AppchainServiceTest {
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
       java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
       TransferCommand transfer = new TransferCommand();
-      transfer.seed = SEED;
-      transfer.accounts = ACCOUNTS;
+      transfer.genesisOptions.seed = SEED;
+      transfer.genesisOptions.accounts = ACCOUNTS;
       transfer.list = true;
       assertEquals(
           0, transfer.run(new java.io.PrintStream(out, true), new java.io.PrintStream(err)));

@@ -51,9 +51,7 @@ class QueueDepartedWorkersTest {
   }
 
   private FleetView fleet() {
-    TestProbe<FleetView> probe = testKit.createTestProbe();
-    queue.tell(new QueueCommand.GetFleet(probe.getRef()));
-    return probe.receiveMessage();
+    return QueueSync.fleet(testKit, queue);
   }
 
   private void announce(TestProbe<WorkerCommand> worker, String id, WorkerState state) {

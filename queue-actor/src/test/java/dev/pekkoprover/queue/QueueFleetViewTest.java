@@ -67,9 +67,7 @@ class QueueFleetViewTest {
   }
 
   private FleetView fleet() {
-    TestProbe<FleetView> probe = testKit.createTestProbe();
-    queue.tell(new QueueCommand.GetFleet(probe.getRef()));
-    return probe.receiveMessage();
+    return QueueSync.fleet(testKit, queue);
   }
 
   private static TaskEnvelope square(String id) {

@@ -2,6 +2,7 @@ package dev.pekkoprover.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskOutcome;
@@ -39,6 +40,13 @@ final class QueueSync {
   static QueueStats stats(ActorTestKit testKit, ActorRef<QueueCommand> queue) {
     TestProbe<QueueStats> probe = testKit.createTestProbe(QueueStats.class);
     queue.tell(new QueueCommand.GetStats(probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  /** The queue's fleet view, once it has handled every message this thread sent it before. */
+  static FleetView fleet(ActorTestKit testKit, ActorRef<QueueCommand> queue) {
+    TestProbe<FleetView> probe = testKit.createTestProbe(FleetView.class);
+    queue.tell(new QueueCommand.GetFleet(probe.getRef()));
     return probe.receiveMessage();
   }
 

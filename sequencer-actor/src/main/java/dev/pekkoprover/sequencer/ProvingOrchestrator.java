@@ -653,10 +653,7 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
-    if (stores != null) {
-      counts = counts.withProblems(stores.problems());
-    }
-    FlowsView answer = counts;
+    FlowsView answer = stores == null ? counts : counts.withProblems(stores.problems());
     ActorRef<FlowsView.FlowProgress> gather =
         context.spawnAnonymous(
             Gather.create(
