@@ -33,7 +33,7 @@ public final class BenchJournals {
   public static Config postgres(String url, String user, String password, Config base)
       throws InterruptedException {
     try {
-      return PostgresJournal.open(url, user, password, base);
+      return PostgresJournal.open(url, user, password, base, reason -> {});
     } catch (JournalSchema.Refused e) {
       throw new IllegalStateException(e.getMessage(), e);
     }

@@ -11,6 +11,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,12 +69,31 @@ final class JournalSchema {
    *     password, no such database): at once, without retrying
    */
   static void ensure(Config config) throws InterruptedException, Refused {
+    ensure(config, reason -> {});
+  }
+
+  /**
+   * As {@link #ensure(Config)}, telling {@code waiting} after each failed attempt why the node
+   * waits: {@code the journal database <database> does not answer (<cause>) since <time>, attempt
+   * <n>: <remedy>}.
+   */
+  static void ensure(Config config, Consumer<String> waiting) throws InterruptedException, Refused {
     String database = config.getString("prover.persistence.database");
     String remedy = config.getString("prover.persistence.remedy");
     long backoff = 1000;
+    Instant since = null;
+    int attempts = 0;
     while (true) {
       try {
-        if (createIfMissing(config)) {
+        boolean created = createIfMissing(config);
+        if (since != null) {
+          log.info(
+              "The journal database {} answers, after {} s and {} failed attempt(s)",
+              database,
+              Duration.between(since, Instant.now()).toSeconds(),
+              attempts);
+        }
+        if (created) {
           log.info("Created the journal's tables in {}", database);
         }
         return;
@@ -86,12 +108,27 @@ final class JournalSchema {
                   + " rights and that the database exists (createdb); waiting would not help",
               e);
         }
+        attempts++;
+        if (since == null) {
+          since = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        }
         log.error(
             "Cannot open the journal database {}: {}. {}. Trying again in {} s",
             database,
             ResultStore.describe(e),
             remedy,
             backoff / 1000);
+        waiting.accept(
+            "the journal database "
+                + database
+                + " does not answer ("
+                + ResultStore.describe(e)
+                + ") since "
+                + since
+                + ", attempt "
+                + attempts
+                + ": "
+                + remedy);
         Thread.sleep(backoff);
         backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
       }

@@ -3,6 +3,7 @@ package dev.pekkoprover.cluster;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import java.util.function.Consumer;
 
 /**
  * The cluster's journal: PostgreSQL ({@code journal-postgres.conf}), for the nodes that run the
@@ -15,9 +16,11 @@ final class PostgresJournal {
 
   /**
    * The configuration of a sequencer node writing to {@code url}, on top of {@code base}; waits for
-   * the database.
+   * the database, telling {@code waiting} why after each failed attempt ({@link
+   * JournalSchema#ensure(Config, Consumer)}).
    */
-  static Config open(String url, String user, String password, Config base)
+  static Config open(
+      String url, String user, String password, Config base, Consumer<String> waiting)
       throws InterruptedException, JournalSchema.Refused {
     if (!url.startsWith("jdbc:postgresql:")) {
       throw new IllegalArgumentException(
@@ -36,7 +39,7 @@ final class PostgresJournal {
             .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-postgres"))
             .withFallback(base)
             .resolve();
-    JournalSchema.ensure(config);
+    JournalSchema.ensure(config, waiting);
     return config;
   }
 }

@@ -1,5 +1,7 @@
 package dev.pekkoprover.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pekkoprover.node.EndpointsRefusedException;
 import dev.pekkoprover.node.StatusReport;
 import java.io.IOException;
@@ -139,6 +141,11 @@ final class StatusClient {
               + "node's prover.http.token-file");
       return NO_STATUS;
     }
+    String starting = response.statusCode() == 503 ? startingReason(response.body()) : null;
+    if (starting != null) { // a node that waits before it can start (WaitingEndpoints)
+      err.println("status: the node at " + uri + " has not started yet: " + starting);
+      return NO_STATUS;
+    }
     if (response.statusCode() != 200) {
       err.println(
           "status: "
@@ -176,6 +183,21 @@ final class StatusClient {
    */
   static URI statusUri(String node, boolean https) {
     return URI.create(GuardedNode.baseUri(node, https) + "/status");
+  }
+
+  /**
+   * The reason in a waiting node's answer, {@code {"starting": true, "reason": ...}}; null for any
+   * other body.
+   */
+  static String startingReason(String body) {
+    try {
+      JsonNode answer = new ObjectMapper().readTree(body);
+      return answer != null && answer.path("starting").asBoolean(false)
+          ? answer.path("reason").asText("")
+          : null;
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   private static String firstLine(HttpResponse<String> response) {

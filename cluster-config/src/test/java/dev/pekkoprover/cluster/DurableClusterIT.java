@@ -26,7 +26,7 @@ class DurableClusterIT {
   /**
    * The default job (20 blocks of 32 transactions, seed 42): 2236 tasks, 559 per batch of 5 blocks.
    */
-  private static final int TASKS = 2236;
+  static final int TASKS = 2236;
 
   private static final int TASKS_PER_BATCH = 559;
 
@@ -40,7 +40,7 @@ class DurableClusterIT {
       Pattern.compile(
           "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
   private static final Pattern TASK_LINE = Pattern.compile("(?m)^  (\\w+Task) +(\\d+)$");
-  private static final Pattern ROOTS =
+  static final Pattern ROOTS =
       Pattern.compile("proven state root (\\w+)\\s+direct state root (\\w+)");
 
   private final NodeProcesses processes =
@@ -51,7 +51,8 @@ class DurableClusterIT {
     processes.close();
   }
 
-  private static long tasksDone(String progress) {
+  /** The tasks done in a {@code proving:} progress line, the circuits' compilation left out. */
+  static long tasksDone(String progress) {
     long total = 0;
     Matcher done = DONE.matcher(progress);
     while (done.find()) {
@@ -60,6 +61,18 @@ class DurableClusterIT {
       }
     }
     return total;
+  }
+
+  /** The tasks a run's summary says it computed, the circuits' compilation left out. */
+  static long tasksComputed(String output) {
+    long computed = 0;
+    Matcher task = TASK_LINE.matcher(output);
+    while (task.find()) {
+      if (!task.group(1).equals("CircuitCompilerTask")) {
+        computed += Long.parseLong(task.group(2));
+      }
+    }
+    return computed;
   }
 
   @Test
@@ -153,13 +166,7 @@ class DurableClusterIT {
     long stored = Long.parseLong(resuming.group(2));
     Matcher reused = REUSED.matcher(output);
     assertTrue(reused.find(), output);
-    long computed = 0;
-    Matcher task = TASK_LINE.matcher(output);
-    while (task.find()) {
-      if (!task.group(1).equals("CircuitCompilerTask")) {
-        computed += Long.parseLong(task.group(2));
-      }
-    }
+    long computed = tasksComputed(output);
     long tasksLeft =
         TASKS - (long) batchesStored * TASKS_PER_BATCH; // the tasks of the batches that ran again
     System.out.printf(

@@ -9,13 +9,19 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
 
 /**
  * The journal database at start-up: one that answers that this node may not log in refuses the node
  * at once (a wrong password retried every 30 s for ever in a trial, so no supervisor saw it), while
- * one that does not answer yet is waited for. The database is an H2 server in this JVM, whose login
+ * one that does not answer yet is waited for, each failed attempt's reason told to the caller (the
+ * node's waiting endpoints answer with it). The database is an H2 server in this JVM, whose login
  * failure has the SQL state PostgreSQL's has too (28000).
  */
 class JournalSchemaTest {
@@ -68,5 +74,40 @@ class JournalSchemaTest {
                     withPassword("jdbc:h2:tcp://localhost:" + port + "/mem:absent", ""),
                     "SELECT 1"));
     assertFalse(JournalSchema.refusesForGood(absent), absent.getSQLState());
+  }
+
+  @Test
+  void aDatabaseThatComesLateIsWaitedForAndEveryFailedAttemptSaysWhy() throws Exception {
+    int port = NodeProcesses.freePort(); // nothing listens yet
+    String url = "jdbc:h2:tcp://localhost:" + port + "/mem:late;DB_CLOSE_DELAY=-1";
+    List<String> reasons = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> ensured =
+        CompletableFuture.runAsync(
+            () -> {
+              try {
+                JournalSchema.ensure(withPassword(url, ""), reasons::add);
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            });
+    NodeProcesses.polling(
+            "a failed attempt's reason", Duration.ofSeconds(10), Duration.ofMillis(50))
+        .until(() -> !reasons.isEmpty());
+    String first = reasons.get(0);
+    assertTrue(
+        first.startsWith("the journal database H2 database " + url + " does not answer ("), first);
+    assertTrue(first.contains(", attempt 1: "), first);
+    assertFalse(ensured.isDone(), "waits while nothing answers");
+    Server server =
+        Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists").start();
+    try {
+      ensured.get(30, TimeUnit.SECONDS); // the backoff's next attempt: 2 s at most here
+      assertFalse(reasons.isEmpty());
+      assertTrue(
+          reasons.stream().allMatch(r -> r.contains("does not answer")),
+          "a reason per failed attempt only: " + reasons);
+    } finally {
+      server.stop();
+    }
   }
 }

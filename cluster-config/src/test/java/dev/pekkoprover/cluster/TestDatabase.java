@@ -2,10 +2,15 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The PostgreSQL database of the real-process tests that need one: {@code PROVER_TEST_DB_URL},
@@ -24,6 +29,69 @@ record TestDatabase(String url, String user, String password) {
         url,
         System.getenv().getOrDefault("PROVER_TEST_DB_USER", ""),
         System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", ""));
+  }
+
+  /**
+   * A PostgreSQL database the calling test may stop and start: {@code PROVER_TEST_OUTAGE_DB_URL}
+   * (user and password as {@link #postgresOrSkip}'s) and {@code PROVER_TEST_OUTAGE_DB_CTL}, a
+   * command that takes {@code stop} or {@code start} ({@code .ci/run}: a second Debian cluster,
+   * {@code pg_ctlcluster <version> outage}); the calling test is skipped without them.
+   */
+  static Outage outageOrSkip() {
+    String url = System.getenv("PROVER_TEST_OUTAGE_DB_URL");
+    String control = System.getenv("PROVER_TEST_OUTAGE_DB_CTL");
+    assumeTrue(
+        url != null && !url.isBlank() && control != null && !control.isBlank(),
+        "PROVER_TEST_OUTAGE_DB_URL or PROVER_TEST_OUTAGE_DB_CTL is not set: no database to stop");
+    return new Outage(
+        new TestDatabase(
+            url,
+            System.getenv().getOrDefault("PROVER_TEST_DB_USER", ""),
+            System.getenv().getOrDefault("PROVER_TEST_DB_PASSWORD", "")),
+        List.of(control.trim().split("\\s+")));
+  }
+
+  /** A database and the command that stops and starts its server. */
+  record Outage(TestDatabase database, List<String> control) {
+    /** Stops the server (PostgreSQL's fast shutdown: its connections are cut); waits for it. */
+    void stop() throws IOException, InterruptedException {
+      run("stop");
+    }
+
+    /** Starts the server and waits until it takes connections (up to 60 s). */
+    void start() throws IOException, InterruptedException {
+      run("start");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (true) {
+        try (Connection connection =
+            DriverManager.getConnection(database.url, database.user, database.password)) {
+          if (connection.isValid(5)) {
+            return;
+          }
+        } catch (SQLException e) {
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("the database did not take connections within 60 s", e);
+          }
+          Thread.sleep(200); // polling the database's port
+        }
+      }
+    }
+
+    private void run(String action) throws IOException, InterruptedException {
+      List<String> command = new ArrayList<>(control);
+      command.add(action);
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      boolean ended = process.waitFor(60, TimeUnit.SECONDS);
+      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!ended) {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        throw new AssertionError(command + " did not end within 60 s: " + output);
+      }
+      // pg_ctlcluster answers 2 for a cluster already in the state asked for
+      if (process.exitValue() != 0 && !output.contains("already")) {
+        throw new AssertionError(command + " failed (" + process.exitValue() + "): " + output);
+      }
+    }
   }
 
   /**

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.apache.pekko.Done;
@@ -109,8 +110,8 @@ final class NodeEndpoints {
   private NodeEndpoints() {}
 
   /**
-   * Binds the server and waits (up to 10 s) until it listens; throws with the address when it
-   * cannot.
+   * Serves the node's routes and its mounted ones ({@link #bind}); unbound in the last phase before
+   * the actor system terminates.
    */
   static Urls start(
       ActorSystem<?> system,
@@ -123,7 +124,40 @@ final class NodeEndpoints {
         Directives.concat(
             routes(metrics, status, access.guard(), settings.openHealth()),
             access.guard().require(Directives.extractRequestContext(request -> mounted.get())));
-    ServerBinding binding;
+    ServerBinding binding = bind(system, settings, access, routes);
+    unbindLast(system, binding);
+    if (settings.insecureRemote()) {
+      system
+          .log()
+          .warn(
+              "the HTTP endpoints on {} are served without {} (prover.http.allow-insecure-remote = on): "
+                  + "whoever reaches {}:{} sees the fleet",
+              settings.host(),
+              settings.https() ? "a token" : "HTTPS",
+              settings.host(),
+              binding.localAddress().getPort());
+    }
+    return urls(settings, access, binding);
+  }
+
+  /** The URLs of a bound server, for its start-up line and for clients. */
+  static Urls urls(HttpSettings settings, Access access, ServerBinding binding) {
+    InetSocketAddress address = binding.localAddress();
+    String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getHostString();
+    if (host.contains(":")) {
+      host = "[" + host + "]"; // an IPv6 literal in a URL
+    }
+    String scheme = access.tls().isPresent() ? "https" : "http";
+    return new Urls(
+        scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
+  }
+
+  /**
+   * Binds {@code routes} to {@code settings}' address, over HTTPS when {@code access} has a TLS
+   * context, and waits (up to 30 s) until it listens; throws with the address when it cannot.
+   */
+  static ServerBinding bind(
+      ActorSystem<?> system, HttpSettings settings, Access access, Route routes) {
     try {
       ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());
       if (access.tls().isPresent()) {
@@ -150,7 +184,7 @@ final class NodeEndpoints {
                                     true))); // the client's certificate, if any
       }
       // a bind takes milliseconds; 30 s allows for a cold JVM on a loaded machine
-      binding = server.bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      return server.bind(routes).toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
       throw new IllegalStateException(
@@ -162,26 +196,6 @@ final class NodeEndpoints {
               + cause.getMessage(),
           cause);
     }
-    unbindLast(system, binding);
-    InetSocketAddress address = binding.localAddress();
-    String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getHostString();
-    if (host.contains(":")) {
-      host = "[" + host + "]"; // an IPv6 literal in a URL
-    }
-    if (settings.insecureRemote()) {
-      system
-          .log()
-          .warn(
-              "the HTTP endpoints on {} are served without {} (prover.http.allow-insecure-remote = on): "
-                  + "whoever reaches {}:{} sees the fleet",
-              settings.host(),
-              settings.https() ? "a token" : "HTTPS",
-              settings.host(),
-              address.getPort());
-    }
-    String scheme = access.tls().isPresent() ? "https" : "http";
-    return new Urls(
-        scheme + "://" + host + ":" + address.getPort(), describeAccess(settings, access.guard()));
   }
 
   /**
@@ -230,25 +244,7 @@ final class NodeEndpoints {
    */
   static Route routes(
       ProverMetrics metrics, NodeStatus status, EndpointGuard guard, boolean openHealth) {
-    Route health =
-        Directives.pathPrefix(
-            "health",
-            () ->
-                Directives.concat(
-                    Directives.path(
-                        "alive",
-                        () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
-                    Directives.path(
-                        "ready",
-                        () -> {
-                          NodeStatus.Readiness readiness = status.readiness();
-                          return Directives.complete(
-                              readiness.ready()
-                                  ? json(StatusCodes.OK, Map.of("ready", true))
-                                  : json(
-                                      StatusCodes.SERVICE_UNAVAILABLE,
-                                      Map.of("ready", false, "reason", readiness.reason())));
-                        })));
+    Route health = health(status::readiness);
     Route data =
         Directives.concat(
             Directives.path(
@@ -270,7 +266,32 @@ final class NodeEndpoints {
                     Dashboard.routes(), guard.require(Directives.concat(data, health))));
   }
 
-  private static HttpResponse json(StatusCode code, Object body) {
+  /**
+   * {@code /health/alive}: 200 {@code {"alive": true}}; {@code /health/ready}: 200 {@code {"ready":
+   * true}}, or 503 {@code {"ready": false, "reason": ...}}, from {@code readiness} at each request.
+   */
+  static Route health(Supplier<NodeStatus.Readiness> readiness) {
+    return Directives.pathPrefix(
+        "health",
+        () ->
+            Directives.concat(
+                Directives.path(
+                    "alive",
+                    () -> Directives.complete(json(StatusCodes.OK, Map.of("alive", true)))),
+                Directives.path(
+                    "ready",
+                    () -> {
+                      NodeStatus.Readiness now = readiness.get();
+                      return Directives.complete(
+                          now.ready()
+                              ? json(StatusCodes.OK, Map.of("ready", true))
+                              : json(
+                                  StatusCodes.SERVICE_UNAVAILABLE,
+                                  Map.of("ready", false, "reason", now.reason())));
+                    })));
+  }
+
+  static HttpResponse json(StatusCode code, Object body) {
     try {
       return HttpResponse.create()
           .withStatus(code)

@@ -1,0 +1,154 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.node.StatusReport;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sequencer's PostgreSQL down, with real processes and the shipped configuration (write-timeout
+ * 10 s): a sequencer+queue node and two worker nodes, the database stopped (PostgreSQL's fast
+ * shutdown, connections cut) before the node starts and again in the middle of proving.
+ *
+ * <p>Before it starts the node waits for the database and says so where a supervisor looks: {@code
+ * /health/alive} 200 (no liveness restart), {@code /health/ready} 503 naming the database, {@code
+ * /status} 503 with the same reason, and the {@code status} command prints it. Stopped mid-run, the
+ * node stays ready (it loses nothing and a restart would not bring the database back) and {@code
+ * /status} and {@code /metrics} name the store that does not confirm its writes. Once the database
+ * is back the run ends RESULT OK with the direct computation's root and every task computed exactly
+ * once: no result was lost or proven twice.
+ *
+ * <p>Needs a database it may stop: {@code PROVER_TEST_OUTAGE_DB_URL} and {@code
+ * PROVER_TEST_OUTAGE_DB_CTL} ({@link TestDatabase#outageOrSkip}; {@code .ci/run} makes a second
+ * PostgreSQL cluster for it); skipped without.
+ */
+class DatabaseOutageIT {
+  private final NodeProcesses processes =
+      new NodeProcesses(NodeProcesses.logDirectory("DatabaseOutageIT"));
+  private TestDatabase.Outage outage;
+
+  @AfterEach
+  void killEverythingAndStartTheDatabase() throws Exception {
+    processes.close();
+    if (outage != null) {
+      outage.start(); // for the next run, whatever happened
+    }
+  }
+
+  @Test
+  void theJournalDatabaseDownAtStartAndMidRunIsSeenAndLosesNothing() throws Exception {
+    outage = TestDatabase.outageOrSkip();
+    TestDatabase database = outage.database();
+    outage.start();
+    database.wipe();
+    outage.stop();
+
+    int[] ports = {NodeProcesses.freePort(), NodeProcesses.freePort(), NodeProcesses.freePort()};
+    int http = NodeProcesses.freePort();
+    String seeds = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + ports[0],
+            "--seeds",
+            seeds,
+            "--http-port",
+            "" + http,
+            "--db-url",
+            database.url(),
+            "--db-user",
+            database.user(),
+            "--db-password",
+            database.password(),
+            "--proving-work",
+            "20000",
+            "--exit-when-done");
+    String base = "http://127.0.0.1:" + http;
+
+    // 1. the database down at start: alive, not ready, and why
+    assertTrue(
+        sequencer.awaitLine(
+            line ->
+                line.startsWith("node 127.0.0.1:" + ports[0] + " waits for its journal database;")
+                    && line.contains(base + "/health/ready (503 with the reason)"),
+            120),
+        sequencer.output());
+    String doesNotAnswer = "the journal database PostgreSQL " + database.url() + " does not answer";
+    assertEquals(200, Http.get(base + "/health/alive").status());
+    Http.Answer ready = Http.get(base + "/health/ready");
+    assertEquals(503, ready.status(), ready.body());
+    assertTrue(ready.body().contains(doesNotAnswer), ready.body());
+    Http.Answer status = Http.get(base + "/status");
+    assertEquals(503, status.status(), status.body());
+    assertTrue(status.body().contains("\"starting\" : true"), status.body());
+    assertTrue(status.body().contains(doesNotAnswer), status.body());
+    NodeProcesses.Node command = processes.launch("status", "--node", "127.0.0.1:" + http);
+    assertTrue(command.awaitExit(60), command.output());
+    command.awaitLine(line -> false, 1); // let the reader drain the last lines
+    assertEquals(StatusClient.NO_STATUS, command.process().exitValue(), command.output());
+    assertTrue(
+        command.output().contains("has not started yet: " + doesNotAnswer), command.output());
+
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
+    processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
+    outage.start();
+    assertTrue(
+        sequencer.awaitLine(
+            line -> line.contains("The journal database PostgreSQL " + database.url() + " answers"),
+            120),
+        sequencer.output());
+
+    // 2. stopped again mid-run: ready still, and /status and /metrics name the store
+    assertTrue(
+        sequencer.awaitLine(
+            line ->
+                line.startsWith("proving:")
+                    && DurableClusterIT.tasksDone(line) >= DurableClusterIT.TASKS / 4,
+            300),
+        sequencer.output());
+    outage.stop();
+    StatusReport stalled =
+        NodeProcesses.polling(
+                "the store's problem in /status", Duration.ofSeconds(90), Duration.ofMillis(500))
+            .ignoreExceptionsInstanceOf(AssertionError.class)
+            .until(
+                () -> {
+                  Http.Answer answer = Http.get(base + "/status");
+                  assertEquals(200, answer.status(), answer.body());
+                  return StatusReport.fromJson(answer.body());
+                },
+                report ->
+                    report.problems().stream()
+                        .anyMatch(
+                            p ->
+                                p.contains("has not confirmed a write for")
+                                    && p.contains("PostgreSQL " + database.url())));
+    assertTrue(stalled.node().ready(), "ready: it loses nothing, " + stalled);
+    assertEquals(200, Http.get(base + "/health/ready").status());
+    String metrics = Http.get(base + "/metrics").body();
+    assertTrue(
+        Http.sum(metrics, "prover_store_oldest_unconfirmed_write_seconds") >= 10,
+        "the shipped write-timeout (10 s) has passed:\n" + metrics);
+    outage.start();
+
+    // 3. back: the run ends with the right root, every task computed once
+    assertTrue(sequencer.awaitExit(300), sequencer.output());
+    String output = sequencer.output();
+    assertEquals(0, sequencer.process().exitValue(), output);
+    assertTrue(output.contains("RESULT OK"), output);
+    Matcher roots = DurableClusterIT.ROOTS.matcher(output);
+    assertTrue(roots.find(), output);
+    assertEquals(roots.group(2), roots.group(1), "the proven root is the direct computation's");
+    assertEquals(
+        DurableClusterIT.TASKS,
+        DurableClusterIT.tasksComputed(output),
+        "every task computed exactly once, none lost in the outage:\n" + output);
+  }
+}
