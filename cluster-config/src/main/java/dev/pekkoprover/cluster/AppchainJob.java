@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -104,7 +105,7 @@ public final class AppchainJob {
       text.append(
           String.format(
               "transactions      %d (refused at the mempool: %d)%n", transactions, refused));
-      text.append("tasks per type\n");
+      text.append("tasks per type (computed by this run)\n");
       tasksPerType.forEach((type, n) -> text.append(String.format("  %-30s %d%n", type, n)));
       double seconds = wallTime.toNanos() / 1e9;
       text.append(String.format("wall time         %.2f s (start-up excluded)%n", seconds));
@@ -118,6 +119,10 @@ public final class AppchainJob {
             String.format(
                 "reused            %d batch proof(s) and %d task result(s) from the store%n",
                 reuse.batchesRestored(), reuse.tasksReused()));
+        // not "  Type  n" alone, which reads (and parses) as computed
+        reuse
+            .tasksReusedPerType()
+            .forEach((type, n) -> text.append(String.format("  %-30s %d reused%n", type, n)));
         text.append(String.format("result store      %s%n", reuse.store()));
       }
       failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));
@@ -137,9 +142,11 @@ public final class AppchainJob {
    * @param batchesRestored batch proofs stored by an earlier run, returned without running
    * @param tasksReused task results of the batches that ran found in the store (or computed by
    *     another batch)
+   * @param tasksReusedPerType {@code tasksReused} by task type name, in name order
    * @param store the result store's counters: results held, writes, batch sizes, write latency
    */
-  public record Reuse(int batchesRestored, long tasksReused, String store) {}
+  public record Reuse(
+      int batchesRestored, long tasksReused, Map<String, Long> tasksReusedPerType, String store) {}
 
   /**
    * The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker
@@ -238,6 +245,7 @@ public final class AppchainJob {
     List<BatchProof> proven = new ArrayList<>();
     int restored = 0;
     long reused = 0;
+    Map<String, Long> reusedPerType = new TreeMap<>();
     int blocksProven = 0;
     for (int i = 0; i < proofs.size(); i++) {
       try {
@@ -245,6 +253,9 @@ public final class AppchainJob {
         proven.add((BatchProof) done.result());
         restored += done.restored() ? 1 : 0;
         reused += done.stats().reused();
+        done.stats()
+            .reusedPerType()
+            .forEach((type, n) -> reusedPerType.merge(type, (long) n, Long::sum));
         blocksProven += batches.get(i).size();
       } catch (RuntimeException e) {
         failures.add("batch " + i + ": " + rootCause(e).getMessage());
@@ -271,7 +282,11 @@ public final class AppchainJob {
         chain.lastBlockHash(),
         failures,
         durable
-            ? new Reuse(restored, reused, describe(node.storeStats().toCompletableFuture().join()))
+            ? new Reuse(
+                restored,
+                reused,
+                reusedPerType,
+                describe(node.storeStats().toCompletableFuture().join()))
             : null);
   }
 

@@ -5,6 +5,7 @@ import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
+import dev.pekkoprover.sequencer.ReusedResults;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -29,10 +30,12 @@ import org.apache.pekko.cluster.typed.Cluster;
  * terminal ({@link System#console()} not null) one progress bar redrawn in place: blocks proven of
  * those produced, tasks pending and in flight, tasks/s and an ETA. Otherwise the once-a-second
  * lines it always printed ({@code proving: blocks N/M proven; tasks done ...}, which tests and
- * scripts parse), unchanged. Either way: while it waits (to be Up in the cluster, for a queue node,
- * for workers, for the circuits to compile, for workers to register) a line saying what for,
- * repeated every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a
- * worker node joins, becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
+ * scripts parse), unchanged but for a resumed run's {@code Type=n (k reused)}. What a resumed run
+ * took from the store counts as done, its blocks as proven, from the first line ({@link
+ * ReusedResults}). Either way: while it waits (to be Up in the cluster, for a queue node, for
+ * workers, for the circuits to compile, for workers to register) a line saying what for, repeated
+ * every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node
+ * joins, becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
  *
  * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text,
  * and the libraries that do it (progressbar with JLine) would add a terminal layer whose only use
@@ -61,6 +64,12 @@ public final class JobProgress implements AutoCloseable {
 
   /** The node is a cluster node (the launcher's {@code node}), not the embedded run's. */
   private final boolean cluster;
+
+  /** The node's count of task results its flows took from the store instead of running them. */
+  private final ReusedResults reusedResults;
+
+  /** {@link #reusedResults} when this progress started: only what this job reused counts. */
+  private final Map<String, Long> reusedBefore;
 
   // proving
   private volatile int blocks;
@@ -109,6 +118,8 @@ public final class JobProgress implements AutoCloseable {
         "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
+    this.reusedResults = ReusedResults.get(node.system());
+    this.reusedBefore = reusedResults.perType();
     this.memberEvents = cluster ? WorkerNodeEvents.divert(node.system(), this::event) : () -> {};
   }
 
@@ -303,7 +314,12 @@ public final class JobProgress implements AutoCloseable {
     }
   }
 
-  /** What one tick shows. */
+  /**
+   * What one tick shows.
+   *
+   * @param proven blocks proven, stored and reused ones among them
+   * @param reused task type name to results this job took from the store without running them
+   */
   record Snapshot(
       long proven,
       int blocks,
@@ -312,7 +328,32 @@ public final class JobProgress implements AutoCloseable {
       double tasksPerSecond,
       Duration eta,
       boolean etaAtLeast,
-      int readyWorkers) {}
+      int readyWorkers,
+      Map<String, Long> reused) {}
+
+  /**
+   * Blocks proven: those of the batches stored before the run, and every block proof completed,
+   * computed by a worker or reused from the store; at most {@code blocks}. A resumed run so starts
+   * where the killed one got to (less what the kill lost before it was stored).
+   */
+  static long proven(int blocks, int storedBlocks, QueueStats stats, Map<String, Long> reused) {
+    String block = AppchainProgressLine.BLOCK_TYPE;
+    return Math.min(
+        blocks, storedBlocks + stats.of(block).completed() + reused.getOrDefault(block, 0L));
+  }
+
+  /** What {@code now} counts beyond {@code before}, per type; types without any left out. */
+  static Map<String, Long> since(Map<String, Long> before, Map<String, Long> now) {
+    Map<String, Long> added = new TreeMap<>();
+    now.forEach(
+        (type, n) -> {
+          long more = n - before.getOrDefault(type, 0L);
+          if (more > 0) {
+            added.put(type, more);
+          }
+        });
+    return added;
+  }
 
   private synchronized Snapshot snapshot(QueueStats stats, FleetView fleet) {
     long done = 0;
@@ -333,20 +374,21 @@ public final class JobProgress implements AutoCloseable {
     long[] first = samples.peekFirst();
     double rate =
         now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
-    long proven =
-        finalProven >= 0
-            ? finalProven
-            : Math.min(
-                blocks, storedBlocks + stats.of(AppchainProgressLine.BLOCK_TYPE).completed());
-    // From the blocks once some are proven; before, from the tasks known now at the present rate,
-    // which is a lower
-    // bound (a flow pushes its merges as their inputs come back)
+    Map<String, Long> reused = since(reusedBefore, reusedResults.perType());
+    long proven = finalProven >= 0 ? finalProven : proven(blocks, storedBlocks, stats, reused);
+    // blocks this run proved itself: the pace (stored and reused ones took no time)
+    long provenHere =
+        proven
+            - Math.min(
+                proven, storedBlocks + reused.getOrDefault(AppchainProgressLine.BLOCK_TYPE, 0L));
+    // From the blocks once this run proved some; before, from the tasks known now at the present
+    // rate, which is a lower bound (a flow pushes its merges as their inputs come back)
     Duration eta = null;
     boolean lowerBound = false;
     if (proven >= blocks) {
       eta = Duration.ZERO;
-    } else if (proven > 0) {
-      eta = Duration.ofNanos((now - provingStart) / proven * (blocks - proven));
+    } else if (provenHere > 0) {
+      eta = Duration.ofNanos((now - provingStart) / provenHere * (blocks - proven));
     } else if (rate > 0) {
       eta = Duration.ofMillis((long) ((pending + inFlight) / rate * 1000));
       lowerBound = true;
@@ -359,7 +401,7 @@ public final class JobProgress implements AutoCloseable {
         }
       }
     }
-    return new Snapshot(proven, blocks, pending, inFlight, rate, eta, lowerBound, ready);
+    return new Snapshot(proven, blocks, pending, inFlight, rate, eta, lowerBound, ready, reused);
   }
 
   private FleetView fleet() {
@@ -564,22 +606,35 @@ public final class JobProgress implements AutoCloseable {
     /**
      * {@code proving: blocks N/M proven; tasks done Type=n ...; in flight K}: the line tests and
      * scripts parse. {@code proven} counts the blocks whose proofs were stored before the run as
-     * proven.
+     * proven. A type's {@code n} counts its tasks computed and those whose results this run took
+     * from the store ({@code reused}: type name to count), the latter also on their own: {@code
+     * Type=n (k reused)}.
      */
-    static String render(QueueStats stats, long proven, int blocks) {
+    static String render(QueueStats stats, long proven, int blocks, Map<String, Long> reused) {
       StringBuilder line =
           new StringBuilder(
               String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
       long inFlight = 0;
+      Map<String, Long> notInQueue = new TreeMap<>(reused);
       for (var entry : stats.types().entrySet()) {
         QueueStats.TypeStats counts = entry.getValue();
+        Long fromStore = notInQueue.remove(entry.getKey());
+        long reusedHere = fromStore == null ? 0 : fromStore;
         if (!entry.getKey().equals(WorkerRegistrationTask.NAME)
-            && counts.completed() + counts.inFlight() > 0) {
-          line.append(' ').append(entry.getKey()).append('=').append(counts.completed());
+            && counts.completed() + counts.inFlight() + reusedHere > 0) {
+          done(line, entry.getKey(), counts.completed(), reusedHere);
           inFlight += counts.inFlight();
         }
       }
+      notInQueue.forEach((type, n) -> done(line, type, 0, n)); // a type only reused so far
       return line.append("; in flight ").append(inFlight).toString();
+    }
+
+    private static void done(StringBuilder line, String type, long computed, long reused) {
+      line.append(' ').append(type).append('=').append(computed + reused);
+      if (reused > 0) {
+        line.append(" (").append(reused).append(" reused)");
+      }
     }
   }
 }

@@ -32,7 +32,8 @@ interface ProgressDisplay {
 
     @Override
     public synchronized void progress(QueueStats stats, JobProgress.Snapshot now, boolean last) {
-      out.println(JobProgress.AppchainProgressLine.render(stats, now.proven(), now.blocks()));
+      out.println(
+          JobProgress.AppchainProgressLine.render(stats, now.proven(), now.blocks(), now.reused()));
     }
 
     @Override

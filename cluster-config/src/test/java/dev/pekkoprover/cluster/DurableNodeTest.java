@@ -7,6 +7,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.ReusedResults;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -16,6 +17,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.LongStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
@@ -85,6 +87,11 @@ class DurableNodeTest {
       FlowResult.Completed done = TestNodes.await(second.runWithStats("sum", sumOfSquares(leaves)));
       assertEquals(Num.of(204), done.result(), "sum of squares 1..8");
       assertEquals(11, done.stats().reused(), "every stored result reused");
+      assertEquals(Map.of("square", 7, "add", 4), done.stats().reusedPerType());
+      assertEquals(
+          Map.of("square", 7L, "add", 4L),
+          ReusedResults.get(second.system()).perType(),
+          "what a job's progress counts as done while it runs");
       assertEquals(
           List.of(
               new TestTasks.Run(

@@ -33,6 +33,7 @@ class DurableRunIT {
   private static final Pattern REUSED =
       Pattern.compile(
           "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
+  private static final Pattern PROVEN = Pattern.compile("^proving: blocks (\\d+)/8 proven");
   private static final Pattern TASK_LINE = Pattern.compile("^  (\\w+Task) +(\\d+)$");
 
   private static List<String> command(Path data, String... extra) {
@@ -148,6 +149,18 @@ class DurableRunIT {
       long batches = Long.parseLong(reused.group(1));
       long results = Long.parseLong(reused.group(2));
       assertTrue(batches + results > 0, "reused what the killed run stored:\n" + output);
+      // the progress does not start from nothing: the flows take what they reuse from the store
+      // as they start, a second before the first line
+      String first =
+          output.lines().filter(line -> line.startsWith("proving:")).findFirst().orElseThrow();
+      Matcher proven = PROVEN.matcher(first);
+      assertTrue(proven.find(), first);
+      assertTrue(
+          Long.parseLong(proven.group(1)) >= 2 * batches,
+          "the stored batches' blocks are proven from the first line: " + first);
+      assertTrue(
+          tasksDone(first) >= results,
+          "the reused results are done from the first line (" + results + "): " + first);
       assertTrue(output.contains("RESULT OK"), output);
       assertTrue(output.contains("proving: blocks 8/8 proven"), output);
 

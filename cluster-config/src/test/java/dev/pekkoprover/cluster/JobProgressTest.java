@@ -24,6 +24,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -184,7 +185,7 @@ class JobProgressTest {
 
   private static JobProgress.Snapshot snapshot(
       long proven, int blocks, double rate, Duration eta, boolean atLeast) {
-    return new JobProgress.Snapshot(proven, blocks, 1024, 6, rate, eta, atLeast, 2);
+    return new JobProgress.Snapshot(proven, blocks, 1024, 6, rate, eta, atLeast, 2, Map.of());
   }
 
   @Test
@@ -213,7 +214,7 @@ class JobProgressTest {
     String large =
         ProgressDisplay.Bar.render(
             new JobProgress.Snapshot(
-                1200, 2000, 2_345, 64, 3124.4, Duration.ofSeconds(3723), true, 8),
+                1200, 2000, 2_345, 64, 3124.4, Duration.ofSeconds(3723), true, 8, Map.of()),
             79);
     assertEquals(
         "60% 1200/2000 blocks, 2,345 pending, 64 in flight, 3,124 tasks/s, ETA >=1:02:03",
@@ -251,6 +252,63 @@ class JobProgressTest {
             .start()) {
       assertEquals("waiting to join the cluster (not a member yet)", JobProgress.clusterWait(node));
     }
+  }
+
+  private static QueueStats.TypeStats done(long completed, long inFlight) {
+    return new QueueStats.TypeStats(0, inFlight, completed, 0, 0, 0, 0, 0, 0, 0);
+  }
+
+  /**
+   * A resumed run (a user's trial: "blocks 1/20" before the kill, "0/20" after): the queue of the
+   * restarted node has counted nothing yet, but the flows took results from the store. Those count
+   * as done, the blocks among them as proven, each type's marked as reused; the parsers of the line
+   * still read it (its done counts now include the reused ones).
+   */
+  @Test
+  void aResumedRunCountsTheResultsItReusedAsDoneFromItsFirstLine() {
+    QueueStats restarted =
+        new QueueStats(
+            new java.util.LinkedHashMap<>(
+                Map.of(
+                    "CircuitCompilerTask",
+                    done(5, 0),
+                    JobProgress.AppchainProgressLine.BLOCK_TYPE,
+                    done(0, 1),
+                    WorkerRegistrationTask.NAME,
+                    done(2, 0))),
+            2,
+            0,
+            0);
+    Map<String, Long> reused =
+        Map.of(JobProgress.AppchainProgressLine.BLOCK_TYPE, 3L, "StateTransitionTask", 40L);
+    assertEquals(
+        5 + 3, JobProgress.proven(20, 5, restarted, reused), "stored batches' and reused blocks");
+    assertEquals(20, JobProgress.proven(20, 15, restarted, Map.of("NewBlockTask", 9L)));
+    assertEquals(0, JobProgress.proven(20, 0, restarted, Map.of()), "a fresh run: nothing yet");
+
+    String line = JobProgress.AppchainProgressLine.render(restarted, 8, 20, reused);
+    assertTrue(line.startsWith("proving: blocks 8/20 proven; tasks done "), line);
+    assertTrue(line.contains(" NewBlockTask=3 (3 reused)"), line);
+    assertTrue(line.contains(" StateTransitionTask=40 (40 reused)"), line);
+    assertTrue(line.contains(" CircuitCompilerTask=5"), line);
+    assertTrue(line.endsWith("; in flight 1"), line);
+    assertEquals(43, DurableClusterIT.tasksDone(line), "the IT's parser: done, reused included");
+
+    assertEquals(
+        "proving: blocks 0/20 proven; tasks done NewBlockTask=0; in flight 1",
+        JobProgress.AppchainProgressLine.render(
+            new QueueStats(
+                Map.of(JobProgress.AppchainProgressLine.BLOCK_TYPE, done(0, 1)), 1, 0, 0),
+            0,
+            20,
+            Map.of()),
+        "nothing reused: the line as it always was");
+    assertEquals(
+        Map.of("NewBlockTask", 2L),
+        JobProgress.since(
+            Map.of("NewBlockTask", 5L, "StateTransitionTask", 7L),
+            Map.of("NewBlockTask", 7L, "StateTransitionTask", 7L)),
+        "what an earlier job of the node reused is not this one's");
   }
 
   @Test

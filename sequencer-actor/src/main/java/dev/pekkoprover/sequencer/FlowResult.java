@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
+import java.util.Map;
 
 /** How a flow ended, told to whoever started it. */
 public sealed interface FlowResult extends CborSerializable {
@@ -41,10 +42,22 @@ public sealed interface FlowResult extends CborSerializable {
    *     lost
    * @param reused tasks completed without running (durability on): their result was in the result
    *     store, or another flow computed the same task meanwhile
+   * @param reusedPerType {@code reused} by task type name (empty when none)
    */
-  record FlowStats(int tasks, int duplicates, int staleResults, int resent, int reused)
+  record FlowStats(
+      int tasks,
+      int duplicates,
+      int staleResults,
+      int resent,
+      int reused,
+      Map<String, Integer> reusedPerType)
       implements CborSerializable {
     /** Nothing done: a flow refused, or one whose outcome came from the store as a whole. */
-    public static final FlowStats NONE = new FlowStats(0, 0, 0, 0, 0);
+    public static final FlowStats NONE = new FlowStats(0, 0, 0, 0, 0, Map.of());
+
+    /** Stats from a sequencer of an earlier build, without the field, have no per-type counts. */
+    public FlowStats {
+      reusedPerType = reusedPerType == null ? Map.of() : reusedPerType;
+    }
   }
 }

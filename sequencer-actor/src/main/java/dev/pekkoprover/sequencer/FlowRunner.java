@@ -22,7 +22,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -175,6 +177,12 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    */
   private int reused;
 
+  /** {@link #reused} by task type name. */
+  private final Map<String, Integer> reusedPerType = new TreeMap<>();
+
+  /** This actor system's count of reused results, which a job's progress reads while it runs. */
+  private final ReusedResults reusedResults;
+
   /**
    * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link
    *     SequencerSettings})
@@ -222,6 +230,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     this.lossCheckInterval = settings.lossCheckInterval();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
+    this.reusedResults = ReusedResults.get(context.getSystem());
     this.durable =
         durable == null
             ? null
@@ -656,6 +665,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     switch (placement) {
       case REUSED -> {
         reused++;
+        reusedPerType.merge(task.type.name(), 1, Integer::sum);
+        reusedResults.add(task.type.name());
         settled.add(task);
       }
       case RUN -> outbox.add(task.envelope);
@@ -739,6 +750,11 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
 
   private FlowResult.FlowStats stats() {
     return new FlowResult.FlowStats(
-        (int) sequence, duplicates, staleResults, pending.resent(), reused);
+        (int) sequence,
+        duplicates,
+        staleResults,
+        pending.resent(),
+        reused,
+        Map.copyOf(reusedPerType));
   }
 }
