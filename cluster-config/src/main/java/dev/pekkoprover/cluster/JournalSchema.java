@@ -13,6 +13,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Properties;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,11 +136,23 @@ final class JournalSchema {
     }
   }
 
-  /** A connection of its own to the journal's database, as the plugin's settings name it. */
+  /**
+   * A connection of its own to the journal's database, as the plugin's settings name it, with the
+   * driver properties the pool's connections get ({@code db.properties}: PostgreSQL's {@code
+   * socketTimeout}, so that a database cut off from the network fails an attempt instead of holding
+   * the start for ever).
+   */
   private static Connection connect(Config config) throws SQLException {
     Config db = config.getConfig(DB + ".db");
-    return DriverManager.getConnection(
-        db.getString("url"), db.getString("user"), db.getString("password"));
+    Properties properties = new Properties();
+    if (db.hasPath("properties")) {
+      db.getConfig("properties")
+          .entrySet()
+          .forEach(e -> properties.setProperty(e.getKey(), e.getValue().unwrapped().toString()));
+    }
+    properties.setProperty("user", db.getString("user"));
+    properties.setProperty("password", db.getString("password"));
+    return DriverManager.getConnection(db.getString("url"), properties);
   }
 
   /** Runs one statement on the journal's database, on a connection of its own. */

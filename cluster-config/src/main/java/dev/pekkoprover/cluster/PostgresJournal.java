@@ -22,24 +22,27 @@ final class PostgresJournal {
   static Config open(
       String url, String user, String password, Config base, Consumer<String> waiting)
       throws InterruptedException, JournalSchema.Refused {
+    Config config = config(url, user, password, base);
+    JournalSchema.ensure(config, waiting);
+    return config;
+  }
+
+  /** The configuration of a sequencer node writing to {@code url}, on top of {@code base}. */
+  static Config config(String url, String user, String password, Config base) {
     if (!url.startsWith("jdbc:postgresql:")) {
       throw new IllegalArgumentException(
           "--db-url must be a PostgreSQL JDBC URL (jdbc:postgresql://host:5432/db), was " + url);
     }
-    Config config =
-        ConfigFactory.empty()
-            .withValue("prover.journal.url", ConfigValueFactory.fromAnyRef(url))
-            .withValue(
-                "prover.journal.user", ConfigValueFactory.fromAnyRef(user == null ? "" : user))
-            .withValue(
-                "prover.journal.password",
-                ConfigValueFactory.fromAnyRef(password == null ? "" : password))
-            .withValue(
-                "prover.persistence.database", ConfigValueFactory.fromAnyRef("PostgreSQL " + url))
-            .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-postgres"))
-            .withFallback(base)
-            .resolve();
-    JournalSchema.ensure(config, waiting);
-    return config;
+    return ConfigFactory.empty()
+        .withValue("prover.journal.url", ConfigValueFactory.fromAnyRef(url))
+        .withValue("prover.journal.user", ConfigValueFactory.fromAnyRef(user == null ? "" : user))
+        .withValue(
+            "prover.journal.password",
+            ConfigValueFactory.fromAnyRef(password == null ? "" : password))
+        .withValue(
+            "prover.persistence.database", ConfigValueFactory.fromAnyRef("PostgreSQL " + url))
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("journal-postgres"))
+        .withFallback(base)
+        .resolve();
   }
 }

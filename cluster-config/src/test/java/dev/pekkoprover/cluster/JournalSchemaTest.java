@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -7,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
@@ -108,6 +113,62 @@ class JournalSchemaTest {
           "a reason per failed attempt only: " + reasons);
     } finally {
       server.stop();
+    }
+  }
+
+  @Test
+  void aDatabaseThatTakesTheConnectionAndNeverAnswersFailsEachAttemptWithinTheSocketTimeout()
+      throws Exception {
+    // a PostgreSQL host cut off from the network mid-handshake: it answers the driver's SSL request
+    // ('N': no TLS; the driver bounds that wait itself, sslResponseTimeout) and then nothing more;
+    // the shipped journal-postgres.conf's socketTimeout, shortened to 1 s here, ends the attempt
+    try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Thread server =
+          new Thread(
+              () -> {
+                while (!silent.isClosed()) {
+                  try {
+                    Socket client = silent.accept();
+                    client.getInputStream().readNBytes(8); // SSLRequest: length 8, code 80877103
+                    client.getOutputStream().write('N');
+                    client.getOutputStream().flush(); // then silence: the startup goes unanswered
+                  } catch (IOException closed) {
+                    return;
+                  }
+                }
+              });
+      server.setDaemon(true);
+      server.start();
+      Config shipped =
+          PostgresJournal.config(
+              "jdbc:postgresql://127.0.0.1:" + silent.getLocalPort() + "/prover",
+              "prover",
+              "prover",
+              ConfigFactory.load());
+      String timeout = "pekko-persistence-jdbc.shared-databases.prover.db.properties.socketTimeout";
+      assertEquals(30, shipped.getInt(timeout), "the shipped socket timeout, in seconds");
+      Config config = ConfigFactory.parseString(timeout + " = 1").withFallback(shipped).resolve();
+      List<String> reasons = new CopyOnWriteArrayList<>();
+      Thread waiting =
+          new Thread(
+              () -> {
+                try {
+                  JournalSchema.ensure(config, reasons::add);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                } catch (JournalSchema.Refused e) {
+                  reasons.add("refused: " + e.getMessage());
+                }
+              });
+      waiting.setDaemon(true);
+      waiting.start();
+      try {
+        NodeProcesses.polling("two failed attempts", Duration.ofSeconds(20), Duration.ofMillis(100))
+            .until(() -> reasons.size() >= 2);
+      } finally {
+        waiting.interrupt();
+      }
+      assertTrue(reasons.get(0).contains("does not answer"), reasons.get(0));
     }
   }
 }
