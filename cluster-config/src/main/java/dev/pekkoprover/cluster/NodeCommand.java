@@ -5,14 +5,12 @@ import com.typesafe.config.ConfigException;
 import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
-import dev.pekkoprover.node.WaitingEndpoints;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -296,39 +294,15 @@ final class NodeCommand implements Callable<Integer> {
       }
     }
     if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
-      // While it waits for the database, the node's endpoints answer: alive, not ready, and why.
-      AtomicReference<String> waitingFor = new AtomicReference<>();
-      AtomicReference<WaitingEndpoints> waiting = new AtomicReference<>();
-      Config beforeDatabase = config;
-      try {
+      // while it waits for the database, the node's endpoints answer: alive, not ready, and why
+      try (DatabaseWait waiting =
+          new DatabaseWait(config, host + ":" + port, "PostgreSQL " + dbUrl, System.out)) {
         config =
             PostgresJournal.open( // durable: results survive this node
-                dbUrl,
-                dbUser,
-                dbPassword,
-                config,
-                reason -> {
-                  waitingFor.set(reason);
-                  if (waiting.get() == null) {
-                    WaitingEndpoints.open(beforeDatabase, waitingFor::get)
-                        .ifPresent(
-                            endpoints -> {
-                              waiting.set(endpoints);
-                              System.out.printf(
-                                  "node %s:%d waits for its journal database; meanwhile %s%n",
-                                  host, port, endpoints.describe());
-                            });
-                  }
-                });
+                dbUrl, dbUser, dbPassword, config, waiting::failed);
       } catch (JournalSchema.Refused e) { // a wrong password: exit for the operator to see
         System.err.println("node refuses to start: " + e.getMessage());
         return NodeLauncher.USAGE_EXIT;
-      } finally {
-        WaitingEndpoints endpoints = waiting.get();
-        if (endpoints != null) {
-          config = endpoints.handOver(config); // the same URL once the node serves it
-          endpoints.close();
-        }
       }
     }
     ProverPlugin tasksAndJob = chosen.plugin();

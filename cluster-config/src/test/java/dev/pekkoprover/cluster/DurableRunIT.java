@@ -149,8 +149,7 @@ class DurableRunIT {
       long batches = Long.parseLong(reused.group(1));
       long results = Long.parseLong(reused.group(2));
       assertTrue(batches + results > 0, "reused what the killed run stored:\n" + output);
-      // the progress does not start from nothing: the flows take what they reuse from the store
-      // as they start, a second before the first line
+      // the progress does not start from nothing
       String first =
           output.lines().filter(line -> line.startsWith("proving:")).findFirst().orElseThrow();
       Matcher proven = PROVEN.matcher(first);
@@ -158,9 +157,13 @@ class DurableRunIT {
       assertTrue(
           Long.parseLong(proven.group(1)) >= 2 * batches,
           "the stored batches' blocks are proven from the first line: " + first);
+      // the flows take their reused results as they start, in parallel: within the first lines
+      // on a loaded machine, never from 0 up again as a fresh run would
+      List<String> firstLines =
+          output.lines().filter(line -> line.startsWith("proving:")).limit(3).toList();
       assertTrue(
-          tasksDone(first) >= results,
-          "the reused results are done from the first line (" + results + "): " + first);
+          firstLines.stream().anyMatch(line -> tasksDone(line) >= results),
+          "the reused results (" + results + ") are done from the first lines: " + firstLines);
       assertTrue(output.contains("RESULT OK"), output);
       assertTrue(output.contains("proving: blocks 8/8 proven"), output);
 

@@ -99,6 +99,10 @@ final class TcpProxy implements AutoCloseable {
         closeQuietly(client); // the server is down: the client sees that, as without the proxy
         continue;
       }
+      if (link.dead) { // a partition began while it connected
+        link.kill();
+        continue;
+      }
       pump(link, link.client, link.upstream, "up");
       pump(link, link.upstream, link.client, "down");
     }

@@ -63,17 +63,19 @@ record TestDatabase(String url, String user, String password) {
       run("start");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (true) {
+        SQLException failure = null;
         try (Connection connection =
             DriverManager.getConnection(database.url, database.user, database.password)) {
           if (connection.isValid(5)) {
             return;
           }
         } catch (SQLException e) {
-          if (System.nanoTime() > deadline) {
-            throw new AssertionError("the database did not take connections within 60 s", e);
-          }
-          Thread.sleep(200); // polling the database's port
+          failure = e;
         }
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("the database did not take connections within 60 s", failure);
+        }
+        Thread.sleep(200); // polling the database's port
       }
     }
 

@@ -2,11 +2,12 @@ package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -50,6 +51,19 @@ public final class WaitingEndpoints implements AutoCloseable {
   }
 
   /**
+   * Throws what {@link #open} would for a configuration the node refuses, without serving anything:
+   * for a caller that opens the endpoints later on another thread.
+   *
+   * @throws EndpointsRefusedException with what to configure
+   */
+  public static void check(Config config) {
+    HttpSettings settings = HttpSettings.fromConfig(config);
+    if (settings.enabled()) {
+      NodeEndpoints.prepare(settings);
+    }
+  }
+
+  /**
    * Serves the endpoints of the node {@code config} describes, answering with {@code reason} (read
    * at each request) until {@link #close}; empty when the node serves none ({@code
    * prover.http.enabled = off}).
@@ -77,8 +91,8 @@ public final class WaitingEndpoints implements AutoCloseable {
     try {
       Route health = NodeEndpoints.health(() -> new NodeStatus.Readiness(false, reason.get()));
       Route elsewhere =
-          Directives.extractUnmatchedPath(
-              path ->
+          Directives.extractRequest(
+              request ->
                   Directives.complete(
                       NodeEndpoints.json(
                               StatusCodes.SERVICE_UNAVAILABLE,
@@ -114,43 +128,32 @@ public final class WaitingEndpoints implements AutoCloseable {
   }
 
   /**
-   * {@code config} with {@code prover.http.port} set to this server's port when it asked for a free
-   * one (0), so the node serves where this server did; else {@code config} as it is.
-   */
-  public Config handOver(Config config) {
-    if (!config.getBoolean("prover.http.enabled") || config.getInt("prover.http.port") != 0) {
-      return config;
-    }
-    return config.withValue(
-        "prover.http.port", ConfigValueFactory.fromAnyRef(binding.localAddress().getPort()));
-  }
-
-  /**
-   * Unbinds the server and ends its actor system, waiting up to 10 s: then the node can bind the
-   * same port.
+   * Unbinds the server and ends its actor system, within 10 s in all: then the node can bind the
+   * same port. A server that does not end in time is left to the JVM with a WARN line.
    */
   @Override
   public void close() {
+    long deadline = System.nanoTime() + CLOSE_TIMEOUT.toNanos();
     try {
-      binding.unbind().toCompletableFuture().get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      binding
-          .terminate(Duration.ofSeconds(1))
-          .toCompletableFuture()
-          .get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-    } catch (Exception e) {
+      binding.unbind().toCompletableFuture().get(left(deadline), TimeUnit.NANOSECONDS);
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(left(deadline), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      system.terminate();
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      system.terminate();
       system
           .log()
-          .warn("the waiting endpoints on {} did not unbind: {}", urls.base(), e.toString());
-    } finally {
-      system.terminate();
-      try {
-        system
-            .getWhenTerminated()
-            .toCompletableFuture()
-            .get(CLOSE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-      } catch (Exception e) {
-        Thread.currentThread().interrupt();
-      }
+          .warn(
+              "the waiting endpoints on {} did not end within {} s: {}",
+              urls.base(),
+              CLOSE_TIMEOUT.toSeconds(),
+              e.toString());
     }
+  }
+
+  private static long left(long deadline) {
+    return Math.max(0, deadline - System.nanoTime());
   }
 }
