@@ -90,7 +90,7 @@ public final class WaitingEndpoints implements AutoCloseable {
                 .withFallback(config));
     try {
       Route health = NodeEndpoints.health(() -> new NodeStatus.Readiness(false, reason.get()));
-      Route elsewhere =
+      Route elsewhere = // the reason read at each request, not once when the route is built
           Directives.extractRequest(
               request ->
                   Directives.complete(
