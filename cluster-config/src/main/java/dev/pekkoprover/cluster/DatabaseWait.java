@@ -32,6 +32,9 @@ final class DatabaseWait implements AutoCloseable {
   private final PrintStream out;
   private final AtomicReference<String> reason;
   private final ScheduledExecutorService timer;
+  private final String database;
+  private final SignalWatch signals;
+  private final Thread exitHook;
   private WaitingEndpoints endpoints;
   private boolean closed;
   private boolean cannotServe;
@@ -64,6 +67,28 @@ final class DatabaseWait implements AutoCloseable {
               return thread;
             });
     timer.schedule(this::open, FIRST_ATTEMPT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+    this.database = database;
+    this.signals = SignalWatch.start();
+    this.exitHook = new Thread(this::onJvmShutdown, "database-wait-exit");
+    Runtime.getRuntime().addShutdownHook(exitHook);
+  }
+
+  /**
+   * A stop signal while the node waits: it has started nothing, so nothing is left to drain or
+   * leave; one line says so and the JVM exits with 0, as a node stopped after its start does
+   * ({@link NodeExit}), not with 143, which supervisors count as a failure (a trial's finding).
+   */
+  private void onJvmShutdown() {
+    if (!signals.stoppedBySignal()) {
+      return; // System.exit from within: its code stands
+    }
+    System.err.printf(
+        "node %s stopped by %s while it waited for its journal database %s: it had not started,"
+            + " so nothing was left to finish; exiting with code %d%n",
+        node, signals.signalName(), database, NodeExit.LEFT);
+    System.out.flush();
+    System.err.flush();
+    Runtime.getRuntime().halt(NodeExit.LEFT);
   }
 
   /** An attempt failed for {@code why}: the endpoints answer with it from now on. */
@@ -99,6 +124,11 @@ final class DatabaseWait implements AutoCloseable {
   public synchronized void close() {
     closed = true;
     timer.shutdownNow();
+    try {
+      Runtime.getRuntime().removeShutdownHook(exitHook); // the node's own exit takes over
+    } catch (IllegalStateException shuttingDown) {
+      // the JVM is shutting down: the hook runs
+    }
     if (endpoints != null) {
       endpoints.close();
       endpoints = null;

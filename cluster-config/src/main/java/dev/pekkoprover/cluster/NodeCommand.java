@@ -293,13 +293,25 @@ final class NodeCommand implements Callable<Integer> {
         return NodeLauncher.USAGE_EXIT;
       }
     }
+    if (!sequencer && dbUrl != null && !dbUrl.isBlank()) { // a trial's worker took it silently
+      org.slf4j.LoggerFactory.getLogger(NodeLauncher.class)
+          .info(
+              "node {}:{} has no role sequencer: --db-url (or PROVER_DB_URL) is not used here; only"
+                  + " the sequencer's stores use a database, queue and worker nodes need none",
+              host,
+              port);
+    }
     if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
+      try { // durable: results survive this node
+        config = PostgresJournal.config(dbUrl, dbUser, dbPassword, config);
+      } catch (IllegalArgumentException e) { // not a PostgreSQL JDBC URL
+        System.err.println("node refuses to start: " + e.getMessage());
+        return NodeLauncher.USAGE_EXIT;
+      }
       // while it waits for the database, the node's endpoints answer: alive, not ready, and why
       try (DatabaseWait waiting =
           new DatabaseWait(config, host + ":" + port, "PostgreSQL " + dbUrl, System.out)) {
-        config =
-            PostgresJournal.open( // durable: results survive this node
-                dbUrl, dbUser, dbPassword, config, waiting::failed);
+        JournalSchema.ensure(config, waiting::failed);
       } catch (JournalSchema.Refused e) { // a wrong password: exit for the operator to see
         System.err.println("node refuses to start: " + e.getMessage());
         return NodeLauncher.USAGE_EXIT;

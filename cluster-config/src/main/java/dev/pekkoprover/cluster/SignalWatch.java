@@ -60,6 +60,21 @@ final class SignalWatch {
   }
 
   /**
+   * Whether a JVM shutdown under way, before any actor system of the node ran, is a stop signal's;
+   * where signals could not be watched, every shutdown counts as one, as in {@link
+   * #stoppedBySignal(Optional)}.
+   */
+  boolean stoppedBySignal() {
+    return !watched || signal.get() != null;
+  }
+
+  /** The stop signal's name ({@code TERM}, ...), or {@code a signal} when none was noted. */
+  String signalName() {
+    String name = signal.get();
+    return name == null ? "a signal" : "SIG" + name;
+  }
+
+  /**
    * Whether the JVM shuts down from within the process (no stop signal came) after Pekko's JVM hook
    * ran CoordinatedShutdown: {@code System.exit}, which Pekko calls after a fatal error.
    */

@@ -16,11 +16,12 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Before it starts the node waits for the database and says so where a supervisor looks: {@code
  * /health/alive} 200 (no liveness restart), {@code /health/ready} 503 naming the database, {@code
- * /status} 503 with the same reason, and the {@code status} command prints it. Stopped mid-run, the
- * node stays ready (it loses nothing and a restart would not bring the database back) and {@code
- * /status} and {@code /metrics} name the store that does not confirm its writes. Once the database
- * is back the run ends RESULT OK with the direct computation's root and every task computed exactly
- * once: no result was lost or proven twice.
+ * /status} 503 with the same reason, and the {@code status} command prints it; a node stopped by
+ * SIGTERM while it waits exits 0 with one line. Stopped mid-run, the node stays ready (it loses
+ * nothing and a restart would not bring the database back) and {@code /status} and {@code /metrics}
+ * name the store that does not confirm its writes. Once the database is back the run ends RESULT OK
+ * with the direct computation's root and every task computed exactly once: no result was lost or
+ * proven twice.
  *
  * <p>Needs a database it may stop: {@code PROVER_TEST_OUTAGE_DB_URL} and {@code
  * PROVER_TEST_OUTAGE_DB_CTL} ({@link TestDatabase#outageOrSkip}; {@code .ci/run} makes a second
@@ -95,6 +96,41 @@ class DatabaseOutageIT {
     assertEquals(StatusClient.NO_STATUS, command.process().exitValue(), command.output());
     assertTrue(
         command.output().contains("has not started yet: " + doesNotAnswer), command.output());
+
+    // a node stopped while it waits: it started nothing, so it exits 0 with one line, as a node
+    // stopped after its start does (143, a supervisor's failure, before)
+    int waiterPort = NodeProcesses.freePort();
+    NodeProcesses.Node waiter =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + waiterPort,
+            "--seeds",
+            "127.0.0.1:" + waiterPort,
+            "--db-url",
+            database.url(),
+            "--db-user",
+            database.user(),
+            "--db-password",
+            database.password());
+    assertTrue(
+        waiter.awaitLine(line -> line.contains(" waits for its journal database;"), 120),
+        waiter.output());
+    waiter.process().toHandle().destroy(); // SIGTERM
+    assertTrue(waiter.awaitExit(30), waiter.output());
+    assertEquals(0, waiter.process().exitValue(), waiter.output());
+    assertTrue(
+        waiter
+            .output()
+            .contains(
+                "node 127.0.0.1:"
+                    + waiterPort
+                    + " stopped by SIGTERM while it waited for its journal database PostgreSQL "
+                    + database.url()
+                    + ": it had not started, so nothing was left to finish; exiting with code 0"),
+        waiter.output());
 
     processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
     processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);

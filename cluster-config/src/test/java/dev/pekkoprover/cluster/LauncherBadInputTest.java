@@ -194,6 +194,15 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aDatabaseUrlThatIsNotPostgresIsOneLineBeforeAnyWait() throws Exception {
+    // a trial's typo: a stack trace and exit 1 (the code of failed proofs) before
+    assertOneLineRefusal(
+        node("sequencer,queue", "--db-url", "jdbc:postgres://127.0.0.1:5432/prover"),
+        "node refuses to start: --db-url must be a PostgreSQL JDBC URL"
+            + " (jdbc:postgresql://host:5432/db), was jdbc:postgres://127.0.0.1:5432/prover");
+  }
+
+  @Test
   void exitWithoutSequencerOnASequencerNodeIsOneLine() {
     assertOneLineRefusal(
         LauncherRun.of(

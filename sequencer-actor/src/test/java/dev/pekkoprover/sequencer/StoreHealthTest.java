@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -109,5 +110,39 @@ class StoreHealthTest {
               assertFalse(scrape().contains("store=\"results-x\""), "its meters went with it");
               return null;
             });
+  }
+
+  @Test
+  void aWriterStoppedWithResultsItsDatabaseNeverConfirmedSaysHowMany() {
+    TestProbe<ResultStore.Command> store = testKit.createTestProbe();
+    ActorRef<ResultWriter.Command> writer =
+        testKit.spawn(
+            ResultWriter.create(
+                store.getRef(),
+                "results-y",
+                settings,
+                new StoreHealth(ProverMetrics.get(testKit.system()), "results-y", "PostgreSQL y")));
+    TestProbe<ResultWriter.Stored> acks = testKit.createTestProbe();
+    for (int i = 1; i <= 2; i++) {
+      writer.tell(
+          new ResultWriter.Put(
+              new StoredResult("k" + i, "t", i, "", "v".getBytes(StandardCharsets.UTF_8)),
+              acks.getRef(),
+              i));
+    }
+    store.expectMessageClass(ResultStore.Write.class);
+    store.expectMessageClass(ResultStore.Write.class, Duration.ofSeconds(5)); // failed, sent again
+    // a SIGTERM during an outage: the results are not lost (never acknowledged) but their work is
+    LoggingTestKit.warn(
+            "Result store results-y stops with 2 result(s) its database "
+                + settings.database()
+                + " has not confirmed (its writes have failed for ")
+        .expect(
+            testKit.system(),
+            () -> {
+              testKit.stop(writer);
+              return null;
+            });
+    acks.expectNoMessage(Duration.ofMillis(100));
   }
 }
