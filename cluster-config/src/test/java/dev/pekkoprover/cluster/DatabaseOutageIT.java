@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
-import java.time.Duration;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -53,24 +52,7 @@ class DatabaseOutageIT {
     String seeds = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
     NodeProcesses.Node sequencer =
         processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + ports[0],
-            "--seeds",
-            seeds,
-            "--http-port",
-            "" + http,
-            "--db-url",
-            database.url(),
-            "--db-user",
-            database.user(),
-            "--db-password",
-            database.password(),
-            "--proving-work",
-            "20000",
-            "--exit-when-done");
+            DatabaseDrill.sequencerCommand(ports[0], seeds, http, database.url(), database));
     String base = "http://127.0.0.1:" + http;
 
     // 1. the database down at start: alive, not ready, and why
@@ -150,22 +132,7 @@ class DatabaseOutageIT {
             300),
         sequencer.output());
     outage.stop();
-    StatusReport stalled =
-        NodeProcesses.polling(
-                "the store's problem in /status", Duration.ofSeconds(90), Duration.ofMillis(500))
-            .ignoreExceptionsInstanceOf(AssertionError.class)
-            .until(
-                () -> {
-                  Http.Answer answer = Http.get(base + "/status");
-                  assertEquals(200, answer.status(), answer.body());
-                  return StatusReport.fromJson(answer.body());
-                },
-                report ->
-                    report.problems().stream()
-                        .anyMatch(
-                            p ->
-                                p.contains("has not confirmed a write for")
-                                    && p.contains("PostgreSQL " + database.url())));
+    StatusReport stalled = DatabaseDrill.awaitStoreProblem(base, "PostgreSQL " + database.url());
     assertTrue(stalled.node().ready(), "ready: it loses nothing, " + stalled);
     assertEquals(200, Http.get(base + "/health/ready").status());
     String metrics = Http.get(base + "/metrics").body();

@@ -3,7 +3,6 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pekkoprover.node.StatusReport;
 import java.net.URI;
 import java.time.Duration;
 import java.util.regex.Matcher;
@@ -50,25 +49,7 @@ class DatabasePartitionIT {
     int http = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + ports[0] + ",127.0.0.1:" + ports[1] + ",127.0.0.1:" + ports[2];
     NodeProcesses.Node sequencer =
-        processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + ports[0],
-            "--seeds",
-            seeds,
-            "--http-port",
-            "" + http,
-            "--db-url",
-            viaProxy,
-            "--db-user",
-            database.user(),
-            "--db-password",
-            database.password(),
-            "--proving-work",
-            "20000",
-            "--exit-when-done");
+        processes.launch(DatabaseDrill.sequencerCommand(ports[0], seeds, http, viaProxy, database));
     processes.launch("node", "--roles", "worker", "--port", "" + ports[1], "--seeds", seeds);
     processes.launch("node", "--roles", "worker", "--port", "" + ports[2], "--seeds", seeds);
     String base = "http://127.0.0.1:" + http;
@@ -84,17 +65,7 @@ class DatabasePartitionIT {
     // until the node has noticed (the shipped write-timeout, 10 s): the connections the partition
     // caught are beyond saving by then, however short it is, as the proxy never lets them speak
     // again
-    NodeProcesses.polling(
-            "the store's problem in /status", Duration.ofSeconds(90), Duration.ofMillis(500))
-        .ignoreExceptionsInstanceOf(AssertionError.class)
-        .until(
-            () -> {
-              Http.Answer answer = Http.get(base + "/status");
-              assertEquals(200, answer.status(), answer.body());
-              return StatusReport.fromJson(answer.body());
-            },
-            report ->
-                report.problems().stream().anyMatch(p -> p.contains("has not confirmed a write")));
+    DatabaseDrill.awaitStoreProblem(base, "PostgreSQL " + viaProxy);
     proxy.heal();
     long healed = System.nanoTime();
 

@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -61,22 +62,16 @@ record TestDatabase(String url, String user, String password) {
     /** Starts the server and waits until it takes connections (up to 60 s). */
     void start() throws IOException, InterruptedException {
       run("start");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (true) {
-        SQLException failure = null;
-        try (Connection connection =
-            DriverManager.getConnection(database.url, database.user, database.password)) {
-          if (connection.isValid(5)) {
-            return;
-          }
-        } catch (SQLException e) {
-          failure = e;
-        }
-        if (System.nanoTime() > deadline) {
-          throw new AssertionError("the database did not take connections within 60 s", failure);
-        }
-        Thread.sleep(200); // polling the database's port
-      }
+      NodeProcesses.polling(
+              "the database taking connections", Duration.ofSeconds(60), Duration.ofMillis(200))
+          .ignoreExceptionsInstanceOf(SQLException.class)
+          .until(
+              () -> {
+                try (Connection connection =
+                    DriverManager.getConnection(database.url, database.user, database.password)) {
+                  return connection.isValid(5);
+                }
+              });
     }
 
     private void run(String action) throws IOException, InterruptedException {
