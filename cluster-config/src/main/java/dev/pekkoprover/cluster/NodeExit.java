@@ -116,7 +116,7 @@ final class NodeExit {
    */
   int awaitTermination() {
     if (!ended.join()) {
-      System.err.println(Termination.stalledLine(self));
+      System.err.println(Termination.stalledLine(system, self));
     }
     Outcome outcome = outcome(reason(), self, joined.get());
     if (outcome.line() != null && !isSignal(reason())) {

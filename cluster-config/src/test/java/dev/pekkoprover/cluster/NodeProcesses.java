@@ -81,9 +81,13 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  /** One node process, the JVM options and arguments it was started with, and its output so far. */
+  /**
+   * One node process, the command prefix (e.g. {@code ip netns exec <namespace>}, or none), JVM
+   * options and arguments it was started with, and its output so far.
+   */
   record Node(
       Process process,
+      List<String> prefix,
       List<String> jvmOptions,
       List<String> args,
       Queue<String> lines,
@@ -196,7 +200,6 @@ final class NodeProcesses implements AutoCloseable {
     throw new IOException("no free port between 20000 and 32000");
   }
 
-  /** A directory under target/ for one test's node outputs. */
   /**
    * The two lines of Pekko 1.7's rare wait without a deadline while the actor system terminates
    * (Artery's stream to a peer that is already gone; apache/pekko#3317 bounds it in a later
@@ -208,9 +211,10 @@ final class NodeProcesses implements AutoCloseable {
    */
   static boolean upstreamTerminateStall(String line) {
     return line.contains("Coordinated shutdown phase [actor-system-terminate] timed out")
-        || line.contains("did not finish terminating within the actor-system-terminate");
+        || line.contains(" did not finish terminating within ");
   }
 
+  /** A directory under target/ for one test's node outputs. */
   static Path logDirectory(String test) {
     return Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
         .toAbsolutePath()
@@ -253,22 +257,30 @@ final class NodeProcesses implements AutoCloseable {
 
   /** Starts the same command again, as a process supervisor would. */
   Node relaunch(Node node) throws IOException {
-    return launch(node.jvmOptions(), node.args());
+    return launch(node.prefix(), node.jvmOptions(), node.args());
+  }
+
+  synchronized Node launch(List<String> jvmOptions, List<String> args) throws IOException {
+    return launch(List.of(), jvmOptions, args);
   }
 
   /**
    * @param jvmOptions besides the heap cap, e.g. {@code -Dprover.appchain.circuit-seed=x}: system
    *     properties override the node's configuration; {@code -cp <class path>} runs the launcher's
    *     main class from that class path (the runnable jar and a plugin's) instead of {@code -jar}
+   * @param prefix the command the JVM is started through, which must exec it in its own place (its
+   *     process is the JVM's: signals reach the node), e.g. {@code ip netns exec <namespace>}
+   *     ({@link NetworkNamespaces}); empty: none
    */
-  synchronized Node launch(List<String> jvmOptions, List<String> args) throws IOException {
+  synchronized Node launch(List<String> prefix, List<String> jvmOptions, List<String> args)
+      throws IOException {
     // absolute: the class archive holds the path it was made with
     String jar =
         Path.of(System.getProperty("prover.jar", "target/prover-node.jar"))
             .toAbsolutePath()
             .toString();
     assertTrue(Files.exists(Path.of(jar)), "the runnable jar is built by package: " + jar);
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(prefix);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
     command.addAll(jvmOptions);
@@ -301,7 +313,15 @@ final class NodeProcesses implements AutoCloseable {
               }
             });
     reader.setDaemon(true);
-    Node node = new Node(process, List.copyOf(jvmOptions), List.copyOf(args), lines, timed, reader);
+    Node node =
+        new Node(
+            process,
+            List.copyOf(prefix),
+            List.copyOf(jvmOptions),
+            List.copyOf(args),
+            lines,
+            timed,
+            reader);
     started.add(node);
     reader.start();
     return node;

@@ -430,14 +430,16 @@ public final class ProverNode implements AutoCloseable {
   public void close() {
     system.terminate();
     if (!ended.join()) {
-      org.slf4j.LoggerFactory.getLogger(ProverNode.class).warn(Termination.stalledLine(nodeId));
+      org.slf4j.LoggerFactory.getLogger(ProverNode.class)
+          .warn(Termination.stalledLine(system, nodeId));
     }
   }
 
   /**
    * Completes with true when this node's actor system has terminated, or with false when, once
    * CoordinatedShutdown reached its last phase, the system did not finish terminating within that
-   * phase's timeout and a margin ({@link Termination}).
+   * phase's timeout and a margin, or within {@code prover.cluster.downed-termination-timeout} when
+   * the cluster downed the node ({@link Termination}).
    */
   public CompletableFuture<Boolean> ended() {
     return ended;

@@ -1,6 +1,8 @@
 package dev.pekkoprover.node;
 
+import com.typesafe.config.Config;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
@@ -15,7 +17,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * logged {@code phase [actor-system-terminate] timed out after 10000 milliseconds} and the node,
  * its job done, never exited (upstream: apache/pekko#3317 bounds that wait in a later Pekko;
  * akka/akka-core#29162 for the TLS case). A process supervisor needs the exit code, so the launcher
- * stops waiting once the system has had its last shutdown phase's timeout and a margin to finish.
+ * stops waiting once the system has had its last shutdown phase's timeout and a margin to finish. A
+ * node the cluster downed waits less ({@code prover.cluster.downed-termination-timeout}, 3 s):
+ * across a network partition that wait is certain, and a downed node has nothing left to finish.
  */
 public final class Termination {
   /**
@@ -28,39 +32,57 @@ public final class Termination {
 
   /**
    * Completes with true when the actor system has terminated, or with false when it has not within
-   * the actor-system-terminate phase's timeout plus {@link #MARGIN} after CoordinatedShutdown
-   * reached that phase (every earlier phase, the cluster leave included, has run by then). Call
-   * before the system starts shutting down: it adds a task to CoordinatedShutdown.
+   * {@link #bound} after CoordinatedShutdown reached the actor-system-terminate phase (every
+   * earlier phase, the cluster leave included, has run by then). Call before the system starts
+   * shutting down: it adds a task to CoordinatedShutdown.
    */
   public static CompletableFuture<Boolean> of(ActorSystem<?> system) {
     CompletableFuture<Boolean> ended =
         system.getWhenTerminated().toCompletableFuture().thenApply(done -> true);
-    Duration bound =
-        system
-            .settings()
-            .config()
-            .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout")
-            .plus(MARGIN);
-    CoordinatedShutdown.get(system)
-        .addTask(
-            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
-            "bound-the-wait-for-termination",
-            () -> {
-              CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS)
-                  .execute(() -> ended.complete(false));
-              return CompletableFuture.completedFuture(Done.getInstance());
-            });
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    shutdown.addTask(
+        CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "bound-the-wait-for-termination",
+        () -> {
+          Duration bound = bound(system.settings().config(), shutdown.getShutdownReason());
+          CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS)
+              .execute(() -> ended.complete(false));
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
     return ended;
   }
 
-  /** The line for a stalled end: what happened and that the process goes on without waiting. */
-  public static String stalledLine(String node) {
+  /**
+   * How long {@link #of} waits, from the actor-system-terminate phase on, before it calls the end
+   * stalled: {@code prover.cluster.downed-termination-timeout} for a node the cluster downed (the
+   * shutdown's reason is Pekko's cluster-downing reason), else the phase's own timeout plus {@link
+   * #MARGIN}.
+   */
+  public static Duration bound(Config config, Optional<CoordinatedShutdown.Reason> reason) {
+    if (reason.isPresent() && reason.get() == CoordinatedShutdown.clusterDowningReason()) {
+      return config.getDuration("prover.cluster.downed-termination-timeout");
+    }
+    return config
+        .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout")
+        .plus(MARGIN);
+  }
+
+  /**
+   * The line for a stalled end of {@code system}: what happened and that the process goes on
+   * without waiting.
+   */
+  public static String stalledLine(ActorSystem<?> system, String node) {
+    return stalledLine(
+        node,
+        bound(system.settings().config(), CoordinatedShutdown.get(system).getShutdownReason()));
+  }
+
+  static String stalledLine(String node, Duration bound) {
     return "the actor system of node "
         + node
-        + " did not finish terminating within the actor-system-terminate "
-        + "phase's timeout + "
-        + MARGIN.toSeconds()
-        + " s (Pekko 1.7's remoting can wait without a deadline for a "
+        + " did not finish terminating within "
+        + bound.toMillis() / 1000.0
+        + " s of its last shutdown phase (Pekko 1.7's remoting can wait without a deadline for a "
         + "stream to a lost peer); the node is out of the cluster, so the process ends without waiting for it any longer";
   }
 }

@@ -1,0 +1,155 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A private network for a test's node processes: each node runs in a network namespace of its own
+ * (Linux's, made with iproute2's {@code ip}) with one address of 10.213.0.0/24, and every namespace
+ * is linked to one bridge, the network's switch, in a namespace of its own; nothing of it touches
+ * the host's network. {@link #cut} takes a node's link off the bridge: from then on every packet to
+ * or from that node is dropped without a word (no reset, no ICMP: a pulled cable, a dead switch
+ * port, a firewall that drops), while both ends still see their link up; {@link #heal} puts it
+ * back, and the TCP connections still open carry on where they were.
+ *
+ * <p>Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN). {@code .ci/run} checks that it can make a
+ * namespace with a bridge and then sets {@code PROVER_TEST_NETNS=on}; without it the tests that
+ * need one are skipped ({@link #orSkip}).
+ */
+final class NetworkNamespaces implements AutoCloseable {
+  private static final String PREFIX = "pn";
+  private static final Pattern OURS = Pattern.compile("^" + PREFIX + "(\\d+)-\\S+");
+
+  /** A node's namespace, its address and its link's name on the bridge's side. */
+  record Host(String namespace, String address, String link) {
+    /**
+     * The command prefix that runs a program in this namespace ({@code ip netns exec} execs it).
+     */
+    List<String> exec() {
+      return List.of("ip", "netns", "exec", namespace);
+    }
+  }
+
+  private final String name = PREFIX + ProcessHandle.current().pid();
+  private final String switchNamespace = name + "-net";
+  private final List<String> namespaces = new ArrayList<>();
+  private int hosts;
+
+  /** A new network, or the test skipped when {@code PROVER_TEST_NETNS} is not {@code on}. */
+  static NetworkNamespaces orSkip() throws IOException {
+    assumeTrue(
+        "on".equals(System.getenv("PROVER_TEST_NETNS")),
+        "PROVER_TEST_NETNS is not 'on' (.ci/run sets it where it can make network namespaces as"
+            + " root): no network to cut");
+    return new NetworkNamespaces();
+  }
+
+  private NetworkNamespaces() throws IOException {
+    removeLeftovers();
+    namespace(switchNamespace);
+    ip("-n", switchNamespace, "link", "add", "br0", "type", "bridge");
+    ip("-n", switchNamespace, "link", "set", "br0", "up");
+  }
+
+  /** A new node namespace linked to the bridge, its loopback and link up. */
+  synchronized Host host() throws IOException {
+    int n = ++hosts;
+    assertTrue(n < 250, "at most 249 hosts");
+    String namespace = name + "-" + n;
+    String link = "v" + n;
+    String address = "10.213.0." + n;
+    namespace(namespace);
+    ip(
+        "-n",
+        switchNamespace,
+        "link",
+        "add",
+        link,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        namespace);
+    ip("-n", switchNamespace, "link", "set", link, "master", "br0", "up");
+    ip("-n", namespace, "addr", "add", address + "/24", "dev", "eth0");
+    ip("-n", namespace, "link", "set", "eth0", "up");
+    ip("-n", namespace, "link", "set", "lo", "up");
+    return new Host(namespace, address, link);
+  }
+
+  /** Takes the host's link off the bridge: its packets are dropped both ways from now on. */
+  void cut(Host host) throws IOException {
+    ip("-n", switchNamespace, "link", "set", host.link(), "nomaster");
+  }
+
+  /** Puts the host's link back on the bridge. */
+  void heal(Host host) throws IOException {
+    ip("-n", switchNamespace, "link", "set", host.link(), "master", "br0");
+  }
+
+  /**
+   * Deletes every namespace made (the links and the bridge go with them). Call it after the
+   * processes in them have ended.
+   */
+  @Override
+  public synchronized void close() throws IOException {
+    List<String> made = new ArrayList<>(namespaces);
+    Collections.reverse(made);
+    for (String namespace : made) {
+      ip("netns", "del", namespace);
+    }
+    namespaces.clear();
+  }
+
+  private void namespace(String namespace) throws IOException {
+    ip("netns", "add", namespace);
+    namespaces.add(namespace);
+  }
+
+  /** Namespaces of this helper whose test JVM is gone (killed before its {@link #close}). */
+  private static void removeLeftovers() throws IOException {
+    for (String line : ip("netns", "list").split("\n")) {
+      Matcher ours = OURS.matcher(line.trim());
+      if (ours.lookingAt()
+          && ProcessHandle.of(Long.parseLong(ours.group(1))).map(p -> !p.isAlive()).orElse(true)) {
+        ip("netns", "del", line.trim().split("\\s+")[0]);
+      }
+    }
+  }
+
+  /**
+   * Runs {@code ip args...} (up to 10 s); its output, or a failed assertion with it; interrupted,
+   * an IOException with the flag kept.
+   */
+  private static String ip(String... args) throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add("ip");
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      assertTrue(process.waitFor(10, TimeUnit.SECONDS), String.join(" ", command) + " ended");
+      String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertEquals(0, process.exitValue(), String.join(" ", command) + ": " + output);
+      return output;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while " + String.join(" ", command) + " ran", e);
+    } finally {
+      if (process.isAlive()) {
+        process.destroyForcibly();
+      }
+    }
+  }
+}

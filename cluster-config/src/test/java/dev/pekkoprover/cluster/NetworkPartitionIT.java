@@ -1,0 +1,463 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * A network partition between real node processes with the shipped configuration: each node in a
+ * network namespace of its own ({@link NetworkNamespaces}), one of them cut off mid-run, every
+ * packet to and from it dropped, then the network back. The test acts as the nodes' process
+ * supervisor (systemd's {@code Restart=on-failure}: a node that exits non-zero is started again
+ * with its own command). README's "Failures in the cluster" gives the figures these drills measure.
+ * Every node's output is written to {@code target/it-logs/NetworkPartitionIT/<test method>}.
+ */
+class NetworkPartitionIT {
+  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
+  private static final int BLOCKS = 12;
+
+  /**
+   * The cut-off worker's drill: long enough that its restart, once the network is back (about 13 s
+   * after the cut), joins before the run ends (12 blocks ended 11 s after that).
+   */
+  private static final int LONGER_BLOCKS = 24;
+
+  private NodeProcesses processes;
+  private NetworkNamespaces network;
+
+  @BeforeEach
+  void processes(TestInfo test) {
+    // one directory per drill: each keeps its own nodes' outputs
+    processes =
+        new NodeProcesses(
+            NodeProcesses.logDirectory(
+                "NetworkPartitionIT/" + test.getTestMethod().orElseThrow().getName()));
+  }
+
+  @AfterEach
+  void killEverything() throws Exception {
+    try {
+      processes.close();
+    } finally {
+      if (network != null) {
+        network.close();
+      }
+    }
+  }
+
+  private static boolean midRun(String line) {
+    Matcher progress = PROGRESS.matcher(line);
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
+        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
+  }
+
+  /** A sequencer and queue node and {@code workers} worker nodes, each on a host of its own. */
+  private record Cluster(
+      NetworkNamespaces.Host sequencerHost,
+      NodeProcesses.Node sequencer,
+      NetworkNamespaces.Host[] workerHosts,
+      NodeProcesses.Node[] workers) {}
+
+  private Cluster start(int workers, int blocks) throws Exception {
+    network = NetworkNamespaces.orSkip();
+    NetworkNamespaces.Host sequencerHost = network.host();
+    NetworkNamespaces.Host[] workerHosts = new NetworkNamespaces.Host[workers];
+    int port = NodeProcesses.freePort(); // every host has its own addresses: one port for all
+    List<String> seedList = new ArrayList<>(List.of(sequencerHost.address() + ":" + port));
+    for (int i = 0; i < workers; i++) {
+      workerHosts[i] = network.host();
+      seedList.add(workerHosts[i].address() + ":" + port);
+    }
+    String seeds = String.join(",", seedList);
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            sequencerHost.exec(),
+            List.of(),
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--host",
+                sequencerHost.address(),
+                "--port",
+                "" + port,
+                "--seeds",
+                seeds,
+                "--blocks",
+                "" + blocks,
+                "--txs",
+                "16",
+                "--batch",
+                "3",
+                "--proving-work",
+                "300000",
+                "--exit-when-done"));
+    NodeProcesses.Node[] workerNodes = new NodeProcesses.Node[workers];
+    for (int i = 0; i < workers; i++) {
+      workerNodes[i] =
+          processes.launch(
+              workerHosts[i].exec(),
+              List.of(),
+              List.of(
+                  "node",
+                  "--roles",
+                  "worker",
+                  "--host",
+                  workerHosts[i].address(),
+                  "--port",
+                  "" + port,
+                  "--seeds",
+                  seeds));
+    }
+    assertTrue(
+        sequencer.awaitLine(NetworkPartitionIT::midRun, 120),
+        "blocks are being proven:\n" + sequencer.tail(40));
+    return new Cluster(sequencerHost, sequencer, workerHosts, workerNodes);
+  }
+
+  /**
+   * Up to {@code seconds} for {@code until}, meanwhile the workers' supervisor ({@link
+   * NodeProcesses#restartExited}) every 100 ms.
+   */
+  private void supervise(
+      String what,
+      long seconds,
+      NodeProcesses.Node[] workers,
+      List<NodeProcesses.Exit> exits,
+      java.util.function.BooleanSupplier until) {
+    NodeProcesses.polling(what, Duration.ofSeconds(seconds), Duration.ofMillis(100))
+        .pollInSameThread() // the supervising restarts processes: in the test's thread
+        .until(
+            () -> {
+              processes.restartExited(workers, exits);
+              return until.getAsBoolean();
+            });
+  }
+
+  /** When the first line of {@code node} that passes {@code test} was written, or -1. */
+  private static long firstAt(NodeProcesses.Node node, Predicate<String> test, long after) {
+    return node.linesWhere(test).stream()
+        .mapToLong(NodeProcesses.Line::millis)
+        .filter(at -> at >= after)
+        .findFirst()
+        .orElse(-1);
+  }
+
+  private static String seconds(long at, long since) {
+    return at < 0 ? "never" : String.format("%.1f s", (at - since) / 1000.0);
+  }
+
+  /**
+   * The longest a downed node's process may take from learning it is downed to its exit: the
+   * shutdown's phases (about 2 s) and {@code prover.cluster.downed-termination-timeout} (3 s), with
+   * room for a loaded machine. Without that timeout a node cut off took 16 s (Pekko's remoting
+   * waits for its streams to the peers it cannot reach).
+   */
+  private static final long DOWNED_EXIT_MILLIS = 10_000;
+
+  /**
+   * That {@code exit}'s node learned it was downed (its split-brain resolver's decision, or gossip
+   * that says so) and exited within {@link #DOWNED_EXIT_MILLIS}; the time it took.
+   */
+  private static long assertExitedSoonAfterItsDowning(NodeProcesses.Exit exit) {
+    long downed =
+        firstAt(
+            exit.node(),
+            line ->
+                line.contains("including myself")
+                    || line.contains("Received gossip where this member has been downed"),
+            0);
+    assertTrue(downed > 0, "the node learned it was downed:\n" + exit.node().tail(30));
+    long took = exit.at() - downed;
+    assertTrue(
+        took <= DOWNED_EXIT_MILLIS,
+        "the downed node exited "
+            + took
+            + " ms after it learned it was downed:\n"
+            + exit.node().tail(30));
+    return took;
+  }
+
+  private static void assertDownedLine(NodeProcesses.Node node, String hostPort) {
+    long lines =
+        node.lines().stream()
+            .filter(
+                line ->
+                    line.startsWith("node " + hostPort + " was downed by the cluster (")
+                        && line.endsWith(
+                            ": exiting with code 3 so that a process supervisor restarts it"))
+            .count();
+    assertEquals(1, lines, "node " + hostPort + " said once that it was downed:\n" + node.tail(30));
+  }
+
+  private void assertNoInstabilityDowning() {
+    for (NodeProcesses.Node node : processes.all()) {
+      assertTrue(
+          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
+          "the split-brain resolver never downs everything (" + node.args() + ")");
+    }
+  }
+
+  /**
+   * One of two worker nodes cut off from the cluster mid-run. The sequencer's side sees it
+   * unreachable and puts the tasks it held back at once, downs it about 3 s later; on its own side
+   * of the cut the worker node finds no stateful node and downs itself ({@code keep-majority} over
+   * role {@code stateful}), exiting with code 3. Once the network is back its supervisor's restart
+   * joins again, and the run ends {@code RESULT OK} with equal roots; the other worker node never
+   * stops.
+   */
+  @Test
+  void aWorkerNodeCutOffMidRunIsDownedItsTasksGoElsewhereAndTheRunCompletes() throws Exception {
+    Cluster cluster = start(2, LONGER_BLOCKS);
+    NetworkNamespaces.Host cutHost = cluster.workerHosts()[0];
+    String cutNode = cutHost.address() + ":" + cluster.workers()[0].arg("--port");
+    NodeProcesses.Node cutProcess = cluster.workers()[0];
+    List<NodeProcesses.Exit> exits = new ArrayList<>();
+
+    long cutAt = System.currentTimeMillis();
+    network.cut(cutHost);
+    System.out.println("worker node " + cutNode + " cut off from the network");
+    supervise(
+        "the cut-off worker node's process has exited",
+        60,
+        cluster.workers(),
+        exits,
+        () -> !exits.isEmpty());
+    long healedAt = System.currentTimeMillis();
+    network.heal(cutHost);
+    System.out.printf("the network is back %.1f s after the cut%n", (healedAt - cutAt) / 1000.0);
+    supervise(
+        "the sequencer node's process has exited",
+        180,
+        cluster.workers(),
+        exits,
+        () -> !cluster.sequencer().process().isAlive());
+
+    NodeProcesses.Node sequencer = cluster.sequencer();
+    assertTrue(sequencer.awaitExit(10));
+    assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));
+    NodeProcesses.assertResultOk(sequencer, LONGER_BLOCKS);
+
+    assertEquals(1, exits.size(), "only the cut-off worker node exited: " + exits);
+    assertEquals(cutProcess, exits.get(0).node());
+    assertEquals(3, exits.get(0).code(), cutProcess.tail(30));
+    assertDownedLine(cutProcess, cutNode);
+    long exitAfterDowning = assertExitedSoonAfterItsDowning(exits.get(0));
+    assertNoInstabilityDowning();
+
+    long unreachable =
+        firstAt(
+            sequencer,
+            line ->
+                line.equals(
+                    "worker node "
+                        + cutNode
+                        + " is unreachable: its tasks go back to"
+                        + " the queue"),
+            cutAt);
+    long putBack =
+        firstAt(
+            sequencer,
+            line ->
+                line.contains("node pekko://prover@" + cutNode + " of worker ")
+                    && line.contains(" is unreachable: the "),
+            cutAt);
+    long downing =
+        firstAt(sequencer, line -> line.contains("downing worker node " + cutNode + ":"), cutAt);
+    long removed =
+        firstAt(
+            sequencer,
+            line -> line.startsWith("worker node " + cutNode + " downed and removed"),
+            cutAt);
+    assertTrue(unreachable > 0, "the sequencer's node saw the worker node unreachable");
+    assertTrue(downing > 0, "the sequencer's node downed the worker node:\n" + sequencer.tail(60));
+    assertTrue(removed > 0, "the worker node was removed");
+    long rejoined =
+        firstAt(sequencer, line -> line.startsWith("worker node " + cutNode + " is Up"), healedAt);
+    assertTrue(rejoined > 0, "the restarted worker node joined again");
+    System.out.printf(
+        "NetworkPartitionIT, a worker node cut off: unreachable %s after the cut, tasks put back %s"
+            + " (%s), downed %s, removed %s; its process exited 3 at %s (%.1f s after it learned it"
+            + " was downed); the network back at %s; its restart Up %s after that%n",
+        seconds(unreachable, cutAt),
+        seconds(putBack, cutAt),
+        putBack < 0 ? "it held none" : "it held some",
+        seconds(downing, cutAt),
+        seconds(removed, cutAt),
+        seconds(exits.get(0).at(), cutAt),
+        exitAfterDowning / 1000.0,
+        seconds(healedAt, cutAt),
+        seconds(rejoined, healedAt));
+  }
+
+  /**
+   * The sequencer and queue node, the only stateful one, cut off from every worker node mid-run.
+   * The workers, on the side without a stateful node, down themselves and exit 3; their
+   * supervisor's restarts wait to join. The sequencer's node downs them, keeps every task (put
+   * back, pending) and keeps running; once the network is back the restarted workers join and the
+   * run ends {@code RESULT OK} with equal roots, the sequencer's node never downed.
+   */
+  @Test
+  void theSequencerNodeCutOffFromEveryWorkerKeepsItsRunWhichCompletesOnceTheNetworkIsBack()
+      throws Exception {
+    Cluster cluster = start(2, BLOCKS);
+    NodeProcesses.Node sequencer = cluster.sequencer();
+    List<NodeProcesses.Exit> exits = new ArrayList<>();
+    NodeProcesses.Node[] first = cluster.workers().clone();
+
+    long cutAt = System.currentTimeMillis();
+    network.cut(cluster.sequencerHost());
+    System.out.println("the sequencer node cut off from the network");
+    supervise(
+        "both worker nodes' first processes have exited",
+        60,
+        cluster.workers(),
+        exits,
+        () -> exits.size() >= first.length);
+    long healedAt = System.currentTimeMillis();
+    network.heal(cluster.sequencerHost());
+    System.out.printf("the network is back %.1f s after the cut%n", (healedAt - cutAt) / 1000.0);
+    assertTrue(
+        sequencer.process().isAlive(), "the sequencer's node runs on:\n" + sequencer.tail(30));
+    supervise(
+        "the sequencer node's process has exited",
+        180,
+        cluster.workers(),
+        exits,
+        () -> !sequencer.process().isAlive());
+
+    assertTrue(sequencer.awaitExit(10));
+    assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));
+    NodeProcesses.assertResultOk(sequencer, BLOCKS);
+    assertEquals(first.length, exits.size(), "each first worker process exited once: " + exits);
+    for (NodeProcesses.Exit exit : exits) {
+      String hostPort = exit.node().arg("--host") + ":" + exit.node().arg("--port");
+      assertEquals(3, exit.code(), exit.node().tail(30));
+      assertDownedLine(exit.node(), hostPort);
+      assertExitedSoonAfterItsDowning(exit);
+    }
+    assertFalse(
+        sequencer.lines().stream()
+            .anyMatch(
+                line ->
+                    line.contains("was downed by the cluster")
+                        || line.contains("including myself")),
+        "the sequencer's node was not downed:\n" + sequencer.tail(60));
+    assertNoInstabilityDowning();
+
+    long downings =
+        sequencer.linesWhere(line -> line.contains("downing worker node ")).stream()
+            .filter(line -> line.millis() >= cutAt)
+            .count();
+    long firstRegistration =
+        firstAt(sequencer, line -> line.contains(" registered (task "), healedAt);
+    long lastExit = exits.stream().mapToLong(NodeProcesses.Exit::at).max().orElse(-1);
+    System.out.printf(
+        "NetworkPartitionIT, the sequencer node cut off: %d worker node(s) downed by it; the worker"
+            + " processes exited 3 by %s; the network back at %s; first registration %s after that;"
+            + " summary %s after that%n",
+        downings,
+        seconds(lastExit, cutAt),
+        seconds(healedAt, cutAt),
+        seconds(firstRegistration, healedAt),
+        seconds(firstAt(sequencer, line -> line.equals("== summary =="), healedAt), healedAt));
+  }
+
+  /**
+   * A worker node cut off for {@code millis}, then back; the run to its end under the workers'
+   * supervisor. The run ends {@code RESULT OK} and no worker process exits; the sequencer's node.
+   */
+  private NodeProcesses.Node shortCut(long millis) throws Exception {
+    Cluster cluster = start(2, BLOCKS);
+    NetworkNamespaces.Host cutHost = cluster.workerHosts()[0];
+    long cutAt = System.currentTimeMillis();
+    network.cut(cutHost);
+    // not a wait for a condition: the scenario's cut lasts this long whatever happens
+    Thread.sleep(millis);
+    network.heal(cutHost);
+    System.out.printf(
+        "worker node %s:%s cut off for %d ms%n",
+        cutHost.address(), cluster.workers()[0].arg("--port"), System.currentTimeMillis() - cutAt);
+    List<NodeProcesses.Exit> exits = new ArrayList<>();
+    NodeProcesses.Node sequencer = cluster.sequencer();
+    supervise(
+        "the sequencer node's process has exited",
+        180,
+        cluster.workers(),
+        exits,
+        () -> !sequencer.process().isAlive());
+    assertTrue(sequencer.awaitExit(10));
+    assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));
+    NodeProcesses.assertResultOk(sequencer, BLOCKS);
+    assertEquals(List.of(), exits, "no worker process exited");
+    assertTrue(
+        sequencer.lines().stream().noneMatch(line -> line.contains("downing worker node")),
+        "no worker node was downed:\n" + sequencer.tail(30));
+    assertNoInstabilityDowning();
+    return sequencer;
+  }
+
+  /**
+   * A cut well below the failure detector's verdict (heartbeat every 1 s, {@code
+   * acceptable-heartbeat-pause = 2s}: about 3.5 s of silence) changes nothing: no node sees another
+   * unreachable, no task is put back, no process exits. TCP resends what the cut dropped only when
+   * its retransmission timer (doubling from 200 ms while the cut lasts) fires again, so each side
+   * hears nothing for longer than the cut: up to about 2.5 s for this one.
+   */
+  @Test
+  void aOneSecondCutChangesNothing() throws Exception {
+    NodeProcesses.Node sequencer = shortCut(1_000);
+    for (NodeProcesses.Node node : processes.all()) {
+      assertTrue(
+          node.lines().stream().noneMatch(line -> line.contains("UNREACHABLE")),
+          "no node saw another unreachable (" + node.args() + "):\n" + node.tail(30));
+    }
+    assertTrue(
+        sequencer.lines().stream().noneMatch(line -> line.contains(" put back")),
+        "no task was put back:\n" + sequencer.tail(30));
+  }
+
+  /**
+   * A cut of 2.5 s: with TCP's retransmission timer the silence lasts about 3-4 s, around the
+   * failure detector's verdict. When the worker node is found unreachable, its tasks are put back
+   * and given out again, and once it is reachable again (before the 3 s after which the oldest
+   * stateful node downs a worker) it gets work again; it is never downed, and nothing is lost.
+   */
+  @Test
+  void aCutAroundTheVerdictPutsTasksBackAndTheWorkerGetsWorkAgainWithoutDowning() throws Exception {
+    NodeProcesses.Node sequencer = shortCut(2_500);
+    List<NodeProcesses.Line> unreachable =
+        sequencer.linesWhere(
+            line -> line.endsWith(" is unreachable: its tasks go back to the queue"));
+    List<NodeProcesses.Line> reachable =
+        sequencer.linesWhere(line -> line.contains(" is reachable again: its worker(s) ["));
+    if (!unreachable.isEmpty()) {
+      assertTrue(
+          !reachable.isEmpty() && reachable.get(0).millis() >= unreachable.get(0).millis(),
+          "the worker node found unreachable was reachable again and got work:\n"
+              + sequencer.tail(40));
+    }
+    System.out.printf(
+        "NetworkPartitionIT, a 2.5 s cut: %s%n",
+        unreachable.isEmpty()
+            ? "the worker node was never found unreachable"
+            : String.format(
+                "the worker node unreachable for %.1f s, %d task(s) put back, no downing",
+                (reachable.get(0).millis() - unreachable.get(0).millis()) / 1000.0,
+                sequencer.lines().stream()
+                    .filter(line -> line.contains(" put back, to go out"))
+                    .count()));
+  }
+}
