@@ -112,16 +112,26 @@ final class NodeExit {
 
   /**
    * Waits until the actor system has terminated, prints why (unless a signal stopped it) and
-   * returns the code.
+   * returns the code; when its end stalled past {@link Termination}'s bound, halts the JVM with
+   * that code instead (no other shutdown hook runs).
    */
   int awaitTermination() {
-    if (!ended.join()) {
+    boolean terminated = ended.join();
+    if (!terminated) {
       System.err.println(Termination.stalledLine(system, self));
     }
     Outcome outcome = outcome(reason(), self, joined.get());
     if (outcome.line() != null && !isSignal(reason())) {
       System.err.println(outcome.line());
-      System.err.flush();
+    }
+    System.out.flush();
+    System.err.flush();
+    if (!terminated && !isSignal(reason())) {
+      // System.exit would run Pekko's JVM shutdown hook, which waits for the shutdown under way to
+      // finish: for the stalled phase's own timeout (10 s), however short Termination's bound was
+      // (a downed node's 3 s). The node is out of the cluster and its lines are written. After a
+      // signal, or Pekko's own System.exit, the JVM is exiting already and its hooks decide.
+      Runtime.getRuntime().halt(outcome.code());
     }
     return outcome.code();
   }
