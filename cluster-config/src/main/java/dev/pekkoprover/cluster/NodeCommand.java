@@ -5,12 +5,15 @@ import com.typesafe.config.ConfigException;
 import dev.pekkoprover.node.ClusterTls;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.ProverPlugin;
+import dev.pekkoprover.node.Termination;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -263,7 +266,10 @@ final class NodeCommand implements Callable<Integer> {
     }
     try {
       ProverNode.drainTimeout(config); // a drain that cannot fit its shutdown phase
-    } catch (IllegalStateException | ConfigException e) {
+      // the bounds of the wait for the node's end (prover.cluster.downed-termination-timeout)
+      Termination.bound(config, Optional.of(CoordinatedShutdown.clusterDowningReason()));
+      Termination.bound(config, Optional.empty());
+    } catch (IllegalStateException | IllegalArgumentException | ConfigException e) {
       System.err.println("node refuses to start: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
     }

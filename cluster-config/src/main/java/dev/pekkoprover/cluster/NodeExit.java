@@ -27,7 +27,10 @@ import org.apache.pekko.cluster.MemberStatus;
  * after a signal ({@link SignalWatch}): Pekko leaves the JVM with {@code System.exit(-1)} after a
  * fatal error (an {@link OutOfMemoryError} on one of its threads), which runs the same hooks, and
  * that exit keeps its code (255) so that a supervisor restarts the node. The launcher's own exits
- * run those hooks too: it calls {@link #askedFor} first, or its exit would read as Pekko's.
+ * run those hooks too: it calls {@link #askedFor} first, or its exit would read as Pekko's. One
+ * exit runs no hook: an actor system whose end stalled past {@link Termination}'s bound (a downed
+ * node's 3 s, say) halts the JVM with its code once its lines are written ({@link #haltsAfter}), as
+ * Pekko's own hook would otherwise wait out the stalled phase's timeout.
  */
 final class NodeExit {
   static final int LEFT = 0;
@@ -126,7 +129,7 @@ final class NodeExit {
     }
     System.out.flush();
     System.err.flush();
-    if (!terminated && !isSignal(reason())) {
+    if (haltsAfter(terminated, reason())) {
       // System.exit would run Pekko's JVM shutdown hook, which waits for the shutdown under way to
       // finish: for the stalled phase's own timeout (10 s), however short Termination's bound was
       // (a downed node's 3 s). The node is out of the cluster and its lines are written. After a
@@ -138,6 +141,16 @@ final class NodeExit {
 
   private Optional<CoordinatedShutdown.Reason> reason() {
     return CoordinatedShutdown.get(system).getShutdownReason();
+  }
+
+  /**
+   * Whether {@link #awaitTermination} halts the JVM rather than returning the code to {@code
+   * System.exit}: when the actor system's end stalled past {@link Termination}'s bound, unless the
+   * JVM is exiting already (a signal, or Pekko's own {@code System.exit} after a fatal error: both
+   * carry Pekko's JVM-exit reason, and the shutdown hooks decide that code).
+   */
+  static boolean haltsAfter(boolean terminated, Optional<CoordinatedShutdown.Reason> reason) {
+    return !terminated && !isSignal(reason);
   }
 
   private static boolean isSignal(Optional<CoordinatedShutdown.Reason> reason) {

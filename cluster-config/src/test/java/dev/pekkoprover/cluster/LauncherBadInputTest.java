@@ -275,6 +275,21 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void aDownedTerminationTimeoutThatIsNotPositiveIsOneLine() throws Exception {
+    System.setProperty("prover.cluster.downed-termination-timeout", "0s");
+    com.typesafe.config.ConfigFactory.invalidateCaches();
+    try {
+      assertOneLineRefusal(
+          node("worker", "--seeds", "127.0.0.1:" + NodeProcesses.freePort()),
+          "node refuses to start: prover.cluster.downed-termination-timeout must be positive (3s by"
+              + " default), was 0 ms");
+    } finally {
+      System.clearProperty("prover.cluster.downed-termination-timeout");
+      com.typesafe.config.ConfigFactory.invalidateCaches();
+    }
+  }
+
+  @Test
   void versionSaysWhichBuildRuns() {
     for (String[] args : List.of(new String[] {"--version"}, new String[] {"node", "--version"})) {
       LauncherRun run = LauncherRun.of(args);

@@ -40,7 +40,12 @@ final class NetworkNamespaces implements AutoCloseable {
     }
   }
 
-  private final String name = PREFIX + ProcessHandle.current().pid();
+  /** Networks made by this JVM: each test's own names, also when one was not closed. */
+  private static final java.util.concurrent.atomic.AtomicInteger NETWORKS =
+      new java.util.concurrent.atomic.AtomicInteger();
+
+  private final String name =
+      PREFIX + ProcessHandle.current().pid() + "-" + NETWORKS.incrementAndGet();
   private final String switchNamespace = name + "-net";
   private final List<String> namespaces = new ArrayList<>();
   private int hosts;
@@ -56,9 +61,14 @@ final class NetworkNamespaces implements AutoCloseable {
 
   private NetworkNamespaces() throws IOException {
     removeLeftovers();
-    namespace(switchNamespace);
-    ip("-n", switchNamespace, "link", "add", "br0", "type", "bridge");
-    ip("-n", switchNamespace, "link", "set", "br0", "up");
+    try {
+      namespace(switchNamespace);
+      ip("-n", switchNamespace, "link", "add", "br0", "type", "bridge");
+      ip("-n", switchNamespace, "link", "set", "br0", "up");
+    } catch (IOException | RuntimeException | AssertionError failed) {
+      close(); // what was made of it: no test after this one finds it in its way
+      throw failed;
+    }
   }
 
   /** A new node namespace linked to the bridge, its loopback and link up. */
@@ -107,10 +117,20 @@ final class NetworkNamespaces implements AutoCloseable {
   public synchronized void close() throws IOException {
     List<String> made = new ArrayList<>(namespaces);
     Collections.reverse(made);
-    for (String namespace : made) {
-      ip("netns", "del", namespace);
-    }
     namespaces.clear();
+    IOException first = null;
+    for (String namespace : made) {
+      try {
+        ip("netns", "del", namespace);
+      } catch (IOException | AssertionError failed) { // the others still go
+        if (first == null) {
+          first = new IOException("could not delete network namespace " + namespace, failed);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
+    }
   }
 
   private void namespace(String namespace) throws IOException {
@@ -118,13 +138,22 @@ final class NetworkNamespaces implements AutoCloseable {
     namespaces.add(namespace);
   }
 
-  /** Namespaces of this helper whose test JVM is gone (killed before its {@link #close}). */
+  /**
+   * Namespaces of this helper whose test JVM is gone (killed before its {@link #close}), with the
+   * node processes still running in them (killed: their test is over).
+   */
   private static void removeLeftovers() throws IOException {
     for (String line : ip("netns", "list").split("\n")) {
       Matcher ours = OURS.matcher(line.trim());
       if (ours.lookingAt()
           && ProcessHandle.of(Long.parseLong(ours.group(1))).map(p -> !p.isAlive()).orElse(true)) {
-        ip("netns", "del", line.trim().split("\\s+")[0]);
+        String namespace = line.trim().split("\\s+")[0];
+        for (String pid : ip("netns", "pids", namespace).split("\\s+")) {
+          if (!pid.isBlank()) {
+            ProcessHandle.of(Long.parseLong(pid.trim())).ifPresent(ProcessHandle::destroyForcibly);
+          }
+        }
+        ip("netns", "del", namespace);
       }
     }
   }

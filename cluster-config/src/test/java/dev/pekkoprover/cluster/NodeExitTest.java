@@ -31,6 +31,21 @@ class NodeExitTest {
         downed.line());
   }
 
+  /**
+   * An end that stalled past Termination's bound halts with its code (a downed node's 3 s would
+   * otherwise become the stalled phase's 10 s in Pekko's JVM hook), except when the JVM is exiting
+   * already: after a signal or Pekko's fatal-error exit the hooks keep deciding the code (0, 255).
+   */
+  @Test
+  void onlyAStalledEndThatIsNotAJvmExitHalts() {
+    assertTrue(NodeExit.haltsAfter(false, Optional.of(CoordinatedShutdown.clusterDowningReason())));
+    assertTrue(NodeExit.haltsAfter(false, Optional.of(NodeExit.NoSequencer.INSTANCE)));
+    assertTrue(NodeExit.haltsAfter(false, Optional.empty()));
+    assertFalse(NodeExit.haltsAfter(false, Optional.of(CoordinatedShutdown.jvmExitReason())));
+    assertFalse(NodeExit.haltsAfter(true, Optional.of(CoordinatedShutdown.clusterDowningReason())));
+    assertFalse(NodeExit.haltsAfter(true, Optional.empty()));
+  }
+
   @Test
   void aLeaveAskedForByTheOperatorExitsWith0() {
     assertEquals(0, outcome(CoordinatedShutdown.jvmExitReason()).code());

@@ -18,8 +18,9 @@ import org.apache.pekko.actor.typed.ActorSystem;
  * its job done, never exited (upstream: apache/pekko#3317 bounds that wait in a later Pekko;
  * akka/akka-core#29162 for the TLS case). A process supervisor needs the exit code, so the launcher
  * stops waiting once the system has had its last shutdown phase's timeout and a margin to finish. A
- * node the cluster downed waits less ({@code prover.cluster.downed-termination-timeout}, 3 s):
- * across a network partition that wait is certain, and a downed node has nothing left to finish.
+ * node the cluster downed waits less ({@code prover.cluster.downed-termination-timeout}, 3 s): on
+ * the far side of a network partition that wait came in 2 of about 8 cut-off workers (16 s to their
+ * exit), and a downed node has nothing left to finish.
  */
 public final class Termination {
   /**
@@ -40,11 +41,22 @@ public final class Termination {
     CompletableFuture<Boolean> ended =
         system.getWhenTerminated().toCompletableFuture().thenApply(done -> true);
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    // read now: a setting that fails to parse stops the node at its start, not its wait at its end
+    Config config = system.settings().config();
+    Duration downed = bound(config, Optional.of(CoordinatedShutdown.clusterDowningReason()));
+    Duration otherwise = bound(config, Optional.empty());
     shutdown.addTask(
         CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
         "bound-the-wait-for-termination",
         () -> {
-          Duration bound = bound(system.settings().config(), shutdown.getShutdownReason());
+          // the reason was set when the shutdown began, before its first phase
+          Duration bound =
+              shutdown
+                      .getShutdownReason()
+                      .filter(reason -> reason == CoordinatedShutdown.clusterDowningReason())
+                      .isPresent()
+                  ? downed
+                  : otherwise;
           CompletableFuture.delayedExecutor(bound.toMillis(), TimeUnit.MILLISECONDS)
               .execute(() -> ended.complete(false));
           return CompletableFuture.completedFuture(Done.getInstance());
@@ -57,10 +69,20 @@ public final class Termination {
    * stalled: {@code prover.cluster.downed-termination-timeout} for a node the cluster downed (the
    * shutdown's reason is Pekko's cluster-downing reason), else the phase's own timeout plus {@link
    * #MARGIN}.
+   *
+   * @throws com.typesafe.config.ConfigException when a setting is missing or not a duration
+   * @throws IllegalArgumentException when the downed timeout is not positive
    */
   public static Duration bound(Config config, Optional<CoordinatedShutdown.Reason> reason) {
     if (reason.isPresent() && reason.get() == CoordinatedShutdown.clusterDowningReason()) {
-      return config.getDuration("prover.cluster.downed-termination-timeout");
+      Duration downed = config.getDuration("prover.cluster.downed-termination-timeout");
+      if (downed.isZero() || downed.isNegative()) {
+        throw new IllegalArgumentException(
+            "prover.cluster.downed-termination-timeout must be positive (3s by default), was "
+                + downed.toMillis()
+                + " ms");
+      }
+      return downed;
     }
     return config
         .getDuration("pekko.coordinated-shutdown.phases.actor-system-terminate.timeout")

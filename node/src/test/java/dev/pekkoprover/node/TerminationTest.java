@@ -112,4 +112,22 @@ class TerminationTest {
         Termination.bound(config, Optional.of(CoordinatedShutdown.clusterLeavingReason())));
     assertEquals(Duration.ofSeconds(15), Termination.bound(config, Optional.empty()));
   }
+
+  /** A downed timeout that is not positive stops the node at its start, not its wait at its end. */
+  @Test
+  void aDownedTimeoutThatIsNotPositiveIsRefusedWhenTheWaitIsSetUp() {
+    ActorSystem<Void> system = system("prover.cluster.downed-termination-timeout = 0s");
+    try {
+      IllegalArgumentException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalArgumentException.class, () -> Termination.of(system));
+      assertTrue(
+          refused
+              .getMessage()
+              .contains("prover.cluster.downed-termination-timeout must be positive"),
+          refused.getMessage());
+    } finally {
+      system.terminate();
+    }
+  }
 }
