@@ -60,6 +60,16 @@ class RollingRestartIT {
 
   private static final Pattern ALARM = Pattern.compile("^\\S+ (WARN|ERROR) ");
 
+  /**
+   * Pekko's failure detector saying a heartbeat came late (1.4 s instead of 1 s: a fresh-clone CI
+   * run of 2026-12-05 on this 2-core machine, while four JVMs shut down and start): the machine's
+   * load, not the hand-off this test is about. A node actually found unreachable still fails it
+   * ({@code Marking node as UNREACHABLE} is a WARN of its own, and its tasks are put back).
+   */
+  private static boolean lateHeartbeat(String line) {
+    return line.contains("PhiAccrualFailureDetector - heartbeat interval is growing too large");
+  }
+
   private NodeProcesses processes;
   private Path logs;
 
@@ -282,7 +292,7 @@ class RollingRestartIT {
       for (NodeProcesses.Line line :
           node.linesWhere(
               text ->
-                  ALARM.matcher(text).find()
+                  (ALARM.matcher(text).find() && !lateHeartbeat(text))
                       || text.contains("cancels task(s)")
                       || text.contains("put back"))) {
         if (line.millis() >= stoppedAt && line.millis() <= summary) {
