@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Queue;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -17,7 +15,6 @@ import org.junit.jupiter.api.Test;
  * end, also when the test fails.
  */
 class ClusterProcessesIT {
-  private static final Pattern PROGRESS = Pattern.compile("proving: blocks (\\d+)/(\\d+) proven");
 
   private final NodeProcesses processes =
       new NodeProcesses(NodeProcesses.logDirectory("ClusterProcessesIT"));
@@ -28,13 +25,6 @@ class ClusterProcessesIT {
   }
 
   /** A progress line with at least one block proven and not all. */
-  private static boolean midRun(String line) {
-    Matcher progress = PROGRESS.matcher(line);
-    return progress.find()
-        && Integer.parseInt(progress.group(1)) >= 1
-        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
-  }
-
   @Test
   void threeProcessesProveBlocksAndSurviveAWorkerKilledWithSigkill() throws Exception {
     int seedPort = NodeProcesses.freePort();
@@ -73,7 +63,7 @@ class ClusterProcessesIT {
 
     // kill the second worker once blocks are being proven, well before the end
     assertTrue(
-        sequencerNode.awaitLine(ClusterProcessesIT::midRun, 120),
+        sequencerNode.awaitLine(NodeProcesses::midRun, 120),
         "saw blocks being proven; output:\n" + String.join("\n", sequencerOut));
     doomed.destroyForcibly(); // SIGKILL: no leave, no goodbye
     assertTrue(doomed.waitFor(10, TimeUnit.SECONDS));

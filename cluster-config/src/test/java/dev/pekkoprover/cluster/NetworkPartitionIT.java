@@ -1,15 +1,12 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +21,6 @@ import org.junit.jupiter.api.TestInfo;
  * Every node's output is written to {@code target/it-logs/NetworkPartitionIT/<test method>}.
  */
 class NetworkPartitionIT {
-  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
   private static final int BLOCKS = 12;
 
   /**
@@ -55,13 +51,6 @@ class NetworkPartitionIT {
         network.close();
       }
     }
-  }
-
-  private static boolean midRun(String line) {
-    Matcher progress = PROGRESS.matcher(line);
-    return progress.find()
-        && Integer.parseInt(progress.group(1)) >= 1
-        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
   }
 
   /** A sequencer and queue node and {@code workers} worker nodes, each on a host of its own. */
@@ -123,7 +112,7 @@ class NetworkPartitionIT {
                   seeds));
     }
     assertTrue(
-        sequencer.awaitLine(NetworkPartitionIT::midRun, 120),
+        sequencer.awaitLine(NodeProcesses::midRun, 120),
         "blocks are being proven:\n" + sequencer.tail(40));
     return new Cluster(sequencerHost, sequencer, workerHosts, workerNodes);
   }
@@ -191,26 +180,6 @@ class NetworkPartitionIT {
     return took;
   }
 
-  private static void assertDownedLine(NodeProcesses.Node node, String hostPort) {
-    long lines =
-        node.lines().stream()
-            .filter(
-                line ->
-                    line.startsWith("node " + hostPort + " was downed by the cluster (")
-                        && line.endsWith(
-                            ": exiting with code 3 so that a process supervisor restarts it"))
-            .count();
-    assertEquals(1, lines, "node " + hostPort + " said once that it was downed:\n" + node.tail(30));
-  }
-
-  private void assertNoInstabilityDowning() {
-    for (NodeProcesses.Node node : processes.all()) {
-      assertTrue(
-          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
-          "the split-brain resolver never downs everything (" + node.args() + ")");
-    }
-  }
-
   /**
    * One of two worker nodes cut off from the cluster mid-run. The sequencer's side sees it
    * unreachable and puts the tasks it held back at once, downs it about 3 s later; on its own side
@@ -254,9 +223,9 @@ class NetworkPartitionIT {
     assertEquals(1, exits.size(), "only the cut-off worker node exited: " + exits);
     assertEquals(cutProcess, exits.get(0).node());
     assertEquals(3, exits.get(0).code(), cutProcess.tail(30));
-    assertDownedLine(cutProcess, cutNode);
+    NodeProcesses.assertDownedOnce(cutProcess, cutNode);
     long exitAfterDowning = assertExitedSoonAfterItsDowning(exits.get(0));
-    assertNoInstabilityDowning();
+    processes.assertNoInstabilityDowning();
 
     long unreachable =
         firstAt(
@@ -346,17 +315,11 @@ class NetworkPartitionIT {
     for (NodeProcesses.Exit exit : exits) {
       String hostPort = exit.node().arg("--host") + ":" + exit.node().arg("--port");
       assertEquals(3, exit.code(), exit.node().tail(30));
-      assertDownedLine(exit.node(), hostPort);
+      NodeProcesses.assertDownedOnce(exit.node(), hostPort);
       assertExitedSoonAfterItsDowning(exit);
     }
-    assertFalse(
-        sequencer.lines().stream()
-            .anyMatch(
-                line ->
-                    line.contains("was downed by the cluster")
-                        || line.contains("including myself")),
-        "the sequencer's node was not downed:\n" + sequencer.tail(60));
-    assertNoInstabilityDowning();
+    NodeProcesses.assertNotDowned(sequencer, "the sequencer's node");
+    processes.assertNoInstabilityDowning();
 
     long downings =
         sequencer.linesWhere(line -> line.contains("downing worker node ")).stream()
@@ -406,7 +369,7 @@ class NetworkPartitionIT {
     assertTrue(
         sequencer.lines().stream().noneMatch(line -> line.contains("downing worker node")),
         "no worker node was downed:\n" + sequencer.tail(30));
-    assertNoInstabilityDowning();
+    processes.assertNoInstabilityDowning();
     return new ShortCut(sequencer, cutHost.address() + ":" + cluster.workers()[0].arg("--port"));
   }
 

@@ -59,17 +59,7 @@ class NodeFailuresIT {
     assertTrue(worker.awaitExit(45), "the worker exited:\n" + worker.output());
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
     assertEquals(3, worker.process().exitValue(), worker.output());
-    String expected = "node 127.0.0.1:" + workerPort + " was downed by the cluster (";
-    assertEquals(
-        1,
-        worker.lines().stream()
-            .filter(
-                line ->
-                    line.startsWith(expected)
-                        && line.endsWith(
-                            ": exiting with code 3 so that a process supervisor restarts it"))
-            .count(),
-        "one line says why:\n" + worker.output());
+    NodeProcesses.assertDownedOnce(worker, "127.0.0.1:" + workerPort);
     System.out.printf("worker exited with 3 %d s after the stateful node was killed%n", seconds);
   }
 

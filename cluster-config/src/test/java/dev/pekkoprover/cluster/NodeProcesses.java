@@ -514,6 +514,63 @@ final class NodeProcesses implements AutoCloseable {
     assertEquals(0, kill.exitValue(), "kill " + signal + " " + process.pid());
   }
 
+  /** A sequencer's progress line: {@code proving: blocks <proven>/<of the job> proven ...}. */
+  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
+
+  /** A progress line that shows at least one block proven and at least one still to prove. */
+  static boolean midRun(String line) {
+    return midRun(line, 1);
+  }
+
+  /**
+   * A progress line that shows at least one block proven and at least {@code blocksLeft} still to
+   * prove.
+   */
+  static boolean midRun(String line, int blocksLeft) {
+    Matcher progress = PROGRESS.matcher(line);
+    return progress.find()
+        && Integer.parseInt(progress.group(1)) >= 1
+        && Integer.parseInt(progress.group(1)) <= Integer.parseInt(progress.group(2)) - blocksLeft;
+  }
+
+  /**
+   * {@code node} (at {@code hostPort}) said once, in the launcher's one line, that the cluster
+   * downed it and that it exits with code 3 for its supervisor.
+   */
+  static void assertDownedOnce(Node node, String hostPort) {
+    long lines =
+        node.lines().stream()
+            .filter(
+                line ->
+                    line.startsWith("node " + hostPort + " was downed by the cluster (")
+                        && line.endsWith(
+                            ": exiting with code 3 so that a process supervisor restarts it"))
+            .count();
+    assertEquals(1, lines, "node " + hostPort + " said once that it was downed:\n" + node.tail(30));
+  }
+
+  /**
+   * Neither the launcher's line nor the split-brain resolver's says that {@code node} was downed.
+   */
+  static void assertNotDowned(Node node, String which) {
+    assertTrue(
+        node.lines().stream()
+            .noneMatch(
+                line ->
+                    line.contains("was downed by the cluster")
+                        || line.contains("including myself")),
+        which + " was not downed:\n" + node.tail(60));
+  }
+
+  /** No node's split-brain resolver downed every node ("detected instability"). */
+  void assertNoInstabilityDowning() {
+    for (Node node : all()) {
+      assertTrue(
+          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
+          "the split-brain resolver never downs everything (" + node.args() + ")");
+    }
+  }
+
   /**
    * The sequencer's summary says RESULT OK, with the proven state root and last block equal to the
    * direct ones.

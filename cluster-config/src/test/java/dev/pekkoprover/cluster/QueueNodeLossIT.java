@@ -40,7 +40,6 @@ import org.junit.jupiter.api.Test;
  * {@code target/it-logs/QueueNodeLossIT}.
  */
 class QueueNodeLossIT {
-  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
   private static final Pattern SERIES =
       Pattern.compile(
           "^(prover_queue_pending_tasks|prover_queue_in_flight_tasks|prover_tasks_completed_total)"
@@ -116,13 +115,6 @@ class QueueNodeLossIT {
     return null;
   }
 
-  private static boolean midRun(String line) {
-    Matcher progress = PROGRESS.matcher(line);
-    return progress.find()
-        && Integer.parseInt(progress.group(1)) >= 1
-        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2)) - 3;
-  }
-
   @Test
   void theTasksOfAKilledQueueNodeRunAgainWithinFiveSecondsOfItsEntitiesRestartingElsewhere()
       throws Exception {
@@ -182,7 +174,7 @@ class QueueNodeLossIT {
       withoutQueue.add(processes.launchWorker(seeds));
     }
 
-    assertTrue(s.awaitLine(QueueNodeLossIT::midRun, 150), "S proves:\n" + s.tail(40));
+    assertTrue(s.awaitLine(line -> NodeProcesses.midRun(line, 4), 150), "S proves:\n" + s.tail(40));
     // Kill the queue node whose entities hold tasks now (proving goes on meanwhile, so this comes
     // within seconds)
     int[] queueHttp = {httpQ1, httpQ2};

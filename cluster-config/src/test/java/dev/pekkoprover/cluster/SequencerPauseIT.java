@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +21,6 @@ import org.junit.jupiter.api.Test;
  * target/it-logs/SequencerPauseIT}.
  */
 class SequencerPauseIT {
-  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
   private static final int WORKERS = 3;
   private static final int BLOCKS = 12;
   private static final long PAUSE_MILLIS = 30_000;
@@ -34,13 +31,6 @@ class SequencerPauseIT {
   @AfterEach
   void killEverything() throws InterruptedException {
     processes.close();
-  }
-
-  private static boolean midRun(String line) {
-    Matcher progress = PROGRESS.matcher(line);
-    return progress.find()
-        && Integer.parseInt(progress.group(1)) >= 1
-        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
   }
 
   /**
@@ -100,14 +90,14 @@ class SequencerPauseIT {
     List<NodeProcesses.Exit> exits = new ArrayList<>();
 
     assertTrue(
-        sequencer.awaitLine(SequencerPauseIT::midRun, 120),
+        sequencer.awaitLine(NodeProcesses::midRun, 120),
         "blocks are being proven:\n" + sequencer.tail(40));
     long pausedAt = System.currentTimeMillis();
     NodeProcesses.pause(sequencer.process());
     System.out.println(
         "sequencer node paused (SIGSTOP) at "
             + sequencer.lines().stream()
-                .filter(SequencerPauseIT::midRun)
+                .filter(NodeProcesses::midRun)
                 .reduce((a, b) -> b)
                 .orElse(""));
     // the scenario's pause: 30 s, meanwhile the supervisor restarts worker processes that exit
@@ -146,32 +136,11 @@ class SequencerPauseIT {
           3,
           exit.code(),
           "worker node " + port + " exited with 3 (downed):\n" + exit.node().tail(30));
-      long lines =
-          exit.node().lines().stream()
-              .filter(
-                  line ->
-                      line.startsWith("node 127.0.0.1:" + port + " was downed by the cluster (")
-                          && line.endsWith(
-                              ": exiting with code 3 so that a process supervisor restarts it"))
-              .count();
-      assertEquals(
-          1,
-          lines,
-          "worker node " + port + " said once that it was downed:\n" + exit.node().tail(30));
+      NodeProcesses.assertDownedOnce(exit.node(), "127.0.0.1:" + port);
     }
-    for (NodeProcesses.Node node : processes.all()) {
-      assertTrue(
-          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
-          "the split-brain resolver never downs everything (" + node.args() + ")");
-    }
+    processes.assertNoInstabilityDowning();
     if (!sequencerRestarted) {
-      assertTrue(
-          sequencer.lines().stream()
-              .noneMatch(
-                  line ->
-                      line.contains("was downed by the cluster")
-                          || line.contains("including myself")),
-          "the sequencer's node was not downed:\n" + sequencer.tail(60));
+      NodeProcesses.assertNotDowned(sequencer, "the sequencer's node");
     }
 
     // what happened, and when

@@ -32,7 +32,6 @@ import org.junit.jupiter.api.Test;
  * target/it-logs/StandbyTakeoverIT}.
  */
 class StandbyTakeoverIT {
-  private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
   private static final Pattern RUN_STARTING =
       Pattern.compile("Sequencer run (\\S+) starting: compiling circuits");
   private static final Pattern REGISTERED = Pattern.compile("Worker (\\S+) registered \\(task ");
@@ -44,13 +43,6 @@ class StandbyTakeoverIT {
   @AfterEach
   void killEverything() throws InterruptedException {
     processes.close();
-  }
-
-  private static boolean midRun(String line) {
-    Matcher progress = PROGRESS.matcher(line);
-    return progress.find()
-        && Integer.parseInt(progress.group(1)) >= 1
-        && Integer.parseInt(progress.group(1)) < Integer.parseInt(progress.group(2));
   }
 
   private static String runId(NodeProcesses.Node sequencer) {
@@ -129,7 +121,7 @@ class StandbyTakeoverIT {
           standby.awaitLine(line -> line.contains(" is Up in the cluster of "), 120),
           "B and C are Up:\n" + standby.tail(40));
     }
-    assertTrue(a.awaitLine(StandbyTakeoverIT::midRun, 150), "A proves:\n" + a.tail(40));
+    assertTrue(a.awaitLine(NodeProcesses::midRun, 150), "A proves:\n" + a.tail(40));
     String runA = runId(a);
     long killedAt = System.currentTimeMillis();
     a.process().destroyForcibly(); // SIGKILL
@@ -137,7 +129,7 @@ class StandbyTakeoverIT {
     System.out.println(
         "A killed at "
             + a.lines().stream()
-                .filter(StandbyTakeoverIT::midRun)
+                .filter(NodeProcesses::midRun)
                 .reduce((first, second) -> second)
                 .orElse(""));
     assertTrue(

@@ -255,18 +255,8 @@ class WorkerChurnIT {
         unregistered,
         "every replacement Up long enough before the end registered in the run");
 
-    for (NodeProcesses.Node node : processes.all()) {
-      assertTrue(
-          node.lines().stream().noneMatch(line -> line.contains("detected instability")),
-          "the split-brain resolver never downs everything (" + node.args() + ")");
-    }
-    assertTrue(
-        sequencer.lines().stream()
-            .noneMatch(
-                line ->
-                    line.contains("was downed by the cluster")
-                        || line.contains("including myself")),
-        "the sequencer's node is never downed:\n" + sequencer.tail(60));
+    processes.assertNoInstabilityDowning();
+    NodeProcesses.assertNotDowned(sequencer, "the sequencer's node");
     System.out.printf(
         "WorkerChurnIT: %d kill(s), %d with put-backs; test took %.0f s%n",
         kills.size(), killsWithPutBacks, (System.nanoTime() - testStart) / 1e9);
