@@ -36,7 +36,7 @@ class DurableClusterIT {
       Pattern.compile(
           "resuming: (\\d+) of 4 batch proof\\(s\\) stored.*; the store holds (\\d+) task"
               + " result\\(s\\) of this and earlier jobs");
-  private static final Pattern REUSED =
+  static final Pattern REUSED =
       Pattern.compile(
           "reused +(\\d+) batch proof\\(s\\) and (\\d+) task result\\(s\\) from the store");
   private static final Pattern TASK_LINE = Pattern.compile("(?m)^  (\\w+Task) +(\\d+)$");

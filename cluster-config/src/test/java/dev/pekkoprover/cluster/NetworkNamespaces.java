@@ -17,10 +17,11 @@ import java.util.regex.Pattern;
  * A private network for a test's node processes: each node runs in a network namespace of its own
  * (Linux's, made with iproute2's {@code ip}) with one address of 10.213.0.0/24, and every namespace
  * is linked to one bridge, the network's switch, in a namespace of its own; nothing of it touches
- * the host's network. {@link #cut} takes a node's link off the bridge: from then on every packet to
- * or from that node is dropped without a word (no reset, no ICMP: a pulled cable, a dead switch
- * port, a firewall that drops), while both ends still see their link up; {@link #heal} puts it
- * back, and the TCP connections still open carry on where they were.
+ * the host machine's network but the links a test asks for with {@link #outsideLink} (to reach a
+ * database there), which go with their namespace. {@link #cut} takes a node's link off the bridge:
+ * from then on every packet to or from that node is dropped without a word (no reset, no ICMP: a
+ * pulled cable, a dead switch port, a firewall that drops), while both ends still see their link
+ * up; {@link #heal} puts it back, and the TCP connections still open carry on where they were.
  *
  * <p>Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN). {@code .ci/run} checks that it can make a
  * namespace with a bridge and then sets {@code PROVER_TEST_NETNS=on}; without it the tests that
@@ -44,11 +45,12 @@ final class NetworkNamespaces implements AutoCloseable {
   private static final java.util.concurrent.atomic.AtomicInteger NETWORKS =
       new java.util.concurrent.atomic.AtomicInteger();
 
-  private final String name =
-      PREFIX + ProcessHandle.current().pid() + "-" + NETWORKS.incrementAndGet();
+  private final int network = NETWORKS.incrementAndGet();
+  private final String name = PREFIX + ProcessHandle.current().pid() + "-" + network;
   private final String switchNamespace = name + "-net";
   private final List<String> namespaces = new ArrayList<>();
   private int hosts;
+  private boolean secondBridge;
 
   /** A new network, or the test skipped when {@code PROVER_TEST_NETNS} is not {@code on}. */
   static NetworkNamespaces orSkip() throws IOException {
@@ -99,12 +101,49 @@ final class NetworkNamespaces implements AutoCloseable {
     return new Host(namespace, address, link);
   }
 
+  /**
+   * A link of the host's own to the test's (the host machine's) network namespace, beside its link
+   * to the bridge, so that what {@link #cut} and {@link #split} do to the bridge leaves it alone: a
+   * database reached through it stays reachable from both sides of a partition. The host's end has
+   * 10.214.n.2/30, the test's end 10.214.n.1/30 (n: the host's number), the address this returns,
+   * where the test listens for the host (a {@link TcpProxy} to a database on the host machine's
+   * loopback). The link is deleted with the host's namespace.
+   */
+  synchronized String outsideLink(Host host) throws IOException {
+    String n = host.address().substring(host.address().lastIndexOf('.') + 1);
+    // the test's end lives in the host machine's namespace: a name unique there, at most 15 chars
+    String outer =
+        "pd" + Long.toString(ProcessHandle.current().pid(), 36) + "x" + network + "x" + n;
+    ip("link", "add", outer, "type", "veth", "peer", "name", "out0", "netns", host.namespace());
+    String inside = "10.214." + n + ".1";
+    ip("addr", "add", inside + "/30", "dev", outer);
+    ip("link", "set", outer, "up");
+    ip("-n", host.namespace(), "addr", "add", "10.214." + n + ".2/30", "dev", "out0");
+    ip("-n", host.namespace(), "link", "set", "out0", "up");
+    return inside;
+  }
+
+  /**
+   * Moves the hosts' links from the bridge to a second one: from now on they reach each other and
+   * no other host (a partition with two sides); {@link #heal} puts each back.
+   */
+  synchronized void split(Host... side) throws IOException {
+    if (!secondBridge) {
+      ip("-n", switchNamespace, "link", "add", "br1", "type", "bridge");
+      ip("-n", switchNamespace, "link", "set", "br1", "up");
+      secondBridge = true;
+    }
+    for (Host host : side) {
+      ip("-n", switchNamespace, "link", "set", host.link(), "master", "br1");
+    }
+  }
+
   /** Takes the host's link off the bridge: its packets are dropped both ways from now on. */
   void cut(Host host) throws IOException {
     ip("-n", switchNamespace, "link", "set", host.link(), "nomaster");
   }
 
-  /** Puts the host's link back on the bridge. */
+  /** Puts the host's link back on the (first) bridge, after a {@link #cut} or a {@link #split}. */
   void heal(Host host) throws IOException {
     ip("-n", switchNamespace, "link", "set", host.link(), "master", "br0");
   }

@@ -1,12 +1,21 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
+import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,6 +41,7 @@ class NetworkPartitionIT {
 
   private NodeProcesses processes;
   private NetworkNamespaces network;
+  private final List<TcpProxy> proxies = new ArrayList<>();
 
   @BeforeEach
   void processes(TestInfo test) {
@@ -47,6 +57,9 @@ class NetworkPartitionIT {
     try {
       processes.close();
     } finally {
+      for (TcpProxy proxy : proxies) {
+        proxy.close();
+      }
       if (network != null) {
         network.close();
       }
@@ -444,5 +457,299 @@ class NetworkPartitionIT {
                         - unreachable.get(0).millis())
                     / 1000.0,
                 putBack));
+  }
+
+  /**
+   * One writer's events in one persistence id of the journal: how many, when the first and the last
+   * were made (their {@code write_timestamp}, the writing JVM's clock when it persisted them), and
+   * the lowest and highest {@code ordering} (the database's sequence, taken as each row went in).
+   */
+  private record Writes(
+      String persistenceId,
+      String writer,
+      long events,
+      long first,
+      long last,
+      long firstRow,
+      long lastRow) {
+    /** Whether the two writers' events overlap in time made or in rows written. */
+    boolean overlaps(Writes other) {
+      return first <= other.last && other.first <= last
+          || firstRow <= other.lastRow && other.firstRow <= lastRow;
+    }
+  }
+
+  /** Every (persistence id, writer) of the deployment's journal rows, by first write. */
+  private static List<Writes> journalWriters(TestDatabase database) throws SQLException {
+    List<Writes> writes = new ArrayList<>();
+    try (Connection connection =
+            DriverManager.getConnection(database.url(), database.user(), database.password());
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT persistence_id, writer, count(*), min(write_timestamp),"
+                    + " max(write_timestamp), min(ordering), max(ordering) FROM event_journal"
+                    + " WHERE persistence_id LIKE 'prover-%' GROUP BY persistence_id, writer"
+                    + " ORDER BY 4")) {
+      while (rows.next()) {
+        writes.add(
+            new Writes(
+                rows.getString(1),
+                rows.getString(2),
+                rows.getLong(3),
+                rows.getLong(4),
+                rows.getLong(5),
+                rows.getLong(6),
+                rows.getLong(7)));
+      }
+    }
+    return writes;
+  }
+
+  /** How many journal events of the deployment were made from {@code from} to before {@code to}. */
+  private static long eventsMadeBetween(TestDatabase database, long from, long to)
+      throws SQLException {
+    try (Connection connection =
+            DriverManager.getConnection(database.url(), database.user(), database.password());
+        Statement statement = connection.createStatement();
+        ResultSet rows =
+            statement.executeQuery(
+                "SELECT count(*) FROM event_journal WHERE persistence_id LIKE 'prover-%' AND"
+                    + " write_timestamp >= "
+                    + from
+                    + " AND write_timestamp < "
+                    + to)) {
+      assertTrue(rows.next());
+      return rows.getLong(1);
+    }
+  }
+
+  /**
+   * The sequencer's node cut off with one worker node, its journal in PostgreSQL reachable from
+   * both sides (each stateful node's own link to the database, which the partition leaves alone):
+   * the split brain where the old sequencer can still write while a new one starts. Three stateful
+   * nodes (A: {@code sequencer,queue}, running the job; B: {@code sequencer,queue}, the same job on
+   * the same database, standing by; C: {@code queue}) and two worker nodes. A and worker W1 on one
+   * side of the partition, B, C and W2 on the other. A's side holds one of three stateful nodes: it
+   * downs itself, A and W1 exit 3; B's side downs them and the sequencer singleton starts on B,
+   * which resumes from the journal what A stored and ends {@code RESULT OK} with equal roots. What
+   * the journal must show: two writers of one persistence id never wrote at the same time (their
+   * spans of write times do not overlap), and every write of A's ended before B's sequencer
+   * started; no write was refused.
+   */
+  @Test
+  void
+      theSequencerNodeCutOffWithAWorkerWhileItsJournalStaysReachableStopsWritingBeforeTheStandbyStarts()
+          throws Exception {
+    TestDatabase database = TestDatabase.postgresOrSkip();
+    network = NetworkNamespaces.orSkip();
+    database.wipe();
+    URI direct = URI.create(database.url().substring("jdbc:".length()));
+    NetworkNamespaces.Host hostA = network.host();
+    NetworkNamespaces.Host hostB = network.host();
+    NetworkNamespaces.Host hostC = network.host();
+    NetworkNamespaces.Host[] workerHosts = {network.host(), network.host()};
+    int port = NodeProcesses.freePort();
+    String seeds =
+        hostA.address()
+            + ":"
+            + port
+            + ","
+            + hostB.address()
+            + ":"
+            + port
+            + ","
+            + hostC.address()
+            + ":"
+            + port;
+    List<NodeProcesses.Node> stateful = new ArrayList<>();
+    for (NetworkNamespaces.Host host : List.of(hostA, hostB)) {
+      // the host's own link to this machine, where a proxy to the database listens for it
+      String outside = network.outsideLink(host);
+      TcpProxy proxy =
+          new TcpProxy(
+              InetAddress.getByName(outside),
+              direct.getHost(),
+              direct.getPort() < 0 ? 5432 : direct.getPort());
+      proxies.add(proxy);
+      String url = "jdbc:postgresql://" + outside + ":" + proxy.port() + direct.getRawPath();
+      stateful.add(
+          processes.launch(
+              host.exec(),
+              List.of(),
+              List.of(
+                  "node",
+                  "--roles",
+                  "sequencer,queue",
+                  "--host",
+                  host.address(),
+                  "--port",
+                  "" + port,
+                  "--seeds",
+                  seeds,
+                  "--db-url",
+                  url,
+                  "--db-user",
+                  database.user(),
+                  "--db-password",
+                  database.password(),
+                  "--blocks",
+                  "" + LONGER_BLOCKS,
+                  "--txs",
+                  "16",
+                  "--batch",
+                  "3",
+                  "--proving-work",
+                  "300000",
+                  "--exit-when-done")));
+    }
+    NodeProcesses.Node a = stateful.get(0);
+    NodeProcesses.Node b = stateful.get(1);
+    NodeProcesses.Node c =
+        processes.launch(
+            hostC.exec(),
+            List.of(),
+            List.of(
+                "node",
+                "--roles",
+                "queue",
+                "--host",
+                hostC.address(),
+                "--port",
+                "" + port,
+                "--seeds",
+                seeds));
+    NodeProcesses.Node[] workers = new NodeProcesses.Node[2];
+    for (int i = 0; i < workers.length; i++) {
+      workers[i] =
+          processes.launch(
+              workerHosts[i].exec(),
+              List.of(),
+              List.of(
+                  "node",
+                  "--roles",
+                  "worker",
+                  "--host",
+                  workerHosts[i].address(),
+                  "--port",
+                  "" + port,
+                  "--seeds",
+                  seeds));
+    }
+    // B and C vote only once Up (StandbyTakeoverIT)
+    for (NodeProcesses.Node standby : List.of(b, c)) {
+      assertTrue(
+          standby.awaitLine(line -> line.contains(" is Up in the cluster of "), 120),
+          "B and C are Up:\n" + standby.tail(40));
+    }
+    assertTrue(a.awaitLine(NodeProcesses::midRun, 150), "A proves:\n" + a.tail(40));
+    NodeProcesses.Node w1 = workers[0];
+    NodeProcesses.Node w2 = workers[1];
+
+    long cutAt = System.currentTimeMillis();
+    network.split(hostA, workerHosts[0]);
+    System.out.println(
+        "A and W1 split off from B, C and W2; every stateful node reaches the database");
+    List<NodeProcesses.Exit> exits = new ArrayList<>();
+    supervise("A's process has exited", 60, workers, exits, () -> !a.process().isAlive());
+    long aExit = System.currentTimeMillis();
+    // A is not started again: its restart would stand by as B did (StandbyTakeoverIT)
+    network.heal(hostA);
+    network.heal(workerHosts[0]);
+    long healedAt = System.currentTimeMillis();
+    supervise("B's process has exited", 240, workers, exits, () -> !b.process().isAlive());
+
+    assertTrue(b.awaitExit(10));
+    assertEquals(0, b.process().exitValue(), b.tail(60));
+    NodeProcesses.assertResultOk(b, LONGER_BLOCKS);
+    Matcher reused = DurableClusterIT.REUSED.matcher(b.output());
+    assertTrue(reused.find(), "B says what it reused:\n" + b.tail(60));
+    assertTrue(
+        Long.parseLong(reused.group(1)) + Long.parseLong(reused.group(2)) > 0,
+        "B resumed from what A stored:\n" + b.tail(60));
+    assertTrue(a.awaitExit(10));
+    assertEquals(3, a.process().exitValue(), a.tail(40));
+    NodeProcesses.assertDownedOnce(a, hostA.address() + ":" + port);
+    long aExitAfterDowning = assertExitedSoonAfterItsDowning(new NodeProcesses.Exit(a, 3, aExit));
+    assertTrue(a.lines().stream().noneMatch(line -> line.contains("RESULT")), a.tail(40));
+    assertEquals(1, exits.size(), "only W1 of the workers exited: " + exits);
+    assertEquals(w1, exits.get(0).node());
+    assertEquals(3, exits.get(0).code(), w1.tail(30));
+    NodeProcesses.assertDownedOnce(w1, workerHosts[0].address() + ":" + port);
+    assertTrue(w2.process().isAlive(), "W2 runs on:\n" + w2.tail(30));
+    NodeProcesses.assertNotDowned(b, "B");
+    NodeProcesses.assertNotDowned(c, "C");
+    processes.assertNoInstabilityDowning();
+    for (NodeProcesses.Node node : processes.all()) {
+      assertTrue(
+          node.lines().stream()
+              .noneMatch(
+                  line ->
+                      line.contains("Failed to persist")
+                          || line.contains("Rejected to persist")
+                          || line.contains("duplicate key")),
+          "no journal write was refused (" + node.args() + "):\n" + node.tail(40));
+    }
+
+    // the journal: one writer at a time per persistence id; every writer that began before B's
+    // sequencer started (A's) ended before it, and A's process was gone before any later writer
+    // (B's) wrote
+    long bStarted =
+        firstAt(b, line -> line.contains("Sequencer run ") && line.contains(" starting"), 0);
+    assertTrue(bStarted > cutAt, "B's sequencer started after the cut:\n" + b.tail(60));
+    List<Writes> writes = journalWriters(database);
+    for (Writes one : writes) {
+      for (Writes other : writes) {
+        if (one != other && one.persistenceId().equals(other.persistenceId())) {
+          assertFalse(
+              one.overlaps(other),
+              "two writers of " + one.persistenceId() + " at the same time: " + one + ", " + other);
+        }
+      }
+    }
+    List<Writes> aWrites = writes.stream().filter(w -> w.first() < bStarted).toList();
+    List<Writes> bWrites = writes.stream().filter(w -> w.first() >= bStarted).toList();
+    assertTrue(
+        aWrites.stream().anyMatch(w -> w.persistenceId().equals("prover-results")),
+        "A stored results: " + writes);
+    assertTrue(
+        bWrites.stream().anyMatch(w -> w.persistenceId().equals("prover-results")),
+        "B stored results of its own: " + writes);
+    long aLast = aWrites.stream().mapToLong(Writes::last).max().orElseThrow();
+    long bFirst = bWrites.stream().mapToLong(Writes::first).min().orElseThrow();
+    assertTrue(
+        aLast < bStarted,
+        "A's last write ("
+            + seconds(aLast, cutAt)
+            + " after the cut) came before B's sequencer started ("
+            + seconds(bStarted, cutAt)
+            + "): "
+            + writes);
+    assertTrue(
+        aExit < bFirst,
+        "A's process ("
+            + seconds(aExit, cutAt)
+            + ") was gone before B's first write ("
+            + seconds(bFirst, cutAt)
+            + ")");
+    long aWritesAfterCut = eventsMadeBetween(database, cutAt, bStarted);
+    System.out.printf(
+        "NetworkPartitionIT, A (sequencer) and W1 split off, the journal reachable from both"
+            + " sides: A downed itself, out with 3 at %s (%.1f s after it learned it was downed),"
+            + " its last journal write at %s (%d event(s) written after the cut); W1 out at %s;"
+            + " B's sequencer started at %s, its first write at %s; the network back at %s; B's"
+            + " RESULT OK %s after that, %s batch proof(s) and %s result(s) reused; writers %s%n",
+        seconds(aExit, cutAt),
+        aExitAfterDowning / 1000.0,
+        seconds(aLast, cutAt),
+        aWritesAfterCut,
+        seconds(exits.get(0).at(), cutAt),
+        seconds(bStarted, cutAt),
+        seconds(bFirst, cutAt),
+        seconds(healedAt, cutAt),
+        seconds(firstAt(b, line -> line.equals("== summary =="), healedAt), healedAt),
+        reused.group(1),
+        reused.group(2),
+        writes);
   }
 }

@@ -51,15 +51,20 @@ final class TcpProxy implements AutoCloseable {
   }
 
   TcpProxy(String upstreamHost, int upstreamPort) throws IOException {
+    this(InetAddress.getLoopbackAddress(), upstreamHost, upstreamPort);
+  }
+
+  /** A forwarder listening on {@code listen} (a free port) instead of the loopback. */
+  TcpProxy(InetAddress listen, String upstreamHost, int upstreamPort) throws IOException {
     this.upstreamHost = upstreamHost;
     this.upstreamPort = upstreamPort;
-    this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    this.server = new ServerSocket(0, 50, listen);
     Thread acceptor = new Thread(this::accept, "tcp-proxy-accept-" + server.getLocalPort());
     acceptor.setDaemon(true);
     acceptor.start();
   }
 
-  /** The loopback port clients connect to. */
+  /** The port clients connect to. */
   int port() {
     return server.getLocalPort();
   }
