@@ -382,6 +382,46 @@ public final class ResultStore
     return text.toString();
   }
 
+  /** SQL's class 23, integrity constraint violation, 505: a unique key's (PostgreSQL's, H2's). */
+  private static final String UNIQUE_VIOLATION = "23505";
+
+  /**
+   * What to do about a journal failure: {@code configured} (the database's, e.g. "check that
+   * PostgreSQL is up ..."), unless a cause is a unique-key violation. The journal's key is
+   * (persistence id, sequence number), so that one means another writer stored this store's next
+   * events first: two sequencers at once on one database (a split brain, e.g. nodes with different
+   * split-brain resolver settings, or two clusters given the same database), which checking the
+   * database does not mend. Pekko restarts the store, which reads the journal again, the other
+   * writer's events included; what it had not stored was never acknowledged.
+   */
+  static String remedy(Throwable failure, String configured) {
+    java.util.Set<Throwable> seen = new java.util.HashSet<>();
+    java.util.Deque<Throwable> causes = new java.util.ArrayDeque<>();
+    causes.push(failure);
+    while (!causes.isEmpty()) {
+      Throwable cause = causes.pop();
+      if (!seen.add(cause)) {
+        continue;
+      }
+      if (cause instanceof java.sql.SQLException sql) {
+        if (UNIQUE_VIOLATION.equals(sql.getSQLState())) {
+          return "Another writer stored this store's next events first: two sequencers wrote to"
+              + " one database at once (a split brain: check that every node has the same"
+              + " pekko.cluster.split-brain-resolver settings and that no other cluster uses this"
+              + " database). The store reads its journal again, the other writer's events"
+              + " included";
+        }
+        if (sql.getNextException() != null) { // a batch's: the driver's reason per statement
+          causes.push(sql.getNextException());
+        }
+      }
+      if (cause.getCause() != null) {
+        causes.push(cause.getCause());
+      }
+    }
+    return configured;
+  }
+
   /**
    * What a journal failure's log line names: this store, its database, the cause, the remedy and
    * the backoff.
@@ -391,7 +431,7 @@ public final class ResultStore
       persistenceId().id(),
       settings.database(),
       describe(failure),
-      settings.remedy(),
+      remedy(failure, settings.remedy()),
       text(settings.minBackoff()),
       text(settings.maxBackoff())
     };

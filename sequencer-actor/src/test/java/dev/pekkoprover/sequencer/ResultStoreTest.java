@@ -3,6 +3,7 @@ package dev.pekkoprover.sequencer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -204,6 +205,47 @@ class ResultStoreTest {
   }
 
   /**
+   * A unique-key violation in a journal write (PostgreSQL's and H2's SQLState 23505, found as a
+   * cause or as a batch's next exception) is another writer of the same persistence id: its remedy
+   * names the split brain, not the database; every other failure keeps the configured remedy.
+   */
+  @Test
+  void aDuplicateKeyIsNamedAsASecondWriterAndEveryOtherFailureKeepsTheDatabasesRemedy() {
+    String configured = "Check that PostgreSQL is up";
+    java.sql.SQLException duplicate =
+        new java.sql.SQLException(
+            "ERROR: duplicate key value violates unique constraint \"event_journal_pkey\"",
+            "23505");
+    // as the PostgreSQL driver reports it (seen with two writers in NetworkPartitionIT): the batch,
+    // the server's error its cause
+    java.sql.BatchUpdateException asCause =
+        new java.sql.BatchUpdateException(
+            "Batch entry 0 ... was aborted", null, 0, new int[0], duplicate);
+    java.sql.BatchUpdateException asNext =
+        new java.sql.BatchUpdateException("Batch entry 0 ... was aborted", new int[0]);
+    asNext.setNextException(
+        new java.sql.SQLException("ERROR: duplicate key value violates", "23505"));
+    for (Throwable failure :
+        List.of(duplicate, asCause, asNext, new IllegalStateException("journal", asCause))) {
+      String remedy = ResultStore.remedy(failure, configured);
+      assertTrue(
+          remedy.startsWith("Another writer stored this store's next events first: two sequencers"),
+          remedy);
+      assertTrue(remedy.contains("pekko.cluster.split-brain-resolver"), remedy);
+    }
+    java.sql.BatchUpdateException ioError =
+        new java.sql.BatchUpdateException("Batch entry 0 ... was aborted", "08006", 0, new int[0]);
+    ioError.setNextException(new java.sql.SQLException("An I/O error occurred", "08006"));
+    for (Throwable failure :
+        List.of(
+            ioError,
+            new java.sql.SQLException("ERROR: value too long", "22001"),
+            new java.util.concurrent.TimeoutException())) {
+      assertEquals(configured, ResultStore.remedy(failure, configured));
+    }
+  }
+
+  /**
    * A write the journal refuses restarts the store with backoff, and Pekko replays onto the empty
    * state it was given once: what was journaled before is served again (confirmed), the refused
    * write is not, and nothing is counted twice.
@@ -252,6 +294,59 @@ class ResultStoreTest {
       written.expectNoMessage(Duration.ofMillis(100)); // never acknowledged
       assertEquals(2, again.entries(), "the two journaled, once each");
       assertEquals(List.of("k1", "k2"), held(index, 3));
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  /**
+   * A write refused for a duplicate key (the journal's, when a second sequencer wrote this store's
+   * next sequence number first) is logged as that, with the split brain's remedy, and the store
+   * reads its journal again, as after any refused write.
+   */
+  @Test
+  void aWriteRefusedForADuplicateKeyIsLoggedAsASecondWriter() {
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "result-store-conflict",
+            PersistenceTestKitPlugin.getInstance()
+                .config()
+                .withFallback(DurableTestConfig.config("")));
+    try {
+      PersistenceTestKit journal = PersistenceTestKit.create(kit.system());
+      TestProbe<ResultStore.Recovered> recovered = kit.createTestProbe();
+      ActorRef<ResultStore.Command> store =
+          kit.spawn(
+              ResultStore.create(
+                  "conflict",
+                  StoreSettings.fromConfig(kit.system().settings().config()),
+                  bounds,
+                  new ResultIndex(),
+                  recovered.getRef()));
+      recovered.expectMessageClass(ResultStore.Recovered.class);
+      journal.failNextPersisted(
+          new java.sql.BatchUpdateException(
+              "Batch entry 0 insert into \"event_journal\" was aborted",
+              null,
+              0,
+              new int[0],
+              new java.sql.SQLException(
+                  "ERROR: duplicate key value violates unique constraint \"event_journal_pkey\"",
+                  "23505")));
+      TestProbe<ResultStore.Written> written = kit.createTestProbe();
+      LoggingTestKit.error("Result store conflict could not write to ")
+          .withMessageRegex(
+              ".*duplicate key value violates unique constraint.*\\. Another writer stored this"
+                  + " store's next events first: two sequencers wrote to one database at once .*")
+          .withOccurrences(1)
+          .expect(
+              kit.system(),
+              () -> {
+                store.tell(new ResultStore.Write(List.of(result(1)), written.getRef()));
+                return recovered.expectMessageClass(
+                    ResultStore.Recovered.class, Duration.ofSeconds(30));
+              });
+      written.expectNoMessage(Duration.ofMillis(100)); // never acknowledged
     } finally {
       kit.shutdownTestKit();
     }
