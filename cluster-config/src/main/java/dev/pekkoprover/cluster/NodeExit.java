@@ -69,8 +69,12 @@ final class NodeExit {
 
   private final SignalWatch signals;
 
+  /** This node's split-brain resolver settings, for the line of a node the cluster refused. */
+  private final String splitBrainSettings;
+
   NodeExit(ProverNode node, String self) {
     this.system = node.system();
+    this.splitBrainSettings = SplitBrainSettingsCheck.shown(system.settings().config());
     this.ended = node.ended();
     this.self = self;
     this.signals = SignalWatch.start();
@@ -123,7 +127,7 @@ final class NodeExit {
     if (!terminated) {
       System.err.println(Termination.stalledLine(system, self));
     }
-    Outcome outcome = outcome(reason(), self, joined.get());
+    Outcome outcome = outcome(reason(), self, joined.get(), splitBrainSettings);
     if (outcome.line() != null && !isSignal(reason())) {
       System.err.println(outcome.line());
     }
@@ -177,7 +181,7 @@ final class NodeExit {
       return; // the JVM exits with the code System.exit was given
     }
     if (signals.stoppedBySignal(reason())) {
-      System.err.println(outcome(reason(), self, joined.get()).line());
+      System.err.println(outcome(reason(), self, joined.get(), splitBrainSettings).line());
       System.out.flush();
       System.err.flush();
       Runtime.getRuntime().halt(LEFT);
@@ -247,9 +251,26 @@ final class NodeExit {
    * @param joined the node was Up in the cluster at some point: one stopped before it ever joined
    *     (a wrong seed, CA or cluster name) does not say it left
    */
-  static Outcome outcome(Optional<CoordinatedShutdown.Reason> reason, String self, boolean joined) {
+  static Outcome outcome(
+      Optional<CoordinatedShutdown.Reason> reason,
+      String self,
+      boolean joined,
+      String splitBrainSettings) {
     if (reason.isPresent()) {
       CoordinatedShutdown.Reason why = reason.get();
+      if (why == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
+        return new Outcome(
+            TERMINATED,
+            "node "
+                + self
+                + " was refused by the cluster: its settings differ from the cluster's where every"
+                + " node must agree, the split-brain resolver's (this node's: "
+                + splitBrainSettings
+                + "; the seed node's WARN 'Found incompatible settings' names the one that"
+                + " differs): exiting with code "
+                + TERMINATED
+                + "; start it again with the cluster's settings");
+      }
       if (why == CoordinatedShutdown.clusterDowningReason()) {
         return new Outcome(
             DOWNED,

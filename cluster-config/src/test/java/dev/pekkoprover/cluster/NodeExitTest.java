@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Test;
 /** The launcher's exit code for each way a node's actor system can end. */
 class NodeExitTest {
   private static NodeExit.Outcome outcome(CoordinatedShutdown.Reason reason) {
-    return NodeExit.outcome(Optional.ofNullable(reason), "127.0.0.1:2552", true);
+    return NodeExit.outcome(
+        Optional.ofNullable(reason), "127.0.0.1:2552", true, "stable-after = 7s");
   }
 
   @Test
@@ -55,7 +56,8 @@ class NodeExitTest {
   @Test
   void aNodeStoppedBeforeItEverJoinedDoesNotSayItLeft() {
     NodeExit.Outcome never =
-        NodeExit.outcome(Optional.of(CoordinatedShutdown.jvmExitReason()), "127.0.0.1:2556", false);
+        NodeExit.outcome(
+            Optional.of(CoordinatedShutdown.jvmExitReason()), "127.0.0.1:2556", false, "");
     assertEquals(0, never.code());
     assertEquals(
         "node 127.0.0.1:2556 stopped by a signal before it ever joined the cluster, exiting with code 0",
@@ -74,6 +76,29 @@ class NodeExitTest {
             + "(--exit-without-sequencer): exiting with code 4 so that a process supervisor decides "
             + "what next",
         noSequencer.line());
+  }
+
+  /**
+   * A node the cluster refused for its split-brain resolver settings exits with 2 (a restart with
+   * the same settings is refused again) and its line names its own settings and where the one that
+   * differs is named.
+   */
+  @Test
+  void aNodeRefusedForItsSettingsSaysWhichAndExitsWith2() {
+    NodeExit.Outcome refused =
+        NodeExit.outcome(
+            Optional.of(CoordinatedShutdown.incompatibleConfigurationDetectedReason()),
+            "127.0.0.1:2552",
+            false,
+            "active-strategy = keep-majority, stable-after = 25s");
+    assertEquals(2, refused.code());
+    assertEquals(
+        "node 127.0.0.1:2552 was refused by the cluster: its settings differ from the cluster's"
+            + " where every node must agree, the split-brain resolver's (this node's:"
+            + " active-strategy = keep-majority, stable-after = 25s; the seed node's WARN 'Found"
+            + " incompatible settings' names the one that differs): exiting with code 2; start it"
+            + " again with the cluster's settings",
+        refused.line());
   }
 
   @Test

@@ -63,6 +63,66 @@ class NodeFailuresIT {
     System.out.printf("worker exited with 3 %d s after the stateful node was killed%n", seconds);
   }
 
+  /**
+   * A worker node started with another split-brain resolver {@code stable-after} than the cluster's
+   * (an operator's override on one host) is refused when it joins: it never becomes a member, it
+   * exits with code 2 and one line naming its settings, the seed node's WARN names the setting that
+   * differs, and the seed node runs on, alone in its cluster.
+   */
+  @Test
+  void aNodeWithOtherSplitBrainResolverSettingsIsRefusedAndSaysWhy() throws Exception {
+    int statefulPort = NodeProcesses.freePort();
+    int workerPort = NodeProcesses.freePort();
+    NodeProcesses.Node stateful =
+        processes.launch("node", "--roles", "queue", "--port", "" + statefulPort);
+    assertTrue(
+        stateful.awaitLine(line -> upWith(line, 1), 60),
+        "the stateful node is Up:\n" + stateful.output());
+    NodeProcesses.Node worker =
+        processes.launch(
+            List.of("-Dpekko.cluster.split-brain-resolver.stable-after=25s"),
+            List.of(
+                "node",
+                "--roles",
+                "worker",
+                "--port",
+                "" + workerPort,
+                "--seeds",
+                "127.0.0.1:" + statefulPort));
+
+    assertTrue(worker.awaitExit(60), "the refused node exited:\n" + worker.output());
+    assertEquals(2, worker.process().exitValue(), worker.output());
+    assertEquals(
+        1,
+        worker.lines().stream()
+            .filter(
+                line ->
+                    line.startsWith(
+                            "node 127.0.0.1:"
+                                + workerPort
+                                + " was refused by the cluster: its settings differ from the"
+                                + " cluster's where every node must agree, the split-brain"
+                                + " resolver's (this node's: active-strategy = keep-majority,"
+                                + " stable-after = 25s,")
+                        && line.endsWith("start it again with the cluster's settings"))
+            .count(),
+        "one line says why:\n" + worker.output());
+    assertTrue(
+        worker.lines().stream().noneMatch(line -> line.contains("is Up in the cluster")),
+        "the refused node never became a member:\n" + worker.output());
+    assertTrue(
+        stateful.awaitLine(
+            line ->
+                line.contains(
+                        "Found incompatible settings when [pekko://prover@127.0.0.1:" + workerPort)
+                    && line.contains(
+                        "pekko.cluster.split-brain-resolver.stable-after is 25s on the other node"
+                            + " and 7s on this one"),
+            10),
+        "the seed node names the setting that differs:\n" + stateful.tail(20));
+    assertTrue(stateful.process().isAlive(), "the seed node runs on:\n" + stateful.tail(20));
+  }
+
   @Test
   void sigtermLeavesTheClusterAndExitsWith0() throws Exception {
     int statefulPort = NodeProcesses.freePort();
