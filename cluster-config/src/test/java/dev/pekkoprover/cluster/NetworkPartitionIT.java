@@ -676,8 +676,19 @@ class NetworkPartitionIT {
     System.out.println(
         "A and W1 split off from B, C and W2; every stateful node reaches the database");
     List<NodeProcesses.Exit> exits = new ArrayList<>();
-    supervise("A's process has exited", 60, workers, exits, () -> !a.process().isAlive());
-    long aExit = System.currentTimeMillis();
+    long[] aExitAt = {-1}; // when the test saw A's process gone (polled every 100 ms)
+    supervise(
+        "A's and W1's processes have exited",
+        60,
+        workers,
+        exits,
+        () -> {
+          if (aExitAt[0] < 0 && !a.process().isAlive()) {
+            aExitAt[0] = System.currentTimeMillis();
+          }
+          return aExitAt[0] >= 0 && exits.stream().anyMatch(exit -> exit.node() == w1);
+        });
+    long aExit = aExitAt[0];
     // A is not started again: its restart would stand by as B did (StandbyTakeoverIT)
     network.heal(hostA);
     network.heal(workerHosts[0]);
