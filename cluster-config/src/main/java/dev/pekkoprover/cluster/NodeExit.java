@@ -69,12 +69,12 @@ final class NodeExit {
 
   private final SignalWatch signals;
 
-  /** This node's split-brain resolver settings, for the line of a node the cluster refused. */
-  private final String splitBrainSettings;
+  /** This node's downing settings, for the line of a node the cluster refused. */
+  private final String downingSettings;
 
   NodeExit(ProverNode node, String self) {
     this.system = node.system();
-    this.splitBrainSettings = SplitBrainSettingsCheck.shown(system.settings().config());
+    this.downingSettings = DowningSettingsCheck.shown(system.settings().config());
     this.ended = node.ended();
     this.self = self;
     this.signals = SignalWatch.start();
@@ -127,7 +127,7 @@ final class NodeExit {
     if (!terminated) {
       System.err.println(Termination.stalledLine(system, self));
     }
-    Outcome outcome = outcome(reason(), self, joined.get(), splitBrainSettings);
+    Outcome outcome = outcome(reason(), self, joined.get(), downingSettings);
     if (outcome.line() != null && !isSignal(reason())) {
       System.err.println(outcome.line());
     }
@@ -181,7 +181,7 @@ final class NodeExit {
       return; // the JVM exits with the code System.exit was given
     }
     if (signals.stoppedBySignal(reason())) {
-      System.err.println(outcome(reason(), self, joined.get(), splitBrainSettings).line());
+      System.err.println(outcome(reason(), self, joined.get(), downingSettings).line());
       System.out.flush();
       System.err.flush();
       Runtime.getRuntime().halt(LEFT);
@@ -255,7 +255,7 @@ final class NodeExit {
       Optional<CoordinatedShutdown.Reason> reason,
       String self,
       boolean joined,
-      String splitBrainSettings) {
+      String downingSettings) {
     if (reason.isPresent()) {
       CoordinatedShutdown.Reason why = reason.get();
       if (why == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
@@ -263,11 +263,11 @@ final class NodeExit {
             TERMINATED,
             "node "
                 + self
-                + " was refused by the cluster: its settings differ from the cluster's where every"
-                + " node must agree, the split-brain resolver's (this node's: "
-                + splitBrainSettings
-                + "; the seed node's WARN 'Found incompatible settings' names the one that"
-                + " differs): exiting with code "
+                + " was refused by the cluster: its settings differ from the cluster's in what"
+                + " every node must agree on, such as how it downs nodes (this node's: "
+                + downingSettings
+                + "); Pekko's line above ('sent back incompatible settings') or the seed node's"
+                + " WARN ('Found incompatible settings') names the setting: exiting with code "
                 + TERMINATED
                 + "; start it again with the cluster's settings");
       }

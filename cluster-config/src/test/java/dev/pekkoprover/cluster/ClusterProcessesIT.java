@@ -24,7 +24,6 @@ class ClusterProcessesIT {
     processes.close();
   }
 
-  /** A progress line with at least one block proven and not all. */
   @Test
   void threeProcessesProveBlocksAndSurviveAWorkerKilledWithSigkill() throws Exception {
     int seedPort = NodeProcesses.freePort();

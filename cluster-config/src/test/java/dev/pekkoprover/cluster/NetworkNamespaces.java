@@ -16,12 +16,13 @@ import java.util.regex.Pattern;
 /**
  * A private network for a test's node processes: each node runs in a network namespace of its own
  * (Linux's, made with iproute2's {@code ip}) with one address of 10.213.0.0/24, and every namespace
- * is linked to one bridge, the network's switch, in a namespace of its own; nothing of it touches
- * the host machine's network but the links a test asks for with {@link #outsideLink} (to reach a
- * database there), which go with their namespace. {@link #cut} takes a node's link off the bridge:
- * from then on every packet to or from that node is dropped without a word (no reset, no ICMP: a
- * pulled cable, a dead switch port, a firewall that drops), while both ends still see their link
- * up; {@link #heal} puts it back, and the TCP connections still open carry on where they were.
+ * is linked to one bridge, the network's switch, in a namespace of its own ({@link #split} adds a
+ * second); nothing of it touches the host machine's network but the links a test asks for with
+ * {@link #outsideLink} (to reach a database there), which go with their namespace. {@link #cut}
+ * takes a node's link off the bridge: from then on every packet to or from that node is dropped
+ * without a word (no reset, no ICMP: a pulled cable, a dead switch port, a firewall that drops),
+ * while both ends still see their link up; {@link #heal} puts it back, and the TCP connections
+ * still open carry on where they were.
  *
  * <p>Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN). {@code .ci/run} checks that it can make a
  * namespace with a bridge and then sets {@code PROVER_TEST_NETNS=on}; without it the tests that
@@ -105,27 +106,34 @@ final class NetworkNamespaces implements AutoCloseable {
    * A link of the host's own to the test's (the host machine's) network namespace, beside its link
    * to the bridge, so that what {@link #cut} and {@link #split} do to the bridge leaves it alone: a
    * database reached through it stays reachable from both sides of a partition. The host's end has
-   * 10.214.n.2/30, the test's end 10.214.n.1/30 (n: the host's number), the address this returns,
-   * where the test listens for the host (a {@link TcpProxy} to a database on the host machine's
-   * loopback). The link is deleted with the host's namespace.
+   * 10.x.n.2/30, the test's end 10.x.n.1/30 (n: the host's number, x from 214 to 253 by this JVM's
+   * pid and this network), the address this returns, where the test listens for the host (a {@link
+   * TcpProxy} to a database on the host machine's loopback). The link is deleted with the host's
+   * namespace.
    */
   synchronized String outsideLink(Host host) throws IOException {
     String n = host.address().substring(host.address().lastIndexOf('.') + 1);
     // the test's end lives in the host machine's namespace: a name unique there, at most 15 chars
-    String outer =
-        "pd" + Long.toString(ProcessHandle.current().pid(), 36) + "x" + network + "x" + n;
+    long pid = ProcessHandle.current().pid();
+    String outer = "pd" + Long.toString(pid, 36) + "x" + network + "x" + n;
+    // a /30 of its own in the host machine's namespace, apart from other networks of this JVM and
+    // (very likely) of other test JVMs; one already there fails here rather than misroute
+    String subnet = "10." + (214 + (pid * 7 + network) % 40) + "." + n + ".";
+    String present = ip("-4", "addr", "show", "to", subnet + "0/30");
+    assertTrue(present.isBlank(), subnet + "0/30 is in use on this machine already:\n" + present);
     ip("link", "add", outer, "type", "veth", "peer", "name", "out0", "netns", host.namespace());
-    String inside = "10.214." + n + ".1";
+    String inside = subnet + "1";
     ip("addr", "add", inside + "/30", "dev", outer);
     ip("link", "set", outer, "up");
-    ip("-n", host.namespace(), "addr", "add", "10.214." + n + ".2/30", "dev", "out0");
+    ip("-n", host.namespace(), "addr", "add", subnet + "2/30", "dev", "out0");
     ip("-n", host.namespace(), "link", "set", "out0", "up");
     return inside;
   }
 
   /**
    * Moves the hosts' links from the bridge to a second one: from now on they reach each other and
-   * no other host (a partition with two sides); {@link #heal} puts each back.
+   * no other host (a partition with two sides); {@link #heal} puts each back. One split at a time:
+   * a second call adds its hosts to the same side.
    */
   synchronized void split(Host... side) throws IOException {
     if (!secondBridge) {

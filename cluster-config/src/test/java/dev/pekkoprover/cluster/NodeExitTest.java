@@ -79,9 +79,9 @@ class NodeExitTest {
   }
 
   /**
-   * A node the cluster refused for its split-brain resolver settings exits with 2 (a restart with
-   * the same settings is refused again) and its line names its own settings and where the one that
-   * differs is named.
+   * A node the cluster refused for its settings (Pekko's join check: ours of the downing settings,
+   * or Pekko's own) exits with 2 (a restart with the same settings is refused again) and its line
+   * names its own downing settings and the log lines that name the one that differs.
    */
   @Test
   void aNodeRefusedForItsSettingsSaysWhichAndExitsWith2() {
@@ -93,11 +93,11 @@ class NodeExitTest {
             "active-strategy = keep-majority, stable-after = 25s");
     assertEquals(2, refused.code());
     assertEquals(
-        "node 127.0.0.1:2552 was refused by the cluster: its settings differ from the cluster's"
-            + " where every node must agree, the split-brain resolver's (this node's:"
-            + " active-strategy = keep-majority, stable-after = 25s; the seed node's WARN 'Found"
-            + " incompatible settings' names the one that differs): exiting with code 2; start it"
-            + " again with the cluster's settings",
+        "node 127.0.0.1:2552 was refused by the cluster: its settings differ from the cluster's in"
+            + " what every node must agree on, such as how it downs nodes (this node's:"
+            + " active-strategy = keep-majority, stable-after = 25s); Pekko's line above ('sent back"
+            + " incompatible settings') or the seed node's WARN ('Found incompatible settings')"
+            + " names the setting: exiting with code 2; start it again with the cluster's settings",
         refused.line());
   }
 

@@ -101,8 +101,8 @@ class NodeFailuresIT {
                             "node 127.0.0.1:"
                                 + workerPort
                                 + " was refused by the cluster: its settings differ from the"
-                                + " cluster's where every node must agree, the split-brain"
-                                + " resolver's (this node's: active-strategy = keep-majority,"
+                                + " cluster's in what every node must agree on, such as how it"
+                                + " downs nodes (this node's: active-strategy = keep-majority,"
                                 + " stable-after = 25s,")
                         && line.endsWith("start it again with the cluster's settings"))
             .count(),

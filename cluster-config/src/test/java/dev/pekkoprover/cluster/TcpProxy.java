@@ -11,14 +11,14 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A TCP forwarder on a loopback port with a network partition at hand: {@link #partition} stops
- * every byte between the clients and the upstream server, as a cut cable or a firewall dropping
- * packets would: nothing is refused or reset, the client's sends are taken and nothing comes back.
- * Connections caught in the partition stay silent for ever (the server's side is closed, as a
- * server drops a session whose peer went quiet); connections opened during it are taken and never
- * answered; after {@link #heal} new connections are forwarded again. For the tests of a database
- * that vanishes from the network, which a stopped database (connections refused and reset) does not
- * show.
+ * A TCP forwarder on a free port (of the loopback, or of an address given) with a network partition
+ * at hand: {@link #partition} stops every byte between the clients and the upstream server, as a
+ * cut cable or a firewall dropping packets would: nothing is refused or reset, the client's sends
+ * are taken and nothing comes back. Connections caught in the partition stay silent for ever (the
+ * server's side is closed, as a server drops a session whose peer went quiet); connections opened
+ * during it are taken and never answered; after {@link #heal} new connections are forwarded again.
+ * For the tests of a database that vanishes from the network, which a stopped database (connections
+ * refused and reset) does not show.
  */
 final class TcpProxy implements AutoCloseable {
   private final String upstreamHost;

@@ -11,9 +11,9 @@ import org.apache.pekko.cluster.Invalid;
 import org.apache.pekko.cluster.Valid;
 import org.junit.jupiter.api.Test;
 
-/** What the join-time check of the split-brain resolver's settings accepts and refuses. */
-class SplitBrainSettingsCheckTest {
-  private final SplitBrainSettingsCheck check = new SplitBrainSettingsCheck();
+/** What the join-time check of the downing settings accepts and refuses. */
+class DowningSettingsCheckTest {
+  private final DowningSettingsCheck check = new DowningSettingsCheck();
 
   /** The shipped configuration of a node: cluster.conf over Pekko's reference.conf. */
   private static Config shipped() {
@@ -43,45 +43,66 @@ class SplitBrainSettingsCheckTest {
   void theShippedSettingsOnBothSidesAreValidAndEveryKeyIsCompared() {
     assertEquals(Valid.getInstance(), check.check(sent(shipped()), shipped()));
     assertEquals(
-        SplitBrainSettingsCheck.KEYS.size(),
+        DowningSettingsCheck.KEYS.size(),
         sent(shipped()).entrySet().size(),
         "every compared setting has a value in the shipped configuration");
     assertEquals(
-        "dev.pekkoprover.cluster.SplitBrainSettingsCheck",
+        "dev.pekkoprover.cluster.DowningSettingsCheck",
         shipped()
             .getString(
-                "pekko.cluster.configuration-compatibility-check.checkers"
-                    + ".prover-split-brain-resolver"),
+                "pekko.cluster.configuration-compatibility-check.checkers" + ".prover-downing"),
         "cluster.conf registers the check");
   }
 
   @Test
-  void aDifferentStableAfterStrategyOrVotingRoleIsRefusedWithWhatDiffers() {
+  void aDifferentStrategyStableAfterOrHeartbeatPauseIsRefusedWithWhatDiffers() {
     Config other =
         ConfigFactory.parseString(
                 "pekko.cluster.split-brain-resolver { stable-after = 25s, active-strategy ="
-                    + " keep-oldest, keep-majority.role = worker }")
+                    + " keep-oldest, keep-majority.role = worker }\n"
+                    + "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 20s")
             .withFallback(shipped());
-    List<String> messages = messages(check.check(sent(other), shipped()));
+    // the strategies differ: their own settings (keep-majority.role) are not compared
     assertEquals(
         List.of(
             "pekko.cluster.split-brain-resolver.active-strategy is keep-oldest on the other node"
                 + " and keep-majority on this one",
             "pekko.cluster.split-brain-resolver.stable-after is 25s on the other node and 7s on"
                 + " this one",
-            "pekko.cluster.split-brain-resolver.keep-majority.role is worker on the other node and"
-                + " stateful on this one"),
-        messages);
+            "pekko.cluster.failure-detector.acceptable-heartbeat-pause is 20s on the other node"
+                + " and 2s on this one"),
+        messages(check.check(sent(other), shipped())));
     // and the other way round: the joining node checks the cluster's answer the same way
     assertEquals(3, messages(check.check(sent(shipped()), other)).size());
   }
 
   @Test
-  void theSameDurationWrittenOtherwiseIsTheSame() {
-    Config millis =
-        ConfigFactory.parseString("pekko.cluster.split-brain-resolver.stable-after = 7000ms")
+  void theActiveStrategysOwnSettingsAreComparedAndTheOthersNot() {
+    Config otherRole =
+        ConfigFactory.parseString("pekko.cluster.split-brain-resolver.keep-majority.role = worker")
             .withFallback(shipped());
-    assertEquals(Valid.getInstance(), check.check(sent(millis), shipped()));
+    assertEquals(
+        List.of(
+            "pekko.cluster.split-brain-resolver.keep-majority.role is worker on the other node and"
+                + " stateful on this one"),
+        messages(check.check(sent(otherRole), shipped())));
+    Config unusedStrategy =
+        ConfigFactory.parseString(
+                "pekko.cluster.split-brain-resolver { static-quorum.quorum-size = 3,"
+                    + " keep-oldest.role = worker }")
+            .withFallback(shipped());
+    assertEquals(Valid.getInstance(), check.check(sent(unusedStrategy), shipped()));
+  }
+
+  @Test
+  void theSameDurationOrBooleanWrittenOtherwiseIsTheSame() {
+    Config written =
+        ConfigFactory.parseString(
+                "pekko.cluster.split-brain-resolver { stable-after = 7000ms,"
+                    + " down-all-when-unstable = false }")
+            .withFallback(shipped());
+    assertEquals(Valid.getInstance(), check.check(sent(written), shipped()));
+    assertEquals(Valid.getInstance(), check.check(sent(shipped()), written));
   }
 
   /**
@@ -97,13 +118,13 @@ class SplitBrainSettingsCheckTest {
 
   @Test
   void theLaunchersLineNamesThisNodesOwnSettings() {
-    String shown = SplitBrainSettingsCheck.shown(shipped());
+    String shown = DowningSettingsCheck.shown(shipped());
     assertEquals(
         "active-strategy = keep-majority, stable-after = 7s, keep-majority.role = stateful,"
-            + " down-all-when-unstable = off",
+            + " down-all-when-unstable = off, failure-detector.acceptable-heartbeat-pause = 2s",
         shown);
     assertTrue(
-        SplitBrainSettingsCheck.shown(
+        DowningSettingsCheck.shown(
                 ConfigFactory.parseString("pekko.cluster.split-brain-resolver.stable-after = 25s")
                     .withFallback(shipped()))
             .contains("stable-after = 25s"));
