@@ -29,11 +29,13 @@ import org.junit.jupiter.api.TestInfo;
 
 /**
  * A network partition between real node processes with the shipped configuration: each node in a
- * network namespace of its own ({@link NetworkNamespaces}), one of them cut off mid-run, every
- * packet to and from it dropped, then the network back. The test acts as the nodes' process
- * supervisor (systemd's {@code Restart=on-failure}: a node that exits non-zero is started again
- * with its own command). README's "Failures in the cluster" gives the figures these drills measure.
- * Every node's output is written to {@code target/it-logs/NetworkPartitionIT/<test method>}.
+ * network namespace of its own ({@link NetworkNamespaces}), one of them cut off mid-run (or, in the
+ * journal drill, the sequencer's node split off with a worker while both sides still reach
+ * PostgreSQL), every packet across the cut dropped, then the network back. The test acts as the
+ * nodes' process supervisor (systemd's {@code Restart=on-failure}: a node that exits non-zero is
+ * started again with its own command). README's "Failures in the cluster" gives the figures these
+ * drills measure. Every node's output is written to {@code target/it-logs/NetworkPartitionIT/<test
+ * method>}.
  */
 class NetworkPartitionIT {
   private static final int BLOCKS = 12;
