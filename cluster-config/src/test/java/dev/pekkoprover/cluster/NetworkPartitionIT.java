@@ -78,6 +78,46 @@ class NetworkPartitionIT {
     }
   }
 
+  /**
+   * The job of every drill's sequencer: {@code blocks} blocks of 16 transactions, batches of 3,
+   * 300,000 units of proving work per task, the node ending once the job is done.
+   */
+  private static List<String> job(int blocks) {
+    return List.of(
+        "--blocks",
+        "" + blocks,
+        "--txs",
+        "16",
+        "--batch",
+        "3",
+        "--proving-work",
+        "300000",
+        "--exit-when-done");
+  }
+
+  /**
+   * Starts {@code node --roles <roles>} in {@code host}'s namespace, on its address and {@code
+   * port}, joining through {@code seeds} (host:port,...), with {@code more} arguments after those.
+   */
+  private NodeProcesses.Node launch(
+      NetworkNamespaces.Host host, String roles, int port, String seeds, List<String> more)
+      throws IOException {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "node",
+                "--roles",
+                roles,
+                "--host",
+                host.address(),
+                "--port",
+                "" + port,
+                "--seeds",
+                seeds));
+    args.addAll(more);
+    return processes.launch(host.exec(), List.of(), args);
+  }
+
   /** A sequencer and queue node and {@code workers} worker nodes, each on a host of its own. */
   private record Cluster(
       NetworkNamespaces.Host sequencerHost,
@@ -97,44 +137,10 @@ class NetworkPartitionIT {
     }
     String seeds = String.join(",", seedList);
     NodeProcesses.Node sequencer =
-        processes.launch(
-            sequencerHost.exec(),
-            List.of(),
-            List.of(
-                "node",
-                "--roles",
-                "sequencer,queue",
-                "--host",
-                sequencerHost.address(),
-                "--port",
-                "" + port,
-                "--seeds",
-                seeds,
-                "--blocks",
-                "" + blocks,
-                "--txs",
-                "16",
-                "--batch",
-                "3",
-                "--proving-work",
-                "300000",
-                "--exit-when-done"));
+        launch(sequencerHost, "sequencer,queue", port, seeds, job(blocks));
     NodeProcesses.Node[] workerNodes = new NodeProcesses.Node[workers];
     for (int i = 0; i < workers; i++) {
-      workerNodes[i] =
-          processes.launch(
-              workerHosts[i].exec(),
-              List.of(),
-              List.of(
-                  "node",
-                  "--roles",
-                  "worker",
-                  "--host",
-                  workerHosts[i].address(),
-                  "--port",
-                  "" + port,
-                  "--seeds",
-                  seeds));
+      workerNodes[i] = launch(workerHosts[i], "worker", port, seeds, List.of());
     }
     assertTrue(
         sequencer.awaitLine(NodeProcesses::midRun, 120),
@@ -637,67 +643,28 @@ class NetworkPartitionIT {
               + direct.getRawPath()
               + (direct.getRawQuery() == null ? "" : "?" + direct.getRawQuery());
       stateful.add(
-          processes.launch(
-              host.exec(),
-              List.of(),
-              List.of(
-                  "node",
-                  "--roles",
-                  "sequencer,queue",
-                  "--host",
-                  host.address(),
-                  "--port",
-                  "" + port,
-                  "--seeds",
-                  seeds,
-                  "--db-url",
-                  url,
-                  "--db-user",
-                  database.user(),
-                  "--db-password",
-                  database.password(),
-                  "--blocks",
-                  "" + LONGER_BLOCKS,
-                  "--txs",
-                  "16",
-                  "--batch",
-                  "3",
-                  "--proving-work",
-                  "300000",
-                  "--exit-when-done")));
+          launch(
+              host,
+              "sequencer,queue",
+              port,
+              seeds,
+              Stream.concat(
+                      Stream.of(
+                          "--db-url",
+                          url,
+                          "--db-user",
+                          database.user(),
+                          "--db-password",
+                          database.password()),
+                      job(LONGER_BLOCKS).stream())
+                  .toList()));
     }
     NodeProcesses.Node a = stateful.get(0);
     NodeProcesses.Node b = stateful.get(1);
-    NodeProcesses.Node c =
-        processes.launch(
-            hostC.exec(),
-            List.of(),
-            List.of(
-                "node",
-                "--roles",
-                "queue",
-                "--host",
-                hostC.address(),
-                "--port",
-                "" + port,
-                "--seeds",
-                seeds));
+    NodeProcesses.Node c = launch(hostC, "queue", port, seeds, List.of());
     NodeProcesses.Node[] workers = new NodeProcesses.Node[2];
     for (int i = 0; i < workers.length; i++) {
-      workers[i] =
-          processes.launch(
-              workerHosts[i].exec(),
-              List.of(),
-              List.of(
-                  "node",
-                  "--roles",
-                  "worker",
-                  "--host",
-                  workerHosts[i].address(),
-                  "--port",
-                  "" + port,
-                  "--seeds",
-                  seeds));
+      workers[i] = launch(workerHosts[i], "worker", port, seeds, List.of());
     }
     // B and C vote only once Up (StandbyTakeoverIT)
     for (NodeProcesses.Node standby : List.of(b, c)) {
