@@ -2,18 +2,28 @@ package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.QueueCommand.Enqueue;
+import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.TaskEnvelope;
+import dev.pekkoprover.protocol.TaskOutcome;
+import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -25,7 +35,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * A flow started on a node with role sequencer that does not host the sequencer (a standby): its
  * logic is code, which cannot cross to the node that does, so it waits on this node and runs here
  * once this node takes over. It used to go through the singleton proxy to the other node, where it
- * could not be serialised: dropped, its caller waiting out a 7-day timeout.
+ * could not be serialised: dropped, its caller waiting out a 7-day timeout. Also what a takeover
+ * leaves behind: the older run's compute on a worker, and the older run's tasks in a queue entity.
  */
 @ExtendWith(LogCapturingExtension.class)
 class StandbyRunTest {
@@ -124,5 +135,112 @@ class StandbyRunTest {
     assertTrue(
         System.nanoTime() - started < TimeUnit.SECONDS.toNanos(25),
         "interrupted, not ended by its own 30 s bound");
+  }
+
+  /**
+   * The queue's side of a takeover, with the test playing both runs' sequencers at a queue node's
+   * front: run r1 registered the worker and holds five square tasks in that type's entity (two
+   * computing, three waiting for a slot); run r2 then offers its registration and pushes an add,
+   * from which the worker learns of r2 and registers again, but no square yet. The square entity
+   * gives r1's tasks up when r2's offer goes out (the front tells every entity of the run): one
+   * INFO line, the two computes cancelled, the three dropped. Before, that entity kept them until
+   * r2's first square, handing them to the worker registered for r2, which failed each for good: a
+   * worker WARN and a queue ERROR per task after every takeover.
+   */
+  @Test
+  void anEntityTheNewerRunHasNotReachedYetGivesUpTheOlderRunsTasksWhenTheRunStarts() {
+    ProverNode node =
+        cluster.start(
+            "q",
+            "queue,worker",
+            "",
+            builder ->
+                builder
+                    .nodeId("q")
+                    .catalog(TestNodes.catalog())
+                    .workers(WorkerGroup.allTypes(1, 2)));
+    String r1 = "r0000000000001-00000000";
+    String r2 = "r0000000000002-00000000";
+    ActorTestKit kit = ActorTestKit.create(node.system());
+    TestProbe<TaskOutcome> oldRun = kit.createTestProbe();
+    TestProbe<TaskOutcome> newRun = kit.createTestProbe();
+    node.queue().tell(new Enqueue(List.of(offer(r1)), oldRun.getRef()));
+    assertInstanceOf(
+        TaskOutcome.Succeeded.class, oldRun.receiveMessage(Duration.ofSeconds(20)), "registered");
+    List<TaskEnvelope> held = new ArrayList<>();
+    for (int i = 1; i <= 5; i++) {
+      held.add(new TaskEnvelope("f:" + i, "f", r1, "square", 1, new Num(i, "hold:r1-square")));
+    }
+    node.queue().tell(new Enqueue(held, oldRun.getRef()));
+    oldRun.awaitAssert(
+        Duration.ofSeconds(20),
+        () -> {
+          assertEquals(2, TestTasks.runningNow("q-w1"), "two of r1's squares computing");
+          return null;
+        });
+
+    LoggingTestKit.error("failed for good")
+        .withOccurrences(0)
+        .expect(
+            node.system(),
+            () -> {
+              LoggingTestKit.info(
+                      "sequencer run "
+                          + r2
+                          + " took over from older runs: 3 of their waiting task(s) dropped here,"
+                          + " 2 in flight cancelled")
+                  .expect(
+                      node.system(),
+                      () -> {
+                        node.queue().tell(new Enqueue(List.of(offer(r2)), newRun.getRef()));
+                        return null;
+                      });
+              // the worker, Ready in r1, learns of r2 from r2's first task it is handed, an add
+              node.queue()
+                  .tell(
+                      new Enqueue(
+                          List.of(
+                              new TaskEnvelope(
+                                  "g:1", "g", r2, "add", 1, new Pair(Num.of(2), Num.of(3)))),
+                          newRun.getRef()));
+              Set<String> answered = new TreeSet<>();
+              for (TaskOutcome outcome : newRun.receiveSeveralMessages(2, Duration.ofSeconds(20))) {
+                assertInstanceOf(TaskOutcome.Succeeded.class, outcome, outcome.toString());
+                answered.add(outcome.taskId());
+              }
+              assertEquals(Set.of("g:1", "register:1"), answered, "registered again for r2");
+              oldRun.awaitAssert(
+                  Duration.ofSeconds(20),
+                  () -> {
+                    assertEquals(0, TestTasks.runningNow("q-w1"), "r1's computes cancelled");
+                    QueueStats.TypeStats squares = TestNodes.stats(node).of("square");
+                    assertEquals(0, squares.pending(), "r1's waiting squares dropped");
+                    assertEquals(0, squares.inFlight(), "r1's computes answered");
+                    return null;
+                  });
+              node.queue()
+                  .tell(
+                      new Enqueue(
+                          List.of(new TaskEnvelope("f:1", "f", r2, "square", 1, Num.of(7))),
+                          newRun.getRef()));
+              TaskOutcome.Succeeded square =
+                  assertInstanceOf(
+                      TaskOutcome.Succeeded.class, newRun.receiveMessage(Duration.ofSeconds(20)));
+              assertEquals(Num.of(49), square.result());
+              assertEquals(r2, square.runId());
+              return null;
+            });
+    assertEquals(0, TestNodes.stats(node).of("square").failed(), "no square failed for good");
+    oldRun.expectNoMessage(Duration.ofMillis(200)); // r1's flows are gone: nothing answers them
+  }
+
+  private static TaskEnvelope offer(String run) {
+    return new TaskEnvelope(
+        "register:1",
+        "register",
+        run,
+        WorkerRegistrationTask.NAME,
+        1,
+        new TestTasks.Keys("test-key"));
   }
 }

@@ -465,9 +465,14 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
-  /** Judges the next announcements against the sequencer's catalog and the run's keys. */
+  /**
+   * Judges the next announcements against the sequencer's catalog and the run's keys, and gives up
+   * the tasks of runs older than this one ({@link TaskQueueState#runStarted}).
+   */
   private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
     admission.runCatalog(msg);
+    state.runStarted(msg.runId());
+    outbox.flush();
     return Behaviors.same();
   }
 

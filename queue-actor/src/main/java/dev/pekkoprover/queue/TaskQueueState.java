@@ -133,9 +133,9 @@ public final class TaskQueueState<W, R> {
     default void handedBack(TaskEnvelope task, String workerId) {}
 
     /**
-     * A task of a newer sequencer run came: the tasks of older runs this queue held are given up,
-     * {@code dropped} waiting ones dropped and {@code cancelled} in flight cancelled on their
-     * workers. Once per newer run, where the queue held any.
+     * A newer sequencer run began ({@link TaskQueueState#runStarted}): the tasks of older runs this
+     * queue held are given up, {@code dropped} waiting ones dropped and {@code cancelled} in flight
+     * cancelled on their workers. Once per newer run, where the queue held any.
      */
     default void superseded(String runId, int dropped, int cancelled) {}
   }
@@ -333,13 +333,7 @@ public final class TaskQueueState<W, R> {
               + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
-    String runId = envelope.runId();
-    if (runId != null && !runId.equals(latestRun) && RunIds.isNewer(runId, latestRun)) {
-      if (latestRun != null) {
-        supersedeOlderRuns(runId);
-      }
-      latestRun = runId;
-    }
+    runStarted(envelope.runId());
     Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
@@ -386,14 +380,34 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * A task of run {@code runId} came, newer than every run before it here: a sequencer has only one
-   * run at a time, so the older runs are over, their flows gone, and results of theirs would be
-   * dropped. Their tasks are given up: those waiting are dropped, and those in flight are cancelled
-   * on their workers (each worker's slot stays counted until it reports), so that the fleet stops
-   * spending its time on them and their ids, which start again with each run, are free for the
-   * newer run's tasks (registration offers too: their ids repeat in every run, and a worker
-   * registered with an older run's parameters registers again on the newer run's first task). A
-   * scan: runs change rarely.
+   * Sequencer run {@code runId} has begun: its first task came here, or its start was announced
+   * ({@link dev.pekkoprover.protocol.QueueCommand.RunCatalog}, which the queue front of the
+   * sequencer's node sends every entity with the run's first registration offer, so that an entity
+   * whose types the new run has not reached yet still learns of it). When it is newer than every
+   * run before it here, the older runs' tasks are given up ({@link #supersedeOlderRuns}); the same
+   * or an older run changes nothing. Without the announcement an entity kept handing the older
+   * run's tasks to workers registered for the newer run, which failed each for good (a worker WARN
+   * and a queue ERROR per task after every takeover).
+   *
+   * @param runId a {@link RunIds} id; null (tests' tasks without a run) changes nothing
+   */
+  public void runStarted(String runId) {
+    if (runId != null && !runId.equals(latestRun) && RunIds.isNewer(runId, latestRun)) {
+      if (latestRun != null) {
+        supersedeOlderRuns(runId);
+      }
+      latestRun = runId;
+    }
+  }
+
+  /**
+   * A run newer than every run before it here has begun: a sequencer has only one run at a time, so
+   * the older runs are over, their flows gone, and results of theirs would be dropped. Their tasks
+   * are given up: those waiting are dropped, and those in flight are cancelled on their workers
+   * (each worker's slot stays counted until it reports), so that the fleet stops spending its time
+   * on them and their ids, which start again with each run, are free for the newer run's tasks
+   * (registration offers too: their ids repeat in every run, and a worker registered with an older
+   * run's parameters registers again on the newer run's first task). A scan: runs change rarely.
    */
   private void supersedeOlderRuns(String runId) {
     int dropped = 0;

@@ -331,6 +331,58 @@ class LocalTaskQueueTest {
   }
 
   /**
+   * In a cluster an entity may hold the older run's tasks while the newer run's tasks go to other
+   * entities: the run announcement the sequencer's queue front sends every entity ({@link
+   * QueueCommand.RunCatalog}) makes it give them up at once, with one INFO line, instead of handing
+   * each to a worker registered for the newer run to fail for good (an ERROR per task).
+   */
+  @Test
+  void aNewerRunsAnnouncementGivesUpTheOlderRunsTasksWithOneLine() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> oldFlow = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    queue.tell(
+        new Enqueue(
+            List.of(
+                new TaskEnvelope("f-1:1", "f-1", oldRun, "square", 1, Num.of(2)),
+                new TaskEnvelope("f-1:2", "f-1", oldRun, "square", 1, Num.of(3))),
+            oldFlow.getRef()));
+    assertEquals("f-1:1", expectDispatch(w1).taskId());
+    LoggingTestKit.info(
+            "sequencer run "
+                + newRun
+                + " took over from older runs: 1 of their waiting task(s) dropped here, 1 in"
+                + " flight cancelled")
+        .expect(
+            testKit.system(),
+            () -> {
+              queue.tell(new QueueCommand.RunCatalog(newRun, new java.util.TreeMap<>(), null));
+              return null;
+            });
+    assertEquals(
+        new WorkerCommand.Cancel(
+            List.of("f-1:1"), oldRun, "run " + oldRun + " is over: run " + newRun + " took over"),
+        w1.receiveMessage());
+    LoggingTestKit.error("failed for good")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              queue.tell(
+                  new TaskFailed(
+                      "w1", "inc-1", "f-1:1", oldRun, "square", 1, "cancelled: run over", true));
+              expectNoDispatch(queue, w1); // f-1:2 was dropped
+              return null;
+            });
+    expectNoOutcome(queue, oldFlow);
+    QueueStats.TypeStats stats = stats(queue).of("square");
+    assertEquals(0, stats.pending());
+    assertEquals(0, stats.inFlight());
+  }
+
+  /**
    * In a cluster two entities may hand a worker its last free slot at once, and one task waits
    * there behind the other. The worker's load reports say so, and the lease counts from its start.
    */

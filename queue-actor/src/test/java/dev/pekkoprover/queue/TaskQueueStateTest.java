@@ -983,6 +983,44 @@ class TaskQueueStateTest {
     assertEquals(0, queue.stats().repeatedEnqueues());
   }
 
+  /**
+   * A standby sequencer took over, and its start reached an entity (the front's run announcement)
+   * before any task of its run did: the older run's tasks are given up then, rather than handed to
+   * workers registered for the newer run, which would fail each for good. The same run announced
+   * again, or an older one, changes nothing.
+   */
+  @Test
+  void aNewerRunAnnouncedBeforeItsFirstTaskGivesUpTheOlderRunsTasks() {
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    queue.runStarted(oldRun); // the first run here: nothing to give up
+    assertEquals(List.of(), effects.superseded);
+    serve("w1", 1, "square");
+    for (String id : List.of("f:1", "f:2", "f:3")) {
+      queue.enqueue(new TaskEnvelope(id, "f", oldRun, "square", 1, Num.of(3)), "old-flow");
+    }
+    assertEquals(List.of("f:1"), effects.sentTo("w1"));
+
+    queue.runStarted(newRun);
+    String over = "run " + oldRun + " is over: run " + newRun + " took over";
+    assertEquals(List.of(new Cancelled("w1", "f:1", oldRun, over)), effects.cancels);
+    assertEquals(List.of(newRun + ": 2 dropped, 1 cancelled"), effects.superseded);
+    assertEquals(List.of("f:1", "f:2", "f:3"), queue.notHeld(List.of("f:1", "f:2", "f:3")));
+    queue.runStarted(newRun);
+    queue.runStarted(oldRun);
+    assertEquals(1, effects.superseded.size(), "once per newer run");
+    assertEquals(1, effects.cancels.size());
+
+    // the cancelled compute answers: its slot frees, and nothing of the older run goes out
+    assertFalse(queue.failed("w1", "inc-1", "f:1", oldRun, 1, "cancelled: run over", true));
+    assertEquals(List.of("f:1"), effects.sentTo("w1"));
+    assertEquals(List.of(), effects.outcomes, "the older run's flows are gone: no outcome");
+    queue.enqueue(new TaskEnvelope("f:2", "f", newRun, "square", 1, Num.of(4)), "new-flow");
+    assertEquals(List.of("f:1", "f:2"), effects.sentTo("w1"));
+    assertEquals(newRun, effects.last().task().runId());
+    assertEquals(1, effects.superseded.size());
+  }
+
   @Test
   void
       anUnpreparedAnnouncementThatArrivesAfterTheRegistrationResultDoesNotOfferItTheRegistrationTypeAgain() {
