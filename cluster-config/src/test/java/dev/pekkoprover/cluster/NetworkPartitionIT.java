@@ -301,6 +301,7 @@ class NetworkPartitionIT {
     long downedAgain = assertExitsAreDowningsOf(exits, healedAt, cutProcess);
     long exitAfterDowning = assertExitedSoonAfterItsDowning(exits.get(0));
     processes.assertNoInstabilityDowning();
+    processes.assertNoOlderRunTaskFailed();
 
     long unreachable =
         firstAt(
@@ -391,6 +392,7 @@ class NetworkPartitionIT {
     long downedAgain = assertExitsAreDowningsOf(exits, healedAt, first);
     NodeProcesses.assertNotDowned(sequencer, "the sequencer's node");
     processes.assertNoInstabilityDowning();
+    processes.assertNoOlderRunTaskFailed();
 
     long downings =
         sequencer.linesWhere(line -> line.contains("downing worker node ")).stream()
@@ -442,6 +444,7 @@ class NetworkPartitionIT {
         sequencer.lines().stream().noneMatch(line -> line.contains("downing worker node")),
         "no worker node was downed:\n" + sequencer.tail(30));
     processes.assertNoInstabilityDowning();
+    processes.assertNoOlderRunTaskFailed();
     return new ShortCut(sequencer, cutHost.address() + ":" + cluster.workers()[0].arg("--port"));
   }
 
@@ -717,6 +720,7 @@ class NetworkPartitionIT {
     NodeProcesses.assertNotDowned(b, "B");
     NodeProcesses.assertNotDowned(c, "C");
     processes.assertNoInstabilityDowning();
+    processes.assertNoOlderRunTaskFailed();
     for (NodeProcesses.Node node : processes.all()) {
       assertTrue(
           node.lines().stream()

@@ -572,6 +572,22 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   /**
+   * No node failed a task for good because its run was over: after a takeover every queue entity
+   * gives the older run's tasks up when the newer run starts, rather than handing them to workers
+   * registered for the newer run (the worker's reason, "... that run is over", is in its WARN and
+   * in the queue's ERROR).
+   */
+  void assertNoOlderRunTaskFailed() {
+    for (Node node : all()) {
+      List<String> failed =
+          node.lines().stream().filter(line -> line.contains("that run is over")).toList();
+      assertTrue(
+          failed.isEmpty(),
+          "no task of an older run failed for good (" + node.args() + "):\n" + failed);
+    }
+  }
+
+  /**
    * The sequencer's summary says RESULT OK, with the proven state root and last block equal to the
    * direct ones.
    */

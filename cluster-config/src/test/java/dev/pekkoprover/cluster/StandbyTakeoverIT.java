@@ -218,6 +218,7 @@ class StandbyTakeoverIT {
             .map(line -> String.format("%.1f s", (line.millis() - killedAt) / 1000.0))
             .findFirst()
             .orElse("not logged");
+    processes.assertNoOlderRunTaskFailed();
     how.forEach(System.out::println);
     System.out.printf(
         "StandbyTakeoverIT: A (run %s) killed; A downed %s after the kill; B's sequencer (run %s) "
