@@ -140,15 +140,16 @@ class StandbyRunTest {
   /**
    * The queue's side of a takeover, with the test playing both runs' sequencers at a queue node's
    * front: run r1 registered the worker and holds five square tasks in that type's entity (two
-   * computing, three waiting for a slot); run r2 then offers its registration and pushes an add,
-   * from which the worker learns of r2 and registers again, but no square yet. The square entity
-   * gives r1's tasks up when r2's offer goes out (the front tells every entity of the run): one
-   * INFO line, the two computes cancelled, the three dropped. Before, that entity kept them until
-   * r2's first square, handing them to the worker registered for r2, which failed each for good: a
-   * worker WARN and a queue ERROR per task after every takeover.
+   * computing, three waiting for a slot); run r2's first task is an add, from which the worker
+   * learns of r2 and registers again (r2 then offers its registration), and r2 pushes no square
+   * yet. The square entity gives r1's tasks up at r2's first task (the front tells every entity
+   * that the run started): one INFO line, the two computes cancelled, the three dropped. Before,
+   * that entity kept them until r2's first square, handing them to the worker once it was
+   * registered for r2, which failed each for good: a worker WARN and a queue ERROR per task after
+   * every takeover.
    */
   @Test
-  void anEntityTheNewerRunHasNotReachedYetGivesUpTheOlderRunsTasksWhenTheRunStarts() {
+  void anEntityTheNewerRunHasNotReachedYetGivesUpTheOlderRunsTasksAtTheRunsFirstTask() {
     ProverNode node =
         cluster.start(
             "q",
@@ -192,17 +193,22 @@ class StandbyRunTest {
                   .expect(
                       node.system(),
                       () -> {
-                        node.queue().tell(new Enqueue(List.of(offer(r2)), newRun.getRef()));
+                        // r2's first task, an add: the worker, Ready in r1, learns of r2 from it
+                        node.queue()
+                            .tell(
+                                new Enqueue(
+                                    List.of(
+                                        new TaskEnvelope(
+                                            "g:1",
+                                            "g",
+                                            r2,
+                                            "add",
+                                            1,
+                                            new Pair(Num.of(2), Num.of(3)))),
+                                    newRun.getRef()));
                         return null;
                       });
-              // the worker, Ready in r1, learns of r2 from r2's first task it is handed, an add
-              node.queue()
-                  .tell(
-                      new Enqueue(
-                          List.of(
-                              new TaskEnvelope(
-                                  "g:1", "g", r2, "add", 1, new Pair(Num.of(2), Num.of(3)))),
-                          newRun.getRef()));
+              node.queue().tell(new Enqueue(List.of(offer(r2)), newRun.getRef()));
               Set<String> answered = new TreeSet<>();
               for (TaskOutcome outcome : newRun.receiveSeveralMessages(2, Duration.ofSeconds(20))) {
                 assertInstanceOf(TaskOutcome.Succeeded.class, outcome, outcome.toString());

@@ -139,6 +139,7 @@ public final class SerializationWarmUp {
     samples.add(new WorkerCommand.Refused("w", "i", "warm-up", false, null));
     samples.add(
         new QueueCommand.RunCatalog("r", CatalogFingerprint.of(TaskCatalog.of()).versions(), null));
+    samples.add(new QueueCommand.RunStarted("r"));
     samples.add(new WorkerCommand.Dispatch(task, queue));
     samples.add(new WorkerCommand.DispatchAll(List.of(task, task), queue));
     samples.add(succeeded);

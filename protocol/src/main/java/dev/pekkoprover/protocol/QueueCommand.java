@@ -54,6 +54,18 @@ public interface QueueCommand extends CborSerializable {
   record RunCatalog(String runId, java.util.TreeMap<String, String> versions, String keysDigest)
       implements QueueCommand {}
 
+  /**
+   * Sequencer run {@code runId} has begun. In a cluster the queue front that takes the run's first
+   * task (the sequencer's node's) sends it to every queue entity, so that an entity the newer run
+   * has not sent a task yet gives up the older runs' tasks at once (those waiting dropped, those in
+   * flight cancelled on their workers) instead of keeping workers on computes whose results nobody
+   * takes, or handing those tasks to workers registered for the newer run, which fail them. An
+   * entity that knows this run or a newer one ignores it. {@link RunCatalog} has the same effect.
+   *
+   * @param runId a {@link RunIds} id
+   */
+  record RunStarted(String runId) implements QueueCommand {}
+
   // ---- worker -> queue ----
 
   /**

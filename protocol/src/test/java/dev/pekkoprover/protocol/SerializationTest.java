@@ -258,6 +258,7 @@ class SerializationTest {
             new WorkerCommand.Refused("w1", "i1", "its task catalog differs", false, null),
             new QueueCommand.RunCatalog(
                 "r1", CatalogFingerprint.of(TaskCatalog.of()).versions(), "0011223344556677"),
+            new QueueCommand.RunStarted("r0000000000001-00000000"),
             new FleetView.WorkerView(
                 "w2",
                 "n",

@@ -262,6 +262,7 @@ public final class LocalTaskQueue {
         .onMessage(RetryDue.class, this::onRetryDue)
         .onMessage(CancelFlow.class, this::onCancelFlow)
         .onMessage(QueueCommand.RunCatalog.class, this::onRunCatalog)
+        .onMessage(QueueCommand.RunStarted.class, this::onRunStarted)
         .onMessage(GetStats.class, this::onGetStats)
         .onMessage(GetFleet.class, this::onGetFleet)
         .onMessageEquals(PublishMetrics.INSTANCE, this::onPublishMetrics)
@@ -471,6 +472,13 @@ public final class LocalTaskQueue {
    */
   private Behavior<QueueCommand> onRunCatalog(QueueCommand.RunCatalog msg) {
     admission.runCatalog(msg);
+    state.runStarted(msg.runId());
+    outbox.flush();
+    return Behaviors.same();
+  }
+
+  /** Gives up the tasks of runs older than this one ({@link TaskQueueState#runStarted}). */
+  private Behavior<QueueCommand> onRunStarted(QueueCommand.RunStarted msg) {
     state.runStarted(msg.runId());
     outbox.flush();
     return Behaviors.same();

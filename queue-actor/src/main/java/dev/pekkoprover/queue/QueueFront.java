@@ -20,6 +20,7 @@ import dev.pekkoprover.protocol.QueueCommand.WorkerLoad;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.ReportBatches;
+import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.WorkerCommand;
@@ -183,6 +184,11 @@ public final class QueueFront {
    * registration for.
    */
   private final java.util.TreeMap<String, String> versions;
+
+  /**
+   * The newest run of a task enqueued through this front ({@link #announceRunStart}); null first.
+   */
+  private String announcedRun;
 
   /** A front that does not follow cluster membership (tests of the routing alone). */
   public static Behavior<QueueCommand> create(
@@ -381,6 +387,9 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onEnqueue(Enqueue enqueue) {
+    if (!enqueue.tasks().isEmpty()) {
+      announceRunStart(enqueue.tasks().get(0).runId());
+    }
     Map<String, Slice> byEntity = new LinkedHashMap<>();
     for (TaskEnvelope task : enqueue.tasks()) {
       if (!catalog.contains(task.taskType())) {
@@ -416,6 +425,24 @@ public final class QueueFront {
       }
     }
     return Behaviors.same();
+  }
+
+  /**
+   * The first task of a run newer than every run before it came through this front, so this is the
+   * sequencer's node and a new run has begun (a restart, or a standby's takeover): every entity
+   * hears of it before that task ({@link QueueCommand.RunStarted}), and gives up the older runs'
+   * tasks. An Enqueue carries the tasks of one flow, so of one run: its first task's run is
+   * checked, which is an identity comparison when the run is the one announced last.
+   */
+  private void announceRunStart(String runId) {
+    if (!RunIds.isNewer(runId, announcedRun)) {
+      return;
+    }
+    announcedRun = runId;
+    QueueCommand.RunStarted started = new QueueCommand.RunStarted(runId);
+    for (String entity : allEntities()) {
+      send(entity, started);
+    }
   }
 
   /**

@@ -332,17 +332,30 @@ class LocalTaskQueueTest {
 
   /**
    * In a cluster an entity may hold the older run's tasks while the newer run's tasks go to other
-   * entities: the run announcement the sequencer's queue front sends every entity ({@link
-   * QueueCommand.RunCatalog}) makes it give them up at once, with one INFO line, instead of handing
-   * each to a worker registered for the newer run to fail for good (an ERROR per task).
+   * entities: the run's start the sequencer's queue front sends every entity ({@link
+   * QueueCommand.RunStarted}) makes it give them up at once, with one INFO line, instead of keeping
+   * workers on them or handing each to a worker registered for the newer run to fail for good (an
+   * ERROR per task).
    */
   @Test
-  void aNewerRunsAnnouncementGivesUpTheOlderRunsTasksWithOneLine() {
+  void aNewerRunsStartGivesUpTheOlderRunsTasksWithOneLine() {
+    givesUpTheOlderRunOn(new QueueCommand.RunStarted(NEWER_RUN));
+  }
+
+  /** The run's catalog, sent with its registration offer, has the same effect. */
+  @Test
+  void aNewerRunsCatalogGivesUpTheOlderRunsTasksWithOneLine() {
+    givesUpTheOlderRunOn(new QueueCommand.RunCatalog(NEWER_RUN, new java.util.TreeMap<>(), null));
+  }
+
+  private static final String NEWER_RUN = "r0000000000002-00000000";
+
+  private void givesUpTheOlderRunOn(QueueCommand announcement) {
     ActorRef<QueueCommand> queue = spawnQueue();
     TestProbe<TaskOutcome> oldFlow = testKit.createTestProbe(TaskOutcome.class);
     TestProbe<WorkerCommand> w1 = worker(queue, "w1", 1, "square");
     String oldRun = "r0000000000001-00000000";
-    String newRun = "r0000000000002-00000000";
+    String newRun = NEWER_RUN;
     queue.tell(
         new Enqueue(
             List.of(
@@ -358,7 +371,7 @@ class LocalTaskQueueTest {
         .expect(
             testKit.system(),
             () -> {
-              queue.tell(new QueueCommand.RunCatalog(newRun, new java.util.TreeMap<>(), null));
+              queue.tell(announcement);
               return null;
             });
     assertEquals(

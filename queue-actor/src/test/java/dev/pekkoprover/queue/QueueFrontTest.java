@@ -65,6 +65,16 @@ class QueueFrontTest {
     return new FrontSettings(partitions, maxTasks, maxBytes, maxPayload, Duration.ofSeconds(1));
   }
 
+  /**
+   * The run start the front told each of its {@code entities} entities at its first task of a run
+   * ({@link #theFirstTaskOfANewerRunTellsEveryEntityThatTheRunStarted}), before that task.
+   */
+  private static void expectRunStarted(Front f, String run, int entities) {
+    for (int i = 0; i < entities; i++) {
+      assertEquals(new QueueCommand.RunStarted(run), f.region().receiveMessage().message());
+    }
+  }
+
   private static TaskEnvelope task(String id, String type, Object payload) {
     return new TaskEnvelope(id, "f", "run-1", type, 1, payload);
   }
@@ -80,6 +90,7 @@ class QueueFrontTest {
     tasks.add(task("a0", "add", new TestTasks.Pair(Num.of(1), Num.of(2))));
     tasks.add(task("x0", "no-such-type", Num.of(1)));
     f.front().tell(new Enqueue(tasks, flow.getRef()));
+    expectRunStarted(f, "run-1", 5);
 
     TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
     assertEquals("x0", rejected.taskId());
@@ -109,6 +120,7 @@ class QueueFrontTest {
                     task("e3", "echo", kilobyte),
                     task("big", "echo", TestTasks.Text.ofSize(3_000, false))),
                 flow.getRef()));
+    expectRunStarted(f, "run-1", 5);
     TaskOutcome.Rejected rejected = (TaskOutcome.Rejected) flow.receiveMessage();
     assertEquals("big", rejected.taskId());
     assertTrue(rejected.reason().contains("2000-byte limit"), rejected.reason());
@@ -132,6 +144,7 @@ class QueueFrontTest {
     TestProbe<TaskOutcome> flow = testKit.createTestProbe();
     TestTasks.Pair input = new TestTasks.Pair(Num.of(1), Num.of(2));
     f.front().tell(new Enqueue(List.of(task("a1", "add", input)), flow.getRef()));
+    expectRunStarted(f, "run-1", 5);
     TaskEnvelope sent = ((Enqueue) f.region().receiveMessage().message()).tasks().get(0);
     SerializedPayload bytes = assertInstanceOf(SerializedPayload.class, sent.payload());
     Serialization serialization = SerializationExtension.get(testKit.system());
@@ -171,6 +184,7 @@ class QueueFrontTest {
                         1,
                         keys)),
                 flow.getRef()));
+    expectRunStarted(f, "r7", 6);
     ShardingEnvelope<QueueCommand> offer = f.region().receiveMessage();
     assertEquals("worker-registration", offer.entityId());
     assertTrue(offer.message() instanceof Enqueue, offer.toString());
@@ -195,6 +209,50 @@ class QueueFrontTest {
     sent.values().forEach(message -> assertEquals(expected, message));
     // two tasks of one run offered together: each entity hears of the run once
     f.region().expectNoMessage(java.time.Duration.ofMillis(100));
+  }
+
+  /**
+   * A restart or a standby's takeover: the first task of a newer run tells every entity that the
+   * run started, before the task itself, so that entities the run has not reached give up the older
+   * run's tasks. The same run again, or an older one, tells nobody.
+   */
+  @Test
+  void theFirstTaskOfANewerRunTellsEveryEntityThatTheRunStarted() {
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of("square", 2)));
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    String older = "r0000000000001-00000000";
+    String newer = "r0000000000002-00000000";
+    List<String> entities =
+        List.of("worker-registration", "square#0", "square#1", "add", "compile", "echo");
+    for (String run : List.of(older, newer)) {
+      f.front()
+          .tell(
+              new Enqueue(
+                  List.of(
+                      new TaskEnvelope(
+                          "a1", "f", run, "add", 1, new TestTasks.Pair(Num.of(1), Num.of(2)))),
+                  flow.getRef()));
+      Map<String, QueueCommand> told = new HashMap<>();
+      for (int i = 0; i < entities.size(); i++) {
+        ShardingEnvelope<QueueCommand> envelope = f.region().receiveMessage();
+        told.put(envelope.entityId(), envelope.message());
+      }
+      assertEquals(Set.copyOf(entities), told.keySet(), "every entity, once");
+      told.values().forEach(m -> assertEquals(new QueueCommand.RunStarted(run), m));
+      ShardingEnvelope<QueueCommand> task = f.region().receiveMessage();
+      assertEquals("add", task.entityId());
+      assertEquals(run, ((Enqueue) task.message()).tasks().get(0).runId(), "then the task");
+    }
+    for (String run : List.of(newer, older)) {
+      f.front()
+          .tell(
+              new Enqueue(
+                  List.of(new TaskEnvelope("s1", "f", run, "square", 1, Num.of(3))),
+                  flow.getRef()));
+      ShardingEnvelope<QueueCommand> only = f.region().receiveMessage();
+      assertInstanceOf(Enqueue.class, only.message(), "no announcement for " + run);
+    }
+    f.region().expectNoMessage(Duration.ofMillis(100));
   }
 
   @Test
