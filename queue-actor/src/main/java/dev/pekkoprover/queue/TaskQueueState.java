@@ -381,13 +381,14 @@ public final class TaskQueueState<W, R> {
 
   /**
    * Sequencer run {@code runId} has begun: its first task came here, or its start was announced
-   * ({@link dev.pekkoprover.protocol.QueueCommand.RunCatalog}, which the queue front of the
-   * sequencer's node sends every entity with the run's first registration offer, so that an entity
-   * whose types the new run has not reached yet still learns of it). When it is newer than every
-   * run before it here, the older runs' tasks are given up ({@link #supersedeOlderRuns}); the same
-   * or an older run changes nothing. Without the announcement an entity kept handing the older
-   * run's tasks to workers registered for the newer run, which failed each for good (a worker WARN
-   * and a queue ERROR per task after every takeover).
+   * ({@link dev.pekkoprover.protocol.QueueCommand.RunStarted}, which the queue front of the
+   * sequencer's node sends every entity at the run's first task, and {@link
+   * dev.pekkoprover.protocol.QueueCommand.RunCatalog}, at its registration offers), so that an
+   * entity whose types the new run has not reached yet learns of it too. When it is newer than
+   * every run before it here, the older runs' tasks are given up ({@link #supersedeOlderRuns}); the
+   * same or an older run changes nothing. Without the announcement an entity kept workers on the
+   * older run's tasks and then handed them to workers registered for the newer run, which failed
+   * each for good (a worker WARN and a queue ERROR per task after a takeover).
    *
    * @param runId a {@link RunIds} id; null (tests' tasks without a run) changes nothing
    */
