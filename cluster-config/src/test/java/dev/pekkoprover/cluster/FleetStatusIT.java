@@ -16,8 +16,9 @@ import org.junit.jupiter.api.Test;
  * Issue 11, "what it must show" 2: the status API and the {@code status} command against a real
  * three-process cluster started from the launcher with the shipped configuration (one
  * sequencer+queue node, two worker nodes): the worker count and states, a worker node killed with
- * SIGKILL disappearing, a joining one appearing; any node answers for the fleet; the command prints
- * tables, and gets one line and a non-zero code for bad input.
+ * SIGKILL disappearing, a joining one appearing, the killed one started again counting its restart;
+ * any node answers for the fleet; the command prints tables, and gets one line and a non-zero code
+ * for bad input.
  */
 class FleetStatusIT {
   private final NodeProcesses processes =
@@ -196,6 +197,22 @@ class FleetStatusIT {
     assertTrue(
         sections[1].lines().anyMatch(l -> l.contains(victim + "-w1") && l.contains("unreachable")),
         after.output());
+
+    // the killed node's command started again, as a process supervisor would: the same worker id
+    // is a live row again, its restart counted, though the queue had forgotten it in between
+    processes.relaunch(doomed);
+    StatusReport back =
+        awaitStatus(
+            seedHttp, r -> r.workers().size() == 3 && allReady(r), 90, "the killed worker back");
+    StatusReport.WorkerRow restarted =
+        back.workers().stream()
+            .filter(w -> w.id().equals(victim + "-w1"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no row: " + back.workers()));
+    assertEquals(1, restarted.restarts(), restarted.toString());
+    assertTrue(
+        back.departedWorkers().stream().noneMatch(d -> d.id().equals(victim + "-w1")),
+        back.departedWorkers().toString());
 
     // bad input: one line, a non-zero code
     NodeProcesses.Node noPort = statusCommand("--node", "127.0.0.1");

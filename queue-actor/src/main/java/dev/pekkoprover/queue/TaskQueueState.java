@@ -2,6 +2,7 @@ package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.AnyValue;
 import dev.pekkoprover.protocol.CborSerializable;
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.RunIds;
 import dev.pekkoprover.protocol.TaskCatalog;
@@ -244,6 +245,18 @@ public final class TaskQueueState<W, R> {
 
   /** The newest sequencer run of the tasks enqueued here; null before the first. */
   private String latestRun;
+
+  /**
+   * The fleet view's counts of the workers forgotten lately ({@link #workerTerminated}), by id,
+   * oldest first: a worker back under its id (its node restarted after the cluster removed the old
+   * one, a few seconds after a kill) goes on from them, its restart counted, as a worker restarted
+   * before it was forgotten does. At most {@link FleetView.DepartedWorker#KEEP}, each for {@link
+   * FleetView.DepartedWorker#KEEP_MILLIS}, as the fleet view's departed workers.
+   */
+  private final LinkedHashMap<String, Forgotten> forgotten = new LinkedHashMap<>();
+
+  private record Forgotten(
+      String incarnation, long done, long failed, int restarts, long atNanos) {}
 
   /**
    * The clock reading of the call in progress, where one call reads the clock once for several uses
@@ -509,6 +522,9 @@ public final class TaskQueueState<W, R> {
     if (w == null) {
       w = new KnownWorker(workerId, incarnation, worker);
       workers.put(workerId, w);
+      if (!forgotten.isEmpty()) {
+        resumeCounts(w);
+      }
     } else {
       w.ref = worker;
       if (!Objects.equals(w.incarnation, incarnation)) {
@@ -608,6 +624,7 @@ public final class TaskQueueState<W, R> {
     }
     for (KnownWorker w : gone) {
       workers.remove(w.workerId);
+      remember(w);
       dropOrphans(w);
       w.unseatAll();
       w.seats = newSeats(0);
@@ -620,6 +637,36 @@ public final class TaskQueueState<W, R> {
       ids.add(w.workerId);
     }
     return ids;
+  }
+
+  /** Keeps a forgotten worker's counts for {@link #resumeCounts}. */
+  private void remember(KnownWorker w) {
+    forgotten.remove(w.workerId);
+    forgotten.put(
+        w.workerId,
+        new Forgotten(w.incarnation, w.done, w.failed, w.restarts, nanoClock.getAsLong()));
+    if (forgotten.size() > FleetView.DepartedWorker.KEEP) {
+      Iterator<String> oldest = forgotten.keySet().iterator();
+      oldest.next();
+      oldest.remove();
+    }
+  }
+
+  /**
+   * A worker the queue did not know announced itself: when one of its id was forgotten within
+   * {@link FleetView.DepartedWorker#KEEP_MILLIS}, its counts go on, with one more restart if the
+   * incarnation is another.
+   */
+  private void resumeCounts(KnownWorker w) {
+    Forgotten before = forgotten.remove(w.workerId);
+    if (before == null
+        || nanoClock.getAsLong() - before.atNanos()
+            > FleetView.DepartedWorker.KEEP_MILLIS * 1_000_000) {
+      return;
+    }
+    w.done = before.done();
+    w.failed = before.failed();
+    w.restarts = before.restarts() + (Objects.equals(before.incarnation(), w.incarnation) ? 0 : 1);
   }
 
   /**

@@ -55,11 +55,16 @@ class QueueDepartedWorkersTest {
   }
 
   private void announce(TestProbe<WorkerCommand> worker, String id, WorkerState state) {
+    announce(worker, id, "i1", state);
+  }
+
+  private void announce(
+      TestProbe<WorkerCommand> worker, String id, String incarnation, WorkerState state) {
     queue.tell(
         new WorkerServes(
             worker.getRef(),
             id,
-            "i1",
+            incarnation,
             state == WorkerState.READY ? Set.of("square") : Set.of(),
             1,
             state,
@@ -118,7 +123,7 @@ class QueueDepartedWorkersTest {
 
     // the stopped one is back under its id (a restarted process): a live row, not a departed one
     TestProbe<WorkerCommand> back = testKit.createTestProbe();
-    announce(back, "w-stopped", WorkerState.UNPREPARED);
+    announce(back, "w-stopped", "i2", WorkerState.UNPREPARED);
     FleetView after = fleet();
     assertEquals(
         List.of("w-stopped"),
@@ -126,5 +131,17 @@ class QueueDepartedWorkersTest {
     assertEquals(
         List.of("w-drained"),
         after.departedWorkers().stream().map(FleetView.DepartedWorker::workerId).toList());
+    assertEquals(1, after.workers().get(0).restarts(), "its restart counted");
+
+    // the drained one is back too, a new process: its row goes on from what it did
+    TestProbe<WorkerCommand> drainedBack = testKit.createTestProbe();
+    announce(drainedBack, "w-drained", "i3", WorkerState.UNPREPARED);
+    FleetView.WorkerView resumed =
+        fleet().workers().stream()
+            .filter(w -> w.workerId().equals("w-drained"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(1, resumed.restarts());
+    assertEquals(1, resumed.done(), "the result it delivered before");
   }
 }

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -981,6 +983,40 @@ class TaskQueueStateTest {
     assertEquals(List.of("reg:1", "reg:1"), effects.sentTo("w2"));
     assertEquals(offer, effects.last().task());
     assertEquals(0, queue.stats().repeatedEnqueues());
+  }
+
+  /**
+   * A worker back under its id after the queue forgot it (its node was removed a few seconds after
+   * a kill, and its replacement took the same id) goes on from its counts, its restart counted; the
+   * same incarnation again is no restart, and after the fleet view's ten minutes it starts anew.
+   */
+  @Test
+  void aWorkerBackUnderItsIdAfterItWasForgottenGoesOnFromItsCounts() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1", "t2");
+    assertTrue(succeed("w1", "t1"));
+    assertTrue(queue.failed("w1", "inc-1", "t2", "run-1", 1, "flaky", true));
+    queue.workerServes("w1", "inc-2", "w1", Set.of("square"), 1); // a restart it was known through
+    assertEquals(List.of("w1"), queue.workerTerminated("w1"));
+    assertNull(queue.workerNumbers("w1"));
+
+    queue.workerServes("w1", "inc-3", "w1", Set.of("square"), 1);
+    TaskQueueState.WorkerNumbers back = queue.workerNumbers("w1");
+    assertEquals(2, back.restarts(), "the one it was known through, and this one");
+    assertEquals(1, back.done());
+    assertEquals(1, back.failed());
+
+    queue.workerTerminated("w1");
+    queue.workerServes("w1", "inc-3", "w1", Set.of("square"), 1);
+    assertEquals(2, queue.workerNumbers("w1").restarts(), "the same incarnation: no restart");
+
+    queue.workerTerminated("w1");
+    effects.now += FleetView.DepartedWorker.KEEP_MILLIS * 1_000_000 + 1;
+    queue.workerServes("w1", "inc-4", "w1", Set.of("square"), 1);
+    assertEquals(
+        new TaskQueueState.WorkerNumbers(0, 0, 0, 0, 0, true),
+        queue.workerNumbers("w1"),
+        "forgotten too long ago: a new worker");
   }
 
   /**
