@@ -48,6 +48,15 @@ public final class JobProgress implements AutoCloseable {
   /** How often a wait that goes on is said again (lines), with its numbers then. */
   static final Duration REPEAT_WAIT = Duration.ofSeconds(5);
 
+  /**
+   * How often a standby's wait is said again: it may stand by for days, and what it says changes
+   * only when the sequencer moves.
+   */
+  static final Duration REPEAT_STANDBY = Duration.ofMinutes(1);
+
+  /** The kind of wait of a standby sequencer node ({@link #standbyWait}). */
+  static final String STANDING_BY = "standing by";
+
   /** Tasks/s are measured over this much of the latest past. */
   static final Duration RATE_WINDOW = Duration.ofSeconds(5);
 
@@ -61,6 +70,12 @@ public final class JobProgress implements AutoCloseable {
   private final ScheduledExecutorService ticker;
   private final AutoCloseable memberEvents;
   private final Function<ProverNode, String> clusterWait;
+
+  /** When this node was first seen standing by ({@link #standbyWait}); 0 when it is not. */
+  private long standbySince;
+
+  /** The node this one last stood by for ({@code host:port}); null when it has not. */
+  private String stoodByFor;
 
   /** The node is a cluster node (the launcher's {@code node}), not the embedded run's. */
   private final boolean cluster;
@@ -209,6 +224,7 @@ public final class JobProgress implements AutoCloseable {
         break; // thrown by join below
       }
     }
+    tookOver();
     ready.join();
     if (waited) {
       doneWaiting(
@@ -468,6 +484,14 @@ public final class JobProgress implements AutoCloseable {
     if (notJoined != null) {
       return notJoined;
     }
+    String standby = cluster ? standbyWait() : null;
+    if (standby != null) {
+      if (standbySince == 0) {
+        standbySince = System.nanoTime();
+      }
+      return standby;
+    }
+    tookOver();
     FleetView fleet = fleet();
     if (fleet == null) {
       return null;
@@ -506,6 +530,57 @@ public final class JobProgress implements AutoCloseable {
   private static boolean aloneInCluster(ProverNode node) {
     var members = Cluster.get(node.system()).state().getMembers();
     return StreamSupport.stream(members.spliterator(), false).count() <= 1;
+  }
+
+  /**
+   * On a standby ({@link ProverNode#standingBy}): which node runs the sequencer (the oldest Up or
+   * Leaving member with role sequencer, where the singleton runs), and that this node takes over
+   * once that one is gone; once it is gone and this node is the oldest, that the sequencer starts
+   * here after the hand-over (the singleton's removal margin, {@code stable-after}). Null on other
+   * nodes, and at a first start, while the singleton is on its way to this node.
+   */
+  private String standbyWait() {
+    if (!node.standingBy()) {
+      return null;
+    }
+    Cluster cluster = Cluster.get(node.system());
+    var state = cluster.state();
+    Member oldest = null;
+    for (Member member : state.getMembers()) {
+      if (member.hasRole(ProverNode.SEQUENCER_ROLE)
+          && (member.status() == MemberStatus.up() || member.status() == MemberStatus.leaving())
+          && (oldest == null || member.isOlderThan(oldest))) {
+        oldest = member;
+      }
+    }
+    if (oldest != null && !oldest.uniqueAddress().equals(cluster.selfMember().uniqueAddress())) {
+      stoodByFor = ProverNode.hostPort(oldest.address());
+      return STANDING_BY
+          + ": the sequencer runs on node "
+          + stoodByFor
+          + ", the oldest with role sequencer"
+          + (state.getUnreachable().contains(oldest) ? " (unreachable now)" : "")
+          + "; this node takes it over, and runs this job, once that node leaves or is downed";
+    }
+    return stoodByFor == null
+        ? null
+        : "taking the sequencer over: node "
+            + stoodByFor
+            + ", which ran it, is gone; it starts on this node, now the oldest with role sequencer,"
+            + " once the cluster has handed it over";
+  }
+
+  /** One line when this node, a standby until now, runs the sequencer. */
+  private void tookOver() {
+    if (standbySince != 0 && !node.standingBy()) {
+      event(
+          String.format(
+              Locale.ROOT,
+              "this node took the sequencer over after standing by %.1f s: its run starts here",
+              (System.nanoTime() - standbySince) / 1e9));
+      standbySince = 0;
+      stoodByFor = null;
+    }
   }
 
   /**
@@ -578,7 +653,8 @@ public final class JobProgress implements AutoCloseable {
       waitSaid = 0;
     }
     long waited = now - waitStart;
-    boolean due = waitSaid == 0 || now - waitSaid >= REPEAT_WAIT.toNanos();
+    Duration repeat = kind.equals(STANDING_BY) ? REPEAT_STANDBY : REPEAT_WAIT;
+    boolean due = waitSaid == 0 || now - waitSaid >= repeat.toNanos();
     // "waiting for workers for 10 s: none has ..."
     String line =
         waited < 1_000_000_000L

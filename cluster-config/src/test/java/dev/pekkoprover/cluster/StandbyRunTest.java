@@ -88,9 +88,13 @@ class StandbyRunTest {
                 standby.system(),
                 () -> standby.run("on-standby", sumOfSquares(3, 4)).toCompletableFuture());
     assertFalse(onStandby.isDone(), "the sequencer runs on seq-a");
+    assertTrue(standby.standingBy(), "seq-b stands by");
+    assertFalse(first.standingBy(), "seq-a runs the sequencer");
+    assertFalse(worker.standingBy(), "no role sequencer");
 
     ClusterNodes.leave(first);
     assertEquals(Num.of(25), onStandby.orTimeout(60, TimeUnit.SECONDS).join());
+    assertFalse(standby.standingBy(), "seq-b took over");
   }
 
   /**

@@ -122,6 +122,13 @@ class StandbyTakeoverIT {
           "B and C are Up:\n" + standby.tail(40));
     }
     assertTrue(a.awaitLine(NodeProcesses::midRun, 150), "A proves:\n" + a.tail(40));
+    // B's job says it stands by, and for which node, not what A's start-up waits for
+    String standingBy =
+        "standing by: the sequencer runs on node 127.0.0.1:"
+            + portA
+            + ", the oldest with role sequencer; this node takes it over, and runs this job, once"
+            + " that node leaves or is downed";
+    assertTrue(b.awaitLine(line -> line.equals(standingBy), 30), "B stands by:\n" + b.tail(40));
     String runA = runId(a);
     long killedAt = System.currentTimeMillis();
     a.process().destroyForcibly(); // SIGKILL
@@ -137,6 +144,18 @@ class StandbyTakeoverIT {
         "A was killed before its end");
 
     assertTrue(b.awaitExit(170), "B's run ended:\n" + b.tail(60));
+    List<String> linesOfB = List.copyOf(b.lines());
+    int tookOver = -1;
+    for (int i = 0; i < linesOfB.size() && tookOver < 0; i++) {
+      if (linesOfB.get(i).startsWith("this node took the sequencer over after standing by ")) {
+        tookOver = i;
+      }
+    }
+    assertTrue(tookOver >= 0, "B says it took over:\n" + b.output());
+    assertTrue(
+        linesOfB.subList(0, tookOver).stream()
+            .noneMatch(line -> line.startsWith("waiting for compilation")),
+        "while it stood by, B did not say it waited for (A's) compilation:\n" + b.output());
     assertEquals(0, b.process().exitValue(), b.tail(60));
     NodeProcesses.assertResultOk(b, BLOCKS);
     String runB = runId(b);

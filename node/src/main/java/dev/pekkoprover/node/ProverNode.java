@@ -148,6 +148,16 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
+   * True on a standby: a cluster node with role sequencer on which the sequencer singleton does not
+   * run now (it runs on the oldest node with that role; this node's flows wait until it takes
+   * over). False in one JVM, on nodes without the role, and while the sequencer runs here.
+   */
+  public boolean standingBy() {
+    LocalSequencer local = started.localSequencer();
+    return local != null && !local.whenHere().isDone();
+  }
+
+  /**
    * Like {@link #run} but yields the whole completion, with the flow's counters.
    *
    * <p>In a cluster the flow runs on the sequencer in this JVM (its logic is code, which cannot
