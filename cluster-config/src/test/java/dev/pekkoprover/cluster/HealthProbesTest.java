@@ -132,7 +132,7 @@ class HealthProbesTest {
   }
 
   @Test
-  void aClusterNodeIsNotReadyUntilItsMemberIsUp() {
+  void aClusterNodeIsNotReadyUntilItsMemberIsUp() throws Exception {
     // a queue node without workers (its gate is open at once) that has not joined any cluster yet
     try (ProverNode node =
         ProverNode.builder(ClusterNodes.SYSTEM)
@@ -147,6 +147,8 @@ class HealthProbesTest {
           ready.body().contains("not a member of the cluster yet: joining through its seeds"),
           ready.body());
       assertAlive(node);
+      assertEquals(
+          ProverNode.NOT_JOINED, memberStatus(url), "not Pekko's Removed, which reads as its end");
 
       Cluster cluster = Cluster.get(node.system());
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -160,7 +162,14 @@ class HealthProbesTest {
                 return null;
               });
       assertAlive(node);
+      assertEquals("Up", memberStatus(url));
     }
+  }
+
+  private static String memberStatus(String url) throws java.io.IOException {
+    Http.Answer status = Http.get(url + "/status");
+    assertEquals(200, status.status(), status.body());
+    return dev.pekkoprover.node.StatusReport.fromJson(status.body()).node().memberStatus();
   }
 
   @Test

@@ -365,13 +365,21 @@ public final class ProverNode implements AutoCloseable {
         : system.name();
   }
 
+  /** {@link StatusReport.NodeInfo#memberStatus} of a cluster node that has not joined yet. */
+  public static final String NOT_JOINED = "not joined";
+
   private StatusReport.NodeInfo info() {
     List<String> roles = localRoles;
     String memberStatus = "local";
     if (deployment == Deployment.CLUSTER) {
       var self = Cluster.get(system).selfMember();
       roles = self.getRoles().stream().filter(role -> !role.startsWith("dc-")).sorted().toList();
-      memberStatus = self.status().toString();
+      // Pekko's status of a node that has not joined yet is Removed, which reads as its end
+      memberStatus =
+          self.status() == org.apache.pekko.cluster.MemberStatus.removed()
+                  && CoordinatedShutdown.get(system).getShutdownReason().isEmpty()
+              ? NOT_JOINED
+              : self.status().toString();
     }
     NodeStatus.Readiness readiness = readiness();
     return new StatusReport.NodeInfo(

@@ -63,7 +63,8 @@ public record StatusReport(
   /**
    * @param address {@code host:port} in a cluster, the actor system's name in one JVM
    * @param roles the node's roles (sequencer, queue, worker)
-   * @param memberStatus the cluster member status (Joining, Up, Leaving, ...), {@code local} in one
+   * @param memberStatus the cluster member status (Joining, Up, Leaving, ...), {@code not joined}
+   *     before the node joined a cluster (Pekko's own status then is Removed), {@code local} in one
    *     JVM
    * @param ready what {@code /health/ready} answers
    * @param readyReason why it is not ready, or null

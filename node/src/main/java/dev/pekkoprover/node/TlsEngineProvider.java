@@ -166,7 +166,8 @@ public final class TlsEngineProvider implements SSLEngineProvider {
         return inbound
             ? "it does not speak TLS (a node started with --no-tls, or an HTTP client such as"
                 + " 'status --node' given the cluster port instead of the node's --http-port?)"
-            : "the peer does not speak TLS (started with --no-tls?)";
+            : "the peer does not speak TLS (a node started with --no-tls, or not a cluster port at"
+                + " all: a --seeds address that names a node's --http-port?)";
       }
       if (text.contains("empty client certificate chain")
           || text.contains("certificate_required")) {

@@ -219,7 +219,8 @@ public final class WaitingForPeers {
                   self, seconds)
               : String.format(
                   "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet. "
-                      + "Likely causes: no seed is running or --seeds has a wrong address; the seeds run with another "
+                      + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
+                      + "its --http-port); the seeds run with another "
                       + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
                       + "a restarted node also waits until its previous incarnation is removed",
                   self,

@@ -17,6 +17,10 @@ class TlsEngineProviderTest {
         TlsEngineProvider.SSLHandshakeFailure.kind(
             "Unrecognized SSL message, plaintext connection?", true));
     assertEquals(
+        "the peer does not speak TLS (a node started with --no-tls, or not a cluster port at all: a --seeds address that names a node's --http-port?)",
+        TlsEngineProvider.SSLHandshakeFailure.kind(
+            "Unrecognized SSL message, plaintext connection?", false));
+    assertEquals(
         "its certificate is not from this cluster's CA (ca.crt)",
         TlsEngineProvider.SSLHandshakeFailure.kind(
             "PKIX path validation failed: signature check failed", true));
