@@ -52,7 +52,32 @@ public final class NodeLauncher {
           }
           throw e;
         });
+    commandLine.setParameterExceptionHandler(NodeLauncher::badArguments);
     return commandLine;
+  }
+
+  /**
+   * A command line picocli cannot parse: its message (with picocli's suggestions for an unknown
+   * option) and where the options are listed, instead of the whole usage (over 100 lines for {@code
+   * node}) under it. {@code --seed} given seed nodes gets the option they belong to.
+   *
+   * @return {@link #USAGE_EXIT}
+   */
+  static int badArguments(CommandLine.ParameterException e, String[] args) {
+    CommandLine command = e.getCommandLine();
+    java.io.PrintWriter err = command.getErr();
+    String hint = "";
+    if (e.getArgSpec() instanceof CommandLine.Model.OptionSpec option
+        && java.util.Arrays.asList(option.names()).contains("--seed")
+        && e.getValue() != null
+        && e.getValue().contains(":")) {
+      hint =
+          " (--seed is the genesis seed, a number; seed nodes go in --seeds host:port[,host:port])";
+    }
+    err.println("prover-node: " + e.getMessage() + hint);
+    CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+    err.println("The options: " + command.getCommandSpec().qualifiedName() + " --help");
+    return USAGE_EXIT;
   }
 
   /** Where a node serves its HTTP endpoints (metrics, status, health) and who may read them. */

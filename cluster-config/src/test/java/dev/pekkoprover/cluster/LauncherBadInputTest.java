@@ -298,4 +298,27 @@ class LauncherBadInputTest {
       assertTrue(run.out().contains("Apache Pekko 1."), run.out());
     }
   }
+
+  /**
+   * What picocli cannot parse: its message, where the options are listed, and not the whole usage;
+   * seed nodes given to {@code --seed} (the genesis seed, a number) name {@code --seeds}.
+   */
+  @Test
+  void argumentsPicocliCannotParseGetItsMessageAndWhereTheOptionsAreNotTheWholeUsage() {
+    LauncherRun seed = LauncherRun.of("node", "--roles", "worker", "--seed", "127.0.0.1:2552");
+    assertEquals(NodeLauncher.USAGE_EXIT, seed.code(), seed.err());
+    assertEquals(
+        List.of(
+            "prover-node: Invalid value for option '--seed': '127.0.0.1:2552' is not a long (--seed"
+                + " is the genesis seed, a number; seed nodes go in --seeds host:port[,host:port])",
+            "The options: prover-node node --help"),
+        seed.err().strip().lines().toList());
+
+    LauncherRun typo = LauncherRun.of("run", "--in-memory", "--blcoks", "6");
+    assertEquals(NodeLauncher.USAGE_EXIT, typo.code(), typo.err());
+    assertTrue(typo.err().startsWith("prover-node: Unknown options: '--blcoks', '6'"), typo.err());
+    assertTrue(typo.err().contains("--blocks"), "picocli's suggestion: " + typo.err());
+    assertTrue(typo.err().strip().endsWith("The options: prover-node run --help"), typo.err());
+    assertTrue(typo.err().lines().count() < 8, "not the whole usage: " + typo.err());
+  }
 }
