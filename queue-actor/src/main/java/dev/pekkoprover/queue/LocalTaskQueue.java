@@ -539,7 +539,8 @@ public final class LocalTaskQueue {
       if (unreachable) {
         int held = state.workerUnreachable(workerId);
         if (held > 0) {
-          log.warn(
+          // INFO: each task put back has its own WARN line, naming the worker and why
+          log.info(
               "node {} of worker {} is unreachable: the {} task(s) it held here were put back; it gets no work "
                   + "until it is reachable again",
               node,
