@@ -35,10 +35,16 @@ public final class PartialAnswers {
           what,
           answered,
           expected,
-          timeout);
+          seconds(timeout));
     } else if (log.isDebugEnabled()) {
-      log.debug("{}: {} of {} answered in {}", what, answered, expected, timeout);
+      log.debug("{}: {} of {} answered in {}", what, answered, expected, seconds(timeout));
     }
+  }
+
+  /** "3 s", "0.3 s": as the other lines say durations, not Java's {@code PT3S}. */
+  static String seconds(Duration timeout) {
+    return java.math.BigDecimal.valueOf(timeout.toMillis(), 3).stripTrailingZeros().toPlainString()
+        + " s";
   }
 
   /** A gathering got all {@code expected} answers. */

@@ -46,7 +46,7 @@ class GatherTest {
   void aRunOfPartialGatheringsIsOneWarnLineAndItsEndOneInfoLine() {
     PartialAnswers log = new PartialAnswers("stats (test entities)");
     int first =
-        LoggingTestKit.warn("stats (test entities): 1 of 2 answered in PT0.3S")
+        LoggingTestKit.warn("stats (test entities): 1 of 2 answered in 0.3 s;")
             .expect(testKit.system(), () -> gather(log, 1));
     assertEquals(1, first, "the merge of the one answer that came in time");
 
