@@ -86,7 +86,8 @@ final class StatusTables {
             "DONE",
             "FAILED",
             "RETRIED",
-            "REDELIVERED",
+            "LOST",
+            "DECLINED",
             "WORKERS",
             "MEAN RUN",
             "OLDEST WAIT");
@@ -98,7 +99,8 @@ final class StatusTables {
           q.completed(),
           q.failed(),
           q.retried(),
-          q.redelivered(),
+          q.lost() + q.leaseOverruns(),
+          q.declined(),
           q.workers(),
           q.meanRunSeconds() == null ? "-" : seconds(q.meanRunSeconds()),
           q.pending() == 0 ? "-" : seconds(q.oldestPendingSeconds()));

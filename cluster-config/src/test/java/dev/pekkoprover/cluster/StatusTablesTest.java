@@ -1,0 +1,53 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pekkoprover.node.StatusReport;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The status command's queue table tells the faults among the tasks put back from the normal. */
+class StatusTablesTest {
+
+  @Test
+  void tasksPutBackAreSplitIntoLostAndDeclined() {
+    StatusReport.QueueRow proofs =
+        new StatusReport.QueueRow(
+            "BlockProvingTask", 0, 1, 40, 0, 2, 12, 7, 4, 1, 0, 2, 0.5, 0, 40, 20.0, 3.0);
+    StatusReport report =
+        new StatusReport(
+            StatusReport.VERSION,
+            "2026-12-05T20:00:00Z",
+            new StatusReport.NodeInfo("127.0.0.1:2551", List.of("queue"), "Up", true, null),
+            List.of(),
+            List.of(),
+            List.of(proofs),
+            new StatusReport.FlowsInfo(false, null, false, 0, 0, 0, List.of()),
+            List.of(),
+            List.of(),
+            List.of());
+    List<String> lines = StatusTables.render(report).lines().toList();
+    int header = lines.indexOf("queues") + 1;
+    List<String> columns = List.of(lines.get(header).trim().split("\\s{2,}"));
+    List<String> cells = List.of(lines.get(header + 1).trim().split("\\s{2,}"));
+    assertEquals(
+        List.of(
+            "TYPE",
+            "PENDING",
+            "IN FLIGHT",
+            "DONE",
+            "FAILED",
+            "RETRIED",
+            "LOST",
+            "DECLINED",
+            "WORKERS",
+            "MEAN RUN",
+            "OLDEST WAIT"),
+        columns);
+    assertEquals("2", cells.get(columns.indexOf("RETRIED")));
+    assertEquals("5", cells.get(columns.indexOf("LOST")), "4 lost and 1 lease overrun");
+    assertEquals("7", cells.get(columns.indexOf("DECLINED")), "handed back, normal");
+    assertTrue(cells.get(columns.indexOf("MEAN RUN")).startsWith("0.5"), cells.toString());
+  }
+}
