@@ -342,9 +342,10 @@
   function renderQueues(report, w) {
     const rows = (report.queues || []).map((q) => el('tr', { 'data-type': q.taskType },
       td(q.taskType), num(int(q.pending)), num(int(q.inFlight)), num(int(q.completed)),
-      num(rate(w.perType[q.taskType])), num(int(q.failed)), num(int(q.retried)), num(int(q.redelivered)),
+      num(rate(w.perType[q.taskType])), num(int(q.failed)), num(int(q.retried)),
+      num(int(q.lost + q.leaseOverruns)), num(int(q.declined)),
       num(int(q.workers)), num(secs(q.meanRunSeconds)), num(q.pending > 0 ? secs(q.oldestPendingSeconds) : '-')));
-    fillBody('queues', rows, 'the queue did not answer', 11);
+    fillBody('queues', rows, 'the queue did not answer', 12);
   }
 
   function renderFlows(report) {

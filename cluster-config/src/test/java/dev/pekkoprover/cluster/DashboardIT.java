@@ -193,6 +193,23 @@ class DashboardIT {
                   + ", run points "
                   + chartPoints(browser, "run"));
       assertTrue(chartPoints(browser, "inFlight") > 0, "queue depth charted");
+      // the queues: tasks put back split into lost (faults) and declined (normal), a cell each
+      // (read in one script: the page redraws its tables every poll)
+      Object shape =
+          browser.driver.executeScript(
+              "const t = document.getElementById('queues');"
+                  + " return [Array.from(t.tHead.rows[0].cells).map(c => c.textContent.trim()),"
+                  + " Array.from(t.tBodies[0].rows).filter(r => r.dataset.type)"
+                  + ".map(r => r.cells.length)];");
+      List<?> headsAndRows = (List<?>) shape;
+      List<?> heads = (List<?>) headsAndRows.get(0);
+      assertEquals(
+          List.of("failed", "retried", "lost", "declined"), heads.subList(5, 9), heads.toString());
+      List<?> rowWidths = (List<?>) headsAndRows.get(1);
+      assertTrue(!rowWidths.isEmpty(), "queue rows");
+      for (Object width : rowWidths) {
+        assertEquals((long) heads.size(), ((Number) width).longValue(), rowWidths.toString());
+      }
       assertEquals(
           3, browser.driver.findElements(By.cssSelector(".uplot")).size(), "three charts drawn");
       browser.screenshot(Path.of("target", "dashboard.png"));
