@@ -49,10 +49,10 @@ public final class JobProgress implements AutoCloseable {
   static final Duration REPEAT_WAIT = Duration.ofSeconds(5);
 
   /**
-   * How often a standby's wait is said again: it may stand by for days, and what it says changes
-   * only when the sequencer moves.
+   * How often a standby's wait is said again when nothing in it changed: it may stand by for days.
+   * A change (another node runs the sequencer, or it became unreachable) is said at once.
    */
-  static final Duration REPEAT_STANDBY = Duration.ofMinutes(1);
+  static final Duration REPEAT_STANDBY = Duration.ofMinutes(10);
 
   /** The kind of wait of a standby sequencer node ({@link #standbyWait}). */
   static final String STANDING_BY = "standing by";
@@ -115,6 +115,9 @@ public final class JobProgress implements AutoCloseable {
 
   private long waitStart;
   private long waitSaid;
+
+  /** What the last wait said, for a standby's, which is said again when it changes. */
+  private String waitWhat;
 
   private JobProgress(
       ProverNode node, PrintStream out, String compileType, ProgressDisplay display) {
@@ -653,8 +656,11 @@ public final class JobProgress implements AutoCloseable {
       waitSaid = 0;
     }
     long waited = now - waitStart;
-    Duration repeat = kind.equals(STANDING_BY) ? REPEAT_STANDBY : REPEAT_WAIT;
-    boolean due = waitSaid == 0 || now - waitSaid >= repeat.toNanos();
+    boolean standby = kind.equals(STANDING_BY);
+    Duration repeat = standby ? REPEAT_STANDBY : REPEAT_WAIT;
+    boolean due =
+        waitSaid == 0 || (standby && !what.equals(waitWhat)) || now - waitSaid >= repeat.toNanos();
+    waitWhat = what;
     // "waiting for workers for 10 s: none has ..."
     String line =
         waited < 1_000_000_000L

@@ -150,7 +150,9 @@ public final class ProverNode implements AutoCloseable {
   /**
    * True on a standby: a cluster node with role sequencer on which the sequencer singleton does not
    * run now (it runs on the oldest node with that role; this node's flows wait until it takes
-   * over). False in one JVM, on nodes without the role, and while the sequencer runs here.
+   * over). Also true on the node the singleton is about to start on, until it has started (at the
+   * node's start, and between a sequencer's stop and its restart or hand-over). False in one JVM,
+   * on nodes without the role, and while the sequencer runs here.
    */
   public boolean standingBy() {
     LocalSequencer local = started.localSequencer();

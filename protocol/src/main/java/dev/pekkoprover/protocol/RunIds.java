@@ -19,6 +19,27 @@ public final class RunIds {
   }
 
   /**
+   * True when {@code id} has this class's shape, {@code r<13 digits>-<8 hex digits>}: only such ids
+   * order by start time (tests and benchmarks name runs freely, e.g. {@code run-1}).
+   */
+  public static boolean isRunId(String id) {
+    if (id == null || id.length() != 23 || id.charAt(0) != 'r' || id.charAt(14) != '-') {
+      return false;
+    }
+    for (int i = 1; i < 14; i++) {
+      if (id.charAt(i) < '0' || id.charAt(i) > '9') {
+        return false;
+      }
+    }
+    for (int i = 15; i < 23; i++) {
+      if (Character.digit(id.charAt(i), 16) < 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * True when run {@code candidate} started after run {@code current} (false for equal ids or a
    * null candidate).
    */

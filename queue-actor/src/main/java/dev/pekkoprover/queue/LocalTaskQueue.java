@@ -580,8 +580,8 @@ public final class LocalTaskQueue {
       announcements.remove(workerId);
       int tasks = held.getOrDefault(workerId, -1);
       if (tasks > 0) {
-        // each put-back task has its own line too; this one says why they moved
-        log.warn(
+        // INFO: each put-back task has its own WARN, naming the worker; this one says where it was
+        log.info(
             "worker {} terminated ({}); the {} task(s) it held here were put back",
             workerId,
             msg.worker().path(),
@@ -744,6 +744,17 @@ public final class LocalTaskQueue {
           runId,
           dropped,
           cancelled);
+    }
+
+    @Override
+    public void runOver(TaskEnvelope task, String latestRun) {
+      log.debug(
+          "dropped task {} (type {}, flow {}) of run {}, older than run {}, which started here",
+          task.taskId(),
+          task.taskType(),
+          task.flowId(),
+          task.runId(),
+          latestRun);
     }
 
     @Override

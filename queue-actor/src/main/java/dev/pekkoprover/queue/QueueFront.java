@@ -188,7 +188,7 @@ public final class QueueFront {
   /**
    * The newest run of a task enqueued through this front ({@link #announceRunStart}); null first.
    */
-  private String announcedRun;
+  private String lastRunStarted;
 
   /** A front that does not follow cluster membership (tests of the routing alone). */
   public static Behavior<QueueCommand> create(
@@ -435,10 +435,10 @@ public final class QueueFront {
    * checked, which is an identity comparison when the run is the one announced last.
    */
   private void announceRunStart(String runId) {
-    if (!RunIds.isNewer(runId, announcedRun)) {
-      return;
+    if (!RunIds.isNewer(runId, lastRunStarted) || !RunIds.isRunId(runId)) {
+      return; // the same run, an older one, or a run not named by RunIds, which tells no order
     }
-    announcedRun = runId;
+    lastRunStarted = runId;
     QueueCommand.RunStarted started = new QueueCommand.RunStarted(runId);
     for (String entity : allEntities()) {
       send(entity, started);

@@ -139,6 +139,13 @@ public final class TaskQueueState<W, R> {
      * cancelled on their workers. Once per newer run, where the queue held any.
      */
     default void superseded(String runId, int dropped, int cancelled) {}
+
+    /**
+     * A task of a run older than {@code latestRun}, which started here, came after that run had
+     * started: dropped, unanswered (that run is over, its flows gone). Rare: a late message of a
+     * sequencer that handed over.
+     */
+    default void runOver(TaskEnvelope task, String latestRun) {}
   }
 
   /** Why a task in flight went back to its queue. */
@@ -346,7 +353,11 @@ public final class TaskQueueState<W, R> {
               + " (or use String, Long, Integer, Boolean, Double or BigInteger)");
       return;
     }
-    runStarted(envelope.runId());
+    String runId = envelope.runId();
+    if (runId != latestRun && runId != null && !runStillOn(runId)) {
+      effects.runOver(envelope, latestRun);
+      return;
+    }
     Task task = new Task(envelope, replyTo, type, ++enqueued);
     if (tasks.putIfAbsent(task) != null) {
       // Enqueue is idempotent: a flow sends a task again when its outcome is overdue (the first
@@ -406,12 +417,30 @@ public final class TaskQueueState<W, R> {
    * @param runId a {@link RunIds} id; null (tests' tasks without a run) changes nothing
    */
   public void runStarted(String runId) {
-    if (runId != null && !runId.equals(latestRun) && RunIds.isNewer(runId, latestRun)) {
-      if (latestRun != null) {
-        supersedeOlderRuns(runId);
-      }
-      latestRun = runId;
+    if (runId != null && runId != latestRun) {
+      runStillOn(runId);
     }
+  }
+
+  /**
+   * A task of run {@code runId} (not null, not the instance {@link #latestRun}) came: a newer run
+   * starts here ({@link #runStarted}); false when it is a {@link RunIds} run older than one that
+   * started here, which is over: a late Enqueue of a sequencer that has handed over, whose task
+   * would go to a worker registered for the newer run and fail there for good. One comparison of
+   * the ids where the same run's id is another instance (a task from another node).
+   */
+  private boolean runStillOn(String runId) {
+    if (latestRun == null) {
+      latestRun = runId;
+      return true;
+    }
+    int order = runId.compareTo(latestRun);
+    if (order > 0) {
+      supersedeOlderRuns(runId);
+      latestRun = runId;
+      return true;
+    }
+    return order == 0 || !RunIds.isRunId(runId) || !RunIds.isRunId(latestRun);
   }
 
   /**

@@ -54,6 +54,7 @@ class TaskQueueStateTest {
     final List<String> budgets = new ArrayList<>();
     final List<Cancelled> cancels = new ArrayList<>();
     final List<String> superseded = new ArrayList<>();
+    final List<String> runOver = new ArrayList<>();
     final List<String> withdraws = new ArrayList<>();
     final Map<String, Integer> running = new HashMap<>();
     long now;
@@ -92,6 +93,11 @@ class TaskQueueStateTest {
     @Override
     public void superseded(String runId, int dropped, int cancelled) {
       superseded.add(runId + ": " + dropped + " dropped, " + cancelled + " cancelled");
+    }
+
+    @Override
+    public void runOver(TaskEnvelope task, String latestRun) {
+      runOver.add(task.taskId() + " of " + task.runId() + " after " + latestRun);
     }
 
     List<String> sentIds() {
@@ -1055,6 +1061,20 @@ class TaskQueueStateTest {
     assertEquals(List.of("f:1", "f:2"), effects.sentTo("w1"));
     assertEquals(newRun, effects.last().task().runId());
     assertEquals(1, effects.superseded.size());
+
+    // a late Enqueue of the older run (its sequencer handed over): dropped, not held
+    queue.enqueue(new TaskEnvelope("f:4", "f", oldRun, "square", 1, Num.of(5)), "old-flow");
+    assertEquals(List.of("f:4 of " + oldRun + " after " + newRun), effects.runOver);
+    assertEquals(List.of("f:4"), queue.notHeld(List.of("f:2", "f:4")));
+    // the same run under another String instance (a task from another node) is not older
+    queue.enqueue(
+        new TaskEnvelope("f:5", "f", new String(newRun), "square", 1, Num.of(5)), "new-flow");
+    assertEquals(List.of(), queue.notHeld(List.of("f:5")));
+    // run names that are not RunIds tell no order: nothing is dropped for them
+    queue.runStarted("run-9");
+    queue.enqueue(new TaskEnvelope("g:1", "g", "run-1", "square", 1, Num.of(1)), "other");
+    assertEquals(List.of(), queue.notHeld(List.of("g:1")));
+    assertEquals(1, effects.runOver.size());
   }
 
   @Test
