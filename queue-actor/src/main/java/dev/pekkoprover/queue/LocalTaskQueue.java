@@ -746,15 +746,36 @@ public final class LocalTaskQueue {
           cancelled);
     }
 
+    /** The run whose late task was said at INFO last: one INFO line per run, then DEBUG. */
+    private String runOverSaid;
+
     @Override
     public void runOver(TaskEnvelope task, String latestRun) {
-      log.debug(
-          "dropped task {} (type {}, flow {}) of run {}, older than run {}, which started here",
-          task.taskId(),
-          task.taskType(),
-          task.flowId(),
-          task.runId(),
-          latestRun);
+      if (!task.runId().equals(runOverSaid)) {
+        runOverSaid = task.runId();
+        // INFO, once per run: normally a late message of a sequencer that handed over, but if
+        // that run is the one proving now, its host's clock is behind the previous sequencer's
+        log.info(
+            "dropped task {} (type {}, flow {}) of run {}, older than run {}, which started here;"
+                + " further tasks of that run are dropped at DEBUG. Run ids order by their start"
+                + " time: if run {} is the sequencer's current run, its host's clock is behind that"
+                + " of the host of run {} (keep the hosts' clocks in sync)",
+            task.taskId(),
+            task.taskType(),
+            task.flowId(),
+            task.runId(),
+            latestRun,
+            task.runId(),
+            latestRun);
+      } else {
+        log.debug(
+            "dropped task {} (type {}, flow {}) of run {}, older than run {}, which started here",
+            task.taskId(),
+            task.taskType(),
+            task.flowId(),
+            task.runId(),
+            latestRun);
+      }
     }
 
     @Override

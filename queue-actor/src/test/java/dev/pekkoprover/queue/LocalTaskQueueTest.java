@@ -393,6 +393,34 @@ class LocalTaskQueueTest {
     QueueStats.TypeStats stats = stats(queue).of("square");
     assertEquals(0, stats.pending());
     assertEquals(0, stats.inFlight());
+
+    // late Enqueues of the older run: dropped, with one INFO line for that run (which names the
+    // clock skew that would make a new sequencer's run look older), the next at DEBUG
+    LoggingTestKit.info("dropped task f-1:3 (type square, flow f-1) of run " + oldRun)
+        .withMessageContains("its host's clock is behind")
+        .expect(
+            testKit.system(),
+            () -> {
+              queue.tell(
+                  new Enqueue(
+                      List.of(new TaskEnvelope("f-1:3", "f-1", oldRun, "square", 1, Num.of(4))),
+                      oldFlow.getRef()));
+              return null;
+            });
+    LoggingTestKit.info("dropped task")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              queue.tell(
+                  new Enqueue(
+                      List.of(new TaskEnvelope("f-1:4", "f-1", oldRun, "square", 1, Num.of(5))),
+                      oldFlow.getRef()));
+              expectNoDispatch(queue, w1);
+              return null;
+            });
+    expectNoOutcome(queue, oldFlow);
+    assertEquals(0, stats(queue).of("square").pending());
   }
 
   /**
