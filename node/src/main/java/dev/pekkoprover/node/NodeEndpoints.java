@@ -154,12 +154,17 @@ final class NodeEndpoints {
 
   /**
    * Binds {@code routes} to {@code settings}' address, over HTTPS when {@code access} has a TLS
-   * context, and waits (up to 30 s) until it listens; throws with the address when it cannot.
+   * context, and waits (up to 30 s) until it listens; throws with the address when it cannot. Bytes
+   * that are not an HTTP request are answered and logged by {@link UnreadableRequests}.
    */
   static ServerBinding bind(
       ActorSystem<?> system, HttpSettings settings, Access access, Route routes) {
     try {
-      ServerBuilder server = Http.get(system).newServerAt(settings.host(), settings.port());
+      ServerBuilder server =
+          Http.get(system)
+              .newServerAt(settings.host(), settings.port())
+              .adaptSettings(
+                  defaults -> defaults.withParsingErrorHandler(UnreadableRequests.class.getName()));
       if (access.tls().isPresent()) {
         SSLContext context = access.tls().get();
         boolean askForCertificate = settings.clientCertificates();
