@@ -25,7 +25,13 @@ import java.util.regex.Pattern;
  *   <li>"Outbound message stream to [pekko://...] failed. Restarting it.
  *       javax.net.ssl.SSLHandshakeException: ...": the same refusal as the association restarting
  *       its streams says it, a pair every 10 s for as long as the peer refuses (a node given
- *       another CA's certificate, in a trial).
+ *       another CA's certificate, in a trial). The same for "SSLException: Unrecognized SSL
+ *       message": a peer that does not speak TLS ({@link TlsEngineProvider}'s line says so).
+ *   <li>"Outbound message stream to [pekko://...] failed. Restarting it.
+ *       java.lang.IllegalStateException: Unexpected incoming bytes in outbound connection ...", and
+ *       "Quarantine of [...] ignored ... Unexpected incoming bytes": a peer that answers with bytes
+ *       that are not Pekko's, such as a node's HTTP port given in {@code --seeds} (a dozen lines a
+ *       minute; the waiting-to-join line names that cause).
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is
@@ -40,13 +46,23 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
       Pattern.compile("^Dropping Handshake Request from \\[([^#\\]]+)");
   private static final Pattern TLS_OUTBOUND =
       Pattern.compile(
-          "^\\[outbound connection to \\[([^\\]]+)\\], [a-z ]+\\] Upstream failed, cause: SSLHandshakeException");
+          "^\\[outbound connection to \\[([^\\]]+)\\], [a-z ]+\\] Upstream failed, cause: "
+              + "SSL(?:Handshake)?Exception");
 
   /** The same failure as the association restarting its stream says it (a pair every 10 s). */
   private static final Pattern TLS_RESTART =
       Pattern.compile(
           "^Outbound [a-z ]+ stream to \\[([^\\]]+)\\] failed\\. Restarting it\\. "
-              + "javax\\.net\\.ssl\\.SSLHandshakeException");
+              + "javax\\.net\\.ssl\\.SSL(?:Handshake)?Exception");
+
+  /**
+   * A peer that answers with bytes that are not Pekko's (an HTTP port given as a seed): the
+   * association's restart of each stream, and a quarantine it ignores, every few seconds.
+   */
+  private static final Pattern NOT_PEKKO =
+      Pattern.compile(
+          "^(?:Outbound [a-z ]+ stream to|Quarantine of) \\[([^\\]]+)\\] .*"
+              + "IllegalStateException: Unexpected incoming bytes in outbound connection");
 
   private final PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), System::nanoTime);
 
@@ -66,12 +82,15 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     Matcher dropped = DROPPED.matcher(message);
     Matcher outbound = TLS_OUTBOUND.matcher(message);
     Matcher restart = TLS_RESTART.matcher(message);
+    Matcher notPekko = NOT_PEKKO.matcher(message);
     String key =
         dropped.find()
             ? "dropped " + dropped.group(1)
             : outbound.find()
                 ? "tls " + outbound.group(1)
-                : restart.find() ? "tls restart " + restart.group(1) : null;
+                : restart.find()
+                    ? "tls restart " + restart.group(1)
+                    : notPekko.find() ? "not pekko " + notPekko.group(1) : null;
     if (key == null) {
       return FilterReply.NEUTRAL;
     }

@@ -71,6 +71,38 @@ class PeerRefusalsTest {
     assertEquals(
         FilterReply.NEUTRAL,
         filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, restart.replace("2761", "2762"))));
+    // a seed that is a node's HTTP port, as a node without TLS, and one with TLS, logged them
+    String notPekko =
+        "Outbound message stream to [pekko://prover@127.0.0.1:27080] failed. Restarting it. "
+            + "java.lang.IllegalStateException: Unexpected incoming bytes in outbound connection to "
+            + "[pekko://prover@127.0.0.1:27080]";
+    String notPekkoControl = notPekko.replace("message stream", "control stream");
+    String ignoredQuarantine =
+        "Quarantine of [pekko://prover@127.0.0.1:27080] ignored because unknown UID. Reason: "
+            + "Outbound control stream restarted. java.lang.IllegalStateException: Unexpected "
+            + "incoming bytes in outbound connection to [pekko://prover@127.0.0.1:27080]";
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, notPekko)));
+    for (String repeat : new String[] {notPekko, notPekkoControl, ignoredQuarantine}) {
+      assertEquals(
+          FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, repeat)));
+    }
+    String plaintext =
+        "[outbound connection to [pekko://prover@127.0.0.1:27090], message stream] Upstream "
+            + "failed, cause: SSLException: Unrecognized SSL message, plaintext connection?";
+    String plaintextRestart =
+        "Outbound message stream to [pekko://prover@127.0.0.1:27090] failed. Restarting it. "
+            + "javax.net.ssl.SSLException: Unrecognized SSL message, plaintext connection?";
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, plaintext)));
+    assertEquals(
+        FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.STREAM_LOG, plaintext)));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, plaintextRestart)));
+    assertEquals(
+        FilterReply.DENY,
+        filter.decide(event(RepeatedRefusalFilter.ASSOCIATION, plaintextRestart)));
     String otherFailure =
         "Outbound message stream to [pekko://prover@127.0.0.1:2761] failed. Restarting it. "
             + "org.apache.pekko.remote.artery.OutboundHandshake$HandshakeTimeoutException: ...";
