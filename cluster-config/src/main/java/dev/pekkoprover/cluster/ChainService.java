@@ -8,6 +8,7 @@ import dev.pekkoprover.appchain.tx.Admission;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.sequencer.OutageLines;
 import dev.pekkoprover.sequencer.RecoveryFailures;
 import dev.pekkoprover.sequencer.ResultStore;
 import io.micrometer.core.instrument.Counter;
@@ -246,6 +247,9 @@ final class ChainService
   private final String snapshotPlugin;
   private final Consumer<String> recoveredLine;
 
+  /** Which journal failures of an outage get an ERROR line (the first, then one a minute). */
+  private final OutageLines outage = new OutageLines();
+
   /** What {@link #emptyState()} gave Pekko: see {@link #resetInitial()}. */
   private Live initial;
 
@@ -299,7 +303,7 @@ final class ChainService
     return Behaviors.supervise(service)
         .onFailure(
             SupervisorStrategy.restartWithBackoff(
-                Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+                Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2));
   }
 
   private ChainService(
@@ -316,7 +320,7 @@ final class ChainService
       Consumer<String> recoveredLine) {
     super(
         persistenceId,
-        SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2)
+        SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2)
             .withLoggingEnabled(false)); // the signal handler says why, once, in words
     this.context = context;
     this.timers = timers;
@@ -456,6 +460,7 @@ final class ChainService
             RecoveryCompleted.instance(),
             state -> {
               state.recovered = true;
+              outage.recovered();
               ChainState chain = state.chain;
               if (chain.unsealedBlocks() > 0) {
                 state.oldestUnsealedAt = System.nanoTime();
@@ -493,12 +498,10 @@ final class ChainService
                             + "and the version it was written with",
                         failure.getMessage());
               } else if (!RecoveryFailures.repeated(failure)) {
-                context
-                    .getLog()
-                    .error(
-                        "appchain service cannot read its journal ({}); retrying with backoff: "
-                            + "check that the database is up",
-                        ResultStore.describe(failure));
+                journalFailed(
+                    "appchain service cannot read its journal ({}); retrying with backoff (1 s to"
+                        + " 10 s): check that the database is up{}",
+                    failure);
               }
             })
         .onSignal(
@@ -516,15 +519,28 @@ final class ChainService
             JournalPersistFailed.class,
             (state, failed) -> {
               resetInitial();
-              context
-                  .getLog()
-                  .error(
-                      "appchain service cannot write its journal ({}); the transactions of "
-                          + "that write were not acknowledged; restarting from the journal with "
-                          + "backoff: check that the database is up",
-                      ResultStore.describe(failed.failure()));
+              journalFailed(
+                  "appchain service cannot write its journal ({}); the transactions of that write"
+                      + " were not acknowledged; restarting from the journal with backoff (1 s to"
+                      + " 10 s): check that the database is up{}",
+                  failed.failure());
             })
         .build();
+  }
+
+  /**
+   * A journal failure's ERROR line: the first of an outage, then at most one a minute with how long
+   * it has lasted ({@link OutageLines}); the attempts in between at DEBUG.
+   */
+  private void journalFailed(String format, Throwable failure) {
+    long now = System.nanoTime();
+    boolean due = outage.failed(now);
+    String repeat = outage.note(now);
+    if (due) {
+      context.getLog().error(format, ResultStore.describe(failure), repeat);
+    } else {
+      context.getLog().debug(format, ResultStore.describe(failure), repeat);
+    }
   }
 
   /** A snapshot's housekeeping failed: the next snapshot tries again, nothing is lost. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -27,6 +28,14 @@ import org.junit.jupiter.api.Test;
  * PostgreSQL cluster for it); skipped without.
  */
 class DatabaseOutageIT {
+  /**
+   * How soon after the database answers again the store must confirm a write: its restart backoff
+   * (at most 10 s, plus 20% random) and the breakers' 2 s reset, with room for a loaded machine.
+   */
+  private static final Duration BACK_WITHIN = Duration.ofSeconds(25);
+
+  private static final Duration SECOND = Duration.ofSeconds(1);
+
   private final NodeProcesses processes =
       new NodeProcesses(NodeProcesses.logDirectory("DatabaseOutageIT"));
   private TestDatabase.Outage outage;
@@ -139,7 +148,30 @@ class DatabaseOutageIT {
     assertTrue(
         Http.sum(metrics, "prover_store_oldest_unconfirmed_write_seconds") >= 10,
         "the shipped write-timeout (10 s) has passed:\n" + metrics);
+    // down for 35 s in all: long enough for the stores' restart backoff to reach its maximum and
+    // for the journal plugins' circuit breakers to open (a trial's 29 s outage was followed by
+    // 84 s more without a confirmed write, the breakers' 30 s and 60 s resets added to the backoff)
+    NodeProcesses.polling(
+            "the store's oldest unconfirmed write 35 s old", Duration.ofSeconds(90), SECOND)
+        .until(
+            () ->
+                Http.sum(
+                        Http.get(base + "/metrics").body(),
+                        "prover_store_oldest_unconfirmed_write_seconds")
+                    >= 35);
     outage.start();
+    long back = System.nanoTime();
+    assertTrue(
+        sequencer.awaitLine(
+            line -> line.contains("Result store prover-results confirms writes again"),
+            BACK_WITHIN.toSeconds()),
+        "the run goes on within "
+            + BACK_WITHIN
+            + " of the database answering (restart backoff at most 10 s, breakers reset after 2 s):\n"
+            + sequencer.output());
+    System.out.printf(
+        "DatabaseOutageIT: the store confirmed writes %.1f s after PostgreSQL answered again%n",
+        (System.nanoTime() - back) / 1e9);
 
     // 3. back: the run ends with the right root, every task computed once
     assertTrue(sequencer.awaitExit(300), sequencer.output());

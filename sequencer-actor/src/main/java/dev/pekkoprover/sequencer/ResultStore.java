@@ -86,6 +86,9 @@ public final class ResultStore
   /** The journal failed since the last recovery: the next one is a restart's. */
   private boolean afterFailure;
 
+  /** Which journal failures of an outage get an ERROR line. */
+  private final OutageLines outage = new OutageLines();
+
   /**
    * Result bytes written that no event has counted for yet in the snapshot cadence ({@link
    * StoreSettings.Bounds#uncounted}); 0 again when this store starts, which moves the next snapshot
@@ -246,11 +249,9 @@ public final class ResultStore
               initial.reset();
               failedNow();
               if (!RecoveryFailures.repeated(failed.getFailure())) {
-                context
-                    .getLog()
-                    .error(
-                        "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {})",
-                        failureArguments(failed.getFailure()));
+                logFailure(
+                    "Result store {} cannot read its journal in {}: {}. {}. Flows wait for it; retrying with backoff ({} to {}){}",
+                    failed.getFailure());
               }
             })
         .onSignal(
@@ -258,12 +259,10 @@ public final class ResultStore
             (state, failed) -> {
               initial.reset();
               failedNow();
-              context
-                  .getLog()
-                  .error(
-                      "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
-                          + "retrying with backoff ({} to {})",
-                      failureArguments(failed.getFailure()));
+              logFailure(
+                  "Result store {} could not write to {}: {}. {}. No result is acknowledged before it is stored; "
+                      + "retrying with backoff ({} to {}){}",
+                  failed.getFailure());
             })
         .onSignal(
             SnapshotFailed.class,
@@ -325,6 +324,7 @@ public final class ResultStore
               millis);
     }
     afterFailure = false;
+    outage.recovered();
     recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
   }
 
@@ -426,14 +426,26 @@ public final class ResultStore
    * What a journal failure's log line names: this store, its database, the cause, the remedy and
    * the backoff.
    */
-  private Object[] failureArguments(Throwable failure) {
-    return new Object[] {
+  /**
+   * A journal failure's ERROR line: the first of an outage, then at most one a minute with how long
+   * it has lasted ({@link OutageLines}); the attempts in between at DEBUG.
+   */
+  private void logFailure(String format, Throwable failure) {
+    long now = System.nanoTime();
+    boolean due = outage.failed(now);
+    Object[] arguments = {
       persistenceId().id(),
       settings.database(),
       describe(failure),
       remedy(failure, settings.remedy()),
       text(settings.minBackoff()),
-      text(settings.maxBackoff())
+      text(settings.maxBackoff()),
+      outage.note(now)
     };
+    if (due) {
+      context.getLog().error(format, arguments);
+    } else {
+      context.getLog().debug(format, arguments);
+    }
   }
 }

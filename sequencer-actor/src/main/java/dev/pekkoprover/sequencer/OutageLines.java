@@ -1,0 +1,62 @@
+package dev.pekkoprover.sequencer;
+
+import java.time.Duration;
+
+/**
+ * When a journal failure that repeats for as long as its database is away deserves an ERROR line:
+ * an event-sourced behavior restarted with backoff (1 s to 10 s) fails its recovery on every
+ * attempt, which was one line per attempt, a dozen a minute per store. The first failure of an
+ * outage is said at once, later ones at most once per {@link #REPEAT} with how long the outage has
+ * lasted and how many attempts failed, and the recovery ends the outage. Not thread-safe: used on
+ * one actor's thread.
+ */
+public final class OutageLines {
+  /** At most one line per this interval while the outage lasts, after its first. */
+  public static final Duration REPEAT = Duration.ofSeconds(60);
+
+  private long since;
+  private long lastLine;
+  private int attempts;
+  private boolean failing;
+
+  /**
+   * A failure at {@code nanoTime}.
+   *
+   * @return whether it gets a line: the first of an outage, or the first {@link #REPEAT} after the
+   *     last line
+   */
+  public boolean failed(long nanoTime) {
+    attempts++;
+    if (!failing) {
+      failing = true;
+      since = nanoTime;
+      lastLine = nanoTime;
+      return true;
+    }
+    if (nanoTime - lastLine >= REPEAT.toNanos()) {
+      lastLine = nanoTime;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * What a line adds after the outage's first: {@code " (failing for 62 s, 9 attempts; the next
+   * line in a minute at the earliest)"}; "" for the first.
+   */
+  public String note(long nanoTime) {
+    return failing && attempts > 1
+        ? " (failing for "
+            + (nanoTime - since) / 1_000_000_000
+            + " s, "
+            + attempts
+            + " attempts; the next line in a minute at the earliest)"
+        : "";
+  }
+
+  /** The journal answered again: the next failure starts a new outage. */
+  public void recovered() {
+    failing = false;
+    attempts = 0;
+  }
+}
