@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -276,6 +277,16 @@ final class ChainApi {
         service,
         scheduler,
         timeout,
+        () ->
+            unanswered(
+                transaction.hash(),
+                "the appchain service did not answer within "
+                    + timeout.toMillis()
+                    + " ms (recovering its journal, or its database is down): this transaction may"
+                    + " have been accepted all the same. Send the same body again (200 alreadyAccepted"
+                    + " if it was) or ask GET /appchain/transactions/"
+                    + transaction.hash()
+                    + "; never sign another transaction with this nonce until then"),
         (ActorRef<ChainService.SubmitReply> replyTo) ->
             new ChainService.Submit(transaction, wellFormed, replyTo),
         reply -> {
@@ -305,29 +316,52 @@ final class ChainApi {
         });
   }
 
-  /** Asks the service; a service that does not answer in time is 503 {@code UNAVAILABLE}. */
+  /**
+   * Asks the service; a service that does not answer in time is 503 {@code UNAVAILABLE}, "try
+   * again" (a read).
+   */
   private static <T> Route ask(
       ActorRef<ChainService.Command> service,
       Scheduler scheduler,
       Duration timeout,
       org.apache.pekko.japi.function.Function<ActorRef<T>, ChainService.Command> message,
       Function<T, HttpResponse> answer) {
+    return ask(
+        service,
+        scheduler,
+        timeout,
+        () ->
+            unanswered(
+                null,
+                "the appchain service did not answer within "
+                    + timeout.toMillis()
+                    + " ms (starting, recovering its journal, or its database is down): try again"),
+        message,
+        answer);
+  }
+
+  /** Asks the service; {@code unanswered}'s answer if it does not answer in time. */
+  private static <T> Route ask(
+      ActorRef<ChainService.Command> service,
+      Scheduler scheduler,
+      Duration timeout,
+      Supplier<HttpResponse> unanswered,
+      org.apache.pekko.japi.function.Function<ActorRef<T>, ChainService.Command> message,
+      Function<T, HttpResponse> answer) {
     CompletionStage<HttpResponse> response =
         AskPattern.ask(service, message, timeout, scheduler)
-            .handle(
-                (reply, error) ->
-                    error == null
-                        ? answer.apply(reply)
-                        : refusal(
-                                StatusCodes.SERVICE_UNAVAILABLE,
-                                null,
-                                "UNAVAILABLE",
-                                "the appchain service did not answer within "
-                                    + timeout.toMillis()
-                                    + " ms (starting, recovering its journal, or its database is "
-                                    + "down): try again")
-                            .addHeader(RetryAfter.create(1L)));
+            .handle((reply, error) -> error == null ? answer.apply(reply) : unanswered.get());
     return Directives.completeWithFuture(response);
+  }
+
+  /**
+   * 503 {@code UNAVAILABLE} with {@code Retry-After: 1}: the service did not answer in time. For a
+   * submission ({@code hash} given) that is not a refusal: the service may still accept it (its
+   * write was under way), so the answer names the hash to ask for.
+   */
+  private static HttpResponse unanswered(String hash, String message) {
+    return refusal(StatusCodes.SERVICE_UNAVAILABLE, hash, "UNAVAILABLE", message)
+        .addHeader(RetryAfter.create(1L));
   }
 
   /**

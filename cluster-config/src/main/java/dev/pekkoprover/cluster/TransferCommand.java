@@ -45,7 +45,9 @@ final class TransferCommand implements Callable<Integer> {
 
   @Option(
       names = "--nonce",
-      description = "the sender's next nonce: 0 for its first transfer (GET /appchain/chain)")
+      description =
+          "the sender's next nonce: 0 for its first transfer, then pendingNonce of GET"
+              + " /appchain/accounts/<address>")
   Long nonce;
 
   @Override
