@@ -171,6 +171,9 @@ final class RunCommand implements Callable<Integer> {
         AppchainService.run(node, settings, config, System.out);
         return 0;
       }
+      SignalWatch signals = SignalWatch.start();
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(() -> onJobSignal(node, signals), "run-job-exit"));
       AppchainJob.Summary summary = AppchainJob.run(node, settings, options, System.out);
       System.out.print(summary.render());
       exit = summary.ok() ? 0 : 1;
@@ -180,6 +183,38 @@ final class RunCommand implements Callable<Integer> {
       DataDirectory.compactAfterRun(dataDir, config, System.out);
     }
     return exit;
+  }
+
+  /**
+   * Ctrl-C or SIGTERM on a bounded job before it ended: once the node has shut down, one line that
+   * says what is kept and that the same command goes on from it. The exit code stays the signal's
+   * (143 for SIGTERM): the job did not finish. A job that ended, or a fatal error, prints nothing
+   * here.
+   */
+  private void onJobSignal(ProverNode node, SignalWatch signals) {
+    try {
+      if (!node.ended().get(60, TimeUnit.SECONDS)) {
+        return;
+      }
+    } catch (Exception notInTime) {
+      return;
+    }
+    if (!signals.stoppedBySignal(CoordinatedShutdown.get(node.system()).getShutdownReason())) {
+      return;
+    }
+    System.out.println(
+        inMemory
+            ? "run stopped by "
+                + signals.signalName()
+                + " before the job ended: its journal was in memory (--in-memory), so nothing is"
+                + " kept; the same command starts again from the beginning"
+            : "run stopped by "
+                + signals.signalName()
+                + " before the job ended: every task result and batch proof the journal confirmed"
+                + " is kept in "
+                + dataDir
+                + "; the same command goes on from them (what was in flight is computed again)");
+    System.out.flush();
   }
 
   /**

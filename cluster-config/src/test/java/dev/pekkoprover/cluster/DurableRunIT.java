@@ -107,6 +107,44 @@ class DurableRunIT {
     }
   }
 
+  /**
+   * A bounded job stopped with SIGTERM mid-proving: one line that says what is kept and that the
+   * same command goes on, the signal's exit code (the job did not finish), and no WARN or ERROR
+   * (H2's own exit hook closed the journal under the store's last write: a closed-session WARN and
+   * a failed write with a damaged journal's remedy, before DB_CLOSE_ON_EXIT=FALSE).
+   */
+  @Test
+  void aJobStoppedWithSigtermSaysWhatIsKeptAndLogsNoFailure() throws Exception {
+    Path data = Files.createTempDirectory("run-stopped");
+    try (NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("DurableRunIT"))) {
+      NodeProcesses.Node run = processes.launch(command(data).toArray(String[]::new));
+      assertTrue(
+          run.awaitLine(line -> line.startsWith("proving:") && tasksDone(line) >= 100, 180),
+          run.output());
+      run.process().toHandle().destroy(); // SIGTERM
+      assertTrue(run.awaitExit(90), run.output());
+      assertEquals(143, run.process().exitValue(), run.output());
+      assertTrue(
+          run.awaitLine(
+              line ->
+                  line.equals(
+                      "run stopped by SIGTERM before the job ended: every task result and batch"
+                          + " proof the journal confirmed is kept in "
+                          + data
+                          + "; the same command goes on from them (what was in flight is computed"
+                          + " again)"),
+              10),
+          run.output());
+      assertTrue(
+          run.output()
+              .lines()
+              .noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")),
+          run.output());
+    } finally {
+      delete(data);
+    }
+  }
+
   @Test
   void killedMidRunAndRunAgainItResumesSaysWhatItReusedAndEndsOk() throws Exception {
     Path data = Files.createTempDirectory("durable-run");
