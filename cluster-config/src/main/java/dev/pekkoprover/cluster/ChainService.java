@@ -8,6 +8,7 @@ import dev.pekkoprover.appchain.tx.Admission;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
 import dev.pekkoprover.protocol.CborSerializable;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.sequencer.NodeProblems;
 import dev.pekkoprover.sequencer.OutageLines;
 import dev.pekkoprover.sequencer.RecoveryFailures;
 import dev.pekkoprover.sequencer.ResultStore;
@@ -250,6 +251,14 @@ final class ChainService
   /** Which journal failures of an outage get an ERROR line (the first, then one a minute). */
   private final OutageLines outage = new OutageLines();
 
+  /**
+   * {@link System#nanoTime} of the journal's first failure since it last recovered, 0 while it
+   * works; with its last cause, read by the status API's {@code problems} ({@link NodeProblems}).
+   */
+  private final AtomicLong journalFailingSince = new AtomicLong();
+
+  private volatile String journalFailure = "";
+
   /** What {@link #emptyState()} gave Pekko: see {@link #resetInitial()}. */
   private Live initial;
 
@@ -332,6 +341,7 @@ final class ChainService
     this.journalPlugin = journalPlugin;
     this.snapshotPlugin = snapshotPlugin;
     this.recoveredLine = recoveredLine;
+    NodeProblems.get(context.getSystem()).register("appchain-service", this::journalProblem);
     MeterRegistry registry = ProverMetrics.get(context.getSystem()).registry();
     this.proofsFailed =
         Counter.builder("prover.appchain.batch.proofs.failed")
@@ -461,6 +471,7 @@ final class ChainService
             state -> {
               state.recovered = true;
               outage.recovered();
+              journalFailingSince.set(0);
               ChainState chain = state.chain;
               if (chain.unsealedBlocks() > 0) {
                 state.oldestUnsealedAt = System.nanoTime();
@@ -534,6 +545,8 @@ final class ChainService
    */
   private void journalFailed(String format, Throwable failure) {
     long now = System.nanoTime();
+    journalFailure = ResultStore.describe(failure);
+    journalFailingSince.compareAndSet(0, now);
     boolean due = outage.failed(now);
     String repeat = outage.note(now);
     if (due) {
@@ -541,6 +554,24 @@ final class ChainService
     } else {
       context.getLog().debug(format, ResultStore.describe(failure), repeat);
     }
+  }
+
+  /**
+   * The status API's line while the journal fails: until it recovers, the service answers no
+   * request (a submission is 503 {@code UNAVAILABLE}) and produces no block; null while it works.
+   */
+  private String journalProblem() {
+    long since = journalFailingSince.get();
+    if (since == 0) {
+      return null;
+    }
+    return "the appchain service's journal has failed for "
+        + (System.nanoTime() - since) / 1_000_000_000
+        + " s ("
+        + journalFailure
+        + "): it restarts with backoff until its database answers; meanwhile submissions are"
+        + " answered 503 UNAVAILABLE and no block is produced; nothing it accepted is lost (the"
+        + " log says why)";
   }
 
   /** A snapshot's housekeeping failed: the next snapshot tries again, nothing is lost. */

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.appchain.Workload;
 import dev.pekkoprover.appchain.tx.SignedTransfer;
+import dev.pekkoprover.sequencer.NodeProblems;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -78,9 +79,24 @@ class ChainServiceJournalFailureTest {
       assertNull(replies.receiveMessage(Duration.ofSeconds(10)).refused());
     }
 
+    assertEquals(List.of(), NodeProblems.get(kit.system()).current());
     journal.failNextPersisted();
     chain.tell(new ChainService.Submit(transfers.get(3), true, replies.ref()));
+    // until it is back (1-1.2 s), the status API's problems say so (the log alone did before)
+    TestProbe<Object> status = kit.createTestProbe();
+    status.awaitAssert(
+        Duration.ofSeconds(3),
+        () -> {
+          List<String> problems = NodeProblems.get(kit.system()).current();
+          assertEquals(1, problems.size(), problems.toString());
+          assertTrue(
+              problems.get(0).startsWith("the appchain service's journal has failed for "),
+              problems.get(0));
+          assertTrue(problems.get(0).contains("submissions are answered 503 UNAVAILABLE"));
+          return null;
+        });
     String line = recovered.receiveMessage(Duration.ofSeconds(30)); // restarted after 1-1.2 s
+    assertEquals(List.of(), NodeProblems.get(kit.system()).current(), "recovered: no problem");
     assertTrue(
         line.contains("3 transaction(s) pending")
             && line.endsWith("(from genesis, 3 journal event(s))"),

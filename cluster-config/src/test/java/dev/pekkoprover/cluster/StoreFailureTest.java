@@ -9,6 +9,7 @@ import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;
+import dev.pekkoprover.sequencer.NodeProblems;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -126,7 +127,11 @@ class StoreFailureTest {
       // the outage shows where an operator looks: the status's problems and the store's meters;
       // the node stays ready (it loses nothing, and a restart would not bring the database back)
       String http = node.httpUrl().orElseThrow();
+      // a part beside the sequencer (the appchain service's journal) reports through NodeProblems
+      NodeProblems.get(node.system()).register("beside", () -> "a part beside it is down");
       StatusReport down = StatusReport.fromJson(Http.get(http + "/status").body());
+      NodeProblems.get(node.system()).unregister("beside");
+      assertTrue(down.problems().contains("a part beside it is down"), down.problems().toString());
       assertTrue(
           down.problems().stream()
               .anyMatch(

@@ -653,7 +653,11 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
-    FlowsView answer = stores == null ? counts : counts.withProblems(stores.problems());
+    List<String> problems = new ArrayList<>(NodeProblems.get(context.getSystem()).current());
+    if (stores != null) {
+      problems.addAll(0, stores.problems());
+    }
+    FlowsView answer = problems.isEmpty() ? counts : counts.withProblems(problems);
     ActorRef<FlowsView.FlowProgress> gather =
         context.spawnAnonymous(
             Gather.create(
