@@ -314,5 +314,21 @@ class AppchainServiceIT {
         second.output().contains("(from a snapshot at proven height "),
         "the restarted service read a snapshot:\n" + second.output());
     assertAllProven(httpPort, record);
+
+    // stopped with SIGTERM, it says where its chain is kept (it said "appchain service stopped")
+    second.process().toHandle().destroy();
+    assertTrue(second.awaitExit(60), second.tail(20));
+    assertEquals(0, second.process().exitValue(), second.tail(30));
+    assertTrue(
+        second.awaitLine(
+            line ->
+                line.equals(
+                    "appchain service stopped: every transaction it accepted is in its journal,"
+                        + " PostgreSQL "
+                        + url
+                        + "; the same command goes on from it (so does a standby sequencer"
+                        + " node)"),
+            10),
+        second.tail(30));
   }
 }
