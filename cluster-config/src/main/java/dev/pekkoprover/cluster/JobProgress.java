@@ -606,6 +606,16 @@ public final class JobProgress implements AutoCloseable {
                 : "none of the " + known + " known serves " + compileType + " yet")
             + "; the circuits are compiled on a worker";
       }
+      if (total == 0) { // a sequencer that is starting (a restarted or new service node)
+        return "waiting for the sequencer to start: it has sent no circuit to compile yet";
+      }
+      if (compile.completed() >= total) { // compiled: the stores' recovery is what is left
+        return "waiting for the sequencer to start: "
+            + total
+            + "/"
+            + total
+            + " circuit(s) compiled; it reads its result stores from the journal first";
+      }
       return "waiting for compilation: "
           + compile.completed()
           + "/"

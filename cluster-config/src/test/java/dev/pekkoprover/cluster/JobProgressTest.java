@@ -170,6 +170,29 @@ class JobProgressTest {
     assertNull(JobProgress.unservedWait(fleet(types, true)));
   }
 
+  /**
+   * Start-up with every circuit compiled, or none sent yet: the sequencer's own start is what is
+   * waited for (a trial read "waiting for compilation: 5/5 circuit(s) compiled, 0 on workers now"
+   * for 5 s while the result stores recovered, and "0/0" on a restarted service node).
+   */
+  @Test
+  void startUpWithCircuitsCompiledOrNoneSentSaysTheSequencerIsStarting() {
+    FleetView.TypeView compiled =
+        new FleetView.TypeView(new QueueStats.TypeStats(0, 0, 5, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 0);
+    FleetView.TypeView compiling =
+        new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 2, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 0);
+    assertEquals(
+        "waiting for the sequencer to start: 5/5 circuit(s) compiled; it reads its result stores"
+            + " from the journal first",
+        JobProgress.startupWait(fleet(Map.of("square", compiled), true), "square", false));
+    assertEquals(
+        "waiting for the sequencer to start: it has sent no circuit to compile yet",
+        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "square", false));
+    assertEquals(
+        "waiting for compilation: 2/5 circuit(s) compiled, 2 on workers now",
+        JobProgress.startupWait(fleet(Map.of("square", compiling), true), "square", false));
+  }
+
   /** w1 serves square; w2, add and merge, its node reachable or not. */
   private static FleetView fleet(
       java.util.Map<String, FleetView.TypeView> types, boolean w2Reachable) {
