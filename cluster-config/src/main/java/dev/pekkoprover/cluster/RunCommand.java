@@ -86,6 +86,12 @@ final class RunCommand implements Callable<Integer> {
               + "): the embedded run proves on its own workers");
       return NodeLauncher.USAGE_EXIT;
     }
+    if (inMemory && fresh) {
+      System.err.println(
+          "run refuses to start: --fresh deletes what --data-dir holds, and --in-memory uses no"
+              + " data directory: give one of them");
+      return NodeLauncher.USAGE_EXIT;
+    }
     String jobMisuse = job.misuse();
     if (jobMisuse != null) {
       System.err.println("run refuses to start: " + jobMisuse);

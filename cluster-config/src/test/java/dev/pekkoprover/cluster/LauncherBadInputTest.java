@@ -60,6 +60,15 @@ class LauncherBadInputTest {
             + "/nonexistent/node-1)");
   }
 
+  /** {@code --fresh} with {@code --in-memory} was accepted without a word: nothing to delete. */
+  @Test
+  void freshWithInMemoryIsOneLine() {
+    assertOneLineRefusal(
+        LauncherRun.of("run", "--fresh", "--in-memory"),
+        "run refuses to start: --fresh deletes what --data-dir holds, and --in-memory uses no data"
+            + " directory: give one of them");
+  }
+
   @Test
   void aFreePortWithoutSeedsIsOneLine() {
     assertOneLineRefusal(
