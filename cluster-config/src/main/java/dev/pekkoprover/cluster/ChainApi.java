@@ -282,7 +282,8 @@ final class ChainApi {
                 transaction.hash(),
                 "the appchain service did not answer within "
                     + timeout.toMillis()
-                    + " ms (recovering its journal, or its database is down): this transaction may"
+                    + " ms (recovering its journal, its database down, or the chain moving to another"
+                    + " sequencer node): this transaction may"
                     + " have been accepted all the same. Send the same body again (200 alreadyAccepted"
                     + " if it was) or ask GET /appchain/transactions/"
                     + transaction.hash()

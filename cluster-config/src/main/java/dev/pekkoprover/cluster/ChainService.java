@@ -25,9 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -237,6 +239,9 @@ final class ChainService
   /** Most transactions per journaled event: one write of a large backlog is several events. */
   private static final int TRANSACTIONS_PER_EVENT = 1000;
 
+  /** Its name among the parts whose problems the status API shows ({@link NodeProblems}). */
+  private static final String PROBLEM_PART = "appchain-service";
+
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final ServiceSettings settings;
@@ -258,6 +263,9 @@ final class ChainService
   private final AtomicLong journalFailingSince = new AtomicLong();
 
   private volatile String journalFailure = "";
+
+  /** What it registered with {@link NodeProblems}, removed when it stops. */
+  private final Supplier<String> problem = this::journalProblem;
 
   /** What {@link #emptyState()} gave Pekko: see {@link #resetInitial()}. */
   private Live initial;
@@ -341,7 +349,7 @@ final class ChainService
     this.journalPlugin = journalPlugin;
     this.snapshotPlugin = snapshotPlugin;
     this.recoveredLine = recoveredLine;
-    NodeProblems.get(context.getSystem()).register("appchain-service", this::journalProblem);
+    NodeProblems.get(context.getSystem()).register(PROBLEM_PART, problem);
     MeterRegistry registry = ProverMetrics.get(context.getSystem()).registry();
     this.proofsFailed =
         Counter.builder("prover.appchain.batch.proofs.failed")
@@ -470,7 +478,6 @@ final class ChainService
             RecoveryCompleted.instance(),
             state -> {
               state.recovered = true;
-              outage.recovered();
               journalFailingSince.set(0);
               ChainState chain = state.chain;
               if (chain.unsealedBlocks() > 0) {
@@ -516,6 +523,9 @@ final class ChainService
               }
             })
         .onSignal(
+            PostStop.instance(),
+            state -> NodeProblems.get(context.getSystem()).unregister(PROBLEM_PART, problem))
+        .onSignal(
             SnapshotFailed.class,
             (state, failed) ->
                 warn("save a snapshot; its events stay in the journal", failed.getFailure()))
@@ -548,7 +558,7 @@ final class ChainService
     journalFailure = ResultStore.describe(failure);
     journalFailingSince.compareAndSet(0, now);
     boolean due = outage.failed(now);
-    String repeat = outage.note(now);
+    String repeat = due ? outage.note(now) : "";
     if (due) {
       context.getLog().error(format, ResultStore.describe(failure), repeat);
     } else {

@@ -614,7 +614,8 @@ public final class JobProgress implements AutoCloseable {
             + total
             + "/"
             + total
-            + " circuit(s) compiled; it reads its result stores from the journal first";
+            + " circuit(s) compiled; its result stores recover first (from the journal, if"
+            + " durable)";
       }
       return "waiting for compilation: "
           + compile.completed()

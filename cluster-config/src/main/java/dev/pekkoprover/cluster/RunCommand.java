@@ -75,6 +75,12 @@ final class RunCommand implements Callable<Integer> {
       description = "keep nothing on disk (no --data-dir, no resume): for benchmarks")
   boolean inMemory;
 
+  /** The bounded job returned (its summary is printed): a signal now did not stop it. */
+  private volatile boolean jobEnded;
+
+  /** The bounded job's signal watch, once it runs. */
+  private SignalWatch jobSignals;
+
   @Override
   public Integer call() throws Exception {
     if (workers < 1 || concurrency < 1) {
@@ -178,14 +184,22 @@ final class RunCommand implements Callable<Integer> {
         return 0;
       }
       SignalWatch signals = SignalWatch.start();
+      jobSignals = signals;
       Runtime.getRuntime()
           .addShutdownHook(new Thread(() -> onJobSignal(node, signals), "run-job-exit"));
       AppchainJob.Summary summary = AppchainJob.run(node, settings, options, System.out);
+      if (signals.signalled()) { // stopped under it: the hook says what is kept
+        return 128 + 15;
+      }
+      jobEnded = true;
       System.out.print(summary.render());
       exit = summary.ok() ? 0 : 1;
     }
-    // only once the node has ended: a node whose termination stalled may still hold the journal
-    if (!inMemory && started.ended().getNow(false)) {
+    // only once the node has ended: a node whose termination stalled may still hold the journal;
+    // not after a stop signal, whose exit would cut the compaction short
+    if (!inMemory
+        && started.ended().getNow(false)
+        && (jobSignals == null || !jobSignals.signalled())) {
       DataDirectory.compactAfterRun(dataDir, config, System.out);
     }
     return exit;
@@ -198,6 +212,9 @@ final class RunCommand implements Callable<Integer> {
    * here.
    */
   private void onJobSignal(ProverNode node, SignalWatch signals) {
+    if (jobEnded) { // the job had ended: a signal now only cuts the node's close short
+      return;
+    }
     try {
       if (!node.ended().get(60, TimeUnit.SECONDS)) {
         return;

@@ -68,6 +68,11 @@ final class SignalWatch {
     return !watched || signal.get() != null;
   }
 
+  /** Whether a stop signal was noted (false where signals could not be watched). */
+  boolean signalled() {
+    return signal.get() != null;
+  }
+
   /** The stop signal's name ({@code TERM}, ...), or {@code a signal} when none was noted. */
   String signalName() {
     String name = signal.get();

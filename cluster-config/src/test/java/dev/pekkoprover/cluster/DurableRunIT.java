@@ -121,6 +121,7 @@ class DurableRunIT {
       assertTrue(
           run.awaitLine(line -> line.startsWith("proving:") && tasksDone(line) >= 100, 180),
           run.output());
+      int before = run.lines().size();
       run.process().toHandle().destroy(); // SIGTERM
       assertTrue(run.awaitExit(90), run.output());
       assertEquals(143, run.process().exitValue(), run.output());
@@ -135,11 +136,11 @@ class DurableRunIT {
                           + " again)"),
               10),
           run.output());
+      List<String> all = new ArrayList<>(run.lines());
+      List<String> atStop = all.subList(before, all.size());
       assertTrue(
-          run.output()
-              .lines()
-              .noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")),
-          run.output());
+          atStop.stream().noneMatch(line -> line.contains(" WARN ") || line.contains(" ERROR ")),
+          String.join("\n", atStop));
     } finally {
       delete(data);
     }

@@ -182,8 +182,8 @@ class JobProgressTest {
     FleetView.TypeView compiling =
         new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 2, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 0);
     assertEquals(
-        "waiting for the sequencer to start: 5/5 circuit(s) compiled; it reads its result stores"
-            + " from the journal first",
+        "waiting for the sequencer to start: 5/5 circuit(s) compiled; its result stores recover"
+            + " first (from the journal, if durable)",
         JobProgress.startupWait(fleet(Map.of("square", compiled), true), "square", false));
     assertEquals(
         "waiting for the sequencer to start: it has sent no circuit to compile yet",

@@ -5,6 +5,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.apache.pekko.event.LoggingAdapter;
+import org.apache.pekko.http.DefaultParsingErrorHandler$;
 import org.apache.pekko.http.ParsingErrorHandler;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.scaladsl.model.ErrorInfo;
@@ -22,13 +23,15 @@ import org.slf4j.LoggerFactory;
  * whose {@code --seeds} names this node's HTTP port retries its connection every 1-5 s, so that was
  * a dozen WARN lines a minute naming neither the cause nor the remedy.
  *
- * <p>Here the first such request logs one WARN line with what was wrong (control bytes shown as
- * {@code .}) and its likely cause: a Pekko cluster node's bytes ({@code AKKA}, Artery's framing
- * magic) or a TLS handshake (first byte {@code 0x16}) mean a node given this node's {@code
- * --http-port} as a seed, or an HTTPS client on a plain-HTTP port. Those that follow within {@link
- * #LOG_EVERY} are counted, and the first after it logs one line with the count since the line
- * before. So at most one line a minute per JVM, however many connections. The client's address is
- * not known here (Pekko HTTP gives the handler the parse error only).
+ * <p>Only an unsupported "method" that is a cluster node's or a TLS client's bytes is handled here;
+ * an HTTP client's malformed request goes to Pekko's default handler, line and all. Here the first
+ * such request logs one WARN line with what was wrong (control bytes shown as {@code .}) and its
+ * likely cause: a Pekko cluster node's bytes ({@code AKKA}, Artery's framing magic) or a TLS
+ * handshake (first byte {@code 0x16}) mean a node given this node's {@code --http-port} as a seed,
+ * or an HTTPS client on a plain-HTTP port. Those that follow within {@link #LOG_EVERY} are counted,
+ * and the first after it logs one line with the count since the line before. So at most one line a
+ * minute per JVM, however many connections. The client's address is not known here (Pekko HTTP
+ * gives the handler the parse error only).
  *
  * <p>Pekko HTTP creates one instance per connection by reflection (hence the public no-argument
  * constructor); the count is shared by all of them.
@@ -46,7 +49,11 @@ public final class UnreadableRequests extends ParsingErrorHandler {
   @Override
   public HttpResponse handle(
       StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
-    TALLY.record(status.toString(), describe(info)).ifPresent(LOG::warn);
+    String what = describe(info);
+    if (likelyCause(what) == null) { // an HTTP client's malformed request: Pekko's own line
+      return DefaultParsingErrorHandler$.MODULE$.handle(status, info, log, settings);
+    }
+    TALLY.record(status.toString(), what).ifPresent(LOG::warn);
     String body = settings.verboseErrorMessages() ? info.formatPretty() : info.summary();
     return HttpResponse.create().withStatus(status).withEntity(printable(body, 400));
   }
@@ -68,7 +75,7 @@ public final class UnreadableRequests extends ParsingErrorHandler {
   static String describe(String parserMessage) {
     String text = parserMessage;
     int remedy = text.indexOf(" Increase `pekko.http.server.parsing.max-method-length`");
-    if (remedy > 0 && text.contains("'AKKA")) {
+    if (remedy > 0 && (text.contains("AKKA") || text.contains("PEKK"))) {
       text = text.substring(0, remedy);
     }
     return printable(text, 160);
@@ -87,9 +94,18 @@ public final class UnreadableRequests extends ParsingErrorHandler {
     return text.length() > max ? out.append("...").toString() : out.toString();
   }
 
-  /** The likely cause of a parse error, from what the parser saw. */
+  /**
+   * The likely cause of a parse error from bytes that are not HTTP, from what the parser saw; null
+   * for an HTTP client's malformed request (a too long URI, too many headers, ...), which Pekko's
+   * default handler logs as before. A Pekko node's transport starts with its magic {@code AKKA} (or
+   * {@code PEKK}): as a method too long (400), or, with a blank among its first bytes, an
+   * unsupported one (501).
+   */
   static String likelyCause(String what) {
-    if (what.contains("'AKKA")) {
+    if (!what.startsWith("Unsupported HTTP method")) {
+      return null;
+    }
+    if (what.contains("AKKA") || what.contains("PEKK")) {
       return "these are a Pekko cluster node's transport bytes: a node's --seeds names this node's"
           + " --http-port; a seed must be a node's cluster --port";
     }
@@ -98,7 +114,7 @@ public final class UnreadableRequests extends ParsingErrorHandler {
           + " --seeds names this node's --http-port (a seed must be a node's cluster --port), or a"
           + " client given https:// where this node serves http:// (--http-tls not given)";
     }
-    return "a client that does not speak HTTP/1.1, or a malformed request";
+    return null;
   }
 
   /**

@@ -55,6 +55,12 @@ class UnreadableRequestsTest {
       assertFalse(
           artery.chars().anyMatch(c -> c < 0x20 && c != '\r' && c != '\n'),
           "no raw control bytes echoed: " + artery);
+      // an HTTP client's malformed request is Pekko's default handler's, as before
+      String http =
+          send(base, "GET / HTTP/9.9\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      assertTrue(http.startsWith("HTTP/1.1 505 "), http);
+      assertEquals(
+          before + 2, UnreadableRequests.answered(), "not counted as bytes that are not HTTP");
     } finally {
       endpoints.close();
     }
@@ -103,9 +109,14 @@ class UnreadableRequestsTest {
   void controlBytesAreShownAsDotsAndLongTextIsCut() {
     assertEquals("AKKAp..}", UnreadableRequests.printable("AKKAp\u0000\u0001}", 100));
     assertEquals("abc...", UnreadableRequests.printable("abcdef", 3));
+    assertEquals(null, UnreadableRequests.likelyCause("Illegal request-target"));
     assertEquals(
-        "a client that does not speak HTTP/1.1, or a malformed request",
-        UnreadableRequests.likelyCause("Illegal request-target"));
+        null,
+        UnreadableRequests.likelyCause("Unsupported HTTP method: HTTP method too long (started"));
+    // a Pekko node's bytes with a blank among the first 16: 501, no quote
+    assertTrue(
+        UnreadableRequests.likelyCause("Unsupported HTTP method: AKKAp.. ..")
+            .contains("a Pekko cluster node's transport bytes"));
   }
 
   /** Writes {@code bytes} on a new connection and reads what the server answers until it closes. */

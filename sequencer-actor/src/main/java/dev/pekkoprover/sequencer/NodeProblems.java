@@ -48,6 +48,14 @@ public final class NodeProblems implements Extension {
     parts.remove(part);
   }
 
+  /**
+   * {@code part} stopped, if {@code problem} is still what it registered (a newer instance of the
+   * part may have registered its own).
+   */
+  public void unregister(String part, Supplier<String> problem) {
+    parts.remove(part, problem);
+  }
+
   /** The lines of the parts that have one now, by part name. */
   public List<String> current() {
     List<String> lines = new ArrayList<>();

@@ -4,11 +4,13 @@ import java.time.Duration;
 
 /**
  * When a journal failure that repeats for as long as its database is away deserves an ERROR line:
- * an event-sourced behavior restarted with backoff (1 s to 10 s) fails its recovery on every
- * attempt, which was one line per attempt, a dozen a minute per store. The first failure of an
- * outage is said at once, later ones at most once per {@link #REPEAT} with how long the outage has
- * lasted and how many attempts failed, and the recovery ends the outage. Not thread-safe: used on
- * one actor's thread.
+ * an event-sourced behavior restarted with backoff fails its recovery on every attempt, which was
+ * one line per attempt, a dozen a minute per store. The first failure of an outage is said at once,
+ * later ones at most once per {@link #REPEAT} with how long the outage has lasted and how many
+ * attempts failed. An outage ends after {@link #REPEAT} without a failure, not at a recovery: a
+ * database that reads but refuses writes (a read-only failover, a full disk) recovers the store
+ * before each failed write, and each cycle would otherwise be a new outage with its own line. Not
+ * thread-safe: used on one actor's thread.
  */
 public final class OutageLines {
   /** At most one line per this interval while the outage lasts, after its first. */
@@ -16,6 +18,7 @@ public final class OutageLines {
 
   private long since;
   private long lastLine;
+  private long lastFailure;
   private int attempts;
   private boolean failing;
 
@@ -26,13 +29,18 @@ public final class OutageLines {
    *     last line
    */
   public boolean failed(long nanoTime) {
-    attempts++;
+    if (failing && nanoTime - lastFailure >= REPEAT.toNanos()) {
+      failing = false; // quiet for a minute: that outage is over
+    }
+    lastFailure = nanoTime;
     if (!failing) {
       failing = true;
+      attempts = 1;
       since = nanoTime;
       lastLine = nanoTime;
       return true;
     }
+    attempts++;
     if (nanoTime - lastLine >= REPEAT.toNanos()) {
       lastLine = nanoTime;
       return true;
@@ -52,11 +60,5 @@ public final class OutageLines {
             + attempts
             + " attempts; the next line in a minute at the earliest)"
         : "";
-  }
-
-  /** The journal answered again: the next failure starts a new outage. */
-  public void recovered() {
-    failing = false;
-    attempts = 0;
   }
 }

@@ -324,7 +324,6 @@ public final class ResultStore
               millis);
     }
     afterFailure = false;
-    outage.recovered();
     recovered.tell(new Recovered(persistenceId().id(), state.size(), state.bytes(), millis));
   }
 
@@ -423,12 +422,9 @@ public final class ResultStore
   }
 
   /**
-   * What a journal failure's log line names: this store, its database, the cause, the remedy and
-   * the backoff.
-   */
-  /**
-   * A journal failure's ERROR line: the first of an outage, then at most one a minute with how long
-   * it has lasted ({@link OutageLines}); the attempts in between at DEBUG.
+   * A journal failure's ERROR line, naming this store, its database, the cause, the remedy and the
+   * backoff: the first of an outage, then at most one a minute with how long it has lasted ({@link
+   * OutageLines}); the attempts in between at DEBUG.
    */
   private void logFailure(String format, Throwable failure) {
     long now = System.nanoTime();
@@ -440,7 +436,7 @@ public final class ResultStore
       remedy(failure, settings.remedy()),
       text(settings.minBackoff()),
       text(settings.maxBackoff()),
-      outage.note(now)
+      due ? outage.note(now) : ""
     };
     if (due) {
       context.getLog().error(format, arguments);

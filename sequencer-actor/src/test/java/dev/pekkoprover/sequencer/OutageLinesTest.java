@@ -9,8 +9,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A journal outage's failures, one per restart attempt (every 1 s to 10 s): the first gets its line
- * at once, later ones at most one a minute saying how long it has lasted, and a recovery ends the
- * outage.
+ * at once, later ones at most one a minute saying how long it has lasted; a minute without a
+ * failure ends the outage (a recovery in between does not: a database that reads but refuses
+ * writes).
  */
 class OutageLinesTest {
   private static final long SECOND = Duration.ofSeconds(1).toNanos();
@@ -37,9 +38,11 @@ class OutageLinesTest {
     }
     assertEquals(2, lines, "at 60 s and at 120 s, not one per attempt");
 
-    outage.recovered();
-    now += SECOND;
-    assertTrue(outage.failed(now), "after a recovery, the next failure is a new outage's first");
+    // a database that reads but refuses writes: recovered in between, still the same outage
+    now += 30 * SECOND;
+    assertFalse(outage.failed(now), "30 s after the last failure: the same outage");
+    now += 61 * SECOND;
+    assertTrue(outage.failed(now), "a minute without a failure ended it: a new outage's first");
     assertEquals("", outage.note(now));
     assertFalse(outage.failed(now + SECOND));
   }
