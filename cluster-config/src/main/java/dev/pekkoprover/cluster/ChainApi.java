@@ -280,9 +280,8 @@ final class ChainApi {
         () ->
             unanswered(
                 transaction.hash(),
-                "the appchain service did not answer within "
-                    + timeout.toMillis()
-                    + " ms (recovering its journal, its database down, or the chain moving to another"
+                timeout,
+                "(recovering its journal, its database down, or the chain moving to another"
                     + " sequencer node): this transaction may"
                     + " have been accepted all the same. Send the same body again (200 alreadyAccepted"
                     + " if it was) or ask GET /appchain/transactions/"
@@ -334,9 +333,8 @@ final class ChainApi {
         () ->
             unanswered(
                 null,
-                "the appchain service did not answer within "
-                    + timeout.toMillis()
-                    + " ms (starting, recovering its journal, or its database is down): try again"),
+                timeout,
+                "(starting, recovering its journal, or its database is down): try again"),
         message,
         answer);
   }
@@ -360,8 +358,12 @@ final class ChainApi {
    * submission ({@code hash} given) that is not a refusal: the service may still accept it (its
    * write was under way), so the answer names the hash to ask for.
    */
-  private static HttpResponse unanswered(String hash, String message) {
-    return refusal(StatusCodes.SERVICE_UNAVAILABLE, hash, "UNAVAILABLE", message)
+  private static HttpResponse unanswered(String hash, Duration timeout, String why) {
+    return refusal(
+            StatusCodes.SERVICE_UNAVAILABLE,
+            hash,
+            "UNAVAILABLE",
+            "the appchain service did not answer within " + timeout.toMillis() + " ms " + why)
         .addHeader(RetryAfter.create(1L));
   }
 
