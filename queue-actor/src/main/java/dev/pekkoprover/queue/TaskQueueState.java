@@ -899,25 +899,36 @@ public final class TaskQueueState<W, R> {
    * A task just enqueued that a worker holds from the entity's earlier life ({@link #orphans}):
    * handed back to that worker incarnation if it still takes work; false otherwise (it waits as any
    * other).
+   *
+   * <p>An entry for a kept result (not {@code held}) stays until the worker's next load report
+   * replaces its entries: the flows may send the task more than once (each sends all its pending
+   * tasks again per queue node removed, so twice when two queue nodes leave at once), and a repeat
+   * that comes after the answer, when this entity no longer holds the task, goes back to that
+   * worker too, which answers with the same result again ({@code TaskReports.answerAgain}), rather
+   * than to a free worker that would compute it a second time.
    */
   private boolean handBackOrphan(Task task) {
     String taskId = task.envelope.taskId();
-    Orphan orphan = orphans.remove(taskId);
+    Orphan orphan = orphans.get(taskId);
     if (orphan == null) {
       return false;
     }
     KnownWorker w = orphan.worker;
-    if (w.orphans != null) {
-      w.orphans.remove(taskId);
+    boolean goesBack =
+        Objects.equals(orphan.runId, task.envelope.runId())
+            && workers.get(w.workerId) == w
+            && Objects.equals(w.incarnation, orphan.incarnation)
+            && mayHandBackTo(w);
+    if (orphan.held || !goesBack) {
+      orphans.remove(taskId);
+      if (w.orphans != null) {
+        w.orphans.remove(taskId);
+      }
     }
-    if (!Objects.equals(orphan.runId, task.envelope.runId())
-        || workers.get(w.workerId) != w
-        || !Objects.equals(w.incarnation, orphan.incarnation)
-        || !mayHandBackTo(w)) {
-      return false;
+    if (goesBack) {
+      handBack(task, w, orphan.held);
     }
-    handBack(task, w, orphan.held);
-    return true;
+    return goesBack;
   }
 
   private static boolean mayHandBackTo(TaskQueueState<?, ?>.KnownWorker w) {

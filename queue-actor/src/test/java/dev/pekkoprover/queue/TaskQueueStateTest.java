@@ -779,6 +779,30 @@ class TaskQueueStateTest {
   }
 
   @Test
+  void aKeptResultsTaskSentTwiceGoesBackToItsWorkerBothTimesEvenAfterTheFirstAnswer() {
+    // two queue nodes were removed at once, and each removal made the flow send its pending tasks
+    // again: the second copy of "kept" comes after w1 answered the first with its kept result,
+    // when this entity no longer holds the task; it goes back to w1 too, not to the idle w2
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of("kept"), List.of("run-1"));
+    enqueueSquares("kept");
+    assertEquals(List.of("kept"), effects.sentTo("w1"), "handed back");
+    assertTrue(succeed("w1", "kept"));
+    enqueueSquares("kept");
+    assertEquals(List.of("kept", "kept"), effects.sentTo("w1"), "handed back again");
+    assertEquals(List.of(), effects.sentTo("w2"), "no second compute");
+    assertTrue(succeed("w1", "kept"));
+    assertTrue(effects.cancels.isEmpty());
+
+    // once w1 no longer names it (its kept result expired), a repeat goes where there is room
+    queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of(), List.of());
+    enqueueSquares("kept");
+    assertEquals(List.of("kept", "kept"), effects.sentTo("w1"));
+    assertEquals(List.of("kept"), effects.sentTo("w2"));
+  }
+
+  @Test
   void anOrphanAlreadyWaitingHereGoesBackToItsWorkerWhenTheWorkerReportsIt() {
     // the flow's re-send came before the worker's report: no worker had room, so it waits
     serve("w1", 1, "square");

@@ -248,6 +248,7 @@ final class TaskReports {
             checked.value());
     if (replyTo == queue && to != queue) {
       forgetExpiredReroutes(System.nanoTime());
+      rerouted.remove(task.taskId()); // one answered again: to the end, in the order of the times
       rerouted.put(
           task.taskId(), new Rerouted(task.runId(), task.flowId(), report, System.nanoTime()));
     } else if (replyTo != queue && isOnAnotherNode(replyTo)) {
@@ -286,7 +287,10 @@ final class TaskReports {
    * A queue hands out a task whose result this worker sent through {@link #queue} because the
    * entity that handed it out first had stopped ({@link #entityStopped}): the entity's new life
    * sent it out again before that result reached it. Answers with the same result instead of a
-   * second compute; false when there is none.
+   * second compute; false when there is none. The result stays kept (until {@link #REROUTED_NANOS})
+   * and its task named orphaned in the load reports: the flows may send a moved entity's task more
+   * than once (once per queue node removed, so twice when two leave at once), and the entity hands
+   * a repeat that comes after this answer back here too, to be answered the same way.
    */
   boolean answerAgain(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     if (rerouted.isEmpty()) {
@@ -299,7 +303,6 @@ final class TaskReports {
         || !sent.flowId().equals(task.flowId())) {
       return false; // task ids start again with each sequencer run: another task of that id
     }
-    rerouted.remove(task.taskId());
     log.debug(
         "Worker {}: {} handed out again after its result went through the node's queue front: "
             + "the same result again",
@@ -501,7 +504,9 @@ final class TaskReports {
           recentlySentBytes -= sent.bytes();
           Rerouted kept = sent.kept();
           if (now - kept.sentNanos() <= SENT_NANOS) {
-            // kept from now on: rerouted is in the order of these times
+            // kept from now on: rerouted is in the order of these times (a result answered again
+            // is kept already, further up: it moves to the end)
+            rerouted.remove(sent.taskId());
             rerouted.put(
                 sent.taskId(), new Rerouted(kept.runId(), kept.flowId(), kept.report(), now));
           }
