@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.typesafe.config.Config;
+import dev.pekkoprover.sequencer.OutageLines;
 import dev.pekkoprover.sequencer.ResultStore;
 import java.io.IOException;
 import java.io.InputStream;
@@ -22,13 +23,15 @@ import org.slf4j.LoggerFactory;
  * The journal database's tables, created at start-up when they are missing, with
  * pekko-persistence-jdbc's own script for the configured database ({@code
  * schema/h2/h2-create-schema.sql}, {@code schema/postgres/postgres-create-schema.sql} in the
- * plugin's jar). A database that cannot be reached is tried again with backoff, one ERROR line per
- * attempt naming the database and what to do, so a node started before its database waits for it.
+ * plugin's jar). A database that cannot be reached is tried again with backoff (1 s doubling to
+ * {@code prover.persistence.restart.max-backoff}, 10 s shipped, the figure a store's restarts use
+ * mid-run), so a node started before its database waits for it: an ERROR line naming the database
+ * and what to do at the first failed attempt and then at most one a minute ({@link OutageLines}),
+ * the other attempts at DEBUG; every attempt's reason goes to the caller.
  */
 final class JournalSchema {
   private static final Logger log = LoggerFactory.getLogger(JournalSchema.class);
   private static final String DB = "pekko-persistence-jdbc.shared-databases.prover";
-  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
 
   private JournalSchema() {}
 
@@ -81,7 +84,9 @@ final class JournalSchema {
   static void ensure(Config config, Consumer<String> waiting) throws InterruptedException, Refused {
     String database = config.getString("prover.persistence.database");
     String remedy = config.getString("prover.persistence.remedy");
-    long backoff = 1000;
+    long maxBackoff = config.getDuration("prover.persistence.restart.max-backoff").toMillis();
+    OutageLines lines = new OutageLines();
+    long backoff = Math.min(1000, maxBackoff);
     Instant since = null;
     int attempts = 0;
     while (true) {
@@ -113,12 +118,23 @@ final class JournalSchema {
         if (since == null) {
           since = Instant.now().truncatedTo(ChronoUnit.SECONDS);
         }
-        log.error(
-            "Cannot open the journal database {}: {}. {}. Trying again in {} s",
-            database,
-            ResultStore.describe(e),
-            remedy,
-            backoff / 1000);
+        long now = System.nanoTime();
+        if (lines.failed(now)) {
+          log.error(
+              "Cannot open the journal database {}: {}. {}. Trying again in {} s{}",
+              database,
+              ResultStore.describe(e),
+              remedy,
+              backoff / 1000,
+              lines.note(now));
+        } else {
+          log.debug(
+              "Cannot open the journal database {} (attempt {}): {}. Trying again in {} s",
+              database,
+              attempts,
+              ResultStore.describe(e),
+              backoff / 1000);
+        }
         waiting.accept(
             "the journal database "
                 + database
@@ -131,7 +147,7 @@ final class JournalSchema {
                 + ": "
                 + remedy);
         Thread.sleep(backoff);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF.toMillis());
+        backoff = Math.min(backoff * 2, maxBackoff);
       }
     }
   }

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
@@ -21,6 +25,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /**
  * The journal database at start-up: one that answers that this node may not log in refuses the node
@@ -86,6 +91,10 @@ class JournalSchemaTest {
     int port = NodeProcesses.freePort(); // nothing listens yet
     String url = "jdbc:h2:tcp://localhost:" + port + "/mem:late;DB_CLOSE_DELAY=-1";
     List<String> reasons = new CopyOnWriteArrayList<>();
+    Logger logger = (Logger) LoggerFactory.getLogger(JournalSchema.class);
+    ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    lines.start();
+    logger.addAppender(lines);
     CompletableFuture<Void> ensured =
         CompletableFuture.runAsync(
             () -> {
@@ -95,25 +104,82 @@ class JournalSchemaTest {
                 throw new CompletionException(e);
               }
             });
-    NodeProcesses.polling(
-            "a failed attempt's reason", Duration.ofSeconds(10), Duration.ofMillis(50))
-        .until(() -> !reasons.isEmpty());
+    // three failed attempts (1 s, then 2 s apart): each reason goes to the caller, and the log has
+    // one ERROR line for the outage (then one a minute at most), not one per attempt
+    NodeProcesses.polling("three failed attempts", Duration.ofSeconds(15), Duration.ofMillis(50))
+        .until(() -> reasons.size() >= 3);
     String first = reasons.get(0);
     assertTrue(
         first.startsWith("the journal database H2 database " + url + " does not answer ("), first);
     assertTrue(first.contains(", attempt 1: "), first);
+    assertTrue(reasons.get(2).contains(", attempt 3: "), reasons.get(2));
+    List<String> errors =
+        lines.list.stream()
+            .filter(event -> event.getLevel() == Level.ERROR)
+            .map(ILoggingEvent::getFormattedMessage)
+            .toList();
+    assertEquals(1, errors.size(), "one ERROR line for three attempts: " + errors);
+    assertTrue(
+        errors.get(0).startsWith("Cannot open the journal database H2 database " + url + ": "),
+        errors.get(0));
     assertFalse(ensured.isDone(), "waits while nothing answers");
     Server server =
         Server.createTcpServer("-tcpPort", String.valueOf(port), "-ifNotExists").start();
     try {
-      ensured.get(30, TimeUnit.SECONDS); // the backoff's next attempt: 2 s at most here
+      ensured.get(30, TimeUnit.SECONDS); // the backoff's next attempt: 4 s at most here
       assertFalse(reasons.isEmpty());
       assertTrue(
           reasons.stream().allMatch(r -> r.contains("does not answer")),
           "a reason per failed attempt only: " + reasons);
     } finally {
       server.stop();
+      logger.detachAppender(lines);
     }
+  }
+
+  @Test
+  void theStartUpWaitBacksOffNoFurtherThanTheStoresRestarts() throws Exception {
+    // prover.persistence.restart.max-backoff (10 s shipped, JournalOutageBoundsTest) caps the
+    // start-up wait as it caps a store's restarts mid-run: a database that comes back is used
+    // within that figure either way (the start-up's own cap was 30 s). Set to 1 s here, four
+    // attempts take about 3 s; doubling without the cap, 7 s
+    // PostgreSQL's driver is refused at once by a port nothing listens on (H2's client retries
+    // the connection for a while, which would blur the attempts' spacing)
+    int port = NodeProcesses.freePort();
+    Config config =
+        ConfigFactory.parseString("prover.persistence.restart.max-backoff = 1s")
+            .withFallback(
+                PostgresJournal.config(
+                    "jdbc:postgresql://127.0.0.1:" + port + "/prover",
+                    "prover",
+                    "prover",
+                    ConfigFactory.load()))
+            .resolve();
+    List<String> reasons = new CopyOnWriteArrayList<>();
+    Thread waiting =
+        new Thread(
+            () -> {
+              try {
+                JournalSchema.ensure(config, reasons::add);
+              } catch (InterruptedException stopped) {
+                Thread.currentThread().interrupt();
+              } catch (JournalSchema.Refused e) {
+                throw new IllegalStateException(e);
+              }
+            });
+    waiting.setDaemon(true);
+    waiting.start();
+    try {
+      NodeProcesses.polling("a failed attempt", Duration.ofSeconds(10), Duration.ofMillis(20))
+          .until(() -> !reasons.isEmpty());
+      NodeProcesses.polling(
+              "three more attempts, 1 s apart", Duration.ofMillis(5500), Duration.ofMillis(20))
+          .until(() -> reasons.size() >= 4);
+    } finally {
+      waiting.interrupt();
+      waiting.join(10_000);
+    }
+    assertFalse(waiting.isAlive(), "the wait ends when its thread is interrupted");
   }
 
   @Test
