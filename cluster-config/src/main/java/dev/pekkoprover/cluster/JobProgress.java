@@ -301,12 +301,16 @@ public final class JobProgress implements AutoCloseable {
     try {
       QueueStats stats =
           node.queueStats().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+      boolean leaving = CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent();
+      if (leaving && queueGone(lastStats, stats)) {
+        return; // the last line shown stays, as finish shows it again
+      }
       FleetView fleet = fleet();
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
       lastStats = stats;
       lastShown = now;
-      if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()) {
+      if (leaving) {
         return; // the node leaves (its workers drain): no wait to report
       }
       String unserved = fleet == null || now.pending() == 0 ? null : unservedWait(fleet);
@@ -339,6 +343,24 @@ public final class JobProgress implements AutoCloseable {
    * @param proven blocks proven, stored and reused ones among them
    * @param reused task type name to results this job took from the store without running them
    */
+  /**
+   * Whether the queue's counters went back (fewer results completed than the last tick showed): on
+   * a node that leaves, its queue's entities stop, and their counters, read again, said {@code
+   * proving: blocks 0/400 proven; tasks done; in flight 0} for the last ticks after a SIGTERM.
+   * False before a first tick ({@code last} null).
+   */
+  static boolean queueGone(QueueStats last, QueueStats now) {
+    return last != null && completed(now) < completed(last);
+  }
+
+  private static long completed(QueueStats stats) {
+    long completed = 0;
+    for (QueueStats.TypeStats type : stats.types().values()) {
+      completed += type.completed();
+    }
+    return completed;
+  }
+
   record Snapshot(
       long proven,
       int blocks,

@@ -351,4 +351,23 @@ class JobProgressTest {
     String last = lines.get(lines.size() - 1);
     assertTrue(last.startsWith("proving: blocks 3/20 proven"), "the last tick's figures: " + last);
   }
+
+  @Test
+  void aLeavingNodesQueueWhoseCountersWentBackIsNotShown() {
+    // a SIGTERM'd sequencer node's last ticks read its queue after its entities stopped:
+    // "proving: blocks 0/400 proven; tasks done; in flight 0" followed lines with 982 tasks done
+    QueueStats.TypeStats done = new QueueStats.TypeStats(1, 2, 982, 0, 0, 0, 0, 0, 0, 0);
+    QueueStats before = new QueueStats(Map.of("RuntimeProvingTask", done), 1, 0, 0);
+    QueueStats gone = new QueueStats(Map.of(), 0, 0, 0);
+    QueueStats more =
+        new QueueStats(
+            Map.of("RuntimeProvingTask", new QueueStats.TypeStats(0, 1, 983, 0, 0, 0, 0, 0, 0, 0)),
+            1,
+            0,
+            0);
+    assertTrue(JobProgress.queueGone(before, gone));
+    assertFalse(JobProgress.queueGone(before, more), "a drain's last results are shown");
+    assertFalse(JobProgress.queueGone(before, before));
+    assertFalse(JobProgress.queueGone(null, gone), "no tick shown yet");
+  }
 }
