@@ -121,6 +121,7 @@ final class LoadRun {
       scheduler.scheduleWithFixedDelay(
           pacer::pollRound, POLL_EVERY.toMillis(), POLL_EVERY.toMillis(), TimeUnit.MILLISECONDS);
       long windowNanos = pacer.pace(startNanos);
+      tally.windowEnded(windowNanos);
       List<String> problems = new ArrayList<>();
       pacer.finishSubmissions(problems);
       LoadProofWait.Proving proving =

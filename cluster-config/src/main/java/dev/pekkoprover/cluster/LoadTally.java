@@ -50,6 +50,9 @@ final class LoadTally {
   private volatile String firstMismatch;
   private volatile AppchainClient.AnswerException fatal;
 
+  /** The submission window's length once it ended ({@link #windowEnded}), else -1. */
+  private long windowNanos = -1;
+
   LoadTally(LoadRun.Settings settings, LoadRecord record, PrintStream out) {
     this.settings = settings;
     this.record = record;
@@ -169,10 +172,25 @@ final class LoadTally {
    * @param serviceDown whether the service does not answer at the moment
    */
   synchronized void printProgress(long startNanos, boolean serviceDown) {
+    printProgress(startNanos, System.nanoTime(), serviceDown);
+  }
+
+  /**
+   * The submission window ended after {@code windowNanos}: the progress lines' {@code rate=} is
+   * taken over the window from now on (it kept falling while {@code --wait-proven} waited), and
+   * they say that the window is over.
+   */
+  synchronized void windowEnded(long windowNanos) {
+    this.windowNanos = windowNanos;
+  }
+
+  /** As {@link #printProgress(long, boolean)}, at {@code nowNanos}. */
+  synchronized void printProgress(long startNanos, long nowNanos, boolean serviceDown) {
     if (summaryPrinted) {
       return;
     }
-    double elapsed = (System.nanoTime() - startNanos) / 1e9;
+    double elapsed = (nowNanos - startNanos) / 1e9;
+    double sending = windowNanos < 0 ? elapsed : windowNanos / 1e9;
     out.println(
         "load: progress t="
             + Math.round(elapsed)
@@ -185,8 +203,14 @@ final class LoadTally {
             + " unavailable="
             + unavailable.get()
             + " rate="
-            + String.format(Locale.ROOT, "%.1f", submitted.get() / elapsed)
+            + String.format(Locale.ROOT, "%.1f", submitted.get() / sending)
             + "/s"
+            + (windowNanos < 0
+                ? ""
+                : String.format(
+                    Locale.ROOT,
+                    " (window over after %ds: waiting for answers and proofs)",
+                    Math.round(sending)))
             + (serviceDown ? " (service not answering)" : ""));
   }
 
