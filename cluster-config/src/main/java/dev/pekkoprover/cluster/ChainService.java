@@ -264,6 +264,20 @@ final class ChainService
 
   private volatile String journalFailure = "";
 
+  /**
+   * {@link System#nanoTime} of the last journal failure, and whether it was a write's: after a
+   * failed write the problem stays past the recovery until a write is confirmed ({@link
+   * #journalWorks}) or a minute passes without a failure ({@link OutageLines#REPEAT}), so that a
+   * database that reads but refuses writes (a read-only failover, a full disk), which recovers the
+   * service before each failed write, does not make the status line come and go.
+   */
+  private volatile long lastJournalFailure;
+
+  private volatile boolean writeFailed;
+
+  /** Whether it has read its journal again since its last failure. */
+  private volatile boolean recoveredSinceFailure;
+
   /** What it registered with {@link NodeProblems}, removed when it stops. */
   private final Supplier<String> problem = this::journalProblem;
 
@@ -478,7 +492,10 @@ final class ChainService
             RecoveryCompleted.instance(),
             state -> {
               state.recovered = true;
-              journalFailingSince.set(0);
+              recoveredSinceFailure = true;
+              if (!writeFailed) {
+                journalFailingSince.set(0); // a failed read: the recovery read it all
+              }
               ChainState chain = state.chain;
               if (chain.unsealedBlocks() > 0) {
                 state.oldestUnsealedAt = System.nanoTime();
@@ -540,6 +557,7 @@ final class ChainService
             JournalPersistFailed.class,
             (state, failed) -> {
               resetInitial();
+              writeFailed = true;
               journalFailed(
                   "appchain service cannot write its journal ({}); the transactions of that write"
                       + " were not acknowledged; restarting from the journal with backoff (1 s to"
@@ -556,7 +574,13 @@ final class ChainService
   private void journalFailed(String format, Throwable failure) {
     long now = System.nanoTime();
     journalFailure = ResultStore.describe(failure);
-    journalFailingSince.compareAndSet(0, now);
+    recoveredSinceFailure = false;
+    if (lastJournalFailure != 0 && now - lastJournalFailure >= OutageLines.REPEAT.toNanos()) {
+      journalFailingSince.set(now); // quiet for a minute: that outage was over
+    } else {
+      journalFailingSince.compareAndSet(0, now);
+    }
+    lastJournalFailure = now;
     boolean due = outage.failed(now);
     String repeat = due ? outage.note(now) : "";
     if (due) {
@@ -574,6 +598,21 @@ final class ChainService
     long since = journalFailingSince.get();
     if (since == 0) {
       return null;
+    }
+    long now = System.nanoTime();
+    if (writeFailed && recoveredSinceFailure) {
+      if (now - lastJournalFailure >= OutageLines.REPEAT.toNanos()) {
+        return null; // no failure for a minute, and no write to confirm it works
+      }
+      return "the appchain service's journal failed a write "
+          + (now - lastJournalFailure) / 1_000_000_000
+          + " s ago ("
+          + journalFailure
+          + "; failing since "
+          + (now - since) / 1_000_000_000
+          + " s): it has read its journal again and has not confirmed a write since; a database"
+          + " that reads but refuses writes (read-only, a full disk) fails each write again;"
+          + " nothing it accepted is lost (the log says why)";
     }
     return "the appchain service's journal has failed for "
         + (System.nanoTime() - since) / 1_000_000_000
@@ -737,6 +776,7 @@ final class ChainService
         .persist(events)
         .thenRun(
             written -> {
+              journalWorks();
               for (Waiting answer : waiting) {
                 answer
                     .replyTo()
@@ -871,7 +911,15 @@ final class ChainService
       return Effect().none();
     }
     state.chain.proven(expected);
-    return Effect().persist(expected);
+    return Effect().persist(expected).thenRun(written -> journalWorks());
+  }
+
+  /** A write was confirmed: the journal works, whatever failed before. */
+  private void journalWorks() {
+    if (writeFailed) {
+      journalFailingSince.set(0); // first: read with writeFailed false, it would say "failed for"
+      writeFailed = false;
+    }
   }
 
   /** What is wrong with the proof of {@code expected}'s batch, or null. */
