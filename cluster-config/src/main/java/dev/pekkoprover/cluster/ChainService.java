@@ -608,9 +608,9 @@ final class ChainService
           + (now - lastJournalFailure) / 1_000_000_000
           + " s ago ("
           + journalFailure
-          + "; failing since "
+          + "; the first failure "
           + (now - since) / 1_000_000_000
-          + " s): it has read its journal again and has not confirmed a write since; a database"
+          + " s ago): it has read its journal again and has not confirmed a write since; a database"
           + " that reads but refuses writes (read-only, a full disk) fails each write again;"
           + " nothing it accepted is lost (the log says why)";
     }
