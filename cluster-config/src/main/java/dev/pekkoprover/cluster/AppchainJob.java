@@ -109,7 +109,12 @@ public final class AppchainJob {
       tasksPerType.forEach((type, n) -> text.append(String.format("  %-30s %d%n", type, n)));
       double seconds = wallTime.toNanos() / 1e9;
       text.append(String.format("wall time         %.2f s (start-up excluded)%n", seconds));
-      text.append(String.format("tasks/s           %.0f%n", tasks() / Math.max(seconds, 1e-9)));
+      // a rate over less than a second (a resumed run with everything stored: 0.02 s) says
+      // nothing about the fleet
+      text.append(
+          seconds < 1
+              ? "tasks/s           - (a wall time under 1 s)\n"
+              : String.format("tasks/s           %.0f%n", tasks() / seconds));
       text.append(String.format("proven state root %s%n", provenStateRoot));
       text.append(String.format("direct state root %s%n", directStateRoot));
       text.append(String.format("proven last block %s%n", provenLastBlockHash));
