@@ -42,6 +42,8 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 import org.slf4j.Logger;
@@ -74,7 +76,7 @@ public final class LocalTaskQueue {
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
   /** A watched worker actor terminated. */
-  private record WorkerStopped(ActorRef<WorkerCommand> worker)
+  record WorkerStopped(ActorRef<WorkerCommand> worker)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
   /** A cluster node became unreachable or reachable again (sharded entities only). */
@@ -563,7 +565,33 @@ public final class LocalTaskQueue {
     return Behaviors.same();
   }
 
+  /**
+   * A worker on another node whose death watch fired while a cluster member at its address was
+   * alive, watched once more ({@link #onWorkerStopped}): the next Terminated for it is believed.
+   */
+  private final Set<ActorRef<WorkerCommand>> watchedAgain = new HashSet<>();
+
+  /**
+   * A watched worker stopped, or its node is gone. Pekko ends the watches of every actor at an
+   * address (host and port) when a member at that address is removed, so when a worker node is
+   * killed and started again at the same address before the cluster removed the old one, the new
+   * incarnation's worker, which announced itself here meanwhile, was declared terminated too: its
+   * tasks were put back (a worker loss spent) and computed a second time while it computed them (an
+   * operator's trial, 1 restart in 3). So a Terminated for a worker on another node whose address
+   * has a live member (Joining, WeaklyUp or Up, and reachable) is checked by watching it once more:
+   * a worker that did stop (or the old incarnation, whose uid the new node does not know) is
+   * reported terminated again at once, a live one is not.
+   */
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
+    if (!watchedAgain.remove(msg.worker()) && memberAlive(msg.worker().path().address())) {
+      watchedAgain.add(msg.worker());
+      context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
+      log.debug(
+          "worker {} reported terminated while a member at its address is alive: watched again,"
+              + " to tell its own end from the end of an earlier node at that address",
+          msg.worker().path());
+      return Behaviors.same();
+    }
     watched.remove(msg.worker());
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach(
@@ -594,6 +622,29 @@ public final class LocalTaskQueue {
     }
     outbox.flush();
     return Behaviors.same();
+  }
+
+  /**
+   * Whether a cluster member at {@code address} is alive: Joining, WeaklyUp or Up, and reachable. A
+   * scan of the members, made only when a worker on another node is reported terminated. False for
+   * this JVM's actors (their Terminated is their own) and outside a cluster.
+   */
+  private boolean memberAlive(Address address) {
+    if (!address.hasGlobalScope()) {
+      return false;
+    }
+    ClusterEvent.CurrentClusterState cluster = Cluster.get(context.getSystem()).state();
+    for (Member member : cluster.getMembers()) { // the old and the new member may both be there
+      MemberStatus status = member.status();
+      if (member.address().equals(address)
+          && (status == MemberStatus.joining()
+              || status == MemberStatus.weaklyUp()
+              || status == MemberStatus.up())
+          && !cluster.getUnreachable().contains(member)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private Behavior<QueueCommand> onLeaseTick() {
