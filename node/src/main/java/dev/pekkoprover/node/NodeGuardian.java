@@ -306,6 +306,9 @@ final class NodeGuardian {
     }
     var region =
         ShardedTaskQueue.init(context.getSystem(), catalog, settings, ProverNode.QUEUE_ROLE);
+    if (Cluster.get(context.getSystem()).selfMember().hasRole(ProverNode.QUEUE_ROLE)) {
+      context.spawn(QueueCoordinatorWatch.create(ProverNode.QUEUE_ROLE), "queue-coordinator-watch");
+    }
     // A front that failed on a message it could not handle would leave the node without its queue:
     // restart it (its
     // only state, the workers' last announcements, comes back with their periodic repeat).
