@@ -2,6 +2,8 @@ package dev.pekkoprover.node;
 
 import dev.pekkoprover.sequencer.NodeProblems;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
@@ -11,6 +13,7 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
 
@@ -51,6 +54,12 @@ public final class QueueCoordinatorWatch {
   private final String role;
   private final int minMembers;
   private final Supplier<String> problem = this::problem;
+
+  /**
+   * The members as the events told them, not {@code Cluster.state()}: that view is updated by
+   * another subscriber and may not show the change an event reports yet.
+   */
+  private final Map<UniqueAddress, Member> members = new HashMap<>();
 
   /** Whether the coordinator on this node has seen {@link #minMembers} queue nodes Up. */
   private boolean enough;
@@ -94,7 +103,16 @@ public final class QueueCoordinatorWatch {
   private Behavior<Object> watching() {
     return Behaviors.receive(Object.class)
         .onMessageEquals(Recheck.INSTANCE, () -> check(true))
-        .onMessage(ClusterEvent.MemberEvent.class, event -> check(false))
+        .onMessage(
+            ClusterEvent.MemberEvent.class,
+            event -> {
+              if (event instanceof ClusterEvent.MemberRemoved) {
+                members.remove(event.member().uniqueAddress());
+              } else {
+                members.put(event.member().uniqueAddress(), event.member());
+              }
+              return check(false);
+            })
         .onSignal(
             PostStop.class,
             stopped -> {
@@ -112,7 +130,7 @@ public final class QueueCoordinatorWatch {
     Member self = cluster.selfMember();
     Member oldestUp = null;
     int up = 0;
-    for (Member member : cluster.state().getMembers()) {
+    for (Member member : members.values()) {
       if (member.hasRole(role) && member.status() == MemberStatus.up()) {
         up++;
         if (oldestUp == null || member.isOlderThan(oldestUp)) {
