@@ -256,7 +256,11 @@ public final class JobProgress implements AutoCloseable {
     this.blocks = blocks;
     this.storedBlocks = storedBlocks;
     this.provingStart = System.nanoTime();
-    ticker.scheduleAtFixedRate(this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    // a second after the last tick ended, not at a fixed rate: a rate catches up on the ticks it
+    // missed, so after a pause (a SIGSTOP'd node, a tick that waited on a queue that did not
+    // answer) 26 lines came in one second (an operator's trial)
+    ticker.scheduleWithFixedDelay(
+        this::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**

@@ -113,7 +113,7 @@ final class LoadRun {
         return 1;
       }
       long startNanos = System.nanoTime();
-      scheduler.scheduleAtFixedRate(
+      scheduler.scheduleWithFixedDelay( // no burst of lines after a pause
           () -> tally.printProgress(startNanos, pacer.serviceDown()),
           PROGRESS_EVERY.toMillis(),
           PROGRESS_EVERY.toMillis(),
