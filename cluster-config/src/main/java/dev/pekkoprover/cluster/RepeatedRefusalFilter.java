@@ -32,6 +32,10 @@ import java.util.regex.Pattern;
  *       "Quarantine of [...] ignored ... Unexpected incoming bytes": a peer that answers with bytes
  *       that are not Pekko's, such as a node's HTTP port given in {@code --seeds} (a dozen lines a
  *       minute; the waiting-to-join line names that cause).
+ *   <li>"SBR took decision DownSelfQuarantinedByRemote ..." and "Other node [pekko://...#uid]
+ *       quarantined this node.": a node back from a pause or a cut after the others downed it, once
+ *       per message that reached a peer meanwhile; once each here (the decision, and per peer),
+ *       before the node exits.
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is
@@ -64,6 +68,21 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
           "^(?:Outbound [a-z ]+ stream to|Quarantine of) \\[([^\\]]+)\\] .*"
               + "IllegalStateException: Unexpected incoming bytes in outbound connection");
 
+  /**
+   * A node that was paused or cut off and is back after the others downed it: Pekko's split-brain
+   * resolver says that it downs itself, and Artery that each peer quarantined it, a line per
+   * message that reaches a peer meanwhile (18 and 15 in a second after a 30 s SIGSTOP, in a trial).
+   * Once each (the decision, and per peer) says it all.
+   */
+  private static final Pattern SELF_QUARANTINED =
+      Pattern.compile("^SBR took decision (DownSelfQuarantinedByRemote)");
+
+  private static final Pattern QUARANTINED_BY =
+      Pattern.compile("^Other node \\[([^#\\]]+)[^\\]]*\\] quarantined this node");
+
+  static final String SPLIT_BRAIN_RESOLVER = "org.apache.pekko.cluster.sbr.SplitBrainResolver";
+  static final String ARTERY = "org.apache.pekko.remote.artery.ArteryTransport";
+
   private final PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), System::nanoTime);
 
   @Override
@@ -72,7 +91,9 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     if (logger == null
         || !(logger.startsWith(INBOUND_HANDSHAKE)
             || logger.equals(STREAM_LOG)
-            || logger.equals(ASSOCIATION))) {
+            || logger.equals(ASSOCIATION)
+            || logger.equals(SPLIT_BRAIN_RESOLVER)
+            || logger.equals(ARTERY))) {
       return FilterReply.NEUTRAL;
     }
     String message = event.getFormattedMessage();
@@ -83,6 +104,8 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     Matcher outbound = TLS_OUTBOUND.matcher(message);
     Matcher restart = TLS_RESTART.matcher(message);
     Matcher notPekko = NOT_PEKKO.matcher(message);
+    Matcher selfQuarantined = SELF_QUARANTINED.matcher(message);
+    Matcher quarantinedBy = QUARANTINED_BY.matcher(message);
     String key =
         dropped.find()
             ? "dropped " + dropped.group(1)
@@ -90,7 +113,13 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
                 ? "tls " + outbound.group(1)
                 : restart.find()
                     ? "tls restart " + restart.group(1)
-                    : notPekko.find() ? "not pekko " + notPekko.group(1) : null;
+                    : notPekko.find()
+                        ? "not pekko " + notPekko.group(1)
+                        : selfQuarantined.find()
+                            ? "sbr " + selfQuarantined.group(1)
+                            : quarantinedBy.find()
+                                ? "quarantined by " + quarantinedBy.group(1)
+                                : null;
     if (key == null) {
       return FilterReply.NEUTRAL;
     }

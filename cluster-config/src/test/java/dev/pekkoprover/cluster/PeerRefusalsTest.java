@@ -114,6 +114,37 @@ class PeerRefusalsTest {
         "other failures are untouched");
   }
 
+  @Test
+  void aDownedNodeBackFromAPauseSaysItsDecisionAndEachPeersQuarantineOnce() {
+    // a worker resumed after a 30 s SIGSTOP: 18 SBR lines and 15 quarantine lines in a second
+    RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
+    String sbr =
+        "SBR took decision DownSelfQuarantinedByRemote and is downing [pekko://prover@127.0.0.1:27562]"
+            + " including myself, [4] unreachable of [5] members, all members in DC [...]";
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.SPLIT_BRAIN_RESOLVER, sbr)));
+    assertEquals(
+        FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.SPLIT_BRAIN_RESOLVER, sbr)));
+    String by =
+        "Other node [pekko://prover@127.0.0.1:27561#919394104569140578] quarantined this node.";
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.ARTERY, by)));
+    assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.ARTERY, by)));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.ARTERY, by.replace("27561", "27552"))),
+        "another peer's");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(
+            event(
+                RepeatedRefusalFilter.SPLIT_BRAIN_RESOLVER,
+                "SBR took decision DownUnreachable and is downing [...]")),
+        "another decision is untouched");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.ARTERY, "Remoting started with transport")));
+  }
+
   private static LoggingEvent event(String loggerName, String message) {
     Logger logger = new LoggerContext().getLogger(loggerName);
     return new LoggingEvent(Logger.class.getName(), logger, Level.WARN, message, null, null);
