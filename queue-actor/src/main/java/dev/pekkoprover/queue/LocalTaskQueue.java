@@ -258,6 +258,7 @@ public final class LocalTaskQueue {
         .onMessage(WorkerServes.class, this::onWorkerServes)
         .onMessage(WorkerGoingDown.class, this::onWorkerGoingDown)
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
+        .onMessage(WatchAgain.class, this::onWatchAgain)
         .onMessage(NodeReachability.class, this::onNodeReachability)
         .onMessage(CheckHeld.class, this::onCheckHeld)
         .onMessageEquals(LeaseTick.INSTANCE, this::onLeaseTick)
@@ -571,27 +572,63 @@ public final class LocalTaskQueue {
    */
   private final Set<ActorRef<WorkerCommand>> watchedAgain = new HashSet<>();
 
+  /** How often a suspect Terminated's worker is looked at again ({@link WatchAgain}). */
+  static final Duration WATCH_AGAIN_EVERY = Duration.ofMillis(500);
+
+  /** Looks at it again for this many times (10 s) before its Terminated is believed. */
+  static final int WATCH_AGAIN_TRIES = 20;
+
+  /** Time to look again at a worker whose Terminated is suspect ({@link #onWorkerStopped}). */
+  record WatchAgain(ActorRef<WorkerCommand> worker, int tries)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
   /**
-   * A watched worker stopped, or its node is gone. Pekko ends the watches of every actor at an
-   * address (host and port) when a member at that address is removed, so when a worker node is
-   * killed and started again at the same address before the cluster removed the old one, the new
-   * incarnation's worker, which announced itself here meanwhile, was declared terminated too: its
-   * tasks were put back (a worker loss spent) and computed a second time while it computed them (an
-   * operator's trial, 1 restart in 3). So a Terminated for a worker on another node whose address
-   * has a live member (Joining, WeaklyUp or Up, and reachable) is checked by watching it once more:
-   * a worker that did stop (or the old incarnation, whose uid the new node does not know) is
-   * reported terminated again at once, a live one is not.
+   * A watched worker stopped, or its node is gone. Pekko answers a watch at once with Terminated
+   * when the watched actor's address (host and port) is not an Up member here and a removed member
+   * had that address lately (its tombstone): a worker node killed and started again at the same
+   * address announces its workers before this node sees it Up, so its new worker, watched then, was
+   * declared terminated at once; its tasks were put back (a worker loss spent) and computed a
+   * second time while it computed them (an operator's trial, 1 restart in 3). So a Terminated for a
+   * worker on another node whose address has a live member (Joining, WeaklyUp or Up, reachable) is
+   * checked: every {@link #WATCH_AGAIN_EVERY} it is looked at again, and once its node is Up here
+   * it is watched again; a worker that did stop (or an old incarnation, whose uid the new node does
+   * not know) is then reported terminated again at once, a live one is not. A node that does not
+   * become Up within {@link #WATCH_AGAIN_TRIES} looks has its worker's Terminated believed.
    */
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped msg) {
-    if (!watchedAgain.remove(msg.worker()) && memberAlive(msg.worker().path().address())) {
-      watchedAgain.add(msg.worker());
-      context.watchWith(msg.worker(), new WorkerStopped(msg.worker()));
+    if (!watchedAgain.remove(msg.worker()) && memberStatus(msg.worker().path().address()) != null) {
+      timers.startSingleTimer(
+          new WatchAgain(msg.worker(), 0), new WatchAgain(msg.worker(), 1), WATCH_AGAIN_EVERY);
       log.debug(
-          "worker {} reported terminated while a member at its address is alive: watched again,"
-              + " to tell its own end from the end of an earlier node at that address",
+          "worker {} reported terminated while a member at its address is alive: looked at again"
+              + " until its node is Up here, to tell its own end from an earlier node's at that"
+              + " address",
           msg.worker().path());
       return Behaviors.same();
     }
+    return workerTerminated(msg);
+  }
+
+  /** The worker of a suspect Terminated, looked at again ({@link #onWorkerStopped}). */
+  private Behavior<QueueCommand> onWatchAgain(WatchAgain again) {
+    MemberStatus status = memberStatus(again.worker().path().address());
+    if (status == MemberStatus.up() || status == MemberStatus.weaklyUp()) {
+      watchedAgain.add(again.worker());
+      context.watchWith(again.worker(), new WorkerStopped(again.worker()));
+      log.debug("worker {}: its node is Up here, watched again", again.worker().path());
+      return Behaviors.same();
+    }
+    if (status != null && again.tries() < WATCH_AGAIN_TRIES) {
+      timers.startSingleTimer(
+          new WatchAgain(again.worker(), 0),
+          new WatchAgain(again.worker(), again.tries() + 1),
+          WATCH_AGAIN_EVERY);
+      return Behaviors.same();
+    }
+    return workerTerminated(new WorkerStopped(again.worker()));
+  }
+
+  private Behavior<QueueCommand> workerTerminated(WorkerStopped msg) {
     watched.remove(msg.worker());
     Map<String, Integer> held = new HashMap<>();
     announcements.forEach(
@@ -625,26 +662,28 @@ public final class LocalTaskQueue {
   }
 
   /**
-   * Whether a cluster member at {@code address} is alive: Joining, WeaklyUp or Up, and reachable. A
-   * scan of the members, made only when a worker on another node is reported terminated. False for
-   * this JVM's actors (their Terminated is their own) and outside a cluster.
+   * The status of a live cluster member at {@code address}: Joining, WeaklyUp or Up, and reachable;
+   * null when there is none, for this JVM's actors (their Terminated is their own) and outside a
+   * cluster. A scan of the members, made only when a worker on another node is reported terminated.
    */
-  private boolean memberAlive(Address address) {
+  private MemberStatus memberStatus(Address address) {
     if (!address.hasGlobalScope()) {
-      return false;
+      return null;
     }
     ClusterEvent.CurrentClusterState cluster = Cluster.get(context.getSystem()).state();
+    MemberStatus alive = null;
     for (Member member : cluster.getMembers()) { // the old and the new member may both be there
       MemberStatus status = member.status();
       if (member.address().equals(address)
           && (status == MemberStatus.joining()
               || status == MemberStatus.weaklyUp()
               || status == MemberStatus.up())
-          && !cluster.getUnreachable().contains(member)) {
-        return true;
+          && !cluster.getUnreachable().contains(member)
+          && (alive == null || status == MemberStatus.up())) {
+        alive = status;
       }
     }
-    return false;
+    return alive;
   }
 
   private Behavior<QueueCommand> onLeaseTick() {

@@ -866,6 +866,14 @@ public final class TaskQueueState<W, R> {
       } else if (task.state == TaskState.PENDING && mayHandBackTo(w)) {
         task.type.pending.remove(task);
         handBack(task, w, held.contains(taskId));
+      } else if (task.state == TaskState.IN_FLIGHT && task.holder == w && !held.contains(taskId)) {
+        // handed back for its kept result, the answer on its way: the entry stays, for a repeat of
+        // the task after that answer (see handBackOrphan)
+        if (w.orphans == null) {
+          w.orphans = new HashSet<>(4);
+        }
+        w.orphans.add(taskId);
+        orphans.put(taskId, new Orphan(w, w.incarnation, false, runId));
       } else if (task.state == TaskState.IN_FLIGHT && task.holder != w && mayHandBackTo(w)) {
         // a copy this entity handed out after the move (the re-send came before this report):
         // the worker that held the task before computes it further along, so the copy stops

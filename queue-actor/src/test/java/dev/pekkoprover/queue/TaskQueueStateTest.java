@@ -795,10 +795,24 @@ class TaskQueueStateTest {
     assertTrue(succeed("w1", "kept"));
     assertTrue(effects.cancels.isEmpty());
 
+    // a third copy goes back too; w1's load report that crossed that hand-back (it names the kept
+    // result, not as held) keeps the entry, for a fourth copy after the answer
+    enqueueSquares("kept");
+    assertEquals(List.of("kept", "kept", "kept"), effects.sentTo("w1"), "handed back a third time");
+    queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of("kept"), List.of("run-1"));
+    assertTrue(succeed("w1", "kept"));
+    enqueueSquares("kept");
+    assertEquals(
+        List.of("kept", "kept", "kept", "kept"),
+        effects.sentTo("w1"),
+        "a report while the copy was in flight kept the entry");
+    assertEquals(List.of(), effects.sentTo("w2"));
+    assertTrue(succeed("w1", "kept"));
+
     // once w1 no longer names it (its kept result expired), a repeat goes where there is room
     queue.workerLoad("w1", "inc-1", List.of(), List.of(), List.of(), List.of());
     enqueueSquares("kept");
-    assertEquals(List.of("kept", "kept"), effects.sentTo("w1"));
+    assertEquals(4, effects.sentTo("w1").size());
     assertEquals(List.of("kept"), effects.sentTo("w2"));
   }
 

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -111,8 +112,15 @@ class WorkerOnLiveNodeTerminatedTest {
             || dispatched instanceof WorkerCommand.DispatchAll,
         "the task handed out: " + dispatched);
 
-    // what Pekko delivers when an earlier member at the worker's address is removed
-    queue.tell(new LocalTaskQueue.WorkerStopped(remote));
+    // what Pekko's death watch delivers for a worker at the address of a member removed lately,
+    // before its node is Up here: looked at again, and watched again as its node is Up
+    LoggingTestKit.debug("its node is Up here, watched again")
+        .expect(
+            queueNode.system(),
+            () -> {
+              queue.tell(new LocalTaskQueue.WorkerStopped(remote));
+              return null;
+            });
     QueueStats.TypeStats held = squares(queueNode, queue);
     assertEquals(1, held.inFlight(), "still the worker's: " + held);
     assertEquals(0, held.lost(), "not put back: " + held);
