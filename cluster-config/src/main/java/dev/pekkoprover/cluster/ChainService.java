@@ -536,7 +536,8 @@ final class ChainService
                 journalFailed(
                     "appchain service cannot read its journal ({}); retrying with backoff (1 s to"
                         + " 10 s): check that the database is up{}",
-                    failure);
+                    failure,
+                    false);
               }
             })
         .onSignal(
@@ -557,12 +558,12 @@ final class ChainService
             JournalPersistFailed.class,
             (state, failed) -> {
               resetInitial();
-              writeFailed = true;
               journalFailed(
                   "appchain service cannot write its journal ({}); the transactions of that write"
                       + " were not acknowledged; restarting from the journal with backoff (1 s to"
                       + " 10 s): check that the database is up{}",
-                  failed.failure());
+                  failed.failure(),
+                  true);
             })
         .build();
   }
@@ -571,14 +572,16 @@ final class ChainService
    * A journal failure's ERROR line: the first of an outage, then at most one a minute with how long
    * it has lasted ({@link OutageLines}); the attempts in between at DEBUG.
    */
-  private void journalFailed(String format, Throwable failure) {
+  private void journalFailed(String format, Throwable failure, boolean write) {
     long now = System.nanoTime();
     journalFailure = ResultStore.describe(failure);
     recoveredSinceFailure = false;
     if (lastJournalFailure != 0 && now - lastJournalFailure >= OutageLines.REPEAT.toNanos()) {
       journalFailingSince.set(now); // quiet for a minute: that outage was over
+      writeFailed = write; // a write of that outage says nothing about this one
     } else {
       journalFailingSince.compareAndSet(0, now);
+      writeFailed |= write;
     }
     lastJournalFailure = now;
     boolean due = outage.failed(now);

@@ -342,12 +342,6 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /**
-   * What one tick shows.
-   *
-   * @param proven blocks proven, stored and reused ones among them
-   * @param reused task type name to results this job took from the store without running them
-   */
-  /**
    * Whether the queue's counters went back (fewer results completed than the last tick showed): on
    * a node that leaves, its queue's entities stop, and their counters, read again, said {@code
    * proving: blocks 0/400 proven; tasks done; in flight 0} for the last ticks after a SIGTERM.
@@ -365,6 +359,12 @@ public final class JobProgress implements AutoCloseable {
     return completed;
   }
 
+  /**
+   * What one tick shows.
+   *
+   * @param proven blocks proven, stored and reused ones among them
+   * @param reused task type name to results this job took from the store without running them
+   */
   record Snapshot(
       long proven,
       int blocks,

@@ -150,13 +150,21 @@ public final class QueueCoordinatorWatch {
       if (line != null) {
         line = null;
         NodeProblems.get(context.getSystem()).unregister(PROBLEM_PART, problem);
-        context
-            .getLog()
-            .info(
-                "{} nodes with role {} are Up: the queue's shard coordinator on this node places"
-                    + " queue entities again",
-                up,
-                role);
+        if (here) {
+          context
+              .getLog()
+              .info(
+                  "{} nodes with role {} are Up: the queue's shard coordinator on this node places"
+                      + " queue entities again",
+                  up,
+                  role);
+        } else {
+          context
+              .getLog()
+              .info(
+                  "the queue's shard coordinator no longer runs on this node (it leaves, or an"
+                      + " older queue node is Up)");
+        }
       }
     } else if (line != null) {
       line = verdict; // said already: the count in /status follows
