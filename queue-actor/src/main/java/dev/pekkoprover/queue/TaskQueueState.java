@@ -913,7 +913,10 @@ public final class TaskQueueState<W, R> {
    * tasks again per queue node removed, so twice when two queue nodes leave at once), and a repeat
    * that comes after the answer, when this entity no longer holds the task, goes back to that
    * worker too, which answers with the same result again ({@code TaskReports.answerAgain}), rather
-   * than to a free worker that would compute it a second time.
+   * than to a free worker that would compute it a second time. An entry for a task the worker still
+   * computes ({@code held}) goes with its hand-back: a repeat that came after that compute's
+   * result, which goes straight to this entity and is not kept, would be computed again; the two
+   * re-sends leave the flow together, so that takes a compute that ends between their arrivals.
    */
   private boolean handBackOrphan(Task task) {
     String taskId = task.envelope.taskId();
