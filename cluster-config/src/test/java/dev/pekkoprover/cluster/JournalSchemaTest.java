@@ -36,6 +36,27 @@ import org.slf4j.LoggerFactory;
  */
 class JournalSchemaTest {
 
+  /**
+   * Starts {@link JournalSchema#ensure} on a daemon thread of its own, each failed attempt's reason
+   * added to {@code reasons} (a refusal too, as {@code "refused: ..."}); interrupt it to stop.
+   */
+  private static Thread waitFor(Config config, List<String> reasons) {
+    Thread waiting =
+        new Thread(
+            () -> {
+              try {
+                JournalSchema.ensure(config, reasons::add);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } catch (JournalSchema.Refused e) {
+                reasons.add("refused: " + e.getMessage());
+              }
+            });
+    waiting.setDaemon(true);
+    waiting.start();
+    return waiting;
+  }
+
   private static Config withPassword(String url, String password) {
     return ConfigFactory.parseString(
             "pekko-persistence-jdbc.shared-databases.prover.db.password = \"" + password + "\"")
@@ -156,19 +177,7 @@ class JournalSchemaTest {
                     ConfigFactory.load()))
             .resolve();
     List<String> reasons = new CopyOnWriteArrayList<>();
-    Thread waiting =
-        new Thread(
-            () -> {
-              try {
-                JournalSchema.ensure(config, reasons::add);
-              } catch (InterruptedException stopped) {
-                Thread.currentThread().interrupt();
-              } catch (JournalSchema.Refused e) {
-                throw new IllegalStateException(e);
-              }
-            });
-    waiting.setDaemon(true);
-    waiting.start();
+    Thread waiting = waitFor(config, reasons);
     try {
       NodeProcesses.polling("a failed attempt", Duration.ofSeconds(10), Duration.ofMillis(20))
           .until(() -> !reasons.isEmpty());
@@ -215,19 +224,7 @@ class JournalSchemaTest {
       assertEquals(30, shipped.getInt(timeout), "the shipped socket timeout, in seconds");
       Config config = ConfigFactory.parseString(timeout + " = 1").withFallback(shipped).resolve();
       List<String> reasons = new CopyOnWriteArrayList<>();
-      Thread waiting =
-          new Thread(
-              () -> {
-                try {
-                  JournalSchema.ensure(config, reasons::add);
-                } catch (InterruptedException e) {
-                  Thread.currentThread().interrupt();
-                } catch (JournalSchema.Refused e) {
-                  reasons.add("refused: " + e.getMessage());
-                }
-              });
-      waiting.setDaemon(true);
-      waiting.start();
+      Thread waiting = waitFor(config, reasons);
       try {
         NodeProcesses.polling("two failed attempts", Duration.ofSeconds(20), Duration.ofMillis(100))
             .until(() -> reasons.size() >= 2);

@@ -3,19 +3,15 @@ package dev.pekkoprover.cluster;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.node.QueueCoordinatorWatch;
 import dev.pekkoprover.sequencer.NodeProblems;
-import java.time.Duration;
+import dev.pekkoprover.testing.ClusterKits;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.cluster.typed.Leave;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -38,41 +34,19 @@ class QueueCoordinatorWatchTest {
   }
 
   private ActorTestKit queueNode(ActorTestKit seed, int minQueueMembers) {
-    Config config =
-        ConfigFactory.parseString(
-                "pekko.actor.provider = cluster\n"
-                    + "pekko.remote.artery.canonical.port = 0\n"
-                    + "pekko.actor.serialize-messages = on\n"
-                    + "pekko.cluster.roles = [queue]\n"
-                    + "pekko.cluster.role.queue.min-nr-of-members = "
-                    + minQueueMembers
-                    + "\n"
-                    + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on")
-            .withFallback(ConfigFactory.load());
-    ActorTestKit kit = ActorTestKit.create("coordinator-watch", config);
+    ActorTestKit kit =
+        ClusterKits.member(
+            "coordinator-watch",
+            "pekko.cluster.roles = [queue]\n"
+                + "pekko.cluster.role.queue.min-nr-of-members = "
+                + minQueueMembers,
+            seed);
     kits.add(kit);
-    ActorTestKit joinTo = seed == null ? kit : seed;
-    Cluster.get(kit.system())
-        .manager()
-        .tell(Join.create(Cluster.get(joinTo.system()).selfMember().address()));
     return kit;
   }
 
   private static void awaitUp(ActorTestKit kit, int members) {
-    kit.createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(20),
-            () -> {
-              long up = 0;
-              for (org.apache.pekko.cluster.Member m :
-                  Cluster.get(kit.system()).state().getMembers()) {
-                if (m.status() == MemberStatus.up()) {
-                  up++;
-                }
-              }
-              assertEquals(members, up, "members Up");
-              return null;
-            });
+    ClusterKits.awaitUp(kit, members);
   }
 
   @Test

@@ -2,13 +2,13 @@ package dev.pekkoprover.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.typesafe.config.Config;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.MissingTasks;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerCommand;
+import dev.pekkoprover.testing.ClusterKits;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
 import java.time.Duration;
@@ -23,10 +23,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -58,36 +55,14 @@ class QueueFrontLeavingTest {
 
   /** A cluster member with role queue, Up: joined to itself, or to {@code seed}'s cluster. */
   private ActorTestKit queueNode(ActorTestKit seed) {
-    Config config =
-        TestConfig.config(
-            "pekko.actor.provider = cluster\n"
-                + "pekko.remote.artery.canonical.port = 0\n"
-                + "pekko.cluster.roles = [queue]\n"
-                + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on");
-    ActorTestKit kit = ActorTestKit.create("front-leaving-cluster", config);
+    ActorTestKit kit =
+        ClusterKits.member("front-leaving-cluster", "pekko.cluster.roles = [queue]", seed);
     clusterKits.add(kit);
-    ActorTestKit joinTo = seed == null ? kit : seed;
-    Cluster.get(kit.system())
-        .manager()
-        .tell(Join.create(Cluster.get(joinTo.system()).selfMember().address()));
     return kit;
   }
 
   private static void awaitUp(ActorTestKit kit, int members) {
-    kit.createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(20),
-            () -> {
-              long up = 0;
-              for (org.apache.pekko.cluster.Member m :
-                  Cluster.get(kit.system()).state().getMembers()) {
-                if (m.status() == MemberStatus.up()) {
-                  up++;
-                }
-              }
-              assertEquals(members, up, "members Up");
-              return null;
-            });
+    ClusterKits.awaitUp(kit, members);
   }
 
   /** Begins {@code kit}'s CoordinatedShutdown and holds it in its first phase. */

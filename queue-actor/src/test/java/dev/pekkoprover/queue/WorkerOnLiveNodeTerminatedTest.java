@@ -2,7 +2,6 @@ package dev.pekkoprover.queue;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.typesafe.config.Config;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
@@ -11,7 +10,7 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
 import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerCommand;
-import dev.pekkoprover.testing.TestConfig;
+import dev.pekkoprover.testing.ClusterKits;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import java.time.Duration;
@@ -24,9 +23,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
-import org.apache.pekko.cluster.MemberStatus;
-import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -50,17 +46,8 @@ class WorkerOnLiveNodeTerminatedTest {
   }
 
   private ActorTestKit node(ActorTestKit seed) {
-    Config config =
-        TestConfig.config(
-            "pekko.actor.provider = cluster\n"
-                + "pekko.remote.artery.canonical.port = 0\n"
-                + "pekko.cluster.jmx.multi-mbeans-in-same-jvm = on");
-    ActorTestKit kit = ActorTestKit.create("worker-live-node", config);
+    ActorTestKit kit = ClusterKits.member("worker-live-node", "", seed);
     kits.add(kit);
-    ActorTestKit joinTo = seed == null ? kit : seed;
-    Cluster.get(kit.system())
-        .manager()
-        .tell(Join.create(Cluster.get(joinTo.system()).selfMember().address()));
     return kit;
   }
 
@@ -74,21 +61,7 @@ class WorkerOnLiveNodeTerminatedTest {
   void aWorkerWhoseNodeIsUpIsWatchedAgainAndPutBackOnlyWhenItReallyStops() {
     ActorTestKit queueNode = node(null);
     ActorTestKit workerNode = node(queueNode);
-    queueNode
-        .createTestProbe()
-        .awaitAssert(
-            Duration.ofSeconds(20),
-            () -> {
-              long up = 0;
-              for (org.apache.pekko.cluster.Member m :
-                  Cluster.get(queueNode.system()).state().getMembers()) {
-                if (m.status() == MemberStatus.up()) {
-                  up++;
-                }
-              }
-              assertEquals(2, up, "members Up");
-              return null;
-            });
+    ClusterKits.awaitUp(queueNode, 2);
     ActorRef<QueueCommand> queue =
         queueNode.spawn(
             LocalTaskQueue.create(
