@@ -13,10 +13,8 @@ import dev.pekkoprover.appchain.task.CircuitCompilerTask;
 import dev.pekkoprover.appchain.trace.BlockTrace;
 import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
-import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskType;
-import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import dev.pekkoprover.sequencer.FlowResult;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
@@ -27,7 +25,6 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -279,7 +276,9 @@ public final class AppchainJob {
         traces.size(),
         accepted,
         refused,
-        tasksPerType(node.queueStats().toCompletableFuture().join()),
+        // this JVM's flows' counts: the queue entities' own start again from 0 where one moves
+        // (a lost queue node, a standby's take-over)
+        progress.computedPerType(),
         wall,
         last == null ? null : last.stateRoot(),
         chain.stateRoot(),
@@ -468,19 +467,6 @@ public final class AppchainJob {
       previousBlock = proof.lastBlockHash();
     }
     return problems;
-  }
-
-  private static Map<String, Long> tasksPerType(QueueStats stats) {
-    Map<String, Long> perType = new LinkedHashMap<>();
-    stats
-        .types()
-        .forEach(
-            (type, counts) -> {
-              if (!type.equals(WorkerRegistrationTask.NAME) && counts.completed() > 0) {
-                perType.put(type, counts.completed());
-              }
-            });
-    return perType;
   }
 
   static Throwable rootCause(Throwable error) {

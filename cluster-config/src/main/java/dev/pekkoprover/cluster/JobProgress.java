@@ -5,12 +5,15 @@ import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
-import dev.pekkoprover.sequencer.ReusedResults;
+import dev.pekkoprover.sequencer.TaskResultCounts;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -31,11 +34,13 @@ import org.apache.pekko.cluster.typed.Cluster;
  * those produced, tasks pending and in flight, tasks/s and an ETA. Otherwise the once-a-second
  * lines it always printed ({@code proving: blocks N/M proven; tasks done ...}, which tests and
  * scripts parse), unchanged but for a resumed run's {@code Type=n (k reused)}. What a resumed run
- * took from the store counts as done, its blocks as proven, from the first line ({@link
- * ReusedResults}). Either way: while it waits (to be Up in the cluster, for a queue node, for
- * workers, for the circuits to compile, for workers to register) a line saying what for, repeated
- * every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node
- * joins, becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
+ * took from the store counts as done, its blocks as proven, from the first line. The results
+ * counted are those this JVM's flows took ({@link TaskResultCounts}), not the queue's counters,
+ * which start again from 0 where a queue entity moves to another node; pending and in flight are
+ * the queue's. Either way: while it waits (to be Up in the cluster, for a queue node, for workers,
+ * for the circuits to compile, for workers to register) a line saying what for, repeated every
+ * {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node joins,
+ * becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
  *
  * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text,
  * and the libraries that do it (progressbar with JLine) would add a terminal layer whose only use
@@ -80,10 +85,17 @@ public final class JobProgress implements AutoCloseable {
   /** The node is a cluster node (the launcher's {@code node}), not the embedded run's. */
   private final boolean cluster;
 
-  /** The node's count of task results its flows took from the store instead of running them. */
-  private final ReusedResults reusedResults;
+  /** The node's counts of task results its flows took: computed, or reused from the store. */
+  private final TaskResultCounts resultCounts;
 
-  /** {@link #reusedResults} when this progress started: only what this job reused counts. */
+  /**
+   * {@link #resultCounts}' computed ones when this progress started: only this job's count, but for
+   * the start-up's compilation ({@code compileType}), which the node's sequencer ran for this job,
+   * often before it started (the summary always listed those tasks).
+   */
+  private final Map<String, Long> computedBefore;
+
+  /** {@link #resultCounts}' reused ones when this progress started: only this job's count. */
   private final Map<String, Long> reusedBefore;
 
   // proving
@@ -136,8 +148,11 @@ public final class JobProgress implements AutoCloseable {
         "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
-    this.reusedResults = ReusedResults.get(node.system());
-    this.reusedBefore = reusedResults.perType();
+    this.resultCounts = TaskResultCounts.get(node.system());
+    Map<String, Long> computedBefore = resultCounts.computedPerType();
+    computedBefore.remove(compileType);
+    this.computedBefore = computedBefore;
+    this.reusedBefore = resultCounts.reusedPerType();
     this.memberEvents = cluster ? WorkerNodeEvents.divert(node.system(), this::event) : () -> {};
   }
 
@@ -363,6 +378,8 @@ public final class JobProgress implements AutoCloseable {
    * What one tick shows.
    *
    * @param proven blocks proven, stored and reused ones among them
+   * @param computed task type name to results of this job's tasks that workers computed, in the
+   *     order each type's first came
    * @param reused task type name to results this job took from the store without running them
    */
   record Snapshot(
@@ -374,22 +391,35 @@ public final class JobProgress implements AutoCloseable {
       Duration eta,
       boolean etaAtLeast,
       int readyWorkers,
+      Map<String, Long> computed,
       Map<String, Long> reused) {}
 
   /**
-   * Blocks proven: those of the batches stored before the run, and every block proof completed,
-   * computed by a worker or reused from the store; at most {@code blocks}. A resumed run so starts
-   * where the killed one got to (less what the kill lost before it was stored).
+   * Blocks proven: those of the batches stored before the run, and every block proof this job's
+   * flows took, computed by a worker or reused from the store; at most {@code blocks}. A resumed
+   * run so starts where the killed one got to (less what the kill lost before it was stored).
    */
-  static long proven(int blocks, int storedBlocks, QueueStats stats, Map<String, Long> reused) {
+  static long proven(
+      int blocks, int storedBlocks, Map<String, Long> computed, Map<String, Long> reused) {
     String block = AppchainProgressLine.BLOCK_TYPE;
     return Math.min(
-        blocks, storedBlocks + stats.of(block).completed() + reused.getOrDefault(block, 0L));
+        blocks, storedBlocks + computed.getOrDefault(block, 0L) + reused.getOrDefault(block, 0L));
   }
 
-  /** What {@code now} counts beyond {@code before}, per type; types without any left out. */
+  /**
+   * Task type name to results computed by workers for this job so far (since its progress started),
+   * types in the order their first result came: the summary's "computed by this run".
+   */
+  public Map<String, Long> computedPerType() {
+    return since(computedBefore, resultCounts.computedPerType());
+  }
+
+  /**
+   * What {@code now} counts beyond {@code before}, per type, in {@code now}'s order; types without
+   * any left out.
+   */
   static Map<String, Long> since(Map<String, Long> before, Map<String, Long> now) {
-    Map<String, Long> added = new TreeMap<>();
+    Map<String, Long> added = new LinkedHashMap<>();
     now.forEach(
         (type, n) -> {
           long more = n - before.getOrDefault(type, 0L);
@@ -401,15 +431,18 @@ public final class JobProgress implements AutoCloseable {
   }
 
   private synchronized Snapshot snapshot(QueueStats stats, FleetView fleet) {
-    long done = 0;
     long pending = 0;
     long inFlight = 0;
     for (var entry : stats.types().entrySet()) {
       if (!entry.getKey().equals(WorkerRegistrationTask.NAME)) {
-        done += entry.getValue().completed();
         pending += entry.getValue().pending();
         inFlight += entry.getValue().inFlight();
       }
+    }
+    Map<String, Long> computed = computedPerType();
+    long done = 0;
+    for (long n : computed.values()) {
+      done += n;
     }
     long now = System.nanoTime();
     samples.addLast(new long[] {now, done});
@@ -419,8 +452,8 @@ public final class JobProgress implements AutoCloseable {
     long[] first = samples.peekFirst();
     double rate =
         now > first[0] + 500_000_000L ? (done - first[1]) / ((now - first[0]) / 1e9) : Double.NaN;
-    Map<String, Long> reused = since(reusedBefore, reusedResults.perType());
-    long proven = finalProven >= 0 ? finalProven : proven(blocks, storedBlocks, stats, reused);
+    Map<String, Long> reused = since(reusedBefore, resultCounts.reusedPerType());
+    long proven = finalProven >= 0 ? finalProven : proven(blocks, storedBlocks, computed, reused);
     // blocks this run proved itself: the pace (stored and reused ones took no time)
     long provenHere =
         proven
@@ -446,7 +479,8 @@ public final class JobProgress implements AutoCloseable {
         }
       }
     }
-    return new Snapshot(proven, blocks, pending, inFlight, rate, eta, lowerBound, ready, reused);
+    return new Snapshot(
+        proven, blocks, pending, inFlight, rate, eta, lowerBound, ready, computed, reused);
   }
 
   private FleetView fleet() {
@@ -725,27 +759,33 @@ public final class JobProgress implements AutoCloseable {
     /**
      * {@code proving: blocks N/M proven; tasks done Type=n ...; in flight K}: the line tests and
      * scripts parse. {@code proven} counts the blocks whose proofs were stored before the run as
-     * proven. A type's {@code n} counts its tasks computed and those whose results this run took
-     * from the store ({@code reused}: type name to count), the latter also on their own: {@code
-     * Type=n (k reused)}.
+     * proven. A type's {@code n} counts its tasks computed ({@code computed}: type name to count)
+     * and those whose results this run took from the store ({@code reused}), the latter also on
+     * their own: {@code Type=n (k reused)}; types in the order their first result came, then those
+     * only in flight so far ({@code Type=0}). In flight is the queue's ({@code stats}).
      */
-    static String render(QueueStats stats, long proven, int blocks, Map<String, Long> reused) {
+    static String render(
+        QueueStats stats,
+        long proven,
+        int blocks,
+        Map<String, Long> computed,
+        Map<String, Long> reused) {
       StringBuilder line =
           new StringBuilder(
               String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
+      Set<String> types = new LinkedHashSet<>(computed.keySet());
+      types.addAll(reused.keySet());
       long inFlight = 0;
-      Map<String, Long> notInQueue = new TreeMap<>(reused);
       for (var entry : stats.types().entrySet()) {
-        QueueStats.TypeStats counts = entry.getValue();
-        Long fromStore = notInQueue.remove(entry.getKey());
-        long reusedHere = fromStore == null ? 0 : fromStore;
         if (!entry.getKey().equals(WorkerRegistrationTask.NAME)
-            && counts.completed() + counts.inFlight() + reusedHere > 0) {
-          done(line, entry.getKey(), counts.completed(), reusedHere);
-          inFlight += counts.inFlight();
+            && entry.getValue().inFlight() > 0) {
+          types.add(entry.getKey());
+          inFlight += entry.getValue().inFlight();
         }
       }
-      notInQueue.forEach((type, n) -> done(line, type, 0, n)); // a type only reused so far
+      for (String type : types) {
+        done(line, type, computed.getOrDefault(type, 0L), reused.getOrDefault(type, 0L));
+      }
       return line.append("; in flight ").append(inFlight).toString();
     }
 

@@ -33,7 +33,8 @@ interface ProgressDisplay {
     @Override
     public synchronized void progress(QueueStats stats, JobProgress.Snapshot now, boolean last) {
       out.println(
-          JobProgress.AppchainProgressLine.render(stats, now.proven(), now.blocks(), now.reused()));
+          JobProgress.AppchainProgressLine.render(
+              stats, now.proven(), now.blocks(), now.computed(), now.reused()));
     }
 
     @Override

@@ -7,7 +7,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WorkerGroup;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.sequencer.FlowResult;
-import dev.pekkoprover.sequencer.ReusedResults;
+import dev.pekkoprover.sequencer.TaskResultCounts;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -75,6 +75,9 @@ class DurableNodeTest {
       awaitStored(first, 11);
       assertEquals(8, runsOf("square"));
       assertEquals(4, runsOf("add"));
+      Map<String, Long> computed = TaskResultCounts.get(first.system()).computedPerType();
+      assertEquals(7L, computed.get("square"), "the results the flow took: leaf 8's holds");
+      assertEquals(4L, computed.get("add"));
     }
     TestTasks.release("leaf-8");
     TestTasks.runs.clear();
@@ -90,7 +93,7 @@ class DurableNodeTest {
       assertEquals(Map.of("square", 7, "add", 4), done.stats().reusedPerType());
       assertEquals(
           Map.of("square", 7L, "add", 4L),
-          ReusedResults.get(second.system()).perType(),
+          TaskResultCounts.get(second.system()).reusedPerType(),
           "what a job's progress counts as done while it runs");
       assertEquals(
           List.of(
@@ -106,6 +109,9 @@ class DurableNodeTest {
           "only leaf 8, which was in flight at the stop, ran again");
       assertEquals(
           3, runsOf("add"), "7+8, (5..6)+(7..8) and the root: the merges that needed leaf 8");
+      Map<String, Long> computed = TaskResultCounts.get(second.system()).computedPerType();
+      assertEquals(1L, computed.get("square"), "the summary's computed: leaf 8 only");
+      assertEquals(3L, computed.get("add"));
 
       // the flow's name has completed now: asked again, its stored outcome comes back at once
       TestTasks.runs.clear();

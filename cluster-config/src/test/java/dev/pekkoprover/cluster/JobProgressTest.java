@@ -208,7 +208,8 @@ class JobProgressTest {
 
   private static JobProgress.Snapshot snapshot(
       long proven, int blocks, double rate, Duration eta, boolean atLeast) {
-    return new JobProgress.Snapshot(proven, blocks, 1024, 6, rate, eta, atLeast, 2, Map.of());
+    return new JobProgress.Snapshot(
+        proven, blocks, 1024, 6, rate, eta, atLeast, 2, Map.of(), Map.of());
   }
 
   @Test
@@ -237,7 +238,16 @@ class JobProgressTest {
     String large =
         ProgressDisplay.Bar.render(
             new JobProgress.Snapshot(
-                1200, 2000, 2_345, 64, 3124.4, Duration.ofSeconds(3723), true, 8, Map.of()),
+                1200,
+                2000,
+                2_345,
+                64,
+                3124.4,
+                Duration.ofSeconds(3723),
+                true,
+                8,
+                Map.of(),
+                Map.of()),
             79);
     assertEquals(
         "60% 1200/2000 blocks, 2,345 pending, 64 in flight, 3,124 tasks/s, ETA >=1:02:03",
@@ -282,10 +292,10 @@ class JobProgressTest {
   }
 
   /**
-   * A resumed run (a user's trial: "blocks 1/20" before the kill, "0/20" after): the queue of the
-   * restarted node has counted nothing yet, but the flows took results from the store. Those count
-   * as done, the blocks among them as proven, each type's marked as reused; the parsers of the line
-   * still read it (its done counts now include the reused ones).
+   * A resumed run (a user's trial: "blocks 1/20" before the kill, "0/20" after): the flows took
+   * results from the store. Those count as done, the blocks among them as proven, each type's
+   * marked as reused; the parsers of the line still read it (its done counts now include the reused
+   * ones).
    */
   @Test
   void aResumedRunCountsTheResultsItReusedAsDoneFromItsFirstLine() {
@@ -302,14 +312,19 @@ class JobProgressTest {
             2,
             0,
             0);
+    Map<String, Long> computed = Map.of("CircuitCompilerTask", 5L);
     Map<String, Long> reused =
         Map.of(JobProgress.AppchainProgressLine.BLOCK_TYPE, 3L, "StateTransitionTask", 40L);
     assertEquals(
-        5 + 3, JobProgress.proven(20, 5, restarted, reused), "stored batches' and reused blocks");
-    assertEquals(20, JobProgress.proven(20, 15, restarted, Map.of("NewBlockTask", 9L)));
-    assertEquals(0, JobProgress.proven(20, 0, restarted, Map.of()), "a fresh run: nothing yet");
+        5 + 3, JobProgress.proven(20, 5, computed, reused), "stored batches' and reused blocks");
+    assertEquals(20, JobProgress.proven(20, 15, computed, Map.of("NewBlockTask", 9L)));
+    assertEquals(0, JobProgress.proven(20, 0, computed, Map.of()), "a fresh run: nothing yet");
+    assertEquals(
+        2 + 4,
+        JobProgress.proven(20, 2, Map.of("NewBlockTask", 1L), Map.of("NewBlockTask", 3L)),
+        "computed and reused block proofs both count");
 
-    String line = JobProgress.AppchainProgressLine.render(restarted, 8, 20, reused);
+    String line = JobProgress.AppchainProgressLine.render(restarted, 8, 20, computed, reused);
     assertTrue(line.startsWith("proving: blocks 8/20 proven; tasks done "), line);
     assertTrue(line.contains(" NewBlockTask=3 (3 reused)"), line);
     assertTrue(line.contains(" StateTransitionTask=40 (40 reused)"), line);
@@ -324,6 +339,7 @@ class JobProgressTest {
                 Map.of(JobProgress.AppchainProgressLine.BLOCK_TYPE, done(0, 1)), 1, 0, 0),
             0,
             20,
+            Map.of(),
             Map.of()),
         "nothing reused: the line as it always was");
     assertEquals(
@@ -332,6 +348,53 @@ class JobProgressTest {
             Map.of("NewBlockTask", 5L, "StateTransitionTask", 7L),
             Map.of("NewBlockTask", 7L, "StateTransitionTask", 7L)),
         "what an earlier job of the node reused is not this one's");
+  }
+
+  /**
+   * An operator's churn trial: after a queue node was lost (or a standby took over) the queue
+   * entities that moved had counted from 0 again, and the line's and the summary's counts went
+   * back. The counts are the flows' now: the queue's counters, even emptied, change only in flight.
+   */
+  @Test
+  void theDoneCountsAreTheFlowsNotTheQueueEntitiesWhoseCountersStartAgainWhereTheyMove() {
+    QueueStats movedEntities =
+        new QueueStats(
+            new java.util.LinkedHashMap<>(
+                Map.of(
+                    "RuntimeProvingTask",
+                    done(3, 2),
+                    JobProgress.AppchainProgressLine.BLOCK_TYPE,
+                    done(0, 0))),
+            2,
+            0,
+            0);
+    Map<String, Long> computed = new java.util.LinkedHashMap<>();
+    computed.put("CircuitCompilerTask", 5L);
+    computed.put("RuntimeProvingTask", 640L);
+    computed.put(JobProgress.AppchainProgressLine.BLOCK_TYPE, 7L);
+    assertEquals(
+        "proving: blocks 7/20 proven; tasks done CircuitCompilerTask=5 RuntimeProvingTask=640"
+            + " NewBlockTask=7; in flight 2",
+        JobProgress.AppchainProgressLine.render(
+            movedEntities, JobProgress.proven(20, 0, computed, Map.of()), 20, computed, Map.of()),
+        "the flows' counts, in the order their first results came; in flight the queue's");
+    assertEquals(
+        "proving: blocks 0/20 proven; tasks done StateTransitionTask=0; in flight 4",
+        JobProgress.AppchainProgressLine.render(
+            new QueueStats(Map.of("StateTransitionTask", done(9, 4)), 0, 0, 0),
+            0,
+            20,
+            Map.of(),
+            Map.of()),
+        "a type only in flight so far shows 0, whatever its entity counted");
+    Map<String, Long> now = new java.util.LinkedHashMap<>();
+    now.put("RuntimeProvingTask", 9L);
+    now.put("BlockProvingTask", 4L);
+    now.put("BlockBuildingTask", 1L);
+    assertEquals(
+        List.of("RuntimeProvingTask", "BlockProvingTask"),
+        List.copyOf(JobProgress.since(Map.of("BlockBuildingTask", 1L), now).keySet()),
+        "since keeps the counts' order, not the names'");
   }
 
   @Test

@@ -180,8 +180,11 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   /** {@link #reused} by task type name. */
   private final Map<String, Integer> reusedPerType = new TreeMap<>();
 
-  /** This actor system's count of reused results, which a job's progress reads while it runs. */
-  private final ReusedResults reusedResults;
+  /**
+   * This actor system's counts of computed and reused results, which a job's progress and summary
+   * read.
+   */
+  private final TaskResultCounts resultCounts;
 
   /**
    * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link
@@ -230,7 +233,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     this.lossCheckInterval = settings.lossCheckInterval();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
-    this.reusedResults = ReusedResults.get(context.getSystem());
+    this.resultCounts = TaskResultCounts.get(context.getSystem());
     this.durable =
         durable == null
             ? null
@@ -449,6 +452,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           task); // a failure is never handed on: the flows waiting on it run the task themselves
     }
     if (outcome instanceof TaskOutcome.Succeeded success) {
+      resultCounts.computed(task.type.name());
       if (durable == null) {
         accept(task, success);
       } else {
@@ -666,7 +670,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       case REUSED -> {
         reused++;
         reusedPerType.merge(task.type.name(), 1, Integer::sum);
-        reusedResults.add(task.type.name());
+        resultCounts.reused(task.type.name());
         settled.add(task);
       }
       case RUN -> outbox.add(task.envelope);
