@@ -909,14 +909,16 @@ public final class TaskQueueState<W, R> {
    * other).
    *
    * <p>An entry for a kept result (not {@code held}) stays until the worker's next load report
-   * replaces its entries: the flows may send the task more than once (each sends all its pending
-   * tasks again per queue node removed, so twice when two queue nodes leave at once), and a repeat
-   * that comes after the answer, when this entity no longer holds the task, goes back to that
-   * worker too, which answers with the same result again ({@code TaskReports.answerAgain}), rather
-   * than to a free worker that would compute it a second time. An entry for a task the worker still
-   * computes ({@code held}) goes with its hand-back: a repeat that came after that compute's
-   * result, which goes straight to this entity and is not kept, would be computed again; the two
-   * re-sends leave the flow together, so that takes a compute that ends between their arrivals.
+   * replaces its entries: the flows may send the task more than once (all their pending tasks once
+   * per queue node removed more than a second apart, and what a loss check finds missing), and a
+   * repeat that comes after the answer, when this entity no longer holds the task, goes back to
+   * that worker too, which answers with the same result again ({@code TaskReports.answerAgain}),
+   * rather than to a free worker that would compute it a second time. An entry for a task the
+   * worker still computes ({@code held}) goes with its hand-back: a repeat that came after that
+   * compute's result, which goes straight to this entity and is not kept, would be computed again.
+   * That takes a second queue node removed more than a second after the first (two removed together
+   * send once: {@code PendingTasks.sinceResentAllWithinCheckInterval}) and a compute that ends
+   * between the two re-sends' arrivals.
    */
   private boolean handBackOrphan(Task task) {
     String taskId = task.envelope.taskId();

@@ -350,7 +350,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
    * pending task again at once, since the flow cannot tell which entity held which. The tasks are
    * then asked about every second for a while ({@code loss-check-window}): a re-send that raced
    * with the shard's move (a node that crashed rather than handed its shards off) may be lost, and
-   * is sent again when the queue says it does not hold it.
+   * is sent again when the queue says it does not hold it. A second queue node removed within a
+   * {@code loss-check-interval} of that re-send (two stopped together) sends nothing more: the next
+   * loss check asks about every queued task instead ({@link
+   * PendingTasks#sinceResentAllWithinCheckInterval}).
    */
   private Behavior<Command> onQueueNodeLost(ProvingOrchestrator.QueueNodeLost lost) {
     leavingQueueNodes.remove(lost.address());
@@ -364,15 +367,30 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           .debug("Flow {}: queue node {} left; no task pending", flowId, lost.address());
       return this;
     }
-    int count = pending.resendAllQueued(outbox);
-    getContext()
-        .getLog()
-        .info(
-            "Flow {}: queue node {} left: re-sent {} pending task(s)",
-            flowId,
-            lost.address(),
-            count);
-    flush();
+    long since = pending.sinceResentAllWithinCheckInterval();
+    if (since >= 0) {
+      int queued = pending.checkAllQueuedNow();
+      getContext()
+          .getLog()
+          .info(
+              "Flow {}: queue node {} left too, {} ms after the last re-send of every pending task:"
+                  + " not sent again; the loss check within a second asks the queue about the {}"
+                  + " queued task(s) and re-sends what it no longer holds",
+              flowId,
+              lost.address(),
+              since / 1_000_000,
+              queued);
+    } else {
+      int count = pending.resendAllQueued(outbox);
+      getContext()
+          .getLog()
+          .info(
+              "Flow {}: queue node {} left: re-sent {} pending task(s)",
+              flowId,
+              lost.address(),
+              count);
+      flush();
+    }
     if (pending.startLossChecks()) {
       getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
     }

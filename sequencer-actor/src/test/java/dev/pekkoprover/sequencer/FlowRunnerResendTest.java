@@ -262,6 +262,74 @@ class FlowRunnerResendTest {
   }
 
   /**
+   * Two queue nodes stopped together are removed in one gossip round (13 ms apart in a trial):
+   * every flow re-sent all its pending tasks twice, and a copy that reached a free worker after the
+   * first one's result was computed again. Now the second loss re-sends nothing; the loss check a
+   * second later asks about every queued task and re-sends only what the queue no longer holds. A
+   * loss more than a loss-check-interval later re-sends everything again.
+   */
+  @Test
+  void aSecondQueueNodeLostWithinASecondOfTheFirstReSendsNothingMoreAndTheLossCheckCoversIt() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<FlowRunner.Command> flow =
+        testKit.spawn(
+            TestFlows.create(
+                "two-lost",
+                RUN,
+                queue.getRef(),
+                sumOfSquares(3),
+                requester.getRef(),
+                Duration.ofSeconds(60)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 1));
+    assertEquals(
+        ids(leaves.tasks()), ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()));
+    QueueCommand.CheckHeld check =
+        LoggingTestKit.info("Flow two-lost: queue node pekko://prover@10.0.0.8:2552 left too, ")
+            .withMessageRegex(
+                ".* not sent again; the loss check within a second asks the queue"
+                    + " about the 3 queued task\\(s\\).*")
+            .expect(
+                testKit.system(),
+                () -> {
+                  flow.tell(
+                      new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2));
+                  // nothing more is sent before the check: its first message is the question
+                  return (QueueCommand.CheckHeld) queue.receiveMessage(Duration.ofSeconds(3));
+                });
+    assertEquals(ids(leaves.tasks()), check.taskIds(), "every queued task asked about");
+    check.replyTo().tell(new MissingTasks("square", List.of(leaves.tasks().get(1).taskId())));
+    assertEquals(
+        List.of(leaves.tasks().get(1).taskId()),
+        ids(queue.expectMessageClass(QueueCommand.Enqueue.class).tasks()),
+        "only what the second node's entity held, which the first re-send missed");
+
+    // a loss outside the interval is a loss of its own: everything again
+    queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(3));
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.9:2552", 3));
+    assertEquals(
+        ids(leaves.tasks()),
+        ids(
+            queue
+                .fishForMessage(
+                    Duration.ofSeconds(3),
+                    m ->
+                        m instanceof QueueCommand.Enqueue
+                            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .complete()
+                            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .continueAndIgnore())
+                .stream()
+                .filter(QueueCommand.Enqueue.class::isInstance)
+                .map(QueueCommand.Enqueue.class::cast)
+                .findFirst()
+                .orElseThrow()
+                .tasks()));
+    testKit.stop(flow);
+  }
+
+  /**
    * Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success.
    */
   private static FlowResult.Completed finish(

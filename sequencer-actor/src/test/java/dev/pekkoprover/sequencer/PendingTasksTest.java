@@ -69,6 +69,32 @@ class PendingTasksTest {
   }
 
   @Test
+  void aLossWithinAnIntervalOfTheLastReSendOfAllReSendsNothingButMakesEveryQueuedTaskDueNow() {
+    PendingTasks tasks = tasks(RESEND_AFTER, 1000, 100_000);
+    push(tasks, TestTasks.Square.INSTANCE);
+    assertEquals(-1, tasks.sinceResentAllWithinCheckInterval(), "no re-send of all yet");
+    List<TaskEnvelope> outbox = new ArrayList<>();
+    assertEquals(1, tasks.resendAllQueued(outbox));
+    tasks.startLossChecks();
+    advance(Duration.ofMillis(13));
+    PendingTask pushedBetween = push(tasks, TestTasks.Square.INSTANCE);
+    assertEquals(Duration.ofMillis(13).toNanos(), tasks.sinceResentAllWithinCheckInterval());
+    assertEquals(2, tasks.checkAllQueuedNow());
+    assertEquals(
+        List.of("f:1", pushedBetween.envelope.taskId()),
+        askedIds(tasks.overdue()),
+        "the task pushed after the re-send is asked about at the next check, not after"
+            + " resend-after");
+    advance(LOSS_INTERVAL);
+    assertEquals(-1, tasks.sinceResentAllWithinCheckInterval(), "an interval later: a loss again");
+    PendingTasks unchecked = tasks(Duration.ZERO, 1000, 100_000);
+    push(unchecked, TestTasks.Square.INSTANCE);
+    assertEquals(1, unchecked.resendAllQueued(new ArrayList<>()));
+    assertEquals(
+        -1, unchecked.sinceResentAllWithinCheckInterval(), "checks off: every loss re-sends all");
+  }
+
+  @Test
   void aQueuedTaskIsAskedAboutAfterResendAfterThenBackingOffToEightTimes() {
     PendingTasks tasks = tasks(RESEND_AFTER, 1000, 100_000);
     push(tasks, TestTasks.Square.INSTANCE);
