@@ -121,19 +121,19 @@ final class JournalSchema {
         long now = System.nanoTime();
         if (lines.failed(now)) {
           log.error(
-              "Cannot open the journal database {}: {}. {}. Trying again in {} s{}",
+              "Cannot open the journal database {}: {}. {}. Trying again in {}{}",
               database,
               ResultStore.describe(e),
               remedy,
-              backoff / 1000,
+              inSeconds(backoff),
               lines.note(now));
         } else {
           log.debug(
-              "Cannot open the journal database {} (attempt {}): {}. Trying again in {} s",
+              "Cannot open the journal database {} (attempt {}): {}. Trying again in {}",
               database,
               attempts,
               ResultStore.describe(e),
-              backoff / 1000);
+              inSeconds(backoff));
         }
         waiting.accept(
             "the journal database "
@@ -231,5 +231,15 @@ final class JournalSchema {
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
+  }
+
+  /**
+   * A wait in milliseconds as the lines say it: {@code "2 s"}, or {@code "0.25 s"} under 10 s (a
+   * backoff configured under a second read "Trying again in 0 s").
+   */
+  static String inSeconds(long millis) {
+    return millis >= 10_000 || millis % 1000 == 0
+        ? (millis / 1000) + " s"
+        : java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros().toPlainString() + " s";
   }
 }
