@@ -414,7 +414,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           .info(
               "Flow {} re-sent {}, after queue node(s) {} were removed (the re-send at the removal"
                   + " can reach the queue before the lost node's shards have moved); {} task(s)"
-                  + " pending",
+                  + " pending now",
               flowId,
               report,
               String.join(", ", lostQueueNodes),
@@ -422,13 +422,13 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     } else if (leavingQueueNodes.isEmpty()) {
       getContext()
           .getLog()
-          .warn("Flow {} re-sent {}; {} task(s) pending", flowId, report, pending.size());
+          .warn("Flow {} re-sent {}; {} task(s) pending now", flowId, report, pending.size());
     } else {
       getContext()
           .getLog()
           .info(
               "Flow {} re-sent {}, while queue node(s) {} leave (their entities move to another"
-                  + " queue node); {} task(s) pending",
+                  + " queue node); {} task(s) pending now",
               flowId,
               report,
               String.join(", ", leavingQueueNodes),

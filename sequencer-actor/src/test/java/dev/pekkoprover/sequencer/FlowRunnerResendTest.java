@@ -330,6 +330,68 @@ class FlowRunnerResendTest {
   }
 
   /**
+   * An operator's trial killed two queue nodes: two tasks pushed just after the removal's re-send
+   * went to a dead region, and only the resend-after check (60 s in the cluster) found them. A task
+   * pushed within the loss window is asked about at the loss checks, and re-sent when missing.
+   */
+  @Test
+  void aTaskPushedJustAfterAQueueNodeLossAndLostIsFoundByTheLossChecksNotAfterResendAfter() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    ActorRef<FlowRunner.Command> flow =
+        testKit.spawn(
+            TestFlows.create(
+                "pushed-after",
+                RUN,
+                queue.getRef(),
+                sumOfSquares(2),
+                requester.getRef(),
+                Duration.ofSeconds(60)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 5));
+    queue.expectMessageClass(QueueCommand.Enqueue.class); // the re-send of both leaves
+    leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
+    leaves.replyTo().tell(success(leaves.tasks().get(1), 4));
+    // the merge, pushed after the re-send: this Enqueue is the one lost
+    List<String> merge = null;
+    while (merge == null) {
+      if (queue.receiveMessage(Duration.ofSeconds(3)) instanceof QueueCommand.Enqueue pushed) {
+        merge = ids(pushed.tasks());
+      }
+    }
+    List<String> lost = merge;
+    QueueCommand.CheckHeld asked =
+        (QueueCommand.CheckHeld)
+            queue
+                .fishForMessage(
+                    Duration.ofSeconds(4),
+                    m ->
+                        m instanceof QueueCommand.CheckHeld check
+                                && check.taskIds().containsAll(lost)
+                            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .complete()
+                            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .continueAndIgnore())
+                .get(0);
+    asked.replyTo().tell(new MissingTasks("add", lost));
+    QueueCommand.Enqueue again =
+        (QueueCommand.Enqueue)
+            queue
+                .fishForMessage(
+                    Duration.ofSeconds(3),
+                    m ->
+                        m instanceof QueueCommand.Enqueue
+                            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .complete()
+                            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
+                                .continueAndIgnore())
+                .get(0);
+    assertEquals(lost, ids(again.tasks()), "the lost merge sent again within seconds");
+    again.replyTo().tell(success(again.tasks().get(0), 5));
+    assertEquals(Num.of(5), requester.expectMessageClass(FlowResult.Completed.class).result());
+  }
+
+  /**
    * Answers these tasks, then each of the {@code merges} merge tasks the flow pushes, with success.
    */
   private static FlowResult.Completed finish(

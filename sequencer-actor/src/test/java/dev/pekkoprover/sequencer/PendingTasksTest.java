@@ -69,6 +69,31 @@ class PendingTasksTest {
   }
 
   @Test
+  void aTaskPushedWithinTheLossWindowIsAskedAboutAtTheLossChecksNotAfterResendAfter() {
+    PendingTasks tasks = tasks(RESEND_AFTER, 1000, 100_000);
+    push(tasks, TestTasks.Square.INSTANCE);
+    assertEquals(1, tasks.resendAllQueued(new ArrayList<>()));
+    tasks.startLossChecks();
+    assertEquals(List.of("f:1"), askedIds(tasks.overdue()), "the re-sent task, at the first check");
+    advance(Duration.ofMillis(300));
+    PendingTask late = push(tasks, TestTasks.Square.INSTANCE);
+    advance(LOSS_INTERVAL.minusMillis(300));
+    assertEquals(List.of("f:1"), askedIds(tasks.overdue()), "the next check: not yet");
+    advance(LOSS_INTERVAL);
+    assertEquals(
+        List.of("f:1", late.envelope.taskId()),
+        askedIds(tasks.overdue()),
+        "a task pushed after the removal's re-send may have gone to the removed node's region too:"
+            + " asked about at the check but one, not after resend-after");
+    advance(LOSS_WINDOW);
+    PendingTask calm = push(tasks, TestTasks.Square.INSTANCE);
+    advance(LOSS_INTERVAL.multipliedBy(2));
+    assertFalse(
+        askedIds(tasks.overdue()).contains(calm.envelope.taskId()),
+        "after the window, a push waits resend-after again");
+  }
+
+  @Test
   void aLossWithinAnIntervalOfTheLastReSendOfAllReSendsNothingButMakesEveryQueuedTaskDueNow() {
     PendingTasks tasks = tasks(RESEND_AFTER, 1000, 100_000);
     push(tasks, TestTasks.Square.INSTANCE);
