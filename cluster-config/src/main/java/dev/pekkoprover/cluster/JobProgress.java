@@ -33,14 +33,14 @@ import org.apache.pekko.cluster.typed.Cluster;
  * terminal ({@link System#console()} not null) one progress bar redrawn in place: blocks proven of
  * those produced, tasks pending and in flight, tasks/s and an ETA. Otherwise the once-a-second
  * lines it always printed ({@code proving: blocks N/M proven; tasks done ...}, which tests and
- * scripts parse), unchanged but for a resumed run's {@code Type=n (k reused)}. What a resumed run
- * took from the store counts as done, its blocks as proven, from the first line. The results
- * counted are those this JVM's flows took ({@link TaskResultCounts}), not the queue's counters,
- * which start again from 0 where a queue entity moves to another node; pending and in flight are
- * the queue's. Either way: while it waits (to be Up in the cluster, for a queue node, for workers,
- * for the circuits to compile, for workers to register) a line saying what for, repeated every
- * {@link #REPEAT_WAIT} with fresh numbers; and on a cluster node, a line when a worker node joins,
- * becomes unreachable, is reachable again or leaves ({@link WorkerNodeEvents}).
+ * scripts parse; a resumed run's also {@code Type=n (k reused)}). What a resumed run took from the
+ * store counts as done, its blocks as proven, from the first line. The results counted are those
+ * this JVM's flows took ({@link TaskResultCounts}), not the queue's counters, which start again
+ * from 0 where a queue entity moves to another node; pending and in flight are the queue's. Either
+ * way: while it waits (to be Up in the cluster, for a queue node, for workers, for the circuits to
+ * compile, for workers to register) a line saying what for, repeated every {@link #REPEAT_WAIT}
+ * with fresh numbers; and on a cluster node, a line when a worker node joins, becomes unreachable,
+ * is reachable again or leaves ({@link WorkerNodeEvents}).
  *
  * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text,
  * and the libraries that do it (progressbar with JLine) would add a terminal layer whose only use
@@ -265,7 +265,7 @@ public final class JobProgress implements AutoCloseable {
    * Starts the once-a-second progress of proving {@code blocks} blocks.
    *
    * @param storedBlocks blocks whose batch proofs the store held at the start (a resumed run):
-   *     counted as proven, as is every block proof the queue completes
+   *     counted as proven, as is every block proof this job's flows take (computed or reused)
    */
   public void proving(int blocks, int storedBlocks) {
     this.blocks = blocks;
@@ -358,9 +358,9 @@ public final class JobProgress implements AutoCloseable {
 
   /**
    * Whether the queue's counters went back (fewer results completed than the last tick showed): on
-   * a node that leaves, its queue's entities stop, and their counters, read again, said {@code
-   * proving: blocks 0/400 proven; tasks done; in flight 0} for the last ticks after a SIGTERM.
-   * False before a first tick ({@code last} null).
+   * a node that leaves, its queue's entities stop, and their counters, read again, said {@code in
+   * flight 0} (and, while the done counts were the queue's, {@code proving: blocks 0/400 proven;
+   * tasks done}) for the last ticks after a SIGTERM. False before a first tick ({@code last} null).
    */
   static boolean queueGone(QueueStats last, QueueStats now) {
     return last != null && completed(now) < completed(last);
@@ -761,8 +761,10 @@ public final class JobProgress implements AutoCloseable {
      * scripts parse. {@code proven} counts the blocks whose proofs were stored before the run as
      * proven. A type's {@code n} counts its tasks computed ({@code computed}: type name to count)
      * and those whose results this run took from the store ({@code reused}), the latter also on
-     * their own: {@code Type=n (k reused)}; types in the order their first result came, then those
-     * only in flight so far ({@code Type=0}). In flight is the queue's ({@code stats}).
+     * their own: {@code Type=n (k reused)}. Types computed come first, in the order their first
+     * result came in this JVM (which varies a little between runs: types' first results race), then
+     * types only reused, then those only in flight so far ({@code Type=0}). In flight is the
+     * queue's ({@code stats}).
      */
     static String render(
         QueueStats stats,

@@ -125,7 +125,7 @@ final class JournalSchema {
               database,
               ResultStore.describe(e),
               remedy,
-              inSeconds(backoff),
+              ResultStore.text(java.time.Duration.ofMillis(backoff)),
               lines.note(now));
         } else {
           log.debug(
@@ -133,7 +133,7 @@ final class JournalSchema {
               database,
               attempts,
               ResultStore.describe(e),
-              inSeconds(backoff));
+              ResultStore.text(java.time.Duration.ofMillis(backoff)));
         }
         waiting.accept(
             "the journal database "
@@ -231,15 +231,5 @@ final class JournalSchema {
       }
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
-  }
-
-  /**
-   * A wait in milliseconds as the lines say it: {@code "2 s"}, or {@code "0.25 s"} under 10 s (a
-   * backoff configured under a second read "Trying again in 0 s").
-   */
-  static String inSeconds(long millis) {
-    return millis >= 10_000 || millis % 1000 == 0
-        ? (millis / 1000) + " s"
-        : java.math.BigDecimal.valueOf(millis, 3).stripTrailingZeros().toPlainString() + " s";
   }
 }

@@ -155,6 +155,7 @@ class DurableClusterIT {
     String output = second.output();
     assertEquals(0, second.process().exitValue(), output);
     assertTrue(output.contains("RESULT OK"), output);
+    NodeProcesses.assertTaskCountsMatchTheChain(output, 20);
     Matcher roots = ROOTS.matcher(output);
     assertTrue(roots.find(), output);
     assertEquals(

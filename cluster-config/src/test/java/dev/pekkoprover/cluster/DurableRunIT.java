@@ -55,7 +55,7 @@ class DurableRunIT {
     return total;
   }
 
-  /** Tasks computed by the run, from its summary (its queue's counts), compilation excluded. */
+  /** Tasks computed by the run, from its summary (its flows' counts), compilation excluded. */
   private static long tasksComputed(String output) {
     long total = 0;
     for (String line : output.split("\n")) {
@@ -205,6 +205,8 @@ class DurableRunIT {
           "the reused results (" + results + ") are done from the first lines: " + firstLines);
       assertTrue(output.contains("RESULT OK"), output);
       assertTrue(output.contains("proving: blocks 8/8 proven"), output);
+      // computed and reused add up to the chain's (checked when no whole batch was restored)
+      NodeProcesses.assertTaskCountsMatchTheChain(output, 8);
 
       // the same job on a fresh directory computes everything: more than the resumed run did
       Path other = Files.createTempDirectory("durable-run-fresh");

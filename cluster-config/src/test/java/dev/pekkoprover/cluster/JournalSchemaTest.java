@@ -64,14 +64,6 @@ class JournalSchemaTest {
   }
 
   @Test
-  void aBackoffUnderASecondIsSaidInFractionsNotAsZero() {
-    assertEquals("0.25 s", JournalSchema.inSeconds(250));
-    assertEquals("1.5 s", JournalSchema.inSeconds(1500));
-    assertEquals("2 s", JournalSchema.inSeconds(2000));
-    assertEquals("10 s", JournalSchema.inSeconds(10_500), "whole seconds from 10 s");
-  }
-
-  @Test
   void aWrongPasswordRefusesTheNodeAtOnceNamingWhatToCheck() throws Exception {
     int port = NodeProcesses.freePort();
     Server server =

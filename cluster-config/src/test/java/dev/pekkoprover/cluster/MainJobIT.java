@@ -60,6 +60,7 @@ class MainJobIT {
     assertEquals(0, outcome.exit(), outcome.output());
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
     assertTrue(outcome.output().contains("blocks            20"), outcome.output());
+    NodeProcesses.assertTaskCountsMatchTheChain(outcome.output(), 20);
     assertTrue(
         outcome.output().matches("(?s).*\\Rdata directory .+: journal [\\d,]+ MB, compacted to .*"),
         "the journal is compacted once the job is over:\n" + outcome.output());
@@ -81,6 +82,8 @@ class MainJobIT {
     assertTrue(
         outcome.output().contains("registered (task register-worker-flow:3"),
         "a crashed worker registered again:\n" + outcome.output());
+    // each task once, though crashed computes ran some of them again
+    NodeProcesses.assertTaskCountsMatchTheChain(outcome.output(), 20);
   }
 
   /**
@@ -108,5 +111,6 @@ class MainJobIT {
     assertTrue(outcome.output().contains("RESULT OK"), outcome.output());
     assertTrue(
         outcome.output().contains("crashed worker"), "workers did crash:\n" + outcome.output());
+    NodeProcesses.assertTaskCountsMatchTheChain(outcome.output(), 4);
   }
 }

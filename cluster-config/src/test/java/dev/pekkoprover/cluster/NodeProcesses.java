@@ -621,7 +621,11 @@ final class NodeProcesses implements AutoCloseable {
    * batch proofs came from the store (their tasks never ran).
    */
   static void assertTaskCountsMatchTheChain(Node sequencer, int blocks) {
-    String output = sequencer.output();
+    assertTaskCountsMatchTheChain(sequencer.output(), blocks);
+  }
+
+  /** As {@link #assertTaskCountsMatchTheChain(Node, int)}, on a run's whole output. */
+  static void assertTaskCountsMatchTheChain(String output, int blocks) {
     String summary = output.substring(output.lastIndexOf("== summary =="));
     Matcher batches = BATCHES_REUSED.matcher(summary);
     if (batches.find() && Integer.parseInt(batches.group(1)) > 0) {

@@ -122,6 +122,18 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     INSTANCE
   }
 
+  /**
+   * A queue node was removed within {@code loss-check-window} before this flow started, told by the
+   * sequencer as the flow starts: what the flow pushes now can reach the removed node's region
+   * before this node's region has dropped it, as a re-send at the removal can, so its tasks are
+   * asked about at the loss checks (nothing is re-sent: nothing was sent before the loss). Sent
+   * between local actors only.
+   *
+   * @param address the removed member's address
+   */
+  record LossBeforeStart(String address)
+      implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {}
+
   private final String flowId;
   private final String runId;
   private final ActorRef<QueueCommand> queue;
@@ -262,8 +274,9 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     return newReceiveBuilder()
         .onMessage(WrappedOutcome.class, this::onOutcome)
         .onMessage(WrappedMissing.class, this::onMissing)
-        .onMessageEquals(CheckTick.INSTANCE, this::onCheckTick)
-        .onMessageEquals(LossCheck.INSTANCE, this::onCheckTick)
+        .onMessageEquals(CheckTick.INSTANCE, () -> onCheckTick(false))
+        .onMessageEquals(LossCheck.INSTANCE, () -> onCheckTick(true))
+        .onMessage(LossBeforeStart.class, this::onLossBeforeStart)
         .onMessage(ProvingOrchestrator.QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(
             ProvingOrchestrator.QueueNodeLeaving.class,
@@ -309,12 +322,14 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   }
 
   /**
-   * Logs what the last round's answers re-sent, then asks the queue about every task now overdue.
+   * Logs what the last round's answers re-sent, then asks the queue about every task now overdue. A
+   * loss check ({@code lossCheck}) schedules the next one while the loss window lasts; the periodic
+   * tick does not, or each of its ticks in the window would start one more chain.
    */
-  private Behavior<Command> onCheckTick() {
+  private Behavior<Command> onCheckTick(boolean lossCheck) {
     logMissing();
     PendingTasks.Overdue overdue = pending.overdue();
-    if (overdue.afterLoss()) {
+    if (lossCheck && overdue.afterLoss()) {
       getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
     }
     for (PendingTasks.Check check : overdue.checks()) {
@@ -374,8 +389,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           .getLog()
           .info(
               "Flow {}: queue node {} left too, {} ms after the last re-send of every pending task:"
-                  + " not sent again; the loss check within a second asks the queue about the {}"
-                  + " queued task(s) and re-sends what it no longer holds",
+                  + " not sent again; the next loss check asks the queue about the {} queued"
+                  + " task(s) and re-sends what it no longer holds",
               flowId,
               lost.address(),
               since / 1_000_000,
@@ -391,6 +406,26 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
               count);
       flush();
     }
+    if (pending.startLossChecks()) {
+      getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onLossBeforeStart(LossBeforeStart loss) {
+    if (!pending.inLossWindow()) {
+      lostQueueNodes.clear();
+    }
+    lostQueueNodes.add(loss.address());
+    int queued = pending.checkAllQueuedNow();
+    getContext()
+        .getLog()
+        .debug(
+            "Flow {} started within the loss window of queue node {}: its {} queued task(s) are"
+                + " asked about at the loss checks",
+            flowId,
+            loss.address(),
+            queued);
     if (pending.startLossChecks()) {
       getContext().scheduleOnce(lossCheckInterval, getContext().getSelf(), LossCheck.INSTANCE);
     }
@@ -470,7 +505,6 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           task); // a failure is never handed on: the flows waiting on it run the task themselves
     }
     if (outcome instanceof TaskOutcome.Succeeded success) {
-      resultCounts.computed(task.type.name());
       if (durable == null) {
         accept(task, success);
       } else {
@@ -510,6 +544,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private void accept(PendingTask task, TaskOutcome.Succeeded success) {
     Object result = resultOf(task, success);
     if (result != NOT_DECODED && checkResult(task, success.taskId(), result)) {
+      resultCounts.computed(task.type.name());
       runCallback(task, success.taskId(), result);
     }
   }
@@ -629,6 +664,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     if (result == NOT_DECODED || !checkResult(task, success.taskId(), result)) {
       return;
     }
+    resultCounts.computed(task.type.name());
     try {
       durable.store(task, result);
     } catch (RuntimeException e) {
@@ -691,7 +727,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
         resultCounts.reused(task.type.name());
         settled.add(task);
       }
-      case RUN -> outbox.add(task.envelope);
+      case RUN -> {
+        pending.sending(task); // also after a wait on another flow: due as a push now would be
+        outbox.add(task.envelope);
+      }
       case WAIT -> {} // ClaimSettled ends the wait
     }
   }

@@ -90,12 +90,20 @@ final class PendingTasks {
    * at "in flight 0" for 40 s.
    */
   long add(PendingTask task) {
+    sending(task);
+    return window.add(task);
+  }
+
+  /**
+   * Sets when a task sent now is first asked about, by the rule of {@link #add}: a durable task
+   * sent after waiting on another flow's identical one is due as if pushed now.
+   */
+  void sending(PendingTask task) {
     long now = clock.getAsLong();
     task.checkAt =
         resendAfterNanos == 0
             ? Long.MAX_VALUE
             : now - lossChecksUntil < 0 ? now + lossCheckNanos - 1 : now + resendAfterNanos;
-    return window.add(task);
   }
 
   /** The task with this sequence number, left pending; null when there is none. */
@@ -259,9 +267,11 @@ final class PendingTasks {
    * How long ago (nanoseconds) every queued task was last re-sent for a lost queue node, when that
    * was less than {@code loss-check-interval} ago and the checks are on; -1 otherwise. Another
    * queue node lost within that time (two removed in one gossip round: 13 ms apart in a trial) is
-   * covered by that re-send and by the loss checks of the next tick, which re-send what it missed
-   * ({@link #checkAllQueuedNow}): sending everything once more would only make copies, and a copy
-   * that reaches a free worker after the first one's result computes the task twice.
+   * left to the loss check of the next tick, which asks about every queued task ({@link
+   * #checkAllQueuedNow}) and re-sends what the queue no longer holds, such as what that re-send
+   * sent to the second node's region before it was dropped; sending everything once more would make
+   * copies of what the queue holds, and a copy that reaches a free worker after the first one's
+   * result computes the task twice.
    */
   long sinceResentAllWithinCheckInterval() {
     if (resendAfterNanos == 0 || !resentAll) {

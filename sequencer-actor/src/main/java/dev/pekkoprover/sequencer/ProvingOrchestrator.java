@@ -185,6 +185,14 @@ public final class ProvingOrchestrator {
   private final CompletableFuture<Object> whenStarted;
   private final String runId = RunIds.next();
   private final SequencerSettings settings;
+
+  /**
+   * The queue node removed last ({@link QueueNodeLost}; null before any) and when: a flow started
+   * within {@code loss-check-window} after is told ({@link FlowRunner.LossBeforeStart}).
+   */
+  private String lastLoss;
+
+  private long lastLossAt;
   private final ActorRef<FlowResult> flowEnded;
   private final Map<String, ActorRef<FlowResult>> requesters = new HashMap<>();
 
@@ -359,6 +367,9 @@ public final class ProvingOrchestrator {
     flows.put(flowId, flow);
     context.watchWith(flow, new FlowStopped(flowId));
     leavingQueueNodes.values().forEach(flow::tell);
+    if (lastLoss != null && System.nanoTime() - lastLossAt < settings.lossCheckWindow().toNanos()) {
+      flow.tell(new FlowRunner.LossBeforeStart(lastLoss));
+    }
   }
 
   private Behavior<Command> startingUp() {
@@ -595,6 +606,8 @@ public final class ProvingOrchestrator {
       lostQueueNodes.remove(lostQueueNodes.iterator().next());
     }
     leavingQueueNodes.remove(lost.address() + "#" + lost.uid());
+    lastLoss = lost.address();
+    lastLossAt = System.nanoTime();
     context
         .getLog()
         .info(

@@ -335,8 +335,8 @@ public final class ResultStore
     }
   }
 
-  /** A duration for a log line: "200 ms", "30 s". */
-  static String text(java.time.Duration duration) {
+  /** A duration for a log line: "200 ms", "30 s", "1500 ms". */
+  public static String text(java.time.Duration duration) {
     long millis = duration.toMillis();
     return millis < 1000 || millis % 1000 != 0 ? millis + " ms" : millis / 1000 + " s";
   }

@@ -247,6 +247,78 @@ class ProvingOrchestratorQueueNodeLostTest {
   }
 
   /** A sequencer whose start-up compiles one circuit, on its own test kit's queue probe. */
+  /**
+   * A flow started just after a queue node's removal pushes into a cluster whose regions may still
+   * route to the removed node (a trial lost two tasks pushed then, found only by resend-after): it
+   * is told of the loss as it starts, and its tasks are asked about at the loss checks, without a
+   * re-send. A flow started after the loss window waits resend-after as any.
+   */
+  @Test
+  void aFlowStartedWithinTheLossWindowHasItsTasksAskedAboutAtTheLossChecks() {
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "started-after-loss",
+            TestConfig.config(
+                "prover.sequencer.resend-after = 60s\n"
+                    + "prover.sequencer.loss-check-window = 3s\n"
+                    + "prover.sequencer.registration-check-interval = 1h"));
+    try {
+      TestProbe<QueueCommand> queue = kit.createTestProbe();
+      ActorRef<ProvingOrchestrator.Command> sequencer = spawnSequencer(kit, queue);
+      compiled(queue.expectMessageClass(QueueCommand.Enqueue.class));
+      queue.expectMessageClass(QueueCommand.Enqueue.class); // the registration offers
+      sequencer.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.9:2552", 9));
+      queue.expectMessageClass(QueueCommand.Enqueue.class); // the registration loop's re-offer
+
+      TestProbe<FlowResult> requester = kit.createTestProbe();
+      sequencer.tell(
+          new ProvingOrchestrator.RunFlow<>(
+              "after-loss",
+              new FanOutReduce<>(
+                  TestTasks.Square.INSTANCE, List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new),
+              requester.getRef()));
+      TaskEnvelope leaf = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      QueueCommand.CheckHeld check = checkHeld(queue, "square");
+      assertEquals(List.of(leaf.taskId()), check.taskIds(), "asked within seconds, not 60 s");
+      check.replyTo().tell(new dev.pekkoprover.protocol.MissingTasks("square", List.of()));
+
+      // after the window (3 s here; what comes meanwhile, the loss checks, passed over): a new
+      // flow's task waits resend-after
+      received(queue, Duration.ofMillis(3500));
+      sequencer.tell(
+          new ProvingOrchestrator.RunFlow<>(
+              "calm",
+              new FanOutReduce<>(
+                  TestTasks.Square.INSTANCE, List.of(Num.of(4)), TestTasks.Add.INSTANCE, Pair::new),
+              requester.getRef()));
+      TaskEnvelope calm = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      List<String> asked = new java.util.ArrayList<>();
+      for (QueueCommand later : received(queue, Duration.ofSeconds(3))) {
+        if (later instanceof QueueCommand.CheckHeld check2) {
+          asked.addAll(check2.taskIds());
+        }
+      }
+      assertTrue(!asked.contains(calm.taskId()), "asked about only after resend-after: " + asked);
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  /** What {@code queue} receives within {@code within}. */
+  private static List<QueueCommand> received(TestProbe<QueueCommand> queue, Duration within) {
+    List<QueueCommand> messages = new java.util.ArrayList<>();
+    long until = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() - until < 0) {
+      try {
+        messages.add(
+            queue.receiveMessage(Duration.ofNanos(Math.max(1_000_000, until - System.nanoTime()))));
+      } catch (AssertionError nothingMore) {
+        break;
+      }
+    }
+    return messages;
+  }
+
   private static ActorRef<ProvingOrchestrator.Command> spawnSequencer(
       ActorTestKit kit, TestProbe<QueueCommand> queue) {
     StartupPlan<TestTasks.CompileRequest, TestTasks.Keys> plan =

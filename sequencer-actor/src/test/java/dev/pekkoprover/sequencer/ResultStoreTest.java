@@ -80,6 +80,14 @@ class ResultStoreTest {
   }
 
   @Test
+  void aDurationInALogLineIsNeverRoundedToZero() {
+    // the journal's start-up wait said "Trying again in 0 s" for a backoff configured under 1 s
+    assertEquals("250 ms", ResultStore.text(java.time.Duration.ofMillis(250)));
+    assertEquals("1500 ms", ResultStore.text(java.time.Duration.ofMillis(1500)));
+    assertEquals("10 s", ResultStore.text(java.time.Duration.ofSeconds(10)));
+  }
+
+  @Test
   void evictsDownToItsBoundAndAStoreStartedAgainHoldsTheSame() {
     Started first = start("bounded");
     assertEquals(0, first.recovered().entries());

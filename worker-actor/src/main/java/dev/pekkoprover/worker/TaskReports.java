@@ -289,8 +289,9 @@ final class TaskReports {
    * sent it out again before that result reached it. Answers with the same result instead of a
    * second compute; false when there is none. The result stays kept (until {@link #REROUTED_NANOS})
    * and its task named orphaned in the load reports: the flows may send a moved entity's task more
-   * than once (once per queue node removed, so twice when two leave at once), and the entity hands
-   * a repeat that comes after this answer back here too, to be answered the same way.
+   * than once (once per queue node removed more than a loss-check-interval apart, and again when a
+   * loss check finds it missing), and the entity hands a repeat that comes after this answer back
+   * here too, to be answered the same way.
    */
   boolean answerAgain(TaskEnvelope task, ActorRef<QueueCommand> replyTo) {
     if (rerouted.isEmpty()) {
