@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.LongStream;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -336,23 +337,7 @@ class FlowRunnerResendTest {
       // a loss outside the interval is a loss of its own: everything again
       queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(4));
       flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.9:2552", 3));
-      List<String> again =
-          ids(
-              queue
-                  .fishForMessage(
-                      Duration.ofSeconds(3),
-                      m ->
-                          m instanceof QueueCommand.Enqueue
-                              ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                  .complete()
-                              : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                  .continueAndIgnore())
-                  .stream()
-                  .filter(QueueCommand.Enqueue.class::isInstance)
-                  .map(QueueCommand.Enqueue.class::cast)
-                  .findFirst()
-                  .orElseThrow()
-                  .tasks());
+      List<String> again = ids(nextEnqueue(queue).tasks());
       assertEquals(new HashSet<>(queued), new HashSet<>(again));
     } finally {
       kit.shutdownTestKit();
@@ -398,27 +383,27 @@ class FlowRunnerResendTest {
                     m ->
                         m instanceof QueueCommand.CheckHeld check
                                 && check.taskIds().containsAll(lost)
-                            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                .complete()
-                            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                .continueAndIgnore())
+                            ? FishingOutcomes.complete()
+                            : FishingOutcomes.continueAndIgnore())
                 .get(0);
     asked.replyTo().tell(new MissingTasks("add", lost));
-    QueueCommand.Enqueue again =
-        (QueueCommand.Enqueue)
-            queue
-                .fishForMessage(
-                    Duration.ofSeconds(3),
-                    m ->
-                        m instanceof QueueCommand.Enqueue
-                            ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                .complete()
-                            : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                                .continueAndIgnore())
-                .get(0);
+    QueueCommand.Enqueue again = nextEnqueue(queue);
     assertEquals(lost, ids(again.tasks()), "the lost merge sent again within seconds");
     again.replyTo().tell(success(again.tasks().get(0), 5));
     assertEquals(Num.of(5), requester.expectMessageClass(FlowResult.Completed.class).result());
+  }
+
+  /** The next Enqueue the flow sends within 3 s; the checks it sends before are passed over. */
+  private static QueueCommand.Enqueue nextEnqueue(TestProbe<QueueCommand> queue) {
+    return (QueueCommand.Enqueue)
+        queue
+            .fishForMessage(
+                Duration.ofSeconds(3),
+                m ->
+                    m instanceof QueueCommand.Enqueue
+                        ? FishingOutcomes.complete()
+                        : FishingOutcomes.continueAndIgnore())
+            .get(0);
   }
 
   /**
@@ -483,20 +468,7 @@ class FlowRunnerResendTest {
     second.replyTo().tell(new MissingTasks("square", List.of()));
     leaves.replyTo().tell(success(leaves.tasks().get(0), 1));
     leaves.replyTo().tell(success(leaves.tasks().get(1), 4));
-    QueueCommand.Enqueue merge =
-        queue
-            .fishForMessage(
-                Duration.ofSeconds(3),
-                message ->
-                    message instanceof QueueCommand.Enqueue
-                        ? org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes.complete()
-                        : org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes
-                            .continueAndIgnore())
-            .stream()
-            .filter(QueueCommand.Enqueue.class::isInstance)
-            .map(QueueCommand.Enqueue.class::cast)
-            .findFirst()
-            .orElseThrow();
+    QueueCommand.Enqueue merge = nextEnqueue(queue);
     leaves.replyTo().tell(success(merge.tasks().get(0), 5));
     assertEquals(Num.of(5), requester.expectMessageClass(FlowResult.Completed.class).result());
   }
