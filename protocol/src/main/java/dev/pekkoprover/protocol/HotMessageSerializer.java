@@ -23,13 +23,13 @@ import org.apache.pekko.serialization.SerializerWithStringManifest;
  * other message stays Jackson CBOR. Bound in the protocol's {@code reference.conf} under the name
  * {@code prover-hot} with the fixed id {@value #ID} (Pekko keeps ids 0 to 40 for its own).
  *
- * <p>Format: fields in declaration order; ints and lengths as unsigned varints (attempts and counts
- * are small), strings as a varint length + 1 (0 for null) and UTF-8, booleans as one byte, actor
- * refs as their {@link ActorRefResolver} string. The fields that repeat from one task or report of
- * a message to the next (flow, run and type of a task; worker, incarnation, run and type of a
- * report) are written once and then as one byte {@code 1} ("the same again"), otherwise as a string
- * with its length + 2 (0 for null): a batch of one worker's reports names that worker once. A
- * payload (a task's input or result) is one tag byte and then:
+ * <p>Format: fields in declaration order; ints, longs and lengths as unsigned varints (attempts,
+ * counts and a task's flow order are small), strings as a varint length + 1 (0 for null) and UTF-8,
+ * booleans as one byte, actor refs as their {@link ActorRefResolver} string. The fields that repeat
+ * from one task or report of a message to the next (flow, run and type of a task; worker,
+ * incarnation, run and type of a report) are written once and then as one byte {@code 1} ("the same
+ * again"), otherwise as a string with its length + 2 (0 for null): a batch of one worker's reports
+ * names that worker once. A payload (a task's input or result) is one tag byte and then:
  *
  * <ul>
  *   <li>{@code 0}: null, nothing follows;
@@ -301,6 +301,7 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
     out.repeated(task.taskType(), last, TYPE);
     out.varint(task.attempt());
     payload(out, task.payload());
+    out.varlong(task.flowSeq());
   }
 
   private TaskEnvelope envelope(ByteBuffer in, String[] last) {
@@ -310,7 +311,8 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
         repeated(in, last, RUN),
         repeated(in, last, TYPE),
         varint(in),
-        payload(in));
+        payload(in),
+        varlong(in));
   }
 
   /** The worker, its incarnation, the task and its run and type, as every report starts. */
@@ -503,6 +505,18 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
     throw new IllegalArgumentException("malformed varint");
   }
 
+  private static long varlong(ByteBuffer in) {
+    long value = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+      byte b = in.get();
+      value |= (long) (b & 0x7f) << shift;
+      if (b >= 0) {
+        return value;
+      }
+    }
+    throw new IllegalArgumentException("malformed varlong");
+  }
+
   private static String string(ByteBuffer in) {
     int length = varint(in) - 1;
     return length < 0 ? null : utf8(in, length);
@@ -580,6 +594,16 @@ public final class HotMessageSerializer extends SerializerWithStringManifest
       ensure(5);
       int v = value;
       while ((v & ~0x7f) != 0) {
+        buffer[size++] = (byte) ((v & 0x7f) | 0x80);
+        v >>>= 7;
+      }
+      buffer[size++] = (byte) v;
+    }
+
+    void varlong(long value) {
+      ensure(10);
+      long v = value;
+      while ((v & ~0x7fL) != 0) {
         buffer[size++] = (byte) ((v & 0x7f) | 0x80);
         v >>>= 7;
       }

@@ -81,7 +81,7 @@ class HotMessageSerializerTest {
   }
 
   private static TaskEnvelope task(String id, Object payload) {
-    return new TaskEnvelope(id, "f", "run-1", "square", 2, payload);
+    return new TaskEnvelope(id, "f", "run-1", "square", 2, payload, 5);
   }
 
   /** Every payload form a task can carry. */
@@ -262,6 +262,23 @@ class HotMessageSerializerTest {
     tasks.add(new TaskEnvelope("flow-1:3", "flow-1", "run-1", "square", 1, "ascii again"));
     WorkerCommand.DispatchAll all = new WorkerCommand.DispatchAll(tasks, queue.getRef());
     assertEquals(all, roundTrip(all));
+  }
+
+  @Test
+  void aFlowOrderRoundTripsAtEveryWidthOfItsVarint() {
+    long[] orders = {0, 1, 127, 128, 16_383, 16_384, 1L << 35, Long.MAX_VALUE, -1};
+    List<TaskEnvelope> tasks = new ArrayList<>();
+    for (long order : orders) {
+      tasks.add(new TaskEnvelope("f:" + tasks.size(), "f", "run-1", "square", 1, 1L, order));
+    }
+    WorkerCommand.DispatchAll all = new WorkerCommand.DispatchAll(tasks, queue.getRef());
+    assertEquals(all, roundTrip(all));
+    QueueCommand.Enqueue enqueue = new QueueCommand.Enqueue(tasks, flow.getRef());
+    assertEquals(enqueue, roundTrip(enqueue));
+    for (TaskEnvelope task : tasks) {
+      WorkerCommand.Dispatch one = new WorkerCommand.Dispatch(task, queue.getRef());
+      assertEquals(one, roundTrip(one));
+    }
   }
 
   @Test

@@ -117,8 +117,9 @@ class SerializationTest {
     TaskEnvelope task =
         new TaskEnvelope("f:1", "f", "run-1", "add", 2, new Pair(Num.of(3), new Num(4, "hold:x")));
     assertEquals(task, roundTrip(task));
-    TaskEnvelope plain = new TaskEnvelope("f:2", "f", "run-1", "square", 1, 42L);
+    TaskEnvelope plain = new TaskEnvelope("f:2", "f", "run-1", "square", 1, 42L, 7);
     assertEquals(plain, roundTrip(plain));
+    assertEquals(7, ((TaskEnvelope) roundTrip(plain)).flowSeq(), "the order the queue keeps");
   }
 
   @Test

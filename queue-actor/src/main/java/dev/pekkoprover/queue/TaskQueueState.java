@@ -49,8 +49,15 @@ import java.util.function.LongSupplier;
  * the free slots, and the tasks in flight beyond them count as taken slots, so a worker serving
  * both kinds gets a task of another type only once it is back under its capacity. It gets
  * prefetched tasks only while none of its other types has tasks waiting, and a freed slot still
- * goes to the oldest task across its types, so cheap tasks cannot keep a waiting proof from its
- * slot.
+ * goes to the first task across its types (in the order below), so cheap tasks cannot keep a
+ * waiting proof from its slot.
+ *
+ * <p>Order: pending tasks go out oldest flow first ({@link TaskEnvelope#flowSeq}, the order in
+ * which the sequencer started their flows), and within a flow, tasks put back first, then in the
+ * order they came; across the types a worker serves, the same order decides. A job's first batch is
+ * so proven before its last, as the rollup provers' brokers hand out the oldest batch's jobs first
+ * (zkSync's and Scroll's by batch, Aztec's by epoch), instead of every batch finishing at the end
+ * together. Tasks of one flow (or of no flow, all 0) go out first come, first served.
  *
  * <p>Failure classes (the README has the table): what is the task's own fault spends one of its
  * {@code max-attempts} (a compute that threw, a lease overrun on a live worker); what is
@@ -331,8 +338,9 @@ public final class TaskQueueState<W, R> {
   // ---- flows ----
 
   /**
-   * Adds a task at the tail of its type's queue, or replies {@link TaskOutcome.Rejected} (unknown
-   * type, a payload that could not cross a node, a task id already queued).
+   * Adds a task behind the pending tasks of its flow (and of older flows), or replies {@link
+   * TaskOutcome.Rejected} (unknown type, a payload that could not cross a node, a task id already
+   * queued).
    */
   public void enqueue(TaskEnvelope envelope, R replyTo) {
     TypeQueue type = types.get(envelope.taskType());
@@ -1308,12 +1316,16 @@ public final class TaskQueueState<W, R> {
    * @param runNanos their run times added up
    * @param waitNanos the same tasks' waits (enqueue or last put-back to the dispatch that completed
    *     them) added up; 0 for tasks enqueued while waits are not measured
-   * @param oldestPendingNanos the longest any of the first {@link #OLDEST_SCAN} pending tasks has
+   * @param oldestPendingNanos the longest any pending task looked at ({@link #OLDEST_SCAN}) has
    *     waited, 0 when none
    */
   public record TypeTimes(long runs, long runNanos, long waitNanos, long oldestPendingNanos) {}
 
-  /** Pending tasks looked at for the oldest: put-backs go to the head, so the oldest is near it. */
+  /**
+   * Pending tasks looked at for the oldest, shared among the flows with pending tasks (at least the
+   * head of each of the first this many): put-backs go to the head of their flow's tasks, so the
+   * oldest is near the head of one of them.
+   */
   static final int OLDEST_SCAN = 1000;
 
   public TypeTimes typeTimes(String taskType) {
@@ -1323,12 +1335,21 @@ public final class TaskQueueState<W, R> {
     }
     long now = nanoClock.getAsLong();
     long oldest = 0;
-    int seen = 0;
-    for (Task task : t.pending) {
-      if (task.pendingSince != NO_TIME) { // unknown where waits are not measured
-        oldest = Math.max(oldest, now - task.pendingSince);
+    // each flow's tasks wait in push order behind its put-backs: the oldest is near the head of
+    // some flow's deque, not of the whole queue
+    int perFlow = Math.max(1, OLDEST_SCAN / Math.max(1, t.pending.orders()));
+    int flows = 0;
+    for (ArrayDeque<Task> flow : t.pending.byFlow()) {
+      int seen = 0;
+      for (Task task : flow) {
+        if (task.pendingSince != NO_TIME) { // unknown where waits are not measured
+          oldest = Math.max(oldest, now - task.pendingSince);
+        }
+        if (++seen == perFlow) {
+          break;
+        }
       }
-      if (++seen == OLDEST_SCAN) {
+      if (++flows == OLDEST_SCAN) {
         break;
       }
     }
@@ -1527,7 +1548,7 @@ public final class TaskQueueState<W, R> {
         Task head = seat.type.pending.peekFirst();
         if (head != null
             && !seat.suspended
-            && (oldest == null || head.seq < oldest.pending.peekFirst().seq)) {
+            && (oldest == null || head.before(oldest.pending.peekFirst()))) {
           oldest = seat.type;
         }
       }
@@ -1839,6 +1860,18 @@ public final class TaskQueueState<W, R> {
       return envelope.taskId();
     }
 
+    /** Its flow's start order: a lower one is handed out first ({@link TypeQueue#pending}). */
+    long flowSeq() {
+      return envelope.flowSeq();
+    }
+
+    /** Handed out before {@code other}: its flow is older, or the same and it came first. */
+    boolean before(Task other) {
+      long flow = flowSeq();
+      long otherFlow = other.flowSeq();
+      return flow < otherFlow || (flow == otherFlow && seq < other.seq);
+    }
+
     boolean heldBy(String workerId, String incarnation) {
       KnownWorker w = holder;
       return w != null && w.workerId.equals(workerId) && Objects.equals(w.incarnation, incarnation);
@@ -1954,7 +1987,11 @@ public final class TaskQueueState<W, R> {
     /** Withdraws of its tasks under way ({@link Doubts#withdrawing}): at most one at a time. */
     int withdrawing;
 
-    final ArrayDeque<Task> pending = new ArrayDeque<>(256);
+    /**
+     * Oldest flow first ({@link TaskEnvelope#flowSeq}), then put-backs, then push order: what a
+     * worker with room gets next is {@code pending.peekFirst()}.
+     */
+    final FlowOrderedQueue<Task> pending = new FlowOrderedQueue<>(Task::flowSeq, 16);
 
     /**
      * Tasks in flight, oldest dispatch first: every task of a type has one lease, so this is

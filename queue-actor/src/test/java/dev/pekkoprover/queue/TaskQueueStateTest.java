@@ -231,6 +231,69 @@ class TaskQueueStateTest {
     assertEquals(0, queue.size());
   }
 
+  /** A task of the flow the sequencer started {@code flow}-th ({@link TaskEnvelope#flowSeq}). */
+  private static TaskEnvelope ofFlow(long flow, String type, String id) {
+    Object input = type.equals("add") ? new TestTasks.Pair(Num.of(1), Num.of(2)) : Num.of(3);
+    return new TaskEnvelope(id, "flow-" + flow, "run-1", type, 1, input, flow);
+  }
+
+  /** The result of the task last sent to {@code worker}, for the attempt it was sent as. */
+  private boolean succeedLast(String worker) {
+    Sent last = effects.last();
+    assertEquals(worker, last.worker());
+    TaskEnvelope task = last.task();
+    return queue.succeeded(worker, "inc-1", task.taskId(), "run-1", task.attempt(), Num.of(9));
+  }
+
+  @Test
+  void pendingTasksGoOutOldestFlowFirstAndAPutBackOnlyAheadOfItsOwnFlow() {
+    queue.enqueue(ofFlow(2, "square", "2a"), "flow-2");
+    queue.enqueue(ofFlow(2, "square", "2b"), "flow-2");
+    queue.enqueue(ofFlow(1, "square", "1a"), "flow-1");
+    queue.enqueue(ofFlow(3, "square", "3a"), "flow-3");
+    queue.enqueue(ofFlow(1, "square", "1b"), "flow-1");
+    serve("w1", 2, "square");
+    assertEquals(List.of("1a", "1b"), effects.sentTo("w1"), "flow 1's, though flow 2 came first");
+
+    queue.workerTerminated("w1"); // both back, ahead of flow 1's tasks (there are none left)
+    queue.enqueue(ofFlow(1, "square", "1c"), "flow-1");
+    serve("w2", 1, "square");
+    for (int i = 0; i < 5; i++) {
+      assertTrue(succeedLast("w2"));
+    }
+    assertEquals(List.of("1a", "1b", "1c", "2a", "2b", "3a"), effects.sentTo("w2"));
+    assertEquals(2, effects.sent.stream().filter(s -> s.task().attempt() == 2).count());
+  }
+
+  @Test
+  void aWorkerServingSeveralTypesGetsTheOldestFlowsTaskAcrossThem() {
+    queue.enqueue(ofFlow(2, "square", "s2"), "flow-2");
+    queue.enqueue(ofFlow(1, "add", "a1"), "flow-1"); // came later, of an older flow
+    queue.enqueue(ofFlow(2, "add", "a2"), "flow-2");
+    queue.enqueue(ofFlow(1, "square", "s1"), "flow-1");
+    serve("w1", 1, "square", "add");
+    for (int i = 0; i < 3; i++) {
+      assertTrue(succeedLast("w1"));
+    }
+    assertEquals(
+        List.of("a1", "s1", "s2", "a2"),
+        effects.sentTo("w1"),
+        "flow 1 before flow 2, and within a flow first come, first served");
+  }
+
+  @Test
+  void cancellingAFlowLeavesTheOthersInTheirOrder() {
+    queue.enqueue(ofFlow(1, "square", "1a"), "flow-1");
+    queue.enqueue(ofFlow(2, "square", "2a"), "flow-2");
+    queue.enqueue(ofFlow(3, "square", "3a"), "flow-3");
+    queue.enqueue(ofFlow(1, "square", "1b"), "flow-1");
+    assertEquals(2, queue.cancelFlow("flow-1"));
+    assertEquals(2, squareStats().pending());
+    serve("w1", 1, "square");
+    assertTrue(succeedLast("w1"));
+    assertEquals(List.of("2a", "3a"), effects.sentTo("w1"));
+  }
+
   @Test
   void onlyWorkersServingATypeGetIt() {
     serve("adder", 4, "add");

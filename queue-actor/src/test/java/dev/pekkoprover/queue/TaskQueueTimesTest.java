@@ -209,6 +209,20 @@ class TaskQueueTimesTest {
   }
 
   @Test
+  void theOldestWaitIsFoundBehindTheTasksOfOlderFlows() {
+    // flow 3's task came first; then more of flow 1's than the scan looks at: in hand-out order
+    // flow 3's task is last, but it has waited longest
+    queue.enqueue(new TaskEnvelope("late", "flow-3", "run-1", "square", 1, Num.of(3), 3), "f3");
+    now = 100 * MS;
+    for (int i = 0; i < TaskQueueState.OLDEST_SCAN + 10; i++) {
+      queue.enqueue(
+          new TaskEnvelope("early-" + i, "flow-1", "run-1", "square", 1, Num.of(3), 1), "f1");
+    }
+    now = 400 * MS;
+    assertEquals(400 * MS, queue.typeTimes("square").oldestPendingNanos());
+  }
+
+  @Test
   void aWorkersNumbersSayWhatItDidAndWhenItWasLastHeardFrom() {
     assertNull(queue.workerNumbers("w1"));
     queue.workerServes("w1", "i1", "w1", Set.of("square"), 2);

@@ -135,6 +135,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       implements Command, org.apache.pekko.actor.NoSerializationVerificationNeeded {}
 
   private final String flowId;
+
+  /** Its start order in the run ({@link TaskEnvelope#flowSeq}), on every task it pushes. */
+  private final long flowSeq;
+
   private final String runId;
   private final ActorRef<QueueCommand> queue;
   private final ActorRef<FlowResult> replyTo;
@@ -199,12 +203,15 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private final TaskResultCounts resultCounts;
 
   /**
+   * @param flowSeq the flow's start order in its run, which its tasks carry ({@link
+   *     TaskEnvelope#flowSeq}): the queue hands out an older flow's tasks first
    * @param settings resend-after, the checks' backoff and bounds, the loss window ({@link
    *     SequencerSettings})
    * @param durable the result store's read view and writer, or null to run without durability
    */
   public static <R> Behavior<Command> create(
       String flowId,
+      long flowSeq,
       String runId,
       ActorRef<QueueCommand> queue,
       FlowLogic<R> logic,
@@ -222,7 +229,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
                     timers.startTimerWithFixedDelay(CheckTick.INSTANCE, settings.checkTick());
                   }
                   FlowRunner<R> flow =
-                      new FlowRunner<>(context, flowId, runId, queue, replyTo, settings, durable);
+                      new FlowRunner<>(
+                          context, flowId, flowSeq, runId, queue, replyTo, settings, durable);
                   flow.begin(logic);
                   return flow.done ? Behaviors.stopped() : flow;
                 }));
@@ -231,6 +239,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   private FlowRunner(
       ActorContext<Command> context,
       String flowId,
+      long flowSeq,
       String runId,
       ActorRef<QueueCommand> queue,
       ActorRef<FlowResult> replyTo,
@@ -238,6 +247,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       Durable durable) {
     super(context);
     this.flowId = flowId;
+    this.flowSeq = flowSeq;
     this.runId = runId;
     this.queue = queue;
     this.replyTo = replyTo;
@@ -754,7 +764,8 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
             : new PendingTask.Keyed(type, (Consumer<Object>) onResult);
     long n = pending.add(task);
     sequence = n;
-    task.envelope = new TaskEnvelope(TaskIds.of(flowId, n), flowId, runId, type.name(), 1, input);
+    task.envelope =
+        new TaskEnvelope(TaskIds.of(flowId, n), flowId, runId, type.name(), 1, input, flowSeq);
     if (durable == null) {
       outbox.add(task.envelope);
     } else {

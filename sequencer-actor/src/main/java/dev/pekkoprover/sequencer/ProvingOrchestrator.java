@@ -214,7 +214,14 @@ public final class ProvingOrchestrator {
   private final Map<String, QueueNodeLeaving> leavingQueueNodes = new LinkedHashMap<>();
 
   private ActorRef<WorkerRegistrationFlow.Command> registration;
+
+  /**
+   * Flows requested in this run: the n-th is {@code name-n}, and its tasks carry n as their {@link
+   * dev.pekkoprover.protocol.TaskEnvelope#flowSeq}, so the queue serves flows in the order they
+   * were requested (the start-up's compile flow, 0, before all).
+   */
   private long flowCounter;
+
   private int startupAttempts;
 
   /** Null when durability is off. */
@@ -355,7 +362,8 @@ public final class ProvingOrchestrator {
     started(
         flowId,
         context.spawn(
-            FlowRunner.create(flowId, runId, queue, plan.compileFlow(), flowEnded, settings, null),
+            FlowRunner.create(
+                flowId, 0, runId, queue, plan.compileFlow(), flowEnded, settings, null),
             flowId));
   }
 
@@ -513,6 +521,7 @@ public final class ProvingOrchestrator {
         context.spawn(
             FlowRunner.create(
                 flowId,
+                flowCounter,
                 runId,
                 queue,
                 (FlowLogic<Object>) request.logic(),

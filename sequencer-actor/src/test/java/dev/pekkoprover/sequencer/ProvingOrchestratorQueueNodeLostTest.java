@@ -90,6 +90,9 @@ class ProvingOrchestratorQueueNodeLostTest {
                 TestTasks.Square.INSTANCE, inputs, TestTasks.Add.INSTANCE, Pair::new),
             requester.getRef()));
     List<TaskEnvelope> leaves = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks();
+    assertEquals(0, task.flowSeq(), "the start-up's compile flow goes before every flow");
+    offers.forEach(offer -> assertEquals(0, offer.flowSeq()));
+    leaves.forEach(leaf -> assertEquals(1, leaf.flowSeq(), "the run's first flow"));
 
     ProvingOrchestrator.QueueNodeLost lost =
         new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.8:2552", 2);
@@ -292,6 +295,10 @@ class ProvingOrchestratorQueueNodeLostTest {
                   TestTasks.Square.INSTANCE, List.of(Num.of(4)), TestTasks.Add.INSTANCE, Pair::new),
               requester.getRef()));
       TaskEnvelope calm = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      assertEquals(
+          List.of(1L, 2L),
+          List.of(leaf.flowSeq(), calm.flowSeq()),
+          "flows numbered in the order they were requested, for the queue to serve them so");
       List<String> asked = new java.util.ArrayList<>();
       for (QueueCommand later : received(queue, Duration.ofSeconds(3))) {
         if (later instanceof QueueCommand.CheckHeld check2) {

@@ -50,6 +50,7 @@ final class TestFlows {
         context ->
             FlowRunner.create(
                 flowId,
+                1,
                 runId,
                 queue,
                 logic,
