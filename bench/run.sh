@@ -32,7 +32,7 @@
 #   --no-wait        do not wait for a quiet machine
 #   --profile        record the runs with JFR (1 ms sampling) and print their hot methods: the one-JVM run, and
 #                    in the cluster run the bench JVM and each worker process
-#   --jmh            also run the JMH benchmarks of the queue's bookkeeping (TaskQueueState), about 2 minutes
+#   --jmh            also run the JMH benchmarks of the queue's bookkeeping (TaskQueueState), about 5 minutes
 #   --xmx SIZE       fixed heap of the memory run (default 1g)
 #   --out DIR        where the results go (default bench/bench-results/<date-time>)
 #   --bullmq-dir D   the baseline's folder (default ../shared/bench/bullmq beside the project)

@@ -17,9 +17,10 @@ import java.util.function.ToLongFunction;
  * {@link ArrayDeque}.
  *
  * <p>Costs: with one order, each operation is the deque's, plus a compare; a new order costs a tree
- * insert (O(log f) for f orders with pending tasks), and its deque's removal when it empties. The
- * deque of the only order left is kept when it empties, and serves the next order that comes, so
- * that a queue that drains and fills again allocates no deque.
+ * insert (O(log f) for f orders with pending tasks, and a boxed key above 127), and its removal
+ * when it empties. The deque of the only order left is kept when it empties, and the last one
+ * dropped is kept as a spare; either serves the next new order, so that a queue whose flows come
+ * and go allocates a tree entry per new order, not a deque.
  *
  * <p>Not thread-safe: the queue's actor owns it.
  *
@@ -44,6 +45,12 @@ final class FlowOrderedQueue<T> implements Iterable<T> {
 
   private long lastOrder;
   private int size;
+
+  /**
+   * The last deque dropped when it emptied, for the next new order: flows whose few tasks come and
+   * go while others wait allocate no deque each time.
+   */
+  private ArrayDeque<T> spare;
 
   /**
    * @param orderOf a task's flow order; must not change while the task is here
@@ -118,6 +125,7 @@ final class FlowOrderedQueue<T> implements Iterable<T> {
         size -= before - deque.size();
         if (deque.isEmpty() && byOrder.size() > 1) {
           entries.remove();
+          spare = deque;
         }
       }
     }
@@ -178,6 +186,9 @@ final class FlowOrderedQueue<T> implements Iterable<T> {
         deque = first;
         byOrder.clear();
         first = null;
+      } else if (spare != null) {
+        deque = spare;
+        spare = null;
       } else {
         deque = new ArrayDeque<>(initialCapacity);
       }
@@ -195,6 +206,7 @@ final class FlowOrderedQueue<T> implements Iterable<T> {
   /** Drops an empty deque from {@link #byOrder}, and from the caches that point at it. */
   private void dropEmpty(long order, ArrayDeque<T> deque) {
     byOrder.remove(order);
+    spare = deque;
     if (last == deque) {
       last = null;
     }

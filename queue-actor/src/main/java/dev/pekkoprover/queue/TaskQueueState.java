@@ -49,15 +49,18 @@ import java.util.function.LongSupplier;
  * the free slots, and the tasks in flight beyond them count as taken slots, so a worker serving
  * both kinds gets a task of another type only once it is back under its capacity. It gets
  * prefetched tasks only while none of its other types has tasks waiting, and a freed slot still
- * goes to the first task across its types (in the order below), so cheap tasks cannot keep a
- * waiting proof from its slot.
+ * goes to the first task across its types (in the order below), so cheap tasks cannot keep a proof
+ * of their own or an older flow from its slot.
  *
  * <p>Order: pending tasks go out oldest flow first ({@link TaskEnvelope#flowSeq}, the order in
  * which the sequencer started their flows), and within a flow, tasks put back first, then in the
  * order they came; across the types a worker serves, the same order decides. A job's first batch is
  * so proven before its last, as the rollup provers' brokers hand out the oldest batch's jobs first
  * (zkSync's and Scroll's by batch, Aztec's by epoch), instead of every batch finishing at the end
- * together. Tasks of one flow (or of no flow, all 0) go out first come, first served.
+ * together. Tasks of one flow (or of no flow, all 0) go out first come, first served. The order is
+ * strict: a newer flow's tasks get the slots the older flows leave free, so a flow that keeps a
+ * fleet busy for hours holds back every later one (as it should when batches settle in order; a
+ * flow that must overtake is one to start earlier, or to run on a fleet of its own).
  *
  * <p>Failure classes (the README has the table): what is the task's own fault spends one of its
  * {@code max-attempts} (a compute that threw, a lease overrun on a live worker); what is
@@ -1323,8 +1326,8 @@ public final class TaskQueueState<W, R> {
 
   /**
    * Pending tasks looked at for the oldest, shared among the flows with pending tasks (at least the
-   * head of each of the first this many): put-backs go to the head of their flow's tasks, so the
-   * oldest is near the head of one of them.
+   * head of each): put-backs go to the head of their flow's tasks, so the oldest is near the head
+   * of one of them. A scan of at most this many tasks or one per flow, whichever is more, per call.
    */
   static final int OLDEST_SCAN = 1000;
 
@@ -1337,8 +1340,9 @@ public final class TaskQueueState<W, R> {
     long oldest = 0;
     // each flow's tasks wait in push order behind its put-backs: the oldest is near the head of
     // some flow's deque, not of the whole queue
+    // (the newest flows' tasks wait longest when the fleet is short: every flow's head is looked
+    // at, however many there are)
     int perFlow = Math.max(1, OLDEST_SCAN / Math.max(1, t.pending.orders()));
-    int flows = 0;
     for (ArrayDeque<Task> flow : t.pending.byFlow()) {
       int seen = 0;
       for (Task task : flow) {
@@ -1348,9 +1352,6 @@ public final class TaskQueueState<W, R> {
         if (++seen == perFlow) {
           break;
         }
-      }
-      if (++flows == OLDEST_SCAN) {
-        break;
       }
     }
     return new TypeTimes(t.runs, t.runNanos, t.waitNanos, oldest);
@@ -1513,11 +1514,12 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Room came free on this worker: it goes to the oldest task among the types it serves (first
-   * enqueued, first served, across types), so a reduction does not overtake the leaves enqueued
-   * before it and no type starves. When the worker has no free slot, only its prefetch room, the
-   * oldest task fills it only if it is of a prefetched type: a younger cheap task does not take the
-   * place of an older one that needs a slot.
+   * Room came free on this worker: it goes to the first task among the types it serves in the
+   * queue's order (oldest flow first, then within a flow first come, first served, across types),
+   * so a reduction does not overtake the leaves of its flow enqueued before it, and a type's tasks
+   * wait only behind older flows' tasks and their own flow's earlier ones. When the worker has no
+   * free slot, only its prefetch room, the first task fills it only if it is of a prefetched type:
+   * a later cheap task does not take the place of an earlier one that needs a slot.
    */
   private void dispatchFor(KnownWorker w) {
     dispatchPendingFor(w);

@@ -223,6 +223,20 @@ class TaskQueueTimesTest {
   }
 
   @Test
+  void theOldestWaitIsFoundInTheNewestOfMoreFlowsThanTheScanLooksAtTasks() {
+    // the newest flow's task came first and waits behind more older flows than OLDEST_SCAN
+    queue.enqueue(
+        new TaskEnvelope("newest", "flow-n", "run-1", "square", 1, Num.of(3), 99_999), "n");
+    now = 100 * MS;
+    for (int i = 1; i <= TaskQueueState.OLDEST_SCAN + 200; i++) {
+      queue.enqueue(
+          new TaskEnvelope("t" + i, "flow-" + i, "run-1", "square", 1, Num.of(3), i), "f");
+    }
+    now = 400 * MS;
+    assertEquals(400 * MS, queue.typeTimes("square").oldestPendingNanos());
+  }
+
+  @Test
   void aWorkersNumbersSayWhatItDidAndWhenItWasLastHeardFrom() {
     assertNull(queue.workerNumbers("w1"));
     queue.workerServes("w1", "i1", "w1", Set.of("square"), 2);

@@ -37,7 +37,7 @@ import org.openjdk.jmh.infra.Blackhole;
  *
  * <pre>{@code
  * java -cp bench/target/bench.jar org.openjdk.jmh.Main 'TaskQueueState.*'
- * java -cp bench/target/bench.jar org.openjdk.jmh.Main TaskQueueStateBench.cycle -p shape=1x64 -p types=9 -prof gc
+ * java -cp bench/target/bench.jar org.openjdk.jmh.Main TaskQueueStateBench.cycle -p shape=1x64 -p types=9 -p flows=1 -prof gc
  * }</pre>
  */
 @State(Scope.Thread)
@@ -76,6 +76,14 @@ public class TaskQueueStateBench {
    */
   @Param({"1", "9"})
   public int types;
+
+  /**
+   * Flows the tasks belong to, round-robin ({@link TaskEnvelope#flowSeq} 1 to this): 1, as one
+   * flow's fan-out, or 64 interleaved, so that the queue's oldest-flow-first order switches flow at
+   * every task.
+   */
+  @Param({"1", "64"})
+  public int flows;
 
   private TaskQueueState<String, Object> state;
   private final ArrayDeque<TaskEnvelope> inFlight = new ArrayDeque<>();
@@ -124,7 +132,13 @@ public class TaskQueueStateBench {
     for (int i = 0; i < RING; i++) {
       envelopes[i] =
           new TaskEnvelope(
-              "flow-1:" + i, "flow-1", "run-1", BenchTasks.NOOP.name(), 1, BenchTasks.work(i, 0));
+              "flow-1:" + i,
+              "flow-1",
+              "run-1",
+              BenchTasks.NOOP.name(),
+              1,
+              BenchTasks.work(i, 0),
+              1 + i % flows);
     }
   }
 
