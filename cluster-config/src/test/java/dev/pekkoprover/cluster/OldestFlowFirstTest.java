@@ -74,6 +74,12 @@ class OldestFlowFirstTest {
     };
   }
 
+  /** The flow (0-3) of a task: inputs are 100-107, 200-207, ...; second stages their squares. */
+  private static int flowOf(long value) {
+    long input = value < 1000 ? value : Math.round(Math.sqrt(value));
+    return (int) (input / 100) - 1;
+  }
+
   @Test
   void flowsStartedTogetherFinishInTheOrderTheyStartedTheOldestFarAheadOfTheRest() {
     TestTasks.runs.clear();
@@ -81,16 +87,10 @@ class OldestFlowFirstTest {
     int inputsEach = 8;
     int tasks = flows * inputsEach * 2;
     List<CompletableFuture<FlowResult.Completed>> results = new ArrayList<>();
-    // how many tasks had run when each flow's result came: the fleet's progress at that moment
-    int[] runsAtResult = new int[flows];
     for (int f = 0; f < flows; f++) {
       long from = 100L * (f + 1);
       List<Long> inputs = LongStream.range(from, from + inputsEach).boxed().toList();
-      int index = f;
-      results.add(
-          node.runWithStats("batch-" + (f + 1), twoStages(inputs))
-              .toCompletableFuture()
-              .whenComplete((done, error) -> runsAtResult[index] = TestTasks.runs.size()));
+      results.add(node.runWithStats("batch-" + (f + 1), twoStages(inputs)).toCompletableFuture());
     }
     // the first two inputs hold both workers at the gate until every flow's first stage waits
     TestProbe.create(node.system())
@@ -107,17 +107,25 @@ class OldestFlowFirstTest {
       assertEquals(fourthPowers, TestNodes.await(results.get(f)).result());
     }
     assertEquals(tasks, TestTasks.runs.size(), "every task ran once");
-    String progress = Arrays.toString(runsAtResult);
+    // when each flow ended: how many tasks had started by its last one's start (the workers'
+    // record of what they ran, in order; a flow's tasks are told apart by their values)
+    int[] endedAfter = new int[flows];
+    int started = 0;
+    for (TestTasks.Run run : TestTasks.runs) {
+      started++;
+      endedAfter[flowOf(run.value())] = started;
+    }
+    String progress = Arrays.toString(endedAfter);
     for (int f = 1; f < flows; f++) {
       assertTrue(
-          runsAtResult[f - 1] <= runsAtResult[f],
-          "batch " + f + " finished before batch " + (f + 1) + ": tasks run by then " + progress);
+          endedAfter[f - 1] < endedAfter[f],
+          "batch " + f + " ended before batch " + (f + 1) + ": tasks started by then " + progress);
     }
     // first come, first served runs every flow's first stage (32 tasks) before the first flow's
-    // second stage, so the first flow ends after at least 40 runs; oldest flow first runs the
-    // first flow's 16 tasks first, the others' only in a slot it leaves free (17-21 runs seen)
+    // second stage, so the first flow ends after at least 40 tasks; oldest flow first runs the
+    // first flow's 16 tasks first, the others' only in a slot it leaves free
     assertTrue(
-        runsAtResult[0] <= tasks / 2,
-        "the first batch was done within half the work: tasks run by then " + progress);
+        endedAfter[0] <= tasks / 2,
+        "the first batch ended within half the work: tasks started by then " + progress);
   }
 }
