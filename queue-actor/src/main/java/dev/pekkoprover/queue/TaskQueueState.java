@@ -1338,10 +1338,8 @@ public final class TaskQueueState<W, R> {
     }
     long now = nanoClock.getAsLong();
     long oldest = 0;
-    // each flow's tasks wait in push order behind its put-backs: the oldest is near the head of
-    // some flow's deque, not of the whole queue
-    // (the newest flows' tasks wait longest when the fleet is short: every flow's head is looked
-    // at, however many there are)
+    // each flow's tasks wait in push order behind its put-backs, so the oldest is near the head of
+    // some flow's deque; every flow's head is looked at, since the newest flows wait longest
     int perFlow = Math.max(1, OLDEST_SCAN / Math.max(1, t.pending.orders()));
     for (ArrayDeque<Task> flow : t.pending.byFlow()) {
       int seen = 0;
