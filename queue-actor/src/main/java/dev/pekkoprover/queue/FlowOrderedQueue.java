@@ -4,7 +4,6 @@ import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.NoSuchElementException;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 import java.util.function.ToLongFunction;
@@ -26,7 +25,7 @@ import java.util.function.ToLongFunction;
  *
  * @param <T> the task record
  */
-final class FlowOrderedQueue<T> implements Iterable<T> {
+final class FlowOrderedQueue<T> {
   private final ToLongFunction<T> orderOf;
   private final int initialCapacity;
 
@@ -144,34 +143,6 @@ final class FlowOrderedQueue<T> implements Iterable<T> {
   /** The deques, oldest flow first: each is that flow's pending tasks in hand-out order. */
   Iterable<ArrayDeque<T>> byFlow() {
     return size == 0 ? Collections.emptyList() : byOrder.values();
-  }
-
-  /** Every pending task in hand-out order. */
-  @Override
-  public Iterator<T> iterator() {
-    Iterator<ArrayDeque<T>> deques = byOrder.values().iterator();
-    return new Iterator<>() {
-      private Iterator<T> current = Collections.emptyIterator();
-
-      @Override
-      public boolean hasNext() {
-        while (!current.hasNext()) {
-          if (!deques.hasNext()) {
-            return false;
-          }
-          current = deques.next().iterator();
-        }
-        return true;
-      }
-
-      @Override
-      public T next() {
-        if (!hasNext()) {
-          throw new NoSuchElementException();
-        }
-        return current.next();
-      }
-    };
   }
 
   private ArrayDeque<T> dequeOf(long order) {

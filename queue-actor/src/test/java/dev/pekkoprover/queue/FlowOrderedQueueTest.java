@@ -41,7 +41,7 @@ class FlowOrderedQueueTest {
     assertEquals(3, queue.orders());
     assertEquals("1a", queue.peekFirst().name());
     List<String> inOrder = new ArrayList<>();
-    queue.forEach(t -> inOrder.add(t.name()));
+    queue.byFlow().forEach(flow -> flow.forEach(t -> inOrder.add(t.name())));
     assertEquals(List.of("1a", "1b", "2-put-back", "2a", "2b", "3a"), inOrder);
     assertEquals(List.of("1a", "1b", "2-put-back", "2a", "2b", "3a"), drain());
     assertTrue(queue.isEmpty());
