@@ -121,6 +121,13 @@ public final class AppchainJob {
             String.format(
                 "reused            %d batch proof(s) and %d task result(s) from the store%n",
                 reuse.batchesRestored(), reuse.tasksReused()));
+        if (reuse.batchesRestored() > 0) { // what the counts below leave out: it did not run
+          text.append(
+              String.format(
+                  "restored          %d block(s) of %d transaction(s) in those batch proofs; their"
+                      + " tasks did not run%n",
+                  reuse.blocksRestored(), reuse.transactionsRestored()));
+        }
         // not "  Type  n" alone, which reads (and parses) as computed
         reuse
             .tasksReusedPerType()
@@ -142,13 +149,22 @@ public final class AppchainJob {
    * What a durable run took from the store instead of computing it.
    *
    * @param batchesRestored batch proofs stored by an earlier run, returned without running
+   * @param blocksRestored the blocks of those batches
+   * @param transactionsRestored the transactions of those blocks: with {@code blocksRestored}, what
+   *     the tasks per type leave out (one {@code RuntimeProvingTask} and one {@code
+   *     BlockProvingTask} per transaction, one {@code NewBlockTask} per block)
    * @param tasksReused task results of the batches that ran found in the store (or computed by
    *     another batch)
    * @param tasksReusedPerType {@code tasksReused} by task type name, in name order
    * @param store the result store's counters: results held, writes, batch sizes, write latency
    */
   public record Reuse(
-      int batchesRestored, long tasksReused, Map<String, Long> tasksReusedPerType, String store) {}
+      int batchesRestored,
+      int blocksRestored,
+      long transactionsRestored,
+      long tasksReused,
+      Map<String, Long> tasksReusedPerType,
+      String store) {}
 
   /**
    * The appchain's task types, with every {@code crashEvery}-th proving compute crashing its worker
@@ -246,6 +262,8 @@ public final class AppchainJob {
     List<String> failures = new ArrayList<>();
     List<BatchProof> proven = new ArrayList<>();
     int restored = 0;
+    int blocksRestored = 0;
+    long transactionsRestored = 0;
     long reused = 0;
     Map<String, Long> reusedPerType = new TreeMap<>();
     int blocksProven = 0;
@@ -253,7 +271,13 @@ public final class AppchainJob {
       try {
         FlowResult.Completed done = proofs.get(i).join();
         proven.add((BatchProof) done.result());
-        restored += done.restored() ? 1 : 0;
+        if (done.restored()) {
+          restored++;
+          blocksRestored += batches.get(i).size();
+          for (BlockTrace block : batches.get(i)) {
+            transactionsRestored += block.transactions().size();
+          }
+        }
         reused += done.stats().reused();
         done.stats()
             .reusedPerType()
@@ -288,6 +312,8 @@ public final class AppchainJob {
         durable
             ? new Reuse(
                 restored,
+                blocksRestored,
+                transactionsRestored,
                 reused,
                 reusedPerType,
                 describe(node.storeStats().toCompletableFuture().join()))

@@ -205,7 +205,7 @@ class DurableRunIT {
           "the reused results (" + results + ") are done from the first lines: " + firstLines);
       assertTrue(output.contains("RESULT OK"), output);
       assertTrue(output.contains("proving: blocks 8/8 proven"), output);
-      // computed and reused add up to the chain's (checked when no whole batch was restored)
+      // computed and reused add up to the chain's, less what whole restored batches held
       NodeProcesses.assertTaskCountsMatchTheChain(output, 8);
 
       // the same job on a fresh directory computes everything: more than the resumed run did

@@ -120,4 +120,43 @@ class ResumedJobProgressTest {
     assertTrue(last.contains(" NewBlockTask=4 (2 reused)"), last);
     assertEquals(computed + summary.reuse().tasksReused(), DurableClusterIT.tasksDone(last), last);
   }
+
+  @Test
+  void aBatchProofFromTheStoreIsSaidWithItsBlocksAndTransactionsAndTheCountsLeaveThemOut()
+      throws Exception {
+    String url = "jdbc:h2:mem:restored-" + System.nanoTime() + ";DB_CLOSE_DELAY=-1";
+    Config config = TestNodes.durableConfig(url, "prover.appchain.proving-work = 200");
+    JournalSchema.createIfMissing(config);
+    AppchainSettings settings = AppchainSettings.fromConfig(config);
+    List<BlockTrace> traces = blocks(settings);
+    List<BlockTrace> batch1 = traces.subList(2, 4);
+    try (ProverNode first = node("restored-1", config, settings)) {
+      // batch 1 under the job's own name: its proof is stored, as a killed run leaves it
+      TestNodes.await(first.run(AppchainJob.batchName(batch1), BatchProvingFlow.create(batch1)));
+    }
+
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    AppchainJob.Summary summary;
+    try (ProverNode second = node("restored-2", config, settings)) {
+      summary =
+          AppchainJob.run(
+              second, settings, JOB, new PrintStream(printed, true, StandardCharsets.UTF_8));
+    }
+    String rendered = summary.render();
+    assertTrue(summary.ok(), printed.toString(StandardCharsets.UTF_8) + rendered);
+    int transactions = batch1.get(0).transactions().size() + batch1.get(1).transactions().size();
+    assertEquals(1, summary.reuse().batchesRestored(), rendered);
+    assertEquals(2, summary.reuse().blocksRestored(), rendered);
+    assertEquals(transactions, summary.reuse().transactionsRestored(), rendered);
+    assertTrue(
+        rendered.contains(
+            "restored          2 block(s) of "
+                + transactions
+                + " transaction(s) in those batch proofs; their tasks did not run\n"),
+        rendered);
+    // batch 0 alone ran: the counts are its blocks' and transactions', which the check derives
+    // from the chain's less the restored line's
+    assertEquals(2L, summary.tasksPerType().get(NewBlockTask.NAME), rendered);
+    NodeProcesses.assertTaskCountsMatchTheChain(rendered, JOB.blocks());
+  }
 }
