@@ -674,7 +674,6 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     if (result == NOT_DECODED || !checkResult(task, success.taskId(), result)) {
       return;
     }
-    resultCounts.computed(task.type.name());
     try {
       durable.store(task, result);
     } catch (RuntimeException e) {
@@ -690,11 +689,18 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
   }
 
   /**
-   * The store confirmed these results: their callbacks run, and flows waiting on the same keys get
-   * them.
+   * The store confirmed these results: they count as computed (a job's progress and summary count
+   * what a crash would keep, not what waits for a database that is down), their callbacks run, and
+   * flows waiting on the same keys get them.
    */
   private Behavior<Command> onStored(WrappedStored wrapped) {
-    durable.stored(wrapped.stored(), pending, settled::add);
+    durable.stored(
+        wrapped.stored(),
+        pending,
+        task -> {
+          resultCounts.computed(task.type.name());
+          settled.add(task);
+        });
     return afterHandling();
   }
 

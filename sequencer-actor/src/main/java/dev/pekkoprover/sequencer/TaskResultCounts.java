@@ -12,12 +12,14 @@ import org.apache.pekko.actor.typed.ExtensionId;
 /**
  * Task results the flows of one actor system accepted since it started, per task type: those a
  * worker computed (each task once, whatever copies of it ran: a second result of a task is a
- * duplicate and not counted), and those completed without running (found in the result store, or
- * computed by another flow's identical task). A job's progress and summary read these: flows run in
- * the JVM of the job that started them ({@code ProverNode.runWithStats}), and these counts stay
- * right when a queue node is lost or a standby takes over, where the queue entities' own counters
- * start again from 0 on their new node (an operator's trial saw the summary's counts go back).
- * Written by flow actors (one {@link LongAdder} increment per result), read from any thread.
+ * duplicate and not counted; with durability on, counted once the result store confirmed it, so a
+ * database outage does not show as progress), and those completed without running (found in the
+ * result store, or computed by another flow's identical task). A job's progress and summary read
+ * these: flows run in the JVM of the job that started them ({@code ProverNode.runWithStats}), and
+ * these counts stay right when a queue node is lost or a standby takes over, where the queue
+ * entities' own counters start again from 0 on their new node (an operator's trial saw the
+ * summary's counts go back). Written by flow actors (one {@link LongAdder} increment per result),
+ * read from any thread.
  */
 public final class TaskResultCounts implements Extension {
 
@@ -50,7 +52,10 @@ public final class TaskResultCounts implements Extension {
 
   private TaskResultCounts() {}
 
-  /** A worker's result of one task of {@code type}: the first one of that task the flow took. */
+  /**
+   * A worker's result of one task of {@code type}: the first one of that task the flow took; with
+   * durability on, once the result store confirmed it (what a crash keeps).
+   */
   void computed(String type) {
     counts(type).computed.increment();
   }

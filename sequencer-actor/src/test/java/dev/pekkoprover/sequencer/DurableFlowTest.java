@@ -348,7 +348,7 @@ class DurableFlowTest {
   }
 
   @Test
-  void aCallbackRunsOnlyOnceTheStoreConfirmedAndResultsArrivingMeanwhileAreWrittenTogether() {
+  void aCallbackRunsAndItsResultCountsOnlyOnceTheStoreConfirmedAndResultsMeanwhileGoTogether() {
     TestProbe<ResultStore.Command> journal =
         testKit.createTestProbe(); // plays the store: confirms when told
     ActorRef<ResultWriter.Command> writer =
@@ -366,13 +366,30 @@ class DurableFlowTest {
             Duration.ZERO,
             new FlowRunner.Durable(index, writer, "params")));
     QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    String leafType = leaves.tasks().get(0).taskType();
+    TaskResultCounts counts = TaskResultCounts.get(testKit.system());
+    long before = counts.computedPerType().getOrDefault(leafType, 0L); // other tests' flows
     leaves.tasks().forEach(task -> succeed(leaves, task, value(task.payload())));
 
     ResultStore.Write first = journal.expectMessageClass(ResultStore.Write.class);
     assertEquals(1, first.results().size(), "a lone result is written at once");
     queue.expectNoMessage(
         Duration.ofMillis(300)); // nothing confirmed: no merge, and the other three queue up
+    assertEquals(
+        before,
+        counts.computedPerType().getOrDefault(leafType, 0L),
+        "a result the store has not confirmed is not counted as computed: a crash would lose it");
     first.replyTo().tell(new ResultStore.Written(1));
+    testKit
+        .createTestProbe()
+        .awaitAssert(
+            () -> {
+              assertEquals(
+                  before + 1,
+                  counts.computedPerType().getOrDefault(leafType, 0L),
+                  "the confirmed result counts");
+              return null;
+            });
     ResultStore.Write second = journal.expectMessageClass(ResultStore.Write.class);
     assertEquals(
         3,
@@ -387,8 +404,10 @@ class DurableFlowTest {
         repeated.results().stream().map(StoredResult::key).toList());
     queue.expectNoMessage(
         Duration.ofMillis(100)); // no merge: only leaf 1 is confirmed, and it has no pair yet
+    assertEquals(before + 1, counts.computedPerType().getOrDefault(leafType, 0L));
     repeated.replyTo().tell(new ResultStore.Written(3));
     QueueCommand.Enqueue merges = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(before + 4, counts.computedPerType().getOrDefault(leafType, 0L));
     assertEquals(
         List.of(new Pair(Num.of(1), Num.of(4)), new Pair(Num.of(9), Num.of(16))),
         payloads(merges),
