@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -38,9 +39,10 @@ import org.apache.pekko.cluster.typed.Cluster;
  * this JVM's flows took ({@link TaskResultCounts}), not the queue's counters, which start again
  * from 0 where a queue entity moves to another node; pending and in flight are the queue's. Either
  * way: while it waits (to be Up in the cluster, for a queue node, for workers, for the circuits to
- * compile, for workers to register) a line saying what for, repeated every {@link #REPEAT_WAIT}
- * with fresh numbers; and on a cluster node, a line when a worker node joins, becomes unreachable,
- * is reachable again or leaves ({@link WorkerNodeEvents}).
+ * compile, for workers to register; while proving, what holds the sequencer up: {@link #heldUp}) a
+ * line saying what for, repeated every {@link #REPEAT_WAIT} with fresh numbers; and on a cluster
+ * node, a line when a worker node joins, becomes unreachable, is reachable again or leaves ({@link
+ * WorkerNodeEvents}).
  *
  * <p>The bar is plain ANSI (carriage return and erase-line), not a library: it is one line of text,
  * and the libraries that do it (progressbar with JLine) would add a terminal layer whose only use
@@ -339,7 +341,12 @@ public final class JobProgress implements AutoCloseable {
       if (!unservedBefore) {
         unserved = null;
       }
-      if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
+      String heldUp = heldUp(sequencerProblems());
+      if (heldUp != null) {
+        waiting(heldUp);
+      } else if (HELD_UP.equals(waitKind)) {
+        doneWaiting("no longer held up: proving goes on");
+      } else if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
         waiting(
             "waiting for workers: none is Ready ("
                 + fleet.workers().size()
@@ -353,6 +360,31 @@ public final class JobProgress implements AutoCloseable {
       }
     } catch (Exception e) {
       // a slow answer (a busy node, a queue node moving): the next tick tries again
+    }
+  }
+
+  /** The kind of wait said while the sequencer's node reports problems ({@link #heldUp}). */
+  static final String HELD_UP = "held up";
+
+  /**
+   * While the sequencer's node reports problems (its result store's database does not confirm
+   * writes, a part beside it failed: the status API's {@code problems}), the line that says so;
+   * null when it reports none. In an outage of the database the results wait unconfirmed and do not
+   * count as done, so the progress stands still: this says why.
+   */
+  static String heldUp(List<String> problems) {
+    return problems.isEmpty() ? null : HELD_UP + ": " + String.join("; and ", problems);
+  }
+
+  /** The sequencer's problems now; none when it does not answer in time (the next tick asks). */
+  private List<String> sequencerProblems() {
+    try {
+      return node.sequencerStatus()
+          .toCompletableFuture()
+          .get(ASK.toMillis(), TimeUnit.MILLISECONDS)
+          .problems();
+    } catch (Exception e) {
+      return List.of();
     }
   }
 

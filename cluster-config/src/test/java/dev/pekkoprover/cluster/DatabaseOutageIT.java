@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.StatusReport;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -140,6 +144,7 @@ class DatabaseOutageIT {
                     && DurableClusterIT.tasksDone(line) >= DurableClusterIT.TASKS / 4,
             300),
         sequencer.output());
+    List<String> beforeStop = new ArrayList<>(sequencer.lines());
     outage.stop();
     StatusReport stalled = DatabaseDrill.awaitStoreProblem(base, "PostgreSQL " + database.url());
     assertTrue(stalled.node().ready(), "ready: it loses nothing, " + stalled);
@@ -148,6 +153,9 @@ class DatabaseOutageIT {
     assertTrue(
         Http.sum(metrics, "prover_store_oldest_unconfirmed_write_seconds") >= 10,
         "the shipped write-timeout (10 s) has passed:\n" + metrics);
+    // the job's progress says it too, and counts no result the store has not confirmed
+    String heldUpLine = "held up: the sequencer's store prover-results has not confirmed a write";
+    assertTrue(sequencer.awaitLine(line -> line.startsWith(heldUpLine), 10), sequencer.tail(40));
     // down for 35 s in all: long enough for the stores' restart backoff to reach its maximum and
     // for the journal plugins' circuit breakers to open (a trial's 29 s outage was followed by
     // 84 s more without a confirmed write, the breakers' 30 s and 60 s resets added to the backoff)
@@ -172,6 +180,45 @@ class DatabaseOutageIT {
     System.out.printf(
         "DatabaseOutageIT: the store confirmed writes %.1f s after PostgreSQL answered again%n",
         (System.nanoTime() - back) / 1e9);
+    List<String> lines = new ArrayList<>(sequencer.lines());
+    int heldUp = indexOf(lines, line -> line.startsWith(heldUpLine), 0);
+    int confirmed = indexOf(lines, line -> line.contains("confirms writes again"), heldUp);
+    List<Long> doneWhileHeldUp =
+        lines.subList(heldUp, confirmed).stream()
+            .filter(line -> line.startsWith("proving:"))
+            .map(DurableClusterIT::tasksDone)
+            .distinct()
+            .toList();
+    assertTrue(
+        doneWhileHeldUp.size() <= 1,
+        "tasks done stand still while no write is confirmed: " + doneWhileHeldUp);
+    // and they leave out the results that wait: since the last line before the database stopped
+    // they grew by what was confirmed in that last second, not by the results that came after
+    long doneBeforeStop =
+        DurableClusterIT.tasksDone(
+            beforeStop.stream()
+                .filter(line -> line.startsWith("proving:"))
+                .reduce((a, b) -> b)
+                .get());
+    Matcher waiting = Pattern.compile("(\\d+) result\\(s\\) wait").matcher(lines.get(heldUp));
+    assertTrue(waiting.find(), lines.get(heldUp));
+    long unconfirmed = Long.parseLong(waiting.group(1));
+    long doneHeldUp =
+        DurableClusterIT.tasksDone(
+            lines.subList(heldUp, lines.size()).stream()
+                .filter(line -> line.startsWith("proving:"))
+                .findFirst()
+                .get());
+    assertTrue(
+        doneHeldUp - doneBeforeStop < unconfirmed / 2,
+        "counted "
+            + (doneHeldUp - doneBeforeStop)
+            + " more results after the database stopped, with "
+            + unconfirmed
+            + " unconfirmed");
+    assertTrue(
+        sequencer.awaitLine(line -> line.equals("no longer held up: proving goes on"), 15),
+        sequencer.tail(40));
 
     // 3. back: the run ends with the right root, every task computed once
     assertTrue(sequencer.awaitExit(300), sequencer.output());
@@ -185,5 +232,15 @@ class DatabaseOutageIT {
         DurableClusterIT.TASKS,
         DurableClusterIT.tasksComputed(output),
         "every task computed exactly once, none lost in the outage:\n" + output);
+  }
+
+  /** The index of the first line from {@code from} on that passes {@code test}; fails if none. */
+  private static int indexOf(List<String> lines, Predicate<String> test, int from) {
+    for (int i = from; i < lines.size(); i++) {
+      if (test.test(lines.get(i))) {
+        return i;
+      }
+    }
+    throw new AssertionError("no such line after line " + from + ":\n" + String.join("\n", lines));
   }
 }

@@ -14,6 +14,7 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
+import dev.pekkoprover.sequencer.NodeProblems;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.testing.TestConfig;
 import dev.pekkoprover.testing.TestTasks;
@@ -413,6 +414,28 @@ class JobProgressTest {
     List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
     String last = lines.get(lines.size() - 1);
     assertTrue(last.startsWith("proving: blocks 3/20 proven"), "the last tick's figures: " + last);
+  }
+
+  @Test
+  void whileTheSequencersNodeReportsAProblemProvingSaysItIsHeldUpAndWhenItIsNoLonger() {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    try (ProverNode node = TestNodes.node("progress-held-up", "").start()) {
+      try (JobProgress progress = JobProgress.start(node, out, "compile")) {
+        progress.proving(20, 0);
+        // what the status API's problems say: here a part beside the sequencer (in an outage, the
+        // result store whose database does not confirm writes: DatabaseOutageIT)
+        NodeProblems.get(node.system()).register("beside", () -> "its database is down");
+        await(bytes, "held up: its database is down", 10);
+        await(bytes, "held up for 5 s: its database is down", 15); // said again, with how long
+        NodeProblems.get(node.system()).unregister("beside");
+        String said = await(bytes, "no longer held up: proving goes on", 10);
+        assertEquals(
+            1,
+            said.lines().filter(line -> line.equals("no longer held up: proving goes on")).count(),
+            said);
+      }
+    }
   }
 
   @Test

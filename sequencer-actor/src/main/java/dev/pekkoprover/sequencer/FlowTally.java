@@ -104,9 +104,20 @@ final class FlowTally {
   }
 
   ProvingOrchestrator.Status status(
-      String runId, boolean started, ActorRef<WorkerRegistrationFlow.Command> registration) {
+      String runId,
+      boolean started,
+      ActorRef<WorkerRegistrationFlow.Command> registration,
+      List<String> problems) {
     return new ProvingOrchestrator.Status(
-        runId, started, running.get(), completed, failed, registration, restored, tasksReused);
+        runId,
+        started,
+        running.get(),
+        completed,
+        failed,
+        registration,
+        restored,
+        tasksReused,
+        problems);
   }
 
   /** Removes the running gauge from the registry (the sequencer stopped). */

@@ -105,6 +105,9 @@ public final class ProvingOrchestrator {
    * @param flowsRestored flows answered from the flow-outcome store without running (durability on)
    * @param tasksReused tasks of completed flows that completed without running: found in the result
    *     store, or computed by another flow (durability on)
+   * @param problems what holds the sequencer's node up now, one line each, as the status API's
+   *     {@code problems} says it (a store whose database does not confirm writes, a part beside the
+   *     sequencer that failed); empty when nothing does
    */
   public record Status(
       String runId,
@@ -114,8 +117,13 @@ public final class ProvingOrchestrator {
       int flowsFailed,
       ActorRef<WorkerRegistrationFlow.Command> registration,
       int flowsRestored,
-      long tasksReused)
-      implements CborSerializable {}
+      long tasksReused,
+      List<String> problems)
+      implements CborSerializable {
+    public Status {
+      problems = List.copyOf(problems);
+    }
+  }
 
   /**
    * A cluster member with role {@code queue} was removed (it left, or was downed and removed): the
@@ -675,10 +683,7 @@ public final class ProvingOrchestrator {
       }
     }
     FlowsView counts = tally.counts(runId, registration != null);
-    List<String> problems = new ArrayList<>(NodeProblems.get(context.getSystem()).current());
-    if (stores != null) {
-      problems.addAll(0, stores.problems());
-    }
+    List<String> problems = problems();
     FlowsView answer = problems.isEmpty() ? counts : counts.withProblems(problems);
     ActorRef<FlowsView.FlowProgress> gather =
         context.spawnAnonymous(
@@ -701,8 +706,19 @@ public final class ProvingOrchestrator {
   private Behavior<Command> onGetStatus(GetStatus request) {
     request
         .replyTo()
-        .tell(tally.status(runId, registration != null && whenStarted.isDone(), registration));
+        .tell(
+            tally.status(
+                runId, registration != null && whenStarted.isDone(), registration, problems()));
     return Behaviors.same();
+  }
+
+  /** The stores' problems first, then those the parts beside the sequencer registered. */
+  private List<String> problems() {
+    List<String> problems = new ArrayList<>(NodeProblems.get(context.getSystem()).current());
+    if (stores != null) {
+      problems.addAll(0, stores.problems());
+    }
+    return problems;
   }
 
   private Behavior<Command> onReplyStoreStats(ReplyStoreStats reply) {
