@@ -71,6 +71,9 @@ public final class ResultStore
   private final ResultIndex index;
   private final ActorRef<Recovered> recovered;
 
+  /** Its writer's health, told each failure's remedy; null for a store without one. */
+  private final StoreHealth health;
+
   /**
    * What {@link #emptyState()} gave Pekko, which its restart after a journal failure replays onto:
    * {@link ResultStoreState#reset() reset} by the signals that precede that restart.
@@ -108,13 +111,34 @@ public final class ResultStore
       StoreSettings.Bounds bounds,
       ResultIndex index,
       ActorRef<Recovered> recovered) {
+    return create(persistenceId, settings, bounds, index, recovered, null);
+  }
+
+  /**
+   * As {@link #create(String, StoreSettings, StoreSettings.Bounds, ResultIndex, ActorRef)}, telling
+   * {@code health} (its writer's, or null) what each journal failure's remedy is, so that the
+   * writer's own ERROR, whose cause is only its ask's timeout, says the same.
+   */
+  static Behavior<Command> create(
+      String persistenceId,
+      StoreSettings settings,
+      StoreSettings.Bounds bounds,
+      ResultIndex index,
+      ActorRef<Recovered> recovered,
+      StoreHealth health) {
     return Behaviors.setup(
         context -> {
           context.setLoggerName(
               ResultStore
                   .class); // its lines would otherwise come from a Pekko logger, kept at WARN
           return new ResultStore(
-              context, PersistenceId.ofUniqueId(persistenceId), settings, bounds, index, recovered);
+              context,
+              PersistenceId.ofUniqueId(persistenceId),
+              settings,
+              bounds,
+              index,
+              recovered,
+              health);
         });
   }
 
@@ -124,7 +148,8 @@ public final class ResultStore
       StoreSettings settings,
       StoreSettings.Bounds bounds,
       ResultIndex index,
-      ActorRef<Recovered> recovered) {
+      ActorRef<Recovered> recovered,
+      StoreHealth health) {
     super(
         persistenceId,
         SupervisorStrategy.restartWithBackoff(
@@ -135,6 +160,7 @@ public final class ResultStore
     this.bounds = bounds;
     this.index = index;
     this.recovered = recovered;
+    this.health = health;
   }
 
   @Override
@@ -429,11 +455,15 @@ public final class ResultStore
   private void logFailure(String format, Throwable failure) {
     long now = System.nanoTime();
     boolean due = outage.failed(now);
+    String remedy = remedy(failure, settings.remedy());
+    if (health != null) {
+      health.storeFailed(remedy);
+    }
     Object[] arguments = {
       persistenceId().id(),
       settings.database(),
       describe(failure),
-      remedy(failure, settings.remedy()),
+      remedy,
       text(settings.minBackoff()),
       text(settings.maxBackoff()),
       due ? outage.note(now) : ""

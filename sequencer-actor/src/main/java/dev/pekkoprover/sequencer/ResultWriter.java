@@ -294,7 +294,7 @@ public final class ResultWriter {
               ResultStore.describe(failed.cause()),
               settings.database(),
               inFlight.size() + queued.size(),
-              settings.remedy(),
+              health.remedy(settings.remedy()),
               ResultStore.text(settings.retryInterval()));
     }
     timers.startSingleTimer(Retry.INSTANCE, settings.retryInterval());

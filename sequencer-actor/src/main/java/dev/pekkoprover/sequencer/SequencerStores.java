@@ -62,24 +62,34 @@ final class SequencerStores {
       ActorRef<ResultWriter.Stored> outcomeStored) {
     this.settings = settings;
     this.results = new ResultIndex();
+    ProverMetrics metrics = ProverMetrics.get(context.getSystem());
+    this.resultHealth = new StoreHealth(metrics, settings.resultsId(), settings.database());
     ActorRef<ResultStore.Command> resultStore =
         context.spawn(
             ResultStore.create(
-                settings.resultsId(), settings, settings.results(), results, recovered),
+                settings.resultsId(),
+                settings,
+                settings.results(),
+                results,
+                recovered,
+                resultHealth),
             "result-store");
-    ProverMetrics metrics = ProverMetrics.get(context.getSystem());
-    this.resultHealth = new StoreHealth(metrics, settings.resultsId(), settings.database());
     this.resultWriter =
         context.spawn(
             ResultWriter.create(resultStore, settings.resultsId(), settings, resultHealth),
             "result-writer");
     this.flowOutcomes = new ResultIndex();
+    this.outcomeHealth = new StoreHealth(metrics, settings.flowsId(), settings.database());
     ActorRef<ResultStore.Command> outcomeStore =
         context.spawn(
             ResultStore.create(
-                settings.flowsId(), settings, settings.flows(), flowOutcomes, recovered),
+                settings.flowsId(),
+                settings,
+                settings.flows(),
+                flowOutcomes,
+                recovered,
+                outcomeHealth),
             "flow-outcome-store");
-    this.outcomeHealth = new StoreHealth(metrics, settings.flowsId(), settings.database());
     this.outcomeWriter =
         context.spawn(
             ResultWriter.create(outcomeStore, settings.flowsId(), settings, outcomeHealth),

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Whether a {@link ResultWriter}'s store confirms its writes, where an operator sees it: the meters
@@ -33,6 +34,10 @@ final class StoreHealth {
   private final AtomicLong failingSince = new AtomicLong();
 
   private final AtomicInteger waiting = new AtomicInteger();
+
+  /** What the store's last journal failure said to do; null once a write is confirmed. */
+  private final AtomicReference<String> storeRemedy = new AtomicReference<>();
+
   private final Counter failures;
   private final List<Meter> meters;
   private final MeterRegistry registry;
@@ -75,6 +80,7 @@ final class StoreHealth {
   void writeConfirmed(int waitingNow) {
     writeSince.set(0);
     failingSince.set(0);
+    storeRemedy.set(null);
     waiting.set(waitingNow);
   }
 
@@ -86,6 +92,20 @@ final class StoreHealth {
 
   void queued(int waitingNow) {
     waiting.set(waitingNow);
+  }
+
+  /** The store's journal failed; {@code remedy} is what its ERROR line said to do. */
+  void storeFailed(String remedy) {
+    storeRemedy.set(remedy);
+  }
+
+  /**
+   * What the writer's ERROR says to do: the store's last failure's remedy (a second writer's
+   * refused key is not mended by checking the database), else {@code configured}.
+   */
+  String remedy(String configured) {
+    String said = storeRemedy.get();
+    return said == null ? configured : said;
   }
 
   /** Seconds the write in flight has waited; 0 when none is in flight. */
@@ -120,5 +140,6 @@ final class StoreHealth {
     writeSince.set(0);
     failingSince.set(0);
     waiting.set(0);
+    storeRemedy.set(null);
   }
 }

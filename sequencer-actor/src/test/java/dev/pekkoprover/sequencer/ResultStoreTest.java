@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -355,6 +356,63 @@ class ResultStoreTest {
                     ResultStore.Recovered.class, Duration.ofSeconds(30));
               });
       written.expectNoMessage(Duration.ofMillis(100)); // never acknowledged
+    } finally {
+      kit.shutdownTestKit();
+    }
+  }
+
+  /**
+   * The writer in front of such a store says the same remedy in its own ERROR, not the database's
+   * ("check that PostgreSQL is up"): its cause is only its ask's timeout, and checking the database
+   * does not mend a second writer. Its next write is confirmed, and the remedy goes with the
+   * failure.
+   */
+  @Test
+  void theWritersErrorForAWriteRefusedForADuplicateKeyNamesTheSecondWriterToo() {
+    ActorTestKit kit =
+        ActorTestKit.create(
+            "result-writer-conflict",
+            PersistenceTestKitPlugin.getInstance()
+                .config()
+                .withFallback(
+                    DurableTestConfig.config(
+                        "prover.persistence { write-timeout = 300ms, retry-interval = 100ms }")));
+    try {
+      PersistenceTestKit journal = PersistenceTestKit.create(kit.system());
+      StoreSettings settings = StoreSettings.fromConfig(kit.system().settings().config());
+      StoreHealth health =
+          new StoreHealth(ProverMetrics.get(kit.system()), "conflict", "PostgreSQL at db:5432");
+      TestProbe<ResultStore.Recovered> recovered = kit.createTestProbe();
+      ActorRef<ResultStore.Command> store =
+          kit.spawn(
+              ResultStore.create(
+                  "conflict", settings, bounds, new ResultIndex(), recovered.getRef(), health));
+      recovered.expectMessageClass(ResultStore.Recovered.class);
+      ActorRef<ResultWriter.Command> writer =
+          kit.spawn(ResultWriter.create(store, "conflict", settings, health));
+      journal.failNextPersisted(
+          new java.sql.BatchUpdateException(
+              "Batch entry 0 insert into \"event_journal\" was aborted",
+              null,
+              0,
+              new int[0],
+              new java.sql.SQLException(
+                  "ERROR: duplicate key value violates unique constraint \"event_journal_pkey\"",
+                  "23505")));
+      TestProbe<ResultWriter.Stored> acks = kit.createTestProbe();
+      LoggingTestKit.error("Result store conflict has not confirmed a write for ")
+          .withMessageRegex(
+              ".*result\\(s\\) wait and are not acknowledged\\. Another writer stored this store's"
+                  + " next events first: two sequencers wrote to one database at once .*")
+          .withOccurrences(1)
+          .expect(
+              kit.system(),
+              () -> {
+                writer.tell(new ResultWriter.Put(result(1), acks.getRef(), 1));
+                return null;
+              });
+      assertEquals(List.of(1L), acks.expectMessageClass(ResultWriter.Stored.class).tokens());
+      assertEquals("the configured remedy", health.remedy("the configured remedy"));
     } finally {
       kit.shutdownTestKit();
     }
