@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorRefResolver;
@@ -65,10 +66,47 @@ final class AnnouncementRelay {
 
   private ActorRef<QueueCommand> target;
 
-  AnnouncementRelay(ActorContext<QueueCommand> context, String queueRole, UniqueAddress self) {
+  /**
+   * Whether this node's workers have announced themselves: the choice of a front is said at INFO
+   * only then, at DEBUG on a node without workers (a sequencer-only node), whose lines would name
+   * workers it does not have.
+   */
+  private final BooleanSupplier hasWorkers;
+
+  AnnouncementRelay(
+      ActorContext<QueueCommand> context,
+      String queueRole,
+      UniqueAddress self,
+      BooleanSupplier hasWorkers) {
     this.context = context;
     this.queueRole = queueRole;
     this.self = self;
+    this.hasWorkers = hasWorkers;
+  }
+
+  /** A line about the front was said at INFO: this node's workers know where they go. */
+  private boolean saidWithWorkers;
+
+  /** A line about the relay's front: INFO where this node has workers, else DEBUG. */
+  private void say(String format, Object... arguments) {
+    if (hasWorkers.getAsBoolean()) {
+      saidWithWorkers = true;
+      context.getLog().info(format, arguments);
+    } else {
+      context.getLog().debug(format, arguments);
+    }
+  }
+
+  /**
+   * This node's first worker announced itself: where a front was chosen before (said at DEBUG then,
+   * with no worker to name), it is said now, once.
+   */
+  void workerAnnounced() {
+    if (target != null && !saidWithWorkers) {
+      say(
+          "this node's workers announce themselves through the queue front on {}",
+          target.path().address());
+    }
   }
 
   /** The front to send through; empty while there is none (hold the announcements). */
@@ -86,12 +124,10 @@ final class AnnouncementRelay {
       return false;
     }
     target = front;
-    context
-        .getLog()
-        .info(
-            "this node's workers announce themselves through the queue front on {}, which saw this"
-                + " node Up",
-            front.path().address());
+    say(
+        "this node's workers announce themselves through the queue front on {}, which saw this"
+            + " node Up",
+        front.path().address());
     return true;
   }
 
@@ -191,12 +227,10 @@ final class AnnouncementRelay {
     if (choose(why)) {
       return true;
     }
-    context
-        .getLog()
-        .info(
-            "this node's workers have no queue front to announce themselves through: {} and no"
-                + " other queue node is Up and reachable; their announcements go out once one is",
-            why);
+    say(
+        "this node's workers have no queue front to announce themselves through: {} and no"
+            + " other queue node is Up and reachable; their announcements go out once one is",
+        why);
     return false;
   }
 
@@ -221,12 +255,10 @@ final class AnnouncementRelay {
       return false;
     }
     target = frontAt(context, oldest.address());
-    context
-        .getLog()
-        .info(
-            "this node's workers announce themselves through the queue front on {} ({})",
-            oldest.address(),
-            why);
+    say(
+        "this node's workers announce themselves through the queue front on {} ({})",
+        oldest.address(),
+        why);
     return true;
   }
 

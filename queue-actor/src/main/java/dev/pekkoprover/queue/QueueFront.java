@@ -251,7 +251,11 @@ public final class QueueFront {
     this.relay =
         cluster == null || cluster.selfMember().hasRole(queueRole)
             ? null
-            : new AnnouncementRelay(context, queueRole, cluster.selfMember().uniqueAddress());
+            : new AnnouncementRelay(
+                context,
+                queueRole,
+                cluster.selfMember().uniqueAddress(),
+                () -> !lastAnnouncement.isEmpty());
     this.withdrawal =
         cluster != null && relay == null
             ? coordinatedShutdown.addCancellableTask(
@@ -566,6 +570,7 @@ public final class QueueFront {
       context.watchWith(announcement.worker(), new WorkerStopped(announcement.worker()));
     }
     if (relay != null) {
+      relay.workerAnnounced();
       relay.target().ifPresent(front -> front.tell(announcement));
       return Behaviors.same(); // else kept, and sent once there is a front to go through
     }

@@ -7,6 +7,7 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.testing.TestConfig;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.NoSerializationVerificationNeeded;
@@ -82,10 +83,14 @@ class AnnouncementRelayChoiceTest {
         .copyUp(upNumber);
   }
 
-  private static Behavior<QueueCommand> holding() {
+  /** Whether the relay's node has workers that announced themselves. */
+  private final AtomicBoolean withWorkers = new AtomicBoolean(true);
+
+  private Behavior<QueueCommand> holding() {
     return Behaviors.setup(
         context -> {
-          AnnouncementRelay relay = new AnnouncementRelay(context, "queue", SELF_INCARNATION);
+          AnnouncementRelay relay =
+              new AnnouncementRelay(context, "queue", SELF_INCARNATION, withWorkers::get);
           return Behaviors.receive(QueueCommand.class)
               .onMessage(
                   Step.class,
@@ -122,6 +127,70 @@ class AnnouncementRelayChoiceTest {
 
   private static Outcome unchanged(Member target) {
     return new Outcome(false, Optional.ofNullable(target).map(Member::address));
+  }
+
+  @Test
+  void aNodeWithoutWorkersSaysItsChoiceOfFrontAtDebugOnly() {
+    Member self = up(SELF, 4, "sequencer");
+    withWorkers.set(false);
+    LoggingTestKit.info("announce themselves through the queue front")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              call(event(new ClusterEvent.MemberUp(Q_OLD)));
+              return assertEqualsThen(
+                  changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+            });
+    LoggingTestKit.info("have no queue front to announce themselves through")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () ->
+                assertEqualsThen(
+                    new Outcome(false, Optional.empty()),
+                    call(reachability(new ClusterEvent.UnreachableMember(Q_OLD)))));
+  }
+
+  @Test
+  void aWorkerThatAnnouncesAfterTheChoiceHasItSaidOnceAtInfo() {
+    Member self = up(SELF, 4, "worker");
+    withWorkers.set(false);
+    call(event(new ClusterEvent.MemberUp(Q_OLD)));
+    assertEquals(changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+    LoggingTestKit.info("this node's workers announce themselves through the queue front on")
+        .withOccurrences(1)
+        .expect(
+            testKit.system(),
+            () -> {
+              withWorkers.set(true); // the front keeps the announcement before it tells the relay
+              call(
+                  relay -> {
+                    relay.workerAnnounced();
+                    relay.workerAnnounced(); // a second worker, or a restart: said once only
+                    return false;
+                  });
+              return null;
+            });
+  }
+
+  @Test
+  void aNodeWithWorkersSaysItsChoiceOfFrontAtInfo() {
+    Member self = up(SELF, 4, "worker");
+    LoggingTestKit.info("this node's workers announce themselves through the queue front on")
+        .withOccurrences(1)
+        .expect(
+            testKit.system(),
+            () -> {
+              call(event(new ClusterEvent.MemberUp(Q_OLD)));
+              return assertEqualsThen(
+                  changedTo(Q_OLD), call(event(new ClusterEvent.MemberUp(self))));
+            });
+  }
+
+  private static Void assertEqualsThen(Outcome expected, Outcome actual) {
+    assertEquals(expected, actual);
+    return null;
   }
 
   @Test
