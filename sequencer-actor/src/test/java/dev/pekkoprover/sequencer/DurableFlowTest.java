@@ -347,6 +347,57 @@ class DurableFlowTest {
     stopStore(store);
   }
 
+  /**
+   * A task that waited on another flow's identical one, and runs itself once that one failed, is
+   * asked about resend-after from when it is sent, not from when it was pushed: with resend-after 1
+   * s and a wait of 1.3 s, asking from the push would send a CheckHeld at the next check tick (250
+   * ms) after the send, for a task the queue has just been given.
+   */
+  @Test
+  void aTaskThatWaitedOnAnotherFlowIsAskedAboutResendAfterFromItsSendNotItsPush() {
+    Store store = startStore("waited");
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requesterA = testKit.createTestProbe();
+    testKit.spawn(
+        TestFlows.create(
+            "a",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(1),
+            requesterA.getRef(),
+            Duration.ZERO,
+            store.durable()));
+    QueueCommand.Enqueue leafA = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    testKit.spawn(
+        TestFlows.create(
+            "b",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(1),
+            testKit.<FlowResult>createTestProbe().getRef(),
+            Duration.ofSeconds(1),
+            store.durable()));
+    // b waits on a's claim past its own resend-after: a task not at the queue is not asked about
+    queue.expectNoMessage(Duration.ofMillis(1300));
+
+    fail(leafA, leafA.tasks().get(0)); // a fails: b runs the leaf itself
+    requesterA.expectMessageClass(FlowResult.Failed.class);
+    TaskEnvelope leafB = null;
+    while (leafB == null) {
+      QueueCommand command = queue.receiveMessage();
+      if (command instanceof QueueCommand.Enqueue enqueue) {
+        leafB = enqueue.tasks().get(0);
+      } else {
+        assertTrue(command instanceof QueueCommand.CancelFlow, "only a's cancel: " + command);
+      }
+    }
+    queue.expectNoMessage(Duration.ofMillis(400)); // not due before 1 s after the send
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(2));
+    assertEquals(List.of(leafB.taskId()), check.taskIds(), "asked about once due");
+    stopStore(store);
+  }
+
   @Test
   void aCallbackRunsAndItsResultCountsOnlyOnceTheStoreConfirmedAndResultsMeanwhileGoTogether() {
     TestProbe<ResultStore.Command> journal =
