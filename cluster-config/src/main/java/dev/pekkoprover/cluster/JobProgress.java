@@ -341,22 +341,31 @@ public final class JobProgress implements AutoCloseable {
       if (!unservedBefore) {
         unserved = null;
       }
-      String heldUp = heldUp(sequencerProblems());
+      List<String> problems = sequencerProblems();
+      if (problems == null && HELD_UP.equals(waitKind)) {
+        return; // no answer this tick: the hold-up is not known to be over, its line stays
+      }
+      String heldUp = problems == null ? null : heldUp(problems);
+      String wait;
       if (heldUp != null) {
-        waiting(heldUp);
-      } else if (HELD_UP.equals(waitKind)) {
-        doneWaiting("no longer held up: proving goes on");
+        wait = heldUp;
       } else if (now.pending() > 0 && fleet != null && now.readyWorkers() == 0) {
-        waiting(
+        wait =
             "waiting for workers: none is Ready ("
                 + fleet.workers().size()
                 + " known), "
                 + now.pending()
-                + " task(s) pending");
-      } else if (unserved != null) {
-        waiting(unserved);
+                + " task(s) pending";
+      } else {
+        wait = unserved;
+      }
+      if (wait != null) {
+        waiting(wait); // another kind than the last replaces it: its line says what now
       } else if (waitKind != null) {
-        doneWaiting("workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
+        doneWaiting(
+            HELD_UP.equals(waitKind)
+                ? "no longer held up: proving goes on"
+                : "workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
       }
     } catch (Exception e) {
       // a slow answer (a busy node, a queue node moving): the next tick tries again
@@ -376,7 +385,10 @@ public final class JobProgress implements AutoCloseable {
     return problems.isEmpty() ? null : HELD_UP + ": " + String.join("; and ", problems);
   }
 
-  /** The sequencer's problems now; none when it does not answer in time (the next tick asks). */
+  /**
+   * The sequencer's problems now; null when it does not answer in time (a busy node, the singleton
+   * moving: the next tick asks again, and a hold-up said is not called over meanwhile).
+   */
   private List<String> sequencerProblems() {
     try {
       return node.sequencerStatus()
@@ -384,7 +396,7 @@ public final class JobProgress implements AutoCloseable {
           .get(ASK.toMillis(), TimeUnit.MILLISECONDS)
           .problems();
     } catch (Exception e) {
-      return List.of();
+      return null;
     }
   }
 

@@ -420,7 +420,9 @@ class JobProgressTest {
   void whileTheSequencersNodeReportsAProblemProvingSaysItIsHeldUpAndWhenItIsNoLonger() {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-    try (ProverNode node = TestNodes.node("progress-held-up", "").start()) {
+    try (ProverNode node =
+        TestNodes.node("progress-held-up", "").workers(WorkerGroup.allTypes(1, 1)).start()) {
+      TestNodes.await(node.ready()); // a Ready worker: no other wait follows the hold-up's end
       try (JobProgress progress = JobProgress.start(node, out, "compile")) {
         progress.proving(20, 0);
         // what the status API's problems say: here a part beside the sequencer (in an outage, the

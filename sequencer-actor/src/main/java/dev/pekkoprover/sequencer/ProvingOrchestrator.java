@@ -121,7 +121,8 @@ public final class ProvingOrchestrator {
       List<String> problems)
       implements CborSerializable {
     public Status {
-      problems = List.copyOf(problems);
+      // null in a status from a sequencer of an earlier build, which had no problems field
+      problems = problems == null ? List.of() : List.copyOf(problems);
     }
   }
 
