@@ -84,28 +84,34 @@ final class AnnouncementRelay {
     this.hasWorkers = hasWorkers;
   }
 
-  /** A line about the front was said at INFO: this node's workers know where they go. */
-  private boolean saidWithWorkers;
+  /**
+   * The last line about the front, said at DEBUG because no worker of this node had announced
+   * itself: said at INFO once one does ({@link #workerAnnounced}); null when there is none.
+   */
+  private String unsaid;
+
+  private Object[] unsaidArguments;
 
   /** A line about the relay's front: INFO where this node has workers, else DEBUG. */
   private void say(String format, Object... arguments) {
     if (hasWorkers.getAsBoolean()) {
-      saidWithWorkers = true;
+      unsaid = null;
       context.getLog().info(format, arguments);
     } else {
+      unsaid = format;
+      unsaidArguments = arguments;
       context.getLog().debug(format, arguments);
     }
   }
 
   /**
-   * This node's first worker announced itself: where a front was chosen before (said at DEBUG then,
-   * with no worker to name), it is said now, once.
+   * A worker of this node announced itself: the last line about the front said at DEBUG before
+   * (with no worker to name: the node's first worker, or a first one again after all had stopped)
+   * is said now at INFO, once.
    */
   void workerAnnounced() {
-    if (target != null && !saidWithWorkers) {
-      say(
-          "this node's workers announce themselves through the queue front on {}",
-          target.path().address());
+    if (unsaid != null) {
+      say(unsaid, unsaidArguments);
     }
   }
 

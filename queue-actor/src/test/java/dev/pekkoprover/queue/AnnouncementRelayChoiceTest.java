@@ -172,6 +172,25 @@ class AnnouncementRelayChoiceTest {
                   });
               return null;
             });
+    // every worker stopped, then the front was lost: said at DEBUG, and at INFO once a worker
+    // announces itself again
+    withWorkers.set(false);
+    assertEquals(
+        new Outcome(false, Optional.empty()),
+        call(reachability(new ClusterEvent.UnreachableMember(Q_OLD))));
+    LoggingTestKit.info("have no queue front to announce themselves through")
+        .withOccurrences(1)
+        .expect(
+            testKit.system(),
+            () -> {
+              withWorkers.set(true);
+              call(
+                  relay -> {
+                    relay.workerAnnounced();
+                    return false;
+                  });
+              return null;
+            });
   }
 
   @Test
