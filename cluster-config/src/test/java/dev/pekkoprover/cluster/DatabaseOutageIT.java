@@ -154,8 +154,12 @@ class DatabaseOutageIT {
         Http.sum(metrics, "prover_store_oldest_unconfirmed_write_seconds") >= 10,
         "the shipped write-timeout (10 s) has passed:\n" + metrics);
     // the job's progress says it too, and counts no result the store has not confirmed
-    String heldUpLine = "held up: the sequencer's store prover-results has not confirmed a write";
-    assertTrue(sequencer.awaitLine(line -> line.startsWith(heldUpLine), 10), sequencer.tail(40));
+    // (the first line may name the flow-outcome store, whose write can time out first)
+    Predicate<String> heldUpLine =
+        line ->
+            line.startsWith("held up")
+                && line.contains("the sequencer's store prover-results has not confirmed a write");
+    assertTrue(sequencer.awaitLine(heldUpLine, 10), sequencer.tail(40));
     // down for 35 s in all: long enough for the stores' restart backoff to reach its maximum and
     // for the journal plugins' circuit breakers to open (a trial's 29 s outage was followed by
     // 84 s more without a confirmed write, the breakers' 30 s and 60 s resets added to the backoff)
@@ -181,7 +185,7 @@ class DatabaseOutageIT {
         "DatabaseOutageIT: the store confirmed writes %.1f s after PostgreSQL answered again%n",
         (System.nanoTime() - back) / 1e9);
     List<String> lines = new ArrayList<>(sequencer.lines());
-    int heldUp = indexOf(lines, line -> line.startsWith(heldUpLine), 0);
+    int heldUp = indexOf(lines, heldUpLine, 0);
     int confirmed = indexOf(lines, line -> line.contains("confirms writes again"), heldUp);
     List<Long> doneWhileHeldUp =
         lines.subList(heldUp, confirmed).stream()
