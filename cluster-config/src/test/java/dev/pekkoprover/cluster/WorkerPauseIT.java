@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -106,7 +107,7 @@ class WorkerPauseIT {
     long restartedAt = System.currentTimeMillis();
     // the restart joins as a new incarnation and registers in the run, before it ends
     String registeredLine = "Worker " + workerId + " registered (task";
-    java.util.function.LongSupplier registeredAt =
+    LongSupplier registeredAt =
         () ->
             sequencer.linesWhere(text -> text.contains(registeredLine)).stream()
                 .mapToLong(NodeProcesses.Line::millis)

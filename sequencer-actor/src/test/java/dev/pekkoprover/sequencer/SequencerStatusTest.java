@@ -7,6 +7,7 @@ import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
+import org.apache.pekko.serialization.Serializers;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -36,9 +37,7 @@ class SequencerStatusTest {
     Object back =
         serialization
             .deserialize(
-                bytes,
-                serializer.identifier(),
-                org.apache.pekko.serialization.Serializers.manifestFor(serializer, status))
+                bytes, serializer.identifier(), Serializers.manifestFor(serializer, status))
             .get();
     assertEquals(status, back);
     assertEquals(
