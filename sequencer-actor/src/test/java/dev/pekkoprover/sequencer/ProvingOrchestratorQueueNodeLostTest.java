@@ -187,7 +187,7 @@ class ProvingOrchestratorQueueNodeLostTest {
               new FanOutReduce<>(
                   TestTasks.Square.INSTANCE, List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new),
               requester.getRef()));
-      TaskEnvelope leaf = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      TaskEnvelope leaf = QueueProbes.nextEnqueue(queue).tasks().get(0);
 
       QueueCommand.CheckHeld registrationCheck = checkHeld(queue, WorkerRegistrationTask.NAME);
       LoggingTestKit.info(
@@ -280,7 +280,7 @@ class ProvingOrchestratorQueueNodeLostTest {
               new FanOutReduce<>(
                   TestTasks.Square.INSTANCE, List.of(Num.of(3)), TestTasks.Add.INSTANCE, Pair::new),
               requester.getRef()));
-      TaskEnvelope leaf = queue.expectMessageClass(QueueCommand.Enqueue.class).tasks().get(0);
+      TaskEnvelope leaf = QueueProbes.nextEnqueue(queue).tasks().get(0);
       QueueCommand.CheckHeld check = checkHeld(queue, "square");
       assertEquals(List.of(leaf.taskId()), check.taskIds(), "asked within seconds, not 60 s");
       check.replyTo().tell(new dev.pekkoprover.protocol.MissingTasks("square", List.of()));

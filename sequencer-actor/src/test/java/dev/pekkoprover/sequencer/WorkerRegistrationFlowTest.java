@@ -186,14 +186,13 @@ class WorkerRegistrationFlowTest {
 
     // a queue node left: every task on offer is offered again, same ids
     flow.tell(new ProvingOrchestrator.QueueNodeLost("pekko://prover@10.0.0.7:2552", 42));
-    assertEquals(offered, queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+    assertEquals(offered, QueueProbes.nextEnqueue(queue).tasks());
 
     // the periodic check asks about all three; only the one the queue no longer holds is offered
     QueueCommand.CheckHeld check = queue.expectMessageClass(QueueCommand.CheckHeld.class);
     assertEquals(ids, check.taskIds());
     check.replyTo().tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(ids.get(2))));
-    assertEquals(
-        List.of(offered.get(2)), queue.expectMessageClass(QueueCommand.Enqueue.class).tasks());
+    assertEquals(List.of(offered.get(2)), QueueProbes.nextEnqueue(queue).tasks());
 
     // one fails for good: its replacement waits out registration-retry, the other two stay
     first

@@ -248,7 +248,7 @@ class WorkerRegistrationRecoveryTest {
           check
               .replyTo()
               .tell(new MissingTasks(WorkerRegistrationTask.NAME, List.of(offered.taskId())));
-          return queue.expectMessageClass(QueueCommand.Enqueue.class);
+          return QueueProbes.nextEnqueue(queue);
         });
   }
 }
