@@ -181,6 +181,17 @@ class DurableClusterIT {
         computed,
         tasksLeft);
     assertTrue(stored >= TASKS / 5, "the results done before the kill were stored: " + stored);
+    // every result the progress showed as done before the kill is in the store after it: a
+    // confirmed write lost to the kill or the recovery would show here (whether the count waits
+    // for confirmation shows only while the database is down: DatabaseOutageIT)
+    assertTrue(
+        stored >= doneBeforeKill,
+        "the store holds "
+            + stored
+            + " results, fewer than the "
+            + doneBeforeKill
+            + " the last progress line before the kill showed as done: "
+            + killedAt[0]);
     assertEquals(batchesStored, Integer.parseInt(reused.group(1)));
     long reusedResults = Long.parseLong(reused.group(2));
     assertTrue(reusedResults <= stored, output);
