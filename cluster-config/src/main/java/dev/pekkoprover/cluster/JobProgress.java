@@ -706,9 +706,15 @@ public final class JobProgress implements AutoCloseable {
       if (known == 0 || !compilers) {
         return "waiting for workers: "
             + (known == 0
-                ? "none has announced itself to the queue yet"
-                : "none of the " + known + " known serves " + compileType + " yet")
-            + "; the circuits are compiled on a worker";
+                ? "none has announced itself to the queue yet; the circuits are compiled on a worker"
+                : "none of the "
+                    + known
+                    + " known serves "
+                    + compileType
+                    + " yet; the circuits are compiled on a worker: start one without --tasks, or"
+                    + " with "
+                    + compileType
+                    + " among its --tasks");
       }
       if (total == 0) { // a sequencer that is starting (a restarted or new service node)
         return "waiting for the sequencer to start: it has sent no circuit to compile yet";

@@ -194,6 +194,18 @@ class JobProgressTest {
         JobProgress.startupWait(fleet(Map.of("square", compiling), true), "square", false));
   }
 
+  /**
+   * Workers are known, but none serves the compile type (a new user's trial: the README's node with
+   * {@code --tasks} and no other worker waited with no end): the line says what to start.
+   */
+  @Test
+  void startUpWithNoWorkerThatCompilesSaysWhatToStart() {
+    assertEquals(
+        "waiting for workers: none of the 2 known serves compile yet; the circuits are compiled on"
+            + " a worker: start one without --tasks, or with compile among its --tasks",
+        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "compile", false));
+  }
+
   /** w1 serves square; w2, add and merge, its node reachable or not. */
   private static FleetView fleet(
       java.util.Map<String, FleetView.TypeView> types, boolean w2Reachable) {

@@ -90,6 +90,14 @@ public final class WaitingForPeers {
    */
   private final Map<UniqueAddress, Member> members = new HashMap<>();
 
+  /**
+   * The queue node that last left the cluster by shutting down (leaving, not downed), as host:port,
+   * until a queue node is Up again; null otherwise. The wait for a queue node then says so instead
+   * of suggesting one that formed a cluster of its own: after a job's sequencer node exits ({@code
+   * --exit-when-done}), its worker nodes wait for the next one.
+   */
+  private String queueNodeLeft;
+
   private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
     this.context = context;
     this.cluster = Cluster.get(context.getSystem());
@@ -144,7 +152,43 @@ public final class WaitingForPeers {
     } else if (change.event() instanceof ClusterEvent.MemberEvent event) {
       members.put(event.member().uniqueAddress(), event.member());
     }
+    noteQueueNodeLeaving(change.event());
     return look();
+  }
+
+  /** Keeps {@link #queueNodeLeft} from a member event. */
+  private void noteQueueNodeLeaving(ClusterEvent.ClusterDomainEvent event) {
+    if (!(event instanceof ClusterEvent.MemberEvent memberEvent)
+        || !memberEvent.member().hasRole(ProverNode.QUEUE_ROLE)) {
+      return;
+    }
+    String node = ProverNode.hostPort(memberEvent.member().address());
+    if (event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited) {
+      queueNodeLeft = node;
+    } else if (event instanceof ClusterEvent.MemberUp) {
+      queueNodeLeft = null;
+    } else if (event instanceof ClusterEvent.MemberRemoved removed
+        && removed.previousStatus() != MemberStatus.exiting()) {
+      queueNodeLeft = null; // a queue node downed: the last one gone did not just shut down
+    }
+  }
+
+  /**
+   * The queue node that shut down, when that is why none is up: every queue member still known is
+   * leaving or exiting (none that crashed and is unreachable, or is joining); else null.
+   */
+  private String queueNodeThatShutDown() {
+    if (queueNodeLeft == null) {
+      return null;
+    }
+    for (Member member : members.values()) {
+      if (member.hasRole(ProverNode.QUEUE_ROLE)
+          && member.status() != MemberStatus.leaving()
+          && member.status() != MemberStatus.exiting()) {
+        return null;
+      }
+    }
+    return queueNodeLeft;
   }
 
   private Behavior<Command> look() {
@@ -238,18 +282,24 @@ public final class WaitingForPeers {
                   + "once every node is reachable or downed",
               self, seconds, cluster.selfMember().status());
       case QUEUE ->
-          String.format(
+          queueNodeThatShutDown() != null
+              ? String.format(
                   "no node with role queue is up for %d s: this node's workers and flows wait; "
-                      + "start one with --roles queue",
-                  seconds)
-              // not while a queue node may just be restarting, which takes seconds
-              + (seconds < OWN_CLUSTER_HINT_AFTER.toSeconds()
-                  ? ""
-                  : String.format(
-                      ". If one runs, it formed a cluster of its own (its 'is Up in the cluster'"
-                          + " line names none of this cluster's nodes): restart it with --seeds"
-                          + " naming a node of this cluster too, such as %s",
-                      self));
+                      + "the last one, %s, left the cluster (it shut down); start one with --roles "
+                      + "queue and --seeds naming a node of this cluster, such as %s",
+                  seconds, queueNodeThatShutDown(), self)
+              : String.format(
+                      "no node with role queue is up for %d s: this node's workers and flows wait; "
+                          + "start one with --roles queue",
+                      seconds)
+                  // not while a queue node may just be restarting, which takes seconds
+                  + (seconds < OWN_CLUSTER_HINT_AFTER.toSeconds()
+                      ? ""
+                      : String.format(
+                          ". If one runs, it formed a cluster of its own (its 'is Up in the cluster'"
+                              + " line names none of this cluster's nodes): restart it with --seeds"
+                              + " naming a node of this cluster too, such as %s",
+                          self));
       case NOTHING, GONE -> "";
     };
   }
