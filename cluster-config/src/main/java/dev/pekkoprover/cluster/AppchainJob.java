@@ -101,7 +101,8 @@ public final class AppchainJob {
       text.append(String.format("blocks            %d%n", blocks));
       text.append(
           String.format(
-              "transactions      %d (refused at the mempool: %d)%n", transactions, refused));
+              "transactions      %d (refused at the mempool: %d, invalid on purpose)%n",
+              transactions, refused));
       text.append("tasks per type (computed by this run)\n");
       tasksPerType.forEach((type, n) -> text.append(String.format("  %-30s %d%n", type, n)));
       double seconds = wallTime.toNanos() / 1e9;
@@ -233,8 +234,9 @@ public final class AppchainJob {
     }
     progress.println(
         String.format(
-            "produced %d blocks of %d transactions (%d refused at the mempool); proving in "
-                + "batches of %d",
+            "produced %d blocks of %d transactions in all (%d more refused at the mempool: the"
+                + " workload makes one in 20 invalid on purpose, to show the refusals); proving in"
+                + " batches of %d",
             traces.size(), accepted, refused, options.blocksPerBatch()));
 
     long start = System.nanoTime();
