@@ -307,7 +307,8 @@ final class NodeCommand implements Callable<Integer> {
               host,
               port);
     }
-    if (sequencer && dbUrl != null && !dbUrl.isBlank()) {
+    boolean durable = sequencer && dbUrl != null && !dbUrl.isBlank();
+    if (durable) {
       try { // durable: results survive this node
         config = PostgresJournal.config(dbUrl, dbUser, dbPassword, config);
       } catch (IllegalArgumentException e) { // not a PostgreSQL JDBC URL
@@ -392,12 +393,13 @@ final class NodeCommand implements Callable<Integer> {
     // The job waits on flows of this node's actor system: wait on either, so that a downed node
     // exits.
     CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
-    if (!run.isDone()) {
-      return exit.awaitTermination();
-    }
-    if (run.isCompletedExceptionally() && exit.stopping()) {
-      // it failed because its actor system went away under it (downed, say): the system's end
-      // decides the code
+    boolean unfinished = !run.isDone() || (run.isCompletedExceptionally() && exit.stopping());
+    if (unfinished) {
+      // the node went away under the job (a signal, downed): the system's end decides the code; a
+      // service job runs until then by design
+      if (!this.job.service) {
+        System.out.println(NodeExit.jobUnfinishedLine(self, tasksAndJob.name(), durable));
+      }
       return exit.awaitTermination();
     }
     if (run.isCompletedExceptionally()) { // the job's own failure, e.g. a flow that failed

@@ -204,6 +204,23 @@ final class NodeExit {
         + JOB_FAILED;
   }
 
+  /**
+   * What a sequencer node stopped (a signal, downed) before its bounded job ended says of the job
+   * (standard output, after the job's last progress line): that it did not finish, and whether its
+   * work survives. {@code durable}: the node has a database ({@code --db-url}), which keeps every
+   * result and batch proof its flows stored, so the same command resumes from them.
+   */
+  static String jobUnfinishedLine(String self, String plugin, boolean durable) {
+    return "plugin "
+        + plugin
+        + "'s job did not finish: node "
+        + self
+        + " stopped before its end; "
+        + (durable
+            ? "what its flows stored stays in the database: the same command resumes from it"
+            : "nothing of it was kept (no --db-url): a new run starts over");
+  }
+
   /** The exit after {@link #jobFailureLine}, once the node has left. */
   static Outcome jobFailed(String self, String plugin) {
     return new Outcome(

@@ -164,6 +164,16 @@ class LauncherWaitsIT {
     sequencer.process().toHandle().destroy(); // SIGTERM
     assertTrue(sequencer.awaitExit(60), "it stops on SIGTERM:\n" + sequencer.tail(20));
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(20));
+    // its job (the appchain's, no --db-url) had not begun to prove: it says the job did not finish
+    assertEquals(
+        1,
+        sequencer
+            .linesWhere(
+                line ->
+                    line.contains("'s job did not finish: node ")
+                        && line.contains("nothing of it was kept (no --db-url)"))
+            .size(),
+        sequencer.tail(20));
     assertEquals(
         List.of(),
         sequencer.linesWhere(line -> line.contains("waiting to be Up")).stream()

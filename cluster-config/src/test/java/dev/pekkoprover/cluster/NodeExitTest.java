@@ -143,4 +143,17 @@ class NodeExitTest {
     assertEquals(
         "java.lang.NullPointerException", NodeExit.failureMessage(new NullPointerException()));
   }
+
+  /** A node stopped before its job ended says so, and whether the work survives it. */
+  @Test
+  void aJobStoppedBeforeItsEndSaysSoAndWhetherItsWorkWasKept() {
+    assertEquals(
+        "plugin appchain's job did not finish: node 127.0.0.1:2551 stopped before its end; what"
+            + " its flows stored stays in the database: the same command resumes from it",
+        NodeExit.jobUnfinishedLine("127.0.0.1:2551", "appchain", true));
+    assertEquals(
+        "plugin appchain's job did not finish: node 127.0.0.1:2551 stopped before its end; nothing"
+            + " of it was kept (no --db-url): a new run starts over",
+        NodeExit.jobUnfinishedLine("127.0.0.1:2551", "appchain", false));
+  }
 }
