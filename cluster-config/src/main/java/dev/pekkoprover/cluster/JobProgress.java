@@ -711,10 +711,8 @@ public final class JobProgress implements AutoCloseable {
                     + known
                     + " known serves "
                     + compileType
-                    + " yet; the circuits are compiled on a worker: start one without --tasks, or"
-                    + " with "
-                    + compileType
-                    + " among its --tasks");
+                    + ": start one without --tasks, or with it among its --tasks (the circuits"
+                    + " are compiled on a worker)");
       }
       if (total == 0) { // a sequencer that is starting (a restarted or new service node)
         return "waiting for the sequencer to start: it has sent no circuit to compile yet";

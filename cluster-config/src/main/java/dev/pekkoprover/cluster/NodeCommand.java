@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.cluster.typed.Cluster;
 import picocli.CommandLine.Command;
@@ -378,6 +379,23 @@ final class NodeCommand implements Callable<Integer> {
     WorkerNodeEvents.startForNode(node.system(), System.out::println);
     ProverPlugin.Job job = sequencerJob;
     CompletableFuture<ProverPlugin.Outcome> run = new CompletableFuture<>();
+    if (!this.job.service) { // a service job runs until the node stops, by design
+      // in the shutdown, not after it: a signal's exit does not wait for this thread
+      CoordinatedShutdown.get(node.system())
+          .addTask(
+              CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+              "say-the-job-did-not-finish",
+              () -> {
+                // not on a standby, whose job goes on on the sequencer's node
+                if (!run.isDone() && !node.standingBy()) {
+                  System.out.println(
+                      ProgressLineClearer.eraseBar()
+                          + NodeExit.jobUnfinishedLine(self, tasksAndJob.name(), durable));
+                  System.out.flush();
+                }
+                return CompletableFuture.completedFuture(Done.getInstance());
+              });
+    }
     Thread jobThread =
         new Thread(
             () -> {
@@ -393,13 +411,12 @@ final class NodeCommand implements Callable<Integer> {
     // The job waits on flows of this node's actor system: wait on either, so that a downed node
     // exits.
     CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
-    boolean unfinished = !run.isDone() || (run.isCompletedExceptionally() && exit.stopping());
-    if (unfinished) {
-      // the node went away under the job (a signal, downed): the system's end decides the code; a
-      // service job runs until then by design
-      if (!this.job.service) {
-        System.out.println(NodeExit.jobUnfinishedLine(self, tasksAndJob.name(), durable));
-      }
+    if (!run.isDone()) {
+      return exit.awaitTermination();
+    }
+    if (run.isCompletedExceptionally() && exit.stopping()) {
+      // it failed because its actor system went away under it (downed, say): the system's end
+      // decides the code
       return exit.awaitTermination();
     }
     if (run.isCompletedExceptionally()) { // the job's own failure, e.g. a flow that failed

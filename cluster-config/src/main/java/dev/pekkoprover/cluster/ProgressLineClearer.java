@@ -21,6 +21,14 @@ public final class ProgressLineClearer extends ClassicConverter {
     shown = drawn;
   }
 
+  /**
+   * What erases the progress bar's line before a line of one's own on standard output, where the
+   * bar is drawn: empty when no bar is shown.
+   */
+  static String eraseBar() {
+    return shown ? ERASE : "";
+  }
+
   @Override
   public String convert(ILoggingEvent event) {
     return shown && STDERR_TERMINAL ? ERASE : "";

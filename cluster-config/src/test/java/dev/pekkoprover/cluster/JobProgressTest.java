@@ -201,8 +201,8 @@ class JobProgressTest {
   @Test
   void startUpWithNoWorkerThatCompilesSaysWhatToStart() {
     assertEquals(
-        "waiting for workers: none of the 2 known serves compile yet; the circuits are compiled on"
-            + " a worker: start one without --tasks, or with compile among its --tasks",
+        "waiting for workers: none of the 2 known serves compile: start one without --tasks, or"
+            + " with it among its --tasks (the circuits are compiled on a worker)",
         JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "compile", false));
   }
 

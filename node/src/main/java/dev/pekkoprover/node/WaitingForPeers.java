@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -98,6 +99,9 @@ public final class WaitingForPeers {
    */
   private String queueNodeLeft;
 
+  /** Queue nodes this node finds unreachable now (their downing is then no new departure). */
+  private final Set<UniqueAddress> unreachableQueueNodes = new HashSet<>();
+
   private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
     this.context = context;
     this.cluster = Cluster.get(context.getSystem());
@@ -156,26 +160,44 @@ public final class WaitingForPeers {
     return look();
   }
 
-  /** Keeps {@link #queueNodeLeft} from a member event. */
+  /**
+   * Keeps {@link #queueNodeLeft} from a member or reachability event: the queue node that went last
+   * went by shutting down (it left), or not (it became unreachable, or was downed while reachable;
+   * the downing of a node already unreachable is not a new departure).
+   */
   private void noteQueueNodeLeaving(ClusterEvent.ClusterDomainEvent event) {
-    if (!(event instanceof ClusterEvent.MemberEvent memberEvent)
-        || !memberEvent.member().hasRole(ProverNode.QUEUE_ROLE)) {
+    Member member =
+        event instanceof ClusterEvent.MemberEvent memberEvent
+            ? memberEvent.member()
+            : event instanceof ClusterEvent.ReachabilityEvent reachability
+                ? reachability.member()
+                : null;
+    if (member == null || !member.hasRole(ProverNode.QUEUE_ROLE)) {
       return;
     }
-    String node = ProverNode.hostPort(memberEvent.member().address());
+    String node = ProverNode.hostPort(member.address());
     if (event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited) {
       queueNodeLeft = node;
     } else if (event instanceof ClusterEvent.MemberUp) {
       queueNodeLeft = null;
-    } else if (event instanceof ClusterEvent.MemberRemoved removed
-        && removed.previousStatus() != MemberStatus.exiting()) {
-      queueNodeLeft = null; // a queue node downed: the last one gone did not just shut down
+    } else if (event instanceof ClusterEvent.UnreachableMember) {
+      unreachableQueueNodes.add(member.uniqueAddress());
+      queueNodeLeft = null;
+    } else if (event instanceof ClusterEvent.ReachableMember) {
+      unreachableQueueNodes.remove(member.uniqueAddress());
+    } else if (event instanceof ClusterEvent.MemberDowned) {
+      if (!unreachableQueueNodes.contains(member.uniqueAddress())) {
+        queueNodeLeft = null;
+      }
+    } else if (event instanceof ClusterEvent.MemberRemoved) {
+      unreachableQueueNodes.remove(member.uniqueAddress());
     }
   }
 
   /**
-   * The queue node that shut down, when that is why none is up: every queue member still known is
-   * leaving or exiting (none that crashed and is unreachable, or is joining); else null.
+   * The queue node that shut down, when that is why none is up: it went last, and every queue
+   * member still known is leaving or exiting (none that is Up but unreachable, or joining); else
+   * null.
    */
   private String queueNodeThatShutDown() {
     if (queueNodeLeft == null) {
