@@ -102,12 +102,18 @@ final class NodeExit {
 
   /**
    * Whether the node is on its way out of the cluster (CoordinatedShutdown has begun, which it does
-   * before any actor stops, or the member is no longer Up: downed or leaving, its shutdown about to
-   * begin): a job that failed meanwhile failed because its node went away, not on its own.
+   * before any actor stops, or the member, once Up, is no longer: downed or leaving, its shutdown
+   * about to begin): a job that failed meanwhile failed because its node went away, not on its own.
+   * A node that has not been Up yet (joining, or not a member) is not on its way out: a job that
+   * failed then failed on its own (taken for a stop, it left the launcher waiting for a shutdown
+   * that never came).
    */
   boolean stopping() {
     if (reason().isPresent() || ended.isDone()) {
       return true;
+    }
+    if (!joined.get()) {
+      return false;
     }
     MemberStatus status =
         org.apache.pekko.cluster.Cluster.get(

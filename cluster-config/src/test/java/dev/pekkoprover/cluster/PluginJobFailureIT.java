@@ -64,6 +64,31 @@ class PluginJobFailureIT {
     }
   }
 
+  /** A plugin whose job throws at once, before its node has joined a cluster. */
+  public static final class ThrowsAtOnceJobPlugin implements ProverPlugin {
+    @Override
+    public String name() {
+      return "throws-at-once";
+    }
+
+    @Override
+    public TaskCatalog catalog(Config config) {
+      return TaskCatalog.of();
+    }
+
+    @Override
+    public StartupPlan<?, ?> startupPlan(Config config) {
+      return StartupPlan.fixed("none");
+    }
+
+    @Override
+    public Job job(Config config) {
+      return (node, out) -> {
+        throw new IllegalStateException(REASON);
+      };
+    }
+  }
+
   private final NodeProcesses processes =
       new NodeProcesses(NodeProcesses.logDirectory("PluginJobFailureIT"));
 
@@ -117,5 +142,45 @@ class PluginJobFailureIT {
     assertTrue(
         node.lines().stream().noneMatch(line -> line.startsWith("\tat ")),
         "a failed flow's message says it all, no stack trace:\n" + node.output());
+  }
+
+  /**
+   * A job that throws before its node is Up (its seed does not answer) is the job's own failure:
+   * the node exits with 1. The launcher took it for the node going away, as a node not Up is while
+   * it leaves, and waited for a shutdown that never came.
+   */
+  @Test
+  void aJobThatThrowsBeforeItsNodeJoinedExitsWith1() throws Exception {
+    String classPath =
+        Path.of(System.getProperty("prover.jar", "target/prover-node.jar")).toAbsolutePath()
+            + File.pathSeparator
+            + Path.of("target/test-classes").toAbsolutePath();
+    int port = NodeProcesses.freePort();
+    int nobody = NodeProcesses.freePort(); // no process listens here
+    NodeProcesses.Node node =
+        processes.launch(
+            List.of("-cp", classPath),
+            List.of(
+                "node",
+                "--plugin",
+                ThrowsAtOnceJobPlugin.class.getName(),
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + port,
+                "--seeds",
+                "127.0.0.1:" + nobody));
+
+    assertTrue(node.awaitExit(60), "the node exited:\n" + node.tail(40));
+    assertEquals(NodeExit.JOB_FAILED, node.process().exitValue(), node.output());
+    assertEquals(
+        1,
+        node.linesWhere(
+                line ->
+                    line.contains(" ERROR ")
+                        && line.contains("plugin throws-at-once's job failed")
+                        && line.contains(REASON))
+            .size(),
+        node.output());
   }
 }
