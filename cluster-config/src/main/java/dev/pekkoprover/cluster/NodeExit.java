@@ -211,10 +211,10 @@ final class NodeExit {
   }
 
   /**
-   * What a sequencer node stopped (a signal) before its bounded job ended says of the job
-   * (standard output, after the job's last progress line): that it did not finish, and whether its
-   * work survives. {@code durable}: the node has a database ({@code --db-url}), which keeps every
-   * result and batch proof its flows stored, so the same command resumes from them.
+   * What a sequencer node stopped (a signal) before its bounded job ended says of the job (standard
+   * output, after the job's last progress line): that it did not finish, and whether its work
+   * survives. {@code durable}: the node has a database ({@code --db-url}), which keeps every result
+   * and batch proof its flows stored, so the same command resumes from them.
    */
   static String jobUnfinishedLine(String self, String plugin, boolean durable) {
     return "plugin "

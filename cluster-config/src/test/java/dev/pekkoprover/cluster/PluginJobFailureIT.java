@@ -31,7 +31,7 @@ class PluginJobFailureIT {
    * A plugin whose job runs one flow whose logic throws, and joins it: no task types, nothing to
    * compile, so the node needs no workers.
    */
-  public static final class FailingJobPlugin implements ProverPlugin {
+  public static class FailingJobPlugin implements ProverPlugin {
     @Override
     public String name() {
       return "failing-job";
@@ -64,21 +64,14 @@ class PluginJobFailureIT {
     }
   }
 
-  /** A plugin whose job throws at once, before its node has joined a cluster. */
-  public static final class ThrowsAtOnceJobPlugin implements ProverPlugin {
+  /**
+   * A plugin whose job throws at once, before its node has joined a cluster; otherwise {@link
+   * FailingJobPlugin}.
+   */
+  public static final class ThrowsAtOnceJobPlugin extends FailingJobPlugin {
     @Override
     public String name() {
       return "throws-at-once";
-    }
-
-    @Override
-    public TaskCatalog catalog(Config config) {
-      return TaskCatalog.of();
-    }
-
-    @Override
-    public StartupPlan<?, ?> startupPlan(Config config) {
-      return StartupPlan.fixed("none");
     }
 
     @Override
