@@ -3,8 +3,11 @@ package dev.pekkoprover.cluster;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.filter.Filter;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.AbsentSeeds;
 import dev.pekkoprover.node.WaitingForPeers;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Logback filter that denies the WARNs Pekko repeats while a node waits for a peer, which {@link
@@ -17,7 +20,14 @@ import java.util.List;
  *       as long as no node with role queue is up;
  *   <li>the cluster's "Couldn't join seed nodes after [n] attempts, will try again" every
  *       seed-node-timeout while no seed answers (a restarted worker waiting for its paused or
- *       restarting seed).
+ *       restarting seed);
+ *   <li>Artery's lines for a seed where nothing listens and that is no member ({@link
+ *       AbsentSeeds}): "[outbound connection to [pekko://...], control stream] Upstream failed,
+ *       cause: StreamTcpException: Tcp command [Connect(...)] failed because of
+ *       java.net.ConnectException: Connection refused", one per stream, and 20 s later "Outbound
+ *       control stream to [pekko://...] failed. Restarting it. ... HandshakeTimeoutException". The
+ *       README's smallest cluster has such a seed on every node; the Up line names it instead. A
+ *       member's refused connection (a killed node) still shows.
  * </ul>
  *
  * Every other warning still shows: a region's full buffer or unknown message, seeds with an
@@ -41,9 +51,36 @@ public final class PeerWaitRetryFilter extends Filter<ILoggingEvent> {
   /** The seed-join retry, as SeedNodeProcess.scala writes it. */
   static final String SEED_RETRY = "Couldn't join seed nodes after [";
 
+  static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
+  static final String ASSOCIATION = "org.apache.pekko.remote.artery.Association";
+
+  /** An outbound connection nothing accepted, as Pekko Streams' Tcp stage reports it. */
+  private static final Pattern REFUSED =
+      Pattern.compile(
+          "^\\[outbound connection to \\[[a-z]+://[^@\\]]+@([^\\]#]+)\\], [a-z ]+\\] Upstream failed, cause: "
+              + "StreamTcpException: .*ConnectException: Connection refused");
+
+  /** The association's handshake that nobody answered, as Association.scala reports it. */
+  private static final Pattern HANDSHAKE_TIMEOUT =
+      Pattern.compile(
+          "^Outbound [a-z ]+ stream to \\[[a-z]+://[^@\\]]+@([^\\]#]+)\\] failed\\. Restarting it\\. "
+              + ".*HandshakeTimeoutException");
+
   @Override
   public FilterReply decide(ILoggingEvent event) {
     String message = event.getFormattedMessage();
+    if (message != null && STREAM_LOG.equals(event.getLoggerName())) {
+      Matcher refused = REFUSED.matcher(message);
+      return refused.find() && AbsentSeeds.connectionRefused(refused.group(1))
+          ? FilterReply.DENY
+          : FilterReply.NEUTRAL;
+    }
+    if (message != null && ASSOCIATION.equals(event.getLoggerName())) {
+      Matcher timeout = HANDSHAKE_TIMEOUT.matcher(message);
+      return timeout.find() && AbsentSeeds.refused(timeout.group(1))
+          ? FilterReply.DENY
+          : FilterReply.NEUTRAL;
+    }
     if (message != null
         && event.getLoggerName() != null
         && event.getLoggerName().startsWith(CLUSTER)

@@ -112,6 +112,13 @@ class LauncherWaitsIT {
             .output()
             .contains("Likely causes: no seed is running or --seeds has a wrong address"),
         worker.tail(20));
+    // the seed where nothing listens is named, and Pekko's WARN per refused connection (two every
+    // 10 s, and a handshake timeout every 20 s) is not in the log
+    awaitSaid(
+        worker,
+        "none let it in yet ([127.0.0.1:" + nobody + "] refused the connection: nothing listens",
+        1,
+        60);
     String noQueue = "no node with role queue is up for ";
     awaitSaid(sequencer, noQueue, 1, 60);
     assertTrue(
@@ -122,6 +129,20 @@ class LauncherWaitsIT {
             .contains("this node's workers and flows wait; start one with --roles queue"),
         sequencer.tail(20));
     saysItAgainWithoutAWarnFlood(worker, joining);
+    assertEquals(
+        List.of(),
+        worker
+            .linesWhere(
+                line ->
+                    line.contains(" WARN ")
+                        && (line.contains("Connection refused")
+                            || line.contains("HandshakeTimeoutException")))
+            .stream()
+            .map(NodeProcesses.Line::text)
+            .toList(),
+        "no WARN for the seed where nothing listens, in the "
+            + worker.linesWhere(line -> line.contains(joining)).size()
+            + " waiting lines so far");
     saysItAgainWithoutAWarnFlood(sequencer, noQueue);
 
     // and, once no queue node has been up for longer than a restart takes, the trap of a queue

@@ -6,6 +6,8 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.spi.FilterReply;
+import dev.pekkoprover.node.AbsentSeeds;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -83,5 +85,66 @@ class PeerWaitRetryFilterTest {
         decide("dev.pekkoprover.queue.QueueFront", "task-queue: No coordinator found to register."),
         "the same text from another logger");
     assertEquals(FilterReply.NEUTRAL, decide(region, null));
+  }
+
+  private static String refused(String hostPort, String stream) {
+    return "[outbound connection to [pekko://prover@"
+        + hostPort
+        + "], "
+        + stream
+        + " stream] Upstream failed, cause: StreamTcpException: Tcp command [Connect("
+        + hostPort.replace(":", "/<unresolved>:")
+        + ",None,List(),Some(5000 milliseconds),true)] failed because of java.net.ConnectException:"
+        + " Connection refused";
+  }
+
+  private static String handshakeTimeout(String hostPort) {
+    return "Outbound control stream to [pekko://prover@"
+        + hostPort
+        + "] failed. Restarting it. org.apache.pekko.remote.artery.OutboundHandshake$"
+        + "HandshakeTimeoutException: Handshake with [pekko://prover@"
+        + hostPort
+        + "] did not complete within 20000 ms";
+  }
+
+  /**
+   * The README's smallest cluster: every node names the same two seeds and the second, a worker
+   * node, never runs. Artery's two connection lines and its handshake timeout 20 s later, as a
+   * trial's nodes logged them, are denied for that seed; a member's (a killed node's) and those of
+   * an address that is no seed still show, as does the timeout of a seed that never refused (it
+   * runs, but answers no handshake: another cluster's name, a refused certificate).
+   */
+  @Test
+  void deniesArterysLinesForASeedWhereNothingListensButNotForAMember() {
+    String absent = "127.0.0.1:42552";
+    String member = "127.0.0.1:42553";
+    String silent = "127.0.0.1:42554";
+    AbsentSeeds.seeds(List.of("127.0.0.1:42551", absent, member, silent));
+    AbsentSeeds.memberAdded(member);
+    String log = PeerWaitRetryFilter.STREAM_LOG;
+    String association = PeerWaitRetryFilter.ASSOCIATION;
+
+    assertEquals(
+        FilterReply.NEUTRAL, decide(association, handshakeTimeout(absent)), "not refused yet");
+    assertEquals(FilterReply.DENY, decide(log, refused(absent, "control")));
+    assertEquals(FilterReply.DENY, decide(log, refused(absent, "message")));
+    assertEquals(FilterReply.DENY, decide(association, handshakeTimeout(absent)));
+
+    assertEquals(FilterReply.NEUTRAL, decide(log, refused(member, "control")), "a killed member");
+    assertEquals(FilterReply.NEUTRAL, decide(association, handshakeTimeout(member)));
+    assertEquals(
+        FilterReply.NEUTRAL, decide(log, refused("127.0.0.1:42555", "control")), "no seed");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(association, handshakeTimeout(silent)),
+        "a seed that runs but answers no handshake");
+
+    // the absent seed starts and joins: its later refusals (killed before it is downed) show
+    AbsentSeeds.memberAdded(absent);
+    assertEquals(FilterReply.NEUTRAL, decide(log, refused(absent, "control")));
+    assertEquals(FilterReply.NEUTRAL, decide(association, handshakeTimeout(absent)));
+    // removed (downed, or left): nothing listens there again, as for a seed never started
+    AbsentSeeds.memberRemoved(absent);
+    assertEquals(FilterReply.DENY, decide(log, refused(absent, "control")));
   }
 }

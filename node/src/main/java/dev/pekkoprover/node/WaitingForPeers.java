@@ -128,6 +128,7 @@ public final class WaitingForPeers {
                   Cluster cluster = Cluster.get(context.getSystem());
                   MembershipEvents.subscribe(context, ClusterChange::new, ClusterChange::new);
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
+                  AbsentSeeds.seeds(seeds);
                   WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
                   watcher.look();
                   return watcher.watching();
@@ -152,9 +153,13 @@ public final class WaitingForPeers {
       selfUp = true;
     }
     if (change.event() instanceof ClusterEvent.MemberRemoved removed) {
-      members.remove(removed.member().uniqueAddress());
+      if (members.remove(removed.member().uniqueAddress()) != null) {
+        AbsentSeeds.memberRemoved(ProverNode.hostPort(removed.member().address()));
+      }
     } else if (change.event() instanceof ClusterEvent.MemberEvent event) {
-      members.put(event.member().uniqueAddress(), event.member());
+      if (members.put(event.member().uniqueAddress(), event.member()) == null) {
+        AbsentSeeds.memberAdded(ProverNode.hostPort(event.member().address()));
+      }
     }
     noteQueueNodeLeaving(change.event());
     return look();
@@ -243,9 +248,28 @@ public final class WaitingForPeers {
       known.forEach(member -> names.add(ProverNode.hostPort(member.address())));
       context
           .getLog()
-          .info("node {} is Up in the cluster of {} member(s): {}", self, names.size(), names);
+          .info(
+              "node {} is Up in the cluster of {} member(s): {}{}",
+              self,
+              names.size(),
+              names,
+              absentSeeds());
     }
     return Behaviors.same();
+  }
+
+  /**
+   * For the Up line: the seeds where nothing listened (Pekko's WARNs for them are filtered out of
+   * the launcher's log), or "".
+   */
+  private static String absentSeeds() {
+    List<String> absent = AbsentSeeds.refusedSeeds(System.nanoTime());
+    return absent.isEmpty()
+        ? ""
+        : String.format(
+            "; seed(s) %s did not answer: nothing listens there (not started yet, or a wrong"
+                + " address in --seeds); joining needs only one seed that runs",
+            absent);
   }
 
   private Wait condition(Member selfMember) {
@@ -276,6 +300,7 @@ public final class WaitingForPeers {
 
   private String waitingLine() {
     long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
+    List<String> refusedSeeds = AbsentSeeds.refusedSeeds(System.nanoTime());
     return switch (waiting) {
       case JOIN ->
           seeds.isEmpty()
@@ -284,7 +309,7 @@ public final class WaitingForPeers {
                       + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds",
                   self, seconds)
               : String.format(
-                  "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet. "
+                  "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s. "
                       + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
                       + "its --http-port); the seeds run with another "
                       + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
@@ -293,6 +318,9 @@ public final class WaitingForPeers {
                   context.getSystem().name(),
                   seeds,
                   seconds,
+                  refusedSeeds.isEmpty()
+                      ? ""
+                      : " (" + refusedSeeds + " refused the connection: nothing listens there)",
                   tls
                       ? "this node's certificate is not from the cluster's CA or names another cluster (the seeds log "
                           + "'refused a node's connection'; make it with `prover-node keys --ca <the cluster's CA dir>`);"
