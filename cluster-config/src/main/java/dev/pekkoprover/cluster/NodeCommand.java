@@ -421,7 +421,7 @@ final class NodeCommand implements Callable<Integer> {
     }
     if (run.isCompletedExceptionally()) { // the job's own failure, e.g. a flow that failed
       Throwable failure = run.handle((outcome, e) -> e).join();
-      String line = NodeExit.jobFailureLine(self, tasksAndJob.name(), failure);
+      String line = NodeExit.jobFailureLine(self, tasksAndJob.name(), failure, exit.joined());
       org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeLauncher.class);
       if (NodeExit.worthATrace(failure)) {
         log.error(line, failure);
@@ -431,7 +431,7 @@ final class NodeCommand implements Callable<Integer> {
       // the launcher's own exit: not to be taken for Pekko's after a fatal error
       exit.askedFor();
       node.close();
-      NodeExit.Outcome failed = NodeExit.jobFailed(self, tasksAndJob.name());
+      NodeExit.Outcome failed = NodeExit.jobFailed(self, tasksAndJob.name(), exit.joined());
       System.err.println(failed.line());
       return failed.code();
     }

@@ -100,6 +100,11 @@ final class NodeExit {
     askedFor.set(true);
   }
 
+  /** Whether the node has been Up in a cluster. */
+  boolean joined() {
+    return joined.get();
+  }
+
   /**
    * Whether the node is on its way out of the cluster (CoordinatedShutdown has begun, which it does
    * before any actor stops, or the member, once Up, is no longer: downed or leaving, its shutdown
@@ -197,16 +202,18 @@ final class NodeExit {
   /**
    * The ERROR line of a plugin's job that threw on a node that was not stopping, said before the
    * node leaves the cluster (which waits up to {@code prover.worker.drain-timeout} for its
-   * workers).
+   * workers), or before it stops if it never joined one ({@code joined} false: its seeds did not
+   * let it in before the job gave up).
    */
-  static String jobFailureLine(String self, String plugin, Throwable failure) {
+  static String jobFailureLine(String self, String plugin, Throwable failure, boolean joined) {
     return "plugin "
         + plugin
         + "'s job failed: "
         + failureMessage(failure)
         + "; node "
         + self
-        + " leaves the cluster and exits with code "
+        + (joined ? " leaves the cluster" : " stops (it never joined a cluster)")
+        + " and exits with code "
         + JOB_FAILED;
   }
 
@@ -227,13 +234,17 @@ final class NodeExit {
             : "nothing of it was kept (no --db-url): a new run starts over");
   }
 
-  /** The exit after {@link #jobFailureLine}, once the node has left. */
-  static Outcome jobFailed(String self, String plugin) {
+  /**
+   * The exit after {@link #jobFailureLine}, once the node has left the cluster, or stopped if it
+   * never joined one.
+   */
+  static Outcome jobFailed(String self, String plugin, boolean joined) {
     return new Outcome(
         JOB_FAILED,
         "node "
             + self
-            + " left the cluster: plugin "
+            + (joined ? " left the cluster" : " stopped before it ever joined the cluster")
+            + ": plugin "
             + plugin
             + "'s job failed (its error is logged above): exiting with code "
             + JOB_FAILED);

@@ -114,12 +114,17 @@ class NodeExitTest {
    */
   @Test
   void aPluginsJobThatFailedExitsWith1AndSaysSo() {
-    NodeExit.Outcome failed = NodeExit.jobFailed("127.0.0.1:2651", "sum-of-squares");
+    NodeExit.Outcome failed = NodeExit.jobFailed("127.0.0.1:2651", "sum-of-squares", true);
     assertEquals(1, failed.code());
     assertEquals(
         "node 127.0.0.1:2651 left the cluster: plugin sum-of-squares's job failed (its error is "
             + "logged above): exiting with code 1",
         failed.line());
+    // a node whose seeds never let it in does not say it left a cluster
+    assertEquals(
+        "node 127.0.0.1:2651 stopped before it ever joined the cluster: plugin sum-of-squares's job"
+            + " failed (its error is logged above): exiting with code 1",
+        NodeExit.jobFailed("127.0.0.1:2651", "sum-of-squares", false).line());
   }
 
   @Test
@@ -130,7 +135,12 @@ class NodeExitTest {
     assertEquals(
         "plugin sum-of-squares's job failed: flow sum failed: task t-1 of type SquareSumTask "
             + "failed: boom; node 127.0.0.1:2651 leaves the cluster and exits with code 1",
-        NodeExit.jobFailureLine("127.0.0.1:2651", "sum-of-squares", joined));
+        NodeExit.jobFailureLine("127.0.0.1:2651", "sum-of-squares", joined, true));
+    assertEquals(
+        "plugin sum-of-squares's job failed: flow sum failed: task t-1 of type SquareSumTask "
+            + "failed: boom; node 127.0.0.1:2651 stops (it never joined a cluster) and exits with"
+            + " code 1",
+        NodeExit.jobFailureLine("127.0.0.1:2651", "sum-of-squares", joined, false));
     assertFalse(NodeExit.worthATrace(joined), "a failed flow's trace is the framework's");
 
     Throwable own =

@@ -126,7 +126,7 @@ class PluginJobFailureIT {
     long saidAfter = errors.get(0).millis() - failsNow.get(0).millis();
     assertTrue(saidAfter < 5_000, "said at once, not after a wait: " + saidAfter + " ms");
     assertEquals(
-        List.of(NodeExit.jobFailed("127.0.0.1:" + port, "failing-job").line()),
+        List.of(NodeExit.jobFailed("127.0.0.1:" + port, "failing-job", true).line()),
         node.lines().stream().filter(line -> line.contains("left the cluster")).toList(),
         node.output());
     assertTrue(
@@ -172,8 +172,16 @@ class PluginJobFailureIT {
                 line ->
                     line.contains(" ERROR ")
                         && line.contains("plugin throws-at-once's job failed")
-                        && line.contains(REASON))
+                        && line.contains(REASON)
+                        && line.endsWith(
+                            "; node 127.0.0.1:"
+                                + port
+                                + " stops (it never joined a cluster) and exits with code 1"))
             .size(),
         node.output());
+    assertEquals(
+        List.of(NodeExit.jobFailed("127.0.0.1:" + port, "throws-at-once", false).line()),
+        node.lines().stream().filter(line -> line.contains("joined the cluster")).toList(),
+        "its last line does not say it left a cluster it never joined:\n" + node.output());
   }
 }
