@@ -54,16 +54,26 @@ public final class PeerWaitRetryFilter extends Filter<ILoggingEvent> {
   static final String STREAM_LOG = "org.apache.pekko.stream.Materializer";
   static final String ASSOCIATION = "org.apache.pekko.remote.artery.Association";
 
+  /**
+   * The host:port of an address in a log line: a name or IPv4 address, or an IPv6 one in brackets
+   * ({@code [::1]:2552}), as {@code ProverNode.hostPort} writes a seed.
+   */
+  private static final String HOST_PORT = "(\\[[0-9a-fA-F:.%]+\\]:\\d+|[^\\]\\[#]+)";
+
   /** An outbound connection nothing accepted, as Pekko Streams' Tcp stage reports it. */
   private static final Pattern REFUSED =
       Pattern.compile(
-          "^\\[outbound connection to \\[[a-z]+://[^@\\]]+@([^\\]#]+)\\], [a-z ]+\\] Upstream failed, cause: "
+          "^\\[outbound connection to \\[[a-z]+://[^@\\]]+@"
+              + HOST_PORT
+              + "\\], [a-z ]+\\] Upstream failed, cause: "
               + "StreamTcpException: .*ConnectException: Connection refused");
 
   /** The association's handshake that nobody answered, as Association.scala reports it. */
   private static final Pattern HANDSHAKE_TIMEOUT =
       Pattern.compile(
-          "^Outbound [a-z ]+ stream to \\[[a-z]+://[^@\\]]+@([^\\]#]+)\\] failed\\. Restarting it\\. "
+          "^Outbound [a-z ]+ stream to \\[[a-z]+://[^@\\]]+@"
+              + HOST_PORT
+              + "\\] failed\\. Restarting it\\. "
               + ".*HandshakeTimeoutException");
 
   @Override

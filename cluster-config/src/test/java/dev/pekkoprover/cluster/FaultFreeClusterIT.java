@@ -161,7 +161,9 @@ class FaultFreeClusterIT {
           node.linesWhere(text -> text.contains(" is Up in the cluster of "));
       assertEquals(1, up.size(), "node " + node.arg("--port") + " was Up:\n" + node.tail(30));
       assertTrue(
-          up.get(0).text().contains("; seed(s) [" + absent + "] did not answer: nothing listens"),
+          up.get(0)
+              .text()
+              .contains("; seed(s) [" + absent + "] refused a connection: nothing listened"),
           up.get(0).text());
       for (NodeProcesses.Line line : node.linesWhere(FaultFreeClusterIT::alarming)) {
         if (line.millis() <= summary) {

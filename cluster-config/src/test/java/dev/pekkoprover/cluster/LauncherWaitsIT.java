@@ -129,6 +129,8 @@ class LauncherWaitsIT {
             .contains("this node's workers and flows wait; start one with --roles queue"),
         sequencer.tail(20));
     saysItAgainWithoutAWarnFlood(worker, joining);
+    // 25 s of waiting: past Artery's handshake timeout with the seed (20 s), whose WARN goes too
+    awaitSaid(worker, joining, 5, 60);
     assertEquals(
         List.of(),
         worker

@@ -93,7 +93,9 @@ class PeerWaitRetryFilterTest {
         + "], "
         + stream
         + " stream] Upstream failed, cause: StreamTcpException: Tcp command [Connect("
-        + hostPort.replace(":", "/<unresolved>:")
+        + hostPort.substring(0, hostPort.lastIndexOf(':'))
+        + "/<unresolved>"
+        + hostPort.substring(hostPort.lastIndexOf(':'))
         + ",None,List(),Some(5000 milliseconds),true)] failed because of java.net.ConnectException:"
         + " Connection refused";
   }
@@ -146,5 +148,11 @@ class PeerWaitRetryFilterTest {
     // removed (downed, or left): nothing listens there again, as for a seed never started
     AbsentSeeds.memberRemoved(absent);
     assertEquals(FilterReply.DENY, decide(log, refused(absent, "control")));
+
+    // a seed given by name, and one at an IPv6 address (in brackets, as in the seed list)
+    AbsentSeeds.seeds(List.of("prover-1.prover:42556", "[::1]:42557"));
+    assertEquals(FilterReply.DENY, decide(log, refused("prover-1.prover:42556", "message")));
+    assertEquals(FilterReply.DENY, decide(log, refused("[::1]:42557", "control")));
+    assertEquals(FilterReply.DENY, decide(association, handshakeTimeout("[::1]:42557")));
   }
 }

@@ -78,11 +78,28 @@ public final class AbsentSeeds {
   }
 
   /**
-   * Whether host:port is a seed that refused a connection and is still no member: Pekko's handshake
-   * timeout with it (20 s after the first attempt) is the same absence, said again.
+   * How long after its last refused connection a seed's handshake timeout still counts as the same
+   * absence: Artery gives up the handshake 20 s after its first attempt ({@code
+   * pekko.remote.artery.advanced.handshake-timeout}), and the first seed node's only refusals came
+   * at that attempt (a trial: refused at 16:30:23.1, timed out at 16:30:42.2). A seed that refused
+   * longer ago and now times out a handshake runs but does not answer it (another cluster name, a
+   * hung start): that WARN shows.
+   */
+  static final Duration HANDSHAKE_AFTER_REFUSAL = Duration.ofSeconds(30);
+
+  /**
+   * Whether host:port is a seed that refused a connection within {@link #HANDSHAKE_AFTER_REFUSAL}
+   * and is still no member: Pekko's handshake timeout with it is the same absence, said again.
    */
   public static boolean refused(String hostPort) {
-    return REFUSED.containsKey(hostPort) && !MEMBERS.containsKey(hostPort);
+    return refused(hostPort, System.nanoTime());
+  }
+
+  static boolean refused(String hostPort, long nowNanos) {
+    Long at = REFUSED.get(hostPort);
+    return at != null
+        && !MEMBERS.containsKey(hostPort)
+        && nowNanos - at <= HANDSHAKE_AFTER_REFUSAL.toNanos();
   }
 
   /**

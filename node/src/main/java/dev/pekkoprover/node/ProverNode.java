@@ -600,6 +600,9 @@ public final class ProverNode implements AutoCloseable {
         }
         effective = withStatefulRole(effective);
         drainTimeout(effective); // a drain that cannot fit its phase: say so now
+        // before the system starts: it tries its seeds at once, and the log filter must know them
+        // by the first refused connection
+        AbsentSeeds.seeds(WaitingForPeers.seeds(effective));
       }
       List<NodeGuardian.WorkerSpec> workers = new ArrayList<>();
       for (WorkerGroup group : groups) {

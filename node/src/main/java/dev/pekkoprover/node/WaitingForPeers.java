@@ -114,12 +114,18 @@ public final class WaitingForPeers {
                 context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
   }
 
-  public static Behavior<Command> create(Config config) {
-    Duration every = config.getDuration("prover.cluster.report-waiting-every");
+  /** The configured seed nodes ({@code pekko.cluster.seed-nodes}), each as host:port. */
+  static List<String> seeds(Config config) {
     List<String> seeds = new ArrayList<>();
     for (String seed : config.getStringList("pekko.cluster.seed-nodes")) {
       seeds.add(ProverNode.hostPort(AddressFromURIString.parse(seed)));
     }
+    return seeds;
+  }
+
+  public static Behavior<Command> create(Config config) {
+    Duration every = config.getDuration("prover.cluster.report-waiting-every");
+    List<String> seeds = seeds(config);
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -128,7 +134,6 @@ public final class WaitingForPeers {
                   Cluster cluster = Cluster.get(context.getSystem());
                   MembershipEvents.subscribe(context, ClusterChange::new, ClusterChange::new);
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
-                  AbsentSeeds.seeds(seeds);
                   WaitingForPeers watcher = new WaitingForPeers(context, every, seeds);
                   watcher.look();
                   return watcher.watching();
@@ -267,8 +272,8 @@ public final class WaitingForPeers {
     return absent.isEmpty()
         ? ""
         : String.format(
-            "; seed(s) %s did not answer: nothing listens there (not started yet, or a wrong"
-                + " address in --seeds); joining needs only one seed that runs",
+            "; seed(s) %s refused a connection: nothing listened there (not started yet, or a"
+                + " wrong address in --seeds); joining needs only one seed that runs",
             absent);
   }
 
