@@ -186,7 +186,20 @@ class LauncherWaitsIT {
     long stopped = System.currentTimeMillis();
     sequencer.process().toHandle().destroy(); // SIGTERM
     assertTrue(sequencer.awaitExit(60), "it stops on SIGTERM:\n" + sequencer.tail(20));
+    long exitMillis = System.currentTimeMillis() - stopped;
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(20));
+    // its shard region held the job's first tasks, with no queue node to take them: it stops at
+    // once instead of waiting out its hand-off phase (10 s) and then saying so in a WARN
+    assertEquals(
+        List.of(),
+        sequencer.linesWhere(line -> line.contains(" WARN ")).stream()
+            .filter(line -> line.arrived() >= stopped)
+            .map(NodeProcesses.Line::text)
+            .toList(),
+        "no WARN as it stops");
+    assertTrue(exitMillis < 8_000, "out in " + exitMillis + " ms:\n" + sequencer.tail(20));
+    System.out.printf(
+        "LauncherWaitsIT: the sequencer-only node exited %d ms after SIGTERM%n", exitMillis);
     // its job (the appchain's, no --db-url) had not begun to prove: it says the job did not finish
     assertEquals(
         1,

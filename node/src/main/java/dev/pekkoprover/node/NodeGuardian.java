@@ -308,6 +308,12 @@ final class NodeGuardian {
         ShardedTaskQueue.init(context.getSystem(), catalog, settings, ProverNode.QUEUE_ROLE);
     if (Cluster.get(context.getSystem()).selfMember().hasRole(ProverNode.QUEUE_ROLE)) {
       context.spawn(QueueCoordinatorWatch.create(ProverNode.QUEUE_ROLE), "queue-coordinator-watch");
+    } else {
+      CoordinatedShutdown.get(context.getSystem())
+          .addTask(
+              CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+              "stop-queue-region-without-queue-node",
+              HomelessRegionStop.task(context.getSystem(), region, ProverNode.QUEUE_ROLE));
     }
     // A front that failed on a message it could not handle would leave the node without its queue:
     // restart it (its
