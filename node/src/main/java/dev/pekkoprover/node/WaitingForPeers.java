@@ -4,7 +4,6 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -91,16 +90,8 @@ public final class WaitingForPeers {
    */
   private final Map<UniqueAddress, Member> members = new HashMap<>();
 
-  /**
-   * The queue node that last left the cluster by shutting down (leaving, not downed), as host:port,
-   * until a queue node is Up again; null otherwise. The wait for a queue node then says so instead
-   * of suggesting one that formed a cluster of its own: after a job's sequencer node exits ({@code
-   * --exit-when-done}), its worker nodes wait for the next one.
-   */
-  private String queueNodeLeft;
-
-  /** Queue nodes this node finds unreachable now (their downing is then no new departure). */
-  private final Set<UniqueAddress> unreachableQueueNodes = new HashSet<>();
+  /** How the last queue node went: the wait for one names it if it shut down. */
+  private final QueueDepartures queueDepartures = new QueueDepartures(ProverNode.QUEUE_ROLE);
 
   private WaitingForPeers(ActorContext<Command> context, Duration every, List<String> seeds) {
     this.context = context;
@@ -166,61 +157,13 @@ public final class WaitingForPeers {
         AbsentSeeds.memberAdded(ProverNode.hostPort(event.member().address()));
       }
     }
-    noteQueueNodeLeaving(change.event());
+    queueDepartures.on(change.event());
     return look();
   }
 
-  /**
-   * Keeps {@link #queueNodeLeft} from a member or reachability event: the queue node that went last
-   * went by shutting down (it left), or not (it became unreachable, or was downed while reachable;
-   * the downing of a node already unreachable is not a new departure).
-   */
-  private void noteQueueNodeLeaving(ClusterEvent.ClusterDomainEvent event) {
-    Member member =
-        event instanceof ClusterEvent.MemberEvent memberEvent
-            ? memberEvent.member()
-            : event instanceof ClusterEvent.ReachabilityEvent reachability
-                ? reachability.member()
-                : null;
-    if (member == null || !member.hasRole(ProverNode.QUEUE_ROLE)) {
-      return;
-    }
-    String node = ProverNode.hostPort(member.address());
-    if (event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited) {
-      queueNodeLeft = node;
-    } else if (event instanceof ClusterEvent.MemberUp) {
-      queueNodeLeft = null;
-    } else if (event instanceof ClusterEvent.UnreachableMember) {
-      unreachableQueueNodes.add(member.uniqueAddress());
-      queueNodeLeft = null;
-    } else if (event instanceof ClusterEvent.ReachableMember) {
-      unreachableQueueNodes.remove(member.uniqueAddress());
-    } else if (event instanceof ClusterEvent.MemberDowned) {
-      if (!unreachableQueueNodes.contains(member.uniqueAddress())) {
-        queueNodeLeft = null;
-      }
-    } else if (event instanceof ClusterEvent.MemberRemoved) {
-      unreachableQueueNodes.remove(member.uniqueAddress());
-    }
-  }
-
-  /**
-   * The queue node that shut down, when that is why none is up: it went last, and every queue
-   * member still known is leaving or exiting (none that is Up but unreachable, or joining); else
-   * null.
-   */
+  /** The queue node that shut down, when that is why none is up; else null. */
   private String queueNodeThatShutDown() {
-    if (queueNodeLeft == null) {
-      return null;
-    }
-    for (Member member : members.values()) {
-      if (member.hasRole(ProverNode.QUEUE_ROLE)
-          && member.status() != MemberStatus.leaving()
-          && member.status() != MemberStatus.exiting()) {
-        return null;
-      }
-    }
-    return queueNodeLeft;
+    return queueDepartures.shutDown(members.values());
   }
 
   private Behavior<Command> look() {
