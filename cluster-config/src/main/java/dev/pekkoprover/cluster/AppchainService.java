@@ -242,24 +242,25 @@ final class AppchainService {
   private static final Duration LAST_VIEW_TIMEOUT = Duration.ofSeconds(2);
 
   /**
-   * The stop line of a service whose journal is in memory: nothing is kept, how many transactions
-   * that loses (when {@code last}, the chain's figures at the stop, is known) and which option
-   * keeps them.
+   * The stop line of a service whose journal is in memory: nothing of its chain is kept, how many
+   * transactions that loses (when {@code last}, the chain's figures at the stop, is known: every
+   * one it accepted, proven or not) and which option keeps them.
    */
   static String inMemoryStopLine(ChainState.View last, boolean cluster) {
     String lost =
         last == null
-            ? "the transactions it accepted and had not proven are not kept (how many is not known:"
-                + " the chain did not answer at the stop)"
-            : last.unproven()
-                + " transaction(s) it accepted and had not proven (of "
+            ? "every transaction it accepted is gone (how many is not known: the chain did not"
+                + " answer at the stop)"
+            : "all "
                 + last.accepted()
-                + " accepted, at height "
+                + " transaction(s) it accepted are gone (height "
                 + last.height()
                 + ", proven height "
                 + last.provenHeight()
-                + ") are not kept";
-    return "appchain service stopped: its journal was in memory, so nothing is kept: "
+                + "; "
+                + last.unproven()
+                + " not proven yet)";
+    return "appchain service stopped: its journal was in memory, so none of its chain is kept: "
         + lost
         + ", and the same command starts again from genesis; to keep every transaction it"
         + " accepted, give it a durable journal: "

@@ -114,6 +114,7 @@ final class LoadProofWait {
           proven++;
         }
       }
+      tally.provenSoFar(proven, all.size());
       if (answered && proven + lost.size() == all.size()) {
         break;
       }

@@ -53,6 +53,11 @@ final class LoadTally {
   /** The submission window's length once it ended ({@link #windowEnded}), else -1. */
   private long windowNanos = -1;
 
+  /** Accepted transfers seen proven by the wait so far, of {@link #provenOf}; -1 before it. */
+  private int provenSoFar = -1;
+
+  private int provenOf;
+
   LoadTally(LoadRun.Settings settings, LoadRecord record, PrintStream out) {
     this.settings = settings;
     this.record = record;
@@ -184,6 +189,16 @@ final class LoadTally {
     this.windowNanos = windowNanos;
   }
 
+  /**
+   * What {@code --wait-proven} has seen proven so far: {@code proven} of the {@code of} accepted
+   * transfers; the progress lines of the wait say it (they were the same line again and again while
+   * a service behind the load caught up).
+   */
+  synchronized void provenSoFar(int proven, int of) {
+    this.provenSoFar = proven;
+    this.provenOf = of;
+  }
+
   /** As {@link #printProgress(long, boolean)}, at {@code nowNanos}. */
   synchronized void printProgress(long startNanos, long nowNanos, boolean serviceDown) {
     if (summaryPrinted) {
@@ -209,8 +224,9 @@ final class LoadTally {
                 ? ""
                 : String.format(
                     Locale.ROOT,
-                    " (window over after %ds: waiting for answers and proofs)",
-                    Math.round(sending)))
+                    " (window over after %ds: waiting for answers and proofs%s)",
+                    Math.round(sending),
+                    provenSoFar < 0 ? "" : "; proven " + provenSoFar + "/" + provenOf))
             + (serviceDown ? " (service not answering)" : ""));
   }
 

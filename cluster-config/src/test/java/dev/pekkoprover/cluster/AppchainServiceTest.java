@@ -564,9 +564,9 @@ class AppchainServiceTest {
               .reduce((a, b) -> a + "\n" + b)
               .orElseThrow(() -> new AssertionError("no stop line:\n" + service.out()));
       assertEquals(
-          "appchain service stopped: its journal was in memory, so nothing is kept: 2"
-              + " transaction(s) it accepted and had not proven (of 2 accepted, at height 0,"
-              + " proven height 0) are not kept, and the same command starts again from genesis;"
+          "appchain service stopped: its journal was in memory, so none of its chain is kept:"
+              + " all 2 transaction(s) it accepted are gone (height 0, proven height 0; 2 not"
+              + " proven yet), and the same command starts again from genesis;"
               + " to keep every transaction it accepted, give it a durable journal: run without"
               + " --in-memory (the journal in --data-dir)",
           stopLine);

@@ -41,5 +41,14 @@ class LoadTallyTest {
         lines.get(1).replaceAll(".* (rate=.*)", "$1"),
         "200 in the 10 s window, not in 40 s: " + lines.get(1));
     assertEquals("t=40s", lines.get(1).split(" ")[2]);
+
+    // once the wait has looked at the chain, its lines say how many are proven
+    tally.provenSoFar(120, 190);
+    tally.printProgress(0, 45 * SECOND, false);
+    String waiting = bytes.toString(StandardCharsets.UTF_8).lines().toList().get(2);
+    assertEquals(
+        "rate=20.0/s (window over after 10s: waiting for answers and proofs; proven 120/190)",
+        waiting.replaceAll(".* (rate=.*)", "$1"),
+        waiting);
   }
 }
