@@ -407,10 +407,18 @@ final class NodeCommand implements Callable<Integer> {
             },
             tasksAndJob.name() + "-job");
     jobThread.setDaemon(true); // a job whose actor system is gone must not keep the JVM alive
+    // the appchain's job says what it waits for itself (JobProgress); another plugin's is told here
+    PluginJobWait pluginWait =
+        tasksAndJob instanceof AppchainPlugin
+            ? null
+            : PluginJobWait.start(node, System.out, tasksAndJob.name());
     jobThread.start();
     // The job waits on flows of this node's actor system: wait on either, so that a downed node
     // exits.
     CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
+    if (pluginWait != null) {
+      pluginWait.close(run.isDone());
+    }
     if (!run.isDone()) {
       return exit.awaitTermination();
     }

@@ -102,6 +102,14 @@ class OwnTasksClusterIT {
                 "--port",
                 "" + port,
                 "--exit-when-done"));
+    // alone, its job says what it waits for (a plugin's job used to wait in silence)
+    String waiting =
+        "plugin sum-of-squares's job: waiting for workers: no Ready worker serves SquareSumTask ("
+            + TASKS
+            + " pending); start a worker that serves it";
+    assertTrue(
+        sequencer.awaitLine(line -> line.equals(waiting), 60),
+        "the wait said:\n" + sequencer.tail(20));
     NodeProcesses.Node worker =
         processes.launch(
             classPath,
@@ -136,6 +144,16 @@ class OwnTasksClusterIT {
     assertEquals(
         "127.0.0.1:" + workerPort + "-w1", result.group(4), "every task ran on the worker node");
     assertTrue(sequencer.output().contains("RESULT OK"), sequencer.tail(40));
+    // and once, when the worker came, that the wait is over
+    assertEquals(
+        1,
+        sequencer
+            .linesWhere(
+                line ->
+                    line.matches(
+                        "plugin sum-of-squares's job: no longer waiting \\(waited \\d+ s\\)"))
+            .size(),
+        sequencer.output());
     assertTrue(worker.output().contains("plugin sum-of-squares"), worker.tail(20));
   }
 }

@@ -1,0 +1,145 @@
+package dev.pekkoprover.cluster;
+
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.protocol.FleetView;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * What a plugin's job waits for, said on the sequencer node's standard output while it waits: no
+ * queue node Up, or tasks pending that no Ready worker serves (with, after 30 s alone in its
+ * cluster, {@link JobProgress#ALONE_HINT}); again every 5 s with how long, and one line when the
+ * wait ends. The appchain's job has {@link JobProgress} for this; a plugin's job (the README's
+ * sum-of-squares example) waited in silence: a trial re-ran the example's sequencer command while
+ * its worker node still ran, the new node formed a cluster of its own, and it said nothing more
+ * than the job's first line until the trial's 90 s timeout. Not on a standby, whose job waits for
+ * the sequencer to come to its node (it says so itself), nor once the node shuts down.
+ */
+final class PluginJobWait implements AutoCloseable {
+  private static final Duration TICK = Duration.ofSeconds(1);
+  private static final Duration ASK = Duration.ofSeconds(3);
+
+  private final ProverNode node;
+  private final PrintStream out;
+  private final String prefix;
+  private final ScheduledExecutorService timer;
+
+  /** The kind of the wait said last (the text before its first ':'), or null: not waiting. */
+  private String kind;
+
+  private long since;
+  private long saidAt;
+  private long aloneSince;
+
+  private PluginJobWait(ProverNode node, PrintStream out, String plugin) {
+    this.node = node;
+    this.out = out;
+    this.prefix = "plugin " + plugin + "'s job: ";
+    this.timer =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, plugin + "-job-wait");
+              thread.setDaemon(true);
+              return thread;
+            });
+  }
+
+  /** Starts looking every second, until {@link #close}. */
+  static PluginJobWait start(ProverNode node, PrintStream out, String plugin) {
+    PluginJobWait wait = new PluginJobWait(node, out, plugin);
+    wait.timer.scheduleWithFixedDelay(
+        wait::tick, TICK.toMillis(), TICK.toMillis(), TimeUnit.MILLISECONDS);
+    return wait;
+  }
+
+  private void tick() {
+    try {
+      if (CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent()
+          || node.standingBy()) {
+        return;
+      }
+      String what = JobProgress.clusterWait(node);
+      FleetView fleet = null;
+      if (what == null) {
+        fleet = node.fleet().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+        what = JobProgress.unservedWait(fleet);
+      }
+      long now = System.nanoTime();
+      boolean alone = fleet != null && fleet.workers().isEmpty() && aloneInCluster();
+      if (!alone) {
+        aloneSince = 0;
+      } else if (aloneSince == 0) {
+        aloneSince = now;
+      }
+      say(what, alone && now - aloneSince >= JobProgress.ALONE_HINT_AFTER.toNanos(), now);
+    } catch (Exception | LinkageError cannotTell) {
+      // a queue that did not answer in time, an actor system going away: ask at the next tick
+    }
+  }
+
+  private boolean aloneInCluster() {
+    var members = Cluster.get(node.system()).state().getMembers();
+    return StreamSupport.stream(members.spliterator(), false).count() <= 1;
+  }
+
+  /** Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}. */
+  private synchronized void say(String what, boolean aloneHint, long now) {
+    if (what == null) {
+      waitEnded(now);
+      return;
+    }
+    String whatKind = what.substring(0, what.indexOf(':') < 0 ? what.length() : what.indexOf(':'));
+    if (!whatKind.equals(kind)) {
+      kind = whatKind;
+      since = now;
+      saidAt = 0;
+    }
+    if (saidAt == 0 || now - saidAt >= JobProgress.REPEAT_WAIT.toNanos()) {
+      out.println(line(prefix, what, (now - since) / 1_000_000_000L, aloneHint));
+      saidAt = now;
+    }
+  }
+
+  /**
+   * The line: {@code prefix}, then {@code what} with how long it has waited after its kind
+   * ("waiting for workers for 10 s: no Ready worker serves ..."), then the alone hint if due.
+   */
+  static String line(String prefix, String what, long waitedSeconds, boolean aloneHint) {
+    int colon = what.indexOf(':');
+    String text =
+        waitedSeconds < 1 || colon < 0
+            ? what
+            : what.substring(0, colon) + " for " + waitedSeconds + " s" + what.substring(colon);
+    return prefix + text + (aloneHint ? JobProgress.ALONE_HINT : "");
+  }
+
+  /** The line that the wait is over, if one was said; the next wait starts anew. */
+  private synchronized void waitEnded(long now) {
+    if (kind != null) {
+      out.println(prefix + "no longer waiting (waited " + (now - since) / 1_000_000_000L + " s)");
+      kind = null;
+    }
+  }
+
+  /**
+   * Stops looking; when the job has ended ({@code jobEnded}; not when the node went away under it)
+   * a wait still said is over, which the next tick might not have seen before the job's end.
+   */
+  void close(boolean jobEnded) {
+    timer.shutdownNow();
+    if (jobEnded) {
+      waitEnded(System.nanoTime());
+    }
+  }
+
+  @Override
+  public void close() {
+    close(false);
+  }
+}
