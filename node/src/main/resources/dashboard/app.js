@@ -244,8 +244,8 @@
         k.row = row;
       }
     }
-    // A worker missing from a partial answer (a queue entity did not answer in time) has not left.
-    const partial = (report.problems || []).some((p) => /^(only \d+ of \d+ queue entities|the queue did not answer)/.test(p));
+    // A worker missing from a partial answer (a queue entity did not answer in time, or no queue node is up) has not left.
+    const partial = (report.problems || []).some((p) => /^(only \d+ of \d+ queue entities|the queue did not answer|no node with role queue is Up)/.test(p));
     for (const [id, k] of known) {
       if (seen.has(id) || partial) continue;
       if (k.state !== 'gone') { k.state = 'gone'; k.since = nowMs; k.changedAt = nowMs; k.goneAt = nowMs; }

@@ -75,13 +75,18 @@ final class NodeStatus {
         (fleetView, flowsView) -> {
           List<String> problems = new ArrayList<>();
           List<AutoscaleSignal.Demand> demands = List.of();
+          String noQueueNode = noQueueNode();
           if (fleetView == null) {
             problems.add(
-                "the queue did not answer within "
-                    + timeout
-                    + ": no workers, queues or queue failures");
+                noQueueNode != null
+                    ? noQueueNode
+                    : "the queue did not answer within "
+                        + seconds(timeout)
+                        + ": no workers, queues or queue failures");
           } else {
-            if (fleetView.answered() < fleetView.asked()) {
+            if (noQueueNode != null && fleetView.answered() == 0) {
+              problems.add(noQueueNode);
+            } else if (fleetView.answered() < fleetView.asked()) {
               problems.add(
                   "only "
                       + fleetView.answered()
@@ -102,7 +107,7 @@ final class NodeStatus {
           if (flowsView == null) {
             problems.add(
                 "no sequencer answered within "
-                    + timeout
+                    + seconds(timeout)
                     + " (none running, or still starting): no flows");
           }
           return StatusReport.of(self.info(), fleetView, flowsView, demands, problems);
@@ -130,5 +135,35 @@ final class NodeStatus {
 
   private static <T> CompletableFuture<T> orNull(CompletionStage<T> stage) {
     return stage.toCompletableFuture().exceptionally(error -> null);
+  }
+
+  /** A timeout as an operator reads it: "5 s", "0.5 s" (not Duration's "PT5S"). */
+  static String seconds(Duration duration) {
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + " s"
+        : String.format(java.util.Locale.ROOT, "%.1f s", duration.toMillis() / 1000.0);
+  }
+
+  /**
+   * In a cluster with no node with role queue Up and reachable: the problem line that says why no
+   * worker or queue shows (they come from the queue's entities), and where this node's own workers
+   * do; else null. A trial's {@code status} of a worker node whose sequencer node had left read
+   * "workers: 0" with "only 0 of 2 queue entities answered", while its worker was Ready.
+   */
+  private String noQueueNode() {
+    if (!"cluster".equals(system.settings().config().getString("pekko.actor.provider"))) {
+      return null;
+    }
+    var state = org.apache.pekko.cluster.typed.Cluster.get(system).state();
+    for (org.apache.pekko.cluster.Member member : state.getMembers()) {
+      if (member.hasRole(ProverNode.QUEUE_ROLE)
+          && member.status() == org.apache.pekko.cluster.MemberStatus.up()
+          && !state.getUnreachable().contains(member)) {
+        return null;
+      }
+    }
+    return "no node with role queue is Up and reachable: workers and queues come from the queue's"
+        + " entities, so none show here (this node's own workers are in its /metrics,"
+        + " prover_workers)";
   }
 }
