@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  */
 class StandbyTakeoverIT {
   private static final Pattern RUN_STARTING =
-      Pattern.compile("Sequencer run (\\S+) starting: compiling circuits");
+      Pattern.compile("Sequencer run (\\S+) starting: compiling \\d+ circuit");
   private static final Pattern REGISTERED = Pattern.compile("Worker (\\S+) registered \\(task ");
   private static final int BLOCKS = 12;
 

@@ -355,12 +355,13 @@ public final class ProvingOrchestrator {
       context
           .getLog()
           .info(
-              "Sequencer run {} starting: compiling circuits and recovering the result stores from {}",
+              "Sequencer run {} starting: {} and recovering the result stores from {}",
               runId,
+              plan.describe(),
               storeSettings.database());
     } else {
       this.stores = null;
-      context.getLog().info("Sequencer run {} starting: compiling circuits", runId);
+      context.getLog().info("Sequencer run {} starting: {}", runId, plan.describe());
     }
     startCompile();
   }
@@ -460,8 +461,9 @@ public final class ProvingOrchestrator {
     context
         .getLog()
         .info(
-            "Sequencer run {} started: circuits compiled, registration loop running{}",
+            "Sequencer run {} started: {}, registration loop running{}",
             runId,
+            plan.describeDone(),
             stores == null ? "" : ", " + stores.describe());
     whenStarted.complete(parameters);
     return stash.unstashAll(running());

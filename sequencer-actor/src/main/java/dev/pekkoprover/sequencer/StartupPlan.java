@@ -48,6 +48,22 @@ public final class StartupPlan<I, O> {
   }
 
   /**
+   * What start-up does before it registers workers, for the sequencer's log: "compiling N
+   * circuit(s)", or that a plan made with {@link #fixed} has nothing to compile (a plugin without
+   * circuits logged "compiling circuits", a new user's trial).
+   */
+  String describe() {
+    return requests.isEmpty()
+        ? "nothing to compile (fixed registration parameters)"
+        : "compiling " + requests.size() + " circuit(s)";
+  }
+
+  /** What start-up did, once done: the counterpart of {@link #describe}. */
+  String describeDone() {
+    return requests.isEmpty() ? "nothing to compile" : "circuits compiled";
+  }
+
+  /**
    * The "compile-circuits" flow: every compile task in parallel, then the registration parameters.
    */
   FlowLogic<Object> compileFlow() {
