@@ -251,15 +251,17 @@ final class AppchainService {
         last == null
             ? "every transaction it accepted is gone (how many is not known: the chain did not"
                 + " answer at the stop)"
-            : "all "
-                + last.accepted()
-                + " transaction(s) it accepted are gone (height "
-                + last.height()
-                + ", proven height "
-                + last.provenHeight()
-                + "; "
-                + last.unproven()
-                + " not proven yet)";
+            : last.accepted() == 0
+                ? "it had accepted no transaction (height " + last.height() + ")"
+                : "all "
+                    + last.accepted()
+                    + " transaction(s) it accepted are gone (height "
+                    + last.height()
+                    + ", proven height "
+                    + last.provenHeight()
+                    + "; "
+                    + last.unproven()
+                    + " not proven yet)";
     return "appchain service stopped: its journal was in memory, so none of its chain is kept: "
         + lost
         + ", and the same command starts again from genesis; to keep every transaction it"

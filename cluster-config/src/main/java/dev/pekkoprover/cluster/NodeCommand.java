@@ -417,7 +417,7 @@ final class NodeCommand implements Callable<Integer> {
     // exits.
     CompletableFuture.anyOf(run, exit.terminated()).exceptionally(e -> null).join();
     if (pluginWait != null) {
-      pluginWait.close(run.isDone());
+      pluginWait.close(run.isDone() && !run.isCompletedExceptionally());
     }
     if (!run.isDone()) {
       return exit.awaitTermination();

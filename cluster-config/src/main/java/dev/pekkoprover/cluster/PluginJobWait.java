@@ -37,6 +37,9 @@ final class PluginJobWait implements AutoCloseable {
   private long saidAt;
   private long aloneSince;
 
+  /** Closed: a tick that was under way when {@link #close} came says nothing more. */
+  private boolean closed;
+
   private PluginJobWait(ProverNode node, PrintStream out, String plugin) {
     this.node = node;
     this.out = out;
@@ -90,6 +93,9 @@ final class PluginJobWait implements AutoCloseable {
 
   /** Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}. */
   private synchronized void say(String what, boolean aloneHint, long now) {
+    if (closed) {
+      return;
+    }
     if (what == null) {
       waitEnded(now);
       return;
@@ -128,13 +134,18 @@ final class PluginJobWait implements AutoCloseable {
   }
 
   /**
-   * Stops looking; when the job has ended ({@code jobEnded}; not when the node went away under it)
-   * a wait still said is over, which the next tick might not have seen before the job's end.
+   * Stops looking; when the job has ended well ({@code jobEnded}; not when it failed, nor when the
+   * node went away under it) a wait still said is over, which the next tick might not have seen
+   * before the job's end. A tick under way says nothing after this (it could have come after the
+   * job's summary).
    */
   void close(boolean jobEnded) {
     timer.shutdownNow();
-    if (jobEnded) {
-      waitEnded(System.nanoTime());
+    synchronized (this) {
+      if (jobEnded) {
+        waitEnded(System.nanoTime());
+      }
+      closed = true;
     }
   }
 

@@ -207,11 +207,21 @@ public final class WaitingForPeers {
   }
 
   /**
+   * Of {@code refused}, this node's own seeds: the registry is one per JVM, and in-JVM tests run
+   * nodes of several clusters in one.
+   */
+  private List<String> ownSeeds(List<String> refused) {
+    List<String> own = new ArrayList<>(refused);
+    own.retainAll(seeds);
+    return own;
+  }
+
+  /**
    * For the Up line: the seeds where nothing listened (Pekko's WARNs for them are filtered out of
    * the launcher's log), or "".
    */
-  private static String absentSeeds() {
-    List<String> absent = AbsentSeeds.refusedSeeds(System.nanoTime());
+  private String absentSeeds() {
+    List<String> absent = ownSeeds(AbsentSeeds.refusedSeeds(System.nanoTime()));
     return absent.isEmpty()
         ? ""
         : String.format(
@@ -248,7 +258,7 @@ public final class WaitingForPeers {
 
   private String waitingLine() {
     long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
-    List<String> refusedSeeds = AbsentSeeds.refusedSeeds(System.nanoTime());
+    List<String> refusedSeeds = ownSeeds(AbsentSeeds.refusedSeeds(System.nanoTime()));
     return switch (waiting) {
       case JOIN ->
           seeds.isEmpty()

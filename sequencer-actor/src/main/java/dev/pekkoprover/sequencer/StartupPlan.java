@@ -54,7 +54,7 @@ public final class StartupPlan<I, O> {
    */
   String describe() {
     return requests.isEmpty()
-        ? "nothing to compile (fixed registration parameters)"
+        ? "nothing to compile"
         : "compiling " + requests.size() + " circuit(s)";
   }
 
