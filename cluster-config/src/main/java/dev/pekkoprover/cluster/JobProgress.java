@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.WaitingForPeers;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
@@ -634,7 +635,7 @@ public final class JobProgress implements AutoCloseable {
   /** When this node was first seen alone in its cluster with no worker known; 0 when it is not. */
   private volatile long aloneSince;
 
-  private static boolean aloneInCluster(ProverNode node) {
+  static boolean aloneInCluster(ProverNode node) {
     var members = Cluster.get(node.system()).state().getMembers();
     return StreamSupport.stream(members.spliterator(), false).count() <= 1;
   }
@@ -747,15 +748,7 @@ public final class JobProgress implements AutoCloseable {
     if (self.status() != MemberStatus.up()) {
       return "waiting to be Up in the cluster (member status " + self.status() + ")";
     }
-    var state = cluster.state();
-    boolean queueUp =
-        StreamSupport.stream(state.getMembers().spliterator(), false)
-            .anyMatch(
-                m ->
-                    m.hasRole(ProverNode.QUEUE_ROLE)
-                        && m.status() == MemberStatus.up()
-                        && !state.getUnreachable().contains(m));
-    return queueUp
+    return WaitingForPeers.queueNodeUp(cluster.state())
         ? null
         : "waiting for a queue node: no member with role queue is Up (start one with --roles queue;"
             + " one that runs but formed a cluster of its own needs --seeds naming a node of this"
@@ -781,14 +774,24 @@ public final class JobProgress implements AutoCloseable {
         waitSaid == 0 || (standby && !what.equals(waitWhat)) || now - waitSaid >= repeat.toNanos();
     waitWhat = what;
     // "waiting for workers for 10 s: none has ..."
-    String line =
-        waited < 1_000_000_000L
-            ? what
-            : kind + " for " + (waited / 1_000_000_000L) + " s" + what.substring(kind.length());
+    String line = withWaited(what, waited / 1_000_000_000L);
     display.waiting(line, due);
     if (due) {
       waitSaid = now;
     }
+  }
+
+  /**
+   * {@code what} ("waiting for workers: ...") with how long it has waited after its kind, the text
+   * before its first ':', or the whole text without one ("waiting for workers for 10 s: ..."); as
+   * it is under 1 s.
+   */
+  static String withWaited(String what, long waitedSeconds) {
+    if (waitedSeconds < 1) {
+      return what;
+    }
+    int colon = what.indexOf(':') < 0 ? what.length() : what.indexOf(':');
+    return what.substring(0, colon) + " for " + waitedSeconds + " s" + what.substring(colon);
   }
 
   private synchronized void doneWaiting(String line) {

@@ -7,9 +7,7 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.CoordinatedShutdown;
-import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * What a plugin's job waits for, said on the sequencer node's standard output while it waits: no
@@ -74,7 +72,8 @@ final class PluginJobWait implements AutoCloseable {
         what = JobProgress.unservedWait(fleet);
       }
       long now = System.nanoTime();
-      boolean alone = fleet != null && fleet.workers().isEmpty() && aloneInCluster();
+      boolean alone =
+          fleet != null && fleet.workers().isEmpty() && JobProgress.aloneInCluster(node);
       if (!alone) {
         aloneSince = 0;
       } else if (aloneSince == 0) {
@@ -84,11 +83,6 @@ final class PluginJobWait implements AutoCloseable {
     } catch (Exception | LinkageError cannotTell) {
       // a queue that did not answer in time, an actor system going away: ask at the next tick
     }
-  }
-
-  private boolean aloneInCluster() {
-    var members = Cluster.get(node.system()).state().getMembers();
-    return StreamSupport.stream(members.spliterator(), false).count() <= 1;
   }
 
   /** Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}. */
@@ -117,12 +111,9 @@ final class PluginJobWait implements AutoCloseable {
    * ("waiting for workers for 10 s: no Ready worker serves ..."), then the alone hint if due.
    */
   static String line(String prefix, String what, long waitedSeconds, boolean aloneHint) {
-    int colon = what.indexOf(':');
-    String text =
-        waitedSeconds < 1 || colon < 0
-            ? what
-            : what.substring(0, colon) + " for " + waitedSeconds + " s" + what.substring(colon);
-    return prefix + text + (aloneHint ? JobProgress.ALONE_HINT : "");
+    return prefix
+        + JobProgress.withWaited(what, waitedSeconds)
+        + (aloneHint ? JobProgress.ALONE_HINT : "");
   }
 
   /** The line that the wait is over, if one was said; the next wait starts anew. */

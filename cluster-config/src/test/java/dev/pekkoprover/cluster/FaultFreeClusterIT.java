@@ -39,6 +39,25 @@ class FaultFreeClusterIT {
     return ALARM.matcher(line).find() || line.contains("re-sent") || line.contains("declined");
   }
 
+  /** The README's stateful node with a smaller job, leaving when it is done. */
+  private NodeProcesses.Node launchSequencer(int port, String seeds) throws java.io.IOException {
+    return processes.launch(
+        "node",
+        "--roles",
+        "sequencer,queue",
+        "--port",
+        "" + port,
+        "--seeds",
+        seeds,
+        "--blocks",
+        "" + BLOCKS,
+        "--txs",
+        "16",
+        "--proving-work",
+        "5000",
+        "--exit-when-done");
+  }
+
   @Test
   void theReadmesThreeProcessClusterLogsNoWarningNoResendAndNoDeclineOnceUp() throws Exception {
     long testStart = System.nanoTime();
@@ -46,22 +65,7 @@ class FaultFreeClusterIT {
     int transitionsPort = NodeProcesses.freePort();
     // the README's seeds: the same two on every node, the stateful node first, then a worker
     String seeds = "127.0.0.1:" + port + ",127.0.0.1:" + transitionsPort;
-    NodeProcesses.Node sequencer =
-        processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + port,
-            "--seeds",
-            seeds,
-            "--blocks",
-            "" + BLOCKS,
-            "--txs",
-            "16",
-            "--proving-work",
-            "5000",
-            "--exit-when-done");
+    NodeProcesses.Node sequencer = launchSequencer(port, seeds);
     NodeProcesses.Node transitions =
         processes.launch(
             "node",
@@ -131,22 +135,7 @@ class FaultFreeClusterIT {
     int port = NodeProcesses.freePort();
     String absent = "127.0.0.1:" + NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + port + "," + absent;
-    NodeProcesses.Node sequencer =
-        processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + port,
-            "--seeds",
-            seeds,
-            "--blocks",
-            "" + BLOCKS,
-            "--txs",
-            "16",
-            "--proving-work",
-            "5000",
-            "--exit-when-done");
+    NodeProcesses.Node sequencer = launchSequencer(port, seeds);
     NodeProcesses.Node worker =
         processes.launch(
             "node", "--roles", "worker", "--port", "" + NodeProcesses.freePort(), "--seeds", seeds);

@@ -154,13 +154,8 @@ final class NodeStatus {
     if (!"cluster".equals(system.settings().config().getString("pekko.actor.provider"))) {
       return null;
     }
-    var state = org.apache.pekko.cluster.typed.Cluster.get(system).state();
-    for (org.apache.pekko.cluster.Member member : state.getMembers()) {
-      if (member.hasRole(ProverNode.QUEUE_ROLE)
-          && member.status() == org.apache.pekko.cluster.MemberStatus.up()
-          && !state.getUnreachable().contains(member)) {
-        return null;
-      }
+    if (WaitingForPeers.queueNodeUp(org.apache.pekko.cluster.typed.Cluster.get(system).state())) {
+      return null;
     }
     return "no node with role queue is Up and reachable: workers and queues come from the queue's"
         + " entities, so none show here (this node's own workers are in its /metrics,"

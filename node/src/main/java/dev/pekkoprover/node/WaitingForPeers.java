@@ -244,16 +244,21 @@ public final class WaitingForPeers {
     if (status != MemberStatus.up()) {
       return Wait.GONE;
     }
-    ClusterEvent.CurrentClusterState state = cluster.state();
+    return queueNodeUp(cluster.state()) ? Wait.NOTHING : Wait.QUEUE;
+  }
+
+  /**
+   * Whether a member with role queue is Up and reachable in {@code state}: what workers and flows
+   * wait for (this line, the job's progress, the status's problems).
+   */
+  public static boolean queueNodeUp(ClusterEvent.CurrentClusterState state) {
     Set<Member> unreachable = state.getUnreachable();
-    boolean queueUp =
-        StreamSupport.stream(state.getMembers().spliterator(), false)
-            .anyMatch(
-                member ->
-                    member.hasRole(ProverNode.QUEUE_ROLE)
-                        && member.status() == MemberStatus.up()
-                        && !unreachable.contains(member));
-    return queueUp ? Wait.NOTHING : Wait.QUEUE;
+    return StreamSupport.stream(state.getMembers().spliterator(), false)
+        .anyMatch(
+            member ->
+                member.hasRole(ProverNode.QUEUE_ROLE)
+                    && member.status() == MemberStatus.up()
+                    && !unreachable.contains(member));
   }
 
   private String waitingLine() {
