@@ -263,9 +263,10 @@ public final class ResultWriter {
     for (Put put : inFlight) {
       byReceiver.computeIfAbsent(put.replyTo(), r -> new ArrayList<>()).add(put.token());
     }
-    byReceiver.forEach((receiver, tokens) -> receiver.tell(new Stored(tokens)));
     inFlight = null;
+    // The health first: a receiver that reads it on its Stored sees the write confirmed.
     health.writeConfirmed(queued.size());
+    byReceiver.forEach((receiver, tokens) -> receiver.tell(new Stored(tokens)));
     if (!queued.isEmpty()) {
       writeNext();
     }
