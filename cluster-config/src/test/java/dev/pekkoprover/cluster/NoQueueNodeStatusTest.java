@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.node.WorkerGroup;
+import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.QueueStats;
 import java.util.List;
+import java.util.Map;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,6 +40,39 @@ class NoQueueNodeStatusTest {
           report.problems(),
           answer.body());
       assertTrue(report.workers().isEmpty(), answer.body());
+    }
+  }
+
+  /**
+   * Asked for the fleet or the stats while no queue node is Up, a node's queue front answers at
+   * once with none of the entities, and logs no WARN: a sequencer node started before its queue
+   * node waits so as a matter of course, and its log already says it. Before, each ask waited out
+   * the stats timeout in the shard region's buffer, and the first logged {@code fleet view (queue
+   * entities): 0 of 9 answered in 3 s} as a WARN. With a stats timeout of 60 s, an answer within
+   * the node's 10 s ask shows that nothing waited for it.
+   */
+  @Test
+  void theQueueAskedWhileNoQueueNodeIsUpAnswersAtOnceWithNoEntityAndNoWarning() throws Exception {
+    try (ClusterNodes cluster = new ClusterNodes()) {
+      ProverNode worker =
+          cluster.start(
+              "W",
+              "worker",
+              "prover.queue.cluster.stats-timeout = 60s",
+              b -> b.catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
+      LoggingTestKit.warn("answered in")
+          .withOccurrences(0)
+          .expect(
+              worker.system(),
+              () -> {
+                FleetView fleet = worker.fleet().toCompletableFuture().join();
+                assertEquals(0, fleet.answered(), fleet.toString());
+                assertEquals(TestNodes.catalog().names().size(), fleet.asked(), fleet.toString());
+                assertTrue(fleet.workers().isEmpty(), fleet.toString());
+                QueueStats stats = worker.queueStats().toCompletableFuture().join();
+                assertEquals(Map.of(), stats.types());
+                return null;
+              });
     }
   }
 }

@@ -356,19 +356,33 @@ public final class QueueFront {
    * routes as always.
    */
   private boolean nowhereToRoute() {
-    if (queueRole == null || !leaving()) {
-      return false;
-    }
+    return queueRole != null && leaving() && !queueNodeUp(false);
+  }
+
+  /**
+   * Whether no node with the queue role, this one included, is Up (or WeaklyUp): the queue's
+   * entities run nowhere yet (a sequencer or worker node started before its queue node, or after it
+   * left). A gathering asked then could only wait out its timeout in the shard region's buffer, log
+   * a WARN for what is a normal wait (the node's own log already says it waits for a queue node),
+   * and reach the entities late, after its collector has stopped; it is answered at once with no
+   * answer instead. A front that follows no membership ({@code queueRole} null) always asks.
+   */
+  private boolean noQueueNodeUp() {
+    return queueRole != null && !queueNodeUp(true);
+  }
+
+  /** Whether a node with the queue role ({@code self} counted or not) is Up or WeaklyUp. */
+  private boolean queueNodeUp(boolean countSelf) {
     Cluster cluster = Cluster.get(context.getSystem());
     Address self = cluster.selfMember().address();
     for (Member member : cluster.state().getMembers()) {
       if (member.hasRole(queueRole)
-          && !member.address().equals(self)
+          && (countSelf || !member.address().equals(self))
           && (member.status() == MemberStatus.up() || member.status() == MemberStatus.weaklyUp())) {
-        return false;
+        return true;
       }
     }
-    return true;
+    return false;
   }
 
   private void send(String entityId, QueueCommand message) {
@@ -792,10 +806,11 @@ public final class QueueFront {
 
   /**
    * Every entity is asked; the answers are merged, partial after the stats timeout. While this node
-   * leaves ({@link #leaving}) none is: empty stats at once.
+   * leaves ({@link #leaving}), or no queue node is Up ({@link #noQueueNodeUp}), none is: empty
+   * stats at once.
    */
   private Behavior<QueueCommand> onGetStats(GetStats request) {
-    if (leaving()) {
+    if (leaving() || noQueueNodeUp()) {
       request.replyTo().tell(StatsCollector.merge(List.of()));
       return Behaviors.same();
     }
@@ -817,11 +832,12 @@ public final class QueueFront {
 
   /**
    * Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the
-   * stats timeout. While this node leaves ({@link #leaving}) none is: an empty view at once.
+   * stats timeout. While this node leaves ({@link #leaving}), or no queue node is Up ({@link
+   * #noQueueNodeUp}), none is: an empty view at once, 0 of the entities answered.
    */
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
-    if (leaving()) {
+    if (leaving() || noQueueNodeUp()) {
       request.replyTo().tell(FleetView.merge(List.of(), entities.size()));
       return Behaviors.same();
     }
