@@ -91,10 +91,18 @@ class CrashRecoveryTest {
                             .continueAndIgnore())
             .get(0);
     assertEquals(unprepared.incarnation(), ready.incarnation());
-    List<String> registered = TestNodes.await(node.registrationStatus()).registeredWorkers();
-    assertEquals(
-        3, registered.size(), "two first registrations plus the restarted worker's: " + registered);
-    assertEquals(unprepared.workerId(), registered.get(2));
+    // the registration loop counts the outcome the queue passes on, which may come after READY
+    states.awaitAssert(
+        java.time.Duration.ofSeconds(10),
+        () -> {
+          List<String> registered = TestNodes.await(node.registrationStatus()).registeredWorkers();
+          assertEquals(
+              3,
+              registered.size(),
+              "two first registrations plus the restarted worker's: " + registered);
+          assertEquals(unprepared.workerId(), registered.get(2));
+          return null;
+        });
 
     // and it serves again: a second flow uses both workers' capacity
     Num again =

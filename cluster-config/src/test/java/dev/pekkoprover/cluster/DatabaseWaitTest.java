@@ -51,11 +51,13 @@ class DatabaseWaitTest {
                   "the journal database PostgreSQL jdbc:postgresql://db/prover has not answered the"
                       + " first attempt since "),
           first.body());
+      // the server answers once bound, and the line (which names its URLs) comes just after
+      String said =
+          NodeProcesses.polling("the waiting line", Duration.ofSeconds(10), Duration.ofMillis(50))
+              .until(() -> lines.toString(StandardCharsets.UTF_8), text -> !text.isEmpty());
       assertTrue(
-          lines
-              .toString(StandardCharsets.UTF_8)
-              .startsWith("node 127.0.0.1:2551 waits for its journal database; meanwhile health"),
-          lines.toString(StandardCharsets.UTF_8));
+          said.startsWith("node 127.0.0.1:2551 waits for its journal database; meanwhile health"),
+          said);
       wait.failed("the journal database X does not answer (refused), attempt 1: check it");
       assertTrue(Http.get(ready).body().contains("attempt 1: check it"));
       assertEquals(200, Http.get("http://127.0.0.1:" + port + "/health/alive").status());

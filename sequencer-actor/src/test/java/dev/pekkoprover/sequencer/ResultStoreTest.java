@@ -376,7 +376,10 @@ class ResultStoreTest {
                 .config()
                 .withFallback(
                     DurableTestConfig.config(
-                        "prover.persistence { write-timeout = 300ms, retry-interval = 100ms }")));
+                        // the store's failure must come before the writer's timeout, which is
+                        // when the writer reads its remedy: 1 s leaves room for a slow first write
+                        "prover.persistence { write-timeout = 1s, retry-interval = 100ms }\n"
+                            + "pekko.actor.testkit.typed.filter-leeway = 10s")));
     try {
       PersistenceTestKit journal = PersistenceTestKit.create(kit.system());
       StoreSettings settings = StoreSettings.fromConfig(kit.system().settings().config());
