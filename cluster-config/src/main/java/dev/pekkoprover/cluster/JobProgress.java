@@ -607,33 +607,12 @@ public final class JobProgress implements AutoCloseable {
     String wait =
         startupWait(
             fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
-    if (!(fleet.workers().isEmpty() && cluster && aloneInCluster(node))) {
-      aloneSince = 0;
-      return wait;
-    }
-    long now = System.nanoTime();
-    if (aloneSince == 0) {
-      aloneSince = now;
-    }
-    return now - aloneSince >= ALONE_HINT_AFTER.toNanos() ? wait + ALONE_HINT : wait;
+    boolean alone = fleet.workers().isEmpty() && cluster && aloneInCluster(node);
+    return wait + aloneHint.next(alone, System.nanoTime(), display::event);
   }
 
-  /**
-   * Said after "none has announced itself" once this node has been its cluster's only member for
-   * {@link #ALONE_HINT_AFTER}: not at an ordinary first start, where workers come within seconds,
-   * but after a restart of the only stateful node, where a trial met both cases it names (README,
-   * "Failures in the cluster").
-   */
-  static final String ALONE_HINT =
-      ". For 30 s this node has been the only member of its cluster: if worker nodes run, they are"
-          + " in a cluster of their own (give this node --seeds naming a running one first), or they"
-          + " exited with code 3 (a worker node downs itself once it has lost every stateful node for"
-          + " about 11 s: a supervisor restarts it, else start it again)";
-
-  static final Duration ALONE_HINT_AFTER = Duration.ofSeconds(30);
-
-  /** When this node was first seen alone in its cluster with no worker known; 0 when it is not. */
-  private volatile long aloneSince;
+  /** Said once this node has been alone for 30 s with no worker, then its short tail. */
+  private final AloneHint aloneHint = new AloneHint();
 
   static boolean aloneInCluster(ProverNode node) {
     var members = Cluster.get(node.system()).state().getMembers();

@@ -11,13 +11,13 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 
 /**
  * What a plugin's job waits for, said on the sequencer node's standard output while it waits: no
- * queue node Up, or tasks pending that no Ready worker serves (with, after 30 s alone in its
- * cluster, {@link JobProgress#ALONE_HINT}); again every 5 s with how long, and one line when the
- * wait ends. The appchain's job has {@link JobProgress} for this; a plugin's job (the README's
- * sum-of-squares example) waited in silence: a trial re-ran the example's sequencer command while
- * its worker node still ran, the new node formed a cluster of its own, and it said nothing more
- * than the job's first line until the trial's 90 s timeout. Not on a standby, whose job waits for
- * the sequencer to come to its node (it says so itself), nor once the node shuts down.
+ * queue node Up, or tasks pending that no Ready worker serves (after 30 s alone in its cluster,
+ * with why: {@link AloneHint}); again every 5 s with how long, and one line when the wait ends. The
+ * appchain's job has {@link JobProgress} for this; a plugin's job (the README's sum-of-squares
+ * example) waited in silence: a trial re-ran the example's sequencer command while its worker node
+ * still ran, the new node formed a cluster of its own, and it said nothing more than the job's
+ * first line until the trial's 90 s timeout. Not on a standby, whose job waits for the sequencer to
+ * come to its node (it says so itself), nor once the node shuts down.
  */
 final class PluginJobWait implements AutoCloseable {
   private static final Duration TICK = Duration.ofSeconds(1);
@@ -33,7 +33,7 @@ final class PluginJobWait implements AutoCloseable {
 
   private long since;
   private long saidAt;
-  private long aloneSince;
+  private final AloneHint aloneHint = new AloneHint();
 
   /** Closed: a tick that was under way when {@link #close} came says nothing more. */
   private boolean closed;
@@ -74,19 +74,24 @@ final class PluginJobWait implements AutoCloseable {
       long now = System.nanoTime();
       boolean alone =
           fleet != null && fleet.workers().isEmpty() && JobProgress.aloneInCluster(node);
-      if (!alone) {
-        aloneSince = 0;
-      } else if (aloneSince == 0) {
-        aloneSince = now;
-      }
-      say(what, alone && now - aloneSince >= JobProgress.ALONE_HINT_AFTER.toNanos(), now);
+      say(what, aloneHint.next(alone, now, this::sayHint), now);
     } catch (Exception | LinkageError cannotTell) {
       // a queue that did not answer in time, an actor system going away: ask at the next tick
     }
   }
 
-  /** Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}. */
-  private synchronized void say(String what, boolean aloneHint, long now) {
+  /** The whole alone hint, once it is due (and not after {@link #close}). */
+  private synchronized void sayHint(String hint) {
+    if (!closed) {
+      out.println(prefix + hint);
+    }
+  }
+
+  /**
+   * Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}, ending with
+   * {@code tail} ({@link AloneHint#TAIL} or "").
+   */
+  private synchronized void say(String what, String tail, long now) {
     if (closed) {
       return;
     }
@@ -101,19 +106,17 @@ final class PluginJobWait implements AutoCloseable {
       saidAt = 0;
     }
     if (saidAt == 0 || now - saidAt >= JobProgress.REPEAT_WAIT.toNanos()) {
-      out.println(line(prefix, what, (now - since) / 1_000_000_000L, aloneHint));
+      out.println(line(prefix, what, (now - since) / 1_000_000_000L, tail));
       saidAt = now;
     }
   }
 
   /**
    * The line: {@code prefix}, then {@code what} with how long it has waited after its kind
-   * ("waiting for workers for 10 s: no Ready worker serves ..."), then the alone hint if due.
+   * ("waiting for workers for 10 s: no Ready worker serves ..."), then {@code tail}.
    */
-  static String line(String prefix, String what, long waitedSeconds, boolean aloneHint) {
-    return prefix
-        + JobProgress.withWaited(what, waitedSeconds)
-        + (aloneHint ? JobProgress.ALONE_HINT : "");
+  static String line(String prefix, String what, long waitedSeconds, String tail) {
+    return prefix + JobProgress.withWaited(what, waitedSeconds) + tail;
   }
 
   /** The line that the wait is over, if one was said; the next wait starts anew. */

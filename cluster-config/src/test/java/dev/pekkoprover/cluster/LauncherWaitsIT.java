@@ -168,17 +168,24 @@ class LauncherWaitsIT {
         sequencer.linesWhere(line -> line.contains("RESULT")).size(),
         "no result without a queue");
 
-    // the lone stateful node names both cases once it has been alone for 30 s, not before
+    // the lone stateful node names both cases once it has been alone for 30 s, not before; then its
+    // waiting lines end with a short tail, not the whole hint every 5 s
     String noWorker = "none has announced itself to the queue yet";
-    awaitSaid(lone, JobProgress.ALONE_HINT, 1, 90);
+    awaitSaid(lone, AloneHint.LINE, 1, 90);
+    awaitSaid(lone, noWorker + "; the circuits are compiled on a worker" + AloneHint.TAIL, 2, 30);
+    assertEquals(
+        1,
+        lone.linesWhere(line -> line.contains("only member of its cluster: if worker nodes"))
+            .size(),
+        "the whole hint once:\n" + lone.tail(20));
     List<NodeProcesses.Line> waits = lone.linesWhere(line -> line.contains(noWorker));
     assertTrue(
-        waits.stream().anyMatch(line -> !line.text().contains(JobProgress.ALONE_HINT)),
+        waits.stream().anyMatch(line -> !line.text().contains(AloneHint.TAIL)),
         "not at once:\n" + lone.tail(20));
     for (NodeProcesses.Line line : waits) {
       Matcher waited = Pattern.compile("waiting for workers for (\\d+) s").matcher(line.text());
       if (waited.find() && Integer.parseInt(waited.group(1)) < 25) {
-        assertFalse(line.text().contains(JobProgress.ALONE_HINT), line.text());
+        assertFalse(line.text().contains(AloneHint.TAIL), line.text());
       }
     }
 

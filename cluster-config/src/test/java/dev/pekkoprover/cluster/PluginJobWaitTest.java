@@ -16,12 +16,12 @@ class PluginJobWaitTest {
 
   @Test
   void theLineSaysHowLongItWaitedAndAfter30SAloneWhy() {
-    assertEquals(PREFIX + WHAT, PluginJobWait.line(PREFIX, WHAT, 0, false));
+    assertEquals(PREFIX + WHAT, PluginJobWait.line(PREFIX, WHAT, 0, ""));
     assertEquals(
         PREFIX
             + "waiting for workers for 35 s: no Ready worker serves SquareSumTask (8 pending);"
             + " start a worker that serves it"
-            + JobProgress.ALONE_HINT,
-        PluginJobWait.line(PREFIX, WHAT, 35, true));
+            + AloneHint.TAIL,
+        PluginJobWait.line(PREFIX, WHAT, 35, AloneHint.TAIL));
   }
 }
