@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.regex.Pattern;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.junit.jupiter.api.AfterEach;
@@ -62,6 +63,18 @@ class MetricsEndpointTest {
             .start();
     ActorTestKit kit = ActorTestKit.create(node.system());
     TestNodes.await(node.ready());
+
+    // counters exported at zero before their first increment: Prometheus's increase() does not see
+    // the first increment of a series that appears at 1 (a trial's scrape had no dropped results)
+    String atStart = scrape();
+    for (String reason : List.of("duplicate", "stale_run")) {
+      String series = "prover_flow_results_dropped_total{reason=\"" + reason + "\"}";
+      assertTrue(
+          Pattern.compile("^" + Pattern.quote(series) + " 0(\\.0)?$", Pattern.MULTILINE)
+              .matcher(atStart)
+              .find(),
+          series + " at 0 in:\n" + atStart);
+    }
 
     // a first flow runs to the end: 16 leaves and 15 merges, each result accepted once by the flow
     List<Num> leaves = new ArrayList<>();

@@ -17,6 +17,7 @@ import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.protocol.flow.FlowScope;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -319,16 +320,25 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     return this;
   }
 
+  /** The reasons of {@code prover_flow_results_dropped_total}: a duplicate, of another run. */
+  static final List<String> DROPPED_REASONS = List.of("duplicate", "stale_run");
+
   /**
-   * A result dropped (a duplicate, or of another run): rare, so the counter is looked up each time.
+   * The counter of results dropped for {@code reason} (one of {@link #DROPPED_REASONS}); registered
+   * at zero for each reason when the sequencer starts ({@link FlowTally}), so that Prometheus's
+   * {@code increase()} sees the first drop.
    */
-  private void countDropped(String reason) {
-    Counter.builder("prover.flow.results.dropped")
+  static Counter droppedCounter(MeterRegistry registry, String reason) {
+    return Counter.builder("prover.flow.results.dropped")
         .description(
             "Task outcomes a flow dropped: a duplicate of an accepted result, or from another run")
         .tag("reason", reason)
-        .register(ProverMetrics.get(getContext().getSystem()).registry())
-        .increment();
+        .register(registry);
+  }
+
+  /** A result dropped (a duplicate, or of another run): rare, so the counter is looked up. */
+  private void countDropped(String reason) {
+    droppedCounter(ProverMetrics.get(getContext().getSystem()).registry(), reason).increment();
   }
 
   /**

@@ -54,6 +54,10 @@ final class FlowTally {
             .description(
                 "Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
             .register(registry);
+    // counters that flows and the registration loop increment, at zero from the start: a series
+    // that appears at 1 is one whose first increment Prometheus's increase() does not see
+    FlowRunner.DROPPED_REASONS.forEach(reason -> FlowRunner.droppedCounter(registry, reason));
+    WorkerRegistrationFlow.registrationsCounter(registry);
   }
 
   /** Flows requested and running now. */

@@ -9,6 +9,7 @@ import dev.pekkoprover.protocol.TaskOutcome;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.metrics.ProverMetrics;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -330,6 +331,17 @@ public final class WorkerRegistrationFlow {
     return Behaviors.same();
   }
 
+  /**
+   * {@code prover_worker_registrations_total}; registered at zero when the sequencer starts ({@link
+   * FlowTally}), so that Prometheus's {@code increase()} sees the first registration.
+   */
+  static Counter registrationsCounter(MeterRegistry registry) {
+    return Counter.builder("prover.worker.registrations")
+        .description(
+            "Workers registered by the registration loop (a restarted worker registers again)")
+        .register(registry);
+  }
+
   private void count(TaskOutcome.Succeeded success) {
     String workerId = ((WorkerRegistrationTask.Registered) success.result()).workerId();
     if (!counted.add(success.taskId() + " " + workerId)) {
@@ -346,11 +358,7 @@ public final class WorkerRegistrationFlow {
       oldest.next();
       oldest.remove();
     }
-    Counter.builder("prover.worker.registrations")
-        .description(
-            "Workers registered by the registration loop (a restarted worker registers again)")
-        .register(ProverMetrics.get(context.getSystem()).registry())
-        .increment();
+    registrationsCounter(ProverMetrics.get(context.getSystem()).registry()).increment();
     context
         .getLog()
         .info(
