@@ -211,8 +211,10 @@
   // ---------- workers: live states, and those that left ----------
   const known = new Map(); // id -> { state, since, changedAt, row, goneAt }
 
+  // A worker the queue refused (another build: its task catalog or keys differ) announces itself as unprepared but
+  // never gets a task: shown as refused, the queue's reason on its state, as `status` and prover_queue_workers do.
   function stateOf(w) {
-    return w.reachable === false ? 'unreachable' : (w.state || 'unknown');
+    return w.reachable === false ? 'unreachable' : w.refused ? 'refused' : (w.state || 'unknown');
   }
 
   function renderWorkers(report, nowMs) {
@@ -279,7 +281,8 @@
     tr.replaceChildren(
       td(id),
       td(w.node),
-      el('td', { class: 'state-cell' }, el('span', { class: 'state state-' + k.state }, k.state),
+      el('td', { class: 'state-cell' },
+        el('span', { class: 'state state-' + k.state, title: k.state === 'refused' ? w.refused : null }, k.state),
         since ? el('span', { class: 'since' }, since) : null),
       td(shortClass(cls), 'class', (cls || []).join(', ')),
       td(k.state === 'gone' ? '-' : bar(w.inFlight, w.capacity, w.inFlight + '/' + w.capacity)),
@@ -316,14 +319,19 @@
     for (const k of known.values()) byState[k.state] = (byState[k.state] || 0) + 1;
     $('worker-states').textContent = Object.entries(byState).sort()
       .map(([s, c]) => c + ' ' + s).join(' · ');
-    let cap = 0, busy = 0;
-    for (const x of workers) { cap += x.capacity; busy += x.inFlight; }
+    // A refused worker's slots are none the queue can fill: left out, and said.
+    let cap = 0, busy = 0, refused = 0;
+    for (const x of workers) {
+      if (x.refused) { refused++; continue; }
+      cap += x.capacity; busy += x.inFlight;
+    }
     $('slots').textContent = busy + '/' + cap;
     // In a cluster a worker may hold more than its slots (two queue entities handing it the last one): the extra
     // tasks wait at the worker for a slot. Said as it is rather than capped at 100 %.
-    $('slots-sub').textContent = !cap ? 'no worker' : busy > cap
+    $('slots-sub').textContent = (!cap ? 'no worker' : busy > cap
       ? (busy - cap) + ' more than the slots: they wait at their worker'
-      : Math.round((100 * busy) / cap) + '% of the slots taken';
+      : Math.round((100 * busy) / cap) + '% of the slots taken')
+      + (refused ? ' · ' + refused + ' refused worker(s) not counted' : '');
     const last = points.t.length - 1;
     const p = (k) => (last >= 0 ? points[k][last] : null);
     $('pending').textContent = int(p('pending'));

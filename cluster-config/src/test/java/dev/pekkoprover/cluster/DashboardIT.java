@@ -387,4 +387,87 @@ class DashboardIT {
           () -> workersSeen(browser));
     }
   }
+
+  /**
+   * A worker of another build (a mixed-version rollout, {@code
+   * -Dprover.appchain.circuit-version=2}) shows as refused, with the queue's reason on its state,
+   * and its slots are left out of the fleet's: it never gets a task. A trial's page showed such a
+   * worker as "unprepared" and counted its slots in "tasks held / slots", while {@code status} said
+   * refused.
+   */
+  @Test
+  void aWorkerOfAnotherBuildShowsAsRefusedAndItsSlotsDoNotCount() throws Exception {
+    Browser.require();
+    int seedPort = NodeProcesses.freePort();
+    int seedHttp = NodeProcesses.freePort();
+    String seed = "127.0.0.1:" + seedPort;
+    NodeProcesses.Node sequencer =
+        processes.launch(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + seedPort,
+            "--http-port",
+            "" + seedHttp,
+            "--blocks",
+            "2");
+    String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
+    assertTrue(
+        sequencer.awaitLine(line -> line.contains("dashboard " + dashboard), 60),
+        sequencer.output());
+    int samePort = NodeProcesses.freePort();
+    processes.launch(
+        "node", "--roles", "worker", "--port", "" + samePort, "--seeds", seed, "--workers", "1");
+    int otherPort = NodeProcesses.freePort();
+    processes.launch(
+        List.of("-Dprover.appchain.circuit-version=2"),
+        List.of(
+            "node",
+            "--roles",
+            "worker",
+            "--port",
+            "" + otherPort,
+            "--seeds",
+            seed,
+            "--workers",
+            "1"));
+    String same = "127.0.0.1:" + samePort + "-w1";
+    String other = "127.0.0.1:" + otherPort + "-w1";
+
+    try (Browser browser = Browser.start(1400, 1200)) {
+      browser.driver.get(dashboard);
+      browser.await(
+          "the worker of this build Ready, the other refused",
+          120,
+          () ->
+              workerRows(browser).size() == 2
+                  && "ready".equals(rowState(browser, same))
+                  && "refused".equals(rowState(browser, other)),
+          () -> workersSeen(browser));
+      String reason =
+          browser
+              .driver
+              .findElement(By.cssSelector("#workers tbody tr[data-worker='" + other + "'] .state"))
+              .getAttribute("title");
+      assertTrue(reason != null && reason.contains("version 2"), "the reason: " + reason);
+      StatusReport status =
+          StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
+      int sameSlots =
+          status.workers().stream()
+              .filter(w -> w.id().equals(same))
+              .findFirst()
+              .orElseThrow()
+              .capacity();
+      browser.await(
+          "only the worker of this build's slots",
+          30,
+          () ->
+              text(browser, "slots").endsWith("/" + sameSlots)
+                  && text(browser, "slots-sub").contains("1 refused worker(s) not counted"),
+          () -> text(browser, "slots") + " · " + text(browser, "slots-sub"));
+      assertTrue(
+          text(browser, "worker-states").contains("1 refused"), text(browser, "worker-states"));
+    }
+  }
 }
