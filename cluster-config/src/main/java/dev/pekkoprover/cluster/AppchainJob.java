@@ -122,17 +122,18 @@ public final class AppchainJob {
             String.format(
                 "reused            %d batch proof(s) and %d task result(s) from the store%n",
                 reuse.batchesRestored(), reuse.tasksReused()));
-        if (reuse.batchesRestored() > 0) { // what the counts below leave out: it did not run
+        // not "  Type  n" alone, which reads (and parses) as computed; right under the line they
+        // break down
+        reuse
+            .tasksReusedPerType()
+            .forEach((type, n) -> text.append(String.format("  %-30s %d reused%n", type, n)));
+        if (reuse.batchesRestored() > 0) { // what the counts above leave out: it did not run
           text.append(
               String.format(
                   "restored          %d block(s) of %d transaction(s) in those batch proofs; their"
                       + " tasks did not run%n",
                   reuse.blocksRestored(), reuse.transactionsRestored()));
         }
-        // not "  Type  n" alone, which reads (and parses) as computed
-        reuse
-            .tasksReusedPerType()
-            .forEach((type, n) -> text.append(String.format("  %-30s %d reused%n", type, n)));
         text.append(String.format("result store      %s%n", reuse.store()));
       }
       failures.forEach(failure -> text.append("FAILURE           ").append(failure).append('\n'));

@@ -33,4 +33,42 @@ class JobSummaryTest {
     String run = summary(Duration.ofSeconds(4)).render();
     assertTrue(run.contains("tasks/s           5\n"), "20 tasks in 4 s: " + run);
   }
+
+  /**
+   * A trial's resumed run: the restored line stood between the 'reused' line and the per-type list
+   * that breaks it down. The list comes right under its line; the restored line after it.
+   */
+  @Test
+  void theReusedPerTypeListComesRightUnderItsLineAndTheRestoredLineAfter() {
+    AppchainJob.Summary resumed =
+        new AppchainJob.Summary(
+            20,
+            160,
+            0,
+            Map.of("BlockProvingTask", 15L),
+            Duration.ofSeconds(4),
+            "ab",
+            "ab",
+            "cd",
+            "cd",
+            List.of(),
+            new AppchainJob.Reuse(
+                1,
+                5,
+                40,
+                795,
+                new java.util.TreeMap<>(
+                    Map.of("RuntimeProvingTask", 400L, "StateTransitionTask", 395L)),
+                "store"));
+    String text = resumed.render();
+    assertTrue(
+        text.contains(
+            "reused            1 batch proof(s) and 795 task result(s) from the store\n"
+                + "  RuntimeProvingTask             400 reused\n"
+                + "  StateTransitionTask            395 reused\n"
+                + "restored          5 block(s) of 40 transaction(s) in those batch proofs; their"
+                + " tasks did not run\n"
+                + "result store      store\n"),
+        text);
+  }
 }
