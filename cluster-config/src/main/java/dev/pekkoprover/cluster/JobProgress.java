@@ -793,8 +793,9 @@ public final class JobProgress implements AutoCloseable {
      * and those whose results this run took from the store ({@code reused}), the latter also on
      * their own: {@code Type=n (k reused)}. Types computed come first, in the order their first
      * result came in this JVM (which varies a little between runs: types' first results race), then
-     * types only reused, then those only in flight so far ({@code Type=0}). In flight is the
-     * queue's ({@code stats}).
+     * types only reused, then those only in flight so far ({@code Type=0}); over a job's lines, a
+     * type keeps the place it was first shown at (the overload with {@code shown}). In flight is
+     * the queue's ({@code stats}).
      */
     static String render(
         QueueStats stats,
@@ -802,6 +803,22 @@ public final class JobProgress implements AutoCloseable {
         int blocks,
         Map<String, Long> computed,
         Map<String, Long> reused) {
+      return render(stats, proven, blocks, computed, reused, new LinkedHashSet<>());
+    }
+
+    /**
+     * As {@link #render(QueueStats, long, int, Map, Map)}, with the types in the order of {@code
+     * shown}, the types earlier lines of the job showed (added to here): a type keeps its place
+     * from line to line. Without it a resumed run's type moved forward when its first result
+     * computed came after its reused ones (a trial's "order jumps").
+     */
+    static String render(
+        QueueStats stats,
+        long proven,
+        int blocks,
+        Map<String, Long> computed,
+        Map<String, Long> reused,
+        Set<String> shown) {
       StringBuilder line =
           new StringBuilder(
               String.format("proving: blocks %d/%d proven; tasks done", proven, blocks));
@@ -815,8 +832,11 @@ public final class JobProgress implements AutoCloseable {
           inFlight += entry.getValue().inFlight();
         }
       }
-      for (String type : types) {
-        done(line, type, computed.getOrDefault(type, 0L), reused.getOrDefault(type, 0L));
+      shown.addAll(types);
+      for (String type : shown) {
+        if (types.contains(type)) {
+          done(line, type, computed.getOrDefault(type, 0L), reused.getOrDefault(type, 0L));
+        }
       }
       return line.append("; in flight ").append(inFlight).toString();
     }

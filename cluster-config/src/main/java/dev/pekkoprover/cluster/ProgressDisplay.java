@@ -3,7 +3,9 @@ package dev.pekkoprover.cluster;
 import dev.pekkoprover.protocol.QueueStats;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * Where a job's progress goes: {@link Lines} when the output is not a terminal, the {@link Bar}
@@ -26,6 +28,9 @@ interface ProgressDisplay {
   static final class Lines implements ProgressDisplay {
     private final PrintStream out;
 
+    /** The types the lines showed so far, in their order: each keeps its place. */
+    private final Set<String> shown = new LinkedHashSet<>();
+
     Lines(PrintStream out) {
       this.out = out;
     }
@@ -34,7 +39,7 @@ interface ProgressDisplay {
     public synchronized void progress(QueueStats stats, JobProgress.Snapshot now, boolean last) {
       out.println(
           JobProgress.AppchainProgressLine.render(
-              stats, now.proven(), now.blocks(), now.computed(), now.reused()));
+              stats, now.proven(), now.blocks(), now.computed(), now.reused(), shown));
     }
 
     @Override

@@ -364,6 +364,36 @@ class JobProgressTest {
   }
 
   /**
+   * A trial's resumed run: a type only reused so far (listed after the types computed) moved
+   * forward once its first result was computed, and the lines' order jumped. Over a job's lines a
+   * type keeps the place it was first shown at; new types come after.
+   */
+  @Test
+  void aTypeKeepsItsPlaceFromLineToLine() {
+    QueueStats none = new QueueStats(Map.of(), 0, 0, 0);
+    Map<String, Long> reused = Map.of("StateTransitionTask", 40L);
+    java.util.Set<String> shown = new java.util.LinkedHashSet<>();
+    assertEquals(
+        "proving: blocks 0/20 proven; tasks done BlockProvingTask=3 StateTransitionTask=40 (40"
+            + " reused); in flight 0",
+        JobProgress.AppchainProgressLine.render(
+            none, 0, 20, Map.of("BlockProvingTask", 3L), reused, shown));
+    Map<String, Long> computed = new java.util.LinkedHashMap<>();
+    computed.put("BlockProvingTask", 5L);
+    computed.put("BlockReductionTask", 1L);
+    computed.put("StateTransitionTask", 2L);
+    assertEquals(
+        "proving: blocks 0/20 proven; tasks done BlockProvingTask=5 StateTransitionTask=42 (40"
+            + " reused) BlockReductionTask=1; in flight 0",
+        JobProgress.AppchainProgressLine.render(none, 0, 20, computed, reused, shown));
+    assertEquals(
+        "proving: blocks 0/20 proven; tasks done BlockProvingTask=5 BlockReductionTask=1"
+            + " StateTransitionTask=42 (40 reused); in flight 0",
+        JobProgress.AppchainProgressLine.render(none, 0, 20, computed, reused),
+        "a line on its own: computed types first");
+  }
+
+  /**
    * An operator's churn trial: after a queue node was lost (or a standby took over) the queue
    * entities that moved had counted from 0 again, and the line's and the summary's counts went
    * back. The counts are the flows' now: the queue's counters, even emptied, change only in flight.
