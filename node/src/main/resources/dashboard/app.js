@@ -211,8 +211,9 @@
   // ---------- workers: live states, and those that left ----------
   const known = new Map(); // id -> { state, since, changedAt, row, goneAt }
 
-  // A worker the queue refused (another build: its task catalog or keys differ) announces itself as unprepared but
-  // never gets a task: shown as refused, the queue's reason on its state, as `status` and prover_queue_workers do.
+  // A worker the queue refuses (another build's task catalog, or keys of an earlier registration until it registers
+  // again) gets no task whatever state it announces: shown as refused, the queue's reason on its state, as `status`
+  // and prover_queue_workers do.
   function stateOf(w) {
     return w.reachable === false ? 'unreachable' : w.refused ? 'refused' : (w.state || 'unknown');
   }
@@ -328,7 +329,7 @@
     $('slots').textContent = busy + '/' + cap;
     // In a cluster a worker may hold more than its slots (two queue entities handing it the last one): the extra
     // tasks wait at the worker for a slot. Said as it is rather than capped at 100 %.
-    $('slots-sub').textContent = (!cap ? 'no worker' : busy > cap
+    $('slots-sub').textContent = (!cap ? (refused ? 'no slot the queue can fill' : 'no worker') : busy > cap
       ? (busy - cap) + ' more than the slots: they wait at their worker'
       : Math.round((100 * busy) / cap) + '% of the slots taken')
       + (refused ? ' · ' + refused + ' refused worker(s) not counted' : '');

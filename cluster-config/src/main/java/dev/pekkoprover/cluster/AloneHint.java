@@ -5,12 +5,13 @@ import java.util.function.Consumer;
 
 /**
  * Why a job may wait for workers that never come: after {@link #AFTER} as its cluster's only member
- * with no worker known, the node says {@link #LINE} once (again every {@link #REPEAT} while it
- * stays alone), and its waiting lines end with the short {@link #TAIL}. Not at an ordinary first
- * start, where workers come within seconds, but after a restart of the only stateful node, where a
- * trial met both cases the line names (README, "Failures in the cluster"). The waiting line is said
- * every 5 s: with the whole hint in each, a service node left without workers printed 600
- * characters every 5 s. Used by {@link JobProgress} and {@link PluginJobWait}; thread-safe.
+ * with no worker known, the node says {@link #line} once (again every {@link #REPEAT} while it
+ * stays alone, with how long), and its waiting lines end with the short {@link #TAIL}. Not at an
+ * ordinary first start, where workers come within seconds, but after a restart of the only stateful
+ * node, where a trial met both cases the line names (README, "Failures in the cluster"). The
+ * waiting line is said every 5 s: with the whole hint in each, a service node left without workers
+ * printed 600 characters every 5 s. Used by {@link JobProgress} and {@link PluginJobWait};
+ * thread-safe.
  */
 final class AloneHint {
   static final Duration AFTER = Duration.ofSeconds(30);
@@ -18,20 +19,31 @@ final class AloneHint {
   /** The whole hint is said again after this much, as long as the node stays alone. */
   static final Duration REPEAT = Duration.ofMinutes(10);
 
-  static final String LINE =
-      "For 30 s this node has been the only member of its cluster: if worker nodes run, they are"
-          + " in a cluster of their own (give this node --seeds naming a running one first), or they"
-          + " exited with code 3 (a worker node downs itself once it has lost every stateful node for"
-          + " about 11 s: a supervisor restarts it, else start it again)";
+  /**
+   * The whole hint, after {@code seconds} alone: {@code This node has been the only member of its
+   * cluster for 30 s: if worker nodes run, ...}.
+   */
+  static String line(long seconds) {
+    return LINE_START
+        + seconds
+        + " s: if worker nodes run, they are in a cluster of their own (give this node --seeds"
+        + " naming a running one first), or they exited with code 3 (a worker node downs itself"
+        + " once it has lost every stateful node for about 11 s: a supervisor restarts it, else"
+        + " start it again)";
+  }
 
-  /** What a waiting line ends with once {@link #LINE} has been said. */
+  /** How {@link #line} begins, which {@link #TAIL} points back to. */
+  static final String LINE_START = "This node has been the only member of its cluster for ";
+
+  /** What a waiting line ends with once {@link #line} has been said. */
   static final String TAIL =
-      "; still the only member of its cluster (see 'For 30 s this node' above)";
+      "; still the only member of its cluster (why: the line 'This node has been the only member"
+          + " ...' above)";
 
   /** When this node was first seen alone with no worker known; 0 when it is not. */
   private long aloneSince;
 
-  /** When {@link #LINE} was said last in this time alone; 0: not yet. */
+  /** When {@link #line} was said last in this time alone; 0: not yet. */
   private long saidAt;
 
   /**
@@ -55,7 +67,7 @@ final class AloneHint {
       return "";
     }
     if (saidAt == 0 || now - saidAt >= REPEAT.toNanos()) {
-      say.accept(LINE);
+      say.accept(line((now - aloneSince) / 1_000_000_000L));
       saidAt = now;
     }
     return TAIL;

@@ -72,8 +72,12 @@ final class PluginJobWait implements AutoCloseable {
         what = JobProgress.unservedWait(fleet);
       }
       long now = System.nanoTime();
+      // the hint explains a wait: none while nothing waits
       boolean alone =
-          fleet != null && fleet.workers().isEmpty() && JobProgress.aloneInCluster(node);
+          what != null
+              && fleet != null
+              && fleet.workers().isEmpty()
+              && JobProgress.aloneInCluster(node);
       say(what, aloneHint.next(alone, now, this::sayHint), now);
     } catch (Exception | LinkageError cannotTell) {
       // a queue that did not answer in time, an actor system going away: ask at the next tick

@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,14 +26,20 @@ class AloneHintTest {
     assertEquals(List.of(), said, "not before 30 s alone");
 
     assertEquals(AloneHint.TAIL, hint.next(true, t0 + 30 * S, said::add));
-    assertEquals(List.of(AloneHint.LINE), said);
+    assertEquals(List.of(AloneHint.line(30)), said);
     for (long s = 31; s < 630; s += 5) {
       assertEquals(AloneHint.TAIL, hint.next(true, t0 + s * S, said::add));
     }
     assertEquals(1, said.size(), "once within 10 min");
 
     assertEquals(AloneHint.TAIL, hint.next(true, t0 + 631 * S, said::add));
-    assertEquals(List.of(AloneHint.LINE, AloneHint.LINE), said, "again after 10 min");
+    assertEquals(
+        List.of(AloneHint.line(30), AloneHint.line(631)),
+        said,
+        "again after 10 min, with how long");
+    assertTrue(
+        said.get(1).startsWith("This node has been the only member of its cluster for 631 s: "),
+        said.get(1));
   }
 
   @Test
@@ -48,6 +55,6 @@ class AloneHintTest {
     assertEquals("", hint.next(true, t0 + 32 * S, said::add));
     assertEquals("", hint.next(true, t0 + 61 * S, said::add), "30 s alone anew first");
     assertEquals(AloneHint.TAIL, hint.next(true, t0 + 62 * S, said::add));
-    assertEquals(2, said.size());
+    assertEquals(List.of(AloneHint.line(30), AloneHint.line(30)), said);
   }
 }

@@ -54,7 +54,8 @@ class DatabaseWaitTest {
       // the server answers once bound, and the line (which names its URLs) comes just after
       String said =
           NodeProcesses.polling("the waiting line", Duration.ofSeconds(10), Duration.ofMillis(50))
-              .until(() -> lines.toString(StandardCharsets.UTF_8), text -> !text.isEmpty());
+              // printf writes the line in pieces: the whole of it once its end is there
+              .until(() -> lines.toString(StandardCharsets.UTF_8), text -> text.contains("\n"));
       assertTrue(
           said.startsWith("node 127.0.0.1:2551 waits for its journal database; meanwhile health"),
           said);

@@ -171,12 +171,11 @@ class LauncherWaitsIT {
     // the lone stateful node names both cases once it has been alone for 30 s, not before; then its
     // waiting lines end with a short tail, not the whole hint every 5 s
     String noWorker = "none has announced itself to the queue yet";
-    awaitSaid(lone, AloneHint.LINE, 1, 90);
+    awaitSaid(lone, AloneHint.line(30), 1, 90);
     awaitSaid(lone, noWorker + "; the circuits are compiled on a worker" + AloneHint.TAIL, 2, 30);
     assertEquals(
         1,
-        lone.linesWhere(line -> line.contains("only member of its cluster: if worker nodes"))
-            .size(),
+        lone.linesWhere(line -> line.contains(AloneHint.LINE_START)).size(),
         "the whole hint once:\n" + lone.tail(20));
     List<NodeProcesses.Line> waits = lone.linesWhere(line -> line.contains(noWorker));
     assertTrue(

@@ -356,29 +356,42 @@ public final class QueueFront {
    * routes as always.
    */
   private boolean nowhereToRoute() {
-    return queueRole != null && leaving() && !queueNodeUp(false);
+    return queueRole != null && leaving() && !queueNodeUp(false, false);
+  }
+
+  /** A gathering answered at once with no answer: this node leaves, or no queue node is there. */
+  private boolean answerEmpty() {
+    return leaving() || noQueueNodeUp();
   }
 
   /**
-   * Whether no node with the queue role, this one included, is Up (or WeaklyUp): the queue's
-   * entities run nowhere yet (a sequencer or worker node started before its queue node, or after it
+   * Whether no node with the queue role, this one included, is Up, WeaklyUp, Leaving or Exiting
+   * (the statuses whose shard regions Pekko's coordinator may still count as homes): the queue's
+   * entities run nowhere (a sequencer or worker node started before its queue node, or after it
    * left). A gathering asked then could only wait out its timeout in the shard region's buffer, log
    * a WARN for what is a normal wait (the node's own log already says it waits for a queue node),
    * and reach the entities late, after its collector has stopped; it is answered at once with no
    * answer instead. A front that follows no membership ({@code queueRole} null) always asks.
    */
   private boolean noQueueNodeUp() {
-    return queueRole != null && !queueNodeUp(true);
+    return queueRole != null && !queueNodeUp(true, true);
   }
 
-  /** Whether a node with the queue role ({@code self} counted or not) is Up or WeaklyUp. */
-  private boolean queueNodeUp(boolean countSelf) {
+  /**
+   * Whether a node with the queue role ({@code self} counted or not) is Up or WeaklyUp, or also
+   * Leaving or Exiting ({@code leavingCounts}: its entities run until their hand-off).
+   */
+  private boolean queueNodeUp(boolean countSelf, boolean leavingCounts) {
     Cluster cluster = Cluster.get(context.getSystem());
     Address self = cluster.selfMember().address();
     for (Member member : cluster.state().getMembers()) {
+      MemberStatus status = member.status();
       if (member.hasRole(queueRole)
           && (countSelf || !member.address().equals(self))
-          && (member.status() == MemberStatus.up() || member.status() == MemberStatus.weaklyUp())) {
+          && (status == MemberStatus.up()
+              || status == MemberStatus.weaklyUp()
+              || (leavingCounts
+                  && (status == MemberStatus.leaving() || status == MemberStatus.exiting())))) {
         return true;
       }
     }
@@ -810,7 +823,7 @@ public final class QueueFront {
    * stats at once.
    */
   private Behavior<QueueCommand> onGetStats(GetStats request) {
-    if (leaving() || noQueueNodeUp()) {
+    if (answerEmpty()) {
       request.replyTo().tell(StatsCollector.merge(List.of()));
       return Behaviors.same();
     }
@@ -837,7 +850,7 @@ public final class QueueFront {
    */
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
-    if (leaving() || noQueueNodeUp()) {
+    if (answerEmpty()) {
       request.replyTo().tell(FleetView.merge(List.of(), entities.size()));
       return Behaviors.same();
     }

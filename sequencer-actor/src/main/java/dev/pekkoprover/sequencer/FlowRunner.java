@@ -320,8 +320,14 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     return this;
   }
 
-  /** The reasons of {@code prover_flow_results_dropped_total}: a duplicate, of another run. */
-  static final List<String> DROPPED_REASONS = List.of("duplicate", "stale_run");
+  /** A reason of {@code prover_flow_results_dropped_total}: a duplicate of an accepted result. */
+  static final String DUPLICATE = "duplicate";
+
+  /** A reason of {@code prover_flow_results_dropped_total}: an outcome of another run. */
+  static final String STALE_RUN = "stale_run";
+
+  /** Every reason of {@code prover_flow_results_dropped_total}, each exported from the start. */
+  static final List<String> DROPPED_REASONS = List.of(DUPLICATE, STALE_RUN);
 
   /**
    * The counter of results dropped for {@code reason} (one of {@link #DROPPED_REASONS}); registered
@@ -495,7 +501,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     TaskOutcome outcome = wrapped.outcome();
     if (!runId.equals(outcome.runId())) {
       staleResults++;
-      countDropped("stale_run");
+      countDropped(STALE_RUN);
       getContext()
           .getLog()
           .warn(
@@ -513,7 +519,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     PendingTask task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
     if (task == null || task.stage != PendingTask.QUEUED) {
       duplicates++;
-      countDropped("duplicate");
+      countDropped(DUPLICATE);
       getContext()
           .getLog()
           .debug("Flow {} dropped a duplicate outcome of task {}", flowId, outcome.taskId());
