@@ -98,22 +98,47 @@ class DashboardIT {
         .orElse("none yet");
   }
 
+  /** A {@code sequencer,queue} node started by {@link #startStateful}, its endpoints serving. */
+  private record Stateful(NodeProcesses.Node node, String seed, String base) {
+    String dashboard() {
+      return base + "/dashboard";
+    }
+  }
+
+  /**
+   * Starts a {@code sequencer,queue} node with HTTP on a free port and its job's {@code jobArgs},
+   * and waits for its start-up line to name the dashboard.
+   */
+  private Stateful startStateful(String... jobArgs) throws Exception {
+    int port = NodeProcesses.freePort();
+    int http = NodeProcesses.freePort();
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "node",
+                "--roles",
+                "sequencer,queue",
+                "--port",
+                "" + port,
+                "--http-port",
+                "" + http));
+    args.addAll(List.of(jobArgs));
+    Stateful stateful =
+        new Stateful(
+            processes.launch(List.of(), args), "127.0.0.1:" + port, "http://127.0.0.1:" + http);
+    String line = "endpoints of node " + stateful.seed() + ": dashboard " + stateful.dashboard();
+    assertTrue(
+        stateful.node().awaitLine(l -> l.contains(line), 60),
+        "the start-up line names the dashboard:\n" + stateful.node().output());
+    return stateful;
+  }
+
   @Test
   void theDashboardShowsTheFleetLiveAndAStoppedWorker() throws Exception {
     Browser.require(); // before any node starts: a missing browser fails at once, saying how to
     // install it
-    int seedPort = NodeProcesses.freePort();
-    int seedHttp = NodeProcesses.freePort();
-    String seed = "127.0.0.1:" + seedPort;
-    NodeProcesses.Node sequencer =
-        processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + seedPort,
-            "--http-port",
-            "" + seedHttp,
+    Stateful stateful =
+        startStateful(
             "--blocks",
             "60",
             "--txs",
@@ -124,11 +149,9 @@ class DashboardIT {
             // the check after the stop needs the job still running: at 30000 (about 30 s of proving
             // here) one run began that check 19 s after the stop with 53 of 60 blocks proven
             "90000");
-    String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
-    assertTrue(
-        sequencer.awaitLine(
-            line -> line.contains("endpoints of node " + seed + ": dashboard " + dashboard), 60),
-        "the start-up line names the dashboard:\n" + sequencer.output());
+    NodeProcesses.Node sequencer = stateful.node();
+    String seed = stateful.seed();
+    String dashboard = stateful.dashboard();
 
     int stoppedPort = NodeProcesses.freePort();
     NodeProcesses.Node stopped =
@@ -171,8 +194,7 @@ class DashboardIT {
               .map(row -> row.getAttribute("data-worker"))
               .sorted()
               .toList());
-      StatusReport status =
-          StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
+      StatusReport status = StatusReport.fromJson(Http.get(stateful.base() + "/status").body());
       assertEquals(3, status.workers().size(), status.workers().toString());
 
       // while the job proves: flows with their progress, throughput and latency charted over
@@ -398,24 +420,9 @@ class DashboardIT {
   @Test
   void aWorkerOfAnotherBuildShowsAsRefusedAndItsSlotsDoNotCount() throws Exception {
     Browser.require();
-    int seedPort = NodeProcesses.freePort();
-    int seedHttp = NodeProcesses.freePort();
-    String seed = "127.0.0.1:" + seedPort;
-    NodeProcesses.Node sequencer =
-        processes.launch(
-            "node",
-            "--roles",
-            "sequencer,queue",
-            "--port",
-            "" + seedPort,
-            "--http-port",
-            "" + seedHttp,
-            "--blocks",
-            "2");
-    String dashboard = "http://127.0.0.1:" + seedHttp + "/dashboard";
-    assertTrue(
-        sequencer.awaitLine(line -> line.contains("dashboard " + dashboard), 60),
-        sequencer.output());
+    Stateful stateful = startStateful("--blocks", "2");
+    String seed = stateful.seed();
+    String dashboard = stateful.dashboard();
     int samePort = NodeProcesses.freePort();
     processes.launch(
         "node", "--roles", "worker", "--port", "" + samePort, "--seeds", seed, "--workers", "1");
@@ -451,8 +458,7 @@ class DashboardIT {
               .findElement(By.cssSelector("#workers tbody tr[data-worker='" + other + "'] .state"))
               .getAttribute("title");
       assertTrue(reason != null && reason.contains("version 2"), "the reason: " + reason);
-      StatusReport status =
-          StatusReport.fromJson(Http.get("http://127.0.0.1:" + seedHttp + "/status").body());
+      StatusReport status = StatusReport.fromJson(Http.get(stateful.base() + "/status").body());
       int sameSlots =
           status.workers().stream()
               .filter(w -> w.id().equals(same))

@@ -18,15 +18,20 @@ import org.junit.jupiter.api.Test;
  * time", and gives its timeouts in seconds, not as "PT5S".
  */
 class NoQueueNodeStatusTest {
+  /** A worker-only node, the first of its cluster: no queue node in it. */
+  private static ProverNode workerAlone(ClusterNodes cluster, String overrides) {
+    return cluster.start(
+        "W",
+        "worker",
+        overrides,
+        b -> b.catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
+  }
+
   @Test
   void aWorkerNodeWithoutAQueueNodeSaysWhyItsStatusShowsNoWorker() throws Exception {
     try (ClusterNodes cluster = new ClusterNodes()) {
       ProverNode worker =
-          cluster.start(
-              "W",
-              "worker",
-              "prover.http.enabled = on\nprover.http.status-timeout = 1s",
-              b -> b.catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
+          workerAlone(cluster, "prover.http.enabled = on\nprover.http.status-timeout = 1s");
       Http.Answer answer = Http.get(worker.httpUrl().orElseThrow() + "/status");
       assertEquals(200, answer.status(), answer.body());
       StatusReport report = StatusReport.fromJson(answer.body());
@@ -54,12 +59,7 @@ class NoQueueNodeStatusTest {
   @Test
   void theQueueAskedWhileNoQueueNodeIsUpAnswersAtOnceWithNoEntity() throws Exception {
     try (ClusterNodes cluster = new ClusterNodes()) {
-      ProverNode worker =
-          cluster.start(
-              "W",
-              "worker",
-              "prover.queue.cluster.stats-timeout = 60s",
-              b -> b.catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
+      ProverNode worker = workerAlone(cluster, "prover.queue.cluster.stats-timeout = 60s");
       FleetView fleet = worker.fleet().toCompletableFuture().join();
       assertEquals(0, fleet.answered(), fleet.toString());
       assertEquals(TestNodes.catalog().names().size(), fleet.asked(), fleet.toString());
