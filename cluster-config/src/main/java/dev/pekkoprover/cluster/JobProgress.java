@@ -117,8 +117,9 @@ public final class JobProgress implements AutoCloseable {
 
   private long provingStart;
   private final ArrayDeque<long[]> samples = new ArrayDeque<>(); // {nanos, tasks completed}
-  // waiting
-  private String waitKind;
+
+  /** The wait said last, if it goes on. */
+  private final WaitLine waitLine = new WaitLine();
 
   /** The last tick found task types that no Ready worker serves (ticker thread only). */
   private boolean unservedLastTick;
@@ -127,12 +128,6 @@ public final class JobProgress implements AutoCloseable {
   private volatile QueueStats lastStats;
 
   private volatile Snapshot lastShown;
-
-  private long waitStart;
-  private long waitSaid;
-
-  /** What the last wait said, for a standby's, which is said again when it changes. */
-  private String waitWhat;
 
   private JobProgress(
       ProverNode node, PrintStream out, String compileType, ProgressDisplay display) {
@@ -343,7 +338,7 @@ public final class JobProgress implements AutoCloseable {
         unserved = null;
       }
       List<String> problems = sequencerProblems();
-      if (problems == null && HELD_UP.equals(waitKind)) {
+      if (problems == null && HELD_UP.equals(waitLine.kind())) {
         return; // no answer this tick: the hold-up is not known to be over, its line stays
       }
       String heldUp = problems == null ? null : heldUp(problems);
@@ -362,9 +357,9 @@ public final class JobProgress implements AutoCloseable {
       }
       if (wait != null) {
         waiting(wait); // another kind than the last replaces it: its line says what now
-      } else if (waitKind != null) {
+      } else if (waitLine.kind() != null) {
         doneWaiting(
-            HELD_UP.equals(waitKind)
+            HELD_UP.equals(waitLine.kind())
                 ? "no longer held up: proving goes on"
                 : "workers are Ready again: " + now.readyWorkers() + " Ready, proving goes on");
       }
@@ -739,43 +734,15 @@ public final class JobProgress implements AutoCloseable {
    * every tick).
    */
   private synchronized void waiting(String what) {
-    long now = System.nanoTime();
-    String kind = what.substring(0, what.indexOf(':') < 0 ? what.length() : what.indexOf(':'));
-    if (!kind.equals(waitKind)) {
-      waitKind = kind;
-      waitStart = now;
-      waitSaid = 0;
-    }
-    long waited = now - waitStart;
-    boolean standby = kind.equals(STANDING_BY);
-    Duration repeat = standby ? REPEAT_STANDBY : REPEAT_WAIT;
-    boolean due =
-        waitSaid == 0 || (standby && !what.equals(waitWhat)) || now - waitSaid >= repeat.toNanos();
-    waitWhat = what;
-    // "waiting for workers for 10 s: none has ..."
-    String line = withWaited(what, waited / 1_000_000_000L);
-    display.waiting(line, due);
-    if (due) {
-      waitSaid = now;
-    }
-  }
-
-  /**
-   * {@code what} ("waiting for workers: ...") with how long it has waited after its kind, the text
-   * before its first ':', or the whole text without one ("waiting for workers for 10 s: ..."); as
-   * it is under 1 s.
-   */
-  static String withWaited(String what, long waitedSeconds) {
-    if (waitedSeconds < 1) {
-      return what;
-    }
-    int colon = what.indexOf(':') < 0 ? what.length() : what.indexOf(':');
-    return what.substring(0, colon) + " for " + waitedSeconds + " s" + what.substring(colon);
+    // a standby may wait for days: said again when what it says changes, else every 10 minutes
+    boolean standby = WaitLine.kindOf(what).equals(STANDING_BY);
+    WaitLine.Look look =
+        waitLine.look(what, System.nanoTime(), standby ? REPEAT_STANDBY : REPEAT_WAIT, standby);
+    display.waiting(look.line(), look.due());
   }
 
   private synchronized void doneWaiting(String line) {
-    if (waitKind != null) {
-      waitKind = null;
+    if (waitLine.end(System.nanoTime()) >= 0) {
       display.waitEnded(line);
     }
   }

@@ -28,11 +28,9 @@ final class PluginJobWait implements AutoCloseable {
   private final String prefix;
   private final ScheduledExecutorService timer;
 
-  /** The kind of the wait said last (the text before its first ':'), or null: not waiting. */
-  private String kind;
+  /** The wait said last, if it goes on. */
+  private final WaitLine waitLine = new WaitLine();
 
-  private long since;
-  private long saidAt;
   private final AloneHint aloneHint = new AloneHint();
 
   /** Closed: a tick that was under way when {@link #close} came says nothing more. */
@@ -92,8 +90,8 @@ final class PluginJobWait implements AutoCloseable {
   }
 
   /**
-   * Says {@code what} (null: nothing waits) as {@link #line} decides, at {@code now}, ending with
-   * {@code tail} ({@link AloneHint#TAIL} or "").
+   * Says {@code what} (null: nothing waits) as its {@link WaitLine} decides, at {@code now}, ending
+   * with {@code tail} ({@link AloneHint#TAIL} or "").
    */
   private synchronized void say(String what, String tail, long now) {
     if (closed) {
@@ -103,31 +101,17 @@ final class PluginJobWait implements AutoCloseable {
       waitEnded(now);
       return;
     }
-    String whatKind = what.substring(0, what.indexOf(':') < 0 ? what.length() : what.indexOf(':'));
-    if (!whatKind.equals(kind)) {
-      kind = whatKind;
-      since = now;
-      saidAt = 0;
+    WaitLine.Look look = waitLine.look(what, now, JobProgress.REPEAT_WAIT, false);
+    if (look.due()) {
+      out.println(prefix + look.line() + tail);
     }
-    if (saidAt == 0 || now - saidAt >= JobProgress.REPEAT_WAIT.toNanos()) {
-      out.println(line(prefix, what, (now - since) / 1_000_000_000L, tail));
-      saidAt = now;
-    }
-  }
-
-  /**
-   * The line: {@code prefix}, then {@code what} with how long it has waited after its kind
-   * ("waiting for workers for 10 s: no Ready worker serves ..."), then {@code tail}.
-   */
-  static String line(String prefix, String what, long waitedSeconds, String tail) {
-    return prefix + JobProgress.withWaited(what, waitedSeconds) + tail;
   }
 
   /** The line that the wait is over, if one was said; the next wait starts anew. */
   private synchronized void waitEnded(long now) {
-    if (kind != null) {
-      out.println(prefix + "no longer waiting (waited " + (now - since) / 1_000_000_000L + " s)");
-      kind = null;
+    long waited = waitLine.end(now);
+    if (waited >= 0) {
+      out.println(prefix + "no longer waiting (waited " + waited + " s)");
     }
   }
 
