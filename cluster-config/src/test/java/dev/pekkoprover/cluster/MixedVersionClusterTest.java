@@ -76,6 +76,33 @@ class MixedVersionClusterTest {
     };
   }
 
+  /** Num with its "value" renamed: a result record changed by a build that kept version 1. */
+  record RenamedNum(long product, String mode)
+      implements dev.pekkoprover.protocol.CborSerializable {}
+
+  /**
+   * The same types, recorded, with a {@code square} whose result class has another shape under the
+   * same version 1: what a trial's plugin did, which gave a wrong root and no error on any node.
+   */
+  private static TaskCatalog otherShape() {
+    TaskType<Num, RenamedNum> square =
+        new dev.pekkoprover.protocol.NamedTaskType<>(
+            TestTasks.Square.INSTANCE.name(), Num.class, RenamedNum.class) {
+          @Override
+          public RenamedNum compute(Num input, dev.pekkoprover.protocol.TaskContext context) {
+            return new RenamedNum(input.value() * input.value(), input.mode());
+          }
+        };
+    List<TaskType<?, ?>> types = new ArrayList<>();
+    for (TaskType<?, ?> type : recorded()) {
+      if (!type.name().equals(square.name())) {
+        types.add(type);
+      }
+    }
+    types.addAll(RecordingTaskType.wrap(List.of(square)));
+    return TaskCatalog.of(types);
+  }
+
   private ProverNode worker(String id, TaskCatalog catalog) {
     return cluster.start(
         id,
@@ -86,6 +113,26 @@ class MixedVersionClusterTest {
 
   @Test
   void aWorkerOfAnotherVersionIsRefusedOnceAndTheRunCompletesOnTheMatchingWorker() {
+    refusedOnceAndTheRunCompletesOnTheMatchingWorker(
+        otherBuild(), "square version 2 (queue has 1)");
+  }
+
+  @Test
+  void aWorkerWhoseResultClassChangedUnderTheSameVersionIsRefusedLikeOne() {
+    String shape = dev.pekkoprover.protocol.ContractShape.digestOf(otherShape().get("square"));
+    String queueShape = dev.pekkoprover.protocol.ContractShape.digestOf(TestTasks.Square.INSTANCE);
+    refusedOnceAndTheRunCompletesOnTheMatchingWorker(
+        otherShape(),
+        "square's input or result classes (shape "
+            + shape
+            + ", the queue's "
+            + queueShape
+            + ") under the same version 1: a build changed them without a new version() of the"
+            + " type");
+  }
+
+  private void refusedOnceAndTheRunCompletesOnTheMatchingWorker(
+      TaskCatalog other, String difference) {
     ProverNode sequencer =
         cluster.start(
             "seq",
@@ -100,20 +147,21 @@ class MixedVersionClusterTest {
     // every second.
     LoggingTestKit.warn("refused worker old-w1 at ")
         .withMessageContains(
-            "its task catalog differs from this queue's: square version 2 (queue has 1); it gets "
-                + "no work until it runs the same build")
+            "its task catalog differs from this queue's: "
+                + difference
+                + "; it gets no work until it runs the same build")
         .withOccurrences(1)
         .expect(
             kit.system(),
             () -> {
-              worker("old", otherBuild());
+              worker("old", other);
               kit.createTestProbe()
                   .awaitAssert(
                       Duration.ofSeconds(20),
                       () -> {
                         FleetView.WorkerView view = workerView(sequencer, "old-w1");
                         assertTrue(
-                            view.refused() != null && view.refused().contains("square version 2"),
+                            view.refused() != null && view.refused().contains(difference),
                             view.toString());
                         return null;
                       });

@@ -17,15 +17,16 @@ import java.util.Objects;
 import java.util.TreeMap;
 
 /**
- * What a worker was built and registered with: the version of every task type it is configured for,
- * and a digest of the registration parameters (verification keys) it took. The queue compares it
- * with its own catalog before it hands the worker any work, so that a worker of another build (a
+ * What a worker was built and registered with: the contract of every task type it is configured for
+ * (its declared version and the shape of its input and result classes, {@link ContractShape}), and
+ * a digest of the registration parameters (verification keys) it took. The queue compares it with
+ * its own catalog before it hands the worker any work, so that a worker of another build (a
  * mixed-version rollout) or with other circuits is refused rather than failing proofs at random.
  * The rule comes from Scroll's coordinator, which refuses a prover whose version or verifying keys
  * differ.
  *
- * @param versions task type name -> {@link TaskType#version()}, sorted by name (registration
- *     included)
+ * @param versions task type name -> its contract, {@link TaskType#version()} then {@code '#'} and
+ *     {@link ContractShape#digestOf} ({@code "1#3f2a9c01"}), sorted by name (registration included)
  * @param digest the first 16 hex digits of the SHA-256 of {@code versions} (for logs and the fleet
  *     view)
  * @param keysDigest the first 16 hex digits of the SHA-256 of the registration parameters ({@link
@@ -48,10 +49,18 @@ public record CatalogFingerprint(
   public static CatalogFingerprint of(TaskCatalog catalog) {
     TreeMap<String, String> versions = new TreeMap<>();
     for (TaskType<?, ?> type : catalog.types()) {
-      versions.put(type.name(), type.version());
+      versions.put(type.name(), contractOf(type));
     }
     return new CatalogFingerprint(versions, sha256Hex(versions.toString()), null, null);
   }
+
+  /** The contract of {@code type} as {@link #versions} holds it: {@code "<version>#<shape>"}. */
+  public static String contractOf(TaskType<?, ?> type) {
+    return type.version() + SHAPE + ContractShape.digestOf(type);
+  }
+
+  /** Between a type's version and its shape's digest in {@link #versions}. */
+  private static final char SHAPE = '#';
 
   /**
    * The same catalog, registered by a task of {@code runId} with parameters of digest {@code keys}.
@@ -87,9 +96,11 @@ public record CatalogFingerprint(
   /**
    * How this (a worker's) catalog differs from {@code reference} (the queue's), for the types in
    * {@code configured} (those the worker is configured for; all of its types when null): one phrase
-   * per difference, such as {@code "StateTransitionTask version 2 (queue has 1)"} or {@code "type
-   * 'x' (unknown to the queue)"}; empty when they match. A type the queue has and the worker does
-   * not is no difference: a worker serves a subset.
+   * per difference, such as {@code "StateTransitionTask version 2 (queue has 1)"}, {@code "type 'x'
+   * (unknown to the queue)"} or, for input or result classes changed under the same version, {@code
+   * "x's input or result classes (shape 1a2b3c4d, the queue's 5e6f7a8b) under the same version 1:
+   * ..."}; empty when they match. A type the queue has and the worker does not is no difference: a
+   * worker serves a subset.
    */
   public List<String> differencesFrom(
       Map<String, String> reference, Collection<String> configured) {
@@ -102,12 +113,36 @@ public record CatalogFingerprint(
       if (theirs == null) {
         differences.add("type '" + name + "' (unknown to the queue)");
       } else if (mine == null) {
-        differences.add("type '" + name + "' without a version (the queue has " + theirs + ")");
+        differences.add(
+            "type '" + name + "' without a version (the queue has " + versionIn(theirs) + ")");
+      } else if (!versionIn(mine).equals(versionIn(theirs))) {
+        differences.add(
+            name + " version " + versionIn(mine) + " (queue has " + versionIn(theirs) + ")");
       } else if (!mine.equals(theirs)) {
-        differences.add(name + " version " + mine + " (queue has " + theirs + ")");
+        differences.add(
+            name
+                + "'s input or result classes (shape "
+                + shapeIn(mine)
+                + ", the queue's "
+                + shapeIn(theirs)
+                + ") under the same version "
+                + versionIn(mine)
+                + ": a build changed them without a new version() of the type");
       }
     }
     return differences;
+  }
+
+  /** The declared version in a contract ({@link #contractOf}); all of it when it has no shape. */
+  private static String versionIn(String contract) {
+    int mark = contract.lastIndexOf(SHAPE);
+    return mark < 0 ? contract : contract.substring(0, mark);
+  }
+
+  /** The shape's digest in a contract, or "none" when it has none (a build before shapes). */
+  private static String shapeIn(String contract) {
+    int mark = contract.lastIndexOf(SHAPE);
+    return mark < 0 ? "none" : contract.substring(mark + 1);
   }
 
   private static final ObjectMapper CANONICAL_JSON =

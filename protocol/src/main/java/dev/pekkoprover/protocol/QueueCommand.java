@@ -48,7 +48,8 @@ public interface QueueCommand extends CborSerializable {
    * sequencer's catalog rather than that of whichever node hosts it, and knows the run's keys
    * although only the registration type's entity holds the offer.
    *
-   * @param versions task type name -> version, as in {@link CatalogFingerprint#versions()}
+   * @param versions task type name -> its contract (version and shape), as in {@link
+   *     CatalogFingerprint#versions()}
    * @param keysDigest {@link CatalogFingerprint#keysDigestOf} of the run's registration parameters
    */
   record RunCatalog(String runId, java.util.TreeMap<String, String> versions, String keysDigest)

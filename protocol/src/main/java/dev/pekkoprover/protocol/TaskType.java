@@ -30,7 +30,9 @@ public interface TaskType<I, R> {
    * The version of this type's contract: its input, its result and, for a proving type, its
    * circuit. Bump it when any of them changes incompatibly; a worker whose version of a type
    * differs from the queue's gets no work at all ({@link CatalogFingerprint}), so a mixed-version
-   * rollout cannot hand a task to a worker that would fail it. Default {@code "1"}.
+   * rollout cannot hand a task to a worker that would fail it. The shape of the input and result
+   * classes is compared as well ({@link ContractShape}), which catches a changed record whose
+   * version was not bumped, but not a changed circuit. Default {@code "1"}.
    */
   default String version() {
     return "1";

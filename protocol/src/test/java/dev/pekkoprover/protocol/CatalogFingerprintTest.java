@@ -37,7 +37,12 @@ class CatalogFingerprintTest {
         CatalogFingerprint.of(TaskCatalog.of(TestTasks.Square.INSTANCE));
     assertEquals(List.of(), squaresOnly.differencesFrom(queue, Set.of("square")));
     assertEquals(
-        new TreeMap<>(Map.of("square", "1", WorkerRegistrationTask.NAME, "1")),
+        new TreeMap<>(
+            Map.of(
+                "square",
+                "1#" + ContractShape.digestOf(TestTasks.Square.INSTANCE),
+                WorkerRegistrationTask.NAME,
+                CatalogFingerprint.contractOf(WorkerRegistrationTask.INSTANCE))),
         squaresOnly.versions());
     assertNull(squaresOnly.keysDigest(), "not registered");
   }
@@ -54,6 +59,40 @@ class CatalogFingerprintTest {
             .digest(),
         worker.digest());
   }
+
+  /**
+   * A worker built with another result record for "square" (a field renamed), its version left at
+   * 1: what a trial's plugin did, which gave a wrong root with no error on any node.
+   */
+  @Test
+  void resultClassesChangedUnderTheSameVersionAreADifference() {
+    TaskType<?, ?> squareRenamed =
+        new NamedTaskType<TestTasks.Num, RenamedNum>(
+            "square", TestTasks.Num.class, RenamedNum.class) {
+          @Override
+          public RenamedNum compute(TestTasks.Num input, TaskContext context) {
+            return new RenamedNum(input.value() * input.value(), input.mode());
+          }
+        };
+    CatalogFingerprint worker =
+        CatalogFingerprint.of(TaskCatalog.of(squareRenamed, TestTasks.Add.INSTANCE));
+    String shape = ContractShape.digestOf(squareRenamed);
+    String queueShape = ContractShape.digestOf(TestTasks.Square.INSTANCE);
+    assertNotEquals(queueShape, shape);
+    assertEquals(
+        List.of(
+            "square's input or result classes (shape "
+                + shape
+                + ", the queue's "
+                + queueShape
+                + ") under the same version 1: a build changed them without a new version() of"
+                + " the type"),
+        worker.differencesFrom(queue, Set.of("square", "add")));
+    assertEquals(List.of(), worker.differencesFrom(queue, Set.of("add")), "not configured");
+  }
+
+  /** Num with its "value" renamed "product". */
+  record RenamedNum(long product, String mode) implements CborSerializable {}
 
   @Test
   void aTypeTheQueueDoesNotKnowIsADifference() {
