@@ -386,6 +386,14 @@ public final class JobProgress implements AutoCloseable {
    * moving: the next tick asks again, and a hold-up said is not called over meanwhile).
    */
   private List<String> sequencerProblems() {
+    return sequencerProblems(node);
+  }
+
+  /**
+   * The problems of the sequencer running on {@code node} now; null when it does not answer in
+   * time.
+   */
+  static List<String> sequencerProblems(ProverNode node) {
     try {
       return node.sequencerStatus()
           .toCompletableFuture()

@@ -4,6 +4,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.FleetView;
 import java.io.PrintStream;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -11,13 +12,14 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 
 /**
  * What a plugin's job waits for, said on the sequencer node's standard output while it waits: no
- * queue node Up, or tasks pending that no Ready worker serves (after 30 s alone in its cluster,
- * with why: {@link AloneHint}); again every 5 s with how long, and one line when the wait ends. The
- * appchain's job has {@link JobProgress} for this; a plugin's job (the README's sum-of-squares
- * example) waited in silence: a trial re-ran the example's sequencer command while its worker node
- * still ran, the new node formed a cluster of its own, and it said nothing more than the job's
- * first line until the trial's 90 s timeout. Not on a standby, whose job waits for the sequencer to
- * come to its node (it says so itself), nor once the node shuts down.
+ * queue node Up, what holds its sequencer up (the status API's {@code problems}), or tasks pending
+ * that no Ready worker serves (after 30 s alone in its cluster, with why: {@link AloneHint}); again
+ * every 5 s with how long, and one line when the wait ends. The appchain's job has {@link
+ * JobProgress} for this; a plugin's job (the README's sum-of-squares example) waited in silence: a
+ * trial re-ran the example's sequencer command while its worker node still ran, the new node formed
+ * a cluster of its own, and it said nothing more than the job's first line until the trial's 90 s
+ * timeout. Not on a standby, whose job waits for the sequencer to come to its node (it says so
+ * itself), nor once the node shuts down.
  */
 final class PluginJobWait implements AutoCloseable {
   private static final Duration TICK = Duration.ofSeconds(1);
@@ -64,6 +66,12 @@ final class PluginJobWait implements AutoCloseable {
         return;
       }
       String what = JobProgress.clusterWait(node);
+      if (what == null) {
+        // what holds the sequencer up (a registration the queue refused, a database down) comes
+        // before the workers it keeps from working: "start a worker" would send the reader astray
+        List<String> problems = JobProgress.sequencerProblems(node);
+        what = problems == null ? null : JobProgress.heldUp(problems);
+      }
       FleetView fleet = null;
       if (what == null) {
         fleet = node.fleet().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);

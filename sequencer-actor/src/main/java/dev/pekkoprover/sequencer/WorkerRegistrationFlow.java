@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -158,6 +159,20 @@ public final class WorkerRegistrationFlow {
   private int heldBack;
 
   /**
+   * Why the queue refused a registration task at its enqueue (its parameters cannot travel as a
+   * task input), with what to do; null while none was refused. The same parameters would be refused
+   * again, so the loop offers no more, and {@code /status} lists it as a problem ({@link
+   * NodeProblems}) until the sequencer stops.
+   */
+  private volatile String refusal;
+
+  /** What this loop registered with {@link NodeProblems}: {@link #refusal}. */
+  private final java.util.function.Supplier<String> problem = () -> refusal;
+
+  /** Its name among the parts whose problems {@code /status} shows. */
+  static final String PROBLEM_PART = "worker-registration";
+
+  /**
    * The loop with the node's {@code prover.sequencer} settings ({@code
    * registration-check-interval}, {@code registration-retry}, {@code registration-offers}).
    *
@@ -240,6 +255,7 @@ public final class WorkerRegistrationFlow {
     this.parameters = parameters;
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
+    NodeProblems.get(context.getSystem()).register(PROBLEM_PART, problem);
     topUp();
   }
 
@@ -258,6 +274,12 @@ public final class WorkerRegistrationFlow {
               leavingQueueNodes.add(leaving.address());
               return Behaviors.same();
             })
+        .onSignal(
+            PostStop.class,
+            stopped -> {
+              NodeProblems.get(context.getSystem()).unregister(PROBLEM_PART, problem);
+              return Behaviors.same();
+            })
         .build();
   }
 
@@ -266,6 +288,9 @@ public final class WorkerRegistrationFlow {
    * one Enqueue.
    */
   private void topUp() {
+    if (refusal != null) {
+      return; // the same parameters would be refused again
+    }
     List<String> fresh = new ArrayList<>();
     while (onOffer.size() + heldBack < offers) {
       String taskId = TaskIds.of(FLOW_ID, ++offered);
@@ -317,6 +342,11 @@ public final class WorkerRegistrationFlow {
     if (outcome instanceof TaskOutcome.Succeeded success) {
       count(success);
       context.getSelf().tell(OfferNext.INSTANCE);
+    } else if (outcome instanceof TaskOutcome.Rejected rejected) {
+      if (refusal == null) {
+        refusal = refusalLine(rejected, parameters);
+        context.getLog().error("{}", refusal);
+      }
     } else {
       context
           .getLog()
@@ -329,6 +359,28 @@ public final class WorkerRegistrationFlow {
       timers.startSingleTimer(TimerKey.RETRY, RetryDue.INSTANCE, retryAfter);
     }
     return Behaviors.same();
+  }
+
+  /**
+   * The line for a registration task the queue refused at its enqueue: its reason (the parameters
+   * cannot travel as a task input, or are over the payload limit), that no worker can register and
+   * so no regular task can run, and what to do. A trial's plugin gave a record that was not {@code
+   * CborSerializable}: the loop offered it again every second, with two WARN lines each time, while
+   * the job said to start a worker and {@code /status} said nothing was wrong.
+   */
+  static String refusalLine(TaskOutcome.Rejected rejected, Object parameters) {
+    return "workers cannot register: the queue refused registration task "
+        + rejected.taskId()
+        + " of run "
+        + rejected.runId()
+        + ": "
+        + rejected.reason()
+        + ". Its parameters ("
+        + (parameters == null ? "null" : parameters.getClass().getName())
+        + ") are what the start-up plan made of the compiled circuits; no worker can register, so"
+        + " no regular task can run. Make them a value that can cross nodes (a record implementing"
+        + " dev.pekkoprover.protocol.CborSerializable, within prover.queue.cluster.max-payload-size)"
+        + " and start the sequencer again";
   }
 
   /**

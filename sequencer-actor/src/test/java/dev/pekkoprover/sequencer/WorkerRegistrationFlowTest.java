@@ -18,6 +18,7 @@ import java.util.Set;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
+import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -98,6 +99,66 @@ class WorkerRegistrationFlowTest {
 
     assertEquals(
         new WorkerRegistrationFlow.Status(3, true, 1, List.of("w1", "w2", "w3")), status(flow));
+  }
+
+  /**
+   * Parameters the queue refuses at enqueue (a trial's record that was not CborSerializable): one
+   * ERROR line that says what to do, no offer again (the same parameters would be refused again),
+   * and the line among the node's problems for {@code /status} and the job's progress until the
+   * loop stops.
+   */
+  @Test
+  void registrationTasksTheQueueRefusesAreNotOfferedAgainAndShowAsTheNodesProblem() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    ActorRef<WorkerRegistrationFlow.Command> flow =
+        testKit.spawn(
+            WorkerRegistrationFlow.create(
+                queue.getRef(), "run-1", new TestTasks.Keys("test-key"), settings(2)));
+    QueueCommand.Enqueue offer = QueueProbes.nextEnqueue(queue);
+    assertEquals(2, offer.tasks().size());
+    String reason = "payload of class x.Keys cannot travel as a task input: make it a record";
+    LoggingTestKit.error(
+            "workers cannot register: the queue refused registration task "
+                + offer.tasks().get(0).taskId()
+                + " of run run-1: "
+                + reason
+                + ". Its parameters (dev.pekkoprover.testing.TestTasks$Keys) are what the start-up"
+                + " plan made")
+        .withOccurrences(1)
+        .expect(
+            testKit.system(),
+            () -> {
+              for (TaskEnvelope task : offer.tasks()) {
+                offer
+                    .replyTo()
+                    .tell(
+                        new TaskOutcome.Rejected(
+                            task.taskId(), task.flowId(), "run-1", task.taskType(), reason));
+              }
+              // past the 1 s registration-retry of a task that failed: nothing offered again
+              queue.expectNoMessage(Duration.ofMillis(2500));
+              return null;
+            });
+    assertEquals(new WorkerRegistrationFlow.Status(0, false, 0, List.of()), status(flow));
+    List<String> problems = NodeProblems.get(testKit.system()).current();
+    assertTrue(
+        problems.stream()
+            .anyMatch(
+                line ->
+                    line.startsWith("workers cannot register: the queue refused")
+                        && line.endsWith("and start the sequencer again")),
+        problems.toString());
+    testKit.stop(flow);
+    testKit
+        .createTestProbe()
+        .awaitAssert(
+            () -> {
+              assertTrue(
+                  NodeProblems.get(testKit.system()).current().stream()
+                      .noneMatch(line -> line.startsWith("workers cannot register")),
+                  "a stopped loop reports nothing");
+              return null;
+            });
   }
 
   @Test
