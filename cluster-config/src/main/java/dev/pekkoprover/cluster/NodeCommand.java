@@ -233,6 +233,9 @@ final class NodeCommand implements Callable<Integer> {
       System.err.println("node refuses to start: " + chosen.refusal());
       return NodeLauncher.USAGE_EXIT;
     }
+    if (chosen.note() != null) {
+      System.out.println(chosen.note());
+    }
     Config transport;
     if (noTls) {
       transport = ClusterTls.plainTcp();

@@ -1,10 +1,16 @@
 package dev.pekkoprover.cluster;
 
 import dev.pekkoprover.node.ProverPlugin;
+import java.io.File;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.jar.JarFile;
 import java.util.stream.Collectors;
 
 /**
@@ -17,8 +23,19 @@ import java.util.stream.Collectors;
 final class PluginChoice {
   private PluginChoice() {}
 
-  /** The plugin chosen, or why none could be. Exactly one of the two is non-null. */
-  record Result(ProverPlugin plugin, String refusal) {}
+  /**
+   * The plugin chosen, or why none could be: exactly one of the two is non-null. {@code note}, when
+   * not null, is a line to say at start beside a plugin chosen (a jar on the class path that lists
+   * no plugin).
+   */
+  record Result(ProverPlugin plugin, String refusal, String note) {
+    Result(ProverPlugin plugin, String refusal) {
+      this(plugin, refusal, null);
+    }
+  }
+
+  /** Where {@link ServiceLoader} finds plugins, in a jar or a class folder. */
+  static final String SERVICES_FILE = "META-INF/services/" + ProverPlugin.class.getName();
 
   /**
    * Chooses among the plugins on this class's class loader's class path; see {@link #choose(String,
@@ -34,17 +51,79 @@ final class PluginChoice {
             e) { // a services file naming a class that is missing or cannot be made
       return new Result(null, "a plugin on the class path cannot be loaded: " + e.getMessage());
     }
-    return choose(wanted, found);
+    return choose(wanted, found, unlisted());
+  }
+
+  /**
+   * The entries of this JVM's class path, other than the one this class came from (the launcher's
+   * jar), that have no {@link #SERVICES_FILE}: a user's jar whose plugin {@code --plugin <name>}
+   * cannot find (a trial left the file out: the node said to add the jar, which was there, and
+   * without {@code --plugin} it ran the appchain without a word).
+   */
+  static List<String> unlisted() {
+    Path own = null;
+    try {
+      own = Path.of(PluginChoice.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (URISyntaxException | RuntimeException unknown) {
+      // no code source to leave out: every entry is looked at
+    }
+    List<String> unlisted = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+      if (!entry.isBlank()) {
+        Path path = Path.of(entry);
+        if (!path.toAbsolutePath().normalize().equals(own == null ? null : own.normalize())
+            && !listsAPlugin(path)) {
+          unlisted.add(entry);
+        }
+      }
+    }
+    return unlisted;
+  }
+
+  /**
+   * Whether the jar or class folder {@code entry} has a {@link #SERVICES_FILE}; true for what is
+   * neither (nothing to say of it).
+   */
+  static boolean listsAPlugin(Path entry) {
+    if (Files.isDirectory(entry)) {
+      return Files.exists(entry.resolve(SERVICES_FILE));
+    }
+    if (!Files.isRegularFile(entry) || !entry.toString().endsWith(".jar")) {
+      return true;
+    }
+    try (JarFile jar = new JarFile(entry.toFile())) {
+      return jar.getEntry(SERVICES_FILE) != null;
+    } catch (IOException unreadable) {
+      return true; // not a jar the JVM can read either: its own error says so
+    }
+  }
+
+  /** As {@link #choose(String, List, List)} with no class path entry that lists no plugin. */
+  static Result choose(String wanted, List<ProverPlugin> found) {
+    return choose(wanted, found, List.of());
   }
 
   /**
    * @param wanted {@code --plugin}'s value (null or blank: none given)
    * @param found the plugins the services files list, in class path order
+   * @param unlisted class path entries that list no plugin ({@link #unlisted()})
    */
-  static Result choose(String wanted, List<ProverPlugin> found) {
+  static Result choose(String wanted, List<ProverPlugin> found, List<String> unlisted) {
     if (wanted == null || wanted.isBlank()) {
       if (found.size() == 1) {
-        return new Result(found.get(0), null);
+        return new Result(
+            found.get(0),
+            null,
+            unlisted.isEmpty()
+                ? null
+                : "plugin "
+                    + found.get(0).name()
+                    + " runs, the only one on the class path; "
+                    + String.join(", ", unlisted)
+                    + " on it list(s) no plugin ("
+                    + SERVICES_FILE
+                    + "): to run yours, add that file naming its class, or give --plugin <its"
+                    + " class>");
       }
       return new Result(
           null,
@@ -63,11 +142,11 @@ final class PluginChoice {
         return new Result(plugin, null);
       }
     }
-    return load(name, found);
+    return load(name, found, unlisted);
   }
 
   /** A class the services files do not list: made with its constructor without parameters. */
-  private static Result load(String className, List<ProverPlugin> found) {
+  private static Result load(String className, List<ProverPlugin> found, List<String> unlisted) {
     String onClassPath =
         found.isEmpty()
             ? "no plugin is on the class path"
@@ -82,10 +161,17 @@ final class PluginChoice {
               + className
               + ": no such plugin or class ("
               + onClassPath
-              + "); add the "
-              + "jar that holds it to the class path: java -cp prover-node.jar:<your jar> "
-              + NodeLauncher.class.getName()
-              + " ...");
+              + "); "
+              + (unlisted.isEmpty()
+                  ? "add the jar that holds it to the class path: java -cp prover-node.jar:<your"
+                      + " jar> "
+                      + NodeLauncher.class.getName()
+                      + " ..."
+                  : String.join(", ", unlisted)
+                      + " on the class path list(s) no plugin: for --plugin <name> to find yours,"
+                      + " its jar needs "
+                      + SERVICES_FILE
+                      + " naming its class; or give --plugin <its class>"));
     }
     if (!ProverPlugin.class.isAssignableFrom(type)) {
       return new Result(
