@@ -447,7 +447,9 @@ final class NodeCommand implements Callable<Integer> {
       return failed.code();
     }
     ProverPlugin.Outcome summary = run.join();
-    System.out.print(summary.summary());
+    String text = summary.summary() == null ? "" : summary.summary();
+    // a summary without its last line break (a trial's) would run into the shell's prompt
+    System.out.print(text.isEmpty() || text.endsWith("\n") ? text : text + System.lineSeparator());
     System.out.flush();
     if (exitWhenDone) {
       exit.askedFor();

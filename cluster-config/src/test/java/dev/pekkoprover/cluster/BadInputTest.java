@@ -94,7 +94,7 @@ class BadInputTest {
                     new EncodedPayload("{\"value\": \"not a number\""),
                     r -> scope.complete(r)));
     assertTrue(reason.contains("square"), reason);
-    assertTrue(reason.contains("1 attempt"), "not retried: " + reason);
+    assertTrue(reason.contains("after 1 dispatch(es)"), "not retried: " + reason);
     stillWorks();
   }
 
@@ -108,7 +108,7 @@ class BadInputTest {
                 TestTasks.Add.INSTANCE,
                 Pair::new));
     assertTrue(
-        reason.matches(".*task bad-\\d+:2 \\(type square\\) failed after 3 attempt.*"), reason);
+        reason.matches(".*task bad-\\d+:2 \\(type square\\) failed after 3 dispatch.*"), reason);
     assertTrue(reason.contains("simulated failure of square on 2"), reason);
     assertEquals(
         3,

@@ -144,7 +144,7 @@ class ClusterQueueTest {
     String result = failureOf(new EchoOnce(Text.ofSize(600_000, true))); // its result is 1.2 MB
     assertTrue(
         result.contains("the result of task") && result.contains("1048576-byte limit"), result);
-    assertTrue(result.contains("1 attempt"), "not retried: " + result);
+    assertTrue(result.contains("after 1 dispatch(es)"), "not retried: " + result);
   }
 
   /**

@@ -97,7 +97,7 @@ class FailureClassesTest {
     String reason = failureOf(squares("hung", new Num(2, "hold:never")));
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started);
     assertTrue(reason.contains("type square"), reason);
-    assertTrue(reason.contains("after 3 attempt(s)"), reason);
+    assertTrue(reason.contains("after 3 dispatch(es)"), reason);
     assertTrue(reason.contains("lease of 500 ms"), reason);
     assertTrue(reason.matches("(?s).*task hung-\\d+:\\d+ .*"), reason);
     assertTrue(seconds < 10, "failed after " + seconds + " s");
@@ -130,7 +130,7 @@ class FailureClassesTest {
                 scope::complete);
     String reason = failureOf(node.run("merge", merge).toCompletableFuture());
     assertTrue(reason.contains("type add"), reason);
-    assertTrue(reason.contains("after 3 attempt(s)"), reason);
+    assertTrue(reason.contains("after 3 dispatch(es)"), reason);
     assertTrue(reason.contains("lease of 500 ms"), reason);
   }
 
@@ -147,8 +147,28 @@ class FailureClassesTest {
             .withMessageContains("restarts, abandoning that compute's thread")
             .expect(kit.system(), () -> squares("hard", new Num(2, "hold-hard:never")));
     String reason = failureOf(hung);
-    assertTrue(reason.contains("after 3 attempt(s)"), reason);
+    assertTrue(reason.contains("after 3 dispatch(es)"), reason);
+    assertTrue(reason.contains("3 of 3 attempts and 0 of"), reason);
     // the restarted worker registered again and works
+    assertEquals(Num.of(25), squares("after", Num.of(5)).get(BOUND_SECONDS, TimeUnit.SECONDS));
+  }
+
+  /**
+   * The same on a worker with a second slot (a trial's): the task goes back to that worker, behind
+   * its hung compute, and the restart that abandons it spends no worker loss on top of the
+   * overrun's attempt. Before, each hang spent both, and the flow's reason read "5 of 5 attempts
+   * and 4 of 10 worker losses" for five hangs.
+   */
+  @Test
+  void aComputeThatIgnoresItsInterruptOnAWorkerWithRoomSpendsAnAttemptPerHangAndNoLoss()
+      throws Exception {
+    start(
+        1,
+        2,
+        "prover.queue.lease-per-type.square = 500ms\nprover.queue.lease-check-interval = 100ms");
+    String reason = failureOf(squares("hard", new Num(2, "hold-hard:never")));
+    assertTrue(reason.contains("lease of 500 ms overran"), reason);
+    assertTrue(reason.contains("3 of 3 attempts and 0 of"), reason);
     assertEquals(Num.of(25), squares("after", Num.of(5)).get(BOUND_SECONDS, TimeUnit.SECONDS));
   }
 

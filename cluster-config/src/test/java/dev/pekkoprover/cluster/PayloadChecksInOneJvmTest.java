@@ -83,7 +83,7 @@ class PayloadChecksInOneJvmTest {
           TestNodes.failureOf(node, new EchoOnce(Text.ofSize(600_000, true))); // 1.2 MB back
       assertTrue(
           result.contains("the result of task") && result.contains("1048576-byte limit"), result);
-      assertTrue(result.contains("1 attempt"), "not retried: " + result);
+      assertTrue(result.contains("after 1 dispatch(es)"), "not retried: " + result);
 
       String unreadable = TestNodes.failureOf(node, draw());
       assertTrue(unreadable.contains("cannot cross a node"), unreadable);

@@ -76,7 +76,9 @@ public interface ProverPlugin {
    *
    * @param ok its results are right: the launcher's {@code node --exit-when-done} exits with 0,
    *     else 1
-   * @param summary lines printed when the job ends, each ending with a line break
+   * @param summary lines printed when the job ends, each ending with a line break (the launcher
+   *     adds the last one when it is missing); the launcher prints no verdict of its own: its exit
+   *     code is {@code ok}'s (the example and the appchain end theirs with {@code RESULT OK})
    */
   record Outcome(boolean ok, String summary) {}
 }

@@ -126,7 +126,7 @@ final class QueueMeters {
             "prover.tasks.redelivered",
             "Tasks put back in their queue, by why: declined, no_free_slot, "
                 + "lease_overrun, worker_terminated, worker_restarted, worker_crashed, crash_collateral, "
-                + "worker_unreachable, drain_over, lost_in_transit",
+                + "hung_abandoned, worker_unreachable, drain_over, lost_in_transit",
             tags.and("reason", cause.name().toLowerCase(Locale.ROOT)),
             s -> s.putBackByCause().getOrDefault(type, new long[index + 1])[index]);
       }

@@ -170,6 +170,14 @@ public final class TaskQueueState<W, R> {
     WORKER_CRASHED("it crashed worker %s"),
     CRASH_COLLATERAL(
         "worker %s went down, not because of this task (see its reason); this one spends nothing"),
+    /**
+     * The worker restarted to abandon this task's compute, which overran its lease and did not
+     * return within the cancel grace after it was told to stop (hung for good): the overrun spent
+     * the attempt, and the restart it forced spends nothing more.
+     */
+    HUNG_ABANDONED(
+        "worker %s restarted to abandon its compute of this task, which overran its lease and"
+            + " ignored its cancellation (the overrun spent the attempt; this spends nothing more)"),
     WORKER_UNREACHABLE("worker %s is on an unreachable node"),
     DRAIN_OVER(
         "worker %s still computed it when its node's drain time was over; it spends nothing"),
@@ -193,6 +201,7 @@ public final class TaskQueueState<W, R> {
           && this != NO_FREE_SLOT
           && this != LEASE_OVERRUN
           && this != CRASH_COLLATERAL
+          && this != HUNG_ABANDONED
           && this != DRAIN_OVER;
     }
   }
@@ -1123,6 +1132,15 @@ public final class TaskQueueState<W, R> {
       return false;
     }
     if (attempt < task.envelope.attempt()) {
+      Doubts doubts = task.doubts;
+      if (doubts != null
+          && doubts.overrunOn != null
+          && doubts.overrunOn.workerId.equals(workerId)
+          && Objects.equals(doubts.overrunIncarnation, incarnation)) {
+        // the compute cancelled at its overrun returned: its worker was alive, the overrun the
+        // task's; should that worker go down now, it is not to abandon a hung compute
+        doubts.overrunOn = null;
+      }
       dropUnknown(workerId, incarnation, taskId);
       return false;
     }
@@ -1737,16 +1755,25 @@ public final class TaskQueueState<W, R> {
    * Puts back every task this worker holds, oldest first at the head, and clears its slots: with
    * {@code cause}, or as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A
    * lease overrun charged to a task that this worker still ran (a zombie) was the worker's fault
-   * after all, unless the task brought it down: that attempt becomes a loss. Returns the types that
-   * got tasks back; the caller dispatches them once the worker's seats are up to date.
+   * after all, unless the task brought it down: that attempt becomes a loss. A task in {@code
+   * causedBy} whose overrun here is still a zombie (the only worker got it back, behind its hung
+   * compute) brought the worker down by that hang, which its overrun charged already: {@link
+   * Redelivery#HUNG_ABANDONED}, no loss (a trial's hang that ignored interrupts spent an attempt
+   * and a loss per hang, 9 dispatches for 5 hangs). Returns the types that got tasks back; the
+   * caller dispatches them once the worker's seats are up to date.
    */
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
     for (Task task; (task = w.held.last()) != null; ) {
       detach(task);
-      refundOverrun(task, w, causedBy); // it overran here, then came back here (start)
-      Redelivery why =
-          causedBy.contains(task.envelope.taskId()) ? Redelivery.WORKER_CRASHED : cause;
+      String taskId = task.envelope.taskId();
+      Redelivery why;
+      if (causedBy.contains(taskId)) {
+        why = stillHungHere(task, w) ? Redelivery.HUNG_ABANDONED : Redelivery.WORKER_CRASHED;
+      } else {
+        refundOverrun(task, w, causedBy); // it overran here, then came back here (start)
+        why = cause;
+      }
       if (putBackOne(task, w, why) && !touched.contains(task.type)) {
         touched.add(task.type);
       }
@@ -1763,6 +1790,16 @@ public final class TaskQueueState<W, R> {
     w.busy = 0;
     w.reseat();
     return touched;
+  }
+
+  /**
+   * Whether {@code task}'s lease ran out on this incarnation of {@code w} and the compute it then
+   * cancelled there has not reported back ({@link #failed} forgets the overrun when it does).
+   */
+  private boolean stillHungHere(Task task, KnownWorker w) {
+    return task.doubts != null
+        && task.doubts.overrunOn == w
+        && Objects.equals(task.doubts.overrunIncarnation, w.incarnation);
   }
 
   /**

@@ -725,6 +725,64 @@ class TaskQueueStateTest {
     assertEquals("square", failed.taskType());
   }
 
+  /**
+   * A compute that ignores its cancellation on the only worker (a trial's): the task overruns its
+   * lease, goes back to that worker behind its hung compute, and the worker restarts to abandon it.
+   * Each hang spends the attempt its overrun spent, no loss too, and the task fails for good after
+   * {@code max-attempts} hangs, naming its lease.
+   */
+  @Test
+  void aComputeHungForGoodSpendsItsAttemptAndNoLossWhenItsWorkerRestartsToAbandonIt() {
+    serve("w1", 2, "square");
+    enqueueSquares("h");
+    for (int hang = 1; hang < MAX_ATTEMPTS; hang++) {
+      String incarnation = "inc-" + hang;
+      effects.now += LEASE.toNanos();
+      assertEquals(1, queue.expireLeases());
+      assertEquals(
+          new Sent("w1", square("h").withAttempt(2 * hang)),
+          effects.last(),
+          "back on the only worker, behind its hung compute");
+      queue.workerGoingDown("w1", incarnation, Set.of("h")); // cancel grace over: it restarts
+      assertEquals(
+          new PutBack("h", 2 * hang + 1, "w1", Redelivery.HUNG_ABANDONED),
+          effects.putBacks.get(effects.putBacks.size() - 1));
+      assertTrue(effects.retries.isEmpty(), "no crash backoff: " + effects.retries);
+      queue.workerServes("w1", "inc-" + (hang + 1), "w1", Set.of("square"), 2);
+      assertEquals(new Sent("w1", square("h").withAttempt(2 * hang + 1)), effects.last());
+    }
+    effects.now += LEASE.toNanos();
+    queue.expireLeases();
+    TaskOutcome.Failed failed = assertInstanceOf(TaskOutcome.Failed.class, effects.outcomes.get(0));
+    assertTrue(failed.reason().contains("lease of 10000 ms overran on worker w1"), failed.reason());
+    assertTrue(
+        failed.reason().contains("3 of 3 attempts and 0 of 4 worker losses spent"),
+        failed.reason());
+  }
+
+  /**
+   * The overrun's compute returned (its cancelled failure came back), then the next attempt brought
+   * the worker down: a crash of its own, which spends a loss.
+   */
+  @Test
+  void aCrashAfterTheOverrunComputeReturnedIsACrashOfItsOwn() {
+    serve("w1", 2, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertFalse(
+        queue.failed(
+            "w1", "inc-1", "t1", "run-1", 1, "cancelled: lease of 10000 ms ran out", true));
+    queue.workerGoingDown("w1", "inc-1", Set.of("t1"));
+    assertEquals(
+        List.of(new PutBack("t1", 2, "w1", Redelivery.LEASE_OVERRUN)),
+        effects.putBacks,
+        "the crash's put-back waits out a backoff (below), not at once");
+    assertEquals(
+        List.of(new Retry("t1", 1, "it crashed worker w1 (1 of 4 worker losses spent)")),
+        effects.retries);
+  }
+
   @Test
   void anOverrunOnAWorkerThatThenDiesIsALossNotAnAttempt() {
     serve("w1", 1, "square");

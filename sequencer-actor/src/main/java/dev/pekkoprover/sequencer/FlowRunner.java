@@ -544,7 +544,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
               + failure.taskType()
               + ") failed after "
               + failure.attempts()
-              + " attempt(s): "
+              + " dispatch(es): " // a put-back is one more; the reason says the budgets spent
               + failure.reason());
     } else if (outcome instanceof TaskOutcome.Rejected rejection) {
       fail(

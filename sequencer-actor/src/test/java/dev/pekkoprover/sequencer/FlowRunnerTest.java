@@ -207,7 +207,7 @@ class FlowRunnerTest {
     FlowResult.Failed failed = requester.expectMessageClass(FlowResult.Failed.class);
     assertTrue(failed.reason().contains(task.taskId()), failed.reason());
     assertTrue(failed.reason().contains("square"), failed.reason());
-    assertTrue(failed.reason().contains("5 attempt"), failed.reason());
+    assertTrue(failed.reason().contains("failed after 5 dispatch(es)"), failed.reason());
     assertTrue(failed.reason().contains("boom"), failed.reason());
     assertEquals(
         new QueueCommand.CancelFlow(task.flowId()),
