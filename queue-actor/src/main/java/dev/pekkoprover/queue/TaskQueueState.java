@@ -1756,11 +1756,11 @@ public final class TaskQueueState<W, R> {
    * {@code cause}, or as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A
    * lease overrun charged to a task that this worker still ran (a zombie) was the worker's fault
    * after all, unless the task brought it down: that attempt becomes a loss. A task in {@code
-   * causedBy} whose overrun here is still a zombie (the only worker got it back, behind its hung
-   * compute) brought the worker down by that hang, which its overrun charged already: {@link
-   * Redelivery#HUNG_ABANDONED}, no loss (a trial's hang that ignored interrupts spent an attempt
-   * and a loss per hang, 9 dispatches for 5 hangs). Returns the types that got tasks back; the
-   * caller dispatches them once the worker's seats are up to date.
+   * causedBy} whose compute cancelled at its overrun here has not reported back (the worker got it
+   * back, behind that hung compute) brought the worker down by that hang, which its overrun charged
+   * already: {@link Redelivery#HUNG_ABANDONED}, no loss (a trial's hang that ignored interrupts
+   * spent an attempt and a loss per hang, 9 dispatches for 5 hangs). Returns the types that got
+   * tasks back; the caller dispatches them once the worker's seats are up to date.
    */
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
