@@ -576,11 +576,26 @@ public final class JobProgress implements AutoCloseable {
           .append(" pending)");
       separator = ", ";
     }
-    return line.append(
-            unserved.size() == 1
-                ? "; start a worker that serves it"
-                : "; start workers that serve them")
-        .toString();
+    line.append(
+        unserved.size() == 1
+            ? "; start a worker that serves it"
+            : "; start workers that serve them");
+    // a worker configured for such a type but refused (another build): the wait ends only with
+    // the same build, which "start a worker" alone does not say (a trial's)
+    long refused =
+        fleet.workers().stream()
+            .filter(
+                w ->
+                    w.refused() != null
+                        && w.configuredTypes().stream().anyMatch(unserved::containsKey))
+            .count();
+    if (refused > 0) {
+      line.append(" (")
+          .append(refused)
+          .append(" worker(s) configured for it are refused by the queue as another build: run")
+          .append(" the sequencer's build there; /status says why)");
+    }
+    return line.toString();
   }
 
   /**

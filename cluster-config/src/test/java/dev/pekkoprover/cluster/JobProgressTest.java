@@ -172,6 +172,44 @@ class JobProgressTest {
   }
 
   /**
+   * The only worker configured for a type is refused as another build (a trial's): the line says
+   * so, since starting a worker of that build again would not end the wait.
+   */
+  @Test
+  void aTypeWhoseOnlyWorkerIsRefusedSaysSo() {
+    FleetView.WorkerView refused =
+        new FleetView.WorkerView(
+            "w2",
+            "127.0.0.1:2553",
+            "inc-w2",
+            WorkerState.READY,
+            List.of(),
+            List.of("add"),
+            2,
+            0,
+            0,
+            0,
+            0,
+            100,
+            true,
+            "its task catalog differs from this queue's: ...");
+    FleetView fleet =
+        new FleetView(
+            List.of(worker("w1", true, "square"), refused),
+            Map.of("square", pending(1), "add", pending(2)),
+            List.of(),
+            0,
+            0,
+            1,
+            1);
+    assertEquals(
+        "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it"
+            + " (1 worker(s) configured for it are refused by the queue as another build: run the"
+            + " sequencer's build there; /status says why)",
+        JobProgress.unservedWait(fleet));
+  }
+
+  /**
    * Start-up with every circuit compiled, or none sent yet: the sequencer's own start is what is
    * waited for (a trial read "waiting for compilation: 5/5 circuit(s) compiled, 0 on workers now"
    * for 5 s while the result stores recovered, and "0/0" on a restarted service node).

@@ -751,7 +751,7 @@ public final class LocalTaskQueue {
     public void reply(ActorRef<TaskOutcome> replyTo, TaskOutcome outcome) {
       if (outcome instanceof TaskOutcome.Failed failed) {
         log.error(
-            "task {} (type {}, flow {}) failed for good after {} attempts: {}",
+            "task {} (type {}, flow {}) failed for good after {} dispatch(es): {}",
             failed.taskId(),
             failed.taskType(),
             failed.flowId(),
