@@ -580,20 +580,20 @@ public final class JobProgress implements AutoCloseable {
         unserved.size() == 1
             ? "; start a worker that serves it"
             : "; start workers that serve them");
-    // a worker configured for such a type but refused (another build): the wait ends only with
-    // the same build, which "start a worker" alone does not say (a trial's)
+    // a worker configured for such a type but refused (another build, or keys of an earlier run
+    // until it registers again): "start a worker" alone does not say why it waits (a trial's)
     long refused =
         fleet.workers().stream()
             .filter(
                 w ->
                     w.refused() != null
+                        && w.reachable()
                         && w.configuredTypes().stream().anyMatch(unserved::containsKey))
             .count();
     if (refused > 0) {
       line.append(" (")
           .append(refused)
-          .append(" worker(s) configured for it are refused by the queue as another build: run")
-          .append(" the sequencer's build there; /status says why)");
+          .append(" worker(s) configured for it refused by the queue: /status says why)");
     }
     return line.toString();
   }

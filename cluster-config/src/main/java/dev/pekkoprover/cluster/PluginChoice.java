@@ -80,6 +80,20 @@ final class PluginChoice {
     return unlisted;
   }
 
+  /** Entries {@link #unlisted()} names at most; a class path of dependency jars has many. */
+  static final int NAMED = 3;
+
+  /** {@code unlisted}, the first {@link #NAMED} of them and how many more. */
+  private static String named(List<String> unlisted) {
+    if (unlisted.size() <= NAMED) {
+      return String.join(", ", unlisted);
+    }
+    return String.join(", ", unlisted.subList(0, NAMED))
+        + " and "
+        + (unlisted.size() - NAMED)
+        + " more";
+  }
+
   /**
    * Whether the jar or class folder {@code entry} has a {@link #SERVICES_FILE}; true for what is
    * neither (nothing to say of it).
@@ -119,7 +133,7 @@ final class PluginChoice {
                 : "plugin "
                     + found.get(0).name()
                     + " runs, the only one on the class path; "
-                    + String.join(", ", unlisted)
+                    + named(unlisted)
                     + " on it list(s) no plugin ("
                     + SERVICES_FILE
                     + "): to run yours, add that file naming its class, or give --plugin <its"
@@ -167,7 +181,7 @@ final class PluginChoice {
                       + " jar> "
                       + NodeLauncher.class.getName()
                       + " ..."
-                  : String.join(", ", unlisted)
+                  : named(unlisted)
                       + " on the class path list(s) no plugin: for --plugin <name> to find yours,"
                       + " its jar needs "
                       + SERVICES_FILE

@@ -70,6 +70,9 @@ final class PluginJobWait implements AutoCloseable {
         // what holds the sequencer up (a registration the queue refused, a database down) comes
         // before the workers it keeps from working: "start a worker" would send the reader astray
         List<String> problems = JobProgress.sequencerProblems(node);
+        if (problems == null && JobProgress.HELD_UP.equals(waitKind())) {
+          return; // no answer this tick: the hold-up is not known to be over, its line stays
+        }
         what = problems == null ? null : JobProgress.heldUp(problems);
       }
       FleetView fleet = null;
@@ -88,6 +91,11 @@ final class PluginJobWait implements AutoCloseable {
     } catch (Exception | LinkageError cannotTell) {
       // a queue that did not answer in time, an actor system going away: ask at the next tick
     }
+  }
+
+  /** The kind of the wait said last, if it goes on; null otherwise. */
+  private synchronized String waitKind() {
+    return waitLine.kind();
   }
 
   /** The whole alone hint, once it is due (and not after {@link #close}). */

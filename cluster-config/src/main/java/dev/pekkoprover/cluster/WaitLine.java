@@ -8,7 +8,7 @@ import java.time.Duration;
  * says a wait when it starts, again every so often with how long it has lasted, and once when it is
  * over; a wait of another kind replaces it and starts its own clock. Shared by the appchain's
  * {@link JobProgress} and a plugin's {@link PluginJobWait}. Not thread-safe: its owner calls it
- * under its own lock. Times are {@link System#nanoTime()} values.
+ * from one thread at a time. Times are {@link System#nanoTime()} values.
  */
 final class WaitLine {
   /** What to show of a wait at one look: the line, and whether it is due to be said. */

@@ -204,8 +204,7 @@ class JobProgressTest {
             1);
     assertEquals(
         "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it"
-            + " (1 worker(s) configured for it are refused by the queue as another build: run the"
-            + " sequencer's build there; /status says why)",
+            + " (1 worker(s) configured for it refused by the queue: /status says why)",
         JobProgress.unservedWait(fleet));
   }
 

@@ -110,6 +110,11 @@ class PluginChoiceTest {
             + " naming its class, or give --plugin <its class>",
         chosen.note());
     assertNull(PluginChoice.choose(null, List.of(appchain), List.of()).note());
+    assertTrue(
+        PluginChoice.choose(null, List.of(appchain), List.of("a.jar", "b.jar", "c.jar", "d.jar"))
+            .note()
+            .contains("; a.jar, b.jar, c.jar and 1 more on it list(s) no plugin"),
+        "a class path of dependency jars names a few");
 
     String refusal =
         PluginChoice.choose("hash-tree", List.of(appchain), List.of("myplugin.jar")).refusal();

@@ -118,7 +118,9 @@ public record CatalogFingerprint(
       } else if (!versionIn(mine).equals(versionIn(theirs))) {
         differences.add(
             name + " version " + versionIn(mine) + " (queue has " + versionIn(theirs) + ")");
-      } else if (!mine.equals(theirs)) {
+      } else if (!mine.equals(theirs) && hasShape(mine) && hasShape(theirs)) {
+        // a side of a build before shapes has none: its version alone is compared, so that a
+        // rollout across this change refuses nobody for it
         differences.add(
             name
                 + "'s input or result classes (shape "
@@ -139,10 +141,14 @@ public record CatalogFingerprint(
     return mark < 0 ? contract : contract.substring(0, mark);
   }
 
-  /** The shape's digest in a contract, or "none" when it has none (a build before shapes). */
+  /** The shape's digest in a contract ({@link #contractOf}). */
   private static String shapeIn(String contract) {
-    int mark = contract.lastIndexOf(SHAPE);
-    return mark < 0 ? "none" : contract.substring(mark + 1);
+    return contract.substring(contract.lastIndexOf(SHAPE) + 1);
+  }
+
+  /** Whether a contract carries a shape: not one of a build before shapes. */
+  private static boolean hasShape(String contract) {
+    return contract.lastIndexOf(SHAPE) >= 0;
   }
 
   private static final ObjectMapper CANONICAL_JSON =

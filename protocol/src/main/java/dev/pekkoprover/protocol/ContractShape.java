@@ -27,11 +27,16 @@ import java.util.Set;
  * (Jackson ignores properties it does not know), which a trial saw turn into a wrong root with no
  * error on any node.
  *
- * <p>Classes of the JDK ({@code java.*}, {@code javax.*}) count by name alone. Fields are taken in
- * name order (Jackson reads and writes properties by name, so their order in the source does not
- * matter); static and transient fields, which Jackson does not write, are left out; an interface or
- * an abstract class (a polymorphic value) counts by name; a class met again inside itself counts by
- * name there.
+ * <p>What is looked into: records, enums (their constants' names, read without initialising the
+ * enum) and classes that implement {@link CborSerializable} (the task code's own messages). Every
+ * other class counts by name alone: a JDK or library class, whose private fields may differ between
+ * JDK or library releases of the same build, an interface or an abstract class (a polymorphic
+ * value). Fields are taken in name order (Jackson reads and writes properties by name, so their
+ * order in the source does not matter); static and transient fields, which Jackson does not write,
+ * are left out. A class is spelt out at its first occurrence and named alone after that (a class
+ * met again inside itself, or used by several fields), so a graph of records that share classes
+ * stays short. A class whose fields cannot be read (a missing class on the class path) counts by
+ * name, marked {@code ?}.
  */
 public final class ContractShape {
   private ContractShape() {}
@@ -62,51 +67,55 @@ public final class ContractShape {
     return text.toString();
   }
 
-  private static void describe(Type type, StringBuilder text, Set<Class<?>> open) {
+  private static void describe(Type type, StringBuilder text, Set<Class<?>> seen) {
     if (type instanceof ParameterizedType parameterized) {
-      describe(parameterized.getRawType(), text, open);
+      describe(parameterized.getRawType(), text, seen);
       text.append('<');
       Type[] arguments = parameterized.getActualTypeArguments();
       for (int i = 0; i < arguments.length; i++) {
         if (i > 0) {
           text.append(',');
         }
-        describe(arguments[i], text, open);
+        describe(arguments[i], text, seen);
       }
       text.append('>');
     } else if (type instanceof GenericArrayType array) {
-      describe(array.getGenericComponentType(), text, open);
+      describe(array.getGenericComponentType(), text, seen);
       text.append("[]");
     } else if (type instanceof Class<?> c) {
-      describeClass(c, text, open);
+      describeClass(c, text, seen);
     } else {
       text.append(type.getTypeName()); // a type variable or a wildcard
     }
   }
 
-  private static void describeClass(Class<?> c, StringBuilder text, Set<Class<?>> open) {
+  private static void describeClass(Class<?> c, StringBuilder text, Set<Class<?>> seen) {
     if (c.isArray()) {
-      describe(c.getComponentType(), text, open);
+      describe(c.getComponentType(), text, seen);
       text.append("[]");
       return;
     }
     text.append(c.getName());
-    if (c.isPrimitive()
-        || c.getName().startsWith("java.")
-        || c.getName().startsWith("javax.")
+    boolean ours = c.isRecord() || c.isEnum() || CborSerializable.class.isAssignableFrom(c);
+    if (!ours
         || c.isInterface()
         || (Modifier.isAbstract(c.getModifiers()) && !c.isEnum())
-        || !open.add(c)) {
+        || !seen.add(c)) {
       return;
     }
-    if (c.isEnum()) {
-      List<String> constants = new ArrayList<>();
-      for (Object constant : c.getEnumConstants()) {
-        constants.add(((Enum<?>) constant).name());
+    int start = text.length();
+    try {
+      if (c.isEnum()) {
+        List<String> constants = new ArrayList<>();
+        for (Field field : c.getDeclaredFields()) {
+          if (field.isEnumConstant()) {
+            constants.add(field.getName());
+          }
+        }
+        constants.sort(null);
+        text.append('{').append(String.join(",", constants)).append('}');
+        return;
       }
-      constants.sort(null);
-      text.append('{').append(String.join(",", constants)).append('}');
-    } else {
       List<Property> properties = new ArrayList<>();
       if (c.isRecord()) {
         for (RecordComponent component : c.getRecordComponents()) {
@@ -132,11 +141,15 @@ public final class ContractShape {
           text.append(',');
         }
         text.append(sorted[i].name()).append(':');
-        describe(sorted[i].type(), text, open);
+        describe(sorted[i].type(), text, seen);
       }
       text.append(')');
+    } catch (LinkageError | RuntimeException unreadable) {
+      // a field's class missing from the class path, a malformed generic signature: the name,
+      // marked, rather than a node that cannot start; the same build fails alike everywhere
+      text.setLength(start);
+      text.append('?');
     }
-    open.remove(c);
   }
 
   private record Property(String name, Type type) {}

@@ -91,6 +91,23 @@ class CatalogFingerprintTest {
     assertEquals(List.of(), worker.differencesFrom(queue, Set.of("add")), "not configured");
   }
 
+  /**
+   * A worker of a build before shapes announces bare versions: only they are compared, so that a
+   * rollout across the change refuses nobody for it; another version is still a difference.
+   */
+  @Test
+  void aBuildWithoutShapesIsComparedByVersionOnly() {
+    CatalogFingerprint old =
+        new CatalogFingerprint(
+            new TreeMap<>(Map.of("square", "1", "add", "2", WorkerRegistrationTask.NAME, "1")),
+            "0000000000000000",
+            null,
+            null);
+    assertEquals(
+        List.of("add version 2 (queue has 1)"),
+        old.differencesFrom(queue, Set.of("square", "add")));
+  }
+
   /** Num with its "value" renamed "product". */
   record RenamedNum(long product, String mode) implements CborSerializable {}
 

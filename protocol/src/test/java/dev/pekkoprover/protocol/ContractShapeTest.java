@@ -67,6 +67,42 @@ class ContractShapeTest {
         shape, ContractShape.describe(HashReordered.class).replace("$HashReordered(", "("));
   }
 
+  /** A library's class (here the JDK's and one of our own that is no message) counts by name. */
+  static final class NotAMessage {
+    long hidden;
+  }
+
+  record UsesLibraries(java.time.Duration timeout, NotAMessage other) implements CborSerializable {}
+
+  record Generic<T>(T value, List<T> values) implements CborSerializable {}
+
+  record Shared(Leaf first, Leaf second) implements CborSerializable {}
+
+  /** A non-static inner class: its synthetic reference to the outer instance is no property. */
+  class Inner implements CborSerializable {
+    long amount;
+  }
+
+  @Test
+  void onlyRecordsEnumsAndMessagesAreLookedIntoAndEachClassIsSpeltOutOnce() {
+    assertEquals(
+        "dev.pekkoprover.protocol.ContractShapeTest$UsesLibraries("
+            + "other:dev.pekkoprover.protocol.ContractShapeTest$NotAMessage,"
+            + "timeout:java.time.Duration)",
+        ContractShape.describe(UsesLibraries.class));
+    assertEquals(
+        "dev.pekkoprover.protocol.ContractShapeTest$Generic(value:T,values:java.util.List<T>)",
+        ContractShape.describe(Generic.class));
+    assertEquals(
+        "dev.pekkoprover.protocol.ContractShapeTest$Shared("
+            + "first:dev.pekkoprover.protocol.ContractShapeTest$Leaf(from:long,to:long),"
+            + "second:dev.pekkoprover.protocol.ContractShapeTest$Leaf)",
+        ContractShape.describe(Shared.class));
+    assertEquals(
+        "dev.pekkoprover.protocol.ContractShapeTest$Inner(amount:long)",
+        ContractShape.describe(Inner.class));
+  }
+
   @Test
   void theDigestCoversInputAndResult() {
     TaskType<Leaf, Hash> leaf = type(Leaf.class, Hash.class);

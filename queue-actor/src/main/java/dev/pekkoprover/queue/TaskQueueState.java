@@ -1137,9 +1137,9 @@ public final class TaskQueueState<W, R> {
           && doubts.overrunOn != null
           && doubts.overrunOn.workerId.equals(workerId)
           && Objects.equals(doubts.overrunIncarnation, incarnation)) {
-        // the compute cancelled at its overrun returned: its worker was alive, the overrun the
-        // task's; should that worker go down now, it is not to abandon a hung compute
-        doubts.overrunOn = null;
+        // the compute cancelled at its overrun returned: should that worker go down now, it is
+        // not to abandon a hung compute ({@link #stillHungHere})
+        doubts.overrunReturned = true;
       }
       dropUnknown(workerId, incarnation, taskId);
       return false;
@@ -1249,6 +1249,7 @@ public final class TaskQueueState<W, R> {
         Doubts doubts = task.doubts();
         doubts.overrunOn = w;
         doubts.overrunIncarnation = w.incarnation;
+        doubts.overrunReturned = false;
         scratch.add(task);
       }
       if (scratch.isEmpty()) {
@@ -1756,11 +1757,11 @@ public final class TaskQueueState<W, R> {
    * {@code cause}, or as {@link Redelivery#WORKER_CRASHED} for the tasks in {@code causedBy}. A
    * lease overrun charged to a task that this worker still ran (a zombie) was the worker's fault
    * after all, unless the task brought it down: that attempt becomes a loss. A task in {@code
-   * causedBy} whose compute cancelled at its overrun here has not reported back (the worker got it
-   * back, behind that hung compute) brought the worker down by that hang, which its overrun charged
-   * already: {@link Redelivery#HUNG_ABANDONED}, no loss (a trial's hang that ignored interrupts
-   * spent an attempt and a loss per hang, 9 dispatches for 5 hangs). Returns the types that got
-   * tasks back; the caller dispatches them once the worker's seats are up to date.
+   * causedBy} back on this worker behind the compute cancelled at its overrun here, which has not
+   * reported back ({@link #stillHungHere}), brought the worker down by that hang, which its overrun
+   * charged already: {@link Redelivery#HUNG_ABANDONED}, no loss (a trial's hang that ignored
+   * interrupts spent an attempt and a loss per hang, 9 dispatches for 5 hangs). Returns the types
+   * that got tasks back; the caller dispatches them once the worker's seats are up to date.
    */
   private List<TypeQueue> putBackAll(KnownWorker w, Redelivery cause, Set<String> causedBy) {
     List<TypeQueue> touched = new ArrayList<>(2);
@@ -1793,13 +1794,19 @@ public final class TaskQueueState<W, R> {
   }
 
   /**
-   * Whether {@code task}'s lease ran out on this incarnation of {@code w} and the compute it then
-   * cancelled there has not reported back ({@link #failed} forgets the overrun when it does).
+   * Whether {@code task}'s lease ran out on this incarnation of {@code w}, this delivery went to
+   * {@code w} behind the compute it then cancelled (in that compute's slot), and that compute has
+   * not reported back: the worker can only have gone down to abandon it, since this delivery has
+   * not started. A delivery that found the slot free (the cancelled compute had let go) may have
+   * crashed the worker itself.
    */
   private boolean stillHungHere(Task task, KnownWorker w) {
-    return task.doubts != null
-        && task.doubts.overrunOn == w
-        && Objects.equals(task.doubts.overrunIncarnation, w.incarnation);
+    Doubts doubts = task.doubts;
+    return doubts != null
+        && doubts.overrunOn == w
+        && Objects.equals(doubts.overrunIncarnation, w.incarnation)
+        && doubts.behindCancelled
+        && !doubts.overrunReturned;
   }
 
   /**
@@ -1953,6 +1960,12 @@ public final class TaskQueueState<W, R> {
     KnownWorker overrunOn;
 
     String overrunIncarnation;
+
+    /**
+     * The compute cancelled at the overrun on {@link #overrunOn} reported back (its failure, an
+     * attempt older than the task's): that worker going down afterwards is not to abandon it.
+     */
+    boolean overrunReturned;
 
     /** When its holder's load reports first left it out; {@link #NO_TIME} while they list it. */
     long absentSince = NO_TIME;

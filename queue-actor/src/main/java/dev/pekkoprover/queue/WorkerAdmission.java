@@ -152,7 +152,7 @@ final class WorkerAdmission {
   /** Judges the next announcements against the sequencer's catalog and the run's keys. */
   void runCatalog(RunCatalog msg) {
     log.debug(
-        "run {}: workers must have task type versions {} and keys digest {}",
+        "run {}: workers must have task type contracts (version#shape) {} and keys digest {}",
         msg.runId(),
         msg.versions(),
         msg.keysDigest());

@@ -783,6 +783,28 @@ class TaskQueueStateTest {
         effects.retries);
   }
 
+  /**
+   * On a worker of one slot the task waits pending while its cancelled compute holds the slot; that
+   * compute returns, the slot frees, and the next attempt, dispatched there normally, crashes the
+   * worker: a crash of its own (a review's case), not a hang abandoned.
+   */
+  @Test
+  void aCrashOfAnAttemptDispatchedAfterTheHungComputeLetGoIsACrashOfItsOwn() {
+    serve("w1", 1, "square");
+    enqueueSquares("t1");
+    effects.now += LEASE.toNanos();
+    assertEquals(1, queue.expireLeases());
+    assertEquals(1, effects.sent.size(), "its slot is the cancelled compute's: t1 waits pending");
+    assertFalse(
+        queue.failed(
+            "w1", "inc-1", "t1", "run-1", 1, "cancelled: lease of 10000 ms ran out", true));
+    assertEquals(new Sent("w1", square("t1").withAttempt(2)), effects.last());
+    queue.workerGoingDown("w1", "inc-1", Set.of("t1"));
+    assertEquals(
+        List.of(new Retry("t1", 1, "it crashed worker w1 (1 of 4 worker losses spent)")),
+        effects.retries);
+  }
+
   @Test
   void anOverrunOnAWorkerThatThenDiesIsALossNotAnAttempt() {
     serve("w1", 1, "square");
