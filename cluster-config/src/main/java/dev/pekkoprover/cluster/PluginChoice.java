@@ -56,11 +56,18 @@ final class PluginChoice {
 
   /**
    * The entries of this JVM's class path, other than the one this class came from (the launcher's
-   * jar), that have no {@link #SERVICES_FILE}: a user's jar whose plugin {@code --plugin <name>}
-   * cannot find (a trial left the file out: the node said to add the jar, which was there, and
-   * without {@code --plugin} it ran the appchain without a word).
+   * jar), that have no {@link #SERVICES_FILE}, when it has at most {@link #MAX_ENTRIES}: a user's
+   * jar whose plugin {@code --plugin <name>} cannot find (a trial left the file out: the node said
+   * to add the jar, which was there, and without {@code --plugin} it ran the appchain without a
+   * word).
    */
   static List<String> unlisted() {
+    String[] entries = System.getProperty("java.class.path", "").split(File.pathSeparator);
+    if (entries.length > MAX_ENTRIES) {
+      // not the launcher's jar and a plugin's beside it, but a class path of dependency jars (an
+      // IDE, a test run): most list no plugin, and naming them would bury the user's
+      return List.of();
+    }
     Path own = null;
     try {
       own = Path.of(PluginChoice.class.getProtectionDomain().getCodeSource().getLocation().toURI());
@@ -68,7 +75,7 @@ final class PluginChoice {
       // no code source to leave out: every entry is looked at
     }
     List<String> unlisted = new ArrayList<>();
-    for (String entry : System.getProperty("java.class.path", "").split(File.pathSeparator)) {
+    for (String entry : entries) {
       if (!entry.isBlank()) {
         Path path = Path.of(entry);
         if (!path.toAbsolutePath().normalize().equals(own == null ? null : own.normalize())
@@ -80,7 +87,13 @@ final class PluginChoice {
     return unlisted;
   }
 
-  /** Entries {@link #unlisted()} names at most; a class path of dependency jars has many. */
+  /**
+   * A class path of more entries than this is not the launcher's jar with a few of the user's
+   * beside it: {@link #unlisted()} says nothing of it.
+   */
+  static final int MAX_ENTRIES = 6;
+
+  /** Entries {@link #unlisted()} names at most. */
   static final int NAMED = 3;
 
   /** {@code unlisted}, the first {@link #NAMED} of them and how many more. */
