@@ -337,7 +337,7 @@ public final class JobProgress implements AutoCloseable {
       if (!unservedBefore) {
         unserved = null;
       }
-      List<String> problems = sequencerProblems();
+      List<String> problems = sequencerProblems(node);
       if (problems == null && HELD_UP.equals(waitLine.kind())) {
         return; // no answer this tick: the hold-up is not known to be over, its line stays
       }
@@ -382,16 +382,9 @@ public final class JobProgress implements AutoCloseable {
   }
 
   /**
-   * The sequencer's problems now; null when it does not answer in time (a busy node, the singleton
-   * moving: the next tick asks again, and a hold-up said is not called over meanwhile).
-   */
-  private List<String> sequencerProblems() {
-    return sequencerProblems(node);
-  }
-
-  /**
-   * The problems of the sequencer running on {@code node} now; null when it does not answer in
-   * time.
+   * The problems of the sequencer running on {@code node} now; null when it does not answer in time
+   * (a busy node, the singleton moving: the next tick asks again, and a hold-up said is not called
+   * over meanwhile).
    */
   static List<String> sequencerProblems(ProverNode node) {
     try {

@@ -158,10 +158,15 @@ public record CatalogFingerprint(
           .build();
 
   private static String sha256Hex(String text) {
+    return sha256Hex(text, 8);
+  }
+
+  /** The first {@code bytes} bytes of the SHA-256 of {@code text} (UTF-8), in hex. */
+  static String sha256Hex(String text, int bytes) {
     try {
       byte[] hash =
           MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-      return HexFormat.of().formatHex(hash, 0, 8);
+      return HexFormat.of().formatHex(hash, 0, bytes);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
