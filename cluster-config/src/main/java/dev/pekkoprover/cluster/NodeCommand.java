@@ -366,7 +366,7 @@ final class NodeCommand implements Callable<Integer> {
     ProverNode node = builder.start();
     String self = ProverNode.hostPort(Cluster.get(node.system()).selfMember().address());
     // before the line that says the node is up: a SIGTERM after it exits 0 (one during start-up
-    // exits 143)
+    // exits 143, and so does one that cuts an --exit-when-done job short)
     NodeExit exit = new NodeExit(node, self);
     // started, not yet joined: the log says "is Up in the cluster of N member(s)" once it has, and
     // every 5 s what it waits for until then (a wrong seed, CA or cluster name)
@@ -391,6 +391,9 @@ final class NodeCommand implements Callable<Integer> {
               () -> {
                 // not on a standby, whose job goes on on the sequencer's node
                 if (!run.isDone() && !node.standingBy()) {
+                  if (exitWhenDone) {
+                    exit.jobUnfinished(); // a signal now exits with its code, not 0
+                  }
                   System.out.println(
                       ProgressLineClearer.eraseBar()
                           + NodeExit.jobUnfinishedLine(self, tasksAndJob.name(), durable));

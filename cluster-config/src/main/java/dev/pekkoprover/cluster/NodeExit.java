@@ -69,6 +69,12 @@ final class NodeExit {
 
   private final SignalWatch signals;
 
+  /**
+   * The node runs a bounded job with {@code --exit-when-done}, which had not ended when the node
+   * began to stop: a signal then keeps its code, as {@code run} does.
+   */
+  private final AtomicBoolean jobUnfinished = new AtomicBoolean();
+
   /** This node's downing settings, for the line of a node the cluster refused. */
   private final String downingSettings;
 
@@ -98,6 +104,16 @@ final class NodeExit {
    */
   void askedFor() {
     askedFor.set(true);
+  }
+
+  /**
+   * The node's {@code --exit-when-done} job had not ended when the node began to stop (said from
+   * its coordinated shutdown, before the node leaves): a stop signal then exits with the signal's
+   * code (143 for SIGTERM) instead of 0, since that exit code is the job's verdict and a supervisor
+   * (a Kubernetes Job, systemd) must not take a job cut short for one that ended.
+   */
+  void jobUnfinished() {
+    jobUnfinished.set(true);
   }
 
   /** Whether the node has been Up in a cluster. */
@@ -191,6 +207,12 @@ final class NodeExit {
       System.err.flush();
       return; // the JVM exits with the code System.exit was given
     }
+    if (signals.stoppedBySignal(reason()) && jobUnfinished.get()) {
+      System.err.println(jobCutShortLine(self, signals.signalName(), signals.signalCode()));
+      System.out.flush();
+      System.err.flush();
+      return; // the JVM exits with the signal's code
+    }
     if (signals.stoppedBySignal(reason())) {
       System.err.println(outcome(reason(), self, joined.get(), downingSettings).line());
       System.out.flush();
@@ -232,6 +254,22 @@ final class NodeExit {
         + (durable
             ? "what its flows stored stays in the database: the same command resumes from it"
             : "nothing of it was kept (no --db-url): a new run starts over");
+  }
+
+  /**
+   * The last line of a node whose {@code --exit-when-done} job a stop signal cut short, once it has
+   * left the cluster: it exits with the signal's code ({@code code}), not 0.
+   */
+  static String jobCutShortLine(String self, String signal, int code) {
+    return "node "
+        + self
+        + " left the cluster: stopped by "
+        + signal
+        + " before its job ended (--exit-when-done), exiting with the signal's code "
+        + code
+        + ", not "
+        + LEFT
+        + ", so that a supervisor does not take the job for finished";
   }
 
   /**

@@ -80,6 +80,15 @@ final class SignalWatch {
   }
 
   /**
+   * The code the JVM exits with after the noted stop signal: 128 + its number (143 for SIGTERM, 130
+   * for Ctrl-C's SIGINT, 129 for SIGHUP), or 143 when none was noted.
+   */
+  int signalCode() {
+    String name = signal.get();
+    return 128 + ("INT".equals(name) ? 2 : "HUP".equals(name) ? 1 : 15);
+  }
+
+  /**
    * Whether the JVM shuts down from within the process (no stop signal came) after Pekko's JVM hook
    * ran CoordinatedShutdown: {@code System.exit}, which Pekko calls after a fatal error.
    */

@@ -103,7 +103,8 @@ class LauncherWaitsIT {
             "--seeds",
             "127.0.0.1:" + loneQueuePort,
             "--blocks",
-            "1");
+            "1",
+            "--exit-when-done");
 
     String joining = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
     awaitSaid(worker, joining, 1, 60);
@@ -222,5 +223,25 @@ class LauncherWaitsIT {
             .filter(line -> line.arrived() >= stopped)
             .toList(),
         sequencer.tail(20));
+
+    // the lone node runs its job with --exit-when-done, whose exit code is the job's verdict:
+    // stopped before that job ended, it keeps the signal's code (0 would tell a Kubernetes Job or
+    // systemd that the job was done)
+    lone.process().toHandle().destroy(); // SIGTERM
+    assertTrue(lone.awaitExit(60), "it stops on SIGTERM:\n" + lone.tail(20));
+    assertEquals(143, lone.process().exitValue(), lone.tail(20));
+    assertEquals(
+        1,
+        lone.linesWhere(
+                line ->
+                    line.contains(
+                        " left the cluster: stopped by SIGTERM before its job ended"
+                            + " (--exit-when-done), exiting with the signal's code 143"))
+            .size(),
+        lone.tail(20));
+    assertEquals(
+        1,
+        lone.linesWhere(line -> line.contains("'s job did not finish: node ")).size(),
+        lone.tail(20));
   }
 }

@@ -166,4 +166,17 @@ class NodeExitTest {
             + " of it was kept (no --db-url): a new run starts over",
         NodeExit.jobUnfinishedLine("127.0.0.1:2551", "appchain", false));
   }
+
+  /**
+   * A --exit-when-done job cut short by a signal: the node keeps the signal's code and says why it
+   * is not 0.
+   */
+  @Test
+  void aJobCutShortBySignalKeepsTheSignalsCode() {
+    assertEquals(
+        "node 127.0.0.1:2551 left the cluster: stopped by SIGTERM before its job ended"
+            + " (--exit-when-done), exiting with the signal's code 143, not 0, so that a supervisor"
+            + " does not take the job for finished",
+        NodeExit.jobCutShortLine("127.0.0.1:2551", "SIGTERM", 143));
+  }
 }

@@ -23,6 +23,17 @@ class SignalWatchTest {
     assertEquals(false, watch.exitFromWithin(JVM_EXIT));
   }
 
+  /** The JVM's code after each stop signal: 128 + its number. */
+  @Test
+  void theSignalsCodeIs128PlusItsNumber() {
+    for (String[] signalAndCode :
+        new String[][] {{"TERM", "143"}, {"INT", "130"}, {"HUP", "129"}}) {
+      SignalWatch watch = new SignalWatch(true);
+      watch.noted(signalAndCode[0]);
+      assertEquals(Integer.parseInt(signalAndCode[1]), watch.signalCode(), signalAndCode[0]);
+    }
+  }
+
   @Test
   void aShutdownWithoutASignalIsAnExitFromWithin() {
     SignalWatch watch = new SignalWatch(true);
