@@ -46,7 +46,12 @@ public record TaskEnvelope(
     return new TaskEnvelope(taskId, flowId, runId, taskType, attempt, newPayload, flowSeq);
   }
 
-  /** Task id, type, flow and attempt: what every log line about a task names. */
+  /**
+   * Task id, type, flow and dispatch: what every log line about a task names. The envelope's {@code
+   * attempt} counter is called the dispatch there: every put-back raises it, also those that spend
+   * no attempt of {@code prover.queue.max-attempts} (a lost worker, a declined or handed-back
+   * task), so "attempt 7" beside a budget of 5 attempts misled the reader of a log.
+   */
   public String describe() {
     return "task "
         + taskId
@@ -54,7 +59,7 @@ public record TaskEnvelope(
         + taskType
         + ", flow "
         + flowId
-        + ", attempt "
+        + ", dispatch "
         + attempt
         + ")";
   }

@@ -406,7 +406,7 @@ public final class LocalTaskQueue {
     } else if (msg.noFreeSlot()) {
       // two entities filled the same slot, and this one has room elsewhere now: not a fault
       log.debug(
-          "worker {} handed back task {} (type {}, attempt {}), which waited there: {}",
+          "worker {} handed back task {} (type {}, dispatch {}), which waited there: {}",
           msg.workerId(),
           msg.taskId(),
           msg.taskType(),
@@ -414,7 +414,7 @@ public final class LocalTaskQueue {
           msg.reason());
     } else {
       log.info(
-          "worker {} declined task {} (type {}, attempt {}): {}",
+          "worker {} declined task {} (type {}, dispatch {}): {}",
           msg.workerId(),
           msg.taskId(),
           msg.taskType(),

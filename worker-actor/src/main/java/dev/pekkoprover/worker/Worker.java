@@ -856,7 +856,7 @@ public final class Worker {
             context
                 .getLog()
                 .debug(
-                    "Worker {} starts {} once the cancelled attempt {} has returned",
+                    "Worker {} starts {} once the cancelled dispatch {} has returned",
                     workerId,
                     task.describe(),
                     run.task.attempt());
