@@ -262,8 +262,10 @@ final class NodeCommand implements Callable<Integer> {
         ClusterTls.load(
             http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
     SequencerWatch.Settings watch;
+    java.time.Duration islandAfter;
     try {
       watch = SequencerWatch.Settings.from(config);
+      islandAfter = IslandWatch.after(config);
     } catch (ConfigException e) {
       System.err.println("node refuses to start: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;
@@ -373,8 +375,10 @@ final class NodeCommand implements Callable<Integer> {
     System.out.printf(
         "node %s started with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
     System.out.println(node.endpointsLine());
+    IslandWatch.startProbe(node.system()); // how this node stands, for a worker node elsewhere
     if (!sequencer) {
       SequencerWatch.start(node.system(), watch); // one line when no sequencer node is left
+      IslandWatch.start(node.system(), islandAfter); // a worker node on an island rejoins
       return exit.awaitTermination();
     }
     // worker nodes joining and leaving, from before the job to the node's end: a service job runs

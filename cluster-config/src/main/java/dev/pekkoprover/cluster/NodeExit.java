@@ -16,10 +16,11 @@ import org.apache.pekko.cluster.MemberStatus;
  * How a node process of the launcher ends once its actor system has terminated: with a code a
  * process supervisor acts on and one line saying why. Downed by the cluster: 3; terminated for any
  * other reason the launcher did not ask for: 2; left the cluster on the operator's word (Ctrl-C or
- * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0; left because
- * no sequencer node was Up and reachable for {@code prover.worker.sequencer-absent-after} and the
- * node was started with {@code --exit-without-sequencer} ({@link SequencerWatch}): 4; left because
- * the plugin's job threw while the node was not stopping ({@link #jobFailed}): 1.
+ * SIGTERM, which run CoordinatedShutdown from the JVM's shutdown hook, or a Leave): 0; left a
+ * cluster without a stateful node for the one a seed runs ({@link IslandWatch}): 3; left because no
+ * sequencer node was Up and reachable for {@code prover.worker.sequencer-absent-after} and the node
+ * was started with {@code --exit-without-sequencer} ({@link SequencerWatch}): 4; left because the
+ * plugin's job threw while the node was not stopping ({@link #jobFailed}): 1.
  *
  * <p>What a reader must not miss: on a signal the JVM would exit with 128 + the signal's number
  * (143 for SIGTERM), which systemd and most supervisors count as a failure; a shutdown hook of this
@@ -352,6 +353,17 @@ final class NodeExit {
                 + "oldest stateful node found it unreachable, or an operator downed it): exiting with code "
                 + DOWNED
                 + " so that a process supervisor restarts it");
+      }
+      if (why instanceof IslandWatch.LeftIsland island) {
+        return new Outcome(
+            DOWNED,
+            "node "
+                + self
+                + " left its cluster, which had no stateful node, for the one its seed "
+                + island.seed()
+                + " runs: exiting with code "
+                + DOWNED
+                + " so that a process supervisor restarts it into that cluster");
       }
       if (why == NoSequencer.INSTANCE) {
         return new Outcome(

@@ -1,0 +1,103 @@
+package dev.pekkoprover.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A trial's finding, with real launcher processes and the shipped configuration: a sequencer node
+ * restarted with the same command while its worker node ran formed a cluster of its own (2 of 5
+ * restarts on a busy host), because it is the first of its seeds and the worker node did not answer
+ * its join within {@code pekko.cluster.seed-node-timeout} (5 s). The worker node stayed Up without
+ * a queue node and nothing was proven until an operator restarted it. Here the worker node is
+ * paused (SIGSTOP) while the sequencer node starts again, which makes that island every time; once
+ * resumed, the worker node finds its seed Up in another cluster ({@link IslandWatch}), says so in
+ * one WARN line and exits with code 3; the test, as its supervisor, starts it again, it joins the
+ * sequencer node's cluster, and the job ends {@code RESULT OK}. Every process is killed at the end.
+ */
+class IslandIT {
+  private final NodeProcesses processes = new NodeProcesses(NodeProcesses.logDirectory("IslandIT"));
+
+  @AfterEach
+  void killEverything() throws InterruptedException {
+    processes.close();
+  }
+
+  @Test
+  void aWorkerNodeLeftOnAnIslandByARestartedFirstSeedRejoinsItThroughARestart() throws Exception {
+    int sequencerPort = NodeProcesses.freePort();
+    int workerPort = NodeProcesses.freePort();
+    String seeds = "127.0.0.1:" + sequencerPort + ",127.0.0.1:" + workerPort;
+    List<String> sequencerCommand =
+        List.of(
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + sequencerPort,
+            "--seeds",
+            seeds,
+            "--blocks",
+            "1",
+            "--exit-when-done");
+    NodeProcesses.Node first = processes.launch(sequencerCommand.toArray(String[]::new));
+    NodeProcesses.Node worker =
+        processes.launch("node", "--roles", "worker", "--port", "" + workerPort, "--seeds", seeds);
+    assertTrue(first.awaitExit(180), "the first run ends:\n" + first.tail(30));
+    assertEquals(0, first.process().exitValue(), first.tail(30));
+
+    // the worker node waits in its cluster of one, for longer than leave-island-after (10 s)
+    assertTrue(
+        worker.awaitLine(line -> line.contains("no node with role queue is up for 10 s"), 60),
+        worker.tail(20));
+    NodeProcesses.pause(worker.process());
+    NodeProcesses.Node second;
+    try {
+      second = processes.launch(sequencerCommand.toArray(String[]::new));
+      assertTrue(
+          second.awaitLine(line -> line.contains(" is Up in the cluster of 1 member(s)"), 120),
+          "the restarted sequencer node forms a cluster of its own:\n" + second.tail(20));
+    } finally {
+      NodeProcesses.resume(worker.process());
+    }
+
+    assertTrue(worker.awaitExit(60), "the worker node leaves its island:\n" + worker.tail(20));
+    assertEquals(3, worker.process().exitValue(), worker.tail(20));
+    String seed = "127.0.0.1:" + sequencerPort;
+    assertEquals(
+        1,
+        worker
+            .linesWhere(
+                line ->
+                    line.contains(" WARN ")
+                        && line.contains("has been in a cluster without a stateful node for ")
+                        && line.contains(
+                            ", while its seed " + seed + " is Up in a cluster of its own"))
+            .size(),
+        worker.tail(20));
+    assertEquals(
+        1,
+        worker
+            .linesWhere(
+                line ->
+                    line.contains(
+                        "left its cluster, which had no stateful node, for the one its seed "
+                            + seed
+                            + " runs: exiting with code 3"))
+            .size(),
+        worker.tail(20));
+
+    // its supervisor starts it again: it joins the sequencer node's cluster, and the job ends
+    NodeProcesses.Node again = processes.relaunch(worker);
+    assertTrue(
+        again.awaitLine(line -> line.contains(" is Up in the cluster of 2 member(s)"), 120),
+        again.tail(20));
+    assertTrue(second.awaitExit(180), "the job ends:\n" + second.tail(30));
+    assertEquals(0, second.process().exitValue(), second.tail(30));
+    assertEquals(
+        1, second.linesWhere(line -> line.startsWith("RESULT OK")).size(), second.tail(30));
+  }
+}
