@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -86,6 +87,9 @@ final class ChainApi {
           .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
           .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+          // {"from": a, "from": b} is ambiguous (Jackson kept the last; a proxy or signer may read
+          // the first): refused, as a trial found it accepted
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .build();
 
   /** The body of {@code POST /appchain/transactions}. */
@@ -499,6 +503,13 @@ final class ChainApi {
     }
     if (e instanceof JsonMappingException) {
       return "not a JSON object of those fields";
+    }
+    if (e instanceof JsonProcessingException json
+        && json.getOriginalMessage() != null
+        && json.getOriginalMessage().startsWith("Duplicate field ")) {
+      // Jackson's "Duplicate field 'from'"
+      return firstLine(json.getOriginalMessage()).substring("Duplicate ".length())
+          + " appears more than once: give each field once";
     }
     if (e instanceof JsonProcessingException json) {
       String message = firstLine(json.getOriginalMessage());

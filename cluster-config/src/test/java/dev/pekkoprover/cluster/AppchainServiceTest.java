@@ -331,6 +331,25 @@ class AppchainServiceTest {
       assertEquals("MALFORMED", notJson.body().get("refused").asText());
       Answer missing = post(service.url() + "/transactions", "{\"from\": \"ab\", \"to\": \"cd\"}");
       assertEquals(400, missing.status());
+      // a field given twice is ambiguous (a signer or proxy may read the other value): refused
+      String json = JSON.valueToTree(ChainApi.TransactionBody.of(good)).toString();
+      // first (Jackson kept the last value, and the chain refused it as BAD_SIGNATURE: a trial's)
+      // and last (Jackson made the object before it)
+      for (String body :
+          List.of(
+              "{\"from\": \"" + "ab".repeat(32) + "\", " + json.substring(1),
+              json.substring(0, json.length() - 1) + ", \"from\": \"" + "ab".repeat(32) + "\"}")) {
+        Answer twice = post(service.url() + "/transactions", body);
+        assertEquals(400, twice.status(), twice.body().toString());
+        assertEquals("MALFORMED", twice.body().get("refused").asText());
+        assertTrue(
+            twice
+                .body()
+                .get("message")
+                .asText()
+                .endsWith(": field 'from' appears more than once: give each field once"),
+            twice.body().toString());
+      }
       // amounts and nonces are whole JSON numbers: nothing rounded, nothing parsed from a string;
       // each answer names the field, in the API's terms, without Java's
       com.fasterxml.jackson.databind.node.ObjectNode body =
