@@ -493,6 +493,15 @@ final class ChainService
             state -> {
               state.recovered = true;
               recoveredSinceFailure = true;
+              long failedSince = journalFailingSince.get();
+              // after an outage, the line says the service is back, and how long after (a trial
+              // found only the result stores saying so)
+              String back =
+                  failedSince == 0
+                      ? "appchain service: "
+                      : "appchain service read its journal again "
+                          + (System.nanoTime() - failedSince) / 1_000_000_000
+                          + " s after it failed: ";
               if (!writeFailed) {
                 journalFailingSince.set(0); // a failed read: the recovery read it all
               }
@@ -502,18 +511,21 @@ final class ChainService
               }
               List<ChainState.Batch> batches = chain.sealedBatches();
               recoveredLine.accept(
-                  String.format(
-                      "appchain service: height %d, proven height %d, %d transaction(s) pending,"
-                          + " %d batch(es) to prove (%s)",
-                      chain.height(),
-                      chain.provenHeight(),
-                      chain.pending(),
-                      batches.size(),
-                      (state.snapshotBase < 0
-                              ? "from genesis, "
-                              : "from a snapshot at proven height " + state.snapshotBase + " and ")
-                          + state.replayed
-                          + " journal event(s)"));
+                  back
+                      + String.format(
+                          "height %d, proven height %d, %d transaction(s) pending,"
+                              + " %d batch(es) to prove (%s)",
+                          chain.height(),
+                          chain.provenHeight(),
+                          chain.pending(),
+                          batches.size(),
+                          (state.snapshotBase < 0
+                                  ? "from genesis, "
+                                  : "from a snapshot at proven height "
+                                      + state.snapshotBase
+                                      + " and ")
+                              + state.replayed
+                              + " journal event(s)"));
               batches.forEach(batch -> prove(state, batch));
               timers.startTimerWithFixedDelay(
                   Tick.INSTANCE, Tick.INSTANCE, settings.blockInterval());

@@ -108,6 +108,10 @@ class ChainServiceJournalFailureTest {
                     + " journal again and has not confirmed a write since; .*"),
         afterRecovery.get(0));
     assertTrue(
+        line.matches(
+            "appchain service read its journal again \\d+ s after it failed: height 0, .*"),
+        "after the failure, the line says the service is back: " + line);
+    assertTrue(
         line.contains("3 transaction(s) pending")
             && line.endsWith("(from genesis, 3 journal event(s))"),
         "replayed the three written, not the one whose write failed: " + line);
