@@ -402,15 +402,27 @@ public final class QueueFront {
     if (nowhereToRoute()) {
       if (firstDropped == null) {
         firstDropped = message.getClass().getSimpleName() + " for " + entityId;
-        context
-            .getLog()
-            .info(
-                "this node leaves and no other node with role {} is Up: messages for the queue's "
-                    + "entities are dropped here from now on (the first: {}), as the shard region "
-                    + "would drop them after holding this node's exit for its hand-off timeout; "
-                    + "workers announce themselves again to the next queue node",
-                queueRole,
-                firstDropped);
+        if (Cluster.get(context.getSystem()).isTerminated()) {
+          // its cluster has shut down, which empties its view of the members: other queue nodes
+          // may well be Up (a trial read "no other node with role queue is Up" beside one)
+          context
+              .getLog()
+              .info(
+                  "this node has left the cluster: messages for the queue's entities are dropped"
+                      + " here from now on (the first: {}); the queue's entities run on the queue"
+                      + " nodes that stay, and workers announce themselves to them",
+                  firstDropped);
+        } else {
+          context
+              .getLog()
+              .info(
+                  "this node leaves and no other node with role {} is Up: messages for the queue's "
+                      + "entities are dropped here from now on (the first: {}), as the shard region "
+                      + "would drop them after holding this node's exit for its hand-off timeout; "
+                      + "workers announce themselves again to the next queue node",
+                  queueRole,
+                  firstDropped);
+        }
       }
       return;
     }

@@ -24,6 +24,8 @@ import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Leave;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -122,6 +124,43 @@ class QueueFrontLeavingTest {
     region.receiveSeveralMessages(2); // the other queue node's region takes the shards
     front.tell(new QueueCommand.CancelFlow("f"));
     region.receiveSeveralMessages(catalog.names().size());
+  }
+
+  /**
+   * Once this node's cluster has shut down, its view of the members is empty: the line must not say
+   * that no other queue node is Up (a trial read that beside one), but that this node has left.
+   */
+  @Test
+  void aNodeWhoseClusterHasShutDownSaysItLeftNotThatNoOtherQueueNodeIsUp() {
+    ActorTestKit node = queueNode(null);
+    queueNode(node);
+    awaitUp(node, 2);
+    TestProbe<ShardingEnvelope<QueueCommand>> region = node.createTestProbe();
+    ActorRef<QueueCommand> front =
+        node.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS, "queue"));
+    TestProbe<WorkerCommand> worker = node.createTestProbe();
+    // the actor system stays until the test ends; the cluster leaves and shuts down before that
+    CoordinatedShutdown.get(node.system())
+        .addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "hold", () -> holdShutdown);
+    Cluster cluster = Cluster.get(node.system());
+    cluster.manager().tell(Leave.create(cluster.selfMember().address()));
+    node.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            () -> {
+              assertEquals(true, cluster.isTerminated());
+              return null;
+            });
+    LoggingTestKit.info("this node has left the cluster: messages for the queue's entities")
+        .withOccurrences(1)
+        .expect(
+            node.system(),
+            () -> {
+              front.tell(announcement(worker));
+              front.tell(new QueueCommand.CancelFlow("f"));
+              return null;
+            });
+    region.expectNoMessage(Duration.ofMillis(300));
   }
 
   private final TaskCatalog catalog =
