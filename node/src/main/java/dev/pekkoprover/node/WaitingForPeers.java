@@ -21,14 +21,14 @@ import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 
 /**
- * Says at INFO, every {@code prover.cluster.report-waiting-every}, what this cluster node waits
- * for: to join the cluster through its seeds (with the likely causes when none lets it in: Pekko's
- * handshake with a seed of another cluster name or a refused certificate fails without a word on
- * the joining side), to be moved Up, or for a reachable node with role {@code queue} to be Up
- * (until then its workers and flows wait); one line when that wait ends, and one when the node is
- * Up. The sharding region's own WARN per retry is filtered out of the log (the launcher's log
- * configuration: cluster-config's {@code PeerWaitRetryFilter}), so these lines are what an operator
- * sees of a missing peer.
+ * Says at INFO, every {@code prover.cluster.report-waiting-every} (then less often as the wait goes
+ * on: {@link #repeatAfter}), what this cluster node waits for: to join the cluster through its
+ * seeds (with the likely causes when none lets it in: Pekko's handshake with a seed of another
+ * cluster name or a refused certificate fails without a word on the joining side), to be moved Up,
+ * or for a reachable node with role {@code queue} to be Up (until then its workers and flows wait);
+ * one line when that wait ends, and one when the node is Up. The sharding region's own WARN per
+ * retry is filtered out of the log (the launcher's log configuration: cluster-config's {@code
+ * PeerWaitRetryFilter}), so these lines are what an operator sees of a missing peer.
  */
 public final class WaitingForPeers {
 
@@ -180,7 +180,7 @@ public final class WaitingForPeers {
       reported = false;
     } else if (waiting != Wait.NOTHING
         && waiting != Wait.GONE
-        && now - lastReport >= every.toNanos()) {
+        && now - lastReport >= repeatAfter(every, now - waitingSince).toNanos()) {
       context.getLog().info(waitingLine());
       lastReport = now;
       reported = true;
@@ -204,6 +204,25 @@ public final class WaitingForPeers {
               absentSeeds());
     }
     return Behaviors.same();
+  }
+
+  /**
+   * How long after its last line a wait that has lasted {@code waitedNanos} is said again: {@code
+   * every} (5 s) for its first minute, when a restart or a slow start is the likely cause and the
+   * operator is watching; then once a minute; from 10 minutes on, once every 10 minutes (a worker
+   * node left waiting for a queue node overnight logged 720 lines an hour, a trial's finding). The
+   * line says how long the wait has lasted, so a reader who attaches late learns it at once.
+   */
+  static Duration repeatAfter(Duration every, long waitedNanos) {
+    Duration waited = Duration.ofNanos(waitedNanos);
+    if (waited.compareTo(Duration.ofMinutes(1)) < 0) {
+      return every;
+    }
+    Duration slower =
+        waited.compareTo(Duration.ofMinutes(10)) < 0
+            ? Duration.ofMinutes(1)
+            : Duration.ofMinutes(10);
+    return slower.compareTo(every) > 0 ? slower : every;
   }
 
   /**
