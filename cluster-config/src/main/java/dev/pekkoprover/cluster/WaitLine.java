@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.WaitingForPeers;
 import java.time.Duration;
 
 /**
@@ -23,7 +24,8 @@ final class WaitLine {
   /**
    * The wait {@code what} ("waiting for workers: none is Ready ...") at {@code now}: its line with
    * how long it has waited ({@link #withWaited}), due when its kind is new, when {@code repeat} has
-   * passed since it was last said, or (with {@code againWhenChanged}) when its text differs from
+   * passed since it was last said (from the wait's first minute on, longer: {@link
+   * WaitingForPeers#repeatAfter}), or (with {@code againWhenChanged}) when its text differs from
    * the last look's. A due look counts as said.
    */
   Look look(String what, long now, Duration repeat, boolean againWhenChanged) {
@@ -33,8 +35,13 @@ final class WaitLine {
       since = now;
       said = false;
     }
+    // a long wait is said less often as it goes on (every 5 s for a minute, then every minute, then
+    // every 10 minutes), as the node's own waiting lines are: a job waiting overnight for workers
+    // printed 720 lines an hour
     boolean due =
-        !said || (againWhenChanged && !what.equals(this.what)) || now - saidAt >= repeat.toNanos();
+        !said
+            || (againWhenChanged && !what.equals(this.what))
+            || now - saidAt >= WaitingForPeers.repeatAfter(repeat, now - since).toNanos();
     this.what = what;
     if (due) {
       said = true;

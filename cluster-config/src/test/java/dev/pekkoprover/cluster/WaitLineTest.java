@@ -71,4 +71,18 @@ class WaitLineTest {
         WaitLine.withWaited("waiting to join the cluster", 3));
     assertEquals("waiting to join the cluster", WaitLine.kindOf("waiting to join the cluster"));
   }
+
+  /** A long wait is said less often as it goes on: every 5 s, then every minute, then 10. */
+  @Test
+  void aLongWaitIsSaidLessOftenAsItGoesOn() {
+    WaitLine wait = new WaitLine();
+    assertTrue(wait.look(WHAT, 0, EVERY_5_S, false).due());
+    assertTrue(wait.look(WHAT, 55 * S, EVERY_5_S, false).due());
+    assertFalse(wait.look(WHAT, 60 * S, EVERY_5_S, false).due(), "a minute in: once a minute");
+    assertFalse(wait.look(WHAT, 114 * S, EVERY_5_S, false).due());
+    assertTrue(wait.look(WHAT, 115 * S, EVERY_5_S, false).due());
+    assertTrue(wait.look(WHAT, 595 * S, EVERY_5_S, false).due());
+    assertFalse(wait.look(WHAT, 1194 * S, EVERY_5_S, false).due(), "from 10 minutes: every 10");
+    assertTrue(wait.look(WHAT, 1195 * S, EVERY_5_S, false).due());
+  }
 }

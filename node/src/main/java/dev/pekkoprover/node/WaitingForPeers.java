@@ -213,7 +213,7 @@ public final class WaitingForPeers {
    * node left waiting for a queue node overnight logged 720 lines an hour, a trial's finding). The
    * line says how long the wait has lasted, so a reader who attaches late learns it at once.
    */
-  static Duration repeatAfter(Duration every, long waitedNanos) {
+  public static Duration repeatAfter(Duration every, long waitedNanos) {
     Duration waited = Duration.ofNanos(waitedNanos);
     if (waited.compareTo(Duration.ofMinutes(1)) < 0) {
       return every;
