@@ -26,10 +26,10 @@ final class AloneHint {
   static String line(long seconds) {
     return LINE_START
         + seconds
-        + " s: if worker nodes run, they are in a cluster of their own (one that names this node"
-        + " among its seeds leaves it within about 15 s and exits with code 3, for its supervisor"
-        + " to restart it into this one; otherwise give this node --seeds naming a running one"
-        + " first), or they exited with code 3 (a worker node downs itself once it has lost every"
+        + " s: if worker nodes run, they are in a cluster of their own (a launcher's worker node that"
+        + " names this node among its seeds and has no stateful node in its cluster leaves it"
+        + " within about 15 s and exits with code 3, for its supervisor to restart it into this"
+        + " one; otherwise give this node --seeds naming a running one first), or they exited with code 3 (a worker node downs itself once it has lost every"
         + " stateful node for about 11 s: a supervisor restarts it, else start it again)";
   }
 

@@ -19,12 +19,15 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Down;
 
 /**
  * Ends the island Pekko's first-seed rule can make. A node that is the first of its seeds and finds
@@ -38,16 +41,21 @@ import org.apache.pekko.cluster.typed.Cluster;
  * <p>So a node without role {@code stateful} (a worker node) that is Up in a cluster without any
  * stateful member for {@code prover.cluster.leave-island-after} (10 s) asks each of its seeds that
  * is not a member of its cluster how it stands ({@link Ask}, to {@code /system/island-probe}, which
- * every launcher node runs), every {@link #PROBE_EVERY}. A seed that answers that it is Up with
- * role stateful runs the cluster this node belongs in: one WARN line names it, and the node leaves
- * and exits with code 3 ({@link NodeExit}) so that its process supervisor restarts it; through its
- * seeds it then joins that cluster. Seeds that do not answer (not running, or not yet) leave the
- * node waiting as before. A stateful node is never moved: it may hold the sequencer's state.
+ * every launcher node runs), {@link #PROBE_EVERY} at first and less often while none answers (to
+ * {@link #LONGEST_PROBE_PAUSE}). A seed that answers that it is Up with role stateful, not shutting
+ * down, in a cluster that does not hold this node, runs the cluster this node belongs in: one WARN
+ * line names it; the node downs the other members of its cluster (none is stateful: worker nodes on
+ * the same island, which a restarted node could otherwise join again), and {@link
+ * #DOWN_OTHERS_FIRST} later leaves and exits with code 3 ({@link NodeExit}) so that its process
+ * supervisor restarts it; through its seeds it then joins that cluster, as the downed ones do.
+ * Seeds that do not answer (not running, or not yet) leave the node waiting as before. A stateful
+ * node is never moved: it may hold the sequencer's state.
  *
- * <p>What a reader must not miss: the seed answers only with its own status, so a sequencer node on
- * its way out (Leaving, Exiting, its process still running) does not count; and the wait of 10 s
- * keeps a restart of the only stateful node (gone for a few seconds, then joining this node's
- * cluster through it as seed) from taking a worker node with it.
+ * <p>What a reader must not miss: the seed answers with its own status and whether it knows the
+ * asker, so a sequencer node on its way out (shutting down, Leaving, Exiting, its process still
+ * running), or one that has just let this node in, does not count; and the wait of 10 s keeps a
+ * restart of the only stateful node (gone for a few seconds, then joining this node's cluster
+ * through it as seed) from taking a worker node with it.
  */
 final class IslandWatch {
   private IslandWatch() {}
@@ -61,20 +69,40 @@ final class IslandWatch {
   /** How long one seed's answer may take (the name's resolution, then the ask). */
   static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(3);
 
-  /** How a node stands in its cluster, asked of it from a node of another cluster. */
-  record Ask(ActorRef<Answer> replyTo) implements CborSerializable {}
+  /**
+   * How a node stands in its cluster, asked of it from a node of another cluster.
+   *
+   * @param asker the asking node's address ({@code pekko://prover@host:port})
+   */
+  record Ask(ActorRef<Answer> replyTo, String asker) implements CborSerializable {}
 
   /**
    * @param node its host:port
    * @param status its own member status, as Pekko names it ({@code Up}, {@code Joining}, ...)
    * @param stateful it has role {@code stateful} (a sequencer or queue node)
    * @param members how many members its cluster has, itself included
+   * @param shuttingDown its CoordinatedShutdown has begun (it stays Up while its workers drain)
+   * @param knowsAsker the asking node is a member of its cluster (as this node sees it)
    */
-  record Answer(String node, String status, boolean stateful, int members)
+  record Answer(
+      String node,
+      String status,
+      boolean stateful,
+      int members,
+      boolean shuttingDown,
+      boolean knowsAsker)
       implements CborSerializable {
-    /** Whether this node runs a cluster a worker node belongs in: Up (or WeaklyUp) and stateful. */
+    /**
+     * Whether this node runs a cluster a worker node belongs in: Up (or WeaklyUp), stateful and not
+     * on its way out.
+     */
     boolean runsACluster() {
-      return stateful && ("Up".equals(status) || "WeaklyUp".equals(status));
+      return stateful && !shuttingDown && ("Up".equals(status) || "WeaklyUp".equals(status));
+    }
+
+    /** Whether the asker is on an island beside this node's cluster: it runs one, without it. */
+    boolean leavesAskerOutside() {
+      return runsACluster() && !knowsAsker;
     }
   }
 
@@ -140,8 +168,11 @@ final class IslandWatch {
     }
   }
 
-  /** The WARN line of a node that leaves its island for {@code seed}'s cluster. */
-  static String line(String self, long seconds, Answer seed) {
+  /**
+   * The WARN line of a node that leaves its island for {@code seed}'s cluster, downing the {@code
+   * others} members of its own (none of them stateful) so that they restart into it too.
+   */
+  static String line(String self, long seconds, Answer seed, int others) {
     return "node "
         + self
         + " has been in a cluster without a stateful node for "
@@ -151,25 +182,36 @@ final class IslandWatch {
         + " is Up in a cluster of its own ("
         + seed.members()
         + " member(s)): that seed formed it when this node did not answer its join in time"
-        + " (pekko.cluster.seed-node-timeout). This node leaves and exits with code "
+        + " (pekko.cluster.seed-node-timeout). This node "
+        + (others == 0
+            ? ""
+            : "downs the "
+                + others
+                + " other node(s) of its cluster (none is stateful), so that they restart into it"
+                + " too, then ")
+        + "leaves and exits with code "
         + NodeExit.DOWNED
         + " so that its process supervisor restarts it; it then joins that cluster through its"
         + " seeds";
   }
 
-  /** The probe's answer from {@code system}'s cluster as it is now. */
-  static Answer answerOf(ActorSystem<?> system) {
+  /** The probe's answer from {@code system}'s cluster as it is now, to {@code asker}. */
+  static Answer answerOf(ActorSystem<?> system, String asker) {
     Cluster cluster = Cluster.get(system);
     Member self = cluster.selfMember();
     int members = 0;
-    for (Member ignored : cluster.state().getMembers()) {
+    boolean knowsAsker = false;
+    for (Member member : cluster.state().getMembers()) {
       members++;
+      knowsAsker |= member.address().toString().equals(asker);
     }
     return new Answer(
         ProverNode.hostPort(self.address()),
         self.status().toString(),
         self.hasRole(ProverNode.STATEFUL_ROLE),
-        members);
+        members,
+        CoordinatedShutdown.get(system).getShutdownReason().isPresent(),
+        knowsAsker);
   }
 
   /** Starts the probe every launcher node answers at {@code /system/island-probe}. */
@@ -179,7 +221,7 @@ final class IslandWatch {
             .onMessage(
                 Ask.class,
                 ask -> {
-                  ask.replyTo().tell(answerOf(system));
+                  ask.replyTo().tell(answerOf(system, ask.asker()));
                   return Behaviors.same();
                 })
             .build(),
@@ -193,16 +235,31 @@ final class IslandWatch {
     INSTANCE
   }
 
+  private enum LeaveNow implements Command {
+    INSTANCE
+  }
+
   private record Answered(Answer answer) implements Command {}
 
   private record RoundOver() implements Command {}
 
   /**
+   * How long the node waits after downing the other members of its island before it leaves itself:
+   * its gossip of their Down goes out meanwhile (gossip every second).
+   */
+  static final Duration DOWN_OTHERS_FIRST = Duration.ofSeconds(2);
+
+  /** The longest pause between rounds of asks while no seed runs a cluster of its own. */
+  static final Duration LONGEST_PROBE_PAUSE = Duration.ofSeconds(60);
+
+  /**
    * Starts the watch on a node without role stateful that has seeds other than itself ({@code
    * pekko.cluster.seed-nodes}); nothing otherwise, or when {@code leave-island-after} is 0s. It
    * ends with the actor system.
+   *
+   * @return whether it started
    */
-  static void start(ActorSystem<?> system, Duration after) {
+  static boolean start(ActorSystem<?> system, Duration after) {
     Cluster cluster = Cluster.get(system);
     Address self = cluster.selfMember().address();
     List<Address> seeds = new ArrayList<>();
@@ -215,92 +272,153 @@ final class IslandWatch {
     if (after.isZero()
         || seeds.isEmpty()
         || cluster.selfMember().hasRole(ProverNode.STATEFUL_ROLE)) {
-      return;
+      return false;
     }
-    system.systemActorOf(create(after, seeds), "island-watch", Props.empty());
+    system.systemActorOf(
+        Behaviors.<Command>setup(
+            context ->
+                Behaviors.withTimers(
+                    timers -> new Watch(context, timers, after, seeds).behavior())),
+        "island-watch",
+        Props.empty());
+    return true;
   }
 
-  private static Behavior<Command> create(Duration after, List<Address> seeds) {
-    return Behaviors.setup(
-        context ->
-            Behaviors.withTimers(
-                timers -> {
-                  context.setLoggerName(IslandWatch.class);
-                  ActorSystem<Void> system = context.getSystem();
-                  Cluster cluster = Cluster.get(system);
-                  Rule rule = new Rule(after);
-                  String self = ProverNode.hostPort(cluster.selfMember().address());
-                  timers.startTimerWithFixedDelay(Tick.INSTANCE, PROBE_EVERY);
-                  boolean[] asking = {false};
-                  return Behaviors.receive(Command.class)
-                      .onMessageEquals(
-                          Tick.INSTANCE,
-                          () -> {
-                            if (asking[0]
-                                || CoordinatedShutdown.get(system)
-                                    .getShutdownReason()
-                                    .isPresent()) {
-                              return Behaviors.same();
-                            }
-                            if (!rule.due(
-                                selfUp(cluster), hasStatefulMember(cluster), System.nanoTime())) {
-                              return Behaviors.same();
-                            }
-                            Set<Address> members = new HashSet<>();
-                            for (Member member : cluster.state().getMembers()) {
-                              members.add(member.address());
-                            }
-                            List<Address> outside = new ArrayList<>();
-                            for (Address seed : seeds) {
-                              if (!members.contains(seed)) {
-                                outside.add(seed);
-                              }
-                            }
-                            if (outside.isEmpty()) {
-                              return Behaviors.same();
-                            }
-                            asking[0] = true;
-                            List<CompletableFuture<Void>> asks = new ArrayList<>();
-                            for (Address seed : outside) {
-                              asks.add(
-                                  ask(system, seed)
-                                      .thenAccept(
-                                          answer -> context.getSelf().tell(new Answered(answer)))
-                                      .exceptionally(noAnswer -> null)
-                                      .toCompletableFuture());
-                            }
-                            CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
-                                .whenComplete(
-                                    (done, error) -> context.getSelf().tell(new RoundOver()));
-                            return Behaviors.same();
-                          })
-                      .onMessage(
-                          RoundOver.class,
-                          over -> {
-                            asking[0] = false;
-                            return Behaviors.same();
-                          })
-                      .onMessage(
-                          Answered.class,
-                          answered -> {
-                            Answer answer = answered.answer();
-                            // still without a stateful member: one may have joined meanwhile
-                            if (!answer.runsACluster()
-                                || !rule.due(
-                                    selfUp(cluster), hasStatefulMember(cluster), System.nanoTime())
-                                || CoordinatedShutdown.get(system)
-                                    .getShutdownReason()
-                                    .isPresent()) {
-                              return Behaviors.same();
-                            }
-                            context
-                                .getLog()
-                                .warn(line(self, rule.seconds(System.nanoTime()), answer));
-                            CoordinatedShutdown.get(system).runAll(new LeftIsland(answer.node()));
-                            return Behaviors.stopped();
-                          })
-                      .build();
-                }));
+  /** The watch's actor state. */
+  private static final class Watch {
+    private final ActorContext<Command> context;
+    private final TimerScheduler<Command> timers;
+    private final ActorSystem<Void> system;
+    private final Cluster cluster;
+    private final Rule rule;
+    private final List<Address> seeds;
+    private final String self;
+
+    /** A round of asks is under way. */
+    private boolean asking;
+
+    /** A round found an answer: the node is leaving. */
+    private boolean leaving;
+
+    /** The pause before the next round: 5 s, doubled after each round no seed answered, to 60 s. */
+    private Duration pause = PROBE_EVERY;
+
+    /** No round before this (nanoTime); 0: at the next tick. */
+    private long nextRound;
+
+    private Answer found;
+
+    Watch(
+        ActorContext<Command> context,
+        TimerScheduler<Command> timers,
+        Duration after,
+        List<Address> seeds) {
+      this.context = context;
+      this.timers = timers;
+      this.system = context.getSystem();
+      this.cluster = Cluster.get(system);
+      this.rule = new Rule(after);
+      this.seeds = seeds;
+      this.self = ProverNode.hostPort(cluster.selfMember().address());
+      context.setLoggerName(IslandWatch.class);
+      timers.startTimerWithFixedDelay(Tick.INSTANCE, PROBE_EVERY);
+    }
+
+    Behavior<Command> behavior() {
+      return Behaviors.receive(Command.class)
+          .onMessageEquals(Tick.INSTANCE, this::onTick)
+          .onMessage(RoundOver.class, over -> onRoundOver())
+          .onMessage(Answered.class, answered -> onAnswer(answered.answer()))
+          .onMessageEquals(LeaveNow.INSTANCE, this::onLeaveNow)
+          .build();
+    }
+
+    private boolean stopping() {
+      return leaving || CoordinatedShutdown.get(system).getShutdownReason().isPresent();
+    }
+
+    private Behavior<Command> onTick() {
+      long now = System.nanoTime();
+      if (!rule.due(selfUp(cluster), hasStatefulMember(cluster), now)) {
+        pause = PROBE_EVERY; // a stateful node is back: the next island starts afresh
+        nextRound = 0;
+        return Behaviors.same();
+      }
+      if (asking || stopping() || now < nextRound) {
+        return Behaviors.same();
+      }
+      Set<Address> members = new HashSet<>();
+      for (Member member : cluster.state().getMembers()) {
+        members.add(member.address());
+      }
+      List<CompletableFuture<Void>> asks = new ArrayList<>();
+      String asker = cluster.selfMember().address().toString();
+      for (Address seed : seeds) {
+        if (!members.contains(seed)) {
+          asks.add(
+              ask(system, seed, asker)
+                  .thenAccept(answer -> context.getSelf().tell(new Answered(answer)))
+                  .exceptionally(noAnswer -> null)
+                  .toCompletableFuture());
+        }
+      }
+      if (asks.isEmpty()) {
+        return Behaviors.same();
+      }
+      asking = true;
+      CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
+          .whenComplete((done, error) -> context.getSelf().tell(new RoundOver()));
+      return Behaviors.same();
+    }
+
+    private Behavior<Command> onRoundOver() {
+      asking = false;
+      if (!leaving) { // no seed runs a cluster of its own: ask less often (a seed host that is
+        // down costs a handshake timeout each time)
+        nextRound = System.nanoTime() + pause.toNanos();
+        pause =
+            pause.multipliedBy(2).compareTo(LONGEST_PROBE_PAUSE) > 0
+                ? LONGEST_PROBE_PAUSE
+                : pause.multipliedBy(2);
+      }
+      return Behaviors.same();
+    }
+
+    private Behavior<Command> onAnswer(Answer answer) {
+      long now = System.nanoTime();
+      // still without a stateful member: one may have joined meanwhile
+      if (!answer.leavesAskerOutside()
+          || stopping()
+          || !rule.due(selfUp(cluster), hasStatefulMember(cluster), now)) {
+        return Behaviors.same();
+      }
+      leaving = true;
+      found = answer;
+      List<Address> others = new ArrayList<>();
+      for (Member member : cluster.state().getMembers()) {
+        if (!member.address().equals(cluster.selfMember().address())
+            && member.status() != MemberStatus.removed()
+            && member.status() != MemberStatus.down()) {
+          others.add(member.address());
+        }
+      }
+      context.getLog().warn(line(self, rule.seconds(now), answer, others.size()));
+      if (others.isEmpty()) {
+        return onLeaveNow();
+      }
+      // every member is a worker node on the same island: a restarted one could otherwise join
+      // another still there, whose seed process answers as fast as the stateful seed's
+      for (Address other : others) {
+        cluster.manager().tell(new Down(other));
+      }
+      timers.startSingleTimer(LeaveNow.INSTANCE, DOWN_OTHERS_FIRST);
+      return Behaviors.same();
+    }
+
+    private Behavior<Command> onLeaveNow() {
+      CoordinatedShutdown.get(system).runAll(new LeftIsland(found.node()));
+      return Behaviors.stopped();
+    }
   }
 
   private static boolean selfUp(Cluster cluster) {
@@ -322,13 +440,16 @@ final class IslandWatch {
   }
 
   /** Asks {@code seed}'s probe how it stands; fails when it does not answer in time. */
-  private static CompletionStage<Answer> ask(ActorSystem<?> system, Address seed) {
+  private static CompletionStage<Answer> ask(ActorSystem<?> system, Address seed, String asker) {
     return Adapter.toClassic(system)
         .actorSelection(seed + "/system/" + PROBE_NAME)
         .resolveOne(ANSWER_TIMEOUT)
         .thenCompose(
             ref ->
                 AskPattern.<Ask, Answer>ask(
-                    Adapter.toTyped(ref), Ask::new, ANSWER_TIMEOUT, system.scheduler()));
+                    Adapter.toTyped(ref),
+                    replyTo -> new Ask(replyTo, asker),
+                    ANSWER_TIMEOUT,
+                    system.scheduler()));
   }
 }

@@ -209,7 +209,8 @@ final class NodeExit {
       return; // the JVM exits with the code System.exit was given
     }
     if (signals.stoppedBySignal(reason()) && jobUnfinished.get()) {
-      System.err.println(jobCutShortLine(self, signals.signalName(), signals.signalCode()));
+      System.err.println(
+          jobCutShortLine(self, signals.signalName(), signals.signalCode(), joined.get()));
       System.out.flush();
       System.err.flush();
       return; // the JVM exits with the signal's code
@@ -261,10 +262,12 @@ final class NodeExit {
    * The last line of a node whose {@code --exit-when-done} job a stop signal cut short, once it has
    * left the cluster: it exits with the signal's code ({@code code}), not 0.
    */
-  static String jobCutShortLine(String self, String signal, int code) {
+  static String jobCutShortLine(String self, String signal, int code, boolean joined) {
     return "node "
         + self
-        + " left the cluster: stopped by "
+        + (joined
+            ? " left the cluster: stopped by "
+            : " stopped before it ever joined a cluster, by ")
         + signal
         + " before its job ended (--exit-when-done), exiting with the signal's code "
         + code

@@ -40,7 +40,8 @@ final class SignalWatch {
 
   /** Notes a stop signal by its name; what the handlers call. */
   void noted(String name) {
-    signal.set(name);
+    signal.compareAndSet(
+        null, name); // the first: a second (Ctrl-C after SIGTERM) exits no other way
   }
 
   /** Watches {@link #STOP_SIGNALS} from now on (one per process: each puts its own handlers). */

@@ -78,7 +78,7 @@ class ClusterProcessesIT {
     // and its next task), the cluster still removed it and RESULT OK shows nothing was lost
     assertTrue(
         output.matches(
-                "(?s).*put back, to go out again as delivery \\d+: worker .* terminated \\(\\d+ of"
+                "(?s).*put back, to go out again as dispatch \\d+: worker .* terminated \\(\\d+ of"
                     + " \\d+ attempts and [1-9]\\d* of \\d+ worker losses spent\\).*")
             || output.matches("(?s).*(is downing|downing worker node|removing unreachable node).*"),
         "the killed worker's tasks were put back:\n" + output);

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.node.ProverNode;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
@@ -16,7 +17,6 @@ import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
-import org.apache.pekko.cluster.typed.Join;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,25 +48,37 @@ class IslandWatchTest {
 
   @Test
   void onlyASeedUpWithRoleStatefulRunsAClusterToJoin() {
-    assertTrue(new IslandWatch.Answer("h:1", "Up", true, 1).runsACluster());
-    assertTrue(new IslandWatch.Answer("h:1", "WeaklyUp", true, 1).runsACluster());
+    assertTrue(new IslandWatch.Answer("h:1", "Up", true, 1, false, false).leavesAskerOutside());
+    assertTrue(new IslandWatch.Answer("h:1", "WeaklyUp", true, 1, false, false).runsACluster());
     // a sequencer node on its way out, its process still running, or one still joining
     for (String status : new String[] {"Joining", "Leaving", "Exiting", "Removed", "Down"}) {
-      assertFalse(new IslandWatch.Answer("h:1", status, true, 1).runsACluster(), status);
+      assertFalse(new IslandWatch.Answer("h:1", status, true, 1, false, false).runsACluster());
     }
-    assertFalse(new IslandWatch.Answer("h:1", "Up", false, 3).runsACluster(), "a worker node");
+    assertFalse(
+        new IslandWatch.Answer("h:1", "Up", true, 1, true, false).runsACluster(),
+        "Up, but shutting down (its workers drain first)");
+    assertFalse(
+        new IslandWatch.Answer("h:1", "Up", false, 3, false, false).runsACluster(), "a worker");
+    assertFalse(
+        new IslandWatch.Answer("h:1", "Up", true, 2, false, true).leavesAskerOutside(),
+        "it has let the asker in: the asker's view is only late");
   }
 
   @Test
   void theLineNamesTheSeedWhyAndTheExitCode() {
+    IslandWatch.Answer seed = new IslandWatch.Answer("127.0.0.1:2711", "Up", true, 1, false, false);
     assertEquals(
         "node 127.0.0.1:2712 has been in a cluster without a stateful node for 10 s, while its"
             + " seed 127.0.0.1:2711 is Up in a cluster of its own (1 member(s)): that seed formed it"
             + " when this node did not answer its join in time (pekko.cluster.seed-node-timeout)."
             + " This node leaves and exits with code 3 so that its process supervisor restarts it;"
             + " it then joins that cluster through its seeds",
-        IslandWatch.line(
-            "127.0.0.1:2712", 10, new IslandWatch.Answer("127.0.0.1:2711", "Up", true, 1)));
+        IslandWatch.line("127.0.0.1:2712", 10, seed, 0));
+    assertTrue(
+        IslandWatch.line("127.0.0.1:2712", 10, seed, 2)
+            .contains(
+                " This node downs the 2 other node(s) of its cluster (none is stateful), so that"
+                    + " they restart into it too, then leaves and exits with code 3 "));
     assertEquals(
         new NodeExit.Outcome(
             3,
@@ -91,85 +103,122 @@ class IslandWatchTest {
                 ConfigFactory.parseString("prover.cluster.leave-island-after = -1s")));
   }
 
+  private static final String PREFIX = "pekko://" + ClusterNodes.SYSTEM + "@127.0.0.1:";
+
+  /** A node of {@code roles} at {@code port} whose seeds are {@code seedPorts}, in that order. */
+  private static ActorTestKit node(String roles, int port, int... seedPorts) {
+    StringBuilder seeds = new StringBuilder();
+    for (int seed : seedPorts) {
+      seeds
+          .append(seeds.length() == 0 ? "" : ", ")
+          .append('"')
+          .append(PREFIX)
+          .append(seed)
+          .append('"');
+    }
+    return ActorTestKit.create(
+        ClusterNodes.SYSTEM,
+        ClusterNodes.config(
+            roles,
+            "pekko.remote.artery.canonical.port = "
+                + port
+                + "\npekko.cluster.seed-node-timeout = 1s"
+                + "\npekko.cluster.seed-nodes = ["
+                + seeds
+                + "]"));
+  }
+
+  /**
+   * Two worker nodes on an island (the first of their seeds formed it alone) beside a stateful seed
+   * that runs a cluster of its own: both leave it, the one that finds the seed first downing the
+   * other, so that a restarted one cannot join the island again. The stateful seed, whose own seeds
+   * name a node that never runs, starts no watch and stays.
+   */
   @Test
-  void aWorkerNodeFormedAloneLeavesForTheClusterItsStatefulSeedRuns() throws Exception {
+  void workerNodesFormedAloneLeaveForTheClusterTheirStatefulSeedRuns() throws Exception {
     int workerPort = NodeProcesses.freePort();
+    int secondWorkerPort = NodeProcesses.freePort();
     int seedPort = NodeProcesses.freePort();
-    String prefix = "pekko://" + ClusterNodes.SYSTEM + "@127.0.0.1:";
-    // the worker node is the first of its seeds; nothing answers at the other yet, so it forms a
-    // cluster alone after seed-node-timeout (the island, as a busy host's slow handshake makes it)
-    ActorTestKit worker =
-        ActorTestKit.create(
-            ClusterNodes.SYSTEM,
-            ClusterNodes.config(
-                NodeLauncher.WORKER_ROLE,
-                "pekko.remote.artery.canonical.port = "
-                    + workerPort
-                    + "\npekko.cluster.seed-node-timeout = 1s"
-                    + "\npekko.cluster.seed-nodes = [\""
-                    + prefix
-                    + workerPort
-                    + "\", \""
-                    + prefix
-                    + seedPort
-                    + "\"]"));
-    ActorTestKit seed =
-        ActorTestKit.create(
-            ClusterNodes.SYSTEM,
-            ClusterNodes.config(
-                ProverNode.QUEUE_ROLE + ", " + ProverNode.STATEFUL_ROLE,
-                "pekko.remote.artery.canonical.port = " + seedPort));
+    int nobody = NodeProcesses.freePort();
+    // the first worker node is the first of its seeds; nothing answers at the other yet, so it
+    // forms a cluster alone after seed-node-timeout (the island, as a busy host's slow handshake
+    // makes it); the second joins it
+    ActorTestKit worker = node(NodeLauncher.WORKER_ROLE, workerPort, workerPort, seedPort);
+    ActorTestKit secondWorker =
+        node(NodeLauncher.WORKER_ROLE, secondWorkerPort, workerPort, seedPort);
+    ActorTestKit seed = null;
     try {
-      awaitUpAlone(worker);
-      Cluster seedCluster = Cluster.get(seed.system());
-      seedCluster.manager().tell(Join.create(seedCluster.selfMember().address()));
-      awaitUpAlone(seed);
-      IslandWatch.startProbe(seed.system());
-      IslandWatch.startProbe(worker.system());
+      awaitUp(worker, 2);
+      seed =
+          node(ProverNode.QUEUE_ROLE + ", " + ProverNode.STATEFUL_ROLE, seedPort, seedPort, nobody);
+      awaitUp(seed, 1);
+      for (ActorTestKit node : List.of(worker, secondWorker, seed)) {
+        IslandWatch.startProbe(node.system());
+      }
 
       // the seed's answer, asked over the network from the other cluster (serialised both ways)
       TestProbe<IslandWatch.Answer> answers = worker.createTestProbe();
+      String asker = PREFIX + workerPort;
       answers.awaitAssert(
           Duration.ofSeconds(10),
           () -> {
             Adapter.toClassic(worker.system())
-                .actorSelection(prefix + seedPort + "/system/" + IslandWatch.PROBE_NAME)
+                .actorSelection(PREFIX + seedPort + "/system/" + IslandWatch.PROBE_NAME)
                 .tell(
-                    new IslandWatch.Ask(answers.ref()), org.apache.pekko.actor.ActorRef.noSender());
+                    new IslandWatch.Ask(answers.ref(), asker),
+                    org.apache.pekko.actor.ActorRef.noSender());
             assertEquals(
-                new IslandWatch.Answer("127.0.0.1:" + seedPort, "Up", true, 1),
+                new IslandWatch.Answer("127.0.0.1:" + seedPort, "Up", true, 1, false, false),
                 answers.receiveMessage(Duration.ofSeconds(1)));
             return null;
           });
+      // the worker's own cluster knows it: asked of its island's other member
+      TestProbe<IslandWatch.Answer> fromIsland = worker.createTestProbe();
+      Adapter.toClassic(worker.system())
+          .actorSelection(PREFIX + secondWorkerPort + "/system/" + IslandWatch.PROBE_NAME)
+          .tell(
+              new IslandWatch.Ask(fromIsland.ref(), asker),
+              org.apache.pekko.actor.ActorRef.noSender());
+      IslandWatch.Answer islander = fromIsland.receiveMessage(Duration.ofSeconds(10));
+      assertTrue(islander.knowsAsker() && !islander.runsACluster(), islander.toString());
 
-      // the seed node does not leave (it is stateful); the worker node does, for the seed's cluster
-      IslandWatch.start(seed.system(), Duration.ofSeconds(1));
-      IslandWatch.start(worker.system(), Duration.ofSeconds(1));
-      worker
-          .createTestProbe()
-          .awaitAssert(
-              Duration.ofSeconds(20),
-              () -> {
-                assertEquals(
-                    Optional.of(new IslandWatch.LeftIsland("127.0.0.1:" + seedPort)),
-                    CoordinatedShutdown.get(worker.system()).getShutdownReason());
-                return null;
-              });
+      assertFalse(IslandWatch.start(seed.system(), Duration.ofSeconds(1)), "a stateful node");
+      assertTrue(IslandWatch.start(worker.system(), Duration.ofSeconds(1)));
+      // the second runs no watch of its own: it goes because the first downs it
+      // (probes of the seed's system: the workers' end as they shut down)
+      assertShutDownFor(seed, worker, new IslandWatch.LeftIsland("127.0.0.1:" + seedPort));
+      assertShutDownFor(seed, secondWorker, CoordinatedShutdown.clusterDowningReason());
       assertEquals(Optional.empty(), CoordinatedShutdown.get(seed.system()).getShutdownReason());
     } finally {
       worker.shutdownTestKit();
-      seed.shutdownTestKit();
+      secondWorker.shutdownTestKit();
+      if (seed != null) {
+        seed.shutdownTestKit();
+      }
     }
   }
 
-  private static void awaitUpAlone(ActorTestKit node) {
+  private static void assertShutDownFor(
+      ActorTestKit probes, ActorTestKit node, CoordinatedShutdown.Reason reason) {
+    probes
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(30),
+            () -> {
+              assertEquals(
+                  Optional.of(reason), CoordinatedShutdown.get(node.system()).getShutdownReason());
+              return null;
+            });
+  }
+
+  private static void awaitUp(ActorTestKit node, int members) {
     Cluster cluster = Cluster.get(node.system());
     node.createTestProbe()
         .awaitAssert(
             Duration.ofSeconds(20),
             () -> {
               assertEquals(MemberStatus.up(), cluster.selfMember().status());
-              assertEquals(1, cluster.state().members().size());
+              assertEquals(members, cluster.state().members().size());
               return null;
             });
   }

@@ -177,6 +177,11 @@ class NodeExitTest {
         "node 127.0.0.1:2551 left the cluster: stopped by SIGTERM before its job ended"
             + " (--exit-when-done), exiting with the signal's code 143, not 0, so that a supervisor"
             + " does not take the job for finished",
-        NodeExit.jobCutShortLine("127.0.0.1:2551", "SIGTERM", 143));
+        NodeExit.jobCutShortLine("127.0.0.1:2551", "SIGTERM", 143, true));
+    assertEquals(
+        "node 127.0.0.1:2551 stopped before it ever joined a cluster, by SIGINT before its job"
+            + " ended (--exit-when-done), exiting with the signal's code 130, not 0, so that a"
+            + " supervisor does not take the job for finished",
+        NodeExit.jobCutShortLine("127.0.0.1:2551", "SIGINT", 130, false));
   }
 }

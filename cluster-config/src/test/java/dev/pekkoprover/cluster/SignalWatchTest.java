@@ -34,6 +34,16 @@ class SignalWatchTest {
     }
   }
 
+  /** Ctrl-C after SIGTERM: the JVM exits with the first signal's code, and the line says so. */
+  @Test
+  void theFirstSignalIsTheOneNamed() {
+    SignalWatch watch = new SignalWatch(true);
+    watch.noted("TERM");
+    watch.noted("INT");
+    assertEquals("SIGTERM", watch.signalName());
+    assertEquals(143, watch.signalCode());
+  }
+
   @Test
   void aShutdownWithoutASignalIsAnExitFromWithin() {
     SignalWatch watch = new SignalWatch(true);

@@ -811,7 +811,7 @@ public final class LocalTaskQueue {
         return; // logged with the decline's reason
       }
       log.warn(
-          "task {} (type {}, flow {}) put back, to go out again as delivery {}: {} ({})",
+          "task {} (type {}, flow {}) put back, to go out again as dispatch {}: {} ({})",
           task.taskId(),
           task.taskType(),
           task.flowId(),

@@ -409,8 +409,8 @@ public final class QueueFront {
               .getLog()
               .info(
                   "this node has left the cluster: messages for the queue's entities are dropped"
-                      + " here from now on (the first: {}); the queue's entities run on the queue"
-                      + " nodes that stay, and workers announce themselves to them",
+                      + " here from now on (the first: {}); the queue's entities run on any queue"
+                      + " node that stays, and workers announce themselves to it",
                   firstDropped);
         } else {
           context
