@@ -303,6 +303,9 @@ final class IslandWatch {
     /** The pause before the next round: 5 s, doubled after each round no seed answered, to 60 s. */
     private Duration pause = PROBE_EVERY;
 
+    /** A seed answered in the round under way (whatever it said). */
+    private boolean answeredThisRound;
+
     /** No round before this (nanoTime); 0: at the next tick. */
     private long nextRound;
 
@@ -353,11 +356,13 @@ final class IslandWatch {
       }
       List<CompletableFuture<Void>> asks = new ArrayList<>();
       String asker = cluster.selfMember().address().toString();
+      ActorRef<Command> me = context.getSelf(); // the callbacks run outside the actor
+      answeredThisRound = false;
       for (Address seed : seeds) {
         if (!members.contains(seed)) {
           asks.add(
               ask(system, seed, asker)
-                  .thenAccept(answer -> context.getSelf().tell(new Answered(answer)))
+                  .thenAccept(answer -> me.tell(new Answered(answer)))
                   .exceptionally(noAnswer -> null)
                   .toCompletableFuture());
         }
@@ -367,14 +372,18 @@ final class IslandWatch {
       }
       asking = true;
       CompletableFuture.allOf(asks.toArray(new CompletableFuture<?>[0]))
-          .whenComplete((done, error) -> context.getSelf().tell(new RoundOver()));
+          .whenComplete((done, error) -> me.tell(new RoundOver()));
       return Behaviors.same();
     }
 
     private Behavior<Command> onRoundOver() {
       asking = false;
-      if (!leaving) { // no seed runs a cluster of its own: ask less often (a seed host that is
-        // down costs a handshake timeout each time)
+      if (!leaving) {
+        // no seed answered: ask less often (a seed host that is down costs a handshake timeout
+        // each time); one that answered (joining, say) is asked again soon
+        if (answeredThisRound) {
+          pause = PROBE_EVERY;
+        }
         nextRound = System.nanoTime() + pause.toNanos();
         pause =
             pause.multipliedBy(2).compareTo(LONGEST_PROBE_PAUSE) > 0
@@ -385,6 +394,7 @@ final class IslandWatch {
     }
 
     private Behavior<Command> onAnswer(Answer answer) {
+      answeredThisRound = true;
       long now = System.nanoTime();
       // still without a stateful member: one may have joined meanwhile
       if (!answer.leavesAskerOutside()
@@ -396,7 +406,9 @@ final class IslandWatch {
       found = answer;
       List<Address> others = new ArrayList<>();
       for (Member member : cluster.state().getMembers()) {
+        // never a stateful one, even one that began to join since the rule looked
         if (!member.address().equals(cluster.selfMember().address())
+            && !member.hasRole(ProverNode.STATEFUL_ROLE)
             && member.status() != MemberStatus.removed()
             && member.status() != MemberStatus.down()) {
           others.add(member.address());
