@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,9 +51,16 @@ class IslandIT {
     assertTrue(first.awaitExit(180), "the first run ends:\n" + first.tail(30));
     assertEquals(0, first.process().exitValue(), first.tail(30));
 
-    // the worker node waits in its cluster of one, for longer than leave-island-after (10 s)
+    // the worker node waits in its cluster of one, for longer than leave-island-after (10 s); its
+    // line every 5 s says how long ("for 6 s", "for 11 s" or "for 10 s": the ticks' phase varies)
+    Pattern waiting = Pattern.compile("no node with role queue is up for (\\d+) s");
     assertTrue(
-        worker.awaitLine(line -> line.contains("no node with role queue is up for 10 s"), 60),
+        worker.awaitLine(
+            line -> {
+              Matcher waited = waiting.matcher(line);
+              return waited.find() && Integer.parseInt(waited.group(1)) >= 10;
+            },
+            60),
         worker.tail(20));
     NodeProcesses.pause(worker.process());
     NodeProcesses.Node second;
