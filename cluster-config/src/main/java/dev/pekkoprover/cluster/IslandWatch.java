@@ -73,8 +73,10 @@ final class IslandWatch {
    * How a node stands in its cluster, asked of it from a node of another cluster.
    *
    * @param asker the asking node's address ({@code pekko://prover@host:port})
+   * @param askerUid the asking node's incarnation ({@code UniqueAddress.longUid}); 0 when not given
+   *     (a build of 2026-12-06 sends none), and then the address alone decides
    */
-  record Ask(ActorRef<Answer> replyTo, String asker) implements CborSerializable {}
+  record Ask(ActorRef<Answer> replyTo, String asker, long askerUid) implements CborSerializable {}
 
   /**
    * @param node its host:port
@@ -82,7 +84,9 @@ final class IslandWatch {
    * @param stateful it has role {@code stateful} (a sequencer or queue node)
    * @param members how many members its cluster has, itself included
    * @param shuttingDown its CoordinatedShutdown has begun (it stays Up while its workers drain)
-   * @param knowsAsker the asking node is a member of its cluster (as this node sees it)
+   * @param knowsAsker the asking node, this incarnation of it, is a member of its cluster (as this
+   *     node sees it); an earlier incarnation at the same address, e.g. the one a restarted worker
+   *     node replaced and this cluster has not yet removed, does not count
    */
   record Answer(
       String node,
@@ -195,15 +199,20 @@ final class IslandWatch {
         + " seeds";
   }
 
-  /** The probe's answer from {@code system}'s cluster as it is now, to {@code asker}. */
-  static Answer answerOf(ActorSystem<?> system, String asker) {
+  /**
+   * The probe's answer from {@code system}'s cluster as it is now, to {@code asker} of incarnation
+   * {@code askerUid} (0: any).
+   */
+  static Answer answerOf(ActorSystem<?> system, String asker, long askerUid) {
     Cluster cluster = Cluster.get(system);
     Member self = cluster.selfMember();
     int members = 0;
     boolean knowsAsker = false;
     for (Member member : cluster.state().getMembers()) {
       members++;
-      knowsAsker |= member.address().toString().equals(asker);
+      knowsAsker |=
+          member.address().toString().equals(asker)
+              && (askerUid == 0 || member.uniqueAddress().longUid() == askerUid);
     }
     return new Answer(
         ProverNode.hostPort(self.address()),
@@ -221,7 +230,7 @@ final class IslandWatch {
             .onMessage(
                 Ask.class,
                 ask -> {
-                  ask.replyTo().tell(answerOf(system, ask.asker()));
+                  ask.replyTo().tell(answerOf(system, ask.asker(), ask.askerUid()));
                   return Behaviors.same();
                 })
             .build(),
@@ -356,12 +365,13 @@ final class IslandWatch {
       }
       List<CompletableFuture<Void>> asks = new ArrayList<>();
       String asker = cluster.selfMember().address().toString();
+      long askerUid = cluster.selfMember().uniqueAddress().longUid();
       ActorRef<Command> me = context.getSelf(); // the callbacks run outside the actor
       answeredThisRound = false;
       for (Address seed : seeds) {
         if (!members.contains(seed)) {
           asks.add(
-              ask(system, seed, asker)
+              ask(system, seed, asker, askerUid)
                   .thenAccept(answer -> me.tell(new Answered(answer)))
                   .exceptionally(noAnswer -> null)
                   .toCompletableFuture());
@@ -452,7 +462,8 @@ final class IslandWatch {
   }
 
   /** Asks {@code seed}'s probe how it stands; fails when it does not answer in time. */
-  private static CompletionStage<Answer> ask(ActorSystem<?> system, Address seed, String asker) {
+  private static CompletionStage<Answer> ask(
+      ActorSystem<?> system, Address seed, String asker, long askerUid) {
     return Adapter.toClassic(system)
         .actorSelection(seed + "/system/" + PROBE_NAME)
         .resolveOne(ANSWER_TIMEOUT)
@@ -460,7 +471,7 @@ final class IslandWatch {
             ref ->
                 AskPattern.<Ask, Answer>ask(
                     Adapter.toTyped(ref),
-                    replyTo -> new Ask(replyTo, asker),
+                    replyTo -> new Ask(replyTo, asker, askerUid),
                     ANSWER_TIMEOUT,
                     system.scheduler()));
   }

@@ -159,13 +159,14 @@ class IslandWatchTest {
       // the seed's answer, asked over the network from the other cluster (serialised both ways)
       TestProbe<IslandWatch.Answer> answers = worker.createTestProbe();
       String asker = PREFIX + workerPort;
+      long askerUid = Cluster.get(worker.system()).selfMember().uniqueAddress().longUid();
       answers.awaitAssert(
           Duration.ofSeconds(10),
           () -> {
             Adapter.toClassic(worker.system())
                 .actorSelection(PREFIX + seedPort + "/system/" + IslandWatch.PROBE_NAME)
                 .tell(
-                    new IslandWatch.Ask(answers.ref(), asker),
+                    new IslandWatch.Ask(answers.ref(), asker, askerUid),
                     org.apache.pekko.actor.ActorRef.noSender());
             assertEquals(
                 new IslandWatch.Answer("127.0.0.1:" + seedPort, "Up", true, 1, false, false),
@@ -177,10 +178,16 @@ class IslandWatchTest {
       Adapter.toClassic(worker.system())
           .actorSelection(PREFIX + secondWorkerPort + "/system/" + IslandWatch.PROBE_NAME)
           .tell(
-              new IslandWatch.Ask(fromIsland.ref(), asker),
+              new IslandWatch.Ask(fromIsland.ref(), asker, askerUid),
               org.apache.pekko.actor.ActorRef.noSender());
       IslandWatch.Answer islander = fromIsland.receiveMessage(Duration.ofSeconds(10));
       assertTrue(islander.knowsAsker() && !islander.runsACluster(), islander.toString());
+      // another incarnation at the same address (a restarted node the cluster still holds the
+      // old one of) is not known; an ask without an incarnation (an older build) goes by address
+      assertFalse(
+          IslandWatch.answerOf(secondWorker.system(), asker, askerUid + 1).knowsAsker(),
+          "another incarnation");
+      assertTrue(IslandWatch.answerOf(secondWorker.system(), asker, 0).knowsAsker(), "no uid");
 
       assertFalse(IslandWatch.start(seed.system(), Duration.ofSeconds(1)), "a stateful node");
       assertTrue(IslandWatch.start(worker.system(), Duration.ofSeconds(1)));
