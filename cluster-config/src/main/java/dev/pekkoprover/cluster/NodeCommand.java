@@ -393,15 +393,14 @@ final class NodeCommand implements Callable<Integer> {
               CoordinatedShutdown.PhaseBeforeClusterShutdown(),
               "say-the-job-did-not-finish",
               () -> {
-                // not on a standby, whose job goes on on the sequencer's node
-                // a job that failed as its node began to stop was cut short too (one that failed
-                // on its own has had its line and exit code already: the launcher asked for it)
-                if ((!run.isDone() || run.isCompletedExceptionally())
-                    && exitWhenDone
-                    && !node.standingBy()) {
+                // not on a standby, whose job goes on on the sequencer's node; a job that failed
+                // as its node began to stop was cut short too (one that failed on its own has had
+                // its line and exit code already: the launcher stops the node itself)
+                boolean cutShort = NodeExit.jobCutShort(run, exit.launcherStops());
+                if (cutShort && exitWhenDone && !node.standingBy()) {
                   exit.jobUnfinished(); // a signal now exits with its code, not 0
                 }
-                if (!run.isDone() && !node.standingBy()) {
+                if (cutShort && !node.standingBy()) {
                   System.out.println(
                       ProgressLineClearer.eraseBar()
                           + NodeExit.jobUnfinishedLine(self, tasksAndJob.name(), durable));

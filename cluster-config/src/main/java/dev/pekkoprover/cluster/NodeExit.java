@@ -108,6 +108,21 @@ final class NodeExit {
   }
 
   /**
+   * Whether a node's bounded job was cut short by the node's stop, as its coordinated shutdown
+   * begins: it had not ended, or it failed while the launcher was not the one stopping the node (it
+   * failed because its node began to stop). A job that ended, or that failed on its own (the
+   * launcher said so and stops the node: {@code launcherStops}), was not.
+   */
+  static boolean jobCutShort(CompletableFuture<?> run, boolean launcherStops) {
+    return !run.isDone() || (run.isCompletedExceptionally() && !launcherStops);
+  }
+
+  /** Whether the launcher stops the node itself ({@link #askedFor()}): a job's end or failure. */
+  boolean launcherStops() {
+    return askedFor.get();
+  }
+
+  /**
    * The node's {@code --exit-when-done} job had not ended when the node began to stop (said from
    * its coordinated shutdown, before the node leaves): a stop signal then exits with the signal's
    * code (143 for SIGTERM) instead of 0, since that exit code is the job's verdict and a supervisor

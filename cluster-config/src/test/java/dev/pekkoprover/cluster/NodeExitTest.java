@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.node.FlowFailedException;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -16,6 +17,20 @@ class NodeExitTest {
   private static NodeExit.Outcome outcome(CoordinatedShutdown.Reason reason) {
     return NodeExit.outcome(
         Optional.ofNullable(reason), "127.0.0.1:2552", true, "stable-after = 7s");
+  }
+
+  @Test
+  void aJobIsCutShortByTheStopWhenItHadNotEndedOrFailedWithoutTheLauncherStoppingTheNode() {
+    CompletableFuture<String> running = new CompletableFuture<>();
+    assertTrue(NodeExit.jobCutShort(running, false), "still running");
+    assertTrue(NodeExit.jobCutShort(running, true), "still running, the launcher stopping");
+    assertFalse(
+        NodeExit.jobCutShort(CompletableFuture.completedFuture("ok"), false), "it had ended");
+    CompletableFuture<String> failed =
+        CompletableFuture.failedFuture(new IllegalStateException("flow failed"));
+    // failed as its node began to stop: cut short; failed on its own: the launcher said so
+    assertTrue(NodeExit.jobCutShort(failed, false), "failed as the node stopped");
+    assertFalse(NodeExit.jobCutShort(failed, true), "failed on its own");
   }
 
   @Test
