@@ -24,7 +24,9 @@ final class KeysCommand implements Callable<Integer> {
   @Option(
       names = "--nodes",
       defaultValue = "0",
-      description = "how many node certificates to issue")
+      description =
+          "how many node certificates to issue (at least 1; only --ca <dir> --renew-ca may leave it "
+              + "out)")
   int nodes;
 
   @Option(
@@ -77,8 +79,17 @@ final class KeysCommand implements Callable<Integer> {
       System.err.println("keys: --renew-ca renews an existing CA: give its directory with --ca");
       return NodeLauncher.USAGE_EXIT;
     }
-    if ((nodes < 1 && !renewCa) || nodes < 0 || first < 1 || days < 1) {
-      System.err.println("keys: --nodes, --first and --days must be at least 1");
+    if (nodes < 0 || (nodes == 0 && !renewCa)) {
+      System.err.println(
+          "keys: give --nodes <n>, how many node certificates to issue: at least 1"
+              + (nodes == 0 ? "" : " (was " + nodes + ")")
+              + "; only --ca <dir> --renew-ca, which renews the CA's certificate, may leave it out");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (first < 1 || days < 1) {
+      System.err.printf(
+          "keys: %s must be at least 1 (was %d)%n",
+          first < 1 ? "--first" : "--days", first < 1 ? first : days);
       return NodeLauncher.USAGE_EXIT;
     }
     if (out == null && ca == null) {

@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -149,6 +150,25 @@ class ClusterKeysTest {
         LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");
     assertEquals(2, badName.code());
     assertTrue(badName.err().contains("cluster name 'a.b' is not valid"), badName.err());
+  }
+
+  @Test
+  void theKeysCommandSaysWhichOptionIsMissingOrWrong(@TempDir Path dir) {
+    LauncherRun noNodes = LauncherRun.of("keys", "--out", dir.resolve("a").toString());
+    assertEquals(2, noNodes.code());
+    assertTrue(
+        noNodes.err().contains("keys: give --nodes <n>, how many node certificates to issue"),
+        noNodes.err());
+    assertFalse(noNodes.err().contains("--days"), noNodes.err());
+    LauncherRun negative =
+        LauncherRun.of("keys", "--out", dir.resolve("b").toString(), "--nodes", "-2");
+    assertEquals(2, negative.code());
+    assertTrue(negative.err().contains("at least 1 (was -2)"), negative.err());
+    LauncherRun days =
+        LauncherRun.of("keys", "--out", dir.resolve("c").toString(), "--nodes", "1", "--days", "0");
+    assertEquals(2, days.code());
+    assertTrue(days.err().contains("keys: --days must be at least 1 (was 0)"), days.err());
+    assertFalse(Files.exists(dir.resolve("a")) || Files.exists(dir.resolve("c")), "nothing made");
   }
 
   @Test
