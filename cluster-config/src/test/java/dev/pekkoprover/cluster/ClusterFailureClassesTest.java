@@ -14,6 +14,7 @@ import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
 import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;
+import dev.pekkoprover.queue.ShardedTaskQueue;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
 import dev.pekkoprover.testing.TestTasks.Pair;
@@ -101,6 +102,71 @@ class ClusterFailureClassesTest {
         overrides,
         builder ->
             builder.nodeId(id).catalog(catalog).workers(WorkerGroup.allTypes(1, concurrency)));
+  }
+
+  /**
+   * A sequencer node dies with its flow's tasks queued on another node (killed: its actor system
+   * stops without leaving, and the queue node downs it): once it is removed, the queue entity drops
+   * the waiting tasks and cancels the one in flight on the worker, instead of keeping the worker on
+   * tasks whose results no one can take until a new sequencer run begins (a trial's worker computed
+   * 11,460 of them). Without it the three wait there for good.
+   */
+  @Test
+  void theTasksOfASequencerNodeThatWasRemovedAreDroppedAndItsComputeCancelled() throws Exception {
+    ProverNode queueNode =
+        cluster.start("q", "queue,stateful", "", builder -> builder.catalog(catalog));
+    ProverNode sequencer =
+        cluster.start(
+            "seq",
+            "sequencer",
+            // a crash: the actor system stops without leaving the cluster
+            "pekko.coordinated-shutdown.run-by-actor-system-terminate = off",
+            builder -> builder.catalog(catalog).sequencer(TestNodes.compilePlan()));
+    ProverNode worker = worker("w", "", 1);
+    TestNodes.await(sequencer.ready());
+    TestNodes.await(worker.ready());
+    ActorTestKit kit = ActorTestKit.create(queueNode.system());
+
+    FlowLogic<Num> holdAll =
+        scope -> {
+          for (int i = 1; i <= 4; i++) {
+            scope.push(TestTasks.Square.INSTANCE, new Num(i, "hold:gone"), n -> {});
+          }
+        };
+    sequencer.run("held", holdAll);
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(20),
+            () -> {
+              QueueStats.TypeStats squares = TestNodes.stats(queueNode).of("square");
+              assertEquals(1, squares.inFlight(), "one computes: " + squares);
+              assertEquals(3, squares.pending(), "three wait: " + squares);
+              return null;
+            });
+
+    LoggingTestKit.info(
+            "left the cluster with the flows of 4 task(s) here: 3 waiting dropped, 1 in")
+        .withLoggerName(ShardedTaskQueue.class.getName())
+        .expect(
+            queueNode.system(),
+            () -> {
+              sequencer.system().terminate();
+              // unreachable, downed by the queue node, removed: then the tasks go
+              return kit.createTestProbe()
+                  .awaitAssert(
+                      Duration.ofSeconds(30),
+                      () -> {
+                        QueueStats.TypeStats squares = TestNodes.stats(queueNode).of("square");
+                        assertEquals(0, squares.pending() + squares.inFlight(), squares.toString());
+                        assertEquals(
+                            0, TestTasks.runningNow("w-w1"), "the held compute was cancelled");
+                        return null;
+                      });
+            });
+    assertEquals(
+        1,
+        TestTasks.runs.stream().filter(run -> run.taskType().equals("square")).count(),
+        "no square ran after the first: " + TestTasks.runs);
   }
 
   private static long declines(QueueStats stats) {

@@ -83,6 +83,13 @@ public final class LocalTaskQueue {
   private record NodeReachability(ClusterEvent.ReachabilityEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
+  /**
+   * A cluster member was removed (sharded entities only): the flows on it are gone, so their tasks
+   * here are given up ({@link TaskQueueState#repliesGone}).
+   */
+  private record NodeRemoved(ClusterEvent.MemberRemoved event)
+      implements QueueCommand, NoSerializationVerificationNeeded {}
+
   /** Time to publish the counters the metrics read; also its timer key. */
   private enum PublishMetrics implements QueueCommand, NoSerializationVerificationNeeded {
     INSTANCE
@@ -156,6 +163,13 @@ public final class LocalTaskQueue {
                                 context.messageAdapter(
                                     ClusterEvent.ReachabilityEvent.class, NodeReachability::new),
                                 ClusterEvent.ReachabilityEvent.class));
+                    Cluster.get(context.getSystem())
+                        .subscriptions()
+                        .tell(
+                            Subscribe.create(
+                                context.messageAdapter(
+                                    ClusterEvent.MemberRemoved.class, NodeRemoved::new),
+                                ClusterEvent.MemberRemoved.class));
                   }
                   ProverMetrics metrics = ProverMetrics.get(context.getSystem());
                   if (metrics.enabled()) {
@@ -260,6 +274,7 @@ public final class LocalTaskQueue {
         .onMessage(WorkerStopped.class, this::onWorkerStopped)
         .onMessage(WatchAgain.class, this::onWatchAgain)
         .onMessage(NodeReachability.class, this::onNodeReachability)
+        .onMessage(NodeRemoved.class, this::onNodeRemoved)
         .onMessage(CheckHeld.class, this::onCheckHeld)
         .onMessageEquals(LeaseTick.INSTANCE, this::onLeaseTick)
         .onMessage(RetryDue.class, this::onRetryDue)
@@ -556,6 +571,34 @@ public final class LocalTaskQueue {
     }
     if (!unreachable && !workers.isEmpty()) {
       log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
+    }
+    outbox.flush();
+    return Behaviors.same();
+  }
+
+  /**
+   * A member left the cluster for good: the flows there (a sequencer node's, killed or downed) can
+   * never take an outcome, so their tasks here are dropped, or cancelled on their workers, instead
+   * of keeping the fleet busy until a new sequencer run starts; that run sends them again. A worker
+   * node's removal changes nothing here (its workers are watched).
+   */
+  private Behavior<QueueCommand> onNodeRemoved(NodeRemoved msg) {
+    Address node = msg.event().member().address();
+    if (node.equals(context.getSystem().address())) {
+      return Behaviors.same(); // this node itself: it shuts down
+    }
+    TaskQueueState.GivenUp given =
+        state.repliesGone(
+            flow -> nodeOf(flow).equals(node), "its flow's node " + node + " left the cluster");
+    if (given.dropped() + given.cancelled() > 0) {
+      log.info(
+          "node {} left the cluster with the flows of {} task(s) here: {} waiting dropped, {} in"
+              + " flight cancelled (their results could reach no one; a new sequencer run sends"
+              + " them again)",
+          node,
+          given.dropped() + given.cancelled(),
+          given.dropped(),
+          given.cancelled());
     }
     outbox.flush();
     return Behaviors.same();

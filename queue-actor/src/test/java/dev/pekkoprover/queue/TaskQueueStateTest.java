@@ -1113,6 +1113,42 @@ class TaskQueueStateTest {
   }
 
   /**
+   * A node whose flows had tasks here was removed (a sequencer node killed and downed): their
+   * waiting tasks are dropped and those in flight cancelled, so the fleet stops computing results
+   * no one can take; another node's flow's tasks go on, and a freed slot goes to them once the
+   * cancelled compute reports.
+   */
+  @Test
+  void theTasksOfFlowsOnARemovedNodeAreGivenUpAndTheOthersGoOn() {
+    String run = "r0000000000001-00000000";
+    serve("w1", 1, "square");
+    serve("w2", 1, "square");
+    for (String id : List.of("a:1", "a:2", "a:3")) {
+      queue.enqueue(new TaskEnvelope(id, "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    }
+    queue.enqueue(new TaskEnvelope("b:1", "b", run, "square", 1, Num.of(4)), "node-b/flow");
+    assertEquals(List.of("a:1", "a:2"), effects.sentIds());
+    assertTrue(queue.failed("w2", "inc-1", "a:2", run, 1, "flaky", true)); // a:2 in a backoff
+    assertEquals(List.of("a:1", "a:2", "a:3"), effects.sentIds());
+
+    TaskQueueState.GivenUp given =
+        queue.repliesGone(flow -> flow.startsWith("node-a/"), "its flow's node left");
+    assertEquals(new TaskQueueState.GivenUp(1, 2), given, "a:2 waiting; a:1, a:3 in flight");
+    assertEquals(
+        Set.of(
+            new Cancelled("w1", "a:1", run, "its flow's node left"),
+            new Cancelled("w2", "a:3", run, "its flow's node left")),
+        Set.copyOf(effects.cancels));
+    assertEquals(List.of("a:1", "a:2", "a:3"), queue.notHeld(List.of("a:1", "a:2", "a:3", "b:1")));
+    queue.retryDue("a:2"); // the dropped task's backoff ends: nothing to send
+    assertEquals(List.of("a:1", "a:2", "a:3"), effects.sentIds());
+    // the cancelled compute reports: its slot goes to the other node's flow's task
+    assertFalse(queue.failed("w1", "inc-1", "a:1", run, 1, "cancelled", true));
+    assertEquals(List.of("a:1", "a:2", "a:3", "b:1"), effects.sentIds());
+    assertEquals(new TaskQueueState.GivenUp(0, 0), queue.repliesGone(f -> false, "nothing"));
+  }
+
+  /**
    * A standby sequencer took over: the first task of its newer run gives up the older run's tasks.
    * Those waiting (pending, or in a retry backoff) are dropped, and those in flight are cancelled
    * on their workers, whose slots stay counted until they report. A newer task under an id an older
