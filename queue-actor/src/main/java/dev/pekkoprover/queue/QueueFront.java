@@ -791,9 +791,16 @@ public final class QueueFront {
     relay.target().ifPresent(front -> lastAnnouncement.values().forEach(front::tell));
   }
 
+  /**
+   * A watched worker stopped, or so Pekko says: its last announcement is no longer repeated. The
+   * types it announced stay until its node is removed ({@link #onMemberRemoved}): Pekko answers a
+   * watch at once from the tombstone of an earlier node at the same address, while the new node is
+   * not Up here yet, and a live worker forgotten here had its next announcement (Registered, no
+   * types) routed to no entity, so its registration's entity never heard that it registered (a
+   * trial's stall; the entity's own check, {@code LocalTaskQueue#onWorkerStopped}).
+   */
   private Behavior<QueueCommand> onWorkerStopped(WorkerStopped stopped) {
     lastAnnouncement.remove(stopped.worker());
-    announced.remove(stopped.worker());
     return Behaviors.same();
   }
 
@@ -817,6 +824,10 @@ public final class QueueFront {
                 }
               });
     }
+    // the types of that node's workers are of no more use (a worker of a node started again at
+    // that address is another actor)
+    Address gone = removed.member().address();
+    announced.keySet().removeIf(worker -> worker.path().address().equals(gone));
     return Behaviors.same();
   }
 

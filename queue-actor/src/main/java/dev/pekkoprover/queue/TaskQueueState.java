@@ -458,6 +458,14 @@ public final class TaskQueueState<W, R> {
     if (order > 0) {
       supersedeOlderRuns(runId);
       latestRun = runId;
+      // Every worker registered so far holds an older run's parameters and must register again: an
+      // Unprepared announcement from now on is that, not one overtaken by an older registration's
+      // result. The mark is otherwise cleared only by an announcement past Unprepared reaching this
+      // entity, which nothing guarantees (the front routes it here only while it remembers the
+      // worker's previous types); left set, it hid the worker from every later run's registration.
+      for (KnownWorker w : workers.values()) {
+        w.justRegistered = false;
+      }
       return true;
     }
     return order == 0 || !RunIds.isRunId(runId) || !RunIds.isRunId(latestRun);

@@ -348,6 +348,85 @@ class LocalTaskQueueTest {
     givesUpTheOlderRunOn(new QueueCommand.RunCatalog(NEWER_RUN, new java.util.TreeMap<>(), null));
   }
 
+  /**
+   * Trial D's stall, as the registration type's entity saw it: the worker's Unprepared
+   * announcement, the old run's registration task and its result, then no Registered announcement
+   * (the queue front had forgotten the worker's previous types on a Terminated Pekko answered from
+   * the tombstone of the node's previous incarnation, so it routed Registered to no entity, and
+   * Ready only to the regular types' entities). At the next run the worker, Unprepared again,
+   * announces itself (and again every 5 s), and must get the new run's registration task, offered
+   * under the same id register-worker-flow:1.
+   */
+  @Test
+  void aWorkerWhoseRegisteredAnnouncementWasLostGetsTheNextRunsRegistration() {
+    ActorRef<QueueCommand> queue = spawnQueue();
+    TestProbe<TaskOutcome> oldLoop = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<TaskOutcome> newLoop = testKit.createTestProbe(TaskOutcome.class);
+    TestProbe<WorkerCommand> w1 = testKit.createTestProbe(WorkerCommand.class);
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
+    String oldRun = "r0000000000001-00000000";
+    WorkerServes unpreparedAnnouncement =
+        new WorkerServes(
+            w1.getRef(), "w1", "inc-1", Set.of(registration), 1, unprepared, Set.of("square"));
+    queue.tell(
+        new Enqueue(
+            List.of(
+                new TaskEnvelope(
+                    "register-worker-flow:1",
+                    "register-worker-flow",
+                    oldRun,
+                    registration,
+                    1,
+                    "keys")),
+            oldLoop.getRef()));
+    queue.tell(unpreparedAnnouncement);
+    TaskEnvelope first = expectDispatch(w1);
+    assertEquals(oldRun, first.runId());
+    queue.tell(
+        new TaskSucceeded(
+            "w1",
+            "inc-1",
+            first.taskId(),
+            oldRun,
+            registration,
+            first.attempt(),
+            new dev.pekkoprover.protocol.WorkerRegistrationTask.Registered("w1")));
+    oldLoop.expectMessageClass(TaskOutcome.Succeeded.class);
+    // the old run's loop offers its next task at once
+    queue.tell(
+        new Enqueue(
+            List.of(
+                new TaskEnvelope(
+                    "register-worker-flow:2",
+                    "register-worker-flow",
+                    oldRun,
+                    registration,
+                    1,
+                    "keys")),
+            oldLoop.getRef()));
+    // no Registered or Ready announcement reaches this entity; the old sequencer exits; a new run
+    queue.tell(new QueueCommand.RunStarted(NEWER_RUN));
+    queue.tell(
+        new Enqueue(
+            List.of(
+                new TaskEnvelope(
+                    "register-worker-flow:1",
+                    "register-worker-flow",
+                    NEWER_RUN,
+                    registration,
+                    1,
+                    "keys")),
+            newLoop.getRef()));
+    // the worker sees the new run, registers again: Unprepared, announced at once and every 5 s
+    queue.tell(unpreparedAnnouncement);
+    queue.tell(unpreparedAnnouncement);
+    queue.tell(unpreparedAnnouncement);
+    TaskEnvelope next = expectDispatch(w1);
+    assertEquals("register-worker-flow:1", next.taskId());
+    assertEquals(NEWER_RUN, next.runId());
+  }
+
   private static final String NEWER_RUN = "r0000000000002-00000000";
 
   private void givesUpTheOlderRunOn(QueueCommand announcement) {

@@ -27,6 +27,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.serialization.Serialization;
 import org.apache.pekko.serialization.SerializationExtension;
@@ -268,6 +269,40 @@ class QueueFrontTest {
         Set.of("worker-registration", "compile", "square#0", "square#1"),
         entities(f, 4),
         "the registration entity hears that w1 no longer serves it; both partitions of square hear of w1");
+  }
+
+  /**
+   * A Terminated for a worker (Pekko answers a watch at once from the tombstone of an earlier node
+   * at the same address, for a live worker on a node not Up here yet) does not make the front
+   * forget the types the worker announced: its next announcement, Registered with no types, still
+   * reaches the registration entity, which must hear that it registered (a trial's stall).
+   */
+  @Test
+  void aWorkerReportedTerminatedStillHasItsNextAnnouncementRoutedToTheTypesItServedBefore() {
+    Front f = front(settings(500, 1 << 20, 1 << 20, Map.of()));
+    TestProbe<WorkerCommand> worker = testKit.createTestProbe();
+    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of("worker-registration"), 1));
+    assertEquals(Set.of("worker-registration"), entities(f, 1));
+    TestProbe<Object> watcher = testKit.createTestProbe();
+    testKit.spawn(
+        Behaviors.setup(
+            context -> {
+              context.watchWith(worker.getRef(), "stopped");
+              return Behaviors.receiveMessage(
+                  message -> {
+                    watcher.getRef().tell(message);
+                    return Behaviors.same();
+                  });
+            }));
+    worker.stop();
+    watcher.expectMessage("stopped");
+    // a round trip through the front: its Terminated (a system message) came before this
+    TestProbe<TaskOutcome> flow = testKit.createTestProbe();
+    f.front().tell(new Enqueue(List.of(task("x", "no-such-type", Num.of(1))), flow.getRef()));
+    flow.expectMessageClass(TaskOutcome.Rejected.class);
+
+    f.front().tell(new WorkerServes(worker.getRef(), "w1", "i1", Set.of(), 1));
+    assertEquals(Set.of("worker-registration"), entities(f, 1));
   }
 
   private static Set<String> entities(Front f, int count) {

@@ -1360,6 +1360,52 @@ class TaskQueueStateTest {
     assertEquals(List.of("reg:2"), effects.sentTo("w2"), "registered: none more");
   }
 
+  /**
+   * Trial D: the registration entity saw the worker's Unprepared announcement and its registration
+   * result, but never its Registered announcement (the queue front that routes a worker's
+   * announcement to the entities of its previous types had forgotten the worker: a Terminated that
+   * Pekko answered from the tombstone of the node's previous incarnation at the same host:port).
+   * Nothing else past Unprepared reaches that entity, so the "just registered" mark stayed set; at
+   * the next run the worker, Unprepared again, announced itself every 5 s and each announcement was
+   * taken for the stale one the mark is for: the new run's registration task (the same id
+   * register-worker-flow:1, held, so never offered again) went to no one.
+   */
+  @Test
+  void
+      aWorkerWhoseRegisteredAnnouncementNeverReachedTheRegistrationEntityTakesTheNextRunsRegistration() {
+    String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
+    var unprepared = dev.pekkoprover.protocol.WorkerState.UNPREPARED;
+    String oldRun = "r0000000000001-00000000";
+    String newRun = "r0000000000002-00000000";
+    queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 1, unprepared);
+    queue.enqueue(
+        new TaskEnvelope(
+            "register-worker-flow:1", "register-worker-flow", oldRun, registration, 1, "keys"),
+        "reg");
+    assertEquals(List.of("register-worker-flow:1"), effects.sentTo("w1"));
+    assertTrue(queue.succeeded("w1", "inc-1", "register-worker-flow:1", oldRun, 1, "registered"));
+    // the old run's loop offers its next task
+    queue.enqueue(
+        new TaskEnvelope(
+            "register-worker-flow:2", "register-worker-flow", oldRun, registration, 1, "keys"),
+        "reg");
+    // (its Registered announcement is lost on the way; Ready goes only to the other types'
+    // entities)
+    // a new run: the front's RunStarted, then the new loop's first offer, under the same id
+    queue.runStarted(newRun);
+    queue.enqueue(
+        new TaskEnvelope(
+            "register-worker-flow:1", "register-worker-flow", newRun, registration, 1, "keys"),
+        "reg");
+    // the worker sees the new run, is Unprepared again, and announces so, then every 5 s
+    for (int i = 0; i < 3; i++) {
+      queue.workerServes("w1", "inc-1", "w1", Set.of(registration), 1, unprepared);
+    }
+    assertEquals(
+        2, effects.sent.size(), "the new run's registration task went out: " + effects.sent);
+    assertEquals(newRun, effects.last().task().runId());
+  }
+
   @Test
   void aWorkerThatJustRegisteredIsNotOfferedTheNextRegistrationTaskBeforeItAnnouncesItsNewTypes() {
     String registration = dev.pekkoprover.protocol.WorkerRegistrationTask.NAME;
