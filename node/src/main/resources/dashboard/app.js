@@ -298,6 +298,9 @@
     const ready = n.ready ? 'ready' : 'not ready' + (n.readyReason ? ' (' + n.readyReason + ')' : '');
     $('node').replaceChildren('node ', el('b', null, n.address || '?'), ' · roles ' + (n.roles || []).join(',')
       + ' · member ' + n.memberStatus + ' · ' + ready
+      + (n.sequencer ? ' · sequencer ' + n.sequencer
+        + (n.sequencer === 'standby' && n.sequencerNode && n.sequencerNode !== n.address
+          ? ' (runs on ' + n.sequencerNode + ')' : '') : '')
       + (report.flows && report.flows.runId ? ' · run ' + report.flows.runId : ''));
     const problems = (report.problems || []).slice();
     if (report.version !== KNOWN_VERSION) {

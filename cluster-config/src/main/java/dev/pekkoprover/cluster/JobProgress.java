@@ -643,14 +643,7 @@ public final class JobProgress implements AutoCloseable {
     }
     Cluster cluster = Cluster.get(node.system());
     var state = cluster.state();
-    Member oldest = null;
-    for (Member member : state.getMembers()) {
-      if (member.hasRole(ProverNode.SEQUENCER_ROLE)
-          && (member.status() == MemberStatus.up() || member.status() == MemberStatus.leaving())
-          && (oldest == null || member.isOlderThan(oldest))) {
-        oldest = member;
-      }
-    }
+    Member oldest = ProverNode.sequencerMember(state);
     if (oldest != null && !oldest.uniqueAddress().equals(cluster.selfMember().uniqueAddress())) {
       stoodByFor = ProverNode.hostPort(oldest.address());
       return STANDING_BY

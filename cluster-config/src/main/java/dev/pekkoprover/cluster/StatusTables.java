@@ -14,18 +14,37 @@ final class StatusTables {
 
   static final int MAX_REASON = 120;
 
+  /**
+   * Where the sequencer runs, as seen from a node with role sequencer: {@code sequencer active}, or
+   * {@code sequencer standby (runs on host:port)}; empty on other nodes and for an older node's
+   * report without the field.
+   */
+  static String sequencerCell(StatusReport.NodeInfo node) {
+    if (node.sequencer() == null) {
+      return "";
+    }
+    boolean elsewhere =
+        node.sequencerNode() != null && !node.sequencerNode().equals(node.address());
+    return "  sequencer "
+        + node.sequencer()
+        + ("standby".equals(node.sequencer())
+            ? elsewhere ? " (runs on " + node.sequencerNode() + ")" : " (starting here)"
+            : "");
+  }
+
   static String render(StatusReport report) {
     StringBuilder out = new StringBuilder();
     StatusReport.NodeInfo node = report.node();
     out.append(
         String.format(
             Locale.ROOT,
-            "node %s  roles %s  member %s  ready %s%s%n",
+            "node %s  roles %s  member %s  ready %s%s%s%n",
             node.address(),
             String.join(",", node.roles()),
             node.memberStatus(),
             node.ready() ? "yes" : "no",
-            node.ready() ? "" : " (" + node.readyReason() + ")"));
+            node.ready() ? "" : " (" + node.readyReason() + ")",
+            sequencerCell(node)));
 
     out.append(String.format(Locale.ROOT, "%nworkers: %d%n", report.workers().size()));
     Table workers =

@@ -196,6 +196,10 @@ class DashboardIT {
               .toList());
       StatusReport status = StatusReport.fromJson(Http.get(stateful.base() + "/status").body());
       assertEquals(3, status.workers().size(), status.workers().toString());
+      // the sequencer runs on this node: its JSON and the page's header say so
+      assertEquals("active", status.node().sequencer(), status.node().toString());
+      assertEquals(status.node().address(), status.node().sequencerNode());
+      assertTrue(text(browser, "node").contains(" · sequencer active"), text(browser, "node"));
 
       // while the job proves: flows with their progress, throughput and latency charted over
       // several seconds

@@ -91,10 +91,22 @@ class StandbyRunTest {
     assertTrue(standby.standingBy(), "seq-b stands by");
     assertFalse(first.standingBy(), "seq-a runs the sequencer");
     assertFalse(worker.standingBy(), "no role sequencer");
+    // /status says which node runs it, from either side; a worker node says nothing of it
+    String firstAt = first.info().address();
+    assertEquals("standby", standby.info().sequencer());
+    assertEquals(firstAt, standby.info().sequencerNode());
+    assertEquals("active", first.info().sequencer());
+    assertEquals(firstAt, first.info().sequencerNode());
+    assertEquals(null, worker.info().sequencer());
+    assertEquals(
+        "  sequencer standby (runs on " + firstAt + ")",
+        StatusTables.sequencerCell(standby.info()));
 
     ClusterNodes.leave(first);
     assertEquals(Num.of(25), onStandby.orTimeout(60, TimeUnit.SECONDS).join());
     assertFalse(standby.standingBy(), "seq-b took over");
+    assertEquals("active", standby.info().sequencer());
+    assertEquals(standby.info().address(), standby.info().sequencerNode());
   }
 
   /**

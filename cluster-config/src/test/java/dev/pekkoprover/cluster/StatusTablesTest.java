@@ -11,6 +11,42 @@ import org.junit.jupiter.api.Test;
 class StatusTablesTest {
 
   @Test
+  void theHeaderSaysWhereTheSequencerRunsAndAnOlderReportWithoutItStillReads() throws Exception {
+    List<String> roles = List.of("queue", "sequencer", "stateful");
+    assertEquals(
+        "  sequencer active",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("a:1", roles, "Up", true, null, "active", "a:1")));
+    assertEquals(
+        "  sequencer standby (runs on a:1)",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "a:1")));
+    assertEquals(
+        "  sequencer standby (starting here)",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "b:2")));
+    assertEquals(
+        "",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("w:3", List.of("worker"), "Up", true, null)));
+    // JSON both ways, and a report of a build before the field (null: nothing shown)
+    StatusReport.NodeInfo standby =
+        new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "a:1");
+    String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(standby);
+    assertEquals(
+        standby,
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readValue(json, StatusReport.NodeInfo.class));
+    StatusReport.NodeInfo older =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readValue(
+                "{\"address\":\"b:2\",\"roles\":[\"sequencer\"],\"memberStatus\":\"Up\","
+                    + "\"ready\":true,\"readyReason\":null}",
+                StatusReport.NodeInfo.class);
+    assertEquals("", StatusTables.sequencerCell(older));
+  }
+
+  @Test
   void tasksPutBackAreSplitIntoLostAndDeclined() {
     StatusReport.QueueRow proofs =
         new StatusReport.QueueRow(

@@ -24,6 +24,7 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.http.javadsl.server.Directives;
@@ -370,7 +371,11 @@ public final class ProverNode implements AutoCloseable {
   /** {@link StatusReport.NodeInfo#memberStatus} of a cluster node that has not joined yet. */
   public static final String NOT_JOINED = "not joined";
 
-  private StatusReport.NodeInfo info() {
+  /**
+   * This node as {@code /status} shows it ({@link StatusReport#node()}): address, roles, readiness
+   * and where the sequencer runs.
+   */
+  public StatusReport.NodeInfo info() {
     List<String> roles = localRoles;
     String memberStatus = "local";
     if (deployment == Deployment.CLUSTER) {
@@ -384,8 +389,41 @@ public final class ProverNode implements AutoCloseable {
               : self.status().toString();
     }
     NodeStatus.Readiness readiness = readiness();
+    String sequencer = null;
+    String sequencerNode = null;
+    if (deployment != Deployment.CLUSTER) {
+      sequencer = roles.contains(SEQUENCER_ROLE) ? "active" : null;
+    } else if (roles.contains(SEQUENCER_ROLE)) {
+      sequencer = standingBy() ? "standby" : "active";
+      Member runsOn = sequencerMember(Cluster.get(system).state());
+      sequencerNode = runsOn == null ? null : hostPort(runsOn.address());
+    }
     return new StatusReport.NodeInfo(
-        address(), roles, memberStatus, readiness.ready(), readiness.reason());
+        address(),
+        roles,
+        memberStatus,
+        readiness.ready(),
+        readiness.reason(),
+        sequencer,
+        sequencerNode);
+  }
+
+  /**
+   * The member the sequencer singleton runs on, or is about to start on: the oldest Up or Leaving
+   * member with role sequencer (Pekko's rule for a cluster singleton); null when there is none.
+   */
+  public static Member sequencerMember(
+      org.apache.pekko.cluster.ClusterEvent.CurrentClusterState state) {
+    Member oldest = null;
+    for (Member member : state.getMembers()) {
+      if (member.hasRole(SEQUENCER_ROLE)
+          && (member.status() == org.apache.pekko.cluster.MemberStatus.up()
+              || member.status() == org.apache.pekko.cluster.MemberStatus.leaving())
+          && (oldest == null || member.isOlderThan(oldest))) {
+        oldest = member;
+      }
+    }
+    return oldest;
   }
 
   private void startHttp(HttpSettings settings, NodeEndpoints.Access access) {

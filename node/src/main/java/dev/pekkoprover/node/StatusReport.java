@@ -68,9 +68,31 @@ public record StatusReport(
    *     JVM
    * @param ready what {@code /health/ready} answers
    * @param readyReason why it is not ready, or null
+   * @param sequencer on a node with role sequencer (and in one JVM): {@code active} when the
+   *     sequencer (and the appchain service's chain) runs here, {@code standby} when it runs on
+   *     another node or is on its way here; null on other nodes
+   * @param sequencerNode {@code host:port} of the node the sequencer runs on, as this node's
+   *     cluster view has it (the oldest Up or Leaving member with role sequencer, where Pekko runs
+   *     the singleton); null in one JVM and when no such member is up
    */
   public record NodeInfo(
-      String address, List<String> roles, String memberStatus, boolean ready, String readyReason) {}
+      String address,
+      List<String> roles,
+      String memberStatus,
+      boolean ready,
+      String readyReason,
+      String sequencer,
+      String sequencerNode) {
+    /** A node's info without the sequencer's place (a node without role sequencer). */
+    public NodeInfo(
+        String address,
+        List<String> roles,
+        String memberStatus,
+        boolean ready,
+        String readyReason) {
+      this(address, roles, memberStatus, ready, readyReason, null, null);
+    }
+  }
 
   /**
    * @param state unprepared, registered, ready, draining (or unknown)
