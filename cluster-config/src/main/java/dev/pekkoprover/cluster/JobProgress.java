@@ -615,12 +615,25 @@ public final class JobProgress implements AutoCloseable {
     if (fleet == null) {
       return null;
     }
+    if (compilesBefore < 0) {
+      compilesBefore = fleet.type(compileType).counts().completed();
+    }
     String wait =
         startupWait(
-            fleet, compileType, node.registrationParameters().toCompletableFuture().isDone());
+            fleet,
+            compileType,
+            node.registrationParameters().toCompletableFuture().isDone(),
+            compilesBefore);
     boolean alone = fleet.workers().isEmpty() && cluster && aloneInCluster(node);
     return wait + aloneHint.next(alone, System.nanoTime(), display::event);
   }
+
+  /**
+   * Compiles the queue had completed when this job first saw it, or when this node took the
+   * sequencer over (-1: not looked yet): the queue entities count every run's, so a takeover's
+   * start-up read "15/15 circuit(s) compiled" for a job of 5 (a trial, after two takeovers).
+   */
+  private long compilesBefore = -1;
 
   /** Said once this node has been alone for 30 s with no worker, then its short tail. */
   private final AloneHint aloneHint = new AloneHint();
@@ -671,6 +684,7 @@ public final class JobProgress implements AutoCloseable {
               (System.nanoTime() - standbySince) / 1e9));
       standbySince = 0;
       stoodByFor = null;
+      compilesBefore = -1; // the runs before this node's took their compiles with them
     }
   }
 
@@ -679,12 +693,16 @@ public final class JobProgress implements AutoCloseable {
    * registering and preparing.
    *
    * @param started the sequencer's start-up is done (compiled, registration loop running)
+   * @param compilesBefore compiles the queue had completed for earlier runs, left out of the counts
+   *     (0 or less: none)
    */
-  static String startupWait(FleetView fleet, String compileType, boolean started) {
+  static String startupWait(
+      FleetView fleet, String compileType, boolean started, long compilesBefore) {
     int known = fleet.workers().size();
     if (!started) {
       QueueStats.TypeStats compile = fleet.type(compileType).counts();
-      long total = compile.pending() + compile.inFlight() + compile.completed();
+      long completed = Math.max(0, compile.completed() - Math.max(0, compilesBefore));
+      long total = compile.pending() + compile.inFlight() + completed;
       boolean compilers =
           fleet.workers().stream().anyMatch(w -> w.servedTypes().contains(compileType));
       if (known == 0 || !compilers) {
@@ -701,7 +719,7 @@ public final class JobProgress implements AutoCloseable {
       if (total == 0) { // a sequencer that is starting (a restarted or new service node)
         return "waiting for the sequencer to start: it has sent no circuit to compile yet";
       }
-      if (compile.completed() >= total) { // compiled: the stores' recovery is what is left
+      if (completed >= total) { // compiled: the stores' recovery is what is left
         return "waiting for the sequencer to start: "
             + total
             + "/"
@@ -710,7 +728,7 @@ public final class JobProgress implements AutoCloseable {
             + " durable)";
       }
       return "waiting for compilation: "
-          + compile.completed()
+          + completed
           + "/"
           + total
           + " circuit(s) compiled, "

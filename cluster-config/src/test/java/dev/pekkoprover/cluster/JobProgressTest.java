@@ -222,13 +222,22 @@ class JobProgressTest {
     assertEquals(
         "waiting for the sequencer to start: 5/5 circuit(s) compiled; its result stores recover"
             + " first (from the journal, if durable)",
-        JobProgress.startupWait(fleet(Map.of("square", compiled), true), "square", false));
+        JobProgress.startupWait(fleet(Map.of("square", compiled), true), "square", false, 0));
     assertEquals(
         "waiting for the sequencer to start: it has sent no circuit to compile yet",
-        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "square", false));
+        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "square", false, 0));
     assertEquals(
         "waiting for compilation: 2/5 circuit(s) compiled, 2 on workers now",
-        JobProgress.startupWait(fleet(Map.of("square", compiling), true), "square", false));
+        JobProgress.startupWait(fleet(Map.of("square", compiling), true), "square", false, 0));
+    // after a takeover the queue's counts hold the earlier runs' compiles: 10 of 12 completed
+    FleetView.TypeView afterTwoRuns =
+        new FleetView.TypeView(new QueueStats.TypeStats(1, 2, 12, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 0);
+    assertEquals(
+        "waiting for compilation: 2/5 circuit(s) compiled, 2 on workers now",
+        JobProgress.startupWait(fleet(Map.of("square", afterTwoRuns), true), "square", false, 10));
+    assertEquals(
+        "waiting for the sequencer to start: it has sent no circuit to compile yet",
+        JobProgress.startupWait(fleet(Map.of("square", compiled), true), "square", false, 5));
   }
 
   /**
@@ -240,7 +249,7 @@ class JobProgressTest {
     assertEquals(
         "waiting for workers: none of the 2 known serves compile: start one without --tasks, or"
             + " with it among its --tasks (the circuits are compiled on a worker)",
-        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "compile", false));
+        JobProgress.startupWait(fleet(Map.of("square", pending(0)), true), "compile", false, 0));
   }
 
   /** w1 serves square; w2, add and merge, its node reachable or not. */
