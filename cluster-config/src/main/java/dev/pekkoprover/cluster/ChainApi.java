@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.function.BooleanSupplier;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -281,10 +280,11 @@ final class ChainApi {
         service,
         scheduler,
         timeout,
-        () ->
+        error ->
             unanswered(
                 transaction.hash(),
                 timeout,
+                error,
                 "(recovering its journal, its database down, or the chain moving to another"
                     + " sequencer node): this transaction may"
                     + " have been accepted all the same. Send the same body again (200 alreadyAccepted"
@@ -334,11 +334,14 @@ final class ChainApi {
         service,
         scheduler,
         timeout,
-        () ->
+        error ->
             unanswered(
                 null,
                 timeout,
-                "(starting, recovering its journal, or its database is down): try again"),
+                error,
+                "(starting, recovering its journal, its database down, the chain moving to another"
+                    + " sequencer node, or this node shutting down): try again, or ask another node"
+                    + " of the service"),
         message,
         answer);
   }
@@ -348,26 +351,38 @@ final class ChainApi {
       ActorRef<ChainService.Command> service,
       Scheduler scheduler,
       Duration timeout,
-      Supplier<HttpResponse> unanswered,
+      Function<Throwable, HttpResponse> unanswered,
       org.apache.pekko.japi.function.Function<ActorRef<T>, ChainService.Command> message,
       Function<T, HttpResponse> answer) {
     CompletionStage<HttpResponse> response =
         AskPattern.ask(service, message, timeout, scheduler)
-            .handle((reply, error) -> error == null ? answer.apply(reply) : unanswered.get());
+            .handle(
+                (reply, error) -> error == null ? answer.apply(reply) : unanswered.apply(error));
     return Directives.completeWithFuture(response);
   }
 
   /**
-   * 503 {@code UNAVAILABLE} with {@code Retry-After: 1}: the service did not answer in time. For a
-   * submission ({@code hash} given) that is not a refusal: the service may still accept it (its
-   * write was under way), so the answer names the hash to ask for.
+   * 503 {@code UNAVAILABLE} with {@code Retry-After: 1}: the service did not answer in time ({@code
+   * error} a timeout), or could not be asked at all (any other error). For a submission ({@code
+   * hash} given) that is not a refusal: the service may still accept it (its write was under way),
+   * so the answer names the hash to ask for.
    */
-  private static HttpResponse unanswered(String hash, Duration timeout, String why) {
+  static HttpResponse unanswered(String hash, Duration timeout, Throwable error, String why) {
+    Throwable cause =
+        error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+            ? error.getCause()
+            : error;
+    // a timeout is the service's silence; anything else failed at once (a node whose actor system
+    // shuts down: a trial read "did not answer within 5000 ms" 36 ms after the request)
+    String what =
+        cause instanceof java.util.concurrent.TimeoutException
+            ? "did not answer within " + timeout.toMillis() + " ms "
+            : "could not be asked (" + cause.getClass().getSimpleName() + ") ";
     return refusal(
             StatusCodes.SERVICE_UNAVAILABLE,
             hash,
             "UNAVAILABLE",
-            "the appchain service did not answer within " + timeout.toMillis() + " ms " + why)
+            "the appchain service " + what + why)
         .addHeader(RetryAfter.create(1L));
   }
 

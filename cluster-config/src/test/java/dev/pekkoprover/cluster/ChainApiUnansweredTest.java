@@ -83,7 +83,33 @@ class ChainApiUnansweredTest {
     assertEquals(503, read.statusCode());
     JsonNode readBody = JSON.readTree(read.body());
     assertFalse(readBody.has("hash"), read.body());
-    assertTrue(readBody.path("message").asText().endsWith("try again"), read.body());
+    String readMessage = readBody.path("message").asText();
+    assertTrue(readMessage.contains("did not answer within 300 ms"), readMessage);
+    assertTrue(readMessage.endsWith("try again, or ask another node of the service"), readMessage);
     binding.unbind().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  /**
+   * An ask that fails at once (a node whose actor system shuts down) is not said to be a service
+   * silent for the whole timeout (a trial read "did not answer within 5000 ms" 36 ms after asking).
+   */
+  @Test
+  void anAskThatFailedAtOnceIsNotCalledATimeout() {
+    org.apache.pekko.http.javadsl.model.HttpResponse failed =
+        ChainApi.unanswered(
+            null,
+            Duration.ofSeconds(5),
+            new java.util.concurrent.CompletionException(
+                new IllegalStateException("the scheduler is shut down")),
+            "(why): try again");
+    String body =
+        ((org.apache.pekko.http.javadsl.model.HttpEntity.Strict) failed.entity())
+            .getData()
+            .utf8String();
+    assertEquals(503, failed.status().intValue());
+    assertTrue(
+        body.contains("the appchain service could not be asked (IllegalStateException) (why)"),
+        body);
+    assertFalse(body.contains("did not answer within"), body);
   }
 }
