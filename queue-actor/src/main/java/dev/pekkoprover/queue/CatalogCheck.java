@@ -96,7 +96,7 @@ final class CatalogCheck {
       return new Refusal(
           "its task catalog differs from this queue's: "
               + String.join(", ", differences)
-              + "; it gets no work until it runs the same build",
+              + "; it gets no work until it runs the same build and --plugin as this queue node",
           false);
     }
     boolean registered =

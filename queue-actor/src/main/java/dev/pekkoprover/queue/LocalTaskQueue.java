@@ -202,6 +202,37 @@ public final class LocalTaskQueue {
   private final TaskQueueState<ActorRef<WorkerCommand>, ActorRef<TaskOutcome>> state;
   private final Set<ActorRef<WorkerCommand>> watched = new HashSet<>();
 
+  /** How often an entity whose node's catalog lacks its type says so, at most. */
+  static final Duration NOT_IN_CATALOG_EVERY = Duration.ofMinutes(1);
+
+  /** Tasks refused since the last line for a type this node's catalog lacks. */
+  private long notInCatalog;
+
+  /** When that line was said last ({@link System#nanoTime}; 0: never). */
+  private long notInCatalogSaid;
+
+  /**
+   * The refusal of a task whose type this queue node's catalog lacks, said as a deployment mismatch
+   * ({@link TaskOutcome.Rejected#NOT_IN_QUEUE_NODE_CATALOG}), which its flow waits out.
+   */
+  private TaskOutcome.Rejected lacksType(TaskOutcome.Rejected rejected) {
+    Address self = context.getSystem().address();
+    return new TaskOutcome.Rejected(
+        rejected.taskId(),
+        rejected.flowId(),
+        rejected.runId(),
+        rejected.taskType(),
+        TaskOutcome.Rejected.NOT_IN_QUEUE_NODE_CATALOG
+            + self.getHost().orElse("?")
+            + ":"
+            + self.getPort().orElse(0)
+            + ", which knows "
+            + catalog.names()
+            + ": it runs another --plugin or build than the node that sent the task. Restart it"
+            + " with the same jars and --plugin as the sequencer's node; the flow keeps its tasks"
+            + " and sends them again meanwhile");
+  }
+
   /** A sharded entity ({@link #createInCluster}), not the one queue of a JVM. */
   private final boolean sharded;
 
@@ -803,12 +834,32 @@ public final class LocalTaskQueue {
         status.remember(
             "failed", failed.taskType(), failed.taskId(), failed.flowId(), null, failed.reason());
       } else if (outcome instanceof TaskOutcome.Rejected rejected) {
-        log.warn(
-            "task {} (type {}, flow {}) rejected: {}",
-            rejected.taskId(),
-            rejected.taskType(),
-            rejected.flowId(),
-            rejected.reason());
+        if (sharded && !catalog.contains(rejected.taskType())) {
+          // the sender's node knows the type (its front checked): this node runs another plugin
+          // or build; the flow keeps the task and sends it again, so one line a minute, not one
+          // per task (a trial: 19,999 lines)
+          rejected = lacksType(rejected);
+          notInCatalog++;
+          long now = System.nanoTime();
+          if (notInCatalogSaid == 0 || now - notInCatalogSaid >= NOT_IN_CATALOG_EVERY.toNanos()) {
+            log.warn(
+                "{} task(s) of type {} refused{}: {}",
+                notInCatalog,
+                rejected.taskType(),
+                notInCatalogSaid == 0 ? "" : " in the last minute",
+                rejected.reason());
+            notInCatalogSaid = now;
+            notInCatalog = 0;
+          }
+          outcome = rejected;
+        } else {
+          log.warn(
+              "task {} (type {}, flow {}) rejected: {}",
+              rejected.taskId(),
+              rejected.taskType(),
+              rejected.flowId(),
+              rejected.reason());
+        }
         status.remember(
             "rejected",
             rejected.taskType(),

@@ -514,6 +514,9 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       return this;
     }
     long n = TaskIds.sequenceIn(outcome.taskId(), flowId);
+    if (outcome instanceof TaskOutcome.Rejected refused && refused.queueNodeLacksType()) {
+      return keepRefusedByAnotherBuild(refused, n);
+    }
     // durable: a task stays in the window while its result is stored; a second outcome then is a
     // duplicate too
     PendingTask task = n < 0 ? null : durable == null ? pending.remove(n) : pending.get(n);
@@ -556,6 +559,41 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
               + rejection.reason());
     }
     return afterHandling();
+  }
+
+  /**
+   * Types a queue node refused for lacking them, said once each ({@link
+   * #keepRefusedByAnotherBuild}).
+   */
+  private final java.util.Set<String> lackingTypesSaid = new java.util.HashSet<>();
+
+  /**
+   * A queue node whose catalog lacks the task's type refused it: a node of another plugin or build
+   * (a trial's queue node restarted without {@code --plugin} failed the whole job at once). The
+   * task stays queued as far as this flow is concerned, so its overdue check ({@code resend-after})
+   * finds it missing and sends it again, until a queue node that knows the type takes it; one WARN
+   * per type.
+   */
+  private Behavior<Command> keepRefusedByAnotherBuild(TaskOutcome.Rejected refused, long n) {
+    PendingTask task = n < 0 ? null : pending.get(n);
+    if (task == null || task.stage != PendingTask.QUEUED) {
+      countDropped(DUPLICATE);
+      return this;
+    }
+    if (lackingTypesSaid.add(refused.taskType())) {
+      getContext()
+          .getLog()
+          .warn(
+              "Flow {}: task {} (type {}) was refused by a queue node whose task catalog lacks the"
+                  + " type: {}. This flow keeps its tasks of that type and sends them again once"
+                  + " overdue (prover.sequencer.resend-after, then backing off) until a queue node"
+                  + " takes them",
+              flowId,
+              refused.taskId(),
+              refused.taskType(),
+              refused.reason());
+    }
+    return this;
   }
 
   /**

@@ -96,6 +96,58 @@ class FlowRunnerResendTest {
     testKit.stop(flow);
   }
 
+  /**
+   * A queue node whose catalog lacks the type (restarted without the plugin) refuses the task: the
+   * flow does not fail, says so once, and sends the task again once it is overdue; a queue node
+   * that knows the type then computes it and the flow completes (a trial's job failed at once).
+   */
+  @Test
+  void aTaskRefusedByAQueueNodeOfAnotherBuildIsKeptAndSentAgainOnceOverdue() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    TestProbe<FlowResult> requester = testKit.createTestProbe();
+    testKit.spawn(
+        TestFlows.create(
+            "other-build",
+            RUN,
+            queue.getRef(),
+            sumOfSquares(1),
+            requester.getRef(),
+            Duration.ofSeconds(1)));
+    QueueCommand.Enqueue leaves = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    TaskEnvelope leaf = leaves.tasks().get(0);
+    String reason =
+        TaskOutcome.Rejected.NOT_IN_QUEUE_NODE_CATALOG
+            + "10.0.0.7:2552, which knows [worker-registration]: it runs another --plugin";
+    TaskOutcome.Rejected refused =
+        new TaskOutcome.Rejected(leaf.taskId(), leaf.flowId(), RUN, leaf.taskType(), reason);
+    LoggingTestKit.warn("was refused by a queue node whose task catalog lacks the type: " + reason)
+        .expect(
+            testKit.system(),
+            () -> {
+              leaves.replyTo().tell(refused);
+              return null;
+            });
+    // a second refusal (the task sent again) says nothing more, and the flow has not failed
+    LoggingTestKit.warn("lacks the type")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () -> {
+              leaves.replyTo().tell(refused);
+              return null;
+            });
+    requester.expectNoMessage(Duration.ofMillis(300));
+    // overdue: asked about, missing, sent again; this time a queue node computes it
+    QueueCommand.CheckHeld check =
+        queue.expectMessageClass(QueueCommand.CheckHeld.class, Duration.ofSeconds(5));
+    check.replyTo().tell(new MissingTasks("square", List.of(leaf.taskId())));
+    QueueCommand.Enqueue again = queue.expectMessageClass(QueueCommand.Enqueue.class);
+    assertEquals(List.of(leaf.taskId()), ids(again.tasks()));
+    again.replyTo().tell(success(leaf, 1));
+    FlowResult result = requester.expectMessageClass(FlowResult.class, Duration.ofSeconds(5));
+    assertTrue(result instanceof FlowResult.Completed, result.toString());
+  }
+
   @Test
   void asksAboutOverdueTasksAndReSendsOnlyThoseTheQueueNoLongerHolds() {
     TestProbe<QueueCommand> queue = testKit.createTestProbe();
