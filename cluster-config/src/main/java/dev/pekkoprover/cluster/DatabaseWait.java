@@ -106,9 +106,11 @@ final class DatabaseWait implements AutoCloseable {
           .ifPresent(
               opened -> {
                 endpoints = opened;
+                // the reason says whether an attempt failed or the first one is only slow (a
+                // trial on a busy host took the bare line for a database that was down)
                 out.printf(
-                    "node %s waits for its journal database; meanwhile %s%n",
-                    node, opened.describe());
+                    "node %s waits for its journal database (%s); meanwhile %s%n",
+                    node, reason.get(), opened.describe());
               });
     } catch (RuntimeException e) {
       cannotServe = true;

@@ -57,8 +57,11 @@ class DatabaseWaitTest {
               // printf writes the line in pieces: the whole of it once its end is there
               .until(() -> lines.toString(StandardCharsets.UTF_8), text -> text.contains("\n"));
       assertTrue(
-          said.startsWith("node 127.0.0.1:2551 waits for its journal database; meanwhile health"),
+          said.startsWith(
+              "node 127.0.0.1:2551 waits for its journal database (the journal database PostgreSQL"
+                  + " jdbc:postgresql://db/prover has not answered the first attempt since "),
           said);
+      assertTrue(said.contains("); meanwhile health"), said);
       wait.failed("the journal database X does not answer (refused), attempt 1: check it");
       assertTrue(Http.get(ready).body().contains("attempt 1: check it"));
       assertEquals(200, Http.get("http://127.0.0.1:" + port + "/health/alive").status());
