@@ -145,6 +145,53 @@ class PeerRefusalsTest {
         filter.decide(event(RepeatedRefusalFilter.ARTERY, "Remoting started with transport")));
   }
 
+  /**
+   * A queue node without the sequencer's plugin: Artery's ERROR, with a stack trace, for each
+   * registration offer naming the plugin's class (every 10 s): once per peer and class.
+   */
+  @Test
+  void aMessageNamingAClassThisNodeLacksIsLoggedOncePerPeerAndClass() {
+    RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
+    String failed =
+        "Failed to deserialize message from [pekko://prover@127.0.0.1:27903] with serializer id"
+            + " [25] and manifest [a].";
+    java.util.function.BiFunction<String, String, LoggingEvent> error =
+        (message, missing) -> {
+          LoggingEvent event =
+              new LoggingEvent(
+                  Logger.class.getName(),
+                  new LoggerContext().getLogger(RepeatedRefusalFilter.DESERIALIZER),
+                  Level.ERROR,
+                  message,
+                  new java.io.NotSerializableException(
+                      "Cannot find manifest class ["
+                          + missing
+                          + "] for serializer [org.apache.pekko.serialization.jackson."
+                          + "JacksonCborSerializer]."),
+                  null);
+          return event;
+        };
+    String plugin = "dev.pekkoprover.example.SumOfSquaresPlugin$Parameters";
+    assertEquals(FilterReply.NEUTRAL, filter.decide(error.apply(failed, plugin)));
+    assertEquals(FilterReply.DENY, filter.decide(error.apply(failed, plugin)));
+    assertEquals(
+        FilterReply.NEUTRAL, filter.decide(error.apply(failed, "other.Type")), "another class");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(error.apply(failed.replace("27903", "27905"), plugin)),
+        "another peer");
+    LoggingEvent otherCause =
+        new LoggingEvent(
+            Logger.class.getName(),
+            new LoggerContext().getLogger(RepeatedRefusalFilter.DESERIALIZER),
+            Level.ERROR,
+            failed,
+            new IllegalStateException("a corrupt frame"),
+            null);
+    assertEquals(FilterReply.NEUTRAL, filter.decide(otherCause));
+    assertEquals(FilterReply.NEUTRAL, filter.decide(otherCause), "other failures are untouched");
+  }
+
   private static LoggingEvent event(String loggerName, String message) {
     Logger logger = new LoggerContext().getLogger(loggerName);
     return new LoggingEvent(Logger.class.getName(), logger, Level.WARN, message, null, null);

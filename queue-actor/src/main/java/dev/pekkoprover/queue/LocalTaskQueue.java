@@ -233,6 +233,9 @@ public final class LocalTaskQueue {
             + " and sends them again meanwhile");
   }
 
+  /** The entity of the registration type (its offers wait here until a worker takes them). */
+  private final boolean registrationOnly;
+
   /** A sharded entity ({@link #createInCluster}), not the one queue of a JVM. */
   private final boolean sharded;
 
@@ -272,6 +275,9 @@ public final class LocalTaskQueue {
     this.payloads = new PayloadCheck(context.getSystem(), maxPayloadBytes);
     this.catalog = catalog;
     this.sharded = entityId != null;
+    this.registrationOnly =
+        entityId != null
+            && typeOfEntity(entityId).equals(dev.pekkoprover.protocol.WorkerRegistrationTask.NAME);
     this.outbox = new WorkerOutbox(context.getSelf());
     this.timers = timers;
     this.settings = settings;
@@ -621,7 +627,10 @@ public final class LocalTaskQueue {
     TaskQueueState.GivenUp given =
         state.repliesGone(
             flow -> nodeOf(flow).equals(node), "its flow's node " + node + " left the cluster");
-    if (given.dropped() + given.cancelled() > 0) {
+    // the registration loop's offer waits here for good, so every sequencer node's end, a normal
+    // one too, leaves one: not worth a line
+    boolean onlyTheOffer = given.cancelled() == 0 && registrationOnly;
+    if (given.dropped() + given.cancelled() > 0 && !onlyTheOffer) {
       log.info(
           "node {} left the cluster with the flows of {} task(s) here: {} waiting dropped, {} in"
               + " flight cancelled (their results could reach no one; a new sequencer run sends"
