@@ -280,11 +280,11 @@ final class ChainApi {
         service,
         scheduler,
         timeout,
-        error ->
+        waitedNanos ->
             unanswered(
                 transaction.hash(),
                 timeout,
-                error,
+                waitedNanos,
                 "(recovering its journal, its database down, or the chain moving to another"
                     + " sequencer node): this transaction may"
                     + " have been accepted all the same. Send the same body again (200 alreadyAccepted"
@@ -334,11 +334,11 @@ final class ChainApi {
         service,
         scheduler,
         timeout,
-        error ->
+        waitedNanos ->
             unanswered(
                 null,
                 timeout,
-                error,
+                waitedNanos,
                 "(starting, recovering its journal, its database down, the chain moving to another"
                     + " sequencer node, or this node shutting down): try again, or ask another node"
                     + " of the service"),
@@ -351,33 +351,43 @@ final class ChainApi {
       ActorRef<ChainService.Command> service,
       Scheduler scheduler,
       Duration timeout,
-      Function<Throwable, HttpResponse> unanswered,
+      java.util.function.LongFunction<HttpResponse> unanswered,
       org.apache.pekko.japi.function.Function<ActorRef<T>, ChainService.Command> message,
       Function<T, HttpResponse> answer) {
-    CompletionStage<HttpResponse> response =
-        AskPattern.ask(service, message, timeout, scheduler)
-            .handle(
-                (reply, error) -> error == null ? answer.apply(reply) : unanswered.apply(error));
+    long asked = System.nanoTime();
+    CompletionStage<HttpResponse> response;
+    try {
+      response =
+          AskPattern.ask(service, message, timeout, scheduler)
+              .handle(
+                  (reply, error) ->
+                      error == null
+                          ? answer.apply(reply)
+                          : unanswered.apply(System.nanoTime() - asked));
+    } catch (RuntimeException e) { // the scheduler is gone: the node's actor system stops
+      response =
+          java.util.concurrent.CompletableFuture.completedFuture(
+              unanswered.apply(System.nanoTime() - asked));
+    }
     return Directives.completeWithFuture(response);
   }
 
   /**
-   * 503 {@code UNAVAILABLE} with {@code Retry-After: 1}: the service did not answer in time ({@code
-   * error} a timeout), or could not be asked at all (any other error). For a submission ({@code
-   * hash} given) that is not a refusal: the service may still accept it (its write was under way),
-   * so the answer names the hash to ask for.
+   * 503 {@code UNAVAILABLE} with {@code Retry-After: 1}: the service did not answer in time, or the
+   * ask failed long before the timeout ({@code waitedNanos} under half of it: Pekko fails an ask at
+   * once, with the same TimeoutException, when the service has stopped, as it does on a node that
+   * shuts down or hands the chain over; a trial read "did not answer within 5000 ms" 36 ms after
+   * the request). For a submission ({@code hash} given) that is not a refusal: the service may
+   * still accept it (its write was under way), so the answer names the hash to ask for.
    */
-  static HttpResponse unanswered(String hash, Duration timeout, Throwable error, String why) {
-    Throwable cause =
-        error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-            ? error.getCause()
-            : error;
-    // a timeout is the service's silence; anything else failed at once (a node whose actor system
-    // shuts down: a trial read "did not answer within 5000 ms" 36 ms after the request)
+  static HttpResponse unanswered(String hash, Duration timeout, long waitedNanos, String why) {
+    long waitedMillis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitedNanos);
     String what =
-        cause instanceof java.util.concurrent.TimeoutException
+        waitedNanos >= timeout.toNanos() / 2
             ? "did not answer within " + timeout.toMillis() + " ms "
-            : "could not be asked (" + cause.getClass().getSimpleName() + ") ";
+            : "could not be asked (it had stopped here; the ask failed after "
+                + waitedMillis
+                + " ms) ";
     return refusal(
             StatusCodes.SERVICE_UNAVAILABLE,
             hash,

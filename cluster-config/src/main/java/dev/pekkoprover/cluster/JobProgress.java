@@ -615,8 +615,11 @@ public final class JobProgress implements AutoCloseable {
     if (fleet == null) {
       return null;
     }
-    if (compilesBefore < 0) {
-      compilesBefore = fleet.type(compileType).counts().completed();
+    QueueStats.TypeStats compiles = fleet.type(compileType).counts();
+    if (compilesBefore < 0 && compiles.pending() + compiles.inFlight() + compiles.completed() > 0) {
+      // from a view that holds the compile type's counts (a partial view, without its entity,
+      // would make 0 the baseline)
+      compilesBefore = compiles.completed();
     }
     String wait =
         startupWait(

@@ -23,13 +23,14 @@ final class StatusTables {
     if (node.sequencer() == null) {
       return "";
     }
-    boolean elsewhere =
-        node.sequencerNode() != null && !node.sequencerNode().equals(node.address());
-    return "  sequencer "
-        + node.sequencer()
-        + ("standby".equals(node.sequencer())
-            ? elsewhere ? " (runs on " + node.sequencerNode() + ")" : " (starting here)"
-            : "");
+    String where = "";
+    if ("standby".equals(node.sequencer()) && node.sequencerNode() != null) {
+      where =
+          node.sequencerNode().equals(node.address())
+              ? " (starting here)"
+              : " (runs on " + node.sequencerNode() + ")";
+    }
+    return "  sequencer " + node.sequencer() + where;
   }
 
   static String render(StatusReport report) {

@@ -26,6 +26,11 @@ class StatusTablesTest {
         StatusTables.sequencerCell(
             new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "b:2")));
     assertEquals(
+        "  sequencer standby",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("b:2", roles, "Joining", false, "joining", "standby", null)),
+        "no sequencer node Up yet");
+    assertEquals(
         "",
         StatusTables.sequencerCell(
             new StatusReport.NodeInfo("w:3", List.of("worker"), "Up", true, null)));
@@ -44,6 +49,14 @@ class StatusTablesTest {
                     + "\"ready\":true,\"readyReason\":null}",
                 StatusReport.NodeInfo.class);
     assertEquals("", StatusTables.sequencerCell(older));
+    // and a report of a later build, with a field this one does not know, still reads
+    StatusReport.NodeInfo later =
+        StatusReport.fromJson(
+                "{\"version\":1,\"node\":{\"address\":\"b:2\",\"roles\":[],"
+                    + "\"memberStatus\":\"Up\",\"ready\":true,\"someLaterField\":3},"
+                    + "\"someLaterSection\":{}}")
+            .node();
+    assertEquals("b:2", later.address());
   }
 
   @Test

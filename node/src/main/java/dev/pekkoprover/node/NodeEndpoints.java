@@ -105,7 +105,16 @@ final class NodeEndpoints {
         settings.https() ? Optional.of(HttpsIdentity.server(settings.tls())) : Optional.empty());
   }
 
-  static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  /**
+   * Writes the endpoints' JSON; reads a report ({@link StatusReport#fromJson}) ignoring fields it
+   * does not know, so that a {@code status} of this build reads a newer node's report, whose
+   * version 1 may have gained fields (as {@code node.sequencer} did on 2026-12-07).
+   */
+  static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .disable(
+              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   private NodeEndpoints() {}
 

@@ -621,8 +621,15 @@ public final class LocalTaskQueue {
    */
   private Behavior<QueueCommand> onNodeRemoved(NodeRemoved msg) {
     Address node = msg.event().member().address();
-    if (node.equals(context.getSystem().address())) {
-      return Behaviors.same(); // this node itself: it shuts down
+    MemberStatus self = Cluster.get(context.getSystem()).selfMember().status();
+    if (node.equals(context.getSystem().address())
+        || (self != MemberStatus.up() && self != MemberStatus.weaklyUp())
+        || org.apache.pekko.actor.CoordinatedShutdown.get(context.getSystem())
+            .getShutdownReason()
+            .isPresent()) {
+      // this node itself, or this node on its way out (downed, leaving: as its cluster stops, Pekko
+      // says every other member was removed, while those flows live on): its tasks are not to go
+      return Behaviors.same();
     }
     TaskQueueState.GivenUp given =
         state.repliesGone(

@@ -57,7 +57,7 @@ class CatalogCheckTest {
         check.judge(announce(WorkerState.UNPREPARED, other, "square", "add"));
     assertEquals(
         "its task catalog differs from this queue's: square version 2 (queue has 1); it gets no work until "
-            + "it runs the same build",
+            + "it runs the same build and --plugin as this queue node",
         refusal.reason());
     assertFalse(refusal.registerAgain());
   }

@@ -254,6 +254,7 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     this.replyTo = replyTo;
     this.pending = new PendingTasks(flowId, settings, System::nanoTime);
     this.lossCheckInterval = settings.lossCheckInterval();
+    this.resendAfter = settings.resendAfter();
     this.outcomes = context.messageAdapter(TaskOutcome.class, WrappedOutcome::new);
     this.answers = context.messageAdapter(MissingTasks.class, WrappedMissing::new);
     this.resultCounts = TaskResultCounts.get(context.getSystem());
@@ -514,7 +515,10 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
       return this;
     }
     long n = TaskIds.sequenceIn(outcome.taskId(), flowId);
-    if (outcome instanceof TaskOutcome.Rejected refused && refused.queueNodeLacksType()) {
+    // kept only where overdue tasks are sent again (resend-after above zero, as in a cluster)
+    if (outcome instanceof TaskOutcome.Rejected refused
+        && refused.queueNodeLacksType()
+        && !resendAfter.isZero()) {
       return keepRefusedByAnotherBuild(refused, n);
     }
     // durable: a task stays in the window while its result is stored; a second outcome then is a
@@ -561,6 +565,9 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
     return afterHandling();
   }
 
+  /** {@code prover.sequencer.resend-after}: zero when overdue tasks are never asked about. */
+  private final java.time.Duration resendAfter;
+
   /**
    * Types a queue node refused for lacking them, said once each ({@link
    * #keepRefusedByAnotherBuild}).
@@ -585,13 +592,13 @@ public final class FlowRunner<R> extends AbstractBehavior<FlowRunner.Command>
           .getLog()
           .warn(
               "Flow {}: task {} (type {}) was refused by a queue node whose task catalog lacks the"
-                  + " type: {}. This flow keeps its tasks of that type and sends them again once"
-                  + " overdue (prover.sequencer.resend-after, then backing off) until a queue node"
-                  + " takes them",
+                  + " type: {}. This flow keeps its tasks of that type and sends them again every"
+                  + " {} s (prover.sequencer.resend-after) until a queue node takes them",
               flowId,
               refused.taskId(),
               refused.taskType(),
-              refused.reason());
+              refused.reason(),
+              resendAfter.toSeconds());
     }
     return this;
   }
