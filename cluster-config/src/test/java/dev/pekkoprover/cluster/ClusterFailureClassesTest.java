@@ -144,25 +144,38 @@ class ClusterFailureClassesTest {
               return null;
             });
 
-    LoggingTestKit.info(
-            "left the cluster with the flows of 4 task(s) here: 3 waiting dropped, 1 in")
+    // unreachable first: the three waiting are held back (the worker starts none of them); then
+    // removed: they are dropped and the compute cancelled
+    LoggingTestKit.info("is unreachable: 3 waiting task(s) of its flows held back here")
         .withLoggerName(ShardedTaskQueue.class.getName())
         .expect(
             queueNode.system(),
-            () -> {
-              sequencer.system().terminate();
-              // unreachable, downed by the queue node, removed: then the tasks go
-              return kit.createTestProbe()
-                  .awaitAssert(
-                      Duration.ofSeconds(30),
-                      () -> {
-                        QueueStats.TypeStats squares = TestNodes.stats(queueNode).of("square");
-                        assertEquals(0, squares.pending() + squares.inFlight(), squares.toString());
-                        assertEquals(
-                            0, TestTasks.runningNow("w-w1"), "the held compute was cancelled");
-                        return null;
-                      });
-            });
+            () ->
+                LoggingTestKit.info(
+                        "left the cluster with the flows of 4 task(s) here: 3 waiting dropped, 1 in")
+                    .withLoggerName(ShardedTaskQueue.class.getName())
+                    .expect(
+                        queueNode.system(),
+                        () -> {
+                          sequencer.system().terminate();
+                          // unreachable, downed by the queue node, removed: then the tasks go
+                          return kit.createTestProbe()
+                              .awaitAssert(
+                                  Duration.ofSeconds(30),
+                                  () -> {
+                                    QueueStats.TypeStats squares =
+                                        TestNodes.stats(queueNode).of("square");
+                                    assertEquals(
+                                        0,
+                                        squares.pending() + squares.inFlight(),
+                                        squares.toString());
+                                    assertEquals(
+                                        0,
+                                        TestTasks.runningNow("w-w1"),
+                                        "the held compute was cancelled");
+                                    return null;
+                                  });
+                        }));
     assertEquals(
         1,
         TestTasks.runs.stream().filter(run -> run.taskType().equals("square")).count(),

@@ -609,6 +609,24 @@ public final class LocalTaskQueue {
     if (!unreachable && !workers.isEmpty()) {
       log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
     }
+    // the flows on that node (a sequencer node's): no worker starts their tasks while it may be
+    // dead
+    if (unreachable) {
+      int held = state.holdBack(flow -> nodeOf(flow).equals(node));
+      if (held > 0) {
+        log.info(
+            "node {} is unreachable: {} waiting task(s) of its flows held back here until it is"
+                + " reachable again (dropped if it is removed)",
+            node,
+            held);
+      }
+    } else {
+      int back = state.releaseHeld(flow -> nodeOf(flow).equals(node));
+      if (back > 0) {
+        log.info(
+            "node {} is reachable again: {} task(s) of its flows back in the queue", node, back);
+      }
+    }
     outbox.flush();
     return Behaviors.same();
   }

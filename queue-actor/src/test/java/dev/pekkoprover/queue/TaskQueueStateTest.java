@@ -1149,6 +1149,55 @@ class TaskQueueStateTest {
   }
 
   /**
+   * A node whose flows have tasks here is unreachable (a sequencer node killed, not yet removed):
+   * its waiting tasks are held back, in flight ones go on, and other flows' tasks take the free
+   * slots; reachable again, the held tasks go back in their order with their attempt numbers.
+   */
+  @Test
+  void theWaitingTasksOfAnUnreachableNodesFlowsAreHeldBackUntilItIsReachableAgain() {
+    String run = "r0000000000001-00000000";
+    serve("w1", 1, "square");
+    for (String id : List.of("a:1", "a:2", "a:3")) {
+      queue.enqueue(new TaskEnvelope(id, "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    }
+    queue.enqueue(new TaskEnvelope("b:1", "b", run, "square", 1, Num.of(4)), "node-b/flow");
+    assertEquals(List.of("a:1"), effects.sentIds());
+
+    assertEquals(2, queue.holdBack(flow -> flow.startsWith("node-a/")));
+    assertEquals(List.of(), queue.notHeld(List.of("a:2", "a:3")), "still held by the queue");
+    assertTrue(queue.succeeded("w1", "inc-1", "a:1", run, 1, Num.of(9)), "in flight: goes on");
+    assertEquals(List.of("a:1", "b:1"), effects.sentIds(), "the free slot: the other flow's");
+    assertTrue(queue.succeeded("w1", "inc-1", "b:1", run, 1, Num.of(16)));
+    assertEquals(List.of("a:1", "b:1"), effects.sentIds(), "nothing of node a's while it is out");
+
+    assertEquals(0, queue.releaseHeld(flow -> flow.startsWith("node-b/")), "b's held none");
+    assertEquals(2, queue.releaseHeld(flow -> flow.startsWith("node-a/")));
+    assertEquals(List.of("a:1", "b:1", "a:2"), effects.sentIds(), "back, the oldest first");
+    assertEquals(1, effects.last().task().attempt(), "not a redelivery");
+    assertTrue(queue.succeeded("w1", "inc-1", "a:2", run, 1, Num.of(9)));
+    assertEquals(List.of("a:1", "b:1", "a:2", "a:3"), effects.sentIds());
+    assertEquals(0, queue.releaseHeld(flow -> true), "released once");
+  }
+
+  /** Held back, then its node is removed: the held tasks are dropped with the rest. */
+  @Test
+  void tasksHeldBackForANodeThatIsThenRemovedAreDropped() {
+    String run = "r0000000000001-00000000";
+    serve("w1", 1, "square");
+    for (String id : List.of("a:1", "a:2", "a:3")) {
+      queue.enqueue(new TaskEnvelope(id, "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    }
+    assertEquals(2, queue.holdBack(flow -> flow.startsWith("node-a/")));
+    assertEquals(
+        new TaskQueueState.GivenUp(2, 1),
+        queue.repliesGone(flow -> flow.startsWith("node-a/"), "gone"));
+    assertEquals(
+        List.of("a:1", "a:2", "a:3"), queue.notHeld(List.of("a:1", "a:2", "a:3")), "all gone");
+    assertEquals(0, queue.releaseHeld(flow -> true));
+    assertEquals(0, queue.stats().of("square").pending(), queue.stats().toString());
+  }
+
+  /**
    * A standby sequencer took over: the first task of its newer run gives up the older run's tasks.
    * Those waiting (pending, or in a retry backoff) are dropped, and those in flight are cancelled
    * on their workers, whose slots stay counted until they report. A newer task under an id an older
