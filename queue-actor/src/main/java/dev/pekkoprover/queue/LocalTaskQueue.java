@@ -583,6 +583,25 @@ public final class LocalTaskQueue {
   private Behavior<QueueCommand> onNodeReachability(NodeReachability msg) {
     Address node = msg.event().member().address();
     boolean unreachable = msg.event() instanceof ClusterEvent.UnreachableMember;
+    // the flows on that node (a sequencer node's): no worker starts their tasks while it may be
+    // dead; first, so that the tasks its own workers held, put back below, are held too
+    boolean onlyTheOffer = registrationOnly; // the registration loop's lone offer: not worth a line
+    if (unreachable) {
+      int held = state.holdBack(node, flow -> nodeOf(flow).equals(node));
+      if (held > 0 && !onlyTheOffer) {
+        log.info(
+            "node {} is unreachable: {} waiting task(s) of its flows held back here until it is"
+                + " reachable again (dropped if it is removed)",
+            node,
+            held);
+      }
+    } else {
+      int back = state.releaseHeld(node);
+      if (back > 0 && !onlyTheOffer) {
+        log.info(
+            "node {} is reachable again: {} task(s) of its flows back in the queue", node, back);
+      }
+    }
     List<String> workers = new ArrayList<>();
     announcements.forEach(
         (workerId, serves) -> {
@@ -609,24 +628,6 @@ public final class LocalTaskQueue {
     if (!unreachable && !workers.isEmpty()) {
       log.info("node {} is reachable again: its worker(s) {} get work again", node, workers);
     }
-    // the flows on that node (a sequencer node's): no worker starts their tasks while it may be
-    // dead
-    if (unreachable) {
-      int held = state.holdBack(flow -> nodeOf(flow).equals(node));
-      if (held > 0) {
-        log.info(
-            "node {} is unreachable: {} waiting task(s) of its flows held back here until it is"
-                + " reachable again (dropped if it is removed)",
-            node,
-            held);
-      }
-    } else {
-      int back = state.releaseHeld(flow -> nodeOf(flow).equals(node));
-      if (back > 0) {
-        log.info(
-            "node {} is reachable again: {} task(s) of its flows back in the queue", node, back);
-      }
-    }
     outbox.flush();
     return Behaviors.same();
   }
@@ -651,7 +652,9 @@ public final class LocalTaskQueue {
     }
     TaskQueueState.GivenUp given =
         state.repliesGone(
-            flow -> nodeOf(flow).equals(node), "its flow's node " + node + " left the cluster");
+            node,
+            flow -> nodeOf(flow).equals(node),
+            "its flow's node " + node + " left the cluster");
     // the registration loop's offer waits here for good, so every sequencer node's end, a normal
     // one too, leaves one: not worth a line
     boolean onlyTheOffer = given.cancelled() == 0 && registrationOnly;

@@ -391,6 +391,10 @@ public final class TaskQueueState<W, R> {
     if (!orphans.isEmpty() && handBackOrphan(task)) {
       return;
     }
+    if (!holds.isEmpty() && heldAt(replyTo)) { // its node is unreachable here
+      park(task);
+      return;
+    }
     type.pending.addLast(task);
     type.refreshLadder();
     if (type.ladder.hasFreeSlot()) {
@@ -508,65 +512,103 @@ public final class TaskQueueState<W, R> {
    * @param gone true for a reply destination on the removed node
    * @param why the cancel's reason, for the workers' log
    */
-  public GivenUp repliesGone(java.util.function.Predicate<R> gone, String why) {
-    return giveUp(t -> gone.test(t.replyTo), t -> why);
+  public GivenUp repliesGone(Object key, java.util.function.Predicate<R> gone, String why) {
+    holds.remove(key);
+    GivenUp given = giveUp(t -> gone.test(t.replyTo), t -> why);
+    heldBack.removeIf(task -> task.state == TaskState.DONE); // completed while held, too
+    return given;
   }
 
   /**
    * Tasks held back while their flow's node is unreachable ({@link #holdBack}), in the order they
-   * were held; each waits as in a retry backoff (state BACKOFF, counted in its type's {@code
-   * waiting}) until {@link #releaseHeld}. One dropped or completed meanwhile is DONE here and
-   * skipped. Rare: a list, not a field of every task.
+   * were held; each waits as in a retry backoff (state BACKOFF, {@code held} set, counted in its
+   * type's {@code waiting}) until {@link #releaseHeld}. One dropped or completed meanwhile is DONE
+   * here and skipped. Rare: a list, not a field of every task.
    */
   private final List<Task> heldBack = new ArrayList<>();
+
+  /**
+   * The holds in force: a node's key (its address) to the test of a reply destination on it. A task
+   * of such a flow that would become pending (enqueued, put back, its retry due) is held instead.
+   * Empty but for the seconds a node with flows here is unreachable.
+   */
+  private final Map<Object, java.util.function.Predicate<R>> holds = new HashMap<>();
 
   /**
    * The flows that {@code at} matches are on a node that is unreachable now (killed, paused or cut
    * off): their waiting tasks are held back, so that no worker starts one whose result may reach no
    * one, until the node is reachable again ({@link #releaseHeld}) or removed ({@link #repliesGone},
-   * which drops them). Tasks in flight go on: their results wait in the transport for a node that
-   * comes back. Before this, the workers went on through a dead sequencer's tasks for the 12 s
-   * until its removal (a trial: 16,642 computes of 1 ms thrown away). Returns how many were held
-   * back. A scan: nodes become unreachable rarely.
+   * which drops them); and so is any of their tasks that would become pending meanwhile (put back
+   * from a lost worker, as on a node that is sequencer and worker at once, or its retry due). Tasks
+   * in flight go on: their results wait in the transport for a node that comes back. Before this,
+   * the workers went on through a dead sequencer's tasks for the 12 s until its removal (a trial:
+   * 16,642 computes of 1 ms thrown away). A node none of whose flows has a task here gets no hold.
+   * Returns how many tasks were held back now. A scan: nodes become unreachable rarely.
+   *
+   * @param key the node (its address): {@link #releaseHeld} and {@link #repliesGone} name it so
    */
-  public int holdBack(java.util.function.Predicate<R> at) {
-    List<Task> held = tasks.select(t -> t.state == TaskState.PENDING && at.test(t.replyTo));
-    if (held.isEmpty()) {
+  public int holdBack(Object key, java.util.function.Predicate<R> at) {
+    if (tasks.select(t -> at.test(t.replyTo)).isEmpty()) {
       return 0;
     }
+    holds.put(key, at);
+    List<Task> held = tasks.select(t -> t.state == TaskState.PENDING && at.test(t.replyTo));
     held.sort(java.util.Comparator.comparingLong(t -> t.seq));
     for (Task task : held) {
-      task.state = TaskState.BACKOFF;
-      task.type.waiting++;
-      heldBack.add(task);
+      park(task);
     }
-    for (TypeQueue type : typeList) {
-      type.pending.removeIf(task -> task.state == TaskState.BACKOFF);
+    if (!held.isEmpty()) {
+      for (TypeQueue type : typeList) {
+        type.pending.removeIf(task -> task.held);
+      }
     }
     return held.size();
   }
 
+  /** A task of a held flow waits as held, out of its queue (the caller takes it out of it). */
+  private void park(Task task) {
+    task.state = TaskState.BACKOFF;
+    task.held = true;
+    task.type.waiting++;
+    heldBack.add(task);
+  }
+
+  /** Whether {@code replyTo} is on a node under a hold. */
+  private boolean heldAt(R replyTo) {
+    for (java.util.function.Predicate<R> at : holds.values()) {
+      if (at.test(replyTo)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /**
-   * The node of the flows {@code at} matches is reachable again: the tasks held back for it go back
-   * to the head of their queues, in their order and with their attempt numbers, and out to free
+   * The node {@code key} is reachable again: the tasks held back for it go back to the head of
+   * their queues, oldest first (by acceptance) and with their attempt numbers, and out to free
    * workers. Returns how many went back.
    */
-  public int releaseHeld(java.util.function.Predicate<R> at) {
+  public int releaseHeld(Object key) {
+    if (holds.remove(key) == null) {
+      return 0;
+    }
     List<Task> back = new ArrayList<>();
     heldBack.removeIf(
         task -> {
-          if (task.state != TaskState.BACKOFF) {
+          if (task.state != TaskState.BACKOFF || !task.held) {
             return true; // dropped or completed meanwhile
           }
-          if (!at.test(task.replyTo)) {
-            return false;
+          if (heldAt(task.replyTo)) {
+            return false; // another node's hold still covers it
           }
           back.add(task);
           return true;
         });
+    back.sort(java.util.Comparator.comparingLong(t -> t.seq)); // by age, put-backs among them
     Set<TypeQueue> touched = new java.util.LinkedHashSet<>();
     for (int i = back.size() - 1; i >= 0; i--) { // to the head: the oldest last
       Task task = back.get(i);
+      task.held = false;
       task.type.waiting--;
       task.state = TaskState.PENDING;
       task.pendingSince = nanoClock.getAsLong();
@@ -1330,8 +1372,10 @@ public final class TaskQueueState<W, R> {
   /** A retry backoff is over: the task goes back to the head of its queue with attempt + 1. */
   public void retryDue(String taskId) {
     Task task = tasks.get(taskId);
-    if (task == null || task.state != TaskState.BACKOFF) {
-      return; // completed by a late result, or its flow was cancelled, while it waited
+    if (task == null || task.state != TaskState.BACKOFF || task.held) {
+      // completed by a late result, or its flow was cancelled, while it waited; or an older run's
+      // timer for the same id finds a task held for its unreachable node
+      return;
     }
     task.type.waiting--;
     toHead(task);
@@ -1805,6 +1849,10 @@ public final class TaskQueueState<W, R> {
 
   private void toHead(Task task) {
     task.envelope = task.envelope.withAttempt(task.envelope.attempt() + 1);
+    if (!holds.isEmpty() && heldAt(task.replyTo)) { // its flow's node is unreachable here
+      park(task);
+      return;
+    }
     task.state = TaskState.PENDING;
     task.pendingSince = nanoClock.getAsLong();
     task.type.pending.addFirst(task);
@@ -1979,6 +2027,9 @@ public final class TaskQueueState<W, R> {
     final TypeQueue type;
     TaskState state = TaskState.PENDING;
     boolean cancelled;
+
+    /** Held back while its flow's node is unreachable ({@link #holdBack}); state BACKOFF. */
+    boolean held;
 
     /** Attempts spent: failed computes and lease overruns on a live worker (max-attempts). */
     int failures;

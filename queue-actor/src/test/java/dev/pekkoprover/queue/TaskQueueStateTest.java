@@ -1132,7 +1132,7 @@ class TaskQueueStateTest {
     assertEquals(List.of("a:1", "a:2", "a:3"), effects.sentIds());
 
     TaskQueueState.GivenUp given =
-        queue.repliesGone(flow -> flow.startsWith("node-a/"), "its flow's node left");
+        queue.repliesGone("a", flow -> flow.startsWith("node-a/"), "its flow's node left");
     assertEquals(new TaskQueueState.GivenUp(1, 2), given, "a:2 waiting; a:1, a:3 in flight");
     assertEquals(
         Set.of(
@@ -1145,7 +1145,7 @@ class TaskQueueStateTest {
     // the cancelled compute reports: its slot goes to the other node's flow's task
     assertFalse(queue.failed("w1", "inc-1", "a:1", run, 1, "cancelled", true));
     assertEquals(List.of("a:1", "a:2", "a:3", "b:1"), effects.sentIds());
-    assertEquals(new TaskQueueState.GivenUp(0, 0), queue.repliesGone(f -> false, "nothing"));
+    assertEquals(new TaskQueueState.GivenUp(0, 0), queue.repliesGone("x", f -> false, "nothing"));
   }
 
   /**
@@ -1163,20 +1163,48 @@ class TaskQueueStateTest {
     queue.enqueue(new TaskEnvelope("b:1", "b", run, "square", 1, Num.of(4)), "node-b/flow");
     assertEquals(List.of("a:1"), effects.sentIds());
 
-    assertEquals(2, queue.holdBack(flow -> flow.startsWith("node-a/")));
+    assertEquals(2, queue.holdBack("a", flow -> flow.startsWith("node-a/")));
     assertEquals(List.of(), queue.notHeld(List.of("a:2", "a:3")), "still held by the queue");
     assertTrue(queue.succeeded("w1", "inc-1", "a:1", run, 1, Num.of(9)), "in flight: goes on");
     assertEquals(List.of("a:1", "b:1"), effects.sentIds(), "the free slot: the other flow's");
     assertTrue(queue.succeeded("w1", "inc-1", "b:1", run, 1, Num.of(16)));
     assertEquals(List.of("a:1", "b:1"), effects.sentIds(), "nothing of node a's while it is out");
 
-    assertEquals(0, queue.releaseHeld(flow -> flow.startsWith("node-b/")), "b's held none");
-    assertEquals(2, queue.releaseHeld(flow -> flow.startsWith("node-a/")));
+    assertEquals(0, queue.releaseHeld("b"), "b's held none");
+    assertEquals(2, queue.releaseHeld("a"));
     assertEquals(List.of("a:1", "b:1", "a:2"), effects.sentIds(), "back, the oldest first");
     assertEquals(1, effects.last().task().attempt(), "not a redelivery");
     assertTrue(queue.succeeded("w1", "inc-1", "a:2", run, 1, Num.of(9)));
     assertEquals(List.of("a:1", "b:1", "a:2", "a:3"), effects.sentIds());
-    assertEquals(0, queue.releaseHeld(flow -> true), "released once");
+    assertEquals(0, queue.releaseHeld("a"), "released once");
+  }
+
+  /**
+   * While the hold is on, a held flow's task that would become pending is held too: one put back
+   * from a worker of that node (a node that is sequencer and worker at once), one enqueued, and an
+   * older run's retry timer for a held task's id does not send it out.
+   */
+  @Test
+  void aHeldFlowsTaskPutBackOrEnqueuedWhileItsNodeIsUnreachableIsHeldToo() {
+    String run = "r0000000000001-00000000";
+    serve("wa", 1, "square"); // the worker on node a itself
+    queue.enqueue(new TaskEnvelope("a:1", "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    queue.enqueue(new TaskEnvelope("a:2", "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    assertEquals(List.of("a:1"), effects.sentTo("wa"));
+
+    assertEquals(1, queue.holdBack("a", flow -> flow.startsWith("node-a/")), "a:2");
+    serve("wb", 1, "square");
+    queue.workerUnreachable("wa"); // node a's worker: its a:1 is put back, and held
+    queue.enqueue(new TaskEnvelope("a:3", "a", run, "square", 1, Num.of(3)), "node-a/flow");
+    queue.retryDue("a:2"); // a stray timer for the id
+    assertEquals(List.of(), effects.sentTo("wb"), "nothing of node a's while it is out");
+    queue.enqueue(new TaskEnvelope("b:1", "b", run, "square", 1, Num.of(4)), "node-b/flow");
+    assertEquals(List.of("b:1"), effects.sentTo("wb"), "another node's flow goes on");
+    assertTrue(queue.succeeded("wb", "inc-1", "b:1", run, 1, Num.of(16)));
+
+    assertEquals(3, queue.releaseHeld("a"));
+    assertEquals(List.of("b:1", "a:1"), effects.sentTo("wb"), "the oldest first");
+    assertEquals(2, effects.last().task().attempt(), "a:1 was put back once");
   }
 
   /** Held back, then its node is removed: the held tasks are dropped with the rest. */
@@ -1187,13 +1215,13 @@ class TaskQueueStateTest {
     for (String id : List.of("a:1", "a:2", "a:3")) {
       queue.enqueue(new TaskEnvelope(id, "a", run, "square", 1, Num.of(3)), "node-a/flow");
     }
-    assertEquals(2, queue.holdBack(flow -> flow.startsWith("node-a/")));
+    assertEquals(2, queue.holdBack("a", flow -> flow.startsWith("node-a/")));
     assertEquals(
         new TaskQueueState.GivenUp(2, 1),
-        queue.repliesGone(flow -> flow.startsWith("node-a/"), "gone"));
+        queue.repliesGone("a", flow -> flow.startsWith("node-a/"), "gone"));
     assertEquals(
         List.of("a:1", "a:2", "a:3"), queue.notHeld(List.of("a:1", "a:2", "a:3")), "all gone");
-    assertEquals(0, queue.releaseHeld(flow -> true));
+    assertEquals(0, queue.releaseHeld("a"));
     assertEquals(0, queue.stats().of("square").pending(), queue.stats().toString());
   }
 
