@@ -72,7 +72,11 @@ class DatabaseOutageIT {
     assertTrue(
         sequencer.awaitLine(
             line ->
-                line.startsWith("node 127.0.0.1:" + ports[0] + " waits for its journal database;")
+                line.startsWith(
+                        "node 127.0.0.1:"
+                            + ports[0]
+                            + " waits for its journal database (the journal database PostgreSQL ")
+                    && line.contains(" does not answer (")
                     && line.contains(base + "/health/ready (503 with the reason)"),
             120),
         sequencer.output());
@@ -117,7 +121,7 @@ class DatabaseOutageIT {
             "--db-password",
             database.password());
     assertTrue(
-        waiter.awaitLine(line -> line.contains(" waits for its journal database;"), 120),
+        waiter.awaitLine(line -> line.contains(" waits for its journal database ("), 120),
         waiter.output());
     waiter.process().toHandle().destroy(); // SIGTERM
     assertTrue(waiter.awaitExit(30), waiter.output());
