@@ -24,7 +24,9 @@ import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.ClusterSingletonSettings;
 import org.apache.pekko.http.javadsl.server.Directives;
@@ -412,13 +414,11 @@ public final class ProverNode implements AutoCloseable {
    * The member the sequencer singleton runs on, or is about to start on: the oldest Up or Leaving
    * member with role sequencer (Pekko's rule for a cluster singleton); null when there is none.
    */
-  public static Member sequencerMember(
-      org.apache.pekko.cluster.ClusterEvent.CurrentClusterState state) {
+  public static Member sequencerMember(ClusterEvent.CurrentClusterState state) {
     Member oldest = null;
     for (Member member : state.getMembers()) {
       if (member.hasRole(SEQUENCER_ROLE)
-          && (member.status() == org.apache.pekko.cluster.MemberStatus.up()
-              || member.status() == org.apache.pekko.cluster.MemberStatus.leaving())
+          && (member.status() == MemberStatus.up() || member.status() == MemberStatus.leaving())
           && (oldest == null || member.isOlderThan(oldest))) {
         oldest = member;
       }

@@ -553,8 +553,7 @@ public final class TaskQueueState<W, R> {
     }
     holds.put(key, at);
     List<Task> held = tasks.select(t -> t.state == TaskState.PENDING && at.test(t.replyTo));
-    held.sort(java.util.Comparator.comparingLong(t -> t.seq));
-    for (Task task : held) {
+    for (Task task : held) { // in any order: releaseHeld puts them back by age
       park(task);
     }
     if (!held.isEmpty()) {
