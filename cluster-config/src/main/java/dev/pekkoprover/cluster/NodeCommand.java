@@ -254,6 +254,11 @@ final class NodeCommand implements Callable<Integer> {
         System.err.println("node refuses to start: " + problem + " (--tls " + tls + ")");
         return NodeLauncher.USAGE_EXIT;
       }
+      String otherCluster = ClusterKeys.otherClusterOf(files.certificate(), clusterName);
+      if (otherCluster != null) {
+        org.slf4j.LoggerFactory.getLogger(NodeLauncher.class)
+            .warn("node {}:{}: {}", host, port, otherCluster);
+      }
       transport = files.config();
     }
     Config placement =

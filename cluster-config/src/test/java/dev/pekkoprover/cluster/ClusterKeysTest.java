@@ -66,6 +66,27 @@ class ClusterKeysTest {
   }
 
   @Test
+  void aCertificateMadeForAnotherClusterNameIsNamedAtStart() throws Exception {
+    ClusterKeys.makeKeySet(dir, "alpha", 1, 30);
+    X509Certificate cert = read(dir.resolve("node-1/tls.crt"));
+    assertNull(ClusterKeys.otherClusterOf(cert, "alpha"));
+    String line = ClusterKeys.otherClusterOf(cert, "beta");
+    assertNotNull(line);
+    assertTrue(
+        line.startsWith(
+            "this node's certificate was made for cluster 'alpha' (DNS name"
+                + " alpha.prover-cluster), but the node runs as cluster 'beta'"),
+        line);
+    assertTrue(
+        line.endsWith(
+            "Start it with --cluster-name alpha, or issue its certificate with keys --cluster-name"
+                + " beta"),
+        line);
+    // a CA certificate (no such DNS name), like a certificate of your own PKI: nothing to say
+    assertNull(ClusterKeys.otherClusterOf(read(dir.resolve("ca.crt")), "beta"));
+  }
+
+  @Test
   void renewalFromTheCaReplacesTheKeyAndKeepsTheTrust() throws Exception {
     ClusterKeys.makeKeySet(dir, "alpha", 1, 30);
     String oldKey = Files.readString(dir.resolve("node-1/tls.key"));

@@ -138,7 +138,20 @@ public final class ClusterTls {
           + " is not the key of certificate "
           + certFile
           + " (files of two different nodes?): put the node's own tls.key and tls.crt together, "
-          + "or issue a new pair (prover-node keys --ca <ca dir>)";
+          + "or issue a new pair (prover-node keys --ca <ca dir> --out <dir> --first <i> --nodes 1)";
+    }
+
+    /**
+     * The node's certificate, read from {@code certFile}; call after {@link #problem} found none.
+     *
+     * @throws IllegalStateException if it cannot be read (the files changed since the check)
+     */
+    public X509Certificate certificate() {
+      try (InputStream in = Files.newInputStream(certFile)) {
+        return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      } catch (IOException | GeneralSecurityException | ClassCastException e) {
+        throw new IllegalStateException("TLS certificate " + certFile + " unreadable: " + e, e);
+      }
     }
 
     private static String certificateProblem(Path file) {
@@ -151,7 +164,7 @@ public final class ClusterTls {
               + file
               + " expired on "
               + cert.getNotAfter().toInstant()
-              + ": issue a new one (prover-node keys --ca <ca dir>)";
+              + ": issue a new one (prover-node keys --ca <ca dir> --out <dir> --first <i> --nodes 1)";
         }
         if (now.before(cert.getNotBefore())) {
           return "TLS certificate "

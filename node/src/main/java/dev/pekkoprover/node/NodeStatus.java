@@ -6,6 +6,7 @@ import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.sequencer.AutoscaleClasses;
 import dev.pekkoprover.sequencer.AutoscaleSettings;
 import dev.pekkoprover.sequencer.AutoscaleSignal;
+import dev.pekkoprover.sequencer.NodeProblems;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -109,6 +110,12 @@ final class NodeStatus {
                 "no sequencer answered within "
                     + seconds(timeout)
                     + " (none running, or still starting): no flows");
+          }
+          // this node's own (its TLS files): the sequencer's answer carries its node's only
+          for (String own : NodeProblems.get(system).current()) {
+            if (!problems.contains(own)) {
+              problems.add(own);
+            }
           }
           return StatusReport.of(self.info(), fleetView, flowsView, demands, problems);
         });

@@ -105,6 +105,6 @@ public final class Termination {
         + " did not finish terminating within "
         + bound.toMillis() / 1000.0
         + " s of its last shutdown phase (Pekko 1.7's remoting can wait without a deadline for a "
-        + "stream to a lost peer); the node is out of the cluster, so the process ends without waiting for it any longer";
+        + "stream to a peer whose connection is closing); the node is out of the cluster, so the process ends without waiting for it any longer";
   }
 }

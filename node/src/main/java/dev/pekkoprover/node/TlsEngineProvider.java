@@ -1,5 +1,10 @@
 package dev.pekkoprover.node;
 
+import com.typesafe.config.Config;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.sequencer.NodeProblems;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -12,6 +17,10 @@ import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
 import org.apache.pekko.actor.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.event.LogSource$;
+import org.apache.pekko.event.Logging;
+import org.apache.pekko.event.MarkerLoggingAdapter;
 import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
 import org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider;
 import org.slf4j.Logger;
@@ -19,14 +28,15 @@ import org.slf4j.LoggerFactory;
 import scala.Option;
 
 /**
- * Artery's TLS engines: Pekko's {@link RotatingKeysSSLEngineProvider} (PEM files re-read every
- * {@code ssl-context-cache-ttl}, peers checked by {@code PeerSubjectVerifier}), with one addition:
- * a peer it refuses is logged. Pekko drops a failed inbound TLS connection without a word (the
- * refusing node's log stays empty while a stranger retries every few seconds), and the joining side
- * sees only a stream failure per retry. Here each refusal becomes one WARN line on {@code
- * dev.pekkoprover.node.TlsEngineProvider} naming the kind (no TLS at all, no or another CA's
- * certificate, a certificate of another cluster) and the fix, at most once per peer and kind every
- * 10 minutes ({@link PeerRefusals}).
+ * Artery's TLS engines: Pekko's {@link RotatingKeysSSLEngineProvider} (peers checked by {@code
+ * PeerSubjectVerifier}), over files checked first ({@link CheckedTlsFiles}: changed files are used
+ * from the next connection once they pass the start-up check, and files that fail it are never
+ * used), with one more addition: a peer it refuses is logged. Pekko drops a failed inbound TLS
+ * connection without a word (the refusing node's log stays empty while a stranger retries every few
+ * seconds), and the joining side sees only a stream failure per retry. Here each refusal becomes
+ * one WARN line on {@code dev.pekkoprover.node.TlsEngineProvider} naming the kind (no TLS at all,
+ * no or another CA's certificate, a certificate of another cluster) and the fix, at most once per
+ * peer and kind every 10 minutes ({@link PeerRefusals}).
  *
  * <p>An inbound engine is created before the connection's remote address is known (Pekko passes its
  * own bind address), so an inbound line names the peer by its certificate's subject when it sent
@@ -38,31 +48,71 @@ public final class TlsEngineProvider implements SSLEngineProvider {
   /** How often a refusal of the same kind from the same peer is logged again. */
   private static final Duration REPEAT_EVERY = Duration.ofMinutes(10);
 
-  private final SSLEngineProvider delegate;
+  /** The name of this part's line in {@code /status}'s problems ({@link NodeProblems}). */
+  static final String PROBLEM_PART = "tls-files";
+
+  private final CheckedTlsFiles files;
   private final PeerRefusals refusals = new PeerRefusals(REPEAT_EVERY, System::nanoTime);
 
-  /** Called by Artery (by reflection, {@code pekko.remote.artery.ssl.ssl-engine-provider}). */
+  /**
+   * Called by Artery (by reflection, {@code pekko.remote.artery.ssl.ssl-engine-provider}). Checks
+   * the files now and then every {@code ssl-context-cache-ttl} ({@link CheckedTlsFiles}); exports
+   * the certificate's end of validity and whether the files on disk fail ({@code
+   * prover_tls_certificate_expiry_timestamp_seconds}, {@code prover_tls_files_unusable}) and names
+   * a failure in {@code /status}'s problems.
+   */
   public TlsEngineProvider(ActorSystem system) {
-    this.delegate = new RotatingKeysSSLEngineProvider(system);
+    Config engine = system.settings().config().getConfig(ClusterTls.ENGINE);
+    MarkerLoggingAdapter pekkoLog =
+        Logging.withMarker(
+            system, RotatingKeysSSLEngineProvider.class.getName(), LogSource$.MODULE$.fromString());
+    this.files =
+        new CheckedTlsFiles(
+            ClusterTls.engineFiles(system.settings().config()),
+            engine,
+            config -> new RotatingKeysSSLEngineProvider(config, pekkoLog),
+            System::nanoTime,
+            log);
+    Duration every = engine.getDuration("ssl-context-cache-ttl");
+    system.scheduler().scheduleWithFixedDelay(every, every, files::check, system.dispatcher());
+    org.apache.pekko.actor.typed.ActorSystem<Void> typed = Adapter.toTyped(system);
+    NodeProblems.get(typed).register(PROBLEM_PART, files::problem);
+    MeterRegistry registry = ProverMetrics.get(typed).registry();
+    Gauge.builder(
+            "prover.tls.certificate.expiry.timestamp.seconds",
+            files,
+            f ->
+                f.certificate() == null
+                    ? Double.NaN
+                    : f.certificate().getNotAfter().getTime() / 1e3)
+        .description(
+            "end of validity of the TLS certificate this node uses for new connections, in Unix"
+                + " seconds")
+        .register(registry);
+    Gauge.builder("prover.tls.files.unusable", files, f -> f.problem() == null ? 0 : 1)
+        .description(
+            "1 while the TLS files on disk changed and fail the check (the node goes on with the"
+                + " files read before), else 0")
+        .register(registry);
   }
 
   @Override
   public SSLEngine createServerSSLEngine(String hostname, int port) {
     return new ReportingEngine(
-        delegate.createServerSSLEngine(hostname, port), null, this::handshakeFailed);
+        files.engine().createServerSSLEngine(hostname, port), null, this::handshakeFailed);
   }
 
   @Override
   public SSLEngine createClientSSLEngine(String hostname, int port) {
     return new ReportingEngine(
-        delegate.createClientSSLEngine(hostname, port),
+        files.engine().createClientSSLEngine(hostname, port),
         hostname + ":" + port,
         this::handshakeFailed);
   }
 
   @Override
   public Option<Throwable> verifyClientSession(String hostname, SSLSession session) {
-    Option<Throwable> refused = delegate.verifyClientSession(hostname, session);
+    Option<Throwable> refused = files.engine().verifyClientSession(hostname, session);
     if (refused.isDefined()) {
       report(
           "out " + hostname,
@@ -80,7 +130,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
 
   @Override
   public Option<Throwable> verifyServerSession(String hostname, SSLSession session) {
-    Option<Throwable> refused = delegate.verifyServerSession(hostname, session);
+    Option<Throwable> refused = files.engine().verifyServerSession(hostname, session);
     if (refused.isDefined()) {
       String peer = subject(session);
       report(

@@ -304,8 +304,9 @@ public final class WaitingForPeers {
                       ? ""
                       : " (" + refusedSeeds + " refused the connection: nothing listens there)",
                   tls
-                      ? "this node's certificate is not from the cluster's CA or names another cluster (the seeds log "
-                          + "'refused a node's connection'; make it with `prover-node keys --ca <the cluster's CA dir>`);"
+                      ? "this node's certificate, or its ca.crt, is not of the cluster's CA, or the certificate names "
+                          + "another cluster (the seeds log 'refused a node's connection'; take all three files, ca.crt "
+                          + "too, from `prover-node keys --ca <the cluster's CA dir> --out <dir> --first <i> --nodes 1`);"
                       : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
                           + "does not speak TLS'), give --tls;");
       case UP ->

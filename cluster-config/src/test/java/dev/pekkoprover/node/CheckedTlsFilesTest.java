@@ -1,0 +1,176 @@
+package dev.pekkoprover.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.cluster.ClusterKeys;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.pekko.event.NoMarkerLogging$;
+import org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link CheckedTlsFiles} with Pekko's real engine and certificates from {@code keys}: files that
+ * fail the check are never used (the node goes on with those it read before, and says so once they
+ * have failed for 10 s), files that pass are used from the next check, and Pekko's engine keeps
+ * working after its private copy is deleted.
+ */
+class CheckedTlsFilesTest {
+  @TempDir Path keys;
+  @TempDir Path node;
+
+  private final AtomicLong clock = new AtomicLong(1_000_000_000L);
+  private final Logger logger = (Logger) LoggerFactory.getLogger("test.checked-tls-files");
+  private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+
+  @BeforeEach
+  void listen() {
+    lines.start();
+    logger.addAppender(lines);
+  }
+
+  @AfterEach
+  void stopListening() {
+    logger.detachAppender(lines);
+  }
+
+  private CheckedTlsFiles start() {
+    Config engine =
+        ConfigFactory.load()
+            .getConfig("pekko.remote.artery.ssl.rotating-keys-engine")
+            .withFallback(ConfigFactory.parseString("ssl-context-cache-ttl = 5s"));
+    return new CheckedTlsFiles(
+        ClusterTls.NodeFiles.inDirectory(node),
+        ConfigFactory.parseString("ssl-context-cache-ttl = 5s").withFallback(engine),
+        config -> new RotatingKeysSSLEngineProvider(config, NoMarkerLogging$.MODULE$),
+        clock::get,
+        logger);
+  }
+
+  private void install(String file, Path from) throws Exception {
+    // as an operator should: written beside, then renamed over the file
+    Path beside = node.resolve(file + ".new");
+    Files.copy(from.resolve(file), beside, StandardCopyOption.REPLACE_EXISTING);
+    Files.move(beside, node.resolve(file), StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private void seconds(long s) {
+    clock.addAndGet(s * 1_000_000_000L);
+  }
+
+  private List<String> logged(Level level) {
+    return lines.list.stream()
+        .filter(e -> e.getLevel() == level)
+        .map(ILoggingEvent::getFormattedMessage)
+        .toList();
+  }
+
+  private static String serial(X509Certificate cert) {
+    return cert.getSerialNumber().toString(16);
+  }
+
+  private static String serialOf(Path certFile) throws Exception {
+    try (var in = Files.newInputStream(certFile)) {
+      return serial(
+          (X509Certificate)
+              java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+  }
+
+  @Test
+  void filesThatFailTheCheckAreNotUsedAndThoseThatPassAreUsedFromTheNextCheck() throws Exception {
+    ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
+    Path one = keys.resolve("node-1");
+    Path two = keys.resolve("node-2");
+    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
+      install(file, one);
+    }
+    CheckedTlsFiles files = start();
+    assertEquals(serialOf(one.resolve("tls.crt")), serial(files.certificate()));
+    assertNull(files.problem());
+    assertNotNull(files.engine().createServerSSLEngine("127.0.0.1", 0));
+    assertEquals(1, logged(Level.INFO).size(), lines.list.toString());
+    // nothing left of the private copies in the temporary directory's prover-tls-* entries is
+    // checked below through the engine still working after they are gone
+
+    // a renewal gone wrong: node 2's key beside node 1's certificate
+    install("tls.key", two);
+    seconds(5);
+    files.engine(); // a connection after the interval: a check
+    assertNotNull(files.problem());
+    assertTrue(
+        files.problem().contains("is not the key of certificate " + node.resolve("tls.crt")),
+        files.problem());
+    assertEquals(serialOf(one.resolve("tls.crt")), serial(files.certificate()), "kept");
+    assertNotNull(files.engine().createClientSSLEngine("127.0.0.1", 2552), "the old engine works");
+    assertEquals(List.of(), logged(Level.ERROR), "not yet: perhaps a copy in progress");
+    seconds(10);
+    files.check();
+    List<String> errors = logged(Level.ERROR);
+    assertEquals(1, errors.size(), lines.list.toString());
+    assertTrue(
+        errors.get(0).contains("new connections go on with the files read before"), errors.get(0));
+    seconds(5);
+    files.check();
+    assertEquals(1, logged(Level.ERROR).size(), "once, until 10 minutes have passed");
+
+    // the certificate that goes with the key: used from this check on
+    install("tls.crt", two);
+    seconds(5);
+    files.check();
+    assertNull(files.problem());
+    assertEquals(serialOf(two.resolve("tls.crt")), serial(files.certificate()));
+    assertTrue(
+        logged(Level.INFO).stream().anyMatch(l -> l.startsWith("TLS files usable again")),
+        lines.list.toString());
+    assertTrue(
+        logged(Level.INFO).stream().anyMatch(l -> l.startsWith("TLS files changed")),
+        lines.list.toString());
+    assertNotNull(files.engine().createServerSSLEngine("127.0.0.1", 0));
+  }
+
+  @Test
+  void aFileBrieflyMissingOrHalfCopiedIsNoErrorAndAnUnchangedFileIsNotReadAsNew() throws Exception {
+    ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
+    Path one = keys.resolve("node-1");
+    Path two = keys.resolve("node-2");
+    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
+      install(file, one);
+    }
+    CheckedTlsFiles files = start();
+    seconds(5);
+    files.check();
+    assertEquals(1, lines.list.size(), "unchanged files: no line: " + lines.list);
+
+    // a copy that writes the key first and the certificate 3 s later
+    Files.delete(node.resolve("tls.key"));
+    files.check();
+    assertNotNull(files.problem());
+    seconds(3);
+    install("tls.key", two);
+    files.check();
+    seconds(3);
+    install("tls.crt", two);
+    files.check();
+    assertNull(files.problem());
+    assertEquals(List.of(), logged(Level.ERROR));
+    assertEquals(serialOf(two.resolve("tls.crt")), serial(files.certificate()));
+  }
+}

@@ -1,0 +1,322 @@
+package dev.pekkoprover.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+import java.util.stream.Stream;
+import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
+import org.slf4j.Logger;
+
+/**
+ * The node's TLS files, checked before Pekko's engine may use them. Pekko's {@code
+ * RotatingKeysSSLEngineProvider} re-reads {@code tls.key}, {@code tls.crt} and {@code ca.crt} on
+ * its own and uses whatever it finds: a key of another node copied in during a renewal made every
+ * new connection of the node fail with a bare handshake alert, and the cluster then downed the
+ * healthy nodes that could not reach it (a trial: two workers downed, exit 3, while the broken node
+ * stayed). Here the files are read, checked as at start-up ({@link ClusterTls.NodeFiles#problem}:
+ * readable PEM, the certificate valid now and made for the key), and only files that pass go to an
+ * engine of Pekko's, built over a private copy of exactly the bytes checked (deleted once the
+ * engine has read it) and kept until the next change. Files that fail keep the node on the last
+ * files that passed: connections go on working, and the node says what is wrong.
+ *
+ * <p>Checked every {@code checkEvery} ({@code ssl-context-cache-ttl} of Pekko's engine settings, 5
+ * s in {@code cluster.conf}) by a timer and at a connection made later than that, so a renewed
+ * certificate or a replaced CA is used from the next connection after the check, not up to a minute
+ * later. A check reads three small files (a few KB) and compares their bytes; only a change is
+ * parsed and checked.
+ *
+ * <p>Logs: one INFO line when changed files are taken into use (the certificate's subject, serial
+ * and end of validity), one ERROR line when changed files fail and have failed for {@link
+ * #REPORT_AFTER} (a copy in progress is no failure), again every {@link #REPEAT_EVERY} while they
+ * do, and one INFO line when they pass again. Thread-safe: engines are made on Artery's threads,
+ * the timer runs on the dispatcher.
+ */
+final class CheckedTlsFiles {
+
+  /** How long changed files must keep failing before the ERROR line: a copy of three files. */
+  static final Duration REPORT_AFTER = Duration.ofSeconds(10);
+
+  /** How often the ERROR line comes again while the files keep failing. */
+  static final Duration REPEAT_EVERY = Duration.ofMinutes(10);
+
+  /** What the node uses: the engine and what it was built from. */
+  record InUse(SSLEngineProvider engine, byte[][] bytes, X509Certificate cert) {}
+
+  private final ClusterTls.NodeFiles files;
+  private final Config engineConfig;
+  private final Function<Config, SSLEngineProvider> engineFactory;
+  private final LongSupplier nanoClock;
+  private final Logger log;
+  private final long checkEveryNanos;
+
+  private volatile InUse inUse;
+  private volatile String problem;
+  private long lastCheck;
+  private long failingSince;
+  private long reportedAt;
+  private boolean reported;
+
+  /**
+   * Reads and checks the files once. If they fail, the node starts on Pekko's engine over the files
+   * themselves, as it did before this check (the launcher refuses such files before the node
+   * starts; this is for a node started in code), and the next check that passes replaces it.
+   *
+   * @param engineConfig Pekko's {@code rotating-keys-engine} settings; an engine gets them with the
+   *     files replaced by its private copy
+   * @param engineFactory Pekko's engine for a configuration
+   */
+  CheckedTlsFiles(
+      ClusterTls.NodeFiles files,
+      Config engineConfig,
+      Function<Config, SSLEngineProvider> engineFactory,
+      LongSupplier nanoClock,
+      Logger log) {
+    this.files = files;
+    this.engineConfig = engineConfig;
+    this.engineFactory = engineFactory;
+    this.nanoClock = nanoClock;
+    this.log = log;
+    this.checkEveryNanos =
+        (engineConfig.hasPath("ssl-context-cache-ttl")
+                ? engineConfig.getDuration("ssl-context-cache-ttl")
+                : Duration.ofSeconds(5))
+            .toNanos();
+    synchronized (this) {
+      lastCheck = nanoClock.getAsLong();
+      byte[][] bytes = readOrNull();
+      String wrong = bytes == null ? "a TLS file could not be read" : checked(bytes);
+      if (wrong == null) {
+        try {
+          inUse = engineOver(bytes);
+          log.info("TLS: {}", describe(inUse.cert()));
+          return;
+        } catch (RuntimeException | IOException e) {
+          wrong = "Pekko's TLS engine could not use the files: " + e.getMessage();
+        }
+      }
+      log.error("TLS: {}; new connections will fail until the files are fixed", wrong);
+      problem = wrong;
+      inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null);
+    }
+  }
+
+  /** The engine for a new connection, after a check if the last is older than the interval. */
+  SSLEngineProvider engine() {
+    if (nanoClock.getAsLong() - lastCheckSeen() >= checkEveryNanos) {
+      check();
+    }
+    return inUse.engine();
+  }
+
+  private synchronized long lastCheckSeen() {
+    return lastCheck;
+  }
+
+  /** The certificate in use, null before files passed a check. */
+  X509Certificate certificate() {
+    return inUse.cert();
+  }
+
+  /** What is wrong with the files on disk now, null while they are the ones in use or fine. */
+  String problem() {
+    return problem;
+  }
+
+  /**
+   * Reads the files; if they changed, checks them, and uses them if they pass. Called by the timer
+   * and by {@link #engine}.
+   */
+  synchronized void check() {
+    long now = nanoClock.getAsLong();
+    lastCheck = now;
+    byte[][] bytes = readOrNull();
+    if (bytes != null && same(bytes, inUse.bytes())) {
+      passed();
+      return;
+    }
+    String wrong = bytes == null ? readProblem() : checked(bytes);
+    if (wrong == null) {
+      try {
+        InUse next = engineOver(bytes);
+        inUse = next;
+        passed();
+        log.info("TLS files changed: new connections use them now: {}", describe(next.cert()));
+        return;
+      } catch (RuntimeException | IOException e) {
+        wrong = "Pekko's TLS engine could not use them: " + e.getMessage();
+      }
+    }
+    failed(wrong, now);
+  }
+
+  private void passed() {
+    if (problem != null) {
+      if (reported) {
+        log.info("TLS files usable again: {}", describe(inUse.cert()));
+      }
+      problem = null;
+    }
+    failingSince = 0;
+    reported = false;
+  }
+
+  private void failed(String wrong, long now) {
+    String kept =
+        inUse.cert() == null
+            ? "new connections fail until they are fixed"
+            : "new connections go on with the files read before ("
+                + describe(inUse.cert())
+                + ") until they are fixed; connections up stay up";
+    problem = "TLS files " + files.certFile().getParent() + " changed and cannot be used: " + wrong;
+    if (failingSince == 0) {
+      failingSince = now;
+      return; // perhaps a copy in progress: said if it lasts
+    }
+    boolean due =
+        !reported
+            ? now - failingSince >= REPORT_AFTER.toNanos()
+            : now - reportedAt >= REPEAT_EVERY.toNanos();
+    if (due) {
+      log.error("{}; {}", problem, kept);
+      reported = true;
+      reportedAt = now;
+    }
+  }
+
+  /**
+   * Null when the bytes, written as the node's three files, pass {@link
+   * ClusterTls.NodeFiles#problem}; else its line, naming the node's own files.
+   */
+  private String checked(byte[][] bytes) {
+    Path copy = null;
+    try {
+      copy = privateCopy(bytes);
+      String wrong = ClusterTls.NodeFiles.inDirectory(copy).problem();
+      return wrong == null
+          ? null
+          : wrong.replace(copy.toString(), files.certFile().getParent().toString());
+    } catch (IOException e) {
+      return "the files could not be checked (a private copy failed: " + e.getMessage() + ")";
+    } finally {
+      deleteQuietly(copy);
+    }
+  }
+
+  /** Pekko's engine over a private copy of {@code bytes}, made to read it now and keep it. */
+  private InUse engineOver(byte[][] bytes) throws IOException {
+    Path copy = privateCopy(bytes);
+    try {
+      ClusterTls.NodeFiles copied = ClusterTls.NodeFiles.inDirectory(copy);
+      Config config =
+          engineConfig
+              .withValue("key-file", ConfigValueFactory.fromAnyRef(copied.keyFile().toString()))
+              .withValue("cert-file", ConfigValueFactory.fromAnyRef(copied.certFile().toString()))
+              .withValue(
+                  "ca-cert-file", ConfigValueFactory.fromAnyRef(copied.caCertFile().toString()))
+              // the copy is deleted below: the engine must never read the files again
+              .withValue("ssl-context-cache-ttl", ConfigValueFactory.fromAnyRef("36500d"))
+              .withFallback(ConfigFactory.empty());
+      SSLEngineProvider engine = engineFactory.apply(config);
+      engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
+      return new InUse(engine, bytes, certificateOf(bytes[1]));
+    } finally {
+      deleteQuietly(copy);
+    }
+  }
+
+  /** The three files' bytes (key, certificate, CA), or null if one cannot be read now. */
+  private byte[][] readOrNull() {
+    try {
+      return new byte[][] {
+        Files.readAllBytes(files.keyFile()),
+        Files.readAllBytes(files.certFile()),
+        Files.readAllBytes(files.caCertFile())
+      };
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private String readProblem() {
+    String wrong = files.problem(); // names the missing or unreadable file
+    return wrong != null ? wrong : "a TLS file could not be read (being replaced?)";
+  }
+
+  private static boolean same(byte[][] a, byte[][] b) {
+    if (a.length != b.length) {
+      return false;
+    }
+    for (int i = 0; i < a.length; i++) {
+      if (!Arrays.equals(a[i], b[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A directory only this user may read, holding {@code bytes} as tls.key, tls.crt, ca.crt. */
+  private static Path privateCopy(byte[][] bytes) throws IOException {
+    Path dir;
+    try {
+      dir =
+          Files.createTempDirectory(
+              "prover-tls-",
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (UnsupportedOperationException notPosix) {
+      dir = Files.createTempDirectory("prover-tls-");
+    }
+    ClusterTls.NodeFiles copy = ClusterTls.NodeFiles.inDirectory(dir);
+    Files.write(copy.keyFile(), bytes[0]);
+    Files.write(copy.certFile(), bytes[1]);
+    Files.write(copy.caCertFile(), bytes[2]);
+    return dir;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | RuntimeException ignored) {
+      // a temporary directory only this user can read: left to the system's clean-up
+    }
+  }
+
+  private static X509Certificate certificateOf(byte[] pem) {
+    try {
+      return (X509Certificate)
+          CertificateFactory.getInstance("X.509")
+              .generateCertificate(new ByteArrayInputStream(pem));
+    } catch (CertificateException e) {
+      throw new IllegalArgumentException("no X.509 certificate: " + e.getMessage(), e);
+    }
+  }
+
+  /** "certificate CN=..., serial 1f2e, valid until 2027-12-07T08:00:00Z". */
+  static String describe(X509Certificate cert) {
+    if (cert == null) {
+      return "none";
+    }
+    return "certificate "
+        + cert.getSubjectX500Principal().getName()
+        + ", serial "
+        + cert.getSerialNumber().toString(16)
+        + ", valid until "
+        + Instant.ofEpochMilli(cert.getNotAfter().getTime());
+  }
+}
