@@ -110,6 +110,9 @@ final class CheckedTlsFiles {
       }
       log.error("TLS: {}; new connections will fail until the files are fixed", wrong);
       problem = wrong;
+      reported = true;
+      reportedAt = lastCheck;
+      failingSince = lastCheck;
       inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null);
     }
   }
@@ -131,7 +134,10 @@ final class CheckedTlsFiles {
     return inUse.cert();
   }
 
-  /** What is wrong with the files on disk now, null while they are the ones in use or fine. */
+  /**
+   * What is wrong with the files on disk, once they have failed for {@link #REPORT_AFTER} (as the
+   * ERROR line); null while they are the ones in use, pass, or have failed for less.
+   */
   String problem() {
     return problem;
   }
@@ -181,17 +187,22 @@ final class CheckedTlsFiles {
             : "new connections go on with the files read before ("
                 + describe(inUse.cert())
                 + ") until they are fixed; connections up stay up";
-    problem = "TLS files " + files.certFile().getParent() + " changed and cannot be used: " + wrong;
+    String line =
+        "TLS files " + files.certFile().getParent() + " changed and cannot be used: " + wrong;
     if (failingSince == 0) {
       failingSince = now;
       return; // perhaps a copy in progress: said if it lasts
+    }
+    if (reported) {
+      problem = line; // what is wrong may have changed
     }
     boolean due =
         !reported
             ? now - failingSince >= REPORT_AFTER.toNanos()
             : now - reportedAt >= REPEAT_EVERY.toNanos();
     if (due) {
-      log.error("{}; {}", problem, kept);
+      log.error("{}; {}", line, kept);
+      problem = line;
       reported = true;
       reportedAt = now;
     }
