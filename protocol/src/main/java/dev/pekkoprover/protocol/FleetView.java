@@ -270,12 +270,15 @@ public record FleetView(
     }
     List<WorkerView> sorted = new ArrayList<>(workers.values());
     sorted.sort(Comparator.comparing(WorkerView::workerId));
-    List<DepartedWorker> gone = new ArrayList<>();
+    // a worker's last departure only: one that left, came back under its id and left again is
+    // listed once, as it left last (a trial saw it twice, "drained" and an older "unreachable")
+    Map<String, DepartedWorker> last = new LinkedHashMap<>();
     for (DepartedWorker d : departed.values()) {
       if (!workers.containsKey(d.workerId())) { // back with a new incarnation: its row says so
-        gone.add(d);
+        last.merge(d.workerId(), d, (a, b) -> a.leftMillisAgo() <= b.leftMillisAgo() ? a : b);
       }
     }
+    List<DepartedWorker> gone = new ArrayList<>(last.values());
     gone.sort(Comparator.comparingLong(DepartedWorker::leftMillisAgo));
     return new FleetView(
         List.copyOf(sorted),

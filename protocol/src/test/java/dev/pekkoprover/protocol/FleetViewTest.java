@@ -145,6 +145,28 @@ class FleetViewTest {
   }
 
   @Test
+  void aWorkerThatLeftCameBackAndLeftAgainIsListedOnceAsItLeftLast() {
+    // killed (incarnation i1, unreachable), restarted under its id (i2), then drained; the
+    // departures come from two entities
+    FleetView a =
+        withDeparted(
+            List.of(),
+            List.of(
+                departed("w1", "i1", 3, FleetView.DepartedWorker.UNREACHABLE, 200_000),
+                departed("w1", "i2", 6, FleetView.DepartedWorker.DRAINED, 2_000)));
+    FleetView b =
+        withDeparted(
+            List.of(),
+            List.of(departed("w1", "i1", 1, FleetView.DepartedWorker.UNREACHABLE, 200_100)));
+    List<FleetView.DepartedWorker> gone = FleetView.merge(List.of(a, b), 2).departedWorkers();
+
+    assertEquals(1, gone.size(), gone.toString());
+    assertEquals("i2", gone.get(0).incarnation());
+    assertEquals(FleetView.DepartedWorker.DRAINED, gone.get(0).how());
+    assertEquals(2_000, gone.get(0).leftMillisAgo());
+  }
+
+  @Test
   void aViewWithoutDepartedWorkersHasAnEmptyList() {
     FleetView old = new FleetView(List.of(), Map.of(), List.of(), 0, 0, 1, 1, null);
     assertEquals(List.of(), old.departedWorkers());
