@@ -99,52 +99,7 @@ public final class ClusterKeys {
 
   /** The DNS subject name every node certificate of the cluster {@code clusterName} carries. */
   public static String clusterSubjectName(String clusterName) {
-    return clusterName + ".prover-cluster";
-  }
-
-  /**
-   * Null unless {@code cert} is one {@code keys} made for another cluster than {@code clusterName}:
-   * its DNS names include one of the form {@code <name>.prover-cluster} ({@link
-   * #clusterSubjectName}) and none for {@code clusterName}; then one line naming both and the two
-   * fixes. Such a node never joins: the nodes of the certificate's cluster drop its handshakes
-   * (another actor system name), and only Pekko's bare "Dropping Handshake Request" on the seeds
-   * said so. A certificate of your own PKI (no such name) passes.
-   */
-  public static String otherClusterOf(X509Certificate cert, String clusterName) {
-    List<String> named = new ArrayList<>();
-    try {
-      java.util.Collection<List<?>> names = cert.getSubjectAlternativeNames();
-      if (names != null) {
-        for (List<?> name : names) {
-          if (name.size() >= 2
-              && Integer.valueOf(2).equals(name.get(0)) // dNSName
-              && name.get(1) instanceof String dns
-              && dns.endsWith(".prover-cluster")) {
-            named.add(dns);
-          }
-        }
-      }
-    } catch (java.security.cert.CertificateParsingException e) {
-      return null; // the start-up check reads the certificate; nothing more to say here
-    }
-    if (named.isEmpty() || named.contains(clusterSubjectName(clusterName))) {
-      return null;
-    }
-    String other = named.get(0).substring(0, named.get(0).length() - ".prover-cluster".length());
-    return "this node's certificate was made for cluster '"
-        + other
-        + "' (DNS name "
-        + named.get(0)
-        + "), but the node runs as cluster '"
-        + clusterName
-        + "' (--cluster-name or PROVER_CLUSTER_NAME): it cannot join the nodes of '"
-        + other
-        + "' (they drop its handshakes) nor nodes with certificates made for '"
-        + clusterName
-        + "'. Start it with --cluster-name "
-        + other
-        + ", or issue its certificate with keys --cluster-name "
-        + clusterName;
+    return clusterName + ClusterTls.CLUSTER_NAME_SUFFIX;
   }
 
   /** Null if {@code name} is a valid cluster (actor system) name, else why not. */

@@ -254,7 +254,14 @@ final class NodeCommand implements Callable<Integer> {
         System.err.println("node refuses to start: " + problem + " (--tls " + tls + ")");
         return NodeLauncher.USAGE_EXIT;
       }
-      String otherCluster = ClusterKeys.otherClusterOf(files.certificate(), clusterName);
+      String otherCluster;
+      try {
+        otherCluster = ClusterTls.otherClusterOf(files.certificate(), clusterName);
+      } catch (IllegalStateException changedSinceTheCheck) {
+        System.err.println(
+            "node refuses to start: " + changedSinceTheCheck.getMessage() + " (--tls " + tls + ")");
+        return NodeLauncher.USAGE_EXIT;
+      }
       if (otherCluster != null) {
         org.slf4j.LoggerFactory.getLogger(NodeLauncher.class)
             .warn("node {}:{}: {}", host, port, otherCluster);

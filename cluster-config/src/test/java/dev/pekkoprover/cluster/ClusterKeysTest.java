@@ -69,8 +69,8 @@ class ClusterKeysTest {
   void aCertificateMadeForAnotherClusterNameIsNamedAtStart() throws Exception {
     ClusterKeys.makeKeySet(dir, "alpha", 1, 30);
     X509Certificate cert = read(dir.resolve("node-1/tls.crt"));
-    assertNull(ClusterKeys.otherClusterOf(cert, "alpha"));
-    String line = ClusterKeys.otherClusterOf(cert, "beta");
+    assertNull(ClusterTls.otherClusterOf(cert, "alpha"));
+    String line = ClusterTls.otherClusterOf(cert, "beta");
     assertNotNull(line);
     assertTrue(
         line.startsWith(
@@ -83,7 +83,7 @@ class ClusterKeysTest {
                 + " beta"),
         line);
     // a CA certificate (no such DNS name), like a certificate of your own PKI: nothing to say
-    assertNull(ClusterKeys.otherClusterOf(read(dir.resolve("ca.crt")), "beta"));
+    assertNull(ClusterTls.otherClusterOf(read(dir.resolve("ca.crt")), "beta"));
   }
 
   @Test
@@ -166,6 +166,19 @@ class ClusterKeysTest {
         keyOfAnotherNode.contains("is not the key of certificate " + mixed.resolve("tls.crt")),
         keyOfAnotherNode);
     assertNull(ClusterTls.NodeFiles.inDirectory(dir.resolve("other/node-1")).problem());
+    // a ca.crt of another CA beside a node's own pair (a trial's node then waited for ever, told
+    // that its certificate was not from the cluster's CA): refused at start, naming ca.crt
+    Path otherCa = dir.resolve("other-ca");
+    Files.createDirectories(otherCa);
+    Files.copy(dir.resolve("other/node-1/tls.key"), otherCa.resolve("tls.key"));
+    Files.copy(dir.resolve("other/node-1/tls.crt"), otherCa.resolve("tls.crt"));
+    ClusterKeys.makeKeySet(dir.resolve("third"), "prover", 1, 30);
+    Files.copy(dir.resolve("third/ca.crt"), otherCa.resolve("ca.crt"));
+    LauncherRun wrongCa = LauncherRun.of("node", "--roles", "worker", "--tls", otherCa.toString());
+    assertEquals(2, wrongCa.code());
+    assertTrue(
+        wrongCa.err().contains("was not issued by the CA in " + otherCa.resolve("ca.crt")),
+        wrongCa.err());
 
     LauncherRun badName =
         LauncherRun.of("node", "--roles", "worker", "--no-tls", "--cluster-name", "a.b");

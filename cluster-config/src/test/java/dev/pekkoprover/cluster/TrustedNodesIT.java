@@ -139,14 +139,24 @@ class TrustedNodesIT {
     assertTrue(
         sequencer.awaitLine(line -> line.contains(dropped), 120),
         "the seed logs the node of another cluster name:\n" + sequencer.tail(40));
-    // the stranger of another cluster name is told what may be wrong
+    // the stranger of another cluster name is told what is wrong: its certificate (the test key
+    // set's, made for cluster 'prover') says so at start and in its waiting line
     assertTrue(
         otherCluster.awaitLine(
             line ->
                 line.contains("waiting to join cluster 'other'")
-                    && line.contains("the seeds run with another --cluster-name"),
+                    && line.contains(
+                        "The likely cause: this node's certificate was made for cluster 'prover'"),
             60),
         "the node of another cluster name gets the clear line:\n" + otherCluster.tail(30));
+    assertTrue(
+        otherCluster.awaitLine(
+            line ->
+                line.contains(" WARN ")
+                    && line.contains("this node's certificate was made for cluster 'prover'")
+                    && line.contains("Start it with --cluster-name prover"),
+            1),
+        "its start-up line:\n" + otherCluster.tail(30));
     // ... and its retries (dozens a second on Pekko's side) stay one line while it keeps trying:
     // until it has said
     // twice more that it still waits (prover.cluster.report-waiting-every, 5 s, in the wait's first

@@ -42,6 +42,7 @@ class CheckedTlsFilesTest {
 
   @BeforeEach
   void listen() {
+    logger.setLevel(Level.INFO); // whatever the test log's level: these lines are counted
     lines.start();
     logger.addAppender(lines);
   }
@@ -58,6 +59,8 @@ class CheckedTlsFilesTest {
             .withFallback(ConfigFactory.parseString("ssl-context-cache-ttl = 5s"));
     return new CheckedTlsFiles(
         ClusterTls.NodeFiles.inDirectory(node),
+        "alpha",
+        "127.0.0.1:2552",
         ConfigFactory.parseString("ssl-context-cache-ttl = 5s").withFallback(engine),
         config -> new RotatingKeysSSLEngineProvider(config, NoMarkerLogging$.MODULE$),
         clock::get,
@@ -145,6 +148,43 @@ class CheckedTlsFilesTest {
         logged(Level.INFO).stream().anyMatch(l -> l.startsWith("TLS files changed")),
         lines.list.toString());
     assertNotNull(files.engine().createServerSSLEngine("127.0.0.1", 0));
+  }
+
+  @Test
+  void aCaOfAnotherClusterOrACertificateMadeForAnotherClusterNameIsNotUsed(@TempDir Path others)
+      throws Exception {
+    ClusterKeys.makeKeySet(keys, "alpha", 1, 30);
+    ClusterKeys.makeKeySet(others, "beta", 1, 30);
+    Path one = keys.resolve("node-1");
+    Path beta = others.resolve("node-1");
+    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
+      install(file, one);
+    }
+    CheckedTlsFiles files = start();
+    String inUse = serial(files.certificate());
+
+    // another CA's ca.crt beside this node's own pair
+    install("ca.crt", beta);
+    files.check();
+    seconds(10);
+    files.check();
+    assertEquals(inUse, serial(files.certificate()), "kept");
+    assertNotNull(files.problem());
+    assertTrue(files.problem().startsWith("node 127.0.0.1:2552: TLS files "), files.problem());
+    assertTrue(
+        files.problem().contains("was not issued by the CA in " + node.resolve("ca.crt")),
+        files.problem());
+
+    // all three files of cluster beta's node: consistent, but made for another cluster name
+    install("tls.key", beta);
+    install("tls.crt", beta);
+    seconds(5);
+    files.check();
+    assertEquals(inUse, serial(files.certificate()), "kept");
+    assertTrue(
+        files.problem().contains("this node's certificate was made for cluster 'beta'"),
+        files.problem());
+    assertEquals(1, logged(Level.ERROR).size(), "one line for the failing files: " + lines.list);
   }
 
   @Test

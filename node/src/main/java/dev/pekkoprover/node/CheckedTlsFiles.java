@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
@@ -28,10 +29,12 @@ import org.slf4j.Logger;
  * new connection of the node fail with a bare handshake alert, and the cluster then downed the
  * healthy nodes that could not reach it (a trial: two workers downed, exit 3, while the broken node
  * stayed). Here the files are read, checked as at start-up ({@link ClusterTls.NodeFiles#problem}:
- * readable PEM, the certificate valid now and made for the key), and only files that pass go to an
- * engine of Pekko's, built over a private copy of exactly the bytes checked (deleted once the
- * engine has read it) and kept until the next change. Files that fail keep the node on the last
- * files that passed: connections go on working, and the node says what is wrong.
+ * readable PEM, the certificate valid now, made for the key and issued by {@code ca.crt}; and a
+ * certificate {@code keys} made for this cluster's name), in memory, and only files that pass go to
+ * an engine of Pekko's, built over a private copy of exactly the bytes checked (in {@code /dev/shm}
+ * where there is one; deleted once the engine has read it, milliseconds later) and kept until the
+ * next change. Files that fail keep the node on the last files that passed: connections go on
+ * working, and the node says what is wrong.
  *
  * <p>Checked every {@code checkEvery} ({@code ssl-context-cache-ttl} of Pekko's engine settings, 5
  * s in {@code cluster.conf}) by a timer and at a connection made later than that, so a renewed
@@ -54,38 +57,67 @@ final class CheckedTlsFiles {
   static final Duration REPEAT_EVERY = Duration.ofMinutes(10);
 
   /** What the node uses: the engine and what it was built from. */
-  record InUse(SSLEngineProvider engine, byte[][] bytes, X509Certificate cert) {}
+  record InUse(SSLEngineProvider engine, byte[][] bytes, X509Certificate cert, X509Certificate ca) {
+    /** The certificate and the CA trusted, for the log lines. */
+    String described() {
+      return cert == null
+          ? "none"
+          : describe(cert)
+              + "; trusts CA "
+              + ca.getSubjectX500Principal().getName()
+              + " (serial "
+              + ca.getSerialNumber().toString(16)
+              + ")";
+    }
+  }
 
   private final ClusterTls.NodeFiles files;
+  private final String clusterName;
+  private final String node;
   private final Config engineConfig;
   private final Function<Config, SSLEngineProvider> engineFactory;
   private final LongSupplier nanoClock;
   private final Logger log;
   private final long checkEveryNanos;
 
+  /** Held by a check; a connection that finds it held uses the engine in use. */
+  private final ReentrantLock checking = new ReentrantLock();
+
   private volatile InUse inUse;
   private volatile String problem;
-  private long lastCheck;
+  private volatile long lastCheck;
+  // guarded by checking
+  private byte[][] failingBytes;
+  private String failingReason;
   private long failingSince;
   private long reportedAt;
   private boolean reported;
 
   /**
    * Reads and checks the files once. If they fail, the node starts on Pekko's engine over the files
-   * themselves, as it did before this check (the launcher refuses such files before the node
-   * starts; this is for a node started in code), and the next check that passes replaces it.
+   * themselves, as it did before this check, with an ERROR line at once: the launcher and {@code
+   * ProverNode} refuse such files before the node starts, so only files changed in the moment
+   * between makes this; the next check that passes replaces that engine.
    *
+   * @param clusterName the node's cluster (actor system) name: a certificate {@code keys} made for
+   *     another is refused ({@link ClusterTls#otherClusterOf}); null: not checked
+   * @param node the node's {@code host:port}, at the head of its problem line (the sequencer's node
+   *     passes its lines to every node's {@code /status})
    * @param engineConfig Pekko's {@code rotating-keys-engine} settings; an engine gets them with the
    *     files replaced by its private copy
    * @param engineFactory Pekko's engine for a configuration
    */
   CheckedTlsFiles(
       ClusterTls.NodeFiles files,
+      String clusterName,
+      String node,
       Config engineConfig,
       Function<Config, SSLEngineProvider> engineFactory,
       LongSupplier nanoClock,
       Logger log) {
     this.files = files;
+    this.clusterName = clusterName;
+    this.node = node;
     this.engineConfig = engineConfig;
     this.engineFactory = engineFactory;
     this.nanoClock = nanoClock;
@@ -95,38 +127,42 @@ final class CheckedTlsFiles {
                 ? engineConfig.getDuration("ssl-context-cache-ttl")
                 : Duration.ofSeconds(5))
             .toNanos();
-    synchronized (this) {
-      lastCheck = nanoClock.getAsLong();
-      byte[][] bytes = readOrNull();
-      String wrong = bytes == null ? "a TLS file could not be read" : checked(bytes);
-      if (wrong == null) {
-        try {
-          inUse = engineOver(bytes);
-          log.info("TLS: {}", describe(inUse.cert()));
-          return;
-        } catch (RuntimeException | IOException e) {
-          wrong = "Pekko's TLS engine could not use the files: " + e.getMessage();
-        }
+    removeStaleCopies();
+    lastCheck = nanoClock.getAsLong();
+    byte[][] bytes = readOrNull();
+    String wrong = bytes == null ? readProblem() : checked(bytes);
+    if (wrong == null) {
+      try {
+        inUse = engineOver(bytes);
+        log.info("TLS: {}", inUse.described());
+        return;
+      } catch (RuntimeException | IOException e) {
+        wrong = "Pekko's TLS engine could not use the files: " + e.getMessage();
       }
-      log.error("TLS: {}; new connections will fail until the files are fixed", wrong);
-      problem = wrong;
-      reported = true;
-      reportedAt = lastCheck;
-      failingSince = lastCheck;
-      inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null);
     }
+    problem = "node " + node + ": TLS files " + directory() + " cannot be used: " + wrong;
+    log.error("{}; new connections will fail until the files are fixed", problem);
+    reported = true;
+    reportedAt = lastCheck;
+    failingSince = lastCheck;
+    inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null, null);
   }
 
   /** The engine for a new connection, after a check if the last is older than the interval. */
   SSLEngineProvider engine() {
-    if (nanoClock.getAsLong() - lastCheckSeen() >= checkEveryNanos) {
-      check();
+    if (nanoClock.getAsLong() - lastCheck >= checkEveryNanos && checking.tryLock()) {
+      try {
+        checkHeld();
+      } finally {
+        checking.unlock();
+      }
     }
     return inUse.engine();
   }
 
-  private synchronized long lastCheckSeen() {
-    return lastCheck;
+  /** The engine in use, without a check (for a session's verification). */
+  SSLEngineProvider current() {
+    return inUse.engine();
   }
 
   /** The certificate in use, null before files passed a check. */
@@ -146,12 +182,25 @@ final class CheckedTlsFiles {
    * Reads the files; if they changed, checks them, and uses them if they pass. Called by the timer
    * and by {@link #engine}.
    */
-  synchronized void check() {
+  void check() {
+    checking.lock();
+    try {
+      checkHeld();
+    } finally {
+      checking.unlock();
+    }
+  }
+
+  private void checkHeld() {
     long now = nanoClock.getAsLong();
     lastCheck = now;
     byte[][] bytes = readOrNull();
     if (bytes != null && same(bytes, inUse.bytes())) {
       passed();
+      return;
+    }
+    if (bytes != null && failingBytes != null && same(bytes, failingBytes)) {
+      failed(failingReason, now); // the same files as at the last check: the same answer
       return;
     }
     String wrong = bytes == null ? readProblem() : checked(bytes);
@@ -160,35 +209,33 @@ final class CheckedTlsFiles {
         InUse next = engineOver(bytes);
         inUse = next;
         passed();
-        log.info("TLS files changed: new connections use them now: {}", describe(next.cert()));
+        log.info("TLS files changed: new connections use them now: {}", next.described());
         return;
       } catch (RuntimeException | IOException e) {
         wrong = "Pekko's TLS engine could not use them: " + e.getMessage();
       }
     }
+    failingBytes = bytes;
+    failingReason = wrong;
     failed(wrong, now);
   }
 
   private void passed() {
-    if (problem != null) {
-      if (reported) {
-        log.info("TLS files usable again: {}", describe(inUse.cert()));
-      }
-      problem = null;
-    }
+    failingBytes = null;
+    failingReason = null;
     failingSince = 0;
+    if (problem != null) {
+      problem = null;
+      if (reported) {
+        log.info("TLS files usable again: {}", inUse.described());
+      }
+    }
     reported = false;
   }
 
   private void failed(String wrong, long now) {
-    String kept =
-        inUse.cert() == null
-            ? "new connections fail until they are fixed"
-            : "new connections go on with the files read before ("
-                + describe(inUse.cert())
-                + ") until they are fixed; connections up stay up";
     String line =
-        "TLS files " + files.certFile().getParent() + " changed and cannot be used: " + wrong;
+        "node " + node + ": TLS files " + directory() + " changed and cannot be used: " + wrong;
     if (failingSince == 0) {
       failingSince = now;
       return; // perhaps a copy in progress: said if it lasts
@@ -201,33 +248,40 @@ final class CheckedTlsFiles {
             ? now - failingSince >= REPORT_AFTER.toNanos()
             : now - reportedAt >= REPEAT_EVERY.toNanos();
     if (due) {
-      log.error("{}; {}", line, kept);
       problem = line;
       reported = true;
       reportedAt = now;
+      String kept =
+          inUse.cert() == null
+              ? "new connections fail until they are fixed"
+              : "new connections go on with the files read before ("
+                  + describe(inUse.cert())
+                  + ") until they are fixed; connections up stay up";
+      log.error("{}; {}", line, kept);
     }
+  }
+
+  private String directory() {
+    Path dir = files.certFile().toAbsolutePath().getParent();
+    return dir == null ? files.certFile().toString() : dir.toString();
   }
 
   /**
-   * Null when the bytes, written as the node's three files, pass {@link
-   * ClusterTls.NodeFiles#problem}; else its line, naming the node's own files.
+   * Null when the bytes, as the node's three files, pass {@link ClusterTls.NodeFiles#problemOf}
+   * (checked in memory) and name this node's cluster; else the line.
    */
   private String checked(byte[][] bytes) {
-    Path copy = null;
-    try {
-      copy = privateCopy(bytes);
-      String wrong = ClusterTls.NodeFiles.inDirectory(copy).problem();
-      return wrong == null
-          ? null
-          : wrong.replace(copy.toString(), files.certFile().getParent().toString());
-    } catch (IOException e) {
-      return "the files could not be checked (a private copy failed: " + e.getMessage() + ")";
-    } finally {
-      deleteQuietly(copy);
+    String wrong = files.problemOf(bytes[0], bytes[1], bytes[2]);
+    if (wrong == null && clusterName != null) {
+      wrong = ClusterTls.otherClusterOf(certificateOf(bytes[1]), clusterName);
     }
+    return wrong;
   }
 
-  /** Pekko's engine over a private copy of {@code bytes}, made to read it now and keep it. */
+  /**
+   * Pekko's engine over a private copy of {@code bytes} (its loader reads files only), made to read
+   * it now and keep it; the copy is deleted before this returns.
+   */
   private InUse engineOver(byte[][] bytes) throws IOException {
     Path copy = privateCopy(bytes);
     try {
@@ -243,7 +297,7 @@ final class CheckedTlsFiles {
               .withFallback(ConfigFactory.empty());
       SSLEngineProvider engine = engineFactory.apply(config);
       engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
-      return new InUse(engine, bytes, certificateOf(bytes[1]));
+      return new InUse(engine, bytes, certificateOf(bytes[1]), certificateOf(bytes[2]));
     } finally {
       deleteQuietly(copy);
     }
@@ -279,22 +333,69 @@ final class CheckedTlsFiles {
     return true;
   }
 
-  /** A directory only this user may read, holding {@code bytes} as tls.key, tls.crt, ca.crt. */
+  /** Prefix of the private copies' directories. */
+  private static final String COPY_PREFIX = "prover-tls-";
+
+  /**
+   * Where the private copies go: {@code /dev/shm} (memory, never a disk) where it is writable, else
+   * the JVM's temporary directory.
+   */
+  private static Path copyRoot() {
+    Path shm = Path.of("/dev/shm");
+    if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+      return shm;
+    }
+    return Path.of(System.getProperty("java.io.tmpdir"));
+  }
+
+  /**
+   * A directory only this user may read, holding {@code bytes} as tls.key, tls.crt, ca.crt; deleted
+   * again if a write fails.
+   */
   private static Path privateCopy(byte[][] bytes) throws IOException {
     Path dir;
     try {
       dir =
           Files.createTempDirectory(
-              "prover-tls-",
+              copyRoot(),
+              COPY_PREFIX,
               PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     } catch (UnsupportedOperationException notPosix) {
-      dir = Files.createTempDirectory("prover-tls-");
+      dir = Files.createTempDirectory(copyRoot(), COPY_PREFIX);
     }
-    ClusterTls.NodeFiles copy = ClusterTls.NodeFiles.inDirectory(dir);
-    Files.write(copy.keyFile(), bytes[0]);
-    Files.write(copy.certFile(), bytes[1]);
-    Files.write(copy.caCertFile(), bytes[2]);
-    return dir;
+    try {
+      ClusterTls.NodeFiles copy = ClusterTls.NodeFiles.inDirectory(dir);
+      Files.write(copy.keyFile(), bytes[0]);
+      Files.write(copy.certFile(), bytes[1]);
+      Files.write(copy.caCertFile(), bytes[2]);
+      return dir;
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(dir);
+      throw e;
+    }
+  }
+
+  /**
+   * Copies left by a process of this user killed in the milliseconds a copy lives: any older than a
+   * minute (another node on this host may be making one now).
+   */
+  private static void removeStaleCopies() {
+    long before = System.currentTimeMillis() - 60_000;
+    try (Stream<Path> dirs = Files.list(copyRoot())) {
+      dirs.filter(dir -> dir.getFileName().toString().startsWith(COPY_PREFIX))
+          .filter(Files::isWritable)
+          .filter(
+              dir -> {
+                try {
+                  return Files.getLastModifiedTime(dir).toMillis() < before;
+                } catch (IOException e) {
+                  return false;
+                }
+              })
+          .forEach(CheckedTlsFiles::deleteQuietly);
+    } catch (IOException | RuntimeException ignored) {
+      // nothing to clean, or not ours to clean
+    }
   }
 
   private static void deleteQuietly(Path dir) {

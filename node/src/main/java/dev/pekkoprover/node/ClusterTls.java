@@ -3,7 +3,6 @@ package dev.pekkoprover.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,10 +70,11 @@ public final class ClusterTls {
     /**
      * Null if the three files are there and read as Pekko's engine will read them (an RSA private
      * key in PKCS#1 or unencrypted PKCS#8 PEM, X.509 certificates in PEM, the node's certificate
-     * valid now and made for that private key), else one line naming the file and what is wrong
-     * with it. A key and a certificate of two different nodes (files mixed up between node
-     * directories) would start a node whose every TLS handshake fails with only a generic handshake
-     * alert on either side, so it is refused here.
+     * valid now, made for that private key and issued by the CA in {@code ca.crt}), else one line
+     * naming the file and what is wrong with it. A key and a certificate of two different nodes
+     * (files mixed up between node directories), or a {@code ca.crt} of another CA, would start a
+     * node whose every TLS handshake fails with only a generic handshake alert on either side, so
+     * they are refused here.
      */
     public String problem() {
       for (Path file : new Path[] {keyFile, certFile, caCertFile}) {
@@ -85,23 +85,48 @@ public final class ClusterTls {
           return "TLS file " + file + " is not readable by this user";
         }
       }
+      try {
+        return problemOf(
+            Files.readAllBytes(keyFile),
+            Files.readAllBytes(certFile),
+            Files.readAllBytes(caCertFile));
+      } catch (IOException e) {
+        return "TLS files " + keyFile.getParent() + " could not be read: " + e.getMessage();
+      }
+    }
+
+    /**
+     * {@link #problem} of these contents of the three files (key, certificate, CA certificate),
+     * checked in memory, naming this record's files.
+     */
+    public String problemOf(byte[] keyPem, byte[] certPem, byte[] caPem) {
       PrivateKey key;
       try {
         key =
-            DERPrivateKeyLoader.load(
-                PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.UTF_8)));
-      } catch (IOException | RuntimeException e) {
+            DERPrivateKeyLoader.load(PEMDecoder.decode(new String(keyPem, StandardCharsets.UTF_8)));
+      } catch (RuntimeException e) {
         return "TLS key file "
             + keyFile
             + " is not an RSA private key in PKCS#1 or unencrypted PKCS#8 PEM: "
             + e.getMessage();
       }
-      String caProblem = certificateProblem(caCertFile);
-      if (caProblem != null) {
-        return caProblem;
+      X509Certificate ca;
+      X509Certificate cert;
+      try {
+        ca = certificateOf(caCertFile, caPem);
+        cert = certificateOf(certFile, certPem);
+      } catch (IllegalArgumentException e) {
+        return e.getMessage();
       }
-      String certProblem = certificateProblem(certFile);
-      return certProblem != null ? certProblem : keyMismatch(key);
+      String invalid = validityProblem(caCertFile, ca);
+      if (invalid == null) {
+        invalid = validityProblem(certFile, cert);
+      }
+      if (invalid != null) {
+        return invalid;
+      }
+      String mismatch = keyMismatch(key, cert);
+      return mismatch != null ? mismatch : notIssuedBy(cert, ca);
     }
 
     /**
@@ -109,10 +134,8 @@ public final class ClusterTls {
      * the key verifies with the certificate (RSA, the only kind Pekko's loader reads); else one
      * line saying that the two files belong to different keys.
      */
-    private String keyMismatch(PrivateKey key) {
-      try (InputStream in = Files.newInputStream(certFile)) {
-        X509Certificate cert =
-            (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+    private String keyMismatch(PrivateKey key, X509Certificate cert) {
+      try {
         byte[] challenge = "prover-node key check".getBytes(StandardCharsets.UTF_8);
         Signature signer = Signature.getInstance("SHA256withRSA");
         signer.initSign(key);
@@ -124,7 +147,7 @@ public final class ClusterTls {
         if (verifier.verify(signature)) {
           return null;
         }
-      } catch (IOException | GeneralSecurityException | ClassCastException e) {
+      } catch (GeneralSecurityException e) {
         // an unusual key or certificate: fall through to the same answer, with the reason
         return "TLS key file "
             + keyFile
@@ -138,7 +161,68 @@ public final class ClusterTls {
           + " is not the key of certificate "
           + certFile
           + " (files of two different nodes?): put the node's own tls.key and tls.crt together, "
-          + "or issue a new pair (prover-node keys --ca <ca dir> --out <dir> --first <i> --nodes 1)";
+          + "or issue a new pair ("
+          + ISSUE
+          + ")";
+    }
+
+    /**
+     * Null when {@code cert} is signed by {@code ca}'s key (the only chain Pekko's engine accepts:
+     * node certificates issued directly by the root in {@code ca.crt}); else one line. A same-key
+     * renewal of the CA ({@code keys --renew-ca}) still verifies.
+     */
+    private String notIssuedBy(X509Certificate cert, X509Certificate ca) {
+      try {
+        cert.verify(ca.getPublicKey());
+        return null;
+      } catch (GeneralSecurityException e) {
+        return "TLS certificate "
+            + certFile
+            + " was not issued by the CA in "
+            + caCertFile
+            + " ("
+            + ca.getSubjectX500Principal().getName()
+            + "): the peers of this cluster would refuse it, or this node them. Take all three files,"
+            + " ca.crt too, from the cluster's CA ("
+            + ISSUE
+            + ")";
+      }
+    }
+
+    private static X509Certificate certificateOf(Path file, byte[] pem) {
+      try {
+        return (X509Certificate)
+            CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(pem));
+      } catch (GeneralSecurityException | ClassCastException e) {
+        throw new IllegalArgumentException(
+            "TLS certificate file "
+                + file
+                + " holds no X.509 certificate in PEM (or is still being written): "
+                + e.getMessage(),
+            e);
+      }
+    }
+
+    private static String validityProblem(Path file, X509Certificate cert) {
+      Date now = new Date();
+      if (now.after(cert.getNotAfter())) {
+        return "TLS certificate "
+            + file
+            + " expired on "
+            + cert.getNotAfter().toInstant()
+            + ": issue a new one ("
+            + ISSUE
+            + ")";
+      }
+      if (now.before(cert.getNotBefore())) {
+        return "TLS certificate "
+            + file
+            + " is not valid before "
+            + cert.getNotBefore().toInstant()
+            + ": is this host's clock right?";
+      }
+      return null;
     }
 
     /**
@@ -147,40 +231,63 @@ public final class ClusterTls {
      * @throws IllegalStateException if it cannot be read (the files changed since the check)
      */
     public X509Certificate certificate() {
-      try (InputStream in = Files.newInputStream(certFile)) {
-        return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-      } catch (IOException | GeneralSecurityException | ClassCastException e) {
+      try {
+        return certificateOf(certFile, Files.readAllBytes(certFile));
+      } catch (IOException | IllegalArgumentException e) {
         throw new IllegalStateException("TLS certificate " + certFile + " unreadable: " + e, e);
       }
     }
+  }
 
-    private static String certificateProblem(Path file) {
-      try (InputStream in = Files.newInputStream(file)) {
-        X509Certificate cert =
-            (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-        Date now = new Date();
-        if (now.after(cert.getNotAfter())) {
-          return "TLS certificate "
-              + file
-              + " expired on "
-              + cert.getNotAfter().toInstant()
-              + ": issue a new one (prover-node keys --ca <ca dir> --out <dir> --first <i> --nodes 1)";
+  /** How a node's files are issued: the hint of every line that asks for new ones. */
+  static final String ISSUE = "prover-node keys --ca <ca dir> --out <dir> --first <i> --nodes 1";
+
+  /** The DNS name every node certificate {@code keys} makes ends with: {@code <cluster>}+this. */
+  public static final String CLUSTER_NAME_SUFFIX = ".prover-cluster";
+
+  /**
+   * Null unless {@code cert} is one {@code keys} made for another cluster than {@code clusterName}:
+   * its DNS names include one of the form {@code <name>.prover-cluster} and none for {@code
+   * clusterName}; then one line naming both and the two fixes. Such a node never joins: the nodes
+   * of the certificate's cluster drop its handshakes (another actor system name), and only Pekko's
+   * bare "Dropping Handshake Request" on the seeds said so. A certificate of your own PKI (no such
+   * name) passes.
+   */
+  public static String otherClusterOf(X509Certificate cert, String clusterName) {
+    List<String> named = new java.util.ArrayList<>();
+    try {
+      java.util.Collection<List<?>> names = cert.getSubjectAlternativeNames();
+      if (names != null) {
+        for (List<?> name : names) {
+          if (name.size() >= 2
+              && Integer.valueOf(2).equals(name.get(0)) // dNSName
+              && name.get(1) instanceof String dns
+              && dns.endsWith(CLUSTER_NAME_SUFFIX)) {
+            named.add(dns);
+          }
         }
-        if (now.before(cert.getNotBefore())) {
-          return "TLS certificate "
-              + file
-              + " is not valid before "
-              + cert.getNotBefore().toInstant()
-              + ": is this host's clock right?";
-        }
-        return null;
-      } catch (IOException | GeneralSecurityException | ClassCastException e) {
-        return "TLS certificate file "
-            + file
-            + " holds no X.509 certificate in PEM: "
-            + e.getMessage();
       }
+    } catch (java.security.cert.CertificateParsingException e) {
+      return null; // the start-up check reads the certificate; nothing more to say here
     }
+    if (named.isEmpty() || named.contains(clusterName + CLUSTER_NAME_SUFFIX)) {
+      return null;
+    }
+    String other = named.get(0).substring(0, named.get(0).length() - CLUSTER_NAME_SUFFIX.length());
+    return "this node's certificate was made for cluster '"
+        + other
+        + "' (DNS name "
+        + named.get(0)
+        + "), but the node runs as cluster '"
+        + clusterName
+        + "' (--cluster-name or PROVER_CLUSTER_NAME): it cannot join the nodes of '"
+        + other
+        + "' (they drop its handshakes) nor nodes with certificates made for '"
+        + clusterName
+        + "'. Start it with --cluster-name "
+        + other
+        + ", or issue its certificate with keys --cluster-name "
+        + clusterName;
   }
 
   /**

@@ -66,15 +66,28 @@ public final class TlsEngineProvider implements SSLEngineProvider {
     MarkerLoggingAdapter pekkoLog =
         Logging.withMarker(
             system, RotatingKeysSSLEngineProvider.class.getName(), LogSource$.MODULE$.fromString());
+    Config artery = system.settings().config().getConfig("pekko.remote.artery.canonical");
     this.files =
         new CheckedTlsFiles(
             ClusterTls.engineFiles(system.settings().config()),
+            system.name(),
+            artery.getString("hostname") + ":" + artery.getInt("port"),
             engine,
             config -> new RotatingKeysSSLEngineProvider(config, pekkoLog),
             System::nanoTime,
             log);
     Duration every = engine.getDuration("ssl-context-cache-ttl");
-    system.scheduler().scheduleWithFixedDelay(every, every, files::check, system.dispatcher());
+    // a task that throws would end Pekko's repetition: say it and go on at the next
+    Runnable check =
+        () -> {
+          try {
+            files.check();
+          } catch (RuntimeException e) {
+            log.error(
+                "TLS: the check of the node's TLS files failed; it runs again in {}", every, e);
+          }
+        };
+    system.scheduler().scheduleWithFixedDelay(every, every, check, system.dispatcher());
     org.apache.pekko.actor.typed.ActorSystem<Void> typed = Adapter.toTyped(system);
     NodeProblems.get(typed).register(PROBLEM_PART, files::problem);
     MeterRegistry registry = ProverMetrics.get(typed).registry();
@@ -112,7 +125,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
 
   @Override
   public Option<Throwable> verifyClientSession(String hostname, SSLSession session) {
-    Option<Throwable> refused = files.engine().verifyClientSession(hostname, session);
+    Option<Throwable> refused = files.current().verifyClientSession(hostname, session);
     if (refused.isDefined()) {
       report(
           "out " + hostname,
@@ -130,7 +143,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
 
   @Override
   public Option<Throwable> verifyServerSession(String hostname, SSLSession session) {
-    Option<Throwable> refused = files.engine().verifyServerSession(hostname, session);
+    Option<Throwable> refused = files.current().verifyServerSession(hostname, session);
     if (refused.isDefined()) {
       String peer = subject(session);
       report(

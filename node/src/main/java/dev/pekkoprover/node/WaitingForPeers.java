@@ -103,6 +103,23 @@ public final class WaitingForPeers {
         "tls-tcp"
             .equals(
                 context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
+    this.otherCluster = tls ? otherClusterOfOwnCertificate() : null;
+  }
+
+  /**
+   * Whether this node's certificate was made for another cluster name ({@link
+   * ClusterTls#otherClusterOf}): then that is why it waits, and its waiting line says so first (a
+   * trial's node listed five general causes while its start-up WARN had named this one).
+   */
+  private final String otherCluster;
+
+  private String otherClusterOfOwnCertificate() {
+    try {
+      ClusterTls.NodeFiles files = ClusterTls.engineFiles(context.getSystem().settings().config());
+      return ClusterTls.otherClusterOf(files.certificate(), context.getSystem().name());
+    } catch (RuntimeException unreadable) {
+      return null; // the TLS check says what is wrong with the files
+    }
   }
 
   /** The configured seed nodes ({@code pekko.cluster.seed-nodes}), each as host:port. */
@@ -290,25 +307,30 @@ public final class WaitingForPeers {
                   "node %s waiting to join the cluster for %d s; no seed nodes configured "
                       + "(pekko.cluster.seed-nodes): join it through Cluster.manager() or give --seeds",
                   self, seconds)
-              : String.format(
-                  "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s. "
-                      + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
-                      + "its --http-port); the seeds run with another "
-                      + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
-                      + "a restarted node also waits until its previous incarnation is removed",
-                  self,
-                  context.getSystem().name(),
-                  seeds,
-                  seconds,
-                  refusedSeeds.isEmpty()
-                      ? ""
-                      : " (" + refusedSeeds + " refused the connection: nothing listens there)",
-                  tls
-                      ? "this node's certificate, or its ca.crt, is not of the cluster's CA, or the certificate names "
-                          + "another cluster (the seeds log 'refused a node's connection'; take all three files, ca.crt "
-                          + "too, from `prover-node keys --ca <the cluster's CA dir> --out <dir> --first <i> --nodes 1`);"
-                      : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
-                          + "does not speak TLS'), give --tls;");
+              : otherCluster != null
+                  ? String.format(
+                      "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet."
+                          + " The likely cause: %s",
+                      self, context.getSystem().name(), seeds, seconds, otherCluster)
+                  : String.format(
+                      "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s. "
+                          + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
+                          + "its --http-port); the seeds run with another "
+                          + "--cluster-name (they log 'Dropping Handshake Request ... addressed to unknown local address'); %s "
+                          + "a restarted node also waits until its previous incarnation is removed",
+                      self,
+                      context.getSystem().name(),
+                      seeds,
+                      seconds,
+                      refusedSeeds.isEmpty()
+                          ? ""
+                          : " (" + refusedSeeds + " refused the connection: nothing listens there)",
+                      tls
+                          ? "this node's certificate, or its ca.crt, is not of the cluster's CA, or the certificate names "
+                              + "another cluster (the seeds log 'refused a node's connection'; take all three files, ca.crt "
+                              + "too, from `prover-node keys --ca <the cluster's CA dir> --out <dir> --first <i> --nodes 1`);"
+                          : "this node runs without TLS: if the seeds run with it (they log 'refused a node's connection: it "
+                              + "does not speak TLS'), give --tls;");
       case UP ->
           String.format(
               "node %s joined the cluster but is not Up after %d s (%s): the leader moves it Up "
