@@ -53,13 +53,17 @@ class CheckedTlsFilesTest {
   }
 
   private CheckedTlsFiles start() {
+    return start("alpha");
+  }
+
+  private CheckedTlsFiles start(String clusterName) {
     Config engine =
         ConfigFactory.load()
             .getConfig("pekko.remote.artery.ssl.rotating-keys-engine")
             .withFallback(ConfigFactory.parseString("ssl-context-cache-ttl = 5s"));
     return new CheckedTlsFiles(
         ClusterTls.NodeFiles.inDirectory(node),
-        "alpha",
+        clusterName,
         "127.0.0.1:2552",
         ConfigFactory.parseString("ssl-context-cache-ttl = 5s").withFallback(engine),
         config -> new RotatingKeysSSLEngineProvider(config, NoMarkerLogging$.MODULE$),
@@ -185,6 +189,25 @@ class CheckedTlsFilesTest {
         files.problem().contains("this node's certificate was made for cluster 'beta'"),
         files.problem());
     assertEquals(1, logged(Level.ERROR).size(), "one line for the failing files: " + lines.list);
+  }
+
+  @Test
+  void aNodeStartedWithACertificateOfAnotherClusterNameWorksAndTakesItsRenewals() throws Exception {
+    // a cluster whose nodes all run as 'gamma' with certificates made for 'alpha': they admit each
+    // other (the shared DNS name), and the launcher's WARN says it; the files are not refused
+    ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
+    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
+      install(file, keys.resolve("node-1"));
+    }
+    CheckedTlsFiles files = start("gamma");
+    assertNull(files.problem());
+    assertEquals(List.of(), logged(Level.ERROR));
+    install("tls.key", keys.resolve("node-2"));
+    install("tls.crt", keys.resolve("node-2"));
+    seconds(5);
+    files.check();
+    assertEquals(serialOf(keys.resolve("node-2/tls.crt")), serial(files.certificate()));
+    assertNull(files.problem());
   }
 
   @Test

@@ -87,8 +87,7 @@ final class CheckedTlsFiles {
   private volatile String problem;
   private volatile long lastCheck;
   // guarded by checking
-  private byte[][] failingBytes;
-  private String failingReason;
+  private boolean failing;
   private long failingSince;
   private long reportedAt;
   private boolean reported;
@@ -99,8 +98,9 @@ final class CheckedTlsFiles {
    * ProverNode} refuse such files before the node starts, so only files changed in the moment
    * between makes this; the next check that passes replaces that engine.
    *
-   * @param clusterName the node's cluster (actor system) name: a certificate {@code keys} made for
-   *     another is refused ({@link ClusterTls#otherClusterOf}); null: not checked
+   * @param clusterName the node's cluster (actor system) name: changed files whose certificate
+   *     {@code keys} made for another are refused ({@link ClusterTls#otherClusterOf}) while the one
+   *     in use names this one; null: not checked
    * @param node the node's {@code host:port}, at the head of its problem line (the sequencer's node
    *     passes its lines to every node's {@code /status})
    * @param engineConfig Pekko's {@code rotating-keys-engine} settings; an engine gets them with the
@@ -144,6 +144,7 @@ final class CheckedTlsFiles {
     log.error("{}; new connections will fail until the files are fixed", problem);
     reported = true;
     reportedAt = lastCheck;
+    failing = true;
     failingSince = lastCheck;
     inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null, null);
   }
@@ -199,10 +200,6 @@ final class CheckedTlsFiles {
       passed();
       return;
     }
-    if (bytes != null && failingBytes != null && same(bytes, failingBytes)) {
-      failed(failingReason, now); // the same files as at the last check: the same answer
-      return;
-    }
     String wrong = bytes == null ? readProblem() : checked(bytes);
     if (wrong == null) {
       try {
@@ -215,15 +212,11 @@ final class CheckedTlsFiles {
         wrong = "Pekko's TLS engine could not use them: " + e.getMessage();
       }
     }
-    failingBytes = bytes;
-    failingReason = wrong;
     failed(wrong, now);
   }
 
   private void passed() {
-    failingBytes = null;
-    failingReason = null;
-    failingSince = 0;
+    failing = false;
     if (problem != null) {
       problem = null;
       if (reported) {
@@ -236,7 +229,8 @@ final class CheckedTlsFiles {
   private void failed(String wrong, long now) {
     String line =
         "node " + node + ": TLS files " + directory() + " changed and cannot be used: " + wrong;
-    if (failingSince == 0) {
+    if (!failing) {
+      failing = true;
       failingSince = now;
       return; // perhaps a copy in progress: said if it lasts
     }
@@ -272,7 +266,14 @@ final class CheckedTlsFiles {
    */
   private String checked(byte[][] bytes) {
     String wrong = files.problemOf(bytes[0], bytes[1], bytes[2]);
-    if (wrong == null && clusterName != null) {
+    InUse current = inUse;
+    if (wrong == null
+        && clusterName != null
+        && current != null
+        && current.cert() != null
+        && ClusterTls.otherClusterOf(current.cert(), clusterName) == null) {
+      // a change away from this cluster's name; a node that started with another's (the
+      // launcher's WARN) works with its peers of that name and is judged by the rest only
       wrong = ClusterTls.otherClusterOf(certificateOf(bytes[1]), clusterName);
     }
     return wrong;
@@ -376,14 +377,24 @@ final class CheckedTlsFiles {
   }
 
   /**
-   * Copies left by a process of this user killed in the milliseconds a copy lives: any older than a
-   * minute (another node on this host may be making one now).
+   * Copies left by a process of this user killed in the milliseconds a copy lives: this user's,
+   * older than a minute (another node on this host may be making one now).
    */
   private static void removeStaleCopies() {
     long before = System.currentTimeMillis() - 60_000;
     try (Stream<Path> dirs = Files.list(copyRoot())) {
+      String me = System.getProperty("user.name");
       dirs.filter(dir -> dir.getFileName().toString().startsWith(COPY_PREFIX))
-          .filter(Files::isWritable)
+          .filter(
+              dir -> {
+                try {
+                  return Files.getOwner(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                      .getName()
+                      .equals(me);
+                } catch (IOException | UnsupportedOperationException e) {
+                  return false;
+                }
+              })
           .filter(
               dir -> {
                 try {

@@ -77,6 +77,19 @@ public final class ClusterTls {
      * they are refused here.
      */
     public String problem() {
+      return problem(true);
+    }
+
+    /**
+     * {@link #problem} for the HTTPS endpoints alone ({@code run --tls}): without the rule that
+     * {@code ca.crt} issued {@code tls.crt}, as HTTPS sends the whole chain of {@code tls.crt} (an
+     * intermediate) and may trust another CA for clients' certificates.
+     */
+    public String httpsProblem() {
+      return problem(false);
+    }
+
+    private String problem(boolean artery) {
       for (Path file : new Path[] {keyFile, certFile, caCertFile}) {
         if (!Files.exists(file)) {
           return "TLS file " + file + " does not exist";
@@ -89,7 +102,8 @@ public final class ClusterTls {
         return problemOf(
             Files.readAllBytes(keyFile),
             Files.readAllBytes(certFile),
-            Files.readAllBytes(caCertFile));
+            Files.readAllBytes(caCertFile),
+            artery);
       } catch (IOException e) {
         return "TLS files " + keyFile.getParent() + " could not be read: " + e.getMessage();
       }
@@ -100,6 +114,10 @@ public final class ClusterTls {
      * checked in memory, naming this record's files.
      */
     public String problemOf(byte[] keyPem, byte[] certPem, byte[] caPem) {
+      return problemOf(keyPem, certPem, caPem, true);
+    }
+
+    private String problemOf(byte[] keyPem, byte[] certPem, byte[] caPem, boolean artery) {
       PrivateKey key;
       try {
         key =
@@ -126,7 +144,7 @@ public final class ClusterTls {
         return invalid;
       }
       String mismatch = keyMismatch(key, cert);
-      return mismatch != null ? mismatch : notIssuedBy(cert, ca);
+      return mismatch != null || !artery ? mismatch : notIssuedBy(cert, ca);
     }
 
     /**

@@ -103,17 +103,18 @@ public final class WaitingForPeers {
         "tls-tcp"
             .equals(
                 context.getSystem().settings().config().getString("pekko.remote.artery.transport"));
-    this.otherCluster = tls ? otherClusterOfOwnCertificate() : null;
   }
 
   /**
-   * Whether this node's certificate was made for another cluster name ({@link
-   * ClusterTls#otherClusterOf}): then that is why it waits, and its waiting line says so first (a
-   * trial's node listed five general causes while its start-up WARN had named this one).
+   * Whether this node's certificate (its file, read at each waiting line) was made for another
+   * cluster name ({@link ClusterTls#otherClusterOf}): then that is the likely reason it waits, and
+   * its waiting line says so first (a trial's node listed five general causes while its start-up
+   * WARN had named this one); null without TLS, or for a certificate not made by {@code keys}.
    */
-  private final String otherCluster;
-
   private String otherClusterOfOwnCertificate() {
+    if (!tls) {
+      return null;
+    }
     try {
       ClusterTls.NodeFiles files = ClusterTls.engineFiles(context.getSystem().settings().config());
       return ClusterTls.otherClusterOf(files.certificate(), context.getSystem().name());
@@ -300,6 +301,7 @@ public final class WaitingForPeers {
   private String waitingLine() {
     long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
     List<String> refusedSeeds = ownSeeds(AbsentSeeds.refusedSeeds(System.nanoTime()));
+    String otherCluster = waiting == Wait.JOIN ? otherClusterOfOwnCertificate() : null;
     return switch (waiting) {
       case JOIN ->
           seeds.isEmpty()
@@ -309,9 +311,16 @@ public final class WaitingForPeers {
                   self, seconds)
               : otherCluster != null
                   ? String.format(
-                      "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet."
+                      "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s."
                           + " The likely cause: %s",
-                      self, context.getSystem().name(), seeds, seconds, otherCluster)
+                      self,
+                      context.getSystem().name(),
+                      seeds,
+                      seconds,
+                      refusedSeeds.isEmpty()
+                          ? ""
+                          : " (" + refusedSeeds + " refused the connection: nothing listens there)",
+                      otherCluster)
                   : String.format(
                       "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s. "
                           + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
