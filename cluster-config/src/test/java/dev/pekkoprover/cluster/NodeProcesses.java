@@ -519,6 +519,18 @@ final class NodeProcesses implements AutoCloseable {
   /** A sequencer's progress line: {@code proving: blocks <proven>/<of the job> proven ...}. */
   private static final Pattern PROGRESS = Pattern.compile("^proving: blocks (\\d+)/(\\d+) proven");
 
+  /** The blocks proven by the last progress line of {@code sequencer}, -1 before the first. */
+  static int provenBlocks(Node sequencer) {
+    int proven = -1;
+    for (String line : sequencer.lines()) {
+      Matcher progress = PROGRESS.matcher(line);
+      if (progress.find()) {
+        proven = Integer.parseInt(progress.group(1));
+      }
+    }
+    return proven;
+  }
+
   /** A progress line that shows at least one block proven and at least one still to prove. */
   static boolean midRun(String line) {
     return midRun(line, 1);

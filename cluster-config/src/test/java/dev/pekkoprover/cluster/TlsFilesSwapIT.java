@@ -40,17 +40,6 @@ class TlsFilesSwapIT {
     processes.close();
   }
 
-  private static int proven(NodeProcesses.Node sequencer) {
-    int proven = -1;
-    for (String line : sequencer.lines()) {
-      Matcher m = PROVEN.matcher(line);
-      if (m.find()) {
-        proven = Integer.parseInt(m.group(1));
-      }
-    }
-    return proven;
-  }
-
   private static void replace(Path file, Path from) throws Exception {
     Path beside = file.resolveSibling(file.getFileName() + ".new");
     Files.copy(from, beside, StandardCopyOption.REPLACE_EXISTING);
@@ -138,7 +127,7 @@ class TlsFilesSwapIT {
     assertTrue(
         restarted.awaitLine(line -> line.contains(" is READY ("), 120),
         "the restarted worker is Ready:\n" + restarted.tail(30));
-    int provenAtReady = proven(sequencer);
+    int provenAtReady = NodeProcesses.provenBlocks(sequencer);
     // twenty more blocks: well past the 3.5 s a failed connection takes to be seen as unreachable
     // and the 3 s more before the downing of an unreachable worker
     assertTrue(

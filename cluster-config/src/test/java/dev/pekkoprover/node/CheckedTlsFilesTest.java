@@ -78,6 +78,12 @@ class CheckedTlsFilesTest {
     Files.move(beside, node.resolve(file), StandardCopyOption.ATOMIC_MOVE);
   }
 
+  private void installAll(Path from) throws Exception {
+    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
+      install(file, from);
+    }
+  }
+
   private void seconds(long s) {
     clock.addAndGet(s * 1_000_000_000L);
   }
@@ -106,9 +112,7 @@ class CheckedTlsFilesTest {
     ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
     Path one = keys.resolve("node-1");
     Path two = keys.resolve("node-2");
-    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
-      install(file, one);
-    }
+    installAll(one);
     CheckedTlsFiles files = start();
     assertEquals(serialOf(one.resolve("tls.crt")), serial(files.certificate()));
     assertNull(files.problem());
@@ -161,9 +165,7 @@ class CheckedTlsFilesTest {
     ClusterKeys.makeKeySet(others, "beta", 1, 30);
     Path one = keys.resolve("node-1");
     Path beta = others.resolve("node-1");
-    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
-      install(file, one);
-    }
+    installAll(one);
     CheckedTlsFiles files = start();
     String inUse = serial(files.certificate());
 
@@ -196,9 +198,7 @@ class CheckedTlsFilesTest {
     // a cluster whose nodes all run as 'gamma' with certificates made for 'alpha': they admit each
     // other (the shared DNS name), and the launcher's WARN says it; the files are not refused
     ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
-    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
-      install(file, keys.resolve("node-1"));
-    }
+    installAll(keys.resolve("node-1"));
     CheckedTlsFiles files = start("gamma");
     assertNull(files.problem());
     assertEquals(List.of(), logged(Level.ERROR));
@@ -215,9 +215,7 @@ class CheckedTlsFilesTest {
     ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
     Path one = keys.resolve("node-1");
     Path two = keys.resolve("node-2");
-    for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
-      install(file, one);
-    }
+    installAll(one);
     CheckedTlsFiles files = start();
     seconds(5);
     files.check();

@@ -3,13 +3,10 @@ package dev.pekkoprover.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -196,7 +193,7 @@ final class CheckedTlsFiles {
     long now = nanoClock.getAsLong();
     lastCheck = now;
     byte[][] bytes = readOrNull();
-    if (bytes != null && same(bytes, inUse.bytes())) {
+    if (bytes != null && Arrays.deepEquals(bytes, inUse.bytes())) {
       passed();
       return;
     }
@@ -274,7 +271,7 @@ final class CheckedTlsFiles {
         && ClusterTls.otherClusterOf(current.cert(), clusterName) == null) {
       // a change away from this cluster's name; a node that started with another's (the
       // launcher's WARN) works with its peers of that name and is judged by the rest only
-      wrong = ClusterTls.otherClusterOf(certificateOf(bytes[1]), clusterName);
+      wrong = ClusterTls.otherClusterOf(certificateOf(files.certFile(), bytes[1]), clusterName);
     }
     return wrong;
   }
@@ -283,6 +280,10 @@ final class CheckedTlsFiles {
    * Pekko's engine over a private copy of {@code bytes} (its loader reads files only), made to read
    * it now and keep it; the copy is deleted before this returns.
    */
+  private static X509Certificate certificateOf(Path file, byte[] pem) {
+    return ClusterTls.NodeFiles.certificateOf(file, pem);
+  }
+
   private InUse engineOver(byte[][] bytes) throws IOException {
     Path copy = privateCopy(bytes);
     try {
@@ -298,7 +299,11 @@ final class CheckedTlsFiles {
               .withFallback(ConfigFactory.empty());
       SSLEngineProvider engine = engineFactory.apply(config);
       engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
-      return new InUse(engine, bytes, certificateOf(bytes[1]), certificateOf(bytes[2]));
+      return new InUse(
+          engine,
+          bytes,
+          certificateOf(files.certFile(), bytes[1]),
+          certificateOf(files.caCertFile(), bytes[2]));
     } finally {
       deleteQuietly(copy);
     }
@@ -320,18 +325,6 @@ final class CheckedTlsFiles {
   private String readProblem() {
     String wrong = files.problem(); // names the missing or unreadable file
     return wrong != null ? wrong : "a TLS file could not be read (being replaced?)";
-  }
-
-  private static boolean same(byte[][] a, byte[][] b) {
-    if (a.length != b.length) {
-      return false;
-    }
-    for (int i = 0; i < a.length; i++) {
-      if (!Arrays.equals(a[i], b[i])) {
-        return false;
-      }
-    }
-    return true;
   }
 
   /** Prefix of the private copies' directories. */
@@ -417,16 +410,6 @@ final class CheckedTlsFiles {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException | RuntimeException ignored) {
       // a temporary directory only this user can read: left to the system's clean-up
-    }
-  }
-
-  private static X509Certificate certificateOf(byte[] pem) {
-    try {
-      return (X509Certificate)
-          CertificateFactory.getInstance("X.509")
-              .generateCertificate(new ByteArrayInputStream(pem));
-    } catch (CertificateException e) {
-      throw new IllegalArgumentException("no X.509 certificate: " + e.getMessage(), e);
     }
   }
 

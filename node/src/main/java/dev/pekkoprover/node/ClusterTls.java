@@ -207,7 +207,12 @@ public final class ClusterTls {
       }
     }
 
-    private static X509Certificate certificateOf(Path file, byte[] pem) {
+    /**
+     * The first X.509 certificate in {@code pem} (as Pekko's engine reads it).
+     *
+     * @throws IllegalArgumentException naming {@code file}, if there is none
+     */
+    static X509Certificate certificateOf(Path file, byte[] pem) {
       try {
         return (X509Certificate)
             CertificateFactory.getInstance("X.509")
