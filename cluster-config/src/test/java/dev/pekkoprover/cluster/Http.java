@@ -5,9 +5,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 
 /** A test's HTTP client for a node's endpoints, and a reader of Prometheus text. */
 final class Http {
@@ -30,6 +33,35 @@ final class Http {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("interrupted", e);
+    }
+  }
+
+  /** {@link #get} over HTTPS, trusting {@code tls}'s roots, on a connection of its own. */
+  static Answer get(String url, SSLContext tls) {
+    HttpClient client =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).sslContext(tls).build();
+    try {
+      HttpResponse<String> response =
+          client.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
+      return new Answer(response.statusCode(), response.body());
+    } catch (IOException e) {
+      throw new AssertionError("GET " + url + " failed: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted", e);
+    }
+  }
+
+  /** The certificate an HTTPS server presents on a new connection, verified by {@code tls}. */
+  static X509Certificate serverCertificate(int port, SSLContext tls) {
+    try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port)) {
+      socket.setSoTimeout(15_000);
+      socket.startHandshake();
+      return (X509Certificate) socket.getSession().getPeerCertificates()[0];
+    } catch (IOException e) {
+      throw new AssertionError("TLS handshake with 127.0.0.1:" + port + " failed: " + e, e);
     }
   }
 

@@ -1,13 +1,17 @@
 package dev.pekkoprover.cluster;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.HttpsIdentity;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,7 +93,8 @@ class TlsFilesSwapIT {
             "--seeds",
             seed,
             "--tls",
-            own.toString());
+            own.toString(),
+            "--http-tls");
     for (NodeProcesses.Node worker : List.of(healthy, swapped)) {
       assertTrue(worker.awaitLine(line -> line.contains(" is READY ("), 120), worker.tail(30));
     }
@@ -102,8 +107,10 @@ class TlsFilesSwapIT {
             line -> line.contains("changed and cannot be used") && line.contains("is not the key"),
             60),
         "the worker says its files cannot be used:\n" + swapped.tail(30));
-    String base = "http://127.0.0.1:" + w3Http;
-    String metrics = Http.get(base + "/metrics").body();
+    String base = "https://127.0.0.1:" + w3Http;
+    SSLContext clusterCa = HttpsIdentity.client(own.resolve("ca.crt"), "the test's CA");
+    BigInteger started = Http.serverCertificate(w3Http, clusterCa).getSerialNumber();
+    String metrics = Http.get(base + "/metrics", clusterCa).body();
     for (String series : TLS_SERIES) {
       assertTrue(metrics.contains("\n" + series + " "), series + " exported:\n" + metrics);
     }
@@ -114,11 +121,15 @@ class TlsFilesSwapIT {
     assertTrue(expiry.find(), metrics);
     double left = Double.parseDouble(expiry.group(1)) - System.currentTimeMillis() / 1e3;
     assertTrue(left > 3600 && left <= 86400, "seconds of validity left: " + left);
-    String status = Http.get(base + "/status").body();
+    String status = Http.get(base + "/status", clusterCa).body();
     assertTrue(status.contains("changed and cannot be used"), status);
     assertTrue(
-        Http.get(base + "/metrics").body().contains("prover_tls_files_unusable 1.0"),
+        Http.get(base + "/metrics", clusterCa).body().contains("prover_tls_files_unusable 1.0"),
         "the metric says so");
+    assertEquals(
+        started,
+        Http.serverCertificate(w3Http, clusterCa).getSerialNumber(),
+        "the HTTPS endpoints serve the files read before, as the cluster's connections do");
 
     // a healthy worker restarts: it must connect to the swapped one, and both stay members
     healthy.process().destroy();
@@ -155,7 +166,43 @@ class TlsFilesSwapIT {
     assertTrue(
         swapped.awaitLine(line -> line.contains("TLS files usable again"), 60), swapped.tail(30));
     assertTrue(
-        Http.get(base + "/metrics").body().contains("prover_tls_files_unusable 0.0"),
+        Http.get(base + "/metrics", clusterCa).body().contains("prover_tls_files_unusable 0.0"),
         "the metric says so");
+
+    // a renewal (a new key and certificate from the cluster's CA): the cluster's connections and
+    // the HTTPS endpoints use it from the next connection, without a restart
+    Path renewed = scratch.resolve("renewed");
+    BigInteger renewedSerial =
+        ClusterKeys.loadCa(NodeProcesses.keySet())
+            .issueNode(renewed, NodeLauncher.SYSTEM, 1, List.of("127.0.0.1"), 1)
+            .getSerialNumber();
+    replace(own.resolve("tls.key"), renewed.resolve("tls.key"));
+    replace(own.resolve("tls.crt"), renewed.resolve("tls.crt"));
+    assertTrue(
+        swapped.awaitLine(
+            line ->
+                line.contains("TLS files changed: new connections use them now")
+                    && line.contains("serial " + renewedSerial.toString(16)),
+            60),
+        swapped.tail(30));
+    assertEquals(
+        renewedSerial,
+        Http.serverCertificate(w3Http, clusterCa).getSerialNumber(),
+        "the HTTPS endpoints serve the renewed certificate");
+    assertEquals(200, Http.get(base + "/health/ready", clusterCa).status());
+    int provenAtRenewal = NodeProcesses.provenBlocks(sequencer);
+    assertTrue(
+        sequencer.awaitLine(
+            line -> {
+              Matcher m = PROVEN.matcher(line);
+              return m.find() && Integer.parseInt(m.group(1)) >= provenAtRenewal + 5;
+            },
+            120),
+        "the job goes on after the renewal:\n" + sequencer.tail(30));
+    NodeProcesses.assertNotDowned(swapped, String.join(" ", swapped.args()));
+    assertTrue(
+        swapped.lines().stream().noneMatch(line -> line.contains("the HTTPS endpoints: TLS files")),
+        "the HTTPS endpoints follow the cluster's check of the same files, no check of their own:\n"
+            + swapped.tail(40));
   }
 }

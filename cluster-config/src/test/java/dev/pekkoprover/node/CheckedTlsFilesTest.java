@@ -19,6 +19,7 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.event.NoMarkerLogging$;
+import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
 import org.apache.pekko.remote.artery.tcp.ssl.RotatingKeysSSLEngineProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -52,16 +53,16 @@ class CheckedTlsFilesTest {
     logger.detachAppender(lines);
   }
 
-  private CheckedTlsFiles start() {
+  private CheckedTlsFiles<SSLEngineProvider> start() {
     return start("alpha");
   }
 
-  private CheckedTlsFiles start(String clusterName) {
+  private CheckedTlsFiles<SSLEngineProvider> start(String clusterName) {
     Config engine =
         ConfigFactory.load()
             .getConfig("pekko.remote.artery.ssl.rotating-keys-engine")
             .withFallback(ConfigFactory.parseString("ssl-context-cache-ttl = 5s"));
-    return new CheckedTlsFiles(
+    return CheckedTlsFiles.forArtery(
         ClusterTls.NodeFiles.inDirectory(node),
         clusterName,
         "127.0.0.1:2552",
@@ -113,7 +114,7 @@ class CheckedTlsFilesTest {
     Path one = keys.resolve("node-1");
     Path two = keys.resolve("node-2");
     installAll(one);
-    CheckedTlsFiles files = start();
+    CheckedTlsFiles<SSLEngineProvider> files = start();
     assertEquals(serialOf(one.resolve("tls.crt")), serial(files.certificate()));
     assertNull(files.problem());
     assertNotNull(files.engine().createServerSSLEngine("127.0.0.1", 0));
@@ -166,7 +167,7 @@ class CheckedTlsFilesTest {
     Path one = keys.resolve("node-1");
     Path beta = others.resolve("node-1");
     installAll(one);
-    CheckedTlsFiles files = start();
+    CheckedTlsFiles<SSLEngineProvider> files = start();
     String inUse = serial(files.certificate());
 
     // another CA's ca.crt beside this node's own pair
@@ -199,7 +200,7 @@ class CheckedTlsFilesTest {
     // other (the shared DNS name), and the launcher's WARN says it; the files are not refused
     ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
     installAll(keys.resolve("node-1"));
-    CheckedTlsFiles files = start("gamma");
+    CheckedTlsFiles<SSLEngineProvider> files = start("gamma");
     assertNull(files.problem());
     assertEquals(List.of(), logged(Level.ERROR));
     install("tls.key", keys.resolve("node-2"));
@@ -216,7 +217,7 @@ class CheckedTlsFilesTest {
     Path one = keys.resolve("node-1");
     Path two = keys.resolve("node-2");
     installAll(one);
-    CheckedTlsFiles files = start();
+    CheckedTlsFiles<SSLEngineProvider> files = start();
     seconds(5);
     files.check();
     assertEquals(1, lines.list.size(), "unchanged files: no line: " + lines.list);

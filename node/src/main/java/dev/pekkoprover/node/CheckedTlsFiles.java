@@ -3,6 +3,10 @@ package dev.pekkoprover.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
+import dev.pekkoprover.protocol.metrics.ProverMetrics;
+import dev.pekkoprover.sequencer.NodeProblems;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,12 +14,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
 import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
 import org.slf4j.Logger;
 
@@ -44,8 +51,13 @@ import org.slf4j.Logger;
  * #REPORT_AFTER} (a copy in progress is no failure), again every {@link #REPEAT_EVERY} while they
  * do, and one INFO line when they pass again. Thread-safe: engines are made on Artery's threads,
  * the timer runs on the dispatcher.
+ *
+ * <p>Two users: Artery's engines ({@link #forArtery}, {@link TlsEngineProvider}) and the HTTPS
+ * endpoints' server context ({@link #forHttps}, {@link HttpsTls}) on a node whose cluster runs
+ * without these files ({@code run --tls}); on a cluster node the endpoints follow what Artery's
+ * check took into use, so one check and one set of lines cover both.
  */
-final class CheckedTlsFiles {
+final class CheckedTlsFiles<E> {
 
   /** How long changed files must keep failing before the ERROR line: a copy of three files. */
   static final Duration REPORT_AFTER = Duration.ofSeconds(10);
@@ -53,12 +65,18 @@ final class CheckedTlsFiles {
   /** How often the ERROR line comes again while the files keep failing. */
   static final Duration REPEAT_EVERY = Duration.ofMinutes(10);
 
-  /** What the node uses: the engine and what it was built from. */
-  record InUse(SSLEngineProvider engine, byte[][] bytes, X509Certificate cert, X509Certificate ca) {
+  /**
+   * What the node uses ({@code made}: Artery's engine, or the HTTPS endpoints' context) and the
+   * bytes it was made from; {@code ca} null where there is no CA file.
+   */
+  record InUse<E>(E made, byte[][] bytes, X509Certificate cert, X509Certificate ca) {
     /** The certificate and the CA trusted, for the log lines. */
     String described() {
-      return cert == null
-          ? "none"
+      if (cert == null) {
+        return "none";
+      }
+      return ca == null
+          ? describe(cert)
           : describe(cert)
               + "; trusts CA "
               + ca.getSubjectX500Principal().getName()
@@ -68,19 +86,36 @@ final class CheckedTlsFiles {
     }
   }
 
-  private final ClusterTls.NodeFiles files;
-  private final String clusterName;
-  private final String node;
-  private final Config engineConfig;
-  private final Function<Config, SSLEngineProvider> engineFactory;
+  /** What a user of the files makes of them, and by which rules. */
+  interface Use<E> {
+    /**
+     * Null when {@code bytes} (one array per file, in the order of the files) may replace those of
+     * {@code current} (null at start); else one line saying why not, naming the file.
+     */
+    String problemOf(byte[][] bytes, InUse<E> current);
+
+    /** What the node uses, made from {@code bytes}, which passed {@link #problemOf}. */
+    InUse<E> use(byte[][] bytes) throws IOException;
+
+    /**
+     * What the node uses when its files fail at start ({@code problem}: the line); may throw
+     * instead, to refuse to start.
+     */
+    E unusableAtStart(String problem);
+  }
+
+  private final List<Path> files;
+  private final Use<E> use;
+  private final String owner;
   private final LongSupplier nanoClock;
   private final Logger log;
+  private final Duration checkEvery;
   private final long checkEveryNanos;
 
-  /** Held by a check; a connection that finds it held uses the engine in use. */
+  /** Held by a check; a connection that finds it held uses what is in use. */
   private final ReentrantLock checking = new ReentrantLock();
 
-  private volatile InUse inUse;
+  private volatile InUse<E> inUse;
   private volatile String problem;
   private volatile long lastCheck;
   // guarded by checking
@@ -90,21 +125,66 @@ final class CheckedTlsFiles {
   private boolean reported;
 
   /**
-   * Reads and checks the files once. If they fail, the node starts on Pekko's engine over the files
-   * themselves, as it did before this check, with an ERROR line at once: the launcher and {@code
-   * ProverNode} refuse such files before the node starts, so only files changed in the moment
-   * between makes this; the next check that passes replaces that engine.
+   * Reads and checks the files once. If they fail, the node starts on {@link Use#unusableAtStart}
+   * (which may throw), with an ERROR line at once: the launcher and {@code ProverNode} refuse such
+   * files before the node starts, so only files changed in the moment between make this; the next
+   * check that passes replaces it.
    *
-   * @param clusterName the node's cluster (actor system) name: changed files whose certificate
-   *     {@code keys} made for another are refused ({@link ClusterTls#otherClusterOf}) while the one
-   *     in use names this one; null: not checked
-   * @param node the node's {@code host:port}, at the head of its problem line (the sequencer's node
-   *     passes its lines to every node's {@code /status})
-   * @param engineConfig Pekko's {@code rotating-keys-engine} settings; an engine gets them with the
-   *     files replaced by its private copy
-   * @param engineFactory Pekko's engine for a configuration
+   * @param files the files read, in the order {@code use} takes them (key, certificate, CA)
+   * @param owner who uses them, at the head of the problem line: {@code node host:port} (the
+   *     sequencer's node passes its lines to every node's {@code /status})
+   * @param checkEvery how long a check holds: a connection made later checks again
    */
   CheckedTlsFiles(
+      List<Path> files,
+      Use<E> use,
+      String owner,
+      Duration checkEvery,
+      LongSupplier nanoClock,
+      Logger log) {
+    this.files = List.copyOf(files);
+    this.use = use;
+    this.owner = owner;
+    this.nanoClock = nanoClock;
+    this.log = log;
+    this.checkEvery = checkEvery;
+    this.checkEveryNanos = checkEvery.toNanos();
+    removeStaleCopies();
+    lastCheck = nanoClock.getAsLong();
+    byte[][] bytes = readOrNull();
+    String wrong = bytes == null ? readProblem() : use.problemOf(bytes, null);
+    if (wrong == null) {
+      try {
+        inUse = use.use(bytes);
+        return;
+      } catch (RuntimeException | IOException e) {
+        wrong = "they could not be used: " + e.getMessage();
+      }
+    }
+    problem = owner + ": TLS files " + directory() + " cannot be used: " + wrong;
+    E fallback = use.unusableAtStart(problem);
+    log.error("{}; new connections will fail until the files are fixed", problem);
+    reported = true;
+    reportedAt = lastCheck;
+    failing = true;
+    failingSince = lastCheck;
+    inUse = new InUse<>(fallback, new byte[0][], null, null);
+  }
+
+  /**
+   * Artery's engines over the node's three files ({@link TlsEngineProvider}): the start-up rules
+   * ({@link ClusterTls.NodeFiles#problem}), and a certificate {@code keys} made for this cluster's
+   * name does not give way to one made for another ({@link ClusterTls#otherClusterOf}). At start
+   * with failing files: Pekko's engine over the files themselves, as before this check.
+   *
+   * @param clusterName the node's cluster (actor system) name; null: not checked
+   * @param node the node's {@code host:port}
+   * @param engineConfig Pekko's {@code rotating-keys-engine} settings; an engine gets them with the
+   *     files replaced by its private copy; its {@code ssl-context-cache-ttl} is the check interval
+   *     (5 s when absent)
+   * @param engineFactory Pekko's engine for a configuration
+   */
+  static CheckedTlsFiles<SSLEngineProvider> forArtery(
       ClusterTls.NodeFiles files,
       String clusterName,
       String node,
@@ -112,42 +192,110 @@ final class CheckedTlsFiles {
       Function<Config, SSLEngineProvider> engineFactory,
       LongSupplier nanoClock,
       Logger log) {
-    this.files = files;
-    this.clusterName = clusterName;
-    this.node = node;
-    this.engineConfig = engineConfig;
-    this.engineFactory = engineFactory;
-    this.nanoClock = nanoClock;
-    this.log = log;
-    this.checkEveryNanos =
-        (engineConfig.hasPath("ssl-context-cache-ttl")
-                ? engineConfig.getDuration("ssl-context-cache-ttl")
-                : Duration.ofSeconds(5))
-            .toNanos();
-    removeStaleCopies();
-    lastCheck = nanoClock.getAsLong();
-    byte[][] bytes = readOrNull();
-    String wrong = bytes == null ? readProblem() : checked(bytes);
-    if (wrong == null) {
-      try {
-        inUse = engineOver(bytes);
-        log.info("TLS: {}", inUse.described());
-        return;
-      } catch (RuntimeException | IOException e) {
-        wrong = "Pekko's TLS engine could not use the files: " + e.getMessage();
-      }
+    Duration every =
+        engineConfig.hasPath("ssl-context-cache-ttl")
+            ? engineConfig.getDuration("ssl-context-cache-ttl")
+            : Duration.ofSeconds(5);
+    CheckedTlsFiles<SSLEngineProvider> checked =
+        new CheckedTlsFiles<>(
+            List.of(files.keyFile(), files.certFile(), files.caCertFile()),
+            new ArteryEngines(files, clusterName, engineConfig, engineFactory),
+            "node " + node,
+            every,
+            nanoClock,
+            log);
+    if (checked.certificate() != null) {
+      log.info("TLS: {}", checked.inUse().described());
     }
-    problem = "node " + node + ": TLS files " + directory() + " cannot be used: " + wrong;
-    log.error("{}; new connections will fail until the files are fixed", problem);
-    reported = true;
-    reportedAt = lastCheck;
-    failing = true;
-    failingSince = lastCheck;
-    inUse = new InUse(engineFactory.apply(engineConfig), new byte[0][], null, null);
+    return checked;
   }
 
-  /** The engine for a new connection, after a check if the last is older than the interval. */
-  SSLEngineProvider engine() {
+  /**
+   * The HTTPS endpoints' server context over their files, as {@link HttpsIdentity#server} makes it
+   * (the CA optional): the start-up rules without the one that {@code ca.crt} issued the
+   * certificate ({@link ClusterTls.NodeFiles#httpsProblemOf}). Files that fail at start refuse the
+   * endpoints ({@link EndpointsRefusedException}).
+   */
+  static CheckedTlsFiles<SSLContext> forHttps(
+      HttpSettings.TlsFiles tls, Duration checkEvery, LongSupplier nanoClock, Logger log) {
+    Path key = tls.keyFile().orElseThrow();
+    Path cert = tls.certFile().orElseThrow();
+    List<Path> files = new ArrayList<>(List.of(key, cert));
+    tls.caCertFile().ifPresent(files::add);
+    ClusterTls.NodeFiles named = new ClusterTls.NodeFiles(key, cert, tls.caCertFile().orElse(null));
+    Use<SSLContext> https =
+        new Use<>() {
+          @Override
+          public String problemOf(byte[][] bytes, InUse<SSLContext> current) {
+            return named.httpsProblemOf(bytes[0], bytes[1], bytes.length > 2 ? bytes[2] : null);
+          }
+
+          @Override
+          public InUse<SSLContext> use(byte[][] bytes) {
+            byte[] ca = bytes.length > 2 ? bytes[2] : null;
+            return new InUse<>(
+                HttpsIdentity.server(tls, bytes[0], bytes[1], ca),
+                bytes,
+                ClusterTls.NodeFiles.certificateOf(cert, bytes[1]),
+                ca == null ? null : ClusterTls.NodeFiles.certificateOf(named.caCertFile(), ca));
+          }
+
+          @Override
+          public SSLContext unusableAtStart(String problem) {
+            throw new EndpointsRefusedException(problem);
+          }
+        };
+    return new CheckedTlsFiles<>(files, https, "the HTTPS endpoints", checkEvery, nanoClock, log);
+  }
+
+  /**
+   * Checks {@code files} every {@link #checkEvery} on {@code system}'s scheduler (a check that
+   * throws is logged and the next runs), names a failure in {@code /status}'s problems under {@code
+   * problemPart} and exports {@code prover_tls_certificate_expiry_timestamp_seconds} and {@code
+   * prover_tls_files_unusable}.
+   */
+  static void watch(
+      CheckedTlsFiles<?> files,
+      org.apache.pekko.actor.typed.ActorSystem<?> system,
+      String problemPart,
+      Logger log) {
+    Runnable check =
+        () -> {
+          try {
+            files.check();
+          } catch (RuntimeException e) {
+            log.error(
+                "TLS: the check of the node's TLS files failed; it runs again in {}",
+                files.checkEvery(),
+                e);
+          }
+        };
+    system
+        .scheduler()
+        .scheduleWithFixedDelay(
+            files.checkEvery(), files.checkEvery(), check, system.executionContext());
+    NodeProblems.get(system).register(problemPart, files::problem);
+    MeterRegistry registry = ProverMetrics.get(system).registry();
+    Gauge.builder(
+            "prover.tls.certificate.expiry.timestamp.seconds",
+            files,
+            f ->
+                f.certificate() == null
+                    ? Double.NaN
+                    : f.certificate().getNotAfter().getTime() / 1e3)
+        .description(
+            "end of validity of the TLS certificate this node uses for new connections, in Unix"
+                + " seconds")
+        .register(registry);
+    Gauge.builder("prover.tls.files.unusable", files, f -> f.problem() == null ? 0 : 1)
+        .description(
+            "1 while the TLS files on disk changed and fail the check (the node goes on with the"
+                + " files read before), else 0")
+        .register(registry);
+  }
+
+  /** What a new connection uses, after a check if the last is older than the interval. */
+  E engine() {
     if (nanoClock.getAsLong() - lastCheck >= checkEveryNanos && checking.tryLock()) {
       try {
         checkHeld();
@@ -155,12 +303,30 @@ final class CheckedTlsFiles {
         checking.unlock();
       }
     }
-    return inUse.engine();
+    return inUse.made();
   }
 
-  /** The engine in use, without a check (for a session's verification). */
-  SSLEngineProvider current() {
-    return inUse.engine();
+  /** What is in use, without a check (for a session's verification). */
+  E current() {
+    return inUse.made();
+  }
+
+  /**
+   * What is in use and the bytes it was made from (none, while the files have not passed since
+   * start): another user of the same files follows them ({@link HttpsTls}).
+   */
+  InUse<E> inUse() {
+    return inUse;
+  }
+
+  /** The files, in the order read (key, certificate, CA). */
+  List<Path> files() {
+    return files;
+  }
+
+  /** How long a check holds. */
+  Duration checkEvery() {
+    return checkEvery;
   }
 
   /** The certificate in use, null before files passed a check. */
@@ -197,16 +363,16 @@ final class CheckedTlsFiles {
       passed();
       return;
     }
-    String wrong = bytes == null ? readProblem() : checked(bytes);
+    String wrong = bytes == null ? readProblem() : use.problemOf(bytes, inUse);
     if (wrong == null) {
       try {
-        InUse next = engineOver(bytes);
+        InUse<E> next = use.use(bytes);
         inUse = next;
         passed();
         log.info("TLS files changed: new connections use them now: {}", next.described());
         return;
       } catch (RuntimeException | IOException e) {
-        wrong = "Pekko's TLS engine could not use them: " + e.getMessage();
+        wrong = "they could not be used: " + e.getMessage();
       }
     }
     failed(wrong, now);
@@ -224,8 +390,7 @@ final class CheckedTlsFiles {
   }
 
   private void failed(String wrong, long now) {
-    String line =
-        "node " + node + ": TLS files " + directory() + " changed and cannot be used: " + wrong;
+    String line = owner + ": TLS files " + directory() + " changed and cannot be used: " + wrong;
     if (!failing) {
       failing = true;
       failingSince = now;
@@ -253,78 +418,111 @@ final class CheckedTlsFiles {
   }
 
   private String directory() {
-    Path dir = files.certFile().toAbsolutePath().getParent();
-    return dir == null ? files.certFile().toString() : dir.toString();
+    Path cert = files.get(1);
+    Path dir = cert.toAbsolutePath().getParent();
+    return dir == null ? cert.toString() : dir.toString();
   }
 
-  /**
-   * Null when the bytes, as the node's three files, pass {@link ClusterTls.NodeFiles#problemOf}
-   * (checked in memory) and name this node's cluster; else the line.
-   */
-  private String checked(byte[][] bytes) {
-    String wrong = files.problemOf(bytes[0], bytes[1], bytes[2]);
-    InUse current = inUse;
-    if (wrong == null
-        && clusterName != null
-        && current != null
-        && current.cert() != null
-        && ClusterTls.otherClusterOf(current.cert(), clusterName) == null) {
-      // a change away from this cluster's name; a node that started with another's (the
-      // launcher's WARN) works with its peers of that name and is judged by the rest only
-      wrong = ClusterTls.otherClusterOf(certificateOf(files.certFile(), bytes[1]), clusterName);
-    }
-    return wrong;
-  }
-
-  /**
-   * Pekko's engine over a private copy of {@code bytes} (its loader reads files only), made to read
-   * it now and keep it; the copy is deleted before this returns.
-   */
-  private static X509Certificate certificateOf(Path file, byte[] pem) {
-    return ClusterTls.NodeFiles.certificateOf(file, pem);
-  }
-
-  private InUse engineOver(byte[][] bytes) throws IOException {
-    Path copy = privateCopy(bytes);
-    try {
-      ClusterTls.NodeFiles copied = ClusterTls.NodeFiles.inDirectory(copy);
-      Config config =
-          engineConfig
-              .withValue("key-file", ConfigValueFactory.fromAnyRef(copied.keyFile().toString()))
-              .withValue("cert-file", ConfigValueFactory.fromAnyRef(copied.certFile().toString()))
-              .withValue(
-                  "ca-cert-file", ConfigValueFactory.fromAnyRef(copied.caCertFile().toString()))
-              // the copy is deleted below: the engine must never read the files again
-              .withValue("ssl-context-cache-ttl", ConfigValueFactory.fromAnyRef("36500d"))
-              .withFallback(ConfigFactory.empty());
-      SSLEngineProvider engine = engineFactory.apply(config);
-      engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
-      return new InUse(
-          engine,
-          bytes,
-          certificateOf(files.certFile(), bytes[1]),
-          certificateOf(files.caCertFile(), bytes[2]));
-    } finally {
-      deleteQuietly(copy);
-    }
-  }
-
-  /** The three files' bytes (key, certificate, CA), or null if one cannot be read now. */
+  /** The files' bytes, in order, or null if one cannot be read now. */
   private byte[][] readOrNull() {
     try {
-      return new byte[][] {
-        Files.readAllBytes(files.keyFile()),
-        Files.readAllBytes(files.certFile()),
-        Files.readAllBytes(files.caCertFile())
-      };
+      byte[][] bytes = new byte[files.size()][];
+      for (int i = 0; i < bytes.length; i++) {
+        bytes[i] = Files.readAllBytes(files.get(i));
+      }
+      return bytes;
     } catch (IOException e) {
       return null;
     }
   }
 
+  /** Names the missing or unreadable file. */
   private String readProblem() {
-    String wrong = files.problem(); // names the missing or unreadable file
-    return wrong != null ? wrong : "a TLS file could not be read (being replaced?)";
+    for (Path file : files) {
+      if (!Files.exists(file)) {
+        return "TLS file " + file + " does not exist";
+      }
+      if (!Files.isReadable(file)) {
+        return "TLS file " + file + " is not readable by this user";
+      }
+    }
+    return "a TLS file could not be read (being replaced?)";
+  }
+
+  /** Artery's engines ({@link #forArtery}). */
+  private static final class ArteryEngines implements Use<SSLEngineProvider> {
+    private final ClusterTls.NodeFiles files;
+    private final String clusterName;
+    private final Config engineConfig;
+    private final Function<Config, SSLEngineProvider> engineFactory;
+
+    ArteryEngines(
+        ClusterTls.NodeFiles files,
+        String clusterName,
+        Config engineConfig,
+        Function<Config, SSLEngineProvider> engineFactory) {
+      this.files = files;
+      this.clusterName = clusterName;
+      this.engineConfig = engineConfig;
+      this.engineFactory = engineFactory;
+    }
+
+    /**
+     * Null when the bytes, as the node's three files, pass {@link ClusterTls.NodeFiles#problemOf}
+     * (checked in memory) and, if the certificate in use names this node's cluster, name it too.
+     */
+    @Override
+    public String problemOf(byte[][] bytes, InUse<SSLEngineProvider> current) {
+      String wrong = files.problemOf(bytes[0], bytes[1], bytes[2]);
+      if (wrong == null
+          && clusterName != null
+          && current != null
+          && current.cert() != null
+          && ClusterTls.otherClusterOf(current.cert(), clusterName) == null) {
+        // a change away from this cluster's name; a node that started with another's (the
+        // launcher's WARN) works with its peers of that name and is judged by the rest only
+        wrong =
+            ClusterTls.otherClusterOf(
+                ClusterTls.NodeFiles.certificateOf(files.certFile(), bytes[1]), clusterName);
+      }
+      return wrong;
+    }
+
+    /**
+     * Pekko's engine over a private copy of {@code bytes} (its loader reads files only), made to
+     * read it now and keep it; the copy is deleted before this returns.
+     */
+    @Override
+    public InUse<SSLEngineProvider> use(byte[][] bytes) throws IOException {
+      Path copy = privateCopy(bytes);
+      try {
+        ClusterTls.NodeFiles copied = ClusterTls.NodeFiles.inDirectory(copy);
+        Config config =
+            engineConfig
+                .withValue("key-file", ConfigValueFactory.fromAnyRef(copied.keyFile().toString()))
+                .withValue("cert-file", ConfigValueFactory.fromAnyRef(copied.certFile().toString()))
+                .withValue(
+                    "ca-cert-file", ConfigValueFactory.fromAnyRef(copied.caCertFile().toString()))
+                // the copy is deleted below: the engine must never read the files again
+                .withValue("ssl-context-cache-ttl", ConfigValueFactory.fromAnyRef("36500d"))
+                .withFallback(ConfigFactory.empty());
+        SSLEngineProvider engine = engineFactory.apply(config);
+        engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
+        return new InUse<>(
+            engine,
+            bytes,
+            ClusterTls.NodeFiles.certificateOf(files.certFile(), bytes[1]),
+            ClusterTls.NodeFiles.certificateOf(files.caCertFile(), bytes[2]));
+      } finally {
+        deleteQuietly(copy);
+      }
+    }
+
+    /** Pekko's engine over the files themselves, as before this check. */
+    @Override
+    public SSLEngineProvider unusableAtStart(String problem) {
+      return engineFactory.apply(engineConfig);
+    }
   }
 
   /** Prefix of the private copies' directories. */

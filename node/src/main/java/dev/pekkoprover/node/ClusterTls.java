@@ -117,6 +117,14 @@ public final class ClusterTls {
       return problemOf(keyPem, certPem, caPem, true);
     }
 
+    /**
+     * {@link #httpsProblem} of these contents, checked in memory: the HTTPS endpoints' files, where
+     * the CA is optional ({@code caPem} null: none, so nothing of it is checked).
+     */
+    public String httpsProblemOf(byte[] keyPem, byte[] certPem, byte[] caPem) {
+      return problemOf(keyPem, certPem, caPem, false);
+    }
+
     private String problemOf(byte[] keyPem, byte[] certPem, byte[] caPem, boolean artery) {
       PrivateKey key;
       try {
@@ -131,12 +139,12 @@ public final class ClusterTls {
       X509Certificate ca;
       X509Certificate cert;
       try {
-        ca = certificateOf(caCertFile, caPem);
+        ca = caPem == null ? null : certificateOf(caCertFile, caPem);
         cert = certificateOf(certFile, certPem);
       } catch (IllegalArgumentException e) {
         return e.getMessage();
       }
-      String invalid = validityProblem(caCertFile, ca);
+      String invalid = ca == null ? null : validityProblem(caCertFile, ca);
       if (invalid == null) {
         invalid = validityProblem(certFile, cert);
       }
@@ -144,7 +152,7 @@ public final class ClusterTls {
         return invalid;
       }
       String mismatch = keyMismatch(key, cert);
-      return mismatch != null || !artery ? mismatch : notIssuedBy(cert, ca);
+      return mismatch != null || !artery || ca == null ? mismatch : notIssuedBy(cert, ca);
     }
 
     /**

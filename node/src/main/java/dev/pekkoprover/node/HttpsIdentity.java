@@ -1,5 +1,6 @@
 package dev.pekkoprover.node;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -42,12 +43,27 @@ public final class HttpsIdentity {
   public static SSLContext server(HttpSettings.TlsFiles files) {
     Path keyFile = files.keyFile().orElseThrow();
     Path certFile = files.certFile().orElseThrow();
+    return server(
+        files,
+        read(keyFile, "prover.tls.key-file"),
+        read(certFile, "prover.tls.cert-file"),
+        files.caCertFile().map(ca -> read(ca, "prover.tls.ca-cert-file")).orElse(null));
+  }
+
+  /**
+   * {@link #server(HttpSettings.TlsFiles)} of these contents of {@code files} (key, certificate
+   * chain, CA certificate or null for none), read before; errors name {@code files}.
+   */
+  static SSLContext server(
+      HttpSettings.TlsFiles files, byte[] keyPem, byte[] certPem, byte[] caPem) {
+    Path keyFile = files.keyFile().orElseThrow();
+    Path certFile = files.certFile().orElseThrow();
     PrivateKey key;
     try {
       key =
           DERPrivateKeyLoader.load(
-              PEMDecoder.decode(Files.readString(keyFile, StandardCharsets.US_ASCII)));
-    } catch (IOException | PEMLoadingException | IllegalArgumentException e) {
+              PEMDecoder.decode(new String(keyPem, StandardCharsets.US_ASCII)));
+    } catch (PEMLoadingException | IllegalArgumentException e) {
       throw new EndpointsRefusedException(
           "cannot read the node's private key "
               + keyFile
@@ -56,7 +72,7 @@ public final class HttpsIdentity {
           e);
     }
     Certificate[] chain =
-        certificates(certFile, "prover.tls.cert-file").toArray(new Certificate[0]);
+        certificates(certFile, certPem, "prover.tls.cert-file").toArray(new Certificate[0]);
     try {
       KeyStore identity = KeyStore.getInstance("PKCS12");
       identity.load(null, null);
@@ -67,10 +83,10 @@ public final class HttpsIdentity {
       SSLContext context = SSLContext.getInstance("TLS");
       context.init(
           keys.getKeyManagers(),
-          files
-              .caCertFile()
-              .map(ca -> trust(ca, "prover.tls.ca-cert-file").getTrustManagers())
-              .orElse(null),
+          caPem == null
+              ? null
+              : trust(files.caCertFile().orElseThrow(), caPem, "prover.tls.ca-cert-file")
+                  .getTrustManagers(),
           new SecureRandom());
       return context;
     } catch (GeneralSecurityException | IOException e) {
@@ -82,6 +98,15 @@ public final class HttpsIdentity {
               + " (prover.tls.key-file, cert-file) do not make a TLS identity: "
               + e.getMessage(),
           e);
+    }
+  }
+
+  private static byte[] read(Path file, String setting) {
+    try {
+      return Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new EndpointsRefusedException(
+          "cannot read " + file + " (" + setting + "): " + e.getMessage(), e);
     }
   }
 
@@ -101,11 +126,15 @@ public final class HttpsIdentity {
   }
 
   private static TrustManagerFactory trust(Path caFile, String setting) {
+    return trust(caFile, read(caFile, setting), setting);
+  }
+
+  private static TrustManagerFactory trust(Path caFile, byte[] caPem, String setting) {
     try {
       KeyStore roots = KeyStore.getInstance("PKCS12");
       roots.load(null, null);
       int i = 0;
-      for (Certificate ca : certificates(caFile, setting)) {
+      for (Certificate ca : certificates(caFile, caPem, setting)) {
         roots.setCertificateEntry("ca-" + i++, ca);
       }
       TrustManagerFactory trust =
@@ -119,8 +148,9 @@ public final class HttpsIdentity {
   }
 
   /** The X.509 certificates of a PEM file (the JDK reads PEM certificates itself); at least one. */
-  private static Collection<? extends Certificate> certificates(Path file, String setting) {
-    try (InputStream in = Files.newInputStream(file)) {
+  private static Collection<? extends Certificate> certificates(
+      Path file, byte[] pem, String setting) {
+    try (InputStream in = new ByteArrayInputStream(pem)) {
       Collection<? extends Certificate> certificates =
           CertificateFactory.getInstance("X.509").generateCertificates(in);
       if (certificates.isEmpty()) {

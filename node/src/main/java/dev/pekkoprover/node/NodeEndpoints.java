@@ -11,7 +11,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -92,7 +91,7 @@ final class NodeEndpoints {
    * @param guard who may read the guarded endpoints
    * @param tls the HTTPS server context, empty for plain HTTP
    */
-  record Access(EndpointGuard guard, Optional<SSLContext> tls) {}
+  record Access(EndpointGuard guard, Optional<HttpsTls> tls) {}
 
   /**
    * Checks {@code settings} ({@link HttpSettings#check}), reads the token file and the PEM files;
@@ -102,7 +101,7 @@ final class NodeEndpoints {
     settings.check();
     return new Access(
         EndpointGuard.of(settings),
-        settings.https() ? Optional.of(HttpsIdentity.server(settings.tls())) : Optional.empty());
+        settings.https() ? Optional.of(HttpsTls.prepare(settings.tls())) : Optional.empty());
   }
 
   /**
@@ -175,14 +174,16 @@ final class NodeEndpoints {
               .adaptSettings(
                   defaults -> defaults.withParsingErrorHandler(UnreadableRequests.class.getName()));
       if (access.tls().isPresent()) {
-        SSLContext context = access.tls().get();
+        HttpsTls tls = access.tls().get();
+        tls.attach(system);
         boolean askForCertificate = settings.clientCertificates();
         server =
             server
                 .enableHttps(
                     ConnectionContext.httpsServer(
                         () -> {
-                          SSLEngine engine = context.createSSLEngine();
+                          // renewed files are served from the next connection on
+                          SSLEngine engine = tls.context().createSSLEngine();
                           engine.setUseClientMode(false);
                           engine.setWantClientAuth(
                               askForCertificate); // wanted, not needed: a token-only client sends

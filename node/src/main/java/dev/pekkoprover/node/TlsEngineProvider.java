@@ -1,10 +1,6 @@
 package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
-import dev.pekkoprover.protocol.metrics.ProverMetrics;
-import dev.pekkoprover.sequencer.NodeProblems;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -51,7 +47,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
   /** The name of this part's line in {@code /status}'s problems ({@link NodeProblems}). */
   static final String PROBLEM_PART = "tls-files";
 
-  private final CheckedTlsFiles files;
+  private final CheckedTlsFiles<SSLEngineProvider> files;
   private final PeerRefusals refusals = new PeerRefusals(REPEAT_EVERY, System::nanoTime);
 
   /**
@@ -68,7 +64,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
             system, RotatingKeysSSLEngineProvider.class.getName(), LogSource$.MODULE$.fromString());
     Config artery = system.settings().config().getConfig("pekko.remote.artery.canonical");
     this.files =
-        new CheckedTlsFiles(
+        CheckedTlsFiles.forArtery(
             ClusterTls.engineFiles(system.settings().config()),
             system.name(),
             artery.getString("hostname") + ":" + artery.getInt("port"),
@@ -76,37 +72,9 @@ public final class TlsEngineProvider implements SSLEngineProvider {
             config -> new RotatingKeysSSLEngineProvider(config, pekkoLog),
             System::nanoTime,
             log);
-    Duration every = engine.getDuration("ssl-context-cache-ttl");
-    // a task that throws would end Pekko's repetition: say it and go on at the next
-    Runnable check =
-        () -> {
-          try {
-            files.check();
-          } catch (RuntimeException e) {
-            log.error(
-                "TLS: the check of the node's TLS files failed; it runs again in {}", every, e);
-          }
-        };
-    system.scheduler().scheduleWithFixedDelay(every, every, check, system.dispatcher());
     org.apache.pekko.actor.typed.ActorSystem<Void> typed = Adapter.toTyped(system);
-    NodeProblems.get(typed).register(PROBLEM_PART, files::problem);
-    MeterRegistry registry = ProverMetrics.get(typed).registry();
-    Gauge.builder(
-            "prover.tls.certificate.expiry.timestamp.seconds",
-            files,
-            f ->
-                f.certificate() == null
-                    ? Double.NaN
-                    : f.certificate().getNotAfter().getTime() / 1e3)
-        .description(
-            "end of validity of the TLS certificate this node uses for new connections, in Unix"
-                + " seconds")
-        .register(registry);
-    Gauge.builder("prover.tls.files.unusable", files, f -> f.problem() == null ? 0 : 1)
-        .description(
-            "1 while the TLS files on disk changed and fail the check (the node goes on with the"
-                + " files read before), else 0")
-        .register(registry);
+    CheckedTlsFiles.watch(files, typed, PROBLEM_PART, log);
+    HttpsTls.ArteryFiles.get(typed).set(files);
   }
 
   @Override
