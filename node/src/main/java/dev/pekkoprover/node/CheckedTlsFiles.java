@@ -368,8 +368,14 @@ final class CheckedTlsFiles<E> {
       try {
         InUse<E> next = use.use(bytes);
         inUse = next;
-        passed();
-        log.info("TLS files changed: new connections use them now: {}", next.described());
+        boolean wasReported = reported && problem != null;
+        failing = false;
+        problem = null;
+        reported = false;
+        log.info(
+            "TLS files changed: new connections use them now{}: {}",
+            wasReported ? " (the files are usable again)" : "",
+            next.described());
         return;
       } catch (RuntimeException | IOException e) {
         wrong = "they could not be used: " + e.getMessage();
