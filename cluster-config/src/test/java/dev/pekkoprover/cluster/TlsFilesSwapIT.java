@@ -100,6 +100,10 @@ class TlsFilesSwapIT {
     }
     assertTrue(sequencer.awaitLine(NodeProcesses::midRun, 120), sequencer.tail(30));
 
+    String base = "https://127.0.0.1:" + w3Http;
+    SSLContext clusterCa = HttpsIdentity.client(own.resolve("ca.crt"), "the test's CA");
+    BigInteger started = Http.serverCertificate(w3Http, clusterCa).getSerialNumber();
+
     // the slip: another node's key over the running worker's
     replace(own.resolve("tls.key"), strangers.resolve("node-1").resolve("tls.key"));
     assertTrue(
@@ -107,9 +111,6 @@ class TlsFilesSwapIT {
             line -> line.contains("changed and cannot be used") && line.contains("is not the key"),
             60),
         "the worker says its files cannot be used:\n" + swapped.tail(30));
-    String base = "https://127.0.0.1:" + w3Http;
-    SSLContext clusterCa = HttpsIdentity.client(own.resolve("ca.crt"), "the test's CA");
-    BigInteger started = Http.serverCertificate(w3Http, clusterCa).getSerialNumber();
     String metrics = Http.get(base + "/metrics", clusterCa).body();
     for (String series : TLS_SERIES) {
       assertTrue(metrics.contains("\n" + series + " "), series + " exported:\n" + metrics);
@@ -129,7 +130,8 @@ class TlsFilesSwapIT {
     assertEquals(
         started,
         Http.serverCertificate(w3Http, clusterCa).getSerialNumber(),
-        "the HTTPS endpoints serve the files read before, as the cluster's connections do");
+        "the HTTPS endpoints serve the files read before, as the cluster's connections do (with"
+            + " the swapped key, no handshake would succeed)");
 
     // a healthy worker restarts: it must connect to the swapped one, and both stay members
     healthy.process().destroy();

@@ -59,7 +59,10 @@ class HttpsTlsTest {
     logger.setLevel(Level.INFO);
     lines.start();
     logger.addAppender(lines);
-    ClusterKeys.makeKeySet(keys, "alpha", 2, 30);
+    ClusterKeys.makeKeySet(keys, "alpha", 1, 30);
+    // node 2: a certificate of the same CA with another end of validity, told apart by it too
+    ClusterKeys.loadCa(keys)
+        .issueNode(keys.resolve("node-2"), "alpha", 2, List.of("127.0.0.1"), 60);
     for (String file : List.of("tls.key", "tls.crt", "ca.crt")) {
       install(file, keys.resolve("node-1"));
     }
@@ -69,6 +72,7 @@ class HttpsTlsTest {
   @AfterEach
   void stop() {
     logger.detachAppender(lines);
+    logger.setLevel(null); // the configuration's again
     testKit.shutdownTestKit();
   }
 
@@ -183,7 +187,9 @@ class HttpsTlsTest {
     assertTrue(
         logged(Level.INFO).stream()
             .anyMatch(
-                line -> line.startsWith("TLS files changed") && line.contains(two.toString(16))),
+                line ->
+                    line.startsWith("the HTTPS endpoints: TLS files changed")
+                        && line.contains(two.toString(16))),
         lines.list.toString());
     assertTrue(NodeProblems.get(testKit.system()).current().isEmpty());
     double expiry =
@@ -193,7 +199,8 @@ class HttpsTlsTest {
             .gauge()
             .value();
     assertTrue(
-        expiry > System.currentTimeMillis() / 1e3 + 29 * 86400, "the renewed one's: " + expiry);
+        expiry > System.currentTimeMillis() / 1e3 + 59 * 86400,
+        "node 2's end of validity (60 days; node 1's is 30): " + expiry);
   }
 
   @Test

@@ -27,35 +27,38 @@ import org.apache.pekko.remote.artery.tcp.SSLEngineProvider;
 import org.slf4j.Logger;
 
 /**
- * The node's TLS files, checked before Pekko's engine may use them. Pekko's {@code
- * RotatingKeysSSLEngineProvider} re-reads {@code tls.key}, {@code tls.crt} and {@code ca.crt} on
- * its own and uses whatever it finds: a key of another node copied in during a renewal made every
- * new connection of the node fail with a bare handshake alert, and the cluster then downed the
- * healthy nodes that could not reach it (a trial: two workers downed, exit 3, while the broken node
- * stayed). Here the files are read, checked as at start-up ({@link ClusterTls.NodeFiles#problem}:
- * readable PEM, the certificate valid now, made for the key and issued by {@code ca.crt}; and a
- * certificate {@code keys} made for this cluster's name), in memory, and only files that pass go to
- * an engine of Pekko's, built over a private copy of exactly the bytes checked (in {@code /dev/shm}
- * where there is one; deleted once the engine has read it, milliseconds later) and kept until the
- * next change. Files that fail keep the node on the last files that passed: connections go on
- * working, and the node says what is wrong.
+ * The node's TLS files, checked before they are used. Pekko's {@code RotatingKeysSSLEngineProvider}
+ * re-reads {@code tls.key}, {@code tls.crt} and {@code ca.crt} on its own and uses whatever it
+ * finds: a key of another node copied in during a renewal made every new connection of the node
+ * fail with a bare handshake alert, and the cluster then downed the healthy nodes that could not
+ * reach it (a trial: two workers downed, exit 3, while the broken node stayed). Here the files are
+ * read and checked in memory by the rules of their user ({@link Use}), and only files that pass are
+ * made into what that user serves connections with, kept until the next change. Files that fail
+ * keep the node on the last files that passed: connections go on working, and the node says what is
+ * wrong.
  *
- * <p>Checked every {@code checkEvery} ({@code ssl-context-cache-ttl} of Pekko's engine settings, 5
- * s in {@code cluster.conf}) by a timer and at a connection made later than that, so a renewed
- * certificate or a replaced CA is used from the next connection after the check, not up to a minute
- * later. A check reads three small files (a few KB) and compares their bytes; only a change is
- * parsed and checked.
+ * <p>Two users. Artery's engines ({@link #forArtery}, {@link TlsEngineProvider}): the start-up
+ * rules ({@link ClusterTls.NodeFiles#problem}: readable PEM, the certificate valid now, made for
+ * the key and issued by {@code ca.crt}; and a certificate {@code keys} made for this cluster's
+ * name), then an engine of Pekko's built over a private copy of exactly the bytes checked (in
+ * {@code /dev/shm} where there is one; deleted once the engine has read it, milliseconds later).
+ * And the HTTPS endpoints' server context ({@link #forHttps}, {@link HttpsTls}) where no Artery
+ * check covers the same files ({@code run --tls}, a node without cluster TLS, the endpoints a node
+ * serves while it waits for its database); on a cluster node the endpoints follow what Artery's
+ * check took into use, so one check and one set of lines cover both.
+ *
+ * <p>Checked every {@code checkEvery} (Artery's: {@code ssl-context-cache-ttl} of Pekko's engine
+ * settings, 5 s in {@code cluster.conf}; the HTTPS endpoints': 5 s) by a timer ({@link #watch}) and
+ * at a connection made later than that, so a renewed certificate or a replaced CA is used from the
+ * next connection after the check. A check reads the small files (a few KB) and compares their
+ * bytes; only a change is parsed and checked.
  *
  * <p>Logs: one INFO line when changed files are taken into use (the certificate's subject, serial
  * and end of validity), one ERROR line when changed files fail and have failed for {@link
  * #REPORT_AFTER} (a copy in progress is no failure), again every {@link #REPEAT_EVERY} while they
- * do, and one INFO line when they pass again. Thread-safe: engines are made on Artery's threads,
- * the timer runs on the dispatcher.
- *
- * <p>Two users: Artery's engines ({@link #forArtery}, {@link TlsEngineProvider}) and the HTTPS
- * endpoints' server context ({@link #forHttps}, {@link HttpsTls}) on a node whose cluster runs
- * without these files ({@code run --tls}); on a cluster node the endpoints follow what Artery's
- * check took into use, so one check and one set of lines cover both.
+ * do, and one INFO line when they pass again; the HTTPS endpoints' lines begin with {@code the
+ * HTTPS endpoints:}. Thread-safe: connections are made on Artery's and Pekko HTTP's threads, the
+ * timer runs on the dispatcher.
  */
 final class CheckedTlsFiles<E> {
 
@@ -107,6 +110,10 @@ final class CheckedTlsFiles<E> {
   private final List<Path> files;
   private final Use<E> use;
   private final String owner;
+
+  /** At the head of the INFO lines: empty for Artery's, as before; the HTTPS endpoints' say so. */
+  private final String linePrefix;
+
   private final LongSupplier nanoClock;
   private final Logger log;
   private final Duration checkEvery;
@@ -145,6 +152,7 @@ final class CheckedTlsFiles<E> {
     this.files = List.copyOf(files);
     this.use = use;
     this.owner = owner;
+    this.linePrefix = owner.startsWith("node ") ? "" : owner + ": ";
     this.nanoClock = nanoClock;
     this.log = log;
     this.checkEvery = checkEvery;
@@ -158,7 +166,7 @@ final class CheckedTlsFiles<E> {
         inUse = use.use(bytes);
         return;
       } catch (RuntimeException | IOException e) {
-        wrong = "they could not be used: " + e.getMessage();
+        wrong = e.getMessage();
       }
     }
     problem = owner + ": TLS files " + directory() + " cannot be used: " + wrong;
@@ -242,7 +250,10 @@ final class CheckedTlsFiles<E> {
 
           @Override
           public SSLContext unusableAtStart(String problem) {
-            throw new EndpointsRefusedException(problem);
+            throw new EndpointsRefusedException(
+                problem
+                    + " (prover.tls.key-file, cert-file and ca-cert-file: the launcher's --tls"
+                    + " directory)");
           }
         };
     return new CheckedTlsFiles<>(files, https, "the HTTPS endpoints", checkEvery, nanoClock, log);
@@ -251,13 +262,15 @@ final class CheckedTlsFiles<E> {
   /**
    * Checks {@code files} every {@link #checkEvery} on {@code system}'s scheduler (a check that
    * throws is logged and the next runs), names a failure in {@code /status}'s problems under {@code
-   * problemPart} and exports {@code prover_tls_certificate_expiry_timestamp_seconds} and {@code
-   * prover_tls_files_unusable}.
+   * problemPart} and, with {@code metrics}, exports {@code
+   * prover_tls_certificate_expiry_timestamp_seconds} and {@code prover_tls_files_unusable} (one set
+   * of files per node: a second registration of the names would get the first's gauges).
    */
   static void watch(
       CheckedTlsFiles<?> files,
       org.apache.pekko.actor.typed.ActorSystem<?> system,
       String problemPart,
+      boolean metrics,
       Logger log) {
     Runnable check =
         () -> {
@@ -265,7 +278,8 @@ final class CheckedTlsFiles<E> {
             files.check();
           } catch (RuntimeException e) {
             log.error(
-                "TLS: the check of the node's TLS files failed; it runs again in {}",
+                "{}: the check of the TLS files failed; it runs again in {}",
+                files.owner,
                 files.checkEvery(),
                 e);
           }
@@ -275,6 +289,9 @@ final class CheckedTlsFiles<E> {
         .scheduleWithFixedDelay(
             files.checkEvery(), files.checkEvery(), check, system.executionContext());
     NodeProblems.get(system).register(problemPart, files::problem);
+    if (!metrics) {
+      return;
+    }
     MeterRegistry registry = ProverMetrics.get(system).registry();
     Gauge.builder(
             "prover.tls.certificate.expiry.timestamp.seconds",
@@ -373,12 +390,13 @@ final class CheckedTlsFiles<E> {
         problem = null;
         reported = false;
         log.info(
-            "TLS files changed: new connections use them now{}: {}",
+            "{}TLS files changed: new connections use them now{}: {}",
+            linePrefix,
             wasReported ? " (the files are usable again)" : "",
             next.described());
         return;
       } catch (RuntimeException | IOException e) {
-        wrong = "they could not be used: " + e.getMessage();
+        wrong = e.getMessage();
       }
     }
     failed(wrong, now);
@@ -389,7 +407,7 @@ final class CheckedTlsFiles<E> {
     if (problem != null) {
       problem = null;
       if (reported) {
-        log.info("TLS files usable again: {}", inUse.described());
+        log.info("{}TLS files usable again: {}", linePrefix, inUse.described());
       }
     }
     reported = false;
@@ -502,26 +520,33 @@ final class CheckedTlsFiles<E> {
     public InUse<SSLEngineProvider> use(byte[][] bytes) throws IOException {
       Path copy = privateCopy(bytes);
       try {
-        ClusterTls.NodeFiles copied = ClusterTls.NodeFiles.inDirectory(copy);
-        Config config =
-            engineConfig
-                .withValue("key-file", ConfigValueFactory.fromAnyRef(copied.keyFile().toString()))
-                .withValue("cert-file", ConfigValueFactory.fromAnyRef(copied.certFile().toString()))
-                .withValue(
-                    "ca-cert-file", ConfigValueFactory.fromAnyRef(copied.caCertFile().toString()))
-                // the copy is deleted below: the engine must never read the files again
-                .withValue("ssl-context-cache-ttl", ConfigValueFactory.fromAnyRef("36500d"))
-                .withFallback(ConfigFactory.empty());
-        SSLEngineProvider engine = engineFactory.apply(config);
-        engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
-        return new InUse<>(
-            engine,
-            bytes,
-            ClusterTls.NodeFiles.certificateOf(files.certFile(), bytes[1]),
-            ClusterTls.NodeFiles.certificateOf(files.caCertFile(), bytes[2]));
+        return engineOver(copy, bytes);
+      } catch (RuntimeException e) {
+        throw new IOException("Pekko's TLS engine could not use them: " + e.getMessage(), e);
       } finally {
         deleteQuietly(copy);
       }
+    }
+
+    /** Pekko's engine over the copy, made to read it now and keep it. */
+    private InUse<SSLEngineProvider> engineOver(Path copy, byte[][] bytes) {
+      ClusterTls.NodeFiles copied = ClusterTls.NodeFiles.inDirectory(copy);
+      Config config =
+          engineConfig
+              .withValue("key-file", ConfigValueFactory.fromAnyRef(copied.keyFile().toString()))
+              .withValue("cert-file", ConfigValueFactory.fromAnyRef(copied.certFile().toString()))
+              .withValue(
+                  "ca-cert-file", ConfigValueFactory.fromAnyRef(copied.caCertFile().toString()))
+              // the copy is deleted below: the engine must never read the files again
+              .withValue("ssl-context-cache-ttl", ConfigValueFactory.fromAnyRef("36500d"))
+              .withFallback(ConfigFactory.empty());
+      SSLEngineProvider engine = engineFactory.apply(config);
+      engine.createClientSSLEngine("127.0.0.1", 0); // reads the copy now
+      return new InUse<>(
+          engine,
+          bytes,
+          ClusterTls.NodeFiles.certificateOf(files.certFile(), bytes[1]),
+          ClusterTls.NodeFiles.certificateOf(files.caCertFile(), bytes[2]));
     }
 
     /** Pekko's engine over the files themselves, as before this check. */

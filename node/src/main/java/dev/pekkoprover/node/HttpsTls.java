@@ -1,5 +1,7 @@
 package dev.pekkoprover.node;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
@@ -102,15 +104,26 @@ final class HttpsTls {
       }
       followed = artery.get();
     } else {
-      CheckedTlsFiles.watch(own, system, PROBLEM_PART, log);
+      // other files than Artery's (set apart in Pekko's engine settings): the metrics' names are
+      // Artery's there, so the endpoints' files are watched and named in /status only
+      CheckedTlsFiles.watch(own, system, PROBLEM_PART, artery.isEmpty(), log);
     }
   }
 
   private static boolean sameFiles(CheckedTlsFiles<?> a, CheckedTlsFiles<?> b) {
     return a.files().stream()
-        .map(p -> p.toAbsolutePath().normalize())
+        .map(HttpsTls::real)
         .toList()
-        .equals(b.files().stream().map(p -> p.toAbsolutePath().normalize()).toList());
+        .equals(b.files().stream().map(HttpsTls::real).toList());
+  }
+
+  /** The file a path names, through links; the path as given if it cannot be resolved now. */
+  private static Path real(Path file) {
+    try {
+      return file.toRealPath();
+    } catch (IOException | RuntimeException e) {
+      return file.toAbsolutePath().normalize();
+    }
   }
 
   /** Whether the endpoints follow Artery's check (for tests). */
@@ -124,8 +137,8 @@ final class HttpsTls {
     if (artery == null) {
       return own.engine();
     }
-    byte[][] bytes = artery.inUse().bytes();
     synchronized (this) {
+      byte[][] bytes = artery.inUse().bytes(); // read here: an older read never replaces a newer
       if (bytes != followedBytes || followedContext == null) {
         if (bytes.length == 0) {
           followedContext = own.current(); // Artery started on files that failed: what we read

@@ -73,7 +73,7 @@ public final class TlsEngineProvider implements SSLEngineProvider {
             System::nanoTime,
             log);
     org.apache.pekko.actor.typed.ActorSystem<Void> typed = Adapter.toTyped(system);
-    CheckedTlsFiles.watch(files, typed, PROBLEM_PART, log);
+    CheckedTlsFiles.watch(files, typed, PROBLEM_PART, true, log);
     HttpsTls.ArteryFiles.get(typed).set(files);
   }
 
