@@ -36,6 +36,11 @@ import java.util.regex.Pattern;
  *       quarantined this node.": a node back from a pause or a cut after the others downed it, once
  *       per message that reached a peer meanwhile; once each here (the decision, and per peer),
  *       before the node exits.
+ *   <li>"Inbound message from originUid [uid] is using unknown compression table version. ...": a
+ *       peer still compressing with a table of an older incarnation, once per message Pekko drops
+ *       (the task protocol sends again what it carried): on a node killed and restarted on its
+ *       address, for its first seconds, and on the others when a paused node the cluster downed
+ *       resumes (9 and 15 lines within a second in a trial). Once per peer incarnation (uid).
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is
@@ -95,6 +100,13 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
   private static final Pattern MISSING_CLASS =
       Pattern.compile("Cannot find manifest class \\[([^\\]]+)\\]");
 
+  /** Artery's inbound decompression: its loggers are {@code InboundActorRefCompression} and co. */
+  static final String COMPRESSION = "org.apache.pekko.remote.artery.compress.Inbound";
+
+  private static final Pattern OLD_COMPRESSION_TABLE =
+      Pattern.compile(
+          "^Inbound message from originUid \\[(-?\\d+)\\] is using unknown compression table");
+
   static final String SPLIT_BRAIN_RESOLVER = "org.apache.pekko.cluster.sbr.SplitBrainResolver";
   static final String ARTERY = "org.apache.pekko.remote.artery.ArteryTransport";
 
@@ -105,6 +117,7 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     String logger = event.getLoggerName();
     if (logger == null
         || !(logger.startsWith(INBOUND_HANDSHAKE)
+            || logger.startsWith(COMPRESSION)
             || logger.equals(STREAM_LOG)
             || logger.equals(ASSOCIATION)
             || logger.equals(SPLIT_BRAIN_RESOLVER)
@@ -125,6 +138,7 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     Matcher notPekko = NOT_PEKKO.matcher(message);
     Matcher selfQuarantined = SELF_QUARANTINED.matcher(message);
     Matcher quarantinedBy = QUARANTINED_BY.matcher(message);
+    Matcher oldTable = OLD_COMPRESSION_TABLE.matcher(message);
     String key =
         dropped.find()
             ? "dropped " + dropped.group(1)
@@ -138,7 +152,9 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
                             ? "sbr " + selfQuarantined.group(1)
                             : quarantinedBy.find()
                                 ? "quarantined by " + quarantinedBy.group(1)
-                                : null;
+                                : oldTable.find()
+                                    ? "old compression table " + oldTable.group(1)
+                                    : null;
     if (key == null) {
       return FilterReply.NEUTRAL;
     }

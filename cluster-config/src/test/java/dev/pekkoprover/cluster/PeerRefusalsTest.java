@@ -145,6 +145,31 @@ class PeerRefusalsTest {
         filter.decide(event(RepeatedRefusalFilter.ARTERY, "Remoting started with transport")));
   }
 
+  @Test
+  void aPeerCompressingWithAnOlderIncarnationsTableIsLoggedOncePerPeerIncarnation() {
+    // the sequencer's node when a paused worker the cluster downed resumed: 15 lines in a second
+    RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
+    String old =
+        "Inbound message from originUid [8957400018301901956] is using unknown compression table"
+            + " version. It may have been sent with compression table built for previous"
+            + " incarnation of this system. Versions activeTable: 1, nextTable: 2, incomingTable: 3";
+    String actorRefs = RepeatedRefusalFilter.COMPRESSION + "ActorRefCompression";
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(actorRefs, old)));
+    assertEquals(FilterReply.DENY, filter.decide(event(actorRefs, old)));
+    assertEquals(
+        FilterReply.DENY,
+        filter.decide(event(RepeatedRefusalFilter.COMPRESSION + "ManifestCompression", old)),
+        "the same peer's manifests");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(actorRefs, old.replace("8957400018301901956", "-42"))),
+        "another peer's");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(actorRefs, "Unknown compressed id: 7")),
+        "another line of the same logger is untouched");
+  }
+
   /**
    * A queue node without the sequencer's plugin: Artery's ERROR, with a stack trace, for each
    * registration offer naming the plugin's class (every 10 s): once per peer and class.
