@@ -111,7 +111,7 @@ public final class QueueFront {
   }
 
   /** A membership change (subscribed only where the system is a cluster member). */
-  private record MemberChanged(ClusterEvent.MemberEvent event)
+  record MemberChanged(ClusterEvent.MemberEvent event)
       implements QueueCommand, NoSerializationVerificationNeeded {}
 
   /**
@@ -805,6 +805,13 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onMemberRemoved(ClusterEvent.MemberRemoved removed) {
+    // the workers of that node are of no more use (a worker of a node started again at that
+    // address is another actor); both maps forget them now, not at their Terminated, which may come
+    // later: a worker known to one map and not the other failed the repetition below (an NPE that
+    // restarted the front, seen on a downed node in a trial)
+    Address gone = removed.member().address();
+    announced.keySet().removeIf(worker -> worker.path().address().equals(gone));
+    lastAnnouncement.keySet().removeIf(worker -> worker.path().address().equals(gone));
     // not while this node leaves: its own removal is the last event it sees, and the queue nodes
     // that stay repeat their own workers' announcements (relayed workers choose another front)
     if (removed.member().hasRole(queueRole) && !lastAnnouncement.isEmpty() && !leaving()) {
@@ -819,15 +826,15 @@ public final class QueueFront {
           .values()
           .forEach(
               announcement -> {
-                for (String entity : entitiesOfTypes(announced.get(announcement.worker()))) {
+                Set<String> types = announced.get(announcement.worker());
+                if (types == null) {
+                  return; // both maps are kept together; nothing to repeat without its types
+                }
+                for (String entity : entitiesOfTypes(types)) {
                   send(entity, announcement);
                 }
               });
     }
-    // the types of that node's workers are of no more use (a worker of a node started again at
-    // that address is another actor)
-    Address gone = removed.member().address();
-    announced.keySet().removeIf(worker -> worker.path().address().equals(gone));
     return Behaviors.same();
   }
 

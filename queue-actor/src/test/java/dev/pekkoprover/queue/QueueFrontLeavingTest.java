@@ -17,15 +17,22 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.Address;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.LogCapturingExtension;
 import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorRefResolver;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Leave;
+import org.apache.pekko.util.Version;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -124,6 +131,57 @@ class QueueFrontLeavingTest {
     region.receiveSeveralMessages(2); // the other queue node's region takes the shards
     front.tell(new QueueCommand.CancelFlow("f"));
     region.receiveSeveralMessages(catalog.names().size());
+  }
+
+  /**
+   * A worker node removed, then a queue node removed before the worker's Terminated came: the front
+   * forgets the removed node's workers at once, and repeats only the announcements of the workers
+   * still there. It used to forget the worker's types and keep its last announcement, and the queue
+   * node's removal then failed on the missing types (a NullPointerException that restarted the
+   * front of a downed node, in a trial).
+   */
+  @Test
+  void aQueueNodeRemovedAfterAWorkerNodeRepeatsOnlyTheAnnouncementsOfWorkersStillThere() {
+    ActorTestKit node = queueNode(null);
+    ActorTestKit other = queueNode(node);
+    awaitUp(node, 2);
+    TestProbe<ShardingEnvelope<QueueCommand>> region = node.createTestProbe();
+    ActorRef<QueueCommand> front =
+        node.spawn(QueueFront.create(region.getRef(), catalog, SETTINGS, "queue"));
+    // a worker on the other node, as this node refers to it
+    ActorRef<WorkerCommand> gone =
+        ActorRefResolver.get(node.system())
+            .resolveActorRef(
+                ActorRefResolver.get(other.system())
+                    .toSerializationFormat(other.<WorkerCommand>createTestProbe().getRef()));
+    TestProbe<WorkerCommand> staying = node.createTestProbe();
+    front.tell(new QueueCommand.WorkerServes(gone, "w1", "i1", Set.of("square", "add"), 1));
+    front.tell(
+        new QueueCommand.WorkerServes(staying.getRef(), "w2", "i2", Set.of("square", "add"), 1));
+    region.receiveSeveralMessages(4);
+
+    Address otherAddress = Cluster.get(other.system()).selfMember().address();
+    front.tell(new QueueFront.MemberChanged(removed(otherAddress, "worker")));
+    front.tell(
+        new QueueFront.MemberChanged(
+            removed(new Address("pekko", "front-leaving-cluster", "127.0.0.1", 1), "queue")));
+    List<ShardingEnvelope<QueueCommand>> repeated = region.receiveSeveralMessages(2);
+    for (ShardingEnvelope<QueueCommand> envelope : repeated) {
+      assertEquals(
+          staying.getRef(),
+          ((QueueCommand.WorkerServes) envelope.message()).worker(),
+          "only the worker still there is announced again");
+    }
+    region.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  private static ClusterEvent.MemberRemoved removed(Address address, String role) {
+    scala.collection.immutable.Set<String> roles =
+        scala.jdk.javaapi.CollectionConverters.asScala(Set.of(role, "dc-default")).toSet();
+    return new ClusterEvent.MemberRemoved(
+        new Member(
+            new UniqueAddress(address, 7L), 1, MemberStatus.removed(), roles, Version.Zero()),
+        MemberStatus.down());
   }
 
   /**
