@@ -300,7 +300,8 @@
       + ' · member ' + n.memberStatus + ' · ' + ready
       + (n.sequencer ? ' · sequencer ' + n.sequencer
         + (n.sequencer === 'standby' && n.sequencerNode && n.sequencerNode !== n.address
-          ? ' (runs on ' + n.sequencerNode + ')' : '') : '')
+          ? ' (runs on ' + n.sequencerNode + ')' : '')
+        : n.sequencerNode ? ' · sequencer on ' + n.sequencerNode : '')
       + (report.flows && report.flows.runId ? ' · run ' + report.flows.runId : ''));
     const problems = (report.problems || []).slice();
     if (report.version !== KNOWN_VERSION) {

@@ -15,13 +15,13 @@ final class StatusTables {
   static final int MAX_REASON = 120;
 
   /**
-   * Where the sequencer runs, as seen from a node with role sequencer: {@code sequencer active}, or
-   * {@code sequencer standby (runs on host:port)}; empty on other nodes and for an older node's
-   * report without the field.
+   * Where the sequencer runs: on a node with role sequencer {@code sequencer active}, or {@code
+   * sequencer standby (runs on host:port)}; on another node {@code sequencer on host:port}; empty
+   * while no node with role sequencer is Up and for an older node's report without the fields.
    */
   static String sequencerCell(StatusReport.NodeInfo node) {
     if (node.sequencer() == null) {
-      return "";
+      return node.sequencerNode() == null ? "" : "  sequencer on " + node.sequencerNode();
     }
     String where = "";
     if ("standby".equals(node.sequencer()) && node.sequencerNode() != null) {

@@ -91,13 +91,15 @@ class StandbyRunTest {
     assertTrue(standby.standingBy(), "seq-b stands by");
     assertFalse(first.standingBy(), "seq-a runs the sequencer");
     assertFalse(worker.standingBy(), "no role sequencer");
-    // /status says which node runs it, from either side; a worker node says nothing of it
+    // /status says which node runs it, from either side and from a worker node
     String firstAt = first.info().address();
     assertEquals("standby", standby.info().sequencer());
     assertEquals(firstAt, standby.info().sequencerNode());
     assertEquals("active", first.info().sequencer());
     assertEquals(firstAt, first.info().sequencerNode());
     assertEquals(null, worker.info().sequencer());
+    assertEquals(firstAt, worker.info().sequencerNode());
+    assertEquals("  sequencer on " + firstAt, StatusTables.sequencerCell(worker.info()));
     assertEquals(
         "  sequencer standby (runs on " + firstAt + ")",
         StatusTables.sequencerCell(standby.info()));
@@ -107,6 +109,7 @@ class StandbyRunTest {
     assertFalse(standby.standingBy(), "seq-b took over");
     assertEquals("active", standby.info().sequencer());
     assertEquals(standby.info().address(), standby.info().sequencerNode());
+    assertEquals(standby.info().address(), worker.info().sequencerNode(), "the worker node too");
   }
 
   /**

@@ -34,6 +34,11 @@ class StatusTablesTest {
         "",
         StatusTables.sequencerCell(
             new StatusReport.NodeInfo("w:3", List.of("worker"), "Up", true, null)));
+    assertEquals(
+        "  sequencer on a:1",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("w:3", List.of("worker"), "Up", true, null, null, "a:1")),
+        "a node without role sequencer says where it runs");
     // JSON both ways, and a report of a build before the field (null: nothing shown)
     StatusReport.NodeInfo standby =
         new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "a:1");

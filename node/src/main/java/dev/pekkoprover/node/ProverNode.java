@@ -395,8 +395,11 @@ public final class ProverNode implements AutoCloseable {
     String sequencerNode = null;
     if (deployment != Deployment.CLUSTER) {
       sequencer = roles.contains(SEQUENCER_ROLE) ? "active" : null;
-    } else if (roles.contains(SEQUENCER_ROLE)) {
-      sequencer = standingBy() ? "standby" : "active";
+    } else {
+      if (roles.contains(SEQUENCER_ROLE)) {
+        sequencer = standingBy() ? "standby" : "active";
+      }
+      // on every node: where a worker's or a queue node's operator looks for it too (a trial)
       Member runsOn = sequencerMember(Cluster.get(system).state());
       sequencerNode = runsOn == null ? null : hostPort(runsOn.address());
     }
