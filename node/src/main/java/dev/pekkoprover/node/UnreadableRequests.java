@@ -23,15 +23,17 @@ import org.slf4j.LoggerFactory;
  * whose {@code --seeds} names this node's HTTP port retries its connection every 1-5 s, so that was
  * a dozen WARN lines a minute naming neither the cause nor the remedy.
  *
- * <p>Only an unsupported "method" that is a cluster node's or a TLS client's bytes is handled here;
- * an HTTP client's malformed request goes to Pekko's default handler, line and all. Here the first
- * such request logs one WARN line with what was wrong (control bytes shown as {@code .}) and its
- * likely cause: a Pekko cluster node's bytes ({@code AKKA}, Artery's framing magic) or a TLS
- * handshake (first byte {@code 0x16}) mean a node given this node's {@code --http-port} as a seed,
- * or an HTTPS client on a plain-HTTP port. Those that follow within {@link #LOG_EVERY} are counted,
- * and the first after it logs one line with the count since the line before. So at most one line a
- * minute per JVM, however many connections. The client's address is not known here (Pekko HTTP
- * gives the handler the parse error only).
+ * <p>Only an unsupported "method" that is a cluster node's or a TLS client's bytes, and bytes that
+ * start no HTTP request at all (a newline from {@code echo | openssl s_client}, an operator's
+ * certificate check: a WARN per check, in a trial), are handled here; an HTTP client's malformed
+ * request goes to Pekko's default handler, line and all. Here the first such request logs one WARN
+ * line with what was wrong (control bytes shown as {@code .}) and its likely cause: a Pekko cluster
+ * node's bytes ({@code AKKA}, Artery's framing magic) or a TLS handshake (first byte {@code 0x16})
+ * mean a node given this node's {@code --http-port} as a seed, or an HTTPS client on a plain-HTTP
+ * port. Those that follow within {@link #LOG_EVERY} are counted, and the first after it logs one
+ * line with the count since the line before. So at most one line a minute per JVM, however many
+ * connections. The client's address is not known here (Pekko HTTP gives the handler the parse error
+ * only).
  *
  * <p>Pekko HTTP creates one instance per connection by reflection (hence the public no-argument
  * constructor); the count is shared by all of them.
@@ -102,6 +104,12 @@ public final class UnreadableRequests extends ParsingErrorHandler {
    * unsupported one (501).
    */
   static String likelyCause(String what) {
+    if (what.startsWith("Illegal HTTP message start")) {
+      // no HTTP client starts so; a newline is what a certificate check piped from echo sends
+      return "these bytes start no HTTP request: a check of this port's certificate such as `echo"
+          + " | openssl s_client` (which sends a newline; `</dev/null` sends nothing), or a client"
+          + " of another protocol";
+    }
     if (!what.startsWith("Unsupported HTTP method")) {
       return null;
     }

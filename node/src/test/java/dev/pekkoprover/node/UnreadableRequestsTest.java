@@ -48,8 +48,11 @@ class UnreadableRequestsTest {
       assertTrue(artery.startsWith("HTTP/1.1 400 Bad Request"), artery);
       String tls = send(base, TLS_HELLO);
       assertTrue(tls.startsWith("HTTP/1.1 400 Bad Request"), tls);
+      // what `echo | openssl s_client` sends after its handshake: a newline, then its end
+      String newline = send(base, "\n".getBytes(StandardCharsets.US_ASCII), true);
+      assertTrue(newline.startsWith("HTTP/1.1 400 Bad Request"), newline);
       assertEquals(
-          before + 2,
+          before + 3,
           UnreadableRequests.answered(),
           "the node's server hands parse errors to UnreadableRequests (Pekko's default logs each)");
       assertFalse(
@@ -60,7 +63,7 @@ class UnreadableRequestsTest {
           send(base, "GET / HTTP/9.9\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
       assertTrue(http.startsWith("HTTP/1.1 505 "), http);
       assertEquals(
-          before + 2, UnreadableRequests.answered(), "not counted as bytes that are not HTTP");
+          before + 3, UnreadableRequests.answered(), "not counted as bytes that are not HTTP");
     } finally {
       endpoints.close();
     }
@@ -110,6 +113,8 @@ class UnreadableRequestsTest {
     assertEquals("AKKAp..}", UnreadableRequests.printable("AKKAp\u0000\u0001}", 100));
     assertEquals("abc...", UnreadableRequests.printable("abcdef", 3));
     assertEquals(null, UnreadableRequests.likelyCause("Illegal request-target"));
+    assertTrue(
+        UnreadableRequests.likelyCause("Illegal HTTP message start").contains("openssl s_client"));
     assertEquals(
         null,
         UnreadableRequests.likelyCause("Unsupported HTTP method: HTTP method too long (started"));
@@ -121,12 +126,20 @@ class UnreadableRequestsTest {
 
   /** Writes {@code bytes} on a new connection and reads what the server answers until it closes. */
   private static String send(URI base, byte[] bytes) throws Exception {
+    return send(base, bytes, false);
+  }
+
+  /** {@link #send}, with {@code end}: the client's end of the stream after the bytes. */
+  private static String send(URI base, byte[] bytes, boolean end) throws Exception {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(base.getHost(), base.getPort()), 5_000);
       socket.setSoTimeout(10_000);
       OutputStream out = socket.getOutputStream();
       out.write(bytes);
       out.flush();
+      if (end) {
+        socket.shutdownOutput();
+      }
       InputStream in = socket.getInputStream();
       ByteArrayOutputStream answer = new ByteArrayOutputStream();
       byte[] buffer = new byte[4096];
