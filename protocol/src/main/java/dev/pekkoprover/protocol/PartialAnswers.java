@@ -2,6 +2,7 @@ package dev.pekkoprover.protocol;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 
 /**
@@ -9,7 +10,9 @@ import org.slf4j.Logger;
  * seconds): a WARN line when a gathering first comes back partial, nothing more while the next ones
  * do too (DEBUG), and one INFO line when every answerer answers again. While a queue node is
  * unreachable, every gathering misses its entities until sharding moves them, so without this the
- * same WARN came every few seconds for as long as that took.
+ * same WARN came every few seconds for as long as that took. When the owner knows such a reason
+ * (its {@code expectedBecause}), the first line is INFO and names it: no WARN for what is normal (a
+ * trial's every node logged the WARN while a queue node was lost).
  *
  * <p>Shared by the {@link Gather} actors its owner spawns in its own JVM (never sent); thread-safe.
  */
@@ -19,16 +22,41 @@ public final class PartialAnswers {
   /** Partial gatherings since the last complete one: 0 while all answer. */
   private final AtomicInteger partial = new AtomicInteger();
 
+  /** Why answers are missing for a known, normal reason now; null: none known. */
+  private final Supplier<String> expectedBecause;
+
   /**
    * @param what names the gathering in the log lines, e.g. {@code "queue stats (queue entities)"}
    */
   public PartialAnswers(String what) {
+    this(what, () -> null);
+  }
+
+  /**
+   * @param expectedBecause read when a run of partial gatherings begins: a reason that makes them
+   *     normal (a queue node unreachable or leaving, whose entities answer once they run
+   *     elsewhere), which the line gives at INFO instead of the WARN; null when none is known
+   */
+  public PartialAnswers(String what, Supplier<String> expectedBecause) {
     this.what = what;
+    this.expectedBecause = expectedBecause;
   }
 
   /** A gathering timed out with {@code answered} of {@code expected} answers. */
   void timedOut(Logger log, int answered, int expected, Duration timeout) {
     if (partial.getAndIncrement() == 0) {
+      String because = expectedBecause.get();
+      if (because != null) {
+        log.info(
+            "{}: {} of {} answered in {}, as expected while {}; further partial answers are logged"
+                + " at DEBUG until all answer again",
+            what,
+            answered,
+            expected,
+            seconds(timeout),
+            because);
+        return;
+      }
       log.warn(
           "{}: {} of {} answered in {}; further partial answers are logged at DEBUG until all"
               + " answer again",

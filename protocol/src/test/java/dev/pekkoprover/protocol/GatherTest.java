@@ -74,6 +74,26 @@ class GatherTest {
   }
 
   @Test
+  void partialGatheringsWithAKnownReasonAreOneInfoLineNamingItAndNoWarn() {
+    java.util.concurrent.atomic.AtomicReference<String> reason =
+        new java.util.concurrent.atomic.AtomicReference<>("a queue node is unreachable");
+    PartialAnswers log = new PartialAnswers("fleet (test entities)", reason::get);
+    LoggingTestKit.warn("fleet (test entities)")
+        .withOccurrences(0)
+        .expect(
+            testKit.system(),
+            () ->
+                LoggingTestKit.info(
+                        "fleet (test entities): 1 of 2 answered in 0.3 s, as expected while a queue"
+                            + " node is unreachable;")
+                    .expect(testKit.system(), () -> gather(log, 1)));
+    gather(log, 2);
+    reason.set(null); // no reason known at the next run's start: the WARN
+    LoggingTestKit.warn("fleet (test entities): 0 of 2 answered in 0.3 s;")
+        .expect(testKit.system(), () -> gather(log, 0));
+  }
+
+  @Test
   void withoutALogATimeoutIsSilent() {
     int merged =
         LoggingTestKit.warn("answered in")

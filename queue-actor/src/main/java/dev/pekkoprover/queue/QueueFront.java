@@ -134,8 +134,19 @@ public final class QueueFront {
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final PayloadCheck payloads;
-  private final PartialAnswers statsAnswers = new PartialAnswers("queue stats (queue entities)");
-  private final PartialAnswers fleetAnswers = new PartialAnswers("fleet view (queue entities)");
+  private final PartialAnswers statsAnswers =
+      new PartialAnswers("queue stats (queue entities)", this::queueNodeInTransit);
+  private final PartialAnswers fleetAnswers =
+      new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit);
+
+  /** When a node with the queue role was last removed ({@link System#nanoTime}); 0: never. */
+  private volatile long queueNodeRemovedAt;
+
+  /** How long after a queue node's removal its entities may still be starting elsewhere. */
+  private static final long ENTITIES_MOVE_WITHIN_NANOS = java.time.Duration.ofSeconds(30).toNanos();
+
+  /** The node's cluster, where the front follows one ({@code queueRole} set); read off-thread. */
+  private final Cluster cluster;
 
   /** Worker reports by entity, gathered until {@link SendReports} comes round. */
   private final ReportBatches<String> reports = new ReportBatches<>();
@@ -241,6 +252,7 @@ public final class QueueFront {
       String queueRole) {
     this.context = context;
     this.queueRole = queueRole;
+    this.cluster = queueRole == null ? null : Cluster.get(context.getSystem());
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
@@ -804,7 +816,57 @@ public final class QueueFront {
     return Behaviors.same();
   }
 
+  /**
+   * Why a gathering of the entities' answers may be partial now for a normal reason (read by the
+   * {@link Gather} actors, any thread): a node with the queue role unreachable, leaving, or removed
+   * in the last 30 s, whose entities answer once they run on another queue node; else null.
+   */
+  private String queueNodeInTransit() {
+    if (cluster == null) {
+      return null;
+    }
+    ClusterEvent.CurrentClusterState state = cluster.state();
+    return queueNodeInTransit(
+        state.getMembers(),
+        state.getUnreachable(),
+        queueRole,
+        queueNodeRemovedAt,
+        System.nanoTime());
+  }
+
+  /**
+   * {@link #queueNodeInTransit()} of a cluster view: {@code removedAt} is when a queue node was
+   * last removed (0: never), {@code now} the same clock's reading.
+   */
+  static String queueNodeInTransit(
+      Iterable<Member> members,
+      Iterable<Member> unreachable,
+      String queueRole,
+      long removedAt,
+      long now) {
+    for (Member member : unreachable) {
+      if (member.hasRole(queueRole)) {
+        return "queue node " + member.address() + " is unreachable";
+      }
+    }
+    for (Member member : members) {
+      if (member.hasRole(queueRole)
+          && member.status() != MemberStatus.up()
+          && member.status() != MemberStatus.weaklyUp()
+          && member.status() != MemberStatus.joining()) {
+        return "queue node " + member.address() + " is " + member.status();
+      }
+    }
+    if (removedAt != 0 && now - removedAt < ENTITIES_MOVE_WITHIN_NANOS) {
+      return "a queue node was removed less than 30 s ago";
+    }
+    return null;
+  }
+
   private Behavior<QueueCommand> onMemberRemoved(ClusterEvent.MemberRemoved removed) {
+    if (removed.member().hasRole(queueRole)) {
+      queueNodeRemovedAt = System.nanoTime();
+    }
     // the workers of that node are of no more use (a worker of a node started again at that
     // address is another actor); both maps forget them now, not at their Terminated, which may come
     // later: a worker known to one map and not the other failed the repetition below (an NPE that
