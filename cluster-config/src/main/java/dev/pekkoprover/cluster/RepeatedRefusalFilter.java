@@ -41,6 +41,10 @@ import java.util.regex.Pattern;
  *       (the task protocol sends again what it carried): on a node killed and restarted on its
  *       address, for its first seconds, and on the others when a paused node the cluster downed
  *       resumes (9 and 15 lines within a second in a trial). Once per peer incarnation (uid).
+ *   <li>"Flush timeout, [n] remaining": Artery's flush before a death-watch notification that a
+ *       peer did not acknowledge, once per watched actor, naming no peer: a node the cluster downed
+ *       logged 18 within a second of its exit (a trial), its peers having quarantined it. Once per
+ *       10 minutes.
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is
@@ -107,6 +111,8 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
       Pattern.compile(
           "^Inbound message from originUid \\[(-?\\d+)\\] is using unknown compression table");
 
+  static final String FLUSH = "org.apache.pekko.remote.artery.FlushBeforeDeathWatchNotification";
+
   static final String SPLIT_BRAIN_RESOLVER = "org.apache.pekko.cluster.sbr.SplitBrainResolver";
   static final String ARTERY = "org.apache.pekko.remote.artery.ArteryTransport";
 
@@ -118,6 +124,7 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     if (logger == null
         || !(logger.startsWith(INBOUND_HANDSHAKE)
             || logger.startsWith(COMPRESSION)
+            || logger.equals(FLUSH)
             || logger.equals(STREAM_LOG)
             || logger.equals(ASSOCIATION)
             || logger.equals(SPLIT_BRAIN_RESOLVER)
@@ -131,6 +138,11 @@ public final class RepeatedRefusalFilter extends Filter<ILoggingEvent> {
     }
     if (logger.equals(DESERIALIZER)) {
       return missingClass(message, event);
+    }
+    if (logger.equals(FLUSH)) {
+      return !message.startsWith("Flush timeout") || refusals.report("flush timeout", "") != null
+          ? FilterReply.NEUTRAL
+          : FilterReply.DENY;
     }
     Matcher dropped = DROPPED.matcher(message);
     Matcher outbound = TLS_OUTBOUND.matcher(message);

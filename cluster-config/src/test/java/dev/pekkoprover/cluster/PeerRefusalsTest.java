@@ -170,6 +170,22 @@ class PeerRefusalsTest {
         "another line of the same logger is untouched");
   }
 
+  @Test
+  void aDownedNodesFlushTimeoutsAreOneLine() {
+    // a node the cluster downed, as it exits: 18 within a second in a trial
+    RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
+    String flush = "Flush timeout, [-1] remaining";
+    assertEquals(FilterReply.NEUTRAL, filter.decide(event(RepeatedRefusalFilter.FLUSH, flush)));
+    assertEquals(FilterReply.DENY, filter.decide(event(RepeatedRefusalFilter.FLUSH, flush)));
+    assertEquals(
+        FilterReply.DENY,
+        filter.decide(event(RepeatedRefusalFilter.FLUSH, "Flush timeout, [3] remaining")));
+    assertEquals(
+        FilterReply.NEUTRAL,
+        filter.decide(event(RepeatedRefusalFilter.FLUSH, "something else")),
+        "another line of the same logger is untouched");
+  }
+
   /**
    * A queue node without the sequencer's plugin: Artery's ERROR, with a stack trace, for each
    * registration offer naming the plugin's class (every 10 s): once per peer and class.
