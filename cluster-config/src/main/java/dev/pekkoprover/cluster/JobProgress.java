@@ -82,6 +82,11 @@ public final class JobProgress implements AutoCloseable {
   /** When this node was first seen standing by ({@link #standbyWait}); 0 when it is not. */
   private long standbySince;
 
+  /**
+   * When this node was seen to take the sequencer over ({@link System#nanoTime}); 0: it did not.
+   */
+  private long tookOverAt;
+
   /** The node this one last stood by for ({@code host:port}); null when it has not. */
   private String stoodByFor;
 
@@ -243,9 +248,15 @@ public final class JobProgress implements AutoCloseable {
     tookOver();
     ready.join();
     if (waited) {
+      // a standby's wait is its standing by, said at the takeover; then the run's own start-up
       doneWaiting(
-          String.format(
-              Locale.ROOT, "ready after waiting %.1f s", (System.nanoTime() - start) / 1e9));
+          tookOverAt != 0
+              ? String.format(
+                  Locale.ROOT,
+                  "ready %.1f s after taking the sequencer over",
+                  (System.nanoTime() - tookOverAt) / 1e9)
+              : String.format(
+                  Locale.ROOT, "ready after waiting %.1f s", (System.nanoTime() - start) / 1e9));
     }
   }
 
@@ -680,6 +691,7 @@ public final class JobProgress implements AutoCloseable {
   /** One line when this node, a standby until now, runs the sequencer. */
   private void tookOver() {
     if (standbySince != 0 && !node.standingBy()) {
+      tookOverAt = System.nanoTime();
       event(
           String.format(
               Locale.ROOT,

@@ -153,6 +153,12 @@ class StandbyTakeoverIT {
     }
     assertTrue(tookOver >= 0, "B says it took over:\n" + b.output());
     assertTrue(
+        linesOfB.subList(tookOver, linesOfB.size()).stream()
+            .anyMatch(line -> line.matches("ready \\d+\\.\\d s after taking the sequencer over")),
+        "B's ready line counts from the takeover, not from its start (a trial read 'ready after"
+            + " waiting 122.3 s', most of it standing by):\n"
+            + b.output());
+    assertTrue(
         linesOfB.subList(0, tookOver).stream()
             .noneMatch(line -> line.startsWith("waiting for compilation")),
         "while it stood by, B did not say it waited for (A's) compilation:\n" + b.output());
