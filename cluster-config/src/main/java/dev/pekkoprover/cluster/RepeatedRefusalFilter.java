@@ -44,7 +44,7 @@ import java.util.regex.Pattern;
  *   <li>"Flush timeout, [n] remaining": Artery's flush before a death-watch notification that a
  *       peer did not acknowledge, once per watched actor, naming no peer: a node the cluster downed
  *       logged 18 within a second of its exit (a trial), its peers having quarantined it. Once per
- *       10 minutes.
+ *       10 minutes on any node (the line names no peer to tell them apart by).
  * </ul>
  *
  * The first line of each peer shows, so a refusal is always visible; every other warning is

@@ -73,8 +73,8 @@ public record StatusReport(
    *     another node or is on its way here; null on other nodes
    * @param sequencerNode {@code host:port} of the node the sequencer runs on, as this node's
    *     cluster view has it (the oldest Up or Leaving member with role sequencer, where Pekko runs
-   *     the singleton), on every cluster node (on a node with role sequencer only, before
-   *     2026-12-07); null in one JVM and when no such member is up
+   *     the singleton), on every cluster node (at first, on a node with role sequencer only); null
+   *     in one JVM and when no such member is up
    */
   public record NodeInfo(
       String address,

@@ -106,9 +106,10 @@ public final class UnreadableRequests extends ParsingErrorHandler {
   static String likelyCause(String what) {
     if (what.startsWith("Illegal HTTP message start")) {
       // no HTTP client starts so; a newline is what a certificate check piped from echo sends
-      return "these bytes start no HTTP request: a check of this port's certificate such as `echo"
-          + " | openssl s_client` (which sends a newline; `</dev/null` sends nothing), or a client"
-          + " of another protocol";
+      return "the connection ended before an HTTP request began: a check of this port's"
+          + " certificate such as `echo | openssl s_client` (which sends a newline; `</dev/null`"
+          + " sends nothing), a client of another protocol, or an HTTP client cut off before it"
+          + " sent its request";
     }
     if (!what.startsWith("Unsupported HTTP method")) {
       return null;

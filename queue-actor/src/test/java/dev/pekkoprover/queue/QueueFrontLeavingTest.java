@@ -161,11 +161,22 @@ class QueueFrontLeavingTest {
     region.receiveSeveralMessages(4);
 
     Address otherAddress = Cluster.get(other.system()).selfMember().address();
-    front.tell(new QueueFront.MemberChanged(removed(otherAddress, "worker")));
-    front.tell(
-        new QueueFront.MemberChanged(
-            removed(new Address("pekko", "front-leaving-cluster", "127.0.0.1", 1), "queue")));
-    List<ShardingEnvelope<QueueCommand>> repeated = region.receiveSeveralMessages(2);
+    // the front survives (the old code's failure came before or after the staying worker's
+    // repetition, as the map's order had it)
+    List<ShardingEnvelope<QueueCommand>> repeated =
+        LoggingTestKit.error(NullPointerException.class)
+            .withOccurrences(0)
+            .expect(
+                node.system(),
+                () -> {
+                  front.tell(new QueueFront.MemberChanged(removed(otherAddress, "worker")));
+                  front.tell(
+                      new QueueFront.MemberChanged(
+                          removed(
+                              new Address("pekko", "front-leaving-cluster", "127.0.0.1", 1),
+                              "queue")));
+                  return region.receiveSeveralMessages(2);
+                });
     for (ShardingEnvelope<QueueCommand> envelope : repeated) {
       assertEquals(
           staying.getRef(),
@@ -173,6 +184,16 @@ class QueueFrontLeavingTest {
           "only the worker still there is announced again");
     }
     region.expectNoMessage(Duration.ofMillis(300));
+    // and the front still answers: a round trip after the two removals (the old code's failure
+    // stopped it, whichever worker the map gave first)
+    TestProbe<dev.pekkoprover.protocol.TaskOutcome> flow = node.createTestProbe();
+    front.tell(
+        new QueueCommand.Enqueue(
+            List.of(
+                new dev.pekkoprover.protocol.TaskEnvelope(
+                    "x", "f", "run-1", "no-such-type", 1, TestTasks.Num.of(1))),
+            flow.getRef()));
+    flow.expectMessageClass(dev.pekkoprover.protocol.TaskOutcome.Rejected.class);
   }
 
   /**
