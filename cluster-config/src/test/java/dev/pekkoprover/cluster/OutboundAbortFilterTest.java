@@ -49,6 +49,36 @@ class OutboundAbortFilterTest {
   }
 
   @Test
+  void deniesAStreamStoppedOnAQuarantineAsThisNodeShutsDown() {
+    // a trial's last nodes stopped one after another: 2 per node, from the association
+    String log = OutboundAbortFilter.ASSOCIATION;
+    for (String stream : new String[] {"control", "message"}) {
+      assertEquals(
+          FilterReply.DENY,
+          decide(
+              log,
+              "Outbound "
+                  + stream
+                  + " stream to [pekko://prover@127.0.0.1:27253] failed after shutdown."
+                  + " org.apache.pekko.remote.artery.Association$OutboundStreamStopQuarantinedSignal$: "));
+    }
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            log,
+            "Outbound control stream to [pekko://prover@127.0.0.1:27253] failed after shutdown."
+                + " java.lang.IllegalStateException: boom"),
+        "another cause shows");
+    assertEquals(
+        FilterReply.NEUTRAL,
+        decide(
+            log,
+            "Association to [pekko://prover@127.0.0.1:27253] with UID [1] is irrecoverably"
+                + " failed. Quarantining address."),
+        "the association's other lines show");
+  }
+
+  @Test
   void deniesTheEchoOfAQuarantineOnEachOutboundStream() {
     // as a worker node logged them 3 s after a queue node that left was removed (RollingRestartIT)
     String log = OutboundAbortFilter.STREAM_LOG;
