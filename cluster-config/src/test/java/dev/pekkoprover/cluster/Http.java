@@ -22,24 +22,16 @@ final class Http {
   record Answer(int status, String body) {}
 
   static Answer get(String url) {
-    try {
-      HttpResponse<String> response =
-          CLIENT.send(
-              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(15)).GET().build(),
-              HttpResponse.BodyHandlers.ofString());
-      return new Answer(response.statusCode(), response.body());
-    } catch (IOException e) {
-      throw new AssertionError("GET " + url + " failed: " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted", e);
-    }
+    return get(CLIENT, url);
   }
 
   /** {@link #get} over HTTPS, trusting {@code tls}'s roots, on a connection of its own. */
   static Answer get(String url, SSLContext tls) {
-    HttpClient client =
-        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).sslContext(tls).build();
+    return get(
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).sslContext(tls).build(), url);
+  }
+
+  private static Answer get(HttpClient client, String url) {
     try {
       HttpResponse<String> response =
           client.send(

@@ -302,6 +302,10 @@ public final class WaitingForPeers {
     long seconds = Duration.ofNanos(System.nanoTime() - waitingSince).toSeconds();
     List<String> refusedSeeds = ownSeeds(AbsentSeeds.refusedSeeds(System.nanoTime()));
     String otherCluster = waiting == Wait.JOIN ? otherClusterOfOwnCertificate() : null;
+    String refusedLine =
+        refusedSeeds.isEmpty()
+            ? ""
+            : " (" + refusedSeeds + " refused the connection: nothing listens there)";
     return switch (waiting) {
       case JOIN ->
           seeds.isEmpty()
@@ -313,14 +317,7 @@ public final class WaitingForPeers {
                   ? String.format(
                       "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s."
                           + " The likely cause: %s",
-                      self,
-                      context.getSystem().name(),
-                      seeds,
-                      seconds,
-                      refusedSeeds.isEmpty()
-                          ? ""
-                          : " (" + refusedSeeds + " refused the connection: nothing listens there)",
-                      otherCluster)
+                      self, context.getSystem().name(), seeds, seconds, refusedLine, otherCluster)
                   : String.format(
                       "node %s waiting to join cluster '%s' through seeds %s for %d s; none let it in yet%s. "
                           + "Likely causes: no seed is running or --seeds has a wrong address (a seed's cluster --port, not "
@@ -331,9 +328,7 @@ public final class WaitingForPeers {
                       context.getSystem().name(),
                       seeds,
                       seconds,
-                      refusedSeeds.isEmpty()
-                          ? ""
-                          : " (" + refusedSeeds + " refused the connection: nothing listens there)",
+                      refusedLine,
                       tls
                           ? "this node's certificate, or its ca.crt, is not of the cluster's CA, or the certificate names "
                               + "another cluster (the seeds log 'refused a node's connection'; take all three files, ca.crt "
