@@ -8,6 +8,7 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * The cluster deployment of the queue: each task type's queue (or each partition {@code type#n} of
@@ -29,16 +30,26 @@ public final class ShardedTaskQueue {
 
   /**
    * Registers the queue entities with sharding on this node and returns the shard region (a proxy
-   * where the node lacks {@code role}).
+   * where the node lacks {@code role}). Their placement is {@link QueuePlacement}'s, with {@code
+   * prover.queue.cluster.placement} from the system's configuration.
+   *
+   * @throws com.typesafe.config.ConfigException when that setting is invalid
    */
   public static ActorRef<ShardingEnvelope<QueueCommand>> init(
       ActorSystem<?> system, TaskCatalog catalog, QueueSettings settings, String role) {
+    QueuePlacement placement =
+        QueuePlacement.create(
+            system,
+            QueuePlacement.Settings.fromConfig(system.settings().config()),
+            role,
+            Cluster.get(system).selfMember().hasRole(role));
     return ClusterSharding.get(system)
         .init(
             Entity.of(
                     ENTITY,
                     context ->
                         LocalTaskQueue.createInCluster(catalog, settings, context.getEntityId()))
-                .withRole(role));
+                .withRole(role)
+                .withAllocationStrategy(placement));
   }
 }
