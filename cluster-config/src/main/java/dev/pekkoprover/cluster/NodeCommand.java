@@ -152,6 +152,18 @@ final class NodeCommand implements Callable<Integer> {
               + " instead of waiting (also prover.worker.exit-without-sequencer = on)")
   boolean exitWithoutSequencer;
 
+  @Option(
+      names = "--queue-nodes",
+      defaultValue = "${env:PROVER_QUEUE_NODES}",
+      description =
+          "with the queue role: how many queue nodes start with a new cluster. Its task types' queues "
+              + "are placed only once that many have joined (at most "
+              + "prover.queue.cluster.placement.max-wait, 60 s), so that they spread over them; a queue "
+              + "never moves while its node lives. Only the cluster's first placement waits, so give "
+              + "the same on every stateful node, restarts included (default: $PROVER_QUEUE_NODES, "
+              + "else 1: place at once)")
+  Integer queueNodes;
+
   @picocli.CommandLine.Mixin NodeLauncher.JobOptions job = new NodeLauncher.JobOptions();
 
   @picocli.CommandLine.Mixin NodeLauncher.HttpOptions http = new NodeLauncher.HttpOptions();
@@ -171,6 +183,14 @@ final class NodeCommand implements Callable<Integer> {
     if (exitWithoutSequencer && roles.contains(ProverNode.SEQUENCER_ROLE)) {
       System.err.println(
           "node refuses to start: --exit-without-sequencer is for nodes without the sequencer role");
+      return NodeLauncher.USAGE_EXIT;
+    }
+    if (queueNodes != null && queueNodes < 1) {
+      System.err.println(
+          "node refuses to start: --queue-nodes "
+              + queueNodes
+              + " is no number of queue nodes: give how many queue nodes start with the cluster"
+              + " (1 places the queues at once)");
       return NodeLauncher.USAGE_EXIT;
     }
     String invalidName = ClusterKeys.invalidClusterName(clusterName);
@@ -270,6 +290,13 @@ final class NodeCommand implements Callable<Integer> {
     }
     Config placement =
         ClusterPlacement.config(roles, host, port, seeds == null ? List.of() : seeds, clusterName);
+    if (queueNodes != null) {
+      placement =
+          com.typesafe.config.ConfigFactory.parseMap(
+                  java.util.Map.of("prover.queue.cluster.placement.queue-nodes", queueNodes),
+                  "the node command's --queue-nodes")
+              .withFallback(placement);
+    }
     Config config =
         ClusterTls.load(
             http.apply(job.config(crashEvery).withFallback(placement).withFallback(transport)));
@@ -322,6 +349,14 @@ final class NodeCommand implements Callable<Integer> {
           .info(
               "node {}:{} has no role sequencer: --db-url (or PROVER_DB_URL) is not used here; only"
                   + " the sequencer's stores use a database, queue and worker nodes need none",
+              host,
+              port);
+    }
+    if (queueNodes != null && queueNodes > 1 && !roles.contains(ProverNode.QUEUE_ROLE)) {
+      org.slf4j.LoggerFactory.getLogger(NodeLauncher.class)
+          .info(
+              "node {}:{} has no role queue: --queue-nodes (or PROVER_QUEUE_NODES) is not used here;"
+                  + " the queues are placed by the oldest queue node",
               host,
               port);
     }

@@ -220,6 +220,13 @@ class LauncherBadInputTest {
   }
 
   @Test
+  void noQueueNodesIsOneLine() {
+    assertOneLineRefusal(
+        LauncherRun.of("node", "--roles", "sequencer,queue", "--no-tls", "--queue-nodes", "0"),
+        "--queue-nodes 0 is no number of queue nodes");
+  }
+
+  @Test
   void noWorkersIsOneLineNotAHang() {
     assertOneLineRefusal(
         LauncherRun.of("run", "--workers", "0", "--in-memory"),

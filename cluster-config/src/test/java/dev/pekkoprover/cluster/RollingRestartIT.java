@@ -41,9 +41,9 @@ import org.junit.jupiter.api.TestInfo;
  * nodes at once.
  *
  * <p>The workers log {@code dev.pekkoprover.worker.Worker} at DEBUG (the shipped logback.xml with
- * that one logger added), and S becomes Up only with the queue nodes ({@code
- * pekko.cluster.role.queue.min-nr-of-members}: see {@link #stopQueueNodesMidRun}); the rest is the
- * shipped configuration. Every node's output is written to {@code
+ * that one logger added), and the queue nodes start with {@code --queue-nodes}, so that the
+ * entities are placed once they have all joined (see {@link #stopQueueNodesMidRun}); the rest is
+ * the shipped configuration. Every node's output is written to {@code
  * target/it-logs/RollingRestartIT/<test>}.
  */
 class RollingRestartIT {
@@ -142,24 +142,26 @@ class RollingRestartIT {
     int seedPort = NodeProcesses.freePort();
     String seed = "127.0.0.1:" + seedPort;
     // S's start-up sends to every task type's entity at once, which starts them all on the queue
-    // nodes registered then and never moves them (no rebalancing): were S Up and started before
-    // the queue nodes joined, they would hold nothing to hand off. So S is Up only with them.
+    // nodes registered then and never moves them (no rebalancing): were they placed before the
+    // queue nodes joined, those would hold nothing to hand off. So the first placement waits for
+    // them (--queue-nodes, given to every queue node alike, as docs/deployment.md says).
+    String queueNodes = "" + (1 + leaving);
     NodeProcesses.Node sequencer =
         processes.launch(
-            List.of("-Dpekko.cluster.role.queue.min-nr-of-members=" + (1 + leaving)),
-            List.of(
-                "node",
-                "--roles",
-                "sequencer,queue",
-                "--port",
-                "" + seedPort,
-                "--blocks",
-                "" + BLOCKS,
-                "--txs",
-                "8",
-                "--proving-work",
-                "100000",
-                "--exit-when-done"));
+            "node",
+            "--roles",
+            "sequencer,queue",
+            "--port",
+            "" + seedPort,
+            "--queue-nodes",
+            queueNodes,
+            "--blocks",
+            "" + BLOCKS,
+            "--txs",
+            "8",
+            "--proving-work",
+            "100000",
+            "--exit-when-done");
     List<NodeProcesses.Node> queues = new ArrayList<>();
     for (int i = 0; i < leaving; i++) {
       queues.add(
@@ -169,6 +171,8 @@ class RollingRestartIT {
               "queue",
               "--port",
               "" + NodeProcesses.freePort(),
+              "--queue-nodes",
+              queueNodes,
               "--seeds",
               seed));
     }
@@ -208,7 +212,15 @@ class RollingRestartIT {
     }
     NodeProcesses.Node replacement =
         processes.launch(
-            "node", "--roles", "queue", "--port", "" + NodeProcesses.freePort(), "--seeds", seed);
+            "node",
+            "--roles",
+            "queue",
+            "--port",
+            "" + NodeProcesses.freePort(),
+            "--queue-nodes",
+            queueNodes,
+            "--seeds",
+            seed);
 
     assertTrue(sequencer.awaitExit(240), "the run ended:\n" + sequencer.tail(60));
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));

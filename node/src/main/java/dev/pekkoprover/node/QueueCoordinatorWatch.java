@@ -21,12 +21,12 @@ import org.apache.pekko.cluster.typed.Subscribe;
  * Says when the queue's shard coordinator cannot place entities because of {@code
  * pekko.cluster.role.queue.min-nr-of-members}. Pekko's coordinator allocates no shard until that
  * many regions of the role have registered with it; each coordinator checks this once, when it
- * starts. docs/deployment.md advises the setting for a cluster's first start (so that the
- * sequencer's node becomes Up only with its queue nodes and the entities spread over them), and an
- * operator gives a standby sequencer node the same command. When the coordinator then moves to that
- * node (the oldest queue node died or left) with fewer queue nodes Up than the setting asks, the
- * entities of the node that went never start again and every flow waits, silently: an operator's
- * trial hung 2 minutes until it started another queue node.
+ * starts. The queue's own placement ({@code QueuePlacement}, {@code --queue-nodes}) spreads a new
+ * cluster's entities without it and is what docs/deployment.md advises now, but an operator may
+ * still set it, for instance on a standby sequencer node too. When the coordinator then moves to
+ * that node (the oldest queue node died or left) with fewer queue nodes Up than the setting asks,
+ * the entities of the node that went never start again and every flow waits, silently: an
+ * operator's trial hung 2 minutes until it started another queue node.
  *
  * <p>Runs on every node with role queue; only the oldest Up one (where the coordinator runs, the
  * sharding role being queue) reports: one WARN and a {@code /status} problem while the coordinator

@@ -179,9 +179,10 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
     if (regions >= settings.queueNodes()) {
       log.info(
           "queue placement: placing the queue's entities over the {} queue nodes registered with"
-              + " the shard coordinator (prover.queue.cluster.placement.queue-nodes = {}), {} s"
+              + " the shard coordinator ({}; prover.queue.cluster.placement.queue-nodes = {}), {} s"
               + " after it started",
           regions,
+          nodesOf(allocations),
           settings.queueNodes(),
           seconds(waited));
       markPlaced();
@@ -191,12 +192,14 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
       log.warn(
           "queue placement: only {} of {} queue nodes registered with the shard coordinator within"
               + " {} s (prover.queue.cluster.placement.max-wait): the queue's entities are placed"
-              + " on those and stay there while their nodes live (entities are never rebalanced)."
-              + " Start the queue nodes together, or give --queue-nodes (prover.queue.cluster"
-              + ".placement.queue-nodes) the number that start with the cluster",
+              + " on those ({}) and stay there while their nodes live (entities are never"
+              + " rebalanced). Start the queue nodes together, or give --queue-nodes"
+              + " (prover.queue.cluster.placement.queue-nodes) the number that start with the"
+              + " cluster",
           regions,
           settings.queueNodes(),
-          seconds(waited));
+          seconds(waited),
+          nodesOf(allocations));
       markPlaced();
       return true;
     }
@@ -220,6 +223,24 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
           seconds(settings.maxWait().toNanos() / 1e9));
     }
     return false;
+  }
+
+  /** The regions' nodes as {@code host:port}, in the coordinator's order (this node's too). */
+  private String nodesOf(Map<ActorRef, IndexedSeq<String>> allocations) {
+    StringBuilder nodes = new StringBuilder();
+    Iterator<ActorRef> regions = allocations.keysIterator();
+    while (regions.hasNext()) {
+      org.apache.pekko.actor.Address address = regions.next().path().address();
+      if (!address.hasGlobalScope()) {
+        address = system.address();
+      }
+      nodes
+          .append(nodes.length() == 0 ? "" : ", ")
+          .append(address.getHost().orElse("?"))
+          .append(':')
+          .append(address.getPort().map(String::valueOf).orElse("?"));
+    }
+    return nodes.toString();
   }
 
   private static boolean anyShardAllocated(Map<ActorRef, IndexedSeq<String>> allocations) {
