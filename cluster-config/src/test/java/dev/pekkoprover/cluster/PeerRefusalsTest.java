@@ -34,6 +34,23 @@ class PeerRefusalsTest {
   }
 
   @Test
+  void aKindNotRefusedForTwoPeriodsIsForgotten() {
+    AtomicLong now = new AtomicLong();
+    PeerRefusals refusals = new PeerRefusals(Duration.ofMinutes(10), now::get);
+    assertEquals("refused a", refusals.report("a", "refused a"));
+    assertNull(refusals.report("a", "refused a")); // counted, not yet in a line
+    now.addAndGet(Duration.ofMinutes(20).toNanos());
+    assertEquals("refused b", refusals.report("b", "refused b")); // the sweep forgets a
+    assertEquals(
+        "refused a", refusals.report("a", "refused a"), "a first line again, with no count");
+    now.addAndGet(Duration.ofMinutes(19).toNanos());
+    assertEquals("refused c", refusals.report("c", "refused c")); // b and a are 19 min old: kept
+    assertEquals(
+        "refused b (1 refusals of this kind since the last line)",
+        refusals.report("b", "refused b"));
+  }
+
+  @Test
   void theFilterLetsThroughThePekkoLineOfEachRefusedPeerOnce() {
     RepeatedRefusalFilter filter = new RepeatedRefusalFilter();
     String other =

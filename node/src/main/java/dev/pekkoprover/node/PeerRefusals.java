@@ -9,8 +9,10 @@ import java.util.function.LongSupplier;
  * Decides which refusals of a peer become a log line: the first of each kind (same direction,
  * reason and peer), then at most one per {@code every} with the number of refusals since. A
  * stranger's node retries its connection every few seconds for as long as it runs; one line per
- * peer says what an operator needs, a line per retry would bury the log. Thread-safe: engines on
- * several threads report here.
+ * peer says what an operator needs, a line per retry would bury the log. A kind not refused for
+ * twice {@code every} is forgotten, with the repeats not yet counted in a line: keys often name a
+ * peer's incarnation, and a long-running node meets many. Thread-safe: engines on several threads
+ * report here.
  */
 public final class PeerRefusals {
   private record Seen(long lastLogged, long suppressed) {}
@@ -18,6 +20,7 @@ public final class PeerRefusals {
   private final long everyNanos;
   private final LongSupplier nanoClock;
   private final Map<String, Seen> seen = new ConcurrentHashMap<>();
+  private volatile long lastSweep;
 
   /**
    * @param nanoClock monotonic nanoseconds ({@code System::nanoTime}; a test's own)
@@ -25,6 +28,7 @@ public final class PeerRefusals {
   public PeerRefusals(Duration every, LongSupplier nanoClock) {
     this.everyNanos = every.toNanos();
     this.nanoClock = nanoClock;
+    this.lastSweep = nanoClock.getAsLong();
   }
 
   /**
@@ -35,6 +39,10 @@ public final class PeerRefusals {
    */
   public String report(String key, String line) {
     long now = nanoClock.getAsLong();
+    if (now - lastSweep >= everyNanos) {
+      lastSweep = now;
+      seen.values().removeIf(kind -> now - kind.lastLogged() >= 2 * everyNanos);
+    }
     String[] out = new String[1];
     seen.compute(
         key,
