@@ -160,7 +160,7 @@ final class NodeCommand implements Callable<Integer> {
               + "are placed only once that many have joined (at most "
               + "prover.queue.cluster.placement.max-wait, 60 s), so that they spread over them; a queue "
               + "never moves while its node lives. Only the cluster's first placement waits, so give "
-              + "the same on every stateful node, restarts included (default: $PROVER_QUEUE_NODES, "
+              + "the same on every queue node, restarts included (default: $PROVER_QUEUE_NODES, "
               + "else 1: place at once)")
   Integer queueNodes;
 
@@ -305,6 +305,7 @@ final class NodeCommand implements Callable<Integer> {
     try {
       watch = SequencerWatch.Settings.from(config);
       islandAfter = IslandWatch.after(config);
+      dev.pekkoprover.queue.QueuePlacement.Settings.fromConfig(config);
     } catch (ConfigException e) {
       System.err.println("node refuses to start: " + e.getMessage());
       return NodeLauncher.USAGE_EXIT;

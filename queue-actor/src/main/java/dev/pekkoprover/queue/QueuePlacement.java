@@ -43,11 +43,12 @@ import scala.concurrent.Promise;
  * applies each time it starts (a restarted first node, or a standby carrying the setting, stopped
  * all placing while fewer queue nodes were Up: docs/deployment.md), the wait is for the cluster's
  * first placement only. A later coordinator (the oldest queue node died or left) does not wait when
- * any region holds a shard, nor when the cluster placed entities before: the first placement sets a
- * {@link Flag} in a {@link Replicator} of the queue nodes ({@value #REPLICATOR_NAME}), which gossip
- * gives every queue node, also one that joins later, so a coordinator that finds every shard gone
- * with its node (all of them had lived there) still places at once. Only a cluster started anew
- * (every queue node gone) waits again.
+ * any region holds a shard, nor when the cluster placed entities before: the first placement (with
+ * any setting, 1 included, so that nodes restarted with a larger one find it) sets a {@link Flag}
+ * in a {@link Replicator} of the queue nodes ({@value #REPLICATOR_NAME}), which gossip gives every
+ * queue node, also one that joins later, so a coordinator that finds every shard gone with its node
+ * (all of them had lived there) still places at once. Only a cluster started anew (every queue node
+ * gone) waits again.
  *
  * <p>Allocation runs on the coordinator's actor, one call at a time; the flag's read completes on
  * another thread and only sets {@link #flagSeen}.
@@ -69,7 +70,8 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
    *
    * @param queueNodes how many queue regions the cluster's first placement waits for; 1 or less
    *     places at once
-   * @param maxWait the longest that wait, counted from the coordinator's start
+   * @param maxWait the longest that wait, counted from the coordinator's start (a coordinator that
+   *     moves during the wait, its node gone, begins its own)
    */
   public record Settings(int queueNodes, Duration maxWait) {
     /**
@@ -83,6 +85,11 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
         throw new com.typesafe.config.ConfigException.BadValue(
             "prover.queue.cluster.placement.queue-nodes",
             "is " + nodes + ", give 1 (place at once) or the number of queue nodes to wait for");
+      }
+      if (maxWait.isNegative()) {
+        throw new com.typesafe.config.ConfigException.BadValue(
+            "prover.queue.cluster.placement.max-wait",
+            "is " + maxWait + ", give how long a new cluster's first placement may wait, e.g. 60s");
       }
       return new Settings(nodes, maxWait);
     }
@@ -104,6 +111,9 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
   /** Whether a read of {@link #PLACED} found it set (completes on another thread). */
   private volatile boolean flagSeen;
 
+  /** Whether a read of {@link #PLACED} has completed (the wait is said only after one). */
+  private volatile boolean flagReadDone;
+
   private long coordinatorStart;
   private boolean waitSaid;
   private long lastFlagRead;
@@ -119,6 +129,12 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
     this.replicator = replicator;
     this.nanoTime = nanoTime;
     this.coordinatorStart = nanoTime.getAsLong();
+    this.flagReadDone = replicator == null;
+  }
+
+  /** Whether a read of the placement flag has completed (for tests). */
+  boolean flagReadDone() {
+    return flagReadDone;
   }
 
   /**
@@ -157,13 +173,20 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
     if (leastShard instanceof ShardCoordinator.ActorSystemDependentAllocationStrategy startable) {
       startable.start(system.classicSystem());
     }
+    if (!placed) {
+      readFlag(); // before the first allocation if it can: a takeover then never says it waits
+    }
   }
 
   @Override
   public Future<ActorRef> allocateShard(
       ActorRef requester, String shardId, Map<ActorRef, IndexedSeq<String>> allocations) {
-    if (!placed && settings.queueNodes() > 1 && !placeNow(allocations)) {
-      return Promise.<ActorRef>apply().future(); // asked again at the region's next retry
+    if (!placed) {
+      if (settings.queueNodes() <= 1) {
+        markPlaced(); // for a later coordinator with a larger setting (a node restarted with it)
+      } else if (!placeNow(allocations)) {
+        return Promise.<ActorRef>apply().future(); // asked again at the region's next retry
+      }
     }
     return leastShard.allocateShard(requester, shardId, allocations);
   }
@@ -211,8 +234,8 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
           regions);
       return true;
     }
-    readFlag();
-    if (!waitSaid) {
+    readFlag(); // again every second while waiting: gossip may bring the flag late
+    if (!waitSaid && flagReadDone) {
       waitSaid = true;
       log.info(
           "queue placement: the queue's entities wait until {} queue nodes have registered with"
@@ -274,6 +297,7 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
                   && found.dataValue().enabled()) {
                 flagSeen = true;
               }
+              flagReadDone = true;
               flagReadInFlight = false;
             });
   }

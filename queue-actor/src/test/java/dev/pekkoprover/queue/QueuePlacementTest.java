@@ -88,7 +88,15 @@ class QueuePlacementTest {
             testKit.system(),
             replicator,
             now::get);
-    placement.start();
+    placement.start(); // reads the placement flag
+    testKit
+        .createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(5),
+            () -> {
+              assertTrue(placement.flagReadDone());
+              return null;
+            });
     return placement;
   }
 
@@ -224,10 +232,19 @@ class QueuePlacementTest {
   }
 
   @Test
-  void oneQueueNodePlacesAtOnce() throws Exception {
-    QueuePlacement placement = strategy(1, replicator());
+  void oneQueueNodePlacesAtOnceAndStillTellsLaterCoordinatorsOfASetting() {
+    var replicator = replicator();
+    QueuePlacement placement = strategy(1, replicator);
     assertEquals(
         regionA, placed(placement.allocateShard(regionA, "tx", regions(holding(regionA)))));
+    // a node restarted with --queue-nodes 3 takes the coordinator over, every shard gone
+    QueuePlacement later = strategy(3, replicator);
+    ActorRef region =
+        LoggingTestKit.info("this cluster placed queue entities before")
+            .expect(
+                testKit.system(),
+                () -> placed(later.allocateShard(regionB, "tx", regions(holding(regionB)))));
+    assertEquals(regionB, region);
   }
 
   @Test
