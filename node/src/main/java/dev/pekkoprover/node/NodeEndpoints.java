@@ -272,13 +272,50 @@ final class NodeEndpoints {
                 "status",
                 () ->
                     Directives.completeWithFuture(
-                        status.report().thenApply(report -> json(StatusCodes.OK, report)))));
+                        statusResponse(status::report, status::shuttingDown))));
     return Directives.get(
         () ->
             openHealth
                 ? Directives.concat(Dashboard.routes(), health, guard.require(data))
                 : Directives.concat(
                     Dashboard.routes(), guard.require(Directives.concat(data, health))));
+  }
+
+  /**
+   * The {@code /status} answer: 200 with the report, or 503 {@code {"error": ...}} when there is
+   * none. Its parts' failures are already problems in the report; what is left fails only as the
+   * node stops (its actor system refuses new asks in its last second, which was a 500 with Pekko
+   * HTTP's ERROR line), or on a bug, said here with its cause.
+   */
+  static java.util.concurrent.CompletionStage<HttpResponse> statusResponse(
+      Supplier<java.util.concurrent.CompletionStage<StatusReport>> report,
+      java.util.function.BooleanSupplier shuttingDown) {
+    java.util.concurrent.CompletionStage<StatusReport> answer;
+    try {
+      answer = report.get();
+    } catch (RuntimeException refused) {
+      answer = java.util.concurrent.CompletableFuture.failedFuture(refused);
+    }
+    return answer.handle(
+        (done, failure) -> {
+          if (failure == null) {
+            return json(StatusCodes.OK, done);
+          }
+          boolean stopping = shuttingDown.getAsBoolean();
+          if (!stopping) {
+            org.slf4j.LoggerFactory.getLogger(NodeEndpoints.class)
+                .warn("/status: the node's status could not be gathered", failure);
+          }
+          return json(
+              StatusCodes.SERVICE_UNAVAILABLE,
+              Map.of(
+                  "error",
+                  stopping
+                      ? "the node is shutting down: ask another node"
+                      : "the node's status could not be gathered ("
+                          + failure
+                          + "); try again, and see this node's log"));
+        });
   }
 
   /**

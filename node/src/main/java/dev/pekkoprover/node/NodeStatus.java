@@ -140,6 +140,12 @@ final class NodeStatus {
         });
   }
 
+  /** Whether this node's shutdown has begun (or its actor system has ended). */
+  boolean shuttingDown() {
+    return system.whenTerminated().isCompleted()
+        || org.apache.pekko.actor.CoordinatedShutdown.get(system).getShutdownReason().isPresent();
+  }
+
   private static <T> CompletableFuture<T> orNull(CompletionStage<T> stage) {
     return stage.toCompletableFuture().exceptionally(error -> null);
   }
