@@ -243,7 +243,9 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
               + " most {} s, so that a new cluster spreads its task types over them",
           settings.queueNodes(),
           regions,
-          seconds(settings.maxWait().toNanos() / 1e9));
+          settings.maxWait().toMillis() % 1000 == 0
+              ? String.valueOf(settings.maxWait().toSeconds())
+              : seconds(settings.maxWait().toMillis() / 1e3));
     }
     return false;
   }
