@@ -48,8 +48,15 @@ import org.apache.pekko.cluster.typed.Down;
  * the same island, which a restarted node could otherwise join again), and {@link
  * #DOWN_OTHERS_FIRST} later leaves and exits with code 3 ({@link NodeExit}) so that its process
  * supervisor restarts it; through its seeds it then joins that cluster, as the downed ones do.
- * Seeds that do not answer (not running, or not yet) leave the node waiting as before. A stateful
- * node is never moved: it may hold the sequencer's state.
+ * Seeds that do not answer (not running, or not yet) leave the node waiting as before.
+ *
+ * <p>A stateful node runs the same watch, Up for {@code leave-island-after}, and asks its seeds
+ * that are not members of its cluster: it leaves (one WARN line, exit code 3) only for a cluster
+ * with more stateful nodes than its own, the split-brain resolver's majority. The first of its
+ * seeds restarted with the same command while the others ran formed a cluster of one in a trial (1
+ * of 4 restarts on a loaded host), its sequencer starting a second run on the same database beside
+ * the running one. Two islands with as many stateful nodes each both stay, as before: the only
+ * stateful node, restarted into an island while its worker nodes ran, is their seed to join.
  *
  * <p>What a reader must not miss: the seed answers with its own status and whether it knows the
  * asker, so a sequencer node on its way out (shutting down, Leaving, Exiting, its process still
@@ -87,6 +94,9 @@ final class IslandWatch {
    * @param knowsAsker the asking node, this incarnation of it, is a member of its cluster (as this
    *     node sees it); an earlier incarnation at the same address, e.g. the one a restarted worker
    *     node replaced and this cluster has not yet removed, does not count
+   * @param statefulMembers how many members of its cluster have role stateful, in any status but
+   *     Down or Removed, itself included (0 from a build before 2026-12-07, which never moves a
+   *     stateful node)
    */
   record Answer(
       String node,
@@ -94,7 +104,8 @@ final class IslandWatch {
       boolean stateful,
       int members,
       boolean shuttingDown,
-      boolean knowsAsker)
+      boolean knowsAsker,
+      int statefulMembers)
       implements CborSerializable {
     /**
      * Whether this node runs a cluster a worker node belongs in: Up (or WeaklyUp), stateful and not
@@ -110,14 +121,23 @@ final class IslandWatch {
     }
   }
 
-  /** The shutdown reason of a worker node that leaves its island: the launcher exits with 3. */
-  record LeftIsland(String seed) implements CoordinatedShutdown.Reason {
+  /**
+   * The shutdown reason of a node that leaves its island: the launcher exits with 3.
+   *
+   * @param fewerStateful the node is stateful and its island has fewer stateful nodes than the
+   *     seed's cluster (else: a worker node on an island without a stateful node)
+   */
+  record LeftIsland(String seed, boolean fewerStateful) implements CoordinatedShutdown.Reason {
     /** As {@code /health/ready} names it while the node leaves. */
     @Override
     public String toString() {
-      return "this node's cluster has no stateful node, and its seed "
-          + seed
-          + " runs one of its own: it restarts to join it";
+      return fewerStateful
+          ? "this node's cluster has fewer stateful nodes than the one its seed "
+              + seed
+              + " runs beside it: it restarts to join that one"
+          : "this node's cluster has no stateful node, and its seed "
+              + seed
+              + " runs one of its own: it restarts to join it";
     }
   }
 
@@ -200,6 +220,38 @@ final class IslandWatch {
   }
 
   /**
+   * Whether a node leaves its cluster for the one {@code seed} answered from: a worker node for any
+   * cluster a stateful seed runs without it; a stateful node, whose cluster has {@code ownStateful}
+   * stateful nodes, only for one with more.
+   */
+  static boolean leavesFor(boolean stateful, int ownStateful, Answer seed) {
+    return seed.leavesAskerOutside() && (!stateful || seed.statefulMembers() > ownStateful);
+  }
+
+  /**
+   * The WARN line of a stateful node that leaves its island, which has {@code own} stateful nodes,
+   * for {@code seed}'s cluster, which has more.
+   */
+  static String statefulLine(String self, int own, Answer seed) {
+    return "node "
+        + self
+        + " is in a cluster with "
+        + own
+        + " stateful node(s), while its seed "
+        + seed.node()
+        + " is Up in a cluster of its own with "
+        + seed.statefulMembers()
+        + " ("
+        + seed.members()
+        + " member(s)): this node formed its cluster when no seed answered its join in time"
+        + " (pekko.cluster.seed-node-timeout), and its sequencer or queue runs beside that"
+        + " cluster's. It leaves and exits with code "
+        + NodeExit.DOWNED
+        + " so that its process supervisor restarts it; it then joins that cluster through its"
+        + " seeds";
+  }
+
+  /**
    * The probe's answer from {@code system}'s cluster as it is now, to {@code asker} of incarnation
    * {@code askerUid} (0: any).
    */
@@ -220,7 +272,8 @@ final class IslandWatch {
         self.hasRole(ProverNode.STATEFUL_ROLE),
         members,
         CoordinatedShutdown.get(system).getShutdownReason().isPresent(),
-        knowsAsker);
+        knowsAsker,
+        statefulMembers(cluster));
   }
 
   /** Starts the probe every launcher node answers at {@code /system/island-probe}. */
@@ -269,18 +322,24 @@ final class IslandWatch {
    * @return whether it started
    */
   static boolean start(ActorSystem<?> system, Duration after) {
+    List<Address> seeds = new ArrayList<>();
+    for (String seed : system.settings().config().getStringList("pekko.cluster.seed-nodes")) {
+      seeds.add(AddressFromURIString.parse(seed));
+    }
+    return startWithSeeds(system, after, seeds);
+  }
+
+  /** {@link #start} with these seeds (a test's, whose node formed its island without them). */
+  static boolean startWithSeeds(ActorSystem<?> system, Duration after, List<Address> given) {
     Cluster cluster = Cluster.get(system);
     Address self = cluster.selfMember().address();
     List<Address> seeds = new ArrayList<>();
-    for (String seed : system.settings().config().getStringList("pekko.cluster.seed-nodes")) {
-      Address address = AddressFromURIString.parse(seed);
-      if (!address.equals(self)) {
-        seeds.add(address);
+    for (Address seed : given) {
+      if (!seed.equals(self)) {
+        seeds.add(seed);
       }
     }
-    if (after.isZero()
-        || seeds.isEmpty()
-        || cluster.selfMember().hasRole(ProverNode.STATEFUL_ROLE)) {
+    if (after.isZero() || seeds.isEmpty()) {
       return false;
     }
     system.systemActorOf(
@@ -302,6 +361,9 @@ final class IslandWatch {
     private final Rule rule;
     private final List<Address> seeds;
     private final String self;
+
+    /** This node has role stateful: it leaves only an island with fewer stateful nodes. */
+    private final boolean stateful;
 
     /** A round of asks is under way. */
     private boolean asking;
@@ -332,6 +394,7 @@ final class IslandWatch {
       this.rule = new Rule(after);
       this.seeds = seeds;
       this.self = ProverNode.hostPort(cluster.selfMember().address());
+      this.stateful = cluster.selfMember().hasRole(ProverNode.STATEFUL_ROLE);
       context.setLoggerName(IslandWatch.class);
       timers.startTimerWithFixedDelay(Tick.INSTANCE, PROBE_EVERY);
     }
@@ -349,9 +412,17 @@ final class IslandWatch {
       return leaving || CoordinatedShutdown.get(system).getShutdownReason().isPresent();
     }
 
+    /**
+     * Whether the rule holds: Up without a stateful member for the wait; for a stateful node, Up
+     * for the wait (it asks seeds outside its cluster only, so none while every seed is a member).
+     */
+    private boolean due(long now) {
+      return rule.due(selfUp(cluster), !stateful && hasStatefulMember(cluster), now);
+    }
+
     private Behavior<Command> onTick() {
       long now = System.nanoTime();
-      if (!rule.due(selfUp(cluster), hasStatefulMember(cluster), now)) {
+      if (!due(now)) {
         pause = PROBE_EVERY; // a stateful node is back: the next island starts afresh
         nextRound = 0;
         return Behaviors.same();
@@ -406,14 +477,18 @@ final class IslandWatch {
     private Behavior<Command> onAnswer(Answer answer) {
       answeredThisRound = true;
       long now = System.nanoTime();
-      // still without a stateful member: one may have joined meanwhile
-      if (!answer.leavesAskerOutside()
-          || stopping()
-          || !rule.due(selfUp(cluster), hasStatefulMember(cluster), now)) {
+      // still without a stateful member: one may have joined meanwhile; a stateful node leaves
+      // only for a cluster with more stateful nodes than its own (the split-brain resolver's
+      // majority), so two islands of one stateful node each both stay, as before
+      if (!leavesFor(stateful, statefulMembers(cluster), answer) || stopping() || !due(now)) {
         return Behaviors.same();
       }
       leaving = true;
       found = answer;
+      if (stateful) {
+        context.getLog().warn(statefulLine(self, statefulMembers(cluster), answer));
+        return onLeaveNow(); // its island's worker nodes, without it, move by their own watch
+      }
       List<Address> others = new ArrayList<>();
       for (Member member : cluster.state().getMembers()) {
         // never a stateful one, even one that began to join since the rule looked
@@ -438,7 +513,7 @@ final class IslandWatch {
     }
 
     private Behavior<Command> onLeaveNow() {
-      CoordinatedShutdown.get(system).runAll(new LeftIsland(found.node()));
+      CoordinatedShutdown.get(system).runAll(new LeftIsland(found.node(), stateful));
       return Behaviors.stopped();
     }
   }
@@ -446,6 +521,19 @@ final class IslandWatch {
   private static boolean selfUp(Cluster cluster) {
     MemberStatus status = cluster.selfMember().status();
     return status == MemberStatus.up() || status == MemberStatus.weaklyUp();
+  }
+
+  /** Members with role stateful, this node included, in any status but Removed or Down. */
+  static int statefulMembers(Cluster cluster) {
+    int count = 0;
+    for (Member member : cluster.state().getMembers()) {
+      if (member.hasRole(ProverNode.STATEFUL_ROLE)
+          && member.status() != MemberStatus.removed()
+          && member.status() != MemberStatus.down()) {
+        count++;
+      }
+    }
+    return count;
   }
 
   /** A member other than this node with role stateful, in any status but Removed or Down. */

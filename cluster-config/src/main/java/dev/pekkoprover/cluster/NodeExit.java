@@ -377,7 +377,9 @@ final class NodeExit {
             DOWNED,
             "node "
                 + self
-                + " left its cluster, which had no stateful node, for the one its seed "
+                + (island.fewerStateful()
+                    ? " left its cluster, which had fewer stateful nodes than the one its seed "
+                    : " left its cluster, which had no stateful node, for the one its seed ")
                 + island.seed()
                 + " runs: exiting with code "
                 + DOWNED

@@ -48,25 +48,59 @@ class IslandWatchTest {
 
   @Test
   void onlyASeedUpWithRoleStatefulRunsAClusterToJoin() {
-    assertTrue(new IslandWatch.Answer("h:1", "Up", true, 1, false, false).leavesAskerOutside());
-    assertTrue(new IslandWatch.Answer("h:1", "WeaklyUp", true, 1, false, false).runsACluster());
+    assertTrue(new IslandWatch.Answer("h:1", "Up", true, 1, false, false, 1).leavesAskerOutside());
+    assertTrue(new IslandWatch.Answer("h:1", "WeaklyUp", true, 1, false, false, 1).runsACluster());
     // a sequencer node on its way out, its process still running, or one still joining
     for (String status : new String[] {"Joining", "Leaving", "Exiting", "Removed", "Down"}) {
-      assertFalse(new IslandWatch.Answer("h:1", status, true, 1, false, false).runsACluster());
+      assertFalse(new IslandWatch.Answer("h:1", status, true, 1, false, false, 1).runsACluster());
     }
     assertFalse(
-        new IslandWatch.Answer("h:1", "Up", true, 1, true, false).runsACluster(),
+        new IslandWatch.Answer("h:1", "Up", true, 1, true, false, 1).runsACluster(),
         "Up, but shutting down (its workers drain first)");
     assertFalse(
-        new IslandWatch.Answer("h:1", "Up", false, 3, false, false).runsACluster(), "a worker");
+        new IslandWatch.Answer("h:1", "Up", false, 3, false, false, 0).runsACluster(), "a worker");
     assertFalse(
-        new IslandWatch.Answer("h:1", "Up", true, 2, false, true).leavesAskerOutside(),
+        new IslandWatch.Answer("h:1", "Up", true, 2, false, true, 1).leavesAskerOutside(),
         "it has let the asker in: the asker's view is only late");
   }
 
   @Test
+  void aStatefulNodeLeavesOnlyForAClusterWithMoreStatefulNodes() {
+    IslandWatch.Answer twoStateful = new IslandWatch.Answer("h:1", "Up", true, 5, false, false, 2);
+    assertTrue(IslandWatch.leavesFor(true, 1, twoStateful), "1 of 3: the minority leaves");
+    assertFalse(IslandWatch.leavesFor(true, 2, twoStateful), "a tie: both stay");
+    assertFalse(IslandWatch.leavesFor(true, 3, twoStateful), "the majority stays");
+    assertFalse(
+        IslandWatch.leavesFor(
+            true, 1, new IslandWatch.Answer("h:1", "Up", true, 5, false, true, 2)),
+        "that cluster holds this node already");
+    assertFalse(
+        IslandWatch.leavesFor(
+            true, 1, new IslandWatch.Answer("h:1", "Up", true, 5, false, false, 0)),
+        "an older build's answer, without the count");
+    assertTrue(IslandWatch.leavesFor(false, 0, twoStateful), "a worker node leaves as before");
+    assertTrue(
+        IslandWatch.statefulLine("127.0.0.1:2551", 1, twoStateful)
+            .startsWith(
+                "node 127.0.0.1:2551 is in a cluster with 1 stateful node(s), while its seed h:1 is"
+                    + " Up in a cluster of its own with 2 (5 member(s))"));
+    assertEquals(
+        new NodeExit.Outcome(
+            3,
+            "node 127.0.0.1:2551 left its cluster, which had fewer stateful nodes than the one its"
+                + " seed h:1 runs: exiting with code 3 so that a process supervisor restarts it into"
+                + " that cluster"),
+        NodeExit.outcome(
+            Optional.of(new IslandWatch.LeftIsland("h:1", true)),
+            "127.0.0.1:2551",
+            true,
+            "stable-after = 7s"));
+  }
+
+  @Test
   void theLineNamesTheSeedWhyAndTheExitCode() {
-    IslandWatch.Answer seed = new IslandWatch.Answer("127.0.0.1:2711", "Up", true, 1, false, false);
+    IslandWatch.Answer seed =
+        new IslandWatch.Answer("127.0.0.1:2711", "Up", true, 1, false, false, 1);
     assertEquals(
         "node 127.0.0.1:2712 has been in a cluster without a stateful node for 10 s, while its"
             + " seed 127.0.0.1:2711 is Up in a cluster of its own (1 member(s)): that seed formed it"
@@ -86,7 +120,7 @@ class IslandWatchTest {
                 + " 127.0.0.1:2711 runs: exiting with code 3 so that a process supervisor restarts"
                 + " it into that cluster"),
         NodeExit.outcome(
-            Optional.of(new IslandWatch.LeftIsland("127.0.0.1:2711")),
+            Optional.of(new IslandWatch.LeftIsland("127.0.0.1:2711", false)),
             "127.0.0.1:2712",
             true,
             "stable-after = 7s"));
@@ -169,7 +203,7 @@ class IslandWatchTest {
                     new IslandWatch.Ask(answers.ref(), asker, askerUid),
                     org.apache.pekko.actor.ActorRef.noSender());
             assertEquals(
-                new IslandWatch.Answer("127.0.0.1:" + seedPort, "Up", true, 1, false, false),
+                new IslandWatch.Answer("127.0.0.1:" + seedPort, "Up", true, 1, false, false, 1),
                 answers.receiveMessage(Duration.ofSeconds(1)));
             return null;
           });
@@ -189,11 +223,12 @@ class IslandWatchTest {
           "another incarnation");
       assertTrue(IslandWatch.answerOf(secondWorker.system(), asker, 0).knowsAsker(), "no uid");
 
-      assertFalse(IslandWatch.start(seed.system(), Duration.ofSeconds(1)), "a stateful node");
+      // the stateful seed watches too, but its other seed never runs: it stays
+      assertTrue(IslandWatch.start(seed.system(), Duration.ofSeconds(1)), "a stateful node");
       assertTrue(IslandWatch.start(worker.system(), Duration.ofSeconds(1)));
       // the second runs no watch of its own: it goes because the first downs it
       // (probes of the seed's system: the workers' end as they shut down)
-      assertShutDownFor(seed, worker, new IslandWatch.LeftIsland("127.0.0.1:" + seedPort));
+      assertShutDownFor(seed, worker, new IslandWatch.LeftIsland("127.0.0.1:" + seedPort, false));
       assertShutDownFor(seed, secondWorker, CoordinatedShutdown.clusterDowningReason());
       assertEquals(Optional.empty(), CoordinatedShutdown.get(seed.system()).getShutdownReason());
     } finally {
@@ -201,6 +236,70 @@ class IslandWatchTest {
       secondWorker.shutdownTestKit();
       if (seed != null) {
         seed.shutdownTestKit();
+      }
+    }
+  }
+
+  /**
+   * A stateful node on an island beside a cluster with more stateful nodes (the first of its seeds,
+   * restarted while the others ran, formed a cluster alone: a trial's sequencer node did so, its
+   * second sequencer writing to the same database): it leaves for that cluster, whose nodes stay.
+   */
+  @Test
+  void aStatefulNodeFormedAloneLeavesForTheClusterWithMoreStatefulNodes() throws Exception {
+    int islandPort = NodeProcesses.freePort();
+    int bPort = NodeProcesses.freePort();
+    int cPort = NodeProcesses.freePort();
+    String stateful = ProverNode.QUEUE_ROLE + ", " + ProverNode.STATEFUL_ROLE;
+    // B and C form the cluster (B names the island's node among its seeds, after itself)
+    ActorTestKit b = node(stateful, bPort, bPort, islandPort);
+    ActorTestKit c = node(stateful, cPort, bPort, cPort);
+    ActorTestKit island = null;
+    try {
+      awaitUp(b, 2);
+      awaitUp(c, 2);
+      // the island: its node is the first of its seeds, and its other seed (B) is given as one
+      // that never answers in time, as a busy host's late answer makes it
+      island =
+          ActorTestKit.create(
+              ClusterNodes.SYSTEM,
+              ClusterNodes.config(
+                  stateful,
+                  "pekko.remote.artery.canonical.port = "
+                      + islandPort
+                      + "\npekko.cluster.seed-node-timeout = 1s"
+                      + "\npekko.cluster.seed-nodes = [\""
+                      + PREFIX
+                      + islandPort
+                      + "\"]"));
+      awaitUp(island, 1);
+      for (ActorTestKit node : List.of(b, c, island)) {
+        IslandWatch.startProbe(node.system());
+      }
+      IslandWatch.Answer fromB =
+          IslandWatch.answerOf(
+              b.system(),
+              PREFIX + islandPort,
+              Cluster.get(island.system()).selfMember().uniqueAddress().longUid());
+      assertEquals(2, fromB.statefulMembers());
+      assertTrue(fromB.leavesAskerOutside(), fromB.toString());
+
+      assertTrue(IslandWatch.start(b.system(), Duration.ofSeconds(1)));
+      // the island's node learns of B through a seed list naming it (its own gave none to ask)
+      ActorTestKit islandNode = island;
+      assertTrue(
+          IslandWatch.startWithSeeds(
+              islandNode.system(),
+              Duration.ofSeconds(1),
+              List.of(org.apache.pekko.actor.AddressFromURIString.parse(PREFIX + bPort))));
+      assertShutDownFor(b, island, new IslandWatch.LeftIsland("127.0.0.1:" + bPort, true));
+      assertEquals(Optional.empty(), CoordinatedShutdown.get(b.system()).getShutdownReason());
+      assertEquals(Optional.empty(), CoordinatedShutdown.get(c.system()).getShutdownReason());
+    } finally {
+      b.shutdownTestKit();
+      c.shutdownTestKit();
+      if (island != null) {
+        island.shutdownTestKit();
       }
     }
   }
