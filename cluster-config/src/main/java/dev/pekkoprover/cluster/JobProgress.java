@@ -6,6 +6,7 @@ import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
+import dev.pekkoprover.queue.QueuePlacement;
 import dev.pekkoprover.sequencer.TaskResultCounts;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -623,6 +624,21 @@ public final class JobProgress implements AutoCloseable {
     }
     tookOver();
     FleetView fleet = fleet();
+    if (cluster && (fleet == null || fleet.answered() == 0)) {
+      // no queue entity runs yet: a new cluster's first placement may wait for queue nodes (a
+      // trial's sequencer said nothing for 57 s, or that it waited for workers)
+      String placement =
+          QueuePlacement.firstPlacementWait(
+              Cluster.get(node.system()).state().getMembers(),
+              ProverNode.QUEUE_ROLE,
+              node.system()
+                  .settings()
+                  .config()
+                  .getInt("prover.queue.cluster.placement.queue-nodes"));
+      if (placement != null) {
+        return "waiting for queue nodes: " + placement;
+      }
+    }
     if (fleet == null) {
       return null;
     }

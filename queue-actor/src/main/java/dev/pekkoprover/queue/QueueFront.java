@@ -139,6 +139,12 @@ public final class QueueFront {
   private final PartialAnswers fleetAnswers =
       new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit);
 
+  /**
+   * {@code prover.queue.cluster.placement.queue-nodes}: partial answers while fewer queue nodes are
+   * Up are the first placement's wait, said at INFO (a trial's every clean start had a WARN).
+   */
+  private final int placementQueueNodes;
+
   /** When a node with the queue role was last removed ({@link System#nanoTime}); 0: never. */
   private volatile long queueNodeRemovedAt;
 
@@ -253,6 +259,12 @@ public final class QueueFront {
     this.context = context;
     this.queueRole = queueRole;
     this.cluster = queueRole == null ? null : Cluster.get(context.getSystem());
+    this.placementQueueNodes =
+        context
+            .getSystem()
+            .settings()
+            .config()
+            .getInt("prover.queue.cluster.placement.queue-nodes");
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
@@ -826,12 +838,16 @@ public final class QueueFront {
       return null;
     }
     ClusterEvent.CurrentClusterState state = cluster.state();
-    return queueNodeInTransit(
-        state.getMembers(),
-        state.getUnreachable(),
-        queueRole,
-        queueNodeRemovedAt,
-        System.nanoTime());
+    String inTransit =
+        queueNodeInTransit(
+            state.getMembers(),
+            state.getUnreachable(),
+            queueRole,
+            queueNodeRemovedAt,
+            System.nanoTime());
+    return inTransit != null
+        ? inTransit
+        : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placementQueueNodes);
   }
 
   /**

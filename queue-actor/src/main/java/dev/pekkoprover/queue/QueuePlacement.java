@@ -250,6 +250,35 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
     return false;
   }
 
+  /**
+   * While fewer than {@code queueNodes} members with {@code role} are Up (or WeaklyUp): the line
+   * that says the first placement waits for them, for a node's own progress and partial answers;
+   * else null. Read from the membership only (the wait itself runs on the oldest queue node), so it
+   * also holds after a placement, in a cluster that lost queue nodes: callers look only while no
+   * queue entity answers.
+   */
+  public static String firstPlacementWait(
+      Iterable<org.apache.pekko.cluster.Member> members, String role, int queueNodes) {
+    if (queueNodes <= 1) {
+      return null;
+    }
+    int up = 0;
+    for (org.apache.pekko.cluster.Member member : members) {
+      if (member.hasRole(role)
+          && (member.status() == org.apache.pekko.cluster.MemberStatus.up()
+              || member.status() == org.apache.pekko.cluster.MemberStatus.weaklyUp())) {
+        up++;
+      }
+    }
+    return up >= queueNodes
+        ? null
+        : "the queues are placed once "
+            + queueNodes
+            + " queue nodes are Up (--queue-nodes, prover.queue.cluster.placement.queue-nodes; "
+            + up
+            + " are), so that a new cluster spreads its task types over them";
+  }
+
   /** The regions' nodes as {@code host:port}, in the coordinator's order (this node's too). */
   private String nodesOf(Map<ActorRef, IndexedSeq<String>> allocations) {
     StringBuilder nodes = new StringBuilder();

@@ -247,6 +247,35 @@ class QueuePlacementTest {
     assertEquals(regionB, region);
   }
 
+  private static org.apache.pekko.cluster.Member member(int port, String role, boolean up) {
+    org.apache.pekko.cluster.Member joining =
+        new org.apache.pekko.cluster.Member(
+            new org.apache.pekko.cluster.UniqueAddress(
+                new org.apache.pekko.actor.Address("pekko", "p", "127.0.0.1", port), (long) port),
+            0,
+            MemberStatus.joining(),
+            scala.jdk.javaapi.CollectionConverters.asScala(java.util.Set.of(role, "dc-default"))
+                .toSet(),
+            org.apache.pekko.util.Version.Zero());
+    return up ? joining.copyUp(port) : joining;
+  }
+
+  @Test
+  void nodesSayTheFirstPlacementWaitsWhileFewerQueueNodesAreUpThanTheSetting() {
+    var members =
+        List.of(member(1, "queue", true), member(2, "queue", false), member(3, "worker", true));
+    assertEquals(
+        "the queues are placed once 3 queue nodes are Up (--queue-nodes,"
+            + " prover.queue.cluster.placement.queue-nodes; 1 are), so that a new cluster spreads"
+            + " its task types over them",
+        QueuePlacement.firstPlacementWait(members, "queue", 3));
+    assertEquals(null, QueuePlacement.firstPlacementWait(members, "queue", 1), "no setting");
+    assertEquals(
+        null,
+        QueuePlacement.firstPlacementWait(
+            List.of(member(1, "queue", true), member(2, "queue", true)), "queue", 2));
+  }
+
   @Test
   void theSettingsAreRead() {
     QueuePlacement.Settings settings =
