@@ -189,8 +189,8 @@ final class NodeCommand implements Callable<Integer> {
       System.err.println(
           "node refuses to start: --queue-nodes "
               + queueNodes
-              + " is no number of queue nodes: give how many queue nodes start with the cluster"
-              + " (1 places the queues at once)");
+              + " is no number of queue nodes (from the option, else PROVER_QUEUE_NODES): give how"
+              + " many queue nodes start with the cluster (1 places the queues at once)");
       return NodeLauncher.USAGE_EXIT;
     }
     String invalidName = ClusterKeys.invalidClusterName(clusterName);
