@@ -143,7 +143,8 @@ final class IslandWatch {
 
   /**
    * {@code prover.cluster.leave-island-after}: how long a worker node may be Up in a cluster
-   * without a stateful member before it asks its seeds; zero turns the watch off.
+   * without a stateful member, and a stateful node Up at all, before it asks its seeds outside its
+   * cluster; zero turns the watch off.
    *
    * @throws ConfigException when it is negative
    */
@@ -311,13 +312,19 @@ final class IslandWatch {
    */
   static final Duration DOWN_OTHERS_FIRST = Duration.ofSeconds(2);
 
+  /**
+   * How long a stateful node watches once Up: an island forms as a node joins, and a seed gone for
+   * good would otherwise be asked every minute for the node's life.
+   */
+  static final Duration STATEFUL_WATCH = Duration.ofMinutes(5);
+
   /** The longest pause between rounds of asks while no seed runs a cluster of its own. */
   static final Duration LONGEST_PROBE_PAUSE = Duration.ofSeconds(60);
 
   /**
-   * Starts the watch on a node without role stateful that has seeds other than itself ({@code
-   * pekko.cluster.seed-nodes}); nothing otherwise, or when {@code leave-island-after} is 0s. It
-   * ends with the actor system.
+   * Starts the watch on a node that has seeds other than itself ({@code pekko.cluster.seed-nodes});
+   * nothing otherwise, or when {@code leave-island-after} is 0s. It ends with the actor system, or
+   * on a stateful node {@link #STATEFUL_WATCH} after it is Up: islands form as a node joins.
    *
    * @return whether it started
    */
@@ -422,6 +429,9 @@ final class IslandWatch {
 
     private Behavior<Command> onTick() {
       long now = System.nanoTime();
+      if (stateful && !asking && !leaving && rule.seconds(now) >= STATEFUL_WATCH.toSeconds()) {
+        return Behaviors.stopped(); // Up this long in its cluster: it formed no island
+      }
       if (!due(now)) {
         pause = PROBE_EVERY; // a stateful node is back: the next island starts afresh
         nextRound = 0;

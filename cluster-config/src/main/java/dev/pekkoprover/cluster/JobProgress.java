@@ -88,6 +88,9 @@ public final class JobProgress implements AutoCloseable {
    */
   private long tookOverAt;
 
+  /** When this progress began, about the node's start ({@link System#nanoTime}). */
+  private final long createdAt = System.nanoTime();
+
   /** The node this one last stood by for ({@code host:port}); null when it has not. */
   private String stoodByFor;
 
@@ -624,9 +627,14 @@ public final class JobProgress implements AutoCloseable {
     }
     tookOver();
     FleetView fleet = fleet();
-    if (cluster && (fleet == null || fleet.answered() == 0)) {
-      // no queue entity runs yet: a new cluster's first placement may wait for queue nodes (a
-      // trial's sequencer said nothing for 57 s, or that it waited for workers)
+    Duration maxWait =
+        node.system().settings().config().getDuration("prover.queue.cluster.placement.max-wait");
+    if (cluster
+        && (fleet == null || fleet.answered() == 0)
+        && System.nanoTime() - createdAt < maxWait.plusSeconds(30).toNanos()) {
+      // no queue entity runs yet, in the node's first max-wait: a new cluster's first placement
+      // may wait for queue nodes (a trial's sequencer said nothing for 57 s, or that it waited for
+      // workers); later, or in a takeover, fewer queue nodes than the setting is no such wait
       String placement =
           QueuePlacement.firstPlacementWait(
               Cluster.get(node.system()).state().getMembers(),
@@ -636,7 +644,11 @@ public final class JobProgress implements AutoCloseable {
                   .config()
                   .getInt("prover.queue.cluster.placement.queue-nodes"));
       if (placement != null) {
-        return "waiting for queue nodes: " + placement;
+        return "waiting for queue nodes: "
+            + placement
+            + " (at most "
+            + maxWait.toSeconds()
+            + " s after the oldest queue node's start)";
       }
     }
     if (fleet == null) {

@@ -424,9 +424,10 @@ final class NodeCommand implements Callable<Integer> {
         "node %s started with roles %s, plugin %s%n", self, roles, tasksAndJob.name());
     System.out.println(node.endpointsLine());
     IslandWatch.startProbe(node.system()); // how this node stands, for a worker node elsewhere
+    // a worker node on an island rejoins; so does a stateful one beside a larger cluster
+    IslandWatch.start(node.system(), islandAfter);
     if (!sequencer) {
       SequencerWatch.start(node.system(), watch); // one line when no sequencer node is left
-      IslandWatch.start(node.system(), islandAfter); // a worker node on an island rejoins
       return exit.awaitTermination();
     }
     // worker nodes joining and leaving, from before the job to the node's end: a service job runs

@@ -146,6 +146,11 @@ final class StatusClient {
       err.println("status: the node at " + uri + " has not started yet: " + starting);
       return NO_STATUS;
     }
+    String error = response.statusCode() == 503 ? errorOf(response.body()) : null;
+    if (error != null) { // a node that shuts down, or could not gather its status
+      err.println("status: the node at " + uri + " answered HTTP 503: " + error);
+      return NO_STATUS;
+    }
     if (response.statusCode() != 200) {
       err.println(
           "status: "
@@ -194,6 +199,18 @@ final class StatusClient {
       JsonNode answer = new ObjectMapper().readTree(body);
       return answer != null && answer.path("starting").asBoolean(false)
           ? answer.path("reason").asText("")
+          : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** The {@code error} of a node's JSON answer ({@code /status} in its last second), or null. */
+  static String errorOf(String body) {
+    try {
+      JsonNode answer = new ObjectMapper().readTree(body);
+      return answer != null && answer.path("error").isTextual()
+          ? answer.path("error").asText()
           : null;
     } catch (IOException e) {
       return null;

@@ -109,4 +109,80 @@ class IslandIT {
     assertEquals(
         1, second.linesWhere(line -> line.startsWith("RESULT OK")).size(), second.tail(30));
   }
+
+  /**
+   * The same island made by the other side: three stateful nodes, the sequencer node (the first of
+   * every node's seeds) killed and started again with the same command while the two queue nodes
+   * are paused, so that its join goes unanswered and it forms a cluster of one (a trial met it in 1
+   * of 4 restarts on a loaded host; its sequencer started a second run on the same database). Once
+   * they resume, it finds its seeds in a cluster with two stateful nodes, says so in one WARN line
+   * and exits with code 3; started again, it joins them. They never leave.
+   */
+  @Test
+  void aStatefulNodeRestartedIntoAnIslandBesideTwoStatefulNodesLeavesAndRejoins() throws Exception {
+    int aPort = NodeProcesses.freePort();
+    int bPort = NodeProcesses.freePort();
+    int cPort = NodeProcesses.freePort();
+    String seeds = "127.0.0.1:" + aPort + ",127.0.0.1:" + bPort + ",127.0.0.1:" + cPort;
+    String[] aCommand = {
+      "node", "--roles", "sequencer,queue", "--port", "" + aPort, "--seeds", seeds, "--blocks", "1"
+    };
+    NodeProcesses.Node a = processes.launch(aCommand);
+    NodeProcesses.Node b =
+        processes.launch("node", "--roles", "queue", "--port", "" + bPort, "--seeds", seeds);
+    NodeProcesses.Node c =
+        processes.launch("node", "--roles", "queue", "--port", "" + cPort, "--seeds", seeds);
+    for (NodeProcesses.Node node : List.of(a, b, c)) {
+      assertTrue(
+          node.awaitLine(line -> line.contains(" is Up in the cluster of "), 120), node.tail(20));
+    }
+    a.process().destroyForcibly(); // SIGKILL
+    assertTrue(a.awaitExit(30));
+    String aAddress = "pekko://prover@127.0.0.1:" + aPort;
+    assertTrue(
+        b.awaitLine(line -> line.contains("queue node " + aAddress + " was removed"), 60),
+        "B and C down and remove the killed node:\n" + b.tail(20));
+
+    NodeProcesses.pause(b.process());
+    NodeProcesses.pause(c.process());
+    NodeProcesses.Node island;
+    try {
+      island = processes.launch(aCommand);
+      assertTrue(
+          island.awaitLine(line -> line.contains(" is Up in the cluster of 1 member(s)"), 120),
+          "the restarted node forms a cluster of its own:\n" + island.tail(20));
+    } finally {
+      NodeProcesses.resume(b.process());
+      NodeProcesses.resume(c.process());
+    }
+
+    assertTrue(island.awaitExit(60), "it leaves its island:\n" + island.tail(20));
+    assertEquals(3, island.process().exitValue(), island.tail(20));
+    assertEquals(
+        1,
+        island
+            .linesWhere(
+                line ->
+                    line.contains(" WARN ")
+                        && line.contains("is in a cluster with 1 stateful node(s), while its seed")
+                        && line.contains("is Up in a cluster of its own with 2 "))
+            .size(),
+        island.tail(20));
+    assertEquals(
+        1,
+        island
+            .linesWhere(
+                line ->
+                    line.contains(
+                        "left its cluster, which had fewer stateful nodes than the one its seed"))
+            .size(),
+        island.tail(20));
+
+    // its supervisor starts it again: it joins B and C
+    NodeProcesses.Node again = processes.relaunch(island);
+    assertTrue(
+        again.awaitLine(line -> line.contains(" is Up in the cluster of 3 member(s)"), 120),
+        again.tail(20));
+    assertTrue(b.process().isAlive() && c.process().isAlive(), "the larger side stays");
+  }
 }

@@ -176,6 +176,35 @@ class StatusApiTest {
     TestTasks.release("s");
   }
 
+  /** A node in its last second answers /status with 503 and why: the command says that. */
+  @Test
+  void aNodeThatShutsDownIsSaidSoNotMistakenForAnotherPort() throws Exception {
+    com.sun.net.httpserver.HttpServer stopping =
+        com.sun.net.httpserver.HttpServer.create(
+            new java.net.InetSocketAddress(java.net.InetAddress.getByName("127.0.0.1"), 0), 0);
+    stopping.createContext(
+        "/status",
+        exchange -> {
+          byte[] body =
+              "{\"error\":\"the node is shutting down: ask another node\"}"
+                  .getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "application/json");
+          exchange.sendResponseHeaders(503, body.length);
+          exchange.getResponseBody().write(body);
+          exchange.close();
+        });
+    stopping.start();
+    try {
+      Run run = command("127.0.0.1:" + stopping.getAddress().getPort());
+      assertEquals(StatusClient.NO_STATUS, run.code());
+      assertTrue(
+          run.err().contains("answered HTTP 503: the node is shutting down: ask another node"),
+          run.err());
+    } finally {
+      stopping.stop(0);
+    }
+  }
+
   @Test
   void badInputAndASilentAddressGetOneLineAndANonZeroCode() throws Exception {
     Run missing = command();

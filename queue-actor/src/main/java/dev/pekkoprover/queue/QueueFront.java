@@ -145,6 +145,9 @@ public final class QueueFront {
    */
   private final int placementQueueNodes;
 
+  /** When a first placement this node saw begin has surely ended ({@link System#nanoTime}). */
+  private final long placementWaitEnds;
+
   /** When a node with the queue role was last removed ({@link System#nanoTime}); 0: never. */
   private volatile long queueNodeRemovedAt;
 
@@ -265,6 +268,15 @@ public final class QueueFront {
             .settings()
             .config()
             .getInt("prover.queue.cluster.placement.queue-nodes");
+    this.placementWaitEnds =
+        System.nanoTime()
+            + context
+                .getSystem()
+                .settings()
+                .config()
+                .getDuration("prover.queue.cluster.placement.max-wait")
+                .plusSeconds(30)
+                .toNanos();
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
@@ -845,7 +857,9 @@ public final class QueueFront {
             queueRole,
             queueNodeRemovedAt,
             System.nanoTime());
-    return inTransit != null
+    // only in the node's first max-wait (plus a margin): later the first placement is done, and
+    // fewer queue nodes than the setting (one lost for good) is no reason for a partial answer
+    return inTransit != null || System.nanoTime() > placementWaitEnds
         ? inTransit
         : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placementQueueNodes);
   }
