@@ -139,8 +139,13 @@ class IslandIT {
     a.process().destroyForcibly(); // SIGKILL
     assertTrue(a.awaitExit(30));
     String aAddress = "pekko://prover@127.0.0.1:" + aPort;
+    // its removal, as Pekko's association says it (the UID quarantined once the member is gone)
     assertTrue(
-        b.awaitLine(line -> line.contains("queue node " + aAddress + " was removed"), 60),
+        b.awaitLine(
+            line ->
+                line.contains("Association to [" + aAddress + "]")
+                    && line.contains("irrecoverably"),
+            60),
         "B and C down and remove the killed node:\n" + b.tail(20));
 
     NodeProcesses.pause(b.process());
