@@ -50,13 +50,14 @@ import org.apache.pekko.cluster.typed.Down;
  * supervisor restarts it; through its seeds it then joins that cluster, as the downed ones do.
  * Seeds that do not answer (not running, or not yet) leave the node waiting as before.
  *
- * <p>A stateful node runs the same watch, Up for {@code leave-island-after}, and asks its seeds
- * that are not members of its cluster: it leaves (one WARN line, exit code 3) only for a cluster
- * with more stateful nodes than its own, the split-brain resolver's majority. The first of its
- * seeds restarted with the same command while the others ran formed a cluster of one in a trial (1
- * of 4 restarts on a loaded host), its sequencer starting a second run on the same database beside
- * the running one. Two islands with as many stateful nodes each both stay, as before: the only
- * stateful node, restarted into an island while its worker nodes ran, is their seed to join.
+ * <p>A stateful node runs the same watch, Up for {@code leave-island-after} and until {@link
+ * #STATEFUL_WATCH} after Up (islands form as a node joins), and asks its seeds that are not members
+ * of its cluster: it leaves (one WARN line, exit code 3) only for a cluster with more stateful
+ * nodes than its own, the split-brain resolver's majority. The first of its seeds restarted with
+ * the same command while the others ran formed a cluster of one in a trial (1 of 4 restarts on a
+ * loaded host), its sequencer starting a second run on the same database beside the running one.
+ * Two islands with as many stateful nodes each both stay, as before: the only stateful node,
+ * restarted into an island while its worker nodes ran, is their seed to join.
  *
  * <p>What a reader must not miss: the seed answers with its own status and whether it knows the
  * asker, so a sequencer node on its way out (shutting down, Leaving, Exiting, its process still

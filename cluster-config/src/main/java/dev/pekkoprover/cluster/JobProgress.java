@@ -88,8 +88,8 @@ public final class JobProgress implements AutoCloseable {
    */
   private long tookOverAt;
 
-  /** When this progress began, about the node's start ({@link System#nanoTime}). */
-  private final long createdAt = System.nanoTime();
+  /** When the start-up wait first found the node joined ({@link System#nanoTime}); 0: not yet. */
+  private long joinedAt;
 
   /** The node this one last stood by for ({@code host:port}); null when it has not. */
   private String stoodByFor;
@@ -618,6 +618,9 @@ public final class JobProgress implements AutoCloseable {
     if (notJoined != null) {
       return notJoined;
     }
+    if (joinedAt == 0) {
+      joinedAt = System.nanoTime(); // the first placement can begin only now
+    }
     String standby = cluster ? standbyWait() : null;
     if (standby != null) {
       if (standbySince == 0) {
@@ -631,8 +634,8 @@ public final class JobProgress implements AutoCloseable {
         node.system().settings().config().getDuration("prover.queue.cluster.placement.max-wait");
     if (cluster
         && (fleet == null || fleet.answered() == 0)
-        && System.nanoTime() - createdAt < maxWait.plusSeconds(30).toNanos()) {
-      // no queue entity runs yet, in the node's first max-wait: a new cluster's first placement
+        && System.nanoTime() - joinedAt < maxWait.plusSeconds(30).toNanos()) {
+      // no queue entity runs yet, in the first max-wait after the node joined: a first placement
       // may wait for queue nodes (a trial's sequencer said nothing for 57 s, or that it waited for
       // workers); later, or in a takeover, fewer queue nodes than the setting is no such wait
       String placement =

@@ -145,8 +145,14 @@ public final class QueueFront {
    */
   private final int placementQueueNodes;
 
-  /** When a first placement this node saw begin has surely ended ({@link System#nanoTime}). */
-  private final long placementWaitEnds;
+  /** {@code prover.queue.cluster.placement.max-wait} and a margin. */
+  private final java.time.Duration placementWindow;
+
+  /**
+   * When a first placement that began as this node became Up has surely ended ({@link
+   * System#nanoTime}); 0: not Up yet. Read and set by {@link Gather} actors.
+   */
+  private volatile long placementWaitEnds;
 
   /** When a node with the queue role was last removed ({@link System#nanoTime}); 0: never. */
   private volatile long queueNodeRemovedAt;
@@ -268,15 +274,13 @@ public final class QueueFront {
             .settings()
             .config()
             .getInt("prover.queue.cluster.placement.queue-nodes");
-    this.placementWaitEnds =
-        System.nanoTime()
-            + context
-                .getSystem()
-                .settings()
-                .config()
-                .getDuration("prover.queue.cluster.placement.max-wait")
-                .plusSeconds(30)
-                .toNanos();
+    this.placementWindow =
+        context
+            .getSystem()
+            .settings()
+            .config()
+            .getDuration("prover.queue.cluster.placement.max-wait")
+            .plusSeconds(30);
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
@@ -857,10 +861,21 @@ public final class QueueFront {
             queueRole,
             queueNodeRemovedAt,
             System.nanoTime());
-    // only in the node's first max-wait (plus a margin): later the first placement is done, and
-    // fewer queue nodes than the setting (one lost for good) is no reason for a partial answer
-    return inTransit != null || System.nanoTime() > placementWaitEnds
-        ? inTransit
+    if (inTransit != null) {
+      return inTransit;
+    }
+    // only in the first max-wait (plus a margin) after this node is Up: later the first placement
+    // is done, and fewer queue nodes than the setting (one lost for good) is no such reason
+    long now = System.nanoTime();
+    if (placementWaitEnds == 0) {
+      MemberStatus self = cluster.selfMember().status();
+      if (self != MemberStatus.up() && self != MemberStatus.weaklyUp()) {
+        return null;
+      }
+      placementWaitEnds = now + placementWindow.toNanos();
+    }
+    return now - placementWaitEnds > 0
+        ? null
         : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placementQueueNodes);
   }
 
