@@ -88,6 +88,9 @@ public final class JobProgress implements AutoCloseable {
    */
   private long tookOverAt;
 
+  /** {@code prover.queue.cluster.placement}, for the start-up's line while it waits. */
+  private final QueuePlacement.Settings placement;
+
   /** When the start-up wait first found the node joined ({@link System#nanoTime}); 0: not yet. */
   private long joinedAt;
 
@@ -155,6 +158,7 @@ public final class JobProgress implements AutoCloseable {
         "cluster".equals(node.system().settings().config().getString("pekko.actor.provider"));
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
+    this.placement = QueuePlacement.Settings.fromConfig(node.system().settings().config());
     this.resultCounts = TaskResultCounts.get(node.system());
     Map<String, Long> computedBefore = resultCounts.computedPerType();
     computedBefore.remove(compileType);
@@ -630,27 +634,22 @@ public final class JobProgress implements AutoCloseable {
     }
     tookOver();
     FleetView fleet = fleet();
-    Duration maxWait =
-        node.system().settings().config().getDuration("prover.queue.cluster.placement.max-wait");
     if (cluster
         && (fleet == null || fleet.answered() == 0)
-        && System.nanoTime() - joinedAt < maxWait.plusSeconds(30).toNanos()) {
+        && System.nanoTime() - joinedAt < placement.waitOverWithin().toNanos()) {
       // no queue entity runs yet, in the first max-wait after the node joined: a first placement
       // may wait for queue nodes (a trial's sequencer said nothing for 57 s, or that it waited for
       // workers); later, or in a takeover, fewer queue nodes than the setting is no such wait
-      String placement =
+      String waiting =
           QueuePlacement.firstPlacementWait(
               Cluster.get(node.system()).state().getMembers(),
               ProverNode.QUEUE_ROLE,
-              node.system()
-                  .settings()
-                  .config()
-                  .getInt("prover.queue.cluster.placement.queue-nodes"));
-      if (placement != null) {
+              placement.queueNodes());
+      if (waiting != null) {
         return "waiting for queue nodes: "
-            + placement
+            + waiting
             + " (at most "
-            + maxWait.toSeconds()
+            + placement.maxWait().toSeconds()
             + " s after the oldest queue node's start)";
       }
     }

@@ -134,6 +134,20 @@ class RollingRestartIT {
     stopQueueNodesMidRun(2);
   }
 
+  /** A queue node on a free port, joining through {@code seed}, with {@code --queue-nodes}. */
+  private NodeProcesses.Node launchQueueNode(String seed, String queueNodes) throws Exception {
+    return processes.launch(
+        "node",
+        "--roles",
+        "queue",
+        "--port",
+        "" + NodeProcesses.freePort(),
+        "--queue-nodes",
+        queueNodes,
+        "--seeds",
+        seed);
+  }
+
   /**
    * S, {@code leaving} queue nodes and two workers; once 5 blocks are proven the queue nodes get
    * SIGTERM at once, and after they exited one replacement queue node joins.
@@ -164,17 +178,7 @@ class RollingRestartIT {
             "--exit-when-done");
     List<NodeProcesses.Node> queues = new ArrayList<>();
     for (int i = 0; i < leaving; i++) {
-      queues.add(
-          processes.launch(
-              "node",
-              "--roles",
-              "queue",
-              "--port",
-              "" + NodeProcesses.freePort(),
-              "--queue-nodes",
-              queueNodes,
-              "--seeds",
-              seed));
+      queues.add(launchQueueNode(seed, queueNodes));
     }
     for (NodeProcesses.Node queue : queues) {
       assertTrue(
@@ -210,17 +214,7 @@ class RollingRestartIT {
       assertTrue(queue.awaitExit(60), "Q exited:\n" + queue.tail(30));
       assertEquals(0, queue.process().exitValue(), queue.tail(30));
     }
-    NodeProcesses.Node replacement =
-        processes.launch(
-            "node",
-            "--roles",
-            "queue",
-            "--port",
-            "" + NodeProcesses.freePort(),
-            "--queue-nodes",
-            queueNodes,
-            "--seeds",
-            seed);
+    NodeProcesses.Node replacement = launchQueueNode(seed, queueNodes);
 
     assertTrue(sequencer.awaitExit(240), "the run ended:\n" + sequencer.tail(60));
     assertEquals(0, sequencer.process().exitValue(), sequencer.tail(60));

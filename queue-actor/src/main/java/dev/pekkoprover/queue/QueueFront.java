@@ -140,13 +140,11 @@ public final class QueueFront {
       new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit);
 
   /**
-   * {@code prover.queue.cluster.placement.queue-nodes}: partial answers while fewer queue nodes are
-   * Up are the first placement's wait, said at INFO (a trial's every clean start had a WARN).
+   * {@code prover.queue.cluster.placement}: partial answers while fewer queue nodes are Up than it
+   * names, in a node's first minutes Up, are the first placement's wait, said at INFO (a trial's
+   * every clean start had a WARN).
    */
-  private final int placementQueueNodes;
-
-  /** {@code prover.queue.cluster.placement.max-wait} and a margin. */
-  private final java.time.Duration placementWindow;
+  private final QueuePlacement.Settings placement;
 
   /**
    * When a first placement that began as this node became Up has surely ended ({@link
@@ -268,19 +266,7 @@ public final class QueueFront {
     this.context = context;
     this.queueRole = queueRole;
     this.cluster = queueRole == null ? null : Cluster.get(context.getSystem());
-    this.placementQueueNodes =
-        context
-            .getSystem()
-            .settings()
-            .config()
-            .getInt("prover.queue.cluster.placement.queue-nodes");
-    this.placementWindow =
-        context
-            .getSystem()
-            .settings()
-            .config()
-            .getDuration("prover.queue.cluster.placement.max-wait")
-            .plusSeconds(30);
+    this.placement = QueuePlacement.Settings.fromConfig(context.getSystem().settings().config());
     this.region = region;
     this.catalog = catalog;
     this.settings = settings;
@@ -872,11 +858,11 @@ public final class QueueFront {
       if (self != MemberStatus.up() && self != MemberStatus.weaklyUp()) {
         return null;
       }
-      placementWaitEnds = now + placementWindow.toNanos();
+      placementWaitEnds = now + placement.waitOverWithin().toNanos();
     }
     return now - placementWaitEnds > 0
         ? null
-        : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placementQueueNodes);
+        : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placement.queueNodes());
   }
 
   /**

@@ -93,6 +93,14 @@ public final class QueuePlacement implements ShardCoordinator.StartableAllocatio
       }
       return new Settings(nodes, maxWait);
     }
+
+    /**
+     * How long after a node is Up a first placement may still be waiting: {@link #maxWait} from the
+     * coordinator's start, which comes about with the oldest queue node's Up, and 30 s of margin.
+     */
+    public Duration waitOverWithin() {
+      return maxWait.plusSeconds(30);
+    }
   }
 
   private final Settings settings;
