@@ -72,6 +72,14 @@ public final class JobProgress implements AutoCloseable {
   private static final Duration TICK = Duration.ofSeconds(1);
   private static final Duration ASK = Duration.ofSeconds(3);
 
+  /**
+   * How long a tick waits for the queue's stats and fleet view: a second longer than the queue
+   * front's {@code prover.queue.cluster.stats-timeout}, within which the front answers, partly from
+   * its entities' last answers when some do not answer ({@code QueueFront}). At the same 3 s as the
+   * front's timeout, a partial answer lost the race to this wait, and no line came.
+   */
+  private final Duration queueAsk;
+
   private final ProverNode node;
   private final PrintStream out;
   private final String compileType;
@@ -159,6 +167,12 @@ public final class JobProgress implements AutoCloseable {
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
     this.placement = QueuePlacement.Settings.fromConfig(node.system().settings().config());
+    this.queueAsk =
+        node.system()
+            .settings()
+            .config()
+            .getDuration("prover.queue.cluster.stats-timeout")
+            .plusSeconds(1);
     this.resultCounts = TaskResultCounts.get(node.system());
     Map<String, Long> computedBefore = resultCounts.computedPerType();
     computedBefore.remove(compileType);
@@ -335,13 +349,17 @@ public final class JobProgress implements AutoCloseable {
 
   private void tick() {
     try {
-      QueueStats stats =
-          node.queueStats().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+      // both at once: a tick that asked one after the other took up to twice the front's timeout
+      long askedAt = System.nanoTime();
+      CompletableFuture<QueueStats> statsAsked = node.queueStats().toCompletableFuture();
+      CompletableFuture<FleetView> fleetAsked = node.fleet().toCompletableFuture();
+      QueueStats stats = statsAsked.get(queueAsk.toMillis(), TimeUnit.MILLISECONDS);
       boolean leaving = CoordinatedShutdown.get(node.system()).getShutdownReason().isPresent();
       if (leaving && queueGone(lastStats, stats)) {
         return; // the last line shown stays, as finish shows it again
       }
-      FleetView fleet = fleet();
+      FleetView fleet =
+          answerOrNull(fleetAsked, queueAsk.toNanos() - (System.nanoTime() - askedAt));
       Snapshot now = snapshot(stats, fleet);
       display.progress(stats, now, false);
       lastStats = stats;
@@ -544,8 +562,13 @@ public final class JobProgress implements AutoCloseable {
   }
 
   private FleetView fleet() {
+    return answerOrNull(node.fleet().toCompletableFuture(), queueAsk.toNanos());
+  }
+
+  /** The answer if it comes within {@code nanos} (at least at once), else null. */
+  private static <T> T answerOrNull(CompletableFuture<T> asked, long nanos) {
     try {
-      return node.fleet().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+      return asked.get(Math.max(0, nanos), TimeUnit.NANOSECONDS);
     } catch (Exception e) {
       return null;
     }

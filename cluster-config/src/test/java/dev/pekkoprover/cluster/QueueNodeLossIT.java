@@ -30,7 +30,9 @@ import org.junit.jupiter.api.Test;
  * (in flight or completed) within those 5 s. Each of those entities restarts on Q2 within 5 s of
  * S's re-send at Q1's removal (S's log timestamp), and S logs no WARN of tasks sent again after
  * that (a re-send that raced with the shards' move is sent again at INFO). S then ends {@code
- * RESULT OK} with the direct roots and exit code 0. When S ends its run before a sample has seen a
+ * RESULT OK} with the direct roots and exit code 0. From the kill to that re-send, S's progress lines
+ * come at most 6 s apart and its {@code /status} (asked again as soon as each answer came) answers
+ * in at most 1.5 s (median), saying which queue entities it shows as they last answered. When S ends its run before a sample has seen a
  * restarted entity's tasks run (the killed node held the last tasks the run waited on), S's end is
  * when they had run: no node but Q2 could run them.
  *
@@ -47,6 +49,75 @@ class QueueNodeLossIT {
           Pattern.MULTILINE);
   private static final int BLOCKS = 12;
   private static final long BOUND_MILLIS = 5_000;
+
+  /** The {@code /status} problem line of entities shown as they last answered (NodeStatus). */
+  private static final Pattern CARRIED_LINE =
+      Pattern.compile(
+          "only \\d+ of \\d+ queue entities answered in time[^\"]*shown as they last"
+              + " answered[^\"]*");
+
+  /**
+   * While Q1's entities cannot answer (from the kill until S's flows re-send at Q1's removal), S
+   * keeps its progress lines coming and its {@code /status} answering: the queue front waits only
+   * briefly for an entity that missed its last answer and shows it as it last answered
+   * (KeyedGather). Before, every question waited out the front's 3 s stats timeout, and S's
+   * progress line, which also waited for the fleet view after the stats, stopped for the whole
+   * outage (a trial saw 17 s; this test's run 14 s).
+   */
+  private static void assertOutageSeen(
+      NodeProcesses.Node s,
+      long killedAt,
+      long resentAt,
+      List<long[]> statusTimes,
+      List<String> carriedLines) {
+    List<Long> lines =
+        s.linesWhere(text -> text.startsWith("proving: blocks ")).stream()
+            .map(NodeProcesses.Line::millis)
+            .filter(at -> at >= killedAt)
+            .toList();
+    long gap = 0;
+    long before = killedAt;
+    for (long at : lines) {
+      if (before >= resentAt) {
+        break;
+      }
+      gap = Math.max(gap, at - before);
+      before = at;
+    }
+    assertTrue(
+        gap <= 6_000,
+        "S's progress lines kept coming while Q1 was lost: the longest gap from the kill at "
+            + killedAt
+            + " to the re-send at "
+            + resentAt
+            + " was "
+            + gap
+            + " ms (bound 6 s)");
+    List<Long> during = new ArrayList<>();
+    synchronized (statusTimes) {
+      for (long[] t : statusTimes) {
+        if (t[0] >= killedAt && t[0] + t[1] <= resentAt) {
+          during.add(t[1]);
+        }
+      }
+    }
+    during.sort(null);
+    assertTrue(during.size() >= 3, "S's /status answered during the outage: " + during);
+    long median = during.get(during.size() / 2);
+    assertTrue(
+        median <= 1_500,
+        "S's /status answered within 1.5 s (median) while Q1 was lost: " + during + " ms");
+    assertFalse(
+        carriedLines.isEmpty(),
+        "S's /status said which queue entities it showed as they last answered");
+    System.out.println(
+        "QueueNodeLossIT: longest progress gap "
+            + gap
+            + " ms; /status during the outage (ms) "
+            + during
+            + "; "
+            + carriedLines.get(0));
+  }
 
   private final NodeProcesses processes =
       new NodeProcesses(NodeProcesses.logDirectory("QueueNodeLossIT"));
@@ -127,6 +198,7 @@ class QueueNodeLossIT {
     int portQ2 = NodeProcesses.freePort();
     int httpQ1 = NodeProcesses.freePort();
     int httpQ2 = NodeProcesses.freePort();
+    int httpS = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + portS + ",127.0.0.1:" + portQ1 + ",127.0.0.1:" + portQ2;
     List<String> fastMeters = List.of("-Dprover.metrics.refresh-interval=100ms");
     NodeProcesses.Node s =
@@ -146,6 +218,8 @@ class QueueNodeLossIT {
             "3",
             "--proving-work",
             "300000",
+            "--http-port",
+            "" + httpS,
             "--exit-when-done");
     NodeProcesses.Node q1 =
         processes.launch(
@@ -205,8 +279,32 @@ class QueueNodeLossIT {
     for (String entity : held.keySet()) {
       assertFalse(onQ2Before.containsKey(entity), "entity " + entity + " lived on Q1 only");
     }
+    // S's /status while Q1 is lost, asked again as soon as each answer came: how long each took
+    List<long[]> statusTimes = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> carriedLines = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.atomic.AtomicBoolean polling =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    Thread statusPoller =
+        new Thread(
+            () -> {
+              while (polling.get()) {
+                long asked = System.currentTimeMillis();
+                try {
+                  String body = Http.get("http://127.0.0.1:" + httpS + "/status").body();
+                  statusTimes.add(new long[] {asked, System.currentTimeMillis() - asked});
+                  Matcher carried = CARRIED_LINE.matcher(body);
+                  if (carried.find()) {
+                    carriedLines.add(carried.group());
+                  }
+                } catch (AssertionError | RuntimeException ended) {
+                  return; // S has ended its run
+                }
+              }
+            },
+            "status-poller");
     long killedAt = System.currentTimeMillis();
     q1.process().destroyForcibly(); // SIGKILL
+    statusPoller.start();
     assertTrue(q1.awaitExit(10), "Q1 is gone");
 
     // The survivor's view, every 100 ms: when each of the killed node's entities starts there, and
@@ -247,6 +345,8 @@ class QueueNodeLossIT {
     // waited on, the restarted entity runs them and S finishes within a few hundred ms
     long sEndedAt = s.process().isAlive() ? -1 : System.currentTimeMillis();
 
+    polling.set(false);
+    statusPoller.join(20_000);
     assertTrue(s.awaitExit(240), "S's run ended:\n" + s.tail(60));
     assertEquals(0, s.process().exitValue(), s.tail(60));
     NodeProcesses.assertResultOk(s, BLOCKS);
@@ -272,6 +372,7 @@ class QueueNodeLossIT {
     assertFalse(
         resent.isEmpty(), "S's flows re-sent their pending tasks when Q1 left:\n" + s.tail(60));
     long resentAt = resent.get(0).millis();
+    assertOutageSeen(s, killedAt, resentAt, statusTimes, carriedLines);
     // A node without the queue role sends its workers' announcements and load reports through one
     // queue node's front (AnnouncementRelay): one that went through Q1 moves to Q2 once Q1 is
     // unreachable (or downed, or removed), or Q2's entities would not hear of its workers again

@@ -88,13 +88,7 @@ final class NodeStatus {
             if (noQueueNode != null && fleetView.answered() == 0) {
               problems.add(noQueueNode);
             } else if (fleetView.answered() < fleetView.asked()) {
-              problems.add(
-                  "only "
-                      + fleetView.answered()
-                      + " of "
-                      + fleetView.asked()
-                      + " queue entities answered "
-                      + "in time: workers and queues are partial");
+              problems.add(partialLine(fleetView));
             }
             // fresh (the mean of all runs), but naming every class the node's exported signal has
             // seen: the same classes as the metric, also once a class's workers are all gone
@@ -138,6 +132,40 @@ final class NodeStatus {
           var instances = found.getServiceInstances(ProvingOrchestrator.FLOWS_KEY);
           return instances.isEmpty() ? null : instances.iterator().next();
         });
+  }
+
+  /**
+   * The problem line of a fleet view that not every queue entity answered in time: how many did,
+   * why not (when the queue front knows a normal reason), and how many of the others are shown as
+   * they last answered, and how long ago ({@link FleetView#carriedOver()}); the rest are left out.
+   */
+  static String partialLine(FleetView view) {
+    StringBuilder line =
+        new StringBuilder("only ")
+            .append(view.answered())
+            .append(" of ")
+            .append(view.asked())
+            .append(" queue entities answered in time");
+    if (view.partialBecause() != null) {
+      line.append(" (").append(view.partialBecause()).append(')');
+    }
+    int missing = view.asked() - view.answered();
+    if (view.carriedOver() == 0) {
+      return line.append(": workers and queues are partial").toString();
+    }
+    line.append(": ");
+    if (view.carriedOver() < missing) {
+      line.append(view.carriedOver()).append(" of ");
+    }
+    line.append("the other ")
+        .append(missing)
+        .append(" are shown as they last answered, up to ")
+        .append(Math.max(1, Math.round(view.carriedOverMillis() / 1000.0)))
+        .append(" s ago");
+    if (view.carriedOver() < missing) {
+      line.append(", and ").append(missing - view.carriedOver()).append(" left out");
+    }
+    return line.toString();
   }
 
   /** Whether this node's shutdown has begun (or its actor system has ended). */

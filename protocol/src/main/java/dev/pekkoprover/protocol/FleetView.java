@@ -22,6 +22,12 @@ import java.util.Map;
  * @param departedWorkers workers the queue forgot in the last {@link DepartedWorker#KEEP_MILLIS}
  *     (their actor terminated: drained, killed, downed), newest first, at most {@link
  *     DepartedWorker#KEEP}; none that is among {@code workers} again
+ * @param carriedOver of the entities that did not answer in time, those whose last answer stands in
+ *     for theirs in this view ({@link KeyedGather}: while a queue node is unreachable its entities'
+ *     workers and queued tasks stay in the view, as they last were, instead of dropping out)
+ * @param carriedOverMillis the age of the oldest answer carried over, in ms; 0 when none was
+ * @param partialBecause why entities did not answer, when the front knows a normal reason (a queue
+ *     node unreachable, leaving or removed, the first placement's wait); null otherwise
  */
 public record FleetView(
     List<WorkerView> workers,
@@ -31,8 +37,35 @@ public record FleetView(
     long repeatedEnqueues,
     int answered,
     int asked,
-    List<DepartedWorker> departedWorkers)
+    List<DepartedWorker> departedWorkers,
+    int carriedOver,
+    long carriedOverMillis,
+    String partialBecause)
     implements CborSerializable {
+
+  /** Nothing carried over: every entity asked answered, or those that did not are left out. */
+  public FleetView(
+      List<WorkerView> workers,
+      Map<String, TypeView> types,
+      List<RecentFailure> recentFailures,
+      long unknownResults,
+      long repeatedEnqueues,
+      int answered,
+      int asked,
+      List<DepartedWorker> departedWorkers) {
+    this(
+        workers,
+        types,
+        recentFailures,
+        unknownResults,
+        repeatedEnqueues,
+        answered,
+        asked,
+        departedWorkers,
+        0,
+        0,
+        null);
+  }
 
   /** Without departed workers (the view of a queue that forgot none). */
   public FleetView(
@@ -51,7 +84,10 @@ public record FleetView(
         repeatedEnqueues,
         answered,
         asked,
-        List.of());
+        List.of(),
+        0,
+        0,
+        null);
   }
 
   /** A view read from a node of an earlier build, without the field, has none. */
@@ -247,6 +283,103 @@ public record FleetView(
 
   public TypeView type(String taskType) {
     return types.getOrDefault(taskType, TypeView.EMPTY);
+  }
+
+  /**
+   * The view of a gathering whose missing answers were partly carried over ({@link KeyedGather}):
+   * the views that came and those carried, each aged by its time since it came ({@link #aged}), as
+   * one; {@code answered} counts only those that came.
+   *
+   * @param because why some did not answer (null: not known, or all did)
+   */
+  public static FleetView merge(KeyedGather.Outcome<FleetView> outcome, String because) {
+    List<FleetView> views = new ArrayList<>(outcome.fresh().values());
+    outcome.carried().values().forEach(c -> views.add(c.answer().aged(c.ageMillis())));
+    FleetView all = merge(views, outcome.asked());
+    int answered = 0;
+    for (FleetView view : outcome.fresh().values()) {
+      answered += view.answered;
+    }
+    return new FleetView(
+        all.workers,
+        all.types,
+        all.recentFailures,
+        all.unknownResults,
+        all.repeatedEnqueues,
+        answered,
+        outcome.asked(),
+        all.departedWorkers,
+        outcome.carried().size(),
+        outcome.carriedMillis(),
+        outcome.complete() ? null : because);
+  }
+
+  /**
+   * This view as it would read {@code millis} later with nothing new heard: every "ago" and every
+   * wait grown by that much. A carried-over answer is aged so that an entity's fresher word on a
+   * worker wins over it when views are merged ({@link WorkerView#plus}).
+   */
+  public FleetView aged(long millis) {
+    if (millis <= 0) {
+      return this;
+    }
+    List<WorkerView> olderWorkers = new ArrayList<>(workers.size());
+    for (WorkerView w : workers) {
+      olderWorkers.add(
+          new WorkerView(
+              w.workerId(),
+              w.node(),
+              w.incarnation(),
+              w.state(),
+              w.servedTypes(),
+              w.configuredTypes(),
+              w.capacity(),
+              w.inFlight(),
+              w.done(),
+              w.failed(),
+              w.restarts(),
+              w.lastHeardMillisAgo() + millis,
+              w.reachable(),
+              w.refused()));
+    }
+    Map<String, TypeView> olderTypes = new LinkedHashMap<>();
+    types.forEach(
+        (name, t) ->
+            olderTypes.put(
+                name,
+                new TypeView(
+                    t.counts(),
+                    t.workers(),
+                    t.runs(),
+                    t.runNanos(),
+                    t.oldestPendingMillis() == 0 ? 0 : t.oldestPendingMillis() + millis,
+                    t.waitNanos())));
+    List<DepartedWorker> olderDeparted = new ArrayList<>(departedWorkers.size());
+    for (DepartedWorker d : departedWorkers) {
+      olderDeparted.add(
+          new DepartedWorker(
+              d.workerId(),
+              d.node(),
+              d.incarnation(),
+              d.lastState(),
+              d.configuredTypes(),
+              d.done(),
+              d.failed(),
+              d.how(),
+              d.leftMillisAgo() + millis));
+    }
+    return new FleetView(
+        olderWorkers,
+        olderTypes,
+        recentFailures,
+        unknownResults,
+        repeatedEnqueues,
+        answered,
+        asked,
+        olderDeparted,
+        carriedOver,
+        carriedOverMillis,
+        partialBecause);
   }
 
   /** The entities' views as one; {@code asked} is how many were asked. */

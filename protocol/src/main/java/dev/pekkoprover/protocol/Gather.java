@@ -13,7 +13,9 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * A short-lived actor that collects the answers to one question asked of several actors (a sharded
  * queue's entities, a sequencer's flows), replies with their merge once all have answered, or with
  * what came within the timeout, and stops. Whoever spawns it asks the question with its ref as the
- * reply-to. A slow answerer is left out, never waited for.
+ * reply-to. A slow answerer is left out, never waited for. (The queue front's gatherings of its
+ * entities, which recur and stand in for a missing answer with the last one, are {@link
+ * KeyedGather}.)
  */
 public final class Gather {
   private Gather() {}
@@ -26,18 +28,13 @@ public final class Gather {
    * @param expected how many answers complete the gathering; 0 replies at once with the merge of
    *     none
    * @param merge makes the reply of the answers received (all, or those in time)
-   * @param partialAnswers when not null, the log of a recurring gathering: a WARN line the first
-   *     time one times out, naming how many answered ({@code "<what>: <n> of <expected> answered in
-   *     <timeout>"}), an INFO line when all answer again ({@link PartialAnswers}); null: a timeout
-   *     is normal
    */
   public static <A, R> Behavior<A> create(
       Class<A> answerClass,
       int expected,
       Duration timeout,
       Function<List<A>, R> merge,
-      ActorRef<R> replyTo,
-      PartialAnswers partialAnswers) {
+      ActorRef<R> replyTo) {
     return Behaviors.<Object>setup(
             context -> {
               context.setLoggerName(Gather.class);
@@ -45,9 +42,6 @@ public final class Gather {
                   timers -> {
                     List<A> answers = new ArrayList<>();
                     if (expected == 0) {
-                      if (partialAnswers != null) {
-                        partialAnswers.complete(context.getLog(), expected);
-                      }
                       replyTo.tell(merge.apply(answers));
                       return Behaviors.stopped();
                     }
@@ -60,19 +54,12 @@ public final class Gather {
                               if (answers.size() < expected) {
                                 return Behaviors.same();
                               }
-                              if (partialAnswers != null) {
-                                partialAnswers.complete(context.getLog(), expected);
-                              }
                               replyTo.tell(merge.apply(answers));
                               return Behaviors.stopped();
                             })
                         .onMessageEquals(
                             Timeout.INSTANCE,
                             () -> {
-                              if (partialAnswers != null) {
-                                partialAnswers.timedOut(
-                                    context.getLog(), answers.size(), expected, timeout);
-                              }
                               replyTo.tell(merge.apply(answers));
                               return Behaviors.stopped();
                             })

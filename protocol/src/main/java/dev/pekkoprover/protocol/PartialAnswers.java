@@ -14,7 +14,8 @@ import org.slf4j.Logger;
  * (its {@code expectedBecause}), the first line is INFO and names it: no WARN for what is normal (a
  * trial's every node logged the WARN while a queue node was lost).
  *
- * <p>Shared by the {@link Gather} actors its owner spawns in its own JVM (never sent); thread-safe.
+ * <p>Shared by the {@link KeyedGather} actors its owner spawns in its own JVM (never sent);
+ * thread-safe.
  */
 public final class PartialAnswers {
   private final String what;
@@ -44,28 +45,40 @@ public final class PartialAnswers {
 
   /** A gathering timed out with {@code answered} of {@code expected} answers. */
   void timedOut(Logger log, int answered, int expected, Duration timeout) {
+    timedOut(log, answered, expected, timeout, null);
+  }
+
+  /**
+   * A gathering replied with {@code answered} of {@code expected} answers after {@code timeout};
+   * {@code standIn}, when not null, says what stands in for the missing ones (appended to the first
+   * line).
+   */
+  void timedOut(Logger log, int answered, int expected, Duration timeout, String standIn) {
+    String more = standIn == null ? "" : "; " + standIn;
     if (partial.getAndIncrement() == 0) {
       String because = expectedBecause.get();
       if (because != null) {
         log.info(
-            "{}: {} of {} answered in {}, as expected while {}; further partial answers are logged"
-                + " at DEBUG until all answer again",
+            "{}: {} of {} answered in {}, as expected while {}{}; further partial answers are"
+                + " logged at DEBUG until all answer again",
             what,
             answered,
             expected,
             seconds(timeout),
-            because);
+            because,
+            more);
         return;
       }
       log.warn(
-          "{}: {} of {} answered in {}; further partial answers are logged at DEBUG until all"
+          "{}: {} of {} answered in {}{}; further partial answers are logged at DEBUG until all"
               + " answer again",
           what,
           answered,
           expected,
-          seconds(timeout));
+          seconds(timeout),
+          more);
     } else if (log.isDebugEnabled()) {
-      log.debug("{}: {} of {} answered in {}", what, answered, expected, seconds(timeout));
+      log.debug("{}: {} of {} answered in {}{}", what, answered, expected, seconds(timeout), more);
     }
   }
 

@@ -198,4 +198,63 @@ class FleetViewTest {
       assertEquals(100, w1.leftMillisAgo());
     }
   }
+
+  @Test
+  void aCarriedOverViewIsAgedSoThatAFresherWordWinsAndItsQueuedTasksStayCounted() {
+    // entity "a" answered 4 s ago and not since (its node unreachable): it last heard w1 100 ms
+    // before that, Ready, with 5 tasks pending; entity "b" answers now and heard w1 1 s ago, as
+    // unreachable
+    FleetView a =
+        new FleetView(
+            List.of(worker("w1", WorkerState.READY, 1, 10, 0, 100)),
+            Map.of(
+                "a",
+                new FleetView.TypeView(
+                    new QueueStats.TypeStats(5, 1, 10, 0, 0, 0, 0, 0, 0, 0), 1, 0, 0, 700, 0)),
+            List.of(),
+            0,
+            0,
+            1,
+            1);
+    FleetView.WorkerView unreachable =
+        new FleetView.WorkerView(
+            "w1",
+            "n1",
+            "i1",
+            WorkerState.READY,
+            List.of("a"),
+            List.of("a", "b"),
+            2,
+            0,
+            3,
+            0,
+            0,
+            1000,
+            false,
+            null);
+    FleetView b = new FleetView(List.of(unreachable), Map.of(), List.of(), 0, 0, 1, 1);
+    KeyedGather.Outcome<FleetView> outcome =
+        new KeyedGather.Outcome<>(
+            Map.of("b", b), Map.of("a", new KeyedGather.Carried<>(a, 4000)), 2);
+
+    FleetView merged = FleetView.merge(outcome, "queue node n2 is unreachable");
+
+    assertEquals(1, merged.answered(), "only b answered");
+    assertEquals(2, merged.asked());
+    assertEquals(1, merged.carriedOver());
+    assertEquals(4000, merged.carriedOverMillis());
+    assertEquals("queue node n2 is unreachable", merged.partialBecause());
+    FleetView.WorkerView w1 = merged.workers().get(0);
+    assertEquals(false, w1.reachable(), "b's word (1 s ago) beats a's (4.1 s ago)");
+    assertEquals(1000, w1.lastHeardMillisAgo());
+    assertEquals(13, w1.done(), "each entity's own count, added");
+    assertEquals(5, merged.type("a").counts().pending(), "a's queued tasks stay in the view");
+    assertEquals(4700, merged.type("a").oldestPendingMillis(), "its oldest waited 4 s more");
+
+    FleetView complete =
+        FleetView.merge(new KeyedGather.Outcome<>(Map.of("a", a, "b", b), Map.of(), 2), "not used");
+    assertEquals(0, complete.carriedOver());
+    assertEquals(null, complete.partialBecause(), "no reason when every entity answered");
+    assertEquals(100, a.aged(0).workers().get(0).lastHeardMillisAgo());
+  }
 }

@@ -1,12 +1,12 @@
 package dev.pekkoprover.protocol;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pekkoprover.testing.TestConfig;
 import java.time.Duration;
 import java.util.List;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
-import org.apache.pekko.actor.testkit.typed.javadsl.LoggingTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
@@ -14,13 +14,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * {@link Gather} with a {@link PartialAnswers} log: the merge of what came, at once when all
- * answered, after the timeout when not; one WARN for a run of partial gatherings, one INFO when all
- * answer again.
+ * {@link Gather}: the merge of what came, at once when all answered, after the timeout when not,
+ * and at once for none expected.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class GatherTest {
-  private static final Duration TIMEOUT = Duration.ofMillis(300);
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
   private final ActorTestKit testKit = ActorTestKit.create("gather", TestConfig.config());
 
@@ -30,75 +29,31 @@ class GatherTest {
   }
 
   /**
-   * Spawns a gathering of 2 answers whose merge is how many came; answers {@code answers} of them.
+   * Spawns a gathering of {@code expected} answers whose merge is how many came; answers {@code
+   * answers} of them. Returns {how many, ms to the reply}.
    */
-  private int gather(PartialAnswers log, int answers) {
+  private long[] gather(int expected, int answers) {
     TestProbe<Integer> replies = testKit.createTestProbe();
+    long start = System.nanoTime();
     ActorRef<String> gather =
-        testKit.spawn(Gather.create(String.class, 2, TIMEOUT, List::size, replies.ref(), log));
+        testKit.spawn(Gather.create(String.class, expected, TIMEOUT, List::size, replies.ref()));
     for (int i = 0; i < answers; i++) {
       gather.tell("answer " + i);
     }
-    return replies.receiveMessage(Duration.ofSeconds(5));
+    int merged = replies.receiveMessage(TIMEOUT.plusSeconds(5));
+    return new long[] {merged, (System.nanoTime() - start) / 1_000_000};
   }
 
   @Test
-  void aRunOfPartialGatheringsIsOneWarnLineAndItsEndOneInfoLine() {
-    PartialAnswers log = new PartialAnswers("stats (test entities)");
-    int first =
-        LoggingTestKit.warn("stats (test entities): 1 of 2 answered in 0.3 s;")
-            .expect(testKit.system(), () -> gather(log, 1));
-    assertEquals(1, first, "the merge of the one answer that came in time");
+  void allAnswersAreMergedAtOnceAndAPartialOneAfterTheTimeout() {
+    long[] all = gather(2, 2);
+    assertEquals(2, all[0]);
+    assertTrue(all[1] < TIMEOUT.toMillis(), "all answered: at once, " + all[1] + " ms");
 
-    int second =
-        LoggingTestKit.warn("stats (test entities)")
-            .withOccurrences(0)
-            .expect(testKit.system(), () -> gather(log, 0));
-    assertEquals(0, second);
-    assertEquals(2, log.partialSinceComplete());
+    long[] partial = gather(2, 1);
+    assertEquals(1, partial[0], "the merge of the one answer that came in time");
+    assertTrue(partial[1] >= TIMEOUT.toMillis() - 50, "waited the timeout: " + partial[1] + " ms");
 
-    int complete =
-        LoggingTestKit.info("stats (test entities): all 2 answer again, after 2 partial answer(s)")
-            .expect(testKit.system(), () -> gather(log, 2));
-    assertEquals(2, complete);
-    assertEquals(0, log.partialSinceComplete());
-
-    int next =
-        LoggingTestKit.info("answer again")
-            .withOccurrences(0)
-            .expect(testKit.system(), () -> gather(log, 2));
-    assertEquals(2, next, "a complete gathering after a complete one logs nothing");
-
-    LoggingTestKit.warn("stats (test entities): 0 of 2 answered in")
-        .expect(testKit.system(), () -> gather(log, 0));
-  }
-
-  @Test
-  void partialGatheringsWithAKnownReasonAreOneInfoLineNamingItAndNoWarn() {
-    java.util.concurrent.atomic.AtomicReference<String> reason =
-        new java.util.concurrent.atomic.AtomicReference<>("a queue node is unreachable");
-    PartialAnswers log = new PartialAnswers("fleet (test entities)", reason::get);
-    LoggingTestKit.warn("fleet (test entities)")
-        .withOccurrences(0)
-        .expect(
-            testKit.system(),
-            () ->
-                LoggingTestKit.info(
-                        "fleet (test entities): 1 of 2 answered in 0.3 s, as expected while a queue"
-                            + " node is unreachable;")
-                    .expect(testKit.system(), () -> gather(log, 1)));
-    gather(log, 2);
-    reason.set(null); // no reason known at the next run's start: the WARN
-    LoggingTestKit.warn("fleet (test entities): 0 of 2 answered in 0.3 s;")
-        .expect(testKit.system(), () -> gather(log, 0));
-  }
-
-  @Test
-  void withoutALogATimeoutIsSilent() {
-    int merged =
-        LoggingTestKit.warn("answered in")
-            .withOccurrences(0)
-            .expect(testKit.system(), () -> gather(null, 1));
-    assertEquals(1, merged);
+    assertEquals(0, gather(0, 0)[0], "none expected: the merge of none");
   }
 }

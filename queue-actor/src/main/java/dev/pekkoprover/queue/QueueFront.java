@@ -2,7 +2,7 @@ package dev.pekkoprover.queue;
 
 import dev.pekkoprover.protocol.CatalogFingerprint;
 import dev.pekkoprover.protocol.FleetView;
-import dev.pekkoprover.protocol.Gather;
+import dev.pekkoprover.protocol.KeyedGather;
 import dev.pekkoprover.protocol.PartialAnswers;
 import dev.pekkoprover.protocol.PayloadCheck;
 import dev.pekkoprover.protocol.QueueCommand;
@@ -45,6 +45,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
@@ -139,6 +140,28 @@ public final class QueueFront {
   private final PartialAnswers fleetAnswers =
       new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit);
 
+  /** Each entity's last answer to GetStats, carried over when it does not answer in time. */
+  private final KeyedGather.LastAnswers<QueueStats> lastStats = new KeyedGather.LastAnswers<>();
+
+  /** Each entity's last answer to GetFleet, likewise. */
+  private final KeyedGather.LastAnswers<FleetView> lastFleet = new KeyedGather.LastAnswers<>();
+
+  /**
+   * How long a gathering waits for an entity that missed the last one's reply, once every other
+   * entity answered: an entity on a reachable node answers within milliseconds, and one on a lost
+   * node cannot answer until its shard has moved (about 10 s under the shipped settings), so the
+   * whole stats timeout was waited out on every question meanwhile.
+   */
+  static final java.time.Duration AFTER_MISS = java.time.Duration.ofMillis(300);
+
+  /**
+   * The oldest last answer that stands in for an entity's missing one. A lost queue node's shards
+   * start again elsewhere about 11-15 s after its loss under the shipped settings (unreachable
+   * after about 4 s, downed by the resolver's stable-after of 7 s, removal margin 0.5 s); a minute
+   * covers a loaded host, and an entity silent for longer is left out rather than shown as it was.
+   */
+  static final java.time.Duration CARRY_OVER_AT_MOST = java.time.Duration.ofSeconds(60);
+
   /**
    * {@code prover.queue.cluster.placement}: partial answers while fewer queue nodes are Up than it
    * names, in a node's first minutes Up, are the first placement's wait, said at INFO (a trial's
@@ -148,7 +171,7 @@ public final class QueueFront {
 
   /**
    * When a first placement that began as this node became Up has surely ended ({@link
-   * System#nanoTime}); 0: not Up yet. Read and set by {@link Gather} actors.
+   * System#nanoTime}); 0: not Up yet. Read and set by {@link KeyedGather} actors.
    */
   private volatile long placementWaitEnds;
 
@@ -832,8 +855,8 @@ public final class QueueFront {
 
   /**
    * Why a gathering of the entities' answers may be partial now for a normal reason (read by the
-   * {@link Gather} actors, any thread): a node with the queue role unreachable, leaving, or removed
-   * in the last 30 s, whose entities answer once they run on another queue node; else null.
+   * {@link KeyedGather} actors, any thread): a node with the queue role unreachable, leaving, or
+   * removed in the last 30 s, whose entities answer once they run on another queue node; else null.
    */
   private String queueNodeInTransit() {
     if (cluster == null) {
@@ -941,35 +964,36 @@ public final class QueueFront {
   }
 
   /**
-   * Every entity is asked; the answers are merged, partial after the stats timeout. While this node
-   * leaves ({@link #leaving}), or no queue node is Up ({@link #noQueueNodeUp}), none is: empty
-   * stats at once.
+   * Every entity is asked; the answers are merged ({@link StatsCollector#merge}). One that does not
+   * answer in time is stood in for by its last answer, at most {@link #CARRY_OVER_AT_MOST} old, and
+   * one that missed the last gathering is waited for only {@link #AFTER_MISS} ({@link
+   * KeyedGather}). While this node leaves ({@link #leaving}), or no queue node is Up ({@link
+   * #noQueueNodeUp}), none is: empty stats at once.
    */
   private Behavior<QueueCommand> onGetStats(GetStats request) {
     if (answerEmpty()) {
       request.replyTo().tell(StatsCollector.merge(List.of()));
       return Behaviors.same();
     }
-    List<String> entities = allEntities();
-    ActorRef<QueueStats> collector =
-        context.spawnAnonymous(
-            Gather.create(
-                QueueStats.class,
-                entities.size(),
-                settings.statsTimeout(),
-                StatsCollector::merge,
-                request.replyTo(),
-                statsAnswers));
-    for (String entity : entities) {
-      send(entity, new GetStats(collector));
-    }
+    context.spawnAnonymous(
+        KeyedGather.create(
+            allEntities(),
+            entity -> ask(entity, GetStats::new),
+            settings.statsTimeout(),
+            AFTER_MISS,
+            CARRY_OVER_AT_MOST,
+            lastStats,
+            outcome -> StatsCollector.merge(KeyedGather.all(outcome)),
+            request.replyTo(),
+            statsAnswers));
     return Behaviors.same();
   }
 
   /**
-   * Every entity is asked; the answers are merged ({@link FleetView#merge}), partial after the
-   * stats timeout. While this node leaves ({@link #leaving}), or no queue node is Up ({@link
-   * #noQueueNodeUp}), none is: an empty view at once, 0 of the entities answered.
+   * Every entity is asked; the answers are merged ({@link FleetView#merge(KeyedGather.Outcome,
+   * String)}), with the last answers of those that do not answer in time carried over and marked,
+   * as for {@link #onGetStats}. While this node leaves ({@link #leaving}), or no queue node is Up
+   * ({@link #noQueueNodeUp}), none is: an empty view at once, 0 of the entities answered.
    */
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
@@ -977,20 +1001,28 @@ public final class QueueFront {
       request.replyTo().tell(FleetView.merge(List.of(), entities.size()));
       return Behaviors.same();
     }
-    int expected = entities.size();
-    ActorRef<FleetView> collector =
-        context.spawnAnonymous(
-            Gather.create(
-                FleetView.class,
-                expected,
-                settings.statsTimeout(),
-                answers -> FleetView.merge(answers, expected),
-                request.replyTo(),
-                fleetAnswers));
-    for (String entity : entities) {
-      send(entity, new GetFleet(collector));
-    }
+    context.spawnAnonymous(
+        KeyedGather.create(
+            entities,
+            entity -> ask(entity, GetFleet::new),
+            settings.statsTimeout(),
+            AFTER_MISS,
+            CARRY_OVER_AT_MOST,
+            lastFleet,
+            outcome -> FleetView.merge(outcome, outcome.complete() ? null : queueNodeInTransit()),
+            request.replyTo(),
+            fleetAnswers));
     return Behaviors.same();
+  }
+
+  /** Asks one entity, through this node's shard region, within the stats timeout. */
+  private <A> CompletionStage<A> ask(
+      String entity, java.util.function.Function<ActorRef<A>, QueueCommand> question) {
+    return AskPattern.ask(
+        region,
+        (ActorRef<A> replyTo) -> new ShardingEnvelope<>(entity, question.apply(replyTo)),
+        settings.statsTimeout(),
+        context.getSystem().scheduler());
   }
 
   private List<String> allEntities() {
@@ -1002,8 +1034,8 @@ public final class QueueFront {
   }
 
   /**
-   * Sums the entities' counters (gathered by {@link dev.pekkoprover.protocol.Gather}, with what it
-   * has when some entity is slow).
+   * Sums the entities' counters (gathered by {@link KeyedGather}: a slow entity's last answer
+   * stands in for its own).
    */
   static final class StatsCollector {
     private StatsCollector() {}

@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueCommand;
 import dev.pekkoprover.protocol.QueueCommand.Enqueue;
 import dev.pekkoprover.protocol.QueueCommand.Reports;
 import dev.pekkoprover.protocol.QueueCommand.TaskSucceeded;
 import dev.pekkoprover.protocol.QueueCommand.WorkerServes;
+import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.SerializedPayload;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskEnvelope;
@@ -358,5 +360,103 @@ class QueueFrontTest {
         f.region().receiveMessage().message());
     assertEquals(QueueCommand.WorkerLoad.class, f.region().receiveMessage().message().getClass());
     f.region().expectNoMessage(Duration.ofMillis(100));
+  }
+
+  /**
+   * Answers the fleet view for each of the front's entities the region probe receives now, except
+   * {@code silent}: every entity holds {@code pending} tasks of its type.
+   */
+  private static void answerFleet(Front f, int entities, String silent, long pending) {
+    for (int i = 0; i < entities; i++) {
+      ShardingEnvelope<QueueCommand> asked = f.region().receiveMessage(Duration.ofSeconds(3));
+      QueueCommand.GetFleet get = (QueueCommand.GetFleet) asked.message();
+      if (!asked.entityId().equals(silent)) {
+        get.replyTo()
+            .tell(
+                new FleetView(
+                    List.of(),
+                    Map.of(
+                        asked.entityId(),
+                        new FleetView.TypeView(
+                            new QueueStats.TypeStats(pending, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+                            1,
+                            0,
+                            0,
+                            0)),
+                    List.of(),
+                    0,
+                    0,
+                    1,
+                    1));
+      }
+    }
+  }
+
+  @Test
+  void anEntityThatDoesNotAnswerIsShownAsItLastAnsweredAndWaitedForOnlyBrieflyOnceItMissed() {
+    // a queue node lost: its entity ("echo") cannot answer until its shard moves. Its queued tasks
+    // stay in the view (the autoscaling signal and /status are computed from it) instead of
+    // dropping out, and the questions after the first do not each wait out the stats timeout
+    Duration timeout = Duration.ofSeconds(3);
+    Front f = front(new FrontSettings(Map.of(), 500, 1 << 20, 1 << 20, timeout));
+    TestProbe<FleetView> views = testKit.createTestProbe();
+    int entities = catalog.names().size();
+
+    f.front().tell(new QueueCommand.GetFleet(views.getRef()));
+    answerFleet(f, entities, null, 5);
+    FleetView all = views.receiveMessage();
+    assertEquals(entities, all.answered());
+    assertEquals(0, all.carriedOver());
+    assertEquals(5, all.type("echo").counts().pending());
+
+    f.front().tell(new QueueCommand.GetFleet(views.getRef()));
+    answerFleet(f, entities, "echo", 7);
+    FleetView first = views.receiveMessage(timeout.plusSeconds(3));
+    assertEquals(entities - 1, first.answered());
+    assertEquals(1, first.carriedOver());
+    assertEquals(7, first.type("square").counts().pending(), "the fresh answers");
+    assertEquals(5, first.type("echo").counts().pending(), "echo as it last answered");
+
+    long asked = System.nanoTime();
+    f.front().tell(new QueueCommand.GetFleet(views.getRef()));
+    answerFleet(f, entities, "echo", 8);
+    FleetView second = views.receiveMessage(timeout.plusSeconds(3));
+    long millis = (System.nanoTime() - asked) / 1_000_000;
+    assertTrue(
+        millis < timeout.toMillis() / 2,
+        "echo missed the last answer: waited for only briefly, not " + millis + " ms");
+    assertEquals(1, second.carriedOver());
+    assertEquals(5, second.type("echo").counts().pending());
+    assertEquals(8, second.type("add").counts().pending());
+  }
+
+  @Test
+  void theQueueStatsOfAnEntityThatDoesNotAnswerAreItsLastOnes() {
+    Front f = front(new FrontSettings(Map.of(), 500, 1 << 20, 1 << 20, Duration.ofSeconds(1)));
+    TestProbe<QueueStats> stats = testKit.createTestProbe();
+    int entities = catalog.names().size();
+    for (long pending : new long[] {4, 6}) {
+      f.front().tell(new QueueCommand.GetStats(stats.getRef()));
+      for (int i = 0; i < entities; i++) {
+        ShardingEnvelope<QueueCommand> asked = f.region().receiveMessage(Duration.ofSeconds(3));
+        if (pending == 6 && asked.entityId().equals("echo")) {
+          continue; // silent the second time
+        }
+        ((QueueCommand.GetStats) asked.message())
+            .replyTo()
+            .tell(
+                new QueueStats(
+                    Map.of(
+                        asked.entityId(),
+                        new QueueStats.TypeStats(pending, 1, 0, 0, 0, 0, 0, 0, 0, 0)),
+                    1,
+                    0,
+                    0));
+      }
+      QueueStats merged = stats.receiveMessage(Duration.ofSeconds(5));
+      assertEquals(pending, merged.of("square").pending());
+      assertEquals(4, merged.of("echo").pending(), "echo's last answer, also when it is silent");
+      assertEquals(1, merged.of("echo").inFlight());
+    }
   }
 }

@@ -695,8 +695,7 @@ public final class ProvingOrchestrator {
                 listed.size(),
                 settings.progressTimeout(),
                 answer::withFlows,
-                request.replyTo(),
-                null)); // an overloaded flow is left out of the list, which is normal
+                request.replyTo())); // an overloaded flow is left out of the list, which is normal
     listed.forEach(flow -> flow.tell(new FlowRunner.GetProgress(gather)));
     return Behaviors.same();
   }
