@@ -30,11 +30,11 @@ import org.junit.jupiter.api.Test;
  * (in flight or completed) within those 5 s. Each of those entities restarts on Q2 within 5 s of
  * S's re-send at Q1's removal (S's log timestamp), and S logs no WARN of tasks sent again after
  * that (a re-send that raced with the shards' move is sent again at INFO). S then ends {@code
- * RESULT OK} with the direct roots and exit code 0. From the kill to that re-send, S's progress lines
- * come at most 6 s apart and its {@code /status} (asked again as soon as each answer came) answers
- * in at most 1.5 s (median), saying which queue entities it shows as they last answered. When S ends its run before a sample has seen a
- * restarted entity's tasks run (the killed node held the last tasks the run waited on), S's end is
- * when they had run: no node but Q2 could run them.
+ * RESULT OK} with the direct roots and exit code 0. From the kill to that re-send, S's progress
+ * lines come at most 6 s apart and its {@code /status} (asked again as soon as each answer came)
+ * answers in at most 1.5 s (median), saying which queue entities it shows as they last answered.
+ * When S ends its run before a sample has seen a restarted entity's tasks run (the killed node held
+ * the last tasks the run waited on), S's end is when they had run: no node but Q2 could run them.
  *
  * <p>The queue nodes publish their meters every 100 ms instead of the shipped 1 s ({@code
  * prover.metrics.refresh-interval}), so that what the test reads lags the queue by at most that: a
