@@ -353,8 +353,11 @@
   }
 
   function renderQueues(report, w) {
+    // a queue whose entity did not answer in time shows as it last answered: say how long ago
     const rows = (report.queues || []).map((q) => el('tr', { 'data-type': q.taskType },
-      td(q.taskType), num(int(q.pending)), num(int(q.inFlight)), num(int(q.completed)),
+      td(q.lastAnsweredSecondsAgo == null ? q.taskType
+        : q.taskType + ' (as ' + Math.max(1, Math.round(q.lastAnsweredSecondsAgo)) + ' s ago)'),
+      num(int(q.pending)), num(int(q.inFlight)), num(int(q.completed)),
       num(rate(w.perType[q.taskType])), num(int(q.failed)), num(int(q.retried)),
       num(int(q.lost + q.leaseOverruns)), num(int(q.declined)),
       num(int(q.workers)), num(secs(q.meanRunSeconds)), num(q.pending > 0 ? secs(q.oldestPendingSeconds) : '-')));

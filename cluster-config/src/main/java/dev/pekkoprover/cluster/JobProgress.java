@@ -80,6 +80,11 @@ public final class JobProgress implements AutoCloseable {
    */
   private final Duration queueAsk;
 
+  /** {@link #queueAsk} of a node's configuration; PluginJobWait waits as long. */
+  static Duration queueAsk(com.typesafe.config.Config config) {
+    return config.getDuration("prover.queue.cluster.stats-timeout").plusSeconds(1);
+  }
+
   private final ProverNode node;
   private final PrintStream out;
   private final String compileType;
@@ -167,12 +172,7 @@ public final class JobProgress implements AutoCloseable {
     this.clusterWait = cluster ? JobProgress::clusterWait : n -> null;
     this.cluster = cluster;
     this.placement = QueuePlacement.Settings.fromConfig(node.system().settings().config());
-    this.queueAsk =
-        node.system()
-            .settings()
-            .config()
-            .getDuration("prover.queue.cluster.stats-timeout")
-            .plusSeconds(1);
+    this.queueAsk = queueAsk(node.system().settings().config());
     this.resultCounts = TaskResultCounts.get(node.system());
     Map<String, Long> computedBefore = resultCounts.computedPerType();
     computedBefore.remove(compileType);

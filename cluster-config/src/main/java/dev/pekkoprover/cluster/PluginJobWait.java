@@ -77,7 +77,13 @@ final class PluginJobWait implements AutoCloseable {
       }
       FleetView fleet = null;
       if (what == null) {
-        fleet = node.fleet().toCompletableFuture().get(ASK.toMillis(), TimeUnit.MILLISECONDS);
+        // longer than the front's own timeout, within which it answers (JobProgress#queueAsk)
+        fleet =
+            node.fleet()
+                .toCompletableFuture()
+                .get(
+                    JobProgress.queueAsk(node.system().settings().config()).toMillis(),
+                    TimeUnit.MILLISECONDS);
         what = JobProgress.unservedWait(fleet);
       }
       long now = System.nanoTime();

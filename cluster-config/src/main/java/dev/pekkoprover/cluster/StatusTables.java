@@ -111,9 +111,13 @@ final class StatusTables {
             "WORKERS",
             "MEAN RUN",
             "OLDEST WAIT");
+    double asOf = -1; // the oldest of the rows shown as they last answered
     for (StatusReport.QueueRow q : report.queues()) {
+      if (q.lastAnsweredSecondsAgo() != null) {
+        asOf = Math.max(asOf, q.lastAnsweredSecondsAgo());
+      }
       queues.row(
-          q.taskType(),
+          q.lastAnsweredSecondsAgo() == null ? q.taskType() : q.taskType() + " *",
           q.pending(),
           q.inFlight(),
           q.completed(),
@@ -126,6 +130,14 @@ final class StatusTables {
           q.pending() == 0 ? "-" : seconds(q.oldestPendingSeconds()));
     }
     queues.appendTo(out);
+    if (asOf >= 0) {
+      out.append(
+          String.format(
+              Locale.ROOT,
+              "* as its queue last answered, up to %d s ago: its queue node did not answer in time"
+                  + " (see problems)%n",
+              Math.max(1, Math.round(asOf))));
+    }
 
     StatusReport.FlowsInfo flows = report.flows();
     if (!flows.available()) {

@@ -25,8 +25,10 @@ import org.apache.pekko.cluster.typed.Cluster;
  * One line for each worker node that is Up (joined, or already there when it starts), becomes
  * unreachable, is reachable again or leaves the cluster, with the number of worker nodes Up: what
  * the sequencer node's job output says of the fleet ({@link JobProgress}). Nodes with role {@code
- * worker} other than this one. When this node itself stops, Pekko's last events remove every member
- * it still saw, from their status then (Up): those say nothing, since no worker node left.
+ * worker} other than this one; and a line for each other queue node (no worker) that becomes
+ * unreachable, is reachable again, is downed or leaves ({@link #queueLine}). When this node itself
+ * stops, Pekko's last events remove every member it still saw, from their status then (Up): those
+ * say nothing, since no worker node left.
  *
  * <p>A sequencer node has one such subscription for its whole life ({@link #startForNode}), started
  * before its job runs: a job that runs until the node stops (the appchain service) leaves the lines
@@ -141,12 +143,13 @@ final class WorkerNodeEvents {
     } else if (event instanceof ClusterEvent.ReachabilityEvent e) {
       member = e.member();
     }
-    if (member == null
-        || !member.hasRole(NodeLauncher.WORKER_ROLE)
-        || member.address().equals(self.address())) {
+    if (member == null || member.address().equals(self.address())) {
       return null;
     }
     String node = ProverNode.hostPort(member.address());
+    if (!member.hasRole(NodeLauncher.WORKER_ROLE)) {
+      return member.hasRole(ProverNode.QUEUE_ROLE) ? queueLine(event, node) : null;
+    }
     if (event instanceof ClusterEvent.MemberUp) {
       if (!up.add(node)) {
         return null; // known already
@@ -168,6 +171,36 @@ final class WorkerNodeEvents {
       return "worker node " + node + " is unreachable: its tasks go back to the queue";
     }
     return "worker node " + node + " is reachable again";
+  }
+
+  /**
+   * The line for an event of a queue node that is no worker node: its loss and its return, none for
+   * its joining (every cluster's start would say it). A trial's operator saw the queue's figures
+   * stand still for 13 s after a queue node's kill with no word of why on the job's output (the
+   * sequencer's log line of the re-send went to the log only).
+   */
+  private static String queueLine(ClusterEvent.ClusterDomainEvent event, String node) {
+    if (event instanceof ClusterEvent.UnreachableMember) {
+      return "queue node "
+          + node
+          + " is unreachable: its queues show as they last answered until they start again on"
+          + " another queue node, once it is downed";
+    }
+    if (event instanceof ClusterEvent.ReachableMember) {
+      return "queue node " + node + " is reachable again";
+    }
+    if (event instanceof ClusterEvent.MemberRemoved removed) {
+      if (removed.previousStatus() == MemberStatus.down()) {
+        return "queue node "
+            + node
+            + " downed and removed: its queues start again on another queue node, and the"
+            + " sequencer sends their tasks again";
+      }
+      if (removed.previousStatus() == MemberStatus.exiting()) {
+        return "queue node " + node + " left the cluster: its queues moved to another queue node";
+      }
+    }
+    return null; // Up; or removed from another status: this node stops
   }
 
   private static String count(TreeSet<String> up) {

@@ -40,7 +40,8 @@ class NoQueueNodeStatusTest {
               "no node with role queue is Up and reachable: workers and queues come from the"
                   + " queue's entities, so none show here (this node's own workers are in its"
                   + " /metrics, prover_workers)",
-              "no sequencer answered within 1 s (none running, or still starting): no flows"),
+              "no sequencer runs in the cluster now (none is listed: it has not started yet, or"
+                  + " it ended): no flows"),
           report.problems(),
           answer.body());
       assertTrue(report.workers().isEmpty(), answer.body());

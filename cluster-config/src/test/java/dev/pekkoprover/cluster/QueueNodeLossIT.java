@@ -69,20 +69,26 @@ class QueueNodeLossIT {
       long killedAt,
       long resentAt,
       List<long[]> statusTimes,
-      List<String> carriedLines) {
+      List<Map.Entry<Long, String>> carriedLines) {
     List<Long> lines =
         s.linesWhere(text -> text.startsWith("proving: blocks ")).stream()
             .map(NodeProcesses.Line::millis)
             .filter(at -> at >= killedAt)
             .toList();
+    assertFalse(lines.isEmpty(), "S printed progress lines after the kill:\n" + s.tail(40));
+    // from the kill, line to line, up to the first line at or after the re-send (or the re-send
+    // itself when S's last line came before it)
     long gap = 0;
     long before = killedAt;
     for (long at : lines) {
-      if (before >= resentAt) {
-        break;
-      }
       gap = Math.max(gap, at - before);
       before = at;
+      if (at >= resentAt) {
+        break;
+      }
+    }
+    if (before < resentAt) {
+      gap = Math.max(gap, resentAt - before);
     }
     assertTrue(
         gap <= 6_000,
@@ -110,13 +116,27 @@ class QueueNodeLossIT {
     assertFalse(
         carriedLines.isEmpty(),
         "S's /status said which queue entities it showed as they last answered");
+    // once S has marked Q1 unreachable, the line says why (also after Q1's removal: S has no queue
+    // role, and its front once forgot the removal)
+    List<NodeProcesses.Line> marked =
+        s.linesWhere(text -> text.contains("Marking node as UNREACHABLE"));
+    assertFalse(marked.isEmpty(), "S marked Q1 unreachable:\n" + s.tail(40));
+    List<String> noReason = new ArrayList<>();
+    synchronized (carriedLines) {
+      for (Map.Entry<Long, String> line : carriedLines) {
+        if (line.getKey() > marked.get(0).millis() && !line.getValue().contains("in time (")) {
+          noReason.add(line.getValue());
+        }
+      }
+    }
+    assertEquals(List.of(), noReason, "every line after Q1 was marked unreachable names why");
     System.out.println(
         "QueueNodeLossIT: longest progress gap "
             + gap
             + " ms; /status during the outage (ms) "
             + during
             + "; "
-            + carriedLines.get(0));
+            + carriedLines.get(carriedLines.size() - 1).getValue());
   }
 
   private final NodeProcesses processes =
@@ -279,74 +299,44 @@ class QueueNodeLossIT {
     for (String entity : held.keySet()) {
       assertFalse(onQ2Before.containsKey(entity), "entity " + entity + " lived on Q1 only");
     }
-    // S's /status while Q1 is lost, asked again as soon as each answer came: how long each took
+    // S's /status while Q1 is lost, asked again 200 ms after each answer: how long each took
     List<long[]> statusTimes = java.util.Collections.synchronizedList(new ArrayList<>());
-    List<String> carriedLines = java.util.Collections.synchronizedList(new ArrayList<>());
-    java.util.concurrent.atomic.AtomicBoolean polling =
-        new java.util.concurrent.atomic.AtomicBoolean(true);
-    Thread statusPoller =
-        new Thread(
-            () -> {
-              while (polling.get()) {
-                long asked = System.currentTimeMillis();
-                try {
-                  String body = Http.get("http://127.0.0.1:" + httpS + "/status").body();
-                  statusTimes.add(new long[] {asked, System.currentTimeMillis() - asked});
-                  Matcher carried = CARRIED_LINE.matcher(body);
-                  if (carried.find()) {
-                    carriedLines.add(carried.group());
-                  }
-                } catch (AssertionError | RuntimeException ended) {
-                  return; // S has ended its run
-                }
-              }
-            },
-            "status-poller");
+    List<Map.Entry<Long, String>> carriedLines =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.ScheduledExecutorService statusPolls =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    Runnable askStatus =
+        () -> {
+          long asked = System.currentTimeMillis();
+          try {
+            String body = Http.get("http://127.0.0.1:" + httpS + "/status").body();
+            statusTimes.add(new long[] {asked, System.currentTimeMillis() - asked});
+            Matcher carried = CARRIED_LINE.matcher(body);
+            if (carried.find()) {
+              carriedLines.add(Map.entry(asked, carried.group()));
+            }
+          } catch (AssertionError | RuntimeException ended) {
+            // S has ended its run
+          }
+        };
     long killedAt = System.currentTimeMillis();
     q1.process().destroyForcibly(); // SIGKILL
-    statusPoller.start();
-    assertTrue(q1.awaitExit(10), "Q1 is gone");
-
-    // The survivor's view, every 100 ms: when each of the killed node's entities starts there, and
-    // when its tasks are back and run
+    statusPolls.scheduleWithFixedDelay(
+        askStatus, 0, 200, java.util.concurrent.TimeUnit.MILLISECONDS);
     Map<String, Long> restartedAt = new HashMap<>();
     Map<String, Long> backAt = new HashMap<>();
     Map<String, Long> ranAt = new HashMap<>();
-    int survivorHttp = httpQ2;
+    long sEndedAt;
     try {
-      NodeProcesses.polling(
-              "every task the killed node's entities held run on the survivor, or S's end",
-              Duration.ofSeconds(90),
-              Duration.ofMillis(100))
-          .pollInSameThread() // the maps below are read after the wait, also after a timeout
-          .until(
-              () -> {
-                long now = System.currentTimeMillis();
-                Map<String, EntityValues> onQ2 = entities(survivorHttp);
-                for (String entity : held.keySet()) {
-                  EntityValues values = onQ2.get(entity);
-                  if (values == null) {
-                    continue;
-                  }
-                  restartedAt.putIfAbsent(entity, now);
-                  if (values.holds() || values.ran()) {
-                    backAt.putIfAbsent(entity, now);
-                  }
-                  if (values.ran()) {
-                    ranAt.putIfAbsent(entity, now);
-                  }
-                }
-                return ranAt.size() >= held.size() || !s.process().isAlive();
-              });
-    } catch (ConditionTimeoutException notAllRan) {
-      // the assertions below say which entity's tasks did not run
+      assertTrue(q1.awaitExit(10), "Q1 is gone");
+      awaitRestartsOnSurvivor(s, held, httpQ2, restartedAt, backAt, ranAt);
+      // S may end its run between two samples: when the killed node held the last tasks the run
+      // waited on, the restarted entity runs them and S finishes within a few hundred ms
+      sEndedAt = s.process().isAlive() ? -1 : System.currentTimeMillis();
+    } finally {
+      statusPolls.shutdownNow();
+      assertTrue(statusPolls.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS));
     }
-    // S may end its run between two samples: when the killed node held the last tasks the run
-    // waited on, the restarted entity runs them and S finishes within a few hundred ms
-    long sEndedAt = s.process().isAlive() ? -1 : System.currentTimeMillis();
-
-    polling.set(false);
-    statusPoller.join(20_000);
     assertTrue(s.awaitExit(240), "S's run ended:\n" + s.tail(60));
     assertEquals(0, s.process().exitValue(), s.tail(60));
     NodeProcesses.assertResultOk(s, BLOCKS);
@@ -372,6 +362,19 @@ class QueueNodeLossIT {
     assertFalse(
         resent.isEmpty(), "S's flows re-sent their pending tasks when Q1 left:\n" + s.tail(60));
     long resentAt = resent.get(0).millis();
+    // S's job output says what happened to the queue node, as it does for worker nodes
+    String hostPort = "127.0.0.1:" + portQ1;
+    assertFalse(
+        s.linesWhere(
+                text ->
+                    text.startsWith(
+                        "queue node " + hostPort + " is unreachable: its queues show as they last"))
+            .isEmpty(),
+        "S said the queue node is unreachable:\n" + s.tail(60));
+    assertFalse(
+        s.linesWhere(text -> text.startsWith("queue node " + hostPort + " downed and removed: "))
+            .isEmpty(),
+        "S said the queue node was downed and removed:\n" + s.tail(60));
     assertOutageSeen(s, killedAt, resentAt, statusTimes, carriedLines);
     // A node without the queue role sends its workers' announcements and load reports through one
     // queue node's front (AnnouncementRelay): one that went through Q1 moves to Q2 once Q1 is
@@ -476,5 +479,46 @@ class QueueNodeLossIT {
         (resentAt - killedAt) / 1000.0,
         moved,
         String.join("\n  ", report));
+  }
+
+  /**
+   * The survivor's view, every 100 ms: when each of the killed node's entities starts there, and
+   * when its tasks are back and run (into the maps), until all ran or S ended.
+   */
+  private static void awaitRestartsOnSurvivor(
+      NodeProcesses.Node s,
+      Map<String, EntityValues> held,
+      int survivorHttp,
+      Map<String, Long> restartedAt,
+      Map<String, Long> backAt,
+      Map<String, Long> ranAt) {
+    try {
+      NodeProcesses.polling(
+              "every task the killed node's entities held run on the survivor, or S's end",
+              Duration.ofSeconds(90),
+              Duration.ofMillis(100))
+          .pollInSameThread() // the maps below are read after the wait, also after a timeout
+          .until(
+              () -> {
+                long now = System.currentTimeMillis();
+                Map<String, EntityValues> onQ2 = entities(survivorHttp);
+                for (String entity : held.keySet()) {
+                  EntityValues values = onQ2.get(entity);
+                  if (values == null) {
+                    continue;
+                  }
+                  restartedAt.putIfAbsent(entity, now);
+                  if (values.holds() || values.ran()) {
+                    backAt.putIfAbsent(entity, now);
+                  }
+                  if (values.ran()) {
+                    ranAt.putIfAbsent(entity, now);
+                  }
+                }
+                return ranAt.size() >= held.size() || !s.process().isAlive();
+              });
+    } catch (ConditionTimeoutException notAllRan) {
+      // the assertions below say which entity's tasks did not run
+    }
   }
 }

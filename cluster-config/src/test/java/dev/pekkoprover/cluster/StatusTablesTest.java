@@ -68,7 +68,7 @@ class StatusTablesTest {
   void tasksPutBackAreSplitIntoLostAndDeclined() {
     StatusReport.QueueRow proofs =
         new StatusReport.QueueRow(
-            "BlockProvingTask", 0, 1, 40, 0, 2, 12, 7, 4, 1, 0, 2, 0.5, 0, 40, 20.0, 3.0);
+            "BlockProvingTask", 0, 1, 40, 0, 2, 12, 7, 4, 1, 0, 2, 0.5, 0, 40, 20.0, 3.0, null);
     StatusReport report =
         new StatusReport(
             StatusReport.VERSION,
@@ -103,5 +103,35 @@ class StatusTablesTest {
     assertEquals("5", cells.get(columns.indexOf("LOST")), "4 lost and 1 lease overrun");
     assertEquals("7", cells.get(columns.indexOf("DECLINED")), "handed back, normal");
     assertTrue(cells.get(columns.indexOf("MEAN RUN")).startsWith("0.5"), cells.toString());
+  }
+
+  @Test
+  void aQueueShownAsItLastAnsweredIsMarkedAndTheMarkSaysHowOld() {
+    StatusReport.QueueRow fresh =
+        new StatusReport.QueueRow(
+            "BlockProvingTask", 3, 1, 40, 0, 0, 0, 0, 0, 0, 0, 2, 0.5, 1, 40, 20.0, 3.0, null);
+    StatusReport.QueueRow carried =
+        new StatusReport.QueueRow(
+            "RuntimeProvingTask", 900, 2, 10, 0, 0, 0, 0, 0, 0, 0, 2, 1.0, 4, 10, 10.0, 3.0, 6.4);
+    StatusReport report =
+        new StatusReport(
+            StatusReport.VERSION,
+            "2026-12-07T18:00:00Z",
+            new StatusReport.NodeInfo("127.0.0.1:2551", List.of("sequencer"), "Up", true, null),
+            List.of(),
+            List.of(),
+            List.of(fresh, carried),
+            new StatusReport.FlowsInfo(false, null, false, 0, 0, 0, List.of()),
+            List.of(),
+            List.of(),
+            List.of());
+    List<String> lines = StatusTables.render(report).lines().toList();
+    int header = lines.indexOf("queues") + 1;
+    assertTrue(lines.get(header + 1).trim().startsWith("BlockProvingTask  "), lines.toString());
+    assertTrue(lines.get(header + 2).trim().startsWith("RuntimeProvingTask *"), lines.toString());
+    assertEquals(
+        "* as its queue last answered, up to 6 s ago: its queue node did not answer in time (see"
+            + " problems)",
+        lines.get(header + 3));
   }
 }

@@ -50,7 +50,7 @@ class WorkerNodeEventsTest {
     assertNull(
         WorkerNodeEvents.line(
             new ClusterEvent.MemberUp(member(2554, "queue", MemberStatus.up())), SELF, up),
-        "not a worker node");
+        "not a worker node, and a queue node's joining says nothing");
     assertEquals(
         "worker node 127.0.0.1:2553 is unreachable: its tasks go back to the queue",
         WorkerNodeEvents.line(
@@ -76,5 +76,32 @@ class WorkerNodeEventsTest {
     assertNull(WorkerNodeEvents.line(removed(2552, MemberStatus.up()), leaving, up));
     assertNull(WorkerNodeEvents.line(removed(2553, MemberStatus.weaklyUp()), leaving, up));
     assertEquals(Set.of("127.0.0.1:2552", "127.0.0.1:2553"), up, "still Up when this node left");
+  }
+
+  @Test
+  void aQueueNodeGetsALineWhenItIsLostBackOrGoneButNotWhenItJoins() {
+    TreeSet<String> up = new TreeSet<>();
+    Member queue = member(2554, "queue", MemberStatus.up());
+    assertNull(WorkerNodeEvents.line(new ClusterEvent.MemberUp(queue), SELF, up), "joining");
+    assertEquals(
+        "queue node 127.0.0.1:2554 is unreachable: its queues show as they last answered until"
+            + " they start again on another queue node, once it is downed",
+        WorkerNodeEvents.line(new ClusterEvent.UnreachableMember(queue), SELF, up));
+    assertEquals(
+        "queue node 127.0.0.1:2554 is reachable again",
+        WorkerNodeEvents.line(new ClusterEvent.ReachableMember(queue), SELF, up));
+    Member gone = member(2554, "queue", MemberStatus.removed());
+    assertEquals(
+        "queue node 127.0.0.1:2554 downed and removed: its queues start again on another queue"
+            + " node, and the sequencer sends their tasks again",
+        WorkerNodeEvents.line(new ClusterEvent.MemberRemoved(gone, MemberStatus.down()), SELF, up));
+    assertEquals(
+        "queue node 127.0.0.1:2554 left the cluster: its queues moved to another queue node",
+        WorkerNodeEvents.line(
+            new ClusterEvent.MemberRemoved(gone, MemberStatus.exiting()), SELF, up));
+    assertNull(
+        WorkerNodeEvents.line(new ClusterEvent.MemberRemoved(gone, MemberStatus.up()), SELF, up),
+        "removed from Up: this node stops");
+    assertEquals(Set.of(), up, "no worker node counted");
   }
 }

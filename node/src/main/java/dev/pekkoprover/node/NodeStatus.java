@@ -59,18 +59,18 @@ final class NodeStatus {
   CompletionStage<StatusReport> report() {
     CompletableFuture<FleetView> fleet =
         orNull(AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
+    CompletableFuture<ActorRef<ProvingOrchestrator.GetFlows>> found = orNull(sequencer());
     CompletableFuture<FlowsView> flows =
         orNull(
-            sequencer()
-                .thenCompose(
-                    sequencer ->
-                        sequencer == null
-                            ? CompletableFuture.completedFuture(null)
-                            : AskPattern.ask(
-                                sequencer,
-                                ProvingOrchestrator.GetFlows::new,
-                                timeout,
-                                system.scheduler())));
+            found.thenCompose(
+                sequencer ->
+                    sequencer == null
+                        ? CompletableFuture.completedFuture(null)
+                        : AskPattern.ask(
+                            sequencer,
+                            ProvingOrchestrator.GetFlows::new,
+                            timeout,
+                            system.scheduler())));
     return fleet.thenCombine(
         flows,
         (fleetView, flowsView) -> {
@@ -86,7 +86,17 @@ final class NodeStatus {
                         + ": no workers, queues or queue failures");
           } else {
             if (noQueueNode != null && fleetView.answered() == 0) {
-              problems.add(noQueueNode);
+              // the queue nodes unreachable, not gone: what their entities last answered shows
+              problems.add(
+                  fleetView.carriedOver().isEmpty()
+                      ? noQueueNode
+                      : "no node with role queue is Up and reachable: "
+                          + fleetView.carriedOver().size()
+                          + " of the queue's "
+                          + fleetView.asked()
+                          + " entities are shown as they last answered, up to "
+                          + Math.max(1, Math.round(fleetView.carriedOverMillis() / 1000.0))
+                          + " s ago");
             } else if (fleetView.answered() < fleetView.asked()) {
               problems.add(partialLine(fleetView));
             }
@@ -100,10 +110,15 @@ final class NodeStatus {
             problems.addAll(flowsView.problems());
           }
           if (flowsView == null) {
+            // none listed is known at once: no wait was waited (a trial read "within 5 s" of an
+            // answer in 0.09 s after the sequencer's run had ended)
             problems.add(
-                "no sequencer answered within "
-                    + seconds(timeout)
-                    + " (none running, or still starting): no flows");
+                found.isDone() && found.getNow(null) == null
+                    ? "no sequencer runs in the cluster now (none is listed: it has not started yet,"
+                        + " or it ended): no flows"
+                    : "no sequencer answered within "
+                        + seconds(timeout)
+                        + " (none running, or still starting): no flows");
           }
           // this node's own (its TLS files): the sequencer's answer carries its node's only
           for (String own : NodeProblems.get(system).current()) {
@@ -149,21 +164,33 @@ final class NodeStatus {
     if (view.partialBecause() != null) {
       line.append(" (").append(view.partialBecause()).append(')');
     }
-    int missing = view.asked() - view.answered();
-    if (view.carriedOver() == 0) {
-      return line.append(": workers and queues are partial").toString();
+    String carried = carriedPart(view);
+    return line.append(": ")
+        .append(carried == null ? "workers and queues are partial" : carried)
+        .toString();
+  }
+
+  /**
+   * Which of the entities that did not answer the view shows as they last answered, and how old
+   * that is ({@code "the other 3 are shown as they last answered, up to 5 s ago"}); null when none.
+   */
+  static String carriedPart(FleetView view) {
+    int carried = view.carriedOver().size();
+    if (carried == 0) {
+      return null;
     }
-    line.append(": ");
-    if (view.carriedOver() < missing) {
-      line.append(view.carriedOver()).append(" of ");
+    int missing = view.asked() - view.answered();
+    StringBuilder line = new StringBuilder();
+    if (carried < missing) {
+      line.append(carried).append(" of ");
     }
     line.append("the other ")
         .append(missing)
         .append(" are shown as they last answered, up to ")
         .append(Math.max(1, Math.round(view.carriedOverMillis() / 1000.0)))
         .append(" s ago");
-    if (view.carriedOver() < missing) {
-      line.append(", and ").append(missing - view.carriedOver()).append(" left out");
+    if (carried < missing) {
+      line.append(", and ").append(missing - carried).append(" left out");
     }
     return line.toString();
   }

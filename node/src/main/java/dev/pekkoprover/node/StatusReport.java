@@ -159,6 +159,9 @@ public record StatusReport(
    *     {@code runs} is the mean run of the tasks completed in between (what the dashboard charts)
    * @param waitSecondsTotal the same tasks' waits (enqueue or last put-back to dispatch) added up;
    *     stays 0 with {@code prover.metrics.enabled = off}, where waits are not timed
+   * @param lastAnsweredSecondsAgo null when its queue entities answered now; else the row is as
+   *     they last answered, this long ago (their queue node did not answer in time: unreachable, or
+   *     its shards moving; {@link FleetView#carriedOver()})
    */
   public record QueueRow(
       String taskType,
@@ -177,7 +180,8 @@ public record StatusReport(
       double oldestPendingSeconds,
       long runs,
       double runSecondsTotal,
-      double waitSecondsTotal) {}
+      double waitSecondsTotal,
+      Double lastAnsweredSecondsAgo) {}
 
   /**
    * @param available false when no sequencer answered (none running, or not found in time)
@@ -287,7 +291,10 @@ public record StatusReport(
                         view.oldestPendingMillis() / 1000.0,
                         view.runs(),
                         view.runNanos() / 1e9,
-                        view.waitNanos() / 1e9));
+                        view.waitNanos() / 1e9,
+                        fleet.carriedOverMillis(type) == null
+                            ? null
+                            : fleet.carriedOverMillis(type) / 1000.0));
               });
       failures.add(fleet.recentFailures());
     }

@@ -13,9 +13,14 @@ import org.junit.jupiter.api.Test;
  */
 class PartialFleetLineTest {
 
+  /** {@code carried} entities carried over, the oldest {@code millis} old. */
   private static FleetView view(int answered, int asked, int carried, long millis, String why) {
+    Map<String, Long> ages = new java.util.HashMap<>();
+    for (int i = 0; i < carried; i++) {
+      ages.put("t#" + i, i == 0 ? millis : millis / 2);
+    }
     return new FleetView(
-        List.of(), Map.of(), List.of(), 0, 0, answered, asked, List.of(), carried, millis, why);
+        List.of(), Map.of(), List.of(), 0, 0, answered, asked, List.of(), ages, why);
   }
 
   @Test

@@ -23,9 +23,9 @@ import java.util.Map;
  *     (their actor terminated: drained, killed, downed), newest first, at most {@link
  *     DepartedWorker#KEEP}; none that is among {@code workers} again
  * @param carriedOver of the entities that did not answer in time, those whose last answer stands in
- *     for theirs in this view ({@link KeyedGather}: while a queue node is unreachable its entities'
- *     workers and queued tasks stay in the view, as they last were, instead of dropping out)
- * @param carriedOverMillis the age of the oldest answer carried over, in ms; 0 when none was
+ *     for theirs in this view, by entity id ({@code type} or {@code type#n}), with that answer's
+ *     age in ms ({@link KeyedGather}: while a queue node is unreachable its entities' workers and
+ *     queued tasks stay in the view, as they last were, instead of dropping out); empty when none
  * @param partialBecause why entities did not answer, when the front knows a normal reason (a queue
  *     node unreachable, leaving or removed, the first placement's wait); null otherwise
  */
@@ -38,8 +38,7 @@ public record FleetView(
     int answered,
     int asked,
     List<DepartedWorker> departedWorkers,
-    int carriedOver,
-    long carriedOverMillis,
+    Map<String, Long> carriedOver,
     String partialBecause)
     implements CborSerializable {
 
@@ -62,8 +61,7 @@ public record FleetView(
         answered,
         asked,
         departedWorkers,
-        0,
-        0,
+        Map.of(),
         null);
   }
 
@@ -85,14 +83,38 @@ public record FleetView(
         answered,
         asked,
         List.of(),
-        0,
-        0,
+        Map.of(),
         null);
   }
 
-  /** A view read from a node of an earlier build, without the field, has none. */
+  /** A view read from a node of an earlier build, without the fields, has none. */
   public FleetView {
     departedWorkers = departedWorkers == null ? List.of() : departedWorkers;
+    carriedOver = carriedOver == null ? Map.of() : Map.copyOf(carriedOver);
+  }
+
+  /** The age of the oldest answer carried over, in ms; 0 when none was. */
+  public long carriedOverMillis() {
+    long oldest = 0;
+    for (long age : carriedOver.values()) {
+      oldest = Math.max(oldest, age);
+    }
+    return oldest;
+  }
+
+  /**
+   * How old the figures of a task type's queue are, in ms, when one of its entities ({@code type}
+   * or {@code type#n}) was carried over (the oldest); null when all answered now.
+   */
+  public Long carriedOverMillis(String taskType) {
+    Long oldest = null;
+    for (Map.Entry<String, Long> e : carriedOver.entrySet()) {
+      String entity = e.getKey();
+      if (entity.equals(taskType) || entity.startsWith(taskType + "#")) {
+        oldest = oldest == null ? e.getValue() : Math.max(oldest, e.getValue());
+      }
+    }
+    return oldest;
   }
 
   /**
@@ -290,11 +312,24 @@ public record FleetView(
    * the views that came and those carried, each aged by its time since it came ({@link #aged}), as
    * one; {@code answered} counts only those that came.
    *
+   * <p>Carried views are aged to the reply's time, the fresh ones' figures date from their answer
+   * (up to the stats timeout earlier): in {@link WorkerView#plus} that favours the fresh word, the
+   * safe side. A worker that a fresh view lists as departed (the same incarnation) is dropped from
+   * the carried views: otherwise the merge took it for a worker back under its id, hid the
+   * departure, and showed a gone worker Ready for as long as its entity's answer was carried.
+   *
    * @param because why some did not answer (null: not known, or all did)
    */
   public static FleetView merge(KeyedGather.Outcome<FleetView> outcome, String because) {
     List<FleetView> views = new ArrayList<>(outcome.fresh().values());
-    outcome.carried().values().forEach(c -> views.add(c.answer().aged(c.ageMillis())));
+    java.util.Set<String> departed = new java.util.HashSet<>();
+    for (FleetView view : outcome.fresh().values()) {
+      view.departedWorkers.forEach(d -> departed.add(d.workerId() + "/" + d.incarnation()));
+    }
+    outcome
+        .carried()
+        .values()
+        .forEach(c -> views.add(c.answer().aged(c.ageMillis()).without(departed)));
     FleetView all = merge(views, outcome.asked());
     int answered = 0;
     for (FleetView view : outcome.fresh().values()) {
@@ -309,9 +344,14 @@ public record FleetView(
         answered,
         outcome.asked(),
         all.departedWorkers,
-        outcome.carried().size(),
-        outcome.carriedMillis(),
+        carriedAges(outcome),
         outcome.complete() ? null : because);
+  }
+
+  private static Map<String, Long> carriedAges(KeyedGather.Outcome<FleetView> outcome) {
+    Map<String, Long> ages = new LinkedHashMap<>();
+    outcome.carried().forEach((entity, c) -> ages.put(entity, c.ageMillis()));
+    return ages;
   }
 
   /**
@@ -378,7 +418,30 @@ public record FleetView(
         asked,
         olderDeparted,
         carriedOver,
-        carriedOverMillis,
+        partialBecause);
+  }
+
+  /** This view without the workers whose {@code id/incarnation} is in {@code gone}. */
+  private FleetView without(java.util.Set<String> gone) {
+    if (gone.isEmpty()) {
+      return this;
+    }
+    List<WorkerView> left = new ArrayList<>(workers.size());
+    for (WorkerView w : workers) {
+      if (!gone.contains(w.workerId() + "/" + w.incarnation())) {
+        left.add(w);
+      }
+    }
+    return new FleetView(
+        left,
+        types,
+        recentFailures,
+        unknownResults,
+        repeatedEnqueues,
+        answered,
+        asked,
+        departedWorkers,
+        carriedOver,
         partialBecause);
   }
 

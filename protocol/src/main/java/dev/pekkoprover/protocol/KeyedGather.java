@@ -60,15 +60,6 @@ public final class KeyedGather {
     public boolean complete() {
       return fresh.size() == asked;
     }
-
-    /** The oldest carried answer's age in ms; 0 when none was carried. */
-    public long carriedMillis() {
-      long oldest = 0;
-      for (Carried<A> c : carried.values()) {
-        oldest = Math.max(oldest, c.ageMillis());
-      }
-      return oldest;
-    }
   }
 
   /**
@@ -97,8 +88,16 @@ public final class KeyedGather {
       missed.remove(key);
     }
 
-    void missed(String key) {
+    /**
+     * The key did not answer a gathering that began at {@code askedAtNanos}; an answer recorded
+     * since (another gathering's) keeps it unmarked.
+     */
+    void missed(String key, long askedAtNanos) {
       missed.add(key);
+      Last<A> l = last.get(key);
+      if (l != null && l.atNanos - askedAtNanos > 0) {
+        missed.remove(key); // it answered a later gathering meanwhile
+      }
     }
 
     /** Whether the key missed the last reply it was asked for and has not answered since. */
@@ -181,6 +180,7 @@ public final class KeyedGather {
     private final Set<String> suspects = new HashSet<>();
     private boolean afterMissOver;
     private boolean replied;
+    private final long startNanos = System.nanoTime();
 
     Gathering(
         ActorContext<Object> context,
@@ -193,7 +193,7 @@ public final class KeyedGather {
         ActorRef<R> replyTo,
         PartialAnswers log) {
       this.context = context;
-      this.keys = List.copyOf(keys);
+      this.keys = List.copyOf(new java.util.LinkedHashSet<>(keys)); // each asked once
       this.timeout = timeout;
       this.afterMiss = afterMiss;
       this.carryOverAtMost = carryOverAtMost;
@@ -214,8 +214,14 @@ public final class KeyedGather {
         if (last.missedLast(key)) {
           suspects.add(key);
         }
+        CompletionStage<A> asked;
+        try {
+          asked = ask.apply(key);
+        } catch (RuntimeException cannotAsk) { // a system shutting down: no answer, a reply still
+          asked = java.util.concurrent.CompletableFuture.failedFuture(cannotAsk);
+        }
         context.pipeToSelf(
-            ask.apply(key),
+            asked,
             (answer, failure) -> answer != null ? new Answered(key, answer) : new NoAnswer(key));
       }
       timers.startSingleTimer(Tick.TIMEOUT, Tick.TIMEOUT, timeout);
@@ -291,7 +297,7 @@ public final class KeyedGather {
           fresh.put(key, answer);
           continue;
         }
-        last.missed(key);
+        last.missed(key, startNanos);
         Carried<A> stand = last.carried(key, now, carryOverAtMost);
         if (stand != null) {
           carried.put(key, stand);

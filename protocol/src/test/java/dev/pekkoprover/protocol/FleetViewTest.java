@@ -241,8 +241,11 @@ class FleetViewTest {
 
     assertEquals(1, merged.answered(), "only b answered");
     assertEquals(2, merged.asked());
-    assertEquals(1, merged.carriedOver());
+    assertEquals(1, merged.carriedOver().size());
     assertEquals(4000, merged.carriedOverMillis());
+    assertEquals(Map.of("a", 4000L), merged.carriedOver());
+    assertEquals(4000L, merged.carriedOverMillis("a"), "type a's queue is as it was 4 s ago");
+    assertEquals(null, merged.carriedOverMillis("b"));
     assertEquals("queue node n2 is unreachable", merged.partialBecause());
     FleetView.WorkerView w1 = merged.workers().get(0);
     assertEquals(false, w1.reachable(), "b's word (1 s ago) beats a's (4.1 s ago)");
@@ -253,8 +256,53 @@ class FleetViewTest {
 
     FleetView complete =
         FleetView.merge(new KeyedGather.Outcome<>(Map.of("a", a, "b", b), Map.of(), 2), "not used");
-    assertEquals(0, complete.carriedOver());
+    assertEquals(0, complete.carriedOver().size());
     assertEquals(null, complete.partialBecause(), "no reason when every entity answered");
     assertEquals(100, a.aged(0).workers().get(0).lastHeardMillisAgo());
+  }
+
+  @Test
+  void aWorkerAFreshViewListsAsDepartedIsNotBroughtBackByACarriedOne() {
+    // entity "a" last answered while w1 was Ready; w1's node was killed since, and entity "b",
+    // answering now, lists it as departed (unreachable). Without the filter the merge read the
+    // carried row as w1 back under its id: Ready, its departure hidden
+    FleetView a =
+        new FleetView(
+            List.of(worker("w1", WorkerState.READY, 1, 10, 0, 100)),
+            Map.of(),
+            List.of(),
+            0,
+            0,
+            1,
+            1);
+    FleetView b =
+        new FleetView(
+            List.of(),
+            Map.of(),
+            List.of(),
+            0,
+            0,
+            1,
+            1,
+            List.of(
+                new FleetView.DepartedWorker(
+                    "w1",
+                    "n1",
+                    "i1",
+                    WorkerState.READY,
+                    List.of("a", "b"),
+                    3,
+                    0,
+                    FleetView.DepartedWorker.UNREACHABLE,
+                    2000)));
+    FleetView merged =
+        FleetView.merge(
+            new KeyedGather.Outcome<>(
+                Map.of("b", b), Map.of("a", new KeyedGather.Carried<>(a, 5000)), 2),
+            null);
+    assertEquals(List.of(), merged.workers(), "w1 is gone, not Ready");
+    assertEquals(
+        List.of("w1"),
+        merged.departedWorkers().stream().map(FleetView.DepartedWorker::workerId).toList());
   }
 }

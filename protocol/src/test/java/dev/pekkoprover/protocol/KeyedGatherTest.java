@@ -110,7 +110,7 @@ class KeyedGatherTest {
         gather(
             last,
             Map.of("a", "a4", "b", "b4", "c", "c4"),
-            Map.of("b", 1000L),
+            Map.of("b", 2000L),
             Duration.ofSeconds(60),
             null);
     assertEquals("fresh={a=a4, c=c4} carried={b=b1}", late.text());

@@ -277,6 +277,18 @@ class SerializationTest {
                 "its task catalog differs"),
             new QueueCommand.GetFleet(testKit.<FleetView>createTestProbe().getRef()),
             fleet,
+            // a view with entities carried over (KeyedGather) and why
+            new FleetView(
+                fleet.workers(),
+                fleet.types(),
+                fleet.recentFailures(),
+                2,
+                3,
+                7,
+                9,
+                fleet.departedWorkers(),
+                Map.of("square#0", 4_100L, "square#1", 3_900L),
+                "queue node pekko://prover@10.0.0.7:25520 is unreachable"),
             new FlowsView(
                 "run-1",
                 true,

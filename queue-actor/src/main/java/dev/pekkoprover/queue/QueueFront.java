@@ -132,6 +132,10 @@ public final class QueueFront {
 
   private final ActorContext<QueueCommand> context;
   private final ActorRef<ShardingEnvelope<QueueCommand>> region;
+
+  /** The system's scheduler, for the asks a {@link KeyedGather} makes on its own thread. */
+  private final org.apache.pekko.actor.typed.Scheduler scheduler;
+
   private final TaskCatalog catalog;
   private final FrontSettings settings;
   private final PayloadCheck payloads;
@@ -291,6 +295,7 @@ public final class QueueFront {
     this.cluster = queueRole == null ? null : Cluster.get(context.getSystem());
     this.placement = QueuePlacement.Settings.fromConfig(context.getSystem().settings().config());
     this.region = region;
+    this.scheduler = context.getSystem().scheduler();
     this.catalog = catalog;
     this.settings = settings;
     this.payloads = new PayloadCheck(context.getSystem(), settings.maxPayloadBytes());
@@ -782,6 +787,12 @@ public final class QueueFront {
 
   private Behavior<QueueCommand> onMemberChanged(MemberChanged changed) {
     ClusterEvent.MemberEvent event = changed.event();
+    if (event instanceof ClusterEvent.MemberRemoved removed
+        && removed.member().hasRole(queueRole)) {
+      // on every node: also a node without the role (which relays, below) names it as the reason
+      // of partial answers (a trial's /status lost the reason once the node was removed)
+      queueNodeRemovedAt = System.nanoTime();
+    }
     if (relay != null) {
       if (relay.memberEvent(event)) {
         sendThroughRelay();
@@ -918,9 +929,6 @@ public final class QueueFront {
   }
 
   private Behavior<QueueCommand> onMemberRemoved(ClusterEvent.MemberRemoved removed) {
-    if (removed.member().hasRole(queueRole)) {
-      queueNodeRemovedAt = System.nanoTime();
-    }
     // the workers of that node are of no more use (a worker of a node started again at that
     // address is another actor); both maps forget them now, not at their Terminated, which may come
     // later: a worker known to one map and not the other failed the repetition below (an NPE that
@@ -1022,7 +1030,7 @@ public final class QueueFront {
         region,
         (ActorRef<A> replyTo) -> new ShardingEnvelope<>(entity, question.apply(replyTo)),
         settings.statsTimeout(),
-        context.getSystem().scheduler());
+        scheduler);
   }
 
   private List<String> allEntities() {

@@ -406,16 +406,18 @@ class QueueFrontTest {
     answerFleet(f, entities, null, 5);
     FleetView all = views.receiveMessage();
     assertEquals(entities, all.answered());
-    assertEquals(0, all.carriedOver());
+    assertEquals(0, all.carriedOver().size());
     assertEquals(5, all.type("echo").counts().pending());
 
     f.front().tell(new QueueCommand.GetFleet(views.getRef()));
     answerFleet(f, entities, "echo", 7);
     FleetView first = views.receiveMessage(timeout.plusSeconds(3));
     assertEquals(entities - 1, first.answered());
-    assertEquals(1, first.carriedOver());
+    assertEquals(1, first.carriedOver().size());
     assertEquals(7, first.type("square").counts().pending(), "the fresh answers");
     assertEquals(5, first.type("echo").counts().pending(), "echo as it last answered");
+    assertEquals(java.util.Set.of("echo"), first.carriedOver().keySet());
+    assertTrue(first.carriedOverMillis("echo") >= timeout.toMillis() - 50, first.toString());
 
     long asked = System.nanoTime();
     f.front().tell(new QueueCommand.GetFleet(views.getRef()));
@@ -425,7 +427,7 @@ class QueueFrontTest {
     assertTrue(
         millis < timeout.toMillis() / 2,
         "echo missed the last answer: waited for only briefly, not " + millis + " ms");
-    assertEquals(1, second.carriedOver());
+    assertEquals(1, second.carriedOver().size());
     assertEquals(5, second.type("echo").counts().pending());
     assertEquals(8, second.type("add").counts().pending());
   }

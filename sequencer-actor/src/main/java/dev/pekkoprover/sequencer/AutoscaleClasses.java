@@ -42,6 +42,9 @@ public final class AutoscaleClasses implements Extension {
   /** Each class's slots per worker when it last had workers ({@link AutoscaleSignal}). */
   private final Map<Set<String>, Double> slotsPerWorker = new HashMap<>();
 
+  /** Each type's mean run time in seconds when it was last measured ({@link AutoscaleSignal}). */
+  private final Map<String, Double> meanRunSeconds = new HashMap<>();
+
   /** A memory of one's own (a test, or a signal that shares with nobody). */
   public AutoscaleClasses() {}
 
@@ -68,6 +71,16 @@ public final class AutoscaleClasses implements Extension {
   /** Remembers a class's slots per worker, seen now. */
   synchronized void slotsPerWorker(Set<String> workerClass, double slots) {
     slotsPerWorker.put(workerClass, slots);
+  }
+
+  /** Remembers a type's mean run time, measured now. */
+  synchronized void meanRunSeconds(String type, double seconds) {
+    meanRunSeconds.put(type, seconds);
+  }
+
+  /** A type's mean run time when it was last measured; null when it never was. */
+  synchronized Double meanRunSeconds(String type) {
+    return meanRunSeconds.get(type);
   }
 
   /** A class's slots per worker when it last had workers; 1 when it never had any. */

@@ -211,8 +211,14 @@ public final class AutoscaleSignal {
   /**
    * The mean run time over about the last window: the difference between this view's counters and
    * the oldest kept that is at most a window old; all runs so far when none completed in the
-   * window; the assumed time when none ever did. Counters that went down (a queue entity started
-   * again elsewhere) start the window anew.
+   * window; when none completed since the type's queue entity started (again), the mean last
+   * measured on this node ({@link AutoscaleClasses}); the assumed time when none ever was. Counters
+   * that went down (a queue entity started again elsewhere) start the window anew.
+   *
+   * <p>Not to miss: an entity started again after its queue node's loss has counted no run yet,
+   * while the tasks re-sent to it are pending. With the assumed 10 s for each, a trial's signal
+   * asked for 81 workers of a class that needed 2, for the seconds until its first results: an
+   * autoscaler without a scale-up stabilization window would have started them.
    */
   private double meanRunSeconds(String type, FleetView.TypeView queue, long nowNanos) {
     ArrayDeque<Sample> window = samples.computeIfAbsent(type, t -> new ArrayDeque<>());
@@ -231,9 +237,16 @@ public final class AutoscaleSignal {
     }
     Sample first = window.peekFirst();
     long runs = queue.runs() - first.runs();
+    double mean;
     if (runs > 0) {
-      return (queue.runNanos() - first.runNanos()) / 1e9 / runs;
+      mean = (queue.runNanos() - first.runNanos()) / 1e9 / runs;
+    } else if (queue.runs() > 0) {
+      mean = queue.meanRunSeconds();
+    } else {
+      Double known = memory.meanRunSeconds(type);
+      return known != null ? known : unmeasuredSeconds;
     }
-    return queue.runs() > 0 ? queue.meanRunSeconds() : unmeasuredSeconds;
+    memory.meanRunSeconds(type, mean);
+    return mean;
   }
 }

@@ -293,4 +293,27 @@ class AutoscaleSignalTest {
             .get("p");
     assertEquals(12, fresh.workersNeeded());
   }
+
+  /**
+   * A queue node lost: its entity of "a" starts again elsewhere with no run counted, and the tasks
+   * re-sent to it pending. The signal keeps the type's last measured mean (1 s), in the exported
+   * signal and in a fresh one sharing the node's memory (the status's), instead of the assumed 10 s
+   * for each task: a trial's signal asked for 81 workers of a class that needed 2.
+   */
+  @Test
+  void aTypeWhoseEntityStartedAgainKeepsItsLastMeasuredMean() {
+    AutoscaleClasses node = new AutoscaleClasses();
+    AutoscaleSignal exported = new AutoscaleSignal(settings(Map.of()), node);
+    List<FleetView.WorkerView> two = List.of(worker("w1", 1, "a"), worker("w2", 1, "a"));
+    exported.update(view(two, Map.of("a", type(100, 2, 50, 1.0))), 0);
+    FleetView restarted = view(two, Map.of("a", type(100, 0, 0, 0)));
+    var after = byClass(exported.update(restarted, 10 * S));
+    assertEquals(100.0, after.get("a").outstandingWorkerSeconds(), 1e-6, "100 x 1 s, not 10 s");
+    assertEquals(2, after.get("a").workersNeeded());
+    var status = byClass(new AutoscaleSignal(settings(Map.of()), node).update(restarted, 10 * S));
+    assertEquals(after, status, "the status's fresh signal, from the node's memory, alike");
+    var elsewhere = byClass(new AutoscaleSignal(settings(Map.of())).update(restarted, 10 * S));
+    assertEquals(
+        1000.0, elsewhere.get("a").outstandingWorkerSeconds(), 1e-6, "never measured: 10 s each");
+  }
 }
