@@ -23,7 +23,6 @@ import org.apache.pekko.actor.CoordinatedShutdown;
  */
 final class PluginJobWait implements AutoCloseable {
   private static final Duration TICK = Duration.ofSeconds(1);
-  private static final Duration ASK = Duration.ofSeconds(3);
 
   private final ProverNode node;
   private final PrintStream out;

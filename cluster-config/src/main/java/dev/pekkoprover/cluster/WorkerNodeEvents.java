@@ -183,8 +183,8 @@ final class WorkerNodeEvents {
     if (event instanceof ClusterEvent.UnreachableMember) {
       return "queue node "
           + node
-          + " is unreachable: its queues show as they last answered until they start again on"
-          + " another queue node, once it is downed";
+          + " is unreachable: its queues show as they last answered until it is downed and they"
+          + " start again on a queue node that stays";
     }
     if (event instanceof ClusterEvent.ReachableMember) {
       return "queue node " + node + " is reachable again";
@@ -193,11 +193,13 @@ final class WorkerNodeEvents {
       if (removed.previousStatus() == MemberStatus.down()) {
         return "queue node "
             + node
-            + " downed and removed: its queues start again on another queue node, and the"
-            + " sequencer sends their tasks again";
+            + " downed and removed: its queues start again on a queue node that stays, and their"
+            + " pending tasks are sent to them again";
       }
       if (removed.previousStatus() == MemberStatus.exiting()) {
-        return "queue node " + node + " left the cluster: its queues moved to another queue node";
+        return "queue node "
+            + node
+            + " left the cluster: its queues moved to a queue node that stays";
       }
     }
     return null; // Up; or removed from another status: this node stops

@@ -84,19 +84,19 @@ class WorkerNodeEventsTest {
     Member queue = member(2554, "queue", MemberStatus.up());
     assertNull(WorkerNodeEvents.line(new ClusterEvent.MemberUp(queue), SELF, up), "joining");
     assertEquals(
-        "queue node 127.0.0.1:2554 is unreachable: its queues show as they last answered until"
-            + " they start again on another queue node, once it is downed",
+        "queue node 127.0.0.1:2554 is unreachable: its queues show as they last answered until it"
+            + " is downed and they start again on a queue node that stays",
         WorkerNodeEvents.line(new ClusterEvent.UnreachableMember(queue), SELF, up));
     assertEquals(
         "queue node 127.0.0.1:2554 is reachable again",
         WorkerNodeEvents.line(new ClusterEvent.ReachableMember(queue), SELF, up));
     Member gone = member(2554, "queue", MemberStatus.removed());
     assertEquals(
-        "queue node 127.0.0.1:2554 downed and removed: its queues start again on another queue"
-            + " node, and the sequencer sends their tasks again",
+        "queue node 127.0.0.1:2554 downed and removed: its queues start again on a queue node"
+            + " that stays, and their pending tasks are sent to them again",
         WorkerNodeEvents.line(new ClusterEvent.MemberRemoved(gone, MemberStatus.down()), SELF, up));
     assertEquals(
-        "queue node 127.0.0.1:2554 left the cluster: its queues moved to another queue node",
+        "queue node 127.0.0.1:2554 left the cluster: its queues moved to a queue node that stays",
         WorkerNodeEvents.line(
             new ClusterEvent.MemberRemoved(gone, MemberStatus.exiting()), SELF, up));
     assertNull(

@@ -59,7 +59,8 @@ final class NodeStatus {
   CompletionStage<StatusReport> report() {
     CompletableFuture<FleetView> fleet =
         orNull(AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
-    CompletableFuture<ActorRef<ProvingOrchestrator.GetFlows>> found = orNull(sequencer());
+    CompletableFuture<ActorRef<ProvingOrchestrator.GetFlows>> found =
+        sequencer().toCompletableFuture();
     CompletableFuture<FlowsView> flows =
         orNull(
             found.thenCompose(
@@ -90,13 +91,7 @@ final class NodeStatus {
               problems.add(
                   fleetView.carriedOver().isEmpty()
                       ? noQueueNode
-                      : "no node with role queue is Up and reachable: "
-                          + fleetView.carriedOver().size()
-                          + " of the queue's "
-                          + fleetView.asked()
-                          + " entities are shown as they last answered, up to "
-                          + Math.max(1, Math.round(fleetView.carriedOverMillis() / 1000.0))
-                          + " s ago");
+                      : "no node with role queue is Up and reachable; " + partialLine(fleetView));
             } else if (fleetView.answered() < fleetView.asked()) {
               problems.add(partialLine(fleetView));
             }
@@ -113,7 +108,7 @@ final class NodeStatus {
             // none listed is known at once: no wait was waited (a trial read "within 5 s" of an
             // answer in 0.09 s after the sequencer's run had ended)
             problems.add(
-                found.isDone() && found.getNow(null) == null
+                found.isDone() && !found.isCompletedExceptionally() && found.getNow(null) == null
                     ? "no sequencer runs in the cluster now (none is listed: it has not started yet,"
                         + " or it ended): no flows"
                     : "no sequencer answered within "

@@ -159,9 +159,10 @@ public record StatusReport(
    *     {@code runs} is the mean run of the tasks completed in between (what the dashboard charts)
    * @param waitSecondsTotal the same tasks' waits (enqueue or last put-back to dispatch) added up;
    *     stays 0 with {@code prover.metrics.enabled = off}, where waits are not timed
-   * @param lastAnsweredSecondsAgo null when its queue entities answered now; else the row is as
-   *     they last answered, this long ago (their queue node did not answer in time: unreachable, or
-   *     its shards moving; {@link FleetView#carriedOver()})
+   * @param lastAnsweredSecondsAgo null when its queue entities answered now; else the row is, in
+   *     whole or (for a type split into partitions) in part, as they last answered, up to this long
+   *     ago (their queue node did not answer in time: unreachable, or its shards moving; {@link
+   *     FleetView#carriedOver()})
    */
   public record QueueRow(
       String taskType,

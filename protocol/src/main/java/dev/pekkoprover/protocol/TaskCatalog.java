@@ -28,6 +28,17 @@ public final class TaskCatalog {
     Map<String, TaskType<?, ?>> byName = new LinkedHashMap<>();
     byName.put(WorkerRegistrationTask.NAME, WorkerRegistrationTask.INSTANCE);
     for (TaskType<?, ?> type : types) {
+      if (type.name().contains("#")) {
+        // "type#n" is the entity id of a type's partition n (prover.queue.cluster.partitions): a
+        // name with '#' would share its queue entity with another type's partition
+        throw new IllegalArgumentException(
+            "task type '"
+                + type.name()
+                + "' ("
+                + type.getClass().getName()
+                + ") has a '#' in its name: '#' separates a type from its partition number in the"
+                + " queue's entity ids; rename it");
+      }
       TaskType<?, ?> previous = byName.putIfAbsent(type.name(), type);
       if (previous != null && previous != type) {
         throw new IllegalArgumentException(

@@ -209,4 +209,34 @@ class KeyedGatherTest {
         .expect(
             testKit.system(), () -> gather(last, Map.of("a", "a", "b", "b"), Map.of(), bound, log));
   }
+
+  @Test
+  void aKeyListedTwiceIsAskedOnceAndAnAskThatThrowsCountsAsNoAnswer() {
+    TestProbe<String> replies = testKit.createTestProbe();
+    java.util.concurrent.atomic.AtomicInteger asks =
+        new java.util.concurrent.atomic.AtomicInteger();
+    long start = System.nanoTime();
+    testKit.spawn(
+        KeyedGather.create(
+            List.of("a", "a", "b"),
+            key -> {
+              asks.incrementAndGet();
+              if (key.equals("b")) {
+                throw new IllegalStateException("the system shuts down");
+              }
+              return CompletableFuture.completedFuture(key + "1");
+            },
+            TIMEOUT,
+            AFTER_MISS,
+            Duration.ofSeconds(60),
+            new KeyedGather.LastAnswers<String>(),
+            outcome -> "fresh=" + new TreeMap<>(outcome.fresh()) + " asked=" + outcome.asked(),
+            replies.ref(),
+            null));
+    assertEquals("fresh={a=a1} asked=2", replies.receiveMessage(TIMEOUT.plusSeconds(5)));
+    assertTrue(
+        (System.nanoTime() - start) / 1_000_000 < TIMEOUT.toMillis(),
+        "every key resolved at once: no wait for the timeout");
+    assertEquals(2, asks.get(), "a asked once, b once");
+  }
 }

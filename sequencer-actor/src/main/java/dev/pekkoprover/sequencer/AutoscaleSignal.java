@@ -211,8 +211,9 @@ public final class AutoscaleSignal {
   /**
    * The mean run time over about the last window: the difference between this view's counters and
    * the oldest kept that is at most a window old; all runs so far when none completed in the
-   * window; when none completed since the type's queue entity started (again), the mean last
-   * measured on this node ({@link AutoscaleClasses}); the assumed time when none ever was. Counters
+   * window; when none completed since the type's queue entity started (again), the last window's
+   * mean measured on this node ({@link AutoscaleClasses}: by the exported signal, whose samples
+   * span a window), kept until the entity's first run; the assumed time when none was. Counters
    * that went down (a queue entity started again elsewhere) start the window anew.
    *
    * <p>Not to miss: an entity started again after its queue node's loss has counted no run yet,
@@ -237,16 +238,17 @@ public final class AutoscaleSignal {
     }
     Sample first = window.peekFirst();
     long runs = queue.runs() - first.runs();
-    double mean;
     if (runs > 0) {
-      mean = (queue.runNanos() - first.runNanos()) / 1e9 / runs;
-    } else if (queue.runs() > 0) {
-      mean = queue.meanRunSeconds();
-    } else {
-      Double known = memory.meanRunSeconds(type);
-      return known != null ? known : unmeasuredSeconds;
+      double mean = (queue.runNanos() - first.runNanos()) / 1e9 / runs;
+      // only a window's mean is kept: a signal with one sample (the status's, fresh at each
+      // request) has the mean of all runs, which lags a type whose tasks got slower or faster
+      memory.meanRunSeconds(type, mean);
+      return mean;
     }
-    memory.meanRunSeconds(type, mean);
-    return mean;
+    if (queue.runs() > 0) {
+      return queue.meanRunSeconds();
+    }
+    Double known = memory.meanRunSeconds(type);
+    return known != null ? known : unmeasuredSeconds;
   }
 }

@@ -296,22 +296,32 @@ class AutoscaleSignalTest {
 
   /**
    * A queue node lost: its entity of "a" starts again elsewhere with no run counted, and the tasks
-   * re-sent to it pending. The signal keeps the type's last measured mean (1 s), in the exported
+   * re-sent to it pending. The signal keeps the type's last window's mean (2 s), in the exported
    * signal and in a fresh one sharing the node's memory (the status's), instead of the assumed 10 s
-   * for each task: a trial's signal asked for 81 workers of a class that needed 2.
+   * for each task: a trial's signal asked for 81 workers of a class that needed 2. A fresh signal's
+   * mean of all runs (1.17 s) does not overwrite it.
    */
   @Test
-  void aTypeWhoseEntityStartedAgainKeepsItsLastMeasuredMean() {
+  void aTypeWhoseEntityStartedAgainKeepsItsLastWindowsMean() {
     AutoscaleClasses node = new AutoscaleClasses();
     AutoscaleSignal exported = new AutoscaleSignal(settings(Map.of()), node);
     List<FleetView.WorkerView> two = List.of(worker("w1", 1, "a"), worker("w2", 1, "a"));
-    exported.update(view(two, Map.of("a", type(100, 2, 50, 1.0))), 0);
+    exported.update(view(two, Map.of("a", type(100, 2, 50, 1.0))), 0); // 50 runs of 1 s
+    // 10 more runs of 2 s each in the window: 70 s over 60 runs
+    FleetView slower = view(two, Map.of("a", type(100, 2, 60, 70.0 / 60)));
+    assertEquals(
+        204.0, byClass(exported.update(slower, 5 * S)).get("a").outstandingWorkerSeconds(), 1e-6);
+    var status = byClass(new AutoscaleSignal(settings(Map.of()), node).update(slower, 5 * S));
+    assertEquals(
+        102 * 70.0 / 60, status.get("a").outstandingWorkerSeconds(), 1e-6, "all runs' mean");
+
     FleetView restarted = view(two, Map.of("a", type(100, 0, 0, 0)));
     var after = byClass(exported.update(restarted, 10 * S));
-    assertEquals(100.0, after.get("a").outstandingWorkerSeconds(), 1e-6, "100 x 1 s, not 10 s");
-    assertEquals(2, after.get("a").workersNeeded());
-    var status = byClass(new AutoscaleSignal(settings(Map.of()), node).update(restarted, 10 * S));
-    assertEquals(after, status, "the status's fresh signal, from the node's memory, alike");
+    assertEquals(200.0, after.get("a").outstandingWorkerSeconds(), 1e-6, "100 x 2 s, not 10 s");
+    assertEquals(4, after.get("a").workersNeeded());
+    var statusAfter =
+        byClass(new AutoscaleSignal(settings(Map.of()), node).update(restarted, 10 * S));
+    assertEquals(after, statusAfter, "the status's fresh signal, from the node's memory, alike");
     var elsewhere = byClass(new AutoscaleSignal(settings(Map.of())).update(restarted, 10 * S));
     assertEquals(
         1000.0, elsewhere.get("a").outstandingWorkerSeconds(), 1e-6, "never measured: 10 s each");
