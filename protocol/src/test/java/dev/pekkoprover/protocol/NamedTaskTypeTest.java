@@ -36,4 +36,11 @@ class NamedTaskTypeTest {
     assertTrue(refused.getMessage().contains("queue"), refused.getMessage());
     assertThrows(NullPointerException.class, () -> new Doubling(null));
   }
+
+  @Test
+  void aCatalogRefusesANameWithTheSeparatorOfPartitions() {
+    IllegalArgumentException refused =
+        assertThrows(IllegalArgumentException.class, () -> TaskCatalog.of(new Doubling("x#1")));
+    assertTrue(refused.getMessage().contains("has a '#' in its name"), refused.getMessage());
+  }
 }
