@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.StatusReport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -64,6 +65,7 @@ class StandbyTakeoverIT {
     int portA = NodeProcesses.freePort();
     int portB = NodeProcesses.freePort();
     int portC = NodeProcesses.freePort();
+    int httpB = NodeProcesses.freePort();
     String seeds = "127.0.0.1:" + portA + ",127.0.0.1:" + portB + ",127.0.0.1:" + portC;
     List<String> job =
         List.of(
@@ -96,7 +98,9 @@ class StandbyTakeoverIT {
                 "--port",
                 "" + portB,
                 "--proving-work",
-                "150000"));
+                "150000",
+                "--http-port",
+                "" + httpB));
     argsB.addAll(job);
     NodeProcesses.Node a = processes.launch(List.of(), argsA);
     NodeProcesses.Node b =
@@ -130,6 +134,31 @@ class StandbyTakeoverIT {
             + " that node leaves or is downed";
     assertTrue(b.awaitLine(line -> line.equals(standingBy), 30), "B stands by:\n" + b.tail(40));
     String runA = runId(a);
+    // B's autoscaling signal, computed by its /status at each request from the takeover on: the
+    // largest number of workers any class asks for (asked again 300 ms after each answer)
+    List<Integer> neededAfterTakeover = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> spikes = java.util.Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.ScheduledExecutorService statusPolls =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    Runnable askStatus =
+        () -> {
+          try {
+            String body = Http.get("http://127.0.0.1:" + httpB + "/status").body();
+            StatusReport report = StatusReport.fromJson(body);
+            if (report.autoscale().stream().anyMatch(row -> row.workersNeeded() > 2)) {
+              spikes.add(body);
+            }
+            if ("active".equals(report.node().sequencer()) && !report.queues().isEmpty()) {
+              neededAfterTakeover.add(
+                  report.autoscale().stream()
+                      .mapToInt(StatusReport.ClassRow::workersNeeded)
+                      .max()
+                      .orElse(0));
+            }
+          } catch (AssertionError | RuntimeException | java.io.IOException ended) {
+            // B has not taken over yet, or has ended its run
+          }
+        };
     long killedAt = System.currentTimeMillis();
     a.process().destroyForcibly(); // SIGKILL
     assertTrue(a.awaitExit(10), "A is gone");
@@ -143,7 +172,20 @@ class StandbyTakeoverIT {
         a.lines().stream().noneMatch(line -> line.contains("RESULT")),
         "A was killed before its end");
 
-    assertTrue(b.awaitExit(170), "B's run ended:\n" + b.tail(60));
+    try {
+      // from the takeover only: a /status of B before it (it answers with the lost entities' last
+      // answers) would give B's memory their mean of all runs, and hide the memory kept meanwhile
+      assertTrue(
+          b.awaitLine(
+              line -> line.startsWith("this node took the sequencer over after standing by "), 120),
+          "B took over:\n" + b.tail(40));
+      statusPolls.scheduleWithFixedDelay(
+          askStatus, 0, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
+      assertTrue(b.awaitExit(170), "B's run ended:\n" + b.tail(60));
+    } finally {
+      statusPolls.shutdownNow();
+      assertTrue(statusPolls.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS));
+    }
     List<String> linesOfB = List.copyOf(b.lines());
     int tookOver = -1;
     for (int i = 0; i < linesOfB.size() && tookOver < 0; i++) {
@@ -245,6 +287,21 @@ class StandbyTakeoverIT {
             .orElse("not logged");
     processes.assertNoOlderRunTaskFailed();
     how.forEach(System.out::println);
+    System.out.println(
+        "B's /status after the takeover, most workers any class needs: " + neededAfterTakeover);
+    // the types whose queue entities ran on A start again with no run counted: B's signal takes
+    // the mean run time its standby memory kept (about 0.1 s), not 10 s a task, which asked for
+    // 5 and 17 workers in two runs before that memory (one class of 2 workers: 1 is what it needs)
+    assertTrue(
+        neededAfterTakeover.size() >= 3,
+        "B's /status answered as the active sequencer: " + neededAfterTakeover);
+    assertTrue(
+        spikes.isEmpty(),
+        () ->
+            "no class asked for more than 2 workers after the takeover: "
+                + neededAfterTakeover
+                + "\n"
+                + spikes.get(0));
     System.out.printf(
         "StandbyTakeoverIT: A (run %s) killed; A downed %s after the kill; B's sequencer (run %s) "
             + "started %.1f s after the kill, circuits compiled at %.1f s, %d registration(s) in B's run, the last "

@@ -10,6 +10,8 @@ import dev.pekkoprover.queue.LocalTaskQueue;
 import dev.pekkoprover.queue.QueueFront;
 import dev.pekkoprover.queue.QueueSettings;
 import dev.pekkoprover.queue.ShardedTaskQueue;
+import dev.pekkoprover.sequencer.AutoscaleSettings;
+import dev.pekkoprover.sequencer.AutoscaleStandby;
 import dev.pekkoprover.sequencer.ProvingOrchestrator;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.sequencer.WorkerReadyGate;
@@ -358,6 +360,14 @@ final class NodeGuardian {
                         .withSettings(ProverNode.sequencerSingletonSettings(context.getSystem())));
     if (deployment == ProverNode.Deployment.CLUSTER) {
       context.spawn(QueueNodeWatcher.create(sequencer), "queue-node-watcher");
+      AutoscaleSettings autoscale =
+          AutoscaleSettings.fromConfig(context.getSystem().settings().config());
+      if (autoscale.enabled()) {
+        // a standby's autoscaling memory, for the signal it exports once it takes over
+        context.spawn(
+            AutoscaleStandby.create(queue, autoscale, () -> local.whenHere().isDone()),
+            "autoscale-standby");
+      }
     }
     return new Started(nodeId, queue, sequencer, sequencerStarted, workersReady, workers, local);
   }

@@ -27,8 +27,9 @@ import java.util.Locale;
  * @param flows the sequencer's flows (found from any node through the receptionist)
  * @param recentFailures the queue's and the sequencer's last failures, newest first
  * @param autoscale per worker class, the outstanding work and the workers needed (computed now from
- *     the queue's counters, with the mean run time of all runs; the exported metric uses the last
- *     window's)
+ *     the queue's counters, with the mean run time of all runs, or for a type whose queue entity
+ *     has counted none since it started again the last mean this node kept; the exported metric
+ *     uses the last window's)
  * @param problems why parts are missing or partial (no answer from the queue or sequencer in time);
  *     empty when complete
  */

@@ -42,8 +42,16 @@ public final class AutoscaleClasses implements Extension {
   /** Each class's slots per worker when it last had workers ({@link AutoscaleSignal}). */
   private final Map<Set<String>, Double> slotsPerWorker = new HashMap<>();
 
-  /** Each type's mean run time in seconds when it was last measured ({@link AutoscaleSignal}). */
+  /**
+   * Each type's mean run time in seconds over the last window measured ({@link AutoscaleSignal}).
+   */
   private final Map<String, Double> meanRunSeconds = new HashMap<>();
+
+  /**
+   * Each type's mean run time in seconds over all the runs its queue entity counted, when last
+   * seen: the fallback for a type no window was measured for on this node.
+   */
+  private final Map<String, Double> meanOfAllRuns = new HashMap<>();
 
   /** A memory of one's own (a test, or a signal that shares with nobody). */
   public AutoscaleClasses() {}
@@ -73,14 +81,26 @@ public final class AutoscaleClasses implements Extension {
     slotsPerWorker.put(workerClass, slots);
   }
 
-  /** Remembers a type's mean run time, measured now. */
+  /** Remembers a type's mean run time over a window, measured now. */
   synchronized void meanRunSeconds(String type, double seconds) {
     meanRunSeconds.put(type, seconds);
   }
 
-  /** A type's mean run time when it was last measured; null when it never was. */
+  /**
+   * Remembers a type's mean run time over all the runs its queue entity counted, seen now: used
+   * only while no window's mean is known for the type.
+   */
+  synchronized void meanOfAllRuns(String type, double seconds) {
+    meanOfAllRuns.put(type, seconds);
+  }
+
+  /**
+   * A type's mean run time: over the last window measured, else over all the runs last seen; null
+   * when neither was.
+   */
   synchronized Double meanRunSeconds(String type) {
-    return meanRunSeconds.get(type);
+    Double windowed = meanRunSeconds.get(type);
+    return windowed != null ? windowed : meanOfAllRuns.get(type);
   }
 
   /** A class's slots per worker when it last had workers; 1 when it never had any. */

@@ -213,8 +213,9 @@ public final class AutoscaleSignal {
    * the oldest kept that is at most a window old; all runs so far when none completed in the
    * window; when none completed since the type's queue entity started (again), the last window's
    * mean measured on this node ({@link AutoscaleClasses}: by the exported signal, whose samples
-   * span a window), kept until the entity's first run; the assumed time when none was. Counters
-   * that went down (a queue entity started again elsewhere) start the window anew.
+   * span a window, or on a standby sequencer node by {@link AutoscaleStandby}), else the mean of
+   * all runs last seen there, kept until the entity's first run; the assumed time when none was.
+   * Counters that went down (a queue entity started again elsewhere) start the window anew.
    *
    * <p>Not to miss: an entity started again after its queue node's loss has counted no run yet,
    * while the tasks re-sent to it are pending. With the assumed 10 s for each, a trial's signal
@@ -246,6 +247,9 @@ public final class AutoscaleSignal {
       return mean;
     }
     if (queue.runs() > 0) {
+      // kept too, but only as a fallback: a standby's memory may have had no window yet when the
+      // node it stood by for, and that node's queue entities, were lost (AutoscaleStandby)
+      memory.meanOfAllRuns(type, queue.meanRunSeconds());
       return queue.meanRunSeconds();
     }
     Double known = memory.meanRunSeconds(type);
