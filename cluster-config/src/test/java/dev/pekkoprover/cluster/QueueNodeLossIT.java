@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.queue.QueueFront;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -126,7 +127,8 @@ class QueueNodeLossIT {
       for (Map.Entry<Long, String> line : carriedLines) {
         // 0.5 s after S's log line: S's cluster state, which the reason is read from, may lag it
         if (line.getKey() > marked.get(0).millis() + 500
-            && !line.getValue().contains("in time (")) {
+            && (!line.getValue().contains("in time (")
+                || line.getValue().contains(QueueFront.NO_KNOWN_REASON))) {
           noReason.add(line.getValue());
         }
       }

@@ -156,9 +156,12 @@ final class NodeStatus {
             .append(" of ")
             .append(view.asked())
             .append(" queue entities answered in time");
-    if (view.partialBecause() != null) {
-      line.append(" (").append(view.partialBecause()).append(')');
-    }
+    line.append(" (")
+        .append(
+            view.partialBecause() != null
+                ? view.partialBecause()
+                : dev.pekkoprover.queue.QueueFront.NO_KNOWN_REASON)
+        .append(')');
     String carried = carriedPart(view);
     return line.append(": ")
         .append(carried == null ? "workers and queues are partial" : carried)

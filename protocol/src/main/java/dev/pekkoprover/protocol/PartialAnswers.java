@@ -26,6 +26,9 @@ public final class PartialAnswers {
   /** Why answers are missing for a known, normal reason now; null: none known. */
   private final Supplier<String> expectedBecause;
 
+  /** Said in the WARN, in parentheses after the count: where to look; "" when nothing. */
+  private final String unexplained;
+
   /**
    * @param what names the gathering in the log lines, e.g. {@code "queue stats (queue entities)"}
    */
@@ -39,8 +42,18 @@ public final class PartialAnswers {
    *     elsewhere), which the line gives at INFO instead of the WARN; null when none is known
    */
   public PartialAnswers(String what, Supplier<String> expectedBecause) {
+    this(what, expectedBecause, null);
+  }
+
+  /**
+   * @param unexplained what the WARN adds when no reason is known, so that its reader knows where
+   *     to look (for the queue's entities: a node just lost, before the failure detector marks it,
+   *     or one too busy to answer); null: nothing
+   */
+  public PartialAnswers(String what, Supplier<String> expectedBecause, String unexplained) {
     this.what = what;
     this.expectedBecause = expectedBecause;
+    this.unexplained = unexplained == null ? "" : " (" + unexplained + ")";
   }
 
   /** A gathering timed out with {@code answered} of {@code expected} answers. */
@@ -70,12 +83,13 @@ public final class PartialAnswers {
         return;
       }
       log.warn(
-          "{}: {} of {} answered in {}{}; further partial answers are logged at DEBUG until all"
+          "{}: {} of {} answered in {}{}{}; further partial answers are logged at DEBUG until all"
               + " answer again",
           what,
           answered,
           expected,
           seconds(timeout),
+          unexplained,
           more);
     } else if (log.isDebugEnabled()) {
       log.debug("{}: {} of {} answered in {}{}", what, answered, expected, seconds(timeout), more);

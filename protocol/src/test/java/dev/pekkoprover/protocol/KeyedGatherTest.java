@@ -188,7 +188,9 @@ class KeyedGatherTest {
   void partialRepliesWithAKnownReasonAreOneInfoLineNamingItAndNoWarn() {
     java.util.concurrent.atomic.AtomicReference<String> reason =
         new java.util.concurrent.atomic.AtomicReference<>("a queue node is unreachable");
-    PartialAnswers log = new PartialAnswers("fleet (test entities)", reason::get);
+    PartialAnswers log =
+        new PartialAnswers(
+            "fleet (test entities)", reason::get, "where to look, said with no reason");
     KeyedGather.LastAnswers<String> last = new KeyedGather.LastAnswers<>();
     Duration bound = Duration.ofSeconds(60);
     LoggingTestKit.warn("fleet (test entities)")
@@ -203,9 +205,10 @@ class KeyedGatherTest {
                         testKit.system(),
                         () -> gather(last, Map.of("a", "a"), Map.of(), bound, log)));
     gather(last, Map.of("a", "a", "b", "b", "c", "c"), Map.of(), bound, log);
-    reason.set(null); // no reason known at the next run's start: the WARN
+    reason.set(null); // no reason known at the next run's start: the WARN, saying where to look
     LoggingTestKit.warn(
-            "fleet (test entities): 2 of 3 answered in 3 s; the last answers of the other 1")
+            "fleet (test entities): 2 of 3 answered in 3 s (where to look, said with no reason); the"
+                + " last answers of the other 1")
         .expect(
             testKit.system(), () -> gather(last, Map.of("a", "a", "b", "b"), Map.of(), bound, log));
   }

@@ -140,9 +140,19 @@ public final class QueueFront {
   private final FrontSettings settings;
   private final PayloadCheck payloads;
   private final PartialAnswers statsAnswers =
-      new PartialAnswers("queue stats (queue entities)", this::queueNodeInTransit);
+      new PartialAnswers("queue stats (queue entities)", this::queueNodeInTransit, NO_KNOWN_REASON);
   private final PartialAnswers fleetAnswers =
-      new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit);
+      new PartialAnswers("fleet view (queue entities)", this::queueNodeInTransit, NO_KNOWN_REASON);
+
+  /**
+   * What a partial answer's WARN (and {@code /status}'s line) says when no queue node is known to
+   * be unreachable, leaving or just removed: the first partial answer after a node's loss comes at
+   * the stats timeout (3 s), about when the failure detector marks the node (about 3.5 s), so
+   * either may come first.
+   */
+  public static final String NO_KNOWN_REASON =
+      "no queue node is unreachable or leaving as far as this node knows yet: one lost just now,"
+          + " which the failure detector marks within seconds, or one too busy to answer";
 
   /** Each entity's last answer to GetStats, carried over when it does not answer in time. */
   private final KeyedGather.LastAnswers<QueueStats> lastStats = new KeyedGather.LastAnswers<>();
