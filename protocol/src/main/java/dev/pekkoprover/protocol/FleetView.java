@@ -408,15 +408,21 @@ public record FleetView(
               d.how(),
               d.leftMillisAgo() + millis));
     }
+    return with(olderWorkers, olderTypes, olderDeparted);
+  }
+
+  /** This view with other workers, queues and departed workers; every other component as is. */
+  private FleetView with(
+      List<WorkerView> workers, Map<String, TypeView> types, List<DepartedWorker> departed) {
     return new FleetView(
-        olderWorkers,
-        olderTypes,
+        workers,
+        types,
         recentFailures,
         unknownResults,
         repeatedEnqueues,
         answered,
         asked,
-        olderDeparted,
+        departed,
         carriedOver,
         partialBecause);
   }
@@ -432,17 +438,7 @@ public record FleetView(
         left.add(w);
       }
     }
-    return new FleetView(
-        left,
-        types,
-        recentFailures,
-        unknownResults,
-        repeatedEnqueues,
-        answered,
-        asked,
-        departedWorkers,
-        carriedOver,
-        partialBecause);
+    return with(left, types, departedWorkers);
   }
 
   /** The entities' views as one; {@code asked} is how many were asked. */

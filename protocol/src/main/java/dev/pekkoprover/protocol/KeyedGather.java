@@ -268,13 +268,22 @@ public final class KeyedGather {
 
     private Behavior<Object> next() {
       if (!replied) {
-        if (resolved.size() == keys.size()) {
-          reply(timeout);
-        } else if (afterMissOver && resolvedAllBut(suspects)) {
-          reply(afterMiss);
+        if (resolved.size() == keys.size() || (afterMissOver && resolvedAllBut(suspects))) {
+          reply(waitedSoFar());
         }
       }
       return replied && resolved.size() == keys.size() ? Behaviors.stopped() : Behaviors.same();
+    }
+
+    /**
+     * How long this gathering has waited, to the next tenth of a second: what its log line says (a
+     * reply after the short wait may have waited longer for a slow answerer that had not missed).
+     */
+    private Duration waitedSoFar() {
+      long tenths = (System.nanoTime() - startNanos + 99_999_999L) / 100_000_000L;
+      Duration waited = Duration.ofMillis(Math.max(1, tenths) * 100);
+      // asks that fail at the timeout resolve a hair after it
+      return waited.compareTo(timeout) > 0 ? timeout : waited;
     }
 
     private boolean resolvedAllBut(Set<String> excepted) {

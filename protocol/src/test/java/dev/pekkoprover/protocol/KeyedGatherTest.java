@@ -143,9 +143,24 @@ class KeyedGatherTest {
     KeyedGather.LastAnswers<String> last = new KeyedGather.LastAnswers<>();
     gather(last, Map.of("a", "a1", "b", "b1", "c", "c1"));
     gather(last, Map.of("a", "a2", "c", "c2")); // b misses
-    // c is slower than the brief wait: the reply waits for c, not for b
-    Reply reply =
-        gather(last, Map.of("a", "a3", "c", "c3"), Map.of("c", 800L), Duration.ofSeconds(60), null);
+    // c is slower than the brief wait: the reply waits for c, not for b, and its line says how
+    // long it waited (it said the brief wait's 0.2 s)
+    PartialAnswers log = new PartialAnswers("stats (test entities)");
+    java.util.regex.Pattern waitedForC =
+        java.util.regex.Pattern.compile("2 of 3 answered in (0\\.[89]|1|1\\.\\d) s;");
+    Reply[] replies = new Reply[1];
+    LoggingTestKit.custom(event -> waitedForC.matcher(event.message()).find())
+        .expect(
+            testKit.system(),
+            () ->
+                replies[0] =
+                    gather(
+                        last,
+                        Map.of("a", "a3", "c", "c3"),
+                        Map.of("c", 800L),
+                        Duration.ofSeconds(60),
+                        log));
+    Reply reply = replies[0];
     assertEquals("fresh={a=a3, c=c3} carried={b=b1}", reply.text());
     assertTrue(reply.millis() >= 750, "waited for c: " + reply);
   }
