@@ -150,6 +150,15 @@ final class WorkerNodeEvents {
     if (!member.hasRole(NodeLauncher.WORKER_ROLE)) {
       return member.hasRole(ProverNode.QUEUE_ROLE) ? queueLine(event, node) : null;
     }
+    String line = workerLine(event, node, up);
+    String queues = member.hasRole(ProverNode.QUEUE_ROLE) ? queueClause(event) : null;
+    // a node with both roles: its queues' fate too (a trial's worker,queue node's loss said only
+    // that its tasks go back)
+    return line == null || queues == null ? line : line + "; " + queues;
+  }
+
+  private static String workerLine(
+      ClusterEvent.ClusterDomainEvent event, String node, TreeSet<String> up) {
     if (event instanceof ClusterEvent.MemberUp) {
       if (!up.add(node)) {
         return null; // known already
@@ -174,35 +183,49 @@ final class WorkerNodeEvents {
   }
 
   /**
-   * The line for an event of a queue node that is no worker node: its loss and its return, none for
-   * its joining (every cluster's start would say it). A trial's operator saw the queue's figures
-   * stand still for 13 s after a queue node's kill with no word of why on the job's output (the
-   * sequencer's log line of the re-send went to the log only).
+   * The line for an event of a queue node that is no worker node (a worker node's line with the
+   * queue role ends with {@link #queueClause}): its loss and its return, none for its joining
+   * (every cluster's start would say it). A trial's operator saw the queue's figures stand still
+   * for 13 s after a queue node's kill with no word of why on the job's output (the sequencer's log
+   * line of the re-send went to the log only).
    */
   private static String queueLine(ClusterEvent.ClusterDomainEvent event, String node) {
-    if (event instanceof ClusterEvent.UnreachableMember) {
-      return "queue node "
-          + node
-          + " is unreachable: its queues show as they last answered until it is downed and they"
-          + " start again on a queue node that stays";
-    }
     if (event instanceof ClusterEvent.ReachableMember) {
       return "queue node " + node + " is reachable again";
     }
+    String queues = queueClause(event);
+    if (queues == null) {
+      return null; // Up; or removed from another status: this node stops
+    }
+    if (event instanceof ClusterEvent.UnreachableMember) {
+      return "queue node " + node + " is unreachable: " + queues;
+    }
+    boolean downed = ((ClusterEvent.MemberRemoved) event).previousStatus() == MemberStatus.down();
+    return "queue node "
+        + node
+        + (downed ? " downed and removed: " : " left the cluster: ")
+        + queues;
+  }
+
+  /**
+   * What becomes of a queue node's queues at its loss or departure; null for other events (its
+   * joining, its return, or a removal from another status: this node stops).
+   */
+  private static String queueClause(ClusterEvent.ClusterDomainEvent event) {
+    if (event instanceof ClusterEvent.UnreachableMember) {
+      return "its queues show as they last answered until it is downed and they start again on a"
+          + " queue node that stays";
+    }
     if (event instanceof ClusterEvent.MemberRemoved removed) {
       if (removed.previousStatus() == MemberStatus.down()) {
-        return "queue node "
-            + node
-            + " downed and removed: its queues start again on a queue node that stays, and their"
-            + " pending tasks are sent to them again";
+        return "its queues start again on a queue node that stays, and their pending tasks are"
+            + " sent to them again";
       }
       if (removed.previousStatus() == MemberStatus.exiting()) {
-        return "queue node "
-            + node
-            + " left the cluster: its queues moved to a queue node that stays";
+        return "its queues moved to a queue node that stays";
       }
     }
-    return null; // Up; or removed from another status: this node stops
+    return null;
   }
 
   private static String count(TreeSet<String> up) {

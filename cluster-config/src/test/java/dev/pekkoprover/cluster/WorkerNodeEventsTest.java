@@ -104,4 +104,31 @@ class WorkerNodeEventsTest {
         "removed from Up: this node stops");
     assertEquals(Set.of(), up, "no worker node counted");
   }
+
+  @Test
+  void aNodeThatIsWorkerAndQueueSaysWhatBecomesOfItsTasksAndOfItsQueues() {
+    TreeSet<String> up = new TreeSet<>();
+    scala.collection.immutable.Set<String> roles =
+        scala.jdk.javaapi.CollectionConverters.asScala(Set.of("worker", "queue", "dc-default"))
+            .toSet();
+    Address address = new Address("pekko", "prover", "127.0.0.1", 2555);
+    Member both =
+        new Member(new UniqueAddress(address, 2555L), 1, MemberStatus.up(), roles, Version.Zero());
+    Member gone = both.copy(MemberStatus.removed());
+    assertEquals(
+        "worker node 127.0.0.1:2555 is Up: 1 worker node Up",
+        WorkerNodeEvents.line(new ClusterEvent.MemberUp(both), SELF, up));
+    assertEquals(
+        "worker node 127.0.0.1:2555 is unreachable: its tasks go back to the queue; its queues"
+            + " show as they last answered until it is downed and they start again on a queue node"
+            + " that stays",
+        WorkerNodeEvents.line(new ClusterEvent.UnreachableMember(both), SELF, up));
+    assertEquals(
+        "worker node 127.0.0.1:2555 is reachable again",
+        WorkerNodeEvents.line(new ClusterEvent.ReachableMember(both), SELF, up));
+    assertEquals(
+        "worker node 127.0.0.1:2555 downed and removed: 0 worker nodes Up; its queues start again"
+            + " on a queue node that stays, and their pending tasks are sent to them again",
+        WorkerNodeEvents.line(new ClusterEvent.MemberRemoved(gone, MemberStatus.down()), SELF, up));
+  }
 }
