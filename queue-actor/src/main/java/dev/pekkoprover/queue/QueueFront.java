@@ -904,9 +904,45 @@ public final class QueueFront {
       }
       placementWaitEnds = now + placement.waitOverWithin().toNanos();
     }
-    return now - placementWaitEnds > 0
-        ? null
-        : QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placement.queueNodes());
+    if (now - placementWaitEnds > 0) {
+      return null;
+    }
+    return inFirstMinutes(
+        QueuePlacement.firstPlacementWait(state.getMembers(), queueRole, placement.queueNodes()),
+        answeredInFullOnce);
+  }
+
+  /**
+   * The reason for partial answers in this node's first minutes Up, when no queue node is in
+   * transit: the first placement's wait ({@code placing}, null when none), else {@link #STARTING}
+   * until a gathering has had every answer; null after that.
+   */
+  static String inFirstMinutes(String placing, boolean answeredInFullOnce) {
+    return placing != null || answeredInFullOnce ? placing : STARTING;
+  }
+
+  /**
+   * Why the entities' answers are partial before any gathering of this node got them all, in the
+   * same first minutes after it is Up: they start at their first question, once the shard
+   * coordinator runs and has placed them. A trial's standby sequencer node, which asks for the
+   * fleet view from its start, logged the partial answers of a forming cluster as a WARN.
+   */
+  static final String STARTING =
+      "the queue entities have not all answered since this node started: they start at their"
+          + " first question, once the shard coordinator runs and has placed them";
+
+  /**
+   * A gathering of this node has had every entity's answer (in its first minutes: {@link
+   * #STARTING}).
+   */
+  private volatile boolean answeredInFullOnce;
+
+  /** Notes an outcome that has every entity's answer; the outcome as is. */
+  private <A> KeyedGather.Outcome<A> noted(KeyedGather.Outcome<A> outcome) {
+    if (outcome.complete()) {
+      answeredInFullOnce = true;
+    }
+    return outcome;
   }
 
   /**
@@ -1001,7 +1037,7 @@ public final class QueueFront {
             AFTER_MISS,
             CARRY_OVER_AT_MOST,
             lastStats,
-            outcome -> StatsCollector.merge(KeyedGather.all(outcome)),
+            outcome -> StatsCollector.merge(KeyedGather.all(noted(outcome))),
             request.replyTo(),
             statsAnswers));
     return Behaviors.same();
@@ -1027,7 +1063,8 @@ public final class QueueFront {
             AFTER_MISS,
             CARRY_OVER_AT_MOST,
             lastFleet,
-            outcome -> FleetView.merge(outcome, outcome.complete() ? null : queueNodeInTransit()),
+            outcome ->
+                FleetView.merge(noted(outcome), outcome.complete() ? null : queueNodeInTransit()),
             request.replyTo(),
             fleetAnswers));
     return Behaviors.same();

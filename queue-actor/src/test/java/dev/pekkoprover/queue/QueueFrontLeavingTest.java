@@ -243,6 +243,18 @@ class QueueFrontLeavingTest {
    * that no other queue node is Up (a trial read that beside one), but that this node has left.
    */
   @Test
+  void inItsFirstMinutesANodeTakesPartialAnswersForStartingQueuesUntilItHasHadThemAll() {
+    String placing = "waiting for 3 queue nodes";
+    assertEquals(placing, QueueFront.inFirstMinutes(placing, false));
+    assertEquals(placing, QueueFront.inFirstMinutes(placing, true));
+    // every queue node Up, the entities not yet started: normal in a forming cluster (a trial's
+    // standby logged a WARN for it)
+    assertEquals(QueueFront.STARTING, QueueFront.inFirstMinutes(null, false));
+    // once all answered, a partial answer with no known reason is a WARN again
+    assertEquals(null, QueueFront.inFirstMinutes(null, true));
+  }
+
+  @Test
   void aNodeWhoseClusterHasShutDownSaysItLeftNotThatNoOtherQueueNodeIsUp() {
     ActorTestKit node = queueNode(null);
     queueNode(node);
