@@ -299,7 +299,8 @@
     $('node').replaceChildren('node ', el('b', null, n.address || '?'), ' · roles ' + (n.roles || []).join(',')
       + ' · member ' + n.memberStatus + ' · ' + ready
       + (n.sequencer ? ' · sequencer ' + n.sequencer
-        + (n.sequencer === 'standby' && n.sequencerNode && n.sequencerNode !== n.address
+        + (n.sequencer === 'starting' ? ' here'
+          : n.sequencer === 'standby' && n.sequencerNode && n.sequencerNode !== n.address
           ? ' (runs on ' + n.sequencerNode + ')' : '')
         : n.sequencerNode ? ' · sequencer on ' + n.sequencerNode : '')
       + (report.flows && report.flows.runId ? ' · run ' + report.flows.runId : ''));

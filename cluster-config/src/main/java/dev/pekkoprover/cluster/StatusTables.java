@@ -15,16 +15,20 @@ final class StatusTables {
   static final int MAX_REASON = 120;
 
   /**
-   * Where the sequencer runs: on a node with role sequencer {@code sequencer active}, or {@code
-   * sequencer standby (runs on host:port)}; on another node {@code sequencer on host:port}; empty
-   * while no node with role sequencer is Up and for an older node's report without the fields.
+   * Where the sequencer runs: on a node with role sequencer {@code sequencer active}, {@code
+   * sequencer starting here} or {@code sequencer standby (runs on host:port)}; on another node
+   * {@code sequencer on host:port}; empty while no node with role sequencer is Up and for an older
+   * node's report without the fields.
    */
   static String sequencerCell(StatusReport.NodeInfo node) {
     if (node.sequencer() == null) {
       return node.sequencerNode() == null ? "" : "  sequencer on " + node.sequencerNode();
     }
     String where = "";
-    if ("standby".equals(node.sequencer()) && node.sequencerNode() != null) {
+    if ("starting".equals(node.sequencer())) {
+      where = " here";
+    } else if ("standby".equals(node.sequencer()) && node.sequencerNode() != null) {
+      // an earlier build's report says standby where this one says starting
       where =
           node.sequencerNode().equals(node.address())
               ? " (starting here)"

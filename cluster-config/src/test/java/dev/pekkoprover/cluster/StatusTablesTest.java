@@ -22,9 +22,13 @@ class StatusTablesTest {
         StatusTables.sequencerCell(
             new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "a:1")));
     assertEquals(
-        "  sequencer standby (starting here)",
+        "  sequencer standby (starting here)", // a report of a build before 'starting'
         StatusTables.sequencerCell(
             new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "standby", "b:2")));
+    assertEquals(
+        "  sequencer starting here",
+        StatusTables.sequencerCell(
+            new StatusReport.NodeInfo("b:2", roles, "Up", true, null, "starting", "b:2")));
     assertEquals(
         "  sequencer standby",
         StatusTables.sequencerCell(

@@ -396,12 +396,16 @@ public final class ProverNode implements AutoCloseable {
     if (deployment != Deployment.CLUSTER) {
       sequencer = roles.contains(SEQUENCER_ROLE) ? "active" : null;
     } else {
-      if (roles.contains(SEQUENCER_ROLE)) {
-        sequencer = standingBy() ? "standby" : "active";
-      }
       // on every node: where a worker's or a queue node's operator looks for it too (a trial)
       Member runsOn = sequencerMember(Cluster.get(system).state());
       sequencerNode = runsOn == null ? null : hostPort(runsOn.address());
+      if (roles.contains(SEQUENCER_ROLE)) {
+        sequencer =
+            sequencerHere(
+                standingBy(),
+                runsOn != null
+                    && runsOn.address().equals(Cluster.get(system).selfMember().address()));
+      }
     }
     return new StatusReport.NodeInfo(
         address(),
@@ -411,6 +415,20 @@ public final class ProverNode implements AutoCloseable {
         readiness.reason(),
         sequencer,
         sequencerNode);
+  }
+
+  /**
+   * {@link StatusReport.NodeInfo#sequencer} of a node with role sequencer: {@code active} when the
+   * sequencer runs here; {@code starting} when it does not yet while this node is the one it runs
+   * on next (the oldest with role sequencer: the singleton starts here after the hand-over, some
+   * seconds after the last one's node was removed); {@code standby} otherwise. A trial read {@code
+   * standby} beside its own address as the sequencer's node for 7 s after a takeover's start.
+   */
+  static String sequencerHere(boolean standingBy, boolean oldestWithRoleSequencer) {
+    if (!standingBy) {
+      return "active";
+    }
+    return oldestWithRoleSequencer ? "starting" : "standby";
   }
 
   /**

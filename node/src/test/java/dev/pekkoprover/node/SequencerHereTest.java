@@ -1,0 +1,18 @@
+package dev.pekkoprover.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+
+/** What {@code /status}'s {@code node.sequencer} says on a node with role sequencer. */
+class SequencerHereTest {
+
+  @Test
+  void activeHereStartingHereOrStandingByForAnotherNode() {
+    assertEquals("active", ProverNode.sequencerHere(false, true));
+    // the oldest with role sequencer before the singleton started here: after the last one's node
+    // was removed, or at the cluster's start (a trial read "standby" beside its own address)
+    assertEquals("starting", ProverNode.sequencerHere(true, true));
+    assertEquals("standby", ProverNode.sequencerHere(true, false));
+  }
+}
