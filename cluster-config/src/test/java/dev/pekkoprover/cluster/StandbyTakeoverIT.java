@@ -1,6 +1,7 @@
 package dev.pekkoprover.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pekkoprover.node.StatusReport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -105,8 +107,18 @@ class StandbyTakeoverIT {
     NodeProcesses.Node a = processes.launch(List.of(), argsA);
     NodeProcesses.Node b =
         processes.launch(List.of("-Dprover.appchain.circuit-seed=standby-sequencer-b"), argsB);
+    int httpC = NodeProcesses.freePort();
     NodeProcesses.Node c =
-        processes.launch("node", "--roles", "queue", "--port", "" + portC, "--seeds", seeds);
+        processes.launch(
+            "node",
+            "--roles",
+            "queue",
+            "--port",
+            "" + portC,
+            "--seeds",
+            seeds,
+            "--http-port",
+            "" + httpC);
     List<NodeProcesses.Node> workers = new ArrayList<>();
     List<String> workerIds = new ArrayList<>();
     for (int i = 0; i < 2; i++) {
@@ -159,8 +171,23 @@ class StandbyTakeoverIT {
             // B has not taken over yet, or has ended its run
           }
         };
+    // C's /status from the kill until B took over: when asked, and its problem lines
+    List<Map.Entry<Long, String>> problemsOfC =
+        java.util.Collections.synchronizedList(new ArrayList<>());
+    Runnable askC =
+        () -> {
+          long asked = System.currentTimeMillis();
+          try {
+            StatusReport report =
+                StatusReport.fromJson(Http.get("http://127.0.0.1:" + httpC + "/status").body());
+            problemsOfC.add(Map.entry(asked, String.join("\n", report.problems())));
+          } catch (AssertionError | RuntimeException | java.io.IOException notNow) {
+            // a slow answer: the next one
+          }
+        };
     long killedAt = System.currentTimeMillis();
     a.process().destroyForcibly(); // SIGKILL
+    statusPolls.scheduleWithFixedDelay(askC, 0, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
     assertTrue(a.awaitExit(10), "A is gone");
     System.out.println(
         "A killed at "
@@ -179,6 +206,9 @@ class StandbyTakeoverIT {
           b.awaitLine(
               line -> line.startsWith("this node took the sequencer over after standing by "), 120),
           "B took over:\n" + b.tail(40));
+      statusPolls.shutdownNow();
+      assertTrue(statusPolls.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS));
+      statusPolls = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
       statusPolls.scheduleWithFixedDelay(
           askStatus, 0, 300, java.util.concurrent.TimeUnit.MILLISECONDS);
       assertTrue(b.awaitExit(170), "B's run ended:\n" + b.tail(60));
@@ -186,6 +216,54 @@ class StandbyTakeoverIT {
       statusPolls.shutdownNow();
       assertTrue(statusPolls.awaitTermination(20, java.util.concurrent.TimeUnit.SECONDS));
     }
+    // while C saw A unreachable (from its mark, with 0.5 s for its cluster state, to the downing),
+    // its /status said so, not that no sequencer runs ("none is listed: it has not started yet, or
+    // it ended", a trial's reading)
+    long markedByC =
+        c.linesWhere(text -> text.contains("Marking node as UNREACHABLE")).stream()
+            .mapToLong(NodeProcesses.Line::millis)
+            .findFirst()
+            .orElse(-1);
+    // the leader's decision (the leader may be B or C)
+    long downed =
+        processes.all().stream()
+            .flatMap(node -> node.linesWhere(text -> text.contains("SBR took decision")).stream())
+            .mapToLong(NodeProcesses.Line::millis)
+            .min()
+            .orElse(Long.MAX_VALUE);
+    assertTrue(markedByC > 0, "C marked A unreachable:\n" + c.tail(40));
+    List<String> whileUnreachable = new ArrayList<>();
+    List<String> beforeTheStart = new ArrayList<>();
+    synchronized (problemsOfC) {
+      for (Map.Entry<Long, String> answer : problemsOfC) {
+        if (answer.getKey() > markedByC + 500 && answer.getKey() < downed - 500) {
+          whileUnreachable.add(answer.getValue());
+        } else if (answer.getKey() > downed + 3_000) { // A removed (1.5 s after the decision)
+          beforeTheStart.add(answer.getValue());
+        }
+      }
+    }
+    assertTrue(whileUnreachable.size() >= 3, "C's /status answered meanwhile: " + problemsOfC);
+    String unreachableLine =
+        "the sequencer's node 127.0.0.1:" + portA + " is unreachable: no flows";
+    assertEquals(
+        List.of(),
+        whileUnreachable.stream().filter(p -> !p.contains(unreachableLine)).toList(),
+        "C's /status named the sequencer's node unreachable");
+    // then, until B's sequencer ran (the poller stopped at B's line), where it was about to start
+    String startingOnB =
+        "(none is listed: it has not started yet on 127.0.0.1:"
+            + portB
+            + ", the oldest node with role sequencer, or its run ended there)";
+    List<String> noneListed =
+        beforeTheStart.stream()
+            .filter(p -> p.contains("no sequencer runs in the cluster"))
+            .toList();
+    assertFalse(noneListed.isEmpty(), "C's /status before B took over: " + beforeTheStart);
+    assertEquals(
+        List.of(),
+        noneListed.stream().filter(p -> !p.contains(startingOnB)).toList(),
+        "C's /status named the node the sequencer starts on");
     List<String> linesOfB = List.copyOf(b.lines());
     int tookOver = -1;
     for (int i = 0; i < linesOfB.size() && tookOver < 0; i++) {

@@ -61,11 +61,14 @@ final class NodeStatus {
         orNull(AskPattern.ask(queue, QueueCommand.GetFleet::new, timeout, system.scheduler()));
     CompletableFuture<ActorRef<ProvingOrchestrator.GetFlows>> found =
         sequencer().toCompletableFuture();
+    // the sequencer's node unreachable (killed, paused, cut off): its flows cannot answer, so they
+    // are not waited for (a trial's first /status after the kill took 5 s, the whole timeout)
+    String sequencerNodeUnreachable = sequencerNodeUnreachable();
     CompletableFuture<FlowsView> flows =
         orNull(
             found.thenCompose(
                 sequencer ->
-                    sequencer == null
+                    sequencer == null || sequencerNodeUnreachable != null
                         ? CompletableFuture.completedFuture(null)
                         : AskPattern.ask(
                             sequencer,
@@ -108,12 +111,15 @@ final class NodeStatus {
             // none listed is known at once: no wait was waited (a trial read "within 5 s" of an
             // answer in 0.09 s after the sequencer's run had ended)
             problems.add(
-                found.isDone() && !found.isCompletedExceptionally() && found.getNow(null) == null
-                    ? "no sequencer runs in the cluster now (none is listed: it has not started yet,"
-                        + " or it ended): no flows"
-                    : "no sequencer answered within "
-                        + seconds(timeout)
-                        + " (none running, or still starting): no flows");
+                sequencerNodeUnreachable != null
+                    ? sequencerNodeUnreachable
+                    : found.isDone()
+                            && !found.isCompletedExceptionally()
+                            && found.getNow(null) == null
+                        ? noneListedLine(sequencerNode())
+                        : "no sequencer answered within "
+                            + seconds(timeout)
+                            + " (none running, or still starting): no flows");
           }
           // this node's own (its TLS files): the sequencer's answer carries its node's only
           for (String own : NodeProblems.get(system).current()) {
@@ -208,6 +214,55 @@ final class NodeStatus {
     return duration.toMillis() % 1000 == 0
         ? duration.toSeconds() + " s"
         : String.format(java.util.Locale.ROOT, "%.1f s", duration.toMillis() / 1000.0);
+  }
+
+  /**
+   * The problem line when the receptionist lists no sequencer; {@code runsOn}: {@code host:port} of
+   * the node it runs on or starts on next (the oldest Up or Leaving member with role sequencer), or
+   * null when there is none (or in one JVM). A trial read "it has not started yet, or it ended" for
+   * the 7 s of a takeover between the old node's removal and the sequencer's start on the next.
+   */
+  static String noneListedLine(String runsOn) {
+    return "no sequencer runs in the cluster now (none is listed: it has not started yet"
+        + (runsOn == null
+            ? ", or it ended"
+            : " on " + runsOn + ", the oldest node with role sequencer, or its run ended there")
+        + "): no flows";
+  }
+
+  /** {@code host:port} of the oldest Up or Leaving member with role sequencer; null if none. */
+  private String sequencerNode() {
+    if (!"cluster".equals(system.settings().config().getString("pekko.actor.provider"))) {
+      return null;
+    }
+    org.apache.pekko.cluster.Member runsOn =
+        ProverNode.sequencerMember(org.apache.pekko.cluster.typed.Cluster.get(system).state());
+    return runsOn == null ? null : ProverNode.hostPort(runsOn.address());
+  }
+
+  /**
+   * In a cluster whose sequencer's node (the oldest Up or Leaving member with role sequencer) is
+   * unreachable from here: the problem line that says so; else null.
+   */
+  private String sequencerNodeUnreachable() {
+    if (!"cluster".equals(system.settings().config().getString("pekko.actor.provider"))) {
+      return null;
+    }
+    var state = org.apache.pekko.cluster.typed.Cluster.get(system).state();
+    org.apache.pekko.cluster.Member runsOn = ProverNode.sequencerMember(state);
+    if (runsOn == null || !state.getUnreachable().contains(runsOn)) {
+      return null;
+    }
+    return sequencerUnreachableLine(ProverNode.hostPort(runsOn.address()));
+  }
+
+  /** {@link #sequencerNodeUnreachable}'s line for the node at {@code hostPort}. */
+  static String sequencerUnreachableLine(String hostPort) {
+    return "the sequencer's node "
+        + hostPort
+        + " is unreachable: no flows; once it is downed, the sequencer starts again on the oldest"
+        + " other node with role sequencer (a new run; it goes on from the store with durability"
+        + " on)";
   }
 
   /**
