@@ -154,7 +154,7 @@ final class WorkerNodeEvents {
     String queues = member.hasRole(ProverNode.QUEUE_ROLE) ? queueClause(event) : null;
     // a node with both roles: its queues' fate too (a trial's worker,queue node's loss said only
     // that its tasks go back)
-    return line == null || queues == null ? line : line + "; " + queues;
+    return line == null || queues == null ? line : line + "; the node's queues " + queues;
   }
 
   private static String workerLine(
@@ -198,31 +198,32 @@ final class WorkerNodeEvents {
       return null; // Up; or removed from another status: this node stops
     }
     if (event instanceof ClusterEvent.UnreachableMember) {
-      return "queue node " + node + " is unreachable: " + queues;
+      return "queue node " + node + " is unreachable: its queues " + queues;
     }
     boolean downed = ((ClusterEvent.MemberRemoved) event).previousStatus() == MemberStatus.down();
     return "queue node "
         + node
         + (downed ? " downed and removed: " : " left the cluster: ")
+        + "its queues "
         + queues;
   }
 
   /**
-   * What becomes of a queue node's queues at its loss or departure; null for other events (its
-   * joining, its return, or a removal from another status: this node stops).
+   * What becomes of a queue node's queues at its loss or departure, said after "its queues"; null
+   * for other events (its joining, its return, or a removal from another status: this node stops).
    */
   private static String queueClause(ClusterEvent.ClusterDomainEvent event) {
     if (event instanceof ClusterEvent.UnreachableMember) {
-      return "its queues show as they last answered until it is downed and they start again on a"
-          + " queue node that stays";
+      return "show as they last answered until it is downed and they start again on a queue node"
+          + " that stays";
     }
     if (event instanceof ClusterEvent.MemberRemoved removed) {
       if (removed.previousStatus() == MemberStatus.down()) {
-        return "its queues start again on a queue node that stays, and their pending tasks are"
-            + " sent to them again";
+        return "start again on a queue node that stays, and their pending tasks are sent to them"
+            + " again";
       }
       if (removed.previousStatus() == MemberStatus.exiting()) {
-        return "its queues moved to a queue node that stays";
+        return "moved to a queue node that stays";
       }
     }
     return null;

@@ -220,15 +220,29 @@ class StandbyTakeoverIT {
     // its /status said so, not that no sequencer runs ("none is listed: it has not started yet, or
     // it ended", a trial's reading)
     long markedByC =
-        c.linesWhere(text -> text.contains("Marking node as UNREACHABLE")).stream()
+        c
+            .linesWhere(
+                text ->
+                    text.contains("Marking node as UNREACHABLE")
+                        && text.contains("127.0.0.1:" + portA))
+            .stream()
             .mapToLong(NodeProcesses.Line::millis)
+            .filter(at -> at >= killedAt - 1_000) // log timestamps are to the ms, the clock's too
             .findFirst()
             .orElse(-1);
     // the leader's decision (the leader may be B or C)
     long downed =
         processes.all().stream()
-            .flatMap(node -> node.linesWhere(text -> text.contains("SBR took decision")).stream())
+            .flatMap(
+                node ->
+                    node
+                        .linesWhere(
+                            text ->
+                                text.contains("SBR took decision")
+                                    && text.contains("127.0.0.1:" + portA))
+                        .stream())
             .mapToLong(NodeProcesses.Line::millis)
+            .filter(at -> at >= killedAt - 1_000)
             .min()
             .orElse(Long.MAX_VALUE);
     assertTrue(markedByC > 0, "C marked A unreachable:\n" + c.tail(40));

@@ -119,16 +119,16 @@ class WorkerNodeEventsTest {
         "worker node 127.0.0.1:2555 is Up: 1 worker node Up",
         WorkerNodeEvents.line(new ClusterEvent.MemberUp(both), SELF, up));
     assertEquals(
-        "worker node 127.0.0.1:2555 is unreachable: its tasks go back to the queue; its queues"
-            + " show as they last answered until it is downed and they start again on a queue node"
+        "worker node 127.0.0.1:2555 is unreachable: its tasks go back to the queue; the node's"
+            + " queues show as they last answered until it is downed and they start again on a queue node"
             + " that stays",
         WorkerNodeEvents.line(new ClusterEvent.UnreachableMember(both), SELF, up));
     assertEquals(
         "worker node 127.0.0.1:2555 is reachable again",
         WorkerNodeEvents.line(new ClusterEvent.ReachableMember(both), SELF, up));
     assertEquals(
-        "worker node 127.0.0.1:2555 downed and removed: 0 worker nodes Up; its queues start again"
-            + " on a queue node that stays, and their pending tasks are sent to them again",
+        "worker node 127.0.0.1:2555 downed and removed: 0 worker nodes Up; the node's queues"
+            + " start again on a queue node that stays, and their pending tasks are sent to them again",
         WorkerNodeEvents.line(new ClusterEvent.MemberRemoved(gone, MemberStatus.down()), SELF, up));
   }
 }

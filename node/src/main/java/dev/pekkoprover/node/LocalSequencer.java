@@ -24,6 +24,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 final class LocalSequencer {
   private CompletableFuture<ActorRef<ProvingOrchestrator.Command>> here = new CompletableFuture<>();
 
+  private boolean ranHere;
+
   /**
    * {@code sequencer} as the singleton's behavior on this node: it announces its instance here when
    * it starts and withdraws it when it stops.
@@ -42,9 +44,15 @@ final class LocalSequencer {
     return here;
   }
 
+  /** Whether the sequencer has run on this node (it may have stopped since). */
+  synchronized boolean ranHere() {
+    return ranHere;
+  }
+
   private void arrived(ActorRef<ProvingOrchestrator.Command> instance) {
     CompletableFuture<ActorRef<ProvingOrchestrator.Command>> waiting;
     synchronized (this) {
+      ranHere = true;
       if (here.isDone()) {
         here = CompletableFuture.completedFuture(instance);
         return;

@@ -62,7 +62,8 @@ final class NodeStatus {
     CompletableFuture<ActorRef<ProvingOrchestrator.GetFlows>> found =
         sequencer().toCompletableFuture();
     // the sequencer's node unreachable (killed, paused, cut off): its flows cannot answer, so they
-    // are not waited for (a trial's first /status after the kill took 5 s, the whole timeout)
+    // are not waited for, and the problem line says where the sequencer is (the receptionist drops
+    // an unreachable node's sequencer soon, and "none is listed" read as if none had started)
     String sequencerNodeUnreachable = sequencerNodeUnreachable();
     CompletableFuture<FlowsView> flows =
         orNull(
@@ -260,9 +261,9 @@ final class NodeStatus {
   static String sequencerUnreachableLine(String hostPort) {
     return "the sequencer's node "
         + hostPort
-        + " is unreachable: no flows; once it is downed, the sequencer starts again on the oldest"
-        + " other node with role sequencer (a new run; it goes on from the store with durability"
-        + " on)";
+        + " is unreachable: no flows; if it stays unreachable, it is downed and the sequencer"
+        + " starts again on the oldest other node with role sequencer (a new run; it goes on from"
+        + " the store with durability on)";
   }
 
   /**

@@ -400,11 +400,15 @@ public final class ProverNode implements AutoCloseable {
       Member runsOn = sequencerMember(Cluster.get(system).state());
       sequencerNode = runsOn == null ? null : hostPort(runsOn.address());
       if (roles.contains(SEQUENCER_ROLE)) {
+        LocalSequencer local = started.localSequencer();
         sequencer =
             sequencerHere(
                 standingBy(),
+                local != null && local.ranHere(),
                 runsOn != null
-                    && runsOn.address().equals(Cluster.get(system).selfMember().address()));
+                    && runsOn
+                        .uniqueAddress()
+                        .equals(Cluster.get(system).selfMember().uniqueAddress()));
       }
     }
     return new StatusReport.NodeInfo(
@@ -419,14 +423,20 @@ public final class ProverNode implements AutoCloseable {
 
   /**
    * {@link StatusReport.NodeInfo#sequencer} of a node with role sequencer: {@code active} when the
-   * sequencer runs here; {@code starting} when it does not yet while this node is the one it runs
-   * on next (the oldest with role sequencer: the singleton starts here after the hand-over, some
-   * seconds after the last one's node was removed); {@code standby} otherwise. A trial read {@code
-   * standby} beside its own address as the sequencer's node for 7 s after a takeover's start.
+   * sequencer runs here; {@code stopped} when it ran here and stopped (this node leaves, or the
+   * sequencer failed: the singleton does not start again on the same node); {@code starting} when
+   * it has not run here yet while this node is the one it runs on next (the oldest with role
+   * sequencer: the singleton starts here at a cluster's start, and after the hand-over some seconds
+   * after the last one's node was removed); {@code standby} otherwise. A trial read {@code standby}
+   * beside its own address as the sequencer's node for 7 s after a takeover's start.
    */
-  static String sequencerHere(boolean standingBy, boolean oldestWithRoleSequencer) {
+  static String sequencerHere(
+      boolean standingBy, boolean ranHere, boolean oldestWithRoleSequencer) {
     if (!standingBy) {
       return "active";
+    }
+    if (ranHere) {
+      return "stopped";
     }
     return oldestWithRoleSequencer ? "starting" : "standby";
   }

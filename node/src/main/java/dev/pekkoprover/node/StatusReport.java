@@ -72,7 +72,8 @@ public record StatusReport(
    * @param sequencer on a node with role sequencer (and in one JVM): {@code active} when the
    *     sequencer (and the appchain service's chain) runs here, {@code starting} when it is on its
    *     way here (this node is the oldest with role sequencer, the singleton not started yet),
-   *     {@code standby} when it runs on another node; null on other nodes
+   *     {@code stopped} when it ran here and stopped (this node leaves, or it failed), {@code
+   *     standby} when it runs on another node; null on other nodes
    * @param sequencerNode {@code host:port} of the node the sequencer runs on, as this node's
    *     cluster view has it (the oldest Up or Leaving member with role sequencer, where Pekko runs
    *     the singleton), on every cluster node (at first, on a node with role sequencer only); null

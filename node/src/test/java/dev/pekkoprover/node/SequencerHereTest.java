@@ -9,10 +9,13 @@ class SequencerHereTest {
 
   @Test
   void activeHereStartingHereOrStandingByForAnotherNode() {
-    assertEquals("active", ProverNode.sequencerHere(false, true));
+    assertEquals("active", ProverNode.sequencerHere(false, true, true));
     // the oldest with role sequencer before the singleton started here: after the last one's node
     // was removed, or at the cluster's start (a trial read "standby" beside its own address)
-    assertEquals("starting", ProverNode.sequencerHere(true, true));
-    assertEquals("standby", ProverNode.sequencerHere(true, false));
+    assertEquals("starting", ProverNode.sequencerHere(true, false, true));
+    assertEquals("standby", ProverNode.sequencerHere(true, false, false));
+    // it ran here and stopped: not about to start again (a review)
+    assertEquals("stopped", ProverNode.sequencerHere(true, true, true));
+    assertEquals("stopped", ProverNode.sequencerHere(true, true, false));
   }
 }

@@ -928,8 +928,12 @@ public final class QueueFront {
    * fleet view from its start, logged the partial answers of a forming cluster as a WARN.
    */
   static final String STARTING =
-      "the queue entities have not all answered since this node started: they start at their"
-          + " first question, once the shard coordinator runs and has placed them";
+      "the queue entities have not all answered this node since it started: in a cluster that is"
+          + " forming, they start at their first question once the shard coordinator has placed"
+          + " them";
+
+  /** Why a leaving node's fleet view is empty. */
+  static final String LEAVING = "this node is leaving: its queue front asks the entities no more";
 
   /**
    * A gathering of this node has had every entity's answer (in its first minutes: {@link
@@ -1052,7 +1056,13 @@ public final class QueueFront {
   private Behavior<QueueCommand> onGetFleet(GetFleet request) {
     List<String> entities = allEntities();
     if (answerEmpty()) {
-      request.replyTo().tell(FleetView.merge(List.of(), entities.size()));
+      FleetView none = FleetView.merge(List.of(), entities.size());
+      if (leaving()) { // its /status says so, not that a queue node may be lost (a review)
+        none =
+            FleetView.merge(
+                new KeyedGather.Outcome<FleetView>(Map.of(), Map.of(), entities.size()), LEAVING);
+      }
+      request.replyTo().tell(none);
       return Behaviors.same();
     }
     context.spawnAnonymous(

@@ -238,10 +238,6 @@ class QueueFrontLeavingTest {
         member(address, role, MemberStatus.removed()), MemberStatus.down());
   }
 
-  /**
-   * Once this node's cluster has shut down, its view of the members is empty: the line must not say
-   * that no other queue node is Up (a trial read that beside one), but that this node has left.
-   */
   @Test
   void inItsFirstMinutesANodeTakesPartialAnswersForStartingQueuesUntilItHasHadThemAll() {
     String placing = "waiting for 3 queue nodes";
@@ -254,6 +250,10 @@ class QueueFrontLeavingTest {
     assertEquals(null, QueueFront.inFirstMinutes(null, true));
   }
 
+  /**
+   * Once this node's cluster has shut down, its view of the members is empty: the line must not say
+   * that no other queue node is Up (a trial read that beside one), but that this node has left.
+   */
   @Test
   void aNodeWhoseClusterHasShutDownSaysItLeftNotThatNoOtherQueueNodeIsUp() {
     ActorTestKit node = queueNode(null);
@@ -306,6 +306,7 @@ class QueueFrontLeavingTest {
     front.tell(new QueueCommand.GetFleet(fleet.getRef()));
     FleetView view = fleet.expectMessageClass(FleetView.class, Duration.ofSeconds(1));
     assertEquals(List.of(), view.workers(), "an empty view, at once (the stats timeout is 30 s)");
+    assertEquals(QueueFront.LEAVING, view.partialBecause(), "saying why");
     TestProbe<QueueStats> stats = testKit.createTestProbe();
     front.tell(new QueueCommand.GetStats(stats.getRef()));
     stats.expectMessageClass(QueueStats.class, Duration.ofSeconds(1));

@@ -22,7 +22,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * came back: minutes for real proofs, long enough for an autoscaler to act on a demand tens of
  * times too high (or, for proofs longer than 10 s, too low, and scale down busy workers).
  *
- * <p>Costs one fleet question (one message to each queue entity) every 2 s on each standby.
+ * <p>Costs one fleet question (one message to each queue entity) every 2 s on each standby, never
+ * two at once.
  */
 public final class AutoscaleStandby {
   private AutoscaleStandby() {}
@@ -33,6 +34,9 @@ public final class AutoscaleStandby {
    * asking every 10 s had seen no run).
    */
   static final Duration EVERY = Duration.ofSeconds(2);
+
+  /** How long a question may stay unanswered before the keeper asks again. */
+  static final Duration GIVE_UP_AFTER = Duration.ofSeconds(30);
 
   /** What the memory keeper receives. */
   public interface Command {}
@@ -66,11 +70,19 @@ public final class AutoscaleStandby {
                   // its own samples: a window of views taken while standing by
                   AutoscaleSignal signal =
                       new AutoscaleSignal(settings, AutoscaleClasses.get(context.getSystem()));
+                  // when the question not answered yet was asked (nanoTime); 0: none is open
+                  long[] asked = {0};
                   return Behaviors.receive(Command.class)
                       .onMessageEquals(
                           Tick.INSTANCE,
                           () -> {
-                            if (!sequencerHere.getAsBoolean()) {
+                            long now = System.nanoTime();
+                            // one question at a time: a gathering may take the stats timeout (3 s)
+                            // while a queue node is lost; a reply lost for good is given up
+                            boolean open =
+                                asked[0] != 0 && now - asked[0] < GIVE_UP_AFTER.toNanos();
+                            if (!open && !sequencerHere.getAsBoolean()) {
+                              asked[0] = now;
                               queue.tell(new QueueCommand.GetFleet(answers));
                             }
                             return Behaviors.same();
@@ -78,6 +90,7 @@ public final class AutoscaleStandby {
                       .onMessage(
                           WrappedFleet.class,
                           wrapped -> {
+                            asked[0] = 0;
                             if (!sequencerHere.getAsBoolean()) {
                               signal.update(wrapped.view(), System.nanoTime());
                             }

@@ -78,16 +78,36 @@ class AutoscaleStandbyTest {
     assertEquals(1000.0, outstandingAfterARestart(), 1e-6, "nothing measured yet: 10 s each");
 
     // the first view it sees already has runs: their mean is kept at once (no window yet)
-    queue.expectMessageClass(QueueCommand.GetFleet.class).replyTo().tell(view(10, 3.0));
+    ((QueueCommand.GetFleet) queue.receiveMessage()).replyTo().tell(view(10, 3.0));
     awaitOutstanding(300.0);
     // a window: 10 runs of 1 s since, whose mean replaces the mean of all runs (2 s)
-    queue.expectMessageClass(QueueCommand.GetFleet.class).replyTo().tell(view(20, 2.0));
+    ((QueueCommand.GetFleet) queue.receiveMessage()).replyTo().tell(view(20, 2.0));
     awaitOutstanding(100.0);
 
     // the sequencer runs here now: its own signal keeps the memory, the keeper asks nothing
     here.set(true);
-    queue.receiveSeveralMessages(0, INTERVAL.multipliedBy(3)); // a tick already under way
+    // the asks of ticks before that (a loaded machine's test thread may lag the ticks), answered
+    for (int i = 0; i < 10; i++) {
+      try {
+        ((QueueCommand.GetFleet) queue.receiveMessage(INTERVAL.multipliedBy(2)))
+            .replyTo()
+            .tell(view(20, 2.0)); // what a queue would answer
+      } catch (AssertionError none) {
+        break; // two intervals without an ask
+      }
+    }
     queue.expectNoMessage(INTERVAL.multipliedBy(3));
+  }
+
+  @Test
+  void itAsksAgainOnlyOnceTheLastQuestionWasAnswered() {
+    TestProbe<QueueCommand> queue = testKit.createTestProbe();
+    testKit.spawn(AutoscaleStandby.create(queue.getRef(), settings(), () -> false));
+    QueueCommand.GetFleet first = (QueueCommand.GetFleet) queue.receiveMessage();
+    // a gathering may take the whole stats timeout (3 s) while a queue node is lost: no overlap
+    queue.expectNoMessage(INTERVAL.multipliedBy(4));
+    first.replyTo().tell(view(10, 1.0));
+    queue.expectMessageClass(QueueCommand.GetFleet.class, INTERVAL.multipliedBy(3));
   }
 
   @Test
