@@ -377,6 +377,17 @@ class StandbyTakeoverIT {
             .map(line -> String.format("%.1f s", (line.millis() - killedAt) / 1000.0))
             .findFirst()
             .orElse("not logged");
+    // B's run started after A's removal: A's loss is nothing to that run (it re-sent the compile
+    // tasks it had just sent, when the proxy handed it the news kept from before its start)
+    assertEquals(
+        List.of(),
+        b
+            .linesWhere(
+                text -> text.contains("Queue node pekko://prover@127.0.0.1:" + portA + " left"))
+            .stream()
+            .map(NodeProcesses.Line::text)
+            .toList(),
+        "B's run was not told of A's removal, which came before it started");
     processes.assertNoOlderRunTaskFailed();
     how.forEach(System.out::println);
     System.out.println(

@@ -10,6 +10,7 @@ import org.apache.pekko.cluster.ClusterEvent.MemberExited;
 import org.apache.pekko.cluster.ClusterEvent.MemberLeft;
 import org.apache.pekko.cluster.ClusterEvent.MemberRemoved;
 import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.UniqueAddress;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Subscribe;
@@ -63,6 +64,29 @@ final class QueueNodeWatcher {
         .build();
   }
 
+  /**
+   * Whether {@code removed} was downed while it hosted the sequencer singleton (it had role
+   * sequencer and no member with that role in {@code members}, the cluster after its removal, is
+   * older): the singleton then starts on the next node only after this removal, so no run that will
+   * read the news has a task on the removed node's queue entities. A node that left gracefully
+   * (previously Exiting) handed the singleton over before its removal, and the new run may have
+   * sent tasks to its entities meanwhile: it is told.
+   */
+  static boolean hostedTheSequencer(
+      Member removed, MemberStatus previousStatus, Iterable<Member> members) {
+    if (previousStatus != MemberStatus.down() || !removed.hasRole(ProverNode.SEQUENCER_ROLE)) {
+      return false;
+    }
+    for (Member member : members) {
+      if (member.hasRole(ProverNode.SEQUENCER_ROLE)
+          && !member.uniqueAddress().equals(removed.uniqueAddress())
+          && member.isOlderThan(removed)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private Behavior<MemberEvent> onMemberLeaving(Member member) {
     if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
       sequencer.tell(
@@ -74,6 +98,19 @@ final class QueueNodeWatcher {
 
   private Behavior<MemberEvent> onMemberRemoved(MemberRemoved removed) {
     Member member = removed.member();
+    if (hostedTheSequencer(
+        member, removed.previousStatus(), Cluster.get(context.getSystem()).state().getMembers())) {
+      // the proxy would keep the message until the next sequencer starts, after this removal, and
+      // that new run would re-send tasks it has just sent (a takeover's "queue node ... left:
+      // re-sent 5 pending task(s)" for a node removed before the run began)
+      context
+          .getLog()
+          .debug(
+              "Queue node {} downed and removed with the sequencer it hosted: the next run starts"
+                  + " after this, nothing to tell",
+              member.address());
+      return Behaviors.same();
+    }
     if (member.hasRole(ProverNode.QUEUE_ROLE) && !member.uniqueAddress().equals(self)) {
       context
           .getLog()
