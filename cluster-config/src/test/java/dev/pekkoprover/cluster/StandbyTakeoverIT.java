@@ -257,7 +257,9 @@ class StandbyTakeoverIT {
         }
       }
     }
-    assertTrue(whileUnreachable.size() >= 3, "C's /status answered meanwhile: " + problemsOfC);
+    // at least one: the first answer after the kill waits out the 5 s status timeout (more on a
+    // loaded host), before the failure detector marks A
+    assertFalse(whileUnreachable.isEmpty(), "C's /status answered meanwhile: " + problemsOfC);
     String unreachableLine =
         "the sequencer's node 127.0.0.1:" + portA + " is unreachable: no flows";
     assertEquals(
