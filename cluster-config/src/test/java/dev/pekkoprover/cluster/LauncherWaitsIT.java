@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.StatusReport;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -106,8 +109,38 @@ class LauncherWaitsIT {
             "1",
             "--exit-when-done");
 
+    // a sequencer node whose seed is not running either: its /status must not call it a standby
+    // (it cannot take the sequencer over before it is Up; earlier builds said standby)
+    int waitingHttp = NodeProcesses.freePort();
+    processes.launch(
+        "node",
+        "--roles",
+        "sequencer",
+        "--port",
+        "" + NodeProcesses.freePort(),
+        "--http-port",
+        "" + waitingHttp,
+        "--seeds",
+        "127.0.0.1:" + nobody,
+        "--blocks",
+        "1");
+
     String joining = "waiting to join cluster 'prover' through seeds [127.0.0.1:" + nobody + "]";
     awaitSaid(worker, joining, 1, 60);
+    StatusReport.NodeInfo notJoined =
+        NodeProcesses.polling(
+                "the waiting sequencer node's /status",
+                Duration.ofSeconds(60),
+                Duration.ofMillis(500))
+            .ignoreExceptions()
+            .until(
+                () ->
+                    StatusReport.fromJson(
+                            Http.get("http://127.0.0.1:" + waitingHttp + "/status").body())
+                        .node(),
+                node -> node != null);
+    assertEquals(ProverNode.NOT_JOINED, notJoined.memberStatus(), notJoined.toString());
+    assertEquals("joining", notJoined.sequencer(), notJoined.toString());
     assertTrue(
         worker
             .output()

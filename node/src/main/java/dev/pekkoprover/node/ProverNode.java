@@ -401,6 +401,7 @@ public final class ProverNode implements AutoCloseable {
       sequencerNode = runsOn == null ? null : hostPort(runsOn.address());
       if (roles.contains(SEQUENCER_ROLE)) {
         LocalSequencer local = started.localSequencer();
+        MemberStatus status = Cluster.get(system).selfMember().status();
         sequencer =
             sequencerHere(
                 standingBy(),
@@ -408,7 +409,10 @@ public final class ProverNode implements AutoCloseable {
                 runsOn != null
                     && runsOn
                         .uniqueAddress()
-                        .equals(Cluster.get(system).selfMember().uniqueAddress()));
+                        .equals(Cluster.get(system).selfMember().uniqueAddress()),
+                NOT_JOINED.equals(memberStatus)
+                    || status == MemberStatus.joining()
+                    || status == MemberStatus.weaklyUp());
       }
     }
     return new StatusReport.NodeInfo(
@@ -427,16 +431,21 @@ public final class ProverNode implements AutoCloseable {
    * sequencer failed: the singleton does not start again on the same node); {@code starting} when
    * it has not run here yet while this node is the one it runs on next (the oldest with role
    * sequencer: the singleton starts here at a cluster's start, and after the hand-over some seconds
-   * after the last one's node was removed); {@code standby} otherwise. A trial read {@code standby}
-   * beside its own address as the sequencer's node for 7 s after a takeover's start.
+   * after the last one's node was removed); {@code joining} while this node is not Up yet (not
+   * joined, Joining or WeaklyUp: a singleton starts only on an Up member, so such a node cannot
+   * take over yet); {@code standby} otherwise. A trial read {@code standby} beside its own address
+   * as the sequencer's node for 7 s after a takeover's start.
    */
   static String sequencerHere(
-      boolean standingBy, boolean ranHere, boolean oldestWithRoleSequencer) {
+      boolean standingBy, boolean ranHere, boolean oldestWithRoleSequencer, boolean notUpYet) {
     if (!standingBy) {
       return "active";
     }
     if (ranHere) {
       return "stopped";
+    }
+    if (notUpYet) {
+      return "joining";
     }
     return oldestWithRoleSequencer ? "starting" : "standby";
   }
