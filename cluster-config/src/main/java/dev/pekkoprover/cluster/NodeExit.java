@@ -1,5 +1,6 @@
 package dev.pekkoprover.cluster;
 
+import dev.pekkoprover.node.DowningSettingsCheck;
 import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.Termination;

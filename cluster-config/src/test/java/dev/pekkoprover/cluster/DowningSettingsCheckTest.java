@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import dev.pekkoprover.node.DowningSettingsCheck;
 import java.util.List;
 import org.apache.pekko.cluster.ConfigValidation;
 import org.apache.pekko.cluster.Invalid;
@@ -47,7 +48,7 @@ class DowningSettingsCheckTest {
         sent(shipped()).entrySet().size(),
         "every compared setting has a value in the shipped configuration");
     assertEquals(
-        "dev.pekkoprover.cluster.DowningSettingsCheck",
+        "dev.pekkoprover.node.DowningSettingsCheck",
         shipped()
             .getString(
                 "pekko.cluster.configuration-compatibility-check.checkers" + ".prover-downing"),

@@ -1,4 +1,4 @@
-package dev.pekkoprover.cluster;
+package dev.pekkoprover.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
@@ -18,9 +18,10 @@ import org.apache.pekko.cluster.Valid;
  * {@code stable-after}, {@code down-all-when-unstable} and the active strategy's own settings) and
  * the failure detector's. A node whose values differ from the cluster's is refused when it joins
  * ({@code pekko.cluster.configuration-compatibility-check}, enforced on join by default).
- * Registered in {@code cluster.conf}; Pekko runs it on each seed node that answers a join (the
- * joining node's values against its own) and on the joining node (the values the seed sends back
- * against its own).
+ * Registered in {@code cluster.conf} (module {@code cluster-config}; in {@code node} so that a
+ * library user's copy of that file finds it, as a trial's did not); Pekko runs it on each seed node
+ * that answers a join (the joining node's values against its own) and on the joining node (the
+ * values the seed sends back against its own).
  *
  * <p>Why: the sequencer singleton starts on the majority's side a further {@code stable-after}
  * after the minority's node was removed, so that the minority's sequencer, which downs itself after
@@ -64,7 +65,7 @@ public final class DowningSettingsCheck extends JoinConfigCompatChecker {
                   "lease-majority.role"));
 
   /** Every setting a node sends for this check (Pekko's required keys), in a fixed order. */
-  static final List<String> KEYS =
+  public static final List<String> KEYS =
       Stream.concat(
               COMMON.stream(),
               BY_STRATEGY.values().stream()
@@ -146,7 +147,7 @@ public final class DowningSettingsCheck extends JoinConfigCompatChecker {
    * This node's values of the settings the launcher's line names, e.g. {@code active-strategy =
    * keep-majority, stable-after = 7s, ..., acceptable-heartbeat-pause = 2s}.
    */
-  static String shown(Config config) {
+  public static String shown(Config config) {
     return SHOWN.stream()
         .filter(config::hasPath)
         .map(
