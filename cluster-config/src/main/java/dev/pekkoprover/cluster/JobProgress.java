@@ -4,6 +4,7 @@ import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.WaitingForPeers;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.QueueStats;
+import dev.pekkoprover.protocol.UnservedTypes;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.queue.QueuePlacement;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -367,7 +367,8 @@ public final class JobProgress implements AutoCloseable {
       if (leaving) {
         return; // the node leaves (its workers drain): no wait to report
       }
-      String unserved = fleet == null || now.pending() == 0 ? null : unservedWait(fleet);
+      String unserved =
+          fleet == null || now.pending() == 0 ? null : UnservedTypes.waitingLine(fleet);
       // said from its second tick in a row: a worker that re-registers for a moment is no wait
       boolean unservedBefore = unservedLastTick;
       unservedLastTick = unserved != null;
@@ -572,65 +573,6 @@ public final class JobProgress implements AutoCloseable {
     } catch (Exception e) {
       return null;
     }
-  }
-
-  /**
-   * While proving: the task types with tasks pending that no Ready worker on a reachable node
-   * serves (the workers that did have left or died, or none was started with them), as the line
-   * that says so; null when every type with pending tasks has such a worker. Those tasks wait until
-   * one comes, and the run cannot end before.
-   */
-  static String unservedWait(FleetView fleet) {
-    Map<String, Long> unserved = new TreeMap<>();
-    fleet
-        .types()
-        .forEach(
-            (type, view) -> {
-              if (view.counts().pending() > 0
-                  && !type.equals(WorkerRegistrationTask.NAME)
-                  && fleet.workers().stream()
-                      .noneMatch(
-                          w ->
-                              w.state() == WorkerState.READY
-                                  && w.reachable()
-                                  && w.refused() == null
-                                  && w.servedTypes().contains(type))) {
-                unserved.put(type, view.counts().pending());
-              }
-            });
-    if (unserved.isEmpty()) {
-      return null;
-    }
-    StringBuilder line = new StringBuilder("waiting for workers: no Ready worker serves ");
-    String separator = "";
-    for (Map.Entry<String, Long> entry : unserved.entrySet()) {
-      line.append(separator)
-          .append(entry.getKey())
-          .append(" (")
-          .append(entry.getValue())
-          .append(" pending)");
-      separator = ", ";
-    }
-    line.append(
-        unserved.size() == 1
-            ? "; start a worker that serves it"
-            : "; start workers that serve them");
-    // a worker configured for such a type but refused (another build, or keys of an earlier run
-    // until it registers again): "start a worker" alone does not say why it waits (a trial's)
-    long refused =
-        fleet.workers().stream()
-            .filter(
-                w ->
-                    w.refused() != null
-                        && w.reachable()
-                        && w.configuredTypes().stream().anyMatch(unserved::containsKey))
-            .count();
-    if (refused > 0) {
-      line.append(" (")
-          .append(refused)
-          .append(" worker(s) configured for it refused by the queue: /status says why)");
-    }
-    return line.toString();
   }
 
   /**

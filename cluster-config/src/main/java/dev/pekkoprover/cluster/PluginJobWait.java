@@ -2,6 +2,7 @@ package dev.pekkoprover.cluster;
 
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.protocol.FleetView;
+import dev.pekkoprover.protocol.UnservedTypes;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
@@ -83,7 +84,7 @@ final class PluginJobWait implements AutoCloseable {
                 .get(
                     JobProgress.queueAsk(node.system().settings().config()).toMillis(),
                     TimeUnit.MILLISECONDS);
-        what = JobProgress.unservedWait(fleet);
+        what = UnservedTypes.waitingLine(fleet);
       }
       long now = System.nanoTime();
       // the hint explains a wait: none while nothing waits

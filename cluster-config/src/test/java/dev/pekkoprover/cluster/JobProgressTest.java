@@ -12,6 +12,7 @@ import dev.pekkoprover.protocol.NamedTaskType;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.TaskContext;
+import dev.pekkoprover.protocol.UnservedTypes;
 import dev.pekkoprover.protocol.WorkerRegistrationTask;
 import dev.pekkoprover.protocol.WorkerState;
 import dev.pekkoprover.sequencer.NodeProblems;
@@ -167,8 +168,8 @@ class JobProgressTest {
             pending(1));
     assertEquals(
         "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it",
-        JobProgress.unservedWait(fleet(types, false)));
-    assertNull(JobProgress.unservedWait(fleet(types, true)));
+        UnservedTypes.waitingLine(fleet(types, false)));
+    assertNull(UnservedTypes.waitingLine(fleet(types, true)));
   }
 
   /**
@@ -205,7 +206,7 @@ class JobProgressTest {
     assertEquals(
         "waiting for workers: no Ready worker serves add (2 pending); start a worker that serves it"
             + " (1 worker(s) configured for it refused by the queue: /status says why)",
-        JobProgress.unservedWait(fleet));
+        UnservedTypes.waitingLine(fleet));
   }
 
   /**

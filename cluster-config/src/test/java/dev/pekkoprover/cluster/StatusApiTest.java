@@ -177,6 +177,55 @@ class StatusApiTest {
   }
 
   /** A node in its last second answers /status with 503 and why: the command says that. */
+  /**
+   * A flow that needs a type no worker in the fleet serves waits for one (it is never failed for
+   * want of a worker): {@code /status} names the type as a problem, and the problem ends once a
+   * worker that serves it comes. A trial's library flow waited with no sign at all.
+   */
+  @Test
+  void tasksNoWorkerWillRunAreAProblemUntilOneComes() throws Exception {
+    TestTasks.reset();
+    node =
+        TestNodes.node("unserved", "prover.http.enabled = on")
+            .workers(WorkerGroup.of(1, List.of("compile", "square"), 2))
+            .start();
+    ActorTestKit kit = ActorTestKit.create(node.system());
+    TestNodes.await(node.ready());
+    CompletableFuture<Num> sum =
+        node.run(
+                "unserved",
+                new FanOutReduce<>(
+                    TestTasks.Square.INSTANCE,
+                    List.of(new Num(2, ""), new Num(3, "")),
+                    TestTasks.Add.INSTANCE,
+                    Pair::new))
+            .toCompletableFuture();
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            () -> {
+              List<String> problems = status().problems();
+              assertTrue(
+                  problems.stream()
+                      .anyMatch(
+                          p ->
+                              p.startsWith("no worker serves task type add (1 pending")
+                                  && p.contains("start one")),
+                  problems.toString());
+              return null;
+            });
+    assertFalse(sum.isDone(), "the flow waits for a worker, it is not failed");
+    node.addWorker(List.of("compile", "add"), 1);
+    assertEquals(13, sum.get(30, TimeUnit.SECONDS).value());
+    kit.createTestProbe()
+        .awaitAssert(
+            Duration.ofSeconds(10),
+            () -> {
+              assertEquals(List.of(), status().problems());
+              return null;
+            });
+  }
+
   @Test
   void aNodeThatShutsDownIsSaidSoNotMistakenForAnotherPort() throws Exception {
     com.sun.net.httpserver.HttpServer stopping =

@@ -3,6 +3,7 @@ package dev.pekkoprover.node;
 import dev.pekkoprover.protocol.FleetView;
 import dev.pekkoprover.protocol.FlowsView;
 import dev.pekkoprover.protocol.QueueCommand;
+import dev.pekkoprover.protocol.UnservedTypes;
 import dev.pekkoprover.sequencer.AutoscaleClasses;
 import dev.pekkoprover.sequencer.AutoscaleSettings;
 import dev.pekkoprover.sequencer.AutoscaleSignal;
@@ -98,6 +99,11 @@ final class NodeStatus {
                       : "no node with role queue is Up and reachable; " + partialLine(fleetView));
             } else if (fleetView.answered() < fleetView.asked()) {
               problems.add(partialLine(fleetView));
+            }
+            // tasks that wait for a worker none in the fleet will ever be: their flows wait too
+            String unserved = UnservedTypes.problem(fleetView);
+            if (unserved != null) {
+              problems.add(unserved);
             }
             // fresh (the mean of all runs), but naming every class the node's exported signal has
             // seen: the same classes as the metric, also once a class's workers are all gone

@@ -26,7 +26,8 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
  * prover_autoscale_workers} (the class's workers now). A child of the sequencer, so there is
  * exactly one in a cluster (on the singleton's node) and the signal moves with it. The first values
  * come one interval after the sequencer started. A class once exported stays exported; its values
- * are always those of the latest computation (0 for a class it does not name).
+ * are always those of the latest computation (0 for a class it does not name). The same view feeds
+ * {@link UnservedLog}: the log's line about tasks no worker in the fleet will run.
  */
 final class AutoscaleReporter {
   private AutoscaleReporter() {}
@@ -55,6 +56,7 @@ final class AutoscaleReporter {
                   MeterRegistry registry = metrics.registry();
                   Map<String, AutoscaleSignal.Demand> latest = new ConcurrentHashMap<>();
                   Map<String, List<Meter>> meters = new HashMap<>();
+                  UnservedLog unserved = new UnservedLog();
                   return Behaviors.receive(Command.class)
                       .onMessageEquals(
                           Tick.INSTANCE,
@@ -65,6 +67,9 @@ final class AutoscaleReporter {
                       .onMessage(
                           WrappedFleet.class,
                           wrapped -> {
+                            for (String line : unserved.update(wrapped.view(), System.nanoTime())) {
+                              context.getLog().info(line);
+                            }
                             Set<String> named = new HashSet<>();
                             for (AutoscaleSignal.Demand demand :
                                 signal.update(wrapped.view(), System.nanoTime())) {
