@@ -345,11 +345,13 @@ public final class WaitingForPeers {
               ? String.format(
                   "no node with role queue is up for %d s: this node's workers and flows wait; "
                       + "the last one, %s, left the cluster (it shut down); start one with --roles "
-                      + "queue and --seeds naming a node of this cluster, such as %s",
+                      + "queue and --seeds naming a node of this cluster, such as %s (in code: role "
+                      + "queue in pekko.cluster.roles, pekko.cluster.seed-nodes)",
                   seconds, queueNodeThatShutDown(), self)
               : String.format(
                       "no node with role queue is up for %d s: this node's workers and flows wait; "
-                          + "start one with --roles queue",
+                          + "start one with --roles queue (in code: role queue in "
+                          + "pekko.cluster.roles)",
                       seconds)
                   // not while a queue node may just be restarting, which takes seconds
                   + (seconds < OWN_CLUSTER_HINT_AFTER.toSeconds()
@@ -357,7 +359,8 @@ public final class WaitingForPeers {
                       : String.format(
                           ". If one runs, it formed a cluster of its own (its 'is Up in the cluster'"
                               + " line names none of this cluster's nodes): restart it with --seeds"
-                              + " naming a node of this cluster too, such as %s",
+                              + " naming a node of this cluster too, such as %s"
+                              + " (pekko.cluster.seed-nodes)",
                           self));
       case NOTHING, GONE -> "";
     };

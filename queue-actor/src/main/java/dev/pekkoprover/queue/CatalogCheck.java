@@ -96,7 +96,8 @@ final class CatalogCheck {
       return new Refusal(
           "its task catalog differs from this queue's: "
               + String.join(", ", differences)
-              + "; it gets no work until it runs the same build and --plugin as this queue node",
+              + "; it gets no work until it runs the same build and --plugin as this queue node"
+              + " (the same task catalog, for a node assembled in code)",
           false);
     }
     boolean registered =

@@ -229,7 +229,8 @@ public final class LocalTaskQueue {
             + ", which knows "
             + catalog.names()
             + ": it runs another --plugin or build than the node that sent the task. Restart it"
-            + " with the same jars and --plugin as the sequencer's node; the flow keeps its tasks"
+            + " with the same jars and --plugin as the sequencer's node (the same task catalog, for"
+            + " a node assembled in code); the flow keeps its tasks"
             + " and sends them again meanwhile");
   }
 

@@ -57,7 +57,8 @@ class CatalogCheckTest {
         check.judge(announce(WorkerState.UNPREPARED, other, "square", "add"));
     assertEquals(
         "its task catalog differs from this queue's: square version 2 (queue has 1); it gets no work until "
-            + "it runs the same build and --plugin as this queue node",
+            + "it runs the same build and --plugin as this queue node (the same task catalog, for a"
+            + " node assembled in code)",
         refusal.reason());
     assertFalse(refusal.registerAgain());
   }
