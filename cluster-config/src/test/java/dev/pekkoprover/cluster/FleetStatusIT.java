@@ -112,6 +112,11 @@ class FleetStatusIT {
                         + "/health/ready"),
             60),
         "one start-up line with the endpoints:\n" + sequencer.output());
+    // printed once: the node's own log line of it (for a library's nodes) is off in the launcher
+    assertEquals(
+        1,
+        sequencer.linesWhere(line -> line.contains("endpoints of node ")).size(),
+        sequencer.output());
 
     int firstPort = NodeProcesses.freePort();
     int firstHttp = NodeProcesses.freePort();

@@ -303,6 +303,9 @@ public final class ProverNode implements AutoCloseable {
     readinessHolds.remove(waitingFor);
   }
 
+  /** The logger of {@link #endpointsLine} at a node's start, INFO. */
+  public static final String ENDPOINTS_LOGGER = "dev.pekkoprover.node.Endpoints";
+
   /** The one start-up line naming this node's endpoint URLs, or a line saying they are off. */
   public String endpointsLine() {
     return endpoints == null
@@ -484,7 +487,10 @@ public final class ProverNode implements AutoCloseable {
               }
             });
     endpoints = NodeEndpoints.start(system, settings, access, status, mounted);
-    system.log().info(endpointsLine());
+    // its own logger at INFO: the actor system's is Pekko's, which a library's logging (as the
+    // launcher's) keeps at WARN, so a trial's library nodes never said their URLs; the launcher
+    // prints the line on standard output itself and turns this logger off
+    org.slf4j.LoggerFactory.getLogger(ENDPOINTS_LOGGER).info(endpointsLine());
   }
 
   /** The node's workers by id, in start order. */
