@@ -206,6 +206,39 @@ public final class ProverNode implements AutoCloseable {
         });
   }
 
+  /**
+   * Cancels this node's running flows of {@code name} ({@link #run} calls not yet answered): each
+   * one's stage fails with {@link FlowFailedException} whose reason is {@code cancelled: <reason>},
+   * its tasks are withdrawn from the queue (waiting ones dropped, computes running them told to
+   * stop), and it counts as cancelled ({@code prover_flows_cancelled_total}), not as a failed flow.
+   * A flow waits for workers without a deadline (a type no worker serves waits until one comes):
+   * this is how a caller bounds that wait, e.g. after {@code get(timeout, unit)} on its stage timed
+   * out. A flow that ends on its own meanwhile keeps its outcome; nothing is stored for a cancelled
+   * one, so running the name again starts afresh.
+   *
+   * @param reason said in the flow's failure and in the sequencer's log line
+   * @return the ids of the flows told to stop, oldest first; empty when none of that name runs here
+   *     (on a standby none does)
+   */
+  public CompletionStage<List<String>> cancel(String name, String reason) {
+    ActorRef<ProvingOrchestrator.Command> sequencer = requireSequencer();
+    LocalSequencer local = started.localSequencer();
+    if (local != null && !local.whenHere().isDone()) {
+      return CompletableFuture.completedFuture(List.of());
+    }
+    CompletionStage<ActorRef<ProvingOrchestrator.Command>> instance =
+        local == null ? CompletableFuture.completedFuture(sequencer) : local.whenHere();
+    return instance
+        .thenCompose(
+            here ->
+                AskPattern.<ProvingOrchestrator.Command, ProvingOrchestrator.CancelledFlows>ask(
+                    here,
+                    replyTo -> new ProvingOrchestrator.CancelFlows(name, reason, replyTo),
+                    ASK_TIMEOUT,
+                    system.scheduler()))
+        .thenApply(ProvingOrchestrator.CancelledFlows::flowIds);
+  }
+
   public CompletionStage<QueueStats> queueStats() {
     return AskPattern.ask(
         started.queue(), QueueCommand.GetStats::new, ASK_TIMEOUT, system.scheduler());

@@ -209,7 +209,7 @@ public record StatusReport(
 
   /**
    * @param at ISO-8601
-   * @param kind failed, rejected, retrying, put back, flow failed
+   * @param kind failed, rejected, retrying, put back, flow failed, flow cancelled
    */
   public record FailureRow(
       String at,

@@ -29,6 +29,7 @@ final class FlowTally {
   private final Gauge runningGauge;
   private final Counter completedCounter;
   private final Counter failedCounter;
+  private final Counter cancelledCounter;
 
   /** The last failed flows, newest last. */
   private final ArrayDeque<RecentFailure> recentFailures = new ArrayDeque<>();
@@ -53,6 +54,10 @@ final class FlowTally {
         Counter.builder("prover.flows.failed")
             .description(
                 "Flows that failed (a task failed for good or was refused, or the flow's logic threw)")
+            .register(registry);
+    this.cancelledCounter =
+        Counter.builder("prover.flows.cancelled")
+            .description("Flows cancelled by their caller (ProverNode.cancel)")
             .register(registry);
     // counters that flows and the registration loop increment, at zero from the start: a series
     // that appears at 1 is one whose first increment Prometheus's increase() does not see
@@ -82,13 +87,26 @@ final class FlowTally {
   void failed(FlowResult.Failed failure) {
     failed++;
     failedCounter.increment();
+    recent(failure, "flow failed");
+  }
+
+  /**
+   * A flow its caller cancelled: not a failure (no {@code ProverFlowsFailed} alert), but listed
+   * among the recent failures as {@code flow cancelled}, with the reason given.
+   */
+  void cancelled(FlowResult.Failed cancellation) {
+    cancelledCounter.increment();
+    recent(cancellation, "flow cancelled");
+  }
+
+  private void recent(FlowResult.Failed failure, String kind) {
     if (recentFailures.size() == RecentFailure.KEEP) {
       recentFailures.removeFirst();
     }
     recentFailures.addLast(
         new RecentFailure(
             System.currentTimeMillis(),
-            "flow failed",
+            kind,
             null,
             null,
             failure.flowId(),

@@ -59,6 +59,23 @@ public final class ProvingOrchestrator {
   public record RunFlow<R>(String name, FlowLogic<R> logic, ActorRef<FlowResult> replyTo)
       implements Command, NoSerializationVerificationNeeded {}
 
+  /**
+   * Cancels the running flows run under {@code name} (requests that arrive during start-up wait for
+   * it, as flows do): each one's requester is answered with {@link FlowResult.Failed} whose reason
+   * is {@code cancelled: <reason>}, its tasks are withdrawn from the queue (waiting ones dropped,
+   * running computes told to stop), and it counts as cancelled, not failed ({@code
+   * prover_flows_cancelled_total}). A flow that ends on its own meanwhile keeps its outcome. Flows
+   * wait for workers without a deadline; this is how a caller bounds its wait.
+   *
+   * @param replyTo the ids of the flows told to stop, oldest first; empty when none of that name
+   *     runs
+   */
+  public record CancelFlows(String name, String reason, ActorRef<CancelledFlows> replyTo)
+      implements Command, CborSerializable {}
+
+  /** The answer to {@link CancelFlows}. */
+  public record CancelledFlows(List<String> flowIds) implements CborSerializable {}
+
   public record GetStatus(ActorRef<Status> replyTo) implements Command, CborSerializable {}
 
   /**
@@ -210,6 +227,9 @@ public final class ProvingOrchestrator {
    * is lost.
    */
   private final Map<String, ActorRef<FlowRunner.Command>> flows = new LinkedHashMap<>();
+
+  /** Flows told to stop by {@link CancelFlows}, by id, with the reason given, until they end. */
+  private final Map<String, String> cancelling = new HashMap<>();
 
   private final FlowTally tally;
 
@@ -399,6 +419,7 @@ public final class ProvingOrchestrator {
         .onMessage(GetFlows.class, this::onGetFlows)
         .onMessage(RunFlow.class, this::onEarlyRunFlow)
         .onMessage(GetStoredFlows.class, this::onEarlyRequest)
+        .onMessage(CancelFlows.class, this::onEarlyRequest)
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(QueueNodeLeaving.class, this::onQueueNodeLeaving)
         .onMessage(StoreRecovered.class, this::onStoreRecovered)
@@ -418,6 +439,7 @@ public final class ProvingOrchestrator {
         .onMessage(QueueNodeLost.class, this::onQueueNodeLost)
         .onMessage(QueueNodeLeaving.class, this::onQueueNodeLeaving)
         .onMessage(GetStoredFlows.class, this::onGetStoredFlows)
+        .onMessage(CancelFlows.class, this::onCancelFlows)
         .onMessage(OutcomeStored.class, this::onOutcomeStored)
         .onMessage(StoreRecovered.class, this::onStoreRecovered)
         .onMessage(GetStoreStats.class, this::onGetStoreStats)
@@ -477,6 +499,24 @@ public final class ProvingOrchestrator {
     return first
         ? startedWhenReady()
         : Behaviors.same(); // a store restarted after a journal failure: nothing to do
+  }
+
+  private Behavior<Command> onCancelFlows(CancelFlows request) {
+    java.util.regex.Pattern ofName =
+        java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(request.name()) + "-\\d+");
+    List<String> told = new java.util.ArrayList<>();
+    for (Map.Entry<String, ActorRef<FlowRunner.Command>> flow : flows.entrySet()) {
+      // a requested flow (not the start-up's compile flow) of that name, not stopping already
+      if (requesters.containsKey(flow.getKey())
+          && ofName.matcher(flow.getKey()).matches()
+          && !cancelling.containsKey(flow.getKey())) {
+        cancelling.put(flow.getKey(), request.reason());
+        context.stop(flow.getValue());
+        told.add(flow.getKey());
+      }
+    }
+    request.replyTo().tell(new CancelledFlows(List.copyOf(told)));
+    return Behaviors.same();
   }
 
   private Behavior<Command> onEarlyRequest(Command request) {
@@ -590,9 +630,22 @@ public final class ProvingOrchestrator {
     if (!flows.containsKey(stopped.flowId())) {
       return Behaviors.same(); // it ended first, as it should
     }
-    String reason =
-        "the flow's actor stopped without an outcome (its failure is logged just before this line)";
-    context.getLog().error("Flow {} failed: {}", stopped.flowId(), reason);
+    String cancelled = cancelling.get(stopped.flowId());
+    String reason;
+    if (cancelled != null) {
+      reason = "cancelled: " + cancelled;
+      context
+          .getLog()
+          .info(
+              "Flow {} cancelled ({}): its tasks are withdrawn from the queue",
+              stopped.flowId(),
+              cancelled);
+    } else {
+      reason =
+          "the flow's actor stopped without an outcome (its failure is logged just before this"
+              + " line)";
+      context.getLog().error("Flow {} failed: {}", stopped.flowId(), reason);
+    }
     queue.tell(new QueueCommand.CancelFlow(stopped.flowId()));
     return ended.apply(
         new FlowEnded(new FlowResult.Failed(stopped.flowId(), reason, FlowResult.FlowStats.NONE)));
@@ -609,9 +662,12 @@ public final class ProvingOrchestrator {
       if (name != null && stores.storeOutcome(name, done, requester)) {
         return Behaviors.same(); // told once stored
       }
+    } else if (cancelling.containsKey(result.flowId())) {
+      tally.cancelled((FlowResult.Failed) result); // nor stored
     } else {
       tally.failed((FlowResult.Failed) result); // never stored: a later run of that name runs again
     }
+    cancelling.remove(result.flowId());
     if (requester != null) {
       requester.tell(result);
     }
