@@ -110,6 +110,21 @@ class OwnTasksClusterIT {
     assertTrue(
         sequencer.awaitLine(line -> line.equals(waiting), 60),
         "the wait said:\n" + sequencer.tail(20));
+    // and the sequencer's own line, the one a node assembled in code gets too, once the oldest
+    // task has waited 30 s (its fleet view comes every prover.autoscale.interval, 10 s)
+    Pattern unserved =
+        Pattern.compile(
+            "INFO .* - no worker serves task type SquareSumTask \\("
+                + TASKS
+                + " pending, the oldest for (\\d+) s\\): its tasks, and the flows that pushed them,"
+                + " wait until a worker that serves it joins .*; start one$");
+    assertTrue(
+        sequencer.awaitLine(line -> unserved.matcher(line).find(), 60),
+        "the sequencer's line:\n" + sequencer.tail(20));
+    Matcher waited =
+        unserved.matcher(sequencer.linesWhere(line -> unserved.matcher(line).find()).get(0).text());
+    assertTrue(waited.find());
+    assertTrue(Integer.parseInt(waited.group(1)) >= 30, waited.group());
     NodeProcesses.Node worker =
         processes.launch(
             classPath,

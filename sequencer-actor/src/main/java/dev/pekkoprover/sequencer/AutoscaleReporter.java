@@ -47,6 +47,9 @@ final class AutoscaleReporter {
         context ->
             Behaviors.withTimers(
                 timers -> {
+                  // its lines under its own name: a functional behavior's default logger is
+                  // Pekko's, which the launcher's logging keeps at WARN
+                  context.setLoggerName(AutoscaleReporter.class);
                   timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.interval());
                   ActorRef<FleetView> answers =
                       context.messageAdapter(FleetView.class, WrappedFleet::new);
