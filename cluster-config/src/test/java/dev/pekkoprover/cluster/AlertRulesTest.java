@@ -86,6 +86,37 @@ class AlertRulesTest {
     assertEquals(List.of(), untested, "alerts without a unit test in which they fire");
   }
 
+  /**
+   * The shipped scrape configuration is valid, loads the rules, names the job the node-down rules
+   * read, and its example targets carry the {@code role} label those rules split on (a trial's
+   * planned scale-down of a worker node raised the critical ProverNodeDown from a static list).
+   */
+  @Test
+  void theShippedPrometheusConfigurationLoadsTheRulesAndLabelsTheRoles() throws Exception {
+    Optional<Path> promtool = onPath("promtool");
+    assumeTrue(promtool.isPresent(), "promtool is not installed; .ci/run installs it");
+    String checked = run(promtool.get(), "check", "config", "prometheus.yml");
+    assertTrue(
+        checked.contains("SUCCESS: 1 rule files found")
+            && checked.contains("SUCCESS: " + alerts().size() + " rules found"),
+        "promtool check config:\n" + checked);
+    String config = Files.readString(DIRECTORY.resolve("prometheus.yml"), StandardCharsets.UTF_8);
+    assertTrue(config.contains("- job_name: prover\n"), config);
+    assertTrue(config.contains("- files: [prover-targets.json]"), config);
+    com.fasterxml.jackson.databind.JsonNode groups =
+        new com.fasterxml.jackson.databind.ObjectMapper()
+            .readTree(DIRECTORY.resolve("prover-targets.json").toFile());
+    Set<String> roles = new java.util.TreeSet<>();
+    for (com.fasterxml.jackson.databind.JsonNode group : groups) {
+      assertTrue(group.get("targets").size() > 0, group.toString());
+      roles.add(group.get("labels").get("role").asText());
+    }
+    assertEquals(Set.of("stateful", "worker"), roles);
+    String rules = Files.readString(RULES, StandardCharsets.UTF_8);
+    assertTrue(rules.contains("up{job=\"prover\", role!=\"worker\"}"), "ProverNodeDown");
+    assertTrue(rules.contains("up{job=\"prover\", role=\"worker\"}"), "ProverWorkerNodeDown");
+  }
+
   @Test
   void everySeriesTheRulesReadIsExportedByALiveNode() throws Exception {
     Map<String, Set<String>> wanted = seriesTheRulesRead();
