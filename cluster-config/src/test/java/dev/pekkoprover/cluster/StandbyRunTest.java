@@ -121,6 +121,39 @@ class StandbyRunTest {
   }
 
   /**
+   * A run that waits on a standby and is cancelled there fails at once with the reason and never
+   * reaches the sequencer, also after this node takes over (a review: cancel found nothing on a
+   * standby, and the flow its caller had given up on started at the takeover).
+   */
+  @Test
+  void aRunCancelledWhileItWaitsOnAStandbyNeverStarts() throws Exception {
+    ProverNode first = sequencer("seq-a");
+    ProverNode standby = sequencer("seq-b");
+    ProverNode worker = worker();
+    TestNodes.await(first.ready());
+    TestNodes.await(worker.ready());
+    CompletableFuture<Num> givenUp =
+        standby.run("given-up", sumOfSquares(7, 8)).toCompletableFuture();
+    CompletableFuture<Num> kept = standby.run("kept", sumOfSquares(1, 3)).toCompletableFuture();
+    assertEquals(
+        List.of("given-up"), TestNodes.await(standby.cancel("given-up", "no longer needed")));
+    java.util.concurrent.ExecutionException failed =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            java.util.concurrent.ExecutionException.class, () -> givenUp.get(5, TimeUnit.SECONDS));
+    assertEquals(
+        "flow given-up failed: cancelled: no longer needed", failed.getCause().getMessage());
+    assertFalse(kept.isDone(), "the other run still waits");
+
+    ClusterNodes.leave(first);
+    assertEquals(Num.of(10), kept.orTimeout(60, TimeUnit.SECONDS).join());
+    dev.pekkoprover.sequencer.ProvingOrchestrator.Status status =
+        TestNodes.await(standby.sequencerStatus());
+    assertEquals(1, status.flowsCompleted(), "only the kept run ran here: " + status);
+    assertEquals(0, status.flowsRunning(), status.toString());
+    assertEquals(0, status.flowsFailed(), status.toString());
+  }
+
+  /**
    * A takeover while the worker computes a task of the old run that would not end by itself (it
    * waits for a release that never comes): the worker hears of the new run from its first task,
    * interrupts that compute (whose result nobody would take), and the new run completes on its

@@ -176,7 +176,6 @@ class StatusApiTest {
     TestTasks.release("s");
   }
 
-  /** A node in its last second answers /status with 503 and why: the command says that. */
   /**
    * A flow that needs a type no worker in the fleet serves waits for one (it is never failed for
    * want of a worker): {@code /status} names the type as a problem, and the problem ends once a
@@ -200,9 +199,10 @@ class StatusApiTest {
                     TestTasks.Add.INSTANCE,
                     Pair::new))
             .toCompletableFuture();
+    // named once its task has waited UnservedTypes.PROBLEM_AFTER (10 s)
     kit.createTestProbe()
         .awaitAssert(
-            Duration.ofSeconds(10),
+            Duration.ofSeconds(30),
             () -> {
               List<String> problems = status().problems();
               assertTrue(
@@ -226,6 +226,7 @@ class StatusApiTest {
             });
   }
 
+  /** A node in its last second answers /status with 503 and why: the command says that. */
   @Test
   void aNodeThatShutsDownIsSaidSoNotMistakenForAnotherPort() throws Exception {
     com.sun.net.httpserver.HttpServer stopping =

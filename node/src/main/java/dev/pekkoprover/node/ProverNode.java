@@ -163,6 +163,16 @@ public final class ProverNode implements AutoCloseable {
   }
 
   /**
+   * A {@link #runWithStats} that waits for the sequencer to run on this node (a standby's) and has
+   * not reached it yet: {@link #cancel} ends it here, before its flow ever starts.
+   */
+  private record WaitingRun(String name, CompletableFuture<FlowResult.Completed> outcome) {}
+
+  /** The runs waiting for this node to take the sequencer over, by identity. */
+  private final java.util.Set<WaitingRun> waitingRuns =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /**
    * Like {@link #run} but yields the whole completion, with the flow's counters.
    *
    * <p>In a cluster the flow runs on the sequencer in this JVM (its logic is code, which cannot
@@ -188,22 +198,47 @@ public final class ProverNode implements AutoCloseable {
                 name);
       }
     }
+    WaitingRun waiting =
+        here.toCompletableFuture().isDone()
+            ? null
+            : new WaitingRun(name, new CompletableFuture<>());
+    if (waiting != null) {
+      waitingRuns.add(waiting);
+    }
     CompletionStage<FlowResult> result =
         here.thenCompose(
-            instance ->
-                AskPattern.ask(
-                    instance,
-                    (ActorRef<FlowResult> replyTo) ->
-                        new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
-                    FLOW_TIMEOUT,
-                    system.scheduler()));
-    return result.thenApply(
-        outcome -> {
-          if (outcome instanceof FlowResult.Failed failed) {
-            throw new FlowFailedException(failed.flowId(), failed.reason());
+            instance -> {
+              if (waiting != null && !waitingRuns.remove(waiting)) {
+                return new CompletableFuture<>(); // cancelled while it waited: never sent
+              }
+              return AskPattern.ask(
+                  instance,
+                  (ActorRef<FlowResult> replyTo) ->
+                      new ProvingOrchestrator.RunFlow<>(name, logic, replyTo),
+                  FLOW_TIMEOUT,
+                  system.scheduler());
+            });
+    CompletionStage<FlowResult.Completed> completed =
+        result.thenApply(
+            outcome -> {
+              if (outcome instanceof FlowResult.Failed failed) {
+                throw new FlowFailedException(failed.flowId(), failed.reason());
+              }
+              return (FlowResult.Completed) outcome;
+            });
+    if (waiting == null) {
+      return completed;
+    }
+    completed.whenComplete(
+        (done, error) -> {
+          waitingRuns.remove(waiting); // the wait timed out, or the flow ran
+          if (error != null) {
+            waiting.outcome().completeExceptionally(error);
+          } else {
+            waiting.outcome().complete(done);
           }
-          return (FlowResult.Completed) outcome;
         });
+    return waiting.outcome();
   }
 
   /**
@@ -213,22 +248,43 @@ public final class ProverNode implements AutoCloseable {
    * stop), and it counts as cancelled ({@code prover_flows_cancelled_total}), not as a failed flow.
    * A flow waits for workers without a deadline (a type no worker serves waits until one comes):
    * this is how a caller bounds that wait, e.g. after {@code get(timeout, unit)} on its stage timed
-   * out. A flow that ends on its own meanwhile keeps its outcome; nothing is stored for a cancelled
-   * one, so running the name again starts afresh.
+   * out. A flow that ends on its own meanwhile keeps its outcome. A cancelled flow's outcome is not
+   * stored, so running the name again runs it; with durability on, its tasks' results stored before
+   * the cancel are reused then.
+   *
+   * <p>On a standby, the runs of that name that wait for this node to take the sequencer over fail
+   * the same way at once (their flow id is the name: they never reached a sequencer) and are never
+   * sent. While the sequencer starts here (its circuits compile), the cancel waits for the start,
+   * as the flows do.
    *
    * @param reason said in the flow's failure and in the sequencer's log line
-   * @return the ids of the flows told to stop, oldest first; empty when none of that name runs here
-   *     (on a standby none does)
+   * @return the ids of the flows told to stop, oldest first, after the name once for each run that
+   *     had not reached the sequencer; empty when none of that name runs or waits here
    */
   public CompletionStage<List<String>> cancel(String name, String reason) {
     ActorRef<ProvingOrchestrator.Command> sequencer = requireSequencer();
+    List<String> notSent = new ArrayList<>();
+    for (WaitingRun waiting : waitingRuns) {
+      if (waiting.name().equals(name) && waitingRuns.remove(waiting)) {
+        waiting
+            .outcome()
+            .completeExceptionally(new FlowFailedException(name, "cancelled: " + reason));
+        notSent.add(name);
+      }
+    }
     LocalSequencer local = started.localSequencer();
     if (local != null && !local.whenHere().isDone()) {
-      return CompletableFuture.completedFuture(List.of());
+      return CompletableFuture.completedFuture(List.copyOf(notSent));
     }
     CompletionStage<ActorRef<ProvingOrchestrator.Command>> instance =
         local == null ? CompletableFuture.completedFuture(sequencer) : local.whenHere();
-    return instance
+    // a flow sent during start-up waits in the sequencer for its start: so does this
+    CompletionStage<?> startedHere =
+        started.sequencerStarted() == null
+            ? CompletableFuture.completedFuture(null)
+            : started.sequencerStarted();
+    return startedHere
+        .thenCompose(ignored -> instance)
         .thenCompose(
             here ->
                 AskPattern.<ProvingOrchestrator.Command, ProvingOrchestrator.CancelledFlows>ask(
@@ -236,7 +292,12 @@ public final class ProverNode implements AutoCloseable {
                     replyTo -> new ProvingOrchestrator.CancelFlows(name, reason, replyTo),
                     ASK_TIMEOUT,
                     system.scheduler()))
-        .thenApply(ProvingOrchestrator.CancelledFlows::flowIds);
+        .thenApply(
+            cancelled -> {
+              List<String> all = new ArrayList<>(notSent);
+              all.addAll(cancelled.flowIds());
+              return List.copyOf(all);
+            });
   }
 
   public CompletionStage<QueueStats> queueStats() {

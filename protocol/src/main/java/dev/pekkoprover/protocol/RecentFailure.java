@@ -12,7 +12,8 @@ import java.util.List;
  * @param atEpochMillis when, by the clock of the node that saw it
  * @param kind {@code failed} (given up), {@code rejected} (refused at enqueue), {@code retrying} (a
  *     compute failed and runs again after a backoff), {@code put back} (its worker went away,
- *     declined it or overran its lease), {@code flow failed}
+ *     declined it or overran its lease), {@code flow failed}, {@code flow cancelled} (by its
+ *     caller)
  * @param taskType null for a flow
  * @param taskId null for a flow
  * @param workerId the worker involved, or null

@@ -1,5 +1,6 @@
 package dev.pekkoprover.protocol;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -83,11 +84,27 @@ public final class UnservedTypes {
   }
 
   /**
-   * {@code /status}'s problem and the sequencer's log line for {@link #withNoWorkerComing}: {@code
-   * no worker serves task type T (n pending, the oldest for s s): ...}; null when there is none.
+   * How long a type's oldest task waits with no worker coming before {@link #problem} names it: a
+   * worker node unreachable for a few seconds, or a worker refused until it registers again for a
+   * new sequencer run, is not a problem yet.
+   */
+  public static final Duration PROBLEM_AFTER = Duration.ofSeconds(10);
+
+  /**
+   * {@code /status}'s problem and the sequencer's log line for {@link #withNoWorkerComing}, the
+   * types whose oldest task has waited {@link #PROBLEM_AFTER} (or whose waits are not measured,
+   * {@code prover.metrics.enabled = off}): {@code no worker serves task type T (n pending, the
+   * oldest for s s): ...}; null when there is none.
    */
   public static String problem(FleetView fleet) {
     SortedMap<String, Long> unserved = withNoWorkerComing(fleet);
+    unserved
+        .keySet()
+        .removeIf(
+            type -> {
+              long oldest = fleet.types().get(type).oldestPendingMillis();
+              return oldest > 0 && oldest < PROBLEM_AFTER.toMillis();
+            });
     if (unserved.isEmpty()) {
       return null;
     }

@@ -231,6 +231,12 @@ public final class ProvingOrchestrator {
   /** Flows told to stop by {@link CancelFlows}, by id, with the reason given, until they end. */
   private final Map<String, String> cancelling = new HashMap<>();
 
+  /**
+   * Of {@link #cancelling}, those whose stop ended them (not an outcome of their own that was
+   * already on its way, which keeps its count: a failure stays a failure).
+   */
+  private final java.util.Set<String> stoppedByCancel = new java.util.HashSet<>();
+
   private final FlowTally tally;
 
   /** Queue nodes already handled, "address#uid", oldest first. */
@@ -633,6 +639,7 @@ public final class ProvingOrchestrator {
     String cancelled = cancelling.get(stopped.flowId());
     String reason;
     if (cancelled != null) {
+      stoppedByCancel.add(stopped.flowId());
       reason = "cancelled: " + cancelled;
       context
           .getLog()
@@ -654,6 +661,8 @@ public final class ProvingOrchestrator {
   private Behavior<Command> onFlowEnded(FlowEnded ended) {
     FlowResult result = ended.result();
     flows.remove(result.flowId());
+    cancelling.remove(result.flowId());
+    boolean cancelled = stoppedByCancel.remove(result.flowId());
     ActorRef<FlowResult> requester = requesters.remove(result.flowId());
     tally.running(requesters.size());
     String name = names.remove(result.flowId());
@@ -662,12 +671,11 @@ public final class ProvingOrchestrator {
       if (name != null && stores.storeOutcome(name, done, requester)) {
         return Behaviors.same(); // told once stored
       }
-    } else if (cancelling.containsKey(result.flowId())) {
+    } else if (cancelled) {
       tally.cancelled((FlowResult.Failed) result); // nor stored
     } else {
       tally.failed((FlowResult.Failed) result); // never stored: a later run of that name runs again
     }
-    cancelling.remove(result.flowId());
     if (requester != null) {
       requester.tell(result);
     }

@@ -66,5 +66,22 @@ class UnservedLogTest {
                 + " registering, or its tasks are gone"),
         log.update(view(650_000, true, 2), 620 * SECOND));
     assertEquals(List.of(), log.update(view(660_000, true, 2), 630 * SECOND), "said once");
+    // its worker gone again at once (one that joins and dies in a loop): not said again within
+    // 30 s of the line that it no longer waits
+    assertEquals(List.of(), log.update(view(670_000, false, 2), 640 * SECOND));
+    assertEquals(List.of(), log.update(view(680_000, false, 2), 649 * SECOND));
+    assertEquals(1, log.update(view(690_000, false, 2), 650 * SECOND).size(), "30 s on");
+  }
+
+  /** Where the queue does not measure waits (metrics off), the log counts from its first view. */
+  @Test
+  void withoutMeasuredWaitsItCountsFromTheFirstViewThatShowedTheType() {
+    UnservedLog log = new UnservedLog();
+    assertEquals(List.of(), log.update(view(0, false, 2), 0));
+    assertEquals(List.of(), log.update(view(0, false, 2), 20 * SECOND));
+    List<String> said = log.update(view(0, false, 2), 30 * SECOND);
+    assertEquals(1, said.size(), said.toString());
+    assertTrue(
+        said.get(0).startsWith("no worker serves task type orphan (2 pending):"), said.get(0));
   }
 }
