@@ -8,10 +8,8 @@ import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
 import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.node.WorkerGroup;
-import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.testing.TestTasks;
 import dev.pekkoprover.testing.TestTasks.Num;
-import dev.pekkoprover.testing.TestTasks.Pair;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -40,20 +38,6 @@ class FlowCancelTest {
     }
   }
 
-  private StatusReport status() throws Exception {
-    Http.Answer answer = Http.get(node.httpUrl().orElseThrow() + "/status");
-    assertEquals(200, answer.status(), answer.body());
-    return StatusReport.fromJson(answer.body());
-  }
-
-  private FanOutReduce<Num, Num, Pair> sumOfSquares() {
-    return new FanOutReduce<>(
-        TestTasks.Square.INSTANCE,
-        List.of(new Num(2, ""), new Num(3, "")),
-        TestTasks.Add.INSTANCE,
-        Pair::new);
-  }
-
   @Test
   void aCancelledFlowFailsWithTheReasonItsTasksAreWithdrawnAndItCanRunAgain() throws Exception {
     TestTasks.reset();
@@ -63,7 +47,8 @@ class FlowCancelTest {
             .start();
     ActorTestKit kit = ActorTestKit.create(node.system());
     TestNodes.await(node.ready());
-    CompletableFuture<Num> waiting = node.run("sums", sumOfSquares()).toCompletableFuture();
+    CompletableFuture<Num> waiting =
+        node.run("sums", TestNodes.sumOfSquares(2, 3)).toCompletableFuture();
     // its merge waits in the queue: no worker serves add
     kit.createTestProbe()
         .awaitAssert(
@@ -94,7 +79,7 @@ class FlowCancelTest {
             Duration.ofSeconds(10),
             () -> {
               assertEquals(0, TestNodes.await(node.queueStats()).of("add").pending());
-              StatusReport report = status();
+              StatusReport report = TestNodes.status(node);
               assertEquals(0, report.flows().running());
               assertEquals(0, report.flows().failed(), "a cancelled flow is not a failed one");
               assertTrue(
@@ -116,6 +101,9 @@ class FlowCancelTest {
     node.addWorker(List.of("compile", "add"), 1);
     assertEquals(
         13,
-        node.run("sums", sumOfSquares()).toCompletableFuture().get(30, TimeUnit.SECONDS).value());
+        node.run("sums", TestNodes.sumOfSquares(2, 3))
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS)
+            .value());
   }
 }

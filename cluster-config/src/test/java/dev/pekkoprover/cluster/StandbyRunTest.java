@@ -65,14 +65,6 @@ class StandbyRunTest {
             builder.nodeId("w").catalog(TestNodes.catalog()).workers(WorkerGroup.allTypes(1, 2)));
   }
 
-  private static FanOutReduce<Num, Num, Pair> sumOfSquares(long... leaves) {
-    return new FanOutReduce<>(
-        TestTasks.Square.INSTANCE,
-        java.util.Arrays.stream(leaves).mapToObj(Num::of).toList(),
-        TestTasks.Add.INSTANCE,
-        Pair::new);
-  }
-
   @Test
   void aFlowStartedOnAStandbyRunsThereOnceItTakesOver() {
     ProverNode first = sequencer("seq-a");
@@ -80,13 +72,14 @@ class StandbyRunTest {
     ProverNode worker = worker();
     TestNodes.await(first.ready());
     TestNodes.await(worker.ready());
-    assertEquals(Num.of(5), TestNodes.await(first.run("on-first", sumOfSquares(1, 2))));
+    assertEquals(Num.of(5), TestNodes.await(first.run("on-first", TestNodes.sumOfSquares(1, 2))));
 
     CompletableFuture<Num> onStandby =
         LoggingTestKit.info("waits for the sequencer to run on this node")
             .expect(
                 standby.system(),
-                () -> standby.run("on-standby", sumOfSquares(3, 4)).toCompletableFuture());
+                () ->
+                    standby.run("on-standby", TestNodes.sumOfSquares(3, 4)).toCompletableFuture());
     assertFalse(onStandby.isDone(), "the sequencer runs on seq-a");
     assertTrue(standby.standingBy(), "seq-b stands by");
     assertFalse(first.standingBy(), "seq-a runs the sequencer");
@@ -133,8 +126,9 @@ class StandbyRunTest {
     TestNodes.await(first.ready());
     TestNodes.await(worker.ready());
     CompletableFuture<Num> givenUp =
-        standby.run("given-up", sumOfSquares(7, 8)).toCompletableFuture();
-    CompletableFuture<Num> kept = standby.run("kept", sumOfSquares(1, 3)).toCompletableFuture();
+        standby.run("given-up", TestNodes.sumOfSquares(7, 8)).toCompletableFuture();
+    CompletableFuture<Num> kept =
+        standby.run("kept", TestNodes.sumOfSquares(1, 3)).toCompletableFuture();
     assertEquals(
         List.of("given-up"), TestNodes.await(standby.cancel("given-up", "no longer needed")));
     java.util.concurrent.ExecutionException failed =
@@ -182,7 +176,7 @@ class StandbyRunTest {
         });
     long started = System.nanoTime(); // it would end by itself only after 30 s (no release)
     CompletableFuture<Num> onStandby =
-        standby.run("on-standby", sumOfSquares(3, 4)).toCompletableFuture();
+        standby.run("on-standby", TestNodes.sumOfSquares(3, 4)).toCompletableFuture();
 
     ClusterNodes.leave(first);
     assertEquals(Num.of(25), onStandby.orTimeout(60, TimeUnit.SECONDS).join());

@@ -47,10 +47,8 @@ class StatusApiTest {
     }
   }
 
-  private StatusReport status() throws Exception {
-    Http.Answer answer = Http.get(node.httpUrl().orElseThrow() + "/status");
-    assertEquals(200, answer.status(), answer.body());
-    return StatusReport.fromJson(answer.body());
+  private StatusReport status() {
+    return TestNodes.status(node);
   }
 
   record Run(int code, String out, String err) {}
@@ -191,14 +189,7 @@ class StatusApiTest {
     ActorTestKit kit = ActorTestKit.create(node.system());
     TestNodes.await(node.ready());
     CompletableFuture<Num> sum =
-        node.run(
-                "unserved",
-                new FanOutReduce<>(
-                    TestTasks.Square.INSTANCE,
-                    List.of(new Num(2, ""), new Num(3, "")),
-                    TestTasks.Add.INSTANCE,
-                    Pair::new))
-            .toCompletableFuture();
+        node.run("unserved", TestNodes.sumOfSquares(2, 3)).toCompletableFuture();
     // named once its task has waited UnservedTypes.PROBLEM_AFTER (10 s)
     kit.createTestProbe()
         .awaitAssert(

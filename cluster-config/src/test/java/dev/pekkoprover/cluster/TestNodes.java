@@ -4,9 +4,11 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import dev.pekkoprover.node.FlowFailedException;
 import dev.pekkoprover.node.ProverNode;
+import dev.pekkoprover.node.StatusReport;
 import dev.pekkoprover.protocol.QueueStats;
 import dev.pekkoprover.protocol.TaskCatalog;
 import dev.pekkoprover.protocol.WorkerStateChanged;
+import dev.pekkoprover.protocol.flow.FanOutReduce;
 import dev.pekkoprover.protocol.flow.FlowLogic;
 import dev.pekkoprover.sequencer.StartupPlan;
 import dev.pekkoprover.testing.TestConfig;
@@ -92,6 +94,28 @@ final class TestNodes {
       return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("waited 30 s in vain: " + e, e);
+    }
+  }
+
+  /** The sum of the leaves' squares: a square task per leaf, merged pairwise by add tasks. */
+  static FanOutReduce<TestTasks.Num, TestTasks.Num, TestTasks.Pair> sumOfSquares(long... leaves) {
+    return new FanOutReduce<>(
+        TestTasks.Square.INSTANCE,
+        java.util.Arrays.stream(leaves).mapToObj(TestTasks.Num::of).toList(),
+        TestTasks.Add.INSTANCE,
+        TestTasks.Pair::new);
+  }
+
+  /** {@code GET /status} of a node with HTTP on, read as a report; fails unless it answers 200. */
+  static StatusReport status(ProverNode node) {
+    Http.Answer answer = Http.get(node.httpUrl().orElseThrow() + "/status");
+    if (answer.status() != 200) {
+      throw new AssertionError("/status answered " + answer.status() + ": " + answer.body());
+    }
+    try {
+      return StatusReport.fromJson(answer.body());
+    } catch (java.io.IOException unreadable) {
+      throw new AssertionError("/status is not a report: " + answer.body(), unreadable);
     }
   }
 
